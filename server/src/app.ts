@@ -1,0 +1,90 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { registerHealthRoutes } from './modules/health/health.routes.js';
+import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
+import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
+import { installProblemHandlers } from './platform/http/problem.js';
+import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
+import { traceIdOf } from './platform/http/trace.js';
+import type { ApiApp, Services } from './platform/http/types.js';
+
+export type BuiltApp = { app: ApiApp; routes: RouteEntry[] };
+
+/**
+ * Assembles the HTTP server: JSON logs carrying each request's `trace_id`, zod-validated routes
+ * with their OpenAPI 3.1 document at `/api/openapi.json` and reference at `/api/docs`,
+ * problem+json errors, the access guard, better-auth at `/api/auth/*` and the `/api/v1` modules.
+ */
+export async function buildApp(services: Services): Promise<BuiltApp> {
+  const { config } = services;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+    },
+    logController: new LogController({ requestIdLogLabel: 'trace_id' }),
+    requestIdHeader: false,
+    genReqId: traceIdOf,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-trace-id', String(req.id));
+  });
+  installProblemHandlers(app);
+  const resolve = principalResolver(services.auth, services.database);
+  const routes = installRouteGuard(app, {
+    resolvePrincipal: resolve,
+    trustedOrigins: config.trustedOrigins,
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Cairn CRM API',
+        version: services.version.version,
+        description:
+          'Multi-tenant CRM API. Errors are RFC 9457 application/problem+json with a stable `code`, ' +
+          'the offending field `path` and the request `trace_id`. Authenticate with the session cookie ' +
+          'from `/api/auth/sign-in/email`; cookie-authenticated mutations must carry an `Origin` header.',
+      },
+      servers: [{ url: config.baseUrl }],
+      components: {
+        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'better-auth.session_token' } },
+      },
+      security: [{ session: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+
+  await app.register(async (scoped) => {
+    const api = scoped.withTypeProvider<ZodTypeProvider>() as ApiApp;
+    api.get('/api/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
+      app.swagger(),
+    );
+    registerHealthRoutes(api, services);
+    registerAuthHandler(api, services.auth, config.baseUrl);
+    await api.register(
+      async (v1) => {
+        registerOrganizationRoutes(v1 as ApiApp, services);
+      },
+      { prefix: '/api/v1' },
+    );
+  });
+  return { app: app as unknown as ApiApp, routes };
+}

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+
+/**
+ * The validated configuration, read once from the environment and an optional `.env` file in the
+ * working directory (the environment wins). A bad value stops start-up with a message naming the
+ * variable (`ConfigError`).
+ */
+export type Config = {
+  port: number;
+  host: string;
+  /** Public origin of the app, e.g. `https://crm.example.com`; cookies are Secure when it is https. */
+  baseUrl: string;
+  /** PostgreSQL server URL; when absent the embedded database (PGlite) in `dataDir/pg` is used. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** At least 32 characters; signs sessions. Generated into `dataDir/secret` when not given. */
+  secret: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Idle timeout of a session in seconds: a session unused this long is expired. */
+  sessionIdleTimeoutS: number;
+  /** Largest accepted request body in bytes. */
+  bodyLimitBytes: number;
+  /** Trust `X-Forwarded-*` from a proxy in front (needed behind a load balancer for client IPs). */
+  trustProxy: boolean;
+  /** Extra origins allowed to make cookie-authenticated requests, besides `baseUrl`. */
+  trustedOrigins: string[];
+  /** Failed sign-ins per client IP per minute before 429. */
+  signInPerIpPerMinute: number;
+};
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable}: ${message}`);
+  }
+}
+
+const boolish = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SESSION_IDLE_TIMEOUT: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(7 * 24 * 3600),
+  BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  TRUST_PROXY: boolish.default(false),
+  TRUSTED_ORIGINS: z.string().default(''),
+  SIGN_IN_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+});
+
+/**
+ * Reads and validates the configuration.
+ * @param env the environment (defaults to `process.env` merged over `./.env`)
+ * @throws ConfigError naming the first bad variable
+ */
+export function loadConfig(env: Record<string, string | undefined> = readEnv()): Config {
+  const parsed = envSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  const baseUrl = (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, '');
+  const trustedOrigins = e.TRUSTED_ORIGINS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const origin of trustedOrigins) {
+    if (!URL.canParse(origin)) throw new ConfigError('TRUSTED_ORIGINS', `not a URL: ${origin}`);
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    baseUrl,
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    secret: e.SECRET ?? readOrCreateSecret(dataDir),
+    logLevel: e.LOG_LEVEL,
+    sessionIdleTimeoutS: e.SESSION_IDLE_TIMEOUT,
+    bodyLimitBytes: e.BODY_LIMIT,
+    trustProxy: e.TRUST_PROXY,
+    trustedOrigins: [new URL(baseUrl).origin, ...trustedOrigins.map((o) => new URL(o).origin)],
+    signInPerIpPerMinute: e.SIGN_IN_PER_IP_PER_MINUTE,
+  };
+}
+
+function readEnv(): Record<string, string | undefined> {
+  const file = path.resolve('.env');
+  const fromFile = existsSync(file) ? parseDotenv(readFileSync(file)) : {};
+  return { ...fromFile, ...process.env };
+}
+
+/** The secret kept in `DATA_DIR/secret` (mode 0600), created on first start. */
+function readOrCreateSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'secret');
+  if (existsSync(file)) {
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    const secret = readFileSync(file, 'utf8').trim();
+    if (secret.length < 32) throw new ConfigError('SECRET', `${file} holds fewer than 32 characters`);
+    return secret;
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from './config.js';
+import { DataDirLockedError } from './db/lock.js';
+
+/**
+ * The `cairn` command line. Every command reads the same validated configuration (environment
+ * and `.env`); `--help` on any command describes it.
+ */
+const program = new Command('cairn')
+  .description('Cairn CRM: a self-hostable, multi-tenant CRM')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+program
+  .command('start', { isDefault: true })
+  .description('Run the API, the web app and the job worker in one process (the default)')
+  .action(() => run(async () => (await import('./runtime.js')).runProcess({ http: true, worker: true })));
+
+program
+  .command('serve')
+  .description('Run the API and the web app only (scale out: several behind a load balancer)')
+  .action(() => run(async () => (await import('./runtime.js')).runProcess({ http: true, worker: false })));
+
+program
+  .command('worker')
+  .description('Run the job consumers only (scale out: several against one PostgreSQL server)')
+  .action(() => run(async () => (await import('./runtime.js')).runProcess({ http: false, worker: true })));
+
+program
+  .command('migrate')
+  .description('Apply the pending database migrations, then exit')
+  .action(() => run(async () => (await import('./commands/db.command.js')).migrateCommand()));
+
+program
+  .command('db')
+  .description('Database commands')
+  .command('status')
+  .description(
+    'List applied, pending and unknown migrations; exit 1 when the database and this code disagree',
+  )
+  .action(() => run(async () => (await import('./commands/db.command.js')).statusCommand()));
+
+program
+  .command('create-org')
+  .description('Create an organization and its first admin, and print a one-time password for them')
+  .requiredOption('--name <name>', 'the organization name')
+  .requiredOption('--admin-email <email>', "the first admin's e-mail")
+  .addOption(new Option('--admin-name <name>', "the first admin's display name"))
+  .action((options: { name: string; adminEmail: string; adminName?: string }) =>
+    run(async () => (await import('./commands/org.command.js')).createOrgCommand(options)),
+  );
+
+/** Runs a command; expected failures print one clear line and exit non-zero. */
+async function run(fn: () => Promise<number | undefined>): Promise<void> {
+  try {
+    const code = await fn();
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof DataDirLockedError) {
+      console.error(`cairn: ${error.message}`);
+      process.exit(2);
+    }
+    console.error(error);
+    process.exit(1);
+  }
+}
+
+// Validate the configuration before any command, so a bad value stops with its name.
+program.hook('preAction', () => {
+  try {
+    loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`cairn: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+});
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,369 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ROLES } from '../../platform/access/permissions.js';
+import { tenantContextOf } from '../../platform/access/principal.js';
+import { sendWebResponse, toWebRequest } from '../../platform/auth/auth.routes.js';
+import { passwordProblem } from '../../platform/auth/password-policy.js';
+import { AppError, badRequest, unauthenticated } from '../../platform/errors/app-error.js';
+import { Problem } from '../../platform/http/problem.js';
+import type { ApiApp, Services } from '../../platform/http/types.js';
+import * as orgs from './organization.service.js';
+
+const Role = z
+  .enum(ROLES)
+  .describe('admin: members, settings and all data; user: creates and edits records; viewer: reads');
+const Email = z
+  .email()
+  .max(254)
+  .meta({ examples: ['ada@example.com'] });
+const Password = z
+  .string()
+  .min(8)
+  .max(128)
+  .describe('8+ characters with lower- and upper-case letters and a digit or symbol');
+const PersonName = z.string().trim().min(1).max(120);
+const OrgName = z.string().trim().min(1).max(120);
+const Uuid = z.uuid();
+
+const Organization = z
+  .object({ id: z.uuid(), name: z.string(), role: Role })
+  .meta({ id: 'OrganizationMembership' });
+const Me = z
+  .object({
+    user: z.object({ id: z.uuid(), email: z.string(), name: z.string() }),
+    organization: z.object({ id: z.uuid(), name: z.string() }).nullable(),
+    role: Role.nullable(),
+    organizations: z.array(Organization),
+  })
+  .meta({ id: 'Me' });
+const Member = z
+  .object({ user_id: z.uuid(), name: z.string(), email: z.string(), role: Role, joined_at: z.string() })
+  .meta({ id: 'Member' });
+const Invitation = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    role: Role,
+    status: z.string(),
+    expires_at: z.string(),
+    created_at: z.string(),
+    link: z.string().describe('The link to send to the invitee'),
+  })
+  .meta({ id: 'Invitation' });
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 429: Problem };
+
+/**
+ * Sign-up (user + organization + first admin), the caller's identity, switching the active
+ * organization, members and roles, and invitations by link.
+ */
+export function registerOrganizationRoutes(app: ApiApp, services: Services): void {
+  app.post(
+    '/signup',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Sign up: creates a user, an organization, and makes the user its admin (sets the session cookie)',
+        body: z.strictObject({
+          organization_name: OrgName,
+          name: PersonName,
+          email: Email,
+          password: Password,
+        }),
+        response: { 201: Me, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { organization_name, name, email, password } = req.body;
+      const weak = passwordProblem(password);
+      if (weak) throw badRequest(weak, 'body.password', 'weak_password');
+      const user = await signUpThroughAuth(services, req, reply, { name, email, password });
+      if (!user) return reply; // better-auth refused (e.g. e-mail taken, rate limit): already sent
+      const org = await orgs.createOrganization(services, user.id, organization_name);
+      return reply.code(201).send({
+        user,
+        organization: { id: org.id, name: org.name },
+        role: 'admin' as const,
+        organizations: [{ id: org.id, name: org.name, role: 'admin' as const }],
+      });
+    },
+  );
+
+  app.get(
+    '/me',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user, their active organization and role',
+        response: { 200: Me, ...errors },
+      },
+    },
+    async (req) => {
+      const p = req.principal!;
+      return {
+        user: { id: p.userId, email: p.email, name: p.name },
+        organization: p.orgId
+          ? { id: p.orgId, name: (await orgs.organizationName(services, p.orgId)) ?? '' }
+          : null,
+        role: p.role,
+        organizations: await orgs.listUserOrganizations(services, p.userId),
+      };
+    },
+  );
+
+  app.put(
+    '/me/active-organization',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['auth'],
+        summary: "Switch the session's active organization (one at a time)",
+        body: z.strictObject({ organization_id: Uuid }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const p = req.principal!;
+      await orgs.switchOrganization(services, p.userId, p.sessionId, req.body.organization_id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/organizations',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['organizations'],
+        summary: 'Create another organization with the caller as its admin, and switch to it',
+        body: z.strictObject({ name: OrgName }),
+        response: { 201: Organization, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const p = req.principal!;
+      const org = await orgs.createOrganization(services, p.userId, req.body.name);
+      await orgs.switchOrganization(services, p.userId, p.sessionId, org.id);
+      return reply.code(201).send({ id: org.id, name: org.name, role: 'admin' as const });
+    },
+  );
+
+  app.get(
+    '/members',
+    {
+      config: { access: 'members:read' },
+      schema: {
+        tags: ['members'],
+        summary: 'Members of the active organization',
+        response: { 200: z.object({ data: z.array(Member) }), ...errors },
+      },
+    },
+    async (req) => ({
+      data: await orgs.listMembers(services, tenantContextOf(req.principal, String(req.id))),
+    }),
+  );
+
+  app.patch(
+    '/members/:userId',
+    {
+      config: { access: 'members:manage' },
+      schema: {
+        tags: ['members'],
+        summary: "Change a member's role (409 `last_admin` when it would leave no admin)",
+        params: z.strictObject({ userId: Uuid }),
+        body: z.strictObject({ role: Role }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await orgs.changeMemberRole(
+        services,
+        tenantContextOf(req.principal, String(req.id)),
+        req.params.userId,
+        req.body.role,
+      );
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/members/:userId',
+    {
+      config: { access: 'members:manage' },
+      schema: {
+        tags: ['members'],
+        summary: 'Remove a member from the organization (their sessions lose access at once)',
+        params: z.strictObject({ userId: Uuid }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await orgs.removeMember(services, tenantContextOf(req.principal, String(req.id)), req.params.userId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/invitations',
+    {
+      config: { access: 'members:manage' },
+      schema: {
+        tags: ['members'],
+        summary: 'Pending invitations',
+        response: { 200: z.object({ data: z.array(Invitation) }), ...errors },
+      },
+    },
+    async (req) => ({
+      data: await orgs.listInvitations(services, tenantContextOf(req.principal, String(req.id))),
+    }),
+  );
+
+  app.post(
+    '/invitations',
+    {
+      config: { access: 'members:manage' },
+      schema: {
+        tags: ['members'],
+        summary: 'Invite someone by e-mail with a role; returns the link to send them (valid 7 days)',
+        body: z.strictObject({ email: Email, role: Role }),
+        response: { 201: Invitation, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const invitation = await orgs.createInvitation(
+        services,
+        tenantContextOf(req.principal, String(req.id)),
+        req.body,
+      );
+      req.log.info({ invitation_id: invitation.id }, 'invitation created');
+      return reply.code(201).send(invitation);
+    },
+  );
+
+  app.delete(
+    '/invitations/:id',
+    {
+      config: { access: 'members:manage' },
+      schema: {
+        tags: ['members'],
+        summary: 'Cancel a pending invitation',
+        params: z.strictObject({ id: Uuid }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await orgs.cancelInvitation(services, tenantContextOf(req.principal, String(req.id)), req.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/invitations/:id/preview',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['members'],
+        summary: 'What an invitation link offers (organization, e-mail, role); the id is the secret',
+        params: z.strictObject({ id: Uuid }),
+        response: {
+          200: z.object({
+            organization_name: z.string(),
+            email: z.string(),
+            role: Role,
+            expires_at: z.string(),
+            existing_user: z.boolean().describe('Sign in to accept, rather than sign up'),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (req) => orgs.previewInvitation(services, req.params.id),
+  );
+
+  app.post(
+    '/invitations/:id/accept',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['members'],
+        summary:
+          'Accept an invitation: signed in as its recipient, with an empty body; or as a new user with ' +
+          'name and password (creates the account for the invited e-mail and signs in)',
+        params: z.strictObject({ id: Uuid }),
+        body: z.strictObject({ name: PersonName.optional(), password: Password.optional() }).optional(),
+        response: { 200: z.object({ organization_id: z.uuid(), role: Role }), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const principal = req.headers.cookie ? await resolveOptional(services, req, reply) : null;
+      if (principal) {
+        return orgs.acceptInvitation(
+          services,
+          { id: principal.userId, email: principal.email },
+          principal.sessionId,
+          req.params.id,
+        );
+      }
+      const { name, password } = req.body ?? {};
+      if (!name || !password) {
+        throw new AppError(
+          401,
+          'unauthenticated',
+          'Sign in as the invited user, or send name and password to create the account',
+          {
+            path: name ? 'body.password' : 'body.name',
+          },
+        );
+      }
+      const preview = await orgs.previewInvitation(services, req.params.id);
+      if (preview.existing_user)
+        throw new AppError(409, 'account_exists', 'An account with this e-mail exists: sign in to accept');
+      const weak = passwordProblem(password);
+      if (weak) throw badRequest(weak, 'body.password', 'weak_password');
+      const user = await signUpThroughAuth(services, req, reply, { name, email: preview.email, password });
+      if (!user) return reply;
+      return orgs.acceptInvitation(services, user, null, req.params.id);
+    },
+  );
+}
+
+async function resolveOptional(services: Services, req: FastifyRequest, reply: FastifyReply) {
+  const { principalResolver } = await import('../../platform/auth/auth.routes.js');
+  return principalResolver(services.auth, services.database)(req, reply);
+}
+
+/**
+ * Signs a user up through better-auth's own HTTP handler, so its rate limit, Origin check and
+ * hooks apply exactly as for `/api/auth/sign-up/email`. On success the session cookie is set on
+ * `reply` and the user returned; on refusal the problem is sent and null returned.
+ */
+async function signUpThroughAuth(
+  services: Services,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  body: { name: string; email: string; password: string },
+): Promise<{ id: string; email: string; name: string } | null> {
+  const web = toWebRequest(req, services.config.baseUrl);
+  const headers = new Headers(web.headers);
+  headers.set('content-type', 'application/json');
+  headers.delete('content-length');
+  headers.delete('cookie');
+  const res = await services.auth.handler(
+    new Request(new URL('/api/auth/sign-up/email', services.config.baseUrl), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    }),
+  );
+  if (!res.ok) {
+    await sendWebResponse(req, reply, res);
+    return null;
+  }
+  const cookies = res.headers.getSetCookie();
+  if (cookies.length > 0) reply.header('set-cookie', cookies);
+  const json = (await res.json()) as { user?: { id: string; email: string; name: string } };
+  if (!json.user) throw unauthenticated('Sign-up did not return a user');
+  return { id: json.user.id, email: json.user.email, name: json.user.name };
+}

@@ -1,0 +1,148 @@
+import { betterAuth } from 'better-auth';
+import { drizzleAdapter } from 'better-auth/adapters/drizzle';
+import { APIError, createAuthMiddleware } from 'better-auth/api';
+import { organization } from 'better-auth/plugins';
+import { createAccessControl } from 'better-auth/plugins/access';
+import { defaultStatements } from 'better-auth/plugins/organization/access';
+import { asc, eq } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import type { Database } from '../../db/client.js';
+import { authSchema, members } from './auth.schema.js';
+import { lockoutGuard } from './lockout.js';
+import { passwordProblem } from './password-policy.js';
+
+// The organization plugin's own permission statements, mapped to our three roles. Our routes
+// check `platform/access/permissions.ts`; these only gate the plugin's endpoints.
+const ac = createAccessControl({ ...defaultStatements });
+export const authRoles = {
+  admin: ac.newRole({
+    organization: ['update'],
+    member: ['create', 'update', 'delete'],
+    invitation: ['create', 'cancel'],
+  }),
+  user: ac.newRole({}),
+  viewer: ac.newRole({}),
+};
+
+/** Where an invitation's accept link points (the web app's page, which calls the API). */
+export function invitationLink(baseUrl: string, invitationId: string): string {
+  return `${baseUrl}/accept-invitation/${invitationId}`;
+}
+
+export type AuthOptions = {
+  /** Called with each new invitation; the default logs the link (no mail server configured). */
+  onInvitation?: (invitation: { id: string; email: string; role: string; link: string }) => void;
+};
+
+/**
+ * better-auth configured for Cairn: email + password, server-side sessions in HttpOnly
+ * SameSite=Lax cookies (Secure when BASE_URL is https) with a sliding idle timeout, per-account
+ * lockout (5 failures -> 15 minutes) and a per-IP limit on sign-in, the Origin check kept on in
+ * every environment, uuid ids, and organizations with admin/user/viewer roles.
+ * Docs: https://www.better-auth.com/docs
+ */
+export function createAuth(config: Config, database: Database, options: AuthOptions = {}) {
+  const idle = config.sessionIdleTimeoutS;
+  const lockout = lockoutGuard(database);
+  return betterAuth({
+    appName: 'Cairn',
+    baseURL: config.baseUrl,
+    basePath: '/api/auth',
+    secret: config.secret,
+    trustedOrigins: config.trustedOrigins,
+    database: drizzleAdapter(database.db, { provider: 'pg', schema: authSchema }),
+    emailAndPassword: { enabled: true, minPasswordLength: 8, maxPasswordLength: 128, autoSignIn: true },
+    session: {
+      // Sliding expiry = idle timeout: each use after `updateAge` pushes expiry to now + idle.
+      expiresIn: idle,
+      updateAge: Math.max(1, Math.min(3600, Math.floor(idle / 10))),
+      cookieCache: { enabled: false }, // every request reads the session row: sign-out is immediate
+    },
+    rateLimit: {
+      enabled: true,
+      storage: 'database',
+      modelName: 'rateLimit',
+      window: 60,
+      max: 300,
+      customRules: {
+        '/sign-in/email': { window: 60, max: config.signInPerIpPerMinute },
+        '/sign-up/email': { window: 60, max: config.signInPerIpPerMinute },
+        '/get-session': false,
+      },
+    },
+    advanced: {
+      database: { generateId: 'uuid' },
+      // Our Fastify route sets this header from the socket (or the trusted proxy), never the client.
+      ipAddress: { ipAddressHeaders: ['x-cairn-client-ip'] },
+      defaultCookieAttributes: { sameSite: 'lax', httpOnly: true },
+      disableOriginCheck: false,
+      disableCSRFCheck: false,
+    },
+    hooks: {
+      before: createAuthMiddleware(async (ctx) => {
+        const body = (ctx.body ?? {}) as Record<string, unknown>;
+        if (ctx.path === '/sign-in/email') {
+          await lockout.assertNotLocked(String(body.email ?? ''));
+          // A "don't remember me" session would get a fixed 24 h and skip the idle timeout.
+          if (body.rememberMe === false) return { context: { body: { ...body, rememberMe: true } } };
+        }
+        if (
+          ctx.path === '/sign-up/email' ||
+          ctx.path === '/reset-password' ||
+          ctx.path === '/change-password'
+        ) {
+          const password = String(body.password ?? body.newPassword ?? '');
+          const problem = passwordProblem(password);
+          if (problem) throw new APIError('BAD_REQUEST', { message: problem, code: 'WEAK_PASSWORD' });
+        }
+        const invitationId = body.invitationId;
+        if (invitationId !== undefined && !/^[0-9a-f-]{36}$/i.test(String(invitationId))) {
+          throw new APIError('NOT_FOUND', { message: 'Invitation not found', code: 'INVITATION_NOT_FOUND' });
+        }
+        return undefined;
+      }),
+      after: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== '/sign-in/email') return;
+        const email = String((ctx.body as { email?: unknown } | undefined)?.email ?? '');
+        const returned = ctx.context.returned;
+        if (returned instanceof APIError && returned.statusCode === 401) await lockout.recordFailure(email);
+        else if (ctx.context.newSession) await lockout.recordSuccess(email);
+      }),
+    },
+    databaseHooks: {
+      session: {
+        create: {
+          // One active organization per session: a new session starts in the user's first one.
+          before: async (session) => {
+            if ((session as { activeOrganizationId?: string | null }).activeOrganizationId) return;
+            const [first] = await database.db
+              .select({ organizationId: members.organizationId })
+              .from(members)
+              .where(eq(members.userId, session.userId))
+              .orderBy(asc(members.createdAt))
+              .limit(1);
+            return { data: { ...session, activeOrganizationId: first?.organizationId ?? null } };
+          },
+        },
+      },
+    },
+    plugins: [
+      organization({
+        ac,
+        roles: authRoles,
+        creatorRole: 'admin',
+        allowUserToCreateOrganization: false,
+        invitationExpiresIn: 7 * 24 * 3600,
+        cancelPendingInvitationsOnReInvite: true,
+        sendInvitationEmail: async (data) => {
+          const link = invitationLink(config.baseUrl, data.id);
+          if (options.onInvitation) {
+            options.onInvitation({ id: data.id, email: data.email, role: String(data.role), link });
+          }
+        },
+      }),
+    ],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;

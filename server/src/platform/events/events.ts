@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { TenantScope } from '../../db/tenant.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import { events } from './event.schema.js';
+
+/** The standard event envelope (DESIGN invariant 6). */
+export type EventEnvelope = {
+  id: string;
+  org_id: string;
+  type: string;
+  version: number;
+  occurred_at: string;
+  actor: { type: 'user' | 'api_key' | 'workflow' | 'system' | 'import'; id: string | null };
+  subject: { object: string; id: string };
+  data: Record<string, unknown>;
+  trace_id: string | null;
+};
+
+export type NewEvent = {
+  /** `<object>.<verb>`: `contact.created`, `member.role_changed`. */
+  type: string;
+  subject: { object: string; id: string };
+  /** For updates, `{changes: {field: {before, after}}}`. */
+  data?: Record<string, unknown>;
+  version?: number;
+};
+
+/** The queue the dispatcher consumes: one job per event, enqueued in the event's transaction. */
+export const EVENT_DISPATCH_QUEUE = 'event.dispatch';
+
+/**
+ * The one way to record that something happened: appends the event in the caller's tenant
+ * transaction and enqueues its dispatch job in the same transaction, so the event and its
+ * delivery exist exactly when the change does.
+ */
+export async function emitEvent(scope: TenantScope, jobs: JobQueue, event: NewEvent): Promise<string> {
+  const id = randomUUID();
+  await scope.tx.insert(events).values({
+    orgId: scope.ctx.orgId,
+    id,
+    type: event.type,
+    version: event.version ?? 1,
+    actorType: scope.ctx.actor.type,
+    actorId: scope.ctx.actor.id,
+    subjectObject: event.subject.object,
+    subjectId: event.subject.id,
+    data: event.data ?? {},
+    traceId: scope.ctx.traceId ?? null,
+  });
+  await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, { org_id: scope.ctx.orgId, event_id: id });
+  return id;
+}

@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RouteAccess } from '../access/permissions.js';
+import { type Principal, requirePermission } from '../access/principal.js';
+import { AppError, unauthenticated } from '../errors/app-error.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What the route needs. Required on every `/api/` route: a route without it will not start. */
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** One registered route, as the route table (and the tenant-isolation suite) sees it. */
+export type RouteEntry = { method: string; url: string; access: RouteAccess };
+
+export type RouteGuardOptions = {
+  /** Resolves the caller from the request's session cookie (or, later, API key). */
+  resolvePrincipal(req: FastifyRequest): Promise<Principal | null>;
+  /** Origins allowed to send cookie-authenticated mutations. */
+  trustedOrigins: readonly string[];
+};
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Installs the server-side access check. Every route under `/api/` must declare
+ * `config.access`; a route that does not makes start-up fail (closed by default). For each
+ * request: a cookie-borne mutation must come from a trusted Origin (CSRF), the principal is
+ * resolved, and the route's access is enforced: 401 without a principal, 403 without the
+ * permission. Returns the route table, filled as routes register.
+ */
+export function installRouteGuard(app: FastifyInstance, options: RouteGuardOptions): RouteEntry[] {
+  const table: RouteEntry[] = [];
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    const url = route.url;
+    if (!url.startsWith('/api/') || url.startsWith('/api/docs') || url.startsWith('/api/auth/')) return;
+    const access = route.config?.access;
+    if (!access) throw new Error(`Route ${String(route.method)} ${url} declares no config.access`);
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') table.push({ method, url, access });
+    }
+  });
+
+  app.addHook('onRequest', async (req) => {
+    checkOrigin(req, options.trustedOrigins);
+    const access = req.routeOptions.config?.access;
+    if (!access || access === 'public') return;
+    req.principal = await options.resolvePrincipal(req);
+    if (!req.principal) throw unauthenticated();
+    if (access === 'authenticated') return;
+    if (access === 'member') {
+      if (!req.principal.orgId || !req.principal.role) {
+        throw new AppError(403, 'no_organization', 'Join or create an organization first');
+      }
+      return;
+    }
+    requirePermission(req.principal, access);
+  });
+  return table;
+}
+
+/**
+ * CSRF defence: a state-changing request that carries cookies must name a trusted Origin
+ * (browsers always send Origin on cross-origin and on same-origin POSTs). Requests without
+ * cookies (API keys, server-to-server) are not exposed to CSRF and pass. See
+ * https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html
+ */
+export function checkOrigin(req: FastifyRequest, trustedOrigins: readonly string[]): void {
+  if (SAFE_METHODS.has(req.method) || !req.headers.cookie) return;
+  const origin = req.headers.origin ?? originOfReferer(req.headers.referer);
+  if (!origin || origin === 'null' || !trustedOrigins.includes(origin)) {
+    throw new AppError(
+      403,
+      'csrf_rejected',
+      'This request did not come from the Cairn app (Origin check failed)',
+    );
+  }
+}
+
+function originOfReferer(referer: string | undefined): string | undefined {
+  if (!referer || !URL.canParse(referer)) return undefined;
+  return new URL(referer).origin;
+}

@@ -1,0 +1,110 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { fromPglite, PgBoss } from 'pg-boss';
+import type { Database, SqlExecutor } from '../../db/client.js';
+import { APP_ROLE } from '../../db/tenant.js';
+
+/** A job's handler. Throwing retries the job (with backoff) up to its queue's retry limit. */
+export type JobHandler<T> = (job: { id: string; data: T }) => Promise<void>;
+
+export type QueueDefinition = {
+  name: string;
+  /** Attempts after the first failure. */
+  retryLimit?: number;
+  /** Jobs fetched and run at once by one worker. */
+  concurrency?: number;
+};
+
+export type SendOptions = {
+  /** Start no earlier than this (seconds from now, or a date). */
+  startAfter?: number | Date;
+  /** At most one queued job with this key. */
+  singletonKey?: string;
+};
+
+/**
+ * The job queue (pg-boss, PostgreSQL-backed; https://timgit.github.io/pg-boss). One way to
+ * enqueue: `send(scope.conn, ...)` inside a tenant transaction, so the job exists exactly when
+ * the change does. `start({worker: true})` runs the registered handlers.
+ */
+export type JobQueue = {
+  define<T>(queue: QueueDefinition, handler: JobHandler<T>): void;
+  /**
+   * Enqueues `data` on `name`. With `conn` (a tenant transaction's connection) the job commits or
+   * rolls back with that transaction; with null it is sent on its own.
+   */
+  send<T extends object>(
+    conn: SqlExecutor | null,
+    name: string,
+    data: T,
+    options?: SendOptions,
+  ): Promise<string | null>;
+  start(options: { worker: boolean }): Promise<void>;
+  /** Stops fetching, lets in-flight jobs finish (up to `timeoutMs`), then releases the rest. */
+  stop(timeoutMs?: number): Promise<void>;
+};
+
+export function createJobQueue(database: Database, log: FastifyBaseLogger): JobQueue {
+  const boss = database.pglite
+    ? new PgBoss({ db: fromPglite(database.pglite), supervise: true, schedule: true })
+    : new PgBoss(serverOptions(database));
+  boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
+  const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
+  let started = false;
+
+  return {
+    define(queue, handler) {
+      definitions.set(queue.name, { queue, handler: handler as JobHandler<unknown> });
+    },
+
+    async send(conn, name, data, options = {}) {
+      if (!definitions.has(name)) throw new Error(`No job queue named ${name}`);
+      const sendOptions = {
+        ...(options.startAfter !== undefined ? { startAfter: options.startAfter } : {}),
+        ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
+      };
+      if (!conn) return boss.send(name, data, sendOptions);
+      // The tenant transaction runs as the app role, which has no rights on pg-boss's schema:
+      // step back to the connecting role for the insert only, then return to the app role.
+      await conn.query(`select set_config('role', 'none', true)`);
+      try {
+        return await boss.send(name, data, {
+          ...sendOptions,
+          db: { executeSql: (text: string, values?: unknown[]) => conn.query(text, values) },
+        });
+      } finally {
+        await conn.query(`select set_config('role', $1, true)`, [APP_ROLE]);
+      }
+    },
+
+    async start({ worker }) {
+      await boss.start();
+      started = true;
+      for (const { queue } of definitions.values()) {
+        await boss.createQueue(queue.name, { retryLimit: queue.retryLimit ?? 5, retryBackoff: true });
+      }
+      if (!worker) return;
+      for (const { queue, handler } of definitions.values()) {
+        await boss.work(queue.name, { batchSize: queue.concurrency ?? 1 }, async (jobs) => {
+          for (const job of jobs) await handler({ id: job.id, data: job.data });
+        });
+      }
+    },
+
+    async stop(timeoutMs = 10_000) {
+      if (!started) return;
+      started = false;
+      await boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+    },
+  };
+}
+
+function serverOptions(database: Database) {
+  const pool = database.pool!;
+  // pg-boss gets its own small pool on the same server as the app.
+  return {
+    connectionString: (pool.options as { connectionString?: string }).connectionString,
+    max: 4,
+    supervise: true,
+    schedule: true,
+  };
+}

@@ -1,0 +1,76 @@
+import pino from 'pino';
+import { buildApp } from './app.js';
+import { type Config, loadConfig } from './config.js';
+import { type Database, openDatabase } from './db/client.js';
+import { migrate } from './db/migrate.js';
+import { type AuthOptions, createAuth } from './platform/auth/auth.js';
+import { createEventDispatcher } from './platform/events/dispatcher.js';
+import type { Services } from './platform/http/types.js';
+import { readVersionInfo } from './platform/http/version.js';
+import { createJobQueue } from './platform/jobs/job-queue.js';
+
+export type ServicesOptions = {
+  config?: Config;
+  /** An already open database (tests); otherwise opened from the configuration. */
+  database?: Database;
+  logger?: pino.Logger;
+  onInvitation?: AuthOptions['onInvitation'];
+};
+
+/**
+ * Opens the database, applies pending migrations and assembles the services every process
+ * needs. The caller starts the job queue (`services.jobs.start`) as its role requires.
+ */
+export async function createServices(
+  options: ServicesOptions = {},
+): Promise<Services & { logger: pino.Logger }> {
+  const config = options.config ?? loadConfig();
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const database =
+    options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const applied = await migrate(database);
+  if (applied.length > 0) logger.info({ applied }, 'database migrated');
+  const jobs = createJobQueue(database, logger);
+  createEventDispatcher(database, jobs);
+  const auth = createAuth(config, database, {
+    onInvitation:
+      options.onInvitation ??
+      ((invitation) =>
+        logger.info({ invitation_id: invitation.id, link: invitation.link }, 'invitation link')),
+  });
+  return { config, database, auth, jobs, version: readVersionInfo(), logger };
+}
+
+/**
+ * Runs a long-lived process: `http` serves the API and web app, `worker` consumes jobs.
+ * SIGTERM/SIGINT stop it gracefully: stop accepting requests, finish in-flight requests and
+ * jobs (or release them to another worker), close the database.
+ */
+export async function runProcess(roles: { http: boolean; worker: boolean }): Promise<number | undefined> {
+  const services = await createServices();
+  const { config, logger } = services;
+  await services.jobs.start({ worker: roles.worker });
+  const built = roles.http ? await buildApp(services) : undefined;
+  if (built) {
+    await built.app.listen({ port: config.port, host: config.host });
+    logger.info(
+      { url: config.baseUrl, database: services.database.kind, worker: roles.worker },
+      `Cairn is running at ${config.baseUrl} (API docs: ${config.baseUrl}/api/docs)`,
+    );
+  } else {
+    logger.info({ database: services.database.kind }, 'Cairn worker is running');
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await built?.app.close();
+  await services.jobs.stop();
+  await services.database.close();
+  logger.info('stopped');
+  return 0;
+}
