@@ -59,7 +59,7 @@ const envSchema = z.object({
   SESSION_IDLE_TIMEOUT: z.coerce
     .number()
     .int()
-    .min(60)
+    .min(1)
     .default(7 * 24 * 3600),
   BODY_LIMIT: z.coerce
     .number()

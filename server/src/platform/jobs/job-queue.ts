@@ -45,7 +45,7 @@ export type JobQueue = {
 
 export function createJobQueue(database: Database, log: FastifyBaseLogger): JobQueue {
   const boss = database.pglite
-    ? new PgBoss({ db: fromPglite(database.pglite), supervise: true, schedule: true })
+    ? new PgBoss({ backend: 'pglite', db: fromPglite(database.pglite), supervise: true, schedule: true })
     : new PgBoss(serverOptions(database));
   boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
   const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
@@ -81,10 +81,13 @@ export function createJobQueue(database: Database, log: FastifyBaseLogger): JobQ
       started = true;
       for (const { queue } of definitions.values()) {
         await boss.createQueue(queue.name, { retryLimit: queue.retryLimit ?? 5, retryBackoff: true });
+        // createQueue empties pg-boss's queue cache; a later send inside a PGlite transaction would
+        // then look the queue up on the one (busy) connection and wait forever. Refill it now.
+        await boss.findJobs(queue.name, { key: '__warm__' });
       }
       if (!worker) return;
       for (const { queue, handler } of definitions.values()) {
-        await boss.work(queue.name, { batchSize: queue.concurrency ?? 1 }, async (jobs) => {
+        await boss.work(queue.name, { batchSize: queue.concurrency ?? 1, pollingIntervalSeconds: 0.5 }, async (jobs) => {
           for (const job of jobs) await handler({ id: job.id, data: job.data });
         });
       }
