@@ -30,6 +30,8 @@ export type Config = {
   trustedOrigins: string[];
   /** Failed sign-ins per client IP per minute before 429. */
   signInPerIpPerMinute: number;
+  /** PostgreSQL schema holding the job queue's tables. */
+  queueSchema: string;
 };
 
 export class ConfigError extends Error {
@@ -69,6 +71,10 @@ const envSchema = z.object({
   TRUST_PROXY: boolish.default(false),
   TRUSTED_ORIGINS: z.string().default(''),
   SIGN_IN_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+  QUEUE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+    .default('pgboss'),
 });
 
 /**
@@ -106,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     trustProxy: e.TRUST_PROXY,
     trustedOrigins: [new URL(baseUrl).origin, ...trustedOrigins.map((o) => new URL(o).origin)],
     signInPerIpPerMinute: e.SIGN_IN_PER_IP_PER_MINUTE,
+    queueSchema: e.QUEUE_SCHEMA,
   };
 }
 

@@ -30,15 +30,15 @@ export async function createServices(
     options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const applied = await migrate(database);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
-  const jobs = createJobQueue(database, logger);
-  createEventDispatcher(database, jobs);
+  const jobs = createJobQueue(database, logger, config.queueSchema);
+  const events = createEventDispatcher(database, jobs);
   const auth = createAuth(config, database, {
     onInvitation:
       options.onInvitation ??
       ((invitation) =>
         logger.info({ invitation_id: invitation.id, link: invitation.link }, 'invitation link')),
   });
-  return { config, database, auth, jobs, version: readVersionInfo(), logger };
+  return { config, database, auth, jobs, events, version: readVersionInfo(), logger };
 }
 
 /**

@@ -31,7 +31,10 @@ export const serverDatabaseUrl = (): string => inject('databaseUrl');
  * Starts a real Cairn app for a test file: the embedded database in memory (or the run's
  * PostgreSQL server database), migrations applied, job worker running, HTTP through inject.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  beforeStart?: (services: Services) => void,
+): Promise<TestApp> {
   const databaseUrl = serverDatabaseUrl();
   const config: Config = loadConfig({
     BASE_URL: BASE_URL,
@@ -39,6 +42,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     DATA_DIR: mkdtempSync(path.join(tmpdir(), 'cairn-test-')),
     LOG_LEVEL: 'silent',
     SIGN_IN_PER_IP_PER_MINUTE: '1000',
+    // Each test app its own queue, so another file's worker never takes its jobs.
+    QUEUE_SCHEMA: `pgboss_${randomBytes(4).toString('hex')}`,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...env,
   });
@@ -54,6 +59,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     logger: pino({ level: 'silent' }),
     onInvitation: (i) => invitations.push(i),
   });
+  beforeStart?.(services);
   await services.jobs.start({ worker: true });
   const { app, routes } = await buildApp(services);
   await app.ready();

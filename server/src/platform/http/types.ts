@@ -9,6 +9,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import type { Auth } from '../auth/auth.js';
+import type { EventDispatcher } from '../events/dispatcher.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { VersionInfo } from './version.js';
 
@@ -27,5 +28,6 @@ export type Services = {
   database: Database;
   auth: Auth;
   jobs: JobQueue;
+  events: EventDispatcher;
   version: VersionInfo;
 };

@@ -43,10 +43,10 @@ export type JobQueue = {
   stop(timeoutMs?: number): Promise<void>;
 };
 
-export function createJobQueue(database: Database, log: FastifyBaseLogger): JobQueue {
+export function createJobQueue(database: Database, log: FastifyBaseLogger, schema = 'pgboss'): JobQueue {
   const boss = database.pglite
-    ? new PgBoss({ backend: 'pglite', db: fromPglite(database.pglite), supervise: true, schedule: true })
-    : new PgBoss(serverOptions(database));
+    ? new PgBoss({ backend: 'pglite', db: fromPglite(database.pglite), schema, supervise: true, schedule: true })
+    : new PgBoss({ ...serverOptions(database), schema });
   boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
   const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
   let started = false;

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mapDatabaseError } from '../src/platform/errors/db-errors.js';
+import { type TestApp, signUp, startTestApp, uniqueEmail } from './harness.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ BODY_LIMIT: '4096' });
+});
+afterAll(() => t?.close());
+
+describe('OpenAPI and the reference', () => {
+  it('serves an OpenAPI 3.1 document listing every registered API route', async () => {
+    const res = await t.client().get('/api/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const documented = new Set(
+      Object.entries(res.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      ),
+    );
+    const apiRoutes = t.routes.filter((r) => r.url.startsWith('/api/v1/'));
+    expect(apiRoutes.length).toBeGreaterThan(5);
+    for (const r of apiRoutes) {
+      expect(documented, `${r.method} ${r.url}`).toContain(`${r.method} ${r.url.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+    }
+    expect(res.body.components.schemas.Problem).toBeDefined();
+  });
+
+  it('serves the API reference page and its assets from this server', async () => {
+    const page = await t.client().get('/api/docs/');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('swagger-ui');
+    const asset = await t.client().get('/api/docs/static/swagger-ui-bundle.js');
+    expect(asset.status).toBe(200);
+  });
+});
+
+describe('problem+json errors', () => {
+  it('rejects unknown fields, naming each one, with the request trace id from traceparent', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await t.client().request(
+      'POST',
+      '/api/v1/signup',
+      { organization_name: 'X', name: 'X', email: uniqueEmail(), password: 'Good-pass-1', is_admin: true },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 400, code: 'validation_failed', path: 'body.is_admin', trace_id: traceId });
+    expect(res.headers['x-trace-id']).toBe(traceId);
+  });
+
+  it('names every invalid field with its path', async () => {
+    const res = await t.client().post('/api/v1/signup', { organization_name: '', name: 'X'.repeat(500), email: 'not-an-email', password: 1 });
+    expect(res.status).toBe(400);
+    const paths = res.body.errors.map((e: { path: string }) => e.path).sort();
+    expect(paths).toEqual(['body.email', 'body.name', 'body.organization_name', 'body.password']);
+  });
+
+  it('rejects a malformed id in the path with 400, not 500', async () => {
+    const { client } = await signUp(t);
+    const res = await client.delete('/api/v1/invitations/not-a-uuid');
+    expect(res.status).toBe(400);
+    expect(res.body.path).toBe('params.id');
+  });
+
+  it('rejects malformed JSON with 400 invalid_json', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/signup', headers: { 'content-type': 'application/json' }, payload: '{"a":' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('invalid_json');
+  });
+
+  it('rejects a body over the size limit with 413', async () => {
+    const res = await t.client().post('/api/v1/signup', { organization_name: 'x'.repeat(10_000) });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('payload_too_large');
+  });
+
+  it('answers an unknown route with 404 problem+json', async () => {
+    const res = await t.client().get('/api/v1/nothing-here');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('route_not_found');
+  });
+
+  it('maps database errors in one place: unique violation 409, foreign key 422, RLS 404', () => {
+    expect(mapDatabaseError({ code: '23505', constraint: 'contacts_org_id_email_key' })).toMatchObject({ status: 409, code: 'unique_violation', path: 'email' });
+    expect(mapDatabaseError(new Error('Failed query', { cause: { code: '23503' } }))).toMatchObject({ status: 422, code: 'reference_not_found' });
+    expect(mapDatabaseError({ code: '42501' })).toMatchObject({ status: 404 });
+    expect(mapDatabaseError(new Error('plain bug'))).toBeUndefined();
+  });
+});
+
+describe('operations endpoints', () => {
+  it('/health, /ready and /version answer', async () => {
+    const c = t.client();
+    expect((await c.get('/health')).body).toEqual({ status: 'ok' });
+    expect((await c.get('/ready')).body).toEqual({ status: 'ready', database: 'ok', migrations: 'current' });
+    const version = (await c.get('/version')).body;
+    expect(version.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(version.schema_version).toMatch(/^\d{4}_/);
+  });
+});

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Client, type TestApp, addMember, signUp, startTestApp, uniqueEmail } from './harness.js';
+
+/**
+ * The tenant-isolation suite. It walks the route table, so a route added later is covered
+ * without anyone remembering: for every id-bearing route, a principal of tenant B using tenant
+ * A's ids gets 404 (or 403), never 2xx, and tenant A's data is unchanged afterwards.
+ */
+let t: TestApp;
+let adminA: Awaited<ReturnType<typeof signUp>>;
+let adminB: Awaited<ReturnType<typeof signUp>>;
+/** Real ids of tenant A, by the route parameter name they fill. */
+const idsOfA: Record<string, string> = {};
+
+beforeAll(async () => {
+  t = await startTestApp();
+  adminA = await signUp(t, 'Tenant A');
+  adminB = await signUp(t, 'Tenant B');
+  const memberA = await addMember(t, adminA.client, 'user');
+  const invitation = await adminA.client.post('/api/v1/invitations', { email: uniqueEmail(), role: 'user' });
+  idsOfA.userId = memberA.userId;
+  idsOfA.id = invitation.body.id;
+});
+afterAll(() => t?.close());
+
+async function snapshotOfA(client: Client) {
+  return {
+    members: (await client.get('/api/v1/members')).body,
+    invitations: (await client.get('/api/v1/invitations')).body,
+  };
+}
+
+describe('tenant isolation across every id-bearing route', () => {
+  it('the route table has id-bearing routes to check', () => {
+    expect(t.routes.filter((r) => r.url.includes(':')).length).toBeGreaterThan(3);
+  });
+
+  it("tenant B never reaches tenant A's records through any route", async () => {
+    const before = await snapshotOfA(adminA.client);
+    const idRoutes = t.routes.filter((r) => r.url.includes(':') && r.access !== 'public');
+    for (const route of idRoutes) {
+      const params = [...route.url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
+      for (const p of params) expect(idsOfA[p], `no id of tenant A for :${p} in ${route.url}`).toBeDefined();
+      const url = route.url.replace(/:([A-Za-z]+)/g, (_, p: string) => idsOfA[p]!);
+      const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : bodyFor(route.url);
+      const res = await adminB.client.request(route.method as 'GET', url, body);
+      expect([403, 404], `${route.method} ${route.url} -> ${res.status} ${res.text}`).toContain(res.status);
+      expect(res.text).not.toContain(adminA.email);
+    }
+    expect(await snapshotOfA(adminA.client)).toEqual(before);
+  });
+
+  it("public routes that take an id reveal nothing beyond what their link grants", async () => {
+    const res = await t.client().get(`/api/v1/invitations/${idsOfA.id}/preview`);
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(['email', 'existing_user', 'expires_at', 'organization_name', 'role']);
+  });
+});
+
+/** A valid body for each mutating id-bearing route, so the refusal is about the tenant, not input. */
+function bodyFor(url: string): unknown {
+  if (url.startsWith('/api/v1/members/')) return { role: 'viewer' };
+  return {};
+}
