@@ -9,6 +9,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
+import { registerHomeRoute } from './modules/health/home.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
 import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
 import { installProblemHandlers } from './platform/http/problem.js';
@@ -77,6 +78,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     api.get('/api/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
       app.swagger(),
     );
+    registerHomeRoute(api);
     registerHealthRoutes(api, services);
     registerAuthHandler(api, services.auth, config.baseUrl);
     await api.register(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapDatabaseError } from '../src/platform/errors/db-errors.js';
-import { type TestApp, signUp, startTestApp, uniqueEmail } from './harness.js';
+import { signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -21,7 +21,9 @@ describe('OpenAPI and the reference', () => {
     const apiRoutes = t.routes.filter((r) => r.url.startsWith('/api/v1/'));
     expect(apiRoutes.length).toBeGreaterThan(5);
     for (const r of apiRoutes) {
-      expect(documented, `${r.method} ${r.url}`).toContain(`${r.method} ${r.url.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+      expect(documented, `${r.method} ${r.url}`).toContain(
+        `${r.method} ${r.url.replace(/:([A-Za-z]+)/g, '{$1}')}`,
+      );
     }
     expect(res.body.components.schemas.Problem).toBeDefined();
   });
@@ -38,20 +40,32 @@ describe('OpenAPI and the reference', () => {
 describe('problem+json errors', () => {
   it('rejects unknown fields, naming each one, with the request trace id from traceparent', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const res = await t.client().request(
-      'POST',
-      '/api/v1/signup',
-      { organization_name: 'X', name: 'X', email: uniqueEmail(), password: 'Good-pass-1', is_admin: true },
-      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
-    );
+    const res = await t
+      .client()
+      .request(
+        'POST',
+        '/api/v1/signup',
+        { organization_name: 'X', name: 'X', email: uniqueEmail(), password: 'Good-pass-1', is_admin: true },
+        { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      );
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ status: 400, code: 'validation_failed', path: 'body.is_admin', trace_id: traceId });
+    expect(res.body).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      path: 'body.is_admin',
+      trace_id: traceId,
+    });
     expect(res.headers['x-trace-id']).toBe(traceId);
   });
 
   it('names every invalid field with its path', async () => {
-    const res = await t.client().post('/api/v1/signup', { organization_name: '', name: 'X'.repeat(500), email: 'not-an-email', password: 1 });
+    const res = await t.client().post('/api/v1/signup', {
+      organization_name: '',
+      name: 'X'.repeat(500),
+      email: 'not-an-email',
+      password: 1,
+    });
     expect(res.status).toBe(400);
     const paths = res.body.errors.map((e: { path: string }) => e.path).sort();
     expect(paths).toEqual(['body.email', 'body.name', 'body.organization_name', 'body.password']);
@@ -65,7 +79,12 @@ describe('problem+json errors', () => {
   });
 
   it('rejects malformed JSON with 400 invalid_json', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/signup', headers: { 'content-type': 'application/json' }, payload: '{"a":' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/signup',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"a":',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('invalid_json');
   });
@@ -83,8 +102,15 @@ describe('problem+json errors', () => {
   });
 
   it('maps database errors in one place: unique violation 409, foreign key 422, RLS 404', () => {
-    expect(mapDatabaseError({ code: '23505', constraint: 'contacts_org_id_email_key' })).toMatchObject({ status: 409, code: 'unique_violation', path: 'email' });
-    expect(mapDatabaseError(new Error('Failed query', { cause: { code: '23503' } }))).toMatchObject({ status: 422, code: 'reference_not_found' });
+    expect(mapDatabaseError({ code: '23505', constraint: 'contacts_org_id_email_key' })).toMatchObject({
+      status: 409,
+      code: 'unique_violation',
+      path: 'email',
+    });
+    expect(mapDatabaseError(new Error('Failed query', { cause: { code: '23503' } }))).toMatchObject({
+      status: 422,
+      code: 'reference_not_found',
+    });
     expect(mapDatabaseError({ code: '42501' })).toMatchObject({ status: 404 });
     expect(mapDatabaseError(new Error('plain bug'))).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, type TestApp, addMember, signUp, startTestApp, uniqueEmail } from './harness.js';
+import { addMember, PASSWORD, signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -32,7 +32,12 @@ describe('sign-up', () => {
   it('refuses a weak password, naming the field, and creates nothing', async () => {
     const email = uniqueEmail();
     const client = t.client();
-    const res = await client.post('/api/v1/signup', { organization_name: 'W', name: 'W', email, password: 'alllowercase1' });
+    const res = await client.post('/api/v1/signup', {
+      organization_name: 'W',
+      name: 'W',
+      email,
+      password: 'alllowercase1',
+    });
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body.path).toBe('body.password');
@@ -42,7 +47,9 @@ describe('sign-up', () => {
 
   it('refuses a second account for the same e-mail with 4xx, keeping the first', async () => {
     const { email } = await signUp(t);
-    const res = await t.client().post('/api/v1/signup', { organization_name: 'X', name: 'X', email, password: PASSWORD });
+    const res = await t
+      .client()
+      .post('/api/v1/signup', { organization_name: 'X', name: 'X', email, password: PASSWORD });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     const again = t.client();
@@ -91,12 +98,17 @@ describe('lockout', () => {
     const client = t.client({ ip: '192.0.2.77' });
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) {
-      statuses.push((await client.post('/api/auth/sign-in/email', { email: uniqueEmail(), password: 'Nope-nope-1' })).status);
+      statuses.push(
+        (await client.post('/api/auth/sign-in/email', { email: uniqueEmail(), password: 'Nope-nope-1' }))
+          .status,
+      );
     }
     expect(statuses.slice(0, 8).every((s) => s === 401)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
     // Another client IP is not affected.
-    const other = await t.client({ ip: '192.0.2.78' }).post('/api/auth/sign-in/email', { email: uniqueEmail(), password: 'Nope-nope-1' });
+    const other = await t
+      .client({ ip: '192.0.2.78' })
+      .post('/api/auth/sign-in/email', { email: uniqueEmail(), password: 'Nope-nope-1' });
     expect(other.status).toBe(401);
   });
 });
@@ -104,7 +116,12 @@ describe('lockout', () => {
 describe('CSRF', () => {
   it('refuses a cookie-authenticated mutation from another origin', async () => {
     const { client } = await signUp(t);
-    const evil = await client.request('POST', '/api/v1/invitations', { email: uniqueEmail(), role: 'user' }, { origin: 'https://evil.example' });
+    const evil = await client.request(
+      'POST',
+      '/api/v1/invitations',
+      { email: uniqueEmail(), role: 'user' },
+      { origin: 'https://evil.example' },
+    );
     expect(evil.status).toBe(403);
     expect(evil.body.code).toBe('csrf_rejected');
     expect((await client.get('/api/v1/invitations')).body.data).toHaveLength(0);
@@ -142,7 +159,11 @@ describe('roles', () => {
     const anonymous = t.client();
     for (const route of t.routes.filter((r) => r.access !== 'public')) {
       const url = route.url.replace(/:[A-Za-z]+/g, '00000000-0000-4000-8000-000000000000');
-      const res = await anonymous.request(route.method as 'GET', url, route.method === 'GET' ? undefined : {});
+      const res = await anonymous.request(
+        route.method as 'GET',
+        url,
+        route.method === 'GET' ? undefined : {},
+      );
       expect(res.status, `${route.method} ${route.url}`).toBe(401);
     }
   });
@@ -177,10 +198,18 @@ describe('invitations', () => {
     expect(t.invitations.some((i) => i.id === invited.body.id && i.email === email)).toBe(false); // created by Cairn, not by better-auth
 
     const preview = await t.client().get(`/api/v1/invitations/${invited.body.id}/preview`);
-    expect(preview.body).toMatchObject({ organization_name: 'Invite Co', email, role: 'user', existing_user: false });
+    expect(preview.body).toMatchObject({
+      organization_name: 'Invite Co',
+      email,
+      role: 'user',
+      existing_user: false,
+    });
 
     const invitee = t.client();
-    const accepted = await invitee.post(`/api/v1/invitations/${invited.body.id}/accept`, { name: 'Ivy', password: PASSWORD });
+    const accepted = await invitee.post(`/api/v1/invitations/${invited.body.id}/accept`, {
+      name: 'Ivy',
+      password: PASSWORD,
+    });
     expect(accepted.status).toBe(200);
     const me = await invitee.get('/api/v1/me');
     expect(me.body).toMatchObject({ role: 'user', organization: { name: 'Invite Co' } });
@@ -188,7 +217,9 @@ describe('invitations', () => {
     expect(members.body.data.map((m: { email: string }) => m.email)).toContain(email);
 
     // The link works once.
-    const again = await t.client().post(`/api/v1/invitations/${invited.body.id}/accept`, { name: 'X', password: PASSWORD });
+    const again = await t
+      .client()
+      .post(`/api/v1/invitations/${invited.body.id}/accept`, { name: 'X', password: PASSWORD });
     expect(again.status).toBe(404);
   });
 
@@ -200,7 +231,9 @@ describe('invitations', () => {
     let me = await b.client.get('/api/v1/me');
     expect(me.body.organization.name).toBe('First Org');
     expect(me.body.organizations).toHaveLength(2);
-    expect((await b.client.put('/api/v1/me/active-organization', { organization_id: b.orgId })).status).toBe(204);
+    expect((await b.client.put('/api/v1/me/active-organization', { organization_id: b.orgId })).status).toBe(
+      204,
+    );
     me = await b.client.get('/api/v1/me');
     expect(me.body).toMatchObject({ organization: { name: 'Second Org' }, role: 'admin' });
   });
@@ -218,7 +251,9 @@ describe('invitations', () => {
     const admin = await signUp(t);
     const invited = await admin.client.post('/api/v1/invitations', { email: uniqueEmail(), role: 'user' });
     expect((await admin.client.delete(`/api/v1/invitations/${invited.body.id}`)).status).toBe(204);
-    const res = await t.client().post(`/api/v1/invitations/${invited.body.id}/accept`, { name: 'Late', password: PASSWORD });
+    const res = await t
+      .client()
+      .post(`/api/v1/invitations/${invited.body.id}/accept`, { name: 'Late', password: PASSWORD });
     expect(res.status).toBe(404);
   });
 });

@@ -1,5 +1,5 @@
-import type {} from 'vitest';
 import pg from 'pg';
+import type {} from 'vitest';
 
 /**
  * With `DATABASE_URL` set, the suite runs against that PostgreSQL server, in a database of its

@@ -156,7 +156,8 @@ export class Client {
 
 let seq = 0;
 /** A unique e-mail for this run (the server database is shared by the run's test files). */
-export const uniqueEmail = (name = 'user') => `${name}.${Date.now().toString(36)}.${randomBytes(3).toString('hex')}.${++seq}@example.com`;
+export const uniqueEmail = (name = 'user') =>
+  `${name}.${Date.now().toString(36)}.${randomBytes(3).toString('hex')}.${++seq}@example.com`;
 
 export const PASSWORD = 'Correct-Horse-9';
 
@@ -164,7 +165,12 @@ export const PASSWORD = 'Correct-Horse-9';
 export async function signUp(t: TestApp, orgName = 'Acme') {
   const client = t.client();
   const email = uniqueEmail('admin');
-  const res = await client.post('/api/v1/signup', { organization_name: orgName, name: 'Ada Admin', email, password: PASSWORD });
+  const res = await client.post('/api/v1/signup', {
+    organization_name: orgName,
+    name: 'Ada Admin',
+    email,
+    password: PASSWORD,
+  });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
   return { client, email, userId: res.body.user.id as string, orgId: res.body.organization.id as string };
 }
@@ -175,7 +181,10 @@ export async function addMember(t: TestApp, admin: Client, role: 'admin' | 'user
   const invited = await admin.post('/api/v1/invitations', { email, role });
   if (invited.status !== 201) throw new Error(`invite failed: ${invited.status} ${invited.text}`);
   const client = t.client();
-  const accepted = await client.post(`/api/v1/invitations/${invited.body.id}/accept`, { name: `A ${role}`, password: PASSWORD });
+  const accepted = await client.post(`/api/v1/invitations/${invited.body.id}/accept`, {
+    name: `A ${role}`,
+    password: PASSWORD,
+  });
   if (accepted.status !== 200) throw new Error(`accept failed: ${accepted.status} ${accepted.text}`);
   const me = await client.get('/api/v1/me');
   return { client, email, userId: me.body.user.id as string };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, type TestApp, addMember, signUp, startTestApp, uniqueEmail } from './harness.js';
+import { addMember, type Client, signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
 
 /**
  * The tenant-isolation suite. It walks the route table, so a route added later is covered
@@ -50,10 +50,16 @@ describe('tenant isolation across every id-bearing route', () => {
     expect(await snapshotOfA(adminA.client)).toEqual(before);
   });
 
-  it("public routes that take an id reveal nothing beyond what their link grants", async () => {
+  it('public routes that take an id reveal nothing beyond what their link grants', async () => {
     const res = await t.client().get(`/api/v1/invitations/${idsOfA.id}/preview`);
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body).sort()).toEqual(['email', 'existing_user', 'expires_at', 'organization_name', 'role']);
+    expect(Object.keys(res.body).sort()).toEqual([
+      'email',
+      'existing_user',
+      'expires_at',
+      'organization_name',
+      'role',
+    ]);
   });
 });
 

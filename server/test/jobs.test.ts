@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TenantContext, withTenant } from '../src/db/tenant.js';
 import { eventDeliveries } from '../src/platform/events/event.schema.js';
 import { EVENT_DISPATCH_QUEUE } from '../src/platform/events/events.js';
-import { type TestApp, signUp, startTestApp } from './harness.js';
+import { signUp, startTestApp, type TestApp } from './harness.js';
 
 let t: TestApp;
 let ctx: TenantContext;
@@ -34,7 +34,9 @@ async function eventually(check: () => boolean | Promise<boolean>, ms = 15_000) 
 describe('the job queue', () => {
   it('delivers a job enqueued in a committed tenant transaction', async () => {
     const marker = randomUUID();
-    await withTenant(t.services.database, ctx, ({ conn }) => t.services.jobs.send(conn, 'test.marker', { marker }));
+    await withTenant(t.services.database, ctx, ({ conn }) =>
+      t.services.jobs.send(conn, 'test.marker', { marker }),
+    );
     await eventually(() => received.includes(marker));
   });
 
@@ -47,7 +49,9 @@ describe('the job queue', () => {
       }),
     ).rejects.toThrow('the mutation failed');
     const after = randomUUID();
-    await withTenant(t.services.database, ctx, ({ conn }) => t.services.jobs.send(conn, 'test.marker', { marker: after }));
+    await withTenant(t.services.database, ctx, ({ conn }) =>
+      t.services.jobs.send(conn, 'test.marker', { marker: after }),
+    );
     await eventually(() => received.includes(after));
     await new Promise((r) => setTimeout(r, 1000));
     expect(received).not.toContain(rolledBack);
@@ -64,16 +68,22 @@ describe('event dispatch', () => {
         seen.push(event.id);
       },
     });
-    const res = await signUp(t).then(({ client }) => client.post('/api/v1/invitations', { email: `x-${randomUUID()}@example.com`, role: 'user' }));
+    const res = await signUp(t).then(({ client }) =>
+      client.post('/api/v1/invitations', { email: `x-${randomUUID()}@example.com`, role: 'user' }),
+    );
     expect(res.status).toBe(201);
     await eventually(() => seen.length === 1);
     const eventId = seen[0]!;
-    const [event] = await t.services.database.raw.query<{ org_id: string }>('select org_id from events where id = $1', [eventId]).then((r) => r.rows);
+    const [event] = await t.services.database.raw
+      .query<{ org_id: string }>('select org_id from events where id = $1', [eventId])
+      .then((r) => r.rows);
     // Deliver the same event again, as a retried job would.
     await t.services.jobs.send(null, EVENT_DISPATCH_QUEUE, { org_id: event!.org_id, event_id: eventId });
     const delivered = async () =>
-      withTenant(t.services.database, { orgId: event!.org_id, actor: { type: 'system', id: null } }, ({ tx }) =>
-        tx.select().from(eventDeliveries).where(eq(eventDeliveries.eventId, eventId)),
+      withTenant(
+        t.services.database,
+        { orgId: event!.org_id, actor: { type: 'system', id: null } },
+        ({ tx }) => tx.select().from(eventDeliveries).where(eq(eventDeliveries.eventId, eventId)),
       );
     await eventually(async () => (await delivered()).some((d) => d.consumer === 'test.counter'));
     await new Promise((r) => setTimeout(r, 1500));
@@ -83,11 +93,27 @@ describe('event dispatch', () => {
   it('records each event with the standard envelope: type, actor, subject, trace id', async () => {
     const { client, userId, orgId } = await signUp(t);
     const traceId = 'aaaabbbbccccddddeeeeffff00001111';
-    await client.request('POST', '/api/v1/invitations', { email: `y-${randomUUID()}@example.com`, role: 'viewer' }, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
-    const rows = await withTenant(t.services.database, { orgId, actor: { type: 'system', id: null } }, ({ conn }) =>
-      conn.query<Record<string, unknown>>(`select type, actor_type, actor_id, subject_object, data, trace_id from events where type = 'invitation.created'`),
+    await client.request(
+      'POST',
+      '/api/v1/invitations',
+      { email: `y-${randomUUID()}@example.com`, role: 'viewer' },
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    );
+    const rows = await withTenant(
+      t.services.database,
+      { orgId, actor: { type: 'system', id: null } },
+      ({ conn }) =>
+        conn.query<Record<string, unknown>>(
+          `select type, actor_type, actor_id, subject_object, data, trace_id from events where type = 'invitation.created'`,
+        ),
     );
     expect(rows.rows).toHaveLength(1);
-    expect(rows.rows[0]).toMatchObject({ actor_type: 'user', actor_id: userId, subject_object: 'invitation', trace_id: traceId, data: { role: 'viewer' } });
+    expect(rows.rows[0]).toMatchObject({
+      actor_type: 'user',
+      actor_id: userId,
+      subject_object: 'invitation',
+      trace_id: traceId,
+      data: { role: 'viewer' },
+    });
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TenantContext, withTenant } from '../src/db/tenant.js';
 import { events } from '../src/platform/events/event.schema.js';
 import { emitEvent } from '../src/platform/events/events.js';
-import { type TestApp, signUp, startTestApp } from './harness.js';
+import { signUp, startTestApp, type TestApp } from './harness.js';
 
 let t: TestApp;
 let a: TenantContext;
@@ -18,7 +18,10 @@ beforeAll(async () => {
   b = { orgId: orgB.orgId, actor: { type: 'user', id: orgB.userId } };
   for (const ctx of [a, b]) {
     await withTenant(t.services.database, ctx, (scope) =>
-      emitEvent(scope, t.services.jobs, { type: 'test.happened', subject: { object: 'test', id: ctx.orgId } }),
+      emitEvent(scope, t.services.jobs, {
+        type: 'test.happened',
+        subject: { object: 'test', id: ctx.orgId },
+      }),
     );
   }
 });
@@ -32,11 +35,13 @@ describe('row-level security', () => {
   });
 
   it('asking for another tenant by id returns nothing', async () => {
-    const rows = await withTenant(t.services.database, a, ({ tx }) => tx.select().from(events).where(eq(events.orgId, b.orgId)));
+    const rows = await withTenant(t.services.database, a, ({ tx }) =>
+      tx.select().from(events).where(eq(events.orgId, b.orgId)),
+    );
     expect(rows).toEqual([]);
   });
 
-  it("refuses to write a row into another tenant, and the attempt changes nothing", async () => {
+  it('refuses to write a row into another tenant, and the attempt changes nothing', async () => {
     const before = await countEvents(b);
     await expect(
       withTenant(t.services.database, a, ({ tx }) =>
@@ -61,11 +66,15 @@ describe('row-level security', () => {
       );
     expect(
       await refusal(
-        withTenant(t.services.database, a, ({ tx }) => tx.update(events).set({ type: 'rewritten' }).where(eq(events.orgId, a.orgId))),
+        withTenant(t.services.database, a, ({ tx }) =>
+          tx.update(events).set({ type: 'rewritten' }).where(eq(events.orgId, a.orgId)),
+        ),
       ),
     ).toMatch(/permission denied/);
     expect(
-      await refusal(withTenant(t.services.database, a, ({ tx }) => tx.delete(events).where(eq(events.orgId, a.orgId)))),
+      await refusal(
+        withTenant(t.services.database, a, ({ tx }) => tx.delete(events).where(eq(events.orgId, a.orgId))),
+      ),
     ).toMatch(/permission denied/);
   });
 
@@ -74,7 +83,14 @@ describe('row-level security', () => {
       tx.execute<{ user: string; bypass: boolean; superuser: boolean }>(
         sql`select current_user as user, rolbypassrls as bypass, rolsuper as superuser from pg_roles where rolname = current_user`,
       ),
-    ).then((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { user: string; bypass: boolean; superuser: boolean }[]);
+    ).then(
+      (r) =>
+        (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as {
+          user: string;
+          bypass: boolean;
+          superuser: boolean;
+        }[],
+    );
     expect(role).toEqual({ user: 'cairn_app', bypass: false, superuser: false });
   });
 
@@ -135,6 +151,8 @@ describe('the schema keeps the tenancy invariants for every tenant table', () =>
 });
 
 async function countEvents(ctx: TenantContext): Promise<number> {
-  const rows = await withTenant(t.services.database, ctx, ({ tx }) => tx.select({ id: events.id }).from(events));
+  const rows = await withTenant(t.services.database, ctx, ({ tx }) =>
+    tx.select({ id: events.id }).from(events),
+  );
   return rows.length;
 }

@@ -64,7 +64,8 @@ export function toAppError(error: unknown): AppError {
       return keys.map((key) => ({
         path: fieldPath(where, key === undefined ? segments : [...segments, key]),
         code: v.keyword === 'unrecognized_keys' ? 'unknown_field' : v.keyword,
-        message: v.keyword === 'unrecognized_keys' ? `Unknown field "${key}"` : (v.message ?? 'Invalid value'),
+        message:
+          v.keyword === 'unrecognized_keys' ? `Unknown field "${key}"` : (v.message ?? 'Invalid value'),
       }));
     });
     return new AppError(400, 'validation_failed', 'The request is invalid', {

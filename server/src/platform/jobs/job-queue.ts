@@ -45,7 +45,13 @@ export type JobQueue = {
 
 export function createJobQueue(database: Database, log: FastifyBaseLogger, schema = 'pgboss'): JobQueue {
   const boss = database.pglite
-    ? new PgBoss({ backend: 'pglite', db: fromPglite(database.pglite), schema, supervise: true, schedule: true })
+    ? new PgBoss({
+        backend: 'pglite',
+        db: fromPglite(database.pglite),
+        schema,
+        supervise: true,
+        schedule: true,
+      })
     : new PgBoss({ ...serverOptions(database), schema });
   boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
   const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
@@ -87,9 +93,13 @@ export function createJobQueue(database: Database, log: FastifyBaseLogger, schem
       }
       if (!worker) return;
       for (const { queue, handler } of definitions.values()) {
-        await boss.work(queue.name, { batchSize: queue.concurrency ?? 1, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-          for (const job of jobs) await handler({ id: job.id, data: job.data });
-        });
+        await boss.work(
+          queue.name,
+          { batchSize: queue.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
+          async (jobs) => {
+            for (const job of jobs) await handler({ id: job.id, data: job.data });
+          },
+        );
       }
     },
 
