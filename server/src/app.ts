@@ -8,6 +8,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerHomeRoute } from './modules/health/home.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
@@ -84,6 +85,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     await api.register(
       async (v1) => {
         registerOrganizationRoutes(v1 as ApiApp, services);
+        registerContactRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

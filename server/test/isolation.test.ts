@@ -9,8 +9,9 @@ import { addMember, type Client, signUp, startTestApp, type TestApp, uniqueEmail
 let t: TestApp;
 let adminA: Awaited<ReturnType<typeof signUp>>;
 let adminB: Awaited<ReturnType<typeof signUp>>;
-/** Real ids of tenant A, by the route parameter name they fill. */
+/** Real ids of tenant A, by the collection their route starts with (`/api/v1/<collection>/:id`). */
 const idsOfA: Record<string, string> = {};
+const idFor = (url: string) => idsOfA[url.split('/')[3]!];
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -18,8 +19,14 @@ beforeAll(async () => {
   adminB = await signUp(t, 'Tenant B');
   const memberA = await addMember(t, adminA.client, 'user');
   const invitation = await adminA.client.post('/api/v1/invitations', { email: uniqueEmail(), role: 'user' });
-  idsOfA.userId = memberA.userId;
-  idsOfA.id = invitation.body.id;
+  const contact = await adminA.client.post('/api/v1/contacts', {
+    first_name: 'Only',
+    last_name: 'A',
+    emails: [{ value: uniqueEmail() }],
+  });
+  idsOfA.members = memberA.userId;
+  idsOfA.invitations = invitation.body.id;
+  idsOfA.contacts = contact.body.id;
 });
 afterAll(() => t?.close());
 
@@ -27,6 +34,7 @@ async function snapshotOfA(client: Client) {
   return {
     members: (await client.get('/api/v1/members')).body,
     invitations: (await client.get('/api/v1/invitations')).body,
+    contact: (await client.get(`/api/v1/contacts/${idsOfA.contacts}`)).body,
   };
 }
 
@@ -39,9 +47,8 @@ describe('tenant isolation across every id-bearing route', () => {
     const before = await snapshotOfA(adminA.client);
     const idRoutes = t.routes.filter((r) => r.url.includes(':') && r.access !== 'public');
     for (const route of idRoutes) {
-      const params = [...route.url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
-      for (const p of params) expect(idsOfA[p], `no id of tenant A for :${p} in ${route.url}`).toBeDefined();
-      const url = route.url.replace(/:([A-Za-z]+)/g, (_, p: string) => idsOfA[p]!);
+      expect(idFor(route.url), `no id of tenant A for ${route.url}: add one in beforeAll`).toBeDefined();
+      const url = route.url.replace(/:([A-Za-z]+)/g, () => idFor(route.url)!);
       const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : bodyFor(route.url);
       const res = await adminB.client.request(route.method as 'GET', url, body);
       expect([403, 404], `${route.method} ${route.url} -> ${res.status} ${res.text}`).toContain(res.status);
@@ -51,7 +58,7 @@ describe('tenant isolation across every id-bearing route', () => {
   });
 
   it('public routes that take an id reveal nothing beyond what their link grants', async () => {
-    const res = await t.client().get(`/api/v1/invitations/${idsOfA.id}/preview`);
+    const res = await t.client().get(`/api/v1/invitations/${idsOfA.invitations}/preview`);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual([
       'email',

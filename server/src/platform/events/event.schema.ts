@@ -34,8 +34,11 @@ export const events = pgTable(
     /** For updates: `{changes: {field: {before, after}}}`; otherwise the event's payload. */
     data: jsonb('data').notNull().default(sql`'{}'::jsonb`),
     traceId: text('trace_id'),
+    /** Other records the event concerns, as `object:id` (a contact's company...): their timelines show it. */
+    related: text('related').array().notNull().default(sql`'{}'::text[]`),
   },
   (t) => [
+    index('events_related_idx').using('gin', t.related),
     primaryKey({ columns: [t.orgId, t.id] }),
     index('events_subject_idx').on(t.orgId, t.subjectObject, t.subjectId, t.occurredAt.desc()),
     index('events_org_time_idx').on(t.orgId, t.occurredAt.desc()),

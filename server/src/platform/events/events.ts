@@ -23,6 +23,8 @@ export type NewEvent = {
   /** For updates, `{changes: {field: {before, after}}}`. */
   data?: Record<string, unknown>;
   version?: number;
+  /** Other records whose timelines should show this event. */
+  related?: { object: string; id: string }[];
 };
 
 /** The queue the dispatcher consumes: one job per event, enqueued in the event's transaction. */
@@ -46,6 +48,7 @@ export async function emitEvent(scope: TenantScope, jobs: JobQueue, event: NewEv
     subjectId: event.subject.id,
     data: event.data ?? {},
     traceId: scope.ctx.traceId ?? null,
+    related: (event.related ?? []).map((r) => `${r.object}:${r.id}`),
   });
   await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, { org_id: scope.ctx.orgId, event_id: id });
   return id;

@@ -1,0 +1,410 @@
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import type { TenantContext, TenantScope } from '../../db/tenant.js';
+import { withTenant } from '../../db/tenant.js';
+import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { emitEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { parseCustomValues } from '../../platform/registry/field-values.js';
+import { toE164 } from '../../platform/registry/phone.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
+import { companies } from '../companies/company.schema.js';
+import { assertMember } from '../organizations/organization.service.js';
+import { ensureTags } from '../tags/tag.service.js';
+import type { ContactCreateInput, ContactUpdateInput, ContactView } from './contact.dto.js';
+import {
+  contactCompanies,
+  contactEmails,
+  contacts,
+  type EmailValue,
+  type PhoneValue,
+} from './contact.schema.js';
+
+type ContactRow = typeof contacts.$inferSelect;
+
+/** Normalizes e-mails: lower-cased, de-duplicated, exactly one primary (the first unless one says so). */
+function normalizeEmails(input: NonNullable<ContactCreateInput['emails']>): EmailValue[] {
+  const seen = new Set<string>();
+  const out: EmailValue[] = [];
+  for (const e of input) {
+    const value = e.value.trim().toLowerCase();
+    if (seen.has(value)) continue;
+    seen.add(value);
+    out.push({ value, primary: Boolean(e.primary), ...(e.label ? { label: e.label } : {}) });
+  }
+  const primary = out.findIndex((e) => e.primary);
+  return out.map((e, i) => ({ ...e, primary: i === (primary === -1 ? 0 : primary) }));
+}
+
+/** Normalizes phones to E.164 (raw kept). @throws 400 naming `body.phones[i].number` */
+function normalizePhones(input: NonNullable<ContactCreateInput['phones']>): PhoneValue[] {
+  const out = input.map((p, i) => {
+    const e164 = toE164(p.number);
+    if (!e164) throw badRequest('Not a valid phone number', `body.phones[${i}].number`, 'invalid_phone');
+    return { e164, raw: p.number, primary: Boolean(p.primary), ...(p.label ? { label: p.label } : {}) };
+  });
+  const primary = out.findIndex((p) => p.primary);
+  return out.map((p, i) => ({ ...p, primary: i === (primary === -1 ? 0 : primary) }));
+}
+
+async function replaceEmails(scope: TenantScope, contactId: string, emails: EmailValue[], active: boolean) {
+  const { orgId } = scope.ctx;
+  await scope.tx
+    .delete(contactEmails)
+    .where(and(eq(contactEmails.orgId, orgId), eq(contactEmails.contactId, contactId)));
+  if (emails.length === 0) return;
+  if (active) {
+    // Checked first for a clear error naming the e-mail; the unique index still settles races (409).
+    const taken = await scope.tx
+      .select({ email: contactEmails.email })
+      .from(contactEmails)
+      .where(
+        and(
+          eq(contactEmails.orgId, orgId),
+          eq(contactEmails.active, true),
+          inArray(
+            contactEmails.email,
+            emails.map((e) => e.value),
+          ),
+        ),
+      );
+    const index = emails.findIndex((e) => taken.some((t) => t.email === e.value));
+    if (index !== -1) {
+      throw conflict(
+        `Another contact already has the e-mail ${emails[index]!.value}`,
+        `body.emails[${index}].value`,
+        'duplicate_email',
+      );
+    }
+  }
+  await scope.tx
+    .insert(contactEmails)
+    .values(emails.map((e) => ({ orgId, contactId, email: e.value, active })));
+}
+
+/** Sets the contact's company links. @throws 422 naming `body.companies[i].id` for an unknown company */
+async function replaceCompanies(
+  scope: TenantScope,
+  contactId: string,
+  links: NonNullable<ContactCreateInput['companies']>,
+): Promise<{ added: string[]; removed: string[] }> {
+  const { orgId } = scope.ctx;
+  const ids = [...new Set(links.map((l) => l.id))];
+  if (ids.length > 0) {
+    const found = await scope.tx
+      .select({ id: companies.id })
+      .from(companies)
+      .where(and(eq(companies.orgId, orgId), inArray(companies.id, ids), isNull(companies.archivedAt)));
+    const missing = links.findIndex((l) => !found.some((f) => f.id === l.id));
+    if (missing !== -1) {
+      throw new AppError(422, 'reference_not_found', 'No company with this id', {
+        path: `body.companies[${missing}].id`,
+      });
+    }
+  }
+  const before = await scope.tx
+    .select({ companyId: contactCompanies.companyId })
+    .from(contactCompanies)
+    .where(and(eq(contactCompanies.orgId, orgId), eq(contactCompanies.contactId, contactId)));
+  await scope.tx
+    .delete(contactCompanies)
+    .where(and(eq(contactCompanies.orgId, orgId), eq(contactCompanies.contactId, contactId)));
+  const primaryIndex = Math.max(
+    0,
+    links.findIndex((l) => l.primary),
+  );
+  const unique = ids.map((id) => ({ id, primary: links[primaryIndex]?.id === id }));
+  if (unique.length > 0) {
+    await scope.tx
+      .insert(contactCompanies)
+      .values(unique.map((l) => ({ orgId, contactId, companyId: l.id, isPrimary: l.primary })));
+  }
+  const beforeIds = before.map((b) => b.companyId);
+  return {
+    added: ids.filter((id) => !beforeIds.includes(id)),
+    removed: beforeIds.filter((id) => !ids.includes(id)),
+  };
+}
+
+async function emitLinkEvents(
+  scope: TenantScope,
+  services: Services,
+  contactId: string,
+  diff: { added: string[]; removed: string[] },
+) {
+  const ids = [...diff.added, ...diff.removed];
+  const names = new Map(
+    ids.length
+      ? (
+          await scope.tx
+            .select({ id: companies.id, name: companies.name })
+            .from(companies)
+            .where(and(eq(companies.orgId, scope.ctx.orgId), inArray(companies.id, ids)))
+        ).map((c) => [c.id, c.name])
+      : [],
+  );
+  for (const companyId of diff.added) {
+    await emitEvent(scope, services.jobs, {
+      type: 'contact.company_linked',
+      subject: { object: 'contact', id: contactId },
+      data: { company_id: companyId, company_name: names.get(companyId) },
+      related: [{ object: 'company', id: companyId }],
+    });
+  }
+  for (const companyId of diff.removed) {
+    await emitEvent(scope, services.jobs, {
+      type: 'contact.company_unlinked',
+      subject: { object: 'contact', id: contactId },
+      data: { company_id: companyId, company_name: names.get(companyId) },
+      related: [{ object: 'company', id: companyId }],
+    });
+  }
+}
+
+/** Reads contacts with their companies, as the API shows them. */
+export async function contactViews(scope: TenantScope, rows: ContactRow[]): Promise<ContactView[]> {
+  if (rows.length === 0) return [];
+  const links = await scope.tx
+    .select({
+      contactId: contactCompanies.contactId,
+      id: companies.id,
+      name: companies.name,
+      primary: contactCompanies.isPrimary,
+    })
+    .from(contactCompanies)
+    .innerJoin(
+      companies,
+      and(eq(companies.orgId, contactCompanies.orgId), eq(companies.id, contactCompanies.companyId)),
+    )
+    .where(
+      and(
+        eq(contactCompanies.orgId, scope.ctx.orgId),
+        inArray(
+          contactCompanies.contactId,
+          rows.map((r) => r.id),
+        ),
+      ),
+    )
+    .orderBy(asc(companies.name));
+  return rows.map((r) => ({
+    id: r.id,
+    first_name: r.firstName,
+    last_name: r.lastName,
+    email: r.email,
+    emails: r.emails,
+    phone: r.phone,
+    phones: r.phones,
+    tags: r.tags,
+    owner_id: r.ownerId,
+    companies: links
+      .filter((l) => l.contactId === r.id)
+      .map(({ id, name, primary }) => ({ id, name, primary })),
+    source: r.source,
+    notes: r.notes,
+    custom: r.custom,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+    created_by: r.createdBy,
+    updated_by: r.updatedBy,
+    archived_at: r.archivedAt,
+  }));
+}
+
+async function loadRow(scope: TenantScope, id: string, forUpdate = false): Promise<ContactRow> {
+  const query = scope.tx
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.orgId, scope.ctx.orgId), eq(contacts.id, id)));
+  const [row] = forUpdate ? await query.for('update') : await query;
+  if (!row) throw notFound('Contact', id);
+  return row;
+}
+
+/** Creates a contact. @throws 400 bad fields, 409 `duplicate_email`, 422 unknown owner/company */
+export async function createContact(
+  services: Services,
+  ctx: TenantContext,
+  input: ContactCreateInput,
+): Promise<ContactView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const emails = normalizeEmails(input.emails ?? []);
+    const phones = normalizePhones(input.phones ?? []);
+    if (!input.first_name && !input.last_name && emails.length === 0 && phones.length === 0) {
+      throw badRequest('A contact needs a name, an e-mail or a phone', 'body.first_name', 'required');
+    }
+    const object = await objectDef(scope.tx, ctx.orgId, 'contact');
+    const custom = parseCustomValues(object, input.custom, { path: 'body.custom', creating: true });
+    if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+    const [row] = await scope.tx
+      .insert(contacts)
+      .values({
+        orgId: ctx.orgId,
+        firstName: input.first_name ?? null,
+        lastName: input.last_name ?? null,
+        email: emails.find((e) => e.primary)?.value ?? null,
+        emails,
+        phone: phones.find((p) => p.primary)?.e164 ?? null,
+        phones,
+        tags: await ensureTags(scope, input.tags ?? []),
+        ownerId: input.owner_id ?? null,
+        source: input.source ?? 'manual',
+        notes: input.notes ?? null,
+        custom: Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null)),
+        createdBy: ctx.actor.id,
+        updatedBy: ctx.actor.id,
+      })
+      .returning();
+    await replaceEmails(scope, row!.id, emails, true);
+    const links = await replaceCompanies(scope, row!.id, input.companies ?? []);
+    const [view] = await contactViews(scope, [row!]);
+    await emitEvent(scope, services.jobs, {
+      type: 'contact.created',
+      subject: { object: 'contact', id: row!.id },
+      data: { name: displayName(view!), email: view!.email },
+    });
+    await emitLinkEvents(scope, services, row!.id, links);
+    return view!;
+  });
+}
+
+export function displayName(c: Pick<ContactView, 'first_name' | 'last_name' | 'email' | 'phone'>): string {
+  return [c.first_name, c.last_name].filter(Boolean).join(' ') || c.email || c.phone || 'Unnamed contact';
+}
+
+export async function getContact(services: Services, ctx: TenantContext, id: string): Promise<ContactView> {
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => (await contactViews(scope, [await loadRow(scope, id)]))[0]!,
+  );
+}
+
+const COMPARED: (keyof ContactView)[] = [
+  'first_name',
+  'last_name',
+  'emails',
+  'phones',
+  'tags',
+  'owner_id',
+  'source',
+  'notes',
+  'custom',
+];
+
+/**
+ * Updates the given fields (absent ones keep their value; null clears). Records one
+ * `contact.updated` event with each changed field's before and after, plus link/unlink events.
+ * @throws 404, 400, 409 `duplicate_email`, 409 `archived` (restore first)
+ */
+export async function updateContact(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  input: ContactUpdateInput,
+): Promise<ContactView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const row = await loadRow(scope, id, true);
+    if (row.archivedAt) throw conflict('This contact is archived; restore it first', undefined, 'archived');
+    const [before] = await contactViews(scope, [row]);
+    const object = await objectDef(scope.tx, ctx.orgId, 'contact');
+    const custom = input.custom
+      ? parseCustomValues(object, input.custom, { path: 'body.custom', creating: false })
+      : undefined;
+    if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+    const emails = input.emails ? normalizeEmails(input.emails) : undefined;
+    const phones = input.phones ? normalizePhones(input.phones) : undefined;
+    const mergedCustom = custom
+      ? Object.fromEntries(Object.entries({ ...row.custom, ...custom }).filter(([, v]) => v !== null))
+      : undefined;
+    const [updated] = await scope.tx
+      .update(contacts)
+      .set({
+        ...(input.first_name !== undefined ? { firstName: input.first_name } : {}),
+        ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
+        ...(emails ? { emails, email: emails.find((e) => e.primary)?.value ?? null } : {}),
+        ...(phones ? { phones, phone: phones.find((p) => p.primary)?.e164 ?? null } : {}),
+        ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
+        ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+        ...(input.source !== undefined ? { source: input.source } : {}),
+        ...(input.notes !== undefined ? { notes: input.notes } : {}),
+        ...(mergedCustom ? { custom: mergedCustom } : {}),
+        updatedBy: ctx.actor.id,
+        updatedAt: new Date().toISOString(),
+      })
+      .where(and(eq(contacts.orgId, ctx.orgId), eq(contacts.id, id)))
+      .returning();
+    if (emails) await replaceEmails(scope, id, emails, true);
+    const links = input.companies
+      ? await replaceCompanies(scope, id, input.companies)
+      : { added: [], removed: [] };
+    const [after] = await contactViews(scope, [updated!]);
+    const changes: Record<string, { before: unknown; after: unknown }> = {};
+    for (const key of COMPARED) {
+      if (JSON.stringify(before![key]) !== JSON.stringify(after![key]))
+        changes[key] = { before: before![key], after: after![key] };
+    }
+    if (Object.keys(changes).length > 0) {
+      await emitEvent(scope, services.jobs, {
+        type: 'contact.updated',
+        subject: { object: 'contact', id },
+        data: { name: displayName(after!), changes },
+      });
+    }
+    await emitLinkEvents(scope, services, id, links);
+    return after!;
+  });
+}
+
+/** Archives (soft-deletes) a contact: hidden from lists, its e-mails free for others. Idempotent. */
+export async function archiveContact(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+): Promise<ContactView> {
+  return setArchived(services, ctx, id, true);
+}
+
+/** Restores an archived contact. @throws 409 `duplicate_email` when another contact took its e-mail */
+export async function restoreContact(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+): Promise<ContactView> {
+  return setArchived(services, ctx, id, false);
+}
+
+async function setArchived(services: Services, ctx: TenantContext, id: string, archive: boolean) {
+  return withTenant(services.database, ctx, async (scope) => {
+    const row = await loadRow(scope, id, true);
+    if (Boolean(row.archivedAt) === archive) return (await contactViews(scope, [row]))[0]!;
+    const [updated] = await scope.tx
+      .update(contacts)
+      .set({
+        archivedAt: archive ? new Date().toISOString() : null,
+        updatedBy: ctx.actor.id,
+        updatedAt: new Date().toISOString(),
+      })
+      .where(and(eq(contacts.orgId, ctx.orgId), eq(contacts.id, id)))
+      .returning();
+    await replaceEmails(scope, id, row.emails, !archive);
+    const [view] = await contactViews(scope, [updated!]);
+    await emitEvent(scope, services.jobs, {
+      type: archive ? 'contact.archived' : 'contact.restored',
+      subject: { object: 'contact', id },
+      data: { name: displayName(view!) },
+    });
+    return view!;
+  });
+}
+
+/** Deletes a contact for good (admins). The event stays in the audit trail. */
+export async function deleteContact(services: Services, ctx: TenantContext, id: string): Promise<void> {
+  await withTenant(services.database, ctx, async (scope) => {
+    const row = await loadRow(scope, id, true);
+    await scope.tx.delete(contacts).where(and(eq(contacts.orgId, ctx.orgId), eq(contacts.id, id)));
+    await emitEvent(scope, services.jobs, {
+      type: 'contact.deleted',
+      subject: { object: 'contact', id },
+      data: { name: [row.firstName, row.lastName].filter(Boolean).join(' ') || row.email },
+    });
+  });
+}

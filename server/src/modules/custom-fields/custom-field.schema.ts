@@ -1,0 +1,38 @@
+import {
+  boolean,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { organizations } from '../../platform/auth/auth.schema.js';
+import type { SelectOption } from '../../platform/registry/registry.types.js';
+
+/** Fields an admin added to a standard object; values live in the record's `custom` jsonb. */
+export const customFields = pgTable(
+  'custom_fields',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    object: text('object').notNull(),
+    key: text('key').notNull(),
+    label: text('label').notNull(),
+    type: text('type').notNull(),
+    options: jsonb('options').$type<SelectOption[]>(),
+    required: boolean('required').notNull().default(false),
+    description: text('description'),
+    position: integer('position').notNull(),
+    retiredAt: timestamp('retired_at', { withTimezone: true, mode: 'string' }),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    uniqueIndex('custom_fields_key').on(t.orgId, t.object, t.key),
+  ],
+);

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { AppError, type FieldError } from '../errors/app-error.js';
+import { toE164 } from './phone.js';
+import type { FieldDef, ObjectDef } from './registry.types.js';
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+// ISO 4217 alphabetic codes as the platform knows them (Intl; falls back to the shape).
+const CURRENCIES = new Set(
+  typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('currency') : [],
+);
+
+/**
+ * The zod schema a value of `field` must satisfy on write, producing the value to store.
+ * Shapes: currency `{amount: number, currency: 'EUR'}`; phone stored as `{e164, raw}`;
+ * multi_select an array of option values; relation/user a uuid; date `YYYY-MM-DD`.
+ */
+export function valueSchema(field: FieldDef): z.ZodType {
+  const max = field.maxLength ?? 500;
+  const options = (field.options ?? []).map((o) => o.value);
+  switch (field.type) {
+    case 'text':
+    case 'long_text':
+      return z.string().max(max, `At most ${max} characters`);
+    case 'email':
+      return z
+        .email('Not a valid e-mail address')
+        .max(254)
+        .transform((v) => v.toLowerCase());
+    case 'url':
+      return z.url({ protocol: /^https?$/, error: 'Not a valid http(s) URL' }).max(max);
+    case 'phone':
+      return z
+        .string()
+        .max(64)
+        .transform((raw, ctx) => {
+          const e164 = toE164(raw);
+          if (!e164) ctx.addIssue({ code: 'custom', message: 'Not a valid phone number' });
+          return { e164, raw };
+        });
+    case 'number':
+      return z.number().finite();
+    case 'currency':
+      return z.strictObject({
+        amount: z.number().finite(),
+        currency: z
+          .string()
+          .regex(/^[A-Z]{3}$/, 'An ISO 4217 code such as EUR')
+          .refine((c) => CURRENCIES.size === 0 || CURRENCIES.has(c), 'Unknown ISO 4217 currency'),
+      });
+    case 'date':
+      return z
+        .string()
+        .regex(ISO_DATE, 'A date as YYYY-MM-DD')
+        .refine((v) => !Number.isNaN(Date.parse(v)), 'Not a real date');
+    case 'datetime':
+      return z.iso.datetime({ offset: true, error: 'An ISO 8601 date-time' });
+    case 'boolean':
+      return z.boolean();
+    case 'select':
+      return z.string().refine((v) => options.includes(v), `One of: ${options.join(', ')}`);
+    case 'multi_select':
+      return z
+        .array(z.string().refine((v) => options.includes(v), `One of: ${options.join(', ')}`))
+        .max(100)
+        .transform((vs) => [...new Set(vs)]);
+    case 'relation':
+    case 'user':
+    case 'uuid':
+      return z.uuid();
+    case 'tags':
+      return z.array(z.string().trim().min(1).max(64)).max(100);
+  }
+}
+
+/**
+ * Validates the `custom` part of a write against the object's custom fields. Unknown and retired
+ * keys are refused; null clears a value. On create, required custom fields must be present.
+ * @returns the values to merge into the record's `custom` jsonb
+ * @throws AppError 400 `validation_failed` listing every bad field as `<path>.<key>`
+ */
+export function parseCustomValues(
+  object: ObjectDef,
+  input: Record<string, unknown> | undefined,
+  options: { path: string; creating: boolean },
+): Record<string, unknown> {
+  const custom = object.fields.filter((f) => f.origin === 'custom');
+  const byKey = new Map(custom.map((f) => [f.key, f]));
+  const out: Record<string, unknown> = {};
+  const errors: FieldError[] = [];
+  for (const [key, value] of Object.entries(input ?? {})) {
+    const field = byKey.get(key);
+    const path = `${options.path}.${key}`;
+    if (!field) {
+      errors.push({
+        path,
+        code: 'unknown_field',
+        message: `${object.labelSingular} has no custom field "${key}"`,
+      });
+      continue;
+    }
+    if (field.retired) {
+      errors.push({ path, code: 'retired_field', message: `The field "${field.label}" is retired` });
+      continue;
+    }
+    if (value === null) {
+      if (field.required) errors.push({ path, code: 'required', message: `${field.label} is required` });
+      else out[key] = null;
+      continue;
+    }
+    const parsed = valueSchema(field).safeParse(value);
+    if (parsed.success) out[key] = parsed.data;
+    else
+      errors.push({
+        path,
+        code: 'invalid_value',
+        message: parsed.error.issues[0]?.message ?? 'Invalid value',
+      });
+  }
+  if (options.creating) {
+    for (const field of custom) {
+      if (field.required && !field.retired && out[field.key] === undefined) {
+        errors.push({
+          path: `${options.path}.${field.key}`,
+          code: 'required',
+          message: `${field.label} is required`,
+        });
+      }
+    }
+  }
+  if (errors.length > 0) {
+    throw new AppError(400, 'validation_failed', 'Some custom field values are invalid', { errors });
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Tx } from '../../db/client.js';
+import { customFields } from '../../modules/custom-fields/custom-field.schema.js';
+import { notFound } from '../errors/app-error.js';
+import type { FieldDef, FieldType, ObjectDef } from './registry.types.js';
+import { STANDARD_OBJECTS } from './standard-objects.js';
+
+/** A custom field as the registry describes it. */
+export function customFieldDef(row: typeof customFields.$inferSelect): FieldDef {
+  const type = row.type as FieldType;
+  return {
+    key: row.key,
+    label: row.label,
+    type,
+    storage: { kind: 'custom' },
+    required: row.required,
+    unique: false,
+    options: row.options ?? undefined,
+    maxLength: type === 'long_text' ? 10_000 : type === 'url' ? 2_048 : 500,
+    searchable: false,
+    filterable: type !== 'long_text',
+    sortable: !['multi_select', 'long_text', 'currency', 'tags'].includes(type),
+    readOnly: false,
+    origin: 'custom',
+    position: 1000 + row.position,
+    retired: row.retiredAt !== null,
+    description: row.description ?? undefined,
+  };
+}
+
+/**
+ * The registry entry of `object` for the transaction's tenant: the standard fields plus the
+ * tenant's custom fields (retired ones included, flagged). @throws 404 for an unknown object
+ */
+export async function objectDef(tx: Tx, orgId: string, object: string): Promise<ObjectDef> {
+  const standard = STANDARD_OBJECTS[object];
+  if (!standard) throw notFound('Object', object);
+  const rows = await tx
+    .select()
+    .from(customFields)
+    .where(and(eq(customFields.orgId, orgId), eq(customFields.object, object)))
+    .orderBy(asc(customFields.position));
+  return { ...standard, fields: [...standard.fields, ...rows.map(customFieldDef)] };
+}

@@ -1,0 +1,80 @@
+/**
+ * The object registry (DESIGN "The spine"): for each object, its fields, their types and
+ * constraints, where each is stored, and what may be searched, filtered and sorted. Every
+ * generic capability (lists and the query language, search, import, export, forms, workflows)
+ * reads this, so a capability written once works for every object, custom ones included.
+ */
+export const FIELD_TYPES = [
+  'text',
+  'long_text',
+  'number',
+  'currency',
+  'date',
+  'datetime',
+  'boolean',
+  'select',
+  'multi_select',
+  'email',
+  'phone',
+  'url',
+  'relation',
+  'user',
+  'tags',
+  'uuid',
+] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+export type SelectOption = { value: string; label: string; color?: string | undefined };
+
+/**
+ * Where a field's value lives:
+ * - `column`: a real column of the object's table (`column` is its SQL name)
+ * - `custom`: a key of the record's `custom` jsonb column (tenant-defined fields)
+ * - `computed`: derived by the object's service (read-only; may map to an SQL expression)
+ */
+export type FieldStorage =
+  | { kind: 'column'; column: string }
+  | { kind: 'custom' }
+  | { kind: 'computed'; sql?: string | undefined };
+
+export type FieldDef = {
+  /** Stable API name, snake_case: `first_name`, `cf_budget`. */
+  key: string;
+  label: string;
+  type: FieldType;
+  storage: FieldStorage;
+  required: boolean;
+  unique: boolean;
+  default?: unknown;
+  /** For select and multi_select. */
+  options?: SelectOption[] | undefined;
+  /** For relation: the object it points to. */
+  relation?: { object: string } | undefined;
+  /** For currency: amounts are stored as numeric with an ISO 4217 code beside them. */
+  /** For text-like types: the longest accepted value, in characters. */
+  maxLength?: number | undefined;
+  searchable: boolean;
+  filterable: boolean;
+  sortable: boolean;
+  /** Set by the system (id, created_at...): never accepted on write. */
+  readOnly: boolean;
+  /** Standard (code-defined) or custom (tenant-defined). */
+  origin: 'standard' | 'custom';
+  /** Display order. */
+  position: number;
+  /** A retired custom field keeps its data but is hidden from forms and refused on write. */
+  retired: boolean;
+  description?: string | undefined;
+};
+
+export type ObjectDef = {
+  /** `contact`, `company`, ... */
+  key: string;
+  labelSingular: string;
+  labelPlural: string;
+  /** SQL table of the object's records. */
+  table: string;
+  fields: FieldDef[];
+  /** Default sort for lists: field key and direction. */
+  defaultSort: { field: string; direction: 'asc' | 'desc' };
+};

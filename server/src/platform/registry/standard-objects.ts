@@ -1,0 +1,120 @@
+import type { FieldDef, FieldStorage, FieldType, ObjectDef, SelectOption } from './registry.types.js';
+
+type FieldSpec = Partial<Omit<FieldDef, 'key' | 'label' | 'type' | 'storage'>> & {
+  column?: string;
+  computed?: boolean;
+};
+
+let position = 0;
+/** A standard field stored in a column named like its key (unless `column` says otherwise). */
+function field(key: string, label: string, type: FieldType, spec: FieldSpec = {}): FieldDef {
+  const { column, computed, ...rest } = spec;
+  const storage: FieldStorage = computed ? { kind: 'computed' } : { kind: 'column', column: column ?? key };
+  const textLike = ['text', 'long_text', 'email', 'phone', 'url'].includes(type);
+  return {
+    key,
+    label,
+    type,
+    storage,
+    required: false,
+    unique: false,
+    searchable: false,
+    filterable: !computed && type !== 'long_text',
+    sortable: !computed && !['tags', 'multi_select', 'long_text'].includes(type),
+    readOnly: false,
+    origin: 'standard',
+    position: position++,
+    retired: false,
+    maxLength: textLike ? (type === 'long_text' ? 10_000 : type === 'url' ? 2_048 : 500) : undefined,
+    ...rest,
+  };
+}
+
+const systemFields = (): FieldDef[] => [
+  field('created_at', 'Created', 'datetime', { readOnly: true }),
+  field('updated_at', 'Updated', 'datetime', { readOnly: true }),
+  field('created_by', 'Created by', 'user', { readOnly: true }),
+  field('updated_by', 'Updated by', 'user', { readOnly: true }),
+  field('archived_at', 'Archived', 'datetime', { readOnly: true }),
+];
+
+export const COMPANY_SIZES: SelectOption[] = [
+  '1-10',
+  '11-50',
+  '51-200',
+  '201-500',
+  '501-1000',
+  '1001-5000',
+  '5001+',
+].map((v) => ({ value: v, label: `${v} employees` }));
+
+export const CONTACT_SOURCES: SelectOption[] = [
+  ['manual', 'Manual'],
+  ['import', 'Import'],
+  ['form', 'Web form'],
+  ['api', 'API'],
+  ['workflow', 'Workflow'],
+  ['referral', 'Referral'],
+  ['event', 'Event'],
+  ['other', 'Other'],
+].map(([value, label]) => ({ value: value!, label: label! }));
+
+/** The standard objects' fields: real columns with constraints and indexes (DESIGN "The spine"). */
+export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
+  contact: {
+    key: 'contact',
+    labelSingular: 'Contact',
+    labelPlural: 'Contacts',
+    table: 'contacts',
+    defaultSort: { field: 'created_at', direction: 'desc' },
+    fields: [
+      field('id', 'ID', 'uuid', { readOnly: true }),
+      field('first_name', 'First name', 'text', { searchable: true, maxLength: 100 }),
+      field('last_name', 'Last name', 'text', { searchable: true, maxLength: 100 }),
+      field('email', 'E-mail', 'email', {
+        searchable: true,
+        unique: true,
+        description: 'The primary e-mail',
+      }),
+      field('emails', 'E-mails', 'email', { computed: true, description: 'All e-mails, one primary' }),
+      field('phone', 'Phone', 'phone', { searchable: true, description: 'The primary phone, E.164' }),
+      field('phones', 'Phones', 'phone', {
+        computed: true,
+        description: 'All phones, normalized with the input kept',
+      }),
+      field('tags', 'Tags', 'tags'),
+      field('owner_id', 'Owner', 'user'),
+      field('companies', 'Companies', 'relation', { computed: true, relation: { object: 'company' } }),
+      field('source', 'Source', 'select', { options: CONTACT_SOURCES }),
+      field('notes', 'Notes', 'long_text'),
+      ...systemFields(),
+    ],
+  },
+  company: {
+    key: 'company',
+    labelSingular: 'Company',
+    labelPlural: 'Companies',
+    table: 'companies',
+    defaultSort: { field: 'created_at', direction: 'desc' },
+    fields: [
+      field('id', 'ID', 'uuid', { readOnly: true }),
+      field('name', 'Name', 'text', { required: true, searchable: true, maxLength: 200 }),
+      field('domain', 'Domain', 'text', { searchable: true, maxLength: 253 }),
+      field('website', 'Website', 'url'),
+      field('phone', 'Phone', 'phone', { searchable: true }),
+      field('address', 'Address', 'text', {
+        computed: true,
+        description: 'street, city, region, postal_code, country',
+      }),
+      field('industry', 'Industry', 'text', { maxLength: 100 }),
+      field('size', 'Size', 'select', { options: COMPANY_SIZES }),
+      field('tags', 'Tags', 'tags'),
+      field('owner_id', 'Owner', 'user'),
+      field('notes', 'Notes', 'long_text'),
+      ...systemFields(),
+    ],
+  },
+};
+
+/** The objects that admins may add custom fields to. */
+export const CUSTOMIZABLE_OBJECTS = Object.keys(STANDARD_OBJECTS);
