@@ -8,6 +8,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerHomeRoute } from './modules/health/home.routes.js';
@@ -86,6 +87,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
       async (v1) => {
         registerOrganizationRoutes(v1 as ApiApp, services);
         registerContactRoutes(v1 as ApiApp, services);
+        registerCompanyRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

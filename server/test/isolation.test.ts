@@ -27,6 +27,8 @@ beforeAll(async () => {
   idsOfA.members = memberA.userId;
   idsOfA.invitations = invitation.body.id;
   idsOfA.contacts = contact.body.id;
+  const company = await adminA.client.post('/api/v1/companies', { name: 'A Corp' });
+  idsOfA.companies = company.body.id;
 });
 afterAll(() => t?.close());
 
@@ -35,6 +37,7 @@ async function snapshotOfA(client: Client) {
     members: (await client.get('/api/v1/members')).body,
     invitations: (await client.get('/api/v1/invitations')).body,
     contact: (await client.get(`/api/v1/contacts/${idsOfA.contacts}`)).body,
+    company: (await client.get(`/api/v1/companies/${idsOfA.companies}`)).body,
   };
 }
 

@@ -128,9 +128,10 @@ async function replaceCompanies(
 async function emitLinkEvents(
   scope: TenantScope,
   services: Services,
-  contactId: string,
+  contact: { id: string; name: string },
   diff: { added: string[]; removed: string[] },
 ) {
+  const contactId = contact.id;
   const ids = [...diff.added, ...diff.removed];
   const names = new Map(
     ids.length
@@ -146,7 +147,7 @@ async function emitLinkEvents(
     await emitEvent(scope, services.jobs, {
       type: 'contact.company_linked',
       subject: { object: 'contact', id: contactId },
-      data: { company_id: companyId, company_name: names.get(companyId) },
+      data: { name: contact.name, company_id: companyId, company_name: names.get(companyId) },
       related: [{ object: 'company', id: companyId }],
     });
   }
@@ -154,7 +155,7 @@ async function emitLinkEvents(
     await emitEvent(scope, services.jobs, {
       type: 'contact.company_unlinked',
       subject: { object: 'contact', id: contactId },
-      data: { company_id: companyId, company_name: names.get(companyId) },
+      data: { name: contact.name, company_id: companyId, company_name: names.get(companyId) },
       related: [{ object: 'company', id: companyId }],
     });
   }
@@ -261,7 +262,7 @@ export async function createContact(
       subject: { object: 'contact', id: row!.id },
       data: { name: displayName(view!), email: view!.email },
     });
-    await emitLinkEvents(scope, services, row!.id, links);
+    await emitLinkEvents(scope, services, { id: row!.id, name: displayName(view!) }, links);
     return view!;
   });
 }
@@ -349,7 +350,7 @@ export async function updateContact(
         data: { name: displayName(after!), changes },
       });
     }
-    await emitLinkEvents(scope, services, id, links);
+    await emitLinkEvents(scope, services, { id, name: displayName(after!) }, links);
     return after!;
   });
 }

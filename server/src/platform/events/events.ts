@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import type { TenantScope } from '../../db/tenant.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import { events } from './event.schema.js';
@@ -42,6 +43,8 @@ export async function emitEvent(scope: TenantScope, jobs: JobQueue, event: NewEv
     id,
     type: event.type,
     version: event.version ?? 1,
+    // The wall-clock time, not the transaction's start: events of one transaction keep their order.
+    occurredAt: sql`clock_timestamp()`,
     actorType: scope.ctx.actor.type,
     actorId: scope.ctx.actor.id,
     subjectObject: event.subject.object,

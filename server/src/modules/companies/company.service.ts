@@ -1,0 +1,327 @@
+import { and, asc, count, eq, inArray } from 'drizzle-orm';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { emitEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { parseCustomValues } from '../../platform/registry/field-values.js';
+import { toE164 } from '../../platform/registry/phone.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
+import type { ContactView } from '../contacts/contact.dto.js';
+import { contactCompanies, contacts } from '../contacts/contact.schema.js';
+import { contactViews, displayName } from '../contacts/contact.service.js';
+import { assertMember } from '../organizations/organization.service.js';
+import { ensureTags } from '../tags/tag.service.js';
+import type { CompanyCreateInput, CompanyUpdateInput, CompanyView } from './company.dto.js';
+import { companies } from './company.schema.js';
+
+type CompanyRow = typeof companies.$inferSelect;
+
+/** `https://www.Acme.com/about` -> `acme.com`; a bare domain is lower-cased and kept. */
+export function domainOf(value: string): string {
+  const host = /^[a-z]+:\/\//i.test(value) ? new URL(value).hostname : value.split('/')[0]!;
+  return host.toLowerCase().replace(/^www\./, '');
+}
+
+function phoneOf(raw: string | null | undefined): string | null | undefined {
+  if (raw === undefined || raw === null) return raw;
+  const e164 = toE164(raw);
+  if (!e164) throw badRequest('Not a valid phone number', 'body.phone', 'invalid_phone');
+  return e164;
+}
+
+async function views(scope: TenantScope, rows: CompanyRow[]): Promise<CompanyView[]> {
+  if (rows.length === 0) return [];
+  const counts = await scope.tx
+    .select({ companyId: contactCompanies.companyId, n: count() })
+    .from(contactCompanies)
+    .where(
+      and(
+        eq(contactCompanies.orgId, scope.ctx.orgId),
+        inArray(
+          contactCompanies.companyId,
+          rows.map((r) => r.id),
+        ),
+      ),
+    )
+    .groupBy(contactCompanies.companyId);
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    domain: r.domain,
+    website: r.website,
+    phone: r.phone,
+    address: Object.fromEntries(Object.entries(r.address).filter(([, v]) => typeof v === 'string')) as Record<
+      string,
+      string
+    >,
+    industry: r.industry,
+    size: r.size,
+    tags: r.tags,
+    owner_id: r.ownerId,
+    notes: r.notes,
+    custom: r.custom,
+    contact_count: Number(counts.find((c) => c.companyId === r.id)?.n ?? 0),
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+    created_by: r.createdBy,
+    updated_by: r.updatedBy,
+    archived_at: r.archivedAt,
+  }));
+}
+
+async function loadRow(scope: TenantScope, id: string, forUpdate = false): Promise<CompanyRow> {
+  const query = scope.tx
+    .select()
+    .from(companies)
+    .where(and(eq(companies.orgId, scope.ctx.orgId), eq(companies.id, id)));
+  const [row] = forUpdate ? await query.for('update') : await query;
+  if (!row) throw notFound('Company', id);
+  return row;
+}
+
+/** Creates a company. @throws 400 bad fields, 422 unknown owner */
+export async function createCompany(
+  services: Services,
+  ctx: TenantContext,
+  input: CompanyCreateInput,
+): Promise<CompanyView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const object = await objectDef(scope.tx, ctx.orgId, 'company');
+    const custom = parseCustomValues(object, input.custom, { path: 'body.custom', creating: true });
+    if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+    const [row] = await scope.tx
+      .insert(companies)
+      .values({
+        orgId: ctx.orgId,
+        name: input.name,
+        domain: input.domain ? domainOf(input.domain) : input.website ? domainOf(input.website) : null,
+        website: input.website ?? null,
+        phone: phoneOf(input.phone) ?? null,
+        address: input.address ?? {},
+        industry: input.industry ?? null,
+        size: input.size ?? null,
+        tags: await ensureTags(scope, input.tags ?? []),
+        ownerId: input.owner_id ?? null,
+        notes: input.notes ?? null,
+        custom: Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null)),
+        createdBy: ctx.actor.id,
+        updatedBy: ctx.actor.id,
+      })
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: 'company.created',
+      subject: { object: 'company', id: row!.id },
+      data: { name: row!.name },
+    });
+    return (await views(scope, [row!]))[0]!;
+  });
+}
+
+export async function getCompany(services: Services, ctx: TenantContext, id: string): Promise<CompanyView> {
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => (await views(scope, [await loadRow(scope, id)]))[0]!,
+  );
+}
+
+/** The company's linked contacts (active ones), by name. */
+export async function companyContacts(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+): Promise<ContactView[]> {
+  return withTenant(services.database, ctx, async (scope) => {
+    await loadRow(scope, id);
+    const rows = await scope.tx
+      .select({ contact: contacts })
+      .from(contactCompanies)
+      .innerJoin(
+        contacts,
+        and(eq(contacts.orgId, contactCompanies.orgId), eq(contacts.id, contactCompanies.contactId)),
+      )
+      .where(and(eq(contactCompanies.orgId, ctx.orgId), eq(contactCompanies.companyId, id)))
+      .orderBy(asc(contacts.lastName), asc(contacts.firstName))
+      .limit(200);
+    return contactViews(
+      scope,
+      rows.map((r) => r.contact).filter((c) => c.archivedAt === null),
+    );
+  });
+}
+
+const COMPARED: (keyof CompanyView)[] = [
+  'name',
+  'domain',
+  'website',
+  'phone',
+  'address',
+  'industry',
+  'size',
+  'tags',
+  'owner_id',
+  'notes',
+  'custom',
+];
+
+/** Updates the given fields; one `company.updated` event with before/after. @throws 404, 409 `archived` */
+export async function updateCompany(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  input: CompanyUpdateInput,
+): Promise<CompanyView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const row = await loadRow(scope, id, true);
+    if (row.archivedAt) throw conflict('This company is archived; restore it first', undefined, 'archived');
+    const [before] = await views(scope, [row]);
+    const object = await objectDef(scope.tx, ctx.orgId, 'company');
+    const custom = input.custom
+      ? parseCustomValues(object, input.custom, { path: 'body.custom', creating: false })
+      : undefined;
+    if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+    const [updated] = await scope.tx
+      .update(companies)
+      .set({
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.domain !== undefined ? { domain: input.domain ? domainOf(input.domain) : null } : {}),
+        ...(input.website !== undefined ? { website: input.website } : {}),
+        ...(input.phone !== undefined ? { phone: phoneOf(input.phone) } : {}),
+        ...(input.address !== undefined ? { address: input.address } : {}),
+        ...(input.industry !== undefined ? { industry: input.industry } : {}),
+        ...(input.size !== undefined ? { size: input.size } : {}),
+        ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
+        ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+        ...(input.notes !== undefined ? { notes: input.notes } : {}),
+        ...(custom
+          ? {
+              custom: Object.fromEntries(
+                Object.entries({ ...row.custom, ...custom }).filter(([, v]) => v !== null),
+              ),
+            }
+          : {}),
+        updatedBy: ctx.actor.id,
+        updatedAt: new Date().toISOString(),
+      })
+      .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
+      .returning();
+    const [after] = await views(scope, [updated!]);
+    const changes: Record<string, { before: unknown; after: unknown }> = {};
+    for (const key of COMPARED) {
+      if (JSON.stringify(before![key]) !== JSON.stringify(after![key]))
+        changes[key] = { before: before![key], after: after![key] };
+    }
+    if (Object.keys(changes).length > 0) {
+      await emitEvent(scope, services.jobs, {
+        type: 'company.updated',
+        subject: { object: 'company', id },
+        data: { name: after!.name, changes },
+      });
+    }
+    return after!;
+  });
+}
+
+/**
+ * Archives a company. Its contacts stay as they are; only their links to it are removed (each
+ * contact's timeline shows the unlink). Idempotent.
+ */
+export async function archiveCompany(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+): Promise<CompanyView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const row = await loadRow(scope, id, true);
+    if (row.archivedAt) return (await views(scope, [row]))[0]!;
+    const unlinked = await scope.tx
+      .delete(contactCompanies)
+      .where(and(eq(contactCompanies.orgId, ctx.orgId), eq(contactCompanies.companyId, id)))
+      .returning({ contactId: contactCompanies.contactId });
+    const [updated] = await scope.tx
+      .update(companies)
+      .set({
+        archivedAt: new Date().toISOString(),
+        updatedBy: ctx.actor.id,
+        updatedAt: new Date().toISOString(),
+      })
+      .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: 'company.archived',
+      subject: { object: 'company', id },
+      data: { name: row.name, unlinked_contacts: unlinked.map((u) => u.contactId) },
+    });
+    const names = new Map(
+      (
+        await contactViews(
+          scope,
+          unlinked.length
+            ? await scope.tx
+                .select()
+                .from(contacts)
+                .where(
+                  and(
+                    eq(contacts.orgId, ctx.orgId),
+                    inArray(
+                      contacts.id,
+                      unlinked.map((u) => u.contactId),
+                    ),
+                  ),
+                )
+            : [],
+        )
+      ).map((c) => [c.id, displayName(c)]),
+    );
+    for (const { contactId } of unlinked) {
+      await emitEvent(scope, services.jobs, {
+        type: 'contact.company_unlinked',
+        subject: { object: 'contact', id: contactId },
+        data: {
+          name: names.get(contactId),
+          company_id: id,
+          company_name: row.name,
+          reason: 'company_archived',
+        },
+        related: [{ object: 'company', id }],
+      });
+    }
+    return (await views(scope, [updated!]))[0]!;
+  });
+}
+
+/** Restores an archived company (its former links are not restored). */
+export async function restoreCompany(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+): Promise<CompanyView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const row = await loadRow(scope, id, true);
+    if (!row.archivedAt) return (await views(scope, [row]))[0]!;
+    const [updated] = await scope.tx
+      .update(companies)
+      .set({ archivedAt: null, updatedBy: ctx.actor.id, updatedAt: new Date().toISOString() })
+      .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: 'company.restored',
+      subject: { object: 'company', id },
+      data: { name: row.name },
+    });
+    return (await views(scope, [updated!]))[0]!;
+  });
+}
+
+/** Deletes a company for good (admins); its contacts stay. */
+export async function deleteCompany(services: Services, ctx: TenantContext, id: string): Promise<void> {
+  await withTenant(services.database, ctx, async (scope) => {
+    const row = await loadRow(scope, id, true);
+    await scope.tx.delete(companies).where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)));
+    await emitEvent(scope, services.jobs, {
+      type: 'company.deleted',
+      subject: { object: 'company', id },
+      data: { name: row.name },
+    });
+  });
+}

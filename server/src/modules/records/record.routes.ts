@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import type { TenantContext } from '../../db/tenant.js';
+import { tenantContextOf } from '../../platform/access/principal.js';
+import { Problem } from '../../platform/http/problem.js';
+import type { ApiApp, Services } from '../../platform/http/types.js';
+import { TimelineEntry, timelineOf } from '../timeline/timeline.service.js';
+
+const IdParams = z.strictObject({ id: z.uuid() });
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
+export const TimelinePage = z
+  .object({ data: z.array(TimelineEntry), next_cursor: z.string().nullable() })
+  .meta({ id: 'TimelinePage' });
+const TimelineQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+
+/** What a record type's service offers the generic routes. */
+export type RecordService<View, Create, Update> = {
+  create(services: Services, ctx: TenantContext, input: Create): Promise<View>;
+  get(services: Services, ctx: TenantContext, id: string): Promise<View>;
+  update(services: Services, ctx: TenantContext, id: string, input: Update): Promise<View>;
+  archive(services: Services, ctx: TenantContext, id: string): Promise<View>;
+  restore(services: Services, ctx: TenantContext, id: string): Promise<View>;
+  remove(services: Services, ctx: TenantContext, id: string): Promise<void>;
+};
+
+export type RecordRoutesSpec<View, Create, Update> = {
+  /** Registry object key, e.g. `contact`. */
+  object: string;
+  /** URL collection, e.g. `contacts`. */
+  collection: string;
+  label: string;
+  /** The view, create and update schemas (validation and the OpenAPI document). */
+  schemas: { view: z.ZodType; create: z.ZodType; update: z.ZodType };
+  service: RecordService<View, Create, Update>;
+};
+
+/**
+ * The routes every record type has, written once: create, read, update, archive, restore,
+ * delete for good (admins) and the timeline, under `/<collection>`.
+ */
+export function registerRecordRoutes<View, Create, Update>(
+  app: ApiApp,
+  services: Services,
+  spec: RecordRoutesSpec<View, Create, Update>,
+): void {
+  const { collection, label, schemas, service } = spec;
+  const tags = [collection];
+  const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
+    tenantContextOf(req.principal, String(req.id));
+  const one = { 200: schemas.view, ...errors };
+
+  app.post(
+    `/${collection}`,
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags,
+        summary: `Create a ${label}`,
+        body: schemas.create,
+        response: { 201: schemas.view, ...errors },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await service.create(services, ctx(req), req.body as Create)),
+  );
+  app.get(
+    `/${collection}/:id`,
+    {
+      config: { access: 'records:read' },
+      schema: { tags, summary: `A ${label}`, params: IdParams, response: one },
+    },
+    async (req) => service.get(services, ctx(req), req.params.id),
+  );
+  app.patch(
+    `/${collection}/:id`,
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags,
+        summary: `Update a ${label}: given fields change, absent ones stay, null clears; custom values merge`,
+        params: IdParams,
+        body: schemas.update,
+        response: one,
+      },
+    },
+    async (req) => service.update(services, ctx(req), req.params.id, req.body as Update),
+  );
+  app.post(
+    `/${collection}/:id/archive`,
+    {
+      config: { access: 'records:write' },
+      schema: { tags, summary: `Archive (soft-delete) a ${label}`, params: IdParams, response: one },
+    },
+    async (req) => service.archive(services, ctx(req), req.params.id),
+  );
+  app.post(
+    `/${collection}/:id/restore`,
+    {
+      config: { access: 'records:write' },
+      schema: { tags, summary: `Restore an archived ${label}`, params: IdParams, response: one },
+    },
+    async (req) => service.restore(services, ctx(req), req.params.id),
+  );
+  app.delete(
+    `/${collection}/:id`,
+    {
+      config: { access: 'records:purge' },
+      schema: {
+        tags,
+        summary: `Delete a ${label} for good (admins)`,
+        params: IdParams,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await service.remove(services, ctx(req), req.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+  app.get(
+    `/${collection}/:id/timeline`,
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        summary: `The ${label}'s history and that of its related records, newest first`,
+        params: IdParams,
+        querystring: TimelineQuery,
+        response: { 200: TimelinePage, ...errors },
+      },
+    },
+    async (req) => {
+      await service.get(services, ctx(req), req.params.id); // 404 for another tenant's id
+      return timelineOf(services, ctx(req), { object: spec.object, id: req.params.id }, req.query);
+    },
+  );
+}
