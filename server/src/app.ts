@@ -10,9 +10,11 @@ import {
 } from 'fastify-type-provider-zod';
 import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
+import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerHomeRoute } from './modules/health/home.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
+import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
 import { installProblemHandlers } from './platform/http/problem.js';
 import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
@@ -88,6 +90,8 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
         registerOrganizationRoutes(v1 as ApiApp, services);
         registerContactRoutes(v1 as ApiApp, services);
         registerCompanyRoutes(v1 as ApiApp, services);
+        registerObjectRoutes(v1 as ApiApp, services);
+        registerTagRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -75,6 +75,8 @@ export type ObjectDef = {
   /** SQL table of the object's records. */
   table: string;
   fields: FieldDef[];
+  /** SQL naming a record (timelines, search results), over the table under `alias`. */
+  titleSql?: (alias: string) => string;
   /** Default sort for lists: field key and direction. */
   defaultSort: { field: string; direction: 'asc' | 'desc' };
 };

@@ -66,6 +66,8 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
     labelSingular: 'Contact',
     labelPlural: 'Contacts',
     table: 'contacts',
+    titleSql: (t) =>
+      `coalesce(nullif(concat_ws(' ', ${t}.first_name, ${t}.last_name), ''), ${t}.email, ${t}.phone, 'Unnamed contact')`,
     defaultSort: { field: 'created_at', direction: 'desc' },
     fields: [
       field('id', 'ID', 'uuid', { readOnly: true }),
@@ -95,6 +97,7 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
     labelSingular: 'Company',
     labelPlural: 'Companies',
     table: 'companies',
+    titleSql: (t) => `${t}.name`,
     defaultSort: { field: 'created_at', direction: 'desc' },
     fields: [
       field('id', 'ID', 'uuid', { readOnly: true }),

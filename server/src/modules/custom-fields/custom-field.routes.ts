@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { withTenant } from '../../db/tenant.js';
+import { tenantContextOf } from '../../platform/access/principal.js';
+import { Problem } from '../../platform/http/problem.js';
+import type { ApiApp, Services } from '../../platform/http/types.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
+import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+import * as fields from './custom-field.service.js';
+
+const Field = z
+  .object({
+    key: z.string(),
+    label: z.string(),
+    type: z.string(),
+    storage: z.enum(['column', 'custom', 'computed']),
+    required: z.boolean(),
+    unique: z.boolean(),
+    options: z
+      .array(z.object({ value: z.string(), label: z.string(), color: z.string().optional() }))
+      .optional(),
+    relation: z.object({ object: z.string() }).optional(),
+    max_length: z.number().int().optional(),
+    searchable: z.boolean(),
+    filterable: z.boolean(),
+    sortable: z.boolean(),
+    read_only: z.boolean(),
+    origin: z.enum(['standard', 'custom']),
+    position: z.number().int(),
+    retired: z.boolean(),
+    description: z.string().optional(),
+  })
+  .meta({ id: 'Field' });
+const ObjectDescription = z
+  .object({
+    key: z.string(),
+    label_singular: z.string(),
+    label_plural: z.string(),
+    default_sort: z.object({ field: z.string(), direction: z.enum(['asc', 'desc']) }),
+    fields: z.array(Field),
+  })
+  .meta({ id: 'ObjectDescription' });
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
+const ObjectParams = z.strictObject({ object: z.string().max(64) });
+const FieldParams = z.strictObject({ object: z.string().max(64), key: z.string().max(64) });
+
+type FieldDef = import('../../platform/registry/registry.types.js').FieldDef;
+const describeField = (f: FieldDef) => ({
+  key: f.key,
+  label: f.label,
+  type: f.type,
+  storage: f.storage.kind,
+  required: f.required,
+  unique: f.unique,
+  ...(f.options ? { options: f.options } : {}),
+  ...(f.relation ? { relation: f.relation } : {}),
+  ...(f.maxLength ? { max_length: f.maxLength } : {}),
+  searchable: f.searchable,
+  filterable: f.filterable,
+  sortable: f.sortable,
+  read_only: f.readOnly,
+  origin: f.origin,
+  position: f.position,
+  retired: f.retired,
+  ...(f.description ? { description: f.description } : {}),
+});
+
+/**
+ * The object registry over HTTP (`/objects`), so clients build forms, tables and filters from it,
+ * and custom fields (admins add, rename, reorder, retire and purge them).
+ */
+export function registerObjectRoutes(app: ApiApp, services: Services): void {
+  const describe = async (
+    req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown },
+    key: string,
+  ) => {
+    const ctx = tenantContextOf(req.principal, String(req.id));
+    const def = await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, key));
+    return {
+      key: def.key,
+      label_singular: def.labelSingular,
+      label_plural: def.labelPlural,
+      default_sort: def.defaultSort,
+      fields: def.fields.map(describeField),
+    };
+  };
+
+  app.get(
+    '/objects',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags: ['objects'],
+        summary: 'Every object with its fields',
+        response: { 200: z.object({ data: z.array(ObjectDescription) }), ...errors },
+      },
+    },
+    async (req) => ({ data: await Promise.all(Object.keys(STANDARD_OBJECTS).map((k) => describe(req, k))) }),
+  );
+  app.get(
+    '/objects/:object',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags: ['objects'],
+        summary: 'One object with its fields',
+        params: ObjectParams,
+        response: { 200: ObjectDescription, ...errors },
+      },
+    },
+    async (req) => describe(req, req.params.object),
+  );
+  app.post(
+    '/objects/:object/fields',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        tags: ['objects'],
+        summary: 'Add a custom field',
+        params: ObjectParams,
+        body: fields.CustomFieldCreate,
+        response: { 201: Field, ...errors },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .code(201)
+        .send(
+          describeField(
+            await fields.createCustomField(
+              services,
+              tenantContextOf(req.principal, String(req.id)),
+              req.params.object,
+              req.body,
+            ),
+          ),
+        ),
+  );
+  app.patch(
+    '/objects/:object/fields/:key',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        tags: ['objects'],
+        summary: 'Rename, reorder or edit the options of a custom field',
+        params: FieldParams,
+        body: fields.CustomFieldUpdate,
+        response: { 200: Field, ...errors },
+      },
+    },
+    async (req) =>
+      describeField(
+        await fields.updateCustomField(
+          services,
+          tenantContextOf(req.principal, String(req.id)),
+          req.params.object,
+          req.params.key,
+          req.body,
+        ),
+      ),
+  );
+  for (const [action, retire] of [
+    ['retire', true],
+    ['unretire', false],
+  ] as const) {
+    app.post(
+      `/objects/:object/fields/:key/${action}`,
+      {
+        config: { access: 'settings:manage' },
+        schema: {
+          tags: ['objects'],
+          summary: retire
+            ? 'Retire a custom field (hidden, refused on write, values kept)'
+            : 'Bring a retired field back',
+          params: FieldParams,
+          response: { 200: Field, ...errors },
+        },
+      },
+      async (req) =>
+        describeField(
+          await fields.retireCustomField(
+            services,
+            tenantContextOf(req.principal, String(req.id)),
+            req.params.object,
+            req.params.key,
+            retire,
+          ),
+        ),
+    );
+  }
+  app.delete(
+    '/objects/:object/fields/:key',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        tags: ['objects'],
+        summary: 'Purge a retired custom field: its values are removed from every record',
+        params: FieldParams,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await fields.purgeCustomField(
+        services,
+        tenantContextOf(req.principal, String(req.id)),
+        req.params.object,
+        req.params.key,
+      );
+      return reply.code(204).send(null);
+    },
+  );
+}

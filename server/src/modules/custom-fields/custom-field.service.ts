@@ -1,0 +1,221 @@
+import { and, eq, max } from 'drizzle-orm';
+import { z } from 'zod';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { emitEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { customFieldDef } from '../../platform/registry/registry.service.js';
+import { FIELD_TYPES, type FieldDef } from '../../platform/registry/registry.types.js';
+import { CUSTOMIZABLE_OBJECTS, STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+import { customFields } from './custom-field.schema.js';
+
+/** Types an admin may give a custom field (`tags` and `uuid` belong to standard fields). */
+export const CUSTOM_FIELD_TYPES = FIELD_TYPES.filter((t) => t !== 'tags' && t !== 'uuid');
+
+const Option = z.strictObject({
+  value: z.string().trim().min(1).max(100),
+  label: z.string().trim().min(1).max(100),
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/)
+    .optional(),
+});
+
+export const CustomFieldCreate = z
+  .strictObject({
+    label: z.string().trim().min(1).max(100),
+    key: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,47}$/, 'lower-case letters, digits and _, starting with a letter')
+      .optional()
+      .describe('API name; derived from the label when absent'),
+    type: z.enum(CUSTOM_FIELD_TYPES as unknown as [string, ...string[]]),
+    options: z.array(Option).min(1).max(200).optional().describe('Required for select and multi_select'),
+    relation: z.strictObject({ object: z.string() }).optional(),
+    required: z.boolean().default(false),
+    description: z.string().max(500).optional(),
+  })
+  .meta({ id: 'CustomFieldCreate' });
+
+export const CustomFieldUpdate = z
+  .strictObject({
+    label: z.string().trim().min(1).max(100).optional(),
+    options: z.array(Option).min(1).max(200).optional(),
+    required: z.boolean().optional(),
+    description: z.string().max(500).nullable().optional(),
+    position: z.number().int().min(0).max(10_000).optional(),
+  })
+  .meta({ id: 'CustomFieldUpdate' });
+
+function keyFromLabel(label: string): string {
+  const key = label
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 48);
+  return /^[a-z]/.test(key) ? key : `f_${key}`.slice(0, 48);
+}
+
+function assertObject(object: string) {
+  if (!CUSTOMIZABLE_OBJECTS.includes(object)) throw notFound('Object', object);
+}
+
+/**
+ * Adds a custom field to a standard object. Its key must not collide with a standard field or
+ * another custom field (409 `duplicate_key`); selects need options (400 naming `body.options`).
+ */
+export async function createCustomField(
+  services: Services,
+  ctx: TenantContext,
+  object: string,
+  input: z.infer<typeof CustomFieldCreate>,
+): Promise<FieldDef> {
+  assertObject(object);
+  const key = input.key ?? keyFromLabel(input.label);
+  if (STANDARD_OBJECTS[object]!.fields.some((f) => f.key === key)) {
+    throw conflict(`"${key}" is a standard field of ${object}`, 'body.key', 'duplicate_key');
+  }
+  if ((input.type === 'select' || input.type === 'multi_select') && !input.options) {
+    throw badRequest('A select field needs options', 'body.options');
+  }
+  if (input.options && new Set(input.options.map((o) => o.value)).size !== input.options.length) {
+    throw badRequest('Option values must be unique', 'body.options');
+  }
+  if (input.type === 'relation' && !(input.relation && STANDARD_OBJECTS[input.relation.object])) {
+    throw badRequest('A relation field needs relation.object, one of the objects', 'body.relation');
+  }
+  return withTenant(services.database, ctx, async (scope) => {
+    const [existing] = await scope.tx
+      .select({ id: customFields.id })
+      .from(customFields)
+      .where(
+        and(eq(customFields.orgId, ctx.orgId), eq(customFields.object, object), eq(customFields.key, key)),
+      );
+    if (existing) throw conflict(`The ${object} already has a field "${key}"`, 'body.key', 'duplicate_key');
+    const [{ last } = { last: null }] = await scope.tx
+      .select({ last: max(customFields.position) })
+      .from(customFields)
+      .where(and(eq(customFields.orgId, ctx.orgId), eq(customFields.object, object)));
+    const [row] = await scope.tx
+      .insert(customFields)
+      .values({
+        orgId: ctx.orgId,
+        object,
+        key,
+        label: input.label,
+        type: input.type,
+        options: input.options ?? null,
+        required: input.required,
+        description: input.description ?? null,
+        position: (last ?? -1) + 1,
+      })
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: 'custom_field.created',
+      subject: { object: 'custom_field', id: row!.id },
+      data: { object, key, label: input.label, type: input.type },
+    });
+    return customFieldDef(row!);
+  });
+}
+
+async function loadField(scope: TenantScope, object: string, key: string) {
+  const [row] = await scope.tx
+    .select()
+    .from(customFields)
+    .where(
+      and(
+        eq(customFields.orgId, scope.ctx.orgId),
+        eq(customFields.object, object),
+        eq(customFields.key, key),
+      ),
+    )
+    .for('update');
+  if (!row) throw notFound('Custom field', key);
+  return row;
+}
+
+/** Renames, reorders, edits options or the required flag. Removing an option in use is allowed; values stay. */
+export async function updateCustomField(
+  services: Services,
+  ctx: TenantContext,
+  object: string,
+  key: string,
+  input: z.infer<typeof CustomFieldUpdate>,
+): Promise<FieldDef> {
+  assertObject(object);
+  return withTenant(services.database, ctx, async (scope) => {
+    const row = await loadField(scope, object, key);
+    if (input.options && !['select', 'multi_select'].includes(row.type)) {
+      throw badRequest('Only select fields have options', 'body.options');
+    }
+    const [updated] = await scope.tx
+      .update(customFields)
+      .set({
+        ...(input.label !== undefined ? { label: input.label } : {}),
+        ...(input.options !== undefined ? { options: input.options } : {}),
+        ...(input.required !== undefined ? { required: input.required } : {}),
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.position !== undefined ? { position: input.position } : {}),
+      })
+      .where(and(eq(customFields.orgId, ctx.orgId), eq(customFields.id, row.id)))
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: 'custom_field.updated',
+      subject: { object: 'custom_field', id: row.id },
+      data: { object, key, changes: input },
+    });
+    return customFieldDef(updated!);
+  });
+}
+
+/** Retires a field: hidden from forms and refused on write, its values kept until purged. */
+export async function retireCustomField(
+  services: Services,
+  ctx: TenantContext,
+  object: string,
+  key: string,
+  retire: boolean,
+) {
+  assertObject(object);
+  return withTenant(services.database, ctx, async (scope) => {
+    const row = await loadField(scope, object, key);
+    const [updated] = await scope.tx
+      .update(customFields)
+      .set({ retiredAt: retire ? new Date().toISOString() : null })
+      .where(and(eq(customFields.orgId, ctx.orgId), eq(customFields.id, row.id)))
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: retire ? 'custom_field.retired' : 'custom_field.unretired',
+      subject: { object: 'custom_field', id: row.id },
+      data: { object, key },
+    });
+    return customFieldDef(updated!);
+  });
+}
+
+/**
+ * Purges a retired field: removes its values from every record and the field itself.
+ * @throws 409 `not_retired` unless it was retired first (a two-step guard against accidents)
+ */
+export async function purgeCustomField(services: Services, ctx: TenantContext, object: string, key: string) {
+  assertObject(object);
+  await withTenant(services.database, ctx, async (scope) => {
+    const row = await loadField(scope, object, key);
+    if (!row.retiredAt) throw new AppError(409, 'not_retired', 'Retire the field before purging it');
+    const purged = await scope.conn.query<{ n: number }>(
+      `with changed as (update ${STANDARD_OBJECTS[object]!.table} set custom = custom - $2
+         where org_id = $1 and custom ? $2 returning 1) select count(*)::int as n from changed`,
+      [ctx.orgId, key],
+    );
+    await scope.tx
+      .delete(customFields)
+      .where(and(eq(customFields.orgId, ctx.orgId), eq(customFields.id, row.id)));
+    await emitEvent(scope, services.jobs, {
+      type: 'custom_field.purged',
+      subject: { object: 'custom_field', id: row.id },
+      data: { object, key, records: purged.rows[0]?.n ?? 0 },
+    });
+  });
+}

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMember, signUp, startTestApp, type TestApp } from './harness.js';
+
+let t: TestApp;
+let admin: Awaited<ReturnType<typeof signUp>>;
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await signUp(t, 'Fields Co');
+});
+afterAll(() => t?.close());
+
+describe('the object registry', () => {
+  it('describes each object and its fields, so clients build forms and filters from it', async () => {
+    const res = await admin.client.get('/api/v1/objects');
+    expect(res.status).toBe(200);
+    const contact = res.body.data.find((o: { key: string }) => o.key === 'contact');
+    const email = contact.fields.find((f: { key: string }) => f.key === 'email');
+    expect(email).toMatchObject({
+      type: 'email',
+      storage: 'column',
+      searchable: true,
+      filterable: true,
+      sortable: true,
+    });
+    expect((await admin.client.get('/api/v1/objects/nothing')).status).toBe(404);
+  });
+});
+
+describe('custom fields', () => {
+  it('an admin adds fields; values are validated against them on every write', async () => {
+    const budget = await admin.client.post('/api/v1/objects/contact/fields', {
+      label: 'Budget',
+      type: 'currency',
+    });
+    expect(budget.status).toBe(201);
+    expect(budget.body).toMatchObject({
+      key: 'budget',
+      storage: 'custom',
+      origin: 'custom',
+      filterable: true,
+    });
+    await admin.client.post('/api/v1/objects/contact/fields', {
+      label: 'Stage of life',
+      type: 'select',
+      options: [
+        { value: 'student', label: 'Student' },
+        { value: 'retired', label: 'Retired' },
+      ],
+    });
+    const ok = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Valid',
+      custom: { budget: { amount: 1200.5, currency: 'EUR' }, stage_of_life: 'student' },
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body.custom).toEqual({ budget: { amount: 1200.5, currency: 'EUR' }, stage_of_life: 'student' });
+    const bad = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Invalid',
+      custom: { budget: { amount: 'lots', currency: 'EUR' }, stage_of_life: 'toddler' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'body.custom.budget',
+      'body.custom.stage_of_life',
+    ]);
+    const edit = await admin.client.patch(`/api/v1/contacts/${ok.body.id}`, {
+      custom: { stage_of_life: 'retired' },
+    });
+    expect(edit.body.custom).toEqual({
+      budget: { amount: 1200.5, currency: 'EUR' },
+      stage_of_life: 'retired',
+    });
+  });
+
+  it('refuses a key that collides with a standard field, and a select without options', async () => {
+    const clash = await admin.client.post('/api/v1/objects/contact/fields', { label: 'Email', type: 'text' });
+    expect(clash.status).toBe(409);
+    expect(clash.body.path).toBe('body.key');
+    const noOptions = await admin.client.post('/api/v1/objects/company/fields', {
+      label: 'Tier',
+      type: 'select',
+    });
+    expect(noOptions.status).toBe(400);
+    expect(noOptions.body.path).toBe('body.options');
+  });
+
+  it('renames and reorders; retiring keeps the data but refuses writes; purging removes the values', async () => {
+    await admin.client.post('/api/v1/objects/company/fields', { label: 'Revenue', type: 'number' });
+    const company = await admin.client.post('/api/v1/companies', { name: 'Keeps', custom: { revenue: 42 } });
+    const renamed = await admin.client.patch('/api/v1/objects/company/fields/revenue', {
+      label: 'Annual revenue',
+      position: 5,
+    });
+    expect(renamed.body).toMatchObject({ key: 'revenue', label: 'Annual revenue' });
+    expect((await admin.client.delete('/api/v1/objects/company/fields/revenue')).status).toBe(409);
+    expect((await admin.client.post('/api/v1/objects/company/fields/revenue/retire')).body.retired).toBe(
+      true,
+    );
+    expect((await admin.client.get(`/api/v1/companies/${company.body.id}`)).body.custom).toEqual({
+      revenue: 42,
+    });
+    const write = await admin.client.patch(`/api/v1/companies/${company.body.id}`, {
+      custom: { revenue: 1 },
+    });
+    expect(write.status).toBe(400);
+    expect(write.body.errors[0]).toMatchObject({ path: 'body.custom.revenue', code: 'retired_field' });
+    expect((await admin.client.delete('/api/v1/objects/company/fields/revenue')).status).toBe(204);
+    expect((await admin.client.get(`/api/v1/companies/${company.body.id}`)).body.custom).toEqual({});
+  });
+
+  it('only admins manage fields', async () => {
+    const user = await addMember(t, admin.client, 'user');
+    const res = await user.client.post('/api/v1/objects/contact/fields', { label: 'Nope', type: 'text' });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('tags', () => {
+  it('are unique case-insensitively, autocomplete, and rename or merge across records', async () => {
+    const a = await admin.client.post('/api/v1/contacts', { first_name: 'T1', tags: ['Hot Lead'] });
+    const b = await admin.client.post('/api/v1/contacts', { first_name: 'T2', tags: ['hot lead', 'warm'] });
+    expect(b.body.tags).toEqual(['Hot Lead', 'warm']);
+    const suggest = await admin.client.get('/api/v1/tags?q=ho');
+    expect(suggest.body.data.map((x: { name: string }) => x.name)).toEqual(['Hot Lead']);
+    const warm = (await admin.client.get('/api/v1/tags?q=warm')).body.data[0];
+    const merged = await admin.client.patch(`/api/v1/tags/${warm.id}`, { name: 'HOT LEAD' });
+    expect(merged.body).toMatchObject({ merged: true, name: 'Hot Lead', records: 1 });
+    expect((await admin.client.get(`/api/v1/contacts/${b.body.id}`)).body.tags).toEqual(['Hot Lead']);
+    const hot = (await admin.client.get('/api/v1/tags?q=hot')).body.data[0];
+    const renamed = await admin.client.patch(`/api/v1/tags/${hot.id}`, { name: 'Qualified' });
+    expect(renamed.body).toMatchObject({ merged: false, records: 2 });
+    expect((await admin.client.get(`/api/v1/contacts/${a.body.id}`)).body.tags).toEqual(['Qualified']);
+    const timeline = await admin.client.get(`/api/v1/contacts/${a.body.id}/timeline`);
+    expect(timeline.body.data[0].description).toBe('Ada Admin changed the tags of contact T1');
+  });
+});
