@@ -3,7 +3,14 @@ import type { TenantContext } from '../../db/tenant.js';
 import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import {
+  ListQuery,
+  ListQueryParams,
+  parseListQuery,
+  parseListQueryParams,
+} from '../../platform/query/query.schema.js';
 import { TimelineEntry, timelineOf } from '../timeline/timeline.service.js';
+import { listRecords } from './record-list.service.js';
 
 const IdParams = z.strictObject({ id: z.uuid() });
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
@@ -51,6 +58,38 @@ export function registerRecordRoutes<View, Create, Update>(
     tenantContextOf(req.principal, String(req.id));
   const one = { 200: schemas.view, ...errors };
 
+  const ListPage = z.object({
+    data: z
+      .array(z.record(z.string(), z.unknown()))
+      .describe('The requested fields of each record; custom values under `custom`'),
+    next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+  });
+  app.get(
+    `/${collection}`,
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        summary: `List ${collection} with the query language (filter as JSON, sort, cursor, limit <= 200, fields, q)`,
+        querystring: ListQueryParams,
+        response: { 200: ListPage, ...errors },
+      },
+    },
+    async (req) => listRecords(services, ctx(req), spec.object, parseListQueryParams(req.query)),
+  );
+  app.post(
+    `/${collection}/query`,
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        summary: `List ${collection} with the query language in the body (for long filters)`,
+        body: ListQuery,
+        response: { 200: ListPage, ...errors },
+      },
+    },
+    async (req) => listRecords(services, ctx(req), spec.object, parseListQuery(req.body)),
+  );
   app.post(
     `/${collection}`,
     {
