@@ -15,6 +15,7 @@ import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerHomeRoute } from './modules/health/home.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
+import { registerViewRoutes } from './modules/views/view.routes.js';
 import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
 import { installProblemHandlers } from './platform/http/problem.js';
 import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
@@ -92,6 +93,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
         registerCompanyRoutes(v1 as ApiApp, services);
         registerObjectRoutes(v1 as ApiApp, services);
         registerTagRoutes(v1 as ApiApp, services);
+        registerViewRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -40,7 +40,7 @@ export async function startTestApp(
     BASE_URL: BASE_URL,
     SECRET: randomBytes(32).toString('hex'),
     DATA_DIR: mkdtempSync(path.join(tmpdir(), 'cairn-test-')),
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SIGN_IN_PER_IP_PER_MINUTE: '1000',
     // Each test app its own queue, so another file's worker never takes its jobs.
     QUEUE_SCHEMA: `pgboss_${randomBytes(4).toString('hex')}`,

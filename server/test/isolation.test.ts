@@ -37,6 +37,9 @@ beforeAll(async () => {
   const company = await adminA.client.post('/api/v1/companies', { name: 'A Corp', tags: ['only-in-a'] });
   idsOfA.companies = company.body.id;
   idsOfA.tags = (await adminA.client.get('/api/v1/tags?q=only-in-a')).body.data[0].id;
+  idsOfA.views = (
+    await adminA.client.post('/api/v1/views', { object: 'contact', name: 'A view', visibility: 'shared' })
+  ).body.id;
   const field = await adminA.client.post('/api/v1/objects/contact/fields', {
     label: 'Secret of A',
     type: 'text',

@@ -119,3 +119,133 @@ describe('contact lists with the query language', () => {
     }
   });
 });
+
+describe('saved views', () => {
+  it('saves a filter + sort + columns, private or shared, and refuses a query that would fail', async () => {
+    const query = {
+      filter: { field: 'tags', op: 'hasAny', value: ['vip'] },
+      sort: [{ field: 'last_name', direction: 'asc' }],
+    };
+    const saved = await owner.client.post('/api/v1/views', {
+      object: 'contact',
+      name: 'VIPs',
+      query,
+      columns: ['first_name', 'email'],
+    });
+    expect(saved.status).toBe(201);
+    const shared = await admin.client.post('/api/v1/views', {
+      object: 'contact',
+      name: 'Everyone',
+      visibility: 'shared',
+    });
+    expect(shared.status).toBe(201);
+    const mine = await owner.client.get('/api/v1/views?object=contact');
+    expect(mine.body.data.map((v: { name: string }) => v.name)).toEqual(['Everyone', 'VIPs']);
+    const theirs = await admin.client.get('/api/v1/views?object=contact');
+    expect(theirs.body.data.map((v: { name: string }) => v.name)).toEqual(['Everyone']);
+    // The stored query drives the list as it was saved.
+    const listed = await owner.client.post('/api/v1/contacts/query', {
+      ...saved.body.query,
+      fields: saved.body.columns,
+    });
+    expect(listed.body.data.map((c: { first_name: string }) => c.first_name)).toEqual(['Grace', 'Ada']);
+    const bad = await owner.client.post('/api/v1/views', {
+      object: 'contact',
+      name: 'Broken',
+      query: { filter: { field: 'shoe_size', op: 'eq', value: 1 } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.path).toBe('body.query.filter.field');
+    expect((await admin.client.patch(`/api/v1/views/${saved.body.id}`, { name: 'Mine now' })).status).toBe(
+      404,
+    );
+  });
+});
+
+describe('export', () => {
+  it('streams the selected contacts as CSV with formulas neutralized', async () => {
+    await admin.client.post('/api/v1/contacts', {
+      first_name: '=HYPERLINK("http://evil.example","click")',
+      last_name: '+1-2',
+    });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/contacts/export?format=csv&fields=first_name,last_name,score&sort=last_name:asc`,
+      headers: { cookie: admin.client.cookieHeader },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/csv/);
+    const lines = res.body
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\n');
+    expect(lines[0]).toBe('First name,Last name,Score');
+    expect(lines).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")",'+1-2,`);
+    expect(lines).toContain('Ada,Lovelace,90');
+    expect(lines).toHaveLength(7);
+  });
+
+  it('exports JSON lines for the same query language', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/contacts/export?format=jsonl&filter=${q({ field: 'tags', op: 'hasAll', value: ['vip', 'math'] })}&fields=first_name`,
+      headers: { cookie: admin.client.cookieHeader },
+    });
+    const rows = res.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.first_name)).toEqual(['Ada']);
+  });
+});
+
+describe('bulk actions', () => {
+  it('adds a tag to a filter, one event per record changed; removes it; assigns an owner by ids', async () => {
+    const filter = { field: 'tags', op: 'hasAny', value: ['math'] };
+    const added = await admin.client.post('/api/v1/contacts/bulk', {
+      filter,
+      action: 'add_tags',
+      tags: ['Reviewed'],
+    });
+    expect(added.body).toEqual({ matched: 2, changed: 2 });
+    const again = await admin.client.post('/api/v1/contacts/bulk', {
+      filter,
+      action: 'add_tags',
+      tags: ['reviewed'],
+    });
+    expect(again.body).toEqual({ matched: 2, changed: 0 });
+    const tagged = await admin.client.get(
+      `/api/v1/contacts?filter=${q({ field: 'tags', op: 'hasAny', value: ['reviewed'] })}`,
+    );
+    expect(tagged.body.data).toHaveLength(2);
+    const ada = tagged.body.data.find((c: { first_name: string }) => c.first_name === 'Ada');
+    const timeline = await admin.client.get(`/api/v1/contacts/${ada.id}/timeline`);
+    expect(timeline.body.data[0].description).toBe('Ada Admin changed the tags of contact Ada Lovelace');
+    const removed = await admin.client.post('/api/v1/contacts/bulk', {
+      filter,
+      action: 'remove_tags',
+      tags: ['REVIEWED'],
+    });
+    expect(removed.body.changed).toBe(2);
+    const assign = await admin.client.post('/api/v1/contacts/bulk', {
+      ids: [ada.id],
+      action: 'assign_owner',
+      owner_id: admin.userId,
+    });
+    expect(assign.body).toEqual({ matched: 1, changed: 1 });
+    expect((await admin.client.get(`/api/v1/contacts/${ada.id}`)).body.owner_id).toBe(admin.userId);
+  });
+
+  it('archives by ids, and refuses work for a viewer', async () => {
+    const c = await admin.client.post('/api/v1/contacts', { first_name: 'Bulk archive me' });
+    const viewer = await addMember(t, admin.client, 'viewer');
+    expect(
+      (await viewer.client.post('/api/v1/contacts/bulk', { ids: [c.body.id], action: 'archive' })).status,
+    ).toBe(403);
+    expect(
+      (await admin.client.post('/api/v1/contacts/bulk', { ids: [c.body.id], action: 'archive' })).body
+        .changed,
+    ).toBe(1);
+    expect((await admin.client.get(`/api/v1/contacts/${c.body.id}`)).body.archived_at).not.toBeNull();
+  });
+});

@@ -4,5 +4,6 @@ export * from '../modules/companies/company.schema.js';
 export * from '../modules/contacts/contact.schema.js';
 export * from '../modules/custom-fields/custom-field.schema.js';
 export * from '../modules/tags/tag.schema.js';
+export * from '../modules/views/view.schema.js';
 export * from '../platform/auth/auth.schema.js';
 export * from '../platform/events/event.schema.js';

@@ -10,6 +10,8 @@ import {
   parseListQueryParams,
 } from '../../platform/query/query.schema.js';
 import { TimelineEntry, timelineOf } from '../timeline/timeline.service.js';
+import { BulkAction, BulkResult, bulkAction } from './record-bulk.service.js';
+import { exportRecords } from './record-export.service.js';
 import { listRecords } from './record-list.service.js';
 
 const IdParams = z.strictObject({ id: z.uuid() });
@@ -89,6 +91,50 @@ export function registerRecordRoutes<View, Create, Update>(
       },
     },
     async (req) => listRecords(services, ctx(req), spec.object, parseListQuery(req.body)),
+  );
+  app.get(
+    `/${collection}/export`,
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        summary: `Export the ${collection} a query selects, streamed: CSV (formulas neutralized) or JSON lines`,
+        querystring: ListQueryParams.extend({ format: z.enum(['csv', 'jsonl']).default('csv') }),
+        produces: ['text/csv', 'application/x-ndjson'],
+      },
+    },
+    async (req, reply) => {
+      const { format, ...params } = req.query;
+      const stream = await exportRecords(
+        services,
+        ctx(req),
+        spec.object,
+        parseListQueryParams(params),
+        format,
+      );
+      const stamp = new Date().toISOString().slice(0, 10);
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="${collection}-${stamp}.${format === 'csv' ? 'csv' : 'jsonl'}"`,
+        )
+        .send(stream);
+    },
+  );
+  app.post(
+    `/${collection}/bulk`,
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags,
+        summary: `Assign an owner, add or remove tags, or archive many ${collection} (ids or a filter; at most 1000)`,
+        body: BulkAction,
+        response: { 200: BulkResult, ...errors },
+      },
+    },
+    async (req) =>
+      bulkAction(services, ctx(req), spec.object, req.body, (id) => service.archive(services, ctx(req), id)),
   );
   app.post(
     `/${collection}`,

@@ -108,7 +108,7 @@ export function compileListQuery(
   selected.push(cursorColumnOf(parts));
 
   return {
-    where: conditions.length > 0 ? sql.join(conditions, sql` and `) : sql`true`,
+    where: conditions.length > 0 ? sql`(${sql.join(conditions, sql` and `)})` : sql`true`,
     orderBy: orderByOf(parts),
     limit,
     fields,

@@ -119,7 +119,7 @@ function validValue(kind: CursorKind, value: unknown): boolean {
     case 'uuid':
       return typeof value === 'string' && UUID.test(value);
     default:
-      return typeof value === 'string' && value.length <= 100_000;
+      return typeof value === 'string' && value.length <= 100_000 && !value.includes('\u0000');
   }
 }
 

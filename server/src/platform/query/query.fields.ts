@@ -104,7 +104,12 @@ export function valueExpr(scope: FieldScope, field: FieldDef): SQL {
   if (storage.kind === 'column') return columnRef(scope.table, storage.column);
   if (storage.kind === 'computed') return sql`(${sql.raw(storage.sql ?? 'null')})`;
   if (LIST_TYPES.includes(field.type)) return customJson(scope.table, field);
-  const text = sql`(${columnRef(scope.table, CUSTOM_COLUMN)}->>${keyLiteral(field.key)})`;
+  // Structured custom values (platform/registry/field-values.ts): currency {amount, currency},
+  // phone {e164, raw}; filters and sorts use the amount and the E.164 number.
+  const inner = field.type === 'currency' ? 'amount' : field.type === 'phone' ? 'e164' : undefined;
+  const text = inner
+    ? sql`(${customJson(scope.table, field)}->>${keyLiteral(inner)})`
+    : sql`(${columnRef(scope.table, CUSTOM_COLUMN)}->>${keyLiteral(field.key)})`;
   const cast = CASTS[field.type];
   return cast ? sql`(${text}::${sql.raw(cast)})` : text;
 }

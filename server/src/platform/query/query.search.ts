@@ -23,6 +23,7 @@ export function searchCondition(scope: FieldScope, q: unknown): SQL | undefined 
   if (q.length > QUERY_LIMITS.maxSearchLength) {
     throw invalidQuery(`At most ${QUERY_LIMITS.maxSearchLength} characters`, 'q');
   }
+  if (q.includes('\u0000')) throw invalidQuery('q cannot contain the NUL character', 'q');
   const terms = q.split(/\s+/).filter(Boolean).slice(0, MAX_SEARCH_TERMS);
   if (terms.length === 0) return undefined;
   const fields = scope.object.fields.filter(

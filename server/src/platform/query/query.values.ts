@@ -150,6 +150,7 @@ export function stringValue(value: unknown, path: string): string {
   if (value.length > QUERY_LIMITS.maxStringLength) {
     throw invalidQuery(`At most ${QUERY_LIMITS.maxStringLength} characters`, path);
   }
+  if (value.includes('\u0000')) throw invalidQuery('A value cannot contain the NUL character', path);
   return value;
 }
 
