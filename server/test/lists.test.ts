@@ -249,3 +249,34 @@ describe('bulk actions', () => {
     expect((await admin.client.get(`/api/v1/contacts/${c.body.id}`)).body.archived_at).not.toBeNull();
   });
 });
+
+describe('search', () => {
+  it('tolerates a typo and matches prefixes, through the index', async () => {
+    expect(names(await admin.client.get('/api/v1/contacts?q=hoper'))).toEqual(['Grace']);
+    expect(names(await admin.client.get('/api/v1/contacts?q=lov'))).toEqual(['Ada']);
+    expect(
+      names(await admin.client.get(`/api/v1/contacts?q=${encodeURIComponent('+44 20 7946 0002')}`)),
+    ).toEqual(['Alan']);
+  });
+
+  it("never returns another tenant's records, and combines with filters", async () => {
+    const other = await signUp(t, 'Other Co');
+    await other.client.post('/api/v1/contacts', { first_name: 'Grace', last_name: 'Hopperton' });
+    expect(names(await other.client.get('/api/v1/contacts?q=hopper'))).toEqual(['Grace']);
+    const mine = await admin.client.get(`/api/v1/contacts?q=hopper`);
+    expect(mine.body.data.map((c: { last_name: string }) => c.last_name)).toEqual(['Hopper']);
+    const filtered = await admin.client.get(
+      `/api/v1/contacts?q=a&filter=${q({ field: 'tags', op: 'hasAny', value: ['navy'] })}`,
+    );
+    expect(names(filtered)).toEqual(['Grace']);
+  });
+
+  it('searches companies by name and domain', async () => {
+    await admin.client.post('/api/v1/companies', {
+      name: 'Bletchley Park Trust',
+      website: 'https://bletchleypark.example',
+    });
+    const res = await admin.client.get('/api/v1/companies?q=bletchleyp');
+    expect(res.body.data.map((c: { name: string }) => c.name)).toEqual(['Bletchley Park Trust']);
+  });
+});

@@ -11,6 +11,8 @@ export type ListItem = Record<string, unknown> & { id: string };
 export type ListPage = { data: ListItem[]; next_cursor: string | null };
 
 const ALIAS = 'r';
+/** Most records a free-text search considers before filters and sort apply (PERFORMANCE.md trap 4). */
+const SEARCH_CANDIDATES = 2000;
 
 /** Whether the query mentions `archived_at`: then it decides; otherwise archived records are hidden. */
 function mentionsArchived(node: unknown): boolean {
@@ -39,14 +41,20 @@ export function shapeItem(fields: FieldDef[], row: Record<string, unknown>): Lis
  * @throws AppError 400 `invalid_query` naming the offending path
  */
 export async function listPage(scope: TenantScope, object: ObjectDef, query: ListQuery): Promise<ListPage> {
-  const compiled = compileListQuery(object, query, { table: ALIAS });
+  const { q, ...rest } = query;
+  const indexed = object.indexedSearch && q !== undefined && q.trim() !== '';
+  const compiled = compileListQuery(object, indexed ? rest : query, { table: ALIAS });
+  // Free text through the trigram index (see migrations/0005_search.sql for why a function).
+  const search = indexed
+    ? sql`${sql.identifier(ALIAS)}.id in (select cairn_search_ids(${object.table}, ${q}, ${SEARCH_CANDIDATES}))`
+    : sql`true`;
   const archived = mentionsArchived(query.filter)
     ? sql`true`
     : sql`${sql.identifier(ALIAS)}.archived_at is null`;
   const result = await scope.tx.execute<Record<string, unknown>>(sql`
     select ${compiled.select}
       from ${sql.identifier(object.table)} as ${sql.identifier(ALIAS)}
-     where ${sql.identifier(ALIAS)}.org_id = ${scope.ctx.orgId} and ${archived} and ${compiled.where}
+     where ${sql.identifier(ALIAS)}.org_id = ${scope.ctx.orgId} and ${archived} and ${search} and ${compiled.where}
      order by ${compiled.orderBy}
      limit ${compiled.limit + 1}`);
   const rows = (

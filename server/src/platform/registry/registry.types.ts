@@ -75,6 +75,8 @@ export type ObjectDef = {
   /** SQL table of the object's records. */
   table: string;
   fields: FieldDef[];
+  /** Has a `search` column and trigram index served by `cairn_search_ids` (migration 0005). */
+  indexedSearch?: boolean;
   /** SQL naming a record (timelines, search results), over the table under `alias`. */
   titleSql?: (alias: string) => string;
   /** Default sort for lists: field key and direction. */

@@ -66,6 +66,7 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
     labelSingular: 'Contact',
     labelPlural: 'Contacts',
     table: 'contacts',
+    indexedSearch: true,
     titleSql: (t) =>
       `coalesce(nullif(concat_ws(' ', ${t}.first_name, ${t}.last_name), ''), ${t}.email, ${t}.phone, 'Unnamed contact')`,
     defaultSort: { field: 'created_at', direction: 'desc' },
@@ -97,6 +98,7 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
     labelSingular: 'Company',
     labelPlural: 'Companies',
     table: 'companies',
+    indexedSearch: true,
     titleSql: (t) => `${t}.name`,
     defaultSort: { field: 'created_at', direction: 'desc' },
     fields: [
