@@ -38,6 +38,8 @@ export const contacts = pgTable(
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'set null' }),
     source: text('source'),
+    /** Set when the contact is a lead: new, working, qualified, converted, disqualified. */
+    leadStatus: text('lead_status'),
     notes: text('notes'),
     custom: jsonb('custom').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     createdBy: uuid('created_by'),

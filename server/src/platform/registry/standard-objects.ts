@@ -59,6 +59,14 @@ export const CONTACT_SOURCES: SelectOption[] = [
   ['other', 'Other'],
 ].map(([value, label]) => ({ value: value!, label: label! }));
 
+export const LEAD_STATUSES: SelectOption[] = [
+  ['new', 'New'],
+  ['working', 'Working'],
+  ['qualified', 'Qualified'],
+  ['converted', 'Converted'],
+  ['disqualified', 'Disqualified'],
+].map(([value, label]) => ({ value: value!, label: label! }));
+
 /** The standard objects' fields: real columns with constraints and indexes (DESIGN "The spine"). */
 export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
   contact: {
@@ -89,6 +97,10 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
       field('owner_id', 'Owner', 'user'),
       field('companies', 'Companies', 'relation', { computed: true, relation: { object: 'company' } }),
       field('source', 'Source', 'select', { options: CONTACT_SOURCES }),
+      field('lead_status', 'Lead status', 'select', {
+        options: LEAD_STATUSES,
+        description: 'Set when the contact is a lead',
+      }),
       field('notes', 'Notes', 'long_text'),
       ...systemFields(),
     ],

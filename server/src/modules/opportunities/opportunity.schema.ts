@@ -1,0 +1,90 @@
+import { sql } from 'drizzle-orm';
+import {
+  date,
+  foreignKey,
+  index,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { organizations, users } from '../../platform/auth/auth.schema.js';
+import { pipelineStages, pipelines } from '../pipelines/pipeline.schema.js';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
+
+export const OPPORTUNITY_STATUSES = ['open', 'won', 'lost', 'abandoned'] as const;
+
+/** A deal in a pipeline. Contact and company links are composite keys within the tenant. */
+export const opportunities = pgTable(
+  'opportunities',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    title: text('title').notNull(),
+    /** Decimal amount in `currency` (ISO 4217). */
+    amount: numeric('amount', { precision: 18, scale: 2 }),
+    currency: text('currency'),
+    expectedCloseDate: date('expected_close_date'),
+    ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'set null' }),
+    contactId: uuid('contact_id'),
+    companyId: uuid('company_id'),
+    pipelineId: uuid('pipeline_id').notNull(),
+    stageId: uuid('stage_id').notNull(),
+    status: text('status', { enum: OPPORTUNITY_STATUSES }).notNull().default('open'),
+    closeReason: text('close_reason'),
+    closedAt: ts('closed_at'),
+    /** Lexicographic rank inside its stage column: one move is one row update. */
+    rank: text('rank').notNull(),
+    stageEnteredAt: ts('stage_entered_at').notNull().defaultNow(),
+    source: text('source').notNull().default('manual'),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    custom: jsonb('custom').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    createdBy: uuid('created_by'),
+    updatedBy: uuid('updated_by'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    archivedAt: ts('archived_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    index('opportunities_board_idx').on(t.orgId, t.pipelineId, t.stageId, t.rank),
+    index('opportunities_created_idx').on(t.orgId, t.createdAt.desc(), t.id.desc()),
+    index('opportunities_owner_idx').on(t.orgId, t.ownerId, t.createdAt.desc()),
+    index('opportunities_contact_idx').on(t.orgId, t.contactId),
+    index('opportunities_company_idx').on(t.orgId, t.companyId),
+    foreignKey({
+      columns: [t.orgId, t.pipelineId, t.stageId],
+      foreignColumns: [pipelineStages.orgId, pipelineStages.pipelineId, pipelineStages.id],
+    }),
+    foreignKey({ columns: [t.orgId, t.pipelineId], foreignColumns: [pipelines.orgId, pipelines.id] }),
+  ],
+);
+
+/** Every stage change of an opportunity: time in each stage, and both of two concurrent moves. */
+export const opportunityStageHistory = pgTable(
+  'opportunity_stage_history',
+  {
+    orgId: uuid('org_id').notNull(),
+    id: uuid('id').notNull().defaultRandom(),
+    opportunityId: uuid('opportunity_id').notNull(),
+    fromStageId: uuid('from_stage_id'),
+    toStageId: uuid('to_stage_id').notNull(),
+    status: text('status', { enum: OPPORTUNITY_STATUSES }).notNull(),
+    movedAt: ts('moved_at').notNull().default(sql`clock_timestamp()`),
+    movedBy: uuid('moved_by'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    index('opportunity_stage_history_idx').on(t.orgId, t.opportunityId, t.movedAt),
+    foreignKey({
+      columns: [t.orgId, t.opportunityId],
+      foreignColumns: [opportunities.orgId, opportunities.id],
+    }).onDelete('cascade'),
+  ],
+);

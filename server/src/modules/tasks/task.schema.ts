@@ -1,0 +1,44 @@
+import { boolean, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { organizations, users } from '../../platform/auth/auth.schema.js';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
+
+export const TASK_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+
+/** A to-do, optionally due, assigned, and linked to a record (contact, company, opportunity...). */
+export const tasks = pgTable(
+  'tasks',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    title: text('title').notNull(),
+    description: text('description'),
+    dueAt: ts('due_at'),
+    /** A due date without a time of day: `due_at` holds the start of that day in UTC. */
+    allDay: boolean('all_day').notNull().default(false),
+    priority: text('priority', { enum: TASK_PRIORITIES }).notNull().default('normal'),
+    assigneeId: uuid('assignee_id').references(() => users.id, { onDelete: 'set null' }),
+    status: text('status', { enum: ['open', 'done'] })
+      .notNull()
+      .default('open'),
+    completedAt: ts('completed_at'),
+    completedBy: uuid('completed_by'),
+    linkedObject: text('linked_object'),
+    linkedId: uuid('linked_id'),
+    remindAt: ts('remind_at'),
+    reminderSentAt: ts('reminder_sent_at'),
+    createdBy: uuid('created_by'),
+    updatedBy: uuid('updated_by'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    archivedAt: ts('archived_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    index('tasks_assignee_idx').on(t.orgId, t.assigneeId, t.status, t.dueAt),
+    index('tasks_due_idx').on(t.orgId, t.status, t.dueAt),
+    index('tasks_linked_idx').on(t.orgId, t.linkedObject, t.linkedId),
+  ],
+);
