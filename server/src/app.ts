@@ -13,8 +13,12 @@ import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerHomeRoute } from './modules/health/home.routes.js';
+import { registerNoteRoutes } from './modules/notes/note.routes.js';
+import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
+import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
+import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
 import { installProblemHandlers } from './platform/http/problem.js';
@@ -94,6 +98,10 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
         registerObjectRoutes(v1 as ApiApp, services);
         registerTagRoutes(v1 as ApiApp, services);
         registerViewRoutes(v1 as ApiApp, services);
+        registerPipelineRoutes(v1 as ApiApp, services);
+        registerOpportunityRoutes(v1 as ApiApp, services);
+        registerTaskRoutes(v1 as ApiApp, services);
+        registerNoteRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
+import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
 import type { Services } from './platform/http/types.js';
@@ -38,7 +39,10 @@ export async function createServices(
       ((invitation) =>
         logger.info({ invitation_id: invitation.id, link: invitation.link }, 'invitation link')),
   });
-  return { config, database, auth, jobs, events, version: readVersionInfo(), logger };
+  const services = { config, database, auth, jobs, events, version: readVersionInfo(), logger };
+  // Modules define their job queues before any process starts the queue.
+  defineTaskJobs(services);
+  return services;
 }
 
 /**
