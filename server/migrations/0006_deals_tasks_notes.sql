@@ -139,3 +139,6 @@ SELECT cairn_secure_tenant_table('opportunity_stage_history', 'SELECT, INSERT');
 SELECT cairn_secure_tenant_table('tasks', 'SELECT, INSERT, UPDATE, DELETE');
 --> statement-breakpoint
 SELECT cairn_secure_tenant_table('notes', 'SELECT, INSERT, UPDATE, DELETE');
+--> statement-breakpoint
+-- Ranks are fractional-indexing keys (base 62): they sort by byte, never by a locale's rules.
+ALTER TABLE "opportunities" ALTER COLUMN "rank" TYPE text COLLATE "C";

@@ -37,6 +37,12 @@ beforeAll(async () => {
   const company = await adminA.client.post('/api/v1/companies', { name: 'A Corp', tags: ['only-in-a'] });
   idsOfA.companies = company.body.id;
   idsOfA.tags = (await adminA.client.get('/api/v1/tags?q=only-in-a')).body.data[0].id;
+  const pipelineOfA = (await adminA.client.get('/api/v1/pipelines')).body.data[0];
+  idsOfA.pipelines = pipelineOfA.id;
+  idsOfA.stages = pipelineOfA.stages[0].id;
+  idsOfA.opportunities = (
+    await adminA.client.post('/api/v1/opportunities', { title: 'A Corp deal' })
+  ).body.id;
   idsOfA.views = (
     await adminA.client.post('/api/v1/views', { object: 'contact', name: 'A view', visibility: 'shared' })
   ).body.id;
@@ -104,6 +110,10 @@ describe('tenant isolation across every id-bearing route', () => {
 function bodyFor(url: string): unknown {
   if (url.startsWith('/api/v1/members/')) return { role: 'viewer' };
   if (url.startsWith('/api/v1/tags/')) return { name: 'renamed-by-b' };
+  if (url.endsWith('/move')) return { stage_id: '00000000-0000-4000-8000-000000000000' };
+  if (url.endsWith('/close')) return { status: 'lost' };
+  if (url.endsWith('/stages/order')) return { stage_ids: ['00000000-0000-4000-8000-000000000000'] };
+  if (url === '/api/v1/pipelines/:id/stages') return { name: 'B stage' };
   if (url === '/api/v1/objects/:object/fields') return { label: 'B field', type: 'text' };
   return {};
 }

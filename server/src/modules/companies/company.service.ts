@@ -85,7 +85,17 @@ export async function createCompany(
   ctx: TenantContext,
   input: CompanyCreateInput,
 ): Promise<CompanyView> {
-  return withTenant(services.database, ctx, async (scope) => {
+  return withTenant(services.database, ctx, (scope) => createCompanyIn(scope, services, input));
+}
+
+/** Creates a company inside a tenant transaction (lead conversion, import). */
+export async function createCompanyIn(
+  scope: TenantScope,
+  services: Services,
+  input: CompanyCreateInput,
+): Promise<CompanyView> {
+  const { ctx } = scope;
+  {
     const object = await objectDef(scope.tx, ctx.orgId, 'company');
     const custom = parseCustomValues(object, input.custom, { path: 'body.custom', creating: true });
     if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
@@ -114,7 +124,7 @@ export async function createCompany(
       data: { name: row!.name },
     });
     return (await views(scope, [row!]))[0]!;
-  });
+  }
 }
 
 export async function getCompany(services: Services, ctx: TenantContext, id: string): Promise<CompanyView> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONTACT_SOURCES } from '../../platform/registry/standard-objects.js';
+import { CONTACT_SOURCES, LEAD_STATUSES } from '../../platform/registry/standard-objects.js';
 
 const Name = z.string().trim().max(100);
 const TagName = z.string().trim().min(1).max(64);
@@ -32,6 +32,11 @@ const contactFields = {
     .enum(CONTACT_SOURCES.map((s) => s.value) as [string, ...string[]])
     .nullable()
     .optional(),
+  lead_status: z
+    .enum(LEAD_STATUSES.map((s) => s.value) as [string, ...string[]])
+    .nullable()
+    .optional()
+    .describe('Set to make the contact a lead'),
   notes: z.string().max(10_000).nullable().optional(),
   custom: z.record(z.string(), z.unknown()).optional().describe('Values of custom fields, by key'),
 };
@@ -61,6 +66,7 @@ export const Contact = z
     owner_id: z.uuid().nullable(),
     companies: z.array(z.object({ id: z.uuid(), name: z.string(), primary: z.boolean() })),
     source: z.string().nullable(),
+    lead_status: z.string().nullable(),
     notes: z.string().nullable(),
     custom: z.record(z.string(), z.unknown()),
     created_at: z.string(),

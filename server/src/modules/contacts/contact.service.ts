@@ -200,6 +200,7 @@ export async function contactViews(scope: TenantScope, rows: ContactRow[]): Prom
       .filter((l) => l.contactId === r.id)
       .map(({ id, name, primary }) => ({ id, name, primary })),
     source: r.source,
+    lead_status: r.leadStatus,
     notes: r.notes,
     custom: r.custom,
     created_at: r.createdAt,
@@ -248,6 +249,7 @@ export async function createContact(
         tags: await ensureTags(scope, input.tags ?? []),
         ownerId: input.owner_id ?? null,
         source: input.source ?? 'manual',
+        leadStatus: input.lead_status ?? null,
         notes: input.notes ?? null,
         custom: Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null)),
         createdBy: ctx.actor.id,
@@ -287,6 +289,7 @@ const COMPARED: (keyof ContactView)[] = [
   'tags',
   'owner_id',
   'source',
+  'lead_status',
   'notes',
   'custom',
 ];
@@ -326,6 +329,7 @@ export async function updateContact(
         ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
         ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
         ...(input.source !== undefined ? { source: input.source } : {}),
+        ...(input.lead_status !== undefined ? { leadStatus: input.lead_status } : {}),
         ...(input.notes !== undefined ? { notes: input.notes } : {}),
         ...(mergedCustom ? { custom: mergedCustom } : {}),
         updatedBy: ctx.actor.id,
@@ -408,4 +412,53 @@ export async function deleteContact(services: Services, ctx: TenantContext, id: 
       data: { name: [row.firstName, row.lastName].filter(Boolean).join(' ') || row.email },
     });
   });
+}
+
+/**
+ * Marks a lead converted and links it to `companyId` (primary when it has no primary company),
+ * inside the caller's tenant transaction. @throws 404, 409 `not_a_lead` / `already_converted`
+ */
+export async function convertLeadIn(
+  scope: TenantScope,
+  id: string,
+  companyId: string | null,
+): Promise<ContactView> {
+  const row = await loadRow(scope, id, true);
+  if (row.archivedAt) throw conflict('This contact is archived; restore it first', undefined, 'archived');
+  if (!row.leadStatus) throw conflict('This contact is not a lead', undefined, 'not_a_lead');
+  if (row.leadStatus === 'converted')
+    throw conflict('This lead is converted already', undefined, 'already_converted');
+  const { orgId } = scope.ctx;
+  if (companyId) {
+    const links = await scope.tx
+      .select({ companyId: contactCompanies.companyId, isPrimary: contactCompanies.isPrimary })
+      .from(contactCompanies)
+      .where(and(eq(contactCompanies.orgId, orgId), eq(contactCompanies.contactId, id)));
+    if (!links.some((l) => l.companyId === companyId)) {
+      await scope.tx
+        .insert(contactCompanies)
+        .values({ orgId, contactId: id, companyId, isPrimary: !links.some((l) => l.isPrimary) });
+    }
+  }
+  const [updated] = await scope.tx
+    .update(contacts)
+    .set({ leadStatus: 'converted', updatedAt: new Date().toISOString(), updatedBy: scope.ctx.actor.id })
+    .where(and(eq(contacts.orgId, orgId), eq(contacts.id, id)))
+    .returning();
+  return (await contactViews(scope, [updated!]))[0]!;
+}
+
+/** The id of the contact's primary company, if any. */
+export async function primaryCompanyOf(scope: TenantScope, id: string): Promise<string | null> {
+  const [link] = await scope.tx
+    .select({ companyId: contactCompanies.companyId })
+    .from(contactCompanies)
+    .where(
+      and(
+        eq(contactCompanies.orgId, scope.ctx.orgId),
+        eq(contactCompanies.contactId, id),
+        eq(contactCompanies.isPrimary, true),
+      ),
+    );
+  return link?.companyId ?? null;
 }

@@ -8,6 +8,7 @@ import { invitations, members, organizations, sessions, users } from '../../plat
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { ensureDefaultPipeline } from '../pipelines/pipeline.service.js';
 
 export type MemberView = { user_id: string; name: string; email: string; role: Role; joined_at: string };
 export type InvitationView = {
@@ -44,12 +45,18 @@ export async function createOrganization(services: Services, userId: string, nam
     .update(sessions)
     .set({ activeOrganizationId: org.id })
     .where(and(eq(sessions.userId, userId), sql`${sessions.activeOrganizationId} is null`));
-  await withTenant(services.database, { orgId: org.id, actor: { type: 'user', id: userId } }, (scope) =>
-    emitEvent(scope, services.jobs, {
-      type: 'organization.created',
-      subject: { object: 'organization', id: org.id },
-      data: { name },
-    }),
+  await withTenant(
+    services.database,
+    { orgId: org.id, actor: { type: 'user', id: userId } },
+    async (scope) => {
+      await emitEvent(scope, services.jobs, {
+        type: 'organization.created',
+        subject: { object: 'organization', id: org.id },
+        data: { name },
+      });
+      // Every new tenant starts with a pipeline, so opportunities can be created at once.
+      await ensureDefaultPipeline(scope, services);
+    },
   );
   return { id: org.id, name: org.name, slug: org.slug };
 }

@@ -59,6 +59,14 @@ export function describeEvent(
         keys.length > 1 ? `${keys.slice(0, -1).join(', ')} and ${keys.at(-1)}` : (keys[0] ?? 'details');
       return `${actor} changed the ${list} of ${what}`;
     }
+    case 'moved':
+      return `${actor} moved ${what} from ${String(e.data.from_stage)} to ${String(e.data.to_stage)}`;
+    case 'closed':
+      return `${actor} closed ${what} as ${String(e.data.status)}${e.data.reason ? ` (${String(e.data.reason)})` : ''}`;
+    case 'reopened':
+      return `${actor} reopened ${what} in ${String(e.data.to_stage)}`;
+    case 'converted':
+      return `${actor} converted ${what} into opportunity ${String(e.data.opportunity_title ?? '')}`.trimEnd();
     case 'archived':
       return `${actor} archived ${what}`;
     case 'restored':

@@ -133,5 +133,41 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
   },
 };
 
+STANDARD_OBJECTS.opportunity = {
+  key: 'opportunity',
+  labelSingular: 'Opportunity',
+  labelPlural: 'Opportunities',
+  table: 'opportunities',
+  titleSql: (t) => `${t}.title`,
+  defaultSort: { field: 'created_at', direction: 'desc' },
+  fields: [
+    field('id', 'ID', 'uuid', { readOnly: true }),
+    field('title', 'Title', 'text', { required: true, searchable: true, maxLength: 200 }),
+    field('amount', 'Amount', 'number', { description: 'Decimal amount in currency' }),
+    field('currency', 'Currency', 'text', { maxLength: 3 }),
+    field('expected_close_date', 'Expected close', 'date'),
+    field('owner_id', 'Owner', 'user'),
+    field('contact_id', 'Contact', 'relation', { relation: { object: 'contact' } }),
+    field('company_id', 'Company', 'relation', { relation: { object: 'company' } }),
+    field('pipeline_id', 'Pipeline', 'uuid'),
+    field('stage_id', 'Stage', 'uuid'),
+    field('status', 'Status', 'select', {
+      readOnly: true,
+      options: ['open', 'won', 'lost', 'abandoned'].map((v) => ({
+        value: v,
+        label: v[0]!.toUpperCase() + v.slice(1),
+      })),
+    }),
+    field('close_reason', 'Close reason', 'text', { readOnly: true }),
+    field('closed_at', 'Closed', 'datetime', { readOnly: true }),
+    field('stage_entered_at', 'In stage since', 'datetime', { readOnly: true }),
+    field('source', 'Source', 'select', {
+      options: ['manual', 'form', 'workflow', 'import', 'api'].map((v) => ({ value: v, label: v })),
+    }),
+    field('tags', 'Tags', 'tags'),
+    ...systemFields(),
+  ],
+};
+
 /** The objects that admins may add custom fields to. */
 export const CUSTOMIZABLE_OBJECTS = Object.keys(STANDARD_OBJECTS);
