@@ -43,6 +43,14 @@ beforeAll(async () => {
   idsOfA.opportunities = (
     await adminA.client.post('/api/v1/opportunities', { title: 'A Corp deal' })
   ).body.id;
+  idsOfA.tasks = (await adminA.client.post('/api/v1/tasks', { title: 'A task' })).body.id;
+  idsOfA.notes = (
+    await adminA.client.post('/api/v1/notes', {
+      object: 'contact',
+      id: contact.body.id,
+      body: '<p>A note</p>',
+    })
+  ).body.id;
   idsOfA.views = (
     await adminA.client.post('/api/v1/views', { object: 'contact', name: 'A view', visibility: 'shared' })
   ).body.id;

@@ -1,0 +1,192 @@
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { AppError, badRequest, forbidden, notFound } from '../../platform/errors/app-error.js';
+import { emitEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import {
+  type CursorValue,
+  decodeCursor,
+  encodeCursor,
+  keysetCondition,
+  orderByOf,
+  type SortPart,
+} from '../../platform/query/query.cursor.js';
+import { assertLinkable, findRecord, type RecordRefValue } from '../tasks/linked-record.service.js';
+import type { NoteCreateInput, NoteListQueryInput, NoteView } from './note.dto.js';
+import { notes } from './note.schema.js';
+import { sanitizeNote } from './note-html.util.js';
+
+type NoteRow = typeof notes.$inferSelect;
+
+/** Characters of a note's text that name it in events and timelines. */
+const NAME_LENGTH = 80;
+
+/** Newest first (the keyset). */
+const ORDER: SortPart[] = [
+  { key: 'created_at', expr: sql`${notes.createdAt}`, direction: 'desc', kind: 'timestamptz' },
+  { key: 'id', expr: sql`${notes.id}`, direction: 'desc', kind: 'uuid' },
+];
+
+const iso = (value: string) => new Date(value).toISOString();
+
+function noteView(r: NoteRow): NoteView {
+  return {
+    id: r.id,
+    record: { object: r.linkedObject, id: r.linkedId } as RecordRefValue,
+    body_html: r.bodyHtml,
+    body_text: r.bodyText,
+    author_id: r.authorId,
+    created_at: iso(r.createdAt),
+    updated_at: iso(r.updatedAt),
+  };
+}
+
+const nameOf = (text: string) => text.replace(/\s+/g, ' ').slice(0, NAME_LENGTH);
+const recordOf = (r: NoteRow) => ({ object: r.linkedObject, id: r.linkedId });
+
+async function loadRow(scope: TenantScope, id: string, forUpdate = false): Promise<NoteRow> {
+  const query = scope.tx
+    .select()
+    .from(notes)
+    .where(and(eq(notes.orgId, scope.ctx.orgId), eq(notes.id, id)));
+  const [row] = forUpdate ? await query.for('update') : await query;
+  if (!row) throw notFound('Note', id);
+  return row;
+}
+
+/**
+ * Adds a note to a record: the body is sanitized (see `sanitizeNote`), the author is the caller.
+ * Emits `note.created` ({name: its first 80 characters}) on the record's timeline.
+ * @throws 400 at `body.body` (empty once sanitized, text over 20,000 characters),
+ *   422 `reference_not_found` at `body.id` (no such active record in the tenant)
+ */
+export async function createNote(services: Services, ctx: TenantContext, input: NoteCreateInput) {
+  const { html, text } = sanitizeNote(input.body, 'body.body');
+  return withTenant(services.database, ctx, async (scope) => {
+    const record = { object: input.object, id: input.id };
+    await assertLinkable(scope, record, 'body.id');
+    const [row] = await scope.tx
+      .insert(notes)
+      .values({
+        orgId: ctx.orgId,
+        linkedObject: record.object,
+        linkedId: record.id,
+        bodyHtml: html,
+        bodyText: text,
+        authorId: ctx.actor.type === 'user' ? ctx.actor.id : null,
+      })
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: 'note.created',
+      subject: { object: 'note', id: row!.id },
+      data: { name: nameOf(text) },
+      related: [record],
+    });
+    return noteView(row!);
+  });
+}
+
+/** A note. @throws 404, also for another tenant's id */
+export async function getNote(services: Services, ctx: TenantContext, id: string): Promise<NoteView> {
+  return withTenant(services.database, ctx, async (scope) => noteView(await loadRow(scope, id)));
+}
+
+function cursorValues(cursor: string): CursorValue[] {
+  try {
+    return decodeCursor(ORDER, cursor);
+  } catch (error) {
+    if (error instanceof AppError) throw badRequest(error.message, 'querystring.cursor', 'invalid_query');
+    throw error;
+  }
+}
+
+/**
+ * A record's notes, newest first, keyset-paginated (`next_cursor` -> `cursor`).
+ * @throws 404 when the tenant has no such record (archived ones have their notes listed),
+ *   400 at `querystring.cursor`
+ */
+export async function listNotes(services: Services, ctx: TenantContext, query: NoteListQueryInput) {
+  const values = query.cursor ? cursorValues(query.cursor) : undefined;
+  return withTenant(services.database, ctx, async (scope) => {
+    if (!(await findRecord(scope, { object: query.object, id: query.id })))
+      throw notFound(query.object, query.id);
+    const rows = await scope.tx
+      .select({
+        ...getTableColumns(notes),
+        _cursor: sql<unknown>`json_build_array(${notes.createdAt}, ${notes.id})`,
+      })
+      .from(notes)
+      .where(
+        and(
+          eq(notes.orgId, ctx.orgId),
+          eq(notes.linkedObject, query.object),
+          eq(notes.linkedId, query.id),
+          values ? keysetCondition(ORDER, values) : undefined,
+        ),
+      )
+      .orderBy(orderByOf(ORDER))
+      .limit(query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      data: page.map(({ _cursor, ...row }) => noteView(row)),
+      next_cursor: rows.length > query.limit && last ? encodeCursor(ORDER, last) : null,
+    };
+  });
+}
+
+/**
+ * Replaces a note's body (sanitized again); without a body nothing changes. Only its author may.
+ * Emits `note.updated` with the text before and after, when it changed.
+ * @throws 404, 403 `forbidden` for anyone but the author, 400 at `body.body` as for create
+ */
+export async function updateNote(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  body: string | undefined,
+) {
+  return withTenant(services.database, ctx, async (scope) => {
+    const row = await loadRow(scope, id, true);
+    if (!row.authorId || row.authorId !== ctx.actor.id) throw forbidden('Only its author can edit a note');
+    if (body === undefined) return noteView(row);
+    const { html, text } = sanitizeNote(body, 'body.body');
+    if (html === row.bodyHtml) return noteView(row);
+    const [updated] = await scope.tx
+      .update(notes)
+      .set({ bodyHtml: html, bodyText: text, updatedAt: new Date().toISOString() })
+      .where(and(eq(notes.orgId, ctx.orgId), eq(notes.id, id)))
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: 'note.updated',
+      subject: { object: 'note', id },
+      data: { name: nameOf(text), changes: { body_text: { before: row.bodyText, after: text } } },
+      related: [recordOf(row)],
+    });
+    return noteView(updated!);
+  });
+}
+
+/**
+ * Deletes a note for good (its events stay). Its author or an admin may.
+ * @throws 404, 403 `forbidden` for anyone else
+ */
+export async function deleteNote(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  by: { isAdmin: boolean },
+): Promise<void> {
+  await withTenant(services.database, ctx, async (scope) => {
+    const row = await loadRow(scope, id, true);
+    const isAuthor = row.authorId !== null && row.authorId === ctx.actor.id;
+    if (!isAuthor && !by.isAdmin) throw forbidden('Only its author or an admin can delete a note');
+    await scope.tx.delete(notes).where(and(eq(notes.orgId, ctx.orgId), eq(notes.id, id)));
+    await emitEvent(scope, services.jobs, {
+      type: 'note.deleted',
+      subject: { object: 'note', id },
+      data: { name: nameOf(row.bodyText) },
+      related: [recordOf(row)],
+    });
+  });
+}

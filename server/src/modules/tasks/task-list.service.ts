@@ -1,0 +1,198 @@
+import { and, eq, getTableColumns, gte, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { AppError, badRequest } from '../../platform/errors/app-error.js';
+import type { Services } from '../../platform/http/types.js';
+import {
+  type CursorValue,
+  decodeCursor,
+  encodeCursor,
+  keysetCondition,
+  orderByOf,
+  type SortPart,
+} from '../../platform/query/query.cursor.js';
+import { escapeLike } from '../../platform/query/query.filter.js';
+import { type DueWindows, dueWindows } from './due-window.util.js';
+import {
+  TASK_GROUPS,
+  type TaskGroup,
+  type TaskGroupsView,
+  type TaskListQueryInput,
+  type TaskView,
+} from './task.dto.js';
+import { tasks } from './task.schema.js';
+import { taskView } from './task.service.js';
+
+/** Most tasks one group of `groupTasks` shows. */
+export const GROUP_CAP = 100;
+const MAX_SEARCH_TERMS = 8;
+
+/** The list order: soonest due first, undated last, then by id (the keyset). */
+const ORDER: SortPart[] = [
+  { key: 'due_at', expr: sql`${tasks.dueAt}`, direction: 'asc', kind: 'timestamptz' },
+  { key: 'id', expr: sql`${tasks.id}`, direction: 'asc', kind: 'uuid' },
+];
+
+/** `me` is the calling user (nobody for a non-user actor); `any` adds no condition. */
+function assigneeCondition(ctx: TenantContext, assignee: string): SQL | undefined {
+  if (assignee === 'any') return undefined;
+  if (assignee === 'me')
+    return ctx.actor.type === 'user' && ctx.actor.id ? eq(tasks.assigneeId, ctx.actor.id) : sql`false`;
+  return eq(tasks.assigneeId, assignee);
+}
+
+/** Every word of `q` occurs (ILIKE, with % _ \ escaped) in the title or the description. */
+function searchCondition(q: string | undefined): SQL | undefined {
+  const terms = (q ?? '').split(/\s+/).filter(Boolean).slice(0, MAX_SEARCH_TERMS);
+  if (terms.length === 0) return undefined;
+  return and(
+    ...terms.map((term) => {
+      const pattern = `%${escapeLike(term)}%`;
+      return sql`(${tasks.title} ilike ${pattern} or ${tasks.description} ilike ${pattern})`;
+    }),
+  );
+}
+
+const isDay = (value: string) => /^\d{4}-\d{2}-\d{2}$/.test(value);
+
+function dueRange(from: string | undefined, to: string | undefined): SQL[] {
+  const conditions: SQL[] = [];
+  if (from) conditions.push(gte(tasks.dueAt, isDay(from) ? `${from}T00:00:00Z` : from));
+  if (to) {
+    if (isDay(to)) {
+      const next = new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000).toISOString();
+      conditions.push(lt(tasks.dueAt, next));
+    } else conditions.push(lte(tasks.dueAt, to));
+  }
+  return conditions;
+}
+
+function linkCondition(query: TaskListQueryInput): SQL | undefined {
+  const { linked_object: object, linked_id: id } = query;
+  if (!object && !id) return undefined;
+  if (!object) throw badRequest('Give linked_object with linked_id', 'querystring.linked_object');
+  if (!id) throw badRequest('Give linked_id with linked_object', 'querystring.linked_id');
+  return and(eq(tasks.linkedObject, object), eq(tasks.linkedId, id));
+}
+
+function cursorValues(cursor: string): CursorValue[] {
+  try {
+    return decodeCursor(ORDER, cursor);
+  } catch (error) {
+    if (error instanceof AppError) throw badRequest(error.message, 'querystring.cursor', 'invalid_query');
+    throw error;
+  }
+}
+
+/**
+ * A page of the tenant's tasks (archived ones left out), soonest due first, undated last.
+ * Filters: assignee (me | any | a member id), status (open | done | all), q (words in the title
+ * or description), due_from / due_to (a day counts whole, in UTC), linked_object + linked_id.
+ * @returns `{data, next_cursor}`; pass `next_cursor` as `cursor` for the next page
+ * @throws AppError 400 at `querystring.<param>` (half a link filter, a foreign cursor)
+ */
+export async function listTasks(
+  services: Services,
+  ctx: TenantContext,
+  query: TaskListQueryInput,
+): Promise<{ data: TaskView[]; next_cursor: string | null }> {
+  const where = and(
+    eq(tasks.orgId, ctx.orgId),
+    isNull(tasks.archivedAt),
+    query.status === 'all' ? undefined : eq(tasks.status, query.status),
+    assigneeCondition(ctx, query.assignee),
+    searchCondition(query.q),
+    ...dueRange(query.due_from, query.due_to),
+    linkCondition(query),
+    query.cursor ? keysetCondition(ORDER, cursorValues(query.cursor)) : undefined,
+  );
+  const rows = await withTenant(services.database, ctx, ({ tx }) =>
+    tx
+      .select({
+        ...getTableColumns(tasks),
+        _cursor: sql<unknown>`json_build_array(${tasks.dueAt}, ${tasks.id})`,
+      })
+      .from(tasks)
+      .where(where)
+      .orderBy(orderByOf(ORDER))
+      .limit(query.limit + 1),
+  );
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(({ _cursor, ...row }) => taskView(row)),
+    next_cursor: rows.length > query.limit && last ? encodeCursor(ORDER, last) : null,
+  };
+}
+
+/**
+ * When each group's tasks are due. Timed tasks compare with instants (one due an hour ago is
+ * overdue); all-day tasks with calendar days (their `due_at` is the start of the day in UTC), so
+ * a task due today is "today" all day long, in any time zone.
+ */
+function groupCondition(group: TaskGroup, w: DueWindows): SQL {
+  const day = (d: string) => `${d}T00:00:00Z`;
+  const between = (timed: [Date | null, Date | null], allDay: [string | null, string | null]) =>
+    or(
+      and(
+        eq(tasks.allDay, false),
+        timed[0] ? gte(tasks.dueAt, timed[0].toISOString()) : undefined,
+        timed[1] ? lt(tasks.dueAt, timed[1].toISOString()) : undefined,
+      ),
+      and(
+        eq(tasks.allDay, true),
+        allDay[0] ? gte(tasks.dueAt, day(allDay[0])) : undefined,
+        allDay[1] ? lt(tasks.dueAt, day(allDay[1])) : undefined,
+      ),
+    )!;
+  const { days } = w;
+  switch (group) {
+    case 'overdue':
+      return between([null, w.now], [null, days.today]);
+    case 'today':
+      return between([w.now, w.tomorrow], [days.today, days.tomorrow]);
+    case 'tomorrow':
+      return between([w.tomorrow, w.dayAfter], [days.tomorrow, days.dayAfter]);
+    case 'this_week':
+      return between([w.dayAfter, w.nextWeek], [days.dayAfter, days.nextWeek]);
+    case 'later':
+      return between([w.nextWeek, null], [days.nextWeek, null]);
+    case 'no_date':
+      return isNull(tasks.dueAt);
+  }
+}
+
+async function groupRows(scope: TenantScope, base: SQL | undefined, condition: SQL): Promise<TaskView[]> {
+  const rows = await scope.tx
+    .select()
+    .from(tasks)
+    .where(and(base, condition))
+    .orderBy(orderByOf(ORDER))
+    .limit(GROUP_CAP);
+  return rows.map(taskView);
+}
+
+/**
+ * The open tasks (not archived) as a to-do list sees them, relative to now in `tz` (a valid IANA
+ * zone; see `assertTimeZone`): overdue, today, tomorrow, this_week (after tomorrow until Sunday
+ * of this ISO week), later, no_date. Each group holds at most 100 tasks, soonest due first.
+ */
+export async function groupTasks(
+  services: Services,
+  ctx: TenantContext,
+  query: { assignee: string; tz: string },
+  now = new Date(),
+): Promise<TaskGroupsView> {
+  const windows = dueWindows(now, query.tz);
+  const base = and(
+    eq(tasks.orgId, ctx.orgId),
+    eq(tasks.status, 'open'),
+    isNull(tasks.archivedAt),
+    assigneeCondition(ctx, query.assignee),
+  );
+  return withTenant(services.database, ctx, async (scope) => {
+    const groups = {} as Record<TaskGroup, TaskView[]>;
+    for (const group of TASK_GROUPS)
+      groups[group] = await groupRows(scope, base, groupCondition(group, windows));
+    return { tz: query.tz, ...groups };
+  });
+}

@@ -1,0 +1,253 @@
+import { and, eq } from 'drizzle-orm';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { emitEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { assertMember } from '../organizations/organization.service.js';
+import { assertLinkable, type RecordRefValue } from './linked-record.service.js';
+import type { TaskCreateInput, TaskUpdateInput, TaskView } from './task.dto.js';
+import { tasks } from './task.schema.js';
+import { scheduleReminder } from './task-reminder.service.js';
+
+export type TaskRow = typeof tasks.$inferSelect;
+
+/** A database timestamp (`2030-05-01 09:30:00.123+00`) as ISO 8601 (`2030-05-01T09:30:00.123Z`). */
+const iso = (value: string | null): string | null => (value === null ? null : new Date(value).toISOString());
+
+/** The API shape of a task row. */
+export function taskView(r: TaskRow): TaskView {
+  const dueAt = iso(r.dueAt);
+  return {
+    id: r.id,
+    title: r.title,
+    description: r.description,
+    due_at: dueAt,
+    due_date: r.allDay && dueAt ? dueAt.slice(0, 10) : null,
+    all_day: r.allDay,
+    priority: r.priority,
+    assignee_id: r.assigneeId,
+    status: r.status,
+    completed_at: iso(r.completedAt),
+    completed_by: r.completedBy,
+    link:
+      r.linkedObject && r.linkedId ? ({ object: r.linkedObject, id: r.linkedId } as RecordRefValue) : null,
+    remind_at: iso(r.remindAt),
+    reminder_sent_at: iso(r.reminderSentAt),
+    created_by: r.createdBy,
+    updated_by: r.updatedBy,
+    created_at: iso(r.createdAt)!,
+    updated_at: iso(r.updatedAt)!,
+    archived_at: iso(r.archivedAt),
+  };
+}
+
+/** The timelines a task's events also appear on: its linked record's. */
+const relatedOf = (...links: (RecordRefValue | null)[]) => {
+  const seen = new Map(links.filter((l) => l !== null).map((l) => [`${l.object}:${l.id}`, l]));
+  return [...seen.values()];
+};
+
+/** `due_at` / `due_date` of an input as the stored `{dueAt, allDay}`; undefined when neither is given. */
+function dueOf(input: Pick<TaskUpdateInput, 'due_at' | 'due_date'>) {
+  if (input.due_at !== undefined && input.due_date !== undefined) {
+    throw badRequest('Give due_at or due_date, not both', 'body.due_date');
+  }
+  if (input.due_at !== undefined) {
+    return { dueAt: input.due_at === null ? null : new Date(input.due_at).toISOString(), allDay: false };
+  }
+  if (input.due_date !== undefined) {
+    return { dueAt: input.due_date === null ? null : `${input.due_date}T00:00:00.000Z`, allDay: true };
+  }
+  return undefined;
+}
+
+const remindOf = (value: string | null) => (value === null ? null : new Date(value).toISOString());
+
+async function loadRow(scope: TenantScope, id: string, forUpdate = false): Promise<TaskRow> {
+  const query = scope.tx
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.orgId, scope.ctx.orgId), eq(tasks.id, id)));
+  const [row] = forUpdate ? await query.for('update') : await query;
+  if (!row) throw notFound('Task', id);
+  return row;
+}
+
+async function loadActive(scope: TenantScope, id: string): Promise<TaskRow> {
+  const row = await loadRow(scope, id, true);
+  if (row.archivedAt) throw conflict('This task is archived; restore it first', undefined, 'archived');
+  return row;
+}
+
+async function save(scope: TenantScope, id: string, set: Partial<typeof tasks.$inferInsert>) {
+  const [row] = await scope.tx
+    .update(tasks)
+    .set({ ...set, updatedBy: scope.ctx.actor.id, updatedAt: new Date().toISOString() })
+    .where(and(eq(tasks.orgId, scope.ctx.orgId), eq(tasks.id, id)))
+    .returning();
+  return row!;
+}
+
+/**
+ * Creates a task; the assignee defaults to the creating user. Emits `task.created` (on the
+ * linked record's timeline too) and schedules the reminder when `remind_at` is set.
+ * @throws 400 due_at and due_date both given, 422 `reference_not_found` at `body.assignee_id`
+ *   (not a member) or `body.link.id` (no such active record)
+ */
+export async function createTask(
+  services: Services,
+  ctx: TenantContext,
+  input: TaskCreateInput,
+): Promise<TaskView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const due = dueOf(input);
+    const assigneeId =
+      input.assignee_id !== undefined ? input.assignee_id : ctx.actor.type === 'user' ? ctx.actor.id : null;
+    if (input.assignee_id) await assertMember(scope, input.assignee_id, 'body.assignee_id');
+    if (input.link) await assertLinkable(scope, input.link, 'body.link.id');
+    const [row] = await scope.tx
+      .insert(tasks)
+      .values({
+        orgId: ctx.orgId,
+        title: input.title,
+        description: input.description ?? null,
+        dueAt: due?.dueAt ?? null,
+        allDay: due?.dueAt ? due.allDay : false,
+        priority: input.priority ?? 'normal',
+        assigneeId,
+        linkedObject: input.link?.object ?? null,
+        linkedId: input.link?.id ?? null,
+        remindAt: remindOf(input.remind_at ?? null),
+        createdBy: ctx.actor.id,
+        updatedBy: ctx.actor.id,
+      })
+      .returning();
+    const view = taskView(row!);
+    if (view.remind_at) await scheduleReminder(scope, services, { id: view.id, remindAt: view.remind_at });
+    await emitEvent(scope, services.jobs, {
+      type: 'task.created',
+      subject: { object: 'task', id: view.id },
+      data: { name: view.title, assignee_id: view.assignee_id, due_at: view.due_at },
+      related: relatedOf(view.link),
+    });
+    return view;
+  });
+}
+
+/** A task (archived ones too). @throws 404, also for another tenant's id */
+export async function getTask(services: Services, ctx: TenantContext, id: string): Promise<TaskView> {
+  return withTenant(services.database, ctx, async (scope) => taskView(await loadRow(scope, id)));
+}
+
+const COMPARED = [
+  'title',
+  'description',
+  'due_at',
+  'due_date',
+  'all_day',
+  'priority',
+  'assignee_id',
+  'link',
+  'remind_at',
+] as const satisfies readonly (keyof TaskView)[];
+
+/**
+ * Changes the given fields (absent ones stay, null clears). A new `remind_at` re-arms the
+ * reminder (a new job; the old one finds `remind_at` changed). One `task.updated` event with
+ * `{name, changes: {field: {before, after}}}`, on the old and the new linked record's timelines.
+ * @throws 404, 409 `archived`, 400 due_at and due_date both given, 422 as for create
+ */
+export async function updateTask(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  input: TaskUpdateInput,
+): Promise<TaskView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const row = await loadActive(scope, id);
+    const before = taskView(row);
+    const due = dueOf(input);
+    if (input.assignee_id && input.assignee_id !== row.assigneeId) {
+      await assertMember(scope, input.assignee_id, 'body.assignee_id');
+    }
+    const linkChanged =
+      input.link !== undefined && JSON.stringify(input.link) !== JSON.stringify(before.link);
+    if (input.link && linkChanged) await assertLinkable(scope, input.link, 'body.link.id');
+    const remindAt = input.remind_at === undefined ? undefined : remindOf(input.remind_at);
+    const remindChanged = remindAt !== undefined && remindAt !== before.remind_at;
+    const updated = await save(scope, id, {
+      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(due ? { dueAt: due.dueAt, allDay: due.dueAt ? due.allDay : false } : {}),
+      ...(input.priority !== undefined ? { priority: input.priority } : {}),
+      ...(input.assignee_id !== undefined ? { assigneeId: input.assignee_id } : {}),
+      ...(linkChanged ? { linkedObject: input.link?.object ?? null, linkedId: input.link?.id ?? null } : {}),
+      ...(remindChanged ? { remindAt, reminderSentAt: null } : {}),
+    });
+    const after = taskView(updated);
+    if (remindChanged && after.remind_at) {
+      await scheduleReminder(scope, services, { id, remindAt: after.remind_at });
+    }
+    const changes: Record<string, { before: unknown; after: unknown }> = {};
+    for (const key of COMPARED) {
+      if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
+        changes[key] = { before: before[key], after: after[key] };
+      }
+    }
+    if (Object.keys(changes).length > 0) {
+      await emitEvent(scope, services.jobs, {
+        type: 'task.updated',
+        subject: { object: 'task', id },
+        data: { name: after.title, changes },
+        related: relatedOf(before.link, after.link),
+      });
+    }
+    return after;
+  });
+}
+
+type Transition = 'complete' | 'reopen' | 'archive' | 'restore';
+
+/**
+ * Moves a task through its life: `complete` (open -> done), `reopen` (done -> open), `archive`
+ * (soft delete), `restore`. Idempotent: a task already there is returned unchanged, with no
+ * event; otherwise emits `task.completed` / `task.reopened` / `task.archived` / `task.restored`.
+ * @throws 404, 409 `archived` when completing or reopening an archived task
+ */
+export async function transitionTask(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  transition: Transition,
+): Promise<TaskView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const row =
+      transition === 'archive' || transition === 'restore'
+        ? await loadRow(scope, id, true)
+        : await loadActive(scope, id);
+    const now = new Date().toISOString();
+    const plan = {
+      complete: {
+        done: row.status === 'done',
+        set: { status: 'done' as const, completedAt: now, completedBy: ctx.actor.id },
+        type: 'task.completed',
+      },
+      reopen: {
+        done: row.status === 'open',
+        set: { status: 'open' as const, completedAt: null, completedBy: null },
+        type: 'task.reopened',
+      },
+      archive: { done: row.archivedAt !== null, set: { archivedAt: now }, type: 'task.archived' },
+      restore: { done: row.archivedAt === null, set: { archivedAt: null }, type: 'task.restored' },
+    }[transition];
+    if (plan.done) return taskView(row);
+    const view = taskView(await save(scope, id, plan.set));
+    await emitEvent(scope, services.jobs, {
+      type: plan.type,
+      subject: { object: 'task', id },
+      data: { name: view.title },
+      related: relatedOf(view.link),
+    });
+    return view;
+  });
+}
