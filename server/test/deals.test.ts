@@ -164,7 +164,7 @@ describe('opportunities and the board', () => {
     const p = (await admin.client.post('/api/v1/pipelines', { name: 'Ranked' })).body;
     const first = p.stages[0].id;
     const a = await newDeal('A', { pipeline_id: p.id });
-    const b = await newDeal('B', { pipeline_id: p.id });
+    await newDeal('B', { pipeline_id: p.id });
     const c = await newDeal('C', { pipeline_id: p.id });
     // New cards go on top: C, B, A. Put A after C.
     await admin.client.post(`/api/v1/opportunities/${a.id}/move`, { stage_id: first, after_id: c.id });
