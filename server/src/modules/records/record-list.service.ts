@@ -12,7 +12,7 @@ export type ListPage = { data: ListItem[]; next_cursor: string | null };
 
 const ALIAS = 'r';
 /** Most records a free-text search considers before filters and sort apply (PERFORMANCE.md trap 4). */
-const SEARCH_CANDIDATES = 2000;
+const SEARCH_CANDIDATES = 1000;
 
 /** Whether the query mentions `archived_at`: then it decides; otherwise archived records are hidden. */
 function mentionsArchived(node: unknown): boolean {
