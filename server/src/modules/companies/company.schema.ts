@@ -39,10 +39,15 @@ export const companies = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
-    index('companies_created_idx').on(t.orgId, t.createdAt.desc(), t.id.desc()),
+    index('companies_created_idx').on(t.orgId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index('companies_name_idx').on(t.orgId, t.name, t.id),
     index('companies_domain_idx').on(t.orgId, t.domain),
-    index('companies_owner_idx').on(t.orgId, t.ownerId, t.createdAt.desc()),
+    index('companies_owner_idx').on(
+      t.orgId,
+      t.ownerId,
+      t.createdAt.desc().nullsFirst(),
+      t.id.desc().nullsFirst(),
+    ),
     index('companies_tags_idx').using('gin', t.tags),
   ],
 );

@@ -50,9 +50,14 @@ export const contacts = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
-    index('contacts_created_idx').on(t.orgId, t.createdAt.desc(), t.id.desc()),
-    index('contacts_updated_idx').on(t.orgId, t.updatedAt.desc(), t.id.desc()),
-    index('contacts_owner_idx').on(t.orgId, t.ownerId, t.createdAt.desc()),
+    index('contacts_created_idx').on(t.orgId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('contacts_updated_idx').on(t.orgId, t.updatedAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('contacts_owner_idx').on(
+      t.orgId,
+      t.ownerId,
+      t.createdAt.desc().nullsFirst(),
+      t.id.desc().nullsFirst(),
+    ),
     index('contacts_name_idx').on(t.orgId, t.lastName, t.firstName, t.id),
     index('contacts_email_idx').on(t.orgId, t.email, t.id),
     index('contacts_tags_idx').using('gin', t.tags),

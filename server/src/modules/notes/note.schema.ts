@@ -22,6 +22,6 @@ export const notes = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
-    index('notes_linked_idx').on(t.orgId, t.linkedObject, t.linkedId, t.createdAt.desc()),
+    index('notes_linked_idx').on(t.orgId, t.linkedObject, t.linkedId, t.createdAt.desc().nullsFirst()),
   ],
 );

@@ -54,8 +54,13 @@ export const opportunities = pgTable(
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
     index('opportunities_board_idx').on(t.orgId, t.pipelineId, t.stageId, t.rank),
-    index('opportunities_created_idx').on(t.orgId, t.createdAt.desc(), t.id.desc()),
-    index('opportunities_owner_idx').on(t.orgId, t.ownerId, t.createdAt.desc()),
+    index('opportunities_created_idx').on(t.orgId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('opportunities_owner_idx').on(
+      t.orgId,
+      t.ownerId,
+      t.createdAt.desc().nullsFirst(),
+      t.id.desc().nullsFirst(),
+    ),
     index('opportunities_contact_idx').on(t.orgId, t.contactId),
     index('opportunities_company_idx').on(t.orgId, t.companyId),
     foreignKey({

@@ -40,8 +40,8 @@ export const events = pgTable(
   (t) => [
     index('events_related_idx').using('gin', t.related),
     primaryKey({ columns: [t.orgId, t.id] }),
-    index('events_subject_idx').on(t.orgId, t.subjectObject, t.subjectId, t.occurredAt.desc()),
-    index('events_org_time_idx').on(t.orgId, t.occurredAt.desc()),
+    index('events_subject_idx').on(t.orgId, t.subjectObject, t.subjectId, t.occurredAt.desc().nullsFirst()),
+    index('events_org_time_idx').on(t.orgId, t.occurredAt.desc().nullsFirst()),
   ],
 );
 

@@ -219,10 +219,12 @@ function listCondition(field: FieldDef, op: FilterOp, x: SQL, value: unknown, pa
   )}]::text[]`;
   const custom = field.storage.kind === 'custom';
   if (field.type === 'tags') {
-    const elements = custom
-      ? sql`jsonb_array_elements_text(case when jsonb_typeof(${x}) = 'array' then ${x} end)`
-      : sql`unnest(${x})`;
-    const lowered = sql`array(select lower(t) from ${elements} as t)`;
+    const elements = sql`jsonb_array_elements_text(case when jsonb_typeof(${x}) = 'array' then ${x} end)`;
+    // A text[] column is lower-cased through its text form (one cheap function call per row);
+    // a custom jsonb list element by element.
+    const lowered = custom
+      ? sql`array(select lower(t) from ${elements} as t)`
+      : sql`lower(coalesce(${x}, '{}')::text)::text[]`;
     if (op === 'hasAny') return sql`(${lowered} && ${array})`;
     if (op === 'hasAll') return sql`(${lowered} @> ${array})`;
     return sql`(not (${lowered} && ${array}))`;
