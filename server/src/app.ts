@@ -54,7 +54,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     reply.header('x-trace-id', String(req.id));
   });
   installProblemHandlers(app);
-  const resolve = principalResolver(services.auth, services.database);
+  const resolve = principalResolver(services.auth, services.database, config);
   const routes = installRouteGuard(app, {
     resolvePrincipal: resolve,
     trustedOrigins: config.trustedOrigins,

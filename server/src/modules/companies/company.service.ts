@@ -1,6 +1,7 @@
 import { and, asc, count, eq, inArray } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValues } from '../../platform/registry/field-values.js';
@@ -216,11 +217,7 @@ export async function updateCompany(
       .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
       .returning();
     const [after] = await views(scope, [updated!]);
-    const changes: Record<string, { before: unknown; after: unknown }> = {};
-    for (const key of COMPARED) {
-      if (JSON.stringify(before![key]) !== JSON.stringify(after![key]))
-        changes[key] = { before: before![key], after: after![key] };
-    }
+    const changes = changesBetween(before!, after!, COMPARED);
     if (Object.keys(changes).length > 0) {
       await emitEvent(scope, services.jobs, {
         type: 'company.updated',

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValues } from '../../platform/registry/field-values.js';
@@ -342,11 +343,7 @@ export async function updateContact(
       ? await replaceCompanies(scope, id, input.companies)
       : { added: [], removed: [] };
     const [after] = await contactViews(scope, [updated!]);
-    const changes: Record<string, { before: unknown; after: unknown }> = {};
-    for (const key of COMPARED) {
-      if (JSON.stringify(before![key]) !== JSON.stringify(after![key]))
-        changes[key] = { before: before![key], after: after![key] };
-    }
+    const changes = changesBetween(before!, after!, COMPARED);
     if (Object.keys(changes).length > 0) {
       await emitEvent(scope, services.jobs, {
         type: 'contact.updated',

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { generateKeyBetween } from 'fractional-indexing';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
+import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValues } from '../../platform/registry/field-values.js';
@@ -27,27 +28,38 @@ export async function opportunityViews(scope: TenantScope, rows: Row[]): Promise
   const stageIds = [...new Set(rows.map((r) => r.stageId))];
   const contactIds = [...new Set(rows.map((r) => r.contactId).filter((x): x is string => Boolean(x)))];
   const companyIds = [...new Set(rows.map((r) => r.companyId).filter((x): x is string => Boolean(x)))];
-  const [stages, people, orgs] = await Promise.all([
-    scope.tx
-      .select()
-      .from(pipelineStages)
-      .where(and(eq(pipelineStages.orgId, orgId), inArray(pipelineStages.id, stageIds))),
-    contactIds.length
-      ? scope.tx
-          .select({
-            id: contacts.id,
-            name: sql<string>`coalesce(nullif(concat_ws(' ', ${contacts.firstName}, ${contacts.lastName}), ''), ${contacts.email}, 'Unnamed contact')`,
-          })
-          .from(contacts)
-          .where(and(eq(contacts.orgId, orgId), inArray(contacts.id, contactIds)))
-      : [],
-    companyIds.length
-      ? scope.tx
-          .select({ id: companies.id, name: companies.name })
-          .from(companies)
-          .where(and(eq(companies.orgId, orgId), inArray(companies.id, companyIds)))
-      : [],
-  ]);
+  // One round trip for the names of stages, contacts and companies.
+  const ids = (xs: string[]) =>
+    sql`array[${sql.join(
+      xs.map((x) => sql`${x}`),
+      sql`, `,
+    )}]::uuid[]`;
+  const result = await scope.tx.execute<{
+    kind: string;
+    id: string;
+    name: string;
+    stage_kind: string | null;
+    probability: number | null;
+  }>(sql`
+    select 'stage' as kind, id, name, kind as stage_kind, probability from pipeline_stages
+     where org_id = ${orgId} and id = any(${ids(stageIds)})
+    union all
+    select 'contact', id, coalesce(nullif(concat_ws(' ', first_name, last_name), ''), email, 'Unnamed contact'), null, null
+      from contacts where org_id = ${orgId} and id = any(${ids(contactIds)})
+    union all
+    select 'company', id, name, null, null from companies where org_id = ${orgId} and id = any(${ids(companyIds)})`);
+  const named = (Array.isArray(result) ? result : (result as { rows: never[] }).rows) as {
+    kind: string;
+    id: string;
+    name: string;
+    stage_kind: 'open' | 'won' | 'lost' | null;
+    probability: number | null;
+  }[];
+  const stages = named
+    .filter((n) => n.kind === 'stage')
+    .map((n) => ({ id: n.id, name: n.name, kind: n.stage_kind!, probability: n.probability! }));
+  const people = named.filter((n) => n.kind === 'contact').map((n) => ({ id: n.id, name: n.name }));
+  const orgs = named.filter((n) => n.kind === 'company').map((n) => ({ id: n.id, name: n.name }));
   return rows.map((r) => {
     const stage = stages.find((s) => s.id === r.stageId)!;
     return {
@@ -306,11 +318,7 @@ export async function updateOpportunity(
       .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.id, id)))
       .returning();
     const [after] = await opportunityViews(scope, [updated!]);
-    const changes: Record<string, { before: unknown; after: unknown }> = {};
-    for (const key of COMPARED) {
-      if (JSON.stringify(before![key]) !== JSON.stringify(after![key]))
-        changes[key] = { before: before![key], after: after![key] };
-    }
+    const changes = changesBetween(before!, after!, COMPARED);
     if (Object.keys(changes).length > 0) {
       await emitEvent(scope, services.jobs, {
         type: 'opportunity.updated',

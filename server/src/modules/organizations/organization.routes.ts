@@ -331,7 +331,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
 
 async function resolveOptional(services: Services, req: FastifyRequest, reply: FastifyReply) {
   const { principalResolver } = await import('../../platform/auth/auth.routes.js');
-  return principalResolver(services.auth, services.database)(req, reply);
+  return principalResolver(services.auth, services.database, services.config)(req, reply);
 }
 
 /**

@@ -138,12 +138,20 @@ export async function listPipelines(services: Services, ctx: TenantContext): Pro
 
 /** A pipeline with its stages. @throws 404 */
 export async function loadPipeline(scope: TenantScope, id: string): Promise<PipelineView> {
-  const [p] = await scope.tx
-    .select()
-    .from(pipelines)
-    .where(and(eq(pipelines.orgId, scope.ctx.orgId), eq(pipelines.id, id)));
-  if (!p) throw notFound('Pipeline', id);
-  return view(p, await stagesOf(scope, [id]));
+  // One round trip: the pipeline with its stages in order (a hot path: every card move reads it).
+  const result = await scope.tx.execute<{ pipeline: PipelineView | null }>(sql`
+    select json_build_object(
+             'id', p.id, 'name', p.name, 'is_default', p.is_default, 'position', p.position,
+             'stages', coalesce((select json_agg(json_build_object('id', s.id, 'name', s.name, 'position', s.position,
+                                   'probability', s.probability, 'kind', s.kind) order by s.position)
+                                  from pipeline_stages s where s.org_id = p.org_id and s.pipeline_id = p.id), '[]'::json)
+           ) as pipeline
+      from pipelines p where p.org_id = ${scope.ctx.orgId} and p.id = ${id}`);
+  const rows = (Array.isArray(result) ? result : (result as { rows: { pipeline: PipelineView }[] }).rows) as {
+    pipeline: PipelineView;
+  }[];
+  if (!rows[0]) throw notFound('Pipeline', id);
+  return rows[0].pipeline;
 }
 
 export async function getPipeline(services: Services, ctx: TenantContext, id: string) {

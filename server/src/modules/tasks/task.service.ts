@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { assertMember } from '../organizations/organization.service.js';
@@ -188,12 +189,7 @@ export async function updateTask(
     if (remindChanged && after.remind_at) {
       await scheduleReminder(scope, services, { id, remindAt: after.remind_at });
     }
-    const changes: Record<string, { before: unknown; after: unknown }> = {};
-    for (const key of COMPARED) {
-      if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
-        changes[key] = { before: before[key], after: after[key] };
-      }
-    }
+    const changes = changesBetween(before, after, COMPARED);
     if (Object.keys(changes).length > 0) {
       await emitEvent(scope, services.jobs, {
         type: 'task.updated',

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { fromNodeHeaders } from 'better-auth/node';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -7,7 +8,7 @@ import type { Principal } from '../access/principal.js';
 import { AppError } from '../errors/app-error.js';
 import { sendProblem } from '../http/problem.js';
 import type { ApiApp } from '../http/types.js';
-import type { Auth } from './auth.js';
+import { type Auth, sessionUpdateAgeS } from './auth.js';
 import { members } from './auth.schema.js';
 
 /** The header better-auth reads the client IP from; always overwritten from the socket. */
@@ -82,38 +83,85 @@ export function registerAuthHandler(app: ApiApp, auth: Auth, baseUrl: string): v
   });
 }
 
+/** better-auth's session cookie, plain or `__Secure-` prefixed (https). */
+const SESSION_COOKIE = /(?:^|;\s*)(?:__Secure-)?better-auth\.session_token=([^;]+)/;
+
+/**
+ * The session token of a signed better-auth cookie (`token.base64(HMAC-SHA256(secret, token))`,
+ * URI-encoded: better-call's signed cookies), or null when absent or not signed with `secret`.
+ */
+export function verifiedSessionToken(cookieHeader: string, secret: string): string | null {
+  const raw = SESSION_COOKIE.exec(cookieHeader)?.[1];
+  if (!raw) return null;
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+  const dot = value.lastIndexOf('.');
+  if (dot < 1) return null;
+  const token = value.slice(0, dot);
+  const given = Buffer.from(value.slice(dot + 1));
+  const expected = Buffer.from(createHmac('sha256', secret).update(token).digest('base64'));
+  return given.length === expected.length && timingSafeEqual(given, expected) ? token : null;
+}
+
 /**
  * Resolves the principal of a request from its session cookie, and checks on every request that
  * the user is still a member of the session's active organization (a removed member keeps no
- * access). Forwards better-auth's refreshed cookie (sliding idle timeout).
+ * access). The common case is one query (session, user and membership together); when the
+ * session is due for its sliding refresh, better-auth's own getSession runs, renews it and
+ * re-sends the cookie.
  */
-export function principalResolver(auth: Auth, database: Database) {
+export function principalResolver(
+  auth: Auth,
+  database: Database,
+  config: { secret: string; sessionIdleTimeoutS: number },
+) {
+  const refreshWindowMs = (config.sessionIdleTimeoutS - sessionUpdateAgeS(config.sessionIdleTimeoutS)) * 1000;
   return async (req: FastifyRequest, reply?: FastifyReply): Promise<Principal | null> => {
     if (!req.headers.cookie) return null;
-    const { headers, response } = await auth.api.getSession({
-      headers: fromNodeHeaders(req.headers),
-      returnHeaders: true,
-    });
-    const cookies = headers?.getSetCookie() ?? [];
-    if (cookies.length > 0 && reply) reply.header('set-cookie', cookies);
-    if (!response) return null;
-    const orgId = (response.session as { activeOrganizationId?: string | null }).activeOrganizationId ?? null;
-    let role: Principal['role'] = null;
-    if (orgId) {
-      const [membership] = await database.db
-        .select({ role: members.role })
-        .from(members)
-        .where(and(eq(members.organizationId, orgId), eq(members.userId, response.user.id)))
-        .limit(1);
-      role = isRole(membership?.role) ? membership.role : null;
+    const token = verifiedSessionToken(req.headers.cookie, config.secret);
+    if (!token) return null;
+    const { rows } = await database.raw.query<{
+      session_id: string;
+      user_id: string;
+      expires_ms: string;
+      org_id: string | null;
+      email: string;
+      name: string;
+      role: string | null;
+    }>(
+      `select s.id as session_id, s.user_id, (extract(epoch from s.expires_at) * 1000)::bigint::text as expires_ms,
+              s.active_organization_id as org_id, u.email, u.name, m.role
+         from sessions s
+         join users u on u.id = s.user_id
+         left join members m on m.organization_id = s.active_organization_id and m.user_id = s.user_id
+        where s.token = $1`,
+      [token],
+    );
+    const row = rows[0];
+    const expiresMs = Number(row?.expires_ms ?? 0);
+    if (!row || expiresMs <= Date.now()) return null;
+    if (expiresMs - refreshWindowMs <= Date.now()) {
+      // Due for the sliding refresh: let better-auth renew the session and its cookie.
+      const { headers, response } = await auth.api.getSession({
+        headers: fromNodeHeaders(req.headers),
+        returnHeaders: true,
+      });
+      const cookies = headers?.getSetCookie() ?? [];
+      if (cookies.length > 0 && reply) reply.header('set-cookie', cookies);
+      if (!response) return null;
     }
+    const role = isRole(row.role) ? row.role : null;
     return {
       type: 'user',
-      userId: response.user.id,
-      email: response.user.email,
-      name: response.user.name,
-      sessionId: response.session.id,
-      orgId: role ? orgId : null,
+      userId: row.user_id,
+      email: row.email,
+      name: row.name,
+      sessionId: row.session_id,
+      orgId: role ? row.org_id : null,
       role,
     };
   };

@@ -55,7 +55,7 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
     session: {
       // Sliding expiry = idle timeout: each use after `updateAge` pushes expiry to now + idle.
       expiresIn: idle,
-      updateAge: Math.max(1, Math.min(3600, Math.floor(idle / 10))),
+      updateAge: sessionUpdateAgeS(idle),
       cookieCache: { enabled: false }, // every request reads the session row: sign-out is immediate
     },
     rateLimit: {
@@ -146,3 +146,8 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+/** How long a session is used before its expiry slides forward (better-auth's `updateAge`), seconds. */
+export function sessionUpdateAgeS(idleTimeoutS: number): number {
+  return Math.max(1, Math.min(3600, Math.floor(idleTimeoutS / 10)));
+}
