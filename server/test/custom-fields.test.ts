@@ -107,6 +107,38 @@ describe('custom fields', () => {
     expect((await admin.client.get(`/api/v1/companies/${company.body.id}`)).body.custom).toEqual({});
   });
 
+  it('checks relation and user values against the tenant', async () => {
+    const field = await admin.client.post('/api/v1/objects/contact/fields', {
+      label: 'Account',
+      type: 'relation',
+      relation: { object: 'company' },
+    });
+    expect(field.body).toMatchObject({ key: 'account', relation: { object: 'company' } });
+    await admin.client.post('/api/v1/objects/contact/fields', { label: 'Referrer', type: 'user' });
+    const company = await admin.client.post('/api/v1/companies', { name: 'Linked Ltd' });
+    const ok = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Rel',
+      custom: { account: company.body.id, referrer: admin.userId },
+    });
+    expect(ok.status).toBe(201);
+    const bad = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Rel',
+      custom: {
+        account: '00000000-0000-4000-8000-000000000000',
+        referrer: '00000000-0000-4000-8000-000000000001',
+      },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'body.custom.account',
+      'body.custom.referrer',
+    ]);
+    const filtered = await admin.client.get(
+      `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'account', op: 'eq', value: company.body.id }))}`,
+    );
+    expect(filtered.body.data.map((c: { first_name: string }) => c.first_name)).toEqual(['Rel']);
+  });
+
   it('only admins manage fields', async () => {
     const user = await addMember(t, admin.client, 'user');
     const res = await user.client.post('/api/v1/objects/contact/fields', { label: 'Nope', type: 'text' });

@@ -4,7 +4,7 @@ import { badRequest, conflict, notFound } from '../../platform/errors/app-error.
 import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { parseCustomValues } from '../../platform/registry/field-values.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { toE164 } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { ContactView } from '../contacts/contact.dto.js';
@@ -98,7 +98,10 @@ export async function createCompanyIn(
   const { ctx } = scope;
   {
     const object = await objectDef(scope.tx, ctx.orgId, 'company');
-    const custom = parseCustomValues(object, input.custom, { path: 'body.custom', creating: true });
+    const custom = await parseCustomValuesIn(scope, object, input.custom, {
+      path: 'body.custom',
+      creating: true,
+    });
     if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
     const [row] = await scope.tx
       .insert(companies)
@@ -188,7 +191,7 @@ export async function updateCompany(
     const [before] = await views(scope, [row]);
     const object = await objectDef(scope.tx, ctx.orgId, 'company');
     const custom = input.custom
-      ? parseCustomValues(object, input.custom, { path: 'body.custom', creating: false })
+      ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
       : undefined;
     if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
     const [updated] = await scope.tx

@@ -5,7 +5,7 @@ import { AppError, badRequest, conflict, notFound } from '../../platform/errors/
 import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { parseCustomValues } from '../../platform/registry/field-values.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { toE164 } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { companies } from '../companies/company.schema.js';
@@ -235,7 +235,10 @@ export async function createContact(
       throw badRequest('A contact needs a name, an e-mail or a phone', 'body.first_name', 'required');
     }
     const object = await objectDef(scope.tx, ctx.orgId, 'contact');
-    const custom = parseCustomValues(object, input.custom, { path: 'body.custom', creating: true });
+    const custom = await parseCustomValuesIn(scope, object, input.custom, {
+      path: 'body.custom',
+      creating: true,
+    });
     if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
     const [row] = await scope.tx
       .insert(contacts)
@@ -312,7 +315,7 @@ export async function updateContact(
     const [before] = await contactViews(scope, [row]);
     const object = await objectDef(scope.tx, ctx.orgId, 'contact');
     const custom = input.custom
-      ? parseCustomValues(object, input.custom, { path: 'body.custom', creating: false })
+      ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
       : undefined;
     if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
     const emails = input.emails ? normalizeEmails(input.emails) : undefined;

@@ -25,6 +25,8 @@ export const customFields = pgTable(
     label: text('label').notNull(),
     type: text('type').notNull(),
     options: jsonb('options').$type<SelectOption[]>(),
+    /** For relation fields: the object the value points to. */
+    relationObject: text('relation_object'),
     required: boolean('required').notNull().default(false),
     description: text('description'),
     position: integer('position').notNull(),

@@ -106,6 +106,7 @@ export async function createCustomField(
         label: input.label,
         type: input.type,
         options: input.options ?? null,
+        relationObject: input.type === 'relation' ? input.relation!.object : null,
         required: input.required,
         description: input.description ?? null,
         position: (last ?? -1) + 1,

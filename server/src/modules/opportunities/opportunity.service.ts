@@ -5,7 +5,7 @@ import { AppError, conflict, notFound } from '../../platform/errors/app-error.js
 import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { parseCustomValues } from '../../platform/registry/field-values.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { companies } from '../companies/company.schema.js';
 import { contacts } from '../contacts/contact.schema.js';
@@ -212,7 +212,10 @@ export async function createOpportunityIn(
     });
   await assertLinks(scope, input);
   const object = await objectDef(scope.tx, orgId, 'opportunity');
-  const custom = parseCustomValues(object, input.custom, { path: 'body.custom', creating: true });
+  const custom = await parseCustomValuesIn(scope, object, input.custom, {
+    path: 'body.custom',
+    creating: true,
+  });
   const status = stage.kind === 'open' ? 'open' : stage.kind;
   const [row] = await scope.tx
     .insert(opportunities)
@@ -290,7 +293,7 @@ export async function updateOpportunity(
     await assertLinks(scope, input);
     const object = await objectDef(scope.tx, ctx.orgId, 'opportunity');
     const custom = input.custom
-      ? parseCustomValues(object, input.custom, { path: 'body.custom', creating: false })
+      ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
       : undefined;
     const [updated] = await scope.tx
       .update(opportunities)
