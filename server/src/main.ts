@@ -15,7 +15,15 @@ const program = new Command('cairn')
 program
   .command('start', { isDefault: true })
   .description('Run the API, the web app and the job worker in one process (the default)')
-  .action(() => run(async () => (await import('./runtime.js')).runProcess({ http: true, worker: true })));
+  .option(
+    '--demo',
+    'on first start, also create a demo organization with generated data and print its sign-in',
+  )
+  .action((options: { demo?: boolean }) =>
+    run(async () =>
+      (await import('./runtime.js')).runProcess({ http: true, worker: true, demo: Boolean(options.demo) }),
+    ),
+  );
 
 program
   .command('serve')
@@ -40,6 +48,17 @@ program
     'List applied, pending and unknown migrations; exit 1 when the database and this code disagree',
   )
   .action(() => run(async () => (await import('./commands/db.command.js')).statusCommand()));
+
+program
+  .command('demo')
+  .description(
+    'Create a demo organization with generated data (deterministic for a seed) and print its sign-in',
+  )
+  .option('--seed <n>', 'the random seed', '2026')
+  .option('--email <email>', "the demo admin's e-mail (default: a generated one)")
+  .action((options: { seed?: string; email?: string }) =>
+    run(async () => (await import('./commands/demo.command.js')).demoCommand(options)),
+  );
 
 program
   .command('create-org')

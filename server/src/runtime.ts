@@ -50,10 +50,15 @@ export async function createServices(
  * SIGTERM/SIGINT stop it gracefully: stop accepting requests, finish in-flight requests and
  * jobs (or release them to another worker), close the database.
  */
-export async function runProcess(roles: { http: boolean; worker: boolean }): Promise<number | undefined> {
+export async function runProcess(roles: {
+  http: boolean;
+  worker: boolean;
+  demo?: boolean;
+}): Promise<number | undefined> {
   const services = await createServices();
   const { config, logger } = services;
   await services.jobs.start({ worker: roles.worker });
+  if (roles.demo) await ensureDemo(services);
   const built = roles.http ? await buildApp(services) : undefined;
   if (built) {
     await built.app.listen({ port: config.port, host: config.host });
@@ -77,4 +82,19 @@ export async function runProcess(roles: { http: boolean; worker: boolean }): Pro
   await services.database.close();
   logger.info('stopped');
   return 0;
+}
+
+/** `start --demo`: the demo organization, created once (its sign-in is logged then). */
+async function ensureDemo(services: Services & { logger: pino.Logger }): Promise<void> {
+  const { rows } = await services.database.raw.query(
+    `select 1 from organizations where name = 'Demo Company (generated)' limit 1`,
+  );
+  if (rows.length > 0) return;
+  const { createDemoOrganization } = await import('./modules/demo/demo.service.js');
+  services.logger.info('creating the demo organization (about a minute)');
+  const demo = await createDemoOrganization(services);
+  services.logger.info(
+    { organization_id: demo.organizationId, email: demo.email, password: demo.password },
+    `Demo organization ready: sign in as ${demo.email} with the password ${demo.password}`,
+  );
 }
