@@ -21,7 +21,9 @@ import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
+import { installIdempotency } from './platform/http/idempotency.js';
 import { installProblemHandlers } from './platform/http/problem.js';
+import { installRateLimit } from './platform/http/rate-limit.js';
 import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
 import { traceIdOf } from './platform/http/trace.js';
 import type { ApiApp, Services } from './platform/http/types.js';
@@ -59,6 +61,10 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     resolvePrincipal: resolve,
     trustedOrigins: config.trustedOrigins,
   });
+
+  installIdempotency(app, services.database);
+  const closeRateLimit = await installRateLimit(app, config);
+  app.addHook('onClose', closeRateLimit);
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -32,6 +32,10 @@ export type Config = {
   signInPerIpPerMinute: number;
   /** PostgreSQL schema holding the job queue's tables. */
   queueSchema: string;
+  /** API requests per principal (or client IP without one) per minute before 429. */
+  apiRateLimitPerMinute: number;
+  /** Redis for rate-limit counters shared by several server processes; in-process when absent. */
+  redisUrl: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -71,6 +75,11 @@ const envSchema = z.object({
   TRUST_PROXY: boolish.default(false),
   TRUSTED_ORIGINS: z.string().default(''),
   SIGN_IN_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   QUEUE_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
@@ -113,6 +122,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     trustedOrigins: [new URL(baseUrl).origin, ...trustedOrigins.map((o) => new URL(o).origin)],
     signInPerIpPerMinute: e.SIGN_IN_PER_IP_PER_MINUTE,
     queueSchema: e.QUEUE_SCHEMA,
+    apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+    redisUrl: e.REDIS_URL,
   };
 }
 

@@ -126,3 +126,37 @@ describe('operations endpoints', () => {
     expect(version.schema_version).toMatch(/^\d{4}_/);
   });
 });
+
+describe('Idempotency-Key', () => {
+  it('replays the first response to the same POST instead of creating twice', async () => {
+    const { client } = await signUp(t);
+    const key = `create-${Date.now()}`;
+    const first = await client.post('/api/v1/contacts', { first_name: 'Once' }, { 'idempotency-key': key });
+    const again = await client.post('/api/v1/contacts', { first_name: 'Once' }, { 'idempotency-key': key });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    const listed = await client.get(
+      `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'first_name', op: 'eq', value: 'Once' }))}`,
+    );
+    expect(listed.body.data).toHaveLength(1);
+    const other = await client.post(
+      '/api/v1/contacts',
+      { first_name: 'Different' },
+      { 'idempotency-key': key },
+    );
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('idempotency_key_reused');
+  });
+
+  it('keeps keys per tenant', async () => {
+    const a = await signUp(t);
+    const b = await signUp(t);
+    const key = 'same-key-in-two-tenants';
+    const ra = await a.client.post('/api/v1/contacts', { first_name: 'A' }, { 'idempotency-key': key });
+    const rb = await b.client.post('/api/v1/contacts', { first_name: 'A' }, { 'idempotency-key': key });
+    expect(rb.status).toBe(201);
+    expect(rb.body.id).not.toBe(ra.body.id);
+  });
+});

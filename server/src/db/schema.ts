@@ -11,3 +11,4 @@ export * from '../modules/tasks/task.schema.js';
 export * from '../modules/views/view.schema.js';
 export * from '../platform/auth/auth.schema.js';
 export * from '../platform/events/event.schema.js';
+export * from '../platform/http/idempotency.schema.js';
