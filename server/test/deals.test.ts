@@ -81,6 +81,10 @@ describe('pipelines', () => {
     );
     expect(deleted.status).toBe(200);
     expect((await admin.client.get(`/api/v1/opportunities/${deal.id}`)).body.stage.name).toBe('Intro');
+    const timeline = await admin.client.get(`/api/v1/opportunities/${deal.id}/timeline`);
+    expect(timeline.body.data[0].description).toBe(
+      'Ada Admin moved opportunity Pilot deal from Review to Intro',
+    );
     const user = await addMember(t, admin.client, 'user');
     expect((await user.client.post(`/api/v1/pipelines/${p.body.id}/stages`, { name: 'Nope' })).status).toBe(
       403,

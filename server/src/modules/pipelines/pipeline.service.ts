@@ -336,7 +336,12 @@ export async function deleteStage(
     if (!stage) throw notFound('Stage', stageId);
     if (p.stages.length === 1) throw conflict('A pipeline keeps at least one stage', undefined, 'last_stage');
     const held = await scope.tx
-      .select({ id: opportunities.id, status: opportunities.status })
+      .select({
+        id: opportunities.id,
+        title: opportunities.title,
+        contactId: opportunities.contactId,
+        companyId: opportunities.companyId,
+      })
       .from(opportunities)
       .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.stageId, stageId)));
     if (held.length > 0) {
@@ -367,6 +372,18 @@ export async function deleteStage(
           updatedAt: new Date().toISOString(),
         })
         .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.stageId, stageId)));
+      // Every move is an event on the opportunity's (and its contact's and company's) timeline.
+      for (const o of held) {
+        await emitEvent(scope, services.jobs, {
+          type: 'opportunity.moved',
+          subject: { object: 'opportunity', id: o.id },
+          data: { name: o.title, from_stage: stage.name, to_stage: target.name, reason: 'stage_deleted' },
+          related: [
+            ...(o.contactId ? [{ object: 'contact', id: o.contactId }] : []),
+            ...(o.companyId ? [{ object: 'company', id: o.companyId }] : []),
+          ],
+        });
+      }
     }
     await scope.tx
       .delete(pipelineStages)
