@@ -17,6 +17,7 @@ import { registerNoteRoutes } from './modules/notes/note.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
 import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
+import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
@@ -108,6 +109,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
         registerOpportunityRoutes(v1 as ApiApp, services);
         registerTaskRoutes(v1 as ApiApp, services);
         registerNoteRoutes(v1 as ApiApp, services);
+        registerSearchRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

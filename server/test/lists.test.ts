@@ -280,3 +280,21 @@ describe('search', () => {
     expect(res.body.data.map((c: { name: string }) => c.name)).toEqual(['Bletchley Park Trust']);
   });
 });
+
+describe('global search', () => {
+  it('finds contacts, companies and opportunities at once, by title', async () => {
+    await admin.client.post('/api/v1/companies', { name: 'Hopper Industries' });
+    await admin.client.post('/api/v1/opportunities', { title: 'Hopper renewal' });
+    const res = await admin.client.get('/api/v1/search?q=hopper');
+    expect(res.status).toBe(200);
+    const found = res.body.data.map((h: { object: string; title: string }) => `${h.object}:${h.title}`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'contact:Grace Hopper',
+        'company:Hopper Industries',
+        'opportunity:Hopper renewal',
+      ]),
+    );
+    expect(found.some((f: string) => f.includes('Hopperton'))).toBe(false);
+  });
+});
