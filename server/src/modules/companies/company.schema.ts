@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { index, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { auditColumns } from '../../db/columns.js';
 import { organizations, users } from '../../platform/auth/auth.schema.js';
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 
 export type Address = {
   street?: string | undefined;
@@ -31,11 +30,7 @@ export const companies = pgTable(
     ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'set null' }),
     notes: text('notes'),
     custom: jsonb('custom').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
-    createdBy: uuid('created_by'),
-    updatedBy: uuid('updated_by'),
-    createdAt: ts('created_at').notNull().defaultNow(),
-    updatedAt: ts('updated_at').notNull().defaultNow(),
-    archivedAt: ts('archived_at'),
+    ...auditColumns(),
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),

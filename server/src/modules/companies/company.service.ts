@@ -1,4 +1,5 @@
 import { and, asc, count, eq, inArray } from 'drizzle-orm';
+import { auditView } from '../../db/columns.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { changesBetween } from '../../platform/events/changes.js';
@@ -62,11 +63,7 @@ async function views(scope: TenantScope, rows: CompanyRow[]): Promise<CompanyVie
     notes: r.notes,
     custom: r.custom,
     contact_count: Number(counts.find((c) => c.companyId === r.id)?.n ?? 0),
-    created_at: r.createdAt,
-    updated_at: r.updatedAt,
-    created_by: r.createdBy,
-    updated_by: r.updatedBy,
-    archived_at: r.archivedAt,
+    ...auditView(r),
   }));
 }
 

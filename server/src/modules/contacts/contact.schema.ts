@@ -7,14 +7,12 @@ import {
   pgTable,
   primaryKey,
   text,
-  timestamp,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { auditColumns, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations, users } from '../../platform/auth/auth.schema.js';
 import { companies } from '../companies/company.schema.js';
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 
 /** One phone number: normalized to E.164 when it parses, with what was typed kept. */
 export type PhoneValue = { e164: string | null; raw: string; primary: boolean; label?: string | undefined };
@@ -42,11 +40,7 @@ export const contacts = pgTable(
     leadStatus: text('lead_status'),
     notes: text('notes'),
     custom: jsonb('custom').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
-    createdBy: uuid('created_by'),
-    updatedBy: uuid('updated_by'),
-    createdAt: ts('created_at').notNull().defaultNow(),
-    updatedAt: ts('updated_at').notNull().defaultNow(),
-    archivedAt: ts('archived_at'),
+    ...auditColumns(),
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),

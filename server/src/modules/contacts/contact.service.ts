@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { auditView } from '../../db/columns.js';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
@@ -204,11 +205,7 @@ export async function contactViews(scope: TenantScope, rows: ContactRow[]): Prom
     lead_status: r.leadStatus,
     notes: r.notes,
     custom: r.custom,
-    created_at: r.createdAt,
-    updated_at: r.updatedAt,
-    created_by: r.createdBy,
-    updated_by: r.updatedBy,
-    archived_at: r.archivedAt,
+    ...auditView(r),
   }));
 }
 

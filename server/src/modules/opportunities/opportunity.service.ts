@@ -474,7 +474,7 @@ export async function reopenOpportunity(
         history.map((h) => pipeline.stages.find((s) => s.id === h.stageId)).find((s) => s?.kind === 'open') ??
         pipeline.stages.find((s) => s.kind === 'open');
     }
-    if (!target || target.kind !== 'open')
+    if (target?.kind !== 'open')
       throw new AppError(422, 'invalid_state', 'Reopen into an open stage', { path: 'body.stage_id' });
     const now = new Date().toISOString();
     const [updated] = await scope.tx

@@ -304,8 +304,7 @@ export async function previewInvitation(services: Services, id: string) {
     .from(invitations)
     .innerJoin(organizations, eq(organizations.id, invitations.organizationId))
     .where(eq(invitations.id, id));
-  if (!row || row.status !== 'pending' || row.expiresAt.getTime() < Date.now())
-    throw notFound('Invitation', id);
+  if (row?.status !== 'pending' || row.expiresAt.getTime() < Date.now()) throw notFound('Invitation', id);
   const [account] = await services.database.db
     .select({ id: users.id })
     .from(users)
@@ -331,7 +330,7 @@ export async function acceptInvitation(
   id: string,
 ) {
   const [invitation] = await services.database.db.select().from(invitations).where(eq(invitations.id, id));
-  if (!invitation || invitation.status !== 'pending' || invitation.expiresAt.getTime() < Date.now()) {
+  if (invitation?.status !== 'pending' || invitation.expiresAt.getTime() < Date.now()) {
     throw notFound('Invitation', id);
   }
   if (invitation.email.toLowerCase() !== user.email.toLowerCase()) {

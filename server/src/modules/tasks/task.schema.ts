@@ -1,7 +1,6 @@
-import { boolean, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { auditColumns, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations, users } from '../../platform/auth/auth.schema.js';
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 
 export const TASK_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 
@@ -29,11 +28,7 @@ export const tasks = pgTable(
     linkedId: uuid('linked_id'),
     remindAt: ts('remind_at'),
     reminderSentAt: ts('reminder_sent_at'),
-    createdBy: uuid('created_by'),
-    updatedBy: uuid('updated_by'),
-    createdAt: ts('created_at').notNull().defaultNow(),
-    updatedAt: ts('updated_at').notNull().defaultNow(),
-    archivedAt: ts('archived_at'),
+    ...auditColumns(),
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),

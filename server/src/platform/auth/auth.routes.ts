@@ -1,6 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { fromNodeHeaders } from 'better-auth/node';
-import { and, eq } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { isRole } from '../access/permissions.js';
@@ -9,7 +8,6 @@ import { AppError } from '../errors/app-error.js';
 import { sendProblem } from '../http/problem.js';
 import type { ApiApp } from '../http/types.js';
 import { type Auth, sessionUpdateAgeS } from './auth.js';
-import { members } from './auth.schema.js';
 
 /** The header better-auth reads the client IP from; always overwritten from the socket. */
 const CLIENT_IP_HEADER = 'x-cairn-client-ip';
