@@ -6,6 +6,7 @@ import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
 import { toE164 } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { ContactView } from '../contacts/contact.dto.js';
@@ -114,7 +115,7 @@ export async function createCompanyIn(
         tags: await ensureTags(scope, input.tags ?? []),
         ownerId: input.owner_id ?? null,
         notes: input.notes ?? null,
-        custom: Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null)),
+        custom: mergeCustom({}, custom),
         createdBy: ctx.actor.id,
         updatedBy: ctx.actor.id,
       })
@@ -204,13 +205,7 @@ export async function updateCompany(
         ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
         ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
         ...(input.notes !== undefined ? { notes: input.notes } : {}),
-        ...(custom
-          ? {
-              custom: Object.fromEntries(
-                Object.entries({ ...row.custom, ...custom }).filter(([, v]) => v !== null),
-              ),
-            }
-          : {}),
+        ...(custom ? { custom: mergeCustom(row.custom, custom) } : {}),
         updatedBy: ctx.actor.id,
         updatedAt: new Date().toISOString(),
       })

@@ -7,6 +7,7 @@ import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
 import { toE164 } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { companies } from '../companies/company.schema.js';
@@ -252,7 +253,7 @@ export async function createContact(
         source: input.source ?? 'manual',
         leadStatus: input.lead_status ?? null,
         notes: input.notes ?? null,
-        custom: Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null)),
+        custom: mergeCustom({}, custom),
         createdBy: ctx.actor.id,
         updatedBy: ctx.actor.id,
       })
@@ -317,9 +318,7 @@ export async function updateContact(
     if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
     const emails = input.emails ? normalizeEmails(input.emails) : undefined;
     const phones = input.phones ? normalizePhones(input.phones) : undefined;
-    const mergedCustom = custom
-      ? Object.fromEntries(Object.entries({ ...row.custom, ...custom }).filter(([, v]) => v !== null))
-      : undefined;
+    const mergedCustom = custom ? mergeCustom(row.custom, custom) : undefined;
     const [updated] = await scope.tx
       .update(contacts)
       .set({

@@ -6,6 +6,7 @@ import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { companies } from '../companies/company.schema.js';
 import { contacts } from '../contacts/contact.schema.js';
@@ -235,7 +236,7 @@ export async function createOpportunityIn(
       rank: await rankIn(scope, stage.id, undefined),
       source: input.source ?? 'manual',
       tags: await ensureTags(scope, input.tags ?? []),
-      custom: Object.fromEntries(Object.entries(custom).filter(([, v]) => v !== null)),
+      custom: mergeCustom({}, custom),
       createdBy: scope.ctx.actor.id,
       updatedBy: scope.ctx.actor.id,
     })
@@ -308,13 +309,7 @@ export async function updateOpportunity(
         ...(input.contact_id !== undefined ? { contactId: input.contact_id } : {}),
         ...(input.company_id !== undefined ? { companyId: input.company_id } : {}),
         ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
-        ...(custom
-          ? {
-              custom: Object.fromEntries(
-                Object.entries({ ...row.custom, ...custom }).filter(([, v]) => v !== null),
-              ),
-            }
-          : {}),
+        ...(custom ? { custom: mergeCustom(row.custom, custom) } : {}),
         updatedBy: ctx.actor.id,
         updatedAt: new Date().toISOString(),
       })

@@ -132,3 +132,14 @@ export function parseCustomValues(
   }
   return out;
 }
+
+/**
+ * The record's `custom` jsonb after a write: `patch` (parsed by `parseCustomValues`) over
+ * `current`, where a null in the patch clears the value.
+ */
+export function mergeCustom(
+  current: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  return Object.fromEntries(Object.entries({ ...current, ...patch }).filter(([, v]) => v !== null));
+}
