@@ -13,6 +13,7 @@ import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerHomeRoute } from './modules/health/home.routes.js';
+import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
@@ -110,6 +111,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
         registerTaskRoutes(v1 as ApiApp, services);
         registerNoteRoutes(v1 as ApiApp, services);
         registerSearchRoutes(v1 as ApiApp, services);
+        registerImportRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -61,6 +61,20 @@ program
   );
 
 program
+  .command('import')
+  .description('Import a CSV file into an organization (the same import as the API), printing progress')
+  .argument('<file>', 'the CSV file')
+  .requiredOption('--org <org>', 'the organization id or exact name')
+  .requiredOption('--object <object>', 'contacts, companies or opportunities')
+  .option('--mapping <file>', 'JSON: {"columns": {"<header>": "<target>"}, "dedup": "...", "options": {...}}')
+  .option('--dedup <mode>', 'skip, update_empty or overwrite (default: skip)')
+  .option('--as <email>', "the member the import acts for (default: the organization's first admin)")
+  .action(
+    (file: string, options: { org: string; object: string; mapping?: string; dedup?: string; as?: string }) =>
+      run(async () => (await import('./commands/import.command.js')).importCommand(file, options)),
+  );
+
+program
   .command('create-org')
   .description('Create an organization and its first admin, and print a one-time password for them')
   .requiredOption('--name <name>', 'the organization name')

@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
+import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
@@ -42,6 +43,7 @@ export async function createServices(
   const services = { config, database, auth, jobs, events, version: readVersionInfo(), logger };
   // Modules define their job queues before any process starts the queue.
   defineTaskJobs(services);
+  defineImportQueue(services);
   return services;
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, type Client, signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
+import { uploadCsv } from './import-helpers.js';
 
 /**
  * The tenant-isolation suite. It walks the route table, so a route added later is covered
@@ -16,7 +17,7 @@ let fieldKeyOfA = '';
 /** Route parameters that name tenant data (an id of A must be refused) vs. ones that do not. */
 const fill = (url: string) =>
   url.replace(/:([A-Za-z]+)/g, (_, p: string) =>
-    p === 'object' ? 'contact' : p === 'key' ? fieldKeyOfA : idFor(url)!,
+    p === 'object' ? 'contact' : p === 'key' ? fieldKeyOfA : p === 'index' ? '0' : idFor(url)!,
   );
 const namesTenantData = (url: string) => /:(id|userId|key)\b/.test(url);
 
@@ -53,6 +54,11 @@ beforeAll(async () => {
   ).body.id;
   idsOfA.views = (
     await adminA.client.post('/api/v1/views', { object: 'contact', name: 'A view', visibility: 'shared' })
+  ).body.id;
+  const importOfA = await uploadCsv(t, adminA.client, 'contact', 'a.csv', 'First Name,Notes\nOnly,x\n');
+  idsOfA.imports = importOfA.body.id;
+  idsOfA['import-mappings'] = (
+    await adminA.client.post('/api/v1/import-mappings', { name: 'A mapping', import_id: importOfA.body.id })
   ).body.id;
   const field = await adminA.client.post('/api/v1/objects/contact/fields', {
     label: 'Secret of A',

@@ -31,6 +31,7 @@ const companyFields = {
     .optional(),
   tags: z.array(z.string().trim().min(1).max(64)).max(100).optional(),
   owner_id: z.uuid().nullable().optional(),
+  parent_id: z.uuid().nullable().optional().describe('The parent company (this one is its subsidiary)'),
   notes: z.string().max(10_000).nullable().optional(),
   custom: z.record(z.string(), z.unknown()).optional(),
 };
@@ -56,6 +57,7 @@ export const Company = z
     size: z.string().nullable(),
     tags: z.array(z.string()),
     owner_id: z.uuid().nullable(),
+    parent_id: z.uuid().nullable().describe('The parent company'),
     notes: z.string().nullable(),
     custom: z.record(z.string(), z.unknown()),
     contact_count: z.number().int(),

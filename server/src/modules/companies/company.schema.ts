@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import {
+  type AnyPgColumn,
+  foreignKey,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { auditColumns } from '../../db/columns.js';
 import { organizations, users } from '../../platform/auth/auth.schema.js';
 
@@ -28,6 +37,8 @@ export const companies = pgTable(
     size: text('size'),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'set null' }),
+    /** The parent company (a subsidiary's owner); cleared when the parent is deleted. */
+    parentId: uuid('parent_id'),
     notes: text('notes'),
     custom: jsonb('custom').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     ...auditColumns(),
@@ -44,5 +55,11 @@ export const companies = pgTable(
       t.id.desc().nullsFirst(),
     ),
     index('companies_tags_idx').using('gin', t.tags),
+    index('companies_parent_idx').on(t.orgId, t.parentId),
+    foreignKey({
+      name: 'companies_parent_fk',
+      columns: [t.orgId, t.parentId],
+      foreignColumns: [t.orgId, t.id] as [AnyPgColumn, AnyPgColumn],
+    }),
   ],
 );

@@ -1,7 +1,7 @@
 import { and, asc, count, eq, inArray } from 'drizzle-orm';
 import { auditView } from '../../db/columns.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
-import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
@@ -61,11 +61,34 @@ async function views(scope: TenantScope, rows: CompanyRow[]): Promise<CompanyVie
     size: r.size,
     tags: r.tags,
     owner_id: r.ownerId,
+    parent_id: r.parentId,
     notes: r.notes,
     custom: r.custom,
     contact_count: Number(counts.find((c) => c.companyId === r.id)?.n ?? 0),
     ...auditView(r),
   }));
+}
+
+/**
+ * A parent must be an active company of the tenant and must not make a cycle (a company cannot
+ * be its own ancestor). @throws 422 `reference_not_found` / `parent_cycle` naming `body.parent_id`
+ */
+async function assertParent(scope: TenantScope, parentId: string, childId: string | null): Promise<void> {
+  const { rows } = await scope.conn.query(
+    `with recursive up(id, parent_id, depth) as (
+       select id, parent_id, 0 from companies where org_id = $1 and id = $2 and archived_at is null
+       union all
+       select c.id, c.parent_id, up.depth + 1 from companies c join up on c.org_id = $1 and c.id = up.parent_id
+        where up.depth < 50)
+     select id from up`,
+    [scope.ctx.orgId, parentId],
+  );
+  if (rows.length === 0)
+    throw new AppError(422, 'reference_not_found', 'No company with this id', { path: 'body.parent_id' });
+  if (childId && rows.some((r) => (r as { id: string }).id === childId))
+    throw new AppError(422, 'parent_cycle', 'A company cannot be its own parent or ancestor', {
+      path: 'body.parent_id',
+    });
 }
 
 async function loadRow(scope: TenantScope, id: string, forUpdate = false): Promise<CompanyRow> {
@@ -101,6 +124,7 @@ export async function createCompanyIn(
       creating: true,
     });
     if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+    if (input.parent_id) await assertParent(scope, input.parent_id, null);
     const [row] = await scope.tx
       .insert(companies)
       .values({
@@ -114,6 +138,7 @@ export async function createCompanyIn(
         size: input.size ?? null,
         tags: await ensureTags(scope, input.tags ?? []),
         ownerId: input.owner_id ?? null,
+        parentId: input.parent_id ?? null,
         notes: input.notes ?? null,
         custom: mergeCustom({}, custom),
         createdBy: ctx.actor.id,
@@ -172,6 +197,7 @@ const COMPARED: (keyof CompanyView)[] = [
   'size',
   'tags',
   'owner_id',
+  'parent_id',
   'notes',
   'custom',
 ];
@@ -183,45 +209,56 @@ export async function updateCompany(
   id: string,
   input: CompanyUpdateInput,
 ): Promise<CompanyView> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const row = await loadRow(scope, id, true);
-    if (row.archivedAt) throw conflict('This company is archived; restore it first', undefined, 'archived');
-    const [before] = await views(scope, [row]);
-    const object = await objectDef(scope.tx, ctx.orgId, 'company');
-    const custom = input.custom
-      ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
-      : undefined;
-    if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
-    const [updated] = await scope.tx
-      .update(companies)
-      .set({
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.domain !== undefined ? { domain: input.domain ? domainOf(input.domain) : null } : {}),
-        ...(input.website !== undefined ? { website: input.website } : {}),
-        ...(input.phone !== undefined ? { phone: phoneOf(input.phone) } : {}),
-        ...(input.address !== undefined ? { address: input.address } : {}),
-        ...(input.industry !== undefined ? { industry: input.industry } : {}),
-        ...(input.size !== undefined ? { size: input.size } : {}),
-        ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
-        ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
-        ...(input.notes !== undefined ? { notes: input.notes } : {}),
-        ...(custom ? { custom: mergeCustom(row.custom, custom) } : {}),
-        updatedBy: ctx.actor.id,
-        updatedAt: new Date().toISOString(),
-      })
-      .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
-      .returning();
-    const [after] = await views(scope, [updated!]);
-    const changes = changesBetween(before!, after!, COMPARED);
-    if (Object.keys(changes).length > 0) {
-      await emitEvent(scope, services.jobs, {
-        type: 'company.updated',
-        subject: { object: 'company', id },
-        data: { name: after!.name, changes },
-      });
-    }
-    return after!;
-  });
+  return withTenant(services.database, ctx, (scope) => updateCompanyIn(scope, services, id, input));
+}
+
+/** `updateCompany` inside the caller's tenant transaction (import, merge). */
+export async function updateCompanyIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  input: CompanyUpdateInput,
+): Promise<CompanyView> {
+  const { ctx } = scope;
+  const row = await loadRow(scope, id, true);
+  if (row.archivedAt) throw conflict('This company is archived; restore it first', undefined, 'archived');
+  const [before] = await views(scope, [row]);
+  const object = await objectDef(scope.tx, ctx.orgId, 'company');
+  const custom = input.custom
+    ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
+    : undefined;
+  if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+  if (input.parent_id) await assertParent(scope, input.parent_id, id);
+  const [updated] = await scope.tx
+    .update(companies)
+    .set({
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.domain !== undefined ? { domain: input.domain ? domainOf(input.domain) : null } : {}),
+      ...(input.website !== undefined ? { website: input.website } : {}),
+      ...(input.phone !== undefined ? { phone: phoneOf(input.phone) } : {}),
+      ...(input.address !== undefined ? { address: input.address } : {}),
+      ...(input.industry !== undefined ? { industry: input.industry } : {}),
+      ...(input.size !== undefined ? { size: input.size } : {}),
+      ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
+      ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+      ...(input.parent_id !== undefined ? { parentId: input.parent_id } : {}),
+      ...(input.notes !== undefined ? { notes: input.notes } : {}),
+      ...(custom ? { custom: mergeCustom(row.custom, custom) } : {}),
+      updatedBy: ctx.actor.id,
+      updatedAt: new Date().toISOString(),
+    })
+    .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
+    .returning();
+  const [after] = await views(scope, [updated!]);
+  const changes = changesBetween(before!, after!, COMPARED);
+  if (Object.keys(changes).length > 0) {
+    await emitEvent(scope, services.jobs, {
+      type: 'company.updated',
+      subject: { object: 'company', id },
+      data: { name: after!.name, changes },
+    });
+  }
+  return after!;
 }
 
 /**

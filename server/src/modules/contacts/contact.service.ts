@@ -226,49 +226,57 @@ export async function createContact(
   ctx: TenantContext,
   input: ContactCreateInput,
 ): Promise<ContactView> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const emails = normalizeEmails(input.emails ?? []);
-    const phones = normalizePhones(input.phones ?? []);
-    if (!input.first_name && !input.last_name && emails.length === 0 && phones.length === 0) {
-      throw badRequest('A contact needs a name, an e-mail or a phone', 'body.first_name', 'required');
-    }
-    const object = await objectDef(scope.tx, ctx.orgId, 'contact');
-    const custom = await parseCustomValuesIn(scope, object, input.custom, {
-      path: 'body.custom',
-      creating: true,
-    });
-    if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
-    const [row] = await scope.tx
-      .insert(contacts)
-      .values({
-        orgId: ctx.orgId,
-        firstName: input.first_name ?? null,
-        lastName: input.last_name ?? null,
-        email: emails.find((e) => e.primary)?.value ?? null,
-        emails,
-        phone: phones.find((p) => p.primary)?.e164 ?? null,
-        phones,
-        tags: await ensureTags(scope, input.tags ?? []),
-        ownerId: input.owner_id ?? null,
-        source: input.source ?? 'manual',
-        leadStatus: input.lead_status ?? null,
-        notes: input.notes ?? null,
-        custom: mergeCustom({}, custom),
-        createdBy: ctx.actor.id,
-        updatedBy: ctx.actor.id,
-      })
-      .returning();
-    await replaceEmails(scope, row!.id, emails, true);
-    const links = await replaceCompanies(scope, row!.id, input.companies ?? []);
-    const [view] = await contactViews(scope, [row!]);
-    await emitEvent(scope, services.jobs, {
-      type: 'contact.created',
-      subject: { object: 'contact', id: row!.id },
-      data: { name: displayName(view!), email: view!.email },
-    });
-    await emitLinkEvents(scope, services, { id: row!.id, name: displayName(view!) }, links);
-    return view!;
+  return withTenant(services.database, ctx, (scope) => createContactIn(scope, services, input));
+}
+
+/** `createContact` inside the caller's tenant transaction (import, merge). */
+export async function createContactIn(
+  scope: TenantScope,
+  services: Services,
+  input: ContactCreateInput,
+): Promise<ContactView> {
+  const { ctx } = scope;
+  const emails = normalizeEmails(input.emails ?? []);
+  const phones = normalizePhones(input.phones ?? []);
+  if (!input.first_name && !input.last_name && emails.length === 0 && phones.length === 0) {
+    throw badRequest('A contact needs a name, an e-mail or a phone', 'body.first_name', 'required');
+  }
+  const object = await objectDef(scope.tx, ctx.orgId, 'contact');
+  const custom = await parseCustomValuesIn(scope, object, input.custom, {
+    path: 'body.custom',
+    creating: true,
   });
+  if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+  const [row] = await scope.tx
+    .insert(contacts)
+    .values({
+      orgId: ctx.orgId,
+      firstName: input.first_name ?? null,
+      lastName: input.last_name ?? null,
+      email: emails.find((e) => e.primary)?.value ?? null,
+      emails,
+      phone: phones.find((p) => p.primary)?.e164 ?? null,
+      phones,
+      tags: await ensureTags(scope, input.tags ?? []),
+      ownerId: input.owner_id ?? null,
+      source: input.source ?? 'manual',
+      leadStatus: input.lead_status ?? null,
+      notes: input.notes ?? null,
+      custom: mergeCustom({}, custom),
+      createdBy: ctx.actor.id,
+      updatedBy: ctx.actor.id,
+    })
+    .returning();
+  await replaceEmails(scope, row!.id, emails, true);
+  const links = await replaceCompanies(scope, row!.id, input.companies ?? []);
+  const [view] = await contactViews(scope, [row!]);
+  await emitEvent(scope, services.jobs, {
+    type: 'contact.created',
+    subject: { object: 'contact', id: row!.id },
+    data: { name: displayName(view!), email: view!.email },
+  });
+  await emitLinkEvents(scope, services, { id: row!.id, name: displayName(view!) }, links);
+  return view!;
 }
 
 export function displayName(c: Pick<ContactView, 'first_name' | 'last_name' | 'email' | 'phone'>): string {
@@ -307,52 +315,61 @@ export async function updateContact(
   id: string,
   input: ContactUpdateInput,
 ): Promise<ContactView> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const row = await loadRow(scope, id, true);
-    if (row.archivedAt) throw conflict('This contact is archived; restore it first', undefined, 'archived');
-    const [before] = await contactViews(scope, [row]);
-    const object = await objectDef(scope.tx, ctx.orgId, 'contact');
-    const custom = input.custom
-      ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
-      : undefined;
-    if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
-    const emails = input.emails ? normalizeEmails(input.emails) : undefined;
-    const phones = input.phones ? normalizePhones(input.phones) : undefined;
-    const mergedCustom = custom ? mergeCustom(row.custom, custom) : undefined;
-    const [updated] = await scope.tx
-      .update(contacts)
-      .set({
-        ...(input.first_name !== undefined ? { firstName: input.first_name } : {}),
-        ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
-        ...(emails ? { emails, email: emails.find((e) => e.primary)?.value ?? null } : {}),
-        ...(phones ? { phones, phone: phones.find((p) => p.primary)?.e164 ?? null } : {}),
-        ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
-        ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
-        ...(input.source !== undefined ? { source: input.source } : {}),
-        ...(input.lead_status !== undefined ? { leadStatus: input.lead_status } : {}),
-        ...(input.notes !== undefined ? { notes: input.notes } : {}),
-        ...(mergedCustom ? { custom: mergedCustom } : {}),
-        updatedBy: ctx.actor.id,
-        updatedAt: new Date().toISOString(),
-      })
-      .where(and(eq(contacts.orgId, ctx.orgId), eq(contacts.id, id)))
-      .returning();
-    if (emails) await replaceEmails(scope, id, emails, true);
-    const links = input.companies
-      ? await replaceCompanies(scope, id, input.companies)
-      : { added: [], removed: [] };
-    const [after] = await contactViews(scope, [updated!]);
-    const changes = changesBetween(before!, after!, COMPARED);
-    if (Object.keys(changes).length > 0) {
-      await emitEvent(scope, services.jobs, {
-        type: 'contact.updated',
-        subject: { object: 'contact', id },
-        data: { name: displayName(after!), changes },
-      });
-    }
-    await emitLinkEvents(scope, services, { id, name: displayName(after!) }, links);
-    return after!;
-  });
+  return withTenant(services.database, ctx, (scope) => updateContactIn(scope, services, id, input));
+}
+
+/** `updateContact` inside the caller's tenant transaction (import, merge). */
+export async function updateContactIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  input: ContactUpdateInput,
+): Promise<ContactView> {
+  const { ctx } = scope;
+  const row = await loadRow(scope, id, true);
+  if (row.archivedAt) throw conflict('This contact is archived; restore it first', undefined, 'archived');
+  const [before] = await contactViews(scope, [row]);
+  const object = await objectDef(scope.tx, ctx.orgId, 'contact');
+  const custom = input.custom
+    ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
+    : undefined;
+  if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+  const emails = input.emails ? normalizeEmails(input.emails) : undefined;
+  const phones = input.phones ? normalizePhones(input.phones) : undefined;
+  const mergedCustom = custom ? mergeCustom(row.custom, custom) : undefined;
+  const [updated] = await scope.tx
+    .update(contacts)
+    .set({
+      ...(input.first_name !== undefined ? { firstName: input.first_name } : {}),
+      ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
+      ...(emails ? { emails, email: emails.find((e) => e.primary)?.value ?? null } : {}),
+      ...(phones ? { phones, phone: phones.find((p) => p.primary)?.e164 ?? null } : {}),
+      ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
+      ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+      ...(input.source !== undefined ? { source: input.source } : {}),
+      ...(input.lead_status !== undefined ? { leadStatus: input.lead_status } : {}),
+      ...(input.notes !== undefined ? { notes: input.notes } : {}),
+      ...(mergedCustom ? { custom: mergedCustom } : {}),
+      updatedBy: ctx.actor.id,
+      updatedAt: new Date().toISOString(),
+    })
+    .where(and(eq(contacts.orgId, ctx.orgId), eq(contacts.id, id)))
+    .returning();
+  if (emails) await replaceEmails(scope, id, emails, true);
+  const links = input.companies
+    ? await replaceCompanies(scope, id, input.companies)
+    : { added: [], removed: [] };
+  const [after] = await contactViews(scope, [updated!]);
+  const changes = changesBetween(before!, after!, COMPARED);
+  if (Object.keys(changes).length > 0) {
+    await emitEvent(scope, services.jobs, {
+      type: 'contact.updated',
+      subject: { object: 'contact', id },
+      data: { name: displayName(after!), changes },
+    });
+  }
+  await emitLinkEvents(scope, services, { id, name: displayName(after!) }, links);
+  return after!;
 }
 
 /** Archives (soft-deletes) a contact: hidden from lists, its e-mails free for others. Idempotent. */

@@ -286,47 +286,53 @@ export async function updateOpportunity(
   id: string,
   input: OpportunityUpdateInput,
 ) {
-  return withTenant(services.database, ctx, async (scope) => {
-    const row = await loadRow(scope, id, true);
-    if (row.archivedAt)
-      throw conflict('This opportunity is archived; restore it first', undefined, 'archived');
-    const [before] = await opportunityViews(scope, [row]);
-    await assertLinks(scope, input);
-    const object = await objectDef(scope.tx, ctx.orgId, 'opportunity');
-    const custom = input.custom
-      ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
-      : undefined;
-    const [updated] = await scope.tx
-      .update(opportunities)
-      .set({
-        ...(input.title !== undefined ? { title: input.title } : {}),
-        ...(input.amount !== undefined
-          ? { amount: input.amount === null ? null : String(input.amount) }
-          : {}),
-        ...(input.currency !== undefined ? { currency: input.currency } : {}),
-        ...(input.expected_close_date !== undefined ? { expectedCloseDate: input.expected_close_date } : {}),
-        ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
-        ...(input.contact_id !== undefined ? { contactId: input.contact_id } : {}),
-        ...(input.company_id !== undefined ? { companyId: input.company_id } : {}),
-        ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
-        ...(custom ? { custom: mergeCustom(row.custom, custom) } : {}),
-        updatedBy: ctx.actor.id,
-        updatedAt: new Date().toISOString(),
-      })
-      .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.id, id)))
-      .returning();
-    const [after] = await opportunityViews(scope, [updated!]);
-    const changes = changesBetween(before!, after!, COMPARED);
-    if (Object.keys(changes).length > 0) {
-      await emitEvent(scope, services.jobs, {
-        type: 'opportunity.updated',
-        subject: { object: 'opportunity', id },
-        data: { name: after!.title, changes },
-        related: related(updated!),
-      });
-    }
-    return after!;
-  });
+  return withTenant(services.database, ctx, (scope) => updateOpportunityIn(scope, services, id, input));
+}
+
+/** `updateOpportunity` inside the caller's tenant transaction (import, merge). */
+export async function updateOpportunityIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  input: OpportunityUpdateInput,
+) {
+  const { ctx } = scope;
+  const row = await loadRow(scope, id, true);
+  if (row.archivedAt) throw conflict('This opportunity is archived; restore it first', undefined, 'archived');
+  const [before] = await opportunityViews(scope, [row]);
+  await assertLinks(scope, input);
+  const object = await objectDef(scope.tx, ctx.orgId, 'opportunity');
+  const custom = input.custom
+    ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
+    : undefined;
+  const [updated] = await scope.tx
+    .update(opportunities)
+    .set({
+      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.amount !== undefined ? { amount: input.amount === null ? null : String(input.amount) } : {}),
+      ...(input.currency !== undefined ? { currency: input.currency } : {}),
+      ...(input.expected_close_date !== undefined ? { expectedCloseDate: input.expected_close_date } : {}),
+      ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+      ...(input.contact_id !== undefined ? { contactId: input.contact_id } : {}),
+      ...(input.company_id !== undefined ? { companyId: input.company_id } : {}),
+      ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
+      ...(custom ? { custom: mergeCustom(row.custom, custom) } : {}),
+      updatedBy: ctx.actor.id,
+      updatedAt: new Date().toISOString(),
+    })
+    .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.id, id)))
+    .returning();
+  const [after] = await opportunityViews(scope, [updated!]);
+  const changes = changesBetween(before!, after!, COMPARED);
+  if (Object.keys(changes).length > 0) {
+    await emitEvent(scope, services.jobs, {
+      type: 'opportunity.updated',
+      subject: { object: 'opportunity', id },
+      data: { name: after!.title, changes },
+      related: related(updated!),
+    });
+  }
+  return after!;
 }
 
 /**

@@ -226,33 +226,42 @@ export async function addStage(
   pipelineId: string,
   input: StageInputValue & { position?: number },
 ) {
-  return withTenant(services.database, ctx, async (scope) => {
-    const p = await loadPipeline(scope, pipelineId);
-    if (p.stages.some((s) => s.name.toLowerCase() === input.name.toLowerCase())) {
-      throw conflict(`A stage named "${input.name}" exists`, 'body.name', 'duplicate_name');
-    }
-    const at = Math.min(input.position ?? p.stages.length, p.stages.length);
-    const [created] = await scope.tx
-      .insert(pipelineStages)
-      .values({
-        orgId: ctx.orgId,
-        pipelineId,
-        name: input.name,
-        probability: input.probability,
-        kind: input.kind,
-        position: at,
-      })
-      .returning();
-    const order = [...p.stages.map((s) => s.id)];
-    order.splice(at, 0, created!.id);
-    await writeOrder(scope, pipelineId, order);
-    await emitEvent(scope, services.jobs, {
-      type: 'pipeline.stage_added',
-      subject: { object: 'pipeline', id: pipelineId },
-      data: { name: p.name, stage: input.name },
-    });
-    return loadPipeline(scope, pipelineId);
+  return withTenant(services.database, ctx, (scope) => addStageIn(scope, services, pipelineId, input));
+}
+
+/** `addStage` inside the caller's tenant transaction (import). */
+export async function addStageIn(
+  scope: TenantScope,
+  services: Services,
+  pipelineId: string,
+  input: StageInputValue & { position?: number },
+) {
+  const { ctx } = scope;
+  const p = await loadPipeline(scope, pipelineId);
+  if (p.stages.some((s) => s.name.toLowerCase() === input.name.toLowerCase())) {
+    throw conflict(`A stage named "${input.name}" exists`, 'body.name', 'duplicate_name');
+  }
+  const at = Math.min(input.position ?? p.stages.length, p.stages.length);
+  const [created] = await scope.tx
+    .insert(pipelineStages)
+    .values({
+      orgId: ctx.orgId,
+      pipelineId,
+      name: input.name,
+      probability: input.probability,
+      kind: input.kind,
+      position: at,
+    })
+    .returning();
+  const order = [...p.stages.map((s) => s.id)];
+  order.splice(at, 0, created!.id);
+  await writeOrder(scope, pipelineId, order);
+  await emitEvent(scope, services.jobs, {
+    type: 'pipeline.stage_added',
+    subject: { object: 'pipeline', id: pipelineId },
+    data: { name: p.name, stage: input.name },
   });
+  return loadPipeline(scope, pipelineId);
 }
 
 async function writeOrder(scope: TenantScope, pipelineId: string, order: string[]) {

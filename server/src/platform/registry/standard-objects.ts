@@ -127,6 +127,7 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
       field('size', 'Size', 'select', { options: COMPANY_SIZES }),
       field('tags', 'Tags', 'tags'),
       field('owner_id', 'Owner', 'user'),
+      field('parent_id', 'Parent company', 'relation', { relation: { object: 'company' } }),
       field('notes', 'Notes', 'long_text'),
       ...systemFields(),
     ],

@@ -1,0 +1,342 @@
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { AppError } from '../../platform/errors/app-error.js';
+import { mapDatabaseError } from '../../platform/errors/db-errors.js';
+import type { Services } from '../../platform/http/types.js';
+import { archiveCompany, updateCompany } from '../companies/company.service.js';
+import { archiveContact, updateContact } from '../contacts/contact.service.js';
+import { archiveOpportunity, updateOpportunity } from '../opportunities/opportunity.service.js';
+import { listMembers } from '../organizations/organization.service.js';
+import { type CellProblem, externalIds, importRows, imports, type RowOutcome } from './import.schema.js';
+import { IMPORT_QUEUE, type ImportJob, loadImport, targetsOf } from './import.service.js';
+import { type FileRow, readRows } from './import-file.util.js';
+import { readRow } from './import-values.js';
+import { type RunContext, setCompanyParent, WRITERS } from './import-writers.js';
+
+/** Rows committed together with their outcomes and the checkpoint. */
+export const IMPORT_BATCH_ROWS = 250;
+
+type RowRecord = typeof importRows.$inferInsert;
+
+/** The import as actor of every change it makes (DESIGN invariant 6). */
+const importCtx = (orgId: string, importId: string): TenantContext => ({
+  orgId,
+  actor: { type: 'import', id: importId },
+});
+
+/**
+ * Runs an import from its checkpoint to the end of its file, `IMPORT_BATCH_ROWS` rows per tenant
+ * transaction. Each transaction writes the batch's records and events, its per-row outcomes and
+ * the new checkpoint (`rows_done`) together, so a run that dies (process killed, worker restart)
+ * resumes after the last committed batch without creating anything twice. Each row runs in a
+ * savepoint: a row that fails is recorded as failed and the batch goes on. Stops when the import
+ * is cancelled. `maxBatches` stops early (tests simulate a crash with it).
+ * @returns the status the import ended in
+ */
+export async function runImport(
+  services: Services,
+  orgId: string,
+  importId: string,
+  options: { maxBatches?: number; batchRows?: number; onBatch?: (rowsDone: number) => void } = {},
+): Promise<string> {
+  const ctx = importCtx(orgId, importId);
+  const prepared = await withTenant(services.database, ctx, async (scope) => {
+    const row = await loadImport(scope, importId, true);
+    if (row.status !== 'queued' && row.status !== 'running') return null;
+    await scope.tx
+      .update(imports)
+      .set({
+        status: 'running',
+        startedAt: row.startedAt ?? new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+      })
+      .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
+    return { row, targets: await targetsOf(scope, row.object) };
+  });
+  if (!prepared) return 'skipped';
+  const { row, targets } = prepared;
+  const members = row.createdBy
+    ? (await listMembers(services, { orgId, actor: { type: 'system', id: null } })).map((m) => ({
+        id: m.user_id,
+        name: m.name,
+        email: m.email,
+      }))
+    : [];
+  const byKey = new Map(targets.map((t) => [t.key, t]));
+  const headerOf = (target: string) => row.mapping.find((m) => m.target === target)?.header ?? null;
+  const writer = WRITERS[row.object]!;
+  const failRow = row.options.invalid_cells === 'fail_row';
+  const pipelines = new Map();
+  const batchRows = options.batchRows ?? IMPORT_BATCH_ROWS;
+  let batches = 0;
+
+  const runBatch = async (batch: FileRow[]): Promise<boolean> =>
+    withTenant(services.database, ctx, async (scope) => {
+      const current = await loadImport(scope, importId, true);
+      if (current.status !== 'running') return false;
+      // Another runner (a job handed out twice, the CLI and a worker) got past this batch first.
+      if (current.rowsDone >= batch[0]!.number)
+        throw new Error('Another run of this import is ahead of this one');
+      const run: RunContext = {
+        scope,
+        services,
+        importId,
+        importerId: row.createdBy,
+        dedup: row.dedup,
+        options: row.options,
+        members,
+        headerOf,
+        pipelines,
+      };
+      const records: RowRecord[] = [];
+      const counts: Record<RowOutcome, number> = { created: 0, updated: 0, skipped: 0, failed: 0 };
+      const empty: Record<string, number> = { ...current.emptyCells };
+      let withProblems = 0;
+      for (const fileRow of batch) {
+        const draft = readRow(fileRow.cells, row.mapping, byKey);
+        for (const header of draft.empty) empty[header] = (empty[header] ?? 0) + 1;
+        let outcome: RowOutcome;
+        let recordId: string | null = null;
+        let before: Record<string, unknown> | undefined;
+        let problems: CellProblem[] = draft.problems;
+        if (failRow && problems.length > 0) outcome = 'failed';
+        else {
+          try {
+            const result = await scope.tx.transaction((sp) =>
+              writer({ ...run, scope: { ...scope, tx: sp } }, draft),
+            );
+            ({ outcome, recordId, before } = result);
+            problems = [...problems, ...result.problems];
+          } catch (error) {
+            const known = error instanceof AppError ? error : mapDatabaseError(error);
+            if (!known) throw error;
+            outcome = 'failed';
+            problems = [
+              ...problems,
+              {
+                column: null,
+                code: String(known.code),
+                message: known.errors?.[0]?.message ?? known.message,
+              },
+            ];
+          }
+        }
+        counts[outcome] += 1;
+        if (problems.length > 0) withProblems += 1;
+        records.push({
+          orgId,
+          importId,
+          rowNumber: fileRow.number,
+          outcome,
+          recordId,
+          problems,
+          cells: problems.length > 0 || outcome === 'failed' ? fileRow.cells : null,
+          before: before ?? null,
+        });
+      }
+      if (records.length > 0) await scope.tx.insert(importRows).values(records);
+      await scope.tx
+        .update(imports)
+        .set({
+          rowsDone: batch.at(-1)!.number,
+          created: sql`${imports.created} + ${counts.created}`,
+          updated: sql`${imports.updated} + ${counts.updated}`,
+          skipped: sql`${imports.skipped} + ${counts.skipped}`,
+          failed: sql`${imports.failed} + ${counts.failed}`,
+          withProblems: sql`${imports.withProblems} + ${withProblems}`,
+          emptyCells: empty,
+          updatedAt: new Date().toISOString(),
+        })
+        .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
+      return true;
+    });
+
+  let batch: FileRow[] = [];
+  const current = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
+  for await (const fileRow of readRows(
+    row.filePath,
+    { delimiter: row.delimiter, hasBom: false },
+    current.rowsDone,
+  )) {
+    batch.push(fileRow);
+    if (batch.length < batchRows) continue;
+    if (!(await runBatch(batch))) return 'cancelled';
+    options.onBatch?.(batch.at(-1)!.number);
+    batch = [];
+    batches += 1;
+    if (options.maxBatches !== undefined && batches >= options.maxBatches) return 'interrupted';
+  }
+  if (batch.length > 0) {
+    if (!(await runBatch(batch))) return 'cancelled';
+    options.onBatch?.(batch.at(-1)!.number);
+  }
+  return withTenant(services.database, ctx, async (scope) => {
+    const done = await loadImport(scope, importId, true);
+    if (done.status !== 'running') return done.status;
+    if (row.object === 'company')
+      await resolvePendingParents({
+        scope,
+        services,
+        importId,
+        importerId: row.createdBy,
+        dedup: row.dedup,
+        options: row.options,
+        members,
+        headerOf,
+        pipelines,
+      });
+    await scope.tx
+      .update(imports)
+      .set({ status: 'completed', finishedAt: new Date().toISOString(), updatedAt: new Date().toISOString() })
+      .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
+    return 'completed';
+  });
+}
+
+/**
+ * After the last row: sets the parent of each company whose parent was not found when its row
+ * ran (it came later in the file). A parent still unknown becomes an `unknown_parent` problem.
+ */
+async function resolvePendingParents(run: RunContext): Promise<void> {
+  const { scope } = run;
+  const pending = await scope.tx
+    .select()
+    .from(importRows)
+    .where(
+      and(
+        eq(importRows.orgId, scope.ctx.orgId),
+        eq(importRows.importId, run.importId),
+        sql`${importRows.problems} @> '[{"code":"parent_pending"}]'::jsonb`,
+      ),
+    );
+  for (const r of pending) {
+    const ref = r.problems.find((p) => p.code === 'parent_pending')?.value ?? '';
+    const set = r.recordId && r.outcome !== 'failed' ? await setCompanyParent(run, r.recordId, ref) : null;
+    const problems = r.problems
+      .filter((p) => p.code !== 'parent_pending' || !set)
+      .map((p) =>
+        p.code === 'parent_pending'
+          ? {
+              ...p,
+              code: 'unknown_parent',
+              message: 'No company with this name or external id: no parent set',
+            }
+          : p,
+      );
+    await scope.tx
+      .update(importRows)
+      .set({ problems, ...(problems.length === 0 ? { cells: null } : {}) })
+      .where(
+        and(
+          eq(importRows.orgId, r.orgId),
+          eq(importRows.importId, r.importId),
+          eq(importRows.rowNumber, r.rowNumber),
+        ),
+      );
+    if (problems.length === 0)
+      await scope.tx
+        .update(imports)
+        .set({ withProblems: sql`${imports.withProblems} - 1` })
+        .where(and(eq(imports.orgId, r.orgId), eq(imports.id, r.importId)));
+  }
+}
+
+const ARCHIVE = { contact: archiveContact, company: archiveCompany, opportunity: archiveOpportunity };
+const UPDATE = {
+  contact: updateContact,
+  company: updateCompany,
+  opportunity: updateOpportunity,
+} as Record<string, (s: Services, c: TenantContext, id: string, input: never) => Promise<unknown>>;
+
+/**
+ * Undoes an import, last row first: archives each record it created and writes back the values
+ * it overwrote in each record it updated (one event each, the import as actor), marking each row
+ * reverted so a revert that dies resumes where it stopped. External ids the import recorded go.
+ * A record changed since (archived, say) is left as it is and noted on its row.
+ */
+export async function runRevert(services: Services, orgId: string, importId: string): Promise<string> {
+  const ctx = importCtx(orgId, importId);
+  const row = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
+  if (row.status !== 'reverting') return 'skipped';
+  const object = row.object as keyof typeof ARCHIVE;
+  for (;;) {
+    const rows = await withTenant(services.database, ctx, (scope) =>
+      scope.tx
+        .select()
+        .from(importRows)
+        .where(
+          and(
+            eq(importRows.orgId, orgId),
+            eq(importRows.importId, importId),
+            inArray(importRows.outcome, ['created', 'updated']),
+            isNull(importRows.revertedAt),
+          ),
+        )
+        .orderBy(sql`${importRows.rowNumber} desc`)
+        .limit(200),
+    );
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      let note: CellProblem | null = null;
+      try {
+        if (r.outcome === 'created') await ARCHIVE[object](services, ctx, r.recordId!);
+        else if (r.before) await UPDATE[object]!(services, ctx, r.recordId!, r.before as never);
+      } catch (error) {
+        const known = error instanceof AppError ? error : mapDatabaseError(error);
+        if (!known) throw error;
+        note = { column: null, code: 'revert_failed', message: known.message };
+      }
+      await withTenant(services.database, ctx, (scope) =>
+        scope.tx
+          .update(importRows)
+          .set({
+            revertedAt: new Date().toISOString(),
+            ...(note ? { problems: [...r.problems, note] } : {}),
+          })
+          .where(
+            and(
+              eq(importRows.orgId, orgId),
+              eq(importRows.importId, importId),
+              eq(importRows.rowNumber, r.rowNumber),
+            ),
+          ),
+      );
+    }
+  }
+  await withTenant(services.database, ctx, async (scope) => {
+    await scope.tx
+      .delete(externalIds)
+      .where(and(eq(externalIds.orgId, orgId), eq(externalIds.importId, importId)));
+    await scope.tx
+      .update(imports)
+      .set({ status: 'reverted', revertedAt: new Date().toISOString(), updatedAt: new Date().toISOString() })
+      .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
+  });
+  return 'reverted';
+}
+
+/**
+ * Defines the import queue. A run that throws (a bug, the database gone) marks the import
+ * `failed` with the error; `POST /imports/{id}/start` resumes it from its checkpoint. A process
+ * that dies mid-run leaves the job active: pg-boss hands it out again when it expires, and the
+ * run resumes from the checkpoint.
+ */
+export function defineImportJobs(services: Services): void {
+  services.jobs.define<ImportJob>({ name: IMPORT_QUEUE, retryLimit: 2 }, async ({ data }) => {
+    try {
+      if (data.kind === 'revert') await runRevert(services, data.org_id, data.import_id);
+      else await runImport(services, data.org_id, data.import_id);
+    } catch (error) {
+      await withTenant(services.database, importCtx(data.org_id, data.import_id), (scope) =>
+        scope.tx
+          .update(imports)
+          .set({
+            status: 'failed',
+            error: String((error as Error).message ?? error).slice(0, 1000),
+            finishedAt: new Date().toISOString(),
+          })
+          .where(and(eq(imports.orgId, data.org_id), eq(imports.id, data.import_id))),
+      );
+    }
+  });
+}

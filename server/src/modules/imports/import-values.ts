@@ -1,0 +1,221 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { toE164 } from '../../platform/registry/phone.js';
+import type { CellProblem, ColumnMapping } from './import.schema.js';
+import type { ImportTarget } from './import-targets.js';
+
+/**
+ * What a spreadsheet leaves behind when it evaluated or reformatted a cell: a formula
+ * (`=A1+B2`), an error value (`#NAME?`), or a long number shown in scientific notation
+ * (`4.15E+11`). Such a value is flagged, never stored as is.
+ */
+const SPREADSHEET_ERROR = /^#(NAME\?|VALUE!|REF!|DIV\/0!|N\/A|NUM!|NULL!|SPILL!|CALC!)$/i;
+const SCIENTIFIC = /^[+-]?\d(\.\d+)?E[+-]?\d+$/i;
+
+export function spreadsheetMangled(value: string, kind: ImportTarget['kind']): string | null {
+  if (value.startsWith('=')) return 'A spreadsheet formula, not a value';
+  if (SPREADSHEET_ERROR.test(value)) return `A spreadsheet error value (${value})`;
+  if (kind !== 'number' && SCIENTIFIC.test(value))
+    return 'A number shown in scientific notation: the spreadsheet lost its digits';
+  // A phone typed as `555-1234` or `-2237` and evaluated as a subtraction leaves a short
+  // (negative) integer where a phone number belongs.
+  if (kind === 'phone' && /^-\d{1,7}$/.test(value)) return 'A phone number evaluated as a formula';
+  return null;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** A cell's value as stored, or the problem that keeps it out. */
+export type CellResult = { ok: true; value: unknown } | { ok: false; problem: CellProblem };
+
+const fail = (column: string, code: string, message: string, value: string): CellResult => ({
+  ok: false,
+  problem: { column, code, message, value },
+});
+
+/** Parses a number as people type it: `1,234.50`, `$1 234`, `(12)` is not accepted. */
+export function parseNumber(value: string): number | null {
+  const cleaned = value.replace(/[\s$€£¥]/g, '').replace(/,(?=\d{3}(\D|$))/g, '');
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(E[+-]?\d+)?$/i.test(cleaned)) return null;
+  const n = Number(cleaned);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** `YYYY-MM-DD`, `M/D/YYYY` (US) or `D.M.YYYY`, as `YYYY-MM-DD`; null when not a real date. */
+export function parseDate(value: string): string | null {
+  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$/.exec(value);
+  const us = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(value);
+  const eu = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(value);
+  let y: number;
+  let m: number;
+  let d: number;
+  if (iso) [y, m, d] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+  else if (us) [m, d, y] = [Number(us[1]), Number(us[2]), Number(us[3])];
+  else if (eu) [d, m, y] = [Number(eu[1]), Number(eu[2]), Number(eu[3])];
+  else return null;
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return null;
+  return date.toISOString().slice(0, 10);
+}
+
+const TRUE = new Set(['true', 'yes', 'y', '1', 'x', 'on']);
+const FALSE = new Set(['false', 'no', 'n', '0', 'off']);
+
+/**
+ * Reads one non-empty cell for `target`. References are returned as the trimmed text (resolved
+ * later against the database). @returns the value to store, or a problem with a stable code:
+ * `spreadsheet_mangled`, `too_long`, `invalid_email`, `invalid_phone`, `invalid_number`,
+ * `invalid_date`, `invalid_datetime`, `invalid_boolean`, `unknown_option`, `invalid_url`.
+ */
+export function readCell(
+  raw: string,
+  target: ImportTarget,
+  column: string,
+  region: CountryCode = 'US',
+): CellResult {
+  const value = raw.trim();
+  const mangled = spreadsheetMangled(value, target.kind);
+  if (mangled) return fail(column, 'spreadsheet_mangled', mangled, raw);
+  const max = target.maxLength;
+  switch (target.kind) {
+    case 'text':
+    case 'reference':
+      if (max && value.length > max) return fail(column, 'too_long', `At most ${max} characters`, raw);
+      return { ok: true, value };
+    case 'email': {
+      const email = value.toLowerCase().replace(/^mailto:/, '');
+      if (!EMAIL.test(email) || email.length > 254)
+        return fail(column, 'invalid_email', 'Not a valid e-mail address', raw);
+      return { ok: true, value: email };
+    }
+    case 'phone': {
+      const e164 = toE164(value, region);
+      if (!e164) return fail(column, 'invalid_phone', 'Not a phone number that can be dialled', raw);
+      return { ok: true, value: { e164, raw: value } };
+    }
+    case 'number': {
+      const n = parseNumber(value);
+      return n === null ? fail(column, 'invalid_number', 'Not a number', raw) : { ok: true, value: n };
+    }
+    case 'date': {
+      const d = parseDate(value);
+      return d === null
+        ? fail(column, 'invalid_date', 'Not a date (YYYY-MM-DD, M/D/YYYY or D.M.YYYY)', raw)
+        : { ok: true, value: d };
+    }
+    case 'datetime': {
+      const ms = Date.parse(value);
+      return Number.isNaN(ms)
+        ? fail(column, 'invalid_datetime', 'Not a date and time', raw)
+        : { ok: true, value: new Date(ms).toISOString() };
+    }
+    case 'boolean': {
+      const v = value.toLowerCase();
+      if (TRUE.has(v)) return { ok: true, value: true };
+      if (FALSE.has(v)) return { ok: true, value: false };
+      return fail(column, 'invalid_boolean', 'Not yes/no or true/false', raw);
+    }
+    case 'select': {
+      const option = findOption(target, value);
+      return option === null
+        ? fail(column, 'unknown_option', `Not one of: ${optionList(target)}`, raw)
+        : { ok: true, value: option };
+    }
+    case 'multi_select': {
+      const values: string[] = [];
+      for (const part of splitList(value)) {
+        const option = findOption(target, part);
+        if (option === null)
+          return fail(column, 'unknown_option', `"${part}" is not one of: ${optionList(target)}`, raw);
+        values.push(option);
+      }
+      return { ok: true, value: values };
+    }
+    case 'tags': {
+      const tags = splitList(value);
+      const bad = tags.find((x) => x.length > 64);
+      if (bad) return fail(column, 'too_long', 'A tag has at most 64 characters', raw);
+      return { ok: true, value: tags };
+    }
+    case 'url': {
+      const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
+      try {
+        const parsed = new URL(url);
+        if (!/^https?:$/.test(parsed.protocol) || !parsed.hostname.includes('.')) throw new Error('bad');
+        if (url.length > 2048) return fail(column, 'too_long', 'At most 2048 characters', raw);
+        return { ok: true, value: url };
+      } catch {
+        return fail(column, 'invalid_url', 'Not a web address', raw);
+      }
+    }
+  }
+}
+
+function findOption(target: ImportTarget, value: string): string | null {
+  const v = value.toLowerCase();
+  const option = (target.options ?? []).find(
+    (o) => o.value.toLowerCase() === v || o.label.toLowerCase() === v,
+  );
+  return option?.value ?? null;
+}
+
+const optionList = (target: ImportTarget) =>
+  (target.options ?? [])
+    .slice(0, 20)
+    .map((o) => o.label)
+    .join(', ');
+
+export function splitList(value: string): string[] {
+  return [
+    ...new Set(
+      value
+        .split(/[;,|]/)
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+/**
+ * One row as read against the mapping: `values` by target key (multi-valued targets hold
+ * arrays; `custom.<key>` and `address.<part>` are kept flat), the problems of its cells, and
+ * which mapped columns were empty.
+ */
+export type RowDraft = {
+  values: Record<string, unknown>;
+  problems: CellProblem[];
+  empty: string[];
+};
+
+/** Reads every mapped cell of a row. Cells beyond a ragged row's end count as empty. */
+export function readRow(
+  cells: string[],
+  mapping: ColumnMapping[],
+  targets: Map<string, ImportTarget>,
+  region: CountryCode = 'US',
+): RowDraft {
+  const values: Record<string, unknown> = {};
+  const problems: CellProblem[] = [];
+  const empty: string[] = [];
+  for (const column of mapping) {
+    if (!column.target) continue;
+    const target = targets.get(column.target);
+    if (!target) continue;
+    const raw = cells[column.index] ?? '';
+    if (raw.trim() === '') {
+      empty.push(column.header);
+      continue;
+    }
+    const result = readCell(raw, target, column.header, region);
+    if (!result.ok) {
+      problems.push(result.problem);
+      continue;
+    }
+    if (target.multiple) {
+      const list = (values[target.key] as unknown[] | undefined) ?? [];
+      values[target.key] = [...list, ...(Array.isArray(result.value) ? result.value : [result.value])];
+    } else if (values[target.key] === undefined) {
+      values[target.key] = result.value;
+    }
+  }
+  return { values, problems, empty };
+}

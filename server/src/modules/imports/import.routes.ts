@@ -1,0 +1,277 @@
+import fastifyMultipart from '@fastify/multipart';
+import { z } from 'zod';
+import { tenantContextOf } from '../../platform/access/principal.js';
+import { AppError, badRequest } from '../../platform/errors/app-error.js';
+import { Problem } from '../../platform/http/problem.js';
+import type { ApiApp, Services } from '../../platform/http/types.js';
+import {
+  ColumnFieldCreate,
+  Import,
+  ImportCreateQuery,
+  ImportDetail,
+  ImportListQuery,
+  ImportMapping,
+  ImportMappingCreate,
+  ImportPage,
+  ImportPreview,
+  ImportRowPage,
+  ImportUpdate,
+  PreviewQuery,
+  RowsQuery,
+} from './import.dto.js';
+import * as importsService from './import.service.js';
+import { IMPORT_MAX_BYTES } from './import.service.js';
+import { importErrorReport } from './import-report.service.js';
+import { defineImportJobs } from './import-runner.service.js';
+
+const IdParams = z.strictObject({ id: z.uuid() });
+const ColumnParams = z.strictObject({ id: z.uuid(), index: z.coerce.number().int().min(0).max(10_000) });
+const errors = {
+  400: Problem,
+  401: Problem,
+  403: Problem,
+  404: Problem,
+  409: Problem,
+  413: Problem,
+  422: Problem,
+};
+const tags = ['imports'];
+const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
+  tenantContextOf(req.principal, String(req.id));
+
+/**
+ * CSV import under `/imports`: upload (multipart, streamed to disk) -> mapping and options
+ * (`PATCH`) -> preview -> start (a background job) -> progress (`GET`) -> per-row outcomes and the
+ * error report; cancel and revert. Saved mappings under `/import-mappings`. Reading needs
+ * `records:read`, importing `records:write`; creating a custom field from a column needs
+ * `settings:manage`. Another tenant's id is a 404.
+ */
+export function registerImportRoutes(app: ApiApp, services: Services): void {
+  app.register(async (scoped) => {
+    await scoped.register(fastifyMultipart, { limits: { fileSize: IMPORT_MAX_BYTES, files: 1, fields: 10 } });
+    const api = scoped as unknown as ApiApp;
+    api.post(
+      '/imports',
+      {
+        config: { access: 'records:write' },
+        schema: {
+          tags,
+          summary:
+            'Upload a CSV file (multipart/form-data, field `file`) and get a draft import with a suggested mapping',
+          description:
+            'UTF-8 with or without BOM, CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas ' +
+            'and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in ' +
+            '`ragged_rows`. The file is streamed to the data directory, up to 2 GiB (413 above).',
+          querystring: ImportCreateQuery,
+          consumes: ['multipart/form-data'],
+          response: { 201: Import, ...errors },
+        },
+      },
+      async (req, reply) => {
+        if (!req.isMultipart())
+          throw new AppError(415, 'unsupported_media_type', 'Send the file as multipart/form-data');
+        const file = await req.file();
+        if (!file) throw badRequest('Send the CSV file in the `file` field', 'body.file', 'required');
+        const view = await importsService.createImport(services, ctx(req), {
+          object: req.query.object,
+          fileName: file.filename || 'import.csv',
+          stream: file.file,
+          truncated: () => file.file.truncated,
+          mappingId: req.query.mapping_id,
+        });
+        return reply.code(201).send(view);
+      },
+    );
+  });
+  app.get(
+    '/imports',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        summary: 'Import history, newest first',
+        querystring: ImportListQuery,
+        response: { 200: ImportPage, ...errors },
+      },
+    },
+    async (req) => importsService.listImports(services, ctx(req), req.query),
+  );
+  app.get(
+    '/imports/:id',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        summary:
+          'An import: mapping, options, progress (rows done, created, updated, skipped, failed, rows/s, ETA), targets and sample rows',
+        params: IdParams,
+        response: { 200: ImportDetail, ...errors },
+      },
+    },
+    async (req) => importsService.getImport(services, ctx(req), req.params.id),
+  );
+  app.patch(
+    '/imports/:id',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags,
+        summary:
+          'Set the mapping (by column index), the dedup mode and options of a draft import, or apply a saved mapping',
+        params: IdParams,
+        body: ImportUpdate,
+        response: { 200: Import, ...errors },
+      },
+    },
+    async (req) => importsService.updateImport(services, ctx(req), req.params.id, req.body),
+  );
+  app.get(
+    '/imports/:id/preview',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        summary: 'The first rows as they would be stored, with each cell problem; nothing is written',
+        params: IdParams,
+        querystring: PreviewQuery,
+        response: { 200: ImportPreview, ...errors },
+      },
+    },
+    async (req) => importsService.previewImport(services, ctx(req), req.params.id, req.query.limit),
+  );
+  app.post(
+    '/imports/:id/columns/:index/field',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        tags,
+        summary: 'Create a custom field from a column (label: its header) and map the column to it',
+        params: ColumnParams,
+        body: ColumnFieldCreate,
+        response: { 200: Import, ...errors },
+      },
+    },
+    async (req) =>
+      importsService.createFieldFromColumn(services, ctx(req), req.params.id, req.params.index, req.body),
+  );
+  for (const [action, summary, fn] of [
+    [
+      'start',
+      'Run the import in the background (or resume a failed or cancelled one from its checkpoint)',
+      importsService.startImport,
+    ],
+    ['cancel', 'Stop a queued or running import after its current batch', importsService.cancelImport],
+    [
+      'revert',
+      'Undo a finished import: archive what it created, restore what it overwrote (in the background)',
+      importsService.revertImport,
+    ],
+  ] as const) {
+    app.post(
+      `/imports/:id/${action}`,
+      {
+        config: { access: 'records:write' },
+        schema: { tags, summary, params: IdParams, response: { 200: Import, ...errors } },
+      },
+      async (req) => fn(services, ctx(req), req.params.id),
+    );
+  }
+  app.get(
+    '/imports/:id/rows',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        summary:
+          'What happened to each row (created, updated, skipped, failed), with its problems; keyset by row number',
+        params: IdParams,
+        querystring: RowsQuery,
+        response: { 200: ImportRowPage, ...errors },
+      },
+    },
+    async (req) => importsService.listImportRows(services, ctx(req), req.params.id, req.query),
+  );
+  app.get(
+    '/imports/:id/errors.csv',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        summary:
+          'The error report: row number, column, code, reason and the original cells, formula-neutralized',
+        params: IdParams,
+        produces: ['text/csv'],
+      },
+    },
+    async (req, reply) => {
+      const stream = await importErrorReport(services, ctx(req), req.params.id);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="import-${req.params.id}-errors.csv"`)
+        .send(stream);
+    },
+  );
+
+  const mappingTags = ['import-mappings'];
+  app.get(
+    '/import-mappings',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags: mappingTags,
+        summary: 'Saved column mappings, by name',
+        querystring: z.strictObject({ object: z.string().max(50).optional() }),
+        response: { 200: z.object({ data: z.array(ImportMapping) }), ...errors },
+      },
+    },
+    async (req) => importsService.listImportMappings(services, ctx(req), req.query.object),
+  );
+  app.post(
+    '/import-mappings',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags: mappingTags,
+        summary: 'Save a column mapping (headers -> targets), given or taken from an import',
+        body: ImportMappingCreate,
+        response: { 201: ImportMapping, ...errors },
+      },
+    },
+    async (req, reply) =>
+      reply.code(201).send(await importsService.createImportMapping(services, ctx(req), req.body)),
+  );
+  app.get(
+    '/import-mappings/:id',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags: mappingTags,
+        summary: 'A saved mapping',
+        params: IdParams,
+        response: { 200: ImportMapping, ...errors },
+      },
+    },
+    async (req) => importsService.getImportMapping(services, ctx(req), req.params.id),
+  );
+  app.delete(
+    '/import-mappings/:id',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags: mappingTags,
+        summary: 'Delete a saved mapping',
+        params: IdParams,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await importsService.deleteImportMapping(services, ctx(req), req.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+}
+
+/** The import job queue; defined before any process starts the queue. */
+export function defineImportQueue(services: Services): void {
+  defineImportJobs(services);
+}

@@ -1,0 +1,287 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../src/db/tenant.js';
+import { runImport } from '../src/modules/imports/import-runner.service.js';
+import { events } from '../src/platform/events/event.schema.js';
+import { type Client, signUp, startTestApp, type TestApp } from './harness.js';
+import { readShared, uploadCsv, waitForImport } from './import-helpers.js';
+
+let t: TestApp;
+let admin: { client: Client; orgId: string; userId: string; email: string };
+
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await signUp(t, 'Importers');
+});
+afterAll(() => t?.close());
+
+async function importEvents(importId: string) {
+  return withTenant(
+    t.services.database,
+    { orgId: admin.orgId, actor: { type: 'system', id: null } },
+    (scope) =>
+      scope.tx
+        .select({ type: events.type, subjectId: events.subjectId })
+        .from(events)
+        .where(
+          and(eq(events.orgId, admin.orgId), eq(events.actorType, 'import'), eq(events.actorId, importId)),
+        ),
+  );
+}
+
+describe('upload and parse', () => {
+  it('reads the Salesforce sample: BOM stripped, ragged rows counted, Salesforce headers mapped', async () => {
+    const res = await uploadCsv(
+      t,
+      admin.client,
+      'contact',
+      'Accounts-Contacts.csv',
+      readShared('crm/salesforce-trailhead-lwc-recipes/Accounts-Contacts.csv'),
+    );
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.headers[0]).toBe('Account: Account Name');
+    expect(res.body.delimiter).toBe(',');
+    expect(res.body.progress.total_rows).toBe(14);
+    expect(res.body.ragged_rows).toBe(8);
+    const target = (h: string) => res.body.mapping.find((m: { header: string }) => m.header === h)?.target;
+    expect(target('Contact: First Name')).toBe('first_name');
+    expect(target('Contact: Last Name')).toBe('last_name');
+    expect(target('Contact: Email')).toBe('email');
+    expect(target('Account: Account Name')).toBe('company');
+  });
+
+  it('detects ; and tab delimiters, CRLF, quoted delimiters and newlines', async () => {
+    const semi =
+      'Name;E-mail;Phone Number;Notes\r\n"Ada Lovelace";ada@example.com;+44 20 7946 0958;"first; second\r\nline"\r\nAlan Turing;alan@example.com;;\r\n';
+    const a = await uploadCsv(t, admin.client, 'contact', 'semi.csv', semi);
+    expect(a.status, a.text).toBe(201);
+    expect(a.body.delimiter).toBe(';');
+    expect(a.body.progress.total_rows).toBe(2);
+    expect(a.body.mapping.map((m: { target: string }) => m.target)).toEqual([
+      'full_name',
+      'email',
+      'phone',
+      'notes',
+    ]);
+    const preview = await admin.client.get(`/api/v1/imports/${a.body.id}/preview`);
+    expect(preview.body.rows[0].values).toMatchObject({
+      full_name: 'Ada Lovelace',
+      email: ['ada@example.com'],
+      phone: [{ e164: '+442079460958' }],
+      notes: 'first; second\r\nline',
+    });
+    const tab = await uploadCsv(
+      t,
+      admin.client,
+      'company',
+      'tab.tsv',
+      'Company Name\tWebsite\nAcme, Inc.\tacme.example\n',
+    );
+    expect(tab.body.delimiter).toBe('\t');
+    expect(tab.body.mapping.map((m: { target: string }) => m.target)).toEqual(['name', 'website']);
+  });
+
+  it('reads every csv-spectrum file as its expected JSON says', async () => {
+    for (const name of [
+      'comma_in_quotes',
+      'escaped_quotes',
+      'newlines',
+      'newlines_crlf',
+      'quotes_and_newlines',
+      'simple_crlf',
+      'utf8',
+      'json',
+    ]) {
+      const csv = readShared(`security/csv-spectrum/csvs/${name}.csv`);
+      const expected = JSON.parse(readShared(`security/csv-spectrum/json/${name}.json`).toString()) as Record<
+        string,
+        string
+      >[];
+      const up = await uploadCsv(t, admin.client, 'contact', `${name}.csv`, csv);
+      expect(up.status, `${name}: ${up.text}`).toBe(201);
+      expect(up.body.headers, name).toEqual(Object.keys(expected[0]!));
+      const detail = await admin.client.get(`/api/v1/imports/${up.body.id}`);
+      expect(detail.body.sample_rows, name).toEqual(expected.map((row) => Object.values(row)));
+    }
+  });
+
+  it('refuses a request without a file and another tenant sees nothing', async () => {
+    const empty = await uploadCsv(t, admin.client, 'contact', 'empty.csv', '');
+    expect(empty.status).toBe(400);
+    expect(empty.body.code).toBe('empty_file');
+    const other = await signUp(t, 'Other');
+    const mine = await uploadCsv(t, admin.client, 'contact', 'x.csv', 'Email\na@example.com\n');
+    expect((await other.client.get(`/api/v1/imports/${mine.body.id}`)).status).toBe(404);
+    expect((await other.client.get('/api/v1/imports')).body.data).toEqual([]);
+  });
+});
+
+describe('preview flags what a spreadsheet mangled', () => {
+  it('flags the Excel-mangled leads file: a phone evaluated to -2237 is not stored', async () => {
+    const up = await uploadCsv(
+      t,
+      admin.client,
+      'contact',
+      'leads.csv',
+      readShared('crm/real-world-mangled/leads-100.excel-truncated-phone-as-formula.csv'),
+    );
+    expect(up.status, up.text).toBe(201);
+    const preview = await admin.client.get(`/api/v1/imports/${up.body.id}/preview?limit=100`);
+    const first = preview.body.rows[0];
+    expect(first.problems).toContainEqual(
+      expect.objectContaining({ column: 'Phone 1', code: 'spreadsheet_mangled', value: '-2237' }),
+    );
+    expect(first.values.phone).toEqual([{ e164: '+12754733370', raw: '2754733370' }]);
+    expect(preview.body.problem_counts.spreadsheet_mangled).toBeGreaterThan(0);
+  });
+
+  it('flags invalid e-mails, unparseable phones, unknown options, formulas and too-long values per cell', async () => {
+    const csv = `First Name,Email,Phone,Lead Status,Last Name\nA,not-an-email,12,hot,=HYPERLINK("x")\nB,b@example.com,4.15E+11,New,${'x'.repeat(101)}\n`;
+    const up = await uploadCsv(t, admin.client, 'contact', 'bad.csv', csv);
+    const preview = await admin.client.get(`/api/v1/imports/${up.body.id}/preview`);
+    const codes = (i: number) => preview.body.rows[i].problems.map((p: { code: string }) => p.code).sort();
+    expect(codes(0)).toEqual(['invalid_email', 'invalid_phone', 'spreadsheet_mangled', 'unknown_option']);
+    expect(codes(1)).toEqual(['spreadsheet_mangled', 'too_long']);
+    expect(preview.body.rows[1].values.lead_status).toBe('new');
+  });
+});
+
+describe('contacts: import, dedup, revert', () => {
+  it('imports the datablist customers with events by the import, then dedups a second run', async () => {
+    const file = readShared('crm/datablist-samples/customers-100.csv');
+    const up = await uploadCsv(t, admin.client, 'contact', 'customers-100.csv', file);
+    const target = (h: string) => up.body.mapping.find((m: { header: string }) => m.header === h)?.target;
+    expect([
+      target('First Name'),
+      target('Email'),
+      target('Phone 1'),
+      target('Customer Id'),
+      target('Company'),
+    ]).toEqual(['first_name', 'email', 'phone', 'external_id', 'company']);
+    expect((await admin.client.post(`/api/v1/imports/${up.body.id}/start`)).status).toBe(200);
+    const done = await waitForImport(admin.client, up.body.id);
+    expect(done.status).toBe('completed');
+    expect(done.progress).toMatchObject({ rows_done: 100, total_rows: 100 });
+    expect(done.progress.created + done.progress.failed).toBe(100);
+    expect(done.progress.created).toBeGreaterThan(90);
+    const created = await admin.client.get(`/api/v1/imports/${up.body.id}/rows?outcome=created&limit=200`);
+    expect(created.body.data).toHaveLength(done.progress.created);
+    const evs = await importEvents(up.body.id);
+    expect(evs.filter((e) => e.type === 'contact.created')).toHaveLength(done.progress.created);
+    const contact = await admin.client.get(`/api/v1/contacts/${created.body.data[0].record_id}`);
+    expect(contact.body.email).toBe('zunigavanessa@smith.info');
+    expect(contact.body.source).toBe('import');
+
+    const again = await uploadCsv(t, admin.client, 'contact', 'customers-100.csv', file);
+    await admin.client.post(`/api/v1/imports/${again.body.id}/start`);
+    const second = await waitForImport(admin.client, again.body.id);
+    expect(second.progress.skipped).toBe(done.progress.created);
+    expect(second.progress.created).toBe(0);
+  });
+
+  it('handles duplicates within the file and update_empty, and revert restores what was overwritten', async () => {
+    const seed = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Grace',
+      emails: [{ value: 'grace@navy.example' }],
+    });
+    const csv =
+      'First Name,Last Name,Email,Phone\nGrace,Hopper,GRACE@navy.example,\nKatherine,Johnson,kj@nasa.example,+1 757 555 0100\nKathy,J,,+1 (757) 555-0100\nKatherine,Johnson,kj@nasa.example,\n';
+    const up = await uploadCsv(t, admin.client, 'contact', 'dups.csv', csv);
+    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'update_empty' });
+    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(admin.client, up.body.id);
+    expect(done.progress).toMatchObject({ created: 1, updated: 1, skipped: 2, failed: 0 });
+    const grace = await admin.client.get(`/api/v1/contacts/${seed.body.id}`);
+    expect(grace.body).toMatchObject({ first_name: 'Grace', last_name: 'Hopper' });
+
+    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    const reverted = await waitForImport(admin.client, up.body.id);
+    expect(reverted.status).toBe('reverted');
+    expect((await admin.client.get(`/api/v1/contacts/${seed.body.id}`)).body.last_name).toBeNull();
+    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?outcome=created`)).body.data;
+    expect((await admin.client.get(`/api/v1/contacts/${rows[0].record_id}`)).body.archived_at).not.toBeNull();
+  });
+
+  it('resumes from its checkpoint after an interrupted run without creating anything twice', async () => {
+    const lines = ['First Name,Email'];
+    for (let i = 0; i < 120; i++) lines.push(`P${i},resume${i}@example.com`);
+    const up = await uploadCsv(t, admin.client, 'contact', 'resume.csv', `${lines.join('\n')}\n`);
+    // Queue it without a job (as a crashed worker leaves it), run two batches, "crash", resume.
+    await withTenant(
+      t.services.database,
+      { orgId: admin.orgId, actor: { type: 'system', id: null } },
+      (scope) =>
+        scope.tx.execute(
+          sql`update imports set status = 'queued' where org_id = ${admin.orgId} and id = ${up.body.id}`,
+        ),
+    );
+    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 25, maxBatches: 2 })).toBe(
+      'interrupted',
+    );
+    const half = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    expect(half.progress).toMatchObject({ rows_done: 50, created: 50 });
+    expect(half.status).toBe('running');
+    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 25 })).toBe('completed');
+    const done = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    expect(done.progress).toMatchObject({ rows_done: 120, created: 120, skipped: 0, failed: 0 });
+    const list = await admin.client.get(
+      `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'startsWith', value: 'resume' }))}&limit=200`,
+    );
+    expect(list.body.data).toHaveLength(120);
+  });
+
+  it('writes the error report with row, column, reason and formula-neutralized cells', async () => {
+    const csv = 'First Name,Email,Phone\n=cmd|calc,bad-email,-2237\n,,\n';
+    const up = await uploadCsv(t, admin.client, 'contact', 'errors.csv', csv);
+    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { options: { invalid_cells: 'fail_row' } });
+    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(admin.client, up.body.id);
+    expect(done.progress.failed).toBe(2);
+    const report = await admin.client.get(`/api/v1/imports/${up.body.id}/errors.csv`);
+    expect(report.headers['content-type']).toMatch(/text\/csv/);
+    const lines = report.text.trim().split('\n');
+    expect(lines[0]).toBe('row,outcome,column,code,reason,First Name,Email,Phone');
+    expect(lines.some((l) => l.startsWith('1,failed,Email,invalid_email'))).toBe(true);
+    expect(
+      lines.some(
+        (l) =>
+          l.startsWith('1,failed,Phone,spreadsheet_mangled') &&
+          l.includes("'=cmd|calc") &&
+          l.includes("'-2237"),
+      ),
+    ).toBe(true);
+    expect(lines.some((l) => l.startsWith('2,failed,,required'))).toBe(true);
+  });
+});
+
+describe('saved mappings and custom fields from columns', () => {
+  it('creates a custom field from an unmapped column and reuses a saved mapping', async () => {
+    const csv = 'Email,Favourite Colour\nc1@example.com,Blue\nc2@example.com,Green\n';
+    const up = await uploadCsv(t, admin.client, 'contact', 'colours.csv', csv);
+    expect(up.body.mapping[1].target).toBeNull();
+    const mapped = await admin.client.post(`/api/v1/imports/${up.body.id}/columns/1/field`, {
+      type: 'select',
+    });
+    expect(mapped.status, mapped.text).toBe(200);
+    expect(mapped.body.mapping[1].target).toBe('custom.favourite_colour');
+    const saved = await admin.client.post('/api/v1/import-mappings', {
+      name: 'Colours',
+      import_id: up.body.id,
+    });
+    expect(saved.status, saved.text).toBe(201);
+    const next = await uploadCsv(
+      t,
+      admin.client,
+      'contact',
+      'colours2.csv',
+      'EMAIL,favourite colour\nc3@example.com,Red\n',
+      `&mapping_id=${saved.body.id}`,
+    );
+    expect(next.body.mapping.map((m: { target: string }) => m.target)).toEqual([
+      'email',
+      'custom.favourite_colour',
+    ]);
+    const preview = await admin.client.get(`/api/v1/imports/${next.body.id}/preview`);
+    expect(preview.body.rows[0].problems[0]).toMatchObject({ code: 'unknown_option', value: 'Red' });
+  });
+});
