@@ -12,7 +12,6 @@ import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
-import { registerHomeRoute } from './modules/health/home.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
@@ -22,6 +21,7 @@ import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
+import { registerWebApp } from './modules/web/web.routes.js';
 import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installProblemHandlers } from './platform/http/problem.js';
@@ -95,7 +95,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     api.get('/api/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
       app.swagger(),
     );
-    registerHomeRoute(api);
+    await registerWebApp(api);
     registerHealthRoutes(api, services);
     registerAuthHandler(api, services.auth, config.baseUrl);
     await api.register(

@@ -102,7 +102,8 @@ const CASTS: Partial<Record<FieldType, string>> = {
 export function valueExpr(scope: FieldScope, field: FieldDef): SQL {
   const storage = field.storage;
   if (storage.kind === 'column') return columnRef(scope.table, storage.column);
-  if (storage.kind === 'computed') return sql`(${sql.raw(storage.sql ?? 'null')})`;
+  if (storage.kind === 'computed')
+    return sql`(${sql.raw((storage.sql ?? 'null').replaceAll('{table}', scope.table))})`;
   if (LIST_TYPES.includes(field.type)) return customJson(scope.table, field);
   // Structured custom values (platform/registry/field-values.ts): currency {amount, currency},
   // phone {e164, raw}; filters and sorts use the amount and the E.164 number.

@@ -30,7 +30,8 @@ export type SelectOption = { value: string; label: string; color?: string | unde
  * Where a field's value lives:
  * - `column`: a real column of the object's table (`column` is its SQL name)
  * - `custom`: a key of the record's `custom` jsonb column (tenant-defined fields)
- * - `computed`: derived by the object's service (read-only; may map to an SQL expression)
+ * - `computed`: derived by the object's service (read-only; may map to an SQL expression, in which
+ *   `{table}` stands for the record table's alias)
  */
 export type FieldStorage =
   | { kind: 'column'; column: string }

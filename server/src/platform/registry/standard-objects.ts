@@ -95,7 +95,17 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
       }),
       field('tags', 'Tags', 'tags'),
       field('owner_id', 'Owner', 'user'),
-      field('companies', 'Companies', 'relation', { computed: true, relation: { object: 'company' } }),
+      {
+        ...field('companies', 'Companies', 'relation', { computed: true, relation: { object: 'company' } }),
+        // Selectable in lists (the contacts table shows them): the linked companies, primary first.
+        storage: {
+          kind: 'computed',
+          sql: `select coalesce(json_agg(json_build_object('id', co.id, 'name', co.name, 'primary', cc.is_primary)
+                   order by cc.is_primary desc, co.name), '[]'::json)
+                  from contact_companies cc join companies co on co.org_id = cc.org_id and co.id = cc.company_id
+                 where cc.org_id = {table}.org_id and cc.contact_id = {table}.id`,
+        },
+      },
       field('source', 'Source', 'select', { options: CONTACT_SOURCES }),
       field('lead_status', 'Lead status', 'select', {
         options: LEAD_STATUSES,

@@ -1,0 +1,60 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import { AppError } from '../../platform/errors/app-error.js';
+import type { ApiApp } from '../../platform/http/types.js';
+import { registerHomeRoute } from '../health/home.routes.js';
+
+/** Where `npm run build -w web` puts the web app: `web/dist` at the repository root. */
+export const WEB_DIST_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../web/dist',
+);
+
+/**
+ * Serves the web app at `/`, same origin as the API so the session cookie just works: hashed
+ * assets under `/assets/` (cached for a year, immutable), and `index.html` (never cached) for
+ * every other GET outside `/api/`, so the app's own routes (`/contacts/…`) load on refresh.
+ * Unknown `/api/` paths stay problem+json 404s. Without a build, `/` shows the landing page.
+ */
+export async function registerWebApp(app: ApiApp, distDir = WEB_DIST_DIR): Promise<void> {
+  const indexFile = path.join(distDir, 'index.html');
+  if (!existsSync(indexFile)) {
+    registerHomeRoute(app);
+    return;
+  }
+  const indexHtml = readFileSync(indexFile, 'utf8');
+  await app.register(fastifyStatic, {
+    root: distDir,
+    prefix: '/',
+    wildcard: false,
+    index: false,
+    setHeaders(res, filePath) {
+      res.header(
+        'cache-control',
+        filePath.includes(`${path.sep}assets${path.sep}`)
+          ? 'public, max-age=31536000, immutable'
+          : 'public, max-age=3600',
+      );
+    },
+  });
+  const sendIndex = async (
+    _req: unknown,
+    reply: {
+      header: (k: string, v: string) => unknown;
+      type: (t: string) => { send: (b: string) => unknown };
+    },
+  ) => {
+    reply.header('cache-control', 'no-cache');
+    return reply.type('text/html; charset=utf-8').send(indexHtml);
+  };
+  app.get('/', { schema: { hide: true }, config: { access: 'public' } }, sendIndex as never);
+  app.get('/*', { schema: { hide: true }, config: { access: 'public' } }, async (req, reply) => {
+    const pathname = req.url.split('?')[0] ?? '';
+    if (pathname.startsWith('/api/') || pathname.startsWith('/assets/') || path.extname(pathname) !== '') {
+      throw new AppError(404, 'route_not_found', `There is no route ${req.method} ${pathname}`);
+    }
+    return sendIndex(req, reply as never);
+  });
+}

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+
+/** Debian's Chromium (`apt-get install -y chromium`). */
+export const CHROMIUM = '/usr/bin/chromium';
+export const PASSWORD = 'Correct-Horse-9';
+
+/** The flags this machine kind needs to run Chromium headless in a container. */
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export const baseUrl = (): string => inject('baseUrl');
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+}
+
+/** A fresh browser profile (its own cookies) on the e2e server, laptop-sized. */
+export async function newContext(
+  browser: Browser,
+  viewport = { width: 1366, height: 860 },
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: baseUrl(), viewport, colorScheme: 'light' });
+  context.setDefaultTimeout(15_000);
+  return context;
+}
+
+export const uniqueEmail = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}@cairn.test`;
+
+/** Signs up through the sign-up screen; lands on the contacts page of the new organization. */
+export async function signUpInBrowser(page: Page, org: string, name: string, email: string): Promise<void> {
+  await page.goto('/sign-up');
+  await page.getByLabel('Organization name').fill(org);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('E-mail').fill(email);
+  await page.locator('input[type="password"]').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL('**/contacts');
+}
+
+export async function signInInBrowser(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await page.goto('/sign-in');
+  await page.getByLabel('E-mail').fill(email);
+  await page.locator('input[type="password"]').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/sign-in'));
+}
+
+/** A JSON API call with the page's session cookie (and the Origin the server checks). */
+export async function apiCall<T = any>(
+  page: Page,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const res = await page.request.fetch(url, {
+    method,
+    headers: { origin: baseUrl(), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { data: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status(), body: text ? JSON.parse(text) : undefined };
+}
+
+/** Drags an element onto another with the mouse, in steps, as dnd-kit's pointer sensor needs. */
+export async function dragTo(
+  page: Page,
+  from: ReturnType<Page['locator']>,
+  to: ReturnType<Page['locator']>,
+): Promise<void> {
+  const a = (await from.boundingBox())!;
+  const b = (await to.boundingBox())!;
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(a.x + a.width / 2 + 10, a.y + a.height / 2 + 10, { steps: 5 });
+  await page.mouse.move(b.x + b.width / 2, b.y + Math.min(b.height / 2, 80), { steps: 15 });
+  await page.mouse.up();
+}

@@ -1,0 +1,282 @@
+import {
+  Anchor,
+  Badge,
+  Group,
+  MultiSelect,
+  NumberInput,
+  Select,
+  Switch,
+  TagsInput,
+  Text,
+  Textarea,
+  TextInput,
+} from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, call, type Field, type Member } from '../api/client';
+import { membersQuery } from './query';
+
+/** A record as the list and detail endpoints return it: standard fields, custom values under `custom`. */
+export type RecordData = Record<string, unknown> & { id: string; custom?: Record<string, unknown> };
+
+/** The value of a registry field on a record (custom fields live under `custom`). */
+export function fieldValueOf(field: Field, record: RecordData): unknown {
+  return field.storage === 'custom' ? record.custom?.[field.key] : record[field.key];
+}
+
+/** The PATCH body that sets one field (custom values merge server-side). */
+export function patchFor(field: Field, value: unknown): Record<string, unknown> {
+  return field.storage === 'custom' ? { custom: { [field.key]: value } } : { [field.key]: value };
+}
+
+export function useMembers(): Member[] {
+  return useQuery(membersQuery).data?.data ?? [];
+}
+
+export function memberName(members: Member[], id: unknown): string {
+  if (!id) return '';
+  return members.find((m) => m.user_id === id)?.name ?? 'Former member';
+}
+
+const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+export function formatDate(value: unknown, withTime = false): string {
+  if (!value) return '';
+  const d = new Date(String(value).length === 10 ? `${value}T00:00:00` : String(value));
+  return Number.isNaN(d.getTime()) ? String(value) : (withTime ? dateTimeFmt : dateFmt).format(d);
+}
+
+/** How a field's value reads in a table cell or on a detail page. */
+export function FieldValue({
+  field,
+  record,
+  members,
+}: {
+  field: Field;
+  record: RecordData;
+  members: Member[];
+}) {
+  const value = fieldValueOf(field, record);
+  if (value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) {
+    return (
+      <Text span c="dimmed" size="sm">
+        —
+      </Text>
+    );
+  }
+  switch (field.type) {
+    case 'tags':
+    case 'multi_select':
+      return (
+        <Group gap={4} wrap="wrap">
+          {(value as string[]).map((t) => (
+            <Badge key={t} variant="light" size="sm" tt="none">
+              {field.options?.find((o) => o.value === t)?.label ?? t}
+            </Badge>
+          ))}
+        </Group>
+      );
+    case 'user':
+      return <>{memberName(members, value)}</>;
+    case 'relation':
+      if (Array.isArray(value)) return <>{(value as { name: string }[]).map((c) => c.name).join(', ')}</>;
+      return <>{typeof value === 'object' ? (value as { name?: string }).name : String(value)}</>;
+    case 'datetime':
+      return <>{formatDate(value, true)}</>;
+    case 'date':
+      return <>{formatDate(value)}</>;
+    case 'boolean':
+      return <>{value ? 'Yes' : 'No'}</>;
+    case 'select':
+      return <>{field.options?.find((o) => o.value === value)?.label ?? String(value)}</>;
+    case 'currency': {
+      const v = value as { amount?: number; currency?: string } | number;
+      return <>{typeof v === 'number' ? v : `${v.amount ?? ''} ${v.currency ?? ''}`}</>;
+    }
+    case 'email':
+      if (Array.isArray(value)) return <>{(value as { value: string }[]).map((e) => e.value).join(', ')}</>;
+      return (
+        <Anchor href={`mailto:${value}`} size="sm" onClick={(e) => e.stopPropagation()}>
+          {String(value)}
+        </Anchor>
+      );
+    case 'phone':
+      if (Array.isArray(value)) return <>{(value as { raw: string }[]).map((p) => p.raw).join(', ')}</>;
+      return <>{String(value)}</>;
+    case 'url':
+      return (
+        <Anchor href={String(value)} target="_blank" rel="noreferrer" size="sm">
+          {String(value)}
+        </Anchor>
+      );
+    default:
+      if (typeof value === 'object') return <>{JSON.stringify(value)}</>;
+      return <>{String(value)}</>;
+  }
+}
+
+/** Tag input with autocomplete from the organization's tags (`GET /api/v1/tags?q=`). */
+export function TagPicker(props: {
+  label?: string;
+  value: string[];
+  onChange: (v: string[]) => void;
+  autoFocus?: boolean;
+}) {
+  const [search, setSearch] = useState('');
+  const [q] = useDebouncedValue(search, 150);
+  const { data } = useQuery({
+    queryKey: ['tags', q],
+    queryFn: () => call(api.GET('/api/v1/tags', { params: { query: { q: q || undefined, limit: 20 } } })),
+  });
+  return (
+    <TagsInput
+      label={props.label}
+      aria-label={props.label ?? 'Tags'}
+      value={props.value}
+      onChange={props.onChange}
+      searchValue={search}
+      onSearchChange={setSearch}
+      data={(data?.data ?? []).map((t) => t.name)}
+      placeholder="Add a tag"
+      autoFocus={props.autoFocus}
+      clearable
+    />
+  );
+}
+
+/** An input for one field's value, by registry type. `value` is what the API holds. */
+export function FieldInput({
+  field,
+  value,
+  onChange,
+  members,
+  label,
+  autoFocus,
+}: {
+  field: Field;
+  value: unknown;
+  onChange: (v: unknown) => void;
+  members: Member[];
+  label?: string;
+  autoFocus?: boolean;
+}) {
+  const common = { label, 'aria-label': label ?? field.label, autoFocus };
+  switch (field.type) {
+    case 'long_text':
+      return (
+        <Textarea
+          {...common}
+          autosize
+          minRows={2}
+          value={(value as string) ?? ''}
+          onChange={(e) => onChange(e.currentTarget.value || null)}
+        />
+      );
+    case 'number':
+      return (
+        <NumberInput
+          {...common}
+          value={(value as number) ?? ''}
+          onChange={(v) => onChange(v === '' ? null : Number(v))}
+        />
+      );
+    case 'currency': {
+      const v = (value as { amount?: number; currency?: string } | null) ?? null;
+      return (
+        <Group gap="xs" wrap="nowrap">
+          <NumberInput
+            {...common}
+            value={v?.amount ?? ''}
+            onChange={(n) =>
+              onChange(n === '' ? null : { amount: Number(n), currency: v?.currency ?? 'USD' })
+            }
+          />
+          <TextInput
+            aria-label="Currency"
+            w={80}
+            value={v?.currency ?? 'USD'}
+            onChange={(e) =>
+              onChange({ amount: v?.amount ?? 0, currency: e.currentTarget.value.toUpperCase() })
+            }
+          />
+        </Group>
+      );
+    }
+    case 'date':
+      return (
+        <TextInput
+          {...common}
+          type="date"
+          value={(value as string) ?? ''}
+          onChange={(e) => onChange(e.currentTarget.value || null)}
+        />
+      );
+    case 'datetime':
+      return (
+        <TextInput
+          {...common}
+          type="datetime-local"
+          value={value ? String(value).slice(0, 16) : ''}
+          onChange={(e) =>
+            onChange(e.currentTarget.value ? new Date(e.currentTarget.value).toISOString() : null)
+          }
+        />
+      );
+    case 'boolean':
+      return (
+        <Switch {...common} checked={Boolean(value)} onChange={(e) => onChange(e.currentTarget.checked)} />
+      );
+    case 'select':
+      return (
+        <Select
+          {...common}
+          data={(field.options ?? []).map((o) => ({ value: o.value, label: o.label }))}
+          value={(value as string) ?? null}
+          onChange={(v) => onChange(v)}
+          clearable
+          searchable
+        />
+      );
+    case 'multi_select':
+      return (
+        <MultiSelect
+          {...common}
+          data={(field.options ?? []).map((o) => ({ value: o.value, label: o.label }))}
+          value={(value as string[]) ?? []}
+          onChange={(v) => onChange(v)}
+          searchable
+        />
+      );
+    case 'user':
+      return (
+        <Select
+          {...common}
+          data={members.map((m) => ({ value: m.user_id, label: m.name }))}
+          value={(value as string) ?? null}
+          onChange={(v) => onChange(v)}
+          clearable
+          searchable
+        />
+      );
+    case 'tags':
+      return (
+        <TagPicker
+          label={label}
+          value={(value as string[]) ?? []}
+          onChange={onChange}
+          autoFocus={autoFocus}
+        />
+      );
+    default:
+      return (
+        <TextInput
+          {...common}
+          type={field.type === 'email' ? 'email' : field.type === 'url' ? 'url' : 'text'}
+          value={(value as string) ?? ''}
+          onChange={(e) => onChange(e.currentTarget.value || null)}
+        />
+      );
+  }
+}

@@ -1,0 +1,285 @@
+import {
+  Alert,
+  Anchor,
+  Button,
+  Center,
+  Paper,
+  PasswordInput,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
+import { type FormEvent, type ReactNode, useState } from 'react';
+import { ApiError, api, authRequest, call } from '../../api/client';
+import { meQuery } from '../../lib/query';
+
+function AuthCard({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <Center mih="100vh" p="md" component="main">
+      <Paper withBorder shadow="sm" p="xl" w="100%" maw={420}>
+        <Stack>
+          <Text fw={700} c="teal">
+            Cairn CRM
+          </Text>
+          <Title order={1} size="h2">
+            {title}
+          </Title>
+          {children}
+        </Stack>
+      </Paper>
+    </Center>
+  );
+}
+
+function problemMessage(error: unknown): string | null {
+  if (!error) return null;
+  if (error instanceof ApiError) {
+    if (error.status === 429 && /locked/i.test(error.message)) return error.message;
+    if (error.status === 429) return 'Too many attempts. Wait a minute and try again.';
+    if (error.status === 401) return 'That e-mail and password do not match.';
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Sign in; then back to where the user was going (`?redirect=`). Shows the lockout message. */
+export function SignInPage() {
+  const search = useSearch({ from: '/sign-in' });
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await authRequest('/api/auth/sign-in/email', { email, password });
+      await queryClient.invalidateQueries({ queryKey: ['me'] });
+      await navigate({ to: search.redirect ?? '/contacts' });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <AuthCard title="Sign in">
+      <form onSubmit={submit}>
+        <Stack>
+          {error ? (
+            <Alert color="red" role="alert">
+              {problemMessage(error)}
+            </Alert>
+          ) : null}
+          <TextInput
+            label="E-mail"
+            type="email"
+            autoComplete="email"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.currentTarget.value)}
+          />
+          <PasswordInput
+            label="Password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.currentTarget.value)}
+          />
+          <Button type="submit" loading={busy}>
+            Sign in
+          </Button>
+          <Text size="sm">
+            New to Cairn?{' '}
+            <Anchor component={Link} to="/sign-up">
+              Create an organization
+            </Anchor>
+          </Text>
+        </Stack>
+      </form>
+    </AuthCard>
+  );
+}
+
+/** Sign up: creates the organization and its first admin, signed in straight away. */
+export function SignUpPage() {
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [form, setForm] = useState({ organization_name: '', name: '', email: '', password: '' });
+  const [error, setError] = useState<ApiError | Error | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: keyof typeof form) => (e: { currentTarget: { value: string } }) =>
+    setForm({ ...form, [k]: e.currentTarget.value });
+  const fieldError = (k: string) => (error instanceof ApiError ? error.fieldError(k) : undefined);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const me = await call(api.POST('/api/v1/signup', { body: form }));
+      queryClient.setQueryData(meQuery.queryKey, me);
+      await navigate({ to: '/contacts' });
+    } catch (err) {
+      setError(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <AuthCard title="Create your organization">
+      <form onSubmit={submit}>
+        <Stack>
+          {error && !(error instanceof ApiError && error.problem.errors?.length) ? (
+            <Alert color="red" role="alert">
+              {problemMessage(error)}
+            </Alert>
+          ) : null}
+          <TextInput
+            label="Organization name"
+            required
+            value={form.organization_name}
+            onChange={set('organization_name')}
+            error={fieldError('organization_name')}
+          />
+          <TextInput
+            label="Your name"
+            autoComplete="name"
+            required
+            value={form.name}
+            onChange={set('name')}
+            error={fieldError('name')}
+          />
+          <TextInput
+            label="E-mail"
+            type="email"
+            autoComplete="email"
+            required
+            value={form.email}
+            onChange={set('email')}
+            error={fieldError('email')}
+          />
+          <PasswordInput
+            label="Password"
+            description="8+ characters with lower- and upper-case letters and a digit or symbol"
+            autoComplete="new-password"
+            required
+            value={form.password}
+            onChange={set('password')}
+            error={fieldError('password')}
+          />
+          <Button type="submit" loading={busy}>
+            Create organization
+          </Button>
+          <Text size="sm">
+            Already have an account?{' '}
+            <Anchor component={Link} to="/sign-in">
+              Sign in
+            </Anchor>
+          </Text>
+        </Stack>
+      </form>
+    </AuthCard>
+  );
+}
+
+/** Accept an invitation: a new user picks a name and password; an existing one signs in first. */
+export function AcceptInvitationPage() {
+  const { id } = useParams({ from: '/accept-invitation/$id' });
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const preview = useQuery({
+    queryKey: ['invitation', id],
+    queryFn: () => call(api.GET('/api/v1/invitations/{id}/preview', { params: { path: { id } } })),
+    retry: false,
+  });
+  const me = useQuery(meQuery);
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function accept(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const existing = preview.data?.existing_user;
+      await call(
+        api.POST('/api/v1/invitations/{id}/accept', {
+          params: { path: { id } },
+          body: existing ? {} : { name, password },
+        }),
+      );
+      await queryClient.invalidateQueries();
+      await navigate({ to: '/contacts' });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (preview.isPending) return <AuthCard title="Invitation">Loading…</AuthCard>;
+  if (preview.isError)
+    return (
+      <AuthCard title="Invitation">
+        <Alert color="red">This invitation does not exist, was withdrawn, or has expired.</Alert>
+      </AuthCard>
+    );
+  const inv = preview.data;
+  const signedInAsInvitee = me.data?.user.email.toLowerCase() === inv.email.toLowerCase();
+  return (
+    <AuthCard title={`Join ${inv.organization_name}`}>
+      <Text>
+        You are invited as <b>{inv.role}</b> ({inv.email}).
+      </Text>
+      {error ? (
+        <Alert color="red" role="alert">
+          {problemMessage(error)}
+        </Alert>
+      ) : null}
+      {inv.existing_user && !signedInAsInvitee ? (
+        <Button
+          onClick={() => void navigate({ to: '/sign-in', search: { redirect: `/accept-invitation/${id}` } })}
+        >
+          Sign in as {inv.email} to accept
+        </Button>
+      ) : (
+        <form onSubmit={accept}>
+          <Stack>
+            {!inv.existing_user && (
+              <>
+                <TextInput
+                  label="Your name"
+                  required
+                  value={name}
+                  onChange={(e) => setName(e.currentTarget.value)}
+                />
+                <PasswordInput
+                  label="Choose a password"
+                  description="8+ characters with lower- and upper-case letters and a digit or symbol"
+                  required
+                  value={password}
+                  onChange={(e) => setPassword(e.currentTarget.value)}
+                />
+              </>
+            )}
+            <Button type="submit" loading={busy}>
+              Accept invitation
+            </Button>
+          </Stack>
+        </form>
+      )}
+    </AuthCard>
+  );
+}

@@ -1,0 +1,494 @@
+import {
+  ActionIcon,
+  Anchor,
+  Badge,
+  Button,
+  Checkbox,
+  Group,
+  Loader,
+  Paper,
+  Stack,
+  Text,
+  TextInput,
+  Timeline,
+  Title,
+  Tooltip,
+  Typography,
+} from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { IconCheck, IconPencil, IconX } from '@tabler/icons-react';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
+import { lazy, type ReactNode, Suspense, useState } from 'react';
+import { api, call, type Field, type Member, money } from '../../api/client';
+import {
+  FieldInput,
+  FieldValue,
+  fieldValueOf,
+  formatDate,
+  memberName,
+  patchFor,
+  type RecordData,
+} from '../../lib/fields';
+import { meQuery } from '../../lib/query';
+import { ErrorAlert } from '../../shell/states';
+
+const NoteEditor = lazy(() => import('./NoteEditor'));
+
+export type RecordObject = 'contact' | 'company' | 'opportunity';
+export const COLLECTION = {
+  contact: 'contacts',
+  company: 'companies',
+  opportunity: 'opportunities',
+} as const;
+
+export function useCanEdit(): boolean {
+  const { data: me } = useQuery(meQuery);
+  return me?.role === 'admin' || me?.role === 'user';
+}
+
+export function Section({
+  title,
+  children,
+  action,
+}: {
+  title: string;
+  children: ReactNode;
+  action?: ReactNode;
+}) {
+  return (
+    <Paper withBorder p="md" component="section" aria-label={title}>
+      <Group justify="space-between" mb="sm">
+        <Title order={2} size="h4">
+          {title}
+        </Title>
+        {action}
+      </Group>
+      {children}
+    </Paper>
+  );
+}
+
+/**
+ * One field with inline editing: click the pencil, change, save (PATCH the one field). An error
+ * keeps what the user typed and shows the server's message.
+ */
+export function EditableField({
+  field,
+  record,
+  members,
+  canEdit,
+  onSave,
+  display,
+}: {
+  field: Field;
+  record: RecordData;
+  members: Member[];
+  canEdit: boolean;
+  onSave: (body: Record<string, unknown>) => Promise<unknown>;
+  display?: ReactNode;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState<unknown>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const editable = canEdit && !field.read_only && field.storage !== 'computed';
+
+  async function save() {
+    setBusy(true);
+    setError(null);
+    try {
+      await onSave(patchFor(field, draft));
+      setEditing(false);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Group gap="xs" align="flex-start" wrap="nowrap" data-field={field.key}>
+      <Text size="sm" c="dimmed" w={140} style={{ flexShrink: 0 }} pt={4}>
+        {field.label}
+      </Text>
+      {editing ? (
+        <Stack gap={4} style={{ flex: 1 }}>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              void save();
+            }}
+          >
+            <Group gap={4} wrap="nowrap" align="flex-start">
+              <div style={{ flex: 1 }}>
+                <FieldInput field={field} value={draft} onChange={setDraft} members={members} autoFocus />
+              </div>
+              <ActionIcon type="submit" aria-label={`Save ${field.label}`} loading={busy} size="lg">
+                <IconCheck size={16} />
+              </ActionIcon>
+              <ActionIcon variant="default" aria-label="Cancel" size="lg" onClick={() => setEditing(false)}>
+                <IconX size={16} />
+              </ActionIcon>
+            </Group>
+          </form>
+          {error ? (
+            <Text size="xs" c="red" role="alert">
+              {(error as Error).message}
+            </Text>
+          ) : null}
+        </Stack>
+      ) : (
+        <Group gap={4} style={{ flex: 1 }} wrap="nowrap" align="flex-start" pt={4}>
+          <div style={{ flex: 1, minWidth: 0 }}>
+            {display ?? <FieldValue field={field} record={record} members={members} />}
+          </div>
+          {editable && (
+            <ActionIcon
+              variant="subtle"
+              size="sm"
+              aria-label={`Edit ${field.label}`}
+              onClick={() => {
+                setDraft(
+                  fieldValueOf(field, record) ??
+                    (field.type === 'tags' || field.type === 'multi_select' ? [] : null),
+                );
+                setError(null);
+                setEditing(true);
+              }}
+            >
+              <IconPencil size={14} />
+            </ActionIcon>
+          )}
+        </Group>
+      )}
+    </Group>
+  );
+}
+
+/** The record's fields (standard and custom) with inline editing, skipping those shown elsewhere. */
+export function FieldsPanel({
+  fields,
+  record,
+  members,
+  canEdit,
+  onSave,
+  skip,
+}: {
+  fields: Field[];
+  record: RecordData;
+  members: Member[];
+  canEdit: boolean;
+  onSave: (body: Record<string, unknown>) => Promise<unknown>;
+  skip: string[];
+}) {
+  const shown = fields.filter(
+    (f) => !f.retired && !skip.includes(f.key) && f.key !== 'id' && f.key !== 'archived_at',
+  );
+  return (
+    <Stack gap={8}>
+      {shown.map((f) => (
+        <EditableField
+          key={f.key}
+          field={f}
+          record={record}
+          members={members}
+          canEdit={canEdit}
+          onSave={onSave}
+        />
+      ))}
+    </Stack>
+  );
+}
+
+/** What happened to the record and its related records, newest first (`/<records>/{id}/timeline`). */
+export function TimelinePanel({ object, id }: { object: RecordObject; id: string }) {
+  const collection = COLLECTION[object];
+  const query = useInfiniteQuery({
+    queryKey: [collection, id, 'timeline'],
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
+      call(
+        api.GET(`/api/v1/${collection}/{id}/timeline` as '/api/v1/contacts/{id}/timeline', {
+          params: { path: { id }, query: { limit: 30, ...(pageParam ? { cursor: pageParam } : {}) } },
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+  const entries = query.data?.pages.flatMap((p) => p.data) ?? [];
+  return (
+    <Section title="Timeline">
+      {query.isPending ? (
+        <Loader size="sm" />
+      ) : entries.length === 0 ? (
+        <Text size="sm" c="dimmed">
+          Nothing has happened yet.
+        </Text>
+      ) : (
+        <Timeline bulletSize={12} lineWidth={2} data-testid="timeline">
+          {entries.map((e) => (
+            <Timeline.Item key={e.id} title={<Text size="sm">{e.description}</Text>}>
+              <Text size="xs" c="dimmed">
+                {e.actor.name} · {formatDate(e.occurred_at, true)}
+              </Text>
+            </Timeline.Item>
+          ))}
+        </Timeline>
+      )}
+      {query.hasNextPage && (
+        <Button
+          variant="subtle"
+          size="xs"
+          mt="sm"
+          onClick={() => void query.fetchNextPage()}
+          loading={query.isFetchingNextPage}
+        >
+          Older
+        </Button>
+      )}
+    </Section>
+  );
+}
+
+/** Notes on the record: a rich-text editor (sanitized server-side) and the list, newest first. */
+export function NotesPanel({ object, id }: { object: RecordObject; id: string }) {
+  const canEdit = useCanEdit();
+  const queryClient = useQueryClient();
+  const notes = useQuery({
+    queryKey: ['notes', object, id],
+    queryFn: () => call(api.GET('/api/v1/notes', { params: { query: { object, id, limit: 50 } } })),
+  });
+  const add = useMutation({
+    mutationFn: (body: string) => call(api.POST('/api/v1/notes', { body: { object, id, body } })),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ['notes', object, id] });
+      void queryClient.invalidateQueries({ queryKey: [COLLECTION[object], id, 'timeline'] });
+    },
+  });
+  return (
+    <Section title="Notes">
+      <Stack gap="sm">
+        {canEdit && (
+          <Suspense fallback={<Loader size="sm" />}>
+            <NoteEditor onSave={(html) => add.mutateAsync(html)} error={add.error} />
+          </Suspense>
+        )}
+        {notes.data?.data.length === 0 && (
+          <Text size="sm" c="dimmed">
+            No notes yet.
+          </Text>
+        )}
+        {notes.data?.data.map((n) => (
+          <Paper key={n.id} withBorder p="sm" data-testid="note">
+            <Typography>
+              {/* body_html is sanitized by the server (sanitize-html allow-list) */}
+              {/* biome-ignore lint/security/noDangerouslySetInnerHtml: server-sanitized note HTML */}
+              <div dangerouslySetInnerHTML={{ __html: n.body_html }} />
+            </Typography>
+            <Text size="xs" c="dimmed" mt={4}>
+              {formatDate(n.created_at, true)}
+            </Text>
+          </Paper>
+        ))}
+      </Stack>
+    </Section>
+  );
+}
+
+/** Open and done tasks about the record; add one, complete with one click. */
+export function TasksPanel({ object, id }: { object: RecordObject; id: string }) {
+  const canEdit = useCanEdit();
+  const queryClient = useQueryClient();
+  const [title, setTitle] = useState('');
+  const [due, setDue] = useState('');
+  const tasks = useQuery({
+    queryKey: ['tasks', 'linked', object, id],
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/tasks', {
+          params: { query: { linked_object: object, linked_id: id, status: 'all', limit: 50 } },
+        }),
+      ),
+  });
+  const refresh = () => {
+    void queryClient.invalidateQueries({ queryKey: ['tasks'] });
+    void queryClient.invalidateQueries({ queryKey: [COLLECTION[object], id, 'timeline'] });
+  };
+  const add = useMutation({
+    mutationFn: () =>
+      call(
+        api.POST('/api/v1/tasks', {
+          body: { title, link: { object, id }, ...(due ? { due_date: due } : {}) },
+        }),
+      ),
+    onSuccess: () => {
+      setTitle('');
+      setDue('');
+      refresh();
+    },
+  });
+  const toggle = useMutation({
+    mutationFn: (t: { id: string; status: string }) =>
+      t.status === 'done'
+        ? call(api.POST('/api/v1/tasks/{id}/reopen', { params: { path: { id: t.id } } }))
+        : call(api.POST('/api/v1/tasks/{id}/complete', { params: { path: { id: t.id } } })),
+    onSuccess: refresh,
+    onError: (e) => notifications.show({ color: 'red', message: e.message }),
+  });
+  return (
+    <Section title="Tasks">
+      <Stack gap="xs">
+        {tasks.data?.data.map((t) => (
+          <Checkbox
+            key={t.id}
+            label={
+              <Text size="sm" td={t.status === 'done' ? 'line-through' : undefined}>
+                {t.title}
+                {t.due_date || t.due_at ? (
+                  <Text span c="dimmed" size="xs">
+                    {' '}
+                    · due {formatDate(t.due_date ?? t.due_at)}
+                  </Text>
+                ) : null}
+              </Text>
+            }
+            checked={t.status === 'done'}
+            disabled={!canEdit}
+            onChange={() => toggle.mutate(t)}
+          />
+        ))}
+        {tasks.data?.data.length === 0 && (
+          <Text size="sm" c="dimmed">
+            No tasks.
+          </Text>
+        )}
+        {canEdit && (
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (title.trim()) add.mutate();
+            }}
+          >
+            <Group gap="xs" wrap="nowrap" align="flex-end">
+              <TextInput
+                aria-label="New task"
+                placeholder="New task…"
+                value={title}
+                onChange={(e) => setTitle(e.currentTarget.value)}
+                style={{ flex: 1 }}
+              />
+              <TextInput
+                aria-label="Due date"
+                type="date"
+                value={due}
+                onChange={(e) => setDue(e.currentTarget.value)}
+                w={150}
+              />
+              <Button type="submit" variant="light" loading={add.isPending}>
+                Add
+              </Button>
+            </Group>
+            <ErrorAlert error={add.error} />
+          </form>
+        )}
+      </Stack>
+    </Section>
+  );
+}
+
+/** Opportunities of a contact or company (`filter: contact_id|company_id eq id`). */
+export function RelatedOpportunities({
+  field,
+  id,
+  members,
+}: {
+  field: 'contact_id' | 'company_id';
+  id: string;
+  members: Member[];
+}) {
+  const opps = useQuery({
+    queryKey: ['opportunities', 'related', field, id],
+    queryFn: () =>
+      call(
+        api.POST('/api/v1/opportunities/query', {
+          body: {
+            filter: { field, op: 'eq', value: id } as never,
+            limit: 50,
+            sort: [{ field: 'created_at', direction: 'desc' }],
+          },
+        }),
+      ),
+  });
+  return (
+    <Section title="Opportunities">
+      <Stack gap={6}>
+        {opps.data?.data.length === 0 && (
+          <Text size="sm" c="dimmed">
+            No opportunities.
+          </Text>
+        )}
+        {opps.data?.data.map((o) => (
+          <Group key={String(o.id)} justify="space-between" wrap="nowrap">
+            <Anchor
+              size="sm"
+              renderRoot={(p) => <Link {...p} to="/opportunities/$id" params={{ id: String(o.id) }} />}
+            >
+              {String(o.title)}
+            </Anchor>
+            <Group gap={6} wrap="nowrap">
+              <Text size="sm">{money(o.amount as number | null, o.currency as string | null)}</Text>
+              <Badge
+                size="sm"
+                variant="light"
+                color={o.status === 'won' ? 'green' : o.status === 'lost' ? 'red' : 'blue'}
+              >
+                {String(o.status)}
+              </Badge>
+              <Tooltip label="Owner">
+                <Text size="xs" c="dimmed">
+                  {memberName(members, o.owner_id)}
+                </Text>
+              </Tooltip>
+            </Group>
+          </Group>
+        ))}
+      </Stack>
+    </Section>
+  );
+}
+
+/** Archive / restore / delete buttons for the record header. */
+export function RecordActions({
+  object,
+  id,
+  archived,
+  onChanged,
+}: {
+  object: RecordObject;
+  id: string;
+  archived: boolean;
+  onChanged: () => void;
+}) {
+  const canEdit = useCanEdit();
+  const collection = COLLECTION[object];
+  const act = useMutation({
+    mutationFn: (action: 'archive' | 'restore') =>
+      call(
+        api.POST(`/api/v1/${collection}/{id}/${action}` as '/api/v1/contacts/{id}/archive', {
+          params: { path: { id } },
+        }),
+      ),
+    onSuccess: onChanged,
+    onError: (e) => notifications.show({ color: 'red', message: e.message }),
+  });
+  if (!canEdit) return null;
+  return archived ? (
+    <Button variant="default" onClick={() => act.mutate('restore')} loading={act.isPending}>
+      Restore
+    </Button>
+  ) : (
+    <Button variant="default" color="red" onClick={() => act.mutate('archive')} loading={act.isPending}>
+      Archive
+    </Button>
+  );
+}

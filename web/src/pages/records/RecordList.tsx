@@ -1,0 +1,625 @@
+import {
+  Anchor,
+  Button,
+  Checkbox,
+  Group,
+  Menu,
+  Modal,
+  Paper,
+  Popover,
+  ScrollArea,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+  UnstyledButton,
+} from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { notifications } from '@mantine/notifications';
+import {
+  IconArrowDown,
+  IconArrowUp,
+  IconColumns,
+  IconDeviceFloppy,
+  IconDownload,
+  IconPlus,
+  IconSearch,
+  IconTrash,
+} from '@tabler/icons-react';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate } from '@tanstack/react-router';
+import { type ReactNode, useEffect, useMemo, useState } from 'react';
+import { ApiError, api, call, type Field, type FilterNode, type SavedView } from '../../api/client';
+import { FieldValue, type RecordData, TagPicker, useMembers } from '../../lib/fields';
+import { meQuery, objectQuery } from '../../lib/query';
+import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
+import { FilterBuilder, type FilterState, fromFilter, toFilter } from './FilterBuilder';
+
+export type ListConfig = {
+  object: 'contact' | 'company';
+  collection: 'contacts' | 'companies';
+  title: string;
+  detailPath: '/contacts/$id' | '/companies/$id';
+  defaultColumns: string[];
+  /** The field the first column links from (the record's name). */
+  titleFields: string[];
+  /** The "new record" form. */
+  renderCreate: (close: () => void) => ReactNode;
+  empty: ReactNode;
+  /** Selected saved view id, from the URL. */
+  viewId?: string;
+  onViewChange: (id: string | undefined) => void;
+};
+
+type Sort = { field: string; direction: 'asc' | 'desc' };
+const PAGE = 50;
+
+/**
+ * A registry-driven table of records: column chooser, sort by header, the filter builder, free
+ * text, saved views, paging by cursor (50 rows a page), bulk select (assign, tag, untag,
+ * archive) and export of exactly what is shown.
+ */
+export function RecordList(config: ListConfig) {
+  const { data: description } = useQuery(objectQuery(config.object));
+  const { data: me } = useQuery(meQuery);
+  const canEdit = me?.role === 'admin' || me?.role === 'user';
+  const members = useMembers();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+
+  const [filter, setFilter] = useState<FilterState>({ combinator: 'and', conditions: [] });
+  const [sort, setSort] = useState<Sort[]>([]);
+  const [search, setSearch] = useState('');
+  const [q] = useDebouncedValue(search.trim(), 250);
+  const [columns, setColumns] = useState<string[]>(config.defaultColumns);
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [creating, setCreating] = useState(false);
+  const [savingView, setSavingView] = useState(false);
+
+  const views = useQuery({
+    queryKey: ['views', config.object],
+    queryFn: () => call(api.GET('/api/v1/views', { params: { query: { object: config.object } } })),
+  });
+  const currentView = views.data?.data.find((v) => v.id === config.viewId);
+
+  // Opening a saved view loads its filter, sort, search and columns.
+  useEffect(() => {
+    if (!currentView) return;
+    const query = currentView.query as { filter?: unknown; sort?: Sort[]; q?: string };
+    setFilter(fromFilter(query.filter));
+    setSort(query.sort ?? []);
+    setSearch(query.q ?? '');
+    if (currentView.columns.length > 0) setColumns(currentView.columns);
+  }, [currentView]);
+
+  const filterNode = useMemo(() => toFilter(filter), [filter]);
+  const queryKey = [config.collection, 'list', filterNode, sort, q, columns] as const;
+  // A new query starts from the first page with nothing selected.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reset whenever the query changes
+  useEffect(() => {
+    setCursors([undefined]);
+    setSelected(new Set());
+  }, [JSON.stringify(queryKey)]);
+  const cursor = cursors[cursors.length - 1];
+
+  const list = useQuery({
+    queryKey: [...queryKey, cursor],
+    queryFn: async () => {
+      const { data, error, response } = await api.POST(
+        `/api/v1/${config.collection}/query` as '/api/v1/contacts/query',
+        {
+          body: {
+            ...(filterNode ? { filter: filterNode } : {}),
+            ...(sort.length ? { sort } : {}),
+            ...(q ? { q } : {}),
+            ...(cursor ? { cursor } : {}),
+            fields: [...new Set(['id', ...columns])],
+            limit: PAGE,
+          },
+        },
+      );
+      if (!response.ok) throw new ApiError(response.status, (error ?? {}) as never);
+      return data as { data: RecordData[]; next_cursor: string | null };
+    },
+    placeholderData: keepPreviousData,
+  });
+
+  const bulk = useMutation({
+    mutationFn: (body: Record<string, unknown>) =>
+      call(
+        api.POST(`/api/v1/${config.collection}/bulk` as '/api/v1/contacts/bulk', {
+          body: { ids: [...selected], ...body } as never,
+        }),
+      ),
+    onSuccess: (result) => {
+      const r = result as { updated?: number; matched?: number };
+      notifications.show({
+        color: 'teal',
+        message: `Done: ${r.updated ?? r.matched ?? selected.size} record(s) changed`,
+      });
+      setSelected(new Set());
+      void queryClient.invalidateQueries({ queryKey: [config.collection] });
+    },
+    onError: (e) => notifications.show({ color: 'red', title: 'Bulk action refused', message: e.message }),
+  });
+
+  if (!description) return <PageSkeleton />;
+  const fields = description.fields.filter((f) => !f.retired);
+  const shown = columns.map((k) => fields.find((f) => f.key === k)).filter((f): f is Field => Boolean(f));
+  const rows = list.data?.data ?? [];
+  const allSelected = rows.length > 0 && rows.every((r) => selected.has(r.id));
+  const noQuery = !filterNode && !q;
+
+  const exportHref = (() => {
+    const p = new URLSearchParams({ format: 'csv' });
+    if (filterNode) p.set('filter', JSON.stringify(filterNode));
+    if (sort.length) p.set('sort', sort.map((s) => `${s.field}:${s.direction}`).join(','));
+    if (q) p.set('q', q);
+    return `/api/v1/${config.collection}/export?${p}`;
+  })();
+
+  function toggleSort(field: Field) {
+    if (!field.sortable || field.type === 'tags' || field.type === 'multi_select') return;
+    const current = sort[0]?.field === field.key ? sort[0].direction : undefined;
+    setSort(
+      current === 'asc'
+        ? [{ field: field.key, direction: 'desc' }]
+        : current === 'desc'
+          ? []
+          : [{ field: field.key, direction: 'asc' }],
+    );
+  }
+
+  async function saveViewChanges() {
+    if (!currentView) return;
+    try {
+      await call(
+        api.PATCH('/api/v1/views/{id}', {
+          params: { path: { id: currentView.id } },
+          body: {
+            query: { ...(filterNode ? { filter: filterNode } : {}), sort, ...(q ? { q } : {}) },
+            columns,
+          },
+        }),
+      );
+      notifications.show({ color: 'teal', message: `View "${currentView.name}" saved` });
+      void queryClient.invalidateQueries({ queryKey: ['views', config.object] });
+    } catch (e) {
+      notifications.show({ color: 'red', title: 'Could not save the view', message: (e as Error).message });
+    }
+  }
+
+  async function deleteView(view: SavedView) {
+    await call(api.DELETE('/api/v1/views/{id}', { params: { path: { id: view.id } } }));
+    config.onViewChange(undefined);
+    void queryClient.invalidateQueries({ queryKey: ['views', config.object] });
+  }
+
+  return (
+    <Stack gap="sm">
+      <Group justify="space-between" wrap="wrap">
+        <Group gap="sm">
+          <Title order={1} size="h2">
+            {currentView ? currentView.name : config.title}
+          </Title>
+          <Select
+            aria-label="Saved view"
+            placeholder="All records"
+            w={200}
+            clearable
+            data={(views.data?.data ?? []).map((v) => ({
+              value: v.id,
+              label: v.visibility === 'shared' ? `${v.name} (shared)` : v.name,
+            }))}
+            value={config.viewId ?? null}
+            onChange={(v) => config.onViewChange(v ?? undefined)}
+          />
+        </Group>
+        <Group gap="xs">
+          {canEdit && (
+            <Button leftSection={<IconPlus size={16} />} onClick={() => setCreating(true)}>
+              New {description.label_singular.toLowerCase()}
+            </Button>
+          )}
+        </Group>
+      </Group>
+
+      <Group gap="xs" wrap="wrap">
+        <TextInput
+          aria-label={`Search ${config.title.toLowerCase()}`}
+          placeholder="Search…"
+          leftSection={<IconSearch size={16} />}
+          value={search}
+          onChange={(e) => setSearch(e.currentTarget.value)}
+          w={240}
+        />
+        <FilterBuilder fields={fields} state={filter} onChange={setFilter} members={members} />
+        <ColumnChooser fields={fields} columns={columns} onChange={setColumns} />
+        <Menu position="bottom-start">
+          <Menu.Target>
+            <Button variant="default" leftSection={<IconDeviceFloppy size={16} />}>
+              View
+            </Button>
+          </Menu.Target>
+          <Menu.Dropdown>
+            <Menu.Item onClick={() => setSavingView(true)}>Save as new view…</Menu.Item>
+            {currentView && (
+              <Menu.Item onClick={() => void saveViewChanges()}>
+                Save changes to "{currentView.name}"
+              </Menu.Item>
+            )}
+            {currentView && (
+              <Menu.Item
+                color="red"
+                leftSection={<IconTrash size={14} />}
+                onClick={() => void deleteView(currentView)}
+              >
+                Delete view
+              </Menu.Item>
+            )}
+          </Menu.Dropdown>
+        </Menu>
+        <Button
+          component="a"
+          href={exportHref}
+          variant="default"
+          leftSection={<IconDownload size={16} />}
+          download
+        >
+          Export CSV
+        </Button>
+      </Group>
+
+      {canEdit && selected.size > 0 && (
+        <BulkBar
+          count={selected.size}
+          busy={bulk.isPending}
+          onAction={(body) => bulk.mutate(body)}
+          members={members}
+        />
+      )}
+
+      {list.error ? <ErrorAlert error={list.error} /> : null}
+
+      {list.isPending ? (
+        <PageSkeleton />
+      ) : rows.length === 0 && cursors.length === 1 ? (
+        noQuery ? (
+          config.empty
+        ) : (
+          <EmptyState title="No matches">
+            Nothing matches this search and filter. Loosen a condition or clear the search.
+          </EmptyState>
+        )
+      ) : (
+        <Paper withBorder>
+          <ScrollArea type="auto">
+            <Table
+              striped
+              highlightOnHover
+              stickyHeader
+              verticalSpacing={6}
+              miw={800}
+              data-testid="record-table"
+            >
+              <Table.Thead>
+                <Table.Tr>
+                  {canEdit && (
+                    <Table.Th w={36}>
+                      <Checkbox
+                        aria-label="Select all on this page"
+                        checked={allSelected}
+                        indeterminate={!allSelected && rows.some((r) => selected.has(r.id))}
+                        onChange={() =>
+                          setSelected(
+                            allSelected ? new Set() : new Set([...selected, ...rows.map((r) => r.id)]),
+                          )
+                        }
+                      />
+                    </Table.Th>
+                  )}
+                  {shown.map((f) => {
+                    const dir = sort[0]?.field === f.key ? sort[0].direction : undefined;
+                    const sortable = f.sortable && f.type !== 'tags' && f.type !== 'multi_select';
+                    return (
+                      <Table.Th
+                        key={f.key}
+                        aria-sort={dir === 'asc' ? 'ascending' : dir === 'desc' ? 'descending' : undefined}
+                      >
+                        {sortable ? (
+                          <UnstyledButton onClick={() => toggleSort(f)} fw={600} fz="sm">
+                            <Group gap={4} wrap="nowrap">
+                              {f.label}
+                              {dir === 'asc' && <IconArrowUp size={14} />}
+                              {dir === 'desc' && <IconArrowDown size={14} />}
+                            </Group>
+                          </UnstyledButton>
+                        ) : (
+                          f.label
+                        )}
+                      </Table.Th>
+                    );
+                  })}
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {rows.map((row) => (
+                  <Table.Tr key={row.id}>
+                    {canEdit && (
+                      <Table.Td>
+                        <Checkbox
+                          aria-label="Select row"
+                          checked={selected.has(row.id)}
+                          onChange={() => {
+                            const next = new Set(selected);
+                            if (next.has(row.id)) next.delete(row.id);
+                            else next.add(row.id);
+                            setSelected(next);
+                          }}
+                        />
+                      </Table.Td>
+                    )}
+                    {shown.map((f, i) => (
+                      <Table.Td
+                        key={f.key}
+                        maw={280}
+                        style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}
+                      >
+                        {i === 0 || config.titleFields.includes(f.key) ? (
+                          <Anchor
+                            size="sm"
+                            fw={500}
+                            renderRoot={(props) => (
+                              <Link {...props} to={config.detailPath} params={{ id: row.id }} />
+                            )}
+                          >
+                            {String(
+                              f.storage === 'custom'
+                                ? (row.custom?.[f.key] ?? '—')
+                                : ((row[f.key] as string) ?? '—'),
+                            ) || '—'}
+                          </Anchor>
+                        ) : (
+                          <FieldValue field={f} record={row} members={members} />
+                        )}
+                      </Table.Td>
+                    ))}
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </ScrollArea>
+        </Paper>
+      )}
+      <Group justify="space-between">
+        <Text size="sm" c="dimmed">
+          Page {cursors.length} · {rows.length} shown{selected.size ? ` · ${selected.size} selected` : ''}
+        </Text>
+        <Group gap="xs">
+          <Button
+            variant="default"
+            size="xs"
+            disabled={cursors.length === 1}
+            onClick={() => setCursors(cursors.slice(0, -1))}
+          >
+            Previous
+          </Button>
+          <Button
+            variant="default"
+            size="xs"
+            disabled={!list.data?.next_cursor}
+            onClick={() => list.data?.next_cursor && setCursors([...cursors, list.data.next_cursor])}
+          >
+            Next
+          </Button>
+        </Group>
+      </Group>
+
+      <Modal
+        opened={creating}
+        onClose={() => setCreating(false)}
+        title={`New ${description.label_singular.toLowerCase()}`}
+      >
+        {creating && config.renderCreate(() => setCreating(false))}
+      </Modal>
+      <SaveViewModal
+        opened={savingView}
+        onClose={() => setSavingView(false)}
+        canShare={me?.role === 'admin' || me?.role === 'user'}
+        onSave={async (name, shared) => {
+          const view = await call(
+            api.POST('/api/v1/views', {
+              body: {
+                object: config.object,
+                name,
+                visibility: shared ? 'shared' : 'private',
+                columns,
+                query: {
+                  ...(filterNode ? { filter: filterNode as FilterNode } : {}),
+                  ...(sort.length ? { sort } : {}),
+                  ...(q ? { q } : {}),
+                },
+              },
+            }),
+          );
+          await queryClient.invalidateQueries({ queryKey: ['views', config.object] });
+          config.onViewChange(view.id);
+          void navigate({ to: '.', search: { view: view.id } });
+        }}
+      />
+    </Stack>
+  );
+}
+
+function ColumnChooser({
+  fields,
+  columns,
+  onChange,
+}: {
+  fields: Field[];
+  columns: string[];
+  onChange: (c: string[]) => void;
+}) {
+  const choosable = fields.filter((f) => f.key !== 'id');
+  return (
+    <Popover position="bottom-start" withinPortal>
+      <Popover.Target>
+        <Button variant="default" leftSection={<IconColumns size={16} />}>
+          Columns
+        </Button>
+      </Popover.Target>
+      <Popover.Dropdown>
+        <ScrollArea.Autosize mah={360}>
+          <Stack gap={6}>
+            {choosable.map((f) => (
+              <Checkbox
+                key={f.key}
+                label={f.label}
+                checked={columns.includes(f.key)}
+                onChange={() =>
+                  onChange(
+                    columns.includes(f.key)
+                      ? columns.filter((c) => c !== f.key)
+                      : choosable.filter((x) => columns.includes(x.key) || x.key === f.key).map((x) => x.key),
+                  )
+                }
+              />
+            ))}
+          </Stack>
+        </ScrollArea.Autosize>
+      </Popover.Dropdown>
+    </Popover>
+  );
+}
+
+function BulkBar({
+  count,
+  busy,
+  onAction,
+  members,
+}: {
+  count: number;
+  busy: boolean;
+  onAction: (body: Record<string, unknown>) => void;
+  members: { user_id: string; name: string }[];
+}) {
+  const [tags, setTags] = useState<string[]>([]);
+  const [mode, setMode] = useState<'add_tags' | 'remove_tags' | null>(null);
+  return (
+    <Paper withBorder p="xs" bg="var(--mantine-color-teal-light)" role="region" aria-label="Bulk actions">
+      <Group gap="sm" wrap="wrap">
+        <Text size="sm" fw={600}>
+          {count} selected
+        </Text>
+        <Select
+          aria-label="Assign owner"
+          placeholder="Assign owner…"
+          size="xs"
+          w={180}
+          data={members.map((m) => ({ value: m.user_id, label: m.name }))}
+          value={null}
+          onChange={(v) => v && onAction({ action: 'assign_owner', owner_id: v })}
+          disabled={busy}
+        />
+        <Popover opened={mode !== null} onChange={(o) => !o && setMode(null)} withinPortal>
+          <Popover.Target>
+            <Group gap={4}>
+              <Button size="xs" variant="default" onClick={() => setMode('add_tags')} disabled={busy}>
+                Add tags
+              </Button>
+              <Button size="xs" variant="default" onClick={() => setMode('remove_tags')} disabled={busy}>
+                Remove tags
+              </Button>
+            </Group>
+          </Popover.Target>
+          <Popover.Dropdown>
+            <Stack gap="xs" w={260}>
+              <TagPicker
+                label={mode === 'remove_tags' ? 'Tags to remove' : 'Tags to add'}
+                value={tags}
+                onChange={setTags}
+                autoFocus
+              />
+              <Button
+                size="xs"
+                disabled={tags.length === 0}
+                onClick={() => {
+                  onAction({ action: mode, tags });
+                  setTags([]);
+                  setMode(null);
+                }}
+              >
+                {mode === 'remove_tags' ? 'Remove' : 'Add'}
+              </Button>
+            </Stack>
+          </Popover.Dropdown>
+        </Popover>
+        <Button
+          size="xs"
+          color="red"
+          variant="light"
+          onClick={() => onAction({ action: 'archive' })}
+          loading={busy}
+        >
+          Archive
+        </Button>
+      </Group>
+    </Paper>
+  );
+}
+
+function SaveViewModal({
+  opened,
+  onClose,
+  onSave,
+  canShare,
+}: {
+  opened: boolean;
+  onClose: () => void;
+  onSave: (name: string, shared: boolean) => Promise<void>;
+  canShare: boolean;
+}) {
+  const [name, setName] = useState('');
+  const [shared, setShared] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Modal opened={opened} onClose={onClose} title="Save view">
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          try {
+            await onSave(name, shared);
+            setName('');
+            onClose();
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <Stack>
+          <ErrorAlert error={error} />
+          <TextInput
+            label="Name"
+            required
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            data-autofocus
+          />
+          {canShare && (
+            <Checkbox
+              label="Share with the organization"
+              checked={shared}
+              onChange={(e) => setShared(e.currentTarget.checked)}
+            />
+          )}
+          <Group justify="flex-end">
+            <Button type="submit">Save view</Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}

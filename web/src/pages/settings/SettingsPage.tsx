@@ -1,0 +1,55 @@
+import { Stack, Tabs, Title } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
+import { useNavigate, useSearch } from '@tanstack/react-router';
+import { meQuery } from '../../lib/query';
+import { EmptyState } from '../../shell/states';
+import { CustomFieldsSettings } from './CustomFieldsSettings';
+import { MembersSettings } from './MembersSettings';
+import { PipelinesSettings } from './PipelinesSettings';
+import { TagsSettings } from './TagsSettings';
+
+/** Organization settings (admins): users and invitations, custom fields, pipelines, tags. */
+export function SettingsPage() {
+  const { data: me } = useQuery(meQuery);
+  const search = useSearch({ from: '/app/settings' });
+  const navigate = useNavigate();
+  if (me?.role !== 'admin') {
+    return (
+      <EmptyState title="Admins only">
+        Ask an admin of {me?.organization?.name} to change settings.
+      </EmptyState>
+    );
+  }
+  const tab = search.tab ?? 'members';
+  return (
+    <Stack>
+      <Title order={1} size="h2">
+        Settings
+      </Title>
+      <Tabs
+        value={tab}
+        onChange={(t) => void navigate({ to: '/settings', search: { tab: t ?? 'members' } })}
+        keepMounted={false}
+      >
+        <Tabs.List>
+          <Tabs.Tab value="members">Users and invitations</Tabs.Tab>
+          <Tabs.Tab value="fields">Custom fields</Tabs.Tab>
+          <Tabs.Tab value="pipelines">Pipelines</Tabs.Tab>
+          <Tabs.Tab value="tags">Tags</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="members" pt="md">
+          <MembersSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="fields" pt="md">
+          <CustomFieldsSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="pipelines" pt="md">
+          <PipelinesSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="tags" pt="md">
+          <TagsSettings />
+        </Tabs.Panel>
+      </Tabs>
+    </Stack>
+  );
+}

@@ -1,0 +1,163 @@
+import { notifications } from '@mantine/notifications';
+import {
+  createRootRoute,
+  createRoute,
+  createRouter,
+  lazyRouteComponent,
+  Outlet,
+  redirect,
+} from '@tanstack/react-router';
+import { setUnauthenticatedHandler } from './api/client';
+import { meQuery, queryClient } from './lib/query';
+import { AppLayout } from './shell/AppLayout';
+import { PageError, PageSkeleton } from './shell/states';
+
+/**
+ * The app's routes. Auth screens are public; everything under the layout needs a session and
+ * an organization (else: to sign-in with `redirect` set to where the user was going).
+ */
+const rootRoute = createRootRoute({ component: Outlet });
+
+type RedirectSearch = { redirect?: string };
+const redirectSearch = (s: Record<string, unknown>): RedirectSearch =>
+  typeof s.redirect === 'string' && s.redirect.startsWith('/') ? { redirect: s.redirect } : {};
+
+const signInRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/sign-in',
+  validateSearch: redirectSearch,
+  component: lazyRouteComponent(() => import('./pages/auth/AuthPages'), 'SignInPage'),
+});
+const signUpRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/sign-up',
+  component: lazyRouteComponent(() => import('./pages/auth/AuthPages'), 'SignUpPage'),
+});
+const acceptInvitationRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/accept-invitation/$id',
+  component: lazyRouteComponent(() => import('./pages/auth/AuthPages'), 'AcceptInvitationPage'),
+});
+
+const appRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  id: 'app',
+  beforeLoad: async ({ location }) => {
+    const me = await queryClient.ensureQueryData(meQuery);
+    if (!me?.organization) {
+      throw redirect({ to: '/sign-in', search: { redirect: location.href } });
+    }
+    return { me };
+  },
+  component: AppLayout,
+});
+
+const indexRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/',
+  beforeLoad: () => {
+    throw redirect({ to: '/contacts' });
+  },
+});
+
+type ListSearch = { view?: string };
+const listSearch = (s: Record<string, unknown>): ListSearch =>
+  typeof s.view === 'string' ? { view: s.view } : {};
+
+const contactsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/contacts',
+  validateSearch: listSearch,
+  component: lazyRouteComponent(() => import('./pages/records/ListPages'), 'ContactsPage'),
+});
+const contactRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/contacts/$id',
+  component: lazyRouteComponent(() => import('./pages/records/ContactDetail'), 'ContactDetail'),
+});
+const companiesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/companies',
+  validateSearch: listSearch,
+  component: lazyRouteComponent(() => import('./pages/records/ListPages'), 'CompaniesPage'),
+});
+const companyRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/companies/$id',
+  component: lazyRouteComponent(() => import('./pages/records/CompanyDetail'), 'CompanyDetail'),
+});
+type BoardSearch = { pipeline?: string; owner?: string; q?: string; closed?: boolean };
+const boardRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/opportunities',
+  validateSearch: (s: Record<string, unknown>): BoardSearch => ({
+    ...(typeof s.pipeline === 'string' ? { pipeline: s.pipeline } : {}),
+    ...(typeof s.owner === 'string' ? { owner: s.owner } : {}),
+    ...(typeof s.q === 'string' ? { q: s.q } : {}),
+    ...(s.closed === true || s.closed === 'true' ? { closed: true } : {}),
+  }),
+  component: lazyRouteComponent(() => import('./pages/board/BoardPage'), 'BoardPage'),
+});
+const opportunityRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/opportunities/$id',
+  component: lazyRouteComponent(() => import('./pages/records/OpportunityDetail'), 'OpportunityDetail'),
+});
+const tasksRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/tasks',
+  validateSearch: (s: Record<string, unknown>): { scope?: 'all' } =>
+    s.scope === 'all' ? { scope: 'all' } : {},
+  component: lazyRouteComponent(() => import('./pages/tasks/TasksPage'), 'TasksPage'),
+});
+const settingsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/settings',
+  validateSearch: (s: Record<string, unknown>): { tab?: string } =>
+    typeof s.tab === 'string' ? { tab: s.tab } : {},
+  component: lazyRouteComponent(() => import('./pages/settings/SettingsPage'), 'SettingsPage'),
+});
+
+const routeTree = rootRoute.addChildren([
+  signInRoute,
+  signUpRoute,
+  acceptInvitationRoute,
+  appRoute.addChildren([
+    indexRoute,
+    contactsRoute,
+    contactRoute,
+    companiesRoute,
+    companyRoute,
+    boardRoute,
+    opportunityRoute,
+    tasksRoute,
+    settingsRoute,
+  ]),
+]);
+
+export const router = createRouter({
+  routeTree,
+  defaultPendingComponent: PageSkeleton,
+  defaultErrorComponent: PageError,
+  defaultPreload: 'intent',
+  scrollRestoration: true,
+});
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: typeof router;
+  }
+}
+
+// A request that finds the session gone: forget cached data, say so, and come back after sign-in.
+let redirecting = false;
+setUnauthenticatedHandler(() => {
+  if (redirecting || router.state.location.pathname === '/sign-in') return;
+  redirecting = true;
+  const back = router.state.location.href;
+  queryClient.clear();
+  notifications.show({ color: 'yellow', title: 'Session expired', message: 'Sign in again to carry on.' });
+  void router.navigate({ to: '/sign-in', search: { redirect: back } }).finally(() => {
+    redirecting = false;
+  });
+});

@@ -1,0 +1,177 @@
+import {
+  ActionIcon,
+  AppShell,
+  Avatar,
+  Burger,
+  Group,
+  Menu,
+  NavLink,
+  Text,
+  Tooltip,
+  UnstyledButton,
+  useComputedColorScheme,
+  useMantineColorScheme,
+} from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { spotlight } from '@mantine/spotlight';
+import {
+  IconAddressBook,
+  IconBuilding,
+  IconChecklist,
+  IconLayoutKanban,
+  IconLogout,
+  IconMoon,
+  IconSearch,
+  IconSettings,
+  IconSun,
+} from '@tabler/icons-react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
+import { api, authRequest } from '../api/client';
+import { meQuery } from '../lib/query';
+import { GlobalSearch } from './GlobalSearch';
+
+const NAV = [
+  { to: '/contacts', label: 'Contacts', icon: IconAddressBook },
+  { to: '/companies', label: 'Companies', icon: IconBuilding },
+  { to: '/opportunities', label: 'Opportunities', icon: IconLayoutKanban },
+  { to: '/tasks', label: 'Tasks', icon: IconChecklist },
+] as const;
+
+/** The app shell: navigation, the organization's name, search (Ctrl/Cmd+K), theme and user menu. */
+export function AppLayout() {
+  const [opened, { toggle, close }] = useDisclosure();
+  const { data: me } = useQuery(meQuery);
+  const pathname = useRouterState({ select: (s) => s.location.pathname });
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const { setColorScheme } = useMantineColorScheme();
+  const scheme = useComputedColorScheme('light');
+
+  async function signOut() {
+    await authRequest('/api/auth/sign-out', {});
+    queryClient.clear();
+    await navigate({ to: '/sign-in' });
+  }
+
+  async function switchOrganization(id: string) {
+    await api.PUT('/api/v1/me/active-organization', { body: { organization_id: id } });
+    queryClient.clear();
+    await navigate({ to: '/contacts' });
+  }
+
+  return (
+    <AppShell
+      header={{ height: 56 }}
+      navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }}
+      padding="md"
+    >
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap">
+            <Burger
+              opened={opened}
+              onClick={toggle}
+              hiddenFrom="sm"
+              size="sm"
+              aria-label="Toggle navigation"
+            />
+            <Text fw={700} size="lg">
+              Cairn
+            </Text>
+            <Text c="dimmed" size="sm" visibleFrom="xs" data-testid="org-name">
+              {me?.organization?.name}
+            </Text>
+          </Group>
+          <Group gap="xs" wrap="nowrap">
+            <UnstyledButton
+              onClick={() => spotlight.open()}
+              aria-label="Search (Ctrl+K)"
+              style={{
+                border: '1px solid var(--mantine-color-default-border)',
+                borderRadius: 8,
+                padding: '4px 10px',
+              }}
+            >
+              <Group gap={6} wrap="nowrap">
+                <IconSearch size={16} />
+                <Text size="sm" c="dimmed" visibleFrom="sm">
+                  Search… Ctrl+K
+                </Text>
+              </Group>
+            </UnstyledButton>
+            <Tooltip label={scheme === 'dark' ? 'Light mode' : 'Dark mode'}>
+              <ActionIcon
+                variant="default"
+                size="lg"
+                aria-label="Toggle color scheme"
+                onClick={() => setColorScheme(scheme === 'dark' ? 'light' : 'dark')}
+              >
+                {scheme === 'dark' ? <IconSun size={18} /> : <IconMoon size={18} />}
+              </ActionIcon>
+            </Tooltip>
+            <Menu position="bottom-end" withinPortal>
+              <Menu.Target>
+                <UnstyledButton aria-label="User menu">
+                  <Avatar name={me?.user.name} color="initials" size={32} />
+                </UnstyledButton>
+              </Menu.Target>
+              <Menu.Dropdown>
+                <Menu.Label>
+                  {me?.user.name} · {me?.role}
+                </Menu.Label>
+                <Menu.Label>{me?.user.email}</Menu.Label>
+                {me && me.organizations.length > 1 && (
+                  <>
+                    <Menu.Divider />
+                    <Menu.Label>Organizations</Menu.Label>
+                    {me.organizations.map((o) => (
+                      <Menu.Item
+                        key={o.id}
+                        disabled={o.id === me.organization?.id}
+                        onClick={() => void switchOrganization(o.id)}
+                      >
+                        {o.name}
+                      </Menu.Item>
+                    ))}
+                  </>
+                )}
+                <Menu.Divider />
+                <Menu.Item leftSection={<IconLogout size={16} />} onClick={() => void signOut()}>
+                  Sign out
+                </Menu.Item>
+              </Menu.Dropdown>
+            </Menu>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" aria-label="Main">
+        {NAV.map((item) => (
+          <NavLink
+            key={item.to}
+            component={Link}
+            to={item.to}
+            label={item.label}
+            leftSection={<item.icon size={18} />}
+            active={pathname.startsWith(item.to)}
+            onClick={close}
+          />
+        ))}
+        {me?.role === 'admin' && (
+          <NavLink
+            component={Link}
+            to="/settings"
+            label="Settings"
+            leftSection={<IconSettings size={18} />}
+            active={pathname.startsWith('/settings')}
+            onClick={close}
+          />
+        )}
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Outlet />
+      </AppShell.Main>
+      <GlobalSearch />
+    </AppShell>
+  );
+}
