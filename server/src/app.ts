@@ -13,6 +13,7 @@ import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
+import { registerMergeRoutes } from './modules/merges/merge.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
@@ -112,6 +113,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
         registerNoteRoutes(v1 as ApiApp, services);
         registerSearchRoutes(v1 as ApiApp, services);
         registerImportRoutes(v1 as ApiApp, services);
+        registerMergeRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -60,6 +60,13 @@ beforeAll(async () => {
   idsOfA['import-mappings'] = (
     await adminA.client.post('/api/v1/import-mappings', { name: 'A mapping', import_id: importOfA.body.id })
   ).body.id;
+  const mergedOfA = await adminA.client.post('/api/v1/contacts', { first_name: 'Merged', last_name: 'A' });
+  idsOfA.merges = (
+    await adminA.client.post('/api/v1/contacts/merge', {
+      survivor_id: contact.body.id,
+      merged_ids: [mergedOfA.body.id],
+    })
+  ).body.merge_id;
   const field = await adminA.client.post('/api/v1/objects/contact/fields', {
     label: 'Secret of A',
     type: 'text',

@@ -391,27 +391,40 @@ export async function restoreContact(
 }
 
 async function setArchived(services: Services, ctx: TenantContext, id: string, archive: boolean) {
-  return withTenant(services.database, ctx, async (scope) => {
-    const row = await loadRow(scope, id, true);
-    if (Boolean(row.archivedAt) === archive) return (await contactViews(scope, [row]))[0]!;
-    const [updated] = await scope.tx
-      .update(contacts)
-      .set({
-        archivedAt: archive ? new Date().toISOString() : null,
-        updatedBy: ctx.actor.id,
-        updatedAt: new Date().toISOString(),
-      })
-      .where(and(eq(contacts.orgId, ctx.orgId), eq(contacts.id, id)))
-      .returning();
-    await replaceEmails(scope, id, row.emails, !archive);
-    const [view] = await contactViews(scope, [updated!]);
-    await emitEvent(scope, services.jobs, {
-      type: archive ? 'contact.archived' : 'contact.restored',
-      subject: { object: 'contact', id },
-      data: { name: displayName(view!) },
-    });
-    return view!;
+  return withTenant(services.database, ctx, (scope) => setArchivedIn(scope, services, id, archive));
+}
+
+/**
+ * Archives (`archive`) or restores a contact inside the caller's tenant transaction (merge and
+ * its undo). Archiving frees its e-mails; restoring takes them back (409 `duplicate_email` when
+ * another contact has one).
+ */
+export async function setArchivedIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  archive: boolean,
+): Promise<ContactView> {
+  const { ctx } = scope;
+  const row = await loadRow(scope, id, true);
+  if (Boolean(row.archivedAt) === archive) return (await contactViews(scope, [row]))[0]!;
+  const [updated] = await scope.tx
+    .update(contacts)
+    .set({
+      archivedAt: archive ? new Date().toISOString() : null,
+      updatedBy: ctx.actor.id,
+      updatedAt: new Date().toISOString(),
+    })
+    .where(and(eq(contacts.orgId, ctx.orgId), eq(contacts.id, id)))
+    .returning();
+  await replaceEmails(scope, id, row.emails, !archive);
+  const [view] = await contactViews(scope, [updated!]);
+  await emitEvent(scope, services.jobs, {
+    type: archive ? 'contact.archived' : 'contact.restored',
+    subject: { object: 'contact', id },
+    data: { name: displayName(view!) },
   });
+  return view!;
 }
 
 /** Deletes a contact for good (admins). The event stays in the audit trail. */

@@ -190,3 +190,38 @@ export async function deleteNote(
     });
   });
 }
+
+/**
+ * Moves the notes on any of `fromIds` (records of `object`) onto `toId`, inside the caller's
+ * tenant transaction (a merge, or its undo with `onlyIds`). One `note.relinked` event per note.
+ * @returns each moved note with the record it was on
+ */
+export async function relinkNotesIn(
+  scope: TenantScope,
+  services: Services,
+  object: string,
+  fromIds: string[],
+  toId: string,
+  onlyIds?: string[],
+): Promise<{ id: string; from: string }[]> {
+  if (fromIds.length === 0) return [];
+  const { rows } = await scope.conn.query(
+    `update notes n set linked_id = $4
+       from notes old
+      where n.org_id = $1 and n.linked_object = $2 and n.linked_id = any($3::uuid[])
+        and old.org_id = n.org_id and old.id = n.id
+        and ($5::uuid[] is null or n.id = any($5::uuid[]))
+      returning n.id, old.linked_id as from_id`,
+    [scope.ctx.orgId, object, fromIds, toId, onlyIds ?? null],
+  );
+  const moved = rows as { id: string; from_id: string }[];
+  for (const note of moved) {
+    await emitEvent(scope, services.jobs, {
+      type: 'note.relinked',
+      subject: { object: 'note', id: note.id },
+      data: { from: { object, id: note.from_id }, to: { object, id: toId } },
+      related: [{ object, id: toId }],
+    });
+  }
+  return moved.map((n) => ({ id: n.id, from: n.from_id }));
+}

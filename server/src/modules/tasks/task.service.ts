@@ -247,3 +247,38 @@ export async function transitionTask(
     return view;
   });
 }
+
+/**
+ * Moves the tasks linked to any of `fromIds` (records of `object`) onto `toId`, inside the
+ * caller's tenant transaction (a merge, or its undo with `onlyIds`). One `task.relinked` event per
+ * task. @returns each moved task with the record it was linked to
+ */
+export async function relinkTasksIn(
+  scope: TenantScope,
+  services: Services,
+  object: string,
+  fromIds: string[],
+  toId: string,
+  onlyIds?: string[],
+): Promise<{ id: string; from: string }[]> {
+  if (fromIds.length === 0) return [];
+  const { rows } = await scope.conn.query(
+    `update tasks t set linked_id = $4, updated_at = now()
+       from tasks old
+      where t.org_id = $1 and t.linked_object = $2 and t.linked_id = any($3::uuid[])
+        and old.org_id = t.org_id and old.id = t.id
+        and ($5::uuid[] is null or t.id = any($5::uuid[]))
+      returning t.id, t.title, old.linked_id as from_id`,
+    [scope.ctx.orgId, object, fromIds, toId, onlyIds ?? null],
+  );
+  const moved = rows as { id: string; title: string; from_id: string }[];
+  for (const task of moved) {
+    await emitEvent(scope, services.jobs, {
+      type: 'task.relinked',
+      subject: { object: 'task', id: task.id },
+      data: { name: task.title, from: { object, id: task.from_id }, to: { object, id: toId } },
+      related: [{ object, id: toId }],
+    });
+  }
+  return moved.map((t) => ({ id: t.id, from: t.from_id }));
+}

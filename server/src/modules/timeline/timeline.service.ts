@@ -6,6 +6,7 @@ import { badRequest } from '../../platform/errors/app-error.js';
 import { events } from '../../platform/events/event.schema.js';
 import type { Services } from '../../platform/http/types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+import { mergedInto } from '../merges/merge.service.js';
 
 export const TimelineEntry = z
   .object({
@@ -101,16 +102,18 @@ export async function timelineOf(
       throw badRequest('The cursor is not one this list gave out', 'querystring.cursor', 'invalid_query');
     }
   }
-  const rows = await withTenant(services.database, ctx, ({ tx }) =>
-    tx
+  const rows = await withTenant(services.database, ctx, async (scope) => {
+    // A survivor's timeline also shows the events of the records merged into it.
+    const ids = [subject.id, ...(await mergedInto(scope, subject.object, subject.id))];
+    return scope.tx
       .select()
       .from(events)
       .where(
         and(
           eq(events.orgId, ctx.orgId),
           or(
-            and(eq(events.subjectObject, subject.object), eq(events.subjectId, subject.id)),
-            sql`${events.related} @> array[${`${subject.object}:${subject.id}`}]::text[]`,
+            and(eq(events.subjectObject, subject.object), inArray(events.subjectId, ids)),
+            sql`${events.related} && ${`{${ids.map((id) => `${subject.object}:${id}`).join(',')}}`}::text[]`,
           ),
           after
             ? or(
@@ -121,8 +124,8 @@ export async function timelineOf(
         ),
       )
       .orderBy(desc(events.occurredAt), desc(events.id))
-      .limit(page.limit + 1),
-  );
+      .limit(page.limit + 1);
+  });
   const more = rows.length > page.limit;
   const shown = rows.slice(0, page.limit);
   const userIds = [

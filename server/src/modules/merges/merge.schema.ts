@@ -1,0 +1,38 @@
+import { sql } from 'drizzle-orm';
+import { index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { isoTimestamp as ts } from '../../db/columns.js';
+import { organizations } from '../../platform/auth/auth.schema.js';
+
+/** What a merge moved from a merged record to the survivor, so that undo can move it back. */
+export type MergeMoves = {
+  opportunities: { id: string; from: string }[];
+  tasks: { id: string; from: string }[];
+  notes: { id: string; from: string }[];
+};
+
+/**
+ * A merge of records of one object into a survivor: the survivor's values before (an update
+ * input, written back on undo), what moved, and whether it was undone. Also how a survivor's
+ * timeline finds the events of the records merged into it.
+ */
+export const recordMerges = pgTable(
+  'record_merges',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    object: text('object').notNull(),
+    survivorId: uuid('survivor_id').notNull(),
+    mergedIds: uuid('merged_ids').array().notNull(),
+    survivorBefore: jsonb('survivor_before').$type<Record<string, unknown>>().notNull(),
+    moves: jsonb('moves').$type<MergeMoves>().notNull().default(sql`'{}'::jsonb`),
+    createdBy: uuid('created_by'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    undoneAt: ts('undone_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    index('record_merges_survivor_idx').on(t.orgId, t.object, t.survivorId),
+  ],
+);

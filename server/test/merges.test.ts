@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Client, signUp, startTestApp, type TestApp } from './harness.js';
+
+let t: TestApp;
+let admin: { client: Client; orgId: string; userId: string };
+
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await signUp(t, 'Mergers');
+});
+afterAll(() => t?.close());
+
+const post = async (url: string, body: unknown) => {
+  const res = await admin.client.post(url, body);
+  expect(res.status, `${url}: ${res.text}`).toBeLessThan(300);
+  return res.body;
+};
+
+describe('duplicates', () => {
+  it('finds contacts sharing a phone, an e-mail up to its +tag, a name, or a similar name', async () => {
+    const a = await post('/api/v1/contacts', {
+      first_name: 'Dup',
+      last_name: 'Phone',
+      phones: [{ number: '+1 415 555 0101' }],
+    });
+    const b = await post('/api/v1/contacts', {
+      first_name: 'Other',
+      last_name: 'Person',
+      phones: [{ number: '(415) 555-0101' }],
+    });
+    const c = await post('/api/v1/contacts', { first_name: 'Ada', emails: [{ value: 'ada@dup.example' }] });
+    const d = await post('/api/v1/contacts', {
+      first_name: 'Ada L',
+      emails: [{ value: 'ada+crm@dup.example' }],
+    });
+    const e = await post('/api/v1/contacts', { first_name: 'Jonathan', last_name: 'Smithers' });
+    const f = await post('/api/v1/contacts', { first_name: 'Jonathon', last_name: 'Smithers' });
+    await post('/api/v1/contacts', { first_name: 'Unique', last_name: 'Soul' });
+    const res = await admin.client.get('/api/v1/contacts/duplicates');
+    expect(res.status, res.text).toBe(200);
+    const group = (reason: string) =>
+      res.body.data
+        .filter((g: { reason: string }) => g.reason === reason)
+        .map((g: { records: { id: string }[] }) => g.records.map((r) => r.id).sort());
+    expect(group('phone')).toContainEqual([a.id, b.id].sort());
+    expect(group('email')).toContainEqual([c.id, d.id].sort());
+    expect(group('similar_name')).toContainEqual([e.id, f.id].sort());
+    expect(JSON.stringify(res.body)).not.toContain('Soul');
+  });
+
+  it('finds companies sharing a domain or a name up to its legal suffix', async () => {
+    const a = await post('/api/v1/companies', { name: 'Globex', website: 'https://www.globex.example' });
+    const b = await post('/api/v1/companies', { name: 'Globex Intl', domain: 'globex.example' });
+    const c = await post('/api/v1/companies', { name: 'Initech, Inc.' });
+    const d = await post('/api/v1/companies', { name: 'initech LLC' });
+    const res = await admin.client.get('/api/v1/companies/duplicates');
+    const group = (reason: string) =>
+      res.body.data
+        .filter((g: { reason: string }) => g.reason === reason)
+        .map((g: { records: { id: string }[] }) => g.records.map((r) => r.id).sort());
+    expect(group('domain')).toContainEqual([a.id, b.id].sort());
+    expect(group('name')).toContainEqual([c.id, d.id].sort());
+  });
+});
+
+describe('merge and undo', () => {
+  it('merges contacts, combining what they have, and undo puts everything back', async () => {
+    const acme = await post('/api/v1/companies', { name: 'Merge Acme' });
+    const survivor = await post('/api/v1/contacts', {
+      first_name: 'Grace',
+      emails: [{ value: 'grace@merge.example' }],
+      tags: ['vip'],
+    });
+    const other = await post('/api/v1/contacts', {
+      first_name: 'Grace B.',
+      last_name: 'Hopper',
+      emails: [{ value: 'ghopper@merge.example' }],
+      phones: [{ number: '+1 202 555 0147' }],
+      tags: ['navy'],
+      companies: [{ id: acme.id }],
+      notes: 'Met at the conference',
+    });
+    const opp = await post('/api/v1/opportunities', { title: 'Compiler deal', contact_id: other.id });
+    const task = await post('/api/v1/tasks', {
+      title: 'Call Grace',
+      link: { object: 'contact', id: other.id },
+    });
+    const note = await post('/api/v1/notes', { object: 'contact', id: other.id, body: '<p>Likes COBOL</p>' });
+
+    const merged = await admin.client.post('/api/v1/contacts/merge', {
+      survivor_id: survivor.id,
+      merged_ids: [other.id],
+      values: { first_name: survivor.id },
+    });
+    expect(merged.status, merged.text).toBe(200);
+    const s = merged.body.survivor;
+    expect(s).toMatchObject({
+      first_name: 'Grace',
+      last_name: 'Hopper',
+      notes: 'Met at the conference',
+      email: 'grace@merge.example',
+    });
+    expect(s.emails.map((e: { value: string }) => e.value)).toEqual([
+      'grace@merge.example',
+      'ghopper@merge.example',
+    ]);
+    expect(s.phones.map((p: { e164: string }) => p.e164)).toEqual(['+12025550147']);
+    expect(s.tags).toEqual(['vip', 'navy']);
+    expect(s.companies.map((c: { id: string }) => c.id)).toEqual([acme.id]);
+    expect((await admin.client.get(`/api/v1/contacts/${other.id}`)).body.archived_at).not.toBeNull();
+    expect((await admin.client.get(`/api/v1/opportunities/${opp.id}`)).body.contact.id).toBe(survivor.id);
+    expect((await admin.client.get(`/api/v1/tasks/${task.id}`)).body.link.id).toBe(survivor.id);
+    const notes = await admin.client.get(`/api/v1/notes?object=contact&id=${survivor.id}`);
+    expect(notes.body.data.map((n: { id: string }) => n.id)).toContain(note.id);
+    const timeline = (await admin.client.get(`/api/v1/contacts/${survivor.id}/timeline?limit=100`)).body.data;
+    const types = timeline.map((e: { type: string; subject: { id: string } }) => `${e.type}:${e.subject.id}`);
+    expect(types).toContain(`contact.merged:${survivor.id}`);
+    expect(types).toContain(`contact.created:${other.id}`);
+
+    const undone = await admin.client.post(`/api/v1/merges/${merged.body.merge_id}/undo`);
+    expect(undone.status, undone.text).toBe(200);
+    const back = (await admin.client.get(`/api/v1/contacts/${survivor.id}`)).body;
+    expect(back).toMatchObject({
+      first_name: 'Grace',
+      last_name: null,
+      notes: null,
+      tags: ['vip'],
+      companies: [],
+    });
+    expect(back.emails.map((e: { value: string }) => e.value)).toEqual(['grace@merge.example']);
+    const restored = (await admin.client.get(`/api/v1/contacts/${other.id}`)).body;
+    expect(restored).toMatchObject({
+      archived_at: null,
+      email: 'ghopper@merge.example',
+      last_name: 'Hopper',
+    });
+    expect((await admin.client.get(`/api/v1/opportunities/${opp.id}`)).body.contact.id).toBe(other.id);
+    expect((await admin.client.get(`/api/v1/tasks/${task.id}`)).body.link.id).toBe(other.id);
+    const again = await admin.client.post(`/api/v1/merges/${merged.body.merge_id}/undo`);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('already_undone');
+  });
+
+  it('refuses a survivor among the merged, a value from outside the merge and an unknown contact', async () => {
+    const a = await post('/api/v1/contacts', { first_name: 'One' });
+    const b = await post('/api/v1/contacts', { first_name: 'Two' });
+    const self = await admin.client.post('/api/v1/contacts/merge', { survivor_id: a.id, merged_ids: [a.id] });
+    expect([self.status, self.body.code]).toEqual([400, 'invalid_merge']);
+    const outside = await admin.client.post('/api/v1/contacts/merge', {
+      survivor_id: a.id,
+      merged_ids: [b.id],
+      values: { first_name: '00000000-0000-4000-8000-000000000000' },
+    });
+    expect([outside.status, outside.body.path]).toEqual([400, 'body.values.first_name']);
+    const unknown = await admin.client.post('/api/v1/contacts/merge', {
+      survivor_id: a.id,
+      merged_ids: ['00000000-0000-4000-8000-000000000000'],
+    });
+    expect(unknown.status).toBe(404);
+    expect((await admin.client.get(`/api/v1/contacts/${b.id}`)).body.archived_at).toBeNull();
+  });
+});
