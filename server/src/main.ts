@@ -65,7 +65,7 @@ program
   .description('Import a CSV file into an organization (the same import as the API), printing progress')
   .argument('<file>', 'the CSV file')
   .requiredOption('--org <org>', 'the organization id or exact name')
-  .requiredOption('--object <object>', 'contacts, companies or opportunities')
+  .requiredOption('--object <object>', 'contacts, companies, opportunities, tasks or notes')
   .option('--mapping <file>', 'JSON: {"columns": {"<header>": "<target>"}, "dedup": "...", "options": {...}}')
   .option('--dedup <mode>', 'skip, update_empty or overwrite (default: skip)')
   .option('--as <email>', "the member the import acts for (default: the organization's first admin)")

@@ -285,3 +285,58 @@ describe('saved mappings and custom fields from columns', () => {
     expect(preview.body.rows[0].problems[0]).toMatchObject({ code: 'unknown_option', value: 'Red' });
   });
 });
+
+describe('tasks and notes', () => {
+  it('imports tasks and notes linked to existing records by e-mail, name or external id; revert removes them', async () => {
+    const contact = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Linus',
+      emails: [{ value: 'linus@tasks.example' }],
+    });
+    const company = await admin.client.post('/api/v1/companies', { name: 'Tasks Corp' });
+    const tasksCsv =
+      'Subject,Due Date,Priority,Assigned To,Contact,Account\n' +
+      `Call Linus,2030-05-01,High,${admin.email},linus@tasks.example,\n` +
+      'Send contract,5/2/2030,,Nobody Here,,Tasks Corp\n' +
+      ',2030-05-03,,,,\n';
+    const up = await uploadCsv(t, admin.client, 'task', 'tasks.csv', tasksCsv);
+    expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual([
+      'title',
+      'due_date',
+      'priority',
+      'assignee',
+      'contact',
+      'company',
+    ]);
+    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(admin.client, up.body.id);
+    expect(done.progress).toMatchObject({ created: 2, failed: 1 });
+    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
+    const call = (await admin.client.get(`/api/v1/tasks/${rows[0].record_id}`)).body;
+    expect(call).toMatchObject({ title: 'Call Linus', priority: 'high', assignee_id: admin.userId });
+    expect(call.link).toEqual({ object: 'contact', id: contact.body.id });
+    const contract = (await admin.client.get(`/api/v1/tasks/${rows[1].record_id}`)).body;
+    expect(contract.link).toEqual({ object: 'company', id: company.body.id });
+    expect(rows[1].problems[0]).toMatchObject({ column: 'Assigned To', code: 'unknown_assignee' });
+
+    const notes = await uploadCsv(
+      t,
+      admin.client,
+      'note',
+      'notes.csv',
+      'Note,Contact\n"Met at <b>FOSDEM</b>\nLikes kernels",Linus\n',
+    );
+    await admin.client.post(`/api/v1/imports/${notes.body.id}/start`);
+    expect((await waitForImport(admin.client, notes.body.id)).progress.created).toBe(1);
+    const list = (await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data;
+    expect(list[0].body_html).toBe('<p>Met at &lt;b&gt;FOSDEM&lt;/b&gt;</p><p>Likes kernels</p>');
+
+    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    expect((await waitForImport(admin.client, up.body.id)).status).toBe('reverted');
+    expect((await admin.client.get(`/api/v1/tasks/${rows[0].record_id}`)).body.archived_at).not.toBeNull();
+    await admin.client.post(`/api/v1/imports/${notes.body.id}/revert`);
+    await waitForImport(admin.client, notes.body.id);
+    expect((await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data).toEqual(
+      [],
+    );
+  });
+});

@@ -17,6 +17,10 @@ const OBJECT_NAMES: Record<string, ImportObject> = {
   companies: 'company',
   opportunity: 'opportunity',
   opportunities: 'opportunity',
+  task: 'task',
+  tasks: 'task',
+  note: 'note',
+  notes: 'note',
 };
 
 export type ImportCommandOptions = {

@@ -5,8 +5,10 @@ import { mapDatabaseError } from '../../platform/errors/db-errors.js';
 import type { Services } from '../../platform/http/types.js';
 import { archiveCompany, updateCompany } from '../companies/company.service.js';
 import { archiveContact, updateContact } from '../contacts/contact.service.js';
+import { deleteNote } from '../notes/note.service.js';
 import { archiveOpportunity, updateOpportunity } from '../opportunities/opportunity.service.js';
 import { listMembers } from '../organizations/organization.service.js';
+import { transitionTask } from '../tasks/task.service.js';
 import { type CellProblem, externalIds, importRows, imports, type RowOutcome } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, loadImport, targetsOf } from './import.service.js';
 import { type FileRow, readRows } from './import-file.util.js';
@@ -241,7 +243,14 @@ async function resolvePendingParents(run: RunContext): Promise<void> {
   }
 }
 
-const ARCHIVE = { contact: archiveContact, company: archiveCompany, opportunity: archiveOpportunity };
+const ARCHIVE: Record<string, (s: Services, c: TenantContext, id: string) => Promise<unknown>> = {
+  contact: archiveContact,
+  company: archiveCompany,
+  opportunity: archiveOpportunity,
+  task: (s, c, id) => transitionTask(s, c, id, 'archive'),
+  // Notes have no archive: an imported note is deleted.
+  note: (s, c, id) => deleteNote(s, c, id, { isAdmin: true }),
+};
 const UPDATE = {
   contact: updateContact,
   company: updateCompany,
@@ -258,7 +267,7 @@ export async function runRevert(services: Services, orgId: string, importId: str
   const ctx = importCtx(orgId, importId);
   const row = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
   if (row.status !== 'reverting') return 'skipped';
-  const object = row.object as keyof typeof ARCHIVE;
+  const object = row.object;
   for (;;) {
     const rows = await withTenant(services.database, ctx, (scope) =>
       scope.tx
@@ -279,7 +288,7 @@ export async function runRevert(services: Services, orgId: string, importId: str
     for (const r of rows) {
       let note: CellProblem | null = null;
       try {
-        if (r.outcome === 'created') await ARCHIVE[object](services, ctx, r.recordId!);
+        if (r.outcome === 'created') await ARCHIVE[object]!(services, ctx, r.recordId!);
         else if (r.before) await UPDATE[object]!(services, ctx, r.recordId!, r.before as never);
       } catch (error) {
         const known = error instanceof AppError ? error : mapDatabaseError(error);

@@ -2,7 +2,7 @@ import type { FieldDef, ObjectDef, SelectOption } from '../../platform/registry/
 import type { ColumnMapping } from './import.schema.js';
 
 /** The objects a file can be imported into. */
-export const IMPORT_OBJECTS = ['contact', 'company', 'opportunity'] as const;
+export const IMPORT_OBJECTS = ['contact', 'company', 'opportunity', 'task', 'note'] as const;
 export type ImportObject = (typeof IMPORT_OBJECTS)[number];
 
 /**
@@ -61,6 +61,19 @@ const OWNER = (synonyms: string[]) =>
     description:
       "A member's name or e-mail; an unknown one is reported on the row and the importer becomes the owner",
   });
+
+/** What a task or note is about: the first of these that is filled and found. */
+const LINKS = [
+  t('contact', 'Contact', 'reference', ['contact', 'contactemail', 'contactname', 'who', 'person'], {
+    reference: { object: 'contact', by: 'external id, e-mail or name' },
+  }),
+  t('company', 'Company', 'reference', ['company', 'companyname', 'account', 'accountname'], {
+    reference: { object: 'company', by: 'external id or name' },
+  }),
+  t('opportunity', 'Opportunity', 'reference', ['opportunity', 'deal', 'opportunityid', 'dealid', 'what'], {
+    reference: { object: 'opportunity', by: 'external id or title' },
+  }),
+];
 
 const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
   contact: [
@@ -196,6 +209,37 @@ const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
     t('tags', 'Tags', 'tags', ['tags', 'tag', 'labels'], { multiple: true }),
     EXTERNAL_ID('opportunity', ['opportunityid', 'dealid']),
   ],
+  task: [
+    t('title', 'Title', 'text', ['title', 'subject', 'task', 'name', 'tasktitle'], {
+      maxLength: 200,
+      required: true,
+    }),
+    t('description', 'Description', 'text', ['description', 'details', 'notes', 'body', 'comments'], {
+      maxLength: 5000,
+    }),
+    t('due_date', 'Due date', 'date', ['duedate', 'due', 'deadline', 'activitydate']),
+    t('priority', 'Priority', 'select', ['priority'], {
+      options: ['low', 'normal', 'high', 'urgent'].map((v) => ({
+        value: v,
+        label: v[0]!.toUpperCase() + v.slice(1),
+      })),
+    }),
+    t('assignee', 'Assignee', 'reference', ['assignee', 'assignedto', 'owner', 'taskowner'], {
+      reference: { object: 'member', by: 'name or e-mail' },
+      description: 'An unknown one is reported on the row and the importer is assigned',
+    }),
+    ...LINKS,
+    EXTERNAL_ID('task', ['taskid', 'activityid']),
+  ],
+  note: [
+    t('body', 'Text', 'text', ['body', 'note', 'notes', 'text', 'content', 'comment', 'description'], {
+      maxLength: 50_000,
+      required: true,
+      description: 'Plain text; line breaks become paragraphs',
+    }),
+    ...LINKS,
+    EXTERNAL_ID('note', ['noteid']),
+  ],
 };
 
 const KIND_OF: Record<FieldDef['type'], TargetKind> = {
@@ -235,7 +279,9 @@ export function importTargets(object: ObjectDef): ImportTarget[] {
   const byKey = new Map(object.fields.map((f) => [f.key, f]));
   const standard = STANDARD_TARGETS[object.key as ImportObject] ?? [];
   const withOptions = standard.map((target) =>
-    target.kind === 'select' ? { ...target, options: byKey.get(target.key)?.options } : target,
+    target.kind === 'select'
+      ? { ...target, options: byKey.get(target.key)?.options ?? target.options }
+      : target,
   );
   const custom = object.fields
     .filter((f) => f.origin === 'custom' && !f.retired && f.type !== 'relation')

@@ -7,6 +7,7 @@ import { createCompanyIn, updateCompanyIn } from '../companies/company.service.j
 import type { ContactCreateInput, ContactUpdateInput } from '../contacts/contact.dto.js';
 import { contacts } from '../contacts/contact.schema.js';
 import { contactViews, createContactIn, updateContactIn } from '../contacts/contact.service.js';
+import { createNoteIn } from '../notes/note.service.js';
 import type { OpportunityUpdateInput } from '../opportunities/opportunity.dto.js';
 import { opportunities } from '../opportunities/opportunity.schema.js';
 import {
@@ -20,6 +21,7 @@ import {
   ensureDefaultPipeline,
   loadPipeline,
 } from '../pipelines/pipeline.service.js';
+import { createTaskIn } from '../tasks/task.service.js';
 import type { CellProblem, DedupMode, ImportOptionValues, RowOutcome } from './import.schema.js';
 import { externalIds } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
@@ -78,10 +80,18 @@ export async function recordOfExternalId(
   object: string,
   externalId: string,
 ): Promise<string | null> {
-  const table = { contact: 'contacts', company: 'companies', opportunity: 'opportunities' }[object];
+  const table = {
+    contact: 'contacts',
+    company: 'companies',
+    opportunity: 'opportunities',
+    task: 'tasks',
+    note: 'notes',
+  }[object];
+  // Notes have no archive: they are deleted.
+  const active = object === 'note' ? '' : 'and r.archived_at is null';
   const { rows } = await scope.conn.query(
     `select x.record_id from external_ids x join ${table} r on r.org_id = x.org_id and r.id = x.record_id
-      where x.org_id = $1 and x.object = $2 and x.external_id = $3 and r.archived_at is null`,
+      where x.org_id = $1 and x.object = $2 and x.external_id = $3 ${active}`,
     [scope.ctx.orgId, object, externalId],
   );
   return (rows[0] as { record_id: string } | undefined)?.record_id ?? null;
@@ -107,15 +117,24 @@ async function firstId(scope: TenantScope, text: string, params: unknown[]): Pro
 function resolveOwner(run: RunContext, value: unknown, problems: CellProblem[]): string | null | undefined {
   const ref = str(value);
   if (!ref) return undefined;
+  return resolveOwnerAs(run, ref, 'owner', problems);
+}
+
+function resolveOwnerAs(
+  run: RunContext,
+  ref: string,
+  target: string,
+  problems: CellProblem[],
+): string | null {
   const lower = ref.toLowerCase();
   const member = run.members.find((m) => m.email.toLowerCase() === lower || m.name.toLowerCase() === lower);
   if (member) return member.id;
   problems.push(
     problem(
       run,
-      'owner',
-      'unknown_owner',
-      'No member has this name or e-mail; the importer is the owner',
+      target,
+      `unknown_${target}`,
+      `No member has this name or e-mail; the importer is the ${target}`,
       ref,
     ),
   );
@@ -638,8 +657,123 @@ export const writeOpportunity: RowWriter = async (run, draft) => {
   return { outcome: 'updated', recordId: existingId, before, problems };
 };
 
+// ---------------------------------------------------------------- tasks and notes
+
+async function findOpportunity(scope: TenantScope, ref: string): Promise<string | null> {
+  return (
+    (await recordOfExternalId(scope, 'opportunity', ref)) ??
+    (await firstId(
+      scope,
+      'select id from opportunities where org_id = $1 and lower(title) = lower($2) and archived_at is null order by created_at limit 1',
+      [ref],
+    ))
+  );
+}
+
+/** The record a task or note is about: the first filled of contact, company, opportunity that is found. */
+async function linkOf(
+  run: RunContext,
+  v: Record<string, unknown>,
+  problems: CellProblem[],
+): Promise<{ object: 'contact' | 'company' | 'opportunity'; id: string } | null> {
+  const finders = { contact: findContact, company: findCompany, opportunity: findOpportunity } as const;
+  for (const object of ['contact', 'company', 'opportunity'] as const) {
+    const ref = str(v[object]);
+    if (!ref) continue;
+    const id = await finders[object](run.scope, ref);
+    if (id) return { object, id };
+    problems.push(problem(run, object, `unknown_${object}`, `No ${object} matches this: not linked`, ref));
+  }
+  return null;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+
+/**
+ * A task row: assignee by name or e-mail (unknown: reported, the importer is assigned), linked
+ * to the first contact, company or opportunity of the row that is found. Matched by external id
+ * only; a matched row is skipped whatever the mode.
+ */
+export const writeTask: RowWriter = async (run, draft) => {
+  const v = draft.values;
+  const problems: CellProblem[] = [];
+  const title = str(v.title);
+  if (!title)
+    return {
+      outcome: 'failed',
+      recordId: null,
+      problems: [problem(run, 'title', 'required', 'A task needs a title')],
+    };
+  const externalId = str(v.external_id);
+  const existingId = externalId ? await recordOfExternalId(run.scope, 'task', externalId) : null;
+  if (existingId) return { outcome: 'skipped', recordId: existingId, problems };
+  const assignee = str(v.assignee);
+  const assigneeId = assignee ? resolveOwnerAs(run, assignee, 'assignee', problems) : run.importerId;
+  const link = await linkOf(run, v, problems);
+  const created = await createTaskIn(run.scope, run.services, {
+    title,
+    description: str(v.description) ?? null,
+    ...(str(v.due_date) ? { due_date: str(v.due_date) } : {}),
+    ...(str(v.priority) ? { priority: v.priority as 'normal' } : {}),
+    assignee_id: assigneeId,
+    link,
+  });
+  await rememberExternalId(run, 'task', externalId, created.id);
+  return { outcome: 'created', recordId: created.id, problems };
+};
+
+/**
+ * A note row: plain text (each line a paragraph, HTML escaped, then sanitized as any note) on the
+ * first contact, company or opportunity of the row that is found; a note on nothing fails.
+ * Matched by external id only; a matched row is skipped whatever the mode.
+ */
+export const writeNote: RowWriter = async (run, draft) => {
+  const v = draft.values;
+  const problems: CellProblem[] = [];
+  const body = str(v.body);
+  if (!body)
+    return {
+      outcome: 'failed',
+      recordId: null,
+      problems: [problem(run, 'body', 'required', 'A note needs a text')],
+    };
+  const externalId = str(v.external_id);
+  const existingId = externalId ? await recordOfExternalId(run.scope, 'note', externalId) : null;
+  if (existingId) return { outcome: 'skipped', recordId: existingId, problems };
+  const link = await linkOf(run, v, problems);
+  if (!link)
+    return {
+      outcome: 'failed',
+      recordId: null,
+      problems: [
+        ...problems,
+        { column: null, code: 'required', message: 'A note must be on a contact, company or opportunity' },
+      ],
+    };
+  const html = body
+    .split(/\r?\n/)
+    .map((line) => `<p>${escapeHtml(line)}</p>`)
+    .join('');
+  const created = await createNoteIn(run.scope, run.services, {
+    object: link.object,
+    id: link.id,
+    body: html,
+  });
+  await rememberExternalId(run, 'note', externalId, created.id);
+  return { outcome: 'created', recordId: created.id, problems };
+};
+
 export const WRITERS: Record<string, RowWriter> = {
   contact: writeContact,
   company: writeCompany,
   opportunity: writeOpportunity,
+  task: writeTask,
+  note: writeNote,
 };

@@ -61,29 +61,33 @@ async function loadRow(scope: TenantScope, id: string, forUpdate = false): Promi
  *   422 `reference_not_found` at `body.id` (no such active record in the tenant)
  */
 export async function createNote(services: Services, ctx: TenantContext, input: NoteCreateInput) {
+  return withTenant(services.database, ctx, (scope) => createNoteIn(scope, services, input));
+}
+
+/** `createNote` inside the caller's tenant transaction (import). */
+export async function createNoteIn(scope: TenantScope, services: Services, input: NoteCreateInput) {
+  const { ctx } = scope;
   const { html, text } = sanitizeNote(input.body, 'body.body');
-  return withTenant(services.database, ctx, async (scope) => {
-    const record = { object: input.object, id: input.id };
-    await assertLinkable(scope, record, 'body.id');
-    const [row] = await scope.tx
-      .insert(notes)
-      .values({
-        orgId: ctx.orgId,
-        linkedObject: record.object,
-        linkedId: record.id,
-        bodyHtml: html,
-        bodyText: text,
-        authorId: ctx.actor.type === 'user' ? ctx.actor.id : null,
-      })
-      .returning();
-    await emitEvent(scope, services.jobs, {
-      type: 'note.created',
-      subject: { object: 'note', id: row!.id },
-      data: { name: nameOf(text) },
-      related: [record],
-    });
-    return noteView(row!);
+  const record = { object: input.object, id: input.id };
+  await assertLinkable(scope, record, 'body.id');
+  const [row] = await scope.tx
+    .insert(notes)
+    .values({
+      orgId: ctx.orgId,
+      linkedObject: record.object,
+      linkedId: record.id,
+      bodyHtml: html,
+      bodyText: text,
+      authorId: ctx.actor.type === 'user' ? ctx.actor.id : null,
+    })
+    .returning();
+  await emitEvent(scope, services.jobs, {
+    type: 'note.created',
+    subject: { object: 'note', id: row!.id },
+    data: { name: nameOf(text) },
+    related: [record],
   });
+  return noteView(row!);
 }
 
 /** A note. @throws 404, also for another tenant's id */

@@ -100,39 +100,47 @@ export async function createTask(
   ctx: TenantContext,
   input: TaskCreateInput,
 ): Promise<TaskView> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const due = dueOf(input);
-    const assigneeId =
-      input.assignee_id !== undefined ? input.assignee_id : ctx.actor.type === 'user' ? ctx.actor.id : null;
-    if (input.assignee_id) await assertMember(scope, input.assignee_id, 'body.assignee_id');
-    if (input.link) await assertLinkable(scope, input.link, 'body.link.id');
-    const [row] = await scope.tx
-      .insert(tasks)
-      .values({
-        orgId: ctx.orgId,
-        title: input.title,
-        description: input.description ?? null,
-        dueAt: due?.dueAt ?? null,
-        allDay: due?.dueAt ? due.allDay : false,
-        priority: input.priority ?? 'normal',
-        assigneeId,
-        linkedObject: input.link?.object ?? null,
-        linkedId: input.link?.id ?? null,
-        remindAt: remindOf(input.remind_at ?? null),
-        createdBy: ctx.actor.id,
-        updatedBy: ctx.actor.id,
-      })
-      .returning();
-    const view = taskView(row!);
-    if (view.remind_at) await scheduleReminder(scope, services, { id: view.id, remindAt: view.remind_at });
-    await emitEvent(scope, services.jobs, {
-      type: 'task.created',
-      subject: { object: 'task', id: view.id },
-      data: { name: view.title, assignee_id: view.assignee_id, due_at: view.due_at },
-      related: relatedOf(view.link),
-    });
-    return view;
+  return withTenant(services.database, ctx, (scope) => createTaskIn(scope, services, input));
+}
+
+/** `createTask` inside the caller's tenant transaction (import). */
+export async function createTaskIn(
+  scope: TenantScope,
+  services: Services,
+  input: TaskCreateInput,
+): Promise<TaskView> {
+  const { ctx } = scope;
+  const due = dueOf(input);
+  const assigneeId =
+    input.assignee_id !== undefined ? input.assignee_id : ctx.actor.type === 'user' ? ctx.actor.id : null;
+  if (input.assignee_id) await assertMember(scope, input.assignee_id, 'body.assignee_id');
+  if (input.link) await assertLinkable(scope, input.link, 'body.link.id');
+  const [row] = await scope.tx
+    .insert(tasks)
+    .values({
+      orgId: ctx.orgId,
+      title: input.title,
+      description: input.description ?? null,
+      dueAt: due?.dueAt ?? null,
+      allDay: due?.dueAt ? due.allDay : false,
+      priority: input.priority ?? 'normal',
+      assigneeId,
+      linkedObject: input.link?.object ?? null,
+      linkedId: input.link?.id ?? null,
+      remindAt: remindOf(input.remind_at ?? null),
+      createdBy: ctx.actor.id,
+      updatedBy: ctx.actor.id,
+    })
+    .returning();
+  const view = taskView(row!);
+  if (view.remind_at) await scheduleReminder(scope, services, { id: view.id, remindAt: view.remind_at });
+  await emitEvent(scope, services.jobs, {
+    type: 'task.created',
+    subject: { object: 'task', id: view.id },
+    data: { name: view.title, assignee_id: view.assignee_id, due_at: view.due_at },
+    related: relatedOf(view.link),
   });
+  return view;
 }
 
 /** A task (archived ones too). @throws 404, also for another tenant's id */
