@@ -15,6 +15,16 @@ import { type FileRow, readRows } from './import-file.util.js';
 import { readRow } from './import-values.js';
 import { type RunContext, setCompanyParent, WRITERS } from './import-writers.js';
 
+/**
+ * Another run of the same import committed past this run's batch (pg-boss handed out an expired
+ * job again while the first run was still going): this run stops and leaves the import to it.
+ */
+export class RunOvertakenError extends Error {
+  constructor(importId: string) {
+    super(`Another run of import ${importId} is ahead of this one`);
+  }
+}
+
 /** Rows committed together with their outcomes and the checkpoint. */
 export const IMPORT_BATCH_ROWS = 250;
 
@@ -77,8 +87,7 @@ export async function runImport(
       const current = await loadImport(scope, importId, true);
       if (current.status !== 'running') return false;
       // Another runner (a job handed out twice, the CLI and a worker) got past this batch first.
-      if (current.rowsDone >= batch[0]!.number)
-        throw new Error('Another run of this import is ahead of this one');
+      if (current.rowsDone >= batch[0]!.number) throw new RunOvertakenError(importId);
       const run: RunContext = {
         scope,
         services,
@@ -336,6 +345,7 @@ export function defineImportJobs(services: Services): void {
       if (data.kind === 'revert') await runRevert(services, data.org_id, data.import_id);
       else await runImport(services, data.org_id, data.import_id);
     } catch (error) {
+      if (error instanceof RunOvertakenError) return;
       await withTenant(services.database, importCtx(data.org_id, data.import_id), (scope) =>
         scope.tx
           .update(imports)
