@@ -83,3 +83,9 @@ export async function dragTo(
   await page.mouse.move(b.x + b.width / 2, b.y + Math.min(b.height / 2, 80), { steps: 15 });
   await page.mouse.up();
 }
+
+/** Opens a Mantine select by its label and picks an option. */
+export async function pick(page: Page, label: string, option: string | RegExp): Promise<void> {
+  await page.getByRole('combobox', { name: label, exact: true }).click();
+  await page.getByRole('option', { name: option }).first().click();
+}

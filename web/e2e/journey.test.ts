@@ -83,7 +83,7 @@ describe('the first journey: sign up, records, the board, closing a deal, the ti
 
     // Keyboard: focus the card, Space to lift, arrow right to the next stage, Space to drop.
     const live = page.locator('[id^="DndLiveRegion"]');
-    await card(page, 'Globex renewal').focus();
+    await page.getByRole('button', { name: 'Move Globex renewal' }).focus();
     await page.keyboard.press('Space');
     await expect.poll(() => live.textContent()).toMatch(/Draggable item/);
     const cardId = /Draggable item ([0-9a-f-]+)/.exec((await live.textContent()) ?? '')![1]!;

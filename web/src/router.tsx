@@ -8,7 +8,8 @@ import {
   redirect,
 } from '@tanstack/react-router';
 import { setUnauthenticatedHandler } from './api/client';
-import { meQuery, queryClient } from './lib/query';
+import { membersQuery, meQuery, objectQuery, queryClient } from './lib/query';
+import { type Collection, DEFAULT_COLUMNS, listQueryOptions } from './lib/records';
 import { AppLayout } from './shell/AppLayout';
 import { PageError, PageSkeleton } from './shell/states';
 
@@ -64,10 +65,28 @@ type ListSearch = { view?: string };
 const listSearch = (s: Record<string, unknown>): ListSearch =>
   typeof s.view === 'string' ? { view: s.view } : {};
 
+/** Starts what a table needs (registry, members, the first page) while its code loads. */
+const listLoader =
+  (object: 'contact' | 'company', collection: Collection) =>
+  ({ deps }: { deps: ListSearch }) => {
+    void queryClient.prefetchQuery(membersQuery);
+    const pending: Promise<unknown>[] = [queryClient.ensureQueryData(objectQuery(object))];
+    if (!deps.view) {
+      pending.push(
+        queryClient.ensureQueryData(
+          listQueryOptions(collection, { sort: [], q: '', columns: DEFAULT_COLUMNS[collection] }),
+        ),
+      );
+    }
+    return Promise.all(pending).then(() => undefined);
+  };
+
 const contactsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/contacts',
   validateSearch: listSearch,
+  loaderDeps: ({ search }) => search,
+  loader: listLoader('contact', 'contacts'),
   component: lazyRouteComponent(() => import('./pages/records/ListPages'), 'ContactsPage'),
 });
 const contactRoute = createRoute({
@@ -79,6 +98,8 @@ const companiesRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/companies',
   validateSearch: listSearch,
+  loaderDeps: ({ search }) => search,
+  loader: listLoader('company', 'companies'),
   component: lazyRouteComponent(() => import('./pages/records/ListPages'), 'CompaniesPage'),
 });
 const companyRoute = createRoute({

@@ -123,6 +123,8 @@ export function TagPicker(props: {
   value: string[];
   onChange: (v: string[]) => void;
   autoFocus?: boolean;
+  /** Inside a popover: the suggestions render in place so choosing does not close it. */
+  inPopover?: boolean;
 }) {
   const [search, setSearch] = useState('');
   const [q] = useDebouncedValue(search, 150);
@@ -142,6 +144,7 @@ export function TagPicker(props: {
       placeholder="Add a tag"
       autoFocus={props.autoFocus}
       clearable
+      {...(props.inPopover ? { comboboxProps: { withinPortal: false } } : {})}
     />
   );
 }
@@ -154,6 +157,7 @@ export function FieldInput({
   members,
   label,
   autoFocus,
+  inPopover,
 }: {
   field: Field;
   value: unknown;
@@ -161,8 +165,11 @@ export function FieldInput({
   members: Member[];
   label?: string;
   autoFocus?: boolean;
+  /** Inside a popover: dropdowns render in place so choosing does not close the popover. */
+  inPopover?: boolean;
 }) {
   const common = { label, 'aria-label': label ?? field.label, autoFocus };
+  const combobox = inPopover ? { comboboxProps: { withinPortal: false } } : {};
   switch (field.type) {
     case 'long_text':
       return (
@@ -232,6 +239,7 @@ export function FieldInput({
       return (
         <Select
           {...common}
+          {...combobox}
           data={(field.options ?? []).map((o) => ({ value: o.value, label: o.label }))}
           value={(value as string) ?? null}
           onChange={(v) => onChange(v)}
@@ -243,6 +251,7 @@ export function FieldInput({
       return (
         <MultiSelect
           {...common}
+          {...combobox}
           data={(field.options ?? []).map((o) => ({ value: o.value, label: o.label }))}
           value={(value as string[]) ?? []}
           onChange={(v) => onChange(v)}
@@ -253,6 +262,7 @@ export function FieldInput({
       return (
         <Select
           {...common}
+          {...combobox}
           data={members.map((m) => ({ value: m.user_id, label: m.name }))}
           value={(value as string) ?? null}
           onChange={(v) => onChange(v)}

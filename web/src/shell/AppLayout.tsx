@@ -86,7 +86,7 @@ export function AppLayout() {
           <Group gap="xs" wrap="nowrap">
             <UnstyledButton
               onClick={() => spotlight.open()}
-              aria-label="Search (Ctrl+K)"
+              aria-label="Search… Ctrl+K"
               style={{
                 border: '1px solid var(--mantine-color-default-border)',
                 borderRadius: 8,
@@ -113,7 +113,7 @@ export function AppLayout() {
             <Menu position="bottom-end" withinPortal>
               <Menu.Target>
                 <UnstyledButton aria-label="User menu">
-                  <Avatar name={me?.user.name} color="initials" size={32} />
+                  <Avatar name={me?.user.name} color="initials" variant="filled" size={32} />
                 </UnstyledButton>
               </Menu.Target>
               <Menu.Dropdown>
@@ -153,6 +153,7 @@ export function AppLayout() {
             to={item.to}
             label={item.label}
             leftSection={<item.icon size={18} />}
+            variant="filled"
             active={pathname.startsWith(item.to)}
             onClick={close}
           />
@@ -163,6 +164,7 @@ export function AppLayout() {
             to="/settings"
             label="Settings"
             leftSection={<IconSettings size={18} />}
+            variant="filled"
             active={pathname.startsWith('/settings')}
             onClick={close}
           />

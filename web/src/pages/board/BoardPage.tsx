@@ -18,6 +18,7 @@ import {
 } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import {
+  ActionIcon,
   Anchor,
   Badge,
   Button,
@@ -35,10 +36,10 @@ import {
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
-import { IconPlus, IconSearch } from '@tabler/icons-react';
+import { IconGripVertical, IconPlus, IconSearch } from '@tabler/icons-react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { type FormEvent, useMemo, useState } from 'react';
+import { type FormEvent, type ReactNode, useMemo, useState } from 'react';
 import { api, type BoardCard, type BoardColumn, call, type FilterNode, money } from '../../api/client';
 import { memberName, useMembers } from '../../lib/fields';
 import { RecordPicker } from '../../lib/pickers';
@@ -366,21 +367,38 @@ function SortableCard({
   members: ReturnType<typeof useMembers>;
   disabled: boolean;
 }) {
-  const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({
-    id: card.id,
-    disabled,
-  });
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } =
+    useSortable({
+      id: card.id,
+      disabled,
+    });
+  // The mouse drags the whole card; the keyboard drags from its handle (a button: Space, arrows, Space).
   return (
     <div
       ref={setNodeRef}
       style={{ transform: CSS.Transform.toString(transform), transition, opacity: isDragging ? 0.4 : 1 }}
-      {...attributes}
       {...listeners}
-      // dnd-kit's attributes make the card a focusable role=button with keyboard dragging.
-      {...{ 'aria-label': `${card.title}, ${money(card.amount, card.currency)}` }}
       data-card={card.title}
     >
-      <CardView card={card} members={members} />
+      <CardView
+        card={card}
+        members={members}
+        handle={
+          disabled ? undefined : (
+            <ActionIcon
+              ref={setActivatorNodeRef}
+              variant="subtle"
+              color="gray"
+              size="sm"
+              {...attributes}
+              aria-roledescription="draggable opportunity"
+              aria-label={`Move ${card.title}`}
+            >
+              <IconGripVertical size={14} />
+            </ActionIcon>
+          )
+        }
+      />
     </div>
   );
 }
@@ -389,21 +407,31 @@ function CardView({
   card,
   members,
   overlay,
+  handle,
 }: {
   card: BoardCard;
   members: ReturnType<typeof useMembers>;
   overlay?: boolean;
+  handle?: ReactNode;
 }) {
   return (
-    <Paper withBorder p={8} shadow={overlay ? 'md' : 'xs'} style={{ cursor: 'grab' }}>
-      <Anchor
-        size="sm"
-        fw={600}
-        renderRoot={(p) => <Link {...p} to="/opportunities/$id" params={{ id: card.id }} />}
-        onPointerDown={(e) => e.stopPropagation()}
-      >
-        {card.title}
-      </Anchor>
+    <Paper
+      withBorder
+      p={8}
+      shadow={overlay ? 'md' : 'xs'}
+      style={{ cursor: handle || overlay ? 'grab' : undefined }}
+    >
+      <Group gap={4} wrap="nowrap" align="flex-start">
+        {handle}
+        <Anchor
+          size="sm"
+          fw={600}
+          renderRoot={(p) => <Link {...p} to="/opportunities/$id" params={{ id: card.id }} />}
+          onPointerDown={(e) => e.stopPropagation()}
+        >
+          {card.title}
+        </Anchor>
+      </Group>
       {(card.contact || card.company) && (
         <Text size="xs" c="dimmed" truncate>
           {[card.contact?.name, card.company?.name].filter(Boolean).join(' · ')}

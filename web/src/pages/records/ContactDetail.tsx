@@ -265,7 +265,7 @@ function CompaniesField({
         {canEdit && (
           <RecordPicker
             collection="companies"
-            label=""
+            label="Link a company"
             value={null}
             onChange={(companyId) => {
               if (companyId && !links.some((l) => l.id === companyId)) {

@@ -71,6 +71,9 @@ const RELATIVE = [
   'next_30_days',
 ];
 
+// Dropdowns inside the filter popover stay inside it, so picking an option does not close it.
+const NO_PORTAL = { withinPortal: false };
+
 export const opsFor = (field: Field) => OPS[field.type] ?? EQUALITY;
 const needsValue = (op: string) => op !== 'isEmpty' && op !== 'isNotEmpty';
 
@@ -111,6 +114,7 @@ function ValueInput({
     return (
       <Group gap={4} wrap="nowrap">
         <Select
+          comboboxProps={NO_PORTAL}
           aria-label="Relative date"
           w={150}
           placeholder="Relative…"
@@ -133,6 +137,7 @@ function ValueInput({
   if (field.type === 'boolean') {
     return (
       <Select
+        comboboxProps={NO_PORTAL}
         aria-label="Value"
         data={[
           { value: 'true', label: 'Yes' },
@@ -146,6 +151,7 @@ function ValueInput({
   if (field.type === 'tags' || field.type === 'multi_select') {
     return (
       <FieldInput
+        inPopover
         field={field}
         value={cond.value ?? []}
         onChange={onChange}
@@ -157,6 +163,7 @@ function ValueInput({
   if (field.type === 'currency') {
     return (
       <FieldInput
+        inPopover
         field={{ ...field, type: 'number' }}
         value={cond.value}
         onChange={onChange}
@@ -165,7 +172,16 @@ function ValueInput({
       />
     );
   }
-  return <FieldInput field={field} value={cond.value} onChange={onChange} members={members} label="Value" />;
+  return (
+    <FieldInput
+      inPopover
+      field={field}
+      value={cond.value}
+      onChange={onChange}
+      members={members}
+      label="Value"
+    />
+  );
 }
 
 /**
@@ -227,6 +243,7 @@ export function FilterBuilder({
               // biome-ignore lint/suspicious/noArrayIndexKey: conditions are positional
               <Group key={i} gap={6} wrap="nowrap" align="flex-start" data-testid="filter-condition">
                 <Select
+                  comboboxProps={NO_PORTAL}
                   aria-label="Field"
                   w={170}
                   searchable
@@ -239,6 +256,7 @@ export function FilterBuilder({
                 />
                 {field && (
                   <Select
+                    comboboxProps={NO_PORTAL}
                     aria-label="Operator"
                     w={140}
                     data={opsFor(field).map((o) => ({ value: o, label: OP_LABELS[o] ?? o }))}

@@ -5,6 +5,7 @@ import { type FormEvent, useState } from 'react';
 import { ApiError, api, call } from '../../api/client';
 import { TagPicker } from '../../lib/fields';
 import { RecordPicker } from '../../lib/pickers';
+import { DEFAULT_COLUMNS } from '../../lib/records';
 import { EmptyState, ErrorAlert } from '../../shell/states';
 import { RecordList } from './RecordList';
 
@@ -49,7 +50,7 @@ export function CompaniesPage() {
       collection="companies"
       title="Companies"
       detailPath="/companies/$id"
-      defaultColumns={['name', 'domain', 'industry', 'size', 'tags', 'owner_id', 'created_at']}
+      defaultColumns={DEFAULT_COLUMNS.companies}
       titleFields={['name']}
       viewId={search.view}
       onViewChange={(view) => void navigate({ to: '/companies', search: view ? { view } : {} })}

@@ -31,9 +31,10 @@ import {
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { type ReactNode, useEffect, useMemo, useState } from 'react';
-import { ApiError, api, call, type Field, type FilterNode, type SavedView } from '../../api/client';
-import { FieldValue, type RecordData, TagPicker, useMembers } from '../../lib/fields';
+import { api, call, type Field, type FilterNode, type SavedView } from '../../api/client';
+import { FieldValue, TagPicker, useMembers } from '../../lib/fields';
 import { meQuery, objectQuery } from '../../lib/query';
+import { listQueryOptions, type Sort } from '../../lib/records';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 import { FilterBuilder, type FilterState, fromFilter, toFilter } from './FilterBuilder';
 
@@ -52,9 +53,6 @@ export type ListConfig = {
   viewId?: string;
   onViewChange: (id: string | undefined) => void;
 };
-
-type Sort = { field: string; direction: 'asc' | 'desc' };
-const PAGE = 50;
 
 /**
  * A registry-driven table of records: column chooser, sort by header, the filter builder, free
@@ -96,7 +94,7 @@ export function RecordList(config: ListConfig) {
   }, [currentView]);
 
   const filterNode = useMemo(() => toFilter(filter), [filter]);
-  const queryKey = [config.collection, 'list', filterNode, sort, q, columns] as const;
+  const queryKey = [config.collection, filterNode, sort, q, columns] as const;
   // A new query starts from the first page with nothing selected.
   // biome-ignore lint/correctness/useExhaustiveDependencies: reset whenever the query changes
   useEffect(() => {
@@ -106,24 +104,7 @@ export function RecordList(config: ListConfig) {
   const cursor = cursors[cursors.length - 1];
 
   const list = useQuery({
-    queryKey: [...queryKey, cursor],
-    queryFn: async () => {
-      const { data, error, response } = await api.POST(
-        `/api/v1/${config.collection}/query` as '/api/v1/contacts/query',
-        {
-          body: {
-            ...(filterNode ? { filter: filterNode } : {}),
-            ...(sort.length ? { sort } : {}),
-            ...(q ? { q } : {}),
-            ...(cursor ? { cursor } : {}),
-            fields: [...new Set(['id', ...columns])],
-            limit: PAGE,
-          },
-        },
-      );
-      if (!response.ok) throw new ApiError(response.status, (error ?? {}) as never);
-      return data as { data: RecordData[]; next_cursor: string | null };
-    },
+    ...listQueryOptions(config.collection, { filter: filterNode, sort, q, columns, cursor }),
     placeholderData: keepPreviousData,
   });
 

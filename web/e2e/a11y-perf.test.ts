@@ -1,0 +1,145 @@
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { apiCall, launch, newContext, signInInBrowser, signUpInBrowser, uniqueEmail } from './browser.js';
+
+const axeSource: string = createRequire(import.meta.url)('axe-core').source;
+
+/** axe-core on the current page: the serious and critical violations, described. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource });
+  const results = await page.evaluate(async () => {
+    const axe = (window as any).axe;
+    return axe.run(document, { resultTypes: ['violations'] });
+  });
+  type Violation = { id: string; impact: string; help: string; nodes: { html: string; failureSummary: string }[] };
+  return (results.violations as Violation[])
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${v.impact} ${v.id}: ${v.help}: ` +
+        v.nodes
+          .slice(0, 3)
+          .map((n) => `${n.html.slice(0, 160)} (${n.failureSummary.replaceAll('\n', ' ')})`)
+          .join('; '),
+    );
+}
+
+describe('accessibility and speed', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('the main pages have no serious or critical axe violations, in light and dark mode', async () => {
+    const anonymous = await (await newContext(browser)).newPage();
+    await anonymous.goto('/sign-in');
+    await anonymous.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await seriousViolations(anonymous)).toEqual([]);
+    await anonymous.goto('/sign-up');
+    await anonymous.getByRole('button', { name: 'Create organization' }).waitFor();
+    expect(await seriousViolations(anonymous)).toEqual([]);
+
+    const page = await (await newContext(browser)).newPage();
+    await signUpInBrowser(page, 'Axe Ltd', 'Ally Axe', uniqueEmail('ally'));
+    const company = await apiCall(page, 'POST', '/api/v1/companies', { name: 'Contrast Co' });
+    const contact = await apiCall(page, 'POST', '/api/v1/contacts', {
+      first_name: 'Ada',
+      last_name: 'Aria',
+      tags: ['a11y'],
+      companies: [{ id: company.body.id }],
+    });
+    const opp = await apiCall(page, 'POST', '/api/v1/opportunities', {
+      title: 'Accessible deal',
+      source: 'manual',
+      contact_id: contact.body.id,
+    });
+    await apiCall(page, 'POST', '/api/v1/tasks', {
+      title: 'Check contrast',
+      link: { object: 'contact', id: contact.body.id },
+    });
+
+    const pages: [string, string][] = [
+      ['/contacts', 'Contacts'],
+      [`/contacts/${contact.body.id}`, 'Ada Aria'],
+      [`/companies/${company.body.id}`, 'Contrast Co'],
+      ['/companies', 'Companies'],
+      ['/opportunities', 'Opportunities'],
+      [`/opportunities/${opp.body.id}`, 'Accessible deal'],
+      ['/tasks', 'Tasks'],
+      ['/settings', 'Settings'],
+    ];
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const [url, heading] of pages) {
+        await page.goto(url);
+        await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+        await page.waitForLoadState('networkidle');
+        const found = await seriousViolations(page);
+        expect(found, `${scheme} ${url}`).toEqual([]);
+      }
+    }
+  });
+
+  it('the contacts page of a 100,000-contact organization shows its first rows quickly (printed)', async () => {
+    const account = inject('perfAccount');
+    const page = await (await newContext(browser)).newPage();
+    await signInInBrowser(page, account.email, account.password);
+    await page.goto('/tasks');
+    await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
+
+    // Cold: a full page load of /contacts. Warm: navigating to it inside the app.
+    const cold = performance.now();
+    await page.goto('/contacts');
+    await page.getByTestId('record-table').getByRole('row').nth(50).waitFor();
+    const coldMs = performance.now() - cold;
+    if (process.env.E2E_TRACE) {
+      const entries = await page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .map((e) => `${Math.round(e.startTime)}-${Math.round((e as PerformanceResourceTiming).responseEnd)} ${e.name}`),
+      );
+      console.log(entries.join('\n'));
+    }
+
+    await page.getByRole('link', { name: 'Tasks' }).click();
+    await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
+    const warm = performance.now();
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    await page.getByTestId('record-table').getByRole('row').nth(50).waitFor();
+    const warmMs = performance.now() - warm;
+
+    // The API alone: the first page as the table asks for it.
+    const api = performance.now();
+    const first = await apiCall(page, 'POST', '/api/v1/contacts/query', {
+      limit: 50,
+      fields: [
+        'id',
+        'first_name',
+        'last_name',
+        'email',
+        'phone',
+        'companies',
+        'tags',
+        'owner_id',
+        'created_at',
+      ],
+    });
+    const apiMs = performance.now() - api;
+    expect(first.body.data).toHaveLength(50);
+
+    const rows = await page.getByTestId('record-table').getByRole('row').count();
+    expect(rows).toBe(51); // the header and a page of 50
+    await expect(page.getByTestId('record-table').getByRole('row').nth(1).textContent()).resolves.toMatch(
+      /Given1Family1person1@perf\.test/,
+    );
+    console.log(
+      `e2e perf (${inject('databaseKind')} database, ${inject('perfAccount') ? '100,000' : '?'} contacts): ` +
+        `first 50 rows in ${Math.round(coldMs)} ms on a full page load, ${Math.round(warmMs)} ms navigating in the app ` +
+        `(the API's first page alone: ${Math.round(apiMs)} ms)`,
+    );
+  });
+});

@@ -1,0 +1,48 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiCall, dragTo, launch, newContext, signUpInBrowser, uniqueEmail } from './browser.js';
+
+const column = (page: Page, stage: string) => page.locator(`[data-stage="${stage}"]`);
+
+describe('the board when the server says no', () => {
+  let browser: Browser;
+  let page: Page;
+  beforeAll(async () => {
+    browser = await launch();
+    // Wide enough for every stage of the default pipeline side by side.
+    page = await (await newContext(browser, { width: 2200, height: 900 })).newPage();
+    await signUpInBrowser(page, 'Refusals Inc', 'Rae Refused', uniqueEmail('rae'));
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('a refused drag moves back and says why', async () => {
+    const pipelines = await apiCall(page, 'GET', '/api/v1/pipelines');
+    const stages: { name: string; kind: string }[] = pipelines.body.data[0].stages;
+    const firstOpen = stages.find((s) => s.kind === 'open')!.name;
+    const won = stages.find((s) => s.kind === 'won')!.name;
+    const opp = await apiCall(page, 'POST', '/api/v1/opportunities', {
+      title: 'Closed deal',
+      source: 'manual',
+      amount: 1200,
+      currency: 'EUR',
+    });
+    expect(
+      (await apiCall(page, 'POST', `/api/v1/opportunities/${opp.body.id}/close`, { status: 'won' })).status,
+    ).toBe(200);
+
+    await page.goto('/opportunities');
+    await page.getByRole('switch', { name: 'Show closed' }).check();
+    const card = column(page, won).locator('[data-card="Closed deal"]');
+    await card.waitFor();
+
+    // A won deal must be reopened before it moves: the server answers 409 and the card goes back.
+    await dragTo(page, card, column(page, firstOpen));
+    await page.getByText('“Closed deal” was not moved').waitFor();
+    await page.getByText(/reopen it before moving it/).waitFor();
+    await column(page, won).locator('[data-card="Closed deal"]').waitFor();
+    expect(await column(page, firstOpen).locator('[data-card="Closed deal"]').count()).toBe(0);
+    await expect(column(page, won).getByTestId('stage-count').textContent()).resolves.toBe('1');
+  });
+});

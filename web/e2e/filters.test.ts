@@ -1,0 +1,62 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiCall, launch, newContext, pick, signUpInBrowser, uniqueEmail } from './browser.js';
+
+describe('the filter builder, generated from the registry', () => {
+  let browser: Browser;
+  let page: Page;
+  beforeAll(async () => {
+    browser = await launch();
+    page = await (await newContext(browser)).newPage();
+    await signUpInBrowser(page, 'Filters GmbH', 'Fritz Filter', uniqueEmail('fritz'));
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('finds a contact by a custom field made in settings, and keeps it as a saved view', async () => {
+    // A custom field, created in the settings screen.
+    await page.goto('/settings?tab=fields');
+    await page.getByRole('button', { name: 'Add field' }).click();
+    await page.getByLabel('Label').fill('Shoe size');
+    await pick(page, 'Type', 'number');
+    await page.getByRole('button', { name: 'Create field' }).click();
+    await page.getByRole('cell', { name: 'shoe_size' }).waitFor();
+
+    for (const [first, size] of [
+      ['Bigfoot', 47],
+      ['Cinderella', 35],
+      ['Average', 41],
+    ] as const) {
+      const res = await apiCall(page, 'POST', '/api/v1/contacts', {
+        first_name: first,
+        custom: { shoe_size: size },
+      });
+      expect(res.status).toBe(201);
+    }
+
+    await page.goto('/contacts');
+    await page.getByRole('link', { name: 'Cinderella' }).waitFor();
+    await page.getByRole('button', { name: /^Filter/ }).click();
+    await page.getByRole('button', { name: 'Add condition' }).click();
+    await pick(page, 'Field', 'Shoe size');
+    await pick(page, 'Operator', 'greater than');
+    await page.getByLabel('Value', { exact: true }).fill('42');
+    await page.keyboard.press('Escape');
+
+    const table = page.getByTestId('record-table');
+    await expect.poll(() => table.getByRole('row').count()).toBe(2); // header + Bigfoot
+    await table.getByRole('link', { name: 'Bigfoot' }).waitFor();
+
+    // Saved as a view, it comes back with the filter after a reload.
+    await page.getByRole('button', { name: 'View', exact: true }).click();
+    await page.getByRole('menuitem', { name: 'Save as new view…' }).click();
+    await page.getByLabel('Name').fill('Big feet');
+    await page.getByRole('button', { name: 'Save view' }).click();
+    await page.waitForURL(/view=/);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Big feet' }).waitFor();
+    await expect.poll(() => page.getByTestId('record-table').getByRole('row').count()).toBe(2);
+    await page.getByTestId('record-table').getByRole('link', { name: 'Bigfoot' }).waitFor();
+  });
+});
