@@ -21,19 +21,6 @@ const teams = table('sales_teams.csv');
 /** Agents of the Central office become members; the others stay unknown (reported per row). */
 const members = teams.filter((a) => a.regional_office === 'Central').map((a) => a.sales_agent!);
 
-async function mapColumn(
-  client: Client,
-  imp: { id: string; headers: string[] },
-  header: string,
-  target: string | null,
-) {
-  const res = await client.patch(`/api/v1/imports/${imp.id}`, {
-    mapping: [{ index: imp.headers.indexOf(header), target }],
-  });
-  expect(res.status, res.text).toBe(200);
-  return res.body;
-}
-
 beforeAll(async () => {
   t = await startTestApp();
   admin = await signUp(t, 'Maven Analytics');
