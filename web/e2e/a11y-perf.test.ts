@@ -12,7 +12,12 @@ async function seriousViolations(page: Page): Promise<string[]> {
     const axe = (window as any).axe;
     return axe.run(document, { resultTypes: ['violations'] });
   });
-  type Violation = { id: string; impact: string; help: string; nodes: { html: string; failureSummary: string }[] };
+  type Violation = {
+    id: string;
+    impact: string;
+    help: string;
+    nodes: { html: string; failureSummary: string }[];
+  };
   return (results.violations as Violation[])
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map(
@@ -96,11 +101,18 @@ describe('accessibility and speed', () => {
     await page.goto('/contacts');
     await page.getByTestId('record-table').getByRole('row').nth(50).waitFor();
     const coldMs = performance.now() - cold;
+    // The browser's own clock: navigation start to the rows rendered (User Timing mark).
+    const markMs = await page.evaluate(
+      () => performance.getEntriesByName('cairn:first-rows')[0]?.startTime ?? -1,
+    );
     if (process.env.E2E_TRACE) {
       const entries = await page.evaluate(() =>
         performance
           .getEntriesByType('resource')
-          .map((e) => `${Math.round(e.startTime)}-${Math.round((e as PerformanceResourceTiming).responseEnd)} ${e.name}`),
+          .map(
+            (e) =>
+              `${Math.round(e.startTime)}-${Math.round((e as PerformanceResourceTiming).responseEnd)} ${e.name}`,
+          ),
       );
       console.log(entries.join('\n'));
     }
@@ -138,7 +150,8 @@ describe('accessibility and speed', () => {
     );
     console.log(
       `e2e perf (${inject('databaseKind')} database, ${inject('perfAccount') ? '100,000' : '?'} contacts): ` +
-        `first 50 rows in ${Math.round(coldMs)} ms on a full page load, ${Math.round(warmMs)} ms navigating in the app ` +
+        `first 50 rows rendered ${Math.round(markMs)} ms after navigation start (browser clock; ${Math.round(coldMs)} ms ` +
+        `as the test saw it) on a full page load, ${Math.round(warmMs)} ms navigating in the app ` +
         `(the API's first page alone: ${Math.round(apiMs)} ms)`,
     );
   });

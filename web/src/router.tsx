@@ -159,6 +159,8 @@ const routeTree = rootRoute.addChildren([
 export const router = createRouter({
   routeTree,
   defaultPendingComponent: PageSkeleton,
+  // Show data the moment it is there: no minimum time for the loading skeleton.
+  defaultPendingMinMs: 0,
   defaultErrorComponent: PageError,
   defaultPreload: 'intent',
   scrollRestoration: true,
