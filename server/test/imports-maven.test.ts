@@ -131,7 +131,7 @@ describe('Maven CRM import', () => {
     });
     expect(patched.status, patched.text).toBe(200);
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(admin.client, up.body.id, 600_000);
+    const done = await waitForImport(admin.client, up.body.id, 1_500_000);
     expect(done.status, done.error).toBe('completed');
     expect(done.progress).toMatchObject({ total_rows: 8800, rows_done: 8800, created: 8800, failed: 0 });
     expect(done.empty_cells.account).toBe(deals.filter((d) => !d.account).length);
@@ -174,5 +174,5 @@ describe('Maven CRM import', () => {
       expect(opp.company?.name ?? '').toBe(deal.account);
       expect(opp.expected_close_date).toBe(deal.close_date || null);
     }
-  }, 900_000);
+  }, 1_800_000);
 });
