@@ -1,0 +1,309 @@
+/**
+ * Import benchmark: a generated contacts CSV (names, e-mails, phones, tags, 3 custom fields, 5%
+ * duplicate rows) imported end to end on a PostgreSQL server database of its own, through Cairn's
+ * real HTTP API on loopback (multipart upload -> mapping -> start -> polling until done; the job
+ * runs in this process, every record change with its event), compared with PostgreSQL COPY of the
+ * same rows into the same table (another tenant, psql \copy) in the same run. Samples this
+ * process's resident memory (it is the server) every 100 ms.
+ *
+ *   npx tsx bench/import.bench.ts [--rows=1000000] [--url=postgres://host:port]
+ *
+ * Drops and recreates the database `cairn_import_bench` (only that one). Prints the figures and
+ * rewrites its own section of bench/RESULTS.md. Exits 0 whatever the figures.
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  openAsBlob,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { buildApp } from '../server/src/app.js';
+import { loadConfig } from '../server/src/config.js';
+import { openDatabase } from '../server/src/db/client.js';
+import { createServices } from '../server/src/runtime.js';
+import { FIRST_NAMES, LAST_NAMES, TAGS } from './names.js';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
+const DB_NAME = 'cairn_import_bench';
+const args = process.argv.slice(2);
+const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const ROWS = Number(arg('rows') ?? 1_000_000);
+const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
+const DB_URL = `${SERVER_URL}/${DB_NAME}`;
+const TARGET_ROWS_PER_S = 10_000;
+/** The tenant COPY loads into (created by the script). */
+const COPY_ORG = 'c0c0c0c0-0000-4000-8000-000000000001';
+const TARGET_RSS_MB = 500;
+
+const log = (...parts: unknown[]) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...parts);
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** A deterministic pseudo-random sequence (mulberry32), so every run imports the same file. */
+function random(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Row = {
+  first: string;
+  last: string;
+  email: string;
+  phone: string;
+  tags: string[];
+  segment: string;
+  score: number;
+  since: string;
+};
+
+/** Writes the import CSV and, for COPY, the same rows as the contacts table stores them. */
+async function generate(dir: string): Promise<{ csv: string; copy: string; duplicates: number }> {
+  const rnd = random(2026);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(rnd() * list.length)]!;
+  const csvPath = path.join(dir, 'contacts.csv');
+  const copyPath = path.join(dir, 'contacts.copy.csv');
+  const csv = createWriteStream(csvPath);
+  const copy = createWriteStream(copyPath);
+  csv.write('First Name,Last Name,E-mail,Phone Number,Tags,Segment,Score,Signup Date\n');
+  const rows: Row[] = [];
+  let duplicates = 0;
+  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+  for (let i = 0; i < ROWS; i++) {
+    let row: Row;
+    if (i > 100 && rnd() < 0.05) {
+      row = rows[Math.floor(rnd() * rows.length)]!; // a duplicate of an earlier row
+      duplicates += 1;
+    } else {
+      const first = pick(FIRST_NAMES);
+      const last = pick(LAST_NAMES);
+      row = {
+        first,
+        last,
+        email: `${first}.${last}.${i}@import-bench.example`.toLowerCase(),
+        phone: `+1 415 ${200 + (Math.floor(i / 10_000) % 800)} ${String(i % 10_000).padStart(4, '0')}`,
+        tags: [...new Set([pick(TAGS), pick(TAGS)])].slice(0, Math.floor(rnd() * 3)),
+        segment: pick(['smb', 'mid-market', 'enterprise']),
+        score: Math.floor(rnd() * 100),
+        since: `20${String(10 + Math.floor(rnd() * 15))}-0${1 + Math.floor(rnd() * 9)}-1${Math.floor(rnd() * 9)}`,
+      };
+      if (rows.length < 200_000) rows.push(row);
+    }
+    const line = [
+      row.first,
+      row.last,
+      row.email,
+      row.phone,
+      row.tags.join(';'),
+      row.segment,
+      String(row.score),
+      row.since,
+    ]
+      .map(q)
+      .join(',');
+    if (!csv.write(`${line}\n`)) await new Promise((r) => csv.once('drain', r));
+    const e164 = `+1415${row.phone.slice(7, 10)}${row.phone.slice(11)}`;
+    const copyLine = [
+      COPY_ORG,
+      row.first,
+      row.last,
+      row.email,
+      JSON.stringify([{ value: row.email, primary: true }]),
+      e164,
+      JSON.stringify([{ e164, raw: row.phone, primary: true }]),
+      `{${row.tags.join(',')}}`,
+      'import',
+      JSON.stringify({ segment: row.segment, score: row.score, signup_date: row.since }),
+    ]
+      .map(q)
+      .join(',');
+    if (!copy.write(`${copyLine}\n`)) await new Promise((r) => copy.once('drain', r));
+  }
+  await Promise.all([new Promise((r) => csv.end(r)), new Promise((r) => copy.end(r))]);
+  return { csv: csvPath, copy: copyPath, duplicates };
+}
+
+async function prepareDatabase() {
+  const admin = new pg.Client({ connectionString: `${SERVER_URL}/postgres` });
+  await admin.connect();
+  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
+  await admin.query(`create database ${DB_NAME}`);
+  await admin.end();
+}
+
+async function main() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cairn-import-bench-'));
+  log(`generating ${int(ROWS)} rows`);
+  const files = await generate(dir);
+  await prepareDatabase();
+  const config = loadConfig({
+    DATABASE_URL: DB_URL,
+    DATA_DIR: dir,
+    SECRET: 'b'.repeat(40),
+    LOG_LEVEL: 'warn',
+    BASE_URL: 'http://127.0.0.1:0',
+    API_RATE_LIMIT_PER_MINUTE: '1000000',
+  });
+  const database = await openDatabase({ databaseUrl: DB_URL, poolSize: 10 });
+  const services = await createServices({ config, database });
+  await services.jobs.start({ worker: true });
+  const { app } = await buildApp(services);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const origin = { origin: config.baseUrl.replace(/\/$/, '') };
+
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 100);
+
+  const signup = await fetch(`${base}/api/v1/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...origin },
+    body: JSON.stringify({
+      organization_name: 'Import bench',
+      name: 'Bench',
+      email: 'bench@import.test',
+      password: 'Bench-pass-1',
+    }),
+  });
+  const cookie = (signup.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const h = { cookie, ...origin };
+  const json = async (method: string, url: string, body?: unknown) => {
+    const res = await fetch(`${base}${url}`, {
+      method,
+      headers: { ...h, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  await json('POST', '/api/v1/objects/contact/fields', { label: 'Segment', type: 'text' });
+  await json('POST', '/api/v1/objects/contact/fields', { label: 'Score', type: 'number' });
+  await json('POST', '/api/v1/objects/contact/fields', { label: 'Signup date', type: 'date' });
+
+  log('importing through the API');
+  const started = performance.now();
+  const form = new FormData();
+  form.set('file', await openAsBlob(files.csv), 'contacts.csv');
+  const upload = await fetch(`${base}/api/v1/imports?object=contact`, {
+    method: 'POST',
+    headers: h,
+    body: form,
+  });
+  if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${await upload.text()}`);
+  const draft = (await upload.json()) as { id: string; mapping: { target: string | null }[] };
+  const uploadedMs = performance.now() - started;
+  log(
+    `uploaded in ${(uploadedMs / 1000).toFixed(1)} s; mapping ${draft.mapping.map((m) => m.target).join(', ')}`,
+  );
+  await json('POST', `/api/v1/imports/${draft.id}/start`, {});
+  let view: { status: string; progress: Record<string, number> };
+  let lastLog = 0;
+  for (;;) {
+    view = await json('GET', `/api/v1/imports/${draft.id}`);
+    if (!['queued', 'running'].includes(view.status)) break;
+    if (performance.now() - lastLog > 10_000) {
+      lastLog = performance.now();
+      log(
+        `${int(view.progress.rows_done ?? 0)} rows, ${view.progress.rows_per_second} rows/s, ETA ${view.progress.eta_seconds} s`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const importMs = performance.now() - started;
+  clearInterval(sampler);
+  const importRate = ROWS / (importMs / 1000);
+  log(`import ${view.status}: ${JSON.stringify(view.progress)}`);
+
+  // The floor: COPY of the same rows into the same table (another tenant), same run.
+  const c = new pg.Client({ connectionString: DB_URL });
+  await c.connect();
+  await c.query("insert into organizations (id, name, slug) values ($1, 'COPY floor', 'copy-floor')", [
+    COPY_ORG,
+  ]);
+  await c.end();
+  const copyStarted = performance.now();
+  execFileSync('psql', [
+    DB_URL,
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-c',
+    `\\copy contacts (org_id, first_name, last_name, email, emails, phone, phones, tags, source, custom) from '${files.copy}' with (format csv)`,
+  ]);
+  const copyMs = performance.now() - copyStarted;
+  const pgc = new pg.Client({ connectionString: DB_URL });
+  await pgc.connect();
+  const events = Number(
+    (await pgc.query("select count(*) from events where actor_type = 'import'")).rows[0].count,
+  );
+  const version = (await pgc.query('show server_version')).rows[0].server_version as string;
+  await pgc.end();
+  const copyRate = ROWS / (copyMs / 1000);
+  const rssMb = peakRss / 1024 ** 2;
+  const report = [
+    '## Import (`bench/import.bench.ts`)',
+    '',
+    `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit \`${commit()}\`, ${os.cpus().length} cores, ` +
+      `PostgreSQL ${version} (server), Node ${process.version}.`,
+    '',
+    `Data: ${int(ROWS)} contact rows (first and last name, e-mail, phone, 0-2 tags, 3 custom fields), ` +
+      `${int(files.duplicates)} of them duplicates of earlier rows (skipped by dedup).`,
+    '',
+    '| what | figure | target | result |',
+    '|---|---:|---|---|',
+    `| import through the API, upload to done (${view.status}: ${int(view.progress.created ?? 0)} created, ${int(view.progress.skipped ?? 0)} skipped, ${int(view.progress.failed ?? 0)} failed; ${int(events)} events) | ${int(importRate)} rows/s (${(importMs / 1000).toFixed(0)} s, upload ${(uploadedMs / 1000).toFixed(1)} s) | >= ${int(TARGET_ROWS_PER_S)} rows/s | ${importRate >= TARGET_ROWS_PER_S ? 'PASS' : 'FAIL'} |`,
+    `| PostgreSQL COPY of the same rows into contacts | ${int(copyRate)} rows/s (${(copyMs / 1000).toFixed(1)} s) | | |`,
+    `| import / COPY | ${(importRate / copyRate).toFixed(4)} | | |`,
+    `| peak RSS of the server process during the import | ${rssMb.toFixed(0)} MB | < ${TARGET_RSS_MB} MB | ${rssMb < TARGET_RSS_MB ? 'PASS' : 'FAIL'} |`,
+    '',
+    'Every row goes through the record services in 250-row transactions (validation, dedup lookups, the contact, its',
+    "e-mails, its event and the event's dispatch job, one savepoint per row), hence the distance to COPY.",
+  ].join('\n');
+  console.log(`\n${report}\n`);
+  writeSection(report);
+  await app.close();
+  await services.jobs.stop(2000);
+  await database.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function commit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: BENCH_DIR, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Replaces this benchmark's section of RESULTS.md; other sections stay. */
+function writeSection(report: string) {
+  const START = '<!-- import.bench.ts:start -->';
+  const END = '<!-- import.bench.ts:end -->';
+  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
+  const section = `${START}\n${report}\n${END}`;
+  const a = current.indexOf(START);
+  const b = current.indexOf(END);
+  writeFileSync(
+    RESULTS_FILE,
+    a !== -1 && b > a
+      ? current.slice(0, a) + section + current.slice(b + END.length)
+      : `${current.trimEnd()}\n\n${section}\n`,
+  );
+  log(`wrote ${path.relative(process.cwd(), RESULTS_FILE)}`);
+}
+
+await main();
+process.exit(0);
