@@ -61,7 +61,8 @@ export function SignInPage() {
     setError(null);
     try {
       await authRequest('/api/auth/sign-in/email', { email, password });
-      await queryClient.invalidateQueries({ queryKey: ['me'] });
+      // Forget the signed-out answer (null) so the app asks the server who this is now.
+      queryClient.removeQueries({ queryKey: ['me'] });
       await navigate({ to: search.redirect ?? '/contacts' });
     } catch (err) {
       setError(err);
@@ -220,7 +221,7 @@ export function AcceptInvitationPage() {
           body: existing ? {} : { name, password },
         }),
       );
-      await queryClient.invalidateQueries();
+      queryClient.removeQueries();
       await navigate({ to: '/contacts' });
     } catch (err) {
       setError(err);
