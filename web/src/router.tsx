@@ -131,6 +131,16 @@ const tasksRoute = createRoute({
     s.scope === 'all' ? { scope: 'all' } : {},
   component: lazyRouteComponent(() => import('./pages/tasks/TasksPage'), 'TasksPage'),
 });
+const importsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/imports',
+  component: lazyRouteComponent(() => import('./pages/imports/ImportsPage'), 'ImportsPage'),
+});
+const importRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/imports/$id',
+  component: lazyRouteComponent(() => import('./pages/imports/ImportDetail'), 'ImportDetail'),
+});
 const settingsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/settings',
@@ -152,6 +162,8 @@ const routeTree = rootRoute.addChildren([
     boardRoute,
     opportunityRoute,
     tasksRoute,
+    importsRoute,
+    importRoute,
     settingsRoute,
   ]),
 ]);

@@ -872,6 +872,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/companies/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Possible duplicate companies: same domain or phone, same or similar names (pg_trgm) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["DuplicateGroup"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/companies/export": {
         parameters: {
             query?: never;
@@ -1923,6 +2017,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Possible duplicate contacts: same e-mail or phone, same or similar names (pg_trgm) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["DuplicateGroup"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/export": {
         parameters: {
             query?: never;
@@ -1963,6 +2151,100 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Merge contacts into a survivor: chosen values kept, e-mails, phones, tags, companies, opportunities, tasks, notes and timelines combined; the others archived */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ContactMergeInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContactMergeResult"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2046,6 +2328,1419 @@ export interface paths {
                 };
                 /** @description Default Response */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/import-mappings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Saved column mappings, by name */
+        get: {
+            parameters: {
+                query?: {
+                    object?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["ImportMapping"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Save a column mapping (headers -> targets), given or taken from an import */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ImportMappingCreateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ImportMapping"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/import-mappings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A saved mapping */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ImportMapping"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a saved mapping */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Import history, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ImportPage"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Upload a CSV file (multipart/form-data, field `file`) and get a draft import with a suggested mapping
+         * @description UTF-8 with or without BOM, CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in `ragged_rows`. The file is streamed to the data directory, up to 2 GiB (413 above).
+         */
+        post: {
+            parameters: {
+                query: {
+                    /** @description A saved mapping to apply */
+                    mapping_id?: string;
+                    /** @description The object the rows become */
+                    object: "contact" | "company" | "opportunity" | "task" | "note";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Import"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An import: mapping, options, progress (rows done, created, updated, skipped, failed, rows/s, ETA), targets and sample rows */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ImportDetail"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Set the mapping (by column index), the dedup mode and options of a draft import, or apply a saved mapping */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ImportUpdateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Import"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a queued or running import after its current batch */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Import"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/columns/{index}/field": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a custom field from a column (label: its header) and map the column to it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    index: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ImportColumnFieldCreateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Import"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/errors.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The error report: row number, column, code, reason and the original cells, formula-neutralized */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The first rows as they would be stored, with each cell problem; nothing is written */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ImportPreview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Undo a finished import: archive what it created, restore what it overwrote (in the background) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Import"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What happened to each row (created, updated, skipped, failed), with its problems; keyset by row number */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Row number to continue after (keyset) */
+                    after?: number;
+                    limit?: number;
+                    outcome?: "created" | "updated" | "skipped" | "failed";
+                    /** @description Only rows with at least one problem */
+                    with_problems?: boolean;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ImportRowPage"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the import in the background (or resume a failed or cancelled one from its checkpoint) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Import"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3001,6 +4696,98 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/v1/merges/{id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Undo a merge: the merged records come back and what moved returns */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MergeUndoResult"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/notes": {
@@ -8258,6 +10045,8 @@ export interface components {
             name: string;
             notes: string | null;
             owner_id: string | null;
+            /** @description The parent company */
+            parent_id: string | null;
             phone: string | null;
             size: string | null;
             tags: string[];
@@ -8282,6 +10071,8 @@ export interface components {
             name: string;
             notes?: string | null;
             owner_id?: string | null;
+            /** @description The parent company (this one is its subsidiary) */
+            parent_id?: string | null;
             /** @description Normalized to E.164 */
             phone?: string | null;
             size?: ("1-10" | "11-50" | "51-200" | "201-500" | "501-1000" | "1001-5000" | "5001+") | null;
@@ -8305,6 +10096,8 @@ export interface components {
             name: string;
             notes?: string | null;
             owner_id?: string | null;
+            /** @description The parent company (this one is its subsidiary) */
+            parent_id?: string | null;
             /** @description Normalized to E.164 */
             phone?: string | null;
             size?: ("1-10" | "11-50" | "51-200" | "201-500" | "501-1000" | "1001-5000" | "5001+") | null;
@@ -8329,6 +10122,8 @@ export interface components {
             name: string;
             notes: string | null;
             owner_id: string | null;
+            /** @description The parent company */
+            parent_id: string | null;
             phone: string | null;
             size: string | null;
             tags: string[];
@@ -8353,6 +10148,8 @@ export interface components {
             name?: string;
             notes?: string | null;
             owner_id?: string | null;
+            /** @description The parent company (this one is its subsidiary) */
+            parent_id?: string | null;
             /** @description Normalized to E.164 */
             phone?: string | null;
             size?: ("1-10" | "11-50" | "51-200" | "201-500" | "501-1000" | "1001-5000" | "5001+") | null;
@@ -8376,6 +10173,8 @@ export interface components {
             name?: string;
             notes?: string | null;
             owner_id?: string | null;
+            /** @description The parent company (this one is its subsidiary) */
+            parent_id?: string | null;
             /** @description Normalized to E.164 */
             phone?: string | null;
             size?: ("1-10" | "11-50" | "51-200" | "201-500" | "501-1000" | "1001-5000" | "5001+") | null;
@@ -8530,6 +10329,54 @@ export interface components {
             updated_at: string;
             updated_by: string | null;
         };
+        ContactMerge: {
+            /** @description Contacts merged into it, then archived */
+            merged_ids: string[];
+            /**
+             * Format: uuid
+             * @description The contact that stays
+             */
+            survivor_id: string;
+            /**
+             * @description Field -> the id of the contact (survivor or merged) whose value to keep: first_name, last_name, owner_id, source, lead_status, notes or custom.<key>. Unlisted fields keep the survivor's value, or the first merged record's when the survivor's is empty
+             * @default {}
+             */
+            values: {
+                [key: string]: string;
+            };
+        };
+        ContactMergeInput: {
+            /** @description Contacts merged into it, then archived */
+            merged_ids: string[];
+            /**
+             * Format: uuid
+             * @description The contact that stays
+             */
+            survivor_id: string;
+            /**
+             * @description Field -> the id of the contact (survivor or merged) whose value to keep: first_name, last_name, owner_id, source, lead_status, notes or custom.<key>. Unlisted fields keep the survivor's value, or the first merged record's when the survivor's is empty
+             * @default {}
+             */
+            values: {
+                [key: string]: string;
+            };
+        };
+        ContactMergeResult: {
+            /**
+             * Format: uuid
+             * @description Undo with POST /merges/{merge_id}/undo
+             */
+            merge_id: string;
+            survivor: components["schemas"]["Contact"];
+        };
+        ContactMergeResultInput: {
+            /**
+             * Format: uuid
+             * @description Undo with POST /merges/{merge_id}/undo
+             */
+            merge_id: string;
+            survivor: components["schemas"]["ContactInput"];
+        };
         ContactUpdate: {
             /** @description Linked companies; at most one primary */
             companies?: {
@@ -8658,6 +10505,34 @@ export interface components {
             position?: number;
             required?: boolean;
         };
+        DuplicateGroup: {
+            /** @description What the records share: normalized e-mail, E.164 phone, domain or name */
+            key: string;
+            /** @enum {string} */
+            reason: "email" | "phone" | "domain" | "name" | "similar_name";
+            records: {
+                created_at: string;
+                email: string | null;
+                /** Format: uuid */
+                id: string;
+                name: string;
+                phone: string | null;
+            }[];
+        };
+        DuplicateGroupInput: {
+            /** @description What the records share: normalized e-mail, E.164 phone, domain or name */
+            key: string;
+            /** @enum {string} */
+            reason: "email" | "phone" | "domain" | "name" | "similar_name";
+            records: {
+                created_at: string;
+                email: string | null;
+                /** Format: uuid */
+                id: string;
+                name: string;
+                phone: string | null;
+            }[];
+        };
         Field: {
             description?: string;
             filterable: boolean;
@@ -8744,6 +10619,502 @@ export interface components {
         } | {
             not: components["schemas"]["FilterNodeInput"];
         } | components["schemas"]["FilterConditionInput"];
+        Import: {
+            created_at: string;
+            created_by: string | null;
+            /** @enum {string} */
+            dedup: "skip" | "update_empty" | "overwrite";
+            /** @description Detected: `,` `;` tab or `|` */
+            delimiter: string;
+            /** @description Empty cells per mapped column: e.g. deals without an account */
+            empty_cells: {
+                [key: string]: number;
+            };
+            error: string | null;
+            file_name: string;
+            /** @description Bytes */
+            file_size: number;
+            finished_at: string | null;
+            headers: string[];
+            /** Format: uuid */
+            id: string;
+            mapping: {
+                header: string;
+                index: number;
+                /** @description A target key from `targets` (e.g. `email`, `company`, `custom.budget`), or null to ignore the column */
+                target: string | null;
+            }[];
+            object: string;
+            options: components["schemas"]["ImportOptions"];
+            progress: {
+                created: number;
+                /** @description Estimated seconds left while it runs */
+                eta_seconds: number | null;
+                failed: number;
+                /** @description 0 to 100 */
+                percent: number;
+                /** @description Rows processed and committed (the checkpoint) */
+                rows_done: number;
+                /** @description Since the import started */
+                rows_per_second: number | null;
+                skipped: number;
+                /** @description Data rows in the file (header excluded) */
+                total_rows: number;
+                updated: number;
+                /** @description Rows with at least one cell problem, imported or not */
+                with_problems: number;
+            };
+            /** @description Rows whose field count differs from the header (read as far as they go) */
+            ragged_rows: number;
+            reverted_at: string | null;
+            started_at: string | null;
+            /** @enum {string} */
+            status: "draft" | "queued" | "running" | "completed" | "failed" | "cancelled" | "reverting" | "reverted";
+        };
+        ImportCellProblem: {
+            /** @description invalid_email, invalid_phone, spreadsheet_mangled, unknown_option, too_long, invalid_number, invalid_date, required, unknown_owner, unknown_company, unknown_contact, unknown_stage, unknown_pipeline, unknown_parent, duplicate_email, ... */
+            code: string;
+            /** @description The file column (header), or null for the row as a whole */
+            column: string | null;
+            message: string;
+            /** @description The cell as it was in the file */
+            value?: string;
+        };
+        ImportCellProblemInput: {
+            /** @description invalid_email, invalid_phone, spreadsheet_mangled, unknown_option, too_long, invalid_number, invalid_date, required, unknown_owner, unknown_company, unknown_contact, unknown_stage, unknown_pipeline, unknown_parent, duplicate_email, ... */
+            code: string;
+            /** @description The file column (header), or null for the row as a whole */
+            column: string | null;
+            message: string;
+            /** @description The cell as it was in the file */
+            value?: string;
+        };
+        ImportColumnFieldCreate: {
+            /** @description Default: the column header */
+            label?: string;
+            /** @description For select: default the distinct values of the column (up to 200) */
+            options?: {
+                label: string;
+                value: string;
+            }[];
+            /**
+             * @default text
+             * @enum {string}
+             */
+            type: "text" | "long_text" | "number" | "date" | "boolean" | "email" | "phone" | "url" | "select" | "multi_select";
+        };
+        ImportColumnFieldCreateInput: {
+            /** @description Default: the column header */
+            label?: string;
+            /** @description For select: default the distinct values of the column (up to 200) */
+            options?: {
+                label: string;
+                value: string;
+            }[];
+            /**
+             * @default text
+             * @enum {string}
+             */
+            type: "text" | "long_text" | "number" | "date" | "boolean" | "email" | "phone" | "url" | "select" | "multi_select";
+        };
+        ImportDetail: {
+            created_at: string;
+            created_by: string | null;
+            /** @enum {string} */
+            dedup: "skip" | "update_empty" | "overwrite";
+            /** @description Detected: `,` `;` tab or `|` */
+            delimiter: string;
+            /** @description Empty cells per mapped column: e.g. deals without an account */
+            empty_cells: {
+                [key: string]: number;
+            };
+            error: string | null;
+            file_name: string;
+            /** @description Bytes */
+            file_size: number;
+            finished_at: string | null;
+            headers: string[];
+            /** Format: uuid */
+            id: string;
+            mapping: {
+                header: string;
+                index: number;
+                /** @description A target key from `targets` (e.g. `email`, `company`, `custom.budget`), or null to ignore the column */
+                target: string | null;
+            }[];
+            object: string;
+            options: components["schemas"]["ImportOptions"];
+            progress: {
+                created: number;
+                /** @description Estimated seconds left while it runs */
+                eta_seconds: number | null;
+                failed: number;
+                /** @description 0 to 100 */
+                percent: number;
+                /** @description Rows processed and committed (the checkpoint) */
+                rows_done: number;
+                /** @description Since the import started */
+                rows_per_second: number | null;
+                skipped: number;
+                /** @description Data rows in the file (header excluded) */
+                total_rows: number;
+                updated: number;
+                /** @description Rows with at least one cell problem, imported or not */
+                with_problems: number;
+            };
+            /** @description Rows whose field count differs from the header (read as far as they go) */
+            ragged_rows: number;
+            reverted_at: string | null;
+            /** @description The first rows of the file, as parsed */
+            sample_rows: string[][];
+            started_at: string | null;
+            /** @enum {string} */
+            status: "draft" | "queued" | "running" | "completed" | "failed" | "cancelled" | "reverting" | "reverted";
+            /** @description Every field a column can be mapped to */
+            targets: components["schemas"]["ImportTarget"][];
+        };
+        ImportDetailInput: {
+            created_at: string;
+            created_by: string | null;
+            /** @enum {string} */
+            dedup: "skip" | "update_empty" | "overwrite";
+            /** @description Detected: `,` `;` tab or `|` */
+            delimiter: string;
+            /** @description Empty cells per mapped column: e.g. deals without an account */
+            empty_cells: {
+                [key: string]: number;
+            };
+            error: string | null;
+            file_name: string;
+            /** @description Bytes */
+            file_size: number;
+            finished_at: string | null;
+            headers: string[];
+            /** Format: uuid */
+            id: string;
+            mapping: {
+                header: string;
+                index: number;
+                /** @description A target key from `targets` (e.g. `email`, `company`, `custom.budget`), or null to ignore the column */
+                target: string | null;
+            }[];
+            object: string;
+            options: components["schemas"]["ImportOptionsInput"];
+            progress: {
+                created: number;
+                /** @description Estimated seconds left while it runs */
+                eta_seconds: number | null;
+                failed: number;
+                /** @description 0 to 100 */
+                percent: number;
+                /** @description Rows processed and committed (the checkpoint) */
+                rows_done: number;
+                /** @description Since the import started */
+                rows_per_second: number | null;
+                skipped: number;
+                /** @description Data rows in the file (header excluded) */
+                total_rows: number;
+                updated: number;
+                /** @description Rows with at least one cell problem, imported or not */
+                with_problems: number;
+            };
+            /** @description Rows whose field count differs from the header (read as far as they go) */
+            ragged_rows: number;
+            reverted_at: string | null;
+            /** @description The first rows of the file, as parsed */
+            sample_rows: string[][];
+            started_at: string | null;
+            /** @enum {string} */
+            status: "draft" | "queued" | "running" | "completed" | "failed" | "cancelled" | "reverting" | "reverted";
+            /** @description Every field a column can be mapped to */
+            targets: components["schemas"]["ImportTargetInput"][];
+        };
+        ImportInput: {
+            created_at: string;
+            created_by: string | null;
+            /** @enum {string} */
+            dedup: "skip" | "update_empty" | "overwrite";
+            /** @description Detected: `,` `;` tab or `|` */
+            delimiter: string;
+            /** @description Empty cells per mapped column: e.g. deals without an account */
+            empty_cells: {
+                [key: string]: number;
+            };
+            error: string | null;
+            file_name: string;
+            /** @description Bytes */
+            file_size: number;
+            finished_at: string | null;
+            headers: string[];
+            /** Format: uuid */
+            id: string;
+            mapping: {
+                header: string;
+                index: number;
+                /** @description A target key from `targets` (e.g. `email`, `company`, `custom.budget`), or null to ignore the column */
+                target: string | null;
+            }[];
+            object: string;
+            options: components["schemas"]["ImportOptionsInput"];
+            progress: {
+                created: number;
+                /** @description Estimated seconds left while it runs */
+                eta_seconds: number | null;
+                failed: number;
+                /** @description 0 to 100 */
+                percent: number;
+                /** @description Rows processed and committed (the checkpoint) */
+                rows_done: number;
+                /** @description Since the import started */
+                rows_per_second: number | null;
+                skipped: number;
+                /** @description Data rows in the file (header excluded) */
+                total_rows: number;
+                updated: number;
+                /** @description Rows with at least one cell problem, imported or not */
+                with_problems: number;
+            };
+            /** @description Rows whose field count differs from the header (read as far as they go) */
+            ragged_rows: number;
+            reverted_at: string | null;
+            started_at: string | null;
+            /** @enum {string} */
+            status: "draft" | "queued" | "running" | "completed" | "failed" | "cancelled" | "reverting" | "reverted";
+        };
+        ImportMapping: {
+            columns: {
+                [key: string]: string | null;
+            };
+            created_at: string;
+            /** @enum {string} */
+            dedup: "skip" | "update_empty" | "overwrite";
+            /** Format: uuid */
+            id: string;
+            name: string;
+            object: string;
+            options: components["schemas"]["ImportOptions"];
+        };
+        ImportMappingCreate: {
+            /** @description Header (case-insensitive) -> target; required unless import_id is given */
+            columns?: {
+                [key: string]: string | null;
+            };
+            /** @enum {string} */
+            dedup?: "skip" | "update_empty" | "overwrite";
+            /**
+             * Format: uuid
+             * @description Save this import's mapping, dedup and options
+             */
+            import_id?: string;
+            name: string;
+            /**
+             * @description Required unless import_id is given
+             * @enum {string}
+             */
+            object?: "contact" | "company" | "opportunity" | "task" | "note";
+            options?: components["schemas"]["ImportOptions"];
+        };
+        ImportMappingCreateInput: {
+            /** @description Header (case-insensitive) -> target; required unless import_id is given */
+            columns?: {
+                [key: string]: string | null;
+            };
+            /** @enum {string} */
+            dedup?: "skip" | "update_empty" | "overwrite";
+            /**
+             * Format: uuid
+             * @description Save this import's mapping, dedup and options
+             */
+            import_id?: string;
+            name: string;
+            /**
+             * @description Required unless import_id is given
+             * @enum {string}
+             */
+            object?: "contact" | "company" | "opportunity" | "task" | "note";
+            options?: components["schemas"]["ImportOptionsInput"];
+        };
+        ImportMappingInput: {
+            columns: {
+                [key: string]: string | null;
+            };
+            created_at: string;
+            /** @enum {string} */
+            dedup: "skip" | "update_empty" | "overwrite";
+            /** Format: uuid */
+            id: string;
+            name: string;
+            object: string;
+            options: components["schemas"]["ImportOptionsInput"];
+        };
+        ImportOptions: {
+            /** @description Opportunities: create a pipeline or stage named in the file that does not exist (else the row fails) */
+            create_missing_stages?: boolean;
+            /**
+             * @description A cell with a problem: leave that field empty and import the row (default), or fail the row
+             * @enum {string}
+             */
+            invalid_cells?: "skip_cell" | "fail_row";
+            /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
+            pipeline?: string;
+            /** @description Tags added to every record */
+            tags?: string[];
+        };
+        ImportOptionsInput: {
+            /** @description Opportunities: create a pipeline or stage named in the file that does not exist (else the row fails) */
+            create_missing_stages?: boolean;
+            /**
+             * @description A cell with a problem: leave that field empty and import the row (default), or fail the row
+             * @enum {string}
+             */
+            invalid_cells?: "skip_cell" | "fail_row";
+            /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
+            pipeline?: string;
+            /** @description Tags added to every record */
+            tags?: string[];
+        };
+        ImportPage: {
+            data: components["schemas"]["Import"][];
+            next_cursor: string | null;
+        };
+        ImportPageInput: {
+            data: components["schemas"]["ImportInput"][];
+            next_cursor: string | null;
+        };
+        ImportPreview: {
+            /** @description Problems in these rows, by code */
+            problem_counts: {
+                [key: string]: number;
+            };
+            rows: {
+                problems: components["schemas"]["ImportCellProblem"][];
+                /** @description 1-based data row (the header is row 0) */
+                row_number: number;
+                /** @description By target key, as they would be stored */
+                values: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        ImportPreviewInput: {
+            /** @description Problems in these rows, by code */
+            problem_counts: {
+                [key: string]: number;
+            };
+            rows: {
+                problems: components["schemas"]["ImportCellProblemInput"][];
+                /** @description 1-based data row (the header is row 0) */
+                row_number: number;
+                /** @description By target key, as they would be stored */
+                values: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        ImportRow: {
+            /** @description The original cells (kept for rows with problems) */
+            cells: string[] | null;
+            /** @enum {string} */
+            outcome: "created" | "updated" | "skipped" | "failed";
+            problems: components["schemas"]["ImportCellProblem"][];
+            record_id: string | null;
+            reverted_at: string | null;
+            row_number: number;
+        };
+        ImportRowInput: {
+            /** @description The original cells (kept for rows with problems) */
+            cells: string[] | null;
+            /** @enum {string} */
+            outcome: "created" | "updated" | "skipped" | "failed";
+            problems: components["schemas"]["ImportCellProblemInput"][];
+            record_id: string | null;
+            reverted_at: string | null;
+            row_number: number;
+        };
+        ImportRowPage: {
+            data: components["schemas"]["ImportRow"][];
+            next_after: number | null;
+        };
+        ImportRowPageInput: {
+            data: components["schemas"]["ImportRowInput"][];
+            next_after: number | null;
+        };
+        ImportTarget: {
+            description: string | null;
+            key: string;
+            /** @description How cells are read: text, email, phone, number, date, select, tags, reference... */
+            kind: string;
+            label: string;
+            max_length: number | null;
+            /** @description Several columns may fill it */
+            multiple: boolean;
+            options: {
+                label: string;
+                value: string;
+            }[] | null;
+            reference: {
+                by: string;
+                object: string;
+            } | null;
+            required: boolean;
+        };
+        ImportTargetInput: {
+            description: string | null;
+            key: string;
+            /** @description How cells are read: text, email, phone, number, date, select, tags, reference... */
+            kind: string;
+            label: string;
+            max_length: number | null;
+            /** @description Several columns may fill it */
+            multiple: boolean;
+            options: {
+                label: string;
+                value: string;
+            }[] | null;
+            reference: {
+                by: string;
+                object: string;
+            } | null;
+            required: boolean;
+        };
+        ImportUpdate: {
+            /**
+             * @description A row matching a record: skip it, fill the record's empty fields, or overwrite them
+             * @enum {string}
+             */
+            dedup?: "skip" | "update_empty" | "overwrite";
+            /** @description Columns to (re)map, by index; columns not listed keep their target */
+            mapping?: {
+                index: number;
+                /** @description A target key from `targets` (e.g. `email`, `company`, `custom.budget`), or null to ignore the column */
+                target: string | null;
+            }[];
+            /**
+             * Format: uuid
+             * @description Apply a saved mapping (by header name) first
+             */
+            mapping_id?: string;
+            options?: components["schemas"]["ImportOptions"];
+        };
+        ImportUpdateInput: {
+            /**
+             * @description A row matching a record: skip it, fill the record's empty fields, or overwrite them
+             * @enum {string}
+             */
+            dedup?: "skip" | "update_empty" | "overwrite";
+            /** @description Columns to (re)map, by index; columns not listed keep their target */
+            mapping?: {
+                index: number;
+                /** @description A target key from `targets` (e.g. `email`, `company`, `custom.budget`), or null to ignore the column */
+                target: string | null;
+            }[];
+            /**
+             * Format: uuid
+             * @description Apply a saved mapping (by header name) first
+             */
+            mapping_id?: string;
+            options?: components["schemas"]["ImportOptionsInput"];
+        };
         Invitation: {
             created_at: string;
             email: string;
@@ -8905,6 +11276,16 @@ export interface components {
             role: "admin" | "user" | "viewer";
             /** Format: uuid */
             user_id: string;
+        };
+        MergeUndoResult: {
+            /** Format: uuid */
+            merge_id: string;
+            restored_ids: string[];
+        };
+        MergeUndoResultInput: {
+            /** Format: uuid */
+            merge_id: string;
+            restored_ids: string[];
         };
         Note: {
             author_id: string | null;

@@ -18,6 +18,7 @@ import {
   IconAddressBook,
   IconBuilding,
   IconChecklist,
+  IconFileImport,
   IconLayoutKanban,
   IconLogout,
   IconMoon,
@@ -36,6 +37,7 @@ const NAV = [
   { to: '/companies', label: 'Companies', icon: IconBuilding },
   { to: '/opportunities', label: 'Opportunities', icon: IconLayoutKanban },
   { to: '/tasks', label: 'Tasks', icon: IconChecklist },
+  { to: '/imports', label: 'Imports', icon: IconFileImport },
 ] as const;
 
 /** The app shell: navigation, the organization's name, search (Ctrl/Cmd+K), theme and user menu. */

@@ -1,0 +1,89 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiCall, launch, newContext, pick, signUpInBrowser, uniqueEmail } from './browser.js';
+
+// Real third-party files, read where they live (../shared beside the repository).
+const CRM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/crm');
+const ACCOUNTS = path.join(CRM, 'maven-crm-sales-opportunities/accounts.csv');
+const CUSTOMERS = path.join(CRM, 'datablist-samples/customers-100.csv');
+
+async function uploadFile(page: Page, object: string, file: string) {
+  await page.goto('/imports');
+  await pick(page, 'Import as', object);
+  await page.locator('input[type="file"]').setInputFiles(file);
+  await page.getByRole('button', { name: 'Upload and map columns' }).click();
+  await page.getByRole('region', { name: 'Column mapping' }).waitFor();
+}
+
+describe('the import wizard, on real files', () => {
+  let browser: Browser;
+  let page: Page;
+  beforeAll(async () => {
+    browser = await launch();
+    page = await (await newContext(browser)).newPage();
+    await signUpInBrowser(page, 'Movers Ltd', 'Mo Mover', uniqueEmail('mo'));
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('imports the Maven accounts as companies, reports every row, and can undo it', async () => {
+    await uploadFile(page, 'Companies', ACCOUNTS);
+    // The suggested mapping: "account" is the company name.
+    await expect(page.getByRole('combobox', { name: 'Field for account' }).inputValue()).resolves.toMatch(
+      /Name/,
+    );
+    await page.getByTestId('import-preview').getByRole('row').nth(1).waitFor();
+    await page.getByRole('button', { name: /^Start import of 85 rows/ }).click();
+    await expect
+      .poll(() => page.getByTestId('import-status').textContent(), { timeout: 60_000 })
+      .toBe('completed');
+    await expect(page.getByTestId('import-created').textContent()).resolves.toBe('85');
+    await expect(page.getByTestId('import-failed').textContent()).resolves.toBe('0');
+
+    // The companies are there, parents included.
+    const list = await apiCall(page, 'GET', '/api/v1/companies?q=Acme%20Corporation&limit=5');
+    expect(list.body.data.map((c: { name: string }) => c.name)).toContain('Acme Corporation');
+
+    // History lists it; undo archives what it created.
+    await page.getByRole('button', { name: 'Undo this import' }).click();
+    await expect
+      .poll(() => page.getByTestId('import-status').textContent(), { timeout: 60_000 })
+      .toBe('reverted');
+    const after = await apiCall(page, 'GET', '/api/v1/companies?limit=200');
+    expect(after.body.data).toHaveLength(0);
+    await page.getByRole('link', { name: 'Imports' }).click();
+    await page.getByTestId('import-history').getByText('accounts.csv').waitFor();
+  });
+
+  it('imports datablist customers as contacts, with a column turned into a custom field, and skips duplicates on a second run', async () => {
+    await uploadFile(page, 'Contacts', CUSTOMERS);
+    // "Customer Id" has no standard field: make it a custom field in one step.
+    const row = page.locator('[data-column="Customer Id"]');
+    if ((await row.getByRole('button', { name: 'New custom field' }).count()) > 0) {
+      await row.getByRole('button', { name: 'New custom field' }).click();
+      await expect.poll(() => row.getByRole('combobox').inputValue()).toMatch(/Customer Id/);
+    }
+    await page.getByRole('button', { name: /^Start import of 100 rows/ }).click();
+    await expect
+      .poll(() => page.getByTestId('import-status').textContent(), { timeout: 60_000 })
+      .toBe('completed');
+    const created = Number(await page.getByTestId('import-created').textContent());
+    expect(created).toBeGreaterThan(90);
+
+    // The same file again, "skip" duplicates: nothing new, every row accounted for.
+    await uploadFile(page, 'Contacts', CUSTOMERS);
+    await page.getByRole('button', { name: /^Start import of 100 rows/ }).click();
+    await expect
+      .poll(() => page.getByTestId('import-status').textContent(), { timeout: 60_000 })
+      .toBe('completed');
+    await expect(page.getByTestId('import-created').textContent()).resolves.toBe('0');
+    const skipped = Number(await page.getByTestId('import-skipped').textContent());
+    const failed = Number(await page.getByTestId('import-failed').textContent());
+    expect(skipped + failed).toBe(100);
+    await page.getByRole('tab', { name: /^skipped/ }).click();
+    await page.getByTestId('import-rows').getByRole('row').nth(1).waitFor();
+  });
+});

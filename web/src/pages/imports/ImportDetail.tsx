@@ -1,0 +1,544 @@
+import {
+  Alert,
+  Badge,
+  Button,
+  Group,
+  Paper,
+  Progress,
+  ScrollArea,
+  SegmentedControl,
+  Select,
+  SimpleGrid,
+  Stack,
+  Stepper,
+  Switch,
+  Table,
+  Tabs,
+  TagsInput,
+  Text,
+  TextInput,
+  Title,
+  Tooltip,
+} from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useParams } from '@tanstack/react-router';
+import { useState } from 'react';
+import { api, call, type Schemas } from '../../api/client';
+import { formatDate } from '../../lib/fields';
+import { meQuery } from '../../lib/query';
+import { ErrorAlert, PageSkeleton } from '../../shell/states';
+import { STATUS_COLOR } from './ImportsPage';
+
+type ImportDetailData = Schemas['ImportDetail'];
+const ACTIVE = new Set(['queued', 'running', 'reverting']);
+const OUTCOMES = ['failed', 'created', 'updated', 'skipped'] as const;
+
+function stepOf(status: string): number {
+  if (status === 'draft') return 1;
+  if (ACTIVE.has(status)) return 3;
+  return 4;
+}
+
+/**
+ * The import wizard for one upload: map columns -> preview with per-cell problems -> options
+ * (dedup, invalid cells, pipeline, tags) -> start -> live progress -> the report (every row's
+ * outcome, the error CSV) with cancel, resume and revert.
+ */
+export function ImportDetail() {
+  const { id } = useParams({ from: '/app/imports/$id' });
+  const queryClient = useQueryClient();
+  const { data: me } = useQuery(meQuery);
+  const detail = useQuery({
+    queryKey: ['imports', id],
+    queryFn: () => call(api.GET('/api/v1/imports/{id}', { params: { path: { id } } })),
+    refetchInterval: (q) => (q.state.data && ACTIVE.has(q.state.data.status) ? 1000 : false),
+  });
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: ['imports', id] });
+  const act = useMutation({
+    mutationFn: (action: 'start' | 'cancel' | 'revert') =>
+      call(
+        api.POST(`/api/v1/imports/{id}/${action}` as '/api/v1/imports/{id}/start', {
+          params: { path: { id } },
+        }),
+      ),
+    onSuccess: (data) =>
+      queryClient.setQueryData(['imports', id], (old: ImportDetailData | undefined) =>
+        old ? { ...old, ...data } : old,
+      ),
+    onError: (e) => notifications.show({ color: 'red', title: 'Refused', message: e.message }),
+  });
+
+  if (detail.error) throw detail.error;
+  if (!detail.data) return <PageSkeleton />;
+  const imp = detail.data;
+  const canEdit = me?.role === 'admin' || me?.role === 'user';
+
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <div>
+          <Title order={1} size="h2">
+            Import {imp.file_name}
+          </Title>
+          <Text size="sm" c="dimmed">
+            {imp.object}s · {imp.progress.total_rows.toLocaleString()} rows ·{' '}
+            {(imp.file_size / 1024).toFixed(0)} KB · delimiter{' '}
+            {imp.delimiter === '\t' ? 'tab' : `“${imp.delimiter}”`}
+            {imp.ragged_rows > 0
+              ? ` · ${imp.ragged_rows} rows with a different number of fields than the header`
+              : ''}
+          </Text>
+        </div>
+        <Badge size="lg" color={STATUS_COLOR[imp.status]} variant="light" data-testid="import-status">
+          {imp.status}
+        </Badge>
+      </Group>
+      <Stepper active={stepOf(imp.status)} size="sm">
+        <Stepper.Step label="Upload" />
+        <Stepper.Step label="Map and preview" />
+        <Stepper.Step label="Options" />
+        <Stepper.Step label="Progress" />
+        <Stepper.Step label="Report" />
+      </Stepper>
+      {imp.error && (
+        <Alert color="red" title="The import stopped">
+          {imp.error}
+        </Alert>
+      )}
+      {imp.status === 'draft' && canEdit ? (
+        <DraftSteps
+          imp={imp}
+          onChanged={refresh}
+          onStart={() => act.mutate('start')}
+          starting={act.isPending}
+        />
+      ) : (
+        <ProgressAndReport imp={imp} canEdit={canEdit} onAction={(a) => act.mutate(a)} busy={act.isPending} />
+      )}
+    </Stack>
+  );
+}
+
+function DraftSteps({
+  imp,
+  onChanged,
+  onStart,
+  starting,
+}: {
+  imp: ImportDetailData;
+  onChanged: () => void;
+  onStart: () => void;
+  starting: boolean;
+}) {
+  const queryClient = useQueryClient();
+  const [error, setError] = useState<unknown>(null);
+  const [mappingName, setMappingName] = useState('');
+  const preview = useQuery({
+    queryKey: ['imports', imp.id, 'preview', imp.mapping, imp.options, imp.dedup],
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/imports/{id}/preview', {
+          params: { path: { id: imp.id }, query: { limit: 20 } as never },
+        }),
+      ),
+  });
+  async function patch(body: Schemas['ImportUpdate']) {
+    setError(null);
+    try {
+      const updated = await call(
+        api.PATCH('/api/v1/imports/{id}', { params: { path: { id: imp.id } }, body }),
+      );
+      queryClient.setQueryData(['imports', imp.id], (old: ImportDetailData | undefined) =>
+        old ? { ...old, ...updated } : old,
+      );
+      onChanged();
+    } catch (e) {
+      setError(e);
+    }
+  }
+  async function newField(index: number) {
+    setError(null);
+    try {
+      await call(
+        api.POST('/api/v1/imports/{id}/columns/{index}/field', {
+          params: { path: { id: imp.id, index } as never },
+          body: { type: 'text' },
+        }),
+      );
+      void queryClient.invalidateQueries({ queryKey: ['objects'] });
+      onChanged();
+    } catch (e) {
+      setError(e);
+    }
+  }
+  const targetOptions = [
+    { value: '', label: '— ignore this column —' },
+    ...imp.targets.map((t) => ({ value: t.key, label: `${t.label}${t.required ? ' *' : ''}` })),
+  ];
+  const mappedTargets = imp.mapping.map((m) => m.target).filter((t): t is string => Boolean(t));
+  const previewColumns = [...new Set(mappedTargets)];
+
+  return (
+    <Stack>
+      <ErrorAlert error={error} />
+      <Paper withBorder p="md" component="section" aria-label="Column mapping">
+        <Title order={2} size="h4" mb="xs">
+          Columns
+        </Title>
+        <Text size="sm" c="dimmed" mb="sm">
+          Each column of the file and the field it fills. The suggestions come from the header names; change
+          any of them, or turn a column into a new custom field.
+        </Text>
+        <Table>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Column</Table.Th>
+              <Table.Th>First values</Table.Th>
+              <Table.Th>Field</Table.Th>
+              <Table.Th />
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {imp.mapping.map((m) => (
+              <Table.Tr key={m.index} data-column={m.header}>
+                <Table.Td fw={600}>{m.header}</Table.Td>
+                <Table.Td maw={260}>
+                  <Text size="xs" c="dimmed" truncate>
+                    {imp.sample_rows
+                      .slice(0, 3)
+                      .map((r) => r[m.index] ?? '')
+                      .filter(Boolean)
+                      .join(' · ')}
+                  </Text>
+                </Table.Td>
+                <Table.Td>
+                  <Select
+                    aria-label={`Field for ${m.header}`}
+                    searchable
+                    data={targetOptions}
+                    value={m.target ?? ''}
+                    onChange={(v) => void patch({ mapping: [{ index: m.index, target: v ? v : null }] })}
+                    w={260}
+                  />
+                </Table.Td>
+                <Table.Td>
+                  {!m.target && (
+                    <Button size="xs" variant="subtle" onClick={() => void newField(m.index)}>
+                      New custom field
+                    </Button>
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+        <Group mt="sm" gap="xs" align="flex-end">
+          <TextInput
+            label="Save this mapping for next time"
+            placeholder="Mapping name"
+            value={mappingName}
+            onChange={(e) => setMappingName(e.currentTarget.value)}
+          />
+          <Button
+            variant="default"
+            disabled={!mappingName}
+            onClick={async () => {
+              try {
+                await call(
+                  api.POST('/api/v1/import-mappings', { body: { name: mappingName, import_id: imp.id } }),
+                );
+                notifications.show({ color: 'teal', message: `Mapping “${mappingName}” saved` });
+                setMappingName('');
+              } catch (e) {
+                setError(e);
+              }
+            }}
+          >
+            Save mapping
+          </Button>
+        </Group>
+      </Paper>
+
+      <Paper withBorder p="md" component="section" aria-label="Preview">
+        <Title order={2} size="h4" mb="xs">
+          Preview
+        </Title>
+        <Text size="sm" c="dimmed" mb="sm">
+          The first rows as they would be stored. Cells with a problem are marked; nothing is written yet.
+        </Text>
+        {preview.data && Object.keys(preview.data.problem_counts).length > 0 && (
+          <Group gap={6} mb="sm">
+            {Object.entries(preview.data.problem_counts).map(([code, n]) => (
+              <Badge key={code} color="orange" variant="light">
+                {code.replaceAll('_', ' ')}: {n}
+              </Badge>
+            ))}
+          </Group>
+        )}
+        <ScrollArea type="auto">
+          <Table data-testid="import-preview" miw={600}>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Row</Table.Th>
+                {previewColumns.map((k) => (
+                  <Table.Th key={k}>{imp.targets.find((t) => t.key === k)?.label ?? k}</Table.Th>
+                ))}
+                <Table.Th>Problems</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {preview.data?.rows.map((r) => (
+                <Table.Tr
+                  key={r.row_number}
+                  bg={r.problems.length ? 'var(--mantine-color-orange-light)' : undefined}
+                >
+                  <Table.Td>{r.row_number}</Table.Td>
+                  {previewColumns.map((k) => {
+                    const v = r.values[k];
+                    return (
+                      <Table.Td key={k} maw={220} style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>
+                        <Text size="xs">
+                          {v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)}
+                        </Text>
+                      </Table.Td>
+                    );
+                  })}
+                  <Table.Td>
+                    {r.problems.map((p) => (
+                      <Tooltip key={`${p.column}-${p.code}`} label={p.value ?? ''} disabled={!p.value}>
+                        <Text size="xs" c="red">
+                          {p.column ? `${p.column}: ` : ''}
+                          {p.message}
+                        </Text>
+                      </Tooltip>
+                    ))}
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </ScrollArea>
+      </Paper>
+
+      <Paper withBorder p="md" component="section" aria-label="Options">
+        <Title order={2} size="h4" mb="sm">
+          Options
+        </Title>
+        <Stack gap="sm">
+          <div>
+            <Text size="sm" fw={500}>
+              A row that matches an existing record (same e-mail, phone, domain or external id)
+            </Text>
+            <SegmentedControl
+              value={imp.dedup}
+              onChange={(v) => void patch({ dedup: v as Schemas['ImportUpdate']['dedup'] })}
+              data={[
+                { value: 'skip', label: 'Skip it' },
+                { value: 'update_empty', label: 'Fill empty fields' },
+                { value: 'overwrite', label: 'Overwrite' },
+              ]}
+            />
+          </div>
+          <Select
+            label="A cell with a problem"
+            w={360}
+            data={[
+              { value: 'skip_cell', label: 'Leave that field empty, import the row' },
+              { value: 'fail_row', label: 'Fail the whole row' },
+            ]}
+            value={imp.options.invalid_cells ?? 'skip_cell'}
+            onChange={(v) =>
+              void patch({ options: { ...imp.options, invalid_cells: (v ?? 'skip_cell') as 'skip_cell' } })
+            }
+          />
+          {imp.object === 'opportunity' && (
+            <>
+              <TextInput
+                label="Pipeline (when no column names one)"
+                placeholder="The default pipeline"
+                defaultValue={imp.options.pipeline ?? ''}
+                onBlur={(e) =>
+                  void patch({ options: { ...imp.options, pipeline: e.currentTarget.value || undefined } })
+                }
+                w={360}
+              />
+              <Switch
+                label="Create pipelines and stages named in the file that do not exist yet"
+                checked={Boolean(imp.options.create_missing_stages)}
+                onChange={(e) =>
+                  void patch({ options: { ...imp.options, create_missing_stages: e.currentTarget.checked } })
+                }
+              />
+            </>
+          )}
+          {(imp.object === 'contact' || imp.object === 'company' || imp.object === 'opportunity') && (
+            <TagsInput
+              label="Tag every imported record"
+              value={imp.options.tags ?? []}
+              onChange={(tags) => void patch({ options: { ...imp.options, tags } })}
+              w={360}
+            />
+          )}
+        </Stack>
+      </Paper>
+      <Group justify="flex-end">
+        <Button size="md" onClick={onStart} loading={starting}>
+          Start import of {imp.progress.total_rows.toLocaleString()} rows
+        </Button>
+      </Group>
+    </Stack>
+  );
+}
+
+function ProgressAndReport({
+  imp,
+  canEdit,
+  onAction,
+  busy,
+}: {
+  imp: ImportDetailData;
+  canEdit: boolean;
+  onAction: (a: 'start' | 'cancel' | 'revert') => void;
+  busy: boolean;
+}) {
+  const p = imp.progress;
+  const [outcome, setOutcome] = useState<string>(p.failed > 0 ? 'failed' : 'created');
+  const rows = useQuery({
+    queryKey: ['imports', imp.id, 'rows', outcome, p.rows_done],
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/imports/{id}/rows', {
+          params: { path: { id: imp.id }, query: { outcome, limit: 100 } as never },
+        }),
+      ),
+    enabled: !ACTIVE.has(imp.status),
+  });
+  const stat = (label: string, value: number | string | null, testId?: string) => (
+    <Paper withBorder p="sm">
+      <Text size="xs" c="dimmed">
+        {label}
+      </Text>
+      <Text fw={700} size="lg" data-testid={testId}>
+        {value === null ? '—' : typeof value === 'number' ? value.toLocaleString() : value}
+      </Text>
+    </Paper>
+  );
+  return (
+    <Stack>
+      <Paper withBorder p="md" component="section" aria-label="Progress">
+        <Group justify="space-between" mb={6}>
+          <Text size="sm">
+            {p.rows_done.toLocaleString()} of {p.total_rows.toLocaleString()} rows
+          </Text>
+          <Text size="sm" c="dimmed">
+            {p.rows_per_second ? `${Math.round(p.rows_per_second).toLocaleString()} rows/s` : ''}
+            {p.eta_seconds != null && ACTIVE.has(imp.status)
+              ? ` · about ${Math.ceil(p.eta_seconds)} s left`
+              : ''}
+          </Text>
+        </Group>
+        <Progress value={p.percent} animated={ACTIVE.has(imp.status)} aria-label="Import progress" />
+        <SimpleGrid cols={{ base: 2, sm: 5 }} mt="md">
+          {stat('Created', p.created, 'import-created')}
+          {stat('Updated', p.updated, 'import-updated')}
+          {stat('Skipped', p.skipped, 'import-skipped')}
+          {stat('Failed', p.failed, 'import-failed')}
+          {stat('With a problem', p.with_problems)}
+        </SimpleGrid>
+        {Object.values(imp.empty_cells).some((n) => n > 0) && (
+          <Text size="xs" c="dimmed" mt="sm">
+            Empty cells:{' '}
+            {Object.entries(imp.empty_cells)
+              .filter(([, n]) => n > 0)
+              .map(([col, n]) => `${col} ${n.toLocaleString()}`)
+              .join(' · ')}
+          </Text>
+        )}
+        {canEdit && (
+          <Group mt="md" gap="xs">
+            {ACTIVE.has(imp.status) && imp.status !== 'reverting' && (
+              <Button variant="default" color="red" onClick={() => onAction('cancel')} loading={busy}>
+                Cancel
+              </Button>
+            )}
+            {(imp.status === 'failed' || imp.status === 'cancelled') && (
+              <Button onClick={() => onAction('start')} loading={busy}>
+                Resume from the last checkpoint
+              </Button>
+            )}
+            {(imp.status === 'completed' || imp.status === 'cancelled' || imp.status === 'failed') && (
+              <Button variant="default" color="red" onClick={() => onAction('revert')} loading={busy}>
+                Undo this import
+              </Button>
+            )}
+            {!ACTIVE.has(imp.status) && (
+              <Button component="a" variant="default" href={`/api/v1/imports/${imp.id}/errors.csv`} download>
+                Download the error report (CSV)
+              </Button>
+            )}
+          </Group>
+        )}
+        {imp.reverted_at && (
+          <Text size="sm" mt="sm">
+            Undone on {formatDate(imp.reverted_at, true)}: what it created is archived, what it overwrote is
+            restored.
+          </Text>
+        )}
+      </Paper>
+      {!ACTIVE.has(imp.status) && (
+        <Paper withBorder p="md" component="section" aria-label="Rows">
+          <Tabs value={outcome} onChange={(v) => setOutcome(v ?? 'failed')}>
+            <Tabs.List>
+              {OUTCOMES.map((o) => (
+                <Tabs.Tab key={o} value={o}>
+                  {o} ({(p[o] ?? 0).toLocaleString()})
+                </Tabs.Tab>
+              ))}
+            </Tabs.List>
+          </Tabs>
+          <Table mt="sm" data-testid="import-rows">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Row</Table.Th>
+                <Table.Th>Why</Table.Th>
+                <Table.Th>Cells</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.data?.data.map((r) => (
+                <Table.Tr key={r.row_number}>
+                  <Table.Td>{r.row_number}</Table.Td>
+                  <Table.Td>
+                    {r.problems.length === 0 ? (
+                      <Text size="xs" c="dimmed">
+                        {r.outcome}
+                      </Text>
+                    ) : (
+                      r.problems.map((pr) => (
+                        <Text key={`${pr.column}-${pr.code}`} size="xs">
+                          {pr.column ? <b>{pr.column}: </b> : null}
+                          {pr.message}
+                        </Text>
+                      ))
+                    )}
+                  </Table.Td>
+                  <Table.Td maw={360}>
+                    <Text size="xs" c="dimmed" truncate>
+                      {r.cells?.join(' | ') ?? ''}
+                    </Text>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+          {rows.data?.next_after != null && (
+            <Text size="xs" c="dimmed" mt="xs">
+              The first 100 are shown; the error report has every failed row.
+            </Text>
+          )}
+        </Paper>
+      )}
+    </Stack>
+  );
+}
