@@ -28,5 +28,7 @@ for (const src of new Set(scripts)) {
   console.log(`${(bytes / 1024).toFixed(1).padStart(8)} KB gz  ${src}`);
 }
 const verdict = total <= BUDGET_BYTES ? 'within' : 'OVER';
-console.log(`${(total / 1024).toFixed(1).padStart(8)} KB gz  initial JavaScript, ${verdict} the 200 KB budget`);
+console.log(
+  `${(total / 1024).toFixed(1).padStart(8)} KB gz  initial JavaScript, ${verdict} the 200 KB budget`,
+);
 if (total > BUDGET_BYTES) process.exit(1);
