@@ -86,4 +86,41 @@ describe('the import wizard, on real files', () => {
     await page.getByRole('tab', { name: /^skipped/ }).click();
     await page.getByTestId('import-rows').getByRole('row').nth(1).waitFor();
   });
+
+  it('finds two duplicate contacts, merges them, and undoes the merge', async () => {
+    const a = await apiCall(page, 'POST', '/api/v1/contacts', {
+      first_name: 'Jonathan',
+      last_name: 'Dupont',
+      phones: [{ number: '+1 202 555 0147' }],
+      tags: ['from-expo'],
+    });
+    const b = await apiCall(page, 'POST', '/api/v1/contacts', {
+      first_name: 'Jon',
+      last_name: 'Dupont',
+      emails: [{ value: 'jon.dupont@example.org' }],
+      phones: [{ number: '(202) 555-0147' }],
+    });
+    expect([a.status, b.status]).toEqual([201, 201]);
+
+    await page.getByRole('link', { name: 'Duplicates' }).click();
+    const group = page.getByTestId('duplicate-group').filter({ hasText: 'Jonathan Dupont' }).first();
+    await group.getByText('Same phone').waitFor();
+    await group.getByRole('radio', { name: 'Keep Jonathan Dupont' }).check();
+    await group.getByRole('button', { name: 'Merge into the chosen record' }).click();
+    await page.getByText(/^Merged into Jonathan Dupont/).waitFor();
+
+    // The survivor has the other's e-mail and its own tag; the other is archived.
+    const merged = await apiCall(page, 'GET', `/api/v1/contacts/${a.body.id}`);
+    expect(merged.body.emails.map((e: { value: string }) => e.value)).toContain('jon.dupont@example.org');
+    expect(merged.body.tags).toContain('from-expo');
+    expect((await apiCall(page, 'GET', `/api/v1/contacts/${b.body.id}`)).body.archived_at).not.toBeNull();
+
+    await page.getByRole('button', { name: 'Undo merge' }).click();
+    await page.getByText(/Merge undone/).waitFor();
+    expect((await apiCall(page, 'GET', `/api/v1/contacts/${b.body.id}`)).body.archived_at).toBeNull();
+    const restored = await apiCall(page, 'GET', `/api/v1/contacts/${a.body.id}`);
+    expect(restored.body.emails.map((e: { value: string }) => e.value)).not.toContain(
+      'jon.dupont@example.org',
+    );
+  });
 });

@@ -131,6 +131,11 @@ const tasksRoute = createRoute({
     s.scope === 'all' ? { scope: 'all' } : {},
   component: lazyRouteComponent(() => import('./pages/tasks/TasksPage'), 'TasksPage'),
 });
+const duplicatesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/duplicates',
+  component: lazyRouteComponent(() => import('./pages/records/DuplicatesPage'), 'DuplicatesPage'),
+});
 const importsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/imports',
@@ -164,6 +169,7 @@ const routeTree = rootRoute.addChildren([
     tasksRoute,
     importsRoute,
     importRoute,
+    duplicatesRoute,
     settingsRoute,
   ]),
 ]);

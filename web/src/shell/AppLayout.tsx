@@ -18,6 +18,7 @@ import {
   IconAddressBook,
   IconBuilding,
   IconChecklist,
+  IconCopy,
   IconFileImport,
   IconLayoutKanban,
   IconLogout,
@@ -38,6 +39,7 @@ const NAV = [
   { to: '/opportunities', label: 'Opportunities', icon: IconLayoutKanban },
   { to: '/tasks', label: 'Tasks', icon: IconChecklist },
   { to: '/imports', label: 'Imports', icon: IconFileImport },
+  { to: '/duplicates', label: 'Duplicates', icon: IconCopy },
 ] as const;
 
 /** The app shell: navigation, the organization's name, search (Ctrl/Cmd+K), theme and user menu. */
