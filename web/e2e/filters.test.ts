@@ -59,4 +59,34 @@ describe('the filter builder, generated from the registry', () => {
     await expect.poll(() => page.getByTestId('record-table').getByRole('row').count()).toBe(2);
     await page.getByTestId('record-table').getByRole('link', { name: 'Bigfoot' }).waitFor();
   });
+
+  it('settings: stages reorder by keyboard drag, and renaming a tag to another merges them', async () => {
+    const before = await apiCall(page, 'GET', '/api/v1/pipelines');
+    const names: string[] = before.body.data[0].stages.map((s: { name: string }) => s.name);
+    await page.goto('/settings?tab=pipelines');
+    const handle = page.getByRole('button', { name: `Reorder ${names[0]}` });
+    await handle.focus();
+    await page.keyboard.press('Space');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('ArrowDown');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Space');
+    await expect
+      .poll(async () =>
+        (await apiCall(page, 'GET', '/api/v1/pipelines')).body.data[0].stages.map(
+          (s: { name: string }) => s.name,
+        ),
+      )
+      .toEqual([names[1], names[0], ...names.slice(2)]);
+
+    await apiCall(page, 'POST', '/api/v1/contacts', { first_name: 'Tagged', tags: ['VIP'] });
+    await apiCall(page, 'POST', '/api/v1/contacts', { first_name: 'Tagged2', tags: ['very-important'] });
+    await page.goto('/settings?tab=tags');
+    await page.getByRole('button', { name: 'Rename very-important' }).click();
+    await page.getByRole('textbox', { name: 'New name for very-important' }).fill('VIP');
+    await page.getByRole('button', { name: 'Save tag name' }).click();
+    await page.getByText(/Merged “very-important” into “VIP”/).waitFor();
+    const tags = await apiCall(page, 'GET', '/api/v1/tags');
+    expect(tags.body.data.map((t: { name: string }) => t.name)).not.toContain('very-important');
+  });
 });
