@@ -1,13 +1,11 @@
 import {
   Anchor,
-  Badge,
   Group,
   MultiSelect,
   NumberInput,
   Select,
   Switch,
   TagsInput,
-  Text,
   Textarea,
   TextInput,
 } from '@mantine/core';
@@ -48,7 +46,7 @@ export function formatDate(value: unknown, withTime = false): string {
   return Number.isNaN(d.getTime()) ? String(value) : (withTime ? dateTimeFmt : dateFmt).format(d);
 }
 
-/** How a field's value reads in a table cell or on a detail page. */
+/** How a field's value reads on a detail page: as in a table cell, with e-mails and URLs as links. */
 export function FieldValue({
   field,
   record,
@@ -59,62 +57,18 @@ export function FieldValue({
   members: Member[];
 }) {
   const value = fieldValueOf(field, record);
-  if (value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) {
-    return (
-      <Text span c="dimmed" size="sm">
-        —
-      </Text>
+  if (typeof value === 'string' && value !== '' && (field.type === 'email' || field.type === 'url')) {
+    return field.type === 'email' ? (
+      <Anchor href={`mailto:${value}`} size="sm">
+        {value}
+      </Anchor>
+    ) : (
+      <Anchor href={value} target="_blank" rel="noreferrer" size="sm">
+        {value}
+      </Anchor>
     );
   }
-  switch (field.type) {
-    case 'tags':
-    case 'multi_select':
-      return (
-        <Group gap={4} wrap="wrap">
-          {(value as string[]).map((t) => (
-            <Badge key={t} variant="light" size="sm" tt="none">
-              {field.options?.find((o) => o.value === t)?.label ?? t}
-            </Badge>
-          ))}
-        </Group>
-      );
-    case 'user':
-      return <>{memberName(members, value)}</>;
-    case 'relation':
-      if (Array.isArray(value)) return <>{(value as { name: string }[]).map((c) => c.name).join(', ')}</>;
-      return <>{typeof value === 'object' ? (value as { name?: string }).name : String(value)}</>;
-    case 'datetime':
-      return <>{formatDate(value, true)}</>;
-    case 'date':
-      return <>{formatDate(value)}</>;
-    case 'boolean':
-      return <>{value ? 'Yes' : 'No'}</>;
-    case 'select':
-      return <>{field.options?.find((o) => o.value === value)?.label ?? String(value)}</>;
-    case 'currency': {
-      const v = value as { amount?: number; currency?: string } | number;
-      return <>{typeof v === 'number' ? v : `${v.amount ?? ''} ${v.currency ?? ''}`}</>;
-    }
-    case 'email':
-      if (Array.isArray(value)) return <>{(value as { value: string }[]).map((e) => e.value).join(', ')}</>;
-      return (
-        <Anchor href={`mailto:${value}`} size="sm" onClick={(e) => e.stopPropagation()}>
-          {String(value)}
-        </Anchor>
-      );
-    case 'phone':
-      if (Array.isArray(value)) return <>{(value as { raw: string }[]).map((p) => p.raw).join(', ')}</>;
-      return <>{String(value)}</>;
-    case 'url':
-      return (
-        <Anchor href={String(value)} target="_blank" rel="noreferrer" size="sm">
-          {String(value)}
-        </Anchor>
-      );
-    default:
-      if (typeof value === 'object') return <>{JSON.stringify(value)}</>;
-      return <>{String(value)}</>;
-  }
+  return <>{cellContent(field, record, members)}</>;
 }
 
 /**

@@ -1,5 +1,5 @@
-import { queryOptions } from '@tanstack/react-query';
-import { ApiError, api, type FilterNode } from '../api/client';
+import { queryOptions, useQueryClient } from '@tanstack/react-query';
+import { ApiError, api, call, type FilterNode } from '../api/client';
 import type { RecordData } from './fields';
 
 export type Collection = 'contacts' | 'companies';
@@ -41,3 +41,40 @@ export const listQueryOptions = (collection: Collection, state: ListState) =>
       return data as { data: RecordData[]; next_cursor: string | null };
     },
   });
+
+export type RecordObject = 'contact' | 'company' | 'opportunity';
+/** Each object's API collection and detail route (one place for search hits, task links, detail pages). */
+export const COLLECTION = {
+  contact: 'contacts',
+  company: 'companies',
+  opportunity: 'opportunities',
+} as const;
+export const DETAIL_PATH = {
+  contact: '/contacts/$id',
+  company: '/companies/$id',
+  opportunity: '/opportunities/$id',
+} as const;
+
+/**
+ * Saves part of a record from its detail page: `PATCH /api/v1/<collection>/{id}`, the answer
+ * becomes the cached record, and every other query of the collection (its timeline, lists,
+ * related lists) and the board refresh.
+ */
+export function useRecordSave(object: RecordObject, id: string) {
+  const queryClient = useQueryClient();
+  const collection = COLLECTION[object];
+  return async (body: Record<string, unknown>) => {
+    const updated = await call(
+      api.PATCH(`/api/v1/${collection}/{id}` as '/api/v1/contacts/{id}', {
+        params: { path: { id } },
+        body: body as never,
+      }),
+    );
+    queryClient.setQueryData([collection, id], updated);
+    void queryClient.invalidateQueries({
+      predicate: (q) => q.queryKey[0] === collection && !(q.queryKey.length === 2 && q.queryKey[1] === id),
+    });
+    if (object === 'opportunity') void queryClient.invalidateQueries({ queryKey: ['board'] });
+    return updated;
+  };
+}

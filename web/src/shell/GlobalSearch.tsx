@@ -6,12 +6,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api, call } from '../api/client';
-
-const PATHS: Record<string, '/contacts/$id' | '/companies/$id' | '/opportunities/$id'> = {
-  contact: '/contacts/$id',
-  company: '/companies/$id',
-  opportunity: '/opportunities/$id',
-};
+import { DETAIL_PATH } from '../lib/records';
 
 /** Ctrl/Cmd+K: one search across contacts, companies and opportunities (`GET /api/v1/search`). */
 export function GlobalSearch() {
@@ -37,7 +32,7 @@ export function GlobalSearch() {
           <Spotlight.Action
             key={`${hit.object}:${hit.id}`}
             onClick={() => {
-              const to = PATHS[hit.object];
+              const to = DETAIL_PATH[hit.object as keyof typeof DETAIL_PATH];
               if (to) void navigate({ to, params: { id: hit.id } });
             }}
           >

@@ -4,6 +4,7 @@ import { Link, useParams } from '@tanstack/react-router';
 import { api, call, contactName } from '../../api/client';
 import { type RecordData, useMembers } from '../../lib/fields';
 import { objectQuery } from '../../lib/query';
+import { useRecordSave } from '../../lib/records';
 import { PageSkeleton } from '../../shell/states';
 import {
   FieldsPanel,
@@ -23,6 +24,7 @@ export function CompanyDetail() {
   const members = useMembers();
   const canEdit = useCanEdit();
   const description = useQuery(objectQuery('company'));
+  const save = useRecordSave('company', id);
   const company = useQuery({
     queryKey: ['companies', id],
     queryFn: () => call(api.GET('/api/v1/companies/{id}', { params: { path: { id } } })),
@@ -34,15 +36,6 @@ export function CompanyDetail() {
   if (company.error) throw company.error;
   if (!company.data || !description.data) return <PageSkeleton />;
   const c = company.data;
-
-  async function save(body: Record<string, unknown>) {
-    const updated = await call(
-      api.PATCH('/api/v1/companies/{id}', { params: { path: { id } }, body: body as never }),
-    );
-    queryClient.setQueryData(['companies', id], updated);
-    void queryClient.invalidateQueries({ queryKey: ['companies', id, 'timeline'] });
-    return updated;
-  }
 
   return (
     <Stack>

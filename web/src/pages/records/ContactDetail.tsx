@@ -7,6 +7,7 @@ import { api, type Contact, call, contactName } from '../../api/client';
 import { type RecordData, useMembers } from '../../lib/fields';
 import { RecordPicker } from '../../lib/pickers';
 import { objectQuery } from '../../lib/query';
+import { useRecordSave } from '../../lib/records';
 import { ErrorAlert, PageSkeleton } from '../../shell/states';
 import {
   FieldsPanel,
@@ -26,6 +27,7 @@ export function ContactDetail() {
   const members = useMembers();
   const canEdit = useCanEdit();
   const description = useQuery(objectQuery('contact'));
+  const save = useRecordSave('contact', id);
   const contact = useQuery({
     queryKey: ['contacts', id],
     queryFn: () => call(api.GET('/api/v1/contacts/{id}', { params: { path: { id } } })),
@@ -33,16 +35,6 @@ export function ContactDetail() {
   if (contact.error) throw contact.error;
   if (!contact.data || !description.data) return <PageSkeleton />;
   const c = contact.data;
-
-  async function save(body: Record<string, unknown>) {
-    const updated = await call(
-      api.PATCH('/api/v1/contacts/{id}', { params: { path: { id } }, body: body as never }),
-    );
-    queryClient.setQueryData(['contacts', id], updated);
-    void queryClient.invalidateQueries({ queryKey: ['contacts', id, 'timeline'] });
-    void queryClient.invalidateQueries({ queryKey: ['contacts', 'list'] });
-    return updated;
-  }
 
   return (
     <Stack>

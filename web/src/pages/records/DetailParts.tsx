@@ -31,16 +31,12 @@ import {
   type RecordData,
 } from '../../lib/fields';
 import { meQuery } from '../../lib/query';
+import { COLLECTION, type RecordObject } from '../../lib/records';
 import { ErrorAlert } from '../../shell/states';
 
 const NoteEditor = lazy(() => import('./NoteEditor'));
 
-export type RecordObject = 'contact' | 'company' | 'opportunity';
-export const COLLECTION = {
-  contact: 'contacts',
-  company: 'companies',
-  opportunity: 'opportunities',
-} as const;
+export type { RecordObject };
 
 export function useCanEdit(): boolean {
   const { data: me } = useQuery(meQuery);

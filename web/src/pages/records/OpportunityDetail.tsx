@@ -20,6 +20,7 @@ import { api, call, money } from '../../api/client';
 import { formatDate, type RecordData, useMembers } from '../../lib/fields';
 import { RecordPicker } from '../../lib/pickers';
 import { objectQuery, pipelinesQuery } from '../../lib/query';
+import { useRecordSave } from '../../lib/records';
 import { ErrorAlert, PageSkeleton } from '../../shell/states';
 import {
   EditableField,
@@ -39,6 +40,7 @@ export function OpportunityDetail() {
   const members = useMembers();
   const canEdit = useCanEdit();
   const description = useQuery(objectQuery('opportunity'));
+  const save = useRecordSave('opportunity', id);
   const pipelines = useQuery(pipelinesQuery);
   const opp = useQuery({
     queryKey: ['opportunities', id],
@@ -86,14 +88,6 @@ export function OpportunityDetail() {
   const o = opp.data;
   const pipeline = pipelines.data?.data.find((p) => p.id === o.pipeline_id);
 
-  async function save(body: Record<string, unknown>) {
-    const updated = await call(
-      api.PATCH('/api/v1/opportunities/{id}', { params: { path: { id } }, body: body as never }),
-    );
-    queryClient.setQueryData(['opportunities', id], updated);
-    refresh();
-    return updated;
-  }
   const fieldOf = (key: string) => description.data.fields.find((f) => f.key === key)!;
 
   return (

@@ -18,6 +18,7 @@ import { useState } from 'react';
 import { api, call, type Task } from '../../api/client';
 import { formatDate, memberName, useMembers } from '../../lib/fields';
 import { meQuery } from '../../lib/query';
+import { DETAIL_PATH } from '../../lib/records';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 
 const GROUPS = [
@@ -28,11 +29,6 @@ const GROUPS = [
   ['later', 'Later'],
   ['no_date', 'No due date'],
 ] as const;
-const PATHS = {
-  contact: '/contacts/$id',
-  company: '/companies/$id',
-  opportunity: '/opportunities/$id',
-} as const;
 
 /** My tasks or everyone's, grouped by when they are due (in the browser's time zone); one click completes. */
 export function TasksPage() {
@@ -144,11 +140,7 @@ export function TasksPage() {
                       <Anchor
                         size="xs"
                         renderRoot={(p) => (
-                          <Link
-                            {...p}
-                            to={PATHS[t.link!.object as keyof typeof PATHS]}
-                            params={{ id: t.link!.id }}
-                          />
+                          <Link {...p} to={DETAIL_PATH[t.link!.object]} params={{ id: t.link!.id }} />
                         )}
                       >
                         {`Open ${t.link.object}`}
