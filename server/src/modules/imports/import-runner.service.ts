@@ -1,5 +1,5 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { mapDatabaseError } from '../../platform/errors/db-errors.js';
 import type { Services } from '../../platform/http/types.js';
@@ -11,9 +11,10 @@ import { listMembers } from '../organizations/organization.service.js';
 import { transitionTask } from '../tasks/task.service.js';
 import { type CellProblem, externalIds, importRows, imports, type RowOutcome } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, loadImport, targetsOf } from './import.service.js';
+import { problemOf, type WriteOne, writeContactBatch } from './import-bulk.js';
 import { type FileRow, readRows } from './import-file.util.js';
-import { readRow } from './import-values.js';
-import { type RunContext, setCompanyParent, WRITERS } from './import-writers.js';
+import { type RowDraft, readRow } from './import-values.js';
+import { type RowResult, type RunContext, setCompanyParent, WRITERS } from './import-writers.js';
 
 /**
  * Another run of the same import committed past this run's batch (pg-boss handed out an expired
@@ -27,6 +28,16 @@ export class RunOvertakenError extends Error {
 
 /** Rows committed together with their outcomes and the checkpoint. */
 export const IMPORT_BATCH_ROWS = 250;
+/** The same for objects written in bulk (`BATCH_WRITERS`): a statement costs the same for 1 row or 1,000. */
+export const IMPORT_BULK_BATCH_ROWS = 4000;
+
+/** Objects whose new rows are written a batch at a time rather than row by row. */
+const BATCH_WRITERS: Record<
+  string,
+  (run: RunContext, drafts: RowDraft[], writeOne: WriteOne) => Promise<RowResult[]>
+> = {
+  contact: writeContactBatch,
+};
 
 type RowRecord = typeof importRows.$inferInsert;
 
@@ -79,10 +90,11 @@ export async function runImport(
   const writer = WRITERS[row.object]!;
   const failRow = row.options.invalid_cells === 'fail_row';
   const pipelines = new Map();
-  const batchRows = options.batchRows ?? IMPORT_BATCH_ROWS;
+  const bulk = BATCH_WRITERS[row.object];
+  const batchRows = options.batchRows ?? (bulk ? IMPORT_BULK_BATCH_ROWS : IMPORT_BATCH_ROWS);
   let batches = 0;
 
-  const runBatch = async (batch: FileRow[]): Promise<boolean> =>
+  const runBatch = async (batch: FileRow[], drafts: RowDraft[]): Promise<boolean> =>
     withTenant(services.database, ctx, async (scope) => {
       const current = await loadImport(scope, importId, true);
       if (current.status !== 'running') return false;
@@ -103,35 +115,35 @@ export async function runImport(
       const counts: Record<RowOutcome, number> = { created: 0, updated: 0, skipped: 0, failed: 0 };
       const empty: Record<string, number> = { ...current.emptyCells };
       let withProblems = 0;
-      for (const fileRow of batch) {
-        const draft = readRow(fileRow.cells, row.mapping, byKey);
-        for (const header of draft.empty) empty[header] = (empty[header] ?? 0) + 1;
-        let outcome: RowOutcome;
-        let recordId: string | null = null;
-        let before: Record<string, unknown> | undefined;
-        let problems: CellProblem[] = draft.problems;
-        if (failRow && problems.length > 0) outcome = 'failed';
-        else {
-          try {
-            const result = await scope.tx.transaction((sp) =>
-              writer({ ...run, scope: { ...scope, tx: sp } }, draft),
-            );
-            ({ outcome, recordId, before } = result);
-            problems = [...problems, ...result.problems];
-          } catch (error) {
-            const known = error instanceof AppError ? error : mapDatabaseError(error);
-            if (!known) throw error;
-            outcome = 'failed';
-            problems = [
-              ...problems,
-              {
-                column: null,
-                code: String(known.code),
-                message: known.errors?.[0]?.message ?? known.message,
-              },
-            ];
-          }
+      const writeOne: WriteOne = async (draft) => {
+        try {
+          return await scope.tx.transaction((sp) => writer({ ...run, scope: { ...scope, tx: sp } }, draft));
+        } catch (error) {
+          const p = problemOf(error);
+          if (!p) throw error;
+          return { outcome: 'failed', recordId: null, problems: [p] };
         }
+      };
+      // Rows with a problem fail whole when the import says so; the others are written.
+      const writable = drafts.filter((d) => !(failRow && d.problems.length > 0));
+      const written =
+        bulk && writable.length > 0
+          ? await bulk(run, writable, writeOne)
+          : await (async () => {
+              const out: RowResult[] = [];
+              for (const draft of writable) out.push(await writeOne(draft));
+              return out;
+            })();
+      let next = 0;
+      for (const [i, fileRow] of batch.entries()) {
+        const draft = drafts[i]!;
+        for (const header of draft.empty) empty[header] = (empty[header] ?? 0) + 1;
+        const result: RowResult =
+          failRow && draft.problems.length > 0
+            ? { outcome: 'failed', recordId: null, problems: [] }
+            : written[next++]!;
+        const { outcome, recordId, before } = result;
+        const problems = [...draft.problems, ...result.problems];
         counts[outcome] += 1;
         if (problems.length > 0) withProblems += 1;
         records.push({
@@ -145,7 +157,7 @@ export async function runImport(
           before: before ?? null,
         });
       }
-      if (records.length > 0) await scope.tx.insert(importRows).values(records);
+      if (records.length > 0) await insertRowOutcomes(scope, records);
       await scope.tx
         .update(imports)
         .set({
@@ -162,7 +174,28 @@ export async function runImport(
       return true;
     });
 
+  // While one batch is written, the next is read and parsed: the database and this process
+  // work at the same time. Batches still commit one after the other, in file order.
   let batch: FileRow[] = [];
+  let drafts: RowDraft[] = [];
+  let pending: { written: Promise<boolean>; last: number } | null = null;
+  const settle = async (): Promise<boolean> => {
+    if (!pending) return true;
+    const { written, last } = pending;
+    pending = null;
+    if (!(await written)) return false;
+    options.onBatch?.(last);
+    batches += 1;
+    return true;
+  };
+  const begin = () => {
+    const written = runBatch(batch, drafts);
+    written.catch(() => {}); // awaited by settle; this only keeps an early failure from going unhandled
+    pending = { written, last: batch.at(-1)!.number };
+    batch = [];
+    drafts = [];
+  };
+  const interrupted = () => options.maxBatches !== undefined && batches >= options.maxBatches;
   const current = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
   for await (const fileRow of readRows(
     row.filePath,
@@ -170,16 +203,17 @@ export async function runImport(
     current.rowsDone,
   )) {
     batch.push(fileRow);
+    drafts.push(readRow(fileRow.cells, row.mapping, byKey));
     if (batch.length < batchRows) continue;
-    if (!(await runBatch(batch))) return 'cancelled';
-    options.onBatch?.(batch.at(-1)!.number);
-    batch = [];
-    batches += 1;
-    if (options.maxBatches !== undefined && batches >= options.maxBatches) return 'interrupted';
+    if (!(await settle())) return 'cancelled';
+    if (interrupted()) return 'interrupted';
+    begin();
   }
+  if (!(await settle())) return 'cancelled';
+  if (interrupted()) return 'interrupted';
   if (batch.length > 0) {
-    if (!(await runBatch(batch))) return 'cancelled';
-    options.onBatch?.(batch.at(-1)!.number);
+    begin();
+    if (!(await settle())) return 'cancelled';
   }
   return withTenant(services.database, ctx, async (scope) => {
     const done = await loadImport(scope, importId, true);
@@ -202,6 +236,30 @@ export async function runImport(
       .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
     return 'completed';
   });
+}
+
+/** The batch's per-row outcomes: one insert whatever the batch size. */
+async function insertRowOutcomes(scope: TenantScope, records: RowRecord[]): Promise<void> {
+  await scope.conn.query(
+    `insert into import_rows (org_id, import_id, row_number, outcome, record_id, problems, cells, before)
+     select $1, $2, x.row_number, x.outcome, x.record_id, x.problems, x.cells, x.before
+       from jsonb_to_recordset($3::jsonb) as x(row_number int, outcome text, record_id uuid,
+        problems jsonb, cells jsonb, before jsonb)`,
+    [
+      scope.ctx.orgId,
+      records[0]!.importId,
+      JSON.stringify(
+        records.map((r) => ({
+          row_number: r.rowNumber,
+          outcome: r.outcome,
+          record_id: r.recordId,
+          problems: r.problems,
+          cells: r.cells,
+          before: r.before,
+        })),
+      ),
+    ],
+  );
 }
 
 /**

@@ -213,13 +213,31 @@ function union<T>(current: T[], incoming: T[], key: (x: T) => string): T[] {
 
 // ---------------------------------------------------------------- contacts
 
+/** A contact row's values as the contact writers use them. */
+export type ContactDraft = {
+  first: string | undefined;
+  last: string | undefined;
+  /** Lower-cased, without repeats. */
+  emails: string[];
+  phones: { e164: string; raw: string }[];
+  tags: string[];
+  /** undefined: the row names no owner. */
+  ownerId: string | null | undefined;
+  companyRef: string | undefined;
+  custom: Record<string, unknown>;
+  externalId: string | undefined;
+  source: string;
+  leadStatus: string | null;
+  notes: string | null;
+  problems: CellProblem[];
+};
+
 /**
- * A contact row: matched by external id, then any of its e-mails, then its phones (E.164);
- * within the file too, since earlier rows are already written in this transaction. E-mails,
- * phones and tags are added to a matched contact (never removed), other fields follow the mode.
+ * Reads a contact row's values (a full name split into first and last, repeats dropped, the
+ * import's tags added, the owner resolved among members), or the failed result of a row with
+ * neither a name, an e-mail nor a phone. No database access.
  */
-export const writeContact: RowWriter = async (run, draft) => {
-  const { scope, services } = run;
+export function prepareContact(run: RunContext, draft: RowDraft): ContactDraft | RowResult {
   const v = draft.values;
   const problems: CellProblem[] = [];
   let first = str(v.first_name);
@@ -230,7 +248,7 @@ export const writeContact: RowWriter = async (run, draft) => {
     last = words.length > 1 ? words.pop() : undefined;
     first = words.join(' ');
   }
-  const emails = [...new Set((v.email as string[] | undefined) ?? [])];
+  const emails = [...new Set(((v.email as string[] | undefined) ?? []).map((e) => e.trim().toLowerCase()))];
   const phones = ((v.phone as { e164: string; raw: string }[] | undefined) ?? []).filter(
     (p, i, all) => all.findIndex((q) => q.e164 === p.e164) === i,
   );
@@ -242,24 +260,41 @@ export const writeContact: RowWriter = async (run, draft) => {
       problems: [{ column: null, code: 'required', message: 'A contact needs a name, an e-mail or a phone' }],
     };
   }
-  const ownerId = resolveOwner(run, v.owner, problems);
+  return {
+    first,
+    last,
+    emails,
+    phones,
+    tags,
+    ownerId: resolveOwner(run, v.owner, problems),
+    companyRef: str(v.company),
+    custom: customOf(v),
+    externalId: str(v.external_id),
+    source: str(v.source) ?? 'import',
+    leadStatus: str(v.lead_status) ?? null,
+    notes: str(v.notes) ?? null,
+    problems,
+  };
+}
+
+export const unknownCompany = (run: RunContext, ref: string) =>
+  problem(run, 'company', 'unknown_company', 'No company with this name or external id: not linked', ref);
+
+/**
+ * A contact row: matched by external id, then any of its e-mails, then its phones (E.164);
+ * within the file too, since earlier rows are already written in this transaction. E-mails,
+ * phones and tags are added to a matched contact (never removed), other fields follow the mode.
+ */
+export const writeContact: RowWriter = async (run, draft) => {
+  const { scope, services } = run;
+  const prepared = prepareContact(run, draft);
+  if ('outcome' in prepared) return prepared;
+  const { first, last, emails, phones, tags, ownerId, custom, externalId, problems } = prepared;
   let companyId: string | null = null;
-  const companyRef = str(v.company);
-  if (companyRef) {
-    companyId = await findCompany(scope, companyRef);
-    if (!companyId)
-      problems.push(
-        problem(
-          run,
-          'company',
-          'unknown_company',
-          'No company with this name or external id: not linked',
-          companyRef,
-        ),
-      );
+  if (prepared.companyRef) {
+    companyId = await findCompany(scope, prepared.companyRef);
+    if (!companyId) problems.push(unknownCompany(run, prepared.companyRef));
   }
-  const custom = customOf(v);
-  const externalId = str(v.external_id);
   const existingId =
     (externalId ? await recordOfExternalId(scope, 'contact', externalId) : null) ??
     (emails.length
@@ -285,9 +320,9 @@ export const writeContact: RowWriter = async (run, draft) => {
       tags,
       ...(ownerId !== undefined ? { owner_id: ownerId } : {}),
       companies: companyId ? [{ id: companyId, primary: true }] : [],
-      source: str(v.source) ?? 'import',
-      lead_status: str(v.lead_status) ?? null,
-      notes: str(v.notes) ?? null,
+      source: prepared.source,
+      lead_status: prepared.leadStatus,
+      notes: prepared.notes,
       custom,
     };
     const created = await createContactIn(scope, services, input);
@@ -307,8 +342,8 @@ export const writeContact: RowWriter = async (run, draft) => {
   setField(run, patch, before, 'first_name', first, c.first_name);
   setField(run, patch, before, 'last_name', last, c.last_name);
   setField(run, patch, before, 'owner_id', ownerId ?? undefined, c.owner_id);
-  setField(run, patch, before, 'lead_status', str(v.lead_status), c.lead_status);
-  setField(run, patch, before, 'notes', str(v.notes), c.notes);
+  setField(run, patch, before, 'lead_status', prepared.leadStatus ?? undefined, c.lead_status);
+  setField(run, patch, before, 'notes', prepared.notes ?? undefined, c.notes);
   const newEmails = union(
     c.emails.map((e) => e.value),
     emails,

@@ -56,3 +56,43 @@ export async function emitEvent(scope: TenantScope, jobs: JobQueue, event: NewEv
   await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, { org_id: scope.ctx.orgId, event_id: id });
   return id;
 }
+
+/** A dispatch job's payload: one event, or the events of one bulk write in their order. */
+export type DispatchJob = { org_id: string; event_id?: string; event_ids?: string[] };
+
+/**
+ * `emitEvent` for many events at once (an import batch): one multi-row insert and one dispatch
+ * job carrying every event id, in the caller's tenant transaction. Consumers still see one
+ * envelope per event, in the given order.
+ * @returns the events' ids, in the given order
+ */
+export async function emitEvents(scope: TenantScope, jobs: JobQueue, batch: NewEvent[]): Promise<string[]> {
+  if (batch.length === 0) return [];
+  const rows = batch.map((event) => ({
+    id: randomUUID(),
+    type: event.type,
+    version: event.version ?? 1,
+    subject_object: event.subject.object,
+    subject_id: event.subject.id,
+    data: event.data ?? {},
+    related: (event.related ?? []).map((r) => `${r.object}:${r.id}`),
+  }));
+  await scope.conn.query(
+    `insert into events (org_id, id, type, version, occurred_at, actor_type, actor_id, subject_object,
+        subject_id, data, trace_id, related)
+     select $1, x.id, x.type, x.version, clock_timestamp(), $2, $3, x.subject_object, x.subject_id,
+        x.data, $4, x.related
+       from jsonb_to_recordset($5::jsonb) as x(id uuid, type text, version int,
+        subject_object text, subject_id text, data jsonb, related text[])`,
+    [
+      scope.ctx.orgId,
+      scope.ctx.actor.type,
+      scope.ctx.actor.id,
+      scope.ctx.traceId ?? null,
+      JSON.stringify(rows),
+    ],
+  );
+  const ids = rows.map((r) => r.id);
+  await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, { org_id: scope.ctx.orgId, event_ids: ids });
+  return ids;
+}

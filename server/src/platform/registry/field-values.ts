@@ -15,6 +15,18 @@ const CURRENCIES = new Set(
  * multi_select an array of option values; relation/user a uuid; date `YYYY-MM-DD`.
  */
 export function valueSchema(field: FieldDef): z.ZodType {
+  let schema = schemas.get(field);
+  if (!schema) {
+    schema = buildValueSchema(field);
+    schemas.set(field, schema);
+  }
+  return schema;
+}
+
+/** Built once per field definition (a definition is replaced, never changed, when the field is). */
+const schemas = new WeakMap<FieldDef, z.ZodType>();
+
+function buildValueSchema(field: FieldDef): z.ZodType {
   const max = field.maxLength ?? 500;
   const options = (field.options ?? []).map((o) => o.value);
   switch (field.type) {

@@ -1,0 +1,308 @@
+import { randomUUID } from 'node:crypto';
+import type { TenantScope } from '../../db/tenant.js';
+import { AppError } from '../../platform/errors/app-error.js';
+import { mapDatabaseError } from '../../platform/errors/db-errors.js';
+import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
+import { ensureTags } from '../tags/tag.service.js';
+import type { CellProblem } from './import.schema.js';
+import type { RowDraft } from './import-values.js';
+import {
+  type ContactDraft,
+  prepareContact,
+  type RowResult,
+  type RunContext,
+  unknownCompany,
+} from './import-writers.js';
+
+/** Writes one row in its own savepoint; a row that fails comes back as a failed result. */
+export type WriteOne = (draft: RowDraft) => Promise<RowResult>;
+
+/** The problem a known error (bad value, constraint) leaves on a failed row. */
+export function problemOf(error: unknown): CellProblem | null {
+  const known = error instanceof AppError ? error : mapDatabaseError(error);
+  if (!known) return null;
+  return { column: null, code: String(known.code), message: known.errors?.[0]?.message ?? known.message };
+}
+
+async function rows<T>(scope: TenantScope, text: string, params: unknown[]): Promise<T[]> {
+  return (await scope.conn.query(text, [scope.ctx.orgId, ...params])).rows as T[];
+}
+
+/**
+ * Companies by external id, then by name (case-insensitive, the oldest first), among active
+ * companies: `findCompany` for many references in two queries.
+ * @returns reference -> company id, for the references found
+ */
+export async function findCompanies(scope: TenantScope, refs: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const unique = [...new Set(refs)];
+  if (unique.length === 0) return found;
+  for (const r of await rows<{ ref: string; id: string }>(
+    scope,
+    `select x.external_id as ref, x.record_id as id from external_ids x
+       join companies c on c.org_id = x.org_id and c.id = x.record_id and c.archived_at is null
+      where x.org_id = $1 and x.object = 'company' and x.external_id = any($2::text[])`,
+    [unique],
+  ))
+    found.set(r.ref, r.id);
+  const byName = unique.filter((ref) => !found.has(ref));
+  if (byName.length === 0) return found;
+  const ids = new Map(
+    (
+      await rows<{ name: string; id: string }>(
+        scope,
+        `select distinct on (lower(name)) lower(name) as name, id from companies
+          where org_id = $1 and lower(name) = any($2::text[]) and archived_at is null
+          order by lower(name), created_at`,
+        [byName.map((ref) => ref.toLowerCase())],
+      )
+    ).map((r) => [r.name, r.id]),
+  );
+  for (const ref of byName) {
+    const id = ids.get(ref.toLowerCase());
+    if (id) found.set(ref, id);
+  }
+  return found;
+}
+
+type NewContact = { id: string; row: number; c: ContactDraft; companyId: string | null };
+
+/**
+ * Writes a batch of contact rows with a handful of statements whatever its size: the rows'
+ * matches (external id, then e-mail, then primary phone in E.164, as `writeContact`) are looked
+ * up together, the new contacts go in with one insert each for contacts, their e-mails, company
+ * links and external ids, and their events with one insert and one dispatch job. A row matching
+ * an existing contact, or one created earlier in the batch, is skipped (dedup `skip`) or handed
+ * to `writeOne` after the inserts (the other modes: the per-row update path). If the inserts fail
+ * (a contact written by someone else meanwhile took an e-mail), they are rolled back and every
+ * new row goes through `writeOne`, so each row still gets its own outcome.
+ * @returns one result per draft, in order
+ */
+export async function writeContactBatch(
+  run: RunContext,
+  drafts: RowDraft[],
+  writeOne: WriteOne,
+): Promise<RowResult[]> {
+  const { scope } = run;
+  const results: (RowResult | null)[] = drafts.map(() => null);
+  const prepared: (ContactDraft | null)[] = drafts.map((draft, i) => {
+    const p = prepareContact(run, draft);
+    if ('outcome' in p) {
+      results[i] = p;
+      return null;
+    }
+    return p;
+  });
+  const ready = prepared.filter((p): p is ContactDraft => p !== null);
+
+  // Existing matches, looked up for the whole batch.
+  const byExternal = new Map(
+    (
+      await rows<{ ref: string; id: string }>(
+        scope,
+        `select x.external_id as ref, x.record_id as id from external_ids x
+           join contacts c on c.org_id = x.org_id and c.id = x.record_id and c.archived_at is null
+          where x.org_id = $1 and x.object = 'contact' and x.external_id = any($2::text[])`,
+        [ready.flatMap((p) => (p.externalId ? [p.externalId] : []))],
+      )
+    ).map((r) => [r.ref, r.id]),
+  );
+  const byEmail = new Map(
+    (
+      await rows<{ email: string; id: string }>(
+        scope,
+        `select email, contact_id as id from contact_emails
+          where org_id = $1 and active and email = any($2::text[])`,
+        [ready.flatMap((p) => p.emails)],
+      )
+    ).map((r) => [r.email, r.id]),
+  );
+  const byPhone = new Map<string, string>();
+  for (const r of await rows<{ phone: string; id: string }>(
+    scope,
+    `select phone, id from contacts where org_id = $1 and archived_at is null and phone = any($2::text[])
+      order by created_at desc`,
+    [ready.flatMap((p) => p.phones.map((x) => x.e164))],
+  ))
+    byPhone.set(r.phone, r.id);
+  const companyIds = await findCompanies(
+    scope,
+    ready.flatMap((p) => (p.companyRef ? [p.companyRef] : [])),
+  );
+  const object = await objectDef(scope.tx, scope.ctx.orgId, 'contact');
+
+  const created: NewContact[] = [];
+  const later: number[] = [];
+  const remembered: { externalId: string; id: string }[] = [];
+  for (const [i, c] of prepared.entries()) {
+    if (!c) continue;
+    const companyId = c.companyRef ? (companyIds.get(c.companyRef) ?? null) : null;
+    if (c.companyRef && !companyId) c.problems.push(unknownCompany(run, c.companyRef));
+    const match =
+      (c.externalId ? byExternal.get(c.externalId) : undefined) ??
+      c.emails.map((e) => byEmail.get(e)).find(Boolean) ??
+      c.phones.map((p) => byPhone.get(p.e164)).find(Boolean);
+    if (match) {
+      if (run.dedup === 'skip') {
+        results[i] = { outcome: 'skipped', recordId: match, problems: c.problems };
+        if (c.externalId) {
+          remembered.push({ externalId: c.externalId, id: match });
+          byExternal.set(c.externalId, match);
+        }
+      } else {
+        // The update path adds this row's e-mails and phones to the match: later rows find it by them.
+        later.push(i);
+        if (c.externalId) byExternal.set(c.externalId, match);
+        for (const e of c.emails) if (!byEmail.has(e)) byEmail.set(e, match);
+      }
+      continue;
+    }
+    try {
+      c.custom = mergeCustom(
+        {},
+        await parseCustomValuesIn(scope, object, c.custom, { path: 'body.custom', creating: true }),
+      );
+    } catch (error) {
+      const p = problemOf(error);
+      if (!p) throw error;
+      results[i] = { outcome: 'failed', recordId: null, problems: [...c.problems, p] };
+      continue;
+    }
+    const id = randomUUID();
+    created.push({ id, row: i, c, companyId });
+    if (c.externalId) byExternal.set(c.externalId, id);
+    for (const e of c.emails) byEmail.set(e, id);
+    if (c.phones[0]) byPhone.set(c.phones[0].e164, id);
+  }
+
+  let inserted = false;
+  if (created.length > 0) {
+    try {
+      await scope.tx.transaction((sp) => insertContacts(run, { ...scope, tx: sp }, created));
+      inserted = true;
+    } catch (error) {
+      if (!problemOf(error)) throw error;
+    }
+  }
+  for (const n of created) {
+    if (inserted) results[n.row] = { outcome: 'created', recordId: n.id, problems: n.c.problems };
+    else later.push(n.row);
+  }
+  if (remembered.length > 0) await rememberExternalIds(run, 'contact', remembered);
+  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(drafts[i]!);
+  return results.map((r) => r!);
+}
+
+/** The inserts of `writeContactBatch` for its new contacts. */
+async function insertContacts(run: RunContext, scope: TenantScope, created: NewContact[]): Promise<void> {
+  const { orgId, actor } = scope.ctx;
+  const tags = await ensureTags(
+    scope,
+    created.flatMap((n) => n.c.tags),
+  );
+  const canonical = new Map(tags.map((t) => [t.toLowerCase(), t]));
+  const records = created.map(({ id, c }) => {
+    const phones = c.phones.map((p, i) => ({ e164: p.e164, raw: p.raw, primary: i === 0 }));
+    return {
+      id,
+      first_name: c.first ?? null,
+      last_name: c.last ?? null,
+      email: c.emails[0] ?? null,
+      emails: c.emails.map((value, i) => ({ value, primary: i === 0 })),
+      phone: phones[0]?.e164 ?? null,
+      phones,
+      tags: [...new Set(c.tags.map((t) => canonical.get(t.trim().toLowerCase()) ?? t.trim()))].filter(
+        Boolean,
+      ),
+      owner_id: c.ownerId ?? null,
+      source: c.source,
+      lead_status: c.leadStatus,
+      notes: c.notes,
+      custom: c.custom,
+    };
+  });
+  await scope.conn.query(
+    `insert into contacts (org_id, id, first_name, last_name, email, emails, phone, phones, tags, owner_id,
+        source, lead_status, notes, custom, created_by, updated_by)
+     select $1, x.id, x.first_name, x.last_name, x.email, x.emails, x.phone, x.phones, x.tags, x.owner_id,
+        x.source, x.lead_status, x.notes, x.custom, $2, $2
+       from jsonb_to_recordset($3::jsonb) as x(id uuid, first_name text, last_name text, email text,
+        emails jsonb, phone text, phones jsonb, tags text[], owner_id uuid, source text, lead_status text,
+        notes text, custom jsonb)`,
+    [orgId, actor.id, JSON.stringify(records)],
+  );
+  const emails = created.flatMap(({ id, c }) => c.emails.map((email) => ({ contact_id: id, email })));
+  if (emails.length > 0)
+    await scope.conn.query(
+      `insert into contact_emails (org_id, contact_id, email, active)
+       select $1, x.contact_id, x.email, true from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, email text)`,
+      [orgId, JSON.stringify(emails)],
+    );
+  const links = created.filter((n) => n.companyId);
+  if (links.length > 0)
+    await scope.conn.query(
+      `insert into contact_companies (org_id, contact_id, company_id, is_primary)
+       select $1, x.contact_id, x.company_id, true
+         from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, company_id uuid)`,
+      [orgId, JSON.stringify(links.map((n) => ({ contact_id: n.id, company_id: n.companyId })))],
+    );
+  const companyNames = new Map(
+    links.length
+      ? (
+          await rows<{ id: string; name: string }>(
+            scope,
+            'select id, name from companies where org_id = $1 and id = any($2::uuid[])',
+            [[...new Set(links.map((n) => n.companyId!))]],
+          )
+        ).map((r) => [r.id, r.name])
+      : [],
+  );
+  const events: NewEvent[] = [];
+  for (const [i, { id, companyId }] of created.entries()) {
+    const r = records[i]!;
+    const name =
+      [r.first_name, r.last_name].filter(Boolean).join(' ') || r.email || r.phone || 'Unnamed contact';
+    events.push({
+      type: 'contact.created',
+      subject: { object: 'contact', id },
+      data: { name, email: r.email },
+    });
+    if (companyId)
+      events.push({
+        type: 'contact.company_linked',
+        subject: { object: 'contact', id },
+        data: { name, company_id: companyId, company_name: companyNames.get(companyId) },
+        related: [{ object: 'company', id: companyId }],
+      });
+  }
+  await emitEvents(scope, run.services.jobs, events);
+  const external = created.flatMap((n) => (n.c.externalId ? [{ externalId: n.c.externalId, id: n.id }] : []));
+  if (external.length > 0) await rememberExternalIds(run, 'contact', external, scope);
+}
+
+/** `rememberExternalId` for many records: one upsert. */
+async function rememberExternalIds(
+  run: RunContext,
+  object: string,
+  ids: { externalId: string; id: string }[],
+  scope: TenantScope = run.scope,
+): Promise<void> {
+  // One row per external id (the last wins, as row-by-row upserts would leave it).
+  const last = [...new Map(ids.map((x) => [x.externalId, x.id])).entries()];
+  await scope.conn.query(
+    `insert into external_ids (org_id, object, external_id, record_id, import_id)
+     select $1, $2, x.external_id, x.record_id, $3
+       from jsonb_to_recordset($4::jsonb) as x(external_id text, record_id uuid)
+     on conflict (org_id, object, external_id)
+       do update set record_id = excluded.record_id, import_id = excluded.import_id`,
+    [
+      scope.ctx.orgId,
+      object,
+      run.importId,
+      JSON.stringify(last.map(([external_id, record_id]) => ({ external_id, record_id }))),
+    ],
+  );
+}
