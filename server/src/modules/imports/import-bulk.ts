@@ -14,6 +14,7 @@ import {
   prepareContact,
   type RowResult,
   type RunContext,
+  type RunSettings,
   unknownCompany,
 } from './import-writers.js';
 
@@ -70,93 +71,125 @@ export async function findCompanies(scope: TenantScope, refs: string[]): Promise
 
 type NewContact = { id: string; row: number; c: ContactDraft; companyId: string | null };
 
+/** Which record each dedup key points to: external id, e-mail, primary phone (E.164). */
+export type ContactKeys = {
+  external: Map<string, string>;
+  email: Map<string, string>;
+  phone: Map<string, string>;
+};
+
+/** A batch of contact rows on its way: read, then looked up, then written. */
+export type ContactBatch = {
+  drafts: RowDraft[];
+  /** Per draft: its values, or the result of a row that cannot be written at all. */
+  prepared: (ContactDraft | RowResult)[];
+  found?: ContactKeys & { companies: Map<string, string> };
+};
+
+const emptyKeys = (): ContactKeys => ({ external: new Map(), email: new Map(), phone: new Map() });
+
+/** Reads a batch's rows (no database access): the first step of `writeContactBatch`. */
+export function prepareContactBatch(run: RunSettings, drafts: RowDraft[]): ContactBatch {
+  return { drafts, prepared: drafts.map((draft) => prepareContact(run, draft)) };
+}
+
 /**
- * Writes a batch of contact rows with a handful of statements whatever its size: the rows'
- * matches (external id, then e-mail, then primary phone in E.164, as `writeContact`) are looked
- * up together, the new contacts go in with one insert each for contacts, their e-mails, company
- * links and external ids, and their events with one insert and one dispatch job. A row matching
- * an existing contact, or one created earlier in the batch, is skipped (dedup `skip`) or handed
- * to `writeOne` after the inserts (the other modes: the per-row update path). If the inserts fail
- * (a contact written by someone else meanwhile took an e-mail), they are rolled back and every
- * new row goes through `writeOne`, so each row still gets its own outcome.
+ * Looks up, for a whole batch, the active contacts its rows match (external id, e-mail, primary
+ * phone) and the companies they name. Needs no write: the runner does it in a transaction of its
+ * own while the previous batch is being written (that batch's keys reach `writeContactBatch`
+ * through its `carry`).
+ */
+export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch): Promise<void> {
+  const ready = batch.prepared.filter((p): p is ContactDraft => !('outcome' in p));
+  const externals = ready.flatMap((p) => (p.externalId ? [p.externalId] : []));
+  const emails = ready.flatMap((p) => p.emails);
+  const phones = ready.flatMap((p) => p.phones.map((x) => x.e164));
+  const found = { ...emptyKeys(), companies: new Map<string, string>() };
+  if (externals.length > 0)
+    for (const r of await rows<{ ref: string; id: string }>(
+      scope,
+      `select x.external_id as ref, x.record_id as id from external_ids x
+         join contacts c on c.org_id = x.org_id and c.id = x.record_id and c.archived_at is null
+        where x.org_id = $1 and x.object = 'contact' and x.external_id = any($2::text[])`,
+      [externals],
+    ))
+      found.external.set(r.ref, r.id);
+  if (emails.length > 0)
+    for (const r of await rows<{ email: string; id: string }>(
+      scope,
+      `select email, contact_id as id from contact_emails
+        where org_id = $1 and active and email = any($2::text[])`,
+      [emails],
+    ))
+      found.email.set(r.email, r.id);
+  if (phones.length > 0)
+    for (const r of await rows<{ phone: string; id: string }>(
+      scope,
+      // The oldest first, so the newest wins below (as the row-by-row `limit 1` finds one of them).
+      `select phone, id from contacts where org_id = $1 and archived_at is null and phone = any($2::text[])
+        order by created_at`,
+      [phones],
+    ))
+      found.phone.set(r.phone, r.id);
+  found.companies = await findCompanies(
+    scope,
+    ready.flatMap((p) => (p.companyRef ? [p.companyRef] : [])),
+  );
+  batch.found = found;
+}
+
+/**
+ * Writes a looked-up batch of contact rows with a handful of statements whatever its size. A row
+ * matching an existing contact (`found`, the previous batch's `carry`, or a row earlier in this
+ * batch: external id, then e-mail, then primary phone, as `writeContact`) is skipped (dedup
+ * `skip`) or handed to `writeOne` after the inserts (the other modes: the per-row update path).
+ * The new contacts go in with one insert each for contacts, their e-mails, company links and
+ * external ids, and their events with one insert and one dispatch job. If the inserts fail (a
+ * contact written by someone else meanwhile took an e-mail), they are rolled back and every new
+ * row goes through `writeOne`, so each row still gets its own outcome. On return `carry` holds
+ * this batch's keys, for the next batch.
  * @returns one result per draft, in order
  */
 export async function writeContactBatch(
   run: RunContext,
-  drafts: RowDraft[],
+  batch: ContactBatch,
+  carry: ContactKeys,
   writeOne: WriteOne,
 ): Promise<RowResult[]> {
   const { scope } = run;
-  const results: (RowResult | null)[] = drafts.map(() => null);
-  const prepared: (ContactDraft | null)[] = drafts.map((draft, i) => {
-    const p = prepareContact(run, draft);
-    if ('outcome' in p) {
-      results[i] = p;
-      return null;
-    }
-    return p;
-  });
-  const ready = prepared.filter((p): p is ContactDraft => p !== null);
-
-  // Existing matches, looked up for the whole batch.
-  const byExternal = new Map(
-    (
-      await rows<{ ref: string; id: string }>(
-        scope,
-        `select x.external_id as ref, x.record_id as id from external_ids x
-           join contacts c on c.org_id = x.org_id and c.id = x.record_id and c.archived_at is null
-          where x.org_id = $1 and x.object = 'contact' and x.external_id = any($2::text[])`,
-        [ready.flatMap((p) => (p.externalId ? [p.externalId] : []))],
-      )
-    ).map((r) => [r.ref, r.id]),
-  );
-  const byEmail = new Map(
-    (
-      await rows<{ email: string; id: string }>(
-        scope,
-        `select email, contact_id as id from contact_emails
-          where org_id = $1 and active and email = any($2::text[])`,
-        [ready.flatMap((p) => p.emails)],
-      )
-    ).map((r) => [r.email, r.id]),
-  );
-  const byPhone = new Map<string, string>();
-  for (const r of await rows<{ phone: string; id: string }>(
-    scope,
-    `select phone, id from contacts where org_id = $1 and archived_at is null and phone = any($2::text[])
-      order by created_at desc`,
-    [ready.flatMap((p) => p.phones.map((x) => x.e164))],
-  ))
-    byPhone.set(r.phone, r.id);
-  const companyIds = await findCompanies(
-    scope,
-    ready.flatMap((p) => (p.companyRef ? [p.companyRef] : [])),
-  );
+  const found = batch.found ?? { ...emptyKeys(), companies: new Map<string, string>() };
+  const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
+  // Keys the lookup could not see (the previous batch was not committed yet) come from the carry.
+  const keys: ContactKeys = {
+    external: new Map([...carry.external, ...found.external]),
+    email: new Map([...carry.email, ...found.email]),
+    phone: new Map([...carry.phone, ...found.phone]),
+  };
   const object = await objectDef(scope.tx, scope.ctx.orgId, 'contact');
 
   const created: NewContact[] = [];
   const later: number[] = [];
   const remembered: { externalId: string; id: string }[] = [];
-  for (const [i, c] of prepared.entries()) {
-    if (!c) continue;
-    const companyId = c.companyRef ? (companyIds.get(c.companyRef) ?? null) : null;
+  for (const [i, c] of batch.prepared.entries()) {
+    if ('outcome' in c) continue;
+    const companyId = c.companyRef ? (found.companies.get(c.companyRef) ?? null) : null;
     if (c.companyRef && !companyId) c.problems.push(unknownCompany(run, c.companyRef));
     const match =
-      (c.externalId ? byExternal.get(c.externalId) : undefined) ??
-      c.emails.map((e) => byEmail.get(e)).find(Boolean) ??
-      c.phones.map((p) => byPhone.get(p.e164)).find(Boolean);
+      (c.externalId ? keys.external.get(c.externalId) : undefined) ??
+      c.emails.map((e) => keys.email.get(e)).find(Boolean) ??
+      c.phones.map((p) => keys.phone.get(p.e164)).find(Boolean);
     if (match) {
       if (run.dedup === 'skip') {
         results[i] = { outcome: 'skipped', recordId: match, problems: c.problems };
         if (c.externalId) {
           remembered.push({ externalId: c.externalId, id: match });
-          byExternal.set(c.externalId, match);
+          keys.external.set(c.externalId, match);
         }
       } else {
         // The update path adds this row's e-mails and phones to the match: later rows find it by them.
         later.push(i);
-        if (c.externalId) byExternal.set(c.externalId, match);
-        for (const e of c.emails) if (!byEmail.has(e)) byEmail.set(e, match);
+        if (c.externalId) keys.external.set(c.externalId, match);
+        for (const e of c.emails) if (!keys.email.has(e)) keys.email.set(e, match);
       }
       continue;
     }
@@ -173,9 +206,9 @@ export async function writeContactBatch(
     }
     const id = randomUUID();
     created.push({ id, row: i, c, companyId });
-    if (c.externalId) byExternal.set(c.externalId, id);
-    for (const e of c.emails) byEmail.set(e, id);
-    if (c.phones[0]) byPhone.set(c.phones[0].e164, id);
+    if (c.externalId) keys.external.set(c.externalId, id);
+    for (const e of c.emails) keys.email.set(e, id);
+    if (c.phones[0]) keys.phone.set(c.phones[0].e164, id);
   }
 
   let inserted = false;
@@ -192,7 +225,19 @@ export async function writeContactBatch(
     else later.push(n.row);
   }
   if (remembered.length > 0) await rememberExternalIds(run, 'contact', remembered);
-  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(drafts[i]!);
+  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
+
+  // The next batch's carry: each row's keys, pointing to the record its row ended up with.
+  carry.external.clear();
+  carry.email.clear();
+  carry.phone.clear();
+  for (const [i, c] of batch.prepared.entries()) {
+    const id = results[i]?.recordId;
+    if ('outcome' in c || !id) continue;
+    if (c.externalId) carry.external.set(c.externalId, id);
+    for (const e of c.emails) carry.email.set(e, id);
+    if (c.phones[0]) carry.phone.set(c.phones[0].e164, id);
+  }
   return results.map((r) => r!);
 }
 
@@ -305,4 +350,25 @@ async function rememberExternalIds(
       JSON.stringify(last.map(([external_id, record_id]) => ({ external_id, record_id }))),
     ],
   );
+}
+
+/**
+ * An object whose new rows are written a batch at a time, in three steps: `prepare` reads the
+ * rows (no database), `lookup` finds what they match (its own transaction, while the previous
+ * batch is written), `write` writes them in the batch's transaction. One per import run: it
+ * carries keys from one batch to the next.
+ */
+export type BulkWriter = {
+  prepare(run: RunSettings, drafts: RowDraft[]): ContactBatch;
+  lookup(scope: TenantScope, batch: ContactBatch): Promise<void>;
+  write(run: RunContext, batch: ContactBatch, writeOne: WriteOne): Promise<RowResult[]>;
+};
+
+export function contactBulkWriter(): BulkWriter {
+  const carry = emptyKeys();
+  return {
+    prepare: prepareContactBatch,
+    lookup: lookupContactBatch,
+    write: (run, batch, writeOne) => writeContactBatch(run, batch, carry, writeOne),
+  };
 }

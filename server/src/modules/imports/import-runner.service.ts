@@ -11,10 +11,22 @@ import { listMembers } from '../organizations/organization.service.js';
 import { transitionTask } from '../tasks/task.service.js';
 import { type CellProblem, externalIds, importRows, imports, type RowOutcome } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, loadImport, targetsOf } from './import.service.js';
-import { problemOf, type WriteOne, writeContactBatch } from './import-bulk.js';
+import {
+  type BulkWriter,
+  type ContactBatch,
+  contactBulkWriter,
+  problemOf,
+  type WriteOne,
+} from './import-bulk.js';
 import { type FileRow, readRows } from './import-file.util.js';
 import { type RowDraft, readRow } from './import-values.js';
-import { type RowResult, type RunContext, setCompanyParent, WRITERS } from './import-writers.js';
+import {
+  type RowResult,
+  type RunContext,
+  type RunSettings,
+  setCompanyParent,
+  WRITERS,
+} from './import-writers.js';
 
 /**
  * Another run of the same import committed past this run's batch (pg-boss handed out an expired
@@ -32,11 +44,8 @@ export const IMPORT_BATCH_ROWS = 250;
 export const IMPORT_BULK_BATCH_ROWS = 4000;
 
 /** Objects whose new rows are written a batch at a time rather than row by row. */
-const BATCH_WRITERS: Record<
-  string,
-  (run: RunContext, drafts: RowDraft[], writeOne: WriteOne) => Promise<RowResult[]>
-> = {
-  contact: writeContactBatch,
+const BULK_WRITERS: Record<string, () => BulkWriter> = {
+  contact: contactBulkWriter,
 };
 
 type RowRecord = typeof importRows.$inferInsert;
@@ -90,27 +99,34 @@ export async function runImport(
   const writer = WRITERS[row.object]!;
   const failRow = row.options.invalid_cells === 'fail_row';
   const pipelines = new Map();
-  const bulk = BATCH_WRITERS[row.object];
+  const bulk = BULK_WRITERS[row.object]?.();
   const batchRows = options.batchRows ?? (bulk ? IMPORT_BULK_BATCH_ROWS : IMPORT_BATCH_ROWS);
   let batches = 0;
 
-  const runBatch = async (batch: FileRow[], drafts: RowDraft[]): Promise<boolean> =>
-    withTenant(services.database, ctx, async (scope) => {
+  const settings: RunSettings = {
+    services,
+    importId,
+    importerId: row.createdBy,
+    dedup: row.dedup,
+    options: row.options,
+    members,
+    headerOf,
+    pipelines,
+  };
+  const runBatch = async (
+    batch: FileRow[],
+    drafts: RowDraft[],
+    bulkBatch: { rows: ContactBatch; lookedUp: Promise<void> } | null,
+  ): Promise<boolean> => {
+    // Outside the batch's transaction: on PGlite (one connection) the lookup waits for the
+    // previous batch's transaction, and this one must not hold the connection meanwhile.
+    if (bulkBatch) await bulkBatch.lookedUp;
+    return withTenant(services.database, ctx, async (scope) => {
       const current = await loadImport(scope, importId, true);
       if (current.status !== 'running') return false;
       // Another runner (a job handed out twice, the CLI and a worker) got past this batch first.
       if (current.rowsDone >= batch[0]!.number) throw new RunOvertakenError(importId);
-      const run: RunContext = {
-        scope,
-        services,
-        importId,
-        importerId: row.createdBy,
-        dedup: row.dedup,
-        options: row.options,
-        members,
-        headerOf,
-        pipelines,
-      };
+      const run: RunContext = { ...settings, scope };
       const records: RowRecord[] = [];
       const counts: Record<RowOutcome, number> = { created: 0, updated: 0, skipped: 0, failed: 0 };
       const empty: Record<string, number> = { ...current.emptyCells };
@@ -127,8 +143,8 @@ export async function runImport(
       // Rows with a problem fail whole when the import says so; the others are written.
       const writable = drafts.filter((d) => !(failRow && d.problems.length > 0));
       const written =
-        bulk && writable.length > 0
-          ? await bulk(run, writable, writeOne)
+        bulk && bulkBatch && writable.length > 0
+          ? await bulk.write(run, bulkBatch.rows, writeOne)
           : await (async () => {
               const out: RowResult[] = [];
               for (const draft of writable) out.push(await writeOne(draft));
@@ -173,6 +189,7 @@ export async function runImport(
         .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
       return true;
     });
+  };
 
   // While one batch is written, the next is read and parsed: the database and this process
   // work at the same time. Batches still commit one after the other, in file order.
@@ -188,12 +205,32 @@ export async function runImport(
     batches += 1;
     return true;
   };
-  const begin = () => {
-    const written = runBatch(batch, drafts);
-    written.catch(() => {}); // awaited by settle; this only keeps an early failure from going unhandled
-    pending = { written, last: batch.at(-1)!.number };
+  type Next = {
+    batch: FileRow[];
+    drafts: RowDraft[];
+    bulk: { rows: ContactBatch; lookedUp: Promise<void> } | null;
+  };
+  /** Takes the rows read so far as the next batch; a bulk object's lookup starts at once. */
+  const take = (): Next => {
+    let bulkBatch: Next['bulk'] = null;
+    if (bulk) {
+      const rows = bulk.prepare(
+        settings,
+        drafts.filter((d) => !(failRow && d.problems.length > 0)),
+      );
+      const lookedUp = withTenant(services.database, ctx, (scope) => bulk.lookup(scope, rows));
+      lookedUp.catch(() => {}); // awaited by runBatch
+      bulkBatch = { rows, lookedUp };
+    }
+    const next = { batch, drafts, bulk: bulkBatch };
     batch = [];
     drafts = [];
+    return next;
+  };
+  const begin = (next: Next) => {
+    const written = runBatch(next.batch, next.drafts, next.bulk);
+    written.catch(() => {}); // awaited by settle; this only keeps an early failure from going unhandled
+    pending = { written, last: next.batch.at(-1)!.number };
   };
   const interrupted = () => options.maxBatches !== undefined && batches >= options.maxBatches;
   const current = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
@@ -205,14 +242,18 @@ export async function runImport(
     batch.push(fileRow);
     drafts.push(readRow(fileRow.cells, row.mapping, byKey));
     if (batch.length < batchRows) continue;
-    if (!(await settle())) return 'cancelled';
-    if (interrupted()) return 'interrupted';
-    begin();
+    const next = take();
+    const stop = !(await settle()) ? 'cancelled' : interrupted() ? 'interrupted' : null;
+    if (stop) {
+      await next.bulk?.lookedUp.catch(() => {}); // leaves no transaction behind
+      return stop;
+    }
+    begin(next);
   }
   if (!(await settle())) return 'cancelled';
   if (interrupted()) return 'interrupted';
   if (batch.length > 0) {
-    begin();
+    begin(take());
     if (!(await settle())) return 'cancelled';
   }
   return withTenant(services.database, ctx, async (scope) => {

@@ -28,9 +28,8 @@ import type { RowDraft } from './import-values.js';
 
 type PipelineView = Awaited<ReturnType<typeof loadPipeline>>;
 
-/** What a batch of rows shares: the transaction, the import's settings and lookups made once. */
-export type RunContext = {
-  scope: TenantScope;
+/** What every batch of an import shares: its settings and lookups made once. */
+export type RunSettings = {
   services: Services;
   importId: string;
   /** The user who started the import: owner of records whose owner is unknown. */
@@ -42,6 +41,9 @@ export type RunContext = {
   headerOf: (target: string) => string | null;
   pipelines: Map<string, PipelineView>;
 };
+
+/** A batch's run: the import's settings and the batch's tenant transaction. */
+export type RunContext = RunSettings & { scope: TenantScope };
 
 /** What happened to one row. `before` holds the overwritten values (an update input) for revert. */
 export type RowResult = {
@@ -65,7 +67,7 @@ function customOf(values: Record<string, unknown>): Record<string, unknown> {
 }
 
 function problem(
-  run: RunContext,
+  run: RunSettings,
   target: string,
   code: string,
   message: string,
@@ -114,14 +116,14 @@ async function firstId(scope: TenantScope, text: string, params: unknown[]): Pro
 }
 
 /** A member by e-mail or name (case-insensitive); an unknown one is a problem and the importer owns. */
-function resolveOwner(run: RunContext, value: unknown, problems: CellProblem[]): string | null | undefined {
+function resolveOwner(run: RunSettings, value: unknown, problems: CellProblem[]): string | null | undefined {
   const ref = str(value);
   if (!ref) return undefined;
   return resolveOwnerAs(run, ref, 'owner', problems);
 }
 
 function resolveOwnerAs(
-  run: RunContext,
+  run: RunSettings,
   ref: string,
   target: string,
   problems: CellProblem[],
@@ -237,7 +239,7 @@ export type ContactDraft = {
  * import's tags added, the owner resolved among members), or the failed result of a row with
  * neither a name, an e-mail nor a phone. No database access.
  */
-export function prepareContact(run: RunContext, draft: RowDraft): ContactDraft | RowResult {
+export function prepareContact(run: RunSettings, draft: RowDraft): ContactDraft | RowResult {
   const v = draft.values;
   const problems: CellProblem[] = [];
   let first = str(v.first_name);
@@ -277,7 +279,7 @@ export function prepareContact(run: RunContext, draft: RowDraft): ContactDraft |
   };
 }
 
-export const unknownCompany = (run: RunContext, ref: string) =>
+export const unknownCompany = (run: RunSettings, ref: string) =>
   problem(run, 'company', 'unknown_company', 'No company with this name or external id: not linked', ref);
 
 /**
