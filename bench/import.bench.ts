@@ -223,7 +223,7 @@ async function main() {
   const draft = (await upload.json()) as { id: string; mapping: { target: string | null }[] };
   const uploadedMs = performance.now() - started;
   log(
-    `uploaded in ${(uploadedMs / 1000).toFixed(1)} s; mapping ${draft.mapping.map((m) => m.target).join(', ')}`,
+    `server resident ${rssOf('VmRSS').toFixed(0)} MB, peak ${rssOf('VmHWM').toFixed(0)} MB; uploaded in ${(uploadedMs / 1000).toFixed(1)} s; mapping ${draft.mapping.map((m) => m.target).join(', ')}`,
   );
   await json('POST', `/api/v1/imports/${draft.id}/start`, {});
   let view: { status: string; progress: Record<string, number> };
@@ -234,7 +234,7 @@ async function main() {
     if (performance.now() - lastLog > 10_000) {
       lastLog = performance.now();
       log(
-        `${int(view.progress.rows_done ?? 0)} rows, ${view.progress.rows_per_second} rows/s, ETA ${view.progress.eta_seconds} s`,
+        `${int(view.progress.rows_done ?? 0)} rows, ${view.progress.rows_per_second} rows/s, ETA ${view.progress.eta_seconds} s, server resident ${rssOf('VmRSS').toFixed(0)} MB`,
       );
     }
     await new Promise((r) => setTimeout(r, 250));

@@ -237,6 +237,93 @@ describe('contacts: import, dedup, revert', () => {
     expect(list.body.data).toHaveLength(120);
   });
 
+  it('dedups against the previous batch, older batches and its own rows when batches overlap', async () => {
+    // Batches of 4: while one is written the next is looked up, so a duplicate of the previous
+    // batch is found through the keys carried in memory, an older one in the database.
+    const csv = [
+      'First Name,Email,Phone',
+      'Ada,ada@carry.example,+1 202 555 0101',
+      'Bob,bob@carry.example,',
+      'Cy,cy@carry.example,',
+      'Di,di@carry.example,',
+      'Ed,ed@carry.example,',
+      'Bob,BOB@carry.example,', // row 6: the previous batch
+      'Fay,,(202) 555-0101', // row 7: the previous batch, by phone
+      'Gus,gus@carry.example,',
+      'Hal,hal@carry.example,',
+      'Ada,ada@carry.example,', // row 10: two batches back
+      'Ed,ed@carry.example,', // row 11: the previous batch
+      'Ivy,ivy@carry.example,',
+      'Ivy,ivy@carry.example,', // row 13: the previous batch
+      'Jo,jo@carry.example,',
+      'Jo,jo@carry.example,', // row 15: the same batch
+    ].join('\n');
+    const up = await uploadCsv(t, admin.client, 'contact', 'carry.csv', `${csv}\n`);
+    await withTenant(
+      t.services.database,
+      { orgId: admin.orgId, actor: { type: 'system', id: null } },
+      (scope) =>
+        scope.tx.execute(
+          sql`update imports set status = 'queued' where org_id = ${admin.orgId} and id = ${up.body.id}`,
+        ),
+    );
+    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 4 })).toBe('completed');
+    const done = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    expect(done.progress).toMatchObject({ rows_done: 15, created: 9, skipped: 6, failed: 0 });
+    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
+      row_number: number;
+      outcome: string;
+      record_id: string;
+    }[];
+    const recordOf = (n: number) => rows.find((r) => r.row_number === n)!.record_id;
+    const pairs = [
+      [6, 2],
+      [7, 1],
+      [10, 1],
+      [11, 5],
+      [13, 12],
+      [15, 14],
+    ];
+    for (const [dup, original] of pairs) {
+      expect(rows.find((r) => r.row_number === dup)!.outcome).toBe('skipped');
+      expect(recordOf(dup!)).toBe(recordOf(original!));
+    }
+    const list = await admin.client.get(
+      `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'contains', value: '@carry.example' }))}&limit=50`,
+    );
+    expect(list.body.data).toHaveLength(9);
+    const evs = await importEvents(up.body.id);
+    expect(evs.filter((e) => e.type === 'contact.created')).toHaveLength(9);
+
+    // update_empty: a later row fills what an earlier batch's contact lacks.
+    const second = await uploadCsv(
+      t,
+      admin.client,
+      'contact',
+      'carry2.csv',
+      'First Name,Last Name,Email\nKim,,kim@carry2.example\nLee,,lee@carry2.example\nKim,Park,kim@carry2.example\n',
+    );
+    await admin.client.patch(`/api/v1/imports/${second.body.id}`, { dedup: 'update_empty' });
+    await withTenant(
+      t.services.database,
+      { orgId: admin.orgId, actor: { type: 'system', id: null } },
+      (scope) =>
+        scope.tx.execute(
+          sql`update imports set status = 'queued' where org_id = ${admin.orgId} and id = ${second.body.id}`,
+        ),
+    );
+    expect(await runImport(t.services, admin.orgId, second.body.id, { batchRows: 2 })).toBe('completed');
+    const after = (await admin.client.get(`/api/v1/imports/${second.body.id}`)).body;
+    expect(after.progress).toMatchObject({ created: 2, updated: 1, skipped: 0 });
+    const kim = (await admin.client.get(`/api/v1/imports/${second.body.id}/rows?outcome=updated`)).body
+      .data[0];
+    expect((await admin.client.get(`/api/v1/contacts/${kim.record_id}`)).body).toMatchObject({
+      first_name: 'Kim',
+      last_name: 'Park',
+      email: 'kim@carry2.example',
+    });
+  });
+
   it('writes the error report with row, column, reason and formula-neutralized cells', async () => {
     const csv = 'First Name,Email,Phone\n=cmd|calc,bad-email,-2237\n,,\n';
     const up = await uploadCsv(t, admin.client, 'contact', 'errors.csv', csv);

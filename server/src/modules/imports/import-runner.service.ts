@@ -2,9 +2,10 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { mapDatabaseError } from '../../platform/errors/db-errors.js';
+import { emitEvents } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { archiveCompany, updateCompany } from '../companies/company.service.js';
-import { archiveContact, updateContact } from '../contacts/contact.service.js';
+import { archiveContact, displayName, updateContact } from '../contacts/contact.service.js';
 import { deleteNote } from '../notes/note.service.js';
 import { archiveOpportunity, updateOpportunity } from '../opportunities/opportunity.service.js';
 import { listMembers } from '../organizations/organization.service.js';
@@ -41,7 +42,7 @@ export class RunOvertakenError extends Error {
 /** Rows committed together with their outcomes and the checkpoint. */
 export const IMPORT_BATCH_ROWS = 250;
 /** The same for objects written in bulk (`BATCH_WRITERS`): a statement costs the same for 1 row or 1,000. */
-export const IMPORT_BULK_BATCH_ROWS = 4000;
+export const IMPORT_BULK_BATCH_ROWS = 2000;
 
 /** Objects whose new rows are written a batch at a time rather than row by row. */
 const BULK_WRITERS: Record<string, () => BulkWriter> = {
@@ -368,7 +369,8 @@ const UPDATE = {
 /**
  * Undoes an import, last row first: archives each record it created and writes back the values
  * it overwrote in each record it updated (one event each, the import as actor), marking each row
- * reverted so a revert that dies resumes where it stopped. External ids the import recorded go.
+ * reverted so a revert that dies resumes where it stopped. Created contacts are archived 1,000 a
+ * transaction (`archiveCreatedContacts`) once the updates are undone. External ids the import recorded go.
  * A record changed since (archived, say) is left as it is and noted on its row.
  */
 export async function runRevert(services: Services, orgId: string, importId: string): Promise<string> {
@@ -376,6 +378,9 @@ export async function runRevert(services: Services, orgId: string, importId: str
   const row = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
   if (row.status !== 'reverting') return 'skipped';
   const object = row.object;
+  // Contacts it created are archived a batch at a time, after the updates are undone (an update
+  // of a contact the import created cannot be undone once that contact is archived).
+  const bulkArchive = object === 'contact';
   for (;;) {
     const rows = await withTenant(services.database, ctx, (scope) =>
       scope.tx
@@ -385,7 +390,7 @@ export async function runRevert(services: Services, orgId: string, importId: str
           and(
             eq(importRows.orgId, orgId),
             eq(importRows.importId, importId),
-            inArray(importRows.outcome, ['created', 'updated']),
+            inArray(importRows.outcome, bulkArchive ? ['updated'] : ['created', 'updated']),
             isNull(importRows.revertedAt),
           ),
         )
@@ -420,6 +425,9 @@ export async function runRevert(services: Services, orgId: string, importId: str
       );
     }
   }
+  let more = bulkArchive;
+  while (more)
+    more = await withTenant(services.database, ctx, (s) => archiveCreatedContacts(s, services, importId));
   await withTenant(services.database, ctx, async (scope) => {
     await scope.tx
       .delete(externalIds)
@@ -430,6 +438,62 @@ export async function runRevert(services: Services, orgId: string, importId: str
       .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
   });
   return 'reverted';
+}
+
+/**
+ * Archives the next 1,000 contacts the import created (last row first) in one transaction: the
+ * contacts, their e-mails (no longer reserved), one `contact.archived` event each with the import
+ * as actor, and the rows marked reverted. A contact archived since is left as it is.
+ * @returns whether there was anything left to archive
+ */
+async function archiveCreatedContacts(
+  scope: TenantScope,
+  services: Services,
+  importId: string,
+): Promise<boolean> {
+  const { orgId } = scope.ctx;
+  const { rows } = await scope.conn.query(
+    `select row_number, record_id from import_rows
+      where org_id = $1 and import_id = $2 and outcome = 'created' and reverted_at is null
+      order by row_number desc limit 1000`,
+    [orgId, importId],
+  );
+  const batch = rows as { row_number: number; record_id: string }[];
+  if (batch.length === 0) return false;
+  const { rows: archived } = await scope.conn.query(
+    `update contacts set archived_at = now(), updated_at = now(), updated_by = $3
+      where org_id = $1 and id = any($2::uuid[]) and archived_at is null
+      returning id, first_name, last_name, email, phone`,
+    [orgId, batch.map((r) => r.record_id), scope.ctx.actor.id],
+  );
+  const ids = (archived as { id: string }[]).map((c) => c.id);
+  await scope.conn.query(
+    'update contact_emails set active = false where org_id = $1 and contact_id = any($2::uuid[])',
+    [orgId, ids],
+  );
+  await emitEvents(
+    scope,
+    services.jobs,
+    (
+      archived as {
+        id: string;
+        first_name: string | null;
+        last_name: string | null;
+        email: string | null;
+        phone: string | null;
+      }[]
+    ).map((c) => ({
+      type: 'contact.archived',
+      subject: { object: 'contact', id: c.id },
+      data: { name: displayName(c) },
+    })),
+  );
+  await scope.conn.query(
+    `update import_rows set reverted_at = now()
+      where org_id = $1 and import_id = $2 and row_number = any($3::int[])`,
+    [orgId, importId, batch.map((r) => r.row_number)],
+  );
+  return true;
 }
 
 /**
