@@ -174,5 +174,21 @@ describe('Maven CRM import', () => {
       expect(opp.company?.name ?? '').toBe(deal.account);
       expect(opp.expected_close_date).toBe(deal.close_date || null);
     }
+    // The last row's card is on top of its column, as if the deals had been created one by one.
+    const lastDeal = deals.at(-1)!;
+    const lastColumn = board.columns.find(
+      (c: { stage: { name: string } }) => c.stage.name === lastDeal.deal_stage,
+    );
+    expect(lastColumn.cards[0].title).toBe(lastDeal.opportunity_id);
+
+    // Undo: the 8,800 opportunities are archived and the board is empty again.
+    expect((await admin.client.post(`/api/v1/imports/${up.body.id}/revert`)).status).toBe(200);
+    const reverted = await waitForImport(admin.client, up.body.id, 1_500_000);
+    expect(reverted.status).toBe('reverted');
+    const after = (await admin.client.get(`/api/v1/pipelines/${maven.id}/board?include_closed=true`)).body;
+    for (const column of after.columns) expect(column.count, column.stage.name).toBe(0);
+    expect(
+      (await admin.client.get(`/api/v1/opportunities/${rows[0].record_id}`)).body.archived_at,
+    ).not.toBeNull();
   }, 1_800_000);
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { generateNKeysBetween } from 'fractional-indexing';
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { mapDatabaseError } from '../../platform/errors/db-errors.js';
@@ -11,11 +12,15 @@ import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import {
   type ContactDraft,
+  type OpportunityDraft,
+  placeOpportunity,
   prepareContact,
+  prepareOpportunity,
   type RowResult,
   type RunContext,
   type RunSettings,
   unknownCompany,
+  unknownContact,
 } from './import-writers.js';
 
 /** Writes one row in its own savepoint; a row that fails comes back as a failed result. */
@@ -352,6 +357,9 @@ async function rememberExternalIds(
   );
 }
 
+/** What every bulk batch holds: its rows as read, in file order. */
+export type BulkBatch = { drafts: RowDraft[] };
+
 /**
  * An object whose new rows are written a batch at a time, in three steps: `prepare` reads the
  * rows (no database), `lookup` finds what they match (its own transaction, while the previous
@@ -359,16 +367,300 @@ async function rememberExternalIds(
  * carries keys from one batch to the next.
  */
 export type BulkWriter = {
-  prepare(run: RunSettings, drafts: RowDraft[]): ContactBatch;
-  lookup(scope: TenantScope, batch: ContactBatch): Promise<void>;
-  write(run: RunContext, batch: ContactBatch, writeOne: WriteOne): Promise<RowResult[]>;
+  prepare(run: RunSettings, drafts: RowDraft[]): BulkBatch;
+  lookup(scope: TenantScope, batch: BulkBatch): Promise<void>;
+  write(run: RunContext, batch: BulkBatch, writeOne: WriteOne): Promise<RowResult[]>;
 };
 
 export function contactBulkWriter(): BulkWriter {
   const carry = emptyKeys();
   return {
     prepare: prepareContactBatch,
-    lookup: lookupContactBatch,
-    write: (run, batch, writeOne) => writeContactBatch(run, batch, carry, writeOne),
+    lookup: (scope, batch) => lookupContactBatch(scope, batch as ContactBatch),
+    write: (run, batch, writeOne) => writeContactBatch(run, batch as ContactBatch, carry, writeOne),
   };
+}
+
+export function opportunityBulkWriter(): BulkWriter {
+  const carry = new Map<string, string>();
+  return {
+    prepare: (run, drafts): OpportunityBatch => ({
+      drafts,
+      prepared: drafts.map((d) => prepareOpportunity(run, d)),
+    }),
+    lookup: (scope, batch) => lookupOpportunityBatch(scope, batch as OpportunityBatch),
+    write: (run, batch, writeOne) => writeOpportunityBatch(run, batch as OpportunityBatch, carry, writeOne),
+  };
+}
+
+// ---------------------------------------------------------------- opportunities
+
+/** A batch of opportunity rows on its way: read, then looked up, then written. */
+export type OpportunityBatch = {
+  drafts: RowDraft[];
+  prepared: OpportunityDraft[];
+  found?: { external: Map<string, string>; companies: Map<string, string>; contacts: Map<string, string> };
+};
+
+/**
+ * Contacts by external id, then e-mail, then full name (case-insensitive, the oldest first),
+ * among active contacts: `findContact` for many references in three queries.
+ * @returns reference -> contact id, for the references found
+ */
+export async function findContacts(scope: TenantScope, refs: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  let left = [...new Set(refs)];
+  if (left.length === 0) return found;
+  for (const r of await rows<{ ref: string; id: string }>(
+    scope,
+    `select x.external_id as ref, x.record_id as id from external_ids x
+       join contacts c on c.org_id = x.org_id and c.id = x.record_id and c.archived_at is null
+      where x.org_id = $1 and x.object = 'contact' and x.external_id = any($2::text[])`,
+    [left],
+  ))
+    found.set(r.ref, r.id);
+  left = left.filter((ref) => !found.has(ref));
+  if (left.length > 0) {
+    const byEmail = new Map(
+      (
+        await rows<{ email: string; id: string }>(
+          scope,
+          `select email, contact_id as id from contact_emails
+            where org_id = $1 and active and email = any($2::text[])`,
+          [left.map((ref) => ref.toLowerCase())],
+        )
+      ).map((r) => [r.email, r.id]),
+    );
+    for (const ref of left) {
+      const id = byEmail.get(ref.toLowerCase());
+      if (id) found.set(ref, id);
+    }
+    left = left.filter((ref) => !found.has(ref));
+  }
+  if (left.length > 0) {
+    const byName = new Map(
+      (
+        await rows<{ name: string; id: string }>(
+          scope,
+          `select distinct on (lower(concat_ws(' ', first_name, last_name)))
+              lower(concat_ws(' ', first_name, last_name)) as name, id
+             from contacts
+            where org_id = $1 and archived_at is null
+              and lower(concat_ws(' ', first_name, last_name)) = any($2::text[])
+            order by lower(concat_ws(' ', first_name, last_name)), created_at`,
+          [left.map((ref) => ref.toLowerCase())],
+        )
+      ).map((r) => [r.name, r.id]),
+    );
+    for (const ref of left) {
+      const id = byName.get(ref.toLowerCase());
+      if (id) found.set(ref, id);
+    }
+  }
+  return found;
+}
+
+/** Looks up, for a whole batch, the opportunities its external ids name and its companies and contacts. */
+export async function lookupOpportunityBatch(scope: TenantScope, batch: OpportunityBatch): Promise<void> {
+  const externals = batch.prepared.flatMap((p) => (p.externalId ? [p.externalId] : []));
+  const external = new Map<string, string>();
+  if (externals.length > 0)
+    for (const r of await rows<{ ref: string; id: string }>(
+      scope,
+      `select x.external_id as ref, x.record_id as id from external_ids x
+         join opportunities o on o.org_id = x.org_id and o.id = x.record_id and o.archived_at is null
+        where x.org_id = $1 and x.object = 'opportunity' and x.external_id = any($2::text[])`,
+      [externals],
+    ))
+      external.set(r.ref, r.id);
+  batch.found = {
+    external,
+    companies: await findCompanies(
+      scope,
+      batch.prepared.flatMap((p) => (p.companyRef ? [p.companyRef] : [])),
+    ),
+    contacts: await findContacts(
+      scope,
+      batch.prepared.flatMap((p) => (p.contactRef ? [p.contactRef] : [])),
+    ),
+  };
+}
+
+type NewOpportunity = {
+  id: string;
+  row: number;
+  o: OpportunityDraft;
+  pipelineId: string;
+  stage: { id: string; name: string; kind: string };
+  companyId: string | null;
+  contactId: string | null;
+};
+
+/**
+ * `writeContactBatch` for opportunities: pipeline and stage placed row by row (cached; created
+ * when `create_missing_stages` says so), matched by external id only (the lookup, the previous
+ * batch's `carry`, earlier rows of this batch). New ones go in with one insert each for the
+ * opportunities, their stage history, external ids and events; each new card goes on top of its
+ * column, the file's last row topmost, as row-by-row creation would leave them.
+ * @returns one result per draft, in order
+ */
+export async function writeOpportunityBatch(
+  run: RunContext,
+  batch: OpportunityBatch,
+  carry: Map<string, string>,
+  writeOne: WriteOne,
+): Promise<RowResult[]> {
+  const { scope } = run;
+  const found = batch.found ?? { external: new Map(), companies: new Map(), contacts: new Map() };
+  const external = new Map([...carry, ...found.external]);
+  const results: (RowResult | null)[] = batch.prepared.map(() => null);
+  const object = await objectDef(scope.tx, scope.ctx.orgId, 'opportunity');
+  const created: NewOpportunity[] = [];
+  const later: number[] = [];
+  for (const [i, o] of batch.prepared.entries()) {
+    const placed = await placeOpportunity(run, o);
+    if ('outcome' in placed) {
+      results[i] = placed;
+      continue;
+    }
+    const companyId = o.companyRef ? (found.companies.get(o.companyRef) ?? null) : null;
+    if (o.companyRef && !companyId) o.problems.push(unknownCompany(run, o.companyRef));
+    const contactId = o.contactRef ? (found.contacts.get(o.contactRef) ?? null) : null;
+    if (o.contactRef && !contactId) o.problems.push(unknownContact(run, o.contactRef));
+    const match = o.externalId ? external.get(o.externalId) : undefined;
+    if (match) {
+      if (run.dedup === 'skip') results[i] = { outcome: 'skipped', recordId: match, problems: o.problems };
+      else later.push(i);
+      continue;
+    }
+    try {
+      o.fields.custom = mergeCustom(
+        {},
+        await parseCustomValuesIn(scope, object, o.fields.custom, { path: 'body.custom', creating: true }),
+      );
+    } catch (error) {
+      const p = problemOf(error);
+      if (!p) throw error;
+      results[i] = { outcome: 'failed', recordId: null, problems: [...o.problems, p] };
+      continue;
+    }
+    const id = randomUUID();
+    created.push({
+      id,
+      row: i,
+      o,
+      pipelineId: placed.pipeline.id,
+      stage: placed.stage,
+      companyId,
+      contactId,
+    });
+    if (o.externalId) external.set(o.externalId, id);
+  }
+  let inserted = false;
+  if (created.length > 0) {
+    try {
+      await scope.tx.transaction((sp) => insertOpportunities(run, { ...scope, tx: sp }, created));
+      inserted = true;
+    } catch (error) {
+      if (!problemOf(error)) throw error;
+    }
+  }
+  for (const n of created) {
+    if (inserted) results[n.row] = { outcome: 'created', recordId: n.id, problems: n.o.problems };
+    else later.push(n.row);
+  }
+  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
+  carry.clear();
+  for (const [i, o] of batch.prepared.entries()) {
+    const id = results[i]?.recordId;
+    if (o.externalId && id) carry.set(o.externalId, id);
+  }
+  return results.map((r) => r!);
+}
+
+async function insertOpportunities(run: RunContext, scope: TenantScope, created: NewOpportunity[]) {
+  const { orgId, actor } = scope.ctx;
+  const tags = await ensureTags(
+    scope,
+    created.flatMap((n) => n.o.fields.tags),
+  );
+  const canonical = new Map(tags.map((t) => [t.toLowerCase(), t]));
+  // Each new card on top of its column, the last row topmost (as one create after another).
+  const ranks = new Map<string, string>();
+  const byStage = new Map<string, NewOpportunity[]>();
+  for (const n of created) byStage.set(n.stage.id, [...(byStage.get(n.stage.id) ?? []), n]);
+  for (const [stageId, cards] of byStage) {
+    await scope.conn.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [`${orgId}:${stageId}`]);
+    const top = (
+      await rows<{ rank: string }>(
+        scope,
+        'select rank from opportunities where org_id = $1 and stage_id = $2 order by rank limit 1',
+        [stageId],
+      )
+    )[0]?.rank;
+    const keys = generateNKeysBetween(null, top ?? null, cards.length);
+    for (const [i, n] of cards.entries()) ranks.set(n.id, keys[cards.length - 1 - i]!);
+  }
+  const records = created.map((n) => {
+    const f = n.o.fields;
+    const status = n.stage.kind === 'open' ? 'open' : n.stage.kind;
+    return {
+      id: n.id,
+      title: f.title,
+      amount: f.amount ?? null,
+      currency: f.currency ?? (f.amount != null ? 'USD' : null),
+      expected_close_date: f.expected_close_date ?? null,
+      owner_id: f.owner_id,
+      contact_id: n.contactId,
+      company_id: n.companyId,
+      pipeline_id: n.pipelineId,
+      stage_id: n.stage.id,
+      status,
+      closed: status !== 'open',
+      rank: ranks.get(n.id)!,
+      tags: [...new Set(f.tags.map((t) => canonical.get(t.trim().toLowerCase()) ?? t.trim()))].filter(
+        Boolean,
+      ),
+      custom: f.custom,
+    };
+  });
+  await scope.conn.query(
+    `insert into opportunities (org_id, id, title, amount, currency, expected_close_date, owner_id, contact_id,
+        company_id, pipeline_id, stage_id, status, closed_at, rank, source, tags, custom, created_by, updated_by)
+     select $1, x.id, x.title, x.amount, x.currency, x.expected_close_date, x.owner_id, x.contact_id,
+        x.company_id, x.pipeline_id, x.stage_id, x.status, case when x.closed then now() end, x.rank, 'import',
+        x.tags, x.custom, $2, $2
+       from jsonb_to_recordset($3::jsonb) as x(id uuid, title text, amount numeric, currency text,
+        expected_close_date date, owner_id uuid, contact_id uuid, company_id uuid, pipeline_id uuid,
+        stage_id uuid, status text, closed boolean, rank text, tags text[], custom jsonb)`,
+    [orgId, actor.id, JSON.stringify(records)],
+  );
+  await scope.conn.query(
+    `insert into opportunity_stage_history (org_id, opportunity_id, from_stage_id, to_stage_id, status, moved_by)
+     select $1, x.id, null, x.stage_id, x.status, $2
+       from jsonb_to_recordset($3::jsonb) as x(id uuid, stage_id uuid, status text)`,
+    [
+      orgId,
+      actor.id,
+      JSON.stringify(records.map((r) => ({ id: r.id, stage_id: r.stage_id, status: r.status }))),
+    ],
+  );
+  await emitEvents(
+    scope,
+    run.services.jobs,
+    created.map((n, i) => {
+      const r = records[i]!;
+      return {
+        type: 'opportunity.created',
+        subject: { object: 'opportunity', id: n.id },
+        data: { name: r.title, stage: n.stage.name, amount: n.o.fields.amount ?? null, currency: r.currency },
+        related: [
+          ...(r.contact_id ? [{ object: 'contact', id: r.contact_id }] : []),
+          ...(r.company_id ? [{ object: 'company', id: r.company_id }] : []),
+        ],
+      };
+    }),
+  );
+  const ids = created.flatMap((n) => (n.o.externalId ? [{ externalId: n.o.externalId, id: n.id }] : []));
+  if (ids.length > 0) await rememberExternalIds(run, 'opportunity', ids, scope);
 }

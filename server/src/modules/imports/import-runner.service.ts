@@ -2,7 +2,7 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { mapDatabaseError } from '../../platform/errors/db-errors.js';
-import { emitEvents } from '../../platform/events/events.js';
+import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { archiveCompany, updateCompany } from '../companies/company.service.js';
 import { archiveContact, displayName, updateContact } from '../contacts/contact.service.js';
@@ -13,9 +13,10 @@ import { transitionTask } from '../tasks/task.service.js';
 import { type CellProblem, externalIds, importRows, imports, type RowOutcome } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, loadImport, targetsOf } from './import.service.js';
 import {
+  type BulkBatch,
   type BulkWriter,
-  type ContactBatch,
   contactBulkWriter,
+  opportunityBulkWriter,
   problemOf,
   type WriteOne,
 } from './import-bulk.js';
@@ -47,6 +48,7 @@ export const IMPORT_BULK_BATCH_ROWS = 2000;
 /** Objects whose new rows are written a batch at a time rather than row by row. */
 const BULK_WRITERS: Record<string, () => BulkWriter> = {
   contact: contactBulkWriter,
+  opportunity: opportunityBulkWriter,
 };
 
 type RowRecord = typeof importRows.$inferInsert;
@@ -117,7 +119,7 @@ export async function runImport(
   const runBatch = async (
     batch: FileRow[],
     drafts: RowDraft[],
-    bulkBatch: { rows: ContactBatch; lookedUp: Promise<void> } | null,
+    bulkBatch: { rows: BulkBatch; lookedUp: Promise<void> } | null,
   ): Promise<boolean> => {
     // Outside the batch's transaction: on PGlite (one connection) the lookup waits for the
     // previous batch's transaction, and this one must not hold the connection meanwhile.
@@ -209,7 +211,7 @@ export async function runImport(
   type Next = {
     batch: FileRow[];
     drafts: RowDraft[];
-    bulk: { rows: ContactBatch; lookedUp: Promise<void> } | null;
+    bulk: { rows: BulkBatch; lookedUp: Promise<void> } | null;
   };
   /** Takes the rows read so far as the next batch; a bulk object's lookup starts at once. */
   const take = (): Next => {
@@ -369,8 +371,8 @@ const UPDATE = {
 /**
  * Undoes an import, last row first: archives each record it created and writes back the values
  * it overwrote in each record it updated (one event each, the import as actor), marking each row
- * reverted so a revert that dies resumes where it stopped. Created contacts are archived 1,000 a
- * transaction (`archiveCreatedContacts`) once the updates are undone. External ids the import recorded go.
+ * reverted so a revert that dies resumes where it stopped. Created contacts and opportunities are
+ * archived 1,000 a transaction (`archiveCreated`) once the updates are undone. External ids the import recorded go.
  * A record changed since (archived, say) is left as it is and noted on its row.
  */
 export async function runRevert(services: Services, orgId: string, importId: string): Promise<string> {
@@ -378,9 +380,9 @@ export async function runRevert(services: Services, orgId: string, importId: str
   const row = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
   if (row.status !== 'reverting') return 'skipped';
   const object = row.object;
-  // Contacts it created are archived a batch at a time, after the updates are undone (an update
+  // Contacts and opportunities it created are archived a batch at a time, after the updates are undone (an update
   // of a contact the import created cannot be undone once that contact is archived).
-  const bulkArchive = object === 'contact';
+  const bulkArchive = object in BULK_ARCHIVE;
   for (;;) {
     const rows = await withTenant(services.database, ctx, (scope) =>
       scope.tx
@@ -427,7 +429,7 @@ export async function runRevert(services: Services, orgId: string, importId: str
   }
   let more = bulkArchive;
   while (more)
-    more = await withTenant(services.database, ctx, (s) => archiveCreatedContacts(s, services, importId));
+    more = await withTenant(services.database, ctx, (s) => archiveCreated(s, services, importId, object));
   await withTenant(services.database, ctx, async (scope) => {
     await scope.tx
       .delete(externalIds)
@@ -440,18 +442,60 @@ export async function runRevert(services: Services, orgId: string, importId: str
   return 'reverted';
 }
 
+type ArchivedRow = {
+  id: string;
+  title?: string;
+  contact_id?: string | null;
+  company_id?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  email?: string | null;
+  phone?: string | null;
+};
+
+/** How `archiveCreated` archives the records of an object in bulk, and the event each gets. */
+const BULK_ARCHIVE: Record<
+  string,
+  { table: string; returning: string; event: (r: ArchivedRow) => NewEvent }
+> = {
+  contact: {
+    table: 'contacts',
+    returning: 'id, first_name, last_name, email, phone',
+    event: (c) => ({
+      type: 'contact.archived',
+      subject: { object: 'contact', id: c.id },
+      data: { name: displayName({ first_name: null, last_name: null, email: null, phone: null, ...c }) },
+    }),
+  },
+  opportunity: {
+    table: 'opportunities',
+    returning: 'id, title, contact_id, company_id',
+    event: (o) => ({
+      type: 'opportunity.archived',
+      subject: { object: 'opportunity', id: o.id },
+      data: { name: o.title },
+      related: [
+        ...(o.contact_id ? [{ object: 'contact', id: o.contact_id }] : []),
+        ...(o.company_id ? [{ object: 'company', id: o.company_id }] : []),
+      ],
+    }),
+  },
+};
+
 /**
- * Archives the next 1,000 contacts the import created (last row first) in one transaction: the
- * contacts, their e-mails (no longer reserved), one `contact.archived` event each with the import
- * as actor, and the rows marked reverted. A contact archived since is left as it is.
+ * Archives the next 1,000 records the import created (last row first) in one transaction: the
+ * records (a contact's e-mails are no longer reserved), one `<object>.archived` event each with
+ * the import as actor, and the rows marked reverted. A record archived since is left as it is.
  * @returns whether there was anything left to archive
  */
-async function archiveCreatedContacts(
+async function archiveCreated(
   scope: TenantScope,
   services: Services,
   importId: string,
+  object: string,
 ): Promise<boolean> {
   const { orgId } = scope.ctx;
+  const how = BULK_ARCHIVE[object]!;
   const { rows } = await scope.conn.query(
     `select row_number, record_id from import_rows
       where org_id = $1 and import_id = $2 and outcome = 'created' and reverted_at is null
@@ -460,34 +504,20 @@ async function archiveCreatedContacts(
   );
   const batch = rows as { row_number: number; record_id: string }[];
   if (batch.length === 0) return false;
-  const { rows: archived } = await scope.conn.query(
-    `update contacts set archived_at = now(), updated_at = now(), updated_by = $3
-      where org_id = $1 and id = any($2::uuid[]) and archived_at is null
-      returning id, first_name, last_name, email, phone`,
-    [orgId, batch.map((r) => r.record_id), scope.ctx.actor.id],
-  );
-  const ids = (archived as { id: string }[]).map((c) => c.id);
-  await scope.conn.query(
-    'update contact_emails set active = false where org_id = $1 and contact_id = any($2::uuid[])',
-    [orgId, ids],
-  );
-  await emitEvents(
-    scope,
-    services.jobs,
-    (
-      archived as {
-        id: string;
-        first_name: string | null;
-        last_name: string | null;
-        email: string | null;
-        phone: string | null;
-      }[]
-    ).map((c) => ({
-      type: 'contact.archived',
-      subject: { object: 'contact', id: c.id },
-      data: { name: displayName(c) },
-    })),
-  );
+  const archived = (
+    await scope.conn.query(
+      `update ${how.table} set archived_at = now(), updated_at = now(), updated_by = $3
+        where org_id = $1 and id = any($2::uuid[]) and archived_at is null
+        returning ${how.returning}`,
+      [orgId, batch.map((r) => r.record_id), scope.ctx.actor.id],
+    )
+  ).rows as ArchivedRow[];
+  if (object === 'contact')
+    await scope.conn.query(
+      'update contact_emails set active = false where org_id = $1 and contact_id = any($2::uuid[])',
+      [orgId, archived.map((c) => c.id)],
+    );
+  await emitEvents(scope, services.jobs, archived.map(how.event));
   await scope.conn.query(
     `update import_rows set reverted_at = now()
       where org_id = $1 and import_id = $2 and row_number = any($3::int[])`,

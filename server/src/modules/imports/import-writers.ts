@@ -576,20 +576,58 @@ async function pipelineFor(
   return pipeline;
 }
 
-/**
- * An opportunity row: pipeline by name (column, else the `pipeline` option, else the default
- * pipeline), stage by name within it (an unknown stage fails the row unless
- * `create_missing_stages`; a created "Won"/"Lost" stage is a won/lost stage), owner by name or
- * e-mail, company by external id or name, contact by external id, e-mail or name. Matched by
- * external id only; an update never moves the stage.
- */
-export const writeOpportunity: RowWriter = async (run, draft) => {
-  const { scope, services } = run;
+/** An opportunity row's values as the opportunity writers use them (no database access). */
+export type OpportunityDraft = {
+  externalId: string | undefined;
+  pipelineRef: string | undefined;
+  stageRef: string | undefined;
+  companyRef: string | undefined;
+  contactRef: string | undefined;
+  fields: {
+    title: string;
+    amount: number | undefined;
+    currency: string | undefined;
+    expected_close_date: string | undefined;
+    owner_id: string | null;
+    tags: string[];
+    custom: Record<string, unknown>;
+  };
+  problems: CellProblem[];
+};
+
+export function prepareOpportunity(run: RunSettings, draft: RowDraft): OpportunityDraft {
   const v = draft.values;
   const problems: CellProblem[] = [];
   const externalId = str(v.external_id);
-  const pipelineRef = str(v.pipeline) ?? run.options.pipeline;
-  const stageRef = str(v.stage);
+  return {
+    externalId,
+    pipelineRef: str(v.pipeline) ?? run.options.pipeline,
+    stageRef: str(v.stage),
+    companyRef: str(v.company),
+    contactRef: str(v.contact),
+    fields: {
+      title: str(v.title) ?? externalId ?? 'Imported opportunity',
+      amount: typeof v.amount === 'number' ? v.amount : undefined,
+      currency: str(v.currency)?.toUpperCase(),
+      expected_close_date: str(v.expected_close_date),
+      owner_id: resolveOwner(run, v.owner, problems) ?? run.importerId,
+      tags: [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])],
+      custom: customOf(v),
+    },
+    problems,
+  };
+}
+
+/**
+ * The pipeline and stage of an opportunity row (creating them when `create_missing_stages`
+ * says so), or the failed result of a row whose pipeline or stage is unknown.
+ */
+export async function placeOpportunity(
+  run: RunContext,
+  o: OpportunityDraft,
+): Promise<{ pipeline: PipelineView; stage: PipelineView['stages'][number] } | RowResult> {
+  const { scope, services } = run;
+  const { pipelineRef, stageRef } = o;
   let pipeline = await pipelineFor(run, pipelineRef, stageRef);
   if (!pipeline)
     return {
@@ -620,54 +658,48 @@ export const writeOpportunity: RowWriter = async (run, draft) => {
     run.pipelines.set((pipelineRef ?? '').toLowerCase(), pipeline);
     stage = pipeline.stages.find((s) => s.name.toLowerCase() === stageRef.toLowerCase())!;
   }
-  const ownerId = resolveOwner(run, v.owner, problems) ?? run.importerId;
+  return { pipeline, stage: stage! };
+}
+
+export const unknownContact = (run: RunSettings, ref: string) =>
+  problem(run, 'contact', 'unknown_contact', 'No contact with this e-mail, name or external id', ref);
+
+/**
+ * An opportunity row: pipeline by name (column, else the `pipeline` option, else the default
+ * pipeline), stage by name within it (an unknown stage fails the row unless
+ * `create_missing_stages`; a created "Won"/"Lost" stage is a won/lost stage), owner by name or
+ * e-mail, company by external id or name, contact by external id, e-mail or name. Matched by
+ * external id only; an update never moves the stage.
+ */
+export const writeOpportunity: RowWriter = async (run, draft) => {
+  const { scope, services } = run;
+  const v = draft.values;
+  const prepared = prepareOpportunity(run, draft);
+  const placed = await placeOpportunity(run, prepared);
+  if ('outcome' in placed) return placed;
+  const { pipeline, stage } = placed;
+  const { externalId, problems } = prepared;
   let companyId: string | null = null;
-  const companyRef = str(v.company);
-  if (companyRef) {
-    companyId = await findCompany(scope, companyRef);
-    if (!companyId)
-      problems.push(
-        problem(
-          run,
-          'company',
-          'unknown_company',
-          'No company with this name or external id: not linked',
-          companyRef,
-        ),
-      );
+  if (prepared.companyRef) {
+    companyId = await findCompany(scope, prepared.companyRef);
+    if (!companyId) problems.push(unknownCompany(run, prepared.companyRef));
   }
   let contactId: string | null = null;
-  const contactRef = str(v.contact);
-  if (contactRef) {
-    contactId = await findContact(scope, contactRef);
-    if (!contactId)
-      problems.push(
-        problem(
-          run,
-          'contact',
-          'unknown_contact',
-          'No contact with this e-mail, name or external id',
-          contactRef,
-        ),
-      );
+  if (prepared.contactRef) {
+    contactId = await findContact(scope, prepared.contactRef);
+    if (!contactId) problems.push(unknownContact(run, prepared.contactRef));
   }
   const fields = {
-    title: str(v.title) ?? externalId ?? 'Imported opportunity',
-    amount: typeof v.amount === 'number' ? v.amount : undefined,
-    currency: str(v.currency)?.toUpperCase(),
-    expected_close_date: str(v.expected_close_date),
-    owner_id: ownerId,
+    ...prepared.fields,
     company_id: companyId ?? undefined,
     contact_id: contactId ?? undefined,
-    tags: [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])],
-    custom: customOf(v),
   };
   const existingId = externalId ? await recordOfExternalId(scope, 'opportunity', externalId) : null;
   if (!existingId) {
     const created = await createOpportunityIn(scope, services, {
       ...fields,
       pipeline_id: pipeline.id,
-      stage_id: stage!.id,
+      stage_id: stage.id,
       source: 'import',
     });
     await rememberExternalId(run, 'opportunity', externalId, created.id);
