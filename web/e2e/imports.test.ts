@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -8,6 +9,17 @@ import { apiCall, launch, newContext, pick, signUpInBrowser, uniqueEmail } from 
 const CRM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/crm');
 const ACCOUNTS = path.join(CRM, 'maven-crm-sales-opportunities/accounts.csv');
 const CUSTOMERS = path.join(CRM, 'datablist-samples/customers-100.csv');
+const PIPELINE = path.join(CRM, 'maven-crm-sales-opportunities/sales_pipeline.csv');
+
+/** A CSV without quoted commas (the Maven files) as objects keyed by header. */
+function readTable(file: string): Record<string, string>[] {
+  const [header, ...lines] = readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .split(/\r?\n/);
+  const keys = header!.split(',');
+  return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [keys[i], v])));
+}
 
 async function uploadFile(page: Page, object: string, file: string) {
   await page.goto('/imports');
@@ -56,6 +68,47 @@ describe('the import wizard, on real files', () => {
     expect(after.body.data).toHaveLength(0);
     await page.getByRole('link', { name: 'Imports' }).click();
     await page.getByTestId('import-history').getByText('accounts.csv').waitFor();
+  });
+
+  it('imports the Maven deals through the wizard and shows the 8,800 opportunities on the board', async () => {
+    // Companies first (the deals name their account), then the deals into a "Maven" pipeline
+    // whose stages come from the file.
+    await uploadFile(page, 'Companies', ACCOUNTS);
+    await page.getByRole('button', { name: /^Start import of 85 rows/ }).click();
+    await expect
+      .poll(() => page.getByTestId('import-status').textContent(), { timeout: 60_000 })
+      .toBe('completed');
+
+    await uploadFile(page, 'Opportunities', PIPELINE);
+    await page.getByRole('textbox', { name: 'Pipeline (when no column names one)' }).fill('Maven');
+    await page.getByRole('textbox', { name: 'Pipeline (when no column names one)' }).blur();
+    await page.getByRole('switch', { name: /^Create pipelines and stages/ }).check();
+    await page.getByRole('button', { name: /^Start import of 8,800 rows/ }).click();
+    await expect
+      .poll(() => page.getByTestId('import-status').textContent(), { timeout: 300_000 })
+      .toBe('completed');
+    await expect(page.getByTestId('import-created').textContent()).resolves.toBe('8,800');
+    await expect(page.getByTestId('import-failed').textContent()).resolves.toBe('0');
+    // The dirt is reported: every deal's sales agent is unknown here (the importer owns them),
+    // and the deals without an account or a close date are counted.
+    await expect(page.getByTestId('import-with-problems').textContent()).resolves.toBe('8,800');
+    const deals = readTable(PIPELINE);
+    const n = (f: (d: Record<string, string>) => boolean) => deals.filter(f).length.toLocaleString('en-US');
+    await page.getByText(`account ${n((d) => !d.account)}`).waitFor();
+    await page.getByText(`close_date ${n((d) => !d.close_date)}`).waitFor();
+
+    await page.goto('/opportunities');
+    await pick(page, 'Pipeline', 'Maven');
+    await page.getByRole('switch', { name: 'Show closed' }).check();
+    for (const stage of ['Prospecting', 'Engaging', 'Won', 'Lost'])
+      await expect
+        .poll(() => page.locator(`[data-stage="${stage}"]`).getByTestId('stage-count').textContent())
+        .toBe(String(deals.filter((d) => d.deal_stage === stage).length));
+    // The last deal of the file is the first card of its column.
+    const last = deals.at(-1)!;
+    await expect(
+      page.locator(`[data-stage="${last.deal_stage}"] [data-card]`).first().getAttribute('data-card'),
+    ).resolves.toBe(last.opportunity_id);
   });
 
   it('imports datablist customers as contacts, with a column turned into a custom field, and skips duplicates on a second run', async () => {

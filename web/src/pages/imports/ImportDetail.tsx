@@ -444,7 +444,7 @@ function ProgressAndReport({
           {stat('Updated', p.updated, 'import-updated')}
           {stat('Skipped', p.skipped, 'import-skipped')}
           {stat('Failed', p.failed, 'import-failed')}
-          {stat('With a problem', p.with_problems)}
+          {stat('With a problem', p.with_problems, 'import-with-problems')}
         </SimpleGrid>
         {Object.values(imp.empty_cells).some((n) => n > 0) && (
           <Text size="xs" c="dimmed" mt="sm">
