@@ -1,4 +1,6 @@
+import { parse } from 'csv-parse/sync';
 import { and, eq, sql } from 'drizzle-orm';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../src/db/tenant.js';
 import { RunOvertakenError, runImport } from '../src/modules/imports/import-runner.service.js';
@@ -133,6 +135,48 @@ describe('preview flags what a spreadsheet mangled', () => {
     );
     expect(first.values.phone).toEqual([{ e164: '+12754733370', raw: '2754733370' }]);
     expect(preview.body.problem_counts.spreadsheet_mangled).toBeGreaterThan(0);
+  });
+
+  it('reads an .xlsx workbook: dates, numbers, links, and a phone the spreadsheet evaluated is flagged', async () => {
+    // The datablist customers as a workbook the way a spreadsheet keeps them: numbers, real dates,
+    // hyperlinks, and the first row's phone typed as +1-532-344-1362 and evaluated to -2237.
+    const [header, ...records] = parse(readShared('crm/datablist-samples/customers-100.csv')) as string[][];
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Customers');
+    sheet.addRow(header);
+    for (const r of records) {
+      const row = sheet.addRow([
+        Number(r[0]),
+        ...r.slice(1, 10),
+        new Date(`${r[10]}T00:00:00Z`),
+        { text: r[11], hyperlink: r[11] },
+      ]);
+      row.getCell(11).numFmt = 'yyyy-mm-dd';
+    }
+    sheet.getCell('H2').value = { formula: '+1-532-344-1362', result: -2237 };
+    const file = Buffer.from(await workbook.xlsx.writeBuffer());
+
+    const up = await uploadCsv(t, admin.client, 'contact', 'customers.xlsx', file);
+    expect(up.status, up.text).toBe(201);
+    expect(up.body.file_name).toBe('customers.xlsx');
+    expect(up.body.progress.total_rows).toBe(100);
+    expect(up.body.headers).toEqual(header);
+    const detail = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    expect(detail.sample_rows[0]).toEqual([
+      '1',
+      ...records[0]!.slice(1, 7),
+      '=+1-532-344-1362',
+      ...records[0]!.slice(8, 12),
+    ]);
+    expect(detail.sample_rows[1]).toEqual(records[1]);
+    const preview = await admin.client.get(`/api/v1/imports/${up.body.id}/preview`);
+    expect(preview.body.rows[0].problems).toContainEqual(
+      expect.objectContaining({ column: 'Phone 1', code: 'spreadsheet_mangled' }),
+    );
+
+    const broken = await uploadCsv(t, admin.client, 'contact', 'broken.xlsx', file.subarray(0, 200));
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({ code: 'invalid_xlsx', errors: [{ path: 'body.file' }] });
   });
 
   it('flags invalid e-mails, unparseable phones, unknown options, formulas and too-long values per cell', async () => {

@@ -57,11 +57,14 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         schema: {
           tags,
           summary:
-            'Upload a CSV file (multipart/form-data, field `file`) and get a draft import with a suggested mapping',
+            'Upload a CSV or .xlsx file (multipart/form-data, field `file`) and get a draft import with a suggested mapping',
           description:
             'UTF-8 with or without BOM, CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas ' +
             'and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in ' +
-            '`ragged_rows`. The file is streamed to the data directory, up to 2 GiB (413 above).',
+            '`ragged_rows`. An .xlsx workbook (recognized by its content) is read from its first worksheet: dates as ' +
+            'YYYY-MM-DD, formulas as their result, except a typed-in value the spreadsheet evaluated (a phone ' +
+            'number), which is flagged; 400 `invalid_xlsx` when it cannot be read. The file is streamed to the ' +
+            'data directory, up to 2 GiB (413 above).',
           querystring: ImportCreateQuery,
           consumes: ['multipart/form-data'],
           response: { 201: Import, ...errors },
@@ -71,7 +74,8 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         if (!req.isMultipart())
           throw new AppError(415, 'unsupported_media_type', 'Send the file as multipart/form-data');
         const file = await req.file();
-        if (!file) throw badRequest('Send the CSV file in the `file` field', 'body.file', 'required');
+        if (!file)
+          throw badRequest('Send the CSV or .xlsx file in the `file` field', 'body.file', 'required');
         const view = await importsService.createImport(services, ctx(req), {
           object: req.query.object,
           fileName: file.filename || 'import.csv',

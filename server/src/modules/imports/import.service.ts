@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +21,7 @@ import { type ColumnMapping, importMappings, importRows, imports } from './impor
 import { detectShape, readRows, summarizeFile } from './import-file.util.js';
 import { type ImportObject, type ImportTarget, importTargets, suggestMapping } from './import-targets.js';
 import { readRow } from './import-values.js';
+import { isZip, xlsxToCsv } from './import-xlsx.util.js';
 
 type ImportRow = typeof imports.$inferSelect;
 
@@ -136,6 +137,23 @@ export async function createImport(
   if (input.truncated()) {
     await unlink(filePath).catch(() => {});
     throw new AppError(413, 'payload_too_large', `The file is larger than ${IMPORT_MAX_BYTES} bytes`);
+  }
+  if (await isZip(filePath)) {
+    // An .xlsx workbook: its first worksheet becomes the import's CSV file.
+    const workbook = path.join(dir, `${id}.xlsx`);
+    await rename(filePath, workbook);
+    try {
+      await xlsxToCsv(workbook, filePath);
+    } catch (error) {
+      await unlink(filePath).catch(() => {});
+      throw badRequest(
+        `The file cannot be read as an .xlsx workbook: ${(error as Error).message}`,
+        'body.file',
+        'invalid_xlsx',
+      );
+    } finally {
+      await unlink(workbook).catch(() => {});
+    }
   }
   const { size } = await stat(filePath);
   const shape = await detectShape(filePath);

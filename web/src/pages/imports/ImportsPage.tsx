@@ -39,7 +39,7 @@ export const STATUS_COLOR: Record<string, string> = {
 };
 
 /**
- * Uploads a CSV to `POST /api/v1/imports?object=` as multipart (the server streams it to disk)
+ * Uploads a CSV or .xlsx file to `POST /api/v1/imports?object=` as multipart (the server streams it to disk)
  * and returns the draft import with its suggested mapping.
  */
 async function upload(object: string, file: File): Promise<{ id: string }> {
@@ -55,7 +55,7 @@ async function upload(object: string, file: File): Promise<{ id: string }> {
   return body as { id: string };
 }
 
-/** Imports: upload a CSV (step 1 of the wizard) and the history of earlier imports. */
+/** Imports: upload a CSV or .xlsx file (step 1 of the wizard) and the history of earlier imports. */
 export function ImportsPage() {
   const navigate = useNavigate();
   const [object, setObject] = useState<string>('contact');
@@ -92,8 +92,9 @@ export function ImportsPage() {
         <form onSubmit={submit}>
           <Stack gap="sm">
             <Text size="sm" c="dimmed">
-              Bring in a spreadsheet saved as CSV (comma, semicolon or tab separated; UTF-8). Millions of rows
-              are fine: the file is read on the server, in the background, and every row is accounted for.
+              Bring in a spreadsheet: an Excel workbook (.xlsx, its first sheet) or a CSV file (comma,
+              semicolon or tab separated; UTF-8). Millions of rows are fine: the file is read on the server,
+              in the background, and every row is accounted for.
             </Text>
             <Group align="flex-end" gap="sm">
               <Select
@@ -104,9 +105,9 @@ export function ImportsPage() {
                 w={200}
               />
               <FileInput
-                label="CSV file"
+                label="CSV or Excel file"
                 placeholder="Choose a file"
-                accept=".csv,text/csv,text/plain,.tsv"
+                accept=".csv,text/csv,text/plain,.tsv,.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                 value={file}
                 onChange={setFile}
                 w={320}
@@ -127,7 +128,7 @@ export function ImportsPage() {
         <PageSkeleton />
       ) : (history.data?.data.length ?? 0) === 0 ? (
         <EmptyState title="No imports yet">
-          Upload a CSV above to bring your contacts, companies or deals in.
+          Upload a CSV or Excel file above to bring your contacts, companies or deals in.
         </EmptyState>
       ) : (
         <Paper withBorder>
