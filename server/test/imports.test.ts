@@ -17,6 +17,18 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
+/** Queues an import without its job (as a crashed worker leaves it), for `runImport` by hand. */
+async function queueWithoutJob(importId: string) {
+  await withTenant(
+    t.services.database,
+    { orgId: admin.orgId, actor: { type: 'system', id: null } },
+    (scope) =>
+      scope.tx.execute(
+        sql`update imports set status = 'queued' where org_id = ${admin.orgId} and id = ${importId}`,
+      ),
+  );
+}
+
 async function importEvents(importId: string) {
   return withTenant(
     t.services.database,
@@ -251,14 +263,7 @@ describe('contacts: import, dedup, revert', () => {
     for (let i = 0; i < 120; i++) lines.push(`P${i},resume${i}@example.com`);
     const up = await uploadCsv(t, admin.client, 'contact', 'resume.csv', `${lines.join('\n')}\n`);
     // Queue it without a job (as a crashed worker leaves it), run two batches, "crash", resume.
-    await withTenant(
-      t.services.database,
-      { orgId: admin.orgId, actor: { type: 'system', id: null } },
-      (scope) =>
-        scope.tx.execute(
-          sql`update imports set status = 'queued' where org_id = ${admin.orgId} and id = ${up.body.id}`,
-        ),
-    );
+    await queueWithoutJob(up.body.id);
     expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 25, maxBatches: 2 })).toBe(
       'interrupted',
     );
@@ -303,14 +308,7 @@ describe('contacts: import, dedup, revert', () => {
       'Jo,jo@carry.example,', // row 15: the same batch
     ].join('\n');
     const up = await uploadCsv(t, admin.client, 'contact', 'carry.csv', `${csv}\n`);
-    await withTenant(
-      t.services.database,
-      { orgId: admin.orgId, actor: { type: 'system', id: null } },
-      (scope) =>
-        scope.tx.execute(
-          sql`update imports set status = 'queued' where org_id = ${admin.orgId} and id = ${up.body.id}`,
-        ),
-    );
+    await queueWithoutJob(up.body.id);
     expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 4 })).toBe('completed');
     const done = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
     expect(done.progress).toMatchObject({ rows_done: 15, created: 9, skipped: 6, failed: 0 });
@@ -348,14 +346,7 @@ describe('contacts: import, dedup, revert', () => {
       'First Name,Last Name,Email\nKim,,kim@carry2.example\nLee,,lee@carry2.example\nKim,Park,kim@carry2.example\n',
     );
     await admin.client.patch(`/api/v1/imports/${second.body.id}`, { dedup: 'update_empty' });
-    await withTenant(
-      t.services.database,
-      { orgId: admin.orgId, actor: { type: 'system', id: null } },
-      (scope) =>
-        scope.tx.execute(
-          sql`update imports set status = 'queued' where org_id = ${admin.orgId} and id = ${second.body.id}`,
-        ),
-    );
+    await queueWithoutJob(second.body.id);
     expect(await runImport(t.services, admin.orgId, second.body.id, { batchRows: 2 })).toBe('completed');
     const after = (await admin.client.get(`/api/v1/imports/${second.body.id}`)).body;
     expect(after.progress).toMatchObject({ created: 2, updated: 1, skipped: 0 });

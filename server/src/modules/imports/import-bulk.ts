@@ -37,23 +37,40 @@ async function rows<T>(scope: TenantScope, text: string, params: unknown[]): Pro
   return (await scope.conn.query(text, [scope.ctx.orgId, ...params])).rows as T[];
 }
 
+const TABLES: Record<string, string> = {
+  contact: 'contacts',
+  company: 'companies',
+  opportunity: 'opportunities',
+};
+
+/**
+ * The active records of `object` that external ids point to: `recordOfExternalId` for many.
+ * @returns external id -> record id, for the ids found
+ */
+async function recordsOfExternalIds(
+  scope: TenantScope,
+  object: 'contact' | 'company' | 'opportunity',
+  externalIds: string[],
+): Promise<Map<string, string>> {
+  if (externalIds.length === 0) return new Map();
+  const found = await rows<{ ref: string; id: string }>(
+    scope,
+    `select x.external_id as ref, x.record_id as id from external_ids x
+       join ${TABLES[object]} r on r.org_id = x.org_id and r.id = x.record_id and r.archived_at is null
+      where x.org_id = $1 and x.object = $2 and x.external_id = any($3::text[])`,
+    [object, externalIds],
+  );
+  return new Map(found.map((r) => [r.ref, r.id]));
+}
+
 /**
  * Companies by external id, then by name (case-insensitive, the oldest first), among active
  * companies: `findCompany` for many references in two queries.
  * @returns reference -> company id, for the references found
  */
 export async function findCompanies(scope: TenantScope, refs: string[]): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
   const unique = [...new Set(refs)];
-  if (unique.length === 0) return found;
-  for (const r of await rows<{ ref: string; id: string }>(
-    scope,
-    `select x.external_id as ref, x.record_id as id from external_ids x
-       join companies c on c.org_id = x.org_id and c.id = x.record_id and c.archived_at is null
-      where x.org_id = $1 and x.object = 'company' and x.external_id = any($2::text[])`,
-    [unique],
-  ))
-    found.set(r.ref, r.id);
+  const found = await recordsOfExternalIds(scope, 'company', unique);
   const byName = unique.filter((ref) => !found.has(ref));
   if (byName.length === 0) return found;
   const ids = new Map(
@@ -110,15 +127,7 @@ export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch
   const emails = ready.flatMap((p) => p.emails);
   const phones = ready.flatMap((p) => p.phones.map((x) => x.e164));
   const found = { ...emptyKeys(), companies: new Map<string, string>() };
-  if (externals.length > 0)
-    for (const r of await rows<{ ref: string; id: string }>(
-      scope,
-      `select x.external_id as ref, x.record_id as id from external_ids x
-         join contacts c on c.org_id = x.org_id and c.id = x.record_id and c.archived_at is null
-        where x.org_id = $1 and x.object = 'contact' and x.external_id = any($2::text[])`,
-      [externals],
-    ))
-      found.external.set(r.ref, r.id);
+  found.external = await recordsOfExternalIds(scope, 'contact', externals);
   if (emails.length > 0)
     for (const r of await rows<{ email: string; id: string }>(
       scope,
@@ -216,19 +225,13 @@ export async function writeContactBatch(
     if (c.phones[0]) keys.phone.set(c.phones[0].e164, id);
   }
 
-  let inserted = false;
-  if (created.length > 0) {
-    try {
-      await scope.tx.transaction((sp) => insertContacts(run, { ...scope, tx: sp }, created));
-      inserted = true;
-    } catch (error) {
-      if (!problemOf(error)) throw error;
-    }
-  }
-  for (const n of created) {
-    if (inserted) results[n.row] = { outcome: 'created', recordId: n.id, problems: n.c.problems };
-    else later.push(n.row);
-  }
+  await insertOrDefer(
+    scope,
+    created.map((n) => ({ ...n, problems: n.c.problems })),
+    (sp) => insertContacts(run, sp, created),
+    results,
+    later,
+  );
   if (remembered.length > 0) await rememberExternalIds(run, 'contact', remembered);
   for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
 
@@ -244,6 +247,29 @@ export async function writeContactBatch(
     if (c.phones[0]) carry.phone.set(c.phones[0].e164, id);
   }
   return results.map((r) => r!);
+}
+
+/**
+ * Runs a batch's inserts in a savepoint: each new row's result becomes `created`. When a
+ * constraint refuses them (someone else wrote a conflicting record meanwhile) they are rolled
+ * back and the new rows join `later`, to be written one by one with their own outcomes.
+ */
+async function insertOrDefer(
+  scope: TenantScope,
+  created: { id: string; row: number; problems: CellProblem[] }[],
+  insert: (savepoint: TenantScope) => Promise<void>,
+  results: (RowResult | null)[],
+  later: number[],
+): Promise<void> {
+  if (created.length === 0) return;
+  try {
+    await scope.tx.transaction((sp) => insert({ ...scope, tx: sp }));
+  } catch (error) {
+    if (!problemOf(error)) throw error;
+    later.push(...created.map((n) => n.row));
+    return;
+  }
+  for (const n of created) results[n.row] = { outcome: 'created', recordId: n.id, problems: n.problems };
 }
 
 /** The inserts of `writeContactBatch` for its new contacts. */
@@ -408,17 +434,8 @@ export type OpportunityBatch = {
  * @returns reference -> contact id, for the references found
  */
 export async function findContacts(scope: TenantScope, refs: string[]): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
   let left = [...new Set(refs)];
-  if (left.length === 0) return found;
-  for (const r of await rows<{ ref: string; id: string }>(
-    scope,
-    `select x.external_id as ref, x.record_id as id from external_ids x
-       join contacts c on c.org_id = x.org_id and c.id = x.record_id and c.archived_at is null
-      where x.org_id = $1 and x.object = 'contact' and x.external_id = any($2::text[])`,
-    [left],
-  ))
-    found.set(r.ref, r.id);
+  const found = await recordsOfExternalIds(scope, 'contact', left);
   left = left.filter((ref) => !found.has(ref));
   if (left.length > 0) {
     const byEmail = new Map(
@@ -463,16 +480,7 @@ export async function findContacts(scope: TenantScope, refs: string[]): Promise<
 /** Looks up, for a whole batch, the opportunities its external ids name and its companies and contacts. */
 export async function lookupOpportunityBatch(scope: TenantScope, batch: OpportunityBatch): Promise<void> {
   const externals = batch.prepared.flatMap((p) => (p.externalId ? [p.externalId] : []));
-  const external = new Map<string, string>();
-  if (externals.length > 0)
-    for (const r of await rows<{ ref: string; id: string }>(
-      scope,
-      `select x.external_id as ref, x.record_id as id from external_ids x
-         join opportunities o on o.org_id = x.org_id and o.id = x.record_id and o.archived_at is null
-        where x.org_id = $1 and x.object = 'opportunity' and x.external_id = any($2::text[])`,
-      [externals],
-    ))
-      external.set(r.ref, r.id);
+  const external = await recordsOfExternalIds(scope, 'opportunity', externals);
   batch.found = {
     external,
     companies: await findCompanies(
@@ -556,19 +564,13 @@ export async function writeOpportunityBatch(
     });
     if (o.externalId) external.set(o.externalId, id);
   }
-  let inserted = false;
-  if (created.length > 0) {
-    try {
-      await scope.tx.transaction((sp) => insertOpportunities(run, { ...scope, tx: sp }, created));
-      inserted = true;
-    } catch (error) {
-      if (!problemOf(error)) throw error;
-    }
-  }
-  for (const n of created) {
-    if (inserted) results[n.row] = { outcome: 'created', recordId: n.id, problems: n.o.problems };
-    else later.push(n.row);
-  }
+  await insertOrDefer(
+    scope,
+    created.map((n) => ({ ...n, problems: n.o.problems })),
+    (sp) => insertOpportunities(run, sp, created),
+    results,
+    later,
+  );
   for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
   carry.clear();
   for (const [i, o] of batch.prepared.entries()) {

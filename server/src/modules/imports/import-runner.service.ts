@@ -262,18 +262,7 @@ export async function runImport(
   return withTenant(services.database, ctx, async (scope) => {
     const done = await loadImport(scope, importId, true);
     if (done.status !== 'running') return done.status;
-    if (row.object === 'company')
-      await resolvePendingParents({
-        scope,
-        services,
-        importId,
-        importerId: row.createdBy,
-        dedup: row.dedup,
-        options: row.options,
-        members,
-        headerOf,
-        pipelines,
-      });
+    if (row.object === 'company') await resolvePendingParents({ ...settings, scope });
     await scope.tx
       .update(imports)
       .set({ status: 'completed', finishedAt: new Date().toISOString(), updatedAt: new Date().toISOString() })
