@@ -359,6 +359,53 @@ describe('contacts: import, dedup, revert', () => {
     });
   });
 
+  it('dedups companies by external id, phone, domain and name across batches and resolves parents', async () => {
+    const csv = [
+      'Id,Name,Website,Phone,Parent',
+      'G1,Globex,https://www.globex.example/about,+1 202 555 0111,',
+      'I1,Initech,initech.example,,Globex', // parent earlier in the same batch
+      'H1,Hooli,hooli.example,,Pied Piper', // parent later in the file
+      ',globex,,,', // row 4: the previous batch, by name
+      ',Umbrella,http://globex.example,,', // row 5: the previous batch, by domain
+      'P1,Pied Piper,piedpiper.example,,G1', // parent an earlier batch, by external id
+      ',Vandelay,,(202) 555-0111,', // row 7: two batches back, by phone
+      'S1,Stark,stark.example,,Nowhere Inc', // a parent that never comes
+      'G1,Globex Corporation,,,', // row 9: by external id
+    ].join('\n');
+    const up = await uploadCsv(t, admin.client, 'company', 'orgs.csv', `${csv}\n`);
+    expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual([
+      'external_id',
+      'name',
+      'website',
+      'phone',
+      'parent_company',
+    ]);
+    await queueWithoutJob(up.body.id);
+    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
+    const done = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    expect(done.progress).toMatchObject({ created: 5, skipped: 4, failed: 0 });
+    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
+      row_number: number;
+      outcome: string;
+      record_id: string;
+      problems: { code: string }[];
+    }[];
+    const row = (n: number) => rows.find((r) => r.row_number === n)!;
+    for (const dup of [4, 5, 7, 9]) {
+      expect(row(dup).outcome).toBe('skipped');
+      expect(row(dup).record_id).toBe(row(1).record_id);
+    }
+    const company = async (n: number) =>
+      (await admin.client.get(`/api/v1/companies/${row(n).record_id}`)).body;
+    expect((await company(1)).domain).toBe('globex.example');
+    expect((await company(2)).parent_id).toBe(row(1).record_id);
+    expect((await company(3)).parent_id).toBe(row(6).record_id);
+    expect((await company(6)).parent_id).toBe(row(1).record_id);
+    expect((await company(8)).parent_id).toBeNull();
+    expect(row(8).problems.map((p) => p.code)).toEqual(['unknown_parent']);
+    expect(row(3).problems).toEqual([]);
+  });
+
   it('writes the error report with row, column, reason and formula-neutralized cells', async () => {
     const csv = 'First Name,Email,Phone\n=cmd|calc,bad-email,-2237\n,,\n';
     const up = await uploadCsv(t, admin.client, 'contact', 'errors.csv', csv);

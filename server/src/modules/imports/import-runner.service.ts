@@ -15,6 +15,7 @@ import { IMPORT_QUEUE, type ImportJob, loadImport, targetsOf } from './import.se
 import {
   type BulkBatch,
   type BulkWriter,
+  companyBulkWriter,
   contactBulkWriter,
   opportunityBulkWriter,
   problemOf,
@@ -48,6 +49,7 @@ export const IMPORT_BULK_BATCH_ROWS = 2000;
 /** Objects whose new rows are written a batch at a time rather than row by row. */
 const BULK_WRITERS: Record<string, () => BulkWriter> = {
   contact: contactBulkWriter,
+  company: companyBulkWriter,
   opportunity: opportunityBulkWriter,
 };
 

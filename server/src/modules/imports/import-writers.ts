@@ -423,15 +423,24 @@ const domainFrom = (domain?: string, website?: string) => {
   }
 };
 
-/**
- * A company row: matched by external id, then phone (E.164), then domain (from the domain or
- * website), then name (case-insensitive). A parent not found yet is kept pending and resolved
- * after the last row, so a subsidiary may come before its parent in the file.
- */
-export const writeCompany: RowWriter = async (run, draft) => {
-  const { scope, services } = run;
+/** A company row's values as the company writers use them. */
+export type CompanyDraft = {
+  input: ReturnType<typeof companyInput> & { name: string };
+  ownerId: string | null | undefined;
+  parentRef: string | undefined;
+  tags: string[];
+  custom: Record<string, unknown>;
+  externalId: string | undefined;
+  /** E.164 */
+  phone: string | undefined;
+  /** From the domain or the website, lower-cased, without `www.`. */
+  domain: string | undefined;
+  problems: CellProblem[];
+};
+
+/** Reads a company row (no database access), or the failed result of a row without a name. */
+export function prepareCompany(run: RunSettings, draft: RowDraft): CompanyDraft | RowResult {
   const v = draft.values;
-  const problems: CellProblem[] = [];
   const input = companyInput(v);
   if (!input.name)
     return {
@@ -439,21 +448,39 @@ export const writeCompany: RowWriter = async (run, draft) => {
       recordId: null,
       problems: [problem(run, 'name', 'required', 'A company needs a name')],
     };
-  const ownerId = resolveOwner(run, v.owner, problems);
-  const parentRef = str(v.parent_company);
+  const problems: CellProblem[] = [];
+  return {
+    input: { ...input, name: input.name },
+    ownerId: resolveOwner(run, v.owner, problems),
+    parentRef: str(v.parent_company),
+    tags: [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])],
+    custom: customOf(v),
+    externalId: str(v.external_id),
+    phone: (v.phone as { e164: string } | undefined)?.e164,
+    domain: domainFrom(input.domain, input.website),
+    problems,
+  };
+}
+
+/** A parent not found (yet): resolved after the last row, else reported as `unknown_parent`. */
+export const parentPending = (run: RunSettings, ref: string) =>
+  problem(run, 'parent_company', 'parent_pending', 'Parent company not found yet', ref);
+
+/**
+ * A company row: matched by external id, then phone (E.164), then domain (from the domain or
+ * website), then name (case-insensitive). A parent not found yet is kept pending and resolved
+ * after the last row, so a subsidiary may come before its parent in the file.
+ */
+export const writeCompany: RowWriter = async (run, draft) => {
+  const { scope, services } = run;
+  const prepared = prepareCompany(run, draft);
+  if ('outcome' in prepared) return prepared;
+  const { input, ownerId, parentRef, tags, custom, externalId, phone, domain, problems } = prepared;
   let parentId: string | null = null;
   if (parentRef) {
     parentId = await findCompany(scope, parentRef);
-    if (!parentId)
-      problems.push(
-        problem(run, 'parent_company', 'parent_pending', 'Parent company not found yet', parentRef),
-      );
+    if (!parentId) problems.push(parentPending(run, parentRef));
   }
-  const tags = [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])];
-  const custom = customOf(v);
-  const externalId = str(v.external_id);
-  const phone = (v.phone as { e164: string } | undefined)?.e164;
-  const domain = domainFrom(input.domain, input.website);
   const existingId =
     (externalId ? await recordOfExternalId(scope, 'company', externalId) : null) ??
     (phone
