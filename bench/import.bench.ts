@@ -276,7 +276,8 @@ async function main() {
   const pgc = new pg.Client({ connectionString: DB_URL });
   await pgc.connect();
   const events = Number(
-    (await pgc.query("select count(*) from events where actor_type = 'import' and type = 'contact.created'")).rows[0].count,
+    (await pgc.query("select count(*) from events where actor_type = 'import' and type = 'contact.created'"))
+      .rows[0].count,
   );
   const version = (await pgc.query('show server_version')).rows[0].server_version as string;
   await pgc.end();
