@@ -406,6 +406,63 @@ describe('contacts: import, dedup, revert', () => {
     expect(row(3).problems).toEqual([]);
   });
 
+  it('updates tasks matched by external id as the mode says, and undo puts them back', async () => {
+    const first = await uploadCsv(
+      t,
+      admin.client,
+      'task',
+      'tasks-v1.csv',
+      'Task Id,Subject,Due Date,Priority\nT-1,Renew contract,2031-01-10,Low\nT-2,Plan kickoff,,\n',
+    );
+    await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
+    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 2 });
+    const ids = (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
+      (r: { record_id: string }) => r.record_id,
+    );
+
+    // update_empty fills T-2's due day and leaves T-1 as it is; overwrite then changes T-1.
+    const fill = await uploadCsv(
+      t,
+      admin.client,
+      'task',
+      'tasks-v2.csv',
+      'Task Id,Subject,Due Date,Priority\nT-1,Renew the contract,2031-02-01,High\nT-2,Plan kickoff,2031-03-01,\n',
+    );
+    await admin.client.patch(`/api/v1/imports/${fill.body.id}`, { dedup: 'update_empty' });
+    await admin.client.post(`/api/v1/imports/${fill.body.id}/start`);
+    expect((await waitForImport(admin.client, fill.body.id)).progress).toMatchObject({
+      updated: 1,
+      skipped: 1,
+    });
+    expect((await admin.client.get(`/api/v1/tasks/${ids[1]}`)).body.due_date).toBe('2031-03-01');
+    expect((await admin.client.get(`/api/v1/tasks/${ids[0]}`)).body.title).toBe('Renew contract');
+
+    const over = await uploadCsv(
+      t,
+      admin.client,
+      'task',
+      'tasks-v3.csv',
+      'Task Id,Subject,Due Date,Priority\nT-1,Renew the contract,2031-02-01,High\n',
+    );
+    await admin.client.patch(`/api/v1/imports/${over.body.id}`, { dedup: 'overwrite' });
+    await admin.client.post(`/api/v1/imports/${over.body.id}/start`);
+    expect((await waitForImport(admin.client, over.body.id)).progress).toMatchObject({ updated: 1 });
+    expect((await admin.client.get(`/api/v1/tasks/${ids[0]}`)).body).toMatchObject({
+      title: 'Renew the contract',
+      due_date: '2031-02-01',
+      priority: 'high',
+    });
+
+    await admin.client.post(`/api/v1/imports/${over.body.id}/revert`);
+    expect((await waitForImport(admin.client, over.body.id)).status).toBe('reverted');
+    expect((await admin.client.get(`/api/v1/tasks/${ids[0]}`)).body).toMatchObject({
+      title: 'Renew contract',
+      due_date: '2031-01-10',
+      priority: 'low',
+      archived_at: null,
+    });
+  });
+
   it('writes the error report with row, column, reason and formula-neutralized cells', async () => {
     const csv = 'First Name,Email,Phone\n=cmd|calc,bad-email,-2237\n,,\n';
     const up = await uploadCsv(t, admin.client, 'contact', 'errors.csv', csv);

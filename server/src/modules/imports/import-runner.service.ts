@@ -9,7 +9,7 @@ import { archiveContact, displayName, updateContact } from '../contacts/contact.
 import { deleteNote } from '../notes/note.service.js';
 import { archiveOpportunity, updateOpportunity } from '../opportunities/opportunity.service.js';
 import { listMembers } from '../organizations/organization.service.js';
-import { transitionTask } from '../tasks/task.service.js';
+import { transitionTask, updateTask } from '../tasks/task.service.js';
 import { type CellProblem, externalIds, importRows, imports, type RowOutcome } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, loadImport, targetsOf } from './import.service.js';
 import {
@@ -357,6 +357,7 @@ const UPDATE = {
   contact: updateContact,
   company: updateCompany,
   opportunity: updateOpportunity,
+  task: updateTask,
 } as Record<string, (s: Services, c: TenantContext, id: string, input: never) => Promise<unknown>>;
 
 /**

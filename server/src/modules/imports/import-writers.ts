@@ -21,7 +21,8 @@ import {
   ensureDefaultPipeline,
   loadPipeline,
 } from '../pipelines/pipeline.service.js';
-import { createTaskIn } from '../tasks/task.service.js';
+import type { TaskUpdateInput } from '../tasks/task.dto.js';
+import { activeTaskIn, createTaskIn, updateTaskIn } from '../tasks/task.service.js';
 import type { CellProblem, DedupMode, ImportOptionValues, RowOutcome } from './import.schema.js';
 import { externalIds } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
@@ -795,7 +796,8 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPE
 /**
  * A task row: assignee by name or e-mail (unknown: reported, the importer is assigned), linked
  * to the first contact, company or opportunity of the row that is found. Matched by external id
- * only; a matched row is skipped whatever the mode.
+ * only; a matched task's title, description, priority, due day and assignee follow the mode (its
+ * link stays).
  */
 export const writeTask: RowWriter = async (run, draft) => {
   const v = draft.values;
@@ -809,9 +811,33 @@ export const writeTask: RowWriter = async (run, draft) => {
     };
   const externalId = str(v.external_id);
   const existingId = externalId ? await recordOfExternalId(run.scope, 'task', externalId) : null;
-  if (existingId) return { outcome: 'skipped', recordId: existingId, problems };
+  if (existingId && run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
   const assignee = str(v.assignee);
   const assigneeId = assignee ? resolveOwnerAs(run, assignee, 'assignee', problems) : run.importerId;
+  if (existingId) {
+    const current = await activeTaskIn(run.scope, existingId);
+    const patch: Record<string, unknown> = {};
+    const before: Record<string, unknown> = {};
+    setField(run, patch, before, 'title', title, current.title);
+    setField(run, patch, before, 'description', str(v.description), current.description);
+    setField(run, patch, before, 'priority', str(v.priority), current.priority);
+    if (assignee) setField(run, patch, before, 'assignee_id', assigneeId, current.assignee_id);
+    const dueDate = str(v.due_date);
+    if (
+      dueDate &&
+      (run.dedup === 'overwrite' ? dueDate !== current.due_date : !current.due_date && !current.due_at)
+    ) {
+      patch.due_date = dueDate;
+      // A timed due goes back as it was; a due day (or none) as a day.
+      Object.assign(
+        before,
+        current.due_at && !current.due_date ? { due_at: current.due_at } : { due_date: current.due_date },
+      );
+    }
+    if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
+    await updateTaskIn(run.scope, run.services, existingId, patch as TaskUpdateInput);
+    return { outcome: 'updated', recordId: existingId, before, problems };
+  }
   const link = await linkOf(run, v, problems);
   const created = await createTaskIn(run.scope, run.services, {
     title,

@@ -172,42 +172,54 @@ export async function updateTask(
   id: string,
   input: TaskUpdateInput,
 ): Promise<TaskView> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const row = await loadActive(scope, id);
-    const before = taskView(row);
-    const due = dueOf(input);
-    if (input.assignee_id && input.assignee_id !== row.assigneeId) {
-      await assertMember(scope, input.assignee_id, 'body.assignee_id');
-    }
-    const linkChanged =
-      input.link !== undefined && JSON.stringify(input.link) !== JSON.stringify(before.link);
-    if (input.link && linkChanged) await assertLinkable(scope, input.link, 'body.link.id');
-    const remindAt = input.remind_at === undefined ? undefined : remindOf(input.remind_at);
-    const remindChanged = remindAt !== undefined && remindAt !== before.remind_at;
-    const updated = await save(scope, id, {
-      ...(input.title !== undefined ? { title: input.title } : {}),
-      ...(input.description !== undefined ? { description: input.description } : {}),
-      ...(due ? { dueAt: due.dueAt, allDay: due.dueAt ? due.allDay : false } : {}),
-      ...(input.priority !== undefined ? { priority: input.priority } : {}),
-      ...(input.assignee_id !== undefined ? { assigneeId: input.assignee_id } : {}),
-      ...(linkChanged ? { linkedObject: input.link?.object ?? null, linkedId: input.link?.id ?? null } : {}),
-      ...(remindChanged ? { remindAt, reminderSentAt: null } : {}),
-    });
-    const after = taskView(updated);
-    if (remindChanged && after.remind_at) {
-      await scheduleReminder(scope, services, { id, remindAt: after.remind_at });
-    }
-    const changes = changesBetween(before, after, COMPARED);
-    if (Object.keys(changes).length > 0) {
-      await emitEvent(scope, services.jobs, {
-        type: 'task.updated',
-        subject: { object: 'task', id },
-        data: { name: after.title, changes },
-        related: relatedOf(before.link, after.link),
-      });
-    }
-    return after;
+  return withTenant(services.database, ctx, (scope) => updateTaskIn(scope, services, id, input));
+}
+
+/** An active task as the API shows it, in the caller's tenant transaction (import). @throws 404 */
+export async function activeTaskIn(scope: TenantScope, id: string): Promise<TaskView> {
+  return taskView(await loadActive(scope, id));
+}
+
+/** `updateTask` inside the caller's tenant transaction (import). */
+export async function updateTaskIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  input: TaskUpdateInput,
+): Promise<TaskView> {
+  const row = await loadActive(scope, id);
+  const before = taskView(row);
+  const due = dueOf(input);
+  if (input.assignee_id && input.assignee_id !== row.assigneeId) {
+    await assertMember(scope, input.assignee_id, 'body.assignee_id');
+  }
+  const linkChanged = input.link !== undefined && JSON.stringify(input.link) !== JSON.stringify(before.link);
+  if (input.link && linkChanged) await assertLinkable(scope, input.link, 'body.link.id');
+  const remindAt = input.remind_at === undefined ? undefined : remindOf(input.remind_at);
+  const remindChanged = remindAt !== undefined && remindAt !== before.remind_at;
+  const updated = await save(scope, id, {
+    ...(input.title !== undefined ? { title: input.title } : {}),
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    ...(due ? { dueAt: due.dueAt, allDay: due.dueAt ? due.allDay : false } : {}),
+    ...(input.priority !== undefined ? { priority: input.priority } : {}),
+    ...(input.assignee_id !== undefined ? { assigneeId: input.assignee_id } : {}),
+    ...(linkChanged ? { linkedObject: input.link?.object ?? null, linkedId: input.link?.id ?? null } : {}),
+    ...(remindChanged ? { remindAt, reminderSentAt: null } : {}),
   });
+  const after = taskView(updated);
+  if (remindChanged && after.remind_at) {
+    await scheduleReminder(scope, services, { id, remindAt: after.remind_at });
+  }
+  const changes = changesBetween(before, after, COMPARED);
+  if (Object.keys(changes).length > 0) {
+    await emitEvent(scope, services.jobs, {
+      type: 'task.updated',
+      subject: { object: 'task', id },
+      data: { name: after.title, changes },
+      related: relatedOf(before.link, after.link),
+    });
+  }
+  return after;
 }
 
 type Transition = 'complete' | 'reopen' | 'archive' | 'restore';
