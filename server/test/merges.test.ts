@@ -156,7 +156,7 @@ describe('merge and undo', () => {
       survivor_id: a.id,
       merged_ids: ['00000000-0000-4000-8000-000000000000'],
     });
-    expect(unknown.status).toBe(404);
+    expect([unknown.status, unknown.body.path]).toEqual([404, 'body.merged_ids[0]']);
     expect((await admin.client.get(`/api/v1/contacts/${b.id}`)).body.archived_at).toBeNull();
   });
 });

@@ -1012,6 +1012,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/companies/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Merge companies into a survivor: chosen values kept, tags, contacts, child companies, opportunities, tasks, notes, external ids and timelines combined; the others archived */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CompanyMergeInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CompanyMergeResult"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/companies/query": {
         parameters: {
             query?: never;
@@ -10130,6 +10224,54 @@ export interface components {
             updated_at: string;
             updated_by: string | null;
             website: string | null;
+        };
+        CompanyMerge: {
+            /** @description Companies merged into it, then archived */
+            merged_ids: string[];
+            /**
+             * Format: uuid
+             * @description The company that stays
+             */
+            survivor_id: string;
+            /**
+             * @description Field -> the id of the company (survivor or merged) whose value to keep: name, domain, website, phone, industry, size, owner_id, parent_id, notes, address or custom.<key>. Unlisted fields keep the survivor's value, or the first merged record's when the survivor's is empty
+             * @default {}
+             */
+            values: {
+                [key: string]: string;
+            };
+        };
+        CompanyMergeInput: {
+            /** @description Companies merged into it, then archived */
+            merged_ids: string[];
+            /**
+             * Format: uuid
+             * @description The company that stays
+             */
+            survivor_id: string;
+            /**
+             * @description Field -> the id of the company (survivor or merged) whose value to keep: name, domain, website, phone, industry, size, owner_id, parent_id, notes, address or custom.<key>. Unlisted fields keep the survivor's value, or the first merged record's when the survivor's is empty
+             * @default {}
+             */
+            values: {
+                [key: string]: string;
+            };
+        };
+        CompanyMergeResult: {
+            /**
+             * Format: uuid
+             * @description Undo with POST /merges/{merge_id}/undo
+             */
+            merge_id: string;
+            survivor: components["schemas"]["Company"];
+        };
+        CompanyMergeResultInput: {
+            /**
+             * Format: uuid
+             * @description Undo with POST /merges/{merge_id}/undo
+             */
+            merge_id: string;
+            survivor: components["schemas"]["CompanyInput"];
         };
         CompanyUpdate: {
             address?: {

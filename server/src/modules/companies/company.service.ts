@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, notInArray } from 'drizzle-orm';
 import { auditView } from '../../db/columns.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
@@ -155,11 +155,7 @@ export async function createCompanyIn(
 }
 
 export async function getCompany(services: Services, ctx: TenantContext, id: string): Promise<CompanyView> {
-  return withTenant(
-    services.database,
-    ctx,
-    async (scope) => (await views(scope, [await loadRow(scope, id)]))[0]!,
-  );
+  return withTenant(services.database, ctx, (scope) => companyViewIn(scope, id));
 }
 
 /** The company's linked contacts (active ones), by name. */
@@ -270,63 +266,7 @@ export async function archiveCompany(
   ctx: TenantContext,
   id: string,
 ): Promise<CompanyView> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const row = await loadRow(scope, id, true);
-    if (row.archivedAt) return (await views(scope, [row]))[0]!;
-    const unlinked = await scope.tx
-      .delete(contactCompanies)
-      .where(and(eq(contactCompanies.orgId, ctx.orgId), eq(contactCompanies.companyId, id)))
-      .returning({ contactId: contactCompanies.contactId });
-    const [updated] = await scope.tx
-      .update(companies)
-      .set({
-        archivedAt: new Date().toISOString(),
-        updatedBy: ctx.actor.id,
-        updatedAt: new Date().toISOString(),
-      })
-      .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
-      .returning();
-    await emitEvent(scope, services.jobs, {
-      type: 'company.archived',
-      subject: { object: 'company', id },
-      data: { name: row.name, unlinked_contacts: unlinked.map((u) => u.contactId) },
-    });
-    const names = new Map(
-      (
-        await contactViews(
-          scope,
-          unlinked.length
-            ? await scope.tx
-                .select()
-                .from(contacts)
-                .where(
-                  and(
-                    eq(contacts.orgId, ctx.orgId),
-                    inArray(
-                      contacts.id,
-                      unlinked.map((u) => u.contactId),
-                    ),
-                  ),
-                )
-            : [],
-        )
-      ).map((c) => [c.id, displayName(c)]),
-    );
-    for (const { contactId } of unlinked) {
-      await emitEvent(scope, services.jobs, {
-        type: 'contact.company_unlinked',
-        subject: { object: 'contact', id: contactId },
-        data: {
-          name: names.get(contactId),
-          company_id: id,
-          company_name: row.name,
-          reason: 'company_archived',
-        },
-        related: [{ object: 'company', id }],
-      });
-    }
-    return (await views(scope, [updated!]))[0]!;
-  });
+  return withTenant(services.database, ctx, (scope) => setCompanyArchivedIn(scope, services, id, true));
 }
 
 /** Restores an archived company (its former links are not restored). */
@@ -335,21 +275,122 @@ export async function restoreCompany(
   ctx: TenantContext,
   id: string,
 ): Promise<CompanyView> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const row = await loadRow(scope, id, true);
-    if (!row.archivedAt) return (await views(scope, [row]))[0]!;
-    const [updated] = await scope.tx
-      .update(companies)
-      .set({ archivedAt: null, updatedBy: ctx.actor.id, updatedAt: new Date().toISOString() })
-      .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
-      .returning();
+  return withTenant(services.database, ctx, (scope) => setCompanyArchivedIn(scope, services, id, false));
+}
+
+/**
+ * Archives (`archive`) or restores a company inside the caller's tenant transaction (merge and
+ * its undo). Archiving removes its contact links; restoring does not bring them back. Idempotent.
+ * @throws 404
+ */
+export async function setCompanyArchivedIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  archive: boolean,
+): Promise<CompanyView> {
+  const { ctx } = scope;
+  const row = await loadRow(scope, id, true);
+  if (Boolean(row.archivedAt) === archive) return (await views(scope, [row]))[0]!;
+  const unlinked = archive
+    ? await scope.tx
+        .delete(contactCompanies)
+        .where(and(eq(contactCompanies.orgId, ctx.orgId), eq(contactCompanies.companyId, id)))
+        .returning({ contactId: contactCompanies.contactId })
+    : [];
+  const [updated] = await scope.tx
+    .update(companies)
+    .set({
+      archivedAt: archive ? new Date().toISOString() : null,
+      updatedBy: ctx.actor.id,
+      updatedAt: new Date().toISOString(),
+    })
+    .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
+    .returning();
+  if (!archive) {
     await emitEvent(scope, services.jobs, {
       type: 'company.restored',
       subject: { object: 'company', id },
       data: { name: row.name },
     });
     return (await views(scope, [updated!]))[0]!;
+  }
+  await emitEvent(scope, services.jobs, {
+    type: 'company.archived',
+    subject: { object: 'company', id },
+    data: { name: row.name, unlinked_contacts: unlinked.map((u) => u.contactId) },
   });
+  const names = new Map(
+    (
+      await contactViews(
+        scope,
+        unlinked.length
+          ? await scope.tx
+              .select()
+              .from(contacts)
+              .where(
+                and(
+                  eq(contacts.orgId, ctx.orgId),
+                  inArray(
+                    contacts.id,
+                    unlinked.map((u) => u.contactId),
+                  ),
+                ),
+              )
+          : [],
+      )
+    ).map((c) => [c.id, displayName(c)]),
+  );
+  for (const { contactId } of unlinked) {
+    await emitEvent(scope, services.jobs, {
+      type: 'contact.company_unlinked',
+      subject: { object: 'contact', id: contactId },
+      data: {
+        name: names.get(contactId),
+        company_id: id,
+        company_name: row.name,
+        reason: 'company_archived',
+      },
+      related: [{ object: 'company', id }],
+    });
+  }
+  return (await views(scope, [updated!]))[0]!;
+}
+
+/**
+ * Points the active child companies of `fromIds` (their `parent_id`) at `toId` inside the
+ * caller's tenant transaction (a company merge and its undo), one `company.updated` each;
+ * `onlyIds` limits it to those children, `exceptIds` leaves those out (the merged companies).
+ * @returns what moved, each child with the parent it had
+ * @throws 422 `parent_cycle` when `toId` descends from one of the children
+ */
+export async function reparentChildrenIn(
+  scope: TenantScope,
+  services: Services,
+  fromIds: string[],
+  toId: string,
+  options: { onlyIds?: string[]; exceptIds?: string[] } = {},
+): Promise<{ id: string; from: string }[]> {
+  if (fromIds.length === 0) return [];
+  const rows = await scope.tx
+    .select({ id: companies.id, parentId: companies.parentId })
+    .from(companies)
+    .where(
+      and(
+        eq(companies.orgId, scope.ctx.orgId),
+        inArray(companies.parentId, fromIds),
+        isNull(companies.archivedAt),
+        options.onlyIds ? inArray(companies.id, options.onlyIds) : undefined,
+        options.exceptIds?.length ? notInArray(companies.id, options.exceptIds) : undefined,
+      ),
+    );
+  for (const r of rows) await updateCompanyIn(scope, services, r.id, { parent_id: toId });
+  return rows.map((r) => ({ id: r.id, from: r.parentId! }));
+}
+
+/** A company as the API shows it, inside the caller's tenant transaction. @throws 404 */
+export async function companyViewIn(scope: TenantScope, id: string): Promise<CompanyView> {
+  return (await views(scope, [await loadRow(scope, id)]))[0]!;
 }
 
 /** Deletes a company for good (admins); its contacts stay. */

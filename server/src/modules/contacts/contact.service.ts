@@ -128,11 +128,16 @@ async function replaceCompanies(
   };
 }
 
-async function emitLinkEvents(
+/**
+ * One `contact.company_linked` / `contact.company_unlinked` event per company added to or removed
+ * from the contact's links, with the company's name and, when given, why (`company_merged`).
+ */
+export async function emitLinkEvents(
   scope: TenantScope,
   services: Services,
   contact: { id: string; name: string },
   diff: { added: string[]; removed: string[] },
+  reason?: string,
 ) {
   const contactId = contact.id;
   const ids = [...diff.added, ...diff.removed];
@@ -150,7 +155,12 @@ async function emitLinkEvents(
     await emitEvent(scope, services.jobs, {
       type: 'contact.company_linked',
       subject: { object: 'contact', id: contactId },
-      data: { name: contact.name, company_id: companyId, company_name: names.get(companyId) },
+      data: {
+        name: contact.name,
+        company_id: companyId,
+        company_name: names.get(companyId),
+        ...(reason ? { reason } : {}),
+      },
       related: [{ object: 'company', id: companyId }],
     });
   }
@@ -158,7 +168,12 @@ async function emitLinkEvents(
     await emitEvent(scope, services.jobs, {
       type: 'contact.company_unlinked',
       subject: { object: 'contact', id: contactId },
-      data: { name: contact.name, company_id: companyId, company_name: names.get(companyId) },
+      data: {
+        name: contact.name,
+        company_id: companyId,
+        company_name: names.get(companyId),
+        ...(reason ? { reason } : {}),
+      },
       related: [{ object: 'company', id: companyId }],
     });
   }

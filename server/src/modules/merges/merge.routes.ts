@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { Company } from '../companies/company.dto.js';
 import { Contact } from '../contacts/contact.dto.js';
+import { CompanyMerge, mergeCompanies } from './company-merge.service.js';
 import { findDuplicates } from './duplicate.service.js';
 import { ContactMerge, mergeContacts, undoMerge } from './merge.service.js';
 
@@ -29,10 +31,14 @@ const DuplicatesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).m
 const MergeResult = z
   .object({ merge_id: z.uuid().describe('Undo with POST /merges/{merge_id}/undo'), survivor: Contact })
   .meta({ id: 'ContactMergeResult' });
+const CompanyMergeResult = z
+  .object({ merge_id: z.uuid().describe('Undo with POST /merges/{merge_id}/undo'), survivor: Company })
+  .meta({ id: 'CompanyMergeResult' });
 
 /**
  * Duplicates and merge outside import: possible duplicates of contacts and companies, merging
- * contacts into a survivor, and undoing a merge. Reads need `records:read`, merges `records:write`.
+ * contacts or companies into a survivor, and undoing a merge. Reads need `records:read`, merges
+ * `records:write` (the roles that can edit records).
  */
 export function registerMergeRoutes(app: ApiApp, services: Services): void {
   for (const [collection, object] of [
@@ -68,11 +74,25 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
     async (req) => mergeContacts(services, ctx(req), req.body),
   );
   app.post(
+    '/companies/merge',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags: ['companies'],
+        summary:
+          'Merge companies into a survivor: chosen values kept, tags, contacts, child companies, opportunities, tasks, notes, external ids and timelines combined; the others archived',
+        body: CompanyMerge,
+        response: { 200: CompanyMergeResult, ...errors },
+      },
+    },
+    async (req) => mergeCompanies(services, ctx(req), req.body),
+  );
+  app.post(
     '/merges/:id/undo',
     {
       config: { access: 'records:write' },
       schema: {
-        tags: ['contacts'],
+        tags: ['contacts', 'companies'],
         summary: 'Undo a merge: the merged records come back and what moved returns',
         params: z.strictObject({ id: z.uuid() }),
         response: {

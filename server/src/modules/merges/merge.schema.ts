@@ -2,12 +2,25 @@ import { sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
+import type { ContactLinksBefore } from '../contacts/contact-company-links.service.js';
 
-/** What a merge moved from a merged record to the survivor, so that undo can move it back. */
+/** One record that moved: its id and the merged record it was attached to before. */
+export type MergeMove = { id: string; from: string };
+
+/**
+ * What a merge moved from a merged record to the survivor, so that undo can move it back. The
+ * company-only keys are absent on contact merges (and on merges recorded before they existed).
+ */
 export type MergeMoves = {
-  opportunities: { id: string; from: string }[];
-  tasks: { id: string; from: string }[];
-  notes: { id: string; from: string }[];
+  opportunities: MergeMove[];
+  tasks: MergeMove[];
+  notes: MergeMove[];
+  /** Company merges: the child companies whose parent was a merged company (`id`: the child). */
+  children?: MergeMove[];
+  /** Company merges: the contacts linked to a merged company, with their links before. */
+  contact_links?: ContactLinksBefore[];
+  /** Company merges: the merged companies' external ids (`id`: the external id). */
+  external_ids?: MergeMove[];
 };
 
 /**

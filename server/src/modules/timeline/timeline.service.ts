@@ -6,7 +6,7 @@ import { badRequest } from '../../platform/errors/app-error.js';
 import { events } from '../../platform/events/event.schema.js';
 import type { Services } from '../../platform/http/types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
-import { mergedInto } from '../merges/merge.service.js';
+import { mergedInto } from '../merges/merge-record.service.js';
 
 export const TimelineEntry = z
   .object({
