@@ -176,4 +176,46 @@ describe('the import wizard, on real files', () => {
       'jon.dupont@example.org',
     );
   });
+  it('merges two duplicate companies with a chosen name, then undoes the merge', async () => {
+    const a = await apiCall(page, 'POST', '/api/v1/companies', {
+      name: 'Zorgtech',
+      domain: 'zorgtech.example',
+      tags: ['partner'],
+    });
+    const b = await apiCall(page, 'POST', '/api/v1/companies', {
+      name: 'Zorgtech International',
+      domain: 'zorgtech.example',
+      industry: 'Robotics',
+    });
+    const person = await apiCall(page, 'POST', '/api/v1/contacts', {
+      first_name: 'Zed',
+      companies: [{ id: b.body.id }],
+    });
+    expect([a.status, b.status, person.status]).toEqual([201, 201, 201]);
+
+    await page.goto('/duplicates');
+    await page.locator('.mantine-SegmentedControl-root').getByText('Companies').click();
+    const group = page.getByTestId('duplicate-group').filter({ hasText: 'Zorgtech International' }).first();
+    await group.getByText('Same domain').waitFor();
+    await group.getByRole('radio', { name: 'Keep Zorgtech', exact: true }).check();
+    await group.getByRole('button', { name: 'Choose values' }).click();
+    await group.getByRole('radio', { name: 'Zorgtech International', exact: true }).check();
+    await group.getByRole('button', { name: 'Merge into the chosen record' }).click();
+    await page.getByText(/^Merged into Zorgtech International/).waitFor();
+
+    // The survivor took the chosen name, the other's industry and contact; the other is archived.
+    const merged = await apiCall(page, 'GET', `/api/v1/companies/${a.body.id}`);
+    expect(merged.body).toMatchObject({
+      name: 'Zorgtech International',
+      industry: 'Robotics',
+      contact_count: 1,
+    });
+    expect((await apiCall(page, 'GET', `/api/v1/companies/${b.body.id}`)).body.archived_at).not.toBeNull();
+
+    await page.getByRole('button', { name: 'Undo merge' }).click();
+    await page.getByText(/Merge undone/).waitFor();
+    const restored = await apiCall(page, 'GET', `/api/v1/companies/${a.body.id}`);
+    expect(restored.body).toMatchObject({ name: 'Zorgtech', industry: null, contact_count: 0 });
+    expect((await apiCall(page, 'GET', `/api/v1/companies/${b.body.id}`)).body.archived_at).toBeNull();
+  });
 });

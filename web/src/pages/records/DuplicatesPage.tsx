@@ -15,10 +15,11 @@ import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
-import { api, call, type Schemas } from '../../api/client';
+import { api, call, contactName, type Schemas } from '../../api/client';
 import { formatDate } from '../../lib/fields';
 import { meQuery } from '../../lib/query';
 import { EmptyState, PageSkeleton } from '../../shell/states';
+import { type MergeCollection, MergeValues } from './MergeValues';
 
 type DuplicateGroup = Schemas['DuplicateGroup'];
 const REASONS: Record<string, string> = {
@@ -30,11 +31,12 @@ const REASONS: Record<string, string> = {
 };
 
 /**
- * Possible duplicates (same e-mail or phone, same or similar names) and, for contacts, merging a
- * group into the record chosen to stay; a merge can be undone from the message it leaves.
+ * Possible duplicates (same e-mail, phone or domain, same or similar names) and merging a group
+ * of contacts or companies into the record chosen to stay, with the values chosen to keep; a
+ * merge can be undone from the message it leaves.
  */
 export function DuplicatesPage() {
-  const [collection, setCollection] = useState<'contacts' | 'companies'>('contacts');
+  const [collection, setCollection] = useState<MergeCollection>('contacts');
   const groups = useQuery({
     queryKey: [collection, 'duplicates'],
     queryFn: () =>
@@ -53,7 +55,7 @@ export function DuplicatesPage() {
         </Title>
         <SegmentedControl
           value={collection}
-          onChange={(v) => setCollection(v as 'contacts' | 'companies')}
+          onChange={(v) => setCollection(v as MergeCollection)}
           data={[
             { value: 'contacts', label: 'Contacts' },
             { value: 'companies', label: 'Companies' },
@@ -68,54 +70,54 @@ export function DuplicatesPage() {
         </EmptyState>
       ) : (
         groups.data?.data.map((g) => (
-          <DuplicateGroupCard key={`${g.reason}:${g.key}`} group={g} collection={collection} />
+          <DuplicateGroupCard key={`${collection}:${g.reason}:${g.key}`} group={g} collection={collection} />
         ))
       )}
     </Stack>
   );
 }
 
-function DuplicateGroupCard({
-  group,
-  collection,
-}: {
-  group: DuplicateGroup;
-  collection: 'contacts' | 'companies';
-}) {
+function DuplicateGroupCard({ group, collection }: { group: DuplicateGroup; collection: MergeCollection }) {
   const queryClient = useQueryClient();
   const { data: me } = useQuery(meQuery);
-  const canMerge = collection === 'contacts' && (me?.role === 'admin' || me?.role === 'user');
+  const canMerge = me?.role === 'admin' || me?.role === 'user';
   // The oldest record stays by default.
   const oldest = [...group.records].sort((a, b) => a.created_at.localeCompare(b.created_at))[0]?.id ?? null;
   const [survivor, setSurvivor] = useState<string | null>(oldest);
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: [collection] });
+  const [choosing, setChoosing] = useState(false);
+  const [values, setValues] = useState<Record<string, string>>({});
+  // A merge changes the records, their links, deals, tasks and notes: everything shown refetches.
+  const refresh = () => void queryClient.invalidateQueries();
   const undo = useMutation({
     mutationFn: (mergeId: string) =>
       call(api.POST('/api/v1/merges/{id}/undo', { params: { path: { id: mergeId } } })),
     onSuccess: () => {
-      notifications.show({ color: 'teal', message: 'Merge undone: the contacts are back as they were' });
+      notifications.show({ color: 'teal', message: `Merge undone: the ${collection} are back as they were` });
       refresh();
     },
     onError: (e) => notifications.show({ color: 'red', message: e.message }),
   });
   const merge = useMutation({
-    mutationFn: () =>
-      call(
-        api.POST('/api/v1/contacts/merge', {
-          body: {
-            survivor_id: survivor!,
-            merged_ids: group.records.map((r) => r.id).filter((id) => id !== survivor),
-            values: {},
-          },
-        }),
-      ),
+    mutationFn: async () => {
+      const body = {
+        survivor_id: survivor!,
+        merged_ids: group.records.map((r) => r.id).filter((id) => id !== survivor),
+        values,
+      };
+      if (collection === 'contacts') {
+        const result = await call(api.POST('/api/v1/contacts/merge', { body }));
+        return { mergeId: result.merge_id, name: contactName(result.survivor) };
+      }
+      const result = await call(api.POST('/api/v1/companies/merge', { body }));
+      return { mergeId: result.merge_id, name: result.survivor.name };
+    },
     onSuccess: (result) => {
       notifications.show({
         color: 'teal',
         autoClose: 15_000,
-        title: `Merged into ${result.survivor.first_name ?? ''} ${result.survivor.last_name ?? ''}`.trim(),
+        title: `Merged into ${result.name}`,
         message: (
-          <Button size="xs" variant="light" onClick={() => undo.mutate(result.merge_id)}>
+          <Button size="xs" variant="light" onClick={() => undo.mutate(result.mergeId)}>
             Undo merge
           </Button>
         ),
@@ -135,9 +137,14 @@ function DuplicateGroupCard({
           </Text>
         </Group>
         {canMerge && (
-          <Button size="xs" onClick={() => merge.mutate()} loading={merge.isPending} disabled={!survivor}>
-            Merge into the chosen record
-          </Button>
+          <Group gap="xs">
+            <Button size="xs" variant="default" onClick={() => setChoosing((c) => !c)} disabled={!survivor}>
+              {choosing ? 'Hide values' : 'Choose values'}
+            </Button>
+            <Button size="xs" onClick={() => merge.mutate()} loading={merge.isPending} disabled={!survivor}>
+              Merge into the chosen record
+            </Button>
+          </Group>
         )}
       </Group>
       <Radio.Group value={survivor} onChange={setSurvivor} aria-label="The record that stays">
@@ -172,10 +179,26 @@ function DuplicateGroupCard({
           </Table.Tbody>
         </Table>
       </Radio.Group>
+      {canMerge && choosing && survivor && (
+        <Stack gap={4} mt="sm">
+          <Text size="sm" fw={500}>
+            Values to keep
+          </Text>
+          <MergeValues
+            collection={collection}
+            recordIds={group.records.map((r) => r.id)}
+            survivorId={survivor}
+            values={values}
+            onChange={setValues}
+          />
+        </Stack>
+      )}
       {canMerge && (
         <Text size="xs" c="dimmed" mt="xs">
-          The kept contact gains every e-mail, phone, tag and company of the others, their opportunities,
-          tasks, notes and timeline; its empty fields take their values. The others are archived.
+          {collection === 'contacts'
+            ? 'The kept contact gains every e-mail, phone, tag and company of the others, their opportunities, tasks, notes and timeline.'
+            : 'The kept company gains the tags, contacts, child companies, opportunities, tasks, notes and timeline of the others.'}{' '}
+          Its empty fields take their values unless you choose others. The others are archived.
         </Text>
       )}
     </Paper>
