@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, signUp, startTestApp, type TestApp } from './harness.js';
+import { uploadCsv, waitForImport } from './import-helpers.js';
 
 let t: TestApp;
 let admin: { client: Client; orgId: string; userId: string };
@@ -158,5 +159,30 @@ describe('merge and undo', () => {
     });
     expect([unknown.status, unknown.body.path]).toEqual([404, 'body.merged_ids[0]']);
     expect((await admin.client.get(`/api/v1/contacts/${b.id}`)).body.archived_at).toBeNull();
+  });
+  it('points the merged contacts external ids at the survivor, and back on undo', async () => {
+    const importRow = async (csv: string) => {
+      const up = await uploadCsv(t, admin.client, 'contact', 'people.csv', csv);
+      await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+      await waitForImport(admin.client, up.body.id);
+      return (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data as {
+        outcome: string;
+        record_id: string;
+      }[];
+    };
+    const [survivor, merged] = await importRow(
+      'Id,First Name,Email\nCRM-1,Ext,ext.one@merge.example\nCRM-2,Ext,ext.two@merge.example\n',
+    );
+    const merge = await admin.client.post('/api/v1/contacts/merge', {
+      survivor_id: survivor!.record_id,
+      merged_ids: [merged!.record_id],
+    });
+    expect(merge.status, merge.text).toBe(200);
+    // The source system's CRM-2 is now the survivor: a later file naming it matches the survivor.
+    const [after] = await importRow('Id,First Name\nCRM-2,Ext\n');
+    expect(after).toMatchObject({ outcome: 'skipped', record_id: survivor!.record_id });
+    await admin.client.post(`/api/v1/merges/${merge.body.merge_id}/undo`);
+    const [undone] = await importRow('Id,First Name\nCRM-2,Ext\n');
+    expect(undone).toMatchObject({ outcome: 'skipped', record_id: merged!.record_id });
   });
 });

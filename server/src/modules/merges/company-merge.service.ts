@@ -113,7 +113,6 @@ export async function mergeCompanies(
       throw e;
     });
     const related = await moveRelatedIn(scope, services, 'company', mergedIds, survivor.id);
-    const externalIds = await relinkExternalIdsIn(scope, mergedIds, survivor.id);
     for (const id of mergedIds) await setCompanyArchivedIn(scope, services, id, true);
     const after = Object.keys(patch).length
       ? await updateCompanyIn(scope, services, survivor.id, patch as CompanyUpdateInput).catch(atValues)
@@ -122,7 +121,6 @@ export async function mergeCompanies(
       ...related,
       contact_links: contactLinks,
       children,
-      external_ids: externalIds,
     };
     const mergeId = await recordMergeIn(scope, services, {
       object: 'company',
@@ -150,8 +148,6 @@ export async function undoCompanyMergeIn(scope: TenantScope, services: Services,
     const children = back(merge.moves.children);
     if (children.length)
       await reparentChildrenIn(scope, services, [merge.survivorId], mergedId, { onlyIds: children });
-    const externalIds = back(merge.moves.external_ids);
-    if (externalIds.length) await relinkExternalIdsIn(scope, [merge.survivorId], mergedId, externalIds);
   }
   await restoreCompanyLinksIn(scope, services, merge.survivorId, merge.moves.contact_links ?? []);
   await moveRelatedBackIn(scope, services, merge);
@@ -165,29 +161,4 @@ function atValues(e: unknown): never {
       path: `body.values.${e.path.slice('body.'.length)}`,
     });
   throw e;
-}
-
-/**
- * Points companies' external ids (the ids an import's source system gave them) from `fromIds` to
- * `toId`, so a later import naming one finds the survivor; `onlyIds` limits it to those external
- * ids. The `external_ids` table is the imports module's; this is the one update to it outside
- * that module.
- * @returns what moved (`id`: the external id)
- */
-async function relinkExternalIdsIn(
-  scope: TenantScope,
-  fromIds: string[],
-  toId: string,
-  onlyIds?: string[],
-): Promise<MergeMove[]> {
-  const { rows } = await scope.conn.query(
-    `update external_ids x set record_id = $4
-       from external_ids old
-      where x.org_id = $1 and x.object = 'company' and x.record_id = any($2::uuid[])
-        and old.org_id = x.org_id and old.object = x.object and old.external_id = x.external_id
-        and ($3::text[] is null or x.external_id = any($3::text[]))
-      returning x.external_id as id, old.record_id as "from"`,
-    [scope.ctx.orgId, fromIds, onlyIds ?? null, toId],
-  );
-  return rows as MergeMove[];
 }

@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { relinkExternalIdsIn } from '../imports/external-ids.service.js';
 import { relinkNotesIn } from '../notes/note.service.js';
 import { opportunities } from '../opportunities/opportunity.schema.js';
 import { updateOpportunityIn } from '../opportunities/opportunity.service.js';
@@ -85,7 +86,8 @@ async function relinkOpportunitiesIn(
 
 /**
  * Moves what is attached to the merged records to the survivor: their active opportunities
- * (`contact_id` or `company_id`), tasks and notes, each with its own event.
+ * (`contact_id` or `company_id`), tasks and notes, each with its own event, and their external
+ * ids (so a later import naming one finds the survivor).
  */
 export async function moveRelatedIn(
   scope: TenantScope,
@@ -93,16 +95,17 @@ export async function moveRelatedIn(
   object: MergeObject,
   mergedIds: string[],
   survivorId: string,
-): Promise<Pick<MergeMoves, 'opportunities' | 'tasks' | 'notes'>> {
+): Promise<Pick<MergeMoves, 'opportunities' | 'tasks' | 'notes' | 'external_ids'>> {
   return {
     opportunities: await relinkOpportunitiesIn(scope, services, object, mergedIds, survivorId),
     tasks: await relinkTasksIn(scope, services, object, mergedIds, survivorId),
     notes: await relinkNotesIn(scope, services, object, mergedIds, survivorId),
+    external_ids: await relinkExternalIdsIn(scope, object, mergedIds, survivorId),
   };
 }
 
 /**
- * Undoes `moveRelatedIn`: the opportunities, tasks and notes that moved and are still on the
+ * Undoes `moveRelatedIn`: the opportunities, tasks, notes and external ids that moved and are still on the
  * survivor go back to the record they came from (what was archived or moved elsewhere since
  * stays where it is).
  */
@@ -122,6 +125,8 @@ export async function moveRelatedBackIn(
     if (tasks.length) await relinkTasksIn(scope, services, object, from, mergedId, tasks);
     const notes = back(merge.moves.notes);
     if (notes.length) await relinkNotesIn(scope, services, object, from, mergedId, notes);
+    const externalIds = back(merge.moves.external_ids);
+    if (externalIds.length) await relinkExternalIdsIn(scope, object, from, mergedId, externalIds);
   }
 }
 
