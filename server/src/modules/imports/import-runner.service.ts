@@ -10,26 +10,19 @@ import { deleteNote } from '../notes/note.service.js';
 import { archiveOpportunity, updateOpportunity } from '../opportunities/opportunity.service.js';
 import { listMembers } from '../organizations/organization.service.js';
 import { transitionTask, updateTask } from '../tasks/task.service.js';
+import { companyBulkWriter } from './bulk-companies.js';
+import { contactBulkWriter } from './bulk-contacts.js';
+import { opportunityBulkWriter } from './bulk-opportunities.js';
 import { type CellProblem, externalIds, importRows, imports, type RowOutcome } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, loadImport, targetsOf } from './import.service.js';
-import {
-  type BulkBatch,
-  type BulkWriter,
-  companyBulkWriter,
-  contactBulkWriter,
-  opportunityBulkWriter,
-  problemOf,
-  type WriteOne,
-} from './import-bulk.js';
+import { type BulkBatch, type BulkWriter, problemOf, type WriteOne } from './import-bulk.js';
 import { type FileRow, readRows } from './import-file.util.js';
 import { type RowDraft, readRow } from './import-values.js';
-import {
-  type RowResult,
-  type RunContext,
-  type RunSettings,
-  setCompanyParent,
-  WRITERS,
-} from './import-writers.js';
+import type { RowResult, RowWriter, RunContext, RunSettings } from './import-writers.js';
+import { writeNote, writeTask } from './writers-activities.js';
+import { setCompanyParent, writeCompany } from './writers-companies.js';
+import { writeContact } from './writers-contacts.js';
+import { writeOpportunity } from './writers-opportunities.js';
 
 /**
  * Another run of the same import committed past this run's batch (pg-boss handed out an expired
@@ -345,6 +338,15 @@ async function resolvePendingParents(run: RunContext): Promise<void> {
   }
 }
 
+/** The row-by-row writer of each object (new rows of the bulk objects are written in batches). */
+const WRITERS: Record<string, RowWriter> = {
+  contact: writeContact,
+  company: writeCompany,
+  opportunity: writeOpportunity,
+  task: writeTask,
+  note: writeNote,
+};
+
 const ARCHIVE: Record<string, (s: Services, c: TenantContext, id: string) => Promise<unknown>> = {
   contact: archiveContact,
   company: archiveCompany,
@@ -419,9 +421,12 @@ export async function runRevert(services: Services, orgId: string, importId: str
       );
     }
   }
-  let more = bulkArchive;
-  while (more)
-    more = await withTenant(services.database, ctx, (s) => archiveCreated(s, services, importId, object));
+  // A cursor down the rows: each batch starts below the last, not past every row already reverted.
+  let below: number | null = bulkArchive ? Number.MAX_SAFE_INTEGER : null;
+  while (below !== null)
+    below = await withTenant(services.database, ctx, (s) =>
+      archiveCreated(s, services, importId, object, below!),
+    );
   await withTenant(services.database, ctx, async (scope) => {
     await scope.tx
       .delete(externalIds)
@@ -478,24 +483,26 @@ const BULK_ARCHIVE: Record<
  * Archives the next 1,000 records the import created (last row first) in one transaction: the
  * records (a contact's e-mails are no longer reserved), one `<object>.archived` event each with
  * the import as actor, and the rows marked reverted. A record archived since is left as it is.
- * @returns whether there was anything left to archive
+ * Takes the rows below row number `below`, last first.
+ * @returns the row number to continue below, or null when nothing is left
  */
 async function archiveCreated(
   scope: TenantScope,
   services: Services,
   importId: string,
   object: string,
-): Promise<boolean> {
+  below: number,
+): Promise<number | null> {
   const { orgId } = scope.ctx;
   const how = BULK_ARCHIVE[object]!;
   const { rows } = await scope.conn.query(
     `select row_number, record_id from import_rows
-      where org_id = $1 and import_id = $2 and outcome = 'created' and reverted_at is null
+      where org_id = $1 and import_id = $2 and outcome = 'created' and row_number < $3::bigint and reverted_at is null
       order by row_number desc limit 1000`,
-    [orgId, importId],
+    [orgId, importId, below],
   );
   const batch = rows as { row_number: number; record_id: string }[];
-  if (batch.length === 0) return false;
+  if (batch.length === 0) return null;
   const archived = (
     await scope.conn.query(
       `update ${how.table} set archived_at = now(), updated_at = now(), updated_by = $3
@@ -515,7 +522,7 @@ async function archiveCreated(
       where org_id = $1 and import_id = $2 and row_number = any($3::int[])`,
     [orgId, importId, batch.map((r) => r.row_number)],
   );
-  return true;
+  return batch.at(-1)!.row_number;
 }
 
 /**

@@ -1,0 +1,245 @@
+// Companies an import creates, written a batch at a time (import-bulk.ts).
+import { randomUUID } from 'node:crypto';
+import type { TenantScope } from '../../db/tenant.js';
+import { emitEvents } from '../../platform/events/events.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
+import { ensureTags } from '../tags/tag.service.js';
+import {
+  type BulkWriter,
+  findCompanies,
+  insertOrDefer,
+  problemOf,
+  recordsOfExternalIds,
+  rememberExternalIds,
+  rows,
+  type WriteOne,
+} from './import-bulk.js';
+import type { RowDraft } from './import-values.js';
+import type { RowResult, RunContext } from './import-writers.js';
+import { type CompanyDraft, parentPending, prepareCompany } from './writers-companies.js';
+
+/** Which company each dedup key points to: external id, phone (E.164), domain, lower-cased name. */
+type CompanyKeys = {
+  external: Map<string, string>;
+  phone: Map<string, string>;
+  domain: Map<string, string>;
+  name: Map<string, string>;
+};
+
+const emptyCompanyKeys = (): CompanyKeys => ({
+  external: new Map(),
+  phone: new Map(),
+  domain: new Map(),
+  name: new Map(),
+});
+
+/** A batch of company rows on its way: read, then looked up, then written. */
+export type CompanyBatch = {
+  drafts: RowDraft[];
+  prepared: (CompanyDraft | RowResult)[];
+  found?: CompanyKeys & { parents: Map<string, string> };
+};
+
+/** The first company (the oldest) per value of `column`, among active companies. */
+async function companiesBy(scope: TenantScope, column: 'phone' | 'domain' | 'lower(name)', values: string[]) {
+  if (values.length === 0) return new Map<string, string>();
+  const found = await rows<{ key: string; id: string }>(
+    scope,
+    `select distinct on (${column}) ${column} as key, id from companies
+      where org_id = $1 and archived_at is null and ${column} = any($2::text[])
+      order by ${column}, created_at`,
+    [values],
+  );
+  return new Map(found.map((r) => [r.key, r.id]));
+}
+
+/** Looks up, for a whole batch, the active companies its rows match and the parents they name. */
+export async function lookupCompanyBatch(scope: TenantScope, batch: CompanyBatch): Promise<void> {
+  const ready = batch.prepared.filter((p): p is CompanyDraft => !('outcome' in p));
+  const some = (f: (p: CompanyDraft) => string | undefined) =>
+    ready.flatMap((p) => {
+      const v = f(p);
+      return v ? [v] : [];
+    });
+  batch.found = {
+    external: await recordsOfExternalIds(
+      scope,
+      'company',
+      some((p) => p.externalId),
+    ),
+    phone: await companiesBy(
+      scope,
+      'phone',
+      some((p) => p.phone),
+    ),
+    domain: await companiesBy(
+      scope,
+      'domain',
+      some((p) => p.domain),
+    ),
+    name: await companiesBy(
+      scope,
+      'lower(name)',
+      some((p) => p.input.name.toLowerCase()),
+    ),
+    parents: await findCompanies(
+      scope,
+      some((p) => p.parentRef),
+    ),
+  };
+}
+
+type NewCompany = { id: string; row: number; c: CompanyDraft; parentId: string | null };
+
+/**
+ * `writeContactBatch` for companies: matched by external id, then phone, then domain, then name
+ * (as `writeCompany`; the lookup, the previous batch's `carry`, earlier rows of this batch). A
+ * parent is found among existing companies and earlier rows (of this batch too: a parent and its
+ * subsidiary go in with the same insert); one not found yet is left pending for the pass after
+ * the last row. New companies go in with one insert each for the companies, their external ids
+ * and their events.
+ * @returns one result per draft, in order
+ */
+export async function writeCompanyBatch(
+  run: RunContext,
+  batch: CompanyBatch,
+  carry: CompanyKeys,
+  writeOne: WriteOne,
+): Promise<RowResult[]> {
+  const { scope } = run;
+  const found = batch.found ?? { ...emptyCompanyKeys(), parents: new Map<string, string>() };
+  const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
+  const keys: CompanyKeys = {
+    external: new Map([...carry.external, ...found.external]),
+    phone: new Map([...carry.phone, ...found.phone]),
+    domain: new Map([...carry.domain, ...found.domain]),
+    name: new Map([...carry.name, ...found.name]),
+  };
+  const keep = (c: CompanyDraft, id: string, k: CompanyKeys = keys) => {
+    if (c.externalId) k.external.set(c.externalId, id);
+    if (c.phone && !k.phone.has(c.phone)) k.phone.set(c.phone, id);
+    if (c.domain && !k.domain.has(c.domain)) k.domain.set(c.domain, id);
+    if (!k.name.has(c.input.name.toLowerCase())) k.name.set(c.input.name.toLowerCase(), id);
+  };
+  const object = await objectDef(scope.tx, scope.ctx.orgId, 'company');
+  const created: NewCompany[] = [];
+  const later: number[] = [];
+  const remembered: { externalId: string; id: string }[] = [];
+  for (const [i, c] of batch.prepared.entries()) {
+    if ('outcome' in c) continue;
+    let parentId: string | null = null;
+    if (c.parentRef) {
+      parentId =
+        keys.external.get(c.parentRef) ??
+        found.parents.get(c.parentRef) ??
+        keys.name.get(c.parentRef.toLowerCase()) ??
+        null;
+      if (!parentId) c.problems.push(parentPending(run, c.parentRef));
+    }
+    const match =
+      (c.externalId ? keys.external.get(c.externalId) : undefined) ??
+      (c.phone ? keys.phone.get(c.phone) : undefined) ??
+      (c.domain ? keys.domain.get(c.domain) : undefined) ??
+      keys.name.get(c.input.name.toLowerCase());
+    if (match) {
+      if (run.dedup === 'skip') {
+        results[i] = { outcome: 'skipped', recordId: match, problems: c.problems };
+        if (c.externalId) {
+          remembered.push({ externalId: c.externalId, id: match });
+          keys.external.set(c.externalId, match);
+        }
+      } else {
+        later.push(i);
+        keep(c, match);
+      }
+      continue;
+    }
+    try {
+      c.custom = mergeCustom(
+        {},
+        await parseCustomValuesIn(scope, object, c.custom, { path: 'body.custom', creating: true }),
+      );
+    } catch (error) {
+      const p = problemOf(error);
+      if (!p) throw error;
+      results[i] = { outcome: 'failed', recordId: null, problems: [...c.problems, p] };
+      continue;
+    }
+    const id = randomUUID();
+    created.push({ id, row: i, c, parentId });
+    keep(c, id);
+  }
+  await insertOrDefer(
+    scope,
+    created.map((n) => ({ ...n, problems: n.c.problems })),
+    (sp) => insertCompanies(run, sp, created),
+    results,
+    later,
+  );
+  if (remembered.length > 0) await rememberExternalIds(run, 'company', remembered);
+  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
+
+  const next = emptyCompanyKeys();
+  for (const [i, c] of batch.prepared.entries()) {
+    const id = results[i]?.recordId;
+    if (!('outcome' in c) && id) keep(c, id, next);
+  }
+  Object.assign(carry, next);
+  return results.map((r) => r!);
+}
+
+async function insertCompanies(run: RunContext, scope: TenantScope, created: NewCompany[]): Promise<void> {
+  const { orgId, actor } = scope.ctx;
+  const tags = await ensureTags(
+    scope,
+    created.flatMap((n) => n.c.tags),
+  );
+  const canonical = new Map(tags.map((t) => [t.toLowerCase(), t]));
+  const records = created.map(({ id, c, parentId }) => ({
+    id,
+    name: c.input.name,
+    domain: c.domain ?? null,
+    website: c.input.website ?? null,
+    phone: c.phone ?? null,
+    address: c.input.address ?? {},
+    industry: c.input.industry ?? null,
+    size: c.input.size ?? null,
+    tags: [...new Set(c.tags.map((t) => canonical.get(t.trim().toLowerCase()) ?? t.trim()))].filter(Boolean),
+    owner_id: c.ownerId ?? null,
+    parent_id: parentId,
+    notes: c.input.notes ?? null,
+    custom: c.custom,
+  }));
+  await scope.conn.query(
+    `insert into companies (org_id, id, name, domain, website, phone, address, industry, size, tags, owner_id,
+        parent_id, notes, custom, created_by, updated_by)
+     select $1, x.id, x.name, x.domain, x.website, x.phone, x.address, x.industry, x.size, x.tags, x.owner_id,
+        x.parent_id, x.notes, x.custom, $2, $2
+       from jsonb_to_recordset($3::jsonb) as x(id uuid, name text, domain text, website text, phone text,
+        address jsonb, industry text, size text, tags text[], owner_id uuid, parent_id uuid, notes text,
+        custom jsonb)`,
+    [orgId, actor.id, JSON.stringify(records)],
+  );
+  await emitEvents(
+    scope,
+    run.services.jobs,
+    records.map((r) => ({
+      type: 'company.created',
+      subject: { object: 'company', id: r.id },
+      data: { name: r.name },
+    })),
+  );
+  const ids = created.flatMap((n) => (n.c.externalId ? [{ externalId: n.c.externalId, id: n.id }] : []));
+  if (ids.length > 0) await rememberExternalIds(run, 'company', ids, scope);
+}
+
+export function companyBulkWriter(): BulkWriter {
+  const carry = emptyCompanyKeys();
+  return {
+    prepare: (run, drafts): CompanyBatch => ({ drafts, prepared: drafts.map((d) => prepareCompany(run, d)) }),
+    lookup: (scope, batch) => lookupCompanyBatch(scope, batch as CompanyBatch),
+    write: (run, batch, writeOne) => writeCompanyBatch(run, batch as CompanyBatch, carry, writeOne),
+  };
+}

@@ -1,0 +1,275 @@
+// Contacts an import creates, written a batch at a time (import-bulk.ts).
+import { randomUUID } from 'node:crypto';
+import type { TenantScope } from '../../db/tenant.js';
+import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
+import { ensureTags } from '../tags/tag.service.js';
+import {
+  type BulkWriter,
+  findCompanies,
+  insertOrDefer,
+  problemOf,
+  recordsOfExternalIds,
+  rememberExternalIds,
+  rows,
+  type WriteOne,
+} from './import-bulk.js';
+import type { RowDraft } from './import-values.js';
+import type { RowResult, RunContext, RunSettings } from './import-writers.js';
+import { type ContactDraft, prepareContact, unknownCompany } from './writers-contacts.js';
+
+type NewContact = { id: string; row: number; c: ContactDraft; companyId: string | null };
+
+/** Which record each dedup key points to: external id, e-mail, primary phone (E.164). */
+export type ContactKeys = {
+  external: Map<string, string>;
+  email: Map<string, string>;
+  phone: Map<string, string>;
+};
+
+/** A batch of contact rows on its way: read, then looked up, then written. */
+export type ContactBatch = {
+  drafts: RowDraft[];
+  /** Per draft: its values, or the result of a row that cannot be written at all. */
+  prepared: (ContactDraft | RowResult)[];
+  found?: ContactKeys & { companies: Map<string, string> };
+};
+
+const emptyKeys = (): ContactKeys => ({ external: new Map(), email: new Map(), phone: new Map() });
+
+/** Reads a batch's rows (no database access): the first step of `writeContactBatch`. */
+export function prepareContactBatch(run: RunSettings, drafts: RowDraft[]): ContactBatch {
+  return { drafts, prepared: drafts.map((draft) => prepareContact(run, draft)) };
+}
+
+/**
+ * Looks up, for a whole batch, the active contacts its rows match (external id, e-mail, primary
+ * phone) and the companies they name. Needs no write: the runner does it in a transaction of its
+ * own while the previous batch is being written (that batch's keys reach `writeContactBatch`
+ * through its `carry`).
+ */
+export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch): Promise<void> {
+  const ready = batch.prepared.filter((p): p is ContactDraft => !('outcome' in p));
+  const externals = ready.flatMap((p) => (p.externalId ? [p.externalId] : []));
+  const emails = ready.flatMap((p) => p.emails);
+  const phones = ready.flatMap((p) => p.phones.map((x) => x.e164));
+  const found = { ...emptyKeys(), companies: new Map<string, string>() };
+  found.external = await recordsOfExternalIds(scope, 'contact', externals);
+  if (emails.length > 0)
+    for (const r of await rows<{ email: string; id: string }>(
+      scope,
+      `select email, contact_id as id from contact_emails
+        where org_id = $1 and active and email = any($2::text[])`,
+      [emails],
+    ))
+      found.email.set(r.email, r.id);
+  if (phones.length > 0)
+    for (const r of await rows<{ phone: string; id: string }>(
+      scope,
+      // The oldest first, so the newest wins below (as the row-by-row `limit 1` finds one of them).
+      `select phone, id from contacts where org_id = $1 and archived_at is null and phone = any($2::text[])
+        order by created_at`,
+      [phones],
+    ))
+      found.phone.set(r.phone, r.id);
+  found.companies = await findCompanies(
+    scope,
+    ready.flatMap((p) => (p.companyRef ? [p.companyRef] : [])),
+  );
+  batch.found = found;
+}
+
+/**
+ * Writes a looked-up batch of contact rows with a handful of statements whatever its size. A row
+ * matching an existing contact (`found`, the previous batch's `carry`, or a row earlier in this
+ * batch: external id, then e-mail, then primary phone, as `writeContact`) is skipped (dedup
+ * `skip`) or handed to `writeOne` after the inserts (the other modes: the per-row update path).
+ * The new contacts go in with one insert each for contacts, their e-mails, company links and
+ * external ids, and their events with one insert and one dispatch job. If the inserts fail (a
+ * contact written by someone else meanwhile took an e-mail), they are rolled back and every new
+ * row goes through `writeOne`, so each row still gets its own outcome. On return `carry` holds
+ * this batch's keys, for the next batch.
+ * @returns one result per draft, in order
+ */
+export async function writeContactBatch(
+  run: RunContext,
+  batch: ContactBatch,
+  carry: ContactKeys,
+  writeOne: WriteOne,
+): Promise<RowResult[]> {
+  const { scope } = run;
+  const found = batch.found ?? { ...emptyKeys(), companies: new Map<string, string>() };
+  const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
+  // Keys the lookup could not see (the previous batch was not committed yet) come from the carry.
+  const keys: ContactKeys = {
+    external: new Map([...carry.external, ...found.external]),
+    email: new Map([...carry.email, ...found.email]),
+    phone: new Map([...carry.phone, ...found.phone]),
+  };
+  const object = await objectDef(scope.tx, scope.ctx.orgId, 'contact');
+
+  const created: NewContact[] = [];
+  const later: number[] = [];
+  const remembered: { externalId: string; id: string }[] = [];
+  for (const [i, c] of batch.prepared.entries()) {
+    if ('outcome' in c) continue;
+    const companyId = c.companyRef ? (found.companies.get(c.companyRef) ?? null) : null;
+    if (c.companyRef && !companyId) c.problems.push(unknownCompany(run, c.companyRef));
+    const match =
+      (c.externalId ? keys.external.get(c.externalId) : undefined) ??
+      c.emails.map((e) => keys.email.get(e)).find(Boolean) ??
+      c.phones.map((p) => keys.phone.get(p.e164)).find(Boolean);
+    if (match) {
+      if (run.dedup === 'skip') {
+        results[i] = { outcome: 'skipped', recordId: match, problems: c.problems };
+        if (c.externalId) {
+          remembered.push({ externalId: c.externalId, id: match });
+          keys.external.set(c.externalId, match);
+        }
+      } else {
+        // The update path adds this row's e-mails and phones to the match: later rows find it by them.
+        later.push(i);
+        if (c.externalId) keys.external.set(c.externalId, match);
+        for (const e of c.emails) if (!keys.email.has(e)) keys.email.set(e, match);
+      }
+      continue;
+    }
+    try {
+      c.custom = mergeCustom(
+        {},
+        await parseCustomValuesIn(scope, object, c.custom, { path: 'body.custom', creating: true }),
+      );
+    } catch (error) {
+      const p = problemOf(error);
+      if (!p) throw error;
+      results[i] = { outcome: 'failed', recordId: null, problems: [...c.problems, p] };
+      continue;
+    }
+    const id = randomUUID();
+    created.push({ id, row: i, c, companyId });
+    if (c.externalId) keys.external.set(c.externalId, id);
+    for (const e of c.emails) keys.email.set(e, id);
+    if (c.phones[0]) keys.phone.set(c.phones[0].e164, id);
+  }
+
+  await insertOrDefer(
+    scope,
+    created.map((n) => ({ ...n, problems: n.c.problems })),
+    (sp) => insertContacts(run, sp, created),
+    results,
+    later,
+  );
+  if (remembered.length > 0) await rememberExternalIds(run, 'contact', remembered);
+  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
+
+  // The next batch's carry: each row's keys, pointing to the record its row ended up with.
+  carry.external.clear();
+  carry.email.clear();
+  carry.phone.clear();
+  for (const [i, c] of batch.prepared.entries()) {
+    const id = results[i]?.recordId;
+    if ('outcome' in c || !id) continue;
+    if (c.externalId) carry.external.set(c.externalId, id);
+    for (const e of c.emails) carry.email.set(e, id);
+    if (c.phones[0]) carry.phone.set(c.phones[0].e164, id);
+  }
+  return results.map((r) => r!);
+}
+
+/** The inserts of `writeContactBatch` for its new contacts. */
+async function insertContacts(run: RunContext, scope: TenantScope, created: NewContact[]): Promise<void> {
+  const { orgId, actor } = scope.ctx;
+  const tags = await ensureTags(
+    scope,
+    created.flatMap((n) => n.c.tags),
+  );
+  const canonical = new Map(tags.map((t) => [t.toLowerCase(), t]));
+  const records = created.map(({ id, c }) => {
+    const phones = c.phones.map((p, i) => ({ e164: p.e164, raw: p.raw, primary: i === 0 }));
+    return {
+      id,
+      first_name: c.first ?? null,
+      last_name: c.last ?? null,
+      email: c.emails[0] ?? null,
+      emails: c.emails.map((value, i) => ({ value, primary: i === 0 })),
+      phone: phones[0]?.e164 ?? null,
+      phones,
+      tags: [...new Set(c.tags.map((t) => canonical.get(t.trim().toLowerCase()) ?? t.trim()))].filter(
+        Boolean,
+      ),
+      owner_id: c.ownerId ?? null,
+      source: c.source,
+      lead_status: c.leadStatus,
+      notes: c.notes,
+      custom: c.custom,
+    };
+  });
+  await scope.conn.query(
+    `insert into contacts (org_id, id, first_name, last_name, email, emails, phone, phones, tags, owner_id,
+        source, lead_status, notes, custom, created_by, updated_by)
+     select $1, x.id, x.first_name, x.last_name, x.email, x.emails, x.phone, x.phones, x.tags, x.owner_id,
+        x.source, x.lead_status, x.notes, x.custom, $2, $2
+       from jsonb_to_recordset($3::jsonb) as x(id uuid, first_name text, last_name text, email text,
+        emails jsonb, phone text, phones jsonb, tags text[], owner_id uuid, source text, lead_status text,
+        notes text, custom jsonb)`,
+    [orgId, actor.id, JSON.stringify(records)],
+  );
+  const emails = created.flatMap(({ id, c }) => c.emails.map((email) => ({ contact_id: id, email })));
+  if (emails.length > 0)
+    await scope.conn.query(
+      `insert into contact_emails (org_id, contact_id, email, active)
+       select $1, x.contact_id, x.email, true from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, email text)`,
+      [orgId, JSON.stringify(emails)],
+    );
+  const links = created.filter((n) => n.companyId);
+  if (links.length > 0)
+    await scope.conn.query(
+      `insert into contact_companies (org_id, contact_id, company_id, is_primary)
+       select $1, x.contact_id, x.company_id, true
+         from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, company_id uuid)`,
+      [orgId, JSON.stringify(links.map((n) => ({ contact_id: n.id, company_id: n.companyId })))],
+    );
+  const companyNames = new Map(
+    links.length
+      ? (
+          await rows<{ id: string; name: string }>(
+            scope,
+            'select id, name from companies where org_id = $1 and id = any($2::uuid[])',
+            [[...new Set(links.map((n) => n.companyId!))]],
+          )
+        ).map((r) => [r.id, r.name])
+      : [],
+  );
+  const events: NewEvent[] = [];
+  for (const [i, { id, companyId }] of created.entries()) {
+    const r = records[i]!;
+    const name =
+      [r.first_name, r.last_name].filter(Boolean).join(' ') || r.email || r.phone || 'Unnamed contact';
+    events.push({
+      type: 'contact.created',
+      subject: { object: 'contact', id },
+      data: { name, email: r.email },
+    });
+    if (companyId)
+      events.push({
+        type: 'contact.company_linked',
+        subject: { object: 'contact', id },
+        data: { name, company_id: companyId, company_name: companyNames.get(companyId) },
+        related: [{ object: 'company', id: companyId }],
+      });
+  }
+  await emitEvents(scope, run.services.jobs, events);
+  const external = created.flatMap((n) => (n.c.externalId ? [{ externalId: n.c.externalId, id: n.id }] : []));
+  if (external.length > 0) await rememberExternalIds(run, 'contact', external, scope);
+}
+
+export function contactBulkWriter(): BulkWriter {
+  const carry = emptyKeys();
+  return {
+    prepare: prepareContactBatch,
+    lookup: (scope, batch) => lookupContactBatch(scope, batch as ContactBatch),
+    write: (run, batch, writeOne) => writeContactBatch(run, batch as ContactBatch, carry, writeOne),
+  };
+}

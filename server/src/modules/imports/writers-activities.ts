@@ -1,0 +1,156 @@
+// Task and note rows, one at a time.
+import type { TenantScope } from '../../db/tenant.js';
+import { createNoteIn } from '../notes/note.service.js';
+import type { TaskUpdateInput } from '../tasks/task.dto.js';
+import { activeTaskIn, createTaskIn, updateTaskIn } from '../tasks/task.service.js';
+import type { CellProblem } from './import.schema.js';
+import {
+  findCompany,
+  findContact,
+  firstId,
+  problem,
+  type RowWriter,
+  type RunContext,
+  recordOfExternalId,
+  rememberExternalId,
+  resolveOwnerAs,
+  setField,
+  str,
+} from './import-writers.js';
+
+async function findOpportunity(scope: TenantScope, ref: string): Promise<string | null> {
+  return (
+    (await recordOfExternalId(scope, 'opportunity', ref)) ??
+    (await firstId(
+      scope,
+      'select id from opportunities where org_id = $1 and lower(title) = lower($2) and archived_at is null order by created_at limit 1',
+      [ref],
+    ))
+  );
+}
+
+/** The record a task or note is about: the first filled of contact, company, opportunity that is found. */
+async function linkOf(
+  run: RunContext,
+  v: Record<string, unknown>,
+  problems: CellProblem[],
+): Promise<{ object: 'contact' | 'company' | 'opportunity'; id: string } | null> {
+  const finders = { contact: findContact, company: findCompany, opportunity: findOpportunity } as const;
+  for (const object of ['contact', 'company', 'opportunity'] as const) {
+    const ref = str(v[object]);
+    if (!ref) continue;
+    const id = await finders[object](run.scope, ref);
+    if (id) return { object, id };
+    problems.push(problem(run, object, `unknown_${object}`, `No ${object} matches this: not linked`, ref));
+  }
+  return null;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+
+/**
+ * A task row: assignee by name or e-mail (unknown: reported, the importer is assigned), linked
+ * to the first contact, company or opportunity of the row that is found. Matched by external id
+ * only; a matched task's title, description, priority, due day and assignee follow the mode (its
+ * link stays).
+ */
+export const writeTask: RowWriter = async (run, draft) => {
+  const v = draft.values;
+  const problems: CellProblem[] = [];
+  const title = str(v.title);
+  if (!title)
+    return {
+      outcome: 'failed',
+      recordId: null,
+      problems: [problem(run, 'title', 'required', 'A task needs a title')],
+    };
+  const externalId = str(v.external_id);
+  const existingId = externalId ? await recordOfExternalId(run.scope, 'task', externalId) : null;
+  if (existingId && run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
+  const assignee = str(v.assignee);
+  const assigneeId = assignee ? resolveOwnerAs(run, assignee, 'assignee', problems) : run.importerId;
+  if (existingId) {
+    const current = await activeTaskIn(run.scope, existingId);
+    const patch: Record<string, unknown> = {};
+    const before: Record<string, unknown> = {};
+    setField(run, patch, before, 'title', title, current.title);
+    setField(run, patch, before, 'description', str(v.description), current.description);
+    setField(run, patch, before, 'priority', str(v.priority), current.priority);
+    if (assignee) setField(run, patch, before, 'assignee_id', assigneeId, current.assignee_id);
+    const dueDate = str(v.due_date);
+    if (
+      dueDate &&
+      (run.dedup === 'overwrite' ? dueDate !== current.due_date : !current.due_date && !current.due_at)
+    ) {
+      patch.due_date = dueDate;
+      // A timed due goes back as it was; a due day (or none) as a day.
+      Object.assign(
+        before,
+        current.due_at && !current.due_date ? { due_at: current.due_at } : { due_date: current.due_date },
+      );
+    }
+    if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
+    await updateTaskIn(run.scope, run.services, existingId, patch as TaskUpdateInput);
+    return { outcome: 'updated', recordId: existingId, before, problems };
+  }
+  const link = await linkOf(run, v, problems);
+  const created = await createTaskIn(run.scope, run.services, {
+    title,
+    description: str(v.description) ?? null,
+    ...(str(v.due_date) ? { due_date: str(v.due_date) } : {}),
+    ...(str(v.priority) ? { priority: v.priority as 'normal' } : {}),
+    assignee_id: assigneeId,
+    link,
+  });
+  await rememberExternalId(run, 'task', externalId, created.id);
+  return { outcome: 'created', recordId: created.id, problems };
+};
+
+/**
+ * A note row: plain text (each line a paragraph, HTML escaped, then sanitized as any note) on the
+ * first contact, company or opportunity of the row that is found; a note on nothing fails.
+ * Matched by external id only; a matched row is skipped whatever the mode.
+ */
+export const writeNote: RowWriter = async (run, draft) => {
+  const v = draft.values;
+  const problems: CellProblem[] = [];
+  const body = str(v.body);
+  if (!body)
+    return {
+      outcome: 'failed',
+      recordId: null,
+      problems: [problem(run, 'body', 'required', 'A note needs a text')],
+    };
+  const externalId = str(v.external_id);
+  const existingId = externalId ? await recordOfExternalId(run.scope, 'note', externalId) : null;
+  if (existingId) return { outcome: 'skipped', recordId: existingId, problems };
+  const link = await linkOf(run, v, problems);
+  if (!link)
+    return {
+      outcome: 'failed',
+      recordId: null,
+      problems: [
+        ...problems,
+        { column: null, code: 'required', message: 'A note must be on a contact, company or opportunity' },
+      ],
+    };
+  const html = body
+    .split(/\r?\n/)
+    .map((line) => `<p>${escapeHtml(line)}</p>`)
+    .join('');
+  const created = await createNoteIn(run.scope, run.services, {
+    object: link.object,
+    id: link.id,
+    body: html,
+  });
+  await rememberExternalId(run, 'note', externalId, created.id);
+  return { outcome: 'created', recordId: created.id, problems };
+};

@@ -1,0 +1,199 @@
+// Company rows, one at a time (updates of matched companies; new ones go in bulk-companies.ts).
+import { and, eq } from 'drizzle-orm';
+import type { CompanyCreateInput, CompanyUpdateInput, CompanyView } from '../companies/company.dto.js';
+import { companies } from '../companies/company.schema.js';
+import { createCompanyIn, updateCompanyIn } from '../companies/company.service.js';
+import type { CellProblem } from './import.schema.js';
+import type { RowDraft } from './import-values.js';
+import {
+  customOf,
+  findCompany,
+  firstId,
+  problem,
+  type RowResult,
+  type RowWriter,
+  type RunContext,
+  type RunSettings,
+  recordOfExternalId,
+  rememberExternalId,
+  resolveOwner,
+  setCustom,
+  setField,
+  str,
+  union,
+} from './import-writers.js';
+
+function companyInput(v: Record<string, unknown>) {
+  const address = Object.fromEntries(
+    Object.entries(v)
+      .filter(([k]) => k.startsWith('address.'))
+      .map(([k, x]) => [k.slice(8), x]),
+  );
+  return {
+    name: str(v.name),
+    domain: str(v.domain),
+    website: str(v.website),
+    phone: (v.phone as { e164: string; raw: string } | undefined)?.raw,
+    industry: str(v.industry),
+    size: str(v.size),
+    notes: str(v.notes),
+    address: Object.keys(address).length ? (address as Record<string, string>) : undefined,
+  };
+}
+
+const domainFrom = (domain?: string, website?: string) => {
+  const value = domain ?? website;
+  if (!value) return undefined;
+  try {
+    const host = /^[a-z]+:\/\//i.test(value) ? new URL(value).hostname : value.split('/')[0]!;
+    return host.toLowerCase().replace(/^www\./, '');
+  } catch {
+    return undefined;
+  }
+};
+
+/** A company row's values as the company writers use them. */
+export type CompanyDraft = {
+  input: ReturnType<typeof companyInput> & { name: string };
+  ownerId: string | null | undefined;
+  parentRef: string | undefined;
+  tags: string[];
+  custom: Record<string, unknown>;
+  externalId: string | undefined;
+  /** E.164 */
+  phone: string | undefined;
+  /** From the domain or the website, lower-cased, without `www.`. */
+  domain: string | undefined;
+  problems: CellProblem[];
+};
+
+/** Reads a company row (no database access), or the failed result of a row without a name. */
+export function prepareCompany(run: RunSettings, draft: RowDraft): CompanyDraft | RowResult {
+  const v = draft.values;
+  const input = companyInput(v);
+  if (!input.name)
+    return {
+      outcome: 'failed',
+      recordId: null,
+      problems: [problem(run, 'name', 'required', 'A company needs a name')],
+    };
+  const problems: CellProblem[] = [];
+  return {
+    input: { ...input, name: input.name },
+    ownerId: resolveOwner(run, v.owner, problems),
+    parentRef: str(v.parent_company),
+    tags: [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])],
+    custom: customOf(v),
+    externalId: str(v.external_id),
+    phone: (v.phone as { e164: string } | undefined)?.e164,
+    domain: domainFrom(input.domain, input.website),
+    problems,
+  };
+}
+
+/** A parent not found (yet): resolved after the last row, else reported as `unknown_parent`. */
+export const parentPending = (run: RunSettings, ref: string) =>
+  problem(run, 'parent_company', 'parent_pending', 'Parent company not found yet', ref);
+
+/**
+ * A company row: matched by external id, then phone (E.164), then domain (from the domain or
+ * website), then name (case-insensitive). A parent not found yet is kept pending and resolved
+ * after the last row, so a subsidiary may come before its parent in the file.
+ */
+export const writeCompany: RowWriter = async (run, draft) => {
+  const { scope, services } = run;
+  const prepared = prepareCompany(run, draft);
+  if ('outcome' in prepared) return prepared;
+  const { input, ownerId, parentRef, tags, custom, externalId, phone, domain, problems } = prepared;
+  let parentId: string | null = null;
+  if (parentRef) {
+    parentId = await findCompany(scope, parentRef);
+    if (!parentId) problems.push(parentPending(run, parentRef));
+  }
+  const existingId =
+    (externalId ? await recordOfExternalId(scope, 'company', externalId) : null) ??
+    (phone
+      ? await firstId(
+          scope,
+          'select id from companies where org_id = $1 and phone = $2 and archived_at is null limit 1',
+          [phone],
+        )
+      : null) ??
+    (domain
+      ? await firstId(
+          scope,
+          'select id from companies where org_id = $1 and domain = $2 and archived_at is null limit 1',
+          [domain],
+        )
+      : null) ??
+    (await firstId(
+      scope,
+      'select id from companies where org_id = $1 and lower(name) = lower($2) and archived_at is null limit 1',
+      [input.name],
+    ));
+  if (!existingId) {
+    const create: CompanyCreateInput = {
+      name: input.name,
+      ...(input.domain ? { domain: input.domain } : {}),
+      ...(input.website ? { website: input.website } : {}),
+      ...(input.phone ? { phone: input.phone } : {}),
+      ...(input.address ? { address: input.address } : {}),
+      industry: input.industry ?? null,
+      size: input.size ?? null,
+      tags,
+      ...(ownerId !== undefined ? { owner_id: ownerId } : {}),
+      parent_id: parentId,
+      notes: input.notes ?? null,
+      custom,
+    };
+    const created = await createCompanyIn(scope, services, create);
+    await rememberExternalId(run, 'company', externalId, created.id);
+    return { outcome: 'created', recordId: created.id, problems };
+  }
+  await rememberExternalId(run, 'company', externalId, existingId);
+  if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
+  const [row] = await scope.tx
+    .select()
+    .from(companies)
+    .where(and(eq(companies.orgId, scope.ctx.orgId), eq(companies.id, existingId)));
+  const c = row!;
+  const patch: Record<string, unknown> = {};
+  const before: Record<string, unknown> = {};
+  if (run.dedup === 'overwrite') setField(run, patch, before, 'name', input.name, c.name);
+  setField(run, patch, before, 'domain', input.domain, c.domain);
+  setField(run, patch, before, 'website', input.website, c.website);
+  setField(run, patch, before, 'phone', input.phone, c.phone);
+  setField(run, patch, before, 'industry', input.industry, c.industry);
+  setField(run, patch, before, 'size', input.size, c.size);
+  setField(run, patch, before, 'notes', input.notes, c.notes);
+  setField(run, patch, before, 'owner_id', ownerId ?? undefined, c.ownerId);
+  setField(run, patch, before, 'parent_id', parentId ?? undefined, c.parentId);
+  if (input.address) {
+    const merged = { ...c.address } as Record<string, string | undefined>;
+    for (const [k, x] of Object.entries(input.address))
+      if (run.dedup === 'overwrite' || !merged[k]) merged[k] = x;
+    if (JSON.stringify(merged) !== JSON.stringify(c.address)) {
+      patch.address = merged;
+      before.address = c.address;
+    }
+  }
+  if (union(c.tags, tags, (x) => x.toLowerCase()).length) {
+    before.tags = c.tags;
+    patch.tags = [...c.tags, ...union(c.tags, tags, (x) => x.toLowerCase())];
+  }
+  setCustom(run, patch, before, custom, c.custom);
+  if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
+  await updateCompanyIn(scope, services, existingId, patch as CompanyUpdateInput);
+  return { outcome: 'updated', recordId: existingId, before, problems };
+};
+
+/** Sets the parent of a company created or updated earlier in the import (the pending parents pass). */
+export async function setCompanyParent(
+  run: RunContext,
+  companyId: string,
+  parentRef: string,
+): Promise<CompanyView | null> {
+  const parentId = await findCompany(run.scope, parentRef);
+  if (!parentId || parentId === companyId) return null;
+  return updateCompanyIn(run.scope, run.services, companyId, { parent_id: parentId });
+}

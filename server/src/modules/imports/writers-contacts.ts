@@ -1,0 +1,200 @@
+// Contact rows, one at a time (updates of matched contacts; new ones go in bulk-contacts.ts).
+import { and, eq } from 'drizzle-orm';
+import type { ContactCreateInput, ContactUpdateInput } from '../contacts/contact.dto.js';
+import { contacts } from '../contacts/contact.schema.js';
+import { contactViews, createContactIn, updateContactIn } from '../contacts/contact.service.js';
+import type { CellProblem } from './import.schema.js';
+import type { RowDraft } from './import-values.js';
+import {
+  customOf,
+  findCompany,
+  firstId,
+  problem,
+  type RowResult,
+  type RowWriter,
+  type RunSettings,
+  recordOfExternalId,
+  rememberExternalId,
+  resolveOwner,
+  setCustom,
+  setField,
+  str,
+  union,
+} from './import-writers.js';
+
+/** A contact row's values as the contact writers use them. */
+export type ContactDraft = {
+  first: string | undefined;
+  last: string | undefined;
+  /** Lower-cased, without repeats. */
+  emails: string[];
+  phones: { e164: string; raw: string }[];
+  tags: string[];
+  /** undefined: the row names no owner. */
+  ownerId: string | null | undefined;
+  companyRef: string | undefined;
+  custom: Record<string, unknown>;
+  externalId: string | undefined;
+  source: string;
+  leadStatus: string | null;
+  notes: string | null;
+  problems: CellProblem[];
+};
+
+/**
+ * Reads a contact row's values (a full name split into first and last, repeats dropped, the
+ * import's tags added, the owner resolved among members), or the failed result of a row with
+ * neither a name, an e-mail nor a phone. No database access.
+ */
+export function prepareContact(run: RunSettings, draft: RowDraft): ContactDraft | RowResult {
+  const v = draft.values;
+  const problems: CellProblem[] = [];
+  let first = str(v.first_name);
+  let last = str(v.last_name);
+  const full = str(v.full_name);
+  if (!first && !last && full) {
+    const words = full.split(/\s+/);
+    last = words.length > 1 ? words.pop() : undefined;
+    first = words.join(' ');
+  }
+  const emails = [...new Set(((v.email as string[] | undefined) ?? []).map((e) => e.trim().toLowerCase()))];
+  const phones = ((v.phone as { e164: string; raw: string }[] | undefined) ?? []).filter(
+    (p, i, all) => all.findIndex((q) => q.e164 === p.e164) === i,
+  );
+  const tags = [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])];
+  if (!first && !last && emails.length === 0 && phones.length === 0) {
+    return {
+      outcome: 'failed',
+      recordId: null,
+      problems: [{ column: null, code: 'required', message: 'A contact needs a name, an e-mail or a phone' }],
+    };
+  }
+  return {
+    first,
+    last,
+    emails,
+    phones,
+    tags,
+    ownerId: resolveOwner(run, v.owner, problems),
+    companyRef: str(v.company),
+    custom: customOf(v),
+    externalId: str(v.external_id),
+    source: str(v.source) ?? 'import',
+    leadStatus: str(v.lead_status) ?? null,
+    notes: str(v.notes) ?? null,
+    problems,
+  };
+}
+
+export const unknownCompany = (run: RunSettings, ref: string) =>
+  problem(run, 'company', 'unknown_company', 'No company with this name or external id: not linked', ref);
+
+/**
+ * A contact row: matched by external id, then any of its e-mails, then its phones (E.164);
+ * within the file too, since earlier rows are already written in this transaction. E-mails,
+ * phones and tags are added to a matched contact (never removed), other fields follow the mode.
+ */
+export const writeContact: RowWriter = async (run, draft) => {
+  const { scope, services } = run;
+  const prepared = prepareContact(run, draft);
+  if ('outcome' in prepared) return prepared;
+  const { first, last, emails, phones, tags, ownerId, custom, externalId, problems } = prepared;
+  let companyId: string | null = null;
+  if (prepared.companyRef) {
+    companyId = await findCompany(scope, prepared.companyRef);
+    if (!companyId) problems.push(unknownCompany(run, prepared.companyRef));
+  }
+  const existingId =
+    (externalId ? await recordOfExternalId(scope, 'contact', externalId) : null) ??
+    (emails.length
+      ? await firstId(
+          scope,
+          'select contact_id as id from contact_emails where org_id = $1 and active and email = any($2::text[]) limit 1',
+          [emails],
+        )
+      : null) ??
+    (phones.length
+      ? await firstId(
+          scope,
+          'select id from contacts where org_id = $1 and archived_at is null and phone = any($2::text[]) limit 1',
+          [phones.map((p) => p.e164)],
+        )
+      : null);
+  if (!existingId) {
+    const input: ContactCreateInput = {
+      first_name: first ?? null,
+      last_name: last ?? null,
+      emails: emails.map((value) => ({ value })),
+      phones: phones.map((p) => ({ number: p.raw })),
+      tags,
+      ...(ownerId !== undefined ? { owner_id: ownerId } : {}),
+      companies: companyId ? [{ id: companyId, primary: true }] : [],
+      source: prepared.source,
+      lead_status: prepared.leadStatus,
+      notes: prepared.notes,
+      custom,
+    };
+    const created = await createContactIn(scope, services, input);
+    await rememberExternalId(run, 'contact', externalId, created.id);
+    return { outcome: 'created', recordId: created.id, problems };
+  }
+  await rememberExternalId(run, 'contact', externalId, existingId);
+  if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
+  const [row] = await scope.tx
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.orgId, scope.ctx.orgId), eq(contacts.id, existingId)));
+  const [current] = await contactViews(scope, [row!]);
+  const c = current!;
+  const patch: Record<string, unknown> = {};
+  const before: Record<string, unknown> = {};
+  setField(run, patch, before, 'first_name', first, c.first_name);
+  setField(run, patch, before, 'last_name', last, c.last_name);
+  setField(run, patch, before, 'owner_id', ownerId ?? undefined, c.owner_id);
+  setField(run, patch, before, 'lead_status', prepared.leadStatus ?? undefined, c.lead_status);
+  setField(run, patch, before, 'notes', prepared.notes ?? undefined, c.notes);
+  const newEmails = union(
+    c.emails.map((e) => e.value),
+    emails,
+    (x) => x,
+  );
+  if (newEmails.length) {
+    before.emails = c.emails.map((e) => ({
+      value: e.value,
+      primary: e.primary,
+      ...(e.label ? { label: e.label } : {}),
+    }));
+    patch.emails = [...(before.emails as object[]), ...newEmails.map((value) => ({ value }))];
+  }
+  const newPhones = union(
+    c.phones.map((p) => p.e164 ?? p.raw),
+    phones.map((p) => p.e164),
+    (x) => x,
+  );
+  if (newPhones.length) {
+    before.phones = c.phones.map((p) => ({
+      number: p.raw,
+      primary: p.primary,
+      ...(p.label ? { label: p.label } : {}),
+    }));
+    patch.phones = [
+      ...(before.phones as object[]),
+      ...phones.filter((p) => newPhones.includes(p.e164)).map((p) => ({ number: p.raw })),
+    ];
+  }
+  if (union(c.tags, tags, (x) => x.toLowerCase()).length) {
+    before.tags = c.tags;
+    patch.tags = [...c.tags, ...union(c.tags, tags, (x) => x.toLowerCase())];
+  }
+  if (companyId && !c.companies.some((x) => x.id === companyId)) {
+    before.companies = c.companies.map((x) => ({ id: x.id, primary: x.primary }));
+    patch.companies = [
+      ...(before.companies as object[]),
+      { id: companyId, primary: !c.companies.some((x) => x.primary) },
+    ];
+  }
+  setCustom(run, patch, before, custom, c.custom);
+  if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
+  await updateContactIn(scope, services, existingId, patch as ContactUpdateInput);
+  return { outcome: 'updated', recordId: existingId, before, problems };
+};

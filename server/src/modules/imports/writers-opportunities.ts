@@ -1,0 +1,220 @@
+// Opportunity rows, one at a time (updates of matched ones; new ones go in bulk-opportunities.ts).
+import { and, eq, inArray } from 'drizzle-orm';
+import type { OpportunityUpdateInput } from '../opportunities/opportunity.dto.js';
+import { opportunities } from '../opportunities/opportunity.schema.js';
+import {
+  createOpportunityIn,
+  opportunityViews,
+  updateOpportunityIn,
+} from '../opportunities/opportunity.service.js';
+import {
+  addStageIn,
+  createPipelineIn,
+  ensureDefaultPipeline,
+  loadPipeline,
+} from '../pipelines/pipeline.service.js';
+import type { CellProblem } from './import.schema.js';
+import type { RowDraft } from './import-values.js';
+import {
+  customOf,
+  findCompany,
+  findContact,
+  firstId,
+  type PipelineView,
+  problem,
+  type RowResult,
+  type RowWriter,
+  type RunContext,
+  type RunSettings,
+  recordOfExternalId,
+  rememberExternalId,
+  resolveOwner,
+  setCustom,
+  setField,
+  str,
+} from './import-writers.js';
+import { unknownCompany } from './writers-contacts.js';
+
+const WON = /^(closed[ -]?)?won$/i;
+
+const LOST = /^(closed[ -]?)?lost$/i;
+
+const stageKind = (name: string) => (WON.test(name) ? 'won' : LOST.test(name) ? 'lost' : 'open');
+
+async function pipelineFor(
+  run: RunContext,
+  ref: string | undefined,
+  firstStage: string | undefined,
+): Promise<PipelineView | null> {
+  const key = (ref ?? '').toLowerCase();
+  const cached = run.pipelines.get(key);
+  if (cached) return cached;
+  const { scope, services } = run;
+  let pipeline: PipelineView | null = null;
+  if (!ref) pipeline = await ensureDefaultPipeline(scope, services);
+  else {
+    const id = await firstId(
+      scope,
+      'select id from pipelines where org_id = $1 and (id::text = $2 or lower(name) = lower($2)) and archived_at is null limit 1',
+      [ref],
+    );
+    if (id) pipeline = await loadPipeline(scope, id);
+    else if (run.options.create_missing_stages)
+      pipeline = await createPipelineIn(scope, services, {
+        name: ref,
+        stages: [{ name: firstStage ?? 'New', probability: 10, kind: stageKind(firstStage ?? '') }],
+      });
+  }
+  if (pipeline) run.pipelines.set(key, pipeline);
+  return pipeline;
+}
+
+/** An opportunity row's values as the opportunity writers use them (no database access). */
+export type OpportunityDraft = {
+  externalId: string | undefined;
+  pipelineRef: string | undefined;
+  stageRef: string | undefined;
+  companyRef: string | undefined;
+  contactRef: string | undefined;
+  fields: {
+    title: string;
+    amount: number | undefined;
+    currency: string | undefined;
+    expected_close_date: string | undefined;
+    owner_id: string | null;
+    tags: string[];
+    custom: Record<string, unknown>;
+  };
+  problems: CellProblem[];
+};
+
+export function prepareOpportunity(run: RunSettings, draft: RowDraft): OpportunityDraft {
+  const v = draft.values;
+  const problems: CellProblem[] = [];
+  const externalId = str(v.external_id);
+  return {
+    externalId,
+    pipelineRef: str(v.pipeline) ?? run.options.pipeline,
+    stageRef: str(v.stage),
+    companyRef: str(v.company),
+    contactRef: str(v.contact),
+    fields: {
+      title: str(v.title) ?? externalId ?? 'Imported opportunity',
+      amount: typeof v.amount === 'number' ? v.amount : undefined,
+      currency: str(v.currency)?.toUpperCase(),
+      expected_close_date: str(v.expected_close_date),
+      owner_id: resolveOwner(run, v.owner, problems) ?? run.importerId,
+      tags: [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])],
+      custom: customOf(v),
+    },
+    problems,
+  };
+}
+
+/**
+ * The pipeline and stage of an opportunity row (creating them when `create_missing_stages`
+ * says so), or the failed result of a row whose pipeline or stage is unknown.
+ */
+export async function placeOpportunity(
+  run: RunContext,
+  o: OpportunityDraft,
+): Promise<{ pipeline: PipelineView; stage: PipelineView['stages'][number] } | RowResult> {
+  const { scope, services } = run;
+  const { pipelineRef, stageRef } = o;
+  let pipeline = await pipelineFor(run, pipelineRef, stageRef);
+  if (!pipeline)
+    return {
+      outcome: 'failed',
+      recordId: null,
+      problems: [problem(run, 'pipeline', 'unknown_pipeline', 'No pipeline with this name', pipelineRef)],
+    };
+  let stage = stageRef
+    ? pipeline.stages.find((s) => s.name.toLowerCase() === stageRef.toLowerCase())
+    : (pipeline.stages.find((s) => s.kind === 'open') ?? pipeline.stages[0]);
+  if (!stage && stageRef) {
+    if (!run.options.create_missing_stages)
+      return {
+        outcome: 'failed',
+        recordId: null,
+        problems: [
+          problem(run, 'stage', 'unknown_stage', `"${pipeline.name}" has no stage with this name`, stageRef),
+        ],
+      };
+    const kind = stageKind(stageRef);
+    const firstClosed = pipeline.stages.findIndex((s) => s.kind !== 'open');
+    pipeline = await addStageIn(scope, services, pipeline.id, {
+      name: stageRef,
+      kind,
+      probability: kind === 'won' ? 100 : kind === 'lost' ? 0 : 50,
+      position: kind === 'open' && firstClosed !== -1 ? firstClosed : pipeline.stages.length,
+    });
+    run.pipelines.set((pipelineRef ?? '').toLowerCase(), pipeline);
+    stage = pipeline.stages.find((s) => s.name.toLowerCase() === stageRef.toLowerCase())!;
+  }
+  return { pipeline, stage: stage! };
+}
+
+export const unknownContact = (run: RunSettings, ref: string) =>
+  problem(run, 'contact', 'unknown_contact', 'No contact with this e-mail, name or external id', ref);
+
+/**
+ * An opportunity row: pipeline by name (column, else the `pipeline` option, else the default
+ * pipeline), stage by name within it (an unknown stage fails the row unless
+ * `create_missing_stages`; a created "Won"/"Lost" stage is a won/lost stage), owner by name or
+ * e-mail, company by external id or name, contact by external id, e-mail or name. Matched by
+ * external id only; an update never moves the stage.
+ */
+export const writeOpportunity: RowWriter = async (run, draft) => {
+  const { scope, services } = run;
+  const v = draft.values;
+  const prepared = prepareOpportunity(run, draft);
+  const placed = await placeOpportunity(run, prepared);
+  if ('outcome' in placed) return placed;
+  const { pipeline, stage } = placed;
+  const { externalId, problems } = prepared;
+  let companyId: string | null = null;
+  if (prepared.companyRef) {
+    companyId = await findCompany(scope, prepared.companyRef);
+    if (!companyId) problems.push(unknownCompany(run, prepared.companyRef));
+  }
+  let contactId: string | null = null;
+  if (prepared.contactRef) {
+    contactId = await findContact(scope, prepared.contactRef);
+    if (!contactId) problems.push(unknownContact(run, prepared.contactRef));
+  }
+  const fields = {
+    ...prepared.fields,
+    company_id: companyId ?? undefined,
+    contact_id: contactId ?? undefined,
+  };
+  const existingId = externalId ? await recordOfExternalId(scope, 'opportunity', externalId) : null;
+  if (!existingId) {
+    const created = await createOpportunityIn(scope, services, {
+      ...fields,
+      pipeline_id: pipeline.id,
+      stage_id: stage.id,
+      source: 'import',
+    });
+    await rememberExternalId(run, 'opportunity', externalId, created.id);
+    return { outcome: 'created', recordId: created.id, problems };
+  }
+  if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
+  const rows = await scope.tx
+    .select()
+    .from(opportunities)
+    .where(and(eq(opportunities.orgId, scope.ctx.orgId), inArray(opportunities.id, [existingId])));
+  const [c] = await opportunityViews(scope, rows);
+  const patch: Record<string, unknown> = {};
+  const before: Record<string, unknown> = {};
+  if (str(v.title)) setField(run, patch, before, 'title', fields.title, c!.title);
+  setField(run, patch, before, 'amount', fields.amount, c!.amount);
+  setField(run, patch, before, 'currency', fields.currency, c!.currency);
+  setField(run, patch, before, 'expected_close_date', fields.expected_close_date, c!.expected_close_date);
+  if (str(v.owner)) setField(run, patch, before, 'owner_id', fields.owner_id ?? undefined, c!.owner_id);
+  setField(run, patch, before, 'company_id', fields.company_id, c!.company?.id);
+  setField(run, patch, before, 'contact_id', fields.contact_id, c!.contact?.id);
+  setCustom(run, patch, before, fields.custom, c!.custom);
+  if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
+  await updateOpportunityIn(scope, services, existingId, patch as OpportunityUpdateInput);
+  return { outcome: 'updated', recordId: existingId, before, problems };
+};
