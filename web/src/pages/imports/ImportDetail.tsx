@@ -23,7 +23,7 @@ import {
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from '@tanstack/react-router';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, call, type Schemas } from '../../api/client';
 import { formatDate } from '../../lib/fields';
 import { meQuery } from '../../lib/query';
@@ -156,6 +156,29 @@ function DraftSteps({
     } catch (e) {
       setError(e);
     }
+  }
+  // Options changed faster than the server answers compose: each change applies to the latest
+  // options, shown at once, and the PATCHes go one after the other (the last carries them all);
+  // Start waits for them.
+  type Options = Schemas['ImportUpdate']['options'] & object;
+  const [options, setOptions] = useState<Options>(imp.options as Options);
+  const latestOptions = useRef<Options>(imp.options as Options);
+  const optionsQueue = useRef<Promise<void>>(Promise.resolve());
+  const optionsPending = useRef(0);
+  useEffect(() => {
+    if (optionsPending.current > 0) return;
+    latestOptions.current = imp.options as Options;
+    setOptions(imp.options as Options);
+  }, [imp.options]);
+  function patchOptions(change: Partial<Options>) {
+    latestOptions.current = { ...latestOptions.current, ...change };
+    setOptions(latestOptions.current);
+    optionsPending.current += 1;
+    optionsQueue.current = optionsQueue.current
+      .then(() => patch({ options: latestOptions.current }))
+      .finally(() => {
+        optionsPending.current -= 1;
+      });
   }
   async function newField(index: number) {
     setError(null);
@@ -347,43 +370,37 @@ function DraftSteps({
               { value: 'skip_cell', label: 'Leave that field empty, import the row' },
               { value: 'fail_row', label: 'Fail the whole row' },
             ]}
-            value={imp.options.invalid_cells ?? 'skip_cell'}
-            onChange={(v) =>
-              void patch({ options: { ...imp.options, invalid_cells: (v ?? 'skip_cell') as 'skip_cell' } })
-            }
+            value={options.invalid_cells ?? 'skip_cell'}
+            onChange={(v) => patchOptions({ invalid_cells: (v ?? 'skip_cell') as 'skip_cell' })}
           />
           {imp.object === 'opportunity' && (
             <>
               <TextInput
                 label="Pipeline (when no column names one)"
                 placeholder="The default pipeline"
-                defaultValue={imp.options.pipeline ?? ''}
-                onBlur={(e) =>
-                  void patch({ options: { ...imp.options, pipeline: e.currentTarget.value || undefined } })
-                }
+                defaultValue={options.pipeline ?? ''}
+                onBlur={(e) => patchOptions({ pipeline: e.currentTarget.value || undefined })}
                 w={360}
               />
               <Switch
                 label="Create pipelines and stages named in the file that do not exist yet"
-                checked={Boolean(imp.options.create_missing_stages)}
-                onChange={(e) =>
-                  void patch({ options: { ...imp.options, create_missing_stages: e.currentTarget.checked } })
-                }
+                checked={Boolean(options.create_missing_stages)}
+                onChange={(e) => patchOptions({ create_missing_stages: e.currentTarget.checked })}
               />
             </>
           )}
           {(imp.object === 'contact' || imp.object === 'company' || imp.object === 'opportunity') && (
             <TagsInput
               label="Tag every imported record"
-              value={imp.options.tags ?? []}
-              onChange={(tags) => void patch({ options: { ...imp.options, tags } })}
+              value={options.tags ?? []}
+              onChange={(tags) => patchOptions({ tags })}
               w={360}
             />
           )}
         </Stack>
       </Paper>
       <Group justify="flex-end">
-        <Button size="md" onClick={onStart} loading={starting}>
+        <Button size="md" onClick={() => void optionsQueue.current.then(onStart)} loading={starting}>
           Start import of {imp.progress.total_rows.toLocaleString()} rows
         </Button>
       </Group>
