@@ -2,18 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
-import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
-import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
   type BulkWriter,
   findCompanies,
   insertOrDefer,
-  problemOf,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
+  storedCustom,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
@@ -136,17 +134,12 @@ export async function writeContactBatch(
       }
       continue;
     }
-    try {
-      c.custom = mergeCustom(
-        {},
-        await parseCustomValuesIn(scope, object, c.custom, { path: 'body.custom', creating: true }),
-      );
-    } catch (error) {
-      const p = problemOf(error);
-      if (!p) throw error;
-      results[i] = { outcome: 'failed', recordId: null, problems: [...c.problems, p] };
+    const stored = await storedCustom(scope, object, c.custom, c.problems);
+    if (!stored.ok) {
+      results[i] = stored.result;
       continue;
     }
+    c.custom = stored.custom;
     const id = randomUUID();
     created.push({ id, row: i, c, companyId });
     if (c.externalId) keys.external.set(c.externalId, id);

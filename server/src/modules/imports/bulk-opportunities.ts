@@ -3,8 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { generateNKeysBetween } from 'fractional-indexing';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents } from '../../platform/events/events.js';
-import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
-import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
@@ -12,10 +10,10 @@ import {
   findCompanies,
   findContacts,
   insertOrDefer,
-  problemOf,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
+  storedCustom,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
@@ -99,17 +97,12 @@ export async function writeOpportunityBatch(
       else later.push(i);
       continue;
     }
-    try {
-      o.fields.custom = mergeCustom(
-        {},
-        await parseCustomValuesIn(scope, object, o.fields.custom, { path: 'body.custom', creating: true }),
-      );
-    } catch (error) {
-      const p = problemOf(error);
-      if (!p) throw error;
-      results[i] = { outcome: 'failed', recordId: null, problems: [...o.problems, p] };
+    const stored = await storedCustom(scope, object, o.fields.custom, o.problems);
+    if (!stored.ok) {
+      results[i] = stored.result;
       continue;
     }
+    o.fields.custom = stored.custom;
     const id = randomUUID();
     created.push({
       id,

@@ -3,6 +3,9 @@
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { mapDatabaseError } from '../../platform/errors/db-errors.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
+import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import type { RowResult, RunContext, RunSettings } from './import-writers.js';
@@ -185,3 +188,20 @@ export type BulkWriter = {
   lookup(scope: TenantScope, batch: BulkBatch): Promise<void>;
   write(run: RunContext, batch: BulkBatch, writeOne: WriteOne): Promise<RowResult[]>;
 };
+
+/** A new row's custom values as stored, or its failed result (a bad value, an unknown record). */
+export async function storedCustom(
+  scope: TenantScope,
+  object: ObjectDef,
+  custom: Record<string, unknown>,
+  problems: CellProblem[],
+): Promise<{ ok: true; custom: Record<string, unknown> } | { ok: false; result: RowResult }> {
+  try {
+    const values = await parseCustomValuesIn(scope, object, custom, { path: 'body.custom', creating: true });
+    return { ok: true, custom: mergeCustom({}, values) };
+  } catch (error) {
+    const p = problemOf(error);
+    if (!p) throw error;
+    return { ok: false, result: { outcome: 'failed', recordId: null, problems: [...problems, p] } };
+  }
+}
