@@ -39,6 +39,9 @@ export const IMPORT_BATCH_ROWS = 250;
 /** The same for objects written in bulk (`BATCH_WRITERS`): a statement costs the same for 1 row or 1,000. */
 export const IMPORT_BULK_BATCH_ROWS = 2000;
 
+/** Rows read between two turns of the event loop (see `runImport`). */
+const YIELD_EVERY_ROWS = 100;
+
 /** Objects whose new rows are written a batch at a time rather than row by row. */
 const BULK_WRITERS: Record<string, () => BulkWriter> = {
   contact: contactBulkWriter,
@@ -239,6 +242,10 @@ export async function runImport(
   )) {
     batch.push(fileRow);
     drafts.push(readRow(fileRow.cells, row.mapping, byKey));
+    // Rows already parsed come through microtasks, which run before any I/O callback: without a
+    // turn of the event loop now and then, the batch being written waits for each statement's
+    // reply until a whole chunk of the file is parsed (18% of a 100,000-row import).
+    if (batch.length % YIELD_EVERY_ROWS === 0) await new Promise(setImmediate);
     if (batch.length < batchRows) continue;
     const next = take();
     const stop = !(await settle()) ? 'cancelled' : interrupted() ? 'interrupted' : null;
