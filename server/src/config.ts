@@ -32,6 +32,11 @@ export type Config = {
   signInPerIpPerMinute: number;
   /** PostgreSQL schema holding the job queue's tables. */
   queueSchema: string;
+  /**
+   * Seconds between the job queue's checks for jobs past their expiry or heartbeat (a worker
+   * that died): such a job is retried at most this long after it stalled.
+   */
+  queueSuperviseS: number;
   /** API requests per principal (or client IP without one) per minute before 429. */
   apiRateLimitPerMinute: number;
   /** Redis for rate-limit counters shared by several server processes; in-process when absent. */
@@ -84,6 +89,7 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
     .default('pgboss'),
+  QUEUE_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
 /**
@@ -122,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     trustedOrigins: [new URL(baseUrl).origin, ...trustedOrigins.map((o) => new URL(o).origin)],
     signInPerIpPerMinute: e.SIGN_IN_PER_IP_PER_MINUTE,
     queueSchema: e.QUEUE_SCHEMA,
+    queueSuperviseS: e.QUEUE_SUPERVISE_SECONDS,
     apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
     redisUrl: e.REDIS_URL,
   };

@@ -32,7 +32,7 @@ export async function createServices(
     options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const applied = await migrate(database);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
-  const jobs = createJobQueue(database, logger, config.queueSchema);
+  const jobs = createJobQueue(database, logger, config.queueSchema, config.queueSuperviseS);
   const events = createEventDispatcher(database, jobs);
   const auth = createAuth(config, database, {
     onInvitation:

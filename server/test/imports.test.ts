@@ -3,7 +3,12 @@ import { and, eq, sql } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../src/db/tenant.js';
-import { RunOvertakenError, runImport } from '../src/modules/imports/import-runner.service.js';
+import { IMPORT_QUEUE } from '../src/modules/imports/import.service.js';
+import {
+  IMPORT_HEARTBEAT_SECONDS,
+  RunOvertakenError,
+  runImport,
+} from '../src/modules/imports/import-runner.service.js';
 import { events } from '../src/platform/events/event.schema.js';
 import { type Client, signUp, startTestApp, type TestApp } from './harness.js';
 import { readShared, uploadCsv, waitForImport } from './import-helpers.js';
@@ -12,7 +17,8 @@ let t: TestApp;
 let admin: { client: Client; orgId: string; userId: string; email: string };
 
 beforeAll(async () => {
-  t = await startTestApp();
+  // The job queue looks for stalled jobs every 2 seconds (60 by default): a test waits that long.
+  t = await startTestApp({ QUEUE_SUPERVISE_SECONDS: '2' });
   admin = await signUp(t, 'Importers');
 });
 afterAll(() => t?.close());
@@ -284,6 +290,48 @@ describe('contacts: import, dedup, revert', () => {
       `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'startsWith', value: 'resume' }))}&limit=200`,
     );
     expect(list.body.data).toHaveLength(120);
+  });
+
+  it('is taken up again soon after its worker died mid-run, and resumes from its checkpoint', async () => {
+    const lines = ['First Name,Email'];
+    for (let i = 0; i < 90; i++) lines.push(`H${i},heartbeat${i}@example.com`);
+    const up = await uploadCsv(t, admin.client, 'contact', 'heartbeat.csv', `${lines.join('\n')}\n`);
+    await queueWithoutJob(up.body.id);
+    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 30, maxBatches: 1 })).toBe(
+      'interrupted',
+    );
+    // Its job as a worker that died a minute ago leaves it: claimed (active), no heartbeat since.
+    // (Sent to start in an hour, so that this app's own worker does not claim it first.)
+    const jobId = await t.services.jobs.send(
+      null,
+      IMPORT_QUEUE,
+      { org_id: admin.orgId, import_id: up.body.id, kind: 'run' },
+      { startAfter: 3600 },
+    );
+    const schema = t.services.config.queueSchema;
+    const claimed = await t.services.database.raw.query<{
+      heartbeat_seconds: number;
+      expire_seconds: number;
+    }>(
+      `update ${schema}.job set state = 'active', start_after = now() - interval '1 minute',
+          started_on = now() - interval '1 minute', heartbeat_on = now() - interval '1 minute'
+        where id = $1 returning heartbeat_seconds, expire_seconds`,
+      [jobId],
+    );
+    // A 24-hour limit (an import of millions of rows runs past pg-boss's 15 minutes), and a heartbeat.
+    expect(claimed.rows[0]).toEqual({ heartbeat_seconds: IMPORT_HEARTBEAT_SECONDS, expire_seconds: 86_400 });
+    expect((await admin.client.get(`/api/v1/imports/${up.body.id}`)).body).toMatchObject({
+      status: 'running',
+      progress: { rows_done: 30 },
+    });
+    // pg-boss fails the stalled job, retries it, and this app's worker resumes the import.
+    const done = await waitForImport(admin.client, up.body.id, 30_000);
+    expect(done.status).toBe('completed');
+    expect(done.progress).toMatchObject({ rows_done: 90, created: 90, skipped: 0, failed: 0 });
+    const list = await admin.client.get(
+      `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'startsWith', value: 'heartbeat' }))}&limit=200`,
+    );
+    expect(list.body.data).toHaveLength(90);
   });
 
   it('dedups against the previous batch, older batches and its own rows when batches overlap', async () => {

@@ -533,13 +533,28 @@ async function archiveCreated(
 }
 
 /**
+ * A running import's job is refreshed every half of this (pg-boss heartbeat); one whose process
+ * died is handed out again after it, plus up to a minute of pg-boss's monitor interval.
+ */
+export const IMPORT_HEARTBEAT_SECONDS = 30;
+/** The longest an import or undo may run (pg-boss's limit): 24 hours, over 400 million rows at 5,000 a second. */
+export const IMPORT_EXPIRE_SECONDS = 24 * 60 * 60;
+
+/**
  * Defines the import queue. A run that throws (a bug, the database gone) marks the import
  * `failed` with the error; `POST /imports/{id}/start` resumes it from its checkpoint. A process
- * that dies mid-run leaves the job active: pg-boss hands it out again when it expires, and the
- * run resumes from the checkpoint.
+ * that dies mid-run stops refreshing its job: pg-boss hands it out again about
+ * `IMPORT_HEARTBEAT_SECONDS` later (twice at most: `retryLimit`), and the run, or the undo,
+ * resumes from its checkpoint.
  */
 export function defineImportJobs(services: Services): void {
-  services.jobs.define<ImportJob>({ name: IMPORT_QUEUE, retryLimit: 2 }, async ({ data }) => {
+  const queue = {
+    name: IMPORT_QUEUE,
+    retryLimit: 2,
+    heartbeatSeconds: IMPORT_HEARTBEAT_SECONDS,
+    expireInSeconds: IMPORT_EXPIRE_SECONDS,
+  };
+  services.jobs.define<ImportJob>(queue, async ({ data }) => {
     try {
       if (data.kind === 'revert') await runRevert(services, data.org_id, data.import_id);
       else await runImport(services, data.org_id, data.import_id);

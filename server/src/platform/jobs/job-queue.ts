@@ -12,6 +12,14 @@ export type QueueDefinition = {
   retryLimit?: number;
   /** Jobs fetched and run at once by one worker. */
   concurrency?: number;
+  /**
+   * A running job's worker refreshes it every half of this many seconds (pg-boss heartbeats, at
+   * least 10); a job not refreshed that long (its process died) is failed and retried, so a long
+   * job can be given a long `expireInSeconds` and still be taken up soon after a crash.
+   */
+  heartbeatSeconds?: number;
+  /** How long a job may run before pg-boss fails and retries it, seconds (pg-boss: 900, at most 24 h). */
+  expireInSeconds?: number;
 };
 
 export type SendOptions = {
@@ -43,16 +51,30 @@ export type JobQueue = {
   stop(timeoutMs?: number): Promise<void>;
 };
 
-export function createJobQueue(database: Database, log: FastifyBaseLogger, schema = 'pgboss'): JobQueue {
+/**
+ * @param schema the PostgreSQL schema of pg-boss's tables
+ * @param superviseSeconds how often pg-boss fails and retries jobs past their expiry or heartbeat
+ */
+export function createJobQueue(
+  database: Database,
+  log: FastifyBaseLogger,
+  schema = 'pgboss',
+  superviseSeconds = 60,
+): JobQueue {
+  const supervision = {
+    supervise: true,
+    superviseIntervalSeconds: superviseSeconds,
+    monitorIntervalSeconds: superviseSeconds,
+  };
   const boss = database.pglite
     ? new PgBoss({
         backend: 'pglite',
         db: fromPglite(database.pglite),
         schema,
-        supervise: true,
+        ...supervision,
         schedule: true,
       })
-    : new PgBoss({ ...serverOptions(database), schema });
+    : new PgBoss({ ...serverOptions(database), schema, ...supervision });
   boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
   const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
   let started = false;
@@ -63,8 +85,13 @@ export function createJobQueue(database: Database, log: FastifyBaseLogger, schem
     },
 
     async send(conn, name, data, options = {}) {
-      if (!definitions.has(name)) throw new Error(`No job queue named ${name}`);
+      const definition = definitions.get(name);
+      if (!definition) throw new Error(`No job queue named ${name}`);
+      const { heartbeatSeconds, expireInSeconds } = definition.queue;
+      // Per job rather than per queue: a queue created by an earlier version keeps its old options.
       const sendOptions = {
+        ...(heartbeatSeconds ? { heartbeatSeconds } : {}),
+        ...(expireInSeconds ? { expireInSeconds } : {}),
         ...(options.startAfter !== undefined ? { startAfter: options.startAfter } : {}),
         ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
       };
@@ -117,7 +144,6 @@ function serverOptions(database: Database) {
   return {
     connectionString: (pool.options as { connectionString?: string }).connectionString,
     max: 4,
-    supervise: true,
     schedule: true,
   };
 }
