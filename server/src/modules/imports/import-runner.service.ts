@@ -17,6 +17,7 @@ import { type CellProblem, externalIds, importRows, imports, type RowOutcome } f
 import { IMPORT_QUEUE, type ImportJob, loadImport, targetsOf } from './import.service.js';
 import { type BulkBatch, type BulkWriter, problemOf, type WriteOne } from './import-bulk.js';
 import { type FileRow, readRows } from './import-file.util.js';
+import { analyzeImportTables, FIRST_ANALYZE_ROWS, importAnalyzer } from './import-statistics.js';
 import { type RowDraft, readRow } from './import-values.js';
 import type { RowResult, RowWriter, RunContext, RunSettings } from './import-writers.js';
 import { writeNote, writeTask } from './writers-activities.js';
@@ -202,6 +203,7 @@ export async function runImport(
     const { written, last } = pending;
     pending = null;
     if (!(await written)) return false;
+    analyzer.after(last);
     options.onBatch?.(last);
     batches += 1;
     return true;
@@ -234,43 +236,56 @@ export async function runImport(
     pending = { written, last: next.batch.at(-1)!.number };
   };
   const interrupted = () => options.maxBatches !== undefined && batches >= options.maxBatches;
-  const current = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
-  for await (const fileRow of readRows(
-    row.filePath,
-    { delimiter: row.delimiter, hasBom: false },
-    current.rowsDone,
-  )) {
-    batch.push(fileRow);
-    drafts.push(readRow(fileRow.cells, row.mapping, byKey));
-    // Rows already parsed come through microtasks, which run before any I/O callback: without a
-    // turn of the event loop now and then, the batch being written waits for each statement's
-    // reply until a whole chunk of the file is parsed (18% of a 100,000-row import).
-    if (batch.length % YIELD_EVERY_ROWS === 0) await new Promise(setImmediate);
-    if (batch.length < batchRows) continue;
-    const next = take();
-    const stop = !(await settle()) ? 'cancelled' : interrupted() ? 'interrupted' : null;
-    if (stop) {
-      await next.bulk?.lookedUp.catch(() => {}); // leaves no transaction behind
-      return stop;
+  const analyzer = importAnalyzer(services, row.object);
+  try {
+    return await readAndWrite();
+  } finally {
+    await analyzer.settled();
+  }
+
+  async function readAndWrite(): Promise<string> {
+    const current = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
+    for await (const fileRow of readRows(
+      row.filePath,
+      { delimiter: row.delimiter, hasBom: false },
+      current.rowsDone,
+    )) {
+      batch.push(fileRow);
+      drafts.push(readRow(fileRow.cells, row.mapping, byKey));
+      // Rows already parsed come through microtasks, which run before any I/O callback: without a
+      // turn of the event loop now and then, the batch being written waits for each statement's
+      // reply until a whole chunk of the file is parsed (18% of a 100,000-row import).
+      if (batch.length % YIELD_EVERY_ROWS === 0) await new Promise(setImmediate);
+      if (batch.length < batchRows) continue;
+      const next = take();
+      const stop = !(await settle()) ? 'cancelled' : interrupted() ? 'interrupted' : null;
+      if (stop) {
+        await next.bulk?.lookedUp.catch(() => {}); // leaves no transaction behind
+        return stop;
+      }
+      begin(next);
     }
-    begin(next);
-  }
-  if (!(await settle())) return 'cancelled';
-  if (interrupted()) return 'interrupted';
-  if (batch.length > 0) {
-    begin(take());
     if (!(await settle())) return 'cancelled';
+    if (interrupted()) return 'interrupted';
+    if (batch.length > 0) {
+      begin(take());
+      if (!(await settle())) return 'cancelled';
+    }
+    return withTenant(services.database, ctx, async (scope) => {
+      const done = await loadImport(scope, importId, true);
+      if (done.status !== 'running') return done.status;
+      if (row.object === 'company') await resolvePendingParents({ ...settings, scope });
+      await scope.tx
+        .update(imports)
+        .set({
+          status: 'completed',
+          finishedAt: new Date().toISOString(),
+          updatedAt: new Date().toISOString(),
+        })
+        .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
+      return 'completed';
+    });
   }
-  return withTenant(services.database, ctx, async (scope) => {
-    const done = await loadImport(scope, importId, true);
-    if (done.status !== 'running') return done.status;
-    if (row.object === 'company') await resolvePendingParents({ ...settings, scope });
-    await scope.tx
-      .update(imports)
-      .set({ status: 'completed', finishedAt: new Date().toISOString(), updatedAt: new Date().toISOString() })
-      .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
-    return 'completed';
-  });
 }
 
 /** The batch's per-row outcomes: one insert whatever the batch size. */
@@ -381,6 +396,9 @@ export async function runRevert(services: Services, orgId: string, importId: str
   const row = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
   if (row.status !== 'reverting') return 'skipped';
   const object = row.object;
+  // Its rows are found by id 1,000 at a time: with statistics from before the import, each batch
+  // would read every row of the tenant (see import-statistics.ts).
+  if (row.created + row.updated >= FIRST_ANALYZE_ROWS) await analyzeImportTables(services, object);
   // Contacts and opportunities it created are archived a batch at a time, after the updates are undone (an update
   // of a contact the import created cannot be undone once that contact is archived).
   const bulkArchive = object in BULK_ARCHIVE;
