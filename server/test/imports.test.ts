@@ -511,6 +511,58 @@ describe('contacts: import, dedup, revert', () => {
     });
   });
 
+  it('replaces the text of notes matched by external id in overwrite mode only, and undo puts it back', async () => {
+    const contact = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Grace',
+      emails: [{ value: 'grace@notes-update.example' }],
+    });
+    const run = async (name: string, csv: string, dedup?: string) => {
+      const up = await uploadCsv(t, admin.client, 'note', name, csv);
+      expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual([
+        'external_id',
+        'body',
+        'contact',
+      ]);
+      if (dedup) await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
+      await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+      return { id: up.body.id as string, done: await waitForImport(admin.client, up.body.id) };
+    };
+    const notesOf = async () =>
+      (await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data
+        .map((n: { body_text: string }) => n.body_text)
+        .sort();
+    const header = 'Note Id,Note,Contact\n';
+    const first = await run(
+      'notes-v1.csv',
+      `${header}N-1,Likes COBOL,grace@notes-update.example\nN-2,Navy,grace@notes-update.example\n`,
+    );
+    expect(first.done.progress).toMatchObject({ created: 2 });
+
+    // A note's text is never empty: update_empty has nothing to fill.
+    const fill = await run(
+      'notes-v2.csv',
+      `${header}N-1,Likes compilers,grace@notes-update.example\n`,
+      'update_empty',
+    );
+    expect(fill.done.progress).toMatchObject({ created: 0, updated: 0, skipped: 1 });
+    expect(await notesOf()).toEqual(['Likes COBOL', 'Navy']);
+
+    const over = await run(
+      'notes-v3.csv',
+      `${header}N-1,Likes compilers,grace@notes-update.example\nN-2,Navy,grace@notes-update.example\n`,
+      'overwrite',
+    );
+    expect(over.done.progress).toMatchObject({ created: 0, updated: 1, skipped: 1 });
+    expect(await notesOf()).toEqual(['Likes compilers', 'Navy']);
+    const updated = (await admin.client.get(`/api/v1/imports/${over.id}/rows?outcome=updated`)).body.data;
+    expect(updated).toHaveLength(1);
+    expect(updated[0].row_number).toBe(1);
+
+    await admin.client.post(`/api/v1/imports/${over.id}/revert`);
+    expect((await waitForImport(admin.client, over.id)).status).toBe('reverted');
+    expect(await notesOf()).toEqual(['Likes COBOL', 'Navy']);
+  });
+
   it('writes the error report with row, column, reason and formula-neutralized cells', async () => {
     const csv = 'First Name,Email,Phone\n=cmd|calc,bad-email,-2237\n,,\n';
     const up = await uploadCsv(t, admin.client, 'contact', 'errors.csv', csv);

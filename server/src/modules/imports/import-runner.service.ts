@@ -6,7 +6,7 @@ import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { archiveCompany, updateCompany } from '../companies/company.service.js';
 import { archiveContact, displayName, updateContact } from '../contacts/contact.service.js';
-import { deleteNote } from '../notes/note.service.js';
+import { deleteNote, replaceNoteBodyIn } from '../notes/note.service.js';
 import { archiveOpportunity, updateOpportunity } from '../opportunities/opportunity.service.js';
 import { listMembers } from '../organizations/organization.service.js';
 import { transitionTask, updateTask } from '../tasks/task.service.js';
@@ -382,6 +382,9 @@ const UPDATE = {
   company: updateCompany,
   opportunity: updateOpportunity,
   task: updateTask,
+  // The text an import overwrote goes back (notes have no other field an import changes).
+  note: (s: Services, c: TenantContext, id: string, before: { body: string }) =>
+    withTenant(s.database, c, (scope) => replaceNoteBodyIn(scope, s, id, before.body)),
 } as Record<string, (s: Services, c: TenantContext, id: string, input: never) => Promise<unknown>>;
 
 /**

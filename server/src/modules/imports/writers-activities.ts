@@ -1,6 +1,6 @@
 // Task and note rows, one at a time.
 import type { TenantScope } from '../../db/tenant.js';
-import { createNoteIn } from '../notes/note.service.js';
+import { createNoteIn, replaceNoteBodyIn } from '../notes/note.service.js';
 import type { TaskUpdateInput } from '../tasks/task.dto.js';
 import { activeTaskIn, createTaskIn, updateTaskIn } from '../tasks/task.service.js';
 import type { CellProblem } from './import.schema.js';
@@ -114,10 +114,18 @@ export const writeTask: RowWriter = async (run, draft) => {
   return { outcome: 'created', recordId: created.id, problems };
 };
 
+/** A note row's text as a note stores it: each line a paragraph, HTML escaped. */
+const noteHtml = (body: string) =>
+  body
+    .split(/\r?\n/)
+    .map((line) => `<p>${escapeHtml(line)}</p>`)
+    .join('');
+
 /**
  * A note row: plain text (each line a paragraph, HTML escaped, then sanitized as any note) on the
  * first contact, company or opportunity of the row that is found; a note on nothing fails.
- * Matched by external id only; a matched row is skipped whatever the mode.
+ * Matched by external id only. A matched note's text is replaced in `overwrite` mode (it is never
+ * empty, so `update_empty` has nothing to fill: skipped); its link stays.
  */
 export const writeNote: RowWriter = async (run, draft) => {
   const v = draft.values;
@@ -131,7 +139,15 @@ export const writeNote: RowWriter = async (run, draft) => {
     };
   const externalId = str(v.external_id);
   const existingId = externalId ? await recordOfExternalId(run.scope, 'note', externalId) : null;
-  if (existingId) return { outcome: 'skipped', recordId: existingId, problems };
+  if (existingId) {
+    const before =
+      run.dedup === 'overwrite'
+        ? await replaceNoteBodyIn(run.scope, run.services, existingId, noteHtml(body))
+        : null;
+    return before === null
+      ? { outcome: 'skipped', recordId: existingId, problems }
+      : { outcome: 'updated', recordId: existingId, before: { body: before }, problems };
+  }
   const link = await linkOf(run, v, problems);
   if (!link)
     return {
@@ -142,14 +158,10 @@ export const writeNote: RowWriter = async (run, draft) => {
         { column: null, code: 'required', message: 'A note must be on a contact, company or opportunity' },
       ],
     };
-  const html = body
-    .split(/\r?\n/)
-    .map((line) => `<p>${escapeHtml(line)}</p>`)
-    .join('');
   const created = await createNoteIn(run.scope, run.services, {
     object: link.object,
     id: link.id,
-    body: html,
+    body: noteHtml(body),
   });
   await rememberExternalId(run, 'note', externalId, created.id);
   return { outcome: 'created', recordId: created.id, problems };

@@ -153,22 +153,46 @@ export async function updateNote(
   return withTenant(services.database, ctx, async (scope) => {
     const row = await loadRow(scope, id, true);
     if (!row.authorId || row.authorId !== ctx.actor.id) throw forbidden('Only its author can edit a note');
-    if (body === undefined) return noteView(row);
-    const { html, text } = sanitizeNote(body, 'body.body');
-    if (html === row.bodyHtml) return noteView(row);
-    const [updated] = await scope.tx
-      .update(notes)
-      .set({ bodyHtml: html, bodyText: text, updatedAt: new Date().toISOString() })
-      .where(and(eq(notes.orgId, ctx.orgId), eq(notes.id, id)))
-      .returning();
-    await emitEvent(scope, services.jobs, {
-      type: 'note.updated',
-      subject: { object: 'note', id },
-      data: { name: nameOf(text), changes: { body_text: { before: row.bodyText, after: text } } },
-      related: [recordOf(row)],
-    });
-    return noteView(updated!);
+    if (body !== undefined) await replaceBody(scope, services, row, body);
+    return noteView(await loadRow(scope, id));
   });
+}
+
+/**
+ * Replaces a note's body inside the caller's tenant transaction with no author check: for an
+ * import overwriting a note an earlier import created (matched by external id), and its undo.
+ * Emits `note.updated` as `updateNote` does.
+ * @returns the body (HTML) the note had, or null when the new one is the same once sanitized
+ * @throws 404, 400 at `body.body` as for create
+ */
+export async function replaceNoteBodyIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  body: string,
+): Promise<string | null> {
+  return replaceBody(scope, services, await loadRow(scope, id, true), body);
+}
+
+async function replaceBody(
+  scope: TenantScope,
+  services: Services,
+  row: NoteRow,
+  body: string,
+): Promise<string | null> {
+  const { html, text } = sanitizeNote(body, 'body.body');
+  if (html === row.bodyHtml) return null;
+  await scope.tx
+    .update(notes)
+    .set({ bodyHtml: html, bodyText: text, updatedAt: new Date().toISOString() })
+    .where(and(eq(notes.orgId, scope.ctx.orgId), eq(notes.id, row.id)));
+  await emitEvent(scope, services.jobs, {
+    type: 'note.updated',
+    subject: { object: 'note', id: row.id },
+    data: { name: nameOf(text), changes: { body_text: { before: row.bodyText, after: text } } },
+    related: [recordOf(row)],
+  });
+  return row.bodyHtml;
 }
 
 /**
