@@ -334,6 +334,37 @@ describe('contacts: import, dedup, revert', () => {
     expect(list.body.data).toHaveLength(90);
   });
 
+  it('fails with the reason when its worker died on every try, and starts again from its checkpoint', async () => {
+    const lines = ['First Name,Email'];
+    for (let i = 0; i < 60; i++) lines.push(`S${i},stalled${i}@example.com`);
+    const up = await uploadCsv(t, admin.client, 'contact', 'stalled.csv', `${lines.join('\n')}\n`);
+    await queueWithoutJob(up.body.id);
+    await runImport(t.services, admin.orgId, up.body.id, { batchRows: 20, maxBatches: 1 });
+    // Its job on its last try (two retries used), claimed by a worker that died a minute ago.
+    const jobId = await t.services.jobs.send(
+      null,
+      IMPORT_QUEUE,
+      { org_id: admin.orgId, import_id: up.body.id, kind: 'run' },
+      { startAfter: 3600 },
+    );
+    await t.services.database.raw.query(
+      `update ${t.services.config.queueSchema}.job set state = 'active', retry_count = retry_limit,
+          start_after = now() - interval '1 minute', started_on = now() - interval '1 minute',
+          heartbeat_on = now() - interval '1 minute'
+        where id = $1`,
+      [jobId],
+    );
+    const failed = await waitForImport(admin.client, up.body.id, 30_000);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/worker ended on each of 3 tries.*Start it again/);
+    expect(failed.progress).toMatchObject({ rows_done: 20, created: 20 });
+
+    expect((await admin.client.post(`/api/v1/imports/${up.body.id}/start`)).status).toBe(200);
+    const done = await waitForImport(admin.client, up.body.id, 30_000);
+    expect(done.status).toBe('completed');
+    expect(done.progress).toMatchObject({ rows_done: 60, created: 60, failed: 0 });
+  });
+
   it('dedups against the previous batch, older batches and its own rows when batches overlap', async () => {
     // Batches of 4: while one is written the next is looked up, so a duplicate of the previous
     // batch is found through the keys carried in memory, an older one in the database.

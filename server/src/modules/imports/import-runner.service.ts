@@ -553,6 +553,39 @@ async function archiveCreated(
   return batch.at(-1)!.row_number;
 }
 
+/** Where pg-boss puts an import job whose worker died on each of its tries (`markStalled`). */
+export const IMPORT_STALLED_QUEUE = 'import.stalled';
+
+/**
+ * An import or undo whose job pg-boss gave up on (its worker died, or it ran past
+ * `IMPORT_EXPIRE_SECONDS`, on each of its tries): it becomes `failed` with the reason, and
+ * `POST .../start` (or `.../revert`) resumes it from its checkpoint. One still going elsewhere
+ * (an import started again meanwhile) is left alone.
+ */
+async function markStalled(services: Services, data: ImportJob): Promise<void> {
+  const undo = data.kind === 'revert';
+  await withTenant(services.database, importCtx(data.org_id, data.import_id), (scope) =>
+    scope.tx
+      .update(imports)
+      .set({
+        status: 'failed',
+        error: `The ${undo ? 'undo' : 'import'} stopped: its worker ended on each of ${IMPORT_RETRIES + 1} tries (a process that died or lost its database). ${undo ? 'Undo it again' : 'Start it again'} to go on from where it stopped.`,
+        finishedAt: new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+      })
+      .where(
+        and(
+          eq(imports.orgId, data.org_id),
+          eq(imports.id, data.import_id),
+          inArray(imports.status, [undo ? 'reverting' : 'running', 'queued']),
+        ),
+      ),
+  );
+}
+
+/** Tries after the first that pg-boss gives an import job. */
+const IMPORT_RETRIES = 2;
+
 /**
  * A running import's job is refreshed every half of this (pg-boss heartbeat); one whose process
  * died is handed out again after it, plus up to a minute of pg-boss's monitor interval.
@@ -569,11 +602,14 @@ export const IMPORT_EXPIRE_SECONDS = 24 * 60 * 60;
  * resumes from its checkpoint.
  */
 export function defineImportJobs(services: Services): void {
+  // First: a job names its dead letter queue, which must exist when the job is sent.
+  services.jobs.define<ImportJob>({ name: IMPORT_STALLED_QUEUE }, ({ data }) => markStalled(services, data));
   const queue = {
     name: IMPORT_QUEUE,
-    retryLimit: 2,
+    retryLimit: IMPORT_RETRIES,
     heartbeatSeconds: IMPORT_HEARTBEAT_SECONDS,
     expireInSeconds: IMPORT_EXPIRE_SECONDS,
+    deadLetter: IMPORT_STALLED_QUEUE,
   };
   services.jobs.define<ImportJob>(queue, async ({ data }) => {
     try {

@@ -20,6 +20,12 @@ export type QueueDefinition = {
   heartbeatSeconds?: number;
   /** How long a job may run before pg-boss fails and retries it, seconds (pg-boss: 900, at most 24 h). */
   expireInSeconds?: number;
+  /**
+   * A queue (defined too) that gets a copy of the job's data when pg-boss fails it for good: its
+   * retries used up by a worker that died or a run past its time (a handler that throws is
+   * retried the same way).
+   */
+  deadLetter?: string;
 };
 
 export type SendOptions = {
@@ -87,11 +93,12 @@ export function createJobQueue(
     async send(conn, name, data, options = {}) {
       const definition = definitions.get(name);
       if (!definition) throw new Error(`No job queue named ${name}`);
-      const { heartbeatSeconds, expireInSeconds } = definition.queue;
+      const { heartbeatSeconds, expireInSeconds, deadLetter } = definition.queue;
       // Per job rather than per queue: a queue created by an earlier version keeps its old options.
       const sendOptions = {
         ...(heartbeatSeconds ? { heartbeatSeconds } : {}),
         ...(expireInSeconds ? { expireInSeconds } : {}),
+        ...(deadLetter ? { deadLetter } : {}),
         ...(options.startAfter !== undefined ? { startAfter: options.startAfter } : {}),
         ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
       };
