@@ -8,6 +8,7 @@ import {
   type BulkWriter,
   findCompanies,
   insertOrDefer,
+  keysWithCarry,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
@@ -109,12 +110,7 @@ export async function writeCompanyBatch(
   const { scope } = run;
   const found = batch.found ?? { ...emptyCompanyKeys(), parents: new Map<string, string>() };
   const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
-  const keys: CompanyKeys = {
-    external: new Map([...carry.external, ...found.external]),
-    phone: new Map([...carry.phone, ...found.phone]),
-    domain: new Map([...carry.domain, ...found.domain]),
-    name: new Map([...carry.name, ...found.name]),
-  };
+  const keys = keysWithCarry(carry, found);
   const keep = (c: CompanyDraft, id: string, k: CompanyKeys = keys) => {
     if (c.externalId) k.external.set(c.externalId, id);
     if (c.phone && !k.phone.has(c.phone)) k.phone.set(c.phone, id);

@@ -8,6 +8,7 @@ import {
   type BulkWriter,
   findCompanies,
   insertOrDefer,
+  keysWithCarry,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
@@ -100,12 +101,7 @@ export async function writeContactBatch(
   const { scope } = run;
   const found = batch.found ?? { ...emptyKeys(), companies: new Map<string, string>() };
   const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
-  // Keys the lookup could not see (the previous batch was not committed yet) come from the carry.
-  const keys: ContactKeys = {
-    external: new Map([...carry.external, ...found.external]),
-    email: new Map([...carry.email, ...found.email]),
-    phone: new Map([...carry.phone, ...found.phone]),
-  };
+  const keys = keysWithCarry(carry, found);
   const object = await objectDef(scope.tx, scope.ctx.orgId, 'contact');
 
   const created: NewContact[] = [];

@@ -8,7 +8,7 @@ import { mergeCustom } from '../../platform/registry/field-values.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
-import type { RowResult, RunContext, RunSettings } from './import-writers.js';
+import { failedRow, type RowResult, type RunContext, type RunSettings } from './import-writers.js';
 
 /** Writes one row in its own savepoint; a row that fails comes back as a failed result. */
 export type WriteOne = (draft: RowDraft) => Promise<RowResult>;
@@ -174,6 +174,20 @@ export async function rememberExternalIds(
   );
 }
 
+/** Dedup keys of a bulk writer: per kind of key (external id, e-mail...), value -> record id. */
+export type KeyMaps = Record<string, Map<string, string>>;
+
+/**
+ * The keys a batch is matched against: the previous batch's `carry` (written, maybe not committed
+ * yet, so the lookup could not see it) with what the lookup found over it. New maps: the batch adds
+ * its own rows to them.
+ */
+export function keysWithCarry<K extends KeyMaps>(carry: K, found: K): K {
+  return Object.fromEntries(
+    Object.keys(carry).map((kind) => [kind, new Map([...carry[kind]!, ...found[kind]!])]),
+  ) as K;
+}
+
 /** What every bulk batch holds: its rows as read, in file order. */
 export type BulkBatch = { drafts: RowDraft[] };
 
@@ -202,6 +216,6 @@ export async function storedCustom(
   } catch (error) {
     const p = problemOf(error);
     if (!p) throw error;
-    return { ok: false, result: { outcome: 'failed', recordId: null, problems: [...problems, p] } };
+    return { ok: false, result: failedRow([...problems, p]) };
   }
 }

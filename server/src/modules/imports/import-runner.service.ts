@@ -19,7 +19,13 @@ import { type BulkBatch, type BulkWriter, problemOf, type WriteOne } from './imp
 import { type FileRow, readRows } from './import-file.util.js';
 import { analyzeImportTables, FIRST_ANALYZE_ROWS, importAnalyzer } from './import-statistics.js';
 import { type RowDraft, readRow } from './import-values.js';
-import type { RowResult, RowWriter, RunContext, RunSettings } from './import-writers.js';
+import {
+  failedRow,
+  type RowResult,
+  type RowWriter,
+  type RunContext,
+  type RunSettings,
+} from './import-writers.js';
 import { writeNote, writeTask } from './writers-activities.js';
 import { setCompanyParent, writeCompany } from './writers-companies.js';
 import { writeContact } from './writers-contacts.js';
@@ -139,7 +145,7 @@ export async function runImport(
         } catch (error) {
           const p = problemOf(error);
           if (!p) throw error;
-          return { outcome: 'failed', recordId: null, problems: [p] };
+          return failedRow([p]);
         }
       };
       // Rows with a problem fail whole when the import says so; the others are written.
@@ -156,10 +162,7 @@ export async function runImport(
       for (const [i, fileRow] of batch.entries()) {
         const draft = drafts[i]!;
         for (const header of draft.empty) empty[header] = (empty[header] ?? 0) + 1;
-        const result: RowResult =
-          failRow && draft.problems.length > 0
-            ? { outcome: 'failed', recordId: null, problems: [] }
-            : written[next++]!;
+        const result: RowResult = failRow && draft.problems.length > 0 ? failedRow([]) : written[next++]!;
         const { outcome, recordId, before } = result;
         const problems = [...draft.problems, ...result.problems];
         counts[outcome] += 1;

@@ -41,6 +41,13 @@ export type RowResult = {
 
 export type RowWriter = (run: RunContext, draft: RowDraft) => Promise<RowResult>;
 
+/** The result of a row that was not written, with why. */
+export const failedRow = (problems: CellProblem[]): RowResult => ({
+  outcome: 'failed',
+  recordId: null,
+  problems,
+});
+
 export const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 const isEmpty = (v: unknown) =>

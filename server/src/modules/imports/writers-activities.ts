@@ -5,6 +5,7 @@ import type { TaskUpdateInput } from '../tasks/task.dto.js';
 import { activeTaskIn, createTaskIn, updateTaskIn } from '../tasks/task.service.js';
 import type { CellProblem } from './import.schema.js';
 import {
+  failedRow,
   findCompany,
   findContact,
   firstId,
@@ -66,12 +67,7 @@ export const writeTask: RowWriter = async (run, draft) => {
   const v = draft.values;
   const problems: CellProblem[] = [];
   const title = str(v.title);
-  if (!title)
-    return {
-      outcome: 'failed',
-      recordId: null,
-      problems: [problem(run, 'title', 'required', 'A task needs a title')],
-    };
+  if (!title) return failedRow([problem(run, 'title', 'required', 'A task needs a title')]);
   const externalId = str(v.external_id);
   const existingId = externalId ? await recordOfExternalId(run.scope, 'task', externalId) : null;
   if (existingId && run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
@@ -131,12 +127,7 @@ export const writeNote: RowWriter = async (run, draft) => {
   const v = draft.values;
   const problems: CellProblem[] = [];
   const body = str(v.body);
-  if (!body)
-    return {
-      outcome: 'failed',
-      recordId: null,
-      problems: [problem(run, 'body', 'required', 'A note needs a text')],
-    };
+  if (!body) return failedRow([problem(run, 'body', 'required', 'A note needs a text')]);
   const externalId = str(v.external_id);
   const existingId = externalId ? await recordOfExternalId(run.scope, 'note', externalId) : null;
   if (existingId) {
@@ -150,14 +141,10 @@ export const writeNote: RowWriter = async (run, draft) => {
   }
   const link = await linkOf(run, v, problems);
   if (!link)
-    return {
-      outcome: 'failed',
-      recordId: null,
-      problems: [
-        ...problems,
-        { column: null, code: 'required', message: 'A note must be on a contact, company or opportunity' },
-      ],
-    };
+    return failedRow([
+      ...problems,
+      { column: null, code: 'required', message: 'A note must be on a contact, company or opportunity' },
+    ]);
   const created = await createNoteIn(run.scope, run.services, {
     object: link.object,
     id: link.id,

@@ -7,6 +7,7 @@ import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import {
   customOf,
+  failedRow,
   findCompany,
   firstId,
   problem,
@@ -71,12 +72,7 @@ export type CompanyDraft = {
 export function prepareCompany(run: RunSettings, draft: RowDraft): CompanyDraft | RowResult {
   const v = draft.values;
   const input = companyInput(v);
-  if (!input.name)
-    return {
-      outcome: 'failed',
-      recordId: null,
-      problems: [problem(run, 'name', 'required', 'A company needs a name')],
-    };
+  if (!input.name) return failedRow([problem(run, 'name', 'required', 'A company needs a name')]);
   const problems: CellProblem[] = [];
   return {
     input: { ...input, name: input.name },

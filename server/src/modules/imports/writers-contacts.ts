@@ -7,6 +7,7 @@ import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import {
   customOf,
+  failedRow,
   findCompany,
   firstId,
   problem,
@@ -63,11 +64,9 @@ export function prepareContact(run: RunSettings, draft: RowDraft): ContactDraft 
   );
   const tags = [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])];
   if (!first && !last && emails.length === 0 && phones.length === 0) {
-    return {
-      outcome: 'failed',
-      recordId: null,
-      problems: [{ column: null, code: 'required', message: 'A contact needs a name, an e-mail or a phone' }],
-    };
+    return failedRow([
+      { column: null, code: 'required', message: 'A contact needs a name, an e-mail or a phone' },
+    ]);
   }
   return {
     first,

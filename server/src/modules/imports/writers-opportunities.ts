@@ -17,6 +17,7 @@ import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import {
   customOf,
+  failedRow,
   findCompany,
   findContact,
   firstId,
@@ -123,23 +124,17 @@ export async function placeOpportunity(
   const { pipelineRef, stageRef } = o;
   let pipeline = await pipelineFor(run, pipelineRef, stageRef);
   if (!pipeline)
-    return {
-      outcome: 'failed',
-      recordId: null,
-      problems: [problem(run, 'pipeline', 'unknown_pipeline', 'No pipeline with this name', pipelineRef)],
-    };
+    return failedRow([
+      problem(run, 'pipeline', 'unknown_pipeline', 'No pipeline with this name', pipelineRef),
+    ]);
   let stage = stageRef
     ? pipeline.stages.find((s) => s.name.toLowerCase() === stageRef.toLowerCase())
     : (pipeline.stages.find((s) => s.kind === 'open') ?? pipeline.stages[0]);
   if (!stage && stageRef) {
     if (!run.options.create_missing_stages)
-      return {
-        outcome: 'failed',
-        recordId: null,
-        problems: [
-          problem(run, 'stage', 'unknown_stage', `"${pipeline.name}" has no stage with this name`, stageRef),
-        ],
-      };
+      return failedRow([
+        problem(run, 'stage', 'unknown_stage', `"${pipeline.name}" has no stage with this name`, stageRef),
+      ]);
     const kind = stageKind(stageRef);
     const firstClosed = pipeline.stages.findIndex((s) => s.kind !== 'open');
     pipeline = await addStageIn(scope, services, pipeline.id, {
