@@ -264,6 +264,75 @@ describe('contacts: import, dedup, revert', () => {
     expect((await admin.client.get(`/api/v1/contacts/${rows[0].record_id}`)).body.archived_at).not.toBeNull();
   });
 
+  it('updates matched contacts in file order, a contact matched twice gets both rows, a taken e-mail fails its row; undo restores', async () => {
+    const first = await uploadCsv(
+      t,
+      admin.client,
+      'contact',
+      'people.csv',
+      'ID,First Name,Last Name,Email,Phone,Tags\na-1,Ada,Lovelace,ada@engine.example,,vip\nb-1,Bob,Marley,bob@engine.example,+1 757 555 0199,\n',
+    );
+    await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
+    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 2 });
+    const acme = await admin.client.post('/api/v1/companies', { name: 'Engine Works' });
+    const find = async (email: string) =>
+      (
+        await admin.client.get(
+          `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'eq', value: email }))}`,
+        )
+      ).body.data[0];
+    const ada = await find('ada@engine.example');
+    const bob = await find('bob@engine.example');
+
+    const csv = [
+      'ID,First Name,Last Name,Email,Phone,Company,Tags',
+      'a-1,Ada,Byron,ada@engine.example,+1 757 555 0142,Engine Works,friend',
+      ',Ada,King,ADA@engine.example,,,',
+      'b-1,Bob,Dylan,ada@engine.example,,,',
+      ',Carol,Shaw,carol@engine.example,,,',
+      ',Carol,Danvers,carol@engine.example,,,',
+      ',,,bob@engine.example,,,',
+    ].join('\n');
+    const up = await uploadCsv(t, admin.client, 'contact', 'people-again.csv', `${csv}\n`);
+    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
+    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(admin.client, up.body.id);
+    expect(done.progress).toMatchObject({ created: 1, updated: 3, skipped: 1, failed: 1 });
+    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
+    const row = (n: number) => rows.find((r: { row_number: number }) => r.row_number === n);
+    expect(row(3)).toMatchObject({ outcome: 'failed', record_id: null });
+    expect(row(3).problems.map((p: { code: string }) => p.code)).toEqual(['duplicate_email']);
+    expect(row(6)).toMatchObject({ outcome: 'skipped', record_id: bob.id });
+
+    // Both of Ada's rows, in file order: the second overwrote what the first wrote.
+    const after = (await admin.client.get(`/api/v1/contacts/${ada.id}`)).body;
+    expect(after).toMatchObject({ first_name: 'Ada', last_name: 'King', phone: '+17575550142', tags: ['vip', 'friend'] });
+    expect(after.companies).toEqual([{ id: acme.body.id, name: 'Engine Works', primary: true }]);
+    expect((await admin.client.get(`/api/v1/contacts/${bob.id}`)).body).toMatchObject({
+      last_name: 'Marley',
+      emails: [{ value: 'bob@engine.example', primary: true }],
+    });
+    const carol = await find('carol@engine.example');
+    expect(carol).toMatchObject({ first_name: 'Carol', last_name: 'Danvers' });
+    // One event per row that changed something, by the import, with what changed.
+    const types = (await importEvents(up.body.id)).filter((e) => e.subjectId === ada.id).map((e) => e.type);
+    expect(types.sort()).toEqual(['contact.company_linked', 'contact.updated', 'contact.updated']);
+    const timeline = (await admin.client.get(`/api/v1/contacts/${ada.id}/timeline`)).body.data;
+    const updates = timeline.filter((e: { type: string }) => e.type === 'contact.updated');
+    expect(updates.map((e: { data: { changes: { last_name: object } } }) => e.data.changes.last_name)).toEqual(
+      expect.arrayContaining([
+        { before: 'Lovelace', after: 'Byron' },
+        { before: 'Byron', after: 'King' },
+      ]),
+    );
+
+    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    expect((await waitForImport(admin.client, up.body.id)).status).toBe('reverted');
+    const undone = (await admin.client.get(`/api/v1/contacts/${ada.id}`)).body;
+    expect(undone).toMatchObject({ last_name: 'Lovelace', phones: [], tags: ['vip'], companies: [] });
+    expect((await admin.client.get(`/api/v1/contacts/${carol.id}`)).body.archived_at).not.toBeNull();
+  });
+
   it('resumes from its checkpoint after an interrupted run without creating anything twice', async () => {
     const lines = ['First Name,Email'];
     for (let i = 0; i < 120; i++) lines.push(`P${i},resume${i}@example.com`);

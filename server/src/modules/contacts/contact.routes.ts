@@ -2,6 +2,7 @@ import type { ApiApp, Services } from '../../platform/http/types.js';
 import { registerRecordRoutes } from '../records/record.routes.js';
 import { Contact, ContactCreate, ContactUpdate } from './contact.dto.js';
 import * as contacts from './contact.service.js';
+import { updateContact } from './contact-updates.service.js';
 
 /** Contacts: create, read, update, archive/restore, delete (admins), and the timeline. */
 export function registerContactRoutes(app: ApiApp, services: Services): void {
@@ -13,7 +14,7 @@ export function registerContactRoutes(app: ApiApp, services: Services): void {
     service: {
       create: contacts.createContact,
       get: contacts.getContact,
-      update: contacts.updateContact,
+      update: updateContact,
       archive: contacts.archiveContact,
       restore: contacts.restoreContact,
       remove: contacts.deleteContact,

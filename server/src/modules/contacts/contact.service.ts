@@ -3,8 +3,7 @@ import { auditView } from '../../db/columns.js';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
-import { changesBetween } from '../../platform/events/changes.js';
-import { emitEvent } from '../../platform/events/events.js';
+import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
@@ -13,7 +12,7 @@ import { objectDef } from '../../platform/registry/registry.service.js';
 import { companies } from '../companies/company.schema.js';
 import { assertMember } from '../organizations/organization.service.js';
 import { ensureTags } from '../tags/tag.service.js';
-import type { ContactCreateInput, ContactUpdateInput, ContactView } from './contact.dto.js';
+import type { ContactCreateInput, ContactView } from './contact.dto.js';
 import {
   contactCompanies,
   contactEmails,
@@ -25,7 +24,7 @@ import {
 type ContactRow = typeof contacts.$inferSelect;
 
 /** Normalizes e-mails: lower-cased, de-duplicated, exactly one primary (the first unless one says so). */
-function normalizeEmails(input: NonNullable<ContactCreateInput['emails']>): EmailValue[] {
+export function normalizeEmails(input: NonNullable<ContactCreateInput['emails']>): EmailValue[] {
   const seen = new Set<string>();
   const out: EmailValue[] = [];
   for (const e of input) {
@@ -39,7 +38,7 @@ function normalizeEmails(input: NonNullable<ContactCreateInput['emails']>): Emai
 }
 
 /** Normalizes phones to E.164 (raw kept). @throws 400 naming `body.phones[i].number` */
-function normalizePhones(input: NonNullable<ContactCreateInput['phones']>): PhoneValue[] {
+export function normalizePhones(input: NonNullable<ContactCreateInput['phones']>): PhoneValue[] {
   const out = input.map((p, i) => {
     const e164 = toE164(p.number);
     if (!e164) throw badRequest('Not a valid phone number', `body.phones[${i}].number`, 'invalid_phone');
@@ -132,6 +131,30 @@ async function replaceCompanies(
  * One `contact.company_linked` / `contact.company_unlinked` event per company added to or removed
  * from the contact's links, with the company's name and, when given, why (`company_merged`).
  */
+export function linkEvents(
+  contact: { id: string; name: string },
+  diff: { added: string[]; removed: string[] },
+  names: ReadonlyMap<string, string>,
+  reason?: string,
+): NewEvent[] {
+  const event = (type: string, companyId: string): NewEvent => ({
+    type,
+    subject: { object: 'contact', id: contact.id },
+    data: {
+      name: contact.name,
+      company_id: companyId,
+      company_name: names.get(companyId),
+      ...(reason ? { reason } : {}),
+    },
+    related: [{ object: 'company', id: companyId }],
+  });
+  return [
+    ...diff.added.map((id) => event('contact.company_linked', id)),
+    ...diff.removed.map((id) => event('contact.company_unlinked', id)),
+  ];
+}
+
+/** `linkEvents`, with the companies' names read, emitted in the caller's transaction. */
 export async function emitLinkEvents(
   scope: TenantScope,
   services: Services,
@@ -139,44 +162,17 @@ export async function emitLinkEvents(
   diff: { added: string[]; removed: string[] },
   reason?: string,
 ) {
-  const contactId = contact.id;
   const ids = [...diff.added, ...diff.removed];
+  if (ids.length === 0) return;
   const names = new Map(
-    ids.length
-      ? (
-          await scope.tx
-            .select({ id: companies.id, name: companies.name })
-            .from(companies)
-            .where(and(eq(companies.orgId, scope.ctx.orgId), inArray(companies.id, ids)))
-        ).map((c) => [c.id, c.name])
-      : [],
+    (
+      await scope.tx
+        .select({ id: companies.id, name: companies.name })
+        .from(companies)
+        .where(and(eq(companies.orgId, scope.ctx.orgId), inArray(companies.id, ids)))
+    ).map((c) => [c.id, c.name]),
   );
-  for (const companyId of diff.added) {
-    await emitEvent(scope, services.jobs, {
-      type: 'contact.company_linked',
-      subject: { object: 'contact', id: contactId },
-      data: {
-        name: contact.name,
-        company_id: companyId,
-        company_name: names.get(companyId),
-        ...(reason ? { reason } : {}),
-      },
-      related: [{ object: 'company', id: companyId }],
-    });
-  }
-  for (const companyId of diff.removed) {
-    await emitEvent(scope, services.jobs, {
-      type: 'contact.company_unlinked',
-      subject: { object: 'contact', id: contactId },
-      data: {
-        name: contact.name,
-        company_id: companyId,
-        company_name: names.get(companyId),
-        ...(reason ? { reason } : {}),
-      },
-      related: [{ object: 'company', id: companyId }],
-    });
-  }
+  await emitEvents(scope, services.jobs, linkEvents(contact, diff, names, reason));
 }
 
 /** Reads contacts with their companies, as the API shows them. */
@@ -304,87 +300,6 @@ export async function getContact(services: Services, ctx: TenantContext, id: str
     ctx,
     async (scope) => (await contactViews(scope, [await loadRow(scope, id)]))[0]!,
   );
-}
-
-const COMPARED: (keyof ContactView)[] = [
-  'first_name',
-  'last_name',
-  'emails',
-  'phones',
-  'tags',
-  'owner_id',
-  'source',
-  'lead_status',
-  'notes',
-  'custom',
-];
-
-/**
- * Updates the given fields (absent ones keep their value; null clears). Records one
- * `contact.updated` event with each changed field's before and after, plus link/unlink events.
- * @throws 404, 400, 409 `duplicate_email`, 409 `archived` (restore first)
- */
-export async function updateContact(
-  services: Services,
-  ctx: TenantContext,
-  id: string,
-  input: ContactUpdateInput,
-): Promise<ContactView> {
-  return withTenant(services.database, ctx, (scope) => updateContactIn(scope, services, id, input));
-}
-
-/** `updateContact` inside the caller's tenant transaction (import, merge). */
-export async function updateContactIn(
-  scope: TenantScope,
-  services: Services,
-  id: string,
-  input: ContactUpdateInput,
-): Promise<ContactView> {
-  const { ctx } = scope;
-  const row = await loadRow(scope, id, true);
-  if (row.archivedAt) throw conflict('This contact is archived; restore it first', undefined, 'archived');
-  const [before] = await contactViews(scope, [row]);
-  const object = await objectDef(scope.tx, ctx.orgId, 'contact');
-  const custom = input.custom
-    ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
-    : undefined;
-  if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
-  const emails = input.emails ? normalizeEmails(input.emails) : undefined;
-  const phones = input.phones ? normalizePhones(input.phones) : undefined;
-  const mergedCustom = custom ? mergeCustom(row.custom, custom) : undefined;
-  const [updated] = await scope.tx
-    .update(contacts)
-    .set({
-      ...(input.first_name !== undefined ? { firstName: input.first_name } : {}),
-      ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
-      ...(emails ? { emails, email: emails.find((e) => e.primary)?.value ?? null } : {}),
-      ...(phones ? { phones, phone: phones.find((p) => p.primary)?.e164 ?? null } : {}),
-      ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
-      ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
-      ...(input.source !== undefined ? { source: input.source } : {}),
-      ...(input.lead_status !== undefined ? { leadStatus: input.lead_status } : {}),
-      ...(input.notes !== undefined ? { notes: input.notes } : {}),
-      ...(mergedCustom ? { custom: mergedCustom } : {}),
-      updatedBy: ctx.actor.id,
-      updatedAt: new Date().toISOString(),
-    })
-    .where(and(eq(contacts.orgId, ctx.orgId), eq(contacts.id, id)))
-    .returning();
-  if (emails) await replaceEmails(scope, id, emails, true);
-  const links = input.companies
-    ? await replaceCompanies(scope, id, input.companies)
-    : { added: [], removed: [] };
-  const [after] = await contactViews(scope, [updated!]);
-  const changes = changesBetween(before!, after!, COMPARED);
-  if (Object.keys(changes).length > 0) {
-    await emitEvent(scope, services.jobs, {
-      type: 'contact.updated',
-      subject: { object: 'contact', id },
-      data: { name: displayName(after!), changes },
-    });
-  }
-  await emitLinkEvents(scope, services, { id, name: displayName(after!) }, links);
-  return after!;
 }
 
 /** Archives (soft-deletes) a contact: hidden from lists, its e-mails free for others. Idempotent. */

@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import { type ContactChangeResult, updateContactsIn } from '../contacts/contact-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
   type BulkWriter,
   findCompanies,
   insertOrDefer,
   keysWithCarry,
+  problemOf,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
@@ -16,10 +18,18 @@ import {
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
-import type { RowResult, RunContext, RunSettings } from './import-writers.js';
-import { type ContactDraft, prepareContact, unknownCompany } from './writers-contacts.js';
+import { failedRow, type RowResult, type RunContext, type RunSettings } from './import-writers.js';
+import {
+  type ContactDraft,
+  contactUpdate,
+  prepareContact,
+  unknownCompany,
+  updatedContactRow,
+} from './writers-contacts.js';
 
 type NewContact = { id: string; row: number; c: ContactDraft; companyId: string | null };
+/** A row matching contact `id`, to be updated. */
+type Matched = { row: number; id: string; companyId: string | null };
 
 /** Which record each dedup key points to: external id, e-mail, primary phone (E.164). */
 export type ContactKeys = {
@@ -105,7 +115,7 @@ export async function writeContactBatch(
   const object = await objectDef(scope.tx, scope.ctx.orgId, 'contact');
 
   const created: NewContact[] = [];
-  const later: number[] = [];
+  const matched: Matched[] = [];
   const remembered: { externalId: string; id: string }[] = [];
   for (const [i, c] of batch.prepared.entries()) {
     if ('outcome' in c) continue;
@@ -116,16 +126,13 @@ export async function writeContactBatch(
       c.emails.map((e) => keys.email.get(e)).find(Boolean) ??
       c.phones.map((p) => keys.phone.get(p.e164)).find(Boolean);
     if (match) {
+      if (c.externalId) keys.external.set(c.externalId, match);
       if (run.dedup === 'skip') {
         results[i] = { outcome: 'skipped', recordId: match, problems: c.problems };
-        if (c.externalId) {
-          remembered.push({ externalId: c.externalId, id: match });
-          keys.external.set(c.externalId, match);
-        }
+        if (c.externalId) remembered.push({ externalId: c.externalId, id: match });
       } else {
-        // The update path adds this row's e-mails and phones to the match: later rows find it by them.
-        later.push(i);
-        if (c.externalId) keys.external.set(c.externalId, match);
+        // The update adds this row's e-mails to the match: later rows find it by them.
+        matched.push({ row: i, id: match, companyId });
         for (const e of c.emails) if (!keys.email.has(e)) keys.email.set(e, match);
       }
       continue;
@@ -143,6 +150,7 @@ export async function writeContactBatch(
     if (c.phones[0]) keys.phone.set(c.phones[0].e164, id);
   }
 
+  const later: number[] = [];
   await insertOrDefer(
     scope,
     created.map((n) => ({ ...n, problems: n.c.problems })),
@@ -150,6 +158,14 @@ export async function writeContactBatch(
     results,
     later,
   );
+  // Inserts that fell back leave matches on contacts never written: every row goes one by one.
+  if (later.length > 0) later.push(...matched.map((m) => m.row));
+  else await updateMatched(run, batch, matched, results, later);
+  for (const m of matched) {
+    const c = batch.prepared[m.row] as ContactDraft;
+    if (c.externalId && results[m.row] && results[m.row]!.outcome !== 'failed')
+      remembered.push({ externalId: c.externalId, id: m.id });
+  }
   if (remembered.length > 0) await rememberExternalIds(run, 'contact', remembered);
   for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
 
@@ -165,6 +181,44 @@ export async function writeContactBatch(
     if (c.phones[0]) carry.phone.set(c.phones[0].e164, id);
   }
   return results.map((r) => r!);
+}
+
+/**
+ * The update rows of a batch (rows matching a contact, dedup `update_empty` or `overwrite`): one
+ * `updateContactsIn` for all, in file order (a contact matched twice gets both rows, the second
+ * seeing the first's changes), in a savepoint. A row it refuses fails with the reason. When a
+ * constraint refuses the whole (a contact written by someone else meanwhile took an e-mail) it
+ * is rolled back and every row joins `later`, to be written one by one with its own outcome.
+ */
+async function updateMatched(
+  run: RunContext,
+  batch: ContactBatch,
+  matched: Matched[],
+  results: (RowResult | null)[],
+  later: number[],
+): Promise<void> {
+  if (matched.length === 0) return;
+  const draft = (m: Matched) => batch.prepared[m.row] as ContactDraft;
+  let updates: ContactChangeResult[];
+  try {
+    updates = await run.scope.tx.transaction((sp) =>
+      updateContactsIn(
+        { ...run.scope, tx: sp },
+        run.services,
+        matched.map((m) => ({ id: m.id, input: contactUpdate(run, draft(m), m.companyId) })),
+      ),
+    );
+  } catch (error) {
+    if (!problemOf(error)) throw error;
+    later.push(...matched.map((m) => m.row));
+    return;
+  }
+  for (const [k, m] of matched.entries()) {
+    const r = updates[k]!;
+    results[m.row] = r.ok
+      ? updatedContactRow(run, draft(m), m.companyId, m.id, r)
+      : failedRow([...draft(m).problems, problemOf(r.error)!]);
+  }
 }
 
 /** The inserts of `writeContactBatch` for its new contacts. */

@@ -180,7 +180,7 @@ export async function findContact(scope: TenantScope, ref: string): Promise<stri
  * fills an empty one only. Records the old value in `before` when it changes.
  */
 export function setField(
-  run: RunContext,
+  run: RunSettings,
   patch: Record<string, unknown>,
   before: Record<string, unknown>,
   key: string,
@@ -196,7 +196,7 @@ export function setField(
 }
 
 export function setCustom(
-  run: RunContext,
+  run: RunSettings,
   patch: Record<string, unknown>,
   before: Record<string, unknown>,
   incoming: Record<string, unknown>,

@@ -1,8 +1,7 @@
 // Contact rows, one at a time (updates of matched contacts; new ones go in bulk-contacts.ts).
-import { and, eq } from 'drizzle-orm';
-import type { ContactCreateInput, ContactUpdateInput } from '../contacts/contact.dto.js';
-import { contacts } from '../contacts/contact.schema.js';
-import { contactViews, createContactIn, updateContactIn } from '../contacts/contact.service.js';
+import type { ContactCreateInput, ContactUpdateInput, ContactView } from '../contacts/contact.dto.js';
+import { createContactIn } from '../contacts/contact.service.js';
+import { type ContactChangeResult, updateContactsIn } from '../contacts/contact-updates.service.js';
 import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import {
@@ -90,8 +89,8 @@ export const unknownCompany = (run: RunSettings, ref: string) =>
 
 /**
  * A contact row: matched by external id, then any of its e-mails, then its phones (E.164);
- * within the file too, since earlier rows are already written in this transaction. E-mails,
- * phones and tags are added to a matched contact (never removed), other fields follow the mode.
+ * within the file too, since earlier rows are already written in this transaction. A matched
+ * contact gets `contactPatch`.
  */
 export const writeContact: RowWriter = async (run, draft) => {
   const { scope, services } = run;
@@ -139,19 +138,32 @@ export const writeContact: RowWriter = async (run, draft) => {
   }
   await rememberExternalId(run, 'contact', externalId, existingId);
   if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
-  const [row] = await scope.tx
-    .select()
-    .from(contacts)
-    .where(and(eq(contacts.orgId, scope.ctx.orgId), eq(contacts.id, existingId)));
-  const [current] = await contactViews(scope, [row!]);
-  const c = current!;
+  const [result] = await updateContactsIn(scope, services, [
+    { id: existingId, input: contactUpdate(run, prepared, companyId) },
+  ]);
+  return updatedContactRow(run, prepared, companyId, existingId, result!);
+};
+
+/**
+ * The update a contact row makes to the contact it matched, under the import's dedup mode: e-mails,
+ * phones, tags and its company are added (never removed), other fields follow the mode
+ * (`setField`). `before` holds the values it changes as they were, as an update input (undo).
+ * @returns null `patch` when the row changes nothing
+ */
+export function contactPatch(
+  run: RunSettings,
+  row: ContactDraft,
+  companyId: string | null,
+  c: ContactView,
+): { patch: ContactUpdateInput | null; before: Record<string, unknown> } {
+  const { first, last, emails, phones, tags, ownerId, custom } = row;
   const patch: Record<string, unknown> = {};
   const before: Record<string, unknown> = {};
   setField(run, patch, before, 'first_name', first, c.first_name);
   setField(run, patch, before, 'last_name', last, c.last_name);
   setField(run, patch, before, 'owner_id', ownerId ?? undefined, c.owner_id);
-  setField(run, patch, before, 'lead_status', prepared.leadStatus ?? undefined, c.lead_status);
-  setField(run, patch, before, 'notes', prepared.notes ?? undefined, c.notes);
+  setField(run, patch, before, 'lead_status', row.leadStatus ?? undefined, c.lead_status);
+  setField(run, patch, before, 'notes', row.notes ?? undefined, c.notes);
   const newEmails = union(
     c.emails.map((e) => e.value),
     emails,
@@ -193,7 +205,27 @@ export const writeContact: RowWriter = async (run, draft) => {
     ];
   }
   setCustom(run, patch, before, custom, c.custom);
-  if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
-  await updateContactIn(scope, services, existingId, patch as ContactUpdateInput);
-  return { outcome: 'updated', recordId: existingId, before, problems };
-};
+  return { patch: Object.keys(patch).length ? (patch as ContactUpdateInput) : null, before };
+}
+
+/** `contactPatch` as the input of an `updateContactsIn` change. */
+export const contactUpdate =
+  (run: RunSettings, row: ContactDraft, companyId: string | null) => (c: ContactView) =>
+    contactPatch(run, row, companyId, c).patch;
+
+/**
+ * A matched contact row's result from its `updateContactsIn` result: `updated` with what it
+ * overwrote, `skipped` when it changed nothing. @throws the update's error (a refused row)
+ */
+export function updatedContactRow(
+  run: RunSettings,
+  row: ContactDraft,
+  companyId: string | null,
+  id: string,
+  result: ContactChangeResult,
+): RowResult {
+  if (!result.ok) throw result.error;
+  if (!result.written) return { outcome: 'skipped', recordId: id, problems: row.problems };
+  const { before } = contactPatch(run, row, companyId, result.before);
+  return { outcome: 'updated', recordId: id, before, problems: row.problems };
+}

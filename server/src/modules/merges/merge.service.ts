@@ -6,7 +6,8 @@ import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import type { ContactUpdateInput, ContactView } from '../contacts/contact.dto.js';
 import { contacts } from '../contacts/contact.schema.js';
-import { contactViews, displayName, setArchivedIn, updateContactIn } from '../contacts/contact.service.js';
+import { contactViews, displayName, setArchivedIn } from '../contacts/contact.service.js';
+import { updateContactIn } from '../contacts/contact-updates.service.js';
 import { undoCompanyMergeIn } from './company-merge.service.js';
 import { type MergeMoves, recordMerges } from './merge.schema.js';
 import {

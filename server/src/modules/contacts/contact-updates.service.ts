@@ -1,0 +1,420 @@
+// Contact updates: one (the API, a merge) or many in one go (an import batch, an import's undo),
+// with the same rules and events either way.
+import { and, eq, inArray } from 'drizzle-orm';
+import type { TenantContext, TenantScope } from '../../db/tenant.js';
+import { withTenant } from '../../db/tenant.js';
+import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
+import { changesBetween } from '../../platform/events/changes.js';
+import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
+import { ensureTags } from '../tags/tag.service.js';
+import type { ContactUpdateInput, ContactView } from './contact.dto.js';
+import { contacts } from './contact.schema.js';
+import {
+  contactViews,
+  displayName,
+  linkEvents,
+  normalizeEmails,
+  normalizePhones,
+} from './contact.service.js';
+
+type ContactRow = typeof contacts.$inferSelect;
+
+/** The fields whose before and after a `contact.updated` event records. */
+const COMPARED: (keyof ContactView)[] = [
+  'first_name',
+  'last_name',
+  'emails',
+  'phones',
+  'tags',
+  'owner_id',
+  'source',
+  'lead_status',
+  'notes',
+  'custom',
+];
+
+/**
+ * One update of `updateContactsIn`. `input` as a function gets the contact as the items before
+ * this one left it and answers its update, or null for none; it may be called more than once
+ * (the first time to read ahead what the batch refers to) and must not have side effects.
+ */
+export type ContactChange = {
+  id: string;
+  input: ContactUpdateInput | ((current: ContactView) => ContactUpdateInput | null);
+};
+
+/**
+ * What became of one `ContactChange`: the contact before and after it (`written` false when its
+ * input was null: nothing written), or why it was refused (it changed nothing).
+ */
+export type ContactChangeResult =
+  | { ok: true; before: ContactView; after: ContactView; written: boolean }
+  | { ok: false; error: AppError };
+
+/**
+ * Updates the given fields (absent ones keep their value; null clears). Records one
+ * `contact.updated` event with each changed field's before and after, plus link/unlink events.
+ * @throws 404, 400, 409 `duplicate_email`, 409 `archived` (restore first)
+ */
+export async function updateContact(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  input: ContactUpdateInput,
+): Promise<ContactView> {
+  return withTenant(services.database, ctx, (scope) => updateContactIn(scope, services, id, input));
+}
+
+/** `updateContact` inside the caller's tenant transaction (import, merge). */
+export async function updateContactIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  input: ContactUpdateInput,
+): Promise<ContactView> {
+  const [result] = await updateContactsIn(scope, services, [{ id, input }]);
+  if (!result!.ok) throw result!.error;
+  return result!.after;
+}
+
+/** What `updateContactsIn` reads once for all its items: e-mail owners, companies, members, tags. */
+class Lookups {
+  readonly emailOwner = new Map<string, string>();
+  readonly companyName = new Map<string, string | null>();
+  readonly member = new Map<string, boolean>();
+  readonly tag = new Map<string, string>();
+  constructor(private readonly scope: TenantScope) {}
+
+  /** Reads what it does not know yet of these e-mails, companies, members and tags. */
+  async read(wanted: { emails: string[]; companies: string[]; members: string[]; tags: string[] }) {
+    const { scope } = this;
+    const orgId = scope.ctx.orgId;
+    const query = async <T>(text: string, values: string[]) =>
+      values.length ? ((await scope.conn.query(text, [orgId, values])).rows as T[]) : [];
+    const emails = [...new Set(wanted.emails)].filter((e) => !this.emailOwner.has(e));
+    for (const e of emails) this.emailOwner.set(e, '');
+    for (const r of await query<{ email: string; id: string }>(
+      'select email, contact_id as id from contact_emails where org_id = $1 and active and email = any($2::text[])',
+      emails,
+    ))
+      this.emailOwner.set(r.email, r.id);
+    const companies = [...new Set(wanted.companies)].filter((id) => !this.companyName.has(id));
+    for (const id of companies) this.companyName.set(id, null);
+    for (const r of await query<{ id: string; name: string }>(
+      'select id, name from companies where org_id = $1 and id = any($2::uuid[]) and archived_at is null',
+      companies,
+    ))
+      this.companyName.set(r.id, r.name);
+    const members = [...new Set(wanted.members)].filter((id) => !this.member.has(id));
+    for (const id of members) this.member.set(id, false);
+    for (const r of await query<{ id: string }>(
+      'select user_id as id from members where organization_id = $1 and user_id = any($2::text[])',
+      members,
+    ))
+      this.member.set(r.id, true);
+    const tags = wanted.tags.map((t) => t.trim()).filter((t) => t && !this.tag.has(t.toLowerCase()));
+    if (tags.length > 0)
+      for (const name of await ensureTags(scope, tags)) this.tag.set(name.toLowerCase(), name);
+  }
+
+  /** Tags as `ensureTags` stores them: trimmed, one per case-insensitive name, existing spelling. */
+  tags(names: readonly string[]): string[] {
+    const wanted = [...new Map(names.map((n) => [n.trim().toLowerCase(), n.trim()])).values()].filter(
+      Boolean,
+    );
+    return wanted.map((n) => this.tag.get(n.toLowerCase()) ?? n);
+  }
+}
+
+const wantedBy = (inputs: ContactUpdateInput[]) => ({
+  emails: inputs.flatMap((i) => (i.emails ? normalizeEmails(i.emails).map((e) => e.value) : [])),
+  companies: inputs.flatMap((i) => (i.companies ?? []).map((c) => c.id)),
+  members: inputs.flatMap((i) => (i.owner_id ? [i.owner_id] : [])),
+  tags: inputs.flatMap((i) => i.tags ?? []),
+});
+
+type State = { row: ContactRow; view: ContactView; emails: boolean; links: boolean; written: boolean };
+
+/**
+ * `updateContactIn` for many contacts in a handful of statements whatever their number: the
+ * contacts are read (locked) once, each item is checked and applied in order in memory (an item
+ * sees the contact as the items before it left it; one contact may come more than once), then
+ * every changed contact is written with one statement per table, and the events with one insert.
+ * An item refused (unknown or archived contact, bad value, an e-mail another contact has, unknown
+ * company or owner) changes nothing and its error is its result; the others are written. Each
+ * item that was written records the events `updateContactIn` records.
+ * A constraint the checks could not foresee (a contact written by someone else meanwhile took an
+ * e-mail) throws, as a database error, with nothing of the batch written: run it in a savepoint
+ * to fall back.
+ * @returns one result per item, in order
+ */
+export async function updateContactsIn(
+  scope: TenantScope,
+  services: Services,
+  changes: ContactChange[],
+): Promise<ContactChangeResult[]> {
+  const { ctx } = scope;
+  const ids = [...new Set(changes.map((c) => c.id))].sort();
+  if (ids.length === 0) return [];
+  const rows = await scope.tx
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.orgId, ctx.orgId), inArray(contacts.id, ids)))
+    .orderBy(contacts.id)
+    .for('update');
+  const views = await contactViews(scope, rows);
+  const state = new Map<string, State>(
+    rows.map((row, i) => [row.id, { row, view: views[i]!, emails: false, links: false, written: false }]),
+  );
+  const object = await objectDef(scope.tx, ctx.orgId, 'contact');
+  const inputOf = (change: ContactChange, s: State) =>
+    typeof change.input === 'function' ? change.input(s.view) : change.input;
+
+  const lookups = new Lookups(scope);
+  // The contacts' own e-mails: an item may keep them; another contact's e-mail is refused.
+  for (const s of state.values()) for (const e of s.row.emails) lookups.emailOwner.set(e.value, s.row.id);
+  await lookups.read(
+    wantedBy(
+      changes.flatMap((change) => {
+        const s = state.get(change.id);
+        const input = s && !s.row.archivedAt ? inputOf(change, s) : null;
+        return input ? [input] : [];
+      }),
+    ),
+  );
+
+  const results: ContactChangeResult[] = [];
+  const events: NewEvent[] = [];
+  for (const change of changes) {
+    const s = state.get(change.id);
+    try {
+      if (!s) throw notFound('Contact', change.id);
+      if (s.row.archivedAt)
+        throw conflict('This contact is archived; restore it first', undefined, 'archived');
+      const input = inputOf(change, s);
+      if (!input) {
+        results.push({ ok: true, before: s.view, after: s.view, written: false });
+        continue;
+      }
+      const applied = await apply(scope, lookups, object, s, input);
+      const before = s.view;
+      s.row = applied.row;
+      s.view = applied.view;
+      s.emails ||= applied.emails;
+      s.links ||= applied.links.added.length + applied.links.removed.length > 0;
+      s.written = true;
+      const fieldChanges = changesBetween(before, s.view, COMPARED);
+      const name = displayName(s.view);
+      if (Object.keys(fieldChanges).length > 0)
+        events.push({
+          type: 'contact.updated',
+          subject: { object: 'contact', id: s.row.id },
+          data: { name, changes: fieldChanges },
+        });
+      events.push(...linkEvents({ id: s.row.id, name }, applied.links, applied.names));
+      results.push({ ok: true, before, after: s.view, written: true });
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      results.push({ ok: false, error });
+    }
+  }
+
+  const written = [...state.values()].filter((s) => s.written);
+  if (written.length === 0) return results;
+  await write(scope, written);
+  await emitEvents(scope, services.jobs, events);
+  // The last view of each contact as stored (its timestamps and companies as the database gives them).
+  const storedRows = await scope.tx
+    .select()
+    .from(contacts)
+    .where(
+      and(
+        eq(contacts.orgId, ctx.orgId),
+        inArray(
+          contacts.id,
+          written.map((s) => s.row.id),
+        ),
+      ),
+    );
+  const stored = new Map((await contactViews(scope, storedRows)).map((v) => [v.id, v]));
+  const last = new Map<string, number>();
+  for (const [i, change] of changes.entries()) if (results[i]!.ok) last.set(change.id, i);
+  for (const [id, i] of last) {
+    const r = results[i]!;
+    if (r.ok && r.written) results[i] = { ...r, after: stored.get(id)! };
+  }
+  return results;
+}
+
+/**
+ * One item applied in memory to its contact: the checks and rules of `updateContactIn`, the
+ * e-mail owners updated for the items after it.
+ * @throws AppError as `updateContactIn` (400 bad value, 409 `duplicate_email`, 422 unknown owner or company)
+ */
+async function apply(
+  scope: TenantScope,
+  lookups: Lookups,
+  object: Awaited<ReturnType<typeof objectDef>>,
+  s: State,
+  input: ContactUpdateInput,
+) {
+  const id = s.row.id;
+  const custom = input.custom
+    ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
+    : undefined;
+  // Read ahead already, unless an earlier item changed what this one asks for.
+  await lookups.read(wantedBy([input]));
+  if (input.owner_id && !lookups.member.get(input.owner_id))
+    throw new AppError(422, 'reference_not_found', 'No member of this organization has this id', {
+      path: 'body.owner_id',
+    });
+  const emails = input.emails ? normalizeEmails(input.emails) : undefined;
+  const phones = input.phones ? normalizePhones(input.phones) : undefined;
+  if (emails) {
+    const taken = emails.findIndex((e) => {
+      const owner = lookups.emailOwner.get(e.value);
+      return owner && owner !== id;
+    });
+    if (taken !== -1)
+      throw conflict(
+        `Another contact already has the e-mail ${emails[taken]!.value}`,
+        `body.emails[${taken}].value`,
+        'duplicate_email',
+      );
+  }
+  const names = new Map(s.view.companies.map((c) => [c.id, c.name]));
+  let companies = s.view.companies;
+  const links = { added: [] as string[], removed: [] as string[] };
+  if (input.companies) {
+    const missing = input.companies.findIndex((l) => typeof lookups.companyName.get(l.id) !== 'string');
+    if (missing !== -1)
+      throw new AppError(422, 'reference_not_found', 'No company with this id', {
+        path: `body.companies[${missing}].id`,
+      });
+    const unique = [...new Set(input.companies.map((l) => l.id))];
+    const primary =
+      input.companies[
+        Math.max(
+          0,
+          input.companies.findIndex((l) => l.primary),
+        )
+      ]?.id;
+    for (const c of unique) names.set(c, lookups.companyName.get(c)!);
+    companies = unique.map((c) => ({ id: c, name: names.get(c)!, primary: c === primary }));
+    const beforeIds = s.view.companies.map((c) => c.id);
+    links.added = unique.filter((c) => !beforeIds.includes(c));
+    links.removed = beforeIds.filter((c) => !unique.includes(c));
+  }
+  if (emails) {
+    for (const e of s.row.emails)
+      if (lookups.emailOwner.get(e.value) === id) lookups.emailOwner.delete(e.value);
+    for (const e of emails) lookups.emailOwner.set(e.value, id);
+  }
+  const row: ContactRow = {
+    ...s.row,
+    ...(input.first_name !== undefined ? { firstName: input.first_name } : {}),
+    ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
+    ...(emails ? { emails, email: emails.find((e) => e.primary)?.value ?? null } : {}),
+    ...(phones ? { phones, phone: phones.find((p) => p.primary)?.e164 ?? null } : {}),
+    ...(input.tags ? { tags: lookups.tags(input.tags) } : {}),
+    ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+    ...(input.source !== undefined ? { source: input.source } : {}),
+    ...(input.lead_status !== undefined ? { leadStatus: input.lead_status } : {}),
+    ...(input.notes !== undefined ? { notes: input.notes } : {}),
+    ...(custom ? { custom: mergeCustom(s.row.custom, custom) } : {}),
+    updatedBy: scope.ctx.actor.id,
+    updatedAt: new Date().toISOString(),
+  };
+  const view: ContactView = {
+    ...s.view,
+    first_name: row.firstName,
+    last_name: row.lastName,
+    email: row.email,
+    emails: row.emails,
+    phone: row.phone,
+    phones: row.phones,
+    tags: row.tags,
+    owner_id: row.ownerId,
+    companies,
+    source: row.source,
+    lead_status: row.leadStatus,
+    notes: row.notes,
+    custom: row.custom,
+    updated_by: row.updatedBy,
+    updated_at: row.updatedAt,
+  };
+  return { row, view, emails: Boolean(emails), links, names };
+}
+
+/** Writes the contacts `updateContactsIn` changed: their rows, then e-mails and links where they changed. */
+async function write(scope: TenantScope, written: State[]): Promise<void> {
+  const { orgId } = scope.ctx;
+  await scope.conn.query(
+    `update contacts c set first_name = x.first_name, last_name = x.last_name, email = x.email,
+        emails = x.emails, phone = x.phone, phones = x.phones, tags = x.tags, owner_id = x.owner_id,
+        source = x.source, lead_status = x.lead_status, notes = x.notes, custom = x.custom,
+        updated_by = x.updated_by, updated_at = x.updated_at
+       from jsonb_to_recordset($2::jsonb) as x(id uuid, first_name text, last_name text, email text,
+        emails jsonb, phone text, phones jsonb, tags text[], owner_id uuid, source text, lead_status text,
+        notes text, custom jsonb, updated_by uuid, updated_at timestamptz)
+      where c.org_id = $1 and c.id = x.id`,
+    [
+      orgId,
+      JSON.stringify(
+        written.map(({ row: r }) => ({
+          id: r.id,
+          first_name: r.firstName,
+          last_name: r.lastName,
+          email: r.email,
+          emails: r.emails,
+          phone: r.phone,
+          phones: r.phones,
+          tags: r.tags,
+          owner_id: r.ownerId,
+          source: r.source,
+          lead_status: r.leadStatus,
+          notes: r.notes,
+          custom: r.custom,
+          updated_by: r.updatedBy,
+          updated_at: r.updatedAt,
+        })),
+      ),
+    ],
+  );
+  // Deleted first for all, then inserted: an e-mail one contact gave up another may take.
+  const emails = written.filter((s) => s.emails);
+  if (emails.length > 0) {
+    await scope.conn.query('delete from contact_emails where org_id = $1 and contact_id = any($2::uuid[])', [
+      orgId,
+      emails.map((s) => s.row.id),
+    ]);
+    const values = emails.flatMap((s) => s.row.emails.map((e) => ({ contact_id: s.row.id, email: e.value })));
+    if (values.length > 0)
+      await scope.conn.query(
+        `insert into contact_emails (org_id, contact_id, email, active)
+         select $1, x.contact_id, x.email, true from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, email text)`,
+        [orgId, JSON.stringify(values)],
+      );
+  }
+  const links = written.filter((s) => s.links);
+  if (links.length > 0) {
+    await scope.conn.query(
+      'delete from contact_companies where org_id = $1 and contact_id = any($2::uuid[])',
+      [orgId, links.map((s) => s.row.id)],
+    );
+    const values = links.flatMap((s) =>
+      s.view.companies.map((c) => ({ contact_id: s.row.id, company_id: c.id, is_primary: c.primary })),
+    );
+    if (values.length > 0)
+      await scope.conn.query(
+        `insert into contact_companies (org_id, contact_id, company_id, is_primary)
+         select $1, x.contact_id, x.company_id, x.is_primary
+           from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, company_id uuid, is_primary boolean)`,
+        [orgId, JSON.stringify(values)],
+      );
+  }
+}
