@@ -270,10 +270,10 @@ describe('contacts: import, dedup, revert', () => {
       admin.client,
       'contact',
       'people.csv',
-      'ID,First Name,Last Name,Email,Phone,Tags\na-1,Ada,Lovelace,ada@engine.example,,vip\nb-1,Bob,Marley,bob@engine.example,+1 757 555 0199,\n',
+      'ID,First Name,Last Name,Email,Phone,Tags\na-1,Ada,Lovelace,ada@engine.example,,vip\nb-1,Bob,Marley,bob@engine.example,+1 757 555 0199,\nc-1,Dan,Smith,dan@engine.example,,\n',
     );
     await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 2 });
+    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 3 });
     const acme = await admin.client.post('/api/v1/companies', { name: 'Engine Works' });
     const find = async (email: string) =>
       (
@@ -292,12 +292,13 @@ describe('contacts: import, dedup, revert', () => {
       ',Carol,Shaw,carol@engine.example,,,',
       ',Carol,Danvers,carol@engine.example,,,',
       ',,,bob@engine.example,,,',
+      'c-1,Dan,Brown,,,,',
     ].join('\n');
     const up = await uploadCsv(t, admin.client, 'contact', 'people-again.csv', `${csv}\n`);
     await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
     const done = await waitForImport(admin.client, up.body.id);
-    expect(done.progress).toMatchObject({ created: 1, updated: 3, skipped: 1, failed: 1 });
+    expect(done.progress).toMatchObject({ created: 1, updated: 4, skipped: 1, failed: 1 });
     const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
     const row = (n: number) => rows.find((r: { row_number: number }) => r.row_number === n);
     expect(row(3)).toMatchObject({ outcome: 'failed', record_id: null });
@@ -306,7 +307,12 @@ describe('contacts: import, dedup, revert', () => {
 
     // Both of Ada's rows, in file order: the second overwrote what the first wrote.
     const after = (await admin.client.get(`/api/v1/contacts/${ada.id}`)).body;
-    expect(after).toMatchObject({ first_name: 'Ada', last_name: 'King', phone: '+17575550142', tags: ['vip', 'friend'] });
+    expect(after).toMatchObject({
+      first_name: 'Ada',
+      last_name: 'King',
+      phone: '+17575550142',
+      tags: ['vip', 'friend'],
+    });
     expect(after.companies).toEqual([{ id: acme.body.id, name: 'Engine Works', primary: true }]);
     expect((await admin.client.get(`/api/v1/contacts/${bob.id}`)).body).toMatchObject({
       last_name: 'Marley',
@@ -319,18 +325,29 @@ describe('contacts: import, dedup, revert', () => {
     expect(types.sort()).toEqual(['contact.company_linked', 'contact.updated', 'contact.updated']);
     const timeline = (await admin.client.get(`/api/v1/contacts/${ada.id}/timeline`)).body.data;
     const updates = timeline.filter((e: { type: string }) => e.type === 'contact.updated');
-    expect(updates.map((e: { data: { changes: { last_name: object } } }) => e.data.changes.last_name)).toEqual(
+    expect(
+      updates.map((e: { data: { changes: { last_name: object } } }) => e.data.changes.last_name),
+    ).toEqual(
       expect.arrayContaining([
         { before: 'Lovelace', after: 'Byron' },
         { before: 'Byron', after: 'King' },
       ]),
     );
 
+    // Dan is archived meanwhile: the undo leaves him as he is and says so on his row.
+    const dan = await find('dan@engine.example');
+    expect(dan.last_name).toBe('Brown');
+    expect((await admin.client.post(`/api/v1/contacts/${dan.id}/archive`)).status).toBe(200);
     await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
     expect((await waitForImport(admin.client, up.body.id)).status).toBe('reverted');
     const undone = (await admin.client.get(`/api/v1/contacts/${ada.id}`)).body;
     expect(undone).toMatchObject({ last_name: 'Lovelace', phones: [], tags: ['vip'], companies: [] });
     expect((await admin.client.get(`/api/v1/contacts/${carol.id}`)).body.archived_at).not.toBeNull();
+    expect((await admin.client.get(`/api/v1/contacts/${dan.id}`)).body.last_name).toBe('Brown');
+    const danRow = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data.find(
+      (r: { row_number: number }) => r.row_number === 7,
+    );
+    expect(danRow.problems).toContainEqual(expect.objectContaining({ code: 'revert_failed' }));
   });
 
   it('resumes from its checkpoint after an interrupted run without creating anything twice', async () => {
@@ -563,7 +580,7 @@ describe('contacts: import, dedup, revert', () => {
       'Task Id,Subject,Due Date,Priority\nT-1,Renew contract,2031-01-10,Low\nT-2,Plan kickoff,,\n',
     );
     await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 2 });
+    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 3 });
     const ids = (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
       (r: { record_id: string }) => r.record_id,
     );

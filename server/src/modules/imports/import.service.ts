@@ -23,6 +23,12 @@ import { type ImportObject, type ImportTarget, importTargets, suggestMapping } f
 import { readRow } from './import-values.js';
 import { isZip, xlsxToCsv } from './import-xlsx.util.js';
 
+/** The tenant context an import's writes run in: the import is their actor. */
+export const importCtx = (orgId: string, importId: string): TenantContext => ({
+  orgId,
+  actor: { type: 'import', id: importId },
+});
+
 type ImportRow = typeof imports.$inferSelect;
 
 /** Largest file accepted, bytes (413 above it). */

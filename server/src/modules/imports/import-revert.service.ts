@@ -1,0 +1,289 @@
+// Undo of an import: the values it overwrote written back, the records it created archived
+// (deleted, for notes), each row marked as it goes so that an undo that dies resumes.
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { AppError } from '../../platform/errors/app-error.js';
+import { mapDatabaseError } from '../../platform/errors/db-errors.js';
+import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { archiveCompany, updateCompany } from '../companies/company.service.js';
+import type { ContactUpdateInput } from '../contacts/contact.dto.js';
+import { archiveContact, displayName } from '../contacts/contact.service.js';
+import { updateContact, updateContactsIn } from '../contacts/contact-updates.service.js';
+import { deleteNote, replaceNoteBodyIn } from '../notes/note.service.js';
+import { archiveOpportunity, updateOpportunity } from '../opportunities/opportunity.service.js';
+import { transitionTask, updateTask } from '../tasks/task.service.js';
+import { type CellProblem, externalIds, importRows, imports } from './import.schema.js';
+import { importCtx, loadImport } from './import.service.js';
+import { problemOf } from './import-bulk.js';
+import { analyzeImportTables, FIRST_ANALYZE_ROWS } from './import-statistics.js';
+
+type ImportRowRecord = typeof importRows.$inferSelect;
+
+/** Rows an undo reads at a time, each undone in its own transaction. */
+const REVERT_PAGE_ROWS = 200;
+/** The same for objects whose updates are undone a page at a time (`BULK_UPDATE`): one transaction. */
+const REVERT_BULK_PAGE_ROWS = 1000;
+
+const ARCHIVE: Record<string, (s: Services, c: TenantContext, id: string) => Promise<unknown>> = {
+  contact: archiveContact,
+  company: archiveCompany,
+  opportunity: archiveOpportunity,
+  task: (s, c, id) => transitionTask(s, c, id, 'archive'),
+  // Notes have no archive: an imported note is deleted.
+  note: (s, c, id) => deleteNote(s, c, id, { isAdmin: true }),
+};
+const UPDATE = {
+  contact: updateContact,
+  company: updateCompany,
+  opportunity: updateOpportunity,
+  task: updateTask,
+  // The text an import overwrote goes back (notes have no other field an import changes).
+  note: (s: Services, c: TenantContext, id: string, before: { body: string }) =>
+    withTenant(s.database, c, (scope) => replaceNoteBodyIn(scope, s, id, before.body)),
+} as Record<string, (s: Services, c: TenantContext, id: string, input: never) => Promise<unknown>>;
+
+/**
+ * Undoes an import, last row first: archives each record it created and writes back the values
+ * it overwrote in each record it updated (one event each, the import as actor), marking each row
+ * reverted so a revert that dies resumes where it stopped. Created contacts and opportunities are
+ * archived 1,000 a transaction (`archiveCreated`) once the updates are undone. External ids the import recorded go.
+ * A record changed since (archived, say) is left as it is and noted on its row.
+ */
+export async function runRevert(services: Services, orgId: string, importId: string): Promise<string> {
+  const ctx = importCtx(orgId, importId);
+  const row = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
+  if (row.status !== 'reverting') return 'skipped';
+  const object = row.object;
+  // Its rows are found by id 1,000 at a time: with statistics from before the import, each batch
+  // would read every row of the tenant (see import-statistics.ts).
+  if (row.created + row.updated >= FIRST_ANALYZE_ROWS) await analyzeImportTables(services, object);
+  // Contacts and opportunities it created are archived a batch at a time, after the updates are undone (an update
+  // of a contact the import created cannot be undone once that contact is archived).
+  const bulkArchive = object in BULK_ARCHIVE;
+  for (;;) {
+    const rows = await withTenant(services.database, ctx, (scope) =>
+      scope.tx
+        .select()
+        .from(importRows)
+        .where(
+          and(
+            eq(importRows.orgId, orgId),
+            eq(importRows.importId, importId),
+            inArray(importRows.outcome, bulkArchive ? ['updated'] : ['created', 'updated']),
+            isNull(importRows.revertedAt),
+          ),
+        )
+        .orderBy(sql`${importRows.rowNumber} desc`)
+        .limit(object in BULK_UPDATE ? REVERT_BULK_PAGE_ROWS : REVERT_PAGE_ROWS),
+    );
+    if (rows.length === 0) break;
+    const bulk = BULK_UPDATE[object];
+    if (
+      bulk &&
+      (await withTenant(services.database, ctx, (scope) => revertUpdates(scope, services, bulk, rows)))
+    )
+      continue;
+    for (const r of rows) {
+      let note: CellProblem | null = null;
+      try {
+        if (r.outcome === 'created') await ARCHIVE[object]!(services, ctx, r.recordId!);
+        else if (r.before) await UPDATE[object]!(services, ctx, r.recordId!, r.before as never);
+      } catch (error) {
+        const known = error instanceof AppError ? error : mapDatabaseError(error);
+        if (!known) throw error;
+        note = revertFailed(known);
+      }
+      await withTenant(services.database, ctx, (scope) => markReverted(scope, importId, [{ row: r, note }]));
+    }
+  }
+  // A cursor down the rows: each batch starts below the last, not past every row already reverted.
+  let below: number | null = bulkArchive ? Number.MAX_SAFE_INTEGER : null;
+  while (below !== null)
+    below = await withTenant(services.database, ctx, (s) =>
+      archiveCreated(s, services, importId, object, below!),
+    );
+  await withTenant(services.database, ctx, async (scope) => {
+    await scope.tx
+      .delete(externalIds)
+      .where(and(eq(externalIds.orgId, orgId), eq(externalIds.importId, importId)));
+    await scope.tx
+      .update(imports)
+      .set({ status: 'reverted', revertedAt: new Date().toISOString(), updatedAt: new Date().toISOString() })
+      .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
+  });
+  return 'reverted';
+}
+
+type ArchivedRow = {
+  id: string;
+  title?: string;
+  contact_id?: string | null;
+  company_id?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  email?: string | null;
+  phone?: string | null;
+};
+
+/** How `archiveCreated` archives the records of an object in bulk, and the event each gets. */
+const BULK_ARCHIVE: Record<
+  string,
+  { table: string; returning: string; event: (r: ArchivedRow) => NewEvent }
+> = {
+  contact: {
+    table: 'contacts',
+    returning: 'id, first_name, last_name, email, phone',
+    event: (c) => ({
+      type: 'contact.archived',
+      subject: { object: 'contact', id: c.id },
+      data: { name: displayName({ first_name: null, last_name: null, email: null, phone: null, ...c }) },
+    }),
+  },
+  opportunity: {
+    table: 'opportunities',
+    returning: 'id, title, contact_id, company_id',
+    event: (o) => ({
+      type: 'opportunity.archived',
+      subject: { object: 'opportunity', id: o.id },
+      data: { name: o.title },
+      related: [
+        ...(o.contact_id ? [{ object: 'contact', id: o.contact_id }] : []),
+        ...(o.company_id ? [{ object: 'company', id: o.company_id }] : []),
+      ],
+    }),
+  },
+};
+
+/**
+ * Archives the next 1,000 records the import created (last row first) in one transaction: the
+ * records (a contact's e-mails are no longer reserved), one `<object>.archived` event each with
+ * the import as actor, and the rows marked reverted. A record archived since is left as it is.
+ * Takes the rows below row number `below`, last first.
+ * @returns the row number to continue below, or null when nothing is left
+ */
+async function archiveCreated(
+  scope: TenantScope,
+  services: Services,
+  importId: string,
+  object: string,
+  below: number,
+): Promise<number | null> {
+  const { orgId } = scope.ctx;
+  const how = BULK_ARCHIVE[object]!;
+  const { rows } = await scope.conn.query(
+    `select row_number, record_id from import_rows
+      where org_id = $1 and import_id = $2 and outcome = 'created' and row_number < $3::bigint and reverted_at is null
+      order by row_number desc limit 1000`,
+    [orgId, importId, below],
+  );
+  const batch = rows as { row_number: number; record_id: string }[];
+  if (batch.length === 0) return null;
+  const archived = (
+    await scope.conn.query(
+      `update ${how.table} set archived_at = now(), updated_at = now(), updated_by = $3
+        where org_id = $1 and id = any($2::uuid[]) and archived_at is null
+        returning ${how.returning}`,
+      [orgId, batch.map((r) => r.record_id), scope.ctx.actor.id],
+    )
+  ).rows as ArchivedRow[];
+  if (object === 'contact')
+    await scope.conn.query(
+      'update contact_emails set active = false where org_id = $1 and contact_id = any($2::uuid[])',
+      [orgId, archived.map((c) => c.id)],
+    );
+  await emitEvents(scope, services.jobs, archived.map(how.event));
+  await scope.conn.query(
+    `update import_rows set reverted_at = now()
+      where org_id = $1 and import_id = $2 and row_number = any($3::int[])`,
+    [orgId, importId, batch.map((r) => r.row_number)],
+  );
+  return batch.at(-1)!.row_number;
+}
+
+/**
+ * Objects whose updated records an undo puts back many at a time, in one transaction: the values
+ * of each item in order (a record updated by two rows gets the later row's first).
+ * @returns per item, null when it was put back, or why it was refused
+ */
+const BULK_UPDATE: Record<
+  string,
+  (
+    scope: TenantScope,
+    services: Services,
+    items: { id: string; before: unknown }[],
+  ) => Promise<(AppError | null)[]>
+> = {
+  contact: async (scope, services, items) =>
+    (
+      await updateContactsIn(
+        scope,
+        services,
+        items.map((i) => ({ id: i.id, input: i.before as ContactUpdateInput })),
+      )
+    ).map((r) => (r.ok ? null : r.error)),
+};
+
+const revertFailed = (error: AppError): CellProblem => ({
+  column: null,
+  code: 'revert_failed',
+  message: error.message,
+});
+
+/**
+ * Undoes a page of updated rows (last row first) with one `BULK_UPDATE` in a savepoint and marks
+ * them reverted, a refused row with the reason. A constraint refusing the whole (a record changed
+ * meanwhile) rolls it back: the caller goes row by row.
+ * @returns false when it rolled back
+ */
+async function revertUpdates(
+  scope: TenantScope,
+  services: Services,
+  bulk: (typeof BULK_UPDATE)[string],
+  rows: ImportRowRecord[],
+): Promise<boolean> {
+  const undone = rows.filter((r) => r.before);
+  let errors: (AppError | null)[];
+  try {
+    errors = await scope.tx.transaction((sp) =>
+      bulk(
+        { ...scope, tx: sp },
+        services,
+        undone.map((r) => ({ id: r.recordId!, before: r.before })),
+      ),
+    );
+  } catch (error) {
+    if (!problemOf(error)) throw error;
+    return false;
+  }
+  const notes = new Map(undone.map((r, i) => [r.rowNumber, errors[i] ? revertFailed(errors[i]!) : null]));
+  await markReverted(
+    scope,
+    rows[0]!.importId,
+    rows.map((row) => ({ row, note: notes.get(row.rowNumber) ?? null })),
+  );
+  return true;
+}
+
+/** Marks rows of an undo reverted, with the reason on a row that could not be undone. */
+async function markReverted(
+  scope: TenantScope,
+  importId: string,
+  rows: { row: ImportRowRecord; note: CellProblem | null }[],
+): Promise<void> {
+  await scope.conn.query(
+    `update import_rows r set reverted_at = now(), problems = coalesce(x.problems, r.problems)
+       from jsonb_to_recordset($3::jsonb) as x(row_number int, problems jsonb)
+      where r.org_id = $1 and r.import_id = $2 and r.row_number = x.row_number`,
+    [
+      scope.ctx.orgId,
+      importId,
+      JSON.stringify(
+        rows.map(({ row, note }) => ({
+          row_number: row.rowNumber,
+          problems: note ? [...row.problems, note] : null,
+        })),
+      ),
+    ],
+  );
+}
