@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, PASSWORD, signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
 import { readShared, uploadCsv, waitForImport } from './import-helpers.js';
@@ -180,6 +181,43 @@ describe('Maven CRM import', () => {
       (c: { stage: { name: string } }) => c.stage.name === lastDeal.deal_stage,
     );
     expect(lastColumn.cards[0].title).toBe(lastDeal.opportunity_id);
+
+    // The same file again with every close value up by 100, in overwrite mode: each deal with a
+    // value is updated (an event each), the others are left as they are; its undo puts them back.
+    const raised = deals.map((d) => ({
+      ...d,
+      close_value: d.close_value ? String(Number(d.close_value) + 100) : '',
+    }));
+    const again = await uploadCsv(
+      t,
+      admin.client,
+      'opportunity',
+      'sales_pipeline-raised.csv',
+      stringify(raised, { header: true }),
+    );
+    await admin.client.patch(`/api/v1/imports/${again.body.id}`, {
+      dedup: 'overwrite',
+      options: { pipeline: 'Maven', create_missing_stages: true },
+    });
+    await admin.client.post(`/api/v1/imports/${again.body.id}/start`);
+    const withValue = deals.filter((d) => d.close_value).length;
+    expect((await waitForImport(admin.client, again.body.id, 1_500_000)).progress).toMatchObject({
+      created: 0,
+      updated: withValue,
+      skipped: 8800 - withValue,
+      failed: 0,
+    });
+    const valued = rows.find((r: { row_number: number }) => deals[r.row_number - 1]!.close_value)!;
+    const amount = Number(deals[valued.row_number - 1]!.close_value);
+    const opp = async () => (await admin.client.get(`/api/v1/opportunities/${valued.record_id}`)).body;
+    expect((await opp()).amount).toBe(amount + 100);
+    const timeline = (await admin.client.get(`/api/v1/opportunities/${valued.record_id}/timeline`)).body.data;
+    expect(
+      timeline.find((e: { type: string }) => e.type === 'opportunity.updated').data.changes.amount,
+    ).toEqual({ before: amount, after: amount + 100 });
+    expect((await admin.client.post(`/api/v1/imports/${again.body.id}/revert`)).status).toBe(200);
+    expect((await waitForImport(admin.client, again.body.id, 1_500_000)).status).toBe('reverted');
+    expect(await opp()).toMatchObject({ amount, archived_at: null });
 
     // Undo: the 8,800 opportunities are archived and the board is empty again.
     expect((await admin.client.post(`/api/v1/imports/${up.body.id}/revert`)).status).toBe(200);

@@ -10,7 +10,7 @@ import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
-import { ensureTags } from '../tags/tag.service.js';
+import { ReferenceLookups, type Wanted } from '../records/reference-lookups.js';
 import type { ContactUpdateInput, ContactView } from './contact.dto.js';
 import { contacts } from './contact.schema.js';
 import {
@@ -81,52 +81,18 @@ export async function updateContactIn(
   return result!.after;
 }
 
-/** What `updateContactsIn` reads once for all its items: e-mail owners, companies, members, tags. */
-class Lookups {
+/** `ReferenceLookups` with the owners of e-mails: another contact's e-mail is refused. */
+class ContactLookups extends ReferenceLookups {
+  /** E-mail -> the active contact that has it; '' for none. */
   readonly emailOwner = new Map<string, string>();
-  readonly companyName = new Map<string, string | null>();
-  readonly member = new Map<string, boolean>();
-  readonly tag = new Map<string, string>();
-  constructor(private readonly scope: TenantScope) {}
 
-  /** Reads what it does not know yet of these e-mails, companies, members and tags. */
-  async read(wanted: { emails: string[]; companies: string[]; members: string[]; tags: string[] }) {
-    const { scope } = this;
-    const orgId = scope.ctx.orgId;
-    const query = async <T>(text: string, values: string[]) =>
-      values.length ? ((await scope.conn.query(text, [orgId, values])).rows as T[]) : [];
-    const emails = [...new Set(wanted.emails)].filter((e) => !this.emailOwner.has(e));
-    for (const e of emails) this.emailOwner.set(e, '');
-    for (const r of await query<{ email: string; id: string }>(
+  override async read(wanted: Wanted & { emails?: string[] }): Promise<void> {
+    await super.read(wanted);
+    for (const r of await this.query<{ email: string; id: string }>(
       'select email, contact_id as id from contact_emails where org_id = $1 and active and email = any($2::text[])',
-      emails,
+      this.unknown(this.emailOwner, wanted.emails, ''),
     ))
       this.emailOwner.set(r.email, r.id);
-    const companies = [...new Set(wanted.companies)].filter((id) => !this.companyName.has(id));
-    for (const id of companies) this.companyName.set(id, null);
-    for (const r of await query<{ id: string; name: string }>(
-      'select id, name from companies where org_id = $1 and id = any($2::uuid[]) and archived_at is null',
-      companies,
-    ))
-      this.companyName.set(r.id, r.name);
-    const members = [...new Set(wanted.members)].filter((id) => !this.member.has(id));
-    for (const id of members) this.member.set(id, false);
-    for (const r of await query<{ id: string }>(
-      'select user_id as id from members where organization_id = $1 and user_id = any($2::text[])',
-      members,
-    ))
-      this.member.set(r.id, true);
-    const tags = wanted.tags.map((t) => t.trim()).filter((t) => t && !this.tag.has(t.toLowerCase()));
-    if (tags.length > 0)
-      for (const name of await ensureTags(scope, tags)) this.tag.set(name.toLowerCase(), name);
-  }
-
-  /** Tags as `ensureTags` stores them: trimmed, one per case-insensitive name, existing spelling. */
-  tags(names: readonly string[]): string[] {
-    const wanted = [...new Map(names.map((n) => [n.trim().toLowerCase(), n.trim()])).values()].filter(
-      Boolean,
-    );
-    return wanted.map((n) => this.tag.get(n.toLowerCase()) ?? n);
   }
 }
 
@@ -174,7 +140,7 @@ export async function updateContactsIn(
   const inputOf = (change: ContactChange, s: State) =>
     typeof change.input === 'function' ? change.input(s.view) : change.input;
 
-  const lookups = new Lookups(scope);
+  const lookups = new ContactLookups(scope);
   // The contacts' own e-mails: an item may keep them; another contact's e-mail is refused.
   for (const s of state.values()) for (const e of s.row.emails) lookups.emailOwner.set(e.value, s.row.id);
   await lookups.read(
@@ -257,7 +223,7 @@ export async function updateContactsIn(
  */
 async function apply(
   scope: TenantScope,
-  lookups: Lookups,
+  lookups: ContactLookups,
   object: Awaited<ReturnType<typeof objectDef>>,
   s: State,
   input: ContactUpdateInput,
@@ -268,10 +234,7 @@ async function apply(
     : undefined;
   // Read ahead already, unless an earlier item changed what this one asks for.
   await lookups.read(wantedBy([input]));
-  if (input.owner_id && !lookups.member.get(input.owner_id))
-    throw new AppError(422, 'reference_not_found', 'No member of this organization has this id', {
-      path: 'body.owner_id',
-    });
+  if (input.owner_id) lookups.assertMember(input.owner_id, 'body.owner_id');
   const emails = input.emails ? normalizeEmails(input.emails) : undefined;
   const phones = input.phones ? normalizePhones(input.phones) : undefined;
   if (emails) {
@@ -290,7 +253,7 @@ async function apply(
   let companies = s.view.companies;
   const links = { added: [] as string[], removed: [] as string[] };
   if (input.companies) {
-    const missing = input.companies.findIndex((l) => typeof lookups.companyName.get(l.id) !== 'string');
+    const missing = input.companies.findIndex((l) => typeof lookups.company.get(l.id) !== 'string');
     if (missing !== -1)
       throw new AppError(422, 'reference_not_found', 'No company with this id', {
         path: `body.companies[${missing}].id`,
@@ -303,7 +266,7 @@ async function apply(
           input.companies.findIndex((l) => l.primary),
         )
       ]?.id;
-    for (const c of unique) names.set(c, lookups.companyName.get(c)!);
+    for (const c of unique) names.set(c, lookups.company.get(c)!);
     companies = unique.map((c) => ({ id: c, name: names.get(c)!, primary: c === primary }));
     const beforeIds = s.view.companies.map((c) => c.id);
     links.added = unique.filter((c) => !beforeIds.includes(c));

@@ -3,22 +3,22 @@ import { randomUUID } from 'node:crypto';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
-import { type ContactChangeResult, updateContactsIn } from '../contacts/contact-updates.service.js';
+import { updateContactsIn } from '../contacts/contact-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
   type BulkWriter,
   findCompanies,
   insertOrDefer,
   keysWithCarry,
-  problemOf,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
   storedCustom,
+  updateOrDefer,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
-import { failedRow, type RowResult, type RunContext, type RunSettings } from './import-writers.js';
+import type { RowResult, RunContext, RunSettings } from './import-writers.js';
 import {
   type ContactDraft,
   contactUpdate,
@@ -94,12 +94,12 @@ export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch
  * Writes a looked-up batch of contact rows with a handful of statements whatever its size. A row
  * matching an existing contact (`found`, the previous batch's `carry`, or a row earlier in this
  * batch: external id, then e-mail, then primary phone, as `writeContact`) is skipped (dedup
- * `skip`) or handed to `writeOne` after the inserts (the other modes: the per-row update path).
- * The new contacts go in with one insert each for contacts, their e-mails, company links and
- * external ids, and their events with one insert and one dispatch job. If the inserts fail (a
- * contact written by someone else meanwhile took an e-mail), they are rolled back and every new
- * row goes through `writeOne`, so each row still gets its own outcome. On return `carry` holds
- * this batch's keys, for the next batch.
+ * `skip`) or, after the inserts, updated with one `updateContactsIn` for the batch, in file order
+ * (`contactPatch`). The new contacts go in with one insert each for contacts, their e-mails,
+ * company links and external ids, and their events with one insert and one dispatch job. If the
+ * inserts or the update fail (a contact written by someone else meanwhile took an e-mail), they
+ * are rolled back and those rows go through `writeOne`, so each row still gets its own outcome.
+ * On return `carry` holds this batch's keys, for the next batch.
  * @returns one result per draft, in order
  */
 export async function writeContactBatch(
@@ -160,7 +160,24 @@ export async function writeContactBatch(
   );
   // Inserts that fell back leave matches on contacts never written: every row goes one by one.
   if (later.length > 0) later.push(...matched.map((m) => m.row));
-  else await updateMatched(run, batch, matched, results, later);
+  else {
+    const draft = (m: Matched) => batch.prepared[m.row] as ContactDraft;
+    // In file order: a contact matched twice gets both rows, the second seeing the first's changes.
+    await updateOrDefer(
+      scope,
+      matched,
+      (sp) =>
+        updateContactsIn(
+          sp,
+          run.services,
+          matched.map((m) => ({ id: m.id, input: contactUpdate(run, draft(m), m.companyId) })),
+        ),
+      (m, r) => updatedContactRow(run, draft(m), m.companyId, m.id, r),
+      (m) => draft(m).problems,
+      results,
+      later,
+    );
+  }
   for (const m of matched) {
     const c = batch.prepared[m.row] as ContactDraft;
     if (c.externalId && results[m.row] && results[m.row]!.outcome !== 'failed')
@@ -181,44 +198,6 @@ export async function writeContactBatch(
     if (c.phones[0]) carry.phone.set(c.phones[0].e164, id);
   }
   return results.map((r) => r!);
-}
-
-/**
- * The update rows of a batch (rows matching a contact, dedup `update_empty` or `overwrite`): one
- * `updateContactsIn` for all, in file order (a contact matched twice gets both rows, the second
- * seeing the first's changes), in a savepoint. A row it refuses fails with the reason. When a
- * constraint refuses the whole (a contact written by someone else meanwhile took an e-mail) it
- * is rolled back and every row joins `later`, to be written one by one with its own outcome.
- */
-async function updateMatched(
-  run: RunContext,
-  batch: ContactBatch,
-  matched: Matched[],
-  results: (RowResult | null)[],
-  later: number[],
-): Promise<void> {
-  if (matched.length === 0) return;
-  const draft = (m: Matched) => batch.prepared[m.row] as ContactDraft;
-  let updates: ContactChangeResult[];
-  try {
-    updates = await run.scope.tx.transaction((sp) =>
-      updateContactsIn(
-        { ...run.scope, tx: sp },
-        run.services,
-        matched.map((m) => ({ id: m.id, input: contactUpdate(run, draft(m), m.companyId) })),
-      ),
-    );
-  } catch (error) {
-    if (!problemOf(error)) throw error;
-    later.push(...matched.map((m) => m.row));
-    return;
-  }
-  for (const [k, m] of matched.entries()) {
-    const r = updates[k]!;
-    results[m.row] = r.ok
-      ? updatedContactRow(run, draft(m), m.companyId, m.id, r)
-      : failedRow([...draft(m).problems, problemOf(r.error)!]);
-  }
 }
 
 /** The inserts of `writeContactBatch` for its new contacts. */

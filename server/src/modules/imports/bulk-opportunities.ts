@@ -4,6 +4,7 @@ import { generateNKeysBetween } from 'fractional-indexing';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents } from '../../platform/events/events.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import { updateOpportunitiesIn } from '../opportunities/opportunity-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
   type BulkWriter,
@@ -14,6 +15,7 @@ import {
   rememberExternalIds,
   rows,
   storedCustom,
+  updateOrDefer,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
@@ -21,9 +23,12 @@ import type { RowResult, RunContext } from './import-writers.js';
 import { unknownCompany } from './writers-contacts.js';
 import {
   type OpportunityDraft,
+  type OpportunityMatchRow,
+  opportunityUpdate,
   placeOpportunity,
   prepareOpportunity,
   unknownContact,
+  updatedOpportunityRow,
 } from './writers-opportunities.js';
 
 /** A batch of opportunity rows on its way: read, then looked up, then written. */
@@ -65,7 +70,8 @@ type NewOpportunity = {
  * when `create_missing_stages` says so), matched by external id only (the lookup, the previous
  * batch's `carry`, earlier rows of this batch). New ones go in with one insert each for the
  * opportunities, their stage history, external ids and events; each new card goes on top of its
- * column, the file's last row topmost, as row-by-row creation would leave them.
+ * column, the file's last row topmost, as row-by-row creation would leave them. Matched ones are
+ * skipped (dedup `skip`) or updated with one `updateOpportunitiesIn` for the batch, in file order.
  * @returns one result per draft, in order
  */
 export async function writeOpportunityBatch(
@@ -80,7 +86,7 @@ export async function writeOpportunityBatch(
   const results: (RowResult | null)[] = batch.prepared.map(() => null);
   const object = await objectDef(scope.tx, scope.ctx.orgId, 'opportunity');
   const created: NewOpportunity[] = [];
-  const later: number[] = [];
+  const matched: (OpportunityMatchRow & { row: number; id: string })[] = [];
   for (const [i, o] of batch.prepared.entries()) {
     const placed = await placeOpportunity(run, o);
     if ('outcome' in placed) {
@@ -94,7 +100,7 @@ export async function writeOpportunityBatch(
     const match = o.externalId ? external.get(o.externalId) : undefined;
     if (match) {
       if (run.dedup === 'skip') results[i] = { outcome: 'skipped', recordId: match, problems: o.problems };
-      else later.push(i);
+      else matched.push({ row: i, id: match, o, values: batch.drafts[i]!.values, companyId, contactId });
       continue;
     }
     const stored = await storedCustom(scope, object, o.fields.custom, o.problems);
@@ -115,6 +121,7 @@ export async function writeOpportunityBatch(
     });
     if (o.externalId) external.set(o.externalId, id);
   }
+  const later: number[] = [];
   await insertOrDefer(
     scope,
     created.map((n) => ({ ...n, problems: n.o.problems })),
@@ -122,6 +129,23 @@ export async function writeOpportunityBatch(
     results,
     later,
   );
+  // Inserts that fell back leave matches on opportunities never written: every row goes one by one.
+  if (later.length > 0) later.push(...matched.map((m) => m.row));
+  else
+    await updateOrDefer(
+      scope,
+      matched,
+      (sp) =>
+        updateOpportunitiesIn(
+          sp,
+          run.services,
+          matched.map((m) => ({ id: m.id, input: opportunityUpdate(run, m) })),
+        ),
+      (m, r) => updatedOpportunityRow(run, m, m.id, r),
+      (m) => m.o.problems,
+      results,
+      later,
+    );
   for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
   carry.clear();
   for (const [i, o] of batch.prepared.entries()) {

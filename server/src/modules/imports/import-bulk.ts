@@ -150,6 +150,42 @@ export async function insertOrDefer(
   for (const n of created) results[n.row] = { outcome: 'created', recordId: n.id, problems: n.problems };
 }
 
+/**
+ * Runs a batch's updates (rows matching a record, dedup `update_empty` or `overwrite`) with one
+ * bulk update in a savepoint: `resultOf` turns each row's answer into its result, and a row the
+ * update refused (`resultOf` throws its error) fails with the reason and the row's `problems`.
+ * When a constraint refuses the whole (someone else wrote a conflicting record meanwhile) it is
+ * rolled back and the rows join `later`, to be written one by one with their own outcomes.
+ */
+export async function updateOrDefer<M extends { row: number }, R>(
+  scope: TenantScope,
+  matched: M[],
+  update: (savepoint: TenantScope) => Promise<R[]>,
+  resultOf: (m: M, r: R) => RowResult,
+  problems: (m: M) => CellProblem[],
+  results: (RowResult | null)[],
+  later: number[],
+): Promise<void> {
+  if (matched.length === 0) return;
+  let answers: R[];
+  try {
+    answers = await scope.tx.transaction((sp) => update({ ...scope, tx: sp }));
+  } catch (error) {
+    if (!problemOf(error)) throw error;
+    later.push(...matched.map((m) => m.row));
+    return;
+  }
+  for (const [k, m] of matched.entries()) {
+    try {
+      results[m.row] = resultOf(m, answers[k]!);
+    } catch (error) {
+      const p = problemOf(error);
+      if (!p) throw error;
+      results[m.row] = failedRow([...problems(m), p]);
+    }
+  }
+}
+
 /** `rememberExternalId` for many records: one upsert. */
 export async function rememberExternalIds(
   run: RunContext,

@@ -11,7 +11,9 @@ import type { ContactUpdateInput } from '../contacts/contact.dto.js';
 import { archiveContact, displayName } from '../contacts/contact.service.js';
 import { updateContact, updateContactsIn } from '../contacts/contact-updates.service.js';
 import { deleteNote, replaceNoteBodyIn } from '../notes/note.service.js';
-import { archiveOpportunity, updateOpportunity } from '../opportunities/opportunity.service.js';
+import type { OpportunityUpdateInput } from '../opportunities/opportunity.dto.js';
+import { archiveOpportunity } from '../opportunities/opportunity.service.js';
+import { updateOpportunitiesIn, updateOpportunity } from '../opportunities/opportunity-updates.service.js';
 import { transitionTask, updateTask } from '../tasks/task.service.js';
 import { type CellProblem, externalIds, importRows, imports } from './import.schema.js';
 import { importCtx, loadImport } from './import.service.js';
@@ -220,6 +222,14 @@ const BULK_UPDATE: Record<
         scope,
         services,
         items.map((i) => ({ id: i.id, input: i.before as ContactUpdateInput })),
+      )
+    ).map((r) => (r.ok ? null : r.error)),
+  opportunity: async (scope, services, items) =>
+    (
+      await updateOpportunitiesIn(
+        scope,
+        services,
+        items.map((i) => ({ id: i.id, input: i.before as OpportunityUpdateInput })),
       )
     ).map((r) => (r.ok ? null : r.error)),
 };

@@ -1,12 +1,10 @@
 // Opportunity rows, one at a time (updates of matched ones; new ones go in bulk-opportunities.ts).
-import { and, eq, inArray } from 'drizzle-orm';
-import type { OpportunityUpdateInput } from '../opportunities/opportunity.dto.js';
-import { opportunities } from '../opportunities/opportunity.schema.js';
+import type { OpportunityUpdateInput, OpportunityView } from '../opportunities/opportunity.dto.js';
+import { createOpportunityIn } from '../opportunities/opportunity.service.js';
 import {
-  createOpportunityIn,
-  opportunityViews,
-  updateOpportunityIn,
-} from '../opportunities/opportunity.service.js';
+  type OpportunityChangeResult,
+  updateOpportunitiesIn,
+} from '../opportunities/opportunity-updates.service.js';
 import {
   addStageIn,
   createPipelineIn,
@@ -194,22 +192,64 @@ export const writeOpportunity: RowWriter = async (run, draft) => {
     return { outcome: 'created', recordId: created.id, problems };
   }
   if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
-  const rows = await scope.tx
-    .select()
-    .from(opportunities)
-    .where(and(eq(opportunities.orgId, scope.ctx.orgId), inArray(opportunities.id, [existingId])));
-  const [c] = await opportunityViews(scope, rows);
+  const row = { o: prepared, values: v, companyId, contactId };
+  const [result] = await updateOpportunitiesIn(scope, services, [
+    { id: existingId, input: opportunityUpdate(run, row) },
+  ]);
+  return updatedOpportunityRow(run, row, existingId, result!);
+};
+
+/** An opportunity row matching an opportunity: its values, and the company and contact it names, found. */
+export type OpportunityMatchRow = {
+  o: OpportunityDraft;
+  values: RowDraft['values'];
+  companyId: string | null;
+  contactId: string | null;
+};
+
+/**
+ * The update an opportunity row makes to the opportunity it matched, under the import's dedup
+ * mode (`setField`); never its stage. Title and owner only when the row has them (a row without
+ * gets a generated title and the importer as owner, for new opportunities only). `before` holds
+ * the values it changes as they were, as an update input (undo).
+ * @returns null `patch` when the row changes nothing
+ */
+export function opportunityPatch(
+  run: RunSettings,
+  row: OpportunityMatchRow,
+  c: OpportunityView,
+): { patch: OpportunityUpdateInput | null; before: Record<string, unknown> } {
+  const { fields } = row.o;
   const patch: Record<string, unknown> = {};
   const before: Record<string, unknown> = {};
-  if (str(v.title)) setField(run, patch, before, 'title', fields.title, c!.title);
-  setField(run, patch, before, 'amount', fields.amount, c!.amount);
-  setField(run, patch, before, 'currency', fields.currency, c!.currency);
-  setField(run, patch, before, 'expected_close_date', fields.expected_close_date, c!.expected_close_date);
-  if (str(v.owner)) setField(run, patch, before, 'owner_id', fields.owner_id ?? undefined, c!.owner_id);
-  setField(run, patch, before, 'company_id', fields.company_id, c!.company?.id);
-  setField(run, patch, before, 'contact_id', fields.contact_id, c!.contact?.id);
-  setCustom(run, patch, before, fields.custom, c!.custom);
-  if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
-  await updateOpportunityIn(scope, services, existingId, patch as OpportunityUpdateInput);
-  return { outcome: 'updated', recordId: existingId, before, problems };
-};
+  if (str(row.values.title)) setField(run, patch, before, 'title', fields.title, c.title);
+  setField(run, patch, before, 'amount', fields.amount, c.amount);
+  setField(run, patch, before, 'currency', fields.currency, c.currency);
+  setField(run, patch, before, 'expected_close_date', fields.expected_close_date, c.expected_close_date);
+  if (str(row.values.owner))
+    setField(run, patch, before, 'owner_id', fields.owner_id ?? undefined, c.owner_id);
+  setField(run, patch, before, 'company_id', row.companyId ?? undefined, c.company?.id);
+  setField(run, patch, before, 'contact_id', row.contactId ?? undefined, c.contact?.id);
+  setCustom(run, patch, before, fields.custom, c.custom);
+  return { patch: Object.keys(patch).length ? (patch as OpportunityUpdateInput) : null, before };
+}
+
+/** `opportunityPatch` as the input of an `updateOpportunitiesIn` change. */
+export const opportunityUpdate = (run: RunSettings, row: OpportunityMatchRow) => (c: OpportunityView) =>
+  opportunityPatch(run, row, c).patch;
+
+/**
+ * A matched opportunity row's result from its `updateOpportunitiesIn` result: `updated` with
+ * what it overwrote, `skipped` when it changed nothing. @throws the update's error (a refused row)
+ */
+export function updatedOpportunityRow(
+  run: RunSettings,
+  row: OpportunityMatchRow,
+  id: string,
+  result: OpportunityChangeResult,
+): RowResult {
+  if (!result.ok) throw result.error;
+  if (!result.written) return { outcome: 'skipped', recordId: id, problems: row.o.problems };
+  const { before } = opportunityPatch(run, row, result.before);
+  return { outcome: 'updated', recordId: id, before, problems: row.o.problems };
+}

@@ -5,7 +5,7 @@ import type { Services } from '../../platform/http/types.js';
 import { relinkExternalIdsIn } from '../imports/external-ids.service.js';
 import { relinkNotesIn } from '../notes/note.service.js';
 import { opportunities } from '../opportunities/opportunity.schema.js';
-import { updateOpportunityIn } from '../opportunities/opportunity.service.js';
+import { updateOpportunitiesIn } from '../opportunities/opportunity-updates.service.js';
 import { relinkTasksIn } from '../tasks/task.service.js';
 import { type MergeMove, type MergeMoves, recordMerges } from './merge.schema.js';
 
@@ -80,7 +80,12 @@ async function relinkOpportunitiesIn(
       ),
     );
   const link = object === 'contact' ? 'contact_id' : 'company_id';
-  for (const r of rows) await updateOpportunityIn(scope, services, r.id, { [link]: toId });
+  const moved = await updateOpportunitiesIn(
+    scope,
+    services,
+    rows.map((r) => ({ id: r.id, input: { [link]: toId } })),
+  );
+  for (const r of moved) if (!r.ok) throw r.error;
   return rows.map((r) => ({ id: r.id, from: r.from! }));
 }
 

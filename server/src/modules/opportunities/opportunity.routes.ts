@@ -18,6 +18,7 @@ import {
 } from './opportunity.dto.js';
 import * as opps from './opportunity.service.js';
 import { BoardCard, BoardColumn, board, boardColumn, pipelineReport } from './opportunity-board.service.js';
+import { updateOpportunity } from './opportunity-updates.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
 const Id = z.strictObject({ id: z.uuid() });
@@ -55,7 +56,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
     service: {
       create: opps.createOpportunity,
       get: opps.getOpportunity,
-      update: opps.updateOpportunity,
+      update: updateOpportunity,
       archive: opps.archiveOpportunity,
       restore: opps.restoreOpportunity,
       remove: opps.deleteOpportunity,

@@ -2,7 +2,6 @@ import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { generateKeyBetween } from 'fractional-indexing';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
-import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
@@ -14,7 +13,7 @@ import { assertMember } from '../organizations/organization.service.js';
 import { pipelineStages } from '../pipelines/pipeline.schema.js';
 import { ensureDefaultPipeline, loadPipeline } from '../pipelines/pipeline.service.js';
 import { ensureTags } from '../tags/tag.service.js';
-import type { OpportunityCreateInput, OpportunityUpdateInput, OpportunityView } from './opportunity.dto.js';
+import type { OpportunityCreateInput, OpportunityView } from './opportunity.dto.js';
 import { opportunities, opportunityStageHistory } from './opportunity.schema.js';
 
 type Row = typeof opportunities.$inferSelect;
@@ -102,7 +101,8 @@ async function loadRow(scope: TenantScope, id: string, forUpdate = false): Promi
   return row;
 }
 
-const related = (r: Pick<Row, 'contactId' | 'companyId'>) => [
+/** The records an opportunity's events also show on: its contact and company. */
+export const related = (r: Pick<Row, 'contactId' | 'companyId'>) => [
   ...(r.contactId ? [{ object: 'contact', id: r.contactId }] : []),
   ...(r.companyId ? [{ object: 'company', id: r.companyId }] : []),
 ];
@@ -265,74 +265,6 @@ export async function getOpportunity(services: Services, ctx: TenantContext, id:
     ctx,
     async (scope) => (await opportunityViews(scope, [await loadRow(scope, id)]))[0]!,
   );
-}
-
-const COMPARED = [
-  'title',
-  'amount',
-  'currency',
-  'expected_close_date',
-  'owner_id',
-  'contact',
-  'company',
-  'tags',
-  'custom',
-] as const;
-
-/** Updates fields (not the stage: use move). One `opportunity.updated` event with before/after. */
-export async function updateOpportunity(
-  services: Services,
-  ctx: TenantContext,
-  id: string,
-  input: OpportunityUpdateInput,
-) {
-  return withTenant(services.database, ctx, (scope) => updateOpportunityIn(scope, services, id, input));
-}
-
-/** `updateOpportunity` inside the caller's tenant transaction (import, merge). */
-export async function updateOpportunityIn(
-  scope: TenantScope,
-  services: Services,
-  id: string,
-  input: OpportunityUpdateInput,
-) {
-  const { ctx } = scope;
-  const row = await loadRow(scope, id, true);
-  if (row.archivedAt) throw conflict('This opportunity is archived; restore it first', undefined, 'archived');
-  const [before] = await opportunityViews(scope, [row]);
-  await assertLinks(scope, input);
-  const object = await objectDef(scope.tx, ctx.orgId, 'opportunity');
-  const custom = input.custom
-    ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
-    : undefined;
-  const [updated] = await scope.tx
-    .update(opportunities)
-    .set({
-      ...(input.title !== undefined ? { title: input.title } : {}),
-      ...(input.amount !== undefined ? { amount: input.amount === null ? null : String(input.amount) } : {}),
-      ...(input.currency !== undefined ? { currency: input.currency } : {}),
-      ...(input.expected_close_date !== undefined ? { expectedCloseDate: input.expected_close_date } : {}),
-      ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
-      ...(input.contact_id !== undefined ? { contactId: input.contact_id } : {}),
-      ...(input.company_id !== undefined ? { companyId: input.company_id } : {}),
-      ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
-      ...(custom ? { custom: mergeCustom(row.custom, custom) } : {}),
-      updatedBy: ctx.actor.id,
-      updatedAt: new Date().toISOString(),
-    })
-    .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.id, id)))
-    .returning();
-  const [after] = await opportunityViews(scope, [updated!]);
-  const changes = changesBetween(before!, after!, COMPARED);
-  if (Object.keys(changes).length > 0) {
-    await emitEvent(scope, services.jobs, {
-      type: 'opportunity.updated',
-      subject: { object: 'opportunity', id },
-      data: { name: after!.title, changes },
-      related: related(updated!),
-    });
-  }
-  return after!;
 }
 
 /**

@@ -1,0 +1,283 @@
+// Opportunity updates: one (the API) or many in one go (an import batch, its undo, a merge moving
+// opportunities), with the same rules and events either way. The stage moves elsewhere (move, close).
+import { and, eq, inArray } from 'drizzle-orm';
+import type { TenantContext, TenantScope } from '../../db/tenant.js';
+import { withTenant } from '../../db/tenant.js';
+import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
+import { changesBetween } from '../../platform/events/changes.js';
+import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
+import { ReferenceLookups } from '../records/reference-lookups.js';
+import type { OpportunityUpdateInput, OpportunityView } from './opportunity.dto.js';
+import { opportunities } from './opportunity.schema.js';
+import { opportunityViews, related } from './opportunity.service.js';
+
+type Row = typeof opportunities.$inferSelect;
+
+/** The fields whose before and after an `opportunity.updated` event records. */
+const COMPARED = [
+  'title',
+  'amount',
+  'currency',
+  'expected_close_date',
+  'owner_id',
+  'contact',
+  'company',
+  'tags',
+  'custom',
+] as const;
+
+/**
+ * One update of `updateOpportunitiesIn`. `input` as a function gets the opportunity as the items
+ * before this one left it and answers its update, or null for none; it may be called more than
+ * once (the first time to read ahead what the batch refers to) and must not have side effects.
+ */
+export type OpportunityChange = {
+  id: string;
+  input: OpportunityUpdateInput | ((current: OpportunityView) => OpportunityUpdateInput | null);
+};
+
+/** What became of one `OpportunityChange` (as `ContactChangeResult`). */
+export type OpportunityChangeResult =
+  | { ok: true; before: OpportunityView; after: OpportunityView; written: boolean }
+  | { ok: false; error: AppError };
+
+/** Updates fields (not the stage: use move). One `opportunity.updated` event with before/after. */
+export async function updateOpportunity(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  input: OpportunityUpdateInput,
+) {
+  return withTenant(services.database, ctx, (scope) => updateOpportunityIn(scope, services, id, input));
+}
+
+/**
+ * `updateOpportunity` inside the caller's tenant transaction (import, merge).
+ * @throws 404, 409 `archived`, 422 `reference_not_found` (owner, contact, company), 400 bad custom value
+ */
+export async function updateOpportunityIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  input: OpportunityUpdateInput,
+): Promise<OpportunityView> {
+  const [result] = await updateOpportunitiesIn(scope, services, [{ id, input }]);
+  if (!result!.ok) throw result!.error;
+  return result!.after;
+}
+
+/** An amount as numeric(18, 2) stores it: rounded half up to cents (amounts are never negative). */
+function cents(amount: number): number {
+  const text = String(amount);
+  return text.includes('e')
+    ? Math.round(amount * 100) / 100
+    : Number(`${Math.round(Number(`${text}e2`))}e-2`);
+}
+
+const wantedBy = (inputs: OpportunityUpdateInput[]) => ({
+  contacts: inputs.flatMap((i) => (i.contact_id ? [i.contact_id] : [])),
+  companies: inputs.flatMap((i) => (i.company_id ? [i.company_id] : [])),
+  members: inputs.flatMap((i) => (i.owner_id ? [i.owner_id] : [])),
+  tags: inputs.flatMap((i) => i.tags ?? []),
+});
+
+type State = { row: Row; view: OpportunityView; written: boolean };
+
+/**
+ * `updateOpportunityIn` for many opportunities in a handful of statements whatever their number,
+ * as `updateContactsIn` does for contacts: read (locked) once, each item checked and applied in
+ * order in memory (one opportunity may come more than once), one update statement for all, the
+ * events with one insert. An item refused (unknown or archived opportunity, unknown owner,
+ * contact or company, bad custom value) changes nothing and its error is its result.
+ * @returns one result per item, in order
+ */
+export async function updateOpportunitiesIn(
+  scope: TenantScope,
+  services: Services,
+  changes: OpportunityChange[],
+): Promise<OpportunityChangeResult[]> {
+  const { ctx } = scope;
+  const ids = [...new Set(changes.map((c) => c.id))].sort();
+  if (ids.length === 0) return [];
+  const rows = await scope.tx
+    .select()
+    .from(opportunities)
+    .where(and(eq(opportunities.orgId, ctx.orgId), inArray(opportunities.id, ids)))
+    .orderBy(opportunities.id)
+    .for('update');
+  const views = await opportunityViews(scope, rows);
+  const state = new Map<string, State>(
+    rows.map((row, i) => [row.id, { row, view: views[i]!, written: false }]),
+  );
+  const object = await objectDef(scope.tx, ctx.orgId, 'opportunity');
+  const inputOf = (change: OpportunityChange, s: State) =>
+    typeof change.input === 'function' ? change.input(s.view) : change.input;
+  const lookups = new ReferenceLookups(scope);
+  await lookups.read(
+    wantedBy(
+      changes.flatMap((change) => {
+        const s = state.get(change.id);
+        const input = s && !s.row.archivedAt ? inputOf(change, s) : null;
+        return input ? [input] : [];
+      }),
+    ),
+  );
+
+  const results: OpportunityChangeResult[] = [];
+  const events: NewEvent[] = [];
+  for (const change of changes) {
+    const s = state.get(change.id);
+    try {
+      if (!s) throw notFound('Opportunity', change.id);
+      if (s.row.archivedAt)
+        throw conflict('This opportunity is archived; restore it first', undefined, 'archived');
+      const input = inputOf(change, s);
+      if (!input) {
+        results.push({ ok: true, before: s.view, after: s.view, written: false });
+        continue;
+      }
+      const before = s.view;
+      await apply(scope, lookups, object, s, input);
+      const fieldChanges = changesBetween(before, s.view, COMPARED);
+      if (Object.keys(fieldChanges).length > 0)
+        events.push({
+          type: 'opportunity.updated',
+          subject: { object: 'opportunity', id: s.row.id },
+          data: { name: s.view.title, changes: fieldChanges },
+          related: related(s.row),
+        });
+      results.push({ ok: true, before, after: s.view, written: true });
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      results.push({ ok: false, error });
+    }
+  }
+
+  const written = [...state.values()].filter((s) => s.written);
+  if (written.length === 0) return results;
+  await write(scope, written);
+  await emitEvents(scope, services.jobs, events);
+  // The last view of each opportunity as stored (its timestamps as the database gives them).
+  const stored = new Map(
+    (
+      await opportunityViews(
+        scope,
+        await scope.tx
+          .select()
+          .from(opportunities)
+          .where(
+            and(
+              eq(opportunities.orgId, ctx.orgId),
+              inArray(
+                opportunities.id,
+                written.map((s) => s.row.id),
+              ),
+            ),
+          ),
+      )
+    ).map((v) => [v.id, v]),
+  );
+  const last = new Map<string, number>();
+  for (const [i, change] of changes.entries()) if (results[i]!.ok) last.set(change.id, i);
+  for (const [id, i] of last) {
+    const r = results[i]!;
+    if (r.ok && r.written) results[i] = { ...r, after: stored.get(id)! };
+  }
+  return results;
+}
+
+/**
+ * One item applied in memory to its opportunity (its state's row and view replaced): the checks
+ * and rules of `updateOpportunityIn`.
+ * @throws AppError as `updateOpportunityIn`
+ */
+async function apply(
+  scope: TenantScope,
+  lookups: ReferenceLookups,
+  object: Awaited<ReturnType<typeof objectDef>>,
+  s: State,
+  input: OpportunityUpdateInput,
+): Promise<void> {
+  // Read ahead already, unless an earlier item changed what this one asks for.
+  await lookups.read(wantedBy([input]));
+  if (input.owner_id) lookups.assertMember(input.owner_id, 'body.owner_id');
+  const linked = (kind: 'contact' | 'company', id: string | null | undefined) => {
+    if (!id) return id === null ? null : undefined;
+    const name = lookups[kind].get(id);
+    if (typeof name !== 'string')
+      throw new AppError(422, 'reference_not_found', `No ${kind} with this id`, { path: `body.${kind}_id` });
+    return { id, name };
+  };
+  const contact = linked('contact', input.contact_id);
+  const company = linked('company', input.company_id);
+  const custom = input.custom
+    ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
+    : undefined;
+  const amount = input.amount == null ? input.amount : cents(input.amount);
+  s.row = {
+    ...s.row,
+    ...(input.title !== undefined ? { title: input.title } : {}),
+    ...(amount !== undefined ? { amount: amount === null ? null : String(amount) } : {}),
+    ...(input.currency !== undefined ? { currency: input.currency } : {}),
+    ...(input.expected_close_date !== undefined ? { expectedCloseDate: input.expected_close_date } : {}),
+    ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+    ...(contact !== undefined ? { contactId: contact?.id ?? null } : {}),
+    ...(company !== undefined ? { companyId: company?.id ?? null } : {}),
+    ...(input.tags ? { tags: lookups.tags(input.tags) } : {}),
+    ...(custom ? { custom: mergeCustom(s.row.custom, custom) } : {}),
+    updatedBy: scope.ctx.actor.id,
+    updatedAt: new Date().toISOString(),
+  };
+  s.view = {
+    ...s.view,
+    title: s.row.title,
+    amount: s.row.amount === null ? null : Number(s.row.amount),
+    currency: s.row.currency,
+    expected_close_date: s.row.expectedCloseDate,
+    owner_id: s.row.ownerId,
+    ...(contact !== undefined ? { contact } : {}),
+    ...(company !== undefined ? { company } : {}),
+    tags: s.row.tags,
+    custom: s.row.custom,
+    updated_by: s.row.updatedBy,
+    updated_at: s.row.updatedAt,
+  };
+  s.written = true;
+}
+
+/** Writes the opportunities `updateOpportunitiesIn` changed: one statement. */
+async function write(scope: TenantScope, written: State[]): Promise<void> {
+  await scope.conn.query(
+    `update opportunities o set title = x.title, amount = x.amount, currency = x.currency,
+        expected_close_date = x.expected_close_date, owner_id = x.owner_id, contact_id = x.contact_id,
+        company_id = x.company_id, tags = x.tags, custom = x.custom, updated_by = x.updated_by,
+        updated_at = x.updated_at
+       from jsonb_to_recordset($2::jsonb) as x(id uuid, title text, amount numeric, currency text,
+        expected_close_date date, owner_id uuid, contact_id uuid, company_id uuid, tags text[], custom jsonb,
+        updated_by uuid, updated_at timestamptz)
+      where o.org_id = $1 and o.id = x.id`,
+    [
+      scope.ctx.orgId,
+      JSON.stringify(
+        written.map(({ row: r }) => ({
+          id: r.id,
+          title: r.title,
+          amount: r.amount,
+          currency: r.currency,
+          expected_close_date: r.expectedCloseDate,
+          owner_id: r.ownerId,
+          contact_id: r.contactId,
+          company_id: r.companyId,
+          tags: r.tags,
+          custom: r.custom,
+          updated_by: r.updatedBy,
+          updated_at: r.updatedAt,
+        })),
+      ),
+    ],
+  );
+}
