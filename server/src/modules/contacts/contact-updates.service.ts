@@ -3,19 +3,26 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
-import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
+import { AppError, conflict } from '../../platform/errors/app-error.js';
 import { changesBetween } from '../../platform/events/changes.js';
-import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import type { NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import {
+  applyChanges,
+  type ChangeState,
+  type RecordChange,
+  type RecordChangeResult,
+} from '../records/record-changes.js';
 import { ReferenceLookups, type Wanted } from '../records/reference-lookups.js';
 import type { ContactUpdateInput, ContactView } from './contact.dto.js';
 import { contacts } from './contact.schema.js';
 import {
   contactViews,
   displayName,
+  insertContactEmails,
   linkEvents,
   normalizeEmails,
   normalizePhones,
@@ -37,23 +44,10 @@ const COMPARED: (keyof ContactView)[] = [
   'custom',
 ];
 
-/**
- * One update of `updateContactsIn`. `input` as a function gets the contact as the items before
- * this one left it and answers its update, or null for none; it may be called more than once
- * (the first time to read ahead what the batch refers to) and must not have side effects.
- */
-export type ContactChange = {
-  id: string;
-  input: ContactUpdateInput | ((current: ContactView) => ContactUpdateInput | null);
-};
-
-/**
- * What became of one `ContactChange`: the contact before and after it (`written` false when its
- * input was null: nothing written), or why it was refused (it changed nothing).
- */
-export type ContactChangeResult =
-  | { ok: true; before: ContactView; after: ContactView; written: boolean }
-  | { ok: false; error: AppError };
+/** One update of `updateContactsIn` (see `RecordChange`). */
+export type ContactChange = RecordChange<ContactView, ContactUpdateInput>;
+/** What became of one `ContactChange`. */
+export type ContactChangeResult = RecordChangeResult<ContactView>;
 
 /**
  * Updates the given fields (absent ones keep their value; null clears). Records one
@@ -103,7 +97,8 @@ const wantedBy = (inputs: ContactUpdateInput[]) => ({
   tags: inputs.flatMap((i) => i.tags ?? []),
 });
 
-type State = { row: ContactRow; view: ContactView; emails: boolean; links: boolean; written: boolean };
+/** A contact while a batch is applied, and whether its e-mails or company links changed. */
+type State = ChangeState<ContactRow, ContactView> & { emails: boolean; links: boolean };
 
 /**
  * `updateContactIn` for many contacts in a handful of statements whatever their number: the
@@ -137,88 +132,40 @@ export async function updateContactsIn(
     rows.map((row, i) => [row.id, { row, view: views[i]!, emails: false, links: false, written: false }]),
   );
   const object = await objectDef(scope.tx, ctx.orgId, 'contact');
-  const inputOf = (change: ContactChange, s: State) =>
-    typeof change.input === 'function' ? change.input(s.view) : change.input;
-
   const lookups = new ContactLookups(scope);
   // The contacts' own e-mails: an item may keep them; another contact's e-mail is refused.
   for (const s of state.values()) for (const e of s.row.emails) lookups.emailOwner.set(e.value, s.row.id);
-  await lookups.read(
-    wantedBy(
-      changes.flatMap((change) => {
-        const s = state.get(change.id);
-        const input = s && !s.row.archivedAt ? inputOf(change, s) : null;
-        return input ? [input] : [];
-      }),
-    ),
-  );
-
-  const results: ContactChangeResult[] = [];
-  const events: NewEvent[] = [];
-  for (const change of changes) {
-    const s = state.get(change.id);
-    try {
-      if (!s) throw notFound('Contact', change.id);
-      if (s.row.archivedAt)
-        throw conflict('This contact is archived; restore it first', undefined, 'archived');
-      const input = inputOf(change, s);
-      if (!input) {
-        results.push({ ok: true, before: s.view, after: s.view, written: false });
-        continue;
-      }
-      const applied = await apply(scope, lookups, object, s, input);
-      const before = s.view;
-      s.row = applied.row;
-      s.view = applied.view;
-      s.emails ||= applied.emails;
-      s.links ||= applied.links.added.length + applied.links.removed.length > 0;
-      s.written = true;
-      const fieldChanges = changesBetween(before, s.view, COMPARED);
-      const name = displayName(s.view);
-      if (Object.keys(fieldChanges).length > 0)
-        events.push({
-          type: 'contact.updated',
-          subject: { object: 'contact', id: s.row.id },
-          data: { name, changes: fieldChanges },
-        });
-      events.push(...linkEvents({ id: s.row.id, name }, applied.links, applied.names));
-      results.push({ ok: true, before, after: s.view, written: true });
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      results.push({ ok: false, error });
-    }
-  }
-
-  const written = [...state.values()].filter((s) => s.written);
-  if (written.length === 0) return results;
-  await write(scope, written);
-  await emitEvents(scope, services.jobs, events);
-  // The last view of each contact as stored (its timestamps and companies as the database gives them).
-  const storedRows = await scope.tx
-    .select()
-    .from(contacts)
-    .where(
-      and(
-        eq(contacts.orgId, ctx.orgId),
-        inArray(
-          contacts.id,
-          written.map((s) => s.row.id),
-        ),
+  return applyChanges(
+    scope,
+    services,
+    changes,
+    state,
+    {
+      label: 'Contact',
+      readAhead: (inputs) => lookups.read(wantedBy(inputs)),
+      apply: (s, input) => apply(scope, lookups, object, s, input),
+      write: (written) => write(scope, written),
+    },
+    // As stored: timestamps and companies as the database gives them.
+    async (written) =>
+      new Map(
+        (
+          await contactViews(
+            scope,
+            await scope.tx
+              .select()
+              .from(contacts)
+              .where(and(eq(contacts.orgId, ctx.orgId), inArray(contacts.id, written))),
+          )
+        ).map((v) => [v.id, v]),
       ),
-    );
-  const stored = new Map((await contactViews(scope, storedRows)).map((v) => [v.id, v]));
-  const last = new Map<string, number>();
-  for (const [i, change] of changes.entries()) if (results[i]!.ok) last.set(change.id, i);
-  for (const [id, i] of last) {
-    const r = results[i]!;
-    if (r.ok && r.written) results[i] = { ...r, after: stored.get(id)! };
-  }
-  return results;
+  );
 }
 
 /**
  * One item applied in memory to its contact: the checks and rules of `updateContactIn`, the
  * e-mail owners updated for the items after it.
+ * @returns its events: `contact.updated` with what changed, one per company linked or unlinked
  * @throws AppError as `updateContactIn` (400 bad value, 409 `duplicate_email`, 422 unknown owner or company)
  */
 async function apply(
@@ -227,7 +174,7 @@ async function apply(
   object: Awaited<ReturnType<typeof objectDef>>,
   s: State,
   input: ContactUpdateInput,
-) {
+): Promise<NewEvent[]> {
   const id = s.row.id;
   const custom = input.custom
     ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
@@ -310,7 +257,19 @@ async function apply(
     updated_by: row.updatedBy,
     updated_at: row.updatedAt,
   };
-  return { row, view, emails: Boolean(emails), links, names };
+  const before = s.view;
+  s.row = row;
+  s.view = view;
+  s.emails ||= Boolean(emails);
+  s.links ||= links.added.length + links.removed.length > 0;
+  const changes = changesBetween(before, view, COMPARED);
+  const name = displayName(view);
+  return [
+    ...(Object.keys(changes).length > 0
+      ? [{ type: 'contact.updated', subject: { object: 'contact', id }, data: { name, changes } }]
+      : []),
+    ...linkEvents({ id, name }, links, names),
+  ];
 }
 
 /** Writes the contacts `updateContactsIn` changed: their rows, then e-mails and links where they changed. */
@@ -355,13 +314,10 @@ async function write(scope: TenantScope, written: State[]): Promise<void> {
       orgId,
       emails.map((s) => s.row.id),
     ]);
-    const values = emails.flatMap((s) => s.row.emails.map((e) => ({ contact_id: s.row.id, email: e.value })));
-    if (values.length > 0)
-      await scope.conn.query(
-        `insert into contact_emails (org_id, contact_id, email, active)
-         select $1, x.contact_id, x.email, true from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, email text)`,
-        [orgId, JSON.stringify(values)],
-      );
+    await insertContactEmails(
+      scope,
+      emails.flatMap((s) => s.row.emails.map((e) => ({ contact_id: s.row.id, email: e.value }))),
+    );
   }
   const links = written.filter((s) => s.links);
   if (links.length > 0) {

@@ -23,6 +23,19 @@ import {
 
 type ContactRow = typeof contacts.$inferSelect;
 
+/** Adds active e-mails to contacts: one insert for any number (import batches, batch updates). */
+export async function insertContactEmails(
+  scope: TenantScope,
+  emails: { contact_id: string; email: string }[],
+): Promise<void> {
+  if (emails.length === 0) return;
+  await scope.conn.query(
+    `insert into contact_emails (org_id, contact_id, email, active)
+     select $1, x.contact_id, x.email, true from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, email text)`,
+    [scope.ctx.orgId, JSON.stringify(emails)],
+  );
+}
+
 /** Normalizes e-mails: lower-cased, de-duplicated, exactly one primary (the first unless one says so). */
 export function normalizeEmails(input: NonNullable<ContactCreateInput['emails']>): EmailValue[] {
   const seen = new Set<string>();

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import { insertContactEmails } from '../contacts/contact.service.js';
 import { updateContactsIn } from '../contacts/contact-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
@@ -238,13 +239,10 @@ async function insertContacts(run: RunContext, scope: TenantScope, created: NewC
         notes text, custom jsonb)`,
     [orgId, actor.id, JSON.stringify(records)],
   );
-  const emails = created.flatMap(({ id, c }) => c.emails.map((email) => ({ contact_id: id, email })));
-  if (emails.length > 0)
-    await scope.conn.query(
-      `insert into contact_emails (org_id, contact_id, email, active)
-       select $1, x.contact_id, x.email, true from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, email text)`,
-      [orgId, JSON.stringify(emails)],
-    );
+  await insertContactEmails(
+    scope,
+    created.flatMap(({ id, c }) => c.emails.map((email) => ({ contact_id: id, email }))),
+  );
   const links = created.filter((n) => n.companyId);
   if (links.length > 0)
     await scope.conn.query(

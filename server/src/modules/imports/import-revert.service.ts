@@ -81,8 +81,11 @@ export async function runRevert(services: Services, orgId: string, importId: str
     );
     if (rows.length === 0) break;
     const bulk = BULK_UPDATE[object];
+    // Updates only: created records of these objects are archived in bulk afterwards.
+    const updates = rows.every((r) => r.outcome === 'updated');
     if (
       bulk &&
+      updates &&
       (await withTenant(services.database, ctx, (scope) => revertUpdates(scope, services, bulk, rows)))
     )
       continue;

@@ -3,13 +3,19 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
-import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
+import { AppError } from '../../platform/errors/app-error.js';
 import { changesBetween } from '../../platform/events/changes.js';
-import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import type { NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import {
+  applyChanges,
+  type ChangeState,
+  type RecordChange,
+  type RecordChangeResult,
+} from '../records/record-changes.js';
 import { ReferenceLookups } from '../records/reference-lookups.js';
 import type { OpportunityUpdateInput, OpportunityView } from './opportunity.dto.js';
 import { opportunities } from './opportunity.schema.js';
@@ -30,20 +36,10 @@ const COMPARED = [
   'custom',
 ] as const;
 
-/**
- * One update of `updateOpportunitiesIn`. `input` as a function gets the opportunity as the items
- * before this one left it and answers its update, or null for none; it may be called more than
- * once (the first time to read ahead what the batch refers to) and must not have side effects.
- */
-export type OpportunityChange = {
-  id: string;
-  input: OpportunityUpdateInput | ((current: OpportunityView) => OpportunityUpdateInput | null);
-};
-
-/** What became of one `OpportunityChange` (as `ContactChangeResult`). */
-export type OpportunityChangeResult =
-  | { ok: true; before: OpportunityView; after: OpportunityView; written: boolean }
-  | { ok: false; error: AppError };
+/** One update of `updateOpportunitiesIn` (see `RecordChange`). */
+export type OpportunityChange = RecordChange<OpportunityView, OpportunityUpdateInput>;
+/** What became of one `OpportunityChange`. */
+export type OpportunityChangeResult = RecordChangeResult<OpportunityView>;
 
 /** Updates fields (not the stage: use move). One `opportunity.updated` event with before/after. */
 export async function updateOpportunity(
@@ -85,7 +81,7 @@ const wantedBy = (inputs: OpportunityUpdateInput[]) => ({
   tags: inputs.flatMap((i) => i.tags ?? []),
 });
 
-type State = { row: Row; view: OpportunityView; written: boolean };
+type State = ChangeState<Row, OpportunityView>;
 
 /**
  * `updateOpportunityIn` for many opportunities in a handful of statements whatever their number,
@@ -114,85 +110,38 @@ export async function updateOpportunitiesIn(
     rows.map((row, i) => [row.id, { row, view: views[i]!, written: false }]),
   );
   const object = await objectDef(scope.tx, ctx.orgId, 'opportunity');
-  const inputOf = (change: OpportunityChange, s: State) =>
-    typeof change.input === 'function' ? change.input(s.view) : change.input;
   const lookups = new ReferenceLookups(scope);
-  await lookups.read(
-    wantedBy(
-      changes.flatMap((change) => {
-        const s = state.get(change.id);
-        const input = s && !s.row.archivedAt ? inputOf(change, s) : null;
-        return input ? [input] : [];
-      }),
-    ),
+  return applyChanges(
+    scope,
+    services,
+    changes,
+    state,
+    {
+      label: 'Opportunity',
+      readAhead: (inputs) => lookups.read(wantedBy(inputs)),
+      apply: (s, input) => apply(scope, lookups, object, s, input),
+      write: (written) => write(scope, written),
+    },
+    // As stored: timestamps as the database gives them.
+    async (written) =>
+      new Map(
+        (
+          await opportunityViews(
+            scope,
+            await scope.tx
+              .select()
+              .from(opportunities)
+              .where(and(eq(opportunities.orgId, ctx.orgId), inArray(opportunities.id, written))),
+          )
+        ).map((v) => [v.id, v]),
+      ),
   );
-
-  const results: OpportunityChangeResult[] = [];
-  const events: NewEvent[] = [];
-  for (const change of changes) {
-    const s = state.get(change.id);
-    try {
-      if (!s) throw notFound('Opportunity', change.id);
-      if (s.row.archivedAt)
-        throw conflict('This opportunity is archived; restore it first', undefined, 'archived');
-      const input = inputOf(change, s);
-      if (!input) {
-        results.push({ ok: true, before: s.view, after: s.view, written: false });
-        continue;
-      }
-      const before = s.view;
-      await apply(scope, lookups, object, s, input);
-      const fieldChanges = changesBetween(before, s.view, COMPARED);
-      if (Object.keys(fieldChanges).length > 0)
-        events.push({
-          type: 'opportunity.updated',
-          subject: { object: 'opportunity', id: s.row.id },
-          data: { name: s.view.title, changes: fieldChanges },
-          related: related(s.row),
-        });
-      results.push({ ok: true, before, after: s.view, written: true });
-    } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      results.push({ ok: false, error });
-    }
-  }
-
-  const written = [...state.values()].filter((s) => s.written);
-  if (written.length === 0) return results;
-  await write(scope, written);
-  await emitEvents(scope, services.jobs, events);
-  // The last view of each opportunity as stored (its timestamps as the database gives them).
-  const stored = new Map(
-    (
-      await opportunityViews(
-        scope,
-        await scope.tx
-          .select()
-          .from(opportunities)
-          .where(
-            and(
-              eq(opportunities.orgId, ctx.orgId),
-              inArray(
-                opportunities.id,
-                written.map((s) => s.row.id),
-              ),
-            ),
-          ),
-      )
-    ).map((v) => [v.id, v]),
-  );
-  const last = new Map<string, number>();
-  for (const [i, change] of changes.entries()) if (results[i]!.ok) last.set(change.id, i);
-  for (const [id, i] of last) {
-    const r = results[i]!;
-    if (r.ok && r.written) results[i] = { ...r, after: stored.get(id)! };
-  }
-  return results;
 }
 
 /**
  * One item applied in memory to its opportunity (its state's row and view replaced): the checks
  * and rules of `updateOpportunityIn`.
+ * @returns its event: `opportunity.updated` with what changed, if anything did
  * @throws AppError as `updateOpportunityIn`
  */
 async function apply(
@@ -201,7 +150,8 @@ async function apply(
   object: Awaited<ReturnType<typeof objectDef>>,
   s: State,
   input: OpportunityUpdateInput,
-): Promise<void> {
+): Promise<NewEvent[]> {
+  const before = s.view;
   // Read ahead already, unless an earlier item changed what this one asks for.
   await lookups.read(wantedBy([input]));
   if (input.owner_id) lookups.assertMember(input.owner_id, 'body.owner_id');
@@ -246,7 +196,16 @@ async function apply(
     updated_by: s.row.updatedBy,
     updated_at: s.row.updatedAt,
   };
-  s.written = true;
+  const changes = changesBetween(before, s.view, COMPARED);
+  if (Object.keys(changes).length === 0) return [];
+  return [
+    {
+      type: 'opportunity.updated',
+      subject: { object: 'opportunity', id: s.row.id },
+      data: { name: s.view.title, changes },
+      related: related(s.row),
+    },
+  ];
 }
 
 /** Writes the opportunities `updateOpportunitiesIn` changed: one statement. */

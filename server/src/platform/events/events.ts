@@ -63,13 +63,15 @@ export type DispatchJob = { org_id: string; event_id?: string; event_ids?: strin
 /**
  * `emitEvent` for many events at once (an import batch): one multi-row insert and one dispatch
  * job carrying every event id, in the caller's tenant transaction. Consumers still see one
- * envelope per event, in the given order.
+ * envelope per event, in the given order; their times increase in that order (a microsecond
+ * apart at least), so a timeline lists them in it.
  * @returns the events' ids, in the given order
  */
 export async function emitEvents(scope: TenantScope, jobs: JobQueue, batch: NewEvent[]): Promise<string[]> {
   if (batch.length === 0) return [];
-  const rows = batch.map((event) => ({
+  const rows = batch.map((event, ord) => ({
     id: randomUUID(),
+    ord,
     type: event.type,
     version: event.version ?? 1,
     subject_object: event.subject.object,
@@ -80,9 +82,9 @@ export async function emitEvents(scope: TenantScope, jobs: JobQueue, batch: NewE
   await scope.conn.query(
     `insert into events (org_id, id, type, version, occurred_at, actor_type, actor_id, subject_object,
         subject_id, data, trace_id, related)
-     select $1, x.id, x.type, x.version, clock_timestamp(), $2, $3, x.subject_object, x.subject_id,
-        x.data, $4, x.related
-       from jsonb_to_recordset($5::jsonb) as x(id uuid, type text, version int,
+     select $1, x.id, x.type, x.version, clock_timestamp() + x.ord * interval '1 microsecond', $2, $3,
+        x.subject_object, x.subject_id, x.data, $4, x.related
+       from jsonb_to_recordset($5::jsonb) as x(id uuid, ord int, type text, version int,
         subject_object text, subject_id text, data jsonb, related text[])`,
     [
       scope.ctx.orgId,
