@@ -571,6 +571,59 @@ describe('contacts: import, dedup, revert', () => {
     expect(row(3).problems).toEqual([]);
   });
 
+  it('updates matched companies in file order, refuses a parent that makes a cycle (also one made earlier in the file); undo restores', async () => {
+    const first = await uploadCsv(
+      t,
+      admin.client,
+      'company',
+      'groups.csv',
+      'ID,Name,Domain,Parent Company,Industry\ng-1,Globex Group,globex-group.example,,\ng-2,Initech Group,initech-group.example,Globex Group,\ng-3,Hooli Group,hooli-group.example,,\n',
+    );
+    await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
+    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 3 });
+    const ids = Object.fromEntries(
+      (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
+        (r: { row_number: number; record_id: string }) => [r.row_number, r.record_id],
+      ),
+    );
+    const [globex, initech, hooli] = [ids[1], ids[2], ids[3]];
+
+    const csv = [
+      'ID,Name,Domain,Parent Company,Industry',
+      'g-1,Globex Group,,Initech Group,Energy', // Initech's parent is Globex: a cycle
+      'g-3,Hooli Group,,Globex Group,Software',
+      'g-3,Hooli Group,,,Hardware', // the same company again: overwrites the row before
+      'g-2,Initech Group,,Hooli Group,', // Hooli -> Globex: no cycle
+      'g-1,Globex Group,,Hooli Group,', // Hooli's parent is Globex since row 2: a cycle
+    ].join('\n');
+    const up = await uploadCsv(t, admin.client, 'company', 'groups-again.csv', `${csv}\n`);
+    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
+    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    expect((await waitForImport(admin.client, up.body.id)).progress).toMatchObject({
+      created: 0,
+      updated: 3,
+      failed: 2,
+    });
+    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
+    const codes = (n: number) =>
+      rows
+        .find((r: { row_number: number }) => r.row_number === n)
+        .problems.map((p: { code: string }) => p.code);
+    expect(codes(1)).toEqual(['parent_cycle']);
+    expect(codes(5)).toEqual(['parent_cycle']);
+    const get = async (id: string) => (await admin.client.get(`/api/v1/companies/${id}`)).body;
+    expect(await get(globex)).toMatchObject({ parent_id: null, industry: null });
+    expect(await get(hooli)).toMatchObject({ parent_id: globex, industry: 'Hardware' });
+    expect(await get(initech)).toMatchObject({ parent_id: hooli });
+    const types = (await importEvents(up.body.id)).map((e) => e.type);
+    expect(types).toEqual(['company.updated', 'company.updated', 'company.updated']);
+
+    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    expect((await waitForImport(admin.client, up.body.id)).status).toBe('reverted');
+    expect(await get(hooli)).toMatchObject({ parent_id: null, industry: null });
+    expect(await get(initech)).toMatchObject({ parent_id: globex });
+  });
+
   it('updates tasks matched by external id as the mode says, and undo puts them back', async () => {
     const first = await uploadCsv(
       t,

@@ -6,6 +6,7 @@ import { Contact } from '../contacts/contact.dto.js';
 import { registerRecordRoutes } from '../records/record.routes.js';
 import { Company, CompanyCreate, CompanyUpdate } from './company.dto.js';
 import * as companies from './company.service.js';
+import { updateCompany } from './company-updates.service.js';
 
 /** Companies: the record routes, plus the company's contacts. */
 export function registerCompanyRoutes(app: ApiApp, services: Services): void {
@@ -17,7 +18,7 @@ export function registerCompanyRoutes(app: ApiApp, services: Services): void {
     service: {
       create: companies.createCompany,
       get: companies.getCompany,
-      update: companies.updateCompany,
+      update: updateCompany,
       archive: companies.archiveCompany,
       restore: companies.restoreCompany,
       remove: companies.deleteCompany,

@@ -1,8 +1,7 @@
-import { and, asc, count, eq, inArray, isNull, notInArray } from 'drizzle-orm';
+import { and, asc, count, eq, inArray } from 'drizzle-orm';
 import { auditView } from '../../db/columns.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
-import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
-import { changesBetween } from '../../platform/events/changes.js';
+import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
@@ -14,7 +13,7 @@ import { contactCompanies, contacts } from '../contacts/contact.schema.js';
 import { contactViews, displayName } from '../contacts/contact.service.js';
 import { assertMember } from '../organizations/organization.service.js';
 import { ensureTags } from '../tags/tag.service.js';
-import type { CompanyCreateInput, CompanyUpdateInput, CompanyView } from './company.dto.js';
+import type { CompanyCreateInput, CompanyView } from './company.dto.js';
 import { companies } from './company.schema.js';
 
 type CompanyRow = typeof companies.$inferSelect;
@@ -25,29 +24,17 @@ export function domainOf(value: string): string {
   return host.toLowerCase().replace(/^www\./, '');
 }
 
-function phoneOf(raw: string | null | undefined): string | null | undefined {
+/** A company phone as stored: E.164. @throws 400 `invalid_phone` naming `body.phone` */
+export function phoneOf(raw: string | null | undefined): string | null | undefined {
   if (raw === undefined || raw === null) return raw;
   const e164 = toE164(raw);
   if (!e164) throw badRequest('Not a valid phone number', 'body.phone', 'invalid_phone');
   return e164;
 }
 
-async function views(scope: TenantScope, rows: CompanyRow[]): Promise<CompanyView[]> {
-  if (rows.length === 0) return [];
-  const counts = await scope.tx
-    .select({ companyId: contactCompanies.companyId, n: count() })
-    .from(contactCompanies)
-    .where(
-      and(
-        eq(contactCompanies.orgId, scope.ctx.orgId),
-        inArray(
-          contactCompanies.companyId,
-          rows.map((r) => r.id),
-        ),
-      ),
-    )
-    .groupBy(contactCompanies.companyId);
-  return rows.map((r) => ({
+/** A company's view from its row; `contact_count` as given. */
+export function companyViewOf(r: CompanyRow, contactCount = 0): CompanyView {
+  return {
     id: r.id,
     name: r.name,
     domain: r.domain,
@@ -64,9 +51,28 @@ async function views(scope: TenantScope, rows: CompanyRow[]): Promise<CompanyVie
     parent_id: r.parentId,
     notes: r.notes,
     custom: r.custom,
-    contact_count: Number(counts.find((c) => c.companyId === r.id)?.n ?? 0),
+    contact_count: contactCount,
     ...auditView(r),
-  }));
+  };
+}
+
+/** Views of companies, with how many contacts each has (one query). */
+export async function companyViews(scope: TenantScope, rows: CompanyRow[]): Promise<CompanyView[]> {
+  if (rows.length === 0) return [];
+  const counts = await scope.tx
+    .select({ companyId: contactCompanies.companyId, n: count() })
+    .from(contactCompanies)
+    .where(
+      and(
+        eq(contactCompanies.orgId, scope.ctx.orgId),
+        inArray(
+          contactCompanies.companyId,
+          rows.map((r) => r.id),
+        ),
+      ),
+    )
+    .groupBy(contactCompanies.companyId);
+  return rows.map((r) => companyViewOf(r, Number(counts.find((c) => c.companyId === r.id)?.n ?? 0)));
 }
 
 /**
@@ -150,7 +156,7 @@ export async function createCompanyIn(
       subject: { object: 'company', id: row!.id },
       data: { name: row!.name },
     });
-    return (await views(scope, [row!]))[0]!;
+    return (await companyViews(scope, [row!]))[0]!;
   }
 }
 
@@ -181,80 +187,6 @@ export async function companyContacts(
       rows.map((r) => r.contact).filter((c) => c.archivedAt === null),
     );
   });
-}
-
-const COMPARED: (keyof CompanyView)[] = [
-  'name',
-  'domain',
-  'website',
-  'phone',
-  'address',
-  'industry',
-  'size',
-  'tags',
-  'owner_id',
-  'parent_id',
-  'notes',
-  'custom',
-];
-
-/** Updates the given fields; one `company.updated` event with before/after. @throws 404, 409 `archived` */
-export async function updateCompany(
-  services: Services,
-  ctx: TenantContext,
-  id: string,
-  input: CompanyUpdateInput,
-): Promise<CompanyView> {
-  return withTenant(services.database, ctx, (scope) => updateCompanyIn(scope, services, id, input));
-}
-
-/** `updateCompany` inside the caller's tenant transaction (import, merge). */
-export async function updateCompanyIn(
-  scope: TenantScope,
-  services: Services,
-  id: string,
-  input: CompanyUpdateInput,
-): Promise<CompanyView> {
-  const { ctx } = scope;
-  const row = await loadRow(scope, id, true);
-  if (row.archivedAt) throw conflict('This company is archived; restore it first', undefined, 'archived');
-  const [before] = await views(scope, [row]);
-  const object = await objectDef(scope.tx, ctx.orgId, 'company');
-  const custom = input.custom
-    ? await parseCustomValuesIn(scope, object, input.custom, { path: 'body.custom', creating: false })
-    : undefined;
-  if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
-  if (input.parent_id) await assertParent(scope, input.parent_id, id);
-  const [updated] = await scope.tx
-    .update(companies)
-    .set({
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      ...(input.domain !== undefined ? { domain: input.domain ? domainOf(input.domain) : null } : {}),
-      ...(input.website !== undefined ? { website: input.website } : {}),
-      ...(input.phone !== undefined ? { phone: phoneOf(input.phone) } : {}),
-      ...(input.address !== undefined ? { address: input.address } : {}),
-      ...(input.industry !== undefined ? { industry: input.industry } : {}),
-      ...(input.size !== undefined ? { size: input.size } : {}),
-      ...(input.tags ? { tags: await ensureTags(scope, input.tags) } : {}),
-      ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
-      ...(input.parent_id !== undefined ? { parentId: input.parent_id } : {}),
-      ...(input.notes !== undefined ? { notes: input.notes } : {}),
-      ...(custom ? { custom: mergeCustom(row.custom, custom) } : {}),
-      updatedBy: ctx.actor.id,
-      updatedAt: new Date().toISOString(),
-    })
-    .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
-    .returning();
-  const [after] = await views(scope, [updated!]);
-  const changes = changesBetween(before!, after!, COMPARED);
-  if (Object.keys(changes).length > 0) {
-    await emitEvent(scope, services.jobs, {
-      type: 'company.updated',
-      subject: { object: 'company', id },
-      data: { name: after!.name, changes },
-    });
-  }
-  return after!;
 }
 
 /**
@@ -291,7 +223,7 @@ export async function setCompanyArchivedIn(
 ): Promise<CompanyView> {
   const { ctx } = scope;
   const row = await loadRow(scope, id, true);
-  if (Boolean(row.archivedAt) === archive) return (await views(scope, [row]))[0]!;
+  if (Boolean(row.archivedAt) === archive) return (await companyViews(scope, [row]))[0]!;
   const unlinked = archive
     ? await scope.tx
         .delete(contactCompanies)
@@ -313,7 +245,7 @@ export async function setCompanyArchivedIn(
       subject: { object: 'company', id },
       data: { name: row.name },
     });
-    return (await views(scope, [updated!]))[0]!;
+    return (await companyViews(scope, [updated!]))[0]!;
   }
   await emitEvent(scope, services.jobs, {
     type: 'company.archived',
@@ -354,43 +286,12 @@ export async function setCompanyArchivedIn(
       related: [{ object: 'company', id }],
     });
   }
-  return (await views(scope, [updated!]))[0]!;
-}
-
-/**
- * Points the active child companies of `fromIds` (their `parent_id`) at `toId` inside the
- * caller's tenant transaction (a company merge and its undo), one `company.updated` each;
- * `onlyIds` limits it to those children, `exceptIds` leaves those out (the merged companies).
- * @returns what moved, each child with the parent it had
- * @throws 422 `parent_cycle` when `toId` descends from one of the children
- */
-export async function reparentChildrenIn(
-  scope: TenantScope,
-  services: Services,
-  fromIds: string[],
-  toId: string,
-  options: { onlyIds?: string[]; exceptIds?: string[] } = {},
-): Promise<{ id: string; from: string }[]> {
-  if (fromIds.length === 0) return [];
-  const rows = await scope.tx
-    .select({ id: companies.id, parentId: companies.parentId })
-    .from(companies)
-    .where(
-      and(
-        eq(companies.orgId, scope.ctx.orgId),
-        inArray(companies.parentId, fromIds),
-        isNull(companies.archivedAt),
-        options.onlyIds ? inArray(companies.id, options.onlyIds) : undefined,
-        options.exceptIds?.length ? notInArray(companies.id, options.exceptIds) : undefined,
-      ),
-    );
-  for (const r of rows) await updateCompanyIn(scope, services, r.id, { parent_id: toId });
-  return rows.map((r) => ({ id: r.id, from: r.parentId! }));
+  return (await companyViews(scope, [updated!]))[0]!;
 }
 
 /** A company as the API shows it, inside the caller's tenant transaction. @throws 404 */
 export async function companyViewIn(scope: TenantScope, id: string): Promise<CompanyView> {
-  return (await views(scope, [await loadRow(scope, id)]))[0]!;
+  return (await companyViews(scope, [await loadRow(scope, id)]))[0]!;
 }
 
 /** Deletes a company for good (admins); its contacts stay. */

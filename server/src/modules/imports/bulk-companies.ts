@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents } from '../../platform/events/events.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import { updateCompaniesIn } from '../companies/company-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
   type BulkWriter,
@@ -13,11 +14,18 @@ import {
   rememberExternalIds,
   rows,
   storedCustom,
+  updateOrDefer,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
 import type { RowResult, RunContext } from './import-writers.js';
-import { type CompanyDraft, parentPending, prepareCompany } from './writers-companies.js';
+import {
+  type CompanyDraft,
+  companyUpdate,
+  parentPending,
+  prepareCompany,
+  updatedCompanyRow,
+} from './writers-companies.js';
 
 /** Which company each dedup key points to: external id, phone (E.164), domain, lower-cased name. */
 type CompanyKeys = {
@@ -119,7 +127,7 @@ export async function writeCompanyBatch(
   };
   const object = await objectDef(scope.tx, scope.ctx.orgId, 'company');
   const created: NewCompany[] = [];
-  const later: number[] = [];
+  const matched: { row: number; id: string; c: CompanyDraft; parentId: string | null }[] = [];
   const remembered: { externalId: string; id: string }[] = [];
   for (const [i, c] of batch.prepared.entries()) {
     if ('outcome' in c) continue;
@@ -145,7 +153,7 @@ export async function writeCompanyBatch(
           keys.external.set(c.externalId, match);
         }
       } else {
-        later.push(i);
+        matched.push({ row: i, id: match, c, parentId });
         keep(c, match);
       }
       continue;
@@ -160,6 +168,7 @@ export async function writeCompanyBatch(
     created.push({ id, row: i, c, parentId });
     keep(c, id);
   }
+  const later: number[] = [];
   await insertOrDefer(
     scope,
     created.map((n) => ({ ...n, problems: n.c.problems })),
@@ -167,6 +176,26 @@ export async function writeCompanyBatch(
     results,
     later,
   );
+  // Inserts that fell back leave matches on companies never written: every row goes one by one.
+  if (later.length > 0) later.push(...matched.map((m) => m.row));
+  else
+    await updateOrDefer(
+      scope,
+      matched,
+      (sp) =>
+        updateCompaniesIn(
+          sp,
+          run.services,
+          matched.map((m) => ({ id: m.id, input: companyUpdate(run, m.c, m.parentId) })),
+        ),
+      (m, r) => updatedCompanyRow(run, m.c, m.parentId, m.id, r),
+      (m) => m.c.problems,
+      results,
+      later,
+    );
+  for (const m of matched)
+    if (m.c.externalId && results[m.row] && results[m.row]!.outcome !== 'failed')
+      remembered.push({ externalId: m.c.externalId, id: m.id });
   if (remembered.length > 0) await rememberExternalIds(run, 'company', remembered);
   for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
 

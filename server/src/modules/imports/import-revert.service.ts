@@ -6,7 +6,9 @@ import { AppError } from '../../platform/errors/app-error.js';
 import { mapDatabaseError } from '../../platform/errors/db-errors.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { archiveCompany, updateCompany } from '../companies/company.service.js';
+import type { CompanyUpdateInput } from '../companies/company.dto.js';
+import { archiveCompany } from '../companies/company.service.js';
+import { updateCompaniesIn, updateCompany } from '../companies/company-updates.service.js';
 import type { ContactUpdateInput } from '../contacts/contact.dto.js';
 import { archiveContact, displayName } from '../contacts/contact.service.js';
 import { updateContact, updateContactsIn } from '../contacts/contact-updates.service.js';
@@ -48,8 +50,10 @@ const UPDATE = {
 /**
  * Undoes an import, last row first: archives each record it created and writes back the values
  * it overwrote in each record it updated (one event each, the import as actor), marking each row
- * reverted so a revert that dies resumes where it stopped. Created contacts and opportunities are
- * archived 1,000 a transaction (`archiveCreated`) once the updates are undone. External ids the import recorded go.
+ * reverted so a revert that dies resumes where it stopped. Contacts, companies and opportunities
+ * it updated are put back 1,000 rows a transaction (`BULK_UPDATE`); contacts and opportunities it
+ * created are archived 1,000 a transaction (`archiveCreated`) once the updates are undone, the
+ * other records one by one. External ids the import recorded go.
  * A record changed since (archived, say) is left as it is and noted on its row.
  */
 export async function runRevert(services: Services, orgId: string, importId: string): Promise<string> {
@@ -80,16 +84,18 @@ export async function runRevert(services: Services, orgId: string, importId: str
         .limit(object in BULK_UPDATE ? REVERT_BULK_PAGE_ROWS : REVERT_PAGE_ROWS),
     );
     if (rows.length === 0) break;
+    // The page's updates at once (last row first), then its creates: an update of a record this
+    // import created comes later in the file, so it is undone before that record is archived.
     const bulk = BULK_UPDATE[object];
-    // Updates only: created records of these objects are archived in bulk afterwards.
-    const updates = rows.every((r) => r.outcome === 'updated');
+    const updated = rows.filter((r) => r.outcome === 'updated');
+    let rest = rows;
     if (
       bulk &&
-      updates &&
-      (await withTenant(services.database, ctx, (scope) => revertUpdates(scope, services, bulk, rows)))
+      updated.length > 0 &&
+      (await withTenant(services.database, ctx, (scope) => revertUpdates(scope, services, bulk, updated)))
     )
-      continue;
-    for (const r of rows) {
+      rest = rows.filter((r) => r.outcome !== 'updated');
+    for (const r of rest) {
       let note: CellProblem | null = null;
       try {
         if (r.outcome === 'created') await ARCHIVE[object]!(services, ctx, r.recordId!);
@@ -225,6 +231,14 @@ const BULK_UPDATE: Record<
         scope,
         services,
         items.map((i) => ({ id: i.id, input: i.before as ContactUpdateInput })),
+      )
+    ).map((r) => (r.ok ? null : r.error)),
+  company: async (scope, services, items) =>
+    (
+      await updateCompaniesIn(
+        scope,
+        services,
+        items.map((i) => ({ id: i.id, input: i.before as CompanyUpdateInput })),
       )
     ).map((r) => (r.ok ? null : r.error)),
   opportunity: async (scope, services, items) =>

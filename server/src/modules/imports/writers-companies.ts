@@ -1,8 +1,11 @@
 // Company rows, one at a time (updates of matched companies; new ones go in bulk-companies.ts).
-import { and, eq } from 'drizzle-orm';
 import type { CompanyCreateInput, CompanyUpdateInput, CompanyView } from '../companies/company.dto.js';
-import { companies } from '../companies/company.schema.js';
-import { createCompanyIn, updateCompanyIn } from '../companies/company.service.js';
+import { createCompanyIn } from '../companies/company.service.js';
+import {
+  type CompanyChangeResult,
+  updateCompaniesIn,
+  updateCompanyIn,
+} from '../companies/company-updates.service.js';
 import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import {
@@ -148,11 +151,25 @@ export const writeCompany: RowWriter = async (run, draft) => {
   }
   await rememberExternalId(run, 'company', externalId, existingId);
   if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
-  const [row] = await scope.tx
-    .select()
-    .from(companies)
-    .where(and(eq(companies.orgId, scope.ctx.orgId), eq(companies.id, existingId)));
-  const c = row!;
+  const [result] = await updateCompaniesIn(scope, services, [
+    { id: existingId, input: companyUpdate(run, prepared, parentId) },
+  ]);
+  return updatedCompanyRow(run, prepared, parentId, existingId, result!);
+};
+
+/**
+ * The update a company row makes to the company it matched, under the import's dedup mode: the
+ * name only in `overwrite`, address parts and other fields as `setField` says, tags added (never
+ * removed). `before` holds the values it changes as they were, as an update input (undo).
+ * @returns null `patch` when the row changes nothing
+ */
+export function companyPatch(
+  run: RunSettings,
+  row: CompanyDraft,
+  parentId: string | null,
+  c: CompanyView,
+): { patch: CompanyUpdateInput | null; before: Record<string, unknown> } {
+  const { input, ownerId, tags, custom } = row;
   const patch: Record<string, unknown> = {};
   const before: Record<string, unknown> = {};
   if (run.dedup === 'overwrite') setField(run, patch, before, 'name', input.name, c.name);
@@ -162,8 +179,8 @@ export const writeCompany: RowWriter = async (run, draft) => {
   setField(run, patch, before, 'industry', input.industry, c.industry);
   setField(run, patch, before, 'size', input.size, c.size);
   setField(run, patch, before, 'notes', input.notes, c.notes);
-  setField(run, patch, before, 'owner_id', ownerId ?? undefined, c.ownerId);
-  setField(run, patch, before, 'parent_id', parentId ?? undefined, c.parentId);
+  setField(run, patch, before, 'owner_id', ownerId ?? undefined, c.owner_id);
+  setField(run, patch, before, 'parent_id', parentId ?? undefined, c.parent_id);
   if (input.address) {
     const merged = { ...c.address } as Record<string, string | undefined>;
     for (const [k, x] of Object.entries(input.address))
@@ -178,10 +195,30 @@ export const writeCompany: RowWriter = async (run, draft) => {
     patch.tags = [...c.tags, ...union(c.tags, tags, (x) => x.toLowerCase())];
   }
   setCustom(run, patch, before, custom, c.custom);
-  if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
-  await updateCompanyIn(scope, services, existingId, patch as CompanyUpdateInput);
-  return { outcome: 'updated', recordId: existingId, before, problems };
-};
+  return { patch: Object.keys(patch).length ? (patch as CompanyUpdateInput) : null, before };
+}
+
+/** `companyPatch` as the input of an `updateCompaniesIn` change. */
+export const companyUpdate =
+  (run: RunSettings, row: CompanyDraft, parentId: string | null) => (c: CompanyView) =>
+    companyPatch(run, row, parentId, c).patch;
+
+/**
+ * A matched company row's result from its `updateCompaniesIn` result: `updated` with what it
+ * overwrote, `skipped` when it changed nothing. @throws the update's error (a refused row)
+ */
+export function updatedCompanyRow(
+  run: RunSettings,
+  row: CompanyDraft,
+  parentId: string | null,
+  id: string,
+  result: CompanyChangeResult,
+): RowResult {
+  if (!result.ok) throw result.error;
+  if (!result.written) return { outcome: 'skipped', recordId: id, problems: row.problems };
+  const { before } = companyPatch(run, row, parentId, result.before);
+  return { outcome: 'updated', recordId: id, before, problems: row.problems };
+}
 
 /** Sets the parent of a company created or updated earlier in the import (the pending parents pass). */
 export async function setCompanyParent(

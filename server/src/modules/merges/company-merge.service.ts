@@ -5,12 +5,8 @@ import { AppError } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import type { CompanyUpdateInput, CompanyView } from '../companies/company.dto.js';
 import { companies } from '../companies/company.schema.js';
-import {
-  companyViewIn,
-  reparentChildrenIn,
-  setCompanyArchivedIn,
-  updateCompanyIn,
-} from '../companies/company.service.js';
+import { companyViewIn, setCompanyArchivedIn } from '../companies/company.service.js';
+import { reparentChildrenIn, updateCompanyIn } from '../companies/company-updates.service.js';
 import { moveCompanyLinksIn, restoreCompanyLinksIn } from '../contacts/contact-company-links.service.js';
 import type { MergeMove, MergeMoves } from './merge.schema.js';
 import {
