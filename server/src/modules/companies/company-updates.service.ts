@@ -151,46 +151,23 @@ export async function updateCompaniesIn(
   services: Services,
   changes: CompanyChange[],
 ): Promise<CompanyChangeResult[]> {
-  const { ctx } = scope;
-  const ids = [...new Set(changes.map((c) => c.id))].sort();
-  if (ids.length === 0) return [];
-  const rows = await scope.tx
-    .select()
-    .from(companies)
-    .where(and(eq(companies.orgId, ctx.orgId), inArray(companies.id, ids)))
-    .orderBy(companies.id)
-    .for('update');
-  const views = await companyViews(scope, rows);
-  const state = new Map<string, State>(
-    rows.map((row, i) => [row.id, { row, view: views[i]!, written: false }]),
-  );
-  const object = await objectDef(scope.tx, ctx.orgId, 'company');
+  const object = await objectDef(scope.tx, scope.ctx.orgId, 'company');
   const lookups = new CompanyLookups(scope);
-  return applyChanges(
-    scope,
-    services,
-    changes,
-    state,
-    {
-      label: 'Company',
-      readAhead: (inputs) => lookups.read(wantedBy(inputs)),
-      apply: (s, input) => apply(scope, lookups, object, state, s, input),
-      write: (written) => write(scope, written),
+  // The batch's companies as the items so far left them, for the parent cycle check.
+  const state = new Map<string, State>();
+  return applyChanges(scope, services, changes, {
+    label: 'Company',
+    table: companies,
+    views: (rows) => companyViews(scope, rows),
+    start: (row, view) => {
+      const s = { row, view, written: false };
+      state.set(row.id, s);
+      return s;
     },
-    // As stored: timestamps and contact counts as the database gives them.
-    async (written) =>
-      new Map(
-        (
-          await companyViews(
-            scope,
-            await scope.tx
-              .select()
-              .from(companies)
-              .where(and(eq(companies.orgId, ctx.orgId), inArray(companies.id, written))),
-          )
-        ).map((v) => [v.id, v]),
-      ),
-  );
+    readAhead: (inputs) => lookups.read(wantedBy(inputs)),
+    apply: (s, input) => apply(scope, lookups, object, state, s, input),
+    write: (written) => write(scope, written),
+  });
 }
 
 /**

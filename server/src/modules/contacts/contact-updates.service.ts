@@ -1,6 +1,3 @@
-// Contact updates: one (the API, a merge) or many in one go (an import batch, an import's undo),
-// with the same rules and events either way.
-import { and, eq, inArray } from 'drizzle-orm';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError, conflict } from '../../platform/errors/app-error.js';
@@ -118,48 +115,21 @@ export async function updateContactsIn(
   services: Services,
   changes: ContactChange[],
 ): Promise<ContactChangeResult[]> {
-  const { ctx } = scope;
-  const ids = [...new Set(changes.map((c) => c.id))].sort();
-  if (ids.length === 0) return [];
-  const rows = await scope.tx
-    .select()
-    .from(contacts)
-    .where(and(eq(contacts.orgId, ctx.orgId), inArray(contacts.id, ids)))
-    .orderBy(contacts.id)
-    .for('update');
-  const views = await contactViews(scope, rows);
-  const state = new Map<string, State>(
-    rows.map((row, i) => [row.id, { row, view: views[i]!, emails: false, links: false, written: false }]),
-  );
-  const object = await objectDef(scope.tx, ctx.orgId, 'contact');
+  const object = await objectDef(scope.tx, scope.ctx.orgId, 'contact');
   const lookups = new ContactLookups(scope);
-  // The contacts' own e-mails: an item may keep them; another contact's e-mail is refused.
-  for (const s of state.values()) for (const e of s.row.emails) lookups.emailOwner.set(e.value, s.row.id);
-  return applyChanges(
-    scope,
-    services,
-    changes,
-    state,
-    {
-      label: 'Contact',
-      readAhead: (inputs) => lookups.read(wantedBy(inputs)),
-      apply: (s, input) => apply(scope, lookups, object, s, input),
-      write: (written) => write(scope, written),
+  return applyChanges(scope, services, changes, {
+    label: 'Contact',
+    table: contacts,
+    views: (rows) => contactViews(scope, rows),
+    start: (row, view) => {
+      // The contacts' own e-mails: an item may keep them; another contact's e-mail is refused.
+      for (const e of row.emails) lookups.emailOwner.set(e.value, row.id);
+      return { row, view, emails: false, links: false, written: false };
     },
-    // As stored: timestamps and companies as the database gives them.
-    async (written) =>
-      new Map(
-        (
-          await contactViews(
-            scope,
-            await scope.tx
-              .select()
-              .from(contacts)
-              .where(and(eq(contacts.orgId, ctx.orgId), inArray(contacts.id, written))),
-          )
-        ).map((v) => [v.id, v]),
-      ),
-  );
+    readAhead: (inputs) => lookups.read(wantedBy(inputs)),
+    apply: (s, input) => apply(scope, lookups, object, s, input),
+    write: (written) => write(scope, written),
+  });
 }
 
 /**

@@ -176,23 +176,20 @@ export async function writeCompanyBatch(
     results,
     later,
   );
-  // Inserts that fell back leave matches on companies never written: every row goes one by one.
-  if (later.length > 0) later.push(...matched.map((m) => m.row));
-  else
-    await updateOrDefer(
-      scope,
-      matched,
-      (sp) =>
-        updateCompaniesIn(
-          sp,
-          run.services,
-          matched.map((m) => ({ id: m.id, input: companyUpdate(run, m.c, m.parentId) })),
-        ),
-      (m, r) => updatedCompanyRow(run, m.c, m.parentId, m.id, r),
-      (m) => m.c.problems,
-      results,
-      later,
-    );
+  await updateOrDefer(
+    scope,
+    matched,
+    (sp) =>
+      updateCompaniesIn(
+        sp,
+        run.services,
+        matched.map((m) => ({ id: m.id, input: companyUpdate(run, m.c, m.parentId) })),
+      ),
+    (m, r) => updatedCompanyRow(run, m.c, m.parentId, m.id, r),
+    (m) => m.c.problems,
+    results,
+    later,
+  );
   for (const m of matched)
     if (m.c.externalId && results[m.row] && results[m.row]!.outcome !== 'failed')
       remembered.push({ externalId: m.c.externalId, id: m.id });

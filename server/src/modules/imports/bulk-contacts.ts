@@ -30,7 +30,7 @@ import {
 
 type NewContact = { id: string; row: number; c: ContactDraft; companyId: string | null };
 /** A row matching contact `id`, to be updated. */
-type Matched = { row: number; id: string; companyId: string | null };
+type Matched = { row: number; id: string; c: ContactDraft; companyId: string | null };
 
 /** Which record each dedup key points to: external id, e-mail, primary phone (E.164). */
 export type ContactKeys = {
@@ -133,7 +133,7 @@ export async function writeContactBatch(
         if (c.externalId) remembered.push({ externalId: c.externalId, id: match });
       } else {
         // The update adds this row's e-mails to the match: later rows find it by them.
-        matched.push({ row: i, id: match, companyId });
+        matched.push({ row: i, id: match, c, companyId });
         for (const e of c.emails) if (!keys.email.has(e)) keys.email.set(e, match);
       }
       continue;
@@ -159,31 +159,24 @@ export async function writeContactBatch(
     results,
     later,
   );
-  // Inserts that fell back leave matches on contacts never written: every row goes one by one.
-  if (later.length > 0) later.push(...matched.map((m) => m.row));
-  else {
-    const draft = (m: Matched) => batch.prepared[m.row] as ContactDraft;
-    // In file order: a contact matched twice gets both rows, the second seeing the first's changes.
-    await updateOrDefer(
-      scope,
-      matched,
-      (sp) =>
-        updateContactsIn(
-          sp,
-          run.services,
-          matched.map((m) => ({ id: m.id, input: contactUpdate(run, draft(m), m.companyId) })),
-        ),
-      (m, r) => updatedContactRow(run, draft(m), m.companyId, m.id, r),
-      (m) => draft(m).problems,
-      results,
-      later,
-    );
-  }
-  for (const m of matched) {
-    const c = batch.prepared[m.row] as ContactDraft;
-    if (c.externalId && results[m.row] && results[m.row]!.outcome !== 'failed')
-      remembered.push({ externalId: c.externalId, id: m.id });
-  }
+  // In file order: a contact matched twice gets both rows, the second seeing the first's changes.
+  await updateOrDefer(
+    scope,
+    matched,
+    (sp) =>
+      updateContactsIn(
+        sp,
+        run.services,
+        matched.map((m) => ({ id: m.id, input: contactUpdate(run, m.c, m.companyId) })),
+      ),
+    (m, r) => updatedContactRow(run, m.c, m.companyId, m.id, r),
+    (m) => m.c.problems,
+    results,
+    later,
+  );
+  for (const m of matched)
+    if (m.c.externalId && results[m.row] && results[m.row]!.outcome !== 'failed')
+      remembered.push({ externalId: m.c.externalId, id: m.id });
   if (remembered.length > 0) await rememberExternalIds(run, 'contact', remembered);
   for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
 

@@ -129,23 +129,20 @@ export async function writeOpportunityBatch(
     results,
     later,
   );
-  // Inserts that fell back leave matches on opportunities never written: every row goes one by one.
-  if (later.length > 0) later.push(...matched.map((m) => m.row));
-  else
-    await updateOrDefer(
-      scope,
-      matched,
-      (sp) =>
-        updateOpportunitiesIn(
-          sp,
-          run.services,
-          matched.map((m) => ({ id: m.id, input: opportunityUpdate(run, m) })),
-        ),
-      (m, r) => updatedOpportunityRow(run, m, m.id, r),
-      (m) => m.o.problems,
-      results,
-      later,
-    );
+  await updateOrDefer(
+    scope,
+    matched,
+    (sp) =>
+      updateOpportunitiesIn(
+        sp,
+        run.services,
+        matched.map((m) => ({ id: m.id, input: opportunityUpdate(run, m) })),
+      ),
+    (m, r) => updatedOpportunityRow(run, m, m.id, r),
+    (m) => m.o.problems,
+    results,
+    later,
+  );
   for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
   carry.clear();
   for (const [i, o] of batch.prepared.entries()) {

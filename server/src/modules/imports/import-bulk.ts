@@ -155,7 +155,9 @@ export async function insertOrDefer(
  * bulk update in a savepoint: `resultOf` turns each row's answer into its result, and a row the
  * update refused (`resultOf` throws its error) fails with the reason and the row's `problems`.
  * When a constraint refuses the whole (someone else wrote a conflicting record meanwhile) it is
- * rolled back and the rows join `later`, to be written one by one with their own outcomes.
+ * rolled back and the rows join `later`, to be written one by one with their own outcomes. So do
+ * they when `later` already holds rows (the batch's inserts fell back: a match may be a record
+ * never written).
  */
 export async function updateOrDefer<M extends { row: number }, R>(
   scope: TenantScope,
@@ -167,6 +169,10 @@ export async function updateOrDefer<M extends { row: number }, R>(
   later: number[],
 ): Promise<void> {
   if (matched.length === 0) return;
+  if (later.length > 0) {
+    later.push(...matched.map((m) => m.row));
+    return;
+  }
   let answers: R[];
   try {
     answers = await scope.tx.transaction((sp) => update({ ...scope, tx: sp }));

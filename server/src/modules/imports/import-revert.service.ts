@@ -16,6 +16,7 @@ import { deleteNote, replaceNoteBodyIn } from '../notes/note.service.js';
 import type { OpportunityUpdateInput } from '../opportunities/opportunity.dto.js';
 import { archiveOpportunity } from '../opportunities/opportunity.service.js';
 import { updateOpportunitiesIn, updateOpportunity } from '../opportunities/opportunity-updates.service.js';
+import type { RecordChangeResult } from '../records/record-changes.js';
 import { transitionTask, updateTask } from '../tasks/task.service.js';
 import { type CellProblem, externalIds, importRows, imports } from './import.schema.js';
 import { importCtx, loadImport } from './import.service.js';
@@ -212,43 +213,38 @@ async function archiveCreated(
   return batch.at(-1)!.row_number;
 }
 
+/** A batch update as an undo uses it: each item's `before` as its input; per item, why it was refused. */
+type BulkUndo = (
+  scope: TenantScope,
+  services: Services,
+  items: { id: string; before: unknown }[],
+) => Promise<(AppError | null)[]>;
+
+const undoWith =
+  <I>(
+    update: (
+      scope: TenantScope,
+      services: Services,
+      changes: { id: string; input: I }[],
+    ) => Promise<RecordChangeResult<unknown>[]>,
+  ): BulkUndo =>
+  async (scope, services, items) =>
+    (
+      await update(
+        scope,
+        services,
+        items.map((i) => ({ id: i.id, input: i.before as I })),
+      )
+    ).map((r) => (r.ok ? null : r.error));
+
 /**
  * Objects whose updated records an undo puts back many at a time, in one transaction: the values
  * of each item in order (a record updated by two rows gets the later row's first).
- * @returns per item, null when it was put back, or why it was refused
  */
-const BULK_UPDATE: Record<
-  string,
-  (
-    scope: TenantScope,
-    services: Services,
-    items: { id: string; before: unknown }[],
-  ) => Promise<(AppError | null)[]>
-> = {
-  contact: async (scope, services, items) =>
-    (
-      await updateContactsIn(
-        scope,
-        services,
-        items.map((i) => ({ id: i.id, input: i.before as ContactUpdateInput })),
-      )
-    ).map((r) => (r.ok ? null : r.error)),
-  company: async (scope, services, items) =>
-    (
-      await updateCompaniesIn(
-        scope,
-        services,
-        items.map((i) => ({ id: i.id, input: i.before as CompanyUpdateInput })),
-      )
-    ).map((r) => (r.ok ? null : r.error)),
-  opportunity: async (scope, services, items) =>
-    (
-      await updateOpportunitiesIn(
-        scope,
-        services,
-        items.map((i) => ({ id: i.id, input: i.before as OpportunityUpdateInput })),
-      )
-    ).map((r) => (r.ok ? null : r.error)),
+const BULK_UPDATE: Record<string, BulkUndo> = {
+  contact: undoWith<ContactUpdateInput>(updateContactsIn),
+  company: undoWith<CompanyUpdateInput>(updateCompaniesIn),
+  opportunity: undoWith<OpportunityUpdateInput>(updateOpportunitiesIn),
 };
 
 const revertFailed = (error: AppError): CellProblem => ({
@@ -266,7 +262,7 @@ const revertFailed = (error: AppError): CellProblem => ({
 async function revertUpdates(
   scope: TenantScope,
   services: Services,
-  bulk: (typeof BULK_UPDATE)[string],
+  bulk: BulkUndo,
   rows: ImportRowRecord[],
 ): Promise<boolean> {
   const undone = rows.filter((r) => r.before);

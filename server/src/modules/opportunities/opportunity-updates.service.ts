@@ -1,6 +1,3 @@
-// Opportunity updates: one (the API) or many in one go (an import batch, its undo, a merge moving
-// opportunities), with the same rules and events either way. The stage moves elsewhere (move, close).
-import { and, eq, inArray } from 'drizzle-orm';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
@@ -96,46 +93,17 @@ export async function updateOpportunitiesIn(
   services: Services,
   changes: OpportunityChange[],
 ): Promise<OpportunityChangeResult[]> {
-  const { ctx } = scope;
-  const ids = [...new Set(changes.map((c) => c.id))].sort();
-  if (ids.length === 0) return [];
-  const rows = await scope.tx
-    .select()
-    .from(opportunities)
-    .where(and(eq(opportunities.orgId, ctx.orgId), inArray(opportunities.id, ids)))
-    .orderBy(opportunities.id)
-    .for('update');
-  const views = await opportunityViews(scope, rows);
-  const state = new Map<string, State>(
-    rows.map((row, i) => [row.id, { row, view: views[i]!, written: false }]),
-  );
-  const object = await objectDef(scope.tx, ctx.orgId, 'opportunity');
+  const object = await objectDef(scope.tx, scope.ctx.orgId, 'opportunity');
   const lookups = new ReferenceLookups(scope);
-  return applyChanges(
-    scope,
-    services,
-    changes,
-    state,
-    {
-      label: 'Opportunity',
-      readAhead: (inputs) => lookups.read(wantedBy(inputs)),
-      apply: (s, input) => apply(scope, lookups, object, s, input),
-      write: (written) => write(scope, written),
-    },
-    // As stored: timestamps as the database gives them.
-    async (written) =>
-      new Map(
-        (
-          await opportunityViews(
-            scope,
-            await scope.tx
-              .select()
-              .from(opportunities)
-              .where(and(eq(opportunities.orgId, ctx.orgId), inArray(opportunities.id, written))),
-          )
-        ).map((v) => [v.id, v]),
-      ),
-  );
+  return applyChanges(scope, services, changes, {
+    label: 'Opportunity',
+    table: opportunities,
+    views: (rows) => opportunityViews(scope, rows),
+    start: (row, view) => ({ row, view, written: false }),
+    readAhead: (inputs) => lookups.read(wantedBy(inputs)),
+    apply: (s, input) => apply(scope, lookups, object, s, input),
+    write: (written) => write(scope, written),
+  });
 }
 
 /**
