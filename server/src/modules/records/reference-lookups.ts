@@ -1,8 +1,8 @@
 // What a batch of record updates refers to, read once for all its items (contact-updates,
-// opportunity-updates): members, active companies and contacts, tags.
+// company-updates, opportunity-updates): members, active companies and contacts, tags.
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
-import { ensureTags } from '../tags/tag.service.js';
+import { ensureTags, uniqueTagNames } from '../tags/tag.service.js';
 
 /** References a batch of updates names, by kind. */
 export type Wanted = { companies?: string[]; contacts?: string[]; members?: string[]; tags?: string[] };
@@ -59,10 +59,7 @@ export class ReferenceLookups {
 
   /** Tags as `ensureTags` stores them: trimmed, one per case-insensitive name, existing spelling. */
   tags(names: readonly string[]): string[] {
-    const wanted = [...new Map(names.map((n) => [n.trim().toLowerCase(), n.trim()])).values()].filter(
-      Boolean,
-    );
-    return wanted.map((n) => this.tag.get(n.toLowerCase()) ?? n);
+    return uniqueTagNames(names).map((n) => this.tag.get(n.toLowerCase()) ?? n);
   }
 
   /** @throws 422 `reference_not_found` at `path` unless `userId` is a member (read first) */
