@@ -13,7 +13,6 @@
  * rewrites its own section of bench/RESULTS.md. Exits 0 whatever the figures.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import {
   createWriteStream,
   existsSync,
@@ -27,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { newId as uuidv7 } from '../server/src/db/ids.js';
 import { FIRST_NAMES, LAST_NAMES, TAGS } from './names.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -120,7 +120,7 @@ async function generate(dir: string): Promise<{
       const first = pick(FIRST_NAMES);
       const last = pick(LAST_NAMES);
       row = {
-        id: randomUUID(),
+        id: uuidv7(),
         first,
         last,
         email: `${first}.${last}.${i}@import-bench.example`.toLowerCase(),
@@ -148,6 +148,7 @@ async function generate(dir: string): Promise<{
     const e164 = `+1415${row.phone.slice(7, 10)}${row.phone.slice(11)}`;
     const copyCells = [
       COPY_ORG,
+      uuidv7(), // a new id for every line: the duplicates are rows of their own to COPY
       row.first,
       row.last,
       row.email,
@@ -161,11 +162,11 @@ async function generate(dir: string): Promise<{
     const copyLine = copyCells.map(q).join(',');
     if (!copy.write(`${copyLine}\n`)) await new Promise((r) => copy.once('drain', r));
     if (!duplicate) {
-      await put('contacts', [WRITES_ORG, row.id, ...copyCells.slice(1)]);
+      await put('contacts', [WRITES_ORG, row.id, ...copyCells.slice(2)]);
       await put('contact_emails', [WRITES_ORG, row.id, row.email, 'true']);
       await put('events', [
         WRITES_ORG,
-        randomUUID(),
+        uuidv7(),
         'contact.created',
         'import',
         WRITES_IMPORT,
@@ -360,7 +361,7 @@ async function main() {
     '-v',
     'ON_ERROR_STOP=1',
     '-c',
-    `\\copy contacts (org_id, first_name, last_name, email, emails, phone, phones, tags, source, custom) from '${files.copy}' with (format csv)`,
+    `\\copy contacts (org_id, id, first_name, last_name, email, emails, phone, phones, tags, source, custom) from '${files.copy}' with (format csv)`,
   ]);
   const copyMs = performance.now() - copyStarted;
   const writesMs = await copyWrites(files.writes, 'c0c0c0c0-0000-4000-8000-000000000004', 1);

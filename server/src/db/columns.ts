@@ -1,4 +1,5 @@
 import { timestamp, uuid } from 'drizzle-orm/pg-core';
+import { newId } from './ids.js';
 
 /** A timestamptz column read and written as an ISO string (the API's shape). */
 export const isoTimestamp = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
@@ -26,3 +27,9 @@ export const auditView = (r: {
   updated_by: r.updatedBy,
   archived_at: r.archivedAt,
 });
+
+/**
+ * A table's `id`: a time-ordered UUIDv7 from `newId` when the application inserts the row (see
+ * db/ids.ts for why); `gen_random_uuid()` stays the database's default for SQL that names no id.
+ */
+export const idColumn = () => uuid('id').notNull().defaultRandom().$defaultFn(newId);

@@ -9,7 +9,7 @@ import {
   text,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { auditColumns } from '../../db/columns.js';
+import { auditColumns, idColumn } from '../../db/columns.js';
 import { organizations, users } from '../../platform/auth/auth.schema.js';
 
 export type Address = {
@@ -26,7 +26,7 @@ export const companies = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     name: text('name').notNull(),
     /** Lower-case host name without `www.`, e.g. `acme.com`. */
     domain: text('domain'),

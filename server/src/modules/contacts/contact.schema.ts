@@ -10,7 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { auditColumns, isoTimestamp as ts } from '../../db/columns.js';
+import { auditColumns, idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations, users } from '../../platform/auth/auth.schema.js';
 import { companies } from '../companies/company.schema.js';
 
@@ -24,7 +24,7 @@ export const contacts = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     firstName: text('first_name'),
     lastName: text('last_name'),
     /** The primary e-mail, lower-cased (denormalized from `emails` for lists, sort and search). */

@@ -9,6 +9,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { idColumn } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 import type { SelectOption } from '../../platform/registry/registry.types.js';
 
@@ -19,7 +20,7 @@ export const customFields = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     object: text('object').notNull(),
     key: text('key').notNull(),
     label: text('label').notNull(),

@@ -1,5 +1,5 @@
 // Companies an import creates, written a batch at a time (import-bulk.ts).
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents } from '../../platform/events/events.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
@@ -164,7 +164,7 @@ export async function writeCompanyBatch(
       continue;
     }
     c.custom = stored.custom;
-    const id = randomUUID();
+    const id = newId();
     created.push({ id, row: i, c, parentId });
     keep(c, id);
   }

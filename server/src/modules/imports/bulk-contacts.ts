@@ -1,5 +1,5 @@
 // Contacts an import creates, written a batch at a time (import-bulk.ts).
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
@@ -144,7 +144,7 @@ export async function writeContactBatch(
       continue;
     }
     c.custom = stored.custom;
-    const id = randomUUID();
+    const id = newId();
     created.push({ id, row: i, c, companyId });
     if (c.externalId) keys.external.set(c.externalId, id);
     for (const e of c.emails) keys.email.set(e, id);

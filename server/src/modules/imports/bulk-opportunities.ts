@@ -1,6 +1,7 @@
 // Opportunities an import creates, written a batch at a time (import-bulk.ts).
-import { randomUUID } from 'node:crypto';
+
 import { generateNKeysBetween } from 'fractional-indexing';
+import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents } from '../../platform/events/events.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
@@ -109,7 +110,7 @@ export async function writeOpportunityBatch(
       continue;
     }
     o.fields.custom = stored.custom;
-    const id = randomUUID();
+    const id = newId();
     created.push({
       id,
       row: i,

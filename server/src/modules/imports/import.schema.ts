@@ -11,7 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { isoTimestamp as ts } from '../../db/columns.js';
+import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
 /** What happens to a row that matches an existing record (or an earlier row of the file). */
@@ -64,7 +64,7 @@ export const imports = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     object: text('object').notNull(),
     status: text('status', { enum: IMPORT_STATUSES }).notNull().default('draft'),
     fileName: text('file_name').notNull(),
@@ -137,7 +137,7 @@ export const importMappings = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     name: text('name').notNull(),
     object: text('object').notNull(),
     /** Header (case-insensitive) -> target field. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { z } from 'zod';
+import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
@@ -135,7 +135,7 @@ export async function createImport(
     mappingId?: string | undefined;
   },
 ): Promise<ImportView> {
-  const id = randomUUID();
+  const id = newId();
   const dir = path.join(services.config.dataDir, 'imports', ctx.orgId);
   await mkdir(dir, { recursive: true });
   const filePath = path.join(dir, `${id}.csv`);

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
-import { isoTimestamp as ts } from '../../db/columns.js';
+import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 import type { ContactLinksBefore } from '../contacts/contact-company-links.service.js';
 
@@ -34,7 +34,7 @@ export const recordMerges = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     object: text('object').notNull(),
     survivorId: uuid('survivor_id').notNull(),
     mergedIds: uuid('merged_ids').array().notNull(),

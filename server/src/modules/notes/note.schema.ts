@@ -1,4 +1,5 @@
 import { index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { idColumn } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
@@ -10,7 +11,7 @@ export const notes = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     linkedObject: text('linked_object').notNull(),
     linkedId: uuid('linked_id').notNull(),
     /** Sanitized HTML (allowlist: p, br, strong, em, ul, ol, li, a, blockquote, code). */

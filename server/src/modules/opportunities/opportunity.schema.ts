@@ -10,7 +10,7 @@ import {
   text,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { auditColumns, isoTimestamp as ts } from '../../db/columns.js';
+import { auditColumns, idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations, users } from '../../platform/auth/auth.schema.js';
 import { pipelineStages, pipelines } from '../pipelines/pipeline.schema.js';
 
@@ -23,7 +23,7 @@ export const opportunities = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     title: text('title').notNull(),
     /** Decimal amount in `currency` (ISO 4217). */
     amount: numeric('amount', { precision: 18, scale: 2 }),
@@ -70,7 +70,7 @@ export const opportunityStageHistory = pgTable(
   'opportunity_stage_history',
   {
     orgId: uuid('org_id').notNull(),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     opportunityId: uuid('opportunity_id').notNull(),
     fromStageId: uuid('from_stage_id'),
     toStageId: uuid('to_stage_id').notNull(),

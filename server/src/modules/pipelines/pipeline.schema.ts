@@ -11,6 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { idColumn } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
@@ -22,7 +23,7 @@ export const pipelines = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     name: text('name').notNull(),
     position: integer('position').notNull().default(0),
     isDefault: boolean('is_default').notNull().default(false),
@@ -41,7 +42,7 @@ export const pipelineStages = pgTable(
   'pipeline_stages',
   {
     orgId: uuid('org_id').notNull(),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     pipelineId: uuid('pipeline_id').notNull(),
     name: text('name').notNull(),
     position: integer('position').notNull(),

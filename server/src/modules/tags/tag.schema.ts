@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { idColumn } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
 /** A tenant's tags: free-form, unique case-insensitively. Records carry tag names in `tags text[]`. */
@@ -9,7 +10,7 @@ export const tags = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     name: text('name').notNull(),
     color: text('color'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),

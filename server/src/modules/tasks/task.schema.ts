@@ -1,5 +1,5 @@
 import { boolean, index, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
-import { auditColumns, isoTimestamp as ts } from '../../db/columns.js';
+import { auditColumns, idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations, users } from '../../platform/auth/auth.schema.js';
 
 export const TASK_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -11,7 +11,7 @@ export const tasks = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     title: text('title').notNull(),
     description: text('description'),
     dueAt: ts('due_at'),

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { idColumn } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
 /** A saved view: a named filter + sort + columns of one object, private or shared with the tenant. */
@@ -9,7 +10,7 @@ export const savedViews = pgTable(
     orgId: uuid('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    id: uuid('id').notNull().defaultRandom(),
+    id: idColumn(),
     object: text('object').notNull(),
     name: text('name').notNull(),
     /** The list query (filter, sort, q) in the query language. */

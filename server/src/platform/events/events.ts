@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import { events } from './event.schema.js';
@@ -37,7 +37,7 @@ export const EVENT_DISPATCH_QUEUE = 'event.dispatch';
  * delivery exist exactly when the change does.
  */
 export async function emitEvent(scope: TenantScope, jobs: JobQueue, event: NewEvent): Promise<string> {
-  const id = randomUUID();
+  const id = newId();
   await scope.tx.insert(events).values({
     orgId: scope.ctx.orgId,
     id,
@@ -70,7 +70,7 @@ export type DispatchJob = { org_id: string; event_id?: string; event_ids?: strin
 export async function emitEvents(scope: TenantScope, jobs: JobQueue, batch: NewEvent[]): Promise<string[]> {
   if (batch.length === 0) return [];
   const rows = batch.map((event, ord) => ({
-    id: randomUUID(),
+    id: newId(),
     ord,
     type: event.type,
     version: event.version ?? 1,
