@@ -408,7 +408,8 @@ async function main() {
     'the contacts table only (no e-mails table, events or outcomes), as the issue asks. The second is what the import',
     'must write for the same file, with no parsing, lookups or dedup: a row in contacts, contact_emails and events',
     'per new contact and one in import_rows per file row, COPYed in one transaction per connection (the import',
-    "commits every 2,000 rows). Peak RSS is the `cairn start` child process's high-water mark.",
+    "commits every 2,000 rows). Both floors carry time-ordered ids (UUIDv7), as the import's records and events",
+    "do. Peak RSS is the `cairn start` child process's high-water mark.",
   ].join('\n');
   console.log(`\n${report}\n`);
   writeSection(report);
