@@ -288,7 +288,7 @@ describe('contacts: import, dedup, revert', () => {
       'ID,First Name,Last Name,Email,Phone,Company,Tags',
       'a-1,Ada,Byron,ada@engine.example,+1 757 555 0142,Engine Works,friend',
       ',Ada,King,ADA@engine.example,,,',
-      'b-1,Bob,Dylan,ada@engine.example,,,',
+      'b-1,Bob,Dylan,ada@engine.example,,,never-kept',
       ',Carol,Shaw,carol@engine.example,,,',
       ',Carol,Danvers,carol@engine.example,,,',
       ',,,bob@engine.example,,,',
@@ -304,6 +304,10 @@ describe('contacts: import, dedup, revert', () => {
     expect(row(3)).toMatchObject({ outcome: 'failed', record_id: null });
     expect(row(3).problems.map((p: { code: string }) => p.code)).toEqual(['duplicate_email']);
     expect(row(6)).toMatchObject({ outcome: 'skipped', record_id: bob.id });
+    // The failed row's new tag was not created; the tag a written row named was.
+    const tagNames = (await admin.client.get('/api/v1/tags')).body.data.map((x: { name: string }) => x.name);
+    expect(tagNames).toContain('friend');
+    expect(tagNames).not.toContain('never-kept');
 
     // Both of Ada's rows, in file order: the second overwrote what the first wrote.
     const after = (await admin.client.get(`/api/v1/contacts/${ada.id}`)).body;

@@ -166,7 +166,10 @@ export async function updateCompaniesIn(
     },
     readAhead: (inputs) => lookups.read(wantedBy(inputs)),
     apply: (s, input) => apply(scope, lookups, object, state, s, input),
-    write: (written) => write(scope, written),
+    write: async (written) => {
+      await lookups.saveTags(written.flatMap((s) => s.row.tags));
+      await write(scope, written);
+    },
   });
 }
 

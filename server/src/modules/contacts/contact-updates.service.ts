@@ -128,7 +128,10 @@ export async function updateContactsIn(
     },
     readAhead: (inputs) => lookups.read(wantedBy(inputs)),
     apply: (s, input) => apply(scope, lookups, object, s, input),
-    write: (written) => write(scope, written),
+    write: async (written) => {
+      await lookups.saveTags(written.flatMap((s) => s.row.tags));
+      await write(scope, written);
+    },
   });
 }
 

@@ -102,7 +102,10 @@ export async function updateOpportunitiesIn(
     start: (row, view) => ({ row, view, written: false }),
     readAhead: (inputs) => lookups.read(wantedBy(inputs)),
     apply: (s, input) => apply(scope, lookups, object, s, input),
-    write: (written) => write(scope, written),
+    write: async (written) => {
+      await lookups.saveTags(written.flatMap((s) => s.row.tags));
+      await write(scope, written);
+    },
   });
 }
 

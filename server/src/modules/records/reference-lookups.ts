@@ -18,8 +18,10 @@ export class ReferenceLookups {
   readonly contact = new Map<string, string | null>();
   /** User id -> whether they are a member of the tenant. */
   readonly member = new Map<string, boolean>();
-  /** Lower-cased tag name -> its stored spelling (`ensureTags` creates the new ones). */
+  /** Lower-cased tag name -> its stored spelling, or for a new tag the one `uniqueTagNames` keeps. */
   readonly tag = new Map<string, string>();
+  /** Lower-cased names of the new tags read: `saveTags` creates those a written record uses. */
+  private readonly unsaved = new Set<string>();
 
   constructor(protected readonly scope: TenantScope) {}
 
@@ -52,9 +54,30 @@ export class ReferenceLookups {
       this.unknown(this.member, wanted.members, false),
     ))
       this.member.set(r.id, true);
-    const tags = (wanted.tags ?? []).map((t) => t.trim()).filter((t) => t && !this.tag.has(t.toLowerCase()));
-    if (tags.length > 0)
-      for (const name of await ensureTags(this.scope, tags)) this.tag.set(name.toLowerCase(), name);
+    const tags = uniqueTagNames(wanted.tags ?? []).filter((t) => !this.tag.has(t.toLowerCase()));
+    for (const r of await this.query<{ name: string }>(
+      'select name from tags where org_id = $1 and lower(name) = any($2::text[])',
+      tags.map((t) => t.toLowerCase()),
+    ))
+      this.tag.set(r.name.toLowerCase(), r.name);
+    for (const t of tags)
+      if (!this.tag.has(t.toLowerCase())) {
+        this.tag.set(t.toLowerCase(), t);
+        this.unsaved.add(t.toLowerCase());
+      }
+  }
+
+  /**
+   * Creates the new tags (read by `read`, not stored yet) among `used`: the tags of the records a
+   * batch writes, so a tag only a refused item named is never created. Call it before writing them.
+   */
+  async saveTags(used: readonly string[]): Promise<void> {
+    const names = uniqueTagNames(used).filter((n) => this.unsaved.has(n.toLowerCase()));
+    if (names.length === 0) return;
+    for (const name of await ensureTags(this.scope, names)) {
+      this.tag.set(name.toLowerCase(), name);
+      this.unsaved.delete(name.toLowerCase());
+    }
   }
 
   /** Tags as `ensureTags` stores them: trimmed, one per case-insensitive name, existing spelling. */
