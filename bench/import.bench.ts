@@ -4,8 +4,9 @@
  * real HTTP API on loopback (multipart upload -> mapping -> start -> polling until done; every
  * record change with its event), compared with PostgreSQL COPY of the same rows into the same
  * table (another tenant, psql \copy) in the same run. The server is `cairn start` in a child
- * process, as `npm start` runs it; its peak resident memory is the kernel's high-water mark
- * (`VmHWM` in /proc/<pid>/status), so the file generation here does not count.
+ * process, built and run as `npm start` does (compiled JavaScript, not tsx); its peak resident
+ * memory is the kernel's high-water mark (`VmHWM` in /proc/<pid>/status), so the file generation
+ * here does not count.
  *
  *   npx tsx bench/import.bench.ts [--rows=1000000] [--url=postgres://host:port]
  *
@@ -210,14 +211,15 @@ async function main() {
   await prepareDatabase();
   const port = 3900 + Math.floor(Math.random() * 90);
   const base = `http://127.0.0.1:${port}`;
+  // The compiled server, as `npm start` builds and runs it (server/package.json `build`, `cairn`).
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: path.join(BENCH_DIR, '../server'), stdio: 'inherit' });
   const server = spawn(
     process.execPath,
     [
       // BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
       ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      path.join(BENCH_DIR, '../server/src/main.ts'),
+      '--enable-source-maps',
+      path.join(BENCH_DIR, '../server/dist/main.js'),
       'start',
     ],
     {

@@ -152,10 +152,12 @@ describe('create-org', () => {
 });
 
 describe('start', () => {
-  it('serves on the port, and SIGTERM shuts down cleanly (exit 0, lock released)', async () => {
+  it('serves on the port from the build `npm start` runs, and SIGTERM shuts down cleanly (exit 0, lock released)', async () => {
     const env = await freshEnv();
+    // What `npm start` runs: the compiled server (package.json's `build` and `cairn` scripts).
+    await run('npm', ['run', 'build'], { cwd: SERVER_DIR, timeout: 120_000 });
     const port = String(20000 + Math.floor(Math.random() * 20000));
-    const child = spawn(TSX, ['src/main.ts', 'start'], {
+    const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js', 'start'], {
       cwd: SERVER_DIR,
       env: {
         ...process.env,
@@ -189,5 +191,5 @@ describe('start', () => {
       const db = await openDatabase({ dataDir: env.DATA_DIR! });
       await db.close();
     }
-  }, 90_000);
+  }, 180_000);
 });
