@@ -211,13 +211,15 @@ async function insertOpportunities(run: RunContext, scope: TenantScope, created:
     [orgId, actor.id, JSON.stringify(records)],
   );
   await scope.conn.query(
-    `insert into opportunity_stage_history (org_id, opportunity_id, from_stage_id, to_stage_id, status, moved_by)
-     select $1, x.id, null, x.stage_id, x.status, $2
-       from jsonb_to_recordset($3::jsonb) as x(id uuid, stage_id uuid, status text)`,
+    `insert into opportunity_stage_history (org_id, id, opportunity_id, from_stage_id, to_stage_id, status, moved_by)
+     select $1, x.history_id, x.id, null, x.stage_id, x.status, $2
+       from jsonb_to_recordset($3::jsonb) as x(history_id uuid, id uuid, stage_id uuid, status text)`,
     [
       orgId,
       actor.id,
-      JSON.stringify(records.map((r) => ({ id: r.id, stage_id: r.stage_id, status: r.status }))),
+      JSON.stringify(
+        records.map((r) => ({ history_id: newId(), id: r.id, stage_id: r.stage_id, status: r.status })),
+      ),
     ],
   );
   await emitEvents(
