@@ -794,6 +794,93 @@ describe('saved mappings and custom fields from columns', () => {
 });
 
 describe('tasks and notes', () => {
+  it('writes tasks and notes a batch at a time, with the outcome each row would have alone', async () => {
+    const kept = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Kept',
+      emails: [{ value: 'kept@batch.example' }],
+    });
+    const gone = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Gone',
+      emails: [{ value: 'gone@batch.example' }],
+    });
+    expect((await admin.client.post(`/api/v1/contacts/${gone.body.id}/archive`)).status).toBe(200);
+    // Batches of 3: an external id repeated in the next batch is found through the carried keys.
+    const tasksCsv = [
+      'Title,Priority,Contact,Id',
+      'First,high,kept@batch.example,t-1',
+      'Again,,kept@batch.example,t-1', // row 2: the same batch
+      'Someday,someday,kept@batch.example,t-2', // row 3: not a priority
+      'Third,,nobody@batch.example,t-3', // row 4: no such contact: not linked
+      'Once more,,kept@batch.example,t-3', // row 5: the previous batch
+      'Archived,,gone@batch.example,t-4', // row 6: an archived contact
+    ].join('\n');
+    const up = await uploadCsv(t, admin.client, 'task', 'batch-tasks.csv', `${tasksCsv}\n`);
+    await queueWithoutJob(up.body.id);
+    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
+    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
+      row_number: number;
+      outcome: string;
+      record_id: string | null;
+      problems: { code: string; message: string }[];
+    }[];
+    (await import('node:fs')).writeFileSync('/tmp/rows.json', JSON.stringify(rows, null, 1));
+    const row = (n: number) => rows.find((r) => r.row_number === n)!;
+    expect(rows.map((r) => r.outcome)).toEqual([
+      'created',
+      'skipped',
+      'created',
+      'created',
+      'skipped',
+      'created',
+    ]);
+    expect(row(2).record_id).toBe(row(1).record_id);
+    expect(row(5).record_id).toBe(row(4).record_id);
+    expect(row(3).problems[0]).toMatchObject({ code: 'unknown_option', value: 'someday' });
+    expect((await admin.client.get(`/api/v1/tasks/${row(3).record_id}`)).body.priority).toBe('normal');
+    expect(row(4).problems[0]).toMatchObject({ code: 'unknown_contact' });
+    // An archived contact is not found by its e-mail: the task is not linked to it.
+    expect(row(6).problems[0]).toMatchObject({ code: 'unknown_contact', value: 'gone@batch.example' });
+    expect((await admin.client.get(`/api/v1/tasks/${row(6).record_id}`)).body.link).toBeNull();
+    const first = (await admin.client.get(`/api/v1/tasks/${row(1).record_id}`)).body;
+    expect(first).toMatchObject({
+      title: 'First',
+      priority: 'high',
+      link: { object: 'contact', id: kept.body.id },
+    });
+    expect((await admin.client.get(`/api/v1/tasks/${row(4).record_id}`)).body.link).toBeNull();
+    const timeline = (await admin.client.get(`/api/v1/contacts/${kept.body.id}/timeline`)).body.data as {
+      type: string;
+      actor: { type: string };
+    }[];
+    expect(timeline.filter((e) => e.type === 'task.created')).toHaveLength(2);
+    expect(timeline.find((e) => e.type === 'task.created')!.actor.type).toBe('import');
+
+    const notesCsv = [
+      'Note,Contact,Id',
+      '"Line one\nLine <two>",kept@batch.example,n-1',
+      ',kept@batch.example,n-2', // row 2: no text
+      'On nobody,nobody@batch.example,n-3', // row 3: a note must be on a record
+      'Replaced?,kept@batch.example,n-1', // row 4: the previous batch (skip mode)
+      `${'x'.repeat(25_000)},kept@batch.example,n-5`, // row 5: longer than a note holds
+    ].join('\n');
+    const notes = await uploadCsv(t, admin.client, 'note', 'batch-notes.csv', `${notesCsv}\n`);
+    await queueWithoutJob(notes.body.id);
+    expect(await runImport(t.services, admin.orgId, notes.body.id, { batchRows: 3 })).toBe('completed');
+    const noteRows = (await admin.client.get(`/api/v1/imports/${notes.body.id}/rows?limit=50`)).body.data as {
+      outcome: string;
+      record_id: string | null;
+      problems: { code: string }[];
+    }[];
+    expect(noteRows.map((r) => r.outcome)).toEqual(['created', 'failed', 'failed', 'skipped', 'failed']);
+    expect(noteRows[4]!.problems.map((p) => p.code)).toEqual(['note_too_long']);
+    expect(noteRows[3]!.record_id).toBe(noteRows[0]!.record_id);
+    expect(noteRows[2]!.problems.map((p) => p.code)).toEqual(['unknown_contact', 'required']);
+    const list = (await admin.client.get(`/api/v1/notes?object=contact&id=${kept.body.id}`)).body.data;
+    expect(list.map((n: { body_html: string }) => n.body_html)).toEqual([
+      '<p>Line one</p><p>Line &lt;two&gt;</p>',
+    ]);
+  });
+
   it('imports tasks and notes linked to existing records by e-mail, name or external id; revert removes them', async () => {
     const contact = await admin.client.post('/api/v1/contacts', {
       first_name: 'Linus',

@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { type TenantScope, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { listMembers } from '../organizations/organization.service.js';
+import { noteBulkWriter, taskBulkWriter } from './bulk-activities.js';
 import { companyBulkWriter } from './bulk-companies.js';
 import { contactBulkWriter } from './bulk-contacts.js';
 import { opportunityBulkWriter } from './bulk-opportunities.js';
@@ -51,6 +52,8 @@ const BULK_WRITERS: Record<string, () => BulkWriter> = {
   contact: contactBulkWriter,
   company: companyBulkWriter,
   opportunity: opportunityBulkWriter,
+  task: taskBulkWriter,
+  note: noteBulkWriter,
 };
 
 type RowRecord = typeof importRows.$inferInsert;

@@ -111,7 +111,7 @@ export const writeTask: RowWriter = async (run, draft) => {
 };
 
 /** A note row's text as a note stores it: each line a paragraph, HTML escaped. */
-const noteHtml = (body: string) =>
+export const noteHtml = (body: string) =>
   body
     .split(/\r?\n/)
     .map((line) => `<p>${escapeHtml(line)}</p>`)

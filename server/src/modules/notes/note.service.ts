@@ -41,7 +41,8 @@ function noteView(r: NoteRow): NoteView {
   };
 }
 
-const nameOf = (text: string) => text.replace(/\s+/g, ' ').slice(0, NAME_LENGTH);
+/** The name a note goes by in events and timelines: its text on one line, at most `NAME_LENGTH` characters. */
+export const nameOf = (text: string) => text.replace(/\s+/g, ' ').slice(0, NAME_LENGTH);
 const recordOf = (r: NoteRow) => ({ object: r.linkedObject, id: r.linkedId });
 
 async function loadRow(scope: TenantScope, id: string, forUpdate = false): Promise<NoteRow> {

@@ -1,0 +1,342 @@
+// Tasks and notes an import creates, written a batch at a time (import-bulk.ts). A row whose
+// outcome needs the row-by-row rules (it updates a task or note matched by external id, links to
+// an archived record, or holds a value the database may refuse) goes to `writeOne` instead, so
+// both paths give every row the same outcome.
+
+import { newId } from '../../db/ids.js';
+import type { TenantScope } from '../../db/tenant.js';
+import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import { notes } from '../notes/note.schema.js';
+import { nameOf } from '../notes/note.service.js';
+import { sanitizeNote } from '../notes/note-html.util.js';
+import { TASK_PRIORITIES, tasks } from '../tasks/task.schema.js';
+import type { CellProblem } from './import.schema.js';
+import {
+  type BulkWriter,
+  findCompanies,
+  findContacts,
+  insertOrDefer,
+  recordsOfExternalIds,
+  rememberExternalIds,
+  rows,
+  TABLES,
+  type WriteOne,
+} from './import-bulk.js';
+import type { RowDraft } from './import-values.js';
+import {
+  failedRow,
+  problem,
+  type RowResult,
+  type RunContext,
+  type RunSettings,
+  resolveOwnerAs,
+  str,
+} from './import-writers.js';
+import { noteHtml } from './writers-activities.js';
+
+type LinkObject = 'contact' | 'company' | 'opportunity';
+const LINK_OBJECTS: readonly LinkObject[] = ['contact', 'company', 'opportunity'];
+
+/**
+ * A task or note row as read: `result` when it fails without the database (no title or text),
+ * `rowByRow` when only the row-by-row path can tell its outcome; otherwise what it inserts.
+ */
+type ActivityDraft = {
+  externalId: string | null;
+  /** The row's references per object it may be linked to, in the order they are tried. */
+  refs: { object: LinkObject; ref: string }[];
+  problems: CellProblem[];
+  result?: RowResult;
+  rowByRow?: true;
+  /** The columns of the new task or note, but its link. */
+  fields: Record<string, unknown>;
+  /** The new record's name in its event. */
+  name: string;
+};
+
+type ActivityBatch = {
+  drafts: RowDraft[];
+  prepared: ActivityDraft[];
+  found?: {
+    /** External id -> the existing task or note it names. */
+    matched: Map<string, string>;
+    links: Record<LinkObject, Map<string, string>>;
+    /** Linked record ids that are archived (those rows go row by row, and fail there). */
+    archived: Set<string>;
+  };
+};
+
+const refsOf = (v: Record<string, unknown>) =>
+  LINK_OBJECTS.flatMap((object) => {
+    const ref = str(v[object]);
+    return ref ? [{ object, ref }] : [];
+  });
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const isDay = (s: string) => DAY.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00.000Z`));
+
+/** A task row (`writeTask`'s rules): title required, assignee by name or e-mail, due day, priority. */
+function prepareTask(run: RunSettings, draft: RowDraft): ActivityDraft {
+  const v = draft.values;
+  const problems: CellProblem[] = [];
+  const base = { externalId: str(v.external_id) ?? null, refs: refsOf(v), problems, fields: {}, name: '' };
+  const title = str(v.title);
+  if (!title)
+    return { ...base, result: failedRow([problem(run, 'title', 'required', 'A task needs a title')]) };
+  const dueDate = str(v.due_date);
+  const priority = str(v.priority);
+  if (
+    (dueDate && !isDay(dueDate)) ||
+    (priority && !(TASK_PRIORITIES as readonly string[]).includes(priority))
+  )
+    return { ...base, rowByRow: true };
+  const assignee = str(v.assignee);
+  const assigneeId = assignee ? resolveOwnerAs(run, assignee, 'assignee', problems) : run.importerId;
+  return {
+    ...base,
+    name: title,
+    fields: {
+      title,
+      description: str(v.description) ?? null,
+      dueAt: dueDate ? `${dueDate}T00:00:00.000Z` : null,
+      allDay: Boolean(dueDate),
+      priority: priority ?? 'normal',
+      assigneeId,
+    },
+  };
+}
+
+/** A note row (`writeNote`'s rules): its text, each line a paragraph, sanitized as any note. */
+function prepareNote(run: RunSettings, draft: RowDraft): ActivityDraft {
+  const v = draft.values;
+  const base = {
+    externalId: str(v.external_id) ?? null,
+    refs: refsOf(v),
+    problems: [],
+    fields: {},
+    name: '',
+  };
+  const body = str(v.body);
+  if (!body) return { ...base, result: failedRow([problem(run, 'body', 'required', 'A note needs a text')]) };
+  let clean: { html: string; text: string };
+  try {
+    clean = sanitizeNote(noteHtml(body), 'body.body');
+  } catch {
+    return { ...base, rowByRow: true }; // empty once cleaned, or too long: the row path says which
+  }
+  return { ...base, name: nameOf(clean.text), fields: { bodyHtml: clean.html, bodyText: clean.text } };
+}
+
+/**
+ * Opportunities by external id, then by title (case-insensitive, the oldest first), among active
+ * opportunities: `findOpportunity` for many references in two queries.
+ */
+async function findOpportunities(scope: TenantScope, refs: string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(refs)];
+  const found = await recordsOfExternalIds(scope, 'opportunity', unique);
+  const byTitle = unique.filter((ref) => !found.has(ref));
+  if (byTitle.length === 0) return found;
+  const ids = new Map(
+    (
+      await rows<{ title: string; id: string }>(
+        scope,
+        `select distinct on (lower(title)) lower(title) as title, id from opportunities
+          where org_id = $1 and lower(title) = any($2::text[]) and archived_at is null
+          order by lower(title), created_at`,
+        [byTitle.map((ref) => ref.toLowerCase())],
+      )
+    ).map((r) => [r.title, r.id]),
+  );
+  for (const ref of byTitle) {
+    const id = ids.get(ref.toLowerCase());
+    if (id) found.set(ref, id);
+  }
+  return found;
+}
+
+/** The batch's lookups: external ids already taken by `object`, and every record a row names. */
+async function lookupActivities(scope: TenantScope, object: 'task' | 'note', batch: ActivityBatch) {
+  const externals = batch.prepared.flatMap((p) => (p.externalId ? [p.externalId] : []));
+  const table = object === 'task' ? 'tasks' : 'notes';
+  const matched =
+    externals.length === 0
+      ? []
+      : await rows<{ ref: string; id: string }>(
+          scope,
+          `select x.external_id as ref, x.record_id as id from external_ids x
+             join ${table} r on r.org_id = x.org_id and r.id = x.record_id
+            where x.org_id = $1 and x.object = $2 and x.external_id = any($3::text[])`,
+          [object, externals],
+        );
+  const refs = (o: LinkObject) =>
+    batch.prepared.flatMap((p) => p.refs.filter((r) => r.object === o)).map((r) => r.ref);
+  const links = {
+    contact: await findContacts(scope, refs('contact')),
+    company: await findCompanies(scope, refs('company')),
+    opportunity: await findOpportunities(scope, refs('opportunity')),
+  };
+  // A contact found by an e-mail may be archived: such a link is refused (`assertLinkable`).
+  const archived = await rows<{ id: string }>(
+    scope,
+    `select id from ${TABLES.contact} where org_id = $1 and id = any($2::uuid[]) and archived_at is not null`,
+    [[...new Set(links.contact.values())]],
+  );
+  batch.found = {
+    matched: new Map(matched.map((r) => [r.ref, r.id])),
+    links,
+    archived: new Set(archived.map((r) => r.id)),
+  };
+}
+
+type NewActivity = {
+  id: string;
+  row: number;
+  a: ActivityDraft;
+  link: { object: LinkObject; id: string } | null;
+};
+
+/**
+ * Writes a batch of task or note rows: new ones with one insert each for the records, their
+ * events and external ids. A row matching a task or note by external id (the lookup, `carry`,
+ * earlier rows) is skipped when the mode says so (tasks: `skip`; notes: all but `overwrite`).
+ * The rest (`ActivityDraft.rowByRow`, a match to update, an archived link, an insert refused
+ * whole) go one by one through `writeOne`, after the inserts, in file order. `carry` holds the
+ * external ids the previous batch wrote, with their records (its commit may come after this
+ * batch's lookup). A task or note links to the first of its contact, company and opportunity found; a
+ * reference not found is a problem on the row, and a note linked to nothing fails.
+ * @returns one result per draft, in order
+ */
+async function writeActivities(
+  run: RunContext,
+  object: 'task' | 'note',
+  batch: ActivityBatch,
+  carry: Map<string, string>,
+  writeOne: WriteOne,
+): Promise<RowResult[]> {
+  const found = batch.found!;
+  const results: (RowResult | null)[] = batch.prepared.map(() => null);
+  const created: NewActivity[] = [];
+  const later: number[] = [];
+  const external = new Map([...carry, ...found.matched]);
+  // A matched row is skipped in these modes (`writeTask`, `writeNote`); updated row by row in the others.
+  const skips = object === 'task' ? run.dedup === 'skip' : run.dedup !== 'overwrite';
+  for (const [i, a] of batch.prepared.entries()) {
+    if (a.result) {
+      results[i] = a.result;
+      continue;
+    }
+    const match = a.externalId ? external.get(a.externalId) : undefined;
+    if (match && skips) {
+      results[i] = { outcome: 'skipped', recordId: match, problems: [] };
+      continue;
+    }
+    if (a.rowByRow || match) {
+      later.push(i);
+      continue;
+    }
+    let link: NewActivity['link'] = null;
+    for (const { object: o, ref } of a.refs) {
+      const id = found.links[o].get(ref);
+      if (id) {
+        link = { object: o, id };
+        break;
+      }
+      a.problems.push(problem(run, o, `unknown_${o}`, `No ${o} matches this: not linked`, ref));
+    }
+    if (link && found.archived.has(link.id)) {
+      later.push(i);
+      continue;
+    }
+    if (object === 'note' && !link) {
+      results[i] = failedRow([
+        ...a.problems,
+        { column: null, code: 'required', message: 'A note must be on a contact, company or opportunity' },
+      ]);
+      continue;
+    }
+    const id = newId();
+    created.push({ id, row: i, a, link });
+    if (a.externalId) external.set(a.externalId, id);
+  }
+  await insertOrDefer(
+    run.scope,
+    created.map((n) => ({ id: n.id, row: n.row, problems: n.a.problems })),
+    (sp) => insertActivities(run, sp, object, created),
+    results,
+    later,
+  );
+  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
+  carry.clear();
+  for (const [i, a] of batch.prepared.entries()) {
+    const id = results[i]?.recordId;
+    if (a.externalId && id) carry.set(a.externalId, id);
+  }
+  return results.map((r) => r!);
+}
+
+async function insertActivities(
+  run: RunContext,
+  scope: TenantScope,
+  object: 'task' | 'note',
+  created: NewActivity[],
+) {
+  const { orgId, actor } = scope.ctx;
+  const linkColumns = (n: NewActivity) => ({
+    linkedObject: n.link?.object ?? null,
+    linkedId: n.link?.id ?? null,
+  });
+  if (object === 'task')
+    await scope.tx.insert(tasks).values(
+      created.map((n) => ({
+        orgId,
+        id: n.id,
+        ...(n.a.fields as Pick<
+          typeof tasks.$inferInsert,
+          'title' | 'description' | 'dueAt' | 'allDay' | 'priority' | 'assigneeId'
+        >),
+        ...linkColumns(n),
+        createdBy: actor.id,
+        updatedBy: actor.id,
+      })),
+    );
+  else
+    await scope.tx.insert(notes).values(
+      created.map((n) => ({
+        orgId,
+        id: n.id,
+        ...(n.a.fields as Pick<typeof notes.$inferInsert, 'bodyHtml' | 'bodyText'>),
+        linkedObject: n.link!.object,
+        linkedId: n.link!.id,
+        authorId: actor.type === 'user' ? actor.id : null,
+      })),
+    );
+  await emitEvents(
+    scope,
+    run.services.jobs,
+    created.map(
+      (n): NewEvent => ({
+        type: `${object}.created`,
+        subject: { object, id: n.id },
+        data:
+          object === 'task'
+            ? { name: n.a.name, assignee_id: n.a.fields.assigneeId, due_at: n.a.fields.dueAt }
+            : { name: n.a.name },
+        related: n.link ? [n.link] : [],
+      }),
+    ),
+  );
+  const ids = created.flatMap((n) => (n.a.externalId ? [{ externalId: n.a.externalId, id: n.id }] : []));
+  if (ids.length > 0) await rememberExternalIds(run, object, ids, scope);
+}
+
+function activityBulkWriter(object: 'task' | 'note', prepare: typeof prepareTask): BulkWriter {
+  const carry = new Map<string, string>();
+  return {
+    prepare: (run, drafts): ActivityBatch => ({ drafts, prepared: drafts.map((d) => prepare(run, d)) }),
+    lookup: (scope, batch) => lookupActivities(scope, object, batch as ActivityBatch),
+    write: (run, batch, writeOne) => writeActivities(run, object, batch as ActivityBatch, carry, writeOne),
+  };
+}
+
+export const taskBulkWriter = () => activityBulkWriter('task', prepareTask);
+export const noteBulkWriter = () => activityBulkWriter('note', prepareNote);
