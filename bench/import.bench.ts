@@ -50,6 +50,8 @@ type WriteTable = (typeof WRITE_TABLES)[number];
 const TARGET_RSS_MB = 500;
 /** Rows of the re-import that updates contacts the import created (overwrite mode). */
 const UPDATE_ROWS = Math.min(100_000, Math.floor(ROWS / 10));
+/** Rows of each of the notes and tasks files, linked to the imported contacts by e-mail. */
+const ACTIVITY_ROWS = Math.min(100_000, Math.floor(ROWS / 10));
 
 const log = (...parts: unknown[]) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...parts);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -81,10 +83,13 @@ type Row = {
  * Writes the import CSV; for the first floor, the same rows as the contacts table stores them; for
  * the second, what the import writes for them: per new contact its contacts, contact_emails and
  * events rows, per file row its import_rows row (a duplicate: skipped, pointing at its original).
+ * Then the re-import's file, and a notes and a tasks file whose rows name those contacts by e-mail.
  */
 async function generate(dir: string): Promise<{
   csv: string;
   update: string;
+  notes: string;
+  tasks: string;
   copy: string;
   writes: Record<WriteTable, string>;
   duplicates: number;
@@ -193,7 +198,36 @@ async function generate(dir: string): Promise<{
   for (const row of rows.slice(0, UPDATE_ROWS))
     lines.push([row.first, `${row.last}-Jones`, row.email, 'reimported', 'renewal'].map(q).join(','));
   writeFileSync(updatePath, `${lines.join('\n')}\n`);
-  return { csv: csvPath, update: updatePath, copy: copyPath, writes: writePaths, duplicates };
+  // Notes and tasks on those contacts, found by e-mail, each with an external id.
+  const notesPath = path.join(dir, 'notes.csv');
+  const tasksPath = path.join(dir, 'tasks.csv');
+  const notes = ['Note,Contact,Note Id'];
+  const tasks = ['Subject,Due Date,Priority,Contact,Task Id'];
+  for (let i = 0; i < ACTIVITY_ROWS; i++) {
+    const row = rows[Math.floor(rnd() * rows.length)]!;
+    notes.push(
+      [`Call with ${row.first} #${i}\nAsked about ${pick(TAGS)} pricing`, row.email, `n-${i}`]
+        .map(q)
+        .join(','),
+    );
+    const due = `2027-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
+    tasks.push(
+      [`Follow up with ${row.first} #${i}`, due, pick(['low', 'normal', 'high']), row.email, `t-${i}`]
+        .map(q)
+        .join(','),
+    );
+  }
+  writeFileSync(notesPath, `${notes.join('\n')}\n`);
+  writeFileSync(tasksPath, `${tasks.join('\n')}\n`);
+  return {
+    csv: csvPath,
+    update: updatePath,
+    notes: notesPath,
+    tasks: tasksPath,
+    copy: copyPath,
+    writes: writePaths,
+    duplicates,
+  };
 }
 
 async function prepareDatabase() {
@@ -284,11 +318,11 @@ async function main() {
 
   type ImportView = { status: string; progress: Record<string, number> };
   /** Uploads a file, sets its dedup mode, starts it and polls until it ends. */
-  const importFile = async (file: string, dedup?: string) => {
+  const importFile = async (file: string, dedup?: string, object = 'contact') => {
     const started = performance.now();
     const form = new FormData();
     form.set('file', await openAsBlob(file), path.basename(file));
-    const upload = await fetch(`${base}/api/v1/imports?object=contact`, {
+    const upload = await fetch(`${base}/api/v1/imports?object=${object}`, {
       method: 'POST',
       headers: h,
       body: form,
@@ -344,6 +378,11 @@ async function main() {
   log(`re-importing ${int(UPDATE_ROWS)} rows in overwrite mode`);
   const update = await importFile(files.update, 'overwrite');
   const updateUndo = await undoImport(update.id);
+
+  // Notes and tasks, each row linked to one of the imported contacts by its e-mail.
+  log(`importing ${int(ACTIVITY_ROWS)} notes and ${int(ACTIVITY_ROWS)} tasks`);
+  const notesImport = await importFile(files.notes, undefined, 'note');
+  const tasksImport = await importFile(files.tasks, undefined, 'task');
 
   // Undo: the import's contacts archived (with an event each), through the API. Before the COPY:
   // an HTTP connection idle that long is closed by the server's keep-alive timeout.
@@ -401,6 +440,15 @@ async function main() {
     `| import / COPY of what it writes (one connection; two) | ${(writesMs / importMs).toFixed(4)}; ${(writes2Ms / importMs).toFixed(4)} | | |`,
     `| re-import of ${int(UPDATE_ROWS)} of those rows in overwrite mode (${update.view.status}: ${int(update.view.progress.updated ?? 0)} updated, ${int(update.view.progress.skipped ?? 0)} skipped, ${int(update.view.progress.failed ?? 0)} failed; a contact.updated event each) | ${int(UPDATE_ROWS / (update.ms / 1000))} rows/s (${(update.ms / 1000).toFixed(0)} s) | | |`,
     `| undo of the re-import (${updateUndo.view.status}: each contact's last name, tags and segment put back, an event each) | ${int(UPDATE_ROWS / (updateUndo.ms / 1000))} rows/s (${(updateUndo.ms / 1000).toFixed(0)} s) | | |`,
+    ...(
+      [
+        ['notes', notesImport],
+        ['tasks', tasksImport],
+      ] as const
+    ).map(
+      ([what, r]) =>
+        `| import of ${int(ACTIVITY_ROWS)} ${what} linked to those contacts by e-mail (${r.view.status}: ${int(r.view.progress.created ?? 0)} created, ${int(r.view.progress.failed ?? 0)} failed; an event each) | ${int(ACTIVITY_ROWS / (r.ms / 1000))} rows/s (${(r.ms / 1000).toFixed(0)} s) | | |`,
+    ),
     `| undo through the API (${reverted.status}: ${int(view.progress.created ?? 0)} contacts archived, an event each) | ${int((view.progress.created ?? 0) / (revertMs / 1000))} rows/s (${(revertMs / 1000).toFixed(0)} s) | | |`,
     `| peak RSS of the server process during the import | ${rssMb.toFixed(0)} MB | < ${TARGET_RSS_MB} MB | ${rssMb < TARGET_RSS_MB ? 'PASS' : 'FAIL'} |`,
     '',
