@@ -1,7 +1,7 @@
 // Tasks and notes an import creates, written a batch at a time (import-bulk.ts). A row whose
-// outcome needs the row-by-row rules (it updates a task or note matched by external id, links to
-// an archived record, or holds a value the database may refuse) goes to `writeOne` instead, so
-// both paths give every row the same outcome.
+// outcome needs the row-by-row rules (it updates a task or note matched by external id, or its
+// note is refused once sanitized) goes to `writeOne` instead, so both paths give every row the
+// same outcome.
 
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
@@ -9,17 +9,17 @@ import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import { notes } from '../notes/note.schema.js';
 import { nameOf } from '../notes/note.service.js';
 import { sanitizeNote } from '../notes/note-html.util.js';
-import { TASK_PRIORITIES, tasks } from '../tasks/task.schema.js';
+import { tasks } from '../tasks/task.schema.js';
 import type { CellProblem } from './import.schema.js';
 import {
   type BulkWriter,
   findCompanies,
   findContacts,
+  findOpportunities,
+  finishWithExternalIds,
   insertOrDefer,
-  recordsOfExternalIds,
   rememberExternalIds,
   rows,
-  TABLES,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
@@ -39,7 +39,8 @@ const LINK_OBJECTS: readonly LinkObject[] = ['contact', 'company', 'opportunity'
 
 /**
  * A task or note row as read: `result` when it fails without the database (no title or text),
- * `rowByRow` when only the row-by-row path can tell its outcome; otherwise what it inserts.
+ * `rowByRow` for a note the sanitizer refuses (the row-by-row path gives the reason); otherwise
+ * what it inserts.
  */
 type ActivityDraft = {
   externalId: string | null;
@@ -61,8 +62,6 @@ type ActivityBatch = {
     /** External id -> the existing task or note it names. */
     matched: Map<string, string>;
     links: Record<LinkObject, Map<string, string>>;
-    /** Linked record ids that are archived (those rows go row by row, and fail there). */
-    archived: Set<string>;
   };
 };
 
@@ -71,9 +70,6 @@ const refsOf = (v: Record<string, unknown>) =>
     const ref = str(v[object]);
     return ref ? [{ object, ref }] : [];
   });
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const isDay = (s: string) => DAY.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00.000Z`));
 
 /** A task row (`writeTask`'s rules): title required, assignee by name or e-mail, due day, priority. */
 function prepareTask(run: RunSettings, draft: RowDraft): ActivityDraft {
@@ -85,11 +81,6 @@ function prepareTask(run: RunSettings, draft: RowDraft): ActivityDraft {
     return { ...base, result: failedRow([problem(run, 'title', 'required', 'A task needs a title')]) };
   const dueDate = str(v.due_date);
   const priority = str(v.priority);
-  if (
-    (dueDate && !isDay(dueDate)) ||
-    (priority && !(TASK_PRIORITIES as readonly string[]).includes(priority))
-  )
-    return { ...base, rowByRow: true };
   const assignee = str(v.assignee);
   const assigneeId = assignee ? resolveOwnerAs(run, assignee, 'assignee', problems) : run.importerId;
   return {
@@ -127,33 +118,6 @@ function prepareNote(run: RunSettings, draft: RowDraft): ActivityDraft {
   return { ...base, name: nameOf(clean.text), fields: { bodyHtml: clean.html, bodyText: clean.text } };
 }
 
-/**
- * Opportunities by external id, then by title (case-insensitive, the oldest first), among active
- * opportunities: `findOpportunity` for many references in two queries.
- */
-async function findOpportunities(scope: TenantScope, refs: string[]): Promise<Map<string, string>> {
-  const unique = [...new Set(refs)];
-  const found = await recordsOfExternalIds(scope, 'opportunity', unique);
-  const byTitle = unique.filter((ref) => !found.has(ref));
-  if (byTitle.length === 0) return found;
-  const ids = new Map(
-    (
-      await rows<{ title: string; id: string }>(
-        scope,
-        `select distinct on (lower(title)) lower(title) as title, id from opportunities
-          where org_id = $1 and lower(title) = any($2::text[]) and archived_at is null
-          order by lower(title), created_at`,
-        [byTitle.map((ref) => ref.toLowerCase())],
-      )
-    ).map((r) => [r.title, r.id]),
-  );
-  for (const ref of byTitle) {
-    const id = ids.get(ref.toLowerCase());
-    if (id) found.set(ref, id);
-  }
-  return found;
-}
-
 /** The batch's lookups: external ids already taken by `object`, and every record a row names. */
 async function lookupActivities(scope: TenantScope, object: 'task' | 'note', batch: ActivityBatch) {
   const externals = batch.prepared.flatMap((p) => (p.externalId ? [p.externalId] : []));
@@ -175,17 +139,7 @@ async function lookupActivities(scope: TenantScope, object: 'task' | 'note', bat
     company: await findCompanies(scope, refs('company')),
     opportunity: await findOpportunities(scope, refs('opportunity')),
   };
-  // A contact found by an e-mail may be archived: such a link is refused (`assertLinkable`).
-  const archived = await rows<{ id: string }>(
-    scope,
-    `select id from ${TABLES.contact} where org_id = $1 and id = any($2::uuid[]) and archived_at is not null`,
-    [[...new Set(links.contact.values())]],
-  );
-  batch.found = {
-    matched: new Map(matched.map((r) => [r.ref, r.id])),
-    links,
-    archived: new Set(archived.map((r) => r.id)),
-  };
+  batch.found = { matched: new Map(matched.map((r) => [r.ref, r.id])), links };
 }
 
 type NewActivity = {
@@ -199,11 +153,12 @@ type NewActivity = {
  * Writes a batch of task or note rows: new ones with one insert each for the records, their
  * events and external ids. A row matching a task or note by external id (the lookup, `carry`,
  * earlier rows) is skipped when the mode says so (tasks: `skip`; notes: all but `overwrite`).
- * The rest (`ActivityDraft.rowByRow`, a match to update, an archived link, an insert refused
- * whole) go one by one through `writeOne`, after the inserts, in file order. `carry` holds the
- * external ids the previous batch wrote, with their records (its commit may come after this
- * batch's lookup). A task or note links to the first of its contact, company and opportunity found; a
- * reference not found is a problem on the row, and a note linked to nothing fails.
+ * The rest (`ActivityDraft.rowByRow`, a match to update, an insert refused whole) go one by one
+ * through `writeOne`, after the inserts, in file order. `carry` holds the external ids the previous
+ * batch wrote, with their records (its commit may come after this batch's lookup). A task or note
+ * links to the first of its contact, company and opportunity found (the finders return active
+ * records only: an archived contact's e-mails are inactive, so `assertLinkable` would accept every
+ * link); a reference not found is a problem on the row, and a note linked to nothing fails.
  * @returns one result per draft, in order
  */
 async function writeActivities(
@@ -243,10 +198,6 @@ async function writeActivities(
       }
       a.problems.push(problem(run, o, `unknown_${o}`, `No ${o} matches this: not linked`, ref));
     }
-    if (link && found.archived.has(link.id)) {
-      later.push(i);
-      continue;
-    }
     if (object === 'note' && !link) {
       results[i] = failedRow([
         ...a.problems,
@@ -265,13 +216,14 @@ async function writeActivities(
     results,
     later,
   );
-  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
-  carry.clear();
-  for (const [i, a] of batch.prepared.entries()) {
-    const id = results[i]?.recordId;
-    if (a.externalId && id) carry.set(a.externalId, id);
-  }
-  return results.map((r) => r!);
+  return finishWithExternalIds(
+    batch.drafts,
+    batch.prepared.map((a) => a.externalId),
+    results,
+    later,
+    writeOne,
+    carry,
+  );
 }
 
 async function insertActivities(

@@ -11,6 +11,7 @@ import {
   type BulkWriter,
   findCompanies,
   findContacts,
+  finishWithExternalIds,
   insertOrDefer,
   recordsOfExternalIds,
   rememberExternalIds,
@@ -144,13 +145,14 @@ export async function writeOpportunityBatch(
     results,
     later,
   );
-  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
-  carry.clear();
-  for (const [i, o] of batch.prepared.entries()) {
-    const id = results[i]?.recordId;
-    if (o.externalId && id) carry.set(o.externalId, id);
-  }
-  return results.map((r) => r!);
+  return finishWithExternalIds(
+    batch.drafts,
+    batch.prepared.map((o) => o.externalId),
+    results,
+    later,
+    writeOne,
+    carry,
+  );
 }
 
 async function insertOpportunities(run: RunContext, scope: TenantScope, created: NewOpportunity[]) {

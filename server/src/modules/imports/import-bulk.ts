@@ -50,23 +50,32 @@ export async function recordsOfExternalIds(
   return new Map(found.map((r) => [r.ref, r.id]));
 }
 
+/** The column a company or opportunity reference names it by, after its external id. */
+const NAME_COLUMNS = { company: 'name', opportunity: 'title' } as const;
+
 /**
- * Companies by external id, then by name (case-insensitive, the oldest first), among active
- * companies: `findCompany` for many references in two queries.
- * @returns reference -> company id, for the references found
+ * Companies by external id, then by name, or opportunities by external id, then by title
+ * (case-insensitive, the oldest first), among active records: `findCompany` and
+ * `findOpportunity` for many references in two queries.
+ * @returns reference -> record id, for the references found
  */
-export async function findCompanies(scope: TenantScope, refs: string[]): Promise<Map<string, string>> {
+async function findNamed(
+  scope: TenantScope,
+  object: 'company' | 'opportunity',
+  refs: string[],
+): Promise<Map<string, string>> {
   const unique = [...new Set(refs)];
-  const found = await recordsOfExternalIds(scope, 'company', unique);
+  const found = await recordsOfExternalIds(scope, object, unique);
   const byName = unique.filter((ref) => !found.has(ref));
   if (byName.length === 0) return found;
+  const column = NAME_COLUMNS[object];
   const ids = new Map(
     (
       await rows<{ name: string; id: string }>(
         scope,
-        `select distinct on (lower(name)) lower(name) as name, id from companies
-          where org_id = $1 and lower(name) = any($2::text[]) and archived_at is null
-          order by lower(name), created_at`,
+        `select distinct on (lower(${column})) lower(${column}) as name, id from ${TABLES[object]}
+          where org_id = $1 and lower(${column}) = any($2::text[]) and archived_at is null
+          order by lower(${column}), created_at`,
         [byName.map((ref) => ref.toLowerCase())],
       )
     ).map((r) => [r.name, r.id]),
@@ -77,6 +86,13 @@ export async function findCompanies(scope: TenantScope, refs: string[]): Promise
   }
   return found;
 }
+
+/** Companies by external id, then name: `findNamed`. */
+export const findCompanies = (scope: TenantScope, refs: string[]) => findNamed(scope, 'company', refs);
+
+/** Opportunities by external id, then title: `findNamed`. */
+export const findOpportunities = (scope: TenantScope, refs: string[]) =>
+  findNamed(scope, 'opportunity', refs);
 
 /**
  * Contacts by external id, then e-mail, then full name (case-insensitive, the oldest first),
@@ -190,6 +206,29 @@ export async function updateOrDefer<M extends { row: number }, R>(
       results[m.row] = failedRow([...problems(m), p]);
     }
   }
+}
+
+/**
+ * The end of a batch write whose only keys are external ids: the rows left for one by one
+ * (`later`) written through `writeOne` in file order, then `carry` (for the next batch) set to
+ * each external id of the batch with the record its row ended up with.
+ * @returns one result per row, in order
+ */
+export async function finishWithExternalIds(
+  drafts: RowDraft[],
+  externalIds: readonly (string | null | undefined)[],
+  results: (RowResult | null)[],
+  later: number[],
+  writeOne: WriteOne,
+  carry: Map<string, string>,
+): Promise<RowResult[]> {
+  for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(drafts[i]!);
+  carry.clear();
+  for (const [i, externalId] of externalIds.entries()) {
+    const id = results[i]?.recordId;
+    if (externalId && id) carry.set(externalId, id);
+  }
+  return results.map((r) => r!);
 }
 
 /** `rememberExternalId` for many records: one upsert. */
