@@ -1,4 +1,5 @@
 import type { FieldDef, ObjectDef, SelectOption } from '../../platform/registry/registry.types.js';
+import { TASK_PRIORITIES } from '../tasks/task.schema.js';
 import type { ColumnMapping } from './import.schema.js';
 
 /** The objects a file can be imported into. */
@@ -219,7 +220,7 @@ const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
     }),
     t('due_date', 'Due date', 'date', ['duedate', 'due', 'deadline', 'activitydate']),
     t('priority', 'Priority', 'select', ['priority'], {
-      options: ['low', 'normal', 'high', 'urgent'].map((v) => ({
+      options: TASK_PRIORITIES.map((v) => ({
         value: v,
         label: v[0]!.toUpperCase() + v.slice(1),
       })),

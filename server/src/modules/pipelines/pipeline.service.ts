@@ -4,7 +4,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { opportunities } from '../opportunities/opportunity.schema.js';
+import { opportunities, opportunityStageHistory } from '../opportunities/opportunity.schema.js';
 import { pipelineStages, pipelines } from './pipeline.schema.js';
 
 export const StageInput = z.strictObject({
@@ -348,6 +348,7 @@ export async function deleteStage(
       .select({
         id: opportunities.id,
         title: opportunities.title,
+        status: opportunities.status,
         contactId: opportunities.contactId,
         companyId: opportunities.companyId,
       })
@@ -369,10 +370,19 @@ export async function deleteStage(
         throw new AppError(422, 'reference_not_found', 'move_to must be another stage of this pipeline', {
           path: 'querystring.move_to',
         });
-      await scope.tx.execute(sql`
-        insert into opportunity_stage_history (org_id, opportunity_id, from_stage_id, to_stage_id, status, moved_by)
-        select org_id, id, stage_id, ${moveTo}::uuid, status, ${ctx.actor.id}::uuid from opportunities
-         where org_id = ${ctx.orgId} and stage_id = ${stageId}`);
+      // The rows get time-ordered ids (idColumn), as every other history row; 1,000 rows a statement keeps
+      // it under PostgreSQL's 65,535 parameters whatever the stage holds.
+      for (let i = 0; i < held.length; i += 1000)
+        await scope.tx.insert(opportunityStageHistory).values(
+          held.slice(i, i + 1000).map((o) => ({
+            orgId: ctx.orgId,
+            opportunityId: o.id,
+            fromStageId: stageId,
+            toStageId: moveTo,
+            status: o.status,
+            movedBy: ctx.actor.id,
+          })),
+        );
       await scope.tx
         .update(opportunities)
         .set({
