@@ -823,7 +823,6 @@ describe('tasks and notes', () => {
       record_id: string | null;
       problems: { code: string; message: string }[];
     }[];
-    (await import('node:fs')).writeFileSync('/tmp/rows.json', JSON.stringify(rows, null, 1));
     const row = (n: number) => rows.find((r) => r.row_number === n)!;
     expect(rows.map((r) => r.outcome)).toEqual([
       'created',
@@ -879,6 +878,116 @@ describe('tasks and notes', () => {
     expect(list.map((n: { body_html: string }) => n.body_html)).toEqual([
       '<p>Line one</p><p>Line &lt;two&gt;</p>',
     ]);
+  });
+
+  it('updates matched tasks and notes a batch at a time, with the outcome each row would have alone; undo puts them back', async () => {
+    const first = await uploadCsv(
+      t,
+      admin.client,
+      'task',
+      'bulk-tasks-v1.csv',
+      'Id,Title,Due Date,Priority\nu-1,Call,2031-01-10,low\nu-2,Mail,,\nu-3,Visit,,\nu-4,Fax,,\nu-5,Wire,,\n',
+    );
+    await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
+    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 5 });
+    const ids = (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
+      (r: { record_id: string }) => r.record_id,
+    ) as string[];
+    expect((await admin.client.delete(`/api/v1/tasks/${ids[3]}`)).status).toBe(200); // u-4 archived
+
+    // Batches of 3, overwrite.
+    const tasksCsv = [
+      'Id,Title,Due Date,Priority,Assignee',
+      'u-1,Call back,2031-02-01,high,', // row 1: title, due day and priority change
+      'u-2,Mail,,,', // row 2: nothing changes: skipped
+      'u-3,Visit,,,Nobody Known', // row 3: an unknown assignee: reported, the importer assigned
+      'u-4,Fax again,,,', // row 4: its task archived: a new one
+      'u-5,Wire once,,,', // row 5: u-5 twice in one batch: both in file order
+      'u-5,Wire twice,,urgent,', // row 6
+    ].join('\n');
+    const up = await uploadCsv(t, admin.client, 'task', 'bulk-tasks-v2.csv', `${tasksCsv}\n`);
+    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
+    await queueWithoutJob(up.body.id);
+    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
+    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
+      row_number: number;
+      outcome: string;
+      record_id: string | null;
+      problems: { code: string }[];
+    }[];
+    expect(rows.map((r) => r.outcome)).toEqual([
+      'updated',
+      'skipped',
+      'skipped',
+      'created',
+      'updated',
+      'updated',
+    ]);
+    expect(rows.map((r) => r.record_id)).toEqual([
+      ids[0],
+      ids[1],
+      ids[2],
+      rows[3]!.record_id,
+      ids[4],
+      ids[4],
+    ]);
+    expect(rows[3]!.record_id).not.toBe(ids[3]);
+    expect(rows[2]!.problems.map((p) => p.code)).toEqual(['unknown_assignee']);
+    expect((await admin.client.get(`/api/v1/tasks/${rows[3]!.record_id}`)).body.title).toBe('Fax again');
+    const task = async (id: string) => (await admin.client.get(`/api/v1/tasks/${id}`)).body;
+    expect(await task(ids[0]!)).toMatchObject({
+      title: 'Call back',
+      due_date: '2031-02-01',
+      priority: 'high',
+    });
+    expect(await task(ids[4]!)).toMatchObject({ title: 'Wire twice', priority: 'urgent' });
+    const updates = (await importEvents(up.body.id)).filter((e) => e.type === 'task.updated');
+    expect(updates.map((e) => e.subjectId).sort()).toEqual([ids[0], ids[4], ids[4]].sort());
+
+    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    expect((await waitForImport(admin.client, up.body.id)).status).toBe('reverted');
+    expect(await task(ids[0]!)).toMatchObject({ title: 'Call', due_date: '2031-01-10', priority: 'low' });
+    expect(await task(ids[4]!)).toMatchObject({ title: 'Wire', priority: 'normal' });
+
+    const contact = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Noted',
+      emails: [{ value: 'noted@bulk-update.example' }],
+    });
+    const firstNotes = await uploadCsv(
+      t,
+      admin.client,
+      'note',
+      'bulk-notes-v1.csv',
+      'Id,Note,Contact\nm-1,One,noted@bulk-update.example\nm-2,Two,noted@bulk-update.example\n',
+    );
+    await admin.client.post(`/api/v1/imports/${firstNotes.body.id}/start`);
+    expect((await waitForImport(admin.client, firstNotes.body.id)).progress).toMatchObject({ created: 2 });
+    const notesCsv = [
+      'Id,Note,Contact',
+      'm-1,One <b>changed</b>,noted@bulk-update.example', // row 1: replaced
+      'm-2,Two,noted@bulk-update.example', // row 2: the same text: skipped
+      `m-3,${'x'.repeat(25_000)},noted@bulk-update.example`, // row 3: longer than a note holds
+    ].join('\n');
+    const notes = await uploadCsv(t, admin.client, 'note', 'bulk-notes-v2.csv', `${notesCsv}\n`);
+    await admin.client.patch(`/api/v1/imports/${notes.body.id}`, { dedup: 'overwrite' });
+    await queueWithoutJob(notes.body.id);
+    expect(await runImport(t.services, admin.orgId, notes.body.id, { batchRows: 3 })).toBe('completed');
+    const noteRows = (await admin.client.get(`/api/v1/imports/${notes.body.id}/rows?limit=50`)).body.data as {
+      outcome: string;
+      problems: { code: string }[];
+    }[];
+    expect(noteRows.map((r) => r.outcome)).toEqual(['updated', 'skipped', 'failed']);
+    expect(noteRows[2]!.problems.map((p) => p.code)).toEqual(['note_too_long']);
+    const texts = async () =>
+      (await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data
+        .map((n: { body_html: string }) => n.body_html)
+        .sort();
+    expect(await texts()).toEqual(['<p>One &lt;b&gt;changed&lt;/b&gt;</p>', '<p>Two</p>']);
+    const noteEvents = await importEvents(notes.body.id);
+    expect(noteEvents.map((e) => e.type)).toEqual(['note.updated']);
+    await admin.client.post(`/api/v1/imports/${notes.body.id}/revert`);
+    expect((await waitForImport(admin.client, notes.body.id)).status).toBe('reverted');
+    expect(await texts()).toEqual(['<p>One</p>', '<p>Two</p>']);
   });
 
   it('imports tasks and notes linked to existing records by e-mail, name or external id; revert removes them', async () => {

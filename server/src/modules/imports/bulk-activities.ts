@@ -1,15 +1,16 @@
-// Tasks and notes an import creates, written a batch at a time (import-bulk.ts). A row whose
-// outcome needs the row-by-row rules (it updates a task or note matched by external id, or its
-// note is refused once sanitized) goes to `writeOne` instead, so both paths give every row the
-// same outcome.
+// Tasks and notes an import creates or updates, written a batch at a time (import-bulk.ts). A row
+// whose outcome needs the row-by-row rules (its note is refused once sanitized, it matches a record
+// another row of the batch also matches or creates) goes to `writeOne` instead, so both paths give
+// every row the same outcome.
 
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import { notes } from '../notes/note.schema.js';
-import { nameOf } from '../notes/note.service.js';
+import { nameOf, replaceNoteBodiesIn } from '../notes/note.service.js';
 import { sanitizeNote } from '../notes/note-html.util.js';
 import { tasks } from '../tasks/task.schema.js';
+import { activeTasksIn, type TaskImportPatch, updateTasksIn } from '../tasks/task.service.js';
 import type { CellProblem } from './import.schema.js';
 import {
   type BulkWriter,
@@ -18,6 +19,7 @@ import {
   findOpportunities,
   finishWithExternalIds,
   insertOrDefer,
+  problemOf,
   rememberExternalIds,
   rows,
   type WriteOne,
@@ -32,7 +34,7 @@ import {
   resolveOwnerAs,
   str,
 } from './import-writers.js';
-import { noteHtml } from './writers-activities.js';
+import { noteHtml, type TaskRowValues, taskPatch } from './writers-activities.js';
 
 type LinkObject = 'contact' | 'company' | 'opportunity';
 const LINK_OBJECTS: readonly LinkObject[] = ['contact', 'company', 'opportunity'];
@@ -53,6 +55,10 @@ type ActivityDraft = {
   fields: Record<string, unknown>;
   /** The new record's name in its event. */
   name: string;
+  /** A task row's values for `taskPatch`, when it matches a task. */
+  taskValues?: TaskRowValues;
+  /** A note row's text as note HTML, for `replaceNoteBodiesIn` when it matches a note. */
+  noteBody?: string;
 };
 
 type ActivityBatch = {
@@ -86,6 +92,7 @@ function prepareTask(run: RunSettings, draft: RowDraft): ActivityDraft {
   return {
     ...base,
     name: title,
+    taskValues: { ...v, assignee_id: assigneeId },
     fields: {
       title,
       description: str(v.description) ?? null,
@@ -115,7 +122,12 @@ function prepareNote(run: RunSettings, draft: RowDraft): ActivityDraft {
   } catch {
     return { ...base, rowByRow: true }; // empty once cleaned, or too long: the row path says which
   }
-  return { ...base, name: nameOf(clean.text), fields: { bodyHtml: clean.html, bodyText: clean.text } };
+  return {
+    ...base,
+    name: nameOf(clean.text),
+    noteBody: noteHtml(body),
+    fields: { bodyHtml: clean.html, bodyText: clean.text },
+  };
 }
 
 /** The batch's lookups: external ids already taken by `object`, and every record a row names. */
@@ -142,6 +154,9 @@ async function lookupActivities(scope: TenantScope, object: 'task' | 'note', bat
   batch.found = { matched: new Map(matched.map((r) => [r.ref, r.id])), links };
 }
 
+/** A row matching a stored task or note (the only row of its batch that does), to be updated. */
+type Matched = { row: number; id: string; a: ActivityDraft };
+
 type NewActivity = {
   id: string;
   row: number;
@@ -152,9 +167,11 @@ type NewActivity = {
 /**
  * Writes a batch of task or note rows: new ones with one insert each for the records, their
  * events and external ids. A row matching a task or note by external id (the lookup, `carry`,
- * earlier rows) is skipped when the mode says so (tasks: `skip`; notes: all but `overwrite`).
- * The rest (`ActivityDraft.rowByRow`, a match to update, an insert refused whole) go one by one
- * through `writeOne`, after the inserts, in file order. `carry` holds the external ids the previous
+ * earlier rows) is skipped when the mode says so (tasks: `skip`; notes: all but `overwrite`);
+ * otherwise, after the inserts, a stored task or note only one row of the batch matches is updated
+ * with the others (`updateMatched`). The rest (`ActivityDraft.rowByRow`, a match to a record this
+ * batch creates or that several rows match, an insert or update refused whole) go one by one
+ * through `writeOne`, after those, in file order. `carry` holds the external ids the previous
  * batch wrote, with their records (its commit may come after this batch's lookup). A task or note
  * links to the first of its contact, company and opportunity found (the finders return active
  * records only: an archived contact's e-mails are inactive, so `assertLinkable` would accept every
@@ -173,8 +190,15 @@ async function writeActivities(
   const created: NewActivity[] = [];
   const later: number[] = [];
   const external = new Map([...carry, ...found.matched]);
-  // A matched row is skipped in these modes (`writeTask`, `writeNote`); updated row by row in the others.
+  // A matched row is skipped in these modes (`writeTask`, `writeNote`); updated in the others.
   const skips = object === 'task' ? run.dedup === 'skip' : run.dedup !== 'overwrite';
+  // How many rows match each stored record: one alone is updated in bulk.
+  const stored = new Map<string, number>();
+  for (const a of batch.prepared) {
+    const id = a.externalId && !a.result ? external.get(a.externalId) : undefined;
+    if (id) stored.set(id, (stored.get(id) ?? 0) + 1);
+  }
+  const matched: Matched[] = [];
   for (const [i, a] of batch.prepared.entries()) {
     if (a.result) {
       results[i] = a.result;
@@ -183,6 +207,10 @@ async function writeActivities(
     const match = a.externalId ? external.get(a.externalId) : undefined;
     if (match && skips) {
       results[i] = { outcome: 'skipped', recordId: match, problems: [] };
+      continue;
+    }
+    if (match && !a.rowByRow && stored.get(match) === 1) {
+      matched.push({ row: i, id: match, a });
       continue;
     }
     if (a.rowByRow || match) {
@@ -216,6 +244,7 @@ async function writeActivities(
     results,
     later,
   );
+  await updateMatched(run, object, matched, results, later);
   return finishWithExternalIds(
     batch.drafts,
     batch.prepared.map((a) => a.externalId),
@@ -224,6 +253,82 @@ async function writeActivities(
     writeOne,
     carry,
   );
+}
+
+/**
+ * Updates the matched rows' tasks or notes in a savepoint, as `writeTask` and `writeNote` would one
+ * by one: a task by `taskPatch` (skipped when it changes nothing), a note's text replaced
+ * (`overwrite`; skipped when it is the same). A task archived or a note deleted since the lookup,
+ * or a whole refused by the database, goes to `later` for its own outcome.
+ */
+async function updateMatched(
+  run: RunContext,
+  object: 'task' | 'note',
+  matched: Matched[],
+  results: (RowResult | null)[],
+  later: number[],
+): Promise<void> {
+  if (matched.length === 0) return;
+  const outcomes = new Map<number, RowResult>();
+  const deferred: number[] = [];
+  try {
+    await run.scope.tx.transaction(async (tx) => {
+      const scope = { ...run.scope, tx };
+      if (object === 'task') {
+        const current = await activeTasksIn(
+          scope,
+          matched.map((m) => m.id),
+        );
+        const changed: (Matched & { patch: TaskImportPatch; before: Record<string, unknown> })[] = [];
+        for (const m of matched) {
+          const task = current.get(m.id);
+          if (!task) {
+            deferred.push(m.row);
+            continue;
+          }
+          const { patch, before } = taskPatch(run, m.a.taskValues!, task);
+          if (Object.keys(patch).length === 0)
+            outcomes.set(m.row, { outcome: 'skipped', recordId: m.id, problems: m.a.problems });
+          else changed.push({ ...m, patch, before });
+        }
+        await updateTasksIn(
+          scope,
+          run.services,
+          changed.map((c) => ({ current: current.get(c.id)!, patch: c.patch })),
+        );
+        for (const c of changed)
+          outcomes.set(c.row, {
+            outcome: 'updated',
+            recordId: c.id,
+            before: c.before,
+            problems: c.a.problems,
+          });
+      } else {
+        const before = await replaceNoteBodiesIn(
+          scope,
+          run.services,
+          matched.map((m) => ({ id: m.id, body: m.a.noteBody! })),
+        );
+        for (const [k, m] of matched.entries()) {
+          const body = before[k];
+          if (body === undefined) deferred.push(m.row);
+          else
+            outcomes.set(
+              m.row,
+              body === null
+                ? { outcome: 'skipped', recordId: m.id, problems: m.a.problems }
+                : { outcome: 'updated', recordId: m.id, before: { body }, problems: m.a.problems },
+            );
+        }
+      }
+    });
+  } catch (error) {
+    if (!problemOf(error)) throw error;
+    later.push(...matched.map((m) => m.row));
+    return;
+  }
+  for (const [row, result] of outcomes) results[row] = result;
+  later.push(...deferred);
 }
 
 async function insertActivities(

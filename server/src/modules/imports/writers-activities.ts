@@ -1,8 +1,8 @@
 // Task and note rows, one at a time.
 import type { TenantScope } from '../../db/tenant.js';
 import { createNoteIn, replaceNoteBodyIn } from '../notes/note.service.js';
-import type { TaskUpdateInput } from '../tasks/task.dto.js';
-import { activeTaskIn, createTaskIn, updateTaskIn } from '../tasks/task.service.js';
+import type { TaskView } from '../tasks/task.dto.js';
+import { activeTaskIn, createTaskIn, type TaskImportPatch, updateTaskIn } from '../tasks/task.service.js';
 import type { CellProblem } from './import.schema.js';
 import {
   failedRow,
@@ -12,6 +12,7 @@ import {
   problem,
   type RowWriter,
   type RunContext,
+  type RunSettings,
   recordOfExternalId,
   rememberExternalId,
   resolveOwnerAs,
@@ -57,6 +58,41 @@ const HTML_ESCAPES: Record<string, string> = {
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 
+/** A task row's values, as `writeTask` reads them (`assignee_id`: the member `assignee` names). */
+export type TaskRowValues = Record<string, unknown> & { assignee_id: string | null };
+
+/**
+ * What a task row changes on the task it matches, by the import's mode (`setField`): title,
+ * description, priority, the assignee when the row names one, the due day (`overwrite`: a
+ * different day; `update_empty`: only a task due never); and what those fields were (`before`, a
+ * timed due as `due_at`, so an undo puts it back as it was). Empty `patch`: the row is skipped.
+ */
+export function taskPatch(
+  run: RunSettings,
+  v: TaskRowValues,
+  current: TaskView,
+): { patch: TaskImportPatch; before: Record<string, unknown> } {
+  const patch: Record<string, unknown> = {};
+  const before: Record<string, unknown> = {};
+  setField(run, patch, before, 'title', str(v.title), current.title);
+  setField(run, patch, before, 'description', str(v.description), current.description);
+  setField(run, patch, before, 'priority', str(v.priority), current.priority);
+  if (str(v.assignee)) setField(run, patch, before, 'assignee_id', v.assignee_id, current.assignee_id);
+  const dueDate = str(v.due_date);
+  if (
+    dueDate &&
+    (run.dedup === 'overwrite' ? dueDate !== current.due_date : !current.due_date && !current.due_at)
+  ) {
+    patch.due_date = dueDate;
+    // A timed due goes back as it was; a due day (or none) as a day.
+    Object.assign(
+      before,
+      current.due_at && !current.due_date ? { due_at: current.due_at } : { due_date: current.due_date },
+    );
+  }
+  return { patch: patch as TaskImportPatch, before };
+}
+
 /**
  * A task row: assignee by name or e-mail (unknown: reported, the importer is assigned), linked
  * to the first contact, company or opportunity of the row that is found. Matched by external id
@@ -75,26 +111,9 @@ export const writeTask: RowWriter = async (run, draft) => {
   const assigneeId = assignee ? resolveOwnerAs(run, assignee, 'assignee', problems) : run.importerId;
   if (existingId) {
     const current = await activeTaskIn(run.scope, existingId);
-    const patch: Record<string, unknown> = {};
-    const before: Record<string, unknown> = {};
-    setField(run, patch, before, 'title', title, current.title);
-    setField(run, patch, before, 'description', str(v.description), current.description);
-    setField(run, patch, before, 'priority', str(v.priority), current.priority);
-    if (assignee) setField(run, patch, before, 'assignee_id', assigneeId, current.assignee_id);
-    const dueDate = str(v.due_date);
-    if (
-      dueDate &&
-      (run.dedup === 'overwrite' ? dueDate !== current.due_date : !current.due_date && !current.due_at)
-    ) {
-      patch.due_date = dueDate;
-      // A timed due goes back as it was; a due day (or none) as a day.
-      Object.assign(
-        before,
-        current.due_at && !current.due_date ? { due_at: current.due_at } : { due_date: current.due_date },
-      );
-    }
+    const { patch, before } = taskPatch(run, { ...v, assignee_id: assigneeId }, current);
     if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
-    await updateTaskIn(run.scope, run.services, existingId, patch as TaskUpdateInput);
+    await updateTaskIn(run.scope, run.services, existingId, patch);
     return { outcome: 'updated', recordId: existingId, before, problems };
   }
   const link = await linkOf(run, v, problems);

@@ -1,7 +1,7 @@
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/errors/app-error.js';
-import { emitEvent } from '../../platform/events/events.js';
+import { emitEvent, emitEvents } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import {
   type CursorValue,
@@ -173,6 +173,65 @@ export async function replaceNoteBodyIn(
   body: string,
 ): Promise<string | null> {
   return replaceBody(scope, services, await loadRow(scope, id, true), body);
+}
+
+/**
+ * `replaceNoteBodyIn` for a batch of notes (an import's): the notes locked with one select, each
+ * body sanitized (`sanitizeNote`, which throws as for one note), the changed ones written with one
+ * update and a `note.updated` event each, as `replaceNoteBodyIn` emits it.
+ * @returns per item, in order: the note's previous HTML; null when the body was already its own;
+ *   undefined when there is no such note (deleted meanwhile)
+ */
+export async function replaceNoteBodiesIn(
+  scope: TenantScope,
+  services: Services,
+  items: { id: string; body: string }[],
+): Promise<(string | null | undefined)[]> {
+  if (items.length === 0) return [];
+  const found = await scope.tx
+    .select()
+    .from(notes)
+    .where(
+      and(
+        eq(notes.orgId, scope.ctx.orgId),
+        inArray(
+          notes.id,
+          items.map((i) => i.id),
+        ),
+      ),
+    )
+    .for('update');
+  const byId = new Map(found.map((r) => [r.id, r]));
+  const changed = items.flatMap(({ id, body }) => {
+    const row = byId.get(id);
+    if (!row) return [];
+    const { html, text } = sanitizeNote(body, 'body.body');
+    return html === row.bodyHtml ? [] : [{ row, html, text }];
+  });
+  if (changed.length > 0) {
+    await scope.conn.query(
+      `update notes n set body_html = x.body_html, body_text = x.body_text, updated_at = $2
+         from jsonb_to_recordset($3::jsonb) as x(id uuid, body_html text, body_text text)
+        where n.org_id = $1 and n.id = x.id`,
+      [
+        scope.ctx.orgId,
+        new Date().toISOString(),
+        JSON.stringify(changed.map((c) => ({ id: c.row.id, body_html: c.html, body_text: c.text }))),
+      ],
+    );
+    await emitEvents(
+      scope,
+      services.jobs,
+      changed.map(({ row, text }) => ({
+        type: 'note.updated',
+        subject: { object: 'note', id: row.id },
+        data: { name: nameOf(text), changes: { body_text: { before: row.bodyText, after: text } } },
+        related: [recordOf(row)],
+      })),
+    );
+  }
+  const before = new Map(changed.map((c) => [c.row.id, c.row.bodyHtml]));
+  return items.map(({ id }) => (byId.has(id) ? (before.get(id) ?? null) : undefined));
 }
 
 async function replaceBody(

@@ -1,8 +1,8 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { changesBetween } from '../../platform/events/changes.js';
-import { emitEvent } from '../../platform/events/events.js';
+import { emitEvent, emitEvents } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { assertMember } from '../organizations/organization.service.js';
 import { assertLinkable, type RecordRefValue } from './linked-record.service.js';
@@ -219,6 +219,91 @@ export async function updateTaskIn(
       related: relatedOf(before.link, after.link),
     });
   }
+  return after;
+}
+
+/**
+ * The active tasks among `ids`, locked for update: `activeTaskIn` for a batch (an import's), one
+ * select. A task missing or archived is absent from the map.
+ */
+export async function activeTasksIn(scope: TenantScope, ids: string[]): Promise<Map<string, TaskView>> {
+  if (ids.length === 0) return new Map();
+  const found = await scope.tx
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.orgId, scope.ctx.orgId), inArray(tasks.id, ids), isNull(tasks.archivedAt)))
+    .for('update');
+  return new Map(found.map((r) => [r.id, taskView(r)]));
+}
+
+/** The fields an import changes on a task it matches. */
+export type TaskImportPatch = Pick<
+  TaskUpdateInput,
+  'title' | 'description' | 'priority' | 'assignee_id' | 'due_date'
+>;
+
+/**
+ * `updateTaskIn` for a batch of tasks (an import's): each `current` (from `activeTasksIn`, locked
+ * in this transaction) gets its patch, all with one update, and a `task.updated` event each with
+ * its changes, as `updateTaskIn` emits it (none for a task the patch leaves as it was). The
+ * caller passes members as assignees (the import resolves them from the member list); links and
+ * reminders are not part of the patch.
+ * @returns the tasks as updated, in the given order
+ */
+export async function updateTasksIn(
+  scope: TenantScope,
+  services: Services,
+  items: { current: TaskView; patch: TaskImportPatch }[],
+): Promise<TaskView[]> {
+  if (items.length === 0) return [];
+  const now = new Date().toISOString();
+  const values = items.map(({ current, patch }) => {
+    const due = dueOf(patch);
+    return {
+      id: current.id,
+      title: patch.title ?? current.title,
+      description: patch.description !== undefined ? patch.description : current.description,
+      priority: patch.priority ?? current.priority,
+      assignee_id: patch.assignee_id !== undefined ? patch.assignee_id : current.assignee_id,
+      due_at: due ? due.dueAt : current.due_at,
+      all_day: due ? Boolean(due.dueAt) && due.allDay : current.all_day,
+    };
+  });
+  await scope.conn.query(
+    `update tasks t set title = x.title, description = x.description, priority = x.priority,
+        assignee_id = x.assignee_id, due_at = x.due_at, all_day = x.all_day, updated_by = $2, updated_at = $3
+       from jsonb_to_recordset($4::jsonb) as x(id uuid, title text, description text, priority text,
+        assignee_id uuid, due_at timestamptz, all_day boolean)
+      where t.org_id = $1 and t.id = x.id`,
+    [scope.ctx.orgId, scope.ctx.actor.id, now, JSON.stringify(values)],
+  );
+  const rows = await scope.tx
+    .select()
+    .from(tasks)
+    .where(
+      and(
+        eq(tasks.orgId, scope.ctx.orgId),
+        inArray(
+          tasks.id,
+          items.map((i) => i.current.id),
+        ),
+      ),
+    );
+  const byId = new Map(rows.map((r) => [r.id, taskView(r)]));
+  const after = items.map(({ current }) => byId.get(current.id)!);
+  const events = items.flatMap(({ current }, k) => {
+    const changes = changesBetween(current, after[k]!, COMPARED);
+    if (Object.keys(changes).length === 0) return [];
+    return [
+      {
+        type: 'task.updated',
+        subject: { object: 'task', id: current.id },
+        data: { name: after[k]!.title, changes },
+        related: relatedOf(current.link, after[k]!.link),
+      },
+    ];
+  });
+  if (events.length > 0) await emitEvents(scope, services.jobs, events);
   return after;
 }
 
