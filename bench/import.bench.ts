@@ -83,13 +83,16 @@ type Row = {
  * Writes the import CSV; for the first floor, the same rows as the contacts table stores them; for
  * the second, what the import writes for them: per new contact its contacts, contact_emails and
  * events rows, per file row its import_rows row (a duplicate: skipped, pointing at its original).
- * Then the re-import's file, and a notes and a tasks file whose rows name those contacts by e-mail.
+ * Then the re-import's file, a notes and a tasks file whose rows name those contacts by e-mail, and
+ * the tasks again by their ids (a re-import in overwrite mode).
  */
 async function generate(dir: string): Promise<{
   csv: string;
   update: string;
   notes: string;
   tasks: string;
+  /** The tasks again by their ids, each with a new subject and priority (a re-import in overwrite mode). */
+  tasksAgain: string;
   copy: string;
   writes: Record<WriteTable, string>;
   duplicates: number;
@@ -203,6 +206,7 @@ async function generate(dir: string): Promise<{
   const tasksPath = path.join(dir, 'tasks.csv');
   const notes = ['Note,Contact,Note Id'];
   const tasks = ['Subject,Due Date,Priority,Contact,Task Id'];
+  const tasksAgain = [tasks[0]!];
   for (let i = 0; i < ACTIVITY_ROWS; i++) {
     const row = rows[Math.floor(rnd() * rows.length)]!;
     notes.push(
@@ -216,14 +220,18 @@ async function generate(dir: string): Promise<{
         .map(q)
         .join(','),
     );
+    tasksAgain.push([`Call ${row.first} back #${i}`, due, 'urgent', row.email, `t-${i}`].map(q).join(','));
   }
   writeFileSync(notesPath, `${notes.join('\n')}\n`);
   writeFileSync(tasksPath, `${tasks.join('\n')}\n`);
+  const tasksAgainPath = path.join(dir, 'tasks.update.csv');
+  writeFileSync(tasksAgainPath, `${tasksAgain.join('\n')}\n`);
   return {
     csv: csvPath,
     update: updatePath,
     notes: notesPath,
     tasks: tasksPath,
+    tasksAgain: tasksAgainPath,
     copy: copyPath,
     writes: writePaths,
     duplicates,
@@ -383,6 +391,8 @@ async function main() {
   log(`importing ${int(ACTIVITY_ROWS)} notes and ${int(ACTIVITY_ROWS)} tasks`);
   const notesImport = await importFile(files.notes, undefined, 'note');
   const tasksImport = await importFile(files.tasks, undefined, 'task');
+  log(`re-importing the ${int(ACTIVITY_ROWS)} tasks in overwrite mode`);
+  const tasksAgain = await importFile(files.tasksAgain, 'overwrite', 'task');
 
   // Undo: the import's contacts archived (with an event each), through the API. Before the COPY:
   // an HTTP connection idle that long is closed by the server's keep-alive timeout.
@@ -449,6 +459,7 @@ async function main() {
       ([what, r]) =>
         `| import of ${int(ACTIVITY_ROWS)} ${what} linked to those contacts by e-mail (${r.view.status}: ${int(r.view.progress.created ?? 0)} created, ${int(r.view.progress.failed ?? 0)} failed; an event each) | ${int(ACTIVITY_ROWS / (r.ms / 1000))} rows/s (${(r.ms / 1000).toFixed(0)} s) | | |`,
     ),
+    `| re-import of those ${int(ACTIVITY_ROWS)} tasks by their ids in overwrite mode (${tasksAgain.view.status}: ${int(tasksAgain.view.progress.updated ?? 0)} updated, ${int(tasksAgain.view.progress.failed ?? 0)} failed; a task.updated event each) | ${int(ACTIVITY_ROWS / (tasksAgain.ms / 1000))} rows/s (${(tasksAgain.ms / 1000).toFixed(0)} s) | | |`,
     `| undo through the API (${reverted.status}: ${int(view.progress.created ?? 0)} contacts archived, an event each) | ${int((view.progress.created ?? 0) / (revertMs / 1000))} rows/s (${(revertMs / 1000).toFixed(0)} s) | | |`,
     `| peak RSS of the server process during the import | ${rssMb.toFixed(0)} MB | < ${TARGET_RSS_MB} MB | ${rssMb < TARGET_RSS_MB ? 'PASS' : 'FAIL'} |`,
     '',
