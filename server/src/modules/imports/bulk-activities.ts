@@ -116,16 +116,17 @@ function prepareNote(run: RunSettings, draft: RowDraft): ActivityDraft {
   };
   const body = str(v.body);
   if (!body) return { ...base, result: failedRow([problem(run, 'body', 'required', 'A note needs a text')]) };
+  const html = noteHtml(body);
   let clean: { html: string; text: string };
   try {
-    clean = sanitizeNote(noteHtml(body), 'body.body');
+    clean = sanitizeNote(html, 'body.body');
   } catch {
     return { ...base, rowByRow: true }; // empty once cleaned, or too long: the row path says which
   }
   return {
     ...base,
     name: nameOf(clean.text),
-    noteBody: noteHtml(body),
+    noteBody: html,
     fields: { bodyHtml: clean.html, bodyText: clean.text },
   };
 }
