@@ -1043,3 +1043,39 @@ describe('tasks and notes', () => {
     );
   });
 });
+
+describe('opportunities', () => {
+  it("keeps an imported opportunity's first stage in its history after that stage is deleted", async () => {
+    const pipeline = await admin.client.post('/api/v1/pipelines', {
+      name: 'History kept',
+      stages: [{ name: 'Intro' }, { name: 'Pilot' }],
+    });
+    expect(pipeline.status, pipeline.text).toBe(201);
+    const [intro, pilot] = pipeline.body.stages.map((s: { id: string }) => s.id);
+    const up = await uploadCsv(
+      t,
+      admin.client,
+      'opportunity',
+      'history.csv',
+      'Title,Stage\nPilot deal,Pilot\n',
+    );
+    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { options: { pipeline: 'History kept' } });
+    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    expect((await waitForImport(admin.client, up.body.id)).progress).toMatchObject({ created: 1 });
+    const [row] = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
+    const deleted = await admin.client.delete(
+      `/api/v1/pipelines/${pipeline.body.id}/stages/${pilot}?move_to=${intro}`,
+    );
+    expect(deleted.status, deleted.text).toBe(200);
+    const history = (await admin.client.get(`/api/v1/opportunities/${row.record_id}/history`)).body.data;
+    expect(
+      history.map((h: { from_stage: { name: string } | null; to_stage: { name: string } }) => [
+        h.from_stage?.name ?? null,
+        h.to_stage.name,
+      ]),
+    ).toEqual([
+      [null, 'Pilot'],
+      ['Pilot', 'Intro'],
+    ]);
+  });
+});

@@ -213,9 +213,11 @@ async function insertOpportunities(run: RunContext, scope: TenantScope, created:
     [orgId, actor.id, JSON.stringify(records)],
   );
   await scope.conn.query(
-    `insert into opportunity_stage_history (org_id, id, opportunity_id, from_stage_id, to_stage_id, status, moved_by)
-     select $1, x.history_id, x.id, null, x.stage_id, x.status, $2
-       from jsonb_to_recordset($3::jsonb) as x(history_id uuid, id uuid, stage_id uuid, status text)`,
+    `insert into opportunity_stage_history (org_id, id, opportunity_id, from_stage_id, to_stage_id, to_stage_name,
+        status, moved_by)
+     select $1, x.history_id, x.id, null, x.stage_id, s.name, x.status, $2
+       from jsonb_to_recordset($3::jsonb) as x(history_id uuid, id uuid, stage_id uuid, status text)
+       left join pipeline_stages s on s.org_id = $1 and s.id = x.stage_id`,
     [
       orgId,
       actor.id,

@@ -74,6 +74,9 @@ export const opportunityStageHistory = pgTable(
     opportunityId: uuid('opportunity_id').notNull(),
     fromStageId: uuid('from_stage_id'),
     toStageId: uuid('to_stage_id').notNull(),
+    /** The stages' names when the move was made: the history keeps them after a stage is deleted. */
+    fromStageName: text('from_stage_name'),
+    toStageName: text('to_stage_name'),
     status: text('status', { enum: OPPORTUNITY_STATUSES }).notNull(),
     movedAt: ts('moved_at').notNull().default(sql`clock_timestamp()`),
     movedBy: uuid('moved_by'),

@@ -173,6 +173,7 @@ async function rankIn(
   return generateKeyBetween(before, next?.rank ?? null);
 }
 
+/** A history row for a move from stage `from` to `to`, with both stages' names as they are now. */
 async function recordHistory(
   scope: TenantScope,
   id: string,
@@ -180,11 +181,16 @@ async function recordHistory(
   to: string,
   status: Row['status'],
 ) {
+  const nameOf = (stageId: string) =>
+    sql`(select ${pipelineStages.name} from ${pipelineStages}
+          where ${pipelineStages.orgId} = ${scope.ctx.orgId} and ${pipelineStages.id} = ${stageId})`;
   await scope.tx.insert(opportunityStageHistory).values({
     orgId: scope.ctx.orgId,
     opportunityId: id,
     fromStageId: from,
     toStageId: to,
+    fromStageName: from ? nameOf(from) : null,
+    toStageName: nameOf(to),
     status,
     movedBy: scope.ctx.actor.id,
   });
@@ -454,13 +460,14 @@ export async function stageHistory(services: Services, ctx: TenantContext, id: s
           .from(pipelineStages)
           .where(and(eq(pipelineStages.orgId, ctx.orgId), inArray(pipelineStages.id, stageIds)))
       : [];
-    const name = (sid: string | null) =>
-      sid ? { id: sid, name: stages.find((s) => s.id === sid)?.name ?? '(deleted stage)' } : null;
+    // A stage's name now; a deleted one's as it was when the move was made.
+    const name = (sid: string | null, then: string | null) =>
+      sid ? { id: sid, name: stages.find((s) => s.id === sid)?.name ?? then ?? '(deleted stage)' } : null;
     return rows.map((r, i) => {
       const until = rows[i + 1]?.movedAt ?? new Date().toISOString();
       return {
-        from_stage: name(r.fromStageId),
-        to_stage: name(r.toStageId)!,
+        from_stage: name(r.fromStageId, r.fromStageName),
+        to_stage: name(r.toStageId, r.toStageName)!,
         status: r.status,
         moved_at: r.movedAt,
         moved_by: r.movedBy,

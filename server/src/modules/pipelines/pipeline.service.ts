@@ -379,6 +379,8 @@ export async function deleteStage(
             opportunityId: o.id,
             fromStageId: stageId,
             toStageId: moveTo,
+            fromStageName: stage.name,
+            toStageName: target.name,
             status: o.status,
             movedBy: ctx.actor.id,
           })),
