@@ -10,7 +10,7 @@ import { notes } from '../notes/note.schema.js';
 import { nameOf, replaceNoteBodiesIn } from '../notes/note.service.js';
 import { sanitizeNote } from '../notes/note-html.util.js';
 import { tasks } from '../tasks/task.schema.js';
-import { activeTasksIn, type TaskImportPatch, updateTasksIn } from '../tasks/task.service.js';
+import { activeTasksIn, updateTasksIn } from '../tasks/task.service.js';
 import type { CellProblem } from './import.schema.js';
 import {
   type BulkWriter,
@@ -19,9 +19,9 @@ import {
   findOpportunities,
   finishWithExternalIds,
   insertOrDefer,
-  problemOf,
   rememberExternalIds,
   rows,
+  updateOrDefer,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
@@ -170,7 +170,8 @@ type NewActivity = {
  * events and external ids. A row matching a task or note by external id (the lookup, `carry`,
  * earlier rows) is skipped when the mode says so (tasks: `skip`; notes: all but `overwrite`);
  * otherwise, after the inserts, a stored task or note only one row of the batch matches is updated
- * with the others (`updateMatched`). The rest (`ActivityDraft.rowByRow`, a match to a record this
+ * with the others (`updateMatched`; one by one too when rows already wait for that, as
+ * `updateOrDefer` rules). The rest (`ActivityDraft.rowByRow`, a match to a record this
  * batch creates or that several rows match, an insert or update refused whole) go one by one
  * through `writeOne`, after those, in file order. `carry` holds the external ids the previous
  * batch wrote, with their records (its commit may come after this batch's lookup). A task or note
@@ -256,11 +257,14 @@ async function writeActivities(
   );
 }
 
+/** What the bulk update did to a matched row's task or note; null: not found (archived, deleted). */
+type UpdateAnswer = { outcome: 'updated'; before: Record<string, unknown> } | { outcome: 'skipped' } | null;
+
 /**
- * Updates the matched rows' tasks or notes in a savepoint, as `writeTask` and `writeNote` would one
- * by one: a task by `taskPatch` (skipped when it changes nothing), a note's text replaced
- * (`overwrite`; skipped when it is the same). A task archived or a note deleted since the lookup,
- * or a whole refused by the database, goes to `later` for its own outcome.
+ * Updates the matched rows' tasks or notes (`updateOrDefer`), as `writeTask` and `writeNote` would
+ * one by one: a task by `taskPatch` (skipped when it changes nothing), a note's text replaced
+ * (`overwrite`; skipped when it is the same). A task archived or a note deleted since the lookup
+ * goes to `later` for its own outcome.
  */
 async function updateMatched(
   run: RunContext,
@@ -269,67 +273,54 @@ async function updateMatched(
   results: (RowResult | null)[],
   later: number[],
 ): Promise<void> {
-  if (matched.length === 0) return;
-  const outcomes = new Map<number, RowResult>();
-  const deferred: number[] = [];
-  try {
-    await run.scope.tx.transaction(async (tx) => {
-      const scope = { ...run.scope, tx };
-      if (object === 'task') {
-        const current = await activeTasksIn(
-          scope,
-          matched.map((m) => m.id),
-        );
-        const changed: (Matched & { patch: TaskImportPatch; before: Record<string, unknown> })[] = [];
-        for (const m of matched) {
-          const task = current.get(m.id);
-          if (!task) {
-            deferred.push(m.row);
-            continue;
-          }
-          const { patch, before } = taskPatch(run, m.a.taskValues!, task);
-          if (Object.keys(patch).length === 0)
-            outcomes.set(m.row, { outcome: 'skipped', recordId: m.id, problems: m.a.problems });
-          else changed.push({ ...m, patch, before });
-        }
-        await updateTasksIn(
-          scope,
-          run.services,
-          changed.map((c) => ({ current: current.get(c.id)!, patch: c.patch })),
-        );
-        for (const c of changed)
-          outcomes.set(c.row, {
-            outcome: 'updated',
-            recordId: c.id,
-            before: c.before,
-            problems: c.a.problems,
-          });
-      } else {
-        const before = await replaceNoteBodiesIn(
-          scope,
-          run.services,
-          matched.map((m) => ({ id: m.id, body: m.a.noteBody! })),
-        );
-        for (const [k, m] of matched.entries()) {
-          const body = before[k];
-          if (body === undefined) deferred.push(m.row);
-          else
-            outcomes.set(
-              m.row,
-              body === null
-                ? { outcome: 'skipped', recordId: m.id, problems: m.a.problems }
-                : { outcome: 'updated', recordId: m.id, before: { body }, problems: m.a.problems },
-            );
-        }
-      }
-    });
-  } catch (error) {
-    if (!problemOf(error)) throw error;
-    later.push(...matched.map((m) => m.row));
-    return;
-  }
-  for (const [row, result] of outcomes) results[row] = result;
-  later.push(...deferred);
+  await updateOrDefer(
+    run.scope,
+    matched,
+    (scope) => (object === 'task' ? updateTasks(run, scope, matched) : updateNotes(run, scope, matched)),
+    (m, answer: UpdateAnswer) => answer && { ...answer, recordId: m.id, problems: m.a.problems },
+    (m) => m.a.problems,
+    results,
+    later,
+  );
+}
+
+async function updateTasks(run: RunContext, scope: TenantScope, matched: Matched[]): Promise<UpdateAnswer[]> {
+  const current = await activeTasksIn(
+    scope,
+    matched.map((m) => m.id),
+  );
+  const changes = matched.map((m) => {
+    const task = current.get(m.id);
+    return task ? { task, ...taskPatch(run, m.a.taskValues!, task) } : null;
+  });
+  const changed = changes.filter((c) => c !== null && Object.keys(c.patch).length > 0);
+  await updateTasksIn(
+    scope,
+    run.services,
+    changed.map((c) => ({ current: c!.task, patch: c!.patch })),
+  );
+  return changes.map((c) =>
+    c === null
+      ? null
+      : Object.keys(c.patch).length === 0
+        ? { outcome: 'skipped' }
+        : { outcome: 'updated', before: c.before },
+  );
+}
+
+async function updateNotes(run: RunContext, scope: TenantScope, matched: Matched[]): Promise<UpdateAnswer[]> {
+  const before = await replaceNoteBodiesIn(
+    scope,
+    run.services,
+    matched.map((m) => ({ id: m.id, body: m.a.noteBody! })),
+  );
+  return before.map((body) =>
+    body === undefined
+      ? null
+      : body === null
+        ? { outcome: 'skipped' }
+        : { outcome: 'updated', before: { body } },
+  );
 }
 
 async function insertActivities(

@@ -6,6 +6,7 @@ import { mapDatabaseError } from '../../platform/errors/db-errors.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
+import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import { failedRow, type RowResult, type RunContext, type RunSettings } from './import-writers.js';
@@ -50,9 +51,6 @@ export async function recordsOfExternalIds(
   return new Map(found.map((r) => [r.ref, r.id]));
 }
 
-/** The column a company or opportunity reference names it by, after its external id. */
-const NAME_COLUMNS = { company: 'name', opportunity: 'title' } as const;
-
 /**
  * Companies by external id, then by name, or opportunities by external id, then by title
  * (case-insensitive, the oldest first), among active records: `findCompany` and
@@ -68,14 +66,16 @@ async function findNamed(
   const found = await recordsOfExternalIds(scope, object, unique);
   const byName = unique.filter((ref) => !found.has(ref));
   if (byName.length === 0) return found;
-  const column = NAME_COLUMNS[object];
+  // The name a record goes by, as the object registry says (companies' name, opportunities' title).
+  const def = STANDARD_OBJECTS[object]!;
+  const name = `lower(${def.titleSql!('t')})`;
   const ids = new Map(
     (
       await rows<{ name: string; id: string }>(
         scope,
-        `select distinct on (lower(${column})) lower(${column}) as name, id from ${TABLES[object]}
-          where org_id = $1 and lower(${column}) = any($2::text[]) and archived_at is null
-          order by lower(${column}), created_at`,
+        `select distinct on (${name}) ${name} as name, t.id from ${def.table} t
+          where t.org_id = $1 and ${name} = any($2::text[]) and t.archived_at is null
+          order by ${name}, t.created_at`,
         [byName.map((ref) => ref.toLowerCase())],
       )
     ).map((r) => [r.name, r.id]),
@@ -168,8 +168,9 @@ export async function insertOrDefer(
 
 /**
  * Runs a batch's updates (rows matching a record, dedup `update_empty` or `overwrite`) with one
- * bulk update in a savepoint: `resultOf` turns each row's answer into its result, and a row the
- * update refused (`resultOf` throws its error) fails with the reason and the row's `problems`.
+ * bulk update in a savepoint: `resultOf` turns each row's answer into its result, a row the
+ * update refused (`resultOf` throws its error) fails with the reason and the row's `problems`,
+ * and a row whose record the update did not find (`resultOf` returns null) joins `later`.
  * When a constraint refuses the whole (someone else wrote a conflicting record meanwhile) it is
  * rolled back and the rows join `later`, to be written one by one with their own outcomes. So do
  * they when `later` already holds rows (the batch's inserts fell back: a match may be a record
@@ -179,7 +180,7 @@ export async function updateOrDefer<M extends { row: number }, R>(
   scope: TenantScope,
   matched: M[],
   update: (savepoint: TenantScope) => Promise<R[]>,
-  resultOf: (m: M, r: R) => RowResult,
+  resultOf: (m: M, r: R) => RowResult | null,
   problems: (m: M) => CellProblem[],
   results: (RowResult | null)[],
   later: number[],
@@ -199,7 +200,9 @@ export async function updateOrDefer<M extends { row: number }, R>(
   }
   for (const [k, m] of matched.entries()) {
     try {
-      results[m.row] = resultOf(m, answers[k]!);
+      const result = resultOf(m, answers[k]!);
+      if (result) results[m.row] = result;
+      else later.push(m.row);
     } catch (error) {
       const p = problemOf(error);
       if (!p) throw error;

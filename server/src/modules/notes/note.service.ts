@@ -202,35 +202,15 @@ export async function replaceNoteBodiesIn(
     )
     .for('update');
   const byId = new Map(found.map((r) => [r.id, r]));
-  const changed = items.flatMap(({ id, body }) => {
-    const row = byId.get(id);
-    if (!row) return [];
-    const { html, text } = sanitizeNote(body, 'body.body');
-    return html === row.bodyHtml ? [] : [{ row, html, text }];
-  });
-  if (changed.length > 0) {
-    await scope.conn.query(
-      `update notes n set body_html = x.body_html, body_text = x.body_text, updated_at = $2
-         from jsonb_to_recordset($3::jsonb) as x(id uuid, body_html text, body_text text)
-        where n.org_id = $1 and n.id = x.id`,
-      [
-        scope.ctx.orgId,
-        new Date().toISOString(),
-        JSON.stringify(changed.map((c) => ({ id: c.row.id, body_html: c.html, body_text: c.text }))),
-      ],
-    );
-    await emitEvents(
-      scope,
-      services.jobs,
-      changed.map(({ row, text }) => ({
-        type: 'note.updated',
-        subject: { object: 'note', id: row.id },
-        data: { name: nameOf(text), changes: { body_text: { before: row.bodyText, after: text } } },
-        related: [recordOf(row)],
-      })),
-    );
-  }
-  const before = new Map(changed.map((c) => [c.row.id, c.row.bodyHtml]));
+  const changed = await replaceBodies(
+    scope,
+    services,
+    items.flatMap(({ id, body }) => {
+      const row = byId.get(id);
+      return row ? [{ row, body }] : [];
+    }),
+  );
+  const before = new Map(changed.map((row) => [row.id, row.bodyHtml]));
   return items.map(({ id }) => (byId.has(id) ? (before.get(id) ?? null) : undefined));
 }
 
@@ -240,19 +220,46 @@ async function replaceBody(
   row: NoteRow,
   body: string,
 ): Promise<string | null> {
-  const { html, text } = sanitizeNote(body, 'body.body');
-  if (html === row.bodyHtml) return null;
-  await scope.tx
-    .update(notes)
-    .set({ bodyHtml: html, bodyText: text, updatedAt: new Date().toISOString() })
-    .where(and(eq(notes.orgId, scope.ctx.orgId), eq(notes.id, row.id)));
-  await emitEvent(scope, services.jobs, {
-    type: 'note.updated',
-    subject: { object: 'note', id: row.id },
-    data: { name: nameOf(text), changes: { body_text: { before: row.bodyText, after: text } } },
-    related: [recordOf(row)],
+  const [changed] = await replaceBodies(scope, services, [{ row, body }]);
+  return changed ? changed.bodyHtml : null;
+}
+
+/**
+ * Sanitizes each new body and writes the ones that differ from their note's: one update, a
+ * `note.updated` event each with the text before and after. Throws as `sanitizeNote` does.
+ * @returns the notes that changed, as they were
+ */
+async function replaceBodies(
+  scope: TenantScope,
+  services: Services,
+  items: { row: NoteRow; body: string }[],
+): Promise<NoteRow[]> {
+  const changed = items.flatMap(({ row, body }) => {
+    const { html, text } = sanitizeNote(body, 'body.body');
+    return html === row.bodyHtml ? [] : [{ row, html, text }];
   });
-  return row.bodyHtml;
+  if (changed.length === 0) return [];
+  await scope.conn.query(
+    `update notes n set body_html = x.body_html, body_text = x.body_text, updated_at = $2
+       from jsonb_to_recordset($3::jsonb) as x(id uuid, body_html text, body_text text)
+      where n.org_id = $1 and n.id = x.id`,
+    [
+      scope.ctx.orgId,
+      new Date().toISOString(),
+      JSON.stringify(changed.map((c) => ({ id: c.row.id, body_html: c.html, body_text: c.text }))),
+    ],
+  );
+  await emitEvents(
+    scope,
+    services.jobs,
+    changed.map(({ row, text }) => ({
+      type: 'note.updated',
+      subject: { object: 'note', id: row.id },
+      data: { name: nameOf(text), changes: { body_text: { before: row.bodyText, after: text } } },
+      related: [recordOf(row)],
+    })),
+  );
+  return changed.map((c) => c.row);
 }
 
 /**

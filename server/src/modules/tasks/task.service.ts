@@ -2,7 +2,7 @@ import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { changesBetween } from '../../platform/events/changes.js';
-import { emitEvent, emitEvents } from '../../platform/events/events.js';
+import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { assertMember } from '../organizations/organization.service.js';
 import { assertLinkable, type RecordRefValue } from './linked-record.service.js';
@@ -160,6 +160,18 @@ const COMPARED = [
   'remind_at',
 ] as const satisfies readonly (keyof TaskView)[];
 
+/** The `task.updated` event of a change, on the old and the new linked record's timelines; null when nothing compared changed. */
+function updatedEvent(before: TaskView, after: TaskView): NewEvent | null {
+  const changes = changesBetween(before, after, COMPARED);
+  if (Object.keys(changes).length === 0) return null;
+  return {
+    type: 'task.updated',
+    subject: { object: 'task', id: after.id },
+    data: { name: after.title, changes },
+    related: relatedOf(before.link, after.link),
+  };
+}
+
 /**
  * Changes the given fields (absent ones stay, null clears). A new `remind_at` re-arms the
  * reminder (a new job; the old one finds `remind_at` changed). One `task.updated` event with
@@ -210,15 +222,8 @@ export async function updateTaskIn(
   if (remindChanged && after.remind_at) {
     await scheduleReminder(scope, services, { id, remindAt: after.remind_at });
   }
-  const changes = changesBetween(before, after, COMPARED);
-  if (Object.keys(changes).length > 0) {
-    await emitEvent(scope, services.jobs, {
-      type: 'task.updated',
-      subject: { object: 'task', id },
-      data: { name: after.title, changes },
-      related: relatedOf(before.link, after.link),
-    });
-  }
+  const event = updatedEvent(before, after);
+  if (event) await emitEvent(scope, services.jobs, event);
   return after;
 }
 
@@ -291,18 +296,7 @@ export async function updateTasksIn(
     );
   const byId = new Map(rows.map((r) => [r.id, taskView(r)]));
   const after = items.map(({ current }) => byId.get(current.id)!);
-  const events = items.flatMap(({ current }, k) => {
-    const changes = changesBetween(current, after[k]!, COMPARED);
-    if (Object.keys(changes).length === 0) return [];
-    return [
-      {
-        type: 'task.updated',
-        subject: { object: 'task', id: current.id },
-        data: { name: after[k]!.title, changes },
-        related: relatedOf(current.link, after[k]!.link),
-      },
-    ];
-  });
+  const events = items.flatMap(({ current }, k) => updatedEvent(current, after[k]!) ?? []);
   if (events.length > 0) await emitEvents(scope, services.jobs, events);
   return after;
 }
