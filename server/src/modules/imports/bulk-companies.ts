@@ -2,7 +2,6 @@
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents } from '../../platform/events/events.js';
-import { objectDef } from '../../platform/registry/registry.service.js';
 import { updateCompaniesIn } from '../companies/company-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
@@ -10,15 +9,17 @@ import {
   findCompanies,
   insertOrDefer,
   keysWithCarry,
+  lookedUp,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
-  storedCustom,
+  type StoredCustom,
+  storedCustoms,
   updateOrDefer,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
-import type { RowResult, RunContext } from './import-writers.js';
+import { failedRow, type RowResult, type RunContext } from './import-writers.js';
 import {
   type CompanyDraft,
   companyUpdate,
@@ -46,7 +47,8 @@ const emptyCompanyKeys = (): CompanyKeys => ({
 export type CompanyBatch = {
   drafts: RowDraft[];
   prepared: (CompanyDraft | RowResult)[];
-  found?: CompanyKeys & { parents: Map<string, string> };
+  /** Set by `lookupCompanyBatch`: the records its rows match, and each row's custom values. */
+  found?: CompanyKeys & { parents: Map<string, string>; custom: (StoredCustom | null)[] };
 };
 
 /** The first company (the oldest) per value of `column`, among active companies. */
@@ -95,6 +97,11 @@ export async function lookupCompanyBatch(scope: TenantScope, batch: CompanyBatch
       scope,
       some((p) => p.parentRef),
     ),
+    custom: await storedCustoms(
+      scope,
+      'company',
+      batch.prepared.map((p) => ('outcome' in p ? null : p.custom)),
+    ),
   };
 }
 
@@ -116,7 +123,7 @@ export async function writeCompanyBatch(
   writeOne: WriteOne,
 ): Promise<RowResult[]> {
   const { scope } = run;
-  const found = batch.found ?? { ...emptyCompanyKeys(), parents: new Map<string, string>() };
+  const found = lookedUp(batch);
   const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
   const keys = keysWithCarry(carry, found);
   const keep = (c: CompanyDraft, id: string, k: CompanyKeys = keys) => {
@@ -125,7 +132,6 @@ export async function writeCompanyBatch(
     if (c.domain && !k.domain.has(c.domain)) k.domain.set(c.domain, id);
     if (!k.name.has(c.input.name.toLowerCase())) k.name.set(c.input.name.toLowerCase(), id);
   };
-  const object = await objectDef(scope.tx, scope.ctx.orgId, 'company');
   const created: NewCompany[] = [];
   const matched: { row: number; id: string; c: CompanyDraft; parentId: string | null }[] = [];
   const remembered: { externalId: string; id: string }[] = [];
@@ -158,9 +164,9 @@ export async function writeCompanyBatch(
       }
       continue;
     }
-    const stored = await storedCustom(scope, object, c.custom, c.problems);
+    const stored = found.custom[i]!;
     if (!stored.ok) {
-      results[i] = stored.result;
+      results[i] = failedRow([...c.problems, stored.problem]);
       continue;
     }
     c.custom = stored.custom;

@@ -2,7 +2,6 @@
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
-import { objectDef } from '../../platform/registry/registry.service.js';
 import { insertContactEmails } from '../contacts/contact.service.js';
 import { updateContactsIn } from '../contacts/contact-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
@@ -11,15 +10,17 @@ import {
   findCompanies,
   insertOrDefer,
   keysWithCarry,
+  lookedUp,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
-  storedCustom,
+  type StoredCustom,
+  storedCustoms,
   updateOrDefer,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
-import type { RowResult, RunContext, RunSettings } from './import-writers.js';
+import { failedRow, type RowResult, type RunContext, type RunSettings } from './import-writers.js';
 import {
   type ContactDraft,
   contactUpdate,
@@ -44,7 +45,8 @@ export type ContactBatch = {
   drafts: RowDraft[];
   /** Per draft: its values, or the result of a row that cannot be written at all. */
   prepared: (ContactDraft | RowResult)[];
-  found?: ContactKeys & { companies: Map<string, string> };
+  /** Set by `lookupContactBatch`: the records its rows match, and each row's custom values. */
+  found?: ContactKeys & { companies: Map<string, string>; custom: (StoredCustom | null)[] };
 };
 
 const emptyKeys = (): ContactKeys => ({ external: new Map(), email: new Map(), phone: new Map() });
@@ -65,7 +67,11 @@ export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch
   const externals = ready.flatMap((p) => (p.externalId ? [p.externalId] : []));
   const emails = ready.flatMap((p) => p.emails);
   const phones = ready.flatMap((p) => p.phones.map((x) => x.e164));
-  const found = { ...emptyKeys(), companies: new Map<string, string>() };
+  const found = {
+    ...emptyKeys(),
+    companies: new Map<string, string>(),
+    custom: [] as (StoredCustom | null)[],
+  };
   found.external = await recordsOfExternalIds(scope, 'contact', externals);
   if (emails.length > 0)
     for (const r of await rows<{ email: string; id: string }>(
@@ -87,6 +93,11 @@ export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch
   found.companies = await findCompanies(
     scope,
     ready.flatMap((p) => (p.companyRef ? [p.companyRef] : [])),
+  );
+  found.custom = await storedCustoms(
+    scope,
+    'contact',
+    batch.prepared.map((p) => ('outcome' in p ? null : p.custom)),
   );
   batch.found = found;
 }
@@ -110,10 +121,9 @@ export async function writeContactBatch(
   writeOne: WriteOne,
 ): Promise<RowResult[]> {
   const { scope } = run;
-  const found = batch.found ?? { ...emptyKeys(), companies: new Map<string, string>() };
+  const found = lookedUp(batch);
   const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
   const keys = keysWithCarry(carry, found);
-  const object = await objectDef(scope.tx, scope.ctx.orgId, 'contact');
 
   const created: NewContact[] = [];
   const matched: Matched[] = [];
@@ -138,9 +148,9 @@ export async function writeContactBatch(
       }
       continue;
     }
-    const stored = await storedCustom(scope, object, c.custom, c.problems);
+    const stored = found.custom[i]!;
     if (!stored.ok) {
-      results[i] = stored.result;
+      results[i] = failedRow([...c.problems, stored.problem]);
       continue;
     }
     c.custom = stored.custom;

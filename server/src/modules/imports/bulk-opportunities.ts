@@ -4,7 +4,6 @@ import { generateNKeysBetween } from 'fractional-indexing';
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents } from '../../platform/events/events.js';
-import { objectDef } from '../../platform/registry/registry.service.js';
 import { updateOpportunitiesIn } from '../opportunities/opportunity-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
@@ -13,15 +12,17 @@ import {
   findContacts,
   finishWithExternalIds,
   insertOrDefer,
+  lookedUp,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
-  storedCustom,
+  type StoredCustom,
+  storedCustoms,
   updateOrDefer,
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
-import type { RowResult, RunContext } from './import-writers.js';
+import { failedRow, type RowResult, type RunContext } from './import-writers.js';
 import { unknownCompany } from './writers-contacts.js';
 import {
   type OpportunityDraft,
@@ -37,7 +38,13 @@ import {
 export type OpportunityBatch = {
   drafts: RowDraft[];
   prepared: OpportunityDraft[];
-  found?: { external: Map<string, string>; companies: Map<string, string>; contacts: Map<string, string> };
+  /** Set by `lookupOpportunityBatch`: the records its rows name, and each row's custom values. */
+  found?: {
+    external: Map<string, string>;
+    companies: Map<string, string>;
+    contacts: Map<string, string>;
+    custom: (StoredCustom | null)[];
+  };
 };
 
 /** Looks up, for a whole batch, the opportunities its external ids name and its companies and contacts. */
@@ -53,6 +60,11 @@ export async function lookupOpportunityBatch(scope: TenantScope, batch: Opportun
     contacts: await findContacts(
       scope,
       batch.prepared.flatMap((p) => (p.contactRef ? [p.contactRef] : [])),
+    ),
+    custom: await storedCustoms(
+      scope,
+      'opportunity',
+      batch.prepared.map((p) => p.fields.custom),
     ),
   };
 }
@@ -83,10 +95,9 @@ export async function writeOpportunityBatch(
   writeOne: WriteOne,
 ): Promise<RowResult[]> {
   const { scope } = run;
-  const found = batch.found ?? { external: new Map(), companies: new Map(), contacts: new Map() };
+  const found = lookedUp(batch);
   const external = new Map([...carry, ...found.external]);
   const results: (RowResult | null)[] = batch.prepared.map(() => null);
-  const object = await objectDef(scope.tx, scope.ctx.orgId, 'opportunity');
   const created: NewOpportunity[] = [];
   const matched: (OpportunityMatchRow & { row: number; id: string })[] = [];
   for (const [i, o] of batch.prepared.entries()) {
@@ -105,9 +116,9 @@ export async function writeOpportunityBatch(
       else matched.push({ row: i, id: match, o, values: batch.drafts[i]!.values, companyId, contactId });
       continue;
     }
-    const stored = await storedCustom(scope, object, o.fields.custom, o.problems);
+    const stored = found.custom[i]!;
     if (!stored.ok) {
-      results[i] = stored.result;
+      results[i] = failedRow([...o.problems, stored.problem]);
       continue;
     }
     o.fields.custom = stored.custom;

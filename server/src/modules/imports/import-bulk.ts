@@ -4,8 +4,8 @@ import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { mapDatabaseError } from '../../platform/errors/db-errors.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
-import { mergeCustom } from '../../platform/registry/field-values.js';
-import type { ObjectDef } from '../../platform/registry/registry.types.js';
+import { mergeCustom, parseCustomValues } from '../../platform/registry/field-values.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
@@ -272,6 +272,12 @@ export function keysWithCarry<K extends KeyMaps>(carry: K, found: K): K {
   ) as K;
 }
 
+/** What `lookup` found for a batch: the runner writes a bulk batch only after its lookup. */
+export function lookedUp<F>(batch: { found?: F }): F {
+  if (!batch.found) throw new Error('An import batch was written before its lookup');
+  return batch.found;
+}
+
 /** What every bulk batch holds: its rows as read, in file order. */
 export type BulkBatch = { drafts: RowDraft[] };
 
@@ -287,19 +293,48 @@ export type BulkWriter = {
   write(run: RunContext, batch: BulkBatch, writeOne: WriteOne): Promise<RowResult[]>;
 };
 
-/** A new row's custom values as stored, or its failed result (a bad value, an unknown record). */
-export async function storedCustom(
+/** A new row's custom values as they will be stored, or the problem that fails the row. */
+export type StoredCustom =
+  | { ok: true; custom: Record<string, unknown> }
+  | { ok: false; problem: CellProblem };
+
+/**
+ * The custom values each row of a batch would be created with (`parseCustomValuesIn`, creating),
+ * `null` for a row that cannot be written at all (`customs[i]` null). Run by a bulk writer's
+ * `lookup`, so the batch's transaction does not wait on it. Only relation and user fields need
+ * the database (a query per value); an object without them is checked without an `await` per row,
+ * which would let the rows read meanwhile run first.
+ * @returns one entry per row, in order; a bad value or an unknown record is the row's problem
+ */
+export async function storedCustoms(
   scope: TenantScope,
-  object: ObjectDef,
-  custom: Record<string, unknown>,
-  problems: CellProblem[],
-): Promise<{ ok: true; custom: Record<string, unknown> } | { ok: false; result: RowResult }> {
-  try {
-    const values = await parseCustomValuesIn(scope, object, custom, { path: 'body.custom', creating: true });
-    return { ok: true, custom: mergeCustom({}, values) };
-  } catch (error) {
-    const p = problemOf(error);
-    if (!p) throw error;
-    return { ok: false, result: failedRow([...problems, p]) };
+  object: string,
+  customs: (Record<string, unknown> | null)[],
+): Promise<(StoredCustom | null)[]> {
+  const def = await objectDef(scope.tx, scope.ctx.orgId, object);
+  const options = { path: 'body.custom', creating: true };
+  const stored = (values: Record<string, unknown>): StoredCustom => ({
+    ok: true,
+    custom: mergeCustom({}, values),
+  });
+  const refused = (error: unknown): StoredCustom => {
+    const problem = problemOf(error);
+    if (!problem) throw error;
+    return { ok: false, problem };
+  };
+  const checksReferences = def.fields.some(
+    (f) => f.origin === 'custom' && (f.type === 'relation' || f.type === 'user'),
+  );
+  const out: (StoredCustom | null)[] = [];
+  for (const custom of customs) {
+    if (!custom) out.push(null);
+    else if (!checksReferences)
+      try {
+        out.push(stored(parseCustomValues(def, custom, options)));
+      } catch (error) {
+        out.push(refused(error));
+      }
+    else out.push(await parseCustomValuesIn(scope, def, custom, options).then(stored, refused));
   }
+  return out;
 }
