@@ -791,6 +791,44 @@ describe('saved mappings and custom fields from columns', () => {
     const preview = await admin.client.get(`/api/v1/imports/${next.body.id}/preview`);
     expect(preview.body.rows[0].problems[0]).toMatchObject({ code: 'unknown_option', value: 'Red' });
   });
+
+  it('fails a new row that leaves a required custom field empty; a member field stores the member named', async () => {
+    const own = await signUp(t, 'Required fields');
+    for (const field of [
+      { label: 'Region', type: 'text', required: true },
+      { label: 'Referrer', type: 'user' },
+    ])
+      expect((await own.client.post('/api/v1/objects/contact/fields', field)).status).toBe(201);
+    const csv = [
+      'Email,Region,Referrer',
+      `r1@req.example,North,${own.email.toUpperCase()}`,
+      `r2@req.example,,${own.email}`,
+      'r3@req.example,South,',
+      'r4@req.example,East,Nobody Known',
+    ].join('\n');
+    const up = await uploadCsv(t, own.client, 'contact', 'required.csv', csv);
+    expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual([
+      'email',
+      'custom.region',
+      'custom.referrer',
+    ]);
+    await own.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(own.client, up.body.id);
+    expect(done.progress).toMatchObject({ created: 3, failed: 1 });
+    const rows = (await own.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
+    expect(rows[1]).toMatchObject({ row_number: 2, outcome: 'failed', record_id: null });
+    expect(rows[1].problems.map((p: { message: string }) => p.message)).toContain('Region is required');
+    expect(rows[3]).toMatchObject({ row_number: 4, outcome: 'created' });
+    expect(rows[3].problems).toEqual([
+      expect.objectContaining({ column: 'Referrer', code: 'unknown_member', value: 'Nobody Known' }),
+    ]);
+    const contacts = (await own.client.get('/api/v1/contacts?sort=email')).body.data;
+    expect(contacts.map((c: { email: string; custom: object }) => [c.email, c.custom])).toEqual([
+      ['r1@req.example', { region: 'North', referrer: own.userId }],
+      ['r3@req.example', { region: 'South' }],
+      ['r4@req.example', { region: 'East' }],
+    ]);
+  });
 });
 
 describe('tasks and notes', () => {

@@ -113,6 +113,11 @@ export async function runImport(
     dedup: row.dedup,
     options: row.options,
     members,
+    memberFields: new Set(
+      targets
+        .filter((t) => t.reference?.object === 'member' && t.key.startsWith('custom.'))
+        .map((t) => t.key.slice(7)),
+    ),
     headerOf,
     pipelines,
   };

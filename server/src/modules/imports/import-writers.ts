@@ -23,6 +23,8 @@ export type RunSettings = {
   dedup: DedupMode;
   options: ImportOptionValues;
   members: { id: string; name: string; email: string }[];
+  /** The object's custom fields of type user (keys): a cell names a member by name or e-mail. */
+  memberFields: ReadonlySet<string>;
   /** The file column a target was read from, for problems found while writing. */
   headerOf: (target: string) => string | null;
   pipelines: Map<string, PipelineView>;
@@ -53,12 +55,48 @@ export const str = (v: unknown): string | undefined => (typeof v === 'string' &&
 const isEmpty = (v: unknown) =>
   v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
 
-export function customOf(values: Record<string, unknown>): Record<string, unknown> {
+/**
+ * A row's custom values by key. A user field's cell names a member by name or e-mail and is
+ * stored as the member's id; a name no member has leaves the field empty, with an
+ * `unknown_member` problem.
+ */
+export function customOf(
+  run: RunSettings,
+  values: Record<string, unknown>,
+  problems: CellProblem[],
+): Record<string, unknown> {
   const custom: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(values))
-    if (key.startsWith('custom.')) custom[key.slice(7)] = value;
+  for (const [target, value] of Object.entries(values)) {
+    if (!target.startsWith('custom.')) continue;
+    const key = target.slice(7);
+    const ref = str(value);
+    custom[key] = run.memberFields.has(key) && ref ? memberOf(run, ref, target, problems) : value;
+  }
   return custom;
 }
+
+/** The member with this e-mail or name (case-insensitive), or null with an `unknown_member` problem. */
+function memberOf(run: RunSettings, ref: string, target: string, problems: CellProblem[]): string | null {
+  const id = findMember(run, ref);
+  if (!id)
+    problems.push(
+      problem(
+        run,
+        target,
+        'unknown_member',
+        'No member has this name or e-mail: the field is left empty',
+        ref,
+      ),
+    );
+  return id;
+}
+
+const findMember = (run: RunSettings, ref: string): string | null => {
+  const lower = ref.toLowerCase();
+  return (
+    run.members.find((m) => m.email.toLowerCase() === lower || m.name.toLowerCase() === lower)?.id ?? null
+  );
+};
 
 export function problem(
   run: RunSettings,
@@ -131,9 +169,8 @@ export function resolveOwnerAs(
   target: string,
   problems: CellProblem[],
 ): string | null {
-  const lower = ref.toLowerCase();
-  const member = run.members.find((m) => m.email.toLowerCase() === lower || m.name.toLowerCase() === lower);
-  if (member) return member.id;
+  const member = findMember(run, ref);
+  if (member) return member;
   problems.push(
     problem(
       run,

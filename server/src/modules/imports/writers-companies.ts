@@ -82,7 +82,7 @@ export function prepareCompany(run: RunSettings, draft: RowDraft): CompanyDraft 
     ownerId: resolveOwner(run, v.owner, problems),
     parentRef: str(v.parent_company),
     tags: [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])],
-    custom: customOf(v),
+    custom: customOf(run, v, problems),
     externalId: str(v.external_id),
     phone: (v.phone as { e164: string } | undefined)?.e164,
     domain: domainFrom(input.domain, input.website),

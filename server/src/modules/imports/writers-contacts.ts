@@ -75,7 +75,7 @@ export function prepareContact(run: RunSettings, draft: RowDraft): ContactDraft 
     tags,
     ownerId: resolveOwner(run, v.owner, problems),
     companyRef: str(v.company),
-    custom: customOf(v),
+    custom: customOf(run, v, problems),
     externalId: str(v.external_id),
     source: str(v.source) ?? 'import',
     leadStatus: str(v.lead_status) ?? null,

@@ -104,7 +104,7 @@ export function prepareOpportunity(run: RunSettings, draft: RowDraft): Opportuni
       expected_close_date: str(v.expected_close_date),
       owner_id: resolveOwner(run, v.owner, problems) ?? run.importerId,
       tags: [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])],
-      custom: customOf(v),
+      custom: customOf(run, v, problems),
     },
     problems,
   };
