@@ -792,6 +792,93 @@ describe('saved mappings and custom fields from columns', () => {
     expect(preview.body.rows[0].problems[0]).toMatchObject({ code: 'unknown_option', value: 'Red' });
   });
 
+  it('stores a cell in a custom field of every type as the field keeps it', async () => {
+    const own = await signUp(t, 'Every type');
+    const fields = [
+      { label: 'Motto', type: 'text' },
+      { label: 'Story', type: 'long_text' },
+      { label: 'Score', type: 'number' },
+      { label: 'Budget', type: 'currency' },
+      { label: 'Founded on', type: 'date' },
+      { label: 'Last audit', type: 'datetime' },
+      { label: 'Audited', type: 'boolean' },
+      { label: 'Tier', type: 'select', options: [{ value: 'gold', label: 'Gold' }] },
+      {
+        label: 'Regions',
+        type: 'multi_select',
+        options: [
+          { value: 'emea', label: 'EMEA' },
+          { value: 'apac', label: 'APAC' },
+        ],
+      },
+      { label: 'Hotline', type: 'phone' },
+      { label: 'Billing e-mail', type: 'email' },
+      { label: 'Portal', type: 'url' },
+    ];
+    for (const field of fields) {
+      const made = await own.client.post('/api/v1/objects/contact/fields', field);
+      expect(made.status, made.text).toBe(201);
+    }
+    const csv = [
+      `Email,${fields.map((f) => f.label).join(',')}`,
+      `every@type.example,Be kind,Long story,42,"EUR 1,250.50",2020-03-01,2024-05-06T07:08:09Z,yes,Gold,EMEA;APAC,+44 20 7946 0958,Billing@Type.example,type.example/portal`,
+      'usd@type.example,,,,$99,,,,,,,,',
+      'wrong@type.example,,,,EUR 5 GBP,,,,,,,,',
+      `long@type.example,${'m'.repeat(501)},,,,,,,,,,,`,
+    ].join('\n');
+    const up = await uploadCsv(t, own.client, 'contact', 'types.csv', csv);
+    expect(up.body.mapping.slice(1).map((m: { target: string | null }) => m.target)).toEqual(
+      fields.map((f) => `custom.${f.label.toLowerCase().replace(/[^a-z]+/g, '_')}`),
+    );
+    const preview = await own.client.get(`/api/v1/imports/${up.body.id}/preview`);
+    const amountProblem = expect.objectContaining({
+      column: 'Budget',
+      code: 'invalid_amount',
+      value: 'EUR 5 GBP',
+    });
+    const tooLong = expect.objectContaining({
+      column: 'Motto',
+      code: 'too_long',
+      message: 'At most 500 characters',
+    });
+    expect(preview.body.rows.map((r: { problems: unknown[] }) => r.problems)).toEqual([
+      [],
+      [],
+      [amountProblem],
+      [tooLong],
+    ]);
+    await own.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(own.client, up.body.id);
+    const rows = (await own.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
+    expect(rows.map((r: { problems: unknown[] }) => r.problems)).toEqual([
+      [],
+      [],
+      [amountProblem],
+      [tooLong],
+    ]);
+    expect(done.progress).toMatchObject({ created: 4, failed: 0 });
+    const contacts = (await own.client.get('/api/v1/contacts?sort=email')).body.data;
+    expect(contacts.map((c: { custom: object }) => c.custom)).toEqual([
+      {
+        motto: 'Be kind',
+        story: 'Long story',
+        score: 42,
+        budget: { amount: 1250.5, currency: 'EUR' },
+        founded_on: '2020-03-01',
+        last_audit: '2024-05-06T07:08:09.000Z',
+        audited: true,
+        tier: 'gold',
+        regions: ['emea', 'apac'],
+        hotline: { e164: '+442079460958', raw: '+44 20 7946 0958' },
+        billing_e_mail: 'billing@type.example',
+        portal: 'https://type.example/portal',
+      },
+      {},
+      { budget: { amount: 99, currency: 'USD' } },
+      {},
+    ]);
+  });
+
   it('fails a new row that leaves a required custom field empty; a member field stores the member named', async () => {
     const own = await signUp(t, 'Required fields');
     for (const field of [

@@ -10814,7 +10814,7 @@ export interface components {
             status: "draft" | "queued" | "running" | "completed" | "failed" | "cancelled" | "reverting" | "reverted";
         };
         ImportCellProblem: {
-            /** @description invalid_email, invalid_phone, spreadsheet_mangled, unknown_option, too_long, invalid_number, invalid_date, required, unknown_owner, unknown_company, unknown_contact, unknown_stage, unknown_pipeline, unknown_parent, duplicate_email, ... */
+            /** @description invalid_email, invalid_phone, spreadsheet_mangled, unknown_option, too_long, invalid_number, invalid_amount, invalid_date, required, unknown_owner, unknown_member, unknown_company, unknown_contact, unknown_stage, unknown_pipeline, unknown_parent, duplicate_email, ... */
             code: string;
             /** @description The file column (header), or null for the row as a whole */
             column: string | null;
@@ -10823,7 +10823,7 @@ export interface components {
             value?: string;
         };
         ImportCellProblemInput: {
-            /** @description invalid_email, invalid_phone, spreadsheet_mangled, unknown_option, too_long, invalid_number, invalid_date, required, unknown_owner, unknown_company, unknown_contact, unknown_stage, unknown_pipeline, unknown_parent, duplicate_email, ... */
+            /** @description invalid_email, invalid_phone, spreadsheet_mangled, unknown_option, too_long, invalid_number, invalid_amount, invalid_date, required, unknown_owner, unknown_member, unknown_company, unknown_contact, unknown_stage, unknown_pipeline, unknown_parent, duplicate_email, ... */
             code: string;
             /** @description The file column (header), or null for the row as a whole */
             column: string | null;

@@ -110,6 +110,8 @@ export function cellContent(field: Field, record: RecordData, members: Member[])
       return String(value);
     case 'phone':
       if (Array.isArray(value)) return (value as { raw: string }[]).map((p) => p.raw).join(', ');
+      // A custom phone field keeps one number as `{e164, raw}`.
+      if (typeof value === 'object') return (value as { raw?: string; e164?: string }).raw ?? '';
       return String(value);
     default:
       return typeof value === 'object' ? JSON.stringify(value) : String(value);

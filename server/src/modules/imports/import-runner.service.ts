@@ -113,10 +113,8 @@ export async function runImport(
     dedup: row.dedup,
     options: row.options,
     members,
-    memberFields: new Set(
-      targets
-        .filter((t) => t.reference?.object === 'member' && t.key.startsWith('custom.'))
-        .map((t) => t.key.slice(7)),
+    customKinds: new Map(
+      targets.flatMap((t) => (t.key.startsWith('custom.') ? [[t.key.slice(7), t.kind] as const] : [])),
     ),
     headerOf,
     pipelines,

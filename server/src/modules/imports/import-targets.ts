@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_LENGTH } from '../../platform/registry/field-values.js';
 import type { FieldDef, ObjectDef, SelectOption } from '../../platform/registry/registry.types.js';
 import { TASK_PRIORITIES } from '../tasks/task.schema.js';
 import type { ColumnMapping } from './import.schema.js';
@@ -8,6 +9,7 @@ export type ImportObject = (typeof IMPORT_OBJECTS)[number];
 
 /**
  * How a cell is read: `text` (trimmed, length-checked), `email`, `phone` (E.164), `number`,
+ * `currency` (an amount with an optional ISO code or symbol: `parseMoney`),
  * `date` (YYYY-MM-DD, M/D/YYYY, D.M.YYYY), `datetime`, `boolean`, `select` / `multi_select`
  * (option value or label, case-insensitive), `tags` (split on `;` or `,`), `url`, and
  * `reference` (a name, e-mail or external id resolved against existing records while importing).
@@ -17,6 +19,7 @@ export type TargetKind =
   | 'email'
   | 'phone'
   | 'number'
+  | 'currency'
   | 'date'
   | 'datetime'
   | 'boolean'
@@ -247,7 +250,7 @@ const KIND_OF: Record<FieldDef['type'], TargetKind> = {
   text: 'text',
   long_text: 'text',
   number: 'number',
-  currency: 'number',
+  currency: 'currency',
   date: 'date',
   datetime: 'datetime',
   boolean: 'boolean',
@@ -288,7 +291,8 @@ export function importTargets(object: ObjectDef): ImportTarget[] {
     .filter((f) => f.origin === 'custom' && !f.retired && f.type !== 'relation')
     .map((f) =>
       t(`custom.${f.key}`, f.label, KIND_OF[f.type], [normalizeHeader(f.key), normalizeHeader(f.label)], {
-        maxLength: f.maxLength,
+        maxLength:
+          f.maxLength ?? (['text', 'long_text', 'url'].includes(f.type) ? DEFAULT_MAX_LENGTH : undefined),
         options: f.options,
         required: f.required,
         multiple: f.type === 'multi_select',

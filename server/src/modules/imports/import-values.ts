@@ -1,4 +1,5 @@
 import type { CountryCode } from 'libphonenumber-js';
+import { isCurrencyCode } from '../../platform/registry/field-values.js';
 import { toE164 } from '../../platform/registry/phone.js';
 import type { CellProblem, ColumnMapping } from './import.schema.js';
 import type { ImportTarget } from './import-targets.js';
@@ -40,6 +41,29 @@ export function parseNumber(value: string): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** The currency a symbol stands for in an amount (`$` is read as US dollars). */
+const CURRENCY_SYMBOLS: Record<string, string> = { $: 'USD', '€': 'EUR', '£': 'GBP', '¥': 'JPY', '₹': 'INR' };
+
+/**
+ * An amount of money as people type it: `EUR 1,250.50`, `1250.50 eur`, `€1,250.50`, `$99`. A bare
+ * number is in US dollars, as an opportunity's amount without a currency (opportunity.service).
+ * @returns the amount and its ISO 4217 code, or null (not a number, an unknown code, or a code
+ * and a symbol that disagree)
+ */
+export function parseMoney(value: string): { amount: number; currency: string } | null {
+  const parts = /^(?:([a-z]{3})\s*)?(.*?)(?:\s*([a-z]{3}))?$/i.exec(value.trim());
+  if (!parts || (parts[1] && parts[3])) return null;
+  const codes = new Set<string>();
+  const code = (parts[1] ?? parts[3])?.toUpperCase();
+  if (code) codes.add(code);
+  for (const [symbol, currency] of Object.entries(CURRENCY_SYMBOLS))
+    if (parts[2]!.includes(symbol)) codes.add(currency);
+  if (codes.size > 1) return null;
+  const currency = [...codes][0] ?? 'USD';
+  const amount = parseNumber(parts[2]!.replace(/₹/g, ''));
+  return amount === null || !isCurrencyCode(currency) ? null : { amount, currency };
+}
+
 /** `YYYY-MM-DD`, `M/D/YYYY` (US) or `D.M.YYYY`, as `YYYY-MM-DD`; null when not a real date. */
 export function parseDate(value: string): string | null {
   const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$/.exec(value);
@@ -63,7 +87,7 @@ const FALSE = new Set(['false', 'no', 'n', '0', 'off']);
 /**
  * Reads one non-empty cell for `target`. References are returned as the trimmed text (resolved
  * later against the database). @returns the value to store, or a problem with a stable code:
- * `spreadsheet_mangled`, `too_long`, `invalid_email`, `invalid_phone`, `invalid_number`,
+ * `spreadsheet_mangled`, `too_long`, `invalid_email`, `invalid_phone`, `invalid_number`, `invalid_amount`,
  * `invalid_date`, `invalid_datetime`, `invalid_boolean`, `unknown_option`, `invalid_url`.
  */
 export function readCell(
@@ -95,6 +119,12 @@ export function readCell(
     case 'number': {
       const n = parseNumber(value);
       return n === null ? fail(column, 'invalid_number', 'Not a number', raw) : { ok: true, value: n };
+    }
+    case 'currency': {
+      const money = parseMoney(value);
+      return money === null
+        ? fail(column, 'invalid_amount', 'Not an amount (1250.50, EUR 1,250.50, €1,250.50)', raw)
+        : { ok: true, value: money };
     }
     case 'date': {
       const d = parseDate(value);
@@ -141,7 +171,8 @@ export function readCell(
       try {
         const parsed = new URL(url);
         if (!/^https?:$/.test(parsed.protocol) || !parsed.hostname.includes('.')) throw new Error('bad');
-        if (url.length > 2048) return fail(column, 'too_long', 'At most 2048 characters', raw);
+        const longest = max ?? 2048;
+        if (url.length > longest) return fail(column, 'too_long', `At most ${longest} characters`, raw);
         return { ok: true, value: url };
       } catch {
         return fail(column, 'invalid_url', 'Not a web address', raw);

@@ -2,6 +2,7 @@
 // writers-activities) share: the run, a row's result, references and the dedup-mode rules.
 import type { TenantScope } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
+import { toE164 } from '../../platform/registry/phone.js';
 import type { loadPipeline } from '../pipelines/pipeline.service.js';
 import {
   type CellProblem,
@@ -10,6 +11,7 @@ import {
   type ImportOptionValues,
   type RowOutcome,
 } from './import.schema.js';
+import type { TargetKind } from './import-targets.js';
 import type { RowDraft } from './import-values.js';
 
 export type PipelineView = Awaited<ReturnType<typeof loadPipeline>>;
@@ -23,8 +25,8 @@ export type RunSettings = {
   dedup: DedupMode;
   options: ImportOptionValues;
   members: { id: string; name: string; email: string }[];
-  /** The object's custom fields of type user (keys): a cell names a member by name or e-mail. */
-  memberFields: ReadonlySet<string>;
+  /** How the cells of each custom field (by key) were read: `customOf` turns them into its values. */
+  customKinds: ReadonlyMap<string, TargetKind>;
   /** The file column a target was read from, for problems found while writing. */
   headerOf: (target: string) => string | null;
   pipelines: Map<string, PipelineView>;
@@ -56,9 +58,10 @@ const isEmpty = (v: unknown) =>
   v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
 
 /**
- * A row's custom values by key. A user field's cell names a member by name or e-mail and is
- * stored as the member's id; a name no member has leaves the field empty, with an
- * `unknown_member` problem.
+ * A row's custom values by key, as the records API takes them (`parseCustomValues`). A user
+ * field's cell names a member by name or e-mail and becomes the member's id (a name no member
+ * has leaves the field empty, with an `unknown_member` problem); a phone goes as typed when it
+ * reads the same without the import's region, else as E.164.
  */
 export function customOf(
   run: RunSettings,
@@ -69,11 +72,17 @@ export function customOf(
   for (const [target, value] of Object.entries(values)) {
     if (!target.startsWith('custom.')) continue;
     const key = target.slice(7);
+    const kind = run.customKinds.get(key);
     const ref = str(value);
-    custom[key] = run.memberFields.has(key) && ref ? memberOf(run, ref, target, problems) : value;
+    if (kind === 'reference' && ref) custom[key] = memberOf(run, ref, target, problems);
+    else if (kind === 'phone' && value) custom[key] = phoneInput(value as { e164: string; raw: string });
+    else custom[key] = value;
   }
   return custom;
 }
+
+const phoneInput = (phone: { e164: string; raw: string }): string =>
+  toE164(phone.raw) === phone.e164 ? phone.raw : phone.e164;
 
 /** The member with this e-mail or name (case-insensitive), or null with an `unknown_member` problem. */
 function memberOf(run: RunSettings, ref: string, target: string, problems: CellProblem[]): string | null {

@@ -67,8 +67,8 @@ export const CellProblemView = z
     code: z
       .string()
       .describe(
-        'invalid_email, invalid_phone, spreadsheet_mangled, unknown_option, too_long, invalid_number, invalid_date, ' +
-          'required, unknown_owner, unknown_company, unknown_contact, unknown_stage, unknown_pipeline, unknown_parent, ' +
+        'invalid_email, invalid_phone, spreadsheet_mangled, unknown_option, too_long, invalid_number, invalid_amount, ' +
+          'invalid_date, required, unknown_owner, unknown_member, unknown_company, unknown_contact, unknown_stage, unknown_pipeline, unknown_parent, ' +
           'duplicate_email, ...',
       ),
     message: z.string(),

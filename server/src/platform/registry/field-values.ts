@@ -9,6 +9,10 @@ const CURRENCIES = new Set(
   typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('currency') : [],
 );
 
+/** Whether `code` is an ISO 4217 currency code the platform accepts (upper case). */
+export const isCurrencyCode = (code: string): boolean =>
+  /^[A-Z]{3}$/.test(code) && (CURRENCIES.size === 0 || CURRENCIES.has(code));
+
 /**
  * The zod schema a value of `field` must satisfy on write, producing the value to store.
  * Shapes: currency `{amount: number, currency: 'EUR'}`; phone stored as `{e164, raw}`;
@@ -26,8 +30,11 @@ export function valueSchema(field: FieldDef): z.ZodType {
 /** Built once per field definition (a definition is replaced, never changed, when the field is). */
 const schemas = new WeakMap<FieldDef, z.ZodType>();
 
+/** The longest text, long text or URL value a field without a `maxLength` accepts, in characters. */
+export const DEFAULT_MAX_LENGTH = 500;
+
 function buildValueSchema(field: FieldDef): z.ZodType {
-  const max = field.maxLength ?? 500;
+  const max = field.maxLength ?? DEFAULT_MAX_LENGTH;
   const options = (field.options ?? []).map((o) => o.value);
   switch (field.type) {
     case 'text':
@@ -57,7 +64,7 @@ function buildValueSchema(field: FieldDef): z.ZodType {
         currency: z
           .string()
           .regex(/^[A-Z]{3}$/, 'An ISO 4217 code such as EUR')
-          .refine((c) => CURRENCIES.size === 0 || CURRENCIES.has(c), 'Unknown ISO 4217 currency'),
+          .refine(isCurrencyCode, 'Unknown ISO 4217 currency'),
       });
     case 'date':
       return z

@@ -321,9 +321,7 @@ function DraftSteps({
                     const v = r.values[k];
                     return (
                       <Table.Td key={k} maw={220} style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>
-                        <Text size="xs">
-                          {v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)}
-                        </Text>
+                        <Text size="xs">{previewText(v)}</Text>
                       </Table.Td>
                     );
                   })}
@@ -558,4 +556,15 @@ function ProgressAndReport({
       )}
     </Stack>
   );
+}
+
+/** A previewed cell as it will be stored: a phone in E.164, an amount with its currency, a list joined. */
+function previewText(v: unknown): string {
+  if (v == null) return '';
+  if (Array.isArray(v)) return v.map(previewText).join(', ');
+  if (typeof v !== 'object') return String(v);
+  const o = v as { e164?: unknown; amount?: unknown; currency?: unknown };
+  if (typeof o.e164 === 'string') return o.e164;
+  if (typeof o.amount === 'number' && typeof o.currency === 'string') return `${o.currency} ${o.amount}`;
+  return JSON.stringify(v);
 }
