@@ -60,6 +60,33 @@ describe('the filter builder, generated from the registry', () => {
     await page.getByTestId('record-table').getByRole('link', { name: 'Bigfoot' }).waitFor();
   });
 
+  it('shows a custom phone field as its number and edits it in place', async () => {
+    const field = await apiCall(page, 'POST', '/api/v1/objects/contact/fields', {
+      label: 'Hotline',
+      type: 'phone',
+    });
+    expect(field.status).toBe(201);
+    const made = await apiCall(page, 'POST', '/api/v1/contacts', {
+      first_name: 'Phoebe',
+      custom: { hotline: '+44 20 7946 0958' },
+    });
+    expect(made.status).toBe(201);
+    await page.goto(`/contacts/${made.body.id}`);
+    await page.getByText('+44 20 7946 0958').waitFor();
+
+    // Saved unchanged, then changed: both are accepted as the number typed.
+    await page.getByRole('button', { name: 'Edit Hotline' }).click();
+    expect(await page.getByLabel('Hotline', { exact: true }).inputValue()).toBe('+44 20 7946 0958');
+    await page.getByRole('button', { name: 'Save Hotline' }).click();
+    await page.getByRole('button', { name: 'Edit Hotline' }).waitFor();
+    await page.getByRole('button', { name: 'Edit Hotline' }).click();
+    await page.getByLabel('Hotline', { exact: true }).fill('+1 415 555 0100');
+    await page.getByRole('button', { name: 'Save Hotline' }).click();
+    await page.getByText('+1 415 555 0100').waitFor();
+    const stored = await apiCall(page, 'GET', `/api/v1/contacts/${made.body.id}`);
+    expect(stored.body.custom.hotline).toEqual({ e164: '+14155550100', raw: '+1 415 555 0100' });
+  });
+
   it('settings: stages reorder by keyboard drag, and renaming a tag to another merges them', async () => {
     const before = await apiCall(page, 'GET', '/api/v1/pipelines');
     const names: string[] = before.body.data[0].stages.map((s: { name: string }) => s.name);

@@ -23,6 +23,17 @@ export function fieldValueOf(field: Field, record: RecordData): unknown {
   return field.storage === 'custom' ? record.custom?.[field.key] : record[field.key];
 }
 
+/**
+ * A field's value as a write takes it, to start an edit from: a custom phone is kept as
+ * `{e164, raw}` and written as the number typed; tags and multi-selects start as a list.
+ */
+export function inputValueOf(field: Field, record: RecordData): unknown {
+  const value = fieldValueOf(field, record);
+  if (field.type === 'phone' && value && typeof value === 'object' && !Array.isArray(value))
+    return (value as { raw?: string }).raw ?? null;
+  return value ?? (field.type === 'tags' || field.type === 'multi_select' ? [] : null);
+}
+
 /** The PATCH body that sets one field (custom values merge server-side). */
 export function patchFor(field: Field, value: unknown): Record<string, unknown> {
   return field.storage === 'custom' ? { custom: { [field.key]: value } } : { [field.key]: value };
@@ -280,11 +291,31 @@ export function FieldInput({
           autoFocus={autoFocus}
         />
       );
+    case 'phone': {
+      // A custom phone field keeps `{e164, raw}` and is written as the number typed.
+      const typed = value && typeof value === 'object' ? (value as { raw?: string }).raw : (value as string);
+      return (
+        <TextInput
+          {...common}
+          type="tel"
+          value={typed ?? ''}
+          onChange={(e) => onChange(e.currentTarget.value || null)}
+        />
+      );
+    }
     default:
       return (
         <TextInput
           {...common}
-          type={field.type === 'email' ? 'email' : field.type === 'url' ? 'url' : 'text'}
+          type={
+            field.type === 'email'
+              ? 'email'
+              : field.type === 'url'
+                ? 'url'
+                : field.type === 'phone'
+                  ? 'tel'
+                  : 'text'
+          }
           value={(value as string) ?? ''}
           onChange={(e) => onChange(e.currentTarget.value || null)}
         />

@@ -24,8 +24,8 @@ import { api, call, type Field, type Member, money } from '../../api/client';
 import {
   FieldInput,
   FieldValue,
-  fieldValueOf,
   formatDate,
+  inputValueOf,
   memberName,
   patchFor,
   type RecordData,
@@ -145,10 +145,7 @@ export function EditableField({
               size="sm"
               aria-label={`Edit ${field.label}`}
               onClick={() => {
-                setDraft(
-                  fieldValueOf(field, record) ??
-                    (field.type === 'tags' || field.type === 'multi_select' ? [] : null),
-                );
+                setDraft(inputValueOf(field, record));
                 setError(null);
                 setEditing(true);
               }}
