@@ -89,17 +89,19 @@ const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
       maxLength: 200,
       description: 'Split into first name (all but the last word) and last name',
     }),
-    t('email', 'E-mail', 'email', ['email', 'emailaddress', 'mail', 'workemail', 'personalemail'], {
-      multiple: true,
-    }),
+    t(
+      'email',
+      'E-mail',
+      'email',
+      ['email', 'emailaddress', 'mail', 'workemail', 'personalemail', 'emails', 'emailaddresses'],
+      { multiple: true, description: 'One or more per cell, separated by ; or ,: the first becomes primary' },
+    ),
     t(
       'phone',
       'Phone',
       'phone',
-      ['phone', 'phonenumber', 'telephone', 'tel', 'mobile', 'cell', 'workphone'],
-      {
-        multiple: true,
-      },
+      ['phone', 'phonenumber', 'telephone', 'tel', 'mobile', 'cell', 'workphone', 'phones', 'phonenumbers'],
+      { multiple: true, description: 'One or more per cell, separated by ;: the first becomes primary' },
     ),
     t('tags', 'Tags', 'tags', ['tags', 'tag', 'labels'], { multiple: true }),
     OWNER(['leadowner', 'contactowner', 'salesagent', 'salesrep']),

@@ -96,7 +96,9 @@ export function readCell(
   column: string,
   region: CountryCode = 'US',
 ): CellResult {
-  const value = raw.trim();
+  // Cairn's own export (and other CSV-injection-safe writers) put a ' before a cell starting with
+  // = + - or @: the value is what follows (a formula is then flagged below).
+  const value = raw.trim().replace(/^'(?=[=+\-@])/, '');
   const mangled = spreadsheetMangled(value, target.kind);
   if (mangled) return fail(column, 'spreadsheet_mangled', mangled, raw);
   const max = target.maxLength;
@@ -207,6 +209,18 @@ export function splitList(value: string): string[] {
 }
 
 /**
+ * The values one cell of a multi-valued target holds: e-mails separated by `;` or `,`, phones by
+ * `;` (a comma can be part of how a number is written), one value for the other kinds (tags and
+ * multi-selects split their cell themselves).
+ */
+function cellParts(raw: string, kind: ImportTarget['kind']): string[] {
+  const separator = kind === 'email' ? /[;,]/ : kind === 'phone' ? /;/ : null;
+  if (!separator) return [raw];
+  const parts = raw.split(separator).filter((p) => p.trim() !== '');
+  return parts.length > 0 ? parts : [raw];
+}
+
+/**
  * One row as read against the mapping: `values` by target key (multi-valued targets hold
  * arrays; `custom.<key>` and `address.<part>` are kept flat), the problems of its cells, and
  * which mapped columns were empty.
@@ -236,16 +250,18 @@ export function readRow(
       empty.push(column.header);
       continue;
     }
-    const result = readCell(raw, target, column.header, region);
-    if (!result.ok) {
-      problems.push(result.problem);
-      continue;
-    }
-    if (target.multiple) {
-      const list = (values[target.key] as unknown[] | undefined) ?? [];
-      values[target.key] = [...list, ...(Array.isArray(result.value) ? result.value : [result.value])];
-    } else if (values[target.key] === undefined) {
-      values[target.key] = result.value;
+    for (const part of target.multiple ? cellParts(raw, target.kind) : [raw]) {
+      const result = readCell(part, target, column.header, region);
+      if (!result.ok) {
+        problems.push(result.problem);
+        continue;
+      }
+      if (target.multiple) {
+        const list = (values[target.key] as unknown[] | undefined) ?? [];
+        values[target.key] = [...list, ...(Array.isArray(result.value) ? result.value : [result.value])];
+      } else if (values[target.key] === undefined) {
+        values[target.key] = result.value;
+      }
     }
   }
   return { values, problems, empty };

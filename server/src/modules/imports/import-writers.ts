@@ -100,11 +100,13 @@ function memberOf(run: RunSettings, ref: string, target: string, problems: CellP
   return id;
 }
 
+/** A member by id (as Cairn exports a user field), e-mail or name, case-insensitive. */
 const findMember = (run: RunSettings, ref: string): string | null => {
   const lower = ref.toLowerCase();
-  return (
-    run.members.find((m) => m.email.toLowerCase() === lower || m.name.toLowerCase() === lower)?.id ?? null
+  const member = run.members.find(
+    (m) => m.id === ref || m.email.toLowerCase() === lower || m.name.toLowerCase() === lower,
   );
+  return member?.id ?? null;
 };
 
 export function problem(

@@ -19,12 +19,18 @@ export function neutralizeCell(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 
+/** An item of a list value as text: an e-mail's address, a phone's E.164 number, a record's name. */
+function itemOf(item: unknown): string {
+  if (item === null || typeof item !== 'object') return String(item);
+  const v = item as { value?: unknown; e164?: unknown; name?: unknown };
+  const text = v.value ?? v.e164 ?? v.name;
+  return typeof text === 'string' ? text : JSON.stringify(item);
+}
+
+/** A value as one CSV cell; lists are joined with `; ` (which Cairn's import splits again). */
 function cellOf(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (Array.isArray(value))
-    return neutralizeCell(
-      value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join('; '),
-    );
+  if (Array.isArray(value)) return neutralizeCell(value.map(itemOf).join('; '));
   if (typeof value === 'object') {
     const v = value as { amount?: unknown; currency?: unknown; raw?: unknown; e164?: unknown };
     if (v.amount !== undefined && v.currency !== undefined)

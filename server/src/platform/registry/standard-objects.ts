@@ -87,12 +87,18 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
         unique: true,
         description: 'The primary e-mail',
       }),
-      field('emails', 'E-mails', 'email', { computed: true, description: 'All e-mails, one primary' }),
+      {
+        ...field('emails', 'E-mails', 'email', { computed: true, description: 'All e-mails, one primary' }),
+        storage: { kind: 'computed', sql: '{table}.emails' }, // selectable in lists and exports
+      },
       field('phone', 'Phone', 'phone', { searchable: true, description: 'The primary phone, E.164' }),
-      field('phones', 'Phones', 'phone', {
-        computed: true,
-        description: 'All phones, normalized with the input kept',
-      }),
+      {
+        ...field('phones', 'Phones', 'phone', {
+          computed: true,
+          description: 'All phones, normalized with the input kept',
+        }),
+        storage: { kind: 'computed', sql: '{table}.phones' }, // selectable in lists and exports
+      },
       field('tags', 'Tags', 'tags'),
       field('owner_id', 'Owner', 'user'),
       {
