@@ -911,7 +911,7 @@ describe('saved mappings and custom fields from columns', () => {
     const ana = await from.client.post('/api/v1/contacts', {
       ...values,
       emails: [{ value: 'ana@round.example' }, { value: 'ana.round@round.example' }],
-      phones: [{ number: '+1 415 555 0101' }, { number: '+1 415 555 0102' }],
+      phones: [{ number: '+1 415 555 0101' }, { number: '+1 415 555 0102 ext. 12' }],
     });
     expect(ana.status, ana.text).toBe(201);
     const exported = await t.app.inject({
@@ -930,7 +930,7 @@ describe('saved mappings and custom fields from columns', () => {
       custom: { ...(c.custom as object), hotline: (c.custom as { hotline: { e164: string } }).hotline.e164 },
     });
     const expected = kept((await from.client.get(`/api/v1/contacts/${ana.body.id}`)).body);
-    expect(expected.phones).toEqual(['+14155550101', '+14155550102']);
+    expect(expected.phones).toEqual(['+14155550101', '+14155550102;ext=12']);
 
     const importInto = async (org: typeof from, dedup: string) => {
       const up = await uploadCsv(t, org.client, 'contact', 'export.csv', exported.rawPayload);
