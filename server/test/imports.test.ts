@@ -762,6 +762,16 @@ describe('contacts: import, dedup, revert', () => {
 });
 
 describe('saved mappings and custom fields from columns', () => {
+  /** A multi-select custom field the tests below create. */
+  const REGIONS = {
+    label: 'Regions',
+    type: 'multi_select',
+    options: [
+      { value: 'emea', label: 'EMEA' },
+      { value: 'apac', label: 'APAC' },
+    ],
+  };
+
   it('creates a custom field from an unmapped column and reuses a saved mapping', async () => {
     const csv = 'Email,Favourite Colour\nc1@example.com,Blue\nc2@example.com,Green\n';
     const up = await uploadCsv(t, admin.client, 'contact', 'colours.csv', csv);
@@ -803,14 +813,7 @@ describe('saved mappings and custom fields from columns', () => {
       { label: 'Last audit', type: 'datetime' },
       { label: 'Audited', type: 'boolean' },
       { label: 'Tier', type: 'select', options: [{ value: 'gold', label: 'Gold' }] },
-      {
-        label: 'Regions',
-        type: 'multi_select',
-        options: [
-          { value: 'emea', label: 'EMEA' },
-          { value: 'apac', label: 'APAC' },
-        ],
-      },
+      REGIONS,
       { label: 'Hotline', type: 'phone' },
       { label: 'Billing e-mail', type: 'email' },
       { label: 'Portal', type: 'url' },
@@ -883,14 +886,7 @@ describe('saved mappings and custom fields from columns', () => {
     const fields = [
       { label: 'Budget', type: 'currency' },
       { label: 'Hotline', type: 'phone' },
-      {
-        label: 'Regions',
-        type: 'multi_select',
-        options: [
-          { value: 'emea', label: 'EMEA' },
-          { value: 'apac', label: 'APAC' },
-        ],
-      },
+      REGIONS,
       { label: 'Referrer', type: 'user' },
     ];
     const [from, to] = [await signUp(t, 'Exporter'), await signUp(t, 'Importer')];

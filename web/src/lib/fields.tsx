@@ -161,6 +161,9 @@ export function TagPicker(props: {
   );
 }
 
+/** The HTML input type of the text-like field types. */
+const INPUT_TYPES: Partial<Record<Field['type'], string>> = { email: 'email', url: 'url', phone: 'tel' };
+
 /** An input for one field's value, by registry type. `value` is what the API holds. */
 export function FieldInput({
   field,
@@ -291,31 +294,11 @@ export function FieldInput({
           autoFocus={autoFocus}
         />
       );
-    case 'phone': {
-      // A custom phone field keeps `{e164, raw}` and is written as the number typed.
-      const typed = value && typeof value === 'object' ? (value as { raw?: string }).raw : (value as string);
-      return (
-        <TextInput
-          {...common}
-          type="tel"
-          value={typed ?? ''}
-          onChange={(e) => onChange(e.currentTarget.value || null)}
-        />
-      );
-    }
     default:
       return (
         <TextInput
           {...common}
-          type={
-            field.type === 'email'
-              ? 'email'
-              : field.type === 'url'
-                ? 'url'
-                : field.type === 'phone'
-                  ? 'tel'
-                  : 'text'
-          }
+          type={INPUT_TYPES[field.type] ?? 'text'}
           value={(value as string) ?? ''}
           onChange={(e) => onChange(e.currentTarget.value || null)}
         />
