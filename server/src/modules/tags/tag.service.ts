@@ -6,14 +6,14 @@ import type { Services } from '../../platform/http/types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { tags } from './tag.schema.js';
 
-/**
- * Registers tag names for the tenant and returns them as stored: a tag is unique
- * case-insensitively, so `VIP` given when `vip` exists becomes `vip`. Order kept, duplicates dropped.
- */
 /** Tag names as they are kept: trimmed, one per case-insensitive name (the last spelling), none empty. */
 export const uniqueTagNames = (names: readonly string[]): string[] =>
   [...new Map(names.map((n) => [n.trim().toLowerCase(), n.trim()])).values()].filter(Boolean);
 
+/**
+ * Registers tag names for the tenant and returns them as stored: a tag is unique
+ * case-insensitively, so `VIP` given when `vip` exists becomes `vip`. Order kept, duplicates dropped.
+ */
 export async function ensureTags(scope: TenantScope, names: readonly string[]): Promise<string[]> {
   const wanted = uniqueTagNames(names);
   if (wanted.length === 0) return [];

@@ -51,7 +51,6 @@ export type FieldDef = {
   options?: SelectOption[] | undefined;
   /** For relation: the object it points to. */
   relation?: { object: string } | undefined;
-  /** For currency: amounts are stored as numeric with an ISO 4217 code beside them. */
   /** For text-like types: the longest accepted value, in characters. */
   maxLength?: number | undefined;
   searchable: boolean;
