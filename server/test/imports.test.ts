@@ -1255,6 +1255,38 @@ describe('tasks and notes', () => {
 });
 
 describe('opportunities', () => {
+  it('reads an amount with its currency; a Currency column wins, a bare number is in USD', async () => {
+    const csv = [
+      'Title,Amount,Currency',
+      'Euro deal,"€12,000",',
+      'Pound deal,GBP 950.5,',
+      'Column deal,$300,CAD',
+      'Plain deal,1200,',
+      'Bad deal,12 EUR GBP,',
+    ].join('\n');
+    const up = await uploadCsv(t, admin.client, 'opportunity', 'amounts.csv', csv);
+    expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual(['title', 'amount', 'currency']);
+    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    expect((await waitForImport(admin.client, up.body.id)).progress).toMatchObject({ created: 5, failed: 0 });
+    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
+    expect(rows[4].problems).toEqual([
+      expect.objectContaining({ column: 'Amount', code: 'invalid_amount', value: '12 EUR GBP' }),
+    ]);
+    const deals = await Promise.all(
+      rows.map(async (r: { record_id: string }) => {
+        const o = (await admin.client.get(`/api/v1/opportunities/${r.record_id}`)).body;
+        return [o.title, o.amount, o.currency];
+      }),
+    );
+    expect(deals).toEqual([
+      ['Euro deal', 12000, 'EUR'],
+      ['Pound deal', 950.5, 'GBP'],
+      ['Column deal', 300, 'CAD'],
+      ['Plain deal', 1200, 'USD'],
+      ['Bad deal', null, null],
+    ]);
+  });
+
   it("keeps an imported opportunity's first stage in its history after that stage is deleted", async () => {
     const pipeline = await admin.client.post('/api/v1/pipelines', {
       name: 'History kept',

@@ -182,7 +182,16 @@ const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
         description: 'When empty, the external id (or "Imported opportunity") is used',
       },
     ),
-    t('amount', 'Amount', 'number', ['amount', 'value', 'closevalue', 'dealvalue', 'revenue', 'dealamount']),
+    t(
+      'amount',
+      'Amount',
+      'currency',
+      ['amount', 'value', 'closevalue', 'dealvalue', 'revenue', 'dealamount'],
+      {
+        description:
+          'A number, or an amount with its currency (EUR 1,250.50, €1,250.50): a Currency column wins',
+      },
+    ),
     t('currency', 'Currency', 'text', ['currency', 'currencycode'], { maxLength: 3 }),
     t('expected_close_date', 'Expected close date', 'date', [
       'closedate',

@@ -15,7 +15,7 @@ const SCIENTIFIC = /^[+-]?\d(\.\d+)?E[+-]?\d+$/i;
 export function spreadsheetMangled(value: string, kind: ImportTarget['kind']): string | null {
   if (value.startsWith('=')) return 'A spreadsheet formula, not a value';
   if (SPREADSHEET_ERROR.test(value)) return `A spreadsheet error value (${value})`;
-  if (kind !== 'number' && SCIENTIFIC.test(value))
+  if (kind !== 'number' && kind !== 'currency' && SCIENTIFIC.test(value))
     return 'A number shown in scientific notation: the spreadsheet lost its digits';
   // A phone typed as `555-1234` or `-2237` and evaluated as a subtraction leaves a short
   // (negative) integer where a phone number belongs.
@@ -45,12 +45,11 @@ export function parseNumber(value: string): number | null {
 const CURRENCY_SYMBOLS: Record<string, string> = { $: 'USD', '€': 'EUR', '£': 'GBP', '¥': 'JPY', '₹': 'INR' };
 
 /**
- * An amount of money as people type it: `EUR 1,250.50`, `1250.50 eur`, `€1,250.50`, `$99`. A bare
- * number is in US dollars, as an opportunity's amount without a currency (opportunity.service).
- * @returns the amount and its ISO 4217 code, or null (not a number, an unknown code, or a code
- * and a symbol that disagree)
+ * An amount of money as people type it: `EUR 1,250.50`, `1250.50 eur`, `€1,250.50`, `$99`, `1250`.
+ * @returns the amount and its ISO 4217 code (null when the cell names none), or null (not a
+ * number, an unknown code, or a code and a symbol that disagree)
  */
-export function parseMoney(value: string): { amount: number; currency: string } | null {
+export function parseMoney(value: string): { amount: number; currency: string | null } | null {
   const parts = /^(?:([a-z]{3})\s*)?(.*?)(?:\s*([a-z]{3}))?$/i.exec(value.trim());
   if (!parts || (parts[1] && parts[3])) return null;
   const codes = new Set<string>();
@@ -59,9 +58,9 @@ export function parseMoney(value: string): { amount: number; currency: string } 
   for (const [symbol, currency] of Object.entries(CURRENCY_SYMBOLS))
     if (parts[2]!.includes(symbol)) codes.add(currency);
   if (codes.size > 1) return null;
-  const currency = [...codes][0] ?? 'USD';
+  const currency = [...codes][0] ?? null;
   const amount = parseNumber(parts[2]!.replace(/₹/g, ''));
-  return amount === null || !isCurrencyCode(currency) ? null : { amount, currency };
+  return amount === null || (currency && !isCurrencyCode(currency)) ? null : { amount, currency };
 }
 
 /** `YYYY-MM-DD`, `M/D/YYYY` (US) or `D.M.YYYY`, as `YYYY-MM-DD`; null when not a real date. */

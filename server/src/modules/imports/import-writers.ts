@@ -61,7 +61,7 @@ const isEmpty = (v: unknown) =>
  * A row's custom values by key, as the records API takes them (`parseCustomValues`). A user
  * field's cell names a member by name or e-mail and becomes the member's id (a name no member
  * has leaves the field empty, with an `unknown_member` problem); a phone goes as typed when it
- * reads the same without the import's region, else as E.164.
+ * reads the same without the import's region, else as E.164; an amount without currency is in USD.
  */
 export function customOf(
   run: RunSettings,
@@ -76,10 +76,17 @@ export function customOf(
     const ref = str(value);
     if (kind === 'reference' && ref) custom[key] = memberOf(run, ref, target, problems);
     else if (kind === 'phone' && value) custom[key] = phoneInput(value as { e164: string; raw: string });
+    else if (kind === 'currency' && value) custom[key] = moneyInput(value as Money);
     else custom[key] = value;
   }
   return custom;
 }
+
+/** An amount as a cell gave it (`parseMoney`): its currency is null when the cell named none. */
+export type Money = { amount: number; currency: string | null };
+
+/** A custom currency value: an amount whose cell named no currency is in USD, as an opportunity's. */
+const moneyInput = (money: Money) => ({ amount: money.amount, currency: money.currency ?? 'USD' });
 
 const phoneInput = (phone: { e164: string; raw: string }): string =>
   toE164(phone.raw) === phone.e164 ? phone.raw : phone.e164;

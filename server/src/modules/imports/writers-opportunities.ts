@@ -19,6 +19,7 @@ import {
   findCompany,
   findContact,
   firstId,
+  type Money,
   type PipelineView,
   problem,
   type RowResult,
@@ -99,8 +100,8 @@ export function prepareOpportunity(run: RunSettings, draft: RowDraft): Opportuni
     contactRef: str(v.contact),
     fields: {
       title: str(v.title) ?? externalId ?? 'Imported opportunity',
-      amount: typeof v.amount === 'number' ? v.amount : undefined,
-      currency: str(v.currency)?.toUpperCase(),
+      amount: (v.amount as Money | undefined)?.amount,
+      currency: str(v.currency)?.toUpperCase() ?? (v.amount as Money | undefined)?.currency ?? undefined,
       expected_close_date: str(v.expected_close_date),
       owner_id: resolveOwner(run, v.owner, problems) ?? run.importerId,
       tags: [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])],

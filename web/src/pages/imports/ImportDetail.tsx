@@ -565,6 +565,7 @@ function previewText(v: unknown): string {
   if (typeof v !== 'object') return String(v);
   const o = v as { e164?: unknown; amount?: unknown; currency?: unknown };
   if (typeof o.e164 === 'string') return o.e164;
-  if (typeof o.amount === 'number' && typeof o.currency === 'string') return `${o.currency} ${o.amount}`;
+  if (typeof o.amount === 'number')
+    return typeof o.currency === 'string' ? `${o.currency} ${o.amount}` : `${o.amount}`;
   return JSON.stringify(v);
 }
