@@ -1285,6 +1285,20 @@ describe('opportunities', () => {
       ['Plain deal', 1200, 'USD'],
       ['Bad deal', null, null],
     ]);
+
+    // Overwritten from a bare number, a deal keeps its currency.
+    const run = async (body: string, dedup: string) => {
+      const file = await uploadCsv(t, admin.client, 'opportunity', 'again.csv', body);
+      await admin.client.patch(`/api/v1/imports/${file.body.id}`, { dedup });
+      await admin.client.post(`/api/v1/imports/${file.body.id}/start`);
+      await waitForImport(admin.client, file.body.id);
+      return (await admin.client.get(`/api/v1/imports/${file.body.id}/rows`)).body.data[0];
+    };
+    const first = await run('External id,Title,Amount\nAMT-1,Kept euro,"€5,000"\n', 'skip');
+    const again = await run('External id,Title,Amount\nAMT-1,Kept euro,7000\n', 'overwrite');
+    expect(again).toMatchObject({ outcome: 'updated', record_id: first.record_id });
+    const kept = (await admin.client.get(`/api/v1/opportunities/${first.record_id}`)).body;
+    expect([kept.amount, kept.currency]).toEqual([7000, 'EUR']);
   });
 
   it("keeps an imported opportunity's first stage in its history after that stage is deleted", async () => {
