@@ -1254,6 +1254,68 @@ describe('tasks and notes', () => {
   });
 });
 
+describe('files exported by Cairn', () => {
+  const exportCsv = async (org: { client: Client }, collection: string, fields: string) =>
+    (
+      await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/${collection}/export?format=csv&fields=${fields}`,
+        headers: { cookie: org.client.cookieHeader },
+      })
+    ).rawPayload;
+  const run = async (org: { client: Client }, object: string, file: Buffer, dedup = 'skip') => {
+    const up = await uploadCsv(t, org.client, object, `${object}.csv`, file);
+    await org.client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
+    await org.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(org.client, up.body.id);
+    return { mapping: up.body.mapping.map((m: { target: string }) => m.target), progress: done.progress };
+  };
+
+  it('keep a company hierarchy in another organization, and match their records by id in place', async () => {
+    const [from, to] = [await signUp(t, 'Group exporter'), await signUp(t, 'Group importer')];
+    const holding = await from.client.post('/api/v1/companies', { name: 'Holding AG' });
+    await from.client.post('/api/v1/companies', { name: 'Sub GmbH', parent_id: holding.body.id });
+    const companies = await exportCsv(from, 'companies', 'id,name,parent_id,owner_id');
+
+    // Elsewhere the ids become external ids, so the subsidiary finds its parent.
+    const elsewhere = await run(to, 'company', companies);
+    expect(elsewhere.mapping).toEqual(['external_id', 'name', 'parent_company', 'owner']);
+    expect(elsewhere.progress).toMatchObject({ created: 2, failed: 0 });
+    const copied = (await to.client.get('/api/v1/companies?sort=name')).body.data;
+    expect(copied.map((c: { name: string }) => c.name)).toEqual(['Holding AG', 'Sub GmbH']);
+    expect(copied[1].parent_id).toBe(copied[0].id);
+
+    // In place, a deal's export matches the deal by its id: overwrite puts its title back.
+    const deal = await from.client.post('/api/v1/opportunities', {
+      title: 'Group deal',
+      amount: 5000,
+      currency: 'EUR',
+      company_id: holding.body.id,
+    });
+    expect(deal.status, deal.text).toBe(201);
+    const deals = await exportCsv(
+      from,
+      'opportunities',
+      'id,title,amount,currency,company_id,pipeline_id,stage_id',
+    );
+    await from.client.patch(`/api/v1/opportunities/${deal.body.id}`, { title: 'Renamed deal' });
+    const back = await run(from, 'opportunity', deals, 'overwrite');
+    expect(back.mapping).toEqual([
+      'external_id',
+      'title',
+      'amount',
+      'currency',
+      'company',
+      'pipeline',
+      'stage',
+    ]);
+    expect(back.progress).toMatchObject({ created: 0, updated: 1, failed: 0 });
+    const restored = (await from.client.get(`/api/v1/opportunities/${deal.body.id}`)).body;
+    expect([restored.title, restored.amount, restored.currency]).toEqual(['Group deal', 5000, 'EUR']);
+    expect((await from.client.get('/api/v1/opportunities')).body.data).toHaveLength(1);
+  });
+});
+
 describe('opportunities', () => {
   it('reads an amount with its currency; a Currency column wins, a bare number is in USD', async () => {
     const csv = [

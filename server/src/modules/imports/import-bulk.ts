@@ -9,7 +9,7 @@ import { objectDef } from '../../platform/registry/registry.service.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
-import { failedRow, type RowResult, type RunContext, type RunSettings } from './import-writers.js';
+import { failedRow, type RowResult, type RunContext, type RunSettings, UUID } from './import-writers.js';
 
 /** Writes one row in its own savepoint; a row that fails comes back as a failed result. */
 export type WriteOne = (draft: RowDraft) => Promise<RowResult>;
@@ -32,7 +32,8 @@ export const TABLES: Record<string, string> = {
 };
 
 /**
- * The active records of `object` that external ids point to: `recordOfExternalId` for many.
+ * The active records of `object` that external ids point to, or whose own ids they are (a file
+ * exported by Cairn): `recordOfExternalId` for many.
  * @returns external id -> record id, for the ids found
  */
 export async function recordsOfExternalIds(
@@ -48,7 +49,19 @@ export async function recordsOfExternalIds(
       where x.org_id = $1 and x.object = $2 and x.external_id = any($3::text[])`,
     [object, externalIds],
   );
-  return new Map(found.map((r) => [r.ref, r.id]));
+  const byRef = new Map(found.map((r) => [r.ref, r.id]));
+  // A file exported by Cairn names records by their own ids.
+  const ids = new Map(
+    externalIds.filter((ref) => !byRef.has(ref) && UUID.test(ref)).map((ref) => [ref.toLowerCase(), ref]),
+  );
+  if (ids.size > 0)
+    for (const r of await rows<{ id: string }>(
+      scope,
+      `select id from ${TABLES[object]} where org_id = $1 and id = any($2::uuid[]) and archived_at is null`,
+      [[...ids.keys()]],
+    ))
+      byRef.set(ids.get(r.id)!, r.id);
+  return byRef;
 }
 
 /**

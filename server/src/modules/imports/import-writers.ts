@@ -126,7 +126,10 @@ export function problem(
   return { column: run.headerOf(target), code, message, ...(value !== undefined ? { value } : {}) };
 }
 
-/** The record an external id points to, when it is still active. */
+/**
+ * The record an external id points to, when it is still active; failing that, the active record
+ * whose own id it is (a file exported by Cairn).
+ */
 export async function recordOfExternalId(
   scope: TenantScope,
   object: string,
@@ -146,8 +149,16 @@ export async function recordOfExternalId(
       where x.org_id = $1 and x.object = $2 and x.external_id = $3 ${active}`,
     [scope.ctx.orgId, object, externalId],
   );
-  return (rows[0] as { record_id: string } | undefined)?.record_id ?? null;
+  const found = (rows[0] as { record_id: string } | undefined)?.record_id;
+  if (found || !UUID.test(externalId)) return found ?? null;
+  // A file exported by Cairn names records by their own ids.
+  return firstId(scope, `select r.id from ${table} r where r.org_id = $1 and r.id = $2 ${active}`, [
+    externalId,
+  ]);
 }
+
+/** The shape of a record id: a reference in that shape may be a Cairn record's own id. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function rememberExternalId(
   run: RunContext,

@@ -126,8 +126,9 @@ export async function placeOpportunity(
     return failedRow([
       problem(run, 'pipeline', 'unknown_pipeline', 'No pipeline with this name', pipelineRef),
     ]);
+  // A stage by name, or by its id (a file exported by Cairn).
   let stage = stageRef
-    ? pipeline.stages.find((s) => s.name.toLowerCase() === stageRef.toLowerCase())
+    ? pipeline.stages.find((s) => s.name.toLowerCase() === stageRef.toLowerCase() || s.id === stageRef)
     : (pipeline.stages.find((s) => s.kind === 'open') ?? pipeline.stages[0]);
   if (!stage && stageRef) {
     if (!run.options.create_missing_stages)
@@ -152,8 +153,8 @@ export const unknownContact = (run: RunSettings, ref: string) =>
   problem(run, 'contact', 'unknown_contact', 'No contact with this e-mail, name or external id', ref);
 
 /**
- * An opportunity row: pipeline by name (column, else the `pipeline` option, else the default
- * pipeline), stage by name within it (an unknown stage fails the row unless
+ * An opportunity row: pipeline by name or id (column, else the `pipeline` option, else the default
+ * pipeline), stage by name or id within it (an unknown stage fails the row unless
  * `create_missing_stages`; a created "Won"/"Lost" stage is a won/lost stage), owner by name or
  * e-mail, company by external id or name, contact by external id, e-mail or name. Matched by
  * external id only; an update never moves the stage.
