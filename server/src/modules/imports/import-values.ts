@@ -86,8 +86,9 @@ const FALSE = new Set(['false', 'no', 'n', '0', 'off']);
 /**
  * Reads one non-empty cell for `target`. References are returned as the trimmed text (resolved
  * later against the database). @returns the value to store, or a problem with a stable code:
- * `spreadsheet_mangled`, `too_long`, `invalid_email`, `invalid_phone`, `invalid_number`, `invalid_amount`,
- * `invalid_date`, `invalid_datetime`, `invalid_boolean`, `unknown_option`, `invalid_url`.
+ * `spreadsheet_mangled`, `too_long`, `invalid_email`, `invalid_phone`, `invalid_number`,
+ * `invalid_amount`, `invalid_date`, `invalid_datetime`, `invalid_boolean`, `unknown_option`,
+ * `invalid_url`.
  */
 export function readCell(
   raw: string,
@@ -209,8 +210,8 @@ export function splitList(value: string): string[] {
 
 /**
  * The values one cell of a multi-valued target holds: e-mails separated by `;` or `,`, phones by
- * `;` (a comma can be part of how a number is written, `;ext=` is an extension), one value for the other kinds (tags and
- * multi-selects split their cell themselves).
+ * `;` (a comma can be part of how a number is written, `;ext=` is an extension), one value for
+ * the other kinds (tags and multi-selects split their cell themselves).
  */
 function cellParts(raw: string, kind: ImportTarget['kind']): string[] {
   // A phone's extension in E.164 form is written `;ext=`: not a separator.
