@@ -35,6 +35,26 @@ async function queueWithoutJob(importId: string) {
   );
 }
 
+/** Uploads a file, sets the dedup mode, runs the import to its end. */
+async function importFile(
+  client: Client,
+  object: string,
+  name: string,
+  content: string | Buffer,
+  dedup: string,
+) {
+  const up = await uploadCsv(t, client, object, name, content);
+  expect(up.status, up.text).toBe(201);
+  await client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
+  await client.post(`/api/v1/imports/${up.body.id}/start`);
+  const done = await waitForImport(client, up.body.id);
+  return {
+    mapping: up.body.mapping.map((m: { target: string }) => m.target),
+    progress: done.progress,
+    rows: (await client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data,
+  };
+}
+
 async function importEvents(importId: string) {
   return withTenant(
     t.services.database,
@@ -929,13 +949,14 @@ describe('saved mappings and custom fields from columns', () => {
     expect(expected.phones).toEqual(['+14155550101', '+14155550102;ext=12']);
 
     const importInto = async (org: typeof from, dedup: string) => {
-      const up = await uploadCsv(t, org.client, 'contact', 'export.csv', exported.rawPayload);
-      expect(up.status, up.text).toBe(201);
-      await org.client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
-      await org.client.post(`/api/v1/imports/${up.body.id}/start`);
-      const done = await waitForImport(org.client, up.body.id);
-      const rows = (await org.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
-      return { progress: done.progress, problems: rows[0].problems };
+      const { progress, rows } = await importFile(
+        org.client,
+        'contact',
+        'export.csv',
+        exported.rawPayload,
+        dedup,
+      );
+      return { progress, problems: rows[0].problems };
     };
 
     // Into another organization: the same contact, but the referrer is no member there.
@@ -1263,13 +1284,8 @@ describe('files exported by Cairn', () => {
         headers: { cookie: org.client.cookieHeader },
       })
     ).rawPayload;
-  const run = async (org: { client: Client }, object: string, file: Buffer, dedup = 'skip') => {
-    const up = await uploadCsv(t, org.client, object, `${object}.csv`, file);
-    await org.client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
-    await org.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(org.client, up.body.id);
-    return { mapping: up.body.mapping.map((m: { target: string }) => m.target), progress: done.progress };
-  };
+  const run = (org: { client: Client }, object: string, file: Buffer, dedup = 'skip') =>
+    importFile(org.client, object, `${object}.csv`, file, dedup);
 
   it('keep a company hierarchy in another organization, and match their records by id in place', async () => {
     const [from, to] = [await signUp(t, 'Group exporter'), await signUp(t, 'Group importer')];
@@ -1349,13 +1365,8 @@ describe('opportunities', () => {
     ]);
 
     // Overwritten from a bare number, a deal keeps its currency.
-    const run = async (body: string, dedup: string) => {
-      const file = await uploadCsv(t, admin.client, 'opportunity', 'again.csv', body);
-      await admin.client.patch(`/api/v1/imports/${file.body.id}`, { dedup });
-      await admin.client.post(`/api/v1/imports/${file.body.id}/start`);
-      await waitForImport(admin.client, file.body.id);
-      return (await admin.client.get(`/api/v1/imports/${file.body.id}/rows`)).body.data[0];
-    };
+    const run = async (body: string, dedup: string) =>
+      (await importFile(admin.client, 'opportunity', 'again.csv', body, dedup)).rows[0];
     const first = await run('External id,Title,Amount\nAMT-1,Kept euro,"€5,000"\n', 'skip');
     const again = await run('External id,Title,Amount\nAMT-1,Kept euro,7000\n', 'overwrite');
     expect(again).toMatchObject({ outcome: 'updated', record_id: first.record_id });

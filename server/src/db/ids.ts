@@ -15,3 +15,7 @@ import { uuidv7 } from 'uuidv7';
  * was created, which the record shows anyway.
  */
 export const newId = (): string => uuidv7();
+
+/** Whether `value` has the shape of a record id (a UUID of any version, any case). */
+export const isId = (value: string): boolean =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);

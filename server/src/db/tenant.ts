@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database, SqlExecutor, Tx } from './client.js';
+import { isId } from './ids.js';
 
 /** Who did it (DESIGN invariant 6, the event envelope's `actor`). */
 export type Actor = {
@@ -25,8 +26,6 @@ export type TenantScope = {
 /** The unprivileged role every tenant query runs as: it cannot bypass row-level security. */
 export const APP_ROLE = 'cairn_app';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The one way to touch tenant data (DESIGN invariant 3): opens a transaction, switches to the
  * unprivileged `cairn_app` role and sets `app.org_id`, so row-level security hides every other
@@ -38,7 +37,7 @@ export async function withTenant<T>(
   ctx: TenantContext,
   fn: (scope: TenantScope) => Promise<T>,
 ): Promise<T> {
-  if (!UUID.test(ctx.orgId)) throw new Error(`withTenant: orgId is not a uuid: ${ctx.orgId}`);
+  if (!isId(ctx.orgId)) throw new Error(`withTenant: orgId is not a uuid: ${ctx.orgId}`);
   return database.db.transaction(async (tx) => {
     await tx.execute(
       sql`select set_config('role', ${APP_ROLE}, true), set_config('app.org_id', ${ctx.orgId}, true)`,

@@ -1,15 +1,16 @@
 // The bulk write path of imports, shared by its writers (bulk-contacts, bulk-companies,
 // bulk-opportunities): batch lookups, the savepoint that falls back to row by row, external ids.
+import { isId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { mapDatabaseError } from '../../platform/errors/db-errors.js';
-import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { checkedInDatabase, parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom, parseCustomValues } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import type { CellProblem } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
-import { failedRow, type RowResult, type RunContext, type RunSettings, UUID } from './import-writers.js';
+import { failedRow, type RowResult, type RunContext, type RunSettings } from './import-writers.js';
 
 /** Writes one row in its own savepoint; a row that fails comes back as a failed result. */
 export type WriteOne = (draft: RowDraft) => Promise<RowResult>;
@@ -52,7 +53,7 @@ export async function recordsOfExternalIds(
   const byRef = new Map(found.map((r) => [r.ref, r.id]));
   // A file exported by Cairn names records by their own ids.
   const ids = new Map(
-    externalIds.filter((ref) => !byRef.has(ref) && UUID.test(ref)).map((ref) => [ref.toLowerCase(), ref]),
+    externalIds.filter((ref) => !byRef.has(ref) && isId(ref)).map((ref) => [ref.toLowerCase(), ref]),
   );
   if (ids.size > 0)
     for (const r of await rows<{ id: string }>(
@@ -335,9 +336,7 @@ export async function storedCustoms(
     if (!problem) throw error;
     return { ok: false, problem };
   };
-  const checksReferences = def.fields.some(
-    (f) => f.origin === 'custom' && (f.type === 'relation' || f.type === 'user'),
-  );
+  const checksReferences = def.fields.some(checkedInDatabase);
   const out: (StoredCustom | null)[] = [];
   for (const custom of customs) {
     if (!custom) out.push(null);

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_LENGTH } from '../../platform/registry/field-values.js';
+import { maxLengthOf } from '../../platform/registry/field-values.js';
 import type { FieldDef, ObjectDef, SelectOption } from '../../platform/registry/registry.types.js';
 import { TASK_PRIORITIES } from '../tasks/task.schema.js';
 import type { ColumnMapping } from './import.schema.js';
@@ -302,8 +302,7 @@ export function importTargets(object: ObjectDef): ImportTarget[] {
     .filter((f) => f.origin === 'custom' && !f.retired && f.type !== 'relation')
     .map((f) =>
       t(`custom.${f.key}`, f.label, KIND_OF[f.type], [normalizeHeader(f.key), normalizeHeader(f.label)], {
-        maxLength:
-          f.maxLength ?? (['text', 'long_text', 'url'].includes(f.type) ? DEFAULT_MAX_LENGTH : undefined),
+        maxLength: maxLengthOf(f),
         options: f.options,
         required: f.required,
         multiple: f.type === 'multi_select',

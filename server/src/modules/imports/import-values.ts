@@ -41,6 +41,9 @@ export function parseNumber(value: string): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** An amount as a cell gave it: its currency is null when the cell named none. */
+export type Money = { amount: number; currency: string | null };
+
 /** The currency a symbol stands for in an amount (`$` is read as US dollars). */
 const CURRENCY_SYMBOLS: Record<string, string> = { $: 'USD', '€': 'EUR', '£': 'GBP', '¥': 'JPY', '₹': 'INR' };
 
@@ -49,7 +52,7 @@ const CURRENCY_SYMBOLS: Record<string, string> = { $: 'USD', '€': 'EUR', '£':
  * @returns the amount and its ISO 4217 code (null when the cell names none), or null (not a
  * number, an unknown code, or a code and a symbol that disagree)
  */
-export function parseMoney(value: string): { amount: number; currency: string | null } | null {
+export function parseMoney(value: string): Money | null {
   const parts = /^(?:([a-z]{3})\s*)?(.*?)(?:\s*([a-z]{3}))?$/i.exec(value.trim());
   if (!parts || (parts[1] && parts[3])) return null;
   const codes = new Set<string>();

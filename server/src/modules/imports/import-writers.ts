@@ -1,5 +1,6 @@
 // What the row-by-row import writers (writers-contacts, writers-companies, writers-opportunities,
 // writers-activities) share: the run, a row's result, references and the dedup-mode rules.
+import { isId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { toE164 } from '../../platform/registry/phone.js';
@@ -12,7 +13,7 @@ import {
   type RowOutcome,
 } from './import.schema.js';
 import type { TargetKind } from './import-targets.js';
-import type { RowDraft } from './import-values.js';
+import type { Money, RowDraft } from './import-values.js';
 
 export type PipelineView = Awaited<ReturnType<typeof loadPipeline>>;
 
@@ -82,9 +83,6 @@ export function customOf(
   return custom;
 }
 
-/** An amount as a cell gave it (`parseMoney`): its currency is null when the cell named none. */
-export type Money = { amount: number; currency: string | null };
-
 /** A custom currency value: an amount whose cell named no currency is in USD, as an opportunity's. */
 const moneyInput = (money: Money) => ({ amount: money.amount, currency: money.currency ?? 'USD' });
 
@@ -150,15 +148,12 @@ export async function recordOfExternalId(
     [scope.ctx.orgId, object, externalId],
   );
   const found = (rows[0] as { record_id: string } | undefined)?.record_id;
-  if (found || !UUID.test(externalId)) return found ?? null;
+  if (found || !isId(externalId)) return found ?? null;
   // A file exported by Cairn names records by their own ids.
   return firstId(scope, `select r.id from ${table} r where r.org_id = $1 and r.id = $2 ${active}`, [
     externalId,
   ]);
 }
-
-/** The shape of a record id: a reference in that shape may be a Cairn record's own id. */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function rememberExternalId(
   run: RunContext,

@@ -12,14 +12,13 @@ import {
   loadPipeline,
 } from '../pipelines/pipeline.service.js';
 import type { CellProblem } from './import.schema.js';
-import type { RowDraft } from './import-values.js';
+import type { Money, RowDraft } from './import-values.js';
 import {
   customOf,
   failedRow,
   findCompany,
   findContact,
   firstId,
-  type Money,
   type PipelineView,
   problem,
   type RowResult,

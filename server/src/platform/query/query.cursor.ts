@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { isId } from '../../db/ids.js';
 import type { FieldType } from '../registry/registry.types.js';
 import { invalidQuery } from './query.errors.js';
 import { isDay } from './query.values.js';
@@ -13,7 +14,6 @@ export type SortPart = { key: string; expr: SQL; direction: 'asc' | 'desc'; kind
 /** The column, added to the selection, that carries a row's sort values for `cursorOf`. */
 export const CURSOR_COLUMN = '_cursor';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DECIMAL = /^-?\d+(\.\d+)?$|^NaN$|^-?Infinity$/;
 const TIMESTAMP =
   /^(\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2}){0,2}|Z)?|-?infinity)$/;
@@ -117,7 +117,7 @@ function validValue(kind: CursorKind, value: unknown): boolean {
     case 'timestamptz':
       return typeof value === 'string' && TIMESTAMP.test(value);
     case 'uuid':
-      return typeof value === 'string' && UUID.test(value);
+      return typeof value === 'string' && isId(value);
     default:
       return typeof value === 'string' && value.length <= 100_000 && !value.includes('\u0000');
   }

@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { isId } from '../../db/ids.js';
 import type { FieldDef } from '../registry/registry.types.js';
 import { invalidQuery, QUERY_LIMITS } from './query.errors.js';
 
@@ -37,7 +38,6 @@ export const RELATIVE_DATE_TOKENS = [
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME =
   /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DECIMAL = /^[+-]?(\d{1,40}(\.\d{0,40})?|\.\d{1,40})$/;
 
 /** True when `timeZone` is an IANA zone name this runtime knows (`Europe/Paris`, `UTC`). */
@@ -205,7 +205,7 @@ export function scalarParam(field: FieldDef, value: unknown, path: string, uuidA
     case 'relation':
     case 'user':
     case 'uuid': {
-      if (typeof value !== 'string' || !UUID.test(value)) throw invalidQuery('Expected a UUID', path);
+      if (typeof value !== 'string' || !isId(value)) throw invalidQuery('Expected a UUID', path);
       const id = value.toLowerCase();
       return uuidAsText ? sql`${id}` : sql`${id}::uuid`;
     }

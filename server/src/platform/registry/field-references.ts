@@ -1,8 +1,12 @@
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError, type FieldError } from '../errors/app-error.js';
 import { parseCustomValues } from './field-values.js';
-import type { ObjectDef } from './registry.types.js';
+import type { FieldDef, ObjectDef } from './registry.types.js';
 import { STANDARD_OBJECTS } from './standard-objects.js';
+
+/** Whether a field's values are checked against the database on write: custom relation and user fields. */
+export const checkedInDatabase = (field: FieldDef): boolean =>
+  field.origin === 'custom' && (field.type === 'relation' || field.type === 'user');
 
 /**
  * `parseCustomValues`, then the checks that need the database: a relation value must be a
@@ -19,7 +23,7 @@ export async function parseCustomValuesIn(
   const errors: FieldError[] = [];
   for (const field of object.fields) {
     const value = values[field.key];
-    if (field.origin !== 'custom' || typeof value !== 'string') continue;
+    if (!checkedInDatabase(field) || typeof value !== 'string') continue;
     let found = true;
     if (field.type === 'relation' && field.relation) {
       const table = STANDARD_OBJECTS[field.relation.object]?.table;

@@ -31,7 +31,14 @@ export function valueSchema(field: FieldDef): z.ZodType {
 const schemas = new WeakMap<FieldDef, z.ZodType>();
 
 /** The longest text, long text or URL value a field without a `maxLength` accepts, in characters. */
-export const DEFAULT_MAX_LENGTH = 500;
+const DEFAULT_MAX_LENGTH = 500;
+
+/** The longest value a field accepts, in characters: its `maxLength`, or the default for text, long text and URL. */
+export function maxLengthOf(field: FieldDef): number | undefined {
+  return ['text', 'long_text', 'url'].includes(field.type)
+    ? (field.maxLength ?? DEFAULT_MAX_LENGTH)
+    : field.maxLength;
+}
 
 function buildValueSchema(field: FieldDef): z.ZodType {
   const max = field.maxLength ?? DEFAULT_MAX_LENGTH;
