@@ -8,7 +8,7 @@
  * memory is the kernel's high-water mark (`VmHWM` in /proc/<pid>/status), so the file generation
  * here does not count.
  *
- *   npx tsx bench/import.bench.ts [--rows=1000000] [--url=postgres://host:port]
+ *   npx tsx bench/import.bench.ts [--rows=1000000] [--url=postgres://host:port] [--import-only]
  *
  * Drops and recreates the database `cairn_import_bench` (only that one). Prints the figures and
  * rewrites its own section of bench/RESULTS.md. Exits 0 whatever the figures.
@@ -39,6 +39,8 @@ const ROWS = Number(arg('rows') ?? 1_000_000);
 const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
 const DB_URL = `${SERVER_URL}/${DB_NAME}`;
 const TARGET_ROWS_PER_S = 10_000;
+/** `--import-only`: the main import alone, its figures printed, RESULTS.md left alone (for A/B runs). */
+const IMPORT_ONLY = args.includes('--import-only');
 /** The tenant COPY loads into (created by the script). */
 const COPY_ORG = 'c0c0c0c0-0000-4000-8000-000000000001';
 /** The tenant, and its import, the second floor loads what the import writes into (created by the script). */
@@ -381,6 +383,13 @@ async function main() {
   const draft = { id: imported.id };
   const rssMb = rssOf('VmHWM');
   const importRate = ROWS / (importMs / 1000);
+  if (IMPORT_ONLY) {
+    log(`import: ${int(importRate)} rows/s (${(importMs / 1000).toFixed(1)} s), peak RSS ${rssMb.toFixed(0)} MB`);
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
 
   // A re-import in overwrite mode: every row matches a contact by e-mail and updates it.
   log(`re-importing ${int(UPDATE_ROWS)} rows in overwrite mode`);

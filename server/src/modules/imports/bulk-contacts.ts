@@ -6,11 +6,11 @@ import { insertContactEmails } from '../contacts/contact.service.js';
 import { updateContactsIn } from '../contacts/contact-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
-  type BulkWriter,
   findCompanies,
   insertOrDefer,
   keysWithCarry,
   lookedUp,
+  type PipelinedWriter,
   recordsOfExternalIds,
   rememberExternalIds,
   rows,
@@ -47,6 +47,8 @@ export type ContactBatch = {
   prepared: (ContactDraft | RowResult)[];
   /** Set by `lookupContactBatch`: the records its rows match, and each row's custom values. */
   found?: ContactKeys & { companies: Map<string, string>; custom: (StoredCustom | null)[] };
+  /** Set by `planContactBatch`. */
+  plan?: ContactPlan;
 };
 
 const emptyKeys = (): ContactKeys => ({ external: new Map(), email: new Map(), phone: new Map() });
@@ -59,8 +61,8 @@ export function prepareContactBatch(run: RunSettings, drafts: RowDraft[]): Conta
 /**
  * Looks up, for a whole batch, the active contacts its rows match (external id, e-mail, primary
  * phone) and the companies they name. Needs no write: the runner does it in a transaction of its
- * own while the previous batch is being written (that batch's keys reach `writeContactBatch`
- * through its `carry`).
+ * own while earlier batches are being written (their keys reach `planContactBatch` from their
+ * plans).
  */
 export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch): Promise<void> {
   const ready = batch.prepared.filter((p): p is ContactDraft => !('outcome' in p));
@@ -102,41 +104,75 @@ export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch
   batch.found = found;
 }
 
-/**
- * Writes a looked-up batch of contact rows with a handful of statements whatever its size. A row
- * matching an existing contact (`found`, the previous batch's `carry`, or a row earlier in this
- * batch: external id, then e-mail, then primary phone, as `writeContact`) is skipped (dedup
- * `skip`) or, after the inserts, updated with one `updateContactsIn` for the batch, in file order
- * (`contactPatch`). The new contacts go in with one insert each for contacts, their e-mails,
- * company links and external ids, and their events with one insert and one dispatch job. If the
- * inserts or the update fail (a contact written by someone else meanwhile took an e-mail), they
- * are rolled back and those rows go through `writeOne`, so each row still gets its own outcome.
- * On return `carry` holds this batch's keys, for the next batch.
- * @returns one result per draft, in order
- */
-export async function writeContactBatch(
-  run: RunContext,
-  batch: ContactBatch,
-  carry: ContactKeys,
-  writeOne: WriteOne,
-): Promise<RowResult[]> {
-  const { scope } = run;
-  const found = lookedUp(batch);
-  const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
-  const keys = keysWithCarry(carry, found);
+/** What `planContactBatch` decided for a batch before anything is written. */
+type ContactPlan = {
+  /** Per draft: its result once known (failed and skipped rows now, new ones after the insert). */
+  results: (RowResult | null)[];
+  created: NewContact[];
+  matched: Matched[];
+  /** External ids of skipped rows, pointing at the record they matched. */
+  remembered: { externalId: string; id: string }[];
+  /** Rows the bulk statements could not write, left for `writeOne`. */
+  later: number[];
+  /** Per draft: the record the row is planned to end with. */
+  ids: (string | null)[];
+  /** The batch's keys, pointing at those records (`finishContactBatch` replaces them when a row ends otherwise). */
+  keys: ContactKeys;
+  /** The earlier batches whose keys this plan relied on, with their keys as they were then. */
+  used: { batch: ContactBatch; keys: ContactKeys }[];
+  /** Set by `registerContactTags`: lower-cased name -> the tag as registered, for the new contacts' tags. */
+  tags?: Map<string, string>;
+};
 
+/** Each key of the batch's rows, pointing at the record its row ends with (`ids`). */
+function keysOf(batch: ContactBatch, ids: readonly (string | null | undefined)[]): ContactKeys {
+  const keys = emptyKeys();
+  for (const [i, c] of batch.prepared.entries()) {
+    const id = ids[i];
+    if ('outcome' in c || !id) continue;
+    if (c.externalId) keys.external.set(c.externalId, id);
+    for (const e of c.emails) keys.email.set(e, id);
+    if (c.phones[0]) keys.phone.set(c.phones[0].e164, id);
+  }
+  return keys;
+}
+
+/**
+ * Decides, without the database, what each row of a looked-up batch becomes. A row matching an
+ * existing contact (`found`, the keys of `earlier` batches, which may not be committed yet, or a
+ * row earlier in this batch: external id, then e-mail, then primary phone, as `writeContact`) is
+ * skipped (dedup `skip`) or updated (`finishContactBatch`, in file order); the others are new
+ * contacts with ids of their own. Sets `batch.plan`; planning again (after a new lookup) starts
+ * over. Batches are planned in file order: each relies on the plans before it.
+ */
+export function planContactBatch(run: RunSettings, batch: ContactBatch, earlier: ContactBatch[]): void {
+  const found = lookedUp(batch);
+  const used = earlier.flatMap((b) => (b.plan ? [{ batch: b, keys: b.plan.keys }] : []));
+  // Newer batches' keys over older ones', the database's over all; new maps: the batch adds its rows.
+  let keys = keysWithCarry(emptyKeys(), found);
+  for (const u of [...used].reverse()) keys = keysWithCarry(u.keys, keys);
+  const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
+  const ids: (string | null)[] = batch.prepared.map(() => null);
   const created: NewContact[] = [];
   const matched: Matched[] = [];
   const remembered: { externalId: string; id: string }[] = [];
-  for (const [i, c] of batch.prepared.entries()) {
-    if ('outcome' in c) continue;
-    const companyId = c.companyRef ? (found.companies.get(c.companyRef) ?? null) : null;
-    if (c.companyRef && !companyId) c.problems.push(unknownCompany(run, c.companyRef));
+  for (const [i, prepared] of batch.prepared.entries()) {
+    if ('outcome' in prepared) continue;
+    const companyId = prepared.companyRef ? (found.companies.get(prepared.companyRef) ?? null) : null;
+    // A copy: the draft stays as read, so that planning again starts from it.
+    const c: ContactDraft = {
+      ...prepared,
+      problems:
+        prepared.companyRef && !companyId
+          ? [...prepared.problems, unknownCompany(run, prepared.companyRef)]
+          : prepared.problems,
+    };
     const match =
       (c.externalId ? keys.external.get(c.externalId) : undefined) ??
       c.emails.map((e) => keys.email.get(e)).find(Boolean) ??
       c.phones.map((p) => keys.phone.get(p.e164)).find(Boolean);
     if (match) {
+      ids[i] = match;
       if (c.externalId) keys.external.set(c.externalId, match);
       if (run.dedup === 'skip') {
         results[i] = { outcome: 'skipped', recordId: match, problems: c.problems };
@@ -153,23 +189,75 @@ export async function writeContactBatch(
       results[i] = failedRow([...c.problems, stored.problem]);
       continue;
     }
-    c.custom = stored.custom;
     const id = newId();
-    created.push({ id, row: i, c, companyId });
+    ids[i] = id;
+    created.push({ id, row: i, c: { ...c, custom: stored.custom }, companyId });
     if (c.externalId) keys.external.set(c.externalId, id);
     for (const e of c.emails) keys.email.set(e, id);
     if (c.phones[0]) keys.phone.set(c.phones[0].e164, id);
   }
+  batch.plan = { results, created, matched, remembered, later: [], ids, keys: keysOf(batch, ids), used };
+}
 
-  const later: number[] = [];
-  await insertOrDefer(
+/**
+ * Registers the tags of a planned batch's new contacts (`ensureTags`). The runner does it in a
+ * transaction of its own, committed before the batch's: two batches written at once then never
+ * wait for each other's new tag (which, the later one having written it first, would be a
+ * deadlock PostgreSQL cannot see, the earlier one waiting on the database and the later one on
+ * the earlier one's commit). A row that fails after all leaves its tag registered.
+ */
+export async function registerContactTags(scope: TenantScope, batch: ContactBatch): Promise<void> {
+  const plan = batch.plan!;
+  const tags = await ensureTags(
     scope,
-    created.map((n) => ({ ...n, problems: n.c.problems })),
-    (sp) => insertContacts(run, sp, created),
-    results,
-    later,
+    plan.created.flatMap((n) => n.c.tags),
   );
-  // In file order: a contact matched twice gets both rows, the second seeing the first's changes.
+  plan.tags = new Map(tags.map((t) => [t.toLowerCase(), t]));
+}
+
+/**
+ * Whether a plan relied on keys an earlier batch no longer has: that batch's rows ended otherwise
+ * than planned (`finishContactBatch`), or it was planned again. The batch is then planned again.
+ */
+export function contactPlanIsStale(batch: ContactBatch): boolean {
+  return Boolean(batch.plan?.used.some((u) => u.batch.plan?.keys !== u.keys));
+}
+
+/**
+ * Writes a planned batch's new contacts with one insert each for contacts, their e-mails, company
+ * links and external ids, and their events with one insert and one dispatch job: nothing another
+ * batch of the import writes, so it may run before the batches before it have committed. If a
+ * constraint refuses them (a contact written by someone else meanwhile took an e-mail), they are
+ * rolled back and those rows are left to `finishContactBatch`.
+ */
+export async function insertContactBatch(run: RunContext, batch: ContactBatch): Promise<void> {
+  const plan = batch.plan!;
+  await insertOrDefer(
+    run.scope,
+    plan.created.map((n) => ({ ...n, problems: n.c.problems })),
+    (sp) => insertContacts(run, sp, batch, plan.created),
+    plan.results,
+    plan.later,
+  );
+}
+
+/**
+ * The rest of a planned batch, once the batches before it have committed: the matched contacts
+ * updated with one `updateContactsIn`, in file order (`contactPatch`), the external ids of skipped
+ * rows remembered, and the rows the bulk statements could not write (`later`) written through
+ * `writeOne`, so each row still gets its own outcome. When a row ends with another record than
+ * planned, the batch's keys are replaced by what it wrote (later batches planned on the old ones
+ * are planned again: `contactPlanIsStale`).
+ * @returns one result per draft, in order
+ */
+export async function finishContactBatch(
+  run: RunContext,
+  batch: ContactBatch,
+  writeOne: WriteOne,
+): Promise<RowResult[]> {
+  const { scope } = run;
+  const plan = batch.plan!;
+  const { results, later, matched } = plan;
   await updateOrDefer(
     scope,
     matched,
@@ -184,34 +272,28 @@ export async function writeContactBatch(
     results,
     later,
   );
+  const remembered = [...plan.remembered];
   for (const m of matched)
     if (m.c.externalId && results[m.row] && results[m.row]!.outcome !== 'failed')
       remembered.push({ externalId: m.c.externalId, id: m.id });
   if (remembered.length > 0) await rememberExternalIds(run, 'contact', remembered);
   for (const i of later.sort((a, b) => a - b)) results[i] = await writeOne(batch.drafts[i]!);
-
-  // The next batch's carry: each row's keys, pointing to the record its row ended up with.
-  carry.external.clear();
-  carry.email.clear();
-  carry.phone.clear();
-  for (const [i, c] of batch.prepared.entries()) {
-    const id = results[i]?.recordId;
-    if ('outcome' in c || !id) continue;
-    if (c.externalId) carry.external.set(c.externalId, id);
-    for (const e of c.emails) carry.email.set(e, id);
-    if (c.phones[0]) carry.phone.set(c.phones[0].e164, id);
-  }
+  const ended = results.map((r) => r?.recordId ?? null);
+  if (ended.some((id, i) => id !== plan.ids[i])) plan.keys = keysOf(batch, ended);
+  // Checked for staleness before: letting go of the earlier batches lets them be collected.
+  plan.used = [];
   return results.map((r) => r!);
 }
 
-/** The inserts of `writeContactBatch` for its new contacts. */
-async function insertContacts(run: RunContext, scope: TenantScope, created: NewContact[]): Promise<void> {
+/** The inserts of `insertContactBatch`. */
+async function insertContacts(
+  run: RunContext,
+  scope: TenantScope,
+  batch: ContactBatch,
+  created: NewContact[],
+): Promise<void> {
   const { orgId, actor } = scope.ctx;
-  const tags = await ensureTags(
-    scope,
-    created.flatMap((n) => n.c.tags),
-  );
-  const canonical = new Map(tags.map((t) => [t.toLowerCase(), t]));
+  const canonical = batch.plan?.tags ?? new Map<string, string>();
   const records = created.map(({ id, c }) => {
     const phones = c.phones.map((p, i) => ({ e164: p.e164, raw: p.raw, primary: i === 0 }));
     return {
@@ -288,11 +370,23 @@ async function insertContacts(run: RunContext, scope: TenantScope, created: NewC
   if (external.length > 0) await rememberExternalIds(run, 'contact', external, scope);
 }
 
-export function contactBulkWriter(): BulkWriter {
-  const carry = emptyKeys();
+/** Batches planned on keys of earlier batches that may not be committed yet: the pipeline's depth. */
+const PLANNED_ON = 2;
+
+export function contactBulkWriter(): PipelinedWriter {
+  const recent: ContactBatch[] = [];
   return {
     prepare: prepareContactBatch,
     lookup: (scope, batch) => lookupContactBatch(scope, batch as ContactBatch),
-    write: (run, batch, writeOne) => writeContactBatch(run, batch as ContactBatch, carry, writeOne),
+    plan(run, batch, fresh) {
+      const b = batch as ContactBatch;
+      planContactBatch(run, b, fresh ? [] : recent.filter((r) => r !== b));
+      if (!recent.includes(b)) recent.push(b);
+      if (recent.length > PLANNED_ON) recent.shift();
+    },
+    register: (scope, batch) => registerContactTags(scope, batch as ContactBatch),
+    stale: (batch) => contactPlanIsStale(batch as ContactBatch),
+    insert: (run, batch) => insertContactBatch(run, batch as ContactBatch),
+    finish: (run, batch, writeOne) => finishContactBatch(run, batch as ContactBatch, writeOne),
   };
 }

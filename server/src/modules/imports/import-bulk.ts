@@ -307,6 +307,25 @@ export type BulkWriter = {
   write(run: RunContext, batch: BulkBatch, writeOne: WriteOne): Promise<RowResult[]>;
 };
 
+/**
+ * A bulk writer whose batches may be written two at a time, each on its own connection (on a
+ * PostgreSQL server): `plan` decides each row's outcome (no database; batches are planned in
+ * file order, each relying on the plans before it, which may not be committed yet); `register`
+ * writes what its new records share with other batches (tags), in a transaction of its own; `insert`
+ * writes the new records, which no other batch of the import writes, so it runs before the
+ * batches before it have committed; `finish` writes the rest (updates of matched records, rows
+ * left for one by one) once they have. `stale` says whether a batch was planned on keys an earlier
+ * batch no longer has (its rows ended otherwise than planned): it is then looked up and planned
+ * again (`fresh`: on the database alone, every earlier batch being committed).
+ */
+export type PipelinedWriter = Omit<BulkWriter, 'write'> & {
+  plan(run: RunSettings, batch: BulkBatch, fresh: boolean): void;
+  register(scope: TenantScope, batch: BulkBatch): Promise<void>;
+  stale(batch: BulkBatch): boolean;
+  insert(run: RunContext, batch: BulkBatch): Promise<void>;
+  finish(run: RunContext, batch: BulkBatch, writeOne: WriteOne): Promise<RowResult[]>;
+};
+
 /** A new row's custom values as they will be stored, or the problem that fails the row. */
 export type StoredCustom =
   | { ok: true; custom: Record<string, unknown> }

@@ -8,7 +8,13 @@ import { contactBulkWriter } from './bulk-contacts.js';
 import { opportunityBulkWriter } from './bulk-opportunities.js';
 import { importRows, imports, type RowOutcome } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, importCtx, loadImport, targetsOf } from './import.service.js';
-import { type BulkBatch, type BulkWriter, problemOf, type WriteOne } from './import-bulk.js';
+import {
+  type BulkBatch,
+  type BulkWriter,
+  type PipelinedWriter,
+  problemOf,
+  type WriteOne,
+} from './import-bulk.js';
 import { type FileRow, readRows } from './import-file.util.js';
 import { runRevert } from './import-revert.service.js';
 import { importAnalyzer } from './import-statistics.js';
@@ -48,7 +54,7 @@ export const IMPORT_BULK_BATCH_ROWS = 2000;
 const YIELD_EVERY_ROWS = 20;
 
 /** Objects whose new rows are written a batch at a time rather than row by row. */
-const BULK_WRITERS: Record<string, () => BulkWriter> = {
+const BULK_WRITERS: Record<string, () => BulkWriter | PipelinedWriter> = {
   contact: contactBulkWriter,
   company: companyBulkWriter,
   opportunity: opportunityBulkWriter,
@@ -58,11 +64,20 @@ const BULK_WRITERS: Record<string, () => BulkWriter> = {
 
 type RowRecord = typeof importRows.$inferInsert;
 
-/** The import as actor of every change it makes (DESIGN invariant 6). */
+/** Batches of a pipelined writer written at once on a server database (`PipelinedWriter`). */
+const PIPELINE_DEPTH = 2;
+
+/** Thrown inside a batch's transaction to roll it back: the import stopped, or the batch before it did. */
+class BatchAbandoned extends Error {}
+/** Thrown inside a batch's savepoint to roll its inserts back: it is planned again. */
+class BatchReplanned extends Error {}
+
 /**
  * Runs an import from its checkpoint to the end of its file, `IMPORT_BATCH_ROWS` rows per tenant
- * transaction. Each transaction writes the batch's records and events, its per-row outcomes and
- * the new checkpoint (`rows_done`) together, so a run that dies (process killed, worker restart)
+ * transaction (`IMPORT_BULK_BATCH_ROWS` for objects written in bulk). Each transaction writes the
+ * batch's records and events, its per-row outcomes and the new checkpoint (`rows_done`) together,
+ * and batches commit in file order (on a server, contacts have two batches written at once: the
+ * later one commits after the earlier), so a run that dies (process killed, worker restart)
  * resumes after the last committed batch without creating anything twice. Each row runs in a
  * savepoint: a row that fails is recorded as failed and the batch goes on. Stops when the import
  * is cancelled. `maxBatches` stops early (tests simulate a crash with it).
@@ -102,9 +117,11 @@ export async function runImport(
   const writer = WRITERS[row.object]!;
   const failRow = row.options.invalid_cells === 'fail_row';
   const pipelines = new Map();
-  const bulk = BULK_WRITERS[row.object]?.();
+  const writerOf = BULK_WRITERS[row.object]?.();
+  const pipelined = writerOf && 'plan' in writerOf ? writerOf : null;
+  const batchWriter = writerOf && !('plan' in writerOf) ? writerOf : null;
+  const bulk = writerOf;
   const batchRows = options.batchRows ?? (bulk ? IMPORT_BULK_BATCH_ROWS : IMPORT_BATCH_ROWS);
-  let batches = 0;
 
   const settings: RunSettings = {
     services,
@@ -119,100 +136,157 @@ export async function runImport(
     headerOf,
     pipelines,
   };
-  const runBatch = async (
-    batch: FileRow[],
-    drafts: RowDraft[],
-    bulkBatch: { rows: BulkBatch; lookedUp: Promise<void> } | null,
-  ): Promise<boolean> => {
-    // Outside the batch's transaction: on PGlite (one connection) the lookup waits for the
-    // previous batch's transaction, and this one must not hold the connection meanwhile.
-    if (bulkBatch) await bulkBatch.lookedUp;
-    return withTenant(services.database, ctx, async (scope) => {
-      const current = await loadImport(scope, importId, true);
-      if (current.status !== 'running') return false;
-      // Another runner (a job handed out twice, the CLI and a worker) got past this batch first.
-      if (current.rowsDone >= batch[0]!.number) throw new RunOvertakenError(importId);
-      const run: RunContext = { ...settings, scope };
-      const records: RowRecord[] = [];
-      const counts: Record<RowOutcome, number> = { created: 0, updated: 0, skipped: 0, failed: 0 };
-      const empty: Record<string, number> = { ...current.emptyCells };
-      let withProblems = 0;
-      const writeOne: WriteOne = async (draft) => {
-        try {
-          return await scope.tx.transaction((sp) => writer({ ...run, scope: { ...scope, tx: sp } }, draft));
-        } catch (error) {
-          const p = problemOf(error);
-          if (!p) throw error;
-          return failedRow([p]);
-        }
-      };
-      // Rows with a problem fail whole when the import says so; the others are written.
-      const writable = drafts.filter((d) => !(failRow && d.problems.length > 0));
-      const written =
-        bulk && bulkBatch && writable.length > 0
-          ? await bulk.write(run, bulkBatch.rows, writeOne)
-          : await (async () => {
-              const out: RowResult[] = [];
-              for (const draft of writable) out.push(await writeOne(draft));
-              return out;
-            })();
-      let next = 0;
-      for (const [i, fileRow] of batch.entries()) {
-        const draft = drafts[i]!;
-        for (const header of draft.empty) empty[header] = (empty[header] ?? 0) + 1;
-        const result: RowResult = failRow && draft.problems.length > 0 ? failedRow([]) : written[next++]!;
-        const { outcome, recordId, before } = result;
-        const problems = [...draft.problems, ...result.problems];
-        counts[outcome] += 1;
-        if (problems.length > 0) withProblems += 1;
-        records.push({
-          orgId,
-          importId,
-          rowNumber: fileRow.number,
-          outcome,
-          recordId,
-          problems,
-          cells: problems.length > 0 || outcome === 'failed' ? fileRow.cells : null,
-          before: before ?? null,
-        });
-      }
-      if (records.length > 0) await insertRowOutcomes(scope, records);
-      await scope.tx
-        .update(imports)
-        .set({
-          rowsDone: batch.at(-1)!.number,
-          created: sql`${imports.created} + ${counts.created}`,
-          updated: sql`${imports.updated} + ${counts.updated}`,
-          skipped: sql`${imports.skipped} + ${counts.skipped}`,
-          failed: sql`${imports.failed} + ${counts.failed}`,
-          withProblems: sql`${imports.withProblems} + ${withProblems}`,
-          emptyCells: empty,
-          updatedAt: new Date().toISOString(),
-        })
-        .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
-      return true;
-    });
-  };
-
-  // While one batch is written, the next is read and parsed: the database and this process
-  // work at the same time. Batches still commit one after the other, in file order.
-  let batch: FileRow[] = [];
-  let drafts: RowDraft[] = [];
-  let pending: { written: Promise<boolean>; last: number } | null = null;
-  const settle = async (): Promise<boolean> => {
-    if (!pending) return true;
-    const { written, last } = pending;
-    pending = null;
-    if (!(await written)) return false;
-    analyzer.after(last);
-    options.onBatch?.(last);
-    batches += 1;
-    return true;
-  };
+  /** A batch read from the file, with its bulk lookup (and plan) under way. */
   type Next = {
     batch: FileRow[];
     drafts: RowDraft[];
-    bulk: { rows: BulkBatch; lookedUp: Promise<void> } | null;
+    bulk: { rows: BulkBatch; lookedUp: Promise<void>; planned?: Promise<void> } | null;
+  };
+  /** How a batch's write ended: committed, or rolled back (the import was cancelled meanwhile). */
+  type BatchEnd = { committed: boolean; replanned: boolean };
+
+  const runBatch = async (next: Next, before: Promise<BatchEnd> | null): Promise<BatchEnd> => {
+    const { batch, drafts, bulk: bulkBatch } = next;
+    // Outside the batch's transaction: on PGlite (one connection) the lookup waits for the
+    // previous batch's transaction, and this one must not hold the connection meanwhile.
+    if (bulkBatch) await (bulkBatch.planned ?? bulkBatch.lookedUp);
+    try {
+      return await withTenant(services.database, ctx, async (scope) => {
+        const started = await loadImport(scope, importId);
+        if (started.status !== 'running') return { committed: false, replanned: false };
+        // Another runner (a job handed out twice, the CLI and a worker) got past this batch first.
+        if (started.rowsDone >= batch[0]!.number) throw new RunOvertakenError(importId);
+        const run: RunContext = { ...settings, scope };
+        /** Waits for the batch before this one to commit; throws when it was rolled back. */
+        const earlierCommitted = async () => {
+          if (before && !(await before).committed) throw new BatchAbandoned();
+        };
+        const writeOne: WriteOne = async (draft) => {
+          try {
+            return await scope.tx.transaction((sp) => writer({ ...run, scope: { ...scope, tx: sp } }, draft));
+          } catch (error) {
+            const p = problemOf(error);
+            if (!p) throw error;
+            return failedRow([p]);
+          }
+        };
+        // Rows with a problem fail whole when the import says so; the others are written.
+        const writable = drafts.filter((d) => !(failRow && d.problems.length > 0));
+        let written: RowResult[] = [];
+        let replanned = false;
+        if (pipelined && bulkBatch && writable.length > 0) {
+          const rows = bulkBatch.rows;
+          // The new records first, while the batch before may still be writing; then, once it has
+          // committed, the rest. A plan that relied on keys the batch before no longer has (its
+          // rows ended otherwise) is rolled back and made again on the database.
+          const asPlanned = await scope.tx
+            .transaction(async (sp) => {
+              await pipelined.insert({ ...run, scope: { ...scope, tx: sp } }, rows);
+              await earlierCommitted();
+              if (pipelined.stale(rows)) throw new BatchReplanned();
+            })
+            .then(
+              () => true,
+              (error) => {
+                if (error instanceof BatchReplanned) return false;
+                throw error;
+              },
+            );
+          if (!asPlanned) {
+            await pipelined.lookup(scope, rows);
+            pipelined.plan(settings, rows, true);
+            await pipelined.register(scope, rows);
+            await pipelined.insert(run, rows);
+            replanned = true;
+          }
+          written = await pipelined.finish(run, rows, writeOne);
+        } else {
+          await earlierCommitted();
+          if (batchWriter && bulkBatch && writable.length > 0)
+            written = await batchWriter.write(run, bulkBatch.rows, writeOne);
+          else for (const draft of writable) written.push(await writeOne(draft));
+        }
+        await earlierCommitted();
+        const current = await loadImport(scope, importId, true);
+        if (current.status !== 'running') throw new BatchAbandoned();
+        if (current.rowsDone >= batch[0]!.number) throw new RunOvertakenError(importId);
+        const records: RowRecord[] = [];
+        const counts: Record<RowOutcome, number> = { created: 0, updated: 0, skipped: 0, failed: 0 };
+        const empty: Record<string, number> = { ...current.emptyCells };
+        let withProblems = 0;
+        let nextWritten = 0;
+        for (const [i, fileRow] of batch.entries()) {
+          const draft = drafts[i]!;
+          for (const header of draft.empty) empty[header] = (empty[header] ?? 0) + 1;
+          const result: RowResult =
+            failRow && draft.problems.length > 0 ? failedRow([]) : written[nextWritten++]!;
+          const { outcome, recordId, before: previous } = result;
+          const problems = [...draft.problems, ...result.problems];
+          counts[outcome] += 1;
+          if (problems.length > 0) withProblems += 1;
+          records.push({
+            orgId,
+            importId,
+            rowNumber: fileRow.number,
+            outcome,
+            recordId,
+            problems,
+            cells: problems.length > 0 || outcome === 'failed' ? fileRow.cells : null,
+            before: previous ?? null,
+          });
+        }
+        if (records.length > 0) await insertRowOutcomes(scope, records);
+        await scope.tx
+          .update(imports)
+          .set({
+            rowsDone: batch.at(-1)!.number,
+            created: sql`${imports.created} + ${counts.created}`,
+            updated: sql`${imports.updated} + ${counts.updated}`,
+            skipped: sql`${imports.skipped} + ${counts.skipped}`,
+            failed: sql`${imports.failed} + ${counts.failed}`,
+            withProblems: sql`${imports.withProblems} + ${withProblems}`,
+            emptyCells: empty,
+            updatedAt: new Date().toISOString(),
+          })
+          .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
+        return { committed: true, replanned };
+      });
+    } catch (error) {
+      if (error instanceof BatchAbandoned) return { committed: false, replanned: false };
+      throw error;
+    }
+  };
+
+  // While a batch is written, the next is read, parsed and looked up: the database and this
+  // process work at the same time. A pipelined writer on a server has two batches written at
+  // once, on two connections; batches still commit one after the other, in file order.
+  let depth = pipelined && services.database.pool ? PIPELINE_DEPTH : 1;
+  let batch: FileRow[] = [];
+  let drafts: RowDraft[] = [];
+  const inFlight: { written: Promise<BatchEnd>; last: number }[] = [];
+  let begun = 0;
+  let planning: Promise<void> = Promise.resolve();
+  /** Waits for the oldest batch in flight; false when it did not commit (cancelled). */
+  const settle = async (): Promise<boolean> => {
+    const oldest = inFlight.shift();
+    if (!oldest) return true;
+    const end = await oldest.written;
+    if (!end.committed) return false;
+    // Planned again: the batches planned on it are too. One at a time from now on, so that each
+    // is planned on what the one before it wrote.
+    if (end.replanned) depth = 1;
+    analyzer.after(oldest.last);
+    options.onBatch?.(oldest.last);
+    return true;
+  };
+  /** Waits for every batch in flight (none is left running); false when one did not commit. */
+  const drain = async (): Promise<boolean> => {
+    const ends = await Promise.allSettled(inFlight.map((b) => b.written));
+    let committed = true;
+    for (const _ of ends) committed = (await settle().catch(() => false)) && committed;
+    const failed = ends.find((e) => e.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return committed;
   };
   /** Takes the rows read so far as the next batch; a bulk object's lookup starts at once. */
   const take = (): Next => {
@@ -231,12 +305,33 @@ export async function runImport(
     drafts = [];
     return next;
   };
+  /** Starts writing a batch; a pipelined writer plans it first, after the batches begun before it. */
   const begin = (next: Next) => {
-    const written = runBatch(next.batch, next.drafts, next.bulk);
+    if (pipelined && next.bulk) {
+      const { rows, lookedUp } = next.bulk;
+      planning = Promise.all([planning, lookedUp]).then(() => {
+        pipelined.plan(settings, rows, false);
+        return withTenant(services.database, ctx, (scope) => pipelined.register(scope, rows));
+      });
+      next.bulk.planned = planning;
+      planning = planning.catch(() => {}); // the batch that planned it reports the failure
+    }
+    const written = runBatch(next, inFlight.at(-1)?.written ?? null);
     written.catch(() => {}); // awaited by settle; this only keeps an early failure from going unhandled
-    pending = { written, last: next.batch.at(-1)!.number };
+    inFlight.push({ written, last: next.batch.at(-1)!.number });
+    begun += 1;
   };
-  const interrupted = () => options.maxBatches !== undefined && batches >= options.maxBatches;
+  /** Settles batches until another may begin; false when one did not commit. */
+  const room = async (): Promise<boolean> => {
+    try {
+      while (inFlight.length >= depth) if (!(await settle())) return false;
+    } catch (error) {
+      await drain().catch(() => {}); // the batches after it roll back: none is left running
+      throw error;
+    }
+    return true;
+  };
+  const interrupted = () => options.maxBatches !== undefined && begun >= options.maxBatches;
   const analyzer = importAnalyzer(services, row.object);
   try {
     return await readAndWrite();
@@ -246,6 +341,11 @@ export async function runImport(
 
   async function readAndWrite(): Promise<string> {
     const current = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
+    /** Stops reading: waits for what is in flight (a failure of it is thrown). */
+    const stop = async (reason: string, next?: Next) => {
+      await next?.bulk?.lookedUp.catch(() => {}); // leaves no transaction behind
+      return (await drain()) ? reason : 'cancelled';
+    };
     for await (const fileRow of readRows(
       row.filePath,
       { delimiter: row.delimiter, hasBom: false },
@@ -259,19 +359,16 @@ export async function runImport(
       if (batch.length % YIELD_EVERY_ROWS === 0) await new Promise(setImmediate);
       if (batch.length < batchRows) continue;
       const next = take();
-      const stop = !(await settle()) ? 'cancelled' : interrupted() ? 'interrupted' : null;
-      if (stop) {
-        await next.bulk?.lookedUp.catch(() => {}); // leaves no transaction behind
-        return stop;
-      }
+      if (!(await room())) return stop('cancelled', next);
+      if (interrupted()) return stop('interrupted', next);
       begin(next);
     }
-    if (!(await settle())) return 'cancelled';
-    if (interrupted()) return 'interrupted';
     if (batch.length > 0) {
+      if (!(await room())) return stop('cancelled');
+      if (interrupted()) return stop('interrupted');
       begin(take());
-      if (!(await settle())) return 'cancelled';
     }
+    if (!(await drain())) return 'cancelled';
     return withTenant(services.database, ctx, async (scope) => {
       const done = await loadImport(scope, importId, true);
       if (done.status !== 'running') return done.status;
