@@ -378,13 +378,18 @@ async function main() {
   };
 
   log('importing through the API');
+  const busyBefore = machineBusySeconds();
   const imported = await importFile(files.csv);
+  const busyPerRow = ((machineBusySeconds() - busyBefore) / ROWS) * 1e6;
   const { view, ms: importMs, uploadedMs } = imported;
   const draft = { id: imported.id };
   const rssMb = rssOf('VmHWM');
   const importRate = ROWS / (importMs / 1000);
   if (IMPORT_ONLY) {
-    log(`import: ${int(importRate)} rows/s (${(importMs / 1000).toFixed(1)} s), peak RSS ${rssMb.toFixed(0)} MB`);
+    log(
+      `import: ${int(importRate)} rows/s (${(importMs / 1000).toFixed(1)} s), peak RSS ${rssMb.toFixed(0)} MB, ` +
+        `machine busy ${busyPerRow.toFixed(0)} µs of CPU per row`,
+    );
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
@@ -538,6 +543,14 @@ async function copyWrites(
   if (connections === 1) await psql([...WRITE_TABLES]);
   else await Promise.all([psql(['contacts', 'contact_emails']), psql(['events', 'import_rows'])]);
   return performance.now() - started;
+}
+
+/** CPU time the whole machine has spent busy (every process, all cores) since boot, seconds: /proc/stat. */
+function machineBusySeconds(): number {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  // user nice system idle iowait irq softirq steal, in USER_HZ (100 a second)
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number) as number[];
+  return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
 }
 
 function commit(): string {

@@ -148,6 +148,44 @@ describe('upload and parse', () => {
     }
   });
 
+  it('counts a large file as it arrives: a quoted cell across the first 64 KiB, ragged rows, an unclosed quote refused', async () => {
+    // ~300 KiB, `;`-separated with a BOM: the shape comes from the first 64 KiB, the count from
+    // every chunk; a quoted cell with a newline and a `;` sits where the first 64 KiB end.
+    const lines = ['\uFEFFName;E-mail;Notes'];
+    let bytes = 0;
+    let across = false;
+    for (let i = 0; i < 6000; i++) {
+      const long = !across && bytes > 64 * 1024 - 1000;
+      across ||= long;
+      const notes = long ? `"long; ${'x'.repeat(1000)}\r\n${'y'.repeat(1000)}"` : `note ${i}`;
+      lines.push(i % 1000 === 999 ? `Short ${i};short${i}@example.com` : `P ${i};p${i}@example.com;${notes}`);
+      bytes += Buffer.byteLength(lines.at(-1)!) + 2;
+    }
+    const csv = `${lines.join('\r\n')}\r\n`;
+    expect(Buffer.byteLength(csv)).toBeGreaterThan(200_000);
+    const up = await uploadCsv(t, admin.client, 'contact', 'large.csv', csv);
+    expect(up.status, up.text).toBe(201);
+    expect(up.body.delimiter).toBe(';');
+    expect(up.body.headers).toEqual(['Name', 'E-mail', 'Notes']);
+    expect(up.body.progress.total_rows).toBe(6000);
+    expect(up.body.ragged_rows).toBe(6);
+
+    const broken = await uploadCsv(
+      t,
+      admin.client,
+      'contact',
+      'broken.csv',
+      `Name,Notes\n${'Ann,fine\n'.repeat(10_000)}Bob,"never closed\n`,
+    );
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({ code: 'invalid_csv', errors: [{ path: 'body.file' }] });
+    const names = (await admin.client.get('/api/v1/imports?limit=100')).body.data.map(
+      (i: { file_name: string }) => i.file_name,
+    );
+    expect(names).toContain('large.csv');
+    expect(names).not.toContain('broken.csv');
+  });
+
   it('refuses a request without a file and another tenant sees nothing', async () => {
     const empty = await uploadCsv(t, admin.client, 'contact', 'empty.csv', '');
     expect(empty.status).toBe(400);

@@ -8,7 +8,6 @@ import { ensureTags } from '../tags/tag.service.js';
 import {
   findCompanies,
   insertOrDefer,
-  keysWithCarry,
   lookedUp,
   type PipelinedWriter,
   recordsOfExternalIds,
@@ -29,7 +28,14 @@ import {
   updatedContactRow,
 } from './writers-contacts.js';
 
-type NewContact = { id: string; row: number; c: ContactDraft; companyId: string | null };
+/** A row planned as a new contact, with its custom values as they will be stored. */
+type NewContact = {
+  id: string;
+  row: number;
+  c: ContactDraft;
+  companyId: string | null;
+  custom: Record<string, unknown>;
+};
 /** A row matching contact `id`, to be updated. */
 type Matched = { row: number; id: string; c: ContactDraft; companyId: string | null };
 
@@ -148,9 +154,16 @@ function keysOf(batch: ContactBatch, ids: readonly (string | null | undefined)[]
 export function planContactBatch(run: RunSettings, batch: ContactBatch, earlier: ContactBatch[]): void {
   const found = lookedUp(batch);
   const used = earlier.flatMap((b) => (b.plan ? [{ batch: b, keys: b.plan.keys }] : []));
-  // Newer batches' keys over older ones', the database's over all; new maps: the batch adds its rows.
-  let keys = keysWithCarry(emptyKeys(), found);
-  for (const u of [...used].reverse()) keys = keysWithCarry(u.keys, keys);
+  // Where a key points: this batch's own rows first, then the database, then newer batches' over older.
+  const own = emptyKeys();
+  const layers: ContactKeys[] = [own, found, ...used.map((u) => u.keys).reverse()];
+  const pointed = (kind: keyof ContactKeys, value: string): string | undefined => {
+    for (const layer of layers) {
+      const id = layer[kind].get(value);
+      if (id) return id;
+    }
+    return undefined;
+  };
   const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
   const ids: (string | null)[] = batch.prepared.map(() => null);
   const created: NewContact[] = [];
@@ -159,28 +172,25 @@ export function planContactBatch(run: RunSettings, batch: ContactBatch, earlier:
   for (const [i, prepared] of batch.prepared.entries()) {
     if ('outcome' in prepared) continue;
     const companyId = prepared.companyRef ? (found.companies.get(prepared.companyRef) ?? null) : null;
-    // A copy: the draft stays as read, so that planning again starts from it.
-    const c: ContactDraft = {
-      ...prepared,
-      problems:
-        prepared.companyRef && !companyId
-          ? [...prepared.problems, unknownCompany(run, prepared.companyRef)]
-          : prepared.problems,
-    };
+    // Not changed in place: planning again starts from the draft as read.
+    const c: ContactDraft =
+      prepared.companyRef && !companyId
+        ? { ...prepared, problems: [...prepared.problems, unknownCompany(run, prepared.companyRef)] }
+        : prepared;
     const match =
-      (c.externalId ? keys.external.get(c.externalId) : undefined) ??
-      c.emails.map((e) => keys.email.get(e)).find(Boolean) ??
-      c.phones.map((p) => keys.phone.get(p.e164)).find(Boolean);
+      (c.externalId ? pointed('external', c.externalId) : undefined) ??
+      c.emails.map((e) => pointed('email', e)).find(Boolean) ??
+      c.phones.map((p) => pointed('phone', p.e164)).find(Boolean);
     if (match) {
       ids[i] = match;
-      if (c.externalId) keys.external.set(c.externalId, match);
+      if (c.externalId) own.external.set(c.externalId, match);
       if (run.dedup === 'skip') {
         results[i] = { outcome: 'skipped', recordId: match, problems: c.problems };
         if (c.externalId) remembered.push({ externalId: c.externalId, id: match });
       } else {
         // The update adds this row's e-mails to the match: later rows find it by them.
         matched.push({ row: i, id: match, c, companyId });
-        for (const e of c.emails) if (!keys.email.has(e)) keys.email.set(e, match);
+        for (const e of c.emails) if (!pointed('email', e)) own.email.set(e, match);
       }
       continue;
     }
@@ -191,10 +201,10 @@ export function planContactBatch(run: RunSettings, batch: ContactBatch, earlier:
     }
     const id = newId();
     ids[i] = id;
-    created.push({ id, row: i, c: { ...c, custom: stored.custom }, companyId });
-    if (c.externalId) keys.external.set(c.externalId, id);
-    for (const e of c.emails) keys.email.set(e, id);
-    if (c.phones[0]) keys.phone.set(c.phones[0].e164, id);
+    created.push({ id, row: i, c, companyId, custom: stored.custom });
+    if (c.externalId) own.external.set(c.externalId, id);
+    for (const e of c.emails) own.email.set(e, id);
+    if (c.phones[0]) own.phone.set(c.phones[0].e164, id);
   }
   batch.plan = { results, created, matched, remembered, later: [], ids, keys: keysOf(batch, ids), used };
 }
@@ -294,7 +304,7 @@ async function insertContacts(
 ): Promise<void> {
   const { orgId, actor } = scope.ctx;
   const canonical = batch.plan?.tags ?? new Map<string, string>();
-  const records = created.map(({ id, c }) => {
+  const records = created.map(({ id, c, custom }) => {
     const phones = c.phones.map((p, i) => ({ e164: p.e164, raw: p.raw, primary: i === 0 }));
     return {
       id,
@@ -311,7 +321,7 @@ async function insertContacts(
       source: c.source,
       lead_status: c.leadStatus,
       notes: c.notes,
-      custom: c.custom,
+      custom,
     };
   });
   await scope.conn.query(

@@ -1,19 +1,7 @@
 import { createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
-
-/** Whether a file is a ZIP container (an `.xlsx` workbook), by its first bytes. */
-export async function isZip(filePath: string): Promise<boolean> {
-  const file = await open(filePath, 'r');
-  try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(4), 0, 4, 0);
-    return bytesRead === 4 && buffer.readUInt32LE(0) === 0x04034b50;
-  } finally {
-    await file.close();
-  }
-}
 
 /** A typed-in value a spreadsheet turned into a formula: `+1-532-344-1362` became `=+1-532-344-1362`. */
 const TYPED_VALUE_FORMULA = /^[+\-\d\s().]+$/;

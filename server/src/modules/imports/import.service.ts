@@ -1,8 +1,6 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { newId } from '../../db/ids.js';
@@ -18,10 +16,17 @@ import type { ImportDetail, ImportUpdateInput, ImportView } from './import.dto.j
 type ImportDetailView = z.infer<typeof ImportDetail>;
 
 import { type ColumnMapping, importMappings, importRows, imports } from './import.schema.js';
-import { detectShape, readRows, summarizeFile } from './import-file.util.js';
+import {
+  detectShape,
+  type FileShape,
+  type FileSummary,
+  readRows,
+  receiveFile,
+  summarizeFile,
+} from './import-file.util.js';
 import { type ImportObject, type ImportTarget, importTargets, suggestMapping } from './import-targets.js';
 import { readRow } from './import-values.js';
-import { isZip, xlsxToCsv } from './import-xlsx.util.js';
+import { xlsxToCsv } from './import-xlsx.util.js';
 
 /** The tenant context an import's writes run in: the import is their actor. */
 export const importCtx = (orgId: string, importId: string): TenantContext => ({
@@ -139,12 +144,15 @@ export async function createImport(
   const dir = path.join(services.config.dataDir, 'imports', ctx.orgId);
   await mkdir(dir, { recursive: true });
   const filePath = path.join(dir, `${id}.csv`);
-  await pipeline(input.stream, createWriteStream(filePath, { mode: 0o600 }));
+  // A CSV is summarized while it arrives (row count, ragged rows); a workbook once converted.
+  const received = await receiveFile(input.stream, filePath);
   if (input.truncated()) {
     await unlink(filePath).catch(() => {});
     throw new AppError(413, 'payload_too_large', `The file is larger than ${IMPORT_MAX_BYTES} bytes`);
   }
-  if (await isZip(filePath)) {
+  let shape: FileShape;
+  let summary: FileSummary;
+  if (received.kind === 'zip') {
     // An .xlsx workbook: its first worksheet becomes the import's CSV file.
     const workbook = path.join(dir, `${id}.xlsx`);
     await rename(filePath, workbook);
@@ -162,10 +170,13 @@ export async function createImport(
     }
   }
   const { size } = await stat(filePath);
-  const shape = await detectShape(filePath);
-  let summary: Awaited<ReturnType<typeof summarizeFile>>;
   try {
-    summary = await summarizeFile(filePath, shape, 0);
+    if (received.kind === 'invalid_csv') throw received.error;
+    if (received.kind === 'csv') ({ shape, summary } = received);
+    else {
+      shape = await detectShape(filePath);
+      summary = await summarizeFile(filePath, shape, 0);
+    }
   } catch (error) {
     await unlink(filePath).catch(() => {});
     throw badRequest(
