@@ -155,7 +155,7 @@ describe('upload and parse', () => {
     let bytes = 0;
     let across = false;
     for (let i = 0; i < 6000; i++) {
-      const long = !across && bytes > 64 * 1024 - 1000;
+      const long: boolean = !across && bytes > 64 * 1024 - 1000;
       across ||= long;
       const notes = long ? `"long; ${'x'.repeat(1000)}\r\n${'y'.repeat(1000)}"` : `note ${i}`;
       lines.push(i % 1000 === 999 ? `Short ${i};short${i}@example.com` : `P ${i};p${i}@example.com;${notes}`);
