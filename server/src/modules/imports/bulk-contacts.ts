@@ -59,7 +59,7 @@ export type ContactBatch = {
 
 const emptyKeys = (): ContactKeys => ({ external: new Map(), email: new Map(), phone: new Map() });
 
-/** Reads a batch's rows (no database access): the first step of `writeContactBatch`. */
+/** Reads a batch's rows (no database access): the first step of a contact batch (`contactBulkWriter`). */
 export function prepareContactBatch(run: RunSettings, drafts: RowDraft[]): ContactBatch {
   return { drafts, prepared: drafts.map((draft) => prepareContact(run, draft)) };
 }
