@@ -478,7 +478,7 @@ async function main() {
     `| peak RSS of the server process during the import | ${rssMb.toFixed(0)} MB | < ${TARGET_RSS_MB} MB | ${rssMb < TARGET_RSS_MB ? 'PASS' : 'FAIL'} |`,
     `| machine CPU per row during the import (server, PostgreSQL, everything) | ${busyPerRow.toFixed(0)} µs | | |`,
     '',
-    'New contacts are written a batch at a time: 2,000 rows a transaction with one insert each for the contacts,',
+    'New contacts are written a batch at a time: 1,500 rows a transaction with one insert each for the contacts,',
     "their e-mails, their events and the per-row outcomes and one dispatch job; the next batch's dedup lookups",
     '(e-mails, phones, external ids) run on another connection while one is written, and on this server two batches',
     'are written at once on two connections (the later one commits after the earlier). Machine CPU per row: all',
@@ -486,7 +486,7 @@ async function main() {
     'the contacts table only (no e-mails table, events or outcomes), as the issue asks. The second is what the import',
     'must write for the same file, with no parsing, lookups or dedup: a row in contacts, contact_emails and events',
     'per new contact and one in import_rows per file row, COPYed in one transaction per connection (the import',
-    "commits every 2,000 rows). Both floors carry time-ordered ids (UUIDv7), as the import's records and events",
+    "commits every 1,500 rows). Both floors carry time-ordered ids (UUIDv7), as the import's records and events",
     "do. Peak RSS is the `cairn start` child process's high-water mark.",
   ].join('\n');
   console.log(`\n${report}\n`);
