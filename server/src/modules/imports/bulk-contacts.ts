@@ -9,6 +9,7 @@ import {
   findCompanies,
   insertOrDefer,
   lookedUp,
+  PIPELINE_DEPTH,
   type PipelinedWriter,
   recordsOfExternalIds,
   rememberExternalIds,
@@ -380,9 +381,6 @@ async function insertContacts(
   if (external.length > 0) await rememberExternalIds(run, 'contact', external, scope);
 }
 
-/** Batches planned on keys of earlier batches that may not be committed yet: the pipeline's depth. */
-const PLANNED_ON = 2;
-
 export function contactBulkWriter(): PipelinedWriter {
   const recent: ContactBatch[] = [];
   return {
@@ -392,7 +390,7 @@ export function contactBulkWriter(): PipelinedWriter {
       const b = batch as ContactBatch;
       planContactBatch(run, b, fresh ? [] : recent.filter((r) => r !== b));
       if (!recent.includes(b)) recent.push(b);
-      if (recent.length > PLANNED_ON) recent.shift();
+      if (recent.length > PIPELINE_DEPTH) recent.shift();
     },
     register: (scope, batch) => registerContactTags(scope, batch as ContactBatch),
     stale: (batch) => contactPlanIsStale(batch as ContactBatch),

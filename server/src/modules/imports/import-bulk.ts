@@ -308,6 +308,13 @@ export type BulkWriter = {
 };
 
 /**
+ * Batches of a `PipelinedWriter` written at once on a server database. A batch's lookup runs while
+ * the batches before it are written, so as many may not have committed when it ran: its plan
+ * relies on their keys.
+ */
+export const PIPELINE_DEPTH = 2;
+
+/**
  * A bulk writer whose batches may be written two at a time, each on its own connection (on a
  * PostgreSQL server): `plan` decides each row's outcome (no database; batches are planned in
  * file order, each relying on the plans before it, which may not be committed yet); `register`

@@ -11,6 +11,7 @@ import { IMPORT_QUEUE, type ImportJob, importCtx, loadImport, targetsOf } from '
 import {
   type BulkBatch,
   type BulkWriter,
+  PIPELINE_DEPTH,
   type PipelinedWriter,
   problemOf,
   type WriteOne,
@@ -67,9 +68,6 @@ const BULK_WRITERS: Record<string, () => BulkWriter | PipelinedWriter> = {
 };
 
 type RowRecord = typeof importRows.$inferInsert;
-
-/** Batches of a pipelined writer written at once on a server database (`PipelinedWriter`). */
-const PIPELINE_DEPTH = 2;
 
 /** Thrown inside a batch's transaction to roll it back: the import stopped, or the batch before it did. */
 class BatchAbandoned extends Error {}
