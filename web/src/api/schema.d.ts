@@ -2917,7 +2917,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a CSV or .xlsx file (multipart/form-data, field `file`) and get a draft import with a suggested mapping
-         * @description UTF-8 with or without BOM, CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in `ragged_rows`. An .xlsx workbook (recognized by its content) is read from its first worksheet: dates as YYYY-MM-DD, formulas as their result, except a typed-in value the spreadsheet evaluated (a phone number), which is flagged; 400 `invalid_xlsx` when it cannot be read. The file is streamed to the data directory, up to 2 GiB (413 above).
+         * @description UTF-8 with or without BOM, CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in `ragged_rows`. An .xlsx workbook (recognized by its content) is read from its first worksheet: dates as YYYY-MM-DD, formulas as their result, except a typed-in value the spreadsheet evaluated (a phone number), which is flagged; 400 `invalid_xlsx` when it cannot be read. The file is streamed to the data directory, up to 2 GiB (413 above), and a CSV is counted (rows, ragged rows) as it arrives; 400 `invalid_csv` when it cannot be read as CSV (a quote never closed), and nothing is kept.
          */
         post: {
             parameters: {

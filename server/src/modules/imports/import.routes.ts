@@ -64,7 +64,8 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
             '`ragged_rows`. An .xlsx workbook (recognized by its content) is read from its first worksheet: dates as ' +
             'YYYY-MM-DD, formulas as their result, except a typed-in value the spreadsheet evaluated (a phone ' +
             'number), which is flagged; 400 `invalid_xlsx` when it cannot be read. The file is streamed to the ' +
-            'data directory, up to 2 GiB (413 above).',
+            'data directory, up to 2 GiB (413 above), and a CSV is counted (rows, ragged rows) as it arrives; 400 ' +
+            '`invalid_csv` when it cannot be read as CSV (a quote never closed), and nothing is kept.',
           querystring: ImportCreateQuery,
           consumes: ['multipart/form-data'],
           response: { 201: Import, ...errors },
