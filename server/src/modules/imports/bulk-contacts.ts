@@ -246,7 +246,7 @@ export async function insertContactBatch(run: RunContext, batch: ContactBatch): 
   await insertOrDefer(
     run.scope,
     plan.created.map((n) => ({ ...n, problems: n.c.problems })),
-    (sp) => insertContacts(run, sp, batch, plan.created),
+    (sp) => insertContacts(run, sp, plan),
     plan.results,
     plan.later,
   );
@@ -296,15 +296,11 @@ export async function finishContactBatch(
   return results.map((r) => r!);
 }
 
-/** The inserts of `insertContactBatch`. */
-async function insertContacts(
-  run: RunContext,
-  scope: TenantScope,
-  batch: ContactBatch,
-  created: NewContact[],
-): Promise<void> {
+/** The inserts of `insertContactBatch`: the plan's new contacts, their tags as registered. */
+async function insertContacts(run: RunContext, scope: TenantScope, plan: ContactPlan): Promise<void> {
   const { orgId, actor } = scope.ctx;
-  const canonical = batch.plan?.tags ?? new Map<string, string>();
+  const { created } = plan;
+  const canonical = plan.tags ?? new Map<string, string>();
   const records = created.map(({ id, c, custom }) => {
     const phones = c.phones.map((p, i) => ({ e164: p.e164, raw: p.raw, primary: i === 0 }));
     return {

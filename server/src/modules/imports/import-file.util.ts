@@ -216,4 +216,4 @@ export async function receiveFile(stream: Readable, filePath: string): Promise<R
 }
 
 /** The first four bytes of a zip file (an .xlsx workbook), little-endian. */
-export const ZIP_MAGIC = 0x04034b50;
+const ZIP_MAGIC = 0x04034b50;

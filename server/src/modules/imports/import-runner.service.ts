@@ -119,10 +119,9 @@ export async function runImport(
   const writer = WRITERS[row.object]!;
   const failRow = row.options.invalid_cells === 'fail_row';
   const pipelines = new Map();
-  const writerOf = BULK_WRITERS[row.object]?.();
-  const pipelined = writerOf && 'plan' in writerOf ? writerOf : null;
-  const batchWriter = writerOf && !('plan' in writerOf) ? writerOf : null;
-  const bulk = writerOf;
+  const bulk = BULK_WRITERS[row.object]?.();
+  const pipelined = bulk && 'plan' in bulk ? bulk : null;
+  const batchWriter = bulk && !('plan' in bulk) ? bulk : null;
   const batchRows = options.batchRows ?? (bulk ? IMPORT_BULK_BATCH_ROWS : IMPORT_BATCH_ROWS);
 
   const settings: RunSettings = {
@@ -285,7 +284,7 @@ export async function runImport(
   const drain = async (): Promise<boolean> => {
     const ends = await Promise.allSettled(inFlight.map((b) => b.written));
     let committed = true;
-    for (const _ of ends) committed = (await settle().catch(() => false)) && committed;
+    while (inFlight.length > 0) committed = (await settle().catch(() => false)) && committed;
     const failed = ends.find((e) => e.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     return committed;
