@@ -4,6 +4,7 @@ import { type Config, loadConfig } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { defineImportQueue } from './modules/imports/import.routes.js';
+import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
@@ -44,6 +45,7 @@ export async function createServices(
   // Modules define their job queues before any process starts the queue.
   defineTaskJobs(services);
   defineImportQueue(services);
+  defineDuplicateJobs(services);
   return services;
 }
 

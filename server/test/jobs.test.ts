@@ -64,8 +64,8 @@ describe('event dispatch', () => {
     t.services.events.register({
       name: 'test.counter',
       types: ['member.joined', 'invitation.created'],
-      handle: async (event) => {
-        seen.push(event.id);
+      handle: async (batch) => {
+        seen.push(...batch.map((event) => event.id));
       },
     });
     const res = await signUp(t).then(({ client }) =>

@@ -4,6 +4,7 @@ export * from '../modules/companies/company.schema.js';
 export * from '../modules/contacts/contact.schema.js';
 export * from '../modules/custom-fields/custom-field.schema.js';
 export * from '../modules/imports/import.schema.js';
+export * from '../modules/merges/duplicate.schema.js';
 export * from '../modules/merges/merge.schema.js';
 export * from '../modules/notes/note.schema.js';
 export * from '../modules/opportunities/opportunity.schema.js';

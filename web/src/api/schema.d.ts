@@ -879,10 +879,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Possible duplicate companies: same domain or phone, same or similar names (pg_trgm) */
+        /**
+         * Possible duplicate companies: same domain or phone, same or similar names (pg_trgm)
+         * @description Groups come from pairs a background scan keeps (updated from record events within seconds): records sharing an exact key (a key shared by more than 200 records is ignored), and names compared with their 10 alphabetical neighbours in their block. Dismissed pairs are left out. Opening the list the first time queues the first scan; `scan` says how current it is.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description `next_cursor` of the page before */
+                    cursor?: string;
                     limit?: number;
                 };
                 header?: never;
@@ -897,9 +902,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            data: components["schemas"]["DuplicateGroup"][];
-                        };
+                        "application/json": components["schemas"]["DuplicatesPage"];
                     };
                 };
                 /** @description Default Response */
@@ -960,6 +963,193 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/duplicates/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Not a duplicate: the companies named are never shown as duplicates of each other again */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Records that are not duplicates of each other */
+                        ids: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DuplicatesDismissed"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/duplicates/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Scan all companies for duplicates again, in the background */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DuplicateScanRequested"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2118,10 +2308,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Possible duplicate contacts: same e-mail or phone, same or similar names (pg_trgm) */
+        /**
+         * Possible duplicate contacts: same e-mail or phone, same or similar names (pg_trgm)
+         * @description Groups come from pairs a background scan keeps (updated from record events within seconds): records sharing an exact key (a key shared by more than 200 records is ignored), and names compared with their 10 alphabetical neighbours in their block. Dismissed pairs are left out. Opening the list the first time queues the first scan; `scan` says how current it is.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description `next_cursor` of the page before */
+                    cursor?: string;
                     limit?: number;
                 };
                 header?: never;
@@ -2136,9 +2331,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            data: components["schemas"]["DuplicateGroup"][];
-                        };
+                        "application/json": components["schemas"]["DuplicatesPage"];
                     };
                 };
                 /** @description Default Response */
@@ -2199,6 +2392,193 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/duplicates/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Not a duplicate: the contacts named are never shown as duplicates of each other again */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Records that are not duplicates of each other */
+                        ids: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DuplicatesDismissed"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/duplicates/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Scan all contacts for duplicates again, in the background */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DuplicateScanRequested"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -10648,10 +11028,12 @@ export interface components {
             required?: boolean;
         };
         DuplicateGroup: {
-            /** @description What the records share: normalized e-mail, E.164 phone, domain or name */
+            /** @description What the records share: normalized e-mail, E.164 phone, domain or name; or `name ~ name` */
             key: string;
             /** @enum {string} */
             reason: "email" | "phone" | "domain" | "name" | "similar_name";
+            /** @description Active records in the group (at most 50 are listed) */
+            record_count: number;
             records: {
                 created_at: string;
                 email: string | null;
@@ -10662,10 +11044,12 @@ export interface components {
             }[];
         };
         DuplicateGroupInput: {
-            /** @description What the records share: normalized e-mail, E.164 phone, domain or name */
+            /** @description What the records share: normalized e-mail, E.164 phone, domain or name; or `name ~ name` */
             key: string;
             /** @enum {string} */
             reason: "email" | "phone" | "domain" | "name" | "similar_name";
+            /** @description Active records in the group (at most 50 are listed) */
+            record_count: number;
             records: {
                 created_at: string;
                 email: string | null;
@@ -10674,6 +11058,54 @@ export interface components {
                 name: string;
                 phone: string | null;
             }[];
+        };
+        DuplicateScan: {
+            /** @description How long the last full scan took, milliseconds */
+            duration_ms: number | null;
+            /** @description When the last full scan finished */
+            finished_at: string | null;
+            /** @description Records changed since, whose groups are being updated in the background (counted up to 10,000) */
+            pending_changes: number;
+            /**
+             * @description `queued`: a scan waits to run (the first is queued when the list is first opened)
+             * @enum {string}
+             */
+            state: "queued" | "running" | "done";
+        };
+        DuplicateScanInput: {
+            /** @description How long the last full scan took, milliseconds */
+            duration_ms: number | null;
+            /** @description When the last full scan finished */
+            finished_at: string | null;
+            /** @description Records changed since, whose groups are being updated in the background (counted up to 10,000) */
+            pending_changes: number;
+            /**
+             * @description `queued`: a scan waits to run (the first is queued when the list is first opened)
+             * @enum {string}
+             */
+            state: "queued" | "running" | "done";
+        };
+        DuplicateScanRequested: {
+            scan: components["schemas"]["DuplicateScan"];
+        };
+        DuplicateScanRequestedInput: {
+            scan: components["schemas"]["DuplicateScanInput"];
+        };
+        DuplicatesDismissed: {
+            dismissed_pairs: number;
+        };
+        DuplicatesDismissedInput: {
+            dismissed_pairs: number;
+        };
+        DuplicatesPage: {
+            data: components["schemas"]["DuplicateGroup"][];
+            next_cursor: string | null;
+            scan: components["schemas"]["DuplicateScan"];
+        };
+        DuplicatesPageInput: {
+            data: components["schemas"]["DuplicateGroupInput"][];
+            next_cursor: string | null;
+            scan: components["schemas"]["DuplicateScanInput"];
         };
         Field: {
             description?: string;

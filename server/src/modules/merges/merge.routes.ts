@@ -5,7 +5,7 @@ import type { ApiApp, Services } from '../../platform/http/types.js';
 import { Company } from '../companies/company.dto.js';
 import { Contact } from '../contacts/contact.dto.js';
 import { CompanyMerge, mergeCompanies } from './company-merge.service.js';
-import { findDuplicates } from './duplicate.service.js';
+import { dismissDuplicates, findDuplicates, requestDuplicateScan } from './duplicate.service.js';
 import { ContactMerge, mergeContacts, undoMerge } from './merge.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
@@ -15,7 +15,10 @@ const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknow
 export const DuplicateGroup = z
   .object({
     reason: z.enum(['email', 'phone', 'domain', 'name', 'similar_name']),
-    key: z.string().describe('What the records share: normalized e-mail, E.164 phone, domain or name'),
+    key: z
+      .string()
+      .describe('What the records share: normalized e-mail, E.164 phone, domain or name; or `name ~ name`'),
+    record_count: z.number().int().describe('Active records in the group (at most 50 are listed)'),
     records: z.array(
       z.object({
         id: z.uuid(),
@@ -27,7 +30,31 @@ export const DuplicateGroup = z
     ),
   })
   .meta({ id: 'DuplicateGroup' });
-const DuplicatesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50) });
+const DuplicateScan = z
+  .object({
+    state: z
+      .enum(['queued', 'running', 'done'])
+      .describe('`queued`: a scan waits to run (the first is queued when the list is first opened)'),
+    finished_at: z.string().nullable().describe('When the last full scan finished'),
+    duration_ms: z.number().int().nullable().describe('How long the last full scan took, milliseconds'),
+    pending_changes: z
+      .number()
+      .int()
+      .describe(
+        'Records changed since, whose groups are being updated in the background (counted up to 10,000)',
+      ),
+  })
+  .meta({ id: 'DuplicateScan' });
+const DuplicatesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(2000).optional().describe('`next_cursor` of the page before'),
+});
+const DuplicatesPage = z
+  .object({ data: z.array(DuplicateGroup), next_cursor: z.string().nullable(), scan: DuplicateScan })
+  .meta({ id: 'DuplicatesPage' });
+const DismissBody = z.strictObject({
+  ids: z.array(z.uuid()).min(2).max(200).describe('Records that are not duplicates of each other'),
+});
 const MergeResult = z
   .object({ merge_id: z.uuid().describe('Undo with POST /merges/{merge_id}/undo'), survivor: Contact })
   .meta({ id: 'ContactMergeResult' });
@@ -52,11 +79,47 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
         schema: {
           tags: [collection],
           summary: `Possible duplicate ${collection}: same ${object === 'contact' ? 'e-mail or phone' : 'domain or phone'}, same or similar names (pg_trgm)`,
+          description:
+            'Groups come from pairs a background scan keeps (updated from record events within seconds): ' +
+            'records sharing an exact key (a key shared by more than 200 records is ignored), and names ' +
+            'compared with their 10 alphabetical neighbours in their block. Dismissed pairs are left out. ' +
+            'Opening the list the first time queues the first scan; `scan` says how current it is.',
           querystring: DuplicatesQuery,
-          response: { 200: z.object({ data: z.array(DuplicateGroup) }), ...errors },
+          response: { 200: DuplicatesPage, ...errors },
         },
       },
-      async (req) => findDuplicates(services, ctx(req), object, req.query.limit),
+      async (req) => findDuplicates(services, ctx(req), object, req.query.limit, req.query.cursor),
+    );
+    app.post(
+      `/${collection}/duplicates/dismiss`,
+      {
+        config: { access: 'records:write' },
+        schema: {
+          tags: [collection],
+          summary: `Not a duplicate: the ${collection} named are never shown as duplicates of each other again`,
+          body: DismissBody,
+          response: {
+            200: z.object({ dismissed_pairs: z.number().int() }).meta({ id: 'DuplicatesDismissed' }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => dismissDuplicates(services, ctx(req), object, req.body.ids),
+    );
+    app.post(
+      `/${collection}/duplicates/scan`,
+      {
+        config: { access: 'records:write' },
+        schema: {
+          tags: [collection],
+          summary: `Scan all ${collection} for duplicates again, in the background`,
+          response: {
+            202: z.object({ scan: DuplicateScan }).meta({ id: 'DuplicateScanRequested' }),
+            ...errors,
+          },
+        },
+      },
+      async (req, reply) => reply.code(202).send(await requestDuplicateScan(services, ctx(req), object)),
     );
   }
   app.post(

@@ -26,6 +26,11 @@ export type QueueDefinition = {
    * retried the same way).
    */
   deadLetter?: string;
+  /**
+   * pg-boss's queue policy: `stately` keeps at most one job queued and one running per
+   * `singletonKey` (a later send while one is queued is absorbed). Default `standard`.
+   */
+  policy?: 'standard' | 'stately';
 };
 
 export type SendOptions = {
@@ -120,7 +125,11 @@ export function createJobQueue(
       await boss.start();
       started = true;
       for (const { queue } of definitions.values()) {
-        await boss.createQueue(queue.name, { retryLimit: queue.retryLimit ?? 5, retryBackoff: true });
+        await boss.createQueue(queue.name, {
+          retryLimit: queue.retryLimit ?? 5,
+          retryBackoff: true,
+          ...(queue.policy ? { policy: queue.policy } : {}),
+        });
         // createQueue empties pg-boss's queue cache; a later send inside a PGlite transaction would
         // then look the queue up on the one (busy) connection and wait forever. Refill it now.
         await boss.findJobs(queue.name, { key: '__warm__' });

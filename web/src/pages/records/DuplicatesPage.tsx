@@ -3,6 +3,7 @@ import {
   Badge,
   Button,
   Group,
+  Loader,
   Paper,
   Radio,
   SegmentedControl,
@@ -12,7 +13,7 @@ import {
   Title,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api, call, contactName, type Schemas } from '../../api/client';
@@ -37,15 +38,34 @@ const REASONS: Record<string, string> = {
  */
 export function DuplicatesPage() {
   const [collection, setCollection] = useState<MergeCollection>('contacts');
-  const groups = useQuery({
+  const queryClient = useQueryClient();
+  const { data: me } = useQuery(meQuery);
+  const canScan = me?.role === 'admin' || me?.role === 'user';
+  const pages = useInfiniteQuery({
     queryKey: [collection, 'duplicates'],
-    queryFn: () =>
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
       call(
         api.GET(`/api/v1/${collection}/duplicates` as '/api/v1/contacts/duplicates', {
-          params: { query: { limit: 50 } as never },
+          params: { query: { limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } as never },
         }),
       ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
     staleTime: 0,
+    // Groups are kept by a background job a few seconds behind record changes: the list refreshes
+    // itself, every 2 s while a scan runs or changes are being checked, every 5 s otherwise.
+    refetchInterval: (query) => {
+      const scan = query.state.data?.pages[0]?.scan;
+      return scan && (scan.state !== 'done' || scan.pending_changes > 0) ? 2_000 : 5_000;
+    },
+  });
+  const scan = pages.data?.pages[0]?.scan;
+  const groups = pages.data?.pages.flatMap((p) => p.data) ?? [];
+  const rescan = useMutation({
+    mutationFn: () =>
+      call(api.POST(`/api/v1/${collection}/duplicates/scan` as '/api/v1/contacts/duplicates/scan', {})),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: [collection, 'duplicates'] }),
+    onError: (e) => notifications.show({ color: 'red', message: e.message }),
   });
   return (
     <Stack>
@@ -53,27 +73,77 @@ export function DuplicatesPage() {
         <Title order={1} size="h2">
           Duplicates
         </Title>
-        <SegmentedControl
-          value={collection}
-          onChange={(v) => setCollection(v as MergeCollection)}
-          data={[
-            { value: 'contacts', label: 'Contacts' },
-            { value: 'companies', label: 'Companies' },
-          ]}
-        />
+        <Group>
+          {canScan && (
+            <Button
+              size="xs"
+              variant="default"
+              onClick={() => rescan.mutate()}
+              loading={rescan.isPending}
+              disabled={scan?.state === 'running'}
+            >
+              Scan again
+            </Button>
+          )}
+          <SegmentedControl
+            value={collection}
+            onChange={(v) => setCollection(v as MergeCollection)}
+            data={[
+              { value: 'contacts', label: 'Contacts' },
+              { value: 'companies', label: 'Companies' },
+            ]}
+          />
+        </Group>
       </Group>
-      {groups.isPending ? (
+      {scan && <ScanStatus scan={scan} />}
+      {pages.isPending ? (
         <PageSkeleton />
-      ) : (groups.data?.data.length ?? 0) === 0 ? (
-        <EmptyState title="No duplicates found">
+      ) : groups.length === 0 ? (
+        <EmptyState title={scan?.state === 'done' ? 'No duplicates found' : 'Looking for duplicates…'}>
           Records that share an e-mail, a phone, a domain or a (similar) name show up here.
         </EmptyState>
       ) : (
-        groups.data?.data.map((g) => (
-          <DuplicateGroupCard key={`${collection}:${g.reason}:${g.key}`} group={g} collection={collection} />
-        ))
+        <>
+          {groups.map((g) => (
+            <DuplicateGroupCard
+              key={`${collection}:${g.reason}:${g.key}`}
+              group={g}
+              collection={collection}
+            />
+          ))}
+          {pages.hasNextPage && (
+            <Button
+              variant="default"
+              onClick={() => pages.fetchNextPage()}
+              loading={pages.isFetchingNextPage}
+            >
+              Show more
+            </Button>
+          )}
+        </>
       )}
     </Stack>
+  );
+}
+
+/** How current the list is: the background scan's state, and changes still being checked. */
+function ScanStatus({ scan }: { scan: Schemas['DuplicateScan'] }) {
+  if (scan.state !== 'done') {
+    return (
+      <Group gap="xs" role="status">
+        <Loader size="xs" />
+        <Text size="sm" c="dimmed">
+          {scan.state === 'running' ? 'Scanning every record for duplicates…' : 'A scan is about to start…'}
+        </Text>
+      </Group>
+    );
+  }
+  return (
+    <Text size="sm" c="dimmed" role="status">
+      Last full scan {scan.finished_at ? formatDate(scan.finished_at, true) : ''}
+      {scan.duration_ms !== null ? ` (${(scan.duration_ms / 1000).toFixed(1)} s)` : ''}
+      {scan.pending_changes > 0 ? ` · checking ${scan.pending_changes} recent changes…` : ' · up to date'}
+    </Text>
   );
 }
 
@@ -126,6 +196,22 @@ function DuplicateGroupCard({ group, collection }: { group: DuplicateGroup; coll
     },
     onError: (e) => notifications.show({ color: 'red', title: 'Merge refused', message: e.message }),
   });
+  const dismiss = useMutation({
+    mutationFn: () =>
+      call(
+        api.POST(`/api/v1/${collection}/duplicates/dismiss` as '/api/v1/contacts/duplicates/dismiss', {
+          body: { ids: group.records.map((r) => r.id) },
+        }),
+      ),
+    onSuccess: () => {
+      notifications.show({
+        color: 'teal',
+        message: 'Marked as not duplicates: they will not be shown together again',
+      });
+      void queryClient.invalidateQueries({ queryKey: [collection, 'duplicates'] });
+    },
+    onError: (e) => notifications.show({ color: 'red', message: e.message }),
+  });
   const path = collection === 'contacts' ? '/contacts/$id' : '/companies/$id';
   return (
     <Paper withBorder p="md" data-testid="duplicate-group">
@@ -134,10 +220,16 @@ function DuplicateGroupCard({ group, collection }: { group: DuplicateGroup; coll
           <Badge variant="light">{REASONS[group.reason] ?? group.reason}</Badge>
           <Text size="sm" c="dimmed">
             {group.key}
+            {group.record_count > group.records.length
+              ? ` · ${group.record_count} records, first ${group.records.length} shown`
+              : ''}
           </Text>
         </Group>
         {canMerge && (
           <Group gap="xs">
+            <Button size="xs" variant="subtle" onClick={() => dismiss.mutate()} loading={dismiss.isPending}>
+              Not a duplicate
+            </Button>
             <Button size="xs" variant="default" onClick={() => setChoosing((c) => !c)} disabled={!survivor}>
               {choosing ? 'Hide values' : 'Choose values'}
             </Button>
