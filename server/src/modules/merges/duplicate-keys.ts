@@ -31,16 +31,16 @@ export type DuplicateSpec = {
   /** Exact key kinds, strongest first; their rank is their position + 1. `block` ranks last. */
   exact: readonly ('email' | 'phone' | 'domain' | 'name')[];
   /**
-   * Selects `(record_id, kind, key, detail)` for the active records among `$3::uuid[]` of tenant
-   * `$1`. Archived and deleted ids simply yield no keys.
+   * Selects `(record_id, kind, key, detail)` for the active records of tenant `$1` that `which`
+   * selects (a condition on the id column it is given). Archived and deleted ids yield no keys.
    */
-  keysSql: string;
+  keysSql(which: (idColumn: string) => string): string;
 };
 
-const CONTACT_KEYS = `
+const CONTACT_KEYS = (which: (idColumn: string) => string) => `
 with c as (
   select id, last_name, phones, lower(trim(concat_ws(' ', first_name, last_name))) as full_name
-    from contacts where org_id = $1 and archived_at is null and id = any($3::uuid[]))
+    from contacts where org_id = $1 and archived_at is null and ${which('id')})
 select id as record_id, 'name' as kind, full_name as key, null::text as detail from c where full_name <> ''
 union all
 select id, 'block', lower(trim(last_name)), full_name from c where coalesce(trim(last_name), '') <> ''
@@ -51,16 +51,16 @@ select distinct c.id, 'phone', p.e164, null::text
 union all
 select distinct e.contact_id, 'email', regexp_replace(lower(e.email), '\\+[^@]*@', '@'), null::text
   from contact_emails e join c on c.id = e.contact_id
- where e.org_id = $1 and e.active`;
+ where e.org_id = $1 and e.active and ${which('e.contact_id')}`;
 
 /** Company names without case, punctuation and legal suffixes (Inc, LLC, Ltd, GmbH...). */
 const COMPANY_NAME = `trim(regexp_replace(regexp_replace(lower(name), '[^a-z0-9 ]+', ' ', 'g'),
   '\\m(inc|llc|ltd|limited|corp|corporation|co|company|gmbh|sa|ag|plc|group)\\M', '', 'g'))`;
 
-const COMPANY_KEYS = `
+const COMPANY_KEYS = (which: (idColumn: string) => string) => `
 with c as (
   select id, domain, phone, regexp_replace(${COMPANY_NAME}, '\\s+', ' ', 'g') as norm
-    from companies where org_id = $1 and archived_at is null and id = any($3::uuid[]))
+    from companies where org_id = $1 and archived_at is null and ${which('id')})
 select id as record_id, 'domain' as kind, lower(domain) as key, null::text as detail from c where coalesce(domain, '') <> ''
 union all
 select id, 'phone', phone, null::text from c where coalesce(phone, '') <> ''
@@ -107,17 +107,17 @@ on conflict do nothing`;
  * block in alphabetical order. `$1` org, `$2` object, `$3` rank.
  */
 export function similarPairsSql(where: string): string {
+  const offsets = Array.from({ length: SIMILAR_WINDOW }, (_, i) => i + 1);
   return `
 insert into duplicate_pairs (org_id, object, rank, reason, key, block, record_a, record_b, score)
 select $1, $2, $3, 'similar_name', least(w.detail, n.detail) || ' ~ ' || greatest(w.detail, n.detail), w.key,
        least(w.record_id, n.record_id), greatest(w.record_id, n.record_id), similarity(w.detail, n.detail)
   from (select k.key, k.record_id, k.detail,
-               array_agg(k.record_id) over nb as next_ids, array_agg(k.detail) over nb as next_details
+               ${offsets.map((i) => `lead(k.record_id, ${i}) over nb as id${i}, lead(k.detail, ${i}) over nb as d${i}`).join(',\n               ')}
           from duplicate_keys k
          where k.org_id = $1 and k.object = $2 and k.kind = 'block' and ${where}
-        window nb as (partition by k.key order by k.detail, k.record_id
-                      rows between 1 following and ${SIMILAR_WINDOW} following)) w
-  cross join lateral unnest(w.next_ids, w.next_details) as n(record_id, detail)
+        window nb as (partition by k.key order by k.detail, k.record_id)) w
+  cross join lateral (values ${offsets.map((i) => `(w.id${i}, w.d${i})`).join(', ')}) as n(record_id, detail)
  where n.record_id is not null and w.detail <> n.detail
    and similarity(w.detail, n.detail) >= ${SIMILAR_NAME_THRESHOLD}
 on conflict do nothing`;

@@ -162,7 +162,7 @@ async function refreshRecords(
   );
   const added = await conn.query<{ kind: KeyKind; key: string }>(
     `insert into duplicate_keys (org_id, object, record_id, kind, key, detail)
-     select $1, $2, k.record_id, k.kind, k.key, k.detail from (${spec.keysSql}) k
+     select $1, $2, k.record_id, k.kind, k.key, k.detail from (${spec.keysSql((id) => `${id} = any($3::uuid[])`)}) k
      on conflict do nothing returning kind, key`,
     [orgId, object, ids],
   );
@@ -240,26 +240,24 @@ async function fullScan(
   let after: string | null = null;
   for (;;) {
     const last: string | null = await withTenant(db, ctx, async ({ conn }) => {
+      // The chunk's upper id; its range also clears the keys of records deleted since.
       const { rows } = await conn.query<{ id: string }>(
-        `select id from ${spec.table} where org_id = $1 ${after ? 'and id > $3' : ''}
-          order by id limit $2`,
-        after ? [orgId, RECORD_CHUNK, after] : [orgId, RECORD_CHUNK],
+        `select id from ${spec.table} where org_id = $1 and ($2::uuid is null or id > $2)
+          order by id offset $3 limit 1`,
+        [orgId, after, RECORD_CHUNK - 1],
       );
-      const ids = rows.map((r) => r.id);
-      const hi = ids.length === RECORD_CHUNK ? ids.at(-1)! : null;
+      const hi = rows[0]?.id ?? null;
+      const range = (id: string) => `($3::uuid is null or ${id} > $3) and ($4::uuid is null or ${id} <= $4)`;
       await conn.query(
-        `delete from duplicate_keys where org_id = $1 and object = $2
-            and ($3::uuid is null or record_id > $3) and ($4::uuid is null or record_id <= $4)`,
+        `delete from duplicate_keys where org_id = $1 and object = $2 and ${range('record_id')}`,
         [orgId, object, after, hi],
       );
-      if (ids.length > 0) {
-        await conn.query(
-          `insert into duplicate_keys (org_id, object, record_id, kind, key, detail)
-           select $1, $2, k.record_id, k.kind, k.key, k.detail from (${spec.keysSql}) k
-           on conflict do nothing`,
-          [orgId, object, ids],
-        );
-      }
+      await conn.query(
+        `insert into duplicate_keys (org_id, object, record_id, kind, key, detail)
+         select $1, $2, k.record_id, k.kind, k.key, k.detail from (${spec.keysSql(range)}) k
+         on conflict do nothing`,
+        [orgId, object, after, hi],
+      );
       return hi;
     });
     if (!last) break;
