@@ -25,7 +25,12 @@ import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
 import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
 import { installIdempotency } from './platform/http/idempotency.js';
-import { installProblemHandlers } from './platform/http/problem.js';
+import { installInputRules } from './platform/http/input.js';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  installProblemHandlers,
+} from './platform/http/problem.js';
 import { installRateLimit } from './platform/http/rate-limit.js';
 import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
 import { traceIdOf } from './platform/http/trace.js';
@@ -51,6 +56,9 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
+    // Errors raised before a route runs (Node's HTTP parser, Fastify's router) are problem+json too.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -59,6 +67,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     reply.header('x-trace-id', String(req.id));
   });
   installProblemHandlers(app);
+  installInputRules(app);
   const resolve = principalResolver(services.auth, services.database, config);
   const routes = installRouteGuard(app, {
     resolvePrincipal: resolve,

@@ -137,7 +137,10 @@ async function loadField(scope: TenantScope, object: string, key: string) {
   return row;
 }
 
-/** Renames, reorders, edits options or the required flag. Removing an option in use is allowed; values stay. */
+/**
+ * Renames, reorders, edits options or the required flag. Removing an option in use is allowed;
+ * values stay. Nothing to change (`{}`): the field as it is.
+ */
 export async function updateCustomField(
   services: Services,
   ctx: TenantContext,
@@ -151,6 +154,7 @@ export async function updateCustomField(
     if (input.options && !['select', 'multi_select'].includes(row.type)) {
       throw badRequest('Only select fields have options', 'body.options');
     }
+    if (Object.values(input).every((v) => v === undefined)) return customFieldDef(row);
     const [updated] = await scope.tx
       .update(customFields)
       .set({

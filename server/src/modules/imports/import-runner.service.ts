@@ -19,7 +19,7 @@ import {
 import { type FileRow, readRows } from './import-file.util.js';
 import { runRevert } from './import-revert.service.js';
 import { importAnalyzer } from './import-statistics.js';
-import { type RowDraft, readRow } from './import-values.js';
+import { type RowDraft, readRow, storableText } from './import-values.js';
 import {
   failedRow,
   type RowResult,
@@ -232,7 +232,7 @@ export async function runImport(
             outcome,
             recordId,
             problems,
-            cells: problems.length > 0 || outcome === 'failed' ? fileRow.cells : null,
+            cells: problems.length > 0 || outcome === 'failed' ? fileRow.cells.map(storableText) : null,
             before: previous ?? null,
           });
         }

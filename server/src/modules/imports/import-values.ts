@@ -25,12 +25,18 @@ export function spreadsheetMangled(value: string, kind: ImportTarget['kind']): s
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/**
+ * A cell's text as Cairn may keep it (in a row's problems and original cells): a NUL character
+ * (U+0000), which PostgreSQL cannot store, becomes U+FFFD.
+ */
+export const storableText = (value: string): string => value.replaceAll('\u0000', '\uFFFD');
+
 /** A cell's value as stored, or the problem that keeps it out. */
 export type CellResult = { ok: true; value: unknown } | { ok: false; problem: CellProblem };
 
 const fail = (column: string, code: string, message: string, value: string): CellResult => ({
   ok: false,
-  problem: { column, code, message, value },
+  problem: { column, code, message, value: storableText(value) },
 });
 
 /** Parses a number as people type it: `1,234.50`, `$1 234`, `(12)` is not accepted. */
@@ -89,7 +95,7 @@ const FALSE = new Set(['false', 'no', 'n', '0', 'off']);
 /**
  * Reads one non-empty cell for `target`. References are returned as the trimmed text (resolved
  * later against the database). @returns the value to store, or a problem with a stable code:
- * `spreadsheet_mangled`, `too_long`, `invalid_email`, `invalid_phone`, `invalid_number`,
+ * `invalid_character` (a NUL, which PostgreSQL cannot store), `spreadsheet_mangled`, `too_long`, `invalid_email`, `invalid_phone`, `invalid_number`,
  * `invalid_amount`, `invalid_date`, `invalid_datetime`, `invalid_boolean`, `unknown_option`,
  * `invalid_url`.
  */
@@ -101,6 +107,13 @@ export function readCell(
 ): CellResult {
   // Cairn's own export (and other CSV-injection-safe writers) put a ' before a cell starting with
   // = + - or @: the value is what follows (a formula is then flagged below).
+  if (raw.includes('\u0000'))
+    return fail(
+      column,
+      'invalid_character',
+      'Contains a NUL character (U+0000), which cannot be stored',
+      raw,
+    );
   const value = raw.trim().replace(/^'(?=[=+\-@])/, '');
   const mangled = spreadsheetMangled(value, target.kind);
   if (mangled) return fail(column, 'spreadsheet_mangled', mangled, raw);

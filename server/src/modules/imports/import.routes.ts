@@ -2,6 +2,7 @@ import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
 import { tenantContextOf } from '../../platform/access/principal.js';
 import { AppError, badRequest } from '../../platform/errors/app-error.js';
+import { assertStorable } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
@@ -77,6 +78,12 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         const file = await req.file();
         if (!file)
           throw badRequest('Send the CSV or .xlsx file in the `file` field', 'body.file', 'required');
+        try {
+          assertStorable(file.filename, 'body.file.filename');
+        } catch (error) {
+          file.file.resume(); // drain the upload, so the answer is read
+          throw error;
+        }
         const view = await importsService.createImport(services, ctx(req), {
           object: req.query.object,
           fileName: file.filename || 'import.csv',

@@ -177,6 +177,10 @@ export async function createImport(
       shape = await detectShape(filePath);
       summary = await summarizeFile(filePath, shape, 0);
     }
+    // Headers are stored with the import; PostgreSQL cannot store a NUL (a data cell with one is
+    // a cell problem of its row instead, see `readCell`).
+    const nul = summary.headers.findIndex((h) => h.includes('\u0000'));
+    if (nul >= 0) throw new Error(`the header of column ${nul + 1} contains a NUL character (U+0000)`);
   } catch (error) {
     await unlink(filePath).catch(() => {});
     throw badRequest(

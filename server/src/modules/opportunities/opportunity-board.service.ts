@@ -73,7 +73,8 @@ const encode = (c: { rank: string; id: string }) =>
 function decode(cursor: string): [string, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && typeof v[0] === 'string' && /^[0-9a-f-]{36}$/.test(String(v[1])))
+    // A rank is a fractional index: base-62 digits (https://github.com/rocicorp/fractional-indexing).
+    if (Array.isArray(v) && /^[0-9A-Za-z]{1,200}$/.test(String(v[0])) && /^[0-9a-f-]{36}$/.test(String(v[1])))
       return [v[0], v[1]];
   } catch {}
   throw badRequest('The cursor is not one this board gave out', 'querystring.cursor', 'invalid_query');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { tenantContextOf } from '../../platform/access/principal.js';
 import { badRequest } from '../../platform/errors/app-error.js';
+import { assertJsonDepth, assertStorable } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { FilterNode } from '../../platform/query/query.schema.js';
@@ -32,11 +33,13 @@ const BoardQuery = z.strictObject({
 function parseFilter(text: string | undefined) {
   if (!text) return undefined;
   let json: unknown;
+  assertJsonDepth(text, 'query.filter');
   try {
     json = JSON.parse(text);
   } catch {
     throw badRequest('filter must be a JSON filter tree', 'querystring.filter', 'invalid_query');
   }
+  assertStorable(json, 'query.filter');
   const parsed = FilterNode.safeParse(json);
   if (!parsed.success)
     throw badRequest('filter is not a valid filter tree', 'querystring.filter', 'invalid_query');

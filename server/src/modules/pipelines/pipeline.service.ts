@@ -168,7 +168,7 @@ export async function createPipeline(
   );
 }
 
-/** Renames a pipeline or makes it the default. */
+/** Renames a pipeline or makes it the default. Nothing to change (`{}`): the pipeline as it is. */
 export async function updatePipeline(
   services: Services,
   ctx: TenantContext,
@@ -176,7 +176,8 @@ export async function updatePipeline(
   input: { name?: string; is_default?: boolean },
 ) {
   return withTenant(services.database, ctx, async (scope) => {
-    await loadPipeline(scope, id);
+    const current = await loadPipeline(scope, id);
+    if (!input.name && input.is_default === undefined) return current;
     if (input.is_default) {
       await scope.tx.update(pipelines).set({ isDefault: false }).where(eq(pipelines.orgId, ctx.orgId));
     }
@@ -275,7 +276,10 @@ async function writeOrder(scope: TenantScope, pipelineId: string, order: string[
      where s.org_id = ${scope.ctx.orgId} and s.pipeline_id = ${pipelineId} and s.id = o.id`);
 }
 
-/** Renames a stage or changes its probability or kind. @throws 404 */
+/**
+ * Renames a stage or changes its probability or kind. Nothing to change (`{}`): the pipeline as
+ * it is. @throws 404
+ */
 export async function updateStage(
   services: Services,
   ctx: TenantContext,
@@ -287,6 +291,7 @@ export async function updateStage(
     const p = await loadPipeline(scope, pipelineId);
     const stage = p.stages.find((s) => s.id === stageId);
     if (!stage) throw notFound('Stage', stageId);
+    if (Object.values(input).every((v) => v === undefined)) return p;
     await scope.tx
       .update(pipelineStages)
       .set(input)

@@ -44,7 +44,8 @@ function cellOf(value: unknown): string {
 /**
  * Streams every record matching `query` as CSV (header = field labels) or JSON lines, page by
  * page with the keyset cursor (each page its own short tenant transaction), so memory stays flat
- * whatever the size. Validates the query before the first byte is sent (400 otherwise).
+ * whatever the size. The first page is read before the stream is returned, so a malformed
+ * filter, sort or cursor is a 400 problem before the first byte is sent, in both formats.
  */
 export async function exportRecords(
   services: Services,
@@ -55,15 +56,14 @@ export async function exportRecords(
 ): Promise<Readable> {
   const def = await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, object));
   const fields = compileListQuery(def, { ...query, cursor: undefined, limit: 1 }).fields;
+  const pageAt = (cursor: string | undefined) =>
+    withTenant(services.database, ctx, (scope) => listPage(scope, def, { ...query, limit: BATCH, cursor }));
+  let page = await pageAt(query.cursor);
   async function* lines() {
     if (format === 'csv') yield `\uFEFF${stringify([fields.map((f) => neutralizeCell(f.label))])}`;
-    let cursor: string | undefined;
-    do {
-      const page = await withTenant(services.database, ctx, (scope) =>
-        listPage(scope, def, { ...query, limit: BATCH, ...(cursor ? { cursor } : {}) }),
-      );
+    for (;;) {
       if (format === 'jsonl') {
-        yield page.data.map((row) => `${JSON.stringify(row)}\n`).join('');
+        if (page.data.length) yield page.data.map((row) => `${JSON.stringify(row)}\n`).join('');
       } else {
         const rows = page.data.map((row) =>
           fields.map((f) =>
@@ -76,8 +76,9 @@ export async function exportRecords(
         );
         if (rows.length) yield stringify(rows);
       }
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
+      if (!page.next_cursor) return;
+      page = await pageAt(page.next_cursor);
+    }
   }
   return Readable.from(lines());
 }

@@ -83,6 +83,9 @@ export function describeEvent(
   }
 }
 
+/** An event time as PostgreSQL prints a timestamptz (`2026-01-31 09:15:00.123456+00`), as cursors carry it. */
+const EVENT_TIME = /^\d{4,}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2}){0,2}|Z)?$/;
+
 /**
  * A record's timeline: its own events and those of related records (a company's shows its
  * contacts being linked), newest first. Keyset-paginated: pass `before` = the last entry's cursor.
@@ -97,7 +100,7 @@ export async function timelineOf(
   if (page.cursor) {
     try {
       after = JSON.parse(Buffer.from(page.cursor, 'base64url').toString('utf8'));
-      z.object({ at: z.string(), id: z.uuid() }).parse(after);
+      z.object({ at: z.string().regex(EVENT_TIME), id: z.uuid() }).parse(after);
     } catch {
       throw badRequest('The cursor is not one this list gave out', 'querystring.cursor', 'invalid_query');
     }

@@ -14,6 +14,17 @@ export type ProblemCode =
   | 'reference_not_found'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'unsupported_charset'
+  | 'invalid_json'
+  | 'invalid_utf8'
+  | 'invalid_character'
+  | 'too_deep'
+  | 'invalid_url'
+  | 'method_not_allowed'
+  | 'request_timeout'
+  | 'uri_too_long'
+  | 'range_not_satisfiable'
+  | 'headers_too_large'
   | 'invalid_state'
   | 'rate_limited'
   | 'account_locked'
@@ -31,6 +42,8 @@ export type AppErrorOptions = {
   errors?: FieldError[];
   /** Seconds, for 429 and 503 (sent as Retry-After). */
   retryAfterS?: number;
+  /** The methods the path takes, for 405 (sent as Allow). */
+  allow?: readonly string[];
   cause?: unknown;
 };
 
@@ -40,11 +53,15 @@ export const STATUS_TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -54,6 +71,7 @@ export class AppError extends Error {
   readonly path: string | undefined;
   readonly errors: FieldError[] | undefined;
   readonly retryAfterS: number | undefined;
+  readonly allow: readonly string[] | undefined;
 
   constructor(
     readonly status: number,
@@ -66,6 +84,7 @@ export class AppError extends Error {
     this.path = options.path ?? options.errors?.[0]?.path;
     this.errors = options.errors;
     this.retryAfterS = options.retryAfterS;
+    this.allow = options.allow;
   }
 }
 

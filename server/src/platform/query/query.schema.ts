@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { assertJsonDepth, assertStorable } from '../http/input.js';
 import { fieldPath } from '../http/problem.js';
 import { invalidQuery, QUERY_LIMITS } from './query.errors.js';
 
@@ -116,16 +117,19 @@ export function parseListQuery(input: unknown): ListQuery {
 /**
  * Decodes URL parameters: `filter` is JSON, `sort` is `name:asc,created_at:desc` or `-created_at`,
  * `fields` is comma-separated, `limit` an integer.
- * @throws AppError 400 `invalid_query` naming the parameter (`filter`, `sort[1]`, `limit`)
+ * @throws AppError 400 `invalid_query` naming the parameter (`filter`, `sort[1]`, `limit`); 400
+ * `too_deep` or `invalid_character` (`query.filter.value`) from the input rules of `input.ts`
  */
 export function parseListQueryParams(params: ListQueryParams): ListQuery {
   const query: Record<string, unknown> = {};
   if (params.filter !== undefined && params.filter.trim() !== '') {
+    assertJsonDepth(params.filter, 'query.filter');
     try {
       query.filter = JSON.parse(params.filter);
     } catch {
       throw invalidQuery('filter must be a JSON filter tree', 'filter');
     }
+    assertStorable(query.filter, 'query.filter');
   }
   if (params.sort !== undefined && params.sort.trim() !== '') {
     query.sort = params.sort.split(',').map((part, i) => parseSortPart(part.trim(), i));

@@ -1,0 +1,455 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerWebApp } from '../src/modules/web/web.routes.js';
+import { installInputRules } from '../src/platform/http/input.js';
+import { installProblemHandlers } from '../src/platform/http/problem.js';
+import type { ApiApp } from '../src/platform/http/types.js';
+import { ORIGIN, signUp, startTestApp, type TestApp } from './harness.js';
+import { uploadCsv, waitForImport } from './import-helpers.js';
+
+let t: TestApp;
+let admin: Awaited<ReturnType<typeof signUp>>;
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await signUp(t, 'Hardening Co');
+});
+afterAll(() => t?.close());
+
+const PROBLEM = 'application/problem+json; charset=utf-8';
+
+/** Sends raw bytes as a request body with the admin's session. */
+async function raw(method: 'POST' | 'PATCH', url: string, payload: Buffer | string, contentType: string) {
+  const res = await t.app.inject({
+    method,
+    url,
+    headers: { cookie: admin.client.cookieHeader, origin: ORIGIN, 'content-type': contentType },
+    payload,
+    remoteAddress: admin.client.ip,
+  });
+  return { status: res.statusCode, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined };
+}
+
+/** `{"and":[{"and":[ ... {"field":"first_name","op":"isEmpty"} ... ]}]}`, `levels` deep. */
+const deepFilter = (levels: number) =>
+  `${'{"and":['.repeat(levels)}{"field":"first_name","op":"isEmpty"}${']}'.repeat(levels)}`;
+
+describe('bytes PostgreSQL cannot store', () => {
+  it('a NUL character anywhere in a JSON body is a 400 naming its path, on every route that takes a body', async () => {
+    const contact = await admin.client.post('/api/v1/contacts', { first_name: 'Nul' });
+    expect(contact.status).toBe(201);
+    const cases: [string, unknown, string][] = [
+      ['/api/v1/contacts', { first_name: 'a\u0000b' }, 'body.first_name'],
+      [
+        '/api/v1/contacts',
+        { first_name: 'A', emails: [{ value: 'x\u0000@example.com' }] },
+        'body.emails[0].value',
+      ],
+      ['/api/v1/contacts', { first_name: 'A', custom: { 'bad\u0000key': 'x' } }, 'body.custom'],
+      ['/api/v1/contacts/query', { q: '\u0000' }, 'body.q'],
+      [
+        '/api/v1/contacts/query',
+        { filter: { field: 'first_name', op: 'eq', value: 'x\u0000' } },
+        'body.filter.value',
+      ],
+      ['/api/v1/views', { object: 'contact', name: 'v', query: { q: 'a\u0000' } }, 'body.query.q'],
+      ['/api/v1/tags', { name: 'tag\u0000' }, 'body.name'],
+    ];
+    for (const [url, body, where] of cases) {
+      const res = await admin.client.post(url, body);
+      expect(res.status, `${url} ${JSON.stringify(body)}: ${res.text}`).toBe(400);
+      expect(res.headers['content-type']).toBe(PROBLEM);
+      expect(res.body).toMatchObject({ code: 'invalid_character', path: where });
+    }
+    const patched = await admin.client.patch(`/api/v1/contacts/${contact.body.id}`, {
+      custom: { note: 'x\u0000' },
+    });
+    expect(patched.status).toBe(400);
+    expect(patched.body).toMatchObject({ code: 'invalid_character', path: 'body.custom.note' });
+    // The rule sits where bodies enter: every route that takes one refuses it the same way.
+    const uuid = '00000000-0000-4000-8000-000000000000';
+    for (const route of t.routes) {
+      if (route.method === 'GET' || route.method === 'DELETE') continue;
+      const url = route.url.replace(/:[A-Za-z]+/g, uuid).replace('*', 'x');
+      const res = await admin.client.request(route.method as 'POST', url, { x: '\u0000' });
+      expect(res.status, `${route.method} ${route.url}: ${res.text}`).toBe(400);
+      expect(res.body, `${route.method} ${route.url}`).toMatchObject({
+        code: 'invalid_character',
+        path: 'body.x',
+      });
+    }
+    const unchanged = await admin.client.get(`/api/v1/contacts/${contact.body.id}`);
+    expect(unchanged.body.first_name).toBe('Nul');
+  });
+
+  it('a NUL character in a query string value, a filter value or a path parameter is a 400 naming it', async () => {
+    const cases: [string, string][] = [
+      ['/api/v1/contacts?q=a%00b', 'query.q'],
+      ['/api/v1/search?q=%00', 'query.q'],
+      [
+        `/api/v1/contacts?filter=${encodeURIComponent('{"field":"first_name","op":"eq","value":"a\\u0000"}')}`,
+        'query.filter.value',
+      ],
+      [`/api/v1/contacts/export?format=csv&q=%00`, 'query.q'],
+      ['/api/v1/objects/contact%00', 'params.object'],
+    ];
+    for (const [url, where] of cases) {
+      const res = await admin.client.get(url);
+      expect(res.status, `${url}: ${res.text}`).toBe(400);
+      expect(res.headers['content-type']).toBe(PROBLEM);
+      expect(res.body, url).toMatchObject({ code: 'invalid_character', path: where });
+    }
+    // Every GET route, whatever its own parameters: the rule runs before any schema.
+    const uuid = '00000000-0000-4000-8000-000000000000';
+    for (const route of t.routes.filter((r) => r.method === 'GET')) {
+      const url = `${route.url.replace(/:[A-Za-z]+/g, uuid).replace('*', 'x')}?x=a%00`;
+      const res = await admin.client.get(url);
+      expect(res.status, `${url}: ${res.text}`).toBe(400);
+      expect(res.body, url).toMatchObject({ code: 'invalid_character', path: 'query.x' });
+    }
+  });
+
+  it('a cursor carrying a NUL or a value of the wrong type is a 400, not a database error', async () => {
+    const contact = await admin.client.post('/api/v1/contacts', { first_name: 'Cursor' });
+    const pipeline = await admin.client.post('/api/v1/pipelines', { name: 'Cursor pipeline' });
+    const column = `/api/v1/pipelines/${pipeline.body.id}/board/${pipeline.body.stages[0].id}`;
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const urls = [
+      `/api/v1/contacts/${contact.body.id}/timeline?cursor=${b64({ at: 'x\u0000', id: contact.body.id })}`,
+      `/api/v1/contacts/${contact.body.id}/timeline?cursor=${b64({ at: 'not a time', id: contact.body.id })}`,
+      `${column}?cursor=${b64(['a\u0000', contact.body.id])}`,
+      `${column}?filter=${encodeURIComponent('{"field":"title","op":"eq","value":"a\\u0000"}')}`,
+    ];
+    for (const url of urls) {
+      const res = await admin.client.get(url);
+      expect(res.status, `${url}: ${res.text}`).toBe(400);
+      expect(res.headers['content-type']).toBe(PROBLEM);
+    }
+  });
+
+  it('invalid UTF-8 in a JSON body is a 400, never stored as U+FFFD', async () => {
+    const payload = Buffer.concat([
+      Buffer.from('{"first_name":"Bad'),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('"}'),
+    ]);
+    const res = await raw('POST', '/api/v1/contacts', payload, 'application/json');
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toBe(PROBLEM);
+    expect(res.body).toMatchObject({ code: 'invalid_utf8', path: 'body' });
+    const stored = await admin.client.get('/api/v1/contacts?q=Bad');
+    expect(stored.body.data).toEqual([]);
+    // Valid UTF-8 with a BOM-less multi-byte name still goes through.
+    const ok = await raw(
+      'POST',
+      '/api/v1/contacts',
+      Buffer.from('{"first_name":"Zoë 日本"}'),
+      'application/json',
+    );
+    expect(ok.status).toBe(201);
+    expect(ok.body.first_name).toBe('Zoë 日本');
+  });
+
+  it('a body whose Content-Type names a charset other than UTF-8 is a 415', async () => {
+    const latin1 = Buffer.from('{"first_name":"Zo\u00eb"}', 'latin1');
+    const res = await raw('POST', '/api/v1/contacts', latin1, 'application/json; charset=iso-8859-1');
+    expect(res.status).toBe(415);
+    expect(res.headers['content-type']).toBe(PROBLEM);
+    expect(res.body).toMatchObject({ code: 'unsupported_charset' });
+    const utf8 = await raw(
+      'POST',
+      '/api/v1/contacts',
+      '{"first_name":"Zoé"}',
+      'application/json; charset="UTF-8"',
+    );
+    expect(utf8.status).toBe(201);
+  });
+
+  it('a NUL character in a CSV cell of an import is a cell problem like any bad cell, never a 500 nor a stored NUL', async () => {
+    const csv =
+      'First name,Last name,Email\nAda,Lovelace,ada@example.com\nNully,By\u0000te,nul@example.com\n';
+    const up = await uploadCsv(t, admin.client, 'contact', 'nul.csv', csv);
+    expect(up.status, up.text).toBe(201);
+    const started = await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    expect(started.status, started.text).toBe(200);
+    const done = await waitForImport(admin.client, up.body.id);
+    expect(done.status).toBe('completed');
+    // The default `invalid_cells` keeps the row without the bad cell, as for any other bad cell.
+    expect(done.progress).toMatchObject({ created: 2, failed: 0, with_problems: 1 });
+    const nully = await admin.client.get('/api/v1/contacts?q=Nully');
+    expect(nully.body.data).toHaveLength(1);
+    expect(nully.body.data[0].last_name).toBeNull();
+    const problems = await admin.client.get(`/api/v1/imports/${up.body.id}/errors.csv`);
+    expect(problems.status).toBe(200);
+    expect(problems.text).toContain('invalid_character');
+    expect(problems.text).not.toContain('\u0000');
+    // A NUL in the header row: the upload itself is refused.
+    const header = await uploadCsv(
+      t,
+      admin.client,
+      'contact',
+      'nulhead.csv',
+      'First\u0000name,Email\nA,a@example.com\n',
+    );
+    expect(header.status, header.text).toBe(400);
+    expect(header.body).toMatchObject({ code: 'invalid_csv' });
+    // A NUL in the uploaded file's name.
+    const name = await uploadCsv(t, admin.client, 'contact', 'nul\u0000.csv', 'First name\nA\n');
+    expect(name.status, name.text).toBe(400);
+    expect(name.body).toMatchObject({ code: 'invalid_character', path: 'body.file.filename' });
+  });
+});
+
+describe('empty and late errors', () => {
+  it('a PATCH with nothing to change is a no-op 200 returning the unchanged record, on every PATCH route', async () => {
+    const c = admin.client;
+    const pipeline = await c.post('/api/v1/pipelines', { name: 'Patch pipeline' });
+    expect(pipeline.status).toBe(201);
+    const stage = pipeline.body.stages[0];
+    const field = await c.post('/api/v1/objects/contact/fields', { label: 'Nickname', type: 'text' });
+    expect(field.status).toBe(201);
+    const contact = await c.post('/api/v1/contacts', { first_name: 'Patch' });
+    const company = await c.post('/api/v1/companies', { name: 'Patch Inc' });
+    const deal = await c.post('/api/v1/opportunities', { title: 'Patch deal' });
+    const view = await c.post('/api/v1/views', { object: 'contact', name: 'Patch view' });
+    const task = await c.post('/api/v1/tasks', { title: 'Patch task' });
+    const note = await c.post('/api/v1/notes', { object: 'contact', id: contact.body.id, body: 'Hello' });
+    const up = await uploadCsv(t, c, 'contact', 'p.csv', 'First name\nA\n');
+    const targets: [string, { status: number; body: Record<string, unknown> }][] = [
+      [`/api/v1/pipelines/${pipeline.body.id}`, pipeline],
+      [`/api/v1/pipelines/${pipeline.body.id}/stages/${stage.id}`, pipeline],
+      ['/api/v1/objects/contact/fields/nickname', field],
+      [`/api/v1/contacts/${contact.body.id}`, contact],
+      [`/api/v1/companies/${company.body.id}`, company],
+      [`/api/v1/opportunities/${deal.body.id}`, deal],
+      [`/api/v1/views/${view.body.id}`, view],
+      [`/api/v1/tasks/${task.body.id}`, task],
+      [`/api/v1/notes/${note.body.id}`, note],
+      [`/api/v1/imports/${up.body.id}`, up as { status: number; body: Record<string, unknown> }],
+    ];
+    for (const [url, created] of targets) {
+      expect(created.status, url).toBe(201);
+      const res = await c.patch(url, {});
+      expect(res.status, `${url}: ${res.text}`).toBe(200);
+      expect(res.body.id).toBe(created.body.id);
+      if ('name' in created.body) expect(res.body.name).toBe(created.body.name);
+      if ('title' in created.body) expect(res.body.title).toBe(created.body.title);
+    }
+    const covered = new Set(targets.map(([url]) => url.split('/')[3]));
+    const patchRoutes = t.routes.filter((r) => r.method === 'PATCH').map((r) => r.url.split('/')[3]);
+    // members and tags take a required field, so `{}` is a 400 there; every other PATCH is covered.
+    for (const collection of patchRoutes)
+      if (collection !== 'members' && collection !== 'tags') expect(covered).toContain(collection);
+  });
+
+  it('a CSV export with a malformed cursor, filter or sort is a 400 problem before the first byte', async () => {
+    await admin.client.post('/api/v1/contacts', { first_name: 'Exported' });
+    for (const query of [
+      'cursor=garbage',
+      `filter=${encodeURIComponent('{"field":"nothing","op":"eq","value":1}')}`,
+      'sort=nothing:asc',
+    ]) {
+      for (const format of ['csv', 'jsonl']) {
+        const res = await admin.client.get(`/api/v1/contacts/export?format=${format}&${query}`);
+        expect(res.status, `${format} ${query}: ${res.text}`).toBe(400);
+        expect(res.headers['content-type']).toBe(PROBLEM);
+        expect(res.body.code).toBeTypeOf('string');
+      }
+    }
+    const ok = await admin.client.get('/api/v1/contacts/export?format=csv');
+    expect(ok.status).toBe(200);
+    expect(ok.text).toContain('Exported');
+  });
+});
+
+describe('depth before schemas', () => {
+  it('a body nested thousands of levels deep is a 400 too_deep before any validation runs', async () => {
+    const filter = deepFilter(5000);
+    const bodies: [string, string][] = [
+      ['/api/v1/contacts/query', `{"filter":${filter}}`],
+      ['/api/v1/views', `{"object":"contact","name":"deep","query":{"filter":${filter}}}`],
+      ['/api/v1/contacts/bulk', `{"action":"archive","filter":${filter}}`],
+      ['/api/v1/contacts', `{"first_name":"x","custom":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`],
+      ['/api/v1/contacts', '['.repeat(100_000)],
+    ];
+    for (const [url, payload] of bodies) {
+      const res = await raw('POST', url, payload, 'application/json');
+      expect(res.status, `${url}: ${JSON.stringify(res.body)}`).toBe(400);
+      expect(res.headers['content-type']).toBe(PROBLEM);
+      expect(res.body).toMatchObject({ code: 'too_deep', path: 'body' });
+    }
+    // 64 levels are still a valid filter shape (the query language then applies its own limits).
+    const shallow = await raw(
+      'POST',
+      '/api/v1/contacts/query',
+      `{"filter":${deepFilter(3)}}`,
+      'application/json',
+    );
+    expect(shallow.status).toBe(200);
+  });
+
+  it('a filter query parameter nested too deep is a 400 too_deep', async () => {
+    const res = await admin.client.get(`/api/v1/contacts?filter=${encodeURIComponent('['.repeat(7000))}`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'too_deep', path: 'query.filter' });
+  });
+});
+
+/** One raw HTTP/1.1 exchange over a socket (Node's parser runs, unlike inject). */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      data += chunk;
+    });
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+    socket.on('connect', () => socket.end(request));
+    setTimeout(() => {
+      socket.destroy();
+      resolve(data);
+    }, 3000);
+  });
+}
+
+function parseRaw(response: string) {
+  const [head = '', ...rest] = response.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(
+    lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+  );
+  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(rest.join('\r\n\r\n')) };
+}
+
+/** A request through a real socket. */
+function httpCall(
+  port: number,
+  options: { method: string; path: string; headers?: Record<string, string>; body?: string },
+) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: Record<string, unknown> }>(
+    (resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: options.method, path: options.path, headers: options.headers },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => {
+            text += c;
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: text ? JSON.parse(text) : {},
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(options.body);
+    },
+  );
+}
+
+describe('every error is problem+json, from every layer', () => {
+  it('Node, Fastify, the router, better-auth and static files all answer problem+json with a code', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as AddressInfo;
+    const expectProblem = (
+      res: { status: number; headers: Record<string, unknown>; body: Record<string, unknown> },
+      status: number,
+      label: string,
+    ) => {
+      expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBe(status);
+      expect(String(res.headers['content-type']), label).toMatch(/^application\/problem\+json/);
+      expect(res.body.code, label).toBeTypeOf('string');
+      expect(res.body.status, label).toBe(status);
+    };
+    // Node's HTTP parser: header block too large.
+    const big = parseRaw(
+      await rawExchange(port, `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+    );
+    expectProblem(big, 431, 'header too large');
+    expect(big.body.code).toBe('headers_too_large');
+    // The router: a path parameter beyond the router's limit, and bad percent-encoding.
+    const long = await httpCall(port, { method: 'GET', path: `/api/v1/contacts/${'a'.repeat(2000)}` });
+    expectProblem(long, 414, 'uri too long');
+    const badUrl = await httpCall(port, { method: 'GET', path: '/api/v1/contacts/%E0%A4%A' });
+    expectProblem(badUrl, 400, 'bad encoding');
+    expect(badUrl.body.code).toBe('invalid_url');
+    // Body parsing: too large, and an unsupported media type.
+    const tooLarge = await httpCall(port, {
+      method: 'POST',
+      path: '/api/v1/signup',
+      headers: { 'content-type': 'application/json' },
+      body: `{"name":""${'a'.repeat(11 * 1024 * 1024)}"}`,
+    });
+    expectProblem(tooLarge, 413, 'body too large');
+    const media = await httpCall(port, {
+      method: 'POST',
+      path: '/api/v1/signup',
+      headers: { 'content-type': 'application/xml' },
+      body: '<signup/>',
+    });
+    expectProblem(media, 415, 'media type');
+    // An unknown method on a known path: 405 with Allow.
+    const method = await httpCall(port, { method: 'PUT', path: '/api/v1/contacts' });
+    expectProblem(method, 405, 'method');
+    expect(method.body.code).toBe('method_not_allowed');
+    expect(String(method.headers.allow).split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
+    const auth405 = await httpCall(port, { method: 'DELETE', path: '/api/auth/get-session' });
+    expectProblem(auth405, 405, 'auth method');
+    // better-auth's own refusals keep their code.
+    const signIn = await httpCall(port, {
+      method: 'POST',
+      path: '/api/auth/sign-in/email',
+      headers: { 'content-type': 'application/json', origin: ORIGIN },
+      body: JSON.stringify({ email: admin.email, password: 'wrong-password-1' }),
+    });
+    expectProblem(signIn, 401, 'better-auth');
+    expect(signIn.body.code).toBe('invalid_email_or_password');
+    const authUnknown = await httpCall(port, { method: 'GET', path: '/api/auth/no-such-endpoint' });
+    expectProblem(authUnknown, 404, 'better-auth unknown');
+    // A plain unknown route.
+    expectProblem(await httpCall(port, { method: 'GET', path: '/api/v1/nothing' }), 404, 'unknown route');
+  });
+
+  it('static files answer problem+json on their errors', async () => {
+    const dist = mkdtempSync(path.join(tmpdir(), 'cairn-dist-'));
+    mkdirSync(path.join(dist, 'assets'));
+    writeFileSync(path.join(dist, 'index.html'), '<!doctype html><title>Cairn</title>');
+    writeFileSync(path.join(dist, 'assets', 'app.js'), 'console.log(1)');
+    const app = Fastify();
+    installProblemHandlers(app);
+    installInputRules(app);
+    await registerWebApp(app as unknown as ApiApp, dist);
+    await app.ready();
+    try {
+      const missing = await app.inject({ method: 'GET', url: '/assets/missing.js' });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.headers['content-type']).toBe(PROBLEM);
+      const range = await app.inject({
+        method: 'GET',
+        url: '/assets/app.js',
+        headers: { range: 'bytes=9999-' },
+      });
+      expect(range.statusCode).toBe(416);
+      expect(range.headers['content-type']).toBe(PROBLEM);
+      expect(JSON.parse(range.body).code).toBe('range_not_satisfiable');
+      const method = await app.inject({ method: 'DELETE', url: '/assets/app.js' });
+      expect(method.statusCode).toBe(405);
+      expect(method.headers['content-type']).toBe(PROBLEM);
+      const ok = await app.inject({ method: 'GET', url: '/assets/app.js' });
+      expect(ok.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
