@@ -27,6 +27,7 @@ import { principalResolver, registerAuthHandler } from './platform/auth/auth.rou
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installProblemHandlers } from './platform/http/problem.js';
 import { installRateLimit } from './platform/http/rate-limit.js';
+import { installRequestBudget } from './platform/http/request-budget.js';
 import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
 import { traceIdOf } from './platform/http/trace.js';
 import type { ApiApp, Services } from './platform/http/types.js';
@@ -53,6 +54,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
 
+  installRequestBudget(app, config.statementTimeoutMs);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onSend', async (req, reply) => {
