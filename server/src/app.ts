@@ -32,6 +32,7 @@ import {
   installProblemHandlers,
 } from './platform/http/problem.js';
 import { installRateLimit } from './platform/http/rate-limit.js';
+import { installRequestBudget } from './platform/http/request-budget.js';
 import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
 import { traceIdOf } from './platform/http/trace.js';
 import type { ApiApp, Services } from './platform/http/types.js';
@@ -61,6 +62,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
+  installRequestBudget(app, config.statementTimeoutMs);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onSend', async (req, reply) => {

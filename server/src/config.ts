@@ -41,6 +41,13 @@ export type Config = {
   apiRateLimitPerMinute: number;
   /** Redis for rate-limit counters shared by several server processes; in-process when absent. */
   redisUrl: string | undefined;
+  /**
+   * Milliseconds an HTTP request's database work may take (each statement, and its tenant
+   * transaction as a whole) before it is cancelled and answered 503 `statement_timeout`.
+   */
+  statementTimeoutMs: number;
+  /** The same for work outside a request: jobs, imports, commands. */
+  jobStatementTimeoutMs: number;
 };
 
 export class ConfigError extends Error {
@@ -90,6 +97,8 @@ const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
     .default('pgboss'),
   QUEUE_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  JOB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(120_000),
 });
 
 /**
@@ -131,6 +140,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     queueSuperviseS: e.QUEUE_SUPERVISE_SECONDS,
     apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
     redisUrl: e.REDIS_URL,
+    statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
+    jobStatementTimeoutMs: e.JOB_STATEMENT_TIMEOUT_MS,
   };
 }
 

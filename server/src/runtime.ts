@@ -30,7 +30,13 @@ export async function createServices(
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? pino({ level: config.logLevel });
   const database =
-    options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+    options.database ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      jobStatementTimeoutMs: config.jobStatementTimeoutMs,
+      connectTimeoutMs: config.statementTimeoutMs,
+    }));
   const applied = await migrate(database);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
   const jobs = createJobQueue(database, logger, config.queueSchema, config.queueSuperviseS);

@@ -40,6 +40,11 @@ export type Database = {
   pglite: PGlite | undefined;
   /** The pool when on a server. */
   pool: pg.Pool | undefined;
+  /**
+   * Milliseconds a statement may run outside an HTTP request (jobs, imports, commands); requests
+   * carry their own shorter budget (`db/budget.ts`). Server: also every connection's default.
+   */
+  jobStatementTimeoutMs: number;
   close(): Promise<void>;
 };
 
@@ -50,6 +55,10 @@ export type OpenDatabaseOptions = {
   dataDir?: string;
   /** Server: connections in the pool. */
   poolSize?: number;
+  /** See `Database.jobStatementTimeoutMs`; default 120,000. */
+  jobStatementTimeoutMs?: number;
+  /** Server: how long a request waits for a free pool connection before a 503, ms; default 5,000. */
+  connectTimeoutMs?: number;
 };
 
 /**
@@ -59,12 +68,33 @@ export type OpenDatabaseOptions = {
  * @throws DataDirLockedError when another live process holds the embedded directory
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  if (options.databaseUrl) return openServer(options.databaseUrl, options.poolSize ?? 10);
-  return openEmbedded(options.dataDir ?? './data');
+  const jobStatementTimeoutMs = options.jobStatementTimeoutMs ?? 120_000;
+  if (options.databaseUrl) {
+    return openServer(
+      options.databaseUrl,
+      options.poolSize ?? 10,
+      jobStatementTimeoutMs,
+      options.connectTimeoutMs,
+    );
+  }
+  return openEmbedded(options.dataDir ?? './data', jobStatementTimeoutMs);
 }
 
-async function openServer(url: string, max: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: 'cairn' });
+async function openServer(
+  url: string,
+  max: number,
+  jobStatementTimeoutMs: number,
+  connectTimeoutMs = 5_000,
+): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    application_name: 'cairn',
+    // The backstop for statements outside a tenant transaction; a tenant transaction sets its own.
+    statement_timeout: jobStatementTimeoutMs,
+    // A request queued behind a full pool fails (503) instead of waiting without limit.
+    connectionTimeoutMillis: connectTimeoutMs,
+  });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Queries in flight still fail.
   });
@@ -91,11 +121,12 @@ async function openServer(url: string, max: number): Promise<Database> {
     },
     pglite: undefined,
     pool,
+    jobStatementTimeoutMs,
     close: () => pool.end(),
   };
 }
 
-async function openEmbedded(dataDir: string): Promise<Database> {
+async function openEmbedded(dataDir: string, jobStatementTimeoutMs: number): Promise<Database> {
   let lock: DataDirLock | undefined;
   let dir: string | undefined;
   if (dataDir !== 'memory://') {
@@ -126,6 +157,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
       withConnection: (fn) => fn({ ...raw, exec }),
       pglite,
       pool: undefined,
+      jobStatementTimeoutMs,
       close: async () => {
         await pglite.close();
         lock?.release();

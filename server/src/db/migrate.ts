@@ -101,6 +101,8 @@ export async function migrate(database: Database, dir = MIGRATIONS_DIR): Promise
       const done: string[] = [];
       for (const m of migrations.filter((x) => status.pending.includes(x.tag))) {
         await conn.exec('begin');
+        // A migration may rewrite a large table: no statement timeout (the pool's default has one).
+        await conn.exec('set local statement_timeout = 0');
         try {
           for (const statement of m.statements) await conn.exec(statement);
           await conn.query('insert into public.cairn_migrations (tag, hash) values ($1, $2)', [

@@ -1,4 +1,10 @@
-import { sql } from 'drizzle-orm';
+import type { PGlite } from '@electric-sql/pglite';
+import type { RelationalSchemaConfig, TablesRelationalConfig } from 'drizzle-orm';
+import { NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
+import type { PgDialect } from 'drizzle-orm/pg-core';
+import { PgliteSession, PgliteTransaction } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import { currentDbBudget, type DbBudget, QueryCanceledError } from './budget.js';
 import type { Database, SqlExecutor, Tx } from './client.js';
 import { isId } from './ids.js';
 
@@ -31,6 +37,18 @@ export const APP_ROLE = 'cairn_app';
  * unprivileged `cairn_app` role and sets `app.org_id`, so row-level security hides every other
  * tenant even from a query that forgets its `org_id` filter. Queries still filter by `org_id`.
  * Everything `fn` does commits or rolls back together (events and enqueued jobs included).
+ *
+ * Bounded (issue 18): the transaction runs under the current `DbBudget` (an HTTP request's
+ * `STATEMENT_TIMEOUT_MS`, else the database's job timeout). PostgreSQL's `statement_timeout` bounds
+ * each statement, set in the same statement as role and tenant; the whole transaction has the same
+ * deadline, checked before each statement, so work made of many short statements is cut too. When
+ * the request's client goes away, the running statement is cancelled (server: a protocol
+ * CancelRequest) and no further statement runs. Both raise SQLSTATE 57014, which the HTTP layer
+ * answers with 503 `statement_timeout`.
+ *
+ * Embedded (PGlite): the engine runs each statement synchronously on this thread, so no timer can
+ * interrupt a statement once it runs (`statement_timeout` is accepted but never fires, measured);
+ * only the between-statement deadline holds there, and long work must be made of short statements.
  */
 export async function withTenant<T>(
   database: Database,
@@ -38,12 +56,146 @@ export async function withTenant<T>(
   fn: (scope: TenantScope) => Promise<T>,
 ): Promise<T> {
   if (!isId(ctx.orgId)) throw new Error(`withTenant: orgId is not a uuid: ${ctx.orgId}`);
-  return database.db.transaction(async (tx) => {
-    await tx.execute(
-      sql`select set_config('role', ${APP_ROLE}, true), set_config('app.org_id', ${ctx.orgId}, true)`,
-    );
+  const budget = currentDbBudget() ?? { timeoutMs: database.jobStatementTimeoutMs };
+  const guard = new StatementGuard(budget);
+  guard.check();
+  // Literals, not parameters, so that begin and the settings travel as one simple query: the role
+  // is a constant, the org id a checked uuid and the timeout an integer.
+  const settings =
+    `select set_config('role', '${APP_ROLE}', true), set_config('app.org_id', '${ctx.orgId}', true), ` +
+    `set_config('statement_timeout', '${Math.max(1, Math.round(budget.timeoutMs))}', true)`;
+  if (database.pool) return serverTransaction(database, database.pool, guard, settings, ctx, fn);
+  return embeddedTransaction(database, guard, settings, ctx, fn);
+}
+
+/** Drizzle internals a hand-opened transaction needs: the dialect and the schema's table map. */
+type DrizzleInternals = { dialect: PgDialect; schema: RelationalSchemaConfig<TablesRelationalConfig> };
+const internalsOf = (database: Database) => (database.db as unknown as { session: DrizzleInternals }).session;
+
+async function serverTransaction<T>(
+  database: Database,
+  pool: pg.Pool,
+  guard: StatementGuard,
+  settings: string,
+  ctx: TenantContext,
+  fn: (scope: TenantScope) => Promise<T>,
+): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    if (/timeout/i.test(String((error as Error).message))) throw new QueryCanceledError('timeout');
+    throw error;
+  }
+  // A cancelled connection is not reused: a late CancelRequest must never hit the next request.
+  let discard = false;
+  const stop = guard.onClientGone(() => {
+    discard = true;
+    cancelRunningQuery(client);
+  });
+  const guarded = {
+    query: (...args: Parameters<pg.PoolClient['query']>) => {
+      guard.check();
+      return (client.query as (...a: unknown[]) => unknown)(...args);
+    },
+  };
+  try {
+    // begin and the tenant settings in one round trip (simple-query protocol, two statements).
+    await client.query(`begin; ${settings}`);
+    const { dialect, schema } = internalsOf(database);
+    const session = new NodePgSession(guarded as unknown as pg.PoolClient, dialect, schema, {});
+    const tx = new NodePgTransaction(dialect, session, schema) as unknown as Tx;
+    const result = await fn({ tx, ctx, conn: rawConnectionOf(tx) });
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => {
+      discard = true;
+    });
+    throw error;
+  } finally {
+    stop();
+    client.release(discard || undefined);
+  }
+}
+
+async function embeddedTransaction<T>(
+  database: Database,
+  guard: StatementGuard,
+  settings: string,
+  ctx: TenantContext,
+  fn: (scope: TenantScope) => Promise<T>,
+): Promise<T> {
+  const { dialect, schema } = internalsOf(database);
+  return database.pglite!.transaction(async (ptx) => {
+    await ptx.query(settings);
+    const guarded = {
+      query: (...args: Parameters<typeof ptx.query>) => {
+        guard.check();
+        return ptx.query(...args);
+      },
+      exec: (...args: Parameters<typeof ptx.exec>) => {
+        guard.check();
+        return ptx.exec(...args);
+      },
+    };
+    const session = new PgliteSession(guarded as unknown as PGlite, dialect, schema, {});
+    const tx = new PgliteTransaction(dialect, session, schema) as unknown as Tx;
     return fn({ tx, ctx, conn: rawConnectionOf(tx) });
   });
+}
+
+/** The deadline and the caller's presence, checked before each statement of a transaction. */
+class StatementGuard {
+  private readonly deadline: number;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(budget: DbBudget) {
+    this.deadline = Date.now() + budget.timeoutMs;
+    this.signal = budget.signal;
+  }
+
+  /** @throws QueryCanceledError once the deadline passed or the caller went away */
+  check(): void {
+    if (this.signal?.aborted) throw new QueryCanceledError('client_gone');
+    if (Date.now() > this.deadline) throw new QueryCanceledError('timeout');
+  }
+
+  /** Calls `cancel` when the caller goes away; returns the unsubscribe. */
+  onClientGone(cancel: () => void): () => void {
+    const signal = this.signal;
+    if (!signal) return () => {};
+    signal.addEventListener('abort', cancel, { once: true });
+    return () => signal.removeEventListener('abort', cancel);
+  }
+}
+
+/**
+ * Asks the server to cancel what `client` runs now: a CancelRequest on a new socket, as libpq's
+ * PQcancel does (https://www.postgresql.org/docs/15/protocol-flow.html#id-1.10.6.7.10). No pool
+ * slot and no authentication needed; the cancelled statement fails with 57014.
+ */
+function cancelRunningQuery(client: pg.PoolClient): void {
+  const { processID, secretKey, host, port } = client as unknown as {
+    processID: number | null;
+    secretKey: number | null;
+    host: string;
+    port: number;
+  };
+  if (processID === null || secretKey === null) return;
+  // pg's Connection does the protocol; its typings omit connect() and cancel().
+  const connection = new pg.Connection() as unknown as {
+    on(event: string, listener: () => void): void;
+    connect(portOrPath: number | string, host: string): void;
+    cancel(processID: number, secretKey: number): void;
+  };
+  connection.on('error', () => {
+    // Best effort: the statement then ends at its statement_timeout.
+  });
+  connection.on('connect', () => {
+    connection.cancel(processID, secretKey);
+  });
+  connection.connect(host.startsWith('/') ? `${host}/.s.PGSQL.${port}` : port, host);
 }
 
 /**

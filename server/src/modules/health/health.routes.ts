@@ -14,7 +14,14 @@ const Version = z.object({
   schema_version: z.string().nullable().describe('The newest migration this code knows'),
 });
 
-/** Process health, readiness (database reachable, migrations current) and the running version. */
+/** How long `/ready` waits for the database before answering 503 (a busy pool must not hang it). */
+const READY_TIMEOUT_MS = 1_000;
+
+/**
+ * Process health, readiness (database reachable, migrations current) and the running version.
+ * `/health` is liveness: it never touches the database, so it answers while slow requests hold
+ * every pool connection. `/ready` asks the database, for at most READY_TIMEOUT_MS.
+ */
 export function registerHealthRoutes(app: ApiApp, services: Services): void {
   app.get(
     '/health',
@@ -37,7 +44,13 @@ export function registerHealthRoutes(app: ApiApp, services: Services): void {
     },
     async (_req, reply) => {
       try {
-        const status = await migrationStatus(services.database);
+        let timer: NodeJS.Timeout | undefined;
+        const status = await Promise.race([
+          migrationStatus(services.database),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('database did not answer in time')), READY_TIMEOUT_MS);
+          }),
+        ]).finally(() => clearTimeout(timer));
         const migrations = status.current ? 'current' : status.pending.length > 0 ? 'pending' : 'unknown';
         return reply
           .code(status.current ? 200 : 503)

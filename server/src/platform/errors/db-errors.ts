@@ -59,6 +59,11 @@ export function mapDatabaseError(error: unknown): AppError | undefined {
         cause: error,
       });
     case '57014':
+      // statement_timeout fired, the tenant transaction passed its deadline, or its client left.
+      return new AppError(503, 'statement_timeout', 'The request took too long and was stopped; try again', {
+        retryAfterS: 2,
+        cause: error,
+      });
     case '53300':
     case '57P03':
       return new AppError(503, 'unavailable', 'The database is busy; try again shortly', {

@@ -1,0 +1,33 @@
+import { AsyncResource } from 'node:async_hooks';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { runWithDbBudget } from '../../db/budget.js';
+
+/**
+ * Gives every request its database budget (`db/budget.ts`): `timeoutMs` for its statements and
+ * tenant transactions, and a signal aborted when the client disconnects before the answer is
+ * sent, which cancels the running statement. Installed first, so every later hook and the
+ * handler run inside it.
+ *
+ * Fastify runs preValidation, preHandler and the handler from the request stream's `end` event,
+ * outside the async context the onRequest hook entered; the request's AsyncResource carries it
+ * over (the pattern of @fastify/request-context, https://github.com/fastify/fastify-request-context).
+ */
+export function installRequestBudget(app: FastifyInstance, timeoutMs: number): void {
+  const resources = new WeakMap<FastifyRequest, AsyncResource>();
+  app.addHook('onRequest', (req, reply, done) => {
+    const controller = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
+    runWithDbBudget({ timeoutMs, signal: controller.signal }, () => {
+      const resource = new AsyncResource('cairn-request-budget');
+      resources.set(req, resource);
+      resource.runInAsyncScope(done, req.raw);
+    });
+  });
+  app.addHook('preValidation', (req, _reply, done) => {
+    const resource = resources.get(req);
+    if (resource) resource.runInAsyncScope(done, req.raw);
+    else done();
+  });
+}
