@@ -24,6 +24,7 @@ import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
 import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
+import { installCompression } from './platform/http/compression.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installInputRules } from './platform/http/input.js';
 import {
@@ -34,6 +35,7 @@ import {
 import { installRateLimit } from './platform/http/rate-limit.js';
 import { installRequestBudget } from './platform/http/request-budget.js';
 import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
+import { API_DOCS_CSP, installSecurityHeaders } from './platform/http/security-headers.js';
 import { traceIdOf } from './platform/http/trace.js';
 import type { ApiApp, Services } from './platform/http/types.js';
 
@@ -43,8 +45,9 @@ export type BuiltApp = { app: ApiApp; routes: RouteEntry[] };
  * Assembles the HTTP server: JSON logs carrying each request's `trace_id`, zod-validated routes
  * with their OpenAPI 3.1 document at `/api/openapi.json` and reference at `/api/docs`,
  * problem+json errors, the access guard, better-auth at `/api/auth/*` and the `/api/v1` modules.
+ * `options.webDistDir` serves another build of the web app than `web/dist` (tests).
  */
-export async function buildApp(services: Services): Promise<BuiltApp> {
+export async function buildApp(services: Services, options: { webDistDir?: string } = {}): Promise<BuiltApp> {
   const { config } = services;
   const app = Fastify({
     logger: {
@@ -68,6 +71,8 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-trace-id', String(req.id));
   });
+  await installSecurityHeaders(app, config);
+  await installCompression(app);
   installProblemHandlers(app);
   installInputRules(app);
   const resolve = principalResolver(services.auth, services.database, config);
@@ -100,14 +105,14 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: API_DOCS_CSP });
 
   await app.register(async (scoped) => {
     const api = scoped.withTypeProvider<ZodTypeProvider>() as ApiApp;
     api.get('/api/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
       app.swagger(),
     );
-    await registerWebApp(api);
+    await registerWebApp(api, options.webDistDir);
     registerHealthRoutes(api, services);
     registerAuthHandler(api, services.auth, config.baseUrl);
     await api.register(

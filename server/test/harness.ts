@@ -34,6 +34,7 @@ export const serverDatabaseUrl = (): string => inject('databaseUrl');
 export async function startTestApp(
   env: Record<string, string> = {},
   beforeStart?: (services: Services) => void,
+  appOptions: Parameters<typeof buildApp>[1] = {},
 ): Promise<TestApp> {
   const databaseUrl = serverDatabaseUrl();
   const config: Config = loadConfig({
@@ -62,7 +63,7 @@ export async function startTestApp(
   });
   beforeStart?.(services);
   await services.jobs.start({ worker: true });
-  const { app, routes } = await buildApp(services);
+  const { app, routes } = await buildApp(services, appOptions);
   await app.ready();
   let clients = 0;
   const fileIp = `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;

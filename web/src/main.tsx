@@ -11,8 +11,10 @@ import {
 import { Notifications } from '@mantine/notifications';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
+import { setNonce } from 'get-nonce';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { styleNonce } from './lib/csp';
 import { queryClient } from './lib/query';
 import { router } from './router';
 
@@ -46,6 +48,10 @@ const cssVariablesResolver: CSSVariablesResolver = () => ({
 });
 const colorSchemeManager = localStorageColorSchemeManager({ key: 'cairn-color-scheme' });
 
+// The scroll lock of modals and Spotlight (react-remove-scroll) inserts a <style> tag; it takes
+// its CSP nonce from get-nonce.
+setNonce(styleNonce());
+
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <MantineProvider
@@ -53,6 +59,7 @@ createRoot(document.getElementById('root')!).render(
       defaultColorScheme="auto"
       colorSchemeManager={colorSchemeManager}
       cssVariablesResolver={cssVariablesResolver}
+      getStyleNonce={styleNonce}
     >
       <Notifications position="top-right" />
       <QueryClientProvider client={queryClient}>

@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../platform/errors/app-error.js';
+import { styleNonceOf } from '../../platform/http/security-headers.js';
 import type { ApiApp } from '../../platform/http/types.js';
 import { registerHomeRoute } from '../health/home.routes.js';
 
@@ -12,11 +14,16 @@ export const WEB_DIST_DIR = path.resolve(
   '../../../../web/dist',
 );
 
+/** What the web build writes as `index.html`'s CSP nonce (`html.cspNonce` in web/vite.config.ts). */
+const CSP_NONCE_PLACEHOLDER = 'CAIRN_CSP_NONCE';
+
 /**
  * Serves the web app at `/`, same origin as the API so the session cookie just works: hashed
- * assets under `/assets/` (cached for a year, immutable), and `index.html` (never cached) for
- * every other GET outside `/api/`, so the app's own routes (`/contacts/…`) load on refresh.
- * Unknown `/api/` paths stay problem+json 404s. Without a build, `/` shows the landing page.
+ * assets under `/assets/` (cached for a year, immutable; the `.br` / `.gz` copies the build wrote
+ * are sent to clients that accept them, with `Content-Encoding` and `Vary: Accept-Encoding`), and
+ * `index.html` (never cached, carrying this response's CSP style nonce) for every other GET
+ * outside `/api/`, so the app's own routes (`/contacts/…`) load on refresh. Unknown `/api/` paths
+ * stay problem+json 404s. Without a build, `/` shows the landing page.
  */
 export async function registerWebApp(app: ApiApp, distDir = WEB_DIST_DIR): Promise<void> {
   const indexFile = path.join(distDir, 'index.html');
@@ -30,6 +37,9 @@ export async function registerWebApp(app: ApiApp, distDir = WEB_DIST_DIR): Promi
     prefix: '/',
     wildcard: false,
     index: false,
+    preCompressed: true,
+    // index.html goes out only through sendIndex, with its nonce filled in.
+    allowedPath: (pathName) => !pathName.startsWith('/index.html'),
     setHeaders(res, filePath) {
       res.header(
         'cache-control',
@@ -39,22 +49,18 @@ export async function registerWebApp(app: ApiApp, distDir = WEB_DIST_DIR): Promi
       );
     },
   });
-  const sendIndex = async (
-    _req: unknown,
-    reply: {
-      header: (k: string, v: string) => unknown;
-      type: (t: string) => { send: (b: string) => unknown };
-    },
-  ) => {
+  const sendIndex = async (_req: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-cache');
-    return reply.type('text/html; charset=utf-8').send(indexHtml);
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(indexHtml.replaceAll(CSP_NONCE_PLACEHOLDER, styleNonceOf(reply.raw)));
   };
-  app.get('/', { schema: { hide: true }, config: { access: 'public' } }, sendIndex as never);
+  app.get('/', { schema: { hide: true }, config: { access: 'public' } }, sendIndex);
   app.get('/*', { schema: { hide: true }, config: { access: 'public' } }, async (req, reply) => {
     const pathname = req.url.split('?')[0] ?? '';
     if (pathname.startsWith('/api/') || pathname.startsWith('/assets/') || path.extname(pathname) !== '') {
       throw new AppError(404, 'route_not_found', `There is no route ${req.method} ${pathname}`);
     }
-    return sendIndex(req, reply as never);
+    return sendIndex(req, reply);
   });
 }

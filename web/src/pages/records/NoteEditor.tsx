@@ -4,6 +4,7 @@ import { Link, RichTextEditor } from '@mantine/tiptap';
 import { useEditor } from '@tiptap/react';
 import StarterKit from '@tiptap/starter-kit';
 import { useState } from 'react';
+import { styleNonce } from '../../lib/csp';
 
 /**
  * The rich-text note editor (tiptap via @mantine/tiptap), loaded only when a detail page shows
@@ -21,6 +22,7 @@ export default function NoteEditor({
     extensions: [StarterKit.configure({ link: false }), Link],
     content: '',
     immediatelyRender: true,
+    injectNonce: styleNonce(),
     editorProps: { attributes: { 'aria-label': 'New note', role: 'textbox', 'aria-multiline': 'true' } },
   });
 
