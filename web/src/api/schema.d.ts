@@ -3558,7 +3558,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Undo a finished import: archive what it created, restore what it overwrote (in the background) */
+        /** Undo a finished import: archive what it created, restore what it overwrote (in the background); who ran it or an admin (another member gets 403) */
         post: {
             parameters: {
                 query?: never;
@@ -4801,7 +4801,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Undo a merge: the merged records come back and what moved returns */
+        /** Undo a merge: the merged records come back and what moved returns (who ran it or an admin; another member gets 403) */
         post: {
             parameters: {
                 query?: never;
