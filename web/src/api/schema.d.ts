@@ -8820,6 +8820,8 @@ export interface paths {
                     linked_object?: "contact" | "company" | "opportunity";
                     /** @description Words that must all occur in the title or description */
                     q?: string;
+                    /** @description true: only open tasks whose reminder time has passed; false: only the others */
+                    reminder_due?: "true" | "false";
                     status?: "open" | "done" | "all";
                 };
                 header?: never;
@@ -9510,7 +9512,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open tasks grouped as overdue, today, tomorrow, this week, later and undated (100 each) */
+        /** Open tasks grouped as due now (reminder time passed), overdue, today, tomorrow, this week, later and undated (100 each) */
         get: {
             parameters: {
                 query?: {
@@ -12024,6 +12026,8 @@ export interface components {
             /** @enum {string} */
             priority: "low" | "normal" | "high" | "urgent";
             remind_at: string | null;
+            /** @description Its reminder time has passed and it is open (not archived): due now for its assignee, until done or the reminder moves */
+            reminder_due: boolean;
             reminder_sent_at: string | null;
             /** @enum {string} */
             status: "open" | "done";
@@ -12064,6 +12068,8 @@ export interface components {
             title: string;
         };
         TaskGroups: {
+            /** @description Reminder time passed (reminder_due): also listed in the group of their due date */
+            due_now: components["schemas"]["Task"][];
             later: components["schemas"]["Task"][];
             no_date: components["schemas"]["Task"][];
             overdue: components["schemas"]["Task"][];
@@ -12074,6 +12080,8 @@ export interface components {
             tz: string;
         };
         TaskGroupsInput: {
+            /** @description Reminder time passed (reminder_due): also listed in the group of their due date */
+            due_now: components["schemas"]["TaskInput"][];
             later: components["schemas"]["TaskInput"][];
             no_date: components["schemas"]["TaskInput"][];
             overdue: components["schemas"]["TaskInput"][];
@@ -12102,6 +12110,8 @@ export interface components {
             /** @enum {string} */
             priority: "low" | "normal" | "high" | "urgent";
             remind_at: string | null;
+            /** @description Its reminder time has passed and it is open (not archived): due now for its assignee, until done or the reminder moves */
+            reminder_due: boolean;
             reminder_sent_at: string | null;
             /** @enum {string} */
             status: "open" | "done";
