@@ -75,15 +75,16 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
   await installCompression(app);
   installProblemHandlers(app);
   installInputRules(app);
+  const rateLimit = await installRateLimit(app, config);
+  app.addHook('onClose', rateLimit.close);
   const resolve = principalResolver(services.auth, services.database, config);
   const routes = installRouteGuard(app, {
     resolvePrincipal: resolve,
     trustedOrigins: config.trustedOrigins,
+    limit: rateLimit.limit,
   });
 
   installIdempotency(app, services.database);
-  const closeRateLimit = await installRateLimit(app, config);
-  app.addHook('onClose', closeRateLimit);
 
   await app.register(fastifySwagger, {
     openapi: {

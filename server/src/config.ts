@@ -37,8 +37,13 @@ export type Config = {
    * that died): such a job is retried at most this long after it stalled.
    */
   queueSuperviseS: number;
-  /** API requests per principal (or client IP without one) per minute before 429. */
+  /** API requests per signed-in principal per minute before 429. */
   apiRateLimitPerMinute: number;
+  /**
+   * Requests per client IP per minute, before 429, that carry no valid session: public routes,
+   * 401s, the better-auth endpoints (`/api/auth/*`, sign-in, sign-out, get-session).
+   */
+  anonRateLimitPerMinute: number;
   /** Redis for rate-limit counters shared by several server processes; in-process when absent. */
   redisUrl: string | undefined;
   /**
@@ -88,6 +93,7 @@ const envSchema = z.object({
   TRUSTED_ORIGINS: z.string().default(''),
   SIGN_IN_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(20),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  ANON_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
@@ -139,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     queueSchema: e.QUEUE_SCHEMA,
     queueSuperviseS: e.QUEUE_SUPERVISE_SECONDS,
     apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+    anonRateLimitPerMinute: e.ANON_RATE_LIMIT_PER_MINUTE,
     redisUrl: e.REDIS_URL,
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
     jobStatementTimeoutMs: e.JOB_STATEMENT_TIMEOUT_MS,

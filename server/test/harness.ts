@@ -44,6 +44,7 @@ export async function startTestApp(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SIGN_IN_PER_IP_PER_MINUTE: '1000',
     API_RATE_LIMIT_PER_MINUTE: '100000',
+    ANON_RATE_LIMIT_PER_MINUTE: '100000',
     // Each test app its own queue, so another file's worker never takes its jobs.
     QUEUE_SCHEMA: `pgboss_${randomBytes(4).toString('hex')}`,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),

@@ -27,7 +27,7 @@ describe('API rate limit', () => {
   });
 
   it('shares the counters between server processes through Redis', async () => {
-    const env = { API_RATE_LIMIT_PER_MINUTE: '4', REDIS_URL: 'redis://127.0.0.1:6379' };
+    const env = { ANON_RATE_LIMIT_PER_MINUTE: '4', REDIS_URL: 'redis://127.0.0.1:6379' };
     const first = await startTestApp(env);
     const second = await startTestApp(env);
     apps.push(first, second);
@@ -40,5 +40,40 @@ describe('API rate limit', () => {
     for (let i = 0; i < 3; i++) onSecond.push((await second.client({ ip }).get(url)).status);
     expect(onFirst).toEqual([404, 404]);
     expect(onSecond).toEqual([404, 404, 429]);
+  });
+
+  it('counts requests without a valid session per client IP: 401s, public routes, better-auth and get-session', async () => {
+    const t = await startTestApp({ ANON_RATE_LIMIT_PER_MINUTE: '6' });
+    apps.push(t);
+    const signedIn = await signUp(t);
+    const ip = `172.30.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
+    const anonymous = t.client({ ip });
+    const forged = t.client({ ip });
+    forged.setCookieHeader('better-auth.session_token=forged.c2lnbmF0dXJl');
+    const statuses = [
+      (await anonymous.get('/api/v1/contacts')).status,
+      (await forged.get('/api/v1/me')).status,
+      (await anonymous.get('/api/auth/get-session')).status,
+      (await anonymous.get('/api/v1/invitations/00000000-0000-4000-8000-000000000000/preview')).status,
+      (
+        await anonymous.post('/api/auth/sign-in/email', {
+          email: 'nobody@example.com',
+          password: 'Nope-nope-1',
+        })
+      ).status,
+      (await anonymous.get('/api/auth/no-such-endpoint')).status,
+    ];
+    expect(statuses).toEqual([401, 401, 200, 404, 401, 404]);
+    for (const url of ['/api/v1/contacts', '/api/auth/get-session']) {
+      const limited = await anonymous.get(url);
+      expect(limited.status).toBe(429);
+      expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(limited.body.code).toBe('rate_limited');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    // Another IP, a signed-in user (their own budget) and health probes are not affected.
+    expect((await t.client().get('/api/v1/contacts')).status).toBe(401);
+    expect((await signedIn.client.get('/api/v1/me')).status).toBe(200);
+    expect((await anonymous.get('/health')).status).toBe(200);
   });
 });

@@ -361,4 +361,48 @@ describe('task reminders', () => {
     expect(await remindersOf(finished.body.id)).toHaveLength(0);
     expect((await admin.client.get(`/api/v1/tasks/${finished.body.id}`)).body.reminder_sent_at).toBeNull();
   });
+
+  it('a reminder whose time has passed shows the open task as due now to its assignee, until it is done', async () => {
+    const boss = await signUp(t, 'Reminders Co');
+    const mate = await addMember(t, boss.client, 'user');
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const make = (title: string, fields: Record<string, unknown>) =>
+      boss.client.post('/api/v1/tasks', { title, ...fields }).then((r) => r.body);
+    const past = await make('Call back Grace', { remind_at: at(-60_000), due_at: at(3 * DAY) });
+    const future = await make('Renewal next month', { remind_at: at(30 * DAY) });
+    const done = await make('Already called', { remind_at: at(-60_000) });
+    await boss.client.post(`/api/v1/tasks/${done.id}/complete`);
+    await make('No reminder', {});
+    await make('Mate reminded', { remind_at: at(-60_000), assignee_id: mate.userId });
+
+    const groups = await boss.client.get('/api/v1/tasks/groups?assignee=me');
+    expect(groups.status).toBe(200);
+    expect(titles(groups.body.due_now)).toEqual(['Call back Grace']);
+    // It stays in the group of its due date too.
+    expect(titles(groups.body.later)).toContain('Call back Grace');
+
+    const mine = await boss.client.get('/api/v1/tasks?assignee=me&status=all');
+    const dueOf = Object.fromEntries(
+      mine.body.data.map((x: { title: string; reminder_due: boolean }) => [x.title, x.reminder_due]),
+    );
+    expect(dueOf).toEqual({
+      'Call back Grace': true,
+      'Renewal next month': false,
+      'Already called': false,
+      'No reminder': false,
+    });
+    const dueNow = await boss.client.get('/api/v1/tasks?assignee=me&reminder_due=true');
+    expect(titles(dueNow.body.data)).toEqual(['Call back Grace']);
+    const notDue = await boss.client.get('/api/v1/tasks?assignee=me&reminder_due=false');
+    expect(titles(notDue.body.data).sort()).toEqual(['No reminder', 'Renewal next month']);
+    expect((await boss.client.get('/api/v1/tasks?reminder_due=banana')).status).toBe(400);
+
+    // The assignee sees theirs; done, it is no longer due.
+    expect(titles((await mate.client.get('/api/v1/tasks/groups?assignee=me')).body.due_now)).toEqual([
+      'Mate reminded',
+    ]);
+    await boss.client.post(`/api/v1/tasks/${past.id}/complete`);
+    expect((await boss.client.get('/api/v1/tasks/groups?assignee=me')).body.due_now).toEqual([]);
+    expect((await boss.client.get(`/api/v1/tasks/${future.id}`)).body.reminder_due).toBe(false);
+  });
 });

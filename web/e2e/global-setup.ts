@@ -70,6 +70,7 @@ export default async function setup({ provide }: { provide: (key: string, value:
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
     SIGN_IN_PER_IP_PER_MINUTE: '1000',
     API_RATE_LIMIT_PER_MINUTE: '100000',
+    ANON_RATE_LIMIT_PER_MINUTE: '100000',
     QUEUE_SCHEMA: `pgboss_e2e_${randomBytes(3).toString('hex')}`,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   });

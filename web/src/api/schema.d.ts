@@ -3938,7 +3938,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Undo a finished import: archive what it created, restore what it overwrote (in the background) */
+        /** Undo a finished import: archive what it created, restore what it overwrote (in the background); who ran it or an admin (another member gets 403) */
         post: {
             parameters: {
                 query?: never;
@@ -5181,7 +5181,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Undo a merge: the merged records come back and what moved returns */
+        /** Undo a merge: the merged records come back and what moved returns (who ran it or an admin; another member gets 403) */
         post: {
             parameters: {
                 query?: never;
@@ -9200,6 +9200,8 @@ export interface paths {
                     linked_object?: "contact" | "company" | "opportunity";
                     /** @description Words that must all occur in the title or description */
                     q?: string;
+                    /** @description true: only open tasks whose reminder time has passed; false: only the others */
+                    reminder_due?: "true" | "false";
                     status?: "open" | "done" | "all";
                 };
                 header?: never;
@@ -9890,7 +9892,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open tasks grouped as overdue, today, tomorrow, this week, later and undated (100 each) */
+        /** Open tasks grouped as due now (reminder time passed), overdue, today, tomorrow, this week, later and undated (100 each) */
         get: {
             parameters: {
                 query?: {
@@ -12456,6 +12458,8 @@ export interface components {
             /** @enum {string} */
             priority: "low" | "normal" | "high" | "urgent";
             remind_at: string | null;
+            /** @description Its reminder time has passed and it is open (not archived): due now for its assignee, until done or the reminder moves */
+            reminder_due: boolean;
             reminder_sent_at: string | null;
             /** @enum {string} */
             status: "open" | "done";
@@ -12496,6 +12500,8 @@ export interface components {
             title: string;
         };
         TaskGroups: {
+            /** @description Reminder time passed (reminder_due): also listed in the group of their due date */
+            due_now: components["schemas"]["Task"][];
             later: components["schemas"]["Task"][];
             no_date: components["schemas"]["Task"][];
             overdue: components["schemas"]["Task"][];
@@ -12506,6 +12512,8 @@ export interface components {
             tz: string;
         };
         TaskGroupsInput: {
+            /** @description Reminder time passed (reminder_due): also listed in the group of their due date */
+            due_now: components["schemas"]["TaskInput"][];
             later: components["schemas"]["TaskInput"][];
             no_date: components["schemas"]["TaskInput"][];
             overdue: components["schemas"]["TaskInput"][];
@@ -12534,6 +12542,8 @@ export interface components {
             /** @enum {string} */
             priority: "low" | "normal" | "high" | "urgent";
             remind_at: string | null;
+            /** @description Its reminder time has passed and it is open (not archived): due now for its assignee, until done or the reminder moves */
+            reminder_due: boolean;
             reminder_sent_at: string | null;
             /** @enum {string} */
             status: "open" | "done";

@@ -173,11 +173,6 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       importsService.startImport,
     ],
     ['cancel', 'Stop a queued or running import after its current batch', importsService.cancelImport],
-    [
-      'revert',
-      'Undo a finished import: archive what it created, restore what it overwrote (in the background)',
-      importsService.revertImport,
-    ],
   ] as const) {
     app.post(
       `/imports/:id/${action}`,
@@ -188,6 +183,23 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       async (req) => fn(services, ctx(req), req.params.id),
     );
   }
+  app.post(
+    '/imports/:id/revert',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags,
+        summary:
+          'Undo a finished import: archive what it created, restore what it overwrote (in the background); who ran it or an admin (another member gets 403)',
+        params: IdParams,
+        response: { 200: Import, ...errors },
+      },
+    },
+    async (req) =>
+      importsService.revertImport(services, ctx(req), req.params.id, {
+        isAdmin: req.principal?.role === 'admin',
+      }),
+  );
   app.get(
     '/imports/:id/rows',
     {

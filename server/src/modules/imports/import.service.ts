@@ -5,7 +5,7 @@ import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
-import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { AppError, badRequest, conflict, forbidden, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
@@ -459,11 +459,20 @@ export async function cancelImport(services: Services, ctx: TenantContext, id: s
 
 /**
  * Queues the revert of a finished (completed, failed or cancelled) import: what it created is
- * archived, what it updated gets its old values back. @throws 404, 409 `invalid_state`
+ * archived, what it updated gets its old values back. Who ran the import or an admin may revert
+ * it (`by.isAdmin`: the caller's role is admin).
+ * @throws 404, 403 `forbidden` for another member's import, 409 `invalid_state`
  */
-export async function revertImport(services: Services, ctx: TenantContext, id: string): Promise<ImportView> {
+export async function revertImport(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  by: { isAdmin: boolean },
+): Promise<ImportView> {
   return withTenant(services.database, ctx, async (scope) => {
     const row = await loadImport(scope, id, true);
+    if (row.createdBy !== ctx.actor.id && !by.isAdmin)
+      throw forbidden('Only the member who ran an import, or an admin, can revert it');
     if (!['completed', 'failed', 'cancelled'].includes(row.status))
       throw conflict(`The import is ${row.status}: it cannot be reverted now`, undefined, 'invalid_state');
     const [updated] = await scope.tx

@@ -156,7 +156,8 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
       config: { access: 'records:write' },
       schema: {
         tags: ['contacts', 'companies'],
-        summary: 'Undo a merge: the merged records come back and what moved returns',
+        summary:
+          'Undo a merge: the merged records come back and what moved returns (who ran it or an admin; another member gets 403)',
         params: z.strictObject({ id: z.uuid() }),
         response: {
           200: z
@@ -166,6 +167,6 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
         },
       },
     },
-    async (req) => undoMerge(services, ctx(req), req.params.id),
+    async (req) => undoMerge(services, ctx(req), req.params.id, { isAdmin: req.principal?.role === 'admin' }),
   );
 }

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
-import { conflict, notFound } from '../../platform/errors/app-error.js';
+import { conflict, forbidden, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import type { ContactUpdateInput, ContactView } from '../contacts/contact.dto.js';
@@ -149,13 +149,15 @@ async function undoContactMergeIn(scope: TenantScope, services: Services, merge:
 /**
  * Undoes a merge of contacts or companies: the survivor gets its values, e-mails, phones, tags and
  * links back, the merged records are restored, and what moved goes back to where it was (what
- * was deleted or archived since stays so). Records `<object>.merge_undone`.
- * @throws 404, 409 `already_undone`
+ * was deleted or archived since stays so). Records `<object>.merge_undone`. Who ran the merge
+ * or an admin may undo it (`by.isAdmin`: the caller's role is admin).
+ * @throws 404, 403 `forbidden` for another member's merge, 409 `already_undone`
  */
 export async function undoMerge(
   services: Services,
   ctx: TenantContext,
   id: string,
+  by: { isAdmin: boolean },
 ): Promise<{ merge_id: string; restored_ids: string[] }> {
   return withTenant(services.database, ctx, async (scope) => {
     const [merge] = await scope.tx
@@ -164,6 +166,8 @@ export async function undoMerge(
       .where(and(eq(recordMerges.orgId, ctx.orgId), eq(recordMerges.id, id)))
       .for('update');
     if (!merge) throw notFound('Merge', id);
+    if (merge.createdBy !== ctx.actor.id && !by.isAdmin)
+      throw forbidden('Only the member who ran a merge, or an admin, can undo it');
     if (merge.undoneAt) throw conflict('This merge was undone already', undefined, 'already_undone');
     if (merge.object === 'company') await undoCompanyMergeIn(scope, services, merge);
     else await undoContactMergeIn(scope, services, merge);

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROLES } from '../../platform/access/permissions.js';
 import { tenantContextOf } from '../../platform/access/principal.js';
+import { USER_NAME_MAX_LENGTH } from '../../platform/auth/auth.js';
 import { sendWebResponse, toWebRequest } from '../../platform/auth/auth.routes.js';
 import { passwordProblem } from '../../platform/auth/password-policy.js';
 import { AppError, badRequest, unauthenticated } from '../../platform/errors/app-error.js';
@@ -21,7 +22,7 @@ const Password = z
   .min(8)
   .max(128)
   .describe('8+ characters with lower- and upper-case letters and a digit or symbol');
-const PersonName = z.string().trim().min(1).max(120);
+const PersonName = z.string().trim().min(1).max(USER_NAME_MAX_LENGTH);
 const OrgName = z.string().trim().min(1).max(120);
 const Uuid = z.uuid();
 

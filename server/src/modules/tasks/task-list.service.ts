@@ -52,6 +52,19 @@ function searchCondition(q: string | undefined): SQL | undefined {
   );
 }
 
+/** Open, not archived, and its reminder time passed at `now` (`isReminderDue` in SQL). */
+function reminderDueCondition(now: Date): SQL {
+  return and(eq(tasks.status, 'open'), isNull(tasks.archivedAt), lte(tasks.remindAt, now.toISOString()))!;
+}
+
+/** `reminder_due=true` keeps the tasks due now, `false` the others, absent adds no condition. */
+function reminderFilter(value: 'true' | 'false' | undefined, now: Date): SQL | undefined {
+  if (value === undefined) return undefined;
+  const due = reminderDueCondition(now);
+  // A task without a reminder makes `due` null, not false.
+  return value === 'true' ? due : sql`not coalesce(${due}, false)`;
+}
+
 const isDay = (value: string) => /^\d{4}-\d{2}-\d{2}$/.test(value);
 
 function dueRange(from: string | undefined, to: string | undefined): SQL[] {
@@ -86,7 +99,8 @@ function cursorValues(cursor: string): CursorValue[] {
 /**
  * A page of the tenant's tasks (archived ones left out), soonest due first, undated last.
  * Filters: assignee (me | any | a member id), status (open | done | all), q (words in the title
- * or description), due_from / due_to (a day counts whole, in UTC), linked_object + linked_id.
+ * or description), due_from / due_to (a day counts whole, in UTC), linked_object + linked_id,
+ * reminder_due (open tasks whose reminder time has passed, or the others).
  * @returns `{data, next_cursor}`; pass `next_cursor` as `cursor` for the next page
  * @throws AppError 400 at `querystring.<param>` (half a link filter, a foreign cursor)
  */
@@ -103,6 +117,7 @@ export async function listTasks(
     searchCondition(query.q),
     ...dueRange(query.due_from, query.due_to),
     linkCondition(query),
+    reminderFilter(query.reminder_due, new Date()),
     query.cursor ? keysetCondition(ORDER, cursorValues(query.cursor)) : undefined,
   );
   const rows = await withTenant(services.database, ctx, ({ tx }) =>
@@ -146,6 +161,8 @@ function groupCondition(group: TaskGroup, w: DueWindows): SQL {
     )!;
   const { days } = w;
   switch (group) {
+    case 'due_now':
+      return reminderDueCondition(w.now);
     case 'overdue':
       return between([null, w.now], [null, days.today]);
     case 'today':
@@ -173,8 +190,10 @@ async function groupRows(scope: TenantScope, base: SQL | undefined, condition: S
 
 /**
  * The open tasks (not archived) as a to-do list sees them, relative to now in `tz` (a valid IANA
- * zone; see `assertTimeZone`): overdue, today, tomorrow, this_week (after tomorrow until Sunday
- * of this ISO week), later, no_date. Each group holds at most 100 tasks, soonest due first.
+ * zone; see `assertTimeZone`): due_now (their reminder time has passed: how a reminder reaches
+ * its assignee until notifications exist; such a task is also in the group of its due date),
+ * overdue, today, tomorrow, this_week (after tomorrow until Sunday of this ISO week), later,
+ * no_date. Each group holds at most 100 tasks, soonest due first.
  */
 export async function groupTasks(
   services: Services,

@@ -59,6 +59,11 @@ export const Task = z
     link: RecordRef.nullable(),
     remind_at: z.string().nullable(),
     reminder_sent_at: z.string().nullable(),
+    reminder_due: z
+      .boolean()
+      .describe(
+        'Its reminder time has passed and it is open (not archived): due now for its assignee, until done or the reminder moves',
+      ),
     created_by: z.uuid().nullable(),
     updated_by: z.uuid().nullable(),
     created_at: z.string(),
@@ -82,6 +87,10 @@ export const TaskListQuery = z.strictObject({
   due_to: DayOrInstant.optional().describe('Due at or before (a day: up to its end in UTC)'),
   linked_object: z.enum(LINKABLE_OBJECTS).optional(),
   linked_id: z.uuid().optional().describe('With linked_object: tasks about that record'),
+  reminder_due: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('true: only open tasks whose reminder time has passed; false: only the others'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional().describe('next_cursor of the previous page'),
 });
@@ -96,12 +105,23 @@ export const TaskGroupsQuery = z.strictObject({
   tz: z.string().max(64).default('UTC').describe('IANA time zone the days are counted in'),
 });
 
-export const TASK_GROUPS = ['overdue', 'today', 'tomorrow', 'this_week', 'later', 'no_date'] as const;
+export const TASK_GROUPS = [
+  'due_now',
+  'overdue',
+  'today',
+  'tomorrow',
+  'this_week',
+  'later',
+  'no_date',
+] as const;
 export type TaskGroup = (typeof TASK_GROUPS)[number];
 
 export const TaskGroups = z
   .object({
     tz: z.string(),
+    due_now: z
+      .array(Task)
+      .describe('Reminder time passed (reminder_due): also listed in the group of their due date'),
     overdue: z.array(Task),
     today: z.array(Task),
     tomorrow: z.array(Task),

@@ -24,7 +24,7 @@ const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknow
 
 /**
  * Tasks under `/tasks`: create, read, update, complete / reopen, archive (DELETE) / restore, a
- * filtered keyset list, and the to-do groups (overdue, today, ...) in the caller's time zone.
+ * filtered keyset list, and the to-do groups (due now, overdue, today, ...) in the caller's time zone.
  * Reads need `records:read`, changes `records:write`. Another tenant's id is a 404.
  */
 export function registerTaskRoutes(app: ApiApp, services: Services): void {
@@ -60,7 +60,8 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
       config: { access: 'records:read' },
       schema: {
         tags,
-        summary: 'Open tasks grouped as overdue, today, tomorrow, this week, later and undated (100 each)',
+        summary:
+          'Open tasks grouped as due now (reminder time passed), overdue, today, tomorrow, this week, later and undated (100 each)',
         querystring: TaskGroupsQuery,
         response: { 200: TaskGroups, ...errors },
       },

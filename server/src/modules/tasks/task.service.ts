@@ -34,12 +34,27 @@ export function taskView(r: TaskRow): TaskView {
       r.linkedObject && r.linkedId ? ({ object: r.linkedObject, id: r.linkedId } as RecordRefValue) : null,
     remind_at: iso(r.remindAt),
     reminder_sent_at: iso(r.reminderSentAt),
+    reminder_due: isReminderDue(r),
     created_by: r.createdBy,
     updated_by: r.updatedBy,
     created_at: iso(r.createdAt)!,
     updated_at: iso(r.updatedAt)!,
     archived_at: iso(r.archivedAt),
   };
+}
+
+/**
+ * Whether a task's reminder is due now: it is open, not archived, and its `remind_at` has passed.
+ * Until notifications exist this is where a reminder reaches its assignee (the task list's
+ * "Due now"); the `task.reminder_due` event marks the same moment for later consumers.
+ */
+export function isReminderDue(
+  r: Pick<TaskRow, 'status' | 'archivedAt' | 'remindAt'>,
+  now: Date = new Date(),
+): boolean {
+  return (
+    r.status === 'open' && !r.archivedAt && r.remindAt !== null && Date.parse(r.remindAt) <= now.getTime()
+  );
 }
 
 /** The timelines a task's events also appear on: its linked record's. */

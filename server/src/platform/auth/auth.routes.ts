@@ -67,18 +67,35 @@ function statusCode(status: number): string {
 }
 
 /**
- * Mounts better-auth's endpoints at `/api/auth/*` (sign-up, sign-in, sign-out, session,
- * organization and invitation endpoints; https://www.better-auth.com/docs/integrations/fastify).
+ * The better-auth endpoints reachable over HTTP, under `/api/auth`: those the web app and API
+ * clients use (README "First steps"). Every other better-auth endpoint (update-user, the
+ * organization plugin's set-active and get-full-organization, sign-up without an organization,
+ * ...) answers 404 `route_not_found` like any unknown path: the app has its own routes for those
+ * (`/api/v1/signup`, `/api/v1/me/active-organization`, members, invitations), and an unused
+ * endpoint is attack surface (a refused organization call used to clear the caller's active
+ * organization). The server still calls better-auth in-process (`auth.api`, `auth.handler`).
+ */
+export const AUTH_ENDPOINTS = [
+  { method: 'POST', path: '/sign-in/email' },
+  { method: 'POST', path: '/sign-out' },
+  { method: 'GET', path: '/get-session' },
+] as const;
+
+/**
+ * Mounts the better-auth endpoints of `AUTH_ENDPOINTS` at `/api/auth/*`
+ * (https://www.better-auth.com/docs/integrations/fastify); their errors become problem+json.
  */
 export function registerAuthHandler(app: ApiApp, auth: Auth, baseUrl: string): void {
-  app.route({
-    method: ['GET', 'POST'],
-    url: '/api/auth/*',
-    schema: { hide: true },
-    config: { access: 'public' },
-    handler: async (req, reply) =>
-      sendWebResponse(req, reply, await auth.handler(toWebRequest(req, baseUrl))),
-  });
+  for (const endpoint of AUTH_ENDPOINTS) {
+    app.route({
+      method: endpoint.method,
+      url: `/api/auth${endpoint.path}`,
+      schema: { hide: true },
+      config: { access: 'public' },
+      handler: async (req, reply) =>
+        sendWebResponse(req, reply, await auth.handler(toWebRequest(req, baseUrl))),
+    });
+  }
 }
 
 /** better-auth's session cookie, plain or `__Secure-` prefixed (https). */

@@ -24,6 +24,39 @@ export const authRoles = {
   viewer: ac.newRole({}),
 };
 
+/**
+ * The longest user name, in characters: the same limit as the API's person names (`PersonName`
+ * of sign-up and invitations) and the registry's short text fields' order of size.
+ */
+export const USER_NAME_MAX_LENGTH = 120;
+/** The longest profile image URL, in characters: the registry's URL fields' limit. */
+export const USER_IMAGE_MAX_LENGTH = 2048;
+
+/**
+ * A user row about to be written, refused when its name or image is too long or its name empty:
+ * applied to every write of the users table, whatever the caller (sign-up, the CLI, better-auth's
+ * own endpoints), so no path stores a 1 MB name.
+ * @throws APIError 400 `VALIDATION_FAILED`
+ */
+function checkUserFields(user: { name?: unknown; image?: unknown }): void {
+  const tooLong = (value: unknown, max: number) => typeof value === 'string' && value.length > max;
+  if (
+    tooLong(user.name, USER_NAME_MAX_LENGTH) ||
+    (typeof user.name === 'string' && user.name.trim() === '')
+  ) {
+    throw new APIError('BAD_REQUEST', {
+      message: `A name has 1 to ${USER_NAME_MAX_LENGTH} characters`,
+      code: 'VALIDATION_FAILED',
+    });
+  }
+  if (tooLong(user.image, USER_IMAGE_MAX_LENGTH)) {
+    throw new APIError('BAD_REQUEST', {
+      message: `An image URL has at most ${USER_IMAGE_MAX_LENGTH} characters`,
+      code: 'VALIDATION_FAILED',
+    });
+  }
+}
+
 /** Where an invitation's accept link points (the web app's page, which calls the API). */
 export function invitationLink(baseUrl: string, invitationId: string): string {
   return `${baseUrl}/accept-invitation/${invitationId}`;
@@ -110,6 +143,10 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
       }),
     },
     databaseHooks: {
+      user: {
+        create: { before: async (user) => checkUserFields(user) },
+        update: { before: async (user) => checkUserFields(user) },
+      },
       session: {
         create: {
           // One active organization per session: a new session starts in the user's first one.

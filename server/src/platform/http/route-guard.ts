@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteAccess } from '../access/permissions.js';
 import { type Principal, requirePermission } from '../access/principal.js';
 import { AppError, unauthenticated } from '../errors/app-error.js';
@@ -21,6 +21,11 @@ export type RouteGuardOptions = {
   resolvePrincipal(req: FastifyRequest): Promise<Principal | null>;
   /** Origins allowed to send cookie-authenticated mutations. */
   trustedOrigins: readonly string[];
+  /**
+   * Counts the request against its rate limit once its principal is known (null on public
+   * routes and when no valid session came), before any refusal, so 401s and CSRF refusals count.
+   */
+  limit?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 };
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -28,9 +33,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Installs the server-side access check. Every route under `/api/` must declare
  * `config.access`; a route that does not makes start-up fail (closed by default). For each
- * request: a cookie-borne mutation must come from a trusted Origin (CSRF), the principal is
- * resolved, and the route's access is enforced: 401 without a principal, 403 without the
- * permission. Returns the route table, filled as routes register.
+ * request: the principal is resolved (routes that are not public), the request counted against
+ * its rate limit, a cookie-borne mutation must come from a trusted Origin (CSRF), and the route's
+ * access is enforced: 401 without a principal, 403 without the permission. Returns the route
+ * table, filled as routes register.
  */
 export function installRouteGuard(app: FastifyInstance, options: RouteGuardOptions): RouteEntry[] {
   const table: RouteEntry[] = [];
@@ -46,11 +52,13 @@ export function installRouteGuard(app: FastifyInstance, options: RouteGuardOptio
     }
   });
 
-  app.addHook('onRequest', async (req) => {
-    checkOrigin(req, options.trustedOrigins);
+  app.addHook('onRequest', async (req, reply) => {
     const access = req.routeOptions.config?.access;
-    if (!access || access === 'public') return;
-    req.principal = await options.resolvePrincipal(req);
+    const isPublic = !access || access === 'public';
+    if (!isPublic) req.principal = await options.resolvePrincipal(req);
+    await options.limit?.(req, reply);
+    checkOrigin(req, options.trustedOrigins);
+    if (isPublic) return;
     if (!req.principal) throw unauthenticated();
     if (access === 'authenticated') return;
     if (access === 'member') {

@@ -21,7 +21,10 @@ import { meQuery } from '../../lib/query';
 import { DETAIL_PATH } from '../../lib/records';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 
+// "Due now": open tasks whose reminder time has passed (how a reminder reaches its assignee until
+// notifications exist); they are also listed under their due date, with a "Reminder" badge.
 const GROUPS = [
+  ['due_now', 'Due now'],
   ['overdue', 'Overdue'],
   ['today', 'Today'],
   ['tomorrow', 'Tomorrow'],
@@ -30,7 +33,10 @@ const GROUPS = [
   ['no_date', 'No due date'],
 ] as const;
 
-/** My tasks or everyone's, grouped by when they are due (in the browser's time zone); one click completes. */
+/**
+ * My tasks or everyone's: those whose reminder is due first, then grouped by when they are due
+ * (in the browser's time zone); one click completes.
+ */
 export function TasksPage() {
   const search = useSearch({ from: '/app/tasks' });
   const navigate = useNavigate();
@@ -55,11 +61,23 @@ export function TasksPage() {
   });
   const [title, setTitle] = useState('');
   const [due, setDue] = useState('');
+  // A local date and time (datetime-local); sent as an instant.
+  const [remind, setRemind] = useState('');
   const add = useMutation({
-    mutationFn: () => call(api.POST('/api/v1/tasks', { body: { title, ...(due ? { due_date: due } : {}) } })),
+    mutationFn: () =>
+      call(
+        api.POST('/api/v1/tasks', {
+          body: {
+            title,
+            ...(due ? { due_date: due } : {}),
+            ...(remind ? { remind_at: new Date(remind).toISOString() } : {}),
+          },
+        }),
+      ),
     onSuccess: () => {
       setTitle('');
       setDue('');
+      setRemind('');
       void queryClient.invalidateQueries({ queryKey: ['tasks'] });
     },
   });
@@ -103,6 +121,14 @@ export function TasksPage() {
               onChange={(e) => setDue(e.currentTarget.value)}
               w={160}
             />
+            <TextInput
+              aria-label="Remind me at"
+              title="Remind me at: the task shows under Due now from then on"
+              type="datetime-local"
+              value={remind}
+              onChange={(e) => setRemind(e.currentTarget.value)}
+              w={210}
+            />
             <Button type="submit" loading={add.isPending}>
               Add task
             </Button>
@@ -120,7 +146,11 @@ export function TasksPage() {
         GROUPS.filter(([k]) => (groups.data?.[k].length ?? 0) > 0).map(([key, label]) => (
           <Paper key={key} withBorder p="md" component="section" aria-label={label}>
             <Group gap="xs" mb="xs">
-              <Title order={2} size="h4" c={key === 'overdue' ? 'red' : undefined}>
+              <Title
+                order={2}
+                size="h4"
+                c={key === 'overdue' ? 'red' : key === 'due_now' ? 'orange' : undefined}
+              >
                 {label}
               </Title>
               <Badge variant="light">{groups.data?.[key].length}</Badge>
@@ -154,6 +184,11 @@ export function TasksPage() {
                     <Text size="xs" c={key === 'overdue' ? 'red' : 'dimmed'}>
                       {t.due_date ? formatDate(t.due_date) : t.due_at ? formatDate(t.due_at, true) : ''}
                     </Text>
+                    {t.reminder_due && key !== 'due_now' && (
+                      <Badge size="xs" color="orange" variant="light">
+                        Reminder
+                      </Badge>
+                    )}
                     {t.priority !== 'normal' && (
                       <Badge
                         size="xs"
