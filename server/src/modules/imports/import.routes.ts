@@ -55,6 +55,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       {
         config: { access: 'records:write' },
         schema: {
+          operationId: 'createImport',
           tags,
           summary:
             'Upload a CSV or .xlsx file (multipart/form-data, field `file`) and get a draft import with a suggested mapping',
@@ -93,6 +94,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listImports',
         tags,
         summary: 'Import history, newest first',
         querystring: ImportListQuery,
@@ -106,6 +108,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getImport',
         tags,
         summary:
           'An import: mapping, options, progress (rows done, created, updated, skipped, failed, rows/s, ETA), targets and sample rows',
@@ -120,6 +123,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'updateImport',
         tags,
         summary:
           'Set the mapping (by column index), the dedup mode and options of a draft import, or apply a saved mapping',
@@ -135,6 +139,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'previewImport',
         tags,
         summary: 'The first rows as they would be stored, with each cell problem; nothing is written',
         params: IdParams,
@@ -149,6 +154,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'createImportColumnField',
         tags,
         summary: 'Create a custom field from a column (label: its header) and map the column to it',
         params: ColumnParams,
@@ -176,7 +182,13 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       `/imports/:id/${action}`,
       {
         config: { access: 'records:write' },
-        schema: { tags, summary, params: IdParams, response: { 200: Import, ...errors } },
+        schema: {
+          operationId: `${action}Import`,
+          tags,
+          summary,
+          params: IdParams,
+          response: { 200: Import, ...errors },
+        },
       },
       async (req) => fn(services, ctx(req), req.params.id),
     );
@@ -186,6 +198,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listImportRows',
         tags,
         summary:
           'What happened to each row (created, updated, skipped, failed), with its problems; keyset by row number',
@@ -201,6 +214,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getImportErrorReport',
         tags,
         summary:
           'The error report: row number, column, code, reason and the original cells, formula-neutralized',
@@ -223,6 +237,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listImportMappings',
         tags: mappingTags,
         summary: 'Saved column mappings, by name',
         querystring: z.strictObject({ object: z.string().max(50).optional() }),
@@ -236,6 +251,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'createImportMapping',
         tags: mappingTags,
         summary: 'Save a column mapping (headers -> targets), given or taken from an import',
         body: ImportMappingCreate,
@@ -250,6 +266,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getImportMapping',
         tags: mappingTags,
         summary: 'A saved mapping',
         params: IdParams,
@@ -263,6 +280,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'deleteImportMapping',
         tags: mappingTags,
         summary: 'Delete a saved mapping',
         params: IdParams,

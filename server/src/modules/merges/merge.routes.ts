@@ -50,6 +50,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
       {
         config: { access: 'records:read' },
         schema: {
+          operationId: object === 'contact' ? 'listContactDuplicates' : 'listCompanyDuplicates',
           tags: [collection],
           summary: `Possible duplicate ${collection}: same ${object === 'contact' ? 'e-mail or phone' : 'domain or phone'}, same or similar names (pg_trgm)`,
           querystring: DuplicatesQuery,
@@ -64,6 +65,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'mergeContacts',
         tags: ['contacts'],
         summary:
           'Merge contacts into a survivor: chosen values kept, e-mails, phones, tags, companies, opportunities, tasks, notes and timelines combined; the others archived',
@@ -78,6 +80,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'mergeCompanies',
         tags: ['companies'],
         summary:
           'Merge companies into a survivor: chosen values kept, tags, contacts, child companies, opportunities, tasks, notes, external ids and timelines combined; the others archived',
@@ -92,6 +95,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'undoMerge',
         tags: ['contacts', 'companies'],
         summary: 'Undo a merge: the merged records come back and what moved returns',
         params: z.strictObject({ id: z.uuid() }),
