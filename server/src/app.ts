@@ -2,7 +2,6 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController } from 'fastify';
 import {
-  jsonSchemaTransform,
   jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
@@ -27,6 +26,7 @@ import { principalResolver, registerAuthHandler } from './platform/auth/auth.rou
 import { installCompression } from './platform/http/compression.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installInputRules } from './platform/http/input.js';
+import { openApiTransform, SESSION_SCHEME } from './platform/http/openapi.js';
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -95,15 +95,19 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         description:
           'Multi-tenant CRM API. Errors are RFC 9457 application/problem+json with a stable `code`, ' +
           'the offending field `path` and the request `trace_id`. Authenticate with the session cookie ' +
-          'from `/api/auth/sign-in/email`; cookie-authenticated mutations must carry an `Origin` header.',
+          'from `/api/auth/sign-in/email`; cookie-authenticated mutations must carry an `Origin` header. ' +
+          'Every operation may also answer 429 (rate limit), 503 (timeout or shutting down) and the other ' +
+          'errors it lists; a path called with a method it does not have answers 405 with an `Allow` header.',
       },
       servers: [{ url: config.baseUrl }],
       components: {
-        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'better-auth.session_token' } },
+        securitySchemes: {
+          [SESSION_SCHEME]: { type: 'apiKey', in: 'cookie', name: 'better-auth.session_token' },
+        },
       },
-      security: [{ session: [] }],
+      security: [{ [SESSION_SCHEME]: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: openApiTransform,
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: API_DOCS_CSP });

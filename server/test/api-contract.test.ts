@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapDatabaseError } from '../src/platform/errors/db-errors.js';
 import { signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
+import { uploadCsv } from './import-helpers.js';
+import { type OpenApiDocument, operationsOf } from './openapi-walk.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -26,6 +28,48 @@ describe('OpenAPI and the reference', () => {
       );
     }
     expect(res.body.components.schemas.Problem).toBeDefined();
+  });
+
+  it('names every operation with a unique camelCase operationId and the right security', async () => {
+    const doc = (await t.client().get('/api/openapi.json')).body as OpenApiDocument;
+    const operations = operationsOf(doc);
+    expect(operations.length).toBeGreaterThan(100);
+    const ids = operations.map((o) => o.op.operationId);
+    expect(ids.filter((id) => !id || !/^[a-z][A-Za-z0-9]*$/.test(id))).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+    const publicOps = operations.filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0);
+    expect(publicOps.map((o) => o.op.operationId).sort()).toEqual(
+      ['acceptInvitation', 'getHealth', 'getReadiness', 'getVersion', 'previewInvitation', 'signUp'].sort(),
+    );
+    for (const o of operations.filter((x) => !publicOps.includes(x))) {
+      expect(o.op.security, o.id).toEqual([{ session: [] }]);
+      expect(Object.keys(o.op.responses), o.id).toEqual(expect.arrayContaining(['401', '403']));
+    }
+    for (const o of operations) {
+      expect(Object.keys(o.op.responses), o.id).toEqual(expect.arrayContaining(['400', '429', '503']));
+      for (const [status, response] of Object.entries(o.op.responses)) {
+        if (Number(status) >= 400 && !(o.path === '/ready' && status === '503'))
+          expect(Object.keys(response.content ?? {}), `${o.id} ${status}`).toEqual([
+            'application/problem+json',
+          ]);
+      }
+      if (o.method !== 'GET')
+        expect(Object.keys(o.op.responses), o.id).toEqual(expect.arrayContaining(['413', '415']));
+    }
+  });
+
+  it('answers a boolean query parameter with 400 unless it is true or false', async () => {
+    const { client } = await signUp(t);
+    const upload = await uploadCsv(t, client, 'contact', 'rows.csv', 'First name\nAda\n');
+    expect(upload.status).toBe(201);
+    const rows = `/api/v1/imports/${upload.body.id}/rows`;
+    expect((await client.get(`${rows}?with_problems=banana`)).status).toBe(400);
+    expect((await client.get(`${rows}?with_problems=false`)).status).toBe(200);
+    const doc = (await t.client().get('/api/openapi.json')).body as OpenApiDocument;
+    const param = doc.paths['/api/v1/imports/{id}/rows']!.get!.parameters!.find(
+      (p) => p.name === 'with_problems',
+    );
+    expect([...((param?.schema.enum ?? []) as string[])].sort()).toEqual(['0', '1', 'false', 'true']);
   });
 
   it('serves the API reference page and its assets from this server', async () => {

@@ -29,6 +29,7 @@ export function registerCompanyRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listCompanyContacts',
         tags: ['companies'],
         summary: "The company's active contacts, by name (first 200)",
         params: z.strictObject({ id: z.uuid() }),

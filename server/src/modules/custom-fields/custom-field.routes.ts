@@ -89,6 +89,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listObjects',
         tags: ['objects'],
         summary: 'Every object with its fields',
         response: { 200: z.object({ data: z.array(ObjectDescription) }), ...errors },
@@ -101,6 +102,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getObject',
         tags: ['objects'],
         summary: 'One object with its fields',
         params: ObjectParams,
@@ -114,6 +116,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'createCustomField',
         tags: ['objects'],
         summary: 'Add a custom field',
         params: ObjectParams,
@@ -140,6 +143,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'updateCustomField',
         tags: ['objects'],
         summary: 'Rename, reorder or edit the options of a custom field',
         params: FieldParams,
@@ -167,6 +171,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
       {
         config: { access: 'settings:manage' },
         schema: {
+          operationId: retire ? 'retireCustomField' : 'unretireCustomField',
           tags: ['objects'],
           summary: retire
             ? 'Retire a custom field (hidden, refused on write, values kept)'
@@ -192,6 +197,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'deleteCustomField',
         tags: ['objects'],
         summary: 'Purge a retired custom field: its values are removed from every record',
         params: FieldParams,

@@ -27,7 +27,12 @@ export function registerHealthRoutes(app: ApiApp, services: Services): void {
     '/health',
     {
       config: { access: 'public' },
-      schema: { tags: ['ops'], summary: 'The process is up', response: { 200: Health } },
+      schema: {
+        operationId: 'getHealth',
+        tags: ['ops'],
+        summary: 'The process is up',
+        response: { 200: Health },
+      },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -37,6 +42,7 @@ export function registerHealthRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'public' },
       schema: {
+        operationId: 'getReadiness',
         tags: ['ops'],
         summary: 'The database is reachable and its migrations match this code (503 otherwise)',
         response: { 200: Ready, 503: Ready },
@@ -65,7 +71,12 @@ export function registerHealthRoutes(app: ApiApp, services: Services): void {
     '/version',
     {
       config: { access: 'public' },
-      schema: { tags: ['ops'], summary: 'The running version', response: { 200: Version } },
+      schema: {
+        operationId: 'getVersion',
+        tags: ['ops'],
+        summary: 'The running version',
+        response: { 200: Version },
+      },
     },
     async () => ({
       version: services.version.version,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QueryBoolean } from '../../platform/query/query.schema.js';
 import { DEDUP_MODES, IMPORT_STATUSES, ROW_OUTCOMES } from './import.schema.js';
 import { IMPORT_OBJECTS } from './import-targets.js';
 
@@ -169,7 +170,9 @@ export const ImportPreview = z
 
 export const RowsQuery = z.strictObject({
   outcome: z.enum(ROW_OUTCOMES).optional(),
-  with_problems: z.coerce.boolean().optional().describe('Only rows with at least one problem'),
+  with_problems: QueryBoolean.optional().describe(
+    '`true`: only rows with at least one problem; `false` or absent: every row',
+  ),
   after: z.coerce.number().int().min(0).default(0).describe('Row number to continue after (keyset)'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });

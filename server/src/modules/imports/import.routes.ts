@@ -56,6 +56,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       {
         config: { access: 'records:write' },
         schema: {
+          operationId: 'createImport',
           tags,
           summary:
             'Upload a CSV or .xlsx file (multipart/form-data, field `file`) and get a draft import with a suggested mapping',
@@ -100,6 +101,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listImports',
         tags,
         summary: 'Import history, newest first',
         querystring: ImportListQuery,
@@ -113,6 +115,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getImport',
         tags,
         summary:
           'An import: mapping, options, progress (rows done, created, updated, skipped, failed, rows/s, ETA), targets and sample rows',
@@ -127,6 +130,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'updateImport',
         tags,
         summary:
           'Set the mapping (by column index), the dedup mode and options of a draft import, or apply a saved mapping',
@@ -142,6 +146,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'previewImport',
         tags,
         summary: 'The first rows as they would be stored, with each cell problem; nothing is written',
         params: IdParams,
@@ -156,6 +161,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'createImportColumnField',
         tags,
         summary: 'Create a custom field from a column (label: its header) and map the column to it',
         params: ColumnParams,
@@ -178,7 +184,13 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       `/imports/:id/${action}`,
       {
         config: { access: 'records:write' },
-        schema: { tags, summary, params: IdParams, response: { 200: Import, ...errors } },
+        schema: {
+          operationId: `${action}Import`,
+          tags,
+          summary,
+          params: IdParams,
+          response: { 200: Import, ...errors },
+        },
       },
       async (req) => fn(services, ctx(req), req.params.id),
     );
@@ -205,6 +217,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listImportRows',
         tags,
         summary:
           'What happened to each row (created, updated, skipped, failed), with its problems; keyset by row number',
@@ -220,6 +233,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getImportErrorReport',
         tags,
         summary:
           'The error report: row number, column, code, reason and the original cells, formula-neutralized',
@@ -242,6 +256,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listImportMappings',
         tags: mappingTags,
         summary: 'Saved column mappings, by name',
         querystring: z.strictObject({ object: z.string().max(50).optional() }),
@@ -255,6 +270,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'createImportMapping',
         tags: mappingTags,
         summary: 'Save a column mapping (headers -> targets), given or taken from an import',
         body: ImportMappingCreate,
@@ -269,6 +285,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getImportMapping',
         tags: mappingTags,
         summary: 'A saved mapping',
         params: IdParams,
@@ -282,6 +299,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'deleteImportMapping',
         tags: mappingTags,
         summary: 'Delete a saved mapping',
         params: IdParams,

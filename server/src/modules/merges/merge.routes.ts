@@ -77,6 +77,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
       {
         config: { access: 'records:read' },
         schema: {
+          operationId: object === 'contact' ? 'listContactDuplicates' : 'listCompanyDuplicates',
           tags: [collection],
           summary: `Possible duplicate ${collection}: same ${object === 'contact' ? 'e-mail or phone' : 'domain or phone'}, same or similar names (pg_trgm)`,
           description:
@@ -127,6 +128,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'mergeContacts',
         tags: ['contacts'],
         summary:
           'Merge contacts into a survivor: chosen values kept, e-mails, phones, tags, companies, opportunities, tasks, notes and timelines combined; the others archived',
@@ -141,6 +143,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'mergeCompanies',
         tags: ['companies'],
         summary:
           'Merge companies into a survivor: chosen values kept, tags, contacts, child companies, opportunities, tasks, notes, external ids and timelines combined; the others archived',
@@ -155,6 +158,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'undoMerge',
         tags: ['contacts', 'companies'],
         summary:
           'Undo a merge: the merged records come back and what moved returns (who ran it or an admin; another member gets 403)',

@@ -22,6 +22,7 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'createNote',
         tags,
         summary: 'Add a note to a record (HTML, sanitized to an allowlist)',
         body: NoteCreate,
@@ -35,6 +36,7 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listNotes',
         tags,
         summary: "A record's notes, newest first; keyset-paginated",
         querystring: NoteListQuery,
@@ -47,7 +49,13 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
     '/notes/:id',
     {
       config: { access: 'records:read' },
-      schema: { tags, summary: 'A note', params: IdParams, response: { 200: Note, ...errors } },
+      schema: {
+        operationId: 'getNote',
+        tags,
+        summary: 'A note',
+        params: IdParams,
+        response: { 200: Note, ...errors },
+      },
     },
     async (req) => getNote(services, ctx(req), req.params.id),
   );
@@ -56,6 +64,7 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'updateNote',
         tags,
         summary: "Replace a note's body (its author only)",
         params: IdParams,
@@ -70,6 +79,7 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'deleteNote',
         tags,
         summary: 'Delete a note for good (its author or an admin); its history stays',
         params: IdParams,

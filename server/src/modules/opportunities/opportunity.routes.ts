@@ -70,6 +70,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'moveOpportunity',
         tags,
         summary:
           'Move to a stage of its pipeline, after a card (or to the top); a won or lost stage closes it',
@@ -85,6 +86,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'closeOpportunity',
         tags,
         summary: 'Close as won, lost or abandoned, with an optional reason',
         params: Id,
@@ -99,6 +101,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'reopenOpportunity',
         tags,
         summary: 'Reopen a closed opportunity (into the last open stage it was in, unless given)',
         params: Id,
@@ -113,6 +116,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'convertContact',
         tags: ['contacts'],
         summary: 'Convert a lead into an opportunity (and a company) in one call',
         params: Id,
@@ -127,6 +131,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getOpportunityHistory',
         tags,
         summary: 'Stage history with the days spent in each stage',
         params: Id,
@@ -140,6 +145,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getPipelineBoard',
         tags,
         summary:
           'The Kanban board: stages in order, each with count, value per currency and its first cards by rank',
@@ -167,6 +173,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getPipelineBoardColumn',
         tags,
         summary: 'More cards of one board column, after its cursor',
         params: z.strictObject({ id: z.uuid(), stageId: z.uuid() }),
@@ -191,6 +198,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getPipelineReport',
         tags,
         summary: 'Per stage: count, value and weighted value (value x probability), per currency',
         params: Id,

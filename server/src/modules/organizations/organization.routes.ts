@@ -63,6 +63,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'public' },
       schema: {
+        operationId: 'signUp',
         tags: ['auth'],
         summary:
           'Sign up: creates a user, an organization, and makes the user its admin (sets the session cookie)',
@@ -72,7 +73,8 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
           email: Email,
           password: Password,
         }),
-        response: { 201: Me, ...errors },
+        // 422: better-auth refuses the sign-up (e.g. the e-mail is taken); sent as problem+json.
+        response: { 201: Me, ...errors, 422: Problem },
       },
     },
     async (req, reply) => {
@@ -96,6 +98,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'authenticated' },
       schema: {
+        operationId: 'getMe',
         tags: ['auth'],
         summary: 'The signed-in user, their active organization and role',
         response: { 200: Me, ...errors },
@@ -119,6 +122,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'authenticated' },
       schema: {
+        operationId: 'switchActiveOrganization',
         tags: ['auth'],
         summary: "Switch the session's active organization (one at a time)",
         body: z.strictObject({ organization_id: Uuid }),
@@ -137,6 +141,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'authenticated' },
       schema: {
+        operationId: 'createOrganization',
         tags: ['organizations'],
         summary: 'Create another organization with the caller as its admin, and switch to it',
         body: z.strictObject({ name: OrgName }),
@@ -156,6 +161,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'members:read' },
       schema: {
+        operationId: 'listMembers',
         tags: ['members'],
         summary: 'Members of the active organization',
         response: { 200: z.object({ data: z.array(Member) }), ...errors },
@@ -171,6 +177,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'members:manage' },
       schema: {
+        operationId: 'updateMemberRole',
         tags: ['members'],
         summary: "Change a member's role (409 `last_admin` when it would leave no admin)",
         params: z.strictObject({ userId: Uuid }),
@@ -194,6 +201,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'members:manage' },
       schema: {
+        operationId: 'removeMember',
         tags: ['members'],
         summary: 'Remove a member from the organization (their sessions lose access at once)',
         params: z.strictObject({ userId: Uuid }),
@@ -211,6 +219,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'members:manage' },
       schema: {
+        operationId: 'listInvitations',
         tags: ['members'],
         summary: 'Pending invitations',
         response: { 200: z.object({ data: z.array(Invitation) }), ...errors },
@@ -226,6 +235,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'members:manage' },
       schema: {
+        operationId: 'createInvitation',
         tags: ['members'],
         summary: 'Invite someone by e-mail with a role; returns the link to send them (valid 7 days)',
         body: z.strictObject({ email: Email, role: Role }),
@@ -248,6 +258,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'members:manage' },
       schema: {
+        operationId: 'cancelInvitation',
         tags: ['members'],
         summary: 'Cancel a pending invitation',
         params: z.strictObject({ id: Uuid }),
@@ -265,6 +276,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'public' },
       schema: {
+        operationId: 'previewInvitation',
         tags: ['members'],
         summary: 'What an invitation link offers (organization, e-mail, role); the id is the secret',
         params: z.strictObject({ id: Uuid }),
@@ -288,13 +300,14 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     {
       config: { access: 'public' },
       schema: {
+        operationId: 'acceptInvitation',
         tags: ['members'],
         summary:
           'Accept an invitation: signed in as its recipient, with an empty body; or as a new user with ' +
           'name and password (creates the account for the invited e-mail and signs in)',
         params: z.strictObject({ id: Uuid }),
         body: z.strictObject({ name: PersonName.optional(), password: Password.optional() }).optional(),
-        response: { 200: z.object({ organization_id: z.uuid(), role: Role }), ...errors },
+        response: { 200: z.object({ organization_id: z.uuid(), role: Role }), ...errors, 422: Problem },
       },
     },
     async (req, reply) => {

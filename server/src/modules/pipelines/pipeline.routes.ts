@@ -37,6 +37,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listPipelines',
         tags,
         summary: 'Pipelines with their stages in order (a new tenant gets a default one)',
         response: { 200: z.object({ data: z.array(Pipeline) }), ...errors },
@@ -49,6 +50,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'getPipeline',
         tags,
         summary: 'A pipeline with its stages',
         params: Id,
@@ -62,6 +64,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'createPipeline',
         tags,
         summary: 'Create a pipeline (default stages unless given)',
         body: z.strictObject({
@@ -78,6 +81,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'updatePipeline',
         tags,
         summary: 'Rename a pipeline or make it the default',
         params: Id,
@@ -95,6 +99,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'deletePipeline',
         tags,
         summary: 'Delete an empty pipeline',
         params: Id,
@@ -111,6 +116,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'createStage',
         tags,
         summary: 'Add a stage (at `position`, default last)',
         params: Id,
@@ -126,6 +132,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'updateStage',
         tags,
         summary: 'Rename a stage or change its probability or kind',
         params: StageParams,
@@ -144,6 +151,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'reorderStages',
         tags,
         summary: 'Reorder the stages: every stage id once, in the new order',
         params: Id,
@@ -158,6 +166,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'deleteStage',
         tags,
         summary: 'Delete a stage; one holding opportunities needs `move_to`, another stage of the pipeline',
         params: StageParams,

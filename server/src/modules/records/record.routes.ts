@@ -59,6 +59,9 @@ export function registerRecordRoutes<View, Create, Update>(
   const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
     tenantContextOf(req.principal, String(req.id));
   const one = { 200: schemas.view, ...errors };
+  // operationIds: `listContacts`, `getContact`, ... (the collection and the label in PascalCase).
+  const many = pascal(collection);
+  const single = pascal(label);
 
   const ListPage = z.object({
     data: z
@@ -72,6 +75,7 @@ export function registerRecordRoutes<View, Create, Update>(
       config: { access: 'records:read' },
       schema: {
         tags,
+        operationId: `list${many}`,
         summary: `List ${collection} with the query language (filter as JSON, sort, cursor, limit <= 200, fields, q)`,
         querystring: ListQueryParams,
         response: { 200: ListPage, ...errors },
@@ -85,6 +89,7 @@ export function registerRecordRoutes<View, Create, Update>(
       config: { access: 'records:read' },
       schema: {
         tags,
+        operationId: `query${many}`,
         summary: `List ${collection} with the query language in the body (for long filters)`,
         body: ListQuery,
         response: { 200: ListPage, ...errors },
@@ -98,6 +103,7 @@ export function registerRecordRoutes<View, Create, Update>(
       config: { access: 'records:read' },
       schema: {
         tags,
+        operationId: `export${many}`,
         summary: `Export the ${collection} a query selects, streamed: CSV (formulas neutralized) or JSON lines`,
         querystring: ListQueryParams.extend({ format: z.enum(['csv', 'jsonl']).default('csv') }),
         produces: ['text/csv', 'application/x-ndjson'],
@@ -128,6 +134,7 @@ export function registerRecordRoutes<View, Create, Update>(
       config: { access: 'records:write' },
       schema: {
         tags,
+        operationId: `bulkUpdate${many}`,
         summary: `Assign an owner, add or remove tags, or archive many ${collection} (ids or a filter; at most 1000)`,
         body: BulkAction,
         response: { 200: BulkResult, ...errors },
@@ -142,6 +149,7 @@ export function registerRecordRoutes<View, Create, Update>(
       config: { access: 'records:write' },
       schema: {
         tags,
+        operationId: `create${single}`,
         summary: `Create a ${label}`,
         body: schemas.create,
         response: { 201: schemas.view, ...errors },
@@ -153,7 +161,7 @@ export function registerRecordRoutes<View, Create, Update>(
     `/${collection}/:id`,
     {
       config: { access: 'records:read' },
-      schema: { tags, summary: `A ${label}`, params: IdParams, response: one },
+      schema: { tags, operationId: `get${single}`, summary: `A ${label}`, params: IdParams, response: one },
     },
     async (req) => service.get(services, ctx(req), req.params.id),
   );
@@ -163,6 +171,7 @@ export function registerRecordRoutes<View, Create, Update>(
       config: { access: 'records:write' },
       schema: {
         tags,
+        operationId: `update${single}`,
         summary: `Update a ${label}: given fields change, absent ones stay, null clears; custom values merge`,
         params: IdParams,
         body: schemas.update,
@@ -175,7 +184,13 @@ export function registerRecordRoutes<View, Create, Update>(
     `/${collection}/:id/archive`,
     {
       config: { access: 'records:write' },
-      schema: { tags, summary: `Archive (soft-delete) a ${label}`, params: IdParams, response: one },
+      schema: {
+        tags,
+        operationId: `archive${single}`,
+        summary: `Archive (soft-delete) a ${label}`,
+        params: IdParams,
+        response: one,
+      },
     },
     async (req) => service.archive(services, ctx(req), req.params.id),
   );
@@ -183,7 +198,13 @@ export function registerRecordRoutes<View, Create, Update>(
     `/${collection}/:id/restore`,
     {
       config: { access: 'records:write' },
-      schema: { tags, summary: `Restore an archived ${label}`, params: IdParams, response: one },
+      schema: {
+        tags,
+        operationId: `restore${single}`,
+        summary: `Restore an archived ${label}`,
+        params: IdParams,
+        response: one,
+      },
     },
     async (req) => service.restore(services, ctx(req), req.params.id),
   );
@@ -193,6 +214,7 @@ export function registerRecordRoutes<View, Create, Update>(
       config: { access: 'records:purge' },
       schema: {
         tags,
+        operationId: `delete${single}`,
         summary: `Delete a ${label} for good (admins)`,
         params: IdParams,
         response: { 204: z.null(), ...errors },
@@ -209,6 +231,7 @@ export function registerRecordRoutes<View, Create, Update>(
       config: { access: 'records:read' },
       schema: {
         tags,
+        operationId: `get${single}Timeline`,
         summary: `The ${label}'s history and that of its related records, newest first`,
         params: IdParams,
         querystring: TimelineQuery,
@@ -220,4 +243,13 @@ export function registerRecordRoutes<View, Create, Update>(
       return timelineOf(services, ctx(req), { object: spec.object, id: req.params.id }, req.query);
     },
   );
+}
+
+/** `contacts` -> `Contacts`, `import-mappings` -> `ImportMappings`: a name part of an operationId. */
+export function pascal(words: string): string {
+  return words
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
 }

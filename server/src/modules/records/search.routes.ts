@@ -11,6 +11,7 @@ export function registerSearchRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'searchRecords',
         tags: ['search'],
         summary: 'Search every object at once (name, e-mail, phone digits, title): a few matches of each',
         querystring: z.strictObject({

@@ -14,6 +14,7 @@ export function registerTagRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listTags',
         tags: ['tags'],
         summary: 'All tags, or autocomplete with `q` (prefix matches first)',
         querystring: z.strictObject({
@@ -37,6 +38,7 @@ export function registerTagRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
+        operationId: 'updateTag',
         tags: ['tags'],
         summary: 'Rename a tag on every record; renaming to an existing tag merges the two',
         params: z.strictObject({ id: z.uuid() }),

@@ -33,6 +33,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'createTask',
         tags,
         summary: 'Create a task, optionally due, assigned, linked to a record, with a reminder',
         body: TaskCreate,
@@ -46,6 +47,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listTasks',
         tags,
         summary: 'List tasks (open by default), soonest due first, undated last; keyset-paginated',
         querystring: TaskListQuery,
@@ -59,6 +61,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listTaskGroups',
         tags,
         summary:
           'Open tasks grouped as due now (reminder time passed), overdue, today, tomorrow, this week, later and undated (100 each)',
@@ -75,7 +78,13 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
     '/tasks/:id',
     {
       config: { access: 'records:read' },
-      schema: { tags, summary: 'A task', params: IdParams, response: { 200: Task, ...errors } },
+      schema: {
+        operationId: 'getTask',
+        tags,
+        summary: 'A task',
+        params: IdParams,
+        response: { 200: Task, ...errors },
+      },
     },
     async (req) => getTask(services, ctx(req), req.params.id),
   );
@@ -84,6 +93,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:write' },
       schema: {
+        operationId: 'updateTask',
         tags,
         summary: 'Update a task: given fields change, absent ones stay, null clears',
         params: IdParams,
@@ -94,17 +104,17 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
     async (req) => updateTask(services, ctx(req), req.params.id, req.body),
   );
   const transitions = [
-    ['post', '/tasks/:id/complete', 'complete', 'Mark a task done'],
-    ['post', '/tasks/:id/reopen', 'reopen', 'Mark a done task open again'],
-    ['post', '/tasks/:id/restore', 'restore', 'Restore an archived task'],
-    ['delete', '/tasks/:id', 'archive', 'Archive (soft-delete) a task; returns it'],
+    ['post', '/tasks/:id/complete', 'complete', 'completeTask', 'Mark a task done'],
+    ['post', '/tasks/:id/reopen', 'reopen', 'reopenTask', 'Mark a done task open again'],
+    ['post', '/tasks/:id/restore', 'restore', 'restoreTask', 'Restore an archived task'],
+    ['delete', '/tasks/:id', 'archive', 'archiveTask', 'Archive (soft-delete) a task; returns it'],
   ] as const;
-  for (const [method, url, transition, summary] of transitions) {
+  for (const [method, url, transition, operationId, summary] of transitions) {
     app[method](
       url,
       {
         config: { access: 'records:write' },
-        schema: { tags, summary, params: IdParams, response: { 200: Task, ...errors } },
+        schema: { operationId, tags, summary, params: IdParams, response: { 200: Task, ...errors } },
       },
       async (req) => transitionTask(services, ctx(req), req.params.id, transition),
     );

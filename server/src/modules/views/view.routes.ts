@@ -104,6 +104,7 @@ export function registerViewRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'listViews',
         tags: ['views'],
         summary: "The caller's views and the shared ones, of one object",
         querystring: z.strictObject({ object: z.string().max(64) }),
@@ -134,6 +135,7 @@ export function registerViewRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'createView',
         tags: ['views'],
         summary: 'Save a view (viewers may save private ones)',
         body: ViewInput,
@@ -175,6 +177,7 @@ export function registerViewRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'updateView',
         tags: ['views'],
         summary: 'Change a view (its owner, or an admin for a shared one)',
         params: z.strictObject({ id: z.uuid() }),
@@ -222,6 +225,7 @@ export function registerViewRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'records:read' },
       schema: {
+        operationId: 'deleteView',
         tags: ['views'],
         summary: 'Delete a view',
         params: z.strictObject({ id: z.uuid() }),

@@ -88,6 +88,15 @@ export const ListQuery = z
   .meta({ id: 'ListQuery' });
 export type ListQuery = z.input<typeof ListQuery>;
 
+/**
+ * A boolean URL parameter: exactly `true` or `false` (or `1` / `0`), anything else a 400. Not
+ * `z.coerce.boolean()`, which reads every non-empty string, `false` and `banana` included, as true.
+ */
+export const QueryBoolean = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1')
+  .describe('`true` or `false` (`1` or `0`)');
+
 /** The same query as URL parameters (GET lists). Decode with `parseListQueryParams`. */
 export const ListQueryParams = z.object({
   filter: z.string().max(8000).optional().describe('A FilterNode as JSON'),
