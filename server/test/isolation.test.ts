@@ -83,6 +83,20 @@ const NO_IDS: Record<string, string> = {
   'GET /api/v1/contacts/duplicates': 'being rebuilt by the lead (issue 18): case to add with the new shape',
   'GET /api/v1/companies/duplicates': 'being rebuilt by the lead (issue 18): case to add with the new shape',
 };
+/** Routes that store a filter without running it, with the reason. */
+const FILTER_STORED: Record<string, string> = {
+  'POST /api/v1/views': "a saved view's filter runs through the list routes, whose filter cases cover it",
+  'PATCH /api/v1/views/:id':
+    "a saved view's filter runs through the list routes, whose filter cases cover it",
+};
+/** A filter tree in a route's schema: its id fields are those of the route's object. */
+const FILTER = '(filter)';
+/** The id fields each object's filter accepts (`filter.owner_id`...), from the registry. */
+const FILTER_IDS: Record<string, string[]> = {};
+const objectOfRoute = (url: string) =>
+  url.startsWith('/api/v1/pipelines/:id/board')
+    ? 'opportunity'
+    : RECORDS.find((r) => url.startsWith(`/api/v1/${r.collection}`))?.object;
 /** Public routes whose id is a capability (the invitation link), tested on their own below. */
 const LINK_ROUTES = ['GET /api/v1/invitations/:id/preview', 'POST /api/v1/invitations/:id/accept'];
 
@@ -948,6 +962,8 @@ function idFieldsOfDocument(): Map<string, Set<string>> {
   const deref = (s: S | undefined): S | undefined =>
     s?.$ref ? (doc.components?.schemas?.[s.$ref.split('/').pop()!] as S) : s;
   const walk = (schema: S | undefined, path: string, out: Set<string>, depth = 0) => {
+    // A filter tree: its id fields depend on the object (see FILTER_IDS), not on this schema.
+    if (schema?.$ref?.split('/').pop()?.startsWith('FilterNode')) return void out.add(FILTER);
     const s = deref(schema);
     if (!s || depth > 8) return;
     if (s.format === 'uuid') out.add(path);
@@ -964,6 +980,7 @@ function idFieldsOfDocument(): Map<string, Set<string>> {
       for (const param of op.parameters ?? []) {
         if (param.in === 'path' && ['object', 'index'].includes(param.name)) continue; // an object type, a column number
         if (param.in === 'path' && param.name === 'key') out.add('path.key'); // a custom field: tenant data
+        if (param.name === 'filter') out.add(FILTER); // a filter tree as JSON
         walk(param.schema as S, `${param.in}.${param.name}`, out);
       }
       walk(op.requestBody?.content?.['application/json']?.schema as S, 'body', out);
@@ -991,6 +1008,7 @@ async function filterCases(object: (typeof RECORDS)[number]) {
   const idFields = (res.body.fields as { key: string; type: string; filterable: boolean }[]).filter(
     (f) => f.filterable && ['user', 'relation', 'uuid'].includes(f.type),
   );
+  FILTER_IDS[object.object] = idFields.map((f) => `filter.${f.key}`);
   const base = `/api/v1/${object.collection}`;
   const filter = (key: string, value: string) => ({ field: key, op: 'eq', value });
   for (const field of idFields) {
@@ -1017,6 +1035,18 @@ async function filterCases(object: (typeof RECORDS)[number]) {
         body: { filter: filter(field.key, v[f]!), action: 'add_tags', tags: ['walked'] },
       }),
       holds: (r) => ((r.body as { matched?: number } | undefined)?.matched ?? 0) > 0,
+    });
+    if (object.object !== 'opportunity') continue;
+    const board = (v: Record<string, string>) => `/api/v1/pipelines/${v['path.id']}/board`;
+    CASES['GET /api/v1/pipelines/:id/board']!.push({
+      fields: { 'path.id': 'pipeline', ...fields },
+      send: (v) => ({ url: `${board(v)}?filter=${q(v)}` }),
+      holds: (r) => ((r.body as { columns?: { count: number }[] }).columns ?? []).some((c) => c.count > 0),
+    });
+    CASES['GET /api/v1/pipelines/:id/board/:stageId']!.push({
+      fields: { 'path.id': 'pipeline', 'path.stageId': 'stage', ...fields },
+      send: (v) => ({ url: `${board(v)}/${v['path.stageId']}?filter=${q(v)}` }),
+      holds: (r) => ((r.body as { cards?: unknown[] }).cards ?? []).length > 0,
     });
   }
   return idFields.length;
@@ -1138,7 +1168,13 @@ describe('tenant isolation across the whole route table', () => {
         continue;
       }
       const tried = new Set(cases.flatMap((c) => Object.keys(c.fields)));
-      for (const field of documented.get(key) ?? [])
+      const fields = [...(documented.get(key) ?? [])];
+      if (fields.includes(FILTER) && !FILTER_STORED[key]) {
+        const object = objectOfRoute(route.url);
+        if (!object || !FILTER_IDS[object]) missing.push(`${key}: takes a filter of an unknown object`);
+        else fields.push(...FILTER_IDS[object]);
+      }
+      for (const field of fields.filter((f) => f !== FILTER))
         if (!tried.has(field)) missing.push(`${key}: ${field} never tried`);
     }
     expect(missing, 'add a case to CASES in isolation.test.ts').toEqual([]);
