@@ -91,3 +91,58 @@ describe('companies', () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe('company lists a user acts on', () => {
+  it('a bulk action tags and archives the chosen companies only', async () => {
+    const ids: string[] = [];
+    for (const name of ['Bulk One', 'Bulk Two', 'Bulk Three'])
+      ids.push((await admin.client.post('/api/v1/companies', { name })).body.id);
+    const tagged = await admin.client.post('/api/v1/companies/bulk', {
+      ids: ids.slice(0, 2),
+      action: 'add_tags',
+      tags: ['key-account'],
+    });
+    expect(tagged.body).toEqual({ matched: 2, changed: 2 });
+    const archived = await admin.client.post('/api/v1/companies/bulk', { ids: [ids[1]], action: 'archive' });
+    expect(archived.body).toEqual({ matched: 1, changed: 1 });
+    const list = await admin.client.get('/api/v1/companies?q=Bulk&fields=name,tags&sort=name:asc');
+    expect(list.body.data.map((c: { name: string; tags: string[] }) => [c.name, c.tags])).toEqual([
+      ['Bulk One', ['key-account']],
+      ['Bulk Three', []],
+    ]);
+  });
+
+  it('the CSV export has a row for each company the query selects', async () => {
+    await admin.client.post('/api/v1/companies', { name: 'Exportable Ltd', industry: 'Shipping' });
+    const res = await admin.client.get(
+      '/api/v1/companies/export?format=csv&fields=name,industry&q=Exportable',
+    );
+    expect(res.status, res.text).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    const lines = res.text.trim().split(/\r?\n/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('Exportable Ltd');
+    expect(lines[1]).toContain('Shipping');
+  });
+
+  it('a restored company is back in the list with its links', async () => {
+    const company = await admin.client.post('/api/v1/companies', { name: 'Phoenix Works' });
+    const contact = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Rhea',
+      companies: [{ id: company.body.id }],
+    });
+    await admin.client.post(`/api/v1/companies/${company.body.id}/archive`);
+    const names = async () =>
+      (await admin.client.get('/api/v1/companies?q=Phoenix&fields=name')).body.data.map(
+        (c: { name: string }) => c.name,
+      );
+    expect(await names()).toEqual([]);
+    const restored = await admin.client.post(`/api/v1/companies/${company.body.id}/restore`);
+    expect(restored.status, restored.text).toBe(200);
+    expect(restored.body.archived_at).toBeNull();
+    expect(await names()).toEqual(['Phoenix Works']);
+    const read = await admin.client.get(`/api/v1/companies/${company.body.id}`);
+    expect(read.body.archived_at).toBeNull();
+    expect(contact.status).toBe(201);
+  });
+});

@@ -107,6 +107,26 @@ describe('custom fields', () => {
     expect((await admin.client.get(`/api/v1/companies/${company.body.id}`)).body.custom).toEqual({});
   });
 
+  it('unretiring a field brings it back: its values kept and writable again', async () => {
+    await admin.client.post('/api/v1/objects/company/fields', { label: 'Headcount', type: 'number' });
+    const company = await admin.client.post('/api/v1/companies', {
+      name: 'Comeback',
+      custom: { headcount: 7 },
+    });
+    await admin.client.post('/api/v1/objects/company/fields/headcount/retire');
+    const back = await admin.client.post('/api/v1/objects/company/fields/headcount/unretire');
+    expect(back.status, back.text).toBe(200);
+    expect(back.body).toMatchObject({ key: 'headcount', retired: false });
+    const write = await admin.client.patch(`/api/v1/companies/${company.body.id}`, {
+      custom: { headcount: 8 },
+    });
+    expect(write.status, write.text).toBe(200);
+    expect((await admin.client.get(`/api/v1/companies/${company.body.id}`)).body.custom).toEqual({
+      headcount: 8,
+    });
+    expect((await admin.client.delete('/api/v1/objects/company/fields/headcount')).status).toBe(409);
+  });
+
   it('checks relation and user values against the tenant', async () => {
     const field = await admin.client.post('/api/v1/objects/contact/fields', {
       label: 'Account',

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
-import { badRequest } from '../../platform/errors/app-error.js';
+import { badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import type { FilterNode } from '../../platform/query/query.schema.js';
@@ -163,8 +163,8 @@ export async function boardColumn(
 ) {
   return withTenant(services.database, ctx, async (scope) => {
     const pipeline = await loadPipeline(scope, pipelineId);
-    if (!pipeline.stages.some((s) => s.id === stageId))
-      throw badRequest('The stage is not one of this pipeline', 'params.stageId');
+    // A stage of another pipeline (or tenant) does not exist at this URL: 404, as any unknown id.
+    if (!pipeline.stages.some((s) => s.id === stageId)) throw notFound('Stage', stageId);
     const def = await objectDef(scope.tx, ctx.orgId, 'opportunity');
     const where = compileListQuery(
       def,

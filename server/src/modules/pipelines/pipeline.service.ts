@@ -349,6 +349,13 @@ export async function deleteStage(
     const stage = p.stages.find((s) => s.id === stageId);
     if (!stage) throw notFound('Stage', stageId);
     if (p.stages.length === 1) throw conflict('A pipeline keeps at least one stage', undefined, 'last_stage');
+    // Checked whenever given, so an id of another pipeline (or tenant) is refused even for an empty stage.
+    const target =
+      moveTo === undefined ? undefined : p.stages.find((s) => s.id === moveTo && s.id !== stageId);
+    if (moveTo !== undefined && !target)
+      throw new AppError(422, 'reference_not_found', 'move_to must be another stage of this pipeline', {
+        path: 'querystring.move_to',
+      });
     const held = await scope.tx
       .select({
         id: opportunities.id,
@@ -360,7 +367,7 @@ export async function deleteStage(
       .from(opportunities)
       .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.stageId, stageId)));
     if (held.length > 0) {
-      if (!moveTo) {
+      if (!target) {
         throw new AppError(
           409,
           'stage_not_empty',
@@ -370,11 +377,6 @@ export async function deleteStage(
           },
         );
       }
-      const target = p.stages.find((s) => s.id === moveTo && s.id !== stageId);
-      if (!target)
-        throw new AppError(422, 'reference_not_found', 'move_to must be another stage of this pipeline', {
-          path: 'querystring.move_to',
-        });
       // The rows get time-ordered ids (idColumn), as every other history row; 1,000 rows a statement keeps
       // it under PostgreSQL's 65,535 parameters whatever the stage holds.
       for (let i = 0; i < held.length; i += 1000)
@@ -383,7 +385,7 @@ export async function deleteStage(
             orgId: ctx.orgId,
             opportunityId: o.id,
             fromStageId: stageId,
-            toStageId: moveTo,
+            toStageId: target.id,
             fromStageName: stage.name,
             toStageName: target.name,
             status: o.status,
@@ -393,7 +395,7 @@ export async function deleteStage(
       await scope.tx
         .update(opportunities)
         .set({
-          stageId: moveTo,
+          stageId: target.id,
           stageEnteredAt: new Date().toISOString(),
           updatedAt: new Date().toISOString(),
         })
