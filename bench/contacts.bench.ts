@@ -414,6 +414,7 @@ async function main(): Promise<void> {
     BASE_URL: baseUrl,
     SIGN_IN_PER_IP_PER_MINUTE: '1000',
     API_RATE_LIMIT_PER_MINUTE: '1000000',
+    ANON_RATE_LIMIT_PER_MINUTE: '1000000',
     QUEUE_SCHEMA: 'pgboss_bench',
   });
   const services = await createServices({ config });

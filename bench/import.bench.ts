@@ -278,6 +278,7 @@ async function main() {
         HOST: '127.0.0.1',
         BASE_URL: base,
         API_RATE_LIMIT_PER_MINUTE: '1000000',
+        ANON_RATE_LIMIT_PER_MINUTE: '1000000',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
