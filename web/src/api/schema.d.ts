@@ -129,10 +129,290 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Possible duplicate companies: same domain or phone, same or similar names (pg_trgm) */
+        /**
+         * Possible duplicate companies: same domain or phone, same or similar names (pg_trgm)
+         * @description Groups come from pairs a background scan keeps (updated from record events within seconds): records sharing an exact key (a key shared by more than 200 records is ignored), and names compared with their 10 alphabetical neighbours in their block. Dismissed pairs are left out. Opening the list the first time queues the first scan; `scan` says how current it is.
+         */
         get: operations["listCompanyDuplicates"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/duplicates/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Not a duplicate: the companies named are never shown as duplicates of each other again */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Records that are not duplicates of each other */
+                        ids: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DuplicatesDismissed"];
+                    };
+                };
+                /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid session (`unauthenticated`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or another organization’s (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request body is larger than the limit (`payload_too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request headers are too large */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/duplicates/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Scan all companies for duplicates again, in the background */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DuplicateScanRequested"];
+                    };
+                };
+                /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid session (`unauthenticated`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or another organization’s (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request body is larger than the limit (`payload_too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request headers are too large */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -319,10 +599,290 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Possible duplicate contacts: same e-mail or phone, same or similar names (pg_trgm) */
+        /**
+         * Possible duplicate contacts: same e-mail or phone, same or similar names (pg_trgm)
+         * @description Groups come from pairs a background scan keeps (updated from record events within seconds): records sharing an exact key (a key shared by more than 200 records is ignored), and names compared with their 10 alphabetical neighbours in their block. Dismissed pairs are left out. Opening the list the first time queues the first scan; `scan` says how current it is.
+         */
         get: operations["listContactDuplicates"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/duplicates/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Not a duplicate: the contacts named are never shown as duplicates of each other again */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Records that are not duplicates of each other */
+                        ids: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DuplicatesDismissed"];
+                    };
+                };
+                /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid session (`unauthenticated`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or another organization’s (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request body is larger than the limit (`payload_too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request headers are too large */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/duplicates/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Scan all contacts for duplicates again, in the background */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DuplicateScanRequested"];
+                    };
+                };
+                /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid session (`unauthenticated`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or another organization’s (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request body is larger than the limit (`payload_too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request headers are too large */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -532,8 +1092,137 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Undo a finished import: archive what it created, restore what it overwrote (in the background) */
-        post: operations["revertImport"];
+        /** Undo a finished import: archive what it created, restore what it overwrote (in the background); who ran it or an admin (another member gets 403) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Import"];
+                    };
+                };
+                /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No valid session (`unauthenticated`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or another organization’s (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request body is larger than the limit (`payload_too_large`) */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The request headers are too large */
+                431: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -721,7 +1410,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Undo a merge: the merged records come back and what moved returns */
+        /** Undo a merge: the merged records come back and what moved returns (who ran it or an admin; another member gets 403) */
         post: operations["undoMerge"];
         delete?: never;
         options?: never;
@@ -1396,7 +2085,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open tasks grouped as overdue, today, tomorrow, this week, later and undated (100 each) */
+        /** Open tasks grouped as due now (reminder time passed), overdue, today, tomorrow, this week, later and undated (100 each) */
         get: operations["listTaskGroups"];
         put?: never;
         post?: never;
@@ -2134,10 +2823,12 @@ export interface components {
             required?: boolean;
         };
         DuplicateGroup: {
-            /** @description What the records share: normalized e-mail, E.164 phone, domain or name */
+            /** @description What the records share: normalized e-mail, E.164 phone, domain or name; or `name ~ name` */
             key: string;
             /** @enum {string} */
             reason: "email" | "phone" | "domain" | "name" | "similar_name";
+            /** @description Active records in the group (at most 50 are listed) */
+            record_count: number;
             records: {
                 created_at: string;
                 email: string | null;
@@ -2148,10 +2839,12 @@ export interface components {
             }[];
         };
         DuplicateGroupInput: {
-            /** @description What the records share: normalized e-mail, E.164 phone, domain or name */
+            /** @description What the records share: normalized e-mail, E.164 phone, domain or name; or `name ~ name` */
             key: string;
             /** @enum {string} */
             reason: "email" | "phone" | "domain" | "name" | "similar_name";
+            /** @description Active records in the group (at most 50 are listed) */
+            record_count: number;
             records: {
                 created_at: string;
                 email: string | null;
@@ -2160,6 +2853,54 @@ export interface components {
                 name: string;
                 phone: string | null;
             }[];
+        };
+        DuplicateScan: {
+            /** @description How long the last full scan took, milliseconds */
+            duration_ms: number | null;
+            /** @description When the last full scan finished */
+            finished_at: string | null;
+            /** @description Records changed since, whose groups are being updated in the background (counted up to 10,000) */
+            pending_changes: number;
+            /**
+             * @description `queued`: a scan waits to run (the first is queued when the list is first opened)
+             * @enum {string}
+             */
+            state: "queued" | "running" | "done";
+        };
+        DuplicateScanInput: {
+            /** @description How long the last full scan took, milliseconds */
+            duration_ms: number | null;
+            /** @description When the last full scan finished */
+            finished_at: string | null;
+            /** @description Records changed since, whose groups are being updated in the background (counted up to 10,000) */
+            pending_changes: number;
+            /**
+             * @description `queued`: a scan waits to run (the first is queued when the list is first opened)
+             * @enum {string}
+             */
+            state: "queued" | "running" | "done";
+        };
+        DuplicateScanRequested: {
+            scan: components["schemas"]["DuplicateScan"];
+        };
+        DuplicateScanRequestedInput: {
+            scan: components["schemas"]["DuplicateScanInput"];
+        };
+        DuplicatesDismissed: {
+            dismissed_pairs: number;
+        };
+        DuplicatesDismissedInput: {
+            dismissed_pairs: number;
+        };
+        DuplicatesPage: {
+            data: components["schemas"]["DuplicateGroup"][];
+            next_cursor: string | null;
+            scan: components["schemas"]["DuplicateScan"];
+        };
+        DuplicatesPageInput: {
+            data: components["schemas"]["DuplicateGroupInput"][];
+            next_cursor: string | null;
+            scan: components["schemas"]["DuplicateScanInput"];
         };
         Field: {
             description?: string;
@@ -3510,6 +4251,8 @@ export interface components {
             /** @enum {string} */
             priority: "low" | "normal" | "high" | "urgent";
             remind_at: string | null;
+            /** @description Its reminder time has passed and it is open (not archived): due now for its assignee, until done or the reminder moves */
+            reminder_due: boolean;
             reminder_sent_at: string | null;
             /** @enum {string} */
             status: "open" | "done";
@@ -3550,6 +4293,8 @@ export interface components {
             title: string;
         };
         TaskGroups: {
+            /** @description Reminder time passed (reminder_due): also listed in the group of their due date */
+            due_now: components["schemas"]["Task"][];
             later: components["schemas"]["Task"][];
             no_date: components["schemas"]["Task"][];
             overdue: components["schemas"]["Task"][];
@@ -3560,6 +4305,8 @@ export interface components {
             tz: string;
         };
         TaskGroupsInput: {
+            /** @description Reminder time passed (reminder_due): also listed in the group of their due date */
+            due_now: components["schemas"]["TaskInput"][];
             later: components["schemas"]["TaskInput"][];
             no_date: components["schemas"]["TaskInput"][];
             overdue: components["schemas"]["TaskInput"][];
@@ -3588,6 +4335,8 @@ export interface components {
             /** @enum {string} */
             priority: "low" | "normal" | "high" | "urgent";
             remind_at: string | null;
+            /** @description Its reminder time has passed and it is open (not archived): due now for its assignee, until done or the reminder moves */
+            reminder_due: boolean;
             reminder_sent_at: string | null;
             /** @enum {string} */
             status: "open" | "done";
@@ -4905,6 +5654,8 @@ export interface operations {
     listCompanyDuplicates: {
         parameters: {
             query?: {
+                /** @description `next_cursor` of the page before */
+                cursor?: string;
                 limit?: number;
             };
             header?: never;
@@ -4919,9 +5670,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: components["schemas"]["DuplicateGroup"][];
-                    };
+                    "application/json": components["schemas"]["DuplicatesPage"];
                 };
             };
             /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
@@ -6601,6 +7350,8 @@ export interface operations {
     listContactDuplicates: {
         parameters: {
             query?: {
+                /** @description `next_cursor` of the page before */
+                cursor?: string;
                 limit?: number;
             };
             header?: never;
@@ -6615,9 +7366,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: components["schemas"]["DuplicateGroup"][];
-                    };
+                    "application/json": components["schemas"]["DuplicatesPage"];
                 };
             };
             /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
@@ -8458,136 +9207,6 @@ export interface operations {
             };
             /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
             414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    revertImport: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Import"];
-                };
-            };
-            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid session (`unauthenticated`) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or another organization’s (`not_found`) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request body is larger than the limit (`payload_too_large`) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
-            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15551,6 +16170,8 @@ export interface operations {
                 linked_object?: "contact" | "company" | "opportunity";
                 /** @description Words that must all occur in the title or description */
                 q?: string;
+                /** @description true: only open tasks whose reminder time has passed; false: only the others */
+                reminder_due?: "true" | "false";
                 status?: "open" | "done" | "all";
             };
             header?: never;
