@@ -71,6 +71,7 @@ async function main() {
     BASE_URL: BASE,
     SIGN_IN_PER_IP_PER_MINUTE: '1000',
     API_RATE_LIMIT_PER_MINUTE: '1000000',
+    ANON_RATE_LIMIT_PER_MINUTE: '1000000',
     QUEUE_SCHEMA: 'pgboss_bench',
   });
   const database = await openDatabase({ databaseUrl: DB_URL, poolSize: 10 });
