@@ -392,13 +392,15 @@ describe('every error is problem+json, from every layer', () => {
       body: `{"name":""${'a'.repeat(11 * 1024 * 1024)}"}`,
     });
     expectProblem(tooLarge, 413, 'body too large');
-    const media = await httpCall(port, {
-      method: 'POST',
-      path: '/api/v1/signup',
-      headers: { 'content-type': 'application/xml' },
-      body: '<signup/>',
-    });
-    expectProblem(media, 415, 'media type');
+    for (const type of ['application/xml', 'text/plain']) {
+      const media = await httpCall(port, {
+        method: 'POST',
+        path: '/api/v1/signup',
+        headers: { 'content-type': type },
+        body: '<signup/>',
+      });
+      expectProblem(media, 415, `media type ${type}`);
+    }
     // An unknown method on a known path: 405 with Allow.
     const method = await httpCall(port, { method: 'PUT', path: '/api/v1/contacts' });
     expectProblem(method, 405, 'method');
@@ -417,6 +419,12 @@ describe('every error is problem+json, from every layer', () => {
     expect(signIn.body.code).toBe('invalid_email_or_password');
     const authUnknown = await httpCall(port, { method: 'GET', path: '/api/auth/no-such-endpoint' });
     expectProblem(authUnknown, 404, 'better-auth unknown');
+    // The API reference's own static files.
+    expectProblem(
+      await httpCall(port, { method: 'GET', path: '/api/docs/static/missing.js' }),
+      404,
+      'docs asset',
+    );
     // A plain unknown route.
     expectProblem(await httpCall(port, { method: 'GET', path: '/api/v1/nothing' }), 404, 'unknown route');
   });
