@@ -11,7 +11,7 @@ import { installInputRules } from '../src/platform/http/input.js';
 import { installProblemHandlers } from '../src/platform/http/problem.js';
 import type { ApiApp } from '../src/platform/http/types.js';
 import { ORIGIN, signUp, startTestApp, type TestApp } from './harness.js';
-import { uploadCsv, waitForImport } from './import-helpers.js';
+import { readShared, uploadCsv, waitForImport } from './import-helpers.js';
 
 let t: TestApp;
 let admin: Awaited<ReturnType<typeof signUp>>;
@@ -153,6 +153,48 @@ describe('bytes PostgreSQL cannot store', () => {
     );
     expect(ok.status).toBe(201);
     expect(ok.body.first_name).toBe('Zoë 日本');
+  });
+
+  it('the big list of naughty strings as raw bytes in a body: exactly the invalid UTF-8 ones are refused', async () => {
+    const strings = (
+      JSON.parse(readShared('security/blns/blns.base64.json').toString('utf8')) as string[]
+    ).map((b64) => Buffer.from(b64, 'base64'));
+    const isUtf8 = (bytes: Buffer) => {
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // Every invalid one, and every fifth valid one (the parser must not refuse those), to stay fast.
+    const sample = strings.filter((bytes, i) => !isUtf8(bytes) || i % 5 === 0);
+    let invalid = 0;
+    for (const bytes of sample) {
+      // The bytes as they are inside a JSON string: only `"`, `\` and control characters escaped.
+      const escaped: number[] = [];
+      for (const b of bytes) {
+        if (b === 0x22 || b === 0x5c || b < 0x20)
+          escaped.push(...Buffer.from(`\\u${b.toString(16).padStart(4, '0')}`));
+        else escaped.push(b);
+      }
+      // `emails: 1` makes the schema refuse every body the parser lets through: nothing is
+      // written, and the code tells which rule answered.
+      const payload = Buffer.concat([
+        Buffer.from('{"emails":1,"first_name":"'),
+        Buffer.from(escaped),
+        Buffer.from('"}'),
+      ]);
+      const res = await raw('POST', '/api/v1/contacts', payload, 'application/json');
+      const label = bytes.toString('base64');
+      const valid = isUtf8(bytes);
+      if (!valid) invalid += 1;
+      expect(res.status, label).toBe(400);
+      expect(res.headers['content-type'], label).toBe(PROBLEM);
+      if (valid) expect(res.body.code, label).not.toBe('invalid_utf8');
+      else expect(res.body.code, label).toBe('invalid_utf8');
+    }
+    expect(invalid).toBe(66); // blns @db33ec7b1d5d holds 66 strings that are not UTF-8
   });
 
   it('a body whose Content-Type names a charset other than UTF-8 is a 415', async () => {
@@ -392,13 +434,15 @@ describe('every error is problem+json, from every layer', () => {
       body: `{"name":""${'a'.repeat(11 * 1024 * 1024)}"}`,
     });
     expectProblem(tooLarge, 413, 'body too large');
-    const media = await httpCall(port, {
-      method: 'POST',
-      path: '/api/v1/signup',
-      headers: { 'content-type': 'application/xml' },
-      body: '<signup/>',
-    });
-    expectProblem(media, 415, 'media type');
+    for (const type of ['application/xml', 'text/plain']) {
+      const media = await httpCall(port, {
+        method: 'POST',
+        path: '/api/v1/signup',
+        headers: { 'content-type': type },
+        body: '<signup/>',
+      });
+      expectProblem(media, 415, `media type ${type}`);
+    }
     // An unknown method on a known path: 405 with Allow.
     const method = await httpCall(port, { method: 'PUT', path: '/api/v1/contacts' });
     expectProblem(method, 405, 'method');
@@ -417,6 +461,12 @@ describe('every error is problem+json, from every layer', () => {
     expect(signIn.body.code).toBe('invalid_email_or_password');
     const authUnknown = await httpCall(port, { method: 'GET', path: '/api/auth/no-such-endpoint' });
     expectProblem(authUnknown, 404, 'better-auth unknown');
+    // The API reference's own static files.
+    expectProblem(
+      await httpCall(port, { method: 'GET', path: '/api/docs/static/missing.js' }),
+      404,
+      'docs asset',
+    );
     // A plain unknown route.
     expectProblem(await httpCall(port, { method: 'GET', path: '/api/v1/nothing' }), 404, 'unknown route');
   });

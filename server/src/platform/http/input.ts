@@ -93,6 +93,7 @@ function charsetOf(contentType: string): string | undefined {
 
 /**
  * The rules every input passes where it enters, before any route or schema sees it:
+ * - Bodies are JSON or (import uploads) multipart; any other media type is 415.
  * - JSON bodies are read as bytes and decoded as strict UTF-8 (400 `invalid_utf8`); a
  *   Content-Type naming another charset is 415 `unsupported_charset`; nesting deeper than
  *   `MAX_JSON_DEPTH` is 400 `too_deep`; Fastify's own parser then applies its prototype-poisoning
@@ -103,7 +104,9 @@ function charsetOf(contentType: string): string | undefined {
  */
 export function installInputRules(app: FastifyInstance): void {
   const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  // The API takes JSON (and multipart uploads, registered by the import routes): Fastify's lenient
+  // text/plain parser would let another body through undecoded-checked, so it goes (415).
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     const charset = charsetOf(req.headers['content-type'] ?? '');
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
