@@ -4,7 +4,7 @@ import path from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_DOCS_CSP } from '../src/platform/http/security-headers.js';
-import { type Client, signUp, startTestApp, type TestApp } from './harness.js';
+import { type Client, ORIGIN, signUp, startTestApp, type TestApp } from './harness.js';
 
 /** A web build as `npm run build -w web` writes it: index.html with the nonce placeholder, assets with .br/.gz. */
 function fakeWebBuild(): { dir: string; script: Buffer; br: Buffer; gz: Buffer } {
@@ -112,12 +112,22 @@ describe('security headers and compression over http', () => {
     expectSecurityHeaders(me.headers);
   });
 
-  it('a problem+json 404 carries the headers too', async () => {
+  it('problem+json errors (404, 401, 400) carry the headers too', async () => {
     const res = await t.client().get('/api/v1/no-such-thing');
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.headers['cache-control']).toBe('no-store');
     expectSecurityHeaders(res.headers);
+    // Errors raised further in (the access guard, a route's validation) carry them as well.
+    const unauthenticated = await t.client().get('/api/v1/me');
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers['cache-control']).toBe('no-store');
+    expectSecurityHeaders(unauthenticated.headers);
+    const { client } = await signUp(t, 'Errors Co');
+    const invalid = await client.post('/api/v1/contacts', { first_name: 5 });
+    expect(invalid.status).toBe(400);
+    expect(invalid.headers['cache-control']).toBe('no-store');
+    expectSecurityHeaders(invalid.headers);
     const asset = await t.client().get('/assets/missing-0000.js');
     expect(asset.status).toBe(404);
     expectSecurityHeaders(asset.headers);
@@ -167,6 +177,40 @@ describe('security headers and compression over http', () => {
     });
     expect(small.statusCode).toBe(200);
     expect(small.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('an idempotent POST is replayed whole to a client that accepts compression', async () => {
+    const { client } = await signUp(t, 'Replay Co');
+    const body = JSON.stringify({
+      first_name: 'Replayed',
+      last_name: 'Compressed',
+      tags: Array.from({ length: 20 }, (_, i) => `a-rather-long-tag-number-${i}`),
+      emails: Array.from({ length: 5 }, (_, i) => ({ value: `replayed.person.${i}@example.com` })),
+    });
+    const send = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/contacts',
+        payload: body,
+        headers: {
+          cookie: client.cookieHeader,
+          origin: ORIGIN,
+          'content-type': 'application/json',
+          'accept-encoding': 'br',
+          'idempotency-key': 'replay-compressed-1',
+        },
+      });
+    const first = await send();
+    expect(first.statusCode).toBe(201);
+    expect(first.headers['content-encoding']).toBe('br');
+    const again = await send();
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers['content-encoding']).toBe('br');
+    const created = JSON.parse(brotliDecompressSync(first.rawPayload).toString('utf8'));
+    expect(JSON.parse(brotliDecompressSync(again.rawPayload).toString('utf8'))).toEqual(created);
+    const list = await client.get('/api/v1/contacts?q=Replayed');
+    expect(list.body.data).toHaveLength(1);
   });
 
   it("the web app's assets go out as the build's brotli or gzip file, by what the client accepts", async () => {
