@@ -54,6 +54,7 @@ describe('the OpenAPI document tells the truth', () => {
     const checker = new ResponseChecker(doc);
     const findings = new Map<string, string[]>();
     let requests = 0;
+    const bands = new Map<string, number>();
     const timings: [string, number][] = [];
     for (const operation of operations) {
       const started = performance.now();
@@ -67,6 +68,8 @@ describe('the OpenAPI document tells the truth', () => {
         const client = isPublic ? t.client() : SESSION_CHANGING.has(operation.id) ? scratch : seed.admin;
         requests++;
         const res = await send(t, client, operation, request).catch((error: Error) => error);
+        const band = res instanceof Error ? 'cut' : `${String(res.statusCode)[0]}xx`;
+        bands.set(band, (bands.get(band) ?? 0) + 1);
         const problem =
           res instanceof Error
             ? { kind: 'response cut off', detail: res.message }
@@ -85,7 +88,11 @@ describe('the OpenAPI document tells the truth', () => {
       console.log(slowest.map(([id, ms]) => `${id} ${ms.toFixed(0)} ms`).join('\n'));
     }
     console.log(
-      `api-fuzz: ${requests} requests over ${operations.length} operations, ${findings.size} findings`,
+      `api-fuzz: ${requests} requests over ${operations.length} operations ` +
+        `(${[...bands]
+          .sort()
+          .map(([band, n]) => `${band} ${n}`)
+          .join(', ')}), ${findings.size} findings`,
     );
     expect(Object.fromEntries(findings)).toEqual({});
   });
