@@ -73,6 +73,11 @@ export function sampleOf(doc: OpenApiDocument, schema: JsonSchema): unknown {
   return sample(schema as never, { skipReadOnly: true, skipNonRequired: false }, doc as never);
 }
 
+/** The smallest valid example of `schema`: required properties only. */
+export function sampleRequired(doc: OpenApiDocument, schema: JsonSchema): unknown {
+  return sample(schema as never, { skipReadOnly: true, skipNonRequired: true }, doc as never);
+}
+
 export type GenerationContext = { doc: OpenApiDocument; knownIds: readonly string[] };
 
 /**
@@ -485,10 +490,41 @@ export function requestsFor(
         .map(([r, body]) => ({ ...r, body })),
       valid.map((r) => ({ ...r, body: undefined })),
     );
+    const fields = Object.keys((deref(ctx.doc, bodySchema).properties ?? {}) as object);
+    if (fields.length > 0)
+      broken.push(
+        fc
+          .tuple(
+            valid,
+            fc.constantFrom(...fields),
+            fc.constantFrom(rawMarker('raw:deep-filter'), rawMarker('raw:deep-array')),
+          )
+          .map(([r, field, deep]) => ({ ...r, body: { ...(r.body as object), [field]: deep } })),
+      );
   } else if (operation.method !== 'GET') {
     broken.push(fc.tuple(valid, hostileValue).map(([r, body]) => ({ ...r, body })));
   }
   return fc.oneof({ weight: 2, arbitrary: valid }, { weight: 3, arbitrary: fc.oneof(...broken) });
+}
+
+/**
+ * Deterministic edge cases next to the random ones: each top-level body field replaced by a
+ * filter tree 3,000 levels deep (the shape recursive validation overflowed on), with seeded ids.
+ */
+export function edgeCasesFor(ctx: GenerationContext, seed: Seed, operation: Operation): GeneratedRequest[] {
+  const bodySchema = jsonBodySchema(operation.op);
+  if (!bodySchema) return [];
+  const body = sampleOf(ctx.doc, bodySchema);
+  const path = Object.fromEntries(
+    parametersOf(operation.op, 'path').map((p) => [p.name, seededParam(seed, operation.path, p.name)]),
+  );
+  const fields = Object.keys((deref(ctx.doc, bodySchema).properties ?? {}) as object);
+  return fields.map((field) => ({
+    path,
+    query: {},
+    body: { ...(body as object), [field]: rawMarker('raw:deep-filter') },
+    anonymous: false,
+  }));
 }
 
 function queryValueOf(ctx: GenerationContext, schema: JsonSchema): fc.Arbitrary<string> {

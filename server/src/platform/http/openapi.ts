@@ -32,6 +32,11 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 type ResponseSpec = Record<string, unknown>;
 
+/** The form of a file upload (`multipart/form-data`), for the document only. */
+const MultipartFile = z.object({
+  file: z.string().meta({ format: 'binary' }).describe('The file (one per request)'),
+});
+
 /** A problem+json response object as fastify-type-provider-zod converts it (zod schema inside). */
 function problemResponse(status: number) {
   return {
@@ -80,6 +85,7 @@ type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
  *   `application/problem+json`, the media type `sendProblem` sends;
  * - the standard error statuses of `standardErrorStatuses` are added where the route did not
  *   declare them;
+ * - a multipart upload without a body schema documents its form (one `file` field);
  * - a route that `produces` non-JSON media types (exports) documents its 200 as those types;
  * - `security`: `[]` for `config.access: 'public'` routes, the session scheme otherwise.
  * Each documented route names its `operationId` in its schema (camelCase, unique, stable: clients
@@ -92,6 +98,7 @@ export function openApiTransform(input: TransformInput): ReturnType<typeof jsonS
   const s = schema as FastifySchema & {
     operationId?: string;
     produces?: string[];
+    consumes?: string[];
     response?: ResponseSpec;
   };
   const access = route.config?.access;
@@ -112,10 +119,13 @@ export function openApiTransform(input: TransformInput): ReturnType<typeof jsonS
   for (const status of standardErrorStatuses({ method: route.method, url, access })) {
     response[status] ??= problemResponse(status);
   }
+  // A multipart upload reads its file itself (no body schema to validate): document the form.
+  const multipart = !s.body && s.consumes?.includes('multipart/form-data');
   return jsonSchemaTransform({
     ...input,
     schema: {
       ...s,
+      ...(multipart ? { body: MultipartFile, consumes: ['multipart/form-data'] } : {}),
       response,
       security: access === 'public' ? [] : [{ [SESSION_SCHEME]: [] }],
     } as FastifySchema,
