@@ -23,7 +23,11 @@ import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
-import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
+import {
+  installSessionCacheInvalidation,
+  principalResolver,
+  registerAuthHandler,
+} from './platform/auth/auth.routes.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installProblemHandlers } from './platform/http/problem.js';
 import { installRateLimit } from './platform/http/rate-limit.js';
@@ -62,6 +66,7 @@ export async function buildApp(services: Services): Promise<BuiltApp> {
   });
   installProblemHandlers(app);
   const resolve = principalResolver(services.auth, services.database, config);
+  installSessionCacheInvalidation(app as unknown as ApiApp);
   const routes = installRouteGuard(app, {
     resolvePrincipal: resolve,
     trustedOrigins: config.trustedOrigins,
