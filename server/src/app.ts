@@ -22,7 +22,11 @@ import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
-import { principalResolver, registerAuthHandler } from './platform/auth/auth.routes.js';
+import {
+  installSessionCacheInvalidation,
+  principalResolver,
+  registerAuthHandler,
+} from './platform/auth/auth.routes.js';
 import { installCompression } from './platform/http/compression.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installInputRules } from './platform/http/input.js';
@@ -78,6 +82,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
   const rateLimit = await installRateLimit(app, config);
   app.addHook('onClose', rateLimit.close);
   const resolve = principalResolver(services.auth, services.database, config);
+  installSessionCacheInvalidation(app as unknown as ApiApp);
   const routes = installRouteGuard(app, {
     resolvePrincipal: resolve,
     trustedOrigins: config.trustedOrigins,

@@ -28,7 +28,23 @@ program
 program
   .command('serve')
   .description('Run the API and the web app only (scale out: several behind a load balancer)')
-  .action(() => run(async () => (await import('./runtime.js')).runProcess({ http: true, worker: false })));
+  .option(
+    '--workers <n>',
+    'HTTP processes sharing the port (node:cluster; a PostgreSQL server is required above 1)',
+    '1',
+  )
+  .action((options: { workers: string }) =>
+    run(async () => {
+      const { runProcess, runCluster } = await import('./runtime.js');
+      const workers = Number(options.workers);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+        throw new ConfigError('--workers', 'must be a whole number from 1 to 64');
+      }
+      const cluster = (await import('node:cluster')).default;
+      if (workers > 1 && cluster.isPrimary) return runCluster(workers);
+      return runProcess({ http: true, worker: false });
+    }),
+  );
 
 program
   .command('worker')

@@ -1,6 +1,7 @@
+import cluster from 'node:cluster';
 import pino from 'pino';
 import { buildApp } from './app.js';
-import { type Config, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { defineImportQueue } from './modules/imports/import.routes.js';
@@ -90,6 +91,54 @@ export async function runProcess(roles: {
   await built?.app.close();
   await services.jobs.stop();
   await services.database.close();
+  logger.info('stopped');
+  return 0;
+}
+
+/**
+ * `cairn serve --workers N`: N HTTP processes (node:cluster) sharing the port, so the API uses
+ * every core. They share what must be shared through the PostgreSQL server (sessions, sign-in
+ * limits, jobs) and, with REDIS_URL, the API rate limit (without it each process counts its own).
+ * A process that dies is replaced; SIGTERM/SIGINT stop them all gracefully.
+ * @throws ConfigError without DATABASE_URL (the embedded database belongs to one process)
+ */
+export async function runCluster(workers: number): Promise<number> {
+  const config = loadConfig();
+  if (!config.databaseUrl) {
+    throw new ConfigError(
+      '--workers',
+      'more than one worker needs DATABASE_URL (the embedded database is one process)',
+    );
+  }
+  const logger = pino({ level: config.logLevel });
+  let stopping = false;
+  const fork = () => cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logger.error({ pid: worker.process.pid, code, signal }, 'an HTTP worker exited; starting another');
+    setTimeout(fork, 1000);
+  });
+  for (let i = 0; i < workers; i++) fork();
+  logger.info({ workers }, `Cairn serves with ${workers} HTTP processes`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down the workers');
+      stopping = true;
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  const alive = Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead());
+  await Promise.all(
+    alive.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          w!.once('exit', () => resolve());
+          w!.process.kill('SIGTERM');
+        }),
+    ),
+  );
   logger.info('stopped');
   return 0;
 }

@@ -29,7 +29,7 @@ describe('contacts', () => {
       first_name: 'Grace',
       email,
       phone: '+12404522332;ext=4601',
-      tags: ['VIP', 'navy'],
+      tags: ['vip', 'navy'],
       owner_id: admin.userId,
       source: 'manual',
       created_by: admin.userId,

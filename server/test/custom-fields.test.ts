@@ -167,20 +167,20 @@ describe('custom fields', () => {
 });
 
 describe('tags', () => {
-  it('are unique case-insensitively, autocomplete, and rename or merge across records', async () => {
+  it('are kept lower-case and unique, autocomplete, and rename or merge across records', async () => {
     const a = await admin.client.post('/api/v1/contacts', { first_name: 'T1', tags: ['Hot Lead'] });
     const b = await admin.client.post('/api/v1/contacts', { first_name: 'T2', tags: ['hot lead', 'warm'] });
-    expect(b.body.tags).toEqual(['Hot Lead', 'warm']);
+    expect(b.body.tags).toEqual(['hot lead', 'warm']);
     const suggest = await admin.client.get('/api/v1/tags?q=ho');
-    expect(suggest.body.data.map((x: { name: string }) => x.name)).toEqual(['Hot Lead']);
+    expect(suggest.body.data.map((x: { name: string }) => x.name)).toEqual(['hot lead']);
     const warm = (await admin.client.get('/api/v1/tags?q=warm')).body.data[0];
     const merged = await admin.client.patch(`/api/v1/tags/${warm.id}`, { name: 'HOT LEAD' });
-    expect(merged.body).toMatchObject({ merged: true, name: 'Hot Lead', records: 1 });
-    expect((await admin.client.get(`/api/v1/contacts/${b.body.id}`)).body.tags).toEqual(['Hot Lead']);
+    expect(merged.body).toMatchObject({ merged: true, name: 'hot lead', records: 1 });
+    expect((await admin.client.get(`/api/v1/contacts/${b.body.id}`)).body.tags).toEqual(['hot lead']);
     const hot = (await admin.client.get('/api/v1/tags?q=hot')).body.data[0];
     const renamed = await admin.client.patch(`/api/v1/tags/${hot.id}`, { name: 'Qualified' });
     expect(renamed.body).toMatchObject({ merged: false, records: 2 });
-    expect((await admin.client.get(`/api/v1/contacts/${a.body.id}`)).body.tags).toEqual(['Qualified']);
+    expect((await admin.client.get(`/api/v1/contacts/${a.body.id}`)).body.tags).toEqual(['qualified']);
     const timeline = await admin.client.get(`/api/v1/contacts/${a.body.id}/timeline`);
     expect(timeline.body.data[0].description).toBe('Ada Admin changed the tags of contact T1');
   });

@@ -112,7 +112,7 @@ describe('the filter builder, generated from the registry', () => {
     await page.getByRole('button', { name: 'Rename very-important' }).click();
     await page.getByRole('textbox', { name: 'New name for very-important' }).fill('VIP');
     await page.getByRole('button', { name: 'Save tag name' }).click();
-    await page.getByText(/Merged “very-important” into “VIP”/).waitFor();
+    await page.getByText(/Merged “very-important” into “vip”/).waitFor();
     const tags = await apiCall(page, 'GET', '/api/v1/tags');
     expect(tags.body.data.map((t: { name: string }) => t.name)).not.toContain('very-important');
   });

@@ -4,7 +4,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { customFieldDef } from '../../platform/registry/registry.service.js';
+import { customFieldDef, forgetRegistry } from '../../platform/registry/registry.service.js';
 import { FIELD_TYPES, type FieldDef } from '../../platform/registry/registry.types.js';
 import { CUSTOMIZABLE_OBJECTS, STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { customFields } from './custom-field.schema.js';
@@ -57,6 +57,22 @@ function keyFromLabel(label: string): string {
   return /^[a-z]/.test(key) ? key : `f_${key}`.slice(0, 48);
 }
 
+/**
+ * A tenant transaction that changes the registry: once it has ended (committed or not), this
+ * process's cached registry of the tenant is dropped, so the next list sees the change.
+ */
+async function changeRegistry<T>(
+  services: Services,
+  ctx: TenantContext,
+  fn: (scope: TenantScope) => Promise<T>,
+): Promise<T> {
+  try {
+    return await withTenant(services.database, ctx, fn);
+  } finally {
+    forgetRegistry(ctx.orgId);
+  }
+}
+
 function assertObject(object: string) {
   if (!CUSTOMIZABLE_OBJECTS.includes(object)) throw notFound('Object', object);
 }
@@ -85,7 +101,7 @@ export async function createCustomField(
   if (input.type === 'relation' && !(input.relation && STANDARD_OBJECTS[input.relation.object])) {
     throw badRequest('A relation field needs relation.object, one of the objects', 'body.relation');
   }
-  return withTenant(services.database, ctx, async (scope) => {
+  return changeRegistry(services, ctx, async (scope) => {
     const [existing] = await scope.tx
       .select({ id: customFields.id })
       .from(customFields)
@@ -149,7 +165,7 @@ export async function updateCustomField(
   input: z.infer<typeof CustomFieldUpdate>,
 ): Promise<FieldDef> {
   assertObject(object);
-  return withTenant(services.database, ctx, async (scope) => {
+  return changeRegistry(services, ctx, async (scope) => {
     const row = await loadField(scope, object, key);
     if (input.options && !['select', 'multi_select'].includes(row.type)) {
       throw badRequest('Only select fields have options', 'body.options');
@@ -184,7 +200,7 @@ export async function retireCustomField(
   retire: boolean,
 ) {
   assertObject(object);
-  return withTenant(services.database, ctx, async (scope) => {
+  return changeRegistry(services, ctx, async (scope) => {
     const row = await loadField(scope, object, key);
     const [updated] = await scope.tx
       .update(customFields)
@@ -206,7 +222,7 @@ export async function retireCustomField(
  */
 export async function purgeCustomField(services: Services, ctx: TenantContext, object: string, key: string) {
   assertObject(object);
-  await withTenant(services.database, ctx, async (scope) => {
+  await changeRegistry(services, ctx, async (scope) => {
     const row = await loadField(scope, object, key);
     if (!row.retiredAt) throw new AppError(409, 'not_retired', 'Retire the field before purging it');
     const purged = await scope.conn.query<{ n: number }>(

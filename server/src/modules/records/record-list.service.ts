@@ -3,7 +3,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery, pageOf } from '../../platform/query/query.compiler.js';
 import type { ListQuery } from '../../platform/query/query.schema.js';
-import { objectDef } from '../../platform/registry/registry.service.js';
+import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
 
 /** One row of a list: the requested fields by key, custom values under `custom`. */
@@ -72,6 +72,6 @@ export async function listRecords(
   query: ListQuery,
 ): Promise<ListPage> {
   return withTenant(services.database, ctx, async (scope) =>
-    listPage(scope, await objectDef(scope.tx, ctx.orgId, object), query),
+    listPage(scope, await cachedObjectDef(scope.tx, ctx.orgId, object), query),
   );
 }

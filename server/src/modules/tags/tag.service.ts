@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
@@ -6,13 +6,16 @@ import type { Services } from '../../platform/http/types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { tags } from './tag.schema.js';
 
-/** Tag names as they are kept: trimmed, one per case-insensitive name (the last spelling), none empty. */
+/**
+ * Tag names as they are kept: trimmed and lower-cased (so a tag filter is the plain `tags && $1`
+ * on the GIN index, issue 18), duplicates dropped, none empty, order kept.
+ */
 export const uniqueTagNames = (names: readonly string[]): string[] =>
-  [...new Map(names.map((n) => [n.trim().toLowerCase(), n.trim()])).values()].filter(Boolean);
+  [...new Set(names.map((n) => n.trim().toLowerCase()))].filter(Boolean);
 
 /**
- * Registers tag names for the tenant and returns them as stored: a tag is unique
- * case-insensitively, so `VIP` given when `vip` exists becomes `vip`. Order kept, duplicates dropped.
+ * Registers tag names for the tenant and returns them as stored (`uniqueTagNames`): `VIP` is
+ * kept as `vip`. Order kept, duplicates dropped.
  */
 export async function ensureTags(scope: TenantScope, names: readonly string[]): Promise<string[]> {
   const wanted = uniqueTagNames(names);
@@ -21,20 +24,7 @@ export async function ensureTags(scope: TenantScope, names: readonly string[]): 
     .insert(tags)
     .values(wanted.map((name) => ({ orgId: scope.ctx.orgId, name })))
     .onConflictDoNothing();
-  const rows = await scope.tx
-    .select({ name: tags.name })
-    .from(tags)
-    .where(
-      and(
-        eq(tags.orgId, scope.ctx.orgId),
-        inArray(
-          sql`lower(${tags.name})`,
-          wanted.map((n) => n.toLowerCase()),
-        ),
-      ),
-    );
-  const canonical = new Map(rows.map((r) => [r.name.toLowerCase(), r.name]));
-  return wanted.map((n) => canonical.get(n.toLowerCase()) ?? n);
+  return wanted;
 }
 
 /** Tags whose name starts with (or contains) `prefix`, for autocomplete; most used first. */
@@ -59,7 +49,8 @@ export async function suggestTags(services: Services, ctx: TenantContext, prefix
  * every record carrying it is updated, one `<object>.updated` event each.
  * @throws 404 unknown tag
  */
-export async function renameTag(services: Services, ctx: TenantContext, id: string, newName: string) {
+export async function renameTag(services: Services, ctx: TenantContext, id: string, name: string) {
+  const newName = uniqueTagNames([name])[0] ?? name.trim();
   return withTenant(services.database, ctx, async (scope) => {
     const [tag] = await scope.tx
       .select()

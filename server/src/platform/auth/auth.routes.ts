@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { fromNodeHeaders } from 'better-auth/node';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
@@ -122,12 +122,58 @@ export function verifiedSessionToken(cookieHeader: string, secret: string): stri
   return given.length === expected.length && timingSafeEqual(given, expected) ? token : null;
 }
 
+/** A session row as the principal check reads it (session, user and membership together). */
+type SessionRow = {
+  session_id: string;
+  user_id: string;
+  expires_ms: string;
+  org_id: string | null;
+  email: string;
+  name: string;
+  role: string | null;
+};
+
+/** How long a session check is reused in this process, ms. */
+export const SESSION_CACHE_MS = 5_000;
+const SESSION_CACHE_MAX = 10_000;
+
+/**
+ * Session checks of this process, reused for SESSION_CACHE_MS so that a request does not pay a
+ * database round trip for its session (issue 18). Keyed by the SHA-256 of the session token (the
+ * token itself is not kept as a key). Bounded: the oldest entry goes past SESSION_CACHE_MAX. A
+ * sign-out, an organization switch or a membership change handled by this process clears it
+ * (`forgetCachedSessions`); one made by another process reaches this one within SESSION_CACHE_MS.
+ */
+const sessionCache = new Map<string, { row: SessionRow; at: number }>();
+
+/** Clears the session checks this process reuses (identity data changed). */
+export function forgetCachedSessions(): void {
+  sessionCache.clear();
+}
+
+const cacheKeyOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/**
+ * Identity mutations after which no cached session check may be reused: everything under
+ * `/api/auth/` (sign-out, organization switch, better-auth's organization calls) and the
+ * organization module's writes (members, invitations, organizations, sign-up, active organization).
+ */
+const IDENTITY_MUTATION = /^\/api\/(?:auth\/|v1\/(?:signup|me\b|organizations|members|invitations))/;
+
+/** Installs the clearing of the session cache after every identity mutation this process serves. */
+export function installSessionCacheInvalidation(app: ApiApp): void {
+  app.addHook('onResponse', async (req) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && IDENTITY_MUTATION.test(req.url))
+      forgetCachedSessions();
+  });
+}
+
 /**
  * Resolves the principal of a request from its session cookie, and checks on every request that
  * the user is still a member of the session's active organization (a removed member keeps no
- * access). The common case is one query (session, user and membership together); when the
- * session is due for its sliding refresh, better-auth's own getSession runs, renews it and
- * re-sends the cookie.
+ * access). The common case is one query (session, user and membership together), reused for
+ * SESSION_CACHE_MS (see `sessionCache`); when the session is due for its sliding refresh,
+ * better-auth's own getSession runs, renews it and re-sends the cookie.
  */
 export function principalResolver(
   auth: Auth,
@@ -135,19 +181,8 @@ export function principalResolver(
   config: { secret: string; sessionIdleTimeoutS: number },
 ) {
   const refreshWindowMs = (config.sessionIdleTimeoutS - sessionUpdateAgeS(config.sessionIdleTimeoutS)) * 1000;
-  return async (req: FastifyRequest, reply?: FastifyReply): Promise<Principal | null> => {
-    if (!req.headers.cookie) return null;
-    const token = verifiedSessionToken(req.headers.cookie, config.secret);
-    if (!token) return null;
-    const { rows } = await database.raw.query<{
-      session_id: string;
-      user_id: string;
-      expires_ms: string;
-      org_id: string | null;
-      email: string;
-      name: string;
-      role: string | null;
-    }>(
+  const lookUp = async (token: string, key: string): Promise<SessionRow | undefined> => {
+    const { rows } = await database.raw.query<SessionRow>(
       `select s.id as session_id, s.user_id, (extract(epoch from s.expires_at) * 1000)::bigint::text as expires_ms,
               s.active_organization_id as org_id, u.email, u.name, m.role
          from sessions s
@@ -157,6 +192,19 @@ export function principalResolver(
       [token],
     );
     const row = rows[0];
+    if (row) {
+      if (sessionCache.size >= SESSION_CACHE_MAX) sessionCache.delete(sessionCache.keys().next().value!);
+      sessionCache.set(key, { row, at: Date.now() });
+    } else sessionCache.delete(key);
+    return row;
+  };
+  return async (req: FastifyRequest, reply?: FastifyReply): Promise<Principal | null> => {
+    if (!req.headers.cookie) return null;
+    const token = verifiedSessionToken(req.headers.cookie, config.secret);
+    if (!token) return null;
+    const key = cacheKeyOf(token);
+    const cached = sessionCache.get(key);
+    const row = cached && Date.now() - cached.at < SESSION_CACHE_MS ? cached.row : await lookUp(token, key);
     const expiresMs = Number(row?.expires_ms ?? 0);
     if (!row || expiresMs <= Date.now()) return null;
     if (expiresMs - refreshWindowMs <= Date.now()) {
@@ -167,6 +215,8 @@ export function principalResolver(
       });
       const cookies = headers?.getSetCookie() ?? [];
       if (cookies.length > 0 && reply) reply.header('set-cookie', cookies);
+      // Renewed (new expiry) or refused: either way the cached row is stale.
+      sessionCache.delete(key);
       if (!response) return null;
     }
     const role = isRole(row.role) ? row.role : null;

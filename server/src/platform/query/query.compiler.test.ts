@@ -1,12 +1,16 @@
 import type { PGlite } from '@electric-sql/pglite';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileListQuery } from './query.compiler.js';
 import {
   type ContactRow,
+  contactObject,
   contactRows,
   idOf,
   idsWhere,
   listRunner,
+  NOW,
   OWNER,
   openContactsDb,
 } from './query.fixtures.js';
@@ -128,6 +132,21 @@ describe('filters on column fields', () => {
       idOf(3),
       idOf(30),
     ]);
+  });
+
+  it('compiles a tag filter to the plain && / @> on the tags column (GIN-indexable), values lower-cased', () => {
+    const where = (op: 'hasAny' | 'hasAll') => {
+      const { where } = compileListQuery(
+        contactObject,
+        { filter: { field: 'tags', op, value: ['VIP', 'Lead'] } },
+        { table: 'c', now: NOW },
+      );
+      return new PgDialect().sqlToQuery(where);
+    };
+    // Issue 18: lower(coalesce(tags,'{}')::text)::text[] was misestimated tenfold by the planner.
+    expect(where('hasAny').sql).toMatch(/^\(*"c"\."tags" && array\[\$1, \$2\]::text\[\]\)*$/);
+    expect(where('hasAny').params).toEqual(['vip', 'lead']);
+    expect(where('hasAll').sql).toMatch(/^\(*"c"\."tags" @> array\[\$1, \$2\]::text\[\]\)*$/);
   });
 
   it('matches tags case-insensitively; hasNone and isEmpty count records without tags', async () => {

@@ -206,10 +206,12 @@ function dateCondition(
 
 /**
  * Lists: `text[]` columns use && / @>; custom lists are jsonb arrays and use jsonb_exists_any /
- * jsonb_exists_all. Tags compare case-insensitively: the given tags are lower-cased and so is each
- * stored tag (`array(select lower(t) from unnest(tags) t)`), since tags are stored as typed. If
- * tags are ever normalized to lower case on write, drop the lower() so the GIN index on tags serves
- * these conditions. hasNone includes records with no values.
+ * jsonb_exists_all. Tags compare case-insensitively: the given tags are lower-cased; record tag
+ * columns are stored lower-case (normalized at write, migration 0017), so they compile to the
+ * plain `tags && $1` / `tags @> $1`, which the GIN index on tags serves and the planner estimates
+ * from the column's statistics (the former `lower(tags::text)::text[]` was misestimated tenfold,
+ * issue 18). Custom tag lists (jsonb) are lower-cased element by element. hasNone includes
+ * records with no values.
  */
 function listCondition(field: FieldDef, op: FilterOp, x: SQL, value: unknown, path: string): SQL {
   const values = listValue(value, path, (v, p) => listElementValue(field, v, p));
@@ -218,17 +220,14 @@ function listCondition(field: FieldDef, op: FilterOp, x: SQL, value: unknown, pa
     sql`, `,
   )}]::text[]`;
   const custom = field.storage.kind === 'custom';
-  if (field.type === 'tags') {
+  if (field.type === 'tags' && custom) {
     const elements = sql`jsonb_array_elements_text(case when jsonb_typeof(${x}) = 'array' then ${x} end)`;
-    // A text[] column is lower-cased through its text form (one cheap function call per row);
-    // a custom jsonb list element by element.
-    const lowered = custom
-      ? sql`array(select lower(t) from ${elements} as t)`
-      : sql`lower(coalesce(${x}, '{}')::text)::text[]`;
+    const lowered = sql`array(select lower(t) from ${elements} as t)`;
     if (op === 'hasAny') return sql`(${lowered} && ${array})`;
     if (op === 'hasAll') return sql`(${lowered} @> ${array})`;
     return sql`(not (${lowered} && ${array}))`;
   }
+  // text[] (tags included): the plain operators; hasNone keeps the records without values.
   const any = custom ? sql`jsonb_exists_any(${x}, ${array})` : sql`(${x} && ${array})`;
   if (op === 'hasAny') return any;
   if (op === 'hasAll') return custom ? sql`jsonb_exists_all(${x}, ${array})` : sql`(${x} @> ${array})`;

@@ -7,7 +7,8 @@ import type { FilterNode, ListQuery } from './query.schema.js';
 
 /**
  * Test data for the query language: a contacts-shaped table, its registry entry and 30 varied
- * rows (NULLs, '' values, mixed-case tags, custom fields present or missing). Tests only.
+ * rows (NULLs, '' values, tags stored lower-case as the app stores them, custom fields present or
+ * missing). Tests only.
  */
 
 /** "Now" for every test: Wednesday 15 May 2024, 10:00 UTC. */
@@ -95,16 +96,16 @@ const { ada, bob, cy } = OWNER;
 
 // biome-ignore format: one contact per line reads as a table
 const handmade: ContactRow[] = [
-  row(1, { first_name: 'Ada', last_name: 'Lovelace', email: 'ada@example.com', phone: '+1 555-123-4567', tags: ['VIP', 'Customer'], owner_id: ada, created_at: '2024-05-15T08:00:00Z', score: 90, custom: { cf_budget: 5000, cf_stage: 'customer', cf_interests: ['crm', 'sales'], cf_renewal: '2024-06-01' } }),
+  row(1, { first_name: 'Ada', last_name: 'Lovelace', email: 'ada@example.com', phone: '+1 555-123-4567', tags: ['vip', 'customer'], owner_id: ada, created_at: '2024-05-15T08:00:00Z', score: 90, custom: { cf_budget: 5000, cf_stage: 'customer', cf_interests: ['crm', 'sales'], cf_renewal: '2024-06-01' } }),
   row(2, { first_name: 'Grace', last_name: 'Hopper', email: 'grace@navy.mil', phone: '(555) 987-6543', tags: ['vip'], owner_id: bob, created_at: '2024-05-14T12:00:00Z', score: 75, custom: { cf_budget: 1200.5, cf_stage: 'qualified', cf_interests: ['support'], cf_renewal: '2024-05-15' } }),
   row(3, { first_name: 'Alan', last_name: 'Turing', email: 'alan@bletchley.uk', phone: null, tags: ['prospect'], owner_id: ada, created_at: '2024-05-01T00:00:00Z', score: 75, custom: { cf_stage: 'lead' } }),
   row(4, { first_name: 'Edsger', last_name: 'Dijkstra', email: null, phone: '555 000 1111', tags: [], owner_id: null, created_at: '2024-04-20T09:00:00Z', score: null, custom: {} }),
   row(5, { first_name: 'Barbara', last_name: 'Liskov', email: 'barbara@mit.edu', phone: '', tags: null, owner_id: cy, created_at: '2024-05-13T00:30:00Z', score: 60, custom: { cf_budget: 0, cf_interests: [] } }),
-  row(6, { first_name: 'Donald', last_name: 'Knuth', email: 'don@stanford.edu', phone: '+44 20 7946 0958', tags: ['author', 'VIP'], owner_id: bob, created_at: '2023-12-31T23:00:00Z', score: 99.5, custom: { cf_budget: 250000, cf_stage: 'customer', cf_interests: ['crm', 'email', 'sales'], cf_renewal: '2025-01-01' } }),
+  row(6, { first_name: 'Donald', last_name: 'Knuth', email: 'don@stanford.edu', phone: '+44 20 7946 0958', tags: ['author', 'vip'], owner_id: bob, created_at: '2023-12-31T23:00:00Z', score: 99.5, custom: { cf_budget: 250000, cf_stage: 'customer', cf_interests: ['crm', 'email', 'sales'], cf_renewal: '2025-01-01' } }),
   row(7, { first_name: 'Ken', last_name: 'Thompson', email: 'ken@bell-labs.com', phone: null, tags: ['unix'], owner_id: ada, created_at: '2024-05-15T09:59:59Z', score: 40, custom: { cf_stage: 'lead', cf_renewal: '2024-05-14' } }),
   row(8, { first_name: 'Dennis', last_name: 'Ritchie', email: 'dmr@bell-labs.com', phone: '555-123-0000', tags: ['unix', 'c'], owner_id: ada, created_at: '2024-03-10T10:00:00Z', score: 40, custom: { cf_budget: 40, cf_interests: ['email'] } }),
   row(9, { first_name: 'Linus', last_name: 'Torvalds', email: 'linus@kernel.org', phone: null, tags: ['kernel'], owner_id: cy, created_at: '2024-05-09T00:00:00Z', score: 85, custom: { cf_stage: 'qualified', cf_renewal: '2024-05-09' } }),
-  row(10, { first_name: 'Margaret', last_name: 'Hamilton', email: 'margaret@nasa.gov', phone: '+1 (555) 123-9999', tags: ['VIP'], owner_id: null, created_at: '2024-05-10T00:00:00Z', score: null, custom: { cf_budget: 99.99, cf_interests: ['crm'] } }),
+  row(10, { first_name: 'Margaret', last_name: 'Hamilton', email: 'margaret@nasa.gov', phone: '+1 (555) 123-9999', tags: ['vip'], owner_id: null, created_at: '2024-05-10T00:00:00Z', score: null, custom: { cf_budget: 99.99, cf_interests: ['crm'] } }),
   row(11, { first_name: '100% Legit', last_name: 'Under_Score', email: 'under_score@example.com', phone: null, tags: ['100%'], owner_id: bob, created_at: '2024-02-29T12:00:00Z', score: 10, custom: { cf_stage: 'lead', cf_private: 'secret' } }),
   row(12, { first_name: 'Conan', last_name: "O'Brien", email: 'conan@example.com', phone: '+1 555 867 5309', tags: null, owner_id: cy, created_at: '2024-05-16T02:00:00Z', score: 55, custom: { cf_renewal: '2024-05-20' } }),
   row(13, { first_name: null, last_name: 'Nobody', email: null, phone: null, tags: null, owner_id: null, created_at: null, score: null, custom: {} }),
@@ -119,7 +120,7 @@ const filler: ContactRow[] = Array.from({ length: 16 }, (_, k) => {
     last_name: ['Smith', 'Jones', 'Brown', 'Taylor'][k % 4] ?? null,
     email: k % 5 === 0 ? null : `test${n}@corp.example`,
     phone: k % 3 === 0 ? null : `+33 1 ${10 + k} ${20 + k} 00`,
-    tags: [null, ['lead'], ['Lead', 'partner'], []][k % 4] ?? null,
+    tags: [null, ['lead'], ['lead', 'partner'], []][k % 4] ?? null,
     owner_id: [ada, bob, cy][k % 3] ?? null,
     created_at: `2024-0${1 + (k % 5)}-${10 + k}T0${k % 10}:00:00Z`,
     score: k % 5 === 0 ? null : (k * 7) % 100,
