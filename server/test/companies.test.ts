@@ -146,3 +146,38 @@ describe('company lists a user acts on', () => {
     expect(contact.status).toBe(201);
   });
 });
+
+describe('companies by query and for good', () => {
+  it('the query in a body selects like the URL list: filter, sort and fields', async () => {
+    for (const [name, industry] of [
+      ['Query Alpha', 'Mining'],
+      ['Query Beta', 'Farming'],
+      ['Query Gamma', 'Mining'],
+    ])
+      await admin.client.post('/api/v1/companies', { name, industry });
+    const res = await admin.client.post('/api/v1/companies/query', {
+      filter: {
+        and: [
+          { field: 'industry', op: 'eq', value: 'Mining' },
+          { field: 'name', op: 'startsWith', value: 'Query' },
+        ],
+      },
+      sort: [{ field: 'name', direction: 'desc' }],
+      fields: ['name'],
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.data.map((c: { name: string }) => c.name)).toEqual(['Query Gamma', 'Query Alpha']);
+  });
+
+  it('an admin deletes a company for good: it can no longer be read, and its contacts lose the link', async () => {
+    const company = await admin.client.post('/api/v1/companies', { name: 'Gone for Good' });
+    const contact = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Left',
+      companies: [{ id: company.body.id }],
+    });
+    const res = await admin.client.delete(`/api/v1/companies/${company.body.id}`);
+    expect(res.status, res.text).toBe(204);
+    expect((await admin.client.get(`/api/v1/companies/${company.body.id}`)).status).toBe(404);
+    expect((await admin.client.get(`/api/v1/contacts/${contact.body.id}`)).body.companies).toEqual([]);
+  });
+});

@@ -197,3 +197,25 @@ describe('pipelines', () => {
     expect(after.body.stages.map((s: { name: string }) => s.name)).toEqual(['A', 'B']);
   });
 });
+
+describe('opportunities by query and for good', () => {
+  it('the query in a body selects like the URL list: filter, sort and fields', async () => {
+    await newDeal('Body query low', { amount: 5 });
+    await newDeal('Body query high', { amount: 50 });
+    const res = await admin.client.post('/api/v1/opportunities/query', {
+      q: 'Body query',
+      sort: [{ field: 'amount', direction: 'asc' }],
+      fields: ['title'],
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(titlesOf(res)).toEqual(['Body query low', 'Body query high']);
+  });
+
+  it('an admin deletes a deal for good: it can no longer be read or listed', async () => {
+    const deal = await newDeal('Purged deal');
+    const res = await admin.client.delete(`/api/v1/opportunities/${deal.id}`);
+    expect(res.status, res.text).toBe(204);
+    expect((await admin.client.get(`/api/v1/opportunities/${deal.id}`)).status).toBe(404);
+    expect(titlesOf(await admin.client.get('/api/v1/opportunities?q=Purged&fields=title'))).toEqual([]);
+  });
+});

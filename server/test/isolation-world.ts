@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import { addMember, type Res, signUp, type TestApp, uniqueEmail } from './harness.js';
+import { uploadCsv, waitForImport } from './import-helpers.js';
+import type { Ids, Kind, Tenant } from './isolation-cases.js';
+
+/**
+ * The records of a tenant for the isolation walk: `seed` signs up a tenant and makes one of each
+ * kind; `make` makes one more of a kind (the fresh records a case uses up). Imports whose id is put
+ * in `heldImports` stay queued (the test app delays their job).
+ */
+export function isolationWorld(t: TestApp, heldImports: Set<string>) {
+  /** Makes one record (or a few related ones) of a kind in a tenant; returns the ids it made. */
+  async function make(tn: Tenant, kind: Kind, ids: Ids = tn.ids): Promise<Ids> {
+    const c = tn.client;
+    const ok = (res: Res, what: string) => {
+      if (res.status >= 300) throw new Error(`${tn.name}: making ${what} failed: ${res.status} ${res.text}`);
+      return res.body as { id: string };
+    };
+    switch (kind) {
+      case 'member':
+        return { member: (await addMember(t, c, 'user')).userId };
+      case 'invitation':
+        return {
+          invitation: ok(await c.post('/api/v1/invitations', { email: uniqueEmail(), role: 'user' }), kind)
+            .id,
+        };
+      case 'company': {
+        const company = ok(
+          await c.post('/api/v1/companies', {
+            name: `${tn.marker} Corp ${randomBytes(2).toString('hex')}`,
+            owner_id: ids.user,
+            tags: [`${tn.marker}-tag`],
+          }),
+          kind,
+        );
+        return { company: company.id };
+      }
+      case 'company2':
+        return {
+          company2: ok(
+            await c.post('/api/v1/companies', {
+              name: `${tn.marker} Sub ${randomBytes(2).toString('hex')}`,
+              parent_id: ids.company,
+              owner_id: ids.user,
+            }),
+            kind,
+          ).id,
+        };
+      case 'contact':
+      case 'contact2':
+      case 'lead':
+        return {
+          [kind]: ok(
+            await c.post('/api/v1/contacts', {
+              first_name: tn.marker,
+              last_name: kind,
+              emails: [{ value: uniqueEmail(tn.marker.toLowerCase()) }],
+              owner_id: ids.user,
+              companies: [{ id: ids.company }],
+              ...(kind === 'lead' ? { lead_status: 'new' } : {}),
+            }),
+            kind,
+          ).id,
+        };
+      case 'opportunity':
+      case 'closed':
+      case 'card': {
+        const opp = ok(
+          await c.post('/api/v1/opportunities', {
+            title: `${tn.marker} deal`,
+            owner_id: ids.user,
+            contact_id: ids.contact,
+            company_id: ids.company,
+            pipeline_id: ids.pipeline,
+            stage_id: kind === 'card' ? ids.stage2 : ids.stage,
+          }),
+          kind,
+        );
+        if (kind === 'closed')
+          ok(await c.post(`/api/v1/opportunities/${opp.id}/close`, { status: 'lost' }), 'close');
+        return { [kind]: opp.id };
+      }
+      case 'pipeline': {
+        const pipeline = ok(
+          await c.post('/api/v1/pipelines', {
+            name: `${tn.marker} ${randomBytes(3).toString('hex')}`,
+            stages: [{ name: 'One' }, { name: 'Two' }],
+          }),
+          kind,
+        ) as unknown as { id: string; stages: { id: string; kind: string }[] };
+        const open = pipeline.stages.filter((s) => s.kind === 'open');
+        return { pipeline: pipeline.id, stage: open[0]!.id, stage2: open[1]!.id };
+      }
+      case 'task':
+        return {
+          task: ok(
+            await c.post('/api/v1/tasks', {
+              title: `${tn.marker} task`,
+              assignee_id: ids.user,
+              link: { object: 'contact', id: ids.contact },
+            }),
+            kind,
+          ).id,
+        };
+      case 'note':
+        return {
+          note: ok(
+            await c.post('/api/v1/notes', {
+              object: 'contact',
+              id: ids.contact,
+              body: `<p>${tn.marker} note</p>`,
+            }),
+            kind,
+          ).id,
+        };
+      case 'view':
+        return {
+          view: ok(
+            await c.post('/api/v1/views', {
+              object: 'contact',
+              name: `${tn.marker} view`,
+              visibility: 'shared',
+            }),
+            kind,
+          ).id,
+        };
+      case 'import':
+      case 'queuedImport':
+      case 'doneImport': {
+        const id = ok(
+          (await uploadCsv(t, c, 'contact', 'walk.csv', `First Name,Notes\n${tn.marker},x\n`)) as Res,
+          kind,
+        ).id;
+        if (kind === 'queuedImport') heldImports.add(id); // its job waits: the import stays queued
+        if (kind !== 'import') ok(await c.post(`/api/v1/imports/${id}/start`), 'start');
+        if (kind === 'doneImport') expect((await waitForImport(c, id, 30_000)).status).toBe('completed');
+        return { [kind]: id };
+      }
+      case 'mapping':
+        return {
+          mapping: ok(
+            await c.post('/api/v1/import-mappings', {
+              name: `${tn.marker} ${randomBytes(3).toString('hex')}`,
+              import_id: ids.import,
+            }),
+            kind,
+          ).id,
+        };
+      case 'merge': {
+        const [x, y] = [await make(tn, 'contact'), await make(tn, 'contact2')];
+        const merged = await c.post('/api/v1/contacts/merge', {
+          survivor_id: x.contact,
+          merged_ids: [y.contact2],
+        });
+        if (merged.status !== 200)
+          throw new Error(`${tn.name}: merge failed: ${merged.status} ${merged.text}`);
+        return { merge: merged.body.merge_id };
+      }
+      case 'tag': {
+        const tags = await c.get(`/api/v1/tags?q=${tn.marker.toLowerCase()}-tag`);
+        return { tag: tags.body.data[0].id };
+      }
+      case 'fieldKey':
+      case 'retiredField': {
+        const field = ok(
+          await c.post('/api/v1/objects/contact/fields', {
+            label: `Secret ${tn.marker} ${randomBytes(3).toString('hex')}`,
+            type: 'text',
+          }),
+          kind,
+        );
+        const key = (field as unknown as { key: string }).key;
+        if (kind === 'retiredField')
+          ok(await c.post(`/api/v1/objects/contact/fields/${key}/retire`), 'retire');
+        return { [kind]: key };
+      }
+      default:
+        throw new Error(`no maker for ${kind}`);
+    }
+  }
+
+  const WORLD_ORDER: Kind[] = [
+    'company',
+    'company2',
+    'contact',
+    'contact2',
+    'lead',
+    'pipeline',
+    'opportunity',
+    'closed',
+    'card',
+    'member',
+    'invitation',
+    'task',
+    'note',
+    'view',
+    'import',
+    'mapping',
+    'merge',
+    'tag',
+    'fieldKey',
+  ];
+
+  async function seed(name: 'A' | 'B'): Promise<Tenant> {
+    const admin = await signUp(t, `Tenant ${name}`);
+    const tn: Tenant = {
+      name,
+      client: admin.client,
+      email: admin.email,
+      marker: `Walk${name}${randomBytes(3).toString('hex')}`,
+      ids: { org: admin.orgId, user: admin.userId },
+    };
+    tn.ids.marker = tn.marker;
+    for (const kind of WORLD_ORDER) Object.assign(tn.ids, await make(tn, kind));
+    return tn;
+  }
+  return { make, seed };
+}
