@@ -60,9 +60,12 @@ export const NO_IDS: Record<string, string> = {
   'POST /api/v1/signup': 'creates a new organization; takes no id',
   'GET /api/v1/me': "the caller's own user and memberships; takes no id",
   'POST /api/v1/organizations': 'creates a new organization for the caller; takes no id',
-  // TODO(lead): the duplicates finder is being rebuilt (issue 18); give it a case when its shape settles.
-  'GET /api/v1/contacts/duplicates': 'being rebuilt by the lead (issue 18): case to add with the new shape',
-  'GET /api/v1/companies/duplicates': 'being rebuilt by the lead (issue 18): case to add with the new shape',
+  // The duplicates list and its scan: their cursor is a rank and a key, not an id, and what they
+  // read and queue is the caller's own organization's (the walk's marker check covers leaks).
+  'GET /api/v1/contacts/duplicates': "the caller's organization's duplicate groups; takes no id",
+  'GET /api/v1/companies/duplicates': "the caller's organization's duplicate groups; takes no id",
+  'POST /api/v1/contacts/duplicates/scan': "queues a scan of the caller's own organization; takes no id",
+  'POST /api/v1/companies/duplicates/scan': "queues a scan of the caller's own organization; takes no id",
 };
 /** Routes that store a filter without running it, with the reason. */
 export const FILTER_STORED: Record<string, string> = {
@@ -626,6 +629,16 @@ for (const { object, collection, kind, other } of RECORDS) {
     },
   ];
   if (object !== 'opportunity') {
+    CASES[`POST ${base}/duplicates/dismiss`] = [
+      {
+        fields: { 'body.ids[]': kind },
+        fresh: [kind, other],
+        send: (v, ids) => ({
+          url: `${base}/duplicates/dismiss`,
+          body: { ids: [v['body.ids[]'], ids[other]] },
+        }),
+      },
+    ];
     CASES[`POST ${base}/merge`] = [
       {
         fields: { 'body.survivor_id': kind, 'body.merged_ids[]': other, 'body.values.*': other },

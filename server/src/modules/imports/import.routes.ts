@@ -201,6 +201,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       config: { access: 'records:write' },
       schema: {
         tags,
+        operationId: 'revertImport',
         summary:
           'Undo a finished import: archive what it created, restore what it overwrote (in the background); who ran it or an admin (another member gets 403)',
         params: IdParams,

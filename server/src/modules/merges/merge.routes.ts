@@ -97,6 +97,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
         config: { access: 'records:write' },
         schema: {
           tags: [collection],
+          operationId: object === 'contact' ? 'dismissContactDuplicates' : 'dismissCompanyDuplicates',
           summary: `Not a duplicate: the ${collection} named are never shown as duplicates of each other again`,
           body: DismissBody,
           response: {
@@ -113,6 +114,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
         config: { access: 'records:write' },
         schema: {
           tags: [collection],
+          operationId: object === 'contact' ? 'scanContactDuplicates' : 'scanCompanyDuplicates',
           summary: `Scan all ${collection} for duplicates again, in the background`,
           response: {
             202: z.object({ scan: DuplicateScan }).meta({ id: 'DuplicateScanRequested' }),
