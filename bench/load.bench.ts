@@ -479,7 +479,7 @@ function render(results: { case: string; connections: number; floor: Run; cairn:
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' / ');
-  lines.push('## Load against the floor (`bench/load.bench.ts`)', '');
+  lines.push(`## Load against the floor (\`bench/${SECTION}\`)`, '');
   lines.push(
     `${new Date().toISOString().slice(0, 16)} UTC, commit ${commitOf()}, ${os.cpus().length} cores, ` +
       `Node ${process.version}, ${int(CONTACTS)} contacts in one tenant, ${DURATION_S} s per run, ` +
@@ -520,8 +520,10 @@ function render(results: { case: string; connections: number; floor: Run; cairn:
   return lines.join('\n');
 }
 
-const START = '<!-- load.bench.ts:start -->';
-const END = '<!-- load.bench.ts:end -->';
+// A run with --workers=N > 1 keeps its own section next to the one-process run.
+const SECTION = WORKERS > 1 ? `load.bench.ts --workers=${WORKERS}` : 'load.bench.ts';
+const START = `<!-- ${SECTION}:start -->`;
+const END = `<!-- ${SECTION}:end -->`;
 
 /** Replaces this benchmark's section of RESULTS.md (other sections stay). */
 function writeSection(report: string): void {
