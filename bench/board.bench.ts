@@ -11,28 +11,22 @@
  * Prints the figures and rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { generateNKeysBetween } from 'fractional-indexing';
 import pg from 'pg';
-import { buildApp } from '../server/src/app.js';
-import { loadConfig } from '../server/src/config.js';
-import { openDatabase } from '../server/src/db/client.js';
-import { createServices } from '../server/src/runtime.js';
+import { signUpBench, startBenchServer } from './bench-server.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const N = Number(arg('n') ?? 200);
 const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
 const DB_NAME = 'cairn_bench_board';
-const DB_URL = `${SERVER_URL}/${DB_NAME}`;
 const OPPORTUNITIES = 10_000;
 const STAGES = 8;
-const PORT = 39_000 + Math.floor(Math.random() * 1000);
-const BASE = `http://127.0.0.1:${PORT}`;
 const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 
 const pct = (xs: number[], p: number) => {
@@ -53,45 +47,10 @@ async function timed(n: number, warmup: number, fn: (i: number) => Promise<void>
 }
 
 async function main() {
-  const admin = new pg.Client({ connectionString: `${SERVER_URL}/postgres` });
-  await admin.connect();
-  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
-  await admin.query(`create database ${DB_NAME}`);
-  const version = (await admin.query('show server_version')).rows[0].server_version as string;
-  await admin.end();
-
-  const config = loadConfig({
-    DATABASE_URL: DB_URL,
-    SECRET: 'x'.repeat(40),
-    LOG_LEVEL: 'warn',
-    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-')),
-    BASE_URL: BASE,
-    SIGN_IN_PER_IP_PER_MINUTE: '1000',
-    API_RATE_LIMIT_PER_MINUTE: '1000000',
-    ANON_RATE_LIMIT_PER_MINUTE: '1000000',
-    QUEUE_SCHEMA: 'pgboss_bench',
-  });
-  const database = await openDatabase({ databaseUrl: DB_URL, poolSize: 10 });
-  const services = await createServices({ config, database });
-  await services.jobs.start({ worker: false });
-  const { app } = await buildApp(services);
-  await app.listen({ port: PORT, host: '127.0.0.1' });
-
-  const signup = await fetch(`${BASE}/api/v1/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: BASE },
-    body: JSON.stringify({
-      organization_name: 'Board bench',
-      name: 'Bench',
-      email: 'bench@board.test',
-      password: 'Bench-pass-1',
-    }),
-  });
-  const me = (await signup.json()) as { organization: { id: string }; user: { id: string } };
-  const cookie = signup.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
+  const server = await startBenchServer(SERVER_URL, DB_NAME);
+  const { base: BASE, dbUrl: DB_URL, version } = server;
+  const me = await signUpBench(BASE, 'Board bench', 'bench@board.test');
+  const { cookie } = me;
   const headers = { cookie, origin: BASE, 'content-type': 'application/json' };
   const pipeline = (await (
     await fetch(`${BASE}/api/v1/pipelines`, {
@@ -109,7 +68,7 @@ async function main() {
 
   // 10,000 open opportunities spread over the stages, ranked in each column.
   const t0 = performance.now();
-  const orgId = me.organization.id;
+  const orgId = me.orgId;
   const perStage = OPPORTUNITIES / STAGES;
   const raw = new pg.Client({ connectionString: DB_URL });
   await raw.connect();
@@ -120,7 +79,7 @@ async function main() {
        select $1, 'Deal ' || ($4::int * 10000 + g), (random() * 100000)::numeric(18,2), case when g % 10 = 0 then 'USD' else 'EUR' end,
               $5, $2, $3, r.rank, now() - (random() * interval '60 days'), $5
          from unnest($6::text[]) with ordinality as r(rank, g)`,
-      [orgId, pipeline.id, stage.id, i, me.user.id, ranks],
+      [orgId, pipeline.id, stage.id, i, me.userId, ranks],
     );
   }
   await raw.query('analyze opportunities');
@@ -171,9 +130,7 @@ async function main() {
     card.stage_id = moved.stage.id;
   });
   await raw.end();
-  await app.close();
-  await services.jobs.stop();
-  await database.close();
+  await server.close();
 
   const rows = [
     ['board load (8 columns x 20 cards + counts + sums), API', boardMs, 100],

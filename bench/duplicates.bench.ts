@@ -19,17 +19,14 @@
  * 1,000,000). Exits 0 whatever the figures.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { buildApp } from '../server/src/app.js';
-import { loadConfig } from '../server/src/config.js';
-import { openDatabase } from '../server/src/db/client.js';
 import { refreshDuplicates } from '../server/src/modules/merges/duplicate-scan.service.js';
-import { createServices } from '../server/src/runtime.js';
+import { signUpBench, startBenchServer } from './bench-server.js';
 import { DOMAINS, FIRST_NAMES, LAST_NAMES } from './names.js';
 
 const args = process.argv.slice(2);
@@ -38,10 +35,7 @@ const N = Number(arg('n') ?? 200);
 const CONTACTS = Number(arg('contacts') ?? 1_000_000);
 const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
 const DB_NAME = 'cairn_bench_dups';
-const DB_URL = `${SERVER_URL}/${DB_NAME}`;
 const CHUNK = 100_000;
-const PORT = 38_000 + Math.floor(Math.random() * 1000);
-const BASE = `http://127.0.0.1:${PORT}`;
 const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 /** Near spellings of a first name, so similar names exist in every block. */
 const VARIANTS = ['', 'n', 'h', 'a', 'e'];
@@ -56,45 +50,9 @@ const log = (...parts: unknown[]) => console.log(`[${new Date().toISOString().sl
 const pgArray = (xs: readonly string[]) => `array[${xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(',')}]`;
 
 async function main() {
-  const admin = new pg.Client({ connectionString: `${SERVER_URL}/postgres` });
-  await admin.connect();
-  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
-  await admin.query(`create database ${DB_NAME}`);
-  const version = (await admin.query('show server_version')).rows[0].server_version as string;
-  await admin.end();
-
-  const config = loadConfig({
-    DATABASE_URL: DB_URL,
-    SECRET: 'x'.repeat(40),
-    LOG_LEVEL: 'warn',
-    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-')),
-    BASE_URL: BASE,
-    SIGN_IN_PER_IP_PER_MINUTE: '1000',
-    API_RATE_LIMIT_PER_MINUTE: '1000000',
-    ANON_RATE_LIMIT_PER_MINUTE: '1000000',
-    QUEUE_SCHEMA: 'pgboss_bench',
-  });
-  const database = await openDatabase({ databaseUrl: DB_URL, poolSize: 10 });
-  const services = await createServices({ config, database });
-  // No worker: the bench runs the scan itself, to time it.
-  await services.jobs.start({ worker: false });
-  const { app } = await buildApp(services);
-  await app.listen({ port: PORT, host: '127.0.0.1' });
-  const signup = await fetch(`${BASE}/api/v1/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: BASE },
-    body: JSON.stringify({
-      organization_name: 'Duplicates bench',
-      name: 'Bench',
-      email: 'bench@dups.test',
-      password: 'Bench-pass-1',
-    }),
-  });
-  const orgId = ((await signup.json()) as { organization: { id: string } }).organization.id;
-  const cookie = signup.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
+  const server = await startBenchServer(SERVER_URL, DB_NAME);
+  const { base: BASE, dbUrl: DB_URL, version, services } = server;
+  const { orgId, cookie } = await signUpBench(BASE, 'Duplicates bench', 'bench@dups.test');
   const get = async (url: string) => {
     const res = await fetch(`${BASE}${url}`, { headers: { cookie } });
     if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
@@ -249,9 +207,7 @@ async function main() {
       pattern.test(current) ? current.replace(pattern, section) : `${current.trimEnd()}\n\n${section}\n`,
     );
   }
-  await app.close();
-  await services.jobs.stop(1000);
-  await database.close();
+  await server.close();
 }
 
 await main();

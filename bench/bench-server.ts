@@ -1,0 +1,96 @@
+/**
+ * What the API benches share: a PostgreSQL server database of their own (dropped and recreated),
+ * Cairn's real HTTP server on it in this process (no job worker: a bench runs what it times), and
+ * an organization signed up through the API.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { buildApp } from '../server/src/app.js';
+import { loadConfig } from '../server/src/config.js';
+import { type Database, openDatabase } from '../server/src/db/client.js';
+import type { ApiApp, Services } from '../server/src/platform/http/types.js';
+import { createServices } from '../server/src/runtime.js';
+
+export type BenchServer = {
+  base: string;
+  dbUrl: string;
+  /** The PostgreSQL server's version. */
+  version: string;
+  services: Services;
+  database: Database;
+  app: ApiApp;
+  close(): Promise<void>;
+};
+
+/**
+ * Recreates database `dbName` on `serverUrl` (a superuser URL without a database), applies the
+ * migrations and starts Cairn on a random loopback port, with rate limits out of the way.
+ */
+export async function startBenchServer(serverUrl: string, dbName: string): Promise<BenchServer> {
+  const admin = new pg.Client({ connectionString: `${serverUrl}/postgres` });
+  await admin.connect();
+  await admin.query(`drop database if exists ${dbName} with (force)`);
+  await admin.query(`create database ${dbName}`);
+  const version = (await admin.query('show server_version')).rows[0].server_version as string;
+  await admin.end();
+
+  const dbUrl = `${serverUrl}/${dbName}`;
+  const port = 38_000 + Math.floor(Math.random() * 2000);
+  const base = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    DATABASE_URL: dbUrl,
+    SECRET: 'x'.repeat(40),
+    LOG_LEVEL: 'warn',
+    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-')),
+    BASE_URL: base,
+    SIGN_IN_PER_IP_PER_MINUTE: '1000',
+    API_RATE_LIMIT_PER_MINUTE: '1000000',
+    ANON_RATE_LIMIT_PER_MINUTE: '1000000',
+    QUEUE_SCHEMA: 'pgboss_bench',
+  });
+  const database = await openDatabase({ databaseUrl: dbUrl, poolSize: 10 });
+  const services = await createServices({ config, database });
+  await services.jobs.start({ worker: false });
+  const { app } = await buildApp(services);
+  await app.listen({ port, host: '127.0.0.1' });
+  return {
+    base,
+    dbUrl,
+    version,
+    services,
+    database,
+    app,
+    async close() {
+      await app.close();
+      await services.jobs.stop(1000);
+      await database.close();
+    },
+  };
+}
+
+/** Signs up an organization through `POST /api/v1/signup`; returns its ids and session cookie. */
+export async function signUpBench(
+  base: string,
+  organizationName: string,
+  email: string,
+): Promise<{ orgId: string; userId: string; cookie: string }> {
+  const res = await fetch(`${base}/api/v1/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: base },
+    body: JSON.stringify({
+      organization_name: organizationName,
+      name: 'Bench',
+      email,
+      password: 'Bench-pass-1',
+    }),
+  });
+  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+  const me = (await res.json()) as { organization: { id: string }; user: { id: string } };
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  return { orgId: me.organization.id, userId: me.user.id, cookie };
+}
