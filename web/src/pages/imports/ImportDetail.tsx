@@ -62,10 +62,15 @@ export function ImportDetail() {
           params: { path: { id } },
         }),
       ),
-    onSuccess: (data) =>
+    // A read of the import sent before the action committed (an options change refetches it) must
+    // not land after it: it would show the import as it was (still a draft) and stop the polling.
+    onSuccess: async (data) => {
+      await queryClient.cancelQueries({ queryKey: ['imports', id] });
       queryClient.setQueryData(['imports', id], (old: ImportDetailData | undefined) =>
         old ? { ...old, ...data } : old,
-      ),
+      );
+      void queryClient.invalidateQueries({ queryKey: ['imports', id] });
+    },
     onError: (e) => notifications.show({ color: 'red', title: 'Refused', message: e.message }),
   });
 
