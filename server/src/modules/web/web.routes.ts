@@ -3,7 +3,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../platform/errors/app-error.js';
 import { styleNonceOf } from '../../platform/http/security-headers.js';
 import type { ApiApp } from '../../platform/http/types.js';
 import { registerHomeRoute } from '../health/home.routes.js';
@@ -58,8 +57,9 @@ export async function registerWebApp(app: ApiApp, distDir = WEB_DIST_DIR): Promi
   app.get('/', { schema: { hide: true }, config: { access: 'public' } }, sendIndex);
   app.get('/*', { schema: { hide: true }, config: { access: 'public' } }, async (req, reply) => {
     const pathname = req.url.split('?')[0] ?? '';
+    // Not the app's: the API's not-found answer (404, 405 for a known path, 414 for a long segment).
     if (pathname.startsWith('/api/') || pathname.startsWith('/assets/') || path.extname(pathname) !== '') {
-      throw new AppError(404, 'route_not_found', `There is no route ${req.method} ${pathname}`);
+      return reply.callNotFound();
     }
     return sendIndex(req, reply);
   });

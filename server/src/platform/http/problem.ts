@@ -157,6 +157,11 @@ export function installProblemHandlers(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((req, reply) => {
     const pathname = req.url.split('?')[0] ?? '/';
+    // A segment longer than a path parameter may be is refused as such even where a wildcard
+    // route (the web app's) took the request from the parametric route it was aimed at.
+    if (pathname.split('/').some((segment) => segment.length > app.initialConfig.maxParamLength!)) {
+      return sendProblem(req, reply, toAppError({ code: 'FST_ERR_MAX_PARAM_LENGTH' }));
+    }
     const allow = HTTP_METHODS.filter((m) => known.find(m, pathname) !== null);
     // (A route that calls `callNotFound` itself, @fastify/static's for a missing file, stays a 404.)
     if (allow.length > 0 && !allow.includes(req.method as (typeof HTTP_METHODS)[number])) {
