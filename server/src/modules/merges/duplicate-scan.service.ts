@@ -9,6 +9,7 @@ import {
   exactPairsSql,
   type KeyKind,
   rankOf,
+  reasonOf,
   SIMILAR_PAIRS_OF_RECORDS_SQL,
   similarPairsSql,
 } from './duplicate-keys.js';
@@ -193,7 +194,7 @@ async function replacePairs(
   kind: KeyKind,
   selection: BlockSelection,
 ): Promise<void> {
-  const reason = kind === 'block' ? 'similar_name' : kind;
+  const reason = reasonOf(kind);
   const rank = rankOf(spec, kind);
   const params = 'keys' in selection ? [selection.keys] : [selection.lo, selection.hi];
   // The selection over `column`, its parameters numbered from `$first`.
