@@ -72,9 +72,6 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
   installRequestBudget(app, config.statementTimeoutMs);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.addHook('onSend', async (req, reply) => {
-    reply.header('x-trace-id', String(req.id));
-  });
   await installSecurityHeaders(app, config);
   await installCompression(app);
   installProblemHandlers(app);

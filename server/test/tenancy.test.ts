@@ -104,6 +104,64 @@ describe('row-level security', () => {
   });
 });
 
+describe('read-only tenant transactions (the pipelined read path on a server)', () => {
+  const read = (ctx: TenantContext) =>
+    withTenant(t.services.database, ctx, ({ tx }) => tx.select().from(events), { readOnly: true });
+
+  it('see only their tenant, also when many run at once for different tenants', async () => {
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? read(a) : read(b))));
+    results.forEach((rows, i) => {
+      const ctx = i % 2 ? a : b;
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((r) => r.orgId === ctx.orgId)).toBe(true);
+    });
+  });
+
+  it('refuse a write (SQLSTATE 25006) and store nothing', async () => {
+    const before = await countEvents(a);
+    await expect(
+      withTenant(
+        t.services.database,
+        a,
+        ({ tx }) =>
+          tx.insert(events).values({
+            orgId: a.orgId,
+            id: randomUUID(),
+            type: 'test.read_only_write',
+            actorType: 'user',
+            subjectObject: 'test',
+            subjectId: 'x',
+          }),
+        { readOnly: true },
+      ),
+    ).rejects.toMatchObject({ cause: { code: '25006' } });
+    expect(await countEvents(a)).toBe(before);
+  });
+
+  it('a failed read leaves its connection fit for the next unit of work', async () => {
+    for (let i = 0; i < 15; i++) {
+      await expect(
+        withTenant(t.services.database, a, ({ tx }) => tx.execute(sql`select 1 / 0`), { readOnly: true }),
+      ).rejects.toThrow();
+      await expect(
+        withTenant(t.services.database, a, ({ tx }) => tx.execute(sql`select missing_column from events`), {
+          readOnly: true,
+        }),
+      ).rejects.toThrow();
+    }
+    // Every pooled connection took part above; reads and writes on them still work as the tenant.
+    const rows = await Promise.all(Array.from({ length: 20 }, () => read(a)));
+    expect(rows.every((r) => r.length > 0 && r.every((e) => e.orgId === a.orgId))).toBe(true);
+    const written = await withTenant(t.services.database, a, (scope) =>
+      emitEvent(scope, t.services.jobs, {
+        type: 'test.after_failed_reads',
+        subject: { object: 'test', id: a.orgId },
+      }),
+    );
+    expect(written).toBeDefined();
+  });
+});
+
 describe('the schema keeps the tenancy invariants for every tenant table', () => {
   it('every table with org_id has RLS enabled and forced, a tenant policy, and org_id leading its primary key', async () => {
     const { rows } = await t.services.database.raw.query<{

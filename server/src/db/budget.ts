@@ -9,9 +9,35 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export type DbBudget = {
   /** Milliseconds a statement, and a tenant transaction as a whole, may run. */
   timeoutMs: number;
-  /** Aborted when the caller no longer wants the answer (its HTTP client disconnected). */
-  signal?: AbortSignal | undefined;
+  /** Told when the caller no longer wants the answer (its HTTP client disconnected). */
+  caller?: CallerPresence | undefined;
 };
+
+/**
+ * Whether the caller of a unit of work is still there: what an AbortSignal says, for the one use
+ * here, made for one per HTTP request without an EventTarget's cost.
+ */
+export class CallerPresence {
+  gone = false;
+  private listeners: (() => void)[] = [];
+
+  /** The caller went away: tells every listener, once. */
+  leave(): void {
+    if (this.gone) return;
+    this.gone = true;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  /** Calls `listener` when the caller goes away; returns the unsubscribe. */
+  onGone(listener: () => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+}
 
 const storage = new AsyncLocalStorage<DbBudget>();
 

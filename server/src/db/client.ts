@@ -94,7 +94,10 @@ async function openServer(
     statement_timeout: jobStatementTimeoutMs,
     // A request queued behind a full pool fails (503) instead of waiting without limit.
     connectionTimeoutMillis: connectTimeoutMs,
-  });
+    // Statements may be sent before the previous one's answer (https://node-postgres.com/features/pipelining);
+    // awaited one by one they behave as without. Read-only tenant transactions use it (db/tenant.ts).
+    pipeline: true,
+  } as pg.PoolConfig);
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Queries in flight still fail.
   });

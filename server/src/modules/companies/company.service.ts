@@ -161,7 +161,7 @@ export async function createCompanyIn(
 }
 
 export async function getCompany(services: Services, ctx: TenantContext, id: string): Promise<CompanyView> {
-  return withTenant(services.database, ctx, (scope) => companyViewIn(scope, id));
+  return withTenant(services.database, ctx, (scope) => companyViewIn(scope, id), { readOnly: true });
 }
 
 /** The company's linked contacts (active ones), by name. */

@@ -339,7 +339,7 @@ export function displayName(c: Pick<ContactView, 'first_name' | 'last_name' | 'e
 }
 
 export async function getContact(services: Services, ctx: TenantContext, id: string): Promise<ContactView> {
-  return withTenant(services.database, ctx, (scope) => loadView(scope, id));
+  return withTenant(services.database, ctx, (scope) => loadView(scope, id), { readOnly: true });
 }
 
 /** Archives (soft-deletes) a contact: hidden from lists, its e-mails free for others. Idempotent. */

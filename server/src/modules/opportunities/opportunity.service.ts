@@ -270,6 +270,7 @@ export async function getOpportunity(services: Services, ctx: TenantContext, id:
     services.database,
     ctx,
     async (scope) => (await opportunityViews(scope, [await loadRow(scope, id)]))[0]!,
+    { readOnly: true },
   );
 }
 

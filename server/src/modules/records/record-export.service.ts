@@ -57,7 +57,9 @@ export async function exportRecords(
   const def = await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, object));
   const fields = compileListQuery(def, { ...query, cursor: undefined, limit: 1 }).fields;
   const pageAt = (cursor: string | undefined) =>
-    withTenant(services.database, ctx, (scope) => listPage(scope, def, { ...query, limit: BATCH, cursor }));
+    withTenant(services.database, ctx, (scope) => listPage(scope, def, { ...query, limit: BATCH, cursor }), {
+      readOnly: true,
+    });
   let page = await pageAt(query.cursor);
   async function* lines() {
     if (format === 'csv') yield `\uFEFF${stringify([fields.map((f) => neutralizeCell(f.label))])}`;

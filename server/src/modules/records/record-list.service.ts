@@ -71,7 +71,10 @@ export async function listRecords(
   object: string,
   query: ListQuery,
 ): Promise<ListPage> {
-  return withTenant(services.database, ctx, async (scope) =>
-    listPage(scope, await cachedObjectDef(scope.tx, ctx.orgId, object), query),
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => listPage(scope, await cachedObjectDef(scope.tx, ctx.orgId, object), query),
+    { readOnly: true },
   );
 }

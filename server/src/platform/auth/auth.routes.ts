@@ -162,9 +162,10 @@ const IDENTITY_MUTATION = /^\/api\/(?:auth\/|v1\/(?:signup|me\b|organizations|me
 
 /** Installs the clearing of the session cache after every identity mutation this process serves. */
 export function installSessionCacheInvalidation(app: ApiApp): void {
-  app.addHook('onResponse', async (req) => {
+  app.addHook('onResponse', (req, _reply, done) => {
     if (req.method !== 'GET' && req.method !== 'HEAD' && IDENTITY_MUTATION.test(req.url))
       forgetCachedSessions();
+    done();
   });
 }
 

@@ -88,11 +88,12 @@ export function installIdempotency(app: FastifyInstance, database: Database): vo
       .send(existing.body ?? '');
   });
 
-  app.addHook('onSend', async (req, reply, payload) => {
+  // Callback style: most responses have nothing to record and pass without a promise.
+  app.addHook('onSend', (req, reply, payload, done) => {
     const pending = req.idempotency;
-    if (!pending) return payload;
+    if (!pending) return done(null, payload);
     req.idempotency = null;
-    await withTenant(database, pending.ctx, async ({ tx }) => {
+    withTenant(database, pending.ctx, async ({ tx }) => {
       const where = and(eq(idempotencyKeys.orgId, pending.ctx.orgId), eq(idempotencyKeys.key, pending.key));
       if (reply.statusCode >= 500 || typeof payload !== 'string') {
         await tx.delete(idempotencyKeys).where(where);
@@ -106,7 +107,9 @@ export function installIdempotency(app: FastifyInstance, database: Database): vo
           body: payload,
         })
         .where(where);
-    });
-    return payload;
+    }).then(
+      () => done(null, payload),
+      (error: Error) => done(error),
+    );
   });
 }

@@ -131,8 +131,13 @@ export function installInputRules(app: FastifyInstance): void {
       done(null, parsed);
     });
   });
-  app.addHook('preValidation', async (req) => {
-    assertStorable(req.params, 'params');
-    assertStorable(req.query, 'query');
+  app.addHook('preValidation', (req, _reply, done) => {
+    try {
+      assertStorable(req.params, 'params');
+      assertStorable(req.query, 'query');
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
 }

@@ -1,11 +1,11 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { runWithDbBudget } from '../../db/budget.js';
+import { CallerPresence, runWithDbBudget } from '../../db/budget.js';
 
 /**
  * Gives every request its database budget (`db/budget.ts`): `timeoutMs` for its statements and
- * tenant transactions, and a signal aborted when the client disconnects before the answer is
- * sent, which cancels the running statement. Installed first, so every later hook and the
+ * tenant transactions, and a presence that is left when the client disconnects before the answer is
+ * sent (`CallerPresence`), which cancels the running statement. Installed first, so every later hook and the
  * handler run inside it.
  *
  * Fastify runs preValidation, preHandler and the handler from the request stream's `end` event,
@@ -15,11 +15,11 @@ import { runWithDbBudget } from '../../db/budget.js';
 export function installRequestBudget(app: FastifyInstance, timeoutMs: number): void {
   const resources = new WeakMap<FastifyRequest, AsyncResource>();
   app.addHook('onRequest', (req, reply, done) => {
-    const controller = new AbortController();
+    const caller = new CallerPresence();
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
+      if (!reply.raw.writableFinished) caller.leave();
     });
-    runWithDbBudget({ timeoutMs, signal: controller.signal }, () => {
+    runWithDbBudget({ timeoutMs, caller }, () => {
       const resource = new AsyncResource('cairn-request-budget');
       resources.set(req, resource);
       resource.runInAsyncScope(done, req.raw);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
-import helmet from '@fastify/helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { Config } from '../../config.js';
 
 /**
@@ -63,7 +63,7 @@ export function styleNonceOf(res: ServerResponse): string {
 }
 
 /**
- * Security headers on every response, errors included (@fastify/helmet, OWASP Secure Headers):
+ * Security headers on every response, errors included (helmet, OWASP Secure Headers):
  *
  * - `Content-Security-Policy` of the web app: scripts only from the app's own files (no inline
  *   script, no `eval`); `<style>` elements only with this response's nonce (Mantine writes its CSS
@@ -78,37 +78,67 @@ export function styleNonceOf(res: ServerResponse): string {
  * - `Strict-Transport-Security` (one year, subdomains) only when `BASE_URL` is https.
  * - `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff`, `Cross-Origin-Opener-Policy`,
  *   `Cross-Origin-Resource-Policy: same-origin` (helmet's defaults) and `Permissions-Policy`.
+ * - `X-Trace-Id`: the request's trace id (`trace.ts`), the one its log lines carry.
  * - `Cache-Control: no-store` on everything under `/api/` (personal data must not sit in a browser
  *   or proxy cache), except the docs page's static files.
  */
 export async function installSecurityHeaders(app: FastifyInstance, config: Config): Promise<void> {
   const https = new URL(config.baseUrl).protocol === 'https:';
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        'default-src': ["'self'"],
-        'script-src': ["'self'"],
-        'script-src-attr': ["'none'"],
-        'style-src': ["'self'", (_req, res) => `'nonce-${styleNonceOf(res as ServerResponse)}'`],
-        'img-src': ["'self'", 'data:'],
-        'font-src': ["'self'", 'data:'],
-        'connect-src': ["'self'"],
-        'object-src': ["'none'"],
-        'base-uri': ["'self'"],
-        'form-action': ["'self'"],
-        'frame-ancestors': ["'none'"],
-        ...(https ? { 'upgrade-insecure-requests': [] } : {}),
+  const options = (styleSrc: Array<string | ((req: IncomingMessage, res: ServerResponse) => string)>) =>
+    ({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'script-src-attr': ["'none'"],
+          'style-src': styleSrc,
+          'img-src': ["'self'", 'data:'],
+          'font-src': ["'self'", 'data:'],
+          'connect-src': ["'self'"],
+          'object-src': ["'none'"],
+          'base-uri': ["'self'"],
+          'form-action': ["'self'"],
+          'frame-ancestors': ["'none'"],
+          ...(https ? { 'upgrade-insecure-requests': [] } : {}),
+        },
       },
-    },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-    hsts: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-  });
-  app.addHook('onRequest', async (req, reply) => {
+      frameguard: { action: 'deny' },
+      referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+      strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    }) satisfies HelmetOptions;
+  // Built once (helmet validates and serializes its options when built, not per response).
+  const pageHeaders = helmet(
+    options(["'self'", (_req, res) => `'nonce-${styleNonceOf(res as ServerResponse)}'`]),
+  );
+  // API answers carry no page, so no nonce: their header set is the same for every response and
+  // is computed once, by running helmet on a response that records what it sets.
+  const apiHeaders = { ...headersOf(helmet(options(["'self'"]))), 'cache-control': 'no-store' };
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-trace-id', String(req.id));
     reply.header('permissions-policy', PERMISSIONS_POLICY);
+    if (req.url.startsWith('/api/') && !req.url.startsWith('/api/docs')) {
+      reply.headers(apiHeaders);
+      return done();
+    }
+    pageHeaders(req.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
     if (req.url.startsWith('/api/') && !req.url.startsWith('/api/docs/static/')) {
       reply.header('cache-control', 'no-store');
     }
   });
+}
+
+/** The headers a helmet middleware sets, recorded from a stand-in response. */
+function headersOf(middleware: ReturnType<typeof helmet>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const res = {
+    setHeader: (name: string, value: string) => {
+      headers[name.toLowerCase()] = String(value);
+    },
+    removeHeader: (name: string) => {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  middleware({} as IncomingMessage, res as unknown as ServerResponse, () => {});
+  return headers;
 }

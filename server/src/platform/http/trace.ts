@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 // W3C Trace Context: version "00", 32 hex trace-id (not all zeros), 16 hex parent-id, 2 hex flags.
@@ -13,5 +13,7 @@ export function traceIdOf(req: IncomingMessage): string {
   const header = req.headers.traceparent;
   const match = typeof header === 'string' ? TRACEPARENT.exec(header.trim().toLowerCase()) : null;
   if (match && !/^0+$/.test(match[1]!)) return match[1]!;
-  return randomBytes(16).toString('hex');
+  // A v4 UUID's 122 random bits, drawn from Node's batched entropy cache (cheaper per request
+  // than randomBytes).
+  return randomUUID().replaceAll('-', '');
 }
