@@ -40,24 +40,40 @@ const DATETIME =
   /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 const DECIMAL = /^[+-]?(\d{1,40}(\.\d{0,40})?|\.\d{1,40})$/;
 
+/**
+ * The day formatter of each time zone seen (building an `Intl.DateTimeFormat` costs more than a
+ * whole list query's compilation; zones are few). Undefined for a zone this runtime does not know.
+ */
+const dayFormats = new Map<string, Intl.DateTimeFormat | undefined>();
+
+function dayFormatOf(timeZone: string): Intl.DateTimeFormat | undefined {
+  if (dayFormats.has(timeZone)) return dayFormats.get(timeZone);
+  let format: Intl.DateTimeFormat | undefined;
+  try {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+  } catch {
+    format = undefined;
+  }
+  // Bounded: unknown names come from clients, so they are not remembered past a few hundred.
+  if (format || dayFormats.size < 500) dayFormats.set(timeZone, format);
+  return format;
+}
+
 /** True when `timeZone` is an IANA zone name this runtime knows (`Europe/Paris`, `UTC`). */
 export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
+  return dayFormatOf(timeZone) !== undefined;
 }
 
 /** The calendar day it is at `now` in `timeZone`. */
 export function todayIn(clock: Clock): Day {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: clock.timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(clock.now);
+  const format = dayFormatOf(clock.timeZone);
+  if (!format) throw new RangeError(`Invalid time zone specified: ${clock.timeZone}`);
+  const parts = format.formatToParts(clock.now);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year').padStart(4, '0')}-${part('month')}-${part('day')}`;
 }
