@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { badRequest } from '../../platform/errors/app-error.js';
 import { assertJsonDepth, assertStorable } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
@@ -48,8 +47,6 @@ function parseFilter(text: string | undefined) {
 
 /** Opportunities (the record routes plus move, close, reopen, history), the board and the report. */
 export function registerOpportunityRoutes(app: ApiApp, services: Services): void {
-  const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
-    tenantContextOf(req.principal, String(req.id));
   const tags = ['opportunities'];
   registerRecordRoutes(app, services, {
     object: 'opportunity',
@@ -79,7 +76,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: Opportunity, ...errors },
       },
     },
-    async (req) => opps.moveOpportunity(services, ctx(req), req.params.id, req.body),
+    async (req) => opps.moveOpportunity(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/opportunities/:id/close',
@@ -94,7 +91,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: Opportunity, ...errors },
       },
     },
-    async (req) => opps.closeOpportunity(services, ctx(req), req.params.id, req.body),
+    async (req) => opps.closeOpportunity(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/opportunities/:id/reopen',
@@ -109,7 +106,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: Opportunity, ...errors },
       },
     },
-    async (req) => opps.reopenOpportunity(services, ctx(req), req.params.id, req.body.stage_id),
+    async (req) => opps.reopenOpportunity(services, req.tenant, req.params.id, req.body.stage_id),
   );
   app.post(
     '/contacts/:id/convert',
@@ -124,7 +121,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: z.object({ contact: Contact, opportunity: Opportunity }), ...errors },
       },
     },
-    async (req) => convertLead(services, ctx(req), req.params.id, req.body),
+    async (req) => convertLead(services, req.tenant, req.params.id, req.body),
   );
   app.get(
     '/opportunities/:id/history',
@@ -138,7 +135,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: z.object({ data: z.array(StageHistoryEntry) }), ...errors },
       },
     },
-    async (req) => ({ data: await opps.stageHistory(services, ctx(req), req.params.id) }),
+    async (req) => ({ data: await opps.stageHistory(services, req.tenant, req.params.id) }),
   );
   app.get(
     '/pipelines/:id/board',
@@ -161,7 +158,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
       },
     },
     async (req) =>
-      board(services, ctx(req), req.params.id, {
+      board(services, req.tenant, req.params.id, {
         filter: parseFilter(req.query.filter),
         q: req.query.q,
         includeClosed: req.query.include_closed === 'true',
@@ -185,7 +182,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
       },
     },
     async (req) =>
-      boardColumn(services, ctx(req), req.params.id, req.params.stageId, {
+      boardColumn(services, req.tenant, req.params.id, req.params.stageId, {
         filter: parseFilter(req.query.filter),
         q: req.query.q,
         includeClosed: req.query.include_closed === 'true',
@@ -230,7 +227,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
       },
     },
     async (req) =>
-      pipelineReport(services, ctx(req), req.params.id, {
+      pipelineReport(services, req.tenant, req.params.id, {
         ownerId: req.query.owner_id,
         from: req.query.from,
         to: req.query.to,
