@@ -3,9 +3,11 @@ import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { Company } from '../companies/company.dto.js';
 import { Contact } from '../contacts/contact.dto.js';
+import { addTimelineSubjects } from '../timeline/timeline.service.js';
 import { CompanyMerge, mergeCompanies } from './company-merge.service.js';
 import { dismissDuplicates, findDuplicates, requestDuplicateScan } from './duplicate.service.js';
 import { ContactMerge, mergeContacts, undoMerge } from './merge.service.js';
+import { mergedInto } from './merge-record.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
 
@@ -65,6 +67,8 @@ const CompanyMergeResult = z
  * `records:write` (the roles that can edit records).
  */
 export function registerMergeRoutes(app: ApiApp, services: Services): void {
+  // A survivor's timeline also shows the events of the records merged into it.
+  addTimelineSubjects('merges', mergedInto);
   for (const [collection, object] of [
     ['contacts', 'contact'],
     ['companies', 'company'],
