@@ -5,6 +5,7 @@ import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { FilterNode } from '../../platform/query/query.schema.js';
 import { Contact } from '../contacts/contact.dto.js';
+import { setStageHolders } from '../pipelines/pipeline.service.js';
 import { registerRecordRoutes } from '../records/record.routes.js';
 import { convertLead, LeadConversion } from './lead-conversion.service.js';
 import {
@@ -18,6 +19,7 @@ import {
 } from './opportunity.dto.js';
 import * as opps from './opportunity.service.js';
 import { BoardCard, BoardColumn, board, boardColumn, pipelineReport } from './opportunity-board.service.js';
+import { opportunityStageHolders } from './opportunity-stages.service.js';
 import { updateOpportunity } from './opportunity-updates.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
@@ -47,6 +49,8 @@ function parseFilter(text: string | undefined) {
 
 /** Opportunities (the record routes plus move, close, reopen, history), the board and the report. */
 export function registerOpportunityRoutes(app: ApiApp, services: Services): void {
+  // Deleting a pipeline or a stage asks what stands in it: opportunities.
+  setStageHolders(opportunityStageHolders);
   const tags = ['opportunities'];
   registerRecordRoutes(app, services, {
     object: 'opportunity',
