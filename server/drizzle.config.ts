@@ -4,7 +4,8 @@ import { defineConfig } from 'drizzle-kit';
 // in custom migrations (`drizzle-kit generate --custom --name ...`), which drizzle-kit cannot emit.
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/db/schema.ts',
+  // Every table lives in a `*.schema.ts` file beside its module or platform part.
+  schema: ['./src/modules/*/*.schema.ts', './src/platform/*/*.schema.ts'],
   out: './migrations',
   casing: 'snake_case',
 });

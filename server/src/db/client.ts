@@ -9,9 +9,13 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { type DataDirLock, lockDataDir } from './lock.js';
-import * as schema from './schema.js';
 
-export type Schema = typeof schema;
+/**
+ * No relational schema: queries name their tables (`db.select().from(contacts)`), so the client
+ * does not need every module's tables and `db/` imports nothing from `modules/`. drizzle-kit finds
+ * the tables itself (drizzle.config.ts).
+ */
+export type Schema = Record<string, never>;
 /** The Drizzle handle, the same type over both drivers. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 /** A Drizzle transaction, the same type over both drivers. */
@@ -101,7 +105,7 @@ async function openServer(
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Queries in flight still fail.
   });
-  const db = drizzleNodePg(pool, { schema }) as NodePgDatabase<Schema> as unknown as Db;
+  const db = drizzleNodePg(pool) as NodePgDatabase<Schema> as unknown as Db;
   return {
     kind: 'server',
     db,
@@ -143,7 +147,7 @@ async function openEmbedded(dataDir: string, jobStatementTimeoutMs: number): Pro
       dataDir: dir,
       extensions: { pg_trgm, citext },
     });
-    const db = drizzlePglite(pglite, { schema }) as PgliteDatabase<Schema> as unknown as Db;
+    const db = drizzlePglite(pglite) as PgliteDatabase<Schema> as unknown as Db;
     const raw: SqlExecutor = {
       query: async <R>(text: string, params?: unknown[]) => ({
         rows: (await pglite.query<R>(text, params)).rows,

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { Contact } from '../contacts/contact.dto.js';
@@ -37,11 +36,7 @@ export function registerCompanyRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => ({
-      data: await companies.companyContacts(
-        services,
-        tenantContextOf(req.principal, String(req.id)),
-        req.params.id,
-      ),
+      data: await companies.companyContacts(services, req.tenant, req.params.id),
     }),
   );
 }

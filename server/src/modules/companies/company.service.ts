@@ -1,6 +1,7 @@
 import { and, asc, count, eq, inArray } from 'drizzle-orm';
 import { auditView } from '../../db/columns.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { assertMember } from '../../platform/access/membership.js';
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
@@ -11,7 +12,6 @@ import { objectDef } from '../../platform/registry/registry.service.js';
 import type { ContactView } from '../contacts/contact.dto.js';
 import { contactCompanies, contacts } from '../contacts/contact.schema.js';
 import { contactViews, displayName } from '../contacts/contact.service.js';
-import { assertMember } from '../organizations/organization.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import type { CompanyCreateInput, CompanyView } from './company.dto.js';
 import { companies } from './company.schema.js';

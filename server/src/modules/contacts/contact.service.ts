@@ -2,6 +2,7 @@ import { and, asc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm
 import { auditView } from '../../db/columns.js';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
+import { assertMember } from '../../platform/access/membership.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
@@ -10,7 +11,6 @@ import { mergeCustom } from '../../platform/registry/field-values.js';
 import { toE164 } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { companies } from '../companies/company.schema.js';
-import { assertMember } from '../organizations/organization.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import type { ContactCreateInput, ContactView } from './contact.dto.js';
 import {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { withTenant } from '../../db/tenant.js';
-import { tenantContextOf } from '../../platform/access/principal.js';
+import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
@@ -69,11 +68,7 @@ const describeField = (f: FieldDef) => ({
  * and custom fields (admins add, rename, reorder, retire and purge them).
  */
 export function registerObjectRoutes(app: ApiApp, services: Services): void {
-  const describe = async (
-    req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown },
-    key: string,
-  ) => {
-    const ctx = tenantContextOf(req.principal, String(req.id));
+  const describe = async (ctx: TenantContext, key: string) => {
     const def = await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, key));
     return {
       key: def.key,
@@ -95,7 +90,9 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
         response: { 200: z.object({ data: z.array(ObjectDescription) }), ...errors },
       },
     },
-    async (req) => ({ data: await Promise.all(Object.keys(STANDARD_OBJECTS).map((k) => describe(req, k))) }),
+    async (req) => ({
+      data: await Promise.all(Object.keys(STANDARD_OBJECTS).map((k) => describe(req.tenant, k))),
+    }),
   );
   app.get(
     '/objects/:object',
@@ -109,7 +106,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
         response: { 200: ObjectDescription, ...errors },
       },
     },
-    async (req) => describe(req, req.params.object),
+    async (req) => describe(req.tenant, req.params.object),
   );
   app.post(
     '/objects/:object/fields',
@@ -128,14 +125,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
       reply
         .code(201)
         .send(
-          describeField(
-            await fields.createCustomField(
-              services,
-              tenantContextOf(req.principal, String(req.id)),
-              req.params.object,
-              req.body,
-            ),
-          ),
+          describeField(await fields.createCustomField(services, req.tenant, req.params.object, req.body)),
         ),
   );
   app.patch(
@@ -153,13 +143,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
     },
     async (req) =>
       describeField(
-        await fields.updateCustomField(
-          services,
-          tenantContextOf(req.principal, String(req.id)),
-          req.params.object,
-          req.params.key,
-          req.body,
-        ),
+        await fields.updateCustomField(services, req.tenant, req.params.object, req.params.key, req.body),
       ),
   );
   for (const [action, retire] of [
@@ -182,13 +166,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
       },
       async (req) =>
         describeField(
-          await fields.retireCustomField(
-            services,
-            tenantContextOf(req.principal, String(req.id)),
-            req.params.object,
-            req.params.key,
-            retire,
-          ),
+          await fields.retireCustomField(services, req.tenant, req.params.object, req.params.key, retire),
         ),
     );
   }
@@ -205,12 +183,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) => {
-      await fields.purgeCustomField(
-        services,
-        tenantContextOf(req.principal, String(req.id)),
-        req.params.object,
-        req.params.key,
-      );
+      await fields.purgeCustomField(services, req.tenant, req.params.object, req.params.key);
       return reply.code(204).send(null);
     },
   );

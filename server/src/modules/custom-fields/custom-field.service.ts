@@ -7,7 +7,7 @@ import type { Services } from '../../platform/http/types.js';
 import { customFieldDef, forgetRegistry } from '../../platform/registry/registry.service.js';
 import { FIELD_TYPES, type FieldDef } from '../../platform/registry/registry.types.js';
 import { CUSTOMIZABLE_OBJECTS, STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
-import { customFields } from './custom-field.schema.js';
+import { customFields } from '../../platform/registry/custom-field.schema.js';
 
 /** Types an admin may give a custom field (`tags` and `uuid` belong to standard fields). */
 export const CUSTOM_FIELD_TYPES = FIELD_TYPES.filter((t) => t !== 'tags' && t !== 'uuid');

@@ -1,6 +1,5 @@
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { AppError, badRequest } from '../../platform/errors/app-error.js';
 import { assertStorable } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
@@ -37,8 +36,6 @@ const errors = {
   422: Problem,
 };
 const tags = ['imports'];
-const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
-  tenantContextOf(req.principal, String(req.id));
 
 /**
  * CSV import under `/imports`: upload (multipart, streamed to disk) -> mapping and options
@@ -85,7 +82,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
           file.file.resume(); // drain the upload, so the answer is read
           throw error;
         }
-        const view = await importsService.createImport(services, ctx(req), {
+        const view = await importsService.createImport(services, req.tenant, {
           object: req.query.object,
           fileName: file.filename || 'import.csv',
           stream: file.file,
@@ -108,7 +105,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         response: { 200: ImportPage, ...errors },
       },
     },
-    async (req) => importsService.listImports(services, ctx(req), req.query),
+    async (req) => importsService.listImports(services, req.tenant, req.query),
   );
   app.get(
     '/imports/:id',
@@ -123,7 +120,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         response: { 200: ImportDetail, ...errors },
       },
     },
-    async (req) => importsService.getImport(services, ctx(req), req.params.id),
+    async (req) => importsService.getImport(services, req.tenant, req.params.id),
   );
   app.patch(
     '/imports/:id',
@@ -139,7 +136,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         response: { 200: Import, ...errors },
       },
     },
-    async (req) => importsService.updateImport(services, ctx(req), req.params.id, req.body),
+    async (req) => importsService.updateImport(services, req.tenant, req.params.id, req.body),
   );
   app.get(
     '/imports/:id/preview',
@@ -154,7 +151,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         response: { 200: ImportPreview, ...errors },
       },
     },
-    async (req) => importsService.previewImport(services, ctx(req), req.params.id, req.query.limit),
+    async (req) => importsService.previewImport(services, req.tenant, req.params.id, req.query.limit),
   );
   app.post(
     '/imports/:id/columns/:index/field',
@@ -170,7 +167,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) =>
-      importsService.createFieldFromColumn(services, ctx(req), req.params.id, req.params.index, req.body),
+      importsService.createFieldFromColumn(services, req.tenant, req.params.id, req.params.index, req.body),
   );
   for (const [action, summary, fn] of [
     [
@@ -192,7 +189,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
           response: { 200: Import, ...errors },
         },
       },
-      async (req) => fn(services, ctx(req), req.params.id),
+      async (req) => fn(services, req.tenant, req.params.id),
     );
   }
   app.post(
@@ -209,7 +206,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) =>
-      importsService.revertImport(services, ctx(req), req.params.id, {
+      importsService.revertImport(services, req.tenant, req.params.id, {
         isAdmin: req.principal?.role === 'admin',
       }),
   );
@@ -227,7 +224,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         response: { 200: ImportRowPage, ...errors },
       },
     },
-    async (req) => importsService.listImportRows(services, ctx(req), req.params.id, req.query),
+    async (req) => importsService.listImportRows(services, req.tenant, req.params.id, req.query),
   );
   app.get(
     '/imports/:id/errors.csv',
@@ -243,7 +240,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) => {
-      const stream = await importErrorReport(services, ctx(req), req.params.id);
+      const stream = await importErrorReport(services, req.tenant, req.params.id);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="import-${req.params.id}-errors.csv"`)
@@ -264,7 +261,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         response: { 200: z.object({ data: z.array(ImportMapping) }), ...errors },
       },
     },
-    async (req) => importsService.listImportMappings(services, ctx(req), req.query.object),
+    async (req) => importsService.listImportMappings(services, req.tenant, req.query.object),
   );
   app.post(
     '/import-mappings',
@@ -279,7 +276,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) =>
-      reply.code(201).send(await importsService.createImportMapping(services, ctx(req), req.body)),
+      reply.code(201).send(await importsService.createImportMapping(services, req.tenant, req.body)),
   );
   app.get(
     '/import-mappings/:id',
@@ -293,7 +290,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         response: { 200: ImportMapping, ...errors },
       },
     },
-    async (req) => importsService.getImportMapping(services, ctx(req), req.params.id),
+    async (req) => importsService.getImportMapping(services, req.tenant, req.params.id),
   );
   app.delete(
     '/import-mappings/:id',
@@ -308,7 +305,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) => {
-      await importsService.deleteImportMapping(services, ctx(req), req.params.id);
+      await importsService.deleteImportMapping(services, req.tenant, req.params.id);
       return reply.code(204).send(null);
     },
   );

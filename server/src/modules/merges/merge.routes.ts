@@ -1,16 +1,15 @@
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { Company } from '../companies/company.dto.js';
 import { Contact } from '../contacts/contact.dto.js';
+import { addTimelineSubjects } from '../timeline/timeline.service.js';
 import { CompanyMerge, mergeCompanies } from './company-merge.service.js';
 import { dismissDuplicates, findDuplicates, requestDuplicateScan } from './duplicate.service.js';
 import { ContactMerge, mergeContacts, undoMerge } from './merge.service.js';
+import { mergedInto } from './merge-record.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
-const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
-  tenantContextOf(req.principal, String(req.id));
 
 export const DuplicateGroup = z
   .object({
@@ -68,6 +67,8 @@ const CompanyMergeResult = z
  * `records:write` (the roles that can edit records).
  */
 export function registerMergeRoutes(app: ApiApp, services: Services): void {
+  // A survivor's timeline also shows the events of the records merged into it.
+  addTimelineSubjects('merges', mergedInto);
   for (const [collection, object] of [
     ['contacts', 'contact'],
     ['companies', 'company'],
@@ -89,7 +90,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
           response: { 200: DuplicatesPage, ...errors },
         },
       },
-      async (req) => findDuplicates(services, ctx(req), object, req.query.limit, req.query.cursor),
+      async (req) => findDuplicates(services, req.tenant, object, req.query.limit, req.query.cursor),
     );
     app.post(
       `/${collection}/duplicates/dismiss`,
@@ -106,7 +107,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
           },
         },
       },
-      async (req) => dismissDuplicates(services, ctx(req), object, req.body.ids),
+      async (req) => dismissDuplicates(services, req.tenant, object, req.body.ids),
     );
     app.post(
       `/${collection}/duplicates/scan`,
@@ -122,7 +123,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
           },
         },
       },
-      async (req, reply) => reply.code(202).send(await requestDuplicateScan(services, ctx(req), object)),
+      async (req, reply) => reply.code(202).send(await requestDuplicateScan(services, req.tenant, object)),
     );
   }
   app.post(
@@ -138,7 +139,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
         response: { 200: MergeResult, ...errors },
       },
     },
-    async (req) => mergeContacts(services, ctx(req), req.body),
+    async (req) => mergeContacts(services, req.tenant, req.body),
   );
   app.post(
     '/companies/merge',
@@ -153,7 +154,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
         response: { 200: CompanyMergeResult, ...errors },
       },
     },
-    async (req) => mergeCompanies(services, ctx(req), req.body),
+    async (req) => mergeCompanies(services, req.tenant, req.body),
   );
   app.post(
     '/merges/:id/undo',
@@ -173,6 +174,7 @@ export function registerMergeRoutes(app: ApiApp, services: Services): void {
         },
       },
     },
-    async (req) => undoMerge(services, ctx(req), req.params.id, { isAdmin: req.principal?.role === 'admin' }),
+    async (req) =>
+      undoMerge(services, req.tenant, req.params.id, { isAdmin: req.principal?.role === 'admin' }),
   );
 }

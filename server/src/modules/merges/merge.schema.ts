@@ -2,7 +2,9 @@ import { sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
-import type { ContactLinksBefore } from '../contacts/contact-company-links.service.js';
+
+/** A contact's company links before a company merge moved them (contacts' `moveCompanyLinksIn`). */
+export type ContactLinksBefore = { contact_id: string; links: { company_id: string; primary: boolean }[] };
 
 /** One record that moved: its id and the merged record it was attached to before. */
 export type MergeMove = { id: string; from: string };

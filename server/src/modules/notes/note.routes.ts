@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { Note, NoteCreate, NoteListQuery, NotePage, NoteUpdate } from './note.dto.js';
@@ -8,8 +7,6 @@ import { createNote, deleteNote, getNote, listNotes, updateNote } from './note.s
 const IdParams = z.strictObject({ id: z.uuid() });
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
 const tags = ['notes'];
-const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
-  tenantContextOf(req.principal, String(req.id));
 
 /**
  * Notes on contacts, companies and opportunities under `/notes`: rich text sanitized on the
@@ -29,7 +26,7 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
         response: { 201: Note, ...errors },
       },
     },
-    async (req, reply) => reply.code(201).send(await createNote(services, ctx(req), req.body)),
+    async (req, reply) => reply.code(201).send(await createNote(services, req.tenant, req.body)),
   );
   app.get(
     '/notes',
@@ -43,7 +40,7 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
         response: { 200: NotePage, ...errors },
       },
     },
-    async (req) => listNotes(services, ctx(req), req.query),
+    async (req) => listNotes(services, req.tenant, req.query),
   );
   app.get(
     '/notes/:id',
@@ -57,7 +54,7 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
         response: { 200: Note, ...errors },
       },
     },
-    async (req) => getNote(services, ctx(req), req.params.id),
+    async (req) => getNote(services, req.tenant, req.params.id),
   );
   app.patch(
     '/notes/:id',
@@ -72,7 +69,7 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
         response: { 200: Note, ...errors },
       },
     },
-    async (req) => updateNote(services, ctx(req), req.params.id, req.body.body),
+    async (req) => updateNote(services, req.tenant, req.params.id, req.body.body),
   );
   app.delete(
     '/notes/:id',
@@ -87,7 +84,7 @@ export function registerNoteRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) => {
-      await deleteNote(services, ctx(req), req.params.id, { isAdmin: req.principal?.role === 'admin' });
+      await deleteNote(services, req.tenant, req.params.id, { isAdmin: req.principal?.role === 'admin' });
       return reply.code(204).send(null);
     },
   );

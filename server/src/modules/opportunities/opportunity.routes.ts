@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { badRequest } from '../../platform/errors/app-error.js';
 import { assertJsonDepth, assertStorable } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { FilterNode } from '../../platform/query/query.schema.js';
 import { Contact } from '../contacts/contact.dto.js';
+import { setStageHolders } from '../pipelines/pipeline.service.js';
 import { registerRecordRoutes } from '../records/record.routes.js';
 import { convertLead, LeadConversion } from './lead-conversion.service.js';
 import {
@@ -19,6 +19,7 @@ import {
 } from './opportunity.dto.js';
 import * as opps from './opportunity.service.js';
 import { BoardCard, BoardColumn, board, boardColumn, pipelineReport } from './opportunity-board.service.js';
+import { opportunityStageHolders } from './opportunity-stages.service.js';
 import { updateOpportunity } from './opportunity-updates.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
@@ -48,8 +49,8 @@ function parseFilter(text: string | undefined) {
 
 /** Opportunities (the record routes plus move, close, reopen, history), the board and the report. */
 export function registerOpportunityRoutes(app: ApiApp, services: Services): void {
-  const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
-    tenantContextOf(req.principal, String(req.id));
+  // Deleting a pipeline or a stage asks what stands in it: opportunities.
+  setStageHolders(opportunityStageHolders);
   const tags = ['opportunities'];
   registerRecordRoutes(app, services, {
     object: 'opportunity',
@@ -79,7 +80,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: Opportunity, ...errors },
       },
     },
-    async (req) => opps.moveOpportunity(services, ctx(req), req.params.id, req.body),
+    async (req) => opps.moveOpportunity(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/opportunities/:id/close',
@@ -94,7 +95,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: Opportunity, ...errors },
       },
     },
-    async (req) => opps.closeOpportunity(services, ctx(req), req.params.id, req.body),
+    async (req) => opps.closeOpportunity(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/opportunities/:id/reopen',
@@ -109,7 +110,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: Opportunity, ...errors },
       },
     },
-    async (req) => opps.reopenOpportunity(services, ctx(req), req.params.id, req.body.stage_id),
+    async (req) => opps.reopenOpportunity(services, req.tenant, req.params.id, req.body.stage_id),
   );
   app.post(
     '/contacts/:id/convert',
@@ -124,7 +125,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: z.object({ contact: Contact, opportunity: Opportunity }), ...errors },
       },
     },
-    async (req) => convertLead(services, ctx(req), req.params.id, req.body),
+    async (req) => convertLead(services, req.tenant, req.params.id, req.body),
   );
   app.get(
     '/opportunities/:id/history',
@@ -138,7 +139,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: z.object({ data: z.array(StageHistoryEntry) }), ...errors },
       },
     },
-    async (req) => ({ data: await opps.stageHistory(services, ctx(req), req.params.id) }),
+    async (req) => ({ data: await opps.stageHistory(services, req.tenant, req.params.id) }),
   );
   app.get(
     '/pipelines/:id/board',
@@ -161,7 +162,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
       },
     },
     async (req) =>
-      board(services, ctx(req), req.params.id, {
+      board(services, req.tenant, req.params.id, {
         filter: parseFilter(req.query.filter),
         q: req.query.q,
         includeClosed: req.query.include_closed === 'true',
@@ -185,7 +186,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
       },
     },
     async (req) =>
-      boardColumn(services, ctx(req), req.params.id, req.params.stageId, {
+      boardColumn(services, req.tenant, req.params.id, req.params.stageId, {
         filter: parseFilter(req.query.filter),
         q: req.query.q,
         includeClosed: req.query.include_closed === 'true',
@@ -230,7 +231,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
       },
     },
     async (req) =>
-      pipelineReport(services, ctx(req), req.params.id, {
+      pipelineReport(services, req.tenant, req.params.id, {
         ownerId: req.query.owner_id,
         from: req.query.from,
         to: req.query.to,

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { generateKeyBetween } from 'fractional-indexing';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { assertMember } from '../../platform/access/membership.js';
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
@@ -9,7 +10,6 @@ import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { companies } from '../companies/company.schema.js';
 import { contacts } from '../contacts/contact.schema.js';
-import { assertMember } from '../organizations/organization.service.js';
 import { pipelineStages } from '../pipelines/pipeline.schema.js';
 import { ensureDefaultPipeline, loadPipeline } from '../pipelines/pipeline.service.js';
 import { ensureTags } from '../tags/tag.service.js';

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROLES } from '../../platform/access/permissions.js';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { USER_NAME_MAX_LENGTH } from '../../platform/auth/auth.js';
 import { sendWebResponse, toWebRequest } from '../../platform/auth/auth.routes.js';
 import { passwordProblem } from '../../platform/auth/password-policy.js';
@@ -168,7 +167,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       },
     },
     async (req) => ({
-      data: await orgs.listMembers(services, tenantContextOf(req.principal, String(req.id))),
+      data: await orgs.listMembers(services, req.tenant),
     }),
   );
 
@@ -186,12 +185,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       },
     },
     async (req, reply) => {
-      await orgs.changeMemberRole(
-        services,
-        tenantContextOf(req.principal, String(req.id)),
-        req.params.userId,
-        req.body.role,
-      );
+      await orgs.changeMemberRole(services, req.tenant, req.params.userId, req.body.role);
       return reply.code(204).send(null);
     },
   );
@@ -209,7 +203,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       },
     },
     async (req, reply) => {
-      await orgs.removeMember(services, tenantContextOf(req.principal, String(req.id)), req.params.userId);
+      await orgs.removeMember(services, req.tenant, req.params.userId);
       return reply.code(204).send(null);
     },
   );
@@ -226,7 +220,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       },
     },
     async (req) => ({
-      data: await orgs.listInvitations(services, tenantContextOf(req.principal, String(req.id))),
+      data: await orgs.listInvitations(services, req.tenant),
     }),
   );
 
@@ -243,11 +237,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       },
     },
     async (req, reply) => {
-      const invitation = await orgs.createInvitation(
-        services,
-        tenantContextOf(req.principal, String(req.id)),
-        req.body,
-      );
+      const invitation = await orgs.createInvitation(services, req.tenant, req.body);
       req.log.info({ invitation_id: invitation.id }, 'invitation created');
       return reply.code(201).send(invitation);
     },
@@ -266,7 +256,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       },
     },
     async (req, reply) => {
-      await orgs.cancelInvitation(services, tenantContextOf(req.principal, String(req.id)), req.params.id);
+      await orgs.cancelInvitation(services, req.tenant, req.params.id);
       return reply.code(204).send(null);
     },
   );

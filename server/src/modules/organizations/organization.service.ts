@@ -367,17 +367,3 @@ export async function acceptInvitation(
   }
   return { organization_id: ctx.orgId, role };
 }
-
-/** @throws AppError 422 `reference_not_found` at `path` unless `userId` is a member of the tenant */
-export async function assertMember(
-  scope: import('../../db/tenant.js').TenantScope,
-  userId: string,
-  path: string,
-) {
-  const [row] = await scope.tx
-    .select({ userId: members.userId })
-    .from(members)
-    .where(and(eq(members.organizationId, scope.ctx.orgId), eq(members.userId, userId)));
-  if (!row)
-    throw new AppError(422, 'reference_not_found', 'No member of this organization has this id', { path });
-}

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import * as pipelines from './pipeline.service.js';
@@ -28,8 +27,6 @@ const StageParams = z.strictObject({ id: z.uuid(), stageId: z.uuid() });
 
 /** Pipelines and their stages: everyone reads; admins add, rename, reorder and delete. */
 export function registerPipelineRoutes(app: ApiApp, services: Services): void {
-  const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
-    tenantContextOf(req.principal, String(req.id));
   const tags = ['pipelines'];
 
   app.get(
@@ -43,7 +40,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
         response: { 200: z.object({ data: z.array(Pipeline) }), ...errors },
       },
     },
-    async (req) => ({ data: await pipelines.listPipelines(services, ctx(req)) }),
+    async (req) => ({ data: await pipelines.listPipelines(services, req.tenant) }),
   );
   app.get(
     '/pipelines/:id',
@@ -57,7 +54,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
         response: { 200: Pipeline, ...errors },
       },
     },
-    async (req) => pipelines.getPipeline(services, ctx(req), req.params.id),
+    async (req) => pipelines.getPipeline(services, req.tenant, req.params.id),
   );
   app.post(
     '/pipelines',
@@ -74,7 +71,8 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
         response: { 201: Pipeline, ...errors },
       },
     },
-    async (req, reply) => reply.code(201).send(await pipelines.createPipeline(services, ctx(req), req.body)),
+    async (req, reply) =>
+      reply.code(201).send(await pipelines.createPipeline(services, req.tenant, req.body)),
   );
   app.patch(
     '/pipelines/:id',
@@ -92,7 +90,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
         response: { 200: Pipeline, ...errors },
       },
     },
-    async (req) => pipelines.updatePipeline(services, ctx(req), req.params.id, req.body),
+    async (req) => pipelines.updatePipeline(services, req.tenant, req.params.id, req.body),
   );
   app.delete(
     '/pipelines/:id',
@@ -107,7 +105,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) => {
-      await pipelines.deletePipeline(services, ctx(req), req.params.id);
+      await pipelines.deletePipeline(services, req.tenant, req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -125,7 +123,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) =>
-      reply.code(201).send(await pipelines.addStage(services, ctx(req), req.params.id, req.body)),
+      reply.code(201).send(await pipelines.addStage(services, req.tenant, req.params.id, req.body)),
   );
   app.patch(
     '/pipelines/:id/stages/:stageId',
@@ -144,7 +142,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
         response: { 200: Pipeline, ...errors },
       },
     },
-    async (req) => pipelines.updateStage(services, ctx(req), req.params.id, req.params.stageId, req.body),
+    async (req) => pipelines.updateStage(services, req.tenant, req.params.id, req.params.stageId, req.body),
   );
   app.put(
     '/pipelines/:id/stages/order',
@@ -159,7 +157,7 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
         response: { 200: Pipeline, ...errors },
       },
     },
-    async (req) => pipelines.reorderStages(services, ctx(req), req.params.id, req.body.stage_ids),
+    async (req) => pipelines.reorderStages(services, req.tenant, req.params.id, req.body.stage_ids),
   );
   app.delete(
     '/pipelines/:id/stages/:stageId',
@@ -175,6 +173,6 @@ export function registerPipelineRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) =>
-      pipelines.deleteStage(services, ctx(req), req.params.id, req.params.stageId, req.query.move_to),
+      pipelines.deleteStage(services, req.tenant, req.params.id, req.params.stageId, req.query.move_to),
   );
 }

@@ -1,11 +1,40 @@
-import { and, asc, count, eq, inArray, isNull, max, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, max, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { opportunities, opportunityStageHistory } from '../opportunities/opportunity.schema.js';
 import { pipelineStages, pipelines } from './pipeline.schema.js';
+
+/**
+ * What the records that stand in a pipeline's stages (opportunities) let the pipeline do with
+ * them, each in the caller's transaction. The opportunities module registers it
+ * (`setStageHolders`), so pipelines do not depend on it.
+ */
+export type StageHolders = {
+  /** How many records stand in any stage of the pipeline. */
+  countInPipeline(scope: TenantScope, pipelineId: string): Promise<number>;
+  /** How many records stand in the stage. */
+  countInStage(scope: TenantScope, stageId: string): Promise<number>;
+  /** Moves every record of stage `from` to stage `to` (a deleted stage's records); how many moved. */
+  moveStage(
+    scope: TenantScope,
+    services: Services,
+    from: { id: string; name: string },
+    to: { id: string; name: string },
+  ): Promise<number>;
+};
+let holders: StageHolders | undefined;
+
+/** Registers what stands in stages (the opportunities module, at start-up). */
+export function setStageHolders(registered: StageHolders): void {
+  holders = registered;
+}
+
+function stageHolders(): StageHolders {
+  if (!holders) throw new Error('No module registered what stands in pipeline stages (setStageHolders)');
+  return holders;
+}
 
 export const StageInput = z.strictObject({
   name: z.string().trim().min(1).max(80),
@@ -201,11 +230,8 @@ export async function updatePipeline(
 export async function deletePipeline(services: Services, ctx: TenantContext, id: string) {
   await withTenant(services.database, ctx, async (scope) => {
     const p = await loadPipeline(scope, id);
-    const [{ n } = { n: 0 }] = await scope.tx
-      .select({ n: count() })
-      .from(opportunities)
-      .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.pipelineId, id)));
-    if (Number(n) > 0)
+    const n = await stageHolders().countInPipeline(scope, id);
+    if (n > 0)
       throw conflict(
         `The pipeline holds ${n} opportunities; move them first`,
         undefined,
@@ -356,62 +382,19 @@ export async function deleteStage(
       throw new AppError(422, 'reference_not_found', 'move_to must be another stage of this pipeline', {
         path: 'querystring.move_to',
       });
-    const held = await scope.tx
-      .select({
-        id: opportunities.id,
-        title: opportunities.title,
-        status: opportunities.status,
-        contactId: opportunities.contactId,
-        companyId: opportunities.companyId,
-      })
-      .from(opportunities)
-      .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.stageId, stageId)));
-    if (held.length > 0) {
+    const held = await stageHolders().countInStage(scope, stageId);
+    if (held > 0) {
       if (!target) {
         throw new AppError(
           409,
           'stage_not_empty',
-          `The stage holds ${held.length} opportunities: choose a stage to move them to`,
+          `The stage holds ${held} opportunities: choose a stage to move them to`,
           {
             path: 'querystring.move_to',
           },
         );
       }
-      // The rows get time-ordered ids (idColumn), as every other history row; 1,000 rows a statement keeps
-      // it under PostgreSQL's 65,535 parameters whatever the stage holds.
-      for (let i = 0; i < held.length; i += 1000)
-        await scope.tx.insert(opportunityStageHistory).values(
-          held.slice(i, i + 1000).map((o) => ({
-            orgId: ctx.orgId,
-            opportunityId: o.id,
-            fromStageId: stageId,
-            toStageId: target.id,
-            fromStageName: stage.name,
-            toStageName: target.name,
-            status: o.status,
-            movedBy: ctx.actor.id,
-          })),
-        );
-      await scope.tx
-        .update(opportunities)
-        .set({
-          stageId: target.id,
-          stageEnteredAt: new Date().toISOString(),
-          updatedAt: new Date().toISOString(),
-        })
-        .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.stageId, stageId)));
-      // Every move is an event on the opportunity's (and its contact's and company's) timeline.
-      for (const o of held) {
-        await emitEvent(scope, services.jobs, {
-          type: 'opportunity.moved',
-          subject: { object: 'opportunity', id: o.id },
-          data: { name: o.title, from_stage: stage.name, to_stage: target.name, reason: 'stage_deleted' },
-          related: [
-            ...(o.contactId ? [{ object: 'contact', id: o.contactId }] : []),
-            ...(o.companyId ? [{ object: 'company', id: o.companyId }] : []),
-          ],
-        });
-      }
+      await stageHolders().moveStage(scope, services, stage, target);
     }
     await scope.tx
       .delete(pipelineStages)
@@ -424,7 +407,7 @@ export async function deleteStage(
     await emitEvent(scope, services.jobs, {
       type: 'pipeline.stage_deleted',
       subject: { object: 'pipeline', id: pipelineId },
-      data: { name: p.name, stage: stage.name, moved: held.length },
+      data: { name: p.name, stage: stage.name, moved: held },
     });
     return loadPipeline(scope, pipelineId);
   });

@@ -1,13 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { assertMember } from '../../platform/access/membership.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { FilterNode } from '../../platform/query/query.schema.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
-import { assertMember } from '../organizations/organization.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 
 /** Records one bulk request may change. */

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { TenantContext } from '../../db/tenant.js';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
@@ -56,8 +55,6 @@ export function registerRecordRoutes<View, Create, Update>(
 ): void {
   const { collection, label, schemas, service } = spec;
   const tags = [collection];
-  const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
-    tenantContextOf(req.principal, String(req.id));
   const one = { 200: schemas.view, ...errors };
   // operationIds: `listContacts`, `getContact`, ... (the collection and the label in PascalCase).
   const many = pascal(collection);
@@ -81,7 +78,7 @@ export function registerRecordRoutes<View, Create, Update>(
         response: { 200: ListPage, ...errors },
       },
     },
-    async (req) => listRecords(services, ctx(req), spec.object, parseListQueryParams(req.query)),
+    async (req) => listRecords(services, req.tenant, spec.object, parseListQueryParams(req.query)),
   );
   app.post(
     `/${collection}/query`,
@@ -95,7 +92,7 @@ export function registerRecordRoutes<View, Create, Update>(
         response: { 200: ListPage, ...errors },
       },
     },
-    async (req) => listRecords(services, ctx(req), spec.object, parseListQuery(req.body)),
+    async (req) => listRecords(services, req.tenant, spec.object, parseListQuery(req.body)),
   );
   app.get(
     `/${collection}/export`,
@@ -113,7 +110,7 @@ export function registerRecordRoutes<View, Create, Update>(
       const { format, ...params } = req.query;
       const stream = await exportRecords(
         services,
-        ctx(req),
+        req.tenant,
         spec.object,
         parseListQueryParams(params),
         format,
@@ -141,7 +138,9 @@ export function registerRecordRoutes<View, Create, Update>(
       },
     },
     async (req) =>
-      bulkAction(services, ctx(req), spec.object, req.body, (id) => service.archive(services, ctx(req), id)),
+      bulkAction(services, req.tenant, spec.object, req.body, (id) =>
+        service.archive(services, req.tenant, id),
+      ),
   );
   app.post(
     `/${collection}`,
@@ -155,7 +154,8 @@ export function registerRecordRoutes<View, Create, Update>(
         response: { 201: schemas.view, ...errors },
       },
     },
-    async (req, reply) => reply.code(201).send(await service.create(services, ctx(req), req.body as Create)),
+    async (req, reply) =>
+      reply.code(201).send(await service.create(services, req.tenant, req.body as Create)),
   );
   app.get(
     `/${collection}/:id`,
@@ -163,7 +163,7 @@ export function registerRecordRoutes<View, Create, Update>(
       config: { access: 'records:read' },
       schema: { tags, operationId: `get${single}`, summary: `A ${label}`, params: IdParams, response: one },
     },
-    async (req) => service.get(services, ctx(req), req.params.id),
+    async (req) => service.get(services, req.tenant, req.params.id),
   );
   app.patch(
     `/${collection}/:id`,
@@ -178,7 +178,7 @@ export function registerRecordRoutes<View, Create, Update>(
         response: one,
       },
     },
-    async (req) => service.update(services, ctx(req), req.params.id, req.body as Update),
+    async (req) => service.update(services, req.tenant, req.params.id, req.body as Update),
   );
   app.post(
     `/${collection}/:id/archive`,
@@ -192,7 +192,7 @@ export function registerRecordRoutes<View, Create, Update>(
         response: one,
       },
     },
-    async (req) => service.archive(services, ctx(req), req.params.id),
+    async (req) => service.archive(services, req.tenant, req.params.id),
   );
   app.post(
     `/${collection}/:id/restore`,
@@ -206,7 +206,7 @@ export function registerRecordRoutes<View, Create, Update>(
         response: one,
       },
     },
-    async (req) => service.restore(services, ctx(req), req.params.id),
+    async (req) => service.restore(services, req.tenant, req.params.id),
   );
   app.delete(
     `/${collection}/:id`,
@@ -221,7 +221,7 @@ export function registerRecordRoutes<View, Create, Update>(
       },
     },
     async (req, reply) => {
-      await service.remove(services, ctx(req), req.params.id);
+      await service.remove(services, req.tenant, req.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -239,8 +239,8 @@ export function registerRecordRoutes<View, Create, Update>(
       },
     },
     async (req) => {
-      await service.get(services, ctx(req), req.params.id); // 404 for another tenant's id
-      return timelineOf(services, ctx(req), { object: spec.object, id: req.params.id }, req.query);
+      await service.get(services, req.tenant, req.params.id); // 404 for another tenant's id
+      return timelineOf(services, req.tenant, { object: spec.object, id: req.params.id }, req.query);
     },
   );
 }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { SearchHit, searchEverything } from './record-search.service.js';
@@ -22,12 +21,7 @@ export function registerSearchRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => ({
-      data: await searchEverything(
-        services,
-        tenantContextOf(req.principal, String(req.id)),
-        req.query.q,
-        req.query.limit,
-      ),
+      data: await searchEverything(services, req.tenant, req.query.q, req.query.limit),
     }),
   );
 }

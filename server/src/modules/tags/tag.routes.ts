@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { listTags, renameTag, suggestTags } from './tag.service.js';
@@ -25,7 +24,7 @@ export function registerTagRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => {
-      const ctx = tenantContextOf(req.principal, String(req.id));
+      const ctx = req.tenant;
       return {
         data: req.query.q
           ? await suggestTags(services, ctx, req.query.q, req.query.limit)
@@ -49,7 +48,6 @@ export function registerTagRoutes(app: ApiApp, services: Services): void {
         },
       },
     },
-    async (req) =>
-      renameTag(services, tenantContextOf(req.principal, String(req.id)), req.params.id, req.body.name),
+    async (req) => renameTag(services, req.tenant, req.params.id, req.body.name),
   );
 }

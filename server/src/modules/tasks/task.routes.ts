@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { assertTimeZone } from './due-window.util.js';
@@ -19,8 +18,6 @@ import { defineReminderQueue } from './task-reminder.service.js';
 const IdParams = z.strictObject({ id: z.uuid() });
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
 const tags = ['tasks'];
-const ctx = (req: { principal: Parameters<typeof tenantContextOf>[0]; id: unknown }) =>
-  tenantContextOf(req.principal, String(req.id));
 
 /**
  * Tasks under `/tasks`: create, read, update, complete / reopen, archive (DELETE) / restore, a
@@ -40,7 +37,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
         response: { 201: Task, ...errors },
       },
     },
-    async (req, reply) => reply.code(201).send(await createTask(services, ctx(req), req.body)),
+    async (req, reply) => reply.code(201).send(await createTask(services, req.tenant, req.body)),
   );
   app.get(
     '/tasks',
@@ -54,7 +51,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
         response: { 200: TaskPage, ...errors },
       },
     },
-    async (req) => listTasks(services, ctx(req), req.query),
+    async (req) => listTasks(services, req.tenant, req.query),
   );
   app.get(
     '/tasks/groups',
@@ -71,7 +68,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
     },
     async (req) => {
       assertTimeZone(req.query.tz, 'querystring.tz');
-      return groupTasks(services, ctx(req), req.query);
+      return groupTasks(services, req.tenant, req.query);
     },
   );
   app.get(
@@ -86,7 +83,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
         response: { 200: Task, ...errors },
       },
     },
-    async (req) => getTask(services, ctx(req), req.params.id),
+    async (req) => getTask(services, req.tenant, req.params.id),
   );
   app.patch(
     '/tasks/:id',
@@ -101,7 +98,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
         response: { 200: Task, ...errors },
       },
     },
-    async (req) => updateTask(services, ctx(req), req.params.id, req.body),
+    async (req) => updateTask(services, req.tenant, req.params.id, req.body),
   );
   const transitions = [
     ['post', '/tasks/:id/complete', 'complete', 'completeTask', 'Mark a task done'],
@@ -116,7 +113,7 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
         config: { access: 'records:write' },
         schema: { operationId, tags, summary, params: IdParams, response: { 200: Task, ...errors } },
       },
-      async (req) => transitionTask(services, ctx(req), req.params.id, transition),
+      async (req) => transitionTask(services, req.tenant, req.params.id, transition),
     );
   }
 }

@@ -1,10 +1,10 @@
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { assertMember } from '../../platform/access/membership.js';
 import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { changesBetween } from '../../platform/events/changes.js';
 import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { assertMember } from '../organizations/organization.service.js';
 import { assertLinkable, type RecordRefValue } from './linked-record.service.js';
 import type { TaskCreateInput, TaskUpdateInput, TaskView } from './task.dto.js';
 import { tasks } from './task.schema.js';

@@ -1,12 +1,23 @@
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { users } from '../../platform/auth/auth.schema.js';
 import { badRequest } from '../../platform/errors/app-error.js';
 import { events } from '../../platform/events/event.schema.js';
 import type { Services } from '../../platform/http/types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
-import { mergedInto } from '../merges/merge-record.service.js';
+
+/** Ids of records whose events a record's timeline shows as its own (in the same object). */
+export type TimelineSubjects = (scope: TenantScope, object: string, id: string) => Promise<string[]>;
+const timelineSubjects = new Map<string, TimelineSubjects>();
+
+/**
+ * Lets the module that folds records into one (merges) add the folded records' events to the
+ * survivor's timeline, without the timeline depending on it. One entry per `name`.
+ */
+export function addTimelineSubjects(name: string, subjects: TimelineSubjects): void {
+  timelineSubjects.set(name, subjects);
+}
 
 export const TimelineEntry = z
   .object({
@@ -106,8 +117,10 @@ export async function timelineOf(
     }
   }
   const rows = await withTenant(services.database, ctx, async (scope) => {
-    // A survivor's timeline also shows the events of the records merged into it.
-    const ids = [subject.id, ...(await mergedInto(scope, subject.object, subject.id))];
+    // A record's timeline also shows the events of the records folded into it (a merge's survivor).
+    const ids = [subject.id];
+    for (const more of timelineSubjects.values())
+      ids.push(...(await more(scope, subject.object, subject.id)));
     return scope.tx
       .select()
       .from(events)

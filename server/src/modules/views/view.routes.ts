@@ -1,7 +1,6 @@
 import { and, asc, eq, or } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
-import { tenantContextOf } from '../../platform/access/principal.js';
 import { forbidden, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import { Problem } from '../../platform/http/problem.js';
@@ -112,7 +111,7 @@ export function registerViewRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => {
-      const ctx = tenantContextOf(req.principal, String(req.id));
+      const ctx = req.tenant;
       const rows = await withTenant(services.database, ctx, ({ tx }) =>
         tx
           .select()
@@ -143,7 +142,7 @@ export function registerViewRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) => {
-      const ctx = tenantContextOf(req.principal, String(req.id));
+      const ctx = req.tenant;
       const input = req.body;
       if (input.visibility === 'shared' && req.principal?.role === 'viewer')
         throw forbidden('Viewers save private views only');
@@ -186,7 +185,7 @@ export function registerViewRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => {
-      const ctx = tenantContextOf(req.principal, String(req.id));
+      const ctx = req.tenant;
       const current = await load(ctx, req.params.id, true, req.principal?.role === 'admin');
       if (req.body.visibility === 'shared' && req.principal?.role === 'viewer')
         throw forbidden('Viewers save private views only');
@@ -233,7 +232,7 @@ export function registerViewRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) => {
-      const ctx = tenantContextOf(req.principal, String(req.id));
+      const ctx = req.tenant;
       await load(ctx, req.params.id, true, req.principal?.role === 'admin');
       await withTenant(services.database, ctx, async (scope) => {
         await scope.tx

@@ -3,7 +3,6 @@ import { and, eq, lt } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
-import { tenantContextOf } from '../access/principal.js';
 import { AppError, badRequest } from '../errors/app-error.js';
 import { idempotencyKeys } from './idempotency.schema.js';
 
@@ -38,7 +37,7 @@ export function installIdempotency(app: FastifyInstance, database: Database): vo
     if (req.method !== 'POST' || typeof key !== 'string' || !req.principal?.orgId) return;
     if (key.length < 1 || key.length > 255)
       throw badRequest('Idempotency-Key must be 1 to 255 characters', `headers.${HEADER}`);
-    const ctx = tenantContextOf(req.principal, String(req.id));
+    const ctx = req.tenant;
     const hash = requestHash(req);
     const existing = await withTenant(database, ctx, async ({ tx }) => {
       const expired = new Date(Date.now() - IDEMPOTENCY_TTL_HOURS * 3_600_000).toISOString();

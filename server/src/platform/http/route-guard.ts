@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TenantContext } from '../../db/tenant.js';
 import type { RouteAccess } from '../access/permissions.js';
-import { type Principal, requirePermission } from '../access/principal.js';
+import { type Principal, requirePermission, tenantContextOf } from '../access/principal.js';
 import { AppError, unauthenticated } from '../errors/app-error.js';
 
 declare module 'fastify' {
@@ -10,6 +11,13 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
+    /**
+     * The tenant the request acts in: its principal's active organization, the principal as
+     * actor and the request id as trace id. Attached once, by the access check, on every route
+     * that needs an organization; reading it where there is none throws 401 or 403
+     * `no_organization`. Routes hand it to services; none rebuilds it.
+     */
+    readonly tenant: TenantContext;
   }
 }
 
@@ -40,7 +48,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function installRouteGuard(app: FastifyInstance, options: RouteGuardOptions): RouteEntry[] {
   const table: RouteEntry[] = [];
+  const tenants = new WeakMap<FastifyRequest, TenantContext>();
   app.decorateRequest('principal', null);
+  app.decorateRequest('tenant', {
+    getter(this: FastifyRequest): TenantContext {
+      return tenants.get(this) ?? tenantContextOf(this.principal, String(this.id));
+    },
+  });
 
   app.addHook('onRoute', (route) => {
     const url = route.url;
@@ -65,9 +79,10 @@ export function installRouteGuard(app: FastifyInstance, options: RouteGuardOptio
       if (!req.principal.orgId || !req.principal.role) {
         throw new AppError(403, 'no_organization', 'Join or create an organization first');
       }
-      return;
+    } else {
+      requirePermission(req.principal, access);
     }
-    requirePermission(req.principal, access);
+    tenants.set(req, tenantContextOf(req.principal, String(req.id)));
   });
   return table;
 }

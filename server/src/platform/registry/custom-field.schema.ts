@@ -10,8 +10,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { idColumn } from '../../db/columns.js';
-import { organizations } from '../../platform/auth/auth.schema.js';
-import type { SelectOption } from '../../platform/registry/registry.types.js';
+import { organizations } from '../auth/auth.schema.js';
+import type { SelectOption } from './registry.types.js';
 
 /** Fields an admin added to a standard object; values live in the record's `custom` jsonb. */
 export const customFields = pgTable(
