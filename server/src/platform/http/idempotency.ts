@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest } from '../errors/app-error.js';
@@ -32,7 +32,7 @@ function requestHash(req: FastifyRequest): string {
 export function installIdempotency(app: FastifyInstance, database: Database): void {
   app.decorateRequest('idempotency', null);
 
-  app.addHook('preHandler', async (req, reply) => {
+  const preHandler = async (req: FastifyRequest, reply: FastifyReply) => {
     const key = req.headers[HEADER];
     if (req.method !== 'POST' || typeof key !== 'string' || !req.principal?.orgId) return;
     if (key.length < 1 || key.length > 255)
@@ -85,10 +85,10 @@ export function installIdempotency(app: FastifyInstance, database: Database): vo
       .code(existing.statusCode)
       .serializer((x: unknown) => String(x))
       .send(existing.body ?? '');
-  });
+  };
 
   // Callback style: most responses have nothing to record and pass without a promise.
-  app.addHook('onSend', (req, reply, payload, done) => {
+  const onSend: onSendHookHandler = (req, reply, payload, done) => {
     const pending = req.idempotency;
     if (!pending) return done(null, payload);
     req.idempotency = null;
@@ -110,5 +110,13 @@ export function installIdempotency(app: FastifyInstance, database: Database): vo
       () => done(null, payload),
       (error: Error) => done(error),
     );
+  };
+
+  // Only POST routes take a key: the hooks go on those routes alone, so other requests pay nothing.
+  // The onSend hook runs first among the route's own, before compression, so it keeps the body.
+  app.addHook('onRoute', (route) => {
+    if (![route.method].flat().includes('POST')) return;
+    route.preHandler = [...[route.preHandler ?? []].flat(), preHandler];
+    route.onSend = [onSend, ...[route.onSend ?? []].flat()];
   });
 }
