@@ -2709,6 +2709,8 @@ export interface components {
              * @enum {string}
              */
             invalid_cells?: "skip_cell" | "fail_row";
+            /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
+            phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
             pipeline?: string;
             /** @description Tags added to every record */
@@ -2722,6 +2724,8 @@ export interface components {
              * @enum {string}
              */
             invalid_cells?: "skip_cell" | "fail_row";
+            /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
+            phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
             pipeline?: string;
             /** @description Tags added to every record */

@@ -1,7 +1,9 @@
 // Contacts an import creates, written a batch at a time (import-bulk.ts).
+
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import { contactDisplayName } from '../../platform/registry/display-name.js';
 import { insertContactEmails } from '../contacts/contact.service.js';
 import { updateContactsIn } from '../contacts/contact-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
@@ -357,8 +359,7 @@ async function insertContacts(run: RunContext, scope: TenantScope, plan: Contact
   const events: NewEvent[] = [];
   for (const [i, { id, companyId }] of created.entries()) {
     const r = records[i]!;
-    const name =
-      [r.first_name, r.last_name].filter(Boolean).join(' ') || r.email || r.phone || 'Unnamed contact';
+    const name = contactDisplayName(r);
     events.push({
       type: 'contact.created',
       subject: { object: 'contact', id },

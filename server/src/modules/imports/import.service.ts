@@ -7,6 +7,7 @@ import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
+import { phoneRegionOr } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
@@ -357,7 +358,7 @@ export async function previewImport(services: Services, ctx: TenantContext, id: 
   }[] = [];
   const problemCounts: Record<string, number> = {};
   for await (const r of readRows(row.filePath, { delimiter: row.delimiter, hasBom: false })) {
-    const draft = readRow(r.cells, row.mapping, byKey);
+    const draft = readRow(r.cells, row.mapping, byKey, phoneRegionOr(row.options.phone_region));
     for (const p of draft.problems) problemCounts[p.code] = (problemCounts[p.code] ?? 0) + 1;
     rows.push({ row_number: r.number, values: draft.values, problems: draft.problems });
     if (rows.length >= limit) break;

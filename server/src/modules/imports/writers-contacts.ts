@@ -1,4 +1,5 @@
 // Contact rows, one at a time (updates of matched contacts; new ones go in bulk-contacts.ts).
+import { normalizeEmail } from '../../platform/registry/email.js';
 import type { ContactCreateInput, ContactUpdateInput, ContactView } from '../contacts/contact.dto.js';
 import { createContactIn } from '../contacts/contact.service.js';
 import { type ContactChangeResult, updateContactsIn } from '../contacts/contact-updates.service.js';
@@ -57,7 +58,7 @@ export function prepareContact(run: RunSettings, draft: RowDraft): ContactDraft 
     last = words.length > 1 ? words.pop() : undefined;
     first = words.join(' ');
   }
-  const emails = [...new Set(((v.email as string[] | undefined) ?? []).map((e) => e.trim().toLowerCase()))];
+  const emails = [...new Set(((v.email as string[] | undefined) ?? []).map(normalizeEmail))];
   const phones = ((v.phone as { e164: string; raw: string }[] | undefined) ?? []).filter(
     (p, i, all) => all.findIndex((q) => q.e164 === p.e164) === i,
   );

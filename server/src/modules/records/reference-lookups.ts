@@ -1,7 +1,9 @@
 // What a batch of record updates refers to, read once for all its items (contact-updates,
 // company-updates, opportunity-updates): members, active companies and contacts, tags.
+
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
+import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { ensureTags, uniqueTagNames } from '../tags/tag.service.js';
 
 /** References a batch of updates names, by kind. */
@@ -37,18 +39,20 @@ export class ReferenceLookups {
     return (await this.scope.conn.query(text, [this.scope.ctx.orgId, values])).rows as T[];
   }
 
+  /** Active records of `object` by id -> their name, as the registry names them (`titleSql`). */
+  private async readTitles(object: string, map: Map<string, string | null>, wanted: string[] | undefined) {
+    const def = STANDARD_OBJECTS[object]!;
+    for (const r of await this.query<{ id: string; name: string }>(
+      `select r.id, ${def.titleSql!('r')} as name from ${def.table} r
+        where r.org_id = $1 and r.id = any($2::uuid[]) and r.archived_at is null`,
+      this.unknown(map, wanted, null),
+    ))
+      map.set(r.id, r.name);
+  }
+
   async read(wanted: Wanted): Promise<void> {
-    for (const r of await this.query<{ id: string; name: string }>(
-      'select id, name from companies where org_id = $1 and id = any($2::uuid[]) and archived_at is null',
-      this.unknown(this.company, wanted.companies, null),
-    ))
-      this.company.set(r.id, r.name);
-    for (const r of await this.query<{ id: string; name: string }>(
-      `select id, coalesce(nullif(concat_ws(' ', first_name, last_name), ''), email, 'Unnamed contact') as name
-         from contacts where org_id = $1 and id = any($2::uuid[]) and archived_at is null`,
-      this.unknown(this.contact, wanted.contacts, null),
-    ))
-      this.contact.set(r.id, r.name);
+    await this.readTitles('company', this.company, wanted.companies);
+    await this.readTitles('contact', this.contact, wanted.contacts);
     for (const r of await this.query<{ id: string }>(
       'select user_id as id from members where organization_id = $1 and user_id = any($2::uuid[])',
       this.unknown(this.member, wanted.members, false),

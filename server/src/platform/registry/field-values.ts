@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError, type FieldError } from '../errors/app-error.js';
+import { emailSchema, normalizeEmail } from './email.js';
 import { toE164 } from './phone.js';
 import type { FieldDef, ObjectDef } from './registry.types.js';
 
@@ -48,10 +49,7 @@ function buildValueSchema(field: FieldDef): z.ZodType {
     case 'long_text':
       return z.string().max(max, `At most ${max} characters`);
     case 'email':
-      return z
-        .email('Not a valid e-mail address')
-        .max(254)
-        .transform((v) => v.toLowerCase());
+      return emailSchema().transform(normalizeEmail);
     case 'url':
       return z.url({ protocol: /^https?$/, error: 'Not a valid http(s) URL' }).max(max);
     case 'phone':

@@ -1,3 +1,4 @@
+import { contactTitleSql } from './display-name.js';
 import type { FieldDef, FieldStorage, FieldType, ObjectDef, SelectOption } from './registry.types.js';
 
 type FieldSpec = Partial<Omit<FieldDef, 'key' | 'label' | 'type' | 'storage'>> & {
@@ -75,8 +76,7 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
     labelPlural: 'Contacts',
     table: 'contacts',
     indexedSearch: true,
-    titleSql: (t) =>
-      `coalesce(nullif(concat_ws(' ', ${t}.first_name, ${t}.last_name), ''), ${t}.email, ${t}.phone, 'Unnamed contact')`,
+    titleSql: contactTitleSql,
     defaultSort: { field: 'created_at', direction: 'desc' },
     fields: [
       field('id', 'ID', 'uuid', { readOnly: true }),
