@@ -16183,6 +16183,8 @@ export interface operations {
                 due_from?: string;
                 /** @description Due at or before (a day: up to its end in UTC) */
                 due_to?: string;
+                /** @description A FilterNode as JSON over the task fields of GET /objects/task, as on every list (contacts, companies...) */
+                filter?: string;
                 limit?: number;
                 /** @description With linked_object: tasks about that record */
                 linked_id?: string;
@@ -16191,6 +16193,8 @@ export interface operations {
                 q?: string;
                 /** @description true: only open tasks whose reminder time has passed; false: only the others */
                 reminder_due?: "true" | "false";
+                /** @description As on every list: comma-separated `field:asc`, `field:desc` or `-field`; default soonest due first, undated last */
+                sort?: string;
                 status?: "open" | "done" | "all";
             };
             header?: never;

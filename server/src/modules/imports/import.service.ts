@@ -9,8 +9,6 @@ import { AppError, badRequest, conflict, forbidden, notFound } from '../../platf
 import type { Services } from '../../platform/http/types.js';
 import { phoneRegionOr } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
-import type { ObjectDef } from '../../platform/registry/registry.types.js';
-import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { createCustomField } from '../custom-fields/custom-field.service.js';
 import type { ImportDetail, ImportUpdateInput, ImportView } from './import.dto.js';
 
@@ -107,8 +105,6 @@ export async function loadImport(scope: TenantScope, id: string, forUpdate = fal
 
 /** The targets of an import's object for its tenant (custom fields included). */
 export async function targetsOf(scope: TenantScope, object: string): Promise<ImportTarget[]> {
-  // Tasks and notes are not registry objects (no custom fields): their standard targets only.
-  if (!STANDARD_OBJECTS[object]) return importTargets({ key: object, fields: [] } as unknown as ObjectDef);
   return importTargets(await objectDef(scope.tx, scope.ctx.orgId, object));
 }
 
