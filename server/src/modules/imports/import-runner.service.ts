@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { phoneRegionOr } from '../../platform/registry/phone.js';
@@ -7,7 +7,7 @@ import { noteBulkWriter, taskBulkWriter } from './bulk-activities.js';
 import { companyBulkWriter } from './bulk-companies.js';
 import { contactBulkWriter } from './bulk-contacts.js';
 import { opportunityBulkWriter } from './bulk-opportunities.js';
-import { importRows, imports } from './import.schema.js';
+import { imports } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, importCtx, loadImport, targetsOf } from './import.service.js';
 import {
   type BatchEnd,
@@ -24,9 +24,9 @@ import { runRevert } from './import-revert.service.js';
 import { importAnalyzer } from './import-statistics.js';
 import type { ImportTarget } from './import-targets.js';
 import { type RowDraft, readRow } from './import-values.js';
-import type { RowWriter, RunContext, RunSettings } from './import-writers.js';
+import type { RowWriter, RunSettings } from './import-writers.js';
 import { writeNote, writeTask } from './writers-activities.js';
-import { setCompanyParent, writeCompany } from './writers-companies.js';
+import { resolvePendingParents, writeCompany } from './writers-companies.js';
 import { writeContact } from './writers-contacts.js';
 import { writeOpportunity } from './writers-opportunities.js';
 
@@ -296,54 +296,6 @@ async function completeRun(run: ImportRun, object: string): Promise<string> {
       .where(and(eq(imports.orgId, run.orgId), eq(imports.id, run.importId)));
     return 'completed';
   });
-}
-
-/**
- * After the last row: sets the parent of each company whose parent was not found when its row
- * ran (it came later in the file). A parent still unknown becomes an `unknown_parent` problem.
- */
-async function resolvePendingParents(run: RunContext): Promise<void> {
-  const { scope } = run;
-  const pending = await scope.tx
-    .select()
-    .from(importRows)
-    .where(
-      and(
-        eq(importRows.orgId, scope.ctx.orgId),
-        eq(importRows.importId, run.importId),
-        sql`${importRows.problems} @> '[{"code":"parent_pending"}]'::jsonb`,
-      ),
-    );
-  for (const r of pending) {
-    const ref = r.problems.find((p) => p.code === 'parent_pending')?.value ?? '';
-    const set = r.recordId && r.outcome !== 'failed' ? await setCompanyParent(run, r.recordId, ref) : null;
-    const problems = r.problems
-      .filter((p) => p.code !== 'parent_pending' || !set)
-      .map((p) =>
-        p.code === 'parent_pending'
-          ? {
-              ...p,
-              code: 'unknown_parent',
-              message: 'No company with this name or external id: no parent set',
-            }
-          : p,
-      );
-    await scope.tx
-      .update(importRows)
-      .set({ problems, ...(problems.length === 0 ? { cells: null } : {}) })
-      .where(
-        and(
-          eq(importRows.orgId, r.orgId),
-          eq(importRows.importId, r.importId),
-          eq(importRows.rowNumber, r.rowNumber),
-        ),
-      );
-    if (problems.length === 0)
-      await scope.tx
-        .update(imports)
-        .set({ withProblems: sql`${imports.withProblems} - 1` })
-        .where(and(eq(imports.orgId, r.orgId), eq(imports.id, r.importId)));
-  }
 }
 
 /** The row-by-row writer of each object (new rows of the bulk objects are written in batches). */

@@ -3,6 +3,7 @@
 
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
+import { normalizeTag } from '../../platform/registry/field-values.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { ensureTags, uniqueTagNames } from '../tags/tag.service.js';
 
@@ -58,16 +59,16 @@ export class ReferenceLookups {
       this.unknown(this.member, wanted.members, false),
     ))
       this.member.set(r.id, true);
-    const tags = uniqueTagNames(wanted.tags ?? []).filter((t) => !this.tag.has(t.toLowerCase()));
+    const tags = uniqueTagNames(wanted.tags ?? []).filter((t) => !this.tag.has(normalizeTag(t)));
     for (const r of await this.query<{ name: string }>(
       'select name from tags where org_id = $1 and lower(name) = any($2::text[])',
-      tags.map((t) => t.toLowerCase()),
+      tags.map((t) => normalizeTag(t)),
     ))
-      this.tag.set(r.name.toLowerCase(), r.name);
+      this.tag.set(normalizeTag(r.name), r.name);
     for (const t of tags)
-      if (!this.tag.has(t.toLowerCase())) {
-        this.tag.set(t.toLowerCase(), t);
-        this.unsaved.add(t.toLowerCase());
+      if (!this.tag.has(normalizeTag(t))) {
+        this.tag.set(normalizeTag(t), t);
+        this.unsaved.add(normalizeTag(t));
       }
   }
 
@@ -76,17 +77,17 @@ export class ReferenceLookups {
    * batch writes, so a tag only a refused item named is never created. Call it before writing them.
    */
   async saveTags(used: readonly string[]): Promise<void> {
-    const names = uniqueTagNames(used).filter((n) => this.unsaved.has(n.toLowerCase()));
+    const names = uniqueTagNames(used).filter((n) => this.unsaved.has(normalizeTag(n)));
     if (names.length === 0) return;
     for (const name of await ensureTags(this.scope, names)) {
-      this.tag.set(name.toLowerCase(), name);
-      this.unsaved.delete(name.toLowerCase());
+      this.tag.set(normalizeTag(name), name);
+      this.unsaved.delete(normalizeTag(name));
     }
   }
 
   /** Tags as `ensureTags` stores them: trimmed, one per case-insensitive name, existing spelling. */
   tags(names: readonly string[]): string[] {
-    return uniqueTagNames(names).map((n) => this.tag.get(n.toLowerCase()) ?? n);
+    return uniqueTagNames(names).map((n) => this.tag.get(normalizeTag(n)) ?? n);
   }
 
   /** @throws 422 `reference_not_found` at `path` unless `userId` is a member (read first) */

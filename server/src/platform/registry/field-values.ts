@@ -28,6 +28,12 @@ export function valueSchema(field: FieldDef): z.ZodType {
   return schema;
 }
 
+/**
+ * A tag as Cairn keeps and compares it: trimmed and lower-cased (migration 0017: a tag filter is
+ * then the plain `tags && $1` on the GIN index). The one rule for writes, imports and filters.
+ */
+export const normalizeTag = (name: string): string => name.trim().toLowerCase();
+
 /** Built once per field definition (a definition is replaced, never changed, when the field is). */
 const schemas = new WeakMap<FieldDef, z.ZodType>();
 
