@@ -76,3 +76,23 @@ describe('one rule per value: the import reads a value as the API does', () => {
     expect(preview.body.rows[1].values.phone).toEqual([{ e164: '+12125550101', raw: '(212) 555-0101' }]);
   });
 });
+
+describe('one display name: a contact is named alike everywhere', () => {
+  it('names a contact with only a phone by its phone on its opportunity and the board', async () => {
+    const contact = await admin.client.post('/api/v1/contacts', { phones: [{ number: '+1 212 555 0199' }] });
+    expect(contact.status, contact.text).toBe(201);
+    const deal = await admin.client.post('/api/v1/opportunities', {
+      title: 'Phone-only deal',
+      contact_id: contact.body.id,
+    });
+    expect(deal.status, deal.text).toBe(201);
+    expect(deal.body.contact).toEqual({ id: contact.body.id, name: '+12125550199' });
+    const read = await admin.client.get(`/api/v1/opportunities/${deal.body.id}`);
+    expect(read.body.contact.name).toBe('+12125550199');
+    const board = await admin.client.get(`/api/v1/pipelines/${deal.body.pipeline_id}/board`);
+    const card = board.body.columns
+      .flatMap((c: { cards: { id: string }[] }) => c.cards)
+      .find((c: { id: string }) => c.id === deal.body.id);
+    expect(card.contact).toEqual({ id: contact.body.id, name: '+12125550199' });
+  });
+});
