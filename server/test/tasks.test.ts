@@ -232,6 +232,51 @@ describe('task list', () => {
   });
 });
 
+describe('tasks in the query language', () => {
+  it('filters and sorts GET /tasks with the filter tree and sort of every list, with the task parameters', async () => {
+    const boss = await signUp(t, 'Query Co');
+    const make = (body: Record<string, unknown>) => boss.client.post('/api/v1/tasks', body);
+    await make({ title: 'Call Ada', priority: 'high', due_at: '2033-03-01T09:00:00Z' });
+    await make({ title: 'Write Bob', priority: 'low', due_at: '2033-03-02T09:00:00Z' });
+    await make({ title: 'Plan C', priority: 'urgent' });
+    await make({ title: 'Visit Dee', priority: 'high', due_at: '2033-03-03T09:00:00Z' });
+    const list = async (query: Record<string, string>) => {
+      const res = await boss.client.get(`/api/v1/tasks?${new URLSearchParams(query)}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return titles(res.body.data);
+    };
+    const high = JSON.stringify({ field: 'priority', op: 'in', value: ['high', 'urgent'] });
+    expect(await list({ filter: high })).toEqual(['Call Ada', 'Visit Dee', 'Plan C']);
+    expect(await list({ filter: high, sort: '-due_at' })).toEqual(['Plan C', 'Visit Dee', 'Call Ada']);
+    expect(await list({ filter: high, q: 'visit' })).toEqual(['Visit Dee']);
+    expect(await list({ sort: 'title:desc', due_to: '2033-03-02' })).toEqual(['Write Bob', 'Call Ada']);
+    const dated = JSON.stringify({ field: 'due_at', op: 'gte', value: '2033-03-02T00:00:00Z' });
+    expect(await list({ filter: dated })).toEqual(['Write Bob', 'Visit Dee']);
+
+    // Pages in the requested sort, with the cursor of that sort.
+    const seen: string[] = [];
+    let cursor = '';
+    do {
+      const res = await boss.client.get(
+        `/api/v1/tasks?${new URLSearchParams({ sort: 'title', limit: '3', ...(cursor ? { cursor } : {}) })}`,
+      );
+      seen.push(...titles(res.body.data));
+      cursor = res.body.next_cursor ?? '';
+    } while (cursor);
+    expect(seen).toEqual(['Call Ada', 'Plan C', 'Visit Dee', 'Write Bob']);
+
+    for (const [query, path] of [
+      [{ filter: JSON.stringify({ field: 'nope', op: 'eq', value: 1 }) }, 'filter.field'],
+      [{ filter: '{not json' }, 'filter'],
+      [{ sort: 'nope' }, 'sort[0].field'],
+    ] as const) {
+      const res = await boss.client.get(`/api/v1/tasks?${new URLSearchParams(query)}`);
+      expect(res.status, JSON.stringify(query)).toBe(400);
+      expect(res.body).toMatchObject({ code: 'invalid_query', path });
+    }
+  });
+});
+
 describe('task groups', () => {
   it('counts days in a time zone, across a DST change, with Monday-started weeks', () => {
     // 23:30 UTC on Saturday 30 March 2024 is 00:30 on Sunday 31 March in Paris, the day CEST begins.

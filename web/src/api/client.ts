@@ -86,14 +86,17 @@ export async function authRequest<T = unknown>(path: string, body?: unknown): Pr
   return json as T;
 }
 
-/** `Given First Last` or the e-mail: what a contact is called in the app. */
+/**
+ * What a contact is called in the app: the server's one rule (platform/registry/display-name.ts),
+ * its name, else its e-mail, else its phone, else "Unnamed contact".
+ */
 export function contactName(c: {
   first_name?: string | null;
   last_name?: string | null;
   email?: string | null;
+  phone?: string | null;
 }) {
-  const name = [c.first_name, c.last_name].filter(Boolean).join(' ');
-  return name || c.email || 'Unnamed contact';
+  return [c.first_name, c.last_name].filter(Boolean).join(' ') || c.email || c.phone || 'Unnamed contact';
 }
 
 /** Formats an amount in its currency (or none) for cards and totals. */

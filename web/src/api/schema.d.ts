@@ -2709,6 +2709,8 @@ export interface components {
              * @enum {string}
              */
             invalid_cells?: "skip_cell" | "fail_row";
+            /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
+            phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
             pipeline?: string;
             /** @description Tags added to every record */
@@ -2722,6 +2724,8 @@ export interface components {
              * @enum {string}
              */
             invalid_cells?: "skip_cell" | "fail_row";
+            /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
+            phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
             pipeline?: string;
             /** @description Tags added to every record */
@@ -16179,6 +16183,8 @@ export interface operations {
                 due_from?: string;
                 /** @description Due at or before (a day: up to its end in UTC) */
                 due_to?: string;
+                /** @description A FilterNode as JSON over the task fields of GET /objects/task, as on every list (contacts, companies...) */
+                filter?: string;
                 limit?: number;
                 /** @description With linked_object: tasks about that record */
                 linked_id?: string;
@@ -16187,6 +16193,8 @@ export interface operations {
                 q?: string;
                 /** @description true: only open tasks whose reminder time has passed; false: only the others */
                 reminder_due?: "true" | "false";
+                /** @description As on every list: comma-separated `field:asc`, `field:desc` or `-field`; default soonest due first, undated last */
+                sort?: string;
                 status?: "open" | "done" | "all";
             };
             header?: never;

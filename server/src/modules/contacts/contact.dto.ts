@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { emailSchema } from '../../platform/registry/email.js';
 import { CONTACT_SOURCES, LEAD_STATUSES } from '../../platform/registry/standard-objects.js';
 
 const Name = z.string().trim().max(100);
 const TagName = z.string().trim().min(1).max(64);
 
 export const ContactEmailInput = z.strictObject({
-  value: z.email('Not a valid e-mail address').max(254),
+  value: emailSchema(),
   primary: z.boolean().optional(),
   label: z.string().max(40).optional(),
 });

@@ -7,6 +7,8 @@ import { assertMember } from '../../platform/access/membership.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { type ContactNameFields, contactDisplayName } from '../../platform/registry/display-name.js';
+import { normalizeEmail } from '../../platform/registry/email.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { toE164 } from '../../platform/registry/phone.js';
@@ -42,7 +44,7 @@ export function normalizeEmails(input: NonNullable<ContactCreateInput['emails']>
   const seen = new Set<string>();
   const out: EmailValue[] = [];
   for (const e of input) {
-    const value = e.value.trim().toLowerCase();
+    const value = normalizeEmail(e.value);
     if (seen.has(value)) continue;
     seen.add(value);
     out.push({ value, primary: Boolean(e.primary), ...(e.label ? { label: e.label } : {}) });
@@ -340,9 +342,8 @@ export async function createContactIn(
   return view!;
 }
 
-export function displayName(c: Pick<ContactView, 'first_name' | 'last_name' | 'email' | 'phone'>): string {
-  return [c.first_name, c.last_name].filter(Boolean).join(' ') || c.email || c.phone || 'Unnamed contact';
-}
+/** A contact's name in its events and timelines: the registry's one rule (`contactDisplayName`). */
+export const displayName: (c: ContactNameFields) => string = contactDisplayName;
 
 export async function getContact(services: Services, ctx: TenantContext, id: string): Promise<ContactView> {
   return withTenant(services.database, ctx, (scope) => loadView(scope, id), { readOnly: true });

@@ -1,7 +1,9 @@
 // Companies an import creates, written a batch at a time (import-bulk.ts).
+
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents } from '../../platform/events/events.js';
+import { normalizeTag } from '../../platform/registry/field-values.js';
 import { updateCompaniesIn } from '../companies/company-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
@@ -217,7 +219,7 @@ async function insertCompanies(run: RunContext, scope: TenantScope, created: New
     scope,
     created.flatMap((n) => n.c.tags),
   );
-  const canonical = new Map(tags.map((t) => [t.toLowerCase(), t]));
+  const canonical = new Map(tags.map((t) => [normalizeTag(t), t]));
   const records = created.map(({ id, c, parentId }) => ({
     id,
     name: c.input.name,
@@ -227,7 +229,7 @@ async function insertCompanies(run: RunContext, scope: TenantScope, created: New
     address: c.input.address ?? {},
     industry: c.input.industry ?? null,
     size: c.input.size ?? null,
-    tags: [...new Set(c.tags.map((t) => canonical.get(t.trim().toLowerCase()) ?? t.trim()))].filter(Boolean),
+    tags: [...new Set(c.tags.map((t) => canonical.get(normalizeTag(t)) ?? t.trim()))].filter(Boolean),
     owner_id: c.ownerId ?? null,
     parent_id: parentId,
     notes: c.input.notes ?? null,

@@ -1,7 +1,10 @@
 // Contacts an import creates, written a batch at a time (import-bulk.ts).
+
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
+import { contactDisplayName } from '../../platform/registry/display-name.js';
+import { normalizeTag } from '../../platform/registry/field-values.js';
 import { insertContactEmails } from '../contacts/contact.service.js';
 import { updateContactsIn } from '../contacts/contact-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
@@ -223,7 +226,7 @@ export async function registerContactTags(scope: TenantScope, batch: ContactBatc
     scope,
     plan.created.flatMap((n) => n.c.tags),
   );
-  plan.tags = new Map(tags.map((t) => [t.toLowerCase(), t]));
+  plan.tags = new Map(tags.map((t) => [normalizeTag(t), t]));
 }
 
 /**
@@ -311,9 +314,7 @@ async function insertContacts(run: RunContext, scope: TenantScope, plan: Contact
       emails: c.emails.map((value, i) => ({ value, primary: i === 0 })),
       phone: phones[0]?.e164 ?? null,
       phones,
-      tags: [...new Set(c.tags.map((t) => canonical.get(t.trim().toLowerCase()) ?? t.trim()))].filter(
-        Boolean,
-      ),
+      tags: [...new Set(c.tags.map((t) => canonical.get(normalizeTag(t)) ?? t.trim()))].filter(Boolean),
       owner_id: c.ownerId ?? null,
       source: c.source,
       lead_status: c.leadStatus,
@@ -357,8 +358,7 @@ async function insertContacts(run: RunContext, scope: TenantScope, plan: Contact
   const events: NewEvent[] = [];
   for (const [i, { id, companyId }] of created.entries()) {
     const r = records[i]!;
-    const name =
-      [r.first_name, r.last_name].filter(Boolean).join(' ') || r.email || r.phone || 'Unnamed contact';
+    const name = contactDisplayName(r);
     events.push({
       type: 'contact.created',
       subject: { object: 'contact', id },

@@ -4,6 +4,7 @@ import { generateNKeysBetween } from 'fractional-indexing';
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents } from '../../platform/events/events.js';
+import { normalizeTag } from '../../platform/registry/field-values.js';
 import { updateOpportunitiesIn } from '../opportunities/opportunity-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
@@ -172,7 +173,7 @@ async function insertOpportunities(run: RunContext, scope: TenantScope, created:
     scope,
     created.flatMap((n) => n.o.fields.tags),
   );
-  const canonical = new Map(tags.map((t) => [t.toLowerCase(), t]));
+  const canonical = new Map(tags.map((t) => [normalizeTag(t), t]));
   // Each new card on top of its column, the last row topmost (as one create after another).
   const ranks = new Map<string, string>();
   const byStage = new Map<string, NewOpportunity[]>();
@@ -206,9 +207,7 @@ async function insertOpportunities(run: RunContext, scope: TenantScope, created:
       status,
       closed: status !== 'open',
       rank: ranks.get(n.id)!,
-      tags: [...new Set(f.tags.map((t) => canonical.get(t.trim().toLowerCase()) ?? t.trim()))].filter(
-        Boolean,
-      ),
+      tags: [...new Set(f.tags.map((t) => canonical.get(normalizeTag(t)) ?? t.trim()))].filter(Boolean),
       custom: f.custom,
     };
   });

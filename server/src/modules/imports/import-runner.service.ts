@@ -1,46 +1,36 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
-import { type TenantScope, withTenant } from '../../db/tenant.js';
+import { and, eq, inArray } from 'drizzle-orm';
+import { type TenantContext, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
+import { phoneRegionOr } from '../../platform/registry/phone.js';
 import { listMembers } from '../organizations/organization.service.js';
 import { noteBulkWriter, taskBulkWriter } from './bulk-activities.js';
 import { companyBulkWriter } from './bulk-companies.js';
 import { contactBulkWriter } from './bulk-contacts.js';
 import { opportunityBulkWriter } from './bulk-opportunities.js';
-import { importRows, imports, type RowOutcome } from './import.schema.js';
+import { imports } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, importCtx, loadImport, targetsOf } from './import.service.js';
 import {
-  type BulkBatch,
-  type BulkWriter,
-  PIPELINE_DEPTH,
-  type PipelinedWriter,
-  problemOf,
-  type WriteOne,
-} from './import-bulk.js';
+  type BatchEnd,
+  type ImportRun,
+  type Next,
+  pipelinedOf,
+  RunOvertakenError,
+  takeBatch,
+  writeBatch,
+} from './import-batch.writer.js';
+import { type BulkWriter, PIPELINE_DEPTH, type PipelinedWriter } from './import-bulk.js';
 import { type FileRow, readRows } from './import-file.util.js';
 import { runRevert } from './import-revert.service.js';
 import { importAnalyzer } from './import-statistics.js';
-import { type RowDraft, readRow, storableText } from './import-values.js';
-import {
-  failedRow,
-  type RowResult,
-  type RowWriter,
-  type RunContext,
-  type RunSettings,
-} from './import-writers.js';
+import type { ImportTarget } from './import-targets.js';
+import { type RowDraft, readRow } from './import-values.js';
+import type { RowWriter, RunSettings } from './import-writers.js';
 import { writeNote, writeTask } from './writers-activities.js';
-import { setCompanyParent, writeCompany } from './writers-companies.js';
+import { resolvePendingParents, writeCompany } from './writers-companies.js';
 import { writeContact } from './writers-contacts.js';
 import { writeOpportunity } from './writers-opportunities.js';
 
-/**
- * Another run of the same import committed past this run's batch (pg-boss handed out an expired
- * job again while the first run was still going): this run stops and leaves the import to it.
- */
-export class RunOvertakenError extends Error {
-  constructor(importId: string) {
-    super(`Another run of import ${importId} is ahead of this one`);
-  }
-}
+export { RunOvertakenError } from './import-batch.writer.js';
 
 /** Rows committed together with their outcomes and the checkpoint. */
 export const IMPORT_BATCH_ROWS = 250;
@@ -52,9 +42,9 @@ export const IMPORT_BATCH_ROWS = 250;
 export const IMPORT_BULK_BATCH_ROWS = 1500;
 
 /**
- * Rows read between two turns of the event loop (see `runImport`). Reading and checking a row takes
- * about 60 µs, so a reply from the database waits at most about 1 ms for its turn (100 rows: 6 ms,
- * on each of a batch's dozen statements).
+ * Rows read between two turns of the event loop (see `readAndWrite`). Reading and checking a row
+ * takes about 60 µs, so a reply from the database waits at most about 1 ms for its turn (100 rows:
+ * 6 ms, on each of a batch's dozen statements).
  */
 const YIELD_EVERY_ROWS = 20;
 
@@ -67,12 +57,7 @@ const BULK_WRITERS: Record<string, () => BulkWriter | PipelinedWriter> = {
   note: noteBulkWriter,
 };
 
-type RowRecord = typeof importRows.$inferInsert;
-
-/** Thrown inside a batch's transaction to roll it back: the import stopped, or the batch before it did. */
-class BatchAbandoned extends Error {}
-/** Thrown inside a batch's savepoint to roll its inserts back: it is planned again. */
-class BatchReplanned extends Error {}
+type RunOptions = { maxBatches?: number; batchRows?: number; onBatch?: (rowsDone: number) => void };
 
 /**
  * Runs an import from its checkpoint to the end of its file, `IMPORT_BATCH_ROWS` rows per tenant
@@ -89,10 +74,45 @@ export async function runImport(
   services: Services,
   orgId: string,
   importId: string,
-  options: { maxBatches?: number; batchRows?: number; onBatch?: (rowsDone: number) => void } = {},
+  options: RunOptions = {},
 ): Promise<string> {
   const ctx = importCtx(orgId, importId);
-  const prepared = await withTenant(services.database, ctx, async (scope) => {
+  const prepared = await startRun(services, ctx, importId);
+  if (!prepared) return 'skipped';
+  const { row, targets } = prepared;
+  const bulk = BULK_WRITERS[row.object]?.() ?? null;
+  const run: ImportRun = {
+    services,
+    ctx,
+    orgId,
+    importId,
+    settings: await runSettings(services, importId, row, targets),
+    writer: WRITERS[row.object]!,
+    bulk,
+    failRow: row.options.invalid_cells === 'fail_row',
+  };
+  const analyzer = importAnalyzer(services, row.object);
+  // While a batch is written, the next is read, parsed and looked up: the database and this
+  // process work at the same time. A pipelined writer on a server has two batches written at
+  // once, on two connections; batches still commit one after the other, in file order.
+  const queue = new BatchQueue(
+    run,
+    pipelinedOf(run) && services.database.pool ? PIPELINE_DEPTH : 1,
+    (last) => {
+      analyzer.after(last);
+      options.onBatch?.(last);
+    },
+  );
+  try {
+    return await readAndWrite(run, row, new Map(targets.map((t) => [t.key, t])), queue, options);
+  } finally {
+    await analyzer.settled();
+  }
+}
+
+/** Marks a queued (or resumed) import running. @returns the import and its targets, or null when it is not to run */
+async function startRun(services: Services, ctx: TenantContext, importId: string) {
+  return withTenant(services.database, ctx, async (scope) => {
     const row = await loadImport(scope, importId, true);
     if (row.status !== 'queued' && row.status !== 'running') return null;
     await scope.tx
@@ -102,29 +122,28 @@ export async function runImport(
         startedAt: row.startedAt ?? new Date().toISOString(),
         updatedAt: new Date().toISOString(),
       })
-      .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
+      .where(and(eq(imports.orgId, ctx.orgId), eq(imports.id, importId)));
     return { row, targets: await targetsOf(scope, row.object) };
   });
-  if (!prepared) return 'skipped';
-  const { row, targets } = prepared;
+}
+
+type ImportRow = Awaited<ReturnType<typeof loadImport>>;
+
+/** What every row of the run is written with: dedup, options, the tenant's members, custom kinds. */
+async function runSettings(
+  services: Services,
+  importId: string,
+  row: ImportRow,
+  targets: ImportTarget[],
+): Promise<RunSettings> {
   const members = row.createdBy
-    ? (await listMembers(services, { orgId, actor: { type: 'system', id: null } })).map((m) => ({
+    ? (await listMembers(services, { orgId: row.orgId, actor: { type: 'system', id: null } })).map((m) => ({
         id: m.user_id,
         name: m.name,
         email: m.email,
       }))
     : [];
-  const byKey = new Map(targets.map((t) => [t.key, t]));
-  const headerOf = (target: string) => row.mapping.find((m) => m.target === target)?.header ?? null;
-  const writer = WRITERS[row.object]!;
-  const failRow = row.options.invalid_cells === 'fail_row';
-  const pipelines = new Map();
-  const bulk = BULK_WRITERS[row.object]?.();
-  const pipelined = bulk && 'plan' in bulk ? bulk : null;
-  const batchWriter = bulk && !('plan' in bulk) ? bulk : null;
-  const batchRows = options.batchRows ?? (bulk ? IMPORT_BULK_BATCH_ROWS : IMPORT_BATCH_ROWS);
-
-  const settings: RunSettings = {
+  return {
     services,
     importId,
     importerId: row.createdBy,
@@ -134,329 +153,149 @@ export async function runImport(
     customKinds: new Map(
       targets.flatMap((t) => (t.key.startsWith('custom.') ? [[t.key.slice(7), t.kind] as const] : [])),
     ),
-    headerOf,
-    pipelines,
+    headerOf: (target: string) => row.mapping.find((m) => m.target === target)?.header ?? null,
+    pipelines: new Map(),
   };
-  /** A batch read from the file, with its bulk lookup (and plan) under way. */
-  type Next = {
-    batch: FileRow[];
-    drafts: RowDraft[];
-    bulk: { rows: BulkBatch; lookedUp: Promise<void>; planned?: Promise<void> } | null;
-  };
-  /** How a batch's write ended: committed, or rolled back (the import was cancelled meanwhile). */
-  type BatchEnd = { committed: boolean; replanned: boolean };
+}
 
-  const runBatch = async (next: Next, before: Promise<BatchEnd> | null): Promise<BatchEnd> => {
-    const { batch, drafts, bulk: bulkBatch } = next;
-    // Outside the batch's transaction: on PGlite (one connection) the lookup waits for the
-    // previous batch's transaction, and this one must not hold the connection meanwhile.
-    if (bulkBatch) await (bulkBatch.planned ?? bulkBatch.lookedUp);
-    try {
-      return await withTenant(services.database, ctx, async (scope) => {
-        const started = await loadImport(scope, importId);
-        if (started.status !== 'running') return { committed: false, replanned: false };
-        // Another runner (a job handed out twice, the CLI and a worker) got past this batch first.
-        if (started.rowsDone >= batch[0]!.number) throw new RunOvertakenError(importId);
-        const run: RunContext = { ...settings, scope };
-        /** Waits for the batch before this one to commit; throws when it was rolled back. */
-        const earlierCommitted = async () => {
-          if (before && !(await before).committed) throw new BatchAbandoned();
-        };
-        const writeOne: WriteOne = async (draft) => {
-          try {
-            return await scope.tx.transaction((sp) => writer({ ...run, scope: { ...scope, tx: sp } }, draft));
-          } catch (error) {
-            const p = problemOf(error);
-            if (!p) throw error;
-            return failedRow([p]);
-          }
-        };
-        // Rows with a problem fail whole when the import says so; the others are written.
-        const writable = drafts.filter((d) => !(failRow && d.problems.length > 0));
-        let written: RowResult[] = [];
-        let replanned = false;
-        if (pipelined && bulkBatch && writable.length > 0) {
-          const rows = bulkBatch.rows;
-          // The new records first, while the batch before may still be writing; then, once it has
-          // committed, the rest. A plan that relied on keys the batch before no longer has (its
-          // rows ended otherwise) is rolled back and made again on the database.
-          const asPlanned = await scope.tx
-            .transaction(async (sp) => {
-              await pipelined.insert({ ...run, scope: { ...scope, tx: sp } }, rows);
-              await earlierCommitted();
-              if (pipelined.stale(rows)) throw new BatchReplanned();
-            })
-            .then(
-              () => true,
-              (error) => {
-                if (error instanceof BatchReplanned) return false;
-                throw error;
-              },
-            );
-          if (!asPlanned) {
-            await pipelined.lookup(scope, rows);
-            pipelined.plan(settings, rows, true);
-            await pipelined.register(scope, rows);
-            await pipelined.insert(run, rows);
-            replanned = true;
-          }
-          written = await pipelined.finish(run, rows, writeOne);
-        } else {
-          await earlierCommitted();
-          if (batchWriter && bulkBatch && writable.length > 0)
-            written = await batchWriter.write(run, bulkBatch.rows, writeOne);
-          else for (const draft of writable) written.push(await writeOne(draft));
-        }
-        await earlierCommitted();
-        const current = await loadImport(scope, importId, true);
-        if (current.status !== 'running') throw new BatchAbandoned();
-        if (current.rowsDone >= batch[0]!.number) throw new RunOvertakenError(importId);
-        const records: RowRecord[] = [];
-        const counts: Record<RowOutcome, number> = { created: 0, updated: 0, skipped: 0, failed: 0 };
-        const empty: Record<string, number> = { ...current.emptyCells };
-        let withProblems = 0;
-        let nextWritten = 0;
-        for (const [i, fileRow] of batch.entries()) {
-          const draft = drafts[i]!;
-          for (const header of draft.empty) empty[header] = (empty[header] ?? 0) + 1;
-          const result: RowResult =
-            failRow && draft.problems.length > 0 ? failedRow([]) : written[nextWritten++]!;
-          const { outcome, recordId, before: previous } = result;
-          const problems = [...draft.problems, ...result.problems];
-          counts[outcome] += 1;
-          if (problems.length > 0) withProblems += 1;
-          records.push({
-            orgId,
-            importId,
-            rowNumber: fileRow.number,
-            outcome,
-            recordId,
-            problems,
-            cells: problems.length > 0 || outcome === 'failed' ? fileRow.cells.map(storableText) : null,
-            before: previous ?? null,
-          });
-        }
-        if (records.length > 0) await insertRowOutcomes(scope, records);
-        await scope.tx
-          .update(imports)
-          .set({
-            rowsDone: batch.at(-1)!.number,
-            created: sql`${imports.created} + ${counts.created}`,
-            updated: sql`${imports.updated} + ${counts.updated}`,
-            skipped: sql`${imports.skipped} + ${counts.skipped}`,
-            failed: sql`${imports.failed} + ${counts.failed}`,
-            withProblems: sql`${imports.withProblems} + ${withProblems}`,
-            emptyCells: empty,
-            updatedAt: new Date().toISOString(),
-          })
-          .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
-        return { committed: true, replanned };
-      });
-    } catch (error) {
-      if (error instanceof BatchAbandoned) return { committed: false, replanned: false };
-      throw error;
-    }
-  };
+/**
+ * The batches being written, oldest first, at most `depth` at once: each begins after the one
+ * before it (and commits after it); a pipelined writer plans each after the ones begun before it.
+ */
+class BatchQueue {
+  private readonly inFlight: { written: Promise<BatchEnd>; last: number }[] = [];
+  private planning: Promise<void> = Promise.resolve();
+  /** Batches begun by this run. */
+  begun = 0;
 
-  // While a batch is written, the next is read, parsed and looked up: the database and this
-  // process work at the same time. A pipelined writer on a server has two batches written at
-  // once, on two connections; batches still commit one after the other, in file order.
-  let depth = pipelined && services.database.pool ? PIPELINE_DEPTH : 1;
-  let batch: FileRow[] = [];
-  let drafts: RowDraft[] = [];
-  const inFlight: { written: Promise<BatchEnd>; last: number }[] = [];
-  let begun = 0;
-  let planning: Promise<void> = Promise.resolve();
+  constructor(
+    private readonly run: ImportRun,
+    private depth: number,
+    private readonly onCommitted: (lastRow: number) => void,
+  ) {}
+
   /** Waits for the oldest batch in flight; false when it did not commit (cancelled). */
-  const settle = async (): Promise<boolean> => {
-    const oldest = inFlight.shift();
+  private async settle(): Promise<boolean> {
+    const oldest = this.inFlight.shift();
     if (!oldest) return true;
     const end = await oldest.written;
     if (!end.committed) return false;
     // Planned again: the batches planned on it are too. One at a time from now on, so that each
     // is planned on what the one before it wrote.
-    if (end.replanned) depth = 1;
-    analyzer.after(oldest.last);
-    options.onBatch?.(oldest.last);
+    if (end.replanned) this.depth = 1;
+    this.onCommitted(oldest.last);
     return true;
-  };
+  }
+
   /** Waits for every batch in flight (none is left running); false when one did not commit. */
-  const drain = async (): Promise<boolean> => {
-    const ends = await Promise.allSettled(inFlight.map((b) => b.written));
+  async drain(): Promise<boolean> {
+    const ends = await Promise.allSettled(this.inFlight.map((b) => b.written));
     let committed = true;
-    while (inFlight.length > 0) committed = (await settle().catch(() => false)) && committed;
+    while (this.inFlight.length > 0) committed = (await this.settle().catch(() => false)) && committed;
     const failed = ends.find((e) => e.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     return committed;
-  };
-  /** Takes the rows read so far as the next batch; a bulk object's lookup starts at once. */
-  const take = (): Next => {
-    let bulkBatch: Next['bulk'] = null;
-    if (bulk) {
-      const rows = bulk.prepare(
-        settings,
-        drafts.filter((d) => !(failRow && d.problems.length > 0)),
-      );
-      const lookedUp = withTenant(services.database, ctx, (scope) => bulk.lookup(scope, rows));
-      lookedUp.catch(() => {}); // awaited by runBatch
-      bulkBatch = { rows, lookedUp };
-    }
-    const next = { batch, drafts, bulk: bulkBatch };
-    batch = [];
-    drafts = [];
-    return next;
-  };
-  /** Starts writing a batch; a pipelined writer plans it first, after the batches begun before it. */
-  const begin = (next: Next) => {
-    if (pipelined && next.bulk) {
-      const { rows, lookedUp } = next.bulk;
-      planning = Promise.all([planning, lookedUp]).then(() => {
-        pipelined.plan(settings, rows, false);
-        return withTenant(services.database, ctx, (scope) => pipelined.register(scope, rows));
-      });
-      next.bulk.planned = planning;
-      planning = planning.catch(() => {}); // the batch that planned it reports the failure
-    }
-    const written = runBatch(next, inFlight.at(-1)?.written ?? null);
-    written.catch(() => {}); // awaited by settle; this only keeps an early failure from going unhandled
-    inFlight.push({ written, last: next.batch.at(-1)!.number });
-    begun += 1;
-  };
+  }
+
   /** Settles batches until another may begin; false when one did not commit. */
-  const room = async (): Promise<boolean> => {
+  async room(): Promise<boolean> {
     try {
-      while (inFlight.length >= depth) if (!(await settle())) return false;
+      while (this.inFlight.length >= this.depth) if (!(await this.settle())) return false;
     } catch (error) {
-      await drain().catch(() => {}); // the batches after it roll back: none is left running
+      await this.drain().catch(() => {}); // the batches after it roll back: none is left running
       throw error;
     }
     return true;
-  };
-  const interrupted = () => options.maxBatches !== undefined && begun >= options.maxBatches;
-  const analyzer = importAnalyzer(services, row.object);
-  try {
-    return await readAndWrite();
-  } finally {
-    await analyzer.settled();
   }
 
-  async function readAndWrite(): Promise<string> {
-    const current = await withTenant(services.database, ctx, (scope) => loadImport(scope, importId));
-    /** Stops reading: waits for what is in flight (a failure of it is thrown). */
-    const stop = async (reason: string, next?: Next) => {
-      await next?.bulk?.lookedUp.catch(() => {}); // leaves no transaction behind
-      return (await drain()) ? reason : 'cancelled';
-    };
-    for await (const fileRow of readRows(
-      row.filePath,
-      { delimiter: row.delimiter, hasBom: false },
-      current.rowsDone,
-    )) {
-      batch.push(fileRow);
-      drafts.push(readRow(fileRow.cells, row.mapping, byKey));
-      // Rows already parsed come through microtasks, which run before any I/O callback: without a
-      // turn of the event loop now and then, the batch being written waits for each statement's
-      // reply until a whole chunk of the file is parsed (18% of a 100,000-row import).
-      if (batch.length % YIELD_EVERY_ROWS === 0) await new Promise(setImmediate);
-      if (batch.length < batchRows) continue;
-      const next = take();
-      if (!(await room())) return stop('cancelled', next);
-      if (interrupted()) return stop('interrupted', next);
-      begin(next);
+  /** Starts writing a batch; a pipelined writer plans it first, after the batches begun before it. */
+  begin(next: Next): void {
+    const { run } = this;
+    const pipelined = pipelinedOf(run);
+    if (pipelined && next.bulk) {
+      const { rows, lookedUp } = next.bulk;
+      this.planning = Promise.all([this.planning, lookedUp]).then(() => {
+        pipelined.plan(run.settings, rows, false);
+        return withTenant(run.services.database, run.ctx, (scope) => pipelined.register(scope, rows));
+      });
+      next.bulk.planned = this.planning;
+      this.planning = this.planning.catch(() => {}); // the batch that planned it reports the failure
     }
-    if (batch.length > 0) {
-      if (!(await room())) return stop('cancelled');
-      if (interrupted()) return stop('interrupted');
-      begin(take());
-    }
-    if (!(await drain())) return 'cancelled';
-    return withTenant(services.database, ctx, async (scope) => {
-      const done = await loadImport(scope, importId, true);
-      if (done.status !== 'running') return done.status;
-      if (row.object === 'company') await resolvePendingParents({ ...settings, scope });
-      await scope.tx
-        .update(imports)
-        .set({
-          status: 'completed',
-          finishedAt: new Date().toISOString(),
-          updatedAt: new Date().toISOString(),
-        })
-        .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
-      return 'completed';
-    });
+    const written = writeBatch(run, next, this.inFlight.at(-1)?.written ?? null);
+    written.catch(() => {}); // awaited by settle; this only keeps an early failure from going unhandled
+    this.inFlight.push({ written, last: next.batch.at(-1)!.number });
+    this.begun += 1;
   }
-}
-
-/** The batch's per-row outcomes: one insert whatever the batch size. */
-async function insertRowOutcomes(scope: TenantScope, records: RowRecord[]): Promise<void> {
-  await scope.conn.query(
-    `insert into import_rows (org_id, import_id, row_number, outcome, record_id, problems, cells, before)
-     select $1, $2, x.row_number, x.outcome, x.record_id, x.problems, x.cells, x.before
-       from jsonb_to_recordset($3::jsonb) as x(row_number int, outcome text, record_id uuid,
-        problems jsonb, cells jsonb, before jsonb)`,
-    [
-      scope.ctx.orgId,
-      records[0]!.importId,
-      JSON.stringify(
-        records.map((r) => ({
-          row_number: r.rowNumber,
-          outcome: r.outcome,
-          record_id: r.recordId,
-          problems: r.problems,
-          cells: r.cells,
-          before: r.before,
-        })),
-      ),
-    ],
-  );
 }
 
 /**
- * After the last row: sets the parent of each company whose parent was not found when its row
- * ran (it came later in the file). A parent still unknown becomes an `unknown_parent` problem.
+ * Reads the file from the checkpoint, a batch at a time, and hands each batch to the queue; then
+ * completes the import. @returns the status the import ended in (`interrupted` by `maxBatches`)
  */
-async function resolvePendingParents(run: RunContext): Promise<void> {
-  const { scope } = run;
-  const pending = await scope.tx
-    .select()
-    .from(importRows)
-    .where(
-      and(
-        eq(importRows.orgId, scope.ctx.orgId),
-        eq(importRows.importId, run.importId),
-        sql`${importRows.problems} @> '[{"code":"parent_pending"}]'::jsonb`,
-      ),
-    );
-  for (const r of pending) {
-    const ref = r.problems.find((p) => p.code === 'parent_pending')?.value ?? '';
-    const set = r.recordId && r.outcome !== 'failed' ? await setCompanyParent(run, r.recordId, ref) : null;
-    const problems = r.problems
-      .filter((p) => p.code !== 'parent_pending' || !set)
-      .map((p) =>
-        p.code === 'parent_pending'
-          ? {
-              ...p,
-              code: 'unknown_parent',
-              message: 'No company with this name or external id: no parent set',
-            }
-          : p,
-      );
-    await scope.tx
-      .update(importRows)
-      .set({ problems, ...(problems.length === 0 ? { cells: null } : {}) })
-      .where(
-        and(
-          eq(importRows.orgId, r.orgId),
-          eq(importRows.importId, r.importId),
-          eq(importRows.rowNumber, r.rowNumber),
-        ),
-      );
-    if (problems.length === 0)
-      await scope.tx
-        .update(imports)
-        .set({ withProblems: sql`${imports.withProblems} - 1` })
-        .where(and(eq(imports.orgId, r.orgId), eq(imports.id, r.importId)));
+async function readAndWrite(
+  run: ImportRun,
+  row: ImportRow,
+  byKey: Map<string, ImportTarget>,
+  queue: BatchQueue,
+  options: RunOptions,
+): Promise<string> {
+  const batchRows = options.batchRows ?? (run.bulk ? IMPORT_BULK_BATCH_ROWS : IMPORT_BATCH_ROWS);
+  const region = phoneRegionOr(row.options.phone_region);
+  const interrupted = () => options.maxBatches !== undefined && queue.begun >= options.maxBatches;
+  const current = await withTenant(run.services.database, run.ctx, (scope) =>
+    loadImport(scope, run.importId),
+  );
+  /** Stops reading: waits for what is in flight (a failure of it is thrown). */
+  const stop = async (reason: string, next?: Next) => {
+    await next?.bulk?.lookedUp.catch(() => {}); // leaves no transaction behind
+    return (await queue.drain()) ? reason : 'cancelled';
+  };
+  let batch: FileRow[] = [];
+  let drafts: RowDraft[] = [];
+  for await (const fileRow of readRows(
+    row.filePath,
+    { delimiter: row.delimiter, hasBom: false },
+    current.rowsDone,
+  )) {
+    batch.push(fileRow);
+    drafts.push(readRow(fileRow.cells, row.mapping, byKey, region));
+    // Rows already parsed come through microtasks, which run before any I/O callback: without a
+    // turn of the event loop now and then, the batch being written waits for each statement's
+    // reply until a whole chunk of the file is parsed (18% of a 100,000-row import).
+    if (batch.length % YIELD_EVERY_ROWS === 0) await new Promise(setImmediate);
+    if (batch.length < batchRows) continue;
+    const next = takeBatch(run, batch, drafts);
+    batch = [];
+    drafts = [];
+    if (!(await queue.room())) return stop('cancelled', next);
+    if (interrupted()) return stop('interrupted', next);
+    queue.begin(next);
   }
+  if (batch.length > 0) {
+    if (!(await queue.room())) return stop('cancelled');
+    if (interrupted()) return stop('interrupted');
+    queue.begin(takeBatch(run, batch, drafts));
+  }
+  if (!(await queue.drain())) return 'cancelled';
+  return completeRun(run, row.object);
+}
+
+/** Marks the import completed once every batch committed (a company import sets its pending parents first). */
+async function completeRun(run: ImportRun, object: string): Promise<string> {
+  return withTenant(run.services.database, run.ctx, async (scope) => {
+    const done = await loadImport(scope, run.importId, true);
+    if (done.status !== 'running') return done.status;
+    if (object === 'company') await resolvePendingParents({ ...run.settings, scope });
+    await scope.tx
+      .update(imports)
+      .set({
+        status: 'completed',
+        finishedAt: new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+      })
+      .where(and(eq(imports.orgId, run.orgId), eq(imports.id, run.importId)));
+    return 'completed';
+  });
 }
 
 /** The row-by-row writer of each object (new rows of the bulk objects are written in batches). */

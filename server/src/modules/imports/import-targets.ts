@@ -1,6 +1,5 @@
 import { maxLengthOf } from '../../platform/registry/field-values.js';
 import type { FieldDef, ObjectDef, SelectOption } from '../../platform/registry/registry.types.js';
-import { TASK_PRIORITIES } from '../tasks/task.schema.js';
 import type { ColumnMapping } from './import.schema.js';
 
 /** The objects a file can be imported into. */
@@ -54,6 +53,29 @@ const t = (
   extra: Partial<ImportTarget> = {},
 ): ImportTarget => ({ key, label, kind, multiple: false, required: false, synonyms, ...extra });
 
+/**
+ * A target that fills the registry field `key` of the object: its label, kind, length, options,
+ * whether it is required and its header synonyms come from the registry; `extra` says what the
+ * import does differently (several values per cell, a value read another way, a key of its own).
+ */
+const field =
+  (key: string, extra: Partial<ImportTarget> = {}) =>
+  (object: ObjectDef): ImportTarget => {
+    const f = object.fields.find((x) => x.key === key);
+    if (!f) throw new Error(`The registry's ${object.key} has no field ${key}`);
+    const kind = extra.kind ?? KIND_OF[f.type];
+    return t(key, f.label, kind, f.synonyms ?? [], {
+      maxLength: kind === 'text' || kind === 'url' ? maxLengthOf(f) : undefined,
+      options: f.options,
+      required: f.required,
+      multiple: f.type === 'tags' || f.type === 'multi_select',
+      description: f.description,
+      ...extra,
+    });
+  };
+/** A target that is not a field of the object (a reference looked up while importing, a split name). */
+type TargetSpec = ImportTarget | ((object: ObjectDef) => ImportTarget);
+
 const EXTERNAL_ID = (object: string, synonyms: string[]) =>
   t('external_id', 'External id', 'text', ['externalid', 'id', 'recordid', 'sourceid', ...synonyms], {
     maxLength: 200,
@@ -79,31 +101,27 @@ const LINKS = [
   }),
 ];
 
-const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
+/**
+ * The targets of each object, in the order a header is matched against them: the registry's
+ * fields (`field`) and what only an import has (references by name, external ids, a full name).
+ */
+const STANDARD_TARGETS: Record<ImportObject, TargetSpec[]> = {
   contact: [
-    t('first_name', 'First name', 'text', ['firstname', 'givenname', 'first', 'forename'], {
-      maxLength: 100,
-    }),
-    t('last_name', 'Last name', 'text', ['lastname', 'surname', 'familyname', 'last'], { maxLength: 100 }),
+    field('first_name'),
+    field('last_name'),
     t('full_name', 'Full name (split)', 'text', ['name', 'fullname', 'contactname', 'contact', 'person'], {
       maxLength: 200,
       description: 'Split into first name (all but the last word) and last name',
     }),
-    t(
-      'email',
-      'E-mail',
-      'email',
-      ['email', 'emailaddress', 'mail', 'workemail', 'personalemail', 'emails', 'emailaddresses'],
-      { multiple: true, description: 'One or more per cell, separated by ; or ,: the first becomes primary' },
-    ),
-    t(
-      'phone',
-      'Phone',
-      'phone',
-      ['phone', 'phonenumber', 'telephone', 'tel', 'mobile', 'cell', 'workphone', 'phones', 'phonenumbers'],
-      { multiple: true, description: 'One or more per cell, separated by ;: the first becomes primary' },
-    ),
-    t('tags', 'Tags', 'tags', ['tags', 'tag', 'labels'], { multiple: true }),
+    field('email', {
+      multiple: true,
+      description: 'One or more per cell, separated by ; or ,: the first becomes primary',
+    }),
+    field('phone', {
+      multiple: true,
+      description: 'One or more per cell, separated by ;: the first becomes primary',
+    }),
+    field('tags'),
     OWNER(['leadowner', 'contactowner', 'salesagent', 'salesrep']),
     t(
       'company',
@@ -115,39 +133,19 @@ const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
         description: 'Linked as primary company; created when no company has this name or external id',
       },
     ),
-    t('source', 'Source', 'select', ['source', 'leadsource'], { options: undefined }),
-    t('lead_status', 'Lead status', 'select', ['leadstatus'], { options: undefined }),
-    t('notes', 'Notes', 'text', ['notes', 'note', 'description', 'comments', 'comment'], {
-      maxLength: 10_000,
-    }),
+    field('source'),
+    field('lead_status'),
+    field('notes'),
     EXTERNAL_ID('contact', ['contactid', 'customerid', 'userid', 'leadid', 'personid']),
   ],
   company: [
-    t(
-      'name',
-      'Name',
-      'text',
-      [
-        'name',
-        'company',
-        'companyname',
-        'account',
-        'accountname',
-        'organization',
-        'organizationname',
-        'organisation',
-      ],
-      {
-        maxLength: 200,
-        required: true,
-      },
-    ),
-    t('domain', 'Domain', 'text', ['domain', 'domainname'], { maxLength: 253 }),
-    t('website', 'Website', 'url', ['website', 'url', 'web', 'homepage', 'site']),
-    t('phone', 'Phone', 'phone', ['phone', 'phonenumber', 'telephone', 'tel']),
-    t('industry', 'Industry', 'text', ['industry', 'sector', 'vertical'], { maxLength: 100 }),
-    t('size', 'Size', 'select', ['size', 'companysize'], { options: undefined }),
-    t('tags', 'Tags', 'tags', ['tags', 'tag', 'labels'], { multiple: true }),
+    field('name'),
+    field('domain'),
+    field('website'),
+    field('phone'),
+    field('industry'),
+    field('size'),
+    field('tags'),
     OWNER(['accountowner', 'companyowner']),
     t(
       'parent_company',
@@ -168,37 +166,21 @@ const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
       maxLength: 20,
     }),
     t('address.country', 'Country', 'text', ['country', 'officelocation', 'location'], { maxLength: 100 }),
-    t('notes', 'Notes', 'text', ['notes', 'description', 'comments'], { maxLength: 10_000 }),
+    field('notes'),
     EXTERNAL_ID('company', ['companyid', 'accountid', 'organizationid', 'orgid']),
   ],
   opportunity: [
-    t(
-      'title',
-      'Title',
-      'text',
-      ['title', 'name', 'opportunityname', 'dealname', 'opportunity', 'deal', 'subject'],
-      {
-        maxLength: 200,
-        description: 'When empty, the external id (or "Imported opportunity") is used',
-      },
-    ),
-    t(
-      'amount',
-      'Amount',
-      'currency',
-      ['amount', 'value', 'closevalue', 'dealvalue', 'revenue', 'dealamount'],
-      {
-        description:
-          'A number, or an amount with its currency (EUR 1,250.50, €1,250.50): a Currency column wins',
-      },
-    ),
-    t('currency', 'Currency', 'text', ['currency', 'currencycode'], { maxLength: 3 }),
-    t('expected_close_date', 'Expected close date', 'date', [
-      'closedate',
-      'expectedclosedate',
-      'closingdate',
-      'expectedclose',
-    ]),
+    field('title', {
+      required: false,
+      description: 'When empty, the external id (or "Imported opportunity") is used',
+    }),
+    field('amount', {
+      kind: 'currency',
+      description:
+        'A number, or an amount with its currency (EUR 1,250.50, €1,250.50): a Currency column wins',
+    }),
+    field('currency'),
+    field('expected_close_date'),
     OWNER(['salesagent', 'opportunityowner', 'dealowner', 'salesrep']),
     t(
       'company',
@@ -221,24 +203,14 @@ const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
       reference: { object: 'stage', by: 'name' },
       description: 'A stage of the pipeline by name; unknown ones fail the row unless create_missing_stages',
     }),
-    t('tags', 'Tags', 'tags', ['tags', 'tag', 'labels'], { multiple: true }),
+    field('tags'),
     EXTERNAL_ID('opportunity', ['opportunityid', 'dealid']),
   ],
   task: [
-    t('title', 'Title', 'text', ['title', 'subject', 'task', 'name', 'tasktitle'], {
-      maxLength: 200,
-      required: true,
-    }),
-    t('description', 'Description', 'text', ['description', 'details', 'notes', 'body', 'comments'], {
-      maxLength: 5000,
-    }),
+    field('title'),
+    field('description'),
     t('due_date', 'Due date', 'date', ['duedate', 'due', 'deadline', 'activitydate']),
-    t('priority', 'Priority', 'select', ['priority'], {
-      options: TASK_PRIORITIES.map((v) => ({
-        value: v,
-        label: v[0]!.toUpperCase() + v.slice(1),
-      })),
-    }),
+    field('priority'),
     t('assignee', 'Assignee', 'reference', ['assignee', 'assignedto', 'owner', 'taskowner'], {
       reference: { object: 'member', by: 'name or e-mail' },
       description: 'An unknown one is reported on the row and the importer is assigned',
@@ -247,9 +219,9 @@ const STANDARD_TARGETS: Record<ImportObject, ImportTarget[]> = {
     EXTERNAL_ID('task', ['taskid', 'activityid']),
   ],
   note: [
-    t('body', 'Text', 'text', ['body', 'note', 'notes', 'text', 'content', 'comment', 'description'], {
-      maxLength: 50_000,
-      required: true,
+    (object) => ({
+      ...field('body_text')(object),
+      key: 'body',
       description: 'Plain text; line breaks become paragraphs',
     }),
     ...LINKS,
@@ -286,17 +258,14 @@ export function normalizeHeader(header: string): string {
 }
 
 /**
- * Every field a column of a file can fill for `object`: its standard fields (with references
- * such as company or owner, looked up by name, e-mail or external id) and its active custom
- * fields as `custom.<key>`. Select options come from the registry.
+ * Every field a column of a file can fill for `object`: its standard fields as the registry
+ * describes them (label, kind, length, options, header synonyms), what only an import fills
+ * (references such as company or owner, looked up by name, e-mail or external id; external ids),
+ * and its active custom fields as `custom.<key>`.
  */
 export function importTargets(object: ObjectDef): ImportTarget[] {
-  const byKey = new Map(object.fields.map((f) => [f.key, f]));
-  const standard = STANDARD_TARGETS[object.key as ImportObject] ?? [];
-  const withOptions = standard.map((target) =>
-    target.kind === 'select'
-      ? { ...target, options: byKey.get(target.key)?.options ?? target.options }
-      : target,
+  const standard = (STANDARD_TARGETS[object.key as ImportObject] ?? []).map((spec) =>
+    typeof spec === 'function' ? spec(object) : spec,
   );
   const custom = object.fields
     .filter((f) => f.origin === 'custom' && !f.retired && f.type !== 'relation')
@@ -310,7 +279,7 @@ export function importTargets(object: ObjectDef): ImportTarget[] {
         description: f.description,
       }),
     );
-  return [...withOptions, ...custom];
+  return [...standard, ...custom];
 }
 
 /**

@@ -1,6 +1,7 @@
-import type { CountryCode } from 'libphonenumber-js';
+import { isEmail, normalizeEmail } from '../../platform/registry/email.js';
 import { isCurrencyCode } from '../../platform/registry/field-values.js';
-import { toE164 } from '../../platform/registry/phone.js';
+import type { CountryCode } from '../../platform/registry/phone.js';
+import { DEFAULT_PHONE_REGION, toE164 } from '../../platform/registry/phone.js';
 import type { CellProblem, ColumnMapping } from './import.schema.js';
 import type { ImportTarget } from './import-targets.js';
 
@@ -22,8 +23,6 @@ export function spreadsheetMangled(value: string, kind: ImportTarget['kind']): s
   if (kind === 'phone' && /^-\d{1,7}$/.test(value)) return 'A phone number evaluated as a formula';
   return null;
 }
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
  * A cell's text as Cairn may keep it (in a row's problems and original cells): a NUL character
@@ -103,7 +102,7 @@ export function readCell(
   raw: string,
   target: ImportTarget,
   column: string,
-  region: CountryCode = 'US',
+  region: CountryCode = DEFAULT_PHONE_REGION,
 ): CellResult {
   // Cairn's own export (and other CSV-injection-safe writers) put a ' before a cell starting with
   // = + - or @: the value is what follows (a formula is then flagged below).
@@ -124,9 +123,8 @@ export function readCell(
       if (max && value.length > max) return fail(column, 'too_long', `At most ${max} characters`, raw);
       return { ok: true, value };
     case 'email': {
-      const email = value.toLowerCase().replace(/^mailto:/, '');
-      if (!EMAIL.test(email) || email.length > 254)
-        return fail(column, 'invalid_email', 'Not a valid e-mail address', raw);
+      const email = normalizeEmail(value.replace(/^mailto:/i, ''));
+      if (!isEmail(email)) return fail(column, 'invalid_email', 'Not a valid e-mail address', raw);
       return { ok: true, value: email };
     }
     case 'phone': {
@@ -253,7 +251,7 @@ export function readRow(
   cells: string[],
   mapping: ColumnMapping[],
   targets: Map<string, ImportTarget>,
-  region: CountryCode = 'US',
+  region: CountryCode = DEFAULT_PHONE_REGION,
 ): RowDraft {
   const values: Record<string, unknown> = {};
   const problems: CellProblem[] = [];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { QueryBoolean } from '../../platform/query/query.schema.js';
+import { DEFAULT_PHONE_REGION, isPhoneRegion } from '../../platform/registry/phone.js';
 import { DEDUP_MODES, IMPORT_STATUSES, ROW_OUTCOMES } from './import.schema.js';
 import { IMPORT_OBJECTS } from './import-targets.js';
 
@@ -29,6 +30,18 @@ export const ImportOptions = z
         'A cell with a problem: leave that field empty and import the row (default), or fail the row',
       ),
     tags: z.array(z.string().trim().min(1).max(64)).max(20).optional().describe('Tags added to every record'),
+    phone_region: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .refine(
+        (code): boolean => isPhoneRegion(code),
+        'An ISO 3166-1 alpha-2 country code with a dialling plan, such as GB',
+      )
+      .optional()
+      .describe(
+        `The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default ${DEFAULT_PHONE_REGION}`,
+      ),
   })
   .meta({ id: 'ImportOptions' });
 

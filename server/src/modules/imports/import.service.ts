@@ -7,9 +7,8 @@ import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
+import { phoneRegionOr } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
-import type { ObjectDef } from '../../platform/registry/registry.types.js';
-import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { createCustomField } from '../custom-fields/custom-field.service.js';
 import type { ImportDetail, ImportUpdateInput, ImportView } from './import.dto.js';
 
@@ -106,8 +105,6 @@ export async function loadImport(scope: TenantScope, id: string, forUpdate = fal
 
 /** The targets of an import's object for its tenant (custom fields included). */
 export async function targetsOf(scope: TenantScope, object: string): Promise<ImportTarget[]> {
-  // Tasks and notes are not registry objects (no custom fields): their standard targets only.
-  if (!STANDARD_OBJECTS[object]) return importTargets({ key: object, fields: [] } as unknown as ObjectDef);
   return importTargets(await objectDef(scope.tx, scope.ctx.orgId, object));
 }
 
@@ -357,7 +354,7 @@ export async function previewImport(services: Services, ctx: TenantContext, id: 
   }[] = [];
   const problemCounts: Record<string, number> = {};
   for await (const r of readRows(row.filePath, { delimiter: row.delimiter, hasBom: false })) {
-    const draft = readRow(r.cells, row.mapping, byKey);
+    const draft = readRow(r.cells, row.mapping, byKey, phoneRegionOr(row.options.phone_region));
     for (const p of draft.problems) problemCounts[p.code] = (problemCounts[p.code] ?? 0) + 1;
     rows.push({ row_number: r.number, values: draft.values, problems: draft.problems });
     if (rows.length >= limit) break;

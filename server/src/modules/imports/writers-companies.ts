@@ -1,4 +1,7 @@
 // Company rows, one at a time (updates of matched companies; new ones go in bulk-companies.ts).
+
+import { and, eq, sql } from 'drizzle-orm';
+import { normalizeTag } from '../../platform/registry/field-values.js';
 import type { CompanyCreateInput, CompanyUpdateInput, CompanyView } from '../companies/company.dto.js';
 import { createCompanyIn } from '../companies/company.service.js';
 import {
@@ -6,7 +9,7 @@ import {
   updateCompaniesIn,
   updateCompanyIn,
 } from '../companies/company-updates.service.js';
-import type { CellProblem } from './import.schema.js';
+import { type CellProblem, importRows, imports } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import {
   customOf,
@@ -190,9 +193,9 @@ export function companyPatch(
       before.address = c.address;
     }
   }
-  if (union(c.tags, tags, (x) => x.toLowerCase()).length) {
+  if (union(c.tags, tags, normalizeTag).length) {
     before.tags = c.tags;
-    patch.tags = [...c.tags, ...union(c.tags, tags, (x) => x.toLowerCase())];
+    patch.tags = [...c.tags, ...union(c.tags, tags, normalizeTag)];
   }
   setCustom(run, patch, before, custom, c.custom);
   return { patch: Object.keys(patch).length ? (patch as CompanyUpdateInput) : null, before };
@@ -229,4 +232,52 @@ export async function setCompanyParent(
   const parentId = await findCompany(run.scope, parentRef);
   if (!parentId || parentId === companyId) return null;
   return updateCompanyIn(run.scope, run.services, companyId, { parent_id: parentId });
+}
+
+/**
+ * After the last row: sets the parent of each company whose parent was not found when its row
+ * ran (it came later in the file). A parent still unknown becomes an `unknown_parent` problem.
+ */
+export async function resolvePendingParents(run: RunContext): Promise<void> {
+  const { scope } = run;
+  const pending = await scope.tx
+    .select()
+    .from(importRows)
+    .where(
+      and(
+        eq(importRows.orgId, scope.ctx.orgId),
+        eq(importRows.importId, run.importId),
+        sql`${importRows.problems} @> '[{"code":"parent_pending"}]'::jsonb`,
+      ),
+    );
+  for (const r of pending) {
+    const ref = r.problems.find((p) => p.code === 'parent_pending')?.value ?? '';
+    const set = r.recordId && r.outcome !== 'failed' ? await setCompanyParent(run, r.recordId, ref) : null;
+    const problems = r.problems
+      .filter((p) => p.code !== 'parent_pending' || !set)
+      .map((p) =>
+        p.code === 'parent_pending'
+          ? {
+              ...p,
+              code: 'unknown_parent',
+              message: 'No company with this name or external id: no parent set',
+            }
+          : p,
+      );
+    await scope.tx
+      .update(importRows)
+      .set({ problems, ...(problems.length === 0 ? { cells: null } : {}) })
+      .where(
+        and(
+          eq(importRows.orgId, r.orgId),
+          eq(importRows.importId, r.importId),
+          eq(importRows.rowNumber, r.rowNumber),
+        ),
+      );
+    if (problems.length === 0)
+      await scope.tx
+        .update(imports)
+        .set({ withProblems: sql`${imports.withProblems} - 1` })
+        .where(and(eq(imports.orgId, r.orgId), eq(imports.id, r.importId)));
+  }
 }

@@ -1,4 +1,7 @@
 // Contact rows, one at a time (updates of matched contacts; new ones go in bulk-contacts.ts).
+
+import { normalizeEmail } from '../../platform/registry/email.js';
+import { normalizeTag } from '../../platform/registry/field-values.js';
 import type { ContactCreateInput, ContactUpdateInput, ContactView } from '../contacts/contact.dto.js';
 import { createContactIn } from '../contacts/contact.service.js';
 import { type ContactChangeResult, updateContactsIn } from '../contacts/contact-updates.service.js';
@@ -57,7 +60,7 @@ export function prepareContact(run: RunSettings, draft: RowDraft): ContactDraft 
     last = words.length > 1 ? words.pop() : undefined;
     first = words.join(' ');
   }
-  const emails = [...new Set(((v.email as string[] | undefined) ?? []).map((e) => e.trim().toLowerCase()))];
+  const emails = [...new Set(((v.email as string[] | undefined) ?? []).map(normalizeEmail))];
   const phones = ((v.phone as { e164: string; raw: string }[] | undefined) ?? []).filter(
     (p, i, all) => all.findIndex((q) => q.e164 === p.e164) === i,
   );
@@ -193,9 +196,9 @@ export function contactPatch(
       ...phones.filter((p) => newPhones.includes(p.e164)).map((p) => ({ number: p.raw })),
     ];
   }
-  if (union(c.tags, tags, (x) => x.toLowerCase()).length) {
+  if (union(c.tags, tags, normalizeTag).length) {
     before.tags = c.tags;
-    patch.tags = [...c.tags, ...union(c.tags, tags, (x) => x.toLowerCase())];
+    patch.tags = [...c.tags, ...union(c.tags, tags, normalizeTag)];
   }
   if (companyId && !c.companies.some((x) => x.id === companyId)) {
     before.companies = c.companies.map((x) => ({ id: x.id, primary: x.primary }));

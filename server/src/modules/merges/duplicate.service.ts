@@ -1,6 +1,7 @@
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
+import { contactTitleSql } from '../../platform/registry/display-name.js';
 import { DUPLICATE_SPECS, type DuplicateObject, type DuplicateReason } from './duplicate-keys.js';
 import { requestDuplicatesRefresh } from './duplicate-scan.service.js';
 
@@ -32,7 +33,7 @@ export type DuplicatePage = { data: DuplicateGroup[]; next_cursor: string | null
 
 const RECORD_JSON: Record<DuplicateObject, string> = {
   contact: `json_build_object('id', r.id,
-     'name', coalesce(nullif(concat_ws(' ', r.first_name, r.last_name), ''), r.email, r.phone, 'Unnamed contact'),
+     'name', ${contactTitleSql('r')},
      'email', r.email, 'phone', r.phone, 'created_at', r.created_at)`,
   company: `json_build_object('id', r.id, 'name', r.name, 'email', null, 'phone', r.phone, 'created_at', r.created_at)`,
 };

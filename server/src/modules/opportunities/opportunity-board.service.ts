@@ -5,6 +5,7 @@ import { badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import type { FilterNode } from '../../platform/query/query.schema.js';
+import { contactTitleSql, UNNAMED_CONTACT } from '../../platform/registry/display-name.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { loadPipeline } from '../pipelines/pipeline.service.js';
 import { daysSince } from './opportunity.service.js';
@@ -59,7 +60,7 @@ function card(r: RawCard) {
     amount: r.amount === null ? null : Number(r.amount),
     currency: r.currency,
     owner_id: r.owner_id,
-    contact: r.contact_id ? { id: r.contact_id, name: r.contact_name ?? 'Unnamed contact' } : null,
+    contact: r.contact_id ? { id: r.contact_id, name: r.contact_name ?? UNNAMED_CONTACT } : null,
     company: r.company_id ? { id: r.company_id, name: r.company_name ?? '' } : null,
     status: r.status,
     expected_close_date: r.expected_close_date,
@@ -122,7 +123,7 @@ export async function board(
             select coalesce(json_agg(x order by x.rank, x.id), '[]'::json) as items from (
               select o.id, o.title, o.amount, o.currency, o.owner_id, o.status, o.expected_close_date,
                      o.stage_entered_at::text as stage_entered_at, o.rank, o.contact_id, o.company_id,
-                     coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.email) as contact_name,
+                     ${sql.raw(contactTitleSql('c'))} as contact_name,
                      co.name as company_name
                 from opportunities o
                 left join contacts c on c.org_id = o.org_id and c.id = o.contact_id
@@ -176,7 +177,7 @@ export async function boardColumn(
       await scope.tx.execute(sql`
         select o.id, o.title, o.amount, o.currency, o.owner_id, o.status, o.expected_close_date,
                o.stage_entered_at::text as stage_entered_at, o.rank, o.contact_id, o.company_id,
-               coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.email) as contact_name, co.name as company_name
+               ${sql.raw(contactTitleSql('c'))} as contact_name, co.name as company_name
           from opportunities o
           left join contacts c on c.org_id = o.org_id and c.id = o.contact_id
           left join companies co on co.org_id = o.org_id and co.id = o.company_id

@@ -5,6 +5,7 @@ import { assertMember } from '../../platform/access/membership.js';
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { contactTitleSql } from '../../platform/registry/display-name.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
@@ -44,7 +45,7 @@ export async function opportunityViews(scope: TenantScope, rows: Row[]): Promise
     select 'stage' as kind, id, name, kind as stage_kind, probability from pipeline_stages
      where org_id = ${orgId} and id = any(${ids(stageIds)})
     union all
-    select 'contact', id, coalesce(nullif(concat_ws(' ', first_name, last_name), ''), email, 'Unnamed contact'), null, null
+    select 'contact', id, ${sql.raw(contactTitleSql('contacts'))}, null, null
       from contacts where org_id = ${orgId} and id = any(${ids(contactIds)})
     union all
     select 'company', id, name, null, null from companies where org_id = ${orgId} and id = any(${ids(companyIds)})`);

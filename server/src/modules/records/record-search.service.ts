@@ -23,6 +23,7 @@ export async function searchEverything(services: Services, ctx: TenantContext, q
   return withTenant(services.database, ctx, async (scope) => {
     const hits: z.infer<typeof SearchHit>[] = [];
     for (const key of Object.keys(STANDARD_OBJECTS)) {
+      if (STANDARD_OBJECTS[key]!.activity) continue;
       const def = await objectDef(scope.tx, ctx.orgId, key);
       if (!def.fields.some((f) => f.searchable)) continue;
       const compiled = compileListQuery(

@@ -1,7 +1,10 @@
 // What a batch of record updates refers to, read once for all its items (contact-updates,
 // company-updates, opportunity-updates): members, active companies and contacts, tags.
+
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
+import { normalizeTag } from '../../platform/registry/field-values.js';
+import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { ensureTags, uniqueTagNames } from '../tags/tag.service.js';
 
 /** References a batch of updates names, by kind. */
@@ -37,33 +40,35 @@ export class ReferenceLookups {
     return (await this.scope.conn.query(text, [this.scope.ctx.orgId, values])).rows as T[];
   }
 
+  /** Active records of `object` by id -> their name, as the registry names them (`titleSql`). */
+  private async readTitles(object: string, map: Map<string, string | null>, wanted: string[] | undefined) {
+    const def = STANDARD_OBJECTS[object]!;
+    for (const r of await this.query<{ id: string; name: string }>(
+      `select r.id, ${def.titleSql!('r')} as name from ${def.table} r
+        where r.org_id = $1 and r.id = any($2::uuid[]) and r.archived_at is null`,
+      this.unknown(map, wanted, null),
+    ))
+      map.set(r.id, r.name);
+  }
+
   async read(wanted: Wanted): Promise<void> {
-    for (const r of await this.query<{ id: string; name: string }>(
-      'select id, name from companies where org_id = $1 and id = any($2::uuid[]) and archived_at is null',
-      this.unknown(this.company, wanted.companies, null),
-    ))
-      this.company.set(r.id, r.name);
-    for (const r of await this.query<{ id: string; name: string }>(
-      `select id, coalesce(nullif(concat_ws(' ', first_name, last_name), ''), email, 'Unnamed contact') as name
-         from contacts where org_id = $1 and id = any($2::uuid[]) and archived_at is null`,
-      this.unknown(this.contact, wanted.contacts, null),
-    ))
-      this.contact.set(r.id, r.name);
+    await this.readTitles('company', this.company, wanted.companies);
+    await this.readTitles('contact', this.contact, wanted.contacts);
     for (const r of await this.query<{ id: string }>(
       'select user_id as id from members where organization_id = $1 and user_id = any($2::uuid[])',
       this.unknown(this.member, wanted.members, false),
     ))
       this.member.set(r.id, true);
-    const tags = uniqueTagNames(wanted.tags ?? []).filter((t) => !this.tag.has(t.toLowerCase()));
+    const tags = uniqueTagNames(wanted.tags ?? []).filter((t) => !this.tag.has(normalizeTag(t)));
     for (const r of await this.query<{ name: string }>(
       'select name from tags where org_id = $1 and lower(name) = any($2::text[])',
-      tags.map((t) => t.toLowerCase()),
+      tags.map((t) => normalizeTag(t)),
     ))
-      this.tag.set(r.name.toLowerCase(), r.name);
+      this.tag.set(normalizeTag(r.name), r.name);
     for (const t of tags)
-      if (!this.tag.has(t.toLowerCase())) {
-        this.tag.set(t.toLowerCase(), t);
-        this.unsaved.add(t.toLowerCase());
+      if (!this.tag.has(normalizeTag(t))) {
+        this.tag.set(normalizeTag(t), t);
+        this.unsaved.add(normalizeTag(t));
       }
   }
 
@@ -72,17 +77,17 @@ export class ReferenceLookups {
    * batch writes, so a tag only a refused item named is never created. Call it before writing them.
    */
   async saveTags(used: readonly string[]): Promise<void> {
-    const names = uniqueTagNames(used).filter((n) => this.unsaved.has(n.toLowerCase()));
+    const names = uniqueTagNames(used).filter((n) => this.unsaved.has(normalizeTag(n)));
     if (names.length === 0) return;
     for (const name of await ensureTags(this.scope, names)) {
-      this.tag.set(name.toLowerCase(), name);
-      this.unsaved.delete(name.toLowerCase());
+      this.tag.set(normalizeTag(name), name);
+      this.unsaved.delete(normalizeTag(name));
     }
   }
 
   /** Tags as `ensureTags` stores them: trimmed, one per case-insensitive name, existing spelling. */
   tags(names: readonly string[]): string[] {
-    return uniqueTagNames(names).map((n) => this.tag.get(n.toLowerCase()) ?? n);
+    return uniqueTagNames(names).map((n) => this.tag.get(normalizeTag(n)) ?? n);
   }
 
   /** @throws 422 `reference_not_found` at `path` unless `userId` is a member (read first) */

@@ -3,6 +3,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { normalizeTag } from '../../platform/registry/field-values.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { tags } from './tag.schema.js';
 
@@ -11,7 +12,7 @@ import { tags } from './tag.schema.js';
  * on the GIN index, issue 18), duplicates dropped, none empty, order kept.
  */
 export const uniqueTagNames = (names: readonly string[]): string[] =>
-  [...new Set(names.map((n) => n.trim().toLowerCase()))].filter(Boolean);
+  [...new Set(names.map(normalizeTag))].filter(Boolean);
 
 /**
  * Registers tag names for the tenant and returns them as stored (`uniqueTagNames`): `VIP` is

@@ -2,12 +2,13 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
+import { LINKABLE_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { companies } from '../companies/company.schema.js';
 import { contacts } from '../contacts/contact.schema.js';
 import { opportunities } from '../opportunities/opportunity.schema.js';
 
 /** The record kinds a task or a note can be attached to. */
-export const LINKABLE_OBJECTS = ['contact', 'company', 'opportunity'] as const;
+export { LINKABLE_OBJECTS };
 export type LinkableObject = (typeof LINKABLE_OBJECTS)[number];
 
 /** A reference to a record of the tenant: `{object: 'contact', id}`. */

@@ -1,16 +1,12 @@
-import { and, eq, getTableColumns, gte, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, getTableName, gte, isNull, lt, lte, or, type SQL, sql } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
-import {
-  type CursorValue,
-  decodeCursor,
-  encodeCursor,
-  keysetCondition,
-  orderByOf,
-  type SortPart,
-} from '../../platform/query/query.cursor.js';
+import { type CompiledListQuery, compileListQuery, pageOf } from '../../platform/query/query.compiler.js';
+import { orderByOf, type SortPart } from '../../platform/query/query.cursor.js';
 import { escapeLike } from '../../platform/query/query.filter.js';
+import { parseListQueryParams } from '../../platform/query/query.schema.js';
+import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { type DueWindows, dueWindows } from './due-window.util.js';
 import {
   TASK_GROUPS,
@@ -26,7 +22,9 @@ import { taskView } from './task.service.js';
 export const GROUP_CAP = 100;
 const MAX_SEARCH_TERMS = 8;
 
-/** The list order: soonest due first, undated last, then by id (the keyset). */
+const TASK = STANDARD_OBJECTS.task!;
+
+/** The order of a to-do group: soonest due first, undated last, then by id. */
 const ORDER: SortPart[] = [
   { key: 'due_at', expr: sql`${tasks.dueAt}`, direction: 'asc', kind: 'timestamptz' },
   { key: 'id', expr: sql`${tasks.id}`, direction: 'asc', kind: 'uuid' },
@@ -87,20 +85,35 @@ function linkCondition(query: TaskListQueryInput): SQL | undefined {
   return and(eq(tasks.linkedObject, object), eq(tasks.linkedId, id));
 }
 
-function cursorValues(cursor: string): CursorValue[] {
+/**
+ * The query language part of a task list (`filter` and `sort` as on every list, the cursor and
+ * the page size), compiled against the registry's task. Without a sort: soonest due first,
+ * undated last, then by id.
+ * @throws AppError 400 `invalid_query` at `filter...` or `sort[i]` as on every list, at
+ *   `querystring.cursor` for a cursor of another list or sort
+ */
+function compileTaskQuery(query: TaskListQueryInput): CompiledListQuery {
+  const { filter, sort } = parseListQueryParams({ filter: query.filter, sort: query.sort });
   try {
-    return decodeCursor(ORDER, cursor);
+    return compileListQuery(
+      TASK,
+      { filter, sort, limit: query.limit, cursor: query.cursor },
+      { table: getTableName(tasks) },
+    );
   } catch (error) {
-    if (error instanceof AppError) throw badRequest(error.message, 'querystring.cursor', 'invalid_query');
+    if (error instanceof AppError && error.path === 'cursor')
+      throw badRequest(error.message, 'querystring.cursor', 'invalid_query');
     throw error;
   }
 }
 
 /**
- * A page of the tenant's tasks (archived ones left out), soonest due first, undated last.
- * Filters: assignee (me | any | a member id), status (open | done | all), q (words in the title
- * or description), due_from / due_to (a day counts whole, in UTC), linked_object + linked_id,
- * reminder_due (open tasks whose reminder time has passed, or the others).
+ * A page of the tenant's tasks (archived ones left out), soonest due first, undated last, or in
+ * the query language's `sort`; `filter` is the query language's filter tree over the registry's
+ * task fields, as on every list. Task parameters narrow it further: assignee (me | any | a member
+ * id), status (open | done | all), q (words in the title or description), due_from / due_to (a day
+ * counts whole, in UTC), linked_object + linked_id, reminder_due (open tasks whose reminder time
+ * has passed, or the others).
  * @returns `{data, next_cursor}`; pass `next_cursor` as `cursor` for the next page
  * @throws AppError 400 at `querystring.<param>` (half a link filter, a foreign cursor)
  */
@@ -109,6 +122,7 @@ export async function listTasks(
   ctx: TenantContext,
   query: TaskListQueryInput,
 ): Promise<{ data: TaskView[]; next_cursor: string | null }> {
+  const compiled = compileTaskQuery(query);
   const where = and(
     eq(tasks.orgId, ctx.orgId),
     isNull(tasks.archivedAt),
@@ -118,25 +132,18 @@ export async function listTasks(
     ...dueRange(query.due_from, query.due_to),
     linkCondition(query),
     reminderFilter(query.reminder_due, new Date()),
-    query.cursor ? keysetCondition(ORDER, cursorValues(query.cursor)) : undefined,
+    compiled.where,
   );
   const rows = await withTenant(services.database, ctx, ({ tx }) =>
     tx
-      .select({
-        ...getTableColumns(tasks),
-        _cursor: sql<unknown>`json_build_array(${tasks.dueAt}, ${tasks.id})`,
-      })
+      .select({ ...getTableColumns(tasks), _cursor: sql<unknown>`${compiled.cursorValues}` })
       .from(tasks)
       .where(where)
-      .orderBy(orderByOf(ORDER))
-      .limit(query.limit + 1),
+      .orderBy(compiled.orderBy)
+      .limit(compiled.limit + 1),
   );
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    data: page.map(({ _cursor, ...row }) => taskView(row)),
-    next_cursor: rows.length > query.limit && last ? encodeCursor(ORDER, last) : null,
-  };
+  const { items, nextCursor } = pageOf(compiled, rows);
+  return { data: items.map(taskView), next_cursor: nextCursor };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ListQueryParams } from '../../platform/query/query.schema.js';
 import { LINKABLE_OBJECTS, RecordRef } from './linked-record.service.js';
 import { TASK_PRIORITIES } from './task.schema.js';
 
@@ -91,6 +92,12 @@ export const TaskListQuery = z.strictObject({
     .enum(['true', 'false'])
     .optional()
     .describe('true: only open tasks whose reminder time has passed; false: only the others'),
+  filter: ListQueryParams.shape.filter.describe(
+    'A FilterNode as JSON over the task fields of GET /objects/task, as on every list (contacts, companies...)',
+  ),
+  sort: ListQueryParams.shape.sort.describe(
+    'As on every list: comma-separated `field:asc`, `field:desc` or `-field`; default soonest due first, undated last',
+  ),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional().describe('next_cursor of the previous page'),
 });

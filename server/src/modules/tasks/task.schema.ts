@@ -2,7 +2,9 @@ import { boolean, index, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-
 import { auditColumns, idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations, users } from '../../platform/auth/auth.schema.js';
 
-export const TASK_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+import { TASK_PRIORITIES } from '../../platform/registry/standard-objects.js';
+
+export { TASK_PRIORITIES };
 
 /** A to-do, optionally due, assigned, and linked to a record (contact, company, opportunity...). */
 export const tasks = pgTable(

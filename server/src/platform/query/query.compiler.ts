@@ -4,6 +4,7 @@ import {
   CURSOR_COLUMN,
   cursorColumnOf,
   cursorKindOf,
+  cursorValuesOf,
   decodeCursor,
   encodeCursor,
   keysetCondition,
@@ -54,6 +55,8 @@ export type CompiledListQuery = {
    * the `_cursor` column `cursorOf` needs.
    */
   select: SQL;
+  /** The value `select` names `_cursor`, for a SELECT built otherwise (Drizzle's `select({...})`). */
+  cursorValues: SQL;
   /** The opaque cursor continuing after `row` (a row selected with `select`). */
   cursorOf(row: Record<string, unknown>): string;
 };
@@ -113,6 +116,7 @@ export function compileListQuery(
     limit,
     fields,
     select: sql.join(selected, sql`, `),
+    cursorValues: cursorValuesOf(parts),
     cursorOf: (row) => encodeCursor(parts, row),
   };
 }

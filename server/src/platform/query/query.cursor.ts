@@ -54,8 +54,13 @@ export function orderByOf(parts: readonly SortPart[]): SQL {
  * as text, timestamps as ISO 8601 with microseconds, which a JS Date would truncate).
  */
 export function cursorColumnOf(parts: readonly SortPart[]): SQL {
+  return sql`${cursorValuesOf(parts)} as ${sql.identifier(CURSOR_COLUMN)}`;
+}
+
+/** The value of the cursor column (`cursorColumnOf` without its name), for a SELECT built with Drizzle. */
+export function cursorValuesOf(parts: readonly SortPart[]): SQL {
   const values = parts.map((p) => (p.kind === 'numeric' ? sql`(${p.expr})::text` : p.expr));
-  return sql`json_build_array(${sql.join(values, sql`, `)}) as ${sql.identifier(CURSOR_COLUMN)}`;
+  return sql`json_build_array(${sql.join(values, sql`, `)})`;
 }
 
 const signatureOf = (parts: readonly SortPart[]) => parts.map((p) => `${p.key}:${p.direction}`).join(',');

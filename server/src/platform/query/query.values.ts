@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { isId } from '../../db/ids.js';
+import { normalizeTag } from '../registry/field-values.js';
 import type { FieldDef } from '../registry/registry.types.js';
 import { invalidQuery, QUERY_LIMITS } from './query.errors.js';
 
@@ -185,7 +186,7 @@ export function listValue<T>(value: unknown, path: string, each: (v: unknown, pa
  */
 export function listElementValue(field: FieldDef, value: unknown, path: string): string {
   const text = stringValue(value, path);
-  if (field.type === 'tags') return text.toLowerCase();
+  if (field.type === 'tags') return normalizeTag(text);
   return optionValue(field, text, path);
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError, type FieldError } from '../errors/app-error.js';
+import { emailSchema, normalizeEmail } from './email.js';
 import { toE164 } from './phone.js';
 import type { FieldDef, ObjectDef } from './registry.types.js';
 
@@ -27,6 +28,12 @@ export function valueSchema(field: FieldDef): z.ZodType {
   return schema;
 }
 
+/**
+ * A tag as Cairn keeps and compares it: trimmed and lower-cased (migration 0017: a tag filter is
+ * then the plain `tags && $1` on the GIN index). The one rule for writes, imports and filters.
+ */
+export const normalizeTag = (name: string): string => name.trim().toLowerCase();
+
 /** Built once per field definition (a definition is replaced, never changed, when the field is). */
 const schemas = new WeakMap<FieldDef, z.ZodType>();
 
@@ -48,10 +55,7 @@ function buildValueSchema(field: FieldDef): z.ZodType {
     case 'long_text':
       return z.string().max(max, `At most ${max} characters`);
     case 'email':
-      return z
-        .email('Not a valid e-mail address')
-        .max(254)
-        .transform((v) => v.toLowerCase());
+      return emailSchema().transform(normalizeEmail);
     case 'url':
       return z.url({ protocol: /^https?$/, error: 'Not a valid http(s) URL' }).max(max);
     case 'phone':

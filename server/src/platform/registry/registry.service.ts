@@ -36,6 +36,7 @@ export function customFieldDef(row: typeof customFields.$inferSelect): FieldDef 
 export async function objectDef(tx: Tx, orgId: string, object: string): Promise<ObjectDef> {
   const standard = STANDARD_OBJECTS[object];
   if (!standard) throw notFound('Object', object);
+  if (standard.activity) return standard;
   const rows = await tx
     .select()
     .from(customFields)

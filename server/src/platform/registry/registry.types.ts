@@ -65,6 +65,11 @@ export type FieldDef = {
   /** A retired custom field keeps its data but is hidden from forms and refused on write. */
   retired: boolean;
   description?: string | undefined;
+  /**
+   * Header names, normalized (lower-case letters and digits: "Phone Number" is `phonenumber`),
+   * that name this field in a file: the import suggests the field for such a column.
+   */
+  synonyms?: string[] | undefined;
 };
 
 export type ObjectDef = {
@@ -79,6 +84,11 @@ export type ObjectDef = {
   indexedSearch?: boolean;
   /** SQL naming a record (timelines, search results), over the table under `alias`. */
   titleSql?: (alias: string) => string;
+  /**
+   * A task or a note: about a record, with no custom fields (no `custom` column), not in the
+   * global search.
+   */
+  activity?: boolean;
   /** Default sort for lists: field key and direction. */
   defaultSort: { field: string; direction: 'asc' | 'desc' };
 };

@@ -1,3 +1,4 @@
+import { contactTitleSql } from './display-name.js';
 import type { FieldDef, FieldStorage, FieldType, ObjectDef, SelectOption } from './registry.types.js';
 
 type FieldSpec = Partial<Omit<FieldDef, 'key' | 'label' | 'type' | 'storage'>> & {
@@ -75,23 +76,45 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
     labelPlural: 'Contacts',
     table: 'contacts',
     indexedSearch: true,
-    titleSql: (t) =>
-      `coalesce(nullif(concat_ws(' ', ${t}.first_name, ${t}.last_name), ''), ${t}.email, ${t}.phone, 'Unnamed contact')`,
+    titleSql: contactTitleSql,
     defaultSort: { field: 'created_at', direction: 'desc' },
     fields: [
       field('id', 'ID', 'uuid', { readOnly: true }),
-      field('first_name', 'First name', 'text', { searchable: true, maxLength: 100 }),
-      field('last_name', 'Last name', 'text', { searchable: true, maxLength: 100 }),
+      field('first_name', 'First name', 'text', {
+        searchable: true,
+        maxLength: 100,
+        synonyms: ['firstname', 'givenname', 'first', 'forename'],
+      }),
+      field('last_name', 'Last name', 'text', {
+        searchable: true,
+        maxLength: 100,
+        synonyms: ['lastname', 'surname', 'familyname', 'last'],
+      }),
       field('email', 'E-mail', 'email', {
         searchable: true,
         unique: true,
         description: 'The primary e-mail',
+        synonyms: ['email', 'emailaddress', 'mail', 'workemail', 'personalemail', 'emails', 'emailaddresses'],
       }),
       {
         ...field('emails', 'E-mails', 'email', { computed: true, description: 'All e-mails, one primary' }),
         storage: { kind: 'computed', sql: '{table}.emails' }, // selectable in lists and exports
       },
-      field('phone', 'Phone', 'phone', { searchable: true, description: 'The primary phone, E.164' }),
+      field('phone', 'Phone', 'phone', {
+        searchable: true,
+        description: 'The primary phone, E.164',
+        synonyms: [
+          'phone',
+          'phonenumber',
+          'telephone',
+          'tel',
+          'mobile',
+          'cell',
+          'workphone',
+          'phones',
+          'phonenumbers',
+        ],
+      }),
       {
         ...field('phones', 'Phones', 'phone', {
           computed: true,
@@ -99,7 +122,7 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
         }),
         storage: { kind: 'computed', sql: '{table}.phones' }, // selectable in lists and exports
       },
-      field('tags', 'Tags', 'tags'),
+      field('tags', 'Tags', 'tags', { synonyms: ['tags', 'tag', 'labels'] }),
       field('owner_id', 'Owner', 'user'),
       {
         ...field('companies', 'Companies', 'relation', { computed: true, relation: { object: 'company' } }),
@@ -112,12 +135,15 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
                  where cc.org_id = {table}.org_id and cc.contact_id = {table}.id`,
         },
       },
-      field('source', 'Source', 'select', { options: CONTACT_SOURCES }),
+      field('source', 'Source', 'select', { options: CONTACT_SOURCES, synonyms: ['source', 'leadsource'] }),
       field('lead_status', 'Lead status', 'select', {
         options: LEAD_STATUSES,
         description: 'Set when the contact is a lead',
+        synonyms: ['leadstatus'],
       }),
-      field('notes', 'Notes', 'long_text'),
+      field('notes', 'Notes', 'long_text', {
+        synonyms: ['notes', 'note', 'description', 'comments', 'comment'],
+      }),
       ...systemFields(),
     ],
   },
@@ -131,20 +157,41 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
     defaultSort: { field: 'created_at', direction: 'desc' },
     fields: [
       field('id', 'ID', 'uuid', { readOnly: true }),
-      field('name', 'Name', 'text', { required: true, searchable: true, maxLength: 200 }),
-      field('domain', 'Domain', 'text', { searchable: true, maxLength: 253 }),
-      field('website', 'Website', 'url'),
-      field('phone', 'Phone', 'phone', { searchable: true }),
+      field('name', 'Name', 'text', {
+        required: true,
+        searchable: true,
+        maxLength: 200,
+        synonyms: [
+          'name',
+          'company',
+          'companyname',
+          'account',
+          'accountname',
+          'organization',
+          'organizationname',
+          'organisation',
+        ],
+      }),
+      field('domain', 'Domain', 'text', {
+        searchable: true,
+        maxLength: 253,
+        synonyms: ['domain', 'domainname'],
+      }),
+      field('website', 'Website', 'url', { synonyms: ['website', 'url', 'web', 'homepage', 'site'] }),
+      field('phone', 'Phone', 'phone', {
+        searchable: true,
+        synonyms: ['phone', 'phonenumber', 'telephone', 'tel'],
+      }),
       field('address', 'Address', 'text', {
         computed: true,
         description: 'street, city, region, postal_code, country',
       }),
-      field('industry', 'Industry', 'text', { maxLength: 100 }),
-      field('size', 'Size', 'select', { options: COMPANY_SIZES }),
-      field('tags', 'Tags', 'tags'),
+      field('industry', 'Industry', 'text', { maxLength: 100, synonyms: ['industry', 'sector', 'vertical'] }),
+      field('size', 'Size', 'select', { options: COMPANY_SIZES, synonyms: ['size', 'companysize'] }),
+      field('tags', 'Tags', 'tags', { synonyms: ['tags', 'tag', 'labels'] }),
       field('owner_id', 'Owner', 'user'),
       field('parent_id', 'Parent company', 'relation', { relation: { object: 'company' } }),
-      field('notes', 'Notes', 'long_text'),
+      field('notes', 'Notes', 'long_text', { synonyms: ['notes', 'description', 'comments'] }),
       ...systemFields(),
     ],
   },
@@ -159,10 +206,20 @@ STANDARD_OBJECTS.opportunity = {
   defaultSort: { field: 'created_at', direction: 'desc' },
   fields: [
     field('id', 'ID', 'uuid', { readOnly: true }),
-    field('title', 'Title', 'text', { required: true, searchable: true, maxLength: 200 }),
-    field('amount', 'Amount', 'number', { description: 'Decimal amount in currency' }),
-    field('currency', 'Currency', 'text', { maxLength: 3 }),
-    field('expected_close_date', 'Expected close', 'date'),
+    field('title', 'Title', 'text', {
+      required: true,
+      searchable: true,
+      maxLength: 200,
+      synonyms: ['title', 'name', 'opportunityname', 'dealname', 'opportunity', 'deal', 'subject'],
+    }),
+    field('amount', 'Amount', 'number', {
+      description: 'Decimal amount in currency',
+      synonyms: ['amount', 'value', 'closevalue', 'dealvalue', 'revenue', 'dealamount'],
+    }),
+    field('currency', 'Currency', 'text', { maxLength: 3, synonyms: ['currency', 'currencycode'] }),
+    field('expected_close_date', 'Expected close', 'date', {
+      synonyms: ['closedate', 'expectedclosedate', 'closingdate', 'expectedclose'],
+    }),
     field('owner_id', 'Owner', 'user'),
     field('contact_id', 'Contact', 'relation', { relation: { object: 'contact' } }),
     field('company_id', 'Company', 'relation', { relation: { object: 'company' } }),
@@ -181,10 +238,84 @@ STANDARD_OBJECTS.opportunity = {
     field('source', 'Source', 'select', {
       options: ['manual', 'form', 'workflow', 'import', 'api'].map((v) => ({ value: v, label: v })),
     }),
-    field('tags', 'Tags', 'tags'),
+    field('tags', 'Tags', 'tags', { synonyms: ['tags', 'tag', 'labels'] }),
     ...systemFields(),
   ],
 };
 
-/** The objects that admins may add custom fields to. */
-export const CUSTOMIZABLE_OBJECTS = Object.keys(STANDARD_OBJECTS);
+/** How urgent a task is. */
+export const TASK_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+/** The records a task or a note can be about. */
+export const LINKABLE_OBJECTS = ['contact', 'company', 'opportunity'] as const;
+
+const capitalized = (values: readonly string[]): SelectOption[] =>
+  values.map((v) => ({ value: v, label: v[0]!.toUpperCase() + v.slice(1) }));
+
+STANDARD_OBJECTS.task = {
+  key: 'task',
+  labelSingular: 'Task',
+  labelPlural: 'Tasks',
+  table: 'tasks',
+  activity: true,
+  titleSql: (t) => `${t}.title`,
+  // Soonest due first, undated last (ascending sorts put nulls last).
+  defaultSort: { field: 'due_at', direction: 'asc' },
+  fields: [
+    field('id', 'ID', 'uuid', { readOnly: true }),
+    field('title', 'Title', 'text', {
+      required: true,
+      searchable: true,
+      maxLength: 200,
+      synonyms: ['title', 'subject', 'task', 'name', 'tasktitle'],
+    }),
+    field('description', 'Description', 'long_text', {
+      searchable: true,
+      maxLength: 5000,
+      synonyms: ['description', 'details', 'notes', 'body', 'comments'],
+    }),
+    field('due_at', 'Due', 'datetime', { description: 'An all-day task: the start of its day in UTC' }),
+    field('all_day', 'All day', 'boolean'),
+    field('priority', 'Priority', 'select', {
+      options: capitalized(TASK_PRIORITIES),
+      synonyms: ['priority'],
+    }),
+    field('assignee_id', 'Assignee', 'user'),
+    field('status', 'Status', 'select', { readOnly: true, options: capitalized(['open', 'done']) }),
+    field('completed_at', 'Completed', 'datetime', { readOnly: true }),
+    field('completed_by', 'Completed by', 'user', { readOnly: true }),
+    field('linked_object', 'Linked object', 'select', { options: capitalized(LINKABLE_OBJECTS) }),
+    field('linked_id', 'Linked record', 'uuid'),
+    field('remind_at', 'Reminder', 'datetime'),
+    field('reminder_sent_at', 'Reminder sent', 'datetime', { readOnly: true }),
+    ...systemFields(),
+  ],
+};
+
+STANDARD_OBJECTS.note = {
+  key: 'note',
+  labelSingular: 'Note',
+  labelPlural: 'Notes',
+  table: 'notes',
+  activity: true,
+  titleSql: (t) => `left(${t}.body_text, 80)`,
+  defaultSort: { field: 'created_at', direction: 'desc' },
+  fields: [
+    field('id', 'ID', 'uuid', { readOnly: true }),
+    field('body_text', 'Text', 'long_text', {
+      required: true,
+      searchable: true,
+      maxLength: 50_000,
+      synonyms: ['body', 'note', 'notes', 'text', 'content', 'comment', 'description'],
+    }),
+    field('linked_object', 'Linked object', 'select', { options: capitalized(LINKABLE_OBJECTS) }),
+    field('linked_id', 'Linked record', 'uuid'),
+    field('author_id', 'Author', 'user', { readOnly: true }),
+    field('created_at', 'Created', 'datetime', { readOnly: true }),
+    field('updated_at', 'Updated', 'datetime', { readOnly: true }),
+  ],
+};
+
+/** The objects that admins may add custom fields to (not tasks and notes: they have no `custom` column). */
+export const CUSTOMIZABLE_OBJECTS = Object.values(STANDARD_OBJECTS)
+  .filter((o) => !o.activity)
+  .map((o) => o.key);
