@@ -19,6 +19,7 @@ export type TimelineEntry = Schemas['TimelineEntry'];
 export type BoardColumn = Schemas['BoardColumn'];
 export type BoardCard = Schemas['BoardCard'];
 export type Member = Schemas['Member'];
+export type BulkAction = Schemas['BulkActionInput'];
 
 /** An API error: the server's problem+json (code, title, detail, the offending field's path). */
 export class ApiError extends Error {
@@ -86,14 +87,15 @@ export async function authRequest<T = unknown>(path: string, body?: unknown): Pr
   return json as T;
 }
 
-/** `Given First Last` or the e-mail: what a contact is called in the app. */
+/** `Given First Last`, else the e-mail, else the phone: what a contact is called in the app. */
 export function contactName(c: {
   first_name?: string | null;
   last_name?: string | null;
   email?: string | null;
+  phone?: string | null;
 }) {
   const name = [c.first_name, c.last_name].filter(Boolean).join(' ');
-  return name || c.email || 'Unnamed contact';
+  return name || c.email || c.phone || 'Unnamed contact';
 }
 
 /** Formats an amount in its currency (or none) for cards and totals. */
