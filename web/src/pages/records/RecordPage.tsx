@@ -10,7 +10,6 @@ import {
   EditableField,
   NotesPanel,
   RecordActions,
-  RelatedRecords,
   Section,
   TasksPanel,
   TimelinePanel,
@@ -18,6 +17,7 @@ import {
 } from './DetailParts';
 import { OBJECT_PLUGINS } from './objects';
 import type { PanelProps } from './objects/types';
+import { RelatedRecords } from './RelatedRecords';
 
 /** Fields every object has that the page shows elsewhere (the id in the URL, archived as a badge). */
 const SHOWN_ELSEWHERE = new Set(['id', 'archived_at']);
