@@ -9,7 +9,14 @@ import {
 } from '@tanstack/react-router';
 import { setUnauthenticatedHandler } from './api/client';
 import { membersQuery, meQuery, objectQuery, queryClient } from './lib/query';
-import { type Collection, DEFAULT_COLUMNS, listQueryOptions } from './lib/records';
+import {
+  COLLECTION,
+  DEFAULT_COLUMNS,
+  type ListObject,
+  listQueryOptions,
+  type RecordObject,
+  recordQuery,
+} from './lib/records';
 import { AppLayout } from './shell/AppLayout';
 import { PageError, PageSkeleton } from './shell/states';
 
@@ -67,8 +74,9 @@ const listSearch = (s: Record<string, unknown>): ListSearch =>
 
 /** Starts what a table needs (registry, members, the first page) while its code loads. */
 const listLoader =
-  (object: 'contact' | 'company', collection: Collection) =>
+  (object: ListObject) =>
   ({ deps }: { deps: ListSearch }) => {
+    const collection = COLLECTION[object];
     void queryClient.prefetchQuery(membersQuery);
     const pending: Promise<unknown>[] = [queryClient.ensureQueryData(objectQuery(object))];
     if (!deps.view) {
@@ -81,31 +89,42 @@ const listLoader =
     return Promise.all(pending).then(() => undefined);
   };
 
+/** Starts reading a record and its object's registry while the record page's code loads. */
+const recordLoader =
+  (object: RecordObject) =>
+  ({ params }: { params: { id: string } }) => {
+    void queryClient.prefetchQuery(membersQuery);
+    void queryClient.prefetchQuery(objectQuery(object));
+    void queryClient.prefetchQuery(recordQuery(object, params.id));
+  };
+
 const contactsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/contacts',
   validateSearch: listSearch,
   loaderDeps: ({ search }) => search,
-  loader: listLoader('contact', 'contacts'),
+  loader: listLoader('contact'),
   component: lazyRouteComponent(() => import('./pages/records/ListPages'), 'ContactsPage'),
 });
 const contactRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/contacts/$id',
-  component: lazyRouteComponent(() => import('./pages/records/ContactDetail'), 'ContactDetail'),
+  loader: recordLoader('contact'),
+  component: lazyRouteComponent(() => import('./pages/records/RecordPage'), 'ContactPage'),
 });
 const companiesRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/companies',
   validateSearch: listSearch,
   loaderDeps: ({ search }) => search,
-  loader: listLoader('company', 'companies'),
+  loader: listLoader('company'),
   component: lazyRouteComponent(() => import('./pages/records/ListPages'), 'CompaniesPage'),
 });
 const companyRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/companies/$id',
-  component: lazyRouteComponent(() => import('./pages/records/CompanyDetail'), 'CompanyDetail'),
+  loader: recordLoader('company'),
+  component: lazyRouteComponent(() => import('./pages/records/RecordPage'), 'CompanyPage'),
 });
 type BoardSearch = { pipeline?: string; owner?: string; q?: string; closed?: boolean };
 const boardRoute = createRoute({
@@ -122,7 +141,8 @@ const boardRoute = createRoute({
 const opportunityRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/opportunities/$id',
-  component: lazyRouteComponent(() => import('./pages/records/OpportunityDetail'), 'OpportunityDetail'),
+  loader: recordLoader('opportunity'),
+  component: lazyRouteComponent(() => import('./pages/records/RecordPage'), 'OpportunityPage'),
 });
 const tasksRoute = createRoute({
   getParentRoute: () => appRoute,

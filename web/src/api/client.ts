@@ -19,6 +19,7 @@ export type TimelineEntry = Schemas['TimelineEntry'];
 export type BoardColumn = Schemas['BoardColumn'];
 export type BoardCard = Schemas['BoardCard'];
 export type Member = Schemas['Member'];
+export type BulkAction = Schemas['BulkActionInput'];
 
 /** An API error: the server's problem+json (code, title, detail, the offending field's path). */
 export class ApiError extends Error {

@@ -14,13 +14,18 @@ import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { api, call, type Field, type Member } from '../api/client';
 import { membersQuery } from './query';
+import type { RecordData } from './records';
 
 /** A record as the list and detail endpoints return it: standard fields, custom values under `custom`. */
-export type RecordData = Record<string, unknown> & { id: string; custom?: Record<string, unknown> };
+export type { RecordData };
+
+const isObject = (v: unknown): v is { [key: string]: unknown } =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The value of a registry field on a record (custom fields live under `custom`). */
 export function fieldValueOf(field: Field, record: RecordData): unknown {
-  return field.storage === 'custom' ? record.custom?.[field.key] : record[field.key];
+  if (field.storage !== 'custom') return record[field.key];
+  return isObject(record.custom) ? record.custom[field.key] : undefined;
 }
 
 /**
@@ -173,6 +178,8 @@ export function FieldInput({
   label,
   autoFocus,
   inPopover,
+  error,
+  required,
 }: {
   field: Field;
   value: unknown;
@@ -180,10 +187,13 @@ export function FieldInput({
   members: Member[];
   label?: string;
   autoFocus?: boolean;
+  /** The server's message for this input. */
+  error?: string | undefined;
+  required?: boolean;
   /** Inside a popover: dropdowns render in place so choosing does not close the popover. */
   inPopover?: boolean;
 }) {
-  const common = { label, 'aria-label': label ?? field.label, autoFocus };
+  const common = { label, 'aria-label': label ?? field.label, autoFocus, error, required };
   const combobox = inPopover ? { comboboxProps: { withinPortal: false } } : {};
   switch (field.type) {
     case 'long_text':

@@ -2,13 +2,14 @@ import { Select } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, call, contactName } from '../api/client';
+import { api, call } from '../api/client';
+import { asRecord, type Collection, OBJECT_OF, recordPath, recordTitle } from './records';
 
 type Option = { value: string; label: string };
 
 /**
  * A searchable select of records of one object (`GET /api/v1/<collection>?q=`): pick a company
- * for a contact, a contact or company for an opportunity.
+ * for a contact, a contact or company for an opportunity, any relation field's record.
  */
 export function RecordPicker({
   collection,
@@ -16,29 +17,27 @@ export function RecordPicker({
   value,
   onChange,
   initial,
+  autoFocus,
 }: {
-  collection: 'contacts' | 'companies';
+  collection: Collection;
   label: string;
   value: string | null;
   onChange: (id: string | null, label: string | null) => void;
   /** The current record's label, shown before any search. */
   initial?: Option | null;
+  autoFocus?: boolean;
 }) {
   const [search, setSearch] = useState('');
   const [q] = useDebouncedValue(search, 200);
   const { data } = useQuery({
     queryKey: [collection, 'picker', q],
     queryFn: () =>
-      call(
-        api.GET(`/api/v1/${collection}` as '/api/v1/contacts', {
-          params: { query: { q: q || undefined, limit: '20' } },
-        }),
-      ),
+      call(api.GET(recordPath(collection, ''), { params: { query: { q: q || undefined, limit: '20' } } })),
     placeholderData: keepPreviousData,
   });
-  const options: Option[] = (data?.data ?? []).map((r) => ({
-    value: String(r.id),
-    label: collection === 'companies' ? String(r.name) : contactName(r as never),
+  const options: Option[] = (data?.data ?? []).flatMap(asRecord).map((r) => ({
+    value: r.id,
+    label: recordTitle(OBJECT_OF[collection], r),
   }));
   if (initial && !options.some((o) => o.value === initial.value)) options.unshift(initial);
   return (
@@ -53,6 +52,7 @@ export function RecordPicker({
       onChange={(v, option) => onChange(v, option?.label ?? null)}
       nothingFoundMessage="No match"
       filter={({ options: o }) => o}
+      autoFocus={autoFocus}
     />
   );
 }

@@ -31,6 +31,13 @@ export const objectQuery = (object: string) =>
     staleTime: 60_000,
   });
 
+/** Every object's registry description (what relates to what), cached for the session. */
+export const objectsQuery = queryOptions({
+  queryKey: ['objects'],
+  queryFn: () => call(api.GET('/api/v1/objects')),
+  staleTime: 60_000,
+});
+
 export const membersQuery = queryOptions({
   queryKey: ['members'],
   queryFn: () => call(api.GET('/api/v1/members')),

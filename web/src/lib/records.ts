@@ -1,16 +1,76 @@
 import { queryOptions, useQueryClient } from '@tanstack/react-query';
-import { ApiError, api, call, type FilterNode } from '../api/client';
-import type { RecordData } from './fields';
+import { api, type BulkAction, call, contactName, type FilterNode } from '../api/client';
 
-export type Collection = 'contacts' | 'companies';
+/** A record as the list and detail endpoints return it: standard fields, custom values under `custom`. */
+export type RecordData = { id: string; [key: string]: unknown };
+
+/** A row of a query answer as a record: rows without an id (never sent) are dropped. */
+export function asRecord(row: { [key: string]: unknown }): RecordData[] {
+  const { id } = row;
+  return typeof id === 'string' ? [{ ...row, id }] : [];
+}
+
+export type RecordObject = 'contact' | 'company' | 'opportunity';
+/** Each object's API collection and detail route (one place for search hits, task links, detail pages). */
+export const COLLECTION = {
+  contact: 'contacts',
+  company: 'companies',
+  opportunity: 'opportunities',
+} as const;
+export type Collection = (typeof COLLECTION)[RecordObject];
+/** The objects with a table page, a create form and duplicates (opportunities live on the board). */
+export type ListObject = 'contact' | 'company';
+export type ListCollection = (typeof COLLECTION)[ListObject];
+export const DETAIL_PATH = {
+  contact: '/contacts/$id',
+  company: '/companies/$id',
+  opportunity: '/opportunities/$id',
+} as const;
+export const OBJECT_OF: Record<Collection, RecordObject> = {
+  contacts: 'contact',
+  companies: 'company',
+  opportunities: 'opportunity',
+};
+
+const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v : null);
+/** What a record is called (headings, links, pickers, search hits): one rule per object. */
+const TITLES: Record<RecordObject, (record: RecordData) => string> = {
+  contact: (r) =>
+    contactName({
+      first_name: text(r.first_name),
+      last_name: text(r.last_name),
+      email: text(r.email),
+      phone: text(r.phone),
+    }),
+  company: (r) => text(r.name) ?? 'Unnamed company',
+  opportunity: (r) => text(r.title) ?? 'Untitled opportunity',
+};
+/** The fields a record's name is made of (table cells that link to the record). */
+export const TITLE_FIELDS: Record<RecordObject, string[]> = {
+  contact: ['first_name', 'last_name'],
+  company: ['name'],
+  opportunity: ['title'],
+};
+export const recordTitle = (object: RecordObject, record: RecordData) => TITLES[object](record);
+export const isRecordObject = (key: string | undefined): key is RecordObject =>
+  key === 'contact' || key === 'company' || key === 'opportunity';
+
+/**
+ * The API path of an endpoint every record collection has, typed as the union of the real paths
+ * (`/api/v1/contacts/{id}` | `/api/v1/companies/{id}` | ...): the typed client then checks the
+ * parameters and infers the answer for each, with no cast.
+ */
+export const recordPath = <C extends Collection, S extends string>(collection: C, suffix: S) =>
+  `/api/v1/${collection}${suffix}` as const satisfies `/api/v1/${C}${S}`;
+
 export type Sort = { field: string; direction: 'asc' | 'desc' };
 export type ListState = { filter?: FilterNode; sort: Sort[]; q: string; columns: string[]; cursor?: string };
 
 /** Rows per page of the record tables. */
 export const PAGE_SIZE = 50;
 
-/** The columns a table shows before the user chooses. */
-export const DEFAULT_COLUMNS: Record<Collection, string[]> = {
+/** The columns a table shows before the user chooses (those missing from the registry are dropped). */
+export const DEFAULT_COLUMNS: Record<ListCollection, string[]> = {
   contacts: ['first_name', 'last_name', 'email', 'phone', 'companies', 'tags', 'owner_id', 'created_at'],
   companies: ['name', 'domain', 'industry', 'size', 'tags', 'owner_id', 'created_at'],
 };
@@ -24,9 +84,8 @@ export const listQueryOptions = (collection: Collection, state: ListState) =>
   queryOptions({
     queryKey: [collection, 'list', state.filter, state.sort, state.q, state.columns, state.cursor] as const,
     queryFn: async () => {
-      const { data, error, response } = await api.POST(
-        `/api/v1/${collection}/query` as '/api/v1/contacts/query',
-        {
+      const page = await call(
+        api.POST(recordPath(collection, '/query'), {
           body: {
             ...(state.filter ? { filter: state.filter } : {}),
             ...(state.sort.length ? { sort: state.sort } : {}),
@@ -35,25 +94,42 @@ export const listQueryOptions = (collection: Collection, state: ListState) =>
             fields: [...new Set(['id', ...state.columns])],
             limit: PAGE_SIZE,
           },
-        },
+        }),
       );
-      if (!response.ok) throw new ApiError(response.status, (error ?? {}) as never);
-      return data as { data: RecordData[]; next_cursor: string | null };
+      return { data: page.data.flatMap(asRecord), next_cursor: page.next_cursor };
     },
   });
 
-export type RecordObject = 'contact' | 'company' | 'opportunity';
-/** Each object's API collection and detail route (one place for search hits, task links, detail pages). */
-export const COLLECTION = {
-  contact: 'contacts',
-  company: 'companies',
-  opportunity: 'opportunities',
-} as const;
-export const DETAIL_PATH = {
-  contact: '/contacts/$id',
-  company: '/companies/$id',
-  opportunity: '/opportunities/$id',
-} as const;
+/** One record as its detail endpoint returns it (`GET /api/v1/<collection>/{id}`). */
+export const recordQuery = (object: RecordObject, id: string) =>
+  queryOptions({
+    queryKey: [COLLECTION[object], id] as const,
+    queryFn: () => call(api.GET(recordPath(COLLECTION[object], '/{id}'), { params: { path: { id } } })),
+  });
+
+/** A page of a record's timeline, older pages by cursor. */
+export const timelinePage = (object: RecordObject, id: string, cursor: string | undefined) =>
+  call(
+    api.GET(recordPath(COLLECTION[object], '/{id}/timeline'), {
+      params: { path: { id }, query: { limit: 30, ...(cursor ? { cursor } : {}) } },
+    }),
+  );
+
+/** Archives or restores one record. */
+export const setArchived = (object: RecordObject, id: string, action: 'archive' | 'restore') =>
+  call(
+    action === 'archive'
+      ? api.POST(recordPath(COLLECTION[object], '/{id}/archive'), { params: { path: { id } } })
+      : api.POST(recordPath(COLLECTION[object], '/{id}/restore'), { params: { path: { id } } }),
+  );
+
+/** A bulk action on the selected records of a table. */
+export const bulkAction = (collection: Collection, ids: string[], action: Omit<BulkAction, 'ids'>) =>
+  call(api.POST(recordPath(collection, '/bulk'), { body: { ...action, ids } }));
+
+/** Creates a record from a form's body; the answer is the new record. */
+export const createRecord = (object: RecordObject, body: Record<string, unknown>) =>
+  call(api.POST(recordPath(COLLECTION[object], ''), { body }));
 
 /**
  * Saves part of a record from its detail page: `PATCH /api/v1/<collection>/{id}`, the answer
@@ -65,16 +141,14 @@ export function useRecordSave(object: RecordObject, id: string) {
   const collection = COLLECTION[object];
   return async (body: Record<string, unknown>) => {
     const updated = await call(
-      api.PATCH(`/api/v1/${collection}/{id}` as '/api/v1/contacts/{id}', {
-        params: { path: { id } },
-        body: body as never,
-      }),
+      api.PATCH(recordPath(collection, '/{id}'), { params: { path: { id } }, body }),
     );
-    queryClient.setQueryData([collection, id], updated);
+    queryClient.setQueryData(recordQuery(object, id).queryKey, updated);
     void queryClient.invalidateQueries({
       predicate: (q) => q.queryKey[0] === collection && !(q.queryKey.length === 2 && q.queryKey[1] === id),
     });
-    if (object === 'opportunity') void queryClient.invalidateQueries({ queryKey: ['board'] });
+    // A record shows on the board too (an opportunity, or the contact or company on its cards).
+    void queryClient.invalidateQueries({ queryKey: ['board'] });
     return updated;
   };
 }

@@ -133,11 +133,11 @@ export function BoardPage() {
               ...(filterNode ? { filter: JSON.stringify(filterNode) } : {}),
               ...(q ? { q } : {}),
               ...(search.closed ? { include_closed: 'true' } : {}),
-              per_column: '50',
-            } as never,
+              per_column: 50,
+            },
           },
         }),
-      ) as Promise<Board>,
+      ),
   });
 
   const move = useMutation({
@@ -203,8 +203,8 @@ export function BoardPage() {
     move.mutate({ id: cardId, stageId: to.stage.id, afterId, title: card.title });
   }
 
-  const setSearch = (patch: Record<string, unknown>) =>
-    void navigate({ to: '/opportunities', search: { ...search, ...patch } as never, replace: true });
+  const setSearch = (patch: Partial<typeof search>) =>
+    void navigate({ to: '/opportunities', search: { ...search, ...patch }, replace: true });
 
   return (
     <Stack gap="sm">

@@ -33,6 +33,7 @@ import { STATUS_COLOR } from './ImportsPage';
 type ImportDetailData = Schemas['ImportDetail'];
 const ACTIVE = new Set(['queued', 'running', 'reverting']);
 const OUTCOMES = ['failed', 'created', 'updated', 'skipped'] as const;
+type RowOutcome = (typeof OUTCOMES)[number];
 
 function stepOf(status: string): number {
   if (status === 'draft') return 1;
@@ -58,9 +59,11 @@ export function ImportDetail() {
   const act = useMutation({
     mutationFn: (action: 'start' | 'cancel' | 'revert') =>
       call(
-        api.POST(`/api/v1/imports/{id}/${action}` as '/api/v1/imports/{id}/start', {
-          params: { path: { id } },
-        }),
+        action === 'start'
+          ? api.POST('/api/v1/imports/{id}/start', { params: { path: { id } } })
+          : action === 'cancel'
+            ? api.POST('/api/v1/imports/{id}/cancel', { params: { path: { id } } })
+            : api.POST('/api/v1/imports/{id}/revert', { params: { path: { id } } }),
       ),
     // A read of the import sent before the action committed (an options change refetches it) must
     // not land after it: it would show the import as it was (still a draft) and stop the polling.
@@ -144,7 +147,7 @@ function DraftSteps({
     queryFn: () =>
       call(
         api.GET('/api/v1/imports/{id}/preview', {
-          params: { path: { id: imp.id }, query: { limit: 20 } as never },
+          params: { path: { id: imp.id }, query: { limit: 20 } },
         }),
       ),
   });
@@ -190,7 +193,7 @@ function DraftSteps({
     try {
       await call(
         api.POST('/api/v1/imports/{id}/columns/{index}/field', {
-          params: { path: { id: imp.id, index } as never },
+          params: { path: { id: imp.id, index } },
           body: { type: 'text' },
         }),
       );
@@ -423,13 +426,13 @@ function ProgressAndReport({
   busy: boolean;
 }) {
   const p = imp.progress;
-  const [outcome, setOutcome] = useState<string>(p.failed > 0 ? 'failed' : 'created');
+  const [outcome, setOutcome] = useState<RowOutcome>(p.failed > 0 ? 'failed' : 'created');
   const rows = useQuery({
     queryKey: ['imports', imp.id, 'rows', outcome, p.rows_done],
     queryFn: () =>
       call(
         api.GET('/api/v1/imports/{id}/rows', {
-          params: { path: { id: imp.id }, query: { outcome, limit: 100 } as never },
+          params: { path: { id: imp.id }, query: { outcome, limit: 100 } },
         }),
       ),
     enabled: !ACTIVE.has(imp.status),
@@ -508,7 +511,7 @@ function ProgressAndReport({
       </Paper>
       {!ACTIVE.has(imp.status) && (
         <Paper withBorder p="md" component="section" aria-label="Rows">
-          <Tabs value={outcome} onChange={(v) => setOutcome(v ?? 'failed')}>
+          <Tabs value={outcome} onChange={(v) => setOutcome(OUTCOMES.find((o) => o === v) ?? 'failed')}>
             <Tabs.List>
               {OUTCOMES.map((o) => (
                 <Tabs.Tab key={o} value={o}>

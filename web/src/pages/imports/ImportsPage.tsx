@@ -64,7 +64,7 @@ export function ImportsPage() {
   const [busy, setBusy] = useState(false);
   const history = useQuery({
     queryKey: ['imports'],
-    queryFn: () => call(api.GET('/api/v1/imports', { params: { query: { limit: 50 } as never } })),
+    queryFn: () => call(api.GET('/api/v1/imports', { params: { query: { limit: 50 } } })),
     staleTime: 0,
   });
 

@@ -1,7 +1,6 @@
 import {
   ActionIcon,
   Anchor,
-  Badge,
   Button,
   Checkbox,
   Group,
@@ -12,7 +11,6 @@ import {
   TextInput,
   Timeline,
   Title,
-  Tooltip,
   Typography,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
@@ -20,18 +18,28 @@ import { IconCheck, IconPencil, IconX } from '@tabler/icons-react';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { lazy, type ReactNode, Suspense, useState } from 'react';
-import { api, call, type Field, type Member, money } from '../../api/client';
+import { api, call, type Field, type Member } from '../../api/client';
 import {
   FieldInput,
   FieldValue,
+  fieldValueOf,
   formatDate,
   inputValueOf,
-  memberName,
   patchFor,
   type RecordData,
 } from '../../lib/fields';
+import { RecordPicker } from '../../lib/pickers';
 import { meQuery } from '../../lib/query';
-import { COLLECTION, type RecordObject } from '../../lib/records';
+import {
+  COLLECTION,
+  DETAIL_PATH,
+  isRecordObject,
+  type RecordObject,
+  recordQuery,
+  recordTitle,
+  setArchived,
+  timelinePage,
+} from '../../lib/records';
 import { ErrorAlert } from '../../shell/states';
 
 const NoteEditor = lazy(() => import('./NoteEditor'));
@@ -89,6 +97,8 @@ export function EditableField({
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const editable = canEdit && !field.read_only && field.storage !== 'computed';
+  const relationObject = relationOf(field);
+  const related = relationObject ? relationRefOf(field, record) : null;
 
   async function save() {
     setBusy(true);
@@ -118,7 +128,18 @@ export function EditableField({
           >
             <Group gap={4} wrap="nowrap" align="flex-start">
               <div style={{ flex: 1 }}>
-                <FieldInput field={field} value={draft} onChange={setDraft} members={members} autoFocus />
+                {relationObject ? (
+                  <RecordPicker
+                    collection={COLLECTION[relationObject]}
+                    label={field.label}
+                    value={typeof draft === 'string' ? draft : null}
+                    initial={related?.name ? { value: related.id, label: related.name } : null}
+                    onChange={(v) => setDraft(v)}
+                    autoFocus
+                  />
+                ) : (
+                  <FieldInput field={field} value={draft} onChange={setDraft} members={members} autoFocus />
+                )}
               </div>
               <ActionIcon type="submit" aria-label={`Save ${field.label}`} loading={busy} size="lg">
                 <IconCheck size={16} />
@@ -130,14 +151,19 @@ export function EditableField({
           </form>
           {error ? (
             <Text size="xs" c="red" role="alert">
-              {(error as Error).message}
+              {error instanceof Error ? error.message : String(error)}
             </Text>
           ) : null}
         </Stack>
       ) : (
         <Group gap={4} style={{ flex: 1 }} wrap="nowrap" align="flex-start" pt={4}>
           <div style={{ flex: 1, minWidth: 0 }}>
-            {display ?? <FieldValue field={field} record={record} members={members} />}
+            {display ??
+              (relationObject && related ? (
+                <RelationLink object={relationObject} id={related.id} name={related.name} />
+              ) : (
+                <FieldValue field={field} record={record} members={members} />
+              ))}
           </div>
           {editable && (
             <ActionIcon
@@ -145,7 +171,7 @@ export function EditableField({
               size="sm"
               aria-label={`Edit ${field.label}`}
               onClick={() => {
-                setDraft(inputValueOf(field, record));
+                setDraft(relationObject ? (related?.id ?? null) : inputValueOf(field, record));
                 setError(null);
                 setEditing(true);
               }}
@@ -159,53 +185,44 @@ export function EditableField({
   );
 }
 
-/** The record's fields (standard and custom) with inline editing, skipping those shown elsewhere. */
-export function FieldsPanel({
-  fields,
-  record,
-  members,
-  canEdit,
-  onSave,
-  skip,
-}: {
-  fields: Field[];
-  record: RecordData;
-  members: Member[];
-  canEdit: boolean;
-  onSave: (body: Record<string, unknown>) => Promise<unknown>;
-  skip: string[];
-}) {
-  const shown = fields.filter(
-    (f) => !f.retired && !skip.includes(f.key) && f.key !== 'id' && f.key !== 'archived_at',
-  );
+/** The object a relation field points at, when it is one with pages. */
+export function relationOf(field: Field): RecordObject | null {
+  const target = field.type === 'relation' ? field.relation?.object : undefined;
+  return isRecordObject(target) ? target : null;
+}
+
+/**
+ * The record a relation field points at: its id (`contact_id: "…"`), with its name when the API
+ * embeds the record beside it (`contact: {id, name}`).
+ */
+export function relationRefOf(field: Field, record: RecordData): { id: string; name?: string } | null {
+  const value = fieldValueOf(field, record);
+  const embedded = record[field.key.replace(/_id$/, '')];
+  const ref = isObject(embedded) && typeof embedded.id === 'string' ? embedded : null;
+  const id = typeof value === 'string' ? value : ref ? ref.id : null;
+  if (typeof id !== 'string') return null;
+  return ref && ref.id === id && typeof ref.name === 'string' ? { id, name: ref.name } : { id };
+}
+
+const isObject = (v: unknown): v is { [key: string]: unknown } =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A link to a related record, named by the API or by its own rule (read once, then cached). */
+function RelationLink({ object, id, name }: { object: RecordObject; id: string; name?: string | undefined }) {
+  const related = useQuery({ ...recordQuery(object, id), enabled: name === undefined });
   return (
-    <Stack gap={8}>
-      {shown.map((f) => (
-        <EditableField
-          key={f.key}
-          field={f}
-          record={record}
-          members={members}
-          canEdit={canEdit}
-          onSave={onSave}
-        />
-      ))}
-    </Stack>
+    <Anchor size="sm" renderRoot={(p) => <Link {...p} to={DETAIL_PATH[object]} params={{ id }} />}>
+      {name ?? (related.data ? recordTitle(object, related.data) : related.isError ? 'Not found' : '…')}
+    </Anchor>
   );
 }
 
 /** What happened to the record and its related records, newest first (`/<records>/{id}/timeline`). */
 export function TimelinePanel({ object, id }: { object: RecordObject; id: string }) {
-  const collection = COLLECTION[object];
   const query = useInfiniteQuery({
-    queryKey: [collection, id, 'timeline'],
+    queryKey: [COLLECTION[object], id, 'timeline'],
     initialPageParam: undefined as string | undefined,
-    queryFn: ({ pageParam }) =>
-      call(
-        api.GET(`/api/v1/${collection}/{id}/timeline` as '/api/v1/contacts/{id}/timeline', {
-          params: { path: { id }, query: { limit: 30, ...(pageParam ? { cursor: pageParam } : {}) } },
-        }),
-      ),
+    queryFn: ({ pageParam }) => timelinePage(object, id, pageParam),
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
   const entries = query.data?.pages.flatMap((p) => p.data) ?? [];
@@ -389,67 +406,6 @@ export function TasksPanel({ object, id }: { object: RecordObject; id: string })
   );
 }
 
-/** Opportunities of a contact or company (`filter: contact_id|company_id eq id`). */
-export function RelatedOpportunities({
-  field,
-  id,
-  members,
-}: {
-  field: 'contact_id' | 'company_id';
-  id: string;
-  members: Member[];
-}) {
-  const opps = useQuery({
-    queryKey: ['opportunities', 'related', field, id],
-    queryFn: () =>
-      call(
-        api.POST('/api/v1/opportunities/query', {
-          body: {
-            filter: { field, op: 'eq', value: id } as never,
-            limit: 50,
-            sort: [{ field: 'created_at', direction: 'desc' }],
-          },
-        }),
-      ),
-  });
-  return (
-    <Section title="Opportunities">
-      <Stack gap={6}>
-        {opps.data?.data.length === 0 && (
-          <Text size="sm" c="dimmed">
-            No opportunities.
-          </Text>
-        )}
-        {opps.data?.data.map((o) => (
-          <Group key={String(o.id)} justify="space-between" wrap="nowrap">
-            <Anchor
-              size="sm"
-              renderRoot={(p) => <Link {...p} to="/opportunities/$id" params={{ id: String(o.id) }} />}
-            >
-              {String(o.title)}
-            </Anchor>
-            <Group gap={6} wrap="nowrap">
-              <Text size="sm">{money(o.amount as number | null, o.currency as string | null)}</Text>
-              <Badge
-                size="sm"
-                variant="light"
-                color={o.status === 'won' ? 'green' : o.status === 'lost' ? 'red' : 'blue'}
-              >
-                {String(o.status)}
-              </Badge>
-              <Tooltip label="Owner">
-                <Text size="xs" c="dimmed">
-                  {memberName(members, o.owner_id)}
-                </Text>
-              </Tooltip>
-            </Group>
-          </Group>
-        ))}
-      </Stack>
-    </Section>
-  );
-}
-
 /** Archive / restore / delete buttons for the record header. */
 export function RecordActions({
   object,
@@ -463,14 +419,8 @@ export function RecordActions({
   onChanged: () => void;
 }) {
   const canEdit = useCanEdit();
-  const collection = COLLECTION[object];
   const act = useMutation({
-    mutationFn: (action: 'archive' | 'restore') =>
-      call(
-        api.POST(`/api/v1/${collection}/{id}/${action}` as '/api/v1/contacts/{id}/archive', {
-          params: { path: { id } },
-        }),
-      ),
+    mutationFn: (action: 'archive' | 'restore') => setArchived(object, id, action),
     onSuccess: onChanged,
     onError: (e) => notifications.show({ color: 'red', message: e.message }),
   });

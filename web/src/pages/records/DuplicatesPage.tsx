@@ -19,6 +19,7 @@ import { useState } from 'react';
 import { api, call, contactName, type Schemas } from '../../api/client';
 import { formatDate } from '../../lib/fields';
 import { meQuery } from '../../lib/query';
+import { recordPath } from '../../lib/records';
 import { EmptyState, PageSkeleton } from '../../shell/states';
 import { type MergeCollection, MergeValues } from './MergeValues';
 
@@ -46,8 +47,8 @@ export function DuplicatesPage() {
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam }) =>
       call(
-        api.GET(`/api/v1/${collection}/duplicates` as '/api/v1/contacts/duplicates', {
-          params: { query: { limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } as never },
+        api.GET(recordPath(collection, '/duplicates'), {
+          params: { query: { limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } },
         }),
       ),
     getNextPageParam: (last) => last.next_cursor ?? undefined,
@@ -62,8 +63,7 @@ export function DuplicatesPage() {
   const scan = pages.data?.pages[0]?.scan;
   const groups = pages.data?.pages.flatMap((p) => p.data) ?? [];
   const rescan = useMutation({
-    mutationFn: () =>
-      call(api.POST(`/api/v1/${collection}/duplicates/scan` as '/api/v1/contacts/duplicates/scan', {})),
+    mutationFn: () => call(api.POST(recordPath(collection, '/duplicates/scan'), {})),
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: [collection, 'duplicates'] }),
     onError: (e) => notifications.show({ color: 'red', message: e.message }),
   });
@@ -87,7 +87,7 @@ export function DuplicatesPage() {
           )}
           <SegmentedControl
             value={collection}
-            onChange={(v) => setCollection(v as MergeCollection)}
+            onChange={(v) => setCollection(v === 'companies' ? 'companies' : 'contacts')}
             data={[
               { value: 'contacts', label: 'Contacts' },
               { value: 'companies', label: 'Companies' },
@@ -199,7 +199,7 @@ function DuplicateGroupCard({ group, collection }: { group: DuplicateGroup; coll
   const dismiss = useMutation({
     mutationFn: () =>
       call(
-        api.POST(`/api/v1/${collection}/duplicates/dismiss` as '/api/v1/contacts/duplicates/dismiss', {
+        api.POST(recordPath(collection, '/duplicates/dismiss'), {
           body: { ids: group.records.map((r) => r.id) },
         }),
       ),

@@ -1,7 +1,7 @@
 import { Group, Radio, Skeleton, Table, Text } from '@mantine/core';
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { api, call, type Field, type Member } from '../../api/client';
-import { cellContent, type RecordData, useMembers } from '../../lib/fields';
+import { cellContent, fieldValueOf, type RecordData, useMembers } from '../../lib/fields';
 import { objectQuery } from '../../lib/query';
 
 export type MergeCollection = 'contacts' | 'companies';
@@ -60,7 +60,7 @@ function useCompanyNames(ids: string[]): Map<string, string> {
 }
 
 function readValue(field: Field, record: RecordData, groupIds: string[]): unknown {
-  const value = field.storage === 'custom' ? record.custom?.[field.key] : record[field.key];
+  const value = fieldValueOf(field, record);
   // A parent within the merge would make the survivor its own parent: the server ignores it.
   if (field.key === 'parent_id' && groupIds.includes(String(value))) return null;
   return value;
@@ -70,7 +70,8 @@ function valueText(field: Field, value: unknown, members: Member[], companies: M
   if (field.key === 'address' && value && typeof value === 'object')
     return Object.values(value as Record<string, string>).join(', ');
   if (field.key === 'parent_id') return companies.get(String(value)) ?? 'A company';
-  return cellContent(field, { id: '', [field.key]: value } as RecordData, members);
+  const record: RecordData = { id: '', [field.key]: value };
+  return cellContent(field, record, members);
 }
 
 /**

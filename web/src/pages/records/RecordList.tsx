@@ -30,21 +30,35 @@ import {
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { memo, type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
-import { api, call, type Field, type FilterNode, type Member, type SavedView } from '../../api/client';
-import { cellContent, type RecordData, TagPicker, useMembers } from '../../lib/fields';
+import {
+  api,
+  type BulkAction,
+  call,
+  type Field,
+  type FilterNode,
+  type Member,
+  type SavedView,
+} from '../../api/client';
+
+type BulkBody = Omit<BulkAction, 'ids'>;
+
+import { cellContent, fieldValueOf, type RecordData, TagPicker, useMembers } from '../../lib/fields';
 import { meQuery, objectQuery } from '../../lib/query';
-import { listQueryOptions, type Sort } from '../../lib/records';
+import {
+  bulkAction,
+  COLLECTION,
+  DEFAULT_COLUMNS,
+  DETAIL_PATH,
+  type ListObject,
+  listQueryOptions,
+  type Sort,
+  TITLE_FIELDS,
+} from '../../lib/records';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 import { FilterBuilder, type FilterState, fromFilter, toFilter } from './FilterBuilder';
 
 export type ListConfig = {
-  object: 'contact' | 'company';
-  collection: 'contacts' | 'companies';
-  title: string;
-  detailPath: '/contacts/$id' | '/companies/$id';
-  defaultColumns: string[];
-  /** The field the first column links from (the record's name). */
-  titleFields: string[];
+  object: ListObject;
   /** The "new record" form. */
   renderCreate: (close: () => void) => ReactNode;
   empty: ReactNode;
@@ -59,6 +73,8 @@ export type ListConfig = {
  * archive) and export of exactly what is shown.
  */
 export function RecordList(config: ListConfig) {
+  const collection = COLLECTION[config.object];
+  const detailPath = DETAIL_PATH[config.object];
   const { data: description } = useQuery(objectQuery(config.object));
   const { data: me } = useQuery(meQuery);
   const canEdit = me?.role === 'admin' || me?.role === 'user';
@@ -70,7 +86,7 @@ export function RecordList(config: ListConfig) {
   const [sort, setSort] = useState<Sort[]>([]);
   const [search, setSearch] = useState('');
   const [q] = useDebouncedValue(search.trim(), 250);
-  const [columns, setColumns] = useState<string[]>(config.defaultColumns);
+  const [columns, setColumns] = useState<string[]>(DEFAULT_COLUMNS[collection]);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [creating, setCreating] = useState(false);
@@ -93,7 +109,7 @@ export function RecordList(config: ListConfig) {
   }, [currentView]);
 
   const filterNode = useMemo(() => toFilter(filter), [filter]);
-  const queryKey = [config.collection, filterNode, sort, q, columns] as const;
+  const queryKey = [collection, filterNode, sort, q, columns] as const;
   // A new query starts from the first page with nothing selected.
   // biome-ignore lint/correctness/useExhaustiveDependencies: reset whenever the query changes
   useEffect(() => {
@@ -103,25 +119,19 @@ export function RecordList(config: ListConfig) {
   const cursor = cursors[cursors.length - 1];
 
   const list = useQuery({
-    ...listQueryOptions(config.collection, { filter: filterNode, sort, q, columns, cursor }),
+    ...listQueryOptions(collection, { filter: filterNode, sort, q, columns, cursor }),
     placeholderData: keepPreviousData,
   });
 
   const bulk = useMutation({
-    mutationFn: (body: Record<string, unknown>) =>
-      call(
-        api.POST(`/api/v1/${config.collection}/bulk` as '/api/v1/contacts/bulk', {
-          body: { ids: [...selected], ...body } as never,
-        }),
-      ),
+    mutationFn: (action: BulkBody) => bulkAction(collection, [...selected], action),
     onSuccess: (result) => {
-      const r = result as { updated?: number; matched?: number };
       notifications.show({
         color: 'teal',
-        message: `Done: ${r.updated ?? r.matched ?? selected.size} record(s) changed`,
+        message: `Done: ${result.changed} record(s) changed`,
       });
       setSelected(new Set());
-      void queryClient.invalidateQueries({ queryKey: [config.collection] });
+      void queryClient.invalidateQueries({ queryKey: [collection] });
     },
     onError: (e) => notifications.show({ color: 'red', title: 'Bulk action refused', message: e.message }),
   });
@@ -155,7 +165,7 @@ export function RecordList(config: ListConfig) {
     if (filterNode) p.set('filter', JSON.stringify(filterNode));
     if (sort.length) p.set('sort', sort.map((s) => `${s.field}:${s.direction}`).join(','));
     if (q) p.set('q', q);
-    return `/api/v1/${config.collection}/export?${p}`;
+    return `/api/v1/${collection}/export?${p}`;
   })();
 
   function toggleSort(field: Field) {
@@ -200,7 +210,7 @@ export function RecordList(config: ListConfig) {
       <Group justify="space-between" wrap="wrap">
         <Group gap="sm">
           <Title order={1} size="h2">
-            {currentView ? currentView.name : config.title}
+            {currentView ? currentView.name : description.label_plural}
           </Title>
           <Select
             aria-label="Saved view"
@@ -226,7 +236,7 @@ export function RecordList(config: ListConfig) {
 
       <Group gap="xs" wrap="wrap">
         <TextInput
-          aria-label={`Search ${config.title.toLowerCase()}`}
+          aria-label={`Search ${description.label_plural.toLowerCase()}`}
           placeholder="Search…"
           leftSection={<IconSearch size={16} />}
           value={search}
@@ -352,8 +362,8 @@ export function RecordList(config: ListConfig) {
                     selectable={canEdit}
                     selected={selected.has(row.id)}
                     onToggle={toggleRow}
-                    detailPath={config.detailPath}
-                    titleFields={config.titleFields}
+                    detailPath={detailPath}
+                    titleFields={TITLE_FIELDS[config.object]}
                   />
                 ))}
               </Table.Tbody>
@@ -438,7 +448,7 @@ const RecordRow = memo(function RecordRow({
   selectable: boolean;
   selected: boolean;
   onToggle: (id: string) => void;
-  detailPath: ListConfig['detailPath'];
+  detailPath: (typeof DETAIL_PATH)[ListObject];
   titleFields: string[];
 }) {
   return (
@@ -458,9 +468,7 @@ const RecordRow = memo(function RecordRow({
         <Table.Td key={f.key} className="cairn-cell">
           {i === 0 || titleFields.includes(f.key) ? (
             <Link className="cairn-link" to={detailPath} params={{ id: row.id }}>
-              {String(
-                f.storage === 'custom' ? (row.custom?.[f.key] ?? '') : ((row[f.key] as string) ?? ''),
-              ) || '—'}
+              {String(fieldValueOf(f, row) ?? '') || '—'}
             </Link>
           ) : (
             cellContent(f, row, members)
@@ -520,7 +528,7 @@ function BulkBar({
 }: {
   count: number;
   busy: boolean;
-  onAction: (body: Record<string, unknown>) => void;
+  onAction: (body: BulkBody) => void;
   members: { user_id: string; name: string }[];
 }) {
   const [tags, setTags] = useState<string[]>([]);
@@ -564,7 +572,7 @@ function BulkBar({
                 size="xs"
                 disabled={tags.length === 0}
                 onClick={() => {
-                  onAction({ action: mode, tags });
+                  if (mode) onAction({ action: mode, tags });
                   setTags([]);
                   setMode(null);
                 }}

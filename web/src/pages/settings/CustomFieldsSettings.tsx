@@ -48,12 +48,13 @@ export function CustomFieldsSettings() {
   const toggle = useMutation({
     mutationFn: (v: { key: string; retire: boolean }) =>
       call(
-        api.POST(
-          `/api/v1/objects/{object}/fields/{key}/${v.retire ? 'retire' : 'unretire'}` as '/api/v1/objects/{object}/fields/{key}/retire',
-          {
-            params: { path: { object, key: v.key } },
-          },
-        ),
+        v.retire
+          ? api.POST('/api/v1/objects/{object}/fields/{key}/retire', {
+              params: { path: { object, key: v.key } },
+            })
+          : api.POST('/api/v1/objects/{object}/fields/{key}/unretire', {
+              params: { path: { object, key: v.key } },
+            }),
       ),
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: ['objects'] }),
     onError: (e) => notifications.show({ color: 'red', message: e.message }),

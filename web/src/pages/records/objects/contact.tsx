@@ -1,120 +1,65 @@
-import { ActionIcon, Anchor, Badge, Button, Grid, Group, Stack, TagsInput, Text, Title } from '@mantine/core';
+import { ActionIcon, Anchor, Badge, Button, Group, Stack, TagsInput, Text } from '@mantine/core';
 import { IconPencil, IconX } from '@tabler/icons-react';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useParams } from '@tanstack/react-router';
+import { queryOptions, useQuery } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
-import { api, type Contact, call, contactName } from '../../api/client';
-import { type RecordData, useMembers } from '../../lib/fields';
-import { RecordPicker } from '../../lib/pickers';
-import { objectQuery } from '../../lib/query';
-import { useRecordSave } from '../../lib/records';
-import { ErrorAlert, PageSkeleton } from '../../shell/states';
-import {
-  FieldsPanel,
-  NotesPanel,
-  RecordActions,
-  RelatedOpportunities,
-  Section,
-  TasksPanel,
-  TimelinePanel,
-  useCanEdit,
-} from './DetailParts';
+import { api, call } from '../../../api/client';
+import { RecordPicker } from '../../../lib/pickers';
+import { ErrorAlert } from '../../../shell/states';
+import type { CreateInputProps, ObjectPlugin, PanelProps } from './types';
 
-/** A contact: every field editable in place, e-mails, phones, companies, and what relates to it. */
-export function ContactDetail() {
-  const { id } = useParams({ from: '/app/contacts/$id' });
-  const queryClient = useQueryClient();
-  const members = useMembers();
-  const canEdit = useCanEdit();
-  const description = useQuery(objectQuery('contact'));
-  const save = useRecordSave('contact', id);
-  const contact = useQuery({
+/** The contact as its endpoint types it (e-mails, phones, companies), from the page's cached read. */
+const contactQuery = (id: string) =>
+  queryOptions({
     queryKey: ['contacts', id],
     queryFn: () => call(api.GET('/api/v1/contacts/{id}', { params: { path: { id } } })),
   });
-  if (contact.error) throw contact.error;
-  if (!contact.data || !description.data) return <PageSkeleton />;
-  const c = contact.data;
 
+function ContactHeader({ id }: PanelProps) {
+  const c = useQuery(contactQuery(id)).data;
+  if (!c) return null;
   return (
-    <Stack>
-      <Group justify="space-between" wrap="wrap">
-        <div>
-          <Group gap="sm">
-            <Title order={1} size="h2">
-              {contactName(c)}
-            </Title>
-            {c.lead_status && <Badge variant="light">lead: {c.lead_status}</Badge>}
-            {c.archived_at && <Badge color="gray">archived</Badge>}
-          </Group>
-          <Group gap="xs">
-            {c.companies.map((co) => (
-              <Anchor
-                key={co.id}
-                size="sm"
-                renderRoot={(p) => <Link {...p} to="/companies/$id" params={{ id: co.id }} />}
-              >
-                {co.name}
-              </Anchor>
-            ))}
-          </Group>
-        </div>
-        <RecordActions
-          object="contact"
-          id={id}
-          archived={Boolean(c.archived_at)}
-          onChanged={() => void queryClient.invalidateQueries({ queryKey: ['contacts'] })}
-        />
-      </Group>
-      <Grid>
-        <Grid.Col span={{ base: 12, md: 5 }}>
-          <Stack>
-            <Section title="Details">
-              <Stack gap={8}>
-                <ListField
-                  label="E-mails"
-                  values={c.emails.map((e) => e.value)}
-                  canEdit={canEdit}
-                  onSave={(values) =>
-                    save({ emails: values.map((value, i) => ({ value, primary: i === 0 })) })
-                  }
-                />
-                <ListField
-                  label="Phones"
-                  values={c.phones.map((p) => p.e164 ?? p.raw)}
-                  canEdit={canEdit}
-                  onSave={(values) =>
-                    save({ phones: values.map((number, i) => ({ number, primary: i === 0 })) })
-                  }
-                />
-                <CompaniesField contact={c} canEdit={canEdit} onSave={save} />
-                <FieldsPanel
-                  fields={description.data.fields}
-                  record={c as unknown as RecordData}
-                  members={members}
-                  canEdit={canEdit}
-                  onSave={save}
-                  skip={['email', 'emails', 'phone', 'phones', 'companies']}
-                />
-              </Stack>
-            </Section>
-          </Stack>
-        </Grid.Col>
-        <Grid.Col span={{ base: 12, md: 7 }}>
-          <Stack>
-            <RelatedOpportunities field="contact_id" id={id} members={members} />
-            <TasksPanel object="contact" id={id} />
-            <NotesPanel object="contact" id={id} />
-            <TimelinePanel object="contact" id={id} />
-          </Stack>
-        </Grid.Col>
-      </Grid>
-    </Stack>
+    <>
+      {c.lead_status && <Badge variant="light">lead: {c.lead_status}</Badge>}
+      {c.companies.map((co) => (
+        <Anchor
+          key={co.id}
+          size="sm"
+          renderRoot={(p) => <Link {...p} to="/companies/$id" params={{ id: co.id }} />}
+        >
+          {co.name}
+        </Anchor>
+      ))}
+    </>
+  );
+}
+
+function Emails({ id, canEdit, save }: PanelProps) {
+  const c = useQuery(contactQuery(id)).data;
+  return (
+    <ListField
+      label="E-mails"
+      values={c?.emails.map((e) => e.value) ?? []}
+      canEdit={canEdit}
+      onSave={(values) => save({ emails: values.map((value, i) => ({ value, primary: i === 0 })) })}
+    />
+  );
+}
+
+function Phones({ id, canEdit, save }: PanelProps) {
+  const c = useQuery(contactQuery(id)).data;
+  return (
+    <ListField
+      label="Phones"
+      values={c?.phones.map((p) => p.e164 ?? p.raw) ?? []}
+      canEdit={canEdit}
+      onSave={(values) => save({ phones: values.map((number, i) => ({ number, primary: i === 0 })) })}
+    />
   );
 }
 
 /** E-mails or phones: a list edited as chips; the first is the primary. */
-export function ListField({
+function ListField({
   label,
   values,
   canEdit,
@@ -197,21 +142,14 @@ export function ListField({
   );
 }
 
-function CompaniesField({
-  contact,
-  canEdit,
-  onSave,
-}: {
-  contact: Contact;
-  canEdit: boolean;
-  onSave: (body: Record<string, unknown>) => Promise<unknown>;
-}) {
+/** The companies a contact works at: links, unlink, link another (the first linked is primary). */
+function Companies({ id, canEdit, save }: PanelProps) {
   const [error, setError] = useState<unknown>(null);
-  const links = contact.companies;
+  const links = useQuery(contactQuery(id)).data?.companies ?? [];
   async function setLinks(next: { id: string; primary: boolean }[]) {
     setError(null);
     try {
-      await onSave({ companies: next });
+      await save({ companies: next });
     } catch (e) {
       setError(e);
     }
@@ -274,3 +212,36 @@ function CompaniesField({
     </Group>
   );
 }
+
+/** The create form's company: one picked company becomes the primary link. */
+function CompanyInput({ value, onChange }: CreateInputProps) {
+  return (
+    <RecordPicker
+      collection="companies"
+      label="Company"
+      value={typeof value === 'string' ? value : null}
+      onChange={(id) => onChange(id)}
+    />
+  );
+}
+
+const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v : null);
+
+/** A contact: several e-mails and phones (one primary each) and the companies it works at. */
+export const contactPlugin: ObjectPlugin = {
+  Header: ContactHeader,
+  fields: { email: null, emails: Emails, phone: null, phones: Phones, companies: Companies },
+  create: {
+    inputs: { companies: CompanyInput },
+    toBody: ({ email, phone, companies, ...rest }) => {
+      const [e, p, co] = [text(email), text(phone), text(companies)];
+      return {
+        ...rest,
+        emails: e ? [{ value: e }] : [],
+        phones: p ? [{ number: p }] : [],
+        companies: co ? [{ id: co, primary: true }] : [],
+      };
+    },
+    errorPath: { email: 'emails[0].value', phone: 'phones[0].number' },
+  },
+};
