@@ -2,4 +2,5 @@
 export * from '../harness.js';
 export * from './checks.js';
 export * from './imports.js';
+export * from './records.js';
 export * from './shared-data.js';
