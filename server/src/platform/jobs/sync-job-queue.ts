@@ -61,7 +61,8 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
         start_after timestamptz not null,
         created_at timestamptz not null
       );
-      create unique index if not exists sync_job_singleton on ${table} (name, singleton_key);`);
+      create unique index if not exists sync_job_singleton on ${table} (name, singleton_key);
+      create index if not exists sync_job_due on ${table} (start_after, seq);`);
   };
   const insert = (conn: SqlExecutor, name: string, data: unknown, key: string | null, at: Date) =>
     conn
