@@ -11,7 +11,7 @@ import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
 import type { Services } from './platform/http/types.js';
 import { readVersionInfo } from './platform/http/version.js';
-import { createJobQueue } from './platform/jobs/job-queue.js';
+import { createJobQueue, type JobQueue } from './platform/jobs/job-queue.js';
 
 export type ServicesOptions = {
   config?: Config;
@@ -19,6 +19,8 @@ export type ServicesOptions = {
   database?: Database;
   logger?: pino.Logger;
   onInvitation?: AuthOptions['onInvitation'];
+  /** The job queue's driver; default pg-boss (tests may run theirs with the sync driver). */
+  jobQueue?: (database: Database, config: Config) => JobQueue;
 };
 
 /**
@@ -40,7 +42,9 @@ export async function createServices(
     }));
   const applied = await migrate(database);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
-  const jobs = createJobQueue(database, logger, config.queueSchema, config.queueSuperviseS);
+  const jobs =
+    options.jobQueue?.(database, config) ??
+    createJobQueue(database, logger, config.queueSchema, config.queueSuperviseS);
   const events = createEventDispatcher(database, jobs);
   const auth = createAuth(config, database, {
     onInvitation:

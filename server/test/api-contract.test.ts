@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapDatabaseError } from '../src/platform/errors/db-errors.js';
 import { signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
-import { uploadCsv } from './import-helpers.js';
+import { uploadCsv } from './kit/imports.js';
 import { type OpenApiDocument, operationsOf } from './openapi-walk.js';
 
 let t: TestApp;

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, startTestApp, type TestApp } from './harness.js';
-import { SHARED_DATA } from './import-helpers.js';
+import { sharedPath, signUp, startTestApp, type TestApp } from './kit/index.js';
 import {
   deref,
   type JsonSchema,
@@ -31,7 +30,7 @@ import {
  * family's sample, so every sampled payload is sent and every family reaches every target.
  */
 const PER_LIST = 12;
-const SECURITY = `${SHARED_DATA}security/`;
+const SECURITY = sharedPath('security/');
 
 type Family = { name: string; payloads: string[] };
 

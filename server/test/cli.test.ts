@@ -1,11 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import pg from 'pg';
-import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 
 // Each case starts the CLI as a process (tsx start-up, migrations): slow on a busy 2-core machine.
 vi.setConfig({ testTimeout: 180_000 });
@@ -13,52 +10,9 @@ vi.setConfig({ testTimeout: 180_000 });
 import { ConfigError, loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { DataDirLockedError } from '../src/db/lock.js';
+import { cairn, freshCliEnv as freshEnv, run, SERVER_DIR } from './kit/cli.js';
 
-const run = promisify(execFile);
-const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
-const TSX = path.join(SERVER_DIR, '..', 'node_modules', '.bin', 'tsx');
 const serverUrl = inject('databaseUrl');
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups) await c();
-});
-
-/** A database of its own for a CLI test: a fresh data dir, or a fresh database on the server. */
-async function freshEnv(): Promise<Record<string, string>> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'cairn-cli-'));
-  const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: 'warn', SECRET: 'x'.repeat(40) };
-  if (serverUrl) {
-    const name = `cairn_cli_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-    const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    env.DATABASE_URL = url.toString();
-    cleanups.push(async () => {
-      const c = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    });
-  }
-  return env;
-}
-
-async function cairn(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(TSX, ['src/main.ts', ...args], {
-      cwd: SERVER_DIR,
-      env: { ...process.env, DATABASE_URL: '', BASE_URL: '', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('configuration', () => {
   it('stops with a message naming the bad variable', () => {

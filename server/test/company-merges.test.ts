@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, type Client, signUp, startTestApp, type TestApp } from './harness.js';
-import { uploadCsv, waitForImport } from './import-helpers.js';
+import {
+  addMember,
+  type Client,
+  signUp,
+  startTestApp,
+  type TestApp,
+  uploadCsv,
+  waitForImport,
+} from './kit/index.js';
 
 let t: TestApp;
 let admin: { client: Client; orgId: string; userId: string };
@@ -207,7 +214,7 @@ describe('merging companies', () => {
       'Id,Name\nACC-1,Extern Survivor Co\nACC-2,Extern Merged Co\n',
     );
     await post(`/api/v1/imports/${up.body.id}/start`, {});
-    expect((await waitForImport(admin.client, up.body.id)).progress.created).toBe(2);
+    expect((await waitForImport(t, admin.client, up.body.id)).progress.created).toBe(2);
     const rows = (await get(`/api/v1/imports/${up.body.id}/rows`)).data;
     const [survivorId, mergedId] = rows.map((r: { record_id: string }) => r.record_id);
     const merge = await post('/api/v1/companies/merge', { survivor_id: survivorId, merged_ids: [mergedId] });
@@ -221,7 +228,7 @@ describe('merging companies', () => {
         `Subject,Account\n${title},ACC-2\n`,
       );
       await post(`/api/v1/imports/${tasks.body.id}/start`, {});
-      await waitForImport(admin.client, tasks.body.id);
+      await waitForImport(t, admin.client, tasks.body.id);
       const [row] = (await get(`/api/v1/imports/${tasks.body.id}/rows`)).data;
       return (await get(`/api/v1/tasks/${row.record_id}`)).link;
     };

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
+import { addMember, readShared, signUp, startTestApp, type TestApp, uniqueEmail } from './kit/index.js';
 
 let t: TestApp;
 let admin: Awaited<ReturnType<typeof signUp>>;
@@ -10,8 +8,6 @@ beforeAll(async () => {
   admin = await signUp(t, 'Contacts Co');
 });
 afterAll(() => t?.close());
-
-const SHARED = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
 
 describe('contacts', () => {
   it('creates a contact with e-mails, phones normalized to E.164 (input kept), tags and an owner', async () => {
@@ -88,7 +84,8 @@ describe('contacts', () => {
 
   it('stores hostile strings as given and returns them as given (never executed, never a 500)', async () => {
     const lines = (file: string) =>
-      readFileSync(`${SHARED}${file}`, 'utf8')
+      readShared(file)
+        .toString('utf8')
         .split('\n')
         .filter((l) => l.trim() && l.length <= 100);
     const payloads = [

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
+import {
+  addMember,
+  newDeal as createDeal,
+  defaultPipeline,
+  expectProblem,
+  signUp,
+  startTestApp,
+  type TestApp,
+  uniqueEmail,
+} from './kit/index.js';
 
 let t: TestApp;
 let admin: Awaited<ReturnType<typeof signUp>>;
@@ -9,20 +18,11 @@ const stage = (name: string) => pipeline.stages.find((s) => s.name === name)!.id
 beforeAll(async () => {
   t = await startTestApp();
   admin = await signUp(t, 'Deals Co');
-  pipeline = (await admin.client.get('/api/v1/pipelines')).body.data[0];
+  pipeline = await defaultPipeline(admin.client);
 });
 afterAll(() => t?.close());
 
-async function newDeal(title: string, extra: Record<string, unknown> = {}) {
-  const res = await admin.client.post('/api/v1/opportunities', {
-    title,
-    amount: 1000,
-    currency: 'EUR',
-    ...extra,
-  });
-  if (res.status !== 201) throw new Error(res.text);
-  return res.body;
-}
+const newDeal = (title: string, extra?: Record<string, unknown>) => createDeal(admin.client, title, extra);
 
 describe('pipelines', () => {
   it('a new tenant has a default pipeline with ordered stages', () => {
@@ -74,8 +74,7 @@ describe('pipelines', () => {
     ]);
     const deal = await newDeal('Pilot deal', { pipeline_id: p.body.id, stage_id: review });
     const refused = await admin.client.delete(`/api/v1/pipelines/${p.body.id}/stages/${review}`);
-    expect(refused.status).toBe(409);
-    expect(refused.body.code).toBe('stage_not_empty');
+    expectProblem(refused, 409, 'stage_not_empty');
     const deleted = await admin.client.delete(
       `/api/v1/pipelines/${p.body.id}/stages/${review}?move_to=${intro}`,
     );
@@ -127,8 +126,7 @@ describe('opportunities and the board', () => {
     const refused = await admin.client.post(`/api/v1/opportunities/${deal.id}/move`, {
       stage_id: stage('Qualified'),
     });
-    expect(refused.status).toBe(409);
-    expect(refused.body.code).toBe('closed');
+    expectProblem(refused, 409, 'closed');
 
     const history = await admin.client.get(`/api/v1/opportunities/${deal.id}/history`);
     expect(history.body.data.map((h: { to_stage: { name: string } }) => h.to_stage.name)).toEqual([
@@ -158,8 +156,7 @@ describe('opportunities and the board', () => {
     const res = await admin.client.post(`/api/v1/opportunities/${deal.id}/move`, {
       stage_id: other.body.stages[1].id,
     });
-    expect(res.status).toBe(422);
-    expect(res.body.path).toBe('body.stage_id');
+    expectProblem(res, 422, { path: 'body.stage_id' });
     const create = await admin.client.post('/api/v1/opportunities', {
       title: 'X',
       pipeline_id: pipeline.id,
@@ -276,8 +273,7 @@ describe('lead conversion', () => {
       company: { name: 'Kyle Security' },
     });
     const again = await admin.client.post(`/api/v1/contacts/${lead.body.id}/convert`, {});
-    expect(again.status).toBe(409);
-    expect(again.body.code).toBe('already_converted');
+    expectProblem(again, 409, 'already_converted');
     const timeline = await admin.client.get(`/api/v1/contacts/${lead.body.id}/timeline`);
     expect(timeline.body.data[0].description).toBe(
       'Ada Admin converted contact Selina Kyle into opportunity Selina Kyle deal',

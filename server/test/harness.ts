@@ -9,6 +9,11 @@ import { type Config, loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import type { RouteEntry } from '../src/platform/http/route-guard.js';
 import type { ApiApp, Services } from '../src/platform/http/types.js';
+import {
+  createSyncJobQueue,
+  type DrainOptions,
+  type SyncJobQueue,
+} from '../src/platform/jobs/sync-job-queue.js';
 import { createServices } from '../src/runtime.js';
 
 export const BASE_URL = 'http://cairn.test';
@@ -19,6 +24,15 @@ export type TestApp = {
   services: Services;
   routes: RouteEntry[];
   invitations: { id: string; email: string; role: string; link: string }[];
+  /** The job queue's driver: `sync` (default) runs jobs only when the test calls `drain`. */
+  queue: 'sync' | 'pg-boss';
+  /**
+   * Runs every queued job that is due, and the jobs they enqueue, until none is left (sync
+   * driver only); rejects when a job failed on every try. `{delayed: true}` runs later ones too.
+   */
+  drain(options?: DrainOptions): ReturnType<SyncJobQueue['drain']>;
+  /** The jobs still queued (sync driver only). */
+  queued: SyncJobQueue['queued'];
   /** A new HTTP client with its own cookie jar and client IP. */
   client(options?: { ip?: string; origin?: string | null }): Client;
   close(): Promise<void>;
@@ -29,12 +43,15 @@ export const serverDatabaseUrl = (): string => inject('databaseUrl');
 
 /**
  * Starts a real Cairn app for a test file: the embedded database in memory (or the run's
- * PostgreSQL server database), migrations applied, job worker running, HTTP through inject.
+ * PostgreSQL server database), migrations applied, HTTP through inject. Jobs run when the test
+ * calls `drain()` (the sync driver), or, with `{queue: 'pg-boss'}`, on pg-boss's worker in the
+ * background as in production (for the tests of pg-boss itself: retries, heartbeats, expiry).
  */
 export async function startTestApp(
   env: Record<string, string> = {},
   beforeStart?: (services: Services) => void,
   appOptions: Parameters<typeof buildApp>[1] = {},
+  { queue = 'sync' }: { queue?: 'sync' | 'pg-boss' } = {},
 ): Promise<TestApp> {
   const databaseUrl = serverDatabaseUrl();
   const config: Config = loadConfig({
@@ -56,12 +73,18 @@ export async function startTestApp(
     poolSize: 4,
   });
   const invitations: TestApp['invitations'] = [];
+  let sync: SyncJobQueue | undefined;
   const services = await createServices({
     config,
     database,
     logger: pino({ level: 'silent' }),
     onInvitation: (i) => invitations.push(i),
+    ...(queue === 'sync' ? { jobQueue: (db, c) => (sync = createSyncJobQueue(db, c.queueSchema)) } : {}),
   });
+  const syncQueue = (): SyncJobQueue => {
+    if (!sync) throw new Error('this test app runs pg-boss: its jobs run on their own');
+    return sync;
+  };
   beforeStart?.(services);
   await services.jobs.start({ worker: true });
   const { app, routes } = await buildApp(services, appOptions);
@@ -73,6 +96,9 @@ export async function startTestApp(
     services,
     routes,
     invitations,
+    queue,
+    drain: (options) => syncQueue().drain(options),
+    queued: (name) => syncQueue().queued(name),
     client: (options = {}) => new Client(app, options.ip ?? `${fileIp}.${++clients % 250}`, options.origin),
     async close() {
       await app.close();

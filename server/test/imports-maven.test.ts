@@ -1,8 +1,17 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, PASSWORD, signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
-import { readShared, uploadCsv, waitForImport } from './import-helpers.js';
+import {
+  type Client,
+  PASSWORD,
+  readShared,
+  signUp,
+  startTestApp,
+  type TestApp,
+  uniqueEmail,
+  uploadCsv,
+  waitForImport,
+} from './kit/index.js';
 
 /**
  * The Maven "CRM + Sales + Opportunities" set, imported as a new customer would: accounts as
@@ -73,7 +82,7 @@ describe('Maven CRM import', () => {
       expect(res.status, res.text).toBe(200);
     }
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(admin.client, up.body.id);
+    const done = await waitForImport(t, admin.client, up.body.id);
     expect(done.status).toBe('completed');
     expect(done.progress).toMatchObject({ created: accounts.length, failed: 0 });
 
@@ -132,7 +141,7 @@ describe('Maven CRM import', () => {
     });
     expect(patched.status, patched.text).toBe(200);
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(admin.client, up.body.id, 1_500_000);
+    const done = await waitForImport(t, admin.client, up.body.id, 1_500_000);
     expect(done.status, done.error).toBe('completed');
     expect(done.progress).toMatchObject({ total_rows: 8800, rows_done: 8800, created: 8800, failed: 0 });
     expect(done.empty_cells.account).toBe(deals.filter((d) => !d.account).length);
@@ -201,7 +210,7 @@ describe('Maven CRM import', () => {
     });
     await admin.client.post(`/api/v1/imports/${again.body.id}/start`);
     const withValue = deals.filter((d) => d.close_value).length;
-    expect((await waitForImport(admin.client, again.body.id, 1_500_000)).progress).toMatchObject({
+    expect((await waitForImport(t, admin.client, again.body.id, 1_500_000)).progress).toMatchObject({
       created: 0,
       updated: withValue,
       skipped: 8800 - withValue,
@@ -216,12 +225,12 @@ describe('Maven CRM import', () => {
       timeline.find((e: { type: string }) => e.type === 'opportunity.updated').data.changes.amount,
     ).toEqual({ before: amount, after: amount + 100 });
     expect((await admin.client.post(`/api/v1/imports/${again.body.id}/revert`)).status).toBe(200);
-    expect((await waitForImport(admin.client, again.body.id, 1_500_000)).status).toBe('reverted');
+    expect((await waitForImport(t, admin.client, again.body.id, 1_500_000)).status).toBe('reverted');
     expect(await opp()).toMatchObject({ amount, archived_at: null });
 
     // Undo: the 8,800 opportunities are archived and the board is empty again.
     expect((await admin.client.post(`/api/v1/imports/${up.body.id}/revert`)).status).toBe(200);
-    const reverted = await waitForImport(admin.client, up.body.id, 1_500_000);
+    const reverted = await waitForImport(t, admin.client, up.body.id, 1_500_000);
     expect(reverted.status).toBe('reverted');
     const after = (await admin.client.get(`/api/v1/pipelines/${maven.id}/board?include_closed=true`)).body;
     for (const column of after.columns) expect(column.count, column.stage.name).toBe(0);

@@ -1,18 +1,21 @@
 import { parse } from 'csv-parse/sync';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withTenant } from '../src/db/tenant.js';
 import { createContactIn } from '../src/modules/contacts/contact.service.js';
-import { IMPORT_QUEUE } from '../src/modules/imports/import.service.js';
-import {
-  IMPORT_HEARTBEAT_SECONDS,
-  RunOvertakenError,
-  runImport,
-} from '../src/modules/imports/import-runner.service.js';
+import { RunOvertakenError, runImport } from '../src/modules/imports/import-runner.service.js';
 import { events } from '../src/platform/events/event.schema.js';
-import { type Client, signUp, startTestApp, type TestApp } from './harness.js';
-import { readShared, uploadCsv, waitForImport } from './import-helpers.js';
+import {
+  type Client,
+  queueWithoutJob as queueImportWithoutJob,
+  readShared,
+  signUp,
+  startTestApp,
+  type TestApp,
+  uploadCsv,
+  waitForImport,
+} from './kit/index.js';
 
 let t: TestApp;
 /** On a PostgreSQL server (the suite's second run), not the embedded database. */
@@ -20,23 +23,13 @@ const onServer = Boolean(inject('databaseUrl'));
 let admin: { client: Client; orgId: string; userId: string; email: string };
 
 beforeAll(async () => {
-  // The job queue looks for stalled jobs every 2 seconds (60 by default): a test waits that long.
-  t = await startTestApp({ QUEUE_SUPERVISE_SECONDS: '2' });
+  t = await startTestApp();
   admin = await signUp(t, 'Importers');
 });
 afterAll(() => t?.close());
 
 /** Queues an import without its job (as a crashed worker leaves it), for `runImport` by hand. */
-async function queueWithoutJob(importId: string) {
-  await withTenant(
-    t.services.database,
-    { orgId: admin.orgId, actor: { type: 'system', id: null } },
-    (scope) =>
-      scope.tx.execute(
-        sql`update imports set status = 'queued' where org_id = ${admin.orgId} and id = ${importId}`,
-      ),
-  );
-}
+const queueWithoutJob = (importId: string) => queueImportWithoutJob(t, admin.orgId, importId);
 
 /** Uploads a file, sets the dedup mode, runs the import to its end. */
 async function importFile(
@@ -50,7 +43,7 @@ async function importFile(
   expect(up.status, up.text).toBe(201);
   await client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
   await client.post(`/api/v1/imports/${up.body.id}/start`);
-  const done = await waitForImport(client, up.body.id);
+  const done = await waitForImport(t, client, up.body.id);
   return {
     mapping: up.body.mapping.map((m: { target: string }) => m.target),
     progress: done.progress,
@@ -282,7 +275,7 @@ describe('contacts: import, dedup, revert', () => {
       target('Company'),
     ]).toEqual(['first_name', 'email', 'phone', 'external_id', 'company']);
     expect((await admin.client.post(`/api/v1/imports/${up.body.id}/start`)).status).toBe(200);
-    const done = await waitForImport(admin.client, up.body.id);
+    const done = await waitForImport(t, admin.client, up.body.id);
     expect(done.status).toBe('completed');
     expect(done.progress).toMatchObject({ rows_done: 100, total_rows: 100 });
     expect(done.progress.created + done.progress.failed).toBe(100);
@@ -297,7 +290,7 @@ describe('contacts: import, dedup, revert', () => {
 
     const again = await uploadCsv(t, admin.client, 'contact', 'customers-100.csv', file);
     await admin.client.post(`/api/v1/imports/${again.body.id}/start`);
-    const second = await waitForImport(admin.client, again.body.id);
+    const second = await waitForImport(t, admin.client, again.body.id);
     expect(second.progress.skipped).toBe(done.progress.created);
     expect(second.progress.created).toBe(0);
   });
@@ -312,13 +305,13 @@ describe('contacts: import, dedup, revert', () => {
     const up = await uploadCsv(t, admin.client, 'contact', 'dups.csv', csv);
     await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'update_empty' });
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(admin.client, up.body.id);
+    const done = await waitForImport(t, admin.client, up.body.id);
     expect(done.progress).toMatchObject({ created: 1, updated: 1, skipped: 2, failed: 0 });
     const grace = await admin.client.get(`/api/v1/contacts/${seed.body.id}`);
     expect(grace.body).toMatchObject({ first_name: 'Grace', last_name: 'Hopper' });
 
     await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    const reverted = await waitForImport(admin.client, up.body.id);
+    const reverted = await waitForImport(t, admin.client, up.body.id);
     expect(reverted.status).toBe('reverted');
     expect((await admin.client.get(`/api/v1/contacts/${seed.body.id}`)).body.last_name).toBeNull();
     const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?outcome=created`)).body.data;
@@ -334,7 +327,7 @@ describe('contacts: import, dedup, revert', () => {
       'ID,First Name,Last Name,Email,Phone,Tags\na-1,Ada,Lovelace,ada@engine.example,,vip\nb-1,Bob,Marley,bob@engine.example,+1 757 555 0199,\nc-1,Dan,Smith,dan@engine.example,,\n',
     );
     await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 3 });
+    expect((await waitForImport(t, admin.client, first.body.id)).progress).toMatchObject({ created: 3 });
     const acme = await admin.client.post('/api/v1/companies', { name: 'Engine Works' });
     const find = async (email: string) =>
       (
@@ -358,7 +351,7 @@ describe('contacts: import, dedup, revert', () => {
     const up = await uploadCsv(t, admin.client, 'contact', 'people-again.csv', `${csv}\n`);
     await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(admin.client, up.body.id);
+    const done = await waitForImport(t, admin.client, up.body.id);
     expect(done.progress).toMatchObject({ created: 1, updated: 4, skipped: 1, failed: 1 });
     const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
     const row = (n: number) => rows.find((r: { row_number: number }) => r.row_number === n);
@@ -404,7 +397,7 @@ describe('contacts: import, dedup, revert', () => {
     expect(dan.last_name).toBe('Brown');
     expect((await admin.client.post(`/api/v1/contacts/${dan.id}/archive`)).status).toBe(200);
     await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    expect((await waitForImport(admin.client, up.body.id)).status).toBe('reverted');
+    expect((await waitForImport(t, admin.client, up.body.id)).status).toBe('reverted');
     const undone = (await admin.client.get(`/api/v1/contacts/${ada.id}`)).body;
     expect(undone).toMatchObject({ last_name: 'Lovelace', phones: [], tags: ['vip'], companies: [] });
     expect((await admin.client.get(`/api/v1/contacts/${carol.id}`)).body.archived_at).not.toBeNull();
@@ -441,79 +434,6 @@ describe('contacts: import, dedup, revert', () => {
       `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'startsWith', value: 'resume' }))}&limit=200`,
     );
     expect(list.body.data).toHaveLength(120);
-  });
-
-  it('is taken up again soon after its worker died mid-run, and resumes from its checkpoint', async () => {
-    const lines = ['First Name,Email'];
-    for (let i = 0; i < 90; i++) lines.push(`H${i},heartbeat${i}@example.com`);
-    const up = await uploadCsv(t, admin.client, 'contact', 'heartbeat.csv', `${lines.join('\n')}\n`);
-    await queueWithoutJob(up.body.id);
-    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 30, maxBatches: 1 })).toBe(
-      'interrupted',
-    );
-    // Its job as a worker that died a minute ago leaves it: claimed (active), no heartbeat since.
-    // (Sent to start in an hour, so that this app's own worker does not claim it first.)
-    const jobId = await t.services.jobs.send(
-      null,
-      IMPORT_QUEUE,
-      { org_id: admin.orgId, import_id: up.body.id, kind: 'run' },
-      { startAfter: 3600 },
-    );
-    const schema = t.services.config.queueSchema;
-    const claimed = await t.services.database.raw.query<{
-      heartbeat_seconds: number;
-      expire_seconds: number;
-    }>(
-      `update ${schema}.job set state = 'active', start_after = now() - interval '1 minute',
-          started_on = now() - interval '1 minute', heartbeat_on = now() - interval '1 minute'
-        where id = $1 returning heartbeat_seconds, expire_seconds`,
-      [jobId],
-    );
-    // A 24-hour limit (an import of millions of rows runs past pg-boss's 15 minutes), and a heartbeat.
-    expect(claimed.rows[0]).toEqual({ heartbeat_seconds: IMPORT_HEARTBEAT_SECONDS, expire_seconds: 86_400 });
-    expect((await admin.client.get(`/api/v1/imports/${up.body.id}`)).body).toMatchObject({
-      status: 'running',
-      progress: { rows_done: 30 },
-    });
-    // pg-boss fails the stalled job, retries it, and this app's worker resumes the import.
-    const done = await waitForImport(admin.client, up.body.id, 30_000);
-    expect(done.status).toBe('completed');
-    expect(done.progress).toMatchObject({ rows_done: 90, created: 90, skipped: 0, failed: 0 });
-    const list = await admin.client.get(
-      `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'startsWith', value: 'heartbeat' }))}&limit=200`,
-    );
-    expect(list.body.data).toHaveLength(90);
-  });
-
-  it('fails with the reason when its worker died on every try, and starts again from its checkpoint', async () => {
-    const lines = ['First Name,Email'];
-    for (let i = 0; i < 60; i++) lines.push(`S${i},stalled${i}@example.com`);
-    const up = await uploadCsv(t, admin.client, 'contact', 'stalled.csv', `${lines.join('\n')}\n`);
-    await queueWithoutJob(up.body.id);
-    await runImport(t.services, admin.orgId, up.body.id, { batchRows: 20, maxBatches: 1 });
-    // Its job on its last try (two retries used), claimed by a worker that died a minute ago.
-    const jobId = await t.services.jobs.send(
-      null,
-      IMPORT_QUEUE,
-      { org_id: admin.orgId, import_id: up.body.id, kind: 'run' },
-      { startAfter: 3600 },
-    );
-    await t.services.database.raw.query(
-      `update ${t.services.config.queueSchema}.job set state = 'active', retry_count = retry_limit,
-          start_after = now() - interval '1 minute', started_on = now() - interval '1 minute',
-          heartbeat_on = now() - interval '1 minute'
-        where id = $1`,
-      [jobId],
-    );
-    const failed = await waitForImport(admin.client, up.body.id, 30_000);
-    expect(failed.status).toBe('failed');
-    expect(failed.error).toMatch(/worker ended on each of 3 tries.*Start it again/);
-    expect(failed.progress).toMatchObject({ rows_done: 20, created: 20 });
-
-    expect((await admin.client.post(`/api/v1/imports/${up.body.id}/start`)).status).toBe(200);
-    const done = await waitForImport(admin.client, up.body.id, 30_000);
-    expect(done.status).toBe('completed');
-    expect(done.progress).toMatchObject({ rows_done: 60, created: 60, failed: 0 });
   });
 
   it('dedups against the previous batch, older batches and its own rows when batches overlap', async () => {
@@ -714,7 +634,7 @@ describe('contacts: import, dedup, revert', () => {
       'ID,Name,Domain,Parent Company,Industry\ng-1,Globex Group,globex-group.example,,\ng-2,Initech Group,initech-group.example,Globex Group,\ng-3,Hooli Group,hooli-group.example,,\n',
     );
     await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 3 });
+    expect((await waitForImport(t, admin.client, first.body.id)).progress).toMatchObject({ created: 3 });
     const ids = Object.fromEntries(
       (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
         (r: { row_number: number; record_id: string }) => [r.row_number, r.record_id],
@@ -733,7 +653,7 @@ describe('contacts: import, dedup, revert', () => {
     const up = await uploadCsv(t, admin.client, 'company', 'groups-again.csv', `${csv}\n`);
     await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    expect((await waitForImport(admin.client, up.body.id)).progress).toMatchObject({
+    expect((await waitForImport(t, admin.client, up.body.id)).progress).toMatchObject({
       created: 0,
       updated: 3,
       failed: 2,
@@ -753,7 +673,7 @@ describe('contacts: import, dedup, revert', () => {
     expect(types).toEqual(['company.updated', 'company.updated', 'company.updated']);
 
     await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    expect((await waitForImport(admin.client, up.body.id)).status).toBe('reverted');
+    expect((await waitForImport(t, admin.client, up.body.id)).status).toBe('reverted');
     expect(await get(hooli)).toMatchObject({ parent_id: null, industry: null });
     expect(await get(initech)).toMatchObject({ parent_id: globex });
   });
@@ -767,7 +687,7 @@ describe('contacts: import, dedup, revert', () => {
       'Task Id,Subject,Due Date,Priority\nT-1,Renew contract,2031-01-10,Low\nT-2,Plan kickoff,,\n',
     );
     await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 2 });
+    expect((await waitForImport(t, admin.client, first.body.id)).progress).toMatchObject({ created: 2 });
     const ids = (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
       (r: { record_id: string }) => r.record_id,
     );
@@ -782,7 +702,7 @@ describe('contacts: import, dedup, revert', () => {
     );
     await admin.client.patch(`/api/v1/imports/${fill.body.id}`, { dedup: 'update_empty' });
     await admin.client.post(`/api/v1/imports/${fill.body.id}/start`);
-    expect((await waitForImport(admin.client, fill.body.id)).progress).toMatchObject({
+    expect((await waitForImport(t, admin.client, fill.body.id)).progress).toMatchObject({
       updated: 1,
       skipped: 1,
     });
@@ -798,7 +718,7 @@ describe('contacts: import, dedup, revert', () => {
     );
     await admin.client.patch(`/api/v1/imports/${over.body.id}`, { dedup: 'overwrite' });
     await admin.client.post(`/api/v1/imports/${over.body.id}/start`);
-    expect((await waitForImport(admin.client, over.body.id)).progress).toMatchObject({ updated: 1 });
+    expect((await waitForImport(t, admin.client, over.body.id)).progress).toMatchObject({ updated: 1 });
     expect((await admin.client.get(`/api/v1/tasks/${ids[0]}`)).body).toMatchObject({
       title: 'Renew the contract',
       due_date: '2031-02-01',
@@ -806,7 +726,7 @@ describe('contacts: import, dedup, revert', () => {
     });
 
     await admin.client.post(`/api/v1/imports/${over.body.id}/revert`);
-    expect((await waitForImport(admin.client, over.body.id)).status).toBe('reverted');
+    expect((await waitForImport(t, admin.client, over.body.id)).status).toBe('reverted');
     expect((await admin.client.get(`/api/v1/tasks/${ids[0]}`)).body).toMatchObject({
       title: 'Renew contract',
       due_date: '2031-01-10',
@@ -829,7 +749,7 @@ describe('contacts: import, dedup, revert', () => {
       ]);
       if (dedup) await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
       await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-      return { id: up.body.id as string, done: await waitForImport(admin.client, up.body.id) };
+      return { id: up.body.id as string, done: await waitForImport(t, admin.client, up.body.id) };
     };
     const notesOf = async () =>
       (await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data
@@ -863,7 +783,7 @@ describe('contacts: import, dedup, revert', () => {
     expect(updated[0].row_number).toBe(1);
 
     await admin.client.post(`/api/v1/imports/${over.id}/revert`);
-    expect((await waitForImport(admin.client, over.id)).status).toBe('reverted');
+    expect((await waitForImport(t, admin.client, over.id)).status).toBe('reverted');
     expect(await notesOf()).toEqual(['Likes COBOL', 'Navy']);
   });
 
@@ -872,7 +792,7 @@ describe('contacts: import, dedup, revert', () => {
     const up = await uploadCsv(t, admin.client, 'contact', 'errors.csv', csv);
     await admin.client.patch(`/api/v1/imports/${up.body.id}`, { options: { invalid_cells: 'fail_row' } });
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(admin.client, up.body.id);
+    const done = await waitForImport(t, admin.client, up.body.id);
     expect(done.progress.failed).toBe(2);
     const report = await admin.client.get(`/api/v1/imports/${up.body.id}/errors.csv`);
     expect(report.headers['content-type']).toMatch(/text\/csv/);
@@ -981,7 +901,7 @@ describe('saved mappings and custom fields from columns', () => {
       [tooLong],
     ]);
     await own.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(own.client, up.body.id);
+    const done = await waitForImport(t, own.client, up.body.id);
     const rows = (await own.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
     expect(rows.map((r: { problems: unknown[] }) => r.problems)).toEqual([
       [],
@@ -1116,7 +1036,7 @@ describe('saved mappings and custom fields from columns', () => {
       'custom.referrer',
     ]);
     await own.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(own.client, up.body.id);
+    const done = await waitForImport(t, own.client, up.body.id);
     expect(done.progress).toMatchObject({ created: 3, failed: 1 });
     const rows = (await own.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
     expect(rows[1]).toMatchObject({ row_number: 2, outcome: 'failed', record_id: null });
@@ -1230,7 +1150,7 @@ describe('tasks and notes', () => {
       'Id,Title,Due Date,Priority\nu-1,Call,2031-01-10,low\nu-2,Mail,,\nu-3,Visit,,\nu-4,Fax,,\nu-5,Wire,,\n',
     );
     await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(admin.client, first.body.id)).progress).toMatchObject({ created: 5 });
+    expect((await waitForImport(t, admin.client, first.body.id)).progress).toMatchObject({ created: 5 });
     const ids = (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
       (r: { record_id: string }) => r.record_id,
     ) as string[];
@@ -1286,7 +1206,7 @@ describe('tasks and notes', () => {
     expect(updates.map((e) => e.subjectId).sort()).toEqual([ids[0], ids[4], ids[4]].sort());
 
     await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    expect((await waitForImport(admin.client, up.body.id)).status).toBe('reverted');
+    expect((await waitForImport(t, admin.client, up.body.id)).status).toBe('reverted');
     expect(await task(ids[0]!)).toMatchObject({ title: 'Call', due_date: '2031-01-10', priority: 'low' });
     expect(await task(ids[4]!)).toMatchObject({ title: 'Wire', priority: 'normal' });
 
@@ -1302,7 +1222,7 @@ describe('tasks and notes', () => {
       'Id,Note,Contact\nm-1,One,noted@bulk-update.example\nm-2,Two,noted@bulk-update.example\n',
     );
     await admin.client.post(`/api/v1/imports/${firstNotes.body.id}/start`);
-    expect((await waitForImport(admin.client, firstNotes.body.id)).progress).toMatchObject({ created: 2 });
+    expect((await waitForImport(t, admin.client, firstNotes.body.id)).progress).toMatchObject({ created: 2 });
     const notesCsv = [
       'Id,Note,Contact',
       'm-1,One <b>changed</b>,noted@bulk-update.example', // row 1: replaced
@@ -1327,7 +1247,7 @@ describe('tasks and notes', () => {
     const noteEvents = await importEvents(notes.body.id);
     expect(noteEvents.map((e) => e.type)).toEqual(['note.updated']);
     await admin.client.post(`/api/v1/imports/${notes.body.id}/revert`);
-    expect((await waitForImport(admin.client, notes.body.id)).status).toBe('reverted');
+    expect((await waitForImport(t, admin.client, notes.body.id)).status).toBe('reverted');
     expect(await texts()).toEqual(['<p>One</p>', '<p>Two</p>']);
   });
 
@@ -1352,7 +1272,7 @@ describe('tasks and notes', () => {
       'company',
     ]);
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(admin.client, up.body.id);
+    const done = await waitForImport(t, admin.client, up.body.id);
     expect(done.progress).toMatchObject({ created: 2, failed: 1 });
     const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
     const call = (await admin.client.get(`/api/v1/tasks/${rows[0].record_id}`)).body;
@@ -1370,15 +1290,15 @@ describe('tasks and notes', () => {
       'Note,Contact\n"Met at <b>FOSDEM</b>\nLikes kernels",Linus\n',
     );
     await admin.client.post(`/api/v1/imports/${notes.body.id}/start`);
-    expect((await waitForImport(admin.client, notes.body.id)).progress.created).toBe(1);
+    expect((await waitForImport(t, admin.client, notes.body.id)).progress.created).toBe(1);
     const list = (await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data;
     expect(list[0].body_html).toBe('<p>Met at &lt;b&gt;FOSDEM&lt;/b&gt;</p><p>Likes kernels</p>');
 
     await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    expect((await waitForImport(admin.client, up.body.id)).status).toBe('reverted');
+    expect((await waitForImport(t, admin.client, up.body.id)).status).toBe('reverted');
     expect((await admin.client.get(`/api/v1/tasks/${rows[0].record_id}`)).body.archived_at).not.toBeNull();
     await admin.client.post(`/api/v1/imports/${notes.body.id}/revert`);
-    await waitForImport(admin.client, notes.body.id);
+    await waitForImport(t, admin.client, notes.body.id);
     expect((await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data).toEqual(
       [],
     );
@@ -1455,7 +1375,10 @@ describe('opportunities', () => {
     const up = await uploadCsv(t, admin.client, 'opportunity', 'amounts.csv', csv);
     expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual(['title', 'amount', 'currency']);
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    expect((await waitForImport(admin.client, up.body.id)).progress).toMatchObject({ created: 5, failed: 0 });
+    expect((await waitForImport(t, admin.client, up.body.id)).progress).toMatchObject({
+      created: 5,
+      failed: 0,
+    });
     const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
     expect(rows[4].problems).toEqual([
       expect.objectContaining({ column: 'Amount', code: 'invalid_amount', value: '12 EUR GBP' }),
@@ -1500,7 +1423,7 @@ describe('opportunities', () => {
     );
     await admin.client.patch(`/api/v1/imports/${up.body.id}`, { options: { pipeline: 'History kept' } });
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    expect((await waitForImport(admin.client, up.body.id)).progress).toMatchObject({ created: 1 });
+    expect((await waitForImport(t, admin.client, up.body.id)).progress).toMatchObject({ created: 1 });
     const [row] = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
     const deleted = await admin.client.delete(
       `/api/v1/pipelines/${pipeline.body.id}/stages/${pilot}?move_to=${intro}`,

@@ -10,8 +10,16 @@ import { registerWebApp } from '../src/modules/web/web.routes.js';
 import { installInputRules } from '../src/platform/http/input.js';
 import { installProblemHandlers } from '../src/platform/http/problem.js';
 import type { ApiApp } from '../src/platform/http/types.js';
-import { ORIGIN, signUp, startTestApp, type TestApp } from './harness.js';
-import { readShared, uploadCsv, waitForImport } from './import-helpers.js';
+import {
+  expectProblem,
+  ORIGIN,
+  readShared,
+  signUp,
+  startTestApp,
+  type TestApp,
+  uploadCsv,
+  waitForImport,
+} from './kit/index.js';
 
 let t: TestApp;
 let admin: Awaited<ReturnType<typeof signUp>>;
@@ -219,7 +227,7 @@ describe('bytes PostgreSQL cannot store', () => {
     expect(up.status, up.text).toBe(201);
     const started = await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
     expect(started.status, started.text).toBe(200);
-    const done = await waitForImport(admin.client, up.body.id);
+    const done = await waitForImport(t, admin.client, up.body.id);
     expect(done.status).toBe('completed');
     // The default `invalid_cells` keeps the row without the bad cell, as for any other bad cell.
     expect(done.progress).toMatchObject({ created: 2, failed: 0, with_problems: 1 });
@@ -404,27 +412,17 @@ describe('every error is problem+json, from every layer', () => {
   it('Node, Fastify, the router, better-auth and static files all answer problem+json with a code', async () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as AddressInfo;
-    const expectProblem = (
-      res: { status: number; headers: Record<string, unknown>; body: Record<string, unknown> },
-      status: number,
-      label: string,
-    ) => {
-      expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBe(status);
-      expect(String(res.headers['content-type']), label).toMatch(/^application\/problem\+json/);
-      expect(res.body.code, label).toBeTypeOf('string');
-      expect(res.body.status, label).toBe(status);
-    };
     // Node's HTTP parser: header block too large.
     const big = parseRaw(
       await rawExchange(port, `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
     );
-    expectProblem(big, 431, 'header too large');
+    expectProblem(big, 431, { label: 'header too large' });
     expect(big.body.code).toBe('headers_too_large');
     // The router: a path parameter beyond the router's limit, and bad percent-encoding.
     const long = await httpCall(port, { method: 'GET', path: `/api/v1/contacts/${'a'.repeat(2000)}` });
-    expectProblem(long, 414, 'uri too long');
+    expectProblem(long, 414, { label: 'uri too long' });
     const badUrl = await httpCall(port, { method: 'GET', path: '/api/v1/contacts/%E0%A4%A' });
-    expectProblem(badUrl, 400, 'bad encoding');
+    expectProblem(badUrl, 400, { label: 'bad encoding' });
     expect(badUrl.body.code).toBe('invalid_url');
     // Body parsing: too large, and an unsupported media type.
     const tooLarge = await httpCall(port, {
@@ -433,7 +431,7 @@ describe('every error is problem+json, from every layer', () => {
       headers: { 'content-type': 'application/json' },
       body: `{"name":""${'a'.repeat(11 * 1024 * 1024)}"}`,
     });
-    expectProblem(tooLarge, 413, 'body too large');
+    expectProblem(tooLarge, 413, { label: 'body too large' });
     for (const type of ['application/xml', 'text/plain']) {
       const media = await httpCall(port, {
         method: 'POST',
@@ -441,15 +439,15 @@ describe('every error is problem+json, from every layer', () => {
         headers: { 'content-type': type },
         body: '<signup/>',
       });
-      expectProblem(media, 415, `media type ${type}`);
+      expectProblem(media, 415, { label: `media type ${type}` });
     }
     // An unknown method on a known path: 405 with Allow.
     const method = await httpCall(port, { method: 'PUT', path: '/api/v1/contacts' });
-    expectProblem(method, 405, 'method');
+    expectProblem(method, 405, { label: 'method' });
     expect(method.body.code).toBe('method_not_allowed');
     expect(String(method.headers.allow).split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
     const auth405 = await httpCall(port, { method: 'DELETE', path: '/api/auth/get-session' });
-    expectProblem(auth405, 405, 'auth method');
+    expectProblem(auth405, 405, { label: 'auth method' });
     // better-auth's own refusals keep their code.
     const signIn = await httpCall(port, {
       method: 'POST',
@@ -457,18 +455,18 @@ describe('every error is problem+json, from every layer', () => {
       headers: { 'content-type': 'application/json', origin: ORIGIN },
       body: JSON.stringify({ email: admin.email, password: 'wrong-password-1' }),
     });
-    expectProblem(signIn, 401, 'better-auth');
+    expectProblem(signIn, 401, { label: 'better-auth' });
     expect(signIn.body.code).toBe('invalid_email_or_password');
     const authUnknown = await httpCall(port, { method: 'GET', path: '/api/auth/no-such-endpoint' });
-    expectProblem(authUnknown, 404, 'better-auth unknown');
+    expectProblem(authUnknown, 404, { label: 'better-auth unknown' });
     // The API reference's own static files.
-    expectProblem(
-      await httpCall(port, { method: 'GET', path: '/api/docs/static/missing.js' }),
-      404,
-      'docs asset',
-    );
+    expectProblem(await httpCall(port, { method: 'GET', path: '/api/docs/static/missing.js' }), 404, {
+      label: 'docs asset',
+    });
     // A plain unknown route.
-    expectProblem(await httpCall(port, { method: 'GET', path: '/api/v1/nothing' }), 404, 'unknown route');
+    expectProblem(await httpCall(port, { method: 'GET', path: '/api/v1/nothing' }), 404, {
+      label: 'unknown route',
+    });
   });
 
   it('static files answer problem+json on their errors', async () => {

@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { addMember, type Res, signUp, type TestApp, uniqueEmail } from './harness.js';
-import { uploadCsv, waitForImport } from './import-helpers.js';
 import type { Ids, Kind, Tenant } from './isolation-cases.js';
+import {
+  addMember,
+  type Res,
+  signUp,
+  type TestApp,
+  uniqueEmail,
+  uploadCsv,
+  waitForImport,
+} from './kit/index.js';
 
 /**
  * The records of a tenant for the isolation walk: `seed` signs up a tenant and makes one of each
@@ -134,7 +141,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         ).id;
         if (kind === 'queuedImport') heldImports.add(id); // its job waits: the import stays queued
         if (kind !== 'import') ok(await c.post(`/api/v1/imports/${id}/start`), 'start');
-        if (kind === 'doneImport') expect((await waitForImport(c, id, 30_000)).status).toBe('completed');
+        if (kind === 'doneImport') expect((await waitForImport(t, c, id, 30_000)).status).toBe('completed');
         return { [kind]: id };
       }
       case 'mapping':

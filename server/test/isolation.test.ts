@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Res, startTestApp, type TestApp } from './harness.js';
-import { uploadCsv } from './import-helpers.js';
 import {
   addFilterCases,
   CASES,
@@ -20,6 +19,7 @@ import {
   type Tenant,
 } from './isolation-cases.js';
 import { isolationWorld } from './isolation-world.js';
+import { uploadCsv } from './kit/imports.js';
 
 /**
  * The tenant-isolation walk. Every entry of the route table has a case in isolation-cases.ts (or a reasoned

@@ -11,11 +11,16 @@ let ctx: TenantContext;
 const received: string[] = [];
 
 beforeAll(async () => {
-  // A queue of this test's own, defined before the worker starts, like any module's.
-  t = await startTestApp({}, ({ jobs }) =>
-    jobs.define<{ marker: string }>({ name: 'test.marker' }, async ({ data }) => {
-      received.push(data.marker);
-    }),
+  // A queue of this test's own, defined before the worker starts, like any module's. On pg-boss:
+  // these tests prove the production queue's background worker and its transactional send.
+  t = await startTestApp(
+    {},
+    ({ jobs }) =>
+      jobs.define<{ marker: string }>({ name: 'test.marker' }, async ({ data }) => {
+        received.push(data.marker);
+      }),
+    {},
+    { queue: 'pg-boss' },
   );
   const admin = await signUp(t);
   ctx = { orgId: admin.orgId, actor: { type: 'user', id: admin.userId } };

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
+import { addMember, sharedPath, signUp, startTestApp, type TestApp, uniqueEmail } from './kit/index.js';
 
 type Admin = Awaited<ReturnType<typeof signUp>>;
 type Member = Awaited<ReturnType<typeof addMember>>;
@@ -32,11 +32,11 @@ const onContact = (body: string) => ({ object: 'contact', id: contactId, body })
 
 /** XSS payload lists (PayloadsAllTheThings), one payload a line: the HTML ones, a few hundred. */
 function attackPayloads(count: number): string[] {
-  const dir = new URL('../../../shared/data/security/payloadsallthethings/xss/', import.meta.url);
+  const dir = sharedPath('security/payloadsallthethings/xss/');
   const lines = readdirSync(dir)
     .filter((f) => f.endsWith('.txt'))
     .sort()
-    .flatMap((f) => readFileSync(new URL(f, dir), 'utf8').split('\n'))
+    .flatMap((f) => readFileSync(`${dir}${f}`, 'utf8').split('\n'))
     .filter((line) => line.includes('<') && line.trim() !== '');
   const unique = [...new Set(lines)];
   const step = Math.max(1, Math.floor(unique.length / count));

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { sample } from 'openapi-sampler';
 import { addMember, type Client, ORIGIN, signUp, type TestApp } from './harness.js';
-import { uploadCsv } from './import-helpers.js';
+import { uploadCsv } from './kit/imports.js';
 
 // ajv-formats is CommonJS with a default export; under ESM its function sits on `.default`.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??

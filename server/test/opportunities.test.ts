@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, signUp, startTestApp, type TestApp } from './harness.js';
+import {
+  addMember,
+  newDeal as createDeal,
+  expectProblem,
+  defaultPipeline as firstPipeline,
+  signUp,
+  startTestApp,
+  type TestApp,
+} from './kit/index.js';
 
 /** The opportunity record routes and the pipeline settings a user reaches, each by its result. */
 let t: TestApp;
@@ -11,20 +19,12 @@ beforeAll(async () => {
   t = await startTestApp();
   admin = await signUp(t, 'Opportunity Co');
   seller = await addMember(t, admin.client, 'user');
-  defaultPipeline = (await admin.client.get('/api/v1/pipelines')).body.data[0];
+  defaultPipeline = await firstPipeline(admin.client);
 });
 afterAll(() => t?.close());
 
-async function newDeal(title: string, extra: Record<string, unknown> = {}) {
-  const res = await admin.client.post('/api/v1/opportunities', {
-    title,
-    amount: 1000,
-    currency: 'EUR',
-    ...extra,
-  });
-  if (res.status !== 201) throw new Error(res.text);
-  return res.body as { id: string; title: string };
-}
+const newDeal = (title: string, extra?: Record<string, unknown>) =>
+  createDeal(admin.client, title, extra) as Promise<{ id: string; title: string }>;
 const titlesOf = (res: { body: { data: { title: string }[] } }) => res.body.data.map((o) => o.title);
 
 describe('opportunities', () => {
@@ -176,8 +176,7 @@ describe('pipelines', () => {
     const held = await admin.client.post('/api/v1/pipelines', { name: 'Busy', stages: [{ name: 'Only' }] });
     await newDeal('Keeps it', { pipeline_id: held.body.id });
     const refused = await admin.client.delete(`/api/v1/pipelines/${held.body.id}`);
-    expect(refused.status).toBe(409);
-    expect(refused.body.code).toBe('pipeline_not_empty');
+    expectProblem(refused, 409, 'pipeline_not_empty');
     expect((await admin.client.get(`/api/v1/pipelines/${held.body.id}`)).status).toBe(200);
   });
 

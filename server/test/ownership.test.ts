@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, type Client, signUp, startTestApp, type TestApp } from './harness.js';
-import { uploadCsv, waitForImport } from './import-helpers.js';
+import {
+  addMember,
+  type Client,
+  signUp,
+  startTestApp,
+  type TestApp,
+  uploadCsv,
+  waitForImport,
+} from './kit/index.js';
 
 let t: TestApp;
 let admin: { client: Client };
@@ -21,7 +28,7 @@ async function finishedImport(by: Client, tag: string): Promise<string> {
   const up = await uploadCsv(t, by, 'contact', `${tag}.csv`, csv);
   expect(up.status, up.text).toBe(201);
   expect((await by.post(`/api/v1/imports/${up.body.id}/start`)).status).toBe(200);
-  expect((await waitForImport(by, up.body.id)).status).toBe('completed');
+  expect((await waitForImport(t, by, up.body.id)).status).toBe('completed');
   return up.body.id;
 }
 
@@ -44,11 +51,11 @@ describe('reverting an import', () => {
     expect((await alice.client.get(`/api/v1/imports/${byAlice}`)).body.status).toBe('completed');
 
     expect((await alice.client.post(`/api/v1/imports/${byAlice}/revert`)).status).toBe(200);
-    expect((await waitForImport(alice.client, byAlice)).status).toBe('reverted');
+    expect((await waitForImport(t, alice.client, byAlice)).status).toBe('reverted');
 
     const byBob = await finishedImport(bob.client, 'b1');
     expect((await admin.client.post(`/api/v1/imports/${byBob}/revert`)).status).toBe(200);
-    expect((await waitForImport(admin.client, byBob)).status).toBe('reverted');
+    expect((await waitForImport(t, admin.client, byBob)).status).toBe('reverted');
   });
 });
 

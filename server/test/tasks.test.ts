@@ -31,16 +31,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const titles = (tasks: { title: string }[]) => tasks.map((x) => x.title);
 
-async function eventually<T>(check: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await sleep(200);
-  }
-  throw new Error('condition not met in time');
-}
-
 describe('task lifecycle', () => {
   it('creates, reads, updates, completes, reopens and archives a task', async () => {
     const created = await user.client.post('/api/v1/tasks', {
@@ -360,13 +350,18 @@ describe('task reminders', () => {
       title: 'Follow up with Grace',
       assignee_id: user.userId,
       link: { object: 'contact', id: contactId },
-      remind_at: new Date(Date.now() + 1000).toISOString(),
+      remind_at: new Date(Date.now() + 1500).toISOString(),
     });
     expect(task.body.reminder_sent_at).toBeNull();
-    const sentAt = await eventually(async () => {
-      const res = await admin.client.get(`/api/v1/tasks/${task.body.id}`);
-      return res.body.reminder_sent_at ?? undefined;
-    });
+    // Its job waits for remind_at.
+    const waiting = (await t.queued(TASK_REMINDER_QUEUE)).filter(
+      (job) => (job.data as { task_id: string }).task_id === task.body.id,
+    );
+    expect(waiting.map((job) => job.startAfter)).toEqual([new Date(task.body.remind_at)]);
+    await sleep(Date.parse(task.body.remind_at) - Date.now() + 50);
+    await t.drain();
+    const sentAt = (await admin.client.get(`/api/v1/tasks/${task.body.id}`)).body.reminder_sent_at;
+    expect(sentAt).toBeTypeOf('string');
     expect(Date.parse(sentAt)).toBeGreaterThanOrEqual(Date.parse(task.body.remind_at));
     const reminders = await remindersOf(task.body.id);
     expect(reminders).toHaveLength(1);
@@ -376,19 +371,19 @@ describe('task reminders', () => {
     const job = { org_id: admin.orgId, task_id: task.body.id, remind_at: task.body.remind_at };
     await t.services.jobs.send(null, TASK_REMINDER_QUEUE, job);
     expect(await deliverReminder(t.services, job)).toBe(false);
-    await sleep(2000);
+    await t.drain();
     expect(await remindersOf(task.body.id)).toHaveLength(1);
   });
 
   it('a moved reminder fires at its new time only; a done task is not reminded', async () => {
     const start = Date.now();
-    const soon = () => new Date(start + 1500).toISOString();
+    const soon = () => new Date(start + 300).toISOString();
     const moved = await admin.client.post('/api/v1/tasks', {
       title: 'Moved reminder',
       link: { object: 'contact', id: contactId },
       remind_at: soon(),
     });
-    const later = new Date(start + 4000).toISOString();
+    const later = new Date(start + 3_600_000).toISOString();
     await admin.client.patch(`/api/v1/tasks/${moved.body.id}`, { remind_at: later });
     const finished = await admin.client.post('/api/v1/tasks', {
       title: 'Finished first',
@@ -396,12 +391,19 @@ describe('task reminders', () => {
       remind_at: soon(),
     });
     await admin.client.post(`/api/v1/tasks/${finished.body.id}/complete`);
-    await sleep(start + 3000 - Date.now());
+    // The jobs of the first time run (and do nothing); the moved one waits for its new time.
+    await sleep(start + 400 - Date.now());
+    await t.drain();
     expect((await admin.client.get(`/api/v1/tasks/${moved.body.id}`)).body.reminder_sent_at).toBeNull();
-    await eventually(async () =>
-      (await admin.client.get(`/api/v1/tasks/${moved.body.id}`)).body.reminder_sent_at ? true : undefined,
+    const waiting = (await t.queued(TASK_REMINDER_QUEUE)).filter(
+      (job) => (job.data as { task_id: string }).task_id === moved.body.id,
     );
-    await sleep(1000);
+    expect(waiting.map((job) => job.startAfter)).toEqual([new Date(later)]);
+    // Its time come (drained as if it had), it reminds.
+    await t.drain({ delayed: true });
+    expect((await admin.client.get(`/api/v1/tasks/${moved.body.id}`)).body.reminder_sent_at).toBeTypeOf(
+      'string',
+    );
     expect(await remindersOf(moved.body.id)).toHaveLength(1);
     expect(await remindersOf(finished.body.id)).toHaveLength(0);
     expect((await admin.client.get(`/api/v1/tasks/${finished.body.id}`)).body.reminder_sent_at).toBeNull();

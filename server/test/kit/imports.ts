@@ -1,11 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
-import { type Client, ORIGIN, type TestApp } from './harness.js';
-
-/** The shared real input files (never copied into the repository). */
-export const SHARED_DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
-export const readShared = (relative: string) => readFileSync(`${SHARED_DATA}${relative}`);
+import { withTenant } from '../../src/db/tenant.js';
+import { type Client, ORIGIN, type TestApp } from '../harness.js';
 
 /** Uploads `content` as a multipart file, the way a browser form sends it. */
 export async function uploadCsv(
@@ -38,15 +34,36 @@ export async function uploadCsv(
   return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined, text: res.body };
 }
 
-/** Polls an import until it leaves queued/running/reverting (or `timeoutMs` passes). */
-export async function waitForImport(client: Client, id: string, timeoutMs = 240_000) {
+const UNFINISHED = ['queued', 'running', 'reverting'];
+
+/**
+ * Runs an import's (or its undo's) job to its end and returns the import as its owner reads it.
+ * On the sync queue: drains the queue, after which the import must have finished. On pg-boss:
+ * polls until it leaves queued/running/reverting (or `timeoutMs` passes).
+ */
+export async function waitForImport(t: TestApp, client: Client, id: string, timeoutMs = 240_000) {
+  if (t.queue === 'sync') {
+    await t.drain();
+    const res = await client.get(`/api/v1/imports/${id}`);
+    expect(res.status).toBe(200);
+    if (UNFINISHED.includes(res.body.status))
+      throw new Error(`import ${id} still ${res.body.status} with its queue drained`);
+    return res.body;
+  }
   const until = Date.now() + timeoutMs;
   for (;;) {
     const res = await client.get(`/api/v1/imports/${id}`);
     expect(res.status).toBe(200);
-    if (!['queued', 'running', 'reverting'].includes(res.body.status)) return res.body;
+    if (!UNFINISHED.includes(res.body.status)) return res.body;
     if (Date.now() > until)
       throw new Error(`import ${id} still ${res.body.status}: ${JSON.stringify(res.body.progress)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Marks an import queued without sending its job (as a crashed worker leaves it), for `runImport` by hand. */
+export async function queueWithoutJob(t: TestApp, orgId: string, importId: string) {
+  await withTenant(t.services.database, { orgId, actor: { type: 'system', id: null } }, (scope) =>
+    scope.tx.execute(sql`update imports set status = 'queued' where org_id = ${orgId} and id = ${importId}`),
+  );
 }

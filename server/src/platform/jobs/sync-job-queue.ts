@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, SqlExecutor } from '../../db/client.js';
+import { APP_ROLE } from '../../db/tenant.js';
+import type { JobHandler, JobQueue, QueueDefinition } from './job-queue.js';
+
+/** What one `drain` did. */
+export type DrainReport = {
+  /** Jobs that ran to success (a job retried counts once). */
+  ran: number;
+  /** Jobs that failed on every try (their dead letter, if any, was sent). */
+  failed: { name: string; data: unknown; error: unknown }[];
+};
+
+export type DrainOptions = {
+  /**
+   * Run jobs sent to start later too, as if their time had come (in time order). Default: the
+   * jobs due when the drain began and every job sent without a delay since; a job that comes due
+   * during the drain waits for the next one (so what a drain runs does not depend on how long
+   * it takes).
+   */
+  delayed?: boolean;
+  /** Resolve with the failures instead of rejecting when a job failed on every try. */
+  allowFailures?: boolean;
+};
+
+/**
+ * A job queue that runs nothing by itself: `drain()` runs every job due, and every job those
+ * enqueue, until none is left, one at a time in the caller's process, through the same handlers
+ * (`define`) as pg-boss's workers. For tests, so a test runs consumers when it asks instead of
+ * polling for a background worker; production and the process tests keep pg-boss.
+ *
+ * A job is a row in a table of its own schema, written on the sender's connection like pg-boss's:
+ * sent inside a tenant transaction (or a savepoint), it exists exactly when that commits.
+ */
+export type SyncJobQueue = JobQueue & {
+  drain(options?: DrainOptions): Promise<DrainReport>;
+  /** The jobs still queued (for assertions), oldest first. */
+  queued(name?: string): Promise<{ name: string; data: unknown; startAfter: Date }[]>;
+};
+
+/** More jobs than this in one drain and it stops: jobs that keep sending jobs would never end. */
+const MAX_JOBS_PER_DRAIN = 100_000;
+
+/** @param schema the PostgreSQL schema of the queue's table (created on `start`) */
+export function createSyncJobQueue(database: Database, schema: string): SyncJobQueue {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid queue schema ${schema}`);
+  const table = `${schema}.sync_job`;
+  const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
+  let ready: Promise<void> | undefined;
+  let draining: Promise<unknown> = Promise.resolve();
+
+  const create = async () => {
+    await database.exec(`
+      create schema if not exists ${schema};
+      create table if not exists ${table} (
+        seq bigserial primary key,
+        id uuid not null,
+        name text not null,
+        data jsonb not null,
+        singleton_key text,
+        start_after timestamptz not null,
+        created_at timestamptz not null
+      );
+      create unique index if not exists sync_job_singleton on ${table} (name, singleton_key);
+      create index if not exists sync_job_due on ${table} (start_after, seq);`);
+  };
+  const insert = (conn: SqlExecutor, name: string, data: unknown, key: string | null, at: Date) =>
+    conn
+      .query<{ id: string }>(
+        `insert into ${table} (id, name, data, singleton_key, start_after, created_at)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (name, singleton_key) do nothing returning id`,
+        [randomUUID(), name, JSON.stringify(data), key, at.toISOString(), new Date().toISOString()],
+      )
+      .then((r) => r.rows[0]?.id ?? null);
+
+  const runOne = async (name: string, id: string, data: unknown) => {
+    const definition = definitions.get(name);
+    if (!definition) throw new Error(`No job queue named ${name}`);
+    const tries = (definition.queue.retryLimit ?? 5) + 1;
+    let error: unknown;
+    for (let i = 0; i < tries; i++) {
+      try {
+        await definition.handler({ id, data });
+        return undefined;
+      } catch (e) {
+        error = e;
+      }
+    }
+    const deadLetter = definition.queue.deadLetter;
+    if (deadLetter) await insert(database.raw, deadLetter, data, null, new Date());
+    return error ?? new Error('job failed');
+  };
+
+  const drainNow = async (options: DrainOptions): Promise<DrainReport> => {
+    await ready;
+    const report: DrainReport = { ran: 0, failed: [] };
+    const began = new Date().toISOString();
+    for (let n = 0; ; n++) {
+      if (n >= MAX_JOBS_PER_DRAIN) throw new Error(`drain ran ${n} jobs and jobs are still queued`);
+      // Taken off the queue as it starts (a job with its singleton key sent meanwhile queues again).
+      const { rows } = await database.raw.query<{ id: string; name: string; data: unknown }>(
+        `delete from ${table} where seq = (
+           select seq from ${table}
+           ${options.delayed ? '' : 'where start_after <= $1 or start_after <= created_at'}
+           order by start_after, seq limit 1)
+         returning id, name, data`,
+        options.delayed ? [] : [began],
+      );
+      const job = rows[0];
+      if (!job) break;
+      const error = await runOne(job.name, job.id, job.data);
+      if (error === undefined) report.ran++;
+      else report.failed.push({ name: job.name, data: job.data, error });
+    }
+    if (report.failed.length > 0 && !options.allowFailures) {
+      throw new AggregateError(
+        report.failed.map((f) => f.error),
+        `${report.failed.length} job(s) failed on every try: ${report.failed.map((f) => `${f.name}: ${String((f.error as Error)?.message ?? f.error)}`).join('; ')}`,
+      );
+    }
+    return report;
+  };
+
+  return {
+    define(queue, handler) {
+      definitions.set(queue.name, { queue, handler: handler as JobHandler<unknown> });
+    },
+
+    async send(conn, name, data, options = {}) {
+      if (!definitions.has(name)) throw new Error(`No job queue named ${name}`);
+      await ready;
+      const { startAfter } = options;
+      const at =
+        startAfter instanceof Date
+          ? startAfter
+          : new Date(Date.now() + (typeof startAfter === 'number' ? startAfter * 1000 : 0));
+      const key = options.singletonKey ?? null;
+      if (!conn) return insert(database.raw, name, data, key, at);
+      // As with pg-boss: the tenant transaction's app role has no rights on the queue's schema.
+      await conn.query(`select set_config('role', 'none', true)`);
+      try {
+        return await insert(conn, name, data, key, at);
+      } finally {
+        await conn.query(`select set_config('role', $1, true)`, [APP_ROLE]);
+      }
+    },
+
+    async start() {
+      ready ??= create();
+      await ready;
+    },
+
+    async stop() {
+      await draining.catch(() => undefined);
+    },
+
+    drain(options = {}) {
+      // One drain at a time: a second waits for the first, then runs what is left.
+      const run = draining.catch(() => undefined).then(() => drainNow(options));
+      draining = run;
+      return run;
+    },
+
+    async queued(name) {
+      await ready;
+      const { rows } = await database.raw.query<{ name: string; data: unknown; start_after: string | Date }>(
+        `select name, data, start_after from ${table} ${name ? 'where name = $1' : ''} order by start_after, seq`,
+        name ? [name] : [],
+      );
+      return rows.map((r) => ({ name: r.name, data: r.data, startAfter: new Date(r.start_after) }));
+    },
+  };
+}

@@ -1,0 +1,6 @@
+// The test kit: one place for what test files share. A CLI test imports './kit/cli.js' too.
+export * from '../harness.js';
+export * from './checks.js';
+export * from './imports.js';
+export * from './records.js';
+export * from './shared-data.js';
