@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, signUp, startTestApp, type TestApp } from './harness.js';
-import { uploadCsv, waitForImport } from './import-helpers.js';
+import { uploadCsv, waitForImport } from './kit/index.js';
 
 let t: TestApp;
 let admin: { client: Client; orgId: string };
@@ -60,7 +60,7 @@ describe('one rule per value: the import reads a value as the API does', () => {
     expect(preview.body.rows[0].values.phone).toEqual([{ e164: '+447700900123', raw: '07700 900123' }]);
 
     await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(admin.client, up.body.id);
+    const done = await waitForImport(t, admin.client, up.body.id);
     expect(done.progress).toMatchObject({ created: 2, failed: 0 });
     const harriet = await admin.client.get('/api/v1/contacts?q=Harriet');
     expect(harriet.body.data[0].phone).toBe('+447700900123');
