@@ -1,6 +1,6 @@
 import { maxLengthOf } from '../../platform/registry/field-values.js';
 import type { FieldDef, ObjectDef, SelectOption } from '../../platform/registry/registry.types.js';
-import { TASK_PRIORITIES } from '../tasks/task.schema.js';
+import { TASK_PRIORITIES } from '../tasks/task-bulk.service.js';
 import type { ColumnMapping } from './import.schema.js';
 
 /** The objects a file can be imported into. */
