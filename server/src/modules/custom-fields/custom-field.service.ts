@@ -4,10 +4,10 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { customFields } from '../../platform/registry/custom-field.schema.js';
 import { customFieldDef, forgetRegistry } from '../../platform/registry/registry.service.js';
 import { FIELD_TYPES, type FieldDef } from '../../platform/registry/registry.types.js';
 import { CUSTOMIZABLE_OBJECTS, STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
-import { customFields } from '../../platform/registry/custom-field.schema.js';
 
 /** Types an admin may give a custom field (`tags` and `uuid` belong to standard fields). */
 export const CUSTOM_FIELD_TYPES = FIELD_TYPES.filter((t) => t !== 'tags' && t !== 'uuid');

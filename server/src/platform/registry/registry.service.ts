@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { customFields } from './custom-field.schema.js';
 import { notFound } from '../errors/app-error.js';
+import { customFields } from './custom-field.schema.js';
 import type { FieldDef, FieldType, ObjectDef } from './registry.types.js';
 import { STANDARD_OBJECTS } from './standard-objects.js';
 
