@@ -6,11 +6,11 @@
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvents, type NewEvent } from '../../platform/events/events.js';
-import { notes } from '../notes/note.schema.js';
 import { nameOf, replaceNoteBodiesIn } from '../notes/note.service.js';
+import { insertNotesIn, type NoteInsert } from '../notes/note-bulk.service.js';
 import { sanitizeNote } from '../notes/note-html.util.js';
-import { tasks } from '../tasks/task.schema.js';
 import { activeTasksIn, updateTasksIn } from '../tasks/task.service.js';
+import { insertTasksIn, type TaskInsert } from '../tasks/task-bulk.service.js';
 import type { CellProblem } from './import.schema.js';
 import {
   type BulkWriter,
@@ -329,34 +329,27 @@ async function insertActivities(
   object: 'task' | 'note',
   created: NewActivity[],
 ) {
-  const { orgId, actor } = scope.ctx;
   const linkColumns = (n: NewActivity) => ({
     linkedObject: n.link?.object ?? null,
     linkedId: n.link?.id ?? null,
   });
   if (object === 'task')
-    await scope.tx.insert(tasks).values(
+    await insertTasksIn(
+      scope,
       created.map((n) => ({
-        orgId,
         id: n.id,
-        ...(n.a.fields as Pick<
-          typeof tasks.$inferInsert,
-          'title' | 'description' | 'dueAt' | 'allDay' | 'priority' | 'assigneeId'
-        >),
+        ...(n.a.fields as Omit<TaskInsert, 'id' | 'linkedObject' | 'linkedId'>),
         ...linkColumns(n),
-        createdBy: actor.id,
-        updatedBy: actor.id,
       })),
     );
   else
-    await scope.tx.insert(notes).values(
+    await insertNotesIn(
+      scope,
       created.map((n) => ({
-        orgId,
         id: n.id,
-        ...(n.a.fields as Pick<typeof notes.$inferInsert, 'bodyHtml' | 'bodyText'>),
+        ...(n.a.fields as Pick<NoteInsert, 'bodyHtml' | 'bodyText'>),
         linkedObject: n.link!.object,
         linkedId: n.link!.id,
-        authorId: actor.type === 'user' ? actor.id : null,
       })),
     );
   await emitEvents(

@@ -1,11 +1,10 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import type { CompanyUpdateInput, CompanyView } from '../companies/company.dto.js';
-import { companies } from '../companies/company.schema.js';
 import { companyViewIn, setCompanyArchivedIn } from '../companies/company.service.js';
+import { lockActiveCompanyIdsIn } from '../companies/company-locks.service.js';
 import { reparentChildrenIn, updateCompanyIn } from '../companies/company-updates.service.js';
 import { moveCompanyLinksIn, restoreCompanyLinksIn } from '../contacts/contact-company-links.service.js';
 import type { MergeMove, MergeMoves } from './merge.schema.js';
@@ -64,11 +63,7 @@ export async function mergeCompanies(
   return withTenant(services.database, ctx, async (scope) => {
     const ids = [input.survivor_id, ...new Set(input.merged_ids)];
     assertNotSelfMerge(input);
-    const rows = await scope.tx
-      .select({ id: companies.id })
-      .from(companies)
-      .where(and(eq(companies.orgId, ctx.orgId), inArray(companies.id, ids), isNull(companies.archivedAt)))
-      .for('update');
+    const rows = await lockActiveCompanyIdsIn(scope, ids);
     assertAllFound(
       input,
       rows.map((r) => r.id),

@@ -1,10 +1,10 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { TenantScope } from '../../db/tenant.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { relinkExternalIdsIn } from '../imports/external-ids.service.js';
 import { relinkNotesIn } from '../notes/note.service.js';
-import { opportunities } from '../opportunities/opportunity.schema.js';
+import { opportunitiesLinkedToIn } from '../opportunities/opportunity-links.service.js';
 import { updateOpportunitiesIn } from '../opportunities/opportunity-updates.service.js';
 import { relinkTasksIn } from '../tasks/task.service.js';
 import { type MergeMove, type MergeMoves, recordMerges } from './merge.schema.js';
@@ -67,18 +67,7 @@ async function relinkOpportunitiesIn(
   toId: string,
   onlyIds?: string[],
 ): Promise<MergeMove[]> {
-  const column = object === 'contact' ? opportunities.contactId : opportunities.companyId;
-  const rows = await scope.tx
-    .select({ id: opportunities.id, from: column })
-    .from(opportunities)
-    .where(
-      and(
-        eq(opportunities.orgId, scope.ctx.orgId),
-        inArray(column, fromIds),
-        isNull(opportunities.archivedAt),
-        onlyIds ? inArray(opportunities.id, onlyIds) : undefined,
-      ),
-    );
+  const rows = await opportunitiesLinkedToIn(scope, object, fromIds, onlyIds);
   const link = object === 'contact' ? 'contact_id' : 'company_id';
   const moved = await updateOpportunitiesIn(
     scope,

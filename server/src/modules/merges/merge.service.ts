@@ -1,12 +1,12 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { conflict, forbidden, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import type { ContactUpdateInput, ContactView } from '../contacts/contact.dto.js';
-import { contacts } from '../contacts/contact.schema.js';
 import { contactViews, displayName, setArchivedIn } from '../contacts/contact.service.js';
+import { lockActiveContactsIn } from '../contacts/contact-locks.service.js';
 import { updateContactIn } from '../contacts/contact-updates.service.js';
 import { undoCompanyMergeIn } from './company-merge.service.js';
 import { type MergeMoves, recordMerges } from './merge.schema.js';
@@ -57,11 +57,7 @@ export async function mergeContacts(
   return withTenant(services.database, ctx, async (scope) => {
     const ids = [input.survivor_id, ...new Set(input.merged_ids)];
     assertNotSelfMerge(input);
-    const rows = await scope.tx
-      .select()
-      .from(contacts)
-      .where(and(eq(contacts.orgId, ctx.orgId), inArray(contacts.id, ids), isNull(contacts.archivedAt)))
-      .for('update');
+    const rows = await lockActiveContactsIn(scope, ids);
     assertAllFound(
       input,
       rows.map((r) => r.id),

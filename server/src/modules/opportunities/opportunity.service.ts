@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import { generateKeyBetween } from 'fractional-indexing';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { assertMember } from '../../platform/access/membership.js';
@@ -8,11 +8,10 @@ import type { Services } from '../../platform/http/types.js';
 import { contactTitleSql } from '../../platform/registry/display-name.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
+import { findRecordIn } from '../../platform/registry/record-lookup.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
-import { companies } from '../companies/company.schema.js';
-import { contacts } from '../contacts/contact.schema.js';
-import { pipelineStages } from '../pipelines/pipeline.schema.js';
 import { ensureDefaultPipeline, loadPipeline } from '../pipelines/pipeline.service.js';
+import { stageNameSql, stageNamesIn } from '../pipelines/stage-names.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import type { OpportunityCreateInput, OpportunityView } from './opportunity.dto.js';
 import { opportunities, opportunityStageHistory } from './opportunity.schema.js';
@@ -112,24 +111,15 @@ async function assertLinks(
   scope: TenantScope,
   input: { contact_id?: string | null; company_id?: string | null; owner_id?: string | null },
 ) {
-  const { orgId } = scope.ctx;
   if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
   if (input.contact_id) {
-    const [c] = await scope.tx
-      .select({ id: contacts.id })
-      .from(contacts)
-      .where(and(eq(contacts.orgId, orgId), eq(contacts.id, input.contact_id), isNull(contacts.archivedAt)));
-    if (!c)
+    const c = await findRecordIn(scope, 'contact', input.contact_id);
+    if (!c || c.archived)
       throw new AppError(422, 'reference_not_found', 'No contact with this id', { path: 'body.contact_id' });
   }
   if (input.company_id) {
-    const [c] = await scope.tx
-      .select({ id: companies.id })
-      .from(companies)
-      .where(
-        and(eq(companies.orgId, orgId), eq(companies.id, input.company_id), isNull(companies.archivedAt)),
-      );
-    if (!c)
+    const c = await findRecordIn(scope, 'company', input.company_id);
+    if (!c || c.archived)
       throw new AppError(422, 'reference_not_found', 'No company with this id', { path: 'body.company_id' });
   }
 }
@@ -182,9 +172,7 @@ async function recordHistory(
   to: string,
   status: Row['status'],
 ) {
-  const nameOf = (stageId: string) =>
-    sql`(select ${pipelineStages.name} from ${pipelineStages}
-          where ${pipelineStages.orgId} = ${scope.ctx.orgId} and ${pipelineStages.id} = ${stageId})`;
+  const nameOf = (stageId: string) => stageNameSql(scope.ctx.orgId, stageId);
   await scope.tx.insert(opportunityStageHistory).values({
     orgId: scope.ctx.orgId,
     opportunityId: id,
@@ -456,12 +444,7 @@ export async function stageHistory(services: Services, ctx: TenantContext, id: s
     const stageIds = [
       ...new Set(rows.flatMap((r) => [r.fromStageId, r.toStageId]).filter((x): x is string => Boolean(x))),
     ];
-    const stages = stageIds.length
-      ? await scope.tx
-          .select({ id: pipelineStages.id, name: pipelineStages.name })
-          .from(pipelineStages)
-          .where(and(eq(pipelineStages.orgId, ctx.orgId), inArray(pipelineStages.id, stageIds)))
-      : [];
+    const stages = await stageNamesIn(scope, stageIds);
     // A stage's name now; a deleted one's as it was when the move was made.
     const name = (sid: string | null, then: string | null) =>
       sid ? { id: sid, name: stages.find((s) => s.id === sid)?.name ?? then ?? '(deleted stage)' } : null;

@@ -1,11 +1,8 @@
-import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
+import { findRecordIn } from '../../platform/registry/record-lookup.js';
 import { LINKABLE_OBJECTS } from '../../platform/registry/standard-objects.js';
-import { companies } from '../companies/company.schema.js';
-import { contacts } from '../contacts/contact.schema.js';
-import { opportunities } from '../opportunities/opportunity.schema.js';
 
 /** The record kinds a task or a note can be attached to. */
 export { LINKABLE_OBJECTS };
@@ -17,8 +14,6 @@ export const RecordRef = z
   .meta({ id: 'RecordRef' });
 export type RecordRefValue = z.infer<typeof RecordRef>;
 
-const TABLES = { contact: contacts, company: companies, opportunity: opportunities } as const;
-
 /**
  * The record `ref` names in the tenant, or undefined when there is none (another tenant's id
  * included). Archived records are found, with `archived: true`.
@@ -27,12 +22,7 @@ export async function findRecord(
   scope: TenantScope,
   ref: RecordRefValue,
 ): Promise<{ archived: boolean } | undefined> {
-  const table = TABLES[ref.object];
-  const [row] = await scope.tx
-    .select({ archivedAt: table.archivedAt })
-    .from(table)
-    .where(and(eq(table.orgId, scope.ctx.orgId), eq(table.id, ref.id)));
-  return row ? { archived: row.archivedAt !== null } : undefined;
+  return findRecordIn(scope, ref.object, ref.id);
 }
 
 /**
