@@ -19,8 +19,9 @@ beforeAll(async () => {
   for (const ctx of [a, b]) {
     await withTenant(t.services.database, ctx, (scope) =>
       emitEvent(scope, t.services.jobs, {
-        type: 'test.happened',
-        subject: { object: 'test', id: ctx.orgId },
+        type: 'organization.created',
+        subject: { object: 'organization', id: ctx.orgId },
+        data: { name: 'A test event' },
       }),
     );
   }

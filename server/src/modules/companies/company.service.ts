@@ -2,7 +2,7 @@ import { and, asc, count, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { auditView } from '../../db/columns.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
-import { emitEvent, emitEvents } from '../../platform/events/events.js';
+import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
@@ -295,7 +295,7 @@ export async function setCompaniesArchived(
   await emitEvents(
     scope,
     services.jobs,
-    rows.flatMap((row) => {
+    rows.flatMap((row): NewEvent[] => {
       const links = unlinked.filter((u) => u.companyId === row.id);
       return [
         {
@@ -304,10 +304,10 @@ export async function setCompaniesArchived(
           data: { name: row.name, unlinked_contacts: links.map((u) => u.contactId) },
         },
         ...links.map(({ contactId }) => ({
-          type: 'contact.company_unlinked',
+          type: 'contact.company_unlinked' as const,
           subject: { object: 'contact', id: contactId },
           data: {
-            name: names.get(contactId),
+            name: names.get(contactId) ?? null,
             company_id: row.id,
             company_name: row.name,
             reason: 'company_archived',

@@ -150,7 +150,10 @@ export function linkEvents(
   names: ReadonlyMap<string, string>,
   reason?: string,
 ): NewEvent[] {
-  const event = (type: string, companyId: string): NewEvent => ({
+  const event = (
+    type: 'contact.company_linked' | 'contact.company_unlinked',
+    companyId: string,
+  ): NewEvent => ({
     type,
     subject: { object: 'contact', id: contact.id },
     data: {

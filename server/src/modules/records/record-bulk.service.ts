@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { emitEvents } from '../../platform/events/events.js';
+import { recordUpdatedEvent } from '../../platform/events/record-events.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { FilterNode } from '../../platform/query/query.schema.js';
@@ -89,11 +90,13 @@ export async function bulkAction(
     await emitEvents(
       scope,
       services.jobs,
-      changed.map((r) => ({
-        type: `${object}.updated`,
-        subject: { object, id: r.id },
-        data: { name: r.name, changes: { [r.field]: { before: r.before, after: r.after } }, bulk: true },
-      })),
+      changed.map((r) =>
+        recordUpdatedEvent(object, r.id, {
+          name: r.name,
+          changes: { [r.field]: { before: r.before, after: r.after } },
+          bulk: true,
+        }),
+      ),
     );
     return { matched: ids.length, changed: changed.length };
   });
