@@ -124,7 +124,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
       },
       security: [{ [SESSION_SCHEME]: [] }],
       // The event reference, from the event catalogue: one entry per event type.
-      webhooks: eventWebhooks() as fastifySwagger.OpenAPIV3_2.Document['webhooks'],
+      webhooks: eventWebhooks(),
     },
     transform: openApiTransform,
     transformObject: jsonSchemaTransformObject,

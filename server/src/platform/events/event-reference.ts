@@ -9,7 +9,7 @@ const operationIdOf = (type: string) =>
     .join('')}`;
 
 /** The JSON schema of the event envelope (DESIGN invariant 6) around one type's data. */
-function envelopeSchema(type: string, data: z.ZodType): Record<string, unknown> {
+function envelopeSchema(type: string, data: z.ZodType): object {
   const { $schema: _, ...dataSchema } = z.toJSONSchema(data, { io: 'input', unrepresentable: 'any' });
   return {
     type: 'object',
@@ -44,7 +44,7 @@ function envelopeSchema(type: string, data: z.ZodType): Record<string, unknown> 
  * type, with its summary and its envelope (the `data` schema is the catalogue's). It documents
  * what event consumers (webhooks, workflows) receive.
  */
-export function eventWebhooks(): Record<string, unknown> {
+export function eventWebhooks() {
   return Object.fromEntries(
     eventCatalogue().map(([type, definition]) => [
       type,
