@@ -22,11 +22,23 @@ import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
+// Each module's event types, registered with the event catalogue (platform/events/event-catalogue.ts).
+import './modules/companies/company.events.js';
+import './modules/contacts/contact.events.js';
+import './modules/custom-fields/custom-field.events.js';
+import './modules/notes/note.events.js';
+import './modules/opportunities/opportunity.events.js';
+import './modules/organizations/organization.events.js';
+import './modules/pipelines/pipeline.events.js';
+import './modules/tags/tag.events.js';
+import './modules/tasks/task.events.js';
+import './modules/views/view.events.js';
 import {
   installSessionCacheInvalidation,
   principalResolver,
   registerAuthHandler,
 } from './platform/auth/auth.routes.js';
+import { eventWebhooks } from './platform/events/event-reference.js';
 import { installCompression } from './platform/http/compression.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installInputRules } from './platform/http/input.js';
@@ -108,6 +120,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         },
       },
       security: [{ [SESSION_SCHEME]: [] }],
+      // The event reference, from the event catalogue: one entry per event type.
+      webhooks: eventWebhooks(),
     },
     transform: openApiTransform,
     transformObject: jsonSchemaTransformObject,

@@ -248,6 +248,57 @@ describe('bulk actions', () => {
     ).toBe(1);
     expect((await admin.client.get(`/api/v1/contacts/${c.body.id}`)).body.archived_at).not.toBeNull();
   });
+
+  it('archives and restores what a filter selects, one timeline entry per record', async () => {
+    const ids: string[] = [];
+    for (const name of ['Batch One', 'Batch Two', 'Batch Three']) {
+      const res = await admin.client.post('/api/v1/contacts', { first_name: name, tags: ['batch'] });
+      ids.push(res.body.id);
+    }
+    const filter = { field: 'tags', op: 'hasAny', value: ['batch'] };
+    const archived = await admin.client.post('/api/v1/contacts/bulk', { filter, action: 'archive' });
+    expect(archived.body).toEqual({ matched: 3, changed: 3 });
+    const live = await admin.client.get(`/api/v1/contacts?filter=${q(filter)}`);
+    expect(live.body.data).toEqual([]);
+    const timeline = await admin.client.get(`/api/v1/contacts/${ids[1]}/timeline`);
+    expect(timeline.body.data[0].description).toBe('Ada Admin archived contact Batch Two');
+    const restored = await admin.client.post('/api/v1/contacts/bulk', { filter, action: 'restore' });
+    expect(restored.body).toEqual({ matched: 3, changed: 3 });
+    for (const id of ids) {
+      expect((await admin.client.get(`/api/v1/contacts/${id}`)).body.archived_at).toBeNull();
+    }
+    const again = await admin.client.get(`/api/v1/contacts/${ids[1]}/timeline`);
+    expect(again.body.data[0].description).toBe('Ada Admin restored contact Batch Two');
+  });
+
+  it('is all or nothing: a restore that one taken e-mail refuses restores no record', async () => {
+    const mine = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Kept',
+      emails: [{ value: 'kept@atomic.example' }],
+    });
+    const taken = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Taken',
+      emails: [{ value: 'taken@atomic.example' }],
+    });
+    const ids = [mine.body.id, taken.body.id];
+    expect((await admin.client.post('/api/v1/contacts/bulk', { ids, action: 'archive' })).body.changed).toBe(
+      2,
+    );
+    // Archiving freed the e-mail: another contact takes it.
+    const other = await admin.client.post('/api/v1/contacts', {
+      first_name: 'Newcomer',
+      emails: [{ value: 'taken@atomic.example' }],
+    });
+    expect(other.status, other.text).toBe(201);
+    const refused = await admin.client.post('/api/v1/contacts/bulk', { ids, action: 'restore' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('duplicate_email');
+    for (const id of ids) {
+      expect((await admin.client.get(`/api/v1/contacts/${id}`)).body.archived_at).not.toBeNull();
+    }
+    const timeline = await admin.client.get(`/api/v1/contacts/${mine.body.id}/timeline`);
+    expect(timeline.body.data[0].type).toBe('contact.archived');
+  });
 });
 
 describe('search', () => {

@@ -19,8 +19,9 @@ beforeAll(async () => {
   for (const ctx of [a, b]) {
     await withTenant(t.services.database, ctx, (scope) =>
       emitEvent(scope, t.services.jobs, {
-        type: 'test.happened',
-        subject: { object: 'test', id: ctx.orgId },
+        type: 'organization.created',
+        subject: { object: 'organization', id: ctx.orgId },
+        data: { name: 'A test event' },
       }),
     );
   }
@@ -154,8 +155,9 @@ describe('read-only tenant transactions (the pipelined read path on a server)', 
     expect(rows.every((r) => r.length > 0 && r.every((e) => e.orgId === a.orgId))).toBe(true);
     const written = await withTenant(t.services.database, a, (scope) =>
       emitEvent(scope, t.services.jobs, {
-        type: 'test.after_failed_reads',
-        subject: { object: 'test', id: a.orgId },
+        type: 'organization.created',
+        subject: { object: 'organization', id: a.orgId },
+        data: { name: 'Written after failed reads' },
       }),
     );
     expect(written).toBeDefined();

@@ -20,6 +20,7 @@ export function registerCompanyRoutes(app: ApiApp, services: Services): void {
       update: updateCompany,
       archive: companies.archiveCompany,
       restore: companies.restoreCompany,
+      archiveMany: companies.setCompaniesArchived,
       remove: companies.deleteCompany,
     },
   });

@@ -1,9 +1,9 @@
-import { and, asc, count, eq, inArray } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { auditView } from '../../db/columns.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { assertMember } from '../../platform/access/membership.js';
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
-import { emitEvent } from '../../platform/events/events.js';
+import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
@@ -221,72 +221,103 @@ export async function setCompanyArchivedIn(
   id: string,
   archive: boolean,
 ): Promise<CompanyView> {
-  const { ctx } = scope;
   const row = await loadRow(scope, id, true);
   if (Boolean(row.archivedAt) === archive) return (await companyViews(scope, [row]))[0]!;
-  const unlinked = archive
-    ? await scope.tx
-        .delete(contactCompanies)
-        .where(and(eq(contactCompanies.orgId, ctx.orgId), eq(contactCompanies.companyId, id)))
-        .returning({ contactId: contactCompanies.contactId })
-    : [];
-  const [updated] = await scope.tx
+  const [updated] = await setCompaniesArchived(scope, services, [id], archive);
+  return (await companyViews(scope, [updated!]))[0]!;
+}
+
+/**
+ * Archives or restores many companies in one statement per table (a bulk action): those not yet
+ * in the wanted state change. Archiving removes their contact links (a `contact.company_unlinked`
+ * event each, after its company's `company.archived`); all events go in one insert.
+ * @returns the rows of the companies that changed
+ */
+export async function setCompaniesArchived(
+  scope: TenantScope,
+  services: Services,
+  ids: string[],
+  archive: boolean,
+): Promise<CompanyRow[]> {
+  const { ctx } = scope;
+  if (ids.length === 0) return [];
+  const now = new Date().toISOString();
+  const rows = await scope.tx
     .update(companies)
-    .set({
-      archivedAt: archive ? new Date().toISOString() : null,
-      updatedBy: ctx.actor.id,
-      updatedAt: new Date().toISOString(),
-    })
-    .where(and(eq(companies.orgId, ctx.orgId), eq(companies.id, id)))
+    .set({ archivedAt: archive ? now : null, updatedBy: ctx.actor.id, updatedAt: now })
+    .where(
+      and(
+        eq(companies.orgId, ctx.orgId),
+        inArray(companies.id, ids),
+        archive ? isNull(companies.archivedAt) : isNotNull(companies.archivedAt),
+      ),
+    )
     .returning();
+  if (rows.length === 0) return [];
   if (!archive) {
-    await emitEvent(scope, services.jobs, {
-      type: 'company.restored',
-      subject: { object: 'company', id },
-      data: { name: row.name },
-    });
-    return (await companyViews(scope, [updated!]))[0]!;
+    await emitEvents(
+      scope,
+      services.jobs,
+      rows.map((row) => ({
+        type: 'company.restored',
+        subject: { object: 'company', id: row.id },
+        data: { name: row.name },
+      })),
+    );
+    return rows;
   }
-  await emitEvent(scope, services.jobs, {
-    type: 'company.archived',
-    subject: { object: 'company', id },
-    data: { name: row.name, unlinked_contacts: unlinked.map((u) => u.contactId) },
-  });
+  const unlinked = await scope.tx
+    .delete(contactCompanies)
+    .where(
+      and(
+        eq(contactCompanies.orgId, ctx.orgId),
+        inArray(
+          contactCompanies.companyId,
+          rows.map((r) => r.id),
+        ),
+      ),
+    )
+    .returning({ contactId: contactCompanies.contactId, companyId: contactCompanies.companyId });
+  const contactIds = [...new Set(unlinked.map((u) => u.contactId))];
   const names = new Map(
     (
       await contactViews(
         scope,
-        unlinked.length
+        contactIds.length
           ? await scope.tx
               .select()
               .from(contacts)
-              .where(
-                and(
-                  eq(contacts.orgId, ctx.orgId),
-                  inArray(
-                    contacts.id,
-                    unlinked.map((u) => u.contactId),
-                  ),
-                ),
-              )
+              .where(and(eq(contacts.orgId, ctx.orgId), inArray(contacts.id, contactIds)))
           : [],
       )
     ).map((c) => [c.id, displayName(c)]),
   );
-  for (const { contactId } of unlinked) {
-    await emitEvent(scope, services.jobs, {
-      type: 'contact.company_unlinked',
-      subject: { object: 'contact', id: contactId },
-      data: {
-        name: names.get(contactId),
-        company_id: id,
-        company_name: row.name,
-        reason: 'company_archived',
-      },
-      related: [{ object: 'company', id }],
-    });
-  }
-  return (await companyViews(scope, [updated!]))[0]!;
+  await emitEvents(
+    scope,
+    services.jobs,
+    rows.flatMap((row): NewEvent[] => {
+      const links = unlinked.filter((u) => u.companyId === row.id);
+      return [
+        {
+          type: 'company.archived',
+          subject: { object: 'company', id: row.id },
+          data: { name: row.name, unlinked_contacts: links.map((u) => u.contactId) },
+        },
+        ...links.map(({ contactId }) => ({
+          type: 'contact.company_unlinked' as const,
+          subject: { object: 'contact', id: contactId },
+          data: {
+            name: names.get(contactId) ?? null,
+            company_id: row.id,
+            company_name: row.name,
+            reason: 'company_archived',
+          },
+          related: [{ object: 'company', id: row.id }],
+        })),
+      ];
+    }),
+  );
+  return rows;
 }
 
 /** A company as the API shows it, inside the caller's tenant transaction. @throws 404 */

@@ -239,7 +239,7 @@ async function apply(
   const name = displayName(view);
   return [
     ...(Object.keys(changes).length > 0
-      ? [{ type: 'contact.updated', subject: { object: 'contact', id }, data: { name, changes } }]
+      ? [{ type: 'contact.updated' as const, subject: { object: 'contact', id }, data: { name, changes } }]
       : []),
     ...linkEvents({ id, name }, links, names),
   ];

@@ -17,6 +17,7 @@ export function registerContactRoutes(app: ApiApp, services: Services): void {
       update: updateContact,
       archive: contacts.archiveContact,
       restore: contacts.restoreContact,
+      archiveMany: contacts.setContactsArchived,
       remove: contacts.deleteContact,
     },
   });

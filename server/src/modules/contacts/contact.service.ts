@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { auditView } from '../../db/columns.js';
 import { preparedSelect } from '../../db/prepared.js';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
@@ -153,7 +153,10 @@ export function linkEvents(
   names: ReadonlyMap<string, string>,
   reason?: string,
 ): NewEvent[] {
-  const event = (type: string, companyId: string): NewEvent => ({
+  const event = (
+    type: 'contact.company_linked' | 'contact.company_unlinked',
+    companyId: string,
+  ): NewEvent => ({
     type,
     subject: { object: 'contact', id: contact.id },
     data: {
@@ -374,7 +377,7 @@ async function setArchived(services: Services, ctx: TenantContext, id: string, a
 /**
  * Archives (`archive`) or restores a contact inside the caller's tenant transaction (merge and
  * its undo). Archiving frees its e-mails; restoring takes them back (409 `duplicate_email` when
- * another contact has one).
+ * another contact has one). Idempotent. @throws 404
  */
 export async function setArchivedIn(
   scope: TenantScope,
@@ -382,26 +385,89 @@ export async function setArchivedIn(
   id: string,
   archive: boolean,
 ): Promise<ContactView> {
-  const { ctx } = scope;
   const row = await loadRow(scope, id, true);
   if (Boolean(row.archivedAt) === archive) return (await contactViews(scope, [row]))[0]!;
-  const [updated] = await scope.tx
-    .update(contacts)
-    .set({
-      archivedAt: archive ? new Date().toISOString() : null,
-      updatedBy: ctx.actor.id,
-      updatedAt: new Date().toISOString(),
-    })
-    .where(and(eq(contacts.orgId, ctx.orgId), eq(contacts.id, id)))
-    .returning();
-  await replaceEmails(scope, id, row.emails, !archive);
-  const [view] = await contactViews(scope, [updated!]);
-  await emitEvent(scope, services.jobs, {
-    type: archive ? 'contact.archived' : 'contact.restored',
-    subject: { object: 'contact', id },
-    data: { name: displayName(view!) },
-  });
+  const [view] = await setContactsArchived(
+    scope,
+    services,
+    [id],
+    archive,
+    (email) => `body.emails[${row.emails.findIndex((e) => e.value === email)}].value`,
+  );
   return view!;
+}
+
+/**
+ * Archives or restores many contacts in one statement per table (a bulk action): those not yet
+ * in the wanted state change, each with its event (one insert for all). Archiving frees their
+ * e-mails; restoring takes them back, refused as a whole (409 `duplicate_email`, at `pathOf`
+ * the e-mail) when another active contact, or another contact restored with them, has one.
+ * @returns the views of the contacts that changed
+ */
+export async function setContactsArchived(
+  scope: TenantScope,
+  services: Services,
+  ids: string[],
+  archive: boolean,
+  pathOf: (email: string, contactId: string) => string = () => 'body.ids',
+): Promise<ContactView[]> {
+  const { ctx } = scope;
+  if (ids.length === 0) return [];
+  if (!archive) {
+    const { rows: taken } = await scope.conn.query<{ contact_id: string; email: string }>(
+      `select mine.contact_id, mine.email from contact_emails mine
+          where mine.org_id = $1 and mine.contact_id = any($2::uuid[]) and not mine.active
+            and exists (select 1 from contact_emails other
+                         where other.org_id = $1 and other.email = mine.email
+                           and other.contact_id <> mine.contact_id
+                           and (other.active or other.contact_id = any($2::uuid[])))
+          limit 1`,
+      [ctx.orgId, ids],
+    );
+    const clash = taken[0];
+    if (clash)
+      throw conflict(
+        `Another contact already has the e-mail ${clash.email}`,
+        pathOf(clash.email, clash.contact_id),
+        'duplicate_email',
+      );
+  }
+  const now = new Date().toISOString();
+  const rows = await scope.tx
+    .update(contacts)
+    .set({ archivedAt: archive ? now : null, updatedBy: ctx.actor.id, updatedAt: now })
+    .where(
+      and(
+        eq(contacts.orgId, ctx.orgId),
+        inArray(contacts.id, ids),
+        archive ? isNull(contacts.archivedAt) : isNotNull(contacts.archivedAt),
+      ),
+    )
+    .returning();
+  if (rows.length === 0) return [];
+  await scope.tx
+    .update(contactEmails)
+    .set({ active: !archive })
+    .where(
+      and(
+        eq(contactEmails.orgId, ctx.orgId),
+        inArray(
+          contactEmails.contactId,
+          rows.map((r) => r.id),
+        ),
+      ),
+    );
+  const views = await contactViews(scope, rows);
+  await emitEvents(
+    scope,
+    services.jobs,
+    views.map((view) => ({
+      type: archive ? 'contact.archived' : 'contact.restored',
+      subject: { object: 'contact', id: view.id },
+      data: { name: displayName(view) },
+    })),
+  );
+  return views;
 }
 
 /** Deletes a contact for good (admins). The event stays in the audit trail. */

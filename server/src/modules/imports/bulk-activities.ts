@@ -355,17 +355,16 @@ async function insertActivities(
   await emitEvents(
     scope,
     run.services.jobs,
-    created.map(
-      (n): NewEvent => ({
-        type: `${object}.created`,
-        subject: { object, id: n.id },
-        data:
-          object === 'task'
-            ? { name: n.a.name, assignee_id: n.a.fields.assigneeId, due_at: n.a.fields.dueAt }
-            : { name: n.a.name },
-        related: n.link ? [n.link] : [],
-      }),
-    ),
+    created.map((n): NewEvent => {
+      const common = { subject: { object, id: n.id }, related: n.link ? [n.link] : [] };
+      if (object === 'note') return { ...common, type: 'note.created', data: { name: n.a.name } };
+      const { assigneeId, dueAt } = n.a.fields as { assigneeId: string | null; dueAt: string | null };
+      return {
+        ...common,
+        type: 'task.created',
+        data: { name: n.a.name, assignee_id: assigneeId, due_at: dueAt },
+      };
+    }),
   );
   const ids = created.flatMap((n) => (n.a.externalId ? [{ externalId: n.a.externalId, id: n.id }] : []));
   if (ids.length > 0) await rememberExternalIds(run, object, ids, scope);

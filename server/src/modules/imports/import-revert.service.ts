@@ -158,7 +158,7 @@ const BULK_ARCHIVE: Record<
     event: (o) => ({
       type: 'opportunity.archived',
       subject: { object: 'opportunity', id: o.id },
-      data: { name: o.title },
+      data: { name: o.title ?? null },
       related: [
         ...(o.contact_id ? [{ object: 'contact', id: o.contact_id }] : []),
         ...(o.company_id ? [{ object: 'company', id: o.company_id }] : []),

@@ -17,7 +17,13 @@ import {
   combineTags,
   mergeInputSchema,
 } from './merge.util.js';
-import { type MergeRow, moveRelatedBackIn, moveRelatedIn, recordMergeIn } from './merge-record.service.js';
+import {
+  type MergeObject,
+  type MergeRow,
+  moveRelatedBackIn,
+  moveRelatedIn,
+  recordMergeIn,
+} from './merge-record.service.js';
 
 /** Contact fields whose value can be chosen from any of the merged records. */
 export const CONTACT_MERGE_FIELDS = [
@@ -172,7 +178,7 @@ export async function undoMerge(
       .set({ undoneAt: sql`now()` })
       .where(and(eq(recordMerges.orgId, ctx.orgId), eq(recordMerges.id, id)));
     await emitEvent(scope, services.jobs, {
-      type: `${merge.object}.merge_undone`,
+      type: `${merge.object as MergeObject}.merge_undone`,
       subject: { object: merge.object, id: merge.survivorId },
       data: { merge_id: id, restored_ids: merge.mergedIds },
       related: merge.mergedIds.map((m) => ({ object: merge.object, id: m })),

@@ -63,6 +63,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
       update: updateOpportunity,
       archive: opps.archiveOpportunity,
       restore: opps.restoreOpportunity,
+      archiveMany: opps.setOpportunitiesArchived,
       remove: opps.deleteOpportunity,
     },
   });

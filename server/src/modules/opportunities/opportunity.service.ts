@@ -1,9 +1,9 @@
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { generateKeyBetween } from 'fractional-indexing';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { assertMember } from '../../platform/access/membership.js';
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
-import { emitEvent } from '../../platform/events/events.js';
+import { emitEvent, emitEvents } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { contactTitleSql } from '../../platform/registry/display-name.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
@@ -466,23 +466,47 @@ async function setArchived(services: Services, ctx: TenantContext, id: string, a
   return withTenant(services.database, ctx, async (scope) => {
     const row = await loadRow(scope, id, true);
     if (Boolean(row.archivedAt) === archive) return (await opportunityViews(scope, [row]))[0]!;
-    const [updated] = await scope.tx
-      .update(opportunities)
-      .set({
-        archivedAt: archive ? new Date().toISOString() : null,
-        updatedAt: new Date().toISOString(),
-        updatedBy: ctx.actor.id,
-      })
-      .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.id, id)))
-      .returning();
-    await emitEvent(scope, services.jobs, {
-      type: archive ? 'opportunity.archived' : 'opportunity.restored',
-      subject: { object: 'opportunity', id },
-      data: { name: row.title },
-      related: related(row),
-    });
+    const [updated] = await setOpportunitiesArchived(scope, services, [id], archive);
     return (await opportunityViews(scope, [updated!]))[0]!;
   });
+}
+
+/**
+ * Archives or restores many opportunities in one statement (a bulk action): those not yet in the
+ * wanted state change, each with its event (one insert for all).
+ * @returns the rows of the opportunities that changed
+ */
+export async function setOpportunitiesArchived(
+  scope: TenantScope,
+  services: Services,
+  ids: string[],
+  archive: boolean,
+): Promise<Row[]> {
+  const { ctx } = scope;
+  if (ids.length === 0) return [];
+  const now = new Date().toISOString();
+  const rows = await scope.tx
+    .update(opportunities)
+    .set({ archivedAt: archive ? now : null, updatedAt: now, updatedBy: ctx.actor.id })
+    .where(
+      and(
+        eq(opportunities.orgId, ctx.orgId),
+        inArray(opportunities.id, ids),
+        archive ? isNull(opportunities.archivedAt) : isNotNull(opportunities.archivedAt),
+      ),
+    )
+    .returning();
+  await emitEvents(
+    scope,
+    services.jobs,
+    rows.map((row) => ({
+      type: archive ? 'opportunity.archived' : 'opportunity.restored',
+      subject: { object: 'opportunity', id: row.id },
+      data: { name: row.title },
+      related: related(row),
+    })),
+  );
+  return rows;
 }
 
 export const archiveOpportunity = (s: Services, c: TenantContext, id: string) => setArchived(s, c, id, true);

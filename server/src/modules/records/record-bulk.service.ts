@@ -1,13 +1,15 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { assertMember } from '../../platform/access/membership.js';
 import { AppError } from '../../platform/errors/app-error.js';
-import { emitEvent } from '../../platform/events/events.js';
+import { emitEvents } from '../../platform/events/events.js';
+import { recordUpdatedEvent } from '../../platform/events/record-events.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { FilterNode } from '../../platform/query/query.schema.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { ensureTags } from '../tags/tag.service.js';
 
 /** Records one bulk request may change. */
@@ -18,7 +20,9 @@ export const BulkAction = z
     ids: z.array(z.uuid()).min(1).max(BULK_CAP).optional().describe(`Up to ${BULK_CAP} record ids`),
     filter: FilterNode.optional().describe(`Or a filter matching at most ${BULK_CAP} records`),
     q: z.string().max(200).optional(),
-    action: z.enum(['assign_owner', 'add_tags', 'remove_tags', 'archive']),
+    action: z
+      .enum(['assign_owner', 'add_tags', 'remove_tags', 'archive', 'restore'])
+      .describe('`restore` selects archived records; the others live ones'),
     owner_id: z.uuid().nullable().optional(),
     tags: z.array(z.string().trim().min(1).max(64)).min(1).max(100).optional(),
   })
@@ -43,17 +47,27 @@ const rowsOf = <T>(result: unknown) =>
   (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 
 /**
- * Applies one action to many records of an object: assign an owner, add or remove tags,
- * archive. Records already in the wanted state are left alone; each record changed gets its own
- * event. `archive` goes through `archiveOne` (the object's own archive, with its side effects).
- * @throws 400 naming the missing input, 422 `too_many_records` past the cap, 422 unknown owner
+ * An object's own archive or restore of many records inside the caller's transaction, with its
+ * side effects and events, in a few set-based statements (`setContactsArchived`...).
+ * @returns the records that changed
+ */
+export type ArchiveMany = (scope: TenantScope, ids: string[], archive: boolean) => Promise<unknown[]>;
+
+/**
+ * Applies one action to many records of an object, atomically: assign an owner, add or remove
+ * tags, archive or restore. The selection, the change (one statement per table) and the events
+ * (one insert) are one transaction, so a failure part-way leaves every record as it was.
+ * Records already in the wanted state are left alone; each record changed gets its own event.
+ * `archive` and `restore` go through the object's `archiveMany` (its side effects included).
+ * @throws 400 naming the missing input, 422 `too_many_records` past the cap, 422 unknown owner,
+ *   409 `duplicate_email` when a restored contact's e-mail is taken
  */
 export async function bulkAction(
   services: Services,
   ctx: TenantContext,
   object: string,
   input: BulkActionInput,
-  archiveOne: (id: string) => Promise<unknown>,
+  archiveMany: ArchiveMany,
 ): Promise<{ matched: number; changed: number }> {
   if (!input.ids && !input.filter && input.q === undefined) {
     throw new AppError(400, 'validation_failed', 'Give ids or a filter', { path: 'body.ids' });
@@ -64,81 +78,98 @@ export async function bulkAction(
   if ((input.action === 'add_tags' || input.action === 'remove_tags') && !input.tags) {
     throw new AppError(400, 'validation_failed', `${input.action} needs tags`, { path: 'body.tags' });
   }
-  const def0 = await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, object));
-  const table = sql.identifier(def0.table);
-  const ids = await withTenant(services.database, ctx, async ({ tx }) => {
-    const compiled = compileListQuery(
-      def0,
-      {
-        ...(input.filter ? { filter: input.filter } : {}),
-        ...(input.q !== undefined ? { q: input.q } : {}),
-        limit: 1,
-      },
-      { table: 'r' },
+  return withTenant(services.database, ctx, async (scope) => {
+    const def = await objectDef(scope.tx, ctx.orgId, object);
+    const ids = await selectIds(scope, def, input);
+    if (ids.length === 0) return { matched: 0, changed: 0 };
+    if (input.action === 'archive' || input.action === 'restore') {
+      const changed = await archiveMany(scope, ids, input.action === 'archive');
+      return { matched: ids.length, changed: changed.length };
+    }
+    const changed = await setField(scope, def, ids, input);
+    await emitEvents(
+      scope,
+      services.jobs,
+      changed.map((r) =>
+        recordUpdatedEvent(object, r.id, {
+          name: r.name,
+          changes: { [r.field]: { before: r.before, after: r.after } },
+          bulk: true,
+        }),
+      ),
     );
-    const byIds = input.ids ? sql`r.id = any(${arrayParam(input.ids, 'uuid')})` : sql`true`;
-    const found = rowsOf<{ id: string }>(
-      await tx.execute(sql`select r.id from ${table} r where r.org_id = ${ctx.orgId} and r.archived_at is null
-        and ${byIds} and ${compiled.where} limit ${BULK_CAP + 1}`),
-    );
-    return found.map((r) => r.id);
+    return { matched: ids.length, changed: changed.length };
   });
-  if (ids.length > BULK_CAP) {
+}
+
+/**
+ * The ids the request selects, locked (ids and/or filter and search; live records, or archived
+ * ones for `restore`). @throws 422 `too_many_records` past the cap
+ */
+async function selectIds(scope: TenantScope, def: ObjectDef, input: BulkActionInput): Promise<string[]> {
+  const compiled = compileListQuery(
+    def,
+    {
+      ...(input.filter ? { filter: input.filter } : {}),
+      ...(input.q !== undefined ? { q: input.q } : {}),
+      limit: 1,
+    },
+    { table: 'r' },
+  );
+  const byIds = input.ids ? sql`r.id = any(${arrayParam(input.ids, 'uuid')})` : sql`true`;
+  const archived = input.action === 'restore' ? sql`r.archived_at is not null` : sql`r.archived_at is null`;
+  const found = rowsOf<{ id: string }>(
+    await scope.tx.execute(sql`select r.id from ${sql.identifier(def.table)} r
+      where r.org_id = ${scope.ctx.orgId} and ${archived} and ${byIds} and ${compiled.where}
+      order by r.id limit ${BULK_CAP + 1} for update of r`),
+  );
+  if (found.length > BULK_CAP) {
     throw new AppError(
       422,
       'too_many_records',
       `More than ${BULK_CAP} records match; narrow the filter or send ids`,
-      {
-        path: 'body.filter',
-      },
+      { path: 'body.filter' },
     );
   }
-  if (ids.length === 0) return { matched: 0, changed: 0 };
-  if (input.action === 'archive') {
-    for (const id of ids) await archiveOne(id);
-    return { matched: ids.length, changed: ids.length };
-  }
-  return withTenant(services.database, ctx, async (scope) => {
-    const idList = arrayParam(ids, 'uuid');
-    let set: ReturnType<typeof sql>;
-    let changedWhen: ReturnType<typeof sql>;
-    let field: 'owner_id' | 'tags';
-    if (input.action === 'assign_owner') {
-      if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
-      field = 'owner_id';
-      set = sql`owner_id = ${input.owner_id ?? null}::uuid`;
-      changedWhen = sql`owner_id is distinct from ${input.owner_id ?? null}::uuid`;
+  return found.map((r) => r.id);
+}
+
+/** Sets the owner or adds or removes tags of `ids` in one statement; answers the records changed. */
+async function setField(scope: TenantScope, def: ObjectDef, ids: string[], input: BulkActionInput) {
+  const { ctx } = scope;
+  const idList = arrayParam(ids, 'uuid');
+  let set: ReturnType<typeof sql>;
+  let changedWhen: ReturnType<typeof sql>;
+  let field: 'owner_id' | 'tags';
+  if (input.action === 'assign_owner') {
+    if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+    field = 'owner_id';
+    set = sql`owner_id = ${input.owner_id ?? null}::uuid`;
+    changedWhen = sql`owner_id is distinct from ${input.owner_id ?? null}::uuid`;
+  } else {
+    field = 'tags';
+    const names = input.action === 'add_tags' ? await ensureTags(scope, input.tags!) : input.tags!;
+    const lowered = names.map((n) => n.toLowerCase());
+    if (input.action === 'add_tags') {
+      set = sql`tags = tags || array(select unnest(${arrayParam(names, 'text')}) except select unnest(tags))`;
+      changedWhen = sql`not (tags @> ${arrayParam(names, 'text')})`;
     } else {
-      field = 'tags';
-      const names = input.action === 'add_tags' ? await ensureTags(scope, input.tags!) : input.tags!;
-      const lowered = names.map((n) => n.toLowerCase());
-      if (input.action === 'add_tags') {
-        set = sql`tags = tags || array(select unnest(${arrayParam(names, 'text')}) except select unnest(tags))`;
-        changedWhen = sql`not (tags @> ${arrayParam(names, 'text')})`;
-      } else {
-        set = sql`tags = array(select x from unnest(tags) x where lower(x) <> all(${arrayParam(lowered, 'text')}))`;
-        changedWhen = sql`exists (select 1 from unnest(tags) x where lower(x) = any(${arrayParam(lowered, 'text')}))`;
-      }
+      set = sql`tags = array(select x from unnest(tags) x where lower(x) <> all(${arrayParam(lowered, 'text')}))`;
+      changedWhen = sql`exists (select 1 from unnest(tags) x where lower(x) = any(${arrayParam(lowered, 'text')}))`;
     }
-    const title = sql.raw(def0.titleSql?.('t') ?? 't.id::text');
-    const changed = rowsOf<{ id: string; name: string; before: unknown; after: unknown }>(
-      await scope.tx.execute(sql`
-        with hit as (
-          select id, ${sql.identifier(field)} as before from ${table}
-           where org_id = ${ctx.orgId} and id = any(${idList}) and ${changedWhen} for update
-        ), upd as (
-          update ${table} t set ${set}, updated_at = now(), updated_by = ${ctx.actor.id}::uuid
-            from hit where t.org_id = ${ctx.orgId} and t.id = hit.id
-          returning t.id, ${title} as name, t.${sql.identifier(field)} as after
-        ) select upd.id, upd.name, hit.before, upd.after from upd join hit using (id)`),
-    );
-    for (const r of changed) {
-      await emitEvent(scope, services.jobs, {
-        type: `${object}.updated`,
-        subject: { object, id: r.id },
-        data: { name: r.name, changes: { [field]: { before: r.before, after: r.after } }, bulk: true },
-      });
-    }
-    return { matched: ids.length, changed: changed.length };
-  });
+  }
+  const table = sql.identifier(def.table);
+  const title = sql.raw(def.titleSql?.('t') ?? 't.id::text');
+  const changed = rowsOf<{ id: string; name: string; before: unknown; after: unknown }>(
+    await scope.tx.execute(sql`
+      with hit as (
+        select id, ${sql.identifier(field)} as before from ${table}
+         where org_id = ${ctx.orgId} and id = any(${idList}) and ${changedWhen}
+      ), upd as (
+        update ${table} t set ${set}, updated_at = now(), updated_by = ${ctx.actor.id}::uuid
+          from hit where t.org_id = ${ctx.orgId} and t.id = hit.id
+        returning t.id, ${title} as name, t.${sql.identifier(field)} as after
+      ) select upd.id, upd.name, hit.before, upd.after from upd join hit using (id) order by upd.id`),
+  );
+  return changed.map((r) => ({ ...r, field }));
 }

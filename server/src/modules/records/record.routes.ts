@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TenantContext } from '../../db/tenant.js';
+import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
@@ -30,6 +30,8 @@ export type RecordService<View, Create, Update> = {
   update(services: Services, ctx: TenantContext, id: string, input: Update): Promise<View>;
   archive(services: Services, ctx: TenantContext, id: string): Promise<View>;
   restore(services: Services, ctx: TenantContext, id: string): Promise<View>;
+  /** Archives or restores many records in the caller's transaction (bulk): answers those changed. */
+  archiveMany(scope: TenantScope, services: Services, ids: string[], archive: boolean): Promise<unknown[]>;
   remove(services: Services, ctx: TenantContext, id: string): Promise<void>;
 };
 
@@ -132,14 +134,14 @@ export function registerRecordRoutes<View, Create, Update>(
       schema: {
         tags,
         operationId: `bulkUpdate${many}`,
-        summary: `Assign an owner, add or remove tags, or archive many ${collection} (ids or a filter; at most 1000)`,
+        summary: `Assign an owner, add or remove tags, archive or restore many ${collection} (ids or a filter; at most 1000), all or nothing`,
         body: BulkAction,
         response: { 200: BulkResult, ...errors },
       },
     },
     async (req) =>
-      bulkAction(services, req.tenant, spec.object, req.body, (id) =>
-        service.archive(services, req.tenant, id),
+      bulkAction(services, req.tenant, spec.object, req.body, (scope, ids, archive) =>
+        service.archiveMany(scope, services, ids, archive),
       ),
   );
   app.post(

@@ -2,6 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
+import { recordUpdatedEvent } from '../../platform/events/record-events.js';
 import type { Services } from '../../platform/http/types.js';
 import { normalizeTag } from '../../platform/registry/field-values.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
@@ -96,15 +97,15 @@ export async function renameTag(services: Services, ctx: TenantContext, id: stri
         [ctx.orgId, tag.name, finalName, ctx.actor.id],
       );
       for (const r of rows) {
-        await emitEvent(scope, services.jobs, {
-          type: `${object}.updated`,
-          subject: { object, id: r.id },
-          data: {
+        await emitEvent(
+          scope,
+          services.jobs,
+          recordUpdatedEvent(object, r.id, {
             name: r.name,
             changes: { tags: { before: r.before, after: r.after } },
             reason: target ? 'tag_merged' : 'tag_renamed',
-          },
-        });
+          }),
+        );
       }
       records += rows.length;
     }

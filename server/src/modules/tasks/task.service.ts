@@ -340,15 +340,15 @@ export async function transitionTask(
       complete: {
         done: row.status === 'done',
         set: { status: 'done' as const, completedAt: now, completedBy: ctx.actor.id },
-        type: 'task.completed',
+        type: 'task.completed' as const,
       },
       reopen: {
         done: row.status === 'open',
         set: { status: 'open' as const, completedAt: null, completedBy: null },
-        type: 'task.reopened',
+        type: 'task.reopened' as const,
       },
-      archive: { done: row.archivedAt !== null, set: { archivedAt: now }, type: 'task.archived' },
-      restore: { done: row.archivedAt === null, set: { archivedAt: null }, type: 'task.restored' },
+      archive: { done: row.archivedAt !== null, set: { archivedAt: now }, type: 'task.archived' as const },
+      restore: { done: row.archivedAt === null, set: { archivedAt: null }, type: 'task.restored' as const },
     }[transition];
     if (plan.done) return taskView(row);
     const view = taskView(await save(scope, id, plan.set));

@@ -4,6 +4,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { users } from '../../platform/auth/auth.schema.js';
 import { badRequest } from '../../platform/errors/app-error.js';
 import { events } from '../../platform/events/event.schema.js';
+import { eventDefinition } from '../../platform/events/event-catalogue.js';
 import type { Services } from '../../platform/http/types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 
@@ -50,48 +51,36 @@ function fieldLabel(object: string, key: string): string {
   );
 }
 
-/** Words for an event: "Ada Admin changed the e-mails and tags of contact Grace Hopper". */
+/** "e-mails, phones and tags": the labels of `keys` of `object`, in the object's field order. */
+function fieldList(object: string, keys: readonly string[]): string {
+  const order = STANDARD_OBJECTS[object]?.fields.map((f) => f.key) ?? [];
+  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+  const labels = [...keys].sort((a, b) => rank(a) - rank(b)).map((k) => fieldLabel(object, k));
+  return labels.length > 1
+    ? `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}`
+    : (labels[0] ?? 'details');
+}
+
+/**
+ * Words for an event, from its definition in the event catalogue: "Ada Admin changed the e-mails
+ * and tags of contact Grace Hopper". An event whose type is no longer catalogued, or whose stored
+ * data an older version wrote in another shape, gets its type in words.
+ */
 export function describeEvent(
   e: { type: string; subjectObject: string; data: Record<string, unknown> },
   actor: string,
 ): string {
-  const verb = e.type.split('.').slice(1).join('.');
+  const fallback = `${actor}: ${e.type.replaceAll('_', ' ')}`;
+  const definition = eventDefinition(e.type);
+  const parsed = definition?.data.safeParse(e.data);
+  if (!definition || !parsed?.success) return fallback;
   const name = typeof e.data.name === 'string' && e.data.name ? ` ${e.data.name}` : '';
-  const what = `${label(e.subjectObject)}${name}`;
-  switch (verb) {
-    case 'created':
-      return `${actor} created ${what}`;
-    case 'updated': {
-      const order = STANDARD_OBJECTS[e.subjectObject]?.fields.map((f) => f.key) ?? [];
-      const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
-      const keys = Object.keys((e.data.changes as Record<string, unknown>) ?? {})
-        .sort((a, b) => rank(a) - rank(b))
-        .map((k) => fieldLabel(e.subjectObject, k));
-      const list =
-        keys.length > 1 ? `${keys.slice(0, -1).join(', ')} and ${keys.at(-1)}` : (keys[0] ?? 'details');
-      return `${actor} changed the ${list} of ${what}`;
-    }
-    case 'moved':
-      return `${actor} moved ${what} from ${String(e.data.from_stage)} to ${String(e.data.to_stage)}`;
-    case 'closed':
-      return `${actor} closed ${what} as ${String(e.data.status)}${e.data.reason ? ` (${String(e.data.reason)})` : ''}`;
-    case 'reopened':
-      return `${actor} reopened ${what} in ${String(e.data.to_stage)}`;
-    case 'converted':
-      return `${actor} converted ${what} into opportunity ${String(e.data.opportunity_title ?? '')}`.trimEnd();
-    case 'archived':
-      return `${actor} archived ${what}`;
-    case 'restored':
-      return `${actor} restored ${what}`;
-    case 'deleted':
-      return `${actor} deleted ${what} for good`;
-    case 'company_linked':
-      return `${actor} linked ${what} to company ${String(e.data.company_name ?? '')}`.trimEnd();
-    case 'company_unlinked':
-      return `${actor} removed the link between ${what} and company ${String(e.data.company_name ?? '')}`.trimEnd();
-    default:
-      return `${actor}: ${e.type.replaceAll('_', ' ')}`;
-  }
+  return definition.describe({
+    actor,
+    what: `${label(e.subjectObject)}${name}`,
+    data: parsed.data,
+    fields: (keys) => fieldList(e.subjectObject, keys),
+  });
 }
 
 /** An event time as PostgreSQL prints a timestamptz (`2026-01-31 09:15:00.123456+00`), as cursors carry it. */

@@ -3,6 +3,7 @@ import type { Database } from '../../db/client.js';
 import { type TenantScope, withTenant } from '../../db/tenant.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import { eventDeliveries, events } from './event.schema.js';
+import { catalogued } from './event-catalogue.js';
 import { type DispatchJob, EVENT_DISPATCH_QUEUE, type EventEnvelope } from './events.js';
 
 /**
@@ -13,7 +14,7 @@ import { type DispatchJob, EVENT_DISPATCH_QUEUE, type EventEnvelope } from './ev
  */
 export type EventConsumer = {
   name: string;
-  /** Event types it wants; `*` for all. */
+  /** Event types it wants, each in the event catalogue; `*` for all. */
   types: readonly string[] | '*';
   handle(events: EventEnvelope[], scope: TenantScope): Promise<void>;
 };
@@ -65,7 +66,13 @@ export function createEventDispatcher(database: Database, jobs: JobQueue): Event
       await dispatch(data.org_id, ids);
     },
   );
-  return { register: (consumer) => void consumers.push(consumer) };
+  return {
+    register: (consumer) => {
+      // A consumer waiting for a type nobody emits would wait in silence: refuse it at start-up.
+      if (consumer.types !== '*') for (const type of consumer.types) catalogued(type);
+      consumers.push(consumer);
+    },
+  };
 }
 
 export function toEnvelope(row: typeof events.$inferSelect): EventEnvelope {

@@ -3,6 +3,7 @@ import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import { events } from './event.schema.js';
+import { assertEventData, type EventCatalogue, type EventType } from './event-catalogue.js';
 
 /** The standard event envelope (DESIGN invariant 6). */
 export type EventEnvelope = {
@@ -17,16 +18,35 @@ export type EventEnvelope = {
   trace_id: string | null;
 };
 
-export type NewEvent = {
-  /** `<object>.<verb>`: `contact.created`, `member.role_changed`. */
-  type: string;
-  subject: { object: string; id: string };
-  /** For updates, `{changes: {field: {before, after}}}`. */
-  data?: Record<string, unknown>;
-  version?: number;
-  /** Other records whose timelines should show this event. */
-  related?: { object: string; id: string }[];
-};
+/**
+ * An event to emit, typed by the catalogue: `type` is a catalogued type and `data` its shape
+ * (an unknown type or a wrong shape does not compile; `catalogued()` checks a type built at run
+ * time). `data` may be left out when the type's data has no required field.
+ */
+export type NewEvent<T extends EventType = EventType> = T extends EventType
+  ? {
+      /** `<object>.<verb>`: `contact.created`, `member.role_changed`. */
+      type: T;
+      subject: { object: string; id: string };
+      version?: number;
+      /** Other records whose timelines should show this event. */
+      related?: { object: string; id: string }[];
+    } & (Record<string, never> extends EventCatalogue[T]
+      ? { data?: EventCatalogue[T] }
+      : { data: EventCatalogue[T] })
+  : never;
+
+/**
+ * Whether emitted data is checked against the catalogue at run time: in tests (vitest sets
+ * `NODE_ENV=test`) and development, not in production or benchmarks, where the types are the
+ * guard and an import's million events should not pay for it.
+ */
+const checkEvents = process.env.NODE_ENV === 'test' || process.env.NODE_ENV === 'development';
+
+/** @throws when an event's type is not catalogued or its data does not fit (tests, development) */
+function checked(event: NewEvent): void {
+  if (checkEvents) assertEventData(event.type, event.data ?? {});
+}
 
 /** The queue the dispatcher consumes: one job per event, enqueued in the event's transaction. */
 export const EVENT_DISPATCH_QUEUE = 'event.dispatch';
@@ -37,6 +57,7 @@ export const EVENT_DISPATCH_QUEUE = 'event.dispatch';
  * delivery exist exactly when the change does.
  */
 export async function emitEvent(scope: TenantScope, jobs: JobQueue, event: NewEvent): Promise<string> {
+  checked(event);
   const id = newId();
   await scope.tx.insert(events).values({
     orgId: scope.ctx.orgId,
@@ -69,6 +90,7 @@ export type DispatchJob = { org_id: string; event_id?: string; event_ids?: strin
  */
 export async function emitEvents(scope: TenantScope, jobs: JobQueue, batch: NewEvent[]): Promise<string[]> {
   if (batch.length === 0) return [];
+  for (const event of batch) checked(event);
   const rows = batch.map((event, ord) => ({
     id: newId(),
     ord,

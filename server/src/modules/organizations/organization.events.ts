@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import {
+  type CatalogueOf,
+  defineEvent,
+  FieldChangesSchema,
+  registerEvents,
+} from '../../platform/events/event-catalogue.js';
+
+/** The organization events: the tenant, its members and invitations. */
+export const organizationEvents = registerEvents({
+  'organization.created': defineEvent({
+    summary: 'An organization was created (sign-up)',
+    data: z.object({ name: z.string() }),
+    describe: ({ actor, data }) => `${actor} created the organization ${data.name}`,
+  }),
+  'member.joined': defineEvent({
+    summary: 'Someone accepted an invitation and joined with a role',
+    data: z.object({ role: z.string(), invitation_id: z.string() }),
+    describe: ({ actor, data }) => `${actor} joined as ${data.role}`,
+  }),
+  'member.role_changed': defineEvent({
+    summary: 'A member’s role changed',
+    data: z.object({ changes: FieldChangesSchema }),
+    describe: ({ actor, data }) => {
+      const role = data.changes.role;
+      return `${actor} changed a member's role${role ? ` from ${String(role.before)} to ${String(role.after)}` : ''}`;
+    },
+  }),
+  'member.removed': defineEvent({
+    summary: 'A member was removed from the organization',
+    data: z.object({ role: z.string() }),
+    describe: ({ actor, data }) => `${actor} removed a member (${data.role})`,
+  }),
+  'invitation.created': defineEvent({
+    summary: 'Someone was invited with a role',
+    data: z.object({ email: z.string(), role: z.string() }),
+    describe: ({ actor, data }) => `${actor} invited ${data.email} as ${data.role}`,
+  }),
+  'invitation.canceled': defineEvent({
+    summary: 'A pending invitation was canceled',
+    data: z.object({}),
+    describe: ({ actor }) => `${actor} canceled an invitation`,
+  }),
+});
+
+declare module '../../platform/events/event-catalogue.js' {
+  interface EventCatalogue extends CatalogueOf<typeof organizationEvents> {}
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import {
+  type CatalogueOf,
+  defineEvent,
+  RecordName,
+  RecordRef,
+  registerEvents,
+} from '../../platform/events/event-catalogue.js';
+import { NamedData, standardRecordEvents } from '../../platform/events/record-events.js';
+
+const standard = standardRecordEvents('task');
+
+/** The task events (the `task` object's catalogue); on the linked record's timeline too. */
+export const taskEvents = registerEvents({
+  'task.created': defineEvent({
+    summary: 'A task was created (by hand, the API or an import)',
+    data: z.object({
+      name: RecordName,
+      assignee_id: z.string().nullable().optional(),
+      due_at: z.string().nullable().optional(),
+    }),
+    describe: ({ actor, what }) => `${actor} created ${what}`,
+  }),
+  'task.updated': standard.updated,
+  'task.completed': defineEvent({
+    summary: 'A task was marked done',
+    data: NamedData,
+    describe: ({ actor, what }) => `${actor} completed ${what}`,
+  }),
+  'task.reopened': defineEvent({
+    summary: 'A done task was reopened',
+    data: NamedData,
+    describe: ({ actor, what }) => `${actor} reopened ${what}`,
+  }),
+  'task.archived': standard.archived,
+  'task.restored': standard.restored,
+  'task.relinked': defineEvent({
+    summary: 'A task moved to another record (a merge, or its undo)',
+    data: z.object({ name: RecordName, from: RecordRef, to: RecordRef }),
+    describe: ({ actor, what, data }) => `${actor} moved ${what} to another ${data.to.object}`,
+  }),
+  'task.reminder_due': defineEvent({
+    summary: 'A task’s reminder time came (its assignee is notified)',
+    data: z.object({ name: RecordName, assignee_id: z.string().nullable() }),
+    describe: ({ what }) => `Reminder: ${what} is due`,
+  }),
+});
+
+declare module '../../platform/events/event-catalogue.js' {
+  interface EventCatalogue extends CatalogueOf<typeof taskEvents> {}
+}
