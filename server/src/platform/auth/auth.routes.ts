@@ -182,6 +182,17 @@ export function principalResolver(
   config: { secret: string; sessionIdleTimeoutS: number },
 ) {
   const refreshWindowMs = (config.sessionIdleTimeoutS - sessionUpdateAgeS(config.sessionIdleTimeoutS)) * 1000;
+  // One lookup per session at a time: when a cached check expires under load, the requests that
+  // carry the same session wait for one query instead of each queueing its own for a connection.
+  const inFlight = new Map<string, Promise<SessionRow | undefined>>();
+  const lookUpOnce = (token: string, key: string): Promise<SessionRow | undefined> => {
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = lookUp(token, key).finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
+    }
+    return pending;
+  };
   const lookUp = async (token: string, key: string): Promise<SessionRow | undefined> => {
     const { rows } = await database.raw.query<SessionRow>(
       `select s.id as session_id, s.user_id, (extract(epoch from s.expires_at) * 1000)::bigint::text as expires_ms,
@@ -205,7 +216,8 @@ export function principalResolver(
     if (!token) return null;
     const key = cacheKeyOf(token);
     const cached = sessionCache.get(key);
-    const row = cached && Date.now() - cached.at < SESSION_CACHE_MS ? cached.row : await lookUp(token, key);
+    const row =
+      cached && Date.now() - cached.at < SESSION_CACHE_MS ? cached.row : await lookUpOnce(token, key);
     const expiresMs = Number(row?.expires_ms ?? 0);
     if (!row || expiresMs <= Date.now()) return null;
     if (expiresMs - refreshWindowMs <= Date.now()) {
