@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forgetCachedSessions } from '../src/platform/auth/auth.routes.js';
 import { addMember, signUp, startTestApp, type TestApp } from './harness.js';
 
 /**
@@ -40,5 +41,16 @@ describe('session checks', () => {
     expect((await admin.client.post('/api/auth/sign-out', {})).status).toBe(200);
     admin.client.setCookieHeader(cookie);
     expect((await admin.client.get('/api/v1/contacts?limit=1')).status).toBe(401);
+  });
+
+  it('are looked up once for many requests that arrive together with an unchecked session', async () => {
+    const admin = await signUp(t, 'Herd');
+    forgetCachedSessions();
+    const before = sessionLookups;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => admin.client.get('/api/v1/contacts?limit=1')),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(sessionLookups - before).toBe(1);
   });
 });
