@@ -100,18 +100,21 @@ export async function board(
   pipelineId: string,
   options: BoardOptions,
 ) {
-  return withTenant(services.database, ctx, async (scope) => {
-    const pipeline = await loadPipeline(scope, pipelineId);
-    const def = await objectDef(scope.tx, ctx.orgId, 'opportunity');
-    const where = compileListQuery(
-      def,
-      { filter: options.filter, q: options.q, limit: 1 },
-      { table: 'o' },
-    ).where;
-    const status = options.includeClosed ? sql`true` : sql`o.status = 'open'`;
-    const base = sql`o.org_id = ${ctx.orgId} and o.pipeline_id = ${pipelineId} and o.stage_id = s.id and o.archived_at is null and ${status} and ${where}`;
-    const rows = rowsOf<{ id: string; n: number; sums: Record<string, number>; items: RawCard[] }>(
-      await scope.tx.execute(sql`
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const pipeline = await loadPipeline(scope, pipelineId);
+      const def = await objectDef(scope.tx, ctx.orgId, 'opportunity');
+      const where = compileListQuery(
+        def,
+        { filter: options.filter, q: options.q, limit: 1 },
+        { table: 'o' },
+      ).where;
+      const status = options.includeClosed ? sql`true` : sql`o.status = 'open'`;
+      const base = sql`o.org_id = ${ctx.orgId} and o.pipeline_id = ${pipelineId} and o.stage_id = s.id and o.archived_at is null and ${status} and ${where}`;
+      const rows = rowsOf<{ id: string; n: number; sums: Record<string, number>; items: RawCard[] }>(
+        await scope.tx.execute(sql`
         select s.id, coalesce(agg.n, 0)::int as n, coalesce(agg.sums, '{}'::jsonb) as sums, cards.items
           from pipeline_stages s
           left join lateral (
@@ -135,23 +138,25 @@ export async function board(
           ) cards on true
          where s.org_id = ${ctx.orgId} and s.pipeline_id = ${pipelineId}
          order by s.position`),
-    );
-    return {
-      pipeline: { id: pipeline.id, name: pipeline.name },
-      columns: pipeline.stages.map((stage) => {
-        const row = rows.find((r) => r.id === stage.id);
-        const items = row?.items ?? [];
-        const shown = items.slice(0, options.perColumn);
-        return {
-          stage: { id: stage.id, name: stage.name, probability: stage.probability, kind: stage.kind },
-          count: row?.n ?? 0,
-          sums: Object.fromEntries(Object.entries(row?.sums ?? {}).map(([k, v]) => [k, Number(v)])),
-          cards: shown.map(card),
-          next_cursor: items.length > options.perColumn ? encode(shown.at(-1)!) : null,
-        };
-      }),
-    };
-  });
+      );
+      return {
+        pipeline: { id: pipeline.id, name: pipeline.name },
+        columns: pipeline.stages.map((stage) => {
+          const row = rows.find((r) => r.id === stage.id);
+          const items = row?.items ?? [];
+          const shown = items.slice(0, options.perColumn);
+          return {
+            stage: { id: stage.id, name: stage.name, probability: stage.probability, kind: stage.kind },
+            count: row?.n ?? 0,
+            sums: Object.fromEntries(Object.entries(row?.sums ?? {}).map(([k, v]) => [k, Number(v)])),
+            cards: shown.map(card),
+            next_cursor: items.length > options.perColumn ? encode(shown.at(-1)!) : null,
+          };
+        }),
+      };
+    },
+    { readOnly: true },
+  );
 }
 
 /** The next page of one column of the board, after `cursor`. */
@@ -162,19 +167,22 @@ export async function boardColumn(
   stageId: string,
   options: BoardOptions & { cursor?: string | undefined },
 ) {
-  return withTenant(services.database, ctx, async (scope) => {
-    const pipeline = await loadPipeline(scope, pipelineId);
-    // A stage of another pipeline (or tenant) does not exist at this URL: 404, as any unknown id.
-    if (!pipeline.stages.some((s) => s.id === stageId)) throw notFound('Stage', stageId);
-    const def = await objectDef(scope.tx, ctx.orgId, 'opportunity');
-    const where = compileListQuery(
-      def,
-      { filter: options.filter, q: options.q, limit: 1 },
-      { table: 'o' },
-    ).where;
-    const after = options.cursor ? decode(options.cursor) : undefined;
-    const items = rowsOf<RawCard>(
-      await scope.tx.execute(sql`
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const pipeline = await loadPipeline(scope, pipelineId);
+      // A stage of another pipeline (or tenant) does not exist at this URL: 404, as any unknown id.
+      if (!pipeline.stages.some((s) => s.id === stageId)) throw notFound('Stage', stageId);
+      const def = await objectDef(scope.tx, ctx.orgId, 'opportunity');
+      const where = compileListQuery(
+        def,
+        { filter: options.filter, q: options.q, limit: 1 },
+        { table: 'o' },
+      ).where;
+      const after = options.cursor ? decode(options.cursor) : undefined;
+      const items = rowsOf<RawCard>(
+        await scope.tx.execute(sql`
         select o.id, o.title, o.amount, o.currency, o.owner_id, o.status, o.expected_close_date,
                o.stage_entered_at::text as stage_entered_at, o.rank, o.contact_id, o.company_id,
                ${sql.raw(contactTitleSql('c'))} as contact_name, co.name as company_name
@@ -186,13 +194,15 @@ export async function boardColumn(
            and ${after ? sql`(o.rank, o.id) > (${after[0]} collate "C", ${after[1]}::uuid)` : sql`true`}
          order by o.rank, o.id
          limit ${options.perColumn + 1}`),
-    );
-    const shown = items.slice(0, options.perColumn);
-    return {
-      cards: shown.map(card),
-      next_cursor: items.length > options.perColumn ? encode(shown.at(-1)!) : null,
-    };
-  });
+      );
+      const shown = items.slice(0, options.perColumn);
+      return {
+        cards: shown.map(card),
+        next_cursor: items.length > options.perColumn ? encode(shown.at(-1)!) : null,
+      };
+    },
+    { readOnly: true },
+  );
 }
 
 /**
@@ -211,11 +221,14 @@ export async function pipelineReport(
     dateField: 'created_at' | 'expected_close_date' | 'closed_at';
   },
 ) {
-  return withTenant(services.database, ctx, async (scope) => {
-    const pipeline = await loadPipeline(scope, pipelineId);
-    const field = sql.identifier(options.dateField);
-    const rows = rowsOf<{ stage_id: string; currency: string | null; n: number; total: string | null }>(
-      await scope.tx.execute(sql`
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const pipeline = await loadPipeline(scope, pipelineId);
+      const field = sql.identifier(options.dateField);
+      const rows = rowsOf<{ stage_id: string; currency: string | null; n: number; total: string | null }>(
+        await scope.tx.execute(sql`
         select o.stage_id, o.currency, count(*)::int as n, sum(o.amount) as total
           from opportunities o
          where o.org_id = ${ctx.orgId} and o.pipeline_id = ${pipelineId} and o.archived_at is null
@@ -223,23 +236,25 @@ export async function pipelineReport(
            and ${options.from ? sql`o.${field} >= ${options.from}::date` : sql`true`}
            and ${options.to ? sql`o.${field} < (${options.to}::date + 1)` : sql`true`}
          group by o.stage_id, o.currency`),
-    );
-    const stages = pipeline.stages.map((stage) => {
-      const mine = rows.filter((r) => r.stage_id === stage.id);
-      const total: Record<string, number> = {};
-      const weighted: Record<string, number> = {};
-      for (const r of mine) {
-        if (!r.currency || r.total === null) continue;
-        total[r.currency] = Number(r.total);
-        weighted[r.currency] = Math.round(Number(r.total) * stage.probability) / 100;
-      }
-      return {
-        stage: { id: stage.id, name: stage.name, probability: stage.probability, kind: stage.kind },
-        count: mine.reduce((n, r) => n + r.n, 0),
-        total,
-        weighted,
-      };
-    });
-    return { pipeline: { id: pipeline.id, name: pipeline.name }, stages };
-  });
+      );
+      const stages = pipeline.stages.map((stage) => {
+        const mine = rows.filter((r) => r.stage_id === stage.id);
+        const total: Record<string, number> = {};
+        const weighted: Record<string, number> = {};
+        for (const r of mine) {
+          if (!r.currency || r.total === null) continue;
+          total[r.currency] = Number(r.total);
+          weighted[r.currency] = Math.round(Number(r.total) * stage.probability) / 100;
+        }
+        return {
+          stage: { id: stage.id, name: stage.name, probability: stage.probability, kind: stage.kind },
+          count: mine.reduce((n, r) => n + r.n, 0),
+          total,
+          weighted,
+        };
+      });
+      return { pipeline: { id: pipeline.id, name: pipeline.name }, stages };
+    },
+    { readOnly: true },
+  );
 }

@@ -105,32 +105,37 @@ export async function timelineOf(
       throw badRequest('The cursor is not one this list gave out', 'querystring.cursor', 'invalid_query');
     }
   }
-  const rows = await withTenant(services.database, ctx, async (scope) => {
-    // A record's timeline also shows the events of the records folded into it (a merge's survivor).
-    const ids = [subject.id];
-    for (const more of timelineSubjects.values())
-      ids.push(...(await more(scope, subject.object, subject.id)));
-    return scope.tx
-      .select()
-      .from(events)
-      .where(
-        and(
-          eq(events.orgId, ctx.orgId),
-          or(
-            and(eq(events.subjectObject, subject.object), inArray(events.subjectId, ids)),
-            sql`${events.related} && ${`{${ids.map((id) => `${subject.object}:${id}`).join(',')}}`}::text[]`,
+  const rows = await withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      // A record's timeline also shows the events of the records folded into it (a merge's survivor).
+      const ids = [subject.id];
+      for (const more of timelineSubjects.values())
+        ids.push(...(await more(scope, subject.object, subject.id)));
+      return scope.tx
+        .select()
+        .from(events)
+        .where(
+          and(
+            eq(events.orgId, ctx.orgId),
+            or(
+              and(eq(events.subjectObject, subject.object), inArray(events.subjectId, ids)),
+              sql`${events.related} && ${`{${ids.map((id) => `${subject.object}:${id}`).join(',')}}`}::text[]`,
+            ),
+            after
+              ? or(
+                  lt(events.occurredAt, after.at),
+                  and(eq(events.occurredAt, after.at), lt(events.id, after.id)),
+                )
+              : undefined,
           ),
-          after
-            ? or(
-                lt(events.occurredAt, after.at),
-                and(eq(events.occurredAt, after.at), lt(events.id, after.id)),
-              )
-            : undefined,
-        ),
-      )
-      .orderBy(desc(events.occurredAt), desc(events.id))
-      .limit(page.limit + 1);
-  });
+        )
+        .orderBy(desc(events.occurredAt), desc(events.id))
+        .limit(page.limit + 1);
+    },
+    { readOnly: true },
+  );
   const more = rows.length > page.limit;
   const shown = rows.slice(0, page.limit);
   const userIds = [
