@@ -96,19 +96,8 @@ async function serverTransaction<T>(
   ctx: TenantContext,
   fn: (scope: TenantScope) => Promise<T>,
 ): Promise<T> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    if (/timeout/i.test(String((error as Error).message))) throw new QueryCanceledError('timeout');
-    throw error;
-  }
-  // A cancelled connection is not reused: a late CancelRequest must never hit the next request.
-  let discard = false;
-  const stop = guard.onClientGone(() => {
-    discard = true;
-    cancelRunningQuery(client);
-  });
+  const checkedOut = await checkOut(pool, guard);
+  const { client } = checkedOut;
   const guarded = {
     query: (...args: Parameters<pg.PoolClient['query']>) => {
       guard.check();
@@ -126,12 +115,11 @@ async function serverTransaction<T>(
     return result;
   } catch (error) {
     await client.query('rollback').catch(() => {
-      discard = true;
+      checkedOut.discard = true;
     });
     throw error;
   } finally {
-    stop();
-    client.release(discard || undefined);
+    checkedOut.release();
   }
 }
 
@@ -152,18 +140,8 @@ async function serverReadTransaction<T>(
   ctx: TenantContext,
   fn: (scope: TenantScope) => Promise<T>,
 ): Promise<T> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    if (/timeout/i.test(String((error as Error).message))) throw new QueryCanceledError('timeout');
-    throw error;
-  }
-  let discard = false;
-  const stop = guard.onClientGone(() => {
-    discard = true;
-    cancelRunningQuery(client);
-  });
+  const checkedOut = await checkOut(pool, guard);
+  const { client } = checkedOut;
   const stream = streamOf(client);
   let corked = true;
   const uncork = () => {
@@ -207,9 +185,36 @@ async function serverReadTransaction<T>(
     });
     throw error;
   } finally {
-    stop();
-    client.release(discard || undefined);
+    checkedOut.release();
   }
+}
+
+/**
+ * A pool connection for one tenant transaction. Waiting longer than the pool's connection timeout
+ * is a 57014 timeout like any other. When the caller goes away the running statement is cancelled
+ * and the connection is not reused: a late CancelRequest must never hit the next request.
+ */
+async function checkOut(pool: pg.Pool, guard: StatementGuard) {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    if (/timeout/i.test(String((error as Error).message))) throw new QueryCanceledError('timeout');
+    throw error;
+  }
+  const checkedOut = {
+    client,
+    discard: false,
+    release: () => {
+      stop();
+      client.release(checkedOut.discard || undefined);
+    },
+  };
+  const stop = guard.onClientGone(() => {
+    checkedOut.discard = true;
+    cancelRunningQuery(client);
+  });
+  return checkedOut;
 }
 
 /** The socket under a pg client (corked around pipelined writes). */
