@@ -24,6 +24,7 @@ export type Kind =
   | 'stage'
   | 'stage2'
   | 'task'
+  | 'doneTask'
   | 'note'
   | 'view'
   | 'import'
@@ -80,7 +81,9 @@ export const FILTER_IDS: Record<string, string[]> = {};
 export const objectOfRoute = (url: string) =>
   url.startsWith('/api/v1/pipelines/:id/board')
     ? 'opportunity'
-    : RECORDS.find((r) => url.startsWith(`/api/v1/${r.collection}`))?.object;
+    : url === '/api/v1/tasks'
+      ? 'task'
+      : RECORDS.find((r) => url.startsWith(`/api/v1/${r.collection}`))?.object;
 /** Public routes whose id is a capability (the invitation link), tested on their own below. */
 export const LINK_ROUTES = ['GET /api/v1/invitations/:id/preview', 'POST /api/v1/invitations/:id/accept'];
 
@@ -781,6 +784,41 @@ export async function addFilterCases(client: Client, object: (typeof RECORDS)[nu
       fields: { 'path.id': 'pipeline', 'path.stageId': 'stage', ...fields },
       send: (v) => ({ url: `${board(v)}/${v['path.stageId']}?filter=${q(v)}` }),
       holds: (r) => ((r.body as { cards?: unknown[] }).cards ?? []).length > 0,
+    });
+  }
+  return idFields.length;
+}
+
+/**
+ * The id fields `GET /api/v1/tasks`'s filter accepts (the registry's task; the tasks list takes
+ * the query language like every list), each tried with the other tenant's id. The owner's open
+ * task answers every filter but `completed_by`, which its done task answers.
+ */
+export async function addTaskFilterCases(client: Client) {
+  const res = await client.get('/api/v1/objects/task');
+  const kindOfField: Record<string, Kind> = {
+    id: 'task',
+    assignee_id: 'user',
+    completed_by: 'user',
+    created_by: 'user',
+    updated_by: 'user',
+    linked_id: 'contact',
+  };
+  const idFields = (res.body.fields as { key: string; type: string; filterable: boolean }[]).filter(
+    (f) => f.filterable && ['user', 'relation', 'uuid'].includes(f.type),
+  );
+  FILTER_IDS.task = idFields.map((f) => `filter.${f.key}`);
+  for (const field of idFields) {
+    const kind = kindOfField[field.key];
+    expect(kind, `task.${field.key}: an id field the tasks filter accepts; give it a kind`).toBeDefined();
+    const f = `filter.${field.key}`;
+    const q = (v: Record<string, string>) =>
+      encodeURIComponent(JSON.stringify({ field: field.key, op: 'eq', value: v[f]! }));
+    CASES['GET /api/v1/tasks']!.push({
+      fields: { [f]: kind! },
+      // Done tasks are listed only when asked for (the list's default is `status=open`).
+      send: (v) => ({ url: `/api/v1/tasks?status=all&filter=${q(v)}` }),
+      holds: (r) => holdsOwn(r, field.key === 'completed_by' ? 'doneTask' : 'task'),
     });
   }
   return idFields.length;

@@ -110,6 +110,18 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
             kind,
           ).id,
         };
+      case 'doneTask': {
+        const done = ok(
+          await c.post('/api/v1/tasks', {
+            title: `${tn.marker} done task`,
+            assignee_id: ids.user,
+            link: { object: 'contact', id: ids.contact },
+          }),
+          kind,
+        ).id;
+        ok(await c.post(`/api/v1/tasks/${done}/complete`, {}), kind);
+        return { doneTask: done };
+      }
       case 'note':
         return {
           note: ok(
@@ -200,6 +212,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'member',
     'invitation',
     'task',
+    'doneTask',
     'note',
     'view',
     'import',

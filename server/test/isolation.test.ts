@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Res, startTestApp, type TestApp } from './harness.js';
 import {
   addFilterCases,
+  addTaskFilterCases,
   CASES,
   type Case,
   FILTER,
@@ -177,6 +178,7 @@ beforeAll(async () => {
   const { make, seed } = isolationWorld(t, heldImports);
   [A, B] = await Promise.all([seed('A'), seed('B')]);
   for (const object of RECORDS) filterFieldCount += await addFilterCases(A.client, object);
+  filterFieldCount += await addTaskFilterCases(A.client);
   plan = Object.entries(CASES).flatMap(([key, cases]) =>
     cases.map((c) => ({ route: key, method: key.split(' ')[0]!, c, fresh: { A: {}, B: {} } })),
   );
