@@ -10,6 +10,7 @@ import {
 import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
+import { registerCustomObjectRoutes } from './modules/custom-objects/custom-object.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
@@ -17,6 +18,7 @@ import { registerNoteRoutes } from './modules/notes/note.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
 import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
+import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
@@ -26,10 +28,12 @@ import { registerWebApp } from './modules/web/web.routes.js';
 import './modules/companies/company.events.js';
 import './modules/contacts/contact.events.js';
 import './modules/custom-fields/custom-field.events.js';
+import './modules/custom-objects/custom-object.events.js';
 import './modules/notes/note.events.js';
 import './modules/opportunities/opportunity.events.js';
 import './modules/organizations/organization.events.js';
 import './modules/pipelines/pipeline.events.js';
+import './modules/records/record.events.js';
 import './modules/tags/tag.events.js';
 import './modules/tasks/task.events.js';
 import './modules/views/view.events.js';
@@ -142,6 +146,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerContactRoutes(v1 as ApiApp, services);
         registerCompanyRoutes(v1 as ApiApp, services);
         registerObjectRoutes(v1 as ApiApp, services);
+        registerCustomObjectRoutes(v1 as ApiApp, services);
         registerTagRoutes(v1 as ApiApp, services);
         registerViewRoutes(v1 as ApiApp, services);
         registerPipelineRoutes(v1 as ApiApp, services);
@@ -149,6 +154,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerTaskRoutes(v1 as ApiApp, services);
         registerNoteRoutes(v1 as ApiApp, services);
         registerSearchRoutes(v1 as ApiApp, services);
+        registerCustomRecordRoutes(v1 as ApiApp, services);
         registerImportRoutes(v1 as ApiApp, services);
         registerMergeRoutes(v1 as ApiApp, services);
       },

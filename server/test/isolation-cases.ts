@@ -35,6 +35,10 @@ export type Kind =
   | 'tag'
   | 'fieldKey'
   | 'retiredField'
+  | 'customObject'
+  | 'customRecord'
+  | 'freshObject'
+  | 'retiredObject'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };
@@ -78,12 +82,16 @@ export const FILTER_STORED: Record<string, string> = {
 export const FILTER = '(filter)';
 /** The id fields each object's filter accepts (`filter.owner_id`...), from the registry. */
 export const FILTER_IDS: Record<string, string[]> = {};
+/** The custom object of the walk's world: the same key in both tenants, each its own (issue 21). */
+export const WALK_OBJECT = 'walk_property';
 export const objectOfRoute = (url: string) =>
-  url.startsWith('/api/v1/pipelines/:id/board')
-    ? 'opportunity'
-    : url === '/api/v1/tasks'
-      ? 'task'
-      : RECORDS.find((r) => url.startsWith(`/api/v1/${r.collection}`))?.object;
+  url.startsWith('/api/v1/records/:object')
+    ? WALK_OBJECT
+    : url.startsWith('/api/v1/pipelines/:id/board')
+      ? 'opportunity'
+      : url === '/api/v1/tasks'
+        ? 'task'
+        : RECORDS.find((r) => url.startsWith(`/api/v1/${r.collection}`))?.object;
 /** Public routes whose id is a capability (the invitation link), tested on their own below. */
 export const LINK_ROUTES = ['GET /api/v1/invitations/:id/preview', 'POST /api/v1/invitations/:id/accept'];
 
@@ -722,13 +730,18 @@ let currentOwner: Tenant | undefined;
 export const judging = (tn: Tenant) => {
   currentOwner = tn;
 };
-const holdsOwn = (res: Res, kind: Kind) => listHolds(kind)(res, {}, currentOwner?.ids);
+/** The judged tenant's id of a kind. */
+export const ownedId = (kind: Kind) => currentOwner?.ids[kind];
+export const holdsOwn = (res: Res, kind: Kind) => listHolds(kind)(res, {}, currentOwner?.ids);
 const memberIds = (res: Res) =>
   rowsOf(res).map((r) => (r as unknown as { user_id?: string; id: string }).user_id ?? r.id);
 const hasFieldKey = (res: Res) => JSON.stringify(res.body).includes(`"${currentOwner?.ids.fieldKey}"`);
 
 /** The id fields a list filter accepts for an object, from the registry, and the kind each takes. */
-export async function addFilterCases(client: Client, object: (typeof RECORDS)[number]) {
+export async function addFilterCases(
+  client: Client,
+  object: { object: string; collection: string; kind: Kind; route?: string },
+) {
   const res = await client.get(`/api/v1/objects/${object.object}`);
   const kindOfField: Record<string, Kind> = {
     id: object.kind,
@@ -741,12 +754,14 @@ export async function addFilterCases(client: Client, object: (typeof RECORDS)[nu
     company_id: 'company',
     pipeline_id: 'pipeline',
     stage_id: 'stage',
+    company: 'company', // the walk's custom object's relation field
   };
   const idFields = (res.body.fields as { key: string; type: string; filterable: boolean }[]).filter(
     (f) => f.filterable && ['user', 'relation', 'uuid'].includes(f.type),
   );
   FILTER_IDS[object.object] = idFields.map((f) => `filter.${f.key}`);
   const base = `/api/v1/${object.collection}`;
+  const route = object.route ?? base;
   const filter = (key: string, value: string) => ({ field: key, op: 'eq', value });
   for (const field of idFields) {
     const kind = kindOfField[field.key];
@@ -754,18 +769,22 @@ export async function addFilterCases(client: Client, object: (typeof RECORDS)[nu
     const f = `filter.${field.key}`;
     const q = (v: Record<string, string>) => encodeURIComponent(JSON.stringify(filter(field.key, v[f]!)));
     const fields = { [f]: kind! };
-    CASES[`GET ${base}`]!.push({ fields, send: (v) => ({ url: `${base}?filter=${q(v)}` }), holds: nonEmpty });
-    CASES[`POST ${base}/query`]!.push({
+    CASES[`GET ${route}`]!.push({
+      fields,
+      send: (v) => ({ url: `${base}?filter=${q(v)}` }),
+      holds: nonEmpty,
+    });
+    CASES[`POST ${route}/query`]!.push({
       fields,
       send: (v) => ({ url: `${base}/query`, body: { filter: filter(field.key, v[f]!) } }),
       holds: nonEmpty,
     });
-    CASES[`GET ${base}/export`]!.push({
+    CASES[`GET ${route}/export`]!.push({
       fields,
       send: (v) => ({ url: `${base}/export?filter=${q(v)}` }),
       holds: (r) => csvRows(r) > 0,
     });
-    CASES[`POST ${base}/bulk`]!.push({
+    CASES[`POST ${route}/bulk`]!.push({
       fields,
       send: (v) => ({
         url: `${base}/bulk`,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import type { Ids, Kind, Tenant } from './isolation-cases.js';
+import { type Ids, type Kind, type Tenant, WALK_OBJECT } from './isolation-cases.js';
 import {
   addMember,
   type Res,
@@ -194,6 +194,48 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
           ok(await c.post(`/api/v1/objects/contact/fields/${key}/retire`), 'retire');
         return { [kind]: key };
       }
+      case 'customObject': {
+        // The same key in both tenants (each its own), with a relation field to companies.
+        ok(
+          await c.post('/api/v1/objects', {
+            key: WALK_OBJECT,
+            label_singular: 'Property',
+            label_plural: 'Properties',
+          }),
+          kind,
+        );
+        ok(
+          await c.post(`/api/v1/objects/${WALK_OBJECT}/fields`, {
+            key: 'company',
+            label: 'Company',
+            type: 'relation',
+            relation: { object: 'company' },
+          }),
+          'relation field',
+        );
+        return { customObject: WALK_OBJECT };
+      }
+      case 'customRecord':
+        return {
+          customRecord: ok(
+            await c.post(`/api/v1/records/${WALK_OBJECT}`, {
+              owner_id: ids.user,
+              tags: [`${tn.marker}-tag`],
+              custom: { name: `${tn.marker} property`, company: ids.company },
+            }),
+            kind,
+          ).id,
+        };
+      case 'freshObject':
+      case 'retiredObject': {
+        const key = `walk_${tn.name.toLowerCase()}_${randomBytes(4).toString('hex')}`;
+        ok(
+          await c.post('/api/v1/objects', { key, label_singular: `${tn.marker} lot`, label_plural: 'Lots' }),
+          kind,
+        );
+        if (kind === 'retiredObject') ok(await c.post(`/api/v1/objects/${key}/retire`), 'retire');
+        return { [kind]: key };
+      }
       default:
         throw new Error(`no maker for ${kind}`);
     }
@@ -220,6 +262,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'merge',
     'tag',
     'fieldKey',
+    'customObject',
+    'customRecord',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

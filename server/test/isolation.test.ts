@@ -18,7 +18,9 @@ import {
   RECORDS,
   type Req,
   type Tenant,
+  WALK_OBJECT,
 } from './isolation-cases.js';
+import './isolation-custom-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadCsv } from './kit/imports.js';
 
@@ -132,6 +134,8 @@ async function stateOf(tn: Tenant, extraIds: Ids[]) {
     '/api/v1/contacts/export?format=jsonl',
     '/api/v1/companies/export?format=jsonl',
     '/api/v1/opportunities/export?format=jsonl',
+    `/api/v1/objects/${WALK_OBJECT}`,
+    `/api/v1/records/${WALK_OBJECT}/export?format=jsonl`,
   ]) {
     out[url] = url.includes('export') ? (await c.get(url)).text : await get(url);
   }
@@ -147,6 +151,7 @@ async function stateOf(tn: Tenant, extraIds: Ids[]) {
     note: 'notes',
     import: 'imports',
     mapping: 'import-mappings',
+    customRecord: `records/${WALK_OBJECT}`,
   };
   for (const ids of [tn.ids, ...extraIds]) {
     for (const [kind, collection] of Object.entries(byId)) {
@@ -178,6 +183,12 @@ beforeAll(async () => {
   const { make, seed } = isolationWorld(t, heldImports);
   [A, B] = await Promise.all([seed('A'), seed('B')]);
   for (const object of RECORDS) filterFieldCount += await addFilterCases(A.client, object);
+  filterFieldCount += await addFilterCases(A.client, {
+    object: WALK_OBJECT,
+    collection: `records/${WALK_OBJECT}`,
+    kind: 'customRecord',
+    route: '/api/v1/records/:object',
+  });
   filterFieldCount += await addTaskFilterCases(A.client);
   plan = Object.entries(CASES).flatMap(([key, cases]) =>
     cases.map((c) => ({ route: key, method: key.split(' ')[0]!, c, fresh: { A: {}, B: {} } })),

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { objectDef } from '../../platform/registry/registry.service.js';
+import { customObjectDefs, objectDef } from '../../platform/registry/registry.service.js';
+import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import * as fields from './custom-field.service.js';
 
@@ -29,15 +30,43 @@ const Field = z
     description: z.string().optional(),
   })
   .meta({ id: 'Field' });
-const ObjectDescription = z
+export const ObjectDescription = z
   .object({
     key: z.string(),
     label_singular: z.string(),
     label_plural: z.string(),
     default_sort: z.object({ field: z.string(), direction: z.enum(['asc', 'desc']) }),
     fields: z.array(Field),
+    custom_object: z
+      .object({
+        icon: z.string().nullable(),
+        description: z.string().nullable(),
+        display_field: z.string(),
+        retired: z.boolean(),
+      })
+      .optional()
+      .describe('Set for a tenant-defined object: its records are under `/api/v1/records/<key>`'),
   })
   .meta({ id: 'ObjectDescription' });
+
+/** An object of the registry as `/objects` describes it. */
+export const describeObject = (def: ObjectDef) => ({
+  key: def.key,
+  label_singular: def.labelSingular,
+  label_plural: def.labelPlural,
+  default_sort: def.defaultSort,
+  fields: def.fields.map(describeField),
+  ...(def.custom
+    ? {
+        custom_object: {
+          icon: def.custom.icon,
+          description: def.custom.description,
+          display_field: def.custom.displayField,
+          retired: def.custom.retired,
+        },
+      }
+    : {}),
+});
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
 const ObjectParams = z.strictObject({ object: z.string().max(64) });
 const FieldParams = z.strictObject({ object: z.string().max(64), key: z.string().max(64) });
@@ -68,16 +97,8 @@ const describeField = (f: FieldDef) => ({
  * and custom fields (admins add, rename, reorder, retire and purge them).
  */
 export function registerObjectRoutes(app: ApiApp, services: Services): void {
-  const describe = async (ctx: TenantContext, key: string) => {
-    const def = await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, key));
-    return {
-      key: def.key,
-      label_singular: def.labelSingular,
-      label_plural: def.labelPlural,
-      default_sort: def.defaultSort,
-      fields: def.fields.map(describeField),
-    };
-  };
+  const describe = async (ctx: TenantContext, key: string) =>
+    describeObject(await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, key)));
 
   app.get(
     '/objects',
@@ -86,12 +107,20 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
       schema: {
         operationId: 'listObjects',
         tags: ['objects'],
-        summary: 'Every object with its fields',
+        summary: 'Every object with its fields, the tenant’s custom objects included (not the retired ones)',
         response: { 200: z.object({ data: z.array(ObjectDescription) }), ...errors },
       },
     },
     async (req) => ({
-      data: await Promise.all(Object.keys(STANDARD_OBJECTS).map((k) => describe(req.tenant, k))),
+      data: [
+        ...(await Promise.all(Object.keys(STANDARD_OBJECTS).map((k) => describe(req.tenant, k)))),
+        // The tenant's own objects (issue 21); retired ones are hidden (GET /objects/:key shows them).
+        ...(
+          await withTenant(services.database, req.tenant, ({ tx }) => customObjectDefs(tx, req.tenant.orgId))
+        )
+          .filter((d) => !d.custom?.retired)
+          .map(describeObject),
+      ],
     }),
   );
   app.get(

@@ -5,8 +5,12 @@ import { AppError, badRequest, conflict, notFound } from '../../platform/errors/
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { customFields } from '../../platform/registry/custom-field.schema.js';
-import { customFieldDef, forgetRegistry } from '../../platform/registry/registry.service.js';
-import { FIELD_TYPES, type FieldDef } from '../../platform/registry/registry.types.js';
+import {
+  customFieldDef,
+  customObjectDefs,
+  forgetRegistry,
+} from '../../platform/registry/registry.service.js';
+import { FIELD_TYPES, type FieldDef, type ObjectDef } from '../../platform/registry/registry.types.js';
 import { CUSTOMIZABLE_OBJECTS, STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 
 /** Types an admin may give a custom field (`tags` and `uuid` belong to standard fields). */
@@ -73,8 +77,34 @@ async function changeRegistry<T>(
   }
 }
 
-function assertObject(object: string) {
-  if (!CUSTOMIZABLE_OBJECTS.includes(object)) throw notFound('Object', object);
+/**
+ * The object whose fields change: a standard object with a `custom` column, or one of the
+ * tenant's custom objects (issue 21). @throws 404 for any other key
+ */
+async function customizable(scope: TenantScope, object: string): Promise<ObjectDef> {
+  if (CUSTOMIZABLE_OBJECTS.includes(object)) return STANDARD_OBJECTS[object]!;
+  const [custom] = STANDARD_OBJECTS[object]
+    ? []
+    : await customObjectDefs(scope.tx, scope.ctx.orgId, [object]);
+  if (!custom) throw notFound('Object', object);
+  return custom;
+}
+
+/** Whether a relation field may point to `object`: a standard object or a live custom object of the tenant. */
+async function isRelationTarget(scope: TenantScope, object: string): Promise<boolean> {
+  if (STANDARD_OBJECTS[object]) return true;
+  const [custom] = await customObjectDefs(scope.tx, scope.ctx.orgId, [object]);
+  return Boolean(custom && !custom.custom?.retired);
+}
+
+/** @throws 409 `display_field` for the field that names a custom object's records */
+function assertNotDisplayField(def: ObjectDef, key: string) {
+  if (def.custom?.displayField === key)
+    throw conflict(
+      `${key} names the ${def.labelPlural}; choose another display field first`,
+      'path.key',
+      'display_field',
+    );
 }
 
 /**
@@ -87,21 +117,24 @@ export async function createCustomField(
   object: string,
   input: z.infer<typeof CustomFieldCreate>,
 ): Promise<FieldDef> {
-  assertObject(object);
   const key = input.key ?? keyFromLabel(input.label);
-  if (STANDARD_OBJECTS[object]!.fields.some((f) => f.key === key)) {
-    throw conflict(`"${key}" is a standard field of ${object}`, 'body.key', 'duplicate_key');
-  }
   if ((input.type === 'select' || input.type === 'multi_select') && !input.options) {
     throw badRequest('A select field needs options', 'body.options');
   }
   if (input.options && new Set(input.options.map((o) => o.value)).size !== input.options.length) {
     throw badRequest('Option values must be unique', 'body.options');
   }
-  if (input.type === 'relation' && !(input.relation && STANDARD_OBJECTS[input.relation.object])) {
+  if (input.type === 'relation' && !input.relation) {
     throw badRequest('A relation field needs relation.object, one of the objects', 'body.relation');
   }
   return changeRegistry(services, ctx, async (scope) => {
+    const def = await customizable(scope, object);
+    if (def.fields.some((f) => f.key === key && f.origin === 'standard')) {
+      throw conflict(`"${key}" is a standard field of ${object}`, 'body.key', 'duplicate_key');
+    }
+    if (input.type === 'relation' && !(await isRelationTarget(scope, input.relation!.object))) {
+      throw badRequest('A relation field needs relation.object, one of the objects', 'body.relation');
+    }
     const [existing] = await scope.tx
       .select({ id: customFields.id })
       .from(customFields)
@@ -164,8 +197,8 @@ export async function updateCustomField(
   key: string,
   input: z.infer<typeof CustomFieldUpdate>,
 ): Promise<FieldDef> {
-  assertObject(object);
   return changeRegistry(services, ctx, async (scope) => {
+    await customizable(scope, object);
     const row = await loadField(scope, object, key);
     if (input.options && !['select', 'multi_select'].includes(row.type)) {
       throw badRequest('Only select fields have options', 'body.options');
@@ -199,8 +232,9 @@ export async function retireCustomField(
   key: string,
   retire: boolean,
 ) {
-  assertObject(object);
   return changeRegistry(services, ctx, async (scope) => {
+    const def = await customizable(scope, object);
+    if (retire) assertNotDisplayField(def, key);
     const row = await loadField(scope, object, key);
     const [updated] = await scope.tx
       .update(customFields)
@@ -221,14 +255,16 @@ export async function retireCustomField(
  * @throws 409 `not_retired` unless it was retired first (a two-step guard against accidents)
  */
 export async function purgeCustomField(services: Services, ctx: TenantContext, object: string, key: string) {
-  assertObject(object);
   await changeRegistry(services, ctx, async (scope) => {
+    const def = await customizable(scope, object);
     const row = await loadField(scope, object, key);
     if (!row.retiredAt) throw new AppError(409, 'not_retired', 'Retire the field before purging it');
+    // A custom object's records share `records`: only its own (issue 21).
     const purged = await scope.conn.query<{ n: number }>(
-      `with changed as (update ${STANDARD_OBJECTS[object]!.table} set custom = custom - $2
-         where org_id = $1 and custom ? $2 returning 1) select count(*)::int as n from changed`,
-      [ctx.orgId, key],
+      `with changed as (update ${def.table} set custom = custom - $2
+         where org_id = $1 and custom ? $2 ${def.custom ? 'and object_id = $3' : ''} returning 1)
+       select count(*)::int as n from changed`,
+      def.custom ? [ctx.orgId, key, def.custom.id] : [ctx.orgId, key],
     );
     await scope.tx
       .delete(customFields)

@@ -3,6 +3,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery, pageOf } from '../../platform/query/query.compiler.js';
 import type { ListQuery } from '../../platform/query/query.schema.js';
+import { indexedSearchIds } from '../../platform/query/query.search.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
 
@@ -46,7 +47,7 @@ export async function listPage(scope: TenantScope, object: ObjectDef, query: Lis
   const compiled = compileListQuery(object, indexed ? rest : query, { table: ALIAS });
   // Free text through the trigram index (see migrations/0005_search.sql for why a function).
   const search = indexed
-    ? sql`${sql.identifier(ALIAS)}.id in (select cairn_search_ids(${object.table}, ${q}, ${SEARCH_CANDIDATES}))`
+    ? sql`${sql.identifier(ALIAS)}.id in (${indexedSearchIds(object, q, SEARCH_CANDIDATES)})`
     : sql`true`;
   const archived = mentionsArchived(query.filter)
     ? sql`true`

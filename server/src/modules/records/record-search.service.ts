@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
-import { objectDef } from '../../platform/registry/registry.service.js';
+import { indexedSearchIds } from '../../platform/query/query.search.js';
+import { customObjectDefs, objectDef } from '../../platform/registry/registry.service.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 
 export const SearchHit = z
@@ -22,18 +23,22 @@ export const SearchHit = z
 export async function searchEverything(services: Services, ctx: TenantContext, q: string, perObject: number) {
   return withTenant(services.database, ctx, async (scope) => {
     const hits: z.infer<typeof SearchHit>[] = [];
-    for (const key of Object.keys(STANDARD_OBJECTS)) {
-      if (STANDARD_OBJECTS[key]!.activity) continue;
-      const def = await objectDef(scope.tx, ctx.orgId, key);
+    const standard = Object.keys(STANDARD_OBJECTS).filter((key) => !STANDARD_OBJECTS[key]!.activity);
+    const defs = [];
+    for (const key of standard) defs.push(await objectDef(scope.tx, ctx.orgId, key));
+    defs.push(
+      // The tenant's custom objects too (issue 21), the retired ones left out.
+      ...(await customObjectDefs(scope.tx, ctx.orgId)).filter((d) => !d.custom?.retired),
+    );
+    for (const def of defs) {
+      const key = def.key;
       if (!def.fields.some((f) => f.searchable)) continue;
       const compiled = compileListQuery(
         def,
         def.indexedSearch ? { limit: perObject } : { q, limit: perObject },
         { table: 'r' },
       );
-      const search = def.indexedSearch
-        ? sql`r.id in (select cairn_search_ids(${def.table}, ${q}, 1000))`
-        : sql`true`;
+      const search = def.indexedSearch ? sql`r.id in (${indexedSearchIds(def, q, 1000)})` : sql`true`;
       const result = await scope.tx.execute<{ id: string; title: string }>(sql`
         select r.id, ${sql.raw(def.titleSql?.('r') ?? 'r.id::text')} as title
           from ${sql.identifier(def.table)} r

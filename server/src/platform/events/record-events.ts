@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { catalogued, defineEvent, FieldChangesSchema, RecordName } from './event-catalogue.js';
+import {
+  catalogued,
+  defineEvent,
+  eventDefinition,
+  FieldChangesSchema,
+  RecordName,
+} from './event-catalogue.js';
 import type { NewEvent } from './events.js';
 
 /** The data of every `<object>.updated` (`standardRecordEvents`). */
@@ -77,5 +83,8 @@ export function mergeEvents(label: string) {
  */
 export function recordUpdatedEvent(object: string, id: string, data: RecordUpdatedData): NewEvent {
   // The one place the compiler cannot see the type: every `<object>.updated` has this data.
-  return { type: catalogued(`${object}.updated`), subject: { object, id }, data } as NewEvent;
+  // A custom object's records share `record.updated` (the object is the subject's, issue 21).
+  const own = `${object}.updated`;
+  const type = catalogued(eventDefinition(own) ? own : 'record.updated');
+  return { type, subject: { object, id }, data } as NewEvent;
 }

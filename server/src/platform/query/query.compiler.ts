@@ -94,6 +94,8 @@ export function compileListQuery(
   const fields = fieldsOf(scope, query.fields);
 
   const conditions: SQL[] = [];
+  // A custom object's records share the `records` table: only those of this object (issue 21).
+  if (object.custom) conditions.push(sql`${columnRef(scope.table, 'object_id')} = ${object.custom.id}::uuid`);
   if (query.filter !== undefined) conditions.push(compileFilter(query.filter, { ...scope, clock }));
   const search = searchCondition(scope, query.q);
   if (search) conditions.push(search);

@@ -1,4 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
+import type { ObjectDef } from '../registry/registry.types.js';
 import { invalidQuery, QUERY_LIMITS } from './query.errors.js';
 import { type FieldScope, hasSql, TEXT_LIKE_TYPES, valueExpr } from './query.fields.js';
 import { escapeLike } from './query.filter.js';
@@ -48,4 +49,15 @@ export function searchCondition(scope: FieldScope, q: unknown): SQL | undefined 
     }
   }
   return sql`(${sql.join(alternatives, sql` or `)})`;
+}
+
+/**
+ * The candidate ids of `q` for an object with `indexedSearch`, through its trigram index: the
+ * SECURITY DEFINER functions of migrations 0005/0007 (contacts, companies) and 0018 (a custom
+ * object's records, filtered by object), at most `max` of them. Use as `id in (<this>)`.
+ */
+export function indexedSearchIds(object: ObjectDef, q: string, max: number): SQL {
+  return object.custom
+    ? sql`select cairn_search_record_ids(${object.custom.id}::uuid, ${q}, ${max})`
+    : sql`select cairn_search_ids(${object.table}, ${q}, ${max})`;
 }

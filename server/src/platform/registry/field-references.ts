@@ -27,15 +27,18 @@ export async function parseCustomValuesIn(
     let found = true;
     if (field.type === 'relation' && field.relation) {
       const table = STANDARD_OBJECTS[field.relation.object]?.table;
-      found = Boolean(
-        table &&
-          (
-            await scope.conn.query(
-              `select 1 from ${table} where org_id = $1 and id = $2 and archived_at is null`,
-              [scope.ctx.orgId, value],
-            )
-          ).rows.length,
-      );
+      // A custom object's records (issue 21): a live record of that object, in this tenant.
+      const [text, values] = table
+        ? [
+            `select 1 from ${table} where org_id = $1 and id = $2 and archived_at is null`,
+            [scope.ctx.orgId, value],
+          ]
+        : [
+            `select 1 from records r join custom_objects o on o.org_id = r.org_id and o.id = r.object_id
+              where r.org_id = $1 and r.id = $2 and o.key = $3 and r.archived_at is null`,
+            [scope.ctx.orgId, value, field.relation.object],
+          ];
+      found = (await scope.conn.query(text, values)).rows.length > 0;
     } else if (field.type === 'user') {
       found =
         (

@@ -2,6 +2,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { notFound } from '../errors/app-error.js';
 import { customFields } from './custom-field.schema.js';
+import { customObjectDef, customObjectRows } from './custom-objects.js';
 import type { FieldDef, FieldType, ObjectDef } from './registry.types.js';
 import { STANDARD_OBJECTS } from './standard-objects.js';
 
@@ -35,7 +36,11 @@ export function customFieldDef(row: typeof customFields.$inferSelect): FieldDef 
  */
 export async function objectDef(tx: Tx, orgId: string, object: string): Promise<ObjectDef> {
   const standard = STANDARD_OBJECTS[object];
-  if (!standard) throw notFound('Object', object);
+  if (!standard) {
+    const [custom] = await customObjectDefs(tx, orgId, [object]);
+    if (!custom) throw notFound('Object', object);
+    return custom;
+  }
   if (standard.activity) return standard;
   const rows = await tx
     .select()
@@ -43,6 +48,12 @@ export async function objectDef(tx: Tx, orgId: string, object: string): Promise<
     .where(and(eq(customFields.orgId, orgId), eq(customFields.object, object)))
     .orderBy(asc(customFields.position));
   return { ...standard, fields: [...standard.fields, ...rows.map(customFieldDef)] };
+}
+
+/** The tenant's custom objects (issue 21), retired ones included (flagged), or those of `keys`. */
+export async function customObjectDefs(tx: Tx, orgId: string, keys?: string[]): Promise<ObjectDef[]> {
+  const rows = await customObjectRows(tx, orgId, keys);
+  return rows.map(({ row, fields }) => customObjectDef(row, fields.map(customFieldDef)));
 }
 
 /** How long a list reuses a tenant's registry entry in this process, ms. */

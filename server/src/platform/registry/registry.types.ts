@@ -91,4 +91,21 @@ export type ObjectDef = {
   activity?: boolean;
   /** Default sort for lists: field key and direction. */
   defaultSort: { field: string; direction: 'asc' | 'desc' };
+  /**
+   * A tenant-defined object (issue 21): its records are the rows of the generic `records` table
+   * whose `object_id` is `id` (every query of the object adds that condition).
+   */
+  custom?: CustomObjectInfo;
+};
+
+/** What the registry knows of a custom object beyond its fields. */
+export type CustomObjectInfo = {
+  /** The `custom_objects` row: the discriminator of its records in `records.object_id`. */
+  id: string;
+  icon: string | null;
+  description: string | null;
+  /** The key of the field that names a record. */
+  displayField: string;
+  /** Retired: hidden from the object list and refusing writes; records kept. */
+  retired: boolean;
 };

@@ -1,0 +1,323 @@
+import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { auditView } from '../../db/columns.js';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { assertMember } from '../../platform/access/membership.js';
+import { conflict, notFound } from '../../platform/errors/app-error.js';
+import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { records } from '../../platform/records/record.schema.js';
+import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
+import { mergeCustom } from '../../platform/registry/field-values.js';
+import { customObjectDefs } from '../../platform/registry/registry.service.js';
+import type { ObjectDef } from '../../platform/registry/registry.types.js';
+import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+import { ensureTags } from '../tags/tag.service.js';
+
+/**
+ * The record engine's write path for custom objects' records (issue 21): create, update,
+ * archive, restore and delete, validated against the registry (types, required, lengths, select
+ * options, relations to live records of this tenant, owners who are members), each change with
+ * its `record.*` event in the same transaction.
+ */
+
+export const RecordView = z
+  .object({
+    id: z.uuid(),
+    object: z.string().describe('The custom object’s key'),
+    name: z.string().describe('The display field’s value (the id when it is empty)'),
+    owner_id: z.uuid().nullable(),
+    tags: z.array(z.string()),
+    custom: z.record(z.string(), z.unknown()).describe('The values of the object’s fields, by key'),
+    created_at: z.string(),
+    updated_at: z.string(),
+    created_by: z.string().nullable(),
+    updated_by: z.string().nullable(),
+    archived_at: z.string().nullable(),
+  })
+  .meta({ id: 'CustomRecord' });
+export type RecordViewOut = z.infer<typeof RecordView>;
+
+export const RecordWrite = z
+  .strictObject({
+    owner_id: z.uuid().nullable().optional(),
+    tags: z.array(z.string().trim().min(1).max(64)).max(100).optional(),
+    custom: z
+      .record(z.string().max(64), z.unknown())
+      .optional()
+      .describe('Values by field key, checked against the object’s fields; on update null clears one'),
+  })
+  .meta({ id: 'CustomRecordWrite' });
+export type RecordWriteInput = z.infer<typeof RecordWrite>;
+
+type Row = typeof records.$inferSelect;
+
+/** A custom object's registry entry. @throws 404 for standard and unknown objects */
+export async function customObjectIn(scope: TenantScope, object: string): Promise<ObjectDef> {
+  const [def] = STANDARD_OBJECTS[object] ? [] : await customObjectDefs(scope.tx, scope.ctx.orgId, [object]);
+  if (!def?.custom) throw notFound('Object', object);
+  return def;
+}
+
+/** @throws 409 `object_retired`: a retired object's records are read-only */
+function assertWritable(def: ObjectDef): string {
+  if (def.custom!.retired)
+    throw conflict(
+      `${def.labelPlural} are retired: their records are read-only`,
+      'path.object',
+      'object_retired',
+    );
+  return def.custom!.id;
+}
+
+const nameOf = (def: ObjectDef, row: Pick<Row, 'id' | 'custom'>): string => {
+  const value = row.custom[def.custom!.displayField];
+  return typeof value === 'string' && value !== '' ? value : row.id;
+};
+
+function viewOf(def: ObjectDef, row: Row): RecordViewOut {
+  return {
+    id: row.id,
+    object: def.key,
+    name: nameOf(def, row),
+    owner_id: row.ownerId,
+    tags: row.tags,
+    custom: row.custom,
+    ...auditView(row),
+  };
+}
+
+/**
+ * The `search` text of a record: its searchable fields' values lower-cased, phones by their
+ * digits (as contacts' generated column, migration 0005), for the trigram index.
+ */
+export function searchTextOf(def: ObjectDef, custom: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const f of def.fields) {
+    if (f.origin !== 'custom' || !f.searchable) continue;
+    const v = custom[f.key];
+    if (typeof v === 'string') parts.push(v.toLowerCase());
+    else if (f.type === 'phone' && v && typeof v === 'object') {
+      const phone = v as { e164?: string | null; raw?: string };
+      parts.push((phone.e164 ?? phone.raw ?? '').replace(/\D/g, ''));
+    }
+  }
+  return parts.join(' ');
+}
+
+/** The records a record's relation fields point to: its events show on their timelines too. */
+function relatedOf(def: ObjectDef, custom: Record<string, unknown>) {
+  return def.fields
+    .filter(
+      (f) =>
+        f.origin === 'custom' && f.type === 'relation' && f.relation && typeof custom[f.key] === 'string',
+    )
+    .map((f) => ({ object: f.relation!.object, id: custom[f.key] as string }));
+}
+
+async function loadRow(scope: TenantScope, def: ObjectDef, id: string, lock = false): Promise<Row> {
+  const query = scope.tx
+    .select()
+    .from(records)
+    .where(and(eq(records.orgId, scope.ctx.orgId), eq(records.objectId, def.custom!.id), eq(records.id, id)));
+  const [row] = lock ? await query.for('update') : await query;
+  if (!row) throw notFound(def.labelSingular, id);
+  return row;
+}
+
+/** Owner and tags of a write, checked: the owner must be a member; tags are registered. */
+async function ownerAndTags(scope: TenantScope, input: RecordWriteInput) {
+  if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+  const tags = input.tags ? await ensureTags(scope, input.tags) : undefined;
+  return { tags };
+}
+
+/** Creates a record of `object`. @throws 400/422 naming `body.custom.<key>`, 404, 409 `object_retired` */
+export async function createRecord(
+  services: Services,
+  ctx: TenantContext,
+  object: string,
+  input: RecordWriteInput,
+): Promise<RecordViewOut> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const def = await customObjectIn(scope, object);
+    const objectId = assertWritable(def);
+    const custom = mergeCustom(
+      {},
+      await parseCustomValuesIn(scope, def, input.custom, { path: 'body.custom', creating: true }),
+    );
+    const { tags } = await ownerAndTags(scope, input);
+    const [row] = await scope.tx
+      .insert(records)
+      .values({
+        orgId: ctx.orgId,
+        objectId,
+        ownerId: input.owner_id ?? null,
+        tags: tags ?? [],
+        custom,
+        search: searchTextOf(def, custom),
+        createdBy: ctx.actor.id,
+        updatedBy: ctx.actor.id,
+      })
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: 'record.created',
+      subject: { object, id: row!.id },
+      data: { name: nameOf(def, row!) },
+      related: relatedOf(def, custom),
+    });
+    return viewOf(def, row!);
+  });
+}
+
+/** A record of `object`, archived ones included. @throws 404 (another tenant's id included) */
+export async function getRecord(services: Services, ctx: TenantContext, object: string, id: string) {
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const def = await customObjectIn(scope, object);
+      return viewOf(def, await loadRow(scope, def, id));
+    },
+    { readOnly: true },
+  );
+}
+
+/**
+ * Changes the given fields; absent ones stay, null clears; custom values merge. One
+ * `record.updated` event with each changed field's before and after (none when nothing changed).
+ */
+export async function updateRecord(
+  services: Services,
+  ctx: TenantContext,
+  object: string,
+  id: string,
+  input: RecordWriteInput,
+): Promise<RecordViewOut> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const def = await customObjectIn(scope, object);
+    assertWritable(def);
+    const current = await loadRow(scope, def, id, true);
+    const patch = await parseCustomValuesIn(scope, def, input.custom, {
+      path: 'body.custom',
+      creating: false,
+    });
+    const { tags } = await ownerAndTags(scope, input);
+    const custom = mergeCustom(current.custom, patch);
+    const changes: Record<string, { before: unknown; after: unknown }> = {};
+    const diff = (key: string, before: unknown, after: unknown) => {
+      if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null))
+        changes[key] = { before: before ?? null, after: after ?? null };
+    };
+    for (const key of Object.keys(patch)) diff(key, current.custom[key], custom[key]);
+    if (input.owner_id !== undefined) diff('owner_id', current.ownerId, input.owner_id);
+    if (tags !== undefined) diff('tags', current.tags, tags);
+    if (Object.keys(changes).length === 0) return viewOf(def, current);
+    const [row] = await scope.tx
+      .update(records)
+      .set({
+        custom,
+        search: searchTextOf(def, custom),
+        ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+        ...(tags !== undefined ? { tags } : {}),
+        updatedAt: sql`now()`,
+        updatedBy: ctx.actor.id,
+      })
+      .where(and(eq(records.orgId, ctx.orgId), eq(records.id, id)))
+      .returning();
+    await emitEvent(scope, services.jobs, {
+      type: 'record.updated',
+      subject: { object, id },
+      data: { name: nameOf(def, row!), changes },
+      related: relatedOf(def, custom),
+    });
+    return viewOf(def, row!);
+  });
+}
+
+/**
+ * Archives or restores records of `object` in the caller's transaction (one statement, one event
+ * each): those already so are left alone. @returns the records that changed
+ */
+export async function setRecordsArchived(
+  scope: TenantScope,
+  services: Services,
+  object: string,
+  ids: string[],
+  archive: boolean,
+): Promise<RecordViewOut[]> {
+  const def = await customObjectIn(scope, object);
+  const objectId = assertWritable(def);
+  if (ids.length === 0) return [];
+  const rows = await scope.tx
+    .update(records)
+    .set({
+      archivedAt: archive ? sql`now()` : null,
+      updatedAt: sql`now()`,
+      updatedBy: scope.ctx.actor.id,
+    })
+    .where(
+      and(
+        eq(records.orgId, scope.ctx.orgId),
+        eq(records.objectId, objectId),
+        inArray(records.id, ids),
+        archive ? isNull(records.archivedAt) : isNotNull(records.archivedAt),
+      ),
+    )
+    .returning();
+  await emitEvents(
+    scope,
+    services.jobs,
+    rows.map(
+      (row): NewEvent => ({
+        type: archive ? 'record.archived' : 'record.restored',
+        subject: { object, id: row.id },
+        data: { name: nameOf(def, row) },
+      }),
+    ),
+  );
+  return rows.map((row) => viewOf(def, row));
+}
+
+/** Archives (soft-deletes) or restores one record; one already so is answered as it is. */
+export async function archiveRecord(
+  services: Services,
+  ctx: TenantContext,
+  object: string,
+  id: string,
+  archive: boolean,
+): Promise<RecordViewOut> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const def = await customObjectIn(scope, object);
+    const current = await loadRow(scope, def, id, true);
+    const [changed] = await setRecordsArchived(scope, services, object, [id], archive);
+    return changed ?? viewOf(def, current);
+  });
+}
+
+/** Deletes a record for good (admins), leaving a `record.deleted` event. */
+export async function deleteRecord(services: Services, ctx: TenantContext, object: string, id: string) {
+  await withTenant(services.database, ctx, async (scope) => {
+    const def = await customObjectIn(scope, object);
+    assertWritable(def);
+    const row = await loadRow(scope, def, id, true);
+    await scope.tx.delete(records).where(and(eq(records.orgId, ctx.orgId), eq(records.id, id)));
+    await emitEvent(scope, services.jobs, {
+      type: 'record.deleted',
+      subject: { object, id },
+      data: { name: nameOf(def, row) },
+    });
+  });
+}
+
+/** @throws 404 for an unknown object, 409 `object_retired` for a retired one */
+export async function assertObjectWritable(services: Services, ctx: TenantContext, object: string) {
+  await withTenant(
+    services.database,
+    ctx,
+    async (scope) => assertWritable(await customObjectIn(scope, object)),
+    {
+      readOnly: true,
+    },
+  );
+}

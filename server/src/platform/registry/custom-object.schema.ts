@@ -1,0 +1,31 @@
+import { pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
+import { organizations } from '../auth/auth.schema.js';
+
+/**
+ * Objects a tenant defined (issue 21): their records live in the generic `records` table
+ * (platform/records/record.schema.ts), their fields in `custom_fields` under the object's key.
+ */
+export const customObjects = pgTable(
+  'custom_objects',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    id: idColumn(),
+    /** API name, snake_case, unique in the tenant, never changed (labels are). */
+    key: text('key').notNull(),
+    labelSingular: text('label_singular').notNull(),
+    labelPlural: text('label_plural').notNull(),
+    icon: text('icon'),
+    description: text('description'),
+    /** The key of the custom field that names a record (its title in lists, timelines, search). */
+    displayField: text('display_field').notNull(),
+    createdBy: uuid('created_by'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    /** A retired object is hidden and refuses writes; its records are kept until it is purged. */
+    retiredAt: ts('retired_at'),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.id] }), uniqueIndex('custom_objects_key').on(t.orgId, t.key)],
+);

@@ -1,0 +1,86 @@
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import type { Tx } from '../../db/client.js';
+import { customFields } from './custom-field.schema.js';
+import { customObjects } from './custom-object.schema.js';
+import type { FieldDef, FieldType, ObjectDef } from './registry.types.js';
+import { STANDARD_OBJECTS } from './standard-objects.js';
+
+/** The table every custom object's records live in. */
+export const RECORDS_TABLE = 'records';
+
+/** The fields every custom object has: real columns of `records`, as contacts have them. */
+export const BASE_FIELD_KEYS = [
+  'id',
+  'owner_id',
+  'tags',
+  'created_at',
+  'updated_at',
+  'created_by',
+  'updated_by',
+  'archived_at',
+] as const;
+const baseFields = (): FieldDef[] =>
+  STANDARD_OBJECTS.contact!.fields.filter((f) => (BASE_FIELD_KEYS as readonly string[]).includes(f.key)).map(
+    (f) => ({ ...f, synonyms: undefined }),
+  );
+
+/** Custom field types whose values go into a record's `search` text (and `q` matches). */
+export const SEARCHED_TYPES: readonly FieldType[] = ['text', 'email', 'phone', 'url'];
+/** Types a custom object's display field may have: one line of text. */
+export const DISPLAY_TYPES: readonly FieldType[] = ['text', 'email', 'url'];
+
+type ObjectRow = typeof customObjects.$inferSelect;
+type FieldRow = typeof customFields.$inferSelect;
+
+/** SQL naming a record of the object: its display field, or its id when that is empty. */
+const titleSqlOf = (displayField: string) => (alias: string) =>
+  `coalesce(nullif(${alias}.custom->>'${displayField.replaceAll("'", "''")}', ''), ${alias}.id::text)`;
+
+/** A custom object as the registry describes it, from its row and its custom fields. */
+export function customObjectDef(row: ObjectRow, fields: FieldDef[]): ObjectDef {
+  return {
+    key: row.key,
+    labelSingular: row.labelSingular,
+    labelPlural: row.labelPlural,
+    table: RECORDS_TABLE,
+    indexedSearch: true,
+    titleSql: titleSqlOf(row.displayField),
+    defaultSort: { field: 'created_at', direction: 'desc' },
+    fields: [...baseFields(), ...fields.map((f) => ({ ...f, searchable: SEARCHED_TYPES.includes(f.type) }))],
+    custom: {
+      id: row.id,
+      icon: row.icon,
+      description: row.description,
+      displayField: row.displayField,
+      retired: row.retiredAt !== null,
+    },
+  };
+}
+
+/** The tenant's custom objects' rows (retired ones included), by key, each with its fields' rows. */
+export async function customObjectRows(
+  tx: Tx,
+  orgId: string,
+  keys?: string[],
+): Promise<{ row: ObjectRow; fields: FieldRow[] }[]> {
+  const rows = await tx
+    .select()
+    .from(customObjects)
+    .where(and(eq(customObjects.orgId, orgId), keys ? inArray(customObjects.key, keys) : undefined))
+    .orderBy(asc(customObjects.key));
+  if (rows.length === 0) return [];
+  const fields = await tx
+    .select()
+    .from(customFields)
+    .where(
+      and(
+        eq(customFields.orgId, orgId),
+        inArray(
+          customFields.object,
+          rows.map((r) => r.key),
+        ),
+      ),
+    )
+    .orderBy(asc(customFields.position));
+  return rows.map((row) => ({ row, fields: fields.filter((f) => f.object === row.key) }));
+}

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { CASES, holdsOwn, ownedId, WALK_OBJECT } from './isolation-cases.js';
+
+// The isolation walk's cases for custom objects and their records (issue 21). Both tenants define
+// an object with the same key (WALK_OBJECT), each its own; definitions made fresh for a case have
+// keys of their own, so another tenant's key is tried as a path field like an id.
+
+const objectUrl = (key: string | undefined) => `/api/v1/objects/${key}`;
+
+CASES['POST /api/v1/objects'] = [
+  {
+    fields: {},
+    ok: 201,
+    send: () => ({
+      url: '/api/v1/objects',
+      body: { key: `walk_${randomBytes(4).toString('hex')}`, label_singular: 'Walk', label_plural: 'Walks' },
+    }),
+  },
+];
+CASES['PATCH /api/v1/objects/:object'] = [
+  {
+    fields: { 'path.object': 'freshObject' },
+    fresh: ['freshObject'],
+    send: (v) => ({ url: objectUrl(v['path.object']), body: { label_plural: 'Walked' } }),
+  },
+];
+CASES['POST /api/v1/objects/:object/retire'] = [
+  {
+    fields: { 'path.object': 'freshObject' },
+    fresh: ['freshObject'],
+    send: (v) => ({ url: `${objectUrl(v['path.object'])}/retire` }),
+  },
+];
+CASES['POST /api/v1/objects/:object/unretire'] = [
+  {
+    fields: { 'path.object': 'retiredObject' },
+    fresh: ['retiredObject'],
+    send: (v) => ({ url: `${objectUrl(v['path.object'])}/unretire` }),
+  },
+];
+CASES['DELETE /api/v1/objects/:object'] = [
+  {
+    fields: { 'path.object': 'retiredObject' },
+    fresh: ['retiredObject'],
+    ok: 204,
+    send: (v) => ({ url: `${objectUrl(v['path.object'])}?confirm=${v['path.object']}` }),
+  },
+];
+
+const base = `/api/v1/records/${WALK_OBJECT}`;
+const route = '/api/v1/records/:object';
+const one = (v: Record<string, string>) => `${base}/${v['path.id']}`;
+const refs = { 'body.owner_id': 'user', 'body.custom.company': 'company' } as const;
+const body = (v: Record<string, string>, name: string) => ({
+  owner_id: v['body.owner_id'],
+  custom: { name, company: v['body.custom.company'] },
+});
+
+CASES[`POST ${route}`] = [{ fields: refs, ok: 201, send: (v) => ({ url: base, body: body(v, 'Walk') }) }];
+CASES[`GET ${route}/:id`] = [{ fields: { 'path.id': 'customRecord' }, send: (v) => ({ url: one(v) }) }];
+CASES[`PATCH ${route}/:id`] = [
+  {
+    fields: { 'path.id': 'customRecord', ...refs },
+    fresh: ['customRecord'],
+    send: (v) => ({ url: one(v), body: body(v, 'Walked') }),
+  },
+];
+for (const action of ['archive', 'restore'])
+  CASES[`POST ${route}/:id/${action}`] = [
+    {
+      fields: { 'path.id': 'customRecord' },
+      fresh: ['customRecord'],
+      send: (v) => ({ url: `${one(v)}/${action}` }),
+    },
+  ];
+CASES[`DELETE ${route}/:id`] = [
+  { fields: { 'path.id': 'customRecord' }, fresh: ['customRecord'], ok: 204, send: (v) => ({ url: one(v) }) },
+];
+CASES[`GET ${route}/:id/timeline`] = [
+  { fields: { 'path.id': 'customRecord' }, send: (v) => ({ url: `${one(v)}/timeline` }) },
+];
+CASES[`POST ${route}/bulk`] = [
+  {
+    fields: { 'body.ids[]': 'customRecord', 'body.owner_id': 'user' },
+    send: (v) => ({
+      url: `${base}/bulk`,
+      body: { ids: [v['body.ids[]']], action: 'assign_owner', owner_id: v['body.owner_id'] },
+    }),
+    holds: (r) => (r.body as { matched?: number } | undefined)?.matched === 1,
+  },
+];
+// The lists: no id of their own; filter cases for each id field are added in beforeAll.
+CASES[`GET ${route}`] = [
+  { fields: {}, send: () => ({ url: base }), holds: (r) => holdsOwn(r, 'customRecord') },
+];
+CASES[`POST ${route}/query`] = [
+  {
+    fields: {},
+    send: () => ({ url: `${base}/query`, body: { limit: 200 } }),
+    holds: (r) => holdsOwn(r, 'customRecord'),
+  },
+];
+CASES[`GET ${route}/export`] = [
+  {
+    fields: {},
+    send: () => ({ url: `${base}/export?format=jsonl` }),
+    holds: (r) => r.text.includes(ownedId('customRecord') ?? 'none'),
+  },
+];
