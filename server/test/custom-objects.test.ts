@@ -366,6 +366,46 @@ describe('records of a custom object', () => {
   });
 });
 
+describe('the registry drives everything at once', () => {
+  it('a field added to an object is filterable on the next list, and saved views work on custom objects', async () => {
+    expectStatus(await admin.client.get('/api/v1/records/property?limit=1'), 200); // caches the registry
+    expectStatus(
+      await admin.client.post('/api/v1/objects/property/fields', { label: 'Floor', type: 'number' }),
+      201,
+    );
+    expectStatus(await create({ name: 'Penthouse', floor: 12 }), 201);
+    const high = { field: 'floor', op: 'gte', value: 10 };
+    const page = expectStatus(
+      await admin.client.get(`/api/v1/records/property?filter=${encodeURIComponent(JSON.stringify(high))}`),
+      200,
+    );
+    expect(page.data.map((r: { custom: { name: string } }) => r.custom.name)).toEqual(['Penthouse']);
+    const view = expectStatus(
+      await admin.client.post('/api/v1/views', {
+        object: 'property',
+        name: 'High floors',
+        query: { filter: high },
+        columns: ['name', 'floor'],
+      }),
+      201,
+    );
+    expect(view.object).toBe('property');
+    expectProblem(
+      await admin.client.post('/api/v1/views', {
+        object: 'property',
+        name: 'Bad',
+        query: { filter: { field: 'nope', op: 'eq', value: 1 } },
+      }),
+      400,
+    );
+    expect(
+      expectStatus(await admin.client.get('/api/v1/views?object=property'), 200).data.map(
+        (v: { name: string }) => v.name,
+      ),
+    ).toContain('High floors');
+  });
+});
+
 describe('relations between custom objects', () => {
   it('a field of one custom object points to records of another, in the same tenant only', async () => {
     expectStatus(

@@ -41,7 +41,8 @@ const ACTOR_WORDS: Record<string, string> = {
 };
 
 function label(object: string): string {
-  return STANDARD_OBJECTS[object]?.labelSingular.toLowerCase() ?? object;
+  // A custom object (issue 21) by its key in words: `intended_parent` -> "intended parent".
+  return STANDARD_OBJECTS[object]?.labelSingular.toLowerCase() ?? object.replaceAll('_', ' ');
 }
 
 function fieldLabel(object: string, key: string): string {
