@@ -482,6 +482,8 @@ describe('retiring and purging an object', () => {
       (o: { key: string }) => o.key,
     );
     expect(keys).not.toContain('parking');
+    const all = expectStatus(await admin.client.get('/api/v1/objects?include_retired=true'), 200);
+    expect(all.data.map((o: { key: string }) => o.key)).toContain('parking');
     expect(expectStatus(await admin.client.get('/api/v1/objects/parking'), 200).custom_object.retired).toBe(
       true,
     );

@@ -847,7 +847,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every object with its fields, the tenant’s custom objects included (not the retired ones) */
+        /** Every object with its fields, the tenant’s custom objects included (retired ones on request) */
         get: operations["listObjects"];
         put?: never;
         /** Define a custom object with its display field (400 `reserved_key`, 409 `duplicate_key`) */
@@ -12911,7 +12911,10 @@ export interface operations {
     };
     listObjects: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `true`: retired custom objects too (settings) */
+                include_retired?: "true" | "false";
+            };
             header?: never;
             path?: never;
             cookie?: never;

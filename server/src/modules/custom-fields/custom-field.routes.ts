@@ -107,7 +107,14 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
       schema: {
         operationId: 'listObjects',
         tags: ['objects'],
-        summary: 'Every object with its fields, the tenant’s custom objects included (not the retired ones)',
+        summary:
+          'Every object with its fields, the tenant’s custom objects included (retired ones on request)',
+        querystring: z.strictObject({
+          include_retired: z
+            .enum(['true', 'false'])
+            .optional()
+            .describe('`true`: retired custom objects too (settings)'),
+        }),
         response: { 200: z.object({ data: z.array(ObjectDescription) }), ...errors },
       },
     },
@@ -118,7 +125,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
         ...(
           await withTenant(services.database, req.tenant, ({ tx }) => customObjectDefs(tx, req.tenant.orgId))
         )
-          .filter((d) => !d.custom?.retired)
+          .filter((d) => req.query.include_retired === 'true' || !d.custom?.retired)
           .map(describeObject),
       ],
     }),

@@ -17,7 +17,7 @@ import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
-import { objectQuery } from '../../lib/query';
+import { objectQuery, objectsQuery } from '../../lib/query';
 import { ErrorAlert } from '../../shell/states';
 
 const TYPES = [
@@ -34,13 +34,30 @@ const TYPES = [
   'phone',
   'url',
   'user',
+  'relation',
 ] as const;
 type FieldType = (typeof TYPES)[number];
-type ObjectKey = 'contact' | 'company' | 'opportunity';
+/** A standard object with custom fields, or one of the organization's custom objects. */
+type ObjectKey = string;
+const STANDARD = [
+  { value: 'contact', label: 'Contacts' },
+  { value: 'company', label: 'Companies' },
+  { value: 'opportunity', label: 'Opportunities' },
+];
+
+/** The objects whose fields an admin edits (and a relation may point to): standard and custom. */
+function useFieldObjects() {
+  const objects = useQuery(objectsQuery).data?.data ?? [];
+  return [
+    ...STANDARD,
+    ...objects.filter((o) => o.custom_object).map((o) => ({ value: o.key, label: o.label_plural })),
+  ];
+}
 
 /** Custom fields per object: add (with options for selects), retire and bring back. */
 export function CustomFieldsSettings() {
   const [object, setObject] = useState<ObjectKey>('contact');
+  const choices = useFieldObjects();
   const [adding, setAdding] = useState(false);
   const queryClient = useQueryClient();
   const description = useQuery(objectQuery(object));
@@ -62,21 +79,23 @@ export function CustomFieldsSettings() {
   return (
     <Paper withBorder p="md">
       <Group justify="space-between" mb="sm">
-        <SegmentedControl
-          value={object}
-          onChange={(v) => setObject(v as ObjectKey)}
-          data={[
-            { value: 'contact', label: 'Contacts' },
-            { value: 'company', label: 'Companies' },
-            { value: 'opportunity', label: 'Opportunities' },
-          ]}
-        />
+        {choices.length > STANDARD.length ? (
+          <Select
+            aria-label="Object"
+            value={object}
+            onChange={(v) => setObject(v ?? 'contact')}
+            data={choices}
+            allowDeselect={false}
+          />
+        ) : (
+          <SegmentedControl value={object} onChange={setObject} data={STANDARD} />
+        )}
         <Button onClick={() => setAdding(true)}>Add field</Button>
       </Group>
       {custom.length === 0 ? (
         <Text c="dimmed" size="sm">
-          No custom fields on {object === 'company' ? 'companies' : `${object}s`} yet. Add one to track what
-          matters to you; it appears in tables, filters and detail pages.
+          No custom fields on {choices.find((c) => c.value === object)?.label.toLowerCase()} yet. Add one to
+          track what matters to you; it appears in tables, filters and detail pages.
         </Text>
       ) : (
         <Table>
@@ -128,6 +147,8 @@ function NewFieldForm({ object, onDone }: { object: ObjectKey; onDone: () => voi
   const [type, setType] = useState<FieldType>('text');
   const [options, setOptions] = useState<string[]>([]);
   const [required, setRequired] = useState(false);
+  const [target, setTarget] = useState<string | null>(null);
+  const targets = useFieldObjects();
   const [error, setError] = useState<unknown>(null);
   const withOptions = type === 'select' || type === 'multi_select';
   async function submit(e: FormEvent) {
@@ -141,6 +162,7 @@ function NewFieldForm({ object, onDone }: { object: ObjectKey; onDone: () => voi
             label,
             type,
             required,
+            ...(type === 'relation' && target ? { relation: { object: target } } : {}),
             ...(withOptions
               ? {
                   options: options.map((o) => ({
@@ -175,6 +197,9 @@ function NewFieldForm({ object, onDone }: { object: ObjectKey; onDone: () => voi
           value={type}
           onChange={(v) => setType((v as FieldType) ?? 'text')}
         />
+        {type === 'relation' && (
+          <Select label="Points to" required data={targets} value={target} onChange={setTarget} />
+        )}
         {withOptions && (
           <TagsInput
             label="Options"

@@ -4,11 +4,12 @@ import { useNavigate, useSearch } from '@tanstack/react-router';
 import { meQuery } from '../../lib/query';
 import { EmptyState } from '../../shell/states';
 import { CustomFieldsSettings } from './CustomFieldsSettings';
+import { CustomObjectsSettings } from './CustomObjectsSettings';
 import { MembersSettings } from './MembersSettings';
 import { PipelinesSettings } from './PipelinesSettings';
 import { TagsSettings } from './TagsSettings';
 
-/** Organization settings (admins): users and invitations, custom fields, pipelines, tags. */
+/** Organization settings (admins): users and invitations, objects, custom fields, pipelines, tags. */
 export function SettingsPage() {
   const { data: me } = useQuery(meQuery);
   const search = useSearch({ from: '/app/settings' });
@@ -33,12 +34,16 @@ export function SettingsPage() {
       >
         <Tabs.List>
           <Tabs.Tab value="members">Users and invitations</Tabs.Tab>
+          <Tabs.Tab value="objects">Objects</Tabs.Tab>
           <Tabs.Tab value="fields">Custom fields</Tabs.Tab>
           <Tabs.Tab value="pipelines">Pipelines</Tabs.Tab>
           <Tabs.Tab value="tags">Tags</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
           <MembersSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="objects" pt="md">
+          <CustomObjectsSettings />
         </Tabs.Panel>
         <Tabs.Panel value="fields" pt="md">
           <CustomFieldsSettings />

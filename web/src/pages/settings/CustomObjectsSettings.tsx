@@ -1,0 +1,224 @@
+import { Badge, Button, Group, Modal, Paper, Stack, Table, Text, TextInput } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { api, call } from '../../api/client';
+import { ErrorAlert } from '../../shell/states';
+
+/** The organization's objects, retired ones included (settings only). */
+const customObjectsQuery = {
+  queryKey: ['objects', 'with-retired'],
+  queryFn: () => call(api.GET('/api/v1/objects', { params: { query: { include_retired: 'true' } } })),
+} as const;
+
+/** A key from a label: `Intended parent` -> `intended_parent` (the admin may edit it). */
+const keyOf = (label: string) =>
+  label
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 40);
+
+/**
+ * Custom objects (issue 21): define an object (its records then have a table, a detail page,
+ * fields, search, export and bulk actions from the registry), relabel, retire, bring back, purge.
+ */
+export function CustomObjectsSettings() {
+  const queryClient = useQueryClient();
+  const [adding, setAdding] = useState(false);
+  const [purging, setPurging] = useState<{ key: string; label: string } | null>(null);
+  const objects = (useQuery(customObjectsQuery).data?.data ?? []).filter((o) => o.custom_object);
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: ['objects'] });
+  const toggle = useMutation({
+    mutationFn: (v: { key: string; retire: boolean }) =>
+      call(
+        v.retire
+          ? api.POST('/api/v1/objects/{object}/retire', { params: { path: { object: v.key } } })
+          : api.POST('/api/v1/objects/{object}/unretire', { params: { path: { object: v.key } } }),
+      ),
+    onSuccess: refresh,
+    onError: (e) => notifications.show({ color: 'red', message: e.message }),
+  });
+  return (
+    <Paper withBorder p="md">
+      <Group justify="space-between" mb="sm">
+        <Text size="sm" c="dimmed">
+          Objects of your own (properties, cases, candidates...), with their fields under “Custom fields”.
+        </Text>
+        <Button onClick={() => setAdding(true)}>New object</Button>
+      </Group>
+      {objects.length === 0 ? (
+        <Text c="dimmed" size="sm">
+          No objects of your own yet.
+        </Text>
+      ) : (
+        <Table>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Object</Table.Th>
+              <Table.Th>Key</Table.Th>
+              <Table.Th>Fields</Table.Th>
+              <Table.Th />
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {objects.map((o) => (
+              <Table.Tr key={o.key}>
+                <Table.Td>
+                  {o.label_plural} {o.custom_object?.retired && <Badge color="gray">retired</Badge>}
+                </Table.Td>
+                <Table.Td>
+                  <code>{o.key}</code>
+                </Table.Td>
+                <Table.Td>{o.fields.filter((f) => f.origin === 'custom' && !f.retired).length}</Table.Td>
+                <Table.Td>
+                  <Group gap="xs" justify="flex-end">
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      onClick={() => toggle.mutate({ key: o.key, retire: !o.custom_object?.retired })}
+                    >
+                      {o.custom_object?.retired ? 'Bring back' : 'Retire'}
+                    </Button>
+                    {o.custom_object?.retired && (
+                      <Button
+                        size="xs"
+                        variant="subtle"
+                        color="red"
+                        onClick={() => setPurging({ key: o.key, label: o.label_plural })}
+                      >
+                        Purge
+                      </Button>
+                    )}
+                  </Group>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      <Modal opened={adding} onClose={() => setAdding(false)} title="New object">
+        {adding && (
+          <NewObjectForm
+            onDone={() => {
+              setAdding(false);
+              refresh();
+            }}
+          />
+        )}
+      </Modal>
+      <Modal opened={purging !== null} onClose={() => setPurging(null)} title="Purge for good">
+        {purging && (
+          <PurgeForm
+            object={purging}
+            onDone={() => {
+              setPurging(null);
+              refresh();
+            }}
+          />
+        )}
+      </Modal>
+    </Paper>
+  );
+}
+
+function NewObjectForm({ onDone }: { onDone: () => void }) {
+  const [singular, setSingular] = useState('');
+  const [plural, setPlural] = useState('');
+  const [key, setKey] = useState<string | null>(null);
+  const [display, setDisplay] = useState('Name');
+  const [error, setError] = useState<unknown>(null);
+  const shownKey = key ?? keyOf(singular);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      await call(
+        api.POST('/api/v1/objects', {
+          body: {
+            key: shownKey,
+            label_singular: singular,
+            label_plural: plural || `${singular}s`,
+            display_field: { key: keyOf(display) || 'name', label: display || 'Name', type: 'text' },
+          },
+        }),
+      );
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <form onSubmit={submit}>
+      <Stack>
+        <ErrorAlert error={error} />
+        <TextInput
+          label="Name (one)"
+          placeholder="Property"
+          required
+          value={singular}
+          onChange={(e) => setSingular(e.currentTarget.value)}
+          data-autofocus
+        />
+        <TextInput
+          label="Name (many)"
+          placeholder={singular ? `${singular}s` : 'Properties'}
+          value={plural}
+          onChange={(e) => setPlural(e.currentTarget.value)}
+        />
+        <TextInput
+          label="Key"
+          description="The API name, never changed"
+          required
+          value={shownKey}
+          onChange={(e) => setKey(e.currentTarget.value)}
+        />
+        <TextInput
+          label="Field that names a record"
+          required
+          value={display}
+          onChange={(e) => setDisplay(e.currentTarget.value)}
+        />
+        <Group justify="flex-end">
+          <Button type="submit">Create object</Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+function PurgeForm({ object, onDone }: { object: { key: string; label: string }; onDone: () => void }) {
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      await call(
+        api.DELETE('/api/v1/objects/{object}', {
+          params: { path: { object: object.key }, query: { confirm: typed } },
+        }),
+      );
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <form onSubmit={submit}>
+      <Stack>
+        <ErrorAlert error={error} />
+        <Text size="sm">
+          Every record of {object.label} is deleted for good. Type <code>{object.key}</code> to confirm.
+        </Text>
+        <TextInput label="Key" required value={typed} onChange={(e) => setTyped(e.currentTarget.value)} />
+        <Group justify="flex-end">
+          <Button type="submit" color="red" disabled={typed !== object.key}>
+            Purge
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
