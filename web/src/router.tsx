@@ -166,6 +166,22 @@ const importRoute = createRoute({
   path: '/imports/$id',
   component: lazyRouteComponent(() => import('./pages/imports/ImportDetail'), 'ImportDetail'),
 });
+// Any custom object's records (issue 21): pages built from the registry, one for every object.
+const customRecordsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/records/$object',
+  loader: ({ params }) => void queryClient.prefetchQuery(objectQuery(params.object)),
+  component: lazyRouteComponent(() => import('./pages/records/CustomRecordsPage'), 'CustomRecordsPage'),
+});
+const customRecordRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/records/$object/$id',
+  loader: ({ params }) => {
+    void queryClient.prefetchQuery(membersQuery);
+    void queryClient.prefetchQuery(objectQuery(params.object));
+  },
+  component: lazyRouteComponent(() => import('./pages/records/CustomRecordPage'), 'CustomRecordPage'),
+});
 const settingsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/settings',
@@ -190,6 +206,8 @@ const routeTree = rootRoute.addChildren([
     importsRoute,
     importRoute,
     duplicatesRoute,
+    customRecordsRoute,
+    customRecordRoute,
     settingsRoute,
   ]),
 ]);

@@ -16,6 +16,7 @@ import { useDisclosure } from '@mantine/hooks';
 import { spotlight } from '@mantine/spotlight';
 import {
   IconAddressBook,
+  IconBox,
   IconBuilding,
   IconChecklist,
   IconCopy,
@@ -30,7 +31,7 @@ import {
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
 import { api, authRequest } from '../api/client';
-import { meQuery } from '../lib/query';
+import { meQuery, objectsQuery } from '../lib/query';
 import { GlobalSearch } from './GlobalSearch';
 
 const NAV = [
@@ -46,6 +47,10 @@ const NAV = [
 export function AppLayout() {
   const [opened, { toggle, close }] = useDisclosure();
   const { data: me } = useQuery(meQuery);
+  // A navigation entry per custom object of the organization (issue 21), from the registry.
+  const customObjects = (
+    useQuery({ ...objectsQuery, enabled: Boolean(me?.organization) }).data?.data ?? []
+  ).filter((o) => o.custom_object && !o.custom_object.retired);
   const pathname = useRouterState({ select: (s) => s.location.pathname });
   const navigate = useNavigate();
   const queryClient = useQueryClient();
@@ -159,6 +164,17 @@ export function AppLayout() {
             leftSection={<item.icon size={18} />}
             variant="filled"
             active={pathname.startsWith(item.to)}
+            onClick={close}
+          />
+        ))}
+        {customObjects.map((o) => (
+          <NavLink
+            key={o.key}
+            renderRoot={(p) => <Link {...p} to="/records/$object" params={{ object: o.key }} />}
+            label={o.label_plural}
+            leftSection={<IconBox size={18} />}
+            variant="filled"
+            active={pathname.startsWith(`/records/${o.key}`)}
             onClick={close}
           />
         ))}

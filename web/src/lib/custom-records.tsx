@@ -1,0 +1,175 @@
+import { Button, Group, Select, Stack } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { api, call, type Field, type ObjectDescription } from '../api/client';
+import { ErrorAlert } from '../shell/states';
+import { FieldInput, inputValueOf, useMembers } from './fields';
+import { RecordPicker } from './pickers';
+import { COLLECTION, isRecordObject, type RecordData } from './records';
+
+/**
+ * Custom objects' records in the web app (issue 21): everything here is driven by the registry
+ * (`GET /api/v1/objects/{object}`), so a page serves every object a tenant defines.
+ */
+
+/** The fields a custom object's form and table show: its active custom fields, display field first. */
+export function formFields(description: ObjectDescription): Field[] {
+  const display = description.custom_object?.display_field;
+  return description.fields
+    .filter((f) => f.origin === 'custom' && !f.retired)
+    .sort((a, b) => (a.key === display ? -1 : b.key === display ? 1 : a.position - b.position));
+}
+
+/** A record of a custom object by its display field. */
+export const customTitle = (description: ObjectDescription, record: RecordData): string => {
+  const key = description.custom_object?.display_field ?? 'name';
+  const custom = record.custom as Record<string, unknown> | undefined;
+  const v = custom?.[key];
+  return typeof v === 'string' && v ? v : record.id;
+};
+
+/** A searchable select of a custom object's records (`GET /api/v1/records/{object}?q=`). */
+function CustomRecordPicker({
+  object,
+  label,
+  value,
+  onChange,
+}: {
+  object: string;
+  label: string;
+  value: string | null;
+  onChange: (id: string | null) => void;
+}) {
+  const [search, setSearch] = useState('');
+  const [q] = useDebouncedValue(search, 200);
+  const description = useQuery({
+    queryKey: ['objects', object],
+    queryFn: () => call(api.GET('/api/v1/objects/{object}', { params: { path: { object } } })),
+  }).data;
+  const { data } = useQuery({
+    queryKey: ['records', object, 'picker', q],
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/records/{object}', {
+          params: { path: { object }, query: { q: q || undefined, limit: '20' } },
+        }),
+      ),
+    placeholderData: keepPreviousData,
+  });
+  const options = (data?.data ?? []).flatMap((r) =>
+    typeof r.id === 'string' && description
+      ? [{ value: r.id, label: customTitle(description, r as RecordData) }]
+      : [],
+  );
+  return (
+    <Select
+      label={label}
+      searchable
+      clearable
+      data={options}
+      value={value}
+      searchValue={search}
+      onSearchChange={setSearch}
+      onChange={onChange}
+      nothingFoundMessage="No match"
+      filter={({ options: o }) => o}
+    />
+  );
+}
+
+/** An input for one field of a custom object: relations pick a record of their object. */
+function CustomFieldInput({
+  field,
+  value,
+  onChange,
+}: {
+  field: Field;
+  value: unknown;
+  onChange: (v: unknown) => void;
+}) {
+  const members = useMembers();
+  const target = field.relation?.object;
+  if (field.type === 'relation' && target) {
+    const id = typeof value === 'string' ? value : null;
+    return isRecordObject(target) ? (
+      <RecordPicker
+        collection={COLLECTION[target]}
+        label={field.label}
+        value={id}
+        onChange={(v) => onChange(v)}
+      />
+    ) : (
+      <CustomRecordPicker object={target} label={field.label} value={id} onChange={onChange} />
+    );
+  }
+  return (
+    <FieldInput
+      field={field}
+      value={value}
+      onChange={onChange}
+      members={members}
+      label={field.label}
+      required={field.required}
+    />
+  );
+}
+
+/**
+ * The create and edit form of a custom object's record, from the registry. What the user typed
+ * stays when the request fails (the server's problem is shown above the form).
+ */
+export function CustomRecordForm({
+  description,
+  record,
+  onSubmit,
+  submitLabel,
+}: {
+  description: ObjectDescription;
+  record?: RecordData;
+  onSubmit: (custom: Record<string, unknown>) => Promise<unknown>;
+  submitLabel: string;
+}) {
+  const fields = formFields(description);
+  const [values, setValues] = useState<Record<string, unknown>>(() =>
+    Object.fromEntries(fields.map((f) => [f.key, record ? inputValueOf(f, record) : null])),
+  );
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setBusy(true);
+    try {
+      // On create, empty values are left out; on edit, a cleared value is sent as null.
+      const custom = Object.fromEntries(
+        Object.entries(values).filter(([, v]) => record || (v !== null && v !== '')),
+      );
+      await onSubmit(custom);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <form onSubmit={submit}>
+      <Stack>
+        <ErrorAlert error={error} />
+        {fields.map((f) => (
+          <CustomFieldInput
+            key={f.key}
+            field={f}
+            value={values[f.key]}
+            onChange={(v) => setValues((prev) => ({ ...prev, [f.key]: v }))}
+          />
+        ))}
+        <Group justify="flex-end">
+          <Button type="submit" loading={busy}>
+            {submitLabel}
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}

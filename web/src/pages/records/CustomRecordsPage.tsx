@@ -1,0 +1,139 @@
+import { Anchor, Button, Group, Modal, Stack, Table, TextInput, Title } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { notifications } from '@mantine/notifications';
+import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useParams } from '@tanstack/react-router';
+import { useState } from 'react';
+import { api, call } from '../../api/client';
+import { CustomRecordForm, customTitle, formFields } from '../../lib/custom-records';
+import { cellContent, useMembers } from '../../lib/fields';
+import { objectQuery } from '../../lib/query';
+import { PAGE_SIZE, type RecordData } from '../../lib/records';
+import { EmptyState, PageSkeleton } from '../../shell/states';
+
+/**
+ * The table of any custom object's records (`/records/<key>`), from the registry: its fields as
+ * columns, free-text search (`q`, through the trigram index), keyset pages, a create form, export.
+ */
+export function CustomRecordsPage() {
+  const { object } = useParams({ from: '/app/records/$object' });
+  const queryClient = useQueryClient();
+  const description = useQuery(objectQuery(object)).data;
+  const members = useMembers();
+  const [search, setSearch] = useState('');
+  const [q] = useDebouncedValue(search.trim(), 250);
+  const [creating, setCreating] = useState(false);
+  const pages = useInfiniteQuery({
+    queryKey: ['records', object, 'list', q],
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
+      call(
+        api.POST('/api/v1/records/{object}/query', {
+          params: { path: { object } },
+          body: { ...(q ? { q } : {}), ...(pageParam ? { cursor: pageParam } : {}), limit: PAGE_SIZE },
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+  if (!description) return <PageSkeleton />;
+  const retired = description.custom_object?.retired ?? false;
+  const columns = formFields(description).slice(0, 6);
+  const rows = (pages.data?.pages ?? []).flatMap((p) => p.data) as RecordData[];
+  const display = description.custom_object?.display_field;
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={1} size="h2">
+          {description.label_plural}
+        </Title>
+        <Group>
+          <Anchor
+            href={`/api/v1/records/${object}/export${q ? `?q=${encodeURIComponent(q)}` : ''}`}
+            size="sm"
+          >
+            Export CSV
+          </Anchor>
+          {!retired && (
+            <Button onClick={() => setCreating(true)}>New {description.label_singular.toLowerCase()}</Button>
+          )}
+        </Group>
+      </Group>
+      <TextInput
+        aria-label={`Search ${description.label_plural.toLowerCase()}`}
+        placeholder="Search…"
+        value={search}
+        onChange={(e) => setSearch(e.currentTarget.value)}
+        maw={360}
+      />
+      {rows.length === 0 && !pages.isFetching ? (
+        <EmptyState title={q ? 'No match' : `No ${description.label_plural.toLowerCase()} yet`}>
+          {q
+            ? 'Try other words.'
+            : `Add the first one with “New ${description.label_singular.toLowerCase()}”.`}
+        </EmptyState>
+      ) : (
+        <Table striped highlightOnHover>
+          <Table.Thead>
+            <Table.Tr>
+              {columns.map((f) => (
+                <Table.Th key={f.key}>{f.label}</Table.Th>
+              ))}
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {rows.map((r) => (
+              <Table.Tr key={r.id}>
+                {columns.map((f) => (
+                  <Table.Td key={f.key}>
+                    {f.key === display ? (
+                      <Anchor
+                        renderRoot={(p) => (
+                          <Link {...p} to="/records/$object/$id" params={{ object, id: r.id }} />
+                        )}
+                      >
+                        {customTitle(description, r)}
+                      </Anchor>
+                    ) : (
+                      cellContent(f, r, members)
+                    )}
+                  </Table.Td>
+                ))}
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      {pages.hasNextPage && (
+        <Group justify="center">
+          <Button
+            variant="default"
+            loading={pages.isFetchingNextPage}
+            onClick={() => void pages.fetchNextPage()}
+          >
+            Load more
+          </Button>
+        </Group>
+      )}
+      <Modal
+        opened={creating}
+        onClose={() => setCreating(false)}
+        title={`New ${description.label_singular.toLowerCase()}`}
+      >
+        {creating && (
+          <CustomRecordForm
+            description={description}
+            submitLabel="Create"
+            onSubmit={async (custom) => {
+              await call(
+                api.POST('/api/v1/records/{object}', { params: { path: { object } }, body: { custom } }),
+              );
+              setCreating(false);
+              notifications.show({ message: `${description.label_singular} created` });
+              await queryClient.invalidateQueries({ queryKey: ['records', object] });
+            }}
+          />
+        )}
+      </Modal>
+    </Stack>
+  );
+}
