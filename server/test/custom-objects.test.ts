@@ -142,6 +142,12 @@ describe('defining custom objects', () => {
       409,
       'standard_object',
     );
+    // The field that names the records cannot be retired while it does.
+    expectProblem(
+      await admin.client.post('/api/v1/objects/property/fields/name/retire'),
+      409,
+      'display_field',
+    );
     const user = await addMember(t, admin.client, 'user');
     expectProblem(
       await user.client.post('/api/v1/objects', { key: 'sneaky', label_singular: 'S', label_plural: 'Ss' }),
@@ -403,6 +409,39 @@ describe('the registry drives everything at once', () => {
         (v: { name: string }) => v.name,
       ),
     ).toContain('High floors');
+  });
+});
+
+describe('search follows the fields', () => {
+  it('a retired field is no longer searched, a field brought back is, and a purged one never again', async () => {
+    expectStatus(
+      await admin.client.post('/api/v1/objects', {
+        key: 'storage_unit',
+        label_singular: 'Unit',
+        label_plural: 'Units',
+      }),
+      201,
+    );
+    expectStatus(
+      await admin.client.post('/api/v1/objects/storage_unit/fields', { label: 'Zone', type: 'text' }),
+      201,
+    );
+    expectStatus(
+      await admin.client.post('/api/v1/records/storage_unit', { custom: { name: 'U1', zone: 'Northside' } }),
+      201,
+    );
+    const found = async () =>
+      expectStatus(await admin.client.get('/api/v1/records/storage_unit?q=northside'), 200).data.length;
+    expect(await found()).toBe(1);
+    expectStatus(await admin.client.post('/api/v1/objects/storage_unit/fields/zone/retire'), 200);
+    expect(await found()).toBe(0);
+    expectStatus(await admin.client.post('/api/v1/objects/storage_unit/fields/zone/unretire'), 200);
+    expect(await found()).toBe(1);
+    expectStatus(await admin.client.post('/api/v1/objects/storage_unit/fields/zone/retire'), 200);
+    expectStatus(await admin.client.delete('/api/v1/objects/storage_unit/fields/zone'), 204);
+    expect(await found()).toBe(0);
+    const [unit] = expectStatus(await admin.client.get('/api/v1/records/storage_unit'), 200).data;
+    expect(unit.custom).toEqual({ name: 'U1' });
   });
 });
 

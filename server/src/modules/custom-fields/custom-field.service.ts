@@ -1,10 +1,11 @@
-import { and, eq, max } from 'drizzle-orm';
+import { and, eq, max, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { customFields } from '../../platform/registry/custom-field.schema.js';
+import { searchTextSql } from '../../platform/registry/custom-objects.js';
 import {
   customFieldDef,
   customObjectDefs,
@@ -95,6 +96,16 @@ async function isRelationTarget(scope: TenantScope, object: string): Promise<boo
   if (STANDARD_OBJECTS[object]) return true;
   const [custom] = await customObjectDefs(scope.tx, scope.ctx.orgId, [object]);
   return Boolean(custom && !custom.custom?.retired);
+}
+
+/** Rewrites the `search` text of a custom object's records from its current fields. */
+async function reindexRecords(scope: TenantScope, object: string) {
+  const [def] = await customObjectDefs(scope.tx, scope.ctx.orgId, [object]);
+  if (!def?.custom) return;
+  await scope.tx.execute(
+    sql`update records set search = ${searchTextSql(def, sql`custom`)}
+         where org_id = ${scope.ctx.orgId} and object_id = ${def.custom.id}::uuid`,
+  );
 }
 
 /** @throws 409 `display_field` for the field that names a custom object's records */
@@ -241,6 +252,7 @@ export async function retireCustomField(
       .set({ retiredAt: retire ? new Date().toISOString() : null })
       .where(and(eq(customFields.orgId, ctx.orgId), eq(customFields.id, row.id)))
       .returning();
+    if (def.custom) await reindexRecords(scope, object); // a retired field's values are not searched
     await emitEvent(scope, services.jobs, {
       type: retire ? 'custom_field.retired' : 'custom_field.unretired',
       subject: { object: 'custom_field', id: row.id },
@@ -269,6 +281,8 @@ export async function purgeCustomField(services: Services, ctx: TenantContext, o
     await scope.tx
       .delete(customFields)
       .where(and(eq(customFields.orgId, ctx.orgId), eq(customFields.id, row.id)));
+    // A custom object's records: their search text without the purged values (issue 21).
+    if (def.custom) await reindexRecords(scope, object);
     await emitEvent(scope, services.jobs, {
       type: 'custom_field.purged',
       subject: { object: 'custom_field', id: row.id },

@@ -7,6 +7,7 @@ import { conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { records } from '../../platform/records/record.schema.js';
+import { searchTextSql } from '../../platform/registry/custom-objects.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { customObjectDefs } from '../../platform/registry/registry.service.js';
@@ -87,23 +88,9 @@ function viewOf(def: ObjectDef, row: Row): RecordViewOut {
   };
 }
 
-/**
- * The `search` text of a record: its searchable fields' values lower-cased, phones by their
- * digits (as contacts' generated column, migration 0005), for the trigram index.
- */
-export function searchTextOf(def: ObjectDef, custom: Record<string, unknown>): string {
-  const parts: string[] = [];
-  for (const f of def.fields) {
-    if (f.origin !== 'custom' || !f.searchable) continue;
-    const v = custom[f.key];
-    if (typeof v === 'string') parts.push(v.toLowerCase());
-    else if (f.type === 'phone' && v && typeof v === 'object') {
-      const phone = v as { e164?: string | null; raw?: string };
-      parts.push((phone.e164 ?? phone.raw ?? '').replace(/\D/g, ''));
-    }
-  }
-  return parts.join(' ');
-}
+/** The `search` text of a record with these values (registry/custom-objects.ts `searchTextSql`). */
+const searchOf = (def: ObjectDef, custom: Record<string, unknown>) =>
+  searchTextSql(def, sql`${JSON.stringify(custom)}::jsonb`);
 
 /** The records a record's relation fields point to: its events show on their timelines too. */
 function relatedOf(def: ObjectDef, custom: Record<string, unknown>) {
@@ -155,7 +142,7 @@ export async function createRecord(
         ownerId: input.owner_id ?? null,
         tags: tags ?? [],
         custom,
-        search: searchTextOf(def, custom),
+        search: searchOf(def, custom),
         createdBy: ctx.actor.id,
         updatedBy: ctx.actor.id,
       })
@@ -217,7 +204,7 @@ export async function updateRecord(
       .update(records)
       .set({
         custom,
-        search: searchTextOf(def, custom),
+        search: searchOf(def, custom),
         ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
         ...(tags !== undefined ? { tags } : {}),
         updatedAt: sql`now()`,

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { customFields } from './custom-field.schema.js';
 import { customObjects } from './custom-object.schema.js';
@@ -83,4 +83,22 @@ export async function customObjectRows(
     )
     .orderBy(asc(customFields.position));
   return rows.map((row) => ({ row, fields: fields.filter((f) => f.object === row.key) }));
+}
+
+/**
+ * The `search` text of a custom object's record as SQL over its values `custom` (a jsonb
+ * expression: the column, or a bound value on write): its searchable fields lower-cased, phones
+ * by their digits, as contacts' generated column does (migration 0005). One definition for the
+ * record engine's writes and for recomputing an object's records after a field is purged.
+ */
+export function searchTextSql(def: ObjectDef, custom: SQL): SQL {
+  const parts = def.fields
+    .filter((f) => f.origin === 'custom' && f.searchable && !f.retired)
+    .map((f) => {
+      const key = sql.raw(`'${f.key.replaceAll("'", "''")}'`);
+      return f.type === 'phone'
+        ? sql`regexp_replace(coalesce(${custom}->${key}->>'e164', ${custom}->${key}->>'raw', ''), '[^0-9]', '', 'g')`
+        : sql`lower(${custom}->>${key})`;
+    });
+  return parts.length ? sql`coalesce(concat_ws(' ', ${sql.join(parts, sql`, `)}), '')` : sql`''`;
 }
