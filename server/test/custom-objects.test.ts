@@ -190,6 +190,8 @@ describe('records of a custom object', () => {
     );
     expect(timeline.data.map((e: { type: string }) => e.type)).toEqual(['record.updated', 'record.created']);
     expect(timeline.data[1].description).toBe('Ada Admin created property Villa Rosa');
+    // In the object's words: its label, its fields' labels in the object's order.
+    expect(timeline.data[0].description).toBe('Ada Admin changed the city and rooms of property Villa Rosa');
     expect(timeline.data[0].data.changes).toEqual({
       rooms: { before: 5, after: 6 },
       city: { before: 'Lisbon', after: null },
@@ -515,6 +517,8 @@ describe('retiring and purging an object', () => {
       await admin.client.post('/api/v1/records/parking', { custom: { name: 'P1' } }),
       201,
     );
+    const created = expectStatus(await admin.client.get(`/api/v1/records/parking/${spot.id}/timeline`), 200);
+    expect(created.data[0].description).toBe('Ada Admin created parking spot P1');
     expectProblem(await admin.client.delete('/api/v1/objects/parking?confirm=parking'), 409, 'not_retired');
     expectStatus(await admin.client.post('/api/v1/objects/parking/retire'), 200);
     const keys = expectStatus(await admin.client.get('/api/v1/objects'), 200).data.map(

@@ -6,6 +6,8 @@ import { badRequest } from '../../platform/errors/app-error.js';
 import { events } from '../../platform/events/event.schema.js';
 import { eventDefinition } from '../../platform/events/event-catalogue.js';
 import type { Services } from '../../platform/http/types.js';
+import { customObjectDefs } from '../../platform/registry/registry.service.js';
+import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 
 /** Ids of records whose events a record's timeline shows as its own (in the same object). */
@@ -40,23 +42,28 @@ const ACTOR_WORDS: Record<string, string> = {
   import: 'An import',
 };
 
-function label(object: string): string {
-  // A custom object (issue 21) by its key in words: `intended_parent` -> "intended parent".
-  return STANDARD_OBJECTS[object]?.labelSingular.toLowerCase() ?? object.replaceAll('_', ' ');
+/** Objects the timeline names besides the standard ones: the tenant's custom objects, by key. */
+type ObjectsByKey = Record<string, ObjectDef | undefined>;
+
+function label(object: string, custom: ObjectsByKey = {}): string {
+  // A custom object (issue 21) by its label, or its key in words: `intended_parent` -> "intended parent".
+  return (
+    (STANDARD_OBJECTS[object] ?? custom[object])?.labelSingular.toLowerCase() ?? object.replaceAll('_', ' ')
+  );
 }
 
-function fieldLabel(object: string, key: string): string {
+function fieldLabel(object: string, key: string, custom: ObjectsByKey): string {
   return (
-    STANDARD_OBJECTS[object]?.fields.find((f) => f.key === key)?.label.toLowerCase() ??
+    (STANDARD_OBJECTS[object] ?? custom[object])?.fields.find((f) => f.key === key)?.label.toLowerCase() ??
     key.replaceAll('_', ' ')
   );
 }
 
 /** "e-mails, phones and tags": the labels of `keys` of `object`, in the object's field order. */
-function fieldList(object: string, keys: readonly string[]): string {
-  const order = STANDARD_OBJECTS[object]?.fields.map((f) => f.key) ?? [];
+function fieldList(object: string, keys: readonly string[], custom: ObjectsByKey = {}): string {
+  const order = (STANDARD_OBJECTS[object] ?? custom[object])?.fields.map((f) => f.key) ?? [];
   const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
-  const labels = [...keys].sort((a, b) => rank(a) - rank(b)).map((k) => fieldLabel(object, k));
+  const labels = [...keys].sort((a, b) => rank(a) - rank(b)).map((k) => fieldLabel(object, k, custom));
   return labels.length > 1
     ? `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}`
     : (labels[0] ?? 'details');
@@ -70,6 +77,8 @@ function fieldList(object: string, keys: readonly string[]): string {
 export function describeEvent(
   e: { type: string; subjectObject: string; data: Record<string, unknown> },
   actor: string,
+  /** The tenant's custom objects, for their labels (issue 21); without them, keys in words. */
+  custom: ObjectsByKey = {},
 ): string {
   const fallback = `${actor}: ${e.type.replaceAll('_', ' ')}`;
   const definition = eventDefinition(e.type);
@@ -78,9 +87,9 @@ export function describeEvent(
   const name = typeof e.data.name === 'string' && e.data.name ? ` ${e.data.name}` : '';
   return definition.describe({
     actor,
-    what: `${label(e.subjectObject)}${name}`,
+    what: `${label(e.subjectObject, custom)}${name}`,
     data: parsed.data,
-    fields: (keys) => fieldList(e.subjectObject, keys),
+    fields: (keys) => fieldList(e.subjectObject, keys, custom),
   });
 }
 
@@ -106,7 +115,7 @@ export async function timelineOf(
       throw badRequest('The cursor is not one this list gave out', 'querystring.cursor', 'invalid_query');
     }
   }
-  const rows = await withTenant(
+  const result = await withTenant(
     services.database,
     ctx,
     async (scope) => {
@@ -114,7 +123,7 @@ export async function timelineOf(
       const ids = [subject.id];
       for (const more of timelineSubjects.values())
         ids.push(...(await more(scope, subject.object, subject.id)));
-      return scope.tx
+      const found = await scope.tx
         .select()
         .from(events)
         .where(
@@ -134,9 +143,16 @@ export async function timelineOf(
         )
         .orderBy(desc(events.occurredAt), desc(events.id))
         .limit(page.limit + 1);
+      // The custom objects the events are about, for their labels (issue 21).
+      const keys = [...new Set(found.map((r) => r.subjectObject))].filter((k) => !STANDARD_OBJECTS[k]);
+      const custom: ObjectsByKey = {};
+      if (keys.length)
+        for (const def of await customObjectDefs(scope.tx, ctx.orgId, keys)) custom[def.key] = def;
+      return { found, custom };
     },
     { readOnly: true },
   );
+  const { found: rows, custom } = result;
   const more = rows.length > page.limit;
   const shown = rows.slice(0, page.limit);
   const userIds = [
@@ -164,7 +180,11 @@ export async function timelineOf(
       occurred_at: r.occurredAt,
       actor: { type: r.actorType, id: r.actorId, name: actorName },
       subject: { object: r.subjectObject, id: r.subjectId },
-      description: describeEvent({ type: r.type, subjectObject: r.subjectObject, data: d }, actorName),
+      description: describeEvent(
+        { type: r.type, subjectObject: r.subjectObject, data: d },
+        actorName,
+        custom,
+      ),
       data: d,
     };
   });
