@@ -68,4 +68,12 @@ describe('custom objects: an admin defines "Property" with a relation to compani
     await page.getByText('Lisbon').waitFor();
     await page.getByText('Pat Property created property Villa Rosa').waitFor();
   });
+
+  it('the global search (Ctrl+K) finds the property and opens it', async () => {
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    await page.keyboard.press('Control+K');
+    await page.getByPlaceholder('Search contacts, companies, opportunities…').fill('villa');
+    await page.getByRole('button', { name: /Villa Rosa/ }).click();
+    await page.getByRole('heading', { name: 'Villa Rosa', level: 1 }).waitFor();
+  });
 });

@@ -34,6 +34,8 @@ export function GlobalSearch() {
             onClick={() => {
               const to = DETAIL_PATH[hit.object as keyof typeof DETAIL_PATH];
               if (to) void navigate({ to, params: { id: hit.id } });
+              // A custom object's record (issue 21): its generic detail page.
+              else void navigate({ to: '/records/$object/$id', params: { object: hit.object, id: hit.id } });
             }}
           >
             <Group justify="space-between" w="100%" wrap="nowrap">
