@@ -3,7 +3,6 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController } from 'fastify';
 import {
   jsonSchemaTransformObject,
-  serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
@@ -52,6 +51,7 @@ import { installRateLimit } from './platform/http/rate-limit.js';
 import { installRequestBudget } from './platform/http/request-budget.js';
 import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
 import { API_DOCS_CSP, installSecurityHeaders } from './platform/http/security-headers.js';
+import { responseSerializer } from './platform/http/serializer.js';
 import { traceIdOf } from './platform/http/trace.js';
 import type { ApiApp, Services } from './platform/http/types.js';
 
@@ -83,7 +83,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
 
   installRequestBudget(app, config.statementTimeoutMs);
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(responseSerializer);
   await installSecurityHeaders(app, config);
   await installCompression(app);
   installProblemHandlers(app);
