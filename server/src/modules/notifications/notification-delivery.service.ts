@@ -118,3 +118,20 @@ export async function recordFacts(
   const row = rows[0];
   return row ? { ownerId: row.owner_id, name: row.name } : undefined;
 }
+
+/**
+ * The keys of an object's status fields: `status` and `stage` where the object has them, and any
+ * field of type `status` (a pipeline of statuses); undefined for an object the registry does not
+ * know. Read from the registry's in-process cache, so an update that changes no status costs no
+ * query.
+ */
+export async function statusFieldsOf(scope: TenantScope, object: string): Promise<string[] | undefined> {
+  try {
+    const def = await cachedObjectDef(scope.tx, scope.ctx.orgId, object);
+    return def.fields
+      .filter((f) => ['status', 'stage'].includes(f.key) || (f.type as string) === 'status')
+      .map((f) => f.key);
+  } catch {
+    return undefined;
+  }
+}

@@ -2,7 +2,12 @@ import type { TenantScope } from '../../db/tenant.js';
 import type { EventConsumer } from '../../platform/events/dispatcher.js';
 import { eventCatalogue } from '../../platform/events/event-catalogue.js';
 import type { EventEnvelope } from '../../platform/events/events.js';
-import { deliverNotification, type NotificationDraft, recordFacts } from './notification-delivery.service.js';
+import {
+  deliverNotification,
+  type NotificationDraft,
+  recordFacts,
+  statusFieldsOf,
+} from './notification-delivery.service.js';
 
 /** The events that notify someone besides every `<object>.updated` (owner, assignee and status changes). */
 const NAMED_TYPES = [
@@ -16,9 +21,6 @@ const NAMED_TYPES = [
   'note.created',
   'note.updated',
 ];
-
-/** Fields whose change is a status change of the record (besides an opportunity's stage moves). */
-const STATUS_FIELDS = ['status', 'stage'];
 
 /** Actors whose mass writes would flood a member: an import's rows do not notify their owners. */
 const QUIET_ACTORS = new Set(['import']);
@@ -97,14 +99,15 @@ async function draftsOf(scope: TenantScope, e: EventEnvelope): Promise<Notificat
         drafts.push({ ...base, kind: 'task_assigned', recipientId: assignee });
     } else if (e.subject.object !== 'note') {
       const newOwner = str(changes.owner_id?.after);
-      const status = STATUS_FIELDS.find((f) => f in changes);
-      if ((newOwner && !QUIET_ACTORS.has(e.actor.type)) || status) {
-        // Only records of registry objects (not a saved view's or a pipeline's own fields).
+      const assigns = newOwner !== null && !QUIET_ACTORS.has(e.actor.type);
+      // Only records of registry objects (not a saved view's or a pipeline's own fields).
+      const statusKeys = await statusFieldsOf(scope, e.subject.object);
+      const status = statusKeys && Object.keys(changes).find((k) => statusKeys.includes(k));
+      if (statusKeys && (assigns || status)) {
         const facts = await recordFacts(scope, e.subject.object, e.subject.id);
         if (!facts) return [];
         const recordName = base.recordName ?? facts.name;
-        if (newOwner && !QUIET_ACTORS.has(e.actor.type))
-          drafts.push({ ...base, recordName, kind: 'assigned', recipientId: newOwner });
+        if (assigns) drafts.push({ ...base, recordName, kind: 'assigned', recipientId: newOwner });
         if (status && facts.ownerId && facts.ownerId !== newOwner)
           drafts.push({
             ...base,
