@@ -294,6 +294,15 @@ describe('tasks', () => {
     expectStatus(await user.client.post(`/api/v1/tasks/${done.id}/complete`), 200);
     await sleep(700);
     expect(about(await inbox(user.client), done.id, 'task_overdue')).toEqual([]);
+    // A task entered with a due time already past (past work) is not announced as overdue.
+    const past = expectStatus(
+      await user.client.post('/api/v1/tasks', {
+        title: 'Last week',
+        due_at: new Date(Date.now() - 7 * 86_400_000).toISOString(),
+      }),
+      201,
+    );
+    expect(about(await inbox(user.client), past.id)).toEqual([]);
   });
 });
 

@@ -22,9 +22,10 @@ export type DueJob = z.infer<typeof DueJob>;
 /**
  * Arms the due jobs of a task whose `due_at` was just set, in the caller's tenant transaction:
  * `due_today` at the start of its due day in UTC (at once when that has passed but the task is not
- * overdue yet), `overdue` at its due time (an all-day task: when its day ends). The server keeps
- * no member's time zone, so "today" is the UTC day. Older jobs of the task find `due_at` changed
- * and do nothing.
+ * overdue yet), `overdue` at its due time (an all-day task: when its day ends). A due time that
+ * has already passed arms nothing: such a task was made overdue, it did not become so (an import
+ * of past work would flood its assignees). The server keeps no member's time zone, so "today" is
+ * the UTC day. Older jobs of the task find `due_at` changed and do nothing.
  */
 export async function scheduleDue(
   scope: TenantScope,
@@ -35,11 +36,11 @@ export async function scheduleDue(
   if (Number.isNaN(due)) return;
   const overdueAt = task.allDay ? due + DAY_MS : due;
   const dayStart = Math.floor(due / DAY_MS) * DAY_MS;
+  // A task given a due time that has already passed (an import of past work) is not announced.
+  if (overdueAt <= Date.now()) return;
   const base = { org_id: scope.ctx.orgId, task_id: task.id, due_at: task.dueAt };
-  if (overdueAt > Date.now()) {
-    const today: DueJob = { ...base, moment: 'due_today' };
-    await services.jobs.send(scope.conn, TASK_DUE_QUEUE, today, { startAfter: new Date(dayStart) });
-  }
+  const today: DueJob = { ...base, moment: 'due_today' };
+  await services.jobs.send(scope.conn, TASK_DUE_QUEUE, today, { startAfter: new Date(dayStart) });
   const overdue: DueJob = { ...base, moment: 'overdue' };
   await services.jobs.send(scope.conn, TASK_DUE_QUEUE, overdue, { startAfter: new Date(overdueAt) });
 }
