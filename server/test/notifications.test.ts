@@ -97,6 +97,22 @@ describe('assigned to me', () => {
     ]);
   });
 
+  it('a bulk assignment of many records makes one notification that counts them', async () => {
+    const ids: string[] = [];
+    for (const name of ['Bulk A', 'Bulk B', 'Bulk C', 'Bulk D', 'Bulk E']) {
+      ids.push(expectStatus<{ id: string }>(await admin.client.post('/api/v1/companies', { name }), 201).id);
+    }
+    const bulk = await admin.client.post('/api/v1/companies/bulk', {
+      action: 'assign_owner',
+      ids,
+      owner_id: user.userId,
+    });
+    expect(bulk.status, bulk.text).toBeLessThan(300);
+    const mine = (await inbox(user.client)).filter((n) => ids.includes(n.record.id));
+    expect(mine.map((n) => [n.kind, n.count])).toEqual([['assigned', 5]]);
+    expect(mine[0]!.title).toMatch(/^Ada Admin assigned you company Bulk [A-E] and 4 more$/);
+  });
+
   it('coalesces repeats of the same kind on the same record within 10 minutes, and not after', async () => {
     const contactId = await newContact(admin.client, 'Bounce');
     for (const owner of [user.userId, admin.userId, user.userId]) {

@@ -17,6 +17,8 @@ export type NotificationDraft = {
   eventId: string;
   /** Once-only key (a task due on a day): a second draft with it is dropped, not coalesced. */
   onceKey?: string;
+  /** How many events it stands for (a bulk assignment's: one notification for many records). */
+  count?: number;
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -49,13 +51,14 @@ export async function deliverNotification(scope: TenantScope, draft: Notificatio
     draft.actorId,
     draft.detail ?? null,
     draft.eventId,
+    draft.count ?? 1,
   ];
   let written: boolean;
   if (draft.onceKey) {
     const { rows } = await conn.query(
       `insert into notifications (org_id, recipient_id, kind, object, record_id, record_name, actor_id,
-          detail, event_id, once_key)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+          detail, event_id, count, once_key)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        on conflict (org_id, recipient_id, once_key) do nothing returning id`,
       [...values, draft.onceKey],
     );
@@ -66,7 +69,7 @@ export async function deliverNotification(scope: TenantScope, draft: Notificatio
       `notification:${ctx.orgId}:${draft.recipientId}:${draft.kind}:${draft.object}:${draft.recordId}`,
     ]);
     const { rows } = await conn.query(
-      `update notifications set count = count + 1, updated_at = clock_timestamp(), record_name = $6,
+      `update notifications set count = count + $10, updated_at = clock_timestamp(), record_name = $6,
               actor_id = $7, detail = $8, event_id = $9
         where org_id = $1 and recipient_id = $2 and kind = $3 and object = $4 and record_id = $5
           and read_at is null and once_key is null
@@ -77,8 +80,8 @@ export async function deliverNotification(scope: TenantScope, draft: Notificatio
     if (rows.length === 0) {
       await conn.query(
         `insert into notifications (org_id, recipient_id, kind, object, record_id, record_name, actor_id,
-            detail, event_id, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, clock_timestamp(), clock_timestamp())`,
+            detail, event_id, count, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp(), clock_timestamp())`,
         values,
       );
     }

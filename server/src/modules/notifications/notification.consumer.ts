@@ -122,6 +122,34 @@ async function draftsOf(scope: TenantScope, e: EventEnvelope): Promise<Notificat
   return drafts.filter((d) => d.recipientId !== actorId);
 }
 
+/** More assignments than this to one member in one write (a bulk action) make one notification. */
+const BULK_MIN = 3;
+
+/**
+ * One bulk write's assignments to one member, of one object and kind, as one notification: on
+ * the first record, counting them all (`and 24 more`), instead of one per record.
+ */
+function coalesceBulk(drafts: NotificationDraft[]): NotificationDraft[] {
+  const groups = new Map<string, NotificationDraft[]>();
+  for (const d of drafts) {
+    if (d.kind !== 'assigned' && d.kind !== 'task_assigned') continue;
+    const key = `${d.kind}:${d.recipientId}:${d.object}`;
+    groups.set(key, [...(groups.get(key) ?? []), d]);
+  }
+  const out: NotificationDraft[] = [];
+  const done = new Set<string>();
+  for (const d of drafts) {
+    const key = `${d.kind}:${d.recipientId}:${d.object}`;
+    const group = groups.get(key);
+    if (!group || group.length <= BULK_MIN) out.push(d);
+    else if (!done.has(key)) {
+      done.add(key);
+      out.push({ ...d, count: group.length, detail: `and ${group.length - 1} more` });
+    }
+  }
+  return out;
+}
+
 /** The record a note is on: the `related` of its event (a note's events name its record there). */
 async function noteRecordOf(scope: TenantScope, eventId: string) {
   const { rows } = await scope.conn.query<{ related: string[] }>(
@@ -148,9 +176,9 @@ export function notificationConsumer(): EventConsumer {
     name: 'notifications',
     types: [...new Set([...updated, ...NAMED_TYPES])],
     handle: async (batch, scope) => {
-      for (const e of batch) {
-        for (const draft of await draftsOf(scope, e)) await deliverNotification(scope, draft);
-      }
+      const drafts: NotificationDraft[] = [];
+      for (const e of batch) drafts.push(...(await draftsOf(scope, e)));
+      for (const draft of coalesceBulk(drafts)) await deliverNotification(scope, draft);
     },
   };
 }

@@ -31,11 +31,11 @@ function titleOf(r: Row, actorName: string | null): string {
   const times = r.count > 1 ? ` (${r.count} times)` : '';
   switch (r.kind as NotificationKind) {
     case 'assigned':
-      return `${who} assigned you ${what}`;
+      return `${who} assigned you ${what}${r.detail ? ` ${r.detail}` : ''}`;
     case 'status_changed':
       return `${actorName ?? 'Cairn'} moved ${what}${r.detail ? ` to ${r.detail}` : ''}${times}`;
     case 'task_assigned':
-      return `${who} assigned you the ${what}`;
+      return `${who} assigned you the ${what}${r.detail ? ` ${r.detail}` : ''}`;
     case 'task_due':
       return `Your ${what} is due today`;
     case 'task_overdue':
