@@ -339,6 +339,12 @@ describe('status changed on a record I own', () => {
     const back = pipeline.stages.find((s) => s.id === deal.stage.id)!;
     expectStatus(await user.client.post(`/api/v1/opportunities/${deal.id}/move`, { stage_id: back.id }), 200);
     expect(about(await inbox(user.client), deal.id).map((n) => n.count)).toEqual([1]);
+    // Closed by another member: the same notification (within 10 minutes) tells the outcome.
+    const won = pipeline.stages.find((st) => st.kind === 'won')!;
+    expectStatus(await admin.client.post(`/api/v1/opportunities/${deal.id}/close`, { status: 'won' }), 200);
+    expect(about(await inbox(user.client), deal.id).map((n) => n.title)).toEqual([
+      `Ada Admin moved opportunity Big deal to ${won.name} (2 times)`,
+    ]);
   });
 });
 

@@ -82,7 +82,7 @@ async function draftsOf(scope: TenantScope, e: EventEnvelope): Promise<Notificat
     }
   } else if (e.subject.object === 'opportunity' && ['moved', 'closed', 'reopened'].includes(verb)) {
     const facts = await recordFacts(scope, e.subject.object, e.subject.id);
-    const detail = verb === 'closed' ? `${data.status} (${data.to_stage})` : str(data.to_stage);
+    const detail = str(data.to_stage); // a close's stage is its outcome: Won, Lost
     if (facts?.ownerId)
       drafts.push({
         ...base,
