@@ -13,6 +13,7 @@ import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
+import { registerNotificationRoutes } from './modules/notifications/notification.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
 import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
@@ -151,6 +152,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerSearchRoutes(v1 as ApiApp, services);
         registerImportRoutes(v1 as ApiApp, services);
         registerMergeRoutes(v1 as ApiApp, services);
+        registerNotificationRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

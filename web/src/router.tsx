@@ -166,6 +166,13 @@ const importRoute = createRoute({
   path: '/imports/$id',
   component: lazyRouteComponent(() => import('./pages/imports/ImportDetail'), 'ImportDetail'),
 });
+const notificationsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/notifications',
+  validateSearch: (s: Record<string, unknown>): { tab?: 'settings' } =>
+    s.tab === 'settings' ? { tab: 'settings' } : {},
+  component: lazyRouteComponent(() => import('./pages/notifications/NotificationsPage'), 'NotificationsPage'),
+});
 const settingsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/settings',
@@ -190,6 +197,7 @@ const routeTree = rootRoute.addChildren([
     importsRoute,
     importRoute,
     duplicatesRoute,
+    notificationsRoute,
     settingsRoute,
   ]),
 ]);
