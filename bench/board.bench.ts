@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { generateNKeysBetween } from 'fractional-indexing';
 import pg from 'pg';
 import { signUpBench, startBenchServer } from './bench-server.js';
+import { loadAverageNote } from './machine.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -157,7 +158,7 @@ async function main() {
     '<!-- board:start -->',
     '## Board (issue 4)',
     '',
-    `${new Date().toISOString().slice(0, 10)}, commit ${commit}; ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; PostgreSQL ${version}; Node ${process.version}.`,
+    `${new Date().toISOString().slice(0, 10)}, commit ${commit}; ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; PostgreSQL ${version}; Node ${process.version}; ${loadAverageNote()}.`,
     `${OPPORTUNITIES.toLocaleString('en-US')} open opportunities in ${STAGES} stages of one tenant (loaded in ${loadS.toFixed(1)} s); ${N} timed requests after 20 warm-up, one client, real HTTP on loopback.`,
     '',
     table,

@@ -31,6 +31,7 @@ import { objectDef } from '../server/src/platform/registry/registry.service.js';
 import type { ObjectDef } from '../server/src/platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../server/src/platform/registry/standard-objects.js';
 import { createServices } from '../server/src/runtime.js';
+import { loadAverageNote } from './machine.js';
 import { DOMAINS, FIRST_NAMES, LAST_NAMES, NAME_FRAGMENTS, REGIONS, TAGS } from './names.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -761,7 +762,7 @@ function renderReport(r: {
   lines.push(`## Contacts (\`bench/contacts.bench.ts\`)`, '');
   lines.push(
     `Run ${env.date}, commit \`${env.commit}\` (working tree as it was), ${env.cpu}, ${env.cores} cores, ` +
-      `${env.ramGb} GB RAM, PostgreSQL ${env.postgres} (server), Node ${env.node}.`,
+      `${env.ramGb} GB RAM, PostgreSQL ${env.postgres} (server), Node ${env.node}; ${loadAverageNote()}.`,
     '',
   );
   lines.push(

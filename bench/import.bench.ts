@@ -28,6 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { newId as uuidv7 } from '../server/src/db/ids.js';
+import { loadAverageNote } from './machine.js';
 import { FIRST_NAMES, LAST_NAMES, TAGS } from './names.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -450,7 +451,7 @@ async function main() {
     '## Import (`bench/import.bench.ts`)',
     '',
     `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit \`${commit()}\`, ${os.cpus().length} cores, ` +
-      `PostgreSQL ${version} (server), Node ${process.version}.`,
+      `PostgreSQL ${version} (server), Node ${process.version}; ${loadAverageNote()}.`,
     '',
     `Data: ${int(ROWS)} contact rows (first and last name, e-mail, phone, 0-2 tags, 3 custom fields), ` +
       `${int(files.duplicates)} of them duplicates of earlier rows (skipped by dedup).`,

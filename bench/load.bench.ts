@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/load.bench.ts [--contacts=100000] [--duration=10] [--connections=1,10,50,200]
  *                               [--workers=1] [--reuse] [--url=postgres://postgres@127.0.0.1:5432]
- *                               [--cases=read,default,filtered] [--no-write]
+ *                               [--cases=read,default,filtered] [--no-write] [--node-flags="..."]
  *
  * Cairn runs as `cairn serve` (compiled, `node server/dist/main.js serve --workers N`), its own
  * process; the floor its own; autocannon runs in this process, on the same cores (as the floor
@@ -47,7 +47,7 @@ const OWNERS = 5;
 const FILTER_TAGS = ['vip', 'lead', 'customer', 'partner'];
 
 const args = process.argv.slice(2);
-const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const CONTACTS = Number(arg('contacts') ?? 100_000);
 const DURATION_S = Number(arg('duration') ?? 10);
 const CONNECTIONS = (arg('connections') ?? '1,10,50,200').split(',').map(Number);
@@ -57,6 +57,8 @@ const REUSE = args.includes('--reuse');
 const CASES = arg('cases')?.split(',');
 /** `--no-write`: print only, leave RESULTS.md alone (partial runs). */
 const WRITE = !args.includes('--no-write');
+/** `--node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof"`: flags for Cairn's node process (profiling). */
+const NODE_FLAGS = (arg('node-flags') ?? '').split(' ').filter(Boolean);
 const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
 const DB_URL = `${SERVER_URL}/${DB_NAME}`;
 
@@ -353,7 +355,7 @@ async function main() {
   const cairnBase = `http://127.0.0.1:${cairnPort}`;
   const cairn = spawnLogged(
     process.execPath,
-    ['server/dist/main.js', 'serve', ...(WORKERS > 1 ? ['--workers', String(WORKERS)] : [])],
+    [...NODE_FLAGS, 'server/dist/main.js', 'serve', ...(WORKERS > 1 ? ['--workers', String(WORKERS)] : [])],
     {
       DATABASE_URL: DB_URL,
       PORT: String(cairnPort),
@@ -460,8 +462,17 @@ async function main() {
       log(`wrote ${path.relative(process.cwd(), RESULTS_FILE)}`);
     }
   } finally {
+    // Waits for both to exit (a profile asked with --node-flags is written on exit).
+    const exited = (child: ChildProcess | undefined) =>
+      child && child.exitCode === null
+        ? new Promise<void>((resolve) => {
+            child.once('exit', () => resolve());
+            setTimeout(resolve, 15_000).unref();
+          })
+        : Promise.resolve();
     cairn.kill('SIGTERM');
     floor?.kill('SIGTERM');
+    await Promise.all([exited(cairn), exited(floor)]);
   }
 }
 

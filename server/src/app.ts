@@ -3,7 +3,6 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController } from 'fastify';
 import {
   jsonSchemaTransformObject,
-  serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
@@ -15,6 +14,7 @@ import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
+import { registerNotificationRoutes } from './modules/notifications/notification.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
 import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
@@ -56,6 +56,7 @@ import { installRateLimit } from './platform/http/rate-limit.js';
 import { installRequestBudget } from './platform/http/request-budget.js';
 import { installRouteGuard, type RouteEntry } from './platform/http/route-guard.js';
 import { API_DOCS_CSP, installSecurityHeaders } from './platform/http/security-headers.js';
+import { responseSerializer } from './platform/http/serializer.js';
 import { traceIdOf } from './platform/http/trace.js';
 import type { ApiApp, Services } from './platform/http/types.js';
 
@@ -87,7 +88,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
 
   installRequestBudget(app, config.statementTimeoutMs);
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(responseSerializer);
   await installSecurityHeaders(app, config);
   await installCompression(app);
   installProblemHandlers(app);
@@ -157,6 +158,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerCustomRecordRoutes(v1 as ApiApp, services);
         registerImportRoutes(v1 as ApiApp, services);
         registerMergeRoutes(v1 as ApiApp, services);
+        registerNotificationRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

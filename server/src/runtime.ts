@@ -6,6 +6,7 @@ import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
+import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
@@ -57,6 +58,7 @@ export async function createServices(
   defineTaskJobs(services);
   defineImportQueue(services);
   defineDuplicateJobs(services);
+  defineNotificationJobs(services);
   return services;
 }
 

@@ -26,6 +26,7 @@ export type Kind =
   | 'task'
   | 'doneTask'
   | 'note'
+  | 'notification'
   | 'view'
   | 'import'
   | 'queuedImport'
@@ -71,6 +72,13 @@ export const NO_IDS: Record<string, string> = {
   'GET /api/v1/companies/duplicates': "the caller's organization's duplicate groups; takes no id",
   'POST /api/v1/contacts/duplicates/scan': "queues a scan of the caller's own organization; takes no id",
   'POST /api/v1/companies/duplicates/scan': "queues a scan of the caller's own organization; takes no id",
+  // The caller's own notifications in their current organization (recipient and tenant from the
+  // session); the list and marking one read have cases below.
+  'GET /api/v1/notifications/unread-count': "the caller's own unread count; takes no id",
+  'POST /api/v1/notifications/read-all': "marks the caller's own notifications read; takes no id",
+  'GET /api/v1/notifications/settings': "the caller's own settings; takes no id",
+  'PUT /api/v1/notifications/settings': "changes the caller's own settings; takes no id",
+  'GET /api/v1/notifications/stream': "the caller's own unread count as events; takes no id",
 };
 /** Routes that store a filter without running it, with the reason. */
 export const FILTER_STORED: Record<string, string> = {
@@ -464,6 +472,19 @@ export const CASES: Record<string, Case[]> = {
       fields: { 'query.id': 'contact' },
       send: (v) => ({ url: `/api/v1/notes?object=contact&id=${v['query.id']}` }),
       holds: (r) => holdsOwn(r, 'note'),
+    },
+  ],
+  'GET /api/v1/notifications': [
+    {
+      fields: {},
+      send: () => ({ url: '/api/v1/notifications?limit=100' }),
+      holds: (r) => rowsOf(r).some((n) => n.id === (currentOwner?.ids.notification ?? 'none')),
+    },
+  ],
+  'POST /api/v1/notifications/:id/read': [
+    {
+      fields: { 'path.id': 'notification' },
+      send: (v) => ({ url: `/api/v1/notifications/${v['path.id']}/read` }),
     },
   ],
   'GET /api/v1/notes/:id': [

@@ -133,6 +133,21 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
             kind,
           ).id,
         };
+      case 'notification': {
+        // A notification of the tenant's admin: another member assigns them a task.
+        const member = await addMember(t, c, 'user');
+        const task = ok(
+          await member.client.post('/api/v1/tasks', { title: `${tn.marker} for you`, assignee_id: ids.user }),
+          kind,
+        );
+        await t.drain();
+        const mine = await c.get('/api/v1/notifications?limit=100');
+        const found = (mine.body as { data: { id: string; record: { id: string } }[] }).data.find(
+          (n) => n.record.id === task.id,
+        );
+        if (!found) throw new Error(`${tn.name}: no notification for task ${task.id}: ${mine.text}`);
+        return { notification: found.id };
+      }
       case 'view':
         return {
           view: ok(
@@ -255,6 +270,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'invitation',
     'task',
     'doneTask',
+    'notification',
     'note',
     'view',
     'import',

@@ -44,7 +44,7 @@ function attackPayloads(count: number): string[] {
 }
 
 const ALLOWED_TAG =
-  /^<\/?(p|br|strong|em|ul|ol|li|blockquote|code|a)( href="[^"<>]*")?( rel="noopener noreferrer nofollow" target="_blank")? ?\/?>$/;
+  /^<\/?(p|br|strong|em|ul|ol|li|blockquote|code|a|span)( href="[^"<>]*")?( rel="noopener noreferrer nofollow" target="_blank")?( data-mention="[0-9a-f-]{36}")? ?\/?>$/;
 
 /** What a stored note's HTML may hold: allowlisted tags, no handlers, no script URLs. */
 function expectSafe(html: string, payload: string) {

@@ -182,6 +182,13 @@ const customRecordRoute = createRoute({
   },
   component: lazyRouteComponent(() => import('./pages/records/CustomRecordPage'), 'CustomRecordPage'),
 });
+const notificationsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/notifications',
+  validateSearch: (s: Record<string, unknown>): { tab?: 'settings' } =>
+    s.tab === 'settings' ? { tab: 'settings' } : {},
+  component: lazyRouteComponent(() => import('./pages/notifications/NotificationsPage'), 'NotificationsPage'),
+});
 const settingsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/settings',
@@ -208,6 +215,7 @@ const routeTree = rootRoute.addChildren([
     duplicatesRoute,
     customRecordsRoute,
     customRecordRoute,
+    notificationsRoute,
     settingsRoute,
   ]),
 ]);

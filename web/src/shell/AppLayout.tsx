@@ -33,6 +33,7 @@ import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-route
 import { api, authRequest } from '../api/client';
 import { meQuery, objectsQuery } from '../lib/query';
 import { GlobalSearch } from './GlobalSearch';
+import { NotificationBell } from './NotificationBell';
 
 const NAV = [
   { to: '/contacts', label: 'Contacts', icon: IconAddressBook },
@@ -109,6 +110,7 @@ export function AppLayout() {
                 </Text>
               </Group>
             </UnstyledButton>
+            <NotificationBell />
             <Tooltip label={scheme === 'dark' ? 'Light mode' : 'Dark mode'}>
               <ActionIcon
                 variant="default"

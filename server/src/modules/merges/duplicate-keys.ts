@@ -37,6 +37,9 @@ export type DuplicateSpec = {
   keysSql(which: (idColumn: string) => string): string;
 };
 
+// The e-mails are looked up per selected contact (an index probe each). Joined as a range of
+// their own instead, the planner (estimating one contact for an id range) compared every e-mail
+// with every contact: 1.3 s for 2,000 contacts instead of milliseconds.
 const CONTACT_KEYS = (which: (idColumn: string) => string) => `
 with c as (
   select id, last_name, phones, lower(trim(concat_ws(' ', first_name, last_name))) as full_name
@@ -49,9 +52,8 @@ select distinct c.id, 'phone', p.e164, null::text
   from c cross join lateral jsonb_to_recordset(coalesce(c.phones, '[]'::jsonb)) as p(e164 text)
  where p.e164 is not null and p.e164 <> ''
 union all
-select distinct e.contact_id, 'email', regexp_replace(lower(e.email), '\\+[^@]*@', '@'), null::text
-  from contact_emails e join c on c.id = e.contact_id
- where e.org_id = $1 and e.active and ${which('e.contact_id')}`;
+select distinct c.id, 'email', regexp_replace(lower(e.email), '\\+[^@]*@', '@'), null::text
+  from c join contact_emails e on e.org_id = $1 and e.contact_id = c.id and e.active`;
 
 /** Company names without case, punctuation and legal suffixes (Inc, LLC, Ltd, GmbH...). */
 const COMPANY_NAME = `trim(regexp_replace(regexp_replace(lower(name), '[^a-z0-9 ]+', ' ', 'g'),

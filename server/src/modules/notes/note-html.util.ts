@@ -5,7 +5,13 @@ import { badRequest } from '../../platform/errors/app-error.js';
 export const MAX_NOTE_TEXT = 20_000;
 
 /** The tags a note may keep: what the rich-text editor produces, nothing that runs or loads. */
-export const NOTE_TAGS = ['p', 'br', 'strong', 'em', 'ul', 'ol', 'li', 'a', 'blockquote', 'code'];
+export const NOTE_TAGS = ['p', 'br', 'strong', 'em', 'ul', 'ol', 'li', 'a', 'blockquote', 'code', 'span'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A mention of a member, as the note editor writes it: `<span data-mention="<user id>">@Ada</span>`.
+ * The sanitizer keeps `data-mention` only when it is a user id (lower-cased), on a span only.
+ */
+const MENTION = /<span data-mention="([0-9a-f-]{36})">/g;
 const LINK_REL = 'noopener noreferrer nofollow';
 const SAFE_HREF = /^(https?:\/\/|mailto:)/i;
 
@@ -17,7 +23,7 @@ const SAFE_HREF = /^(https?:\/\/|mailto:)/i;
  */
 const OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: NOTE_TAGS,
-  allowedAttributes: { a: ['href', 'rel', 'target'] },
+  allowedAttributes: { a: ['href', 'rel', 'target'], span: ['data-mention'] },
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesByTag: {},
   allowedSchemesAppliedToAttributes: ['href'],
@@ -40,6 +46,11 @@ const OPTIONS: sanitizeHtml.IOptions = {
     'object',
   ],
   transformTags: {
+    span: (_tagName, given) => {
+      const id = (given['data-mention'] ?? '').trim();
+      const attribs: sanitizeHtml.Attributes = UUID.test(id) ? { 'data-mention': id.toLowerCase() } : {};
+      return { tagName: 'span', attribs };
+    },
     a: (_tagName, attribs) => {
       const href = (attribs.href ?? '').trim();
       return {
@@ -71,18 +82,26 @@ function plainText(safeHtml: string): string {
     .trim();
 }
 
+/** The members a sanitized note mentions (`data-mention` spans), each once, in order. */
+export function mentionsIn(safeHtml: string): string[] {
+  return [...new Set([...safeHtml.matchAll(MENTION)].map((m) => m[1]!))];
+}
+
 /**
  * Cleans a note's HTML from the editor: `{html}` keeps only the allowlist above, `{text}` is its
- * plain text for search and event names.
+ * plain text for search and event names, `{mentions}` the members it mentions (`mentionsIn`).
  * @throws AppError 400 at `path` when nothing readable is left (`empty_note`) or the text passes
  *   20,000 characters (`note_too_long`)
  */
-export function sanitizeNote(input: string, path: string): { html: string; text: string } {
+export function sanitizeNote(
+  input: string,
+  path: string,
+): { html: string; text: string; mentions: string[] } {
   const html = sanitizeHtml(input.replaceAll('\u0000', ''), OPTIONS).trim();
   const text = plainText(html);
   if (text === '') throw badRequest('The note is empty once cleaned of unsafe markup', path, 'empty_note');
   if (text.length > MAX_NOTE_TEXT) {
     throw badRequest(`A note holds at most ${MAX_NOTE_TEXT} characters of text`, path, 'note_too_long');
   }
-  return { html, text };
+  return { html, text, mentions: mentionsIn(html) };
 }

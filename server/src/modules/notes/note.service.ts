@@ -14,7 +14,7 @@ import {
 import { assertLinkable, findRecord, type RecordRefValue } from '../tasks/linked-record.service.js';
 import type { NoteCreateInput, NoteListQueryInput, NoteView } from './note.dto.js';
 import { notes } from './note.schema.js';
-import { sanitizeNote } from './note-html.util.js';
+import { mentionsIn, sanitizeNote } from './note-html.util.js';
 
 type NoteRow = typeof notes.$inferSelect;
 
@@ -68,7 +68,7 @@ export async function createNote(services: Services, ctx: TenantContext, input: 
 /** `createNote` inside the caller's tenant transaction (import). */
 export async function createNoteIn(scope: TenantScope, services: Services, input: NoteCreateInput) {
   const { ctx } = scope;
-  const { html, text } = sanitizeNote(input.body, 'body.body');
+  const { html, text, mentions } = sanitizeNote(input.body, 'body.body');
   const record = { object: input.object, id: input.id };
   await assertLinkable(scope, record, 'body.id');
   const [row] = await scope.tx
@@ -85,7 +85,7 @@ export async function createNoteIn(scope: TenantScope, services: Services, input
   await emitEvent(scope, services.jobs, {
     type: 'note.created',
     subject: { object: 'note', id: row!.id },
-    data: { name: nameOf(text) },
+    data: { name: nameOf(text), ...(mentions.length ? { mentions } : {}) },
     related: [record],
   });
   return noteView(row!);
@@ -235,8 +235,10 @@ async function replaceBodies(
   items: { row: NoteRow; body: string }[],
 ): Promise<NoteRow[]> {
   const changed = items.flatMap(({ row, body }) => {
-    const { html, text } = sanitizeNote(body, 'body.body');
-    return html === row.bodyHtml ? [] : [{ row, html, text }];
+    const { html, text, mentions } = sanitizeNote(body, 'body.body');
+    const before = new Set(mentionsIn(row.bodyHtml));
+    const added = mentions.filter((m) => !before.has(m));
+    return html === row.bodyHtml ? [] : [{ row, html, text, added }];
   });
   if (changed.length === 0) return [];
   await scope.conn.query(
@@ -252,10 +254,14 @@ async function replaceBodies(
   await emitEvents(
     scope,
     services.jobs,
-    changed.map(({ row, text }) => ({
+    changed.map(({ row, text, added }) => ({
       type: 'note.updated',
       subject: { object: 'note', id: row.id },
-      data: { name: nameOf(text), changes: { body_text: { before: row.bodyText, after: text } } },
+      data: {
+        name: nameOf(text),
+        changes: { body_text: { before: row.bodyText, after: text } },
+        ...(added.length ? { mentions: added } : {}),
+      },
       related: [recordOf(row)],
     })),
   );

@@ -22,18 +22,26 @@ function mentionsArchived(node: unknown): boolean {
   return Object.values(node).some((v) => (Array.isArray(v) ? v.some(mentionsArchived) : mentionsArchived(v)));
 }
 
-/** Moves custom fields' values under `custom`, as single records show them. */
-export function shapeItem(fields: FieldDef[], row: Record<string, unknown>): ListItem {
-  const item: Record<string, unknown> = {};
-  const custom: Record<string, unknown> = {};
+/**
+ * Moves custom fields' values under `custom`, as single records show them. Returns the function
+ * that shapes a row of `fields` (built once per page: a row of an object without custom fields is
+ * sent as the database returned it).
+ */
+export function itemShaper(fields: FieldDef[]): (row: Record<string, unknown>) => ListItem {
   const customKeys = new Set(fields.filter((f) => f.origin === 'custom').map((f) => f.key));
-  for (const [key, value] of Object.entries(row)) {
-    if (customKeys.has(key)) {
-      if (value !== null && value !== undefined) custom[key] = value;
-    } else item[key] = value;
-  }
-  if (customKeys.size > 0) item.custom = custom;
-  return item as ListItem;
+  if (customKeys.size === 0) return (row) => row as ListItem;
+  return (row) => {
+    const item: Record<string, unknown> = {};
+    const custom: Record<string, unknown> = {};
+    for (const key in row) {
+      const value = row[key];
+      if (customKeys.has(key)) {
+        if (value !== null && value !== undefined) custom[key] = value;
+      } else item[key] = value;
+    }
+    item.custom = custom;
+    return item as ListItem;
+  };
 }
 
 /**
@@ -62,7 +70,7 @@ export async function listPage(scope: TenantScope, object: ObjectDef, query: Lis
     Array.isArray(result) ? result : (result as { rows: Record<string, unknown>[] }).rows
   ) as Record<string, unknown>[];
   const { items, nextCursor } = pageOf(compiled, rows);
-  return { data: items.map((row) => shapeItem(compiled.fields, row)), next_cursor: nextCursor };
+  return { data: items.map(itemShaper(compiled.fields)), next_cursor: nextCursor };
 }
 
 /** A page of records of `object` for the tenant. */

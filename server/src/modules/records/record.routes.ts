@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { Problem } from '../../platform/http/problem.js';
+import { passThrough } from '../../platform/http/serializer.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
   ListQuery,
@@ -62,12 +63,14 @@ export function registerRecordRoutes<View, Create, Update>(
   const many = pascal(collection);
   const single = pascal(label);
 
-  const ListPage = z.object({
-    data: z
-      .array(z.record(z.string(), z.unknown()))
-      .describe('The requested fields of each record; custom values under `custom`'),
-    next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
-  });
+  const ListPage = passThrough(
+    z.object({
+      data: z
+        .array(z.record(z.string(), z.unknown()))
+        .describe('The requested fields of each record; custom values under `custom`'),
+      next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+    }),
+  );
   app.get(
     `/${collection}`,
     {

@@ -10,6 +10,9 @@ import { NamedData, standardRecordEvents } from '../../platform/events/record-ev
 
 const standard = standardRecordEvents('task');
 
+/** A due task: its title, assignee and the due time the job was armed for. */
+const DueData = z.object({ name: RecordName, assignee_id: z.string().nullable(), due_at: z.string() });
+
 /** The task events (the `task` object's catalogue); on the linked record's timeline too. */
 export const taskEvents = registerEvents({
   'task.created': defineEvent({
@@ -43,6 +46,16 @@ export const taskEvents = registerEvents({
     summary: 'A task’s reminder time came (its assignee is notified)',
     data: z.object({ name: RecordName, assignee_id: z.string().nullable() }),
     describe: ({ what }) => `Reminder: ${what} is due`,
+  }),
+  'task.due_today': defineEvent({
+    summary: 'An open task’s due day began (UTC); its assignee is notified',
+    data: DueData,
+    describe: ({ what }) => `${what} is due today`,
+  }),
+  'task.overdue': defineEvent({
+    summary: 'An open task’s due time passed (an all-day task: its day ended, UTC); its assignee is notified',
+    data: DueData,
+    describe: ({ what }) => `${what} is overdue`,
   }),
 });
 

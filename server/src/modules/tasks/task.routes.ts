@@ -12,6 +12,7 @@ import {
   TaskUpdate,
 } from './task.dto.js';
 import { createTask, getTask, transitionTask, updateTask } from './task.service.js';
+import { defineDueQueue } from './task-due.service.js';
 import { groupTasks, listTasks } from './task-list.service.js';
 import { defineReminderQueue } from './task-reminder.service.js';
 
@@ -118,7 +119,8 @@ export function registerTaskRoutes(app: ApiApp, services: Services): void {
   }
 }
 
-/** Defines the task job queues (reminders: `task.reminder`) before the job queue starts. */
+/** Defines the task job queues (reminders: `task.reminder`; due and overdue: `task.due`) before the job queue starts. */
 export function defineTaskJobs(services: Services): void {
   defineReminderQueue(services);
+  defineDueQueue(services);
 }

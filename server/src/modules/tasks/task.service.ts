@@ -8,6 +8,7 @@ import type { Services } from '../../platform/http/types.js';
 import { assertLinkable, type RecordRefValue } from './linked-record.service.js';
 import type { TaskCreateInput, TaskUpdateInput, TaskView } from './task.dto.js';
 import { tasks } from './task.schema.js';
+import { scheduleDue } from './task-due.service.js';
 import { scheduleReminder } from './task-reminder.service.js';
 
 export type TaskRow = typeof tasks.$inferSelect;
@@ -149,6 +150,8 @@ export async function createTaskIn(
     .returning();
   const view = taskView(row!);
   if (view.remind_at) await scheduleReminder(scope, services, { id: view.id, remindAt: view.remind_at });
+  if (view.due_at)
+    await scheduleDue(scope, services, { id: view.id, dueAt: view.due_at, allDay: view.all_day });
   await emitEvent(scope, services.jobs, {
     type: 'task.created',
     subject: { object: 'task', id: view.id },
@@ -236,6 +239,9 @@ export async function updateTaskIn(
   const after = taskView(updated);
   if (remindChanged && after.remind_at) {
     await scheduleReminder(scope, services, { id, remindAt: after.remind_at });
+  }
+  if (after.due_at && (after.due_at !== before.due_at || after.all_day !== before.all_day)) {
+    await scheduleDue(scope, services, { id, dueAt: after.due_at, allDay: after.all_day });
   }
   const event = updatedEvent(before, after);
   if (event) await emitEvent(scope, services.jobs, event);

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { isRole } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
+import { ExpiringCache } from '../cache/expiring-cache.js';
 import { AppError } from '../errors/app-error.js';
 import { sendProblem } from '../http/problem.js';
 import type { ApiApp } from '../http/types.js';
@@ -144,7 +145,7 @@ const SESSION_CACHE_MAX = 10_000;
  * sign-out, an organization switch or a membership change handled by this process clears it
  * (`forgetCachedSessions`); one made by another process reaches this one within SESSION_CACHE_MS.
  */
-const sessionCache = new Map<string, { row: SessionRow; at: number }>();
+const sessionCache = new ExpiringCache<SessionRow>(SESSION_CACHE_MS, SESSION_CACHE_MAX);
 
 /** Clears the session checks this process reuses (identity data changed). */
 export function forgetCachedSessions(): void {
@@ -182,18 +183,7 @@ export function principalResolver(
   config: { secret: string; sessionIdleTimeoutS: number },
 ) {
   const refreshWindowMs = (config.sessionIdleTimeoutS - sessionUpdateAgeS(config.sessionIdleTimeoutS)) * 1000;
-  // One lookup per session at a time: when a cached check expires under load, the requests that
-  // carry the same session wait for one query instead of each queueing its own for a connection.
-  const inFlight = new Map<string, Promise<SessionRow | undefined>>();
-  const lookUpOnce = (token: string, key: string): Promise<SessionRow | undefined> => {
-    let pending = inFlight.get(key);
-    if (!pending) {
-      pending = lookUp(token, key).finally(() => inFlight.delete(key));
-      inFlight.set(key, pending);
-    }
-    return pending;
-  };
-  const lookUp = async (token: string, key: string): Promise<SessionRow | undefined> => {
+  const lookUp = async (token: string): Promise<SessionRow | undefined> => {
     const { rows } = await database.raw.query<SessionRow>(
       `select s.id as session_id, s.user_id, (extract(epoch from s.expires_at) * 1000)::bigint::text as expires_ms,
               s.active_organization_id as org_id, u.email, u.name, m.role
@@ -203,21 +193,16 @@ export function principalResolver(
         where s.token = $1`,
       [token],
     );
-    const row = rows[0];
-    if (row) {
-      if (sessionCache.size >= SESSION_CACHE_MAX) sessionCache.delete(sessionCache.keys().next().value!);
-      sessionCache.set(key, { row, at: Date.now() });
-    } else sessionCache.delete(key);
-    return row;
+    return rows[0];
   };
   return async (req: FastifyRequest, reply?: FastifyReply): Promise<Principal | null> => {
     if (!req.headers.cookie) return null;
     const token = verifiedSessionToken(req.headers.cookie, config.secret);
     if (!token) return null;
     const key = cacheKeyOf(token);
-    const cached = sessionCache.get(key);
-    const row =
-      cached && Date.now() - cached.at < SESSION_CACHE_MS ? cached.row : await lookUpOnce(token, key);
+    // One lookup per session at a time: when a cached check expires under load, the requests that
+    // carry the same session wait for one query instead of each queueing its own for a connection.
+    const row = sessionCache.peek(key) ?? (await sessionCache.get(key, () => lookUp(token)));
     const expiresMs = Number(row?.expires_ms ?? 0);
     if (!row || expiresMs <= Date.now()) return null;
     if (expiresMs - refreshWindowMs <= Date.now()) {

@@ -53,7 +53,7 @@ export function searchCondition(scope: FieldScope, q: unknown): SQL | undefined 
 
 /**
  * The candidate ids of `q` for an object with `indexedSearch`, through its trigram index: the
- * SECURITY DEFINER functions of migrations 0005/0007 (contacts, companies) and 0018 (a custom
+ * SECURITY DEFINER functions of migrations 0005/0007 (contacts, companies) and 0019 (a custom
  * object's records, filtered by object), at most `max` of them. Use as `id in (<this>)`.
  */
 export function indexedSearchIds(object: ObjectDef, q: string, max: number): SQL {

@@ -8,7 +8,7 @@ import { customObjects } from '../registry/custom-object.schema.js';
  * The records of every custom object (DESIGN "The spine": one generic records table keyed by
  * object). Values live in `custom`, validated against the registry; `search` is the lower-cased
  * text of the object's searchable fields, written by the record engine and served by the trigram
- * index through `cairn_search_record_ids` (migration 0018, as contacts' through 0005).
+ * index through `cairn_search_record_ids` (migration 0019, as contacts' through 0005).
  */
 export const records = pgTable(
   'records',

@@ -1,5 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
+import { ExpiringCache } from '../cache/expiring-cache.js';
 import { notFound } from '../errors/app-error.js';
 import { customFields } from './custom-field.schema.js';
 import { customObjectDef, customObjectRows } from './custom-objects.js';
@@ -59,25 +60,21 @@ export async function customObjectDefs(tx: Tx, orgId: string, keys?: string[]): 
 /** How long a list reuses a tenant's registry entry in this process, ms. */
 export const REGISTRY_CACHE_MS = 5_000;
 const REGISTRY_CACHE_MAX = 10_000;
-const registryCache = new Map<string, { def: ObjectDef; at: number }>();
+const registryCache = new ExpiringCache<ObjectDef>(REGISTRY_CACHE_MS, REGISTRY_CACHE_MAX);
 
 /**
  * `objectDef` reused for REGISTRY_CACHE_MS per tenant and object, for reads that run on every
  * list request (issue 18: one statement less per list). Writes keep `objectDef` (read in their own
- * transaction). A custom field change clears the tenant's entries in this process at once
+ * transaction). Concurrent lists of a tenant whose entry expired share one read. A custom field change clears the tenant's entries in this process at once
  * (`forgetRegistry`); another process sees it within REGISTRY_CACHE_MS.
  */
 export async function cachedObjectDef(tx: Tx, orgId: string, object: string): Promise<ObjectDef> {
   const key = `${orgId}:${object}`;
-  const hit = registryCache.get(key);
-  if (hit && Date.now() - hit.at < REGISTRY_CACHE_MS) return hit.def;
-  const def = await objectDef(tx, orgId, object);
-  if (registryCache.size >= REGISTRY_CACHE_MAX) registryCache.delete(registryCache.keys().next().value!);
-  registryCache.set(key, { def, at: Date.now() });
-  return def;
+  const def = registryCache.peek(key) ?? (await registryCache.get(key, () => objectDef(tx, orgId, object)));
+  return def!;
 }
 
 /** Drops the tenant's cached registry entries (after its custom fields changed and committed). */
 export function forgetRegistry(orgId: string): void {
-  for (const key of registryCache.keys()) if (key.startsWith(`${orgId}:`)) registryCache.delete(key);
+  registryCache.deleteWhere((key) => key.startsWith(`${orgId}:`));
 }

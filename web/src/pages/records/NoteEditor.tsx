@@ -1,10 +1,48 @@
 import '@mantine/tiptap/styles.css';
-import { Button, Group, Stack, Text } from '@mantine/core';
+import { Button, Group, Menu, Stack, Text } from '@mantine/core';
 import { Link, RichTextEditor } from '@mantine/tiptap';
-import { useEditor } from '@tiptap/react';
+import { IconAt } from '@tabler/icons-react';
+import { useQuery } from '@tanstack/react-query';
+import { type Editor, useEditor } from '@tiptap/react';
 import StarterKit from '@tiptap/starter-kit';
 import { useState } from 'react';
 import { styleNonce } from '../../lib/csp';
+import { membersQuery } from '../../lib/query';
+import { Mention } from './mention.extension';
+
+/** The toolbar's "Mention" control: a member picked from the list is mentioned (and notified). */
+function MentionControl({ editor }: { editor: Editor | null }) {
+  const { data } = useQuery(membersQuery);
+  return (
+    <Menu position="bottom-start" withinPortal>
+      <Menu.Target>
+        <RichTextEditor.Control aria-label="Mention a member" title="Mention a member">
+          <IconAt size={16} stroke={1.5} />
+        </RichTextEditor.Control>
+      </Menu.Target>
+      <Menu.Dropdown mah={260} style={{ overflowY: 'auto' }}>
+        <Menu.Label>Mention (they are notified)</Menu.Label>
+        {(data?.data ?? []).map((m) => (
+          <Menu.Item
+            key={m.user_id}
+            onClick={() =>
+              editor
+                ?.chain()
+                .focus()
+                .insertContent([
+                  { type: 'mention', attrs: { id: m.user_id, label: m.name } },
+                  { type: 'text', text: ' ' },
+                ])
+                .run()
+            }
+          >
+            {m.name}
+          </Menu.Item>
+        ))}
+      </Menu.Dropdown>
+    </Menu>
+  );
+}
 
 /**
  * The rich-text note editor (tiptap via @mantine/tiptap), loaded only when a detail page shows
@@ -19,7 +57,7 @@ export default function NoteEditor({
 }) {
   const [busy, setBusy] = useState(false);
   const editor = useEditor({
-    extensions: [StarterKit.configure({ link: false }), Link],
+    extensions: [StarterKit.configure({ link: false }), Link, Mention],
     content: '',
     immediatelyRender: true,
     injectNonce: styleNonce(),
@@ -50,6 +88,7 @@ export default function NoteEditor({
             <RichTextEditor.OrderedList />
             <RichTextEditor.Blockquote />
             <RichTextEditor.Link />
+            <MentionControl editor={editor} />
           </RichTextEditor.ControlsGroup>
         </RichTextEditor.Toolbar>
         <RichTextEditor.Content mih={80} />

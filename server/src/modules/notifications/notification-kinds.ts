@@ -1,0 +1,27 @@
+/**
+ * The kinds of in-app notification, each with the words the settings page and the API's
+ * descriptions use. A member turns each on or off (in-app) and chooses an e-mail digest per kind.
+ */
+export const NOTIFICATION_KINDS = [
+  'assigned',
+  'status_changed',
+  'task_assigned',
+  'task_due',
+  'task_overdue',
+  'task_reminder',
+  'mention',
+] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+export const KIND_LABELS: Record<NotificationKind, string> = {
+  assigned: 'A record is assigned to me',
+  status_changed: 'The stage or status of a record I own changes',
+  task_assigned: 'A task is assigned to me',
+  task_due: 'A task of mine is due today',
+  task_overdue: 'A task of mine is overdue',
+  task_reminder: 'A task reminder of mine comes due',
+  mention: 'Someone mentions me in a note',
+};
+
+/** Repeats of one kind on one record for one recipient within this window update one notification. */
+export const COALESCE_WINDOW_MINUTES = 10;

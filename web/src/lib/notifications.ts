@@ -1,0 +1,51 @@
+import { queryOptions } from '@tanstack/react-query';
+import { api, call, type Schemas } from '../api/client';
+import { DETAIL_PATH, isRecordObject } from './records';
+
+export type AppNotification = Schemas['Notification'];
+export type NotificationSetting = Schemas['NotificationSetting'];
+
+/** The unread count the bell shows; the event stream writes it, this reads it when the stream cannot. */
+export const unreadCountQuery = queryOptions({
+  queryKey: ['notifications', 'unread-count'],
+  queryFn: async () => (await call(api.GET('/api/v1/notifications/unread-count'))).unread,
+  staleTime: 60_000,
+});
+
+/** The latest notifications (the bell's dropdown, the first page of the notifications page). */
+export const latestNotificationsQuery = (unread: boolean) =>
+  queryOptions({
+    queryKey: ['notifications', 'list', unread],
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/notifications', {
+          params: { query: { limit: 20, ...(unread ? { unread: 'true' } : {}) } },
+        }),
+      ),
+    staleTime: 5_000,
+  });
+
+/**
+ * Where a notification leads: the record's page for contacts, companies and opportunities, the
+ * tasks page for a task; null for an object without a page yet.
+ */
+export function notificationTarget(n: AppNotification): { to: string; params?: { id: string } } | null {
+  const { object, id } = n.record;
+  if (isRecordObject(object)) return { to: DETAIL_PATH[object], params: { id } };
+  if (object === 'task') return { to: '/tasks' };
+  return null;
+}
+
+/** Marks one notification read, or all of them; the caller refreshes the lists and the count. */
+export const markRead = (id: string) =>
+  call(api.POST('/api/v1/notifications/{id}/read', { params: { path: { id } } }));
+export const markAllRead = () => call(api.POST('/api/v1/notifications/read-all'));
+
+/** "3 min ago", "2 h ago", "4 Dec". */
+export function ago(iso: string): string {
+  const ms = Date.now() - Date.parse(iso);
+  if (ms < 60_000) return 'just now';
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ago`;
+  if (ms < 86_400_000) return `${Math.floor(ms / 3_600_000)} h ago`;
+  return new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+}
