@@ -112,6 +112,13 @@ describe('defining custom objects', () => {
     );
     expect(keys.filter((k: string) => k === 'property')).toHaveLength(1);
     expect(keys).not.toContain('nul_label');
+    // Two admins defining the same key at once: one wins, the other is a 409.
+    const racing = await Promise.all(
+      [1, 2].map(() =>
+        admin.client.post('/api/v1/objects', { key: 'raced', label_singular: 'Race', label_plural: 'Races' }),
+      ),
+    );
+    expect(racing.map((r) => r.status).sort()).toEqual([201, 409]);
     // The same key in another tenant is that tenant's own.
     expectStatus(
       await other.client.post('/api/v1/objects', {
