@@ -1,12 +1,17 @@
-import { and, eq, inArray } from 'drizzle-orm';
-import type { TenantScope } from '../../db/tenant.js';
+import { and, asc, count, eq, inArray, isNull } from 'drizzle-orm';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { notFound } from '../../platform/errors/app-error.js';
+import type { NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { findRecordIn } from '../../platform/registry/record-lookup.js';
+import type { ContactView } from './contact.dto.js';
 import { contactCompanies, contacts } from './contact.schema.js';
-import { displayName, emitLinkEvents } from './contact.service.js';
+import { contactViews, displayName, emitLinkEvents, linkEvents } from './contact.service.js';
 
 /** A contact's links to the survivor and the merged companies before a company merge. */
 export type ContactLinksBefore = { contact_id: string; links: { company_id: string; primary: boolean }[] };
 
+/** Contacts' names (the registry's one rule), by id. */
 async function namesOf(scope: TenantScope, ids: string[]): Promise<Map<string, string>> {
   const rows = await scope.tx
     .select({
@@ -155,4 +160,89 @@ export async function restoreCompanyLinksIn(
       'merge_undone',
     );
   }
+}
+
+/** The company's linked contacts (active ones), by name (first 200). @throws 404 for no such company */
+export async function companyContacts(
+  services: Services,
+  ctx: TenantContext,
+  companyId: string,
+): Promise<ContactView[]> {
+  return withTenant(services.database, ctx, async (scope) => {
+    if (!(await findRecordIn(scope, 'company', companyId))) throw notFound('Company', companyId);
+    const rows = await scope.tx
+      .select({ contact: contacts })
+      .from(contactCompanies)
+      .innerJoin(
+        contacts,
+        and(eq(contacts.orgId, contactCompanies.orgId), eq(contacts.id, contactCompanies.contactId)),
+      )
+      .where(
+        and(
+          eq(contactCompanies.orgId, ctx.orgId),
+          eq(contactCompanies.companyId, companyId),
+          isNull(contacts.archivedAt),
+        ),
+      )
+      .orderBy(asc(contacts.lastName), asc(contacts.firstName))
+      .limit(200);
+    return contactViews(
+      scope,
+      rows.map((r) => r.contact),
+    );
+  });
+}
+
+/** How many contacts link to each of the companies `companyIds` (a company with none: absent). */
+export async function countCompanyContactsIn(
+  scope: TenantScope,
+  companyIds: string[],
+): Promise<Map<string, number>> {
+  const counts = await scope.tx
+    .select({ companyId: contactCompanies.companyId, n: count() })
+    .from(contactCompanies)
+    .where(and(eq(contactCompanies.orgId, scope.ctx.orgId), inArray(contactCompanies.companyId, companyIds)))
+    .groupBy(contactCompanies.companyId);
+  return new Map(counts.map((c) => [c.companyId, Number(c.n)]));
+}
+
+/**
+ * Removes every contact link to the companies being archived, inside the caller's transaction.
+ * @returns by company id, the unlinked contacts and their `contact.company_unlinked` events
+ *   (reason `company_archived`), for the caller to emit after the company's own
+ */
+export async function unlinkArchivedCompaniesIn(
+  scope: TenantScope,
+  companies: { id: string; name: string }[],
+): Promise<Map<string, { contactIds: string[]; events: NewEvent[] }>> {
+  const unlinked = await scope.tx
+    .delete(contactCompanies)
+    .where(
+      and(
+        eq(contactCompanies.orgId, scope.ctx.orgId),
+        inArray(
+          contactCompanies.companyId,
+          companies.map((c) => c.id),
+        ),
+      ),
+    )
+    .returning({ contactId: contactCompanies.contactId, companyId: contactCompanies.companyId });
+  const names = await namesOf(scope, [...new Set(unlinked.map((u) => u.contactId))]);
+  const byCompany = new Map<string, { contactIds: string[]; events: NewEvent[] }>();
+  for (const company of companies) {
+    const contactIds = unlinked.filter((u) => u.companyId === company.id).map((u) => u.contactId);
+    const companyName = new Map([[company.id, company.name]]);
+    byCompany.set(company.id, {
+      contactIds,
+      events: contactIds.flatMap((id) =>
+        linkEvents(
+          { id, name: names.get(id) ?? '' },
+          { added: [], removed: [company.id] },
+          companyName,
+          'company_archived',
+        ),
+      ),
+    });
+  }
+  return byCompany;
 }

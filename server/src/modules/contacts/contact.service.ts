@@ -12,8 +12,8 @@ import { normalizeEmail } from '../../platform/registry/email.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { toE164 } from '../../platform/registry/phone.js';
+import { recordTitleSql, recordTitlesIn } from '../../platform/registry/record-lookup.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
-import { companies } from '../companies/company.schema.js';
 import { ensureTags } from '../tags/tag.service.js';
 import type { ContactCreateInput, ContactView } from './contact.dto.js';
 import {
@@ -108,11 +108,8 @@ async function replaceCompanies(
   const { orgId } = scope.ctx;
   const ids = [...new Set(links.map((l) => l.id))];
   if (ids.length > 0) {
-    const found = await scope.tx
-      .select({ id: companies.id })
-      .from(companies)
-      .where(and(eq(companies.orgId, orgId), inArray(companies.id, ids), isNull(companies.archivedAt)));
-    const missing = links.findIndex((l) => !found.some((f) => f.id === l.id));
+    const found = await recordTitlesIn(scope, 'company', ids, { active: true });
+    const missing = links.findIndex((l) => !found.has(l.id));
     if (missing !== -1) {
       throw new AppError(422, 'reference_not_found', 'No company with this id', {
         path: `body.companies[${missing}].id`,
@@ -183,35 +180,28 @@ export async function emitLinkEvents(
 ) {
   const ids = [...diff.added, ...diff.removed];
   if (ids.length === 0) return;
-  const names = new Map(
-    (
-      await scope.tx
-        .select({ id: companies.id, name: companies.name })
-        .from(companies)
-        .where(and(eq(companies.orgId, scope.ctx.orgId), inArray(companies.id, ids)))
-    ).map((c) => [c.id, c.name]),
-  );
+  const names = await recordTitlesIn(scope, 'company', ids);
   await emitEvents(scope, services.jobs, linkEvents(contact, diff, names, reason));
 }
 
 /** A contact's company links as the view shows them. */
 type CompanyLink = { id: string; name: string; primary: boolean };
 
+/** A linked company's name, read through the registry (companies are not this module's table). */
+const companyNameSql = (links: string) => recordTitleSql('company', `${links}.org_id`, `${links}.company_id`);
+
 /** Reads contacts with their companies, as the API shows them. */
 export async function contactViews(scope: TenantScope, rows: ContactRow[]): Promise<ContactView[]> {
   if (rows.length === 0) return [];
+  const name = sql.raw(companyNameSql('contact_companies'));
   const links = await scope.tx
     .select({
       contactId: contactCompanies.contactId,
-      id: companies.id,
-      name: companies.name,
+      id: contactCompanies.companyId,
+      name: sql<string>`${name}`,
       primary: contactCompanies.isPrimary,
     })
     .from(contactCompanies)
-    .innerJoin(
-      companies,
-      and(eq(companies.orgId, contactCompanies.orgId), eq(companies.id, contactCompanies.companyId)),
-    )
     .where(
       and(
         eq(contactCompanies.orgId, scope.ctx.orgId),
@@ -221,7 +211,7 @@ export async function contactViews(scope: TenantScope, rows: ContactRow[]): Prom
         ),
       ),
     )
-    .orderBy(asc(companies.name));
+    .orderBy(asc(name));
   return rows.map((r) =>
     contactView(
       r,
@@ -260,10 +250,10 @@ const selectContactView = preparedSelect<ContactRow & { links: CompanyLink[] }>(
     .select({
       ...getTableColumns(contacts),
       links: sql<CompanyLink[]>`coalesce((
-        select json_agg(json_build_object('id', co.id, 'name', co.name, 'primary', cc.is_primary) order by co.name)
-          from ${contactCompanies} cc
-          join ${companies} co on co.org_id = cc.org_id and co.id = cc.company_id
-         where cc.org_id = contacts.org_id and cc.contact_id = contacts.id), '[]'::json)`,
+        select json_agg(json_build_object('id', cc.company_id, 'name', cc.name, 'primary', cc.is_primary) order by cc.name)
+          from (select l.company_id, l.is_primary, ${sql.raw(companyNameSql('l'))} as name
+                  from ${contactCompanies} l
+                 where l.org_id = contacts.org_id and l.contact_id = contacts.id) cc), '[]'::json)`,
     })
     .from(contacts)
     .where(and(eq(contacts.orgId, sql.placeholder('orgId')), eq(contacts.id, sql.placeholder('id')))),
