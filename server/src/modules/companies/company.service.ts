@@ -266,3 +266,20 @@ export async function deleteCompany(services: Services, ctx: TenantContext, id: 
     });
   });
 }
+
+/** The `company.created` events of companies created in bulk (an import), in one insert. */
+export async function emitCompaniesCreatedIn(
+  scope: TenantScope,
+  services: Services,
+  created: { id: string; name: string }[],
+): Promise<void> {
+  await emitEvents(
+    scope,
+    services.jobs,
+    created.map(({ id, name }) => ({
+      type: 'company.created' as const,
+      subject: { object: 'company', id },
+      data: { name },
+    })),
+  );
+}

@@ -1,12 +1,12 @@
 import { and, asc, count, eq, inArray, isNull } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
-import { notFound } from '../../platform/errors/app-error.js';
-import type { NewEvent } from '../../platform/events/events.js';
+import { AppError, notFound } from '../../platform/errors/app-error.js';
+import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { findRecordIn } from '../../platform/registry/record-lookup.js';
-import type { ContactView } from './contact.dto.js';
+import { findRecordIn, recordTitlesIn } from '../../platform/registry/record-lookup.js';
+import type { ContactCreateInput, ContactView } from './contact.dto.js';
 import { contactCompanies, contacts } from './contact.schema.js';
-import { contactViews, displayName, emitLinkEvents, linkEvents } from './contact.service.js';
+import { contactViews, displayName } from './contact-views.service.js';
 
 /** A contact's links to the survivor and the merged companies before a company merge. */
 export type ContactLinksBefore = { contact_id: string; links: { company_id: string; primary: boolean }[] };
@@ -245,4 +245,89 @@ export async function unlinkArchivedCompaniesIn(
     });
   }
   return byCompany;
+}
+
+/** Sets the contact's company links. @throws 422 naming `body.companies[i].id` for an unknown company */
+export async function replaceCompanies(
+  scope: TenantScope,
+  contactId: string,
+  links: NonNullable<ContactCreateInput['companies']>,
+): Promise<{ added: string[]; removed: string[] }> {
+  const { orgId } = scope.ctx;
+  const ids = [...new Set(links.map((l) => l.id))];
+  if (ids.length > 0) {
+    const found = await recordTitlesIn(scope, 'company', ids, { active: true });
+    const missing = links.findIndex((l) => !found.has(l.id));
+    if (missing !== -1) {
+      throw new AppError(422, 'reference_not_found', 'No company with this id', {
+        path: `body.companies[${missing}].id`,
+      });
+    }
+  }
+  const before = await scope.tx
+    .select({ companyId: contactCompanies.companyId })
+    .from(contactCompanies)
+    .where(and(eq(contactCompanies.orgId, orgId), eq(contactCompanies.contactId, contactId)));
+  await scope.tx
+    .delete(contactCompanies)
+    .where(and(eq(contactCompanies.orgId, orgId), eq(contactCompanies.contactId, contactId)));
+  const primaryIndex = Math.max(
+    0,
+    links.findIndex((l) => l.primary),
+  );
+  const unique = ids.map((id) => ({ id, primary: links[primaryIndex]?.id === id }));
+  if (unique.length > 0) {
+    await scope.tx
+      .insert(contactCompanies)
+      .values(unique.map((l) => ({ orgId, contactId, companyId: l.id, isPrimary: l.primary })));
+  }
+  const beforeIds = before.map((b) => b.companyId);
+  return {
+    added: ids.filter((id) => !beforeIds.includes(id)),
+    removed: beforeIds.filter((id) => !ids.includes(id)),
+  };
+}
+
+/**
+ * One `contact.company_linked` / `contact.company_unlinked` event per company added to or removed
+ * from the contact's links, with the company's name and, when given, why (`company_merged`).
+ */
+export function linkEvents(
+  contact: { id: string; name: string },
+  diff: { added: string[]; removed: string[] },
+  names: ReadonlyMap<string, string>,
+  reason?: string,
+): NewEvent[] {
+  const event = (
+    type: 'contact.company_linked' | 'contact.company_unlinked',
+    companyId: string,
+  ): NewEvent => ({
+    type,
+    subject: { object: 'contact', id: contact.id },
+    data: {
+      name: contact.name,
+      company_id: companyId,
+      company_name: names.get(companyId),
+      ...(reason ? { reason } : {}),
+    },
+    related: [{ object: 'company', id: companyId }],
+  });
+  return [
+    ...diff.added.map((id) => event('contact.company_linked', id)),
+    ...diff.removed.map((id) => event('contact.company_unlinked', id)),
+  ];
+}
+
+/** `linkEvents`, with the companies' names read, emitted in the caller's transaction. */
+export async function emitLinkEvents(
+  scope: TenantScope,
+  services: Services,
+  contact: { id: string; name: string },
+  diff: { added: string[]; removed: string[] },
+  reason?: string,
+) {
+  const ids = [...diff.added, ...diff.removed];
+  if (ids.length === 0) return;
+  const names = await recordTitlesIn(scope, 'company', ids);
+  await emitEvents(scope, services.jobs, linkEvents(contact, diff, names, reason));
 }

@@ -526,3 +526,29 @@ export async function deleteOpportunity(services: Services, ctx: TenantContext, 
     });
   });
 }
+
+/** The `opportunity.created` events of opportunities created in bulk (an import), in one insert. */
+export async function emitOpportunitiesCreatedIn(
+  scope: TenantScope,
+  services: Services,
+  created: {
+    id: string;
+    title: string;
+    stage: string;
+    amount: number | string | null;
+    currency: string | null;
+    contactId: string | null;
+    companyId: string | null;
+  }[],
+): Promise<void> {
+  await emitEvents(
+    scope,
+    services.jobs,
+    created.map((o) => ({
+      type: 'opportunity.created' as const,
+      subject: { object: 'opportunity', id: o.id },
+      data: { name: o.title, stage: o.stage, amount: o.amount, currency: o.currency },
+      related: related(o),
+    })),
+  );
+}
