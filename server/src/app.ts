@@ -27,6 +27,8 @@ import { registerWebApp } from './modules/web/web.routes.js';
 // Each module's event types, registered with the event catalogue (platform/events/event-catalogue.ts).
 import './modules/companies/company.events.js';
 import './modules/contacts/contact.events.js';
+// The contacts' side of a company (its contact count, unlinking on archive), plugged into companies.
+import './modules/contacts/company-contacts.plug.js';
 import './modules/custom-fields/custom-field.events.js';
 import './modules/custom-objects/custom-object.events.js';
 import './modules/notes/note.events.js';

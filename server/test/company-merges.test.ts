@@ -1,31 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addMember,
-  type Client,
-  signUp,
-  startTestApp,
-  type TestApp,
-  uploadCsv,
-  waitForImport,
-} from './kit/index.js';
+import { describe, expect, it } from 'vitest';
+import { addMember, postOk, signUp, uploadCsv, useOrganization, waitForImport } from './kit/index.js';
 
-let t: TestApp;
-let admin: { client: Client; orgId: string; userId: string };
-
-beforeAll(async () => {
-  t = await startTestApp();
-  admin = await signUp(t, 'Company Mergers');
-  await admin.client.post('/api/v1/objects/company/fields', { label: 'Tier', type: 'text' });
+const org = useOrganization('Company Mergers', {
+  prepare: async ({ admin }) => {
+    await admin.client.post('/api/v1/objects/company/fields', { label: 'Tier', type: 'text' });
+  },
 });
-afterAll(() => t?.close());
 
-const post = async (url: string, body: unknown) => {
-  const res = await admin.client.post(url, body);
-  expect(res.status, `${url}: ${res.text}`).toBeLessThan(300);
-  return res.body;
-};
+const post = (url: string, body: unknown) => postOk(org.admin.client, url, body);
 const get = async (url: string) => {
-  const res = await admin.client.get(url);
+  const res = await org.admin.client.get(url);
   expect(res.status, `${url}: ${res.text}`).toBe(200);
   return res.body;
 };
@@ -66,7 +50,7 @@ describe('merging companies', () => {
       name: 'Umbrella Inc',
       phone: '+1 202 555 0199',
       size: '1001-5000',
-      owner_id: admin.userId,
+      owner_id: org.admin.userId,
       tags: ['pharma'],
     });
     const child = await post('/api/v1/companies', { name: 'Umbrella Labs', parent_id: b.id });
@@ -92,7 +76,7 @@ describe('merging companies', () => {
     });
     const note = await post('/api/v1/notes', { object: 'company', id: a.id, body: '<p>Secretive</p>' });
 
-    const res = await admin.client.post('/api/v1/companies/merge', {
+    const res = await org.admin.client.post('/api/v1/companies/merge', {
       survivor_id: survivor.id,
       merged_ids: [a.id, b.id],
       values: { name: a.id, phone: b.id, 'custom.tier': a.id },
@@ -106,7 +90,7 @@ describe('merging companies', () => {
       phone: '+12025550199',
       industry: 'Pharma',
       size: '1001-5000',
-      owner_id: admin.userId,
+      owner_id: org.admin.userId,
       parent_id: holding.id,
       notes: 'Raccoon City HQ',
       address: { city: 'Raccoon City' },
@@ -139,10 +123,10 @@ describe('merging companies', () => {
     expect(entries).toContain(`company.archived:${b.id}`);
     expect(timeline.find((e) => e.type === 'company.merged')?.actor).toMatchObject({
       type: 'user',
-      id: admin.userId,
+      id: org.admin.userId,
     });
 
-    const undone = await admin.client.post(`/api/v1/merges/${res.body.merge_id}/undo`);
+    const undone = await org.admin.client.post(`/api/v1/merges/${res.body.merge_id}/undo`);
     expect(undone.status, undone.text).toBe(200);
     expect(undone.body.restored_ids).toEqual([a.id, b.id]);
     expect(await get(`/api/v1/companies/${survivor.id}`)).toMatchObject({
@@ -179,7 +163,7 @@ describe('merging companies', () => {
     expect(after).not.toContain(`company.created:${a.id}`);
     expect(after).toContain(`company.merge_undone:${survivor.id}`);
 
-    const again = await admin.client.post(`/api/v1/merges/${res.body.merge_id}/undo`);
+    const again = await org.admin.client.post(`/api/v1/merges/${res.body.merge_id}/undo`);
     expect([again.status, again.body.code]).toEqual([409, 'already_undone']);
   });
 
@@ -187,7 +171,7 @@ describe('merging companies', () => {
     const top = await post('/api/v1/companies', { name: 'Top Group' });
     const parent = await post('/api/v1/companies', { name: 'Initech Parent', parent_id: top.id });
     const survivor = await post('/api/v1/companies', { name: 'Initech', parent_id: parent.id });
-    const res = await admin.client.post('/api/v1/companies/merge', {
+    const res = await org.admin.client.post('/api/v1/companies/merge', {
       survivor_id: survivor.id,
       merged_ids: [parent.id],
     });
@@ -196,7 +180,7 @@ describe('merging companies', () => {
     await post(`/api/v1/merges/${res.body.merge_id}/undo`, {});
     expect((await get(`/api/v1/companies/${survivor.id}`)).parent_id).toBe(parent.id);
 
-    const chosen = await admin.client.post('/api/v1/companies/merge', {
+    const chosen = await org.admin.client.post('/api/v1/companies/merge', {
       survivor_id: parent.id,
       merged_ids: [survivor.id],
       values: { parent_id: survivor.id },
@@ -207,28 +191,28 @@ describe('merging companies', () => {
 
   it('points the merged companies external ids at the survivor, and back on undo', async () => {
     const up = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'company',
       'accounts.csv',
       'Id,Name\nACC-1,Extern Survivor Co\nACC-2,Extern Merged Co\n',
     );
     await post(`/api/v1/imports/${up.body.id}/start`, {});
-    expect((await waitForImport(t, admin.client, up.body.id)).progress.created).toBe(2);
+    expect((await waitForImport(org.t, org.admin.client, up.body.id)).progress.created).toBe(2);
     const rows = (await get(`/api/v1/imports/${up.body.id}/rows`)).data;
     const [survivorId, mergedId] = rows.map((r: { record_id: string }) => r.record_id);
     const merge = await post('/api/v1/companies/merge', { survivor_id: survivorId, merged_ids: [mergedId] });
 
     const linkedTask = async (title: string) => {
       const tasks = await uploadCsv(
-        t,
-        admin.client,
+        org.t,
+        org.admin.client,
         'task',
         'tasks.csv',
         `Subject,Account\n${title},ACC-2\n`,
       );
       await post(`/api/v1/imports/${tasks.body.id}/start`, {});
-      await waitForImport(t, admin.client, tasks.body.id);
+      await waitForImport(org.t, org.admin.client, tasks.body.id);
       const [row] = (await get(`/api/v1/imports/${tasks.body.id}/rows`)).data;
       return (await get(`/api/v1/tasks/${row.record_id}`)).link;
     };
@@ -240,21 +224,21 @@ describe('merging companies', () => {
   it('refuses the survivor among the merged, another tenant or archived company, and a value from outside', async () => {
     const a = await post('/api/v1/companies', { name: 'Refused One' });
     const b = await post('/api/v1/companies', { name: 'Refused Two' });
-    const self = await admin.client.post('/api/v1/companies/merge', {
+    const self = await org.admin.client.post('/api/v1/companies/merge', {
       survivor_id: a.id,
       merged_ids: [a.id],
     });
     expect([self.status, self.body.code, self.body.path]).toEqual([400, 'invalid_merge', 'body.merged_ids']);
 
-    const stranger = await signUp(t, 'Stranger Co');
+    const stranger = await signUp(org.t, 'Stranger Co');
     const theirs = (await stranger.client.post('/api/v1/companies', { name: 'Not Yours' })).body;
-    const cross = await admin.client.post('/api/v1/companies/merge', {
+    const cross = await org.admin.client.post('/api/v1/companies/merge', {
       survivor_id: a.id,
       merged_ids: [b.id, theirs.id],
     });
     expect([cross.status, cross.body.path]).toEqual([404, 'body.merged_ids[1]']);
     expect(cross.text).not.toContain('Not Yours');
-    const intoTheirs = await admin.client.post('/api/v1/companies/merge', {
+    const intoTheirs = await org.admin.client.post('/api/v1/companies/merge', {
       survivor_id: theirs.id,
       merged_ids: [a.id],
     });
@@ -262,20 +246,20 @@ describe('merging companies', () => {
     expect((await stranger.client.get(`/api/v1/companies/${theirs.id}`)).body.archived_at).toBeNull();
 
     await post(`/api/v1/companies/${b.id}/archive`, {});
-    const archived = await admin.client.post('/api/v1/companies/merge', {
+    const archived = await org.admin.client.post('/api/v1/companies/merge', {
       survivor_id: a.id,
       merged_ids: [b.id],
     });
     expect([archived.status, archived.body.path]).toEqual([404, 'body.merged_ids[0]']);
 
     const c = await post('/api/v1/companies', { name: 'Refused Three' });
-    const outside = await admin.client.post('/api/v1/companies/merge', {
+    const outside = await org.admin.client.post('/api/v1/companies/merge', {
       survivor_id: a.id,
       merged_ids: [c.id],
       values: { name: b.id },
     });
     expect([outside.status, outside.body.path]).toEqual([400, 'body.values.name']);
-    const unknownField = await admin.client.post('/api/v1/companies/merge', {
+    const unknownField = await org.admin.client.post('/api/v1/companies/merge', {
       survivor_id: a.id,
       merged_ids: [c.id],
       values: { created_at: c.id },
@@ -285,7 +269,7 @@ describe('merging companies', () => {
   });
 
   it('is for the roles that can edit records: a viewer is refused', async () => {
-    const viewer = await addMember(t, admin.client, 'viewer');
+    const viewer = await addMember(org.t, org.admin.client, 'viewer');
     const a = await post('/api/v1/companies', { name: 'Viewed One' });
     const b = await post('/api/v1/companies', { name: 'Viewed Two' });
     const res = await viewer.client.post('/api/v1/companies/merge', {

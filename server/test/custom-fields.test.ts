@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { displayNameOf } from '../src/platform/registry/display-name.js';
 import { addMember, signUp, startTestApp, type TestApp } from './harness.js';
 
 let t: TestApp;
@@ -23,6 +24,49 @@ describe('the object registry', () => {
       sortable: true,
     });
     expect((await admin.client.get('/api/v1/objects/nothing')).status).toBe(404);
+  });
+
+  it('says how each object names its records and which columns its table shows first', async () => {
+    const res = await admin.client.get('/api/v1/objects');
+    const display = Object.fromEntries(
+      res.body.data.map((o: { key: string; display: unknown }) => [o.key, o.display]),
+    );
+    expect(display.contact).toEqual({
+      fields: ['first_name', 'last_name'],
+      fallback: ['email', 'phone'],
+      empty: 'Unnamed contact',
+      columns: ['first_name', 'last_name', 'email', 'phone', 'companies', 'tags', 'owner_id', 'created_at'],
+    });
+    expect(display.company).toMatchObject({ fields: ['name'], fallback: [] });
+    expect(display.opportunity).toMatchObject({ fields: ['title'] });
+    expect(display.task).toMatchObject({ fields: ['title'] });
+    for (const object of res.body.data as {
+      display: { fields: string[]; columns: string[] };
+      fields: { key: string }[];
+    }[]) {
+      const keys = object.fields.map((f) => f.key);
+      expect(keys).toEqual(expect.arrayContaining([...object.display.fields, ...object.display.columns]));
+    }
+    const company = await admin.client.get('/api/v1/objects/company');
+    expect(company.body.display).toEqual(display.company);
+  });
+
+  it('names a contact by the registry rule that the search (SQL) and the events use too', async () => {
+    const bodies = [
+      { first_name: 'Ada', last_name: 'Zyxlovelace' },
+      { emails: [{ value: 'zyxgrace@navy.test' }] },
+      { phones: [{ number: '+1 202 555 0143' }], notes: 'zyx' },
+    ];
+    const made = [];
+    for (const body of bodies) made.push((await admin.client.post('/api/v1/contacts', body)).body);
+    const { body: description } = await admin.client.get('/api/v1/objects/contact');
+    const names = made.map((c) => displayNameOf(description.display, c));
+    expect(names).toEqual(['Ada Zyxlovelace', 'zyxgrace@navy.test', '+12025550143']);
+    const search = await admin.client.get('/api/v1/search?q=zyx');
+    const titles = new Map(search.body.data.map((h: { id: string; title: string }) => [h.id, h.title]));
+    expect(made.slice(0, 2).map((c) => titles.get(c.id))).toEqual(names.slice(0, 2));
+    const timeline = await admin.client.get(`/api/v1/contacts/${made[2].id}/timeline`);
+    expect(JSON.stringify(timeline.body)).toContain('+12025550143');
   });
 });
 

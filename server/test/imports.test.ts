@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { and, eq } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { withTenant } from '../src/db/tenant.js';
 import { createContactIn } from '../src/modules/contacts/contact.service.js';
 import { RunOvertakenError, runImport } from '../src/modules/imports/import-runner.service.js';
@@ -11,25 +11,17 @@ import {
   queueWithoutJob as queueImportWithoutJob,
   readShared,
   signUp,
-  startTestApp,
-  type TestApp,
   uploadCsv,
+  useOrganization,
   waitForImport,
 } from './kit/index.js';
 
-let t: TestApp;
+const org = useOrganization('Importers');
 /** On a PostgreSQL server (the suite's second run), not the embedded database. */
 const onServer = Boolean(inject('databaseUrl'));
-let admin: { client: Client; orgId: string; userId: string; email: string };
-
-beforeAll(async () => {
-  t = await startTestApp();
-  admin = await signUp(t, 'Importers');
-});
-afterAll(() => t?.close());
 
 /** Queues an import without its job (as a crashed worker leaves it), for `runImport` by hand. */
-const queueWithoutJob = (importId: string) => queueImportWithoutJob(t, admin.orgId, importId);
+const queueWithoutJob = (importId: string) => queueImportWithoutJob(org.t, org.admin.orgId, importId);
 
 /** Uploads a file, sets the dedup mode, runs the import to its end. */
 async function importFile(
@@ -39,11 +31,11 @@ async function importFile(
   content: string | Buffer,
   dedup: string,
 ) {
-  const up = await uploadCsv(t, client, object, name, content);
+  const up = await uploadCsv(org.t, client, object, name, content);
   expect(up.status, up.text).toBe(201);
   await client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
   await client.post(`/api/v1/imports/${up.body.id}/start`);
-  const done = await waitForImport(t, client, up.body.id);
+  const done = await waitForImport(org.t, client, up.body.id);
   return {
     mapping: up.body.mapping.map((m: { target: string }) => m.target),
     progress: done.progress,
@@ -53,14 +45,18 @@ async function importFile(
 
 async function importEvents(importId: string) {
   return withTenant(
-    t.services.database,
-    { orgId: admin.orgId, actor: { type: 'system', id: null } },
+    org.t.services.database,
+    { orgId: org.admin.orgId, actor: { type: 'system', id: null } },
     (scope) =>
       scope.tx
         .select({ type: events.type, subjectId: events.subjectId })
         .from(events)
         .where(
-          and(eq(events.orgId, admin.orgId), eq(events.actorType, 'import'), eq(events.actorId, importId)),
+          and(
+            eq(events.orgId, org.admin.orgId),
+            eq(events.actorType, 'import'),
+            eq(events.actorId, importId),
+          ),
         ),
   );
 }
@@ -68,8 +64,8 @@ async function importEvents(importId: string) {
 describe('upload and parse', () => {
   it('reads the Salesforce sample: BOM stripped, ragged rows counted, Salesforce headers mapped', async () => {
     const res = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'contact',
       'Accounts-Contacts.csv',
       readShared('crm/salesforce-trailhead-lwc-recipes/Accounts-Contacts.csv'),
@@ -89,7 +85,7 @@ describe('upload and parse', () => {
   it('detects ; and tab delimiters, CRLF, quoted delimiters and newlines', async () => {
     const semi =
       'Name;E-mail;Phone Number;Notes\r\n"Ada Lovelace";ada@example.com;+44 20 7946 0958;"first; second\r\nline"\r\nAlan Turing;alan@example.com;;\r\n';
-    const a = await uploadCsv(t, admin.client, 'contact', 'semi.csv', semi);
+    const a = await uploadCsv(org.t, org.admin.client, 'contact', 'semi.csv', semi);
     expect(a.status, a.text).toBe(201);
     expect(a.body.delimiter).toBe(';');
     expect(a.body.progress.total_rows).toBe(2);
@@ -99,7 +95,7 @@ describe('upload and parse', () => {
       'phone',
       'notes',
     ]);
-    const preview = await admin.client.get(`/api/v1/imports/${a.body.id}/preview`);
+    const preview = await org.admin.client.get(`/api/v1/imports/${a.body.id}/preview`);
     expect(preview.body.rows[0].values).toMatchObject({
       full_name: 'Ada Lovelace',
       email: ['ada@example.com'],
@@ -107,8 +103,8 @@ describe('upload and parse', () => {
       notes: 'first; second\r\nline',
     });
     const tab = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'company',
       'tab.tsv',
       'Company Name\tWebsite\nAcme, Inc.\tacme.example\n',
@@ -133,10 +129,10 @@ describe('upload and parse', () => {
         string,
         string
       >[];
-      const up = await uploadCsv(t, admin.client, 'contact', `${name}.csv`, csv);
+      const up = await uploadCsv(org.t, org.admin.client, 'contact', `${name}.csv`, csv);
       expect(up.status, `${name}: ${up.text}`).toBe(201);
       expect(up.body.headers, name).toEqual(Object.keys(expected[0]!));
-      const detail = await admin.client.get(`/api/v1/imports/${up.body.id}`);
+      const detail = await org.admin.client.get(`/api/v1/imports/${up.body.id}`);
       expect(detail.body.sample_rows, name).toEqual(expected.map((row) => Object.values(row)));
     }
   });
@@ -156,7 +152,7 @@ describe('upload and parse', () => {
     }
     const csv = `${lines.join('\r\n')}\r\n`;
     expect(Buffer.byteLength(csv)).toBeGreaterThan(200_000);
-    const up = await uploadCsv(t, admin.client, 'contact', 'large.csv', csv);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'large.csv', csv);
     expect(up.status, up.text).toBe(201);
     expect(up.body.delimiter).toBe(';');
     expect(up.body.headers).toEqual(['Name', 'E-mail', 'Notes']);
@@ -164,15 +160,15 @@ describe('upload and parse', () => {
     expect(up.body.ragged_rows).toBe(6);
 
     const broken = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'contact',
       'broken.csv',
       `Name,Notes\n${'Ann,fine\n'.repeat(10_000)}Bob,"never closed\n`,
     );
     expect(broken.status).toBe(400);
     expect(broken.body).toMatchObject({ code: 'invalid_csv', errors: [{ path: 'body.file' }] });
-    const names = (await admin.client.get('/api/v1/imports?limit=100')).body.data.map(
+    const names = (await org.admin.client.get('/api/v1/imports?limit=100')).body.data.map(
       (i: { file_name: string }) => i.file_name,
     );
     expect(names).toContain('large.csv');
@@ -180,11 +176,11 @@ describe('upload and parse', () => {
   });
 
   it('refuses a request without a file and another tenant sees nothing', async () => {
-    const empty = await uploadCsv(t, admin.client, 'contact', 'empty.csv', '');
+    const empty = await uploadCsv(org.t, org.admin.client, 'contact', 'empty.csv', '');
     expect(empty.status).toBe(400);
     expect(empty.body.code).toBe('empty_file');
-    const other = await signUp(t, 'Other');
-    const mine = await uploadCsv(t, admin.client, 'contact', 'x.csv', 'Email\na@example.com\n');
+    const other = await signUp(org.t, 'Other');
+    const mine = await uploadCsv(org.t, org.admin.client, 'contact', 'x.csv', 'Email\na@example.com\n');
     expect((await other.client.get(`/api/v1/imports/${mine.body.id}`)).status).toBe(404);
     expect((await other.client.get('/api/v1/imports')).body.data).toEqual([]);
   });
@@ -193,14 +189,14 @@ describe('upload and parse', () => {
 describe('preview flags what a spreadsheet mangled', () => {
   it('flags the Excel-mangled leads file: a phone evaluated to -2237 is not stored', async () => {
     const up = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'contact',
       'leads.csv',
       readShared('crm/real-world-mangled/leads-100.excel-truncated-phone-as-formula.csv'),
     );
     expect(up.status, up.text).toBe(201);
-    const preview = await admin.client.get(`/api/v1/imports/${up.body.id}/preview?limit=100`);
+    const preview = await org.admin.client.get(`/api/v1/imports/${up.body.id}/preview?limit=100`);
     const first = preview.body.rows[0];
     expect(first.problems).toContainEqual(
       expect.objectContaining({ column: 'Phone 1', code: 'spreadsheet_mangled', value: '-2237' }),
@@ -228,12 +224,12 @@ describe('preview flags what a spreadsheet mangled', () => {
     sheet.getCell('H2').value = { formula: '+1-532-344-1362', result: -2237 };
     const file = Buffer.from(await workbook.xlsx.writeBuffer());
 
-    const up = await uploadCsv(t, admin.client, 'contact', 'customers.xlsx', file);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'customers.xlsx', file);
     expect(up.status, up.text).toBe(201);
     expect(up.body.file_name).toBe('customers.xlsx');
     expect(up.body.progress.total_rows).toBe(100);
     expect(up.body.headers).toEqual(header);
-    const detail = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    const detail = (await org.admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
     expect(detail.sample_rows[0]).toEqual([
       '1',
       ...records[0]!.slice(1, 7),
@@ -241,20 +237,20 @@ describe('preview flags what a spreadsheet mangled', () => {
       ...records[0]!.slice(8, 12),
     ]);
     expect(detail.sample_rows[1]).toEqual(records[1]);
-    const preview = await admin.client.get(`/api/v1/imports/${up.body.id}/preview`);
+    const preview = await org.admin.client.get(`/api/v1/imports/${up.body.id}/preview`);
     expect(preview.body.rows[0].problems).toContainEqual(
       expect.objectContaining({ column: 'Phone 1', code: 'spreadsheet_mangled' }),
     );
 
-    const broken = await uploadCsv(t, admin.client, 'contact', 'broken.xlsx', file.subarray(0, 200));
+    const broken = await uploadCsv(org.t, org.admin.client, 'contact', 'broken.xlsx', file.subarray(0, 200));
     expect(broken.status).toBe(400);
     expect(broken.body).toMatchObject({ code: 'invalid_xlsx', errors: [{ path: 'body.file' }] });
   });
 
   it('flags invalid e-mails, unparseable phones, unknown options, formulas and too-long values per cell', async () => {
     const csv = `First Name,Email,Phone,Lead Status,Last Name\nA,not-an-email,12,hot,=HYPERLINK("x")\nB,b@example.com,4.15E+11,New,${'x'.repeat(101)}\n`;
-    const up = await uploadCsv(t, admin.client, 'contact', 'bad.csv', csv);
-    const preview = await admin.client.get(`/api/v1/imports/${up.body.id}/preview`);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'bad.csv', csv);
+    const preview = await org.admin.client.get(`/api/v1/imports/${up.body.id}/preview`);
     const codes = (i: number) => preview.body.rows[i].problems.map((p: { code: string }) => p.code).sort();
     expect(codes(0)).toEqual(['invalid_email', 'invalid_phone', 'spreadsheet_mangled', 'unknown_option']);
     expect(codes(1)).toEqual(['spreadsheet_mangled', 'too_long']);
@@ -265,7 +261,7 @@ describe('preview flags what a spreadsheet mangled', () => {
 describe('contacts: import, dedup, revert', () => {
   it('imports the datablist customers with events by the import, then dedups a second run', async () => {
     const file = readShared('crm/datablist-samples/customers-100.csv');
-    const up = await uploadCsv(t, admin.client, 'contact', 'customers-100.csv', file);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'customers-100.csv', file);
     const target = (h: string) => up.body.mapping.find((m: { header: string }) => m.header === h)?.target;
     expect([
       target('First Name'),
@@ -274,64 +270,70 @@ describe('contacts: import, dedup, revert', () => {
       target('Customer Id'),
       target('Company'),
     ]).toEqual(['first_name', 'email', 'phone', 'external_id', 'company']);
-    expect((await admin.client.post(`/api/v1/imports/${up.body.id}/start`)).status).toBe(200);
-    const done = await waitForImport(t, admin.client, up.body.id);
+    expect((await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`)).status).toBe(200);
+    const done = await waitForImport(org.t, org.admin.client, up.body.id);
     expect(done.status).toBe('completed');
     expect(done.progress).toMatchObject({ rows_done: 100, total_rows: 100 });
     expect(done.progress.created + done.progress.failed).toBe(100);
     expect(done.progress.created).toBeGreaterThan(90);
-    const created = await admin.client.get(`/api/v1/imports/${up.body.id}/rows?outcome=created&limit=200`);
+    const created = await org.admin.client.get(
+      `/api/v1/imports/${up.body.id}/rows?outcome=created&limit=200`,
+    );
     expect(created.body.data).toHaveLength(done.progress.created);
     const evs = await importEvents(up.body.id);
     expect(evs.filter((e) => e.type === 'contact.created')).toHaveLength(done.progress.created);
-    const contact = await admin.client.get(`/api/v1/contacts/${created.body.data[0].record_id}`);
+    const contact = await org.admin.client.get(`/api/v1/contacts/${created.body.data[0].record_id}`);
     expect(contact.body.email).toBe('zunigavanessa@smith.info');
     expect(contact.body.source).toBe('import');
 
-    const again = await uploadCsv(t, admin.client, 'contact', 'customers-100.csv', file);
-    await admin.client.post(`/api/v1/imports/${again.body.id}/start`);
-    const second = await waitForImport(t, admin.client, again.body.id);
+    const again = await uploadCsv(org.t, org.admin.client, 'contact', 'customers-100.csv', file);
+    await org.admin.client.post(`/api/v1/imports/${again.body.id}/start`);
+    const second = await waitForImport(org.t, org.admin.client, again.body.id);
     expect(second.progress.skipped).toBe(done.progress.created);
     expect(second.progress.created).toBe(0);
   });
 
   it('handles duplicates within the file and update_empty, and revert restores what was overwritten', async () => {
-    const seed = await admin.client.post('/api/v1/contacts', {
+    const seed = await org.admin.client.post('/api/v1/contacts', {
       first_name: 'Grace',
       emails: [{ value: 'grace@navy.example' }],
     });
     const csv =
       'First Name,Last Name,Email,Phone\nGrace,Hopper,GRACE@navy.example,\nKatherine,Johnson,kj@nasa.example,+1 757 555 0100\nKathy,J,,+1 (757) 555-0100\nKatherine,Johnson,kj@nasa.example,\n';
-    const up = await uploadCsv(t, admin.client, 'contact', 'dups.csv', csv);
-    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'update_empty' });
-    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(t, admin.client, up.body.id);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'dups.csv', csv);
+    await org.admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'update_empty' });
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(org.t, org.admin.client, up.body.id);
     expect(done.progress).toMatchObject({ created: 1, updated: 1, skipped: 2, failed: 0 });
-    const grace = await admin.client.get(`/api/v1/contacts/${seed.body.id}`);
+    const grace = await org.admin.client.get(`/api/v1/contacts/${seed.body.id}`);
     expect(grace.body).toMatchObject({ first_name: 'Grace', last_name: 'Hopper' });
 
-    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    const reverted = await waitForImport(t, admin.client, up.body.id);
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    const reverted = await waitForImport(org.t, org.admin.client, up.body.id);
     expect(reverted.status).toBe('reverted');
-    expect((await admin.client.get(`/api/v1/contacts/${seed.body.id}`)).body.last_name).toBeNull();
-    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?outcome=created`)).body.data;
-    expect((await admin.client.get(`/api/v1/contacts/${rows[0].record_id}`)).body.archived_at).not.toBeNull();
+    expect((await org.admin.client.get(`/api/v1/contacts/${seed.body.id}`)).body.last_name).toBeNull();
+    const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?outcome=created`)).body.data;
+    expect(
+      (await org.admin.client.get(`/api/v1/contacts/${rows[0].record_id}`)).body.archived_at,
+    ).not.toBeNull();
   });
 
   it('updates matched contacts in file order, a contact matched twice gets both rows, a taken e-mail fails its row; undo restores', async () => {
     const first = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'contact',
       'people.csv',
       'ID,First Name,Last Name,Email,Phone,Tags\na-1,Ada,Lovelace,ada@engine.example,,vip\nb-1,Bob,Marley,bob@engine.example,+1 757 555 0199,\nc-1,Dan,Smith,dan@engine.example,,\n',
     );
-    await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(t, admin.client, first.body.id)).progress).toMatchObject({ created: 3 });
-    const acme = await admin.client.post('/api/v1/companies', { name: 'Engine Works' });
+    await org.admin.client.post(`/api/v1/imports/${first.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, first.body.id)).progress).toMatchObject({
+      created: 3,
+    });
+    const acme = await org.admin.client.post('/api/v1/companies', { name: 'Engine Works' });
     const find = async (email: string) =>
       (
-        await admin.client.get(
+        await org.admin.client.get(
           `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'eq', value: email }))}`,
         )
       ).body.data[0];
@@ -348,23 +350,25 @@ describe('contacts: import, dedup, revert', () => {
       ',,,bob@engine.example,,,',
       'c-1,Dan,Brown,,,,',
     ].join('\n');
-    const up = await uploadCsv(t, admin.client, 'contact', 'people-again.csv', `${csv}\n`);
-    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
-    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(t, admin.client, up.body.id);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'people-again.csv', `${csv}\n`);
+    await org.admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(org.t, org.admin.client, up.body.id);
     expect(done.progress).toMatchObject({ created: 1, updated: 4, skipped: 1, failed: 1 });
-    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
+    const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
     const row = (n: number) => rows.find((r: { row_number: number }) => r.row_number === n);
     expect(row(3)).toMatchObject({ outcome: 'failed', record_id: null });
     expect(row(3).problems.map((p: { code: string }) => p.code)).toEqual(['duplicate_email']);
     expect(row(6)).toMatchObject({ outcome: 'skipped', record_id: bob.id });
     // The failed row's new tag was not created; the tag a written row named was.
-    const tagNames = (await admin.client.get('/api/v1/tags')).body.data.map((x: { name: string }) => x.name);
+    const tagNames = (await org.admin.client.get('/api/v1/tags')).body.data.map(
+      (x: { name: string }) => x.name,
+    );
     expect(tagNames).toContain('friend');
     expect(tagNames).not.toContain('never-kept');
 
     // Both of Ada's rows, in file order: the second overwrote what the first wrote.
-    const after = (await admin.client.get(`/api/v1/contacts/${ada.id}`)).body;
+    const after = (await org.admin.client.get(`/api/v1/contacts/${ada.id}`)).body;
     expect(after).toMatchObject({
       first_name: 'Ada',
       last_name: 'King',
@@ -372,7 +376,7 @@ describe('contacts: import, dedup, revert', () => {
       tags: ['vip', 'friend'],
     });
     expect(after.companies).toEqual([{ id: acme.body.id, name: 'Engine Works', primary: true }]);
-    expect((await admin.client.get(`/api/v1/contacts/${bob.id}`)).body).toMatchObject({
+    expect((await org.admin.client.get(`/api/v1/contacts/${bob.id}`)).body).toMatchObject({
       last_name: 'Marley',
       emails: [{ value: 'bob@engine.example', primary: true }],
     });
@@ -381,7 +385,7 @@ describe('contacts: import, dedup, revert', () => {
     // One event per row that changed something, by the import, with what changed.
     const types = (await importEvents(up.body.id)).filter((e) => e.subjectId === ada.id).map((e) => e.type);
     expect(types.sort()).toEqual(['contact.company_linked', 'contact.updated', 'contact.updated']);
-    const timeline = (await admin.client.get(`/api/v1/contacts/${ada.id}/timeline`)).body.data;
+    const timeline = (await org.admin.client.get(`/api/v1/contacts/${ada.id}/timeline`)).body.data;
     const updates = timeline.filter((e: { type: string }) => e.type === 'contact.updated');
     expect(
       updates.map((e: { data: { changes: { last_name: object } } }) => e.data.changes.last_name),
@@ -395,14 +399,14 @@ describe('contacts: import, dedup, revert', () => {
     // Dan is archived meanwhile: the undo leaves him as he is and says so on his row.
     const dan = await find('dan@engine.example');
     expect(dan.last_name).toBe('Brown');
-    expect((await admin.client.post(`/api/v1/contacts/${dan.id}/archive`)).status).toBe(200);
-    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    expect((await waitForImport(t, admin.client, up.body.id)).status).toBe('reverted');
-    const undone = (await admin.client.get(`/api/v1/contacts/${ada.id}`)).body;
+    expect((await org.admin.client.post(`/api/v1/contacts/${dan.id}/archive`)).status).toBe(200);
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    expect((await waitForImport(org.t, org.admin.client, up.body.id)).status).toBe('reverted');
+    const undone = (await org.admin.client.get(`/api/v1/contacts/${ada.id}`)).body;
     expect(undone).toMatchObject({ last_name: 'Lovelace', phones: [], tags: ['vip'], companies: [] });
-    expect((await admin.client.get(`/api/v1/contacts/${carol.id}`)).body.archived_at).not.toBeNull();
-    expect((await admin.client.get(`/api/v1/contacts/${dan.id}`)).body.last_name).toBe('Brown');
-    const danRow = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data.find(
+    expect((await org.admin.client.get(`/api/v1/contacts/${carol.id}`)).body.archived_at).not.toBeNull();
+    expect((await org.admin.client.get(`/api/v1/contacts/${dan.id}`)).body.last_name).toBe('Brown');
+    const danRow = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data.find(
       (r: { row_number: number }) => r.row_number === 7,
     );
     expect(danRow.problems).toContainEqual(expect.objectContaining({ code: 'revert_failed' }));
@@ -411,26 +415,26 @@ describe('contacts: import, dedup, revert', () => {
   it('resumes from its checkpoint after an interrupted run without creating anything twice', async () => {
     const lines = ['First Name,Email'];
     for (let i = 0; i < 120; i++) lines.push(`P${i},resume${i}@example.com`);
-    const up = await uploadCsv(t, admin.client, 'contact', 'resume.csv', `${lines.join('\n')}\n`);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'resume.csv', `${lines.join('\n')}\n`);
     // Queue it without a job (as a crashed worker leaves it), run two batches, "crash", resume.
     await queueWithoutJob(up.body.id);
-    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 25, maxBatches: 2 })).toBe(
-      'interrupted',
-    );
-    const half = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    expect(
+      await runImport(org.t.services, org.admin.orgId, up.body.id, { batchRows: 25, maxBatches: 2 }),
+    ).toBe('interrupted');
+    const half = (await org.admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
     expect(half.progress).toMatchObject({ rows_done: 50, created: 50 });
     expect(half.status).toBe('running');
     // The job handed out twice (an expired job retried while the first run goes on): one run
     // finishes, the other stops when it finds the checkpoint past its batch.
     const runs = await Promise.allSettled([
-      runImport(t.services, admin.orgId, up.body.id, { batchRows: 25 }),
-      runImport(t.services, admin.orgId, up.body.id, { batchRows: 25 }),
+      runImport(org.t.services, org.admin.orgId, up.body.id, { batchRows: 25 }),
+      runImport(org.t.services, org.admin.orgId, up.body.id, { batchRows: 25 }),
     ]);
     expect(runs.filter((r) => r.status === 'fulfilled').map((r) => r.value)).toContain('completed');
     for (const r of runs) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RunOvertakenError);
-    const done = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    const done = (await org.admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
     expect(done.progress).toMatchObject({ rows_done: 120, created: 120, skipped: 0, failed: 0 });
-    const list = await admin.client.get(
+    const list = await org.admin.client.get(
       `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'startsWith', value: 'resume' }))}&limit=200`,
     );
     expect(list.body.data).toHaveLength(120);
@@ -457,12 +461,12 @@ describe('contacts: import, dedup, revert', () => {
       'Jo,jo@carry.example,',
       'Jo,jo@carry.example,', // row 15: the same batch
     ].join('\n');
-    const up = await uploadCsv(t, admin.client, 'contact', 'carry.csv', `${csv}\n`);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'carry.csv', `${csv}\n`);
     await queueWithoutJob(up.body.id);
-    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 4 })).toBe('completed');
-    const done = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    expect(await runImport(org.t.services, org.admin.orgId, up.body.id, { batchRows: 4 })).toBe('completed');
+    const done = (await org.admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
     expect(done.progress).toMatchObject({ rows_done: 15, created: 9, skipped: 6, failed: 0 });
-    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
+    const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
       row_number: number;
       outcome: string;
       record_id: string;
@@ -480,7 +484,7 @@ describe('contacts: import, dedup, revert', () => {
       expect(rows.find((r) => r.row_number === dup)!.outcome).toBe('skipped');
       expect(recordOf(dup!)).toBe(recordOf(original!));
     }
-    const list = await admin.client.get(
+    const list = await org.admin.client.get(
       `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'contains', value: '@carry.example' }))}&limit=50`,
     );
     expect(list.body.data).toHaveLength(9);
@@ -489,20 +493,22 @@ describe('contacts: import, dedup, revert', () => {
 
     // update_empty: a later row fills what an earlier batch's contact lacks.
     const second = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'contact',
       'carry2.csv',
       'First Name,Last Name,Email\nKim,,kim@carry2.example\nLee,,lee@carry2.example\nKim,Park,kim@carry2.example\n',
     );
-    await admin.client.patch(`/api/v1/imports/${second.body.id}`, { dedup: 'update_empty' });
+    await org.admin.client.patch(`/api/v1/imports/${second.body.id}`, { dedup: 'update_empty' });
     await queueWithoutJob(second.body.id);
-    expect(await runImport(t.services, admin.orgId, second.body.id, { batchRows: 2 })).toBe('completed');
-    const after = (await admin.client.get(`/api/v1/imports/${second.body.id}`)).body;
+    expect(await runImport(org.t.services, org.admin.orgId, second.body.id, { batchRows: 2 })).toBe(
+      'completed',
+    );
+    const after = (await org.admin.client.get(`/api/v1/imports/${second.body.id}`)).body;
     expect(after.progress).toMatchObject({ created: 2, updated: 1, skipped: 0 });
-    const kim = (await admin.client.get(`/api/v1/imports/${second.body.id}/rows?outcome=updated`)).body
+    const kim = (await org.admin.client.get(`/api/v1/imports/${second.body.id}/rows?outcome=updated`)).body
       .data[0];
-    expect((await admin.client.get(`/api/v1/contacts/${kim.record_id}`)).body).toMatchObject({
+    expect((await org.admin.client.get(`/api/v1/contacts/${kim.record_id}`)).body).toMatchObject({
       first_name: 'Kim',
       last_name: 'Park',
       email: 'kim@carry2.example',
@@ -526,27 +532,27 @@ describe('contacts: import, dedup, revert', () => {
         'Eve,eve@replan.example',
         'Fox,fox@replan.example',
       ].join('\n');
-      const up = await uploadCsv(t, admin.client, 'contact', 'replan.csv', `${csv}\n`);
+      const up = await uploadCsv(org.t, org.admin.client, 'contact', 'replan.csv', `${csv}\n`);
       await queueWithoutJob(up.body.id);
-      const ctx = { orgId: admin.orgId, actor: { type: 'user' as const, id: admin.userId } };
+      const ctx = { orgId: org.admin.orgId, actor: { type: 'user' as const, id: org.admin.userId } };
       let commit!: () => void;
       const saved = new Promise<void>((resolve) => {
         commit = resolve;
       });
       let other!: string;
-      const outside = withTenant(t.services.database, ctx, async (scope) => {
+      const outside = withTenant(org.t.services.database, ctx, async (scope) => {
         other = (
-          await createContactIn(scope, t.services, {
+          await createContactIn(scope, org.t.services, {
             first_name: 'Benedict',
             emails: [{ value: 'taken@replan.example' }],
           })
         ).id;
         await saved;
       });
-      const run = runImport(t.services, admin.orgId, up.body.id, { batchRows: 3 });
+      const run = runImport(org.t.services, org.admin.orgId, up.body.id, { batchRows: 3 });
       // Batch 1's insert waits for the other user's transaction; batch 2 is planned meanwhile.
       for (let i = 0; i < 200; i++) {
-        const waiting = await t.services.database.raw.query<{ n: number }>(
+        const waiting = await org.t.services.database.raw.query<{ n: number }>(
           "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into contact_emails%'",
           [],
         );
@@ -557,9 +563,9 @@ describe('contacts: import, dedup, revert', () => {
       commit();
       await outside;
       expect(await run).toBe('completed');
-      const done = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+      const done = (await org.admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
       expect(done.progress).toMatchObject({ rows_done: 7, created: 5, skipped: 2, failed: 0 });
-      const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data as {
+      const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data as {
         row_number: number;
         outcome: string;
         record_id: string;
@@ -569,8 +575,8 @@ describe('contacts: import, dedup, revert', () => {
       expect(row(5)).toMatchObject({ outcome: 'skipped', record_id: other });
       // Every row points at a contact that exists, and no e-mail has two contacts.
       for (const r of rows)
-        expect((await admin.client.get(`/api/v1/contacts/${r.record_id}`)).status).toBe(200);
-      const list = await admin.client.get(
+        expect((await org.admin.client.get(`/api/v1/contacts/${r.record_id}`)).status).toBe(200);
+      const list = await org.admin.client.get(
         `/api/v1/contacts?filter=${encodeURIComponent(JSON.stringify({ field: 'email', op: 'contains', value: '@replan.example' }))}&limit=50`,
       );
       expect(list.body.data).toHaveLength(6);
@@ -591,7 +597,7 @@ describe('contacts: import, dedup, revert', () => {
       'S1,Stark,stark.example,,Nowhere Inc', // a parent that never comes
       'G1,Globex Corporation,,,', // row 9: by external id
     ].join('\n');
-    const up = await uploadCsv(t, admin.client, 'company', 'orgs.csv', `${csv}\n`);
+    const up = await uploadCsv(org.t, org.admin.client, 'company', 'orgs.csv', `${csv}\n`);
     expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual([
       'external_id',
       'name',
@@ -600,10 +606,10 @@ describe('contacts: import, dedup, revert', () => {
       'parent_company',
     ]);
     await queueWithoutJob(up.body.id);
-    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
-    const done = (await admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
+    expect(await runImport(org.t.services, org.admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
+    const done = (await org.admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
     expect(done.progress).toMatchObject({ created: 5, skipped: 4, failed: 0 });
-    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
+    const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
       row_number: number;
       outcome: string;
       record_id: string;
@@ -615,7 +621,7 @@ describe('contacts: import, dedup, revert', () => {
       expect(row(dup).record_id).toBe(row(1).record_id);
     }
     const company = async (n: number) =>
-      (await admin.client.get(`/api/v1/companies/${row(n).record_id}`)).body;
+      (await org.admin.client.get(`/api/v1/companies/${row(n).record_id}`)).body;
     expect((await company(1)).domain).toBe('globex.example');
     expect((await company(2)).parent_id).toBe(row(1).record_id);
     expect((await company(3)).parent_id).toBe(row(6).record_id);
@@ -627,16 +633,18 @@ describe('contacts: import, dedup, revert', () => {
 
   it('updates matched companies in file order, refuses a parent that makes a cycle (also one made earlier in the file); undo restores', async () => {
     const first = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'company',
       'groups.csv',
       'ID,Name,Domain,Parent Company,Industry\ng-1,Globex Group,globex-group.example,,\ng-2,Initech Group,initech-group.example,Globex Group,\ng-3,Hooli Group,hooli-group.example,,\n',
     );
-    await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(t, admin.client, first.body.id)).progress).toMatchObject({ created: 3 });
+    await org.admin.client.post(`/api/v1/imports/${first.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, first.body.id)).progress).toMatchObject({
+      created: 3,
+    });
     const ids = Object.fromEntries(
-      (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
+      (await org.admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
         (r: { row_number: number; record_id: string }) => [r.row_number, r.record_id],
       ),
     );
@@ -650,84 +658,88 @@ describe('contacts: import, dedup, revert', () => {
       'g-2,Initech Group,,Hooli Group,', // Hooli -> Globex: no cycle
       'g-1,Globex Group,,Hooli Group,', // Hooli's parent is Globex since row 2: a cycle
     ].join('\n');
-    const up = await uploadCsv(t, admin.client, 'company', 'groups-again.csv', `${csv}\n`);
-    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
-    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    expect((await waitForImport(t, admin.client, up.body.id)).progress).toMatchObject({
+    const up = await uploadCsv(org.t, org.admin.client, 'company', 'groups-again.csv', `${csv}\n`);
+    await org.admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, up.body.id)).progress).toMatchObject({
       created: 0,
       updated: 3,
       failed: 2,
     });
-    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
+    const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
     const codes = (n: number) =>
       rows
         .find((r: { row_number: number }) => r.row_number === n)
         .problems.map((p: { code: string }) => p.code);
     expect(codes(1)).toEqual(['parent_cycle']);
     expect(codes(5)).toEqual(['parent_cycle']);
-    const get = async (id: string) => (await admin.client.get(`/api/v1/companies/${id}`)).body;
+    const get = async (id: string) => (await org.admin.client.get(`/api/v1/companies/${id}`)).body;
     expect(await get(globex)).toMatchObject({ parent_id: null, industry: null });
     expect(await get(hooli)).toMatchObject({ parent_id: globex, industry: 'Hardware' });
     expect(await get(initech)).toMatchObject({ parent_id: hooli });
     const types = (await importEvents(up.body.id)).map((e) => e.type);
     expect(types).toEqual(['company.updated', 'company.updated', 'company.updated']);
 
-    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    expect((await waitForImport(t, admin.client, up.body.id)).status).toBe('reverted');
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    expect((await waitForImport(org.t, org.admin.client, up.body.id)).status).toBe('reverted');
     expect(await get(hooli)).toMatchObject({ parent_id: null, industry: null });
     expect(await get(initech)).toMatchObject({ parent_id: globex });
   });
 
   it('updates tasks matched by external id as the mode says, and undo puts them back', async () => {
     const first = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'task',
       'tasks-v1.csv',
       'Task Id,Subject,Due Date,Priority\nT-1,Renew contract,2031-01-10,Low\nT-2,Plan kickoff,,\n',
     );
-    await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(t, admin.client, first.body.id)).progress).toMatchObject({ created: 2 });
-    const ids = (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
+    await org.admin.client.post(`/api/v1/imports/${first.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, first.body.id)).progress).toMatchObject({
+      created: 2,
+    });
+    const ids = (await org.admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
       (r: { record_id: string }) => r.record_id,
     );
 
     // update_empty fills T-2's due day and leaves T-1 as it is; overwrite then changes T-1.
     const fill = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'task',
       'tasks-v2.csv',
       'Task Id,Subject,Due Date,Priority\nT-1,Renew the contract,2031-02-01,High\nT-2,Plan kickoff,2031-03-01,\n',
     );
-    await admin.client.patch(`/api/v1/imports/${fill.body.id}`, { dedup: 'update_empty' });
-    await admin.client.post(`/api/v1/imports/${fill.body.id}/start`);
-    expect((await waitForImport(t, admin.client, fill.body.id)).progress).toMatchObject({
+    await org.admin.client.patch(`/api/v1/imports/${fill.body.id}`, { dedup: 'update_empty' });
+    await org.admin.client.post(`/api/v1/imports/${fill.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, fill.body.id)).progress).toMatchObject({
       updated: 1,
       skipped: 1,
     });
-    expect((await admin.client.get(`/api/v1/tasks/${ids[1]}`)).body.due_date).toBe('2031-03-01');
-    expect((await admin.client.get(`/api/v1/tasks/${ids[0]}`)).body.title).toBe('Renew contract');
+    expect((await org.admin.client.get(`/api/v1/tasks/${ids[1]}`)).body.due_date).toBe('2031-03-01');
+    expect((await org.admin.client.get(`/api/v1/tasks/${ids[0]}`)).body.title).toBe('Renew contract');
 
     const over = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'task',
       'tasks-v3.csv',
       'Task Id,Subject,Due Date,Priority\nT-1,Renew the contract,2031-02-01,High\n',
     );
-    await admin.client.patch(`/api/v1/imports/${over.body.id}`, { dedup: 'overwrite' });
-    await admin.client.post(`/api/v1/imports/${over.body.id}/start`);
-    expect((await waitForImport(t, admin.client, over.body.id)).progress).toMatchObject({ updated: 1 });
-    expect((await admin.client.get(`/api/v1/tasks/${ids[0]}`)).body).toMatchObject({
+    await org.admin.client.patch(`/api/v1/imports/${over.body.id}`, { dedup: 'overwrite' });
+    await org.admin.client.post(`/api/v1/imports/${over.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, over.body.id)).progress).toMatchObject({
+      updated: 1,
+    });
+    expect((await org.admin.client.get(`/api/v1/tasks/${ids[0]}`)).body).toMatchObject({
       title: 'Renew the contract',
       due_date: '2031-02-01',
       priority: 'high',
     });
 
-    await admin.client.post(`/api/v1/imports/${over.body.id}/revert`);
-    expect((await waitForImport(t, admin.client, over.body.id)).status).toBe('reverted');
-    expect((await admin.client.get(`/api/v1/tasks/${ids[0]}`)).body).toMatchObject({
+    await org.admin.client.post(`/api/v1/imports/${over.body.id}/revert`);
+    expect((await waitForImport(org.t, org.admin.client, over.body.id)).status).toBe('reverted');
+    expect((await org.admin.client.get(`/api/v1/tasks/${ids[0]}`)).body).toMatchObject({
       title: 'Renew contract',
       due_date: '2031-01-10',
       priority: 'low',
@@ -736,23 +748,23 @@ describe('contacts: import, dedup, revert', () => {
   });
 
   it('replaces the text of notes matched by external id in overwrite mode only, and undo puts it back', async () => {
-    const contact = await admin.client.post('/api/v1/contacts', {
+    const contact = await org.admin.client.post('/api/v1/contacts', {
       first_name: 'Grace',
       emails: [{ value: 'grace@notes-update.example' }],
     });
     const run = async (name: string, csv: string, dedup?: string) => {
-      const up = await uploadCsv(t, admin.client, 'note', name, csv);
+      const up = await uploadCsv(org.t, org.admin.client, 'note', name, csv);
       expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual([
         'external_id',
         'body',
         'contact',
       ]);
-      if (dedup) await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
-      await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-      return { id: up.body.id as string, done: await waitForImport(t, admin.client, up.body.id) };
+      if (dedup) await org.admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup });
+      await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+      return { id: up.body.id as string, done: await waitForImport(org.t, org.admin.client, up.body.id) };
     };
     const notesOf = async () =>
-      (await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data
+      (await org.admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data
         .map((n: { body_text: string }) => n.body_text)
         .sort();
     const header = 'Note Id,Note,Contact\n';
@@ -778,23 +790,23 @@ describe('contacts: import, dedup, revert', () => {
     );
     expect(over.done.progress).toMatchObject({ created: 0, updated: 1, skipped: 1 });
     expect(await notesOf()).toEqual(['Likes compilers', 'Navy']);
-    const updated = (await admin.client.get(`/api/v1/imports/${over.id}/rows?outcome=updated`)).body.data;
+    const updated = (await org.admin.client.get(`/api/v1/imports/${over.id}/rows?outcome=updated`)).body.data;
     expect(updated).toHaveLength(1);
     expect(updated[0].row_number).toBe(1);
 
-    await admin.client.post(`/api/v1/imports/${over.id}/revert`);
-    expect((await waitForImport(t, admin.client, over.id)).status).toBe('reverted');
+    await org.admin.client.post(`/api/v1/imports/${over.id}/revert`);
+    expect((await waitForImport(org.t, org.admin.client, over.id)).status).toBe('reverted');
     expect(await notesOf()).toEqual(['Likes COBOL', 'Navy']);
   });
 
   it('writes the error report with row, column, reason and formula-neutralized cells', async () => {
     const csv = 'First Name,Email,Phone\n=cmd|calc,bad-email,-2237\n,,\n';
-    const up = await uploadCsv(t, admin.client, 'contact', 'errors.csv', csv);
-    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { options: { invalid_cells: 'fail_row' } });
-    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(t, admin.client, up.body.id);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'errors.csv', csv);
+    await org.admin.client.patch(`/api/v1/imports/${up.body.id}`, { options: { invalid_cells: 'fail_row' } });
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(org.t, org.admin.client, up.body.id);
     expect(done.progress.failed).toBe(2);
-    const report = await admin.client.get(`/api/v1/imports/${up.body.id}/errors.csv`);
+    const report = await org.admin.client.get(`/api/v1/imports/${up.body.id}/errors.csv`);
     expect(report.headers['content-type']).toMatch(/text\/csv/);
     const lines = report.text.trim().split('\n');
     expect(lines[0]).toBe('row,outcome,column,code,reason,First Name,Email,Phone');
@@ -824,21 +836,21 @@ describe('saved mappings and custom fields from columns', () => {
 
   it('creates a custom field from an unmapped column and reuses a saved mapping', async () => {
     const csv = 'Email,Favourite Colour\nc1@example.com,Blue\nc2@example.com,Green\n';
-    const up = await uploadCsv(t, admin.client, 'contact', 'colours.csv', csv);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'colours.csv', csv);
     expect(up.body.mapping[1].target).toBeNull();
-    const mapped = await admin.client.post(`/api/v1/imports/${up.body.id}/columns/1/field`, {
+    const mapped = await org.admin.client.post(`/api/v1/imports/${up.body.id}/columns/1/field`, {
       type: 'select',
     });
     expect(mapped.status, mapped.text).toBe(200);
     expect(mapped.body.mapping[1].target).toBe('custom.favourite_colour');
-    const saved = await admin.client.post('/api/v1/import-mappings', {
+    const saved = await org.admin.client.post('/api/v1/import-mappings', {
       name: 'Colours',
       import_id: up.body.id,
     });
     expect(saved.status, saved.text).toBe(201);
     const next = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'contact',
       'colours2.csv',
       'EMAIL,favourite colour\nc3@example.com,Red\n',
@@ -848,12 +860,12 @@ describe('saved mappings and custom fields from columns', () => {
       'email',
       'custom.favourite_colour',
     ]);
-    const preview = await admin.client.get(`/api/v1/imports/${next.body.id}/preview`);
+    const preview = await org.admin.client.get(`/api/v1/imports/${next.body.id}/preview`);
     expect(preview.body.rows[0].problems[0]).toMatchObject({ code: 'unknown_option', value: 'Red' });
   });
 
   it('stores a cell in a custom field of every type as the field keeps it', async () => {
-    const own = await signUp(t, 'Every type');
+    const own = await signUp(org.t, 'Every type');
     const fields = [
       { label: 'Motto', type: 'text' },
       { label: 'Story', type: 'long_text' },
@@ -879,7 +891,7 @@ describe('saved mappings and custom fields from columns', () => {
       'wrong@type.example,,,,EUR 5 GBP,,,,,,,,',
       `long@type.example,${'m'.repeat(501)},,,,,,,,,,,`,
     ].join('\n');
-    const up = await uploadCsv(t, own.client, 'contact', 'types.csv', csv);
+    const up = await uploadCsv(org.t, own.client, 'contact', 'types.csv', csv);
     expect(up.body.mapping.slice(1).map((m: { target: string | null }) => m.target)).toEqual(
       fields.map((f) => `custom.${f.label.toLowerCase().replace(/[^a-z]+/g, '_')}`),
     );
@@ -901,7 +913,7 @@ describe('saved mappings and custom fields from columns', () => {
       [tooLong],
     ]);
     await own.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(t, own.client, up.body.id);
+    const done = await waitForImport(org.t, own.client, up.body.id);
     const rows = (await own.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
     expect(rows.map((r: { problems: unknown[] }) => r.problems)).toEqual([
       [],
@@ -939,7 +951,7 @@ describe('saved mappings and custom fields from columns', () => {
       REGIONS,
       { label: 'Referrer', type: 'user' },
     ];
-    const [from, to] = [await signUp(t, 'Exporter'), await signUp(t, 'Importer')];
+    const [from, to] = [await signUp(org.t, 'Exporter'), await signUp(org.t, 'Importer')];
     for (const org of [from, to])
       for (const field of fields)
         expect((await org.client.post('/api/v1/objects/contact/fields', field)).status).toBe(201);
@@ -960,7 +972,7 @@ describe('saved mappings and custom fields from columns', () => {
       phones: [{ number: '+1 415 555 0101' }, { number: '+1 415 555 0102 ext. 12' }],
     });
     expect(ana.status, ana.text).toBe(201);
-    const exported = await t.app.inject({
+    const exported = await org.t.app.inject({
       method: 'GET',
       url: '/api/v1/contacts/export?format=csv&fields=first_name,last_name,emails,phones,tags,budget,hotline,regions,referrer',
       headers: { cookie: from.client.cookieHeader },
@@ -1016,7 +1028,7 @@ describe('saved mappings and custom fields from columns', () => {
   });
 
   it('fails a new row that leaves a required custom field empty; a member field stores the member named', async () => {
-    const own = await signUp(t, 'Required fields');
+    const own = await signUp(org.t, 'Required fields');
     for (const field of [
       { label: 'Region', type: 'text', required: true },
       { label: 'Referrer', type: 'user' },
@@ -1029,14 +1041,14 @@ describe('saved mappings and custom fields from columns', () => {
       'r3@req.example,South,',
       'r4@req.example,East,Nobody Known',
     ].join('\n');
-    const up = await uploadCsv(t, own.client, 'contact', 'required.csv', csv);
+    const up = await uploadCsv(org.t, own.client, 'contact', 'required.csv', csv);
     expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual([
       'email',
       'custom.region',
       'custom.referrer',
     ]);
     await own.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(t, own.client, up.body.id);
+    const done = await waitForImport(org.t, own.client, up.body.id);
     expect(done.progress).toMatchObject({ created: 3, failed: 1 });
     const rows = (await own.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
     expect(rows[1]).toMatchObject({ row_number: 2, outcome: 'failed', record_id: null });
@@ -1056,15 +1068,15 @@ describe('saved mappings and custom fields from columns', () => {
 
 describe('tasks and notes', () => {
   it('writes tasks and notes a batch at a time, with the outcome each row would have alone', async () => {
-    const kept = await admin.client.post('/api/v1/contacts', {
+    const kept = await org.admin.client.post('/api/v1/contacts', {
       first_name: 'Kept',
       emails: [{ value: 'kept@batch.example' }],
     });
-    const gone = await admin.client.post('/api/v1/contacts', {
+    const gone = await org.admin.client.post('/api/v1/contacts', {
       first_name: 'Gone',
       emails: [{ value: 'gone@batch.example' }],
     });
-    expect((await admin.client.post(`/api/v1/contacts/${gone.body.id}/archive`)).status).toBe(200);
+    expect((await org.admin.client.post(`/api/v1/contacts/${gone.body.id}/archive`)).status).toBe(200);
     // Batches of 3: an external id repeated in the next batch is found through the carried keys.
     const tasksCsv = [
       'Title,Priority,Contact,Id',
@@ -1075,10 +1087,10 @@ describe('tasks and notes', () => {
       'Once more,,kept@batch.example,t-3', // row 5: the previous batch
       'Archived,,gone@batch.example,t-4', // row 6: an archived contact
     ].join('\n');
-    const up = await uploadCsv(t, admin.client, 'task', 'batch-tasks.csv', `${tasksCsv}\n`);
+    const up = await uploadCsv(org.t, org.admin.client, 'task', 'batch-tasks.csv', `${tasksCsv}\n`);
     await queueWithoutJob(up.body.id);
-    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
-    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
+    expect(await runImport(org.t.services, org.admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
+    const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
       row_number: number;
       outcome: string;
       record_id: string | null;
@@ -1096,19 +1108,19 @@ describe('tasks and notes', () => {
     expect(row(2).record_id).toBe(row(1).record_id);
     expect(row(5).record_id).toBe(row(4).record_id);
     expect(row(3).problems[0]).toMatchObject({ code: 'unknown_option', value: 'someday' });
-    expect((await admin.client.get(`/api/v1/tasks/${row(3).record_id}`)).body.priority).toBe('normal');
+    expect((await org.admin.client.get(`/api/v1/tasks/${row(3).record_id}`)).body.priority).toBe('normal');
     expect(row(4).problems[0]).toMatchObject({ code: 'unknown_contact' });
     // An archived contact is not found by its e-mail: the task is not linked to it.
     expect(row(6).problems[0]).toMatchObject({ code: 'unknown_contact', value: 'gone@batch.example' });
-    expect((await admin.client.get(`/api/v1/tasks/${row(6).record_id}`)).body.link).toBeNull();
-    const first = (await admin.client.get(`/api/v1/tasks/${row(1).record_id}`)).body;
+    expect((await org.admin.client.get(`/api/v1/tasks/${row(6).record_id}`)).body.link).toBeNull();
+    const first = (await org.admin.client.get(`/api/v1/tasks/${row(1).record_id}`)).body;
     expect(first).toMatchObject({
       title: 'First',
       priority: 'high',
       link: { object: 'contact', id: kept.body.id },
     });
-    expect((await admin.client.get(`/api/v1/tasks/${row(4).record_id}`)).body.link).toBeNull();
-    const timeline = (await admin.client.get(`/api/v1/contacts/${kept.body.id}/timeline`)).body.data as {
+    expect((await org.admin.client.get(`/api/v1/tasks/${row(4).record_id}`)).body.link).toBeNull();
+    const timeline = (await org.admin.client.get(`/api/v1/contacts/${kept.body.id}/timeline`)).body.data as {
       type: string;
       actor: { type: string };
     }[];
@@ -1123,10 +1135,13 @@ describe('tasks and notes', () => {
       'Replaced?,kept@batch.example,n-1', // row 4: the previous batch (skip mode)
       `${'x'.repeat(25_000)},kept@batch.example,n-5`, // row 5: longer than a note holds
     ].join('\n');
-    const notes = await uploadCsv(t, admin.client, 'note', 'batch-notes.csv', `${notesCsv}\n`);
+    const notes = await uploadCsv(org.t, org.admin.client, 'note', 'batch-notes.csv', `${notesCsv}\n`);
     await queueWithoutJob(notes.body.id);
-    expect(await runImport(t.services, admin.orgId, notes.body.id, { batchRows: 3 })).toBe('completed');
-    const noteRows = (await admin.client.get(`/api/v1/imports/${notes.body.id}/rows?limit=50`)).body.data as {
+    expect(await runImport(org.t.services, org.admin.orgId, notes.body.id, { batchRows: 3 })).toBe(
+      'completed',
+    );
+    const noteRows = (await org.admin.client.get(`/api/v1/imports/${notes.body.id}/rows?limit=50`)).body
+      .data as {
       outcome: string;
       record_id: string | null;
       problems: { code: string }[];
@@ -1135,7 +1150,7 @@ describe('tasks and notes', () => {
     expect(noteRows[4]!.problems.map((p) => p.code)).toEqual(['note_too_long']);
     expect(noteRows[3]!.record_id).toBe(noteRows[0]!.record_id);
     expect(noteRows[2]!.problems.map((p) => p.code)).toEqual(['unknown_contact', 'required']);
-    const list = (await admin.client.get(`/api/v1/notes?object=contact&id=${kept.body.id}`)).body.data;
+    const list = (await org.admin.client.get(`/api/v1/notes?object=contact&id=${kept.body.id}`)).body.data;
     expect(list.map((n: { body_html: string }) => n.body_html)).toEqual([
       '<p>Line one</p><p>Line &lt;two&gt;</p>',
     ]);
@@ -1143,18 +1158,20 @@ describe('tasks and notes', () => {
 
   it('updates matched tasks and notes a batch at a time, with the outcome each row would have alone; undo puts them back', async () => {
     const first = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'task',
       'bulk-tasks-v1.csv',
       'Id,Title,Due Date,Priority\nu-1,Call,2031-01-10,low\nu-2,Mail,,\nu-3,Visit,,\nu-4,Fax,,\nu-5,Wire,,\n',
     );
-    await admin.client.post(`/api/v1/imports/${first.body.id}/start`);
-    expect((await waitForImport(t, admin.client, first.body.id)).progress).toMatchObject({ created: 5 });
-    const ids = (await admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
+    await org.admin.client.post(`/api/v1/imports/${first.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, first.body.id)).progress).toMatchObject({
+      created: 5,
+    });
+    const ids = (await org.admin.client.get(`/api/v1/imports/${first.body.id}/rows`)).body.data.map(
       (r: { record_id: string }) => r.record_id,
     ) as string[];
-    expect((await admin.client.delete(`/api/v1/tasks/${ids[3]}`)).status).toBe(200); // u-4 archived
+    expect((await org.admin.client.delete(`/api/v1/tasks/${ids[3]}`)).status).toBe(200); // u-4 archived
 
     // Batches of 3, overwrite.
     const tasksCsv = [
@@ -1166,11 +1183,11 @@ describe('tasks and notes', () => {
       'u-5,Wire once,,,', // row 5: u-5 twice in one batch: both in file order
       'u-5,Wire twice,,urgent,', // row 6
     ].join('\n');
-    const up = await uploadCsv(t, admin.client, 'task', 'bulk-tasks-v2.csv', `${tasksCsv}\n`);
-    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
+    const up = await uploadCsv(org.t, org.admin.client, 'task', 'bulk-tasks-v2.csv', `${tasksCsv}\n`);
+    await org.admin.client.patch(`/api/v1/imports/${up.body.id}`, { dedup: 'overwrite' });
     await queueWithoutJob(up.body.id);
-    expect(await runImport(t.services, admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
-    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
+    expect(await runImport(org.t.services, org.admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
+    const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
       row_number: number;
       outcome: string;
       record_id: string | null;
@@ -1194,8 +1211,8 @@ describe('tasks and notes', () => {
     ]);
     expect(rows[3]!.record_id).not.toBe(ids[3]);
     expect(rows[2]!.problems.map((p) => p.code)).toEqual(['unknown_assignee']);
-    expect((await admin.client.get(`/api/v1/tasks/${rows[3]!.record_id}`)).body.title).toBe('Fax again');
-    const task = async (id: string) => (await admin.client.get(`/api/v1/tasks/${id}`)).body;
+    expect((await org.admin.client.get(`/api/v1/tasks/${rows[3]!.record_id}`)).body.title).toBe('Fax again');
+    const task = async (id: string) => (await org.admin.client.get(`/api/v1/tasks/${id}`)).body;
     expect(await task(ids[0]!)).toMatchObject({
       title: 'Call back',
       due_date: '2031-02-01',
@@ -1205,64 +1222,69 @@ describe('tasks and notes', () => {
     const updates = (await importEvents(up.body.id)).filter((e) => e.type === 'task.updated');
     expect(updates.map((e) => e.subjectId).sort()).toEqual([ids[0], ids[4], ids[4]].sort());
 
-    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    expect((await waitForImport(t, admin.client, up.body.id)).status).toBe('reverted');
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    expect((await waitForImport(org.t, org.admin.client, up.body.id)).status).toBe('reverted');
     expect(await task(ids[0]!)).toMatchObject({ title: 'Call', due_date: '2031-01-10', priority: 'low' });
     expect(await task(ids[4]!)).toMatchObject({ title: 'Wire', priority: 'normal' });
 
-    const contact = await admin.client.post('/api/v1/contacts', {
+    const contact = await org.admin.client.post('/api/v1/contacts', {
       first_name: 'Noted',
       emails: [{ value: 'noted@bulk-update.example' }],
     });
     const firstNotes = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'note',
       'bulk-notes-v1.csv',
       'Id,Note,Contact\nm-1,One,noted@bulk-update.example\nm-2,Two,noted@bulk-update.example\n',
     );
-    await admin.client.post(`/api/v1/imports/${firstNotes.body.id}/start`);
-    expect((await waitForImport(t, admin.client, firstNotes.body.id)).progress).toMatchObject({ created: 2 });
+    await org.admin.client.post(`/api/v1/imports/${firstNotes.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, firstNotes.body.id)).progress).toMatchObject({
+      created: 2,
+    });
     const notesCsv = [
       'Id,Note,Contact',
       'm-1,One <b>changed</b>,noted@bulk-update.example', // row 1: replaced
       'm-2,Two,noted@bulk-update.example', // row 2: the same text: skipped
       `m-3,${'x'.repeat(25_000)},noted@bulk-update.example`, // row 3: longer than a note holds
     ].join('\n');
-    const notes = await uploadCsv(t, admin.client, 'note', 'bulk-notes-v2.csv', `${notesCsv}\n`);
-    await admin.client.patch(`/api/v1/imports/${notes.body.id}`, { dedup: 'overwrite' });
+    const notes = await uploadCsv(org.t, org.admin.client, 'note', 'bulk-notes-v2.csv', `${notesCsv}\n`);
+    await org.admin.client.patch(`/api/v1/imports/${notes.body.id}`, { dedup: 'overwrite' });
     await queueWithoutJob(notes.body.id);
-    expect(await runImport(t.services, admin.orgId, notes.body.id, { batchRows: 3 })).toBe('completed');
-    const noteRows = (await admin.client.get(`/api/v1/imports/${notes.body.id}/rows?limit=50`)).body.data as {
+    expect(await runImport(org.t.services, org.admin.orgId, notes.body.id, { batchRows: 3 })).toBe(
+      'completed',
+    );
+    const noteRows = (await org.admin.client.get(`/api/v1/imports/${notes.body.id}/rows?limit=50`)).body
+      .data as {
       outcome: string;
       problems: { code: string }[];
     }[];
     expect(noteRows.map((r) => r.outcome)).toEqual(['updated', 'skipped', 'failed']);
     expect(noteRows[2]!.problems.map((p) => p.code)).toEqual(['note_too_long']);
     const texts = async () =>
-      (await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data
+      (await org.admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data
         .map((n: { body_html: string }) => n.body_html)
         .sort();
     expect(await texts()).toEqual(['<p>One &lt;b&gt;changed&lt;/b&gt;</p>', '<p>Two</p>']);
     const noteEvents = await importEvents(notes.body.id);
     expect(noteEvents.map((e) => e.type)).toEqual(['note.updated']);
-    await admin.client.post(`/api/v1/imports/${notes.body.id}/revert`);
-    expect((await waitForImport(t, admin.client, notes.body.id)).status).toBe('reverted');
+    await org.admin.client.post(`/api/v1/imports/${notes.body.id}/revert`);
+    expect((await waitForImport(org.t, org.admin.client, notes.body.id)).status).toBe('reverted');
     expect(await texts()).toEqual(['<p>One</p>', '<p>Two</p>']);
   });
 
   it('imports tasks and notes linked to existing records by e-mail, name or external id; revert removes them', async () => {
-    const contact = await admin.client.post('/api/v1/contacts', {
+    const contact = await org.admin.client.post('/api/v1/contacts', {
       first_name: 'Linus',
       emails: [{ value: 'linus@tasks.example' }],
     });
-    const company = await admin.client.post('/api/v1/companies', { name: 'Tasks Corp' });
+    const company = await org.admin.client.post('/api/v1/companies', { name: 'Tasks Corp' });
     const tasksCsv =
       'Subject,Due Date,Priority,Assigned To,Contact,Account\n' +
-      `Call Linus,2030-05-01,High,${admin.email},linus@tasks.example,\n` +
+      `Call Linus,2030-05-01,High,${org.admin.email},linus@tasks.example,\n` +
       'Send contract,5/2/2030,,Nobody Here,,Tasks Corp\n' +
       ',2030-05-03,,,,\n';
-    const up = await uploadCsv(t, admin.client, 'task', 'tasks.csv', tasksCsv);
+    const up = await uploadCsv(org.t, org.admin.client, 'task', 'tasks.csv', tasksCsv);
     expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual([
       'title',
       'due_date',
@@ -1271,54 +1293,56 @@ describe('tasks and notes', () => {
       'contact',
       'company',
     ]);
-    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    const done = await waitForImport(t, admin.client, up.body.id);
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const done = await waitForImport(org.t, org.admin.client, up.body.id);
     expect(done.progress).toMatchObject({ created: 2, failed: 1 });
-    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
-    const call = (await admin.client.get(`/api/v1/tasks/${rows[0].record_id}`)).body;
-    expect(call).toMatchObject({ title: 'Call Linus', priority: 'high', assignee_id: admin.userId });
+    const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
+    const call = (await org.admin.client.get(`/api/v1/tasks/${rows[0].record_id}`)).body;
+    expect(call).toMatchObject({ title: 'Call Linus', priority: 'high', assignee_id: org.admin.userId });
     expect(call.link).toEqual({ object: 'contact', id: contact.body.id });
-    const contract = (await admin.client.get(`/api/v1/tasks/${rows[1].record_id}`)).body;
+    const contract = (await org.admin.client.get(`/api/v1/tasks/${rows[1].record_id}`)).body;
     expect(contract.link).toEqual({ object: 'company', id: company.body.id });
     expect(rows[1].problems[0]).toMatchObject({ column: 'Assigned To', code: 'unknown_assignee' });
 
     const notes = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'note',
       'notes.csv',
       'Note,Contact\n"Met at <b>FOSDEM</b>\nLikes kernels",Linus\n',
     );
-    await admin.client.post(`/api/v1/imports/${notes.body.id}/start`);
-    expect((await waitForImport(t, admin.client, notes.body.id)).progress.created).toBe(1);
-    const list = (await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data;
+    await org.admin.client.post(`/api/v1/imports/${notes.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, notes.body.id)).progress.created).toBe(1);
+    const list = (await org.admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data;
     expect(list[0].body_html).toBe('<p>Met at &lt;b&gt;FOSDEM&lt;/b&gt;</p><p>Likes kernels</p>');
 
-    await admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
-    expect((await waitForImport(t, admin.client, up.body.id)).status).toBe('reverted');
-    expect((await admin.client.get(`/api/v1/tasks/${rows[0].record_id}`)).body.archived_at).not.toBeNull();
-    await admin.client.post(`/api/v1/imports/${notes.body.id}/revert`);
-    await waitForImport(t, admin.client, notes.body.id);
-    expect((await admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data).toEqual(
-      [],
-    );
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/revert`);
+    expect((await waitForImport(org.t, org.admin.client, up.body.id)).status).toBe('reverted');
+    expect(
+      (await org.admin.client.get(`/api/v1/tasks/${rows[0].record_id}`)).body.archived_at,
+    ).not.toBeNull();
+    await org.admin.client.post(`/api/v1/imports/${notes.body.id}/revert`);
+    await waitForImport(org.t, org.admin.client, notes.body.id);
+    expect(
+      (await org.admin.client.get(`/api/v1/notes?object=contact&id=${contact.body.id}`)).body.data,
+    ).toEqual([]);
   });
 });
 
 describe('files exported by Cairn', () => {
-  const exportCsv = async (org: { client: Client }, collection: string, fields: string) =>
+  const exportCsv = async (by: { client: Client }, collection: string, fields: string) =>
     (
-      await t.app.inject({
+      await org.t.app.inject({
         method: 'GET',
         url: `/api/v1/${collection}/export?format=csv&fields=${fields}`,
-        headers: { cookie: org.client.cookieHeader },
+        headers: { cookie: by.client.cookieHeader },
       })
     ).rawPayload;
   const run = (org: { client: Client }, object: string, file: Buffer, dedup = 'skip') =>
     importFile(org.client, object, `${object}.csv`, file, dedup);
 
   it('keep a company hierarchy in another organization, and match their records by id in place', async () => {
-    const [from, to] = [await signUp(t, 'Group exporter'), await signUp(t, 'Group importer')];
+    const [from, to] = [await signUp(org.t, 'Group exporter'), await signUp(org.t, 'Group importer')];
     const holding = await from.client.post('/api/v1/companies', { name: 'Holding AG' });
     await from.client.post('/api/v1/companies', { name: 'Sub GmbH', parent_id: holding.body.id });
     const companies = await exportCsv(from, 'companies', 'id,name,parent_id,owner_id');
@@ -1372,20 +1396,20 @@ describe('opportunities', () => {
       'Plain deal,1200,',
       'Bad deal,12 EUR GBP,',
     ].join('\n');
-    const up = await uploadCsv(t, admin.client, 'opportunity', 'amounts.csv', csv);
+    const up = await uploadCsv(org.t, org.admin.client, 'opportunity', 'amounts.csv', csv);
     expect(up.body.mapping.map((m: { target: string }) => m.target)).toEqual(['title', 'amount', 'currency']);
-    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    expect((await waitForImport(t, admin.client, up.body.id)).progress).toMatchObject({
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, up.body.id)).progress).toMatchObject({
       created: 5,
       failed: 0,
     });
-    const rows = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
+    const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
     expect(rows[4].problems).toEqual([
       expect.objectContaining({ column: 'Amount', code: 'invalid_amount', value: '12 EUR GBP' }),
     ]);
     const deals = await Promise.all(
       rows.map(async (r: { record_id: string }) => {
-        const o = (await admin.client.get(`/api/v1/opportunities/${r.record_id}`)).body;
+        const o = (await org.admin.client.get(`/api/v1/opportunities/${r.record_id}`)).body;
         return [o.title, o.amount, o.currency];
       }),
     );
@@ -1399,37 +1423,37 @@ describe('opportunities', () => {
 
     // Overwritten from a bare number, a deal keeps its currency.
     const run = async (body: string, dedup: string) =>
-      (await importFile(admin.client, 'opportunity', 'again.csv', body, dedup)).rows[0];
+      (await importFile(org.admin.client, 'opportunity', 'again.csv', body, dedup)).rows[0];
     const first = await run('External id,Title,Amount\nAMT-1,Kept euro,"€5,000"\n', 'skip');
     const again = await run('External id,Title,Amount\nAMT-1,Kept euro,7000\n', 'overwrite');
     expect(again).toMatchObject({ outcome: 'updated', record_id: first.record_id });
-    const kept = (await admin.client.get(`/api/v1/opportunities/${first.record_id}`)).body;
+    const kept = (await org.admin.client.get(`/api/v1/opportunities/${first.record_id}`)).body;
     expect([kept.amount, kept.currency]).toEqual([7000, 'EUR']);
   });
 
   it("keeps an imported opportunity's first stage in its history after that stage is deleted", async () => {
-    const pipeline = await admin.client.post('/api/v1/pipelines', {
+    const pipeline = await org.admin.client.post('/api/v1/pipelines', {
       name: 'History kept',
       stages: [{ name: 'Intro' }, { name: 'Pilot' }],
     });
     expect(pipeline.status, pipeline.text).toBe(201);
     const [intro, pilot] = pipeline.body.stages.map((s: { id: string }) => s.id);
     const up = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'opportunity',
       'history.csv',
       'Title,Stage\nPilot deal,Pilot\n',
     );
-    await admin.client.patch(`/api/v1/imports/${up.body.id}`, { options: { pipeline: 'History kept' } });
-    await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-    expect((await waitForImport(t, admin.client, up.body.id)).progress).toMatchObject({ created: 1 });
-    const [row] = (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
-    const deleted = await admin.client.delete(
+    await org.admin.client.patch(`/api/v1/imports/${up.body.id}`, { options: { pipeline: 'History kept' } });
+    await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    expect((await waitForImport(org.t, org.admin.client, up.body.id)).progress).toMatchObject({ created: 1 });
+    const [row] = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data;
+    const deleted = await org.admin.client.delete(
       `/api/v1/pipelines/${pipeline.body.id}/stages/${pilot}?move_to=${intro}`,
     );
     expect(deleted.status, deleted.text).toBe(200);
-    const history = (await admin.client.get(`/api/v1/opportunities/${row.record_id}/history`)).body.data;
+    const history = (await org.admin.client.get(`/api/v1/opportunities/${row.record_id}/history`)).body.data;
     expect(
       history.map((h: { from_stage: { name: string } | null; to_stage: { name: string } }) => [
         h.from_stage?.name ?? null,

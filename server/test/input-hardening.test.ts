@@ -5,40 +5,25 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerWebApp } from '../src/modules/web/web.routes.js';
 import { installInputRules } from '../src/platform/http/input.js';
 import { installProblemHandlers } from '../src/platform/http/problem.js';
 import type { ApiApp } from '../src/platform/http/types.js';
-import {
-  expectProblem,
-  ORIGIN,
-  readShared,
-  signUp,
-  startTestApp,
-  type TestApp,
-  uploadCsv,
-  waitForImport,
-} from './kit/index.js';
+import { expectProblem, ORIGIN, readShared, uploadCsv, useOrganization, waitForImport } from './kit/index.js';
 
-let t: TestApp;
-let admin: Awaited<ReturnType<typeof signUp>>;
-beforeAll(async () => {
-  t = await startTestApp();
-  admin = await signUp(t, 'Hardening Co');
-});
-afterAll(() => t?.close());
+const org = useOrganization('Hardening Co');
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
 
 /** Sends raw bytes as a request body with the admin's session. */
 async function raw(method: 'POST' | 'PATCH', url: string, payload: Buffer | string, contentType: string) {
-  const res = await t.app.inject({
+  const res = await org.t.app.inject({
     method,
     url,
-    headers: { cookie: admin.client.cookieHeader, origin: ORIGIN, 'content-type': contentType },
+    headers: { cookie: org.admin.client.cookieHeader, origin: ORIGIN, 'content-type': contentType },
     payload,
-    remoteAddress: admin.client.ip,
+    remoteAddress: org.admin.client.ip,
   });
   return { status: res.statusCode, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined };
 }
@@ -49,7 +34,7 @@ const deepFilter = (levels: number) =>
 
 describe('bytes PostgreSQL cannot store', () => {
   it('a NUL character anywhere in a JSON body is a 400 naming its path, on every route that takes a body', async () => {
-    const contact = await admin.client.post('/api/v1/contacts', { first_name: 'Nul' });
+    const contact = await org.admin.client.post('/api/v1/contacts', { first_name: 'Nul' });
     expect(contact.status).toBe(201);
     const cases: [string, unknown, string][] = [
       ['/api/v1/contacts', { first_name: 'a\u0000b' }, 'body.first_name'],
@@ -69,29 +54,29 @@ describe('bytes PostgreSQL cannot store', () => {
       ['/api/v1/tags', { name: 'tag\u0000' }, 'body.name'],
     ];
     for (const [url, body, where] of cases) {
-      const res = await admin.client.post(url, body);
+      const res = await org.admin.client.post(url, body);
       expect(res.status, `${url} ${JSON.stringify(body)}: ${res.text}`).toBe(400);
       expect(res.headers['content-type']).toBe(PROBLEM);
       expect(res.body).toMatchObject({ code: 'invalid_character', path: where });
     }
-    const patched = await admin.client.patch(`/api/v1/contacts/${contact.body.id}`, {
+    const patched = await org.admin.client.patch(`/api/v1/contacts/${contact.body.id}`, {
       custom: { note: 'x\u0000' },
     });
     expect(patched.status).toBe(400);
     expect(patched.body).toMatchObject({ code: 'invalid_character', path: 'body.custom.note' });
     // The rule sits where bodies enter: every route that takes one refuses it the same way.
     const uuid = '00000000-0000-4000-8000-000000000000';
-    for (const route of t.routes) {
+    for (const route of org.t.routes) {
       if (route.method === 'GET' || route.method === 'DELETE') continue;
       const url = route.url.replace(/:[A-Za-z]+/g, uuid).replace('*', 'x');
-      const res = await admin.client.request(route.method as 'POST', url, { x: '\u0000' });
+      const res = await org.admin.client.request(route.method as 'POST', url, { x: '\u0000' });
       expect(res.status, `${route.method} ${route.url}: ${res.text}`).toBe(400);
       expect(res.body, `${route.method} ${route.url}`).toMatchObject({
         code: 'invalid_character',
         path: 'body.x',
       });
     }
-    const unchanged = await admin.client.get(`/api/v1/contacts/${contact.body.id}`);
+    const unchanged = await org.admin.client.get(`/api/v1/contacts/${contact.body.id}`);
     expect(unchanged.body.first_name).toBe('Nul');
   });
 
@@ -107,24 +92,24 @@ describe('bytes PostgreSQL cannot store', () => {
       ['/api/v1/objects/contact%00', 'params.object'],
     ];
     for (const [url, where] of cases) {
-      const res = await admin.client.get(url);
+      const res = await org.admin.client.get(url);
       expect(res.status, `${url}: ${res.text}`).toBe(400);
       expect(res.headers['content-type']).toBe(PROBLEM);
       expect(res.body, url).toMatchObject({ code: 'invalid_character', path: where });
     }
     // Every GET route, whatever its own parameters: the rule runs before any schema.
     const uuid = '00000000-0000-4000-8000-000000000000';
-    for (const route of t.routes.filter((r) => r.method === 'GET')) {
+    for (const route of org.t.routes.filter((r) => r.method === 'GET')) {
       const url = `${route.url.replace(/:[A-Za-z]+/g, uuid).replace('*', 'x')}?x=a%00`;
-      const res = await admin.client.get(url);
+      const res = await org.admin.client.get(url);
       expect(res.status, `${url}: ${res.text}`).toBe(400);
       expect(res.body, url).toMatchObject({ code: 'invalid_character', path: 'query.x' });
     }
   });
 
   it('a cursor carrying a NUL or a value of the wrong type is a 400, not a database error', async () => {
-    const contact = await admin.client.post('/api/v1/contacts', { first_name: 'Cursor' });
-    const pipeline = await admin.client.post('/api/v1/pipelines', { name: 'Cursor pipeline' });
+    const contact = await org.admin.client.post('/api/v1/contacts', { first_name: 'Cursor' });
+    const pipeline = await org.admin.client.post('/api/v1/pipelines', { name: 'Cursor pipeline' });
     const column = `/api/v1/pipelines/${pipeline.body.id}/board/${pipeline.body.stages[0].id}`;
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const urls = [
@@ -134,7 +119,7 @@ describe('bytes PostgreSQL cannot store', () => {
       `${column}?filter=${encodeURIComponent('{"field":"title","op":"eq","value":"a\\u0000"}')}`,
     ];
     for (const url of urls) {
-      const res = await admin.client.get(url);
+      const res = await org.admin.client.get(url);
       expect(res.status, `${url}: ${res.text}`).toBe(400);
       expect(res.headers['content-type']).toBe(PROBLEM);
     }
@@ -150,7 +135,7 @@ describe('bytes PostgreSQL cannot store', () => {
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toBe(PROBLEM);
     expect(res.body).toMatchObject({ code: 'invalid_utf8', path: 'body' });
-    const stored = await admin.client.get('/api/v1/contacts?q=Bad');
+    const stored = await org.admin.client.get('/api/v1/contacts?q=Bad');
     expect(stored.body.data).toEqual([]);
     // Valid UTF-8 with a BOM-less multi-byte name still goes through.
     const ok = await raw(
@@ -223,25 +208,25 @@ describe('bytes PostgreSQL cannot store', () => {
   it('a NUL character in a CSV cell of an import is a cell problem like any bad cell, never a 500 nor a stored NUL', async () => {
     const csv =
       'First name,Last name,Email\nAda,Lovelace,ada@example.com\nNully,By\u0000te,nul@example.com\n';
-    const up = await uploadCsv(t, admin.client, 'contact', 'nul.csv', csv);
+    const up = await uploadCsv(org.t, org.admin.client, 'contact', 'nul.csv', csv);
     expect(up.status, up.text).toBe(201);
-    const started = await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+    const started = await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
     expect(started.status, started.text).toBe(200);
-    const done = await waitForImport(t, admin.client, up.body.id);
+    const done = await waitForImport(org.t, org.admin.client, up.body.id);
     expect(done.status).toBe('completed');
     // The default `invalid_cells` keeps the row without the bad cell, as for any other bad cell.
     expect(done.progress).toMatchObject({ created: 2, failed: 0, with_problems: 1 });
-    const nully = await admin.client.get('/api/v1/contacts?q=Nully');
+    const nully = await org.admin.client.get('/api/v1/contacts?q=Nully');
     expect(nully.body.data).toHaveLength(1);
     expect(nully.body.data[0].last_name).toBeNull();
-    const problems = await admin.client.get(`/api/v1/imports/${up.body.id}/errors.csv`);
+    const problems = await org.admin.client.get(`/api/v1/imports/${up.body.id}/errors.csv`);
     expect(problems.status).toBe(200);
     expect(problems.text).toContain('invalid_character');
     expect(problems.text).not.toContain('\u0000');
     // A NUL in the header row: the upload itself is refused.
     const header = await uploadCsv(
-      t,
-      admin.client,
+      org.t,
+      org.admin.client,
       'contact',
       'nulhead.csv',
       'First\u0000name,Email\nA,a@example.com\n',
@@ -249,7 +234,7 @@ describe('bytes PostgreSQL cannot store', () => {
     expect(header.status, header.text).toBe(400);
     expect(header.body).toMatchObject({ code: 'invalid_csv' });
     // A NUL in the uploaded file's name.
-    const name = await uploadCsv(t, admin.client, 'contact', 'nul\u0000.csv', 'First name\nA\n');
+    const name = await uploadCsv(org.t, org.admin.client, 'contact', 'nul\u0000.csv', 'First name\nA\n');
     expect(name.status, name.text).toBe(400);
     expect(name.body).toMatchObject({ code: 'invalid_character', path: 'body.file.filename' });
   });
@@ -257,7 +242,7 @@ describe('bytes PostgreSQL cannot store', () => {
 
 describe('empty and late errors', () => {
   it('a PATCH with nothing to change is a no-op 200 returning the unchanged record, on every PATCH route', async () => {
-    const c = admin.client;
+    const c = org.admin.client;
     const pipeline = await c.post('/api/v1/pipelines', { name: 'Patch pipeline' });
     expect(pipeline.status).toBe(201);
     const stage = pipeline.body.stages[0];
@@ -269,7 +254,7 @@ describe('empty and late errors', () => {
     const view = await c.post('/api/v1/views', { object: 'contact', name: 'Patch view' });
     const task = await c.post('/api/v1/tasks', { title: 'Patch task' });
     const note = await c.post('/api/v1/notes', { object: 'contact', id: contact.body.id, body: 'Hello' });
-    const up = await uploadCsv(t, c, 'contact', 'p.csv', 'First name\nA\n');
+    const up = await uploadCsv(org.t, c, 'contact', 'p.csv', 'First name\nA\n');
     const targets: [string, { status: number; body: Record<string, unknown> }][] = [
       [`/api/v1/pipelines/${pipeline.body.id}`, pipeline],
       [`/api/v1/pipelines/${pipeline.body.id}/stages/${stage.id}`, pipeline],
@@ -291,27 +276,27 @@ describe('empty and late errors', () => {
       if ('title' in created.body) expect(res.body.title).toBe(created.body.title);
     }
     const covered = new Set(targets.map(([url]) => url.split('/')[3]));
-    const patchRoutes = t.routes.filter((r) => r.method === 'PATCH').map((r) => r.url.split('/')[3]);
+    const patchRoutes = org.t.routes.filter((r) => r.method === 'PATCH').map((r) => r.url.split('/')[3]);
     // members and tags take a required field, so `{}` is a 400 there; every other PATCH is covered.
     for (const collection of patchRoutes)
       if (collection !== 'members' && collection !== 'tags') expect(covered).toContain(collection);
   });
 
   it('a CSV export with a malformed cursor, filter or sort is a 400 problem before the first byte', async () => {
-    await admin.client.post('/api/v1/contacts', { first_name: 'Exported' });
+    await org.admin.client.post('/api/v1/contacts', { first_name: 'Exported' });
     for (const query of [
       'cursor=garbage',
       `filter=${encodeURIComponent('{"field":"nothing","op":"eq","value":1}')}`,
       'sort=nothing:asc',
     ]) {
       for (const format of ['csv', 'jsonl']) {
-        const res = await admin.client.get(`/api/v1/contacts/export?format=${format}&${query}`);
+        const res = await org.admin.client.get(`/api/v1/contacts/export?format=${format}&${query}`);
         expect(res.status, `${format} ${query}: ${res.text}`).toBe(400);
         expect(res.headers['content-type']).toBe(PROBLEM);
         expect(res.body.code).toBeTypeOf('string');
       }
     }
-    const ok = await admin.client.get('/api/v1/contacts/export?format=csv');
+    const ok = await org.admin.client.get('/api/v1/contacts/export?format=csv');
     expect(ok.status).toBe(200);
     expect(ok.text).toContain('Exported');
   });
@@ -344,7 +329,7 @@ describe('depth before schemas', () => {
   });
 
   it('a filter query parameter nested too deep is a 400 too_deep', async () => {
-    const res = await admin.client.get(`/api/v1/contacts?filter=${encodeURIComponent('['.repeat(7000))}`);
+    const res = await org.admin.client.get(`/api/v1/contacts?filter=${encodeURIComponent('['.repeat(7000))}`);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'too_deep', path: 'query.filter' });
   });
@@ -410,8 +395,8 @@ function httpCall(
 
 describe('every error is problem+json, from every layer', () => {
   it('Node, Fastify, the router, better-auth and static files all answer problem+json with a code', async () => {
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = t.app.server.address() as AddressInfo;
+    await org.t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = org.t.app.server.address() as AddressInfo;
     // Node's HTTP parser: header block too large.
     const big = parseRaw(
       await rawExchange(port, `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
@@ -453,7 +438,7 @@ describe('every error is problem+json, from every layer', () => {
       method: 'POST',
       path: '/api/auth/sign-in/email',
       headers: { 'content-type': 'application/json', origin: ORIGIN },
-      body: JSON.stringify({ email: admin.email, password: 'wrong-password-1' }),
+      body: JSON.stringify({ email: org.admin.email, password: 'wrong-password-1' }),
     });
     expectProblem(signIn, 401, { label: 'better-auth' });
     expect(signIn.body.code).toBe('invalid_email_or_password');

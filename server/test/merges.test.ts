@@ -1,28 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Client,
+  postOk,
   type Res,
   signUp,
-  startTestApp,
-  type TestApp,
   uploadCsv,
+  useOrganization,
   waitForImport,
 } from './kit/index.js';
 
-let t: TestApp;
-let admin: { client: Client; orgId: string; userId: string };
+const org = useOrganization('Mergers');
 
-beforeAll(async () => {
-  t = await startTestApp();
-  admin = await signUp(t, 'Mergers');
-});
-afterAll(() => t?.close());
-
-const post = async (url: string, body: unknown) => {
-  const res = await admin.client.post(url, body);
-  expect(res.status, `${url}: ${res.text}`).toBeLessThan(300);
-  return res.body;
-};
+const post = (url: string, body: unknown) => postOk(org.admin.client, url, body);
 
 type Group = { reason: string; key: string; record_count: number; records: { id: string }[] };
 
@@ -35,7 +24,7 @@ async function duplicatesUntil(
   collection: 'contacts' | 'companies',
   holds: (groups: Group[]) => boolean,
 ): Promise<Group[]> {
-  await t.drain({ delayed: true });
+  await org.t.drain({ delayed: true });
   const groups: Group[] = [];
   let cursor: string | null = null;
   do {
@@ -75,7 +64,7 @@ describe('duplicates', () => {
     const f = await post('/api/v1/contacts', { first_name: 'Jonathon', last_name: 'Smithers' });
     await post('/api/v1/contacts', { first_name: 'Unique', last_name: 'Soul' });
     const groups = await duplicatesUntil(
-      admin.client,
+      org.admin.client,
       'contacts',
       (g) =>
         hasGroup(g, 'phone', [a.id, b.id]) &&
@@ -96,19 +85,19 @@ describe('duplicates', () => {
     const a = await post('/api/v1/contacts', { first_name: 'Ed', phones: [{ number: '+1 415 555 0177' }] });
     const b = await post('/api/v1/contacts', { first_name: 'Eddy', phones: [{ number: '+1 415 555 0177' }] });
     const c = await post('/api/v1/contacts', { first_name: 'Edna', phones: [{ number: '+1 415 555 0177' }] });
-    let groups = await duplicatesUntil(admin.client, 'contacts', (g) =>
+    let groups = await duplicatesUntil(org.admin.client, 'contacts', (g) =>
       hasGroup(g, 'phone', [a.id, b.id, c.id]),
     );
     expect(idsOf(groups, 'phone')).toContainEqual([a.id, b.id, c.id].sort());
-    const edited = await admin.client.patch(`/api/v1/contacts/${c.id}`, {
+    const edited = await org.admin.client.patch(`/api/v1/contacts/${c.id}`, {
       phones: [{ number: '+1 415 555 0178' }],
     });
     expect(edited.status, edited.text).toBe(200);
-    groups = await duplicatesUntil(admin.client, 'contacts', (g) => hasGroup(g, 'phone', [a.id, b.id]));
+    groups = await duplicatesUntil(org.admin.client, 'contacts', (g) => hasGroup(g, 'phone', [a.id, b.id]));
     expect(idsOf(groups, 'phone')).toContainEqual([a.id, b.id].sort());
     await post(`/api/v1/contacts/${b.id}/archive`, {});
     groups = await duplicatesUntil(
-      admin.client,
+      org.admin.client,
       'contacts',
       (g) => !JSON.stringify(g).includes(a.id) && !JSON.stringify(g).includes(b.id),
     );
@@ -118,27 +107,33 @@ describe('duplicates', () => {
   it('remembers "not a duplicate": a dismissed pair is never shown again, for anyone', async () => {
     const a = await post('/api/v1/contacts', { first_name: 'Twin', last_name: 'Dismissa' });
     const b = await post('/api/v1/contacts', { first_name: 'Twin', last_name: 'Dismissa' });
-    await duplicatesUntil(admin.client, 'contacts', (g) => hasGroup(g, 'name', [a.id, b.id]));
-    const dismissed = await admin.client.post('/api/v1/contacts/duplicates/dismiss', { ids: [a.id, b.id] });
+    await duplicatesUntil(org.admin.client, 'contacts', (g) => hasGroup(g, 'name', [a.id, b.id]));
+    const dismissed = await org.admin.client.post('/api/v1/contacts/duplicates/dismiss', {
+      ids: [a.id, b.id],
+    });
     expect(dismissed.status, dismissed.text).toBe(200);
     expect(dismissed.body.dismissed_pairs).toBe(1);
-    expect(JSON.stringify(await duplicatesUntil(admin.client, 'contacts', () => true))).not.toContain(a.id);
+    expect(JSON.stringify(await duplicatesUntil(org.admin.client, 'contacts', () => true))).not.toContain(
+      a.id,
+    );
     // A full rescan recomputes every pair; the dismissal still holds.
-    const before = (await admin.client.get('/api/v1/contacts/duplicates')).body.scan;
-    const scan = await admin.client.post('/api/v1/contacts/duplicates/scan', {});
+    const before = (await org.admin.client.get('/api/v1/contacts/duplicates')).body.scan;
+    const scan = await org.admin.client.post('/api/v1/contacts/duplicates/scan', {});
     expect(scan.status, scan.text).toBe(202);
     expect(scan.body.scan.state).toMatch(/queued|running/);
-    await t.drain({ delayed: true });
-    const res = await admin.client.get('/api/v1/contacts/duplicates');
+    await org.t.drain({ delayed: true });
+    const res = await org.admin.client.get('/api/v1/contacts/duplicates');
     expect(res.body.scan.state).toBe('done');
     expect(res.body.scan.finished_at).not.toBe(before.finished_at);
-    expect(JSON.stringify(await duplicatesUntil(admin.client, 'contacts', () => true))).not.toContain(a.id);
-    const unknown = await admin.client.post('/api/v1/contacts/duplicates/dismiss', {
+    expect(JSON.stringify(await duplicatesUntil(org.admin.client, 'contacts', () => true))).not.toContain(
+      a.id,
+    );
+    const unknown = await org.admin.client.post('/api/v1/contacts/duplicates/dismiss', {
       ids: [a.id, '00000000-0000-7000-8000-000000000000'],
     });
     expect(unknown.status).toBe(404);
     expect(unknown.body.path).toBe('body.ids[1]');
-    const bad = await admin.client.get('/api/v1/contacts/duplicates?cursor=not-a-cursor');
+    const bad = await org.admin.client.get('/api/v1/contacts/duplicates?cursor=not-a-cursor');
     expect(bad.status).toBe(400);
     expect(bad.body.path).toBe('query.cursor');
   });
@@ -146,7 +141,7 @@ describe('duplicates', () => {
   it('stays responsive with 2,000 contacts sharing five last names: the list and /health answer within 1 s', async () => {
     // Before the background scan, opening this list ran a query quadratic in a last name's block
     // and froze the whole server (on the embedded database every request, /health included).
-    const crowd = await signUp(t, 'Crowd');
+    const crowd = await signUp(org.t, 'Crowd');
     const lastNames = ['Smith', 'Nguyen', 'Garcia', 'Kim', 'Jones'];
     const firstNames = [
       'Jon',
@@ -166,7 +161,7 @@ describe('duplicates', () => {
         `${firstNames[i % 10]}${i % 7 === 0 ? '' : ` ${String.fromCharCode(65 + (i % 26))}`},${lastNames[i % 5]},p${i}@crowd.example`,
     );
     const up = await uploadCsv(
-      t,
+      org.t,
       crowd.client,
       'contact',
       'crowd.csv',
@@ -174,7 +169,7 @@ describe('duplicates', () => {
     );
     expect(up.status, up.text).toBe(201);
     await crowd.client.post(`/api/v1/imports/${up.body.id}/start`);
-    expect((await waitForImport(t, crowd.client, up.body.id)).status).toBe('completed');
+    expect((await waitForImport(org.t, crowd.client, up.body.id)).status).toBe('completed');
     let slowest = 0;
     let slowestUrl = '';
     const timed = async (url: string) => {
@@ -185,7 +180,7 @@ describe('duplicates', () => {
       return res;
     };
     // The scan of the imported contacts runs to its end; then the list (ten pages) and /health.
-    await t.drain({ delayed: true });
+    await org.t.drain({ delayed: true });
     let page = await timed('/api/v1/contacts/duplicates');
     for (let i = 0, next = page; i < 10 && next.body.next_cursor; i++) {
       await timed('/health');
@@ -206,7 +201,7 @@ describe('duplicates', () => {
     const c = await post('/api/v1/companies', { name: 'Initech, Inc.' });
     const d = await post('/api/v1/companies', { name: 'initech LLC' });
     const groups = await duplicatesUntil(
-      admin.client,
+      org.admin.client,
       'companies',
       (g) => hasGroup(g, 'domain', [a.id, b.id]) && hasGroup(g, 'name', [c.id, d.id]),
     );
@@ -239,7 +234,7 @@ describe('merge and undo', () => {
     });
     const note = await post('/api/v1/notes', { object: 'contact', id: other.id, body: '<p>Likes COBOL</p>' });
 
-    const merged = await admin.client.post('/api/v1/contacts/merge', {
+    const merged = await org.admin.client.post('/api/v1/contacts/merge', {
       survivor_id: survivor.id,
       merged_ids: [other.id],
       values: { first_name: survivor.id },
@@ -259,19 +254,20 @@ describe('merge and undo', () => {
     expect(s.phones.map((p: { e164: string }) => p.e164)).toEqual(['+12025550147']);
     expect(s.tags).toEqual(['vip', 'navy']);
     expect(s.companies.map((c: { id: string }) => c.id)).toEqual([acme.id]);
-    expect((await admin.client.get(`/api/v1/contacts/${other.id}`)).body.archived_at).not.toBeNull();
-    expect((await admin.client.get(`/api/v1/opportunities/${opp.id}`)).body.contact.id).toBe(survivor.id);
-    expect((await admin.client.get(`/api/v1/tasks/${task.id}`)).body.link.id).toBe(survivor.id);
-    const notes = await admin.client.get(`/api/v1/notes?object=contact&id=${survivor.id}`);
+    expect((await org.admin.client.get(`/api/v1/contacts/${other.id}`)).body.archived_at).not.toBeNull();
+    expect((await org.admin.client.get(`/api/v1/opportunities/${opp.id}`)).body.contact.id).toBe(survivor.id);
+    expect((await org.admin.client.get(`/api/v1/tasks/${task.id}`)).body.link.id).toBe(survivor.id);
+    const notes = await org.admin.client.get(`/api/v1/notes?object=contact&id=${survivor.id}`);
     expect(notes.body.data.map((n: { id: string }) => n.id)).toContain(note.id);
-    const timeline = (await admin.client.get(`/api/v1/contacts/${survivor.id}/timeline?limit=100`)).body.data;
+    const timeline = (await org.admin.client.get(`/api/v1/contacts/${survivor.id}/timeline?limit=100`)).body
+      .data;
     const types = timeline.map((e: { type: string; subject: { id: string } }) => `${e.type}:${e.subject.id}`);
     expect(types).toContain(`contact.merged:${survivor.id}`);
     expect(types).toContain(`contact.created:${other.id}`);
 
-    const undone = await admin.client.post(`/api/v1/merges/${merged.body.merge_id}/undo`);
+    const undone = await org.admin.client.post(`/api/v1/merges/${merged.body.merge_id}/undo`);
     expect(undone.status, undone.text).toBe(200);
-    const back = (await admin.client.get(`/api/v1/contacts/${survivor.id}`)).body;
+    const back = (await org.admin.client.get(`/api/v1/contacts/${survivor.id}`)).body;
     expect(back).toMatchObject({
       first_name: 'Grace',
       last_name: null,
@@ -280,15 +276,15 @@ describe('merge and undo', () => {
       companies: [],
     });
     expect(back.emails.map((e: { value: string }) => e.value)).toEqual(['grace@merge.example']);
-    const restored = (await admin.client.get(`/api/v1/contacts/${other.id}`)).body;
+    const restored = (await org.admin.client.get(`/api/v1/contacts/${other.id}`)).body;
     expect(restored).toMatchObject({
       archived_at: null,
       email: 'ghopper@merge.example',
       last_name: 'Hopper',
     });
-    expect((await admin.client.get(`/api/v1/opportunities/${opp.id}`)).body.contact.id).toBe(other.id);
-    expect((await admin.client.get(`/api/v1/tasks/${task.id}`)).body.link.id).toBe(other.id);
-    const again = await admin.client.post(`/api/v1/merges/${merged.body.merge_id}/undo`);
+    expect((await org.admin.client.get(`/api/v1/opportunities/${opp.id}`)).body.contact.id).toBe(other.id);
+    expect((await org.admin.client.get(`/api/v1/tasks/${task.id}`)).body.link.id).toBe(other.id);
+    const again = await org.admin.client.post(`/api/v1/merges/${merged.body.merge_id}/undo`);
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('already_undone');
   });
@@ -296,27 +292,30 @@ describe('merge and undo', () => {
   it('refuses a survivor among the merged, a value from outside the merge and an unknown contact', async () => {
     const a = await post('/api/v1/contacts', { first_name: 'One' });
     const b = await post('/api/v1/contacts', { first_name: 'Two' });
-    const self = await admin.client.post('/api/v1/contacts/merge', { survivor_id: a.id, merged_ids: [a.id] });
+    const self = await org.admin.client.post('/api/v1/contacts/merge', {
+      survivor_id: a.id,
+      merged_ids: [a.id],
+    });
     expect([self.status, self.body.code]).toEqual([400, 'invalid_merge']);
-    const outside = await admin.client.post('/api/v1/contacts/merge', {
+    const outside = await org.admin.client.post('/api/v1/contacts/merge', {
       survivor_id: a.id,
       merged_ids: [b.id],
       values: { first_name: '00000000-0000-4000-8000-000000000000' },
     });
     expect([outside.status, outside.body.path]).toEqual([400, 'body.values.first_name']);
-    const unknown = await admin.client.post('/api/v1/contacts/merge', {
+    const unknown = await org.admin.client.post('/api/v1/contacts/merge', {
       survivor_id: a.id,
       merged_ids: ['00000000-0000-4000-8000-000000000000'],
     });
     expect([unknown.status, unknown.body.path]).toEqual([404, 'body.merged_ids[0]']);
-    expect((await admin.client.get(`/api/v1/contacts/${b.id}`)).body.archived_at).toBeNull();
+    expect((await org.admin.client.get(`/api/v1/contacts/${b.id}`)).body.archived_at).toBeNull();
   });
   it('points the merged contacts external ids at the survivor, and back on undo', async () => {
     const importRow = async (csv: string) => {
-      const up = await uploadCsv(t, admin.client, 'contact', 'people.csv', csv);
-      await admin.client.post(`/api/v1/imports/${up.body.id}/start`);
-      await waitForImport(t, admin.client, up.body.id);
-      return (await admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data as {
+      const up = await uploadCsv(org.t, org.admin.client, 'contact', 'people.csv', csv);
+      await org.admin.client.post(`/api/v1/imports/${up.body.id}/start`);
+      await waitForImport(org.t, org.admin.client, up.body.id);
+      return (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows`)).body.data as {
         outcome: string;
         record_id: string;
       }[];
@@ -324,7 +323,7 @@ describe('merge and undo', () => {
     const [survivor, merged] = await importRow(
       'Id,First Name,Email\nCRM-1,Ext,ext.one@merge.example\nCRM-2,Ext,ext.two@merge.example\n',
     );
-    const merge = await admin.client.post('/api/v1/contacts/merge', {
+    const merge = await org.admin.client.post('/api/v1/contacts/merge', {
       survivor_id: survivor!.record_id,
       merged_ids: [merged!.record_id],
     });
@@ -332,7 +331,7 @@ describe('merge and undo', () => {
     // The source system's CRM-2 is now the survivor: a later file naming it matches the survivor.
     const [after] = await importRow('Id,First Name\nCRM-2,Ext\n');
     expect(after).toMatchObject({ outcome: 'skipped', record_id: survivor!.record_id });
-    await admin.client.post(`/api/v1/merges/${merge.body.merge_id}/undo`);
+    await org.admin.client.post(`/api/v1/merges/${merge.body.merge_id}/undo`);
     const [undone] = await importRow('Id,First Name\nCRM-2,Ext\n');
     expect(undone).toMatchObject({ outcome: 'skipped', record_id: merged!.record_id });
   });

@@ -1,34 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addMember,
-  type Client,
-  signUp,
-  startTestApp,
-  type TestApp,
-  uploadCsv,
-  waitForImport,
-} from './kit/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addMember, type Client, uploadCsv, useOrganization, waitForImport } from './kit/index.js';
 
-let t: TestApp;
-let admin: { client: Client };
+const org = useOrganization('Owners');
 let alice: { client: Client };
 let bob: { client: Client };
 
 beforeAll(async () => {
-  t = await startTestApp();
-  admin = await signUp(t, 'Owners');
-  alice = await addMember(t, admin.client, 'user');
-  bob = await addMember(t, admin.client, 'user');
+  alice = await addMember(org.t, org.admin.client, 'user');
+  bob = await addMember(org.t, org.admin.client, 'user');
 });
-afterAll(() => t?.close());
 
 /** A finished import of two contacts run by `by`. */
 async function finishedImport(by: Client, tag: string): Promise<string> {
   const csv = `First Name,Email\nAda,ada.${tag}@own.example\nGrace,grace.${tag}@own.example\n`;
-  const up = await uploadCsv(t, by, 'contact', `${tag}.csv`, csv);
+  const up = await uploadCsv(org.t, by, 'contact', `${tag}.csv`, csv);
   expect(up.status, up.text).toBe(201);
   expect((await by.post(`/api/v1/imports/${up.body.id}/start`)).status).toBe(200);
-  expect((await waitForImport(t, by, up.body.id)).status).toBe('completed');
+  expect((await waitForImport(org.t, by, up.body.id)).status).toBe('completed');
   return up.body.id;
 }
 
@@ -51,11 +39,11 @@ describe('reverting an import', () => {
     expect((await alice.client.get(`/api/v1/imports/${byAlice}`)).body.status).toBe('completed');
 
     expect((await alice.client.post(`/api/v1/imports/${byAlice}/revert`)).status).toBe(200);
-    expect((await waitForImport(t, alice.client, byAlice)).status).toBe('reverted');
+    expect((await waitForImport(org.t, alice.client, byAlice)).status).toBe('reverted');
 
     const byBob = await finishedImport(bob.client, 'b1');
-    expect((await admin.client.post(`/api/v1/imports/${byBob}/revert`)).status).toBe(200);
-    expect((await waitForImport(t, admin.client, byBob)).status).toBe('reverted');
+    expect((await org.admin.client.post(`/api/v1/imports/${byBob}/revert`)).status).toBe(200);
+    expect((await waitForImport(org.t, org.admin.client, byBob)).status).toBe('reverted');
   });
 });
 
@@ -73,7 +61,7 @@ describe('undoing a merge', () => {
     expect((await alice.client.get(`/api/v1/contacts/${byAlice.mergedId}`)).body.archived_at).toBeNull();
 
     const byBob = await merge(bob.client, 'Boris');
-    expect((await admin.client.post(`/api/v1/merges/${byBob.mergeId}/undo`)).status).toBe(200);
-    expect((await admin.client.get(`/api/v1/contacts/${byBob.mergedId}`)).body.archived_at).toBeNull();
+    expect((await org.admin.client.post(`/api/v1/merges/${byBob.mergeId}/undo`)).status).toBe(200);
+    expect((await org.admin.client.get(`/api/v1/contacts/${byBob.mergedId}`)).body.archived_at).toBeNull();
   });
 });

@@ -9,14 +9,7 @@ import {
 } from '@tanstack/react-router';
 import { setUnauthenticatedHandler } from './api/client';
 import { membersQuery, meQuery, objectQuery, queryClient } from './lib/query';
-import {
-  COLLECTION,
-  DEFAULT_COLUMNS,
-  type ListObject,
-  listQueryOptions,
-  type RecordObject,
-  recordQuery,
-} from './lib/records';
+import { COLLECTION, type ListObject, listQueryOptions, type RecordObject, recordQuery } from './lib/records';
 import { AppLayout } from './shell/AppLayout';
 import { PageError, PageSkeleton } from './shell/states';
 
@@ -78,15 +71,13 @@ const listLoader =
   ({ deps }: { deps: ListSearch }) => {
     const collection = COLLECTION[object];
     void queryClient.prefetchQuery(membersQuery);
-    const pending: Promise<unknown>[] = [queryClient.ensureQueryData(objectQuery(object))];
-    if (!deps.view) {
-      pending.push(
-        queryClient.ensureQueryData(
-          listQueryOptions(collection, { sort: [], q: '', columns: DEFAULT_COLUMNS[collection] }),
-        ),
-      );
-    }
-    return Promise.all(pending).then(() => undefined);
+    // The first page shows the registry's default columns for the object.
+    return queryClient.ensureQueryData(objectQuery(object)).then(async ({ display }) => {
+      if (!deps.view)
+        await queryClient.ensureQueryData(
+          listQueryOptions(collection, { sort: [], q: '', columns: display.columns }),
+        );
+    });
   };
 
 /** Starts reading a record and its object's registry while the record page's code loads. */

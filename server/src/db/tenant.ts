@@ -88,6 +88,16 @@ export type TenantOptions = {
 type DrizzleInternals = { dialect: PgDialect; schema: RelationalSchemaConfig<TablesRelationalConfig> };
 const internalsOf = (database: Database) => (database.db as unknown as { session: DrizzleInternals }).session;
 
+/**
+ * A Drizzle transaction over `client`, a server connection (or a guarded stand-in for one) on
+ * which the caller has begun the transaction: the same dialect and schema as `database`.
+ */
+function drizzleTxOver(database: Database, client: { query: (...args: never[]) => unknown }): Tx {
+  const { dialect, schema } = internalsOf(database);
+  const session = new NodePgSession(client as unknown as pg.PoolClient, dialect, schema, {});
+  return new NodePgTransaction(dialect, session, schema) as unknown as Tx;
+}
+
 async function serverTransaction<T>(
   database: Database,
   pool: pg.Pool,
@@ -107,9 +117,7 @@ async function serverTransaction<T>(
   try {
     // begin and the tenant settings in one round trip (simple-query protocol, two statements).
     await client.query(`begin; ${settings}`);
-    const { dialect, schema } = internalsOf(database);
-    const session = new NodePgSession(guarded as unknown as pg.PoolClient, dialect, schema, {});
-    const tx = new NodePgTransaction(dialect, session, schema) as unknown as Tx;
+    const tx = drizzleTxOver(database, guarded);
     const result = await fn({ tx, ctx, conn: rawConnectionOf(tx) });
     await client.query('commit');
     return result;
@@ -166,9 +174,7 @@ async function serverReadTransaction<T>(
     },
   };
   try {
-    const { dialect, schema } = internalsOf(database);
-    const session = new NodePgSession(guarded as unknown as pg.PoolClient, dialect, schema, {});
-    const tx = new NodePgTransaction(dialect, session, schema) as unknown as Tx;
+    const tx = drizzleTxOver(database, guarded);
     const result = await fn({ tx, ctx, conn: rawConnectionOf(tx) });
     uncork();
     await begun;

@@ -87,19 +87,6 @@ export async function authRequest<T = unknown>(path: string, body?: unknown): Pr
   return json as T;
 }
 
-/**
- * What a contact is called in the app: the server's one rule (platform/registry/display-name.ts),
- * its name, else its e-mail, else its phone, else "Unnamed contact".
- */
-export function contactName(c: {
-  first_name?: string | null;
-  last_name?: string | null;
-  email?: string | null;
-  phone?: string | null;
-}) {
-  return [c.first_name, c.last_name].filter(Boolean).join(' ') || c.email || c.phone || 'Unnamed contact';
-}
-
 /** Formats an amount in its currency (or none) for cards and totals. */
 export function money(amount: number | null | undefined, currency?: string | null): string {
   if (amount == null) return '—';

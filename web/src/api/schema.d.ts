@@ -4848,6 +4848,7 @@ export interface components {
                 direction: "asc" | "desc";
                 field: string;
             };
+            display: components["schemas"]["ObjectDisplay"];
             fields: components["schemas"]["Field"][];
             key: string;
             label_plural: string;
@@ -4866,10 +4867,31 @@ export interface components {
                 direction: "asc" | "desc";
                 field: string;
             };
+            display: components["schemas"]["ObjectDisplayInput"];
             fields: components["schemas"]["FieldInput"][];
             key: string;
             label_plural: string;
             label_singular: string;
+        };
+        ObjectDisplay: {
+            /** @description The columns a table shows before the user chooses */
+            columns: string[];
+            /** @description What a record with none of them is called */
+            empty: string;
+            /** @description Tried in order when those are all empty */
+            fallback: string[];
+            /** @description The fields that name a record, joined by a space */
+            fields: string[];
+        };
+        ObjectDisplayInput: {
+            /** @description The columns a table shows before the user chooses */
+            columns: string[];
+            /** @description What a record with none of them is called */
+            empty: string;
+            /** @description Tried in order when those are all empty */
+            fallback: string[];
+            /** @description The fields that name a record, joined by a space */
+            fields: string[];
         };
         Opportunity: {
             amount: number | null;

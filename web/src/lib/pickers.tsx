@@ -3,6 +3,7 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../api/client';
+import { objectQuery } from './query';
 import { asRecord, type Collection, OBJECT_OF, recordPath, recordTitle } from './records';
 
 type Option = { value: string; label: string };
@@ -35,10 +36,11 @@ export function RecordPicker({
       call(api.GET(recordPath(collection, ''), { params: { query: { q: q || undefined, limit: '20' } } })),
     placeholderData: keepPreviousData,
   });
-  const options: Option[] = (data?.data ?? []).flatMap(asRecord).map((r) => ({
-    value: r.id,
-    label: recordTitle(OBJECT_OF[collection], r),
-  }));
+  const description = useQuery(objectQuery(OBJECT_OF[collection]));
+  const display = description.data?.display;
+  const options: Option[] = display
+    ? (data?.data ?? []).flatMap(asRecord).map((r) => ({ value: r.id, label: recordTitle(display, r) }))
+    : [];
   if (initial && !options.some((o) => o.value === initial.value)) options.unshift(initial);
   return (
     <Select

@@ -1,5 +1,5 @@
 import { queryOptions, useQueryClient } from '@tanstack/react-query';
-import { api, type BulkAction, call, contactName, type FilterNode } from '../api/client';
+import { api, type BulkAction, call, type FilterNode, type Schemas } from '../api/client';
 
 /** A record as the list and detail endpoints return it: standard fields, custom values under `custom`. */
 export type RecordData = { id: string; [key: string]: unknown };
@@ -20,7 +20,6 @@ export const COLLECTION = {
 export type Collection = (typeof COLLECTION)[RecordObject];
 /** The objects with a table page, a create form and duplicates (opportunities live on the board). */
 export type ListObject = 'contact' | 'company';
-export type ListCollection = (typeof COLLECTION)[ListObject];
 export const DETAIL_PATH = {
   contact: '/contacts/$id',
   company: '/companies/$id',
@@ -32,26 +31,21 @@ export const OBJECT_OF: Record<Collection, RecordObject> = {
   opportunities: 'opportunity',
 };
 
-const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v : null);
-/** What a record is called (headings, links, pickers, search hits): one rule per object. */
-const TITLES: Record<RecordObject, (record: RecordData) => string> = {
-  contact: (r) =>
-    contactName({
-      first_name: text(r.first_name),
-      last_name: text(r.last_name),
-      email: text(r.email),
-      phone: text(r.phone),
-    }),
-  company: (r) => text(r.name) ?? 'Unnamed company',
-  opportunity: (r) => text(r.title) ?? 'Untitled opportunity',
-};
-/** The fields a record's name is made of (table cells that link to the record). */
-export const TITLE_FIELDS: Record<RecordObject, string[]> = {
-  contact: ['first_name', 'last_name'],
-  company: ['name'],
-  opportunity: ['title'],
-};
-export const recordTitle = (object: RecordObject, record: RecordData) => TITLES[object](record);
+/** How an object's records are named and listed: the registry's `display` (`GET /api/v1/objects`). */
+export type ObjectDisplay = Schemas['ObjectDisplay'];
+
+/**
+ * What a record is called (headings, links, pickers, search hits), by its object's registry rule:
+ * the non-empty `display.fields` joined by a space, else the first non-empty `fallback`, else `empty`.
+ */
+export function recordTitle(display: ObjectDisplay, record: RecordData): string {
+  const text = (key: string) => {
+    const value = record[key];
+    return typeof value === 'string' && value.trim() ? value : null;
+  };
+  const named = display.fields.map(text).filter(Boolean).join(' ');
+  return named || display.fallback.map(text).find(Boolean) || display.empty;
+}
 export const isRecordObject = (key: string | undefined): key is RecordObject =>
   key === 'contact' || key === 'company' || key === 'opportunity';
 
@@ -68,12 +62,6 @@ export type ListState = { filter?: FilterNode; sort: Sort[]; q: string; columns:
 
 /** Rows per page of the record tables. */
 export const PAGE_SIZE = 50;
-
-/** The columns a table shows before the user chooses (those missing from the registry are dropped). */
-export const DEFAULT_COLUMNS: Record<ListCollection, string[]> = {
-  contacts: ['first_name', 'last_name', 'email', 'phone', 'companies', 'tags', 'owner_id', 'created_at'],
-  companies: ['name', 'domain', 'industry', 'size', 'tags', 'owner_id', 'created_at'],
-};
 
 /**
  * One page of a record table: `POST /api/v1/<collection>/query` with the query language in the

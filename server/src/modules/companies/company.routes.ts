@@ -1,13 +1,10 @@
-import { z } from 'zod';
-import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { Contact } from '../contacts/contact.dto.js';
 import { registerRecordRoutes } from '../records/record.routes.js';
 import { Company, CompanyCreate, CompanyUpdate } from './company.dto.js';
 import * as companies from './company.service.js';
 import { updateCompany } from './company-updates.service.js';
 
-/** Companies: the record routes, plus the company's contacts. */
+/** Companies: the record routes (a company's contacts are listed by the contacts module). */
 export function registerCompanyRoutes(app: ApiApp, services: Services): void {
   registerRecordRoutes(app, services, {
     object: 'company',
@@ -24,20 +21,4 @@ export function registerCompanyRoutes(app: ApiApp, services: Services): void {
       remove: companies.deleteCompany,
     },
   });
-  app.get(
-    '/companies/:id/contacts',
-    {
-      config: { access: 'records:read' },
-      schema: {
-        operationId: 'listCompanyContacts',
-        tags: ['companies'],
-        summary: "The company's active contacts, by name (first 200)",
-        params: z.strictObject({ id: z.uuid() }),
-        response: { 200: z.object({ data: z.array(Contact) }), 404: Problem, 401: Problem, 403: Problem },
-      },
-    },
-    async (req) => ({
-      data: await companies.companyContacts(services, req.tenant, req.params.id),
-    }),
-  );
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import { auditView } from '../../db/columns.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { assertMember } from '../../platform/access/membership.js';
@@ -9,12 +9,10 @@ import { parseCustomValuesIn } from '../../platform/registry/field-references.js
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { toE164 } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
-import type { ContactView } from '../contacts/contact.dto.js';
-import { contactCompanies, contacts } from '../contacts/contact.schema.js';
-import { contactViews, displayName } from '../contacts/contact.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import type { CompanyCreateInput, CompanyView } from './company.dto.js';
 import { companies } from './company.schema.js';
+import { companyContactHooks } from './company-contacts.hooks.js';
 
 type CompanyRow = typeof companies.$inferSelect;
 
@@ -59,20 +57,11 @@ export function companyViewOf(r: CompanyRow, contactCount = 0): CompanyView {
 /** Views of companies, with how many contacts each has (one query). */
 export async function companyViews(scope: TenantScope, rows: CompanyRow[]): Promise<CompanyView[]> {
   if (rows.length === 0) return [];
-  const counts = await scope.tx
-    .select({ companyId: contactCompanies.companyId, n: count() })
-    .from(contactCompanies)
-    .where(
-      and(
-        eq(contactCompanies.orgId, scope.ctx.orgId),
-        inArray(
-          contactCompanies.companyId,
-          rows.map((r) => r.id),
-        ),
-      ),
-    )
-    .groupBy(contactCompanies.companyId);
-  return rows.map((r) => companyViewOf(r, Number(counts.find((c) => c.companyId === r.id)?.n ?? 0)));
+  const counts = await companyContactHooks().countContacts(
+    scope,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => companyViewOf(r, counts.get(r.id) ?? 0));
 }
 
 /**
@@ -164,31 +153,6 @@ export async function getCompany(services: Services, ctx: TenantContext, id: str
   return withTenant(services.database, ctx, (scope) => companyViewIn(scope, id), { readOnly: true });
 }
 
-/** The company's linked contacts (active ones), by name. */
-export async function companyContacts(
-  services: Services,
-  ctx: TenantContext,
-  id: string,
-): Promise<ContactView[]> {
-  return withTenant(services.database, ctx, async (scope) => {
-    await loadRow(scope, id);
-    const rows = await scope.tx
-      .select({ contact: contacts })
-      .from(contactCompanies)
-      .innerJoin(
-        contacts,
-        and(eq(contacts.orgId, contactCompanies.orgId), eq(contacts.id, contactCompanies.contactId)),
-      )
-      .where(and(eq(contactCompanies.orgId, ctx.orgId), eq(contactCompanies.companyId, id)))
-      .orderBy(asc(contacts.lastName), asc(contacts.firstName))
-      .limit(200);
-    return contactViews(
-      scope,
-      rows.map((r) => r.contact).filter((c) => c.archivedAt === null),
-    );
-  });
-}
-
 /**
  * Archives a company. Its contacts stay as they are; only their links to it are removed (each
  * contact's timeline shows the unlink). Idempotent.
@@ -266,54 +230,19 @@ export async function setCompaniesArchived(
     );
     return rows;
   }
-  const unlinked = await scope.tx
-    .delete(contactCompanies)
-    .where(
-      and(
-        eq(contactCompanies.orgId, ctx.orgId),
-        inArray(
-          contactCompanies.companyId,
-          rows.map((r) => r.id),
-        ),
-      ),
-    )
-    .returning({ contactId: contactCompanies.contactId, companyId: contactCompanies.companyId });
-  const contactIds = [...new Set(unlinked.map((u) => u.contactId))];
-  const names = new Map(
-    (
-      await contactViews(
-        scope,
-        contactIds.length
-          ? await scope.tx
-              .select()
-              .from(contacts)
-              .where(and(eq(contacts.orgId, ctx.orgId), inArray(contacts.id, contactIds)))
-          : [],
-      )
-    ).map((c) => [c.id, displayName(c)]),
-  );
+  const unlinked = await companyContactHooks().unlinkContacts(scope, rows);
   await emitEvents(
     scope,
     services.jobs,
     rows.flatMap((row): NewEvent[] => {
-      const links = unlinked.filter((u) => u.companyId === row.id);
+      const links = unlinked.get(row.id);
       return [
         {
           type: 'company.archived',
           subject: { object: 'company', id: row.id },
-          data: { name: row.name, unlinked_contacts: links.map((u) => u.contactId) },
+          data: { name: row.name, unlinked_contacts: links?.contactIds ?? [] },
         },
-        ...links.map(({ contactId }) => ({
-          type: 'contact.company_unlinked' as const,
-          subject: { object: 'contact', id: contactId },
-          data: {
-            name: names.get(contactId) ?? null,
-            company_id: row.id,
-            company_name: row.name,
-            reason: 'company_archived',
-          },
-          related: [{ object: 'company', id: row.id }],
-        })),
+        ...(links?.events ?? []),
       ];
     }),
   );
@@ -336,4 +265,21 @@ export async function deleteCompany(services: Services, ctx: TenantContext, id: 
       data: { name: row.name },
     });
   });
+}
+
+/** The `company.created` events of companies created in bulk (an import), in one insert. */
+export async function emitCompaniesCreatedIn(
+  scope: TenantScope,
+  services: Services,
+  created: { id: string; name: string }[],
+): Promise<void> {
+  await emitEvents(
+    scope,
+    services.jobs,
+    created.map(({ id, name }) => ({
+      type: 'company.created' as const,
+      subject: { object: 'company', id },
+      data: { name },
+    })),
+  );
 }

@@ -16,14 +16,9 @@ import {
 import { ReferenceLookups, type Wanted } from '../records/reference-lookups.js';
 import type { ContactUpdateInput, ContactView } from './contact.dto.js';
 import { contacts } from './contact.schema.js';
-import {
-  contactViews,
-  displayName,
-  insertContactEmails,
-  linkEvents,
-  normalizeEmails,
-  normalizePhones,
-} from './contact.service.js';
+import { linkEvents } from './contact-company-links.service.js';
+import { insertContactEmails, normalizeEmails, normalizePhones } from './contact-emails.service.js';
+import { contactViews, displayName } from './contact-views.service.js';
 
 type ContactRow = typeof contacts.$inferSelect;
 

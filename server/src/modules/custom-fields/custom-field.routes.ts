@@ -30,12 +30,21 @@ const Field = z
     description: z.string().optional(),
   })
   .meta({ id: 'Field' });
+const ObjectDisplay = z
+  .object({
+    fields: z.array(z.string()).meta({ description: 'The fields that name a record, joined by a space' }),
+    fallback: z.array(z.string()).meta({ description: 'Tried in order when those are all empty' }),
+    empty: z.string().meta({ description: 'What a record with none of them is called' }),
+    columns: z.array(z.string()).meta({ description: 'The columns a table shows before the user chooses' }),
+  })
+  .meta({ id: 'ObjectDisplay' });
 export const ObjectDescription = z
   .object({
     key: z.string(),
     label_singular: z.string(),
     label_plural: z.string(),
     default_sort: z.object({ field: z.string(), direction: z.enum(['asc', 'desc']) }),
+    display: ObjectDisplay,
     fields: z.array(Field),
     custom_object: z
       .object({
@@ -55,6 +64,7 @@ export const describeObject = (def: ObjectDef) => ({
   label_singular: def.labelSingular,
   label_plural: def.labelPlural,
   default_sort: def.defaultSort,
+  display: def.display ?? displayOf(def),
   fields: def.fields.map(describeField),
   ...(def.custom
     ? {
@@ -72,6 +82,18 @@ const ObjectParams = z.strictObject({ object: z.string().max(64) });
 const FieldParams = z.strictObject({ object: z.string().max(64), key: z.string().max(64) });
 
 type FieldDef = import('../../platform/registry/registry.types.js').FieldDef;
+
+/** An object without a declared `display` (a custom one): named by its first text field. */
+const displayOf = (def: ObjectDef) => {
+  const shown = def.fields.filter((f) => !f.retired && f.key !== 'id');
+  const name = shown.find((f) => f.type === 'text');
+  return {
+    fields: name ? [name.key] : [],
+    fallback: [],
+    empty: `Unnamed ${def.labelSingular.toLowerCase()}`,
+    columns: shown.slice(0, 6).map((f) => f.key),
+  };
+};
 const describeField = (f: FieldDef) => ({
   key: f.key,
   label: f.label,

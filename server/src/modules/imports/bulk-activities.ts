@@ -5,7 +5,6 @@
 
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
-import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import { nameOf, replaceNoteBodiesIn } from '../notes/note.service.js';
 import { insertNotesIn, type NoteInsert } from '../notes/note-bulk.service.js';
 import { sanitizeNote } from '../notes/note-html.util.js';
@@ -336,6 +335,7 @@ async function insertActivities(
   if (object === 'task')
     await insertTasksIn(
       scope,
+      run.services,
       created.map((n) => ({
         id: n.id,
         ...(n.a.fields as Omit<TaskInsert, 'id' | 'linkedObject' | 'linkedId'>),
@@ -345,6 +345,7 @@ async function insertActivities(
   else
     await insertNotesIn(
       scope,
+      run.services,
       created.map((n) => ({
         id: n.id,
         ...(n.a.fields as Pick<NoteInsert, 'bodyHtml' | 'bodyText'>),
@@ -352,20 +353,6 @@ async function insertActivities(
         linkedId: n.link!.id,
       })),
     );
-  await emitEvents(
-    scope,
-    run.services.jobs,
-    created.map((n): NewEvent => {
-      const common = { subject: { object, id: n.id }, related: n.link ? [n.link] : [] };
-      if (object === 'note') return { ...common, type: 'note.created', data: { name: n.a.name } };
-      const { assigneeId, dueAt } = n.a.fields as { assigneeId: string | null; dueAt: string | null };
-      return {
-        ...common,
-        type: 'task.created',
-        data: { name: n.a.name, assignee_id: assigneeId, due_at: dueAt },
-      };
-    }),
-  );
   const ids = created.flatMap((n) => (n.a.externalId ? [{ externalId: n.a.externalId, id: n.id }] : []));
   if (ids.length > 0) await rememberExternalIds(run, object, ids, scope);
 }

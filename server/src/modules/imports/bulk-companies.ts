@@ -2,8 +2,8 @@
 
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
-import { emitEvents } from '../../platform/events/events.js';
 import { normalizeTag } from '../../platform/registry/field-values.js';
+import { emitCompaniesCreatedIn } from '../companies/company.service.js';
 import { updateCompaniesIn } from '../companies/company-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
@@ -245,14 +245,10 @@ async function insertCompanies(run: RunContext, scope: TenantScope, created: New
         custom jsonb)`,
     [orgId, actor.id, JSON.stringify(records)],
   );
-  await emitEvents(
+  await emitCompaniesCreatedIn(
     scope,
-    run.services.jobs,
-    records.map((r) => ({
-      type: 'company.created',
-      subject: { object: 'company', id: r.id },
-      data: { name: r.name },
-    })),
+    run.services,
+    records.map((r) => ({ id: r.id, name: r.name })),
   );
   const ids = created.flatMap((n) => (n.c.externalId ? [{ externalId: n.c.externalId, id: n.id }] : []));
   if (ids.length > 0) await rememberExternalIds(run, 'company', ids, scope);

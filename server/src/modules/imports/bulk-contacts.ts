@@ -2,10 +2,11 @@
 
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
-import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import { contactDisplayName } from '../../platform/registry/display-name.js';
 import { normalizeTag } from '../../platform/registry/field-values.js';
-import { insertContactEmails } from '../contacts/contact.service.js';
+import { recordTitlesIn } from '../../platform/registry/record-lookup.js';
+import { emitContactsCreatedIn } from '../contacts/contact.service.js';
+import { insertContactEmails } from '../contacts/contact-emails.service.js';
 import { updateContactsIn } from '../contacts/contact-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
@@ -344,35 +345,20 @@ async function insertContacts(run: RunContext, scope: TenantScope, plan: Contact
          from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, company_id uuid)`,
       [orgId, JSON.stringify(links.map((n) => ({ contact_id: n.id, company_id: n.companyId })))],
     );
-  const companyNames = new Map(
-    links.length
-      ? (
-          await rows<{ id: string; name: string }>(
-            scope,
-            'select id, name from companies where org_id = $1 and id = any($2::uuid[])',
-            [[...new Set(links.map((n) => n.companyId!))]],
-          )
-        ).map((r) => [r.id, r.name])
-      : [],
+  const companyNames = await recordTitlesIn(
+    scope,
+    'company',
+    links.map((n) => n.companyId!),
   );
-  const events: NewEvent[] = [];
-  for (const [i, { id, companyId }] of created.entries()) {
-    const r = records[i]!;
-    const name = contactDisplayName(r);
-    events.push({
-      type: 'contact.created',
-      subject: { object: 'contact', id },
-      data: { name, email: r.email },
-    });
-    if (companyId)
-      events.push({
-        type: 'contact.company_linked',
-        subject: { object: 'contact', id },
-        data: { name, company_id: companyId, company_name: companyNames.get(companyId) },
-        related: [{ object: 'company', id: companyId }],
-      });
-  }
-  await emitEvents(scope, run.services.jobs, events);
+  await emitContactsCreatedIn(
+    scope,
+    run.services,
+    created.map(({ id, companyId }, i) => {
+      const r = records[i]!;
+      const company = companyId ? { id: companyId, name: companyNames.get(companyId) } : undefined;
+      return { id, name: contactDisplayName(r), email: r.email, ...(company ? { company } : {}) };
+    }),
+  );
   const external = created.flatMap((n) => (n.c.externalId ? [{ externalId: n.c.externalId, id: n.id }] : []));
   if (external.length > 0) await rememberExternalIds(run, 'contact', external, scope);
 }

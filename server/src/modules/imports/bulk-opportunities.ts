@@ -3,8 +3,8 @@
 import { generateNKeysBetween } from 'fractional-indexing';
 import { newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
-import { emitEvents } from '../../platform/events/events.js';
 import { normalizeTag } from '../../platform/registry/field-values.js';
+import { emitOpportunitiesCreatedIn } from '../opportunities/opportunity.service.js';
 import { updateOpportunitiesIn } from '../opportunities/opportunity-updates.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import {
@@ -236,19 +236,19 @@ async function insertOpportunities(run: RunContext, scope: TenantScope, created:
       ),
     ],
   );
-  await emitEvents(
+  await emitOpportunitiesCreatedIn(
     scope,
-    run.services.jobs,
+    run.services,
     created.map((n, i) => {
       const r = records[i]!;
+      const amount = n.o.fields.amount ?? null;
       return {
-        type: 'opportunity.created',
-        subject: { object: 'opportunity', id: n.id },
-        data: { name: r.title, stage: n.stage.name, amount: n.o.fields.amount ?? null, currency: r.currency },
-        related: [
-          ...(r.contact_id ? [{ object: 'contact', id: r.contact_id }] : []),
-          ...(r.company_id ? [{ object: 'company', id: r.company_id }] : []),
-        ],
+        ...r,
+        id: n.id,
+        stage: n.stage.name,
+        amount,
+        contactId: r.contact_id,
+        companyId: r.company_id,
       };
     }),
   );

@@ -4,17 +4,16 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { mapDatabaseError } from '../../platform/errors/db-errors.js';
-import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import type { CompanyUpdateInput } from '../companies/company.dto.js';
 import { archiveCompany } from '../companies/company.service.js';
 import { updateCompaniesIn, updateCompany } from '../companies/company-updates.service.js';
 import type { ContactUpdateInput } from '../contacts/contact.dto.js';
-import { archiveContact, displayName } from '../contacts/contact.service.js';
+import { archiveContact, setContactsArchived } from '../contacts/contact.service.js';
 import { updateContact, updateContactsIn } from '../contacts/contact-updates.service.js';
 import { deleteNote, replaceNoteBodyIn } from '../notes/note.service.js';
 import type { OpportunityUpdateInput } from '../opportunities/opportunity.dto.js';
-import { archiveOpportunity } from '../opportunities/opportunity.service.js';
+import { archiveOpportunity, setOpportunitiesArchived } from '../opportunities/opportunity.service.js';
 import { updateOpportunitiesIn, updateOpportunity } from '../opportunities/opportunity-updates.service.js';
 import type { RecordChangeResult } from '../records/record-changes.js';
 import { transitionTask, updateTask } from '../tasks/task.service.js';
@@ -127,44 +126,13 @@ export async function runRevert(services: Services, orgId: string, importId: str
   return 'reverted';
 }
 
-type ArchivedRow = {
-  id: string;
-  title?: string;
-  contact_id?: string | null;
-  company_id?: string | null;
-  first_name?: string | null;
-  last_name?: string | null;
-  email?: string | null;
-  phone?: string | null;
-};
-
-/** How `archiveCreated` archives the records of an object in bulk, and the event each gets. */
+/** How `archiveCreated` archives an object's records: the owning module's bulk archive, with its events. */
 const BULK_ARCHIVE: Record<
   string,
-  { table: string; returning: string; event: (r: ArchivedRow) => NewEvent }
+  (scope: TenantScope, services: Services, ids: string[]) => Promise<{ id: string }[]>
 > = {
-  contact: {
-    table: 'contacts',
-    returning: 'id, first_name, last_name, email, phone',
-    event: (c) => ({
-      type: 'contact.archived',
-      subject: { object: 'contact', id: c.id },
-      data: { name: displayName({ first_name: null, last_name: null, email: null, phone: null, ...c }) },
-    }),
-  },
-  opportunity: {
-    table: 'opportunities',
-    returning: 'id, title, contact_id, company_id',
-    event: (o) => ({
-      type: 'opportunity.archived',
-      subject: { object: 'opportunity', id: o.id },
-      data: { name: o.title ?? null },
-      related: [
-        ...(o.contact_id ? [{ object: 'contact', id: o.contact_id }] : []),
-        ...(o.company_id ? [{ object: 'company', id: o.company_id }] : []),
-      ],
-    }),
-  },
+  contact: (scope, services, ids) => setContactsArchived(scope, services, ids, true),
+  opportunity: (scope, services, ids) => setOpportunitiesArchived(scope, services, ids, true),
 };
 
 /**
@@ -182,7 +150,7 @@ async function archiveCreated(
   below: number,
 ): Promise<number | null> {
   const { orgId } = scope.ctx;
-  const how = BULK_ARCHIVE[object]!;
+  const archive = BULK_ARCHIVE[object]!;
   const { rows } = await scope.conn.query(
     `select row_number, record_id from import_rows
       where org_id = $1 and import_id = $2 and outcome = 'created' and row_number < $3::bigint and reverted_at is null
@@ -191,20 +159,11 @@ async function archiveCreated(
   );
   const batch = rows as { row_number: number; record_id: string }[];
   if (batch.length === 0) return null;
-  const archived = (
-    await scope.conn.query(
-      `update ${how.table} set archived_at = now(), updated_at = now(), updated_by = $3
-        where org_id = $1 and id = any($2::uuid[]) and archived_at is null
-        returning ${how.returning}`,
-      [orgId, batch.map((r) => r.record_id), scope.ctx.actor.id],
-    )
-  ).rows as ArchivedRow[];
-  if (object === 'contact')
-    await scope.conn.query(
-      'update contact_emails set active = false where org_id = $1 and contact_id = any($2::uuid[])',
-      [orgId, archived.map((c) => c.id)],
-    );
-  await emitEvents(scope, services.jobs, archived.map(how.event));
+  await archive(
+    scope,
+    services,
+    batch.map((r) => r.record_id),
+  );
   await scope.conn.query(
     `update import_rows set reverted_at = now()
       where org_id = $1 and import_id = $2 and row_number = any($3::int[])`,

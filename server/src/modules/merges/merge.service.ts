@@ -5,9 +5,10 @@ import { conflict, forbidden, notFound } from '../../platform/errors/app-error.j
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import type { ContactUpdateInput, ContactView } from '../contacts/contact.dto.js';
-import { contactViews, displayName, setArchivedIn } from '../contacts/contact.service.js';
+import { setArchivedIn } from '../contacts/contact.service.js';
 import { lockActiveContactsIn } from '../contacts/contact-locks.service.js';
 import { updateContactIn } from '../contacts/contact-updates.service.js';
+import { contactViews, displayName } from '../contacts/contact-views.service.js';
 import { undoCompanyMergeIn } from './company-merge.service.js';
 import { type MergeMoves, recordMerges } from './merge.schema.js';
 import {

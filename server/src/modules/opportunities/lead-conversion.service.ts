@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
-import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { createCompanyIn, getCompany } from '../companies/company.service.js';
-import { convertLeadIn, displayName, primaryCompanyOf } from '../contacts/contact.service.js';
+import { convertLeadIn, emitLeadConvertedIn, primaryCompanyOf } from '../contacts/contact-leads.service.js';
+import { displayName } from '../contacts/contact-views.service.js';
 import { createOpportunityIn } from './opportunity.service.js';
 
 export const LeadConversion = z
@@ -68,20 +68,7 @@ export async function convertLead(
       company_id: companyId,
       source: 'manual',
     });
-    await emitEvent(scope, services.jobs, {
-      type: 'contact.converted',
-      subject: { object: 'contact', id: contactId },
-      data: {
-        name,
-        opportunity_id: opportunity.id,
-        opportunity_title: opportunity.title,
-        company_id: companyId,
-      },
-      related: [
-        { object: 'opportunity', id: opportunity.id },
-        ...(companyId ? [{ object: 'company', id: companyId }] : []),
-      ],
-    });
+    await emitLeadConvertedIn(scope, services, contact, opportunity, companyId);
     return { contact, opportunity };
   });
 }

@@ -8,7 +8,7 @@ import type { FilterNode } from '../../platform/query/query.schema.js';
 import { contactTitleSql, UNNAMED_CONTACT } from '../../platform/registry/display-name.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { loadPipeline } from '../pipelines/pipeline.service.js';
-import { daysSince } from './opportunity.service.js';
+import { daysSince } from './opportunity-views.service.js';
 
 export const BoardCard = z
   .object({

@@ -16,7 +16,7 @@ import {
 import { ReferenceLookups } from '../records/reference-lookups.js';
 import type { OpportunityUpdateInput, OpportunityView } from './opportunity.dto.js';
 import { opportunities } from './opportunity.schema.js';
-import { opportunityViews, related } from './opportunity.service.js';
+import { opportunityViews, related } from './opportunity-views.service.js';
 
 type Row = typeof opportunities.$inferSelect;
 

@@ -19,6 +19,7 @@ import {
 } from './opportunity.dto.js';
 import * as opps from './opportunity.service.js';
 import { BoardCard, BoardColumn, board, boardColumn, pipelineReport } from './opportunity-board.service.js';
+import * as moves from './opportunity-moves.service.js';
 import { opportunityStageHolders } from './opportunity-stages.service.js';
 import { updateOpportunity } from './opportunity-updates.service.js';
 
@@ -81,7 +82,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: Opportunity, ...errors },
       },
     },
-    async (req) => opps.moveOpportunity(services, req.tenant, req.params.id, req.body),
+    async (req) => moves.moveOpportunity(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/opportunities/:id/close',
@@ -96,7 +97,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: Opportunity, ...errors },
       },
     },
-    async (req) => opps.closeOpportunity(services, req.tenant, req.params.id, req.body),
+    async (req) => moves.closeOpportunity(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/opportunities/:id/reopen',
@@ -111,7 +112,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: Opportunity, ...errors },
       },
     },
-    async (req) => opps.reopenOpportunity(services, req.tenant, req.params.id, req.body.stage_id),
+    async (req) => moves.reopenOpportunity(services, req.tenant, req.params.id, req.body.stage_id),
   );
   app.post(
     '/contacts/:id/convert',
@@ -140,7 +141,7 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
         response: { 200: z.object({ data: z.array(StageHistoryEntry) }), ...errors },
       },
     },
-    async (req) => ({ data: await opps.stageHistory(services, req.tenant, req.params.id) }),
+    async (req) => ({ data: await moves.stageHistory(services, req.tenant, req.params.id) }),
   );
   app.get(
     '/pipelines/:id/board',

@@ -47,6 +47,18 @@ export function customObjectDef(row: ObjectRow, fields: FieldDef[]): ObjectDef {
     titleSql: titleSqlOf(row.displayField),
     defaultSort: { field: 'created_at', direction: 'desc' },
     fields: [...baseFields(), ...fields.map((f) => ({ ...f, searchable: SEARCHED_TYPES.includes(f.type) }))],
+    display: {
+      fields: [row.displayField],
+      fallback: [],
+      empty: `Unnamed ${row.labelSingular.toLowerCase()}`,
+      columns: fields
+        .filter((f) => !f.retired)
+        .sort((a, b) =>
+          a.key === row.displayField ? -1 : b.key === row.displayField ? 1 : a.position - b.position,
+        )
+        .slice(0, 6)
+        .map((f) => f.key),
+    },
     custom: {
       id: row.id,
       icon: row.icon,

@@ -24,3 +24,41 @@ export async function findRecordIn(
   }[];
   return rows[0] ? { archived: rows[0].archived } : undefined;
 }
+
+function titledObject(object: string) {
+  const def = STANDARD_OBJECTS[object];
+  if (!def?.titleSql) throw notFound('Object', object);
+  return { table: def.table, title: def.titleSql('titled') };
+}
+
+/**
+ * SQL naming the `object` record whose id is the SQL `idSql` in the tenant `orgIdSql` (the
+ * registry's `titleSql`), as a scalar subquery: null when there is none. For modules that show
+ * the names of records they do not own, in the statement that reads their own rows.
+ * @throws 404 for an object the registry does not know or cannot name
+ */
+export function recordTitleSql(object: string, orgIdSql: string, idSql: string): string {
+  const { table, title } = titledObject(object);
+  return `(select ${title} from ${table} titled where titled.org_id = ${orgIdSql} and titled.id = ${idSql})`;
+}
+
+/**
+ * The names (the registry's `titleSql`) of the records `ids` of `object` in the scope's tenant,
+ * by id, in one query; only active ones when `active` (an unknown id is absent).
+ * @throws 404 for an object the registry does not know or cannot name
+ */
+export async function recordTitlesIn(
+  scope: TenantScope,
+  object: string,
+  ids: readonly string[],
+  options: { active?: boolean } = {},
+): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const { table, title } = titledObject(object);
+  const { rows } = await scope.conn.query<{ id: string; title: string }>(
+    `select titled.id, ${title} as title from ${table} titled
+      where titled.org_id = $1 and titled.id = any($2::uuid[])${options.active ? ' and titled.archived_at is null' : ''}`,
+    [scope.ctx.orgId, [...new Set(ids)]],
+  );
+  return new Map(rows.map((r) => [r.id, r.title]));
+}

@@ -91,11 +91,29 @@ export type ObjectDef = {
   activity?: boolean;
   /** Default sort for lists: field key and direction. */
   defaultSort: { field: string; direction: 'asc' | 'desc' };
+  /** How a record is named and listed by clients (headings, links, pickers, tables). */
+  display?: ObjectDisplay;
   /**
    * A tenant-defined object (issue 21): its records are the rows of the generic `records` table
    * whose `object_id` is `id` (every query of the object adds that condition).
    */
   custom?: CustomObjectInfo;
+};
+
+/**
+ * How a record of an object is named and listed. Its name: the non-empty values of `fields`
+ * joined by a space, else the first non-empty value of `fallback`, else `empty`
+ * (`displayNameOf`; `titleSql` is the same rule in SQL).
+ */
+export type ObjectDisplay = {
+  /** The fields that name a record: `first_name`, `last_name`; `name`; `title`. */
+  fields: string[];
+  /** Fields tried in order when those are all empty (a contact: its e-mail, then its phone). */
+  fallback: string[];
+  /** What a record with none of them is called. */
+  empty: string;
+  /** The columns a table of these records shows before the user chooses. */
+  columns: string[];
 };
 
 /** What the registry knows of a custom object beyond its fields. */

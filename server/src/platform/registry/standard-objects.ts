@@ -1,4 +1,4 @@
-import { contactTitleSql } from './display-name.js';
+import { CONTACT_DISPLAY, contactTitleSql } from './display-name.js';
 import type { FieldDef, FieldStorage, FieldType, ObjectDef, SelectOption } from './registry.types.js';
 
 type FieldSpec = Partial<Omit<FieldDef, 'key' | 'label' | 'type' | 'storage'>> & {
@@ -78,6 +78,7 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
     indexedSearch: true,
     titleSql: contactTitleSql,
     defaultSort: { field: 'created_at', direction: 'desc' },
+    display: CONTACT_DISPLAY,
     fields: [
       field('id', 'ID', 'uuid', { readOnly: true }),
       field('first_name', 'First name', 'text', {
@@ -155,6 +156,12 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
     indexedSearch: true,
     titleSql: (t) => `${t}.name`,
     defaultSort: { field: 'created_at', direction: 'desc' },
+    display: {
+      fields: ['name'],
+      fallback: [],
+      empty: 'Unnamed company',
+      columns: ['name', 'domain', 'industry', 'size', 'tags', 'owner_id', 'created_at'],
+    },
     fields: [
       field('id', 'ID', 'uuid', { readOnly: true }),
       field('name', 'Name', 'text', {
@@ -204,6 +211,12 @@ STANDARD_OBJECTS.opportunity = {
   table: 'opportunities',
   titleSql: (t) => `${t}.title`,
   defaultSort: { field: 'created_at', direction: 'desc' },
+  display: {
+    fields: ['title'],
+    fallback: [],
+    empty: 'Untitled opportunity',
+    columns: ['title', 'amount', 'currency', 'expected_close_date', 'status', 'owner_id', 'created_at'],
+  },
   fields: [
     field('id', 'ID', 'uuid', { readOnly: true }),
     field('title', 'Title', 'text', {
@@ -260,6 +273,12 @@ STANDARD_OBJECTS.task = {
   titleSql: (t) => `${t}.title`,
   // Soonest due first, undated last (ascending sorts put nulls last).
   defaultSort: { field: 'due_at', direction: 'asc' },
+  display: {
+    fields: ['title'],
+    fallback: [],
+    empty: 'Untitled task',
+    columns: ['title', 'due_at', 'priority', 'status', 'assignee_id', 'linked_object', 'created_at'],
+  },
   fields: [
     field('id', 'ID', 'uuid', { readOnly: true }),
     field('title', 'Title', 'text', {
@@ -299,6 +318,12 @@ STANDARD_OBJECTS.note = {
   activity: true,
   titleSql: (t) => `left(${t}.body_text, 80)`,
   defaultSort: { field: 'created_at', direction: 'desc' },
+  display: {
+    fields: ['body_text'],
+    fallback: [],
+    empty: 'Empty note',
+    columns: ['body_text', 'linked_object', 'author_id', 'created_at'],
+  },
   fields: [
     field('id', 'ID', 'uuid', { readOnly: true }),
     field('body_text', 'Text', 'long_text', {

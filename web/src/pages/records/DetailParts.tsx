@@ -29,7 +29,7 @@ import {
   type RecordData,
 } from '../../lib/fields';
 import { RecordPicker } from '../../lib/pickers';
-import { meQuery } from '../../lib/query';
+import { meQuery, objectQuery } from '../../lib/query';
 import {
   COLLECTION,
   DETAIL_PATH,
@@ -210,9 +210,15 @@ const isObject = (v: unknown): v is { [key: string]: unknown } =>
 /** A link to a related record, named by the API or by its own rule (read once, then cached). */
 function RelationLink({ object, id, name }: { object: RecordObject; id: string; name?: string | undefined }) {
   const related = useQuery({ ...recordQuery(object, id), enabled: name === undefined });
+  const description = useQuery({ ...objectQuery(object), enabled: name === undefined });
   return (
     <Anchor size="sm" renderRoot={(p) => <Link {...p} to={DETAIL_PATH[object]} params={{ id }} />}>
-      {name ?? (related.data ? recordTitle(object, related.data) : related.isError ? 'Not found' : '…')}
+      {name ??
+        (related.data && description.data
+          ? recordTitle(description.data.display, related.data)
+          : related.isError
+            ? 'Not found'
+            : '…')}
     </Anchor>
   );
 }

@@ -16,10 +16,10 @@ import { notifications } from '@mantine/notifications';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
-import { api, call, contactName, type Schemas } from '../../api/client';
+import { api, call, type Schemas } from '../../api/client';
 import { formatDate } from '../../lib/fields';
-import { meQuery } from '../../lib/query';
-import { recordPath } from '../../lib/records';
+import { meQuery, objectQuery } from '../../lib/query';
+import { recordPath, recordTitle } from '../../lib/records';
 import { EmptyState, PageSkeleton } from '../../shell/states';
 import { type MergeCollection, MergeValues } from './MergeValues';
 
@@ -151,6 +151,7 @@ function DuplicateGroupCard({ group, collection }: { group: DuplicateGroup; coll
   const queryClient = useQueryClient();
   const { data: me } = useQuery(meQuery);
   const canMerge = me?.role === 'admin' || me?.role === 'user';
+  const contact = useQuery(objectQuery('contact')).data;
   // The oldest record stays by default.
   const oldest = [...group.records].sort((a, b) => a.created_at.localeCompare(b.created_at))[0]?.id ?? null;
   const [survivor, setSurvivor] = useState<string | null>(oldest);
@@ -176,7 +177,8 @@ function DuplicateGroupCard({ group, collection }: { group: DuplicateGroup; coll
       };
       if (collection === 'contacts') {
         const result = await call(api.POST('/api/v1/contacts/merge', { body }));
-        return { mergeId: result.merge_id, name: contactName(result.survivor) };
+        const name = contact ? recordTitle(contact.display, result.survivor) : 'the survivor';
+        return { mergeId: result.merge_id, name };
       }
       const result = await call(api.POST('/api/v1/companies/merge', { body }));
       return { mergeId: result.merge_id, name: result.survivor.name };

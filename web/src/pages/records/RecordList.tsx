@@ -47,12 +47,10 @@ import { meQuery, objectQuery } from '../../lib/query';
 import {
   bulkAction,
   COLLECTION,
-  DEFAULT_COLUMNS,
   DETAIL_PATH,
   type ListObject,
   listQueryOptions,
   type Sort,
-  TITLE_FIELDS,
 } from '../../lib/records';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 import { FilterBuilder, type FilterState, fromFilter, toFilter } from './FilterBuilder';
@@ -86,7 +84,9 @@ export function RecordList(config: ListConfig) {
   const [sort, setSort] = useState<Sort[]>([]);
   const [search, setSearch] = useState('');
   const [q] = useDebouncedValue(search.trim(), 250);
-  const [columns, setColumns] = useState<string[]>(DEFAULT_COLUMNS[collection]);
+  const [chosenColumns, setColumns] = useState<string[] | null>(null);
+  // Until the user chooses (or opens a view): the registry's default columns for the object.
+  const columns = chosenColumns ?? description?.display.columns ?? [];
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [creating, setCreating] = useState(false);
@@ -121,6 +121,7 @@ export function RecordList(config: ListConfig) {
   const list = useQuery({
     ...listQueryOptions(collection, { filter: filterNode, sort, q, columns, cursor }),
     placeholderData: keepPreviousData,
+    enabled: Boolean(description),
   });
 
   const bulk = useMutation({
@@ -363,7 +364,7 @@ export function RecordList(config: ListConfig) {
                     selected={selected.has(row.id)}
                     onToggle={toggleRow}
                     detailPath={detailPath}
-                    titleFields={TITLE_FIELDS[config.object]}
+                    titleFields={description?.display.fields ?? []}
                   />
                 ))}
               </Table.Tbody>

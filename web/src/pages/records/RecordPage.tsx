@@ -70,7 +70,7 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
       <Group justify="space-between" wrap="wrap" align="flex-start">
         <Group gap="sm" wrap="wrap" style={{ flex: 1, minWidth: 0 }}>
           <Title order={1} size="h2">
-            {recordTitle(object, record.data)}
+            {recordTitle(description.data.display, record.data)}
           </Title>
           {Header && <Header {...props} />}
           {record.data.archived_at ? <Badge color="gray">archived</Badge> : null}

@@ -10,6 +10,7 @@ import {
   COLLECTION,
   DETAIL_PATH,
   isRecordObject,
+  type ObjectDisplay,
   type RecordData,
   type RecordObject,
   recordPath,
@@ -53,6 +54,7 @@ export function RelatedRecords({
               : from.label_plural
           }
           field={field.key}
+          display={from.display}
           id={id}
           members={members}
           summary={summary}
@@ -68,6 +70,7 @@ function RelatedSection({
   object,
   title,
   field,
+  display,
   id,
   members,
   summary,
@@ -75,6 +78,7 @@ function RelatedSection({
   object: RecordObject;
   title: string;
   field: string;
+  display: ObjectDisplay;
   id: string;
   members: Member[];
   summary?: RelatedSummary | undefined;
@@ -109,7 +113,7 @@ function RelatedSection({
               size="sm"
               renderRoot={(p) => <Link {...p} to={DETAIL_PATH[object]} params={{ id: r.id }} />}
             >
-              {recordTitle(object, r)}
+              {recordTitle(display, r)}
             </Anchor>
             <Group gap={6} wrap="nowrap">
               {summary?.(object, r)}

@@ -1,7 +1,9 @@
 import { Anchor, Stack, Text } from '@mantine/core';
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { api, call, contactName } from '../../../api/client';
+import { api, call } from '../../../api/client';
+import { objectQuery } from '../../../lib/query';
+import { recordTitle } from '../../../lib/records';
 import { Section } from '../DetailParts';
 import type { ObjectPlugin, PanelProps } from './types';
 
@@ -18,6 +20,7 @@ function CompanyHeader({ record }: PanelProps) {
 /** The people linked to the company (from the contact's side). */
 function People({ id }: PanelProps) {
   const count = useQuery(companyQuery(id)).data?.contact_count;
+  const contact = useQuery(objectQuery('contact')).data;
   const people = useQuery({
     queryKey: ['companies', id, 'contacts'],
     queryFn: () => call(api.GET('/api/v1/companies/{id}/contacts', { params: { path: { id } } })),
@@ -25,13 +28,13 @@ function People({ id }: PanelProps) {
   return (
     <Section title={`People (${count ?? '…'})`}>
       <Stack gap={4}>
-        {(people.data?.data ?? []).map((p) => (
+        {(contact ? (people.data?.data ?? []) : []).map((p) => (
           <Anchor
             key={p.id}
             size="sm"
             renderRoot={(props) => <Link {...props} to="/contacts/$id" params={{ id: p.id }} />}
           >
-            {contactName(p)}
+            {contact && recordTitle(contact.display, p)}
           </Anchor>
         ))}
         {people.data?.data.length === 0 && (
