@@ -111,7 +111,7 @@ describe('every registry object supports every generic capability', () => {
       const byKey = new Map(description.fields.map((f) => [f.key, f]));
       const custom = Boolean(description.custom_object);
       /** A field's value on a row: custom fields' under `custom`. */
-      const valueOf = (row: Row, field: Description['fields'][number]) =>
+      const fieldValue = (row: Row, field: Description['fields'][number]) =>
         field.storage === 'custom'
           ? (row.custom as Record<string, unknown> | undefined)?.[field.key]
           : row[field.key];
@@ -148,7 +148,7 @@ describe('every registry object supports every generic capability', () => {
       });
       const record = expectStatus<{ data: Row[] }>(selected, 200).data[0]!;
       for (const field of filterable) {
-        const condition = conditionFor(field, valueOf(record, field));
+        const condition = conditionFor(field, fieldValue(record, field));
         const res = await client.post(`${base}/query`, {
           filter: { and: [{ field: 'id', op: 'eq', value: first.id }, condition] },
         });
