@@ -194,6 +194,14 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
           ok(await c.post(`/api/v1/objects/contact/fields/${key}/retire`), 'retire');
         return { [kind]: key };
       }
+      case 'apiKey':
+        return {
+          apiKey: ok(await c.post('/api/v1/api-keys', { name: `${tn.marker} key` }), kind).id,
+        };
+      case 'auditCursor': {
+        const page = await c.get('/api/v1/audit?limit=1');
+        return { auditCursor: (page.body as { data: { id: string }[] }).data[0]!.id };
+      }
       default:
         throw new Error(`no maker for ${kind}`);
     }
@@ -220,6 +228,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'merge',
     'tag',
     'fieldKey',
+    'apiKey',
+    'auditCursor',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

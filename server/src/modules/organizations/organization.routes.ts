@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROLES } from '../../platform/access/permissions.js';
+import { auditRequest } from '../../platform/audit/audit.js';
 import { USER_NAME_MAX_LENGTH } from '../../platform/auth/auth.js';
 import { sendWebResponse, toWebRequest } from '../../platform/auth/auth.routes.js';
 import { passwordProblem } from '../../platform/auth/password-policy.js';
@@ -186,6 +187,11 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     },
     async (req, reply) => {
       await orgs.changeMemberRole(services, req.tenant, req.params.userId, req.body.role);
+      await auditRequest(services.database, req, {
+        action: 'member.role_changed',
+        target: { type: 'user', id: req.params.userId },
+        details: { role: req.body.role },
+      });
       return reply.code(204).send(null);
     },
   );
@@ -204,6 +210,10 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     },
     async (req, reply) => {
       await orgs.removeMember(services, req.tenant, req.params.userId);
+      await auditRequest(services.database, req, {
+        action: 'member.removed',
+        target: { type: 'user', id: req.params.userId },
+      });
       return reply.code(204).send(null);
     },
   );
@@ -239,6 +249,18 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     async (req, reply) => {
       const invitation = await orgs.createInvitation(services, req.tenant, req.body);
       req.log.info({ invitation_id: invitation.id }, 'invitation created');
+      void services.mailer.send({
+        kind: 'invitation',
+        orgId: req.tenant.orgId,
+        to: invitation.email,
+        subject: 'You are invited to Cairn',
+        text: `You are invited to join an organization on Cairn as ${invitation.role}.\n\nAccept here (valid 7 days):\n${invitation.link}\n`,
+      });
+      await auditRequest(services.database, req, {
+        action: 'member.invited',
+        target: { type: 'invitation', id: invitation.id },
+        details: { email: invitation.email, role: invitation.role },
+      });
       return reply.code(201).send(invitation);
     },
   );
@@ -257,6 +279,10 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     },
     async (req, reply) => {
       await orgs.cancelInvitation(services, req.tenant, req.params.id);
+      await auditRequest(services.database, req, {
+        action: 'invitation.canceled',
+        target: { type: 'invitation', id: req.params.id },
+      });
       return reply.code(204).send(null);
     },
   );
