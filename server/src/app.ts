@@ -20,6 +20,7 @@ import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerApiKeyRoutes } from './modules/security/api-key.routes.js';
 import { registerAuditRoutes } from './modules/security/audit.routes.js';
+import { registerEmailVerificationRoutes } from './modules/security/email-verification.routes.js';
 import { registerPasswordRoutes } from './modules/security/password.routes.js';
 import { registerSystemMailRoutes } from './modules/security/system-mail.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
@@ -166,6 +167,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerApiKeyRoutes(v1 as ApiApp, services);
         registerPasswordRoutes(v1 as ApiApp, services);
         registerSystemMailRoutes(v1 as ApiApp, services);
+        registerEmailVerificationRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

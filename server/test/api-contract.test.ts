@@ -48,6 +48,7 @@ describe('OpenAPI and the reference', () => {
         'requestPasswordReset',
         'resetPassword',
         'signUp',
+        'verifyEmail',
       ].sort(),
     );
     for (const o of operations.filter((x) => !publicOps.includes(x))) {

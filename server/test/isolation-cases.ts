@@ -65,6 +65,8 @@ export const NO_IDS: Record<string, string> = {
   'POST /api/v1/organizations': 'creates a new organization for the caller; takes no id',
   'POST /api/v1/password/forgot': 'public: takes an e-mail address, answers the same for every address',
   'POST /api/v1/password/reset': "public: takes a reset link's token (a secret, not an id)",
+  'POST /api/v1/email/verify': "public: takes a verification link's token (a secret, not an id)",
+  'POST /api/v1/me/email-verification': "sends the caller's own address a link; takes no id",
   // The duplicates list and its scan: their cursor is a rank and a key, not an id, and what they
   // read and queue is the caller's own organization's (the walk's marker check covers leaks).
   'GET /api/v1/contacts/duplicates': "the caller's organization's duplicate groups; takes no id",

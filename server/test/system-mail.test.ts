@@ -123,7 +123,9 @@ describe('system e-mail through SMTP (SMTP_URL)', () => {
   it('a link older than an hour no longer works', async () => {
     const admin = await signUp(t, 'Expired');
     expectStatus(await t.client().post('/api/v1/password/forgot', { email: admin.email }), 202);
-    const mail = await waitFor(() => smtp.received.find((m) => m.to.includes(admin.email)));
+    const mail = await waitFor(() =>
+      smtp.received.find((m) => m.to.includes(admin.email) && m.raw.includes('Subject: Reset')),
+    );
     const token = decodeURIComponent(/reset-password\?token=([A-Za-z0-9%_-]+)/.exec(bodyOf(mail.raw))![1]!);
     await t.services.database.raw.query(
       `update verifications set expires_at = now() - interval '1 second' where identifier = $1`,
@@ -138,6 +140,15 @@ describe('system e-mail through SMTP (SMTP_URL)', () => {
       await t.client().post('/api/auth/sign-in/email', { email: admin.email, password: PASSWORD }),
       200,
     );
+  });
+
+  it('sends the sign-up verification link, which verifies the address', async () => {
+    const admin = await signUp(t, 'Verified by mail');
+    const mail = await waitFor(() =>
+      smtp.received.find((m) => m.to.includes(admin.email) && m.raw.includes('Subject: Confirm')),
+    );
+    const token = decodeURIComponent(/verify-email\?token=(\S+)/.exec(bodyOf(mail.raw))![1]!);
+    expectStatus(await t.client().post('/api/v1/email/verify', { token }), 204);
   });
 
   it('sends invitations by e-mail too', async () => {

@@ -2,5 +2,6 @@
 export * from '../harness.js';
 export * from './checks.js';
 export * from './imports.js';
+export * from './mail.js';
 export * from './records.js';
 export * from './shared-data.js';

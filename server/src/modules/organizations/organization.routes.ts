@@ -8,6 +8,7 @@ import { passwordProblem } from '../../platform/auth/password-policy.js';
 import { AppError, badRequest, unauthenticated } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { sendVerification } from '../security/email-verification.routes.js';
 import * as orgs from './organization.service.js';
 
 const Role = z
@@ -81,9 +82,11 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       const { organization_name, name, email, password } = req.body;
       const weak = passwordProblem(password);
       if (weak) throw badRequest(weak, 'body.password', 'weak_password');
-      const user = await signUpThroughAuth(services, req, reply, { name, email, password });
+      const user = await throughAuth(services, req, reply, '/sign-up/email', { name, email, password });
       if (!user) return reply; // better-auth refused (e.g. e-mail taken, rate limit): already sent
       const org = await orgs.createOrganization(services, user.id, organization_name);
+      // The address is confirmed by the link this sends (kept in the new organization's outbox without SMTP).
+      await sendVerification(services, email);
       return reply.code(201).send({
         user,
         organization: { id: org.id, name: org.name },
@@ -352,8 +355,15 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
         throw new AppError(409, 'account_exists', 'An account with this e-mail exists: sign in to accept');
       const weak = passwordProblem(password);
       if (weak) throw badRequest(weak, 'body.password', 'weak_password');
-      const user = await signUpThroughAuth(services, req, reply, { name, email: preview.email, password });
+      const claimed = await orgs.claimUnverifiedAccount(services, preview.email, { name, password });
+      const user = await throughAuth(services, req, reply, claimed ? '/sign-in/email' : '/sign-up/email', {
+        name,
+        email: preview.email,
+        password,
+      });
       if (!user) return reply;
+      // The invitation link went to this address: it is verified now.
+      await orgs.markVerified(services, user.id);
       return orgs.acceptInvitation(services, user, null, req.params.id);
     },
   );
@@ -365,14 +375,15 @@ async function resolveOptional(services: Services, req: FastifyRequest, reply: F
 }
 
 /**
- * Signs a user up through better-auth's own HTTP handler, so its rate limit, Origin check and
- * hooks apply exactly as for `/api/auth/sign-up/email`. On success the session cookie is set on
- * `reply` and the user returned; on refusal the problem is sent and null returned.
+ * Signs a user up (or in) through better-auth's own HTTP handler, so its rate limit, Origin check
+ * and hooks apply exactly as for `/api/auth/sign-up/email`. On success the session cookie is set
+ * on `reply` and the user returned; on refusal the problem is sent and null returned.
  */
-async function signUpThroughAuth(
+async function throughAuth(
   services: Services,
   req: FastifyRequest,
   reply: FastifyReply,
+  path: '/sign-up/email' | '/sign-in/email',
   body: { name: string; email: string; password: string },
 ): Promise<{ id: string; email: string; name: string } | null> {
   const web = toWebRequest(req, services.config.baseUrl);
@@ -381,10 +392,10 @@ async function signUpThroughAuth(
   headers.delete('content-length');
   headers.delete('cookie');
   const res = await services.auth.handler(
-    new Request(new URL('/api/auth/sign-up/email', services.config.baseUrl), {
+    new Request(new URL(`/api/auth${path}`, services.config.baseUrl), {
       method: 'POST',
       headers,
-      body: JSON.stringify(body),
+      body: JSON.stringify(path === '/sign-in/email' ? { email: body.email, password: body.password } : body),
     }),
   );
   if (!res.ok) {

@@ -73,6 +73,9 @@ function clientOf(headers: Headers | undefined) {
   };
 }
 
+/** How long an e-mail verification link works, seconds. */
+export const EMAIL_VERIFICATION_TTL_S = 24 * 3600;
+
 /** How long a password reset link works, seconds (issue 22: one hour, single use). */
 export const PASSWORD_RESET_TTL_S = 3600;
 
@@ -124,6 +127,23 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
             `Choose a new password here (the link works once, for one hour):\n` +
             `${passwordResetLink(config.baseUrl, token)}\n\n` +
             'If it was not you, ignore this message: your password stays as it is.\n',
+        });
+      },
+    },
+    emailVerification: {
+      // Sent by Cairn's own routes (sign-up, resend), once the user has an organization.
+      sendOnSignUp: false,
+      autoSignInAfterVerification: false,
+      expiresIn: EMAIL_VERIFICATION_TTL_S,
+      sendVerificationEmail: async ({ user, token }) => {
+        void options.mailer?.send({
+          kind: 'email_verification',
+          to: user.email,
+          subject: 'Confirm your e-mail address for Cairn',
+          text:
+            `Confirm that ${user.email} is your address (the link works for 24 hours):\n` +
+            `${config.baseUrl}/verify-email?token=${encodeURIComponent(token)}\n\n` +
+            'Until then, this account cannot join an organization by invitation.\n',
         });
       },
     },

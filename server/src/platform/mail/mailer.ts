@@ -1,6 +1,7 @@
 import { desc, eq } from 'drizzle-orm';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
+import { runOutsideDbBudget } from '../../db/budget.js';
 import type { Database } from '../../db/client.js';
 import { newId } from '../../db/ids.js';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
@@ -60,29 +61,31 @@ export function createMailer(
       },
     };
   }
+  async function keep(message: SystemMessage): Promise<void> {
+    try {
+      const orgIds = message.orgId ? [message.orgId] : await organizationsOf(database, message.to);
+      for (const orgId of orgIds) {
+        await withTenant(database, { orgId, actor: { type: 'system', id: null } }, ({ tx }) =>
+          tx.insert(systemMail).values({
+            orgId,
+            id: newId(),
+            kind: message.kind,
+            recipient: message.to,
+            subject: message.subject,
+            text: message.text,
+          }),
+        );
+      }
+      if (orgIds.length === 0)
+        logger.warn({ kind: message.kind }, 'system e-mail to a user of no organization: not kept');
+    } catch (error) {
+      logger.error({ err: error, kind: message.kind }, 'system e-mail not kept');
+    }
+  }
   return {
     transport: 'outbox',
-    async send(message) {
-      try {
-        const orgIds = message.orgId ? [message.orgId] : await organizationsOf(database, message.to);
-        for (const orgId of orgIds) {
-          await withTenant(database, { orgId, actor: { type: 'system', id: null } }, ({ tx }) =>
-            tx.insert(systemMail).values({
-              orgId,
-              id: newId(),
-              kind: message.kind,
-              recipient: message.to,
-              subject: message.subject,
-              text: message.text,
-            }),
-          );
-        }
-        if (orgIds.length === 0)
-          logger.warn({ kind: message.kind }, 'system e-mail to a user of no organization: not kept');
-      } catch (error) {
-        logger.error({ err: error, kind: message.kind }, 'system e-mail not kept');
-      }
-    },
+    // Outside the request's budget: a caller need not wait, and the request's end must not cut it.
+    send: (message) => runOutsideDbBudget(() => keep(message)),
     async close() {},
   };
 }
