@@ -22,6 +22,7 @@ import { registerApiKeyRoutes } from './modules/security/api-key.routes.js';
 import { registerAuditRoutes } from './modules/security/audit.routes.js';
 import { registerEmailVerificationRoutes } from './modules/security/email-verification.routes.js';
 import { registerPasswordRoutes } from './modules/security/password.routes.js';
+import { registerSessionRoutes } from './modules/security/session.routes.js';
 import { registerSystemMailRoutes } from './modules/security/system-mail.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
@@ -168,6 +169,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerPasswordRoutes(v1 as ApiApp, services);
         registerSystemMailRoutes(v1 as ApiApp, services);
         registerEmailVerificationRoutes(v1 as ApiApp, services);
+        registerSessionRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

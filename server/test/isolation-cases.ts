@@ -37,6 +37,7 @@ export type Kind =
   | 'retiredField'
   | 'apiKey'
   | 'auditCursor'
+  | 'session'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };
@@ -67,6 +68,7 @@ export const NO_IDS: Record<string, string> = {
   'POST /api/v1/password/reset': "public: takes a reset link's token (a secret, not an id)",
   'POST /api/v1/email/verify': "public: takes a verification link's token (a secret, not an id)",
   'POST /api/v1/me/email-verification': "sends the caller's own address a link; takes no id",
+  'POST /api/v1/me/password': "changes the caller's own password; takes no id",
   // The duplicates list and its scan: their cursor is a rank and a key, not an id, and what they
   // read and queue is the caller's own organization's (the walk's marker check covers leaks).
   'GET /api/v1/contacts/duplicates': "the caller's organization's duplicate groups; takes no id",
@@ -179,6 +181,29 @@ export const CASES: Record<string, Case[]> = {
       send: () => ({ url: '/api/v1/system-mail' }),
       // The outbox keeps the invitation e-mail of the tenant's invitation.
       holds: (r) => r.text.includes(`/accept-invitation/${currentOwner?.ids.invitation}`),
+    },
+  ],
+  'GET /api/v1/me/sessions': [
+    {
+      fields: {},
+      send: () => ({ url: '/api/v1/me/sessions' }),
+      holds: (r) => holdsOwn(r, 'session'),
+    },
+  ],
+  'DELETE /api/v1/me/sessions/:id': [
+    {
+      fields: { 'path.id': 'session' },
+      fresh: ['session'],
+      ok: 204,
+      send: (v) => ({ url: `/api/v1/me/sessions/${v['path.id']}` }),
+    },
+  ],
+  'DELETE /api/v1/members/:userId/sessions': [
+    {
+      fields: { 'path.userId': 'member' },
+      fresh: ['member'],
+      ok: 204,
+      send: (v) => ({ url: `/api/v1/members/${v['path.userId']}/sessions` }),
     },
   ],
   'GET /api/v1/api-keys': [

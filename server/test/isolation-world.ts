@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import type { Ids, Kind, Tenant } from './isolation-cases.js';
 import {
   addMember,
+  PASSWORD,
   type Res,
   signUp,
   type TestApp,
@@ -198,6 +199,19 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         return {
           apiKey: ok(await c.post('/api/v1/api-keys', { name: `${tn.marker} key` }), kind).id,
         };
+      case 'session': {
+        // Another session of the tenant's admin (not the walk's own, which must stay signed in).
+        const device = t.client();
+        const signedIn = await device.post('/api/auth/sign-in/email', {
+          email: tn.email,
+          password: PASSWORD,
+        });
+        if (signedIn.status !== 200) throw new Error(`${tn.name}: sign-in failed: ${signedIn.text}`);
+        const sessions = (await device.get('/api/v1/me/sessions')).body as {
+          data: { id: string; current: boolean }[];
+        };
+        return { session: sessions.data.find((s) => s.current)!.id };
+      }
       case 'auditCursor': {
         const page = await c.get('/api/v1/audit?limit=1');
         return { auditCursor: (page.body as { data: { id: string }[] }).data[0]!.id };
@@ -229,6 +243,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'tag',
     'fieldKey',
     'apiKey',
+    'session',
     'auditCursor',
   ];
 

@@ -11,6 +11,7 @@ export const AUDIT_ACTIONS = [
   'auth.sign_in_failed',
   'auth.locked_out',
   'auth.password_reset',
+  'auth.sessions_revoked',
   'member.invited',
   'member.role_changed',
   'member.removed',
