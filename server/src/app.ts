@@ -20,6 +20,12 @@ import { registerOrganizationRoutes } from './modules/organizations/organization
 import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
 import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
+import { registerApiKeyRoutes } from './modules/security/api-key.routes.js';
+import { registerAuditRoutes } from './modules/security/audit.routes.js';
+import { registerEmailVerificationRoutes } from './modules/security/email-verification.routes.js';
+import { registerPasswordRoutes } from './modules/security/password.routes.js';
+import { registerSessionRoutes } from './modules/security/session.routes.js';
+import { registerSystemMailRoutes } from './modules/security/system-mail.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
@@ -39,6 +45,7 @@ import './modules/records/record.events.js';
 import './modules/tags/tag.events.js';
 import './modules/tasks/task.events.js';
 import './modules/views/view.events.js';
+import { withApiKeys } from './platform/auth/api-keys.js';
 import {
   installSessionCacheInvalidation,
   principalResolver,
@@ -48,7 +55,7 @@ import { eventWebhooks } from './platform/events/event-reference.js';
 import { installCompression } from './platform/http/compression.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installInputRules } from './platform/http/input.js';
-import { openApiTransform, SESSION_SCHEME } from './platform/http/openapi.js';
+import { API_KEY_SCHEME, openApiTransform, SESSION_SCHEME } from './platform/http/openapi.js';
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -100,7 +107,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
   const resolve = principalResolver(services.auth, services.database, config);
   installSessionCacheInvalidation(app as unknown as ApiApp);
   const routes = installRouteGuard(app, {
-    resolvePrincipal: resolve,
+    resolvePrincipal: withApiKeys(services.database, resolve),
     trustedOrigins: config.trustedOrigins,
     limit: rateLimit.limit,
   });
@@ -116,7 +123,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         description:
           'Multi-tenant CRM API. Errors are RFC 9457 application/problem+json with a stable `code`, ' +
           'the offending field `path` and the request `trace_id`. Authenticate with the session cookie ' +
-          'from `/api/auth/sign-in/email`; cookie-authenticated mutations must carry an `Origin` header. ' +
+          'from `/api/auth/sign-in/email` (cookie-authenticated mutations must carry an `Origin` header) ' +
+          'or an API key as `Authorization: Bearer <key>`. ' +
           'Every operation may also answer 429 (rate limit), 503 (timeout or shutting down) and the other ' +
           'errors it lists; a path called with a method it does not have answers 405 with an `Allow` header.',
       },
@@ -124,6 +132,11 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
       components: {
         securitySchemes: {
           [SESSION_SCHEME]: { type: 'apiKey', in: 'cookie', name: 'better-auth.session_token' },
+          [API_KEY_SCHEME]: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key (`cairn_...`) issued at `POST /api/v1/api-keys`',
+          },
         },
       },
       security: [{ [SESSION_SCHEME]: [] }],
@@ -161,6 +174,12 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerImportRoutes(v1 as ApiApp, services);
         registerMergeRoutes(v1 as ApiApp, services);
         registerNotificationRoutes(v1 as ApiApp, services);
+        registerAuditRoutes(v1 as ApiApp, services);
+        registerApiKeyRoutes(v1 as ApiApp, services);
+        registerPasswordRoutes(v1 as ApiApp, services);
+        registerSystemMailRoutes(v1 as ApiApp, services);
+        registerEmailVerificationRoutes(v1 as ApiApp, services);
+        registerSessionRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -39,6 +39,8 @@ export type Config = {
   queueSuperviseS: number;
   /** API requests per signed-in principal per minute before 429. */
   apiRateLimitPerMinute: number;
+  /** API requests per API key per 10 seconds before 429. */
+  apiKeyRateLimitPer10S: number;
   /**
    * Requests per client IP per minute, before 429, that carry no valid session: public routes,
    * 401s, the better-auth endpoints (`/api/auth/*`, sign-in, sign-out, get-session).
@@ -46,6 +48,10 @@ export type Config = {
   anonRateLimitPerMinute: number;
   /** Redis for rate-limit counters shared by several server processes; in-process when absent. */
   redisUrl: string | undefined;
+  /** SMTP server for system e-mail (`smtp://user:pass@host:587`); without it, the local outbox. */
+  smtpUrl: string | undefined;
+  /** The sender of system e-mail. */
+  mailFrom: string;
   /**
    * Milliseconds an HTTP request's database work may take (each statement, and its tenant
    * transaction as a whole) before it is cancelled and answered 503 `statement_timeout`.
@@ -94,10 +100,16 @@ const envSchema = z.object({
   SIGN_IN_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(20),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   ANON_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  API_KEY_RATE_LIMIT_PER_10_SECONDS: z.coerce.number().int().min(1).default(100),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).max(254).optional(),
   QUEUE_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
@@ -146,7 +158,10 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     queueSuperviseS: e.QUEUE_SUPERVISE_SECONDS,
     apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
     anonRateLimitPerMinute: e.ANON_RATE_LIMIT_PER_MINUTE,
+    apiKeyRateLimitPer10S: e.API_KEY_RATE_LIMIT_PER_10_SECONDS,
     redisUrl: e.REDIS_URL,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ?? `Cairn <no-reply@${new URL(baseUrl).hostname}>`,
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
     jobStatementTimeoutMs: e.JOB_STATEMENT_TIMEOUT_MS,
   };

@@ -13,6 +13,7 @@ import { createEventDispatcher } from './platform/events/dispatcher.js';
 import type { Services } from './platform/http/types.js';
 import { readVersionInfo } from './platform/http/version.js';
 import { createJobQueue, type JobQueue } from './platform/jobs/job-queue.js';
+import { createMailer } from './platform/mail/mailer.js';
 
 export type ServicesOptions = {
   config?: Config;
@@ -47,13 +48,15 @@ export async function createServices(
     options.jobQueue?.(database, config) ??
     createJobQueue(database, logger, config.queueSchema, config.queueSuperviseS);
   const events = createEventDispatcher(database, jobs);
+  const mailer = createMailer(config, database, logger);
   const auth = createAuth(config, database, {
+    mailer,
     onInvitation:
       options.onInvitation ??
       ((invitation) =>
         logger.info({ invitation_id: invitation.id, link: invitation.link }, 'invitation link')),
   });
-  const services = { config, database, auth, jobs, events, version: readVersionInfo(), logger };
+  const services = { config, database, auth, jobs, events, mailer, version: readVersionInfo(), logger };
   // Modules define their job queues before any process starts the queue.
   defineTaskJobs(services);
   defineImportQueue(services);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, PASSWORD, signUp, startTestApp, type TestApp, uniqueEmail } from './harness.js';
+import { verifyEmailOf } from './kit/mail.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -227,6 +228,11 @@ describe('invitations', () => {
     const a = await signUp(t, 'First Org');
     const b = await signUp(t, 'Second Org');
     const invited = await a.client.post('/api/v1/invitations', { email: b.email, role: 'viewer' });
+    // Only a verified address takes an invitation (issue 22): b follows its sign-up link first.
+    expect((await b.client.post(`/api/v1/invitations/${invited.body.id}/accept`)).body.code).toBe(
+      'email_not_verified',
+    );
+    await verifyEmailOf(b.client, b.email);
     expect((await b.client.post(`/api/v1/invitations/${invited.body.id}/accept`)).status).toBe(200);
     let me = await b.client.get('/api/v1/me');
     expect(me.body.organization.name).toBe('First Org');

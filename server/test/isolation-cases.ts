@@ -40,6 +40,9 @@ export type Kind =
   | 'customRecord'
   | 'freshObject'
   | 'retiredObject'
+  | 'apiKey'
+  | 'auditCursor'
+  | 'session'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };
@@ -66,6 +69,11 @@ export const NO_IDS: Record<string, string> = {
   'POST /api/v1/signup': 'creates a new organization; takes no id',
   'GET /api/v1/me': "the caller's own user and memberships; takes no id",
   'POST /api/v1/organizations': 'creates a new organization for the caller; takes no id',
+  'POST /api/v1/password/forgot': 'public: takes an e-mail address, answers the same for every address',
+  'POST /api/v1/password/reset': "public: takes a reset link's token (a secret, not an id)",
+  'POST /api/v1/email/verify': "public: takes a verification link's token (a secret, not an id)",
+  'POST /api/v1/me/email-verification': "sends the caller's own address a link; takes no id",
+  'POST /api/v1/me/password': "changes the caller's own password; takes no id",
   // The duplicates list and its scan: their cursor is a rank and a key, not an id, and what they
   // read and queue is the caller's own organization's (the walk's marker check covers leaks).
   'GET /api/v1/contacts/duplicates': "the caller's organization's duplicate groups; takes no id",
@@ -162,6 +170,74 @@ export const CASES: Record<string, Case[]> = {
       fresh: ['invitation'],
       ok: 204,
       send: (v) => ({ url: `/api/v1/invitations/${v['path.id']}` }),
+    },
+  ],
+  'GET /api/v1/audit': [
+    {
+      // The actor filter and the cursor (an entry's id) of the audit log; the owner's page holds
+      // its admin's entries older than the cursor.
+      fields: { 'query.actor': 'user', 'query.cursor': 'auditCursor' },
+      send: (v) => ({ url: `/api/v1/audit?actor=${v['query.actor']}&cursor=${v['query.cursor']}` }),
+      holds: (r) =>
+        rowsOf(r).some(
+          (e) => (e as unknown as { actor: { id: string } }).actor.id === currentOwner?.ids.user,
+        ),
+    },
+  ],
+  'GET /api/v1/audit/export': [
+    {
+      fields: { 'query.actor': 'user' },
+      send: (v) => ({ url: `/api/v1/audit/export?actor=${v['query.actor']}` }),
+      holds: (r) => r.text.includes(`,${currentOwner?.ids.user},`),
+    },
+  ],
+  'GET /api/v1/system-mail': [
+    {
+      fields: {},
+      send: () => ({ url: '/api/v1/system-mail' }),
+      // The outbox keeps the invitation e-mail of the tenant's invitation.
+      holds: (r) => r.text.includes(`/accept-invitation/${currentOwner?.ids.invitation}`),
+    },
+  ],
+  'GET /api/v1/me/sessions': [
+    {
+      fields: {},
+      send: () => ({ url: '/api/v1/me/sessions' }),
+      holds: (r) => holdsOwn(r, 'session'),
+    },
+  ],
+  'DELETE /api/v1/me/sessions/:id': [
+    {
+      fields: { 'path.id': 'session' },
+      fresh: ['session'],
+      ok: 204,
+      send: (v) => ({ url: `/api/v1/me/sessions/${v['path.id']}` }),
+    },
+  ],
+  'DELETE /api/v1/members/:userId/sessions': [
+    {
+      fields: { 'path.userId': 'member' },
+      fresh: ['member'],
+      ok: 204,
+      send: (v) => ({ url: `/api/v1/members/${v['path.userId']}/sessions` }),
+    },
+  ],
+  'GET /api/v1/api-keys': [
+    { fields: {}, send: () => ({ url: '/api/v1/api-keys' }), holds: (r) => holdsOwn(r, 'apiKey') },
+  ],
+  'POST /api/v1/api-keys': [
+    {
+      fields: {},
+      ok: 201,
+      send: () => ({ url: '/api/v1/api-keys', body: { name: 'Walk key', read_only: true } }),
+    },
+  ],
+  'DELETE /api/v1/api-keys/:id': [
+    {
+      fields: { 'path.id': 'apiKey' },
+      fresh: ['apiKey'],
+      ok: 204,
+      send: (v) => ({ url: `/api/v1/api-keys/${v['path.id']}` }),
     },
   ],
   'PATCH /api/v1/tags/:id': [

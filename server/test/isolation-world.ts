@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import { type Ids, type Kind, type Tenant, WALK_OBJECT } from './isolation-cases.js';
 import {
   addMember,
+  PASSWORD,
   type Res,
   signUp,
   type TestApp,
@@ -251,6 +252,27 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         if (kind === 'retiredObject') ok(await c.post(`/api/v1/objects/${key}/retire`), 'retire');
         return { [kind]: key };
       }
+      case 'apiKey':
+        return {
+          apiKey: ok(await c.post('/api/v1/api-keys', { name: `${tn.marker} key` }), kind).id,
+        };
+      case 'session': {
+        // Another session of the tenant's admin (not the walk's own, which must stay signed in).
+        const device = t.client();
+        const signedIn = await device.post('/api/auth/sign-in/email', {
+          email: tn.email,
+          password: PASSWORD,
+        });
+        if (signedIn.status !== 200) throw new Error(`${tn.name}: sign-in failed: ${signedIn.text}`);
+        const sessions = (await device.get('/api/v1/me/sessions')).body as {
+          data: { id: string; current: boolean }[];
+        };
+        return { session: sessions.data.find((s) => s.current)!.id };
+      }
+      case 'auditCursor': {
+        const page = await c.get('/api/v1/audit?limit=1');
+        return { auditCursor: (page.body as { data: { id: string }[] }).data[0]!.id };
+      }
       default:
         throw new Error(`no maker for ${kind}`);
     }
@@ -280,6 +302,9 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'fieldKey',
     'customObject',
     'customRecord',
+    'apiKey',
+    'session',
+    'auditCursor',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

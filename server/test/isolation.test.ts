@@ -129,6 +129,7 @@ async function stateOf(tn: Tenant, extraIds: Ids[]) {
     '/api/v1/pipelines',
     '/api/v1/imports',
     '/api/v1/import-mappings',
+    '/api/v1/api-keys',
     '/api/v1/objects/contact',
     '/api/v1/tasks?status=all&limit=200',
     '/api/v1/contacts/export?format=jsonl',

@@ -34,6 +34,26 @@ const signUpRoute = createRoute({
   path: '/sign-up',
   component: lazyRouteComponent(() => import('./pages/auth/AuthPages'), 'SignUpPage'),
 });
+type TokenSearch = { token?: string };
+const tokenSearch = (s: Record<string, unknown>): TokenSearch =>
+  typeof s.token === 'string' ? { token: s.token } : {};
+const forgotPasswordRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/forgot-password',
+  component: lazyRouteComponent(() => import('./pages/auth/AccountLinkPages'), 'ForgotPasswordPage'),
+});
+const resetPasswordRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/reset-password',
+  validateSearch: tokenSearch,
+  component: lazyRouteComponent(() => import('./pages/auth/AccountLinkPages'), 'ResetPasswordPage'),
+});
+const verifyEmailRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/verify-email',
+  validateSearch: tokenSearch,
+  component: lazyRouteComponent(() => import('./pages/auth/AccountLinkPages'), 'VerifyEmailPage'),
+});
 const acceptInvitationRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/accept-invitation/$id',
@@ -190,6 +210,9 @@ const settingsRoute = createRoute({
 
 const routeTree = rootRoute.addChildren([
   signInRoute,
+  forgotPasswordRoute,
+  resetPasswordRoute,
+  verifyEmailRoute,
   signUpRoute,
   acceptInvitationRoute,
   appRoute.addChildren([

@@ -47,6 +47,15 @@ export function runWithDbBudget<T>(budget: DbBudget, fn: () => T): T {
 }
 
 /** The budget of the unit of work running now, if any. */
+/**
+ * Runs `fn` (and the asynchronous work it starts) outside any request's budget: for work a
+ * request starts but does not wait for (a system e-mail kept after the answer is sent), which
+ * must not be cut when the request ends. It runs under the job timeout instead.
+ */
+export function runOutsideDbBudget<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 export function currentDbBudget(): DbBudget | undefined {
   return storage.getStore();
 }

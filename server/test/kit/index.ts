@@ -2,6 +2,7 @@
 export * from '../harness.js';
 export * from './checks.js';
 export * from './imports.js';
+export * from './mail.js';
 export * from './organization.js';
 export * from './records.js';
 export * from './shared-data.js';

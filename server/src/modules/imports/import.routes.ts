@@ -1,5 +1,6 @@
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
+import { auditRequest } from '../../platform/audit/audit.js';
 import { AppError, badRequest } from '../../platform/errors/app-error.js';
 import { assertStorable } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
@@ -189,7 +190,16 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
           response: { 200: Import, ...errors },
         },
       },
-      async (req) => fn(services, req.tenant, req.params.id),
+      async (req) => {
+        const result = await fn(services, req.tenant, req.params.id);
+        if (action === 'start') {
+          await auditRequest(services.database, req, {
+            action: 'records.imported',
+            target: { type: 'import', id: req.params.id },
+          });
+        }
+        return result;
+      },
     );
   }
   app.post(

@@ -1,12 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROLES } from '../../platform/access/permissions.js';
+import { auditRequest } from '../../platform/audit/audit.js';
 import { USER_NAME_MAX_LENGTH } from '../../platform/auth/auth.js';
 import { sendWebResponse, toWebRequest } from '../../platform/auth/auth.routes.js';
 import { passwordProblem } from '../../platform/auth/password-policy.js';
 import { AppError, badRequest, unauthenticated } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { sendVerification } from '../security/email-verification.routes.js';
 import * as orgs from './organization.service.js';
 
 const Role = z
@@ -80,9 +82,11 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       const { organization_name, name, email, password } = req.body;
       const weak = passwordProblem(password);
       if (weak) throw badRequest(weak, 'body.password', 'weak_password');
-      const user = await signUpThroughAuth(services, req, reply, { name, email, password });
+      const user = await throughAuth(services, req, reply, '/sign-up/email', { name, email, password });
       if (!user) return reply; // better-auth refused (e.g. e-mail taken, rate limit): already sent
       const org = await orgs.createOrganization(services, user.id, organization_name);
+      // The address is confirmed by the link this sends (kept in the new organization's outbox without SMTP).
+      await sendVerification(services, email);
       return reply.code(201).send({
         user,
         organization: { id: org.id, name: org.name },
@@ -186,6 +190,11 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     },
     async (req, reply) => {
       await orgs.changeMemberRole(services, req.tenant, req.params.userId, req.body.role);
+      await auditRequest(services.database, req, {
+        action: 'member.role_changed',
+        target: { type: 'user', id: req.params.userId },
+        details: { role: req.body.role },
+      });
       return reply.code(204).send(null);
     },
   );
@@ -204,6 +213,10 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     },
     async (req, reply) => {
       await orgs.removeMember(services, req.tenant, req.params.userId);
+      await auditRequest(services.database, req, {
+        action: 'member.removed',
+        target: { type: 'user', id: req.params.userId },
+      });
       return reply.code(204).send(null);
     },
   );
@@ -239,6 +252,18 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     async (req, reply) => {
       const invitation = await orgs.createInvitation(services, req.tenant, req.body);
       req.log.info({ invitation_id: invitation.id }, 'invitation created');
+      void services.mailer.send({
+        kind: 'invitation',
+        orgId: req.tenant.orgId,
+        to: invitation.email,
+        subject: 'You are invited to Cairn',
+        text: `You are invited to join an organization on Cairn as ${invitation.role}.\n\nAccept here (valid 7 days):\n${invitation.link}\n`,
+      });
+      await auditRequest(services.database, req, {
+        action: 'member.invited',
+        target: { type: 'invitation', id: invitation.id },
+        details: { email: invitation.email, role: invitation.role },
+      });
       return reply.code(201).send(invitation);
     },
   );
@@ -257,6 +282,10 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
     },
     async (req, reply) => {
       await orgs.cancelInvitation(services, req.tenant, req.params.id);
+      await auditRequest(services.database, req, {
+        action: 'invitation.canceled',
+        target: { type: 'invitation', id: req.params.id },
+      });
       return reply.code(204).send(null);
     },
   );
@@ -326,8 +355,15 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
         throw new AppError(409, 'account_exists', 'An account with this e-mail exists: sign in to accept');
       const weak = passwordProblem(password);
       if (weak) throw badRequest(weak, 'body.password', 'weak_password');
-      const user = await signUpThroughAuth(services, req, reply, { name, email: preview.email, password });
+      const claimed = await orgs.claimUnverifiedAccount(services, preview.email, { name, password });
+      const user = await throughAuth(services, req, reply, claimed ? '/sign-in/email' : '/sign-up/email', {
+        name,
+        email: preview.email,
+        password,
+      });
       if (!user) return reply;
+      // The invitation link went to this address: it is verified now.
+      await orgs.markVerified(services, user.id);
       return orgs.acceptInvitation(services, user, null, req.params.id);
     },
   );
@@ -339,14 +375,15 @@ async function resolveOptional(services: Services, req: FastifyRequest, reply: F
 }
 
 /**
- * Signs a user up through better-auth's own HTTP handler, so its rate limit, Origin check and
- * hooks apply exactly as for `/api/auth/sign-up/email`. On success the session cookie is set on
- * `reply` and the user returned; on refusal the problem is sent and null returned.
+ * Signs a user up (or in) through better-auth's own HTTP handler, so its rate limit, Origin check
+ * and hooks apply exactly as for `/api/auth/sign-up/email`. On success the session cookie is set
+ * on `reply` and the user returned; on refusal the problem is sent and null returned.
  */
-async function signUpThroughAuth(
+async function throughAuth(
   services: Services,
   req: FastifyRequest,
   reply: FastifyReply,
+  path: '/sign-up/email' | '/sign-in/email',
   body: { name: string; email: string; password: string },
 ): Promise<{ id: string; email: string; name: string } | null> {
   const web = toWebRequest(req, services.config.baseUrl);
@@ -355,10 +392,10 @@ async function signUpThroughAuth(
   headers.delete('content-length');
   headers.delete('cookie');
   const res = await services.auth.handler(
-    new Request(new URL('/api/auth/sign-up/email', services.config.baseUrl), {
+    new Request(new URL(`/api/auth${path}`, services.config.baseUrl), {
       method: 'POST',
       headers,
-      body: JSON.stringify(body),
+      body: JSON.stringify(path === '/sign-in/email' ? { email: body.email, password: body.password } : body),
     }),
   );
   if (!res.ok) {

@@ -305,10 +305,12 @@ export async function previewInvitation(services: Services, id: string) {
     .innerJoin(organizations, eq(organizations.id, invitations.organizationId))
     .where(eq(invitations.id, id));
   if (row?.status !== 'pending' || row.expiresAt.getTime() < Date.now()) throw notFound('Invitation', id);
+  // Only a verified account is found by an invitation (issue 22): an unverified one is taken over
+  // by the invitee (`claimUnverifiedAccount`).
   const [account] = await services.database.db
     .select({ id: users.id })
     .from(users)
-    .where(eq(users.email, row.email));
+    .where(and(eq(users.email, row.email), eq(users.emailVerified, true)));
   return {
     organization_name: row.organizationName,
     email: row.email,
@@ -336,6 +338,17 @@ export async function acceptInvitation(
   if (invitation.email.toLowerCase() !== user.email.toLowerCase()) {
     throw new AppError(403, 'not_recipient', 'This invitation was sent to another e-mail address');
   }
+  const [account] = await services.database.db
+    .select({ verified: users.emailVerified })
+    .from(users)
+    .where(eq(users.id, user.id));
+  if (!account?.verified) {
+    throw new AppError(
+      403,
+      'email_not_verified',
+      'Confirm your e-mail address first (the link we sent), then accept the invitation',
+    );
+  }
   const role = isRole(invitation.role) ? invitation.role : 'viewer';
   const ctx: TenantContext = { orgId: invitation.organizationId, actor: { type: 'user', id: user.id } };
   await withTenant(services.database, ctx, async (scope) => {
@@ -360,10 +373,42 @@ export async function acceptInvitation(
   });
   if (sessionId) await switchOrganization(services, user.id, sessionId, ctx.orgId);
   else {
+    // Accepted as a new (or taken-over) user: the session just opened acts in this organization.
     await services.database.db
       .update(sessions)
       .set({ activeOrganizationId: ctx.orgId })
-      .where(and(eq(sessions.userId, user.id), sql`${sessions.activeOrganizationId} is null`));
+      .where(eq(sessions.userId, user.id));
   }
   return { organization_id: ctx.orgId, role };
+}
+
+/**
+ * The invitee of a new-user acceptance: an account that holds the invited address without having
+ * verified it (someone may have registered the address first, issue 22) is taken over, since the
+ * invitation link proves the mailbox: its password and name become the invitee's, its sessions
+ * end. Returns whether there was one. Either way the account ends verified (`markVerified`).
+ */
+export async function claimUnverifiedAccount(
+  services: Services,
+  email: string,
+  input: { name: string; password: string },
+): Promise<boolean> {
+  const [account] = await services.database.db
+    .select({ id: users.id, verified: users.emailVerified })
+    .from(users)
+    .where(eq(users.email, email));
+  if (!account || account.verified) return false;
+  const context = await services.auth.$context;
+  await context.internalAdapter.updatePassword(account.id, await context.password.hash(input.password));
+  await services.database.db
+    .update(users)
+    .set({ name: input.name, updatedAt: new Date() })
+    .where(eq(users.id, account.id));
+  await services.database.db.delete(sessions).where(eq(sessions.userId, account.id));
+  return true;
+}
+
+/** Marks a user's address verified (an invitation link, which went to it, was used). */
+export async function markVerified(services: Services, userId: string): Promise<void> {
+  await services.database.db.update(users).set({ emailVerified: true }).where(eq(users.id, userId));
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
+import { auditRequest } from '../../platform/audit/audit.js';
 import { Problem } from '../../platform/http/problem.js';
 import { passThrough } from '../../platform/http/serializer.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
@@ -120,6 +121,11 @@ export function registerRecordRoutes<View, Create, Update>(
         parseListQueryParams(params),
         format,
       );
+      await auditRequest(services.database, req, {
+        action: 'records.exported',
+        target: { type: 'object', id: spec.object },
+        details: { format, filter: params.filter ?? null, q: params.q ?? null },
+      });
       const stamp = new Date().toISOString().slice(0, 10);
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
@@ -142,10 +148,19 @@ export function registerRecordRoutes<View, Create, Update>(
         response: { 200: BulkResult, ...errors },
       },
     },
-    async (req) =>
-      bulkAction(services, req.tenant, spec.object, req.body, (scope, ids, archive) =>
+    async (req) => {
+      const result = await bulkAction(services, req.tenant, spec.object, req.body, (scope, ids, archive) =>
         service.archiveMany(scope, services, ids, archive),
-      ),
+      );
+      if (req.body.action === 'archive' || req.body.action === 'restore') {
+        await auditRequest(services.database, req, {
+          action: req.body.action === 'archive' ? 'records.bulk_archived' : 'records.bulk_restored',
+          target: { type: 'object', id: spec.object },
+          details: { ...result, ids: req.body.ids ?? null, filter: req.body.filter ?? null },
+        });
+      }
+      return result;
+    },
   );
   app.post(
     `/${collection}`,
@@ -227,6 +242,10 @@ export function registerRecordRoutes<View, Create, Update>(
     },
     async (req, reply) => {
       await service.remove(services, req.tenant, req.params.id);
+      await auditRequest(services.database, req, {
+        action: 'record.deleted',
+        target: { type: spec.object, id: req.params.id },
+      });
       return reply.code(204).send(null);
     },
   );

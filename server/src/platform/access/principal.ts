@@ -7,11 +7,17 @@ import { type Permission, type Role, roleAllows } from './permissions.js';
  * the session's active organization, checked against the user's membership on every request.
  */
 export type Principal = {
-  type: 'user';
+  /** A signed-in user (session cookie) or an API key (`Authorization: Bearer`). */
+  type: 'user' | 'api_key';
+  /** The user; for an API key, the admin who issued it. */
   userId: string;
   email: string;
+  /** The user's name; for an API key, the key's name. */
   name: string;
+  /** The session; '' for an API key. */
   sessionId: string;
+  /** The API key, when `type` is `api_key`. */
+  apiKeyId?: string;
   /** The session's active organization, or null when the user belongs to none. */
   orgId: string | null;
   /** The user's role in `orgId`. */
@@ -24,7 +30,11 @@ export function tenantContextOf(principal: Principal | null, traceId?: string): 
   if (!principal.orgId || !principal.role) {
     throw new AppError(403, 'no_organization', 'Join or create an organization first');
   }
-  return { orgId: principal.orgId, actor: { type: principal.type, id: principal.userId }, traceId };
+  const actor =
+    principal.type === 'api_key'
+      ? { type: 'api_key' as const, id: principal.apiKeyId ?? null }
+      : { type: 'user' as const, id: principal.userId };
+  return { orgId: principal.orgId, actor, traceId };
 }
 
 /** Throws 401 without a principal and 403 without the permission. */
@@ -34,6 +44,11 @@ export function requirePermission(principal: Principal | null, permission: Permi
     throw new AppError(403, 'no_organization', 'Join or create an organization first');
   }
   if (!roleAllows(principal.role, permission)) {
+    if (principal.type === 'api_key') {
+      throw permission === 'records:write'
+        ? new AppError(403, 'api_key_read_only', 'This API key is read-only')
+        : new AppError(403, 'api_key_not_allowed', `An API key cannot ${permission}`);
+    }
     throw forbidden(`Your role (${principal.role}) does not allow ${permission}`);
   }
 }

@@ -12,11 +12,14 @@ import { type Auth, sessionUpdateAgeS } from './auth.js';
 
 /** The header better-auth reads the client IP from; always overwritten from the socket. */
 const CLIENT_IP_HEADER = 'x-cairn-client-ip';
+/** The request's trace id, for the audit log of sign-ins; always overwritten. */
+export const TRACE_ID_HEADER = 'x-cairn-trace-id';
 
 /** Builds the Web Request better-auth's handler takes from a Fastify request. */
 export function toWebRequest(req: FastifyRequest, baseUrl: string): Request {
   const headers = fromNodeHeaders(req.headers);
   headers.set(CLIENT_IP_HEADER, req.ip);
+  headers.set(TRACE_ID_HEADER, String(req.id));
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.body !== undefined;
   return new Request(new URL(req.url, baseUrl), {
     method: req.method,
@@ -157,9 +160,10 @@ const cacheKeyOf = (token: string) => createHash('sha256').update(token).digest(
 /**
  * Identity mutations after which no cached session check may be reused: everything under
  * `/api/auth/` (sign-out, organization switch, better-auth's organization calls) and the
- * organization module's writes (members, invitations, organizations, sign-up, active organization).
+ * organization module's writes (members, invitations, organizations, sign-up, active organization)
+ * and a password reset (which ends every session of the account).
  */
-const IDENTITY_MUTATION = /^\/api\/(?:auth\/|v1\/(?:signup|me\b|organizations|members|invitations))/;
+const IDENTITY_MUTATION = /^\/api\/(?:auth\/|v1\/(?:signup|me\b|organizations|members|invitations|password))/;
 
 /** Installs the clearing of the session cache after every identity mutation this process serves. */
 export function installSessionCacheInvalidation(app: ApiApp): void {

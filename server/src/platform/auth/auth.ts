@@ -7,8 +7,10 @@ import { defaultStatements } from 'better-auth/plugins/organization/access';
 import { asc, eq } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
+import { auditUserEvent } from '../audit/audit.js';
+import type { Mailer } from '../mail/mailer.js';
 import { authSchema, members } from './auth.schema.js';
-import { lockoutGuard } from './lockout.js';
+import { LOCKOUT_MINUTES, lockoutGuard } from './lockout.js';
 import { passwordProblem } from './password-policy.js';
 
 // The organization plugin's own permission statements, mapped to our three roles. Our routes
@@ -62,7 +64,29 @@ export function invitationLink(baseUrl: string, invitationId: string): string {
   return `${baseUrl}/accept-invitation/${invitationId}`;
 }
 
+/** The client of a better-auth call, from the headers our HTTP layer sets (`toWebRequest`). */
+function clientOf(headers: Headers | undefined) {
+  return {
+    ip: headers?.get('x-cairn-client-ip') ?? null,
+    userAgent: headers?.get('user-agent') ?? null,
+    traceId: headers?.get('x-cairn-trace-id') ?? null,
+  };
+}
+
+/** How long an e-mail verification link works, seconds. */
+export const EMAIL_VERIFICATION_TTL_S = 24 * 3600;
+
+/** How long a password reset link works, seconds (issue 22: one hour, single use). */
+export const PASSWORD_RESET_TTL_S = 3600;
+
+/** The web app's page a password reset link opens; it posts the token to `/api/v1/password/reset`. */
+export function passwordResetLink(baseUrl: string, token: string): string {
+  return `${baseUrl}/reset-password?token=${encodeURIComponent(token)}`;
+}
+
 export type AuthOptions = {
+  /** System e-mail (password reset links). */
+  mailer?: Mailer;
   /** Called with each new invitation; the default logs the link (no mail server configured). */
   onInvitation?: (invitation: { id: string; email: string; role: string; link: string }) => void;
 };
@@ -84,7 +108,45 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
     secret: config.secret,
     trustedOrigins: config.trustedOrigins,
     database: drizzleAdapter(database.db, { provider: 'pg', schema: authSchema }),
-    emailAndPassword: { enabled: true, minPasswordLength: 8, maxPasswordLength: 128, autoSignIn: true },
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: 8,
+      maxPasswordLength: 128,
+      autoSignIn: true,
+      // Single use (better-auth consumes the token), an hour, and every session of the account ends.
+      resetPasswordTokenExpiresIn: PASSWORD_RESET_TTL_S,
+      revokeSessionsOnPasswordReset: true,
+      sendResetPassword: async ({ user, token }) => {
+        // Not awaited: a known address must not answer slower than an unknown one.
+        void options.mailer?.send({
+          kind: 'password_reset',
+          to: user.email,
+          subject: 'Reset your Cairn password',
+          text:
+            `Someone asked to reset the password of your Cairn account (${user.email}).\n\n` +
+            `Choose a new password here (the link works once, for one hour):\n` +
+            `${passwordResetLink(config.baseUrl, token)}\n\n` +
+            'If it was not you, ignore this message: your password stays as it is.\n',
+        });
+      },
+    },
+    emailVerification: {
+      // Sent by Cairn's own routes (sign-up, resend), once the user has an organization.
+      sendOnSignUp: false,
+      autoSignInAfterVerification: false,
+      expiresIn: EMAIL_VERIFICATION_TTL_S,
+      sendVerificationEmail: async ({ user, token }) => {
+        void options.mailer?.send({
+          kind: 'email_verification',
+          to: user.email,
+          subject: 'Confirm your e-mail address for Cairn',
+          text:
+            `Confirm that ${user.email} is your address (the link works for 24 hours):\n` +
+            `${config.baseUrl}/verify-email?token=${encodeURIComponent(token)}\n\n` +
+            'Until then, this account cannot join an organization by invitation.\n',
+        });
+      },
+    },
     session: {
       // Sliding expiry = idle timeout: each use after `updateAge` pushes expiry to now + idle.
       expiresIn: idle,
@@ -114,6 +176,23 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
     hooks: {
       before: createAuthMiddleware(async (ctx) => {
         const body = (ctx.body ?? {}) as Record<string, unknown>;
+        if (ctx.path === '/sign-out') {
+          // Audited before the session is gone (who signed out, from which session's user).
+          const token = await ctx.getSignedCookie(
+            ctx.context.authCookies.sessionToken.name,
+            ctx.context.secret,
+          );
+          const { rows } = token
+            ? await database.raw.query<{ user_id: string }>('select user_id from sessions where token = $1', [
+                token,
+              ])
+            : { rows: [] };
+          if (rows[0]) {
+            await auditUserEvent(database, { userId: rows[0].user_id }, clientOf(ctx.headers), {
+              action: 'auth.signed_out',
+            });
+          }
+        }
         if (ctx.path === '/sign-in/email') {
           await lockout.assertNotLocked(String(body.email ?? ''));
           // A "don't remember me" session would get a fixed 24 h and skip the idle timeout.
@@ -138,8 +217,22 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
         if (ctx.path !== '/sign-in/email') return;
         const email = String((ctx.body as { email?: unknown } | undefined)?.email ?? '');
         const returned = ctx.context.returned;
-        if (returned instanceof APIError && returned.statusCode === 401) await lockout.recordFailure(email);
-        else if (ctx.context.newSession) await lockout.recordSuccess(email);
+        const client = clientOf(ctx.headers);
+        if (returned instanceof APIError && returned.statusCode === 401) {
+          const lockedNow = await lockout.recordFailure(email);
+          await auditUserEvent(database, { email }, client, { action: 'auth.sign_in_failed' });
+          if (lockedNow) {
+            await auditUserEvent(database, { email }, client, {
+              action: 'auth.locked_out',
+              details: { minutes: LOCKOUT_MINUTES },
+            });
+          }
+        } else if (ctx.context.newSession) {
+          await lockout.recordSuccess(email);
+          await auditUserEvent(database, { userId: ctx.context.newSession.user.id }, client, {
+            action: 'auth.signed_in',
+          });
+        }
       }),
     },
     databaseHooks: {

@@ -32,8 +32,9 @@ export function lockoutGuard(database: Database) {
         );
       }
     },
-    async recordFailure(email: string): Promise<void> {
-      await database.raw.query(
+    /** Counts a failed sign-in; true when this one locked the account. */
+    async recordFailure(email: string): Promise<boolean> {
+      const { rows } = await database.raw.query<{ failures: number }>(
         `insert into sign_in_failures as s (email, failures, locked_until, updated_at)
          values ($1, 1, null, now())
          on conflict (email) do update set
@@ -42,9 +43,11 @@ export function lockoutGuard(database: Database) {
            locked_until = case when 1 + (case when s.updated_at < now() - make_interval(mins => $3)
                                                or s.locked_until <= now() then 0 else s.failures end) >= $2
                                 then now() + make_interval(mins => $3) else null end,
-           updated_at = now()`,
+           updated_at = now()
+         returning failures`,
         [normalize(email), LOCKOUT_THRESHOLD, LOCKOUT_MINUTES],
       );
+      return rows[0]?.failures === LOCKOUT_THRESHOLD;
     },
     async recordSuccess(email: string): Promise<void> {
       await database.raw.query('delete from sign_in_failures where email = $1', [normalize(email)]);

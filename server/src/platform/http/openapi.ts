@@ -9,6 +9,8 @@ export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
 
 /** The session cookie scheme, named in `components.securitySchemes`. */
 export const SESSION_SCHEME = 'session';
+/** The API key scheme (`Authorization: Bearer cairn_...`), named in `components.securitySchemes`. */
+export const API_KEY_SCHEME = 'apiKey';
 
 /** What each error status means on this API; the description of its response in the document. */
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -87,7 +89,8 @@ type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
  *   declare them;
  * - a multipart upload without a body schema documents its form (one `file` field);
  * - a route that `produces` non-JSON media types (exports) documents its 200 as those types;
- * - `security`: `[]` for `config.access: 'public'` routes, the session scheme otherwise.
+ * - `security`: `[]` for `config.access: 'public'` routes, the session scheme for the caller's own
+ *   routes (`authenticated`), the session or an API key otherwise.
  * Each documented route names its `operationId` in its schema (camelCase, unique, stable: clients
  * generate method names from it); `test/api-contract.test.ts` checks every operation has one.
  */
@@ -127,7 +130,12 @@ export function openApiTransform(input: TransformInput): ReturnType<typeof jsonS
       ...s,
       ...(multipart ? { body: MultipartFile, consumes: ['multipart/form-data'] } : {}),
       response,
-      security: access === 'public' ? [] : [{ [SESSION_SCHEME]: [] }],
+      security:
+        access === 'public'
+          ? []
+          : access === 'authenticated'
+            ? [{ [SESSION_SCHEME]: [] }]
+            : [{ [SESSION_SCHEME]: [] }, { [API_KEY_SCHEME]: [] }],
     } as FastifySchema,
   });
 }

@@ -21,6 +21,7 @@ const isExempt = (url: string) => !url.startsWith('/api/') || url.startsWith('/a
  * The API's rate limits, per minute, past which a request gets 429 `rate_limited` with
  * Retry-After:
  * - a signed-in principal: `API_RATE_LIMIT_PER_MINUTE` requests to `/api/v1`, per user;
+ * - an API key: `API_KEY_RATE_LIMIT_PER_10_SECONDS` requests per 10 seconds, per key;
  * - everything without a valid session (public routes, requests refused with 401, the
  *   better-auth endpoints under `/api/auth` including `get-session`): `ANON_RATE_LIMIT_PER_MINUTE`
  *   per client IP, so an anonymous client cannot make the server check sessions or passwords
@@ -41,12 +42,24 @@ export async function installRateLimit(app: FastifyInstance, config: Config): Pr
   await app.register(rateLimit, {
     global: false,
     max: (_req, key) =>
-      key.startsWith('user:') ? config.apiRateLimitPerMinute : config.anonRateLimitPerMinute,
-    timeWindow: 60_000,
+      key.startsWith('key:')
+        ? config.apiKeyRateLimitPer10S
+        : key.startsWith('user:')
+          ? config.apiRateLimitPerMinute
+          : config.anonRateLimitPerMinute,
+    // An API key's budget is per 10 seconds (as the big CRMs' APIs count), the others' per minute.
+    timeWindow: (_req, key) => (key.startsWith('key:') ? 10_000 : 60_000),
+    // RateLimit-Limit, -Remaining, -Reset (IETF draft names) rather than X-RateLimit-*.
+    enableDraftSpec: true,
     ...(redis ? { redis, nameSpace: 'cairn-rate-limit:' } : {}),
-    keyGenerator: (req) => (req.principal ? `user:${req.principal.userId}` : `ip:${req.ip}`),
+    keyGenerator: (req) =>
+      req.principal?.type === 'api_key'
+        ? `key:${req.principal.apiKeyId}`
+        : req.principal
+          ? `user:${req.principal.userId}`
+          : `ip:${req.ip}`,
     errorResponseBuilder: (_req, context) =>
-      new AppError(429, 'rate_limited', `Too many requests: at most ${context.max} a minute`, {
+      new AppError(429, 'rate_limited', `Too many requests: at most ${context.max} in ${context.after}`, {
         retryAfterS: Math.max(1, Math.ceil(context.ttl / 1000)),
       }),
   });

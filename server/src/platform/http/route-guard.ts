@@ -25,7 +25,7 @@ declare module 'fastify' {
 export type RouteEntry = { method: string; url: string; access: RouteAccess };
 
 export type RouteGuardOptions = {
-  /** Resolves the caller from the request's session cookie (or, later, API key). */
+  /** Resolves the caller from the request's API key (`Authorization: Bearer`) or session cookie. */
   resolvePrincipal(req: FastifyRequest): Promise<Principal | null>;
   /** Origins allowed to send cookie-authenticated mutations. */
   trustedOrigins: readonly string[];
@@ -71,10 +71,16 @@ export function installRouteGuard(app: FastifyInstance, options: RouteGuardOptio
     const isPublic = !access || access === 'public';
     if (!isPublic) req.principal = await options.resolvePrincipal(req);
     await options.limit?.(req, reply);
-    checkOrigin(req, options.trustedOrigins);
+    // An API key is not a cookie a browser sends by itself: no CSRF exposure.
+    if (req.principal?.type !== 'api_key') checkOrigin(req, options.trustedOrigins);
     if (isPublic) return;
     if (!req.principal) throw unauthenticated();
-    if (access === 'authenticated') return;
+    if (access === 'authenticated') {
+      // The caller's own user, sessions and organizations: a person's, not a key's.
+      if (req.principal.type === 'api_key')
+        throw new AppError(403, 'api_key_not_allowed', 'An API key cannot use this route');
+      return;
+    }
     if (access === 'member') {
       if (!req.principal.orgId || !req.principal.role) {
         throw new AppError(403, 'no_organization', 'Join or create an organization first');

@@ -11,6 +11,7 @@ import type { Database } from '../../db/client.js';
 import type { Auth } from '../auth/auth.js';
 import type { EventDispatcher } from '../events/dispatcher.js';
 import type { JobQueue } from '../jobs/job-queue.js';
+import type { Mailer } from '../mail/mailer.js';
 import type { VersionInfo } from './version.js';
 
 /** The Fastify instance routes register on, typed by zod schemas. */
@@ -30,4 +31,6 @@ export type Services = {
   jobs: JobQueue;
   events: EventDispatcher;
   version: VersionInfo;
+  /** System e-mail: SMTP, or the local outbox. */
+  mailer: Mailer;
 };

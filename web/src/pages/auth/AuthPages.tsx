@@ -98,6 +98,9 @@ export function SignInPage() {
           <Button type="submit" loading={busy}>
             Sign in
           </Button>
+          <Anchor component={Link} to="/forgot-password" size="sm">
+            Forgot your password?
+          </Anchor>
           <Text size="sm">
             New to Cairn?{' '}
             <Anchor component={Link} to="/sign-up">

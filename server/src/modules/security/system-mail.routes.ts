@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { Problem } from '../../platform/http/problem.js';
+import type { ApiApp, Services } from '../../platform/http/types.js';
+import { listSystemMail } from '../../platform/mail/mailer.js';
+
+const SystemMail = z
+  .object({
+    id: z.uuid(),
+    created_at: z.string(),
+    kind: z.string().describe('password_reset, email_verification or invitation'),
+    to: z.string(),
+    subject: z.string(),
+    text: z.string(),
+  })
+  .meta({ id: 'SystemMail' });
+
+/** The local outbox of system e-mail, for admins of an install without `SMTP_URL`. */
+export function registerSystemMailRoutes(app: ApiApp, services: Services): void {
+  app.get(
+    '/system-mail',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        tags: ['system-mail'],
+        operationId: 'listSystemMail',
+        summary:
+          'System e-mail of the organization kept in the local outbox (no SMTP_URL configured), newest first; `transport` says where mail goes',
+        response: {
+          200: z.object({ transport: z.enum(['smtp', 'outbox']), data: z.array(SystemMail) }),
+          400: Problem,
+          401: Problem,
+          403: Problem,
+        },
+      },
+    },
+    async (req) => ({
+      transport: services.mailer.transport,
+      data: await listSystemMail(services.database, req.tenant),
+    }),
+  );
+}

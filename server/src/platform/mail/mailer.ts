@@ -1,0 +1,133 @@
+import { desc, eq } from 'drizzle-orm';
+import nodemailer from 'nodemailer';
+import type { Logger } from 'pino';
+import { runOutsideDbBudget } from '../../db/budget.js';
+import type { Database } from '../../db/client.js';
+import { newId } from '../../db/ids.js';
+import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { systemMail } from './mail.schema.js';
+
+export type SystemMailKind = 'password_reset' | 'email_verification' | 'invitation';
+
+/** A system message: to one address, plain text. */
+export type SystemMessage = {
+  kind: SystemMailKind;
+  to: string;
+  subject: string;
+  text: string;
+  /**
+   * The organization the message concerns (an invitation's); without it, a message to a user is
+   * kept in the outbox of each organization the user belongs to.
+   */
+  orgId?: string | undefined;
+};
+
+/**
+ * The one sending layer for system e-mail (issue 22): through the SMTP server of `SMTP_URL`
+ * (nodemailer, https://nodemailer.com/smtp/), or, with none configured, into the local outbox
+ * admins read at `GET /api/v1/system-mail`.
+ */
+export type Mailer = {
+  /** `smtp` or `outbox`. */
+  readonly transport: 'smtp' | 'outbox';
+  /** Sends (or keeps) a message; failures are logged, never thrown at the caller. */
+  send(message: SystemMessage): Promise<void>;
+  close(): Promise<void>;
+};
+
+export function createMailer(
+  config: { smtpUrl: string | undefined; mailFrom: string },
+  database: Database,
+  logger: Logger,
+): Mailer {
+  if (config.smtpUrl) {
+    const transport = nodemailer.createTransport(config.smtpUrl);
+    return {
+      transport: 'smtp',
+      async send(message) {
+        try {
+          await transport.sendMail({
+            from: config.mailFrom,
+            to: message.to,
+            subject: message.subject,
+            text: message.text,
+          });
+        } catch (error) {
+          logger.error({ err: error, kind: message.kind }, 'system e-mail not sent');
+        }
+      },
+      async close() {
+        transport.close();
+      },
+    };
+  }
+  async function keep(message: SystemMessage): Promise<void> {
+    try {
+      const orgIds = message.orgId ? [message.orgId] : await organizationsOf(database, message.to);
+      for (const orgId of orgIds) {
+        await withTenant(database, { orgId, actor: { type: 'system', id: null } }, ({ tx }) =>
+          tx.insert(systemMail).values({
+            orgId,
+            id: newId(),
+            kind: message.kind,
+            recipient: message.to,
+            subject: message.subject,
+            text: message.text,
+          }),
+        );
+      }
+      if (orgIds.length === 0)
+        logger.warn({ kind: message.kind }, 'system e-mail to a user of no organization: not kept');
+    } catch (error) {
+      logger.error({ err: error, kind: message.kind }, 'system e-mail not kept');
+    }
+  }
+  return {
+    transport: 'outbox',
+    // Outside the request's budget: a caller need not wait, and the request's end must not cut it.
+    send: (message) => runOutsideDbBudget(() => keep(message)),
+    async close() {},
+  };
+}
+
+async function organizationsOf(database: Database, email: string): Promise<string[]> {
+  const { rows } = await database.raw.query<{ org_id: string }>(
+    `select m.organization_id as org_id from members m join users u on u.id = m.user_id
+      where u.email = lower($1)`,
+    [email.trim()],
+  );
+  return rows.map((r) => r.org_id);
+}
+
+export type SystemMailView = {
+  id: string;
+  created_at: string;
+  kind: string;
+  to: string;
+  subject: string;
+  text: string;
+};
+
+/** The organization's outbox, newest first (the last 200 messages). */
+export async function listSystemMail(database: Database, ctx: TenantContext): Promise<SystemMailView[]> {
+  const rows = await withTenant(
+    database,
+    ctx,
+    ({ tx }) =>
+      tx
+        .select()
+        .from(systemMail)
+        .where(eq(systemMail.orgId, ctx.orgId))
+        .orderBy(desc(systemMail.id))
+        .limit(200),
+    { readOnly: true },
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    created_at: r.createdAt.toISOString(),
+    kind: r.kind,
+    to: r.recipient,
+    subject: r.subject,
+    text: r.text,
+  }));
+}
