@@ -587,7 +587,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The first rows as they would be stored, with each cell problem; nothing is written */
+        /** The first rows as they would be stored, with each problem, and every row checked (counts of rows that will fail or lose a value, by problem); nothing is written */
         get: operations["previewImport"];
         put?: never;
         post?: never;
@@ -3767,6 +3767,35 @@ export interface components {
             next_cursor: string | null;
         };
         ImportPreview: {
+            /** @description Every row checked as the run will check it (owners, members, companies, contacts, pipelines, stages, options resolved), before start: how many rows will fail or lose a value, by problem */
+            check: {
+                problems: {
+                    code: string;
+                    column: string | null;
+                    /**
+                     * @description fails_row: rows with it are not imported; loses_value: imported without that value
+                     * @enum {string}
+                     */
+                    effect: "fails_row" | "loses_value";
+                    /** @description Rows the run will report it on */
+                    rows: number;
+                    /** @description Its commonest values (up to 5), with their rows */
+                    values: {
+                        rows: number;
+                        value: string;
+                    }[];
+                }[];
+                /** @description Rows read and checked: all of them up to 100,000 */
+                rows_checked: number;
+                /** @description Rows the run will not import */
+                rows_failing: number;
+                /** @description Rows the run will import without a value of theirs (a cell or a reference it cannot keep) */
+                rows_losing_values: number;
+                rows_with_problems: number;
+                /** @description The file has more rows than were checked: the counts are those of its first rows_checked */
+                sampled: boolean;
+                total_rows: number;
+            };
             /** @description Problems in these rows, by code */
             problem_counts: {
                 [key: string]: number;
@@ -3782,6 +3811,35 @@ export interface components {
             }[];
         };
         ImportPreviewInput: {
+            /** @description Every row checked as the run will check it (owners, members, companies, contacts, pipelines, stages, options resolved), before start: how many rows will fail or lose a value, by problem */
+            check: {
+                problems: {
+                    code: string;
+                    column: string | null;
+                    /**
+                     * @description fails_row: rows with it are not imported; loses_value: imported without that value
+                     * @enum {string}
+                     */
+                    effect: "fails_row" | "loses_value";
+                    /** @description Rows the run will report it on */
+                    rows: number;
+                    /** @description Its commonest values (up to 5), with their rows */
+                    values: {
+                        rows: number;
+                        value: string;
+                    }[];
+                }[];
+                /** @description Rows read and checked: all of them up to 100,000 */
+                rows_checked: number;
+                /** @description Rows the run will not import */
+                rows_failing: number;
+                /** @description Rows the run will import without a value of theirs (a cell or a reference it cannot keep) */
+                rows_losing_values: number;
+                rows_with_problems: number;
+                /** @description The file has more rows than were checked: the counts are those of its first rows_checked */
+                sampled: boolean;
+                total_rows: number;
+            };
             /** @description Problems in these rows, by code */
             problem_counts: {
                 [key: string]: number;

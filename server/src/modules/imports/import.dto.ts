@@ -178,6 +178,41 @@ export const ImportPreview = z
       }),
     ),
     problem_counts: z.record(z.string(), z.number().int()).describe('Problems in these rows, by code'),
+    check: z
+      .object({
+        rows_checked: z.number().int().describe('Rows read and checked: all of them up to 100,000'),
+        total_rows: z.number().int(),
+        sampled: z
+          .boolean()
+          .describe(
+            'The file has more rows than were checked: the counts are those of its first rows_checked',
+          ),
+        rows_failing: z.number().int().describe('Rows the run will not import'),
+        rows_losing_values: z
+          .number()
+          .int()
+          .describe(
+            'Rows the run will import without a value of theirs (a cell or a reference it cannot keep)',
+          ),
+        rows_with_problems: z.number().int(),
+        problems: z.array(
+          z.object({
+            code: z.string(),
+            column: z.string().nullable(),
+            effect: z
+              .enum(['fails_row', 'loses_value'])
+              .describe('fails_row: rows with it are not imported; loses_value: imported without that value'),
+            rows: z.number().int().describe('Rows the run will report it on'),
+            values: z
+              .array(z.object({ value: z.string(), rows: z.number().int() }))
+              .describe('Its commonest values (up to 5), with their rows'),
+          }),
+        ),
+      })
+      .describe(
+        'Every row checked as the run will check it (owners, members, companies, contacts, pipelines, stages, ' +
+          'options resolved), before start: how many rows will fail or lose a value, by problem',
+      ),
   })
   .meta({ id: 'ImportPreview' });
 

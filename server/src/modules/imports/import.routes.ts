@@ -21,6 +21,7 @@ import {
 } from './import.dto.js';
 import * as importsService from './import.service.js';
 import { IMPORT_MAX_BYTES } from './import.service.js';
+import { previewImport } from './import-preview.service.js';
 import { importErrorReport } from './import-report.service.js';
 import { defineImportJobs } from './import-runner.service.js';
 
@@ -145,13 +146,14 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       schema: {
         operationId: 'previewImport',
         tags,
-        summary: 'The first rows as they would be stored, with each cell problem; nothing is written',
+        summary:
+          'The first rows as they would be stored, with each problem, and every row checked (counts of rows that will fail or lose a value, by problem); nothing is written',
         params: IdParams,
         querystring: PreviewQuery,
         response: { 200: ImportPreview, ...errors },
       },
     },
-    async (req) => importsService.previewImport(services, req.tenant, req.params.id, req.query.limit),
+    async (req) => previewImport(services, req.tenant, req.params.id, req.query.limit),
   );
   app.post(
     '/imports/:id/columns/:index/field',

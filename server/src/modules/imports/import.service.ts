@@ -7,7 +7,6 @@ import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
-import { phoneRegionOr } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { createCustomField } from '../custom-fields/custom-field.service.js';
 import type { ImportDetail, ImportUpdateInput, ImportView } from './import.dto.js';
@@ -24,7 +23,6 @@ import {
   summarizeFile,
 } from './import-file.util.js';
 import { type ImportObject, type ImportTarget, importTargets, suggestMapping } from './import-targets.js';
-import { readRow } from './import-values.js';
 import { xlsxToCsv } from './import-xlsx.util.js';
 
 /** The tenant context an import's writes run in: the import is their actor. */
@@ -335,31 +333,6 @@ export async function updateImport(
       .returning();
     return importView(updated!);
   });
-}
-
-/**
- * The first `limit` rows as they would be stored, with each cell's problem (invalid e-mail,
- * unparseable phone, unknown option, too long, spreadsheet-mangled...). Nothing is written.
- */
-export async function previewImport(services: Services, ctx: TenantContext, id: string, limit: number) {
-  const { row, targets } = await withTenant(services.database, ctx, async (scope) => {
-    const row = await loadImport(scope, id);
-    return { row, targets: await targetsOf(scope, row.object) };
-  });
-  const byKey = new Map(targets.map((t) => [t.key, t]));
-  const rows: {
-    row_number: number;
-    values: Record<string, unknown>;
-    problems: ReturnType<typeof readRow>['problems'];
-  }[] = [];
-  const problemCounts: Record<string, number> = {};
-  for await (const r of readRows(row.filePath, { delimiter: row.delimiter, hasBom: false })) {
-    const draft = readRow(r.cells, row.mapping, byKey, phoneRegionOr(row.options.phone_region));
-    for (const p of draft.problems) problemCounts[p.code] = (problemCounts[p.code] ?? 0) + 1;
-    rows.push({ row_number: r.number, values: draft.values, problems: draft.problems });
-    if (rows.length >= limit) break;
-  }
-  return { rows, problem_counts: problemCounts };
 }
 
 /**
