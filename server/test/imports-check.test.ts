@@ -108,6 +108,11 @@ describe('import preview checks every row', () => {
       rows: deals.filter((d) => !products.includes(d.product!)).length,
     });
     expect(byCode.unknown_option.values[0].value).toBe('GTXPro');
+    // A deal without an account is a warning on its row, not only a count.
+    expect(byCode.empty_reference).toMatchObject({
+      column: 'account',
+      rows: deals.filter((d) => !d.account).length,
+    });
     // The rows shown carry the same problems: the first Lost deal says why it will fail.
     const firstLost = preview.body.rows.find(
       (r: { row_number: number }) => deals[r.row_number - 1]!.deal_stage === 'Lost',
@@ -125,6 +130,12 @@ describe('import preview checks every row', () => {
     expect(await reportCounts(up.body.id)).toEqual(
       Object.fromEntries(check.problems.map((p: Checked) => [p.code, p.rows])),
     );
+    const withoutAccount = await admin.client.get(
+      `/api/v1/imports/${up.body.id}/rows?problem=empty_reference&limit=200`,
+    );
+    expect(withoutAccount.body.data).toHaveLength(200);
+    for (const r of withoutAccount.body.data as { row_number: number }[])
+      expect(deals[r.row_number - 1]!.account).toBe('');
   }, 1_800_000);
 
   it('says every row will fail when the pipeline named does not exist', async () => {

@@ -502,7 +502,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a CSV or .xlsx file (multipart/form-data, field `file`) and get a draft import with a suggested mapping
-         * @description UTF-8 with or without BOM, CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in `ragged_rows`. An .xlsx workbook (recognized by its content) is read from its first worksheet: dates as YYYY-MM-DD, formulas as their result, except a typed-in value the spreadsheet evaluated (a phone number), which is flagged; 400 `invalid_xlsx` when it cannot be read. The file is streamed to the data directory, up to 2 GiB (413 above), and a CSV is counted (rows, ragged rows) as it arrives; 400 `invalid_csv` when it cannot be read as CSV (a quote never closed), and nothing is kept.
+         * @description UTF-8 with or without BOM, or UTF-16 (with a BOM or by its NUL bytes) or Windows-1252 / Latin-1 (a file that is not valid UTF-8), decoded to UTF-8 as it is stored; 415 `unsupported_media_type` for a file that is not text (an image, a PDF, an archive), 400 `invalid_encoding` for one that stops being UTF-8 part way. CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in `ragged_rows`. An .xlsx workbook (recognized by its content) is read from its first worksheet: dates as YYYY-MM-DD, formulas as their result, except a typed-in value the spreadsheet evaluated (a phone number), which is flagged; 400 `invalid_xlsx` when it cannot be read. The file is streamed to the data directory, up to 2 GiB (413 above), and a CSV is counted (rows, ragged rows) as it arrives; 400 `invalid_csv` when it cannot be read as CSV (a quote never closed), and nothing is kept.
          */
         post: operations["createImport"];
         delete?: never;
@@ -570,7 +570,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The error report: row number, column, code, reason and the original cells, formula-neutralized */
+        /**
+         * The error report: row number, column, code, reason and the original cells, formula-neutralized
+         * @description One line per problem of each failed row and each row imported with a problem; `problem` keeps only the lines of that code.
+         */
         get: operations["getImportErrorReport"];
         put?: never;
         post?: never;
@@ -3458,6 +3461,8 @@ export interface components {
             /** @description The file column (header), or null for the row as a whole */
             column: string | null;
             message: string;
+            /** @description What the value is probably a misspelling of (an option, or a value other rows use) */
+            suggestion?: string;
             /** @description The cell as it was in the file */
             value?: string;
         };
@@ -3467,6 +3472,8 @@ export interface components {
             /** @description The file column (header), or null for the row as a whole */
             column: string | null;
             message: string;
+            /** @description What the value is probably a misspelling of (an option, or a value other rows use) */
+            suggestion?: string;
             /** @description The cell as it was in the file */
             value?: string;
         };
@@ -3729,6 +3736,12 @@ export interface components {
             options: components["schemas"]["ImportOptionsInput"];
         };
         ImportOptions: {
+            /** @description Values to read otherwise, by column header: {"sector": {"technolgy": "technology"}} (a probable misspelling the preview found) */
+            corrections?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /** @description Opportunities: create a pipeline or stage named in the file that does not exist (else the row fails) */
             create_missing_stages?: boolean;
             /**
@@ -3736,14 +3749,24 @@ export interface components {
              * @enum {string}
              */
             invalid_cells?: "skip_cell" | "fail_row";
+            /** @description Companies: a row matches a company of the same domain even when it names another company (listed as conflicting_match); default: only a company of the same name */
+            match_companies_by_domain?: boolean;
             /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
             phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
             pipeline?: string;
+            /** @description Opportunities with create_missing_stages: the stages in the order they are created in (a stage not listed goes before the won and lost ones); default: the order they first appear in, won and lost last */
+            stage_order?: string[];
             /** @description Tags added to every record */
             tags?: string[];
         };
         ImportOptionsInput: {
+            /** @description Values to read otherwise, by column header: {"sector": {"technolgy": "technology"}} (a probable misspelling the preview found) */
+            corrections?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /** @description Opportunities: create a pipeline or stage named in the file that does not exist (else the row fails) */
             create_missing_stages?: boolean;
             /**
@@ -3751,10 +3774,14 @@ export interface components {
              * @enum {string}
              */
             invalid_cells?: "skip_cell" | "fail_row";
+            /** @description Companies: a row matches a company of the same domain even when it names another company (listed as conflicting_match); default: only a company of the same name */
+            match_companies_by_domain?: boolean;
             /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
             phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
             pipeline?: string;
+            /** @description Opportunities with create_missing_stages: the stages in the order they are created in (a stage not listed goes before the won and lost ones); default: the order they first appear in, won and lost last */
+            stage_order?: string[];
             /** @description Tags added to every record */
             tags?: string[];
         };
@@ -3769,6 +3796,15 @@ export interface components {
         ImportPreview: {
             /** @description Every row checked as the run will check it (owners, members, companies, contacts, pipelines, stages, options resolved), before start: how many rows will fail or lose a value, by problem */
             check: {
+                /** @description Values of a category column (industry, country, a reference, a custom text field) close to a value more rows use; options.corrections maps them */
+                misspellings: {
+                    column: string;
+                    rows: number;
+                    /** @description The value more rows use that this one is probably a misspelling of */
+                    suggestion: string;
+                    suggestion_rows: number;
+                    value: string;
+                }[];
                 problems: {
                     code: string;
                     column: string | null;
@@ -3782,6 +3818,8 @@ export interface components {
                     /** @description Its commonest values (up to 5), with their rows */
                     values: {
                         rows: number;
+                        /** @description What it is probably a misspelling of */
+                        suggestion?: string;
                         value: string;
                     }[];
                 }[];
@@ -3813,6 +3851,15 @@ export interface components {
         ImportPreviewInput: {
             /** @description Every row checked as the run will check it (owners, members, companies, contacts, pipelines, stages, options resolved), before start: how many rows will fail or lose a value, by problem */
             check: {
+                /** @description Values of a category column (industry, country, a reference, a custom text field) close to a value more rows use; options.corrections maps them */
+                misspellings: {
+                    column: string;
+                    rows: number;
+                    /** @description The value more rows use that this one is probably a misspelling of */
+                    suggestion: string;
+                    suggestion_rows: number;
+                    value: string;
+                }[];
                 problems: {
                     code: string;
                     column: string | null;
@@ -3826,6 +3873,8 @@ export interface components {
                     /** @description Its commonest values (up to 5), with their rows */
                     values: {
                         rows: number;
+                        /** @description What it is probably a misspelling of */
+                        suggestion?: string;
                         value: string;
                     }[];
                 }[];
@@ -3857,6 +3906,8 @@ export interface components {
         ImportRow: {
             /** @description The original cells (kept for rows with problems) */
             cells: string[] | null;
+            /** @description A skipped or updated row: what it matched its record (or an earlier row of the file) by; null for other rows */
+            matched_by: ("external_id" | "email" | "phone" | "domain" | "name") | null;
             /** @enum {string} */
             outcome: "created" | "updated" | "skipped" | "failed";
             problems: components["schemas"]["ImportCellProblem"][];
@@ -3867,6 +3918,8 @@ export interface components {
         ImportRowInput: {
             /** @description The original cells (kept for rows with problems) */
             cells: string[] | null;
+            /** @description A skipped or updated row: what it matched its record (or an earlier row of the file) by; null for other rows */
+            matched_by: ("external_id" | "email" | "phone" | "domain" | "name") | null;
             /** @enum {string} */
             outcome: "created" | "updated" | "skipped" | "failed";
             problems: components["schemas"]["ImportCellProblemInput"][];
@@ -10011,7 +10064,10 @@ export interface operations {
     };
     getImportErrorReport: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only the lines of this problem code */
+                problem?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -10363,6 +10419,8 @@ export interface operations {
                 after?: number;
                 limit?: number;
                 outcome?: "created" | "updated" | "skipped" | "failed";
+                /** @description Only rows with this problem code (e.g. `conflicting_match`, `empty_required`, `probable_misspelling`) */
+                problem?: string;
                 /** @description `true`: only rows with at least one problem; `false` or absent: every row */
                 with_problems?: "0" | "1" | "true" | "false";
             };

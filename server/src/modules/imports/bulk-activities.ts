@@ -27,6 +27,7 @@ import {
 import type { RowDraft } from './import-values.js';
 import {
   failedRow,
+  matchOn,
   problem,
   type RowResult,
   type RunContext,
@@ -208,7 +209,12 @@ async function writeActivities(
     }
     const match = a.externalId ? external.get(a.externalId) : undefined;
     if (match && skips) {
-      results[i] = { outcome: 'skipped', recordId: match, problems: [] };
+      results[i] = {
+        outcome: 'skipped',
+        recordId: match,
+        problems: [],
+        match: matchOn(run, 'external_id', a.externalId!),
+      };
       continue;
     }
     if (match && !a.rowByRow && stored.get(match) === 1) {
@@ -277,7 +283,13 @@ async function updateMatched(
     run.scope,
     matched,
     (scope) => (object === 'task' ? updateTasks(run, scope, matched) : updateNotes(run, scope, matched)),
-    (m, answer: UpdateAnswer) => answer && { ...answer, recordId: m.id, problems: m.a.problems },
+    (m, answer: UpdateAnswer) =>
+      answer && {
+        ...answer,
+        recordId: m.id,
+        problems: m.a.problems,
+        match: matchOn(run, 'external_id', m.a.externalId!),
+      },
     (m) => m.a.problems,
     results,
     later,

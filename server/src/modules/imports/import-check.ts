@@ -8,7 +8,8 @@ import { listPipelines } from '../pipelines/pipeline.service.js';
 import { type ActivityDraft, prepareNote, prepareTask } from './bulk-activities.js';
 import type { CellProblem } from './import.schema.js';
 import { findCompanies, findContacts, findOpportunities } from './import-bulk.js';
-import type { RowDraft } from './import-values.js';
+import type { ImportTarget } from './import-targets.js';
+import { closeTo, type RowDraft } from './import-values.js';
 import { type PipelineView, problem, type RunSettings } from './import-writers.js';
 import { prepareCompany } from './writers-companies.js';
 import { prepareContact, unknownCompany } from './writers-contacts.js';
@@ -26,7 +27,16 @@ export type CheckedProblem = {
   column: string | null;
   effect: CheckEffect;
   rows: number;
-  values: { value: string; rows: number }[];
+  values: { value: string; rows: number; suggestion?: string | undefined }[];
+};
+
+/** A value of a column that is probably a misspelling of a value other rows of the file use. */
+export type Misspelling = {
+  column: string;
+  value: string;
+  rows: number;
+  suggestion: string;
+  suggestion_rows: number;
 };
 
 export type ImportCheck = {
@@ -38,6 +48,7 @@ export type ImportCheck = {
   rows_losing_values: number;
   rows_with_problems: number;
   problems: CheckedProblem[];
+  misspellings: Misspelling[];
 };
 
 type LinkObject = 'company' | 'contact' | 'opportunity';
@@ -117,15 +128,28 @@ export async function checkRows(
   ctx: TenantContext,
   object: string,
   run: RunSettings,
+  targets: ImportTarget[],
   rows: AsyncIterable<{ number: number; draft: RowDraft }>,
   totalRows: number,
   keep: number,
 ): Promise<{ check: ImportCheck; kept: CheckedRow[] }> {
+  const compared = new Map(
+    targets
+      .filter(
+        (t) =>
+          !NOT_COMPARED.has(t.key) &&
+          (COMPARED.has(t.key) ||
+            (comparedKinds.has(t.kind) && (t.key.startsWith('custom.') || t.reference))),
+      )
+      .map((t) => [t.key, t.kind]),
+  );
   const facts: RowFacts[] = [];
   const numbers: number[] = [];
   const fileCompanies = new Set<string>();
+  const spellings = new Map<string, Map<string, number> | null>();
   for await (const { number, draft } of rows) {
     facts.push(factsOf(object, run, draft));
+    countValues(spellings, draft, compared);
     numbers.push(number);
     if (object === 'company') {
       const name = draft.values.name;
@@ -138,7 +162,10 @@ export async function checkRows(
     if (facts.length >= CHECK_MAX_ROWS) break;
   }
   const resolved = await resolve(services, ctx, object, facts, fileCompanies);
-  const byKey = new Map<string, CheckedProblem & { byValue: Map<string, number> }>();
+  const byKey = new Map<
+    string,
+    CheckedProblem & { byValue: Map<string, { rows: number; suggestion?: string | undefined }> }
+  >();
   let failing = 0;
   let losing = 0;
   let withProblems = 0;
@@ -170,16 +197,20 @@ export async function checkRows(
       if (seen.has(key)) continue;
       seen.add(key);
       entry.rows += 1;
-      if (p.value !== undefined) entry.byValue.set(p.value, (entry.byValue.get(p.value) ?? 0) + 1);
+      if (p.value !== undefined) {
+        const seenValue = entry.byValue.get(p.value);
+        if (seenValue) seenValue.rows += 1;
+        else entry.byValue.set(p.value, { rows: 1, suggestion: p.suggestion });
+      }
     }
   }
   const problems = [...byKey.values()]
     .map(({ byValue, ...p }) => ({
       ...p,
       values: [...byValue]
-        .sort((a, b) => b[1] - a[1])
+        .sort((a, b) => b[1].rows - a[1].rows)
         .slice(0, 5)
-        .map(([value, rows]) => ({ value, rows })),
+        .map(([value, v]) => ({ value, ...v })),
     }))
     .sort((a, b) => (a.effect === b.effect ? b.rows - a.rows : a.effect === 'fails_row' ? -1 : 1));
   return {
@@ -191,9 +222,62 @@ export async function checkRows(
       rows_losing_values: losing,
       rows_with_problems: withProblems,
       problems,
+      misspellings: misspellingsOf(spellings, run),
     },
     kept,
   };
+}
+
+/** Columns whose values are compared with each other: categories people type, not names or ids. */
+const COMPARED = new Set([
+  'industry',
+  'size',
+  'source',
+  'lead_status',
+  'address.country',
+  'address.region',
+  'address.city',
+]);
+const comparedKinds = new Set(['text', 'reference']);
+const NOT_COMPARED = new Set(['external_id', 'title']);
+/** A column with more distinct values than this is not a category: not compared. */
+const MAX_DISTINCT = 300;
+
+/** Counts each compared column's values (by target), dropping a column past MAX_DISTINCT values. */
+function countValues(
+  spellings: Map<string, Map<string, number> | null>,
+  draft: RowDraft,
+  kinds: Map<string, string>,
+) {
+  for (const [key, value] of Object.entries(draft.values)) {
+    if (typeof value !== 'string' || !kinds.has(key)) continue;
+    let counts = spellings.get(key);
+    if (counts === null) continue;
+    if (!counts) {
+      counts = new Map();
+      spellings.set(key, counts);
+    }
+    counts.set(value, (counts.get(value) ?? 0) + 1);
+    if (counts.size > MAX_DISTINCT) spellings.set(key, null);
+  }
+}
+
+/**
+ * Values of a column that are probably misspellings of a value more rows use (`closeTo`):
+ * `technolgy` beside `technology`, `GTXPro` beside `GTX Pro`.
+ */
+function misspellingsOf(spellings: Map<string, Map<string, number> | null>, run: RunSettings): Misspelling[] {
+  const out: Misspelling[] = [];
+  for (const [key, counts] of spellings) {
+    if (!counts) continue;
+    const column = run.headerOf(key) ?? key;
+    for (const [value, rows] of counts) {
+      const commoner = [...counts].filter(([v, n]) => n > rows && v !== value).map(([v]) => v);
+      const suggestion = closeTo(value, commoner);
+      if (suggestion) out.push({ column, value, rows, suggestion, suggestion_rows: counts.get(suggestion)! });
+    }
+  }
+  return out.sort((a, b) => b.rows - a.rows);
 }
 
 /** Everything the rows name, one query per kind (companies, contacts, opportunities, pipelines). */

@@ -27,7 +27,7 @@ export async function previewImport(services: Services, ctx: TenantContext, id: 
   const values: Record<string, unknown>[] = [];
   async function* drafts() {
     for await (const r of readRows(row.filePath, { delimiter: row.delimiter, hasBom: false })) {
-      const draft = readRow(r.cells, row.mapping, byKey, region);
+      const draft = readRow(r.cells, row.mapping, byKey, region, row.options.corrections);
       if (values.length < limit) values.push(draft.values);
       yield { number: r.number, draft };
     }
@@ -37,6 +37,7 @@ export async function previewImport(services: Services, ctx: TenantContext, id: 
     ctx,
     row.object,
     settings,
+    targets,
     drafts(),
     row.totalRows,
     limit,

@@ -229,7 +229,7 @@ async function readAndWrite(
     current.rowsDone,
   )) {
     batch.push(fileRow);
-    drafts.push(readRow(fileRow.cells, row.mapping, byKey, region));
+    drafts.push(readRow(fileRow.cells, row.mapping, byKey, region, row.options.corrections));
     // Rows already parsed come through microtasks, which run before any I/O callback: without a
     // turn of the event loop now and then, the batch being written waits for each statement's
     // reply until a whole chunk of the file is parsed (18% of a 100,000-row import).

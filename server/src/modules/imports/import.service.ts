@@ -13,7 +13,14 @@ import type { ImportDetail, ImportUpdateInput, ImportView } from './import.dto.j
 
 type ImportDetailView = z.infer<typeof ImportDetail>;
 
-import { type ColumnMapping, importMappings, importRows, imports } from './import.schema.js';
+import {
+  type ColumnMapping,
+  importMappings,
+  importRows,
+  imports,
+  MATCHED,
+  realProblems,
+} from './import.schema.js';
 import {
   detectShape,
   type FileShape,
@@ -120,9 +127,12 @@ function applySavedColumns(
 
 /**
  * Stores an uploaded CSV file and creates a draft import of it: the file is streamed to
- * `<DATA_DIR>/imports/<org>/<id>.csv` (never held in memory), its delimiter and BOM detected,
+ * `<DATA_DIR>/imports/<org>/<id>.csv` (never held in memory) as UTF-8 (a Windows-1252 / Latin-1
+ * or UTF-16 file is decoded on the way: `encodingOf`), its delimiter and BOM detected,
  * its rows counted, and a mapping suggested from its headers (a saved mapping applied on top).
- * @throws 413 `payload_too_large` above IMPORT_MAX_BYTES, 400 `empty_file` without a header row
+ * @throws 413 `payload_too_large` above IMPORT_MAX_BYTES, 400 `empty_file` without a header row,
+ * 415 `unsupported_media_type` for a file that is not text (an image, a PDF...), 400
+ * `invalid_encoding` for a file that is UTF-8 at first and not later; nothing is kept
  */
 export async function createImport(
   services: Services,
@@ -163,6 +173,22 @@ export async function createImport(
     } finally {
       await unlink(workbook).catch(() => {});
     }
+  }
+  if (received.kind === 'binary') {
+    await unlink(filePath).catch(() => {});
+    const message = `The file is ${received.what}: send a CSV file or an .xlsx workbook`;
+    throw new AppError(415, 'unsupported_media_type', message, {
+      path: 'body.file',
+      errors: [{ path: 'body.file', code: 'unsupported_media_type', message }],
+    });
+  }
+  if (received.kind === 'invalid_encoding') {
+    await unlink(filePath).catch(() => {});
+    throw badRequest(
+      `The file is UTF-8 at first but not after byte ${received.offset}: save it in one encoding (UTF-8, UTF-16 or Windows-1252)`,
+      'body.file',
+      'invalid_encoding',
+    );
   }
   const { size } = await stat(filePath);
   try {
@@ -461,7 +487,13 @@ export async function listImportRows(
   services: Services,
   ctx: TenantContext,
   id: string,
-  query: { outcome?: string | undefined; with_problems?: boolean | undefined; after: number; limit: number },
+  query: {
+    outcome?: string | undefined;
+    with_problems?: boolean | undefined;
+    problem?: string | undefined;
+    after: number;
+    limit: number;
+  },
 ) {
   return withTenant(services.database, ctx, async (scope) => {
     await loadImport(scope, id);
@@ -474,7 +506,10 @@ export async function listImportRows(
           eq(importRows.importId, id),
           gt(importRows.rowNumber, query.after),
           query.outcome ? eq(importRows.outcome, query.outcome as 'failed') : undefined,
-          query.with_problems ? sql`${importRows.problems} <> '[]'::jsonb` : undefined,
+          query.with_problems ? hasProblems : undefined,
+          query.problem
+            ? sql`${importRows.problems} @> ${JSON.stringify([{ code: query.problem }])}::jsonb`
+            : undefined,
         ),
       )
       .orderBy(asc(importRows.rowNumber))
@@ -485,7 +520,8 @@ export async function listImportRows(
         row_number: r.rowNumber,
         outcome: r.outcome,
         record_id: r.recordId,
-        problems: r.problems,
+        matched_by: r.problems.find((p) => p.code === MATCHED)?.by ?? null,
+        problems: realProblems(r.problems),
         cells: r.cells,
         reverted_at: r.revertedAt,
       })),
@@ -493,6 +529,9 @@ export async function listImportRows(
     };
   });
 }
+
+/** A row with a problem (its `matched` note is not one). */
+export const hasProblems = sql`jsonb_path_exists(${importRows.problems}, '$[*] ? (@.code != "matched")')`;
 
 // ---------------------------------------------------------------- saved mappings
 
