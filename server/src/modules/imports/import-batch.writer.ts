@@ -208,9 +208,8 @@ async function recordOutcomes(
     const result: RowResult = writable(run, draft) ? written[nextWritten++]! : failedRow([]);
     const { outcome, recordId, before: previous, match } = result;
     // A failed row renamed nothing.
-    const problems = [...draft.problems, ...result.problems].filter(
-      (p) => outcome !== 'failed' || p.code !== 'renamed',
-    );
+    const all = draft.problems.length === 0 ? result.problems : [...draft.problems, ...result.problems];
+    const problems = outcome === 'failed' ? all.filter((p) => p.code !== 'renamed') : all;
     counts[outcome] += 1;
     if (problems.length > 0) withProblems += 1;
     records.push({
