@@ -33,7 +33,7 @@ describe('cairn import', () => {
     expect(first.stdout).toContain('Description -> notes');
     expect(first.stdout).toContain('Name -> name');
     expect(first.stdout).toMatch(/100\/100 rows \(\d+ rows\/s\)/);
-    // organizations-100 has companies sharing a domain: the later one is a duplicate, skipped.
+    // organizations-100 has two companies sharing a domain under different names: both are created.
     const [, created, skipped] =
       /completed: (\d+) created, 0 updated, (\d+) skipped, 0 failed/.exec(first.stdout) ?? [];
     expect(Number(created) + Number(skipped)).toBe(100);

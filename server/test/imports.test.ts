@@ -358,7 +358,11 @@ describe('contacts: import, dedup, revert', () => {
     const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=10`)).body.data;
     const row = (n: number) => rows.find((r: { row_number: number }) => r.row_number === n);
     expect(row(3)).toMatchObject({ outcome: 'failed', record_id: null });
-    expect(row(3).problems.map((p: { code: string }) => p.code)).toEqual(['duplicate_email']);
+    // Its Company cell is empty: a warning on the row, then the reason it failed.
+    expect(row(3).problems.map((p: { code: string }) => p.code)).toEqual([
+      'empty_reference',
+      'duplicate_email',
+    ]);
     expect(row(6)).toMatchObject({ outcome: 'skipped', record_id: bob.id });
     // The failed row's new tag was not created; the tag a written row named was.
     const tagNames = (await org.admin.client.get('/api/v1/tags')).body.data.map(
@@ -591,7 +595,7 @@ describe('contacts: import, dedup, revert', () => {
       'I1,Initech,initech.example,,Globex', // parent earlier in the same batch
       'H1,Hooli,hooli.example,,Pied Piper', // parent later in the file
       ',globex,,,', // row 4: the previous batch, by name
-      ',Umbrella,http://globex.example,,', // row 5: the previous batch, by domain
+      ',Umbrella,http://globex.example,,', // row 5: Globex's domain, another name: a company of its own
       'P1,Pied Piper,piedpiper.example,,G1', // parent an earlier batch, by external id
       ',Vandelay,,(202) 555-0111,', // row 7: two batches back, by phone
       'S1,Stark,stark.example,,Nowhere Inc', // a parent that never comes
@@ -608,18 +612,26 @@ describe('contacts: import, dedup, revert', () => {
     await queueWithoutJob(up.body.id);
     expect(await runImport(org.t.services, org.admin.orgId, up.body.id, { batchRows: 3 })).toBe('completed');
     const done = (await org.admin.client.get(`/api/v1/imports/${up.body.id}`)).body;
-    expect(done.progress).toMatchObject({ created: 5, skipped: 4, failed: 0 });
+    expect(done.progress).toMatchObject({ created: 6, skipped: 3, failed: 0 });
     const rows = (await org.admin.client.get(`/api/v1/imports/${up.body.id}/rows?limit=50`)).body.data as {
       row_number: number;
       outcome: string;
       record_id: string;
+      matched_by: string | null;
       problems: { code: string }[];
     }[];
     const row = (n: number) => rows.find((r) => r.row_number === n)!;
-    for (const dup of [4, 5, 7, 9]) {
-      expect(row(dup).outcome).toBe('skipped');
+    for (const [dup, by] of [
+      [4, 'name'],
+      [7, 'phone'],
+      [9, 'external_id'],
+    ] as const) {
+      expect(row(dup)).toMatchObject({ outcome: 'skipped', matched_by: by });
       expect(row(dup).record_id).toBe(row(1).record_id);
     }
+    expect(row(5)).toMatchObject({ outcome: 'created', matched_by: null });
+    // Vandelay has Globex's phone: skipped as Globex, and listed as a conflicting match.
+    expect(row(7).problems.map((p) => p.code)).toEqual(['conflicting_match']);
     const company = async (n: number) =>
       (await org.admin.client.get(`/api/v1/companies/${row(n).record_id}`)).body;
     expect((await company(1)).domain).toBe('globex.example');
@@ -1022,7 +1034,11 @@ describe('saved mappings and custom fields from columns', () => {
     });
     expect(changed.status, changed.text).toBe(200);
     const back = await importInto(from, 'overwrite');
-    expect(back).toEqual({ progress: expect.objectContaining({ updated: 1, failed: 0 }), problems: [] });
+    // Its name changed since the export: matched by e-mail, the rename back is listed.
+    expect(back).toEqual({
+      progress: expect.objectContaining({ updated: 1, failed: 0 }),
+      problems: [expect.objectContaining({ code: 'conflicting_match', value: 'Ana Round' })],
+    });
     const restored = kept((await from.client.get(`/api/v1/contacts/${ana.body.id}`)).body);
     expect({ ...restored, tags: restored.tags.filter((x) => x !== 'cold') }).toEqual(expected);
   });

@@ -588,7 +588,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a CSV or .xlsx file (multipart/form-data, field `file`) and get a draft import with a suggested mapping
-         * @description UTF-8 with or without BOM, CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in `ragged_rows`. An .xlsx workbook (recognized by its content) is read from its first worksheet: dates as YYYY-MM-DD, formulas as their result, except a typed-in value the spreadsheet evaluated (a phone number), which is flagged; 400 `invalid_xlsx` when it cannot be read. The file is streamed to the data directory, up to 2 GiB (413 above), and a CSV is counted (rows, ragged rows) as it arrives; 400 `invalid_csv` when it cannot be read as CSV (a quote never closed), and nothing is kept.
+         * @description UTF-8 with or without BOM, or UTF-16 (with a BOM or by its NUL bytes) or Windows-1252 / Latin-1 (a file that is not valid UTF-8), decoded to UTF-8 as it is stored; 415 `unsupported_media_type` for a file that is not text (an image, a PDF, an archive), 400 `invalid_encoding` for one that stops being UTF-8 part way. CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in `ragged_rows`. An .xlsx workbook (recognized by its content) is read from its first worksheet: dates as YYYY-MM-DD, formulas as their result, except a typed-in value the spreadsheet evaluated (a phone number), which is flagged; 400 `invalid_xlsx` when it cannot be read. The file is streamed to the data directory, up to 2 GiB (413 above), and a CSV is counted (rows, ragged rows) as it arrives; 400 `invalid_csv` when it cannot be read as CSV (a quote never closed), and nothing is kept.
          */
         post: operations["createImport"];
         delete?: never;
@@ -656,7 +656,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The error report: row number, column, code, reason and the original cells, formula-neutralized */
+        /**
+         * The error report: row number, column, code, reason and the original cells, formula-neutralized
+         * @description One line per problem of each failed row and each row imported with a problem; `problem` keeps only the lines of that code.
+         */
         get: operations["getImportErrorReport"];
         put?: never;
         post?: never;
@@ -673,7 +676,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The first rows as they would be stored, with each cell problem; nothing is written */
+        /** The first rows as they would be stored, with each problem, and every row checked (counts of rows that will fail or lose a value, by problem); nothing is written */
         get: operations["previewImport"];
         put?: never;
         post?: never;
@@ -4353,6 +4356,8 @@ export interface components {
             /** @description The file column (header), or null for the row as a whole */
             column: string | null;
             message: string;
+            /** @description What the value is probably a misspelling of (an option, or a value other rows use) */
+            suggestion?: string;
             /** @description The cell as it was in the file */
             value?: string;
         };
@@ -4362,6 +4367,8 @@ export interface components {
             /** @description The file column (header), or null for the row as a whole */
             column: string | null;
             message: string;
+            /** @description What the value is probably a misspelling of (an option, or a value other rows use) */
+            suggestion?: string;
             /** @description The cell as it was in the file */
             value?: string;
         };
@@ -4624,6 +4631,12 @@ export interface components {
             options: components["schemas"]["ImportOptionsInput"];
         };
         ImportOptions: {
+            /** @description Values to read otherwise, by column header: {"sector": {"technolgy": "technology"}} (a probable misspelling the preview found) */
+            corrections?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /** @description Opportunities: create a pipeline or stage named in the file that does not exist (else the row fails) */
             create_missing_stages?: boolean;
             /**
@@ -4631,14 +4644,24 @@ export interface components {
              * @enum {string}
              */
             invalid_cells?: "skip_cell" | "fail_row";
+            /** @description Companies: a row matches a company of the same domain even when it names another company (listed as conflicting_match); default: only a company of the same name */
+            match_companies_by_domain?: boolean;
             /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
             phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
             pipeline?: string;
+            /** @description Opportunities with create_missing_stages: the stages in the order they are created in (a stage not listed goes before the won and lost ones); default: the order they first appear in, won and lost last */
+            stage_order?: string[];
             /** @description Tags added to every record */
             tags?: string[];
         };
         ImportOptionsInput: {
+            /** @description Values to read otherwise, by column header: {"sector": {"technolgy": "technology"}} (a probable misspelling the preview found) */
+            corrections?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
             /** @description Opportunities: create a pipeline or stage named in the file that does not exist (else the row fails) */
             create_missing_stages?: boolean;
             /**
@@ -4646,10 +4669,14 @@ export interface components {
              * @enum {string}
              */
             invalid_cells?: "skip_cell" | "fail_row";
+            /** @description Companies: a row matches a company of the same domain even when it names another company (listed as conflicting_match); default: only a company of the same name */
+            match_companies_by_domain?: boolean;
             /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
             phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
             pipeline?: string;
+            /** @description Opportunities with create_missing_stages: the stages in the order they are created in (a stage not listed goes before the won and lost ones); default: the order they first appear in, won and lost last */
+            stage_order?: string[];
             /** @description Tags added to every record */
             tags?: string[];
         };
@@ -4662,6 +4689,46 @@ export interface components {
             next_cursor: string | null;
         };
         ImportPreview: {
+            /** @description Every row checked as the run will check it (owners, members, companies, contacts, pipelines, stages, options resolved), before start: how many rows will fail or lose a value, by problem */
+            check: {
+                /** @description Values of a category column (industry, country, a reference, a custom text field) close to a value more rows use; options.corrections maps them */
+                misspellings: {
+                    column: string;
+                    rows: number;
+                    /** @description The value more rows use that this one is probably a misspelling of */
+                    suggestion: string;
+                    suggestion_rows: number;
+                    value: string;
+                }[];
+                problems: {
+                    code: string;
+                    column: string | null;
+                    /**
+                     * @description fails_row: rows with it are not imported; loses_value: imported without that value
+                     * @enum {string}
+                     */
+                    effect: "fails_row" | "loses_value";
+                    /** @description Rows the run will report it on */
+                    rows: number;
+                    /** @description Its commonest values (up to 5), with their rows */
+                    values: {
+                        rows: number;
+                        /** @description What it is probably a misspelling of */
+                        suggestion?: string;
+                        value: string;
+                    }[];
+                }[];
+                /** @description Rows read and checked: all of them up to 100,000 */
+                rows_checked: number;
+                /** @description Rows the run will not import */
+                rows_failing: number;
+                /** @description Rows the run will import without a value of theirs (a cell or a reference it cannot keep) */
+                rows_losing_values: number;
+                rows_with_problems: number;
+                /** @description The file has more rows than were checked: the counts are those of its first rows_checked */
+                sampled: boolean;
+                total_rows: number;
+            };
             /** @description Problems in these rows, by code */
             problem_counts: {
                 [key: string]: number;
@@ -4677,6 +4744,46 @@ export interface components {
             }[];
         };
         ImportPreviewInput: {
+            /** @description Every row checked as the run will check it (owners, members, companies, contacts, pipelines, stages, options resolved), before start: how many rows will fail or lose a value, by problem */
+            check: {
+                /** @description Values of a category column (industry, country, a reference, a custom text field) close to a value more rows use; options.corrections maps them */
+                misspellings: {
+                    column: string;
+                    rows: number;
+                    /** @description The value more rows use that this one is probably a misspelling of */
+                    suggestion: string;
+                    suggestion_rows: number;
+                    value: string;
+                }[];
+                problems: {
+                    code: string;
+                    column: string | null;
+                    /**
+                     * @description fails_row: rows with it are not imported; loses_value: imported without that value
+                     * @enum {string}
+                     */
+                    effect: "fails_row" | "loses_value";
+                    /** @description Rows the run will report it on */
+                    rows: number;
+                    /** @description Its commonest values (up to 5), with their rows */
+                    values: {
+                        rows: number;
+                        /** @description What it is probably a misspelling of */
+                        suggestion?: string;
+                        value: string;
+                    }[];
+                }[];
+                /** @description Rows read and checked: all of them up to 100,000 */
+                rows_checked: number;
+                /** @description Rows the run will not import */
+                rows_failing: number;
+                /** @description Rows the run will import without a value of theirs (a cell or a reference it cannot keep) */
+                rows_losing_values: number;
+                rows_with_problems: number;
+                /** @description The file has more rows than were checked: the counts are those of its first rows_checked */
+                sampled: boolean;
+                total_rows: number;
+            };
             /** @description Problems in these rows, by code */
             problem_counts: {
                 [key: string]: number;
@@ -4694,6 +4801,8 @@ export interface components {
         ImportRow: {
             /** @description The original cells (kept for rows with problems) */
             cells: string[] | null;
+            /** @description A skipped or updated row: what it matched its record (or an earlier row of the file) by; null for other rows */
+            matched_by: ("external_id" | "email" | "phone" | "domain" | "name") | null;
             /** @enum {string} */
             outcome: "created" | "updated" | "skipped" | "failed";
             problems: components["schemas"]["ImportCellProblem"][];
@@ -4704,6 +4813,8 @@ export interface components {
         ImportRowInput: {
             /** @description The original cells (kept for rows with problems) */
             cells: string[] | null;
+            /** @description A skipped or updated row: what it matched its record (or an earlier row of the file) by; null for other rows */
+            matched_by: ("external_id" | "email" | "phone" | "domain" | "name") | null;
             /** @enum {string} */
             outcome: "created" | "updated" | "skipped" | "failed";
             problems: components["schemas"]["ImportCellProblemInput"][];
@@ -11630,7 +11741,10 @@ export interface operations {
     };
     getImportErrorReport: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only the lines of this problem code */
+                problem?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -11982,6 +12096,8 @@ export interface operations {
                 after?: number;
                 limit?: number;
                 outcome?: "created" | "updated" | "skipped" | "failed";
+                /** @description Only rows with this problem code (e.g. `conflicting_match`, `empty_required`, `probable_misspelling`) */
+                problem?: string;
                 /** @description `true`: only rows with at least one problem; `false` or absent: every row */
                 with_problems?: "0" | "1" | "true" | "false";
             };

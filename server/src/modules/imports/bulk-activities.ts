@@ -26,6 +26,7 @@ import {
 import type { RowDraft } from './import-values.js';
 import {
   failedRow,
+  matchOn,
   problem,
   type RowResult,
   type RunContext,
@@ -43,7 +44,7 @@ const LINK_OBJECTS: readonly LinkObject[] = ['contact', 'company', 'opportunity'
  * `rowByRow` for a note the sanitizer refuses (the row-by-row path gives the reason); otherwise
  * what it inserts.
  */
-type ActivityDraft = {
+export type ActivityDraft = {
   externalId: string | null;
   /** The row's references per object it may be linked to, in the order they are tried. */
   refs: { object: LinkObject; ref: string }[];
@@ -77,7 +78,7 @@ const refsOf = (v: Record<string, unknown>) =>
   });
 
 /** A task row (`writeTask`'s rules): title required, assignee by name or e-mail, due day, priority. */
-function prepareTask(run: RunSettings, draft: RowDraft): ActivityDraft {
+export function prepareTask(run: RunSettings, draft: RowDraft): ActivityDraft {
   const v = draft.values;
   const problems: CellProblem[] = [];
   const base = { externalId: str(v.external_id) ?? null, refs: refsOf(v), problems, fields: {}, name: '' };
@@ -104,7 +105,7 @@ function prepareTask(run: RunSettings, draft: RowDraft): ActivityDraft {
 }
 
 /** A note row (`writeNote`'s rules): its text, each line a paragraph, sanitized as any note. */
-function prepareNote(run: RunSettings, draft: RowDraft): ActivityDraft {
+export function prepareNote(run: RunSettings, draft: RowDraft): ActivityDraft {
   const v = draft.values;
   const base = {
     externalId: str(v.external_id) ?? null,
@@ -207,7 +208,12 @@ async function writeActivities(
     }
     const match = a.externalId ? external.get(a.externalId) : undefined;
     if (match && skips) {
-      results[i] = { outcome: 'skipped', recordId: match, problems: [] };
+      results[i] = {
+        outcome: 'skipped',
+        recordId: match,
+        problems: [],
+        match: matchOn(run, 'external_id', a.externalId!),
+      };
       continue;
     }
     if (match && !a.rowByRow && stored.get(match) === 1) {
@@ -276,7 +282,13 @@ async function updateMatched(
     run.scope,
     matched,
     (scope) => (object === 'task' ? updateTasks(run, scope, matched) : updateNotes(run, scope, matched)),
-    (m, answer: UpdateAnswer) => answer && { ...answer, recordId: m.id, problems: m.a.problems },
+    (m, answer: UpdateAnswer) =>
+      answer && {
+        ...answer,
+        recordId: m.id,
+        problems: m.a.problems,
+        match: matchOn(run, 'external_id', m.a.externalId!),
+      },
     (m) => m.a.problems,
     results,
     later,

@@ -21,9 +21,12 @@ import {
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
-import { failedRow, type RowResult, type RunContext } from './import-writers.js';
+import { failedRow, type RowMatch, type RowResult, type RunContext } from './import-writers.js';
 import {
   type CompanyDraft,
+  companyConflict,
+  companyMatchOf,
+  companyNames,
   companyUpdate,
   parentPending,
   prepareCompany,
@@ -36,6 +39,8 @@ type CompanyKeys = {
   phone: Map<string, string>;
   domain: Map<string, string>;
   name: Map<string, string>;
+  /** Company id -> its name (a row matching a company of another name is a conflict). */
+  names: Map<string, string>;
 };
 
 const emptyCompanyKeys = (): CompanyKeys => ({
@@ -43,6 +48,7 @@ const emptyCompanyKeys = (): CompanyKeys => ({
   phone: new Map(),
   domain: new Map(),
   name: new Map(),
+  names: new Map(),
 });
 
 /** A batch of company rows on its way: read, then looked up, then written. */
@@ -74,7 +80,7 @@ export async function lookupCompanyBatch(scope: TenantScope, batch: CompanyBatch
       const v = f(p);
       return v ? [v] : [];
     });
-  batch.found = {
+  const found = {
     external: await recordsOfExternalIds(
       scope,
       'company',
@@ -105,6 +111,8 @@ export async function lookupCompanyBatch(scope: TenantScope, batch: CompanyBatch
       batch.prepared.map((p) => ('outcome' in p ? null : p.custom)),
     ),
   };
+  const ids = [found.external, found.phone, found.domain, found.name].flatMap((m) => [...m.values()]);
+  batch.found = { ...found, names: await companyNames(scope, ids) };
 }
 
 type NewCompany = { id: string; row: number; c: CompanyDraft; parentId: string | null };
@@ -133,9 +141,11 @@ export async function writeCompanyBatch(
     if (c.phone && !k.phone.has(c.phone)) k.phone.set(c.phone, id);
     if (c.domain && !k.domain.has(c.domain)) k.domain.set(c.domain, id);
     if (!k.name.has(c.input.name.toLowerCase())) k.name.set(c.input.name.toLowerCase(), id);
+    if (!k.names.has(id)) k.names.set(id, c.input.name);
   };
   const created: NewCompany[] = [];
-  const matched: { row: number; id: string; c: CompanyDraft; parentId: string | null }[] = [];
+  const matched: { row: number; id: string; c: CompanyDraft; parentId: string | null; match: RowMatch }[] =
+    [];
   const remembered: { externalId: string; id: string }[] = [];
   for (const [i, c] of batch.prepared.entries()) {
     if ('outcome' in c) continue;
@@ -148,20 +158,24 @@ export async function writeCompanyBatch(
         null;
       if (!parentId) c.problems.push(parentPending(run, c.parentRef));
     }
-    const match =
-      (c.externalId ? keys.external.get(c.externalId) : undefined) ??
-      (c.phone ? keys.phone.get(c.phone) : undefined) ??
-      (c.domain ? keys.domain.get(c.domain) : undefined) ??
-      keys.name.get(c.input.name.toLowerCase());
-    if (match) {
+    const matching = companyMatchOf(
+      run,
+      c,
+      (kind, value) => keys[kind].get(value),
+      (id) => keys.names.get(id),
+    );
+    if (matching) {
+      const { id: match, key } = matching;
+      const conflict = companyConflict(run, c, keys.names.get(match), key.by);
+      if (conflict) c.problems.push(conflict);
       if (run.dedup === 'skip') {
-        results[i] = { outcome: 'skipped', recordId: match, problems: c.problems };
+        results[i] = { outcome: 'skipped', recordId: match, problems: c.problems, match: key };
         if (c.externalId) {
           remembered.push({ externalId: c.externalId, id: match });
           keys.external.set(c.externalId, match);
         }
       } else {
-        matched.push({ row: i, id: match, c, parentId });
+        matched.push({ row: i, id: match, c, parentId, match: key });
         keep(c, match);
       }
       continue;
@@ -193,7 +207,7 @@ export async function writeCompanyBatch(
         run.services,
         matched.map((m) => ({ id: m.id, input: companyUpdate(run, m.c, m.parentId) })),
       ),
-    (m, r) => updatedCompanyRow(run, m.c, m.parentId, m.id, r),
+    (m, r) => ({ ...updatedCompanyRow(run, m.c, m.parentId, m.id, r), match: m.match }),
     (m) => m.c.problems,
     results,
     later,

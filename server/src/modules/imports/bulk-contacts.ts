@@ -24,10 +24,20 @@ import {
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
-import { failedRow, type RowResult, type RunContext, type RunSettings } from './import-writers.js';
+import {
+  failedRow,
+  type RowMatch,
+  type RowResult,
+  type RunContext,
+  type RunSettings,
+} from './import-writers.js';
 import {
   type ContactDraft,
+  contactConflict,
+  contactNames,
   contactUpdate,
+  fullName,
+  matchOf,
   prepareContact,
   unknownCompany,
   updatedContactRow,
@@ -42,7 +52,7 @@ type NewContact = {
   custom: Record<string, unknown>;
 };
 /** A row matching contact `id`, to be updated. */
-type Matched = { row: number; id: string; c: ContactDraft; companyId: string | null };
+type Matched = { row: number; id: string; c: ContactDraft; companyId: string | null; match: RowMatch };
 
 /** Which record each dedup key points to: external id, e-mail, primary phone (E.164). */
 export type ContactKeys = {
@@ -57,7 +67,12 @@ export type ContactBatch = {
   /** Per draft: its values, or the result of a row that cannot be written at all. */
   prepared: (ContactDraft | RowResult)[];
   /** Set by `lookupContactBatch`: the records its rows match, and each row's custom values. */
-  found?: ContactKeys & { companies: Map<string, string>; custom: (StoredCustom | null)[] };
+  found?: ContactKeys & {
+    companies: Map<string, string>;
+    custom: (StoredCustom | null)[];
+    /** The full names of the contacts matched, by id (a row naming someone else is a conflict). */
+    names: Map<string, string>;
+  };
   /** Set by `planContactBatch`. */
   plan?: ContactPlan;
 };
@@ -84,6 +99,7 @@ export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch
     ...emptyKeys(),
     companies: new Map<string, string>(),
     custom: [] as (StoredCustom | null)[],
+    names: new Map<string, string>(),
   };
   found.external = await recordsOfExternalIds(scope, 'contact', externals);
   if (emails.length > 0)
@@ -103,6 +119,11 @@ export async function lookupContactBatch(scope: TenantScope, batch: ContactBatch
       [phones],
     ))
       found.phone.set(r.phone, r.id);
+  found.names = await contactNames(scope, [
+    ...found.external.values(),
+    ...found.email.values(),
+    ...found.phone.values(),
+  ]);
   found.companies = await findCompanies(
     scope,
     ready.flatMap((p) => (p.companyRef ? [p.companyRef] : [])),
@@ -171,6 +192,10 @@ export function planContactBatch(run: RunSettings, batch: ContactBatch, earlier:
   };
   const results: (RowResult | null)[] = batch.prepared.map((p) => ('outcome' in p ? p : null));
   const ids: (string | null)[] = batch.prepared.map(() => null);
+  // The names of the contacts a row may match: in the database, or new in an earlier batch or row.
+  const names = new Map(found.names);
+  for (const u of used)
+    for (const n of u.batch.plan?.created ?? []) names.set(n.id, fullName(n.c.first, n.c.last));
   const created: NewContact[] = [];
   const matched: Matched[] = [];
   const remembered: { externalId: string; id: string }[] = [];
@@ -178,23 +203,23 @@ export function planContactBatch(run: RunSettings, batch: ContactBatch, earlier:
     if ('outcome' in prepared) continue;
     const companyId = prepared.companyRef ? (found.companies.get(prepared.companyRef) ?? null) : null;
     // Not changed in place: planning again starts from the draft as read.
-    const c: ContactDraft =
+    let c: ContactDraft =
       prepared.companyRef && !companyId
         ? { ...prepared, problems: [...prepared.problems, unknownCompany(run, prepared.companyRef)] }
         : prepared;
-    const match =
-      (c.externalId ? pointed('external', c.externalId) : undefined) ??
-      c.emails.map((e) => pointed('email', e)).find(Boolean) ??
-      c.phones.map((p) => pointed('phone', p.e164)).find(Boolean);
-    if (match) {
+    const matching = matchOf(run, c, pointed);
+    if (matching) {
+      const { id: match, key } = matching;
       ids[i] = match;
+      const conflict = contactConflict(run, c, names.get(match), key.by);
+      if (conflict) c = { ...c, problems: [...c.problems, conflict] };
       if (c.externalId) own.external.set(c.externalId, match);
       if (run.dedup === 'skip') {
-        results[i] = { outcome: 'skipped', recordId: match, problems: c.problems };
+        results[i] = { outcome: 'skipped', recordId: match, problems: c.problems, match: key };
         if (c.externalId) remembered.push({ externalId: c.externalId, id: match });
       } else {
         // The update adds this row's e-mails to the match: later rows find it by them.
-        matched.push({ row: i, id: match, c, companyId });
+        matched.push({ row: i, id: match, c, companyId, match: key });
         for (const e of c.emails) if (!pointed('email', e)) own.email.set(e, match);
       }
       continue;
@@ -207,6 +232,7 @@ export function planContactBatch(run: RunSettings, batch: ContactBatch, earlier:
     const id = newId();
     ids[i] = id;
     created.push({ id, row: i, c, companyId, custom: stored.custom });
+    names.set(id, fullName(c.first, c.last));
     if (c.externalId) own.external.set(c.externalId, id);
     for (const e of c.emails) own.email.set(e, id);
     if (c.phones[0]) own.phone.set(c.phones[0].e164, id);
@@ -282,7 +308,7 @@ export async function finishContactBatch(
         run.services,
         matched.map((m) => ({ id: m.id, input: contactUpdate(run, m.c, m.companyId) })),
       ),
-    (m, r) => updatedContactRow(run, m.c, m.companyId, m.id, r),
+    (m, r) => ({ ...updatedContactRow(run, m.c, m.companyId, m.id, r), match: m.match }),
     (m) => m.c.problems,
     results,
     later,

@@ -23,7 +23,7 @@ import {
   type WriteOne,
 } from './import-bulk.js';
 import type { RowDraft } from './import-values.js';
-import { failedRow, type RowResult, type RunContext } from './import-writers.js';
+import { failedRow, matchOn, type RowResult, type RunContext } from './import-writers.js';
 import { unknownCompany } from './writers-contacts.js';
 import {
   type OpportunityDraft,
@@ -113,7 +113,13 @@ export async function writeOpportunityBatch(
     if (o.contactRef && !contactId) o.problems.push(unknownContact(run, o.contactRef));
     const match = o.externalId ? external.get(o.externalId) : undefined;
     if (match) {
-      if (run.dedup === 'skip') results[i] = { outcome: 'skipped', recordId: match, problems: o.problems };
+      if (run.dedup === 'skip')
+        results[i] = {
+          outcome: 'skipped',
+          recordId: match,
+          problems: o.problems,
+          match: matchOn(run, 'external_id', o.externalId!),
+        };
       else matched.push({ row: i, id: match, o, values: batch.drafts[i]!.values, companyId, contactId });
       continue;
     }
@@ -152,7 +158,10 @@ export async function writeOpportunityBatch(
         run.services,
         matched.map((m) => ({ id: m.id, input: opportunityUpdate(run, m) })),
       ),
-    (m, r) => updatedOpportunityRow(run, m, m.id, r),
+    (m, r) => ({
+      ...updatedOpportunityRow(run, m, m.id, r),
+      match: matchOn(run, 'external_id', m.o.externalId!),
+    }),
     (m) => m.o.problems,
     results,
     later,
@@ -206,6 +215,7 @@ async function insertOpportunities(run: RunContext, scope: TenantScope, created:
       stage_id: n.stage.id,
       status,
       closed: status !== 'open',
+      closed_at: status !== 'open' ? (f.closed_at ?? null) : null,
       rank: ranks.get(n.id)!,
       tags: [...new Set(f.tags.map((t) => canonical.get(normalizeTag(t)) ?? t.trim()))].filter(Boolean),
       custom: f.custom,
@@ -215,11 +225,12 @@ async function insertOpportunities(run: RunContext, scope: TenantScope, created:
     `insert into opportunities (org_id, id, title, amount, currency, expected_close_date, owner_id, contact_id,
         company_id, pipeline_id, stage_id, status, closed_at, rank, source, tags, custom, created_by, updated_by)
      select $1, x.id, x.title, x.amount, x.currency, x.expected_close_date, x.owner_id, x.contact_id,
-        x.company_id, x.pipeline_id, x.stage_id, x.status, case when x.closed then now() end, x.rank, 'import',
+        x.company_id, x.pipeline_id, x.stage_id, x.status, case when x.closed then coalesce(x.closed_at, now()) end,
+        x.rank, 'import',
         x.tags, x.custom, $2, $2
        from jsonb_to_recordset($3::jsonb) as x(id uuid, title text, amount numeric, currency text,
         expected_close_date date, owner_id uuid, contact_id uuid, company_id uuid, pipeline_id uuid,
-        stage_id uuid, status text, closed boolean, rank text, tags text[], custom jsonb)`,
+        stage_id uuid, status text, closed boolean, closed_at timestamptz, rank text, tags text[], custom jsonb)`,
     [orgId, actor.id, JSON.stringify(records)],
   );
   await scope.conn.query(

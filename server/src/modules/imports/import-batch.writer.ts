@@ -16,6 +16,7 @@ import type { FileRow } from './import-file.util.js';
 import { type RowDraft, storableText } from './import-values.js';
 import {
   failedRow,
+  matchNote,
   type RowResult,
   type RowWriter,
   type RunContext,
@@ -205,8 +206,10 @@ async function recordOutcomes(
     const draft = drafts[i]!;
     for (const header of draft.empty) empty[header] = (empty[header] ?? 0) + 1;
     const result: RowResult = writable(run, draft) ? written[nextWritten++]! : failedRow([]);
-    const { outcome, recordId, before: previous } = result;
-    const problems = [...draft.problems, ...result.problems];
+    const { outcome, recordId, before: previous, match } = result;
+    // A failed row renamed nothing.
+    const all = draft.problems.length === 0 ? result.problems : [...draft.problems, ...result.problems];
+    const problems = outcome === 'failed' ? all.filter((p) => p.code !== 'renamed') : all;
     counts[outcome] += 1;
     if (problems.length > 0) withProblems += 1;
     records.push({
@@ -215,7 +218,9 @@ async function recordOutcomes(
       rowNumber: fileRow.number,
       outcome,
       recordId,
-      problems,
+      // A matched row keeps why among its problems (a note, not counted as a problem).
+      problems:
+        match && outcome !== 'created' && outcome !== 'failed' ? [...problems, matchNote(match)] : problems,
       cells: problems.length > 0 || outcome === 'failed' ? fileRow.cells.map(storableText) : null,
       before: previous ?? null,
     });

@@ -4,8 +4,8 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { neutralizeCell } from '../records/record-export.service.js';
-import { importRows } from './import.schema.js';
-import { loadImport } from './import.service.js';
+import { importRows, realProblems } from './import.schema.js';
+import { hasProblems, loadImport } from './import.service.js';
 
 const PAGE = 1000;
 
@@ -20,6 +20,7 @@ export async function importErrorReport(
   services: Services,
   ctx: TenantContext,
   id: string,
+  code?: string | undefined,
 ): Promise<Readable> {
   const row = await withTenant(services.database, ctx, (scope) => loadImport(scope, id));
   const header = ['row', 'outcome', 'column', 'code', 'reason', ...row.headers];
@@ -36,7 +37,9 @@ export async function importErrorReport(
               eq(importRows.orgId, ctx.orgId),
               eq(importRows.importId, id),
               gt(importRows.rowNumber, after),
-              sql`(${importRows.outcome} = 'failed' or ${importRows.problems} <> '[]'::jsonb)`,
+              code
+                ? sql`${importRows.problems} @> ${JSON.stringify([{ code }])}::jsonb`
+                : sql`(${importRows.outcome} = 'failed' or ${hasProblems})`,
             ),
           )
           .orderBy(asc(importRows.rowNumber))
@@ -46,10 +49,9 @@ export async function importErrorReport(
       const out: string[][] = [];
       for (const r of page) {
         const cells = row.headers.map((_, i) => r.cells?.[i] ?? '');
-        const problems = r.problems.length
-          ? r.problems
-          : [{ column: null, code: 'failed', message: 'Failed' }];
-        for (const p of problems)
+        const real = realProblems(r.problems);
+        const problems = real.length ? real : [{ column: null, code: 'failed', message: 'Failed' }];
+        for (const p of problems.filter((x) => !code || x.code === code))
           out.push(
             [String(r.rowNumber), r.outcome, p.column ?? '', p.code, p.message, ...cells].map(neutralizeCell),
           );

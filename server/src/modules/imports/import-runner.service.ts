@@ -2,7 +2,6 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { phoneRegionOr } from '../../platform/registry/phone.js';
-import { listMembers } from '../organizations/organization.service.js';
 import { noteBulkWriter, taskBulkWriter } from './bulk-activities.js';
 import { companyBulkWriter } from './bulk-companies.js';
 import { contactBulkWriter } from './bulk-contacts.js';
@@ -21,16 +20,19 @@ import {
 import { type BulkWriter, PIPELINE_DEPTH, type PipelinedWriter } from './import-bulk.js';
 import { type FileRow, readRows } from './import-file.util.js';
 import { runRevert } from './import-revert.service.js';
+import { runSettings } from './import-settings.js';
 import { importAnalyzer } from './import-statistics.js';
 import type { ImportTarget } from './import-targets.js';
 import { type RowDraft, readRow } from './import-values.js';
-import type { RowWriter, RunSettings } from './import-writers.js';
+import type { RowWriter } from './import-writers.js';
 import { writeNote, writeTask } from './writers-activities.js';
 import { resolvePendingParents, writeCompany } from './writers-companies.js';
 import { writeContact } from './writers-contacts.js';
 import { writeOpportunity } from './writers-opportunities.js';
 
 export { RunOvertakenError } from './import-batch.writer.js';
+
+type ImportRow = Awaited<ReturnType<typeof loadImport>>;
 
 /** Rows committed together with their outcomes and the checkpoint. */
 export const IMPORT_BATCH_ROWS = 250;
@@ -125,37 +127,6 @@ async function startRun(services: Services, ctx: TenantContext, importId: string
       .where(and(eq(imports.orgId, ctx.orgId), eq(imports.id, importId)));
     return { row, targets: await targetsOf(scope, row.object) };
   });
-}
-
-type ImportRow = Awaited<ReturnType<typeof loadImport>>;
-
-/** What every row of the run is written with: dedup, options, the tenant's members, custom kinds. */
-async function runSettings(
-  services: Services,
-  importId: string,
-  row: ImportRow,
-  targets: ImportTarget[],
-): Promise<RunSettings> {
-  const members = row.createdBy
-    ? (await listMembers(services, { orgId: row.orgId, actor: { type: 'system', id: null } })).map((m) => ({
-        id: m.user_id,
-        name: m.name,
-        email: m.email,
-      }))
-    : [];
-  return {
-    services,
-    importId,
-    importerId: row.createdBy,
-    dedup: row.dedup,
-    options: row.options,
-    members,
-    customKinds: new Map(
-      targets.flatMap((t) => (t.key.startsWith('custom.') ? [[t.key.slice(7), t.kind] as const] : [])),
-    ),
-    headerOf: (target: string) => row.mapping.find((m) => m.target === target)?.header ?? null,
-    pipelines: new Map(),
-  };
 }
 
 /**
@@ -258,7 +229,7 @@ async function readAndWrite(
     current.rowsDone,
   )) {
     batch.push(fileRow);
-    drafts.push(readRow(fileRow.cells, row.mapping, byKey, region));
+    drafts.push(readRow(fileRow.cells, row.mapping, byKey, region, row.options.corrections));
     // Rows already parsed come through microtasks, which run before any I/O callback: without a
     // turn of the event loop now and then, the batch being written waits for each statement's
     // reply until a whole chunk of the file is parsed (18% of a 100,000-row import).

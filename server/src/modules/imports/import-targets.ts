@@ -43,6 +43,8 @@ export type ImportTarget = {
   description?: string | undefined;
   /** Header names (normalized) that suggest this target. */
   synonyms: string[];
+  /** One of several targets any of which will do (a task's contact, company or opportunity). */
+  alternative?: boolean | undefined;
 };
 
 const t = (
@@ -92,12 +94,15 @@ const OWNER = (synonyms: string[]) =>
 const LINKS = [
   t('contact', 'Contact', 'reference', ['contact', 'contactemail', 'contactname', 'who', 'person'], {
     reference: { object: 'contact', by: 'external id, e-mail or name' },
+    alternative: true,
   }),
   t('company', 'Company', 'reference', ['company', 'companyname', 'account', 'accountname'], {
     reference: { object: 'company', by: 'external id or name' },
+    alternative: true,
   }),
   t('opportunity', 'Opportunity', 'reference', ['opportunity', 'deal', 'opportunityid', 'dealid', 'what'], {
     reference: { object: 'opportunity', by: 'external id or title' },
+    alternative: true,
   }),
 ];
 
@@ -127,10 +132,20 @@ const STANDARD_TARGETS: Record<ImportObject, TargetSpec[]> = {
       'company',
       'Company',
       'reference',
-      ['company', 'companyname', 'account', 'accountname', 'organization', 'organisation', 'employer'],
+      [
+        'company',
+        'companyname',
+        'account',
+        'accountname',
+        'organization',
+        'organisation',
+        'employer',
+        'companies',
+      ],
       {
         reference: { object: 'company', by: 'external id or name' },
-        description: 'Linked as primary company; created when no company has this name or external id',
+        description:
+          "Linked as primary company (a cell listing several, as Cairn's export does with `; `, links the first); an unknown one is reported on the row and not created",
       },
     ),
     field('source'),
@@ -181,6 +196,16 @@ const STANDARD_TARGETS: Record<ImportObject, TargetSpec[]> = {
     }),
     field('currency'),
     field('expected_close_date'),
+    t(
+      'closed_at',
+      'Closed on (won or lost deals)',
+      'datetime',
+      ['closedat', 'closeddate', 'dateclosed', 'actualclosedate', 'wonlostdate'],
+      {
+        description:
+          "When a won or lost deal closed: a date (YYYY-MM-DD, M/D/YYYY, D.M.YYYY) or date and time; left empty, the import's time. Ignored for open stages",
+      },
+    ),
     OWNER(['salesagent', 'opportunityowner', 'dealowner', 'salesrep']),
     t(
       'company',

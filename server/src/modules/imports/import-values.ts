@@ -31,7 +31,13 @@ export function spreadsheetMangled(value: string, kind: ImportTarget['kind']): s
 export const storableText = (value: string): string => value.replaceAll('\u0000', '\uFFFD');
 
 /** A cell's value as stored, or the problem that keeps it out. */
-export type CellResult = { ok: true; value: unknown } | { ok: false; problem: CellProblem };
+export type CellResult =
+  | { ok: true; value: unknown; warning?: CellProblem | undefined }
+  | { ok: false; problem: CellProblem };
+
+/** Control characters but tab, line feed and carriage return (a NUL is refused before: `invalid_character`). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
 const fail = (column: string, code: string, message: string, value: string): CellResult => ({
   ok: false,
@@ -113,6 +119,17 @@ export function readCell(
       'Contains a NUL character (U+0000), which cannot be stored',
       raw,
     );
+  if (raw.search(CONTROL) !== -1) {
+    const result = readCell(raw.replace(CONTROL, ''), target, column, region);
+    if (!result.ok) return result;
+    const warning = {
+      column,
+      code: 'control_character',
+      message: 'Contained control characters, removed',
+      value: raw.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`),
+    };
+    return { ...result, warning };
+  }
   const value = raw.trim().replace(/^'(?=[=+\-@])/, '');
   const mangled = spreadsheetMangled(value, target.kind);
   if (mangled) return fail(column, 'spreadsheet_mangled', mangled, raw);
@@ -149,6 +166,9 @@ export function readCell(
         : { ok: true, value: d };
     }
     case 'datetime': {
+      // A date alone is that day at 00:00 UTC, whichever way it is written.
+      const day = /[T:]/i.test(value) ? null : parseDate(value);
+      if (day) return { ok: true, value: `${day}T00:00:00.000Z` };
       const ms = Date.parse(value);
       return Number.isNaN(ms)
         ? fail(column, 'invalid_datetime', 'Not a date and time', raw)
@@ -162,16 +182,13 @@ export function readCell(
     }
     case 'select': {
       const option = findOption(target, value);
-      return option === null
-        ? fail(column, 'unknown_option', `Not one of: ${optionList(target)}`, raw)
-        : { ok: true, value: option };
+      return option === null ? unknownOption(column, target, value, raw) : { ok: true, value: option };
     }
     case 'multi_select': {
       const values: string[] = [];
       for (const part of splitList(value)) {
         const option = findOption(target, part);
-        if (option === null)
-          return fail(column, 'unknown_option', `"${part}" is not one of: ${optionList(target)}`, raw);
+        if (option === null) return unknownOption(column, target, part, raw);
         values.push(option);
       }
       return { ok: true, value: values };
@@ -195,6 +212,71 @@ export function readCell(
       }
     }
   }
+}
+
+/** An option the cell is not: with the option it is probably a misspelling of (`GTXPro` for `GTX Pro`). */
+function unknownOption(column: string, target: ImportTarget, part: string, raw: string): CellResult {
+  const labels = (target.options ?? []).map((o) => o.label);
+  const suggestion = closeTo(part, labels);
+  const result = fail(
+    column,
+    'unknown_option',
+    suggestion
+      ? `"${part}" is not an option: probably a misspelling of "${suggestion}"`
+      : `"${part}" is not one of: ${optionList(target)}`,
+    raw,
+  );
+  if (suggestion && !result.ok) result.problem.suggestion = suggestion;
+  return result;
+}
+
+/** Letters and digits only, lower-case, accents dropped: how two spellings are compared. */
+const spelling = (value: string) =>
+  value
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '');
+
+/** Levenshtein distance of `a` and `b`, or `max + 1` once it is known to exceed `max`. */
+export function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      best = Math.min(best, current[j]!);
+    }
+    if (best > max) return max + 1;
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * The one candidate `value` is probably a misspelling of: the same letters and digits but for
+ * case, spaces and punctuation (`GTXPro`, `GTX Pro`), or, for words of 7+ letters, one edit away
+ * (two from 10 letters: `technolgy`, `technology`). Shorter words one letter apart are as often
+ * different words (Iraq and Iran, Zambia and Gambia), and numbers are not spellings. Null when
+ * none or several are that close, or `value` is one of them.
+ */
+export function closeTo(value: string, candidates: readonly string[]): string | null {
+  const v = spelling(value);
+  if (v.length < 3 || /^\d+$/.test(v)) return null;
+  const max = v.length >= 10 ? 2 : v.length >= 7 ? 1 : 0;
+  let found: string | null = null;
+  let foundDistance = max + 1;
+  let tie = false;
+  for (const candidate of candidates) {
+    if (candidate === value) return null;
+    const c = spelling(candidate);
+    const d = c === v ? 0 : editDistance(v, c, max);
+    if (d < foundDistance) [found, foundDistance, tie] = [candidate, d, false];
+    else if (d === foundDistance && d <= max && spelling(found ?? '') !== c) tie = true;
+  }
+  return found !== null && !tie ? found : null;
 }
 
 function findOption(target: ImportTarget, value: string): string | null {
@@ -235,6 +317,29 @@ function cellParts(raw: string, kind: ImportTarget['kind']): string[] {
   return parts.length > 0 ? parts : [raw];
 }
 
+/** Values the user corrected in the mapping step: by column header, the cell as in the file -> what to read. */
+export type Corrections = Record<string, Record<string, string>>;
+
+/** The references whose empty cell leaves the record without that link (a deal without its account). */
+const LINKS = new Set(['company', 'contact', 'opportunity']);
+
+/**
+ * The warning of an empty cell in a mapped column the record needs: a required custom field
+ * (`empty_required`), or a link to a company, contact or opportunity left empty (`empty_reference`).
+ * Other empty cells (an optional field, a parent company, a stage that defaults) are only counted.
+ */
+function emptyWarning(target: ImportTarget, column: string): CellProblem | null {
+  if (target.required && target.key.startsWith('custom.'))
+    return { column, code: 'empty_required', message: `Empty: ${target.label} is required` };
+  if (LINKS.has(target.key))
+    return {
+      column,
+      code: 'empty_reference',
+      message: `Empty: the record has no ${target.label.toLowerCase()}`,
+    };
+  return null;
+}
+
 /**
  * One row as read against the mapping: `values` by target key (multi-valued targets hold
  * arrays; `custom.<key>` and `address.<part>` are kept flat), the problems of its cells, and
@@ -252,17 +357,25 @@ export function readRow(
   mapping: ColumnMapping[],
   targets: Map<string, ImportTarget>,
   region: CountryCode = DEFAULT_PHONE_REGION,
+  corrections?: Corrections,
 ): RowDraft {
   const values: Record<string, unknown> = {};
   const problems: CellProblem[] = [];
   const empty: string[] = [];
+  /** Empty alternatives (a task's contact, company, opportunity): a warning only when all are. */
+  const alternatives: CellProblem[] = [];
   for (const column of mapping) {
     if (!column.target) continue;
     const target = targets.get(column.target);
     if (!target) continue;
-    const raw = cells[column.index] ?? '';
+    let raw = cells[column.index] ?? '';
+    const corrected = corrections?.[column.header]?.[raw.trim()];
+    if (corrected !== undefined) raw = corrected;
     if (raw.trim() === '') {
       empty.push(column.header);
+      const warning = emptyWarning(target, column.header);
+      if (warning && target.alternative) alternatives.push(warning);
+      else if (warning) problems.push(warning);
       continue;
     }
     for (const part of target.multiple ? cellParts(raw, target.kind) : [raw]) {
@@ -271,6 +384,7 @@ export function readRow(
         problems.push(result.problem);
         continue;
       }
+      if (result.warning) problems.push(result.warning);
       if (target.multiple) {
         const list = (values[target.key] as unknown[] | undefined) ?? [];
         values[target.key] = [...list, ...(Array.isArray(result.value) ? result.value : [result.value])];
@@ -279,5 +393,10 @@ export function readRow(
       }
     }
   }
+  if (
+    alternatives.length > 0 &&
+    !mapping.some((m) => m.target && targets.get(m.target)?.alternative && values[m.target] !== undefined)
+  )
+    problems.push(...alternatives);
   return { values, problems, empty };
 }

@@ -10,6 +10,8 @@ import {
   type DedupMode,
   externalIds,
   type ImportOptionValues,
+  MATCHED,
+  type MatchKey,
   type RowOutcome,
 } from './import.schema.js';
 import type { TargetKind } from './import-targets.js';
@@ -42,6 +44,65 @@ export type RowResult = {
   recordId: string | null;
   before?: Record<string, unknown> | undefined;
   problems: CellProblem[];
+  /** A skipped or updated row: what it matched its record by (the key, its value, its column). */
+  match?: RowMatch | undefined;
+};
+
+export type RowMatch = { by: MatchKey; value: string; column: string | null };
+
+const MATCH_WORDS: Record<MatchKey, string> = {
+  external_id: 'external id',
+  email: 'e-mail',
+  phone: 'phone',
+  domain: 'domain',
+  name: 'name',
+};
+
+/** The note a matched row keeps (`MATCHED`): why it was skipped or updated rather than created. */
+export const matchNote = (m: RowMatch): CellProblem => ({
+  column: m.column,
+  code: MATCHED,
+  message: `Matched an existing record (or an earlier row of the file) by ${MATCH_WORDS[m.by]}`,
+  value: m.value,
+  by: m.by,
+});
+
+/** A row's match on `by` (its column from the mapping): `RowMatch`. */
+export const matchOn = (run: RunSettings, by: MatchKey, value: string, target: string = by): RowMatch => ({
+  by,
+  value,
+  column: run.headerOf(target),
+});
+
+/**
+ * The problem of a row whose record goes by another name than the row's (a different person for
+ * the same e-mail, a different company for the same phone): listed whatever the mode, and saying
+ * whether the update renames the record.
+ */
+export function conflictingMatch(
+  run: RunSettings,
+  object: string,
+  nameTarget: string,
+  rowName: string,
+  recordName: string,
+  by: MatchKey,
+  renames: boolean,
+): CellProblem {
+  return problem(
+    run,
+    nameTarget,
+    'conflicting_match',
+    `Matched ${object} "${recordName}" by ${MATCH_WORDS[by]}, but this row names "${rowName}": ` +
+      (renames ? `the ${object} is renamed` : `the ${object} keeps its name`),
+    rowName,
+  );
+}
+
+/** Names as people would compare them: case, accents and spacing aside. */
+export const sameName = (a: string, b: string) => {
+  const norm = (x: string) =>
+    x.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+  return norm(a) === norm(b);
 };
 
 export type RowWriter = (run: RunContext, draft: RowDraft) => Promise<RowResult>;

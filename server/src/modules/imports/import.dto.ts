@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { QueryBoolean } from '../../platform/query/query.schema.js';
 import { DEFAULT_PHONE_REGION, isPhoneRegion } from '../../platform/registry/phone.js';
-import { DEDUP_MODES, IMPORT_STATUSES, ROW_OUTCOMES } from './import.schema.js';
+import { DEDUP_MODES, IMPORT_STATUSES, MATCH_KEYS, ROW_OUTCOMES } from './import.schema.js';
 import { IMPORT_OBJECTS } from './import-targets.js';
 
 export const ImportObjectParam = z.enum(IMPORT_OBJECTS).describe('The object the rows become');
@@ -22,6 +22,25 @@ export const ImportOptions = z
       .optional()
       .describe(
         'Opportunities: create a pipeline or stage named in the file that does not exist (else the row fails)',
+      ),
+    corrections: z
+      .record(z.string().max(200), z.record(z.string().max(500), z.string().max(500)))
+      .optional()
+      .describe(
+        'Values to read otherwise, by column header: {"sector": {"technolgy": "technology"}} (a probable misspelling the preview found)',
+      ),
+    match_companies_by_domain: z
+      .boolean()
+      .optional()
+      .describe(
+        'Companies: a row matches a company of the same domain even when it names another company (listed as conflicting_match); default: only a company of the same name',
+      ),
+    stage_order: z
+      .array(z.string().trim().min(1).max(100))
+      .max(50)
+      .optional()
+      .describe(
+        'Opportunities with create_missing_stages: the stages in the order they are created in (a stage not listed goes before the won and lost ones); default: the order they first appear in, won and lost last',
       ),
     invalid_cells: z
       .enum(['skip_cell', 'fail_row'])
@@ -87,6 +106,10 @@ export const CellProblemView = z
       ),
     message: z.string(),
     value: z.string().optional().describe('The cell as it was in the file'),
+    suggestion: z
+      .string()
+      .optional()
+      .describe('What the value is probably a misspelling of (an option, or a value other rows use)'),
   })
   .meta({ id: 'ImportCellProblem' });
 
@@ -167,6 +190,8 @@ export const ImportUpdate = z
   .meta({ id: 'ImportUpdate' });
 export type ImportUpdateInput = z.infer<typeof ImportUpdate>;
 
+const ProblemCode = z.string().regex(/^[a-z_]{1,50}$/, 'A problem code, such as unknown_owner');
+
 export const PreviewQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(20) });
 export const ImportPreview = z
   .object({
@@ -178,6 +203,63 @@ export const ImportPreview = z
       }),
     ),
     problem_counts: z.record(z.string(), z.number().int()).describe('Problems in these rows, by code'),
+    check: z
+      .object({
+        rows_checked: z.number().int().describe('Rows read and checked: all of them up to 100,000'),
+        total_rows: z.number().int(),
+        sampled: z
+          .boolean()
+          .describe(
+            'The file has more rows than were checked: the counts are those of its first rows_checked',
+          ),
+        rows_failing: z.number().int().describe('Rows the run will not import'),
+        rows_losing_values: z
+          .number()
+          .int()
+          .describe(
+            'Rows the run will import without a value of theirs (a cell or a reference it cannot keep)',
+          ),
+        rows_with_problems: z.number().int(),
+        problems: z.array(
+          z.object({
+            code: z.string(),
+            column: z.string().nullable(),
+            effect: z
+              .enum(['fails_row', 'loses_value'])
+              .describe('fails_row: rows with it are not imported; loses_value: imported without that value'),
+            rows: z.number().int().describe('Rows the run will report it on'),
+            values: z
+              .array(
+                z.object({
+                  value: z.string(),
+                  rows: z.number().int(),
+                  suggestion: z.string().optional().describe('What it is probably a misspelling of'),
+                }),
+              )
+              .describe('Its commonest values (up to 5), with their rows'),
+          }),
+        ),
+        misspellings: z
+          .array(
+            z.object({
+              column: z.string(),
+              value: z.string(),
+              rows: z.number().int(),
+              suggestion: z
+                .string()
+                .describe('The value more rows use that this one is probably a misspelling of'),
+              suggestion_rows: z.number().int(),
+            }),
+          )
+          .describe(
+            'Values of a category column (industry, country, a reference, a custom text field) close to a value more rows use; ' +
+              'options.corrections maps them',
+          ),
+      })
+      .describe(
+        'Every row checked as the run will check it (owners, members, companies, contacts, pipelines, stages, ' +
+          'options resolved), before start: how many rows will fail or lose a value, by problem',
+      ),
   })
   .meta({ id: 'ImportPreview' });
 
@@ -186,14 +268,26 @@ export const RowsQuery = z.strictObject({
   with_problems: QueryBoolean.optional().describe(
     '`true`: only rows with at least one problem; `false` or absent: every row',
   ),
+  problem: ProblemCode.optional().describe(
+    'Only rows with this problem code (e.g. `conflicting_match`, `empty_required`, `probable_misspelling`)',
+  ),
   after: z.coerce.number().int().min(0).default(0).describe('Row number to continue after (keyset)'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export const ErrorReportQuery = z.strictObject({
+  problem: ProblemCode.optional().describe('Only the lines of this problem code'),
 });
 export const ImportRowView = z
   .object({
     row_number: z.number().int(),
     outcome: z.enum(ROW_OUTCOMES),
     record_id: z.uuid().nullable(),
+    matched_by: z
+      .enum(MATCH_KEYS)
+      .nullable()
+      .describe(
+        'A skipped or updated row: what it matched its record (or an earlier row of the file) by; null for other rows',
+      ),
     problems: z.array(CellProblemView),
     cells: z.array(z.string()).nullable().describe('The original cells (kept for rows with problems)'),
     reverted_at: z.string().nullable(),

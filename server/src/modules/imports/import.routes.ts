@@ -7,6 +7,7 @@ import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
   ColumnFieldCreate,
+  ErrorReportQuery,
   Import,
   ImportCreateQuery,
   ImportDetail,
@@ -22,6 +23,7 @@ import {
 } from './import.dto.js';
 import * as importsService from './import.service.js';
 import { IMPORT_MAX_BYTES } from './import.service.js';
+import { previewImport } from './import-preview.service.js';
 import { importErrorReport } from './import-report.service.js';
 import { defineImportJobs } from './import-runner.service.js';
 
@@ -59,7 +61,9 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
           summary:
             'Upload a CSV or .xlsx file (multipart/form-data, field `file`) and get a draft import with a suggested mapping',
           description:
-            'UTF-8 with or without BOM, CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas ' +
+            'UTF-8 with or without BOM, or UTF-16 (with a BOM or by its NUL bytes) or Windows-1252 / Latin-1 (a file ' +
+            'that is not valid UTF-8), decoded to UTF-8 as it is stored; 415 `unsupported_media_type` for a file that is ' +
+            'not text (an image, a PDF, an archive), 400 `invalid_encoding` for one that stops being UTF-8 part way. CRLF or LF, `,` `;` tab or `|` delimited (detected), quoted fields with commas ' +
             'and newlines. Rows with more or fewer fields than the header are read as far as they go and counted in ' +
             '`ragged_rows`. An .xlsx workbook (recognized by its content) is read from its first worksheet: dates as ' +
             'YYYY-MM-DD, formulas as their result, except a typed-in value the spreadsheet evaluated (a phone ' +
@@ -68,7 +72,7 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
             '`invalid_csv` when it cannot be read as CSV (a quote never closed), and nothing is kept.',
           querystring: ImportCreateQuery,
           consumes: ['multipart/form-data'],
-          response: { 201: Import, ...errors },
+          response: { 201: Import, ...errors, 415: Problem },
         },
       },
       async (req, reply) => {
@@ -146,13 +150,14 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
       schema: {
         operationId: 'previewImport',
         tags,
-        summary: 'The first rows as they would be stored, with each cell problem; nothing is written',
+        summary:
+          'The first rows as they would be stored, with each problem, and every row checked (counts of rows that will fail or lose a value, by problem); nothing is written',
         params: IdParams,
         querystring: PreviewQuery,
         response: { 200: ImportPreview, ...errors },
       },
     },
-    async (req) => importsService.previewImport(services, req.tenant, req.params.id, req.query.limit),
+    async (req) => previewImport(services, req.tenant, req.params.id, req.query.limit),
   );
   app.post(
     '/imports/:id/columns/:index/field',
@@ -245,12 +250,15 @@ export function registerImportRoutes(app: ApiApp, services: Services): void {
         tags,
         summary:
           'The error report: row number, column, code, reason and the original cells, formula-neutralized',
+        description:
+          'One line per problem of each failed row and each row imported with a problem; `problem` keeps only the lines of that code.',
         params: IdParams,
+        querystring: ErrorReportQuery,
         produces: ['text/csv'],
       },
     },
     async (req, reply) => {
-      const stream = await importErrorReport(services, req.tenant, req.params.id);
+      const stream = await importErrorReport(services, req.tenant, req.params.id, req.query.problem);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="import-${req.params.id}-errors.csv"`)

@@ -40,9 +40,12 @@ export type ColumnMapping = { index: number; header: string; target: string | nu
 export type ImportOptionValues = {
   pipeline?: string | undefined;
   create_missing_stages?: boolean | undefined;
+  stage_order?: string[] | undefined;
   invalid_cells?: 'skip_cell' | 'fail_row' | undefined;
   tags?: string[] | undefined;
   phone_region?: string | undefined;
+  match_companies_by_domain?: boolean | undefined;
+  corrections?: Record<string, Record<string, string>> | undefined;
 };
 
 /** One problem with one cell (or the row as a whole when `column` is null). */
@@ -51,7 +54,25 @@ export type CellProblem = {
   code: string;
   message: string;
   value?: string | undefined;
+  /** What the value is probably a misspelling of (an option, a value other rows use). */
+  suggestion?: string | undefined;
+  /** Only in the `matched` note (`MATCHED`): the key the row matched a record by. */
+  by?: MatchKey | undefined;
 };
+
+/** What a row matched an existing record (or an earlier row) by. */
+export const MATCH_KEYS = ['external_id', 'email', 'phone', 'domain', 'name'] as const;
+export type MatchKey = (typeof MATCH_KEYS)[number];
+
+/**
+ * The code of the note a matched row keeps among its problems (the jsonb column holds it): not a
+ * problem, so it is left out of the problems shown, counted and reported, and read as `matched_by`.
+ */
+export const MATCHED = 'matched';
+
+/** A row's problems without its `matched` note. */
+export const realProblems = (problems: CellProblem[]): CellProblem[] =>
+  problems.some((p) => p.code === MATCHED) ? problems.filter((p) => p.code !== MATCHED) : problems;
 
 /**
  * An import of one CSV file into one object: the uploaded file, its mapping and options, and its

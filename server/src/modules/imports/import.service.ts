@@ -7,14 +7,20 @@ import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
-import { phoneRegionOr } from '../../platform/registry/phone.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { createCustomField } from '../custom-fields/custom-field.service.js';
 import type { ImportDetail, ImportUpdateInput, ImportView } from './import.dto.js';
 
 type ImportDetailView = z.infer<typeof ImportDetail>;
 
-import { type ColumnMapping, importMappings, importRows, imports } from './import.schema.js';
+import {
+  type ColumnMapping,
+  importMappings,
+  importRows,
+  imports,
+  MATCHED,
+  realProblems,
+} from './import.schema.js';
 import {
   detectShape,
   type FileShape,
@@ -24,7 +30,6 @@ import {
   summarizeFile,
 } from './import-file.util.js';
 import { type ImportObject, type ImportTarget, importTargets, suggestMapping } from './import-targets.js';
-import { readRow } from './import-values.js';
 import { xlsxToCsv } from './import-xlsx.util.js';
 
 /** The tenant context an import's writes run in: the import is their actor. */
@@ -122,9 +127,12 @@ function applySavedColumns(
 
 /**
  * Stores an uploaded CSV file and creates a draft import of it: the file is streamed to
- * `<DATA_DIR>/imports/<org>/<id>.csv` (never held in memory), its delimiter and BOM detected,
+ * `<DATA_DIR>/imports/<org>/<id>.csv` (never held in memory) as UTF-8 (a Windows-1252 / Latin-1
+ * or UTF-16 file is decoded on the way: `encodingOf`), its delimiter and BOM detected,
  * its rows counted, and a mapping suggested from its headers (a saved mapping applied on top).
- * @throws 413 `payload_too_large` above IMPORT_MAX_BYTES, 400 `empty_file` without a header row
+ * @throws 413 `payload_too_large` above IMPORT_MAX_BYTES, 400 `empty_file` without a header row,
+ * 415 `unsupported_media_type` for a file that is not text (an image, a PDF...), 400
+ * `invalid_encoding` for a file that is UTF-8 at first and not later; nothing is kept
  */
 export async function createImport(
   services: Services,
@@ -165,6 +173,22 @@ export async function createImport(
     } finally {
       await unlink(workbook).catch(() => {});
     }
+  }
+  if (received.kind === 'binary') {
+    await unlink(filePath).catch(() => {});
+    const message = `The file is ${received.what}: send a CSV file or an .xlsx workbook`;
+    throw new AppError(415, 'unsupported_media_type', message, {
+      path: 'body.file',
+      errors: [{ path: 'body.file', code: 'unsupported_media_type', message }],
+    });
+  }
+  if (received.kind === 'invalid_encoding') {
+    await unlink(filePath).catch(() => {});
+    throw badRequest(
+      `The file is UTF-8 at first but not after byte ${received.offset}: save it in one encoding (UTF-8, UTF-16 or Windows-1252)`,
+      'body.file',
+      'invalid_encoding',
+    );
   }
   const { size } = await stat(filePath);
   try {
@@ -338,31 +362,6 @@ export async function updateImport(
 }
 
 /**
- * The first `limit` rows as they would be stored, with each cell's problem (invalid e-mail,
- * unparseable phone, unknown option, too long, spreadsheet-mangled...). Nothing is written.
- */
-export async function previewImport(services: Services, ctx: TenantContext, id: string, limit: number) {
-  const { row, targets } = await withTenant(services.database, ctx, async (scope) => {
-    const row = await loadImport(scope, id);
-    return { row, targets: await targetsOf(scope, row.object) };
-  });
-  const byKey = new Map(targets.map((t) => [t.key, t]));
-  const rows: {
-    row_number: number;
-    values: Record<string, unknown>;
-    problems: ReturnType<typeof readRow>['problems'];
-  }[] = [];
-  const problemCounts: Record<string, number> = {};
-  for await (const r of readRows(row.filePath, { delimiter: row.delimiter, hasBom: false })) {
-    const draft = readRow(r.cells, row.mapping, byKey, phoneRegionOr(row.options.phone_region));
-    for (const p of draft.problems) problemCounts[p.code] = (problemCounts[p.code] ?? 0) + 1;
-    rows.push({ row_number: r.number, values: draft.values, problems: draft.problems });
-    if (rows.length >= limit) break;
-  }
-  return { rows, problem_counts: problemCounts };
-}
-
-/**
  * Creates a custom field from an unmapped column and maps the column to it, in one step (admins:
  * it adds a field to the object). A select's options default to the column's distinct values.
  * @throws 404, 409 `invalid_state` once started, 409 `duplicate_key` for a taken key
@@ -488,7 +487,13 @@ export async function listImportRows(
   services: Services,
   ctx: TenantContext,
   id: string,
-  query: { outcome?: string | undefined; with_problems?: boolean | undefined; after: number; limit: number },
+  query: {
+    outcome?: string | undefined;
+    with_problems?: boolean | undefined;
+    problem?: string | undefined;
+    after: number;
+    limit: number;
+  },
 ) {
   return withTenant(services.database, ctx, async (scope) => {
     await loadImport(scope, id);
@@ -501,7 +506,10 @@ export async function listImportRows(
           eq(importRows.importId, id),
           gt(importRows.rowNumber, query.after),
           query.outcome ? eq(importRows.outcome, query.outcome as 'failed') : undefined,
-          query.with_problems ? sql`${importRows.problems} <> '[]'::jsonb` : undefined,
+          query.with_problems ? hasProblems : undefined,
+          query.problem
+            ? sql`${importRows.problems} @> ${JSON.stringify([{ code: query.problem }])}::jsonb`
+            : undefined,
         ),
       )
       .orderBy(asc(importRows.rowNumber))
@@ -512,7 +520,8 @@ export async function listImportRows(
         row_number: r.rowNumber,
         outcome: r.outcome,
         record_id: r.recordId,
-        problems: r.problems,
+        matched_by: r.problems.find((p) => p.code === MATCHED)?.by ?? null,
+        problems: realProblems(r.problems),
         cells: r.cells,
         reverted_at: r.revertedAt,
       })),
@@ -520,6 +529,9 @@ export async function listImportRows(
     };
   });
 }
+
+/** A row with a problem (its `matched` note is not one). */
+export const hasProblems = sql`jsonb_path_exists(${importRows.problems}, '$[*] ? (@.code != "matched")')`;
 
 // ---------------------------------------------------------------- saved mappings
 

@@ -9,6 +9,7 @@ import {
   findCompany,
   findContact,
   firstId,
+  matchOn,
   problem,
   type RowWriter,
   type RunContext,
@@ -106,15 +107,17 @@ export const writeTask: RowWriter = async (run, draft) => {
   if (!title) return failedRow([problem(run, 'title', 'required', 'A task needs a title')]);
   const externalId = str(v.external_id);
   const existingId = externalId ? await recordOfExternalId(run.scope, 'task', externalId) : null;
-  if (existingId && run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
+  const match = existingId ? matchOn(run, 'external_id', externalId!) : undefined;
+  if (existingId && run.dedup === 'skip')
+    return { outcome: 'skipped', recordId: existingId, problems, match };
   const assignee = str(v.assignee);
   const assigneeId = assignee ? resolveOwnerAs(run, assignee, 'assignee', problems) : run.importerId;
   if (existingId) {
     const current = await activeTaskIn(run.scope, existingId);
     const { patch, before } = taskPatch(run, { ...v, assignee_id: assigneeId }, current);
-    if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems };
+    if (Object.keys(patch).length === 0) return { outcome: 'skipped', recordId: existingId, problems, match };
     await updateTaskIn(run.scope, run.services, existingId, patch);
-    return { outcome: 'updated', recordId: existingId, before, problems };
+    return { outcome: 'updated', recordId: existingId, before, problems, match };
   }
   const link = await linkOf(run, v, problems);
   const created = await createTaskIn(run.scope, run.services, {
@@ -154,9 +157,10 @@ export const writeNote: RowWriter = async (run, draft) => {
       run.dedup === 'overwrite'
         ? await replaceNoteBodyIn(run.scope, run.services, existingId, noteHtml(body))
         : null;
+    const match = matchOn(run, 'external_id', externalId!);
     return before === null
-      ? { outcome: 'skipped', recordId: existingId, problems }
-      : { outcome: 'updated', recordId: existingId, before: { body: before }, problems };
+      ? { outcome: 'skipped', recordId: existingId, problems, match }
+      : { outcome: 'updated', recordId: existingId, before: { body: before }, problems, match };
   }
   const link = await linkOf(run, v, problems);
   if (!link)

@@ -1,6 +1,7 @@
 // Company rows, one at a time (updates of matched companies; new ones go in bulk-companies.ts).
 
 import { and, eq, sql } from 'drizzle-orm';
+import type { TenantScope } from '../../db/tenant.js';
 import { normalizeTag } from '../../platform/registry/field-values.js';
 import type { CompanyCreateInput, CompanyUpdateInput, CompanyView } from '../companies/company.dto.js';
 import { createCompanyIn } from '../companies/company.service.js';
@@ -9,14 +10,17 @@ import {
   updateCompaniesIn,
   updateCompanyIn,
 } from '../companies/company-updates.service.js';
-import { type CellProblem, importRows, imports } from './import.schema.js';
+import { type CellProblem, importRows, imports, type MatchKey, realProblems } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import {
+  conflictingMatch,
   customOf,
   failedRow,
   findCompany,
   firstId,
+  matchOn,
   problem,
+  type RowMatch,
   type RowResult,
   type RowWriter,
   type RunContext,
@@ -24,6 +28,7 @@ import {
   recordOfExternalId,
   rememberExternalId,
   resolveOwner,
+  sameName,
   setCustom,
   setField,
   str,
@@ -93,6 +98,69 @@ export function prepareCompany(run: RunSettings, draft: RowDraft): CompanyDraft 
   };
 }
 
+type CompanyKey = 'external' | 'phone' | 'domain' | 'name';
+
+/**
+ * The company a row matches and by what: its external id, then its phone, then its domain, then
+ * its name (case-insensitive). A company sharing the domain but going by another name is not a
+ * match unless the import says so (`match_companies_by_domain`): two firms on one e-mail host, a
+ * group's subsidiaries. `pointed` says which company a key points to, `nameOf` a company's name.
+ */
+export function companyMatchOf(
+  run: RunSettings,
+  c: CompanyDraft,
+  pointed: (kind: CompanyKey, value: string) => string | null | undefined,
+  nameOf: (id: string) => string | undefined,
+): { id: string; key: RowMatch } | null {
+  const external = c.externalId ? pointed('external', c.externalId) : null;
+  if (external) return { id: external, key: matchOn(run, 'external_id', c.externalId!) };
+  const phone = c.phone ? pointed('phone', c.phone) : null;
+  if (phone) return { id: phone, key: matchOn(run, 'phone', c.phone!) };
+  const domain = c.domain ? pointed('domain', c.domain) : null;
+  const domainName = domain ? nameOf(domain) : undefined;
+  if (domain && (run.options.match_companies_by_domain || !domainName || sameName(domainName, c.input.name)))
+    return {
+      id: domain,
+      key: matchOn(run, 'domain', c.domain!, run.headerOf('domain') ? 'domain' : 'website'),
+    };
+  const name = pointed('name', c.input.name.toLowerCase());
+  return name ? { id: name, key: matchOn(run, 'name', c.input.name) } : null;
+}
+
+/**
+ * The problem of a company row that matched a company going by another name: `conflicting_match`
+ * when it matched by phone or domain, `renamed` when an external id match renames it (`overwrite`).
+ */
+export function companyConflict(
+  run: RunSettings,
+  c: CompanyDraft,
+  recordName: string | undefined,
+  by: MatchKey,
+): CellProblem | null {
+  if (!recordName || sameName(recordName, c.input.name)) return null;
+  const renames = run.dedup === 'overwrite';
+  if (by !== 'external_id')
+    return conflictingMatch(run, 'company', 'name', c.input.name, recordName, by, renames);
+  if (!renames) return null;
+  return problem(
+    run,
+    'name',
+    'renamed',
+    `Company "${recordName}" is renamed "${c.input.name}"`,
+    c.input.name,
+  );
+}
+
+/** The names of companies by id, one query. */
+export async function companyNames(scope: TenantScope, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await scope.conn.query(
+    'select id, name from companies where org_id = $1 and id = any($2::uuid[])',
+    [scope.ctx.orgId, [...new Set(ids)]],
+  );
+  return new Map((rows as { id: string; name: string }[]).map((r) => [r.id, r.name]));
+}
+
 /** A parent not found (yet): resolved after the last row, else reported as `unknown_parent`. */
 export const parentPending = (run: RunSettings, ref: string) =>
   problem(run, 'parent_company', 'parent_pending', 'Parent company not found yet', ref);
@@ -112,27 +180,39 @@ export const writeCompany: RowWriter = async (run, draft) => {
     parentId = await findCompany(scope, parentRef);
     if (!parentId) problems.push(parentPending(run, parentRef));
   }
-  const existingId =
-    (externalId ? await recordOfExternalId(scope, 'company', externalId) : null) ??
-    (phone
+  const pointed = {
+    external: externalId ? await recordOfExternalId(scope, 'company', externalId) : null,
+    phone: phone
       ? await firstId(
           scope,
           'select id from companies where org_id = $1 and phone = $2 and archived_at is null limit 1',
           [phone],
         )
-      : null) ??
-    (domain
+      : null,
+    domain: domain
       ? await firstId(
           scope,
           'select id from companies where org_id = $1 and domain = $2 and archived_at is null limit 1',
           [domain],
         )
-      : null) ??
-    (await firstId(
+      : null,
+    name: await firstId(
       scope,
       'select id from companies where org_id = $1 and lower(name) = lower($2) and archived_at is null limit 1',
       [input.name],
-    ));
+    ),
+  };
+  const names = await companyNames(
+    scope,
+    Object.values(pointed).filter((id): id is string => Boolean(id)),
+  );
+  const matching = companyMatchOf(
+    run,
+    prepared,
+    (kind) => pointed[kind],
+    (id) => names.get(id),
+  );
+  const existingId = matching?.id ?? null;
   if (!existingId) {
     const create: CompanyCreateInput = {
       name: input.name,
@@ -153,11 +233,14 @@ export const writeCompany: RowWriter = async (run, draft) => {
     return { outcome: 'created', recordId: created.id, problems };
   }
   await rememberExternalId(run, 'company', externalId, existingId);
-  if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
+  const key = matching!.key;
+  const conflict = companyConflict(run, prepared, names.get(existingId), key.by);
+  if (conflict) problems.push(conflict);
+  if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems, match: key };
   const [result] = await updateCompaniesIn(scope, services, [
     { id: existingId, input: companyUpdate(run, prepared, parentId) },
   ]);
-  return updatedCompanyRow(run, prepared, parentId, existingId, result!);
+  return { ...updatedCompanyRow(run, prepared, parentId, existingId, result!), match: key };
 };
 
 /**
@@ -266,7 +349,7 @@ export async function resolvePendingParents(run: RunContext): Promise<void> {
       );
     await scope.tx
       .update(importRows)
-      .set({ problems, ...(problems.length === 0 ? { cells: null } : {}) })
+      .set({ problems, ...(realProblems(problems).length === 0 ? { cells: null } : {}) })
       .where(
         and(
           eq(importRows.orgId, r.orgId),
@@ -274,7 +357,7 @@ export async function resolvePendingParents(run: RunContext): Promise<void> {
           eq(importRows.rowNumber, r.rowNumber),
         ),
       );
-    if (problems.length === 0)
+    if (realProblems(problems).length === 0)
       await scope.tx
         .update(imports)
         .set({ withProblems: sql`${imports.withProblems} - 1` })

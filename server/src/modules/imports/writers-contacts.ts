@@ -1,24 +1,29 @@
 // Contact rows, one at a time (updates of matched contacts; new ones go in bulk-contacts.ts).
 
+import type { TenantScope } from '../../db/tenant.js';
 import { normalizeEmail } from '../../platform/registry/email.js';
 import { normalizeTag } from '../../platform/registry/field-values.js';
 import type { ContactCreateInput, ContactUpdateInput, ContactView } from '../contacts/contact.dto.js';
 import { createContactIn } from '../contacts/contact.service.js';
 import { type ContactChangeResult, updateContactsIn } from '../contacts/contact-updates.service.js';
-import type { CellProblem } from './import.schema.js';
+import type { CellProblem, MatchKey } from './import.schema.js';
 import type { RowDraft } from './import-values.js';
 import {
+  conflictingMatch,
   customOf,
   failedRow,
   findCompany,
-  firstId,
+  matchOn,
   problem,
+  type RowMatch,
   type RowResult,
   type RowWriter,
+  type RunContext,
   type RunSettings,
   recordOfExternalId,
   rememberExternalId,
   resolveOwner,
+  sameName,
   setCustom,
   setField,
   str,
@@ -77,7 +82,8 @@ export function prepareContact(run: RunSettings, draft: RowDraft): ContactDraft 
     phones,
     tags,
     ownerId: resolveOwner(run, v.owner, problems),
-    companyRef: str(v.company),
+    // A Cairn export lists a contact's companies, the primary first, separated by "; ".
+    companyRef: str(v.company)?.split('; ')[0]?.trim() || undefined,
     custom: customOf(run, v, problems),
     externalId: str(v.external_id),
     source: str(v.source) ?? 'import',
@@ -85,6 +91,71 @@ export function prepareContact(run: RunSettings, draft: RowDraft): ContactDraft 
     notes: str(v.notes) ?? null,
     problems,
   };
+}
+
+/** A person's name as a row or a contact gives it ('' without one). */
+export const fullName = (first: string | null | undefined, last: string | null | undefined) =>
+  [first, last].filter(Boolean).join(' ');
+
+/** The full names of contacts by id, one query. */
+export async function contactNames(scope: TenantScope, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await scope.conn.query(
+    'select id, first_name, last_name from contacts where org_id = $1 and id = any($2::uuid[])',
+    [scope.ctx.orgId, [...new Set(ids)]],
+  );
+  return new Map(
+    (rows as { id: string; first_name: string | null; last_name: string | null }[]).map((r) => [
+      r.id,
+      fullName(r.first_name, r.last_name),
+    ]),
+  );
+}
+
+/**
+ * The record a contact row matches and by what, in the writers' order: external id, then any of
+ * its e-mails, then its phones. `pointed` says which record a key points to.
+ */
+export function matchOf(
+  run: RunSettings,
+  c: ContactDraft,
+  pointed: (kind: 'external' | 'email' | 'phone', value: string) => string | null | undefined,
+): { id: string; key: RowMatch } | null {
+  const external = c.externalId ? pointed('external', c.externalId) : null;
+  if (external) return { id: external, key: matchOn(run, 'external_id', c.externalId!) };
+  for (const e of c.emails) {
+    const id = pointed('email', e);
+    if (id) return { id, key: matchOn(run, 'email', e) };
+  }
+  for (const p of c.phones) {
+    const id = pointed('phone', p.e164);
+    if (id) return { id, key: matchOn(run, 'phone', p.raw) };
+  }
+  return null;
+}
+
+/**
+ * The problem of a contact row that matched a contact going by another name: `conflicting_match`
+ * when it matched by e-mail or phone (maybe another person), `renamed` when an external id match
+ * renames the contact (`overwrite`). Null when the names agree or one is missing.
+ */
+export function contactConflict(
+  run: RunSettings,
+  c: ContactDraft,
+  recordName: string | undefined,
+  by: MatchKey,
+): CellProblem | null {
+  const rowName = fullName(c.first, c.last);
+  if (!rowName || !recordName || sameName(rowName, recordName)) return null;
+  const renames = run.dedup === 'overwrite';
+  const target = run.headerOf('first_name')
+    ? 'first_name'
+    : run.headerOf('full_name')
+      ? 'full_name'
+      : 'last_name';
+  if (by !== 'external_id') return conflictingMatch(run, 'contact', target, rowName, recordName, by, renames);
+  if (!renames) return null;
+  return problem(run, target, 'renamed', `Contact "${recordName}" is renamed "${rowName}"`, rowName);
 }
 
 export const unknownCompany = (run: RunSettings, ref: string) =>
@@ -105,22 +176,8 @@ export const writeContact: RowWriter = async (run, draft) => {
     companyId = await findCompany(scope, prepared.companyRef);
     if (!companyId) problems.push(unknownCompany(run, prepared.companyRef));
   }
-  const existingId =
-    (externalId ? await recordOfExternalId(scope, 'contact', externalId) : null) ??
-    (emails.length
-      ? await firstId(
-          scope,
-          'select contact_id as id from contact_emails where org_id = $1 and active and email = any($2::text[]) limit 1',
-          [emails],
-        )
-      : null) ??
-    (phones.length
-      ? await firstId(
-          scope,
-          'select id from contacts where org_id = $1 and archived_at is null and phone = any($2::text[]) limit 1',
-          [phones.map((p) => p.e164)],
-        )
-      : null);
+  const matching = await findMatch(run, prepared);
+  const existingId = matching?.id ?? null;
   if (!existingId) {
     const input: ContactCreateInput = {
       first_name: first ?? null,
@@ -140,12 +197,51 @@ export const writeContact: RowWriter = async (run, draft) => {
     return { outcome: 'created', recordId: created.id, problems };
   }
   await rememberExternalId(run, 'contact', externalId, existingId);
-  if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
+  const key = matching!.key;
+  const conflict = contactConflict(
+    run,
+    prepared,
+    (await contactNames(scope, [existingId])).get(existingId),
+    key.by,
+  );
+  if (conflict) problems.push(conflict);
+  if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems, match: key };
   const [result] = await updateContactsIn(scope, services, [
     { id: existingId, input: contactUpdate(run, prepared, companyId) },
   ]);
-  return updatedContactRow(run, prepared, companyId, existingId, result!);
+  return { ...updatedContactRow(run, prepared, companyId, existingId, result!), match: key };
 };
+
+/** `matchOf` on the database (within the file too: earlier rows are written in this transaction). */
+async function findMatch(run: RunContext, c: ContactDraft) {
+  const { scope } = run;
+  const byEmail = c.emails.length
+    ? await rowsOf<{ email: string; id: string }>(
+        scope,
+        'select email, contact_id as id from contact_emails where org_id = $1 and active and email = any($2::text[])',
+        [c.emails],
+      )
+    : [];
+  const byPhone = c.phones.length
+    ? await rowsOf<{ phone: string; id: string }>(
+        scope,
+        'select phone, id from contacts where org_id = $1 and archived_at is null and phone = any($2::text[])',
+        [c.phones.map((p) => p.e164)],
+      )
+    : [];
+  const external = c.externalId ? await recordOfExternalId(scope, 'contact', c.externalId) : null;
+  return matchOf(run, c, (kind, value) =>
+    kind === 'external'
+      ? external
+      : kind === 'email'
+        ? byEmail.find((r) => r.email === value)?.id
+        : byPhone.find((r) => r.phone === value)?.id,
+  );
+}
+
+async function rowsOf<T>(scope: TenantScope, text: string, params: unknown[]): Promise<T[]> {
+  return (await scope.conn.query(text, [scope.ctx.orgId, ...params])).rows as T[];
+}
 
 /**
  * The update a contact row makes to the contact it matched, under the import's dedup mode: e-mails,

@@ -19,6 +19,7 @@ import {
   findCompany,
   findContact,
   firstId,
+  matchOn,
   type PipelineView,
   problem,
   type RowResult,
@@ -40,6 +41,34 @@ const LOST = /^(closed[ -]?)?lost$/i;
 
 const stageKind = (name: string) => (WON.test(name) ? 'won' : LOST.test(name) ? 'lost' : 'open');
 
+const stageInput = (name: string) => {
+  const kind = stageKind(name);
+  return { name, kind, probability: kind === 'won' ? 100 : kind === 'lost' ? 0 : 50 } as const;
+};
+
+/** Stage names as a new pipeline has them: open ones first, won then lost last, each in the order given. */
+const orderStages = (names: string[]) => [
+  ...names.filter((n) => stageKind(n) === 'open'),
+  ...names.filter((n) => stageKind(n) === 'won'),
+  ...names.filter((n) => stageKind(n) === 'lost'),
+];
+
+/**
+ * Where a stage created for a row goes: before the first stage that comes after it in the user's
+ * `stage_order`, else (open) before the first won or lost stage, else last.
+ */
+function stagePosition(run: RunSettings, pipeline: PipelineView, name: string): number {
+  const order = (run.options.stage_order ?? []).map((s) => s.toLowerCase());
+  const at = order.indexOf(name.toLowerCase());
+  if (at !== -1) {
+    const later = new Set(order.slice(at + 1));
+    const next = pipeline.stages.findIndex((s) => later.has(s.name.toLowerCase()));
+    if (next !== -1) return next;
+  }
+  const firstClosed = pipeline.stages.findIndex((s) => s.kind !== 'open');
+  return stageKind(name) === 'open' && firstClosed !== -1 ? firstClosed : pipeline.stages.length;
+}
+
 async function pipelineFor(
   run: RunContext,
   ref: string | undefined,
@@ -58,11 +87,17 @@ async function pipelineFor(
       [ref],
     );
     if (id) pipeline = await loadPipeline(scope, id);
-    else if (run.options.create_missing_stages)
+    else if (run.options.create_missing_stages) {
+      // The stages the user listed, in their order, with the row's own if it is not among them.
+      const named = [...(run.options.stage_order ?? [])];
+      if (firstStage && !named.some((s) => s.toLowerCase() === firstStage.toLowerCase()))
+        named.push(firstStage);
+      if (named.length === 0) named.push('New');
       pipeline = await createPipelineIn(scope, services, {
         name: ref,
-        stages: [{ name: firstStage ?? 'New', probability: 10, kind: stageKind(firstStage ?? '') }],
+        stages: orderStages(named).map((name) => stageInput(name)),
       });
+    }
   }
   if (pipeline) run.pipelines.set(key, pipeline);
   return pipeline;
@@ -80,6 +115,8 @@ export type OpportunityDraft = {
     amount: number | undefined;
     currency: string | undefined;
     expected_close_date: string | undefined;
+    /** When a won or lost deal closed (a date or date-time from the file); ignored for open stages. */
+    closed_at: string | undefined;
     owner_id: string | null;
     tags: string[];
     custom: Record<string, unknown>;
@@ -102,6 +139,7 @@ export function prepareOpportunity(run: RunSettings, draft: RowDraft): Opportuni
       amount: (v.amount as Money | undefined)?.amount,
       currency: str(v.currency)?.toUpperCase() ?? (v.amount as Money | undefined)?.currency ?? undefined,
       expected_close_date: str(v.expected_close_date),
+      closed_at: str(v.closed_at),
       owner_id: resolveOwner(run, v.owner, problems) ?? run.importerId,
       tags: [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])],
       custom: customOf(run, v, problems),
@@ -134,13 +172,9 @@ export async function placeOpportunity(
       return failedRow([
         problem(run, 'stage', 'unknown_stage', `"${pipeline.name}" has no stage with this name`, stageRef),
       ]);
-    const kind = stageKind(stageRef);
-    const firstClosed = pipeline.stages.findIndex((s) => s.kind !== 'open');
     pipeline = await addStageIn(scope, services, pipeline.id, {
-      name: stageRef,
-      kind,
-      probability: kind === 'won' ? 100 : kind === 'lost' ? 0 : 50,
-      position: kind === 'open' && firstClosed !== -1 ? firstClosed : pipeline.stages.length,
+      ...stageInput(stageRef),
+      position: stagePosition(run, pipeline, stageRef),
     });
     run.pipelines.set((pipelineRef ?? '').toLowerCase(), pipeline);
     stage = pipeline.stages.find((s) => s.name.toLowerCase() === stageRef.toLowerCase())!;
@@ -192,12 +226,13 @@ export const writeOpportunity: RowWriter = async (run, draft) => {
     await rememberExternalId(run, 'opportunity', externalId, created.id);
     return { outcome: 'created', recordId: created.id, problems };
   }
-  if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems };
+  const match = matchOn(run, 'external_id', externalId!);
+  if (run.dedup === 'skip') return { outcome: 'skipped', recordId: existingId, problems, match };
   const row = { o: prepared, values: v, companyId, contactId };
   const [result] = await updateOpportunitiesIn(scope, services, [
     { id: existingId, input: opportunityUpdate(run, row) },
   ]);
-  return updatedOpportunityRow(run, row, existingId, result!);
+  return { ...updatedOpportunityRow(run, row, existingId, result!), match };
 };
 
 /** An opportunity row matching an opportunity: its values, and the company and contact it names, found. */

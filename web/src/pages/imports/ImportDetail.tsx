@@ -298,6 +298,23 @@ function DraftSteps({
         <Text size="sm" c="dimmed" mb="sm">
           The first rows as they would be stored. Cells with a problem are marked; nothing is written yet.
         </Text>
+        {preview.data && (
+          <PreviewCheck
+            check={preview.data.check}
+            corrections={imp.options.corrections ?? {}}
+            onCorrect={(column, value, to) =>
+              patch({
+                options: {
+                  ...imp.options,
+                  corrections: {
+                    ...imp.options.corrections,
+                    [column]: { ...imp.options.corrections?.[column], [value]: to },
+                  },
+                },
+              })
+            }
+          />
+        )}
         {preview.data && Object.keys(preview.data.problem_counts).length > 0 && (
           <Group gap={6} mb="sm">
             {Object.entries(preview.data.problem_counts).map(([code, n]) => (
@@ -427,12 +444,13 @@ function ProgressAndReport({
 }) {
   const p = imp.progress;
   const [outcome, setOutcome] = useState<RowOutcome>(p.failed > 0 ? 'failed' : 'created');
+  const [problem, setProblem] = useState<string | null>(null);
   const rows = useQuery({
-    queryKey: ['imports', imp.id, 'rows', outcome, p.rows_done],
+    queryKey: ['imports', imp.id, 'rows', outcome, problem, p.rows_done],
     queryFn: () =>
       call(
         api.GET('/api/v1/imports/{id}/rows', {
-          params: { path: { id: imp.id }, query: { outcome, limit: 100 } },
+          params: { path: { id: imp.id }, query: { outcome, limit: 100, ...(problem ? { problem } : {}) } },
         }),
       ),
     enabled: !ACTIVE.has(imp.status),
@@ -520,6 +538,17 @@ function ProgressAndReport({
               ))}
             </Tabs.List>
           </Tabs>
+          <TextInput
+            mt="sm"
+            size="xs"
+            w={260}
+            label="Only rows with the problem"
+            placeholder="e.g. conflicting_match, empty_reference"
+            value={problem ?? ''}
+            onChange={(e) =>
+              setProblem(/^[a-z_]{1,50}$/.test(e.currentTarget.value) ? e.currentTarget.value : null)
+            }
+          />
           <Table mt="sm" data-testid="import-rows">
             <Table.Thead>
               <Table.Tr>
@@ -533,10 +562,17 @@ function ProgressAndReport({
                 <Table.Tr key={r.row_number}>
                   <Table.Td>{r.row_number}</Table.Td>
                   <Table.Td>
-                    {r.problems.length === 0 ? (
+                    {r.matched_by && (
                       <Text size="xs" c="dimmed">
-                        {r.outcome}
+                        {r.outcome}: matched by {r.matched_by.replace('_', ' ')}
                       </Text>
+                    )}
+                    {r.problems.length === 0 ? (
+                      r.matched_by ? null : (
+                        <Text size="xs" c="dimmed">
+                          {r.outcome}
+                        </Text>
+                      )
                     ) : (
                       r.problems.map((pr) => (
                         <Text key={`${pr.column}-${pr.code}`} size="xs">
@@ -576,4 +612,101 @@ function previewText(v: unknown): string {
   if (typeof o.amount === 'number')
     return typeof o.currency === 'string' ? `${o.currency} ${o.amount}` : `${o.amount}`;
   return JSON.stringify(v);
+}
+
+type PreviewCheckData = Schemas['ImportPreview']['check'];
+
+/**
+ * What the preview's check found on every row (the first 100,000 of a larger file): how many rows
+ * the run will fail or import without a value, by problem, and the probable misspellings, each
+ * with a button that reads it as the value it is close to (option `corrections`).
+ */
+function PreviewCheck({
+  check,
+  corrections,
+  onCorrect,
+}: {
+  check: PreviewCheckData;
+  corrections: Record<string, Record<string, string>>;
+  onCorrect: (column: string, value: string, to: string) => void;
+}) {
+  const n = (x: number) => x.toLocaleString();
+  return (
+    <Stack gap="xs" mb="sm" data-testid="import-check">
+      <Alert
+        color={check.rows_failing > 0 ? 'red' : check.rows_losing_values > 0 ? 'orange' : 'green'}
+        title={
+          check.rows_failing > 0 || check.rows_losing_values > 0
+            ? `${n(check.rows_failing)} rows will fail, ${n(check.rows_losing_values)} will be imported without a value`
+            : 'Every row checked will be imported as it is'
+        }
+      >
+        {check.sampled
+          ? `The first ${n(check.rows_checked)} of ${n(check.total_rows)} rows were checked.`
+          : `All ${n(check.rows_checked)} rows were checked, as the import will check them.`}
+      </Alert>
+      {check.problems.length > 0 && (
+        <Table data-testid="import-check-problems">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Problem</Table.Th>
+              <Table.Th>Column</Table.Th>
+              <Table.Th>Rows</Table.Th>
+              <Table.Th>Values</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {check.problems.map((p) => (
+              <Table.Tr key={`${p.code}-${p.column}`}>
+                <Table.Td>
+                  <Badge color={p.effect === 'fails_row' ? 'red' : 'orange'} variant="light">
+                    {p.code.replaceAll('_', ' ')}
+                  </Badge>
+                  <Text size="xs" c="dimmed">
+                    {p.effect === 'fails_row' ? 'the rows fail' : 'imported without the value'}
+                  </Text>
+                </Table.Td>
+                <Table.Td>{p.column ?? ''}</Table.Td>
+                <Table.Td>{n(p.rows)}</Table.Td>
+                <Table.Td>
+                  <Text size="xs">
+                    {p.values
+                      .map((v) => `${v.value} (${n(v.rows)})${v.suggestion ? ` → ${v.suggestion}?` : ''}`)
+                      .join(', ')}
+                  </Text>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      {[
+        ...check.misspellings,
+        ...check.problems.flatMap((p) =>
+          p.column
+            ? p.values.flatMap((v) =>
+                v.suggestion
+                  ? [{ column: p.column!, value: v.value, rows: v.rows, suggestion: v.suggestion }]
+                  : [],
+              )
+            : [],
+        ),
+      ]
+        .filter((m) => corrections[m.column]?.[m.value] === undefined)
+        .map((m) => (
+          <Group key={`${m.column}-${m.value}`} gap="xs">
+            <Text size="sm">
+              {m.column}: "{m.value}" ({n(m.rows)} rows) is probably "{m.suggestion}"
+            </Text>
+            <Button
+              size="compact-xs"
+              variant="light"
+              onClick={() => onCorrect(m.column, m.value, m.suggestion)}
+            >
+              Read as "{m.suggestion}"
+            </Button>
+          </Group>
+        ))}
+    </Stack>
+  );
 }
