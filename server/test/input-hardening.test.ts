@@ -255,6 +255,12 @@ describe('empty and late errors', () => {
     const task = await c.post('/api/v1/tasks', { title: 'Patch task' });
     const note = await c.post('/api/v1/notes', { object: 'contact', id: contact.body.id, body: 'Hello' });
     const up = await uploadCsv(org.t, c, 'contact', 'p.csv', 'First name\nA\n');
+    const object = await c.post('/api/v1/objects', {
+      key: 'patch_thing',
+      label_singular: 'Patch thing',
+      label_plural: 'Patch things',
+    });
+    const record = await c.post('/api/v1/records/patch_thing', { custom: { name: 'Patch record' } });
     const targets: [string, { status: number; body: Record<string, unknown> }][] = [
       [`/api/v1/pipelines/${pipeline.body.id}`, pipeline],
       [`/api/v1/pipelines/${pipeline.body.id}/stages/${stage.id}`, pipeline],
@@ -266,6 +272,8 @@ describe('empty and late errors', () => {
       [`/api/v1/tasks/${task.body.id}`, task],
       [`/api/v1/notes/${note.body.id}`, note],
       [`/api/v1/imports/${up.body.id}`, up as { status: number; body: Record<string, unknown> }],
+      ['/api/v1/objects/patch_thing', object],
+      [`/api/v1/records/patch_thing/${record.body.id}`, record],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);
