@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withTenant } from '../src/db/tenant.js';
 import { expectProblem, expectStatus, postOk, useOrganization } from './kit/index.js';
 
 // Issue 19, "Search ranks": with q and no explicit sort, an exact e-mail or phone match comes
@@ -19,6 +20,7 @@ const org = useOrganization('Ranked Search Co', {
       ids[key] = body.id;
     };
     // Created oldest first: without ranking (newest first) each exact or prefix match comes last.
+    await contact('early', 'Early', 'Bird', 'early.jane.doe@acme.example');
     await contact('jane', 'Jane', 'Doe', 'jane.doe@acme.example');
     await contact('anna', 'Anna', 'Karenina', 'ak@novel.example');
     await contact('grace', 'Grace', 'Hopper', 'grace@navy.example', '+1 212 555 0199');
@@ -148,5 +150,18 @@ describe('search ranks results by relevance when no sort is given', () => {
       'Joanna Lumley',
       'Anne Marie',
     ]);
+  });
+
+  it('the bounded candidate set holds the exact e-mail first, however many other rows contain it', async () => {
+    // 0021_search_rank: the exact e-mail is probed through its index before the substring step,
+    // so a bound smaller than the substring matches (here 1 of 3: Early, Jane, Mary) still keeps it.
+    const { orgId, userId } = org.admin;
+    const ctx = { orgId, actor: { type: 'user' as const, id: userId } };
+    const { rows } = await withTenant(org.t.services.database, ctx, ({ conn }) =>
+      conn.query<{ id: string }>("select cairn_search_ids('contacts', $1, 1) as id", [
+        'JANE.DOE@acme.example ',
+      ]),
+    );
+    expect(rows.map((r) => r.id)).toEqual([ids.jane]);
   });
 });
