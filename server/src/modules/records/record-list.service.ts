@@ -50,10 +50,11 @@ export function itemShaper(fields: FieldDef[]): (row: Record<string, unknown>) =
  * @throws AppError 400 `invalid_query` naming the offending path
  */
 export async function listPage(scope: TenantScope, object: ObjectDef, query: ListQuery): Promise<ListPage> {
-  const { q, ...rest } = query;
+  const q = query.q;
   const indexed = object.indexedSearch && q !== undefined && q.trim() !== '';
-  const compiled = compileListQuery(object, indexed ? rest : query, { table: ALIAS });
-  // Free text through the trigram index (see migrations/0005_search.sql for why a function).
+  const compiled = compileListQuery(object, query, { table: ALIAS, searchIndexed: indexed });
+  // Free text through the trigram index (see migrations/0005_search.sql for why a function); the
+  // relevance order (query.search.ts relevanceOf) only sorts these bounded candidates.
   const search = indexed
     ? sql`${sql.identifier(ALIAS)}.id in (${indexedSearchIds(object, q, SEARCH_CANDIDATES)})`
     : sql`true`;

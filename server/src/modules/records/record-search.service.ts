@@ -3,9 +3,11 @@ import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
-import { indexedSearchIds } from '../../platform/query/query.search.js';
+import { indexedSearchIds, RELEVANCE, relevanceOf } from '../../platform/query/query.search.js';
 import { customObjectDefs, objectDef } from '../../platform/registry/registry.service.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+
+type Row = { id: string; title: string; relevance: number };
 
 export const SearchHit = z
   .object({
@@ -17,12 +19,14 @@ export const SearchHit = z
 
 /**
  * The global search (the app's Ctrl/Cmd+K): the best few matches of `q` in every object that has
- * searchable fields, newest first within each object, through the same search as the lists
- * (indexed where the object has it). Archived records are left out.
+ * searchable fields, through the same search and relevance order as the lists (indexed where the
+ * object has it; query.search.ts relevanceOf), then all hits by relevance, objects in registry
+ * order within a tier: an exact e-mail or phone first, then names starting with q, then the rest.
+ * Archived records are left out.
  */
 export async function searchEverything(services: Services, ctx: TenantContext, q: string, perObject: number) {
   return withTenant(services.database, ctx, async (scope) => {
-    const hits: z.infer<typeof SearchHit>[] = [];
+    const hits: (z.infer<typeof SearchHit> & { relevance: number })[] = [];
     const standard = Object.keys(STANDARD_OBJECTS).filter((key) => !STANDARD_OBJECTS[key]!.activity);
     const defs = [];
     for (const key of standard) defs.push(await objectDef(scope.tx, ctx.orgId, key));
@@ -35,24 +39,24 @@ export async function searchEverything(services: Services, ctx: TenantContext, q
       if (!def.fields.some((f) => f.searchable)) continue;
       const compiled = compileListQuery(
         def,
-        def.indexedSearch ? { limit: perObject } : { q, limit: perObject },
-        { table: 'r' },
+        { q, limit: perObject },
+        { table: 'r', searchIndexed: Boolean(def.indexedSearch) },
       );
+      const relevance =
+        relevanceOf({ object: def, table: 'r', readable: () => true }, q) ?? sql.raw(String(RELEVANCE.fuzzy));
       const search = def.indexedSearch ? sql`r.id in (${indexedSearchIds(def, q, 1000)})` : sql`true`;
-      const result = await scope.tx.execute<{ id: string; title: string }>(sql`
-        select r.id, ${sql.raw(def.titleSql?.('r') ?? 'r.id::text')} as title
+      const result = await scope.tx.execute<Row>(sql`
+        select r.id, ${sql.raw(def.titleSql?.('r') ?? 'r.id::text')} as title, ${relevance} as relevance
           from ${sql.identifier(def.table)} r
          where r.org_id = ${ctx.orgId} and r.archived_at is null and ${search} and ${compiled.where}
          order by ${compiled.orderBy}
          limit ${perObject}`);
-      const rows = (
-        Array.isArray(result) ? result : (result as { rows: { id: string; title: string }[] }).rows
-      ) as {
-        id: string;
-        title: string;
-      }[];
-      hits.push(...rows.map((r) => ({ object: key, id: r.id, title: r.title })));
+      const rows = (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
+      hits.push(
+        ...rows.map((r) => ({ object: key, id: r.id, title: r.title, relevance: Number(r.relevance) })),
+      );
     }
-    return hits;
+    // Array.prototype.sort is stable: within a tier, objects keep their order.
+    return hits.sort((a, b) => a.relevance - b.relevance).map(({ relevance: _, ...hit }) => hit);
   });
 }

@@ -23,7 +23,7 @@ import {
 } from './query.fields.js';
 import { compileFilter } from './query.filter.js';
 import type { ListQuery } from './query.schema.js';
-import { searchCondition } from './query.search.js';
+import { relevanceOf, searchCondition, searchTerms } from './query.search.js';
 import { isValidTimeZone } from './query.values.js';
 
 export type CompileListQueryOptions = {
@@ -36,6 +36,11 @@ export type CompileListQueryOptions = {
   readable?: (field: FieldDef) => boolean;
   /** The moment relative dates are evaluated at. Default: now. */
   now?: Date;
+  /**
+   * The caller restricts rows to q's candidates itself (an object's trigram index,
+   * `indexedSearchIds`): q then only ranks the rows and adds no condition of its own.
+   */
+  searchIndexed?: boolean;
   /** IANA zone relative dates and date-only values on datetime fields are read in. Default 'UTC'. */
   timeZone?: string;
 };
@@ -90,14 +95,17 @@ export function compileListQuery(
   if (!Number.isInteger(limit) || limit < 1 || limit > QUERY_LIMITS.maxLimit) {
     throw invalidQuery(`limit must be an integer 1..${QUERY_LIMITS.maxLimit}`, 'limit');
   }
-  const parts = sortPartsOf(scope, query.sort);
+  // With q and no explicit sort, relevance leads the order (an explicit sort keeps its meaning).
+  const relevance = query.sort === undefined ? relevanceOf(scope, query.q) : undefined;
+  const parts = sortPartsOf(scope, query.sort, relevance);
   const fields = fieldsOf(scope, query.fields);
 
   const conditions: SQL[] = [];
   // A custom object's records share the `records` table: only those of this object (issue 21).
   if (object.custom) conditions.push(sql`${columnRef(scope.table, 'object_id')} = ${object.custom.id}::uuid`);
   if (query.filter !== undefined) conditions.push(compileFilter(query.filter, { ...scope, clock }));
-  const search = searchCondition(scope, query.q);
+  if (options.searchIndexed) searchTerms(query.q); // validated here; the caller applies the condition
+  const search = options.searchIndexed ? undefined : searchCondition(scope, query.q);
   if (search) conditions.push(search);
   if (query.cursor !== undefined) {
     if (typeof query.cursor !== 'string' || query.cursor.length > QUERY_LIMITS.maxCursorLength) {
@@ -141,13 +149,21 @@ export function pageOf<T extends Record<string, unknown>>(
   return { items, nextCursor };
 }
 
-/** The requested sort (or the object's default), then `id` in the last key's direction. */
-function sortPartsOf(scope: FieldScope, sort: ListQuery['sort']): SortPart[] {
+/** The relevance key of a ranked search in cursors and sort signatures (no field key starts with _). */
+export const RELEVANCE_KEY = '_relevance';
+
+/**
+ * The requested sort (or `relevance` ascending, then the object's default), then `id` in the last
+ * key's direction. The relevance tier is a key like any other, so the cursor carries it.
+ */
+function sortPartsOf(scope: FieldScope, sort: ListQuery['sort'], relevance?: SQL): SortPart[] {
   const requested = sort ?? [scope.object.defaultSort];
   if (!Array.isArray(requested) || requested.length > QUERY_LIMITS.maxSortKeys) {
     throw invalidQuery(`Sort by at most ${QUERY_LIMITS.maxSortKeys} fields`, 'sort');
   }
-  const parts: SortPart[] = [];
+  const parts: SortPart[] = relevance
+    ? [{ key: RELEVANCE_KEY, expr: relevance, direction: 'asc', kind: 'numeric' }]
+    : [];
   for (const [i, key] of requested.entries()) {
     let field: FieldDef;
     try {
