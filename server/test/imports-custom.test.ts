@@ -1,11 +1,13 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../src/db/tenant.js';
+import { runImport as runImportJob } from '../src/modules/imports/import-runner.service.js';
 import { events } from '../src/platform/events/event.schema.js';
 import {
   type Client,
   expectProblem,
   expectStatus,
+  queueWithoutJob,
   signUp,
   startTestApp,
   type TestApp,
@@ -283,6 +285,30 @@ describe('importing a custom object', () => {
     expect(rows[2]!.problems.map((p) => [p.code, p.column])).toEqual([['unknown_record', 'Property']]);
     const unit = expectStatus(await admin.client.get(`/api/v1/records/unit/${rows[0]!.record_id}`), 200);
     expect(unit.custom).toEqual({ name: 'Unit 1', property: home.id });
+  });
+});
+
+describe('resume', () => {
+  it('an interrupted import of a custom object resumes from its checkpoint, matching rows of the batches before', async () => {
+    const lines = ['Name,Ref,City'];
+    for (let i = 0; i < 120; i++) lines.push(`Flat ${i},R-${i % 100},Bern`);
+    const up = await uploadCsv(t, admin.client, 'property', 'resume.csv', `${lines.join('\n')}\n`);
+    expectStatus(
+      await admin.client.patch(`/api/v1/imports/${up.body.id}`, { options: { match_field: 'ref' } }),
+      200,
+    );
+    // Queued without a job (as a crashed worker leaves it): two batches, a "crash", then the rest.
+    await queueWithoutJob(t, admin.orgId, up.body.id);
+    expect(await runImportJob(t.services, admin.orgId, up.body.id, { batchRows: 25, maxBatches: 2 })).toBe(
+      'interrupted',
+    );
+    const half = expectStatus(await admin.client.get(`/api/v1/imports/${up.body.id}`), 200);
+    expect(half.progress).toMatchObject({ rows_done: 50, created: 50 });
+    expect(await runImportJob(t.services, admin.orgId, up.body.id, { batchRows: 25 })).toBe('completed');
+    const done = expectStatus(await admin.client.get(`/api/v1/imports/${up.body.id}`), 200);
+    // Rows 101-120 repeat the references of rows 1-20: skipped, not created twice.
+    expect(done.progress).toMatchObject({ rows_done: 120, created: 100, skipped: 20, failed: 0 });
+    expect(await listProperties({ field: 'city', op: 'eq', value: 'Bern' })).toHaveLength(100);
   });
 });
 
