@@ -4590,11 +4590,8 @@ export interface components {
              */
             import_id?: string;
             name: string;
-            /**
-             * @description Required unless import_id is given
-             * @enum {string}
-             */
-            object?: "contact" | "company" | "opportunity" | "task" | "note";
+            /** @description Required unless import_id is given */
+            object?: string;
             options?: components["schemas"]["ImportOptions"];
         };
         ImportMappingCreateInput: {
@@ -4610,11 +4607,8 @@ export interface components {
              */
             import_id?: string;
             name: string;
-            /**
-             * @description Required unless import_id is given
-             * @enum {string}
-             */
-            object?: "contact" | "company" | "opportunity" | "task" | "note";
+            /** @description Required unless import_id is given */
+            object?: string;
             options?: components["schemas"]["ImportOptionsInput"];
         };
         ImportMappingInput: {
@@ -4646,6 +4640,8 @@ export interface components {
             invalid_cells?: "skip_cell" | "fail_row";
             /** @description Companies: a row matches a company of the same domain even when it names another company (listed as conflicting_match); default: only a company of the same name */
             match_companies_by_domain?: boolean;
+            /** @description Custom objects: the key of the field whose value matches a row to an existing record (or an earlier row), compared case-insensitively; dedup then skips, fills or overwrites it. Default: none (every row creates a record) */
+            match_field?: string;
             /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
             phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
@@ -4671,6 +4667,8 @@ export interface components {
             invalid_cells?: "skip_cell" | "fail_row";
             /** @description Companies: a row matches a company of the same domain even when it names another company (listed as conflicting_match); default: only a company of the same name */
             match_companies_by_domain?: boolean;
+            /** @description Custom objects: the key of the field whose value matches a row to an existing record (or an earlier row), compared case-insensitively; dedup then skips, fills or overwrites it. Default: none (every row creates a record) */
+            match_field?: string;
             /** @description The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default US */
             phone_region?: string;
             /** @description Opportunities: the pipeline (name or id) when no column names one; default: the default pipeline */
@@ -4802,7 +4800,7 @@ export interface components {
             /** @description The original cells (kept for rows with problems) */
             cells: string[] | null;
             /** @description A skipped or updated row: what it matched its record (or an earlier row of the file) by; null for other rows */
-            matched_by: ("external_id" | "email" | "phone" | "domain" | "name") | null;
+            matched_by: ("external_id" | "email" | "phone" | "domain" | "name" | "field") | null;
             /** @enum {string} */
             outcome: "created" | "updated" | "skipped" | "failed";
             problems: components["schemas"]["ImportCellProblem"][];
@@ -4814,7 +4812,7 @@ export interface components {
             /** @description The original cells (kept for rows with problems) */
             cells: string[] | null;
             /** @description A skipped or updated row: what it matched its record (or an earlier row of the file) by; null for other rows */
-            matched_by: ("external_id" | "email" | "phone" | "domain" | "name") | null;
+            matched_by: ("external_id" | "email" | "phone" | "domain" | "name" | "field") | null;
             /** @enum {string} */
             outcome: "created" | "updated" | "skipped" | "failed";
             problems: components["schemas"]["ImportCellProblemInput"][];
@@ -11090,8 +11088,8 @@ export interface operations {
             query: {
                 /** @description A saved mapping to apply */
                 mapping_id?: string;
-                /** @description The object the rows become */
-                object: "contact" | "company" | "opportunity" | "task" | "note";
+                /** @description The object the rows become: contact, company, opportunity, task, note, or a custom object's key */
+                object: string;
             };
             header?: never;
             path?: never;

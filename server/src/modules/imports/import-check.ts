@@ -6,9 +6,10 @@ import { type TenantContext, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { listPipelines } from '../pipelines/pipeline.service.js';
 import { type ActivityDraft, prepareNote, prepareTask } from './bulk-activities.js';
+import { findRelated, prepareRecord, type RelationRef, unknownRelated } from './bulk-records.js';
 import type { CellProblem } from './import.schema.js';
 import { findCompanies, findContacts, findOpportunities } from './import-bulk.js';
-import type { ImportTarget } from './import-targets.js';
+import { type ImportTarget, isCustomObject } from './import-targets.js';
 import { closeTo, type RowDraft } from './import-values.js';
 import { type PipelineView, problem, type RunSettings } from './import-writers.js';
 import { prepareCompany } from './writers-companies.js';
@@ -66,13 +67,24 @@ type RowFacts = {
   pipeline?: string | undefined;
   stage?: string | undefined;
   parent?: string | undefined;
+  /** A custom object's relation cells (`prepareRecord`). */
+  relations?: RelationRef[] | undefined;
 };
 
 const none: CellProblem[] = [];
 
 /** Reads one row's facts with the object's own prepare step (the run's rules, no database). */
-function factsOf(object: string, run: RunSettings, draft: RowDraft): RowFacts {
+function factsOf(object: string, run: RunSettings, draft: RowDraft, required: ImportTarget[]): RowFacts {
   const base = { cells: draft.problems.length ? draft.problems : none, links: [] };
+  if (isCustomObject(object)) {
+    const r = prepareRecord(run, draft);
+    // A required field left empty (or whose cell could not be read) fails the row, as the engine will.
+    const missing = required.filter((t) => draft.values[t.key] === undefined);
+    const failed = missing.map((t) =>
+      problem(run, t.key, 'required', `${t.label} is required: the row is not imported`),
+    );
+    return { ...base, failed: failed.length ? failed : null, lost: r.problems, relations: r.relations };
+  }
   if (object === 'opportunity') {
     const o = prepareOpportunity(run, draft);
     return {
@@ -110,6 +122,8 @@ function factsOf(object: string, run: RunSettings, draft: RowDraft): RowFacts {
 /** What the rows name, found: by kind, reference -> record id (absent: not found). */
 type Resolved = {
   links: Record<LinkObject, Map<string, string>>;
+  /** A custom object's relations: by related object, reference -> record id. */
+  related: Map<string, Map<string, string>>;
   pipelines: PipelineView[];
   /** Company rows of the file itself, by name (lower-cased) and external id: parents found after the last row. */
   fileCompanies: Set<string>;
@@ -143,12 +157,13 @@ export async function checkRows(
       )
       .map((t) => [t.key, t.kind]),
   );
+  const required = targets.filter((t) => t.required && t.key.startsWith('custom.'));
   const facts: RowFacts[] = [];
   const numbers: number[] = [];
   const fileCompanies = new Set<string>();
   const spellings = new Map<string, Map<string, number> | null>();
   for await (const { number, draft } of rows) {
-    facts.push(factsOf(object, run, draft));
+    facts.push(factsOf(object, run, draft, required));
     countValues(spellings, draft, compared);
     numbers.push(number);
     if (object === 'company') {
@@ -297,6 +312,15 @@ async function resolve(
     for (const l of f.links) refs[l.object].add(l.ref);
     if (f.parent) refs.company.add(f.parent);
   }
+  const byObject = new Map<string, Set<string>>();
+  for (const f of facts)
+    for (const r of f.relations ?? [])
+      byObject.set(r.object, (byObject.get(r.object) ?? new Set()).add(r.ref));
+  const related = await withTenant(services.database, ctx, async (scope) => {
+    const out = new Map<string, Map<string, string>>();
+    for (const [o, refs] of byObject) out.set(o, await findRelated(scope, o, [...refs]));
+    return out;
+  });
   const links = await withTenant(services.database, ctx, async (scope) => ({
     company: refs.company.size ? await findCompanies(scope, [...refs.company]) : new Map<string, string>(),
     contact: refs.contact.size ? await findContacts(scope, [...refs.contact]) : new Map<string, string>(),
@@ -305,7 +329,7 @@ async function resolve(
       : new Map<string, string>(),
   }));
   const pipelines = object === 'opportunity' ? await listPipelines(services, ctx) : [];
-  return { links, pipelines, fileCompanies };
+  return { links, related, pipelines, fileCompanies };
 }
 
 /**
@@ -330,6 +354,11 @@ function reportOf(
     if (placing) return { reported: [...f.cells, placing], fatal: new Set([placing]) };
   }
   const reported = [...f.cells, ...f.lost];
+  if (f.relations) {
+    for (const r of f.relations)
+      if (!resolved.related.get(r.object)?.has(r.ref)) reported.push(unknownRelated(run, r));
+    return { reported, fatal: new Set() };
+  }
   if (object === 'company' && f.parent) {
     const found =
       resolved.links.company.has(f.parent) ||

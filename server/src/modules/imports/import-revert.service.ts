@@ -15,12 +15,15 @@ import { deleteNote, replaceNoteBodyIn } from '../notes/note.service.js';
 import type { OpportunityUpdateInput } from '../opportunities/opportunity.dto.js';
 import { archiveOpportunity, setOpportunitiesArchived } from '../opportunities/opportunity.service.js';
 import { updateOpportunitiesIn, updateOpportunity } from '../opportunities/opportunity-updates.service.js';
+import { updateRecordsIn } from '../records/record-batch.service.js';
 import type { RecordChangeResult } from '../records/record-changes.js';
+import { setRecordsArchived, updateRecord } from '../records/record-engine.service.js';
 import { transitionTask, updateTask } from '../tasks/task.service.js';
 import { type CellProblem, externalIds, importRows, imports } from './import.schema.js';
 import { importCtx, loadImport } from './import.service.js';
 import { problemOf } from './import-bulk.js';
 import { analyzeImportTables, FIRST_ANALYZE_ROWS } from './import-statistics.js';
+import { isCustomObject } from './import-targets.js';
 
 type ImportRowRecord = typeof importRows.$inferSelect;
 
@@ -66,7 +69,7 @@ export async function runRevert(services: Services, orgId: string, importId: str
   if (row.created + row.updated >= FIRST_ANALYZE_ROWS) await analyzeImportTables(services, object);
   // Contacts and opportunities it created are archived a batch at a time, after the updates are undone (an update
   // of a contact the import created cannot be undone once that contact is archived).
-  const bulkArchive = object in BULK_ARCHIVE;
+  const bulkArchive = bulkArchiveOf(object) !== undefined;
   for (;;) {
     const rows = await withTenant(services.database, ctx, (scope) =>
       scope.tx
@@ -81,12 +84,12 @@ export async function runRevert(services: Services, orgId: string, importId: str
           ),
         )
         .orderBy(sql`${importRows.rowNumber} desc`)
-        .limit(object in BULK_UPDATE ? REVERT_BULK_PAGE_ROWS : REVERT_PAGE_ROWS),
+        .limit(bulkUpdateOf(object) ? REVERT_BULK_PAGE_ROWS : REVERT_PAGE_ROWS),
     );
     if (rows.length === 0) break;
     // The page's updates at once (last row first), then its creates: an update of a record this
     // import created comes later in the file, so it is undone before that record is archived.
-    const bulk = BULK_UPDATE[object];
+    const bulk = bulkUpdateOf(object);
     const updated = rows.filter((r) => r.outcome === 'updated');
     let rest = rows;
     if (
@@ -99,7 +102,12 @@ export async function runRevert(services: Services, orgId: string, importId: str
       let note: CellProblem | null = null;
       try {
         if (r.outcome === 'created') await ARCHIVE[object]!(services, ctx, r.recordId!);
-        else if (r.before) await UPDATE[object]!(services, ctx, r.recordId!, r.before as never);
+        else if (r.before && UPDATE[object])
+          await UPDATE[object](services, ctx, r.recordId!, r.before as never);
+        else if (r.before)
+          await updateRecord(services, ctx, object, r.recordId!, {
+            custom: (r.before as { custom: Record<string, unknown> }).custom,
+          });
       } catch (error) {
         const known = error instanceof AppError ? error : mapDatabaseError(error);
         if (!known) throw error;
@@ -150,7 +158,7 @@ async function archiveCreated(
   below: number,
 ): Promise<number | null> {
   const { orgId } = scope.ctx;
-  const archive = BULK_ARCHIVE[object]!;
+  const archive = bulkArchiveOf(object)!;
   const { rows } = await scope.conn.query(
     `select row_number, record_id from import_rows
       where org_id = $1 and import_id = $2 and outcome = 'created' and row_number < $3::bigint and reverted_at is null
@@ -205,6 +213,31 @@ const BULK_UPDATE: Record<string, BulkUndo> = {
   company: undoWith<CompanyUpdateInput>(updateCompaniesIn),
   opportunity: undoWith<OpportunityUpdateInput>(updateOpportunitiesIn),
 };
+
+/** A custom object's records (`bulk-records.ts`): archived and put back through the record engine's batch writes. */
+const bulkArchiveOf = (object: string) =>
+  BULK_ARCHIVE[object] ??
+  (isCustomObject(object)
+    ? (scope: TenantScope, services: Services, ids: string[]) =>
+        setRecordsArchived(scope, services, object, ids, true)
+    : undefined);
+
+const bulkUpdateOf = (object: string): BulkUndo | undefined =>
+  BULK_UPDATE[object] ??
+  (isCustomObject(object)
+    ? async (scope, services, items) =>
+        (
+          await updateRecordsIn(
+            scope,
+            services,
+            object,
+            items.map((i) => ({
+              id: i.id,
+              custom: (i.before as { custom: Record<string, unknown> }).custom,
+            })),
+          )
+        ).map((r) => (r.ok ? null : r.error))
+    : undefined);
 
 const revertFailed = (error: AppError): CellProblem => ({
   column: null,

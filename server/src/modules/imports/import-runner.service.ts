@@ -6,6 +6,7 @@ import { noteBulkWriter, taskBulkWriter } from './bulk-activities.js';
 import { companyBulkWriter } from './bulk-companies.js';
 import { contactBulkWriter } from './bulk-contacts.js';
 import { opportunityBulkWriter } from './bulk-opportunities.js';
+import { recordBulkWriter, writeRecord } from './bulk-records.js';
 import { imports } from './import.schema.js';
 import { IMPORT_QUEUE, type ImportJob, importCtx, loadImport, targetsOf } from './import.service.js';
 import {
@@ -22,7 +23,7 @@ import { type FileRow, readRows } from './import-file.util.js';
 import { runRevert } from './import-revert.service.js';
 import { runSettings } from './import-settings.js';
 import { importAnalyzer } from './import-statistics.js';
-import type { ImportTarget } from './import-targets.js';
+import { type ImportTarget, isCustomObject } from './import-targets.js';
 import { type RowDraft, readRow } from './import-values.js';
 import type { RowWriter } from './import-writers.js';
 import { writeNote, writeTask } from './writers-activities.js';
@@ -82,14 +83,15 @@ export async function runImport(
   const prepared = await startRun(services, ctx, importId);
   if (!prepared) return 'skipped';
   const { row, targets } = prepared;
-  const bulk = BULK_WRITERS[row.object]?.() ?? null;
+  const bulk =
+    BULK_WRITERS[row.object]?.() ?? (isCustomObject(row.object) ? recordBulkWriter(row.object) : null);
   const run: ImportRun = {
     services,
     ctx,
     orgId,
     importId,
     settings: await runSettings(services, importId, row, targets),
-    writer: WRITERS[row.object]!,
+    writer: WRITERS[row.object] ?? writeRecord,
     bulk,
     failRow: row.options.invalid_cells === 'fail_row',
   };

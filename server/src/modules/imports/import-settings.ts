@@ -2,7 +2,7 @@
 import type { Services } from '../../platform/http/types.js';
 import { listMembers } from '../organizations/organization.service.js';
 import type { imports } from './import.schema.js';
-import type { ImportTarget } from './import-targets.js';
+import { type ImportTarget, isCustomObject } from './import-targets.js';
 import type { RunSettings } from './import-writers.js';
 
 type ImportRow = typeof imports.$inferSelect;
@@ -33,5 +33,18 @@ export async function runSettings(
     ),
     headerOf: (target: string) => row.mapping.find((m) => m.target === target)?.header ?? null,
     pipelines: new Map(),
+    ...(isCustomObject(row.object)
+      ? {
+          object: row.object,
+          relations: new Map(
+            targets.flatMap((t) =>
+              t.key.startsWith('custom.') && t.reference && t.reference.object !== 'member'
+                ? [[t.key, t.reference.object] as const]
+                : [],
+            ),
+          ),
+          matchField: row.options.match_field,
+        }
+      : {}),
   };
 }

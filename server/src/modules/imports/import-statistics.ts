@@ -32,7 +32,8 @@ const ANALYZE_GROWTH = 4;
  * A failure is left unreported: statistics only speed the import up.
  */
 export async function analyzeImportTables(services: Services, object: string): Promise<void> {
-  const tables = TABLES[object];
+  // Any other object is a custom object: its records live in the generic records table.
+  const tables = TABLES[object] ?? ['records', 'import_rows', 'events'];
   if (!tables) return;
   await services.database.raw.query(`analyze ${tables.join(', ')}`).catch(() => {});
 }

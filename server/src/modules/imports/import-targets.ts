@@ -289,11 +289,15 @@ export function normalizeHeader(header: string): string {
  * and its active custom fields as `custom.<key>`.
  */
 export function importTargets(object: ObjectDef): ImportTarget[] {
-  const standard = (STANDARD_TARGETS[object.key as ImportObject] ?? []).map((spec) =>
-    typeof spec === 'function' ? spec(object) : spec,
-  );
+  const standard = object.custom
+    ? CUSTOM_OBJECT_TARGETS
+    : (STANDARD_TARGETS[object.key as ImportObject] ?? []).map((spec) =>
+        typeof spec === 'function' ? spec(object) : spec,
+      );
+  // A custom object's relations are filled by the related record's name or id (`relationTarget`);
+  // a standard object's custom relation fields are not imported.
   const custom = object.fields
-    .filter((f) => f.origin === 'custom' && !f.retired && f.type !== 'relation')
+    .filter((f) => f.origin === 'custom' && !f.retired && (f.type !== 'relation' || object.custom))
     .map((f) =>
       t(`custom.${f.key}`, f.label, KIND_OF[f.type], [normalizeHeader(f.key), normalizeHeader(f.label)], {
         maxLength: maxLengthOf(f),
@@ -301,11 +305,28 @@ export function importTargets(object: ObjectDef): ImportTarget[] {
         required: f.required,
         multiple: f.type === 'multi_select',
         ...(f.type === 'user' ? { reference: { object: 'member', by: 'name or e-mail' } } : {}),
+        ...(f.type === 'relation' && f.relation ? relationTarget(f.relation.object) : {}),
         description: f.description,
       }),
     );
   return [...standard, ...custom];
 }
+
+/** Whether `object` is a custom object (any object an import takes that is not a standard one). */
+export const isCustomObject = (object: string) => !(IMPORT_OBJECTS as readonly string[]).includes(object);
+
+/** A relation field's cell: the related record's name (its display field) or id, in this tenant. */
+const relationTarget = (object: string): Partial<ImportTarget> => ({
+  kind: 'reference',
+  maxLength: 200,
+  reference: { object, by: 'name or id' },
+});
+
+/** What a custom object's file fills besides its fields: the owner and tags of each record. */
+const CUSTOM_OBJECT_TARGETS: ImportTarget[] = [
+  OWNER(['recordowner']),
+  t('tags', 'Tags', 'tags', ['tags', 'tag', 'labels'], { multiple: true }),
+];
 
 /**
  * Suggests a target for each header: exact key or label first, then custom fields, then

@@ -33,6 +33,12 @@ export type RunSettings = {
   /** The file column a target was read from, for problems found while writing. */
   headerOf: (target: string) => string | null;
   pipelines: Map<string, PipelineView>;
+  /** A custom object's import (`bulk-records.ts`): the object, its relation targets and match field. */
+  object?: string | undefined;
+  /** `custom.<key>` of each relation field -> the object it points to. */
+  relations?: ReadonlyMap<string, string> | undefined;
+  /** The field (key) rows are matched on (`match_field`), if any. */
+  matchField?: string | undefined;
 };
 
 /** A batch's run: the import's settings and the batch's tenant transaction. */
@@ -56,6 +62,7 @@ const MATCH_WORDS: Record<MatchKey, string> = {
   phone: 'phone',
   domain: 'domain',
   name: 'name',
+  field: 'its match field',
 };
 
 /** The note a matched row keeps (`MATCHED`): why it was skipped or updated rather than created. */

@@ -4,7 +4,10 @@ import { DEFAULT_PHONE_REGION, isPhoneRegion } from '../../platform/registry/pho
 import { DEDUP_MODES, IMPORT_STATUSES, MATCH_KEYS, ROW_OUTCOMES } from './import.schema.js';
 import { IMPORT_OBJECTS } from './import-targets.js';
 
-export const ImportObjectParam = z.enum(IMPORT_OBJECTS).describe('The object the rows become');
+export const ImportObjectParam = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{1,39}$/)
+  .describe(`The object the rows become: ${IMPORT_OBJECTS.join(', ')}, or a custom object's key`);
 
 export const ImportOptions = z
   .strictObject({
@@ -60,6 +63,13 @@ export const ImportOptions = z
       .optional()
       .describe(
         `The country of phone numbers written without a +country code (07700 900123 with GB is +447700900123); default ${DEFAULT_PHONE_REGION}`,
+      ),
+    match_field: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,63}$/)
+      .optional()
+      .describe(
+        'Custom objects: the key of the field whose value matches a row to an existing record (or an earlier row), compared case-insensitively; dedup then skips, fills or overwrites it. Default: none (every row creates a record)',
       ),
   })
   .meta({ id: 'ImportOptions' });

@@ -46,6 +46,7 @@ export type ImportOptionValues = {
   phone_region?: string | undefined;
   match_companies_by_domain?: boolean | undefined;
   corrections?: Record<string, Record<string, string>> | undefined;
+  match_field?: string | undefined;
 };
 
 /** One problem with one cell (or the row as a whole when `column` is null). */
@@ -61,7 +62,8 @@ export type CellProblem = {
 };
 
 /** What a row matched an existing record (or an earlier row) by. */
-export const MATCH_KEYS = ['external_id', 'email', 'phone', 'domain', 'name'] as const;
+/** `field`: a custom object's match field (the `match_field` option). */
+export const MATCH_KEYS = ['external_id', 'email', 'phone', 'domain', 'name', 'field'] as const;
 export type MatchKey = (typeof MATCH_KEYS)[number];
 
 /**

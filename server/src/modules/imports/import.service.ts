@@ -8,7 +8,9 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { createCustomField } from '../custom-fields/custom-field.service.js';
+import { assertWritable, customObjectIn } from '../records/record-engine.service.js';
 import type { ImportDetail, ImportUpdateInput, ImportView } from './import.dto.js';
 
 type ImportDetailView = z.infer<typeof ImportDetail>;
@@ -29,7 +31,13 @@ import {
   receiveFile,
   summarizeFile,
 } from './import-file.util.js';
-import { type ImportObject, type ImportTarget, importTargets, suggestMapping } from './import-targets.js';
+import {
+  IMPORT_OBJECTS,
+  type ImportTarget,
+  importTargets,
+  isCustomObject,
+  suggestMapping,
+} from './import-targets.js';
 import { xlsxToCsv } from './import-xlsx.util.js';
 
 /** The tenant context an import's writes run in: the import is their actor. */
@@ -108,6 +116,26 @@ export async function loadImport(scope: TenantScope, id: string, forUpdate = fal
   return row;
 }
 
+/**
+ * Checks that a file can be imported into `object`: a standard object an import writes, or a live
+ * custom object of the tenant. @throws 400 `unsupported_object` for another standard object
+ * (pipelines, members...), 404 for an unknown object, 409 `object_retired`
+ */
+export async function assertImportable(scope: TenantScope, object: string, path: string): Promise<void> {
+  if (!isCustomObject(object)) return;
+  if (STANDARD_OBJECTS[object])
+    throw badRequest(
+      `A file can be imported into ${IMPORT_OBJECTS.join(', ')} or a custom object`,
+      path,
+      'unsupported_object',
+    );
+  assertWritable(await customObjectIn(scope, object));
+}
+
+/** The target a custom object's rows are matched on (a field that is not a relation, tags or owner). */
+export const matchFieldOf = (targets: ImportTarget[], key: string) =>
+  targets.find((t) => t.key === `custom.${key}` && !t.multiple && t.kind !== 'reference');
+
 /** The targets of an import's object for its tenant (custom fields included). */
 export async function targetsOf(scope: TenantScope, object: string): Promise<ImportTarget[]> {
   return importTargets(await objectDef(scope.tx, scope.ctx.orgId, object));
@@ -138,13 +166,26 @@ export async function createImport(
   services: Services,
   ctx: TenantContext,
   input: {
-    object: ImportObject;
+    object: string;
     fileName: string;
     stream: Readable;
     truncated: () => boolean;
     mappingId?: string | undefined;
   },
 ): Promise<ImportView> {
+  try {
+    await withTenant(
+      services.database,
+      ctx,
+      (scope) => assertImportable(scope, input.object, 'query.object'),
+      {
+        readOnly: true,
+      },
+    );
+  } catch (error) {
+    input.stream.resume(); // drain the upload, so the answer is read
+    throw error;
+  }
   const id = newId();
   const dir = path.join(services.config.dataDir, 'imports', ctx.orgId);
   await mkdir(dir, { recursive: true });
@@ -347,6 +388,15 @@ export async function updateImport(
         );
       seen.add(m.target);
     }
+    const matchField = input.options?.match_field;
+    if (matchField !== undefined && !matchFieldOf(targets, matchField))
+      throw badRequest(
+        isCustomObject(row.object)
+          ? `"${matchField}" is not a field of this object that rows can be matched on`
+          : 'match_field is for custom objects (standard objects match on their own keys)',
+        'body.options.match_field',
+        'unknown_field',
+      );
     const [updated] = await scope.tx
       .update(imports)
       .set({
@@ -563,7 +613,7 @@ export async function createImportMapping(
   ctx: TenantContext,
   input: {
     name: string;
-    object?: ImportObject | undefined;
+    object?: string | undefined;
     import_id?: string | undefined;
     columns?: Record<string, string | null> | undefined;
     dedup?: 'skip' | 'update_empty' | 'overwrite' | undefined;
@@ -574,12 +624,13 @@ export async function createImportMapping(
     let { object, columns, dedup, options } = input;
     if (input.import_id) {
       const source = await loadImport(scope, input.import_id);
-      object = source.object as ImportObject;
+      object = source.object;
       columns = Object.fromEntries(source.mapping.map((m) => [m.header, m.target]));
       dedup ??= source.dedup;
       options ??= source.options;
     }
     if (!object) throw badRequest('Give the object (or an import_id)', 'body.object', 'required');
+    if (!input.import_id) await assertImportable(scope, object, 'body.object');
     if (!columns) throw badRequest('Give the columns (or an import_id)', 'body.columns', 'required');
     const keys = new Set((await targetsOf(scope, object)).map((t) => t.key));
     const bad = Object.entries(columns).find(([, t]) => t !== null && !keys.has(t));

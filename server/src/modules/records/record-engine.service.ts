@@ -61,7 +61,7 @@ export async function customObjectIn(scope: TenantScope, object: string): Promis
 }
 
 /** @throws 409 `object_retired`: a retired object's records are read-only */
-function assertWritable(def: ObjectDef): string {
+export function assertWritable(def: ObjectDef): string {
   if (def.custom!.retired)
     throw conflict(
       `${def.labelPlural} are retired: their records are read-only`,
@@ -71,7 +71,7 @@ function assertWritable(def: ObjectDef): string {
   return def.custom!.id;
 }
 
-const nameOf = (def: ObjectDef, row: Pick<Row, 'id' | 'custom'>): string => {
+export const nameOf = (def: ObjectDef, row: Pick<Row, 'id' | 'custom'>): string => {
   const value = row.custom[def.custom!.displayField];
   return typeof value === 'string' && value !== '' ? value : row.id;
 };
@@ -93,7 +93,7 @@ const searchOf = (def: ObjectDef, custom: Record<string, unknown>) =>
   searchTextSql(def, sql`${JSON.stringify(custom)}::jsonb`);
 
 /** The records a record's relation fields point to: its events show on their timelines too. */
-function relatedOf(def: ObjectDef, custom: Record<string, unknown>) {
+export function relatedOf(def: ObjectDef, custom: Record<string, unknown>) {
   return def.fields
     .filter(
       (f) =>

@@ -28,10 +28,11 @@ import { api, call, type Schemas } from '../../api/client';
 import { formatDate } from '../../lib/fields';
 import { meQuery } from '../../lib/query';
 import { ErrorAlert, PageSkeleton } from '../../shell/states';
-import { STATUS_COLOR } from './ImportsPage';
+import { OBJECTS, STATUS_COLOR } from './ImportsPage';
 
 type ImportDetailData = Schemas['ImportDetail'];
 const ACTIVE = new Set(['queued', 'running', 'reverting']);
+const STANDARD_IMPORT_OBJECTS = new Set<string>(OBJECTS.map((o) => o.value));
 const OUTCOMES = ['failed', 'created', 'updated', 'skipped'] as const;
 type RowOutcome = (typeof OUTCOMES)[number];
 
@@ -207,6 +208,11 @@ function DraftSteps({
     { value: '', label: '— ignore this column —' },
     ...imp.targets.map((t) => ({ value: t.key, label: `${t.label}${t.required ? ' *' : ''}` })),
   ];
+  // A custom object's rows match existing records on a field the user chooses (`match_field`).
+  const isCustom = !STANDARD_IMPORT_OBJECTS.has(imp.object);
+  const matchFields = imp.targets
+    .filter((t) => t.key.startsWith('custom.') && !t.multiple && t.kind !== 'reference')
+    .map((t) => ({ value: t.key.slice(7), label: t.label }));
   const mappedTargets = imp.mapping.map((m) => m.target).filter((t): t is string => Boolean(t));
   const previewColumns = [...new Set(mappedTargets)];
 
@@ -372,9 +378,23 @@ function DraftSteps({
           Options
         </Title>
         <Stack gap="sm">
+          {isCustom && (
+            <Select
+              label="Match rows to existing records on"
+              description="A row whose value of this field (case aside) is already a record's, or an earlier row's, is not created again"
+              placeholder="Nothing: every row creates a record"
+              clearable
+              data={matchFields}
+              value={options.match_field ?? null}
+              onChange={(v) => patchOptions({ match_field: v ?? undefined })}
+              w={360}
+            />
+          )}
           <div>
             <Text size="sm" fw={500}>
-              A row that matches an existing record (same e-mail, phone, domain or external id)
+              {isCustom
+                ? 'A row that matches an existing record'
+                : 'A row that matches an existing record (same e-mail, phone, domain or external id)'}
             </Text>
             <SegmentedControl
               value={imp.dedup}
@@ -412,7 +432,10 @@ function DraftSteps({
               />
             </>
           )}
-          {(imp.object === 'contact' || imp.object === 'company' || imp.object === 'opportunity') && (
+          {(isCustom ||
+            imp.object === 'contact' ||
+            imp.object === 'company' ||
+            imp.object === 'opportunity') && (
             <TagsInput
               label="Tag every imported record"
               value={options.tags ?? []}

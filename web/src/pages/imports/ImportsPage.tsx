@@ -17,6 +17,7 @@ import { Link, useNavigate } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 import { ApiError, api, call } from '../../api/client';
 import { formatDate } from '../../lib/fields';
+import { objectsQuery } from '../../lib/query';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 
 export const OBJECTS = [
@@ -62,6 +63,14 @@ export function ImportsPage() {
   const [file, setFile] = useState<File | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Standard objects, then the organization's live custom objects (their records import the same way).
+  const objects = useQuery(objectsQuery).data?.data ?? [];
+  const choices = [
+    ...OBJECTS.map((o) => ({ value: o.value as string, label: o.label as string })),
+    ...objects
+      .filter((o) => o.custom_object && !o.custom_object.retired)
+      .map((o) => ({ value: o.key, label: o.label_plural })),
+  ];
   const history = useQuery({
     queryKey: ['imports'],
     queryFn: () => call(api.GET('/api/v1/imports', { params: { query: { limit: 50 } } })),
@@ -99,7 +108,7 @@ export function ImportsPage() {
             <Group align="flex-end" gap="sm">
               <Select
                 label="Import as"
-                data={OBJECTS.map((o) => ({ value: o.value, label: o.label }))}
+                data={choices}
                 value={object}
                 onChange={(v) => setObject(v ?? 'contact')}
                 w={200}
