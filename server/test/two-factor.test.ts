@@ -1,5 +1,6 @@
 import { type TOTP, URI } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../src/db/tenant.js';
 import {
   addMember,
   type Client,
@@ -69,6 +70,16 @@ describe('two-factor sign-in (TOTP)', () => {
     expect(await auditActions(admin.client, 'auth.two_factor_enabled')).toHaveLength(1);
     // Enabling again is refused: the secret is never shown twice.
     expectProblem(await admin.client.post('/api/auth/two-factor/enable', { password: PASSWORD }), 400);
+    // The secret is stored encrypted, and no tenant query (the app role) can read the table.
+    const { rows } = await t.services.database.raw.query<{ secret: string }>(
+      'select secret from two_factors where user_id = $1',
+      [admin.userId],
+    );
+    expect(rows[0]!.secret).not.toContain(new URL(res.totpURI).searchParams.get('secret'));
+    const ctx = { orgId: admin.orgId, actor: { type: 'user' as const, id: admin.userId } };
+    await expect(
+      withTenant(t.services.database, ctx, ({ conn }) => conn.query('select * from two_factors')),
+    ).rejects.toThrow(/permission denied/);
   });
 
   it('a sign-in asks for the code after the password; a wrong one opens nothing; trust is not kept', async () => {
