@@ -26,6 +26,7 @@ import { registerEmailVerificationRoutes } from './modules/security/email-verifi
 import { registerPasswordRoutes } from './modules/security/password.routes.js';
 import { registerSessionRoutes } from './modules/security/session.routes.js';
 import { registerSystemMailRoutes } from './modules/security/system-mail.routes.js';
+import { registerTwoFactorRoutes } from './modules/security/two-factor.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
@@ -180,6 +181,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerSystemMailRoutes(v1 as ApiApp, services);
         registerEmailVerificationRoutes(v1 as ApiApp, services);
         registerSessionRoutes(v1 as ApiApp, services);
+        registerTwoFactorRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

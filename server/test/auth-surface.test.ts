@@ -8,7 +8,16 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 /** The better-auth endpoints the web app and the README use: everything else must be 404. */
-const USED = new Set(['POST /sign-in/email', 'POST /sign-out', 'GET /get-session']);
+const USED = new Set([
+  'POST /sign-in/email',
+  'POST /sign-out',
+  'GET /get-session',
+  // Two-factor sign-in (test/two-factor.test.ts): set up, confirm or sign in with a code, turn off.
+  'POST /two-factor/enable',
+  'POST /two-factor/verify-totp',
+  'POST /two-factor/verify-backup-code',
+  'POST /two-factor/disable',
+]);
 
 type Endpoint = { path?: string; options?: { method?: string | string[] } };
 

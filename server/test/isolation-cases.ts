@@ -74,6 +74,9 @@ export const NO_IDS: Record<string, string> = {
   'POST /api/v1/email/verify': "public: takes a verification link's token (a secret, not an id)",
   'POST /api/v1/me/email-verification': "sends the caller's own address a link; takes no id",
   'POST /api/v1/me/password': "changes the caller's own password; takes no id",
+  'GET /api/v1/me/two-factor': "the caller's own two-factor state and their organization's rule; takes no id",
+  'PUT /api/v1/security/two-factor-requirement':
+    "sets the caller's own organization's two-factor rule (from the session); takes no id",
   // The duplicates list and its scan: their cursor is a rank and a key, not an id, and what they
   // read and queue is the caller's own organization's (the walk's marker check covers leaks).
   'GET /api/v1/contacts/duplicates': "the caller's organization's duplicate groups; takes no id",

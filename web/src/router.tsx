@@ -208,6 +208,12 @@ const settingsRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/settings/SettingsPage'), 'SettingsPage'),
 });
 
+const profileRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/profile',
+  component: lazyRouteComponent(() => import('./pages/profile/ProfilePage'), 'ProfilePage'),
+});
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
   forgotPasswordRoute,
@@ -217,6 +223,7 @@ const routeTree = rootRoute.addChildren([
   acceptInvitationRoute,
   appRoute.addChildren([
     indexRoute,
+    profileRoute,
     contactsRoute,
     contactRoute,
     companiesRoute,

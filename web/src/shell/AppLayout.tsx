@@ -30,7 +30,8 @@ import {
 } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
-import { api, authRequest } from '../api/client';
+import { useEffect } from 'react';
+import { api, authRequest, call } from '../api/client';
 import { meQuery, objectsQuery } from '../lib/query';
 import { GlobalSearch } from './GlobalSearch';
 import { NotificationBell } from './NotificationBell';
@@ -57,6 +58,17 @@ export function AppLayout() {
   const queryClient = useQueryClient();
   const { setColorScheme } = useMantineColorScheme();
   const scheme = useComputedColorScheme('light');
+  // An organization that requires two-factor sign-in answers 403 `two_factor_required` to a member
+  // without it, everywhere but the set-up: take them to the profile page, where it is set up.
+  const twoFactor = useQuery({
+    queryKey: ['me', 'two-factor'],
+    queryFn: () => call(api.GET('/api/v1/me/two-factor')),
+    enabled: Boolean(me?.organization),
+  }).data;
+  const mustSetUpTwoFactor = Boolean(twoFactor?.required && !twoFactor.enabled);
+  useEffect(() => {
+    if (mustSetUpTwoFactor && pathname !== '/profile') void navigate({ to: '/profile' });
+  }, [mustSetUpTwoFactor, pathname, navigate]);
 
   async function signOut() {
     await authRequest('/api/auth/sign-out', {});
@@ -148,6 +160,7 @@ export function AppLayout() {
                   </>
                 )}
                 <Menu.Divider />
+                <Menu.Item onClick={() => void navigate({ to: '/profile' })}>Profile and security</Menu.Item>
                 <Menu.Item leftSection={<IconLogout size={16} />} onClick={() => void signOut()}>
                   Sign out
                 </Menu.Item>

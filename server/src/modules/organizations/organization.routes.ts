@@ -99,7 +99,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
   app.get(
     '/me',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', beforeTwoFactorSetup: true },
       schema: {
         operationId: 'getMe',
         tags: ['auth'],
@@ -123,7 +123,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
   app.put(
     '/me/active-organization',
     {
-      config: { access: 'authenticated' },
+      config: { access: 'authenticated', beforeTwoFactorSetup: true },
       schema: {
         operationId: 'switchActiveOrganization',
         tags: ['auth'],

@@ -22,6 +22,11 @@ export type Principal = {
   orgId: string | null;
   /** The user's role in `orgId`. */
   role: Role | null;
+  /**
+   * `orgId` requires two-factor sign-in and this user has not set it up: until they do, only the
+   * routes that set it up answer (403 `two_factor_required` elsewhere).
+   */
+  twoFactorSetupRequired?: boolean;
 };
 
 /** The tenant context of a principal acting in its active organization. */

@@ -83,6 +83,12 @@ export const AUTH_ENDPOINTS = [
   { method: 'POST', path: '/sign-in/email' },
   { method: 'POST', path: '/sign-out' },
   { method: 'GET', path: '/get-session' },
+  // Two-factor (better-auth's twoFactor plugin): set up, confirm / sign in with a code or a
+  // recovery code, turn off. Not exposed: get-totp-uri, regenerating codes, OTP by mail, trust.
+  { method: 'POST', path: '/two-factor/enable' },
+  { method: 'POST', path: '/two-factor/verify-totp' },
+  { method: 'POST', path: '/two-factor/verify-backup-code' },
+  { method: 'POST', path: '/two-factor/disable' },
 ] as const;
 
 /**
@@ -135,6 +141,7 @@ type SessionRow = {
   email: string;
   name: string;
   role: string | null;
+  two_factor_setup_required: boolean;
 };
 
 /** How long a session check is reused in this process, ms. */
@@ -161,9 +168,10 @@ const cacheKeyOf = (token: string) => createHash('sha256').update(token).digest(
  * Identity mutations after which no cached session check may be reused: everything under
  * `/api/auth/` (sign-out, organization switch, better-auth's organization calls) and the
  * organization module's writes (members, invitations, organizations, sign-up, active organization)
- * and a password reset (which ends every session of the account).
+ * a password reset (which ends every session of the account) and the two-factor requirement.
  */
-const IDENTITY_MUTATION = /^\/api\/(?:auth\/|v1\/(?:signup|me\b|organizations|members|invitations|password))/;
+const IDENTITY_MUTATION =
+  /^\/api\/(?:auth\/|v1\/(?:signup|me\b|organizations|members|invitations|password|security))/;
 
 /** Installs the clearing of the session cache after every identity mutation this process serves. */
 export function installSessionCacheInvalidation(app: ApiApp): void {
@@ -190,10 +198,12 @@ export function principalResolver(
   const lookUp = async (token: string): Promise<SessionRow | undefined> => {
     const { rows } = await database.raw.query<SessionRow>(
       `select s.id as session_id, s.user_id, (extract(epoch from s.expires_at) * 1000)::bigint::text as expires_ms,
-              s.active_organization_id as org_id, u.email, u.name, m.role
+              s.active_organization_id as org_id, u.email, u.name, m.role,
+              (coalesce(o.require_two_factor, false) and not u.two_factor_enabled) as two_factor_setup_required
          from sessions s
          join users u on u.id = s.user_id
          left join members m on m.organization_id = s.active_organization_id and m.user_id = s.user_id
+         left join organizations o on o.id = m.organization_id
         where s.token = $1`,
       [token],
     );
@@ -230,6 +240,7 @@ export function principalResolver(
       sessionId: row.session_id,
       orgId: role ? row.org_id : null,
       role,
+      twoFactorSetupRequired: Boolean(role && row.two_factor_setup_required),
     };
   };
 }

@@ -25,6 +25,8 @@ export const users = pgTable('users', {
   email: text('email').notNull().unique(),
   emailVerified: boolean('email_verified').notNull().default(false),
   image: text('image'),
+  /** Two-factor sign-in on (better-auth's twoFactor plugin): set once a TOTP code confirmed the secret. */
+  twoFactorEnabled: boolean('two_factor_enabled').notNull().default(false),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
@@ -36,6 +38,8 @@ export const organizations = pgTable('organizations', {
   slug: text('slug').notNull().unique(),
   logo: text('logo'),
   metadata: text('metadata'),
+  /** Every member must sign in with a second factor; one without it sets it up before anything else. */
+  requireTwoFactor: boolean('require_two_factor').notNull().default(false),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
@@ -131,6 +135,27 @@ export const invitations = pgTable(
   (t) => [index('invitations_organization_idx').on(t.organizationId)],
 );
 
+/**
+ * A user's TOTP secret and recovery codes (better-auth's twoFactor plugin), both encrypted with the
+ * server secret. Global like `users`: the app role has no grant on it, only better-auth (the
+ * connecting role) reads it. `verified` is false between enabling and the first confirmed code.
+ */
+export const twoFactors = pgTable(
+  'two_factors',
+  {
+    id: id(),
+    secret: text('secret').notNull(),
+    backupCodes: text('backup_codes').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    verified: boolean('verified').notNull().default(true),
+    failedVerificationCount: integer('failed_verification_count').notNull().default(0),
+    lockedUntil: ts('locked_until'),
+  },
+  (t) => [uniqueIndex('two_factors_user_id_key').on(t.userId)],
+);
+
 /** better-auth's per-IP rate-limit counters, in the database so every server process shares them. */
 export const rateLimits = pgTable('rate_limits', {
   id: id(),
@@ -156,4 +181,5 @@ export const authSchema = {
   member: members,
   invitation: invitations,
   rateLimit: rateLimits,
+  twoFactor: twoFactors,
 };

@@ -1,7 +1,7 @@
 import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
-import { organization } from 'better-auth/plugins';
+import { organization, twoFactor } from 'better-auth/plugins';
 import { createAccessControl } from 'better-auth/plugins/access';
 import { defaultStatements } from 'better-auth/plugins/organization/access';
 import { asc, eq } from 'drizzle-orm';
@@ -12,6 +12,7 @@ import type { Mailer } from '../mail/mailer.js';
 import { authSchema, members } from './auth.schema.js';
 import { LOCKOUT_MINUTES, lockoutGuard } from './lockout.js';
 import { passwordProblem } from './password-policy.js';
+import { TWO_FACTOR_PATHS, twoFactorAfterHook, twoFactorBeforeHook } from './two-factor.js';
 
 // The organization plugin's own permission statements, mapped to our three roles. Our routes
 // check `platform/access/permissions.ts`; these only gate the plugin's endpoints.
@@ -207,6 +208,10 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
           const problem = passwordProblem(password);
           if (problem) throw new APIError('BAD_REQUEST', { message: problem, code: 'WEAK_PASSWORD' });
         }
+        if (TWO_FACTOR_PATHS.has(ctx.path)) {
+          const changed = await twoFactorBeforeHook(database, ctx, body);
+          if (changed) return { context: { body: changed } };
+        }
         const invitationId = body.invitationId;
         if (invitationId !== undefined && !/^[0-9a-f-]{36}$/i.test(String(invitationId))) {
           throw new APIError('NOT_FOUND', { message: 'Invitation not found', code: 'INVITATION_NOT_FOUND' });
@@ -214,6 +219,7 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
         return undefined;
       }),
       after: createAuthMiddleware(async (ctx) => {
+        if (TWO_FACTOR_PATHS.has(ctx.path)) return twoFactorAfterHook(database, ctx);
         if (ctx.path !== '/sign-in/email') return;
         const email = String((ctx.body as { email?: unknown } | undefined)?.email ?? '');
         const returned = ctx.context.returned;
@@ -229,6 +235,8 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
           }
         } else if (ctx.context.newSession) {
           await lockout.recordSuccess(email);
+          // With two-factor on, the password was only the first step: audited once the code is right.
+          if ((ctx.context.newSession.user as { twoFactorEnabled?: boolean }).twoFactorEnabled) return;
           await auditUserEvent(database, { userId: ctx.context.newSession.user.id }, client, {
             action: 'auth.signed_in',
           });
@@ -257,6 +265,10 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
       },
     },
     plugins: [
+      // TOTP (RFC 6238, 6 digits, 30 s) with 10 single-use recovery codes, both encrypted at rest;
+      // https://www.better-auth.com/docs/plugins/2fa. A sign-in with a right password answers
+      // `{twoFactorRedirect: true}` and a short-lived cookie; the code then opens the session.
+      twoFactor({ issuer: 'Cairn', skipVerificationOnEnable: false }),
       organization({
         ac,
         roles: authRoles,

@@ -8,6 +8,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** What the route needs. Required on every `/api/` route: a route without it will not start. */
     access?: RouteAccess;
+    /**
+     * The route answers a user whose organization requires two-factor sign-in before they set it
+     * up (what they need to set it up); every other route answers 403 `two_factor_required`.
+     */
+    beforeTwoFactorSetup?: true;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -75,6 +80,13 @@ export function installRouteGuard(app: FastifyInstance, options: RouteGuardOptio
     if (req.principal?.type !== 'api_key') checkOrigin(req, options.trustedOrigins);
     if (isPublic) return;
     if (!req.principal) throw unauthenticated();
+    if (req.principal.twoFactorSetupRequired && !req.routeOptions.config?.beforeTwoFactorSetup) {
+      throw new AppError(
+        403,
+        'two_factor_required',
+        'Your organization requires two-factor sign-in: set it up in your profile first',
+      );
+    }
     if (access === 'authenticated') {
       // The caller's own user, sessions and organizations: a person's, not a key's.
       if (req.principal.type === 'api_key')

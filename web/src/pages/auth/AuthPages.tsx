@@ -54,21 +54,86 @@ export function SignInPage() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Two-factor: after a right password the server asks for a code (or a recovery code).
+  const [secondStep, setSecondStep] = useState<null | 'totp' | 'recovery'>(null);
+  const [code, setCode] = useState('');
+
+  async function signedIn() {
+    // Forget the signed-out answer (null) so the app asks the server who this is now.
+    queryClient.removeQueries({ queryKey: ['me'] });
+    await navigate({ to: search.redirect ?? '/contacts' });
+  }
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await authRequest('/api/auth/sign-in/email', { email, password });
-      // Forget the signed-out answer (null) so the app asks the server who this is now.
-      queryClient.removeQueries({ queryKey: ['me'] });
-      await navigate({ to: search.redirect ?? '/contacts' });
+      if (secondStep) {
+        const path =
+          secondStep === 'totp'
+            ? '/api/auth/two-factor/verify-totp'
+            : '/api/auth/two-factor/verify-backup-code';
+        await authRequest(path, { code: code.trim() });
+        await signedIn();
+        return;
+      }
+      const answer = await authRequest<{ twoFactorRedirect?: boolean }>('/api/auth/sign-in/email', {
+        email,
+        password,
+      });
+      if (answer?.twoFactorRedirect) {
+        setSecondStep('totp');
+        return;
+      }
+      await signedIn();
     } catch (err) {
       setError(err);
     } finally {
       setBusy(false);
     }
+  }
+
+  if (secondStep) {
+    return (
+      <AuthCard title="Two-factor sign-in">
+        <form onSubmit={submit}>
+          <Stack>
+            {error ? (
+              <Alert color="red" role="alert">
+                {error instanceof ApiError && error.status === 401
+                  ? 'That code is not right (or the sign-in expired: start again).'
+                  : problemMessage(error)}
+              </Alert>
+            ) : null}
+            <TextInput
+              label={secondStep === 'totp' ? 'Code from your authenticator app' : 'Recovery code'}
+              autoComplete="one-time-code"
+              inputMode={secondStep === 'totp' ? 'numeric' : 'text'}
+              required
+              autoFocus
+              value={code}
+              onChange={(e) => setCode(e.currentTarget.value)}
+            />
+            <Button type="submit" loading={busy}>
+              Verify
+            </Button>
+            <Anchor
+              component="button"
+              type="button"
+              size="sm"
+              onClick={() => {
+                setCode('');
+                setError(null);
+                setSecondStep(secondStep === 'totp' ? 'recovery' : 'totp');
+              }}
+            >
+              {secondStep === 'totp' ? 'Use a recovery code instead' : 'Use the authenticator app code'}
+            </Anchor>
+          </Stack>
+        </form>
+      </AuthCard>
+    );
   }
 
   return (
