@@ -37,6 +37,8 @@ describe('the filter builder, generated from the registry', () => {
 
     await page.goto('/contacts');
     await page.getByRole('link', { name: 'Cinderella' }).waitFor();
+    // The total above the table counts what the list selects.
+    await expect.poll(() => page.getByTestId('record-count').textContent()).toBe('3 contacts');
     await page.getByRole('button', { name: /^Filter/ }).click();
     await page.getByRole('button', { name: 'Add condition' }).click();
     await pick(page, 'Field', 'Shoe size');
@@ -47,6 +49,7 @@ describe('the filter builder, generated from the registry', () => {
     const table = page.getByTestId('record-table');
     await expect.poll(() => table.getByRole('row').count()).toBe(2); // header + Bigfoot
     await table.getByRole('link', { name: 'Bigfoot' }).waitFor();
+    await expect.poll(() => page.getByTestId('record-count').textContent()).toBe('1 contact');
 
     // Saved as a view, it comes back with the filter after a reload.
     await page.getByRole('button', { name: 'View', exact: true }).click();

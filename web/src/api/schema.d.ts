@@ -5657,19 +5657,19 @@ export interface components {
             type: string;
         };
         RecordCount: {
-            /** @description The most records counted exactly */
+            /** @description The most records counted exactly: 10,000, or 1,000 with `q` (a free-text search considers that many) */
             cap: number;
             /** @description How many records the query selects, up to the cap (10,000) */
             count: number;
-            /** @description False when there are more than `cap`: then show "10,000+" */
+            /** @description False when there may be more than `count`: then show "10,000+" */
             exact: boolean;
         };
         RecordCountInput: {
-            /** @description The most records counted exactly */
+            /** @description The most records counted exactly: 10,000, or 1,000 with `q` (a free-text search considers that many) */
             cap: number;
             /** @description How many records the query selects, up to the cap (10,000) */
             count: number;
-            /** @description False when there are more than `cap`: then show "10,000+" */
+            /** @description False when there may be more than `count`: then show "10,000+" */
             exact: boolean;
         };
         RecordRef: {

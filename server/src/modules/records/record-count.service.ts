@@ -25,8 +25,13 @@ export const RecordCount = z
       .number()
       .int()
       .describe(`How many records the query selects, up to the cap (${COUNT_CAP.toLocaleString('en')})`),
-    exact: z.boolean().describe('False when there are more than `cap`: then show "10,000+"'),
-    cap: z.number().int().describe('The most records counted exactly'),
+    exact: z.boolean().describe('False when there may be more than `count`: then show "10,000+"'),
+    cap: z
+      .number()
+      .int()
+      .describe(
+        'The most records counted exactly: 10,000, or 1,000 with `q` (a free-text search considers that many)',
+      ),
   })
   .meta({ id: 'RecordCount' });
 export type RecordCountView = z.infer<typeof RecordCount>;
@@ -78,6 +83,9 @@ export async function countRecords(
         n: number;
       }[];
       const n = Number(rows[0]?.n ?? 0);
+      // Free text considers at most SEARCH_CANDIDATES records, as the list does: reaching that
+      // bound means there may be more matches than the list can reach, so the count says "1,000+".
+      if (indexed) return { count: n, exact: n < SEARCH_CANDIDATES, cap: SEARCH_CANDIDATES };
       return { count: Math.min(n, COUNT_CAP), exact: n <= COUNT_CAP, cap: COUNT_CAP };
     },
     { readOnly: true },
