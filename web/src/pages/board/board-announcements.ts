@@ -14,19 +14,23 @@ export function boardAnnouncements(board: BoardNames | undefined): Announcements
   const titleOf = (id: UniqueIdentifier) =>
     columns.flatMap((c) => c.cards).find((k) => k.id === String(id))?.title ?? 'The opportunity';
   /** "Proposal", or "Proposal, at Big deal" when over a card. */
-  const placeOf = (id: UniqueIdentifier) => {
+  const placeOf = (id: UniqueIdentifier, active: UniqueIdentifier) => {
     const column = columns.find((c) => c.stage.id === String(id));
     if (column) return `stage ${column.stage.name}`;
     const holder = columns.find((c) => c.cards.some((k) => k.id === String(id)));
-    return holder ? `stage ${holder.stage.name}, at ${titleOf(id)}` : 'no stage';
+    if (!holder) return 'no stage';
+    // Over its own place: the stage alone.
+    return id === active ? `stage ${holder.stage.name}` : `stage ${holder.stage.name}, at ${titleOf(id)}`;
   };
   return {
     onDragStart: ({ active }) => `Picked up ${titleOf(active.id)}.`,
     onDragOver: ({ active, over }) =>
-      over ? `${titleOf(active.id)} is over ${placeOf(over.id)}.` : `${titleOf(active.id)} is over no stage.`,
+      over
+        ? `${titleOf(active.id)} is over ${placeOf(over.id, active.id)}.`
+        : `${titleOf(active.id)} is over no stage.`,
     onDragEnd: ({ active, over }) =>
       over
-        ? `${titleOf(active.id)} was dropped on ${placeOf(over.id)}.`
+        ? `${titleOf(active.id)} was dropped on ${placeOf(over.id, active.id)}.`
         : `${titleOf(active.id)} was dropped outside the stages and did not move.`,
     onDragCancel: ({ active }) => `Moving ${titleOf(active.id)} was cancelled; it did not move.`,
   };
