@@ -774,6 +774,8 @@ for (const { object, collection, kind, other } of RECORDS) {
       holds: (r) => holdsOwn(r, kind),
     },
   ];
+  // The count: no id of its own (a number tells nothing of whose); its filter cases judge it.
+  CASES[`GET ${base}/count`] = [{ fields: {}, send: () => ({ url: `${base}/count` }) }];
   CASES[`GET ${base}/export`] = [
     {
       fields: {},
@@ -883,6 +885,11 @@ export async function addFilterCases(
       fields,
       send: (v) => ({ url: `${base}/export?filter=${q(v)}` }),
       holds: (r) => csvRows(r) > 0,
+    });
+    CASES[`GET ${route}/count`]!.push({
+      fields,
+      send: (v) => ({ url: `${base}/count?filter=${q(v)}` }),
+      holds: (r) => ((r.body as { count?: number } | undefined)?.count ?? 0) > 0,
     });
     CASES[`POST ${route}/bulk`]!.push({
       fields,

@@ -45,4 +45,40 @@ describe('the board when the server says no', () => {
     expect(await column(page, firstOpen).locator('[data-card="Closed deal"]').count()).toBe(0);
     await expect(column(page, won).getByTestId('stage-count').textContent()).resolves.toBe('1');
   });
+
+  it('a keyboard drag tells a screen reader the opportunity and stage names, never their ids', async () => {
+    const pipelines = await apiCall(page, 'GET', '/api/v1/pipelines');
+    const stages: { id: string; name: string; kind: string }[] = pipelines.body.data[0].stages;
+    const open = stages.filter((s) => s.kind === 'open');
+    const opp = await apiCall(page, 'POST', '/api/v1/opportunities', {
+      title: 'Announced deal',
+      source: 'manual',
+    });
+    expect(opp.status).toBe(201);
+    await page.goto('/opportunities');
+    const handle = page.getByRole('button', { name: 'Move Announced deal' });
+    await handle.focus();
+    // dnd-kit's live region (aria-live) is what a screen reader reads out: every announcement.
+    await page.evaluate(() => {
+      const heard: string[] = [];
+      (window as unknown as { heard: string[] }).heard = heard;
+      const region = document.querySelector('[id^="DndLiveRegion"]')!;
+      new MutationObserver(() => heard.push(region.textContent ?? '')).observe(region, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    const heard = () => page.evaluate(() => (window as unknown as { heard: string[] }).heard.join('\n'));
+    await page.keyboard.press('Space');
+    // Picking up is announced, or at once replaced by where the card is (dnd-kit batches them).
+    await expect.poll(heard).toMatch(/Picked up Announced deal\.|Announced deal is over stage /);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(heard).toContain(`Announced deal is over stage ${open[1]!.name}`);
+    await page.keyboard.press('Space');
+    await expect.poll(heard).toContain(`Announced deal was dropped on stage ${open[1]!.name}`);
+    const all = await heard();
+    for (const id of [opp.body.id, ...stages.map((s) => s.id)]) expect(all).not.toContain(id);
+    await column(page, open[1]!.name).locator('[data-card="Announced deal"]').waitFor();
+  });
 });

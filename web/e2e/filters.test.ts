@@ -37,6 +37,8 @@ describe('the filter builder, generated from the registry', () => {
 
     await page.goto('/contacts');
     await page.getByRole('link', { name: 'Cinderella' }).waitFor();
+    // The total above the table counts what the list selects.
+    await expect.poll(() => page.getByTestId('record-count').textContent()).toBe('3 contacts');
     await page.getByRole('button', { name: /^Filter/ }).click();
     await page.getByRole('button', { name: 'Add condition' }).click();
     await pick(page, 'Field', 'Shoe size');
@@ -47,6 +49,7 @@ describe('the filter builder, generated from the registry', () => {
     const table = page.getByTestId('record-table');
     await expect.poll(() => table.getByRole('row').count()).toBe(2); // header + Bigfoot
     await table.getByRole('link', { name: 'Bigfoot' }).waitFor();
+    await expect.poll(() => page.getByTestId('record-count').textContent()).toBe('1 contact');
 
     // Saved as a view, it comes back with the filter after a reload.
     await page.getByRole('button', { name: 'View', exact: true }).click();
@@ -58,6 +61,30 @@ describe('the filter builder, generated from the registry', () => {
     await page.getByRole('heading', { name: 'Big feet' }).waitFor();
     await expect.poll(() => page.getByTestId('record-table').getByRole('row').count()).toBe(2);
     await page.getByTestId('record-table').getByRole('link', { name: 'Bigfoot' }).waitFor();
+  });
+
+  it('keeps the chosen operator and field when they are chosen again', async () => {
+    await page.goto('/contacts');
+    await page.getByRole('button', { name: /^Filter/ }).click();
+    await page.getByRole('button', { name: 'Add condition' }).click();
+    await pick(page, 'Field', 'First name');
+    await pick(page, 'Operator', 'contains');
+    await page.getByLabel('Value', { exact: true }).fill('Cind');
+    // Choosing what is already chosen changes nothing.
+    await pick(page, 'Operator', 'contains');
+    await pick(page, 'Field', 'First name');
+    const condition = page.getByTestId('filter-condition');
+    await expect(condition.getByRole('combobox', { name: 'Operator' }).inputValue()).resolves.toBe(
+      'contains',
+    );
+    await expect(condition.getByRole('combobox', { name: 'Field' }).inputValue()).resolves.toBe('First name');
+    await expect(condition.getByLabel('Value', { exact: true }).inputValue()).resolves.toBe('Cind');
+    await page.keyboard.press('Escape');
+    const table = page.getByTestId('record-table');
+    await expect.poll(() => table.getByRole('row').count()).toBe(2); // header + Cinderella
+    await page.getByRole('button', { name: /^Filter/ }).click();
+    await page.getByRole('button', { name: 'Clear all' }).click();
+    await page.keyboard.press('Escape');
   });
 
   it('shows a custom phone field as its number and edits it in place', async () => {

@@ -88,6 +88,35 @@ export const listQueryOptions = (collection: Collection, state: ListState) =>
     },
   });
 
+/**
+ * How many records a table's query selects (`GET /api/v1/<collection>/count`, the same filter and
+ * q as the list): exact up to the server's cap, then `exact: false`.
+ */
+export const countQueryOptions = (collection: Collection, state: Pick<ListState, 'filter' | 'q'>) =>
+  queryOptions({
+    queryKey: [collection, 'count', state.filter, state.q] as const,
+    queryFn: () =>
+      call(
+        api.GET(recordPath(collection, '/count'), {
+          params: {
+            query: {
+              ...(state.filter ? { filter: JSON.stringify(state.filter) } : {}),
+              ...(state.q ? { q: state.q } : {}),
+            },
+          },
+        }),
+      ),
+  });
+
+/** "1,001 contacts", "1 contact", "10,000+ contacts": a table's total in words. */
+export function countWords(
+  total: { count: number; exact: boolean },
+  labels: { singular: string; plural: string },
+): string {
+  const number = `${total.count.toLocaleString('en-US')}${total.exact ? '' : '+'}`;
+  return `${number} ${(total.exact && total.count === 1 ? labels.singular : labels.plural).toLowerCase()}`;
+}
+
 /** One record as its detail endpoint returns it (`GET /api/v1/<collection>/{id}`). */
 export const recordQuery = (object: RecordObject, id: string) =>
   queryOptions({

@@ -12,6 +12,7 @@ import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { timelineOf } from '../timeline/timeline.service.js';
 import { TimelinePage } from './record.routes.js';
 import { BulkAction, BulkResult, bulkAction } from './record-bulk.service.js';
+import { CountQueryParams, countRecords, RecordCount } from './record-count.service.js';
 import * as engine from './record-engine.service.js';
 import { exportRecords } from './record-export.service.js';
 import { listRecords } from './record-list.service.js';
@@ -62,6 +63,23 @@ export function registerCustomRecordRoutes(app: ApiApp, services: Services): voi
     },
     async (req) =>
       listRecords(services, req.tenant, customOnly(req.params.object), parseListQueryParams(req.query)),
+  );
+  app.get(
+    '/records/:object/count',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        operationId: 'countRecords',
+        summary:
+          'Count a custom object’s records a list query selects (filter as JSON, q): exact up to 10,000, then `exact: false`',
+        params: ObjectParams,
+        querystring: CountQueryParams,
+        response: { 200: RecordCount, ...errors },
+      },
+    },
+    async (req) =>
+      countRecords(services, req.tenant, customOnly(req.params.object), parseListQueryParams(req.query)),
   );
   app.post(
     '/records/:object/query',

@@ -12,6 +12,7 @@ import {
 } from '../../platform/query/query.schema.js';
 import { TimelineEntry, timelineOf } from '../timeline/timeline.service.js';
 import { BulkAction, BulkResult, bulkAction } from './record-bulk.service.js';
+import { CountQueryParams, countRecords, RecordCount } from './record-count.service.js';
 import { exportRecords } from './record-export.service.js';
 import { listRecords } from './record-list.service.js';
 
@@ -85,6 +86,20 @@ export function registerRecordRoutes<View, Create, Update>(
       },
     },
     async (req) => listRecords(services, req.tenant, spec.object, parseListQueryParams(req.query)),
+  );
+  app.get(
+    `/${collection}/count`,
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        operationId: `count${many}`,
+        summary: `Count the ${collection} a list query selects (filter as JSON, q): exact up to 10,000, then \`exact: false\``,
+        querystring: CountQueryParams,
+        response: { 200: RecordCount, ...errors },
+      },
+    },
+    async (req) => countRecords(services, req.tenant, spec.object, parseListQueryParams(req.query)),
   );
   app.post(
     `/${collection}/query`,

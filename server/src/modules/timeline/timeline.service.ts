@@ -6,7 +6,7 @@ import { badRequest } from '../../platform/errors/app-error.js';
 import { events } from '../../platform/events/event.schema.js';
 import { eventDefinition } from '../../platform/events/event-catalogue.js';
 import type { Services } from '../../platform/http/types.js';
-import { customObjectDefs } from '../../platform/registry/registry.service.js';
+import { cachedObjectDef, customObjectDefs } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 
@@ -42,55 +42,97 @@ const ACTOR_WORDS: Record<string, string> = {
   import: 'An import',
 };
 
-/** Objects the timeline names besides the standard ones: the tenant's custom objects, by key. */
-type ObjectsByKey = Record<string, ObjectDef | undefined>;
+/**
+ * The registry entries the timeline names objects and fields from, by object key: the tenant's
+ * custom objects (issue 21) and standard objects with the tenant's custom fields. An object not
+ * here is named from the standard registry, or by its key in words.
+ */
+export type ObjectsByKey = Record<string, ObjectDef | undefined>;
 
-function label(object: string, custom: ObjectsByKey = {}): string {
-  // A custom object (issue 21) by its label, or its key in words: `intended_parent` -> "intended parent".
+const defOf = (object: string, defs: ObjectsByKey) => defs[object] ?? STANDARD_OBJECTS[object];
+
+function label(object: string, defs: ObjectsByKey = {}): string {
+  // A custom object by its label, or its key in words: `intended_parent` -> "intended parent".
+  return defOf(object, defs)?.labelSingular.toLowerCase() ?? object.replaceAll('_', ' ');
+}
+
+function fieldLabel(object: string, key: string, defs: ObjectsByKey): string {
   return (
-    (STANDARD_OBJECTS[object] ?? custom[object])?.labelSingular.toLowerCase() ?? object.replaceAll('_', ' ')
+    defOf(object, defs)
+      ?.fields.find((f) => f.key === key)
+      ?.label.toLowerCase() ?? key.replaceAll('_', ' ')
   );
 }
 
-function fieldLabel(object: string, key: string, custom: ObjectsByKey): string {
-  return (
-    (STANDARD_OBJECTS[object] ?? custom[object])?.fields.find((f) => f.key === key)?.label.toLowerCase() ??
-    key.replaceAll('_', ' ')
-  );
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The changed fields of an `*.updated` event's `changes`, with the `custom` jsonb (the tenant's
+ * custom fields of a standard object, recorded as one change) opened into the keys that changed.
+ */
+export function changedFieldKeys(changes: Record<string, unknown>): string[] {
+  return Object.entries(changes).flatMap(([key, change]) => {
+    if (key !== 'custom' || !isPlainObject(change)) return [key];
+    const before = isPlainObject(change.before) ? change.before : {};
+    const after = isPlainObject(change.after) ? change.after : {};
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+      (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+    );
+    return keys;
+  });
 }
 
 /** "e-mails, phones and tags": the labels of `keys` of `object`, in the object's field order. */
-function fieldList(object: string, keys: readonly string[], custom: ObjectsByKey = {}): string {
-  const order = (STANDARD_OBJECTS[object] ?? custom[object])?.fields.map((f) => f.key) ?? [];
+function fieldList(object: string, keys: readonly string[], defs: ObjectsByKey = {}): string {
+  const order = defOf(object, defs)?.fields.map((f) => f.key) ?? [];
   const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
-  const labels = [...keys].sort((a, b) => rank(a) - rank(b)).map((k) => fieldLabel(object, k, custom));
+  const labels = [...new Set(keys)].sort((a, b) => rank(a) - rank(b)).map((k) => fieldLabel(object, k, defs));
   return labels.length > 1
     ? `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}`
     : (labels[0] ?? 'details');
 }
 
+const capitalized = (words: string) => words.charAt(0).toUpperCase() + words.slice(1);
+
+/**
+ * Words for an event the catalogue cannot describe (its type is no longer catalogued, or an older
+ * version stored its data in another shape), from the verb of its type: "Ada completed task X".
+ */
+function fallbackWords(type: string, actor: string, what: string): string {
+  const verb = (type.split('.')[1] ?? '').replaceAll('_', ' ');
+  return /^[a-z]+ed$/.test(verb) ? `${actor} ${verb} ${what}` : `${actor} made a change to ${what}`;
+}
+
 /**
  * Words for an event, from its definition in the event catalogue: "Ada Admin changed the e-mails
- * and tags of contact Grace Hopper". An event whose type is no longer catalogued, or whose stored
- * data an older version wrote in another shape, gets its type in words.
+ * and tags of contact Grace Hopper", always a sentence (capitalized, never the raw type).
+ * Custom fields are named by their labels when `defs` holds the subject's object.
  */
 export function describeEvent(
   e: { type: string; subjectObject: string; data: Record<string, unknown> },
   actor: string,
-  /** The tenant's custom objects, for their labels (issue 21); without them, keys in words. */
-  custom: ObjectsByKey = {},
+  /** The tenant's registry entries (see `ObjectsByKey`); without them, standard labels and keys in words. */
+  defs: ObjectsByKey = {},
 ): string {
-  const fallback = `${actor}: ${e.type.replaceAll('_', ' ')}`;
+  const name = typeof e.data.name === 'string' && e.data.name ? ` ${e.data.name}` : '';
+  const what = `${label(e.subjectObject, defs)}${name}`;
   const definition = eventDefinition(e.type);
   const parsed = definition?.data.safeParse(e.data);
-  if (!definition || !parsed?.success) return fallback;
-  const name = typeof e.data.name === 'string' && e.data.name ? ` ${e.data.name}` : '';
-  return definition.describe({
-    actor,
-    what: `${label(e.subjectObject, custom)}${name}`,
-    data: parsed.data,
-    fields: (keys) => fieldList(e.subjectObject, keys, custom),
-  });
+  if (!definition || !parsed?.success) return capitalized(fallbackWords(e.type, actor, what));
+  return capitalized(
+    definition.describe({
+      actor,
+      what,
+      data: parsed.data,
+      fields: (keys) =>
+        fieldList(
+          e.subjectObject,
+          keys.includes('custom') && isPlainObject(e.data.changes) ? changedFieldKeys(e.data.changes) : keys,
+          defs,
+        ),
+    }),
+  );
 }
 
 /** An event time as PostgreSQL prints a timestamptz (`2026-01-31 09:15:00.123456+00`), as cursors carry it. */
@@ -143,11 +185,15 @@ export async function timelineOf(
         )
         .orderBy(desc(events.occurredAt), desc(events.id))
         .limit(page.limit + 1);
-      // The custom objects the events are about, for their labels (issue 21).
-      const keys = [...new Set(found.map((r) => r.subjectObject))].filter((k) => !STANDARD_OBJECTS[k]);
+      // The objects the events are about, with the tenant's custom fields and custom objects, for
+      // their labels (a change of a custom field is named by its label).
+      const keys = [...new Set(found.map((r) => r.subjectObject))];
       const custom: ObjectsByKey = {};
-      if (keys.length)
-        for (const def of await customObjectDefs(scope.tx, ctx.orgId, keys)) custom[def.key] = def;
+      const customKeys = keys.filter((k) => !STANDARD_OBJECTS[k]);
+      if (customKeys.length)
+        for (const def of await customObjectDefs(scope.tx, ctx.orgId, customKeys)) custom[def.key] = def;
+      for (const key of keys.filter((k) => STANDARD_OBJECTS[k] && !STANDARD_OBJECTS[k].activity))
+        custom[key] = await cachedObjectDef(scope.tx, ctx.orgId, key);
       return { found, custom };
     },
     { readOnly: true },

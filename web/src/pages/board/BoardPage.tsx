@@ -46,6 +46,7 @@ import { RecordPicker } from '../../lib/pickers';
 import { meQuery, objectQuery, pipelinesQuery } from '../../lib/query';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 import { FilterBuilder, type FilterState, toFilter } from '../records/FilterBuilder';
+import { boardAnnouncements } from './board-announcements';
 
 type Board = { pipeline: { id: string; name: string }; columns: BoardColumn[] };
 
@@ -271,6 +272,7 @@ export function BoardPage() {
           onDragCancel={() => setActiveId(null)}
           onDragEnd={onDragEnd}
           accessibility={{
+            announcements: boardAnnouncements(data),
             screenReaderInstructions: {
               draggable:
                 'To move an opportunity, press Space, use the arrow keys to choose a stage, then Space again. Escape cancels.',

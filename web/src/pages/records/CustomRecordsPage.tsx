@@ -1,4 +1,4 @@
-import { Anchor, Button, Group, Modal, Stack, Table, TextInput, Title } from '@mantine/core';
+import { Anchor, Button, Group, Modal, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -8,7 +8,7 @@ import { api, call } from '../../api/client';
 import { CustomRecordForm, customTitle, formFields } from '../../lib/custom-records';
 import { cellContent, useMembers } from '../../lib/fields';
 import { objectQuery } from '../../lib/query';
-import { PAGE_SIZE, type RecordData } from '../../lib/records';
+import { countWords, PAGE_SIZE, type RecordData } from '../../lib/records';
 import { EmptyState, PageSkeleton } from '../../shell/states';
 
 /**
@@ -35,6 +35,15 @@ export function CustomRecordsPage() {
       ),
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
+  const total = useQuery({
+    queryKey: ['records', object, 'count', q],
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/records/{object}/count', {
+          params: { path: { object }, query: q ? { q } : {} },
+        }),
+      ),
+  });
   if (!description) return <PageSkeleton />;
   const retired = description.custom_object?.retired ?? false;
   const columns = formFields(description).slice(0, 6);
@@ -43,9 +52,19 @@ export function CustomRecordsPage() {
   return (
     <Stack>
       <Group justify="space-between">
-        <Title order={1} size="h2">
-          {description.label_plural}
-        </Title>
+        <Group gap="sm">
+          <Title order={1} size="h2">
+            {description.label_plural}
+          </Title>
+          {total.data && (
+            <Text c="dimmed" size="sm" data-testid="record-count" aria-live="polite">
+              {countWords(total.data, {
+                singular: description.label_singular,
+                plural: description.label_plural,
+              })}
+            </Text>
+          )}
+        </Group>
         <Group>
           <Anchor
             href={`/api/v1/records/${object}/export${q ? `?q=${encodeURIComponent(q)}` : ''}`}

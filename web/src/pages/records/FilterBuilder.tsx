@@ -249,7 +249,10 @@ export function FilterBuilder({
                   searchable
                   data={filterable.map((f) => ({ value: f.key, label: f.label }))}
                   value={cond.field || null}
+                  allowDeselect={false}
                   onChange={(v) => {
+                    // Re-choosing the chosen field keeps its operator and value.
+                    if (!v || v === cond.field) return;
                     const f = filterable.find((x) => x.key === v);
                     update(i, { field: v ?? '', op: f ? (opsFor(f)[0] ?? 'eq') : 'eq', value: undefined });
                   }}
@@ -261,7 +264,9 @@ export function FilterBuilder({
                     w={140}
                     data={opsFor(field).map((o) => ({ value: o, label: OP_LABELS[o] ?? o }))}
                     value={cond.op}
-                    onChange={(v) => update(i, { op: v ?? 'eq' })}
+                    // Re-choosing the chosen operator keeps it (a Select deselects by default).
+                    allowDeselect={false}
+                    onChange={(v) => v && v !== cond.op && update(i, { op: v })}
                   />
                 )}
                 <div style={{ flex: 1 }}>

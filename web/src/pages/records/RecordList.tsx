@@ -47,6 +47,8 @@ import { meQuery, objectQuery } from '../../lib/query';
 import {
   bulkAction,
   COLLECTION,
+  countQueryOptions,
+  countWords,
   DETAIL_PATH,
   type ListObject,
   listQueryOptions,
@@ -118,6 +120,11 @@ export function RecordList(config: ListConfig) {
   }, [JSON.stringify(queryKey)]);
   const cursor = cursors[cursors.length - 1];
 
+  const total = useQuery({
+    ...countQueryOptions(collection, { filter: filterNode, q }),
+    placeholderData: keepPreviousData,
+    enabled: Boolean(description),
+  });
   const list = useQuery({
     ...listQueryOptions(collection, { filter: filterNode, sort, q, columns, cursor }),
     placeholderData: keepPreviousData,
@@ -213,6 +220,14 @@ export function RecordList(config: ListConfig) {
           <Title order={1} size="h2">
             {currentView ? currentView.name : description.label_plural}
           </Title>
+          {total.data && (
+            <Text c="dimmed" size="sm" data-testid="record-count" aria-live="polite">
+              {countWords(total.data, {
+                singular: description.label_singular,
+                plural: description.label_plural,
+              })}
+            </Text>
+          )}
           <Select
             aria-label="Saved view"
             placeholder="All records"
