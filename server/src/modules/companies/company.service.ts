@@ -16,9 +16,16 @@ import { companyContactHooks } from './company-contacts.hooks.js';
 
 type CompanyRow = typeof companies.$inferSelect;
 
-/** `https://www.Acme.com/about` -> `acme.com`; a bare domain is lower-cased and kept. */
-export function domainOf(value: string): string {
-  const host = /^[a-z]+:\/\//i.test(value) ? new URL(value).hostname : value.split('/')[0]!;
+/**
+ * `https://www.Acme.com/about` -> `acme.com`; a bare domain is lower-cased and kept.
+ * @throws 400 `invalid_domain` naming `field` when `value` has a scheme but is not a URL
+ */
+export function domainOf(value: string, field = 'body.domain'): string {
+  let host = value.split('/')[0]!;
+  if (/^[a-z]+:\/\//i.test(value)) {
+    if (!URL.canParse(value)) throw badRequest('Not a valid web address', field, 'invalid_domain');
+    host = new URL(value).hostname;
+  }
   return host.toLowerCase().replace(/^www\./, '');
 }
 
@@ -125,7 +132,11 @@ export async function createCompanyIn(
       .values({
         orgId: ctx.orgId,
         name: input.name,
-        domain: input.domain ? domainOf(input.domain) : input.website ? domainOf(input.website) : null,
+        domain: input.domain
+          ? domainOf(input.domain)
+          : input.website
+            ? domainOf(input.website, 'body.website')
+            : null,
         website: input.website ?? null,
         phone: phoneOf(input.phone) ?? null,
         address: input.address ?? {},
