@@ -75,8 +75,20 @@ export async function dragTo(
   from: ReturnType<Page['locator']>,
   to: ReturnType<Page['locator']>,
 ): Promise<void> {
-  const a = (await from.boundingBox())!;
-  const b = (await to.boundingBox())!;
+  // Grab the card where it rests: after a drop it may still be animating into place, and a box
+  // read mid-animation puts the mouse beside it (as a person would wait to see it settle).
+  const settled = async (locator: ReturnType<Page['locator']>) => {
+    let last = JSON.stringify(await locator.boundingBox());
+    for (let i = 0; i < 50; i++) {
+      await page.waitForTimeout(100);
+      const now = JSON.stringify(await locator.boundingBox());
+      if (now === last) break;
+      last = now;
+    }
+    return (await locator.boundingBox())!;
+  };
+  const a = await settled(from);
+  const b = await settled(to);
   await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
   await page.mouse.down();
   await page.mouse.move(a.x + a.width / 2 + 10, a.y + a.height / 2 + 10, { steps: 5 });
