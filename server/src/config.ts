@@ -59,6 +59,12 @@ export type Config = {
   statementTimeoutMs: number;
   /** The same for work outside a request: jobs, imports, commands. */
   jobStatementTimeoutMs: number;
+  /** Where `cairn backup` and the scheduled backups write (default `dataDir/backups`). */
+  backupDir: string;
+  /** Hours between scheduled backups taken by the worker; 0 turns them off. */
+  backupEveryHours: number;
+  /** Scheduled backups kept; older ones are deleted after each new one. */
+  backupKeep: number;
 };
 
 export class ConfigError extends Error {
@@ -117,6 +123,9 @@ const envSchema = z.object({
   QUEUE_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   JOB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(120_000),
+  BACKUP_DIR: z.string().min(1).optional(),
+  BACKUP_EVERY_HOURS: z.coerce.number().min(0).max(8760).default(24),
+  BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(7),
 });
 
 /**
@@ -164,6 +173,9 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     mailFrom: e.MAIL_FROM ?? `Cairn <no-reply@${new URL(baseUrl).hostname}>`,
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
     jobStatementTimeoutMs: e.JOB_STATEMENT_TIMEOUT_MS,
+    backupDir: path.resolve(e.BACKUP_DIR ?? path.join(dataDir, 'backups')),
+    backupEveryHours: e.BACKUP_EVERY_HOURS,
+    backupKeep: e.BACKUP_KEEP,
   };
 }
 

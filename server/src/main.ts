@@ -65,6 +65,35 @@ program
   )
   .action(() => run(async () => (await import('./commands/db.command.js')).statusCommand()));
 
+const backup = program
+  .command('backup')
+  .description(
+    'Back up the whole database while Cairn serves (pg_dump in one snapshot, or the embedded data directory), with a manifest of every table',
+  )
+  .option('--dir <dir>', 'where to write it (default BACKUP_DIR, or DATA_DIR/backups)')
+  .option('--keep <n>', 'then keep only the newest n backups in that directory')
+  .action((options: { dir?: string; keep?: string }) =>
+    run(async () => (await import('./commands/backup.command.js')).backupCommand(options)),
+  );
+backup
+  .command('list')
+  .description('List the backups in the backup directory, newest first')
+  .option('--dir <dir>', 'the directory (default BACKUP_DIR, or DATA_DIR/backups)')
+  .action((options: { dir?: string }) =>
+    run(async () => (await import('./commands/backup.command.js')).listBackupsCommand(options)),
+  );
+
+program
+  .command('restore')
+  .description(
+    'Restore a backup into an empty database (DATABASE_URL or --database-url; else an empty DATA_DIR) and verify every table against its manifest',
+  )
+  .argument('<file>', 'the backup file (.dump or .tar.gz; its .manifest.json beside it)')
+  .option('--database-url <url>', 'the empty PostgreSQL database to restore into (default DATABASE_URL)')
+  .action((file: string, options: { databaseUrl?: string }) =>
+    run(async () => (await import('./commands/backup.command.js')).restoreCommand(file, options)),
+  );
+
 program
   .command('demo')
   .description(

@@ -9,6 +9,11 @@ import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js'
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
+import {
+  defineBackupJobs,
+  scheduleNextBackup,
+  takeBackupsOnSignal,
+} from './platform/backup/backup-schedule.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
 import type { Services } from './platform/http/types.js';
 import { readVersionInfo } from './platform/http/version.js';
@@ -62,6 +67,7 @@ export async function createServices(
   defineImportQueue(services);
   defineDuplicateJobs(services);
   defineNotificationJobs(services);
+  defineBackupJobs(services, logger);
   return services;
 }
 
@@ -78,7 +84,10 @@ export async function runProcess(roles: {
   const services = await createServices();
   const { config, logger } = services;
   await services.jobs.start({ worker: roles.worker });
+  if (roles.worker) await scheduleNextBackup(services);
   if (roles.demo) await ensureDemo(services);
+  const stopBackupSignal =
+    services.database.kind === 'embedded' ? takeBackupsOnSignal(services, logger) : () => {};
   const built = roles.http ? await buildApp(services) : undefined;
   if (built) {
     await built.app.listen({ port: config.port, host: config.host });
@@ -97,6 +106,7 @@ export async function runProcess(roles: {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  stopBackupSignal();
   await built?.app.close();
   await services.jobs.stop();
   await services.database.close();

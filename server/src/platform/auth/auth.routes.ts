@@ -214,9 +214,10 @@ export function principalResolver(
     const token = verifiedSessionToken(req.headers.cookie, config.secret);
     if (!token) return null;
     const key = cacheKeyOf(token);
-    // One lookup per session at a time: when a cached check expires under load, the requests that
-    // carry the same session wait for one query instead of each queueing its own for a connection.
-    const row = sessionCache.peek(key) ?? (await sessionCache.get(key, () => lookUp(token)));
+    // One lookup per session at a time, and while the session is in use, renewed in the background
+    // before it expires: requests carrying it never wait for the lookup after the first one.
+    const load = () => lookUp(token);
+    const row = sessionCache.peekRefreshing(key, load) ?? (await sessionCache.get(key, load));
     const expiresMs = Number(row?.expires_ms ?? 0);
     if (!row || expiresMs <= Date.now()) return null;
     if (expiresMs - refreshWindowMs <= Date.now()) {

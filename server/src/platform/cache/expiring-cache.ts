@@ -27,6 +27,34 @@ export class ExpiringCache<V> {
     return hit && Date.now() - hit.at < this.ttlMs ? hit.value : undefined;
   }
 
+  /**
+   * Refresh ahead: the fresh entry of `key` at once, and when it is past half its time to live, a
+   * load started in the background (one at a time) that replaces it, so that under steady use the
+   * entry never expires and no caller waits for its reload (issue 18: at 200 connections the
+   * requests that met an expired session check queued twice for a connection, the tail of p99).
+   * An entry is still never used later than `ttlMs` after it was loaded. Only for a `load` that
+   * needs nothing of its caller's (no transaction of a request that may end meanwhile).
+   * Without a fresh entry: undefined (then `get`). Synchronous, as `peek`: a hit costs no await.
+   */
+  peekRefreshing(key: string, load: () => Promise<V | undefined>): V | undefined {
+    const hit = this.#entries.get(key);
+    const age = hit ? Date.now() - hit.at : Number.POSITIVE_INFINITY;
+    if (!hit || age >= this.ttlMs) return undefined;
+    if (age >= this.ttlMs / 2 && !this.#loading.has(key)) {
+      const generation = this.#generation;
+      const started = load().then((value) => this.#store(key, value, generation));
+      this.#loading.set(key, started);
+      started
+        .catch(() => {
+          // The entry stays until it expires; the caller after that loads it itself.
+        })
+        .finally(() => {
+          if (this.#loading.get(key) === started) this.#loading.delete(key);
+        });
+    }
+    return hit.value;
+  }
+
   /** The fresh entry of `key`, or what `load` yields (shared by concurrent callers), kept. */
   async get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const fresh = this.peek(key);
