@@ -48,6 +48,8 @@ import './modules/records/record.events.js';
 import './modules/tags/tag.events.js';
 import './modules/tasks/task.events.js';
 import './modules/views/view.events.js';
+import { installAccessGuard } from './platform/access/access-guard.js';
+import { profileOfPrincipal } from './platform/access/access-loader.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
   installSessionCacheInvalidation,
@@ -55,8 +57,6 @@ import {
   registerAuthHandler,
 } from './platform/auth/auth.routes.js';
 import { eventWebhooks } from './platform/events/event-reference.js';
-import { installAccessGuard } from './platform/access/access-guard.js';
-import { profileOfPrincipal } from './platform/access/access-loader.js';
 import { installCompression } from './platform/http/compression.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installInputRules } from './platform/http/input.js';

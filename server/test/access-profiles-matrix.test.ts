@@ -15,7 +15,11 @@ const NOWHERE = '00000000-0000-4000-8000-00000000beef';
 
 const org = useOrganization('Access matrix', {
   prepare: async ({ admin }) => {
-    await postOk(admin.client, '/api/v1/objects', { key: CUSTOM, label_singular: 'Gizmo', label_plural: 'Gizmos' });
+    await postOk(admin.client, '/api/v1/objects', {
+      key: CUSTOM,
+      label_singular: 'Gizmo',
+      label_plural: 'Gizmos',
+    });
     for (const field of [
       { label: 'Serial', type: 'text' },
       { label: 'Weight', type: 'number' },
@@ -26,7 +30,10 @@ const org = useOrganization('Access matrix', {
   },
 });
 
-type Description = { key: string; fields: (Pick<FieldDef, 'key' | 'filterable' | 'sortable' | 'retired'> & {})[] };
+type Description = {
+  key: string;
+  fields: (Pick<FieldDef, 'key' | 'filterable' | 'sortable' | 'retired'> & {})[];
+};
 
 /** The list route of an object (`/api/v1/contacts`, `/api/v1/records/gizmo`). */
 const listUrl = (object: string) => {
@@ -46,30 +53,48 @@ async function memberWithRole(key: string, body: Record<string, unknown>): Promi
 
 describe('the field-level matrix, from the registry', () => {
   it('every field of every object, hidden, is absent from lists and the registry and refused in queries', async () => {
-    const objects = expectStatus<{ data: Description[] }>(await org.admin.client.get('/api/v1/objects'), 200).data;
+    const objects = expectStatus<{ data: Description[] }>(
+      await org.admin.client.get('/api/v1/objects'),
+      200,
+    ).data;
     const listed = objects.filter((o) => o.key !== 'task' && o.key !== 'note');
-    expect(listed.map((o) => o.key)).toEqual(expect.arrayContaining(['contact', 'company', 'opportunity', CUSTOM]));
+    expect(listed.map((o) => o.key)).toEqual(
+      expect.arrayContaining(['contact', 'company', 'opportunity', CUSTOM]),
+    );
     // One role hides every field of every object but the id: each field is its own case below.
     const hidden = (o: Description) =>
       Object.fromEntries(o.fields.filter((f) => f.key !== 'id' && !f.retired).map((f) => [f.key, 'hidden']));
     const client = await memberWithRole('blindfold', {
-      objects: Object.fromEntries(objects.map((o) => [o.key, { rights: ['read'], scope: 'all', fields: hidden(o) }])),
+      objects: Object.fromEntries(
+        objects.map((o) => [o.key, { rights: ['read'], scope: 'all', fields: hidden(o) }]),
+      ),
     });
     // A record of each object, so lists have rows to inspect.
     await postOk(org.admin.client, '/api/v1/contacts', { first_name: 'Matrix', custom: { shoe_size: 44 } });
     await postOk(org.admin.client, '/api/v1/companies', { name: 'Matrix Co' });
     await postOk(org.admin.client, '/api/v1/opportunities', { title: 'Matrix deal', amount: 5 });
-    await postOk(org.admin.client, `/api/v1/records/${CUSTOM}`, { custom: { name: 'Gizmo 1', serial: 'SN-1', weight: 3 } });
+    await postOk(org.admin.client, `/api/v1/records/${CUSTOM}`, {
+      custom: { name: 'Gizmo 1', serial: 'SN-1', weight: 3 },
+    });
 
     let cases = 0;
     for (const object of listed) {
       const url = listUrl(object.key);
-      const seen = expectStatus<{ fields: { key: string }[] }>(await client.get(`/api/v1/objects/${object.key}`), 200);
-      expect(seen.fields.map((f) => f.key), object.key).toEqual(['id']);
+      const seen = expectStatus<{ fields: { key: string }[] }>(
+        await client.get(`/api/v1/objects/${object.key}`),
+        200,
+      );
+      expect(
+        seen.fields.map((f) => f.key),
+        object.key,
+      ).toEqual(['id']);
       const rows = expectStatus<{ data: Record<string, unknown>[] }>(await client.get(url), 200, url).data;
       expect(rows.length, url).toBeGreaterThan(0);
       for (const row of rows) {
-        expect(Object.keys(row).filter((k) => k !== 'custom'), url).toEqual(['id']);
+        expect(
+          Object.keys(row).filter((k) => k !== 'custom'),
+          url,
+        ).toEqual(['id']);
         expect(row.custom ?? {}, url).toEqual({});
       }
       for (const field of object.fields.filter((f) => f.key !== 'id' && !f.retired)) {
@@ -80,7 +105,10 @@ describe('the field-level matrix, from the registry', () => {
           label,
         });
         if (field.filterable)
-          expectProblem(await client.get(`${url}?filter=${filterOf(field.key)}`), 400, { code: 'invalid_query', label });
+          expectProblem(await client.get(`${url}?filter=${filterOf(field.key)}`), 400, {
+            code: 'invalid_query',
+            label,
+          });
         if (field.sortable)
           expectProblem(await client.get(`${url}?sort=${field.key}`), 400, {
             code: 'invalid_query',
@@ -102,7 +130,10 @@ describe('the route walk: every record route declares its rights', () => {
     const recordRoutes = routes.filter((r) => r.access.startsWith('records:'));
     expect(recordRoutes.length).toBeGreaterThan(50);
     for (const route of recordRoutes) expect(route.rights, `${route.method} ${route.url}`).toBeDefined();
-    expect(rightsOfRoute('GET', '/api/v1/opportunities/export')).toEqual({ object: 'opportunity', right: 'export' });
+    expect(rightsOfRoute('GET', '/api/v1/opportunities/export')).toEqual({
+      object: 'opportunity',
+      right: 'export',
+    });
     expect(rightsOfRoute('POST', '/api/v1/records/:object/:id/archive')).toEqual({
       object: ':object',
       right: 'delete',
@@ -137,7 +168,10 @@ describe('the route walk: every record route declares its rights', () => {
       (r) => r.access.startsWith('records:') && r.rights !== 'none' && r.access !== 'records:purge',
     );
     const urlOf = (url: string) =>
-      url.replace(':object', CUSTOM).replace(/:[A-Za-z]+/g, NOWHERE).replace(/\*$/, 'x');
+      url
+        .replace(':object', CUSTOM)
+        .replace(/:[A-Za-z]+/g, NOWHERE)
+        .replace(/\*$/, 'x');
     let walked = 0;
     for (const route of routes) {
       const url = urlOf(route.url);
@@ -148,7 +182,9 @@ describe('the route walk: every record route declares its rights', () => {
       if (refused.status === 415) continue;
       expectProblem(refused, 403, { code: 'right_denied', label });
       const passed = await everything.request(route.method as 'GET', url, body);
-      expect(passed.status === 403 && passed.body?.code === 'right_denied', `${label}: ${passed.text}`).toBe(false);
+      expect(passed.status === 403 && passed.body?.code === 'right_denied', `${label}: ${passed.text}`).toBe(
+        false,
+      );
       expect(passed.status, `${label}: ${passed.text}`).toBeLessThan(500);
       walked++;
     }

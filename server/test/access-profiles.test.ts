@@ -93,9 +93,9 @@ describe('a Support role that cannot see opportunity values or export', () => {
 
     const pipeline = await defaultPipeline(c);
     const board = expectStatus(await c.get(`/api/v1/pipelines/${pipeline.id}/board`), 200);
-    const card = board.columns.flatMap((col: { cards: { id: string }[] }) => col.cards).find(
-      (x: { id: string }) => x.id === deal.id,
-    );
+    const card = board.columns
+      .flatMap((col: { cards: { id: string }[] }) => col.cards)
+      .find((x: { id: string }) => x.id === deal.id);
     expect(card.title).toBe('Glacier renewal');
     expect(card).not.toHaveProperty('amount');
     expect(board.columns[0]).not.toHaveProperty('sums');
@@ -128,10 +128,14 @@ describe('a Support role that cannot see opportunity values or export', () => {
       code: 'invalid_query',
       path: 'fields[1]',
     });
-    expectProblem(await c.post('/api/v1/opportunities/query', { sort: [{ field: 'amount', direction: 'desc' }] }), 400, {
-      code: 'invalid_query',
-      path: 'sort[0].field',
-    });
+    expectProblem(
+      await c.post('/api/v1/opportunities/query', { sort: [{ field: 'amount', direction: 'desc' }] }),
+      400,
+      {
+        code: 'invalid_query',
+        path: 'sort[0].field',
+      },
+    );
     expectProblem(
       await c.get(`/api/v1/opportunities/count?filter=${filterOn('amount', 'eq', NEW_AMOUNT)}`),
       400,
@@ -214,11 +218,20 @@ describe('a Support role that cannot see opportunity values or export', () => {
       { code: 'unknown_field', path: 'body.objects.opportunity.fields.wingspan' },
     );
     expectProblem(
-      await org.admin.client.post('/api/v1/roles', { key: 'odd', name: 'Odd', objects: { unicorn: { rights: [] } } }),
+      await org.admin.client.post('/api/v1/roles', {
+        key: 'odd',
+        name: 'Odd',
+        objects: { unicorn: { rights: [] } },
+      }),
       422,
       { code: 'unknown_object', path: 'body.objects.unicorn' },
     );
-    expectProblem(await org.admin.client.patch('/api/v1/members/00000000-0000-4000-8000-000000000001', { role: 'support' }), 404);
+    expectProblem(
+      await org.admin.client.patch('/api/v1/members/00000000-0000-4000-8000-000000000001', {
+        role: 'support',
+      }),
+      404,
+    );
     const member = await addMember(org.t, org.admin.client, 'viewer');
     expectProblem(await org.admin.client.patch(`/api/v1/members/${member.userId}`, { role: 'nobody' }), 422, {
       code: 'reference_not_found',
@@ -248,7 +261,11 @@ describe('a Support role that cannot see opportunity values or export', () => {
     expect(jsonl.text).toContain('Glacier renewal');
     expect(jsonl.text).not.toContain('"amount"');
     // Update is gone with the change.
-    expectProblem(await support.client.patch(`/api/v1/opportunities/${deal.id}`, { title: 'X' }), 403, 'right_denied');
+    expectProblem(
+      await support.client.patch(`/api/v1/opportunities/${deal.id}`, { title: 'X' }),
+      403,
+      'right_denied',
+    );
     const log = expectStatus(await org.admin.client.get('/api/v1/audit'), 200).data as { action: string }[];
     expect(log.some((e) => e.action === 'role.updated')).toBe(true);
   });
@@ -279,15 +296,25 @@ describe('API keys scoped per object and right', () => {
     expectProblem(await api.get('/api/v1/contacts/export'), 403, 'right_denied');
     expectProblem(await api.post('/api/v1/companies', { name: 'No' }), 403, 'right_denied');
 
-    const readOnly = script((await issue(org.admin.client, { read_only: true, scopes: { contact: ['read', 'update'] } })).key);
+    const readOnly = script(
+      (await issue(org.admin.client, { read_only: true, scopes: { contact: ['read', 'update'] } })).key,
+    );
     expectStatus(await readOnly.get('/api/v1/contacts'), 200);
     expectProblem(await readOnly.post('/api/v1/contacts', { first_name: 'No' }), 403, 'api_key_read_only');
-    expectProblem(await readOnly.patch(`/api/v1/contacts/${made.id}`, { first_name: 'No' }), 403, 'api_key_read_only');
+    expectProblem(
+      await readOnly.patch(`/api/v1/contacts/${made.id}`, { first_name: 'No' }),
+      403,
+      'api_key_read_only',
+    );
 
-    expectProblem(await org.admin.client.post('/api/v1/api-keys', { name: 'Bad', scopes: { unicorn: ['read'] } }), 422, {
-      code: 'unknown_object',
-      path: 'body.scopes.unicorn',
-    });
+    expectProblem(
+      await org.admin.client.post('/api/v1/api-keys', { name: 'Bad', scopes: { unicorn: ['read'] } }),
+      422,
+      {
+        code: 'unknown_object',
+        path: 'body.scopes.unicorn',
+      },
+    );
   });
 
   it("never exceeds its creator's role: a demoted creator's key loses what they lost", async () => {
@@ -301,7 +328,10 @@ describe('API keys scoped per object and right', () => {
       name: 'No values',
       objects: { opportunity: { rights: ['read'], scope: 'all', fields: { amount: 'hidden' } } },
     });
-    expectStatus(await org.admin.client.patch(`/api/v1/members/${second.userId}`, { role: 'no_values' }), 204);
+    expectStatus(
+      await org.admin.client.patch(`/api/v1/members/${second.userId}`, { role: 'no_values' }),
+      204,
+    );
     const seen = expectStatus(await api.get(`/api/v1/opportunities/${deal.id}`), 200);
     expect(seen).not.toHaveProperty('amount');
     expectProblem(await api.patch(`/api/v1/opportunities/${deal.id}`, { title: 'No' }), 403, 'right_denied');
@@ -325,11 +355,16 @@ describe('teams and the team scope', () => {
     const rep = await memberWith('team_rep');
     const mate = await addMember(org.t, org.admin.client, 'user');
     const stranger = await addMember(org.t, org.admin.client, 'user');
-    const team = await postOk(org.admin.client, '/api/v1/teams', { name: 'North', description: 'Northern accounts' });
+    const team = await postOk(org.admin.client, '/api/v1/teams', {
+      name: 'North',
+      description: 'Northern accounts',
+    });
     for (const who of [rep, mate])
       expectStatus(await org.admin.client.put(`/api/v1/teams/${team.id}/members/${who.userId}`), 204);
     const shown = expectStatus(await org.admin.client.get(`/api/v1/teams/${team.id}`), 200);
-    expect(shown.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual([rep.userId, mate.userId].sort());
+    expect(shown.members.map((m: { user_id: string }) => m.user_id).sort()).toEqual(
+      [rep.userId, mate.userId].sort(),
+    );
     expectProblem(await org.admin.client.post('/api/v1/teams', { name: 'north' }), 409, {
       code: 'team_exists',
       path: 'body.name',
@@ -349,17 +384,25 @@ describe('teams and the team scope', () => {
     expectStatus(await rep.client.get(`/api/v1/opportunities/${mates.id}`), 200);
     expectProblem(await rep.client.get(`/api/v1/opportunities/${strangers.id}`), 404, 'not_found');
     expectProblem(await rep.client.get(`/api/v1/opportunities/${strangers.id}/timeline`), 404, 'not_found');
-    expectProblem(await rep.client.patch(`/api/v1/opportunities/${strangers.id}`, { title: 'Mine now' }), 404, 'not_found');
+    expectProblem(
+      await rep.client.patch(`/api/v1/opportunities/${strangers.id}`, { title: 'Mine now' }),
+      404,
+      'not_found',
+    );
     const count = expectStatus(await rep.client.get('/api/v1/opportunities/count'), 200);
     expect(count.count).toBe(listed.length);
     const csv = await rep.client.get('/api/v1/opportunities/export?format=csv');
     expect(csv.text).toContain('Mate deal');
     expect(csv.text).not.toContain('Stranger deal');
-    const hits = expectStatus(await rep.client.get('/api/v1/search?q=deal'), 200).data.map((h: { id: string }) => h.id);
+    const hits = expectStatus(await rep.client.get('/api/v1/search?q=deal'), 200).data.map(
+      (h: { id: string }) => h.id,
+    );
     expect(hits).toContain(mates.id);
     expect(hits).not.toContain(strangers.id);
     const pipeline = await defaultPipeline(rep.client);
-    const board = JSON.stringify(expectStatus(await rep.client.get(`/api/v1/pipelines/${pipeline.id}/board`), 200));
+    const board = JSON.stringify(
+      expectStatus(await rep.client.get(`/api/v1/pipelines/${pipeline.id}/board`), 200),
+    );
     expect(board).toContain(mates.id);
     expect(board).not.toContain(strangers.id);
 
@@ -379,6 +422,8 @@ describe('teams and the team scope', () => {
     const log = expectStatus(await org.admin.client.get('/api/v1/audit'), 200).data.map(
       (e: { action: string }) => e.action,
     );
-    expect(log).toEqual(expect.arrayContaining(['team.created', 'team.member_added', 'team.member_removed', 'team.deleted']));
+    expect(log).toEqual(
+      expect.arrayContaining(['team.created', 'team.member_added', 'team.member_removed', 'team.deleted']),
+    );
   });
 });

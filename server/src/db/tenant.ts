@@ -4,10 +4,10 @@ import { NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import type { PgDialect } from 'drizzle-orm/pg-core';
 import { PgliteSession, PgliteTransaction } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import type { AccessProfile } from '../platform/access/access-profile.types.js';
 import { type CallerPresence, currentDbBudget, type DbBudget, QueryCanceledError } from './budget.js';
 import type { Database, SqlExecutor, Tx } from './client.js';
 import { isId } from './ids.js';
-import type { AccessProfile } from '../platform/access/access-profile.types.js';
 
 /** Who did it (DESIGN invariant 6, the event envelope's `actor`). */
 export type Actor = {

@@ -82,7 +82,8 @@ export function registerAccessRoutes(app: ApiApp, services: Services): void {
       schema: {
         tags: roleTags,
         operationId: 'updateRole',
-        summary: 'Change a role: given parts replace the old ones (`objects` whole); its holders see it at once',
+        summary:
+          'Change a role: given parts replace the old ones (`objects` whole); its holders see it at once',
         params: IdParams,
         body: RoleUpdate,
         response: { 200: RoleView, ...errors },

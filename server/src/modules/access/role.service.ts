@@ -1,6 +1,8 @@
 import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { roles } from '../../platform/access/access.schema.js';
+import { forgetRoles } from '../../platform/access/access-loader.js';
 import { registryObjects } from '../../platform/access/access-objects.js';
 import { builtInRights } from '../../platform/access/access-profile.js';
 import {
@@ -9,11 +11,9 @@ import {
   RIGHTS,
   type RoleRights,
 } from '../../platform/access/access-profile.types.js';
-import { roles } from '../../platform/access/access.schema.js';
-import { forgetRoles } from '../../platform/access/access-loader.js';
 import { isRole, ROLES } from '../../platform/access/permissions.js';
-import { members } from '../../platform/auth/auth.schema.js';
 import { type AuditSource, appendAudit } from '../../platform/audit/audit.js';
+import { members } from '../../platform/auth/auth.schema.js';
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
@@ -139,7 +139,11 @@ export async function listRoles(services: Services, ctx: TenantContext): Promise
     ctx,
     async (scope) => {
       const holders = await holdersByRole(scope);
-      const rows = await scope.tx.select().from(roles).where(eq(roles.orgId, ctx.orgId)).orderBy(asc(roles.name));
+      const rows = await scope.tx
+        .select()
+        .from(roles)
+        .where(eq(roles.orgId, ctx.orgId))
+        .orderBy(asc(roles.name));
       const builtIn = ROLES.map((key): RoleViewOut => {
         const rights = builtInRights(key);
         return {
@@ -162,7 +166,10 @@ export async function listRoles(services: Services, ctx: TenantContext): Promise
 }
 
 async function loadRole(scope: TenantScope, id: string, lock = false): Promise<Row> {
-  const query = scope.tx.select().from(roles).where(and(eq(roles.orgId, scope.ctx.orgId), eq(roles.id, id)));
+  const query = scope.tx
+    .select()
+    .from(roles)
+    .where(and(eq(roles.orgId, scope.ctx.orgId), eq(roles.id, id)));
   const [row] = lock ? await query.for('update') : await query;
   if (!row) throw notFound('Role', id);
   return row;
@@ -204,7 +211,10 @@ function objectAccessOf(input: ObjectAccessIn, def: ObjectDef | undefined, path:
 /** The stored rights of a role's input, checked against the registry. @throws 422 naming the path */
 async function rightsOf(
   scope: TenantScope,
-  input: { objects?: Record<string, ObjectAccessIn> | undefined; default_access?: ObjectAccessIn | undefined },
+  input: {
+    objects?: Record<string, ObjectAccessIn> | undefined;
+    default_access?: ObjectAccessIn | undefined;
+  },
   current: RoleRights | undefined,
 ): Promise<RoleRights> {
   const defs = new Map((await registryObjects(scope.tx, scope.ctx.orgId)).map((d) => [d.key, d]));
@@ -212,9 +222,13 @@ async function rightsOf(
   for (const [key, access] of Object.entries(input.objects ?? current?.objects ?? {})) {
     const def = defs.get(key);
     if (!def)
-      throw new AppError(422, 'unknown_object', `No object has the key "${key}"`, { path: `body.objects.${key}` });
+      throw new AppError(422, 'unknown_object', `No object has the key "${key}"`, {
+        path: `body.objects.${key}`,
+      });
     objects[key] =
-      input.objects === undefined ? (access as ObjectAccess) : objectAccessOf(access as ObjectAccessIn, def, `body.objects.${key}`);
+      input.objects === undefined
+        ? (access as ObjectAccess)
+        : objectAccessOf(access as ObjectAccessIn, def, `body.objects.${key}`);
   }
   const fallback = input.default_access
     ? objectAccessOf(input.default_access, undefined, 'body.default_access')

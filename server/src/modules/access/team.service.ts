@@ -2,8 +2,8 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { teamMembers, teams } from '../../platform/access/access.schema.js';
-import { members, users } from '../../platform/auth/auth.schema.js';
 import { type AuditSource, appendAudit } from '../../platform/audit/audit.js';
+import { members, users } from '../../platform/auth/auth.schema.js';
 import { conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
@@ -58,7 +58,10 @@ async function linksOf(scope: TenantScope, rows: Row[]): Promise<{ rows: Row[]; 
  * The teams' views, their members named. Users are global: read on the owner connection, after
  * the tenant transaction (the embedded database has one connection, held by a transaction).
  */
-async function viewsOf(services: Services, { rows, links }: { rows: Row[]; links: Link[] }): Promise<TeamViewOut[]> {
+async function viewsOf(
+  services: Services,
+  { rows, links }: { rows: Row[]; links: Link[] },
+): Promise<TeamViewOut[]> {
   const ids = [...new Set(links.map((l) => l.userId))];
   const people = ids.length
     ? await services.database.db
@@ -84,7 +87,10 @@ async function viewsOf(services: Services, { rows, links }: { rows: Row[]; links
 }
 
 async function loadTeam(scope: TenantScope, id: string, lock = false): Promise<Row> {
-  const query = scope.tx.select().from(teams).where(and(eq(teams.orgId, scope.ctx.orgId), eq(teams.id, id)));
+  const query = scope.tx
+    .select()
+    .from(teams)
+    .where(and(eq(teams.orgId, scope.ctx.orgId), eq(teams.id, id)));
   const [row] = lock ? await query.for('update') : await query;
   if (!row) throw notFound('Team', id);
   return row;
@@ -116,9 +122,14 @@ export async function listTeams(services: Services, ctx: TenantContext): Promise
 
 /** One team. @throws 404 */
 export async function getTeam(services: Services, ctx: TenantContext, id: string): Promise<TeamViewOut> {
-  const found = await withTenant(services.database, ctx, async (scope) => linksOf(scope, [await loadTeam(scope, id)]), {
-    readOnly: true,
-  });
+  const found = await withTenant(
+    services.database,
+    ctx,
+    async (scope) => linksOf(scope, [await loadTeam(scope, id)]),
+    {
+      readOnly: true,
+    },
+  );
   return (await viewsOf(services, found))[0]!;
 }
 

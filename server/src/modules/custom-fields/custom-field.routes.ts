@@ -1,6 +1,6 @@
-import { visibleDef } from '../../platform/access/access-profile.js';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { visibleDef } from '../../platform/access/access-profile.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { customObjectDefs, objectDef } from '../../platform/registry/registry.service.js';

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
-import type { Services } from '../../platform/http/types.js';
 import { indexedSearchAllowed } from '../../platform/access/access-profile.js';
+import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { type ListQuery, ListQueryParams } from '../../platform/query/query.schema.js';
 import { indexedSearchIds } from '../../platform/query/query.search.js';

@@ -54,7 +54,11 @@ export async function listPage(scope: TenantScope, object: ObjectDef, query: Lis
   const q = query.q;
   const indexed =
     object.indexedSearch && q !== undefined && q.trim() !== '' && indexedSearchAllowed(scope.ctx, object);
-  const compiled = compileListQuery(object, query, { table: ALIAS, searchIndexed: indexed, tenant: scope.ctx });
+  const compiled = compileListQuery(object, query, {
+    table: ALIAS,
+    searchIndexed: indexed,
+    tenant: scope.ctx,
+  });
   // Free text through the trigram index (see migrations/0005_search.sql for why a function); the
   // relevance order (query.search.ts relevanceOf) only sorts these bounded candidates.
   const search = indexed

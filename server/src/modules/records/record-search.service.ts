@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
-import type { Services } from '../../platform/http/types.js';
 import { allows, indexedSearchAllowed, readableOf } from '../../platform/access/access-profile.js';
+import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { indexedSearchIds, RELEVANCE, relevanceOf } from '../../platform/query/query.search.js';
 import { customObjectDefs, objectDef } from '../../platform/registry/registry.service.js';

@@ -19,7 +19,9 @@ const ApiKey = z
     scopes: z
       .record(z.string(), z.array(z.enum(RIGHTS)))
       .nullable()
-      .describe("The objects the key reaches and its rights on each; null: every object its creator's role reaches"),
+      .describe(
+        "The objects the key reaches and its rights on each; null: every object its creator's role reaches",
+      ),
     created_by: z.uuid(),
     created_at: z.string(),
     expires_at: z.string().nullable(),
@@ -68,7 +70,8 @@ export function registerApiKeyRoutes(app: ApiApp, services: Services): void {
       const { expires_at } = req.body;
       if (expires_at && new Date(expires_at).getTime() <= Date.now())
         throw badRequest('An expiry must be in the future', 'body.expires_at');
-      if (req.body.scopes) await assertKnownObjects(services.database, req.tenant, Object.keys(req.body.scopes), 'body.scopes');
+      if (req.body.scopes)
+        await assertKnownObjects(services.database, req.tenant, Object.keys(req.body.scopes), 'body.scopes');
       const created = await issueApiKey(services.database, req.tenant, auditSourceOf(req), req.body);
       return reply.code(201).send(created);
     },

@@ -77,7 +77,12 @@ export function rightsOfRoute(method: string, url: string): RouteRights | undefi
   if (onId && second === 'contacts') return { object: 'contact', right: 'read' };
   if (method === 'GET') {
     if (first === 'export') return { object, right: 'export' };
-    if (first === undefined || READ_SUFFIXES.has(first) || READ_SUFFIXES.has(second ?? '') || (onId && !second))
+    if (
+      first === undefined ||
+      READ_SUFFIXES.has(first) ||
+      READ_SUFFIXES.has(second ?? '') ||
+      (onId && !second)
+    )
       return { object, right: 'read', ...id };
     return undefined;
   }
@@ -125,9 +130,10 @@ export function installAccessGuard(app: FastifyInstance, database: Database): vo
     if (!ctx.access) return;
     if (rights.object === '*') {
       // An import names its object in its query or body (`?object=contact`): that object's right.
-      const named = [(req.query as Record<string, unknown> | undefined)?.object, (req.body as Record<string, unknown> | undefined)?.object].find(
-        (v): v is string => typeof v === 'string',
-      );
+      const named = [
+        (req.query as Record<string, unknown> | undefined)?.object,
+        (req.body as Record<string, unknown> | undefined)?.object,
+      ].find((v): v is string => typeof v === 'string');
       return named ? assertRight(ctx, named, rights.right) : assertAnyRight(ctx, rights.right);
     }
     const params = (req.params ?? {}) as Record<string, string | undefined>;
@@ -141,7 +147,8 @@ export function installAccessGuard(app: FastifyInstance, database: Database): vo
     const right: Right = action === 'archive' || action === 'restore' ? 'delete' : rights.right;
     assertRight(ctx, def.key, right, def.labelPlural.toLowerCase());
     if (right === 'create' || right === 'update') assertWritableInput(ctx, def, body);
-    if (rights.id === 'record' && params.id && isId(params.id)) await assertInScope(database, ctx, def, params.id);
+    if (rights.id === 'record' && params.id && isId(params.id))
+      await assertInScope(database, ctx, def, params.id);
     // A timeline redacts its entries itself, per the object each is about (timeline.service.ts).
     const keys = req.routeOptions.url?.endsWith('/timeline') ? new Set<string>() : hiddenKeysOf(ctx, def);
     if (keys.size > 0) hidden.set(req, keys);

@@ -2,9 +2,9 @@ import { and, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { withTenant } from '../../db/tenant.js';
 import { ExpiringCache } from '../cache/expiring-cache.js';
+import { roles } from './access.schema.js';
 import { builtInRights, narrowRights } from './access-profile.js';
 import type { AccessProfile, RoleRights } from './access-profile.types.js';
-import { roles } from './access.schema.js';
 import type { Principal } from './principal.js';
 
 /** How long this process reuses a custom role's rights, ms (a change made here clears it at once). */
@@ -15,7 +15,11 @@ const roleCache = new ExpiringCache<RoleRights | null>(ROLE_CACHE_MS, 10_000);
 const NOTHING: RoleRights = { objects: {}, default: { rights: [], scope: 'own', fields: {} } };
 
 /** The rights of the organization's custom role `key`, or null when it has none of that key. */
-export async function customRoleRights(database: Database, orgId: string, key: string): Promise<RoleRights | null> {
+export async function customRoleRights(
+  database: Database,
+  orgId: string,
+  key: string,
+): Promise<RoleRights | null> {
   const cacheKey = `${orgId}:${key}`;
   const cached = roleCache.peek(cacheKey);
   if (cached !== undefined) return cached;

@@ -59,7 +59,12 @@ const RIGHT_WORDS: Record<Right, string> = {
 };
 
 /** @throws AppError 403 `right_denied` when the context may not use `right` on `object` */
-export function assertRight(ctx: Pick<TenantContext, 'access'>, object: string, right: Right, label = object) {
+export function assertRight(
+  ctx: Pick<TenantContext, 'access'>,
+  object: string,
+  right: Right,
+  label = object,
+) {
   if (allows(ctx, object, right)) return;
   throw new AppError(
     403,
@@ -123,9 +128,7 @@ export function visibleDef(ctx: Pick<TenantContext, 'access'>, def: ObjectDef): 
   const readable = (key: string) => fieldReadable(ctx, def.key, key);
   return {
     ...def,
-    ...(def.display
-      ? { display: { ...def.display, columns: def.display.columns.filter(readable) } }
-      : {}),
+    ...(def.display ? { display: { ...def.display, columns: def.display.columns.filter(readable) } } : {}),
     fields: def.fields
       .filter((f) => fieldReadable(ctx, def.key, f.key))
       .map((f) => (updatable && fieldWritable(ctx, def.key, f.key) ? f : { ...f, readOnly: true })),

@@ -29,7 +29,12 @@ declare module 'fastify' {
 }
 
 /** One registered route, as the route table (and the tenant-isolation suite) sees it. */
-export type RouteEntry = { method: string; url: string; access: RouteAccess; rights?: RouteRights | undefined };
+export type RouteEntry = {
+  method: string;
+  url: string;
+  access: RouteAccess;
+  rights?: RouteRights | undefined;
+};
 
 export type RouteGuardOptions = {
   /** Resolves the caller from the request's API key (`Authorization: Bearer`) or session cookie. */

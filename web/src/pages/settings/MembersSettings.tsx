@@ -36,7 +36,9 @@ export function MembersSettings() {
   const members = useQuery(membersQuery);
   // Every role a member may hold: the built-in ones and the organization's own (issue 22).
   const roles = useQuery(rolesQuery);
-  const roleChoices = roles.data?.data.map((r) => ({ value: r.key, label: r.name })) ?? ROLES.map((r) => ({ value: r.value, label: r.value }));
+  const roleChoices =
+    roles.data?.data.map((r) => ({ value: r.key, label: r.name })) ??
+    ROLES.map((r) => ({ value: r.value, label: r.value }));
   const invitations = useQuery({
     queryKey: ['invitations'],
     queryFn: () => call(api.GET('/api/v1/invitations')),

@@ -92,12 +92,29 @@ export function RolesSettings() {
           }}
         >
           <Group align="flex-end" gap="xs" mt="md">
-            <TextInput label="New role" placeholder="Support" required value={name} onChange={(e) => {
-              const v = e.currentTarget.value;
-              setName(v);
-              setKey(v.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, ''));
-            }} />
-            <TextInput label="Key" required value={key} onChange={(e) => setKey(e.currentTarget.value)} w={160} />
+            <TextInput
+              label="New role"
+              placeholder="Support"
+              required
+              value={name}
+              onChange={(e) => {
+                const v = e.currentTarget.value;
+                setName(v);
+                setKey(
+                  v
+                    .toLowerCase()
+                    .replace(/[^a-z0-9]+/g, '_')
+                    .replace(/^_+|_+$/g, ''),
+                );
+              }}
+            />
+            <TextInput
+              label="Key"
+              required
+              value={key}
+              onChange={(e) => setKey(e.currentTarget.value)}
+              w={160}
+            />
             <Button type="submit" loading={create.isPending}>
               Create role
             </Button>
@@ -183,7 +200,11 @@ function RoleEditor({ role, onDeleted }: { role: Role; onDeleted: () => void }) 
                   />
                 </Table.Td>
                 <Table.Td>
-                  <Button size="compact-xs" variant="subtle" onClick={() => setOpen(open === o.key ? null : o.key)}>
+                  <Button
+                    size="compact-xs"
+                    variant="subtle"
+                    onClick={() => setOpen(open === o.key ? null : o.key)}
+                  >
                     Fields
                   </Button>
                 </Table.Td>

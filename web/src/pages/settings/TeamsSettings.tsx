@@ -26,8 +26,12 @@ export function TeamsSettings() {
     mutationFn: (v: { team: string; user: string; add: boolean }) =>
       call(
         v.add
-          ? api.PUT('/api/v1/teams/{id}/members/{userId}', { params: { path: { id: v.team, userId: v.user } } })
-          : api.DELETE('/api/v1/teams/{id}/members/{userId}', { params: { path: { id: v.team, userId: v.user } } }),
+          ? api.PUT('/api/v1/teams/{id}/members/{userId}', {
+              params: { path: { id: v.team, userId: v.user } },
+            })
+          : api.DELETE('/api/v1/teams/{id}/members/{userId}', {
+              params: { path: { id: v.team, userId: v.user } },
+            }),
       ),
     onSuccess: refresh,
     onError: notify,
@@ -87,7 +91,12 @@ export function TeamsSettings() {
         }}
       >
         <Group align="flex-end" gap="xs">
-          <TextInput label="New team" required value={name} onChange={(e) => setName(e.currentTarget.value)} />
+          <TextInput
+            label="New team"
+            required
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+          />
           <Button type="submit" loading={create.isPending}>
             Create team
           </Button>
