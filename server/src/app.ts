@@ -6,6 +6,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { registerAccessRoutes } from './modules/access/access.routes.js';
 import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
@@ -32,6 +33,7 @@ import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
 // Each module's event types, registered with the event catalogue (platform/events/event-catalogue.ts).
+import './modules/access/access.events.js';
 import './modules/companies/company.events.js';
 import './modules/contacts/contact.events.js';
 // The contacts' side of a company (its contact count, unlinking on archive), plugged into companies.
@@ -46,6 +48,8 @@ import './modules/records/record.events.js';
 import './modules/tags/tag.events.js';
 import './modules/tasks/task.events.js';
 import './modules/views/view.events.js';
+import { installAccessGuard } from './platform/access/access-guard.js';
+import { profileOfPrincipal } from './platform/access/access-loader.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
   installSessionCacheInvalidation,
@@ -107,10 +111,12 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
   app.addHook('onClose', rateLimit.close);
   const resolve = principalResolver(services.auth, services.database, config);
   installSessionCacheInvalidation(app as unknown as ApiApp);
+  installAccessGuard(app, services.database);
   const routes = installRouteGuard(app, {
     resolvePrincipal: withApiKeys(services.database, resolve),
     trustedOrigins: config.trustedOrigins,
     limit: rateLimit.limit,
+    profileOf: (principal) => profileOfPrincipal(services.database, principal),
   });
 
   installIdempotency(app, services.database);
@@ -177,6 +183,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerNotificationRoutes(v1 as ApiApp, services);
         registerAuditRoutes(v1 as ApiApp, services);
         registerApiKeyRoutes(v1 as ApiApp, services);
+        registerAccessRoutes(v1 as ApiApp, services);
         registerPasswordRoutes(v1 as ApiApp, services);
         registerSystemMailRoutes(v1 as ApiApp, services);
         registerEmailVerificationRoutes(v1 as ApiApp, services);

@@ -261,6 +261,8 @@ describe('empty and late errors', () => {
       label_plural: 'Patch things',
     });
     const record = await c.post('/api/v1/records/patch_thing', { custom: { name: 'Patch record' } });
+    const role = await c.post('/api/v1/roles', { key: 'patch_role', name: 'Patch role' });
+    const team = await c.post('/api/v1/teams', { name: 'Patch team' });
     const targets: [string, { status: number; body: Record<string, unknown> }][] = [
       [`/api/v1/pipelines/${pipeline.body.id}`, pipeline],
       [`/api/v1/pipelines/${pipeline.body.id}/stages/${stage.id}`, pipeline],
@@ -274,6 +276,8 @@ describe('empty and late errors', () => {
       [`/api/v1/imports/${up.body.id}`, up as { status: number; body: Record<string, unknown> }],
       ['/api/v1/objects/patch_thing', object],
       [`/api/v1/records/patch_thing/${record.body.id}`, record],
+      [`/api/v1/roles/${role.body.id}`, role],
+      [`/api/v1/teams/${team.body.id}`, team],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);

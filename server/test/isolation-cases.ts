@@ -41,6 +41,8 @@ export type Kind =
   | 'freshObject'
   | 'retiredObject'
   | 'apiKey'
+  | 'role'
+  | 'team'
   | 'auditCursor'
   | 'session'
   | 'marker';

@@ -256,6 +256,27 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         return {
           apiKey: ok(await c.post('/api/v1/api-keys', { name: `${tn.marker} key` }), kind).id,
         };
+      case 'role':
+        return {
+          role: ok(
+            await c.post('/api/v1/roles', {
+              key: `walk_${randomBytes(4).toString('hex')}`,
+              name: `${tn.marker} role`,
+              objects: { contact: { rights: ['read'], scope: 'own' } },
+            }),
+            kind,
+          ).id,
+        };
+      case 'team': {
+        // With the tenant's admin in it (the case that takes a member out takes them).
+        const team = ok(
+          await c.post('/api/v1/teams', { name: `${tn.marker} team ${randomBytes(2).toString('hex')}` }),
+          kind,
+        );
+        if ((await c.put(`/api/v1/teams/${team.id}/members/${ids.user}`)).status !== 204)
+          throw new Error(`${tn.name}: joining the team failed`);
+        return { team: team.id };
+      }
       case 'session': {
         // Another session of the tenant's admin (not the walk's own, which must stay signed in).
         const device = t.client();
@@ -303,6 +324,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'customObject',
     'customRecord',
     'apiKey',
+    'role',
+    'team',
     'session',
     'auditCursor',
   ];

@@ -20,6 +20,7 @@ import {
   type Tenant,
   WALK_OBJECT,
 } from './isolation-cases.js';
+import './isolation-access-cases.js';
 import './isolation-custom-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadCsv } from './kit/imports.js';

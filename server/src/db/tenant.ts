@@ -4,6 +4,7 @@ import { NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import type { PgDialect } from 'drizzle-orm/pg-core';
 import { PgliteSession, PgliteTransaction } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import type { AccessProfile } from '../platform/access/access-profile.types.js';
 import { type CallerPresence, currentDbBudget, type DbBudget, QueryCanceledError } from './budget.js';
 import type { Database, SqlExecutor, Tx } from './client.js';
 import { isId } from './ids.js';
@@ -19,6 +20,12 @@ export type TenantContext = {
   orgId: string;
   actor: Actor;
   traceId?: string | undefined;
+  /**
+   * The principal's access profile when it is narrower than a built-in role (a custom role, a
+   * scoped API key): every shared record path applies it (`platform/access/access-profile.ts`).
+   * Absent for the built-in roles, workflows and the system.
+   */
+  access?: AccessProfile | undefined;
 };
 
 /** What a tenant unit of work receives: the transaction, its context, and the raw connection. */

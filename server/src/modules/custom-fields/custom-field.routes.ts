@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { visibleDef } from '../../platform/access/access-profile.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { customObjectDefs, objectDef } from '../../platform/registry/registry.service.js';
@@ -120,7 +121,9 @@ const describeField = (f: FieldDef) => ({
  */
 export function registerObjectRoutes(app: ApiApp, services: Services): void {
   const describe = async (ctx: TenantContext, key: string) =>
-    describeObject(await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, key)));
+    describeObject(
+      visibleDef(ctx, await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, key))),
+    );
 
   app.get(
     '/objects',
@@ -148,7 +151,7 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
           await withTenant(services.database, req.tenant, ({ tx }) => customObjectDefs(tx, req.tenant.orgId))
         )
           .filter((d) => req.query.include_retired === 'true' || !d.custom?.retired)
-          .map(describeObject),
+          .map((d) => describeObject(visibleDef(req.tenant, d))),
       ],
     }),
   );

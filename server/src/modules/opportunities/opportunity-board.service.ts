@@ -109,7 +109,7 @@ export async function board(
       const where = compileListQuery(
         def,
         { filter: options.filter, q: options.q, limit: 1 },
-        { table: 'o' },
+        { table: 'o', tenant: ctx },
       ).where;
       const status = options.includeClosed ? sql`true` : sql`o.status = 'open'`;
       const base = sql`o.org_id = ${ctx.orgId} and o.pipeline_id = ${pipelineId} and o.stage_id = s.id and o.archived_at is null and ${status} and ${where}`;
@@ -178,7 +178,7 @@ export async function boardColumn(
       const where = compileListQuery(
         def,
         { filter: options.filter, q: options.q, limit: 1 },
-        { table: 'o' },
+        { table: 'o', tenant: ctx },
       ).where;
       const after = options.cursor ? decode(options.cursor) : undefined;
       const items = rowsOf<RawCard>(

@@ -38,8 +38,13 @@ const Me = z
     organizations: z.array(Organization),
   })
   .meta({ id: 'Me' });
+/** A role a member may hold: a built-in one, or the key of one of the organization's own (issue 22). */
+const MemberRole = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{1,39}$/)
+  .describe('admin, user, viewer, or the key of one of the organization’s own roles (`GET /roles`)');
 const Member = z
-  .object({ user_id: z.uuid(), name: z.string(), email: z.string(), role: Role, joined_at: z.string() })
+  .object({ user_id: z.uuid(), name: z.string(), email: z.string(), role: MemberRole, joined_at: z.string() })
   .meta({ id: 'Member' });
 const Invitation = z
   .object({
@@ -184,8 +189,8 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
         tags: ['members'],
         summary: "Change a member's role (409 `last_admin` when it would leave no admin)",
         params: z.strictObject({ userId: Uuid }),
-        body: z.strictObject({ role: Role }),
-        response: { 204: z.null(), ...errors },
+        body: z.strictObject({ role: MemberRole }),
+        response: { 204: z.null(), ...errors, 422: Problem },
       },
     },
     async (req, reply) => {

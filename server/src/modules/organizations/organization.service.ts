@@ -8,9 +8,12 @@ import { invitations, members, organizations, sessions, users } from '../../plat
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { assertRoleExists } from '../access/role.service.js';
+import { leaveTeams } from '../access/team.service.js';
 import { ensureDefaultPipeline } from '../pipelines/pipeline.service.js';
 
-export type MemberView = { user_id: string; name: string; email: string; role: Role; joined_at: string };
+/** A member and the role they hold: a built-in one or a key of the organization's own (issue 22). */
+export type MemberView = { user_id: string; name: string; email: string; role: string; joined_at: string };
 export type InvitationView = {
   id: string;
   email: string;
@@ -69,7 +72,8 @@ export async function listUserOrganizations(services: Services, userId: string) 
     .innerJoin(organizations, eq(organizations.id, members.organizationId))
     .where(eq(members.userId, userId))
     .orderBy(asc(members.createdAt));
-  return rows.filter((r): r is typeof r & { role: Role } => isRole(r.role));
+  // A custom role (issue 22) acts with a user's coarse permissions, narrowed by its own rights.
+  return rows.map((r) => ({ ...r, role: isRole(r.role) ? r.role : ('user' as Role) }));
 }
 
 export async function organizationName(services: Services, orgId: string): Promise<string | null> {
@@ -111,7 +115,7 @@ export async function listMembers(services: Services, ctx: TenantContext): Promi
     user_id: r.userId,
     name: people.get(r.userId)?.name ?? '',
     email: people.get(r.userId)?.email ?? '',
-    role: isRole(r.role) ? r.role : 'viewer',
+    role: r.role,
     joined_at: r.createdAt.toISOString(),
   }));
 }
@@ -131,8 +135,9 @@ async function userNames(services: Services, ids: string[]) {
  * Changes a member's role. @throws 404 for a user who is not a member of this organization,
  * 409 `last_admin` when it would leave the organization without an admin
  */
-export async function changeMemberRole(services: Services, ctx: TenantContext, userId: string, role: Role) {
+export async function changeMemberRole(services: Services, ctx: TenantContext, userId: string, role: string) {
   await withTenant(services.database, ctx, async (scope) => {
+    await assertRoleExists(scope, role, 'body.role');
     const [member] = await scope.tx
       .select({ role: members.role })
       .from(members)
@@ -166,6 +171,7 @@ export async function removeMember(services: Services, ctx: TenantContext, userI
     await scope.tx
       .delete(members)
       .where(and(eq(members.organizationId, ctx.orgId), eq(members.userId, userId)));
+    await leaveTeams(scope, userId);
     await emitEvent(scope, services.jobs, {
       type: 'member.removed',
       subject: { object: 'member', id: userId },

@@ -114,7 +114,7 @@ async function selectIds(scope: TenantScope, def: ObjectDef, input: BulkActionIn
       ...(input.q !== undefined ? { q: input.q } : {}),
       limit: 1,
     },
-    { table: 'r' },
+    { table: 'r', tenant: scope.ctx },
   );
   const byIds = input.ids ? sql`r.id = any(${arrayParam(input.ids, 'uuid')})` : sql`true`;
   const archived = input.action === 'restore' ? sql`r.archived_at is not null` : sql`r.archived_at is null`;

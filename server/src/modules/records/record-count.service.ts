@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { indexedSearchAllowed } from '../../platform/access/access-profile.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { type ListQuery, ListQueryParams } from '../../platform/query/query.schema.js';
@@ -61,11 +62,12 @@ export async function countRecords(
     async (scope) => {
       const def = await cachedObjectDef(scope.tx, ctx.orgId, object);
       const { q, filter } = query;
-      const indexed = def.indexedSearch && q !== undefined && q.trim() !== '';
+      const indexed =
+        def.indexedSearch && q !== undefined && q.trim() !== '' && indexedSearchAllowed(scope.ctx, def);
       const compiled = compileListQuery(
         def,
         { ...(filter !== undefined ? { filter } : {}), ...(q !== undefined && !indexed ? { q } : {}) },
-        { table: ALIAS },
+        { table: ALIAS, tenant: scope.ctx },
       );
       const search = indexed
         ? sql`${sql.identifier(ALIAS)}.id in (${indexedSearchIds(def, q, SEARCH_CANDIDATES)})`

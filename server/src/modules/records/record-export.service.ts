@@ -55,7 +55,8 @@ export async function exportRecords(
   format: 'csv' | 'jsonl',
 ): Promise<Readable> {
   const def = await withTenant(services.database, ctx, ({ tx }) => objectDef(tx, ctx.orgId, object));
-  const fields = compileListQuery(def, { ...query, cursor: undefined, limit: 1 }).fields;
+  // The caller's access profile decides the columns too: a hidden field is no column (issue 22).
+  const fields = compileListQuery(def, { ...query, cursor: undefined, limit: 1 }, { tenant: ctx }).fields;
   const pageAt = (cursor: string | undefined) =>
     withTenant(services.database, ctx, (scope) => listPage(scope, def, { ...query, limit: BATCH, cursor }), {
       readOnly: true,

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { indexedSearchAllowed } from '../../platform/access/access-profile.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery, pageOf } from '../../platform/query/query.compiler.js';
 import type { ListQuery } from '../../platform/query/query.schema.js';
@@ -51,8 +52,13 @@ export function itemShaper(fields: FieldDef[]): (row: Record<string, unknown>) =
  */
 export async function listPage(scope: TenantScope, object: ObjectDef, query: ListQuery): Promise<ListPage> {
   const q = query.q;
-  const indexed = object.indexedSearch && q !== undefined && q.trim() !== '';
-  const compiled = compileListQuery(object, query, { table: ALIAS, searchIndexed: indexed });
+  const indexed =
+    object.indexedSearch && q !== undefined && q.trim() !== '' && indexedSearchAllowed(scope.ctx, object);
+  const compiled = compileListQuery(object, query, {
+    table: ALIAS,
+    searchIndexed: indexed,
+    tenant: scope.ctx,
+  });
   // Free text through the trigram index (see migrations/0005_search.sql for why a function); the
   // relevance order (query.search.ts relevanceOf) only sorts these bounded candidates.
   const search = indexed

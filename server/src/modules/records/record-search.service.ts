@@ -1,10 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { allows, indexedSearchAllowed, readableOf } from '../../platform/access/access-profile.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { indexedSearchIds, RELEVANCE, relevanceOf } from '../../platform/query/query.search.js';
 import { customObjectDefs, objectDef } from '../../platform/registry/registry.service.js';
+import type { FieldDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 
 type Row = { id: string; title: string; relevance: number };
@@ -37,16 +39,24 @@ export async function searchEverything(services: Services, ctx: TenantContext, q
     for (const def of defs) {
       const key = def.key;
       if (!def.fields.some((f) => f.searchable)) continue;
+      // An object the caller's role may not read is not searched; hidden fields are not matched
+      // (the index is left aside when it covers one) and records beyond its scope not found.
+      if (!allows(ctx, key, 'read')) continue;
+      const indexed = Boolean(def.indexedSearch) && indexedSearchAllowed(ctx, def);
       const compiled = compileListQuery(
         def,
         { q, limit: perObject },
-        { table: 'r', searchIndexed: Boolean(def.indexedSearch) },
+        { table: 'r', searchIndexed: indexed, tenant: ctx },
       );
+      const readable = readableOf(ctx, key) ?? (() => true);
       const relevance =
-        relevanceOf({ object: def, table: 'r', readable: () => true }, q) ?? sql.raw(String(RELEVANCE.fuzzy));
-      const search = def.indexedSearch ? sql`r.id in (${indexedSearchIds(def, q, 1000)})` : sql`true`;
+        relevanceOf({ object: def, table: 'r', readable }, q) ?? sql.raw(String(RELEVANCE.fuzzy));
+      const search = indexed ? sql`r.id in (${indexedSearchIds(def, q, 1000)})` : sql`true`;
+      // A record named by a field the role may not read is named by its id.
+      const naming = def.display ? [...def.display.fields, ...def.display.fallback] : [];
+      const titleSql = naming.every((k) => readable({ key: k } as FieldDef)) ? def.titleSql : undefined;
       const result = await scope.tx.execute<Row>(sql`
-        select r.id, ${sql.raw(def.titleSql?.('r') ?? 'r.id::text')} as title, ${relevance} as relevance
+        select r.id, ${sql.raw(titleSql?.('r') ?? 'r.id::text')} as title, ${relevance} as relevance
           from ${sql.identifier(def.table)} r
          where r.org_id = ${ctx.orgId} and r.archived_at is null and ${search} and ${compiled.where}
          order by ${compiled.orderBy}

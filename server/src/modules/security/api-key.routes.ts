@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { assertKnownObjects } from '../../platform/access/access-objects.js';
+import { RIGHTS } from '../../platform/access/access-profile.types.js';
 import { auditSourceOf } from '../../platform/audit/audit.js';
 import { issueApiKey, listApiKeys, revokeApiKey } from '../../platform/auth/api-keys.js';
 import { badRequest } from '../../platform/errors/app-error.js';
@@ -14,6 +16,12 @@ const ApiKey = z
     name: z.string(),
     prefix: z.string().describe("The key's first and last characters, to tell keys apart"),
     read_only: z.boolean(),
+    scopes: z
+      .record(z.string(), z.array(z.enum(RIGHTS)))
+      .nullable()
+      .describe(
+        "The objects the key reaches and its rights on each; null: every object its creator's role reaches",
+      ),
     created_by: z.uuid(),
     created_at: z.string(),
     expires_at: z.string().nullable(),
@@ -37,6 +45,14 @@ export function registerApiKeyRoutes(app: ApiApp, services: Services): void {
         body: z.strictObject({
           name: z.string().trim().min(1).max(120),
           read_only: z.boolean().default(false).describe('Reads only: writes answer 403 `api_key_read_only`'),
+          scopes: z
+            .record(z.string().max(64), z.array(z.enum(RIGHTS)).max(RIGHTS.length))
+            .nullable()
+            .optional()
+            .describe(
+              'The objects the key may reach and its rights on each (`{"contact": ["read", "update"]}`); ' +
+                "absent or null: every object. Never more than its creator's role allows",
+            ),
           expires_at: z.iso
             .datetime({ offset: true })
             .optional()
@@ -54,6 +70,8 @@ export function registerApiKeyRoutes(app: ApiApp, services: Services): void {
       const { expires_at } = req.body;
       if (expires_at && new Date(expires_at).getTime() <= Date.now())
         throw badRequest('An expiry must be in the future', 'body.expires_at');
+      if (req.body.scopes)
+        await assertKnownObjects(services.database, req.tenant, Object.keys(req.body.scopes), 'body.scopes');
       const created = await issueApiKey(services.database, req.tenant, auditSourceOf(req), req.body);
       return reply.code(201).send(created);
     },

@@ -92,13 +92,13 @@ function linkCondition(query: TaskListQueryInput): SQL | undefined {
  * @throws AppError 400 `invalid_query` at `filter...` or `sort[i]` as on every list, at
  *   `querystring.cursor` for a cursor of another list or sort
  */
-function compileTaskQuery(query: TaskListQueryInput): CompiledListQuery {
+function compileTaskQuery(ctx: TenantContext, query: TaskListQueryInput): CompiledListQuery {
   const { filter, sort } = parseListQueryParams({ filter: query.filter, sort: query.sort });
   try {
     return compileListQuery(
       TASK,
       { filter, sort, limit: query.limit, cursor: query.cursor },
-      { table: getTableName(tasks) },
+      { table: getTableName(tasks), tenant: ctx },
     );
   } catch (error) {
     if (error instanceof AppError && error.path === 'cursor')
@@ -122,7 +122,7 @@ export async function listTasks(
   ctx: TenantContext,
   query: TaskListQueryInput,
 ): Promise<{ data: TaskView[]; next_cursor: string | null }> {
-  const compiled = compileTaskQuery(query);
+  const compiled = compileTaskQuery(ctx, query);
   const where = and(
     eq(tasks.orgId, ctx.orgId),
     isNull(tasks.archivedAt),
@@ -214,6 +214,8 @@ export async function groupTasks(
     eq(tasks.status, 'open'),
     isNull(tasks.archivedAt),
     assigneeCondition(ctx, query.assignee),
+    // The access profile's record scope, as on every list (issue 22).
+    compileListQuery(TASK, { limit: 1 }, { table: getTableName(tasks), tenant: ctx }).where,
   );
   return withTenant(services.database, ctx, async (scope) => {
     const groups = {} as Record<TaskGroup, TaskView[]>;

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { allows, redactEventData } from '../../platform/access/access-profile.js';
 import { users } from '../../platform/auth/auth.schema.js';
 import { badRequest } from '../../platform/errors/app-error.js';
 import { events } from '../../platform/events/event.schema.js';
@@ -214,26 +215,30 @@ export async function timelineOf(
         ).map((u) => [u.id, u.name])
       : [],
   );
-  const data = shown.map((r) => {
-    const actorName =
-      r.actorType === 'user'
-        ? (names.get(r.actorId ?? '') ?? 'A former member')
-        : (ACTOR_WORDS[r.actorType] ?? 'Someone');
-    const d = r.data as Record<string, unknown>;
-    return {
-      id: r.id,
-      type: r.type,
-      occurred_at: r.occurredAt,
-      actor: { type: r.actorType, id: r.actorId, name: actorName },
-      subject: { object: r.subjectObject, id: r.subjectId },
-      description: describeEvent(
-        { type: r.type, subjectObject: r.subjectObject, data: d },
-        actorName,
-        custom,
-      ),
-      data: d,
-    };
-  });
+  // The caller's access profile (issue 22): events of objects it may not read are left out, and
+  // the values of fields it may not read redacted (the entry still says that they changed).
+  const data = shown
+    .filter((r) => allows(ctx, r.subjectObject, 'read'))
+    .map((r) => {
+      const actorName =
+        r.actorType === 'user'
+          ? (names.get(r.actorId ?? '') ?? 'A former member')
+          : (ACTOR_WORDS[r.actorType] ?? 'Someone');
+      const d = redactEventData(ctx, r.subjectObject, r.data as Record<string, unknown>);
+      return {
+        id: r.id,
+        type: r.type,
+        occurred_at: r.occurredAt,
+        actor: { type: r.actorType, id: r.actorId, name: actorName },
+        subject: { object: r.subjectObject, id: r.subjectId },
+        description: describeEvent(
+          { type: r.type, subjectObject: r.subjectObject, data: d },
+          actorName,
+          custom,
+        ),
+        data: d,
+      };
+    });
   const last = shown.at(-1);
   return {
     data,

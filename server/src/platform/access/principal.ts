@@ -1,5 +1,6 @@
 import type { TenantContext } from '../../db/tenant.js';
 import { AppError, forbidden, unauthenticated } from '../errors/app-error.js';
+import type { Right } from './access-profile.types.js';
 import { type Permission, type Role, roleAllows } from './permissions.js';
 
 /**
@@ -20,8 +21,15 @@ export type Principal = {
   apiKeyId?: string;
   /** The session's active organization, or null when the user belongs to none. */
   orgId: string | null;
-  /** The user's role in `orgId`. */
+  /**
+   * The user's built-in role in `orgId`, the coarse permissions routes check: for a member holding
+   * a custom role, `user` (the role's own rights then narrow every record path).
+   */
   role: Role | null;
+  /** The key of the organization's custom role the member holds (issue 22), if not a built-in one. */
+  customRole?: string | undefined;
+  /** An API key's narrowing: the objects and rights it was issued for (null: all), read-only. */
+  apiKey?: { scopes: Record<string, Right[]> | null; readOnly: boolean } | undefined;
   /**
    * `orgId` requires two-factor sign-in and this user has not set it up: until they do, only the
    * routes that set it up answer (403 `two_factor_required` elsewhere).

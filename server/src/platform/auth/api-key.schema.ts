@@ -1,4 +1,5 @@
-import { boolean, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { Right } from '../access/access-profile.types.js';
 import { organizations } from './auth.schema.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -21,6 +22,11 @@ export const apiKeys = pgTable(
     secretHash: text('secret_hash').notNull(),
     /** Reads only: every write answers 403 `api_key_read_only`. */
     readOnly: boolean('read_only').notNull().default(false),
+    /**
+     * The objects the key may reach and its rights on each (`{contact: ['read', 'update']}`); null:
+     * every object, as its role allows. Never more than its creator's role allows.
+     */
+    scopes: jsonb('scopes').$type<Record<string, Right[]>>(),
     /** The admin who issued it. */
     createdBy: uuid('created_by').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),

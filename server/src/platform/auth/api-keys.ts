@@ -4,10 +4,13 @@ import type { FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { isId, newId } from '../../db/ids.js';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
+import type { Right } from '../access/access-profile.types.js';
+import { isRole, type Role } from '../access/permissions.js';
 import type { Principal } from '../access/principal.js';
 import { type AuditSource, appendAudit } from '../audit/audit.js';
 import { notFound } from '../errors/app-error.js';
 import { apiKeys } from './api-key.schema.js';
+import { members } from './auth.schema.js';
 
 /**
  * API keys (issue 22). A key reads `cairn_<ids><secret>`: `<ids>` is the key's id and its
@@ -25,6 +28,8 @@ export type ApiKeyView = {
   name: string;
   prefix: string;
   read_only: boolean;
+  /** The objects the key reaches and its rights on each; null: every object its role reaches. */
+  scopes: Record<string, Right[]> | null;
   created_by: string;
   created_at: string;
   expires_at: string | null;
@@ -59,6 +64,7 @@ function viewOf(row: typeof apiKeys.$inferSelect): ApiKeyView {
     name: row.name,
     prefix: row.prefix,
     read_only: row.readOnly,
+    scopes: row.scopes ?? null,
     created_by: row.createdBy,
     created_at: iso(row.createdAt)!,
     expires_at: iso(row.expiresAt),
@@ -73,7 +79,12 @@ export async function issueApiKey(
   database: Database,
   ctx: TenantContext,
   source: AuditSource,
-  input: { name: string; read_only: boolean; expires_at?: string | undefined },
+  input: {
+    name: string;
+    read_only: boolean;
+    expires_at?: string | undefined;
+    scopes?: Record<string, Right[]> | null | undefined;
+  },
 ): Promise<ApiKeyView & { key: string }> {
   const id = newId();
   const secret = randomBytes(32).toString('base64url');
@@ -88,6 +99,7 @@ export async function issueApiKey(
         prefix: `${key.slice(0, 12)}…${key.slice(-4)}`,
         secretHash: hashOf(secret),
         readOnly: input.read_only,
+        scopes: input.scopes ?? null,
         createdBy: ctx.actor.id!,
         expiresAt: input.expires_at ? new Date(input.expires_at) : null,
       })
@@ -95,7 +107,12 @@ export async function issueApiKey(
     await appendAudit(scope, source, {
       action: 'api_key.issued',
       target: { type: 'api_key', id },
-      details: { name: input.name, read_only: input.read_only, expires_at: input.expires_at ?? null },
+      details: {
+        name: input.name,
+        read_only: input.read_only,
+        scopes: input.scopes ?? null,
+        expires_at: input.expires_at ?? null,
+      },
     });
     return created!;
   });
@@ -167,18 +184,28 @@ export async function resolveApiKey(database: Database, token: string): Promise<
         .set({ lastUsedAt: new Date() })
         .where(and(eq(apiKeys.orgId, parsed.orgId), eq(apiKeys.id, parsed.id)));
     }
-    return key;
+    // A key never exceeds its creator's role: a creator who left takes their keys' access along.
+    const [creator] = await tx
+      .select({ role: members.role })
+      .from(members)
+      .where(and(eq(members.organizationId, parsed.orgId), eq(members.userId, key.createdBy)));
+    return creator ? { key, creatorRole: creator.role } : null;
   });
   if (!row) return null;
+  const { key, creatorRole } = row;
+  const customRole = isRole(creatorRole) ? undefined : creatorRole;
+  const own: Role = key.readOnly ? 'viewer' : 'user';
   return {
     type: 'api_key',
-    userId: row.createdBy,
+    userId: key.createdBy,
     email: '',
-    name: row.name,
+    name: key.name,
     sessionId: '',
-    apiKeyId: row.id,
-    orgId: row.orgId,
-    role: row.readOnly ? 'viewer' : 'user',
+    apiKeyId: key.id,
+    orgId: key.orgId,
+    role: creatorRole === 'viewer' ? 'viewer' : own,
+    customRole,
+    apiKey: { scopes: key.scopes ?? null, readOnly: key.readOnly },
   };
 }
 

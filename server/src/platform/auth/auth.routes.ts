@@ -232,8 +232,11 @@ export function principalResolver(
       sessionCache.delete(key);
       if (!response) return null;
     }
-    const role = isRole(row.role) ? row.role : null;
+    // A custom role (issue 22) acts with a user's coarse permissions, narrowed by its own rights.
+    const customRole = row.role !== null && !isRole(row.role) ? row.role : undefined;
+    const role = isRole(row.role) ? row.role : customRole ? ('user' as const) : null;
     return {
+      customRole,
       type: 'user',
       userId: row.user_id,
       email: row.email,

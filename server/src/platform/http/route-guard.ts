@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TenantContext } from '../../db/tenant.js';
+import type { RouteRights } from '../access/access-guard.js';
+import type { AccessProfile } from '../access/access-profile.types.js';
 import type { RouteAccess } from '../access/permissions.js';
 import { type Principal, requirePermission, tenantContextOf } from '../access/principal.js';
 import { AppError, unauthenticated } from '../errors/app-error.js';
@@ -27,7 +29,12 @@ declare module 'fastify' {
 }
 
 /** One registered route, as the route table (and the tenant-isolation suite) sees it. */
-export type RouteEntry = { method: string; url: string; access: RouteAccess };
+export type RouteEntry = {
+  method: string;
+  url: string;
+  access: RouteAccess;
+  rights?: RouteRights | undefined;
+};
 
 export type RouteGuardOptions = {
   /** Resolves the caller from the request's API key (`Authorization: Bearer`) or session cookie. */
@@ -39,6 +46,11 @@ export type RouteGuardOptions = {
    * routes and when no valid session came), before any refusal, so 401s and CSRF refusals count.
    */
   limit?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /**
+   * The principal's access profile, when narrower than its built-in role (a custom role, a scoped
+   * API key: `platform/access/access-loader.ts`), carried by the request's tenant context.
+   */
+  profileOf?: (principal: Principal) => Promise<AccessProfile | undefined>;
 };
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -67,7 +79,7 @@ export function installRouteGuard(app: FastifyInstance, options: RouteGuardOptio
     const access = route.config?.access;
     if (!access) throw new Error(`Route ${String(route.method)} ${url} declares no config.access`);
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') table.push({ method, url, access });
+      if (method !== 'HEAD') table.push({ method, url, access, rights: route.config?.rights });
     }
   });
 
@@ -100,7 +112,10 @@ export function installRouteGuard(app: FastifyInstance, options: RouteGuardOptio
     } else {
       requirePermission(req.principal, access);
     }
-    tenants.set(req, tenantContextOf(req.principal, String(req.id)));
+    const tenant = tenantContextOf(req.principal, String(req.id));
+    const profile = await options.profileOf?.(req.principal);
+    if (profile) tenant.access = profile;
+    tenants.set(req, tenant);
   });
   return table;
 }

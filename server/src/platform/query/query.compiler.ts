@@ -1,4 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
+import type { TenantContext } from '../../db/tenant.js';
+import { assertRight, readableOf, rowScopeSql } from '../access/access-profile.js';
 import type { FieldDef, ObjectDef } from '../registry/registry.types.js';
 import {
   CURSOR_COLUMN,
@@ -34,6 +36,13 @@ export type CompileListQueryOptions = {
   table?: string;
   /** Field-level read access: a field it refuses is unknown to the query (filter, sort, q, fields). */
   readable?: (field: FieldDef) => boolean;
+  /**
+   * The tenant context the query runs for: its access profile (issue 22), when it has one, refuses
+   * the query without the object's read right (403 `right_denied`), makes its hidden fields
+   * unknown (as `readable` does) and keeps the rows outside its record scope out of `where`.
+   * Every list, count, export, bulk selection, board and search passes it.
+   */
+  tenant?: TenantContext | undefined;
   /** The moment relative dates are evaluated at. Default: now. */
   now?: Date;
   /**
@@ -84,10 +93,12 @@ export function compileListQuery(
 ): CompiledListQuery {
   const timeZone = options.timeZone ?? 'UTC';
   if (!isValidTimeZone(timeZone)) throw invalidQuery(`Unknown time zone "${timeZone}"`, 'timeZone');
+  const tenant = options.tenant;
+  if (tenant) assertRight(tenant, object.key, 'read', object.labelPlural.toLowerCase());
   const scope: FieldScope = {
     object,
     table: options.table ?? object.table,
-    readable: options.readable ?? (() => true),
+    readable: options.readable ?? readableOf(tenant, object.key) ?? (() => true),
   };
   const clock = { now: options.now ?? new Date(), timeZone };
 
@@ -103,6 +114,9 @@ export function compileListQuery(
   const conditions: SQL[] = [];
   // A custom object's records share the `records` table: only those of this object (issue 21).
   if (object.custom) conditions.push(sql`${columnRef(scope.table, 'object_id')} = ${object.custom.id}::uuid`);
+  // The access profile's record scope (own, team): rows beyond it are not there for this query.
+  const rowScope = tenant ? rowScopeSql(tenant, object, scope.table) : undefined;
+  if (rowScope) conditions.push(rowScope);
   if (query.filter !== undefined) conditions.push(compileFilter(query.filter, { ...scope, clock }));
   if (options.searchIndexed) searchTerms(query.q); // validated here; the caller applies the condition
   const search = options.searchIndexed ? undefined : searchCondition(scope, query.q);

@@ -70,6 +70,11 @@ export type FieldDef = {
    * that name this field in a file: the import suggests the field for such a column.
    */
   synonyms?: string[] | undefined;
+  /**
+   * Keys of answers computed from this field's values (a board column's `sums` of amounts): an
+   * access profile that hides the field strips them too (issue 22).
+   */
+  derivedKeys?: string[] | undefined;
 };
 
 export type ObjectDef = {

@@ -65,10 +65,12 @@ function moveCard(board: Board, cardId: string, stageId: string, afterId: string
     ...board,
     columns: board.columns.map((col) => {
       let cards = col.cards.filter((k) => k.id !== cardId);
-      let { count, sums } = col;
+      let { count } = col;
+      // A role that may not see values gets no sums (and no amounts): nothing to keep up to date.
+      let sums = col.sums as BoardColumn['sums'] | undefined;
       if (col === from && col.stage.id !== stageId) {
         count -= 1;
-        if (card.amount != null && card.currency)
+        if (sums && card.amount != null && card.currency)
           sums = { ...sums, [card.currency]: (sums[card.currency] ?? 0) - card.amount };
       }
       if (col.stage.id === stageId) {
@@ -80,11 +82,11 @@ function moveCard(board: Board, cardId: string, stageId: string, afterId: string
         ];
         if (from.stage.id !== stageId) {
           count += 1;
-          if (card.amount != null && card.currency)
+          if (sums && card.amount != null && card.currency)
             sums = { ...sums, [card.currency]: (sums[card.currency] ?? 0) + card.amount };
         }
       }
-      return { ...col, cards, count, sums };
+      return { ...col, cards, count, ...(sums ? { sums } : {}) };
     }),
   };
 }
@@ -337,9 +339,11 @@ function Column({
           {column.count}
         </Badge>
       </Group>
-      <Text size="xs" c="dimmed" mb={6} data-testid="stage-sum">
-        {sumLabel(column.sums)}
-      </Text>
+      {column.sums !== undefined && (
+        <Text size="xs" c="dimmed" mb={6} data-testid="stage-sum">
+          {sumLabel(column.sums)}
+        </Text>
+      )}
       <SortableContext
         id={column.stage.id}
         items={column.cards.map((c) => c.id)}
@@ -440,7 +444,8 @@ function CardView({
         </Text>
       )}
       <Group justify="space-between" mt={4} wrap="nowrap">
-        <Text size="sm">{money(card.amount, card.currency)}</Text>
+        {/* Absent when the caller's role hides opportunity values (issue 22). */}
+        <Text size="sm">{card.amount === undefined ? '' : money(card.amount, card.currency)}</Text>
         <Text size="xs" c="dimmed">
           {card.days_in_stage}d
         </Text>

@@ -88,7 +88,11 @@ export function RecordList(config: ListConfig) {
   const [q] = useDebouncedValue(search.trim(), 250);
   const [chosenColumns, setColumns] = useState<string[] | null>(null);
   // Until the user chooses (or opens a view): the registry's default columns for the object.
-  const columns = chosenColumns ?? description?.display.columns ?? [];
+  // Only fields the registry gives this user (a role may hide some, issue 22): a saved view naming a
+  // hidden one still opens, without that column.
+  const columns = (chosenColumns ?? description?.display.columns ?? []).filter(
+    (k) => !description || description.fields.some((f) => f.key === k),
+  );
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [creating, setCreating] = useState(false);

@@ -20,6 +20,7 @@ import { api, call } from '../../api/client';
 import { formatDate } from '../../lib/fields';
 import { membersQuery, meQuery } from '../../lib/query';
 import { ErrorAlert } from '../../shell/states';
+import { rolesQuery } from './RolesSettings';
 
 const ROLES = [
   { value: 'admin', label: 'Admin: members, settings and all data' },
@@ -33,6 +34,11 @@ export function MembersSettings() {
   const queryClient = useQueryClient();
   const { data: me } = useQuery(meQuery);
   const members = useQuery(membersQuery);
+  // Every role a member may hold: the built-in ones and the organization's own (issue 22).
+  const roles = useQuery(rolesQuery);
+  const roleChoices =
+    roles.data?.data.map((r) => ({ value: r.key, label: r.name })) ??
+    ROLES.map((r) => ({ value: r.value, label: r.value }));
   const invitations = useQuery({
     queryKey: ['invitations'],
     queryFn: () => call(api.GET('/api/v1/invitations')),
@@ -42,7 +48,7 @@ export function MembersSettings() {
   const notify = (e: Error) => notifications.show({ color: 'red', message: e.message });
 
   const changeRole = useMutation({
-    mutationFn: (v: { userId: string; role: Role }) =>
+    mutationFn: (v: { userId: string; role: string }) =>
       call(
         api.PATCH('/api/v1/members/{userId}', {
           params: { path: { userId: v.userId } },
@@ -97,10 +103,10 @@ export function MembersSettings() {
                     aria-label={`Role of ${m.name}`}
                     w={130}
                     size="xs"
-                    data={ROLES.map((r) => ({ value: r.value, label: r.value }))}
+                    data={roleChoices}
                     value={m.role}
                     disabled={m.user_id === me?.user.id}
-                    onChange={(v) => v && changeRole.mutate({ userId: m.user_id, role: v as Role })}
+                    onChange={(v) => v && changeRole.mutate({ userId: m.user_id, role: v })}
                   />
                 </Table.Td>
                 <Table.Td>{formatDate(m.joined_at)}</Table.Td>

@@ -7,9 +7,11 @@ import { CustomFieldsSettings } from './CustomFieldsSettings';
 import { CustomObjectsSettings } from './CustomObjectsSettings';
 import { MembersSettings } from './MembersSettings';
 import { PipelinesSettings } from './PipelinesSettings';
+import { RolesSettings } from './RolesSettings';
 import { TagsSettings } from './TagsSettings';
+import { TeamsSettings } from './TeamsSettings';
 
-/** Organization settings (admins): users and invitations, objects, custom fields, pipelines, tags. */
+/** Organization settings (admins): users and invitations, roles, teams, objects, custom fields, pipelines, tags. */
 export function SettingsPage() {
   const { data: me } = useQuery(meQuery);
   const search = useSearch({ from: '/app/settings' });
@@ -34,6 +36,8 @@ export function SettingsPage() {
       >
         <Tabs.List>
           <Tabs.Tab value="members">Users and invitations</Tabs.Tab>
+          <Tabs.Tab value="roles">Roles</Tabs.Tab>
+          <Tabs.Tab value="teams">Teams</Tabs.Tab>
           <Tabs.Tab value="objects">Objects</Tabs.Tab>
           <Tabs.Tab value="fields">Custom fields</Tabs.Tab>
           <Tabs.Tab value="pipelines">Pipelines</Tabs.Tab>
@@ -41,6 +45,12 @@ export function SettingsPage() {
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
           <MembersSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="roles" pt="md">
+          <RolesSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="teams" pt="md">
+          <TeamsSettings />
         </Tabs.Panel>
         <Tabs.Panel value="objects" pt="md">
           <CustomObjectsSettings />

@@ -30,7 +30,8 @@ function OpportunityHeader({ id }: PanelProps) {
         {o.status}
       </Badge>
       <Text c="dimmed" size="sm" w="100%">
-        {money(o.amount, o.currency)} · {pipeline?.name} · {o.stage.name} · {o.days_in_stage} days in stage
+        {o.amount === undefined ? '' : `${money(o.amount, o.currency)} · `}
+        {pipeline?.name} · {o.stage.name} · {o.days_in_stage} days in stage
       </Text>
     </>
   );
@@ -160,7 +161,9 @@ export const opportunityPlugin: ObjectPlugin = {
   panels: [StageHistory],
   summary: (r) => (
     <>
-      <Text size="sm">{money(typeof r.amount === 'number' ? r.amount : null, text(r.currency))}</Text>
+      {'amount' in r && (
+        <Text size="sm">{money(typeof r.amount === 'number' ? r.amount : null, text(r.currency))}</Text>
+      )}
       <Badge size="sm" variant="light" color={statusColor(r.status)}>
         {text(r.status)}
       </Badge>
