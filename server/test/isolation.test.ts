@@ -324,7 +324,6 @@ describe('tenant isolation across the whole route table', () => {
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual([
       'email',
-      'existing_user',
       'expires_at',
       'organization_name',
       'role',
