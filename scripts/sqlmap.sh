@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for _ in $(seq 1 60); do
+for _ in $(seq 1 240); do
   curl -fsS "$base/health" >/dev/null 2>&1 && break
   sleep 1
 done

@@ -96,7 +96,10 @@ describe('e-mail verification', () => {
     const known = await addMember(t, admin.client, 'user'); // verified: joined by a link
     const other = await signUp(t, 'Other previewer');
     const preview = async (email: string) => {
-      const invited = expectStatus(await other.client.post('/api/v1/invitations', { email, role: 'user' }), 201);
+      const invited = expectStatus(
+        await other.client.post('/api/v1/invitations', { email, role: 'user' }),
+        201,
+      );
       const body = expectStatus(await t.client().get(`/api/v1/invitations/${invited.id}/preview`), 200);
       return { ...body, email: '<address>', expires_at: '<time>' };
     };
@@ -107,7 +110,9 @@ describe('e-mail verification', () => {
       201,
     );
     expectProblem(
-      await t.client().post(`/api/v1/invitations/${invited.id}/accept`, { name: 'Known', password: PASSWORD }),
+      await t
+        .client()
+        .post(`/api/v1/invitations/${invited.id}/accept`, { name: 'Known', password: PASSWORD }),
       409,
       'account_exists',
     );

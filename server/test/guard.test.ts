@@ -41,8 +41,11 @@ type Incident = {
 
 /** Inserts `n` contacts into the admin's organization in one statement. */
 async function seedContacts(admin: Admin, n: number) {
-  await withTenant(t.services.database, { orgId: admin.orgId, actor: { type: 'system', id: null } }, ({ tx }) =>
-    tx.execute(sql`insert into contacts (org_id, first_name, last_name)
+  await withTenant(
+    t.services.database,
+    { orgId: admin.orgId, actor: { type: 'system', id: null } },
+    ({ tx }) =>
+      tx.execute(sql`insert into contacts (org_id, first_name, last_name)
       select ${admin.orgId}::uuid, 'Guarded', 'Contact ' || i from generate_series(1, ${n}) as i`),
   );
 }
@@ -61,7 +64,9 @@ async function pageThrough(get: (url: string) => Promise<Res>, maxRequests = 20)
   const statuses: number[] = [];
   let cursor: string | null = null;
   for (let i = 0; i < maxRequests; i++) {
-    const res = await get(`/api/v1/contacts?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const res = await get(
+      `/api/v1/contacts?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     statuses.push(res.status);
     if (res.status !== 200) return { statuses, stopped: res };
     cursor = (res.body as { next_cursor: string | null }).next_cursor;
@@ -80,7 +85,12 @@ async function eventually<T>(read: () => Promise<T>, check: (v: T) => boolean, w
 }
 
 const alertsOf = async (admin: Client) =>
-  (expectStatus(await admin.get('/api/v1/notifications?limit=100'), 200).data as { kind: string; title: string }[])
+  (
+    expectStatus(await admin.get('/api/v1/notifications?limit=100'), 200).data as {
+      kind: string;
+      title: string;
+    }[]
+  )
     .filter((n) => n.kind === 'security_alert')
     .map((n) => n.title);
 
@@ -106,7 +116,11 @@ describe('the guard', () => {
     expect(run.statuses).toEqual([200, 200, 200, 200, 403]);
     expectProblem(run.stopped!, 403, 'guard_blocked');
 
-    const alerts = await eventually(() => alertsOf(admin.client), (a) => a.length >= 2, 'two alerts');
+    const alerts = await eventually(
+      () => alertsOf(admin.client),
+      (a) => a.length >= 2,
+      'two alerts',
+    );
     expect(alerts.some((a) => a.includes(member.email) && a.includes('warn threshold'))).toBe(true);
     expect(alerts.some((a) => a.includes(member.email) && a.includes('stopped by the guard'))).toBe(true);
     expect((await auditActions(admin.client, 'guard.warned'))[0]?.details).toMatchObject({
@@ -128,7 +142,9 @@ describe('the guard', () => {
     expect(incident!.counts.read).toBe(250);
     expect(incident!.trace_ids.length).toBeGreaterThanOrEqual(5);
     expect(incident!.sessions_revoked).toBe(1);
-    expect(expectStatus(await admin.client.get(`/api/v1/guard/incidents/${incident!.id}`), 200)).toEqual(incident);
+    expect(expectStatus(await admin.client.get(`/api/v1/guard/incidents/${incident!.id}`), 200)).toEqual(
+      incident,
+    );
     const opened = await auditActions(admin.client, 'guard.incident_opened');
     expect(opened[0]).toMatchObject({
       target: { type: 'user', id: member.userId },
@@ -138,7 +154,10 @@ describe('the guard', () => {
     // Signed out everywhere, and locked out of the organization when signing in again.
     expectProblem(await member.client.get('/api/v1/contacts'), 401);
     const again = t.client();
-    expectStatus(await again.post('/api/auth/sign-in/email', { email: member.email, password: PASSWORD }), 200);
+    expectStatus(
+      await again.post('/api/auth/sign-in/email', { email: member.email, password: PASSWORD }),
+      200,
+    );
     expectProblem(await again.get('/api/v1/contacts'), 403, 'guard_locked');
     // The member's own routes still answer (they can see they have no organization here).
     expect(expectStatus(await again.get('/api/v1/me'), 200).organization).toBeNull();
@@ -198,7 +217,11 @@ describe('the guard', () => {
       ),
     ).toMatchObject({ status: 'resolved', resolution: 'kept_locked' });
     expectProblem(await get('/api/v1/contacts'), 401);
-    const alerts = await eventually(() => alertsOf(admin.client), (a) => a.length >= 2, 'two alerts');
+    const alerts = await eventually(
+      () => alertsOf(admin.client),
+      (a) => a.length >= 2,
+      'two alerts',
+    );
     expect(alerts.some((a) => a.includes('API key "Nightly sync"') && a.includes('stopped'))).toBe(true);
   });
 
@@ -219,11 +242,19 @@ describe('the guard', () => {
     const third = await member.client.get('/api/v1/contacts/export?format=jsonl').catch(() => null);
     expect(third?.text.trim().split('\n').filter(Boolean).length ?? 0).toBeLessThan(150);
 
-    const [incident] = await eventually(() => openIncidents(admin.client), (l) => l.length === 1, 'an incident');
+    const [incident] = await eventually(
+      () => openIncidents(admin.client),
+      (l) => l.length === 1,
+      'an incident',
+    );
     expect(incident).toMatchObject({ metric: 'export', subject: { label: member.email }, locked: true });
     expect(incident!.count).toBeGreaterThan(400);
     expectProblem(await member.client.get('/api/v1/contacts/export'), 401);
-    const alerts = await eventually(() => alertsOf(admin.client), (a) => a.length >= 2, 'two alerts');
+    const alerts = await eventually(
+      () => alertsOf(admin.client),
+      (a) => a.length >= 2,
+      'two alerts',
+    );
     expect(alerts.some((a) => a.includes('records exported') && a.includes('warn threshold'))).toBe(true);
   });
 
@@ -233,7 +264,9 @@ describe('the guard', () => {
     const member = await addMember(t, admin.client, 'user');
     const ids: string[] = [];
     for (let i = 0; i < 4; i++)
-      ids.push(expectStatus(await admin.client.post('/api/v1/contacts', { first_name: `Kept ${i}` }), 201).id);
+      ids.push(
+        expectStatus(await admin.client.post('/api/v1/contacts', { first_name: `Kept ${i}` }), 201).id,
+      );
     const statuses: number[] = [];
     for (const id of ids) statuses.push((await member.client.post(`/api/v1/contacts/${id}/archive`)).status);
     expect(statuses).toEqual([200, 200, 200, 403]);
@@ -320,9 +353,14 @@ describe('shared counters', () => {
     it(`two server processes count one subject together (${kind}), each flushing in batches`, async () => {
       const admin = await signUp(t, `Shared ${kind}`);
       const store = () =>
-        kind === 'redis' ? redisGuardStore('redis://127.0.0.1:6379') : postgresGuardStore(t.services.database);
+        kind === 'redis'
+          ? redisGuardStore('redis://127.0.0.1:6379')
+          : postgresGuardStore(t.services.database);
       const logger = pino({ level: 'silent' });
-      const [one, two] = [new Guard(t.services.database, store(), logger), new Guard(t.services.database, store(), logger)];
+      const [one, two] = [
+        new Guard(t.services.database, store(), logger),
+        new Guard(t.services.database, store(), logger),
+      ];
       const s: GuardSubject = {
         orgId: admin.orgId,
         subject: `user:${admin.userId}`,

@@ -280,7 +280,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         ) as unknown as { key: string };
         const stopped = await c.get('/api/v1/contacts?limit=5', { authorization: `Bearer ${key}` });
         ok(await c.put('/api/v1/guard/settings', budgets(null)), kind);
-        if (stopped.status !== 403) throw new Error(`${tn.name}: the guard did not stop the key: ${stopped.text}`);
+        if (stopped.status !== 403)
+          throw new Error(`${tn.name}: the guard did not stop the key: ${stopped.text}`);
         const open = await c.get('/api/v1/guard/incidents?status=open&limit=1');
         return { guardIncident: (ok(open, kind) as unknown as { data: { id: string }[] }).data[0]!.id };
       }

@@ -10,7 +10,10 @@ describe('the guard in Settings → Security incidents', () => {
     admin = await (await newContext(browser)).newPage();
     await signUpInBrowser(admin, 'Guarded Ltd', 'Gail Admin', uniqueEmail('gail'));
     for (let i = 0; i < 6; i++) {
-      const c = await apiCall(admin, 'POST', '/api/v1/contacts', { first_name: 'Guarded', last_name: `No ${i}` });
+      const c = await apiCall(admin, 'POST', '/api/v1/contacts', {
+        first_name: 'Guarded',
+        last_name: `No ${i}`,
+      });
       expect(c.status).toBe(201);
     }
   });
@@ -54,10 +57,17 @@ describe('the guard in Settings → Security incidents', () => {
     await admin.getByText('Incident resolved').waitFor();
     await admin.getByText('Nothing to review.').waitFor();
     const incidents = await apiCall(admin, 'GET', '/api/v1/guard/incidents');
-    expect(incidents.body.data[0]).toMatchObject({ status: 'resolved', resolution: 'unlocked', note: 'Checked with Mo' });
+    expect(incidents.body.data[0]).toMatchObject({
+      status: 'resolved',
+      resolution: 'unlocked',
+      note: 'Checked with Mo',
+    });
 
     // The alert reached the admin's notifications, linking to the security tab.
     await admin.goto('/notifications');
-    await admin.getByText(/was stopped by the guard/).first().waitFor();
+    await admin
+      .getByText(/was stopped by the guard/)
+      .first()
+      .waitFor();
   });
 });

@@ -574,6 +574,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/guard/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Security incidents the guard opened, newest first (admins) */
+        get: operations["listGuardIncidents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/guard/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One incident: who, what, the counts, the window, the trace ids and its resolution */
+        get: operations["getGuardIncident"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/guard/incidents/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resolve an incident: `unlock` lets the user back in (their counts start again), `keep_locked` keeps them out (409 `incident_resolved` when resolved already) */
+        post: operations["resolveGuardIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/guard/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The guard's budgets per role: warn and block thresholds and window per metric */
+        get: operations["getGuardSettings"];
+        /** Set a role's budgets: a metric given takes its values, `null` returns to the default, an absent one stays (400 `invalid_budget` when warn > block) */
+        put: operations["updateGuardSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import-mappings": {
         parameters: {
             query?: never;
@@ -830,7 +899,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What an invitation link offers (organization, e-mail, role); the id is the secret */
+        /** What an invitation link offers (organization, e-mail, role); the id is the secret. It does not say whether the address has an account */
         get: operations["previewInvitation"];
         put?: never;
         post?: never;
@@ -4400,6 +4469,190 @@ export interface components {
         } | {
             not: components["schemas"]["FilterNodeInput"];
         } | components["schemas"]["FilterConditionInput"];
+        GuardIncident: {
+            api_keys_revoked: number;
+            block: number;
+            /** @description The count that crossed the block threshold */
+            count: number;
+            /** @description Every metric's count when it opened */
+            counts: {
+                [key: string]: number;
+            };
+            /** Format: uuid */
+            id: string;
+            /** @description The user is locked out of the organization */
+            locked: boolean;
+            /**
+             * @description read, export, delete (or archive), denied (403 / 404 on ids)
+             * @enum {string}
+             */
+            metric: "read" | "export" | "delete" | "denied";
+            metric_label: string;
+            note: string | null;
+            opened_at: string;
+            resolution: ("unlocked" | "kept_locked") | null;
+            resolved_at: string | null;
+            resolved_by: string | null;
+            role: string;
+            sessions_revoked: number;
+            /** @enum {string} */
+            status: "open" | "resolved";
+            subject: {
+                api_key_id: string | null;
+                /** @description The user's e-mail or the key's name */
+                label: string;
+                /** @enum {string} */
+                type: "user" | "api_key";
+                /**
+                 * Format: uuid
+                 * @description The user; for an API key, the admin who issued it
+                 */
+                user_id: string;
+            };
+            /** @description The subject's latest requests (the logs' trace_id) */
+            trace_ids: string[];
+            warn: number;
+            window_seconds: number;
+        };
+        GuardIncidentInput: {
+            api_keys_revoked: number;
+            block: number;
+            /** @description The count that crossed the block threshold */
+            count: number;
+            /** @description Every metric's count when it opened */
+            counts: {
+                [key: string]: number;
+            };
+            /** Format: uuid */
+            id: string;
+            /** @description The user is locked out of the organization */
+            locked: boolean;
+            /**
+             * @description read, export, delete (or archive), denied (403 / 404 on ids)
+             * @enum {string}
+             */
+            metric: "read" | "export" | "delete" | "denied";
+            metric_label: string;
+            note: string | null;
+            opened_at: string;
+            resolution: ("unlocked" | "kept_locked") | null;
+            resolved_at: string | null;
+            resolved_by: string | null;
+            role: string;
+            sessions_revoked: number;
+            /** @enum {string} */
+            status: "open" | "resolved";
+            subject: {
+                api_key_id: string | null;
+                /** @description The user's e-mail or the key's name */
+                label: string;
+                /** @enum {string} */
+                type: "user" | "api_key";
+                /**
+                 * Format: uuid
+                 * @description The user; for an API key, the admin who issued it
+                 */
+                user_id: string;
+            };
+            /** @description The subject's latest requests (the logs' trace_id) */
+            trace_ids: string[];
+            warn: number;
+            window_seconds: number;
+        };
+        GuardSettings: {
+            data: {
+                budgets: {
+                    delete: {
+                        /** @description Past this count the action is refused */
+                        block: number;
+                        /** @description The built-in default (not set) */
+                        is_default: boolean;
+                        /** @description Admins are told at this count */
+                        warn: number;
+                        /** @description The rolling window, seconds */
+                        window_seconds: number;
+                    };
+                    denied: {
+                        /** @description Past this count the action is refused */
+                        block: number;
+                        /** @description The built-in default (not set) */
+                        is_default: boolean;
+                        /** @description Admins are told at this count */
+                        warn: number;
+                        /** @description The rolling window, seconds */
+                        window_seconds: number;
+                    };
+                    export: {
+                        /** @description Past this count the action is refused */
+                        block: number;
+                        /** @description The built-in default (not set) */
+                        is_default: boolean;
+                        /** @description Admins are told at this count */
+                        warn: number;
+                        /** @description The rolling window, seconds */
+                        window_seconds: number;
+                    };
+                    read: {
+                        /** @description Past this count the action is refused */
+                        block: number;
+                        /** @description The built-in default (not set) */
+                        is_default: boolean;
+                        /** @description Admins are told at this count */
+                        warn: number;
+                        /** @description The rolling window, seconds */
+                        window_seconds: number;
+                    };
+                };
+                role: string;
+            }[];
+        };
+        GuardSettingsInput: {
+            data: {
+                budgets: {
+                    delete: {
+                        /** @description Past this count the action is refused */
+                        block: number;
+                        /** @description The built-in default (not set) */
+                        is_default: boolean;
+                        /** @description Admins are told at this count */
+                        warn: number;
+                        /** @description The rolling window, seconds */
+                        window_seconds: number;
+                    };
+                    denied: {
+                        /** @description Past this count the action is refused */
+                        block: number;
+                        /** @description The built-in default (not set) */
+                        is_default: boolean;
+                        /** @description Admins are told at this count */
+                        warn: number;
+                        /** @description The rolling window, seconds */
+                        window_seconds: number;
+                    };
+                    export: {
+                        /** @description Past this count the action is refused */
+                        block: number;
+                        /** @description The built-in default (not set) */
+                        is_default: boolean;
+                        /** @description Admins are told at this count */
+                        warn: number;
+                        /** @description The rolling window, seconds */
+                        window_seconds: number;
+                    };
+                    read: {
+                        /** @description Past this count the action is refused */
+                        block: number;
+                        /** @description The built-in default (not set) */
+                        is_default: boolean;
+                        /** @description Admins are told at this count */
+                        warn: number;
+                        /** @description The rolling window, seconds */
+                        window_seconds: number;
+                    };
+                };
+                role: string;
+            }[];
+        };
         Import: {
             created_at: string;
             created_by: string | null;
@@ -5289,9 +5542,9 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        NotificationKind: "assigned" | "status_changed" | "task_assigned" | "task_due" | "task_overdue" | "task_reminder" | "mention";
+        NotificationKind: "assigned" | "status_changed" | "task_assigned" | "task_due" | "task_overdue" | "task_reminder" | "mention" | "security_alert";
         /** @enum {string} */
-        NotificationKindInput: "assigned" | "status_changed" | "task_assigned" | "task_due" | "task_overdue" | "task_reminder" | "mention";
+        NotificationKindInput: "assigned" | "status_changed" | "task_assigned" | "task_due" | "task_overdue" | "task_reminder" | "mention" | "security_alert";
         NotificationPage: {
             data: components["schemas"]["Notification"][];
             next_cursor: string | null;
@@ -6501,7 +6754,7 @@ export interface operations {
     listAuditLog: {
         parameters: {
             query?: {
-                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported";
+                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed";
                 /** @description Only this actor's entries: a user's or an API key's id */
                 actor?: string;
                 /** @description `next_cursor` of the previous page */
@@ -6598,7 +6851,7 @@ export interface operations {
     exportAuditLog: {
         parameters: {
             query?: {
-                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported";
+                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed";
                 /** @description Only this actor's entries: a user's or an API key's id */
                 actor?: string;
                 /** @description Entries at or after this time (ISO 8601) */
@@ -10824,6 +11077,582 @@ export interface operations {
             };
         };
     };
+    listGuardIncidents: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                limit?: number;
+                status?: "open" | "resolved";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["GuardIncident"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getGuardIncident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuardIncident"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resolveGuardIncident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    action: "unlock" | "keep_locked";
+                    /** @description Why, for the audit log */
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuardIncident"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getGuardSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuardSettings"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateGuardSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    budgets: {
+                        delete?: {
+                            /** @description Past this count the action is refused */
+                            block: number;
+                            /** @description Admins are told at this count */
+                            warn: number;
+                            /** @description The rolling window, seconds */
+                            window_seconds: number;
+                        } | null;
+                        denied?: {
+                            /** @description Past this count the action is refused */
+                            block: number;
+                            /** @description Admins are told at this count */
+                            warn: number;
+                            /** @description The rolling window, seconds */
+                            window_seconds: number;
+                        } | null;
+                        export?: {
+                            /** @description Past this count the action is refused */
+                            block: number;
+                            /** @description Admins are told at this count */
+                            warn: number;
+                            /** @description The rolling window, seconds */
+                            window_seconds: number;
+                        } | null;
+                        read?: {
+                            /** @description Past this count the action is refused */
+                            block: number;
+                            /** @description Admins are told at this count */
+                            warn: number;
+                            /** @description The rolling window, seconds */
+                            window_seconds: number;
+                        } | null;
+                    };
+                    /** @description A role's key: admin, user, viewer or a custom role's key */
+                    role: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuardSettings"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listImportMappings: {
         parameters: {
             query?: {
@@ -13190,8 +14019,6 @@ export interface operations {
                 content: {
                     "application/json": {
                         email: string;
-                        /** @description Sign in to accept, rather than sign up */
-                        existing_user: boolean;
                         expires_at: string;
                         organization_name: string;
                         /**

@@ -133,7 +133,14 @@ export function registerGuardRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) =>
-      resolveIncident(services.database, services.guard, req.tenant, auditSourceOf(req), req.params.id, req.body),
+      resolveIncident(
+        services.database,
+        services.guard,
+        req.tenant,
+        auditSourceOf(req),
+        req.params.id,
+        req.body,
+      ),
   );
 
   app.get(
@@ -172,7 +179,13 @@ export function registerGuardRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => ({
-      data: await writeGuardSettings(services.database, services.guard, req.tenant, auditSourceOf(req), req.body),
+      data: await writeGuardSettings(
+        services.database,
+        services.guard,
+        req.tenant,
+        auditSourceOf(req),
+        req.body,
+      ),
     }),
   );
 }

@@ -1,8 +1,8 @@
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import { AppError } from '../errors/app-error.js';
-import type { GuardMetric } from './guard-budgets.js';
 import { type Guard, type GuardSubject, subjectOf } from './guard.js';
+import type { GuardMetric } from './guard-budgets.js';
 
 /** What a route counts against the guard's budgets, from its declared access and operationId. */
 type RouteKind = 'read' | 'export' | 'archive' | 'bulk' | 'purge' | null;
@@ -35,7 +35,6 @@ function kindOf(req: FastifyRequest): RouteKind {
   return null;
 }
 
-
 /** Codes the guard itself answers: a refusal by the guard is not counted again as a refusal. */
 const GUARD_CODES = new Set(['guard_blocked', 'guard_locked', 'route_not_found', 'rate_limited']);
 
@@ -55,12 +54,7 @@ export function installGuard(app: FastifyInstance, guard: Guard): void {
   guard.start();
   app.addHook('onClose', async () => guard.stop());
 
-  async function check(
-    req: FastifyRequest,
-    s: GuardSubject,
-    metric: GuardMetric,
-    n: number,
-  ): Promise<void> {
+  async function check(req: FastifyRequest, s: GuardSubject, metric: GuardMetric, n: number): Promise<void> {
     const budget = (await guard.budgetsOf(s.orgId, s.role))[metric];
     const traceId = String(req.id);
     const { total, warn, block } = guard.count(s, metric, n, budget, traceId);
@@ -104,8 +98,7 @@ export function installGuard(app: FastifyInstance, guard: Guard): void {
     const kind = s ? kindOf(req) : null;
     if (!s || (kind !== 'read' && kind !== 'bulk')) return payload;
     const body = payload as { data?: unknown; changed?: unknown } | null;
-    const n =
-      kind === 'bulk' ? Number(body?.changed ?? 0) : Array.isArray(body?.data) ? body.data.length : 1;
+    const n = kind === 'bulk' ? Number(body?.changed ?? 0) : Array.isArray(body?.data) ? body.data.length : 1;
     if (n > 0) await check(req, s, kind === 'bulk' ? 'delete' : 'read', n);
     return payload;
   });

@@ -7,9 +7,9 @@ import { apiKeys } from '../auth/api-key.schema.js';
 import { forgetCachedSessions } from '../auth/auth.routes.js';
 import { revokeAllSessions } from '../auth/sessions.js';
 import { AppError, notFound } from '../errors/app-error.js';
-import { type GuardMetric, METRIC_LABELS } from './guard-budgets.js';
 import type { Guard, GuardCrossing, GuardHandlers } from './guard.js';
 import { guardIncidents, guardLocks } from './guard.schema.js';
+import { type GuardMetric, METRIC_LABELS } from './guard-budgets.js';
 
 export type IncidentView = {
   id: string;
@@ -193,20 +193,23 @@ async function isLastAdmin(conn: SqlExecutor, orgId: string, userId: string): Pr
 /** Records a warn crossing in the audit log (`guard.warned`). */
 export async function auditWarning(database: Database, c: GuardCrossing): Promise<void> {
   const s = c.subject;
-  await withTenant(database, { orgId: s.orgId, actor: { type: 'system', id: null }, traceId: c.traceId }, (scope) =>
-    appendAudit(scope, GUARD_SOURCE(c.traceId), {
-      action: 'guard.warned',
-      target: s.type === 'api_key' ? { type: 'api_key', id: s.apiKeyId! } : { type: 'user', id: s.userId },
-      details: {
-        subject: s.label,
-        metric: c.metric,
-        count: c.total,
-        warn: c.budget.warn,
-        block: c.budget.block,
-        window_seconds: c.budget.window_seconds,
-        trace_ids: c.traceIds,
-      },
-    }),
+  await withTenant(
+    database,
+    { orgId: s.orgId, actor: { type: 'system', id: null }, traceId: c.traceId },
+    (scope) =>
+      appendAudit(scope, GUARD_SOURCE(c.traceId), {
+        action: 'guard.warned',
+        target: s.type === 'api_key' ? { type: 'api_key', id: s.apiKeyId! } : { type: 'user', id: s.userId },
+        details: {
+          subject: s.label,
+          metric: c.metric,
+          count: c.total,
+          warn: c.budget.warn,
+          block: c.budget.block,
+          window_seconds: c.budget.window_seconds,
+          trace_ids: c.traceIds,
+        },
+      }),
   );
 }
 
@@ -317,7 +320,9 @@ export async function resolveIncident(
       .for('update');
     if (!row) throw notFound('Incident', id);
     if (row.status === 'resolved' && !(row.resolution === 'kept_locked' && input.action === 'unlock')) {
-      throw new AppError(409, 'incident_resolved', 'This incident is resolved already', { path: 'body.action' });
+      throw new AppError(409, 'incident_resolved', 'This incident is resolved already', {
+        path: 'body.action',
+      });
     }
     const resolution = input.action === 'unlock' ? 'unlocked' : 'kept_locked';
     await scope.tx

@@ -3,9 +3,15 @@ import type { Database } from '../../db/client.js';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { type AuditSource, appendAudit } from '../audit/audit.js';
 import { badRequest } from '../errors/app-error.js';
-import { type Budget, DEFAULT_BUDGETS, defaultBudgets, GUARD_METRICS, type GuardMetric } from './guard-budgets.js';
 import type { Guard } from './guard.js';
 import { guardSettings } from './guard.schema.js';
+import {
+  type Budget,
+  DEFAULT_BUDGETS,
+  defaultBudgets,
+  GUARD_METRICS,
+  type GuardMetric,
+} from './guard-budgets.js';
 
 export type RoleBudgetsView = {
   role: string;
@@ -47,7 +53,11 @@ export async function writeGuardSettings(
   for (const m of GUARD_METRICS) {
     const b = input.budgets[m];
     if (b && b.warn > b.block)
-      throw badRequest('A warn threshold cannot be above its block threshold', `body.budgets.${m}.warn`, 'invalid_budget');
+      throw badRequest(
+        'A warn threshold cannot be above its block threshold',
+        `body.budgets.${m}.warn`,
+        'invalid_budget',
+      );
   }
   await withTenant(database, ctx, async (scope) => {
     for (const m of GUARD_METRICS) {

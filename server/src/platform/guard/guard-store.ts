@@ -29,7 +29,9 @@ export function postgresGuardStore(database: Database): GuardStore {
   return {
     async flush(deltas, nowS) {
       const byOrg = new Map<string, number[]>();
-      deltas.forEach((d, i) => byOrg.set(d.orgId, [...(byOrg.get(d.orgId) ?? []), i]));
+      deltas.forEach((d, i) => {
+        byOrg.set(d.orgId, [...(byOrg.get(d.orgId) ?? []), i]);
+      });
       const totals = new Array<number>(deltas.length).fill(0);
       const prune = ++flushes % 60 === 0;
       for (const [orgId, indexes] of byOrg) {
@@ -46,10 +48,13 @@ export function postgresGuardStore(database: Database): GuardStore {
             window_s: d.windowSeconds,
           };
         });
-        const result = await withTenant(database, { orgId, actor: { type: 'system', id: null } }, async ({ conn }) => {
-          // A data-modifying CTE: the select reads the snapshot before the upsert, plus the delta.
-          const { rows: sums } = await conn.query<{ i: number; total: string }>(
-            `with d as (
+        const result = await withTenant(
+          database,
+          { orgId, actor: { type: 'system', id: null } },
+          async ({ conn }) => {
+            // A data-modifying CTE: the select reads the snapshot before the upsert, plus the delta.
+            const { rows: sums } = await conn.query<{ i: number; total: string }>(
+              `with d as (
                select * from jsonb_to_recordset($2::jsonb)
                  as x(i int, subject text, metric text, bucket_seconds int, bucket bigint, count bigint, window_s int)
              ), up as (
@@ -64,16 +69,17 @@ export function postgresGuardStore(database: Database): GuardStore {
                 where c.org_id = $1::uuid and c.subject = d.subject and c.metric = d.metric
                   and c.bucket_seconds = d.bucket_seconds and c.bucket > d.bucket - d.window_s), 0))::text as total
                from d`,
-            [orgId, JSON.stringify(rows)],
-          );
-          if (prune) {
-            await conn.query(`delete from guard_counters where org_id = $1 and bucket < $2`, [
-              orgId,
-              nowS - 2 * MAX_WINDOW_SECONDS,
-            ]);
-          }
-          return sums;
-        });
+              [orgId, JSON.stringify(rows)],
+            );
+            if (prune) {
+              await conn.query(`delete from guard_counters where org_id = $1 and bucket < $2`, [
+                orgId,
+                nowS - 2 * MAX_WINDOW_SECONDS,
+              ]);
+            }
+            return sums;
+          },
+        );
         for (const r of result) totals[r.i] = Number(r.total);
       }
       return totals;
@@ -132,7 +138,13 @@ export function redisGuardStore(redisUrl: string): GuardStore {
     async reset(orgId, subject) {
       let cursor = '0';
       do {
-        const [next, keys] = await client().scan(cursor, 'MATCH', `${PREFIX}${orgId}:${subject}:*`, 'COUNT', 500);
+        const [next, keys] = await client().scan(
+          cursor,
+          'MATCH',
+          `${PREFIX}${orgId}:${subject}:*`,
+          'COUNT',
+          500,
+        );
         if (keys.length > 0) await client().del(...keys);
         cursor = next;
       } while (cursor !== '0');

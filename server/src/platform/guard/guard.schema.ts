@@ -90,7 +90,9 @@ export const guardIncidents = pgTable(
     /** Sessions ended and API keys revoked when it opened. */
     sessionsRevoked: integer('sessions_revoked').notNull().default(0),
     apiKeysRevoked: integer('api_keys_revoked').notNull().default(0),
-    status: text('status', { enum: ['open', 'resolved'] }).notNull().default('open'),
+    status: text('status', { enum: ['open', 'resolved'] })
+      .notNull()
+      .default('open'),
     openedAt: ts('opened_at').notNull().defaultNow(),
     resolvedAt: ts('resolved_at'),
     resolvedBy: uuid('resolved_by'),
@@ -101,9 +103,7 @@ export const guardIncidents = pgTable(
     primaryKey({ columns: [t.orgId, t.id] }),
     index('guard_incidents_status_idx').on(t.orgId, t.status, t.id),
     // One open incident per subject at a time: a second process crossing the same block joins it.
-    uniqueIndex('guard_incidents_open_key')
-      .on(t.orgId, t.subject)
-      .where(sql`status = 'open'`),
+    uniqueIndex('guard_incidents_open_key').on(t.orgId, t.subject).where(sql`status = 'open'`),
   ],
 );
 

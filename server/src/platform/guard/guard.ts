@@ -5,6 +5,7 @@ import type { Database } from '../../db/client.js';
 import { withTenant } from '../../db/tenant.js';
 import type { Principal } from '../access/principal.js';
 import { ExpiringCache } from '../cache/expiring-cache.js';
+import { guardSettings } from './guard.schema.js';
 import {
   type Budget,
   defaultBudgets,
@@ -13,7 +14,6 @@ import {
   type RoleBudgets,
 } from './guard-budgets.js';
 import type { CounterKey, GuardStore } from './guard-store.js';
-import { guardSettings } from './guard.schema.js';
 
 /** Who the guard counts: a user or an API key, in one organization, under one role. */
 export type GuardSubject = {
@@ -327,7 +327,11 @@ async function loadOrgBudgets(database: Database, orgId: string): Promise<OrgBud
   const rows = await withTenant(
     database,
     { orgId, actor: { type: 'system', id: null } },
-    ({ tx }) => tx.select().from(guardSettings).where(and(eq(guardSettings.orgId, orgId))),
+    ({ tx }) =>
+      tx
+        .select()
+        .from(guardSettings)
+        .where(and(eq(guardSettings.orgId, orgId))),
     { readOnly: true },
   );
   const out: OrgBudgets = {};

@@ -53,7 +53,8 @@ function IncidentCard({ incident }: { incident: Incident }) {
       void queryClient.invalidateQueries({ queryKey: ['guard-incidents'] });
     },
   });
-  const who = incident.subject.type === 'api_key' ? `API key “${incident.subject.label}”` : incident.subject.label;
+  const who =
+    incident.subject.type === 'api_key' ? `API key “${incident.subject.label}”` : incident.subject.label;
   const canUnlock =
     incident.status === 'open' || (incident.resolution === 'kept_locked' && incident.subject.type === 'user');
   return (
@@ -67,15 +68,16 @@ function IncidentCard({ incident }: { incident: Incident }) {
             {incident.resolution && <Badge variant="light">{incident.resolution.replace('_', ' ')}</Badge>}
           </Group>
           <Text size="sm">
-            {n(incident.count)} {incident.metric_label} in {windowText(incident.window_seconds)} (block threshold{' '}
-            {n(incident.block)}, role {incident.role})
+            {n(incident.count)} {incident.metric_label} in {windowText(incident.window_seconds)} (block
+            threshold {n(incident.block)}, role {incident.role})
           </Text>
           <Text size="xs" c="dimmed">
             Opened {formatDate(incident.opened_at)} · {incident.sessions_revoked} session(s) ended ·{' '}
             {incident.api_keys_revoked} API key(s) revoked
           </Text>
           <Text size="xs" c="dimmed">
-            Counts: {METRICS.map((m) => `${m.label.toLowerCase()} ${n(incident.counts[m.key] ?? 0)}`).join(', ')}
+            Counts:{' '}
+            {METRICS.map((m) => `${m.label.toLowerCase()} ${n(incident.counts[m.key] ?? 0)}`).join(', ')}
           </Text>
           {incident.trace_ids.length > 0 && (
             <Text size="xs" c="dimmed">
@@ -139,8 +141,9 @@ function Incidents() {
         />
       </Group>
       <Text size="sm" c="dimmed">
-        The guard stops an account that reads, exports or deletes far more records than usual, or is refused too
-        often: it locks the user (their sessions end, their API keys are revoked) until you review it here.
+        The guard stops an account that reads, exports or deletes far more records than usual, or is refused
+        too often: it locks the user (their sessions end, their API keys are revoked) until you review it
+        here.
       </Text>
       <ErrorAlert error={incidents.error} />
       {incidents.data?.data.length === 0 && <EmptyState title="No incidents">Nothing to review.</EmptyState>}
@@ -162,7 +165,10 @@ function BudgetsForm({ settings }: { settings: Settings[] }) {
     const b = current.budgets as Record<Metric, Budget>;
     setDraft(
       Object.fromEntries(
-        METRICS.map((m) => [m.key, { warn: b[m.key].warn, block: b[m.key].block, window_seconds: b[m.key].window_seconds }]),
+        METRICS.map((m) => [
+          m.key,
+          { warn: b[m.key].warn, block: b[m.key].block, window_seconds: b[m.key].window_seconds },
+        ]),
       ) as Record<Metric, Budget>,
     );
   }, [current]);
@@ -273,8 +279,8 @@ export function SecuritySettings() {
           Guard budgets
         </Title>
         <Text size="sm" c="dimmed" mb="sm">
-          Per user and per API key, over a rolling window. Reaching “warn at” notifies the admins; going past “block
-          past” refuses the action and opens an incident.
+          Per user and per API key, over a rolling window. Reaching “warn at” notifies the admins; going past
+          “block past” refuses the action and opens an incident.
         </Text>
         <ErrorAlert error={settings.error} />
         {settings.data && <BudgetsForm settings={settings.data.data} />}
