@@ -24,6 +24,7 @@ import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerApiKeyRoutes } from './modules/security/api-key.routes.js';
 import { registerAuditRoutes } from './modules/security/audit.routes.js';
 import { registerEmailVerificationRoutes } from './modules/security/email-verification.routes.js';
+import { registerGuardRoutes } from './modules/security/guard.routes.js';
 import { registerPasswordRoutes } from './modules/security/password.routes.js';
 import { registerSessionRoutes } from './modules/security/session.routes.js';
 import { registerSystemMailRoutes } from './modules/security/system-mail.routes.js';
@@ -57,6 +58,7 @@ import {
   registerAuthHandler,
 } from './platform/auth/auth.routes.js';
 import { eventWebhooks } from './platform/events/event-reference.js';
+import { installGuard } from './platform/guard/guard-hooks.js';
 import { installCompression } from './platform/http/compression.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installInputRules } from './platform/http/input.js';
@@ -119,6 +121,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
     profileOf: (principal) => profileOfPrincipal(services.database, principal),
   });
 
+  // The guard counts what each principal reads, exports and deletes (after the route guard).
+  installGuard(app, services.guard);
   installIdempotency(app, services.database);
 
   await app.register(fastifySwagger, {
@@ -189,6 +193,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerEmailVerificationRoutes(v1 as ApiApp, services);
         registerSessionRoutes(v1 as ApiApp, services);
         registerTwoFactorRoutes(v1 as ApiApp, services);
+        registerGuardRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

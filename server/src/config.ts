@@ -41,6 +41,8 @@ export type Config = {
   apiRateLimitPerMinute: number;
   /** API requests per API key per 10 seconds before 429. */
   apiKeyRateLimitPer10S: number;
+  /** How often the guard adds its counts to the shared counters, ms. */
+  guardFlushMs: number;
   /**
    * Requests per client IP per minute, before 429, that carry no valid session: public routes,
    * 401s, the better-auth endpoints (`/api/auth/*`, sign-in, sign-out, get-session).
@@ -107,6 +109,7 @@ const envSchema = z.object({
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   ANON_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   API_KEY_RATE_LIMIT_PER_10_SECONDS: z.coerce.number().int().min(1).default(100),
+  GUARD_FLUSH_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
@@ -168,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
     anonRateLimitPerMinute: e.ANON_RATE_LIMIT_PER_MINUTE,
     apiKeyRateLimitPer10S: e.API_KEY_RATE_LIMIT_PER_10_SECONDS,
+    guardFlushMs: e.GUARD_FLUSH_MS,
     redisUrl: e.REDIS_URL,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM ?? `Cairn <no-reply@${new URL(baseUrl).hostname}>`,

@@ -15,6 +15,8 @@ import {
   takeBackupsOnSignal,
 } from './platform/backup/backup-schedule.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
+import { Guard } from './platform/guard/guard.js';
+import { postgresGuardStore, redisGuardStore } from './platform/guard/guard-store.js';
 import type { Services } from './platform/http/types.js';
 import { readVersionInfo } from './platform/http/version.js';
 import { createJobQueue, type JobQueue } from './platform/jobs/job-queue.js';
@@ -61,7 +63,24 @@ export async function createServices(
       ((invitation) =>
         logger.info({ invitation_id: invitation.id, link: invitation.link }, 'invitation link')),
   });
-  const services = { config, database, auth, jobs, events, mailer, version: readVersionInfo(), logger };
+  // The guard's shared counters: Redis when configured (several servers), else PostgreSQL.
+  const guard = new Guard(
+    database,
+    config.redisUrl ? redisGuardStore(config.redisUrl) : postgresGuardStore(database),
+    logger,
+    config.guardFlushMs,
+  );
+  const services = {
+    config,
+    database,
+    auth,
+    jobs,
+    events,
+    mailer,
+    guard,
+    version: readVersionInfo(),
+    logger,
+  };
   // Modules define their job queues before any process starts the queue.
   defineTaskJobs(services);
   defineImportQueue(services);

@@ -203,8 +203,8 @@ describe('invitations', () => {
       organization_name: 'Invite Co',
       email,
       role: 'user',
-      existing_user: false,
     });
+    expect(preview.body).not.toHaveProperty('existing_user');
 
     const invitee = t.client();
     const accepted = await invitee.post(`/api/v1/invitations/${invited.body.id}/accept`, {

@@ -71,8 +71,9 @@ describe('e-mail verification', () => {
         ),
       200,
     );
-    expect(preview.existing_user).toBe(false);
-    expect(fresh.existing_user).toBe(false);
+    // The same answer for an address with an account and one without: no `existing_user`.
+    expect(Object.keys(preview).sort()).toEqual(Object.keys(fresh).sort());
+    expect(preview).not.toHaveProperty('existing_user');
     // The real Bob accepts with the link as a new user: the unverified account becomes his.
     const real = t.client();
     expectStatus(
@@ -88,6 +89,33 @@ describe('e-mail verification', () => {
     // The squatter's session and password are gone.
     expectProblem(await squatter.get('/api/v1/me'), 401);
     expectProblem(await t.client().post('/api/auth/sign-in/email', { email: bob, password: PASSWORD }), 401);
+  });
+
+  it('the invitation preview answers the same for an address with a verified account and a new one', async () => {
+    const admin = await signUp(t, 'Previewing');
+    const known = await addMember(t, admin.client, 'user'); // verified: joined by a link
+    const other = await signUp(t, 'Other previewer');
+    const preview = async (email: string) => {
+      const invited = expectStatus(
+        await other.client.post('/api/v1/invitations', { email, role: 'user' }),
+        201,
+      );
+      const body = expectStatus(await t.client().get(`/api/v1/invitations/${invited.id}/preview`), 200);
+      return { ...body, email: '<address>', expires_at: '<time>' };
+    };
+    expect(await preview(known.email)).toEqual(await preview(uniqueEmail('nobody')));
+    // Only who holds the link and chooses to create an account learns the address has one.
+    const invited = expectStatus(
+      await other.client.post('/api/v1/invitations', { email: known.email, role: 'user' }),
+      201,
+    );
+    expectProblem(
+      await t
+        .client()
+        .post(`/api/v1/invitations/${invited.id}/accept`, { name: 'Known', password: PASSWORD }),
+      409,
+      'account_exists',
+    );
   });
 
   it('a member who joined by invitation link is verified', async () => {

@@ -44,6 +44,7 @@ export type Kind =
   | 'role'
   | 'team'
   | 'auditCursor'
+  | 'guardIncident'
   | 'session'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
@@ -92,6 +93,8 @@ export const NO_IDS: Record<string, string> = {
   'GET /api/v1/notifications/settings': "the caller's own settings; takes no id",
   'PUT /api/v1/notifications/settings': "changes the caller's own settings; takes no id",
   'GET /api/v1/notifications/stream': "the caller's own unread count as events; takes no id",
+  'GET /api/v1/guard/settings': "the caller's organization's guard budgets; takes no id",
+  'PUT /api/v1/guard/settings': "sets the caller's organization's guard budgets (a role key, not an id)",
 };
 /** Routes that store a filter without running it, with the reason. */
 export const FILTER_STORED: Record<string, string> = {
@@ -225,6 +228,31 @@ export const CASES: Record<string, Case[]> = {
       fresh: ['member'],
       ok: 204,
       send: (v) => ({ url: `/api/v1/members/${v['path.userId']}/sessions` }),
+    },
+  ],
+  'GET /api/v1/guard/incidents': [
+    {
+      // The cursor is an upper bound on incident ids (UUIDv7, time-ordered): the tenant's newest
+      // audit entry, written after its incident, so the owner's page holds its incident.
+      fields: { 'query.cursor': 'auditCursor' },
+      send: (v) => ({ url: `/api/v1/guard/incidents?cursor=${v['query.cursor']}` }),
+      holds: (r) => holdsOwn(r, 'guardIncident'),
+    },
+  ],
+  'GET /api/v1/guard/incidents/:id': [
+    {
+      fields: { 'path.id': 'guardIncident' },
+      send: (v) => ({ url: `/api/v1/guard/incidents/${v['path.id']}` }),
+    },
+  ],
+  'POST /api/v1/guard/incidents/:id/resolve': [
+    {
+      fields: { 'path.id': 'guardIncident' },
+      fresh: ['guardIncident'],
+      send: (v) => ({
+        url: `/api/v1/guard/incidents/${v['path.id']}/resolve`,
+        body: { action: 'keep_locked', note: 'walk' },
+      }),
     },
   ],
   'GET /api/v1/api-keys': [

@@ -290,6 +290,22 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         };
         return { session: sessions.data.find((s) => s.current)!.id };
       }
+      case 'guardIncident': {
+        // A read-only API key reads more records than a tiny budget allows: the guard stops it
+        // and opens an incident (the key is revoked; the budget goes back to its default).
+        const budgets = (read: unknown) => ({ role: 'viewer', budgets: { read } });
+        ok(await c.put('/api/v1/guard/settings', budgets({ warn: 1, block: 1, window_seconds: 60 })), kind);
+        const { key } = ok(
+          await c.post('/api/v1/api-keys', { name: `${tn.marker} guarded key`, read_only: true }),
+          kind,
+        ) as unknown as { key: string };
+        const stopped = await c.get('/api/v1/contacts?limit=5', { authorization: `Bearer ${key}` });
+        ok(await c.put('/api/v1/guard/settings', budgets(null)), kind);
+        if (stopped.status !== 403)
+          throw new Error(`${tn.name}: the guard did not stop the key: ${stopped.text}`);
+        const open = await c.get('/api/v1/guard/incidents?status=open&limit=1');
+        return { guardIncident: (ok(open, kind) as unknown as { data: { id: string }[] }).data[0]!.id };
+      }
       case 'auditCursor': {
         const page = await c.get('/api/v1/audit?limit=1');
         return { auditCursor: (page.body as { data: { id: string }[] }).data[0]!.id };
@@ -327,6 +343,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'role',
     'team',
     'session',
+    'guardIncident',
     'auditCursor',
   ];
 
@@ -340,6 +357,14 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
       ids: { org: admin.orgId, user: admin.userId },
     };
     tn.ids.marker = tn.marker;
+    // The walk sends the other tenant's ids to every route: hundreds of 404s in minutes, which
+    // the guard would (rightly) stop an admin for. Its budget for refusals is raised here.
+    const walkBudget = { warn: 100_000, block: 100_000, window_seconds: 600 };
+    const raised = await admin.client.put('/api/v1/guard/settings', {
+      role: 'admin',
+      budgets: { denied: walkBudget },
+    });
+    if (raised.status !== 200) throw new Error(`${name}: guard settings failed: ${raised.text}`);
     for (const kind of WORLD_ORDER) Object.assign(tn.ids, await make(tn, kind));
     return tn;
   }

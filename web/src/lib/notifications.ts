@@ -27,12 +27,18 @@ export const latestNotificationsQuery = (unread: boolean) =>
 
 /**
  * Where a notification leads: the record's page for contacts, companies and opportunities, the
- * tasks page for a task; null for an object without a page yet.
+ * tasks page for a task, Settings > Security incidents for the guard's alerts; null for an object
+ * without a page yet.
  */
-export function notificationTarget(n: AppNotification): { to: string; params?: { id: string } } | null {
+export function notificationTarget(
+  n: AppNotification,
+): { to: string; params?: { id: string }; search?: { tab: string } } | null {
   const { object, id } = n.record;
   if (isRecordObject(object)) return { to: DETAIL_PATH[object], params: { id } };
   if (object === 'task') return { to: '/tasks' };
+  // The guard's alerts (admins): the security incidents to review.
+  if (object === 'guard_incident' || object === 'guard_warning')
+    return { to: '/settings', search: { tab: 'security' } };
   return null;
 }
 

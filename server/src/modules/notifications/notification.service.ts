@@ -44,6 +44,8 @@ function titleOf(r: Row, actorName: string | null): string {
       return `Reminder: ${what}`;
     case 'mention':
       return `${who} mentioned you in a note on ${what}${times}`;
+    case 'security_alert':
+      return r.detail ?? `Security alert about ${r.recordName ?? 'an account'}`;
     default:
       return `${what} changed`;
   }

@@ -302,7 +302,8 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       schema: {
         operationId: 'previewInvitation',
         tags: ['members'],
-        summary: 'What an invitation link offers (organization, e-mail, role); the id is the secret',
+        summary:
+          'What an invitation link offers (organization, e-mail, role); the id is the secret. It does not say whether the address has an account',
         params: z.strictObject({ id: Uuid }),
         response: {
           200: z.object({
@@ -310,7 +311,6 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
             email: z.string(),
             role: Role,
             expires_at: z.string(),
-            existing_user: z.boolean().describe('Sign in to accept, rather than sign up'),
           }),
           ...errors,
         },
@@ -356,7 +356,9 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
         );
       }
       const preview = await orgs.previewInvitation(services, req.params.id);
-      if (preview.existing_user)
+      // Told only to whoever holds the link (which went to the address), after they chose to
+      // create an account: the preview says nothing of it.
+      if (await orgs.hasVerifiedAccount(services, preview.email))
         throw new AppError(409, 'account_exists', 'An account with this e-mail exists: sign in to accept');
       const weak = passwordProblem(password);
       if (weak) throw badRequest(weak, 'body.password', 'weak_password');

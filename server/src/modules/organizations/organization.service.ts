@@ -311,19 +311,25 @@ export async function previewInvitation(services: Services, id: string) {
     .innerJoin(organizations, eq(organizations.id, invitations.organizationId))
     .where(eq(invitations.id, id));
   if (row?.status !== 'pending' || row.expiresAt.getTime() < Date.now()) throw notFound('Invitation', id);
-  // Only a verified account is found by an invitation (issue 22): an unverified one is taken over
-  // by the invitee (`claimUnverifiedAccount`).
-  const [account] = await services.database.db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.email, row.email), eq(users.emailVerified, true)));
+  // Whether the address has an account is not said (issue 22): anyone holding the link would learn it.
   return {
     organization_name: row.organizationName,
     email: row.email,
     role: isRole(row.role) ? row.role : 'viewer',
     expires_at: row.expiresAt.toISOString(),
-    existing_user: Boolean(account),
   };
+}
+
+/**
+ * Whether a verified account holds `email`. Only a verified account is found by an invitation
+ * (issue 22): an unverified one is taken over by the invitee (`claimUnverifiedAccount`).
+ */
+export async function hasVerifiedAccount(services: Services, email: string): Promise<boolean> {
+  const [account] = await services.database.db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.email, email), eq(users.emailVerified, true)));
+  return Boolean(account);
 }
 
 /**

@@ -36,6 +36,10 @@ export const AUDIT_ACTIONS = [
   'records.bulk_restored',
   'record.deleted',
   'audit.exported',
+  'guard.warned',
+  'guard.incident_opened',
+  'guard.incident_resolved',
+  'guard.settings_changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -62,6 +62,15 @@ export async function sendWebResponse(req: FastifyRequest, reply: FastifyReply, 
   return reply.send(text === '' ? null : text);
 }
 
+/** The answer to a member the guard locked out (until an admin resolves the incident). */
+export function guardLocked(): AppError {
+  return new AppError(
+    403,
+    'guard_locked',
+    'The guard locked your account in this organization after unusual activity; an admin must review it before you can continue',
+  );
+}
+
 function statusCode(status: number): string {
   if (status === 429) return 'rate_limited';
   if (status === 401) return 'unauthenticated';
@@ -142,6 +151,8 @@ type SessionRow = {
   name: string;
   role: string | null;
   two_factor_setup_required: boolean;
+  /** The guard locked this member out of the session's organization until an admin reviews. */
+  guard_locked: boolean;
 };
 
 /** How long a session check is reused in this process, ms. */
@@ -199,7 +210,9 @@ export function principalResolver(
     const { rows } = await database.raw.query<SessionRow>(
       `select s.id as session_id, s.user_id, (extract(epoch from s.expires_at) * 1000)::bigint::text as expires_ms,
               s.active_organization_id as org_id, u.email, u.name, m.role,
-              (coalesce(o.require_two_factor, false) and not u.two_factor_enabled) as two_factor_setup_required
+              (coalesce(o.require_two_factor, false) and not u.two_factor_enabled) as two_factor_setup_required,
+              exists (select 1 from guard_locks gl
+                       where gl.org_id = s.active_organization_id and gl.user_id = s.user_id) as guard_locked
          from sessions s
          join users u on u.id = s.user_id
          left join members m on m.organization_id = s.active_organization_id and m.user_id = s.user_id
@@ -235,6 +248,21 @@ export function principalResolver(
     // A custom role (issue 22) acts with a user's coarse permissions, narrowed by its own rights.
     const customRole = row.role !== null && !isRole(row.role) ? row.role : undefined;
     const role = isRole(row.role) ? row.role : customRole ? ('user' as const) : null;
+    if (role && row.guard_locked) {
+      // Locked by the guard (issue 22): nothing in this organization until an admin unlocks;
+      // the user's own routes (`authenticated`: profile, organizations, switching) still answer.
+      const access = req.routeOptions.config?.access;
+      if (access !== 'authenticated' && access !== 'public') throw guardLocked();
+      return {
+        type: 'user',
+        userId: row.user_id,
+        email: row.email,
+        name: row.name,
+        sessionId: row.session_id,
+        orgId: null,
+        role: null,
+      };
+    }
     return {
       customRole,
       type: 'user',

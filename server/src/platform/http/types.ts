@@ -10,6 +10,7 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import type { Auth } from '../auth/auth.js';
 import type { EventDispatcher } from '../events/dispatcher.js';
+import type { Guard } from '../guard/guard.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { VersionInfo } from './version.js';
@@ -33,4 +34,6 @@ export type Services = {
   version: VersionInfo;
   /** System e-mail: SMTP, or the local outbox. */
   mailer: Mailer;
+  /** The guard's counters and budgets (issue 22). */
+  guard: Guard;
 };

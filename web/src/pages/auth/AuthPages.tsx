@@ -261,7 +261,11 @@ export function SignUpPage() {
   );
 }
 
-/** Accept an invitation: a new user picks a name and password; an existing one signs in first. */
+/**
+ * Accept an invitation: signed in as the invitee, one click; otherwise create the account with a
+ * name and password, or sign in first. The preview does not say whether the address has an
+ * account (issue 22: it would tell anyone holding the link), so both ways are offered.
+ */
 export function AcceptInvitationPage() {
   const { id } = useParams({ from: '/accept-invitation/$id' });
   const navigate = useNavigate();
@@ -276,17 +280,18 @@ export function AcceptInvitationPage() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const signedInAsInvitee =
+    !!preview.data && me.data?.user.email.toLowerCase() === preview.data.email.toLowerCase();
 
   async function accept(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const existing = preview.data?.existing_user;
       await call(
         api.POST('/api/v1/invitations/{id}/accept', {
           params: { path: { id } },
-          body: existing ? {} : { name, password },
+          body: signedInAsInvitee ? {} : { name, password },
         }),
       );
       queryClient.removeQueries();
@@ -306,7 +311,7 @@ export function AcceptInvitationPage() {
       </AuthCard>
     );
   const inv = preview.data;
-  const signedInAsInvitee = me.data?.user.email.toLowerCase() === inv.email.toLowerCase();
+  const signIn = () => void navigate({ to: '/sign-in', search: { redirect: `/accept-invitation/${id}` } });
   return (
     <AuthCard title={`Join ${inv.organization_name}`}>
       <Text>
@@ -317,37 +322,34 @@ export function AcceptInvitationPage() {
           {problemMessage(error)}
         </Alert>
       ) : null}
-      {inv.existing_user && !signedInAsInvitee ? (
-        <Button
-          onClick={() => void navigate({ to: '/sign-in', search: { redirect: `/accept-invitation/${id}` } })}
-        >
-          Sign in as {inv.email} to accept
+      <form onSubmit={accept}>
+        <Stack>
+          {!signedInAsInvitee && (
+            <>
+              <TextInput
+                label="Your name"
+                required
+                value={name}
+                onChange={(e) => setName(e.currentTarget.value)}
+              />
+              <PasswordInput
+                label="Choose a password"
+                description="8+ characters with lower- and upper-case letters and a digit or symbol"
+                required
+                value={password}
+                onChange={(e) => setPassword(e.currentTarget.value)}
+              />
+            </>
+          )}
+          <Button type="submit" loading={busy}>
+            Accept invitation
+          </Button>
+        </Stack>
+      </form>
+      {!signedInAsInvitee && (
+        <Button variant="subtle" onClick={signIn}>
+          I have a Cairn account: sign in as {inv.email} to accept
         </Button>
-      ) : (
-        <form onSubmit={accept}>
-          <Stack>
-            {!inv.existing_user && (
-              <>
-                <TextInput
-                  label="Your name"
-                  required
-                  value={name}
-                  onChange={(e) => setName(e.currentTarget.value)}
-                />
-                <PasswordInput
-                  label="Choose a password"
-                  description="8+ characters with lower- and upper-case letters and a digit or symbol"
-                  required
-                  value={password}
-                  onChange={(e) => setPassword(e.currentTarget.value)}
-                />
-              </>
-            )}
-            <Button type="submit" loading={busy}>
-              Accept invitation
-            </Button>
-          </Stack>
-        </form>
       )}
     </AuthCard>
   );

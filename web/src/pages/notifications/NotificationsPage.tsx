@@ -59,7 +59,7 @@ function NotificationRow({ n }: { n: AppNotification }) {
                 size="xs"
                 onClick={() => !n.read && read.mutate()}
               >
-                Open {n.record.object}
+                Open {n.record.object.replace('_', ' ')}
               </Anchor>
             )}
           </Group>

@@ -8,10 +8,14 @@ import { CustomObjectsSettings } from './CustomObjectsSettings';
 import { MembersSettings } from './MembersSettings';
 import { PipelinesSettings } from './PipelinesSettings';
 import { RolesSettings } from './RolesSettings';
+import { SecuritySettings } from './SecuritySettings';
 import { TagsSettings } from './TagsSettings';
 import { TeamsSettings } from './TeamsSettings';
 
-/** Organization settings (admins): users and invitations, roles, teams, objects, custom fields, pipelines, tags. */
+/**
+ * Organization settings (admins): users and invitations, roles, teams, objects, custom fields,
+ * pipelines, tags, and the guard's security incidents and budgets.
+ */
 export function SettingsPage() {
   const { data: me } = useQuery(meQuery);
   const search = useSearch({ from: '/app/settings' });
@@ -42,6 +46,7 @@ export function SettingsPage() {
           <Tabs.Tab value="fields">Custom fields</Tabs.Tab>
           <Tabs.Tab value="pipelines">Pipelines</Tabs.Tab>
           <Tabs.Tab value="tags">Tags</Tabs.Tab>
+          <Tabs.Tab value="security">Security incidents</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
           <MembersSettings />
@@ -63,6 +68,9 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="tags" pt="md">
           <TagsSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="security" pt="md">
+          <SecuritySettings />
         </Tabs.Panel>
       </Tabs>
     </Stack>
