@@ -59,6 +59,22 @@ export type Config = {
   statementTimeoutMs: number;
   /** The same for work outside a request: jobs, imports, commands. */
   jobStatementTimeoutMs: number;
+  /**
+   * Hosts outbound requests (webhooks) may reach even on a loopback, private or link-local address
+   * (`platform/net`): exact host names or IP literals, set by the operator.
+   */
+  outboundAllowedHosts: string[];
+  /**
+   * Seconds to wait before each retry of a failed webhook delivery (the first try is at once), so
+   * its length + 1 is the number of attempts. Default: 8 attempts over about 27 hours.
+   */
+  webhookRetryScheduleS: number[];
+  /** A webhook subscription whose deliveries have failed this many hours is disabled. */
+  webhookDisableAfterHours: number;
+  /** How long a webhook receiver has to answer, ms. */
+  webhookTimeoutMs: number;
+  /** Submissions of one public form (page or ingest endpoint) per client IP per minute before 429. */
+  formPostsPerIpPerMinute: number;
 };
 
 export class ConfigError extends Error {
@@ -117,6 +133,14 @@ const envSchema = z.object({
   QUEUE_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   JOB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(120_000),
+  OUTBOUND_ALLOWED_HOSTS: z.string().max(4000).default(''),
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+    .string()
+    .regex(/^\d{1,6}(,\d{1,6}){0,19}$/, 'must be a comma-separated list of whole seconds')
+    .default('5,300,1800,7200,18000,36000,36000'),
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(8760).default(72),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  FORM_POSTS_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(10),
 });
 
 /**
@@ -164,6 +188,13 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     mailFrom: e.MAIL_FROM ?? `Cairn <no-reply@${new URL(baseUrl).hostname}>`,
     statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
     jobStatementTimeoutMs: e.JOB_STATEMENT_TIMEOUT_MS,
+    outboundAllowedHosts: e.OUTBOUND_ALLOWED_HOSTS.split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+    webhookRetryScheduleS: e.WEBHOOK_RETRY_SCHEDULE_SECONDS.split(',').map(Number),
+    webhookDisableAfterHours: e.WEBHOOK_DISABLE_AFTER_HOURS,
+    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    formPostsPerIpPerMinute: e.FORM_POSTS_PER_IP_PER_MINUTE,
   };
 }
 

@@ -157,6 +157,8 @@ describe('settings', () => {
       'task_overdue',
       'task_reminder',
       'mention',
+      'form_submitted',
+      'ops_alert',
     ]);
     expect(
       defaults.data.every((s: { in_app: boolean; email_digest: boolean }) => s.in_app && !s.email_digest),

@@ -122,7 +122,9 @@ describe('refused targets, each with a code, and nothing reaches the receiver', 
   });
 
   it('refuses at save time too (checkTargetNow), with the same codes', async () => {
-    await expect(checkTargetNow('http://169.254.169.254/', NONE)).rejects.toMatchObject({ code: 'ssrf_metadata' });
+    await expect(checkTargetNow('http://169.254.169.254/', NONE)).rejects.toMatchObject({
+      code: 'ssrf_metadata',
+    });
     await expect(checkTargetNow(`http://localhost:${port}/`, NONE)).rejects.toMatchObject({
       code: 'ssrf_loopback',
     });
@@ -146,6 +148,7 @@ describe('allowed and public targets', () => {
   });
 
   it('classifies public addresses as public', () => {
-    for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '93.184.216.34']) expect(refusalOf(ip)).toBeNull();
+    for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '93.184.216.34'])
+      expect(refusalOf(ip)).toBeNull();
   });
 });

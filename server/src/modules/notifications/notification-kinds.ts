@@ -10,6 +10,8 @@ export const NOTIFICATION_KINDS = [
   'task_overdue',
   'task_reminder',
   'mention',
+  'form_submitted',
+  'ops_alert',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -21,6 +23,8 @@ export const KIND_LABELS: Record<NotificationKind, string> = {
   task_overdue: 'A task of mine is overdue',
   task_reminder: 'A task reminder of mine comes due',
   mention: 'Someone mentions me in a note',
+  form_submitted: 'A form of mine is submitted',
+  ops_alert: 'Something needs an admin (a webhook disabled after failing)',
 };
 
 /** Repeats of one kind on one record for one recipient within this window update one notification. */

@@ -44,6 +44,10 @@ function titleOf(r: Row, actorName: string | null): string {
       return `Reminder: ${what}`;
     case 'mention':
       return `${who} mentioned you in a note on ${what}${times}`;
+    case 'form_submitted':
+      return `New submission of the form ${r.detail ?? ''}: ${what}${times}`.trimEnd();
+    case 'ops_alert':
+      return r.detail ?? `${what} needs attention`;
     default:
       return `${what} changed`;
   }
