@@ -7,9 +7,11 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { registerCompanyRoutes } from './modules/companies/company.routes.js';
+import { registerConsentRoutes } from './modules/consent/consent.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerCustomObjectRoutes } from './modules/custom-objects/custom-object.routes.js';
+import { registerFormPublicRoutes, registerFormRoutes } from './modules/forms/form.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
@@ -31,6 +33,7 @@ import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
+import { registerWebhookRoutes } from './modules/webhooks/webhook.routes.js';
 // Each module's event types, registered with the event catalogue (platform/events/event-catalogue.ts).
 import './modules/companies/company.events.js';
 import './modules/contacts/contact.events.js';
@@ -38,6 +41,7 @@ import './modules/contacts/contact.events.js';
 import './modules/contacts/company-contacts.plug.js';
 import './modules/custom-fields/custom-field.events.js';
 import './modules/custom-objects/custom-object.events.js';
+import './modules/forms/form.events.js';
 import './modules/notes/note.events.js';
 import './modules/opportunities/opportunity.events.js';
 import './modules/organizations/organization.events.js';
@@ -46,6 +50,7 @@ import './modules/records/record.events.js';
 import './modules/tags/tag.events.js';
 import './modules/tasks/task.events.js';
 import './modules/views/view.events.js';
+import './modules/webhooks/webhook.events.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
   installSessionCacheInvalidation,
@@ -157,6 +162,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
     await registerWebApp(api, options.webDistDir);
     registerHealthRoutes(api, services);
     registerAuthHandler(api, services.auth, config.baseUrl);
+    await registerFormPublicRoutes(api, services);
     await api.register(
       async (v1) => {
         registerOrganizationRoutes(v1 as ApiApp, services);
@@ -182,6 +188,9 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerEmailVerificationRoutes(v1 as ApiApp, services);
         registerSessionRoutes(v1 as ApiApp, services);
         registerTwoFactorRoutes(v1 as ApiApp, services);
+        registerWebhookRoutes(v1 as ApiApp, services);
+        registerFormRoutes(v1 as ApiApp, services);
+        registerConsentRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

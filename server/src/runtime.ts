@@ -8,6 +8,7 @@ import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
+import { defineWebhookJobs } from './modules/webhooks/webhook-delivery.service.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
 import type { Services } from './platform/http/types.js';
@@ -62,6 +63,7 @@ export async function createServices(
   defineImportQueue(services);
   defineDuplicateJobs(services);
   defineNotificationJobs(services);
+  defineWebhookJobs(services);
   return services;
 }
 

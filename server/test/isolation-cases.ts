@@ -43,6 +43,12 @@ export type Kind =
   | 'apiKey'
   | 'auditCursor'
   | 'session'
+  | 'webhook'
+  | 'restHook'
+  | 'webhookDelivery'
+  | 'deadDelivery'
+  | 'form'
+  | 'consented'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };
