@@ -33,6 +33,8 @@ export function notificationTarget(n: AppNotification): { to: string; params?: {
   const { object, id } = n.record;
   if (isRecordObject(object)) return { to: DETAIL_PATH[object], params: { id } };
   if (object === 'task') return { to: '/tasks' };
+  // An ops alert about a webhook: the settings, where it is enabled again.
+  if (object === 'webhook_subscription') return { to: '/settings' };
   return null;
 }
 

@@ -5,11 +5,13 @@ import { meQuery } from '../../lib/query';
 import { EmptyState } from '../../shell/states';
 import { CustomFieldsSettings } from './CustomFieldsSettings';
 import { CustomObjectsSettings } from './CustomObjectsSettings';
+import { FormsSettings } from './FormsSettings';
 import { MembersSettings } from './MembersSettings';
 import { PipelinesSettings } from './PipelinesSettings';
 import { TagsSettings } from './TagsSettings';
+import { WebhooksSettings } from './WebhooksSettings';
 
-/** Organization settings (admins): users and invitations, objects, custom fields, pipelines, tags. */
+/** Organization settings (admins): users and invitations, objects, custom fields, pipelines, tags, forms, webhooks. */
 export function SettingsPage() {
   const { data: me } = useQuery(meQuery);
   const search = useSearch({ from: '/app/settings' });
@@ -38,6 +40,8 @@ export function SettingsPage() {
           <Tabs.Tab value="fields">Custom fields</Tabs.Tab>
           <Tabs.Tab value="pipelines">Pipelines</Tabs.Tab>
           <Tabs.Tab value="tags">Tags</Tabs.Tab>
+          <Tabs.Tab value="forms">Forms</Tabs.Tab>
+          <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
           <MembersSettings />
@@ -53,6 +57,12 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="tags" pt="md">
           <TagsSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="forms" pt="md">
+          <FormsSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="webhooks" pt="md">
+          <WebhooksSettings />
         </Tabs.Panel>
       </Tabs>
     </Stack>
