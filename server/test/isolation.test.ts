@@ -207,7 +207,7 @@ beforeAll(async () => {
       ),
     );
   }
-}, 180_000);
+}, 600_000);
 afterAll(() => t?.close());
 
 const valuesFor = (c: Case, ids: Ids) =>
