@@ -261,6 +261,15 @@ describe('empty and late errors', () => {
       label_plural: 'Patch things',
     });
     const record = await c.post('/api/v1/records/patch_thing', { custom: { name: 'Patch record' } });
+    const webhook = await c.post('/api/v1/webhooks', {
+      target_url: 'https://patch.invalid/hook',
+      event_types: ['contact.created'],
+    });
+    const form = await c.post('/api/v1/forms', {
+      name: 'Patch form',
+      object: 'contact',
+      fields: [{ key: 'email' }],
+    });
     const targets: [string, { status: number; body: Record<string, unknown> }][] = [
       [`/api/v1/pipelines/${pipeline.body.id}`, pipeline],
       [`/api/v1/pipelines/${pipeline.body.id}/stages/${stage.id}`, pipeline],
@@ -274,6 +283,8 @@ describe('empty and late errors', () => {
       [`/api/v1/imports/${up.body.id}`, up as { status: number; body: Record<string, unknown> }],
       ['/api/v1/objects/patch_thing', object],
       [`/api/v1/records/patch_thing/${record.body.id}`, record],
+      [`/api/v1/webhooks/${webhook.body.id}`, webhook],
+      [`/api/v1/forms/${form.body.id}`, form],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);
