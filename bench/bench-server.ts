@@ -26,9 +26,14 @@ export type BenchServer = {
 
 /**
  * Recreates database `dbName` on `serverUrl` (a superuser URL without a database), applies the
- * migrations and starts Cairn on a random loopback port, with rate limits out of the way.
+ * migrations and starts Cairn on a random loopback port, with rate limits out of the way
+ * (`options.env`: more configuration; `options.worker`: run the job queue's workers too).
  */
-export async function startBenchServer(serverUrl: string, dbName: string): Promise<BenchServer> {
+export async function startBenchServer(
+  serverUrl: string,
+  dbName: string,
+  options: { env?: Record<string, string>; worker?: boolean } = {},
+): Promise<BenchServer> {
   const admin = new pg.Client({ connectionString: `${serverUrl}/postgres` });
   await admin.connect();
   await admin.query(`drop database if exists ${dbName} with (force)`);
@@ -49,10 +54,11 @@ export async function startBenchServer(serverUrl: string, dbName: string): Promi
     API_RATE_LIMIT_PER_MINUTE: '1000000',
     ANON_RATE_LIMIT_PER_MINUTE: '1000000',
     QUEUE_SCHEMA: 'pgboss_bench',
+    ...options.env,
   });
   const database = await openDatabase({ databaseUrl: dbUrl, poolSize: 10 });
   const services = await createServices({ config, database });
-  await services.jobs.start({ worker: false });
+  await services.jobs.start({ worker: options.worker ?? false });
   const { app } = await buildApp(services);
   await app.listen({ port, host: '127.0.0.1' });
   return {

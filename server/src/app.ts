@@ -8,9 +8,11 @@ import {
 } from 'fastify-type-provider-zod';
 import { registerAccessRoutes } from './modules/access/access.routes.js';
 import { registerCompanyRoutes } from './modules/companies/company.routes.js';
+import { registerConsentRoutes } from './modules/consent/consent.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerCustomObjectRoutes } from './modules/custom-objects/custom-object.routes.js';
+import { registerFormPublicRoutes, registerFormRoutes } from './modules/forms/form.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
@@ -33,6 +35,7 @@ import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
+import { registerWebhookRoutes } from './modules/webhooks/webhook.routes.js';
 // Each module's event types, registered with the event catalogue (platform/events/event-catalogue.ts).
 import './modules/access/access.events.js';
 import './modules/companies/company.events.js';
@@ -41,6 +44,7 @@ import './modules/contacts/contact.events.js';
 import './modules/contacts/company-contacts.plug.js';
 import './modules/custom-fields/custom-field.events.js';
 import './modules/custom-objects/custom-object.events.js';
+import './modules/forms/form.events.js';
 import './modules/notes/note.events.js';
 import './modules/opportunities/opportunity.events.js';
 import './modules/organizations/organization.events.js';
@@ -51,6 +55,7 @@ import './modules/tasks/task.events.js';
 import './modules/views/view.events.js';
 import { installAccessGuard } from './platform/access/access-guard.js';
 import { profileOfPrincipal } from './platform/access/access-loader.js';
+import './modules/webhooks/webhook.events.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
   installSessionCacheInvalidation,
@@ -167,6 +172,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
     await registerWebApp(api, options.webDistDir);
     registerHealthRoutes(api, services);
     registerAuthHandler(api, services.auth, config.baseUrl);
+    await registerFormPublicRoutes(api, services);
     await api.register(
       async (v1) => {
         registerOrganizationRoutes(v1 as ApiApp, services);
@@ -194,6 +200,9 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerSessionRoutes(v1 as ApiApp, services);
         registerTwoFactorRoutes(v1 as ApiApp, services);
         registerGuardRoutes(v1 as ApiApp, services);
+        registerWebhookRoutes(v1 as ApiApp, services);
+        registerFormRoutes(v1 as ApiApp, services);
+        registerConsentRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -67,6 +67,22 @@ export type Config = {
   backupEveryHours: number;
   /** Scheduled backups kept; older ones are deleted after each new one. */
   backupKeep: number;
+  /**
+   * Hosts outbound requests (webhooks) may reach even on a loopback, private or link-local address
+   * (`platform/net`): exact host names or IP literals, set by the operator.
+   */
+  outboundAllowedHosts: string[];
+  /**
+   * Seconds to wait before each retry of a failed webhook delivery (the first try is at once), so
+   * its length + 1 is the number of attempts. Default: 8 attempts over about 27 hours.
+   */
+  webhookRetryScheduleS: number[];
+  /** A webhook subscription whose deliveries have failed this many hours is disabled. */
+  webhookDisableAfterHours: number;
+  /** How long a webhook receiver has to answer, ms. */
+  webhookTimeoutMs: number;
+  /** Submissions of one public form (page or ingest endpoint) per client IP per minute before 429. */
+  formPostsPerIpPerMinute: number;
 };
 
 export class ConfigError extends Error {
@@ -129,6 +145,14 @@ const envSchema = z.object({
   BACKUP_DIR: z.string().min(1).optional(),
   BACKUP_EVERY_HOURS: z.coerce.number().min(0).max(8760).default(24),
   BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(7),
+  OUTBOUND_ALLOWED_HOSTS: z.string().max(4000).default(''),
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+    .string()
+    .regex(/^\d{1,6}(,\d{1,6}){0,19}$/, 'must be a comma-separated list of whole seconds')
+    .default('5,300,1800,7200,18000,36000,36000'),
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(8760).default(72),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  FORM_POSTS_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(10),
 });
 
 /**
@@ -180,6 +204,13 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     backupDir: path.resolve(e.BACKUP_DIR ?? path.join(dataDir, 'backups')),
     backupEveryHours: e.BACKUP_EVERY_HOURS,
     backupKeep: e.BACKUP_KEEP,
+    outboundAllowedHosts: e.OUTBOUND_ALLOWED_HOSTS.split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+    webhookRetryScheduleS: e.WEBHOOK_RETRY_SCHEDULE_SECONDS.split(',').map(Number),
+    webhookDisableAfterHours: e.WEBHOOK_DISABLE_AFTER_HOURS,
+    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    formPostsPerIpPerMinute: e.FORM_POSTS_PER_IP_PER_MINUTE,
   };
 }
 

@@ -8,6 +8,7 @@ import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
+import { defineWebhookJobs } from './modules/webhooks/webhook-delivery.service.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import {
   defineBackupJobs,
@@ -87,6 +88,7 @@ export async function createServices(
   defineDuplicateJobs(services);
   defineNotificationJobs(services);
   defineBackupJobs(services, logger);
+  defineWebhookJobs(services);
   return services;
 }
 

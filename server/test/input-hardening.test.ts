@@ -263,6 +263,15 @@ describe('empty and late errors', () => {
     const record = await c.post('/api/v1/records/patch_thing', { custom: { name: 'Patch record' } });
     const role = await c.post('/api/v1/roles', { key: 'patch_role', name: 'Patch role' });
     const team = await c.post('/api/v1/teams', { name: 'Patch team' });
+    const webhook = await c.post('/api/v1/webhooks', {
+      target_url: 'https://patch.invalid/hook',
+      event_types: ['contact.created'],
+    });
+    const form = await c.post('/api/v1/forms', {
+      name: 'Patch form',
+      object: 'contact',
+      fields: [{ key: 'email' }],
+    });
     const targets: [string, { status: number; body: Record<string, unknown> }][] = [
       [`/api/v1/pipelines/${pipeline.body.id}`, pipeline],
       [`/api/v1/pipelines/${pipeline.body.id}/stages/${stage.id}`, pipeline],
@@ -278,6 +287,8 @@ describe('empty and late errors', () => {
       [`/api/v1/records/patch_thing/${record.body.id}`, record],
       [`/api/v1/roles/${role.body.id}`, role],
       [`/api/v1/teams/${team.body.id}`, team],
+      [`/api/v1/webhooks/${webhook.body.id}`, webhook],
+      [`/api/v1/forms/${form.body.id}`, form],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);

@@ -46,6 +46,12 @@ export type Kind =
   | 'auditCursor'
   | 'guardIncident'
   | 'session'
+  | 'webhook'
+  | 'restHook'
+  | 'webhookDelivery'
+  | 'deadDelivery'
+  | 'form'
+  | 'consented'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };

@@ -306,6 +306,62 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         const open = await c.get('/api/v1/guard/incidents?status=open&limit=1');
         return { guardIncident: (ok(open, kind) as unknown as { data: { id: string }[] }).data[0]!.id };
       }
+      case 'webhook':
+      case 'restHook': {
+        const made =
+          kind === 'webhook'
+            ? await c.post('/api/v1/webhooks', {
+                target_url: 'https://walk.invalid/hook',
+                event_types: ['contact.created'],
+                description: `${tn.marker} hook`,
+              })
+            : await c.post('/api/v1/hooks', {
+                target_url: 'https://walk.invalid/zap',
+                event: 'contact.created',
+              });
+        return { [kind]: ok(made, kind).id };
+      }
+      case 'webhookDelivery':
+      case 'deadDelivery': {
+        // A delivery of the tenant's webhook: a contact is created and the queue runs (the
+        // receiver does not resolve, so its first attempt fails and it waits for a retry).
+        ok(await c.post('/api/v1/contacts', { first_name: `${tn.marker} hooked` }), kind);
+        await t.drain();
+        const log = await c.get(`/api/v1/webhooks/${ids.webhook}/deliveries?limit=200`);
+        const taken = new Set([ids.webhookDelivery, ids.deadDelivery]);
+        const found = (log.body as { data: { id: string }[] }).data.find((d) => !taken.has(d.id));
+        if (!found) throw new Error(`${tn.name}: no delivery: ${log.text}`);
+        if (kind === 'deadDelivery')
+          await t.services.database.raw.query(
+            `update webhook_deliveries set status = 'dead', attempts = 8 where id = $1`,
+            [found.id],
+          );
+        return { [kind]: found.id };
+      }
+      case 'form':
+        return {
+          form: ok(
+            await c.post('/api/v1/forms', {
+              name: `${tn.marker} form`,
+              object: 'contact',
+              fields: [{ key: 'first_name' }, { key: 'email', required: true }],
+              consent: { text: 'Yes, newsletter', channel: 'email', purpose: 'newsletter' },
+            }),
+            kind,
+          ).id,
+        };
+      case 'consented': {
+        // A contact who consented through the tenant's form (its ingest endpoint).
+        const formView = (await c.get(`/api/v1/forms/${ids.form}`)).body as { ingest_url: string };
+        const res = await t.app.inject({
+          method: 'POST',
+          url: new URL(formView.ingest_url).pathname,
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ email: uniqueEmail('consent'), first_name: tn.marker, consent: true }),
+        });
+        if (res.statusCode !== 201) throw new Error(`${tn.name}: ingest failed: ${res.body}`);
+        return { consented: (JSON.parse(res.body) as { record: { id: string } }).record.id };
+      }
       case 'auditCursor': {
         const page = await c.get('/api/v1/audit?limit=1');
         return { auditCursor: (page.body as { data: { id: string }[] }).data[0]!.id };
@@ -344,6 +400,11 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'team',
     'session',
     'guardIncident',
+    'webhook',
+    'restHook',
+    'webhookDelivery',
+    'form',
+    'consented',
     'auditCursor',
   ];
 

@@ -22,6 +22,7 @@ import {
 } from './isolation-cases.js';
 import './isolation-access-cases.js';
 import './isolation-custom-cases.js';
+import './isolation-lead-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadCsv } from './kit/imports.js';
 
@@ -207,7 +208,7 @@ beforeAll(async () => {
       ),
     );
   }
-}, 180_000);
+}, 600_000);
 afterAll(() => t?.close());
 
 const valuesFor = (c: Case, ids: Ids) =>

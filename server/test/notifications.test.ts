@@ -158,6 +158,8 @@ describe('settings', () => {
       'task_reminder',
       'mention',
       'security_alert',
+      'form_submitted',
+      'ops_alert',
     ]);
     expect(
       defaults.data.every((s: { in_app: boolean; email_digest: boolean }) => s.in_app && !s.email_digest),

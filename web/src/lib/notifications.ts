@@ -39,6 +39,8 @@ export function notificationTarget(
   // The guard's alerts (admins): the security incidents to review.
   if (object === 'guard_incident' || object === 'guard_warning')
     return { to: '/settings', search: { tab: 'security' } };
+  // An ops alert about a webhook: the settings, where it is enabled again.
+  if (object === 'webhook_subscription') return { to: '/settings' };
   return null;
 }
 

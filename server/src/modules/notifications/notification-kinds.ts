@@ -11,6 +11,8 @@ export const NOTIFICATION_KINDS = [
   'task_reminder',
   'mention',
   'security_alert',
+  'form_submitted',
+  'ops_alert',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -23,6 +25,8 @@ export const KIND_LABELS: Record<NotificationKind, string> = {
   task_reminder: 'A task reminder of mine comes due',
   mention: 'Someone mentions me in a note',
   security_alert: 'The guard warns about or stops an account (admins)',
+  form_submitted: 'A form of mine is submitted',
+  ops_alert: 'Something needs an admin (a webhook disabled after failing)',
 };
 
 /** Repeats of one kind on one record for one recipient within this window update one notification. */

@@ -46,6 +46,10 @@ function titleOf(r: Row, actorName: string | null): string {
       return `${who} mentioned you in a note on ${what}${times}`;
     case 'security_alert':
       return r.detail ?? `Security alert about ${r.recordName ?? 'an account'}`;
+    case 'form_submitted':
+      return `New submission of the form ${r.detail ?? ''}: ${what}${times}`.trimEnd();
+    case 'ops_alert':
+      return r.detail ?? `${what} needs attention`;
     default:
       return `${what} changed`;
   }

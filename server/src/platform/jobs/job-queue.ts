@@ -31,6 +31,11 @@ export type QueueDefinition = {
    * `singletonKey` (a later send while one is queued is absorbed). Default `standard`.
    */
   policy?: 'standard' | 'stately';
+  /**
+   * Run the jobs of one fetch (`concurrency` of them) at once rather than one after another: for
+   * handlers that mostly wait on the network (webhook deliveries). A failure fails the batch.
+   */
+  parallel?: boolean;
 };
 
 export type SendOptions = {
@@ -140,6 +145,10 @@ export function createJobQueue(
           queue.name,
           { batchSize: queue.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
           async (jobs) => {
+            if (queue.parallel) {
+              await Promise.all(jobs.map((job) => handler({ id: job.id, data: job.data })));
+              return;
+            }
             for (const job of jobs) await handler({ id: job.id, data: job.data });
           },
         );

@@ -5,16 +5,18 @@ import { meQuery } from '../../lib/query';
 import { EmptyState } from '../../shell/states';
 import { CustomFieldsSettings } from './CustomFieldsSettings';
 import { CustomObjectsSettings } from './CustomObjectsSettings';
+import { FormsSettings } from './FormsSettings';
 import { MembersSettings } from './MembersSettings';
 import { PipelinesSettings } from './PipelinesSettings';
 import { RolesSettings } from './RolesSettings';
 import { SecuritySettings } from './SecuritySettings';
 import { TagsSettings } from './TagsSettings';
 import { TeamsSettings } from './TeamsSettings';
+import { WebhooksSettings } from './WebhooksSettings';
 
 /**
  * Organization settings (admins): users and invitations, roles, teams, objects, custom fields,
- * pipelines, tags, and the guard's security incidents and budgets.
+ * pipelines, tags, forms, webhooks, and the guard's security incidents and budgets.
  */
 export function SettingsPage() {
   const { data: me } = useQuery(meQuery);
@@ -47,6 +49,8 @@ export function SettingsPage() {
           <Tabs.Tab value="pipelines">Pipelines</Tabs.Tab>
           <Tabs.Tab value="tags">Tags</Tabs.Tab>
           <Tabs.Tab value="security">Security incidents</Tabs.Tab>
+          <Tabs.Tab value="forms">Forms</Tabs.Tab>
+          <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
           <MembersSettings />
@@ -71,6 +75,12 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="security" pt="md">
           <SecuritySettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="forms" pt="md">
+          <FormsSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="webhooks" pt="md">
+          <WebhooksSettings />
         </Tabs.Panel>
       </Tabs>
     </Stack>

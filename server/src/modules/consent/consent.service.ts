@@ -1,0 +1,77 @@
+import { and, desc, eq } from 'drizzle-orm';
+import type { TenantContext, TenantScope } from '../../db/tenant.js';
+import { withTenant } from '../../db/tenant.js';
+import { consents } from './consent.schema.js';
+
+export type ConsentEntry = {
+  object: string;
+  recordId: string;
+  channel: string;
+  purpose: string;
+  status: 'granted' | 'withdrawn';
+  source: string;
+  proof: Record<string, unknown>;
+};
+
+/** Appends one consent to the ledger in the caller's tenant transaction. @returns its id */
+export async function recordConsentIn(scope: TenantScope, entry: ConsentEntry): Promise<string> {
+  const [row] = await scope.tx
+    .insert(consents)
+    .values({
+      orgId: scope.ctx.orgId,
+      object: entry.object,
+      contactId: entry.recordId,
+      channel: entry.channel,
+      purpose: entry.purpose,
+      status: entry.status,
+      source: entry.source,
+      proof: entry.proof,
+    })
+    .returning({ id: consents.id });
+  return row!.id;
+}
+
+export type ConsentView = {
+  id: string;
+  object: string;
+  record_id: string;
+  channel: string;
+  purpose: string;
+  status: string;
+  source: string;
+  proof: Record<string, unknown>;
+  at: string;
+};
+
+/** A record's consents, newest first. */
+export async function consentsOf(
+  database: Parameters<typeof withTenant>[0],
+  ctx: TenantContext,
+  object: string,
+  recordId: string,
+): Promise<ConsentView[]> {
+  const rows = await withTenant(
+    database,
+    ctx,
+    ({ tx }) =>
+      tx
+        .select()
+        .from(consents)
+        .where(
+          and(eq(consents.orgId, ctx.orgId), eq(consents.object, object), eq(consents.contactId, recordId)),
+        )
+        .orderBy(desc(consents.at), desc(consents.id)),
+    { readOnly: true },
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    object: r.object,
+    record_id: r.contactId,
+    channel: r.channel,
+    purpose: r.purpose,
+    status: r.status,
+    source: r.source,
+    proof: r.proof as Record<string, unknown>,
+    at: r.at,
+  }));
+}

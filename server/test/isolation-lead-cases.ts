@@ -1,0 +1,127 @@
+import { CASES, FILTER_STORED, holdsOwn, NO_IDS, ownedId, rowsOf } from './isolation-cases.js';
+
+// The isolation walk's cases for webhooks, REST hooks, forms and the consent ledger (issue 31).
+
+const hook = (v: Record<string, string>) => `/api/v1/webhooks/${v['path.id']}`;
+const delivery = (v: Record<string, string>) => `${hook(v)}/deliveries/${v['path.delivery_id']}`;
+const target = 'https://walk.invalid/hook';
+
+NO_IDS['GET /api/v1/hooks/triggers'] = 'the trigger catalogue: the same for every organization; takes no id';
+NO_IDS['GET /api/v1/forms/fields/:object'] =
+  "a form builder's field choices of an object of the caller's own registry (another tenant's custom object key is a 404); takes no id";
+FILTER_STORED['POST /api/v1/webhooks'] =
+  "a subscription's filter runs on the subscription's own organization's events only, in the dispatcher's tenant transaction";
+FILTER_STORED['PATCH /api/v1/webhooks/:id'] = FILTER_STORED['POST /api/v1/webhooks'];
+FILTER_STORED['POST /api/v1/hooks'] = FILTER_STORED['POST /api/v1/webhooks'];
+
+CASES['POST /api/v1/webhooks'] = [
+  {
+    fields: {},
+    ok: 201,
+    send: () => ({ url: '/api/v1/webhooks', body: { target_url: target, event_types: ['contact.created'] } }),
+  },
+];
+CASES['GET /api/v1/webhooks'] = [
+  { fields: {}, send: () => ({ url: '/api/v1/webhooks' }), holds: (r) => holdsOwn(r, 'webhook') },
+];
+CASES['GET /api/v1/webhooks/:id'] = [{ fields: { 'path.id': 'webhook' }, send: (v) => ({ url: hook(v) }) }];
+CASES['PATCH /api/v1/webhooks/:id'] = [
+  {
+    fields: { 'path.id': 'webhook' },
+    fresh: ['webhook'],
+    send: (v) => ({ url: hook(v), body: { description: 'walked' } }),
+  },
+];
+CASES['DELETE /api/v1/webhooks/:id'] = [
+  { fields: { 'path.id': 'webhook' }, fresh: ['webhook'], ok: 204, send: (v) => ({ url: hook(v) }) },
+];
+CASES['POST /api/v1/webhooks/:id/rotate-secret'] = [
+  {
+    fields: { 'path.id': 'webhook' },
+    fresh: ['webhook'],
+    send: (v) => ({ url: `${hook(v)}/rotate-secret` }),
+  },
+];
+CASES['POST /api/v1/webhooks/:id/redrive'] = [
+  { fields: { 'path.id': 'webhook' }, send: (v) => ({ url: `${hook(v)}/redrive` }) },
+];
+CASES['GET /api/v1/webhooks/:id/deliveries'] = [
+  {
+    fields: { 'path.id': 'webhook' },
+    send: (v) => ({ url: `${hook(v)}/deliveries` }),
+    holds: (r) => rowsOf(r).some((d) => d.id === ownedId('webhookDelivery')),
+  },
+];
+CASES['GET /api/v1/webhooks/:id/deliveries/:delivery_id'] = [
+  {
+    fields: { 'path.id': 'webhook', 'path.delivery_id': 'webhookDelivery' },
+    send: (v) => ({ url: delivery(v) }),
+  },
+];
+CASES['POST /api/v1/webhooks/:id/deliveries/:delivery_id/redrive'] = [
+  {
+    fields: { 'path.id': 'webhook', 'path.delivery_id': 'deadDelivery' },
+    fresh: ['webhook', 'deadDelivery'],
+    send: (v) => ({ url: `${delivery(v)}/redrive` }),
+  },
+];
+CASES['POST /api/v1/hooks'] = [
+  {
+    fields: {},
+    ok: 201,
+    send: () => ({ url: '/api/v1/hooks', body: { target_url: target, event: 'contact.created' } }),
+  },
+];
+CASES['DELETE /api/v1/hooks/:id'] = [
+  {
+    fields: { 'path.id': 'restHook' },
+    fresh: ['restHook'],
+    ok: 204,
+    send: (v) => ({ url: `/api/v1/hooks/${v['path.id']}` }),
+  },
+];
+
+const form = (v: Record<string, string>) => `/api/v1/forms/${v['path.id']}`;
+CASES['POST /api/v1/forms'] = [
+  {
+    fields: { 'body.owner_id': 'user' },
+    ok: 201,
+    send: (v) => ({
+      url: '/api/v1/forms',
+      body: {
+        name: 'Walk form',
+        object: 'contact',
+        fields: [{ key: 'email' }],
+        owner_id: v['body.owner_id'],
+      },
+    }),
+  },
+];
+CASES['GET /api/v1/forms'] = [
+  { fields: {}, send: () => ({ url: '/api/v1/forms' }), holds: (r) => holdsOwn(r, 'form') },
+];
+CASES['GET /api/v1/forms/:id'] = [{ fields: { 'path.id': 'form' }, send: (v) => ({ url: form(v) }) }];
+CASES['PATCH /api/v1/forms/:id'] = [
+  {
+    fields: { 'path.id': 'form', 'body.owner_id': 'user' },
+    fresh: ['form'],
+    send: (v) => ({ url: form(v), body: { name: 'Walked form', owner_id: v['body.owner_id'] } }),
+  },
+];
+CASES['DELETE /api/v1/forms/:id'] = [
+  { fields: { 'path.id': 'form' }, fresh: ['form'], ok: 204, send: (v) => ({ url: form(v) }) },
+];
+CASES['GET /api/v1/forms/:id/submissions'] = [
+  {
+    fields: { 'path.id': 'form' },
+    send: (v) => ({ url: `${form(v)}/submissions` }),
+    holds: (r) => rowsOf(r).length > 0,
+  },
+];
+CASES['GET /api/v1/consents'] = [
+  {
+    fields: { 'query.record_id': 'consented' },
+    send: (v) => ({ url: `/api/v1/consents?object=contact&record_id=${v['query.record_id']}` }),
+    holds: (r) => rowsOf(r).length > 0,
+  },
+];
