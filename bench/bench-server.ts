@@ -28,7 +28,12 @@ export type BenchServer = {
  * Recreates database `dbName` on `serverUrl` (a superuser URL without a database), applies the
  * migrations and starts Cairn on a random loopback port, with rate limits out of the way.
  */
-export async function startBenchServer(serverUrl: string, dbName: string): Promise<BenchServer> {
+export async function startBenchServer(
+  serverUrl: string,
+  dbName: string,
+  /** More configuration (environment variables) for this bench's server. */
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
   const admin = new pg.Client({ connectionString: `${serverUrl}/postgres` });
   await admin.connect();
   await admin.query(`drop database if exists ${dbName} with (force)`);
@@ -49,6 +54,7 @@ export async function startBenchServer(serverUrl: string, dbName: string): Promi
     API_RATE_LIMIT_PER_MINUTE: '1000000',
     ANON_RATE_LIMIT_PER_MINUTE: '1000000',
     QUEUE_SCHEMA: 'pgboss_bench',
+    ...env,
   });
   const database = await openDatabase({ databaseUrl: dbUrl, poolSize: 10 });
   const services = await createServices({ config, database });

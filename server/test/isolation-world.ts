@@ -9,6 +9,7 @@ import {
   type TestApp,
   uniqueEmail,
   uploadCsv,
+  uploadFile,
   waitForImport,
 } from './kit/index.js';
 
@@ -269,6 +270,12 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         };
         return { session: sessions.data.find((s) => s.current)!.id };
       }
+      case 'file': {
+        const up = await uploadFile(t, c, { object: 'contact', id: ids.contact! }, `${tn.marker}.txt`, `${tn.marker}\n`);
+        return { file: ok(up as Res, kind).id };
+      }
+      case 'eraseContact':
+        return { eraseContact: (await make(tn, 'contact', ids)).contact };
       case 'auditCursor': {
         const page = await c.get('/api/v1/audit?limit=1');
         return { auditCursor: (page.body as { data: { id: string }[] }).data[0]!.id };
@@ -302,6 +309,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'fieldKey',
     'customObject',
     'customRecord',
+    'file',
     'apiKey',
     'session',
     'auditCursor',

@@ -28,6 +28,9 @@ export const AUDIT_ACTIONS = [
   'records.bulk_restored',
   'record.deleted',
   'audit.exported',
+  'personal_data.exported',
+  'personal_data.erased',
+  'retention.applied',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
