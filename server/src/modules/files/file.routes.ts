@@ -16,7 +16,7 @@ import {
 } from './file.service.js';
 
 const IdParams = z.strictObject({ id: z.uuid() });
-const TokenParams = z.strictObject({ token: z.string().min(10).max(2000) });
+const TokenParams = z.strictObject({ token: z.string().min(10).max(100) });
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
 const tags = ['files'];
 

@@ -26,7 +26,7 @@ export const RetentionRuleInput = z
     action: z.enum(['archive', 'erase']).describe('`erase` (contacts only) runs the GDPR erasure'),
     after_months: z.number().int().min(1).max(600).describe('Months since the record last changed'),
   })
-  .meta({ id: 'RetentionRuleInput' });
+  .meta({ id: 'RetentionRuleSettings' });
 
 export const RetentionRule = z
   .object({
