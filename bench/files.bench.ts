@@ -62,7 +62,11 @@ async function main() {
     const me = await signUpBench(base, 'Files bench', 'bench@files.test');
     const headers = { cookie: me.cookie, origin: base, 'content-type': 'application/json' };
     const contact = (await (
-      await fetch(`${base}/api/v1/contacts`, { method: 'POST', headers, body: JSON.stringify({ first_name: 'Bench' }) })
+      await fetch(`${base}/api/v1/contacts`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ first_name: 'Bench' }),
+      })
     ).json()) as { id: string };
     global.gc?.();
     await new Promise((r) => setTimeout(r, 200));
@@ -75,7 +79,11 @@ async function main() {
     const t0 = performance.now();
     const res = await fetch(`${base}/api/v1/files?object=contact&id=${contact.id}`, {
       method: 'POST',
-      headers: { cookie: me.cookie, origin: base, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      headers: {
+        cookie: me.cookie,
+        origin: base,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
       body: multipartBody(boundary, bytes),
       duplex: 'half',
     } as RequestInit);

@@ -17,7 +17,13 @@ let t: TestApp;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'cairn-s3-'));
-  s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
+  s3 = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: dir,
+    configureBuckets: [{ name: BUCKET, configs: [] }],
+  });
   const { port } = await s3.run();
   endpoint = `http://127.0.0.1:${port}`;
   t = await startTestApp({
@@ -38,12 +44,20 @@ describe('files in an S3-compatible bucket', () => {
   it('stores a checked file in the bucket, serves it through a link, and deletes it from the bucket', async () => {
     const { client, orgId } = await signUp(t, 'Bucket Co');
     const contact = await postOk(client, '/api/v1/contacts', { first_name: 'Bucket' });
-    const up = await uploadFile(t, client, { object: 'contact', id: contact.id }, 'report.csv', 'q,total\n1,100\n');
+    const up = await uploadFile(
+      t,
+      client,
+      { object: 'contact', id: contact.id },
+      'report.csv',
+      'q,total\n1,100\n',
+    );
     expect(up.status, up.text).toBe(201);
     const sdk = new S3Client({
       region: 'us-east-1',
       endpoint,
       forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     });
     const key = `${orgId}/${up.body.id}`;

@@ -29,7 +29,17 @@ const SAMPLES = 'security/payloadsallthethings/';
 const needClamd = process.env.CI === 'true' || !!CLAMD;
 
 /** What must never come back from a download: script, markup, PHP, ImageMagick and PostScript payloads, EICAR. */
-const DANGEROUS = [/<\?php/i, /<script/i, /<svg/i, /<html/i, /javascript:/i, /onerror\s*=/i, /push graphic-context/i, /%!PS/, /EICAR/];
+const DANGEROUS = [
+  /<\?php/i,
+  /<script/i,
+  /<svg/i,
+  /<html/i,
+  /javascript:/i,
+  /onerror\s*=/i,
+  /push graphic-context/i,
+  /%!PS/,
+  /EICAR/,
+];
 
 let t: TestApp;
 let clamd: Clamd | undefined;
@@ -68,13 +78,26 @@ describe('the files pipeline', () => {
   it('stores a photo re-encoded, without its metadata, and serves it only as an attachment', async () => {
     const original = readShared(`${SAMPLES}xss-files/payload_in_all_known_metadata.jpg`);
     expect(original.toString('latin1')).toMatch(/<script|alert\(/i); // the sample carries its payload
-    const up = await uploadFile(t, admin, onContact(), 'payload_in_all_known_metadata.jpg', original, 'image/jpeg');
+    const up = await uploadFile(
+      t,
+      admin,
+      onContact(),
+      'payload_in_all_known_metadata.jpg',
+      original,
+      'image/jpeg',
+    );
     expect(up.status, up.text).toBe(201);
-    expect(up.body).toMatchObject({ status: 'stored', content_type: 'image/jpeg', detected_type: 'image/jpeg' });
+    expect(up.body).toMatchObject({
+      status: 'stored',
+      content_type: 'image/jpeg',
+      detected_type: 'image/jpeg',
+    });
     expect(up.body.scan).toBe(clamd ? 'clean' : 'not_configured');
     const down = await downloadFile(t, admin, up.body.id);
     expect(down.status).toBe(200);
-    expect(down.headers['content-disposition']).toMatch(/^attachment; filename="payload_in_all_known_metadata.jpg"/);
+    expect(down.headers['content-disposition']).toMatch(
+      /^attachment; filename="payload_in_all_known_metadata.jpg"/,
+    );
     expect(down.headers['x-content-type-options']).toBe('nosniff');
     expect(down.headers['content-security-policy']).toBe(DOWNLOAD_CSP);
     expect(down.headers['content-type']).toBe('image/jpeg');
@@ -124,14 +147,22 @@ describe('the files pipeline', () => {
   }, 400_000);
 
   it('refuses text that is markup, and a file whose content is not what its name says', async () => {
-    const markup = await uploadFile(t, admin, onContact(), 'notes.txt', '<!DOCTYPE html><script>alert(1)</script>');
+    const markup = await uploadFile(
+      t,
+      admin,
+      onContact(),
+      'notes.txt',
+      '<!DOCTYPE html><script>alert(1)</script>',
+    );
     expect(markup.status).toBe(422);
     expect(markup.body.code).toBe('active_content');
     const png = readShared(`${SAMPLES}xss-files/payload_text_xss.png`);
     const renamed = await uploadFile(t, admin, onContact(), 'holiday.jpg', png);
     expect(renamed.status).toBe(422);
     expect(renamed.body.code).toBe('file_type_mismatch');
-    expect(renamed.body.detail).toMatch(/^The file's content is a \.png file, not what its name \(\.jpg\) says/);
+    expect(renamed.body.detail).toMatch(
+      /^The file's content is a \.png file, not what its name \(\.jpg\) says/,
+    );
   });
 
   it('keeps a refused file’s reason, and its history on the record’s timeline in words', async () => {
@@ -149,7 +180,9 @@ describe('the files pipeline', () => {
     expect(words).toContain('Ada Admin uploaded file minutes.txt');
     expect(words).toContain('Cairn held file minutes.txt in quarantine for checking');
     expect(words).toContain('Cairn checked file minutes.txt and made it available');
-    expect(words.some((w: string) => w.startsWith('Cairn rejected file page.svg: Files of type .svg'))).toBe(true);
+    expect(words.some((w: string) => w.startsWith('Cairn rejected file page.svg: Files of type .svg'))).toBe(
+      true,
+    );
   });
 
   it.runIf(needClamd)('finds the EICAR test file with ClamAV and never stores it', async () => {
@@ -162,13 +195,21 @@ describe('the files pipeline', () => {
     const list = await admin.get(`/api/v1/files?object=contact&id=${contactId}`);
     const id = list.body.data.find((f: { name: string }) => f.name === 'invoice.txt').id;
     const file = await admin.get(`/api/v1/files/${id}`);
-    expect(file.body).toMatchObject({ status: 'infected', scan: 'infected', rejection: { code: 'infected' } });
+    expect(file.body).toMatchObject({
+      status: 'infected',
+      scan: 'infected',
+      rejection: { code: 'infected' },
+    });
     expect(file.body.rejection.reason).toContain('Eicar-Test-Signature');
     expect((await admin.post(`/api/v1/files/${id}/link`)).status).toBe(409);
     const words = (await admin.get(`/api/v1/contacts/${contactId}/timeline?limit=200`)).body.data.map(
       (e: { description: string }) => e.description,
     );
-    expect(words.some((w: string) => w.startsWith('Cairn removed file invoice.txt: The virus scan found Eicar-Test-Signature'))).toBe(true);
+    expect(
+      words.some((w: string) =>
+        w.startsWith('Cairn removed file invoice.txt: The virus scan found Eicar-Test-Signature'),
+      ),
+    ).toBe(true);
   });
 
   it('refuses a forged or expired link, and needs no session for a valid one', async () => {
@@ -188,9 +229,19 @@ describe('the files pipeline', () => {
   });
 
   it('attaches files to a custom object’s record, and deletes one with its bytes', async () => {
-    await postOk(admin, '/api/v1/objects', { key: 'property', label_singular: 'Property', label_plural: 'Properties' });
+    await postOk(admin, '/api/v1/objects', {
+      key: 'property',
+      label_singular: 'Property',
+      label_plural: 'Properties',
+    });
     const record = await postOk(admin, '/api/v1/records/property', { custom: { name: 'Villa Rosa' } });
-    const up = await uploadFile(t, admin, { object: 'property', id: record.id }, 'deed.txt', 'Deed of Villa Rosa\n');
+    const up = await uploadFile(
+      t,
+      admin,
+      { object: 'property', id: record.id },
+      'deed.txt',
+      'Deed of Villa Rosa\n',
+    );
     expect(up.status, up.text).toBe(201);
     const list = await admin.get(`/api/v1/files?object=property&id=${record.id}`);
     expect(list.body.data.map((f: { name: string }) => f.name)).toEqual(['deed.txt']);
@@ -204,7 +255,9 @@ describe('the files pipeline', () => {
       (e: { description: string }) => e.description,
     );
     expect(words).toContain('Ada Admin deleted file deed.txt');
-    expect((await admin.get('/api/v1/files?object=property&id=00000000-0000-4000-8000-00000000beef')).status).toBe(404);
+    expect(
+      (await admin.get('/api/v1/files?object=property&id=00000000-0000-4000-8000-00000000beef')).status,
+    ).toBe(404);
     expect((await admin.get(`/api/v1/files?object=task&id=${record.id}`)).status).toBe(404);
   });
 

@@ -12,7 +12,9 @@ const org = useOrganization('Privacy Co');
 
 async function person(first: string, last: string, email: string) {
   const c = org.admin.client;
-  const company = await postOk(c, '/api/v1/companies', { name: `Employer ${Math.random().toString(36).slice(2, 8)}` });
+  const company = await postOk(c, '/api/v1/companies', {
+    name: `Employer ${Math.random().toString(36).slice(2, 8)}`,
+  });
   const contact = await postOk(c, '/api/v1/contacts', {
     first_name: first,
     last_name: last,
@@ -20,9 +22,22 @@ async function person(first: string, last: string, email: string) {
     phones: [{ number: '+44 20 7946 0958' }],
     companies: [{ id: company.id }],
   });
-  await postOk(c, '/api/v1/notes', { object: 'contact', id: contact.id, body: `<p>${first} prefers calls</p>` });
-  await postOk(c, '/api/v1/tasks', { title: `Call ${first} ${last}`, link: { object: 'contact', id: contact.id } });
-  const file = await uploadFile(org.t, c, { object: 'contact', id: contact.id }, 'passport.txt', `${first} ${last} passport\n`);
+  await postOk(c, '/api/v1/notes', {
+    object: 'contact',
+    id: contact.id,
+    body: `<p>${first} prefers calls</p>`,
+  });
+  await postOk(c, '/api/v1/tasks', {
+    title: `Call ${first} ${last}`,
+    link: { object: 'contact', id: contact.id },
+  });
+  const file = await uploadFile(
+    org.t,
+    c,
+    { object: 'contact', id: contact.id },
+    'passport.txt',
+    `${first} ${last} passport\n`,
+  );
   expect(file.status, file.text).toBe(201);
   return { contact, company, fileId: file.body.id as string };
 }
@@ -46,7 +61,15 @@ describe('subject access export', () => {
     const zip = await JSZip.loadAsync(res.rawPayload);
     const names = Object.keys(zip.files);
     expect(names).toEqual(
-      expect.arrayContaining(['README.txt', 'contact.json', 'notes.json', 'tasks.json', 'files.json', 'events.json', 'consent.json']),
+      expect.arrayContaining([
+        'README.txt',
+        'contact.json',
+        'notes.json',
+        'tasks.json',
+        'files.json',
+        'events.json',
+        'consent.json',
+      ]),
     );
     const read = async (name: string) => JSON.parse(await zip.file(name)!.async('string'));
     expect((await read('contact.json')).emails[0].value).toBe('grace@navy.example');
@@ -56,16 +79,23 @@ describe('subject access export', () => {
     expect(files[0]).toMatchObject({ name: 'passport.txt', status: 'stored' });
     expect(await zip.file(files[0].in_archive)!.async('string')).toBe('Grace Hopper passport\n');
     const events = await read('events.json');
-    expect(events.map((e: { description: string }) => e.description)).toContain('Ada Admin created contact Grace Hopper');
+    expect(events.map((e: { description: string }) => e.description)).toContain(
+      'Ada Admin created contact Grace Hopper',
+    );
     const audit = await org.admin.client.get('/api/v1/audit?action=personal_data.exported');
-    expect(audit.body.data[0]).toMatchObject({ action: 'personal_data.exported', target: { type: 'contact', id: contact.id } });
+    expect(audit.body.data[0]).toMatchObject({
+      action: 'personal_data.exported',
+      target: { type: 'contact', id: contact.id },
+    });
   });
 
   it('is refused to a member without the right, and is a 404 for an unknown contact', async () => {
     const { contact } = await person('Alan', 'Turing', 'alan@bletchley.example');
     const user = await addMember(org.t, org.admin.client, 'user');
     expect((await user.client.get(`/api/v1/contacts/${contact.id}/personal-data`)).status).toBe(403);
-    expect((await download('/api/v1/contacts/00000000-0000-4000-8000-00000000beef/personal-data')).statusCode).toBe(404);
+    expect(
+      (await download('/api/v1/contacts/00000000-0000-4000-8000-00000000beef/personal-data')).statusCode,
+    ).toBe(404);
   });
 });
 
@@ -92,7 +122,8 @@ describe('erasure', () => {
       [org.admin.orgId],
     );
     const history = JSON.stringify(rows);
-    for (const trace of ['Lovelace', 'ada@engine.example', 'Ada prefers calls']) expect(history).not.toContain(trace);
+    for (const trace of ['Lovelace', 'ada@engine.example', 'Ada prefers calls'])
+      expect(history).not.toContain(trace);
     const tombstone = rows.find((r) => r.type === 'contact.erased')!;
     expect(tombstone.data).toEqual({ removed: erased.body.removed });
     const audit = await c.get('/api/v1/audit?action=personal_data.erased');
@@ -124,7 +155,12 @@ describe('retention rules', () => {
     await age('companies', old.id, 25);
     const rule = await c.put('/api/v1/retention-rules/company', { action: 'archive', after_months: 24 });
     expect(rule.status, rule.text).toBe(200);
-    expect(rule.body).toMatchObject({ object: 'company', action: 'archive', after_months: 24, last_run_at: null });
+    expect(rule.body).toMatchObject({
+      object: 'company',
+      action: 'archive',
+      after_months: 24,
+      last_run_at: null,
+    });
     expect((await org.t.queued('gdpr.retention')).length).toBe(1); // the daily job is armed
     const run = await c.post('/api/v1/retention-rules/run');
     expect(run.status, run.text).toBe(200);
@@ -134,9 +170,14 @@ describe('retention rules', () => {
 
     const { contact } = await person('Old', 'Lead', 'old.lead@example.com');
     await age('contacts', contact.id, 40);
-    expect((await c.put('/api/v1/retention-rules/contact', { action: 'erase', after_months: 36 })).status).toBe(200);
+    expect(
+      (await c.put('/api/v1/retention-rules/contact', { action: 'erase', after_months: 36 })).status,
+    ).toBe(200);
     // The scheduled job (as pg-boss would start it when its time came) applies the rules.
-    await org.t.services.jobs.send(null, 'gdpr.retention', { org_id: org.admin.orgId, not_before: Date.now() - 1 });
+    await org.t.services.jobs.send(null, 'gdpr.retention', {
+      org_id: org.admin.orgId,
+      not_before: Date.now() - 1,
+    });
     await org.t.drain();
     expect((await c.get(`/api/v1/contacts/${contact.id}`)).status).toBe(404);
     const rules = (await c.get('/api/v1/retention-rules')).body.data;
@@ -153,7 +194,9 @@ describe('retention rules', () => {
     const res = await c.put('/api/v1/retention-rules/company', { action: 'erase', after_months: 12 });
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ code: 'erase_not_supported', path: 'body.action' });
-    expect((await c.put('/api/v1/retention-rules/spaceship', { action: 'archive', after_months: 12 })).status).toBe(404);
+    expect(
+      (await c.put('/api/v1/retention-rules/spaceship', { action: 'archive', after_months: 12 })).status,
+    ).toBe(404);
     const user = await addMember(org.t, c, 'user');
     expect((await user.client.get('/api/v1/retention-rules')).status).toBe(403);
   });

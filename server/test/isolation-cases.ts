@@ -100,10 +100,12 @@ export const NO_IDS: Record<string, string> = {
   'GET /api/v1/notifications/stream': "the caller's own unread count as events; takes no id",
   // A download link's token is a signed capability (org, file, expiry), not an id: a token of
   // another organization is one that organization handed out (files.test.ts checks forged ones).
-  'GET /api/v1/files/download/:token': 'public: a signed, short-lived download token (a capability, not an id)',
+  'GET /api/v1/files/download/:token':
+    'public: a signed, short-lived download token (a capability, not an id)',
   // The retention rules: the caller's own organization's rule of an object type (a path key).
   'GET /api/v1/retention-rules': "the caller's own organization's rules; takes no id",
-  'PUT /api/v1/retention-rules/:object': "sets the caller's own organization's rule for an object type; takes no id",
+  'PUT /api/v1/retention-rules/:object':
+    "sets the caller's own organization's rule for an object type; takes no id",
   'DELETE /api/v1/retention-rules/:object': "removes the caller's own organization's rule; takes no id",
   'POST /api/v1/retention-rules/run': "applies the caller's own organization's rules; takes no id",
 };

@@ -41,4 +41,3 @@ CASES['POST /api/v1/contacts/:id/erase'] = [
     send: (v) => ({ url: `/api/v1/contacts/${v['path.id']}/erase`, body: { confirm: true } }),
   },
 ];
-

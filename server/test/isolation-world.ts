@@ -271,7 +271,13 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         return { session: sessions.data.find((s) => s.current)!.id };
       }
       case 'file': {
-        const up = await uploadFile(t, c, { object: 'contact', id: ids.contact! }, `${tn.marker}.txt`, `${tn.marker}\n`);
+        const up = await uploadFile(
+          t,
+          c,
+          { object: 'contact', id: ids.contact! },
+          `${tn.marker}.txt`,
+          `${tn.marker}\n`,
+        );
         return { file: ok(up as Res, kind).id };
       }
       case 'eraseContact':

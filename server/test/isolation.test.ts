@@ -105,7 +105,13 @@ function idFieldsOfDocument(): Map<string, Set<string>> {
 async function send(tn: Tenant, method: string, req: Req): Promise<Res> {
   if (req.file) {
     const [object, id] = [...new URL(req.url, 'http://x').searchParams.values()];
-    return (await uploadFile(t, tn.client, { object: object!, id: id! }, req.file.name, req.file.content)) as Res;
+    return (await uploadFile(
+      t,
+      tn.client,
+      { object: object!, id: id! },
+      req.file.name,
+      req.file.content,
+    )) as Res;
   }
   if (req.upload)
     return (await uploadCsv(

@@ -70,9 +70,13 @@ export async function startClamd(): Promise<Clamd> {
   mkdirSync(db);
   chmodSync(dir, 0o755);
   chmodSync(db, 0o755);
-  writeFileSync(path.join(db, 'eicar.ndb'), `Eicar-Test-Signature:0:*:${Buffer.from(EICAR).toString('hex')}\n`, {
-    mode: 0o644,
-  });
+  writeFileSync(
+    path.join(db, 'eicar.ndb'),
+    `Eicar-Test-Signature:0:*:${Buffer.from(EICAR).toString('hex')}\n`,
+    {
+      mode: 0o644,
+    },
+  );
   const port = await freePort();
   const conf = path.join(dir, 'clamd.conf');
   writeFileSync(

@@ -16,7 +16,8 @@ const Refused = FileData.extend({ code: z.string(), reason: z.string() });
  */
 export const fileEvents = registerEvents({
   'file.uploaded': defineEvent({
-    summary: 'A file was received for a record (`size` in bytes); it is checked before anyone can download it',
+    summary:
+      'A file was received for a record (`size` in bytes); it is checked before anyone can download it',
     data: FileData,
     describe: ({ actor, what }) => `${actor} uploaded ${what}`,
   }),

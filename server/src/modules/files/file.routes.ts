@@ -29,7 +29,10 @@ export const DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'
  */
 export function attachmentDisposition(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
@@ -52,7 +55,8 @@ export function registerFileRoutes(app: ApiApp, services: Services): void {
         schema: {
           operationId: 'uploadFile',
           tags,
-          summary: 'Attach a file to a record (multipart/form-data, field `file`); it is checked before it is stored',
+          summary:
+            'Attach a file to a record (multipart/form-data, field `file`); it is checked before it is stored',
           description:
             'The upload is streamed to a quarantine directory, then checked: its size (FILE_MAX_BYTES, 413 above), ' +
             'its true type from its magic bytes against the allowlist (images: jpg, png, gif, webp; pdf; docx, xlsx, ' +
@@ -125,7 +129,8 @@ export function registerFileRoutes(app: ApiApp, services: Services): void {
       schema: {
         operationId: 'createFileLink',
         tags,
-        summary: 'A short-lived download link for a stored file (FILE_LINK_TTL_SECONDS, 5 minutes by default)',
+        summary:
+          'A short-lived download link for a stored file (FILE_LINK_TTL_SECONDS, 5 minutes by default)',
         params: IdParams,
         response: { 200: FileLink, ...errors },
       },

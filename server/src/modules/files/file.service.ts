@@ -176,7 +176,11 @@ export async function uploadFile(
       await refuse('rejected', 'check_failed', 'The file could not be checked');
       throw error;
     }
-    await refuse('rejected', 'scanner_unavailable', 'The virus scanner did not answer; upload it again later');
+    await refuse(
+      'rejected',
+      'scanner_unavailable',
+      'The virus scanner did not answer; upload it again later',
+    );
     throw new AppError(503, 'scanner_unavailable', 'The virus scanner did not answer; try again shortly', {
       retryAfterS: 30,
     });
@@ -254,12 +258,20 @@ export async function listFiles(
 }
 
 /** The files of a record in the caller's tenant transaction, newest first (GDPR export and erasure). */
-export async function filesOfRecordIn(scope: TenantScope, record: RecordRef, limit = 10_000): Promise<FileRow[]> {
+export async function filesOfRecordIn(
+  scope: TenantScope,
+  record: RecordRef,
+  limit = 10_000,
+): Promise<FileRow[]> {
   return scope.tx
     .select()
     .from(files)
     .where(
-      and(eq(files.orgId, scope.ctx.orgId), eq(files.recordObject, record.object), eq(files.recordId, record.id)),
+      and(
+        eq(files.orgId, scope.ctx.orgId),
+        eq(files.recordObject, record.object),
+        eq(files.recordId, record.id),
+      ),
     )
     .orderBy(desc(files.createdAt), desc(files.id))
     .limit(limit);
@@ -272,7 +284,8 @@ export async function filesOfRecordIn(scope: TenantScope, record: RecordRef, lim
  */
 export async function fileLink(services: Services, ctx: TenantContext, id: string) {
   const row = await withTenant(services.database, ctx, (scope) => loadRow(scope, id), { readOnly: true });
-  if (row.status !== 'stored') throw conflict(`This file is ${row.status}: it cannot be downloaded`, 'path.id', 'file_not_stored');
+  if (row.status !== 'stored')
+    throw conflict(`This file is ${row.status}: it cannot be downloaded`, 'path.id', 'file_not_stored');
   const exp = Math.floor(Date.now() / 1000) + services.config.files.linkTtlS;
   const token = signFileLink(services.config.secret, { org: ctx.orgId, file: id, exp });
   return { url: `/api/v1/files/download/${token}`, expires_at: new Date(exp * 1000).toISOString() };
@@ -290,7 +303,7 @@ export async function openDownload(services: Services, token: string) {
   const row = await withTenant(services.database, ctx, (scope) => loadRow(scope, claims.file), {
     readOnly: true,
   }).catch(() => undefined);
-  if (!row || row.status !== 'stored' || !row.storageKey) throw invalid();
+  if (row?.status !== 'stored' || !row.storageKey) throw invalid();
   const stream = await fileStoreOf(services.config).open(row.storageKey);
   return { row, stream };
 }

@@ -1,5 +1,5 @@
-import { type AuditSource, appendAudit } from '../../platform/audit/audit.js';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { type AuditSource, appendAudit } from '../../platform/audit/audit.js';
 import type { Services } from '../../platform/http/types.js';
 import type { ContactView } from '../contacts/contact.dto.js';
 import { eraseContactIn, getContact } from '../contacts/contact.service.js';
@@ -33,7 +33,9 @@ export function personalTerms(contact: ContactView): { contains: string[]; equal
 export function scrub(value: unknown, terms: ReturnType<typeof personalTerms>): unknown {
   if (typeof value === 'string') {
     const lower = value.toLowerCase();
-    return terms.equals.includes(lower.trim()) || terms.contains.some((t) => lower.includes(t)) ? ERASED : value;
+    return terms.equals.includes(lower.trim()) || terms.contains.some((t) => lower.includes(t))
+      ? ERASED
+      : value;
   }
   if (Array.isArray(value)) return value.map((v) => scrub(v, terms));
   if (value && typeof value === 'object')
@@ -67,7 +69,12 @@ export async function eraseContact(
     const notes = await deleteNotesOfRecordIn(scope, services, record);
     const tasks = await deleteTasksOfRecordIn(scope, services, record);
     const own = [...fileRows.map((f) => f.id), ...notes.map((n) => n.id), ...tasks.map((t) => t.id)];
-    const { rows } = await scope.conn.query<{ id: string; subject_object: string; subject_id: string; data: unknown }>(
+    const { rows } = await scope.conn.query<{
+      id: string;
+      subject_object: string;
+      subject_id: string;
+      data: unknown;
+    }>(
       `select id, subject_object, subject_id, data from events
         where org_id = $1
           and ((subject_object = 'contact' and subject_id = $2) or subject_id = any($3::text[])

@@ -11,7 +11,10 @@ import { tasksOfRecordIn } from '../tasks/task.service.js';
 import { type TimelineEntryView, timelineOf } from '../timeline/timeline.service.js';
 
 /** archiver (a CommonJS module whose typings have no default export), loaded as Node loads it. */
-const archiver = createRequire(import.meta.url)('archiver') as (format: 'zip', options?: ArchiverOptions) => Archiver;
+const archiver = createRequire(import.meta.url)('archiver') as (
+  format: 'zip',
+  options?: ArchiverOptions,
+) => Archiver;
 
 const README = `Personal data held by Cairn about one contact (GDPR Art. 15, subject access).
 

@@ -10,7 +10,8 @@ const RuleData = z.object({
 /** The retention rules' events (subject `{object: 'retention_rule', id: <object key>}`). */
 export const gdprEvents = registerEvents({
   'retention_rule.set': defineEvent({
-    summary: 'A retention rule was set for an object: `action` (archive or erase) after `after_months` months',
+    summary:
+      'A retention rule was set for an object: `action` (archive or erase) after `after_months` months',
     data: RuleData,
     describe: ({ actor, data }) =>
       data.action && data.after_months
@@ -20,7 +21,8 @@ export const gdprEvents = registerEvents({
   'retention_rule.removed': defineEvent({
     summary: 'The retention rule of an object was removed',
     data: RuleData,
-    describe: ({ actor, data }) => `${actor} removed the retention rule for ${data.object.replaceAll('_', ' ')} records`,
+    describe: ({ actor, data }) =>
+      `${actor} removed the retention rule for ${data.object.replaceAll('_', ' ')} records`,
   }),
 });
 

@@ -51,13 +51,19 @@ export function registerGdprRoutes(app: ApiApp, services: Services): void {
       schema: {
         operationId: 'exportContactPersonalData',
         tags: ['gdpr'],
-        summary: 'Everything held about a contact, as a ZIP (GDPR subject access): fields, notes, tasks, files, history, consent',
+        summary:
+          'Everything held about a contact, as a ZIP (GDPR subject access): fields, notes, tasks, files, history, consent',
         params: IdParams,
         produces: ['application/zip'],
       },
     },
     async (req, reply) => {
-      const { stream, fileName } = await exportContactData(services, req.tenant, req.params.id, auditSourceOf(req));
+      const { stream, fileName } = await exportContactData(
+        services,
+        req.tenant,
+        req.params.id,
+        auditSourceOf(req),
+      );
       return reply
         .type('application/zip')
         .header('content-disposition', attachmentDisposition(fileName))
@@ -91,7 +97,10 @@ export function registerGdprRoutes(app: ApiApp, services: Services): void {
         operationId: 'listRetentionRules',
         tags: ['gdpr'],
         summary: 'The retention rules, one per object',
-        response: { 200: z.object({ data: z.array(RetentionRule) }).meta({ id: 'RetentionRulePage' }), ...errors },
+        response: {
+          200: z.object({ data: z.array(RetentionRule) }).meta({ id: 'RetentionRulePage' }),
+          ...errors,
+        },
       },
     },
     async (req) => listRules(services, req.tenant),
@@ -103,7 +112,8 @@ export function registerGdprRoutes(app: ApiApp, services: Services): void {
       schema: {
         operationId: 'setRetentionRule',
         tags: ['gdpr'],
-        summary: "Set an object's retention rule: archive (or erase, contacts) records unchanged for N months; applied daily",
+        summary:
+          "Set an object's retention rule: archive (or erase, contacts) records unchanged for N months; applied daily",
         params: ObjectParams,
         body: RetentionRuleInput,
         response: { 200: RetentionRule, ...errors },

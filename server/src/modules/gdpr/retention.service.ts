@@ -144,7 +144,9 @@ async function scheduleRetention(scope: TenantScope, services: Services, inSecon
 
 export const RetentionRun = z
   .object({
-    rules: z.array(z.object({ object: z.string(), action: z.enum(['archive', 'erase']), records: z.number() })),
+    rules: z.array(
+      z.object({ object: z.string(), action: z.enum(['archive', 'erase']), records: z.number() }),
+    ),
   })
   .meta({ id: 'RetentionRun' });
 
@@ -169,7 +171,9 @@ export async function runRetention(
             ${rule.action === 'archive' ? 'and archived_at is null' : ''}
             ${objectId ? 'and object_id = $4' : ''}
           order by updated_at limit $3`,
-        objectId ? [ctx.orgId, rule.after_months, RUN_LIMIT, objectId] : [ctx.orgId, rule.after_months, RUN_LIMIT],
+        objectId
+          ? [ctx.orgId, rule.after_months, RUN_LIMIT, objectId]
+          : [ctx.orgId, rule.after_months, RUN_LIMIT],
       );
       return rows.map((r) => r.id);
     });
@@ -194,7 +198,12 @@ export async function runRetention(
   return { rules: done };
 }
 
-async function archive(scope: TenantScope, services: Services, object: string, ids: string[]): Promise<unknown> {
+async function archive(
+  scope: TenantScope,
+  services: Services,
+  object: string,
+  ids: string[],
+): Promise<unknown> {
   switch (object) {
     case 'contact':
       return setContactsArchived(scope, services, ids, true);
@@ -218,7 +227,8 @@ export function defineRetentionJobs(services: Services): void {
       if (Date.now() < data.not_before - 5_000) return;
       const ctx: TenantContext = { orgId: data.org_id, actor: { type: 'system', id: null } };
       const { rules } = await runRetention(services, ctx);
-      if (rules.length) await withTenant(services.database, ctx, (scope) => scheduleRetention(scope, services, DAY_S));
+      if (rules.length)
+        await withTenant(services.database, ctx, (scope) => scheduleRetention(scope, services, DAY_S));
     },
   );
 }

@@ -409,7 +409,11 @@ export async function tasksOfRecordIn(scope: TenantScope, record: { object: stri
     .select()
     .from(tasks)
     .where(
-      and(eq(tasks.orgId, scope.ctx.orgId), eq(tasks.linkedObject, record.object), eq(tasks.linkedId, record.id)),
+      and(
+        eq(tasks.orgId, scope.ctx.orgId),
+        eq(tasks.linkedObject, record.object),
+        eq(tasks.linkedId, record.id),
+      ),
     )
     .orderBy(tasks.createdAt);
   return rows.map(taskView);
@@ -428,7 +432,11 @@ export async function deleteTasksOfRecordIn(
   const rows = await scope.tx
     .delete(tasks)
     .where(
-      and(eq(tasks.orgId, scope.ctx.orgId), eq(tasks.linkedObject, record.object), eq(tasks.linkedId, record.id)),
+      and(
+        eq(tasks.orgId, scope.ctx.orgId),
+        eq(tasks.linkedObject, record.object),
+        eq(tasks.linkedId, record.id),
+      ),
     )
     .returning({ id: tasks.id, title: tasks.title });
   if (rows.length)

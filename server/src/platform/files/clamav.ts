@@ -22,7 +22,11 @@ const CHUNK = 64 * 1024;
  * @throws ScannerUnavailableError when clamd cannot be reached, times out or reports an error
  *   (such as `INSTREAM size limit exceeded`: raise clamd's StreamMaxLength to FILE_MAX_BYTES)
  */
-export async function scanFile(url: string | undefined, filePath: string, timeoutMs = 60_000): Promise<ScanResult> {
+export async function scanFile(
+  url: string | undefined,
+  filePath: string,
+  timeoutMs = 60_000,
+): Promise<ScanResult> {
   if (!url) return { status: 'not_configured' };
   const { hostname, port } = new URL(url);
   const reply = await new Promise<string>((resolve, reject) => {

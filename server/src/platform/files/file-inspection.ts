@@ -3,7 +3,13 @@ import { open, rm } from 'node:fs/promises';
 import { fileTypeFromFile } from 'file-type';
 import sharp from 'sharp';
 import { type ScanResult, scanFile } from './clamav.js';
-import { ALLOWED_EXTENSIONS, ALLOWED_KINDS, extensionOf, type FileKind, looksLikeMarkup } from './file-types.js';
+import {
+  ALLOWED_EXTENSIONS,
+  ALLOWED_KINDS,
+  extensionOf,
+  type FileKind,
+  looksLikeMarkup,
+} from './file-types.js';
 
 /** Why a file was refused: a code a program can switch on and a sentence a person can act on. */
 export type Refusal = {
@@ -48,7 +54,11 @@ export async function inspectFile(
   size: number,
   clamavUrl: string | undefined,
 ): Promise<Inspection> {
-  const refuse = (r: Refusal, detectedType: string | null = null, scan: ScanResult | null = null): Inspection => ({
+  const refuse = (
+    r: Refusal,
+    detectedType: string | null = null,
+    scan: ScanResult | null = null,
+  ): Inspection => ({
     ok: false,
     detectedType,
     scan,
@@ -64,7 +74,7 @@ export async function inspectFile(
       reason: `Files of type .${extension || '(none)'} are not accepted (accepted: ${ALLOWED_EXTENSIONS.join(', ')})`,
     });
   const found = await fileTypeFromFile(filePath);
-  const detectedType = found?.mime ?? (await isPlainText(filePath) ? 'text/plain' : null);
+  const detectedType = found?.mime ?? ((await isPlainText(filePath)) ? 'text/plain' : null);
   const detected = found ? found.ext : detectedType === 'text/plain' ? 'text' : undefined;
   if (detected === 'text' && claimed.detected === 'text' && (await startsWithMarkup(filePath)))
     return refuse(

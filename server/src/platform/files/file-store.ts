@@ -29,7 +29,10 @@ const stores = new WeakMap<Config, FileStore>();
 export function fileStoreOf(config: Config): FileStore {
   let store = stores.get(config);
   if (!store) {
-    store = config.files.store.kind === 's3' ? s3Store(config) : localStore(path.join(config.dataDir, 'files', 'store'));
+    store =
+      config.files.store.kind === 's3'
+        ? s3Store(config)
+        : localStore(path.join(config.dataDir, 'files', 'store'));
     stores.set(config, store);
   }
   return store;
@@ -73,6 +76,10 @@ function s3Store(config: Config): FileStore {
     return new S3Client({
       region: settings.region,
       forcePathStyle: settings.forcePathStyle,
+      // Checksums only where S3 requires them: SDK 3.729+ otherwise sends every upload as
+      // aws-chunked with a trailing CRC32, which S3-compatible servers do not all read.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
       ...(settings.accessKeyId && settings.secretAccessKey
         ? { credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } }

@@ -55,7 +55,11 @@ export const ALLOWED_EXTENSIONS = ALLOWED_KINDS.flatMap((k) => k.extensions);
  * standard's HTML patterns, §7.1, plus XML and SVG): such a "text" file is refused.
  */
 export function looksLikeMarkup(head: string): boolean {
-  const start = head.replace(/^\uFEFF/, '').trimStart().slice(0, 64).toLowerCase();
+  const start = head
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .slice(0, 64)
+    .toLowerCase();
   return /^<(!doctype html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--|\?xml|svg|xsl|object|embed|meta|link)[\s>/]/.test(
     start,
   );
