@@ -13,6 +13,8 @@ import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerCustomObjectRoutes } from './modules/custom-objects/custom-object.routes.js';
 import { registerFormPublicRoutes, registerFormRoutes } from './modules/forms/form.routes.js';
+import { registerFileRoutes } from './modules/files/file.routes.js';
+import { registerGdprRoutes } from './modules/gdpr/gdpr.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
@@ -45,6 +47,8 @@ import './modules/contacts/company-contacts.plug.js';
 import './modules/custom-fields/custom-field.events.js';
 import './modules/custom-objects/custom-object.events.js';
 import './modules/forms/form.events.js';
+import './modules/files/file.events.js';
+import './modules/gdpr/gdpr.events.js';
 import './modules/notes/note.events.js';
 import './modules/opportunities/opportunity.events.js';
 import './modules/organizations/organization.events.js';
@@ -203,6 +207,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerWebhookRoutes(v1 as ApiApp, services);
         registerFormRoutes(v1 as ApiApp, services);
         registerConsentRoutes(v1 as ApiApp, services);
+        registerFileRoutes(v1 as ApiApp, services);
+        registerGdprRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

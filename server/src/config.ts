@@ -83,6 +83,30 @@ export type Config = {
   webhookTimeoutMs: number;
   /** Submissions of one public form (page or ingest endpoint) per client IP per minute before 429. */
   formPostsPerIpPerMinute: number;
+  /** Attachments (issue 26): limits, the virus scanner and where stored files live. */
+  files: FilesConfig;
+};
+
+/** The files pipeline's settings (`platform/files/`). */
+export type FilesConfig = {
+  /** Largest accepted upload in bytes (413 above). */
+  maxBytes: number;
+  /** Seconds a download link works. */
+  linkTtlS: number;
+  /** clamd's TCP address (`tcp://127.0.0.1:3310`); without it the scan is reported "not configured". */
+  clamavUrl: string | undefined;
+  /** Where stored files live: a directory under the data directory, or an S3-compatible bucket. */
+  store:
+    | { kind: 'local' }
+    | {
+        kind: 's3';
+        bucket: string;
+        endpoint: string | undefined;
+        region: string;
+        accessKeyId: string | undefined;
+        secretAccessKey: string | undefined;
+        forcePathStyle: boolean;
+      };
 };
 
 export class ConfigError extends Error {
@@ -153,6 +177,24 @@ const envSchema = z.object({
   WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(8760).default(72),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   FORM_POSTS_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  FILE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(5 * 1024 ** 3)
+    .default(25 * 1024 * 1024),
+  FILE_LINK_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+  CLAMAV_URL: z
+    .string()
+    .regex(/^tcp:\/\/[^\s/:]+:\d{1,5}\/?$/, 'must be tcp://host:port')
+    .optional(),
+  FILE_STORE: z.enum(['local', 's3']).default('local'),
+  FILE_S3_BUCKET: z.string().min(3).max(63).optional(),
+  FILE_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  FILE_S3_REGION: z.string().min(1).default('us-east-1'),
+  FILE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  FILE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  FILE_S3_FORCE_PATH_STYLE: boolish.default(true),
 });
 
 /**
@@ -211,6 +253,29 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     webhookDisableAfterHours: e.WEBHOOK_DISABLE_AFTER_HOURS,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     formPostsPerIpPerMinute: e.FORM_POSTS_PER_IP_PER_MINUTE,
+    files: filesConfig(e),
+  };
+}
+
+function filesConfig(e: z.infer<typeof envSchema>): FilesConfig {
+  if (e.FILE_STORE === 's3' && !e.FILE_S3_BUCKET)
+    throw new ConfigError('FILE_S3_BUCKET', 'is required when FILE_STORE is s3');
+  return {
+    maxBytes: e.FILE_MAX_BYTES,
+    linkTtlS: e.FILE_LINK_TTL_SECONDS,
+    clamavUrl: e.CLAMAV_URL,
+    store:
+      e.FILE_STORE === 's3'
+        ? {
+            kind: 's3',
+            bucket: e.FILE_S3_BUCKET!,
+            endpoint: e.FILE_S3_ENDPOINT,
+            region: e.FILE_S3_REGION,
+            accessKeyId: e.FILE_S3_ACCESS_KEY_ID,
+            secretAccessKey: e.FILE_S3_SECRET_ACCESS_KEY,
+            forcePathStyle: e.FILE_S3_FORCE_PATH_STYLE,
+          }
+        : { kind: 'local' },
   };
 }
 

@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
+import { defineRetentionJobs } from './modules/gdpr/retention.service.js';
 import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
@@ -89,6 +90,7 @@ export async function createServices(
   defineNotificationJobs(services);
   defineBackupJobs(services, logger);
   defineWebhookJobs(services);
+  defineRetentionJobs(services);
   return services;
 }
 

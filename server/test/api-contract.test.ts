@@ -41,6 +41,7 @@ describe('OpenAPI and the reference', () => {
     expect(publicOps.map((o) => o.op.operationId).sort()).toEqual(
       [
         'acceptInvitation',
+        'downloadFile',
         'getHealth',
         'getReadiness',
         'getVersion',

@@ -52,10 +52,18 @@ export type Kind =
   | 'deadDelivery'
   | 'form'
   | 'consented'
+  | 'file'
+  | 'eraseContact'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };
-export type Req = { url: string; body?: unknown; upload?: { object: string; query: string } };
+export type Req = {
+  url: string;
+  body?: unknown;
+  upload?: { object: string; query: string };
+  /** A file attached through the files pipeline (multipart to `url`). */
+  file?: { name: string; content: string };
+};
 export type Case = {
   /** Each id-bearing field of the route's schema (`path.id`, `body.ids[]`, `filter.owner_id`) and its kind. */
   fields: Record<string, Kind>;
@@ -101,6 +109,16 @@ export const NO_IDS: Record<string, string> = {
   'GET /api/v1/notifications/stream': "the caller's own unread count as events; takes no id",
   'GET /api/v1/guard/settings': "the caller's organization's guard budgets; takes no id",
   'PUT /api/v1/guard/settings': "sets the caller's organization's guard budgets (a role key, not an id)",
+  // A download link's token is a signed capability (org, file, expiry), not an id: a token of
+  // another organization is one that organization handed out (files.test.ts checks forged ones).
+  'GET /api/v1/files/download/:token':
+    'public: a signed, short-lived download token (a capability, not an id)',
+  // The retention rules: the caller's own organization's rule of an object type (a path key).
+  'GET /api/v1/retention-rules': "the caller's own organization's rules; takes no id",
+  'PUT /api/v1/retention-rules/:object':
+    "sets the caller's own organization's rule for an object type; takes no id",
+  'DELETE /api/v1/retention-rules/:object': "removes the caller's own organization's rule; takes no id",
+  'POST /api/v1/retention-rules/run': "applies the caller's own organization's rules; takes no id",
 };
 /** Routes that store a filter without running it, with the reason. */
 export const FILTER_STORED: Record<string, string> = {

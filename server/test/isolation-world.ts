@@ -9,6 +9,7 @@ import {
   type TestApp,
   uniqueEmail,
   uploadCsv,
+  uploadFile,
   waitForImport,
 } from './kit/index.js';
 
@@ -362,6 +363,18 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         if (res.statusCode !== 201) throw new Error(`${tn.name}: ingest failed: ${res.body}`);
         return { consented: (JSON.parse(res.body) as { record: { id: string } }).record.id };
       }
+      case 'file': {
+        const up = await uploadFile(
+          t,
+          c,
+          { object: 'contact', id: ids.contact! },
+          `${tn.marker}.txt`,
+          `${tn.marker}\n`,
+        );
+        return { file: ok(up as Res, kind).id };
+      }
+      case 'eraseContact':
+        return { eraseContact: (await make(tn, 'contact', ids)).contact };
       case 'auditCursor': {
         const page = await c.get('/api/v1/audit?limit=1');
         return { auditCursor: (page.body as { data: { id: string }[] }).data[0]!.id };
@@ -395,6 +408,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'fieldKey',
     'customObject',
     'customRecord',
+    'file',
     'apiKey',
     'role',
     'team',

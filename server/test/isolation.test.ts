@@ -23,7 +23,9 @@ import {
 import './isolation-access-cases.js';
 import './isolation-custom-cases.js';
 import './isolation-lead-cases.js';
+import './isolation-files-cases.js';
 import { isolationWorld } from './isolation-world.js';
+import { uploadFile } from './kit/files.js';
 import { uploadCsv } from './kit/imports.js';
 
 /**
@@ -103,6 +105,16 @@ function idFieldsOfDocument(): Map<string, Set<string>> {
 }
 
 async function send(tn: Tenant, method: string, req: Req): Promise<Res> {
+  if (req.file) {
+    const [object, id] = [...new URL(req.url, 'http://x').searchParams.values()];
+    return (await uploadFile(
+      t,
+      tn.client,
+      { object: object!, id: id! },
+      req.file.name,
+      req.file.content,
+    )) as Res;
+  }
   if (req.upload)
     return (await uploadCsv(
       t,
@@ -155,6 +167,7 @@ async function stateOf(tn: Tenant, extraIds: Ids[]) {
     import: 'imports',
     mapping: 'import-mappings',
     customRecord: `records/${WALK_OBJECT}`,
+    file: 'files',
   };
   for (const ids of [tn.ids, ...extraIds]) {
     for (const [kind, collection] of Object.entries(byId)) {

@@ -27,6 +27,13 @@ export const contactEvents = registerEvents({
     describe: ({ actor, what }) => `${actor} created ${what}`,
   }),
   'contact.updated': standard.updated,
+  'contact.erased': defineEvent({
+    summary:
+      "A contact's personal data was erased (GDPR Art. 17): the contact, its notes, tasks and files are gone and " +
+      'its history is scrubbed; this tombstone holds no personal data, only how much was removed',
+    data: z.object({ removed: z.record(z.string(), z.number()).optional() }),
+    describe: ({ actor }) => `${actor} erased the personal data of a contact`,
+  }),
   'contact.archived': standard.archived,
   'contact.restored': standard.restored,
   'contact.deleted': standard.deleted,

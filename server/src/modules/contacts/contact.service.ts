@@ -210,6 +210,27 @@ export async function deleteContact(services: Services, ctx: TenantContext, id: 
 }
 
 /**
+ * Erases a contact's row in the caller's tenant transaction (GDPR erasure): its e-mails and company
+ * links go with it (cascade), opportunities keep no link to it, and `contact.erased` is the
+ * tombstone, holding no personal data, only the counts of what went (`removed`).
+ * @throws 404 when the tenant has no such contact
+ */
+export async function eraseContactIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  removed: Record<string, number>,
+): Promise<void> {
+  await loadRow(scope, id, true);
+  await scope.tx.delete(contacts).where(and(eq(contacts.orgId, scope.ctx.orgId), eq(contacts.id, id)));
+  await emitEvent(scope, services.jobs, {
+    type: 'contact.erased',
+    subject: { object: 'contact', id },
+    data: { removed },
+  });
+}
+
+/**
  * The events of contacts created in bulk (an import): `contact.created` each, then
  * `contact.company_linked` for one linked to a company, in one insert.
  */

@@ -326,3 +326,53 @@ export async function relinkNotesIn(
   }
   return moved.map((n) => ({ id: n.id, from: n.from_id }));
 }
+
+/**
+ * Deletes every note on a record inside the caller's tenant transaction (a GDPR erasure), with a
+ * `note.deleted` each that names nothing (`name: null`: the text was personal data).
+ * @returns the notes deleted, with their text (for the caller to scrub its traces)
+ */
+export async function deleteNotesOfRecordIn(
+  scope: TenantScope,
+  services: Services,
+  record: { object: string; id: string },
+): Promise<{ id: string; text: string }[]> {
+  const rows = await scope.tx
+    .delete(notes)
+    .where(
+      and(
+        eq(notes.orgId, scope.ctx.orgId),
+        eq(notes.linkedObject, record.object),
+        eq(notes.linkedId, record.id),
+      ),
+    )
+    .returning({ id: notes.id, text: notes.bodyText });
+  if (rows.length)
+    await emitEvents(
+      scope,
+      services.jobs,
+      rows.map((r) => ({
+        type: 'note.deleted' as const,
+        subject: { object: 'note', id: r.id },
+        data: { name: null },
+        related: [record],
+      })),
+    );
+  return rows;
+}
+
+/** Every note on a record, oldest first, inside the caller's tenant transaction (a GDPR export). */
+export async function notesOfRecordIn(scope: TenantScope, record: { object: string; id: string }) {
+  const rows = await scope.tx
+    .select()
+    .from(notes)
+    .where(
+      and(
+        eq(notes.orgId, scope.ctx.orgId),
+        eq(notes.linkedObject, record.object),
+        eq(notes.linkedId, record.id),
+      ),
+    )
+    .orderBy(notes.createdAt);
+  return rows.map(noteView);
+}

@@ -37,6 +37,7 @@ export const taskEvents = registerEvents({
   }),
   'task.archived': standard.archived,
   'task.restored': standard.restored,
+  'task.deleted': standard.deleted,
   'task.relinked': defineEvent({
     summary: 'A task moved to another record (a merge, or its undo)',
     data: z.object({ name: RecordName, from: RecordRef, to: RecordRef }),

@@ -402,3 +402,53 @@ export async function relinkTasksIn(
   }
   return moved.map((t) => ({ id: t.id, from: t.from_id }));
 }
+
+/** Every task on a record, oldest first, inside the caller's tenant transaction (a GDPR export). */
+export async function tasksOfRecordIn(scope: TenantScope, record: { object: string; id: string }) {
+  const rows = await scope.tx
+    .select()
+    .from(tasks)
+    .where(
+      and(
+        eq(tasks.orgId, scope.ctx.orgId),
+        eq(tasks.linkedObject, record.object),
+        eq(tasks.linkedId, record.id),
+      ),
+    )
+    .orderBy(tasks.createdAt);
+  return rows.map(taskView);
+}
+
+/**
+ * Deletes every task on a record inside the caller's tenant transaction (a GDPR erasure), with a
+ * `task.deleted` each that names nothing (`name: null`: a title may name the person).
+ * @returns the ids and titles of the tasks deleted (for the caller to scrub their traces)
+ */
+export async function deleteTasksOfRecordIn(
+  scope: TenantScope,
+  services: Services,
+  record: { object: string; id: string },
+): Promise<{ id: string; title: string }[]> {
+  const rows = await scope.tx
+    .delete(tasks)
+    .where(
+      and(
+        eq(tasks.orgId, scope.ctx.orgId),
+        eq(tasks.linkedObject, record.object),
+        eq(tasks.linkedId, record.id),
+      ),
+    )
+    .returning({ id: tasks.id, title: tasks.title });
+  if (rows.length)
+    await emitEvents(
+      scope,
+      services.jobs,
+      rows.map((r) => ({
+        type: 'task.deleted' as const,
+        subject: { object: 'task', id: r.id },
+        data: { name: null },
+        related: [record],
+      })),
+    );
+  return rows;
+}

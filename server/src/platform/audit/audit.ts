@@ -40,6 +40,9 @@ export const AUDIT_ACTIONS = [
   'guard.incident_opened',
   'guard.incident_resolved',
   'guard.settings_changed',
+  'personal_data.exported',
+  'personal_data.erased',
+  'retention.applied',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

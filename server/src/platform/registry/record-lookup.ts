@@ -1,7 +1,35 @@
 import { sql } from 'drizzle-orm';
 import type { TenantScope } from '../../db/tenant.js';
 import { notFound } from '../errors/app-error.js';
+import { RECORDS_TABLE } from './custom-objects.js';
+import { customObjectDefs } from './registry.service.js';
 import { STANDARD_OBJECTS } from './standard-objects.js';
+
+/**
+ * `findRecordIn` for a record of any object that has records of its own: a standard object that
+ * is not an activity (contact, company, opportunity) or one of the tenant's custom objects (in the
+ * generic records table).
+ * @throws 404 for an object the tenant does not have, or an activity (a task, a note)
+ */
+export async function findAnyRecordIn(
+  scope: TenantScope,
+  object: string,
+  id: string,
+): Promise<{ archived: boolean } | undefined> {
+  const standard = STANDARD_OBJECTS[object];
+  if (standard) {
+    if (standard.activity) throw notFound('Object', object);
+    return findRecordIn(scope, object, id);
+  }
+  const [def] = await customObjectDefs(scope.tx, scope.ctx.orgId, [object]);
+  if (!def?.custom) throw notFound('Object', object);
+  const { rows } = await scope.conn.query<{ archived: boolean }>(
+    `select archived_at is not null as archived from ${RECORDS_TABLE}
+      where org_id = $1 and object_id = $2 and id = $3`,
+    [scope.ctx.orgId, def.custom.id, id],
+  );
+  return rows[0] ? { archived: rows[0].archived } : undefined;
+}
 
 /**
  * The record `id` of `object` in the scope's tenant, read through the registry (the object's

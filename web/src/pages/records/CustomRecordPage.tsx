@@ -8,6 +8,7 @@ import { FieldValue, formatDate, useMembers } from '../../lib/fields';
 import { objectQuery } from '../../lib/query';
 import type { RecordData } from '../../lib/records';
 import { ErrorAlert, PageSkeleton } from '../../shell/states';
+import { AttachmentsPanel } from './AttachmentsPanel';
 
 /** A custom object's record (`/records/<key>/<id>`): its fields from the registry, edit, archive, timeline. */
 export function CustomRecordPage() {
@@ -85,6 +86,7 @@ export function CustomRecordPage() {
           ))}
         </SimpleGrid>
       </Paper>
+      <AttachmentsPanel object={object} id={id} />
       <Title order={2} size="h4">
         Timeline
       </Title>

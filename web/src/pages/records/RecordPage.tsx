@@ -6,6 +6,7 @@ import { useMembers } from '../../lib/fields';
 import { objectQuery } from '../../lib/query';
 import { COLLECTION, type RecordObject, recordQuery, recordTitle, useRecordSave } from '../../lib/records';
 import { PageSkeleton } from '../../shell/states';
+import { AttachmentsPanel } from './AttachmentsPanel';
 import {
   EditableField,
   NotesPanel,
@@ -124,6 +125,7 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
             />
             <TasksPanel object={object} id={id} />
             <NotesPanel object={object} id={id} />
+            <AttachmentsPanel object={object} id={id} />
             <TimelinePanel object={object} id={id} />
           </Stack>
         </Grid.Col>

@@ -6,6 +6,7 @@ import { useState } from 'react';
 import { api, call } from '../../../api/client';
 import { RecordPicker } from '../../../lib/pickers';
 import { ErrorAlert } from '../../../shell/states';
+import { ContactPrivacyActions } from './contact-privacy';
 import type { CreateInputProps, ObjectPlugin, PanelProps } from './types';
 
 /** The contact as its endpoint types it (e-mails, phones, companies), from the page's cached read. */
@@ -230,6 +231,7 @@ const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v : null);
 /** A contact: several e-mails and phones (one primary each) and the companies it works at. */
 export const contactPlugin: ObjectPlugin = {
   Header: ContactHeader,
+  Actions: ContactPrivacyActions,
   fields: { email: null, emails: Emails, phone: null, phones: Phones, companies: Companies },
   create: {
     inputs: { companies: CompanyInput },
