@@ -90,6 +90,14 @@ export const NO_IDS: Record<string, string> = {
   'GET /api/v1/notifications/settings': "the caller's own settings; takes no id",
   'PUT /api/v1/notifications/settings': "changes the caller's own settings; takes no id",
   'GET /api/v1/notifications/stream': "the caller's own unread count as events; takes no id",
+  // The home page (issue 20): the caller's own tasks, deals and views in their organization; the
+  // walk's marker check covers leaks. Sample data is made in, and removed from, the caller's own.
+  'GET /api/v1/home': "the caller's own home page in their organization; takes no id",
+  'POST /api/v1/sample-data': "fills the caller's own organization with sample records; takes no id",
+  'DELETE /api/v1/sample-data': "removes the caller's own organization's sample records; takes no id",
+  'GET /api/v1/organization/settings':
+    "the caller's own organization's settings (from the session); takes no id",
+  'PATCH /api/v1/organization/settings': "changes the caller's own organization's settings; takes no id",
 };
 /** Routes that store a filter without running it, with the reason. */
 export const FILTER_STORED: Record<string, string> = {
@@ -477,6 +485,13 @@ export const CASES: Record<string, Case[]> = {
           link: { object: 'contact', id: v['body.link.id'] },
         },
       }),
+    },
+  ],
+  'POST /api/v1/me/recent-views': [
+    {
+      fields: { 'body.id': 'contact' },
+      ok: 204,
+      send: (v) => ({ url: '/api/v1/me/recent-views', body: { object: 'contact', id: v['body.id'] } }),
     },
   ],
   'GET /api/v1/tasks': [

@@ -13,6 +13,13 @@ export const organizationEvents = registerEvents({
     data: z.object({ name: z.string() }),
     describe: ({ actor, data }) => `${actor} created the organization ${data.name}`,
   }),
+  'organization.updated': defineEvent({
+    summary:
+      "The organization's settings changed (name, default currency, time zone, country, fiscal year start)",
+    data: z.object({ name: z.string(), changes: FieldChangesSchema }),
+    describe: ({ actor, data, fields }) =>
+      `${actor} changed the organization's ${fields(Object.keys(data.changes))}`,
+  }),
   'member.joined': defineEvent({
     summary: 'Someone accepted an invitation and joined with a role',
     data: z.object({ role: z.string(), invitation_id: z.string() }),
