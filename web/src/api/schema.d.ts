@@ -574,6 +574,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My tasks overdue and due today, my open deals by stage, recent activity, my recently viewed records and the getting-started steps, in one call */
+        get: operations["getHome"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import-mappings": {
         parameters: {
             query?: never;
@@ -902,6 +919,23 @@ export interface paths {
         put?: never;
         /** Change my password (the current one is required); my other sessions end unless told otherwise */
         post: operations["changeMyPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/recent-views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Note that I opened a record (the home page lists my latest 10) */
+        post: operations["recordRecentView"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1532,6 +1566,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organization/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My organization's settings: name, default currency, time zone, country, fiscal year start */
+        get: operations["getOrganizationSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change my organization's settings: given fields change, absent ones stay */
+        patch: operations["updateOrganizationSettings"];
+        trace?: never;
+    };
     "/api/v1/organizations": {
         parameters: {
             query?: never;
@@ -1874,6 +1926,24 @@ export interface paths {
         /** List a custom object’s records with the query language in the body */
         post: operations["queryRecords"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sample-data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fill the organization with sample companies, contacts, deals, tasks and notes (once) */
+        post: operations["loadSampleData"];
+        /** Remove the sample data: every sample record still there, and nothing else */
+        delete: operations["removeSampleData"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2728,7 +2798,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** A note was written on a record (`mentions`: the members it mentions, who are notified) */
+        /** A note was written on a record (`mentions`: the members it mentions, who are notified), or a call, meeting or e-mail was logged (`kind`, `on`: the record's name, `outcome`, `duration_minutes`, `occurred_at`) */
         post: operations["onNoteCreated"];
         delete?: never;
         options?: never;
@@ -2934,6 +3004,23 @@ export interface webhooks {
         put?: never;
         /** An organization was created (sign-up) */
         post: operations["onOrganizationCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The organization's settings changed (name, default currency, time zone, country, fiscal year start) */
+        post: operations["onOrganizationUpdated"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3821,6 +3908,7 @@ export interface components {
             first_name: string | null;
             /** Format: uuid */
             id: string;
+            job_title: string | null;
             last_name: string | null;
             lead_status: string | null;
             notes: string | null;
@@ -3857,6 +3945,8 @@ export interface components {
                 value: string;
             }[];
             first_name?: string | null;
+            /** @description The role at work: "Head of Sales" */
+            job_title?: string | null;
             last_name?: string | null;
             /** @description Set to make the contact a lead */
             lead_status?: ("new" | "working" | "qualified" | "converted" | "disqualified") | null;
@@ -3891,6 +3981,8 @@ export interface components {
                 value: string;
             }[];
             first_name?: string | null;
+            /** @description The role at work: "Head of Sales" */
+            job_title?: string | null;
             last_name?: string | null;
             /** @description Set to make the contact a lead */
             lead_status?: ("new" | "working" | "qualified" | "converted" | "disqualified") | null;
@@ -3929,6 +4021,7 @@ export interface components {
             first_name: string | null;
             /** Format: uuid */
             id: string;
+            job_title: string | null;
             last_name: string | null;
             lead_status: string | null;
             notes: string | null;
@@ -4013,6 +4106,8 @@ export interface components {
                 value: string;
             }[];
             first_name?: string | null;
+            /** @description The role at work: "Head of Sales" */
+            job_title?: string | null;
             last_name?: string | null;
             /** @description Set to make the contact a lead */
             lead_status?: ("new" | "working" | "qualified" | "converted" | "disqualified") | null;
@@ -4047,6 +4142,8 @@ export interface components {
                 value: string;
             }[];
             first_name?: string | null;
+            /** @description The role at work: "Head of Sales" */
+            job_title?: string | null;
             last_name?: string | null;
             /** @description Set to make the contact a lead */
             lead_status?: ("new" | "working" | "qualified" | "converted" | "disqualified") | null;
@@ -4061,6 +4158,22 @@ export interface components {
             }[];
             source?: ("manual" | "import" | "form" | "api" | "workflow" | "referral" | "event" | "other") | null;
             tags?: string[];
+        };
+        CurrencyTotal: {
+            /** @description Sum of the amounts, a decimal string */
+            amount: string;
+            /** @description ISO 4217; null for deals without a currency */
+            currency: string | null;
+            /** @description Sum weighted by the stage's win probability, a decimal string */
+            weighted: string;
+        };
+        CurrencyTotalInput: {
+            /** @description Sum of the amounts, a decimal string */
+            amount: string;
+            /** @description ISO 4217; null for deals without a currency */
+            currency: string | null;
+            /** @description Sum weighted by the stage's win probability, a decimal string */
+            weighted: string;
         };
         CustomFieldCreate: {
             description?: string;
@@ -4400,6 +4513,116 @@ export interface components {
         } | {
             not: components["schemas"]["FilterNodeInput"];
         } | components["schemas"]["FilterConditionInput"];
+        Home: {
+            /** @description The organization's latest events, newest first (20) */
+            activity: components["schemas"]["TimelineEntry"][];
+            /** @description My open deals */
+            deals: {
+                count: number;
+                pipelines: {
+                    count: number;
+                    /** Format: uuid */
+                    id: string;
+                    name: string;
+                    /** @description Stages holding at least one of my open deals, in board order */
+                    stages: {
+                        count: number;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        probability: number;
+                        /** @description One sum per currency: never a sum across currencies */
+                        totals: components["schemas"]["CurrencyTotal"][];
+                    }[];
+                    totals: components["schemas"]["CurrencyTotal"][];
+                }[];
+            };
+            getting_started: {
+                sample_data: {
+                    loaded: boolean;
+                    /** @description How many sample records remain */
+                    records: number;
+                };
+                steps: {
+                    done: boolean;
+                    /** @enum {string} */
+                    key: "import_contacts" | "create_pipeline" | "invite_teammate";
+                }[];
+            };
+            /** @description Records I opened lately, the latest first (10) */
+            recent: components["schemas"]["RecentView"][];
+            /** @description My open tasks, overdue and due today */
+            tasks: {
+                overdue: {
+                    /** @description How many tasks the group holds */
+                    count: number;
+                    /** @description The first of them, soonest due first (at most 5) */
+                    tasks: components["schemas"]["Task"][];
+                };
+                today: {
+                    /** @description How many tasks the group holds */
+                    count: number;
+                    /** @description The first of them, soonest due first (at most 5) */
+                    tasks: components["schemas"]["Task"][];
+                };
+            };
+            tz: string;
+        };
+        HomeInput: {
+            /** @description The organization's latest events, newest first (20) */
+            activity: components["schemas"]["TimelineEntryInput"][];
+            /** @description My open deals */
+            deals: {
+                count: number;
+                pipelines: {
+                    count: number;
+                    /** Format: uuid */
+                    id: string;
+                    name: string;
+                    /** @description Stages holding at least one of my open deals, in board order */
+                    stages: {
+                        count: number;
+                        /** Format: uuid */
+                        id: string;
+                        name: string;
+                        probability: number;
+                        /** @description One sum per currency: never a sum across currencies */
+                        totals: components["schemas"]["CurrencyTotalInput"][];
+                    }[];
+                    totals: components["schemas"]["CurrencyTotalInput"][];
+                }[];
+            };
+            getting_started: {
+                sample_data: {
+                    loaded: boolean;
+                    /** @description How many sample records remain */
+                    records: number;
+                };
+                steps: {
+                    done: boolean;
+                    /** @enum {string} */
+                    key: "import_contacts" | "create_pipeline" | "invite_teammate";
+                }[];
+            };
+            /** @description Records I opened lately, the latest first (10) */
+            recent: components["schemas"]["RecentViewInput"][];
+            /** @description My open tasks, overdue and due today */
+            tasks: {
+                overdue: {
+                    /** @description How many tasks the group holds */
+                    count: number;
+                    /** @description The first of them, soonest due first (at most 5) */
+                    tasks: components["schemas"]["TaskInput"][];
+                };
+                today: {
+                    /** @description How many tasks the group holds */
+                    count: number;
+                    /** @description The first of them, soonest due first (at most 5) */
+                    tasks: components["schemas"]["TaskInput"][];
+                };
+            };
+            tz: string;
+        };
         Import: {
             created_at: string;
             created_by: string | null;
@@ -5185,38 +5408,83 @@ export interface components {
             /** @description Its plain text */
             body_text: string;
             created_at: string;
+            duration_minutes: number | null;
             /** Format: uuid */
             id: string;
+            /** @enum {string} */
+            kind: "note" | "call" | "meeting" | "email";
+            /** @description When it happened: for a note, when it was written */
+            occurred_at: string;
+            outcome: ("connected" | "left_voicemail" | "no_answer" | "busy" | "wrong_number") | null;
             record: components["schemas"]["RecordRef"];
+            related: components["schemas"]["RecordRef"][];
             updated_at: string;
         };
         NoteCreate: {
-            /** @description HTML from the rich-text editor; sanitized (p, br, strong, em, ul, ol, li, a, blockquote, code) */
-            body: string;
+            /** @description The text; required for a note, optional for a logged call, meeting or e-mail */
+            body?: string;
+            /** @description How long a call or a meeting lasted, in minutes */
+            duration_minutes?: number;
             /**
              * Format: uuid
              * @description The record's id
              */
             id: string;
             /**
+             * @description `note` (default), or an activity logged by hand: `call`, `meeting`, `email` (sent outside Cairn)
+             * @enum {string}
+             */
+            kind?: "note" | "call" | "meeting" | "email";
+            /**
              * @description The kind of record the note is on
              * @enum {string}
              */
             object: "contact" | "company" | "opportunity";
+            /**
+             * Format: date-time
+             * @description When it happened (ISO 8601); default: now
+             */
+            occurred_at?: string;
+            /**
+             * @description How a call went (calls only)
+             * @enum {string}
+             */
+            outcome?: "connected" | "left_voicemail" | "no_answer" | "busy" | "wrong_number";
+            /** @description Other records it concerns (the contact's company, a deal): their timelines show it too */
+            related?: components["schemas"]["RecordRef"][];
         };
         NoteCreateInput: {
-            /** @description HTML from the rich-text editor; sanitized (p, br, strong, em, ul, ol, li, a, blockquote, code) */
-            body: string;
+            /** @description The text; required for a note, optional for a logged call, meeting or e-mail */
+            body?: string;
+            /** @description How long a call or a meeting lasted, in minutes */
+            duration_minutes?: number;
             /**
              * Format: uuid
              * @description The record's id
              */
             id: string;
             /**
+             * @description `note` (default), or an activity logged by hand: `call`, `meeting`, `email` (sent outside Cairn)
+             * @enum {string}
+             */
+            kind?: "note" | "call" | "meeting" | "email";
+            /**
              * @description The kind of record the note is on
              * @enum {string}
              */
             object: "contact" | "company" | "opportunity";
+            /**
+             * Format: date-time
+             * @description When it happened (ISO 8601); default: now
+             */
+            occurred_at?: string;
+            /**
+             * @description How a call went (calls only)
+             * @enum {string}
+             */
+            outcome?: "connected" | "left_voicemail" | "no_answer" | "busy" | "wrong_number";
+            /** @description Other records it concerns (the contact's company, a deal): their timelines show it too */
+            related?: components["schemas"]["RecordRefInput"][];
         };
         NoteInput: {
             author_id: string | null;
@@ -5225,9 +5493,16 @@ export interface components {
             /** @description Its plain text */
             body_text: string;
             created_at: string;
+            duration_minutes: number | null;
             /** Format: uuid */
             id: string;
+            /** @enum {string} */
+            kind: "note" | "call" | "meeting" | "email";
+            /** @description When it happened: for a note, when it was written */
+            occurred_at: string;
+            outcome: ("connected" | "left_voicemail" | "no_answer" | "busy" | "wrong_number") | null;
             record: components["schemas"]["RecordRefInput"];
+            related: components["schemas"]["RecordRefInput"][];
             updated_at: string;
         };
         NotePage: {
@@ -5636,6 +5911,44 @@ export interface components {
              */
             role: "admin" | "user" | "viewer";
         };
+        OrganizationSettings: {
+            /** @description ISO 3166-1 alpha-2: how phone numbers are shown; null: US */
+            country: string | null;
+            /** @description ISO 4217: totals across currencies are shown in it */
+            default_currency: string;
+            /** @description 1 (January) to 12 */
+            fiscal_year_start_month: number;
+            name: string;
+            /** @description IANA time zone of the organization */
+            time_zone: string;
+        };
+        OrganizationSettingsInput: {
+            /** @description ISO 3166-1 alpha-2: how phone numbers are shown; null: US */
+            country: string | null;
+            /** @description ISO 4217: totals across currencies are shown in it */
+            default_currency: string;
+            /** @description 1 (January) to 12 */
+            fiscal_year_start_month: number;
+            name: string;
+            /** @description IANA time zone of the organization */
+            time_zone: string;
+        };
+        OrganizationSettingsUpdate: {
+            country?: string | null;
+            default_currency?: string;
+            fiscal_year_start_month?: number;
+            name?: string;
+            /** @description An IANA time zone (e.g. Europe/Paris) */
+            time_zone?: string;
+        };
+        OrganizationSettingsUpdateInput: {
+            country?: string | null;
+            default_currency?: string;
+            fiscal_year_start_month?: number;
+            name?: string;
+            /** @description An IANA time zone (e.g. Europe/Paris) */
+            time_zone?: string;
+        };
         Pipeline: {
             /** Format: uuid */
             id: string;
@@ -5688,6 +6001,34 @@ export interface components {
             trace_id: string;
             type: string;
         };
+        RecentView: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            object: "contact" | "company" | "opportunity";
+            title: string;
+            viewed_at: string;
+        };
+        RecentViewCreate: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            object: "contact" | "company" | "opportunity";
+        };
+        RecentViewCreateInput: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            object: "contact" | "company" | "opportunity";
+        };
+        RecentViewInput: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            object: "contact" | "company" | "opportunity";
+            title: string;
+            viewed_at: string;
+        };
         RecordCount: {
             /** @description The most records counted exactly: 10,000, or 1,000 with `q` (a free-text search considers that many) */
             cap: number;
@@ -5715,6 +6056,14 @@ export interface components {
             id: string;
             /** @enum {string} */
             object: "contact" | "company" | "opportunity";
+        };
+        SampleDataResult: {
+            /** @description How many records were made (load) or removed (remove) */
+            records: number;
+        };
+        SampleDataResultInput: {
+            /** @description How many records were made (load) or removed (remove) */
+            records: number;
         };
         SavedView: {
             columns: string[];
@@ -5833,6 +6182,8 @@ export interface components {
             id: string;
             /** @description contact, company, opportunity... */
             object: string;
+            /** @description What tells same-named records apart: a contact's e-mail and company, a company's domain, a deal's company */
+            subtitle: string | null;
             title: string;
         };
         SearchHitInput: {
@@ -5840,6 +6191,8 @@ export interface components {
             id: string;
             /** @description contact, company, opportunity... */
             object: string;
+            /** @description What tells same-named records apart: a contact's e-mail and company, a company's domain, a deal's company */
+            subtitle: string | null;
             title: string;
         };
         Session: {
@@ -10824,6 +11177,101 @@ export interface operations {
             };
         };
     };
+    getHome: {
+        parameters: {
+            query?: {
+                /** @description IANA time zone "today" is counted in (e.g. Europe/Paris) */
+                tz?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Home"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listImportMappings: {
         parameters: {
             query?: {
@@ -13640,6 +14088,118 @@ export interface operations {
             };
             /** @description Not found, or another organization’s (`not_found`) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recordRecentView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecentViewCreateInput"];
+            };
+        };
+        responses: {
+            /** @description Noted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -19192,6 +19752,194 @@ export interface operations {
             };
         };
     };
+    getOrganizationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationSettings"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateOrganizationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrganizationSettingsUpdateInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationSettings"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createOrganization: {
         parameters: {
             query?: never;
@@ -22561,6 +23309,226 @@ export interface operations {
             };
             /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    loadSampleData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SampleDataResult"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    removeSampleData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SampleDataResult"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -26461,8 +27429,14 @@ export interface operations {
                         type: "user" | "api_key" | "workflow" | "system" | "import";
                     };
                     data: {
+                        duration_minutes?: number;
+                        /** @enum {string} */
+                        kind?: "call" | "meeting" | "email";
                         mentions?: string[];
                         name: string | null;
+                        occurred_at?: string;
+                        on?: string;
+                        outcome?: string;
                     };
                     /** Format: uuid */
                     id: string;
@@ -27056,6 +28030,57 @@ export interface operations {
                     trace_id: string | null;
                     /** @constant */
                     type: "organization.created";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onOrganizationUpdated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        changes: {
+                            [key: string]: {
+                                after: unknown;
+                                before: unknown;
+                            };
+                        };
+                        name: string;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "organization.updated";
                     version: number;
                 };
             };

@@ -6,10 +6,11 @@ import { EmptyState } from '../../shell/states';
 import { CustomFieldsSettings } from './CustomFieldsSettings';
 import { CustomObjectsSettings } from './CustomObjectsSettings';
 import { MembersSettings } from './MembersSettings';
+import { OrganizationSettings } from './OrganizationSettings';
 import { PipelinesSettings } from './PipelinesSettings';
 import { TagsSettings } from './TagsSettings';
 
-/** Organization settings (admins): users and invitations, objects, custom fields, pipelines, tags. */
+/** Organization settings (admins): the organization (name, currency, time zone, country, fiscal year), users and invitations, objects, custom fields, pipelines, tags. */
 export function SettingsPage() {
   const { data: me } = useQuery(meQuery);
   const search = useSearch({ from: '/app/settings' });
@@ -33,12 +34,16 @@ export function SettingsPage() {
         keepMounted={false}
       >
         <Tabs.List>
+          <Tabs.Tab value="organization">Organization</Tabs.Tab>
           <Tabs.Tab value="members">Users and invitations</Tabs.Tab>
           <Tabs.Tab value="objects">Objects</Tabs.Tab>
           <Tabs.Tab value="fields">Custom fields</Tabs.Tab>
           <Tabs.Tab value="pipelines">Pipelines</Tabs.Tab>
           <Tabs.Tab value="tags">Tags</Tabs.Tab>
         </Tabs.List>
+        <Tabs.Panel value="organization" pt="md">
+          <OrganizationSettings />
+        </Tabs.Panel>
         <Tabs.Panel value="members" pt="md">
           <MembersSettings />
         </Tabs.Panel>
