@@ -6,6 +6,8 @@ import {
   registerEvents,
 } from '../../platform/events/event-catalogue.js';
 
+const SETTINGS_ORDER = ['name', 'default_currency', 'time_zone', 'country', 'fiscal_year_start_month'];
+
 /** The organization events: the tenant, its members and invitations. */
 export const organizationEvents = registerEvents({
   'organization.created': defineEvent({
@@ -17,8 +19,9 @@ export const organizationEvents = registerEvents({
     summary:
       "The organization's settings changed (name, default currency, time zone, country, fiscal year start)",
     data: z.object({ name: z.string(), changes: FieldChangesSchema }),
+    // In the settings' order (jsonb keeps keys in its own order).
     describe: ({ actor, data, fields }) =>
-      `${actor} changed the organization's ${fields(Object.keys(data.changes))}`,
+      `${actor} changed the organization's ${fields(SETTINGS_ORDER.filter((k) => k in data.changes))}`,
   }),
   'member.joined': defineEvent({
     summary: 'Someone accepted an invitation and joined with a role',
