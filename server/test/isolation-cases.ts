@@ -553,11 +553,18 @@ export const CASES: Record<string, Case[]> = {
   ],
   'POST /api/v1/notes': [
     {
-      fields: { 'body.id': 'contact' },
+      fields: { 'body.id': 'contact', 'body.related[].id': 'company' },
       ok: 201,
       send: (v) => ({
         url: '/api/v1/notes',
-        body: { object: 'contact', id: v['body.id'], body: '<p>Walk</p>' },
+        // A logged call on the contact and a related company (issue 20).
+        body: {
+          object: 'contact',
+          id: v['body.id'],
+          body: '<p>Walk</p>',
+          kind: 'call',
+          related: [{ object: 'company', id: v['body.related[].id'] }],
+        },
       }),
     },
   ],

@@ -81,17 +81,20 @@ export async function updateOrganizationSettings(services: Services, ctx: Tenant
       'invalid_country',
     );
   const before = view(await load(services, ctx.orgId));
+  const set = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.default_currency !== undefined ? { defaultCurrency: input.default_currency } : {}),
+    ...(input.time_zone !== undefined ? { timeZone: input.time_zone } : {}),
+    ...(input.country !== undefined ? { country: input.country } : {}),
+    ...(input.fiscal_year_start_month !== undefined
+      ? { fiscalYearStartMonth: input.fiscal_year_start_month }
+      : {}),
+  };
+  // Nothing to change (`{}`): the settings as they are.
+  if (Object.keys(set).length === 0) return before;
   const [row] = await services.database.db
     .update(organizations)
-    .set({
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      ...(input.default_currency !== undefined ? { defaultCurrency: input.default_currency } : {}),
-      ...(input.time_zone !== undefined ? { timeZone: input.time_zone } : {}),
-      ...(input.country !== undefined ? { country: input.country } : {}),
-      ...(input.fiscal_year_start_month !== undefined
-        ? { fiscalYearStartMonth: input.fiscal_year_start_month }
-        : {}),
-    })
+    .set(set)
     .where(eq(organizations.id, ctx.orgId))
     .returning();
   const after = view(row!);
