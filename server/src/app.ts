@@ -16,12 +16,14 @@ import { registerFormPublicRoutes, registerFormRoutes } from './modules/forms/fo
 import { registerFileRoutes } from './modules/files/file.routes.js';
 import { registerGdprRoutes } from './modules/gdpr/gdpr.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
+import { registerHomeRoutes } from './modules/home/home.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
 import { registerNotificationRoutes } from './modules/notifications/notification.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
+import { registerOrganizationSettingsRoutes } from './modules/organizations/organization-settings.routes.js';
 import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
 import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
@@ -209,6 +211,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerConsentRoutes(v1 as ApiApp, services);
         registerFileRoutes(v1 as ApiApp, services);
         registerGdprRoutes(v1 as ApiApp, services);
+        registerHomeRoutes(v1 as ApiApp, services);
+        registerOrganizationSettingsRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -119,6 +119,14 @@ export const NO_IDS: Record<string, string> = {
     "sets the caller's own organization's rule for an object type; takes no id",
   'DELETE /api/v1/retention-rules/:object': "removes the caller's own organization's rule; takes no id",
   'POST /api/v1/retention-rules/run': "applies the caller's own organization's rules; takes no id",
+  // The home page (issue 20): the caller's own tasks, deals and views in their organization; the
+  // walk's marker check covers leaks. Sample data is made in, and removed from, the caller's own.
+  'GET /api/v1/home': "the caller's own home page in their organization; takes no id",
+  'POST /api/v1/sample-data': "fills the caller's own organization with sample records; takes no id",
+  'DELETE /api/v1/sample-data': "removes the caller's own organization's sample records; takes no id",
+  'GET /api/v1/organization/settings':
+    "the caller's own organization's settings (from the session); takes no id",
+  'PATCH /api/v1/organization/settings': "changes the caller's own organization's settings; takes no id",
 };
 /** Routes that store a filter without running it, with the reason. */
 export const FILTER_STORED: Record<string, string> = {
@@ -533,6 +541,13 @@ export const CASES: Record<string, Case[]> = {
       }),
     },
   ],
+  'POST /api/v1/me/recent-views': [
+    {
+      fields: { 'body.id': 'contact' },
+      ok: 204,
+      send: (v) => ({ url: '/api/v1/me/recent-views', body: { object: 'contact', id: v['body.id'] } }),
+    },
+  ],
   'GET /api/v1/tasks': [
     {
       fields: { 'query.assignee': 'user', 'query.linked_id': 'contact' },
@@ -592,11 +607,18 @@ export const CASES: Record<string, Case[]> = {
   ],
   'POST /api/v1/notes': [
     {
-      fields: { 'body.id': 'contact' },
+      fields: { 'body.id': 'contact', 'body.related[].id': 'company' },
       ok: 201,
       send: (v) => ({
         url: '/api/v1/notes',
-        body: { object: 'contact', id: v['body.id'], body: '<p>Walk</p>' },
+        // A logged call on the contact and a related company (issue 20).
+        body: {
+          object: 'contact',
+          id: v['body.id'],
+          body: '<p>Walk</p>',
+          kind: 'call',
+          related: [{ object: 'company', id: v['body.related[].id'] }],
+        },
       }),
     },
   ],

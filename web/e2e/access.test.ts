@@ -46,6 +46,8 @@ describe('who sees what: a viewer reads without edit controls; another organizat
     await viewer.getByLabel('Your name').fill('Vic Viewer');
     await viewer.locator('input[type="password"]').fill(PASSWORD);
     await viewer.getByRole('button', { name: 'Accept invitation' }).click();
+    await viewer.waitForURL((url) => url.pathname === '/');
+    await viewer.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Contacts' }).click();
     await viewer.waitForURL('**/contacts');
 
     // The list: records, but no "New contact" and no bulk selection.

@@ -34,14 +34,27 @@ export async function newContext(
 
 export const uniqueEmail = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}@cairn.test`;
 
-/** Signs up through the sign-up screen; lands on the contacts page of the new organization. */
-export async function signUpInBrowser(page: Page, org: string, name: string, email: string): Promise<void> {
+/**
+ * Signs up through the sign-up screen, which lands on the home page; then (unless `home`) opens
+ * the contacts page from the navigation, where most journeys start.
+ */
+export async function signUpInBrowser(
+  page: Page,
+  org: string,
+  name: string,
+  email: string,
+  { home = false }: { home?: boolean } = {},
+): Promise<void> {
   await page.goto('/sign-up');
   await page.getByLabel('Organization name').fill(org);
   await page.getByLabel('Your name').fill(name);
   await page.getByLabel('E-mail').fill(email);
   await page.locator('input[type="password"]').fill(PASSWORD);
   await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL((url) => url.pathname === '/');
+  await page.getByRole('heading', { name: /^Hello/ }).waitFor();
+  if (home) return;
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Contacts' }).click();
   await page.waitForURL('**/contacts');
 }
 

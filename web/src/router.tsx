@@ -76,14 +76,16 @@ const appRoute = createRoute({
 const indexRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/',
-  beforeLoad: () => {
-    throw redirect({ to: '/contacts' });
-  },
+  // The landing page after sign-in (issue 20): today's work, my deals, recent activity.
+  component: lazyRouteComponent(() => import('./pages/home/HomePage'), 'HomePage'),
 });
 
-type ListSearch = { view?: string };
-const listSearch = (s: Record<string, unknown>): ListSearch =>
-  typeof s.view === 'string' ? { view: s.view } : {};
+type ListSearch = { view?: string; new?: boolean };
+const listSearch = (s: Record<string, unknown>): ListSearch => ({
+  ...(typeof s.view === 'string' ? { view: s.view } : {}),
+  // `new`: open the create form (the search's "New contact" action).
+  ...(s.new === true || s.new === 'true' ? { new: true } : {}),
+});
 
 /** Starts what a table needs (registry, members, the first page) while its code loads. */
 const listLoader =

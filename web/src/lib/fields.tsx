@@ -13,6 +13,7 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { api, call, type Field, type Member } from '../api/client';
+import { PhoneLink } from './phone';
 import { membersQuery } from './query';
 import type { RecordData } from './records';
 
@@ -83,6 +84,11 @@ export function FieldValue({
         {value}
       </Anchor>
     );
+  }
+  if (field.type === 'phone' && value) {
+    // One number (a company's phone, a custom phone field `{e164, raw}`): a tel: link, formatted.
+    const e164 = typeof value === 'string' ? value : isObject(value) ? value.e164 : null;
+    if (typeof e164 === 'string' && e164.startsWith('+')) return <PhoneLink value={e164} />;
   }
   return <>{cellContent(field, record, members)}</>;
 }

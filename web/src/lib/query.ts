@@ -49,3 +49,10 @@ export const pipelinesQuery = queryOptions({
   queryFn: () => call(api.GET('/api/v1/pipelines')),
   staleTime: 30_000,
 });
+
+/** The organization's settings (currency, time zone, country for phones, fiscal year start). */
+export const organizationSettingsQuery = queryOptions({
+  queryKey: ['organization', 'settings'],
+  queryFn: () => call(api.GET('/api/v1/organization/settings')),
+  staleTime: 60_000,
+});

@@ -21,6 +21,7 @@ import {
   IconChecklist,
   IconCopy,
   IconFileImport,
+  IconHome,
   IconLayoutKanban,
   IconLogout,
   IconMoon,
@@ -37,6 +38,7 @@ import { GlobalSearch } from './GlobalSearch';
 import { NotificationBell } from './NotificationBell';
 
 const NAV = [
+  { to: '/', label: 'Home', icon: IconHome },
   { to: '/contacts', label: 'Contacts', icon: IconAddressBook },
   { to: '/companies', label: 'Companies', icon: IconBuilding },
   { to: '/opportunities', label: 'Opportunities', icon: IconLayoutKanban },
@@ -79,7 +81,7 @@ export function AppLayout() {
   async function switchOrganization(id: string) {
     await api.PUT('/api/v1/me/active-organization', { body: { organization_id: id } });
     queryClient.clear();
-    await navigate({ to: '/contacts' });
+    await navigate({ to: '/' });
   }
 
   return (
@@ -178,7 +180,7 @@ export function AppLayout() {
             label={item.label}
             leftSection={<item.icon size={18} />}
             variant="filled"
-            active={pathname.startsWith(item.to)}
+            active={item.to === '/' ? pathname === '/' : pathname.startsWith(item.to)}
             onClick={close}
           />
         ))}

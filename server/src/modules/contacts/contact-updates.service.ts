@@ -26,6 +26,7 @@ type ContactRow = typeof contacts.$inferSelect;
 const COMPARED: (keyof ContactView)[] = [
   'first_name',
   'last_name',
+  'job_title',
   'emails',
   'phones',
   'tags',
@@ -196,6 +197,7 @@ async function apply(
     ...s.row,
     ...(input.first_name !== undefined ? { firstName: input.first_name } : {}),
     ...(input.last_name !== undefined ? { lastName: input.last_name } : {}),
+    ...(input.job_title !== undefined ? { jobTitle: input.job_title } : {}),
     ...(emails ? { emails, email: emails.find((e) => e.primary)?.value ?? null } : {}),
     ...(phones ? { phones, phone: phones.find((p) => p.primary)?.e164 ?? null } : {}),
     ...(input.tags ? { tags: lookups.tags(input.tags) } : {}),
@@ -211,6 +213,7 @@ async function apply(
     ...s.view,
     first_name: row.firstName,
     last_name: row.lastName,
+    job_title: row.jobTitle,
     email: row.email,
     emails: row.emails,
     phone: row.phone,
@@ -244,11 +247,11 @@ async function apply(
 async function write(scope: TenantScope, written: State[]): Promise<void> {
   const { orgId } = scope.ctx;
   await scope.conn.query(
-    `update contacts c set first_name = x.first_name, last_name = x.last_name, email = x.email,
+    `update contacts c set first_name = x.first_name, last_name = x.last_name, job_title = x.job_title, email = x.email,
         emails = x.emails, phone = x.phone, phones = x.phones, tags = x.tags, owner_id = x.owner_id,
         source = x.source, lead_status = x.lead_status, notes = x.notes, custom = x.custom,
         updated_by = x.updated_by, updated_at = x.updated_at
-       from jsonb_to_recordset($2::jsonb) as x(id uuid, first_name text, last_name text, email text,
+       from jsonb_to_recordset($2::jsonb) as x(id uuid, first_name text, last_name text, job_title text, email text,
         emails jsonb, phone text, phones jsonb, tags text[], owner_id uuid, source text, lead_status text,
         notes text, custom jsonb, updated_by uuid, updated_at timestamptz)
       where c.org_id = $1 and c.id = x.id`,
@@ -259,6 +262,7 @@ async function write(scope: TenantScope, written: State[]): Promise<void> {
           id: r.id,
           first_name: r.firstName,
           last_name: r.lastName,
+          job_title: r.jobTitle,
           email: r.email,
           emails: r.emails,
           phone: r.phone,

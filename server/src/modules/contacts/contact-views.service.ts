@@ -53,6 +53,7 @@ function contactView(r: ContactRow, links: CompanyLink[]): ContactView {
     id: r.id,
     first_name: r.firstName,
     last_name: r.lastName,
+    job_title: r.jobTitle,
     email: r.email,
     emails: r.emails,
     phone: r.phone,

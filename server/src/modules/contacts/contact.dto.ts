@@ -20,6 +20,7 @@ export const CompanyLinkInput = z.strictObject({ id: z.uuid(), primary: z.boolea
 const contactFields = {
   first_name: Name.nullable().optional(),
   last_name: Name.nullable().optional(),
+  job_title: z.string().trim().max(200).nullable().optional().describe('The role at work: "Head of Sales"'),
   emails: z
     .array(ContactEmailInput)
     .max(20)
@@ -52,6 +53,7 @@ export const Contact = z
     id: z.uuid(),
     first_name: z.string().nullable(),
     last_name: z.string().nullable(),
+    job_title: z.string().nullable(),
     email: z.string().nullable().describe('The primary e-mail'),
     emails: z.array(z.object({ value: z.string(), primary: z.boolean(), label: z.string().optional() })),
     phone: z.string().nullable().describe('The primary phone, E.164'),

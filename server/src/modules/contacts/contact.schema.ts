@@ -27,6 +27,8 @@ export const contacts = pgTable(
     id: idColumn(),
     firstName: text('first_name'),
     lastName: text('last_name'),
+    /** The contact's role at work ("Head of Sales"). */
+    jobTitle: text('job_title'),
     /** The primary e-mail, lower-cased (denormalized from `emails` for lists, sort and search). */
     email: text('email'),
     emails: jsonb('emails').$type<EmailValue[]>().notNull().default(sql`'[]'::jsonb`),

@@ -48,6 +48,7 @@ export async function createContactIn(
       orgId: ctx.orgId,
       firstName: input.first_name ?? null,
       lastName: input.last_name ?? null,
+      jobTitle: input.job_title ?? null,
       email: emails.find((e) => e.primary)?.value ?? null,
       emails,
       phone: phones.find((p) => p.primary)?.e164 ?? null,

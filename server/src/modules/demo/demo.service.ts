@@ -68,10 +68,53 @@ export async function createDemoOrganization(
   const password = `${randomBytes(9).toString('base64url')}aA1!`;
   const signUp = await services.auth.api.signUpEmail({ body: { name: 'Demo Admin', email, password } });
   const org = await createOrganization(services, signUp.user.id, 'Demo Company (generated)');
-  const ctx: TenantContext = { orgId: org.id, actor: { type: 'system', id: signUp.user.id } };
   const userCtx: TenantContext = { orgId: org.id, actor: { type: 'user', id: signUp.user.id } };
 
-  const companyIds: string[] = [];
+  await fillDemoData(services, userCtx, { seed, size, faker });
+  return { organizationId: org.id, organizationName: org.name, email, password, counts: size };
+}
+
+/** What `fillDemoData` made, by object (`company`, `contact`, `pipeline`, `opportunity`, `task`, `note`). */
+export type DemoRecords = Record<
+  'company' | 'contact' | 'pipeline' | 'opportunity' | 'task' | 'note',
+  string[]
+>;
+
+export const emptyDemoRecords = (): DemoRecords => ({
+  company: [],
+  contact: [],
+  pipeline: [],
+  opportunity: [],
+  task: [],
+  note: [],
+});
+
+/**
+ * Fills the organization of `ctx` (a member as actor) with generated records through the API's
+ * services: companies, contacts linked to them, a renewals pipeline (named `renewalsName`) beside
+ * the default one with opportunities over the stages (some won or lost), tasks assigned to the
+ * actor, due from a week ago to three weeks ahead, and notes. Deterministic for a seed.
+ * @returns the ids of everything it made, by object
+ */
+export async function fillDemoData(
+  services: Services,
+  ctx: TenantContext,
+  options: {
+    seed?: number;
+    size?: DemoSize;
+    faker?: Faker;
+    renewalsName?: string;
+    /** Where the ids go as they are made (so a caller knows what was made when a step fails). */
+    into?: DemoRecords;
+  } = {},
+): Promise<DemoRecords> {
+  const size = options.size ?? DEMO_SIZE;
+  const faker = options.faker ?? new Faker({ locale: [en] });
+  if (!options.faker) faker.seed(options.seed ?? 2026);
+  const userCtx = ctx;
+  const made: DemoRecords = options.into ?? emptyDemoRecords();
+  const companyIds = made.company;
+  const contactIds = made.contact;
   for (let i = 0; i < size.companies; i++) {
     const name = faker.company.name();
     const company = await createCompany(services, userCtx, {
@@ -84,7 +127,6 @@ export async function createDemoOrganization(
     });
     companyIds.push(company.id);
   }
-  const contactIds: string[] = [];
   for (let i = 0; i < size.contacts; i++) {
     const first = faker.person.firstName();
     const last = faker.person.lastName();
@@ -111,7 +153,7 @@ export async function createDemoOrganization(
   }
   const [sales] = await listPipelines(services, ctx);
   const renewals = await createPipeline(services, userCtx, {
-    name: 'Renewals',
+    name: options.renewalsName ?? 'Renewals',
     stages: [
       { name: 'Upcoming', probability: 30, kind: 'open' },
       { name: 'In talks', probability: 60, kind: 'open' },
@@ -119,7 +161,8 @@ export async function createDemoOrganization(
       { name: 'Churned', probability: 0, kind: 'lost' },
     ],
   });
-  const opportunityIds: string[] = [];
+  made.pipeline.push(renewals.id);
+  const opportunityIds = made.opportunity;
   for (let i = 0; i < size.opportunities; i++) {
     const pipeline = i % 4 === 0 ? renewals : sales!;
     const open = pipeline.stages.filter((s) => s.kind === 'open');
@@ -150,7 +193,7 @@ export async function createDemoOrganization(
   }
   for (let i = 0; i < size.tasks; i++) {
     const due = faker.date.between({ from: Date.now() - 7 * 86_400_000, to: Date.now() + 21 * 86_400_000 });
-    await createTask(services, userCtx, {
+    const task = await createTask(services, userCtx, {
       title:
         faker.helpers.arrayElement(['Call', 'Email', 'Send proposal to', 'Follow up with', 'Meet']) +
         ` ${faker.person.firstName()}`,
@@ -160,13 +203,15 @@ export async function createDemoOrganization(
         ? { object: 'opportunity', id: faker.helpers.arrayElement(opportunityIds) }
         : null,
     });
+    made.task.push(task.id);
   }
   for (let i = 0; i < size.notes && contactIds.length; i++) {
-    await createNote(services, userCtx, {
+    const note = await createNote(services, userCtx, {
       object: 'contact',
       id: faker.helpers.arrayElement(contactIds),
       body: `<p>${faker.lorem.sentences({ min: 1, max: 3 })}</p>`,
     });
+    made.note.push(note.id);
   }
-  return { organizationId: org.id, organizationName: org.name, email, password, counts: size };
+  return made;
 }

@@ -96,10 +96,13 @@ export function mentionsIn(safeHtml: string): string[] {
 export function sanitizeNote(
   input: string,
   path: string,
+  /** A logged call, meeting or e-mail may have no text. */
+  { allowEmpty = false }: { allowEmpty?: boolean } = {},
 ): { html: string; text: string; mentions: string[] } {
   const html = sanitizeHtml(input.replaceAll('\u0000', ''), OPTIONS).trim();
   const text = plainText(html);
-  if (text === '') throw badRequest('The note is empty once cleaned of unsafe markup', path, 'empty_note');
+  if (text === '' && !allowEmpty)
+    throw badRequest('The note is empty once cleaned of unsafe markup', path, 'empty_note');
   if (text.length > MAX_NOTE_TEXT) {
     throw badRequest(`A note holds at most ${MAX_NOTE_TEXT} characters of text`, path, 'note_too_long');
   }

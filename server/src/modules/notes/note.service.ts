@@ -11,6 +11,7 @@ import {
   orderByOf,
   type SortPart,
 } from '../../platform/query/query.cursor.js';
+import { recordTitlesIn } from '../../platform/registry/record-lookup.js';
 import { assertLinkable, findRecord, type RecordRefValue } from '../tasks/linked-record.service.js';
 import type { NoteCreateInput, NoteListQueryInput, NoteView } from './note.dto.js';
 import { notes } from './note.schema.js';
@@ -36,6 +37,14 @@ function noteView(r: NoteRow): NoteView {
     body_html: r.bodyHtml,
     body_text: r.bodyText,
     author_id: r.authorId,
+    kind: r.kind,
+    occurred_at: iso(r.occurredAt ?? r.createdAt),
+    outcome: r.outcome,
+    duration_minutes: r.durationMinutes,
+    related: r.related.flatMap((ref) => {
+      const [object, id] = ref.split(':');
+      return object && id ? [{ object, id } as RecordRefValue] : [];
+    }),
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
   };
@@ -44,6 +53,14 @@ function noteView(r: NoteRow): NoteView {
 /** The name a note goes by in events and timelines: its text on one line, at most `NAME_LENGTH` characters. */
 export const nameOf = (text: string) => text.replace(/\s+/g, ' ').slice(0, NAME_LENGTH);
 const recordOf = (r: NoteRow) => ({ object: r.linkedObject, id: r.linkedId });
+/** The records a note's events concern: its record and the others it was logged on. */
+const recordsOf = (r: NoteRow) => [
+  recordOf(r),
+  ...r.related.flatMap((ref) => {
+    const [object, id] = ref.split(':');
+    return object && id ? [{ object, id }] : [];
+  }),
+];
 
 async function loadRow(scope: TenantScope, id: string, forUpdate = false): Promise<NoteRow> {
   const query = scope.tx
@@ -65,12 +82,33 @@ export async function createNote(services: Services, ctx: TenantContext, input: 
   return withTenant(services.database, ctx, (scope) => createNoteIn(scope, services, input));
 }
 
-/** `createNote` inside the caller's tenant transaction (import). */
+/**
+ * `createNote` inside the caller's tenant transaction (import). A logged call, meeting or e-mail
+ * (`kind`) may have no text; `outcome` is for calls, `duration_minutes` for calls and meetings.
+ * @throws 400 at `body.outcome` / `body.duration_minutes` for another kind, at `body.body` for a
+ *   note without text; 422 `reference_not_found` at `body.related[i].id`
+ */
 export async function createNoteIn(scope: TenantScope, services: Services, input: NoteCreateInput) {
   const { ctx } = scope;
-  const { html, text, mentions } = sanitizeNote(input.body, 'body.body');
+  const kind = input.kind ?? 'note';
+  if (input.outcome !== undefined && kind !== 'call')
+    throw badRequest('Only a call has an outcome', 'body.outcome', 'invalid_for_kind');
+  if (input.duration_minutes !== undefined && kind !== 'call' && kind !== 'meeting')
+    throw badRequest('Only a call or a meeting has a duration', 'body.duration_minutes', 'invalid_for_kind');
+  if (kind === 'note' && input.body === undefined)
+    throw badRequest('A note needs its text', 'body.body', 'empty_note');
+  const { html, text, mentions } =
+    input.body === undefined
+      ? { html: '', text: '', mentions: [] }
+      : sanitizeNote(input.body, 'body.body', { allowEmpty: kind !== 'note' });
   const record = { object: input.object, id: input.id };
   await assertLinkable(scope, record, 'body.id');
+  const related = (input.related ?? []).filter(
+    (r, i, all) =>
+      !(r.object === record.object && r.id === record.id) &&
+      all.findIndex((o) => o.object === r.object && o.id === r.id) === i,
+  );
+  for (const [i, ref] of related.entries()) await assertLinkable(scope, ref, `body.related[${i}].id`);
   const [row] = await scope.tx
     .insert(notes)
     .values({
@@ -80,13 +118,33 @@ export async function createNoteIn(scope: TenantScope, services: Services, input
       bodyHtml: html,
       bodyText: text,
       authorId: ctx.actor.type === 'user' ? ctx.actor.id : null,
+      kind,
+      occurredAt: input.occurred_at ? iso(input.occurred_at) : null,
+      outcome: input.outcome ?? null,
+      durationMinutes: input.duration_minutes ?? null,
+      related: related.map((r) => `${r.object}:${r.id}`),
     })
     .returning();
+  // A logged activity names the record it was logged on: "logged a call with Grace Hopper".
+  const on =
+    kind === 'note' ? undefined : (await recordTitlesIn(scope, record.object, [record.id])).get(record.id);
   await emitEvent(scope, services.jobs, {
     type: 'note.created',
     subject: { object: 'note', id: row!.id },
-    data: { name: nameOf(text), ...(mentions.length ? { mentions } : {}) },
-    related: [record],
+    data: {
+      name: nameOf(text),
+      ...(mentions.length ? { mentions } : {}),
+      ...(kind === 'note'
+        ? {}
+        : {
+            kind,
+            ...(on ? { on } : {}),
+            ...(input.outcome ? { outcome: input.outcome } : {}),
+            ...(input.duration_minutes !== undefined ? { duration_minutes: input.duration_minutes } : {}),
+            occurred_at: iso(input.occurred_at ?? row!.createdAt),
+          }),
+    },
+    related: recordsOf(row!),
   });
   return noteView(row!);
 }
@@ -262,7 +320,7 @@ async function replaceBodies(
         changes: { body_text: { before: row.bodyText, after: text } },
         ...(added.length ? { mentions: added } : {}),
       },
-      related: [recordOf(row)],
+      related: recordsOf(row),
     })),
   );
   return changed.map((c) => c.row);
@@ -287,7 +345,7 @@ export async function deleteNote(
       type: 'note.deleted',
       subject: { object: 'note', id },
       data: { name: nameOf(row.bodyText) },
-      related: [recordOf(row)],
+      related: recordsOf(row),
     });
   });
 }

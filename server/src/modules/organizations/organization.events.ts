@@ -6,12 +6,22 @@ import {
   registerEvents,
 } from '../../platform/events/event-catalogue.js';
 
+const SETTINGS_ORDER = ['name', 'default_currency', 'time_zone', 'country', 'fiscal_year_start_month'];
+
 /** The organization events: the tenant, its members and invitations. */
 export const organizationEvents = registerEvents({
   'organization.created': defineEvent({
     summary: 'An organization was created (sign-up)',
     data: z.object({ name: z.string() }),
     describe: ({ actor, data }) => `${actor} created the organization ${data.name}`,
+  }),
+  'organization.updated': defineEvent({
+    summary:
+      "The organization's settings changed (name, default currency, time zone, country, fiscal year start)",
+    data: z.object({ name: z.string(), changes: FieldChangesSchema }),
+    // In the settings' order (jsonb keeps keys in its own order).
+    describe: ({ actor, data, fields }) =>
+      `${actor} changed the organization's ${fields(SETTINGS_ORDER.filter((k) => k in data.changes))}`,
   }),
   'member.joined': defineEvent({
     summary: 'Someone accepted an invitation and joined with a role',

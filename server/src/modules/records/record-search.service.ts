@@ -9,15 +9,35 @@ import { customObjectDefs, objectDef } from '../../platform/registry/registry.se
 import type { FieldDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 
-type Row = { id: string; title: string; relevance: number };
+type Row = { id: string; title: string; subtitle: string | null; relevance: number };
 
 export const SearchHit = z
   .object({
     object: z.string().describe('contact, company, opportunity...'),
     id: z.uuid(),
     title: z.string(),
+    subtitle: z
+      .string()
+      .nullable()
+      .describe(
+        "What tells same-named records apart: a contact's e-mail and company, a company's domain, a deal's company",
+      ),
   })
   .meta({ id: 'SearchHit' });
+
+/**
+ * SQL of a hit's subtitle, per standard object (`r` is the record): a contact's primary e-mail
+ * and its primary company, a company's domain, an opportunity's company. Others have none.
+ */
+const SUBTITLE_SQL: Record<string, string> = {
+  contact: `nullif(concat_ws(' · ', r.email::text, (
+      select co.name from contact_companies cc
+        join companies co on co.org_id = cc.org_id and co.id = cc.company_id
+       where cc.org_id = r.org_id and cc.contact_id = r.id
+       order by cc.is_primary desc, co.name limit 1)), '')`,
+  company: 'r.domain',
+  opportunity: '(select co.name from companies co where co.org_id = r.org_id and co.id = r.company_id)',
+};
 
 /**
  * The global search (the app's Ctrl/Cmd+K): the best few matches of `q` in every object that has
@@ -56,14 +76,22 @@ export async function searchEverything(services: Services, ctx: TenantContext, q
       const naming = def.display ? [...def.display.fields, ...def.display.fallback] : [];
       const titleSql = naming.every((k) => readable({ key: k } as FieldDef)) ? def.titleSql : undefined;
       const result = await scope.tx.execute<Row>(sql`
-        select r.id, ${sql.raw(titleSql?.('r') ?? 'r.id::text')} as title, ${relevance} as relevance
+        select r.id, ${sql.raw(titleSql?.('r') ?? 'r.id::text')} as title,
+               ${sql.raw(def.custom ? 'null' : (SUBTITLE_SQL[key] ?? 'null'))}::text as subtitle,
+               ${relevance} as relevance
           from ${sql.identifier(def.table)} r
          where r.org_id = ${ctx.orgId} and r.archived_at is null and ${search} and ${compiled.where}
          order by ${compiled.orderBy}
          limit ${perObject}`);
       const rows = (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
       hits.push(
-        ...rows.map((r) => ({ object: key, id: r.id, title: r.title, relevance: Number(r.relevance) })),
+        ...rows.map((r) => ({
+          object: key,
+          id: r.id,
+          title: r.title,
+          subtitle: r.subtitle ?? null,
+          relevance: Number(r.relevance),
+        })),
       );
     }
     // Array.prototype.sort is stable: within a tier, objects keep their order.

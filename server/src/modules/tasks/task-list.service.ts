@@ -224,3 +224,45 @@ export async function groupTasks(
     return { tz: query.tz, ...groups };
   });
 }
+
+/** A group of `myDueTasksIn`: how many tasks it holds and the first of them, soonest due first. */
+export type DueGroupView = { count: number; tasks: TaskView[] };
+
+/**
+ * The open tasks of `assigneeId` that are overdue and due today, relative to `now` in `tz` (as
+ * `groupTasks` counts them), each group's count and its first `limit` tasks: the home page's
+ * "my tasks". Runs in the caller's tenant scope.
+ */
+export async function myDueTasksIn(
+  scope: TenantScope,
+  assigneeId: string,
+  tz: string,
+  limit: number,
+  now = new Date(),
+): Promise<{ overdue: DueGroupView; today: DueGroupView }> {
+  const windows = dueWindows(now, tz);
+  const base = and(
+    eq(tasks.orgId, scope.ctx.orgId),
+    eq(tasks.assigneeId, assigneeId),
+    eq(tasks.status, 'open'),
+    isNull(tasks.archivedAt),
+  );
+  const group = async (name: 'overdue' | 'today'): Promise<DueGroupView> => {
+    const condition = groupCondition(name, windows);
+    const rows = await scope.tx
+      .select()
+      .from(tasks)
+      .where(and(base, condition))
+      .orderBy(orderByOf(ORDER))
+      .limit(limit);
+    // Counted only past a full first page: the usual day holds fewer tasks than that.
+    const count =
+      rows.length < limit
+        ? rows.length
+        : ((
+            await scope.tx.select({ n: sql<number>`count(*)::int` }).from(tasks).where(and(base, condition))
+          )[0]?.n ?? rows.length);
+    return { count, tasks: rows.map(taskView) };
+  };
+  return { overdue: await group('overdue'), today: await group('today') };
+}

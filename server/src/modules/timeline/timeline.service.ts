@@ -136,6 +136,84 @@ export function describeEvent(
   );
 }
 
+type EventRow = typeof events.$inferSelect;
+
+/**
+ * The registry entries naming the objects `rows` are about: the tenant's custom objects and the
+ * standard objects with the tenant's custom fields (a change of a custom field is named by its label).
+ */
+async function labelsFor(scope: TenantScope, rows: EventRow[]): Promise<ObjectsByKey> {
+  const keys = [...new Set(rows.map((r) => r.subjectObject))];
+  const custom: ObjectsByKey = {};
+  const customKeys = keys.filter((k) => !STANDARD_OBJECTS[k]);
+  if (customKeys.length)
+    for (const def of await customObjectDefs(scope.tx, scope.ctx.orgId, customKeys)) custom[def.key] = def;
+  for (const key of keys.filter((k) => STANDARD_OBJECTS[k] && !STANDARD_OBJECTS[k].activity))
+    custom[key] = await cachedObjectDef(scope.tx, scope.ctx.orgId, key);
+  return custom;
+}
+
+/** Timeline entries of event rows: the actors' current names and each event in words. */
+async function entriesOf(
+  services: Services,
+  all: EventRow[],
+  custom: ObjectsByKey,
+  ctx: TenantContext,
+): Promise<TimelineEntryView[]> {
+  const rows = all.filter((r) => allows(ctx, r.subjectObject, 'read'));
+  const userIds = [
+    ...new Set(rows.filter((r) => r.actorType === 'user' && r.actorId).map((r) => r.actorId!)),
+  ];
+  const names = new Map(
+    userIds.length
+      ? (
+          await services.database.db
+            .select({ id: users.id, name: users.name })
+            .from(users)
+            .where(inArray(users.id, userIds))
+        ).map((u) => [u.id, u.name])
+      : [],
+  );
+  return rows.map((r) => {
+    const actorName =
+      r.actorType === 'user'
+        ? (names.get(r.actorId ?? '') ?? 'A former member')
+        : (ACTOR_WORDS[r.actorType] ?? 'Someone');
+    const d = redactEventData(ctx, r.subjectObject, r.data as Record<string, unknown>);
+    return {
+      id: r.id,
+      type: r.type,
+      occurred_at: r.occurredAt,
+      actor: { type: r.actorType, id: r.actorId, name: actorName },
+      subject: { object: r.subjectObject, id: r.subjectId },
+      description: describeEvent(
+        { type: r.type, subjectObject: r.subjectObject, data: d },
+        actorName,
+        custom,
+      ),
+      data: d,
+    };
+  });
+}
+
+/**
+ * The organization's latest `limit` events, newest first, as timeline entries (the home page's
+ * "recent activity"), read inside the caller's tenant scope; names are looked up after it.
+ */
+export async function recentActivityIn(scope: TenantScope, limit: number) {
+  const rows = await scope.tx
+    .select()
+    .from(events)
+    .where(eq(events.orgId, scope.ctx.orgId))
+    .orderBy(desc(events.occurredAt), desc(events.id))
+    .limit(limit);
+  return { rows, custom: await labelsFor(scope, rows), ctx: scope.ctx };
+}
+
+/** Words for what `recentActivityIn` read (after its transaction: user names come from outside the tenant). */
+export const describeActivity = (services: Services, read: Awaited<ReturnType<typeof recentActivityIn>>) =>
+  entriesOf(services, read.rows, read.custom, read.ctx);
+
 /** An event time as PostgreSQL prints a timestamptz (`2026-01-31 09:15:00.123456+00`), as cursors carry it. */
 const EVENT_TIME = /^\d{4,}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2}){0,2}|Z)?$/;
 
@@ -186,59 +264,16 @@ export async function timelineOf(
         )
         .orderBy(desc(events.occurredAt), desc(events.id))
         .limit(page.limit + 1);
-      // The objects the events are about, with the tenant's custom fields and custom objects, for
-      // their labels (a change of a custom field is named by its label).
-      const keys = [...new Set(found.map((r) => r.subjectObject))];
-      const custom: ObjectsByKey = {};
-      const customKeys = keys.filter((k) => !STANDARD_OBJECTS[k]);
-      if (customKeys.length)
-        for (const def of await customObjectDefs(scope.tx, ctx.orgId, customKeys)) custom[def.key] = def;
-      for (const key of keys.filter((k) => STANDARD_OBJECTS[k] && !STANDARD_OBJECTS[k].activity))
-        custom[key] = await cachedObjectDef(scope.tx, ctx.orgId, key);
-      return { found, custom };
+      return { found, custom: await labelsFor(scope, found) };
     },
     { readOnly: true },
   );
   const { found: rows, custom } = result;
   const more = rows.length > page.limit;
   const shown = rows.slice(0, page.limit);
-  const userIds = [
-    ...new Set(shown.filter((r) => r.actorType === 'user' && r.actorId).map((r) => r.actorId!)),
-  ];
-  const names = new Map(
-    userIds.length
-      ? (
-          await services.database.db
-            .select({ id: users.id, name: users.name })
-            .from(users)
-            .where(inArray(users.id, userIds))
-        ).map((u) => [u.id, u.name])
-      : [],
-  );
   // The caller's access profile (issue 22): events of objects it may not read are left out, and
   // the values of fields it may not read redacted (the entry still says that they changed).
-  const data = shown
-    .filter((r) => allows(ctx, r.subjectObject, 'read'))
-    .map((r) => {
-      const actorName =
-        r.actorType === 'user'
-          ? (names.get(r.actorId ?? '') ?? 'A former member')
-          : (ACTOR_WORDS[r.actorType] ?? 'Someone');
-      const d = redactEventData(ctx, r.subjectObject, r.data as Record<string, unknown>);
-      return {
-        id: r.id,
-        type: r.type,
-        occurred_at: r.occurredAt,
-        actor: { type: r.actorType, id: r.actorId, name: actorName },
-        subject: { object: r.subjectObject, id: r.subjectId },
-        description: describeEvent(
-          { type: r.type, subjectObject: r.subjectObject, data: d },
-          actorName,
-          custom,
-        ),
-        data: d,
-      };
-    });
+  const data = await entriesOf(services, shown, custom, ctx);
   const last = shown.at(-1);
   return {
     data,

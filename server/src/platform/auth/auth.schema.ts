@@ -40,6 +40,14 @@ export const organizations = pgTable('organizations', {
   metadata: text('metadata'),
   /** Every member must sign in with a second factor; one without it sets it up before anything else. */
   requireTwoFactor: boolean('require_two_factor').notNull().default(false),
+  /** Organization settings (issue 20): the currency totals are converted to (ISO 4217). */
+  defaultCurrency: text('default_currency').notNull().default('USD'),
+  /** The IANA time zone the organization's days are counted in. */
+  timeZone: text('time_zone').notNull().default('UTC'),
+  /** ISO 3166-1 alpha-2: how phone numbers are shown (and read without a country code); null: US. */
+  country: text('country'),
+  /** The month (1-12) the fiscal year starts in. */
+  fiscalYearStartMonth: integer('fiscal_year_start_month').notNull().default(1),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 

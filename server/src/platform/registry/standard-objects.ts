@@ -91,6 +91,10 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
         maxLength: 100,
         synonyms: ['lastname', 'surname', 'familyname', 'last'],
       }),
+      field('job_title', 'Job title', 'text', {
+        maxLength: 200,
+        synonyms: ['jobtitle', 'position', 'jobrole'],
+      }),
       field('email', 'E-mail', 'email', {
         searchable: true,
         unique: true,

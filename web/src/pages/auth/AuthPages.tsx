@@ -61,7 +61,7 @@ export function SignInPage() {
   async function signedIn() {
     // Forget the signed-out answer (null) so the app asks the server who this is now.
     queryClient.removeQueries({ queryKey: ['me'] });
-    await navigate({ to: search.redirect ?? '/contacts' });
+    await navigate({ to: search.redirect ?? '/' });
   }
 
   async function submit(e: FormEvent) {
@@ -196,7 +196,7 @@ export function SignUpPage() {
     try {
       const me = await call(api.POST('/api/v1/signup', { body: form }));
       queryClient.setQueryData(meQuery.queryKey, me);
-      await navigate({ to: '/contacts' });
+      await navigate({ to: '/' });
     } catch (err) {
       setError(err as Error);
     } finally {
@@ -295,7 +295,7 @@ export function AcceptInvitationPage() {
         }),
       );
       queryClient.removeQueries();
-      await navigate({ to: '/contacts' });
+      await navigate({ to: '/' });
     } catch (err) {
       setError(err);
     } finally {

@@ -24,7 +24,6 @@ import {
   Button,
   Group,
   Modal,
-  NumberInput,
   Paper,
   ScrollArea,
   Select,
@@ -39,21 +38,28 @@ import { notifications } from '@mantine/notifications';
 import { IconGripVertical, IconPlus, IconSearch } from '@tabler/icons-react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { type FormEvent, type ReactNode, useMemo, useState } from 'react';
+import { type ReactNode, useMemo, useState } from 'react';
 import { api, type BoardCard, type BoardColumn, call, type FilterNode, money } from '../../api/client';
 import { memberName, useMembers } from '../../lib/fields';
-import { RecordPicker } from '../../lib/pickers';
 import { meQuery, objectQuery, pipelinesQuery } from '../../lib/query';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 import { FilterBuilder, type FilterState, toFilter } from '../records/FilterBuilder';
 import { boardAnnouncements } from './board-announcements';
+import { NewOpportunityForm } from './NewOpportunityForm';
 
 type Board = { pipeline: { id: string; name: string }; columns: BoardColumn[] };
 
 function sumLabel(sums: Record<string, number>): string {
   const entries = Object.entries(sums);
   if (entries.length === 0) return money(0);
-  return entries.map(([cur, total]) => money(total, cur)).join(' + ');
+  return entries.map(([cur, total]) => money(total, cur)).join(' · ');
+}
+
+/** A column's value weighted by its stage's win probability, per currency: "weighted $4,200". */
+function weightedLabel(sums: Record<string, number>, probability: number): string {
+  const entries = Object.entries(sums);
+  if (entries.length === 0) return '';
+  return `weighted ${entries.map(([cur, total]) => money((total * probability) / 100, cur)).join(' · ')}`;
 }
 
 /** Moves a card in a board snapshot: out of its column, into `stageId` after `afterId` (null: top). */
@@ -110,6 +116,7 @@ export function BoardPage() {
   const [filter, setFilter] = useState<FilterState>({ combinator: 'and', conditions: [] });
   const [activeId, setActiveId] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  const [closing, setClosing] = useState<Closing | null>(null);
 
   const pipelineId =
     search.pipeline ?? pipelines.data?.data.find((p) => p.is_default)?.id ?? pipelines.data?.data[0]?.id;
@@ -203,6 +210,11 @@ export function BoardPage() {
     }
     if (from === to && afterId === (from.cards[activeIndex - 1]?.id ?? null)) return; // no change
     const card = from.cards.find((k) => k.id === cardId)!;
+    // A drop on a won or lost stage closes the deal: first the reason, as the close dialog asks it.
+    if (to !== from && (to.stage.kind === 'won' || to.stage.kind === 'lost')) {
+      setClosing({ card, status: to.stage.kind, fromStageId: from.stage.id });
+      return;
+    }
     move.mutate({ id: cardId, stageId: to.stage.id, afterId, title: card.title });
   }
 
@@ -293,6 +305,7 @@ export function BoardPage() {
           </DragOverlay>
         </DndContext>
       )}
+      <CloseOnDrop closing={closing} onDone={() => setClosing(null)} />
       <Modal opened={creating} onClose={() => setCreating(false)} title="New opportunity">
         {creating && pipelineId && (
           <NewOpportunityForm
@@ -305,6 +318,104 @@ export function BoardPage() {
         )}
       </Modal>
     </Stack>
+  );
+}
+
+type Closing = { card: BoardCard; status: 'won' | 'lost'; fromStageId: string };
+
+/**
+ * The dialog a drop on a won or lost column opens: the reason, then the deal is closed (it leaves
+ * the open board unless closed deals are shown), with a toast that says so and can undo it
+ * (reopens it in the stage it came from).
+ */
+function CloseOnDrop({ closing, onDone }: { closing: Closing | null; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const [reason, setReason] = useState('');
+  const refresh = () => {
+    void queryClient.invalidateQueries({ queryKey: ['board'] });
+    void queryClient.invalidateQueries({ queryKey: ['opportunities'] });
+    void queryClient.invalidateQueries({ queryKey: ['home'] });
+  };
+  const reopen = useMutation({
+    mutationFn: (c: Closing) =>
+      call(
+        api.POST('/api/v1/opportunities/{id}/reopen', {
+          params: { path: { id: c.card.id } },
+          body: { stage_id: c.fromStageId },
+        }),
+      ),
+    onSuccess: (_, c) => {
+      notifications.show({ color: 'teal', message: `“${c.card.title}” is open again` });
+      refresh();
+    },
+    onError: (e) => notifications.show({ color: 'red', message: e.message }),
+  });
+  const close = useMutation({
+    mutationFn: (c: Closing) =>
+      call(
+        api.POST('/api/v1/opportunities/{id}/close', {
+          params: { path: { id: c.card.id } },
+          body: { status: c.status, ...(reason.trim() ? { reason: reason.trim() } : {}) },
+        }),
+      ),
+    onSuccess: (_, c) => {
+      setReason('');
+      onDone();
+      refresh();
+      notifications.show({
+        color: c.status === 'won' ? 'green' : 'gray',
+        title: `“${c.card.title}” closed as ${c.status}`,
+        message: (
+          <Button size="compact-xs" variant="default" mt={4} onClick={() => reopen.mutate(c)}>
+            Undo
+          </Button>
+        ),
+        autoClose: 8000,
+      });
+    },
+  });
+  const status = closing?.status ?? 'won';
+  return (
+    <Modal
+      opened={closing !== null}
+      onClose={() => {
+        setReason('');
+        onDone();
+      }}
+      title={closing ? `Close “${closing.card.title}” as ${status}` : ''}
+    >
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (closing) close.mutate(closing);
+        }}
+      >
+        <Stack>
+          <TextInput
+            label={status === 'won' ? 'Why was it won?' : 'Why was it lost?'}
+            placeholder={status === 'won' ? 'Price, fit, timing…' : 'Price, competitor, timing…'}
+            value={reason}
+            onChange={(e) => setReason(e.currentTarget.value)}
+            data-autofocus
+          />
+          <ErrorAlert error={close.error} />
+          <Group justify="flex-end">
+            <Button
+              variant="default"
+              onClick={() => {
+                setReason('');
+                onDone();
+              }}
+            >
+              Cancel
+            </Button>
+            <Button type="submit" color={status === 'won' ? 'green' : 'red'} loading={close.isPending}>
+              Close as {status}
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
   );
 }
 
@@ -340,9 +451,14 @@ function Column({
         </Badge>
       </Group>
       {column.sums !== undefined && (
-        <Text size="xs" c="dimmed" mb={6} data-testid="stage-sum">
-          {sumLabel(column.sums)}
-        </Text>
+        <>
+          <Text size="xs" c="dimmed" data-testid="stage-sum">
+            {sumLabel(column.sums)}
+          </Text>
+          <Text size="xs" c="dimmed" mb={6} data-testid="stage-weighted">
+            {column.stage.kind === 'open' ? weightedLabel(column.sums, column.stage.probability) : '\u00a0'}
+          </Text>
+        </>
       )}
       <SortableContext
         id={column.stage.id}
@@ -461,99 +577,5 @@ function CardView({
         )}
       </Group>
     </Paper>
-  );
-}
-
-function NewOpportunityForm({ pipelineId, onDone }: { pipelineId: string; onDone: () => void }) {
-  const members = useMembers();
-  const { data: me } = useQuery(meQuery);
-  const [title, setTitle] = useState('');
-  const [amount, setAmount] = useState<number | ''>('');
-  const [currency, setCurrency] = useState('USD');
-  const [contactId, setContactId] = useState<string | null>(null);
-  const [companyId, setCompanyId] = useState<string | null>(null);
-  const [ownerId, setOwnerId] = useState<string | null>(me?.user.id ?? null);
-  const [closeDate, setCloseDate] = useState('');
-  const [error, setError] = useState<unknown>(null);
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setError(null);
-    try {
-      await call(
-        api.POST('/api/v1/opportunities', {
-          body: {
-            title,
-            source: 'manual',
-            pipeline_id: pipelineId,
-            amount: amount === '' ? null : amount,
-            currency: amount === '' ? null : currency,
-            contact_id: contactId,
-            company_id: companyId,
-            owner_id: ownerId,
-            expected_close_date: closeDate || null,
-          },
-        }),
-      );
-      onDone();
-    } catch (err) {
-      setError(err);
-    }
-  }
-  return (
-    <form onSubmit={submit}>
-      <Stack>
-        <ErrorAlert error={error} />
-        <TextInput
-          label="Title"
-          required
-          value={title}
-          onChange={(e) => setTitle(e.currentTarget.value)}
-          data-autofocus
-        />
-        <Group grow>
-          <NumberInput
-            label="Value"
-            min={0}
-            value={amount}
-            onChange={(v) => setAmount(v === '' ? '' : Number(v))}
-          />
-          <TextInput
-            label="Currency"
-            value={currency}
-            onChange={(e) => setCurrency(e.currentTarget.value.toUpperCase())}
-            maxLength={3}
-          />
-        </Group>
-        <RecordPicker
-          collection="contacts"
-          label="Contact"
-          value={contactId}
-          onChange={(id) => setContactId(id)}
-        />
-        <RecordPicker
-          collection="companies"
-          label="Company"
-          value={companyId}
-          onChange={(id) => setCompanyId(id)}
-        />
-        <Select
-          label="Owner"
-          data={members.map((m) => ({ value: m.user_id, label: m.name }))}
-          value={ownerId}
-          onChange={setOwnerId}
-          clearable
-        />
-        <TextInput
-          label="Expected close date"
-          type="date"
-          value={closeDate}
-          onChange={(e) => setCloseDate(e.currentTarget.value)}
-        />
-        <Group justify="flex-end">
-          <Button type="submit">Create opportunity</Button>
-        </Group>
-      </Stack>
-    </form>
   );
 }

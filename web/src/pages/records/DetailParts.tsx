@@ -11,13 +11,12 @@ import {
   TextInput,
   Timeline,
   Title,
-  Typography,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconCheck, IconPencil, IconX } from '@tabler/icons-react';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { lazy, type ReactNode, Suspense, useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { api, call, type Field, type Member } from '../../api/client';
 import {
   FieldInput,
@@ -41,8 +40,6 @@ import {
   timelinePage,
 } from '../../lib/records';
 import { ErrorAlert } from '../../shell/states';
-
-const NoteEditor = lazy(() => import('./NoteEditor'));
 
 export type { RecordObject };
 
@@ -262,51 +259,6 @@ export function TimelinePanel({ object, id }: { object: RecordObject; id: string
           Older
         </Button>
       )}
-    </Section>
-  );
-}
-
-/** Notes on the record: a rich-text editor (sanitized server-side) and the list, newest first. */
-export function NotesPanel({ object, id }: { object: RecordObject; id: string }) {
-  const canEdit = useCanEdit();
-  const queryClient = useQueryClient();
-  const notes = useQuery({
-    queryKey: ['notes', object, id],
-    queryFn: () => call(api.GET('/api/v1/notes', { params: { query: { object, id, limit: 50 } } })),
-  });
-  const add = useMutation({
-    mutationFn: (body: string) => call(api.POST('/api/v1/notes', { body: { object, id, body } })),
-    onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ['notes', object, id] });
-      void queryClient.invalidateQueries({ queryKey: [COLLECTION[object], id, 'timeline'] });
-    },
-  });
-  return (
-    <Section title="Notes">
-      <Stack gap="sm">
-        {canEdit && (
-          <Suspense fallback={<Loader size="sm" />}>
-            <NoteEditor onSave={(html) => add.mutateAsync(html)} error={add.error} />
-          </Suspense>
-        )}
-        {notes.data?.data.length === 0 && (
-          <Text size="sm" c="dimmed">
-            No notes yet.
-          </Text>
-        )}
-        {notes.data?.data.map((n) => (
-          <Paper key={n.id} withBorder p="sm" data-testid="note">
-            <Typography>
-              {/* body_html is sanitized by the server (sanitize-html allow-list) */}
-              {/* biome-ignore lint/security/noDangerouslySetInnerHtml: server-sanitized note HTML */}
-              <div dangerouslySetInnerHTML={{ __html: n.body_html }} />
-            </Typography>
-            <Text size="xs" c="dimmed" mt={4}>
-              {formatDate(n.created_at, true)}
-            </Text>
-          </Paper>
-        ))}
-      </Stack>
     </Section>
   );
 }

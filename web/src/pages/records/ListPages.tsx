@@ -17,6 +17,7 @@ function ObjectListPage({ object }: { object: ListObject }) {
     <RecordList
       object={object}
       viewId={search.view}
+      startCreating={search.new === true}
       onViewChange={(view) => void navigate({ to: `/${COLLECTION[object]}`, search: view ? { view } : {} })}
       renderCreate={(close) => <RecordForm object={object} onDone={close} />}
       empty={

@@ -51,24 +51,37 @@ function MentionControl({ editor }: { editor: Editor | null }) {
 export default function NoteEditor({
   onSave,
   error,
+  submitLabel = 'Add note',
+  allowEmpty = false,
+  initial = '',
+  label = 'New note',
+  onCancel,
 }: {
   onSave: (html: string) => Promise<unknown>;
   error: unknown;
+  /** The button's words ("Log call"). */
+  submitLabel?: string;
+  /** Saves with no text (a logged call needs none). */
+  allowEmpty?: boolean;
+  /** The HTML to start from (editing a note). */
+  initial?: string;
+  label?: string;
+  onCancel?: () => void;
 }) {
   const [busy, setBusy] = useState(false);
   const editor = useEditor({
     extensions: [StarterKit.configure({ link: false }), Link, Mention],
-    content: '',
+    content: initial,
     immediatelyRender: true,
     injectNonce: styleNonce(),
-    editorProps: { attributes: { 'aria-label': 'New note', role: 'textbox', 'aria-multiline': 'true' } },
+    editorProps: { attributes: { 'aria-label': label, role: 'textbox', 'aria-multiline': 'true' } },
   });
 
   async function save() {
-    if (!editor || editor.isEmpty) return;
+    if (!editor || (editor.isEmpty && !allowEmpty)) return;
     setBusy(true);
     try {
-      await onSave(editor.getHTML());
+      await onSave(editor.isEmpty ? '' : editor.getHTML());
       editor.commands.clearContent();
     } catch {
       // keep the text; the error is shown below
@@ -98,9 +111,14 @@ export default function NoteEditor({
           {(error as Error).message}
         </Text>
       ) : null}
-      <Group justify="flex-end">
+      <Group justify="flex-end" gap="xs">
+        {onCancel && (
+          <Button size="xs" variant="default" onClick={onCancel}>
+            Cancel
+          </Button>
+        )}
         <Button size="xs" onClick={() => void save()} loading={busy}>
-          Add note
+          {submitLabel}
         </Button>
       </Group>
     </Stack>

@@ -5,7 +5,7 @@ import { type FormEvent, useState } from 'react';
 import { ApiError, type Field } from '../../api/client';
 import { FieldInput, useMembers } from '../../lib/fields';
 import { RecordPicker } from '../../lib/pickers';
-import { objectQuery } from '../../lib/query';
+import { meQuery, objectQuery } from '../../lib/query';
 import { COLLECTION, createRecord, DETAIL_PATH, type RecordObject } from '../../lib/records';
 import { ErrorAlert, PageSkeleton } from '../../shell/states';
 import { relationOf } from './DetailParts';
@@ -37,7 +37,9 @@ export function RecordForm({ object, onDone }: { object: RecordObject; onDone: (
   const queryClient = useQueryClient();
   const members = useMembers();
   const description = useQuery(objectQuery(object));
-  const [values, setValues] = useState<Record<string, unknown>>({});
+  const { data: me } = useQuery(meQuery);
+  // The owner is the one who creates the record, unless they choose another.
+  const [values, setValues] = useState<Record<string, unknown>>(() => (me ? { owner_id: me.user.id } : {}));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   if (!description.data) return <PageSkeleton />;

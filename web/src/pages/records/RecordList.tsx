@@ -29,7 +29,15 @@ import {
 } from '@tabler/icons-react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
-import { memo, type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
+import {
+  memo,
+  type KeyboardEvent as ReactKeyboardEvent,
+  type ReactNode,
+  useCallback,
+  useEffect,
+  useMemo,
+  useState,
+} from 'react';
 import {
   api,
   type BulkAction,
@@ -47,6 +55,7 @@ import { meQuery, objectQuery } from '../../lib/query';
 import {
   bulkAction,
   COLLECTION,
+  type Collection,
   countQueryOptions,
   countWords,
   DETAIL_PATH,
@@ -56,6 +65,7 @@ import {
 } from '../../lib/records';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 import { FilterBuilder, type FilterState, fromFilter, toFilter } from './FilterBuilder';
+import { InlineCellEditor, isInlineEditable } from './InlineCell';
 
 export type ListConfig = {
   object: ListObject;
@@ -65,6 +75,8 @@ export type ListConfig = {
   /** Selected saved view id, from the URL. */
   viewId?: string;
   onViewChange: (id: string | undefined) => void;
+  /** Opens the create form (the URL's `new`, from the search's "New contact"). */
+  startCreating?: boolean;
 };
 
 /**
@@ -95,7 +107,24 @@ export function RecordList(config: ListConfig) {
   );
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [creating, setCreating] = useState(false);
+  const [creating, setCreating] = useState(Boolean(config.startCreating));
+  useRowKeys();
+  // The cell being edited in place (double-click, or Enter on the cell).
+  const [editing, setEditing] = useState<{ id: string; key: string } | null>(null);
+  const startEdit = useCallback((id: string, key: string) => setEditing({ id, key }), []);
+  const endEdit = useCallback(
+    (saved?: Record<string, unknown>) => {
+      setEditing(null);
+      if (saved) {
+        notifications.show({ color: 'teal', message: 'Saved' });
+        void queryClient.invalidateQueries({ queryKey: [collection] });
+      }
+    },
+    [queryClient, collection],
+  );
+  useEffect(() => {
+    if (config.startCreating) setCreating(true);
+  }, [config.startCreating]);
   const [savingView, setSavingView] = useState(false);
 
   const views = useQuery({
@@ -329,7 +358,7 @@ export function RecordList(config: ListConfig) {
               highlightOnHover
               stickyHeader
               verticalSpacing={6}
-              miw={800}
+              className="cairn-record-table"
               data-testid="record-table"
             >
               <Table.Thead>
@@ -384,6 +413,10 @@ export function RecordList(config: ListConfig) {
                     onToggle={toggleRow}
                     detailPath={detailPath}
                     titleFields={description?.display.fields ?? []}
+                    collection={collection}
+                    editingKey={canEdit && editing?.id === row.id ? editing.key : undefined}
+                    onEdit={canEdit ? startEdit : undefined}
+                    onEdited={endEdit}
                   />
                 ))}
               </Table.Tbody>
@@ -451,6 +484,38 @@ export function RecordList(config: ListConfig) {
   );
 }
 
+/**
+ * Keyboard navigation of the record table: j or ArrowDown moves to the next row, k or ArrowUp to
+ * the previous one (focusing its name's link), Enter opens it (the link's own behaviour). Keys
+ * typed in a field, a menu or a dialog are left alone.
+ */
+function useRowKeys() {
+  useEffect(() => {
+    function onKey(event: KeyboardEvent) {
+      if (event.altKey || event.ctrlKey || event.metaKey) return;
+      const target = event.target as HTMLElement | null;
+      if (
+        target?.closest('input, textarea, select, [contenteditable="true"], [role="dialog"], [role="menu"]')
+      )
+        return;
+      const down = event.key === 'j' || event.key === 'ArrowDown';
+      const up = event.key === 'k' || event.key === 'ArrowUp';
+      if (!down && !up) return;
+      const links = [...document.querySelectorAll<HTMLElement>('.cairn-record-table tbody tr .cairn-link')];
+      if (links.length === 0) return;
+      const current = links.findIndex((l) => l.closest('tr')?.contains(document.activeElement));
+      const next = current === -1 ? (down ? 0 : links.length - 1) : current + (down ? 1 : -1);
+      const link = links[Math.max(0, Math.min(links.length - 1, next))];
+      if (!link) return;
+      event.preventDefault();
+      link.focus();
+      link.scrollIntoView({ block: 'nearest' });
+    }
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+}
+
 /** One table row: plain cells (see cellContent), re-rendered only when its record or selection changes. */
 const RecordRow = memo(function RecordRow({
   row,
@@ -461,6 +526,10 @@ const RecordRow = memo(function RecordRow({
   onToggle,
   detailPath,
   titleFields,
+  collection,
+  editingKey,
+  onEdit,
+  onEdited,
 }: {
   row: RecordData;
   fields: Field[];
@@ -470,6 +539,12 @@ const RecordRow = memo(function RecordRow({
   onToggle: (id: string) => void;
   detailPath: (typeof DETAIL_PATH)[ListObject];
   titleFields: string[];
+  collection: Collection;
+  /** The field being edited in place in this row. */
+  editingKey: string | undefined;
+  /** Starts editing a cell in place; absent for those who cannot edit. */
+  onEdit: ((id: string, key: string) => void) | undefined;
+  onEdited: (saved?: Record<string, unknown>) => void;
 }) {
   return (
     <Table.Tr data-selected={selected || undefined}>
@@ -484,17 +559,47 @@ const RecordRow = memo(function RecordRow({
           />
         </Table.Td>
       )}
-      {fields.map((f, i) => (
-        <Table.Td key={f.key} className="cairn-cell">
-          {i === 0 || titleFields.includes(f.key) ? (
-            <Link className="cairn-link" to={detailPath} params={{ id: row.id }}>
-              {String(fieldValueOf(f, row) ?? '') || '—'}
-            </Link>
-          ) : (
-            cellContent(f, row, members)
-          )}
-        </Table.Td>
-      ))}
+      {fields.map((f, i) => {
+        const isTitle = i === 0 || titleFields.includes(f.key);
+        const editable = Boolean(onEdit) && !isTitle && isInlineEditable(collection, f);
+        if (editingKey === f.key)
+          return (
+            <Table.Td key={f.key} data-label={f.label}>
+              <InlineCellEditor
+                collection={collection}
+                field={f}
+                row={row}
+                members={members}
+                onDone={onEdited}
+              />
+            </Table.Td>
+          );
+        return (
+          <Table.Td
+            key={f.key}
+            className="cairn-cell"
+            data-label={f.label}
+            {...(editable
+              ? {
+                  tabIndex: 0,
+                  'aria-label': `${f.label}: double-click or Enter to edit`,
+                  onDoubleClick: () => onEdit?.(row.id, f.key),
+                  onKeyDown: (e: ReactKeyboardEvent<HTMLTableCellElement>) => {
+                    if (e.key === 'Enter' && e.target === e.currentTarget) onEdit?.(row.id, f.key);
+                  },
+                }
+              : {})}
+          >
+            {isTitle ? (
+              <Link className="cairn-link" to={detailPath} params={{ id: row.id }}>
+                {String(fieldValueOf(f, row) ?? '') || '—'}
+              </Link>
+            ) : (
+              cellContent(f, row, members)
+            )}
+          </Table.Td>
+        );
+      })}
     </Table.Tr>
   );
 });

@@ -1,21 +1,16 @@
 import { Badge, Grid, Group, Stack, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from '@tanstack/react-router';
+import { useEffect } from 'react';
 import type { Field } from '../../api/client';
+import { api } from '../../api/client';
 import { useMembers } from '../../lib/fields';
 import { objectQuery } from '../../lib/query';
 import { COLLECTION, type RecordObject, recordQuery, recordTitle, useRecordSave } from '../../lib/records';
 import { PageSkeleton } from '../../shell/states';
+import { ActivityPanel } from './ActivityPanel';
 import { AttachmentsPanel } from './AttachmentsPanel';
-import {
-  EditableField,
-  NotesPanel,
-  RecordActions,
-  Section,
-  TasksPanel,
-  TimelinePanel,
-  useCanEdit,
-} from './DetailParts';
+import { EditableField, RecordActions, Section, TasksPanel, TimelinePanel, useCanEdit } from './DetailParts';
 import { OBJECT_PLUGINS } from './objects';
 import type { PanelProps } from './objects/types';
 import { RelatedRecords } from './RelatedRecords';
@@ -44,6 +39,11 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
   const save = useRecordSave(object, id);
   const record = useQuery(recordQuery(object, id));
   const plugin = OBJECT_PLUGINS[object];
+  // The home page's "recently viewed": noted once the record is there (a failure changes nothing here).
+  const found = Boolean(record.data);
+  useEffect(() => {
+    if (found) void api.POST('/api/v1/me/recent-views', { body: { object, id } });
+  }, [found, object, id]);
   if (record.error) throw record.error;
   if (!record.data || !description.data) return <PageSkeleton />;
 
@@ -124,7 +124,7 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
               summary={(related, r) => OBJECT_PLUGINS[related].summary?.(r)}
             />
             <TasksPanel object={object} id={id} />
-            <NotesPanel object={object} id={id} />
+            <ActivityPanel object={object} id={id} record={record.data} />
             <AttachmentsPanel object={object} id={id} />
             <TimelinePanel object={object} id={id} />
           </Stack>

@@ -7,6 +7,7 @@ import { CustomFieldsSettings } from './CustomFieldsSettings';
 import { CustomObjectsSettings } from './CustomObjectsSettings';
 import { FormsSettings } from './FormsSettings';
 import { MembersSettings } from './MembersSettings';
+import { OrganizationSettings } from './OrganizationSettings';
 import { PipelinesSettings } from './PipelinesSettings';
 import { RolesSettings } from './RolesSettings';
 import { SecuritySettings } from './SecuritySettings';
@@ -15,8 +16,9 @@ import { TeamsSettings } from './TeamsSettings';
 import { WebhooksSettings } from './WebhooksSettings';
 
 /**
- * Organization settings (admins): users and invitations, roles, teams, objects, custom fields,
- * pipelines, tags, forms, webhooks, and the guard's security incidents and budgets.
+ * Organization settings (admins): the organization (name, currency, time zone, country, fiscal
+ * year), users and invitations, roles, teams, objects, custom fields, pipelines, tags, forms,
+ * webhooks, and the guard's security incidents and budgets.
  */
 export function SettingsPage() {
   const { data: me } = useQuery(meQuery);
@@ -41,6 +43,7 @@ export function SettingsPage() {
         keepMounted={false}
       >
         <Tabs.List>
+          <Tabs.Tab value="organization">Organization</Tabs.Tab>
           <Tabs.Tab value="members">Users and invitations</Tabs.Tab>
           <Tabs.Tab value="roles">Roles</Tabs.Tab>
           <Tabs.Tab value="teams">Teams</Tabs.Tab>
@@ -52,6 +55,9 @@ export function SettingsPage() {
           <Tabs.Tab value="forms">Forms</Tabs.Tab>
           <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>
         </Tabs.List>
+        <Tabs.Panel value="organization" pt="md">
+          <OrganizationSettings />
+        </Tabs.Panel>
         <Tabs.Panel value="members" pt="md">
           <MembersSettings />
         </Tabs.Panel>

@@ -4,6 +4,7 @@ import { Link } from '@tanstack/react-router';
 import { api, call } from '../../../api/client';
 import { objectQuery } from '../../../lib/query';
 import { recordTitle } from '../../../lib/records';
+import { NewDealAction } from '../DealActions';
 import { Section } from '../DetailParts';
 import type { ObjectPlugin, PanelProps } from './types';
 
@@ -50,6 +51,7 @@ function People({ id }: PanelProps) {
 /** A company: its domain beside the name, and its people. */
 export const companyPlugin: ObjectPlugin = {
   Header: CompanyHeader,
+  Actions: NewDealAction,
   fields: { address: null },
   panels: [People],
 };

@@ -2,10 +2,12 @@ import { ActionIcon, Anchor, Badge, Button, Group, Stack, TagsInput, Text } from
 import { IconPencil, IconX } from '@tabler/icons-react';
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { api, call } from '../../../api/client';
+import { EmailLink, PhoneLink } from '../../../lib/phone';
 import { RecordPicker } from '../../../lib/pickers';
 import { ErrorAlert } from '../../../shell/states';
+import { ContactActions } from '../DealActions';
 import { ContactPrivacyActions } from './contact-privacy';
 import type { CreateInputProps, ObjectPlugin, PanelProps } from './types';
 
@@ -41,6 +43,7 @@ function Emails({ id, canEdit, save }: PanelProps) {
     <ListField
       label="E-mails"
       values={c?.emails.map((e) => e.value) ?? []}
+      show={(v) => <EmailLink value={v} />}
       canEdit={canEdit}
       onSave={(values) => save({ emails: values.map((value, i) => ({ value, primary: i === 0 })) })}
     />
@@ -53,6 +56,7 @@ function Phones({ id, canEdit, save }: PanelProps) {
     <ListField
       label="Phones"
       values={c?.phones.map((p) => p.e164 ?? p.raw) ?? []}
+      show={(v) => (v.startsWith('+') ? <PhoneLink value={v} /> : <Text size="sm">{v}</Text>)}
       canEdit={canEdit}
       onSave={(values) => save({ phones: values.map((number, i) => ({ number, primary: i === 0 })) })}
     />
@@ -63,11 +67,14 @@ function Phones({ id, canEdit, save }: PanelProps) {
 function ListField({
   label,
   values,
+  show,
   canEdit,
   onSave,
 }: {
   label: string;
   values: string[];
+  /** How one value reads (a link). */
+  show: (value: string) => ReactNode;
   canEdit: boolean;
   onSave: (values: string[]) => Promise<unknown>;
 }) {
@@ -117,11 +124,7 @@ function ListField({
                 —
               </Text>
             ) : (
-              values.map((v) => (
-                <Text key={v} size="sm">
-                  {v}
-                </Text>
-              ))
+              values.map((v) => <div key={v}>{show(v)}</div>)
             )}
           </Stack>
           {canEdit && (
@@ -231,7 +234,12 @@ const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v : null);
 /** A contact: several e-mails and phones (one primary each) and the companies it works at. */
 export const contactPlugin: ObjectPlugin = {
   Header: ContactHeader,
-  Actions: ContactPrivacyActions,
+  Actions: (props) => (
+    <>
+      <ContactActions {...props} />
+      <ContactPrivacyActions {...props} />
+    </>
+  ),
   fields: { email: null, emails: Emails, phone: null, phones: Phones, companies: Companies },
   create: {
     inputs: { companies: CompanyInput },
