@@ -7,6 +7,7 @@ import { migrate } from './db/migrate.js';
 import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
+import { defineQuoteJobs } from './modules/quotes/quote-send.service.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
@@ -62,6 +63,7 @@ export async function createServices(
   defineImportQueue(services);
   defineDuplicateJobs(services);
   defineNotificationJobs(services);
+  defineQuoteJobs(services);
   return services;
 }
 

@@ -21,6 +21,7 @@ import {
   WALK_OBJECT,
 } from './isolation-cases.js';
 import './isolation-custom-cases.js';
+import './isolation-sales-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadCsv } from './kit/imports.js';
 
@@ -135,6 +136,8 @@ async function stateOf(tn: Tenant, extraIds: Ids[]) {
     '/api/v1/contacts/export?format=jsonl',
     '/api/v1/companies/export?format=jsonl',
     '/api/v1/opportunities/export?format=jsonl',
+    '/api/v1/products/export?format=jsonl',
+    '/api/v1/price-lists',
     `/api/v1/objects/${WALK_OBJECT}`,
     `/api/v1/records/${WALK_OBJECT}/export?format=jsonl`,
   ]) {
@@ -153,6 +156,8 @@ async function stateOf(tn: Tenant, extraIds: Ids[]) {
     import: 'imports',
     mapping: 'import-mappings',
     customRecord: `records/${WALK_OBJECT}`,
+    product: 'products',
+    quote: 'quotes',
   };
   for (const ids of [tn.ids, ...extraIds]) {
     for (const [kind, collection] of Object.entries(byId)) {

@@ -135,3 +135,4 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
 export const ContactPage = () => <RecordPage object="contact" />;
 export const CompanyPage = () => <RecordPage object="company" />;
 export const OpportunityPage = () => <RecordPage object="opportunity" />;
+export const ProductPage = () => <RecordPage object="product" />;

@@ -7,6 +7,7 @@ import { CustomFieldsSettings } from './CustomFieldsSettings';
 import { CustomObjectsSettings } from './CustomObjectsSettings';
 import { MembersSettings } from './MembersSettings';
 import { PipelinesSettings } from './PipelinesSettings';
+import { PriceListsSettings } from './PriceListsSettings';
 import { TagsSettings } from './TagsSettings';
 
 /** Organization settings (admins): users and invitations, objects, custom fields, pipelines, tags. */
@@ -38,6 +39,7 @@ export function SettingsPage() {
           <Tabs.Tab value="fields">Custom fields</Tabs.Tab>
           <Tabs.Tab value="pipelines">Pipelines</Tabs.Tab>
           <Tabs.Tab value="tags">Tags</Tabs.Tab>
+          <Tabs.Tab value="price-lists">Price lists</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="members" pt="md">
           <MembersSettings />
@@ -50,6 +52,9 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="pipelines" pt="md">
           <PipelinesSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="price-lists" pt="md">
+          {tab === 'price-lists' && <PriceListsSettings />}
         </Tabs.Panel>
         <Tabs.Panel value="tags" pt="md">
           <TagsSettings />
