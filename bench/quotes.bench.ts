@@ -50,11 +50,16 @@ async function main() {
   const me = await signUpBench(BASE, 'Quotes bench', 'bench@quotes.test');
   const headers = { cookie: me.cookie, origin: BASE, 'content-type': 'application/json' };
   const call = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${BASE}${url}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(`${BASE}${url}`, {
+      method,
+      headers,
+      body: body ? JSON.stringify(body) : undefined,
+    });
     if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
     return res;
   };
-  const json = async <T>(method: string, url: string, body?: unknown) => (await (await call(method, url, body)).json()) as T;
+  const json = async <T>(method: string, url: string, body?: unknown) =>
+    (await (await call(method, url, body)).json()) as T;
 
   const list = await json<{ id: string }>('POST', '/api/v1/price-lists', { name: 'Bench', currency: 'EUR' });
   const products: string[] = [];
@@ -65,10 +70,16 @@ async function main() {
       tax_rate: i % 3 === 0 ? '7' : '20',
       fractional: true,
     });
-    await call('POST', `/api/v1/price-lists/${list.id}/prices`, { product_id: p.id, unit_price: `${10 + i}.35` });
+    await call('POST', `/api/v1/price-lists/${list.id}/prices`, {
+      product_id: p.id,
+      unit_price: `${10 + i}.35`,
+    });
     products.push(p.id);
   }
-  const opp = await json<{ id: string }>('POST', '/api/v1/opportunities', { title: 'Big quote', currency: 'EUR' });
+  const opp = await json<{ id: string }>('POST', '/api/v1/opportunities', {
+    title: 'Big quote',
+    currency: 'EUR',
+  });
   const lines = Array.from({ length: LINES }, (_, i) => ({
     quantity: `${(i % 7) + 1}.5`,
     unit_price: `${(i % 50) + 10}.35`,
@@ -76,7 +87,10 @@ async function main() {
     tax_rate: i % 3 === 0 ? '7' : '20',
   }));
   const productLines = lines.map((l, i) => ({ ...l, product_id: products[i % products.length] }));
-  const quote = await json<{ id: string }>('POST', '/api/v1/quotes', { opportunity_id: opp.id, lines: productLines });
+  const quote = await json<{ id: string }>('POST', '/api/v1/quotes', {
+    opportunity_id: opp.id,
+    lines: productLines,
+  });
 
   const totalsMs = await timed(N, 10, async () => {
     await call('POST', '/api/v1/quotes/totals', { currency: 'EUR', lines });

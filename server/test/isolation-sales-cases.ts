@@ -6,22 +6,32 @@ import { CASES, holdsOwn, NO_IDS } from './isolation-cases.js';
 NO_IDS['GET /api/v1/sales-settings'] = "the caller's organization's sales settings; takes no id";
 NO_IDS['PATCH /api/v1/sales-settings'] = "changes the caller's organization's sales settings; takes no id";
 NO_IDS['POST /api/v1/quotes/totals'] = 'computes the totals of the numbers given; reads no record';
-NO_IDS['GET /api/v1/public/quotes/:token'] = "public: takes a quote link's signed token (a secret, not an id)";
-NO_IDS['GET /api/v1/public/quotes/:token/pdf'] = "public: takes a quote link's signed token (a secret, not an id)";
-NO_IDS['POST /api/v1/public/quotes/:token/accept'] = "public: takes a quote link's signed token (a secret, not an id)";
-NO_IDS['POST /api/v1/public/quotes/:token/reject'] = "public: takes a quote link's signed token (a secret, not an id)";
+NO_IDS['GET /api/v1/public/quotes/:token'] =
+  "public: takes a quote link's signed token (a secret, not an id)";
+NO_IDS['GET /api/v1/public/quotes/:token/pdf'] =
+  "public: takes a quote link's signed token (a secret, not an id)";
+NO_IDS['POST /api/v1/public/quotes/:token/accept'] =
+  "public: takes a quote link's signed token (a secret, not an id)";
+NO_IDS['POST /api/v1/public/quotes/:token/reject'] =
+  "public: takes a quote link's signed token (a secret, not an id)";
 
 CASES['GET /api/v1/products/:id/price'] = [
   {
     fields: { 'path.id': 'product', 'query.price_list_id': 'priceList' },
-    send: (v) => ({ url: `/api/v1/products/${v['path.id']}/price?price_list_id=${v['query.price_list_id']}&quantity=2` }),
+    send: (v) => ({
+      url: `/api/v1/products/${v['path.id']}/price?price_list_id=${v['query.price_list_id']}&quantity=2`,
+    }),
   },
 ];
 CASES['GET /api/v1/price-lists'] = [
   { fields: {}, send: () => ({ url: '/api/v1/price-lists' }), holds: (r) => holdsOwn(r, 'priceList') },
 ];
 CASES['POST /api/v1/price-lists'] = [
-  { fields: {}, ok: 201, send: () => ({ url: '/api/v1/price-lists', body: { name: 'Walk CHF', currency: 'CHF' } }) },
+  {
+    fields: {},
+    ok: 201,
+    send: () => ({ url: '/api/v1/price-lists', body: { name: 'Walk CHF', currency: 'CHF' } }),
+  },
 ];
 CASES['PATCH /api/v1/price-lists/:id'] = [
   {
@@ -97,7 +107,11 @@ CASES['PATCH /api/v1/quotes/:id'] = [
 ];
 CASES['POST /api/v1/quotes/:id/approve'] = [
   // The walk's quotes have no discount: their owner is told no approval is needed.
-  { fields: { 'path.id': 'quote' }, ok: 409, send: (v) => ({ url: `/api/v1/quotes/${v['path.id']}/approve` }) },
+  {
+    fields: { 'path.id': 'quote' },
+    ok: 409,
+    send: (v) => ({ url: `/api/v1/quotes/${v['path.id']}/approve` }),
+  },
 ];
 CASES['POST /api/v1/quotes/:id/send'] = [
   {

@@ -136,8 +136,10 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         };
       case 'priceList':
         return {
-          priceList: ok(await c.post('/api/v1/price-lists', { name: `${tn.marker} euros`, currency: 'EUR' }), kind)
-            .id,
+          priceList: ok(
+            await c.post('/api/v1/price-lists', { name: `${tn.marker} euros`, currency: 'EUR' }),
+            kind,
+          ).id,
         };
       case 'price':
         return {

@@ -71,10 +71,21 @@ beforeAll(async () => {
     }),
     201,
   ).id;
-  eurList = expectStatus(await admin.client.post('/api/v1/price-lists', { name: 'Europe', currency: 'eur' }), 201).id;
-  usdList = expectStatus(await admin.client.post('/api/v1/price-lists', { name: 'US', currency: 'USD' }), 201).id;
+  eurList = expectStatus(
+    await admin.client.post('/api/v1/price-lists', { name: 'Europe', currency: 'eur' }),
+    201,
+  ).id;
+  usdList = expectStatus(
+    await admin.client.post('/api/v1/price-lists', { name: 'US', currency: 'USD' }),
+    201,
+  ).id;
   widget = expectStatus(
-    await admin.client.post('/api/v1/products', { sku: 'WID-1', name: 'Widget', unit: 'piece', tax_rate: '20' }),
+    await admin.client.post('/api/v1/products', {
+      sku: 'WID-1',
+      name: 'Widget',
+      unit: 'piece',
+      tax_rate: '20',
+    }),
     201,
   );
   hours = expectStatus(
@@ -123,7 +134,11 @@ describe('products', () => {
       code: 'sku_taken',
       path: 'body.sku',
     });
-    expectProblem(await admin.client.patch(`/api/v1/products/${hours.id}`, { sku: 'WID-1' }), 409, 'sku_taken');
+    expectProblem(
+      await admin.client.patch(`/api/v1/products/${hours.id}`, { sku: 'WID-1' }),
+      409,
+      'sku_taken',
+    );
     expectStatus(await stranger.client.post('/api/v1/products', { sku: 'WID-1', name: 'Theirs' }), 201);
     expectProblem(await stranger.client.get(`/api/v1/products/${widget.id}`), 404);
   });
@@ -137,7 +152,10 @@ describe('price lists', () => {
     });
     expectProblem(await seller.post('/api/v1/price-lists', { name: 'Mine', currency: 'GBP' }), 403);
     const lists = expectStatus(await admin.client.get('/api/v1/price-lists'), 200).data;
-    expect(lists.find((l: { id: string }) => l.id === eurList)).toMatchObject({ is_default: true, price_count: 3 });
+    expect(lists.find((l: { id: string }) => l.id === eurList)).toMatchObject({
+      is_default: true,
+      price_count: 3,
+    });
     const price = (q: string) =>
       admin.client.get(`/api/v1/products/${widget.id}/price?price_list_id=${eurList}&${q}`);
     expect(expectStatus(await price('quantity=1'), 200).unit_price).toBe('100');
@@ -183,12 +201,18 @@ describe('quote totals', () => {
       total: '96.61',
     });
     const yen = expectStatus(
-      await seller.post('/api/v1/quotes/totals', { currency: 'JPY', lines: [{ quantity: '3', unit_price: '333.5' }] }),
+      await seller.post('/api/v1/quotes/totals', {
+        currency: 'JPY',
+        lines: [{ quantity: '3', unit_price: '333.5' }],
+      }),
       200,
     );
     expect(yen.total).toBe('1000'); // 1000.5 -> 1000
     const dinar = expectStatus(
-      await seller.post('/api/v1/quotes/totals', { currency: 'KWD', lines: [{ quantity: '1', unit_price: '1.2345' }] }),
+      await seller.post('/api/v1/quotes/totals', {
+        currency: 'KWD',
+        lines: [{ quantity: '1', unit_price: '1.2345' }],
+      }),
       200,
     );
     expect(dinar.total).toBe('1.234');
@@ -196,8 +220,14 @@ describe('quote totals', () => {
 
   it('refuse bad lines with a code and the line’s path', async () => {
     const bad = (line: Record<string, unknown>) =>
-      seller.post('/api/v1/quotes/totals', { currency: 'EUR', lines: [{ quantity: '1', unit_price: '10', ...line }] });
-    expectProblem(await bad({ quantity: '-1' }), 400, { code: 'negative_quantity', path: 'body.lines[0].quantity' });
+      seller.post('/api/v1/quotes/totals', {
+        currency: 'EUR',
+        lines: [{ quantity: '1', unit_price: '10', ...line }],
+      });
+    expectProblem(await bad({ quantity: '-1' }), 400, {
+      code: 'negative_quantity',
+      path: 'body.lines[0].quantity',
+    });
     expectProblem(await bad({ discount: { kind: 'percent', value: '101' } }), 400, {
       code: 'discount_over_100',
       path: 'body.lines[0].discount.value',
@@ -240,7 +270,10 @@ describe('quotes', () => {
     expect(n(next.number)).toBe(n(q.number) + 1);
     // A refused quote gives no number away.
     expectProblem(
-      await seller.post('/api/v1/quotes', { opportunity_id: opp.id, lines: [{ product_id: widget.id, quantity: '-2' }] }),
+      await seller.post('/api/v1/quotes', {
+        opportunity_id: opp.id,
+        lines: [{ product_id: widget.id, quantity: '-2' }],
+      }),
       400,
       'negative_quantity',
     );
@@ -250,15 +283,26 @@ describe('quotes', () => {
 
   it('refuse a price list in another currency, fractions of whole units, and lose nothing on a refused edit', async () => {
     const opp = await deal(seller, 'Strict deal');
-    expectProblem(await seller.post('/api/v1/quotes', { opportunity_id: opp.id, price_list_id: usdList }), 422, {
-      code: 'currency_mismatch',
-      path: 'body.price_list_id',
+    expectProblem(
+      await seller.post('/api/v1/quotes', { opportunity_id: opp.id, price_list_id: usdList }),
+      422,
+      {
+        code: 'currency_mismatch',
+        path: 'body.price_list_id',
+      },
+    );
+    const q = await quote(seller, {
+      opportunity_id: opp.id,
+      lines: [{ product_id: widget.id, quantity: '2' }],
     });
-    const q = await quote(seller, { opportunity_id: opp.id, lines: [{ product_id: widget.id, quantity: '2' }] });
-    expectProblem(await seller.patch(`/api/v1/quotes/${q.id}`, { lines: [{ product_id: widget.id, quantity: '1.5' }] }), 400, {
-      code: 'fractional_quantity',
-      path: 'body.lines[0].quantity',
-    });
+    expectProblem(
+      await seller.patch(`/api/v1/quotes/${q.id}`, { lines: [{ product_id: widget.id, quantity: '1.5' }] }),
+      400,
+      {
+        code: 'fractional_quantity',
+        path: 'body.lines[0].quantity',
+      },
+    );
     expectProblem(
       await seller.patch(`/api/v1/quotes/${q.id}`, {
         lines: [{ product_id: widget.id, quantity: '1', discount: { kind: 'amount', value: '150' } }],
@@ -268,11 +312,18 @@ describe('quotes', () => {
     );
     expect(expectStatus(await seller.get(`/api/v1/quotes/${q.id}`), 200)).toEqual(q);
     expectProblem(await stranger.client.get(`/api/v1/quotes/${q.id}`), 404);
-    expectProblem(await stranger.client.post('/api/v1/quotes', { opportunity_id: opp.id }), 422, 'reference_not_found');
+    expectProblem(
+      await stranger.client.post('/api/v1/quotes', { opportunity_id: opp.id }),
+      422,
+      'reference_not_found',
+    );
   });
 
   it('need an admin’s approval above the discount threshold before they are sent (who and when noted)', async () => {
-    expectStatus(await admin.client.patch('/api/v1/sales-settings', { approval_discount_percent: '15' }), 200);
+    expectStatus(
+      await admin.client.patch('/api/v1/sales-settings', { approval_discount_percent: '15' }),
+      200,
+    );
     const opp = await deal(seller, 'Discounted deal');
     const q = await quote(seller, {
       opportunity_id: opp.id,
@@ -285,7 +336,10 @@ describe('quotes', () => {
     expect(approved.approval.approved_by).toBe(admin.userId);
     expect(approved.approval.approved_at).toBeTruthy();
     expectStatus(await seller.post(`/api/v1/quotes/${q.id}/send`, {}), 200);
-    expectStatus(await admin.client.patch('/api/v1/sales-settings', { approval_discount_percent: null }), 200);
+    expectStatus(
+      await admin.client.patch('/api/v1/sales-settings', { approval_discount_percent: null }),
+      200,
+    );
   });
 
   it('are sent with their PDF through the mail layer; a later price change never changes them; editing makes a new version', async () => {
@@ -304,21 +358,38 @@ describe('quotes', () => {
     const pdf = await bytes(seller, `/api/v1/quotes/${q.id}/pdf`);
     expect(sha256(pdf.body)).toBe(sent.quote.pdf_sha256);
     const outbox = expectStatus(await admin.client.get('/api/v1/system-mail'), 200).data;
-    const mail = outbox.find((m: { kind: string; subject: string }) => m.kind === 'quote' && m.subject.includes(q.number));
+    const mail = outbox.find(
+      (m: { kind: string; subject: string }) => m.kind === 'quote' && m.subject.includes(q.number),
+    );
     expect(mail.to).toBe('hank@globex.example');
     expect(mail.text).toContain(sent.public_url);
     expect(mail.attachments).toEqual([
-      { filename: `${q.number}.pdf`, content_type: 'application/pdf', size: pdf.body.length, sha256: sent.quote.pdf_sha256 },
+      {
+        filename: `${q.number}.pdf`,
+        content_type: 'application/pdf',
+        size: pdf.body.length,
+        sha256: sent.quote.pdf_sha256,
+      },
     ]);
     // A new list price leaves the sent quote as it was.
     expectStatus(
-      await admin.client.post(`/api/v1/price-lists/${eurList}/prices`, { product_id: widget.id, unit_price: '500', min_quantity: '2' }),
+      await admin.client.post(`/api/v1/price-lists/${eurList}/prices`, {
+        product_id: widget.id,
+        unit_price: '500',
+        min_quantity: '2',
+      }),
       201,
     );
     expect(expectStatus(await seller.get(`/api/v1/quotes/${q.id}`), 200).total).toBe(sent.quote.total);
     // Editing the sent quote makes version 2; version 1 is read-only and its link superseded.
     const v2 = expectStatus(await seller.patch(`/api/v1/quotes/${q.id}`, { notes: 'Now with notes' }), 200);
-    expect(v2).toMatchObject({ number: q.number, version: 2, status: 'draft', notes: 'Now with notes', total: q.total });
+    expect(v2).toMatchObject({
+      number: q.number,
+      version: 2,
+      status: 'draft',
+      notes: 'Now with notes',
+      total: q.total,
+    });
     const v1 = expectStatus(await seller.get(`/api/v1/quotes/${q.id}`), 200);
     expect(v1).toMatchObject({ status: 'sent', read_only: true, superseded_by: v2.id });
     expectProblem(await seller.patch(`/api/v1/quotes/${q.id}`, { notes: 'x' }), 409, 'quote_superseded');
@@ -331,8 +402,14 @@ describe('quotes', () => {
 describe('online acceptance', () => {
   async function sentQuote(title: string) {
     const opp = await deal(seller, title);
-    const q = await quote(seller, { opportunity_id: opp.id, lines: [{ product_id: hours.id, quantity: '4' }] });
-    const sent = expectStatus(await seller.post(`/api/v1/quotes/${q.id}/send`, { to: 'buyer@globex.example' }), 200);
+    const q = await quote(seller, {
+      opportunity_id: opp.id,
+      lines: [{ product_id: hours.id, quantity: '4' }],
+    });
+    const sent = expectStatus(
+      await seller.post(`/api/v1/quotes/${q.id}/send`, { to: 'buyer@globex.example' }),
+      200,
+    );
     return { id: q.id as string, opp, path: new URL(sent.public_url).pathname, sent };
   }
 
@@ -364,15 +441,28 @@ describe('online acceptance', () => {
     });
     const again = expectStatus(await customer.post(`${path}/accept`, { name: 'Someone Else' }), 200);
     expect(again.quote.acceptance).toEqual(accepted.quote.acceptance);
-    expectProblem(await customer.post(`${path}/reject`, { reason: 'changed my mind' }), 409, 'quote_accepted');
+    expectProblem(
+      await customer.post(`${path}/reject`, { reason: 'changed my mind' }),
+      409,
+      'quote_accepted',
+    );
     expectProblem(await seller.patch(`/api/v1/quotes/${id}`, { notes: 'sneaky' }), 409, 'quote_accepted');
     expectProblem(await seller.post(`/api/v1/quotes/${id}/send`, {}), 409, 'quote_accepted');
 
     // The owner hears of it.
     await t.drain();
     const notes = expectStatus(await seller.get('/api/v1/notifications?limit=50'), 200).data;
-    expect(notes.some((n: { record: { id: string }; detail: string }) => n.record.id === id && n.detail === 'Accepted')).toBe(true);
-    const timeline = expectStatus(await seller.get(`/api/v1/opportunities/${(await seller.get(`/api/v1/quotes/${id}`)).body.opportunity_id}/timeline`), 200);
+    expect(
+      notes.some(
+        (n: { record: { id: string }; detail: string }) => n.record.id === id && n.detail === 'Accepted',
+      ),
+    ).toBe(true);
+    const timeline = expectStatus(
+      await seller.get(
+        `/api/v1/opportunities/${(await seller.get(`/api/v1/quotes/${id}`)).body.opportunity_id}/timeline`,
+      ),
+      200,
+    );
     expect(timeline.data.map((e: { type: string }) => e.type)).toContain('quote.accepted');
   });
 
@@ -401,11 +491,21 @@ describe('online acceptance', () => {
     const tampered = await t.client().get(`/api/v1/public/quotes/${flipped}`, { accept: 'text/html' });
     expect(tampered.status).toBe(403);
     expect(tampered.text).toContain('link_invalid');
-    expectProblem(await t.client().post(`/api/v1/public/quotes/${flipped}/accept`, { name: 'Mallory' }), 403, 'link_invalid');
-    expectProblem(await t.client().post(`/api/v1/public/quotes/garbage/accept`, { name: 'Mallory' }), 403, 'link_invalid');
+    expectProblem(
+      await t.client().post(`/api/v1/public/quotes/${flipped}/accept`, { name: 'Mallory' }),
+      403,
+      'link_invalid',
+    );
+    expectProblem(
+      await t.client().post(`/api/v1/public/quotes/garbage/accept`, { name: 'Mallory' }),
+      403,
+      'link_invalid',
+    );
 
     // Its validity date passes: the scheduled job expires it, and the link is refused.
-    await t.services.database.raw.query(`update quotes set valid_until = current_date - 1 where id = $1`, [id]);
+    await t.services.database.raw.query(`update quotes set valid_until = current_date - 1 where id = $1`, [
+      id,
+    ]);
     await t.drain({ delayed: true });
     expect(expectStatus(await seller.get(`/api/v1/quotes/${id}`), 200).status).toBe('expired');
     const page = await t.client().get(path, { accept: 'text/html' });
@@ -419,24 +519,41 @@ describe('online acceptance', () => {
 describe('Maven sales data', () => {
   it('imports products.csv as products at their list price, and quotes a Maven deal with its product at that price', async () => {
     const org = await signUp(t, 'Maven Analytics');
-    const list = expectStatus(await org.client.post('/api/v1/price-lists', { name: 'List prices', currency: 'USD' }), 201);
+    const list = expectStatus(
+      await org.client.post('/api/v1/price-lists', { name: 'List prices', currency: 'USD' }),
+      201,
+    );
     const file = readShared('crm/maven-crm-sales-opportunities/products.csv');
-    const products = parse(file, { columns: true, bom: true }) as { product: string; series: string; sales_price: string }[];
+    const products = parse(file, { columns: true, bom: true }) as {
+      product: string;
+      series: string;
+      sales_price: string;
+    }[];
     const up = await uploadCsv(t, org.client, 'product', 'products.csv', file);
     expect(up.status, up.text).toBe(201);
     const target = (h: string) => up.body.mapping.find((m: { header: string }) => m.header === h)?.target;
-    expect([target('product'), target('series'), target('sales_price')]).toEqual(['name', 'tags', 'list_price']);
+    expect([target('product'), target('series'), target('sales_price')]).toEqual([
+      'name',
+      'tags',
+      'list_price',
+    ]);
     await org.client.post(`/api/v1/imports/${up.body.id}/start`);
     const done = await waitForImport(t, org.client, up.body.id);
     expect(done.progress).toMatchObject({ created: products.length, failed: 0 });
-    const listed = expectStatus(await org.client.get('/api/v1/products?fields=sku,name,tags&limit=50'), 200).data;
+    const listed = expectStatus(
+      await org.client.get('/api/v1/products?fields=sku,name,tags&limit=50'),
+      200,
+    ).data;
     expect(listed.map((p: { name: string }) => p.name).sort()).toEqual(products.map((p) => p.product).sort());
     const gtxPro = listed.find((p: { name: string }) => p.name === 'GTX Pro');
     expect(gtxPro).toMatchObject({ sku: 'GTX-PRO', tags: ['gtx'] });
     // Importing the file again matches each product by its SKU: nothing doubles.
     const again = await uploadCsv(t, org.client, 'product', 'products.csv', file);
     await org.client.post(`/api/v1/imports/${again.body.id}/start`);
-    expect((await waitForImport(t, org.client, again.body.id)).progress).toMatchObject({ created: 0, skipped: products.length });
+    expect((await waitForImport(t, org.client, again.body.id)).progress).toMatchObject({
+      created: 0,
+      skipped: products.length,
+    });
 
     const deals = parse(readShared('crm/maven-crm-sales-opportunities/sales_pipeline.csv'), {
       columns: true,
@@ -448,11 +565,17 @@ describe('Maven sales data', () => {
     expect(row).toBeDefined();
     const product = listed.find((p: { name: string }) => p.name === row.product);
     const opp = expectStatus(
-      await org.client.post('/api/v1/opportunities', { title: `${row.opportunity_id} ${row.account}`, currency: 'USD' }),
+      await org.client.post('/api/v1/opportunities', {
+        title: `${row.opportunity_id} ${row.account}`,
+        currency: 'USD',
+      }),
       201,
     );
     const q = expectStatus(
-      await org.client.post('/api/v1/quotes', { opportunity_id: opp.id, lines: [{ product_id: product.id, quantity: '1' }] }),
+      await org.client.post('/api/v1/quotes', {
+        opportunity_id: opp.id,
+        lines: [{ product_id: product.id, quantity: '1' }],
+      }),
       201,
     );
     expect(q.price_list_id).toBe(list.id);

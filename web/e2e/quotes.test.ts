@@ -22,7 +22,10 @@ describe('a quote from deal to the customer’s acceptance on a phone', () => {
       ['ROPE-9', 'Rope', '15.50', '7'],
     ]) {
       const p = await apiCall(page, 'POST', '/api/v1/products', { sku, name, tax_rate: tax });
-      await apiCall(page, 'POST', `/api/v1/price-lists/${list.body.id}/prices`, { product_id: p.body.id, unit_price: price });
+      await apiCall(page, 'POST', `/api/v1/price-lists/${list.body.id}/prices`, {
+        product_id: p.body.id,
+        unit_price: price,
+      });
     }
     const contact = await apiCall(page, 'POST', '/api/v1/contacts', {
       first_name: 'Wile',
@@ -48,7 +51,9 @@ describe('a quote from deal to the customer’s acceptance on a phone', () => {
     await pick(page, 'Line 2 product', /Rope/);
     await page.getByLabel('Line 2 quantity').fill('4');
     // 2 x 120 + 20 % = 288.00; 4 x 15.50 + 7 % = 66.34
-    await expect.poll(() => page.getByTestId('quote-total').textContent(), { timeout: 10_000 }).toBe('354.34 EUR');
+    await expect
+      .poll(() => page.getByTestId('quote-total').textContent(), { timeout: 10_000 })
+      .toBe('354.34 EUR');
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     const link = await page.getByTestId('public-link').textContent();
     expect(link).toMatch(/\/api\/v1\/public\/quotes\//);

@@ -242,10 +242,16 @@ const STANDARD_TARGETS: Record<ImportObject, TargetSpec[]> = {
     field('fractional'),
     field('active'),
     field('tax_rate'),
-    t('list_price', 'List price', 'currency', ['price', 'listprice', 'salesprice', 'unitprice', 'msrp', 'baseprice'], {
-      description:
-        "The product's base price (from quantity 1) on the price list of the cell's currency, or the default list when it names none",
-    }),
+    t(
+      'list_price',
+      'List price',
+      'currency',
+      ['price', 'listprice', 'salesprice', 'unitprice', 'msrp', 'baseprice'],
+      {
+        description:
+          "The product's base price (from quantity 1) on the price list of the cell's currency, or the default list when it names none",
+      },
+    ),
     field('tags'),
     OWNER(['productowner']),
     EXTERNAL_ID('product', ['productid', 'itemid']),

@@ -41,7 +41,15 @@ export function prepareProduct(run: RunSettings, draft: RowDraft): ProductDraft 
   let taxRate: string | undefined;
   if (typeof v.tax_rate === 'number') {
     if (v.tax_rate < 0 || v.tax_rate > 100)
-      problems.push(problem(run, 'tax_rate', 'invalid_tax_rate', 'A tax rate is between 0 and 100 (percent)', String(v.tax_rate)));
+      problems.push(
+        problem(
+          run,
+          'tax_rate',
+          'invalid_tax_rate',
+          'A tax rate is between 0 and 100 (percent)',
+          String(v.tax_rate),
+        ),
+      );
     else taxRate = decimalOf(v.tax_rate) ?? undefined;
   }
   let listPrice: ProductDraft['listPrice'];
@@ -51,7 +59,9 @@ export function prepareProduct(run: RunSettings, draft: RowDraft): ProductDraft 
     if (amount === null || money.amount < 0 || Math.abs(money.amount) >= 1e12)
       problems.push(problem(run, 'list_price', 'invalid_amount', 'Not a price', String(money.amount)));
     else if (money.currency && !isCurrencyCode(money.currency))
-      problems.push(problem(run, 'list_price', 'invalid_currency', 'Not an ISO 4217 currency', money.currency));
+      problems.push(
+        problem(run, 'list_price', 'invalid_currency', 'Not an ISO 4217 currency', money.currency),
+      );
     else listPrice = { amount, currency: money.currency };
   }
   const tags = [...new Set([...((v.tags as string[] | undefined) ?? []), ...(run.options.tags ?? [])])];
@@ -75,8 +85,10 @@ export function prepareProduct(run: RunSettings, draft: RowDraft): ProductDraft 
 function updateOf(run: RunSettings, input: ProductCreateInput, current: ProductView): ProductUpdateInput {
   const fill = run.dedup === 'overwrite';
   const out: ProductUpdateInput = {};
-  const empty = (x: unknown) => x === null || x === undefined || x === '' || (Array.isArray(x) && x.length === 0);
-  if (input.description !== undefined && (fill || empty(current.description))) out.description = input.description;
+  const empty = (x: unknown) =>
+    x === null || x === undefined || x === '' || (Array.isArray(x) && x.length === 0);
+  if (input.description !== undefined && (fill || empty(current.description)))
+    out.description = input.description;
   if (input.unit !== undefined && (fill || current.unit === 'unit')) out.unit = input.unit;
   if (input.fractional !== undefined && fill) out.fractional = input.fractional;
   if (input.active !== undefined && fill) out.active = input.active;
@@ -115,7 +127,8 @@ export const writeProduct: RowWriter = async (run, draft) => {
   const sku = input.sku ?? skuOf(input.name);
   const byExternal = externalId ? await recordOfExternalId(scope, 'product', externalId) : null;
   const existingId =
-    byExternal ?? (await firstId(scope, 'select id from products where org_id = $1 and sku = $2 limit 1', [sku]));
+    byExternal ??
+    (await firstId(scope, 'select id from products where org_id = $1 and sku = $2 limit 1', [sku]));
   const price = async (product: { id: string; name: string }) => {
     if (!listPrice) return;
     const list = await setBasePriceIn(scope, services, product, listPrice.amount, listPrice.currency);

@@ -86,7 +86,12 @@ async function draftsOf(scope: TenantScope, e: EventEnvelope): Promise<Notificat
     // The customer answered online: the quote's owner hears of it.
     const owner = str(data.owner_id);
     if (owner)
-      drafts.push({ ...base, kind: 'status_changed', recipientId: owner, detail: verb === 'accepted' ? 'Accepted' : 'Rejected' });
+      drafts.push({
+        ...base,
+        kind: 'status_changed',
+        recipientId: owner,
+        detail: verb === 'accepted' ? 'Accepted' : 'Rejected',
+      });
   } else if (e.subject.object === 'opportunity' && ['moved', 'closed', 'reopened'].includes(verb)) {
     const facts = await recordFacts(scope, e.subject.object, e.subject.id);
     const detail = str(data.to_stage); // a close's stage is its outcome: Won, Lost

@@ -14,7 +14,10 @@ export const PriceListCreate = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
     currency: CurrencyCode,
-    is_default: z.boolean().optional().describe('Makes it the default list (the former default stops being one)'),
+    is_default: z
+      .boolean()
+      .optional()
+      .describe('Makes it the default list (the former default stops being one)'),
   })
   .meta({ id: 'PriceListCreate' });
 export const PriceListUpdate = z
@@ -76,6 +79,9 @@ export const PriceLookup = z
     product_id: z.uuid(),
     price_list_id: z.uuid(),
     currency: z.string(),
-    unit_price: z.string().nullable().describe('null when the list has no price valid then for that quantity'),
+    unit_price: z
+      .string()
+      .nullable()
+      .describe('null when the list has no price valid then for that quantity'),
   })
   .meta({ id: 'PriceLookup' });

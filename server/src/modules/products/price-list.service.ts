@@ -3,11 +3,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import type {
-  PriceCreateInput,
-  PriceListView,
-  ProductPriceView,
-} from './price-list.dto.js';
+import type { PriceCreateInput, PriceListView, ProductPriceView } from './price-list.dto.js';
 import { priceLists, productPrices, products } from './product.schema.js';
 import { trimDecimal } from './product.service.js';
 
@@ -272,7 +268,11 @@ export async function setBasePriceIn(
     eq(productPrices.productId, product.id),
     sql`${productPrices.minQuantity} = 1 and ${productPrices.validFrom} is null and ${productPrices.validTo} is null`,
   );
-  const changed = await scope.tx.update(productPrices).set({ unitPrice }).where(base).returning({ id: productPrices.id });
+  const changed = await scope.tx
+    .update(productPrices)
+    .set({ unitPrice })
+    .where(base)
+    .returning({ id: productPrices.id });
   if (changed.length === 0)
     await scope.tx.insert(productPrices).values({
       orgId: scope.ctx.orgId,
@@ -284,7 +284,13 @@ export async function setBasePriceIn(
   await emitEvent(scope, services.jobs, {
     type: 'product.price_set',
     subject: { object: 'product', id: product.id },
-    data: { name: product.name, price_list: list.name, currency: list.currency, unit_price: unitPrice, min_quantity: '1' },
+    data: {
+      name: product.name,
+      price_list: list.name,
+      currency: list.currency,
+      unit_price: unitPrice,
+      min_quantity: '1',
+    },
   });
   return list.name;
 }
@@ -365,7 +371,9 @@ export async function lookupPrice(
         .from(products)
         .where(and(eq(products.orgId, ctx.orgId), eq(products.id, productId)));
       if (!product) throw notFound('Product', productId);
-      const list = q.price_list_id ? await priceListIn(scope, q.price_list_id) : await defaultPriceListIn(scope);
+      const list = q.price_list_id
+        ? await priceListIn(scope, q.price_list_id)
+        : await defaultPriceListIn(scope);
       if (!list) throw notFound('Default price list');
       const day = q.date ?? new Date().toISOString().slice(0, 10);
       return {

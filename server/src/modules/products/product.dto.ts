@@ -1,16 +1,17 @@
 import { z } from 'zod';
 
 /** A decimal as a string or number: `12.5`, `"0.0001"`; at most 12 digits before the point, 6 after. */
-export const DecimalInput = z
-  .union([z.number(), z.string().trim().max(40)])
-  .transform((v, ctx) => {
-    const s = typeof v === 'number' ? String(v) : v;
-    if (!/^-?\d{1,12}(\.\d{1,6})?$/.test(s)) {
-      ctx.addIssue({ code: 'custom', message: 'A decimal number, at most 12 digits before the point and 6 after' });
-      return z.NEVER;
-    }
-    return s;
-  });
+export const DecimalInput = z.union([z.number(), z.string().trim().max(40)]).transform((v, ctx) => {
+  const s = typeof v === 'number' ? String(v) : v;
+  if (!/^-?\d{1,12}(\.\d{1,6})?$/.test(s)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'A decimal number, at most 12 digits before the point and 6 after',
+    });
+    return z.NEVER;
+  }
+  return s;
+});
 
 const TaxRate = DecimalInput.refine((v) => Number(v) >= 0 && Number(v) <= 100, 'Between 0 and 100 (percent)');
 

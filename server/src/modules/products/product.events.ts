@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import {
   type CatalogueOf,
+  defineEvent,
   FieldChangesSchema,
   RecordName,
-  defineEvent,
   registerEvents,
 } from '../../platform/events/event-catalogue.js';
 import { NamedData, standardRecordEvents } from '../../platform/events/record-events.js';

@@ -118,7 +118,8 @@ export function registerProductRoutes(app: ApiApp, services: Services): void {
       schema: {
         tags,
         operationId: 'createProductPrice',
-        summary: "Add a product's price to a list (admins): a tier from `min_quantity` up, valid between two dates",
+        summary:
+          "Add a product's price to a list (admins): a tier from `min_quantity` up, valid between two dates",
         params: IdParams,
         body: PriceCreate,
         response: { 201: ProductPrice, ...errors },

@@ -30,14 +30,20 @@ export function signQuoteLink(secret: string, link: QuoteLink): string {
 /** The link's content when its signature holds (expiry not checked here), else null. */
 export function readQuoteLink(secret: string, token: string): QuoteLink | null {
   const [payload, signature, extra] = token.split('.');
-  if (!payload || !signature || extra !== undefined || payload.length !== 48 || signature.length !== 22) return null;
+  if (!payload || !signature || extra !== undefined || payload.length !== 48 || signature.length !== 22)
+    return null;
   const given = Buffer.from(signature, 'base64url');
   const expected = sign(secret, payload);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   const bytes = Buffer.from(payload, 'base64url');
   if (bytes.length !== 36) return null;
-  return { orgId: uuidOf(bytes.subarray(0, 16)), quoteId: uuidOf(bytes.subarray(16, 32)), expiresAt: bytes.readUInt32BE(32) };
+  return {
+    orgId: uuidOf(bytes.subarray(0, 16)),
+    quoteId: uuidOf(bytes.subarray(16, 32)),
+    expiresAt: bytes.readUInt32BE(32),
+  };
 }
 
 /** The end (exclusive) of the day a quote is valid until, Unix seconds. */
-export const linkExpiryOf = (validUntil: string): number => Date.parse(`${validUntil}T00:00:00Z`) / 1000 + 86_400;
+export const linkExpiryOf = (validUntil: string): number =>
+  Date.parse(`${validUntil}T00:00:00Z`) / 1000 + 86_400;

@@ -64,7 +64,10 @@ export function quotePage(nonce: string, token: string, view: PublicQuote, notic
     .join('');
   const taxes = quote.taxes
     .filter((t) => Number(t.tax) !== 0)
-    .map((t) => `<div class="line"><div class="what">Tax ${esc(num.format(Number(t.rate)))} %</div><div class="amount">${m(t.tax)}</div></div>`)
+    .map(
+      (t) =>
+        `<div class="line"><div class="what">Tax ${esc(num.format(Number(t.rate)))} %</div><div class="amount">${m(t.tax)}</div></div>`,
+    )
     .join('');
   let state = '';
   if (quote.status === 'accepted' && quote.acceptance)

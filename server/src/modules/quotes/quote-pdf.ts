@@ -50,17 +50,29 @@ export function renderQuotePdf(quote: QuoteView, context: PdfContext): Promise<B
   const left = 50;
   const right = doc.page.width - 50;
   const width = right - left;
-  doc.font('Helvetica-Bold').fontSize(18).text(printable(context.organization.name), left, 50, { width: width / 2 });
+  doc
+    .font('Helvetica-Bold')
+    .fontSize(18)
+    .text(printable(context.organization.name), left, 50, { width: width / 2 });
   if (context.organization.address)
-    doc.font('Helvetica').fontSize(9).fillColor('#444').text(printable(context.organization.address), { width: width / 2 });
+    doc
+      .font('Helvetica')
+      .fontSize(9)
+      .fillColor('#444')
+      .text(printable(context.organization.address), { width: width / 2 });
   doc
     .fillColor('#000')
     .font('Helvetica-Bold')
     .fontSize(14)
-    .text(`Quote ${quote.number}${quote.version > 1 ? ` (version ${quote.version})` : ''}`, left + width / 2, 50, {
-      width: width / 2,
-      align: 'right',
-    })
+    .text(
+      `Quote ${quote.number}${quote.version > 1 ? ` (version ${quote.version})` : ''}`,
+      left + width / 2,
+      50,
+      {
+        width: width / 2,
+        align: 'right',
+      },
+    )
     .font('Helvetica')
     .fontSize(9)
     .text(`Date: ${day(context.at.toISOString())}`, { width: width / 2, align: 'right' })
@@ -88,7 +100,11 @@ export function renderQuotePdf(quote: QuoteView, context: PdfContext): Promise<B
     doc.font('Helvetica-Bold').fontSize(8.5);
     for (const c of cols) doc.text(c.label, c.x, y, { width: c.w, align: c.align });
     y += 14;
-    doc.moveTo(left, y - 3).lineTo(right, y - 3).strokeColor('#999').stroke();
+    doc
+      .moveTo(left, y - 3)
+      .lineTo(right, y - 3)
+      .strokeColor('#999')
+      .stroke();
     doc.font('Helvetica').fontSize(8.5);
   };
   header();
@@ -119,14 +135,14 @@ export function renderQuotePdf(quote: QuoteView, context: PdfContext): Promise<B
   // Totals, right-aligned.
   const totals: [string, string, boolean?][] = [
     ['Subtotal', money(quote.subtotal)],
-    ...(Number(quote.discount_total) > 0 ? ([['Discounts', `−${money(quote.discount_total)}`]] as [string, string][]) : []),
+    ...(Number(quote.discount_total) > 0
+      ? ([['Discounts', `−${money(quote.discount_total)}`]] as [string, string][])
+      : []),
     ['Net', money(quote.net_total)],
-    ...quote.taxes.map(
-      (t): [string, string] => [
-        printable(`Tax ${percent.format(Number(t.rate))} % on ${money(t.base)}`),
-        money(t.tax),
-      ],
-    ),
+    ...quote.taxes.map((t): [string, string] => [
+      printable(`Tax ${percent.format(Number(t.rate))} % on ${money(t.base)}`),
+      money(t.tax),
+    ]),
     ['Total', money(quote.total), true],
   ];
   if (y + totals.length * 14 + 20 > bottom) {
@@ -134,7 +150,11 @@ export function renderQuotePdf(quote: QuoteView, context: PdfContext): Promise<B
     y = 50;
   }
   y += 8;
-  doc.moveTo(left + 255, y).lineTo(right, y).strokeColor('#999').stroke();
+  doc
+    .moveTo(left + 255, y)
+    .lineTo(right, y)
+    .strokeColor('#999')
+    .stroke();
   y += 6;
   for (const [label, value, strong] of totals) {
     doc.font(strong ? 'Helvetica-Bold' : 'Helvetica').fontSize(strong ? 11 : 9);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { Quote, QUOTE_STATUSES } from './quote.dto.js';
+import { QUOTE_STATUSES, Quote } from './quote.dto.js';
 import { errorPage, newNonce, pageHeaders, quotePage } from './quote-page.js';
 import {
   type Answer,
@@ -16,7 +16,9 @@ import {
 const TokenParams = z.strictObject({ token: z.string().min(1).max(400) });
 const tags = ['public-quotes'];
 
-const AcceptBody = z.strictObject({ name: z.string().trim().min(2).max(200).describe('The customer’s full name, typed') });
+const AcceptBody = z.strictObject({
+  name: z.string().trim().min(2).max(200).describe('The customer’s full name, typed'),
+});
 const RejectBody = z.strictObject({ reason: z.string().trim().max(2000).optional() });
 
 /** Whether the request is the page's own form (HTML answers) rather than an API call (JSON). */
@@ -39,17 +41,27 @@ export function registerPublicQuoteRoutes(app: ApiApp, services: Services): void
   app.register(async (scoped) => {
     const api = scoped as unknown as ApiApp;
     // The page's forms post urlencoded bodies: read here only, as strings, NULs refused.
-    api.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16_384 }, (_req, body, done) => {
-      const text = String(body);
-      if (text.includes('%00') || text.includes('\0'))
-        return done(new AppError(400, 'invalid_character', 'The form holds a NUL character', { path: 'body' }), undefined);
-      const params = new URLSearchParams(text);
-      const out: Record<string, string> = {};
-      for (const [k, v] of params) if (k === 'name' || k === 'reason') out[k] = v;
-      done(null, out);
-    });
+    api.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 16_384 },
+      (_req, body, done) => {
+        const text = String(body);
+        if (text.includes('%00') || text.includes('\0'))
+          return done(
+            new AppError(400, 'invalid_character', 'The form holds a NUL character', { path: 'body' }),
+            undefined,
+          );
+        const params = new URLSearchParams(text);
+        const out: Record<string, string> = {};
+        for (const [k, v] of params) if (k === 'name' || k === 'reason') out[k] = v;
+        done(null, out);
+      },
+    );
 
-    const answerOf = (req: { ip: string; headers: Record<string, unknown> }, body: { name?: string | undefined; reason?: string | undefined }): Answer => ({
+    const answerOf = (
+      req: { ip: string; headers: Record<string, unknown> },
+      body: { name?: string | undefined; reason?: string | undefined },
+    ): Answer => ({
       ...body,
       ip: req.ip ?? null,
       userAgent: typeof req.headers['user-agent'] === 'string' ? (req.headers['user-agent'] as string) : null,
@@ -72,7 +84,10 @@ export function registerPublicQuoteRoutes(app: ApiApp, services: Services): void
         const view = await fn();
         if (as === 'json') return reply.send({ status: view.quote.status, quote: view.quote });
         // The page is sent as it is: no JSON serializer applies to it.
-        return reply.serializer(String).headers(pageHeaders(nonce)).send(quotePage(nonce, token, view, notice));
+        return reply
+          .serializer(String)
+          .headers(pageHeaders(nonce))
+          .send(quotePage(nonce, token, view, notice));
       } catch (error) {
         if (!(error instanceof AppError) || !errorsAsHtml) throw error;
         return reply
@@ -139,8 +154,12 @@ export function registerPublicQuoteRoutes(app: ApiApp, services: Services): void
         },
       },
       async (req, reply) =>
-        page(reply, isForm(req.headers['content-type']) ? 'html' : 'json', isForm(req.headers['content-type']), req.params.token, () =>
-          acceptPublicQuote(services, req.params.token, answerOf(req, req.body)),
+        page(
+          reply,
+          isForm(req.headers['content-type']) ? 'html' : 'json',
+          isForm(req.headers['content-type']),
+          req.params.token,
+          () => acceptPublicQuote(services, req.params.token, answerOf(req, req.body)),
           'Thank you: the quote is accepted.',
         ),
     );
@@ -159,8 +178,12 @@ export function registerPublicQuoteRoutes(app: ApiApp, services: Services): void
         },
       },
       async (req, reply) =>
-        page(reply, isForm(req.headers['content-type']) ? 'html' : 'json', isForm(req.headers['content-type']), req.params.token, () =>
-          rejectPublicQuote(services, req.params.token, answerOf(req, req.body)),
+        page(
+          reply,
+          isForm(req.headers['content-type']) ? 'html' : 'json',
+          isForm(req.headers['content-type']),
+          req.params.token,
+          () => rejectPublicQuote(services, req.params.token, answerOf(req, req.body)),
           'The quote is declined. Thank you for letting us know.',
         ),
     );

@@ -14,7 +14,11 @@ import { salesSettingsIn } from './sales-settings.service.js';
 export type PublicQuote = { quote: QuoteView; organization: string; locale: string };
 
 const invalid = () =>
-  new AppError(403, 'link_invalid', 'This link is not valid: it may have been changed or cut short. Ask the sender for a new one.');
+  new AppError(
+    403,
+    'link_invalid',
+    'This link is not valid: it may have been changed or cut short. Ask the sender for a new one.',
+  );
 
 /**
  * Opens a link in its organization (the signed link is the only credential: it names the
@@ -39,8 +43,13 @@ async function withLink<T>(
     // An answered quote stays viewable (and a second click answers the same) past its date.
     if (row.status === 'accepted' || row.status === 'rejected') return { value: await fn(scope, row, ctx) };
     if (row.supersededBy)
-      throw new AppError(410, 'quote_superseded', 'This quote was replaced by a newer version: ask the sender for its link.');
-    if (row.status === 'expired' || (await expireQuoteIn(services, scope, row))) return { expired: true as const };
+      throw new AppError(
+        410,
+        'quote_superseded',
+        'This quote was replaced by a newer version: ask the sender for its link.',
+      );
+    if (row.status === 'expired' || (await expireQuoteIn(services, scope, row)))
+      return { expired: true as const };
     if (link.expiresAt * 1000 < Date.now()) throw new AppError(410, 'link_expired', 'This link has expired.');
     return { value: await fn(scope, row, ctx) };
   });
@@ -71,7 +80,12 @@ export async function publicQuotePdf(services: Services, token: string) {
   return withLink(services, token, async (scope, row) => quotePdfIn(scope, row, orgName));
 }
 
-export type Answer = { name?: string | undefined; reason?: string | undefined; ip: string | null; userAgent: string | null };
+export type Answer = {
+  name?: string | undefined;
+  reason?: string | undefined;
+  ip: string | null;
+  userAgent: string | null;
+};
 
 /**
  * The customer accepts the quote by typing their name: name, time, IP address, user agent and the
@@ -79,7 +93,11 @@ export type Answer = { name?: string | undefined; reason?: string | undefined; i
  * notified (`quote.accepted`). A second acceptance answers the first one unchanged (idempotent).
  * @throws 409 `quote_rejected`, and `withLink`'s refusals
  */
-export async function acceptPublicQuote(services: Services, token: string, answer: Answer): Promise<PublicQuote> {
+export async function acceptPublicQuote(
+  services: Services,
+  token: string,
+  answer: Answer,
+): Promise<PublicQuote> {
   const orgName = await orgNameOfLink(services, token);
   return withLink(services, token, async (scope, found, ctx) => {
     let row = found;
@@ -114,16 +132,25 @@ export async function acceptPublicQuote(services: Services, token: string, answe
         related: row.opportunityId ? [{ object: 'opportunity', id: row.opportunityId }] : [],
       });
     }
-    return { quote: await quoteViewIn(scope, row), organization: orgName, locale: (await salesSettingsIn(scope)).locale };
+    return {
+      quote: await quoteViewIn(scope, row),
+      organization: orgName,
+      locale: (await salesSettingsIn(scope)).locale,
+    };
   });
 }
 
 /** The customer declines, with a reason; idempotent. @throws 409 `quote_accepted` */
-export async function rejectPublicQuote(services: Services, token: string, answer: Answer): Promise<PublicQuote> {
+export async function rejectPublicQuote(
+  services: Services,
+  token: string,
+  answer: Answer,
+): Promise<PublicQuote> {
   const orgName = await orgNameOfLink(services, token);
   return withLink(services, token, async (scope, found, ctx) => {
     let row = found;
-    if (row.status === 'accepted') throw conflict('This quote was already accepted', undefined, 'quote_accepted');
+    if (row.status === 'accepted')
+      throw conflict('This quote was already accepted', undefined, 'quote_accepted');
     if (row.status === 'sent') {
       const now = new Date().toISOString();
       const [updated] = await scope.tx
@@ -139,6 +166,10 @@ export async function rejectPublicQuote(services: Services, token: string, answe
         related: row.opportunityId ? [{ object: 'opportunity', id: row.opportunityId }] : [],
       });
     }
-    return { quote: await quoteViewIn(scope, row), organization: orgName, locale: (await salesSettingsIn(scope)).locale };
+    return {
+      quote: await quoteViewIn(scope, row),
+      organization: orgName,
+      locale: (await salesSettingsIn(scope)).locale,
+    };
   });
 }

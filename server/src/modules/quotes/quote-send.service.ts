@@ -22,7 +22,10 @@ const today = () => new Date().toISOString().slice(0, 10);
  * The SHA-256 of a quote version's content: its canonical JSON (the customer, lines and totals
  * in a fixed key order), what an acceptance records as the exact version accepted.
  */
-export function contentHashOf(quote: QuoteView, customer: { contact: string | null; company: string | null }) {
+export function contentHashOf(
+  quote: QuoteView,
+  customer: { contact: string | null; company: string | null },
+) {
   const canonical = JSON.stringify({
     number: quote.number,
     version: quote.version,
@@ -142,9 +145,14 @@ export async function sendQuote(
     let row = await quoteRowIn(scope, id, true);
     assertEditable(row);
     if (row.status !== 'draft' && row.status !== 'sent')
-      throw conflict(`A ${row.status} quote cannot be sent: edit it to make a new version`, undefined, 'invalid_state');
+      throw conflict(
+        `A ${row.status} quote cannot be sent: edit it to make a new version`,
+        undefined,
+        'invalid_state',
+      );
     const to = input.to ?? row.recipientEmail;
-    if (!to) throw new AppError(422, 'no_recipient', 'Give the address to send the quote to', { path: 'body.to' });
+    if (!to)
+      throw new AppError(422, 'no_recipient', 'Give the address to send the quote to', { path: 'body.to' });
     if (row.status === 'draft') {
       const view = await quoteViewIn(scope, row);
       if (view.lines.length === 0)
@@ -240,13 +248,17 @@ export async function expireQuoteIn(services: Services, scope: TenantScope, row:
 /** Defines the expiry queue. */
 export function defineQuoteJobs(services: Services): void {
   services.jobs.define<ExpireJob>({ name: QUOTE_EXPIRE_QUEUE, retryLimit: 5 }, async ({ data }) => {
-    await withTenant(services.database, { orgId: data.org_id, actor: { type: 'system', id: null } }, async (scope) => {
-      const [row] = await scope.tx
-        .select()
-        .from(quotes)
-        .where(and(eq(quotes.orgId, data.org_id), eq(quotes.id, data.quote_id)))
-        .for('update');
-      if (row) await expireQuoteIn(services, scope, row);
-    });
+    await withTenant(
+      services.database,
+      { orgId: data.org_id, actor: { type: 'system', id: null } },
+      async (scope) => {
+        const [row] = await scope.tx
+          .select()
+          .from(quotes)
+          .where(and(eq(quotes.orgId, data.org_id), eq(quotes.id, data.quote_id)))
+          .for('update');
+        if (row) await expireQuoteIn(services, scope, row);
+      },
+    );
   });
 }

@@ -17,10 +17,32 @@ const D = Decimal.clone({ precision: 50, rounding: Decimal.ROUND_HALF_EVEN });
 
 /** ISO 4217 minor units that are not 2 (ISO 4217 amendment 176's list of codes and exponents). */
 const MINOR_UNITS: Record<string, number> = {
-  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0,
-  VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
-  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
-  CLF: 4, UYW: 4,
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  UYI: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
+  CLF: 4,
+  UYW: 4,
 };
 
 /** How many decimals an amount in `currency` has (ISO 4217): JPY 0, EUR 2, KWD 3. */
@@ -57,7 +79,11 @@ const fail = (status: number, code: string, message: string, path: string) =>
  * (`body.lines`). @throws 400 `negative_quantity`, `negative_price`, `discount_over_100`,
  * `discount_above_line`, `negative_discount`, `too_many_decimals`, `invalid_tax_rate`
  */
-export function computeQuoteMoney(currency: string, lines: LineMoneyInput[], path = 'body.lines'): QuoteMoney {
+export function computeQuoteMoney(
+  currency: string,
+  lines: LineMoneyInput[],
+  path = 'body.lines',
+): QuoteMoney {
   const dp = minorUnitOf(currency);
   const round = (d: Decimal) => d.toDecimalPlaces(dp, Decimal.ROUND_HALF_EVEN);
   const fixed = (d: Decimal) => d.toFixed(dp);
@@ -71,7 +97,8 @@ export function computeQuoteMoney(currency: string, lines: LineMoneyInput[], pat
     const price = new D(line.unit_price);
     if (quantity.isNegative() || quantity.isZero())
       throw fail(400, 'negative_quantity', 'A quantity must be above zero', `${at}.quantity`);
-    if (price.isNegative()) throw fail(400, 'negative_price', 'A unit price cannot be negative', `${at}.unit_price`);
+    if (price.isNegative())
+      throw fail(400, 'negative_price', 'A unit price cannot be negative', `${at}.unit_price`);
     const rate = new D(line.tax_rate ?? 0);
     if (rate.isNegative() || rate.greaterThan(100))
       throw fail(400, 'invalid_tax_rate', 'A tax rate is between 0 and 100 (percent)', `${at}.tax_rate`);
@@ -94,7 +121,12 @@ export function computeQuoteMoney(currency: string, lines: LineMoneyInput[], pat
             `${at}.discount.value`,
           );
         if (value.greaterThan(gross))
-          throw fail(400, 'discount_above_line', "A discount cannot exceed the line's amount", `${at}.discount.value`);
+          throw fail(
+            400,
+            'discount_above_line',
+            "A discount cannot exceed the line's amount",
+            `${at}.discount.value`,
+          );
         discount = value;
       }
     }

@@ -32,7 +32,10 @@ const Lines = z.array(QuoteLineInput).max(1000);
 export const QuoteCreate = z
   .strictObject({
     opportunity_id: z.uuid().describe('The deal quoted: its contact, company and currency are copied'),
-    price_list_id: z.uuid().optional().describe("Default: the list in the deal's currency, else the default list"),
+    price_list_id: z
+      .uuid()
+      .optional()
+      .describe("Default: the list in the deal's currency, else the default list"),
     title: z.string().trim().min(1).max(200).optional(),
     valid_until: IsoDate.optional(),
     terms: z.string().max(10_000).nullable().optional(),
@@ -175,7 +178,10 @@ export const QuoteSend = z
   .meta({ id: 'QuoteSend' });
 
 export const QuoteSendResult = z
-  .object({ quote: Quote, public_url: z.string().describe('The signed link the customer opens (no sign-in)') })
+  .object({
+    quote: Quote,
+    public_url: z.string().describe('The signed link the customer opens (no sign-in)'),
+  })
   .meta({ id: 'QuoteSendResult' });
 
 export const SalesSettings = z
@@ -204,7 +210,10 @@ export const SalesSettingsUpdate = z
       }, 'A BCP 47 language tag, such as en-US or de-DE')
       .optional(),
     currency: CurrencyCode.optional(),
-    approval_discount_percent: DecimalInput.refine((v) => Number(v) >= 0 && Number(v) <= 100, 'Between 0 and 100')
+    approval_discount_percent: DecimalInput.refine(
+      (v) => Number(v) >= 0 && Number(v) <= 100,
+      'Between 0 and 100',
+    )
       .nullable()
       .optional(),
     quote_validity_days: z.number().int().min(1).max(3650).optional(),

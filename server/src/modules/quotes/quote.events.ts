@@ -27,7 +27,8 @@ export const quoteEvents = registerEvents({
   'quote.approved': defineEvent({
     summary: "A quote's discount above the threshold was approved",
     data: z.object({ name: RecordName, max_discount_percent: z.string() }),
-    describe: ({ actor, what, data }) => `${actor} approved the ${data.max_discount_percent} % discount of ${what}`,
+    describe: ({ actor, what, data }) =>
+      `${actor} approved the ${data.max_discount_percent} % discount of ${what}`,
   }),
   'quote.sent': defineEvent({
     summary: 'A quote was sent by e-mail with its PDF and a link to accept it online',
@@ -59,7 +60,8 @@ export const quoteEvents = registerEvents({
     describe: ({ what, data }) => `The validity of ${what} ended on ${data.valid_until}, unanswered`,
   }),
   'sales_settings.updated': defineEvent({
-    summary: "The organization's sales settings changed (locale, currency, approval threshold, quote defaults)",
+    summary:
+      "The organization's sales settings changed (locale, currency, approval threshold, quote defaults)",
     data: z.object({ name: RecordName, changes: FieldChangesSchema }),
     describe: ({ actor, data }) =>
       `${actor} changed the sales settings (${Object.keys(data.changes)

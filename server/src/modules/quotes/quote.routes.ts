@@ -15,8 +15,8 @@ import {
   SalesSettingsUpdate,
 } from './quote.dto.js';
 import * as quotes from './quote.service.js';
-import { computeQuoteMoney } from './quote-totals.js';
 import { approveQuote, getQuotePdf, sendQuote } from './quote-send.service.js';
+import { computeQuoteMoney } from './quote-totals.js';
 import { approvalRequired, getSalesSettings, updateSalesSettings } from './sales-settings.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
@@ -32,7 +32,8 @@ export function registerQuoteRoutes(app: ApiApp, services: Services): void {
       schema: {
         tags,
         operationId: 'getSalesSettings',
-        summary: "The organization's sales settings: locale, currency, discount approval threshold, quote defaults",
+        summary:
+          "The organization's sales settings: locale, currency, discount approval threshold, quote defaults",
         response: { 200: SalesSettings, ...errors },
       },
     },
@@ -103,7 +104,7 @@ export function registerQuoteRoutes(app: ApiApp, services: Services): void {
         tags,
         operationId: 'createQuote',
         summary:
-          "Create a draft quote from an opportunity (its contact, company, owner and currency copied; product lines priced from the price list); numbered Q-<year>-<0001>, gap-free",
+          'Create a draft quote from an opportunity (its contact, company, owner and currency copied; product lines priced from the price list); numbered Q-<year>-<0001>, gap-free',
         body: QuoteCreate,
         response: { 201: Quote, ...errors },
       },
@@ -114,7 +115,13 @@ export function registerQuoteRoutes(app: ApiApp, services: Services): void {
     '/quotes/:id',
     {
       config: { access: 'records:read' },
-      schema: { tags, operationId: 'getQuote', summary: 'A quote version', params: IdParams, response: { 200: Quote, ...errors } },
+      schema: {
+        tags,
+        operationId: 'getQuote',
+        summary: 'A quote version',
+        params: IdParams,
+        response: { 200: Quote, ...errors },
+      },
     },
     async (req) => quotes.getQuote(services, req.tenant, req.params.id),
   );
@@ -141,7 +148,8 @@ export function registerQuoteRoutes(app: ApiApp, services: Services): void {
       schema: {
         tags,
         operationId: 'approveQuote',
-        summary: "Approve a draft whose discount is above the organization's threshold (admins): who and when are noted",
+        summary:
+          "Approve a draft whose discount is above the organization's threshold (admins): who and when are noted",
         params: IdParams,
         response: { 200: Quote, ...errors },
       },

@@ -85,7 +85,10 @@ export const quotes = pgTable(
     discountTotal: numeric('discount_total', { precision: 20, scale: 4 }).notNull().default('0'),
     taxTotal: numeric('tax_total', { precision: 20, scale: 4 }).notNull().default('0'),
     total: numeric('total', { precision: 20, scale: 4 }).notNull().default('0'),
-    taxes: jsonb('taxes').$type<{ rate: string; base: string; tax: string }[]>().notNull().default(sql`'[]'::jsonb`),
+    taxes: jsonb('taxes')
+      .$type<{ rate: string; base: string; tax: string }[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
     maxDiscountPercent: numeric('max_discount_percent', { precision: 9, scale: 4 }).notNull().default('0'),
     approvedBy: uuid('approved_by'),
     approvedAt: isoTimestamp('approved_at'),

@@ -13,14 +13,14 @@ import {
   unitPriceIn,
 } from '../products/price-list.service.js';
 import { productsIn, trimDecimal } from '../products/product.service.js';
-import type {
-  QuoteCreateInput,
-  QuoteLineInputValue,
-  QuoteUpdateInput,
-  QuoteView,
-} from './quote.dto.js';
+import type { QuoteCreateInput, QuoteLineInputValue, QuoteUpdateInput, QuoteView } from './quote.dto.js';
 import { quoteCounters, quoteLines, quotes } from './quote.schema.js';
-import { computeQuoteMoney, minorUnitOf as decimalsOf, isFractional, type LineMoneyInput } from './quote-totals.js';
+import {
+  computeQuoteMoney,
+  minorUnitOf as decimalsOf,
+  isFractional,
+  type LineMoneyInput,
+} from './quote-totals.js';
 import { approvalRequired, salesSettingsIn } from './sales-settings.service.js';
 
 export type QuoteRow = typeof quotes.$inferSelect;
@@ -107,7 +107,6 @@ export function quoteViewOf(row: QuoteRow, lines: LineRow[], threshold: string |
   };
 }
 
-
 /** A quote version's row, in the caller's transaction. @throws 404 (another tenant's id too) */
 export async function quoteRowIn(scope: TenantScope, id: string, forUpdate = false): Promise<QuoteRow> {
   const query = scope.tx
@@ -168,8 +167,8 @@ export async function resolveLines(
     scope,
     inputs.flatMap((l) => (l.product_id ? [l.product_id] : [])),
   );
-  const drafts: (LineMoneyInput & Omit<NewLine, 'gross' | 'discount' | 'net' | 'quantity' | 'unitPrice' | 'taxRate'>)[] =
-    [];
+  const drafts: (LineMoneyInput &
+    Omit<NewLine, 'gross' | 'discount' | 'net' | 'quantity' | 'unitPrice' | 'taxRate'>)[] = [];
   for (const [i, line] of inputs.entries()) {
     const at = `${context.path}[${i}]`;
     const product = line.product_id ? found.get(line.product_id) : undefined;
@@ -185,18 +184,25 @@ export async function resolveLines(
       );
     let unitPrice = line.unit_price;
     if (unitPrice === undefined) {
-      if (!product) throw badRequest('A free-text line needs a unit price', `${at}.unit_price`, 'unit_price_required');
+      if (!product)
+        throw badRequest('A free-text line needs a unit price', `${at}.unit_price`, 'unit_price_required');
       const listed = context.priceListId
         ? await unitPriceIn(scope, context.priceListId, product.id, line.quantity, context.day)
         : null;
       if (listed === null)
-        throw new AppError(422, 'no_price', `${product.name} has no price on the quote's price list for this quantity`, {
-          path: `${at}.unit_price`,
-        });
+        throw new AppError(
+          422,
+          'no_price',
+          `${product.name} has no price on the quote's price list for this quantity`,
+          {
+            path: `${at}.unit_price`,
+          },
+        );
       unitPrice = listed;
     }
     const description = line.description ?? product?.name;
-    if (!description) throw badRequest('A free-text line needs a description', `${at}.description`, 'description_required');
+    if (!description)
+      throw badRequest('A free-text line needs a description', `${at}.description`, 'description_required');
     drafts.push({
       position: i,
       productId: product?.id ?? null,
@@ -212,21 +218,23 @@ export async function resolveLines(
     });
   }
   const result = computeQuoteMoney(context.currency, drafts, context.path);
-  const lines = drafts.map((d, i): NewLine => ({
-    position: d.position,
-    productId: d.productId,
-    sku: d.sku,
-    description: d.description,
-    unit: d.unit,
-    quantity: d.quantity,
-    unitPrice: d.unit_price,
-    discountKind: d.discountKind,
-    discountValue: d.discountValue,
-    taxRate: d.tax_rate ?? '0',
-    gross: result.lines[i]!.gross,
-    discount: result.lines[i]!.discount,
-    net: result.lines[i]!.net,
-  }));
+  const lines = drafts.map(
+    (d, i): NewLine => ({
+      position: d.position,
+      productId: d.productId,
+      sku: d.sku,
+      description: d.description,
+      unit: d.unit,
+      quantity: d.quantity,
+      unitPrice: d.unit_price,
+      discountKind: d.discountKind,
+      discountValue: d.discountValue,
+      taxRate: d.tax_rate ?? '0',
+      gross: result.lines[i]!.gross,
+      discount: result.lines[i]!.discount,
+      net: result.lines[i]!.net,
+    }),
+  );
   return { lines, money: result };
 }
 
@@ -240,7 +248,9 @@ const moneyColumns = (m: ReturnType<typeof computeQuoteMoney>) => ({
 });
 
 async function writeLines(scope: TenantScope, quoteId: string, lines: NewLine[]): Promise<void> {
-  await scope.tx.delete(quoteLines).where(and(eq(quoteLines.orgId, scope.ctx.orgId), eq(quoteLines.quoteId, quoteId)));
+  await scope.tx
+    .delete(quoteLines)
+    .where(and(eq(quoteLines.orgId, scope.ctx.orgId), eq(quoteLines.quoteId, quoteId)));
   for (let i = 0; i < lines.length; i += 500)
     await scope.tx
       .insert(quoteLines)
@@ -280,10 +290,16 @@ async function pickPriceList(
  * Creates a draft quote from an opportunity: its contact, company, owner and currency are copied,
  * its price list picked (`pickPriceList`), its lines priced; the number is the organization's next.
  */
-export async function createQuote(services: Services, ctx: TenantContext, input: QuoteCreateInput): Promise<QuoteView> {
+export async function createQuote(
+  services: Services,
+  ctx: TenantContext,
+  input: QuoteCreateInput,
+): Promise<QuoteView> {
   const opportunity = await getOpportunity(services, ctx, input.opportunity_id).catch((error) => {
     if (error instanceof AppError && error.status === 404)
-      throw new AppError(422, 'reference_not_found', 'No opportunity with this id', { path: 'body.opportunity_id' });
+      throw new AppError(422, 'reference_not_found', 'No opportunity with this id', {
+        path: 'body.opportunity_id',
+      });
     throw error;
   });
   const contact = opportunity.contact
@@ -335,9 +351,14 @@ export async function createQuote(services: Services, ctx: TenantContext, input:
 }
 
 export async function getQuote(services: Services, ctx: TenantContext, id: string): Promise<QuoteView> {
-  return withTenant(services.database, ctx, async (scope) => quoteViewIn(scope, await quoteRowIn(scope, id)), {
-    readOnly: true,
-  });
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => quoteViewIn(scope, await quoteRowIn(scope, id)),
+    {
+      readOnly: true,
+    },
+  );
 }
 
 /** Quote versions, newest first (of a deal, of a status). */
@@ -412,7 +433,8 @@ export async function updateQuote(
     const currentLines = await quoteLinesIn(scope, id);
     let priceListId = current.priceListId;
     if (input.price_list_id !== undefined && input.price_list_id !== current.priceListId)
-      priceListId = (await pickPriceList(scope, input.price_list_id, current.currency, 'body.price_list_id'))!.id;
+      priceListId = (await pickPriceList(scope, input.price_list_id, current.currency, 'body.price_list_id'))!
+        .id;
     const { lines, money: m } = await resolveLines(
       scope,
       { currency: current.currency, priceListId, day: today(), path: 'body.lines' },

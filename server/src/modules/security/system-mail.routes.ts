@@ -12,7 +12,12 @@ const SystemMail = z
     subject: z.string(),
     text: z.string(),
     attachments: z.array(
-      z.object({ filename: z.string(), content_type: z.string(), size: z.number().int(), sha256: z.string() }),
+      z.object({
+        filename: z.string(),
+        content_type: z.string(),
+        size: z.number().int(),
+        sha256: z.string(),
+      }),
     ),
   })
   .meta({ id: 'SystemMail' });

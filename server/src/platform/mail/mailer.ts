@@ -173,5 +173,7 @@ export async function systemMailAttachment(
     { readOnly: true },
   );
   const a = row?.attachments[index];
-  return a ? { filename: a.filename, contentType: a.content_type, content: Buffer.from(a.base64, 'base64') } : null;
+  return a
+    ? { filename: a.filename, contentType: a.content_type, content: Buffer.from(a.base64, 'base64') }
+    : null;
 }

@@ -104,7 +104,11 @@ function QuoteEditor({ quote }: { quote: Quote }) {
     queryFn: () =>
       call(
         api.POST('/api/v1/products/query', {
-          body: { fields: ['sku', 'name', 'tax_rate', 'active'], limit: 200, sort: [{ field: 'name', direction: 'asc' }] },
+          body: {
+            fields: ['sku', 'name', 'tax_rate', 'active'],
+            limit: 200,
+            sort: [{ field: 'name', direction: 'asc' }],
+          },
         }),
       ),
   });
@@ -162,7 +166,10 @@ function QuoteEditor({ quote }: { quote: Quote }) {
       api.GET('/api/v1/products/{id}/price', {
         params: {
           path: { id: productId },
-          query: { ...(quote.price_list_id ? { price_list_id: quote.price_list_id } : {}), quantity: row.quantity || '1' },
+          query: {
+            ...(quote.price_list_id ? { price_list_id: quote.price_list_id } : {}),
+            quantity: row.quantity || '1',
+          },
         },
       }),
     ).catch(() => null);
@@ -188,7 +195,8 @@ function QuoteEditor({ quote }: { quote: Quote }) {
     },
   });
   const newVersion = useMutation({
-    mutationFn: () => call(api.PATCH('/api/v1/quotes/{id}', { params: { path: { id: quote.id } }, body: {} })),
+    mutationFn: () =>
+      call(api.PATCH('/api/v1/quotes/{id}', { params: { path: { id: quote.id } }, body: {} })),
     onSuccess: (next) => {
       refresh(next);
       void navigate({ to: '/quotes/$id', params: { id: next.id } });
@@ -210,7 +218,9 @@ function QuoteEditor({ quote }: { quote: Quote }) {
             body: { title, valid_until: validUntil, terms: terms || null, lines: rows.map(lineBody) },
           }),
         );
-      return call(api.POST('/api/v1/quotes/{id}/send', { params: { path: { id: quote.id } }, body: to ? { to } : {} }));
+      return call(
+        api.POST('/api/v1/quotes/{id}/send', { params: { path: { id: quote.id } }, body: to ? { to } : {} }),
+      );
     },
     onSuccess: (res) => {
       refresh(res.quote);
@@ -222,7 +232,8 @@ function QuoteEditor({ quote }: { quote: Quote }) {
 
   const problem = save.error ?? totals.error;
   const t = totals.data;
-  const needsApproval = editable && (t?.approval_required ?? quote.approval.required) && !quote.approval.approved_at;
+  const needsApproval =
+    editable && (t?.approval_required ?? quote.approval.required) && !quote.approval.approved_at;
 
   return (
     <Stack>
@@ -232,11 +243,17 @@ function QuoteEditor({ quote }: { quote: Quote }) {
             Quote {quote.number}
             {quote.version > 1 ? ` v${quote.version}` : ''}
           </Title>
-          <Badge color={STATUS_COLOR[quote.status]}>{quote.read_only && quote.status === 'sent' ? 'superseded' : quote.status}</Badge>
+          <Badge color={STATUS_COLOR[quote.status]}>
+            {quote.read_only && quote.status === 'sent' ? 'superseded' : quote.status}
+          </Badge>
         </Group>
         <Group>
           {quote.opportunity_id && (
-            <Anchor renderRoot={(p) => <Link {...p} to="/opportunities/$id" params={{ id: quote.opportunity_id! }} />}>
+            <Anchor
+              renderRoot={(p) => (
+                <Link {...p} to="/opportunities/$id" params={{ id: quote.opportunity_id! }} />
+              )}
+            >
               Deal
             </Anchor>
           )}
@@ -265,11 +282,18 @@ function QuoteEditor({ quote }: { quote: Quote }) {
       {quote.superseded_by && (
         <Alert color="gray">
           A later version replaces this one:{' '}
-          <Anchor renderRoot={(p) => <Link {...p} to="/quotes/$id" params={{ id: quote.superseded_by! }} />}>open it</Anchor>
+          <Anchor renderRoot={(p) => <Link {...p} to="/quotes/$id" params={{ id: quote.superseded_by! }} />}>
+            open it
+          </Anchor>
         </Alert>
       )}
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
-        <TextInput label="Title" value={title} onChange={(e) => setTitle(e.currentTarget.value)} disabled={!editable} />
+        <TextInput
+          label="Title"
+          value={title}
+          onChange={(e) => setTitle(e.currentTarget.value)}
+          disabled={!editable}
+        />
         <TextInput
           label="Valid until"
           type="date"
@@ -340,7 +364,9 @@ function QuoteEditor({ quote }: { quote: Quote }) {
                         { value: 'amount', label: quote.currency },
                       ]}
                       value={r.discount_kind}
-                      onChange={(v) => update(r.key, { discount_kind: v === 'amount' ? 'amount' : 'percent' })}
+                      onChange={(v) =>
+                        update(r.key, { discount_kind: v === 'amount' ? 'amount' : 'percent' })
+                      }
                       allowDeselect={false}
                       disabled={!editable}
                       w={70}
@@ -405,10 +431,17 @@ function QuoteEditor({ quote }: { quote: Quote }) {
           </Group>
         </Stack>
       </Group>
-      <Textarea label="Terms" value={terms} onChange={(e) => setTerms(e.currentTarget.value)} disabled={!editable} autosize />
+      <Textarea
+        label="Terms"
+        value={terms}
+        onChange={(e) => setTerms(e.currentTarget.value)}
+        disabled={!editable}
+        autosize
+      />
       {needsApproval && (
         <Alert color="yellow" title="Approval needed">
-          A line's discount is above your organization's threshold: an admin approves the quote before it is sent.
+          A line's discount is above your organization's threshold: an admin approves the quote before it is
+          sent.
           <Group mt="xs">
             <Button size="xs" onClick={() => approve.mutate()} loading={approve.isPending}>
               Approve
@@ -436,8 +469,17 @@ function QuoteEditor({ quote }: { quote: Quote }) {
         </Group>
         {(quote.status === 'draft' || quote.status === 'sent') && !quote.read_only && (
           <Group align="flex-end">
-            <TextInput label="Send to" type="email" value={to} onChange={(e) => setTo(e.currentTarget.value)} />
-            <Button onClick={() => send.mutate()} loading={send.isPending} disabled={editable && save.isPending}>
+            <TextInput
+              label="Send to"
+              type="email"
+              value={to}
+              onChange={(e) => setTo(e.currentTarget.value)}
+            />
+            <Button
+              onClick={() => send.mutate()}
+              loading={send.isPending}
+              disabled={editable && save.isPending}
+            >
               {quote.status === 'sent' ? 'Send again' : 'Send'}
             </Button>
           </Group>

@@ -24,7 +24,8 @@ export function QuotesPanel({ id, canEdit }: PanelProps) {
   const create = useMutation({
     mutationFn: () => call(api.POST('/api/v1/quotes', { body: { opportunity_id: id } })),
     onSuccess: (q) => void navigate({ to: '/quotes/$id', params: { id: q.id } }),
-    onError: (e) => notifications.show({ color: 'red', title: 'Could not create the quote', message: e.message }),
+    onError: (e) =>
+      notifications.show({ color: 'red', title: 'Could not create the quote', message: e.message }),
   });
   return (
     <Section title="Quotes">
@@ -40,7 +41,9 @@ export function QuotesPanel({ id, canEdit }: PanelProps) {
                   </Anchor>
                 </Table.Td>
                 <Table.Td>
-                  <Badge color={STATUS_COLOR[q.status]}>{q.read_only && q.status === 'sent' ? 'superseded' : q.status}</Badge>
+                  <Badge color={STATUS_COLOR[q.status]}>
+                    {q.read_only && q.status === 'sent' ? 'superseded' : q.status}
+                  </Badge>
                 </Table.Td>
                 <Table.Td ta="right">
                   {q.total} {q.currency}

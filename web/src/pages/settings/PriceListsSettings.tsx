@@ -1,4 +1,16 @@
-import { ActionIcon, Badge, Button, Group, Paper, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import {
+  ActionIcon,
+  Badge,
+  Button,
+  Group,
+  Paper,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -44,7 +56,11 @@ export function PriceListsSettings() {
             {lists.data?.data.map((l) => (
               <Table.Tr key={l.id}>
                 <Table.Td>
-                  <Button variant="subtle" size="compact-sm" onClick={() => setOpen(open === l.id ? null : l.id)}>
+                  <Button
+                    variant="subtle"
+                    size="compact-sm"
+                    onClick={() => setOpen(open === l.id ? null : l.id)}
+                  >
                     {l.name}
                   </Button>
                 </Table.Td>
@@ -70,7 +86,13 @@ export function PriceListsSettings() {
           }}
         >
           <Group align="flex-end" mt="sm">
-            <TextInput label="New list" placeholder="Europe" value={name} onChange={(e) => setName(e.currentTarget.value)} required />
+            <TextInput
+              label="New list"
+              placeholder="Europe"
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+              required
+            />
             <TextInput
               label="Currency"
               placeholder="EUR"
@@ -100,9 +122,19 @@ function Prices({ listId }: { listId: string }) {
   const products = useQuery({
     queryKey: ['products', 'picker'],
     queryFn: () =>
-      call(api.POST('/api/v1/products/query', { body: { fields: ['sku', 'name', 'tax_rate', 'active'], limit: 200 } })),
+      call(
+        api.POST('/api/v1/products/query', {
+          body: { fields: ['sku', 'name', 'tax_rate', 'active'], limit: 200 },
+        }),
+      ),
   });
-  const [form, setForm] = useState({ product_id: '', unit_price: '', min_quantity: '1', valid_from: '', valid_to: '' });
+  const [form, setForm] = useState({
+    product_id: '',
+    unit_price: '',
+    min_quantity: '1',
+    valid_from: '',
+    valid_to: '',
+  });
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['price-lists'] });
   const add = useMutation({
     mutationFn: () =>
@@ -126,7 +158,11 @@ function Prices({ listId }: { listId: string }) {
   });
   const remove = useMutation({
     mutationFn: (priceId: string) =>
-      call(api.DELETE('/api/v1/price-lists/{id}/prices/{priceId}', { params: { path: { id: listId, priceId } } })),
+      call(
+        api.DELETE('/api/v1/price-lists/{id}/prices/{priceId}', {
+          params: { path: { id: listId, priceId } },
+        }),
+      ),
     onSuccess: refresh,
   });
   return (
@@ -140,13 +176,23 @@ function Prices({ listId }: { listId: string }) {
           {prices.data?.data.map((p) => (
             <Table.Tr key={p.id}>
               <Table.Td>
-                {p.product_name} <Text span c="dimmed">{p.sku}</Text>
+                {p.product_name}{' '}
+                <Text span c="dimmed">
+                  {p.sku}
+                </Text>
               </Table.Td>
               <Table.Td>from {p.min_quantity}</Table.Td>
-              <Table.Td>{p.valid_from || p.valid_to ? `${p.valid_from ?? '…'} – ${p.valid_to ?? '…'}` : 'always'}</Table.Td>
+              <Table.Td>
+                {p.valid_from || p.valid_to ? `${p.valid_from ?? '…'} – ${p.valid_to ?? '…'}` : 'always'}
+              </Table.Td>
               <Table.Td ta="right">{p.unit_price}</Table.Td>
               <Table.Td>
-                <ActionIcon variant="subtle" color="red" aria-label="Remove price" onClick={() => remove.mutate(p.id)}>
+                <ActionIcon
+                  variant="subtle"
+                  color="red"
+                  aria-label="Remove price"
+                  onClick={() => remove.mutate(p.id)}
+                >
                   <IconTrash size={16} />
                 </ActionIcon>
               </Table.Td>
@@ -164,15 +210,41 @@ function Prices({ listId }: { listId: string }) {
           <Select
             label="Product"
             searchable
-            data={(products.data?.data ?? []).map((p) => ({ value: String(p.id), label: `${p.name} (${p.sku})` }))}
+            data={(products.data?.data ?? []).map((p) => ({
+              value: String(p.id),
+              label: `${p.name} (${p.sku})`,
+            }))}
             value={form.product_id || null}
             onChange={(v) => setForm({ ...form, product_id: v ?? '' })}
             required
           />
-          <TextInput label="Unit price" inputMode="decimal" w={110} value={form.unit_price} onChange={(e) => setForm({ ...form, unit_price: e.currentTarget.value })} required />
-          <TextInput label="From quantity" inputMode="decimal" w={110} value={form.min_quantity} onChange={(e) => setForm({ ...form, min_quantity: e.currentTarget.value })} />
-          <TextInput label="Valid from" type="date" value={form.valid_from} onChange={(e) => setForm({ ...form, valid_from: e.currentTarget.value })} />
-          <TextInput label="Valid to" type="date" value={form.valid_to} onChange={(e) => setForm({ ...form, valid_to: e.currentTarget.value })} />
+          <TextInput
+            label="Unit price"
+            inputMode="decimal"
+            w={110}
+            value={form.unit_price}
+            onChange={(e) => setForm({ ...form, unit_price: e.currentTarget.value })}
+            required
+          />
+          <TextInput
+            label="From quantity"
+            inputMode="decimal"
+            w={110}
+            value={form.min_quantity}
+            onChange={(e) => setForm({ ...form, min_quantity: e.currentTarget.value })}
+          />
+          <TextInput
+            label="Valid from"
+            type="date"
+            value={form.valid_from}
+            onChange={(e) => setForm({ ...form, valid_from: e.currentTarget.value })}
+          />
+          <TextInput
+            label="Valid to"
+            type="date"
+            value={form.valid_to}
+            onChange={(e) => setForm({ ...form, valid_to: e.currentTarget.value })}
+          />
           <Button type="submit" loading={add.isPending}>
             Add price
           </Button>
@@ -184,7 +256,10 @@ function Prices({ listId }: { listId: string }) {
 
 function SalesSettingsForm() {
   const queryClient = useQueryClient();
-  const settings = useQuery({ queryKey: ['sales-settings'], queryFn: () => call(api.GET('/api/v1/sales-settings')) });
+  const settings = useQuery({
+    queryKey: ['sales-settings'],
+    queryFn: () => call(api.GET('/api/v1/sales-settings')),
+  });
   const [draft, setDraft] = useState<{ locale?: string; threshold?: string }>({});
   const save = useMutation({
     mutationFn: () =>

@@ -50,7 +50,9 @@ function Prices({ id }: PanelProps) {
               <Table.Tr key={p.id}>
                 <Table.Td>{p.list.name}</Table.Td>
                 <Table.Td>{p.min_quantity}</Table.Td>
-                <Table.Td>{p.valid_from || p.valid_to ? `${p.valid_from ?? '…'} – ${p.valid_to ?? '…'}` : 'always'}</Table.Td>
+                <Table.Td>
+                  {p.valid_from || p.valid_to ? `${p.valid_from ?? '…'} – ${p.valid_to ?? '…'}` : 'always'}
+                </Table.Td>
                 <Table.Td ta="right">
                   {p.unit_price} {p.list.currency}
                 </Table.Td>
