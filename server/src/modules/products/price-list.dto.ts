@@ -18,8 +18,7 @@ export const PriceListCreate = z
       .boolean()
       .optional()
       .describe('Makes it the default list (the former default stops being one)'),
-  })
-  .meta({ id: 'PriceListCreate' });
+  });
 export const PriceListUpdate = z
   .strictObject({
     name: z.string().trim().min(1).max(100).optional(),
@@ -49,8 +48,7 @@ export const PriceCreate = z
       .describe('The tier: this price applies from this quantity up (default 1)'),
     valid_from: IsoDate.nullable().optional(),
     valid_to: IsoDate.nullable().optional(),
-  })
-  .meta({ id: 'ProductPriceCreate' });
+  });
 export type PriceCreateInput = z.infer<typeof PriceCreate>;
 
 export const ProductPrice = z

@@ -38,11 +38,9 @@ export const ProductCreate = z
     sku: Sku.optional().describe('Default: made from the name, `GTX Pro` -> `GTX-PRO`'),
     name: z.string().trim().min(1).max(200),
     ...productFields,
-  })
-  .meta({ id: 'ProductCreate' });
+  });
 export const ProductUpdate = z
-  .strictObject({ sku: Sku.optional(), name: z.string().trim().min(1).max(200).optional(), ...productFields })
-  .meta({ id: 'ProductUpdate' });
+  .strictObject({ sku: Sku.optional(), name: z.string().trim().min(1).max(200).optional(), ...productFields });
 export type ProductCreateInput = z.infer<typeof ProductCreate>;
 export type ProductUpdateInput = z.infer<typeof ProductUpdate>;
 

@@ -10,8 +10,7 @@ export const Discount = z
   .strictObject({
     kind: z.enum(['percent', 'amount']),
     value: DecimalInput.describe('A percentage (10 = 10 %) or an amount in the quote’s currency'),
-  })
-  .meta({ id: 'QuoteLineDiscount' });
+  });
 
 export const QuoteLineInput = z
   .strictObject({
@@ -23,8 +22,7 @@ export const QuoteLineInput = z
     ),
     discount: Discount.nullable().optional(),
     tax_rate: DecimalInput.nullable().optional().describe('Percent; default: the product’s rate, else 0'),
-  })
-  .meta({ id: 'QuoteLineInput' });
+  });
 export type QuoteLineInputValue = z.infer<typeof QuoteLineInput>;
 
 const Lines = z.array(QuoteLineInput).max(1000);
@@ -42,8 +40,7 @@ export const QuoteCreate = z
     notes: z.string().max(10_000).nullable().optional(),
     recipient_email: z.email().max(320).nullable().optional(),
     lines: Lines.optional().describe('Default: none'),
-  })
-  .meta({ id: 'QuoteCreate' });
+  });
 export type QuoteCreateInput = z.infer<typeof QuoteCreate>;
 
 export const QuoteUpdate = z
@@ -55,8 +52,7 @@ export const QuoteUpdate = z
     notes: z.string().max(10_000).nullable().optional(),
     recipient_email: z.email().max(320).nullable().optional(),
     lines: Lines.optional().describe('Replaces every line'),
-  })
-  .meta({ id: 'QuoteUpdate' });
+  });
 export type QuoteUpdateInput = z.infer<typeof QuoteUpdate>;
 
 /** A line of the live totals: its numbers only (the editor sends what its grid holds). */
@@ -67,8 +63,7 @@ export const TotalsLine = z.strictObject({
   tax_rate: DecimalInput.nullable().optional(),
 });
 export const QuoteTotalsInput = z
-  .strictObject({ currency: CurrencyCode, lines: z.array(TotalsLine).max(1000) })
-  .meta({ id: 'QuoteTotalsInput' });
+  .strictObject({ currency: CurrencyCode, lines: z.array(TotalsLine).max(1000) });
 
 const Money = z.string().describe('A decimal in the quote’s currency, with its minor unit’s decimals');
 
@@ -219,5 +214,4 @@ export const SalesSettingsUpdate = z
     quote_validity_days: z.number().int().min(1).max(3650).optional(),
     default_terms: z.string().max(10_000).nullable().optional(),
     address: z.string().max(1000).nullable().optional(),
-  })
-  .meta({ id: 'SalesSettingsUpdate' });
+  });
