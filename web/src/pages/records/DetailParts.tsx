@@ -267,7 +267,7 @@ export function TimelinePanel({ object, id }: { object: RecordObject; id: string
 }
 
 /** Notes on the record: a rich-text editor (sanitized server-side) and the list, newest first. */
-export function NotesPanel({ object, id }: { object: RecordObject; id: string }) {
+export function NotesPanel({ object, id }: { object: Exclude<RecordObject, 'product'>; id: string }) {
   const canEdit = useCanEdit();
   const queryClient = useQueryClient();
   const notes = useQuery({
@@ -312,7 +312,7 @@ export function NotesPanel({ object, id }: { object: RecordObject; id: string })
 }
 
 /** Open and done tasks about the record; add one, complete with one click. */
-export function TasksPanel({ object, id }: { object: RecordObject; id: string }) {
+export function TasksPanel({ object, id }: { object: Exclude<RecordObject, 'product'>; id: string }) {
   const canEdit = useCanEdit();
   const queryClient = useQueryClient();
   const [title, setTitle] = useState('');

@@ -122,8 +122,9 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
               members={members}
               summary={(related, r) => OBJECT_PLUGINS[related].summary?.(r)}
             />
-            <TasksPanel object={object} id={id} />
-            <NotesPanel object={object} id={id} />
+            {/* Tasks and notes are about contacts, companies and deals (not catalog items). */}
+            {object !== 'product' && <TasksPanel object={object} id={id} />}
+            {object !== 'product' && <NotesPanel object={object} id={id} />}
             <TimelinePanel object={object} id={id} />
           </Stack>
         </Grid.Col>
