@@ -211,7 +211,7 @@ beforeAll(async () => {
       ),
     );
   }
-}, 180_000);
+}, 300_000);
 afterAll(() => t?.close());
 
 const valuesFor = (c: Case, ids: Ids) =>
