@@ -41,6 +41,11 @@ describe('OpenAPI and the reference', () => {
     expect(publicOps.map((o) => o.op.operationId).sort()).toEqual(
       [
         'acceptInvitation',
+        // A customer's answer to a quote: the signed link is the credential (issue 29).
+        'acceptPublicQuote',
+        'getPublicQuotePdf',
+        'rejectPublicQuote',
+        'viewPublicQuote',
         'getHealth',
         'getReadiness',
         'getVersion',
