@@ -10,15 +10,14 @@ export const CurrencyCode = z
 
 const IsoDate = z.iso.date().describe('YYYY-MM-DD');
 
-export const PriceListCreate = z
-  .strictObject({
-    name: z.string().trim().min(1).max(100),
-    currency: CurrencyCode,
-    is_default: z
-      .boolean()
-      .optional()
-      .describe('Makes it the default list (the former default stops being one)'),
-  });
+export const PriceListCreate = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  currency: CurrencyCode,
+  is_default: z
+    .boolean()
+    .optional()
+    .describe('Makes it the default list (the former default stops being one)'),
+});
 export const PriceListUpdate = z
   .strictObject({
     name: z.string().trim().min(1).max(100).optional(),
@@ -39,16 +38,15 @@ export const PriceList = z
   .meta({ id: 'PriceList' });
 export type PriceListView = z.infer<typeof PriceList>;
 
-export const PriceCreate = z
-  .strictObject({
-    product_id: z.uuid(),
-    unit_price: DecimalInput.refine((v) => Number(v) >= 0, 'Not negative'),
-    min_quantity: DecimalInput.refine((v) => Number(v) > 0, 'Above zero')
-      .optional()
-      .describe('The tier: this price applies from this quantity up (default 1)'),
-    valid_from: IsoDate.nullable().optional(),
-    valid_to: IsoDate.nullable().optional(),
-  });
+export const PriceCreate = z.strictObject({
+  product_id: z.uuid(),
+  unit_price: DecimalInput.refine((v) => Number(v) >= 0, 'Not negative'),
+  min_quantity: DecimalInput.refine((v) => Number(v) > 0, 'Above zero')
+    .optional()
+    .describe('The tier: this price applies from this quantity up (default 1)'),
+  valid_from: IsoDate.nullable().optional(),
+  valid_to: IsoDate.nullable().optional(),
+});
 export type PriceCreateInput = z.infer<typeof PriceCreate>;
 
 export const ProductPrice = z

@@ -33,14 +33,16 @@ const Sku = z
   .max(64)
   .regex(/^[\p{L}\p{N}._\-/ ]+$/u, 'Letters, digits, spaces and . _ - /');
 
-export const ProductCreate = z
-  .strictObject({
-    sku: Sku.optional().describe('Default: made from the name, `GTX Pro` -> `GTX-PRO`'),
-    name: z.string().trim().min(1).max(200),
-    ...productFields,
-  });
-export const ProductUpdate = z
-  .strictObject({ sku: Sku.optional(), name: z.string().trim().min(1).max(200).optional(), ...productFields });
+export const ProductCreate = z.strictObject({
+  sku: Sku.optional().describe('Default: made from the name, `GTX Pro` -> `GTX-PRO`'),
+  name: z.string().trim().min(1).max(200),
+  ...productFields,
+});
+export const ProductUpdate = z.strictObject({
+  sku: Sku.optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+  ...productFields,
+});
 export type ProductCreateInput = z.infer<typeof ProductCreate>;
 export type ProductUpdateInput = z.infer<typeof ProductUpdate>;
 

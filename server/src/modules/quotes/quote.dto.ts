@@ -6,53 +6,49 @@ export const QUOTE_STATUSES = ['draft', 'sent', 'accepted', 'rejected', 'expired
 
 const IsoDate = z.iso.date().describe('YYYY-MM-DD');
 
-export const Discount = z
-  .strictObject({
-    kind: z.enum(['percent', 'amount']),
-    value: DecimalInput.describe('A percentage (10 = 10 %) or an amount in the quote’s currency'),
-  });
+export const Discount = z.strictObject({
+  kind: z.enum(['percent', 'amount']),
+  value: DecimalInput.describe('A percentage (10 = 10 %) or an amount in the quote’s currency'),
+});
 
-export const QuoteLineInput = z
-  .strictObject({
-    product_id: z.uuid().nullable().optional().describe('A product line; absent or null: free text'),
-    description: z.string().trim().min(1).max(2000).optional().describe('Default: the product’s name'),
-    quantity: DecimalInput,
-    unit_price: DecimalInput.optional().describe(
-      "Default for a product line: its price on the quote's price list for this quantity",
-    ),
-    discount: Discount.nullable().optional(),
-    tax_rate: DecimalInput.nullable().optional().describe('Percent; default: the product’s rate, else 0'),
-  });
+export const QuoteLineInput = z.strictObject({
+  product_id: z.uuid().nullable().optional().describe('A product line; absent or null: free text'),
+  description: z.string().trim().min(1).max(2000).optional().describe('Default: the product’s name'),
+  quantity: DecimalInput,
+  unit_price: DecimalInput.optional().describe(
+    "Default for a product line: its price on the quote's price list for this quantity",
+  ),
+  discount: Discount.nullable().optional(),
+  tax_rate: DecimalInput.nullable().optional().describe('Percent; default: the product’s rate, else 0'),
+});
 export type QuoteLineInputValue = z.infer<typeof QuoteLineInput>;
 
 const Lines = z.array(QuoteLineInput).max(1000);
 
-export const QuoteCreate = z
-  .strictObject({
-    opportunity_id: z.uuid().describe('The deal quoted: its contact, company and currency are copied'),
-    price_list_id: z
-      .uuid()
-      .optional()
-      .describe("Default: the list in the deal's currency, else the default list"),
-    title: z.string().trim().min(1).max(200).optional(),
-    valid_until: IsoDate.optional(),
-    terms: z.string().max(10_000).nullable().optional(),
-    notes: z.string().max(10_000).nullable().optional(),
-    recipient_email: z.email().max(320).nullable().optional(),
-    lines: Lines.optional().describe('Default: none'),
-  });
+export const QuoteCreate = z.strictObject({
+  opportunity_id: z.uuid().describe('The deal quoted: its contact, company and currency are copied'),
+  price_list_id: z
+    .uuid()
+    .optional()
+    .describe("Default: the list in the deal's currency, else the default list"),
+  title: z.string().trim().min(1).max(200).optional(),
+  valid_until: IsoDate.optional(),
+  terms: z.string().max(10_000).nullable().optional(),
+  notes: z.string().max(10_000).nullable().optional(),
+  recipient_email: z.email().max(320).nullable().optional(),
+  lines: Lines.optional().describe('Default: none'),
+});
 export type QuoteCreateInput = z.infer<typeof QuoteCreate>;
 
-export const QuoteUpdate = z
-  .strictObject({
-    title: z.string().trim().min(1).max(200).optional(),
-    price_list_id: z.uuid().optional(),
-    valid_until: IsoDate.optional(),
-    terms: z.string().max(10_000).nullable().optional(),
-    notes: z.string().max(10_000).nullable().optional(),
-    recipient_email: z.email().max(320).nullable().optional(),
-    lines: Lines.optional().describe('Replaces every line'),
-  });
+export const QuoteUpdate = z.strictObject({
+  title: z.string().trim().min(1).max(200).optional(),
+  price_list_id: z.uuid().optional(),
+  valid_until: IsoDate.optional(),
+  terms: z.string().max(10_000).nullable().optional(),
+  notes: z.string().max(10_000).nullable().optional(),
+  recipient_email: z.email().max(320).nullable().optional(),
+  lines: Lines.optional().describe('Replaces every line'),
+});
 export type QuoteUpdateInput = z.infer<typeof QuoteUpdate>;
 
 /** A line of the live totals: its numbers only (the editor sends what its grid holds). */
@@ -62,8 +58,10 @@ export const TotalsLine = z.strictObject({
   discount: Discount.nullable().optional(),
   tax_rate: DecimalInput.nullable().optional(),
 });
-export const QuoteTotalsInput = z
-  .strictObject({ currency: CurrencyCode, lines: z.array(TotalsLine).max(1000) });
+export const QuoteTotalsInput = z.strictObject({
+  currency: CurrencyCode,
+  lines: z.array(TotalsLine).max(1000),
+});
 
 const Money = z.string().describe('A decimal in the quote’s currency, with its minor unit’s decimals');
 
@@ -190,28 +188,27 @@ export const SalesSettings = z
   })
   .meta({ id: 'SalesSettings' });
 
-export const SalesSettingsUpdate = z
-  .strictObject({
-    locale: z
-      .string()
-      .trim()
-      .max(35)
-      .refine((v) => {
-        try {
-          return Intl.getCanonicalLocales(v).length === 1;
-        } catch {
-          return false;
-        }
-      }, 'A BCP 47 language tag, such as en-US or de-DE')
-      .optional(),
-    currency: CurrencyCode.optional(),
-    approval_discount_percent: DecimalInput.refine(
-      (v) => Number(v) >= 0 && Number(v) <= 100,
-      'Between 0 and 100',
-    )
-      .nullable()
-      .optional(),
-    quote_validity_days: z.number().int().min(1).max(3650).optional(),
-    default_terms: z.string().max(10_000).nullable().optional(),
-    address: z.string().max(1000).nullable().optional(),
-  });
+export const SalesSettingsUpdate = z.strictObject({
+  locale: z
+    .string()
+    .trim()
+    .max(35)
+    .refine((v) => {
+      try {
+        return Intl.getCanonicalLocales(v).length === 1;
+      } catch {
+        return false;
+      }
+    }, 'A BCP 47 language tag, such as en-US or de-DE')
+    .optional(),
+  currency: CurrencyCode.optional(),
+  approval_discount_percent: DecimalInput.refine(
+    (v) => Number(v) >= 0 && Number(v) <= 100,
+    'Between 0 and 100',
+  )
+    .nullable()
+    .optional(),
+  quote_validity_days: z.number().int().min(1).max(3650).optional(),
+  default_terms: z.string().max(10_000).nullable().optional(),
+  address: z.string().max(1000).nullable().optional(),
+});
