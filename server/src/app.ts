@@ -25,6 +25,9 @@ import { registerOpportunityRoutes } from './modules/opportunities/opportunity.r
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
 import { registerOrganizationSettingsRoutes } from './modules/organizations/organization-settings.routes.js';
 import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
+import { registerProductRoutes } from './modules/products/product.routes.js';
+import { registerQuoteRoutes } from './modules/quotes/quote.routes.js';
+import { registerPublicQuoteRoutes } from './modules/quotes/quote-public.routes.js';
 import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerApiKeyRoutes } from './modules/security/api-key.routes.js';
@@ -55,6 +58,8 @@ import './modules/notes/note.events.js';
 import './modules/opportunities/opportunity.events.js';
 import './modules/organizations/organization.events.js';
 import './modules/pipelines/pipeline.events.js';
+import './modules/products/product.events.js';
+import './modules/quotes/quote.events.js';
 import './modules/records/record.events.js';
 import './modules/tags/tag.events.js';
 import './modules/tasks/task.events.js';
@@ -190,6 +195,9 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerViewRoutes(v1 as ApiApp, services);
         registerPipelineRoutes(v1 as ApiApp, services);
         registerOpportunityRoutes(v1 as ApiApp, services);
+        registerProductRoutes(v1 as ApiApp, services);
+        registerQuoteRoutes(v1 as ApiApp, services);
+        registerPublicQuoteRoutes(v1 as ApiApp, services);
         registerTaskRoutes(v1 as ApiApp, services);
         registerNoteRoutes(v1 as ApiApp, services);
         registerSearchRoutes(v1 as ApiApp, services);

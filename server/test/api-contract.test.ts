@@ -42,6 +42,11 @@ describe('OpenAPI and the reference', () => {
       [
         'acceptInvitation',
         'downloadFile',
+        // A customer's answer to a quote: the signed link is the credential (issue 29).
+        'acceptPublicQuote',
+        'getPublicQuotePdf',
+        'rejectPublicQuote',
+        'viewPublicQuote',
         'getHealth',
         'getReadiness',
         'getVersion',

@@ -272,6 +272,9 @@ describe('empty and late errors', () => {
       object: 'contact',
       fields: [{ key: 'email' }],
     });
+    const product = await c.post('/api/v1/products', { name: 'Patch product' });
+    const priceList = await c.post('/api/v1/price-lists', { name: 'Patch list', currency: 'SEK' });
+    const quote = await c.post('/api/v1/quotes', { opportunity_id: deal.body.id });
     const targets: [string, { status: number; body: Record<string, unknown> }][] = [
       [`/api/v1/pipelines/${pipeline.body.id}`, pipeline],
       [`/api/v1/pipelines/${pipeline.body.id}/stages/${stage.id}`, pipeline],
@@ -289,6 +292,9 @@ describe('empty and late errors', () => {
       [`/api/v1/teams/${team.body.id}`, team],
       [`/api/v1/webhooks/${webhook.body.id}`, webhook],
       [`/api/v1/forms/${form.body.id}`, form],
+      [`/api/v1/products/${product.body.id}`, product],
+      [`/api/v1/price-lists/${priceList.body.id}`, priceList],
+      [`/api/v1/quotes/${quote.body.id}`, quote],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);
@@ -298,7 +304,10 @@ describe('empty and late errors', () => {
       if ('name' in created.body) expect(res.body.name).toBe(created.body.name);
       if ('title' in created.body) expect(res.body.title).toBe(created.body.title);
     }
-    const covered = new Set(targets.map(([url]) => url.split('/')[3]));
+    // The sales settings are the organization's one set (no id): `{}` answers them unchanged.
+    const settings = await c.get('/api/v1/sales-settings');
+    expect((await c.patch('/api/v1/sales-settings', {})).body).toEqual(settings.body);
+    const covered = new Set([...targets.map(([url]) => url.split('/')[3]), 'sales-settings']);
     const patchRoutes = org.t.routes.filter((r) => r.method === 'PATCH').map((r) => r.url.split('/')[3]);
     // The organization's settings have no id: `{}` answers them unchanged.
     const settings = await c.get('/api/v1/organization/settings');

@@ -54,6 +54,10 @@ export type Kind =
   | 'consented'
   | 'file'
   | 'eraseContact'
+  | 'product'
+  | 'priceList'
+  | 'price'
+  | 'quote'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };
@@ -774,6 +778,7 @@ export const RECORDS = [
   { object: 'contact', collection: 'contacts', kind: 'contact', other: 'contact2' },
   { object: 'company', collection: 'companies', kind: 'company', other: 'company2' },
   { object: 'opportunity', collection: 'opportunities', kind: 'opportunity', other: 'closed' },
+  { object: 'product', collection: 'products', kind: 'product', other: 'product' },
 ] as const;
 for (const { object, collection, kind, other } of RECORDS) {
   const base = `/api/v1/${collection}`;
@@ -815,7 +820,7 @@ for (const { object, collection, kind, other } of RECORDS) {
       holds: (r) => (r.body as { matched?: number } | undefined)?.matched === 1,
     },
   ];
-  if (object !== 'opportunity') {
+  if (object === 'contact' || object === 'company') {
     CASES[`POST ${base}/duplicates/dismiss`] = [
       {
         fields: { 'body.ids[]': kind },
@@ -873,6 +878,15 @@ function referenceBody(object: string): {
         first_name: name,
         owner_id: v['body.owner_id'],
         companies: [{ id: v['body.companies[].id'] }],
+      }),
+    };
+  if (object === 'product')
+    return {
+      fields: { 'body.owner_id': 'user' },
+      body: (v, name) => ({
+        sku: `${name}-${randomBytes(4).toString('hex')}`,
+        name,
+        owner_id: v['body.owner_id'],
       }),
     };
   if (object === 'company')

@@ -124,6 +124,46 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         ok(await c.post(`/api/v1/tasks/${done}/complete`, {}), kind);
         return { doneTask: done };
       }
+      case 'product':
+        return {
+          product: ok(
+            await c.post('/api/v1/products', {
+              sku: `${tn.marker}-${randomBytes(3).toString('hex')}`,
+              name: `${tn.marker} product`,
+              owner_id: ids.user,
+            }),
+            kind,
+          ).id,
+        };
+      case 'priceList':
+        return {
+          priceList: ok(
+            await c.post('/api/v1/price-lists', { name: `${tn.marker} euros`, currency: 'EUR' }),
+            kind,
+          ).id,
+        };
+      case 'price':
+        return {
+          price: ok(
+            await c.post(`/api/v1/price-lists/${ids.priceList}/prices`, {
+              product_id: ids.product,
+              unit_price: '120.50',
+            }),
+            kind,
+          ).id,
+        };
+      case 'quote':
+        return {
+          quote: ok(
+            await c.post('/api/v1/quotes', {
+              opportunity_id: ids.opportunity,
+              title: `${tn.marker} quote`,
+              recipient_email: 'walk-customer@example.com',
+              lines: [{ product_id: ids.product, quantity: '2', unit_price: '120.50' }],
+            }),
+            kind,
+          ).id,
+        };
       case 'note':
         return {
           note: ok(
@@ -420,6 +460,10 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'form',
     'consented',
     'auditCursor',
+    'product',
+    'priceList',
+    'price',
+    'quote',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

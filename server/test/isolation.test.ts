@@ -24,6 +24,7 @@ import './isolation-access-cases.js';
 import './isolation-custom-cases.js';
 import './isolation-lead-cases.js';
 import './isolation-files-cases.js';
+import './isolation-sales-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadFile } from './kit/files.js';
 import { uploadCsv } from './kit/imports.js';
@@ -149,6 +150,8 @@ async function stateOf(tn: Tenant, extraIds: Ids[]) {
     '/api/v1/contacts/export?format=jsonl',
     '/api/v1/companies/export?format=jsonl',
     '/api/v1/opportunities/export?format=jsonl',
+    '/api/v1/products/export?format=jsonl',
+    '/api/v1/price-lists',
     `/api/v1/objects/${WALK_OBJECT}`,
     `/api/v1/records/${WALK_OBJECT}/export?format=jsonl`,
   ]) {
@@ -168,6 +171,8 @@ async function stateOf(tn: Tenant, extraIds: Ids[]) {
     mapping: 'import-mappings',
     customRecord: `records/${WALK_OBJECT}`,
     file: 'files',
+    product: 'products',
+    quote: 'quotes',
   };
   for (const ids of [tn.ids, ...extraIds]) {
     for (const [kind, collection] of Object.entries(byId)) {

@@ -139,6 +139,26 @@ const companyRoute = createRoute({
   loader: recordLoader('company'),
   component: lazyRouteComponent(() => import('./pages/records/RecordPage'), 'CompanyPage'),
 });
+const productsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/products',
+  validateSearch: listSearch,
+  loaderDeps: ({ search }) => search,
+  loader: listLoader('product'),
+  component: lazyRouteComponent(() => import('./pages/records/ListPages'), 'ProductsPage'),
+});
+const productRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/products/$id',
+  loader: recordLoader('product'),
+  component: lazyRouteComponent(() => import('./pages/records/RecordPage'), 'ProductPage'),
+});
+// A quote's editor (issue 29): its own chunk, loaded when a quote is opened.
+const quoteRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/quotes/$id',
+  component: lazyRouteComponent(() => import('./pages/quotes/QuotePage'), 'QuotePage'),
+});
 type BoardSearch = { pipeline?: string; owner?: string; q?: string; closed?: boolean };
 const boardRoute = createRoute({
   getParentRoute: () => appRoute,
@@ -230,6 +250,9 @@ const routeTree = rootRoute.addChildren([
     contactRoute,
     companiesRoute,
     companyRoute,
+    productsRoute,
+    productRoute,
+    quoteRoute,
     boardRoute,
     opportunityRoute,
     tasksRoute,

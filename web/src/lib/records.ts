@@ -10,25 +10,28 @@ export function asRecord(row: { [key: string]: unknown }): RecordData[] {
   return typeof id === 'string' ? [{ ...row, id }] : [];
 }
 
-export type RecordObject = 'contact' | 'company' | 'opportunity';
+export type RecordObject = 'contact' | 'company' | 'opportunity' | 'product';
 /** Each object's API collection and detail route (one place for search hits, task links, detail pages). */
 export const COLLECTION = {
   contact: 'contacts',
   company: 'companies',
   opportunity: 'opportunities',
+  product: 'products',
 } as const;
 export type Collection = (typeof COLLECTION)[RecordObject];
 /** The objects with a table page, a create form and duplicates (opportunities live on the board). */
-export type ListObject = 'contact' | 'company';
+export type ListObject = 'contact' | 'company' | 'product';
 export const DETAIL_PATH = {
   contact: '/contacts/$id',
   company: '/companies/$id',
   opportunity: '/opportunities/$id',
+  product: '/products/$id',
 } as const;
 export const OBJECT_OF: Record<Collection, RecordObject> = {
   contacts: 'contact',
   companies: 'company',
   opportunities: 'opportunity',
+  products: 'product',
 };
 
 /** How an object's records are named and listed: the registry's `display` (`GET /api/v1/objects`). */
@@ -47,7 +50,7 @@ export function recordTitle(display: ObjectDisplay, record: RecordData): string 
   return named || display.fallback.map(text).find(Boolean) || display.empty;
 }
 export const isRecordObject = (key: string | undefined): key is RecordObject =>
-  key === 'contact' || key === 'company' || key === 'opportunity';
+  key === 'contact' || key === 'company' || key === 'opportunity' || key === 'product';
 
 /**
  * The API path of an endpoint every record collection has, typed as the union of the real paths

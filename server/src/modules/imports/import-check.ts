@@ -15,6 +15,7 @@ import { type PipelineView, problem, type RunSettings } from './import-writers.j
 import { prepareCompany } from './writers-companies.js';
 import { prepareContact, unknownCompany } from './writers-contacts.js';
 import { prepareOpportunity, unknownContact } from './writers-opportunities.js';
+import { prepareProduct } from './writers-products.js';
 
 /** Rows checked by a preview: every row of a file up to this size, the first ones above it. */
 export const CHECK_MAX_ROWS = 100_000;
@@ -108,6 +109,11 @@ function factsOf(object: string, run: RunSettings, draft: RowDraft, required: Im
       lost: c.problems,
       links: c.companyRef ? [{ object: 'company', ref: c.companyRef }] : [],
     };
+  }
+  if (object === 'product') {
+    const p = prepareProduct(run, draft);
+    if ('outcome' in p) return { ...base, failed: p.problems, lost: none };
+    return { ...base, failed: null, lost: p.problems };
   }
   if (object === 'company') {
     const c = prepareCompany(run, draft);

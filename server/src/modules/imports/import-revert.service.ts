@@ -15,6 +15,7 @@ import { deleteNote, replaceNoteBodyIn } from '../notes/note.service.js';
 import type { OpportunityUpdateInput } from '../opportunities/opportunity.dto.js';
 import { archiveOpportunity, setOpportunitiesArchived } from '../opportunities/opportunity.service.js';
 import { updateOpportunitiesIn, updateOpportunity } from '../opportunities/opportunity-updates.service.js';
+import { archiveProduct, setProductsArchived, updateProduct } from '../products/product.service.js';
 import { updateRecordsIn } from '../records/record-batch.service.js';
 import type { RecordChangeResult } from '../records/record-changes.js';
 import { setRecordsArchived, updateRecord } from '../records/record-engine.service.js';
@@ -39,12 +40,14 @@ const ARCHIVE: Record<string, (s: Services, c: TenantContext, id: string) => Pro
   task: (s, c, id) => transitionTask(s, c, id, 'archive'),
   // Notes have no archive: an imported note is deleted.
   note: (s, c, id) => deleteNote(s, c, id, { isAdmin: true }),
+  product: archiveProduct,
 };
 const UPDATE = {
   contact: updateContact,
   company: updateCompany,
   opportunity: updateOpportunity,
   task: updateTask,
+  product: updateProduct,
   // The text an import overwrote goes back (notes have no other field an import changes).
   note: (s: Services, c: TenantContext, id: string, before: { body: string }) =>
     withTenant(s.database, c, (scope) => replaceNoteBodyIn(scope, s, id, before.body)),
@@ -141,6 +144,7 @@ const BULK_ARCHIVE: Record<
 > = {
   contact: (scope, services, ids) => setContactsArchived(scope, services, ids, true),
   opportunity: (scope, services, ids) => setOpportunitiesArchived(scope, services, ids, true),
+  product: (scope, services, ids) => setProductsArchived(scope, services, ids, true),
 };
 
 /**

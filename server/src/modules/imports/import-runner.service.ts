@@ -30,6 +30,7 @@ import { writeNote, writeTask } from './writers-activities.js';
 import { resolvePendingParents, writeCompany } from './writers-companies.js';
 import { writeContact } from './writers-contacts.js';
 import { writeOpportunity } from './writers-opportunities.js';
+import { writeProduct } from './writers-products.js';
 
 export { RunOvertakenError } from './import-batch.writer.js';
 
@@ -278,6 +279,7 @@ const WRITERS: Record<string, RowWriter> = {
   opportunity: writeOpportunity,
   task: writeTask,
   note: writeNote,
+  product: writeProduct,
 };
 
 /** Where pg-boss puts an import job whose worker died on each of its tries (`markStalled`). */

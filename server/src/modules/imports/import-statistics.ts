@@ -18,6 +18,7 @@ const TABLES: Record<string, string[]> = {
   opportunity: ['opportunities', 'opportunity_stage_history', 'external_ids', 'import_rows', 'events'],
   task: ['tasks', 'external_ids', 'import_rows', 'events'],
   note: ['notes', 'external_ids', 'import_rows', 'events'],
+  product: ['products', 'product_prices', 'external_ids', 'import_rows', 'events'],
 };
 
 /** Rows after which an import first gathers statistics; below it the tables' old ones serve. */

@@ -3,7 +3,7 @@ import type { FieldDef, ObjectDef, SelectOption } from '../../platform/registry/
 import type { ColumnMapping } from './import.schema.js';
 
 /** The objects a file can be imported into. */
-export const IMPORT_OBJECTS = ['contact', 'company', 'opportunity', 'task', 'note'] as const;
+export const IMPORT_OBJECTS = ['contact', 'company', 'opportunity', 'task', 'note', 'product'] as const;
 export type ImportObject = (typeof IMPORT_OBJECTS)[number];
 
 /**
@@ -230,6 +230,31 @@ const STANDARD_TARGETS: Record<ImportObject, TargetSpec[]> = {
     }),
     field('tags'),
     EXTERNAL_ID('opportunity', ['opportunityid', 'dealid']),
+  ],
+  product: [
+    field('sku', {
+      required: false,
+      description: 'Default: made from the name (GTX Pro: GTX-PRO); a product of the same SKU is matched',
+    }),
+    field('name'),
+    field('description'),
+    field('unit'),
+    field('fractional'),
+    field('active'),
+    field('tax_rate'),
+    t(
+      'list_price',
+      'List price',
+      'currency',
+      ['price', 'listprice', 'salesprice', 'unitprice', 'msrp', 'baseprice'],
+      {
+        description:
+          "The product's base price (from quantity 1) on the price list of the cell's currency, or the default list when it names none",
+      },
+    ),
+    field('tags'),
+    OWNER(['productowner']),
+    EXTERNAL_ID('product', ['productid', 'itemid']),
   ],
   task: [
     field('title'),

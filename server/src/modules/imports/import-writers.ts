@@ -207,6 +207,7 @@ export async function recordOfExternalId(
     opportunity: 'opportunities',
     task: 'tasks',
     note: 'notes',
+    product: 'products',
   }[object];
   // Notes have no archive: they are deleted.
   const active = object === 'note' ? '' : 'and r.archived_at is null';

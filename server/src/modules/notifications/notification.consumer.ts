@@ -20,6 +20,8 @@ const NAMED_TYPES = [
   'task.overdue',
   'note.created',
   'note.updated',
+  'quote.accepted',
+  'quote.rejected',
 ];
 
 /** Actors whose mass writes would flood a member: an import's rows do not notify their owners. */
@@ -80,6 +82,16 @@ async function draftsOf(scope: TenantScope, e: EventEnvelope): Promise<Notificat
             detail: str(data.name),
           });
     }
+  } else if (e.type === 'quote.accepted' || e.type === 'quote.rejected') {
+    // The customer answered online: the quote's owner hears of it.
+    const owner = str(data.owner_id);
+    if (owner)
+      drafts.push({
+        ...base,
+        kind: 'status_changed',
+        recipientId: owner,
+        detail: verb === 'accepted' ? 'Accepted' : 'Rejected',
+      });
   } else if (e.subject.object === 'opportunity' && ['moved', 'closed', 'reopened'].includes(verb)) {
     const facts = await recordFacts(scope, e.subject.object, e.subject.id);
     const detail = str(data.to_stage); // a close's stage is its outcome: Won, Lost

@@ -7,10 +7,18 @@ const SystemMail = z
   .object({
     id: z.uuid(),
     created_at: z.string(),
-    kind: z.string().describe('password_reset, email_verification or invitation'),
+    kind: z.string().describe('password_reset, email_verification, invitation or quote'),
     to: z.string(),
     subject: z.string(),
     text: z.string(),
+    attachments: z.array(
+      z.object({
+        filename: z.string(),
+        content_type: z.string(),
+        size: z.number().int(),
+        sha256: z.string(),
+      }),
+    ),
   })
   .meta({ id: 'SystemMail' });
 

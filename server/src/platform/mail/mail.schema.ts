@@ -1,4 +1,5 @@
-import { pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { organizations } from '../auth/auth.schema.js';
 
 /**
@@ -16,11 +17,16 @@ export const systemMail = pgTable(
       .references(() => organizations.id, { onDelete: 'cascade' }),
     id: uuid('id').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-    /** `password_reset`, `email_verification`, `invitation`. */
+    /** `password_reset`, `email_verification`, `invitation`, `quote`. */
     kind: text('kind').notNull(),
     recipient: text('recipient').notNull(),
     subject: text('subject').notNull(),
     text: text('text').notNull(),
+    /** Files sent with the message (a quote's PDF), their bytes base64. */
+    attachments: jsonb('attachments')
+      .$type<{ filename: string; content_type: string; sha256: string; base64: string }[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.id] })],
 );

@@ -1,4 +1,5 @@
-import { desc, eq } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, desc, eq } from 'drizzle-orm';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import { runOutsideDbBudget } from '../../db/budget.js';
@@ -7,7 +8,10 @@ import { newId } from '../../db/ids.js';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { systemMail } from './mail.schema.js';
 
-export type SystemMailKind = 'password_reset' | 'email_verification' | 'invitation';
+export type SystemMailKind = 'password_reset' | 'email_verification' | 'invitation' | 'quote';
+
+/** A file sent with a message. */
+export type MailAttachment = { filename: string; contentType: string; content: Buffer };
 
 /** A system message: to one address, plain text. */
 export type SystemMessage = {
@@ -20,6 +24,7 @@ export type SystemMessage = {
    * kept in the outbox of each organization the user belongs to.
    */
   orgId?: string | undefined;
+  attachments?: MailAttachment[] | undefined;
 };
 
 /**
@@ -51,6 +56,11 @@ export function createMailer(
             to: message.to,
             subject: message.subject,
             text: message.text,
+            attachments: message.attachments?.map((a) => ({
+              filename: a.filename,
+              contentType: a.contentType,
+              content: a.content,
+            })),
           });
         } catch (error) {
           logger.error({ err: error, kind: message.kind }, 'system e-mail not sent');
@@ -73,6 +83,12 @@ export function createMailer(
             recipient: message.to,
             subject: message.subject,
             text: message.text,
+            attachments: (message.attachments ?? []).map((a) => ({
+              filename: a.filename,
+              content_type: a.contentType,
+              sha256: createHash('sha256').update(a.content).digest('hex'),
+              base64: a.content.toString('base64'),
+            })),
           }),
         );
       }
@@ -106,6 +122,7 @@ export type SystemMailView = {
   to: string;
   subject: string;
   text: string;
+  attachments: { filename: string; content_type: string; size: number; sha256: string }[];
 };
 
 /** The organization's outbox, newest first (the last 200 messages). */
@@ -129,5 +146,34 @@ export async function listSystemMail(database: Database, ctx: TenantContext): Pr
     to: r.recipient,
     subject: r.subject,
     text: r.text,
+    attachments: r.attachments.map((a) => ({
+      filename: a.filename,
+      content_type: a.content_type,
+      size: Buffer.from(a.base64, 'base64').length,
+      sha256: a.sha256,
+    })),
   }));
+}
+
+/** The bytes of an attachment of a kept message. @returns null when there is none */
+export async function systemMailAttachment(
+  database: Database,
+  ctx: TenantContext,
+  id: string,
+  index: number,
+): Promise<{ filename: string; contentType: string; content: Buffer } | null> {
+  const [row] = await withTenant(
+    database,
+    ctx,
+    ({ tx }) =>
+      tx
+        .select({ attachments: systemMail.attachments })
+        .from(systemMail)
+        .where(and(eq(systemMail.orgId, ctx.orgId), eq(systemMail.id, id))),
+    { readOnly: true },
+  );
+  const a = row?.attachments[index];
+  return a
+    ? { filename: a.filename, contentType: a.content_type, content: Buffer.from(a.base64, 'base64') }
+    : null;
 }

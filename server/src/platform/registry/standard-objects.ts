@@ -261,6 +261,47 @@ STANDARD_OBJECTS.opportunity = {
   ],
 };
 
+STANDARD_OBJECTS.product = {
+  key: 'product',
+  labelSingular: 'Product',
+  labelPlural: 'Products',
+  table: 'products',
+  titleSql: (t) => `${t}.name`,
+  defaultSort: { field: 'created_at', direction: 'desc' },
+  display: {
+    fields: ['name'],
+    fallback: ['sku'],
+    empty: 'Unnamed product',
+    columns: ['sku', 'name', 'unit', 'tax_rate', 'active', 'created_at'],
+  },
+  fields: [
+    field('id', 'ID', 'uuid', { readOnly: true }),
+    field('sku', 'SKU', 'text', {
+      unique: true,
+      searchable: true,
+      maxLength: 64,
+      description: 'Unique in the organization; made from the name when not given',
+      synonyms: ['sku', 'productcode', 'code', 'itemcode', 'partnumber', 'article'],
+    }),
+    field('name', 'Name', 'text', {
+      required: true,
+      searchable: true,
+      maxLength: 200,
+      synonyms: ['name', 'product', 'productname', 'item', 'itemname'],
+    }),
+    field('description', 'Description', 'long_text', { synonyms: ['description', 'details'] }),
+    field('unit', 'Unit', 'text', { maxLength: 32, synonyms: ['unit', 'uom', 'unitofmeasure'] }),
+    field('fractional', 'Fractional quantities', 'boolean', {
+      description: 'Whether a line may hold a fractional quantity (hours: yes; licences: no)',
+    }),
+    field('active', 'Active', 'boolean', { synonyms: ['active', 'enabled'] }),
+    field('tax_rate', 'Tax rate %', 'number', { synonyms: ['taxrate', 'tax', 'vat', 'vatrate'] }),
+    field('tags', 'Tags', 'tags', { synonyms: ['tags', 'tag', 'labels', 'series', 'category'] }),
+    field('owner_id', 'Owner', 'user'),
+    ...systemFields(),
+  ],
+};
+
 /** How urgent a task is. */
 export const TASK_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 /** The records a task or a note can be about. */

@@ -26,6 +26,7 @@ export const OBJECTS = [
   { value: 'opportunity', label: 'Opportunities' },
   { value: 'task', label: 'Tasks' },
   { value: 'note', label: 'Notes' },
+  { value: 'product', label: 'Products' },
 ] as const;
 
 export const STATUS_COLOR: Record<string, string> = {

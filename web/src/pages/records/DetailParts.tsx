@@ -264,7 +264,7 @@ export function TimelinePanel({ object, id }: { object: RecordObject; id: string
 }
 
 /** Open and done tasks about the record; add one, complete with one click. */
-export function TasksPanel({ object, id }: { object: RecordObject; id: string }) {
+export function TasksPanel({ object, id }: { object: Exclude<RecordObject, 'product'>; id: string }) {
   const canEdit = useCanEdit();
   const queryClient = useQueryClient();
   const [title, setTitle] = useState('');

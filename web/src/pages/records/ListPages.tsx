@@ -31,3 +31,4 @@ function ObjectListPage({ object }: { object: ListObject }) {
 
 export const ContactsPage = () => <ObjectListPage object="contact" />;
 export const CompaniesPage = () => <ObjectListPage object="company" />;
+export const ProductsPage = () => <ObjectListPage object="product" />;

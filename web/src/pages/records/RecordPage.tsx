@@ -123,9 +123,10 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
               members={members}
               summary={(related, r) => OBJECT_PLUGINS[related].summary?.(r)}
             />
-            <TasksPanel object={object} id={id} />
-            <ActivityPanel object={object} id={id} record={record.data} />
-            <AttachmentsPanel object={object} id={id} />
+            {/* Tasks, activity and files are about contacts, companies and deals (not catalog items). */}
+            {object !== 'product' && <TasksPanel object={object} id={id} />}
+            {object !== 'product' && <ActivityPanel object={object} id={id} record={record.data} />}
+            {object !== 'product' && <AttachmentsPanel object={object} id={id} />}
             <TimelinePanel object={object} id={id} />
           </Stack>
         </Grid.Col>
@@ -137,3 +138,4 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
 export const ContactPage = () => <RecordPage object="contact" />;
 export const CompanyPage = () => <RecordPage object="company" />;
 export const OpportunityPage = () => <RecordPage object="opportunity" />;
+export const ProductPage = () => <RecordPage object="product" />;

@@ -11,6 +11,7 @@ import { OrganizationSettings } from './OrganizationSettings';
 import { PipelinesSettings } from './PipelinesSettings';
 import { RolesSettings } from './RolesSettings';
 import { SecuritySettings } from './SecuritySettings';
+import { PriceListsSettings } from './PriceListsSettings';
 import { TagsSettings } from './TagsSettings';
 import { TeamsSettings } from './TeamsSettings';
 import { WebhooksSettings } from './WebhooksSettings';
@@ -54,6 +55,7 @@ export function SettingsPage() {
           <Tabs.Tab value="security">Security incidents</Tabs.Tab>
           <Tabs.Tab value="forms">Forms</Tabs.Tab>
           <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>
+          <Tabs.Tab value="price-lists">Price lists</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="organization" pt="md">
           <OrganizationSettings />
@@ -75,6 +77,9 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="pipelines" pt="md">
           <PipelinesSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="price-lists" pt="md">
+          {tab === 'price-lists' && <PriceListsSettings />}
         </Tabs.Panel>
         <Tabs.Panel value="tags" pt="md">
           <TagsSettings />

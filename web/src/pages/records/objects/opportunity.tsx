@@ -6,6 +6,7 @@ import { api, call, money } from '../../../api/client';
 import { formatDate } from '../../../lib/fields';
 import { pipelinesQuery } from '../../../lib/query';
 import { ErrorAlert } from '../../../shell/states';
+import { QuotesPanel } from '../../quotes/QuotesPanel';
 import { Section } from '../DetailParts';
 import type { ObjectPlugin, PanelProps } from './types';
 
@@ -158,7 +159,7 @@ export const opportunityPlugin: ObjectPlugin = {
   Actions: StageActions,
   // The pipeline and stage show in the header and move through the stage actions.
   fields: { pipeline_id: null, stage_id: null },
-  panels: [StageHistory],
+  panels: [StageHistory, QuotesPanel],
   summary: (r) => (
     <>
       {'amount' in r && (

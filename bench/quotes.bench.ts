@@ -1,0 +1,152 @@
+/**
+ * Quotes benchmark (issue 29), on the PostgreSQL server (database `cairn_bench_quotes`, recreated
+ * each run), through Cairn's real HTTP API on loopback, one client, warm:
+ *   - a 500-line quote's totals (`POST /api/v1/quotes/totals`), target p95 < 50 ms
+ *   - the same quote saved (`PATCH /api/v1/quotes/:id` with its 500 product lines), for reference
+ *   - its PDF rendered (`GET /api/v1/quotes/:id/pdf` of the draft), target < 2 s, with the
+ *     process's peak resident memory while rendering, target < 100 MB above the server's idle
+ *
+ *   npx tsx bench/quotes.bench.ts [--n=100] [--url=postgres://host:port]
+ *
+ * Prints the figures and rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { signUpBench, startBenchServer } from './bench-server.js';
+import { loadAverageNote } from './machine.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const N = Number(arg('n') ?? 100);
+const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
+const DB_NAME = 'cairn_bench_quotes';
+const LINES = 500;
+const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const fmt = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+
+async function timed(n: number, warmup: number, fn: (i: number) => Promise<void>): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn(i);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn(warmup + i);
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+async function main() {
+  const server = await startBenchServer(SERVER_URL, DB_NAME);
+  const { base: BASE, version } = server;
+  const me = await signUpBench(BASE, 'Quotes bench', 'bench@quotes.test');
+  const headers = { cookie: me.cookie, origin: BASE, 'content-type': 'application/json' };
+  const call = async (method: string, url: string, body?: unknown) => {
+    const res = await fetch(`${BASE}${url}`, {
+      method,
+      headers,
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+    return res;
+  };
+  const json = async <T>(method: string, url: string, body?: unknown) =>
+    (await (await call(method, url, body)).json()) as T;
+
+  const list = await json<{ id: string }>('POST', '/api/v1/price-lists', { name: 'Bench', currency: 'EUR' });
+  const products: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    const p = await json<{ id: string }>('POST', '/api/v1/products', {
+      sku: `B-${i}`,
+      name: `Bench product ${i} with a name long enough to wrap on a line of the PDF`,
+      tax_rate: i % 3 === 0 ? '7' : '20',
+      fractional: true,
+    });
+    await call('POST', `/api/v1/price-lists/${list.id}/prices`, {
+      product_id: p.id,
+      unit_price: `${10 + i}.35`,
+    });
+    products.push(p.id);
+  }
+  const opp = await json<{ id: string }>('POST', '/api/v1/opportunities', {
+    title: 'Big quote',
+    currency: 'EUR',
+  });
+  const lines = Array.from({ length: LINES }, (_, i) => ({
+    quantity: `${(i % 7) + 1}.5`,
+    unit_price: `${(i % 50) + 10}.35`,
+    discount: i % 4 === 0 ? { kind: 'percent' as const, value: '5' } : null,
+    tax_rate: i % 3 === 0 ? '7' : '20',
+  }));
+  const productLines = lines.map((l, i) => ({ ...l, product_id: products[i % products.length] }));
+  const quote = await json<{ id: string }>('POST', '/api/v1/quotes', {
+    opportunity_id: opp.id,
+    lines: productLines,
+  });
+
+  const totalsMs = await timed(N, 10, async () => {
+    await call('POST', '/api/v1/quotes/totals', { currency: 'EUR', lines });
+  });
+  const saveMs = await timed(Math.max(5, Math.floor(N / 5)), 2, async () => {
+    await call('PATCH', `/api/v1/quotes/${quote.id}`, { lines: productLines });
+  });
+  // The PDF: wall time per render, and the peak resident memory of this process (the server runs in it).
+  global.gc?.();
+  const idle = process.memoryUsage().rss;
+  let peak = idle;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+  let pdfBytes = 0;
+  const pdfMs = await timed(Math.max(3, Math.floor(N / 10)), 1, async () => {
+    const res = await call('GET', `/api/v1/quotes/${quote.id}/pdf`);
+    pdfBytes = (await res.arrayBuffer()).byteLength;
+  });
+  clearInterval(sampler);
+  await server.close();
+
+  const mb = (b: number) => (b / 2 ** 20).toFixed(1);
+  const table = [
+    '| measure | p50 ms | p95 ms | max ms | target |',
+    '|---|---|---|---|---|',
+    `| ${LINES}-line quote totals, API | ${fmt(pct(totalsMs, 50))} | ${fmt(pct(totalsMs, 95))} | ${fmt(Math.max(...totalsMs))} | p95 < 50 ms: ${pct(totalsMs, 95) < 50 ? 'PASS' : 'FAIL'} |`,
+    `| ${LINES}-line quote saved (lines priced, replaced), API | ${fmt(pct(saveMs, 50))} | ${fmt(pct(saveMs, 95))} | ${fmt(Math.max(...saveMs))} | |`,
+    `| ${LINES}-line quote PDF (${(pdfBytes / 1024).toFixed(0)} KiB), API | ${fmt(pct(pdfMs, 50))} | ${fmt(pct(pdfMs, 95))} | ${fmt(Math.max(...pdfMs))} | < 2000 ms: ${Math.max(...pdfMs) < 2000 ? 'PASS' : 'FAIL'} |`,
+  ].join('\n');
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const cpu = os.cpus()[0]?.model ?? 'unknown';
+  const section = [
+    '<!-- quotes:start -->',
+    '## Quotes (issue 29)',
+    '',
+    `${new Date().toISOString().slice(0, 10)}, commit ${commit}; ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; PostgreSQL ${version}; Node ${process.version}; ${loadAverageNote()}.`,
+    `One quote of ${LINES} lines (50 products, two tax rates, every fourth line discounted); ${N} timed totals after 10 warm-up, one client, real HTTP on loopback.`,
+    `PDF memory: the server process's resident set peaked at ${mb(peak)} MB while rendering, ${mb(peak - idle)} MB above its ${mb(idle)} MB before (target < 100 MB: ${peak - idle < 100 * 2 ** 20 ? 'PASS' : 'FAIL'}).`,
+    '',
+    table,
+    '<!-- quotes:end -->',
+  ].join('\n');
+  console.log(section);
+  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
+  const next = /<!-- quotes:start -->[\s\S]*<!-- quotes:end -->/.test(current)
+    ? current.replace(/<!-- quotes:start -->[\s\S]*<!-- quotes:end -->/, section)
+    : `${current.trimEnd()}\n\n${section}\n`;
+  writeFileSync(RESULTS_FILE, next);
+}
+
+await main();
+process.exit(0);
