@@ -310,10 +310,10 @@ describe('empty and late errors', () => {
     const covered = new Set([...targets.map(([url]) => url.split('/')[3]), 'sales-settings']);
     const patchRoutes = org.t.routes.filter((r) => r.method === 'PATCH').map((r) => r.url.split('/')[3]);
     // The organization's settings have no id: `{}` answers them unchanged.
-    const settings = await c.get('/api/v1/organization/settings');
+    const orgSettings = await c.get('/api/v1/organization/settings');
     const unchanged = await c.patch('/api/v1/organization/settings', {});
     expect(unchanged.status).toBe(200);
-    expect(unchanged.body).toEqual(settings.body);
+    expect(unchanged.body).toEqual(orgSettings.body);
     covered.add('organization');
     // members and tags take a required field, so `{}` is a 400 there; every other PATCH is covered.
     for (const collection of patchRoutes)
