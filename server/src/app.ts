@@ -19,6 +19,7 @@ import { registerOpportunityRoutes } from './modules/opportunities/opportunity.r
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
 import { registerPipelineRoutes } from './modules/pipelines/pipeline.routes.js';
 import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
+import { registerRecordBoardRoutes } from './modules/records/record-board.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerApiKeyRoutes } from './modules/security/api-key.routes.js';
 import { registerAuditRoutes } from './modules/security/audit.routes.js';
@@ -172,6 +173,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerNoteRoutes(v1 as ApiApp, services);
         registerSearchRoutes(v1 as ApiApp, services);
         registerCustomRecordRoutes(v1 as ApiApp, services);
+        registerRecordBoardRoutes(v1 as ApiApp, services);
         registerImportRoutes(v1 as ApiApp, services);
         registerMergeRoutes(v1 as ApiApp, services);
         registerNotificationRoutes(v1 as ApiApp, services);

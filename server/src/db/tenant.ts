@@ -19,6 +19,11 @@ export type TenantContext = {
   orgId: string;
   actor: Actor;
   traceId?: string | undefined;
+  /**
+   * The principal's role key in the organization (`admin`, `user`, `viewer` or a custom role's),
+   * for rules that depend on it (who may set a status); absent for work no member started.
+   */
+  role?: string | undefined;
 };
 
 /** What a tenant unit of work receives: the transaction, its context, and the raw connection. */
