@@ -19,7 +19,7 @@ CREATE TABLE "record_status_history" (
 	CONSTRAINT "record_status_history_org_id_id_pk" PRIMARY KEY("org_id","id")
 );
 --> statement-breakpoint
-ALTER TABLE "records" ADD COLUMN "number" bigint;--> statement-breakpoint
+ALTER TABLE "records" ADD COLUMN "number" integer;--> statement-breakpoint
 ALTER TABLE "custom_fields" ADD COLUMN "statuses" jsonb;--> statement-breakpoint
 ALTER TABLE "custom_objects" ADD COLUMN "number_prefix" text;--> statement-breakpoint
 ALTER TABLE "custom_objects" ADD COLUMN "number_digits" integer DEFAULT 5 NOT NULL;--> statement-breakpoint

@@ -183,7 +183,7 @@ export async function createRecordsIn(
            ${searchTextSql(def, sql`x.custom`, sql`x.number`)},
            ${actor}::uuid, ${actor}::uuid
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        as x(id uuid, owner_id uuid, tags jsonb, custom jsonb, number bigint)`);
+        as x(id uuid, owner_id uuid, tags jsonb, custom jsonb, number integer)`);
   await emitEvents(
     scope,
     services.jobs,

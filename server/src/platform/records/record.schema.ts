@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import {
-  bigint,
   foreignKey,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -36,7 +36,7 @@ export const records = pgTable(
      * The record's number in its object (`CASE-00042` is 42), when the object numbers its records:
      * taken from `record_number_counters` in the creating transaction, so gap-free and never reused.
      */
-    number: bigint('number', { mode: 'number' }),
+    number: integer('number'),
     ...auditColumns(),
   },
   (t) => [
