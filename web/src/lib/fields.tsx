@@ -116,6 +116,7 @@ export function cellContent(field: Field, record: RecordData, members: Member[])
     case 'boolean':
       return value ? 'Yes' : 'No';
     case 'select':
+    case 'status':
       return field.options?.find((o) => o.value === value)?.label ?? String(value);
     case 'currency': {
       const v = value as { amount?: number; currency?: string } | number;
@@ -261,6 +262,7 @@ export function FieldInput({
         <Switch {...common} checked={Boolean(value)} onChange={(e) => onChange(e.currentTarget.checked)} />
       );
     case 'select':
+    case 'status':
       return (
         <Select
           {...common}

@@ -1,24 +1,4 @@
 import {
-  closestCorners,
-  DndContext,
-  type DragEndEvent,
-  DragOverlay,
-  type DragStartEvent,
-  KeyboardSensor,
-  PointerSensor,
-  useDroppable,
-  useSensor,
-  useSensors,
-} from '@dnd-kit/core';
-import {
-  SortableContext,
-  sortableKeyboardCoordinates,
-  useSortable,
-  verticalListSortingStrategy,
-} from '@dnd-kit/sortable';
-import { CSS } from '@dnd-kit/utilities';
-import {
-  ActionIcon,
   Anchor,
   Badge,
   Button,
@@ -26,7 +6,6 @@ import {
   Modal,
   NumberInput,
   Paper,
-  ScrollArea,
   Select,
   Stack,
   Switch,
@@ -36,7 +15,7 @@ import {
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
-import { IconGripVertical, IconPlus, IconSearch } from '@tabler/icons-react';
+import { IconPlus, IconSearch } from '@tabler/icons-react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { type FormEvent, type ReactNode, useMemo, useState } from 'react';
@@ -46,7 +25,7 @@ import { RecordPicker } from '../../lib/pickers';
 import { meQuery, objectQuery, pipelinesQuery } from '../../lib/query';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 import { FilterBuilder, type FilterState, toFilter } from '../records/FilterBuilder';
-import { boardAnnouncements } from './board-announcements';
+import { KanbanBoard } from './KanbanBoard';
 
 type Board = { pipeline: { id: string; name: string }; columns: BoardColumn[] };
 
@@ -106,7 +85,6 @@ export function BoardPage() {
   const [text, setText] = useState(search.q ?? '');
   const [q] = useDebouncedValue(text.trim(), 250);
   const [filter, setFilter] = useState<FilterState>({ combinator: 'and', conditions: [] });
-  const [activeId, setActiveId] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
 
   const pipelineId =
@@ -165,44 +143,8 @@ export function BoardPage() {
     },
   });
 
-  const sensors = useSensors(
-    useSensor(PointerSensor, { activationConstraint: { distance: 5 } }),
-    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
-  );
-
   if (pipelines.isPending || !description.data) return <PageSkeleton />;
   const data = board.data;
-  const columnOf = (id: string) =>
-    data?.columns.find((c) => c.stage.id === id) ??
-    data?.columns.find((c) => c.cards.some((k) => k.id === id));
-  const activeCard = activeId
-    ? data?.columns.flatMap((c) => c.cards).find((k) => k.id === activeId)
-    : undefined;
-
-  function onDragEnd(event: DragEndEvent) {
-    setActiveId(null);
-    const { active, over } = event;
-    if (!over || !data) return;
-    const cardId = String(active.id);
-    const from = columnOf(cardId);
-    const to = columnOf(String(over.id));
-    if (!from || !to) return;
-    const without = to.cards.filter((k) => k.id !== cardId);
-    const activeIndex = from.cards.findIndex((k) => k.id === cardId);
-    let afterId: string | null;
-    if (String(over.id) === to.stage.id) {
-      afterId = without.at(-1)?.id ?? null; // dropped on the column itself: at its end
-    } else {
-      // Dropped on a card: take its place. Moving down within a column lands after it, else before it.
-      const overIndex = without.findIndex((k) => k.id === over.id);
-      const movingDown = from === to && activeIndex < to.cards.findIndex((k) => k.id === over.id);
-      const insertAt = movingDown ? overIndex + 1 : overIndex;
-      afterId = insertAt > 0 ? (without[insertAt - 1]?.id ?? null) : null;
-    }
-    if (from === to && afterId === (from.cards[activeIndex - 1]?.id ?? null)) return; // no change
-    const card = from.cards.find((k) => k.id === cardId)!;
-    move.mutate({ id: cardId, stageId: to.stage.id, afterId, title: card.title });
-  }
 
   const setSearch = (patch: Partial<typeof search>) =>
     void navigate({ to: '/opportunities', search: { ...search, ...patch }, replace: true });
@@ -265,31 +207,37 @@ export function BoardPage() {
           columns as deals move.
         </EmptyState>
       ) : (
-        <DndContext
-          sensors={sensors}
-          collisionDetection={closestCorners}
-          onDragStart={(e: DragStartEvent) => setActiveId(String(e.active.id))}
-          onDragCancel={() => setActiveId(null)}
-          onDragEnd={onDragEnd}
-          accessibility={{
-            announcements: boardAnnouncements(data),
-            screenReaderInstructions: {
-              draggable:
-                'To move an opportunity, press Space, use the arrow keys to choose a stage, then Space again. Escape cancels.',
-            },
+        <KanbanBoard
+          columns={data.columns.map((col) => ({
+            id: col.stage.id,
+            name: col.stage.name,
+            count: col.count,
+            cards: col.cards,
+            color: col.stage.kind === 'won' ? 'green' : col.stage.kind === 'lost' ? 'red' : undefined,
+          }))}
+          canDrag={canEdit}
+          columnNoun="Stage"
+          cardNoun="opportunity"
+          renderCard={(card, { handle, overlay }) => (
+            <CardView card={card} members={members} handle={handle} overlay={overlay} />
+          )}
+          columnSubtitle={(col) => (
+            <Text size="xs" c="dimmed" mb={6} data-testid="stage-sum">
+              {sumLabel(data.columns.find((c) => c.stage.id === col.id)?.sums ?? {})}
+            </Text>
+          )}
+          columnFooter={(col) => {
+            const column = data.columns.find((c) => c.stage.id === col.id);
+            return column?.next_cursor ? (
+              <Text size="xs" c="dimmed" mt={6}>
+                {column.count - column.cards.length} more; narrow the filter to see them
+              </Text>
+            ) : null;
           }}
-        >
-          <ScrollArea type="auto" offsetScrollbars>
-            <Group align="flex-start" wrap="nowrap" gap="sm" pb="sm">
-              {data.columns.map((col) => (
-                <Column key={col.stage.id} column={col} members={members} canDrag={canEdit} />
-              ))}
-            </Group>
-          </ScrollArea>
-          <DragOverlay>
-            {activeCard ? <CardView card={activeCard} members={members} overlay /> : null}
-          </DragOverlay>
-        </DndContext>
+          onMove={({ card, to, afterId }) =>
+            move.mutate({ id: card.id, stageId: to.id, afterId, title: card.title })
+          }
+        />
       )}
       <Modal opened={creating} onClose={() => setCreating(false)} title="New opportunity">
         {creating && pipelineId && (
@@ -303,105 +251,6 @@ export function BoardPage() {
         )}
       </Modal>
     </Stack>
-  );
-}
-
-function Column({
-  column,
-  members,
-  canDrag,
-}: {
-  column: BoardColumn;
-  members: ReturnType<typeof useMembers>;
-  canDrag: boolean;
-}) {
-  const { setNodeRef, isOver } = useDroppable({ id: column.stage.id, disabled: !canDrag });
-  const kindColor = column.stage.kind === 'won' ? 'green' : column.stage.kind === 'lost' ? 'red' : undefined;
-  return (
-    <Paper
-      ref={setNodeRef}
-      withBorder
-      p="xs"
-      w={272}
-      miw={272}
-      bg={isOver ? 'var(--mantine-color-teal-light)' : 'var(--mantine-color-default-hover)'}
-      role="region"
-      aria-label={`Stage ${column.stage.name}`}
-      data-stage={column.stage.name}
-    >
-      <Group justify="space-between" mb={6} wrap="nowrap">
-        <Text fw={600} size="sm" c={kindColor}>
-          {column.stage.name}
-        </Text>
-        <Badge variant="light" size="sm" data-testid="stage-count">
-          {column.count}
-        </Badge>
-      </Group>
-      <Text size="xs" c="dimmed" mb={6} data-testid="stage-sum">
-        {sumLabel(column.sums)}
-      </Text>
-      <SortableContext
-        id={column.stage.id}
-        items={column.cards.map((c) => c.id)}
-        strategy={verticalListSortingStrategy}
-      >
-        <Stack gap={6} mih={60}>
-          {column.cards.map((card) => (
-            <SortableCard key={card.id} card={card} members={members} disabled={!canDrag} />
-          ))}
-        </Stack>
-      </SortableContext>
-      {column.next_cursor && (
-        <Text size="xs" c="dimmed" mt={6}>
-          {column.count - column.cards.length} more; narrow the filter to see them
-        </Text>
-      )}
-    </Paper>
-  );
-}
-
-function SortableCard({
-  card,
-  members,
-  disabled,
-}: {
-  card: BoardCard;
-  members: ReturnType<typeof useMembers>;
-  disabled: boolean;
-}) {
-  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } =
-    useSortable({
-      id: card.id,
-      disabled,
-    });
-  // The mouse drags the whole card; the keyboard drags from its handle (a button: Space, arrows, Space).
-  return (
-    <div
-      ref={setNodeRef}
-      style={{ transform: CSS.Transform.toString(transform), transition, opacity: isDragging ? 0.4 : 1 }}
-      {...listeners}
-      data-card={card.title}
-    >
-      <CardView
-        card={card}
-        members={members}
-        handle={
-          disabled ? undefined : (
-            <ActionIcon
-              ref={setActivatorNodeRef}
-              variant="subtle"
-              color="gray"
-              size="sm"
-              {...attributes}
-              aria-roledescription="draggable opportunity"
-              aria-label={`Move ${card.title}`}
-            >
-              <IconGripVertical size={14} />
-            </ActionIcon>
-          )
-        }
-      />
-    </div>
   );
 }
 
