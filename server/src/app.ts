@@ -29,6 +29,7 @@ import { registerProductRoutes } from './modules/products/product.routes.js';
 import { registerQuoteRoutes } from './modules/quotes/quote.routes.js';
 import { registerPublicQuoteRoutes } from './modules/quotes/quote-public.routes.js';
 import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
+import { registerRecordBoardRoutes } from './modules/records/record-board.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerApiKeyRoutes } from './modules/security/api-key.routes.js';
 import { registerAuditRoutes } from './modules/security/audit.routes.js';
@@ -202,6 +203,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerNoteRoutes(v1 as ApiApp, services);
         registerSearchRoutes(v1 as ApiApp, services);
         registerCustomRecordRoutes(v1 as ApiApp, services);
+        registerRecordBoardRoutes(v1 as ApiApp, services);
         registerImportRoutes(v1 as ApiApp, services);
         registerMergeRoutes(v1 as ApiApp, services);
         registerNotificationRoutes(v1 as ApiApp, services);

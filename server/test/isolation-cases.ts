@@ -989,6 +989,21 @@ export async function addFilterCases(
       }),
       holds: (r) => ((r.body as { matched?: number } | undefined)?.matched ?? 0) > 0,
     });
+    if (object.object === WALK_OBJECT) {
+      // The custom object's board takes the list's filter (issue 21).
+      const total = (r: Res) =>
+        ((r.body as { columns?: { count: number }[] }).columns ?? []).reduce((n, c) => n + c.count, 0);
+      CASES[`GET ${route}/board`]!.push({
+        fields,
+        send: (v) => ({ url: `${base}/board?field=phase&filter=${q(v)}` }),
+        holds: (r) => total(r) > 0,
+      });
+      CASES[`GET ${route}/board/column`]!.push({
+        fields,
+        send: (v) => ({ url: `${base}/board/column?field=phase&value=open&filter=${q(v)}` }),
+        holds: (r) => ((r.body as { cards?: unknown[] }).cards ?? []).length > 0,
+      });
+    }
     if (object.object !== 'opportunity') continue;
     const board = (v: Record<string, string>) => `/api/v1/pipelines/${v['path.id']}/board`;
     CASES['GET /api/v1/pipelines/:id/board']!.push({

@@ -109,3 +109,15 @@ CASES[`GET ${route}/export`] = [
     holds: (r) => r.text.includes(ownedId('customRecord') ?? 'none'),
   },
 ];
+// The board of a custom object by its status field, one column's cards, a record's status history.
+const cardsHold = (r: { body: unknown }) =>
+  JSON.stringify(r.body ?? null).includes(ownedId('customRecord') ?? 'none');
+CASES[`GET ${route}/board`] = [
+  { fields: {}, send: () => ({ url: `${base}/board?field=phase` }), holds: cardsHold },
+];
+CASES[`GET ${route}/board/column`] = [
+  { fields: {}, send: () => ({ url: `${base}/board/column?field=phase&value=open` }), holds: cardsHold },
+];
+CASES[`GET ${route}/:id/status-history`] = [
+  { fields: { 'path.id': 'customRecord' }, send: (v) => ({ url: `${one(v)}/status-history` }) },
+];

@@ -270,6 +270,21 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
           }),
           'relation field',
         );
+        // A status field: the object's board groups by it (issue 21).
+        ok(
+          await c.post(`/api/v1/objects/${WALK_OBJECT}/fields`, {
+            key: 'phase',
+            label: 'Phase',
+            type: 'status',
+            statuses: {
+              statuses: [
+                { value: 'open', label: 'Open' },
+                { value: 'shut', label: 'Shut', kind: 'done' },
+              ],
+            },
+          }),
+          'status field',
+        );
         return { customObject: WALK_OBJECT };
       }
       case 'customRecord':

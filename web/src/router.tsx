@@ -206,6 +206,17 @@ const customRecordsRoute = createRoute({
   loader: ({ params }) => void queryClient.prefetchQuery(objectQuery(params.object)),
   component: lazyRouteComponent(() => import('./pages/records/CustomRecordsPage'), 'CustomRecordsPage'),
 });
+const customBoardRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/records/$object/board',
+  validateSearch: (s: Record<string, unknown>): { field?: string } =>
+    typeof s.field === 'string' ? { field: s.field } : {},
+  loader: ({ params }) => {
+    void queryClient.prefetchQuery(membersQuery);
+    void queryClient.prefetchQuery(objectQuery(params.object));
+  },
+  component: lazyRouteComponent(() => import('./pages/records/CustomBoardPage'), 'CustomBoardPage'),
+});
 const customRecordRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/records/$object/$id',
@@ -260,6 +271,7 @@ const routeTree = rootRoute.addChildren([
     importRoute,
     duplicatesRoute,
     customRecordsRoute,
+    customBoardRoute,
     customRecordRoute,
     notificationsRoute,
     settingsRoute,

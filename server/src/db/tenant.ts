@@ -26,6 +26,11 @@ export type TenantContext = {
    * Absent for the built-in roles, workflows and the system.
    */
   access?: AccessProfile | undefined;
+  /**
+   * The principal's role key in the organization (`admin`, `user`, `viewer` or a custom role's),
+   * for rules that depend on it (who may set a status); absent for work no member started.
+   */
+  role?: string | undefined;
 };
 
 /** What a tenant unit of work receives: the transaction, its context, and the raw connection. */

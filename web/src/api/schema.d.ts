@@ -1236,7 +1236,7 @@ export interface paths {
         delete: operations["deleteCustomField"];
         options?: never;
         head?: never;
-        /** Rename, reorder or edit the options of a custom field */
+        /** Rename, reorder or edit the options of a custom field, or a status field’s statuses (409 `status_in_use` for a status records hold) */
         patch: operations["updateCustomField"];
         trace?: never;
     };
@@ -1794,6 +1794,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/records/{object}/{id}/status-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A record’s status history, oldest first: from, to, who, when, why, and the time it spent in each status */
+        get: operations["getRecordStatusHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/records/{object}/{id}/timeline": {
         parameters: {
             query?: never;
@@ -1803,6 +1820,40 @@ export interface paths {
         };
         /** The record’s history and that of its related records, newest first */
         get: operations["getRecordTimeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/records/{object}/board": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Kanban board of a custom object by a status or select field: columns in the field’s order with counts and their first cards (filter, q) */
+        get: operations["getRecordBoard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/records/{object}/board/column": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** More cards of one column of a custom object’s board, after its cursor */
+        get: operations["getRecordBoardColumn"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3219,6 +3270,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "record.status_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A status field of a custom object’s record changed (`field`; `from` null for a first status), with the reason given and the days spent in the previous status */
+        post: operations["onRecordStatusChanged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "record.updated": {
         parameters: {
             query?: never;
@@ -4314,8 +4382,10 @@ export interface components {
             };
             /** @default false */
             required: boolean;
+            /** @description Required for a status field (custom objects only): its statuses in order, allowed moves, roles and reasons */
+            statuses?: components["schemas"]["StatusConfig"];
             /** @enum {string} */
-            type: "text" | "long_text" | "number" | "currency" | "date" | "datetime" | "boolean" | "select" | "multi_select" | "email" | "phone" | "url" | "relation" | "user";
+            type: "text" | "long_text" | "number" | "currency" | "date" | "datetime" | "boolean" | "select" | "multi_select" | "status" | "email" | "phone" | "url" | "relation" | "user";
         };
         CustomFieldCreateInput: {
             description?: string;
@@ -4333,8 +4403,10 @@ export interface components {
             };
             /** @default false */
             required: boolean;
+            /** @description Required for a status field (custom objects only): its statuses in order, allowed moves, roles and reasons */
+            statuses?: components["schemas"]["StatusConfigInput"];
             /** @enum {string} */
-            type: "text" | "long_text" | "number" | "currency" | "date" | "datetime" | "boolean" | "select" | "multi_select" | "email" | "phone" | "url" | "relation" | "user";
+            type: "text" | "long_text" | "number" | "currency" | "date" | "datetime" | "boolean" | "select" | "multi_select" | "status" | "email" | "phone" | "url" | "relation" | "user";
         };
         CustomFieldUpdate: {
             description?: string | null;
@@ -4346,6 +4418,8 @@ export interface components {
             }[];
             position?: number;
             required?: boolean;
+            /** @description A status field’s new definition, whole; a status that records hold cannot be removed (409 `status_in_use`) */
+            statuses?: components["schemas"]["StatusConfig"];
         };
         CustomFieldUpdateInput: {
             description?: string | null;
@@ -4357,6 +4431,8 @@ export interface components {
             }[];
             position?: number;
             required?: boolean;
+            /** @description A status field’s new definition, whole; a status that records hold cannot be removed (409 `status_in_use`) */
+            statuses?: components["schemas"]["StatusConfigInput"];
         };
         CustomObjectCreate: {
             description?: string;
@@ -4378,6 +4454,16 @@ export interface components {
             key: string;
             label_plural: string;
             label_singular: string;
+            /** @description Record numbers: each new record gets the next number of its object in this organization, gap-free and never reused */
+            numbering?: {
+                /**
+                 * @description The number is padded with zeros to this many digits
+                 * @default 5
+                 */
+                digits: number;
+                /** @description Shown before the number: `CASE-` makes `CASE-00042` */
+                prefix: string;
+            };
         };
         CustomObjectCreateInput: {
             description?: string;
@@ -4399,6 +4485,16 @@ export interface components {
             key: string;
             label_plural: string;
             label_singular: string;
+            /** @description Record numbers: each new record gets the next number of its object in this organization, gap-free and never reused */
+            numbering?: {
+                /**
+                 * @description The number is padded with zeros to this many digits
+                 * @default 5
+                 */
+                digits: number;
+                /** @description Shown before the number: `CASE-` makes `CASE-00042` */
+                prefix: string;
+            };
         };
         CustomObjectUpdate: {
             description?: string | null;
@@ -4407,6 +4503,16 @@ export interface components {
             icon?: string | null;
             label_plural?: string;
             label_singular?: string;
+            /** @description Turn record numbers on (records without a number get the next ones, oldest first) or change the prefix; null turns them off (numbers are kept) */
+            numbering?: {
+                /**
+                 * @description The number is padded with zeros to this many digits
+                 * @default 5
+                 */
+                digits: number;
+                /** @description Shown before the number: `CASE-` makes `CASE-00042` */
+                prefix: string;
+            } | null;
         };
         CustomObjectUpdateInput: {
             description?: string | null;
@@ -4415,6 +4521,16 @@ export interface components {
             icon?: string | null;
             label_plural?: string;
             label_singular?: string;
+            /** @description Turn record numbers on (records without a number get the next ones, oldest first) or change the prefix; null turns them off (numbers are kept) */
+            numbering?: {
+                /**
+                 * @description The number is padded with zeros to this many digits
+                 * @default 5
+                 */
+                digits: number;
+                /** @description Shown before the number: `CASE-` makes `CASE-00042` */
+                prefix: string;
+            } | null;
         };
         CustomRecord: {
             archived_at: string | null;
@@ -4428,6 +4544,10 @@ export interface components {
             id: string;
             /** @description The display field’s value (the id when it is empty) */
             name: string;
+            /** @description The record’s number in its object, when the object numbers its records */
+            number: number | null;
+            /** @description The number as shown: `CASE-00042` */
+            number_label: string | null;
             /** @description The custom object’s key */
             object: string;
             owner_id: string | null;
@@ -4447,6 +4567,10 @@ export interface components {
             id: string;
             /** @description The display field’s value (the id when it is empty) */
             name: string;
+            /** @description The record’s number in its object, when the object numbers its records */
+            number: number | null;
+            /** @description The number as shown: `CASE-00042` */
+            number_label: string | null;
             /** @description The custom object’s key */
             object: string;
             owner_id: string | null;
@@ -4460,6 +4584,8 @@ export interface components {
                 [key: string]: unknown;
             };
             owner_id?: string | null;
+            /** @description Why a status field changes: required by the moves and statuses whose definition says so */
+            status_reason?: string;
             tags?: string[];
         };
         CustomRecordWriteInput: {
@@ -4468,6 +4594,8 @@ export interface components {
                 [key: string]: unknown;
             };
             owner_id?: string | null;
+            /** @description Why a status field changes: required by the moves and statuses whose definition says so */
+            status_reason?: string;
             tags?: string[];
         };
         DuplicateGroup: {
@@ -4572,6 +4700,24 @@ export interface components {
             retired: boolean;
             searchable: boolean;
             sortable: boolean;
+            /** @description A status field’s definition: statuses in order, allowed moves (absent: any), roles, reasons */
+            statuses?: {
+                initial?: string;
+                statuses: {
+                    color?: string;
+                    /** @enum {string} */
+                    kind: "open" | "done" | "cancelled";
+                    label: string;
+                    reason_required: boolean;
+                    roles?: string[];
+                    value: string;
+                }[];
+                transitions?: {
+                    from: string;
+                    reason_required: boolean;
+                    to: string;
+                }[];
+            };
             /** @enum {string} */
             storage: "column" | "custom" | "computed";
             type: string;
@@ -4599,6 +4745,24 @@ export interface components {
             retired: boolean;
             searchable: boolean;
             sortable: boolean;
+            /** @description A status field’s definition: statuses in order, allowed moves (absent: any), roles, reasons */
+            statuses?: {
+                initial?: string;
+                statuses: {
+                    color?: string;
+                    /** @enum {string} */
+                    kind: "open" | "done" | "cancelled";
+                    label: string;
+                    reason_required: boolean;
+                    roles?: string[];
+                    value: string;
+                }[];
+                transitions?: {
+                    from: string;
+                    reason_required: boolean;
+                    to: string;
+                }[];
+            };
             /** @enum {string} */
             storage: "column" | "custom" | "computed";
             type: string;
@@ -5616,6 +5780,11 @@ export interface components {
                 description: string | null;
                 display_field: string;
                 icon: string | null;
+                /** @description Record numbers (`CASE-00042`): prefix and digits; null when records are not numbered */
+                numbering: {
+                    digits: number;
+                    prefix: string;
+                } | null;
                 retired: boolean;
             };
             default_sort: {
@@ -5635,6 +5804,11 @@ export interface components {
                 description: string | null;
                 display_field: string;
                 icon: string | null;
+                /** @description Record numbers (`CASE-00042`): prefix and digits; null when records are not numbered */
+                numbering: {
+                    digits: number;
+                    prefix: string;
+                } | null;
                 retired: boolean;
             };
             default_sort: {
@@ -5952,6 +6126,80 @@ export interface components {
             trace_id: string;
             type: string;
         };
+        RecordBoard: {
+            columns: components["schemas"]["RecordBoardColumn"][];
+            field: {
+                key: string;
+                label: string;
+                type: string;
+            };
+        };
+        RecordBoardCard: {
+            /** @description Days since the card entered its status (status fields; null for a select field) */
+            days_in_status: number | null;
+            /** Format: uuid */
+            id: string;
+            /** @description `CASE-00042`, when the object numbers its records */
+            number_label: string | null;
+            owner_id: string | null;
+            /** @description The display field’s value (the id when it is empty) */
+            title: string;
+            /** @description The grouping field’s value */
+            value: string | null;
+            /** @description The values of the object’s first columns, by key */
+            values: {
+                [key: string]: unknown;
+            };
+        };
+        RecordBoardCardInput: {
+            /** @description Days since the card entered its status (status fields; null for a select field) */
+            days_in_status: number | null;
+            /** Format: uuid */
+            id: string;
+            /** @description `CASE-00042`, when the object numbers its records */
+            number_label: string | null;
+            owner_id: string | null;
+            /** @description The display field’s value (the id when it is empty) */
+            title: string;
+            /** @description The grouping field’s value */
+            value: string | null;
+            /** @description The values of the object’s first columns, by key */
+            values: {
+                [key: string]: unknown;
+            };
+        };
+        RecordBoardColumn: {
+            cards: components["schemas"]["RecordBoardCard"][];
+            color: string | null;
+            count: number;
+            /** @description The status’s kind; null for a select field */
+            kind: ("open" | "done" | "cancelled") | null;
+            label: string;
+            /** @description Pass to the column route for its next cards */
+            next_cursor: string | null;
+            /** @description The status or option; null: the records without one */
+            value: string | null;
+        };
+        RecordBoardColumnInput: {
+            cards: components["schemas"]["RecordBoardCardInput"][];
+            color: string | null;
+            count: number;
+            /** @description The status’s kind; null for a select field */
+            kind: ("open" | "done" | "cancelled") | null;
+            label: string;
+            /** @description Pass to the column route for its next cards */
+            next_cursor: string | null;
+            /** @description The status or option; null: the records without one */
+            value: string | null;
+        };
+        RecordBoardInput: {
+            columns: components["schemas"]["RecordBoardColumnInput"][];
+            field: {
+                key: string;
+                label: string;
+                type: string;
+            };
+        };
         RecordCount: {
             /** @description The most records counted exactly: 10,000, or 1,000 with `q` (a free-text search considers that many) */
             cap: number;
@@ -6241,6 +6489,114 @@ export interface components {
             name: string;
             position: number;
             probability: number;
+        };
+        StatusConfig: {
+            /** @description A new record’s status when none is given; the first status when absent */
+            initial?: string;
+            /** @description In board order */
+            statuses: {
+                color?: string;
+                /**
+                 * @default open
+                 * @enum {string}
+                 */
+                kind: "open" | "done" | "cancelled";
+                label: string;
+                /**
+                 * @description Entering this status needs a reason
+                 * @default false
+                 */
+                reason_required: boolean;
+                /** @description The roles that may set this status (admins always may); absent: every role that may edit */
+                roles?: string[];
+                /** @description Stored in the record; never changes */
+                value: string;
+            }[];
+            /** @description The allowed moves; absent: from any status to any other */
+            transitions?: {
+                from: string;
+                /** @default false */
+                reason_required: boolean;
+                to: string;
+            }[];
+        };
+        StatusConfigInput: {
+            /** @description A new record’s status when none is given; the first status when absent */
+            initial?: string;
+            /** @description In board order */
+            statuses: {
+                color?: string;
+                /**
+                 * @default open
+                 * @enum {string}
+                 */
+                kind: "open" | "done" | "cancelled";
+                label: string;
+                /**
+                 * @description Entering this status needs a reason
+                 * @default false
+                 */
+                reason_required: boolean;
+                /** @description The roles that may set this status (admins always may); absent: every role that may edit */
+                roles?: string[];
+                /** @description Stored in the record; never changes */
+                value: string;
+            }[];
+            /** @description The allowed moves; absent: from any status to any other */
+            transitions?: {
+                from: string;
+                /** @default false */
+                reason_required: boolean;
+                to: string;
+            }[];
+        };
+        StatusHistoryEntry: {
+            actor_type: string;
+            changed_at: string;
+            /** @description The actor’s id (a user or an API key) */
+            changed_by: string | null;
+            /** @description The record is still in this status */
+            current: boolean;
+            days_in_status: number;
+            /** @description The status field’s key */
+            field: string;
+            /** @description Null for the first status */
+            from: {
+                label: string;
+                value: string;
+            } | null;
+            reason: string | null;
+            /** @description How long the record stayed in `to`: until the next change, or until now for the current one */
+            seconds_in_status: number;
+            to: {
+                kind: string;
+                label: string;
+                value: string;
+            };
+        };
+        StatusHistoryEntryInput: {
+            actor_type: string;
+            changed_at: string;
+            /** @description The actor’s id (a user or an API key) */
+            changed_by: string | null;
+            /** @description The record is still in this status */
+            current: boolean;
+            days_in_status: number;
+            /** @description The status field’s key */
+            field: string;
+            /** @description Null for the first status */
+            from: {
+                label: string;
+                value: string;
+            } | null;
+            reason: string | null;
+            /** @description How long the record stayed in `to`: until the next change, or until now for the current one */
+            seconds_in_status: number;
+            to: {
+                kind: string;
+                label: string;
+                value: string;
+            };
         };
         SystemMail: {
             created_at: string;
@@ -22346,6 +22702,125 @@ export interface operations {
             };
         };
     };
+    getRecordStatusHistory: {
+        parameters: {
+            query?: {
+                /** @description One status field; all of them when absent */
+                field?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+                /** @description A custom object’s key */
+                object: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["StatusHistoryEntry"][];
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getRecordTimeline: {
         parameters: {
             query?: {
@@ -22369,6 +22844,254 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TimelinePage"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRecordBoard: {
+        parameters: {
+            query: {
+                /** @description The status or single-select field the columns are */
+                field: string;
+                /** @description A FilterNode as JSON: the cards shown */
+                filter?: string;
+                /** @description Cards per column, 1..200 */
+                per_column?: number;
+                q?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A custom object’s key */
+                object: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordBoard"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRecordBoardColumn: {
+        parameters: {
+            query: {
+                cursor?: string;
+                /** @description The status or single-select field the columns are */
+                field: string;
+                /** @description A FilterNode as JSON: the cards shown */
+                filter?: string;
+                /** @description Cards per column, 1..200 */
+                per_column?: number;
+                q?: string;
+                /** @description The column’s status or option; absent: no value */
+                value?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A custom object’s key */
+                object: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        cards: components["schemas"]["RecordBoardCard"][];
+                        next_cursor: string | null;
+                    };
                 };
             };
             /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
@@ -29413,6 +30136,61 @@ export interface operations {
                     trace_id: string | null;
                     /** @constant */
                     type: "record.restored";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onRecordStatusChanged: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        days_in_previous_status: number;
+                        field: string;
+                        field_label: string;
+                        from: string | null;
+                        from_label: string | null;
+                        name: string | null;
+                        reason: string | null;
+                        to: string;
+                        /** @enum {string} */
+                        to_kind: "open" | "done" | "cancelled";
+                        to_label: string;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "record.status_changed";
                     version: number;
                 };
             };

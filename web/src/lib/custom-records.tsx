@@ -29,6 +29,18 @@ export const customTitle = (description: ObjectDescription, record: RecordData):
   return typeof v === 'string' && v ? v : record.id;
 };
 
+/** The fields a custom object's board can group by: its status and single-select fields. */
+export const boardFields = (fields: Field[]) =>
+  fields.filter((f) => f.origin === 'custom' && !f.retired && (f.type === 'status' || f.type === 'select'));
+
+/** A record's number as shown (`CASE-00042`), or null when the object does not number its records. */
+export function numberLabel(description: ObjectDescription, record: RecordData): string | null {
+  const numbering = description.custom_object?.numbering;
+  const n = record.number;
+  if (!numbering || (typeof n !== 'number' && typeof n !== 'string')) return null;
+  return `${numbering.prefix}${String(n).padStart(numbering.digits, '0')}`;
+}
+
 /** A searchable select of a custom object's records (`GET /api/v1/records/{object}?q=`). */
 function CustomRecordPicker({
   object,
@@ -130,7 +142,8 @@ export function CustomRecordForm({
   onSubmit: (custom: Record<string, unknown>) => Promise<unknown>;
   submitLabel: string;
 }) {
-  const fields = formFields(description);
+  // A status changes on the record's page or its board (with a reason when it needs one), not here.
+  const fields = formFields(description).filter((f) => !record || f.type !== 'status');
   const [values, setValues] = useState<Record<string, unknown>>(() =>
     Object.fromEntries(fields.map((f) => [f.key, record ? inputValueOf(f, record) : null])),
   );

@@ -122,6 +122,7 @@ export function cellContent(field: Field, record: RecordData, members: Member[])
     case 'boolean':
       return value ? 'Yes' : 'No';
     case 'select':
+    case 'status':
       return field.options?.find((o) => o.value === value)?.label ?? String(value);
     case 'currency': {
       const v = value as { amount?: number; currency?: string } | number;
@@ -267,6 +268,7 @@ export function FieldInput({
         <Switch {...common} checked={Boolean(value)} onChange={(e) => onChange(e.currentTarget.checked)} />
       );
     case 'select':
+    case 'status':
       return (
         <Select
           {...common}

@@ -20,6 +20,27 @@ const Field = z
       .array(z.object({ value: z.string(), label: z.string(), color: z.string().optional() }))
       .optional(),
     relation: z.object({ object: z.string() }).optional(),
+    statuses: z
+      .object({
+        statuses: z.array(
+          z.object({
+            value: z.string(),
+            label: z.string(),
+            color: z.string().optional(),
+            kind: z.enum(['open', 'done', 'cancelled']),
+            roles: z.array(z.string()).optional(),
+            reason_required: z.boolean(),
+          }),
+        ),
+        transitions: z
+          .array(z.object({ from: z.string(), to: z.string(), reason_required: z.boolean() }))
+          .optional(),
+        initial: z.string().optional(),
+      })
+      .optional()
+      .describe(
+        'A status field’s definition: statuses in order, allowed moves (absent: any), roles, reasons',
+      ),
     max_length: z.number().int().optional(),
     searchable: z.boolean(),
     filterable: z.boolean(),
@@ -53,6 +74,10 @@ export const ObjectDescription = z
         description: z.string().nullable(),
         display_field: z.string(),
         retired: z.boolean(),
+        numbering: z
+          .object({ prefix: z.string(), digits: z.number().int() })
+          .nullable()
+          .describe('Record numbers (`CASE-00042`): prefix and digits; null when records are not numbered'),
       })
       .optional()
       .describe('Set for a tenant-defined object: its records are under `/api/v1/records/<key>`'),
@@ -74,6 +99,7 @@ export const describeObject = (def: ObjectDef) => ({
           description: def.custom.description,
           display_field: def.custom.displayField,
           retired: def.custom.retired,
+          numbering: def.custom.numbering,
         },
       }
     : {}),
@@ -104,6 +130,7 @@ const describeField = (f: FieldDef) => ({
   unique: f.unique,
   ...(f.options ? { options: f.options } : {}),
   ...(f.relation ? { relation: f.relation } : {}),
+  ...(f.statuses ? { statuses: f.statuses } : {}),
   ...(f.maxLength ? { max_length: f.maxLength } : {}),
   searchable: f.searchable,
   filterable: f.filterable,
@@ -196,7 +223,8 @@ export function registerObjectRoutes(app: ApiApp, services: Services): void {
       schema: {
         operationId: 'updateCustomField',
         tags: ['objects'],
-        summary: 'Rename, reorder or edit the options of a custom field',
+        summary:
+          'Rename, reorder or edit the options of a custom field, or a status field’s statuses (409 `status_in_use` for a status records hold)',
         params: FieldParams,
         body: fields.CustomFieldUpdate,
         response: { 200: Field, ...errors },

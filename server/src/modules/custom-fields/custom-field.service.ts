@@ -13,6 +13,11 @@ import {
 } from '../../platform/registry/registry.service.js';
 import { FIELD_TYPES, type FieldDef, type ObjectDef } from '../../platform/registry/registry.types.js';
 import { CUSTOMIZABLE_OBJECTS, STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+import {
+  optionsOfStatuses,
+  StatusConfig,
+  type StatusConfigOut,
+} from '../../platform/registry/status-field.js';
 
 /** Types an admin may give a custom field (`tags` and `uuid` belong to standard fields). */
 export const CUSTOM_FIELD_TYPES = FIELD_TYPES.filter((t) => t !== 'tags' && t !== 'uuid');
@@ -37,6 +42,9 @@ export const CustomFieldCreate = z
     type: z.enum(CUSTOM_FIELD_TYPES as unknown as [string, ...string[]]),
     options: z.array(Option).min(1).max(200).optional().describe('Required for select and multi_select'),
     relation: z.strictObject({ object: z.string() }).optional(),
+    statuses: StatusConfig.optional().describe(
+      'Required for a status field (custom objects only): its statuses in order, allowed moves, roles and reasons',
+    ),
     required: z.boolean().default(false),
     description: z.string().max(500).optional(),
   })
@@ -46,6 +54,9 @@ export const CustomFieldUpdate = z
   .strictObject({
     label: z.string().trim().min(1).max(100).optional(),
     options: z.array(Option).min(1).max(200).optional(),
+    statuses: StatusConfig.optional().describe(
+      'A status field’s new definition, whole; a status that records hold cannot be removed (409 `status_in_use`)',
+    ),
     required: z.boolean().optional(),
     description: z.string().max(500).nullable().optional(),
     position: z.number().int().min(0).max(10_000).optional(),
@@ -103,7 +114,7 @@ async function reindexRecords(scope: TenantScope, object: string) {
   const [def] = await customObjectDefs(scope.tx, scope.ctx.orgId, [object]);
   if (!def?.custom) return;
   await scope.tx.execute(
-    sql`update records set search = ${searchTextSql(def, sql`custom`)}
+    sql`update records set search = ${searchTextSql(def, sql`custom`, sql`number`)}
          where org_id = ${scope.ctx.orgId} and object_id = ${def.custom.id}::uuid`,
   );
 }
@@ -138,8 +149,24 @@ export async function createCustomField(
   if (input.type === 'relation' && !input.relation) {
     throw badRequest('A relation field needs relation.object, one of the objects', 'body.relation');
   }
+  if (input.type === 'status' && !input.statuses) {
+    throw badRequest('A status field needs statuses', 'body.statuses');
+  }
+  if (input.type !== 'status' && input.statuses) {
+    throw badRequest('Only status fields have statuses', 'body.statuses');
+  }
+  if (input.type === 'status' && input.options) {
+    throw badRequest('A status field’s options are its statuses', 'body.options');
+  }
   return changeRegistry(services, ctx, async (scope) => {
     const def = await customizable(scope, object);
+    if (input.type === 'status' && !def.custom) {
+      throw badRequest(
+        'Status fields are for custom objects (an opportunity has its pipeline’s stages)',
+        'body.type',
+        'status_not_supported',
+      );
+    }
     if (def.fields.some((f) => f.key === key && f.origin === 'standard')) {
       throw conflict(`"${key}" is a standard field of ${object}`, 'body.key', 'duplicate_key');
     }
@@ -165,7 +192,8 @@ export async function createCustomField(
         key,
         label: input.label,
         type: input.type,
-        options: input.options ?? null,
+        options: input.statuses ? optionsOfStatuses(input.statuses) : (input.options ?? null),
+        statuses: input.statuses ?? null,
         relationObject: input.type === 'relation' ? input.relation!.object : null,
         required: input.required,
         description: input.description ?? null,
@@ -214,12 +242,20 @@ export async function updateCustomField(
     if (input.options && !['select', 'multi_select'].includes(row.type)) {
       throw badRequest('Only select fields have options', 'body.options');
     }
+    if (input.statuses && row.type !== 'status') {
+      throw badRequest('Only status fields have statuses', 'body.statuses');
+    }
+    if (input.statuses && row.statuses)
+      await assertStatusesKept(scope, object, key, row.statuses, input.statuses);
     if (Object.values(input).every((v) => v === undefined)) return customFieldDef(row);
     const [updated] = await scope.tx
       .update(customFields)
       .set({
         ...(input.label !== undefined ? { label: input.label } : {}),
         ...(input.options !== undefined ? { options: input.options } : {}),
+        ...(input.statuses !== undefined
+          ? { statuses: input.statuses, options: optionsOfStatuses(input.statuses) }
+          : {}),
         ...(input.required !== undefined ? { required: input.required } : {}),
         ...(input.description !== undefined ? { description: input.description } : {}),
         ...(input.position !== undefined ? { position: input.position } : {}),
@@ -233,6 +269,45 @@ export async function updateCustomField(
     });
     return customFieldDef(updated!);
   });
+}
+
+/**
+ * A status field's new definition keeps every status a record holds: removing one would leave
+ * records in a status nobody can see or move them out of.
+ * @throws 409 `status_in_use` naming `body.statuses.statuses`, with the records per status
+ */
+async function assertStatusesKept(
+  scope: TenantScope,
+  object: string,
+  key: string,
+  before: StatusConfigOut,
+  after: StatusConfigOut,
+) {
+  const removed = before.statuses
+    .map((s) => s.value)
+    .filter((v) => !after.statuses.some((s) => s.value === v));
+  if (removed.length === 0) return;
+  const [def] = await customObjectDefs(scope.tx, scope.ctx.orgId, [object]);
+  if (!def?.custom) return;
+  const { rows } = await scope.conn.query<{ v: string; n: number }>(
+    `select custom->>$3 as v, count(*)::int as n from records
+      where org_id = $1 and object_id = $2 and custom->>$3 = any($4::text[]) group by 1`,
+    [scope.ctx.orgId, def.custom.id, key, removed],
+  );
+  if (rows.length > 0)
+    throw new AppError(
+      409,
+      'status_in_use',
+      'Records are in a status this definition removes; move them first',
+      {
+        path: 'body.statuses.statuses',
+        errors: rows.map((r) => ({
+          path: 'body.statuses.statuses',
+          code: 'status_in_use',
+          message: `${r.n} record(s) are in "${r.v}"`,
+        })),
+      },
+    );
 }
 
 /** Retires a field: hidden from forms and refused on write, its values kept until purged. */

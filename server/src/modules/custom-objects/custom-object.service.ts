@@ -7,7 +7,7 @@ import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { customFields } from '../../platform/registry/custom-field.schema.js';
 import { customObjects } from '../../platform/registry/custom-object.schema.js';
-import { BASE_FIELD_KEYS, DISPLAY_TYPES } from '../../platform/registry/custom-objects.js';
+import { BASE_FIELD_KEYS, DISPLAY_TYPES, searchTextSql } from '../../platform/registry/custom-objects.js';
 import { customObjectDefs, forgetRegistry } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
@@ -44,6 +44,24 @@ const Icon = z
   .regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'An icon name: lower-case letters, digits and -')
   .describe('An icon name of the web app (`home`, `briefcase`)');
 
+const Numbering = z
+  .strictObject({
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_/-]{0,16}$/, 'Up to 16 letters, digits, -, _ or /')
+      .describe('Shown before the number: `CASE-` makes `CASE-00042`'),
+    digits: z
+      .number()
+      .int()
+      .min(1)
+      .max(12)
+      .default(5)
+      .describe('The number is padded with zeros to this many digits'),
+  })
+  .describe(
+    'Record numbers: each new record gets the next number of its object in this organization, gap-free and never reused',
+  );
+
 export const CustomObjectCreate = z
   .strictObject({
     key: z
@@ -62,6 +80,7 @@ export const CustomObjectCreate = z
       })
       .optional()
       .describe('The required field that names a record; `{key: "name", label: "Name"}` when absent'),
+    numbering: Numbering.optional(),
   })
   .meta({ id: 'CustomObjectCreate' });
 
@@ -72,6 +91,11 @@ export const CustomObjectUpdate = z
     icon: Icon.nullable().optional(),
     description: z.string().trim().max(500).nullable().optional(),
     display_field: z.string().regex(KEY).optional().describe('Another text, e-mail or URL field'),
+    numbering: Numbering.nullable()
+      .optional()
+      .describe(
+        'Turn record numbers on (records without a number get the next ones, oldest first) or change the prefix; null turns them off (numbers are kept)',
+      ),
   })
   .meta({ id: 'CustomObjectUpdate' });
 
@@ -142,6 +166,9 @@ export async function createCustomObject(
         icon: input.icon ?? null,
         description: input.description ?? null,
         displayField: display.key,
+        ...(input.numbering
+          ? { numberPrefix: input.numbering.prefix, numberDigits: input.numbering.digits }
+          : {}),
         createdBy: ctx.actor.type === 'user' ? ctx.actor.id : null,
       })
       .returning();
@@ -195,6 +222,12 @@ export async function updateCustomObject(
           ...(input.icon !== undefined ? { icon: input.icon } : {}),
           ...(input.description !== undefined ? { description: input.description } : {}),
           ...(input.display_field !== undefined ? { displayField: input.display_field } : {}),
+          ...(input.numbering !== undefined
+            ? {
+                numberPrefix: input.numbering?.prefix ?? null,
+                ...(input.numbering ? { numberDigits: input.numbering.digits } : {}),
+              }
+            : {}),
           updatedAt: sql`now()`,
         })
         .where(and(eq(customObjects.orgId, ctx.orgId), eq(customObjects.id, row.id)));
@@ -203,9 +236,49 @@ export async function updateCustomObject(
         subject: { object: 'custom_object', id: row.id },
         data: { key, label: input.label_singular ?? row.labelSingular, changes: input },
       });
+      if (input.numbering) await numberUnnumbered(scope, row.id);
+      // The number as shown is searched: a new prefix (or none) is reindexed.
+      if (input.numbering !== undefined) await reindexNumbers(scope, key);
     }
     return defOf(scope, key);
   });
+}
+
+/**
+ * Gives the object's records that have no number (made before numbers were turned on) the next
+ * numbers, oldest first, from the same counter new records take theirs from.
+ */
+async function numberUnnumbered(scope: TenantScope, objectId: string) {
+  const { orgId } = scope.ctx;
+  const { rows } = await scope.conn.query<{ n: number }>(
+    'select count(*)::int as n from records where org_id = $1 and object_id = $2 and number is null',
+    [orgId, objectId],
+  );
+  const count = rows[0]?.n ?? 0;
+  if (count === 0) return;
+  const taken = await scope.conn.query<{ last: string }>(
+    `insert into record_number_counters (org_id, object_id, last_value) values ($1, $2, $3)
+     on conflict (org_id, object_id) do update set last_value = record_number_counters.last_value + excluded.last_value
+     returning last_value as last`,
+    [orgId, objectId, count],
+  );
+  const first = Number(taken.rows[0]!.last) - count;
+  await scope.conn.query(
+    `update records r set number = $3::bigint + x.n
+       from (select id, row_number() over (order by created_at, id) as n from records
+              where org_id = $1 and object_id = $2 and number is null) x
+      where r.org_id = $1 and r.id = x.id`,
+    [orgId, objectId, first],
+  );
+}
+
+/** Rewrites the search text of the object's records (their number as shown is part of it). */
+async function reindexNumbers(scope: TenantScope, key: string) {
+  const def = await defOf(scope, key);
+  await scope.tx.execute(
+    sql`update records set search = ${searchTextSql(def, sql`custom`, sql`number`)}
+         where org_id = ${scope.ctx.orgId} and object_id = ${def.custom!.id}::uuid`,
+  );
 }
 
 /** Retires (hidden, writes refused, records kept) or brings back an object. */

@@ -288,6 +288,7 @@ const KIND_OF: Record<FieldDef['type'], TargetKind> = {
   datetime: 'datetime',
   boolean: 'boolean',
   select: 'select',
+  status: 'select',
   multi_select: 'multi_select',
   email: 'email',
   phone: 'phone',

@@ -14,6 +14,7 @@ const NAMED_TYPES = [
   'opportunity.moved',
   'opportunity.closed',
   'opportunity.reopened',
+  'record.status_changed',
   'task.created',
   'task.reminder_due',
   'task.due_today',
@@ -92,9 +93,13 @@ async function draftsOf(scope: TenantScope, e: EventEnvelope): Promise<Notificat
         recipientId: owner,
         detail: verb === 'accepted' ? 'Accepted' : 'Rejected',
       });
-  } else if (e.subject.object === 'opportunity' && ['moved', 'closed', 'reopened'].includes(verb)) {
+  } else if (
+    (e.subject.object === 'opportunity' && ['moved', 'closed', 'reopened'].includes(verb)) ||
+    e.type === 'record.status_changed'
+  ) {
     const facts = await recordFacts(scope, e.subject.object, e.subject.id);
-    const detail = str(data.to_stage); // a close's stage is its outcome: Won, Lost
+    // A close's stage is its outcome (Won, Lost); a custom object's status change names its status.
+    const detail = str(data.to_stage) ?? str(data.to_label);
     if (facts?.ownerId)
       drafts.push({
         ...base,

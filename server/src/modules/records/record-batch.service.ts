@@ -13,6 +13,13 @@ import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { ensureTags, uniqueTagNames } from '../tags/tag.service.js';
 import { assertWritable, customObjectIn, nameOf, relatedOf } from './record-engine.service.js';
+import { takeRecordNumbers } from './record-numbers.js';
+import {
+  checkStatusChanges,
+  recordStatusChanges,
+  type StatusChange,
+  statusKeysOf,
+} from './record-status.service.js';
 
 /**
  * A new record of a batch: its values by field key (as `RecordWrite.custom`), owner and tags, and
@@ -133,33 +140,50 @@ export async function createRecordsIn(
     parsed.map((p) => (p instanceof AppError ? null : p)),
   );
   const outcomes: BatchOutcome[] = [];
-  const rows: { id: string; owner_id: string | null; tags: string[]; custom: Record<string, unknown> }[] = [];
+  const rows: {
+    id: string;
+    owner_id: string | null;
+    tags: string[];
+    custom: Record<string, unknown>;
+    number: number | null;
+  }[] = [];
+  const statuses: StatusChange[][] = [];
   for (const [i, p] of parsed.entries()) {
     if (p instanceof AppError) outcomes.push({ ok: false, error: p });
     else if (missing[i]!.length > 0) outcomes.push({ ok: false, error: referenceError(missing[i]!) });
     else {
       const id = items[i]!.id ?? newId();
+      // A first status: the initial one unless the row gives one (an import is not asked for roles or reasons).
+      statuses.push(checkStatusChanges(def, null, p, { bulk: true }));
       rows.push({
         id,
         owner_id: items[i]!.ownerId ?? null,
         tags: uniqueTagNames(items[i]!.tags ?? []),
         custom: p,
+        number: null,
       });
       outcomes.push({ ok: true, id });
     }
   }
   if (rows.length === 0) return outcomes;
+  // Record numbers in the order of the items, from the counter locked by this transaction.
+  if (def.custom!.numbering) {
+    const numbers = await takeRecordNumbers(scope, objectId, rows.length);
+    for (const [i, row] of rows.entries()) row.number = numbers[i]!;
+  }
   await ensureTags(
     scope,
     rows.flatMap((r) => r.tags),
   );
   const actor = scope.ctx.actor.id;
   await scope.tx.execute(sql`
-    insert into records (org_id, id, object_id, owner_id, tags, custom, search, created_by, updated_by)
+    insert into records (org_id, id, object_id, owner_id, tags, custom, number, search, created_by, updated_by)
     select ${scope.ctx.orgId}::uuid, x.id, ${objectId}::uuid, x.owner_id,
-           array(select jsonb_array_elements_text(x.tags)), x.custom, ${searchTextSql(def, sql`x.custom`)},
+           array(select jsonb_array_elements_text(x.tags)), x.custom, x.number,
+           ${searchTextSql(def, sql`x.custom`, sql`x.number`)},
            ${actor}::uuid, ${actor}::uuid
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, owner_id uuid, tags jsonb, custom jsonb)`);
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as x(id uuid, owner_id uuid, tags jsonb, custom jsonb, number integer)`);
   await emitEvents(
     scope,
     services.jobs,
@@ -171,6 +195,17 @@ export async function createRecordsIn(
         related: relatedOf(def, row.custom),
       }),
     ),
+  );
+  const now = new Date().toISOString();
+  await recordStatusChanges(
+    scope,
+    services,
+    def,
+    rows.map((row, i) => ({
+      subject: { id: row.id, name: nameOf(def, row), createdAt: now },
+      changes: statuses[i]!,
+    })),
+    false,
   );
   return outcomes;
 }
@@ -192,15 +227,15 @@ export async function updateRecordsIn(
   const def = await customObjectIn(scope, object);
   const objectId = assertWritable(def);
   if (patches.length === 0) return [];
-  const current = new Map(
-    rowsOf<{ id: string; custom: Record<string, unknown> }>(
-      await scope.conn.query(
-        `select id, custom from records where org_id = $1 and object_id = $2 and id = any($3::uuid[])
-          order by id for update`,
-        [scope.ctx.orgId, objectId, [...new Set(patches.map((p) => p.id))]],
-      ),
-    ).map((r) => [r.id, r.custom]),
+  const locked = rowsOf<{ id: string; custom: Record<string, unknown>; created_ms: number | string }>(
+    await scope.conn.query(
+      `select id, custom, (extract(epoch from created_at) * 1000)::float8 as created_ms from records where org_id = $1 and object_id = $2 and id = any($3::uuid[])
+        order by id for update`,
+      [scope.ctx.orgId, objectId, [...new Set(patches.map((p) => p.id))]],
+    ),
   );
+  const current = new Map(locked.map((r) => [r.id, r.custom]));
+  const createdAt = new Map(locked.map((r) => [r.id, new Date(Number(r.created_ms)).toISOString()]));
   const parsed = patches.map((p) => {
     try {
       return parseCustomValues(def, p.custom, { path: 'body.custom', creating: false }) as
@@ -218,6 +253,7 @@ export async function updateRecordsIn(
   const outcomes: PatchOutcome[] = [];
   const events: NewEvent[] = [];
   const written = new Set<string>();
+  const statusItems: Parameters<typeof recordStatusChanges>[3] = [];
   for (const [i, patch] of parsed.entries()) {
     const { id } = patches[i]!;
     const values = current.get(id);
@@ -226,23 +262,43 @@ export async function updateRecordsIn(
     else if (missing[i]!.length > 0) outcomes.push({ ok: false, error: referenceError(missing[i]!) });
     else {
       const after = mergeCustom(values, patch);
+      // Status fields move only as their definitions allow (an import is not asked for roles or reasons).
+      let statusChanges: StatusChange[];
+      try {
+        statusChanges = checkStatusChanges(def, values, after, { bulk: true });
+      } catch (error) {
+        outcomes.push(refused(error));
+        continue;
+      }
+      const statusKeys = statusKeysOf(statusChanges);
       const changes: Record<string, { before: unknown; after: unknown }> = {};
       const before: Record<string, unknown> = {};
       for (const key of Object.keys(patch))
         if (JSON.stringify(values[key] ?? null) !== JSON.stringify(after[key] ?? null)) {
-          changes[key] = { before: values[key] ?? null, after: after[key] ?? null };
+          if (!statusKeys.has(key)) changes[key] = { before: values[key] ?? null, after: after[key] ?? null };
           before[key] = values[key] ?? null;
         }
-      const changed = Object.keys(changes).length > 0;
+      const changed = Object.keys(before).length > 0;
       if (changed) {
         current.set(id, after);
         written.add(id);
-        events.push({
-          type: 'record.updated',
-          subject: { object, id },
-          data: { name: nameOf(def, { id, custom: after }), changes },
-          related: relatedOf(def, after),
-        });
+        if (Object.keys(changes).length > 0)
+          events.push({
+            type: 'record.updated',
+            subject: { object, id },
+            data: { name: nameOf(def, { id, custom: after }), changes },
+            related: relatedOf(def, after),
+          });
+        if (statusChanges.length > 0)
+          statusItems.push({
+            subject: {
+              id,
+              name: nameOf(def, { id, custom: after }),
+              createdAt: createdAt.get(id)!,
+              related: relatedOf(def, after),
+            },
+            changes: statusChanges,
+          });
       }
       outcomes.push({ ok: true, before, changed });
     }
@@ -250,10 +306,11 @@ export async function updateRecordsIn(
   if (written.size === 0) return outcomes;
   const rows = [...written].map((id) => ({ id, custom: current.get(id)! }));
   await scope.tx.execute(sql`
-    update records r set custom = x.custom, search = ${searchTextSql(def, sql`x.custom`)},
+    update records r set custom = x.custom, search = ${searchTextSql(def, sql`x.custom`, sql`r.number`)},
            updated_at = now(), updated_by = ${scope.ctx.actor.id}::uuid
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, custom jsonb)
      where r.org_id = ${scope.ctx.orgId}::uuid and r.object_id = ${objectId}::uuid and r.id = x.id`);
   await emitEvents(scope, services.jobs, events);
+  await recordStatusChanges(scope, services, def, statusItems);
   return outcomes;
 }

@@ -7,13 +7,15 @@ import { conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { records } from '../../platform/records/record.schema.js';
-import { searchTextSql } from '../../platform/registry/custom-objects.js';
+import { formatRecordNumber, searchTextSql } from '../../platform/registry/custom-objects.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { customObjectDefs } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { ensureTags } from '../tags/tag.service.js';
+import { takeRecordNumbers } from './record-numbers.js';
+import { checkStatusChanges, recordStatusChanges, statusKeysOf } from './record-status.service.js';
 
 /**
  * The record engine's write path for custom objects' records (issue 21): create, update,
@@ -27,6 +29,12 @@ export const RecordView = z
     id: z.uuid(),
     object: z.string().describe('The custom object’s key'),
     name: z.string().describe('The display field’s value (the id when it is empty)'),
+    number: z
+      .number()
+      .int()
+      .nullable()
+      .describe('The record’s number in its object, when the object numbers its records'),
+    number_label: z.string().nullable().describe('The number as shown: `CASE-00042`'),
     owner_id: z.uuid().nullable(),
     tags: z.array(z.string()),
     custom: z.record(z.string(), z.unknown()).describe('The values of the object’s fields, by key'),
@@ -47,6 +55,12 @@ export const RecordWrite = z
       .record(z.string().max(64), z.unknown())
       .optional()
       .describe('Values by field key, checked against the object’s fields; on update null clears one'),
+    status_reason: z
+      .string()
+      .trim()
+      .max(2_000)
+      .optional()
+      .describe('Why a status field changes: required by the moves and statuses whose definition says so'),
   })
   .meta({ id: 'CustomRecordWrite' });
 export type RecordWriteInput = z.infer<typeof RecordWrite>;
@@ -81,6 +95,11 @@ function viewOf(def: ObjectDef, row: Row): RecordViewOut {
     id: row.id,
     object: def.key,
     name: nameOf(def, row),
+    number: row.number,
+    number_label:
+      row.number !== null && def.custom!.numbering
+        ? formatRecordNumber(def.custom!.numbering, row.number)
+        : null,
     owner_id: row.ownerId,
     tags: row.tags,
     custom: row.custom,
@@ -89,8 +108,12 @@ function viewOf(def: ObjectDef, row: Row): RecordViewOut {
 }
 
 /** The `search` text of a record with these values (registry/custom-objects.ts `searchTextSql`). */
-const searchOf = (def: ObjectDef, custom: Record<string, unknown>) =>
-  searchTextSql(def, sql`${JSON.stringify(custom)}::jsonb`);
+const searchOf = (def: ObjectDef, custom: Record<string, unknown>, number: number | null) =>
+  searchTextSql(
+    def,
+    sql`${JSON.stringify(custom)}::jsonb`,
+    number === null ? undefined : sql`${number}::bigint`,
+  );
 
 /** The records a record's relation fields point to: its events show on their timelines too. */
 export function relatedOf(def: ObjectDef, custom: Record<string, unknown>) {
@@ -102,7 +125,7 @@ export function relatedOf(def: ObjectDef, custom: Record<string, unknown>) {
     .map((f) => ({ object: f.relation!.object, id: custom[f.key] as string }));
 }
 
-async function loadRow(scope: TenantScope, def: ObjectDef, id: string, lock = false): Promise<Row> {
+export async function loadRow(scope: TenantScope, def: ObjectDef, id: string, lock = false): Promise<Row> {
   const query = scope.tx
     .select()
     .from(records)
@@ -134,6 +157,9 @@ export async function createRecord(
       await parseCustomValuesIn(scope, def, input.custom, { path: 'body.custom', creating: true }),
     );
     const { tags } = await ownerAndTags(scope, input);
+    // Status fields: a first status (the initial one unless given), checked against its roles.
+    const statuses = checkStatusChanges(def, null, custom, { reason: input.status_reason, role: ctx.role });
+    const [number = null] = def.custom!.numbering ? await takeRecordNumbers(scope, objectId, 1) : [];
     const [row] = await scope.tx
       .insert(records)
       .values({
@@ -142,7 +168,8 @@ export async function createRecord(
         ownerId: input.owner_id ?? null,
         tags: tags ?? [],
         custom,
-        search: searchOf(def, custom),
+        number,
+        search: searchOf(def, custom, number),
         createdBy: ctx.actor.id,
         updatedBy: ctx.actor.id,
       })
@@ -153,6 +180,14 @@ export async function createRecord(
       data: { name: nameOf(def, row!) },
       related: relatedOf(def, custom),
     });
+    const subject = { id: row!.id, name: nameOf(def, row!), createdAt: row!.createdAt };
+    await recordStatusChanges(
+      scope,
+      services,
+      def,
+      [{ subject, changes: statuses, reason: input.status_reason }],
+      false,
+    );
     return viewOf(def, row!);
   });
 }
@@ -191,20 +226,27 @@ export async function updateRecord(
     });
     const { tags } = await ownerAndTags(scope, input);
     const custom = mergeCustom(current.custom, patch);
+    // Status fields move only as their definitions allow (409 / 403 / 422 before anything is written).
+    const statuses = checkStatusChanges(def, current.custom, custom, {
+      reason: input.status_reason,
+      role: ctx.role,
+    });
+    const statusKeys = statusKeysOf(statuses);
     const changes: Record<string, { before: unknown; after: unknown }> = {};
     const diff = (key: string, before: unknown, after: unknown) => {
       if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null))
         changes[key] = { before: before ?? null, after: after ?? null };
     };
-    for (const key of Object.keys(patch)) diff(key, current.custom[key], custom[key]);
+    for (const key of Object.keys(patch))
+      if (!statusKeys.has(key)) diff(key, current.custom[key], custom[key]);
     if (input.owner_id !== undefined) diff('owner_id', current.ownerId, input.owner_id);
     if (tags !== undefined) diff('tags', current.tags, tags);
-    if (Object.keys(changes).length === 0) return viewOf(def, current);
+    if (Object.keys(changes).length === 0 && statuses.length === 0) return viewOf(def, current);
     const [row] = await scope.tx
       .update(records)
       .set({
         custom,
-        search: searchOf(def, custom),
+        search: searchOf(def, custom, current.number),
         ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
         ...(tags !== undefined ? { tags } : {}),
         updatedAt: sql`now()`,
@@ -212,12 +254,20 @@ export async function updateRecord(
       })
       .where(and(eq(records.orgId, ctx.orgId), eq(records.id, id)))
       .returning();
-    await emitEvent(scope, services.jobs, {
-      type: 'record.updated',
-      subject: { object, id },
-      data: { name: nameOf(def, row!), changes },
-      related: relatedOf(def, custom),
-    });
+    if (Object.keys(changes).length > 0)
+      await emitEvent(scope, services.jobs, {
+        type: 'record.updated',
+        subject: { object, id },
+        data: { name: nameOf(def, row!), changes },
+        related: relatedOf(def, custom),
+      });
+    await recordStatusChanges(scope, services, def, [
+      {
+        subject: { id, name: nameOf(def, row!), createdAt: row!.createdAt, related: relatedOf(def, custom) },
+        changes: statuses,
+        reason: input.status_reason,
+      },
+    ]);
     return viewOf(def, row!);
   });
 }

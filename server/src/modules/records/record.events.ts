@@ -24,6 +24,26 @@ export const recordEvents = registerEvents({
   'record.archived': standard.archived,
   'record.restored': standard.restored,
   'record.deleted': standard.deleted,
+  'record.status_changed': defineEvent({
+    summary:
+      'A status field of a custom object’s record changed (`field`; `from` null for a first status), with the reason given and the days spent in the previous status',
+    data: z.object({
+      name: RecordName,
+      field: z.string(),
+      field_label: z.string(),
+      from: z.string().nullable(),
+      to: z.string(),
+      from_label: z.string().nullable(),
+      to_label: z.string(),
+      to_kind: z.enum(['open', 'done', 'cancelled']),
+      reason: z.string().nullable(),
+      days_in_previous_status: z.number(),
+    }),
+    describe: ({ actor, what, data }) =>
+      `${actor} moved ${what} ${data.from_label ? `from ${data.from_label} ` : ''}to ${data.to_label}${
+        data.reason ? ` (${data.reason})` : ''
+      }`,
+  }),
 });
 
 declare module '../../platform/events/event-catalogue.js' {

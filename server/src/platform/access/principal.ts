@@ -47,7 +47,7 @@ export function tenantContextOf(principal: Principal | null, traceId?: string): 
     principal.type === 'api_key'
       ? { type: 'api_key' as const, id: principal.apiKeyId ?? null }
       : { type: 'user' as const, id: principal.userId };
-  return { orgId: principal.orgId, actor, traceId };
+  return { orgId: principal.orgId, actor, traceId, role: principal.role };
 }
 
 /** Throws 401 without a principal and 403 without the permission. */

@@ -27,6 +27,7 @@ export const OPS_BY_TYPE: Record<FieldType, readonly FilterOp[]> = {
   datetime: ['eq', 'neq', ...RANGE, ...EMPTINESS],
   boolean: ['eq', 'neq', ...EMPTINESS],
   select: [...EQUALITY, ...EMPTINESS],
+  status: [...EQUALITY, ...EMPTINESS],
   multi_select: LIST,
   tags: LIST,
   relation: [...EQUALITY, ...EMPTINESS],

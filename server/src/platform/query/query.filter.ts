@@ -108,7 +108,7 @@ function emptiness(field: FieldDef, x: SQL): SQL {
       ? sql`(${x} is null or ${x} in ('null'::jsonb, '[]'::jsonb))`
       : sql`(${x} is null or cardinality(${x}) = 0)`;
   }
-  if (field.type === 'select') return sql`(${x} is null or ${x}::text = '')`;
+  if (field.type === 'select' || field.type === 'status') return sql`(${x} is null or ${x}::text = '')`;
   if (OPS_BY_TYPE[field.type].includes('contains')) return sql`(${x} is null or ${x} = '')`;
   return sql`(${x} is null)`;
 }

@@ -227,6 +227,7 @@ export function scalarParam(field: FieldDef, value: unknown, path: string, uuidA
       return uuidAsText ? sql`${id}` : sql`${id}::uuid`;
     }
     case 'select':
+    case 'status':
       return sql`${optionValue(field, stringValue(value, path), path)}`;
     case 'date':
     case 'datetime':

@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { foreignKey, index, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import {
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { auditColumns, idColumn } from '../../db/columns.js';
 import { organizations, users } from '../auth/auth.schema.js';
 import { customObjects } from '../registry/custom-object.schema.js';
@@ -22,6 +32,11 @@ export const records = pgTable(
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     custom: jsonb('custom').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     search: text('search').notNull().default(''),
+    /**
+     * The record's number in its object (`CASE-00042` is 42), when the object numbers its records:
+     * taken from `record_number_counters` in the creating transaction, so gap-free and never reused.
+     */
+    number: integer('number'),
     ...auditColumns(),
   },
   (t) => [
@@ -44,6 +59,7 @@ export const records = pgTable(
       t.id.desc().nullsFirst(),
     ),
     index('records_owner_idx').on(t.orgId, t.objectId, t.ownerId, t.id),
+    uniqueIndex('records_number_key').on(t.orgId, t.objectId, t.number),
     index('records_tags_idx').using('gin', t.tags),
     index('records_custom_idx').using('gin', t.custom.op('jsonb_path_ops')),
   ],

@@ -12,6 +12,7 @@ import {
 import { idColumn } from '../../db/columns.js';
 import { organizations } from '../auth/auth.schema.js';
 import type { SelectOption } from './registry.types.js';
+import type { StatusConfigOut } from './status-field.js';
 
 /** Fields an admin added to a standard object; values live in the record's `custom` jsonb. */
 export const customFields = pgTable(
@@ -26,6 +27,8 @@ export const customFields = pgTable(
     label: text('label').notNull(),
     type: text('type').notNull(),
     options: jsonb('options').$type<SelectOption[]>(),
+    /** For status fields: the statuses, their kinds, roles and allowed moves (status-field.ts). */
+    statuses: jsonb('statuses').$type<StatusConfigOut>(),
     /** For relation fields: the object the value points to. */
     relationObject: text('relation_object'),
     required: boolean('required').notNull().default(false),

@@ -1,4 +1,4 @@
-import { pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { integer, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../auth/auth.schema.js';
 
@@ -21,6 +21,12 @@ export const customObjects = pgTable(
     description: text('description'),
     /** The key of the custom field that names a record (its title in lists, timelines, search). */
     displayField: text('display_field').notNull(),
+    /**
+     * Record numbers (`CASE-00042`): the prefix before each record's number, null when the object
+     * does not number its records; the number is padded with zeros to `number_digits`.
+     */
+    numberPrefix: text('number_prefix'),
+    numberDigits: integer('number_digits').notNull().default(5),
     createdBy: uuid('created_by'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),

@@ -36,8 +36,27 @@ type FieldRow = typeof customFields.$inferSelect;
 const titleSqlOf = (displayField: string) => (alias: string) =>
   `coalesce(nullif(${alias}.custom->>'${displayField.replaceAll("'", "''")}', ''), ${alias}.id::text)`;
 
+/** The record number field of an object that numbers its records: a real column of `records`. */
+const numberField = (): FieldDef => ({
+  key: 'number',
+  label: 'Number',
+  type: 'number',
+  storage: { kind: 'column', column: 'number' },
+  required: false,
+  unique: true,
+  searchable: false,
+  filterable: true,
+  sortable: true,
+  readOnly: true,
+  origin: 'standard',
+  position: 0,
+  retired: false,
+  description: 'The record’s number in its object (`CASE-00042` is 42), given on create, never reused',
+});
+
 /** A custom object as the registry describes it, from its row and its custom fields. */
 export function customObjectDef(row: ObjectRow, fields: FieldDef[]): ObjectDef {
+  const numbering = row.numberPrefix === null ? null : { prefix: row.numberPrefix, digits: row.numberDigits };
   return {
     key: row.key,
     labelSingular: row.labelSingular,
@@ -46,7 +65,11 @@ export function customObjectDef(row: ObjectRow, fields: FieldDef[]): ObjectDef {
     indexedSearch: true,
     titleSql: titleSqlOf(row.displayField),
     defaultSort: { field: 'created_at', direction: 'desc' },
-    fields: [...baseFields(), ...fields.map((f) => ({ ...f, searchable: SEARCHED_TYPES.includes(f.type) }))],
+    fields: [
+      ...(numbering ? [numberField()] : []),
+      ...baseFields(),
+      ...fields.map((f) => ({ ...f, searchable: SEARCHED_TYPES.includes(f.type) })),
+    ],
     display: {
       fields: [row.displayField],
       fallback: [],
@@ -65,9 +88,14 @@ export function customObjectDef(row: ObjectRow, fields: FieldDef[]): ObjectDef {
       description: row.description,
       displayField: row.displayField,
       retired: row.retiredAt !== null,
+      numbering,
     },
   };
 }
+
+/** A record's number as people read it: `CASE-00042` (prefix, then the number padded with zeros). */
+export const formatRecordNumber = (numbering: { prefix: string; digits: number }, n: number): string =>
+  `${numbering.prefix}${String(n).padStart(numbering.digits, '0')}`;
 
 /** The tenant's custom objects' rows (retired ones included), by key, each with its fields' rows. */
 export async function customObjectRows(
@@ -103,7 +131,16 @@ export async function customObjectRows(
  * by their digits, as contacts' generated column does (migration 0005). One definition for the
  * record engine's writes and for recomputing an object's records after a field is purged.
  */
-export function searchTextSql(def: ObjectDef, custom: SQL): SQL {
+export function searchTextSql(def: ObjectDef, custom: SQL, number?: SQL): SQL {
+  const numbering = def.custom?.numbering;
+  // The record's number as shown (`case-00042`), so `q` finds a record by it (issue 21).
+  const numberPart =
+    numbering && number
+      ? [
+          sql`lower(${numbering.prefix}::text || case when length((${number})::text) >= ${numbering.digits}::int
+            then (${number})::text else lpad((${number})::text, ${numbering.digits}::int, '0') end)`,
+        ]
+      : [];
   const parts = def.fields
     .filter((f) => f.origin === 'custom' && f.searchable && !f.retired)
     .map((f) => {
@@ -112,5 +149,6 @@ export function searchTextSql(def: ObjectDef, custom: SQL): SQL {
         ? sql`regexp_replace(coalesce(${custom}->${key}->>'e164', ${custom}->${key}->>'raw', ''), '[^0-9]', '', 'g')`
         : sql`lower(${custom}->>${key})`;
     });
+  parts.unshift(...numberPart);
   return parts.length ? sql`coalesce(concat_ws(' ', ${sql.join(parts, sql`, `)}), '')` : sql`''`;
 }

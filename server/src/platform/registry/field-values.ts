@@ -87,6 +87,7 @@ function buildValueSchema(field: FieldDef): z.ZodType {
     case 'boolean':
       return z.boolean();
     case 'select':
+    case 'status':
       return z.string().refine((v) => options.includes(v), `One of: ${options.join(', ')}`);
     case 'multi_select':
       return z

@@ -18,6 +18,7 @@ export function customFieldDef(row: typeof customFields.$inferSelect): FieldDef 
     required: row.required,
     unique: false,
     options: row.options ?? undefined,
+    statuses: row.statuses ?? undefined,
     relation: row.relationObject ? { object: row.relationObject } : undefined,
     maxLength: type === 'long_text' ? 10_000 : type === 'url' ? 2_048 : 500,
     searchable: false,

@@ -1,3 +1,5 @@
+import type { StatusConfigOut } from './status-field.js';
+
 /**
  * The object registry (DESIGN "The spine"): for each object, its fields, their types and
  * constraints, where each is stored, and what may be searched, filtered and sorted. Every
@@ -14,6 +16,7 @@ export const FIELD_TYPES = [
   'boolean',
   'select',
   'multi_select',
+  'status',
   'email',
   'phone',
   'url',
@@ -47,8 +50,10 @@ export type FieldDef = {
   required: boolean;
   unique: boolean;
   default?: unknown;
-  /** For select and multi_select. */
+  /** For select and multi_select; for status, its statuses as options. */
   options?: SelectOption[] | undefined;
+  /** For status: the statuses, their kinds, roles and allowed moves (status-field.ts). */
+  statuses?: StatusConfigOut | undefined;
   /** For relation: the object it points to. */
   relation?: { object: string } | undefined;
   /** For text-like types: the longest accepted value, in characters. */
@@ -131,4 +136,9 @@ export type CustomObjectInfo = {
   displayField: string;
   /** Retired: hidden from the object list and refusing writes; records kept. */
   retired: boolean;
+  /**
+   * Record numbers (`CASE-00042`): the prefix and the digits the number is padded to; null when
+   * the object does not number its records.
+   */
+  numbering: { prefix: string; digits: number } | null;
 };

@@ -5,7 +5,13 @@ import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-quer
 import { Link, useParams } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api, call } from '../../api/client';
-import { CustomRecordForm, customTitle, formFields } from '../../lib/custom-records';
+import {
+  boardFields,
+  CustomRecordForm,
+  customTitle,
+  formFields,
+  numberLabel,
+} from '../../lib/custom-records';
 import { cellContent, useMembers } from '../../lib/fields';
 import { objectQuery } from '../../lib/query';
 import { countWords, PAGE_SIZE, type RecordData } from '../../lib/records';
@@ -49,6 +55,7 @@ export function CustomRecordsPage() {
   const columns = formFields(description).slice(0, 6);
   const rows = (pages.data?.pages ?? []).flatMap((p) => p.data) as RecordData[];
   const display = description.custom_object?.display_field;
+  const numbered = Boolean(description.custom_object?.numbering);
   return (
     <Stack>
       <Group justify="space-between">
@@ -66,6 +73,14 @@ export function CustomRecordsPage() {
           )}
         </Group>
         <Group>
+          {boardFields(description.fields).length > 0 && (
+            <Anchor
+              size="sm"
+              renderRoot={(p) => <Link {...p} to="/records/$object/board" params={{ object }} />}
+            >
+              Board
+            </Anchor>
+          )}
           <Anchor
             href={`/api/v1/records/${object}/export${q ? `?q=${encodeURIComponent(q)}` : ''}`}
             size="sm"
@@ -94,6 +109,7 @@ export function CustomRecordsPage() {
         <Table striped highlightOnHover>
           <Table.Thead>
             <Table.Tr>
+              {numbered && <Table.Th>No.</Table.Th>}
               {columns.map((f) => (
                 <Table.Th key={f.key}>{f.label}</Table.Th>
               ))}
@@ -102,6 +118,7 @@ export function CustomRecordsPage() {
           <Table.Tbody>
             {rows.map((r) => (
               <Table.Tr key={r.id}>
+                {numbered && <Table.Td>{numberLabel(description, r)}</Table.Td>}
                 {columns.map((f) => (
                   <Table.Td key={f.key}>
                     {f.key === display ? (

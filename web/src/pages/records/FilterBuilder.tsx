@@ -36,6 +36,7 @@ const OPS: Record<string, string[]> = {
   datetime: ['eq', 'gt', 'gte', 'lt', 'lte', 'isEmpty', 'isNotEmpty'],
   boolean: ['eq', 'isEmpty', 'isNotEmpty'],
   select: EQUALITY,
+  status: EQUALITY,
   multi_select: LIST,
   tags: LIST,
   relation: EQUALITY,

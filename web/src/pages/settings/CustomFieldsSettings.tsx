@@ -19,6 +19,7 @@ import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
 import { objectQuery, objectsQuery } from '../../lib/query';
 import { ErrorAlert } from '../../shell/states';
+import { NEW_STATUSES, type StatusConfig, StatusesEditor, StatusesSaveButton } from './StatusesEditor';
 
 const TYPES = [
   'text',
@@ -35,6 +36,7 @@ const TYPES = [
   'url',
   'user',
   'relation',
+  'status',
 ] as const;
 type FieldType = (typeof TYPES)[number];
 /** A standard object with custom fields, or one of the organization's custom objects. */
@@ -59,7 +61,24 @@ export function CustomFieldsSettings() {
   const [object, setObject] = useState<ObjectKey>('contact');
   const choices = useFieldObjects();
   const [adding, setAdding] = useState(false);
+  const [editing, setEditing] = useState<{ key: string; statuses: StatusConfig } | null>(null);
+  const [saveError, setSaveError] = useState<unknown>(null);
   const queryClient = useQueryClient();
+  const saveStatuses = useMutation({
+    mutationFn: (v: { key: string; statuses: StatusConfig }) =>
+      call(
+        api.PATCH('/api/v1/objects/{object}/fields/{key}', {
+          params: { path: { object, key: v.key } },
+          body: { statuses: v.statuses },
+        }),
+      ),
+    onMutate: () => setSaveError(null),
+    onSuccess: () => {
+      setEditing(null);
+      void queryClient.invalidateQueries({ queryKey: ['objects'] });
+    },
+    onError: setSaveError,
+  });
   const description = useQuery(objectQuery(object));
   const custom = description.data?.fields.filter((f) => f.origin === 'custom') ?? [];
   const toggle = useMutation({
@@ -121,6 +140,15 @@ export function CustomFieldsSettings() {
                   {f.options ? ` (${f.options.map((o) => o.label).join(', ')})` : ''}
                 </Table.Td>
                 <Table.Td>
+                  {f.statuses && !f.retired && (
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      onClick={() => setEditing({ key: f.key, statuses: f.statuses as StatusConfig })}
+                    >
+                      Statuses
+                    </Button>
+                  )}
                   <Button
                     size="xs"
                     variant="subtle"
@@ -134,20 +162,47 @@ export function CustomFieldsSettings() {
           </Table.Tbody>
         </Table>
       )}
-      <Modal opened={adding} onClose={() => setAdding(false)} title="New custom field">
-        {adding && <NewFieldForm object={object} onDone={() => setAdding(false)} />}
+      <Modal opened={adding} onClose={() => setAdding(false)} title="New custom field" size="xl">
+        {adding && (
+          <NewFieldForm
+            object={object}
+            custom={!STANDARD.some((o) => o.value === object)}
+            onDone={() => setAdding(false)}
+          />
+        )}
+      </Modal>
+      <Modal opened={editing !== null} onClose={() => setEditing(null)} title="Statuses" size="xl">
+        {editing && (
+          <Stack>
+            <ErrorAlert error={saveError} />
+            <StatusesEditor
+              value={editing.statuses}
+              onChange={(statuses) => setEditing({ ...editing, statuses })}
+            />
+            <StatusesSaveButton busy={saveStatuses.isPending} onSave={() => saveStatuses.mutate(editing)} />
+          </Stack>
+        )}
       </Modal>
     </Paper>
   );
 }
 
-function NewFieldForm({ object, onDone }: { object: ObjectKey; onDone: () => void }) {
+function NewFieldForm({
+  object,
+  custom,
+  onDone,
+}: {
+  object: ObjectKey;
+  custom: boolean;
+  onDone: () => void;
+}) {
   const queryClient = useQueryClient();
   const [label, setLabel] = useState('');
   const [type, setType] = useState<FieldType>('text');
   const [options, setOptions] = useState<string[]>([]);
   const [required, setRequired] = useState(false);
   const [target, setTarget] = useState<string | null>(null);
+  const [statuses, setStatuses] = useState<StatusConfig>(NEW_STATUSES);
   const targets = useFieldObjects();
   const [error, setError] = useState<unknown>(null);
   const withOptions = type === 'select' || type === 'multi_select';
@@ -163,6 +218,7 @@ function NewFieldForm({ object, onDone }: { object: ObjectKey; onDone: () => voi
             type,
             required,
             ...(type === 'relation' && target ? { relation: { object: target } } : {}),
+            ...(type === 'status' ? { statuses } : {}),
             ...(withOptions
               ? {
                   options: options.map((o) => ({
@@ -193,7 +249,11 @@ function NewFieldForm({ object, onDone }: { object: ObjectKey; onDone: () => voi
         />
         <Select
           label="Type"
-          data={TYPES.map((t) => ({ value: t, label: t.replace('_', ' ') }))}
+          // Status fields (a pipeline of statuses) are for custom objects.
+          data={TYPES.filter((t) => custom || t !== 'status').map((t) => ({
+            value: t,
+            label: t.replace('_', ' '),
+          }))}
           value={type}
           onChange={(v) => setType((v as FieldType) ?? 'text')}
         />
@@ -208,6 +268,7 @@ function NewFieldForm({ object, onDone }: { object: ObjectKey; onDone: () => voi
             onChange={setOptions}
           />
         )}
+        {type === 'status' && <StatusesEditor value={statuses} onChange={setStatuses} />}
         <Checkbox
           label="Required"
           checked={required}

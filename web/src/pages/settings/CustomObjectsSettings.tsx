@@ -1,8 +1,19 @@
-import { Badge, Button, Group, Modal, Paper, Stack, Table, Text, TextInput } from '@mantine/core';
+import {
+  Badge,
+  Button,
+  Group,
+  Modal,
+  NumberInput,
+  Paper,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+} from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { api, call } from '../../api/client';
+import { api, call, type ObjectDescription } from '../../api/client';
 import { ErrorAlert } from '../../shell/states';
 
 /** The organization's objects, retired ones included (settings only). */
@@ -28,6 +39,7 @@ export function CustomObjectsSettings() {
   const queryClient = useQueryClient();
   const [adding, setAdding] = useState(false);
   const [purging, setPurging] = useState<{ key: string; label: string } | null>(null);
+  const [numbering, setNumbering] = useState<ObjectDescription | null>(null);
   const objects = (useQuery(customObjectsQuery).data?.data ?? []).filter((o) => o.custom_object);
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['objects'] });
   const toggle = useMutation({
@@ -59,6 +71,7 @@ export function CustomObjectsSettings() {
               <Table.Th>Object</Table.Th>
               <Table.Th>Key</Table.Th>
               <Table.Th>Fields</Table.Th>
+              <Table.Th>Numbers</Table.Th>
               <Table.Th />
             </Table.Tr>
           </Table.Thead>
@@ -72,6 +85,13 @@ export function CustomObjectsSettings() {
                   <code>{o.key}</code>
                 </Table.Td>
                 <Table.Td>{o.fields.filter((f) => f.origin === 'custom' && !f.retired).length}</Table.Td>
+                <Table.Td>
+                  <Button size="xs" variant="subtle" onClick={() => setNumbering(o)}>
+                    {o.custom_object?.numbering
+                      ? `${o.custom_object.numbering.prefix}${'1'.padStart(o.custom_object.numbering.digits, '0')}`
+                      : 'Off'}
+                  </Button>
+                </Table.Td>
                 <Table.Td>
                   <Group gap="xs" justify="flex-end">
                     <Button
@@ -108,6 +128,17 @@ export function CustomObjectsSettings() {
           />
         )}
       </Modal>
+      <Modal opened={numbering !== null} onClose={() => setNumbering(null)} title="Record numbers">
+        {numbering && (
+          <NumberingForm
+            object={numbering}
+            onDone={() => {
+              setNumbering(null);
+              refresh();
+            }}
+          />
+        )}
+      </Modal>
       <Modal opened={purging !== null} onClose={() => setPurging(null)} title="Purge for good">
         {purging && (
           <PurgeForm
@@ -128,6 +159,7 @@ function NewObjectForm({ onDone }: { onDone: () => void }) {
   const [plural, setPlural] = useState('');
   const [key, setKey] = useState<string | null>(null);
   const [display, setDisplay] = useState('Name');
+  const [prefix, setPrefix] = useState('');
   const [error, setError] = useState<unknown>(null);
   const shownKey = key ?? keyOf(singular);
   async function submit(e: FormEvent) {
@@ -141,6 +173,7 @@ function NewObjectForm({ onDone }: { onDone: () => void }) {
             label_singular: singular,
             label_plural: plural || `${singular}s`,
             display_field: { key: keyOf(display) || 'name', label: display || 'Name', type: 'text' },
+            ...(prefix.trim() ? { numbering: { prefix: prefix.trim(), digits: 5 } } : {}),
           },
         }),
       );
@@ -180,6 +213,12 @@ function NewObjectForm({ onDone }: { onDone: () => void }) {
           value={display}
           onChange={(e) => setDisplay(e.currentTarget.value)}
         />
+        <TextInput
+          label="Record numbers"
+          description="A prefix such as CASE- numbers each record (CASE-00001, CASE-00002…); empty: no numbers"
+          value={prefix}
+          onChange={(e) => setPrefix(e.currentTarget.value)}
+        />
         <Group justify="flex-end">
           <Button type="submit">Create object</Button>
         </Group>
@@ -217,6 +256,59 @@ function PurgeForm({ object, onDone }: { object: { key: string; label: string };
           <Button type="submit" color="red" disabled={typed !== object.key}>
             Purge
           </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+/** Turns record numbers on (records without one get the next numbers), changes the prefix, or turns them off. */
+function NumberingForm({ object, onDone }: { object: ObjectDescription; onDone: () => void }) {
+  const current = object.custom_object?.numbering;
+  const [prefix, setPrefix] = useState(current?.prefix ?? '');
+  const [digits, setDigits] = useState<number | string>(current?.digits ?? 5);
+  const [error, setError] = useState<unknown>(null);
+  async function save(on: boolean) {
+    setError(null);
+    try {
+      await call(
+        api.PATCH('/api/v1/objects/{object}', {
+          params: { path: { object: object.key } },
+          body: { numbering: on ? { prefix: prefix.trim(), digits: Number(digits) || 5 } : null },
+        }),
+      );
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save(true);
+      }}
+    >
+      <Stack>
+        <ErrorAlert error={error} />
+        <Text size="sm">
+          Each new {object.label_singular.toLowerCase()} gets the next number, never reused. Turning numbers
+          on numbers the existing ones first, oldest first.
+        </Text>
+        <TextInput
+          label="Prefix"
+          value={prefix}
+          onChange={(e) => setPrefix(e.currentTarget.value)}
+          data-autofocus
+        />
+        <NumberInput label="Digits" min={1} max={12} value={digits} onChange={setDigits} />
+        <Group justify="flex-end">
+          {current && (
+            <Button variant="subtle" color="red" onClick={() => void save(false)}>
+              Turn off
+            </Button>
+          )}
+          <Button type="submit">Save</Button>
         </Group>
       </Stack>
     </form>
