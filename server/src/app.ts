@@ -31,6 +31,7 @@ import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
+import { registerWorkflowRoutes } from './modules/workflows/workflow.routes.js';
 // Each module's event types, registered with the event catalogue (platform/events/event-catalogue.ts).
 import './modules/companies/company.events.js';
 import './modules/contacts/contact.events.js';
@@ -46,6 +47,7 @@ import './modules/records/record.events.js';
 import './modules/tags/tag.events.js';
 import './modules/tasks/task.events.js';
 import './modules/views/view.events.js';
+import './modules/workflows/workflow.events.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
   installSessionCacheInvalidation,
@@ -182,6 +184,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerEmailVerificationRoutes(v1 as ApiApp, services);
         registerSessionRoutes(v1 as ApiApp, services);
         registerTwoFactorRoutes(v1 as ApiApp, services);
+        registerWorkflowRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

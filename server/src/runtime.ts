@@ -8,6 +8,7 @@ import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
+import { defineWorkflowJobs } from './modules/workflows/workflow.routes.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import { createEventDispatcher } from './platform/events/dispatcher.js';
 import type { Services } from './platform/http/types.js';
@@ -48,7 +49,7 @@ export async function createServices(
     options.jobQueue?.(database, config) ??
     createJobQueue(database, logger, config.queueSchema, config.queueSuperviseS);
   const events = createEventDispatcher(database, jobs);
-  const mailer = createMailer(config, database, logger);
+  const mailer = createMailer(config, database, logger, jobs);
   const auth = createAuth(config, database, {
     mailer,
     onInvitation:
@@ -62,6 +63,7 @@ export async function createServices(
   defineImportQueue(services);
   defineDuplicateJobs(services);
   defineNotificationJobs(services);
+  defineWorkflowJobs(services);
   return services;
 }
 

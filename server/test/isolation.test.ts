@@ -21,6 +21,7 @@ import {
   WALK_OBJECT,
 } from './isolation-cases.js';
 import './isolation-custom-cases.js';
+import './isolation-workflow-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadCsv } from './kit/imports.js';
 

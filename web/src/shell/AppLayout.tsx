@@ -21,6 +21,7 @@ import {
   IconChecklist,
   IconCopy,
   IconFileImport,
+  IconGitBranch,
   IconLayoutKanban,
   IconLogout,
   IconMoon,
@@ -43,6 +44,7 @@ const NAV = [
   { to: '/tasks', label: 'Tasks', icon: IconChecklist },
   { to: '/imports', label: 'Imports', icon: IconFileImport },
   { to: '/duplicates', label: 'Duplicates', icon: IconCopy },
+  { to: '/workflows', label: 'Workflows', icon: IconGitBranch },
 ] as const;
 
 /** The app shell: navigation, the organization's name, search (Ctrl/Cmd+K), theme and user menu. */

@@ -10,6 +10,7 @@ export const NOTIFICATION_KINDS = [
   'task_overdue',
   'task_reminder',
   'mention',
+  'workflow',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -21,6 +22,7 @@ export const KIND_LABELS: Record<NotificationKind, string> = {
   task_overdue: 'A task of mine is overdue',
   task_reminder: 'A task reminder of mine comes due',
   mention: 'Someone mentions me in a note',
+  workflow: 'A workflow notifies me about a record',
 };
 
 /** Repeats of one kind on one record for one recipient within this window update one notification. */

@@ -44,6 +44,8 @@ function titleOf(r: Row, actorName: string | null): string {
       return `Reminder: ${what}`;
     case 'mention':
       return `${who} mentioned you in a note on ${what}${times}`;
+    case 'workflow':
+      return `${r.detail ?? 'A workflow notified you'} (${what})`;
     default:
       return `${what} changed`;
   }

@@ -126,35 +126,44 @@ export async function createRecord(
   object: string,
   input: RecordWriteInput,
 ): Promise<RecordViewOut> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const def = await customObjectIn(scope, object);
-    const objectId = assertWritable(def);
-    const custom = mergeCustom(
-      {},
-      await parseCustomValuesIn(scope, def, input.custom, { path: 'body.custom', creating: true }),
-    );
-    const { tags } = await ownerAndTags(scope, input);
-    const [row] = await scope.tx
-      .insert(records)
-      .values({
-        orgId: ctx.orgId,
-        objectId,
-        ownerId: input.owner_id ?? null,
-        tags: tags ?? [],
-        custom,
-        search: searchOf(def, custom),
-        createdBy: ctx.actor.id,
-        updatedBy: ctx.actor.id,
-      })
-      .returning();
-    await emitEvent(scope, services.jobs, {
-      type: 'record.created',
-      subject: { object, id: row!.id },
-      data: { name: nameOf(def, row!) },
-      related: relatedOf(def, custom),
-    });
-    return viewOf(def, row!);
+  return withTenant(services.database, ctx, (scope) => createRecordIn(scope, services, object, input));
+}
+
+/** `createRecord` inside the caller's tenant transaction (a workflow's step). */
+export async function createRecordIn(
+  scope: TenantScope,
+  services: Services,
+  object: string,
+  input: RecordWriteInput,
+): Promise<RecordViewOut> {
+  const { ctx } = scope;
+  const def = await customObjectIn(scope, object);
+  const objectId = assertWritable(def);
+  const custom = mergeCustom(
+    {},
+    await parseCustomValuesIn(scope, def, input.custom, { path: 'body.custom', creating: true }),
+  );
+  const { tags } = await ownerAndTags(scope, input);
+  const [row] = await scope.tx
+    .insert(records)
+    .values({
+      orgId: ctx.orgId,
+      objectId,
+      ownerId: input.owner_id ?? null,
+      tags: tags ?? [],
+      custom,
+      search: searchOf(def, custom),
+      createdBy: ctx.actor.id,
+      updatedBy: ctx.actor.id,
+    })
+    .returning();
+  await emitEvent(scope, services.jobs, {
+    type: 'record.created',
+    subject: { object, id: row!.id },
+    data: { name: nameOf(def, row!) },
+    related: relatedOf(def, custom),
   });
+  return viewOf(def, row!);
 }
 
 /** A record of `object`, archived ones included. @throws 404 (another tenant's id included) */
@@ -181,45 +190,55 @@ export async function updateRecord(
   id: string,
   input: RecordWriteInput,
 ): Promise<RecordViewOut> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const def = await customObjectIn(scope, object);
-    assertWritable(def);
-    const current = await loadRow(scope, def, id, true);
-    const patch = await parseCustomValuesIn(scope, def, input.custom, {
-      path: 'body.custom',
-      creating: false,
-    });
-    const { tags } = await ownerAndTags(scope, input);
-    const custom = mergeCustom(current.custom, patch);
-    const changes: Record<string, { before: unknown; after: unknown }> = {};
-    const diff = (key: string, before: unknown, after: unknown) => {
-      if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null))
-        changes[key] = { before: before ?? null, after: after ?? null };
-    };
-    for (const key of Object.keys(patch)) diff(key, current.custom[key], custom[key]);
-    if (input.owner_id !== undefined) diff('owner_id', current.ownerId, input.owner_id);
-    if (tags !== undefined) diff('tags', current.tags, tags);
-    if (Object.keys(changes).length === 0) return viewOf(def, current);
-    const [row] = await scope.tx
-      .update(records)
-      .set({
-        custom,
-        search: searchOf(def, custom),
-        ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
-        ...(tags !== undefined ? { tags } : {}),
-        updatedAt: sql`now()`,
-        updatedBy: ctx.actor.id,
-      })
-      .where(and(eq(records.orgId, ctx.orgId), eq(records.id, id)))
-      .returning();
-    await emitEvent(scope, services.jobs, {
-      type: 'record.updated',
-      subject: { object, id },
-      data: { name: nameOf(def, row!), changes },
-      related: relatedOf(def, custom),
-    });
-    return viewOf(def, row!);
+  return withTenant(services.database, ctx, (scope) => updateRecordIn(scope, services, object, id, input));
+}
+
+/** `updateRecord` inside the caller's tenant transaction (a workflow's step). */
+export async function updateRecordIn(
+  scope: TenantScope,
+  services: Services,
+  object: string,
+  id: string,
+  input: RecordWriteInput,
+): Promise<RecordViewOut> {
+  const { ctx } = scope;
+  const def = await customObjectIn(scope, object);
+  assertWritable(def);
+  const current = await loadRow(scope, def, id, true);
+  const patch = await parseCustomValuesIn(scope, def, input.custom, {
+    path: 'body.custom',
+    creating: false,
   });
+  const { tags } = await ownerAndTags(scope, input);
+  const custom = mergeCustom(current.custom, patch);
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  const diff = (key: string, before: unknown, after: unknown) => {
+    if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null))
+      changes[key] = { before: before ?? null, after: after ?? null };
+  };
+  for (const key of Object.keys(patch)) diff(key, current.custom[key], custom[key]);
+  if (input.owner_id !== undefined) diff('owner_id', current.ownerId, input.owner_id);
+  if (tags !== undefined) diff('tags', current.tags, tags);
+  if (Object.keys(changes).length === 0) return viewOf(def, current);
+  const [row] = await scope.tx
+    .update(records)
+    .set({
+      custom,
+      search: searchOf(def, custom),
+      ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+      ...(tags !== undefined ? { tags } : {}),
+      updatedAt: sql`now()`,
+      updatedBy: ctx.actor.id,
+    })
+    .where(and(eq(records.orgId, ctx.orgId), eq(records.id, id)))
+    .returning();
+  await emitEvent(scope, services.jobs, {
+    type: 'record.updated',
+    subject: { object, id },
+    data: { name: nameOf(def, row!), changes },
+    related: relatedOf(def, custom),
+  });
+  return viewOf(def, row!);
 }
 
 /**

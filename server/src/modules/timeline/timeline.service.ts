@@ -11,6 +11,18 @@ import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 
 /** Ids of records whose events a record's timeline shows as its own (in the same object). */
+/**
+ * Names of actors that are not users (a workflow's name), by actor type: a module that acts under
+ * its own actor type (workflows) registers how its ids are named, read in the timeline's transaction.
+ */
+export type ActorNames = (scope: TenantScope, ids: string[]) => Promise<Map<string, string>>;
+const actorNames = new Map<string, ActorNames>();
+
+/** Registers how actors of `type` are named on timelines (`Workflow “Lead follow-up”`). */
+export function addActorNames(type: string, names: ActorNames): void {
+  actorNames.set(type, names);
+}
+
 export type TimelineSubjects = (scope: TenantScope, object: string, id: string) => Promise<string[]>;
 const timelineSubjects = new Map<string, TimelineSubjects>();
 
@@ -194,11 +206,16 @@ export async function timelineOf(
         for (const def of await customObjectDefs(scope.tx, ctx.orgId, customKeys)) custom[def.key] = def;
       for (const key of keys.filter((k) => STANDARD_OBJECTS[k] && !STANDARD_OBJECTS[k].activity))
         custom[key] = await cachedObjectDef(scope.tx, ctx.orgId, key);
-      return { found, custom };
+      const named = new Map<string, string>();
+      for (const [type, names] of actorNames) {
+        const ids = [...new Set(found.filter((r) => r.actorType === type && r.actorId).map((r) => r.actorId!))];
+        if (ids.length > 0) for (const [id, name] of await names(scope, ids)) named.set(`${type}:${id}`, name);
+      }
+      return { found, custom, named };
     },
     { readOnly: true },
   );
-  const { found: rows, custom } = result;
+  const { found: rows, custom, named } = result;
   const more = rows.length > page.limit;
   const shown = rows.slice(0, page.limit);
   const userIds = [
@@ -218,7 +235,7 @@ export async function timelineOf(
     const actorName =
       r.actorType === 'user'
         ? (names.get(r.actorId ?? '') ?? 'A former member')
-        : (ACTOR_WORDS[r.actorType] ?? 'Someone');
+        : (named.get(`${r.actorType}:${r.actorId}`) ?? ACTOR_WORDS[r.actorType] ?? 'Someone');
     const d = r.data as Record<string, unknown>;
     return {
       id: r.id,
