@@ -32,10 +32,12 @@ import { useEffect, useMemo, useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../../api/client';
 import { StatusBadge } from './WorkflowsPage';
 
-type Definition = Schemas['WorkflowDefinition'];
-type Step = Schemas['WorkflowStep'];
-type Trigger = Schemas['WorkflowTrigger'];
-type AnyStep = Step & Record<string, unknown>;
+/** A definition as the builder edits it (the server checks it against `WorkflowDefinition`). */
+type AnyStep = { id: string; type: string; [key: string]: unknown };
+type Trigger = { type: string; [key: string]: unknown };
+type Step = AnyStep;
+type Definition = { trigger: Trigger; start: string | null; steps: AnyStep[]; reenrollment?: string };
+type DefinitionInput = Schemas['WorkflowDefinitionInput'];
 
 /** The branches of a step, in the order the builder draws their handles. */
 const BRANCHES: Record<string, string[]> = { if_else: ['then', 'else'], wait_condition: ['next', 'timeout_next'], exit: [] };
@@ -136,7 +138,7 @@ function graphOf(definition: Definition): { nodes: Node<NodeData>[]; edges: Edge
     perDepth.set(d, i + 1);
     return { x: 40 + i * 240, y: 40 + d * 130 };
   };
-  const trigger = definition.trigger as Trigger;
+  const trigger = definition.trigger;
   const nodes: Node<NodeData>[] = [
     {
       id: '__trigger',
@@ -220,7 +222,7 @@ export function WorkflowBuilderPage() {
       call(
         api.PUT('/api/v1/workflows/{id}', {
           params: { path: { id } },
-          body: { lock_version: workflow.data!.lock_version, name, definition: definition! },
+          body: { lock_version: workflow.data!.lock_version, name, definition: definition as unknown as DefinitionInput },
         }),
       ),
     onSuccess: (saved) => queryClient.setQueryData(['workflow', id], saved),
@@ -243,14 +245,15 @@ export function WorkflowBuilderPage() {
       call(
         api.POST('/api/v1/workflows/{id}/test-run', {
           params: { path: { id } },
-          body: { record_id: recordId.trim(), definition: definition! },
+          body: { record_id: recordId.trim(), definition: definition as unknown as DefinitionInput },
         }),
       ),
   });
 
   if (!workflow.data || !definition) return <Text p="md">Loading…</Text>;
-  const steps = definition.steps as AnyStep[];
-  const update = (next: Partial<Definition>) => setDefinition({ ...definition, ...next });
+  const current0 = definition;
+  const steps = current0.steps;
+  const update = (next: Partial<Definition>) => setDefinition({ ...current0, ...next });
   const replaceStep = (step: AnyStep) => update({ steps: steps.map((s) => (s.id === step.id ? step : s)) as Step[] });
 
   /** Adds a step of `type` after the selected node (on its first free branch), or as the first step. */
@@ -259,20 +262,20 @@ export function WorkflowBuilderPage() {
     const step = { id: stepId, type, ...TEMPLATES[type], ...(type === 'exit' ? {} : { next: [] }) } as unknown as AnyStep;
     if (type === 'if_else' || type === 'exit') delete step.next;
     let nextSteps = [...steps, step];
-    let start = definition.start;
+    let start = current0.start;
     const parent = steps.find((s) => s.id === selected);
     if (parent) {
       const branch = branchesOf(parent).find((b) => ((parent[b] as string[]) ?? []).length === 0) ?? branchesOf(parent)[0];
       if (branch)
         nextSteps = nextSteps.map((s) => (s.id === parent.id ? { ...s, [branch]: [...((s[branch] as string[]) ?? []), stepId] } : s));
     } else if (!start) start = stepId;
-    setDefinition({ ...definition, start, steps: nextSteps as Step[] });
+    setDefinition({ ...current0, start, steps: nextSteps });
     setSelected(stepId);
   }
 
   function removeStep(stepId: string) {
     update({
-      start: definition.start === stepId ? null : definition.start,
+      start: current0.start === stepId ? null : current0.start,
       steps: steps
         .filter((s) => s.id !== stepId)
         .map((s) => {
@@ -292,7 +295,7 @@ export function WorkflowBuilderPage() {
     replaceStep({ ...from, [branch]: [...new Set([...((from[branch] as string[]) ?? []), c.target])] });
   }
 
-  const current = selected === '__trigger' ? (definition.trigger as AnyStep) : steps.find((s) => s.id === selected);
+  const current = selected === '__trigger' ? (current0.trigger as AnyStep) : steps.find((s) => s.id === selected);
   const wiring = ['id', 'type', 'next', 'then', 'else', 'timeout_next', 'position'];
   const editable = current ? Object.fromEntries(Object.entries(current).filter(([k]) => !wiring.includes(k) || (selected === '__trigger' && k !== 'type'))) : {};
 
@@ -385,7 +388,7 @@ export function WorkflowBuilderPage() {
                 value={editable}
                 type={String(current.type)}
                 onChange={(values) => {
-                  if (selected === '__trigger') update({ trigger: { ...values } as unknown as Trigger });
+                  if (selected === '__trigger') update({ trigger: { ...values } as Trigger });
                   else replaceStep({ ...(current as AnyStep), ...values, id: current.id as string, type: current.type } as AnyStep);
                 }}
                 onRemove={selected === '__trigger' ? undefined : () => removeStep(selected!)}
