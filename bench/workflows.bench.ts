@@ -75,7 +75,12 @@ async function main() {
       steps: [
         { id: 'tag', type: 'add_tag', tag: 'benched', next: ['status'] },
         { id: 'status', type: 'update_field', field: 'lead_status', value: 'qualified', next: ['notify'] },
-        { id: 'notify', type: 'notify', user: 'owner', message: 'Bench lead {{record.first_name}} qualified' },
+        {
+          id: 'notify',
+          type: 'notify',
+          user: 'owner',
+          message: 'Bench lead {{record.first_name}} qualified',
+        },
       ],
     },
   });
@@ -88,9 +93,9 @@ async function main() {
      select $1, 'Bench', 'Lead ' || g, $2 from generate_series(1, $3::int) g`,
     [me.orgId, me.userId, N],
   );
-  const ids = (await raw.query<{ id: string }>('select id from contacts where org_id = $1 order by id', [me.orgId])).rows.map(
-    (r) => r.id,
-  );
+  const ids = (
+    await raw.query<{ id: string }>('select id from contacts where org_id = $1 order by id', [me.orgId])
+  ).rows.map((r) => r.id);
 
   const t0 = performance.now();
   const started = Date.now();

@@ -16,7 +16,13 @@ const definition = (v: Record<string, string>, prefix = 'body.definition.steps[]
       user_ids: [v[`${prefix}.user_ids[]`]],
       next: ['task'],
     },
-    { id: 'task', type: 'create_task', title: 'Follow up', assignee: v[`${prefix}.assignee`], next: ['tell'] },
+    {
+      id: 'task',
+      type: 'create_task',
+      title: 'Follow up',
+      assignee: v[`${prefix}.assignee`],
+      next: ['tell'],
+    },
     { id: 'tell', type: 'notify', user: v[`${prefix}.user`], message: 'Look' },
   ],
 });
@@ -65,7 +71,10 @@ for (const action of ['activate', 'pause'])
 CASES['POST /api/v1/workflows/:id/runs'] = [
   {
     fields: { 'path.id': 'workflow', 'body.record_ids[]': 'opportunity' },
-    send: (v) => ({ url: `/api/v1/workflows/${v['path.id']}/runs`, body: { record_ids: [v['body.record_ids[]']] } }),
+    send: (v) => ({
+      url: `/api/v1/workflows/${v['path.id']}/runs`,
+      body: { record_ids: [v['body.record_ids[]']] },
+    }),
   },
 ];
 CASES['POST /api/v1/workflows/:id/test-run'] = [
@@ -84,7 +93,9 @@ CASES['GET /api/v1/workflow-runs'] = [
       string,
       'workflow' | 'opportunity'
     >,
-    send: (v: Record<string, string>) => ({ url: `/api/v1/workflow-runs?limit=200&${param}=${v[`query.${param}`]}` }),
+    send: (v: Record<string, string>) => ({
+      url: `/api/v1/workflow-runs?limit=200&${param}=${v[`query.${param}`]}`,
+    }),
     holds: (r: Parameters<typeof holdsOwn>[0]) => holdsOwn(r, 'run'),
   })),
 ];

@@ -18,7 +18,14 @@ type Run = {
   status: string;
   error: string | null;
   workflow_name: string;
-  steps: { step_id: string; type: string; status: string; output: any; error: string | null; attempts: number }[];
+  steps: {
+    step_id: string;
+    type: string;
+    status: string;
+    output: any;
+    error: string | null;
+    attempts: number;
+  }[];
   trigger: { type: string; event?: { type: string } };
 };
 
@@ -35,12 +42,19 @@ afterAll(() => t?.close());
 
 async function newContact(client: Client, first: string, extra: Record<string, unknown> = {}) {
   const email = uniqueEmail(first.toLowerCase());
-  const res = await client.post('/api/v1/contacts', { first_name: first, emails: [{ value: email }], ...extra });
+  const res = await client.post('/api/v1/contacts', {
+    first_name: first,
+    emails: [{ value: email }],
+    ...extra,
+  });
   return { id: expectStatus<{ id: string }>(res, 201).id, email };
 }
 
 async function createActive(client: Client, body: Record<string, unknown>) {
-  const created = expectStatus<{ id: string; lock_version: number }>(await client.post('/api/v1/workflows', body), 201);
+  const created = expectStatus<{ id: string; lock_version: number }>(
+    await client.post('/api/v1/workflows', body),
+    201,
+  );
   const active = expectStatus<{ status: string; lock_version: number }>(
     await client.post(`/api/v1/workflows/${created.id}/activate`, {}),
     200,
@@ -54,7 +68,8 @@ const runsOf = async (client: Client, query: string) =>
     await client.get(`/api/v1/workflow-runs?${query}`),
     200,
   ).data;
-const runOf = async (client: Client, id: string) => expectStatus<Run>(await client.get(`/api/v1/workflow-runs/${id}`), 200);
+const runOf = async (client: Client, id: string) =>
+  expectStatus<Run>(await client.get(`/api/v1/workflow-runs/${id}`), 200);
 const mailTo = async (client: Client, to: string) =>
   expectStatus<{ data: { to: string; subject: string; text: string; kind: string }[] }>(
     await client.get('/api/v1/system-mail'),
@@ -75,8 +90,8 @@ const leadFollowUp = (name: string, tag = 'lead') => ({
         id: 'replied',
         type: 'if_else',
         condition: { field: 'tags', op: 'hasAny', value: ['replied'] },
-        then: ['task'],
-        else: ['email'],
+        if_true: ['task'],
+        if_false: ['email'],
       },
       { id: 'task', type: 'create_task', title: 'Call {{record.first_name}} back', due_in_days: 1 },
       {
@@ -96,7 +111,12 @@ describe('a workflow from trigger to effect (the issue’s "done means")', () =>
     const quiet = await newContact(c, 'Quinn');
     const talker = await newContact(c, 'Tara', { tags: ['replied'] });
     for (const contact of [quiet, talker])
-      expectStatus(await c.patch(`/api/v1/contacts/${contact.id}`, { tags: ['lead', ...(contact === talker ? ['replied'] : [])] }), 200);
+      expectStatus(
+        await c.patch(`/api/v1/contacts/${contact.id}`, {
+          tags: ['lead', ...(contact === talker ? ['replied'] : [])],
+        }),
+        200,
+      );
     await t.drain();
 
     // Both runs wait a day.
@@ -139,13 +159,16 @@ describe('a workflow from trigger to effect (the issue’s "done means")', () =>
       200,
     ).data;
     const words = timeline.map((e) => e.description);
-    expect(words).toContain(`The workflow “Lead follow-up” e-mailed “Welcome, Quinn” to contact Quinn (${quiet.email})`);
+    expect(words).toContain(
+      `The workflow “Lead follow-up” e-mailed “Welcome, Quinn” to contact Quinn (${quiet.email})`,
+    );
     expect(words).toContain('The workflow “Lead follow-up” started on contact Quinn');
     expect(words).toContain('The workflow “Lead follow-up” finished on contact Quinn');
-    const taskEntry = expectStatus<{ data: { type: string; description: string; actor: { type: string; name: string } }[] }>(
-      await c.get(`/api/v1/contacts/${talker.id}/timeline`),
-      200,
-    ).data.find((e) => e.type === 'task.created');
+    const taskEntry = expectStatus<{
+      data: { type: string; description: string; actor: { type: string; name: string } }[];
+    }>(await c.get(`/api/v1/contacts/${talker.id}/timeline`), 200).data.find(
+      (e) => e.type === 'task.created',
+    );
     expect(taskEntry?.description).toBe('Workflow “Lead follow-up” created task Call Tara back');
     expect(taskEntry?.actor).toMatchObject({ type: 'workflow', name: 'Workflow “Lead follow-up”' });
 
@@ -158,10 +181,10 @@ describe('a workflow from trigger to effect (the issue’s "done means")', () =>
     const c = admin.client;
     const created = expectStatus<{ id: string }>(await c.post('/api/v1/workflows', leadFollowUp('Dry')), 201);
     const contact = await newContact(c, 'Dora');
-    const result = expectStatus<{ trigger_matches: boolean; steps: { step_id: string; status: string; output: any }[] }>(
-      await c.post(`/api/v1/workflows/${created.id}/test-run`, { record_id: contact.id }),
-      200,
-    );
+    const result = expectStatus<{
+      trigger_matches: boolean;
+      steps: { step_id: string; status: string; output: any }[];
+    }>(await c.post(`/api/v1/workflows/${created.id}/test-run`, { record_id: contact.id }), 200);
     expect(result.steps.map((s) => s.step_id)).toEqual(['wait', 'replied', 'email']);
     expect(result.steps[2]!.output).toMatchObject({ subject: 'Welcome, Dora', to: contact.email });
     await t.drain({ delayed: true });
@@ -181,7 +204,13 @@ describe('failures, replay and cancel', () => {
         start: 'tag',
         steps: [
           { id: 'tag', type: 'add_tag', tag: 'in-review', next: ['status'] },
-          { id: 'status', type: 'update_field', field: 'lead_status', value: 'no-such-status', next: ['mail'] },
+          {
+            id: 'status',
+            type: 'update_field',
+            field: 'lead_status',
+            value: 'no-such-status',
+            next: ['mail'],
+          },
           { id: 'mail', type: 'send_email', subject: 'We are on it', body: 'Hi {{record.first_name}}' },
         ],
       },
@@ -216,7 +245,10 @@ describe('failures, replay and cancel', () => {
       200,
     );
     expect(saved.version).toBe(current.version + 1);
-    const replayed = expectStatus<Run>(await c.post(`/api/v1/workflow-runs/${run.id}/replay`, { version: 'latest' }), 200);
+    const replayed = expectStatus<Run>(
+      await c.post(`/api/v1/workflow-runs/${run.id}/replay`, { version: 'latest' }),
+      200,
+    );
     expect(replayed.status).toBe('running');
     await t.drain({ delayed: true });
     const finished = await runOf(c, run.id);
@@ -226,7 +258,10 @@ describe('failures, replay and cancel', () => {
       ['status', 'completed', 2],
       ['mail', 'completed', 0],
     ]);
-    const after = expectStatus<{ tags: string[]; lead_status: string }>(await c.get(`/api/v1/contacts/${contact.id}`), 200);
+    const after = expectStatus<{ tags: string[]; lead_status: string }>(
+      await c.get(`/api/v1/contacts/${contact.id}`),
+      200,
+    );
     expect(after.tags.filter((tag) => tag === 'in-review')).toHaveLength(1);
     expect(after.lead_status).toBe('qualified');
     expect(await mailTo(c, contact.email)).toHaveLength(1);
@@ -285,23 +320,27 @@ describe('failures, replay and cancel', () => {
       return send(conn, name, data, options);
     };
     const tried = new Set<string>();
-    services.jobs.define<Parameters<typeof runStep>[1]>({ name: 'workflow.step', retryLimit: 8 }, async ({ data }) => {
-      const key = `${data.run_id}:${data.step_id}:${data.token}`;
-      if (!tried.has(key)) {
-        tried.add(key);
-        dying = true;
-      }
-      await runStep(services, data);
-      dying = false;
-      await runStep(services, data); // delivered again
-    });
+    services.jobs.define<Parameters<typeof runStep>[1]>(
+      { name: 'workflow.step', retryLimit: 8 },
+      async ({ data }) => {
+        const key = `${data.run_id}:${data.step_id}:${data.token}`;
+        if (!tried.has(key)) {
+          tried.add(key);
+          dying = true;
+        }
+        await runStep(services, data);
+        dying = false;
+        await runStep(services, data); // delivered again
+      },
+    );
     try {
       expectStatus(await c.patch(`/api/v1/contacts/${contact.id}`, { tags: ['twice'] }), 200);
       await t.drain({ delayed: true });
     } finally {
       services.jobs.send = send;
-      services.jobs.define<Parameters<typeof runStep>[1]>({ name: 'workflow.step', retryLimit: 8 }, ({ data }) =>
-        runStep(services, data),
+      services.jobs.define<Parameters<typeof runStep>[1]>(
+        { name: 'workflow.step', retryLimit: 8 },
+        ({ data }) => runStep(services, data),
       );
     }
     expect(deaths).toBe(3);
@@ -330,7 +369,14 @@ describe('failures, replay and cancel', () => {
 describe('triggers on every object, and the loop guard', () => {
   it('runs on a custom object’s records, with field conditions, and updates its fields', async () => {
     const c = admin.client;
-    expectStatus(await c.post('/api/v1/objects', { key: 'surrogacy_case', label_singular: 'Case', label_plural: 'Cases' }), 201);
+    expectStatus(
+      await c.post('/api/v1/objects', {
+        key: 'surrogacy_case',
+        label_singular: 'Case',
+        label_plural: 'Cases',
+      }),
+      201,
+    );
     expectStatus(
       await c.post('/api/v1/objects/surrogacy_case/fields', {
         key: 'stage',
@@ -428,7 +474,12 @@ describe('triggers on every object, and the loop guard', () => {
       name: 'Morning sweep',
       object: 'contact',
       definition: {
-        trigger: { type: 'schedule', cron: '0 9 * * *', timezone: 'Europe/Paris', conditions: { field: 'tags', op: 'hasAny', value: ['sweep'] } },
+        trigger: {
+          type: 'schedule',
+          cron: '0 9 * * *',
+          timezone: 'Europe/Paris',
+          conditions: { field: 'tags', op: 'hasAny', value: ['sweep'] },
+        },
         start: 'tag',
         reenrollment: 'always',
         steps: [{ id: 'tag', type: 'add_tag', tag: 'swept' }],
@@ -438,7 +489,9 @@ describe('triggers on every object, and the loop guard', () => {
     await newContact(c, 'Sid');
     const workflow = expectStatus<{ next_fire_at: string }>(await c.get(`/api/v1/workflows/${id}`), 200);
     expect(new Date(workflow.next_fire_at).getUTCMinutes()).toBe(0);
-    const [job] = (await t.queued('workflow.fire')).filter((j) => (j.data as { workflow_id: string }).workflow_id === id);
+    const [job] = (await t.queued('workflow.fire')).filter(
+      (j) => (j.data as { workflow_id: string }).workflow_id === id,
+    );
     expect(job!.startAfter.toISOString()).toBe(new Date(workflow.next_fire_at).toISOString());
     const { fireSchedule } = await import('../src/modules/workflows/workflow-schedule.service.js');
     await fireSchedule(t.services, job!.data as Parameters<typeof fireSchedule>[1]);
@@ -477,7 +530,11 @@ describe('triggers on every object, and the loop guard', () => {
 });
 
 describe('bad input: a clear 4xx, never a 5xx', () => {
-  const base = (definition: Record<string, unknown>, object = 'contact') => ({ name: 'Bad', object, definition });
+  const base = (definition: Record<string, unknown>, object = 'contact') => ({
+    name: 'Bad',
+    object,
+    definition,
+  });
   const trigger = { type: 'record_created' };
 
   it('refuses unknown fields, unknown template variables, self-triggering workflows and bad graphs', async () => {
@@ -485,7 +542,11 @@ describe('bad input: a clear 4xx, never a 5xx', () => {
     expectProblem(
       await c.post(
         '/api/v1/workflows',
-        base({ trigger, start: 'a', steps: [{ id: 'a', type: 'update_field', field: 'shoe_size', value: 'x' }] }),
+        base({
+          trigger,
+          start: 'a',
+          steps: [{ id: 'a', type: 'update_field', field: 'shoe_size', value: 'x' }],
+        }),
       ),
       422,
       { code: 'invalid_workflow', path: 'body.definition.steps[0].field' },
@@ -493,7 +554,11 @@ describe('bad input: a clear 4xx, never a 5xx', () => {
     expectProblem(
       await c.post(
         '/api/v1/workflows',
-        base({ trigger, start: 'a', steps: [{ id: 'a', type: 'send_email', subject: 'Hi {{record.nickname}}', body: 'x' }] }),
+        base({
+          trigger,
+          start: 'a',
+          steps: [{ id: 'a', type: 'send_email', subject: 'Hi {{record.nickname}}', body: 'x' }],
+        }),
       ),
       422,
       { code: 'unknown_template_variable', path: 'body.definition.steps[0].subject' },
@@ -513,7 +578,11 @@ describe('bad input: a clear 4xx, never a 5xx', () => {
     expectProblem(
       await c.post(
         '/api/v1/workflows',
-        base({ trigger, start: 'a', steps: [{ id: 'a', type: 'create_record', object: 'contact', values: { first_name: 'Clone' } }] }),
+        base({
+          trigger,
+          start: 'a',
+          steps: [{ id: 'a', type: 'create_record', object: 'contact', values: { first_name: 'Clone' } }],
+        }),
       ),
       422,
       { code: 'self_triggering', path: 'body.definition.steps[0].object' },
@@ -546,23 +615,38 @@ describe('bad input: a clear 4xx, never a 5xx', () => {
       { code: 'invalid_workflow' },
     );
     expectProblem(
-      await c.post('/api/v1/workflows', base({ trigger: { type: 'opportunity_won' }, start: null, steps: [] })),
+      await c.post(
+        '/api/v1/workflows',
+        base({ trigger: { type: 'opportunity_won' }, start: null, steps: [] }),
+      ),
       422,
       { code: 'invalid_workflow', path: 'body.definition.trigger.type' },
     );
     expectProblem(
-      await c.post('/api/v1/workflows', base({ trigger: { type: 'schedule', cron: 'every day at nine' }, start: null, steps: [] })),
+      await c.post(
+        '/api/v1/workflows',
+        base({ trigger: { type: 'schedule', cron: 'every day at nine' }, start: null, steps: [] }),
+      ),
       422,
       { path: 'body.definition.trigger.cron' },
     );
-    expectProblem(await c.post('/api/v1/workflows', base({ trigger, start: null, steps: [] }, 'no_such_object')), 422, 'unknown_object');
+    expectProblem(
+      await c.post('/api/v1/workflows', base({ trigger, start: null, steps: [] }, 'no_such_object')),
+      422,
+      'unknown_object',
+    );
     expectProblem(
       await c.post('/api/v1/workflows', base({ trigger: { type: 'teleport' }, start: null, steps: [] })),
       400,
     );
     // A draft with no steps saves, but does not activate.
-    const draft = expectStatus<{ id: string }>(await c.post('/api/v1/workflows', base({ trigger, start: null, steps: [] })), 201);
-    expectProblem(await c.post(`/api/v1/workflows/${draft.id}/activate`, {}), 422, { path: 'body.definition.start' });
+    const draft = expectStatus<{ id: string }>(
+      await c.post('/api/v1/workflows', base({ trigger, start: null, steps: [] })),
+      201,
+    );
+    expectProblem(await c.post(`/api/v1/workflows/${draft.id}/activate`, {}), 422, {
+      path: 'body.definition.start',
+    });
   });
 
   it('answers 409 to the second of two admins saving the same version', async () => {
@@ -574,7 +658,10 @@ describe('bad input: a clear 4xx, never a 5xx', () => {
     );
     const [first, second] = await Promise.all([
       c.put(`/api/v1/workflows/${created.id}`, { lock_version: created.lock_version, name: 'Mine' }),
-      other.client.put(`/api/v1/workflows/${created.id}`, { lock_version: created.lock_version, name: 'Theirs' }),
+      other.client.put(`/api/v1/workflows/${created.id}`, {
+        lock_version: created.lock_version,
+        name: 'Theirs',
+      }),
     ]);
     const statuses = [first.status, second.status].sort();
     expect(statuses).toEqual([200, 409]);

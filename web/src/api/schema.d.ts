@@ -6969,23 +6969,23 @@ export interface components {
             type: "wait_condition";
         } | {
             condition: components["schemas"]["FilterNode"];
-            /**
-             * @description The steps run after this one (parallel branches)
-             * @default []
-             */
-            else: string[];
             /** @description The step’s id: unique in the definition */
             id: string;
+            /**
+             * @description The steps run when it does not
+             * @default []
+             */
+            if_false: string[];
+            /**
+             * @description The steps run when the condition holds
+             * @default []
+             */
+            if_true: string[];
             label?: string;
             position?: {
                 x: number;
                 y: number;
             };
-            /**
-             * @description The steps run after this one (parallel branches)
-             * @default []
-             */
-            then: string[];
             /** @constant */
             type: "if_else";
         } | {
@@ -7216,23 +7216,23 @@ export interface components {
             type: "wait_condition";
         } | {
             condition: components["schemas"]["FilterNodeInput"];
-            /**
-             * @description The steps run after this one (parallel branches)
-             * @default []
-             */
-            else: string[];
             /** @description The step’s id: unique in the definition */
             id: string;
+            /**
+             * @description The steps run when it does not
+             * @default []
+             */
+            if_false: string[];
+            /**
+             * @description The steps run when the condition holds
+             * @default []
+             */
+            if_true: string[];
             label?: string;
             position?: {
                 x: number;
                 y: number;
             };
-            /**
-             * @description The steps run after this one (parallel branches)
-             * @default []
-             */
-            then: string[];
             /** @constant */
             type: "if_else";
         } | {

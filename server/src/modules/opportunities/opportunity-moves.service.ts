@@ -102,8 +102,7 @@ export async function moveOpportunityIn(
 ) {
   const { ctx } = scope;
   const row = await loadRow(scope, id, true);
-  if (row.archivedAt)
-    throw conflict('This opportunity is archived; restore it first', undefined, 'archived');
+  if (row.archivedAt) throw conflict('This opportunity is archived; restore it first', undefined, 'archived');
   if (row.status !== 'open')
     throw conflict(`This opportunity is ${row.status}; reopen it before moving it`, undefined, 'closed');
   const pipeline = await loadPipeline(scope, row.pipelineId);

@@ -208,8 +208,11 @@ export async function timelineOf(
         custom[key] = await cachedObjectDef(scope.tx, ctx.orgId, key);
       const named = new Map<string, string>();
       for (const [type, names] of actorNames) {
-        const ids = [...new Set(found.filter((r) => r.actorType === type && r.actorId).map((r) => r.actorId!))];
-        if (ids.length > 0) for (const [id, name] of await names(scope, ids)) named.set(`${type}:${id}`, name);
+        const ids = [
+          ...new Set(found.filter((r) => r.actorType === type && r.actorId).map((r) => r.actorId!)),
+        ];
+        if (ids.length > 0)
+          for (const [id, name] of await names(scope, ids)) named.set(`${type}:${id}`, name);
       }
       return { found, custom, named };
     },

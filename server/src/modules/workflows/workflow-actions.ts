@@ -80,7 +80,8 @@ registerAction('add_tag', {
     const { tag } = as(ctx, 'add_tag');
     const tags = listOf((await ctx.record()).tags);
     if (tags.some((t) => t.toLowerCase() === tag.toLowerCase())) return done({ tag, changed: false });
-    if (!ctx.dry) await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags: [...tags, tag] });
+    if (!ctx.dry)
+      await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags: [...tags, tag] });
     return done({ tag, changed: true, ...(ctx.dry ? { would: `add the tag ${tag}` } : {}) });
   },
 });
@@ -91,7 +92,8 @@ registerAction('remove_tag', {
     const tags = listOf((await ctx.record()).tags);
     const kept = tags.filter((t) => t.toLowerCase() !== tag.toLowerCase());
     if (kept.length === tags.length) return done({ tag, changed: false });
-    if (!ctx.dry) await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags: kept });
+    if (!ctx.dry)
+      await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags: kept });
     return done({ tag, changed: true, ...(ctx.dry ? { would: `remove the tag ${tag}` } : {}) });
   },
 });
@@ -102,7 +104,11 @@ registerAction('update_field', {
     const value = typeof step.value === 'string' ? await ctx.render(step.value) : step.value;
     if (!ctx.dry)
       await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { [step.field]: value });
-    return done({ field: step.field, value, ...(ctx.dry ? { would: `set ${step.field} to ${JSON.stringify(value)}` } : {}) });
+    return done({
+      field: step.field,
+      value,
+      ...(ctx.dry ? { would: `set ${step.field} to ${JSON.stringify(value)}` } : {}),
+    });
   },
 });
 
@@ -141,10 +147,11 @@ registerAction('assign_owner', {
               set: { position: sql`${workflowCursors.position} + 1` },
             })
             .returning({ position: workflowCursors.position });
-      const turn = ctx.dry ? (row?.position ?? 0) : (row!.position - 1);
+      const turn = ctx.dry ? (row?.position ?? 0) : row!.position - 1;
       owner = ids[turn % ids.length]!;
     }
-    if (!ctx.dry) await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { owner_id: owner });
+    if (!ctx.dry)
+      await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { owner_id: owner });
     return done({ owner_id: owner, ...(ctx.dry ? { would: 'assign the record to the member' } : {}) });
   },
 });
@@ -236,7 +243,12 @@ registerAction('send_email', {
     await emitEvent(ctx.scope, ctx.services.jobs, {
       type: 'workflow.email_sent',
       subject: { object: ctx.def.key, id: ctx.run.recordId },
-      data: { ...runData(ctx, await recordName(ctx.scope, ctx.def.key, ctx.run.recordId)), step_id: step.id, to, subject },
+      data: {
+        ...runData(ctx, await recordName(ctx.scope, ctx.def.key, ctx.run.recordId)),
+        step_id: step.id,
+        to,
+        subject,
+      },
     });
     return done({ to, subject });
   },
@@ -288,10 +300,14 @@ registerAction('wait_condition', {
     const polls = Math.ceil(durationSeconds(step.timeout) / (step.poll_minutes * 60));
     if (ctx.dry)
       return done(
-        { condition: false, would: `wait up to ${step.timeout.amount} ${step.timeout.unit} for the condition, then take the timeout branch` },
+        {
+          condition: false,
+          would: `wait up to ${step.timeout.amount} ${step.timeout.unit} for the condition, then take the timeout branch`,
+        },
         'timeout_next',
       );
-    if (ctx.attempts >= polls) return done({ condition: false, timed_out: true, polls: ctx.attempts }, 'timeout_next');
+    if (ctx.attempts >= polls)
+      return done({ condition: false, timed_out: true, polls: ctx.attempts }, 'timeout_next');
     return {
       kind: 'wait',
       until: new Date(Date.now() + step.poll_minutes * 60_000),
@@ -304,7 +320,7 @@ registerAction('if_else', {
   async run(ctx) {
     const step = as(ctx, 'if_else');
     const holds = await recordMatches(ctx.scope, ctx.def, ctx.run.recordId, step.condition);
-    return done({ condition: holds }, holds ? 'then' : 'else');
+    return done({ condition: holds }, holds ? 'if_true' : 'if_false');
   },
 });
 
@@ -323,9 +339,7 @@ export const runData = (ctx: Pick<StepContext, 'run'>, name: string | null) => (
 });
 
 /** A step's context over `scope` (the record read lazily, once). */
-export function stepContext(
-  base: Omit<StepContext, 'record' | 'render'>,
-): StepContext {
+export function stepContext(base: Omit<StepContext, 'record' | 'render'>): StepContext {
   let record: Promise<Record<string, unknown>> | undefined;
   const read = () => {
     record ??= readRecord(base.scope, base.def, base.run.recordId);
@@ -334,6 +348,7 @@ export function stepContext(
   return {
     ...base,
     record: read,
-    render: async (text) => renderTemplate(text, { record: await read(), workflow: { name: base.run.workflowName } }),
+    render: async (text) =>
+      renderTemplate(text, { record: await read(), workflow: { name: base.run.workflowName } }),
   };
 }

@@ -88,6 +88,14 @@ export async function enrollIn(
       .returning({ id: workflowRuns.id });
     return { status: 'skipped', reason: 'rate_limited', run_id: run!.id };
   }
-  const runId = await startRunIn(scope, services, workflow, definition, recordId, options.trigger, options.depth);
+  const runId = await startRunIn(
+    scope,
+    services,
+    workflow,
+    definition,
+    recordId,
+    options.trigger,
+    options.depth,
+  );
   return { status: 'started', run_id: runId };
 }

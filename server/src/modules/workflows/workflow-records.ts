@@ -37,8 +37,18 @@ const WRITERS: Record<
     updateIn(scope: TenantScope, services: Services, id: string, input: never): Promise<unknown>;
   }
 > = {
-  contact: { create: ContactCreate, update: ContactUpdate, createIn: createContactIn, updateIn: updateContactIn },
-  company: { create: CompanyCreate, update: CompanyUpdate, createIn: createCompanyIn, updateIn: updateCompanyIn },
+  contact: {
+    create: ContactCreate,
+    update: ContactUpdate,
+    createIn: createContactIn,
+    updateIn: updateContactIn,
+  },
+  company: {
+    create: CompanyCreate,
+    update: CompanyUpdate,
+    createIn: createCompanyIn,
+    updateIn: updateCompanyIn,
+  },
   opportunity: {
     create: OpportunityCreate,
     update: OpportunityUpdate,
@@ -52,7 +62,11 @@ const rowsOf = <T>(result: unknown) =>
   (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 
 /** The record with every field, as a list returns it (custom values under `custom`). @throws 404 when gone or archived */
-export async function readRecord(scope: TenantScope, def: ObjectDef, id: string): Promise<Record<string, unknown>> {
+export async function readRecord(
+  scope: TenantScope,
+  def: ObjectDef,
+  id: string,
+): Promise<Record<string, unknown>> {
   const compiled = compileListQuery(def, { limit: 1 }, { table: 'r' });
   const rows = rowsOf<Record<string, unknown>>(
     await scope.tx.execute(sql`select ${compiled.select} from ${sql.identifier(def.table)} r
@@ -88,7 +102,8 @@ function writeInput(def: ObjectDef, values: Record<string, unknown>): Record<str
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
     const field = def.fields.find((f) => f.key === key);
-    if (field?.storage.kind === 'custom') input.custom = { ...((input.custom as object) ?? {}), [key]: value };
+    if (field?.storage.kind === 'custom')
+      input.custom = { ...((input.custom as object) ?? {}), [key]: value };
     else input[key] = value;
   }
   return input;

@@ -6,7 +6,7 @@ import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import { type Definition, type Step, successorsOf } from './workflow.definition.js';
-import { workflowRuns, workflowSteps, workflowVersions, workflows } from './workflow.schema.js';
+import { workflowRuns, workflowSteps, workflows, workflowVersions } from './workflow.schema.js';
 import { actionOf, runData, stepContext } from './workflow-actions.js';
 import { recordName } from './workflow-records.js';
 
@@ -87,7 +87,14 @@ async function queueSteps(
     if (!step) continue;
     const inserted = await scope.tx
       .insert(workflowSteps)
-      .values({ orgId: scope.ctx.orgId, runId, stepId, type: step.type, status: 'queued', input: configOf(step) })
+      .values({
+        orgId: scope.ctx.orgId,
+        runId,
+        stepId,
+        type: step.type,
+        status: 'queued',
+        input: configOf(step),
+      })
       .onConflictDoNothing()
       .returning({ stepId: workflowSteps.stepId });
     if (inserted.length === 0) continue; // queued before (a retried transition)
@@ -104,7 +111,7 @@ async function queueSteps(
 /** A step's configuration, without its wiring and drawing. */
 function configOf(step: Step): Record<string, unknown> {
   const { id: _id, position: _p, ...rest } = step as Record<string, unknown>;
-  for (const key of ['next', 'then', 'else', 'timeout_next']) delete rest[key];
+  for (const key of ['next', 'if_true', 'if_false', 'timeout_next']) delete rest[key];
   return rest;
 }
 
@@ -169,7 +176,12 @@ export async function runStep(services: Services, job: StepJob): Promise<void> {
       .where(and(eq(workflows.orgId, job.org_id), eq(workflows.id, job.workflow_id)));
     const definition = await definitionOf(scope, run.workflowId, run.version);
     const step = definition.steps.find((s) => s.id === job.step_id);
-    const ref = { id: run.id, workflowId: run.workflowId, workflowName: workflow?.name ?? '', recordId: run.recordId };
+    const ref = {
+      id: run.id,
+      workflowId: run.workflowId,
+      workflowName: workflow?.name ?? '',
+      recordId: run.recordId,
+    };
     if (!step) {
       await failRun(scope, services, run, ref, job, 'The step is not in the workflow’s version');
       return;
@@ -275,7 +287,11 @@ async function failRun(
   await emitEvent(scope, services.jobs, {
     type: 'workflow.run_finished',
     subject: { object: run.object, id: ref.recordId },
-    data: { ...runData({ run: ref }, await recordName(scope, run.object, ref.recordId)), status: 'failed', error: message },
+    data: {
+      ...runData({ run: ref }, await recordName(scope, run.object, ref.recordId)),
+      status: 'failed',
+      error: message,
+    },
   });
 }
 
@@ -334,7 +350,11 @@ export async function replayRunIn(
     .select()
     .from(workflowSteps)
     .where(
-      and(eq(workflowSteps.orgId, scope.ctx.orgId), eq(workflowSteps.runId, runId), eq(workflowSteps.status, 'failed')),
+      and(
+        eq(workflowSteps.orgId, scope.ctx.orgId),
+        eq(workflowSteps.runId, runId),
+        eq(workflowSteps.status, 'failed'),
+      ),
     );
   let version = run.version;
   if (options.version === 'latest') {
@@ -358,14 +378,18 @@ export async function replayRunIn(
   for (const step of failed) {
     const token = step.attempts + 1;
     const current = definition.steps.find((s) => s.id === step.stepId)!;
-    await setStep(scope, { org_id: scope.ctx.orgId, run_id: runId, step_id: step.stepId }, {
-      status: 'queued',
-      error: null,
-      attempts: token,
-      input: configOf(current),
-      startedAt: sql`now()`,
-      finishedAt: null,
-    });
+    await setStep(
+      scope,
+      { org_id: scope.ctx.orgId, run_id: runId, step_id: step.stepId },
+      {
+        status: 'queued',
+        error: null,
+        attempts: token,
+        input: configOf(current),
+        startedAt: sql`now()`,
+        finishedAt: null,
+      },
+    );
     await services.jobs.send(scope.conn, STEP_QUEUE, {
       org_id: scope.ctx.orgId,
       workflow_id: run.workflowId,
@@ -388,7 +412,11 @@ export async function cancelRunIn(scope: TenantScope, services: Services, runId:
     .for('update');
   if (!run) throw new AppError(404, 'not_found', 'No such workflow run');
   if (run.status !== 'running' && run.status !== 'waiting')
-    throw new AppError(409, 'not_open', `Only a running or waiting run can be cancelled; this one is ${run.status}`);
+    throw new AppError(
+      409,
+      'not_open',
+      `Only a running or waiting run can be cancelled; this one is ${run.status}`,
+    );
   await scope.tx
     .update(workflowSteps)
     .set({ status: 'cancelled', finishedAt: sql`now()` })

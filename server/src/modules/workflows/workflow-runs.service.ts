@@ -9,11 +9,11 @@ import { objectDef } from '../../platform/registry/registry.service.js';
 import { type Definition, successorsOf } from './workflow.definition.js';
 import type { RunListQuery, TestRunResult, WorkflowRun } from './workflow.dto.js';
 import { workflowRuns, workflowSteps, workflows } from './workflow.schema.js';
+import { loadWorkflow } from './workflow.service.js';
 import { actionOf, stepContext } from './workflow-actions.js';
 import { enrollIn } from './workflow-enrollment.service.js';
 import { readRecord, recordMatches } from './workflow-records.js';
 import { cancelRunIn, replayRunIn } from './workflow-runner.service.js';
-import { loadWorkflow } from './workflow.service.js';
 import { validateDefinition } from './workflow-validation.js';
 
 const iso = (v: string | null) => (v === null ? null : new Date(v).toISOString());
@@ -37,7 +37,9 @@ const runView = (r: RunRow, workflowName: string) => ({
 function cursorId(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))
-    throw new AppError(400, 'invalid_query', 'The cursor is not one this list gave out', { path: 'querystring.cursor' });
+    throw new AppError(400, 'invalid_query', 'The cursor is not one this list gave out', {
+      path: 'querystring.cursor',
+    });
   return id;
 }
 
@@ -55,14 +57,18 @@ export async function listRuns(services: Services, ctx: TenantContext, query: z.
       const rows = await scope.tx
         .select({ run: workflowRuns, name: workflows.name })
         .from(workflowRuns)
-        .innerJoin(workflows, and(eq(workflows.orgId, workflowRuns.orgId), eq(workflows.id, workflowRuns.workflowId)))
+        .innerJoin(
+          workflows,
+          and(eq(workflows.orgId, workflowRuns.orgId), eq(workflows.id, workflowRuns.workflowId)),
+        )
         .where(and(...conditions))
         .orderBy(desc(workflowRuns.id))
         .limit(query.limit + 1);
       const page = rows.slice(0, query.limit);
       return {
         data: page.map((r) => runView(r.run, r.name)),
-        next_cursor: rows.length > query.limit ? Buffer.from(page.at(-1)!.run.id).toString('base64url') : null,
+        next_cursor:
+          rows.length > query.limit ? Buffer.from(page.at(-1)!.run.id).toString('base64url') : null,
       };
     },
     { readOnly: true },
@@ -78,7 +84,10 @@ export async function getRun(services: Services, ctx: TenantContext, id: string)
       const [found] = await scope.tx
         .select({ run: workflowRuns, name: workflows.name })
         .from(workflowRuns)
-        .innerJoin(workflows, and(eq(workflows.orgId, workflowRuns.orgId), eq(workflows.id, workflowRuns.workflowId)))
+        .innerJoin(
+          workflows,
+          and(eq(workflows.orgId, workflowRuns.orgId), eq(workflows.id, workflowRuns.workflowId)),
+        )
         .where(and(eq(workflowRuns.orgId, ctx.orgId), eq(workflowRuns.id, id)));
       if (!found) throw notFound('Workflow run', id);
       const steps = await scope.tx
@@ -108,7 +117,12 @@ export async function getRun(services: Services, ctx: TenantContext, id: string)
 }
 
 /** Replays a failed run from its failed step. @throws 404, 409 `not_failed`, 422 `step_missing` */
-export async function replayRun(services: Services, ctx: TenantContext, id: string, version: 'run' | 'latest') {
+export async function replayRun(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  version: 'run' | 'latest',
+) {
   await withTenant(services.database, ctx, (scope) => replayRunIn(scope, services, id, { version }));
   return getRun(services, ctx, id);
 }
@@ -138,7 +152,11 @@ export async function startRuns(
     if (row.status !== 'active')
       throw new AppError(409, 'not_active', `Activate the workflow before running it (it is ${row.status})`);
     const def = await objectDef(scope.tx, ctx.orgId, row.object);
-    const compiled = compileListQuery(def, { ...(input.filter ? { filter: input.filter } : {}), limit: 1 }, { table: 'r' });
+    const compiled = compileListQuery(
+      def,
+      { ...(input.filter ? { filter: input.filter } : {}), limit: 1 },
+      { table: 'r' },
+    );
     const byIds = input.record_ids
       ? sql`r.id in (${sql.join(
           input.record_ids.map((rid) => sql`${rid}::uuid`),
@@ -148,9 +166,9 @@ export async function startRuns(
     const result = await scope.tx.execute(sql`select r.id from ${sql.identifier(def.table)} r
       where r.org_id = ${ctx.orgId} and r.archived_at is null and ${byIds} and ${compiled.where}
       order by r.id limit 201`);
-    const ids = ((Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { id: string }[]).map(
-      (r) => r.id,
-    );
+    const ids = (
+      (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { id: string }[]
+    ).map((r) => r.id);
     if (ids.length > 200)
       throw new AppError(422, 'too_many_records', 'More than 200 records match; narrow the filter', {
         path: 'body.filter',
@@ -220,13 +238,25 @@ export async function testRun(
           const outcome = await actionOf(step.type).run(
             stepContext({ scope, services, run, def, step, attempts: 0, phase: 'start', dry: true }),
           );
-          steps.push({ step_id: step.id, type: step.type, status: 'would_run', output: outcome.output, error: null });
+          steps.push({
+            step_id: step.id,
+            type: step.type,
+            status: 'would_run',
+            output: outcome.output,
+            error: null,
+          });
           if (outcome.kind === 'exit') break;
           const branch = outcome.kind === 'done' ? (outcome.branch ?? 'next') : 'next';
           queue.push(...(successorsOf(step)[branch] ?? []));
         } catch (error) {
           if (!(error instanceof AppError)) throw error;
-          steps.push({ step_id: step.id, type: step.type, status: 'would_fail', output: {}, error: error.message });
+          steps.push({
+            step_id: step.id,
+            type: step.type,
+            status: 'would_fail',
+            output: {},
+            error: error.message,
+          });
         }
       }
       return { trigger_matches: matches, steps };

@@ -4,7 +4,7 @@ import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import type { Definition } from './workflow.definition.js';
-import { workflowVersions, workflows } from './workflow.schema.js';
+import { workflows, workflowVersions } from './workflow.schema.js';
 import { enrollIn } from './workflow-enrollment.service.js';
 import { nextFire } from './workflow-schedule.js';
 
@@ -30,7 +30,10 @@ export async function scheduleNextFireIn(
   definition: Definition,
 ): Promise<Row> {
   const trigger = definition.trigger;
-  const at = trigger.type === 'schedule' && row.status === 'active' ? nextFire(trigger.cron, trigger.timezone, new Date()) : null;
+  const at =
+    trigger.type === 'schedule' && row.status === 'active'
+      ? nextFire(trigger.cron, trigger.timezone, new Date())
+      : null;
   const [updated] = await scope.tx
     .update(workflows)
     .set({ nextFireAt: at ? at.toISOString() : null })
@@ -59,7 +62,7 @@ export async function fireSchedule(services: Services, job: FireJob): Promise<vo
       .from(workflows)
       .where(and(eq(workflows.orgId, job.org_id), eq(workflows.id, job.workflow_id)))
       .for('update');
-    if (!row || row.status !== 'active' || !row.nextFireAt) return;
+    if (row?.status !== 'active' || !row.nextFireAt) return;
     if (new Date(row.nextFireAt).getTime() !== new Date(job.at).getTime()) return;
     const [version] = await scope.tx
       .select()
@@ -81,17 +84,22 @@ export async function fireSchedule(services: Services, job: FireJob): Promise<vo
     const result = await scope.tx.execute(sql`select r.id from ${sql.identifier(def.table)} r
       where r.org_id = ${job.org_id} and r.archived_at is null and ${compiled.where}
       order by r.id limit ${SCHEDULE_CAP}`);
-    const ids = ((Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { id: string }[]).map(
-      (r) => r.id,
-    );
+    const ids = (
+      (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { id: string }[]
+    ).map((r) => r.id);
     const workflow = { id: row.id, name: row.name, object: row.object, version: row.version, definition };
     for (const id of ids)
-      await enrollIn(scope, services, workflow, def, id, { trigger: { type: 'schedule', at: job.at }, depth: 0 });
+      await enrollIn(scope, services, workflow, def, id, {
+        trigger: { type: 'schedule', at: job.at },
+        depth: 0,
+      });
     await scheduleNextFireIn(scope, services, row, definition);
   });
 }
 
 /** Defines the schedule queue's handler. */
 export function defineScheduleJobs(services: Services): void {
-  services.jobs.define<FireJob>({ name: SCHEDULE_QUEUE, retryLimit: 5 }, ({ data }) => fireSchedule(services, data));
+  services.jobs.define<FireJob>({ name: SCHEDULE_QUEUE, retryLimit: 5 }, ({ data }) =>
+    fireSchedule(services, data),
+  );
 }

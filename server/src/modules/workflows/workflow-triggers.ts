@@ -31,7 +31,9 @@ export function registerTrigger(type: string, kind: TriggerKind): void {
 export const triggerKind = (type: string): TriggerKind | undefined => kinds.get(type);
 
 /** Every event type or suffix pattern some trigger listens to. */
-export const triggerEventPatterns = (): string[] => [...new Set([...kinds.values()].flatMap((k) => k.events))];
+export const triggerEventPatterns = (): string[] => [
+  ...new Set([...kinds.values()].flatMap((k) => k.events)),
+];
 
 const verbOf = (type: string) => type.slice(type.indexOf('.') + 1);
 const changesOf = (event: EventEnvelope) =>
@@ -76,7 +78,10 @@ registerTrigger('tag_added', {
 registerTrigger('tag_removed', {
   events: ['*.updated'],
   matches: (e, t, object) =>
-    ofObject(e, object) && t.type === 'tag_removed' && verbOf(e.type) === 'updated' && tagMoved(e, t.tag, false),
+    ofObject(e, object) &&
+    t.type === 'tag_removed' &&
+    verbOf(e.type) === 'updated' &&
+    tagMoved(e, t.tag, false),
 });
 
 registerTrigger('stage_changed', {

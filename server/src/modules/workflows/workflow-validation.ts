@@ -74,7 +74,8 @@ export async function validateDefinition(
   if (options.activating) {
     if (definition.start === null || steps.length === 0) fail('.start', 'Add a first step before activating');
     steps.forEach((step, index) => {
-      if (!reachable.has(step.id)) fail(`.steps[${index}]`, `Step "${step.id}" is not connected to the first step`);
+      if (!reachable.has(step.id))
+        fail(`.steps[${index}]`, `Step "${step.id}" is not connected to the first step`);
     });
   }
 
@@ -89,13 +90,18 @@ export async function validateDefinition(
     fail('.trigger.type', `${object.labelPlural} have no tags`);
   if (trigger.type === 'record_updated')
     trigger.fields?.forEach((key, i) => {
-      if (!hasField(object, key)) fail(`.trigger.fields[${i}]`, `Unknown field "${key}" on ${object.labelPlural}`);
+      if (!hasField(object, key))
+        fail(`.trigger.fields[${i}]`, `Unknown field "${key}" on ${object.labelPlural}`);
     });
   if (trigger.type === 'schedule' && !isValidCron(trigger.cron, trigger.timezone))
     fail('.trigger.cron', 'Not a valid five-field cron expression (or time zone)');
   const condition = (node: unknown, path: string) => {
     try {
-      compileFilter(node, { object, table: 'r', readable, clock: { now: new Date(), timeZone: 'UTC' } }, at(path));
+      compileFilter(
+        node,
+        { object, table: 'r', readable, clock: { now: new Date(), timeZone: 'UTC' } },
+        at(path),
+      );
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       problems.push({ path: error.path ?? at(path), code: error.code, message: error.message });
@@ -144,9 +150,15 @@ export async function validateDefinition(
       case 'assign_owner':
         if (!hasField(object, 'owner_id')) fail(`${p}.type`, `${object.labelPlural} have no owner`);
         if (step.mode === 'fixed' && !step.user_id) fail(`${p}.user_id`, 'Choose the member to assign');
-        if (step.mode === 'round_robin' && !step.user_ids?.length) fail(`${p}.user_ids`, 'Choose the members to rotate');
+        if (step.mode === 'round_robin' && !step.user_ids?.length)
+          fail(`${p}.user_ids`, 'Choose the members to rotate');
         for (const [i, id] of [step.user_id, ...(step.user_ids ?? [])].filter(Boolean).entries())
-          await memberCheck(scope, id!, at(`${p}.${step.mode === 'fixed' ? 'user_id' : `user_ids[${i}]`}`), problems);
+          await memberCheck(
+            scope,
+            id!,
+            at(`${p}.${step.mode === 'fixed' ? 'user_id' : `user_ids[${i}]`}`),
+            problems,
+          );
         writes.add('owner_id');
         break;
       case 'create_task':
@@ -163,7 +175,7 @@ export async function validateDefinition(
         variables(step.body, `${p}.body`);
         const to = step.to ?? (hasField(object, 'email') ? 'email' : undefined);
         const field = to ? hasField(object, to) : undefined;
-        if (!field || field.type !== 'email')
+        if (field?.type !== 'email')
           fail(`${p}.to`, `Name a field of ${object.labelPlural} holding an e-mail address`);
         break;
       }
@@ -175,11 +187,16 @@ export async function validateDefinition(
         }
         for (const [key, value] of Object.entries(step.values)) {
           const field = hasField(target, key);
-          if (!field || !WRITABLE(field)) fail(`${p}.values.${key}`, `Unknown field "${key}" on ${target.labelPlural}`);
+          if (!field || !WRITABLE(field))
+            fail(`${p}.values.${key}`, `Unknown field "${key}" on ${target.labelPlural}`);
           if (typeof value === 'string') variables(value, `${p}.values.${key}`);
         }
         if (trigger.type === 'record_created' && target.key === object.key)
-          fail(`${p}.object`, 'This workflow would trigger itself: it creates the records that start it', 'self_triggering');
+          fail(
+            `${p}.object`,
+            'This workflow would trigger itself: it creates the records that start it',
+            'self_triggering',
+          );
         break;
       }
       case 'wait':

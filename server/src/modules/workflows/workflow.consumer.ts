@@ -6,10 +6,10 @@ import type { EventEnvelope } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import type { Definition } from './workflow.definition.js';
-import { workflowVersions, workflows } from './workflow.schema.js';
+import { workflows, workflowVersions } from './workflow.schema.js';
 import { enrollIn } from './workflow-enrollment.service.js';
-import { triggerEventPatterns, triggerKind } from './workflow-triggers.js';
 import { MAX_DEPTH } from './workflow-runner.service.js';
+import { triggerEventPatterns, triggerKind } from './workflow-triggers.js';
 
 /** An active workflow as the consumer matches events against it. */
 export type ActiveWorkflow = {
@@ -63,8 +63,16 @@ async function activeWorkflows(scope: TenantScope): Promise<ActiveWorkflow[]> {
 }
 
 const eventTriggerTypes = () =>
-  ['record_created', 'record_updated', 'tag_added', 'tag_removed', 'stage_changed', 'opportunity_won',
-    'opportunity_lost', 'task_overdue'].filter((t) => (triggerKind(t)?.events.length ?? 0) > 0);
+  [
+    'record_created',
+    'record_updated',
+    'tag_added',
+    'tag_removed',
+    'stage_changed',
+    'opportunity_won',
+    'opportunity_lost',
+    'task_overdue',
+  ].filter((t) => (triggerKind(t)?.events.length ?? 0) > 0);
 
 /** Whether an event after `event` changed the tags of its record. */
 async function tagsChangedSince(scope: TenantScope, event: EventEnvelope): Promise<boolean> {

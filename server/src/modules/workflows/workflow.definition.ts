@@ -8,7 +8,7 @@ import { FilterNode } from '../../platform/query/query.schema.js';
  * - `trigger`: what starts a run on a record (see `Trigger`).
  * - `start`: the id of the first step.
  * - `steps`: every step, each with a unique `id` and the id(s) of what follows (`next`, or an
- *   if/else's `then` / `else`, a condition wait's `next` / `timeout_next`). A step has at most one
+ *   if/else's `if_true` / `if_false`, a condition wait's `next` / `timeout_next`). A step has at most one
  *   step before it (the graph is a tree, so a run reaches each step at most once and the step's
  *   id is its idempotency key within the run); a step with no successor ends its branch. A run
  *   is COMPLETED when every branch has ended.
@@ -99,14 +99,19 @@ export type TriggerType = Trigger['type'];
  * - `wait` `{duration}`, or `{until}` (an ISO date-time), or `{time_of_day: "09:00", timezone}`;
  * - `wait_condition` `{condition, timeout, poll_minutes?}`: `next` when the condition holds,
  *   `timeout_next` when the timeout passes first;
- * - `if_else` `{condition, then, else}` on the record's current state;
+ * - `if_else` `{condition, if_true, if_false}` on the record's current state;
  * - `exit`: ends the whole run (other branches are cancelled).
  * Other action kinds (call a webhook, sequences, SMS) register with `workflow-actions.ts`
  * (`registerAction`) and add their schema here.
  */
 export const Step = z
   .discriminatedUnion('type', [
-    z.strictObject({ ...stepBase, type: z.literal('add_tag'), tag: z.string().trim().min(1).max(64), next: Next }),
+    z.strictObject({
+      ...stepBase,
+      type: z.literal('add_tag'),
+      tag: z.string().trim().min(1).max(64),
+      next: Next,
+    }),
     z.strictObject({
       ...stepBase,
       type: z.literal('remove_tag'),
@@ -142,7 +147,10 @@ export const Step = z
       ...stepBase,
       type: z.literal('create_record'),
       object: z.string().min(1).max(80),
-      values: z.record(z.string().max(80), z.union([z.string().max(5000), z.number(), z.boolean(), z.null()])),
+      values: z.record(
+        z.string().max(80),
+        z.union([z.string().max(5000), z.number(), z.boolean(), z.null()]),
+      ),
       next: Next,
     }),
     z.strictObject({
@@ -181,7 +189,13 @@ export const Step = z
       next: Next,
       timeout_next: Next,
     }),
-    z.strictObject({ ...stepBase, type: z.literal('if_else'), condition: FilterNode, then: Next, else: Next }),
+    z.strictObject({
+      ...stepBase,
+      type: z.literal('if_else'),
+      condition: FilterNode,
+      if_true: Next.describe('The steps run when the condition holds'),
+      if_false: Next.describe('The steps run when it does not'),
+    }),
     z.strictObject({ ...stepBase, type: z.literal('exit') }),
   ])
   .meta({ id: 'WorkflowStep' });
@@ -204,7 +218,7 @@ export type Definition = z.infer<typeof Definition>;
 export function successorsOf(step: Step): Record<string, string[]> {
   switch (step.type) {
     case 'if_else':
-      return { then: step.then, else: step.else };
+      return { if_true: step.if_true, if_false: step.if_false };
     case 'wait_condition':
       return { next: step.next, timeout_next: step.timeout_next };
     case 'exit':

@@ -11,7 +11,11 @@ const Name = z.string().trim().min(1).max(200);
 export const WorkflowCreate = z
   .strictObject({
     name: Name,
-    object: z.string().min(1).max(64).describe('The registry object it runs on: `contact`, a custom object’s key'),
+    object: z
+      .string()
+      .min(1)
+      .max(64)
+      .describe('The registry object it runs on: `contact`, a custom object’s key'),
     definition: Definition,
   })
   .meta({ id: 'WorkflowCreate' });
@@ -23,7 +27,9 @@ export const WorkflowUpdate = z
       .number()
       .int()
       .min(1)
-      .describe('The `lock_version` the edit started from: a save by someone else since is a 409 `stale_version`'),
+      .describe(
+        'The `lock_version` the edit started from: a save by someone else since is a 409 `stale_version`',
+      ),
     name: Name.optional(),
     definition: Definition.optional(),
   })
@@ -42,8 +48,12 @@ export const Workflow = z
     status: z.enum(WORKFLOW_STATUSES),
     version: z.number().int().describe('The latest version: what an edit changes and new runs start on'),
     lock_version: z.number().int(),
-    definition: z.record(z.string(), z.unknown()).describe('The latest version’s definition (WorkflowDefinition)'),
-    version_active: z.boolean().describe('The latest version has been activated: editing it makes a new version'),
+    definition: z
+      .record(z.string(), z.unknown())
+      .describe('The latest version’s definition (WorkflowDefinition)'),
+    version_active: z
+      .boolean()
+      .describe('The latest version has been activated: editing it makes a new version'),
     next_fire_at: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -133,7 +143,9 @@ export const WorkflowRunPage = z
   .meta({ id: 'WorkflowRunPage' });
 
 export const WorkflowRun = RunBase.extend({
-  trigger: z.record(z.string(), z.unknown()).describe('What started it: `{type, event}` with the event envelope'),
+  trigger: z
+    .record(z.string(), z.unknown())
+    .describe('What started it: `{type, event}` with the event envelope'),
   steps: z.array(
     z.object({
       step_id: z.string(),

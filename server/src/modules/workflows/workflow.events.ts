@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { type CatalogueOf, defineEvent, RecordName, registerEvents } from '../../platform/events/event-catalogue.js';
+import {
+  type CatalogueOf,
+  defineEvent,
+  RecordName,
+  registerEvents,
+} from '../../platform/events/event-catalogue.js';
 
 /** Which workflow, run and step an event of a run comes from. */
 const RunData = {
@@ -47,7 +52,11 @@ export const workflowEvents = registerEvents({
   }),
   'workflow.run_finished': defineEvent({
     summary: 'A workflow run on the record ended: `status` is completed, failed or cancelled',
-    data: z.object({ ...RunData, status: z.enum(['completed', 'failed', 'cancelled']), error: z.string().nullable() }),
+    data: z.object({
+      ...RunData,
+      status: z.enum(['completed', 'failed', 'cancelled']),
+      error: z.string().nullable(),
+    }),
     describe: ({ data, what }) =>
       data.status === 'completed'
         ? `The ${quoted(data.workflow_name)} finished on ${what}`
@@ -64,7 +73,8 @@ export const workflowEvents = registerEvents({
   'workflow.member_notified': defineEvent({
     summary: 'A workflow step notified a member about the record (an in-app notification)',
     data: z.object({ ...StepData, user_id: z.string(), message: z.string() }),
-    describe: ({ data, what }) => `The ${quoted(data.workflow_name)} notified a member about ${what}: ${data.message}`,
+    describe: ({ data, what }) =>
+      `The ${quoted(data.workflow_name)} notified a member about ${what}: ${data.message}`,
   }),
 });
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { addActorNames } from '../timeline/timeline.service.js';
+import { workflowConsumer } from './workflow.consumer.js';
 import {
   ReplayInput,
   RunListQuery,
@@ -18,7 +19,6 @@ import {
   WorkflowStatusChange,
   WorkflowUpdate,
 } from './workflow.dto.js';
-import { workflowConsumer } from './workflow.consumer.js';
 import {
   createWorkflow,
   getWorkflow,
@@ -122,7 +122,11 @@ export function registerWorkflowRoutes(app: ApiApp, services: Services): void {
     async (req) => updateWorkflow(services, req.tenant, req.params.id, req.body),
   );
   for (const [action, status, summary] of [
-    ['activate', 'active', 'Activate a workflow: its latest version is checked as complete, then triggers start runs'],
+    [
+      'activate',
+      'active',
+      'Activate a workflow: its latest version is checked as complete, then triggers start runs',
+    ],
     ['pause', 'paused', 'Pause a workflow: triggers start no run; open runs go on'],
   ] as const)
     app.post(

@@ -1,13 +1,4 @@
-import {
-  foreignKey,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
@@ -62,9 +53,10 @@ export const workflowVersions = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.workflowId, t.version] }),
-    foreignKey({ columns: [t.orgId, t.workflowId], foreignColumns: [workflows.orgId, workflows.id] }).onDelete(
-      'cascade',
-    ),
+    foreignKey({
+      columns: [t.orgId, t.workflowId],
+      foreignColumns: [workflows.orgId, workflows.id],
+    }).onDelete('cascade'),
   ],
 );
 
@@ -92,9 +84,10 @@ export const workflowRuns = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
-    foreignKey({ columns: [t.orgId, t.workflowId], foreignColumns: [workflows.orgId, workflows.id] }).onDelete(
-      'cascade',
-    ),
+    foreignKey({
+      columns: [t.orgId, t.workflowId],
+      foreignColumns: [workflows.orgId, workflows.id],
+    }).onDelete('cascade'),
     index('workflow_runs_workflow_idx').on(t.orgId, t.workflowId, t.id),
     index('workflow_runs_record_idx').on(t.orgId, t.recordId, t.workflowId),
     index('workflow_runs_status_idx').on(t.orgId, t.status, t.id),
@@ -126,9 +119,10 @@ export const workflowSteps = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.runId, t.stepId] }),
-    foreignKey({ columns: [t.orgId, t.runId], foreignColumns: [workflowRuns.orgId, workflowRuns.id] }).onDelete(
-      'cascade',
-    ),
+    foreignKey({
+      columns: [t.orgId, t.runId],
+      foreignColumns: [workflowRuns.orgId, workflowRuns.id],
+    }).onDelete('cascade'),
   ],
 );
 
@@ -143,8 +137,9 @@ export const workflowCursors = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.workflowId, t.stepId] }),
-    foreignKey({ columns: [t.orgId, t.workflowId], foreignColumns: [workflows.orgId, workflows.id] }).onDelete(
-      'cascade',
-    ),
+    foreignKey({
+      columns: [t.orgId, t.workflowId],
+      foreignColumns: [workflows.orgId, workflows.id],
+    }).onDelete('cascade'),
   ],
 );

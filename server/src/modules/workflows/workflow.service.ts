@@ -5,10 +5,10 @@ import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
+import { forgetActiveWorkflows } from './workflow.consumer.js';
 import type { Definition } from './workflow.definition.js';
 import type { WorkflowCreateInput, WorkflowUpdateInput, WorkflowView } from './workflow.dto.js';
-import { workflowVersions, workflows } from './workflow.schema.js';
-import { forgetActiveWorkflows } from './workflow.consumer.js';
+import { workflows, workflowVersions } from './workflow.schema.js';
 import { scheduleNextFireIn } from './workflow-schedule.service.js';
 import { validateDefinition } from './workflow-validation.js';
 
@@ -36,7 +36,8 @@ async function objectOf(scope: TenantScope, key: string, path: string): Promise<
       throw new AppError(422, 'unknown_object', `No object has the key "${key}"`, { path });
     throw error;
   });
-  if (def.key === 'note') throw new AppError(422, 'unknown_object', 'Workflows do not run on notes', { path });
+  if (def.key === 'note')
+    throw new AppError(422, 'unknown_object', 'Workflows do not run on notes', { path });
   return def;
 }
 
@@ -45,7 +46,9 @@ export async function loadWorkflow(scope: TenantScope, id: string, lock = false)
   const query = scope.tx
     .select()
     .from(workflows)
-    .where(and(eq(workflows.orgId, scope.ctx.orgId), eq(workflows.id, id), sql`${workflows.status} <> 'archived'`));
+    .where(
+      and(eq(workflows.orgId, scope.ctx.orgId), eq(workflows.id, id), sql`${workflows.status} <> 'archived'`),
+    );
   const [row] = lock ? await query.for('update') : await query;
   if (!row) throw notFound('Workflow', id);
   const [version] = await scope.tx
@@ -65,7 +68,9 @@ export async function loadWorkflow(scope: TenantScope, id: string, lock = false)
 const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, v) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
       : v,
   );
 const sameJson = (a: unknown, b: unknown) => canonical(a) === canonical(b);
@@ -213,30 +218,30 @@ export async function updateWorkflow(
       if (version.activatedAt) {
         current = (
           await scope.tx
-          .insert(workflowVersions)
-          .values({
-            orgId: ctx.orgId,
-            workflowId: id,
-            version: row.version + 1,
-            definition: input.definition,
-            createdBy: authorCtx(ctx),
-            activatedAt: row.status === 'active' ? sql`now()` : null,
-          })
-          .returning()
+            .insert(workflowVersions)
+            .values({
+              orgId: ctx.orgId,
+              workflowId: id,
+              version: row.version + 1,
+              definition: input.definition,
+              createdBy: authorCtx(ctx),
+              activatedAt: row.status === 'active' ? sql`now()` : null,
+            })
+            .returning()
         )[0]!;
       } else {
         current = (
           await scope.tx
-          .update(workflowVersions)
-          .set({ definition: input.definition })
-          .where(
-            and(
-              eq(workflowVersions.orgId, ctx.orgId),
-              eq(workflowVersions.workflowId, id),
-              eq(workflowVersions.version, row.version),
-            ),
-          )
-          .returning()
+            .update(workflowVersions)
+            .set({ definition: input.definition })
+            .where(
+              and(
+                eq(workflowVersions.orgId, ctx.orgId),
+                eq(workflowVersions.workflowId, id),
+                eq(workflowVersions.version, row.version),
+              ),
+            )
+            .returning()
         )[0]!;
       }
     }
@@ -251,7 +256,8 @@ export async function updateWorkflow(
       })
       .where(and(eq(workflows.orgId, ctx.orgId), eq(workflows.id, id)))
       .returning();
-    if (updated!.status === 'active') await scheduleNextFireIn(scope, services, updated!, current!.definition as Definition);
+    if (updated!.status === 'active')
+      await scheduleNextFireIn(scope, services, updated!, current!.definition as Definition);
     await emitEvent(scope, services.jobs, {
       type: 'workflow.updated',
       subject: { object: 'workflow', id },
@@ -286,16 +292,16 @@ export async function setWorkflowStatus(
       if (!version.activatedAt)
         current = (
           await scope.tx
-          .update(workflowVersions)
-          .set({ activatedAt: sql`now()` })
-          .where(
-            and(
-              eq(workflowVersions.orgId, ctx.orgId),
-              eq(workflowVersions.workflowId, id),
-              eq(workflowVersions.version, row.version),
-            ),
-          )
-          .returning()
+            .update(workflowVersions)
+            .set({ activatedAt: sql`now()` })
+            .where(
+              and(
+                eq(workflowVersions.orgId, ctx.orgId),
+                eq(workflowVersions.workflowId, id),
+                eq(workflowVersions.version, row.version),
+              ),
+            )
+            .returning()
         )[0]!;
     }
     const [updated] = await scope.tx

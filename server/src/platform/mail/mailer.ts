@@ -56,15 +56,18 @@ export function createMailer(
   if (config.smtpUrl) {
     const transport = nodemailer.createTransport(config.smtpUrl);
     // The job of `sendIn`: a failure throws, so the queue retries it.
-    jobs?.define<SystemMessage & { messageId: string }>({ name: MAIL_QUEUE, retryLimit: 8 }, async ({ data }) => {
-      await transport.sendMail({
-        from: config.mailFrom,
-        to: data.to,
-        subject: data.subject,
-        text: data.text,
-        messageId: data.messageId,
-      });
-    });
+    jobs?.define<SystemMessage & { messageId: string }>(
+      { name: MAIL_QUEUE, retryLimit: 8 },
+      async ({ data }) => {
+        await transport.sendMail({
+          from: config.mailFrom,
+          to: data.to,
+          subject: data.subject,
+          text: data.text,
+          messageId: data.messageId,
+        });
+      },
+    );
     return {
       transport: 'smtp',
       async send(message) {

@@ -40,7 +40,11 @@ type Definition = { trigger: Trigger; start: string | null; steps: AnyStep[]; re
 type DefinitionInput = Schemas['WorkflowDefinitionInput'];
 
 /** The branches of a step, in the order the builder draws their handles. */
-const BRANCHES: Record<string, string[]> = { if_else: ['then', 'else'], wait_condition: ['next', 'timeout_next'], exit: [] };
+const BRANCHES: Record<string, string[]> = {
+  if_else: ['if_true', 'if_false'],
+  wait_condition: ['next', 'timeout_next'],
+  exit: [],
+};
 const branchesOf = (step: AnyStep) => BRANCHES[step.type] ?? ['next'];
 
 /** A new step of `type` with sensible defaults (the author edits them in the side panel). */
@@ -61,10 +65,20 @@ const TEMPLATES: Record<string, Record<string, unknown>> = {
     poll_minutes: 60,
     timeout_next: [],
   },
-  if_else: { condition: { field: 'tags', op: 'hasAny', value: ['replied'] }, then: [], else: [] },
+  if_else: { condition: { field: 'tags', op: 'hasAny', value: ['replied'] }, if_true: [], if_false: [] },
   exit: {},
 };
-const ACTIONS = ['add_tag', 'remove_tag', 'update_field', 'create_task', 'assign_owner', 'notify', 'send_email', 'create_record', 'move_stage'];
+const ACTIONS = [
+  'add_tag',
+  'remove_tag',
+  'update_field',
+  'create_task',
+  'assign_owner',
+  'notify',
+  'send_email',
+  'create_record',
+  'move_stage',
+];
 const TRIGGERS = [
   'record_created',
   'record_updated',
@@ -78,7 +92,12 @@ const TRIGGERS = [
   'manual',
 ];
 
-type NodeData = { title: string; subtitle: string; kind: 'trigger' | 'action' | 'control'; branches: string[] };
+type NodeData = {
+  title: string;
+  subtitle: string;
+  kind: 'trigger' | 'action' | 'control';
+  branches: string[];
+};
 
 function StepNode({ data, selected }: NodeProps<Node<NodeData>>) {
   return (
@@ -91,7 +110,10 @@ function StepNode({ data, selected }: NodeProps<Node<NodeData>>) {
       data-testid="flow-node"
     >
       {data.kind !== 'trigger' && <Handle type="target" position={Position.Top} />}
-      <Badge size="xs" color={data.kind === 'trigger' ? 'grape' : data.kind === 'control' ? 'orange' : 'blue'}>
+      <Badge
+        size="xs"
+        color={data.kind === 'trigger' ? 'grape' : data.kind === 'control' ? 'orange' : 'blue'}
+      >
         {data.kind}
       </Badge>
       <Text fw={600} size="sm">
@@ -116,7 +138,16 @@ function StepNode({ data, selected }: NodeProps<Node<NodeData>>) {
 const nodeTypes = { step: StepNode };
 
 const summary = (step: AnyStep): string => {
-  const { id: _i, type: _t, next: _n, then: _th, else: _e, timeout_next: _tn, position: _p, ...rest } = step;
+  const {
+    id: _i,
+    type: _t,
+    next: _n,
+    if_true: _y,
+    if_false: _f,
+    timeout_next: _tn,
+    position: _p,
+    ...rest
+  } = step;
   return JSON.stringify(rest);
 };
 
@@ -128,7 +159,8 @@ function graphOf(definition: Definition): { nodes: Node<NodeData>[]; edges: Edge
     if (depth.has(id)) return;
     depth.set(id, d);
     const step = steps.find((s) => s.id === id);
-    if (step) for (const b of branchesOf(step)) for (const next of (step[b] as string[]) ?? []) visit(next, d + 1);
+    if (step)
+      for (const b of branchesOf(step)) for (const next of (step[b] as string[]) ?? []) visit(next, d + 1);
   };
   if (definition.start) visit(definition.start, 1);
   const perDepth = new Map<number, number>();
@@ -144,7 +176,12 @@ function graphOf(definition: Definition): { nodes: Node<NodeData>[]; edges: Edge
       id: '__trigger',
       type: 'step',
       position: { x: 40, y: 40 },
-      data: { title: `When: ${trigger.type.replaceAll('_', ' ')}`, subtitle: summary(trigger as AnyStep), kind: 'trigger', branches: ['next'] },
+      data: {
+        title: `When: ${trigger.type.replaceAll('_', ' ')}`,
+        subtitle: summary(trigger as AnyStep),
+        kind: 'trigger',
+        branches: ['next'],
+      },
     },
     ...steps.map((s) => ({
       id: s.id,
@@ -153,17 +190,26 @@ function graphOf(definition: Definition): { nodes: Node<NodeData>[]; edges: Edge
       data: {
         title: `${s.label ?? s.type.replaceAll('_', ' ')} (${s.id})`,
         subtitle: summary(s),
-        kind: (['if_else', 'wait', 'wait_condition', 'exit'].includes(s.type) ? 'control' : 'action') as NodeData['kind'],
+        kind: (['if_else', 'wait', 'wait_condition', 'exit'].includes(s.type)
+          ? 'control'
+          : 'action') as NodeData['kind'],
         branches: branchesOf(s),
       },
     })),
   ];
   const edges: Edge[] = [];
-  if (definition.start) edges.push({ id: `__trigger-${definition.start}`, source: '__trigger', target: definition.start });
+  if (definition.start)
+    edges.push({ id: `__trigger-${definition.start}`, source: '__trigger', target: definition.start });
   for (const s of steps)
     for (const b of branchesOf(s))
       for (const next of (s[b] as string[]) ?? [])
-        edges.push({ id: `${s.id}-${b}-${next}`, source: s.id, sourceHandle: b, target: next, label: b === 'next' ? undefined : b });
+        edges.push({
+          id: `${s.id}-${b}-${next}`,
+          source: s.id,
+          sourceHandle: b,
+          target: next,
+          label: b === 'next' ? undefined : b,
+        });
   return { nodes, edges };
 }
 
@@ -183,7 +229,10 @@ function Problems({ error }: { error: unknown }) {
         <List size="sm">
           {problem.errors.map((e) => (
             <List.Item key={`${e.path}${e.message}`}>
-              {e.message} <Text span c="dimmed">({e.path.replace('body.definition.', '')})</Text>
+              {e.message}{' '}
+              <Text span c="dimmed">
+                ({e.path.replace('body.definition.', '')})
+              </Text>
             </List.Item>
           ))}
         </List>
@@ -222,7 +271,11 @@ export function WorkflowBuilderPage() {
       call(
         api.PUT('/api/v1/workflows/{id}', {
           params: { path: { id } },
-          body: { lock_version: workflow.data!.lock_version, name, definition: definition as unknown as DefinitionInput },
+          body: {
+            lock_version: workflow.data!.lock_version,
+            name,
+            definition: definition as unknown as DefinitionInput,
+          },
         }),
       ),
     onSuccess: (saved) => queryClient.setQueryData(['workflow', id], saved),
@@ -254,20 +307,29 @@ export function WorkflowBuilderPage() {
   const current0 = definition;
   const steps = current0.steps;
   const update = (next: Partial<Definition>) => setDefinition({ ...current0, ...next });
-  const replaceStep = (step: AnyStep) => update({ steps: steps.map((s) => (s.id === step.id ? step : s)) as Step[] });
+  const replaceStep = (step: AnyStep) =>
+    update({ steps: steps.map((s) => (s.id === step.id ? step : s)) as Step[] });
 
   /** Adds a step of `type` after the selected node (on its first free branch), or as the first step. */
   function addStep(type: string) {
     const stepId = newId(steps, type);
-    const step = { id: stepId, type, ...TEMPLATES[type], ...(type === 'exit' ? {} : { next: [] }) } as unknown as AnyStep;
+    const step = {
+      id: stepId,
+      type,
+      ...TEMPLATES[type],
+      ...(type === 'exit' ? {} : { next: [] }),
+    } as unknown as AnyStep;
     if (type === 'if_else' || type === 'exit') delete step.next;
     let nextSteps = [...steps, step];
     let start = current0.start;
     const parent = steps.find((s) => s.id === selected);
     if (parent) {
-      const branch = branchesOf(parent).find((b) => ((parent[b] as string[]) ?? []).length === 0) ?? branchesOf(parent)[0];
+      const branch =
+        branchesOf(parent).find((b) => ((parent[b] as string[]) ?? []).length === 0) ?? branchesOf(parent)[0];
       if (branch)
-        nextSteps = nextSteps.map((s) => (s.id === parent.id ? { ...s, [branch]: [...((s[branch] as string[]) ?? []), stepId] } : s));
+        nextSteps = nextSteps.map((s) =>
+          s.id === parent.id ? { ...s, [branch]: [...((s[branch] as string[]) ?? []), stepId] } : s,
+        );
     } else if (!start) start = stepId;
     setDefinition({ ...current0, start, steps: nextSteps });
     setSelected(stepId);
@@ -295,9 +357,16 @@ export function WorkflowBuilderPage() {
     replaceStep({ ...from, [branch]: [...new Set([...((from[branch] as string[]) ?? []), c.target])] });
   }
 
-  const current = selected === '__trigger' ? (current0.trigger as AnyStep) : steps.find((s) => s.id === selected);
-  const wiring = ['id', 'type', 'next', 'then', 'else', 'timeout_next', 'position'];
-  const editable = current ? Object.fromEntries(Object.entries(current).filter(([k]) => !wiring.includes(k) || (selected === '__trigger' && k !== 'type'))) : {};
+  const current =
+    selected === '__trigger' ? (current0.trigger as AnyStep) : steps.find((s) => s.id === selected);
+  const wiring = ['id', 'type', 'next', 'if_true', 'if_false', 'timeout_next', 'position'];
+  const editable = current
+    ? Object.fromEntries(
+        Object.entries(current).filter(
+          ([k]) => !wiring.includes(k) || (selected === '__trigger' && k !== 'type'),
+        ),
+      )
+    : {};
 
   return (
     <Stack p="md" gap="sm">
@@ -306,7 +375,11 @@ export function WorkflowBuilderPage() {
           <Button component={Link} to="/workflows" variant="subtle">
             Workflows
           </Button>
-          <TextInput value={name} onChange={(e) => setName(e.currentTarget.value)} aria-label="Workflow name" />
+          <TextInput
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            aria-label="Workflow name"
+          />
           <StatusBadge status={workflow.data.status} />
           <Text c="dimmed" size="sm">
             {workflow.data.object}, version {workflow.data.version}
@@ -367,7 +440,11 @@ export function WorkflowBuilderPage() {
             onConnect={connect}
             onNodeDragStop={(_, n) => {
               const step = steps.find((s) => s.id === n.id);
-              if (step) replaceStep({ ...step, position: { x: Math.round(n.position.x), y: Math.round(n.position.y) } });
+              if (step)
+                replaceStep({
+                  ...step,
+                  position: { x: Math.round(n.position.x), y: Math.round(n.position.y) },
+                });
             }}
             fitView
           >
@@ -389,7 +466,13 @@ export function WorkflowBuilderPage() {
                 type={String(current.type)}
                 onChange={(values) => {
                   if (selected === '__trigger') update({ trigger: { ...values } as Trigger });
-                  else replaceStep({ ...(current as AnyStep), ...values, id: current.id as string, type: current.type } as AnyStep);
+                  else
+                    replaceStep({
+                      ...(current as AnyStep),
+                      ...values,
+                      id: current.id as string,
+                      type: current.type,
+                    } as AnyStep);
                 }}
                 onRemove={selected === '__trigger' ? undefined : () => removeStep(selected!)}
               />
@@ -428,7 +511,9 @@ export function WorkflowBuilderPage() {
                               {s.error}
                             </Text>
                           ) : (
-                            <Text size="sm">{String((s.output as { would?: string }).would ?? JSON.stringify(s.output))}</Text>
+                            <Text size="sm">
+                              {String((s.output as { would?: string }).would ?? JSON.stringify(s.output))}
+                            </Text>
                           )}
                         </Table.Td>
                       </Table.Tr>

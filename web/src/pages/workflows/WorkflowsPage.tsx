@@ -18,7 +18,7 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useState } from 'react';
-import { ApiError, api, call, type Schemas } from '../../api/client';
+import { type ApiError, api, call, type Schemas } from '../../api/client';
 import { objectsQuery } from '../../lib/query';
 import { EmptyState, PageSkeleton } from '../../shell/states';
 
@@ -70,7 +70,12 @@ function NewWorkflow({ opened, onClose }: { opened: boolean; onClose: () => void
           body: {
             name,
             object: object ?? 'contact',
-            definition: { trigger: { type: 'record_created' }, start: null, steps: [], reenrollment: 'after_completion' },
+            definition: {
+              trigger: { type: 'record_created' },
+              start: null,
+              steps: [],
+              reenrollment: 'after_completion',
+            },
           },
         }),
       ),
@@ -79,7 +84,13 @@ function NewWorkflow({ opened, onClose }: { opened: boolean; onClose: () => void
   return (
     <Modal opened={opened} onClose={onClose} title="New workflow">
       <Stack>
-        <TextInput label="Name" value={name} onChange={(e) => setName(e.currentTarget.value)} data-autofocus required />
+        <TextInput
+          label="Name"
+          value={name}
+          onChange={(e) => setName(e.currentTarget.value)}
+          data-autofocus
+          required
+        />
         <Select
           label="Runs on"
           data={objects.filter((o) => o.key !== 'note').map((o) => ({ value: o.key, label: o.label_plural }))}
@@ -165,7 +176,9 @@ export function RunDrawer({ id, onClose }: { id: string | null; onClose: () => v
   };
   const replay = useMutation({
     mutationFn: (version: 'run' | 'latest') =>
-      call(api.POST('/api/v1/workflow-runs/{id}/replay', { params: { path: { id: id! } }, body: { version } })),
+      call(
+        api.POST('/api/v1/workflow-runs/{id}/replay', { params: { path: { id: id! } }, body: { version } }),
+      ),
     onSettled: refresh,
   });
   const cancel = useMutation({
@@ -183,7 +196,11 @@ export function RunDrawer({ id, onClose }: { id: string | null; onClose: () => v
             <Text c="dimmed">version {r.version}</Text>
             <StatusBadge status={r.status} />
           </Group>
-          {r.error && <Alert color="red" title="Failed">{r.error}</Alert>}
+          {r.error && (
+            <Alert color="red" title="Failed">
+              {r.error}
+            </Alert>
+          )}
           {failure && <Alert color="red">{failure.message}</Alert>}
           <Group>
             {r.status === 'failed' && (
@@ -203,14 +220,17 @@ export function RunDrawer({ id, onClose }: { id: string | null; onClose: () => v
             )}
           </Group>
           <Text size="sm">
-            Trigger: <Code>{JSON.stringify((r.trigger as { type?: string }).type ?? r.trigger)}</Code> on {r.object}{' '}
-            {r.record_id}
+            Trigger: <Code>{JSON.stringify((r.trigger as { type?: string }).type ?? r.trigger)}</Code> on{' '}
+            {r.object} {r.record_id}
           </Text>
           {r.steps.map((s) => (
             <Paper key={s.step_id} withBorder p="sm" data-testid="run-step">
               <Group justify="space-between">
                 <Text fw={600}>
-                  {s.step_id} <Text span c="dimmed">({s.type})</Text>
+                  {s.step_id}{' '}
+                  <Text span c="dimmed">
+                    ({s.type})
+                  </Text>
                 </Text>
                 <StatusBadge status={s.status} />
               </Group>
@@ -276,7 +296,11 @@ function RunList() {
           onChange={(status) => void navigate({ search: { ...search, status: status ?? undefined } })}
         />
         {search.workflow && (
-          <Button variant="subtle" mt="lg" onClick={() => void navigate({ search: { ...search, workflow: undefined } })}>
+          <Button
+            variant="subtle"
+            mt="lg"
+            onClick={() => void navigate({ search: { ...search, workflow: undefined } })}
+          >
             All workflows
           </Button>
         )}
@@ -296,9 +320,17 @@ function RunList() {
           </Table.Thead>
           <Table.Tbody>
             {rows.map((r) => (
-              <Table.Tr key={r.id} onClick={() => setOpen(r.id)} style={{ cursor: 'pointer' }} data-testid="run-row">
+              <Table.Tr
+                key={r.id}
+                onClick={() => setOpen(r.id)}
+                style={{ cursor: 'pointer' }}
+                data-testid="run-row"
+              >
                 <Table.Td>
-                  {r.workflow_name} <Text span c="dimmed">v{r.version}</Text>
+                  {r.workflow_name}{' '}
+                  <Text span c="dimmed">
+                    v{r.version}
+                  </Text>
                 </Table.Td>
                 <Table.Td>
                   {r.object} {r.record_id.slice(0, 8)}
