@@ -11,6 +11,7 @@ import { defineNotificationJobs } from './modules/notifications/notification.rou
 import { defineQuoteJobs } from './modules/quotes/quote-send.service.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { defineWebhookJobs } from './modules/webhooks/webhook-delivery.service.js';
+import { defineWorkflowJobs } from './modules/workflows/workflow.routes.js';
 import { type AuthOptions, createAuth } from './platform/auth/auth.js';
 import {
   defineBackupJobs,
@@ -58,7 +59,7 @@ export async function createServices(
     options.jobQueue?.(database, config) ??
     createJobQueue(database, logger, config.queueSchema, config.queueSuperviseS);
   const events = createEventDispatcher(database, jobs);
-  const mailer = createMailer(config, database, logger);
+  const mailer = createMailer(config, database, logger, jobs);
   const auth = createAuth(config, database, {
     mailer,
     onInvitation:
@@ -93,6 +94,7 @@ export async function createServices(
   defineWebhookJobs(services);
   defineRetentionJobs(services);
   defineQuoteJobs(services);
+  defineWorkflowJobs(services);
   return services;
 }
 

@@ -58,6 +58,11 @@ export type Kind =
   | 'priceList'
   | 'price'
   | 'quote'
+  | 'workflow'
+  | 'freshWorkflow'
+  | 'run'
+  | 'waitingRun'
+  | 'failedRun'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };
@@ -134,6 +139,14 @@ export const NO_IDS: Record<string, string> = {
 };
 /** Routes that store a filter without running it, with the reason. */
 export const FILTER_STORED: Record<string, string> = {
+  'POST /api/v1/workflows':
+    "a workflow's conditions are checked against the registry and run on its own tenant's records (RLS)",
+  'PUT /api/v1/workflows/:id':
+    "a workflow's conditions are checked against the registry and run on its own tenant's records (RLS)",
+  'POST /api/v1/workflows/:id/test-run':
+    "a draft definition's conditions, evaluated on the caller's own record",
+  'POST /api/v1/workflows/:id/runs':
+    "selects the workflow object's records of the caller's tenant; ids are tried through record_ids",
   'POST /api/v1/views': "a saved view's filter runs through the list routes, whose filter cases cover it",
   'PATCH /api/v1/views/:id':
     "a saved view's filter runs through the list routes, whose filter cases cover it",

@@ -434,6 +434,56 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         const page = await c.get('/api/v1/audit?limit=1');
         return { auditCursor: (page.body as { data: { id: string }[] }).data[0]!.id };
       }
+      case 'workflow':
+      case 'freshWorkflow': {
+        // On opportunities, started by hand, waiting a day: a run stays open.
+        const created = ok(
+          await c.post('/api/v1/workflows', {
+            name: `${tn.marker} workflow`,
+            object: 'opportunity',
+            definition: {
+              trigger: { type: 'manual' },
+              start: 'wait',
+              reenrollment: 'always',
+              steps: [{ id: 'wait', type: 'wait', duration: { amount: 1, unit: 'days' } }],
+            },
+          }),
+          kind,
+        );
+        ok(await c.post(`/api/v1/workflows/${created.id}/activate`, {}), 'activate');
+        return { [kind]: created.id };
+      }
+      case 'run':
+      case 'waitingRun': {
+        const started = ok(
+          await c.post(`/api/v1/workflows/${ids.workflow}/runs`, { record_ids: [ids.opportunity] }),
+          kind,
+        );
+        await t.drain();
+        return { [kind]: (started as unknown as { data: { run_id: string }[] }).data[0]!.run_id };
+      }
+      case 'failedRun': {
+        const failing = ok(
+          await c.post('/api/v1/workflows', {
+            name: `${tn.marker} failing`,
+            object: 'opportunity',
+            definition: {
+              trigger: { type: 'manual' },
+              start: 'bad',
+              reenrollment: 'always',
+              steps: [{ id: 'bad', type: 'update_field', field: 'amount', value: 'not a number' }],
+            },
+          }),
+          kind,
+        );
+        ok(await c.post(`/api/v1/workflows/${failing.id}/activate`, {}), 'activate');
+        const started = ok(
+          await c.post(`/api/v1/workflows/${failing.id}/runs`, { record_ids: [ids.opportunity] }),
+          kind,
+        );
+        await t.drain();
+        return { failedRun: (started as unknown as { data: { run_id: string }[] }).data[0]!.run_id };
+      }
       default:
         throw new Error(`no maker for ${kind}`);
     }
@@ -479,6 +529,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'priceList',
     'price',
     'quote',
+    'workflow',
+    'run',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

@@ -241,6 +241,23 @@ const settingsRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/settings/SettingsPage'), 'SettingsPage'),
 });
 
+// Workflows (issue 24): the list and runs, and the builder (its flow editor loads with its page only).
+const workflowsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/workflows',
+  validateSearch: (s: Record<string, unknown>): { tab?: 'runs'; status?: string; workflow?: string } => ({
+    ...(s.tab === 'runs' ? { tab: 'runs' as const } : {}),
+    ...(typeof s.status === 'string' ? { status: s.status } : {}),
+    ...(typeof s.workflow === 'string' ? { workflow: s.workflow } : {}),
+  }),
+  component: lazyRouteComponent(() => import('./pages/workflows/WorkflowsPage'), 'WorkflowsPage'),
+});
+const workflowRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/workflows/$id',
+  component: lazyRouteComponent(() => import('./pages/workflows/WorkflowBuilderPage'), 'WorkflowBuilderPage'),
+});
+
 const profileRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/profile',
@@ -275,6 +292,8 @@ const routeTree = rootRoute.addChildren([
     customRecordRoute,
     notificationsRoute,
     settingsRoute,
+    workflowsRoute,
+    workflowRoute,
   ]),
 ]);
 

@@ -2265,6 +2265,178 @@ export interface paths {
         patch: operations["updateView"];
         trace?: never;
     };
+    "/api/v1/workflow-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Workflow runs, newest first; filter by workflow, record and status */
+        get: operations["listWorkflowRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflow-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run: its trigger event and each step’s input, output, status, timings and error */
+        get: operations["getWorkflowRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflow-runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a running or waiting run */
+        post: operations["cancelWorkflowRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflow-runs/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replay a failed run from its failed step (on its version, or the latest: a fixed step) */
+        post: operations["replayWorkflowRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workflows, newest first, with their run counts */
+        get: operations["listWorkflows"];
+        put?: never;
+        /** Create a workflow (a draft): a trigger and steps (WorkflowDefinition), checked against the object’s fields */
+        post: operations["createWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow with its latest version’s definition */
+        get: operations["getWorkflow"];
+        /** Save a workflow’s name and/or definition; `lock_version` must be the one read (else 409 `stale_version`). Editing an activated version makes a new version; runs keep theirs */
+        put: operations["updateWorkflow"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Activate a workflow: its latest version is checked as complete, then triggers start runs */
+        post: operations["activateWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a workflow: triggers start no run; open runs go on */
+        post: operations["pauseWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start an active workflow by hand on records (ids or a filter, at most 200) */
+        post: operations["startWorkflowRuns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/test-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What the workflow would do on a record, step by step, without changing anything */
+        post: operations["testWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -3689,6 +3861,142 @@ export interface webhooks {
         put?: never;
         /** A saved view changed */
         post: operations["onViewUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "workflow.activated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A workflow was activated: its triggers start runs from now on */
+        post: operations["onWorkflowActivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "workflow.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A workflow was created (as a draft) */
+        post: operations["onWorkflowCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "workflow.email_sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A workflow step e-mailed the record (through the system mail layer) */
+        post: operations["onWorkflowEmailSent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "workflow.member_notified": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A workflow step notified a member about the record (an in-app notification) */
+        post: operations["onWorkflowMemberNotified"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "workflow.paused": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A workflow was paused: its triggers start no run; open runs go on */
+        post: operations["onWorkflowPaused"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "workflow.run_finished": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A workflow run on the record ended: `status` is completed, failed or cancelled */
+        post: operations["onWorkflowRunFinished"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "workflow.run_started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A workflow started a run on the record (its trigger matched, or a member started it) */
+        post: operations["onWorkflowRunStarted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "workflow.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A workflow’s definition or name was saved (`version` is the version it is now at) */
+        post: operations["onWorkflowUpdated"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5683,9 +5991,9 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        NotificationKind: "assigned" | "status_changed" | "task_assigned" | "task_due" | "task_overdue" | "task_reminder" | "mention";
+        NotificationKind: "assigned" | "status_changed" | "task_assigned" | "task_due" | "task_overdue" | "task_reminder" | "mention" | "workflow";
         /** @enum {string} */
-        NotificationKindInput: "assigned" | "status_changed" | "task_assigned" | "task_due" | "task_overdue" | "task_reminder" | "mention";
+        NotificationKindInput: "assigned" | "status_changed" | "task_assigned" | "task_due" | "task_overdue" | "task_reminder" | "mention" | "workflow";
         NotificationPage: {
             data: components["schemas"]["Notification"][];
             next_cursor: string | null;
@@ -6602,7 +6910,7 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
-            /** @description password_reset, email_verification or invitation */
+            /** @description password_reset, email_verification, invitation or workflow (a workflow’s e-mail step) */
             kind: string;
             subject: string;
             text: string;
@@ -6612,7 +6920,7 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
-            /** @description password_reset, email_verification or invitation */
+            /** @description password_reset, email_verification, invitation or workflow (a workflow’s e-mail step) */
             kind: string;
             subject: string;
             text: string;
@@ -6869,6 +7177,960 @@ export interface components {
             enabled: boolean;
             /** @description My active organization requires it of every member */
             required: boolean;
+        };
+        Workflow: {
+            created_at: string;
+            /** @description The latest version’s definition (WorkflowDefinition) */
+            definition: {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            id: string;
+            lock_version: number;
+            name: string;
+            next_fire_at: string | null;
+            object: string;
+            /** @enum {string} */
+            status: "draft" | "active" | "paused";
+            updated_at: string;
+            /** @description The latest version: what an edit changes and new runs start on */
+            version: number;
+            /** @description The latest version has been activated: editing it makes a new version */
+            version_active: boolean;
+        };
+        WorkflowCreate: {
+            definition: components["schemas"]["WorkflowDefinition"];
+            name: string;
+            /** @description The registry object it runs on: `contact`, a custom object’s key */
+            object: string;
+        };
+        WorkflowCreateInput: {
+            definition: components["schemas"]["WorkflowDefinitionInput"];
+            name: string;
+            /** @description The registry object it runs on: `contact`, a custom object’s key */
+            object: string;
+        };
+        WorkflowDefinition: {
+            /**
+             * @default after_completion
+             * @enum {string}
+             */
+            reenrollment: "never" | "after_completion" | "always";
+            /** @description The first step; null for a workflow with no steps yet */
+            start: string | null;
+            steps: components["schemas"]["WorkflowStep"][];
+            trigger: components["schemas"]["WorkflowTrigger"];
+        };
+        WorkflowDefinitionInput: {
+            /**
+             * @default after_completion
+             * @enum {string}
+             */
+            reenrollment: "never" | "after_completion" | "always";
+            /** @description The first step; null for a workflow with no steps yet */
+            start: string | null;
+            steps: components["schemas"]["WorkflowStepInput"][];
+            trigger: components["schemas"]["WorkflowTriggerInput"];
+        };
+        WorkflowInput: {
+            created_at: string;
+            /** @description The latest version’s definition (WorkflowDefinition) */
+            definition: {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            id: string;
+            lock_version: number;
+            name: string;
+            next_fire_at: string | null;
+            object: string;
+            /** @enum {string} */
+            status: "draft" | "active" | "paused";
+            updated_at: string;
+            /** @description The latest version: what an edit changes and new runs start on */
+            version: number;
+            /** @description The latest version has been activated: editing it makes a new version */
+            version_active: boolean;
+        };
+        WorkflowList: {
+            data: {
+                created_at: string;
+                /** Format: uuid */
+                id: string;
+                lock_version: number;
+                name: string;
+                next_fire_at: string | null;
+                object: string;
+                runs: {
+                    failed: number;
+                    open: number;
+                    total: number;
+                };
+                /** @enum {string} */
+                status: "draft" | "active" | "paused";
+                trigger_type: string;
+                updated_at: string;
+                /** @description The latest version: what an edit changes and new runs start on */
+                version: number;
+                /** @description The latest version has been activated: editing it makes a new version */
+                version_active: boolean;
+            }[];
+        };
+        WorkflowListInput: {
+            data: {
+                created_at: string;
+                /** Format: uuid */
+                id: string;
+                lock_version: number;
+                name: string;
+                next_fire_at: string | null;
+                object: string;
+                runs: {
+                    failed: number;
+                    open: number;
+                    total: number;
+                };
+                /** @enum {string} */
+                status: "draft" | "active" | "paused";
+                trigger_type: string;
+                updated_at: string;
+                /** @description The latest version: what an edit changes and new runs start on */
+                version: number;
+                /** @description The latest version has been activated: editing it makes a new version */
+                version_active: boolean;
+            }[];
+        };
+        WorkflowRun: {
+            depth: number;
+            error: string | null;
+            finished_at: string | null;
+            /** Format: uuid */
+            id: string;
+            object: string;
+            /** Format: uuid */
+            record_id: string;
+            started_at: string;
+            /** @enum {string} */
+            status: "running" | "waiting" | "completed" | "failed" | "cancelled" | "skipped";
+            steps: {
+                attempts: number;
+                error: string | null;
+                finished_at: string | null;
+                input: unknown;
+                output: unknown;
+                started_at: string;
+                /** @enum {string} */
+                status: "queued" | "waiting" | "completed" | "failed" | "cancelled";
+                step_id: string;
+                type: string;
+                wait_until: string | null;
+            }[];
+            /** @description What started it: `{type, event}` with the event envelope */
+            trigger: {
+                [key: string]: unknown;
+            };
+            version: number;
+            /** Format: uuid */
+            workflow_id: string;
+            workflow_name: string;
+        };
+        WorkflowRunInput: {
+            depth: number;
+            error: string | null;
+            finished_at: string | null;
+            /** Format: uuid */
+            id: string;
+            object: string;
+            /** Format: uuid */
+            record_id: string;
+            started_at: string;
+            /** @enum {string} */
+            status: "running" | "waiting" | "completed" | "failed" | "cancelled" | "skipped";
+            steps: {
+                attempts: number;
+                error: string | null;
+                finished_at: string | null;
+                input: unknown;
+                output: unknown;
+                started_at: string;
+                /** @enum {string} */
+                status: "queued" | "waiting" | "completed" | "failed" | "cancelled";
+                step_id: string;
+                type: string;
+                wait_until: string | null;
+            }[];
+            /** @description What started it: `{type, event}` with the event envelope */
+            trigger: {
+                [key: string]: unknown;
+            };
+            version: number;
+            /** Format: uuid */
+            workflow_id: string;
+            workflow_name: string;
+        };
+        WorkflowRunPage: {
+            data: {
+                depth: number;
+                error: string | null;
+                finished_at: string | null;
+                /** Format: uuid */
+                id: string;
+                object: string;
+                /** Format: uuid */
+                record_id: string;
+                started_at: string;
+                /** @enum {string} */
+                status: "running" | "waiting" | "completed" | "failed" | "cancelled" | "skipped";
+                version: number;
+                /** Format: uuid */
+                workflow_id: string;
+                workflow_name: string;
+            }[];
+            next_cursor: string | null;
+        };
+        WorkflowRunPageInput: {
+            data: {
+                depth: number;
+                error: string | null;
+                finished_at: string | null;
+                /** Format: uuid */
+                id: string;
+                object: string;
+                /** Format: uuid */
+                record_id: string;
+                started_at: string;
+                /** @enum {string} */
+                status: "running" | "waiting" | "completed" | "failed" | "cancelled" | "skipped";
+                version: number;
+                /** Format: uuid */
+                workflow_id: string;
+                workflow_name: string;
+            }[];
+            next_cursor: string | null;
+        };
+        WorkflowRunReplay: {
+            /**
+             * @description `run`: the version the run started on; `latest`: the workflow’s latest (a fixed step)
+             * @default run
+             * @enum {string}
+             */
+            version: "run" | "latest";
+        };
+        WorkflowRunReplayInput: {
+            /**
+             * @description `run`: the version the run started on; `latest`: the workflow’s latest (a fixed step)
+             * @default run
+             * @enum {string}
+             */
+            version: "run" | "latest";
+        };
+        WorkflowRunsStart: {
+            /** @description Or a filter of the object’s records (at most 200 match) */
+            filter?: components["schemas"]["FilterNode"];
+            /** @description Up to 200 records to run it on */
+            record_ids?: string[];
+        };
+        WorkflowRunsStarted: {
+            data: {
+                reason: string | null;
+                /** Format: uuid */
+                record_id: string;
+                run_id: string | null;
+                /** @enum {string} */
+                status: "started" | "skipped";
+            }[];
+        };
+        WorkflowRunsStartedInput: {
+            data: {
+                reason: string | null;
+                /** Format: uuid */
+                record_id: string;
+                run_id: string | null;
+                /** @enum {string} */
+                status: "started" | "skipped";
+            }[];
+        };
+        WorkflowRunsStartInput: {
+            /** @description Or a filter of the object’s records (at most 200 match) */
+            filter?: components["schemas"]["FilterNodeInput"];
+            /** @description Up to 200 records to run it on */
+            record_ids?: string[];
+        };
+        WorkflowStatusChange: {
+            lock_version?: number;
+        };
+        WorkflowStatusChangeInput: {
+            lock_version?: number;
+        };
+        WorkflowStep: {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            tag: string;
+            /** @constant */
+            type: "add_tag";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            tag: string;
+            /** @constant */
+            type: "remove_tag";
+        } | {
+            field: string;
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "update_field";
+            value: string | number | boolean | null | string[];
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** Format: uuid */
+            stage_id: string;
+            /** @constant */
+            type: "move_stage";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /** @enum {string} */
+            mode: "fixed" | "round_robin";
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "assign_owner";
+            /** Format: uuid */
+            user_id?: string;
+            user_ids?: string[];
+        } | {
+            /** @default owner */
+            assignee: "owner" | string;
+            description?: string;
+            due_in_days?: number;
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            title: string;
+            /** @constant */
+            type: "create_task";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            object: string;
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "create_record";
+            values: {
+                [key: string]: string | number | boolean | null;
+            };
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            message: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "notify";
+            /** @default owner */
+            user: "owner" | string;
+        } | {
+            body: string;
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            subject: string;
+            to?: string;
+            /** @constant */
+            type: "send_email";
+        } | {
+            /** @description A duration: `{amount: 1, unit: "days"}` */
+            duration?: {
+                amount: number;
+                /** @enum {string} */
+                unit: "minutes" | "hours" | "days";
+            };
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            time_of_day?: string;
+            timezone?: string;
+            /** @constant */
+            type: "wait";
+            /** Format: date-time */
+            until?: string;
+        } | {
+            condition: components["schemas"]["FilterNode"];
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            /** @default 60 */
+            poll_minutes: number;
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @description A duration: `{amount: 1, unit: "days"}` */
+            timeout: {
+                amount: number;
+                /** @enum {string} */
+                unit: "minutes" | "hours" | "days";
+            };
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            timeout_next: string[];
+            /** @constant */
+            type: "wait_condition";
+        } | {
+            condition: components["schemas"]["FilterNode"];
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            /**
+             * @description The steps run when it does not
+             * @default []
+             */
+            if_false: string[];
+            /**
+             * @description The steps run when the condition holds
+             * @default []
+             */
+            if_true: string[];
+            label?: string;
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "if_else";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "exit";
+        };
+        WorkflowStepInput: {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            tag: string;
+            /** @constant */
+            type: "add_tag";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            tag: string;
+            /** @constant */
+            type: "remove_tag";
+        } | {
+            field: string;
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "update_field";
+            value: string | number | boolean | null | string[];
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** Format: uuid */
+            stage_id: string;
+            /** @constant */
+            type: "move_stage";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /** @enum {string} */
+            mode: "fixed" | "round_robin";
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "assign_owner";
+            /** Format: uuid */
+            user_id?: string;
+            user_ids?: string[];
+        } | {
+            /** @default owner */
+            assignee: "owner" | string;
+            description?: string;
+            due_in_days?: number;
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            title: string;
+            /** @constant */
+            type: "create_task";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            object: string;
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "create_record";
+            values: {
+                [key: string]: string | number | boolean | null;
+            };
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            message: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "notify";
+            /** @default owner */
+            user: "owner" | string;
+        } | {
+            body: string;
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            subject: string;
+            to?: string;
+            /** @constant */
+            type: "send_email";
+        } | {
+            /** @description A duration: `{amount: 1, unit: "days"}` */
+            duration?: {
+                amount: number;
+                /** @enum {string} */
+                unit: "minutes" | "hours" | "days";
+            };
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            time_of_day?: string;
+            timezone?: string;
+            /** @constant */
+            type: "wait";
+            /** Format: date-time */
+            until?: string;
+        } | {
+            condition: components["schemas"]["FilterNodeInput"];
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            /** @default 60 */
+            poll_minutes: number;
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @description A duration: `{amount: 1, unit: "days"}` */
+            timeout: {
+                amount: number;
+                /** @enum {string} */
+                unit: "minutes" | "hours" | "days";
+            };
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            timeout_next: string[];
+            /** @constant */
+            type: "wait_condition";
+        } | {
+            condition: components["schemas"]["FilterNodeInput"];
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            /**
+             * @description The steps run when it does not
+             * @default []
+             */
+            if_false: string[];
+            /**
+             * @description The steps run when the condition holds
+             * @default []
+             */
+            if_true: string[];
+            label?: string;
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "if_else";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "exit";
+        };
+        WorkflowTestRun: {
+            /** @description An unsaved definition to try (default: the latest version) */
+            definition?: components["schemas"]["WorkflowDefinition"];
+            /**
+             * Format: uuid
+             * @description The record to try it on; nothing is changed
+             */
+            record_id: string;
+        };
+        WorkflowTestRunInput: {
+            /** @description An unsaved definition to try (default: the latest version) */
+            definition?: components["schemas"]["WorkflowDefinitionInput"];
+            /**
+             * Format: uuid
+             * @description The record to try it on; nothing is changed
+             */
+            record_id: string;
+        };
+        WorkflowTestRunResult: {
+            steps: {
+                error: string | null;
+                output: {
+                    [key: string]: unknown;
+                };
+                /** @enum {string} */
+                status: "would_run" | "would_fail";
+                step_id: string;
+                type: string;
+            }[];
+            /** @description The record matches the trigger’s conditions now */
+            trigger_matches: boolean;
+        };
+        WorkflowTestRunResultInput: {
+            steps: {
+                error: string | null;
+                output: {
+                    [key: string]: unknown;
+                };
+                /** @enum {string} */
+                status: "would_run" | "would_fail";
+                step_id: string;
+                type: string;
+            }[];
+            /** @description The record matches the trigger’s conditions now */
+            trigger_matches: boolean;
+        };
+        WorkflowTrigger: {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            /** @constant */
+            type: "record_created";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            fields?: string[];
+            /** @constant */
+            type: "record_updated";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            tag: string;
+            /** @constant */
+            type: "tag_added";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            tag: string;
+            /** @constant */
+            type: "tag_removed";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            to_stage?: string;
+            /** @constant */
+            type: "stage_changed";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            /** @constant */
+            type: "opportunity_won";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            /** @constant */
+            type: "opportunity_lost";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            /** @constant */
+            type: "task_overdue";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            /** @description Five-field cron: minute hour day month weekday */
+            cron: string;
+            /** @default UTC */
+            timezone: string;
+            /** @constant */
+            type: "schedule";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            /** @constant */
+            type: "manual";
+        };
+        WorkflowTriggerInput: {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /** @constant */
+            type: "record_created";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            fields?: string[];
+            /** @constant */
+            type: "record_updated";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            tag: string;
+            /** @constant */
+            type: "tag_added";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            tag: string;
+            /** @constant */
+            type: "tag_removed";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            to_stage?: string;
+            /** @constant */
+            type: "stage_changed";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /** @constant */
+            type: "opportunity_won";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /** @constant */
+            type: "opportunity_lost";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /** @constant */
+            type: "task_overdue";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /** @description Five-field cron: minute hour day month weekday */
+            cron: string;
+            /** @default UTC */
+            timezone: string;
+            /** @constant */
+            type: "schedule";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /** @constant */
+            type: "manual";
+        };
+        WorkflowUpdate: {
+            definition?: components["schemas"]["WorkflowDefinition"];
+            /** @description The `lock_version` the edit started from: a save by someone else since is a 409 `stale_version` */
+            lock_version: number;
+            name?: string;
+        };
+        WorkflowUpdateInput: {
+            definition?: components["schemas"]["WorkflowDefinitionInput"];
+            /** @description The `lock_version` the edit started from: a save by someone else since is a 409 `stale_version` */
+            lock_version: number;
+            name?: string;
         };
     };
     responses: never;
@@ -27319,6 +28581,1498 @@ export interface operations {
             };
         };
     };
+    listWorkflowRuns: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                limit?: number;
+                record_id?: string;
+                status?: "running" | "waiting" | "completed" | "failed" | "cancelled" | "skipped";
+                workflow_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRunPage"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWorkflowRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRun"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelWorkflowRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRun"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replayWorkflowRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowRunReplayInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRun"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWorkflows: {
+        parameters: {
+            query?: {
+                status?: "draft" | "active" | "paused";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowList"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowCreateInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowUpdateInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    activateWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowStatusChangeInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pauseWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowStatusChangeInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startWorkflowRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowRunsStartInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRunsStarted"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    testWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowTestRunInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowTestRunResult"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -31309,6 +34063,392 @@ export interface operations {
                     trace_id: string | null;
                     /** @constant */
                     type: "view.updated";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWorkflowActivated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        name: string;
+                        version: number;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "workflow.activated";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWorkflowCreated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        name: string;
+                        version: number;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "workflow.created";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWorkflowEmailSent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        name?: string | null;
+                        run_id: string;
+                        step_id: string;
+                        subject: string;
+                        to: string;
+                        workflow_id: string;
+                        workflow_name: string;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "workflow.email_sent";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWorkflowMemberNotified: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        message: string;
+                        name?: string | null;
+                        run_id: string;
+                        step_id: string;
+                        user_id: string;
+                        workflow_id: string;
+                        workflow_name: string;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "workflow.member_notified";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWorkflowPaused: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        name: string;
+                        version: number;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "workflow.paused";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWorkflowRunFinished: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        error: string | null;
+                        name?: string | null;
+                        run_id: string;
+                        /** @enum {string} */
+                        status: "completed" | "failed" | "cancelled";
+                        workflow_id: string;
+                        workflow_name: string;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "workflow.run_finished";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWorkflowRunStarted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        name?: string | null;
+                        run_id: string;
+                        trigger: string;
+                        workflow_id: string;
+                        workflow_name: string;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "workflow.run_started";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWorkflowUpdated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        name: string;
+                        version: number;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "workflow.updated";
                     version: number;
                 };
             };

@@ -22,6 +22,7 @@ import {
   IconCopy,
   IconFileImport,
   IconHome,
+  IconGitBranch,
   IconLayoutKanban,
   IconLogout,
   IconMoon,
@@ -47,6 +48,7 @@ const NAV = [
   { to: '/tasks', label: 'Tasks', icon: IconChecklist },
   { to: '/imports', label: 'Imports', icon: IconFileImport },
   { to: '/duplicates', label: 'Duplicates', icon: IconCopy },
+  { to: '/workflows', label: 'Workflows', icon: IconGitBranch },
 ] as const;
 
 /** The app shell: navigation, the organization's name, search (Ctrl/Cmd+K), theme and user menu. */

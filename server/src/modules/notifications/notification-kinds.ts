@@ -13,6 +13,7 @@ export const NOTIFICATION_KINDS = [
   'security_alert',
   'form_submitted',
   'ops_alert',
+  'workflow',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -27,6 +28,7 @@ export const KIND_LABELS: Record<NotificationKind, string> = {
   security_alert: 'The guard warns about or stops an account (admins)',
   form_submitted: 'A form of mine is submitted',
   ops_alert: 'Something needs an admin (a webhook disabled after failing)',
+  workflow: 'A workflow notifies me about a record',
 };
 
 /** Repeats of one kind on one record for one recipient within this window update one notification. */

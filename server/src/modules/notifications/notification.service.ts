@@ -50,6 +50,8 @@ function titleOf(r: Row, actorName: string | null): string {
       return `New submission of the form ${r.detail ?? ''}: ${what}${times}`.trimEnd();
     case 'ops_alert':
       return r.detail ?? `${what} needs attention`;
+    case 'workflow':
+      return `${r.detail ?? 'A workflow notified you'} (${what})`;
     default:
       return `${what} changed`;
   }

@@ -90,52 +90,60 @@ export async function moveOpportunity(
   id: string,
   input: { stage_id: string; after_id?: string | null | undefined },
 ) {
-  return withTenant(services.database, ctx, async (scope) => {
-    const row = await loadRow(scope, id, true);
-    if (row.archivedAt)
-      throw conflict('This opportunity is archived; restore it first', undefined, 'archived');
-    if (row.status !== 'open')
-      throw conflict(`This opportunity is ${row.status}; reopen it before moving it`, undefined, 'closed');
-    const pipeline = await loadPipeline(scope, row.pipelineId);
-    const to = pipeline.stages.find((s) => s.id === input.stage_id);
-    if (!to)
-      throw new AppError(422, 'reference_not_found', 'The stage is not one of this pipeline', {
-        path: 'body.stage_id',
-      });
-    const from = pipeline.stages.find((s) => s.id === row.stageId)!;
-    const rank = await rankIn(scope, to.id, input.after_id, id);
-    const status = to.kind === 'open' ? 'open' : to.kind;
-    const now = new Date().toISOString();
-    const [updated] = await scope.tx
-      .update(opportunities)
-      .set({
-        stageId: to.id,
-        rank,
+  return withTenant(services.database, ctx, (scope) => moveOpportunityIn(scope, services, id, input));
+}
+
+/** `moveOpportunity` inside the caller's tenant transaction (a workflow's step). */
+export async function moveOpportunityIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  input: { stage_id: string; after_id?: string | null | undefined },
+) {
+  const { ctx } = scope;
+  const row = await loadRow(scope, id, true);
+  if (row.archivedAt) throw conflict('This opportunity is archived; restore it first', undefined, 'archived');
+  if (row.status !== 'open')
+    throw conflict(`This opportunity is ${row.status}; reopen it before moving it`, undefined, 'closed');
+  const pipeline = await loadPipeline(scope, row.pipelineId);
+  const to = pipeline.stages.find((s) => s.id === input.stage_id);
+  if (!to)
+    throw new AppError(422, 'reference_not_found', 'The stage is not one of this pipeline', {
+      path: 'body.stage_id',
+    });
+  const from = pipeline.stages.find((s) => s.id === row.stageId)!;
+  const rank = await rankIn(scope, to.id, input.after_id, id);
+  const status = to.kind === 'open' ? 'open' : to.kind;
+  const now = new Date().toISOString();
+  const [updated] = await scope.tx
+    .update(opportunities)
+    .set({
+      stageId: to.id,
+      rank,
+      status,
+      ...(to.id !== row.stageId ? { stageEnteredAt: now } : {}),
+      ...(status !== 'open' ? { closedAt: now } : {}),
+      updatedAt: now,
+      updatedBy: ctx.actor.id,
+    })
+    .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.id, id)))
+    .returning();
+  if (to.id !== row.stageId) {
+    await recordHistory(scope, id, row.stageId, to.id, status);
+    await emitEvent(scope, services.jobs, {
+      type: status === 'open' ? 'opportunity.moved' : 'opportunity.closed',
+      subject: { object: 'opportunity', id },
+      data: {
+        name: row.title,
+        from_stage: from.name,
+        to_stage: to.name,
         status,
-        ...(to.id !== row.stageId ? { stageEnteredAt: now } : {}),
-        ...(status !== 'open' ? { closedAt: now } : {}),
-        updatedAt: now,
-        updatedBy: ctx.actor.id,
-      })
-      .where(and(eq(opportunities.orgId, ctx.orgId), eq(opportunities.id, id)))
-      .returning();
-    if (to.id !== row.stageId) {
-      await recordHistory(scope, id, row.stageId, to.id, status);
-      await emitEvent(scope, services.jobs, {
-        type: status === 'open' ? 'opportunity.moved' : 'opportunity.closed',
-        subject: { object: 'opportunity', id },
-        data: {
-          name: row.title,
-          from_stage: from.name,
-          to_stage: to.name,
-          status,
-          days_in_previous_stage: daysSince(row.stageEnteredAt),
-        },
-        related: related(row),
-      });
-    }
-    return (await opportunityViews(scope, [updated!]))[0]!;
-  });
+        days_in_previous_stage: daysSince(row.stageEnteredAt),
+      },
+      related: related(row),
+    });
+  }
+  return (await opportunityViews(scope, [updated!]))[0]!;
 }
 
 /**

@@ -149,47 +149,56 @@ export async function createRecord(
   object: string,
   input: RecordWriteInput,
 ): Promise<RecordViewOut> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const def = await customObjectIn(scope, object);
-    const objectId = assertWritable(def);
-    const custom = mergeCustom(
-      {},
-      await parseCustomValuesIn(scope, def, input.custom, { path: 'body.custom', creating: true }),
-    );
-    const { tags } = await ownerAndTags(scope, input);
-    // Status fields: a first status (the initial one unless given), checked against its roles.
-    const statuses = checkStatusChanges(def, null, custom, { reason: input.status_reason, role: ctx.role });
-    const [number = null] = def.custom!.numbering ? await takeRecordNumbers(scope, objectId, 1) : [];
-    const [row] = await scope.tx
-      .insert(records)
-      .values({
-        orgId: ctx.orgId,
-        objectId,
-        ownerId: input.owner_id ?? null,
-        tags: tags ?? [],
-        custom,
-        number,
-        search: searchOf(def, custom, number),
-        createdBy: ctx.actor.id,
-        updatedBy: ctx.actor.id,
-      })
-      .returning();
-    await emitEvent(scope, services.jobs, {
-      type: 'record.created',
-      subject: { object, id: row!.id },
-      data: { name: nameOf(def, row!) },
-      related: relatedOf(def, custom),
-    });
-    const subject = { id: row!.id, name: nameOf(def, row!), createdAt: row!.createdAt };
-    await recordStatusChanges(
-      scope,
-      services,
-      def,
-      [{ subject, changes: statuses, reason: input.status_reason }],
-      false,
-    );
-    return viewOf(def, row!);
+  return withTenant(services.database, ctx, (scope) => createRecordIn(scope, services, object, input));
+}
+
+/** `createRecord` inside the caller's tenant transaction (a workflow's step). */
+export async function createRecordIn(
+  scope: TenantScope,
+  services: Services,
+  object: string,
+  input: RecordWriteInput,
+): Promise<RecordViewOut> {
+  const { ctx } = scope;
+  const def = await customObjectIn(scope, object);
+  const objectId = assertWritable(def);
+  const custom = mergeCustom(
+    {},
+    await parseCustomValuesIn(scope, def, input.custom, { path: 'body.custom', creating: true }),
+  );
+  const { tags } = await ownerAndTags(scope, input);
+  // Status fields: a first status (the initial one unless given), checked against its roles.
+  const statuses = checkStatusChanges(def, null, custom, { reason: input.status_reason, role: ctx.role });
+  const [number = null] = def.custom!.numbering ? await takeRecordNumbers(scope, objectId, 1) : [];
+  const [row] = await scope.tx
+    .insert(records)
+    .values({
+      orgId: ctx.orgId,
+      objectId,
+      ownerId: input.owner_id ?? null,
+      tags: tags ?? [],
+      custom,
+      number,
+      search: searchOf(def, custom, number),
+      createdBy: ctx.actor.id,
+      updatedBy: ctx.actor.id,
+    })
+    .returning();
+  await emitEvent(scope, services.jobs, {
+    type: 'record.created',
+    subject: { object, id: row!.id },
+    data: { name: nameOf(def, row!) },
+    related: relatedOf(def, custom),
   });
+  const subject = { id: row!.id, name: nameOf(def, row!), createdAt: row!.createdAt };
+  await recordStatusChanges(
+    scope,
+    services,
+    def,
+    [{ subject, changes: statuses, reason: input.status_reason }],
+    false,
+  );
+  return viewOf(def, row!);
 }
 
 /** A record of `object`, archived ones included. @throws 404 (another tenant's id included) */
@@ -216,60 +225,70 @@ export async function updateRecord(
   id: string,
   input: RecordWriteInput,
 ): Promise<RecordViewOut> {
-  return withTenant(services.database, ctx, async (scope) => {
-    const def = await customObjectIn(scope, object);
-    assertWritable(def);
-    const current = await loadRow(scope, def, id, true);
-    const patch = await parseCustomValuesIn(scope, def, input.custom, {
-      path: 'body.custom',
-      creating: false,
-    });
-    const { tags } = await ownerAndTags(scope, input);
-    const custom = mergeCustom(current.custom, patch);
-    // Status fields move only as their definitions allow (409 / 403 / 422 before anything is written).
-    const statuses = checkStatusChanges(def, current.custom, custom, {
-      reason: input.status_reason,
-      role: ctx.role,
-    });
-    const statusKeys = statusKeysOf(statuses);
-    const changes: Record<string, { before: unknown; after: unknown }> = {};
-    const diff = (key: string, before: unknown, after: unknown) => {
-      if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null))
-        changes[key] = { before: before ?? null, after: after ?? null };
-    };
-    for (const key of Object.keys(patch))
-      if (!statusKeys.has(key)) diff(key, current.custom[key], custom[key]);
-    if (input.owner_id !== undefined) diff('owner_id', current.ownerId, input.owner_id);
-    if (tags !== undefined) diff('tags', current.tags, tags);
-    if (Object.keys(changes).length === 0 && statuses.length === 0) return viewOf(def, current);
-    const [row] = await scope.tx
-      .update(records)
-      .set({
-        custom,
-        search: searchOf(def, custom, current.number),
-        ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
-        ...(tags !== undefined ? { tags } : {}),
-        updatedAt: sql`now()`,
-        updatedBy: ctx.actor.id,
-      })
-      .where(and(eq(records.orgId, ctx.orgId), eq(records.id, id)))
-      .returning();
-    if (Object.keys(changes).length > 0)
-      await emitEvent(scope, services.jobs, {
-        type: 'record.updated',
-        subject: { object, id },
-        data: { name: nameOf(def, row!), changes },
-        related: relatedOf(def, custom),
-      });
-    await recordStatusChanges(scope, services, def, [
-      {
-        subject: { id, name: nameOf(def, row!), createdAt: row!.createdAt, related: relatedOf(def, custom) },
-        changes: statuses,
-        reason: input.status_reason,
-      },
-    ]);
-    return viewOf(def, row!);
+  return withTenant(services.database, ctx, (scope) => updateRecordIn(scope, services, object, id, input));
+}
+
+/** `updateRecord` inside the caller's tenant transaction (a workflow's step). */
+export async function updateRecordIn(
+  scope: TenantScope,
+  services: Services,
+  object: string,
+  id: string,
+  input: RecordWriteInput,
+): Promise<RecordViewOut> {
+  const { ctx } = scope;
+  const def = await customObjectIn(scope, object);
+  assertWritable(def);
+  const current = await loadRow(scope, def, id, true);
+  const patch = await parseCustomValuesIn(scope, def, input.custom, {
+    path: 'body.custom',
+    creating: false,
   });
+  const { tags } = await ownerAndTags(scope, input);
+  const custom = mergeCustom(current.custom, patch);
+  // Status fields move only as their definitions allow (409 / 403 / 422 before anything is written).
+  const statuses = checkStatusChanges(def, current.custom, custom, {
+    reason: input.status_reason,
+    role: ctx.role,
+  });
+  const statusKeys = statusKeysOf(statuses);
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  const diff = (key: string, before: unknown, after: unknown) => {
+    if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null))
+      changes[key] = { before: before ?? null, after: after ?? null };
+  };
+  for (const key of Object.keys(patch))
+    if (!statusKeys.has(key)) diff(key, current.custom[key], custom[key]);
+  if (input.owner_id !== undefined) diff('owner_id', current.ownerId, input.owner_id);
+  if (tags !== undefined) diff('tags', current.tags, tags);
+  if (Object.keys(changes).length === 0 && statuses.length === 0) return viewOf(def, current);
+  const [row] = await scope.tx
+    .update(records)
+    .set({
+      custom,
+      search: searchOf(def, custom, current.number),
+      ...(input.owner_id !== undefined ? { ownerId: input.owner_id } : {}),
+      ...(tags !== undefined ? { tags } : {}),
+      updatedAt: sql`now()`,
+      updatedBy: ctx.actor.id,
+    })
+    .where(and(eq(records.orgId, ctx.orgId), eq(records.id, id)))
+    .returning();
+  if (Object.keys(changes).length > 0)
+    await emitEvent(scope, services.jobs, {
+      type: 'record.updated',
+      subject: { object, id },
+      data: { name: nameOf(def, row!), changes },
+      related: relatedOf(def, custom),
+    });
+  await recordStatusChanges(scope, services, def, [
+    {
+      subject: { id, name: nameOf(def, row!), createdAt: row!.createdAt, related: relatedOf(def, custom) },
+      changes: statuses,
+      reason: input.status_reason,
+    },
+  ]);
+  return viewOf(def, row!);
 }
 
 /**

@@ -7,7 +7,9 @@ const SystemMail = z
   .object({
     id: z.uuid(),
     created_at: z.string(),
-    kind: z.string().describe('password_reset, email_verification, invitation or quote'),
+    kind: z
+      .string()
+      .describe('password_reset, email_verification, invitation, quote or workflow (a workflow’s e-mail step)'),
     to: z.string(),
     subject: z.string(),
     text: z.string(),

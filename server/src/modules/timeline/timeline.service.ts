@@ -12,6 +12,18 @@ import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 
 /** Ids of records whose events a record's timeline shows as its own (in the same object). */
+/**
+ * Names of actors that are not users (a workflow's name), by actor type: a module that acts under
+ * its own actor type (workflows) registers how its ids are named, read in the timeline's transaction.
+ */
+export type ActorNames = (scope: TenantScope, ids: string[]) => Promise<Map<string, string>>;
+const actorNames = new Map<string, ActorNames>();
+
+/** Registers how actors of `type` are named on timelines (`Workflow “Lead follow-up”`). */
+export function addActorNames(type: string, names: ActorNames): void {
+  actorNames.set(type, names);
+}
+
 export type TimelineSubjects = (scope: TenantScope, object: string, id: string) => Promise<string[]>;
 const timelineSubjects = new Map<string, TimelineSubjects>();
 
@@ -154,11 +166,22 @@ async function labelsFor(scope: TenantScope, rows: EventRow[]): Promise<ObjectsB
 }
 
 /** Timeline entries of event rows: the actors' current names and each event in words. */
+/** The names of the actors of `rows` that are not members (workflows), by `type:id`. */
+async function actorNamesFor(scope: TenantScope, rows: EventRow[]): Promise<Map<string, string>> {
+  const named = new Map<string, string>();
+  for (const [type, names] of actorNames) {
+    const ids = [...new Set(rows.filter((r) => r.actorType === type && r.actorId).map((r) => r.actorId!))];
+    if (ids.length > 0) for (const [id, name] of await names(scope, ids)) named.set(`${type}:${id}`, name);
+  }
+  return named;
+}
+
 async function entriesOf(
   services: Services,
   all: EventRow[],
   custom: ObjectsByKey,
   ctx: TenantContext,
+  named: Map<string, string>,
 ): Promise<TimelineEntryView[]> {
   const rows = all.filter((r) => allows(ctx, r.subjectObject, 'read'));
   const userIds = [
@@ -178,7 +201,7 @@ async function entriesOf(
     const actorName =
       r.actorType === 'user'
         ? (names.get(r.actorId ?? '') ?? 'A former member')
-        : (ACTOR_WORDS[r.actorType] ?? 'Someone');
+        : (named.get(`${r.actorType}:${r.actorId}`) ?? ACTOR_WORDS[r.actorType] ?? 'Someone');
     const d = redactEventData(ctx, r.subjectObject, r.data as Record<string, unknown>);
     return {
       id: r.id,
@@ -207,12 +230,12 @@ export async function recentActivityIn(scope: TenantScope, limit: number) {
     .where(eq(events.orgId, scope.ctx.orgId))
     .orderBy(desc(events.occurredAt), desc(events.id))
     .limit(limit);
-  return { rows, custom: await labelsFor(scope, rows), ctx: scope.ctx };
+  return { rows, custom: await labelsFor(scope, rows), named: await actorNamesFor(scope, rows), ctx: scope.ctx };
 }
 
 /** Words for what `recentActivityIn` read (after its transaction: user names come from outside the tenant). */
 export const describeActivity = (services: Services, read: Awaited<ReturnType<typeof recentActivityIn>>) =>
-  entriesOf(services, read.rows, read.custom, read.ctx);
+  entriesOf(services, read.rows, read.custom, read.ctx, read.named);
 
 /** An event time as PostgreSQL prints a timestamptz (`2026-01-31 09:15:00.123456+00`), as cursors carry it. */
 const EVENT_TIME = /^\d{4,}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2}){0,2}|Z)?$/;
@@ -264,16 +287,16 @@ export async function timelineOf(
         )
         .orderBy(desc(events.occurredAt), desc(events.id))
         .limit(page.limit + 1);
-      return { found, custom: await labelsFor(scope, found) };
+      return { found, custom: await labelsFor(scope, found), named: await actorNamesFor(scope, found) };
     },
     { readOnly: true },
   );
-  const { found: rows, custom } = result;
+  const { found: rows, custom, named } = result;
   const more = rows.length > page.limit;
   const shown = rows.slice(0, page.limit);
   // The caller's access profile (issue 22): events of objects it may not read are left out, and
   // the values of fields it may not read redacted (the entry still says that they changed).
-  const data = await entriesOf(services, shown, custom, ctx);
+  const data = await entriesOf(services, shown, custom, ctx, named);
   const last = shown.at(-1);
   return {
     data,

@@ -5,10 +5,11 @@ import type { Logger } from 'pino';
 import { runOutsideDbBudget } from '../../db/budget.js';
 import type { Database } from '../../db/client.js';
 import { newId } from '../../db/ids.js';
-import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import type { JobQueue } from '../jobs/job-queue.js';
 import { systemMail } from './mail.schema.js';
 
-export type SystemMailKind = 'password_reset' | 'email_verification' | 'invitation' | 'quote';
+export type SystemMailKind = 'password_reset' | 'email_verification' | 'invitation' | 'quote' | 'workflow';
 
 /** A file sent with a message. */
 export type MailAttachment = { filename: string; contentType: string; content: Buffer };
@@ -37,16 +38,41 @@ export type Mailer = {
   readonly transport: 'smtp' | 'outbox';
   /** Sends (or keeps) a message; failures are logged, never thrown at the caller. */
   send(message: SystemMessage): Promise<void>;
+  /**
+   * Sends one message of an organization as part of the caller's tenant transaction, once
+   * (a workflow's e-mail step): with the outbox transport it is kept in that transaction, so it
+   * exists exactly when the step's completion does; over SMTP a job (in the same transaction)
+   * sends it with the `messageId` given (a retried send carries the same Message-ID, so the
+   * receiving side can drop a repeat), and a failed send is retried by the job queue.
+   */
+  sendIn(scope: TenantScope, jobs: JobQueue, message: SystemMessage & { messageId: string }): Promise<void>;
   close(): Promise<void>;
 };
+
+/** The queue of `sendIn`'s messages over SMTP. */
+export const MAIL_QUEUE = 'mail.send';
 
 export function createMailer(
   config: { smtpUrl: string | undefined; mailFrom: string },
   database: Database,
   logger: Logger,
+  jobs?: JobQueue,
 ): Mailer {
   if (config.smtpUrl) {
     const transport = nodemailer.createTransport(config.smtpUrl);
+    // The job of `sendIn`: a failure throws, so the queue retries it.
+    jobs?.define<SystemMessage & { messageId: string }>(
+      { name: MAIL_QUEUE, retryLimit: 8 },
+      async ({ data }) => {
+        await transport.sendMail({
+          from: config.mailFrom,
+          to: data.to,
+          subject: data.subject,
+          text: data.text,
+          messageId: data.messageId,
+        });
+      },
+    );
     return {
       transport: 'smtp',
       async send(message) {
@@ -66,6 +92,8 @@ export function createMailer(
           logger.error({ err: error, kind: message.kind }, 'system e-mail not sent');
         }
       },
+      sendIn: (scope, jobs, message) =>
+        jobs.send(scope.conn, MAIL_QUEUE, { ...message, orgId: scope.ctx.orgId }).then(() => undefined),
       async close() {
         transport.close();
       },
@@ -102,6 +130,16 @@ export function createMailer(
     transport: 'outbox',
     // Outside the request's budget: a caller need not wait, and the request's end must not cut it.
     send: (message) => runOutsideDbBudget(() => keep(message)),
+    async sendIn(scope, _jobs, message) {
+      await scope.tx.insert(systemMail).values({
+        orgId: scope.ctx.orgId,
+        id: newId(),
+        kind: message.kind,
+        recipient: message.to,
+        subject: message.subject,
+        text: message.text,
+      });
+    },
     async close() {},
   };
 }

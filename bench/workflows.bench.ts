@@ -1,0 +1,167 @@
+/**
+ * Workflows benchmark (issue 24): N trigger events (default 10,000) -> a 3-step workflow (add a
+ * tag, update a field, notify the owner), on the PostgreSQL server (database
+ * `cairn_bench_workflows`, recreated each run). The events come from the bulk tag action through
+ * the real HTTP API (one `contact.updated` per contact, dispatched through the outbox); the
+ * workflow runs on pg-boss workers in this process, as in production. Prints:
+ *   - events/s: N over the time from the first bulk request to the last run completed
+ *   - p50 / p95 trigger-to-first-action latency: the event's time to the first step's commit
+ * (goal: >= 500 events/s and p95 < 1 s). The issue's third step, a webhook to a local receiver,
+ * is replaced by an in-app notification: webhook actions belong to another slice.
+ *
+ *   npx tsx bench/workflows.bench.ts [--n=200] [--url=postgres://host:port]
+ *
+ * Rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { loadConfig } from '../server/src/config.js';
+import { openDatabase } from '../server/src/db/client.js';
+import { createServices } from '../server/src/runtime.js';
+import { signUpBench, startBenchServer } from './bench-server.js';
+import { loadAverageNote } from './machine.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const N = Number(arg('n') ?? 10_000);
+const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
+const DB_NAME = 'cairn_bench_workflows';
+const BULK = 1000;
+const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
+// The per-organization cap would otherwise skip most of the bench's runs.
+process.env.WORKFLOW_ORG_RUNS_PER_MINUTE = String(10 * N + 1000);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+async function main() {
+  const server = await startBenchServer(SERVER_URL, DB_NAME);
+  const { base: BASE, dbUrl: DB_URL, version } = server;
+  // The workers: a second set of services on the same database and queue, consuming jobs.
+  const workerDb = await openDatabase({ databaseUrl: DB_URL, poolSize: 10 });
+  const workers = await createServices({
+    config: loadConfig({
+      DATABASE_URL: DB_URL,
+      SECRET: 'x'.repeat(40),
+      LOG_LEVEL: 'warn',
+      DATA_DIR: os.tmpdir(),
+      BASE_URL: BASE,
+      QUEUE_SCHEMA: 'pgboss_bench',
+    }),
+    database: workerDb,
+  });
+  await workers.jobs.start({ worker: true });
+
+  const me = await signUpBench(BASE, 'Workflows bench', 'bench@workflows.test');
+  const headers = { cookie: me.cookie, origin: BASE, 'content-type': 'application/json' };
+  const post = async (url: string, body: unknown) => {
+    const res = await fetch(`${BASE}${url}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<Record<string, unknown>>;
+  };
+  const workflow = await post('/api/v1/workflows', {
+    name: 'Bench: tag, qualify, notify',
+    object: 'contact',
+    definition: {
+      trigger: { type: 'tag_added', tag: 'bench' },
+      start: 'tag',
+      steps: [
+        { id: 'tag', type: 'add_tag', tag: 'benched', next: ['status'] },
+        { id: 'status', type: 'update_field', field: 'lead_status', value: 'qualified', next: ['notify'] },
+        {
+          id: 'notify',
+          type: 'notify',
+          user: 'owner',
+          message: 'Bench lead {{record.first_name}} qualified',
+        },
+      ],
+    },
+  });
+  await post(`/api/v1/workflows/${workflow.id}/activate`, {});
+
+  const raw = new pg.Client({ connectionString: DB_URL });
+  await raw.connect();
+  await raw.query(
+    `insert into contacts (org_id, first_name, last_name, owner_id)
+     select $1, 'Bench', 'Lead ' || g, $2 from generate_series(1, $3::int) g`,
+    [me.orgId, me.userId, N],
+  );
+  const ids = (
+    await raw.query<{ id: string }>('select id from contacts where org_id = $1 order by id', [me.orgId])
+  ).rows.map((r) => r.id);
+
+  const t0 = performance.now();
+  const started = Date.now();
+  for (let i = 0; i < ids.length; i += BULK)
+    await post('/api/v1/contacts/bulk', { ids: ids.slice(i, i + BULK), action: 'add_tags', tags: ['bench'] });
+  const sent = performance.now() - t0;
+  let completed = 0;
+  for (;;) {
+    const { rows } = await raw.query<{ done: number; open: number; failed: number }>(
+      `select count(*) filter (where status = 'completed')::int as done,
+              count(*) filter (where status in ('running', 'waiting'))::int as open,
+              count(*) filter (where status in ('failed', 'skipped'))::int as failed
+         from workflow_runs where org_id = $1`,
+      [me.orgId],
+    );
+    completed = rows[0]!.done;
+    if (completed + rows[0]!.failed >= N || Date.now() - started > 30 * 60_000) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const totalS = (performance.now() - t0) / 1000;
+  const { rows: latencies } = await raw.query<{ ms: number }>(
+    `select extract(epoch from (s.finished_at - (r.trigger->'event'->>'occurred_at')::timestamptz)) * 1000 as ms
+       from workflow_runs r join workflow_steps s on s.org_id = r.org_id and s.run_id = r.id and s.step_id = 'tag'
+      where r.org_id = $1 and s.status = 'completed'`,
+    [me.orgId],
+  );
+  const ms = latencies.map((r) => Number(r.ms));
+  await raw.end();
+
+  const rate = N / totalS;
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const table = [
+    '| measure | value | goal |',
+    '|---|---|---|',
+    `| runs completed | ${completed.toLocaleString('en-US')} of ${N.toLocaleString('en-US')} | all |`,
+    `| events/s (first bulk request to last run completed) | ${rate.toFixed(0)} | >= 500 |`,
+    `| trigger-to-first-action p50 | ${pct(ms, 50).toFixed(0)} ms | |`,
+    `| trigger-to-first-action p95 | ${pct(ms, 95).toFixed(0)} ms | < 1000 ms |`,
+    `| time to send the events (${Math.ceil(N / BULK)} bulk requests) | ${(sent / 1000).toFixed(1)} s | |`,
+  ].join('\n');
+  const section = [
+    '<!-- workflows:start -->',
+    '## Workflows (issue 24)',
+    '',
+    `${new Date().toISOString().slice(0, 10)}, commit ${commit}; ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores; PostgreSQL ${version}; Node ${process.version}; ${loadAverageNote()}.`,
+    `${N.toLocaleString('en-US')} \`tag_added\` events (bulk tag, ${BULK} per request, real HTTP) -> add tag, update field, notify owner; pg-boss workers in the same process (10 steps at a time).`,
+    '',
+    table,
+    '<!-- workflows:end -->',
+  ].join('\n');
+  console.log(section);
+  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
+  const next = /<!-- workflows:start -->[\s\S]*<!-- workflows:end -->/.test(current)
+    ? current.replace(/<!-- workflows:start -->[\s\S]*<!-- workflows:end -->/, section)
+    : `${current.trimEnd()}\n\n${section}\n`;
+  writeFileSync(RESULTS_FILE, next);
+  await workers.jobs.stop(2000);
+  await workerDb.close();
+  await server.close();
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,354 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { TenantScope } from '../../db/tenant.js';
+import { AppError } from '../../platform/errors/app-error.js';
+import { emitEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { objectDef } from '../../platform/registry/registry.service.js';
+import type { ObjectDef } from '../../platform/registry/registry.types.js';
+import { deliverNotification } from '../notifications/notification-delivery.service.js';
+import { moveOpportunityIn } from '../opportunities/opportunity-moves.service.js';
+import { durationSeconds, type Step } from './workflow.definition.js';
+import { workflowCursors } from './workflow.schema.js';
+import {
+  createRecordOf,
+  createTaskFor,
+  readRecord,
+  recordMatches,
+  recordName,
+  updateRecordFields,
+} from './workflow-records.js';
+import { renderTemplate } from './workflow-templates.js';
+
+/** What a step runs with. `dry`: a test run, which must change nothing and only say what it would do. */
+export type StepContext = {
+  scope: TenantScope;
+  services: Services;
+  run: { id: string; workflowId: string; workflowName: string; recordId: string };
+  def: ObjectDef;
+  step: Step;
+  /** Polls and resumes of this step so far (a wait's). */
+  attempts: number;
+  /** The step's status before this execution: `queued` the first time, `waiting` when a wait resumes. */
+  phase: 'start' | 'resume';
+  dry: boolean;
+  /** The record now (read once per step). */
+  record(): Promise<Record<string, unknown>>;
+  render(text: string): Promise<string>;
+};
+
+/**
+ * What a step did: `done` (with the branch to follow, `next` by default), `wait` until a moment
+ * (the step's job comes back then), or `exit` (the run ends here, other branches included).
+ */
+export type StepOutcome =
+  | { kind: 'done'; output: Record<string, unknown>; branch?: string }
+  | { kind: 'wait'; until: Date; output: Record<string, unknown> }
+  | { kind: 'exit'; output: Record<string, unknown> };
+
+export type ActionKind = { run(ctx: StepContext): Promise<StepOutcome> };
+
+const actions = new Map<string, ActionKind>();
+
+/**
+ * Registers a step type's behaviour. The extension point for the action kinds other modules own
+ * (call a webhook, enroll in a sequence, send an SMS): register here and add the step's schema
+ * to `workflow.definition.ts`. @throws when registered twice
+ */
+export function registerAction(type: string, kind: ActionKind): void {
+  if (actions.has(type)) throw new Error(`Workflow action ${type} is registered twice`);
+  actions.set(type, kind);
+}
+
+/** @throws when no action of that type is registered (a definition from a newer version) */
+export function actionOf(type: string): ActionKind {
+  const kind = actions.get(type);
+  if (!kind) throw new AppError(422, 'unknown_step_type', `No step of type ${type} is known`);
+  return kind;
+}
+
+const done = (output: Record<string, unknown>, branch?: string): StepOutcome => ({
+  kind: 'done',
+  output,
+  ...(branch ? { branch } : {}),
+});
+const as = <T extends Step['type']>(ctx: StepContext, _type: T) => ctx.step as Extract<Step, { type: T }>;
+
+const listOf = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+
+registerAction('add_tag', {
+  async run(ctx) {
+    const { tag } = as(ctx, 'add_tag');
+    const tags = listOf((await ctx.record()).tags);
+    if (tags.some((t) => t.toLowerCase() === tag.toLowerCase())) return done({ tag, changed: false });
+    if (!ctx.dry)
+      await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags: [...tags, tag] });
+    return done({ tag, changed: true, ...(ctx.dry ? { would: `add the tag ${tag}` } : {}) });
+  },
+});
+
+registerAction('remove_tag', {
+  async run(ctx) {
+    const { tag } = as(ctx, 'remove_tag');
+    const tags = listOf((await ctx.record()).tags);
+    const kept = tags.filter((t) => t.toLowerCase() !== tag.toLowerCase());
+    if (kept.length === tags.length) return done({ tag, changed: false });
+    if (!ctx.dry)
+      await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags: kept });
+    return done({ tag, changed: true, ...(ctx.dry ? { would: `remove the tag ${tag}` } : {}) });
+  },
+});
+
+registerAction('update_field', {
+  async run(ctx) {
+    const step = as(ctx, 'update_field');
+    const value = typeof step.value === 'string' ? await ctx.render(step.value) : step.value;
+    if (!ctx.dry)
+      await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { [step.field]: value });
+    return done({
+      field: step.field,
+      value,
+      ...(ctx.dry ? { would: `set ${step.field} to ${JSON.stringify(value)}` } : {}),
+    });
+  },
+});
+
+registerAction('move_stage', {
+  async run(ctx) {
+    const { stage_id } = as(ctx, 'move_stage');
+    if (!ctx.dry) await moveOpportunityIn(ctx.scope, ctx.services, ctx.run.recordId, { stage_id });
+    return done({ stage_id, ...(ctx.dry ? { would: 'move the opportunity to the stage' } : {}) });
+  },
+});
+
+registerAction('assign_owner', {
+  async run(ctx) {
+    const step = as(ctx, 'assign_owner');
+    let owner = step.user_id!;
+    if (step.mode === 'round_robin') {
+      const ids = step.user_ids!;
+      const { scope } = ctx;
+      // The cursor row is locked by the update, so two runs never take the same turn.
+      const [row] = ctx.dry
+        ? await scope.tx
+            .select({ position: workflowCursors.position })
+            .from(workflowCursors)
+            .where(
+              and(
+                eq(workflowCursors.orgId, scope.ctx.orgId),
+                eq(workflowCursors.workflowId, ctx.run.workflowId),
+                eq(workflowCursors.stepId, step.id),
+              ),
+            )
+        : await scope.tx
+            .insert(workflowCursors)
+            .values({ orgId: scope.ctx.orgId, workflowId: ctx.run.workflowId, stepId: step.id, position: 1 })
+            .onConflictDoUpdate({
+              target: [workflowCursors.orgId, workflowCursors.workflowId, workflowCursors.stepId],
+              set: { position: sql`${workflowCursors.position} + 1` },
+            })
+            .returning({ position: workflowCursors.position });
+      const turn = ctx.dry ? (row?.position ?? 0) : row!.position - 1;
+      owner = ids[turn % ids.length]!;
+    }
+    if (!ctx.dry)
+      await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { owner_id: owner });
+    return done({ owner_id: owner, ...(ctx.dry ? { would: 'assign the record to the member' } : {}) });
+  },
+});
+
+registerAction('create_task', {
+  async run(ctx) {
+    const step = as(ctx, 'create_task');
+    const record = await ctx.record();
+    const assignee = step.assignee === 'owner' ? ((record.owner_id as string | null) ?? null) : step.assignee;
+    const linkable = ['contact', 'company', 'opportunity'].includes(ctx.def.key);
+    const input = {
+      title: await ctx.render(step.title),
+      ...(step.description ? { description: await ctx.render(step.description) } : {}),
+      ...(step.due_in_days !== undefined
+        ? { due_date: new Date(Date.now() + step.due_in_days * 86_400_000).toISOString().slice(0, 10) }
+        : {}),
+      assignee_id: assignee,
+      ...(linkable ? { link: { object: ctx.def.key, id: ctx.run.recordId } } : {}),
+    };
+    if (ctx.dry) return done({ ...input, would: `create the task “${input.title}”` });
+    const id = await createTaskFor(ctx.scope, ctx.services, input);
+    return done({ task_id: id, ...input });
+  },
+});
+
+registerAction('create_record', {
+  async run(ctx) {
+    const step = as(ctx, 'create_record');
+    const target = await objectDef(ctx.scope.tx, ctx.scope.ctx.orgId, step.object);
+    const values: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(step.values))
+      values[key] = typeof value === 'string' ? await ctx.render(value) : value;
+    if (ctx.dry) return done({ object: step.object, values, would: `create a ${target.labelSingular}` });
+    const id = await createRecordOf(ctx.scope, ctx.services, target, values);
+    return done({ object: step.object, id, values });
+  },
+});
+
+registerAction('notify', {
+  async run(ctx) {
+    const step = as(ctx, 'notify');
+    const record = await ctx.record();
+    const userId = step.user === 'owner' ? (record.owner_id as string | null) : step.user;
+    const message = await ctx.render(step.message);
+    if (!userId) throw new AppError(422, 'no_recipient', 'The record has no owner to notify');
+    if (ctx.dry) return done({ user_id: userId, message, would: 'notify the member' });
+    const name = await recordName(ctx.scope, ctx.def.key, ctx.run.recordId);
+    const eventId = await emitEvent(ctx.scope, ctx.services.jobs, {
+      type: 'workflow.member_notified',
+      subject: { object: ctx.def.key, id: ctx.run.recordId },
+      data: { ...runData(ctx, name), step_id: step.id, user_id: userId, message },
+    });
+    const delivered = await deliverNotification(ctx.scope, {
+      recipientId: userId,
+      kind: 'workflow',
+      object: ctx.def.key,
+      recordId: ctx.run.recordId,
+      recordName: name,
+      actorId: null,
+      detail: message,
+      eventId,
+      onceKey: `workflow:${ctx.run.id}:${step.id}`,
+    });
+    return done({ user_id: userId, message, delivered });
+  },
+});
+
+registerAction('send_email', {
+  async run(ctx) {
+    const step = as(ctx, 'send_email');
+    const record = await ctx.record();
+    const field = step.to ?? 'email';
+    const custom = (record.custom ?? {}) as Record<string, unknown>;
+    const raw = field in record ? record[field] : custom[field];
+    const to = typeof raw === 'string' ? raw : Array.isArray(raw) ? String(raw[0] ?? '') : '';
+    if (!to) throw new AppError(422, 'no_email', `The record has no e-mail address in ${field}`);
+    const subject = await ctx.render(step.subject);
+    const text = await ctx.render(step.body);
+    if (ctx.dry) return done({ to, subject, text, would: `e-mail “${subject}” to ${to}` });
+    await ctx.services.mailer.sendIn(ctx.scope, ctx.services.jobs, {
+      kind: 'workflow',
+      to,
+      subject,
+      text,
+      orgId: ctx.scope.ctx.orgId,
+      // The idempotency key of the effect: the run and the step.
+      messageId: `<${ctx.run.id}.${step.id}@workflows.cairn>`,
+    });
+    await emitEvent(ctx.scope, ctx.services.jobs, {
+      type: 'workflow.email_sent',
+      subject: { object: ctx.def.key, id: ctx.run.recordId },
+      data: {
+        ...runData(ctx, await recordName(ctx.scope, ctx.def.key, ctx.run.recordId)),
+        step_id: step.id,
+        to,
+        subject,
+      },
+    });
+    return done({ to, subject });
+  },
+});
+
+/** The next `HH:MM` in `timeZone` after now. */
+function nextTimeOfDay(hhmm: string, timeZone: string): Date {
+  const [h, m] = hhmm.split(':').map(Number) as [number, number];
+  const now = new Date();
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).formatToParts(now);
+  const hour = Number(parts.find((p) => p.type === 'hour')!.value);
+  const minute = Number(parts.find((p) => p.type === 'minute')!.value);
+  let delta = (h * 60 + m - (hour * 60 + minute)) * 60_000;
+  if (delta <= 0) delta += 86_400_000;
+  return new Date(Math.floor((now.getTime() + delta) / 60_000) * 60_000);
+}
+
+registerAction('wait', {
+  async run(ctx) {
+    const step = as(ctx, 'wait');
+    if (ctx.phase === 'resume') return done({ waited: true });
+    let until: Date;
+    if (step.duration) until = new Date(Date.now() + durationSeconds(step.duration) * 1000);
+    else if (step.until) until = new Date(step.until);
+    else {
+      const zone = step.timezone ?? 'UTC';
+      try {
+        until = nextTimeOfDay(step.time_of_day!, zone);
+      } catch {
+        throw new AppError(422, 'invalid_time_zone', `Unknown time zone ${zone}`);
+      }
+    }
+    if (until.getTime() <= Date.now()) return done({ waited: false });
+    if (ctx.dry) return done({ until: until.toISOString(), would: `wait until ${until.toISOString()}` });
+    return { kind: 'wait', until, output: { until: until.toISOString() } };
+  },
+});
+
+registerAction('wait_condition', {
+  async run(ctx) {
+    const step = as(ctx, 'wait_condition');
+    const holds = await recordMatches(ctx.scope, ctx.def, ctx.run.recordId, step.condition);
+    if (holds) return done({ condition: true, polls: ctx.attempts }, 'next');
+    const polls = Math.ceil(durationSeconds(step.timeout) / (step.poll_minutes * 60));
+    if (ctx.dry)
+      return done(
+        {
+          condition: false,
+          would: `wait up to ${step.timeout.amount} ${step.timeout.unit} for the condition, then take the timeout branch`,
+        },
+        'timeout_next',
+      );
+    if (ctx.attempts >= polls)
+      return done({ condition: false, timed_out: true, polls: ctx.attempts }, 'timeout_next');
+    return {
+      kind: 'wait',
+      until: new Date(Date.now() + step.poll_minutes * 60_000),
+      output: { condition: false, polls: ctx.attempts },
+    };
+  },
+});
+
+registerAction('if_else', {
+  async run(ctx) {
+    const step = as(ctx, 'if_else');
+    const holds = await recordMatches(ctx.scope, ctx.def, ctx.run.recordId, step.condition);
+    return done({ condition: holds }, holds ? 'if_true' : 'if_false');
+  },
+});
+
+registerAction('exit', {
+  async run() {
+    return { kind: 'exit', output: { exited: true } };
+  },
+});
+
+/** The `workflow_id`, `workflow_name` and `run_id` of a run's events, with the record's name. */
+export const runData = (ctx: Pick<StepContext, 'run'>, name: string | null) => ({
+  name,
+  workflow_id: ctx.run.workflowId,
+  workflow_name: ctx.run.workflowName,
+  run_id: ctx.run.id,
+});
+
+/** A step's context over `scope` (the record read lazily, once). */
+export function stepContext(base: Omit<StepContext, 'record' | 'render'>): StepContext {
+  let record: Promise<Record<string, unknown>> | undefined;
+  const read = () => {
+    record ??= readRecord(base.scope, base.def, base.run.recordId);
+    return record;
+  };
+  return {
+    ...base,
+    record: read,
+    render: async (text) =>
+      renderTemplate(text, { record: await read(), workflow: { name: base.run.workflowName } }),
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Templates of action texts: `{{record.first_name}}`, `{{workflow.name}}`. A variable is checked
+ * when the workflow is saved (`workflow-validation.ts`); at run time a value that is missing
+ * renders as an empty string.
+ */
+const VARIABLE = /\{\{\s*([a-zA-Z0-9_.]+)\s*\}\}/g;
+
+/** The variable names a template uses, in order: `record.first_name`. */
+export function templateVariables(text: string): string[] {
+  return [...text.matchAll(VARIABLE)].map((m) => m[1]!);
+}
+
+/** What a template's variables are read from: the record as the query language returns it. */
+export type TemplateContext = { record: Record<string, unknown>; workflow: { name: string } };
+
+const asText = (value: unknown): string => {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.map(asText).join(', ');
+  if (typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    return asText(v.value ?? v.e164 ?? v.amount ?? JSON.stringify(value));
+  }
+  return String(value);
+};
+
+/** `text` with each variable replaced by its value in `context`. */
+export function renderTemplate(text: string, context: TemplateContext): string {
+  return text.replace(VARIABLE, (_, name: string) => {
+    const [root, key] = name.split('.');
+    if (root === 'workflow') return key === 'name' ? context.workflow.name : '';
+    if (root !== 'record' || !key) return '';
+    const record = context.record;
+    const custom = (record.custom ?? {}) as Record<string, unknown>;
+    return asText(key in record ? record[key] : custom[key]);
+  });
+}
