@@ -56,7 +56,9 @@ function multipartBody(boundary: string, bytes: number): ReadableStream<Uint8Arr
 
 async function main() {
   const bytes = MB * 1024 * 1024;
-  const server = await startBenchServer(SERVER_URL, DB_NAME, { env: { FILE_MAX_BYTES: String(bytes + 1024 * 1024) } });
+  const server = await startBenchServer(SERVER_URL, DB_NAME, {
+    env: { FILE_MAX_BYTES: String(bytes + 1024 * 1024) },
+  });
   const { base } = server;
   try {
     const me = await signUpBench(base, 'Files bench', 'bench@files.test');

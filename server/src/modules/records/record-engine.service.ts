@@ -257,8 +257,7 @@ export async function updateRecordIn(
     if (JSON.stringify(before ?? null) !== JSON.stringify(after ?? null))
       changes[key] = { before: before ?? null, after: after ?? null };
   };
-  for (const key of Object.keys(patch))
-    if (!statusKeys.has(key)) diff(key, current.custom[key], custom[key]);
+  for (const key of Object.keys(patch)) if (!statusKeys.has(key)) diff(key, current.custom[key], custom[key]);
   if (input.owner_id !== undefined) diff('owner_id', current.ownerId, input.owner_id);
   if (tags !== undefined) diff('tags', current.tags, tags);
   if (Object.keys(changes).length === 0 && statuses.length === 0) return viewOf(def, current);

@@ -9,7 +9,9 @@ const SystemMail = z
     created_at: z.string(),
     kind: z
       .string()
-      .describe('password_reset, email_verification, invitation, quote or workflow (a workflow’s e-mail step)'),
+      .describe(
+        'password_reset, email_verification, invitation, quote or workflow (a workflow’s e-mail step)',
+      ),
     to: z.string(),
     subject: z.string(),
     text: z.string(),

@@ -230,7 +230,12 @@ export async function recentActivityIn(scope: TenantScope, limit: number) {
     .where(eq(events.orgId, scope.ctx.orgId))
     .orderBy(desc(events.occurredAt), desc(events.id))
     .limit(limit);
-  return { rows, custom: await labelsFor(scope, rows), named: await actorNamesFor(scope, rows), ctx: scope.ctx };
+  return {
+    rows,
+    custom: await labelsFor(scope, rows),
+    named: await actorNamesFor(scope, rows),
+    ctx: scope.ctx,
+  };
 }
 
 /** Words for what `recentActivityIn` read (after its transaction: user names come from outside the tenant). */

@@ -44,9 +44,19 @@ const COLLECTIONS: Record<string, string> = {
   opportunities: 'opportunity',
   tasks: 'task',
   notes: 'note',
+  products: 'product',
   records: ':object',
 };
-const READ_SUFFIXES = new Set(['count', 'groups', 'duplicates', 'timeline', 'history']);
+const READ_SUFFIXES = new Set([
+  'count',
+  'groups',
+  'duplicates',
+  'timeline',
+  'history',
+  'status-history',
+  'board',
+  'price',
+]);
 
 /**
  * The rights of a record route by its method and URL (`/api/v1/<collection>/...`), or undefined
@@ -63,6 +73,27 @@ export function rightsOfRoute(method: string, url: string): RouteRights | undefi
   if (head === 'imports' || head === 'import-mappings') return { object: '*', right: 'import' };
   if (head === 'merges') return { object: '*', right: 'update' };
   if (head === 'views' || head === 'tags' || head === 'objects') return 'none';
+  // The caller's own things and settings read by every member: no records.
+  if (head === 'me' || head === 'sales-settings' || head === 'workflows' || head === 'workflow-runs') {
+    // Starting a workflow on records changes them as the workflow says.
+    if (head === 'workflows' && method === 'POST') return { object: '*', right: 'update' };
+    return 'none';
+  }
+  // Files hang on a record named in the request (`?object=&id=`): the right on that object.
+  if (head === 'files')
+    return { object: '*', right: method === 'GET' || parts[2] === 'link' ? 'read' : 'update' };
+  // The home page and REST hooks (event payloads carry records): reading some object.
+  if (head === 'home' || head === 'hooks') return { object: '*', right: 'read' };
+  if (head === 'consents') return { object: 'contact', right: 'read' };
+  if (head === 'price-lists') return { object: 'product', right: method === 'GET' ? 'read' : 'update' };
+  // Quotes are the deals' documents.
+  if (head === 'quotes')
+    return { object: 'opportunity', right: method === 'GET' || parts[1] === 'totals' ? 'read' : 'update' };
+  // A person's data (GDPR): the export right to take it out, the delete right to erase it.
+  if (head === 'contacts' && parts[2] === 'personal-data')
+    return { object: 'contact', right: 'export', id: 'record' };
+  if (head === 'contacts' && parts[2] === 'erase')
+    return { object: 'contact', right: 'delete', id: 'record' };
   if (head === 'pipelines') {
     if (parts[2] === 'board' || parts[2] === 'report') return { object: 'opportunity', right: 'read' };
     return 'none';

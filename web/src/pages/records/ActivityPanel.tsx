@@ -78,7 +78,8 @@ export function ActivityPanel({
   id,
   record,
 }: {
-  object: RecordObject;
+  /** Activity is logged on contacts, companies and deals (not catalog items). */
+  object: Exclude<RecordObject, 'product'>;
   id: string;
   record: RecordData;
 }) {

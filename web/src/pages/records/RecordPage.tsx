@@ -42,7 +42,8 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
   // The home page's "recently viewed": noted once the record is there (a failure changes nothing here).
   const found = Boolean(record.data);
   useEffect(() => {
-    if (found) void api.POST('/api/v1/me/recent-views', { body: { object, id } });
+    // Products are catalog items, not among the recently viewed records.
+    if (found && object !== 'product') void api.POST('/api/v1/me/recent-views', { body: { object, id } });
   }, [found, object, id]);
   if (record.error) throw record.error;
   if (!record.data || !description.data) return <PageSkeleton />;
