@@ -73,6 +73,7 @@ describe('the field-level matrix, from the registry', () => {
     await postOk(org.admin.client, '/api/v1/contacts', { first_name: 'Matrix', custom: { shoe_size: 44 } });
     await postOk(org.admin.client, '/api/v1/companies', { name: 'Matrix Co' });
     await postOk(org.admin.client, '/api/v1/opportunities', { title: 'Matrix deal', amount: 5 });
+    await postOk(org.admin.client, '/api/v1/products', { name: 'Matrix product', sku: 'MTX-1' });
     await postOk(org.admin.client, `/api/v1/records/${CUSTOM}`, {
       custom: { name: 'Gizmo 1', serial: 'SN-1', weight: 3 },
     });

@@ -24,7 +24,7 @@ describe('OpenAPI and the reference', () => {
     expect(apiRoutes.length).toBeGreaterThan(5);
     for (const r of apiRoutes) {
       expect(documented, `${r.method} ${r.url}`).toContain(
-        `${r.method} ${r.url.replace(/:([A-Za-z]+)/g, '{$1}')}`,
+        `${r.method} ${r.url.replace(/:([A-Za-z_]+)/g, '{$1}')}`,
       );
     }
     expect(res.body.components.schemas.Problem).toBeDefined();
@@ -42,6 +42,9 @@ describe('OpenAPI and the reference', () => {
       [
         'acceptInvitation',
         'downloadFile',
+        // A public form's proof-of-work challenge and its submissions (issue 31).
+        'getFormChallenge',
+        'ingestFormSubmission',
         // A customer's answer to a quote: the signed link is the credential (issue 29).
         'acceptPublicQuote',
         'getPublicQuotePdf',

@@ -160,6 +160,7 @@ describe('settings', () => {
       'security_alert',
       'form_submitted',
       'ops_alert',
+      'workflow',
     ]);
     expect(
       defaults.data.every((s: { in_app: boolean; email_digest: boolean }) => s.in_app && !s.email_digest),

@@ -1,4 +1,4 @@
-import type { StatusConfigOut } from './status-field.js';
+import type { StatusConfigOut } from './status-config.js';
 
 /**
  * The object registry (DESIGN "The spine"): for each object, its fields, their types and
