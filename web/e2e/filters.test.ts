@@ -109,7 +109,7 @@ describe('the filter builder, generated from the registry', () => {
     await page.getByRole('button', { name: 'Edit Hotline' }).click();
     await page.getByLabel('Hotline', { exact: true }).fill('+1 415 555 0100');
     await page.getByRole('button', { name: 'Save Hotline' }).click();
-    await page.getByText('+1 415 555 0100').waitFor();
+    await page.getByText('+1 415-555-0100').waitFor(); // shown formatted, stored as E.164
     const stored = await apiCall(page, 'GET', `/api/v1/contacts/${made.body.id}`);
     expect(stored.body.custom.hotline).toEqual({ e164: '+14155550100', raw: '+1 415 555 0100' });
   });

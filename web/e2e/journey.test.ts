@@ -50,7 +50,7 @@ describe('the first journey: sign up, records, the board, closing a deal, the ti
     await choose(page, 'Company', 'Glob', 'Globex');
     await page.getByRole('button', { name: 'Create contact' }).click();
     await page.getByRole('heading', { name: 'Ada Lovelace', level: 1 }).waitFor();
-    await page.getByText('+442079460018').waitFor();
+    await page.getByText('+44 20 7946 0018').waitFor(); // shown formatted, stored as E.164
 
     // Tag it in place, with autocomplete for a new tag.
     await page.getByRole('button', { name: 'Edit Tags' }).click();
