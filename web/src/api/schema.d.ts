@@ -11579,6 +11579,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
             429: {
                 headers: {

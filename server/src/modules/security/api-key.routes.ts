@@ -63,6 +63,8 @@ export function registerApiKeyRoutes(app: ApiApp, services: Services): void {
             key: z.string().describe('The key itself: store it now, it is not shown again'),
           }),
           ...errors,
+          // A scope naming an object the registry does not hold, or rights beyond the creator's.
+          422: Problem,
         },
       },
     },
