@@ -400,6 +400,15 @@ async function main() {
       organization: { id: string };
     };
     const orgId = me.organization.id;
+    // A load run reads millions of records in minutes, past the guard's records-read budget for
+    // any role (which would rightly stop the reader with 403s): the bench raises it for its admin.
+    const unlimited = { warn: 1_000_000_000, block: 1_000_000_000, window_seconds: 600 };
+    const budgetRes = await fetch(`${cairnBase}/api/v1/guard/settings`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', origin: cairnBase, cookie },
+      body: JSON.stringify({ role: 'admin', budgets: { read: unlimited, denied: unlimited } }),
+    });
+    if (!budgetRes.ok) throw new Error(`guard budgets: ${budgetRes.status} ${await budgetRes.text()}`);
     if (fresh) {
       log(`seeding ${int(CONTACTS)} contacts`);
       await seed(orgId);

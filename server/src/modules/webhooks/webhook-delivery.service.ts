@@ -56,6 +56,13 @@ export function webhookConsumer(services: Services): EventConsumer {
   return {
     name: 'webhooks',
     types: '*',
+    activeIn: async (scope) => {
+      const { rows } = await scope.conn.query(
+        `select 1 from webhook_subscriptions where org_id = $1 and status = 'active' limit 1`,
+        [scope.ctx.orgId],
+      );
+      return rows.length > 0;
+    },
     handle: async (batch, scope) => {
       const subscriptions = await scope.tx
         .select({

@@ -106,6 +106,7 @@ export function workflowConsumer(services: Services): EventConsumer {
   return {
     name: 'workflows',
     types,
+    activeIn: async (scope) => (await activeWorkflows(scope)).length > 0,
     handle: async (batch, scope) => {
       const active = await activeWorkflows(scope);
       if (active.length === 0) return;
