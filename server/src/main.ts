@@ -129,6 +129,43 @@ program
     run(async () => (await import('./commands/org.command.js')).createOrgCommand(options)),
   );
 
+const org = program
+  .command('org')
+  .description('One organization on its own: export, restore, delete with every row and file');
+org
+  .command('export')
+  .description('Export one organization (every row of every table, and its files) into a .tar.gz')
+  .argument('<org>', 'the organization id, slug or exact name')
+  .option('--file <file>', 'where to write it (default BACKUP_DIR/cairn-org-<slug>-<time>.tar.gz)')
+  .option(
+    '--with-credentials',
+    "include the members' password hashes and second factors (to move it to another install)",
+  )
+  .action((name: string, options: { file?: string; withCredentials?: boolean }) =>
+    run(async () =>
+      (await import('./commands/org-archive.command.js')).exportOrganizationCommand(name, options),
+    ),
+  );
+org
+  .command('restore')
+  .description(
+    'Restore an exported organization into this install and verify every table against its archive',
+  )
+  .argument('<file>', 'the archive (.tar.gz) written by `cairn org export`')
+  .action((file: string) =>
+    run(async () => (await import('./commands/org-archive.command.js')).restoreOrganizationCommand(file)),
+  );
+org
+  .command('purge')
+  .description('Delete an organization now, with every row and file (export it first)')
+  .argument('<org>', 'the organization id, slug or exact name')
+  .option('--confirm <slug>', "the organization's slug, retyped")
+  .action((name: string, options: { confirm?: string }) =>
+    run(async () =>
+      (await import('./commands/org-archive.command.js')).purgeOrganizationCommand(name, options),
+    ),
+  );
+
 /** Runs a command; expected failures print one clear line and exit non-zero. */
 async function run(fn: () => Promise<number | undefined>): Promise<void> {
   try {

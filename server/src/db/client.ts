@@ -175,3 +175,31 @@ async function openEmbedded(dataDir: string, jobStatementTimeoutMs: number): Pro
     throw error;
   }
 }
+
+/**
+ * Runs `fn` in one transaction on one connection as the connecting role, outside any tenant
+ * (operator work: organization export, restore and purge). Commits when `fn` resolves, rolls back
+ * when it throws. On the embedded database the transaction is exclusive (PGlite's own
+ * `transaction`): no other statement of the process runs inside it, as a plain `begin` on the
+ * shared connection would let one do.
+ */
+export async function rawTransaction<T>(
+  database: Database,
+  fn: (conn: SqlExecutor) => Promise<T>,
+): Promise<T> {
+  if (database.pglite)
+    return database.pglite.transaction(async (tx) =>
+      fn({ query: async (text, params) => ({ rows: (await tx.query(text, params)).rows as never[] }) }),
+    );
+  return database.withConnection(async (conn) => {
+    await conn.query('begin');
+    try {
+      const result = await fn(conn);
+      await conn.query('commit');
+      return result;
+    } catch (error) {
+      await conn.query('rollback');
+      throw error;
+    }
+  });
+}
