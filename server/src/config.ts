@@ -67,6 +67,8 @@ export type Config = {
   backupEveryHours: number;
   /** Scheduled backups kept; older ones are deleted after each new one. */
   backupKeep: number;
+  /** Days between an admin's request to delete the organization and its deletion (they may cancel meanwhile). */
+  organizationDeletionGraceDays: number;
   /**
    * Hosts outbound requests (webhooks) may reach even on a loopback, private or link-local address
    * (`platform/net`): exact host names or IP literals, set by the operator.
@@ -169,6 +171,7 @@ const envSchema = z.object({
   BACKUP_DIR: z.string().min(1).optional(),
   BACKUP_EVERY_HOURS: z.coerce.number().min(0).max(8760).default(24),
   BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(7),
+  ORG_DELETION_GRACE_DAYS: z.coerce.number().min(0).max(365).default(30),
   OUTBOUND_ALLOWED_HOSTS: z.string().max(4000).default(''),
   WEBHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
@@ -246,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     backupDir: path.resolve(e.BACKUP_DIR ?? path.join(dataDir, 'backups')),
     backupEveryHours: e.BACKUP_EVERY_HOURS,
     backupKeep: e.BACKUP_KEEP,
+    organizationDeletionGraceDays: e.ORG_DELETION_GRACE_DAYS,
     outboundAllowedHosts: e.OUTBOUND_ALLOWED_HOSTS.split(',')
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),

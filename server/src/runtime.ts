@@ -8,6 +8,7 @@ import { defineRetentionJobs } from './modules/gdpr/retention.service.js';
 import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
+import { defineOrganizationDeletionJobs } from './modules/organizations/organization-deletion.service.js';
 import { defineQuoteJobs } from './modules/quotes/quote-send.service.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { defineWebhookJobs } from './modules/webhooks/webhook-delivery.service.js';
@@ -91,6 +92,7 @@ export async function createServices(
   defineDuplicateJobs(services);
   defineNotificationJobs(services);
   defineBackupJobs(services, logger);
+  defineOrganizationDeletionJobs(services, logger);
   defineWebhookJobs(services);
   defineRetentionJobs(services);
   defineQuoteJobs(services);

@@ -12,8 +12,10 @@ import {
 import { fileStoreOf } from '../src/platform/files/file-store.js';
 import { cairn, freshCliEnv } from './kit/cli.js';
 import {
+  addMember,
   type Client,
   downloadFile,
+  expectProblem,
   expectStatus,
   PASSWORD,
   signUp,
@@ -183,6 +185,51 @@ describe('one organization on its own', () => {
       expect(rows).toEqual([{ email: 'ops@movers.test', has_password: true, org: 'Movers' }]);
     } finally {
       await db.close();
+    }
+  });
+
+  it('is deleted by an admin who retypes its name, after a grace period during which it can be canceled', async () => {
+    const a = await populate('Leaving');
+    const { client: member } = await addMember(t, a.client, 'user');
+    expect((await member.post('/api/v1/organization/deletion', { confirm: 'Leaving' })).status).toBe(403);
+    expectProblem(await a.client.post('/api/v1/organization/deletion', { confirm: 'leaving' }), 400, {
+      code: 'confirmation_mismatch',
+      path: 'body.confirm',
+    });
+    const scheduled = expectStatus(
+      await a.client.post('/api/v1/organization/deletion', { confirm: 'Leaving' }),
+      200,
+    );
+    const days = (Date.parse(scheduled.deletion_scheduled_for) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    expect(days).toBeLessThanOrEqual(30);
+    expect(expectStatus(await member.get('/api/v1/organization/deletion'), 200)).toEqual(scheduled);
+    // Canceled: the job queued for that date finds nothing to do, and nothing is lost.
+    expect(expectStatus(await a.client.delete('/api/v1/organization/deletion'), 200)).toEqual({
+      deletion_scheduled_for: null,
+    });
+    await t.drain({ delayed: true });
+    expect(await listNames(a.client)).toEqual(['Ana', 'Ben', 'Cleo']);
+    const audit = expectStatus(await a.client.get('/api/v1/audit'), 200).data as { action: string }[];
+    expect(audit.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['organization.deletion_scheduled', 'organization.deletion_canceled']),
+    );
+
+    // With no grace period the worker deletes it, rows and files, as soon as it is asked.
+    const quick = await startTestApp({ ORG_DELETION_GRACE_DAYS: '0' });
+    try {
+      const admin = await signUp(quick, 'Gone Soon');
+      expectStatus(await admin.client.post('/api/v1/contacts', { first_name: 'Zed' }), 201);
+      await quick.drain({ delayed: true });
+      expectStatus(await admin.client.post('/api/v1/organization/deletion', { confirm: 'Gone Soon' }), 200);
+      await quick.drain({ delayed: true });
+      const { rows } = await quick.services.database.raw.query<{ n: number }>(
+        'select (select count(*) from organizations where id = $1)::int + (select count(*) from contacts where org_id = $1)::int as n',
+        [admin.orgId],
+      );
+      expect(rows[0]!.n).toBe(0);
+    } finally {
+      await quick.close();
     }
   });
 });

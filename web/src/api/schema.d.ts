@@ -1883,6 +1883,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organization/deletion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether and when my organization is to be deleted */
+        get: operations["getOrganizationDeletion"];
+        put?: never;
+        /**
+         * Delete my organization with all its data after the grace period (ORG_DELETION_GRACE_DAYS, 30 by default); admins may cancel until then
+         * @description `confirm` must be the organization's name (400 `confirmation_mismatch` otherwise). Asking again keeps the first date.
+         */
+        post: operations["scheduleOrganizationDeletion"];
+        /** Cancel my organization's scheduled deletion */
+        delete: operations["cancelOrganizationDeletion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organization/settings": {
         parameters: {
             query?: never;
@@ -8714,6 +8736,22 @@ export interface components {
             tags?: string[];
             title?: string;
         };
+        OrganizationDeletion: {
+            /** @description When the organization and all its data will be deleted (ISO 8601); null: not scheduled */
+            deletion_scheduled_for: string | null;
+        };
+        OrganizationDeletionInput: {
+            /** @description When the organization and all its data will be deleted (ISO 8601); null: not scheduled */
+            deletion_scheduled_for: string | null;
+        };
+        OrganizationDeletionRequest: {
+            /** @description The organization's name, retyped exactly */
+            confirm: string;
+        };
+        OrganizationDeletionRequestInput: {
+            /** @description The organization's name, retyped exactly */
+            confirm: string;
+        };
         OrganizationMembership: {
             /** Format: uuid */
             id: string;
@@ -11730,7 +11768,7 @@ export interface operations {
     listAuditLog: {
         parameters: {
             query?: {
-                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "role.created" | "role.updated" | "role.deleted" | "team.created" | "team.updated" | "team.deleted" | "team.member_added" | "team.member_removed" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed" | "personal_data.exported" | "personal_data.erased" | "retention.applied";
+                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "role.created" | "role.updated" | "role.deleted" | "team.created" | "team.updated" | "team.deleted" | "team.member_added" | "team.member_removed" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed" | "personal_data.exported" | "personal_data.erased" | "retention.applied" | "organization.deletion_scheduled" | "organization.deletion_canceled";
                 /** @description Only this actor's entries: a user's or an API key's id */
                 actor?: string;
                 /** @description `next_cursor` of the previous page */
@@ -11827,7 +11865,7 @@ export interface operations {
     exportAuditLog: {
         parameters: {
             query?: {
-                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "role.created" | "role.updated" | "role.deleted" | "team.created" | "team.updated" | "team.deleted" | "team.member_added" | "team.member_removed" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed" | "personal_data.exported" | "personal_data.erased" | "retention.applied";
+                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "role.created" | "role.updated" | "role.deleted" | "team.created" | "team.updated" | "team.deleted" | "team.member_added" | "team.member_removed" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed" | "personal_data.exported" | "personal_data.erased" | "retention.applied" | "organization.deletion_scheduled" | "organization.deletion_canceled";
                 /** @description Only this actor's entries: a user's or an API key's id */
                 actor?: string;
                 /** @description Entries at or after this time (ISO 8601) */
@@ -27228,6 +27266,295 @@ export interface operations {
             };
             /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOrganizationDeletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationDeletion"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    scheduleOrganizationDeletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrganizationDeletionRequestInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationDeletion"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelOrganizationDeletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationDeletion"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -43,6 +43,8 @@ export const AUDIT_ACTIONS = [
   'personal_data.exported',
   'personal_data.erased',
   'retention.applied',
+  'organization.deletion_scheduled',
+  'organization.deletion_canceled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

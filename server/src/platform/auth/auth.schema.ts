@@ -48,6 +48,8 @@ export const organizations = pgTable('organizations', {
   country: text('country'),
   /** The month (1-12) the fiscal year starts in. */
   fiscalYearStartMonth: integer('fiscal_year_start_month').notNull().default(1),
+  /** An admin asked for its deletion: the worker deletes it with every row and file at this time. */
+  deletionScheduledFor: ts('deletion_scheduled_for'),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 

@@ -1,4 +1,4 @@
-import { Button, Group, Select, Stack, TextInput } from '@mantine/core';
+import { Alert, Button, Divider, Group, Select, Stack, Text, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
@@ -54,55 +54,133 @@ export function OrganizationSettings() {
   if (!draft) return <PageSkeleton />;
   const set = (patch: Partial<Settings>) => setDraft({ ...draft, ...patch });
   return (
-    <form
-      onSubmit={(e: FormEvent) => {
-        e.preventDefault();
-        save.mutate(draft);
-      }}
-    >
-      <Stack maw={480}>
-        <ErrorAlert error={save.error} />
-        <TextInput
-          label="Organization name"
-          required
-          value={draft.name}
-          onChange={(e) => set({ name: e.currentTarget.value })}
-        />
-        <TextInput
-          label="Default currency"
-          description="ISO 4217 code, e.g. USD or EUR"
-          maxLength={3}
-          value={draft.default_currency}
-          onChange={(e) => set({ default_currency: e.currentTarget.value.toUpperCase() })}
-        />
-        <Select
-          label="Time zone"
-          searchable
-          data={zones()}
-          value={draft.time_zone}
-          onChange={(v) => v && set({ time_zone: v })}
-          allowDeselect={false}
-        />
-        <TextInput
-          label="Country for phone numbers"
-          description="Two letters (ISO 3166-1), e.g. US or DE: numbers from there show in their national form"
-          maxLength={2}
-          value={draft.country ?? ''}
-          onChange={(e) => set({ country: e.currentTarget.value.toUpperCase() || null })}
-        />
-        <Select
-          label="Fiscal year starts in"
-          data={MONTHS}
-          value={String(draft.fiscal_year_start_month)}
-          onChange={(v) => v && set({ fiscal_year_start_month: Number(v) })}
-          allowDeselect={false}
-        />
-        <Group>
-          <Button type="submit" loading={save.isPending}>
-            Save
-          </Button>
-        </Group>
-      </Stack>
-    </form>
+    <>
+      <form
+        onSubmit={(e: FormEvent) => {
+          e.preventDefault();
+          save.mutate(draft);
+        }}
+      >
+        <Stack maw={480}>
+          <ErrorAlert error={save.error} />
+          <TextInput
+            label="Organization name"
+            required
+            value={draft.name}
+            onChange={(e) => set({ name: e.currentTarget.value })}
+          />
+          <TextInput
+            label="Default currency"
+            description="ISO 4217 code, e.g. USD or EUR"
+            maxLength={3}
+            value={draft.default_currency}
+            onChange={(e) => set({ default_currency: e.currentTarget.value.toUpperCase() })}
+          />
+          <Select
+            label="Time zone"
+            searchable
+            data={zones()}
+            value={draft.time_zone}
+            onChange={(v) => v && set({ time_zone: v })}
+            allowDeselect={false}
+          />
+          <TextInput
+            label="Country for phone numbers"
+            description="Two letters (ISO 3166-1), e.g. US or DE: numbers from there show in their national form"
+            maxLength={2}
+            value={draft.country ?? ''}
+            onChange={(e) => set({ country: e.currentTarget.value.toUpperCase() || null })}
+          />
+          <Select
+            label="Fiscal year starts in"
+            data={MONTHS}
+            value={String(draft.fiscal_year_start_month)}
+            onChange={(v) => v && set({ fiscal_year_start_month: Number(v) })}
+            allowDeselect={false}
+          />
+          <Group>
+            <Button type="submit" loading={save.isPending}>
+              Save
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+      <DeleteOrganization name={settings.data?.name ?? draft.name} />
+    </>
+  );
+}
+
+const deletionQuery = {
+  queryKey: ['organization', 'deletion'],
+  queryFn: () => call(api.GET('/api/v1/organization/deletion')),
+};
+
+/**
+ * Deleting the organization: the admin retypes its name; it is deleted with all its data after
+ * the grace period, and until then any admin can cancel (POST / DELETE /organization/deletion).
+ */
+function DeleteOrganization({ name }: { name: string }) {
+  const queryClient = useQueryClient();
+  const deletion = useQuery(deletionQuery);
+  const [confirm, setConfirm] = useState('');
+  const done = (data: Schemas['OrganizationDeletion']) => {
+    queryClient.setQueryData(deletionQuery.queryKey, data);
+    setConfirm('');
+  };
+  const schedule = useMutation({
+    mutationFn: () => call(api.POST('/api/v1/organization/deletion', { body: { confirm } })),
+    onSuccess: done,
+  });
+  const cancel = useMutation({
+    mutationFn: () => call(api.DELETE('/api/v1/organization/deletion')),
+    onSuccess: (data) => {
+      done(data);
+      notifications.show({ color: 'teal', message: 'The deletion is canceled' });
+    },
+  });
+  const at = deletion.data?.deletion_scheduled_for;
+  return (
+    <Stack maw={480} mt="xl">
+      <Divider />
+      <Title order={4}>Delete organization</Title>
+      <ErrorAlert error={schedule.error ?? cancel.error} />
+      {at ? (
+        <Alert color="red" title="Deletion scheduled">
+          <Stack gap="xs">
+            <Text size="sm">
+              {name} and all its data (records, files, members' access) will be deleted on{' '}
+              <strong>{new Date(at).toLocaleString()}</strong>. Until then an admin can cancel.
+            </Text>
+            <Group>
+              <Button variant="default" onClick={() => cancel.mutate()} loading={cancel.isPending}>
+                Cancel the deletion
+              </Button>
+            </Group>
+          </Stack>
+        </Alert>
+      ) : (
+        <>
+          <Text size="sm" c="dimmed">
+            Deletes the organization with every record, file and setting after a grace period, during which an
+            admin can cancel. Export what you want to keep first.
+          </Text>
+          <TextInput
+            label={`Type ${name} to confirm`}
+            value={confirm}
+            onChange={(e) => setConfirm(e.currentTarget.value)}
+          />
+          <Group>
+            <Button
+              color="red"
+              disabled={confirm !== name}
+              loading={schedule.isPending}
+              onClick={() => schedule.mutate()}
+            >
+              Delete organization
+            </Button>
+          </Group>
+        </>
+      )}
+    </Stack>
   );
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "organizations" ADD COLUMN "deletion_scheduled_for" timestamp with time zone;
