@@ -91,9 +91,9 @@ ALTER TABLE "calendar_connections" ADD CONSTRAINT "calendar_connections_org_id_o
 ALTER TABLE "meeting_types" ADD CONSTRAINT "meeting_types_org_id_organizations_id_fk" FOREIGN KEY ("org_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "booking_holds_user_start_key" ON "booking_holds" USING btree ("org_id","user_id","start_at");--> statement-breakpoint
 CREATE INDEX "booking_holds_user_idx" ON "booking_holds" USING btree ("org_id","user_id","end_at");--> statement-breakpoint
-CREATE UNIQUE INDEX "bookings_manage_token_key" ON "bookings" USING btree ("manage_token");--> statement-breakpoint
+CREATE UNIQUE INDEX "bookings_manage_token_key" ON "bookings" USING btree ("org_id","manage_token");--> statement-breakpoint
 CREATE INDEX "bookings_start_idx" ON "bookings" USING btree ("org_id","start_at");--> statement-breakpoint
-CREATE UNIQUE INDEX "meeting_types_token_key" ON "meeting_types" USING btree ("token");--> statement-breakpoint
+CREATE UNIQUE INDEX "meeting_types_token_key" ON "meeting_types" USING btree ("org_id","token");--> statement-breakpoint
 -- cairn: custom sql below
 -- Scheduling (issue 33): availability, meeting types, bookings and their holds, CalDAV calendars.
 SELECT cairn_secure_tenant_table('availabilities', 'SELECT, INSERT, UPDATE, DELETE');

@@ -8,36 +8,34 @@ const DaySpan = z
   .refine((s) => s.start < s.end, { message: 'The end comes after the start', path: ['end'] });
 const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'A date as YYYY-MM-DD');
 
-export const AvailabilityInput = z
-  .strictObject({
-    time_zone: TimeZone,
-    weekly: z
-      .strictObject({
-        '1': z.array(DaySpan).max(12).optional(),
-        '2': z.array(DaySpan).max(12).optional(),
-        '3': z.array(DaySpan).max(12).optional(),
-        '4': z.array(DaySpan).max(12).optional(),
-        '5': z.array(DaySpan).max(12).optional(),
-        '6': z.array(DaySpan).max(12).optional(),
-        '7': z.array(DaySpan).max(12).optional(),
-      })
-      .describe('Working spans per ISO weekday (1 Monday .. 7 Sunday), in the time zone given'),
-    overrides: z
-      .array(z.strictObject({ date: IsoDate, spans: z.array(DaySpan).max(12) }))
-      .max(366)
-      .default([])
-      .describe("Dates whose spans replace the weekday's (no spans: a day off)"),
-    buffer_before_minutes: z.number().int().min(0).max(240).default(0),
-    buffer_after_minutes: z.number().int().min(0).max(240).default(0),
-    min_notice_minutes: z
-      .number()
-      .int()
-      .min(0)
-      .max(60 * 24 * 60)
-      .default(0),
-    max_per_day: z.number().int().min(1).max(100).nullable().default(null),
-  })
-  .meta({ id: 'AvailabilityInput' });
+export const AvailabilityInput = z.strictObject({
+  time_zone: TimeZone,
+  weekly: z
+    .strictObject({
+      '1': z.array(DaySpan).max(12).optional(),
+      '2': z.array(DaySpan).max(12).optional(),
+      '3': z.array(DaySpan).max(12).optional(),
+      '4': z.array(DaySpan).max(12).optional(),
+      '5': z.array(DaySpan).max(12).optional(),
+      '6': z.array(DaySpan).max(12).optional(),
+      '7': z.array(DaySpan).max(12).optional(),
+    })
+    .describe('Working spans per ISO weekday (1 Monday .. 7 Sunday), in the time zone given'),
+  overrides: z
+    .array(z.strictObject({ date: IsoDate, spans: z.array(DaySpan).max(12) }))
+    .max(366)
+    .default([])
+    .describe("Dates whose spans replace the weekday's (no spans: a day off)"),
+  buffer_before_minutes: z.number().int().min(0).max(240).default(0),
+  buffer_after_minutes: z.number().int().min(0).max(240).default(0),
+  min_notice_minutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(60 * 24 * 60)
+    .default(0),
+  max_per_day: z.number().int().min(1).max(100).nullable().default(null),
+});
 export type AvailabilityInputT = z.infer<typeof AvailabilityInput>;
 
 export const Availability = z
@@ -62,44 +60,40 @@ const Question = z.strictObject({
   required: z.boolean().default(false),
 });
 
-export const MeetingTypeCreate = z
-  .strictObject({
-    name: z.string().trim().min(1).max(200),
-    duration_minutes: z.number().int().min(5).max(480),
-    location: z.string().max(500).nullable().optional(),
-    video_url: z
-      .url({ protocol: /^https?$/ })
-      .max(2000)
-      .nullable()
-      .optional(),
-    questions: z.array(Question).max(20).default([]),
-    assignment: z
-      .enum(['single', 'round_robin', 'collective'])
-      .describe(
-        '`single`: one host; `round_robin`: the free host booked least recently; `collective`: all hosts',
-      ),
-    host_ids: z.array(z.uuid()).min(1).max(50).describe('Members of the organization'),
-    slot_step_minutes: z.number().int().min(5).max(480).nullable().optional(),
-  })
-  .meta({ id: 'MeetingTypeCreate' });
+export const MeetingTypeCreate = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  duration_minutes: z.number().int().min(5).max(480),
+  location: z.string().max(500).nullable().optional(),
+  video_url: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .nullable()
+    .optional(),
+  questions: z.array(Question).max(20).default([]),
+  assignment: z
+    .enum(['single', 'round_robin', 'collective'])
+    .describe(
+      '`single`: one host; `round_robin`: the free host booked least recently; `collective`: all hosts',
+    ),
+  host_ids: z.array(z.uuid()).min(1).max(50).describe('Members of the organization'),
+  slot_step_minutes: z.number().int().min(5).max(480).nullable().optional(),
+});
 export type MeetingTypeCreateT = z.infer<typeof MeetingTypeCreate>;
 
-export const MeetingTypeUpdate = z
-  .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    duration_minutes: z.number().int().min(5).max(480).optional(),
-    location: z.string().max(500).nullable().optional(),
-    video_url: z
-      .url({ protocol: /^https?$/ })
-      .max(2000)
-      .nullable()
-      .optional(),
-    questions: z.array(Question).max(20).optional(),
-    assignment: z.enum(['single', 'round_robin', 'collective']).optional(),
-    host_ids: z.array(z.uuid()).min(1).max(50).optional(),
-    slot_step_minutes: z.number().int().min(5).max(480).nullable().optional(),
-  })
-  .meta({ id: 'MeetingTypeUpdate' });
+export const MeetingTypeUpdate = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  duration_minutes: z.number().int().min(5).max(480).optional(),
+  location: z.string().max(500).nullable().optional(),
+  video_url: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .nullable()
+    .optional(),
+  questions: z.array(Question).max(20).optional(),
+  assignment: z.enum(['single', 'round_robin', 'collective']).optional(),
+  host_ids: z.array(z.uuid()).min(1).max(50).optional(),
+  slot_step_minutes: z.number().int().min(5).max(480).nullable().optional(),
+});
 export type MeetingTypeUpdateT = z.infer<typeof MeetingTypeUpdate>;
 
 export const MeetingType = z
@@ -172,15 +166,13 @@ export const PublicPage = z
   })
   .meta({ id: 'PublicBookingPage' });
 
-export const BookingCreate = z
-  .strictObject({
-    start: z.iso.datetime({ offset: true }).describe('One of the slots offered'),
-    name: z.string().trim().min(1).max(200),
-    email: z.email().max(320),
-    time_zone: TimeZone.default('UTC'),
-    answers: z.record(z.string().max(40), z.string().max(5000)).default({}),
-  })
-  .meta({ id: 'BookingCreate' });
+export const BookingCreate = z.strictObject({
+  start: z.iso.datetime({ offset: true }).describe('One of the slots offered'),
+  name: z.string().trim().min(1).max(200),
+  email: z.email().max(320),
+  time_zone: TimeZone.default('UTC'),
+  answers: z.record(z.string().max(40), z.string().max(5000)).default({}),
+});
 export type BookingCreateT = z.infer<typeof BookingCreate>;
 
 export const PublicBooking = z
@@ -201,3 +193,31 @@ export const Reschedule = z.strictObject({
   start: z.iso.datetime({ offset: true }),
   time_zone: TimeZone.optional(),
 });
+
+export const CalendarConnect = z.strictObject({
+  server_url: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .describe('The CalDAV server (or its discovery URL)'),
+  username: z.string().min(1).max(320),
+  password: z.string().min(1).max(1000).describe('Kept sealed (AES-GCM); never shown again'),
+  calendar_url: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .optional()
+    .describe('Default: the first calendar of events'),
+});
+
+export const Calendar = z
+  .object({
+    connected: z.boolean(),
+    server_url: z.string().nullable(),
+    calendar_url: z.string().nullable(),
+    username: z.string().nullable(),
+    busy: z.array(z.object({ start: z.string(), end: z.string() })),
+    last_synced_at: z.string().nullable(),
+    last_error: z.string().nullable(),
+    moved: z.array(z.uuid()).optional().describe('Bookings moved by this poll'),
+    cancelled: z.array(z.uuid()).optional().describe('Bookings cancelled by this poll'),
+  })
+  .meta({ id: 'Calendar' });

@@ -4,10 +4,19 @@ import { STATUS_TITLES } from '../../platform/errors/app-error.js';
 import { PROBLEM_CONTENT_TYPE, Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
+  connectCalendar,
+  defineCalendarPollQueue,
+  disconnectCalendar,
+  getCalendar,
+  syncMyCalendar,
+} from './caldav.service.js';
+import {
   Availability,
   AvailabilityInput,
   Booking,
   BookingCreate,
+  Calendar,
+  CalendarConnect,
   MeetingType,
   MeetingTypeCreate,
   MeetingTypeUpdate,
@@ -70,6 +79,68 @@ async function withSlotProblem<T>(req: FastifyRequest, reply: FastifyReply, fn: 
 
 /** Members' side: their availability, the organization's meeting types, bookings. */
 export function registerSchedulingRoutes(app: ApiApp, services: Services): void {
+  defineCalendarPollQueue(services);
+
+  app.get(
+    '/me/calendar',
+    {
+      config: { access: 'member' },
+      schema: {
+        tags,
+        operationId: 'getMyCalendar',
+        summary: "The caller's CalDAV calendar: its busy times read at the last poll and the last error",
+        response: { 200: Calendar, ...errors },
+      },
+    },
+    async (req) => getCalendar(services, req.tenant),
+  );
+
+  app.put(
+    '/me/calendar',
+    {
+      config: { access: 'member' },
+      schema: {
+        tags,
+        operationId: 'connectMyCalendar',
+        summary:
+          'Connect a CalDAV calendar (the password is kept sealed): its busy times block slots, bookings are written to it, and events moved or deleted there come back at each poll',
+        body: CalendarConnect,
+        response: { 200: Calendar, 422: Problem, ...errors },
+      },
+    },
+    async (req) => connectCalendar(services, req.tenant, req.body),
+  );
+
+  app.post(
+    '/me/calendar/sync',
+    {
+      config: { access: 'member' },
+      schema: {
+        tags,
+        operationId: 'syncMyCalendar',
+        summary: "Poll the caller's calendar now (it is polled every 5 minutes anyway)",
+        response: { 200: Calendar, ...errors },
+      },
+    },
+    async (req) => syncMyCalendar(services, req.tenant),
+  );
+
+  app.delete(
+    '/me/calendar',
+    {
+      config: { access: 'member' },
+      schema: {
+        tags,
+        operationId: 'disconnectMyCalendar',
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await disconnectCalendar(services, req.tenant);
+      return reply.code(204).send(null);
+    },
+  );
+
   app.get(
     '/me/availability',
     {

@@ -62,7 +62,10 @@ export const meetingTypes = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.id] }), uniqueIndex('meeting_types_token_key').on(t.token)],
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    uniqueIndex('meeting_types_token_key').on(t.orgId, t.token),
+  ],
 );
 
 /** A booked meeting: its hosts, time, the visitor (as a contact) and its state. */
@@ -95,7 +98,7 @@ export const bookings = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
-    uniqueIndex('bookings_manage_token_key').on(t.manageToken),
+    uniqueIndex('bookings_manage_token_key').on(t.orgId, t.manageToken),
     index('bookings_start_idx').on(t.orgId, t.startAt),
   ],
 );

@@ -8,6 +8,7 @@ import type { Services } from '../../platform/http/types.js';
 import { createContactIn } from '../contacts/contact.service.js';
 import { findContactByEmailOrPhone } from '../contacts/contact-lookup.service.js';
 import { createNoteIn } from '../notes/note.service.js';
+import { pushBooking } from './caldav.service.js';
 import type {
   AvailabilityInputT,
   BookingCreateT,
@@ -619,6 +620,7 @@ export async function createBooking(services: Services, token: string, input: Bo
       throw new SlotTakenError(await freshSlots(services, ctx, type, input.time_zone, Date.now(), 14));
     throw error;
   }
+  await pushBooking(services, type, row);
   await sendInvitations(services, type, row, 'request');
   return publicBookingView(services, row, type);
 }
@@ -789,6 +791,7 @@ export async function cancelManagedBooking(services: Services, token: string) {
   const { row, type } = await withTenant(services.database, ctx, (scope) =>
     cancelIn(scope, { manageToken: token }),
   );
+  await pushBooking(services, type, row);
   await sendInvitations(services, type, row, 'cancel');
   return publicBookingView(services, row, type);
 }
@@ -842,6 +845,7 @@ export async function rescheduleManagedBooking(
     }
     throw error;
   }
+  await pushBooking(services, result.type, result.row);
   await sendInvitations(services, result.type, result.row, 'request');
   return publicBookingView(services, result.row, result.type);
 }
@@ -879,6 +883,7 @@ export async function listBookings(
 /** A host (or an admin) cancels a booking. @throws 404, 409 `invalid_state` */
 export async function cancelBooking(services: Services, ctx: TenantContext, id: string) {
   const { row, type } = await withTenant(services.database, ctx, (scope) => cancelIn(scope, { id }));
+  await pushBooking(services, type, row);
   await sendInvitations(services, type, row, 'cancel');
   return bookingView(row);
 }
