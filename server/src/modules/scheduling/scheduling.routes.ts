@@ -52,6 +52,11 @@ const Token = z.strictObject({ token: z.string().min(1).max(200) });
 
 /** The 409 of a slot that just went: a problem with the page's fresh slots. */
 export const SlotTakenProblem = Problem.extend({ slots: Slots }).meta({ id: 'SlotTakenProblem' });
+/** The 409 as the OpenAPI document shows it: problem+json, with `slots`. */
+const slotTaken = {
+  description: "The slot was just taken (`slot_taken`): the page's fresh `slots` are in the problem",
+  content: { 'application/problem+json': { schema: SlotTakenProblem } },
+} as unknown as typeof Problem;
 
 /** Sends a SlotTakenError as problem+json with `slots`; other errors go the usual way. */
 async function withSlotProblem<T>(req: FastifyRequest, reply: FastifyReply, fn: () => Promise<T>) {
@@ -323,7 +328,7 @@ export function registerPublicBookingRoutes(app: ApiApp, services: Services): vo
           'Book a slot (public): the contact is found by e-mail or created, the meeting logged on its timeline, and the visitor and hosts get an iCalendar invitation. 409 `slot_taken` carries fresh `slots`.',
         params: Token,
         body: BookingCreate,
-        response: { 201: PublicBooking, 409: SlotTakenProblem, 422: Problem, 400: Problem, 404: Problem },
+        response: { 201: PublicBooking, 409: slotTaken, 422: Problem, 400: Problem, 404: Problem },
       },
     },
     async (req, reply) =>
@@ -372,7 +377,7 @@ export function registerPublicBookingRoutes(app: ApiApp, services: Services): vo
         summary: 'The visitor moves the booking to another free slot (public, by the link sent)',
         params: Token,
         body: Reschedule,
-        response: { 200: PublicBooking, 400: Problem, 404: Problem, 409: SlotTakenProblem, 422: Problem },
+        response: { 200: PublicBooking, 400: Problem, 404: Problem, 409: slotTaken, 422: Problem },
       },
     },
     async (req, reply) =>
