@@ -31,6 +31,10 @@ import { registerPublicQuoteRoutes } from './modules/quotes/quote-public.routes.
 import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
 import { registerRecordBoardRoutes } from './modules/records/record-board.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
+import {
+  registerPublicBookingRoutes,
+  registerSchedulingRoutes,
+} from './modules/scheduling/scheduling.routes.js';
 import { registerApiKeyRoutes } from './modules/security/api-key.routes.js';
 import { registerAuditRoutes } from './modules/security/audit.routes.js';
 import { registerEmailVerificationRoutes } from './modules/security/email-verification.routes.js';
@@ -226,6 +230,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerHomeRoutes(v1 as ApiApp, services);
         registerOrganizationSettingsRoutes(v1 as ApiApp, services);
         registerWorkflowRoutes(v1 as ApiApp, services);
+        registerSchedulingRoutes(v1 as ApiApp, services);
+        registerPublicBookingRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

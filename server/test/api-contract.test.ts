@@ -50,6 +50,13 @@ describe('OpenAPI and the reference', () => {
         'getPublicQuotePdf',
         'rejectPublicQuote',
         'viewPublicQuote',
+        // A booking page, its slots and bookings; the visitor's link to move or cancel (issue 33).
+        'getPublicBookingPage',
+        'getPublicBookingSlots',
+        'createPublicBooking',
+        'getPublicBooking',
+        'cancelPublicBooking',
+        'reschedulePublicBooking',
         'getHealth',
         'getReadiness',
         'getVersion',

@@ -484,6 +484,42 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         await t.drain();
         return { failedRun: (started as unknown as { data: { run_id: string }[] }).data[0]!.run_id };
       }
+      case 'meetingType':
+      case 'freshMeetingType': {
+        // The admin hosts it, available every day around the clock (UTC).
+        const all = Object.fromEntries(
+          ['1', '2', '3', '4', '5', '6', '7'].map((d) => [d, [{ start: '00:00', end: '24:00' }]]),
+        );
+        ok(await c.put('/api/v1/me/availability', { time_zone: 'UTC', weekly: all }), 'availability');
+        const created = ok(
+          await c.post('/api/v1/meeting-types', {
+            name: `${tn.marker} meeting`,
+            duration_minutes: 15,
+            assignment: 'single',
+            host_ids: [ids.user],
+          }),
+          kind,
+        );
+        return { [kind]: created.id };
+      }
+      case 'booking':
+      case 'freshBooking': {
+        const type = (await c.get(`/api/v1/meeting-types/${ids.meetingType}`)).body as { token: string };
+        const slots = (await t.client().get(`/api/v1/public/booking/${type.token}/slots?days=3`)).body as {
+          days: { slots: { start: string }[] }[];
+        };
+        // The slots offered leave out the booked ones: the first is free.
+        const slot = slots.days.flatMap((d) => d.slots)[0]!;
+        const booked = ok(
+          await t.client().post(`/api/v1/public/booking/${type.token}`, {
+            start: slot.start,
+            name: `${tn.marker} Visitor`,
+            email: uniqueEmail('visitor'),
+          }),
+          kind,
+        );
+        return { [kind]: booked.id };
+      }
       default:
         throw new Error(`no maker for ${kind}`);
     }
@@ -531,6 +567,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'quote',
     'workflow',
     'run',
+    'meetingType',
+    'booking',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

@@ -258,6 +258,23 @@ const workflowRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/workflows/WorkflowBuilderPage'), 'WorkflowBuilderPage'),
 });
 
+// Scheduling (issue 33): the member's side, and the public booking page and its manage link.
+const schedulingRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/scheduling',
+  component: lazyRouteComponent(() => import('./pages/scheduling/SchedulingPage'), 'SchedulingPage'),
+});
+const bookingPageRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/book/$token',
+  component: lazyRouteComponent(() => import('./pages/scheduling/BookingPage'), 'BookingPage'),
+});
+const manageBookingRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/book/manage/$token',
+  component: lazyRouteComponent(() => import('./pages/scheduling/BookingPage'), 'ManageBookingPage'),
+});
+
 const profileRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/profile',
@@ -271,6 +288,8 @@ const routeTree = rootRoute.addChildren([
   verifyEmailRoute,
   signUpRoute,
   acceptInvitationRoute,
+  bookingPageRoute,
+  manageBookingRoute,
   appRoute.addChildren([
     indexRoute,
     profileRoute,
@@ -294,6 +313,7 @@ const routeTree = rootRoute.addChildren([
     settingsRoute,
     workflowsRoute,
     workflowRoute,
+    schedulingRoute,
   ]),
 ]);
 

@@ -18,6 +18,7 @@ import {
   IconAddressBook,
   IconBox,
   IconBuilding,
+  IconCalendarEvent,
   IconChecklist,
   IconCopy,
   IconFileImport,
@@ -49,6 +50,7 @@ const NAV = [
   { to: '/imports', label: 'Imports', icon: IconFileImport },
   { to: '/duplicates', label: 'Duplicates', icon: IconCopy },
   { to: '/workflows', label: 'Workflows', icon: IconGitBranch },
+  { to: '/scheduling', label: 'Scheduling', icon: IconCalendarEvent },
 ] as const;
 
 /** The app shell: navigation, the organization's name, search (Ctrl/Cmd+K), theme and user menu. */

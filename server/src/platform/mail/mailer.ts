@@ -9,7 +9,13 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import type { JobQueue } from '../jobs/job-queue.js';
 import { systemMail } from './mail.schema.js';
 
-export type SystemMailKind = 'password_reset' | 'email_verification' | 'invitation' | 'quote' | 'workflow';
+export type SystemMailKind =
+  | 'password_reset'
+  | 'email_verification'
+  | 'invitation'
+  | 'quote'
+  | 'workflow'
+  | 'booking';
 
 /** A file sent with a message. */
 export type MailAttachment = { filename: string; contentType: string; content: Buffer };
