@@ -43,6 +43,8 @@ export const AUDIT_ACTIONS = [
   'personal_data.exported',
   'personal_data.erased',
   'retention.applied',
+  'ai.settings_changed',
+  'ai.called',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
