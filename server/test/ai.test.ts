@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -56,36 +56,50 @@ class FakeProvider {
   }
 }
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Responder => (res) =>
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Responder =>
+  (res) =>
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 
 /** An OpenAI chat completion, streamed as server-sent events the way the API streams it. */
-const streamed = (content: string, usage = { prompt_tokens: 120, completion_tokens: 40 }): Responder => (res) => {
-  res.writeHead(200, { 'content-type': 'text/event-stream' });
-  const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test' };
-  res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] })}\n\n`);
-  for (const part of content.match(/.{1,12}/gs) ?? [])
-    res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: part } }] })}\n\n`);
-  res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
-  res.write(`data: ${JSON.stringify({ ...base, choices: [], usage: { ...usage, total_tokens: 0 } })}\n\n`);
-  res.end('data: [DONE]\n\n');
-};
+const streamed =
+  (content: string, usage = { prompt_tokens: 120, completion_tokens: 40 }): Responder =>
+  (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test' };
+    res.write(
+      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] })}\n\n`,
+    );
+    for (const part of content.match(/.{1,12}/gs) ?? [])
+      res.write(
+        `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: part } }] })}\n\n`,
+      );
+    res.write(
+      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+    );
+    res.write(`data: ${JSON.stringify({ ...base, choices: [], usage: { ...usage, total_tokens: 0 } })}\n\n`);
+    res.end('data: [DONE]\n\n');
+  };
 
 /** A streamed tool call: the arguments arrive in pieces. */
-const streamedToolCall = (args: unknown): Responder => (res) => {
-  res.writeHead(200, { 'content-type': 'text/event-stream' });
-  const text = JSON.stringify(args);
-  const base = { id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: 'gpt-test' };
-  res.write(
-    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'set_filter', arguments: '' } }] } }] })}\n\n`,
-  );
-  for (const part of text.match(/.{1,10}/gs) ?? [])
+const streamedToolCall =
+  (args: unknown): Responder =>
+  (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const text = JSON.stringify(args);
+    const base = { id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: 'gpt-test' };
     res.write(
-      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] } }] })}\n\n`,
+      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'set_filter', arguments: '' } }] } }] })}\n\n`,
     );
-  res.write(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 300, completion_tokens: 30 } })}\n\n`);
-  res.end('data: [DONE]\n\n');
-};
+    for (const part of text.match(/.{1,10}/gs) ?? [])
+      res.write(
+        `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] } }] })}\n\n`,
+      );
+    res.write(
+      `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 300, completion_tokens: 30 } })}\n\n`,
+    );
+    res.end('data: [DONE]\n\n');
+  };
 
 let t: TestApp;
 let admin: Awaited<ReturnType<typeof signUp>>;
@@ -152,8 +166,15 @@ describe('settings', () => {
   it('is off by default, and a member cannot use it then', async () => {
     const s = expectStatus(await admin.client.get('/api/v1/ai/settings'), 200);
     expect(s).toMatchObject({ enabled: false, key: null, redact_emails: true, store_prompts: false });
-    expect(expectStatus(await support.client.get('/api/v1/ai/status'), 200)).toEqual({ enabled: false, features: [] });
-    expectProblem(await support.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }), 409, 'ai_disabled');
+    expect(expectStatus(await support.client.get('/api/v1/ai/status'), 200)).toEqual({
+      enabled: false,
+      features: [],
+    });
+    expectProblem(
+      await support.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }),
+      409,
+      'ai_disabled',
+    );
   });
 
   it('needs a key to turn on; the key is sealed, write-only and shown masked; admins only', async () => {
@@ -232,15 +253,29 @@ describe('summarize', () => {
   });
 
   it('an admin (who may see the amount) sends it; another tenant’s record is a 404', async () => {
-    provider.queue.push(json(200, {
-      id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: '{"summary":"ok","next_steps":[]}' } }],
-      usage: { prompt_tokens: 100, completion_tokens: 10 },
-    }));
+    provider.queue.push(
+      json(200, {
+        id: 'x',
+        object: 'chat.completion',
+        choices: [{ index: 0, message: { role: 'assistant', content: '{"summary":"ok","next_steps":[]}' } }],
+        usage: { prompt_tokens: 100, completion_tokens: 10 },
+      }),
+    );
     expectStatus(await admin.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }), 200);
     expect(JSON.stringify(provider.last.body.messages)).toContain(String(SECRET_AMOUNT));
     const count = provider.sent.length;
-    expectProblem(await stranger.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }), 409, 'ai_disabled');
-    expectProblem(await admin.client.post('/api/v1/ai/summarize', { object: 'contact', id: '00000000-0000-4000-8000-000000000001' }), 404);
+    expectProblem(
+      await stranger.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }),
+      409,
+      'ai_disabled',
+    );
+    expectProblem(
+      await admin.client.post('/api/v1/ai/summarize', {
+        object: 'contact',
+        id: '00000000-0000-4000-8000-000000000001',
+      }),
+      404,
+    );
     expect(provider.sent.length).toBe(count);
   });
 
@@ -270,7 +305,12 @@ describe('summarize', () => {
 });
 
 describe('ask', () => {
-  const dealsOver = { and: [{ field: 'amount', op: 'gt', value: 10000 }, { field: 'status', op: 'eq', value: 'open' }] };
+  const dealsOver = {
+    and: [
+      { field: 'amount', op: 'gt', value: 10000 },
+      { field: 'status', op: 'eq', value: 'open' },
+    ],
+  };
 
   it('turns a question into editable chips, validated, not run', async () => {
     provider.queue.push(streamedToolCall({ filter: dealsOver }));
@@ -298,7 +338,9 @@ describe('ask', () => {
     );
     const sent = JSON.stringify(provider.last.body);
     expect(sent).not.toContain('"amount"');
-    expect(provider.last.body.tools[0].function.parameters.$defs.condition.properties.field.enum).not.toContain('amount');
+    expect(
+      provider.last.body.tools[0].function.parameters.$defs.condition.properties.field.enum,
+    ).not.toContain('amount');
     provider.queue.push(streamedToolCall({ filter: { field: 'shoe_size', op: 'eq', value: 42 } }));
     expectProblem(
       await admin.client.post('/api/v1/ai/ask', { object: 'opportunity', question: 'shoe size 42' }),
@@ -337,7 +379,11 @@ describe('draft an e-mail with the Anthropic adapter', () => {
       }),
       200,
     );
-    expect(res).toMatchObject({ subject: 'Your renewal', body: 'Hi Ana,\n\nFollowing up.', model: 'claude-test' });
+    expect(res).toMatchObject({
+      subject: 'Your renewal',
+      body: 'Hi Ana,\n\nFollowing up.',
+      model: 'claude-test',
+    });
     const sent = provider.last;
     expect(sent.path).toBe('/v1/messages');
     expect(sent.headers['x-api-key']).toBe('sk-test-secret-9876');
@@ -355,13 +401,19 @@ describe('when the provider fails', () => {
 
   it('a 429 with retry-after, a refused key, malformed JSON, a 500 and a broken stream: 424, audited', async () => {
     const summarize = () => support.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId });
-    provider.queue.push(json(429, { error: { message: 'slow down', type: 'rate_limit' } }, { 'retry-after': '7' }));
+    provider.queue.push(
+      json(429, { error: { message: 'slow down', type: 'rate_limit' } }, { 'retry-after': '7' }),
+    );
     const limited = await summarize();
     expectProblem(limited, 424, 'ai_provider_rate_limited');
     expect(limited.headers['retry-after']).toBe('7');
-    provider.queue.push(json(401, { error: { message: 'Incorrect API key', type: 'invalid_request_error' } }));
+    provider.queue.push(
+      json(401, { error: { message: 'Incorrect API key', type: 'invalid_request_error' } }),
+    );
     expectProblem(await summarize(), 424, 'ai_provider_rejected_key');
-    provider.queue.push((res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices": [tru'));
+    provider.queue.push((res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices": [tru'),
+    );
     expectProblem(await summarize(), 424, 'ai_provider_malformed');
     provider.queue.push(json(500, { error: { message: 'boom' } }));
     expectProblem(await summarize(), 424, 'ai_provider_error');
@@ -405,7 +457,10 @@ describe('limits', () => {
     expectProblem(res, 429, 'ai_budget_exhausted');
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     expect(provider.sent.length).toBe(count);
-    expectStatus(await admin.client.patch('/api/v1/ai/settings', { member_monthly_tokens: null, org_monthly_tokens: 1 }), 200);
+    expectStatus(
+      await admin.client.patch('/api/v1/ai/settings', { member_monthly_tokens: null, org_monthly_tokens: 1 }),
+      200,
+    );
     expectProblem(
       await admin.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }),
       429,

@@ -1,5 +1,10 @@
 import { AppError } from '../../platform/errors/app-error.js';
-import { OutboundError, type OutboundPolicy, sendOutbound } from '../../platform/net/outbound-http.js';
+import {
+  OutboundError,
+  type OutboundPolicy,
+  type OutboundResponse,
+  sendOutbound,
+} from '../../platform/net/outbound-http.js';
 
 /**
  * The two wire formats the assistant speaks (issue 32): OpenAI's chat completions (which Ollama,
@@ -52,7 +57,9 @@ export function requestBodyOf(config: ProviderConfig, req: ChatRequest): Record<
       messages: [{ role: 'user', content: req.user }],
       ...(req.tool
         ? {
-            tools: [{ name: req.tool.name, description: req.tool.description, input_schema: req.tool.parameters }],
+            tools: [
+              { name: req.tool.name, description: req.tool.description, input_schema: req.tool.parameters },
+            ],
             tool_choice: { type: 'tool', name: req.tool.name },
           }
         : {}),
@@ -95,7 +102,7 @@ export async function callProvider(
         accept: 'text/event-stream, application/json',
         ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
       };
-  let res;
+  let res: OutboundResponse;
   try {
     res = await sendOutbound(
       url,
@@ -111,13 +118,22 @@ export async function callProvider(
   } catch (error) {
     if (error instanceof OutboundError) {
       if (error.code === 'timeout')
-        throw providerError('ai_provider_timeout', `The AI provider did not answer within ${config.timeoutMs} ms`);
-      throw providerError('ai_provider_unreachable', `The AI provider could not be reached: ${error.message}`);
+        throw providerError(
+          'ai_provider_timeout',
+          `The AI provider did not answer within ${config.timeoutMs} ms`,
+        );
+      throw providerError(
+        'ai_provider_unreachable',
+        `The AI provider could not be reached: ${error.message}`,
+      );
     }
     throw error;
   }
   if (res.status === 401 || res.status === 403)
-    throw providerError('ai_provider_rejected_key', 'The AI provider refused the key: check it in the AI settings');
+    throw providerError(
+      'ai_provider_rejected_key',
+      'The AI provider refused the key: check it in the AI settings',
+    );
   if (res.status === 429) {
     const retry = Number(res.headers['retry-after']);
     throw providerError(
@@ -146,7 +162,10 @@ function parseArguments(raw: unknown): unknown {
   try {
     return JSON.parse(raw);
   } catch {
-    throw providerError('ai_provider_malformed', 'The AI provider answered a tool call whose arguments are not JSON');
+    throw providerError(
+      'ai_provider_malformed',
+      'The AI provider answered a tool call whose arguments are not JSON',
+    );
   }
 }
 
@@ -186,11 +205,14 @@ function openAiStreamAnswer(raw: string): ChatAnswer {
       break;
     }
     const chunk = JSON.parse(data) as {
-      choices?: { delta?: { content?: string | null; tool_calls?: { function?: { arguments?: string } }[] } }[];
+      choices?: {
+        delta?: { content?: string | null; tool_calls?: { function?: { arguments?: string } }[] };
+      }[];
       usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
       error?: { message?: string };
     };
-    if (chunk.error) throw providerError('ai_provider_error', 'The AI provider stopped with an error mid-answer');
+    if (chunk.error)
+      throw providerError('ai_provider_error', 'The AI provider stopped with an error mid-answer');
     const delta = chunk.choices?.[0]?.delta;
     if (typeof delta?.content === 'string') text += delta.content;
     for (const call of delta?.tool_calls ?? []) {
@@ -202,7 +224,8 @@ function openAiStreamAnswer(raw: string): ChatAnswer {
       tokensOut = num(chunk.usage.completion_tokens);
     }
   }
-  if (!done) throw providerError('ai_provider_malformed', 'The AI provider’s answer ended before it was complete');
+  if (!done)
+    throw providerError('ai_provider_malformed', 'The AI provider’s answer ended before it was complete');
   return { text, ...(called ? { toolArguments: parseArguments(args) } : {}), tokensIn, tokensOut };
 }
 

@@ -51,7 +51,11 @@ export const AiStatus = z
   .object({ enabled: z.boolean(), features: z.array(z.enum(AI_FEATURES)) })
   .meta({ id: 'AiStatus' });
 
-const ObjectKey = z.string().min(1).max(100).regex(/^[a-z][a-z0-9_]*$/);
+const ObjectKey = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[a-z][a-z0-9_]*$/);
 
 export const AiRecordInput = z.strictObject({ object: ObjectKey, id: z.uuid() });
 

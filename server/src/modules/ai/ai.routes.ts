@@ -12,7 +12,14 @@ import {
   AiStatus,
   AiSummary,
 } from './ai.dto.js';
-import { askFilter, draftEmail, getAiSettings, getAiStatus, summarizeRecord, updateAiSettings } from './ai.service.js';
+import {
+  askFilter,
+  draftEmail,
+  getAiSettings,
+  getAiStatus,
+  summarizeRecord,
+  updateAiSettings,
+} from './ai.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem };
 /** What an assistant call may answer beyond the usual: off (409), a budget or the rate limit (429), the provider (424). */

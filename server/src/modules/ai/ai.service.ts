@@ -18,9 +18,9 @@ import { listNotes } from '../notes/note.service.js';
 import { listRecords } from '../records/record-list.service.js';
 import { timelineOf } from '../timeline/timeline.service.js';
 import { outboundPolicyOf } from '../webhooks/webhook.service.js';
-import { type ChatAnswer, callProvider, type ProviderKind, type ToolSpec } from './ai-provider.js';
 import type { AiFeature, AiSettingsUpdateIn, AiSettingsViewOut } from './ai.dto.js';
 import { aiSettings, aiUsage } from './ai.schema.js';
+import { type ChatAnswer, callProvider, type ProviderKind, type ToolSpec } from './ai-provider.js';
 import { ASK_V1, DRAFT_EMAIL_V1, type PromptTemplate, SUMMARIZE_V1 } from './prompts/index.js';
 
 /** The purpose label provider keys are sealed under (`platform/crypto/sealed.ts`). */
@@ -146,10 +146,15 @@ export async function updateAiSettings(
     baseUrl: input.base_url ?? base.baseUrl,
     model: input.model ?? base.model,
     keySealed:
-      key === undefined ? base.keySealed : key === null || key === '' ? null : seal(services.config.secret, KEY_PURPOSE, key),
+      key === undefined
+        ? base.keySealed
+        : key === null || key === ''
+          ? null
+          : seal(services.config.secret, KEY_PURPOSE, key),
     keyLast4: key === undefined ? base.keyLast4 : key === null || key === '' ? null : key.slice(-4),
     features: input.features ? [...new Set(input.features)] : base.features,
-    orgMonthlyTokens: input.org_monthly_tokens === undefined ? base.orgMonthlyTokens : input.org_monthly_tokens,
+    orgMonthlyTokens:
+      input.org_monthly_tokens === undefined ? base.orgMonthlyTokens : input.org_monthly_tokens,
     memberMonthlyTokens:
       input.member_monthly_tokens === undefined ? base.memberMonthlyTokens : input.member_monthly_tokens,
     callsPerMinute: input.calls_per_minute ?? base.callsPerMinute,
@@ -171,7 +176,10 @@ export async function updateAiSettings(
   const changed = Object.keys(input).filter((k) => k !== 'key');
   await recordAudit(services.database, ctx.orgId, source, {
     action: 'ai.settings_changed',
-    details: { changed, ...(input.key !== undefined ? { key: input.key === null ? 'removed' : 'replaced' } : {}) },
+    details: {
+      changed,
+      ...(input.key !== undefined ? { key: input.key === null ? 'removed' : 'replaced' } : {}),
+    },
   });
   return getAiSettings(services, ctx);
 }
@@ -205,7 +213,11 @@ async function gate(services: Services, ctx: TenantContext, feature: AiFeature):
   if (!row?.enabled || row.keySealed === null)
     throw new AppError(409, 'ai_disabled', 'The AI assistant is not turned on for this organization');
   if (!row.features.includes(feature))
-    throw new AppError(409, 'ai_feature_disabled', `The assistant's ${feature.replace('_', ' ')} is turned off`);
+    throw new AppError(
+      409,
+      'ai_feature_disabled',
+      `The assistant's ${feature.replace('_', ' ')} is turned off`,
+    );
   const userId = ctx.actor.type === 'user' || ctx.actor.type === 'api_key' ? ctx.actor.id : null;
   const recent = await withTenant(
     services.database,
@@ -253,7 +265,11 @@ async function gate(services: Services, ctx: TenantContext, feature: AiFeature):
   try {
     apiKey = unseal(services.config.secret, KEY_PURPOSE, row.keySealed);
   } catch {
-    throw new AppError(409, 'ai_key_unreadable', 'The stored provider key cannot be read; an admin must set it again');
+    throw new AppError(
+      409,
+      'ai_key_unreadable',
+      'The stored provider key cannot be read; an admin must set it again',
+    );
   }
   return { row, apiKey, userId, maxTokens: Math.max(1, Math.min(1024, remaining)) };
 }
@@ -312,7 +328,12 @@ async function run(
         apiKey: g.apiKey,
         timeoutMs: providerTimeoutMs(),
       },
-      { system: input.template.system, user: prompt, maxTokens: g.maxTokens, ...(input.tool ? { tool: input.tool } : {}) },
+      {
+        system: input.template.system,
+        user: prompt,
+        maxTokens: g.maxTokens,
+        ...(input.tool ? { tool: input.tool } : {}),
+      },
       outboundPolicyOf(services),
     );
     return { answer, model: row.model };
@@ -369,7 +390,12 @@ const urlOf = (object: string, id: string) =>
 type Item = Record<string, unknown> & { id: string };
 type Source = { object: string; id: string; label: string; url: string };
 
-async function listAs(services: Services, ctx: TenantContext, object: string, query: ListQuery): Promise<Item[]> {
+async function listAs(
+  services: Services,
+  ctx: TenantContext,
+  object: string,
+  query: ListQuery,
+): Promise<Item[]> {
   if (!allows(ctx, object, 'read')) return [];
   try {
     return (await listRecords(services, ctx, object, query)).data;
@@ -436,22 +462,45 @@ async function recordContext(
     };
     const notes =
       allows(ctx, 'note', 'read') && (LINKABLE_OBJECTS as readonly string[]).includes(def.key)
-        ? (await listNotes(services, ctx, { object: def.key as (typeof LINKABLE_OBJECTS)[number], id, limit: 10 })).data
+        ? (
+            await listNotes(services, ctx, {
+              object: def.key as (typeof LINKABLE_OBJECTS)[number],
+              id,
+              limit: 10,
+            })
+          ).data
         : [];
     const tasks = await listAs(services, ctx, 'task', { filter: linked, limit: 10 });
     const dealKey = def.key === 'contact' ? 'contact_id' : def.key === 'company' ? 'company_id' : undefined;
     const deals = dealKey
-      ? await listAs(services, ctx, 'opportunity', { filter: { field: dealKey, op: 'eq', value: id }, limit: 10 })
+      ? await listAs(services, ctx, 'opportunity', {
+          filter: { field: dealKey, op: 'eq', value: id },
+          limit: 10,
+        })
       : [];
     const timeline = await timelineOf(services, ctx, { object: def.key, id }, { limit: 15 });
-    parts.notes = notes.map((n) => ({ at: n.occurred_at, kind: n.kind, text: String(n.body_text ?? '').slice(0, 2000) }));
+    parts.notes = notes.map((n) => ({
+      at: n.occurred_at,
+      kind: n.kind,
+      text: String(n.body_text ?? '').slice(0, 2000),
+    }));
     parts.tasks = tasks.map(compact);
     parts.deals = deals.map(compact);
     parts.recent_activity = timeline.data.map((e) => ({ at: e.occurred_at, what: e.description }));
     for (const d of deals)
-      sources.push({ object: 'opportunity', id: d.id, label: String(d.title ?? 'Deal'), url: urlOf('opportunity', d.id) });
+      sources.push({
+        object: 'opportunity',
+        id: d.id,
+        label: String(d.title ?? 'Deal'),
+        url: urlOf('opportunity', d.id),
+      });
     for (const t of tasks)
-      sources.push({ object: 'task', id: t.id, label: String(t.title ?? 'Task'), url: `/tasks?task=${t.id}` });
+      sources.push({
+        object: 'task',
+        id: t.id,
+        label: String(t.title ?? 'Task'),
+        url: `/tasks?task=${t.id}`,
+      });
   }
   let data = JSON.stringify(parts, null, 1);
   if (data.length > MAX_DATA_CHARS) data = `${data.slice(0, MAX_DATA_CHARS)}\n(truncated)`;
@@ -492,7 +541,10 @@ export async function summarizeRecord(
   const steps = Array.isArray(json?.next_steps) ? json.next_steps : [];
   return {
     summary: json ? str(json.summary, 4000) : answer.text.slice(0, 4000),
-    next_steps: steps.filter((s): s is string => typeof s === 'string').slice(0, 5).map((s) => s.slice(0, 500)),
+    next_steps: steps
+      .filter((s): s is string => typeof s === 'string')
+      .slice(0, 5)
+      .map((s) => s.slice(0, 500)),
     sources: rc.sources,
     model,
   };
@@ -559,7 +611,8 @@ export async function askFilter(
       properties: {
         filter: {
           type: 'object',
-          description: 'A filter tree: a condition {field, op, value} or a group {and: [...]}, {or: [...]}, {not: ...}',
+          description:
+            'A filter tree: a condition {field, op, value} or a group {and: [...]}, {or: [...]}, {not: ...}',
           properties: {
             and: { type: 'array', items: { $ref: '#/$defs/condition' } },
           },
@@ -589,28 +642,44 @@ export async function askFilter(
       `Today is ${today}. The list is ${def.labelPlural}.\n<data>\n${JSON.stringify({ fields: catalogue })}\n</data>\n` +
       `Question: ${input.question}`,
   });
-  const args = (answer.toolArguments ?? jsonOf(answer.text)) as { filter?: unknown; note?: unknown } | undefined;
+  const args = (answer.toolArguments ?? jsonOf(answer.text)) as
+    | { filter?: unknown; note?: unknown }
+    | undefined;
   const filter = args?.filter;
   if (typeof filter !== 'object' || filter === null || Array.isArray(filter))
-    throw new AppError(422, 'ai_no_filter', 'The assistant did not answer with a filter; try rephrasing the question');
+    throw new AppError(
+      422,
+      'ai_no_filter',
+      'The assistant did not answer with a filter; try rephrasing the question',
+    );
   // The same check a member's own filter gets: unknown and hidden fields are refused alike.
   const readable = readableOf(ctx, def.key) ?? (() => true);
   try {
-    compileFilter(filter, { object: def, table: 'r', readable, clock: { now: new Date(), timeZone: 'UTC' } }, 'filter');
+    compileFilter(
+      filter,
+      { object: def, table: 'r', readable, clock: { now: new Date(), timeZone: 'UTC' } },
+      'filter',
+    );
   } catch (error) {
     if (error instanceof AppError)
-      throw new AppError(422, 'ai_filter_invalid', `The assistant proposed a filter that cannot be used: ${error.message}`, {
-        path: error.path,
-      });
+      throw new AppError(
+        422,
+        'ai_filter_invalid',
+        `The assistant proposed a filter that cannot be used: ${error.message}`,
+        {
+          path: error.path,
+        },
+      );
     throw error;
   }
   const labels = new Map(fields.map((f) => [f.key, f.label]));
   const conditions: Condition[] | undefined =
     'field' in filter
       ? [filter as Condition]
-      : 'and' in filter && Array.isArray((filter as { and: unknown[] }).and) &&
+      : 'and' in filter &&
+          Array.isArray((filter as { and: unknown[] }).and) &&
           (filter as { and: unknown[] }).and.every((c) => typeof c === 'object' && c !== null && 'field' in c)
-        ? ((filter as { and: Condition[] }).and)
+        ? (filter as { and: Condition[] }).and
         : undefined;
   return {
     filter: filter as Record<string, unknown>,
