@@ -483,3 +483,83 @@ describe('limits', () => {
     );
   });
 });
+
+describe('the MCP server for outside agents', () => {
+  const rpc = (key: string, method: string, params?: Record<string, unknown>, id: number | null = 1) =>
+    t.client({ origin: null }).post(
+      '/api/v1/mcp',
+      { jsonrpc: '2.0', method, ...(id === null ? {} : { id }), ...(params ? { params } : {}) },
+      {
+        authorization: `Bearer ${key}`,
+      },
+    );
+  let key: string;
+
+  beforeAll(async () => {
+    key = expectStatus(
+      await admin.client.post('/api/v1/api-keys', { name: 'Agent', scopes: { contact: ['read'] } }),
+      201,
+    ).key;
+  });
+
+  it('initializes and lists its tools (official SDK)', async () => {
+    const init = expectStatus(
+      await rpc(key, 'initialize', {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'test', version: '1' },
+      }),
+      200,
+    );
+    expect(init.result.serverInfo.name).toBe('cairn');
+    expect(init.result.capabilities.tools).toBeDefined();
+    expectStatus(await rpc(key, 'notifications/initialized', undefined, null), 202);
+    const tools = expectStatus(await rpc(key, 'tools/list', {}), 200).result.tools;
+    expect(tools.map((x: { name: string }) => x.name).sort()).toEqual(['query', 'read', 'search']);
+  });
+
+  it('reads and queries within the key’s scopes, and every call is audited', async () => {
+    const read = expectStatus(
+      await rpc(key, 'tools/call', { name: 'read', arguments: { object: 'contact', id: contactId } }),
+      200,
+    ).result;
+    expect(read.isError).toBeFalsy();
+    expect(JSON.parse(read.content[0].text)).toMatchObject({ id: contactId, first_name: 'Ana' });
+    const query = expectStatus(
+      await rpc(key, 'tools/call', {
+        name: 'query',
+        arguments: { object: 'contact', filter: { field: 'first_name', op: 'eq', value: 'Ana' } },
+      }),
+      200,
+    ).result;
+    expect(JSON.parse(query.content[0].text).data.map((c: { id: string }) => c.id)).toEqual([contactId]);
+    // Deals are outside the key's scopes.
+    const denied = expectStatus(
+      await rpc(key, 'tools/call', { name: 'read', arguments: { object: 'opportunity', id: dealId } }),
+      200,
+    ).result;
+    expect(denied.isError).toBe(true);
+    expect(denied.content[0].text).toMatch(/^right_denied/);
+    expect(denied.content[0].text).not.toContain(String(SECRET_AMOUNT));
+    const bad = expectStatus(
+      await rpc(key, 'tools/call', {
+        name: 'query',
+        arguments: { object: 'contact', filter: { field: 'shoe_size', op: 'eq', value: 1 } },
+      }),
+      200,
+    ).result;
+    expect(bad.isError).toBe(true);
+    expect(bad.content[0].text).toMatch(/^invalid_query/);
+    const log = expectStatus(await admin.client.get('/api/v1/audit?action=mcp.tool_called'), 200).data;
+    expect(log.map((e: any) => e.details.outcome)).toEqual(['invalid_query', 'right_denied', 'ok', 'ok']);
+    expect(log[0].actor.type).toBe('api_key');
+  });
+
+  it('takes an API key only', async () => {
+    expectProblem(
+      await admin.client.post('/api/v1/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      403,
+      'api_key_required',
+    );
+  });
+});

@@ -1260,6 +1260,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The MCP server (streamable HTTP, JSON answers, stateless) for outside agents, with an API key: tools `search`, `read`, `query`, bound by the key’s scopes; every call audited */
+        post: operations["mcp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -8356,6 +8373,24 @@ export interface components {
                 field: string;
             }[];
         };
+        McpMessage: {
+            id?: string | number;
+            /** @constant */
+            jsonrpc: "2.0";
+            method: string;
+            params?: {
+                [key: string]: unknown;
+            };
+        };
+        McpMessageInput: {
+            id?: string | number;
+            /** @constant */
+            jsonrpc: "2.0";
+            method: string;
+            params?: {
+                [key: string]: unknown;
+            };
+        };
         Me: {
             organization: {
                 /** Format: uuid */
@@ -12626,7 +12661,7 @@ export interface operations {
     listAuditLog: {
         parameters: {
             query?: {
-                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "role.created" | "role.updated" | "role.deleted" | "team.created" | "team.updated" | "team.deleted" | "team.member_added" | "team.member_removed" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed" | "personal_data.exported" | "personal_data.erased" | "retention.applied" | "ai.settings_changed" | "ai.called";
+                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "role.created" | "role.updated" | "role.deleted" | "team.created" | "team.updated" | "team.deleted" | "team.member_added" | "team.member_removed" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed" | "personal_data.exported" | "personal_data.erased" | "retention.applied" | "ai.settings_changed" | "ai.called" | "mcp.tool_called";
                 /** @description Only this actor's entries: a user's or an API key's id */
                 actor?: string;
                 /** @description `next_cursor` of the previous page */
@@ -12723,7 +12758,7 @@ export interface operations {
     exportAuditLog: {
         parameters: {
             query?: {
-                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "role.created" | "role.updated" | "role.deleted" | "team.created" | "team.updated" | "team.deleted" | "team.member_added" | "team.member_removed" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed" | "personal_data.exported" | "personal_data.erased" | "retention.applied" | "ai.settings_changed" | "ai.called";
+                action?: "auth.signed_in" | "auth.signed_out" | "auth.sign_in_failed" | "auth.locked_out" | "auth.password_reset" | "auth.sessions_revoked" | "auth.two_factor_enabled" | "auth.two_factor_disabled" | "auth.two_factor_recovery_used" | "auth.two_factor_policy_changed" | "member.invited" | "member.role_changed" | "member.removed" | "invitation.canceled" | "api_key.issued" | "api_key.revoked" | "role.created" | "role.updated" | "role.deleted" | "team.created" | "team.updated" | "team.deleted" | "team.member_added" | "team.member_removed" | "records.exported" | "records.imported" | "records.bulk_archived" | "records.bulk_restored" | "record.deleted" | "audit.exported" | "guard.warned" | "guard.incident_opened" | "guard.incident_resolved" | "guard.settings_changed" | "personal_data.exported" | "personal_data.erased" | "retention.applied" | "ai.settings_changed" | "ai.called" | "mcp.tool_called";
                 /** @description Only this actor's entries: a user's or an API key's id */
                 actor?: string;
                 /** @description Entries at or after this time (ISO 8601) */
@@ -22099,6 +22134,111 @@ export interface operations {
             };
             /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    mcp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["McpMessageInput"];
+            };
+        };
+        responses: {
+            /** @description The JSON-RPC answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A notification was accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

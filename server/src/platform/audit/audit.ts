@@ -45,6 +45,7 @@ export const AUDIT_ACTIONS = [
   'retention.applied',
   'ai.settings_changed',
   'ai.called',
+  'mcp.tool_called',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
