@@ -264,10 +264,11 @@ describe('summarize', () => {
     expectStatus(await admin.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }), 200);
     expect(JSON.stringify(provider.last.body.messages)).toContain(String(SECRET_AMOUNT));
     const count = provider.sent.length;
+    // Another organization's record: a 404, as an unknown one, before anything else is said.
     expectProblem(
       await stranger.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }),
-      409,
-      'ai_disabled',
+      404,
+      'not_found',
     );
     expectProblem(
       await admin.client.post('/api/v1/ai/summarize', {
@@ -392,6 +393,36 @@ describe('draft an e-mail with the Anthropic adapter', () => {
     expect(sent.body.messages[0].content).toContain('Follow up on the renewal');
     expect(sent.body.messages[0].content).not.toContain('ana.lima@example.org');
   });
+
+  it('asks with a forced tool_use and reads its input as the filter', async () => {
+    provider.queue.push(
+      json(200, {
+        id: 'msg_2',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-test',
+        content: [
+          {
+            type: 'tool_use',
+            id: 'toolu_1',
+            name: 'set_filter',
+            input: { filter: { field: 'first_name', op: 'eq', value: 'Ana' } },
+          },
+        ],
+        stop_reason: 'tool_use',
+        usage: { input_tokens: 200, output_tokens: 25 },
+      }),
+    );
+    const res = expectStatus(
+      await support.client.post('/api/v1/ai/ask', { object: 'contact', question: 'contacts named Ana' }),
+      200,
+    );
+    expect(res.chips).toEqual([{ field: 'first_name', label: 'First name', op: 'eq', value: 'Ana' }]);
+    const sent = provider.last.body;
+    expect(sent.tool_choice).toEqual({ type: 'tool', name: 'set_filter' });
+    expect(sent.tools[0].name).toBe('set_filter');
+    expect(sent.tools[0].input_schema.$defs.condition.properties.field.enum).toContain('first_name');
+  });
 });
 
 describe('when the provider fails', () => {
@@ -451,7 +482,10 @@ describe('limits', () => {
   it('a spent member budget is a clear 429, and the provider is not called', async () => {
     const used = expectStatus(await admin.client.get('/api/v1/ai/settings'), 200).tokens_this_month;
     expect(used).toBeGreaterThan(0);
-    expectStatus(await admin.client.patch('/api/v1/ai/settings', { member_monthly_tokens: 100 }), 200);
+    expectStatus(
+      await admin.client.patch('/api/v1/ai/settings', { member_monthly_tokens: 100, calls_per_minute: 600 }),
+      200,
+    );
     const count = provider.sent.length;
     const res = await support.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId });
     expectProblem(res, 429, 'ai_budget_exhausted');

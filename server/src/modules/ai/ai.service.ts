@@ -428,6 +428,27 @@ const labelOf = (def: ObjectDef, item: Item) => {
   return `${def.labelSingular} ${item.id.slice(0, 8)}`;
 };
 
+/**
+ * The record, as the member reaches it, must exist before anything else is said about the call:
+ * another organization's id or one beyond the member's scope answers 404 like an unknown one.
+ */
+async function assertReachable(services: Services, ctx: TenantContext, object: string, id: string) {
+  let def: ObjectDef;
+  try {
+    def = await withTenant(services.database, ctx, ({ tx }) => cachedObjectDef(tx, ctx.orgId, object), {
+      readOnly: true,
+    });
+  } catch {
+    throw notFound('Object', object);
+  }
+  const [found] = await listAs(services, ctx, def.key, {
+    filter: { field: 'id', op: 'eq', value: id },
+    fields: ['id'],
+    limit: 1,
+  });
+  if (!found) throw notFound(def.labelSingular, id);
+}
+
 type RecordContext = { def: ObjectDef; record: Item; data: string; sources: Source[] };
 
 /** @throws 404 when the record does not exist or is beyond the member's reach; 403 without the read right */
@@ -528,6 +549,7 @@ export async function summarizeRecord(
   source: AuditSource,
   input: { object: string; id: string },
 ) {
+  await assertReachable(services, ctx, input.object, input.id);
   const target = { type: input.object, id: input.id };
   const g = await open(services, ctx, source, { feature: 'summarize', template: SUMMARIZE_V1, target });
   const rc = await recordContext(services, ctx, input.object, input.id, true);
@@ -556,6 +578,7 @@ export async function draftEmail(
   source: AuditSource,
   input: { object: string; id: string; instructions?: string | undefined },
 ) {
+  await assertReachable(services, ctx, input.object, input.id);
   const target = { type: input.object, id: input.id };
   const g = await open(services, ctx, source, { feature: 'draft_email', template: DRAFT_EMAIL_V1, target });
   const rc = await recordContext(services, ctx, input.object, input.id, false);
