@@ -7,6 +7,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { registerAccessRoutes } from './modules/access/access.routes.js';
+import { registerAiRoutes } from './modules/ai/ai.routes.js';
+import { registerMcpRoutes } from './modules/ai/mcp.routes.js';
 import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerConsentRoutes } from './modules/consent/consent.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
@@ -215,6 +217,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerNotificationRoutes(v1 as ApiApp, services);
         registerAuditRoutes(v1 as ApiApp, services);
         registerApiKeyRoutes(v1 as ApiApp, services);
+        registerAiRoutes(v1 as ApiApp, services);
+        registerMcpRoutes(v1 as ApiApp, services);
         registerAccessRoutes(v1 as ApiApp, services);
         registerPasswordRoutes(v1 as ApiApp, services);
         registerSystemMailRoutes(v1 as ApiApp, services);

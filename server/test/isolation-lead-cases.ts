@@ -125,3 +125,28 @@ CASES['GET /api/v1/consents'] = [
     holds: (r) => rowsOf(r).length > 0,
   },
 ];
+
+// The AI assistant and the MCP server (issue 32). The walk's organizations have the assistant off,
+// so the owner's summary and draft answer 409 `ai_disabled`; a record of another organization is
+// a 404 before that, as an unknown one.
+NO_IDS['GET /api/v1/ai/settings'] = "the caller's own organization's AI settings; takes no id";
+NO_IDS['PATCH /api/v1/ai/settings'] = "changes the caller's own organization's AI settings; takes no id";
+NO_IDS['GET /api/v1/ai/status'] = "whether the caller's own organization has the assistant on; takes no id";
+NO_IDS['POST /api/v1/ai/ask'] =
+  "a question about an object of the caller's own registry; takes no id, runs nothing (the filter is only checked)";
+NO_IDS['POST /api/v1/mcp'] =
+  "an API key's JSON-RPC message: its tools run in the key's own organization with its scopes (ai.test.ts)";
+CASES['POST /api/v1/ai/summarize'] = [
+  {
+    fields: { 'body.id': 'contact' },
+    ok: 409,
+    send: (v) => ({ url: '/api/v1/ai/summarize', body: { object: 'contact', id: v['body.id'] } }),
+  },
+];
+CASES['POST /api/v1/ai/draft-email'] = [
+  {
+    fields: { 'body.id': 'contact' },
+    ok: 409,
+    send: (v) => ({ url: '/api/v1/ai/draft-email', body: { object: 'contact', id: v['body.id'] } }),
+  },
+];

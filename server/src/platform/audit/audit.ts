@@ -45,6 +45,9 @@ export const AUDIT_ACTIONS = [
   'retention.applied',
   'organization.deletion_scheduled',
   'organization.deletion_canceled',
+  'ai.settings_changed',
+  'ai.called',
+  'mcp.tool_called',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -24,6 +24,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   414: 'A path parameter is longer than the server accepts (`uri_too_long`)',
   415: 'The body is not in a media type this operation reads (`unsupported_media_type`)',
   422: 'Well-formed but refers to something that cannot be used (`reference_not_found`, ...)',
+  424: 'A service this operation depends on failed (the AI provider: `ai_provider_timeout`, `ai_provider_rate_limited` with `Retry-After`, `ai_provider_rejected_key`, `ai_provider_malformed`, `ai_provider_error`, `ai_provider_unreachable`)',
   429: 'Too many requests (`rate_limited`), with `Retry-After` in seconds',
   431: 'The request headers are too large',
   503: 'The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later',

@@ -20,6 +20,7 @@ import { FieldValue, formatDate, useMembers } from '../../lib/fields';
 import { objectQuery } from '../../lib/query';
 import type { RecordData } from '../../lib/records';
 import { ErrorAlert, PageSkeleton } from '../../shell/states';
+import { RecordAssistantSlot } from '../ai/assistant';
 import { AttachmentsPanel } from './AttachmentsPanel';
 import { ReasonForm } from './ReasonForm';
 
@@ -104,6 +105,7 @@ export function CustomRecordPage() {
           ))}
         </SimpleGrid>
       </Paper>
+      <RecordAssistantSlot object={object} id={id} />
       <AttachmentsPanel object={object} id={id} />
       {formFields(description)
         .filter((f) => f.type === 'status')

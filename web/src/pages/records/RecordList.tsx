@@ -64,6 +64,7 @@ import {
   type Sort,
 } from '../../lib/records';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
+import { AskSlot } from '../ai/assistant';
 import { FilterBuilder, type FilterState, fromFilter, toFilter } from './FilterBuilder';
 import { InlineCellEditor, isInlineEditable } from './InlineCell';
 
@@ -293,6 +294,7 @@ export function RecordList(config: ListConfig) {
           w={240}
         />
         <FilterBuilder fields={fields} state={filter} onChange={setFilter} members={members} />
+        <AskSlot object={config.object} onApply={(f) => setFilter(fromFilter(f))} />
         <ColumnChooser fields={fields} columns={columns} onChange={setColumns} />
         <Menu position="bottom-start">
           <Menu.Target>

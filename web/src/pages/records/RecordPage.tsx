@@ -8,6 +8,7 @@ import { useMembers } from '../../lib/fields';
 import { objectQuery } from '../../lib/query';
 import { COLLECTION, type RecordObject, recordQuery, recordTitle, useRecordSave } from '../../lib/records';
 import { PageSkeleton } from '../../shell/states';
+import { RecordAssistantSlot } from '../ai/assistant';
 import { ActivityPanel } from './ActivityPanel';
 import { AttachmentsPanel } from './AttachmentsPanel';
 import { EditableField, RecordActions, Section, TasksPanel, TimelinePanel, useCanEdit } from './DetailParts';
@@ -118,6 +119,7 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
         </Grid.Col>
         <Grid.Col span={{ base: 12, md: 7 }}>
           <Stack>
+            {object !== 'product' && <RecordAssistantSlot object={object} id={id} />}
             <RelatedRecords
               object={object}
               id={id}

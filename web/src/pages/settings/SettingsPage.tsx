@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { meQuery } from '../../lib/query';
 import { EmptyState } from '../../shell/states';
+import { AiSettings } from './AiSettings';
 import { CustomFieldsSettings } from './CustomFieldsSettings';
 import { CustomObjectsSettings } from './CustomObjectsSettings';
 import { FormsSettings } from './FormsSettings';
@@ -56,6 +57,7 @@ export function SettingsPage() {
           <Tabs.Tab value="forms">Forms</Tabs.Tab>
           <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>
           <Tabs.Tab value="price-lists">Price lists</Tabs.Tab>
+          <Tabs.Tab value="ai">AI assistant</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="organization" pt="md">
           <OrganizationSettings />
@@ -92,6 +94,9 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="webhooks" pt="md">
           <WebhooksSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="ai" pt="md">
+          <AiSettings />
         </Tabs.Panel>
       </Tabs>
     </Stack>

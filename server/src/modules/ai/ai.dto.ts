@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+export const AI_FEATURES = ['summarize', 'draft_email', 'ask'] as const;
+export type AiFeature = (typeof AI_FEATURES)[number];
+
+const Tokens = z.number().int().min(1).max(1_000_000_000).nullable();
+
+export const AiSettingsView = z
+  .object({
+    enabled: z.boolean(),
+    provider: z.enum(['openai', 'anthropic']),
+    base_url: z.string(),
+    model: z.string(),
+    key: z.string().nullable().describe('The key masked (`••••abcd`), or null when none is set'),
+    features: z.array(z.enum(AI_FEATURES)),
+    org_monthly_tokens: Tokens,
+    member_monthly_tokens: Tokens,
+    calls_per_minute: z.number().int(),
+    redact_emails: z.boolean(),
+    redact_phones: z.boolean(),
+    store_prompts: z.boolean(),
+    tokens_this_month: z.number().int().describe('Tokens (in + out) the organization used this month (UTC)'),
+  })
+  .meta({ id: 'AiSettings' });
+export type AiSettingsViewOut = z.infer<typeof AiSettingsView>;
+
+export const AiSettingsUpdate = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    provider: z.enum(['openai', 'anthropic']).optional(),
+    base_url: z.string().min(1).max(2000).optional(),
+    model: z.string().min(1).max(200).optional(),
+    key: z
+      .string()
+      .max(1000)
+      .nullable()
+      .optional()
+      .describe('Write-only: a new key, or null to remove it; absent keeps the current one'),
+    features: z.array(z.enum(AI_FEATURES)).max(AI_FEATURES.length).optional(),
+    org_monthly_tokens: Tokens.optional(),
+    member_monthly_tokens: Tokens.optional(),
+    calls_per_minute: z.number().int().min(1).max(600).optional(),
+    redact_emails: z.boolean().optional(),
+    redact_phones: z.boolean().optional(),
+    store_prompts: z.boolean().optional(),
+  })
+  .meta({ id: 'AiSettingsUpdate' });
+export type AiSettingsUpdateIn = z.infer<typeof AiSettingsUpdate>;
+
+export const AiStatus = z
+  .object({ enabled: z.boolean(), features: z.array(z.enum(AI_FEATURES)) })
+  .meta({ id: 'AiStatus' });
+
+const ObjectKey = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[a-z][a-z0-9_]*$/);
+
+export const AiRecordInput = z.strictObject({ object: ObjectKey, id: z.uuid() });
+
+export const AiSource = z
+  .object({ object: z.string(), id: z.string(), label: z.string(), url: z.string() })
+  .meta({ id: 'AiSource' });
+
+export const AiSummary = z
+  .object({
+    summary: z.string().describe('Plain text written by the model: render it as text, never as HTML'),
+    next_steps: z.array(z.string()),
+    sources: z.array(AiSource).describe('The records the summary drew on'),
+    model: z.string(),
+  })
+  .meta({ id: 'AiSummary' });
+
+export const AiDraftInput = AiRecordInput.extend({
+  instructions: z.string().max(2000).optional().describe('What the e-mail should say'),
+});
+
+export const AiDraft = z
+  .object({
+    subject: z.string(),
+    body: z.string().describe('Plain text for the member to edit; the assistant never sends it'),
+    model: z.string(),
+  })
+  .meta({ id: 'AiDraft' });
+
+export const AiAskInput = z.strictObject({ object: ObjectKey, question: z.string().min(1).max(1000) });
+
+export const AiChip = z
+  .object({ field: z.string(), label: z.string(), op: z.string(), value: z.unknown().optional() })
+  .meta({ id: 'AiFilterChip' });
+
+export const AiAskAnswer = z
+  .object({
+    filter: z.record(z.string(), z.unknown()).describe('A filter of the query language, validated, not run'),
+    chips: z
+      .array(AiChip)
+      .nullable()
+      .describe('The filter as editable chips (all must match), or null when it has or / not groups'),
+    note: z.string().nullable(),
+    model: z.string(),
+  })
+  .meta({ id: 'AiAskAnswer' });

@@ -1,0 +1,123 @@
+import { auditSourceOf } from '../../platform/audit/audit.js';
+import { Problem } from '../../platform/http/problem.js';
+import type { ApiApp, Services } from '../../platform/http/types.js';
+import {
+  AiAskAnswer,
+  AiAskInput,
+  AiDraft,
+  AiDraftInput,
+  AiRecordInput,
+  AiSettingsUpdate,
+  AiSettingsView,
+  AiStatus,
+  AiSummary,
+} from './ai.dto.js';
+import {
+  askFilter,
+  draftEmail,
+  getAiSettings,
+  getAiStatus,
+  summarizeRecord,
+  updateAiSettings,
+} from './ai.service.js';
+
+const errors = { 400: Problem, 401: Problem, 403: Problem };
+/** What an assistant call may answer beyond the usual: off (409), a budget or the rate limit (429), the provider (424). */
+const callErrors = { ...errors, 404: Problem, 409: Problem, 422: Problem, 424: Problem, 429: Problem };
+const tags = ['ai'];
+
+/**
+ * The AI assistant (issue 32): the organization's settings (admins), and the calls a member makes
+ * with their own rights: summarize a record, draft an e-mail, turn a question into a filter.
+ */
+export function registerAiRoutes(app: ApiApp, services: Services): void {
+  app.get(
+    '/ai/settings',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        tags,
+        operationId: 'getAiSettings',
+        summary: "The organization's AI assistant settings; the provider key masked",
+        response: { 200: AiSettingsView, ...errors },
+      },
+    },
+    async (req) => getAiSettings(services, req.tenant),
+  );
+
+  app.patch(
+    '/ai/settings',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        tags,
+        operationId: 'updateAiSettings',
+        summary: 'Change the AI assistant settings: given fields change; `key` is write-only',
+        body: AiSettingsUpdate,
+        response: { 200: AiSettingsView, 422: Problem, ...errors },
+      },
+    },
+    async (req) => updateAiSettings(services, req.tenant, auditSourceOf(req), req.body),
+  );
+
+  app.get(
+    '/ai/status',
+    {
+      config: { access: 'member' },
+      schema: {
+        tags,
+        operationId: 'getAiStatus',
+        summary: 'Whether the assistant is on for my organization, and which features',
+        response: { 200: AiStatus, ...errors },
+      },
+    },
+    async (req) => getAiStatus(services, req.tenant),
+  );
+
+  app.post(
+    '/ai/summarize',
+    {
+      config: { access: 'records:read', rights: { object: '*', right: 'read' } },
+      schema: {
+        tags,
+        operationId: 'aiSummarizeRecord',
+        summary:
+          'Summarize a record with suggested next steps, from what the member may read (fields, notes, tasks, deals, timeline)',
+        body: AiRecordInput,
+        response: { 200: AiSummary, ...callErrors },
+      },
+    },
+    async (req) => summarizeRecord(services, req.tenant, auditSourceOf(req), req.body),
+  );
+
+  app.post(
+    '/ai/draft-email',
+    {
+      config: { access: 'records:read', rights: { object: '*', right: 'read' } },
+      schema: {
+        tags,
+        operationId: 'aiDraftEmail',
+        summary: 'Draft an e-mail about a record for the member to edit; nothing is sent',
+        body: AiDraftInput,
+        response: { 200: AiDraft, ...callErrors },
+      },
+    },
+    async (req) => draftEmail(services, req.tenant, auditSourceOf(req), req.body),
+  );
+
+  app.post(
+    '/ai/ask',
+    {
+      config: { access: 'records:read', rights: { object: '*', right: 'read' } },
+      schema: {
+        tags,
+        operationId: 'aiAskFilter',
+        summary:
+          'Turn a plain-language question into a filter of the query language, validated against the member’s readable fields; not run',
+        body: AiAskInput,
+        response: { 200: AiAskAnswer, ...callErrors },
+      },
+    },
+    async (req) => askFilter(services, req.tenant, auditSourceOf(req), req.body),
+  );
+}

@@ -1,0 +1,44 @@
+import { useQuery } from '@tanstack/react-query';
+import { lazy, Suspense } from 'react';
+import { api, call } from '../../api/client';
+
+// The AI assistant's entry points (issue 32): a small status query, and the tools themselves in a
+// chunk of their own, fetched only when the organization has the assistant on.
+
+const aiStatusQuery = {
+  queryKey: ['ai-status'],
+  queryFn: () => call(api.GET('/api/v1/ai/status')),
+  staleTime: 5 * 60_000,
+} as const;
+
+const Tools = {
+  RecordAssistant: lazy(() => import('./AiTools').then((m) => ({ default: m.RecordAssistant }))),
+  AskBox: lazy(() => import('./AiTools').then((m) => ({ default: m.AskBox }))),
+};
+
+function useFeatures(): string[] {
+  const { data } = useQuery(aiStatusQuery);
+  return data?.enabled ? data.features : [];
+}
+
+/** "Summarize" and "Draft e-mail" on a record page, when the assistant offers either. */
+export function RecordAssistantSlot({ object, id }: { object: string; id: string }) {
+  const features = useFeatures();
+  if (!features.includes('summarize') && !features.includes('draft_email')) return null;
+  return (
+    <Suspense fallback={null}>
+      <Tools.RecordAssistant object={object} id={id} features={features} />
+    </Suspense>
+  );
+}
+
+/** The "Ask" box of a list page, when the assistant offers it; `onApply` gets the chips as a filter. */
+export function AskSlot({ object, onApply }: { object: string; onApply: (filter: unknown) => void }) {
+  const features = useFeatures();
+  if (!features.includes('ask')) return null;
+  return (
+    <Suspense fallback={null}>
+      <Tools.AskBox object={object} onApply={onApply} />
+    </Suspense>
+  );
+}
