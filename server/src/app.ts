@@ -43,6 +43,7 @@ import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
+import { registerConversationRoutes } from './modules/conversations/conversation.routes.js';
 import { registerWebhookRoutes } from './modules/webhooks/webhook.routes.js';
 import { registerWorkflowRoutes } from './modules/workflows/workflow.routes.js';
 // Each module's event types, registered with the event catalogue (platform/events/event-catalogue.ts).
@@ -69,6 +70,7 @@ import './modules/views/view.events.js';
 import { installAccessGuard } from './platform/access/access-guard.js';
 import { profileOfPrincipal } from './platform/access/access-loader.js';
 import './modules/webhooks/webhook.events.js';
+import './modules/conversations/conversation.events.js';
 import './modules/workflows/workflow.events.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
@@ -226,6 +228,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerHomeRoutes(v1 as ApiApp, services);
         registerOrganizationSettingsRoutes(v1 as ApiApp, services);
         registerWorkflowRoutes(v1 as ApiApp, services);
+        registerConversationRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );
