@@ -184,8 +184,8 @@ export async function ingestMessage(
   const conversationId = await threadOf(scope, channel, message, counterpart, contact?.id ?? null);
   const { rows } = await scope.conn.query<{ id: string }>(
     `insert into messages (org_id, conversation_id, channel_id, direction, message_id, in_reply_to, "references",
-        from_address, to_addresses, subject, text, html, attachments, status, provider_id, sent_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+        from_address, to_addresses, subject, text, html, attachments, status, provider_id, sent_at, created_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, clock_timestamp())
      on conflict (org_id, channel_id, message_id) do nothing
      returning id`,
     [

@@ -91,6 +91,8 @@ export async function queueMessage(
     status: 'queued',
     idempotencyKey: id,
     sentBy: scope.ctx.actor.id,
+    // The wall-clock time: messages of one transaction keep their order in the thread.
+    createdAt: sql`clock_timestamp()`,
   });
   await scope.conn.query(
     `update conversations set last_message_at = clock_timestamp(), last_preview = $3, updated_at = clock_timestamp()
