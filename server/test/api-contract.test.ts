@@ -50,6 +50,8 @@ describe('OpenAPI and the reference', () => {
         'getPublicQuotePdf',
         'rejectPublicQuote',
         'viewPublicQuote',
+        // Twilio's messaging webhook: its X-Twilio-Signature is the credential (issue 23).
+        'receiveTwilioWebhook',
         'getHealth',
         'getReadiness',
         'getVersion',
