@@ -10,6 +10,7 @@ import { registerAccessRoutes } from './modules/access/access.routes.js';
 import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerConsentRoutes } from './modules/consent/consent.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
+import { registerConversationRoutes } from './modules/conversations/conversation.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerCustomObjectRoutes } from './modules/custom-objects/custom-object.routes.js';
 import { registerFileRoutes } from './modules/files/file.routes.js';
@@ -43,7 +44,6 @@ import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
 import { registerWebApp } from './modules/web/web.routes.js';
-import { registerConversationRoutes } from './modules/conversations/conversation.routes.js';
 import { registerWebhookRoutes } from './modules/webhooks/webhook.routes.js';
 import { registerWorkflowRoutes } from './modules/workflows/workflow.routes.js';
 // Each module's event types, registered with the event catalogue (platform/events/event-catalogue.ts).

@@ -67,12 +67,18 @@ async function startTwilio() {
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
       const m = /^\/2010-04-01\/Accounts\/([^/]+)(\/Messages)?\.json$/.exec(req.url ?? '');
       res.setHeader('content-type', 'application/json');
-      if (!m) return res.writeHead(404).end(JSON.stringify({ code: 20404, message: 'Not found', status: 404 }));
-      if (!m[2]) return res.writeHead(200).end(JSON.stringify({ sid: m[1], status: 'active', friendly_name: 'Test' }));
+      if (!m)
+        return res.writeHead(404).end(JSON.stringify({ code: 20404, message: 'Not found', status: 404 }));
+      if (!m[2])
+        return res.writeHead(200).end(JSON.stringify({ sid: m[1], status: 'active', friendly_name: 'Test' }));
       sent.push({ path: req.url!, auth: req.headers.authorization ?? '', form });
       if (form.get('To') === '+15005550001')
         return res.writeHead(400).end(
-          JSON.stringify({ code: 21211, message: "The 'To' number +15005550001 is not a valid phone number.", status: 400 }),
+          JSON.stringify({
+            code: 21211,
+            message: "The 'To' number +15005550001 is not a valid phone number.",
+            status: 400,
+          }),
         );
       res.writeHead(201).end(
         JSON.stringify({
@@ -91,7 +97,11 @@ async function startTwilio() {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  return { sent, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    sent,
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 const mail = (o: { id: string; from: string; subject: string; text: string; headers?: string }) =>
@@ -204,7 +214,14 @@ describe('e-mail channels', () => {
       }),
       201,
     );
-    await dovecot.append(mail({ id: '<m1@example.org>', from: 'Ada <ada@example.org>', subject: 'Engines', text: 'Hello there' }));
+    await dovecot.append(
+      mail({
+        id: '<m1@example.org>',
+        from: 'Ada <ada@example.org>',
+        subject: 'Engines',
+        text: 'Hello there',
+      }),
+    );
     await dovecot.append(
       mail({
         id: '<m2@example.org>',
@@ -215,10 +232,14 @@ describe('e-mail channels', () => {
       }),
     );
     // The same message twice (a copy in the mailbox): stored once.
-    await dovecot.append(mail({ id: '<m1@example.org>', from: 'ada@example.org', subject: 'Engines', text: 'Hello there' }));
+    await dovecot.append(
+      mail({ id: '<m1@example.org>', from: 'ada@example.org', subject: 'Engines', text: 'Hello there' }),
+    );
     // Malformed MIME from the fixtures: no crash.
     await dovecot.append(readFileSync(`${DATA}email/mailparser-fixtures/fixtures__decoderended.eml`));
-    await dovecot.append(mail({ id: '<x1@unknown.example>', from: 'stranger@unknown.example', subject: 'Hi', text: 'Who?' }));
+    await dovecot.append(
+      mail({ id: '<x1@unknown.example>', from: 'stranger@unknown.example', subject: 'Hi', text: 'Who?' }),
+    );
 
     const first = expectStatus(await admin.client.post(`/api/v1/channels/${emailChannel}/sync`), 200);
     expect(first.fetched).toBe(5);
@@ -228,9 +249,17 @@ describe('e-mail channels', () => {
 
     const list = expectStatus(await admin.client.get('/api/v1/conversations?status=any'), 200);
     const ada = list.data.find((c: { counterpart: string }) => c.counterpart === 'ada@example.org');
-    expect(ada).toMatchObject({ contact: { id: contact.id, name: 'Ada Lovelace' }, unread_count: 2, status: 'open' });
-    expect(list.data.filter((c: { counterpart: string }) => c.counterpart === 'ada@example.org')).toHaveLength(1);
-    const unknown = list.data.find((c: { counterpart: string }) => c.counterpart === 'stranger@unknown.example');
+    expect(ada).toMatchObject({
+      contact: { id: contact.id, name: 'Ada Lovelace' },
+      unread_count: 2,
+      status: 'open',
+    });
+    expect(
+      list.data.filter((c: { counterpart: string }) => c.counterpart === 'ada@example.org'),
+    ).toHaveLength(1);
+    const unknown = list.data.find(
+      (c: { counterpart: string }) => c.counterpart === 'stranger@unknown.example',
+    );
     expect(unknown.contact).toBeNull();
 
     const thread = expectStatus(await admin.client.get(`/api/v1/conversations/${ada.id}`), 200);
@@ -241,7 +270,13 @@ describe('e-mail channels', () => {
 
     // A new message after the sync: the next one takes only it (resumed by UID).
     await dovecot.append(
-      mail({ id: '<m3@example.org>', from: 'ada@example.org', subject: 'Engines', text: 'Third', headers: 'References: <m2@example.org>' }),
+      mail({
+        id: '<m3@example.org>',
+        from: 'ada@example.org',
+        subject: 'Engines',
+        text: 'Third',
+        headers: 'References: <m2@example.org>',
+      }),
     );
     const third = expectStatus(await admin.client.post(`/api/v1/channels/${emailChannel}/sync`), 200);
     expect(third).toMatchObject({ fetched: 1, stored: 1 });
@@ -251,14 +286,18 @@ describe('e-mail channels', () => {
     expect(words).toContain('Contact Ada Lovelace sent an e-mail: “Re: Engines”');
     expect(timeline.data.filter((e: { type: string }) => e.type === 'message.received')).toHaveLength(3);
 
-    expect(expectStatus(await admin.client.get('/api/v1/conversations/unread-count'), 200).messages).toBeGreaterThanOrEqual(4);
+    expect(
+      expectStatus(await admin.client.get('/api/v1/conversations/unread-count'), 200).messages,
+    ).toBeGreaterThanOrEqual(4);
     const read = expectStatus(await admin.client.post(`/api/v1/conversations/${ada.id}/read`), 200);
     expect(read.unread_count).toBe(0);
     expectProblem(await stranger.client.get(`/api/v1/conversations/${ada.id}`), 404, 'not_found');
   });
 
   it('the polling job syncs in the worker and arms the next poll', async () => {
-    await dovecot.append(mail({ id: '<poll@example.org>', from: 'ada@example.org', subject: 'Polled', text: 'by the worker' }));
+    await dovecot.append(
+      mail({ id: '<poll@example.org>', from: 'ada@example.org', subject: 'Polled', text: 'by the worker' }),
+    );
     await t.services.jobs.send(null, 'channel.sync', { org_id: admin.orgId, channel_id: emailChannel });
     await t.drain();
     const list = expectStatus(await admin.client.get('/api/v1/conversations?status=any'), 200);
@@ -297,7 +336,10 @@ describe('e-mail channels', () => {
       202,
     );
     await t.drain();
-    const after = expectStatus(await admin.client.get(`/api/v1/conversations/${bounced.conversation_id}`), 200);
+    const after = expectStatus(
+      await admin.client.get(`/api/v1/conversations/${bounced.conversation_id}`),
+      200,
+    );
     expect(after.messages[0].status).toBe('failed');
     expect(after.messages[0].error).toMatch(/550|Mailbox does not exist/);
     expectStatus(await admin.client.post(`/api/v1/messages/${bounced.id}/retry`), 202);
@@ -314,14 +356,22 @@ describe('e-mail channels', () => {
       200,
     );
     expect(next.data[0].id).not.toBe(all.data[0].id);
-    expectProblem(await admin.client.get('/api/v1/conversations?cursor=garbage'), 400, { path: 'query.cursor' });
+    expectProblem(await admin.client.get('/api/v1/conversations?cursor=garbage'), 400, {
+      path: 'query.cursor',
+    });
 
     const id = all.data[0].id;
-    const assigned = expectStatus(await admin.client.patch(`/api/v1/conversations/${id}`, { assignee_id: admin.userId }), 200);
+    const assigned = expectStatus(
+      await admin.client.patch(`/api/v1/conversations/${id}`, { assignee_id: admin.userId }),
+      200,
+    );
     expect(assigned.assignee_id).toBe(admin.userId);
     const mine = expectStatus(await admin.client.get('/api/v1/conversations?filter=mine&status=any'), 200);
     expect(mine.data.map((c: { id: string }) => c.id)).toEqual([id]);
-    const unassigned = expectStatus(await admin.client.get('/api/v1/conversations?filter=unassigned&status=any'), 200);
+    const unassigned = expectStatus(
+      await admin.client.get('/api/v1/conversations?filter=unassigned&status=any'),
+      200,
+    );
     expect(unassigned.data.map((c: { id: string }) => c.id)).not.toContain(id);
     expectProblem(
       await admin.client.patch(`/api/v1/conversations/${id}`, { assignee_id: stranger.userId }),
@@ -331,7 +381,11 @@ describe('e-mail channels', () => {
     expectStatus(await admin.client.patch(`/api/v1/conversations/${id}`, { status: 'closed' }), 200);
     const closed = expectStatus(await admin.client.get('/api/v1/conversations?status=closed'), 200);
     expect(closed.data.map((c: { id: string }) => c.id)).toEqual([id]);
-    expectProblem(await stranger.client.patch(`/api/v1/conversations/${id}`, { status: 'open' }), 404, 'not_found');
+    expectProblem(
+      await stranger.client.patch(`/api/v1/conversations/${id}`, { status: 'open' }),
+      404,
+      'not_found',
+    );
   });
 });
 
@@ -358,9 +412,16 @@ describe('SMS through Twilio', () => {
   const TOKEN = 'twilio-auth-token-1';
 
   it('checks X-Twilio-Signature with the published vectors', () => {
-    const vectors = JSON.parse(readFileSync(`${DATA}webhooks/twilio/twilio-signature-test-vectors.json`, 'utf8'));
+    const vectors = JSON.parse(
+      readFileSync(`${DATA}webhooks/twilio/twilio-signature-test-vectors.json`, 'utf8'),
+    );
     let checked = 0;
-    for (const v of vectors.vectors as { url: string; params: Record<string, string>; expected: string; name: string }[]) {
+    for (const v of vectors.vectors as {
+      url: string;
+      params: Record<string, string>;
+      expected: string;
+      name: string;
+    }[]) {
       if (!v.params || typeof v.params !== 'object' || v.name.toLowerCase().includes('bodysha256')) continue;
       if (isTwilioSignature(vectors.auth_token, v.expected, v.url, v.params)) checked += 1;
       expect(isTwilioSignature(vectors.auth_token, `x${v.expected.slice(1)}`, v.url, v.params)).toBe(false);
@@ -378,11 +439,15 @@ describe('SMS through Twilio', () => {
       }),
       201,
     );
-    expect(sms.inbound_webhook_url).toBe(`${BASE_URL}/api/v1/public/channels/${admin.orgId}/${sms.id}/twilio`);
+    expect(sms.inbound_webhook_url).toBe(
+      `${BASE_URL}/api/v1/public/channels/${admin.orgId}/${sms.id}/twilio`,
+    );
     const test = expectStatus(await admin.client.post(`/api/v1/channels/${sms.id}/test`), 200);
     expect(test.ok).toBe(true);
 
-    const courier = JSON.parse(readFileSync(`${DATA}webhooks/twilio/twilio-inbound-form-payloads.courier.json`, 'utf8'));
+    const courier = JSON.parse(
+      readFileSync(`${DATA}webhooks/twilio/twilio-inbound-form-payloads.courier.json`, 'utf8'),
+    );
     const body: string = courier.payloads.receiveValid.raw_form_body;
     const params = Object.fromEntries(new URLSearchParams(body));
     const url = sms.inbound_webhook_url;
@@ -413,7 +478,9 @@ describe('SMS through Twilio', () => {
     expect(list.data[0]).toMatchObject({ counterpart: '+14133881111', last_preview: 'Msg', unread_count: 1 });
 
     const replied = expectStatus(
-      await admin.client.post(`/api/v1/conversations/${list.data[0].id}/messages`, { text: 'Hello from Cairn' }),
+      await admin.client.post(`/api/v1/conversations/${list.data[0].id}/messages`, {
+        text: 'Hello from Cairn',
+      }),
       202,
     );
     await t.drain();
@@ -421,7 +488,9 @@ describe('SMS through Twilio', () => {
     expect(tw.sent[0]!.form.get('To')).toBe('+14133881111');
     expect(tw.sent[0]!.form.get('From')).toBe('+12028831111');
     expect(tw.sent[0]!.form.get('Body')).toBe('Hello from Cairn');
-    expect(tw.sent[0]!.auth).toBe(`Basic ${Buffer.from(`AC0123456789abcdef0123456789abcdef:${TOKEN}`).toString('base64')}`);
+    expect(tw.sent[0]!.auth).toBe(
+      `Basic ${Buffer.from(`AC0123456789abcdef0123456789abcdef:${TOKEN}`).toString('base64')}`,
+    );
     const thread = expectStatus(await admin.client.get(`/api/v1/conversations/${list.data[0].id}`), 200);
     expect(thread.messages.find((m: { id: string }) => m.id === replied.id).status).toBe('sent');
 
@@ -431,14 +500,19 @@ describe('SMS through Twilio', () => {
       202,
     );
     await t.drain();
-    const refusedThread = expectStatus(await admin.client.get(`/api/v1/conversations/${refused.conversation_id}`), 200);
+    const refusedThread = expectStatus(
+      await admin.client.get(`/api/v1/conversations/${refused.conversation_id}`),
+      200,
+    );
     expect(refusedThread.messages.at(-1)).toMatchObject({ status: 'failed' });
     expect(refusedThread.messages.at(-1).error).toContain('not a valid phone number');
 
     // STOP: the number is suppressed; sending to it is refused with the reason.
     const stop = new URLSearchParams({ ...params, Body: 'STOP', MessageSid: 'SMstop0001' }).toString();
     const stopParams = Object.fromEntries(new URLSearchParams(stop));
-    expect((await post(stop, twilio.getExpectedTwilioSignature(TOKEN, url, stopParams))).statusCode).toBe(200);
+    expect((await post(stop, twilio.getExpectedTwilioSignature(TOKEN, url, stopParams))).statusCode).toBe(
+      200,
+    );
     expectProblem(
       await admin.client.post(`/api/v1/conversations/${list.data[0].id}/messages`, { text: 'Still there?' }),
       422,

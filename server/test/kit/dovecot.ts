@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -33,17 +42,16 @@ export type Dovecot = {
  * read), running as the current user, a passwd-file user database with one mailbox, plaintext
  * logins on 127.0.0.1 and a free port, Maildir storage. Stopped (and its dir removed) by `stop`.
  */
-export async function startDovecot(
-  user = 'inbox@cairn.test',
-  password = 'imap-secret-1',
-): Promise<Dovecot> {
+export async function startDovecot(user = 'inbox@cairn.test', password = 'imap-secret-1'): Promise<Dovecot> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cairn-dovecot-'));
   const port = await freePort();
   // As root (CI containers) Dovecot's own users run its processes and own the mail; otherwise
   // the current user runs everything.
   const root = process.getuid?.() === 0;
   const idOf = (flag: string, name?: string) =>
-    execFileSync('id', [flag, ...(name ? [name] : [])]).toString().trim();
+    execFileSync('id', [flag, ...(name ? [name] : [])])
+      .toString()
+      .trim();
   const me = root
     ? { username: 'dovecot', uid: Number(idOf('-u', 'dovecot')), gid: Number(idOf('-g', 'dovecot')) }
     : userInfo();
@@ -113,7 +121,9 @@ service anvil {
       break;
     } catch (error) {
       if (i > 50) {
-        const log = existsSync(path.join(dir, 'dovecot.log')) ? readFileSync(path.join(dir, 'dovecot.log'), 'utf8') : '';
+        const log = existsSync(path.join(dir, 'dovecot.log'))
+          ? readFileSync(path.join(dir, 'dovecot.log'), 'utf8')
+          : '';
         throw new Error(`dovecot does not answer: ${(error as Error).message}\n${log}`);
       }
       await new Promise((r) => setTimeout(r, 100));

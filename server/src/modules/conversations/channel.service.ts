@@ -1,7 +1,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { ImapFlow } from 'imapflow';
-import nodemailer from 'nodemailer';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import nodemailer from 'nodemailer';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
@@ -101,7 +101,11 @@ export async function createChannel(
   ctx: TenantContext,
   input: ChannelCreateInput,
 ): Promise<ChannelView> {
-  const { settings, secrets, address } = settle(input.kind, { settings: {}, secrets: {}, address: '' }, input);
+  const { settings, secrets, address } = settle(
+    input.kind,
+    { settings: {}, secrets: {}, address: '' },
+    input,
+  );
   const row = await withTenant(services.database, ctx, async (scope) => {
     const [created] = await scope.tx
       .insert(channels)
@@ -125,7 +129,8 @@ export async function listChannels(services: Services, ctx: TenantContext): Prom
   const rows = await withTenant(
     services.database,
     ctx,
-    ({ tx }) => tx.select().from(channels).where(eq(channels.orgId, ctx.orgId)).orderBy(desc(channels.createdAt)),
+    ({ tx }) =>
+      tx.select().from(channels).where(eq(channels.orgId, ctx.orgId)).orderBy(desc(channels.createdAt)),
     { readOnly: true },
   );
   return rows.map((r) => channelViewOf(services, r));

@@ -6,7 +6,10 @@ const Port = z.number().int().min(1).max(65535);
 const SmtpIn = z.strictObject({
   host: Host,
   port: Port,
-  secure: z.boolean().default(false).describe('TLS from the start (port 465); otherwise STARTTLS when offered'),
+  secure: z
+    .boolean()
+    .default(false)
+    .describe('TLS from the start (port 465); otherwise STARTTLS when offered'),
   user: z.string().max(320).nullable().optional(),
   password: z.string().max(1000).optional().describe('Write-only: never answered'),
 });
@@ -51,7 +54,10 @@ export const ChannelUpdate = ChannelCreate.omit({ kind: true })
   .extend({ status: z.enum(['active', 'paused']).optional() });
 export type ChannelUpdateInput = z.infer<typeof ChannelUpdate>;
 
-const Masked = z.string().nullable().describe('`********` when set, null when not: the secret is never answered');
+const Masked = z
+  .string()
+  .nullable()
+  .describe('`********` when set, null when not: the secret is never answered');
 
 export const Channel = z
   .object({
@@ -62,7 +68,13 @@ export const Channel = z
     from_name: z.string().nullable(),
     status: z.enum(['active', 'paused']),
     smtp: z
-      .object({ host: z.string(), port: z.number(), secure: z.boolean(), user: z.string().nullable(), password: Masked })
+      .object({
+        host: z.string(),
+        port: z.number(),
+        secure: z.boolean(),
+        user: z.string().nullable(),
+        password: Masked,
+      })
       .nullable(),
     imap: z
       .object({
@@ -75,7 +87,9 @@ export const Channel = z
       })
       .nullable(),
     sync_days: z.number().int(),
-    twilio: z.object({ account_sid: z.string(), api_base: z.string().nullable(), auth_token: Masked }).nullable(),
+    twilio: z
+      .object({ account_sid: z.string(), api_base: z.string().nullable(), auth_token: Masked })
+      .nullable(),
     inbound_webhook_url: z
       .string()
       .nullable()
@@ -94,7 +108,11 @@ export const ConnectionTest = z
   .object({
     ok: z.boolean(),
     checks: z.array(
-      z.object({ part: z.enum(['smtp', 'imap', 'twilio', 'local']), ok: z.boolean(), error: z.string().nullable() }),
+      z.object({
+        part: z.enum(['smtp', 'imap', 'twilio', 'local']),
+        ok: z.boolean(),
+        error: z.string().nullable(),
+      }),
     ),
   })
   .meta({ id: 'ChannelConnectionTest' });
@@ -110,7 +128,9 @@ export const Message = z
     subject: z.string().nullable(),
     text: z.string(),
     html: z.string().nullable(),
-    attachments: z.array(z.object({ filename: z.string().nullable(), content_type: z.string(), size: z.number() })),
+    attachments: z.array(
+      z.object({ filename: z.string().nullable(), content_type: z.string(), size: z.number() }),
+    ),
     status: z.enum(['received', 'queued', 'sending', 'sent', 'failed']),
     error: z.string().nullable().describe('Why the send failed: the provider’s answer'),
     attempts: z.number().int(),

@@ -94,7 +94,8 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
       schema: {
         tags,
         operationId: 'updateChannel',
-        summary: 'Change a channel; a password or token left out is kept. `status: paused` stops sync and sends',
+        summary:
+          'Change a channel; a password or token left out is kept. `status: paused` stops sync and sends',
         params: Id,
         body: ChannelUpdate,
         response: { 200: Channel, ...errors },
@@ -141,13 +142,16 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
         tags,
         operationId: 'syncChannel',
         summary:
-          "Sync the mailbox now (the worker polls it every minute): fetches what arrived since the last UID synced",
+          'Sync the mailbox now (the worker polls it every minute): fetches what arrived since the last UID synced',
         params: Id,
         response: {
           200: z.object({
             fetched: z.number().int(),
             stored: z.number().int(),
-            rejected: z.number().int().describe('Messages that could not be read (no sender, unreadable MIME)'),
+            rejected: z
+              .number()
+              .int()
+              .describe('Messages that could not be read (no sender, unreadable MIME)'),
             last_uid: z.number().int(),
           }),
           409: Problem,
@@ -158,11 +162,16 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
     },
     async (req) => {
       const row = await loadChannel(services, req.tenant, req.params.id);
-      if (!row.settings.imap) throw new AppError(409, 'invalid_state', 'The channel has no IMAP mailbox to sync');
+      if (!row.settings.imap)
+        throw new AppError(409, 'invalid_state', 'The channel has no IMAP mailbox to sync');
       try {
         return await syncMailbox(services, req.tenant, row.id);
       } catch (error) {
-        throw new AppError(502, 'mailbox_unreachable', `The mailbox could not be synced: ${(error as Error).message}`);
+        throw new AppError(
+          502,
+          'mailbox_unreachable',
+          `The mailbox could not be synced: ${(error as Error).message}`,
+        );
       }
     },
   );
@@ -223,7 +232,10 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
         tags: inbox,
         operationId: 'countUnreadMessages',
         summary: 'Unread messages of open conversations, and how many conversations hold them (the badge)',
-        response: { 200: z.object({ messages: z.number().int(), conversations: z.number().int() }), ...errors },
+        response: {
+          200: z.object({ messages: z.number().int(), conversations: z.number().int() }),
+          ...errors,
+        },
       },
     },
     async (req) => unreadCount(services, req.tenant),
@@ -294,7 +306,8 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
       schema: {
         tags: inbox,
         operationId: 'composeMessage',
-        summary: 'A new message to an e-mail address or number on a channel, queued for sending (a new conversation; SMS joins the thread with that number)',
+        summary:
+          'A new message to an e-mail address or number on a channel, queued for sending (a new conversation; SMS joins the thread with that number)',
         body: Compose,
         response: { 202: Message, 409: Problem, 422: Problem, ...errors },
       },
@@ -357,7 +370,12 @@ function registerTwilioWebhook(app: ApiApp, services: Services): void {
           body: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
           headers: z.object({ 'x-twilio-signature': z.string().max(200).optional() }),
           produces: ['text/xml'],
-          response: { 200: z.string().describe('TwiML: an empty Response'), 400: Problem, 403: Problem, 404: Problem },
+          response: {
+            200: z.string().describe('TwiML: an empty Response'),
+            400: Problem,
+            403: Problem,
+            404: Problem,
+          },
         },
       },
       async (req, res) => {
@@ -366,7 +384,9 @@ function registerTwilioWebhook(app: ApiApp, services: Services): void {
           tx
             .select()
             .from(channels)
-            .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, req.params.id), eq(channels.kind, 'sms'))),
+            .where(
+              and(eq(channels.orgId, ctx.orgId), eq(channels.id, req.params.id), eq(channels.kind, 'sms')),
+            ),
         );
         if (!row) throw notFound('Channel', req.params.id);
         const url = `${services.config.baseUrl}${req.url}`;

@@ -3,11 +3,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { type ChannelRow, e164, isEmail } from './channel.service.js';
-import type {
-  ConversationListQueryInput,
-  ConversationView,
-  MessageView,
-} from './conversation.dto.js';
+import type { ConversationListQueryInput, ConversationView, MessageView } from './conversation.dto.js';
 import { channels } from './conversation.schema.js';
 import { ingestMessage } from './inbound.service.js';
 import { queueMessage } from './send.service.js';
@@ -163,7 +159,8 @@ export async function updateConversation(
         `select 1 from members where organization_id = $1 and user_id = $2`,
         [ctx.orgId, input.assignee_id],
       );
-      if (!rows.length) throw badRequest('The assignee is not a member of the organization', 'body.assignee_id');
+      if (!rows.length)
+        throw badRequest('The assignee is not a member of the organization', 'body.assignee_id');
     }
     await scope.conn.query(
       `update conversations
@@ -178,14 +175,21 @@ export async function updateConversation(
 }
 
 /** Marks every message of a conversation read. */
-export async function markRead(services: Services, ctx: TenantContext, id: string): Promise<ConversationView> {
+export async function markRead(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+): Promise<ConversationView> {
   return withTenant(services.database, ctx, async (scope) => {
     await loadConversation(scope, id);
     await scope.conn.query(
       `update messages set read_at = clock_timestamp() where org_id = $1 and conversation_id = $2 and read_at is null and direction = 'in'`,
       [ctx.orgId, id],
     );
-    await scope.conn.query(`update conversations set unread_count = 0 where org_id = $1 and id = $2`, [ctx.orgId, id]);
+    await scope.conn.query(`update conversations set unread_count = 0 where org_id = $1 and id = $2`, [
+      ctx.orgId,
+      id,
+    ]);
     return viewOf(await loadConversation(scope, id));
   });
 }
@@ -221,7 +225,9 @@ async function channelIn(scope: TenantScope, id: string, path?: string): Promise
     .from(channels)
     .where(and(eq(channels.orgId, scope.ctx.orgId), eq(channels.id, id)));
   if (row!.status !== 'active')
-    throw new AppError(409, 'channel_paused', 'The channel is paused: resume it in the settings to send', { path });
+    throw new AppError(409, 'channel_paused', 'The channel is paused: resume it in the settings to send', {
+      path,
+    });
   return row!;
 }
 
@@ -276,7 +282,14 @@ export async function compose(
         await scope.conn.query<{ id: string }>(
           `insert into conversations (org_id, channel_id, contact_id, counterpart, subject, assignee_id)
            values ($1, $2, $3, $4, $5, $6) returning id`,
-          [ctx.orgId, channel.id, contact[0]?.id ?? null, to, input.subject ?? null, ctx.actor.type === 'user' ? ctx.actor.id : null],
+          [
+            ctx.orgId,
+            channel.id,
+            contact[0]?.id ?? null,
+            to,
+            input.subject ?? null,
+            ctx.actor.type === 'user' ? ctx.actor.id : null,
+          ],
         )
       ).rows[0]!.id;
     const id = await queueMessage(

@@ -1,7 +1,13 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
-import { CHANNEL_SYNC_QUEUE, type ChannelRow, imapClientOf, type SyncJob, scheduleSync } from './channel.service.js';
+import {
+  CHANNEL_SYNC_QUEUE,
+  type ChannelRow,
+  imapClientOf,
+  type SyncJob,
+  scheduleSync,
+} from './channel.service.js';
 import { channels } from './conversation.schema.js';
 import { ingestMessage, parseEmail } from './inbound.service.js';
 
@@ -21,7 +27,11 @@ export type SyncResult = { fetched: number; stored: number; rejected: number; la
  * changed); the first sync takes the last `sync_days` days. Each batch of messages is stored
  * with the new last UID in one transaction, so an interrupted sync resumes where it stopped.
  */
-export async function syncMailbox(services: Services, ctx: TenantContext, channelId: string): Promise<SyncResult> {
+export async function syncMailbox(
+  services: Services,
+  ctx: TenantContext,
+  channelId: string,
+): Promise<SyncResult> {
   const [row] = await withTenant(services.database, ctx, ({ tx }) =>
     tx
       .select()
@@ -52,7 +62,11 @@ export async function syncMailbox(services: Services, ctx: TenantContext, channe
       for (let i = 0; i < uids.length; i += BATCH) {
         const batch = uids.slice(i, i + BATCH);
         const raws: { uid: number; source: Buffer | null }[] = [];
-        for await (const msg of client.fetch(batch.join(','), { uid: true, size: true, source: true }, { uid: true })) {
+        for await (const msg of client.fetch(
+          batch.join(','),
+          { uid: true, size: true, source: true },
+          { uid: true },
+        )) {
           raws.push({
             uid: msg.uid,
             source: msg.size && msg.size > MAX_MESSAGE_BYTES ? null : (msg.source ?? null),
@@ -127,7 +141,8 @@ export function defineChannelJobs(services: Services): void {
           `select id from channels where org_id = $1 and id = $2 and status = 'active' and settings ? 'imap'`,
           [data.org_id, data.channel_id],
         );
-        if (rows[0]) await scheduleSync(services, scope.conn, { orgId: data.org_id, id: data.channel_id }, POLL_SECONDS);
+        if (rows[0])
+          await scheduleSync(services, scope.conn, { orgId: data.org_id, id: data.channel_id }, POLL_SECONDS);
       });
     },
   );

@@ -58,10 +58,9 @@ export async function parseEmail(raw: Buffer): Promise<Inbound | null> {
   const refs = parsed.references;
   const html = typeof parsed.html === 'string' ? sanitizeHtml(cut(parsed.html)) : null;
   return {
-    messageId: (parsed.messageId ?? `<${createHash('sha256').update(raw).digest('hex')}@cairn.invalid>`).slice(
-      0,
-      998,
-    ),
+    messageId: (
+      parsed.messageId ?? `<${createHash('sha256').update(raw).digest('hex')}@cairn.invalid>`
+    ).slice(0, 998),
     inReplyTo: parsed.inReplyTo?.slice(0, 998) ?? null,
     references: (Array.isArray(refs) ? refs : refs ? [refs] : []).slice(-50).map((r) => r.slice(0, 998)),
     from,

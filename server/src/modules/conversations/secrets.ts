@@ -9,4 +9,6 @@ export const unsealChannelSecrets = (services: Services, row: { secrets: string 
   row.secrets ? (JSON.parse(unseal(services.config.secret, PURPOSE, row.secrets)) as ChannelSecrets) : {};
 
 export const sealChannelSecrets = (services: Services, secrets: ChannelSecrets): string | null =>
-  Object.values(secrets).some(Boolean) ? seal(services.config.secret, PURPOSE, JSON.stringify(secrets)) : null;
+  Object.values(secrets).some(Boolean)
+    ? seal(services.config.secret, PURPOSE, JSON.stringify(secrets))
+    : null;

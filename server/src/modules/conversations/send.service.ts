@@ -22,7 +22,11 @@ const RETRY_SCHEDULE_S = [30, 120, 600];
  * Whether `address` may be sent to on `kind`: no row in the suppression list (an unsubscribe, an
  * SMS STOP, a hard bounce). Issue 25's consent work extends this check.
  */
-export async function suppressionOf(scope: TenantScope, kind: string, address: string): Promise<string | null> {
+export async function suppressionOf(
+  scope: TenantScope,
+  kind: string,
+  address: string,
+): Promise<string | null> {
   const { rows } = await scope.conn.query<{ reason: string }>(
     `select reason from message_suppressions where org_id = $1 and channel_kind = $2 and address = $3`,
     [scope.ctx.orgId, kind === 'sms' ? 'sms' : 'email', address],
@@ -99,9 +103,14 @@ export async function queueMessage(
       where org_id = $1 and id = $2`,
     [orgId, conversation.id, previewOf(input.text)],
   );
-  await services.jobs.send(scope.conn, MESSAGE_SEND_QUEUE, { org_id: orgId, message_id: id } satisfies SendJob, {
-    singletonKey: `message-send:${id}`,
-  });
+  await services.jobs.send(
+    scope.conn,
+    MESSAGE_SEND_QUEUE,
+    { org_id: orgId, message_id: id } satisfies SendJob,
+    {
+      singletonKey: `message-send:${id}`,
+    },
+  );
   return id;
 }
 
@@ -125,15 +134,18 @@ async function deliver(
     }
     if (channel.kind === 'local') {
       // The built-in local mailbox: kept in the organization's outbox, reaching no one.
-      await withTenant(services.database, { orgId: message.orgId, actor: { type: 'system', id: null } }, ({ tx }) =>
-        tx.insert(systemMail).values({
-          orgId: message.orgId,
-          id: newId(),
-          kind: 'conversation',
-          recipient: to,
-          subject: message.subject ?? '(no subject)',
-          text: message.text,
-        }),
+      await withTenant(
+        services.database,
+        { orgId: message.orgId, actor: { type: 'system', id: null } },
+        ({ tx }) =>
+          tx.insert(systemMail).values({
+            orgId: message.orgId,
+            id: newId(),
+            kind: 'conversation',
+            recipient: to,
+            subject: message.subject ?? '(no subject)',
+            text: message.text,
+          }),
       );
       return { ok: true, providerId: message.messageId };
     }
@@ -178,7 +190,9 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
     const [m] = await scope.tx
       .update(messages)
       .set({ status: 'sending', attempts: sql`${messages.attempts} + 1` })
-      .where(and(eq(messages.orgId, ctx.orgId), eq(messages.id, job.message_id), eq(messages.status, 'queued')))
+      .where(
+        and(eq(messages.orgId, ctx.orgId), eq(messages.id, job.message_id), eq(messages.status, 'queued')),
+      )
       .returning();
     if (!m) return null;
     const [channel] = await scope.tx
@@ -258,12 +272,16 @@ export async function retryMessage(services: Services, ctx: TenantContext, id: s
       if (!exists) throw new AppError(404, 'not_found', `Message ${id} was not found`);
       throw new AppError(409, 'invalid_state', 'Only a failed message can be sent again');
     }
-    await services.jobs.send(scope.conn, MESSAGE_SEND_QUEUE, { org_id: ctx.orgId, message_id: id } satisfies SendJob);
+    await services.jobs.send(scope.conn, MESSAGE_SEND_QUEUE, {
+      org_id: ctx.orgId,
+      message_id: id,
+    } satisfies SendJob);
   });
 }
 
 export function defineSendJobs(services: Services): void {
-  services.jobs.define<SendJob>({ name: MESSAGE_SEND_QUEUE, retryLimit: 0, concurrency: 5 }, async ({ data }) =>
-    sendMessage(services, data),
+  services.jobs.define<SendJob>(
+    { name: MESSAGE_SEND_QUEUE, retryLimit: 0, concurrency: 5 },
+    async ({ data }) => sendMessage(services, data),
   );
 }

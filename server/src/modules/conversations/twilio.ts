@@ -18,7 +18,9 @@ class BasedRequestClient extends twilio.RequestClient {
     super({ timeout: 15_000 });
   }
   override request<T>(opts: RequestOptions<T>) {
-    const uri = opts.uri.startsWith(TWILIO_API) ? this.base.replace(/\/$/, '') + opts.uri.slice(TWILIO_API.length) : opts.uri;
+    const uri = opts.uri.startsWith(TWILIO_API)
+      ? this.base.replace(/\/$/, '') + opts.uri.slice(TWILIO_API.length)
+      : opts.uri;
     return super.request<T>({ ...opts, uri });
   }
 }
