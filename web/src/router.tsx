@@ -258,6 +258,13 @@ const workflowRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/workflows/WorkflowBuilderPage'), 'WorkflowBuilderPage'),
 });
 
+// The inbox (issue 23): conversations across channels, and the channels' settings for admins.
+const inboxRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/inbox',
+  component: lazyRouteComponent(() => import('./pages/inbox/InboxPage'), 'InboxPage'),
+});
+
 const profileRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/profile',
@@ -274,6 +281,7 @@ const routeTree = rootRoute.addChildren([
   appRoute.addChildren([
     indexRoute,
     profileRoute,
+    inboxRoute,
     contactsRoute,
     contactRoute,
     companiesRoute,
