@@ -12,6 +12,7 @@ import { registerMcpRoutes } from './modules/ai/mcp.routes.js';
 import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerConsentRoutes } from './modules/consent/consent.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
+import { registerConversationRoutes } from './modules/conversations/conversation.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerCustomObjectRoutes } from './modules/custom-objects/custom-object.routes.js';
 import { registerFileRoutes } from './modules/files/file.routes.js';
@@ -75,6 +76,7 @@ import './modules/views/view.events.js';
 import { installAccessGuard } from './platform/access/access-guard.js';
 import { profileOfPrincipal } from './platform/access/access-loader.js';
 import './modules/webhooks/webhook.events.js';
+import './modules/conversations/conversation.events.js';
 import './modules/workflows/workflow.events.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
@@ -236,6 +238,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerWorkflowRoutes(v1 as ApiApp, services);
         registerSchedulingRoutes(v1 as ApiApp, services);
         registerPublicBookingRoutes(v1 as ApiApp, services);
+        registerConversationRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -4,6 +4,8 @@ import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
+import { defineChannelJobs } from './modules/conversations/email-sync.service.js';
+import { defineSendJobs } from './modules/conversations/send.service.js';
 import { defineRetentionJobs } from './modules/gdpr/retention.service.js';
 import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
@@ -97,6 +99,8 @@ export async function createServices(
   defineRetentionJobs(services);
   defineQuoteJobs(services);
   defineWorkflowJobs(services);
+  defineChannelJobs(services);
+  defineSendJobs(services);
   return services;
 }
 

@@ -57,6 +57,8 @@ describe('OpenAPI and the reference', () => {
         'getPublicBooking',
         'cancelPublicBooking',
         'reschedulePublicBooking',
+        // Twilio's messaging webhook: its X-Twilio-Signature is the credential (issue 23).
+        'receiveTwilioWebhook',
         'getHealth',
         'getReadiness',
         'getVersion',

@@ -275,6 +275,13 @@ const manageBookingRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/scheduling/BookingPage'), 'ManageBookingPage'),
 });
 
+// The inbox (issue 23): conversations across channels, and the channels' settings for admins.
+const inboxRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/inbox',
+  component: lazyRouteComponent(() => import('./pages/inbox/InboxPage'), 'InboxPage'),
+});
+
 const profileRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/profile',
@@ -293,6 +300,7 @@ const routeTree = rootRoute.addChildren([
   appRoute.addChildren([
     indexRoute,
     profileRoute,
+    inboxRoute,
     contactsRoute,
     contactRoute,
     companiesRoute,

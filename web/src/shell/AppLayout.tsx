@@ -2,6 +2,7 @@ import {
   ActionIcon,
   AppShell,
   Avatar,
+  Badge,
   Burger,
   Group,
   Menu,
@@ -24,6 +25,7 @@ import {
   IconFileImport,
   IconGitBranch,
   IconHome,
+  IconInbox,
   IconLayoutKanban,
   IconLogout,
   IconMoon,
@@ -47,6 +49,7 @@ const NAV = [
   { to: '/opportunities', label: 'Opportunities', icon: IconLayoutKanban },
   { to: '/products', label: 'Products', icon: IconPackage },
   { to: '/tasks', label: 'Tasks', icon: IconChecklist },
+  { to: '/inbox', label: 'Inbox', icon: IconInbox },
   { to: '/imports', label: 'Imports', icon: IconFileImport },
   { to: '/duplicates', label: 'Duplicates', icon: IconCopy },
   { to: '/workflows', label: 'Workflows', icon: IconGitBranch },
@@ -62,6 +65,14 @@ export function AppLayout() {
     useQuery({ ...objectsQuery, enabled: Boolean(me?.organization) }).data?.data ?? []
   ).filter((o) => o.custom_object && !o.custom_object.retired);
   const pathname = useRouterState({ select: (s) => s.location.pathname });
+  // The inbox's unread badge (issue 23): unread messages of open conversations.
+  const inboxUnread =
+    useQuery({
+      queryKey: ['conversations', 'unread'],
+      queryFn: () => call(api.GET('/api/v1/conversations/unread-count')),
+      enabled: Boolean(me?.organization),
+      refetchInterval: 60_000,
+    }).data?.messages ?? 0;
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const { setColorScheme } = useMantineColorScheme();
@@ -185,6 +196,13 @@ export function AppLayout() {
             to={item.to}
             label={item.label}
             leftSection={<item.icon size={18} />}
+            rightSection={
+              item.to === '/inbox' && inboxUnread > 0 ? (
+                <Badge size="xs" circle={inboxUnread < 10} aria-label={`${inboxUnread} unread`}>
+                  {inboxUnread > 99 ? '99+' : inboxUnread}
+                </Badge>
+              ) : undefined
+            }
             variant="filled"
             active={item.to === '/' ? pathname === '/' : pathname.startsWith(item.to)}
             onClick={close}

@@ -85,6 +85,9 @@ export function rightsOfRoute(method: string, url: string): RouteRights | undefi
   // The home page and REST hooks (event payloads carry records): reading some object.
   if (head === 'home' || head === 'hooks') return { object: '*', right: 'read' };
   if (head === 'consents') return { object: 'contact', right: 'read' };
+  // The inbox: conversations and messages with contacts (issue 23).
+  if (head === 'conversations' || head === 'messages')
+    return { object: 'contact', right: method === 'GET' ? 'read' : 'update' };
   if (head === 'price-lists') return { object: 'product', right: method === 'GET' ? 'read' : 'update' };
   // Quotes are the deals' documents.
   if (head === 'quotes')

@@ -1,0 +1,187 @@
+import { z } from 'zod';
+
+const Host = z.string().trim().min(1).max(253);
+const Port = z.number().int().min(1).max(65535);
+
+const SmtpIn = z.strictObject({
+  host: Host,
+  port: Port,
+  secure: z
+    .boolean()
+    .default(false)
+    .describe('TLS from the start (port 465); otherwise STARTTLS when offered'),
+  user: z.string().max(320).nullable().optional(),
+  password: z.string().max(1000).optional().describe('Write-only: never answered'),
+});
+const ImapIn = z.strictObject({
+  host: Host,
+  port: Port,
+  secure: z.boolean().default(true),
+  user: z.string().min(1).max(320),
+  password: z.string().max(1000).optional().describe('Write-only: never answered'),
+  mailbox: z.string().min(1).max(200).default('INBOX'),
+});
+const TwilioIn = z.strictObject({
+  account_sid: z.string().trim().min(2).max(64),
+  auth_token: z.string().min(1).max(200).optional().describe('Write-only: never answered'),
+  api_base: z
+    .url({ protocol: /^https?$/ })
+    .max(500)
+    .nullable()
+    .optional()
+    .describe("Twilio's REST API base; default https://api.twilio.com"),
+});
+
+export const ChannelCreate = z.strictObject({
+  kind: z.enum(['email', 'sms', 'local']),
+  name: z.string().trim().min(1).max(200),
+  address: z
+    .string()
+    .trim()
+    .min(3)
+    .max(320)
+    .describe('The mailbox’s e-mail address, or the Twilio number in E.164 (+14155550100)'),
+  from_name: z.string().trim().max(200).nullable().optional(),
+  smtp: SmtpIn.optional(),
+  imap: ImapIn.optional(),
+  sync_days: z.number().int().min(1).max(3650).optional().describe('First IMAP sync: the last N days'),
+  twilio: TwilioIn.optional(),
+});
+export type ChannelCreateInput = z.infer<typeof ChannelCreate>;
+
+export const ChannelUpdate = ChannelCreate.omit({ kind: true })
+  .partial()
+  .extend({ status: z.enum(['active', 'paused']).optional() });
+export type ChannelUpdateInput = z.infer<typeof ChannelUpdate>;
+
+const Masked = z
+  .string()
+  .nullable()
+  .describe('`********` when set, null when not: the secret is never answered');
+
+export const Channel = z
+  .object({
+    id: z.uuid(),
+    kind: z.enum(['email', 'sms', 'local']),
+    name: z.string(),
+    address: z.string(),
+    from_name: z.string().nullable(),
+    status: z.enum(['active', 'paused']),
+    smtp: z
+      .object({
+        host: z.string(),
+        port: z.number(),
+        secure: z.boolean(),
+        user: z.string().nullable(),
+        password: Masked,
+      })
+      .nullable(),
+    imap: z
+      .object({
+        host: z.string(),
+        port: z.number(),
+        secure: z.boolean(),
+        user: z.string(),
+        mailbox: z.string(),
+        password: Masked,
+      })
+      .nullable(),
+    sync_days: z.number().int(),
+    twilio: z
+      .object({ account_sid: z.string(), api_base: z.string().nullable(), auth_token: Masked })
+      .nullable(),
+    inbound_webhook_url: z
+      .string()
+      .nullable()
+      .describe("SMS: the URL to set as the Twilio number's messaging webhook"),
+    imap_last_uid: z.number().int(),
+    last_sync_at: z.string().nullable(),
+    last_error: z.string().nullable(),
+    rejected_webhooks: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Channel' });
+export type ChannelView = z.infer<typeof Channel>;
+
+export const ConnectionTest = z
+  .object({
+    ok: z.boolean(),
+    checks: z.array(
+      z.object({
+        part: z.enum(['smtp', 'imap', 'twilio', 'local']),
+        ok: z.boolean(),
+        error: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'ChannelConnectionTest' });
+
+export const Message = z
+  .object({
+    id: z.uuid(),
+    conversation_id: z.uuid(),
+    direction: z.enum(['in', 'out']),
+    message_id: z.string().nullable(),
+    from: z.string(),
+    to: z.array(z.string()),
+    subject: z.string().nullable(),
+    text: z.string(),
+    html: z.string().nullable(),
+    attachments: z.array(
+      z.object({ filename: z.string().nullable(), content_type: z.string(), size: z.number() }),
+    ),
+    status: z.enum(['received', 'queued', 'sending', 'sent', 'failed']),
+    error: z.string().nullable().describe('Why the send failed: the provider’s answer'),
+    attempts: z.number().int(),
+    sent_by: z.string().nullable(),
+    read_at: z.string().nullable(),
+    sent_at: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'Message' });
+export type MessageView = z.infer<typeof Message>;
+
+export const Conversation = z
+  .object({
+    id: z.uuid(),
+    channel: z.object({ id: z.uuid(), kind: z.enum(['email', 'sms', 'local']), name: z.string() }),
+    contact: z.object({ id: z.uuid(), name: z.string().nullable() }).nullable(),
+    counterpart: z.string(),
+    subject: z.string().nullable(),
+    status: z.enum(['open', 'closed']),
+    assignee_id: z.string().nullable(),
+    unread_count: z.number().int(),
+    last_message_at: z.string(),
+    last_preview: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'Conversation' });
+export type ConversationView = z.infer<typeof Conversation>;
+
+export const ConversationListQuery = z.strictObject({
+  filter: z.enum(['all', 'mine', 'unassigned']).default('all'),
+  status: z.enum(['open', 'closed', 'any']).default('open'),
+  channel_id: z.uuid().optional(),
+  contact_id: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional().describe('`next_cursor` of the previous page'),
+});
+export type ConversationListQueryInput = z.infer<typeof ConversationListQuery>;
+
+export const ConversationUpdate = z.strictObject({
+  status: z.enum(['open', 'closed']).optional(),
+  assignee_id: z.uuid().nullable().optional().describe('A member of the organization, or null'),
+});
+
+export const Reply = z.strictObject({
+  text: z.string().min(1).max(100_000),
+  subject: z.string().trim().max(500).optional(),
+});
+
+export const Compose = z.strictObject({
+  channel_id: z.uuid(),
+  to: z.string().trim().min(3).max(320).describe('An e-mail address, or a number in E.164 for SMS'),
+  subject: z.string().trim().max(500).optional(),
+  text: z.string().min(1).max(100_000),
+});

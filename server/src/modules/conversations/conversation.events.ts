@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { type CatalogueOf, defineEvent, registerEvents } from '../../platform/events/event-catalogue.js';
+
+/**
+ * The messages of the inbox (issue 23): each message in and out is an event, its subject the
+ * contact it was matched to (so it is on the contact's timeline) or, for an unknown sender, the
+ * conversation.
+ */
+const MessageData = z.object({
+  name: z.string().nullable(),
+  conversation_id: z.string(),
+  message_id: z.string(),
+  channel_id: z.string(),
+  channel_kind: z.enum(['email', 'sms', 'local']),
+  subject: z.string().nullable(),
+  /** The first 200 characters of the text. */
+  preview: z.string(),
+  /** Why a send failed (the provider's answer). */
+  error: z.string().optional(),
+});
+
+const medium = (kind: string) => (kind === 'sms' ? 'a text message' : 'an e-mail');
+const about = (subject: string | null) => (subject ? `: “${subject}”` : '');
+
+export const conversationEvents = registerEvents({
+  'message.received': defineEvent({
+    summary: 'A message (e-mail or SMS) arrived on a channel of the organization',
+    data: MessageData,
+    describe: ({ what, data }) => `${what} sent ${medium(data.channel_kind)}${about(data.subject)}`,
+  }),
+  'message.sent': defineEvent({
+    summary: 'A message (e-mail or SMS) was sent from the inbox',
+    data: MessageData,
+    describe: ({ actor, what, data }) =>
+      `${actor} sent ${medium(data.channel_kind)} to ${what}${about(data.subject)}`,
+  }),
+  'message.failed': defineEvent({
+    summary: 'A message could not be sent: `error` holds the provider’s reason; it can be retried',
+    data: MessageData,
+    describe: ({ what, data }) =>
+      `${capital(medium(data.channel_kind))} to ${what} could not be sent${data.error ? ` (${data.error})` : ''}`,
+  }),
+});
+
+function capital(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+declare module '../../platform/events/event-catalogue.js' {
+  interface EventCatalogue extends CatalogueOf<typeof conversationEvents> {}
+}

@@ -1,0 +1,171 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
+import { organizations } from '../../platform/auth/auth.schema.js';
+
+/** What a channel keeps that is not secret (hosts, ports, user names, the sync window). */
+export type ChannelSettings = {
+  smtp?: { host: string; port: number; secure: boolean; user: string | null } | undefined;
+  imap?: { host: string; port: number; secure: boolean; user: string; mailbox: string } | undefined;
+  /** First sync of an IMAP mailbox: the last N days only. */
+  sync_days?: number | undefined;
+  /** Twilio: the account, and the API base (a test's local server; default https://api.twilio.com). */
+  twilio?: { account_sid: string; api_base: string | null } | undefined;
+};
+
+/** The channel's secrets, sealed together (`platform/crypto/sealed.ts`); never answered by the API. */
+export type ChannelSecrets = { smtp_password?: string; imap_password?: string; twilio_auth_token?: string };
+
+/**
+ * A channel of an organization (issue 23): an e-mail mailbox (SMTP to send, IMAP to receive),
+ * a Twilio number (SMS), or the built-in local mailbox (sends into the system-mail outbox and
+ * reaches no one). `address` is the mailbox's e-mail or the number in E.164.
+ */
+export const channels = pgTable(
+  'channels',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    id: idColumn(),
+    /** `email`, `sms` or `local`. */
+    kind: text('kind').notNull(),
+    name: text('name').notNull(),
+    address: text('address').notNull(),
+    /** The sender's display name (`From: "name" <address>`). */
+    fromName: text('from_name'),
+    settings: jsonb('settings').$type<ChannelSettings>().notNull().default(sql`'{}'::jsonb`),
+    /** The `ChannelSecrets`, sealed (AES-256-GCM under the server's SECRET). */
+    secrets: text('secrets'),
+    /** `active` or `paused`. */
+    status: text('status').notNull().default('active'),
+    /** IMAP: the mailbox's UIDVALIDITY and the highest UID synced, to resume from. */
+    imapUidValidity: bigint('imap_uid_validity', { mode: 'number' }),
+    imapLastUid: bigint('imap_last_uid', { mode: 'number' }).notNull().default(0),
+    lastSyncAt: ts('last_sync_at'),
+    lastError: text('last_error'),
+    /** Webhook requests refused for a bad signature. */
+    rejectedWebhooks: integer('rejected_webhooks').notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.id] })],
+);
+
+/**
+ * A conversation: the thread of messages with one counterpart on one channel. `counterpart` is
+ * the other side's e-mail (lower-cased) or number (E.164).
+ */
+export const conversations = pgTable(
+  'conversations',
+  {
+    orgId: uuid('org_id').notNull(),
+    id: idColumn(),
+    channelId: uuid('channel_id').notNull(),
+    contactId: uuid('contact_id'),
+    counterpart: text('counterpart').notNull(),
+    subject: text('subject'),
+    /** `open` or `closed`. */
+    status: text('status').notNull().default('open'),
+    assigneeId: text('assignee_id'),
+    unreadCount: integer('unread_count').notNull().default(0),
+    lastMessageAt: ts('last_message_at').notNull().defaultNow(),
+    lastPreview: text('last_preview'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    index('conversations_list_idx').on(t.orgId, t.lastMessageAt.desc(), t.id.desc()),
+    index('conversations_counterpart_idx').on(t.orgId, t.channelId, t.counterpart),
+    index('conversations_contact_idx').on(t.orgId, t.contactId),
+    foreignKey({ columns: [t.orgId, t.channelId], foreignColumns: [channels.orgId, channels.id] }).onDelete(
+      'cascade',
+    ),
+  ],
+);
+
+/**
+ * One message in or out. `message_id` is the e-mail's Message-ID (or the SMS's provider id):
+ * unique per channel, so a message synced twice is stored once. An outgoing message carries its
+ * `idempotency_key` (the send job's), `status` (`queued`, `sent`, `failed`) and, on failure, the
+ * provider's reason in `error`.
+ */
+export const messages = pgTable(
+  'messages',
+  {
+    orgId: uuid('org_id').notNull(),
+    id: idColumn(),
+    conversationId: uuid('conversation_id').notNull(),
+    channelId: uuid('channel_id').notNull(),
+    /** `in` or `out`. */
+    direction: text('direction').notNull(),
+    messageId: text('message_id'),
+    inReplyTo: text('in_reply_to'),
+    references: text('references').array().notNull().default(sql`'{}'::text[]`),
+    fromAddress: text('from_address').notNull(),
+    toAddresses: text('to_addresses').array().notNull().default(sql`'{}'::text[]`),
+    subject: text('subject'),
+    text: text('text').notNull().default(''),
+    /** The HTML part, sanitized. */
+    html: text('html'),
+    /** Names, types and sizes of the attachments (their bytes are not kept yet). */
+    attachments: jsonb('attachments')
+      .$type<{ filename: string | null; content_type: string; size: number }[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
+    /** `received`, `queued`, `sent`, `failed`. */
+    status: text('status').notNull(),
+    error: text('error'),
+    idempotencyKey: text('idempotency_key'),
+    providerId: text('provider_id'),
+    attempts: integer('attempts').notNull().default(0),
+    sentBy: text('sent_by'),
+    readAt: ts('read_at'),
+    sentAt: ts('sent_at'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    uniqueIndex('messages_message_id_key').on(t.orgId, t.channelId, t.messageId),
+    uniqueIndex('messages_idempotency_key').on(t.orgId, t.idempotencyKey),
+    index('messages_thread_idx').on(t.orgId, t.conversationId, t.createdAt, t.id),
+    foreignKey({
+      columns: [t.orgId, t.conversationId],
+      foreignColumns: [conversations.orgId, conversations.id],
+    }).onDelete('cascade'),
+  ],
+);
+
+/**
+ * Addresses never sent to (issue 23's minimal suppression list, for issue 25's consent work to
+ * extend): an e-mail or number with its channel kind (`email`, `sms`), why (`unsubscribed`,
+ * `sms_stop`, `bounced`, `manual`) and from where.
+ */
+export const suppressions = pgTable(
+  'message_suppressions',
+  {
+    orgId: uuid('org_id').notNull(),
+    id: idColumn(),
+    channelKind: text('channel_kind').notNull(),
+    address: text('address').notNull(),
+    reason: text('reason').notNull(),
+    source: text('source'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    uniqueIndex('message_suppressions_key').on(t.orgId, t.channelKind, t.address),
+  ],
+);

@@ -1,0 +1,358 @@
+import { and, eq } from 'drizzle-orm';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
+import type { Services } from '../../platform/http/types.js';
+import { type ChannelRow, e164, isEmail } from './channel.service.js';
+import type { ConversationListQueryInput, ConversationView, MessageView } from './conversation.dto.js';
+import { channels } from './conversation.schema.js';
+import { ingestMessage } from './inbound.service.js';
+import { queueMessage } from './send.service.js';
+
+type ConversationRow = {
+  id: string;
+  channel_id: string;
+  channel_kind: ConversationView['channel']['kind'];
+  channel_name: string;
+  contact_id: string | null;
+  contact_name: string | null;
+  counterpart: string;
+  subject: string | null;
+  status: ConversationView['status'];
+  assignee_id: string | null;
+  unread_count: number;
+  last_message_at: string;
+  last_preview: string | null;
+  created_at: string;
+};
+
+const SELECT = `
+  select v.id, v.channel_id, ch.kind as channel_kind, ch.name as channel_name, v.contact_id,
+         nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as contact_name,
+         v.counterpart, v.subject, v.status, v.assignee_id, v.unread_count,
+         to_char(v.last_message_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as last_message_at,
+         v.last_preview,
+         to_char(v.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
+    from conversations v
+    join channels ch on ch.org_id = v.org_id and ch.id = v.channel_id
+    left join contacts c on c.org_id = v.org_id and c.id = v.contact_id`;
+
+const viewOf = (r: ConversationRow): ConversationView => ({
+  id: r.id,
+  channel: { id: r.channel_id, kind: r.channel_kind, name: r.channel_name },
+  contact: r.contact_id ? { id: r.contact_id, name: r.contact_name } : null,
+  counterpart: r.counterpart,
+  subject: r.subject,
+  status: r.status,
+  assignee_id: r.assignee_id,
+  unread_count: r.unread_count,
+  last_message_at: r.last_message_at,
+  last_preview: r.last_preview,
+  created_at: r.created_at,
+});
+
+const encodeCursor = (r: ConversationRow) =>
+  Buffer.from(JSON.stringify([r.last_message_at, r.id])).toString('base64url');
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (
+      typeof at === 'string' &&
+      typeof id === 'string' &&
+      !Number.isNaN(Date.parse(at)) &&
+      /^[0-9a-f-]{36}$/i.test(id)
+    )
+      return [at, id];
+  } catch {}
+  throw badRequest('The cursor is not one this list gave', 'query.cursor', 'invalid_cursor');
+}
+
+/** The inbox: conversations across channels, the latest first, with cursor paging. */
+export async function listConversations(
+  services: Services,
+  ctx: TenantContext,
+  query: ConversationListQueryInput,
+): Promise<{ data: ConversationView[]; next_cursor: string | null }> {
+  const params: unknown[] = [ctx.orgId];
+  const where = ['v.org_id = $1'];
+  const add = (clause: (n: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(`$${params.length}`));
+  };
+  if (query.status !== 'any') add((n) => `v.status = ${n}`, query.status);
+  if (query.filter === 'mine') add((n) => `v.assignee_id = ${n}`, ctx.actor.id ?? '');
+  if (query.filter === 'unassigned') where.push('v.assignee_id is null');
+  if (query.channel_id) add((n) => `v.channel_id = ${n}`, query.channel_id);
+  if (query.contact_id) add((n) => `v.contact_id = ${n}`, query.contact_id);
+  if (query.cursor) {
+    const [at, id] = decodeCursor(query.cursor);
+    params.push(at, id);
+    where.push(`(v.last_message_at, v.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  params.push(query.limit + 1);
+  const rows = await withTenant(
+    services.database,
+    ctx,
+    async ({ conn }) =>
+      (
+        await conn.query<ConversationRow>(
+          `${SELECT} where ${where.join(' and ')} order by v.last_message_at desc, v.id desc limit $${params.length}`,
+          params,
+        )
+      ).rows,
+    { readOnly: true },
+  );
+  const page = rows.slice(0, query.limit);
+  return {
+    data: page.map(viewOf),
+    next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!) : null,
+  };
+}
+
+async function loadConversation(scope: TenantScope, id: string): Promise<ConversationRow> {
+  const { rows } = await scope.conn.query<ConversationRow>(`${SELECT} where v.org_id = $1 and v.id = $2`, [
+    scope.ctx.orgId,
+    id,
+  ]);
+  if (!rows[0]) throw notFound('Conversation', id);
+  return rows[0];
+}
+
+const TS = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+async function messagesOf(scope: TenantScope, conversationId: string): Promise<MessageView[]> {
+  const { rows } = await scope.conn.query<MessageView>(
+    `select id, conversation_id, direction, message_id, from_address as "from", to_addresses as "to", subject,
+            text, html, attachments, status, error, attempts, sent_by, ${TS('read_at')} as read_at,
+            ${TS('sent_at')} as sent_at, ${TS('created_at')} as created_at
+       from messages where org_id = $1 and conversation_id = $2
+      order by created_at, id`,
+    [scope.ctx.orgId, conversationId],
+  );
+  return rows;
+}
+
+/** A conversation with its full history, oldest message first. */
+export async function getThread(services: Services, ctx: TenantContext, id: string) {
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const conversation = viewOf(await loadConversation(scope, id));
+      return { ...conversation, messages: await messagesOf(scope, id) };
+    },
+    { readOnly: true },
+  );
+}
+
+/** Opens or closes a conversation, or assigns it to a member (or to no one). @throws 400 when the assignee is no member */
+export async function updateConversation(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  input: { status?: 'open' | 'closed' | undefined; assignee_id?: string | null | undefined },
+): Promise<ConversationView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    await loadConversation(scope, id);
+    if (input.assignee_id) {
+      const { rows } = await scope.conn.query(
+        `select 1 from members where organization_id = $1 and user_id = $2`,
+        [ctx.orgId, input.assignee_id],
+      );
+      if (!rows.length)
+        throw badRequest('The assignee is not a member of the organization', 'body.assignee_id');
+    }
+    await scope.conn.query(
+      `update conversations
+          set status = coalesce($3, status),
+              assignee_id = case when $4 then $5 else assignee_id end,
+              updated_at = clock_timestamp()
+        where org_id = $1 and id = $2`,
+      [ctx.orgId, id, input.status ?? null, input.assignee_id !== undefined, input.assignee_id ?? null],
+    );
+    return viewOf(await loadConversation(scope, id));
+  });
+}
+
+/** Marks every message of a conversation read. */
+export async function markRead(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+): Promise<ConversationView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    await loadConversation(scope, id);
+    await scope.conn.query(
+      `update messages set read_at = clock_timestamp() where org_id = $1 and conversation_id = $2 and read_at is null and direction = 'in'`,
+      [ctx.orgId, id],
+    );
+    await scope.conn.query(`update conversations set unread_count = 0 where org_id = $1 and id = $2`, [
+      ctx.orgId,
+      id,
+    ]);
+    return viewOf(await loadConversation(scope, id));
+  });
+}
+
+/** Unread messages of open conversations (the navigation's badge). */
+export async function unreadCount(services: Services, ctx: TenantContext) {
+  return withTenant(
+    services.database,
+    ctx,
+    async ({ conn }) => {
+      const { rows } = await conn.query<{ messages: number; conversations: number }>(
+        `select coalesce(sum(unread_count), 0)::int as messages, count(*) filter (where unread_count > 0)::int as conversations
+           from conversations where org_id = $1 and status = 'open'`,
+        [ctx.orgId],
+      );
+      return rows[0]!;
+    },
+    { readOnly: true },
+  );
+}
+
+async function channelIn(scope: TenantScope, id: string, path?: string): Promise<ChannelRow> {
+  const { rows } = await scope.conn.query<{ id: string }>(
+    `select id from channels where org_id = $1 and id = $2`,
+    [scope.ctx.orgId, id],
+  );
+  if (!rows[0]) {
+    if (path) throw badRequest(`Channel ${id} was not found`, path, 'reference_not_found');
+    throw notFound('Channel', id);
+  }
+  const [row] = await scope.tx
+    .select()
+    .from(channels)
+    .where(and(eq(channels.orgId, scope.ctx.orgId), eq(channels.id, id)));
+  if (row!.status !== 'active')
+    throw new AppError(409, 'channel_paused', 'The channel is paused: resume it in the settings to send', {
+      path,
+    });
+  return row!;
+}
+
+/** A reply on a conversation: queued for sending. @returns the message, `queued` */
+export async function reply(
+  services: Services,
+  ctx: TenantContext,
+  conversationId: string,
+  input: { text: string; subject?: string | undefined },
+): Promise<MessageView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const conversation = await loadConversation(scope, conversationId);
+    const channel = await channelIn(scope, conversation.channel_id);
+    const id = await queueMessage(services, scope, channel, conversation, input);
+    return (await messagesOf(scope, conversationId)).find((m) => m.id === id)!;
+  });
+}
+
+/** A new conversation: the first message to an address or number on a channel, queued for sending. */
+export async function compose(
+  services: Services,
+  ctx: TenantContext,
+  input: { channel_id: string; to: string; subject?: string | undefined; text: string },
+): Promise<MessageView> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const channel = await channelIn(scope, input.channel_id, 'body.channel_id');
+    let to = input.to.trim();
+    if (channel.kind === 'sms') {
+      const number = e164(to);
+      if (!number) throw badRequest('Not a phone number in E.164 (+14155550100)', 'body.to');
+      to = number;
+    } else {
+      to = to.toLowerCase();
+      if (!isEmail(to)) throw badRequest('Not an e-mail address', 'body.to');
+    }
+    const { rows: contact } = await scope.conn.query<{ id: string }>(
+      channel.kind === 'sms'
+        ? `select id from contacts where org_id = $1 and (phone = $2 or phones @> jsonb_build_array(jsonb_build_object('e164', $2::text))) limit 1`
+        : `select contact_id as id from contact_emails where org_id = $1 and email = $2 and active limit 1`,
+      [ctx.orgId, to],
+    );
+    const { rows: existing } =
+      channel.kind === 'sms'
+        ? await scope.conn.query<{ id: string }>(
+            `select id from conversations where org_id = $1 and channel_id = $2 and counterpart = $3 order by last_message_at desc limit 1`,
+            [ctx.orgId, channel.id, to],
+          )
+        : { rows: [] as { id: string }[] };
+    const conversationId =
+      existing[0]?.id ??
+      (
+        await scope.conn.query<{ id: string }>(
+          `insert into conversations (org_id, channel_id, contact_id, counterpart, subject, assignee_id)
+           values ($1, $2, $3, $4, $5, $6) returning id`,
+          [
+            ctx.orgId,
+            channel.id,
+            contact[0]?.id ?? null,
+            to,
+            input.subject ?? null,
+            ctx.actor.type === 'user' ? ctx.actor.id : null,
+          ],
+        )
+      ).rows[0]!.id;
+    const id = await queueMessage(
+      services,
+      scope,
+      channel,
+      { id: conversationId, counterpart: to, subject: input.subject ?? null },
+      { text: input.text, subject: input.subject },
+    );
+    return (await messagesOf(scope, conversationId)).find((m) => m.id === id)!;
+  });
+}
+
+const STOP_WORDS = new Set(['stop', 'stopall', 'unsubscribe', 'cancel', 'end', 'quit', 'optout', 'revoke']);
+const START_WORDS = new Set(['start', 'unstop', 'yes']);
+
+/**
+ * An inbound SMS (Twilio's webhook, signature checked by the caller): stored in its thread (the
+ * pair of numbers); STOP and its synonyms put the number on the suppression list, START takes it off.
+ */
+export async function receiveSms(
+  services: Services,
+  channel: ChannelRow,
+  params: Record<string, string>,
+): Promise<{ stored: boolean; opted_out: boolean }> {
+  const ctx: TenantContext = { orgId: channel.orgId, actor: { type: 'system', id: null } };
+  const from = e164(params.From ?? '') ?? (params.From ?? '').slice(0, 32);
+  const body = (params.Body ?? '').slice(0, 10_000);
+  const sid = (params.MessageSid ?? params.SmsSid ?? '').slice(0, 64);
+  if (!from || !sid) throw badRequest('Not an inbound message: From and MessageSid are required', 'body');
+  const word = body.trim().toLowerCase();
+  return withTenant(services.database, ctx, async (scope) => {
+    let optedOut = false;
+    if (STOP_WORDS.has(word)) {
+      await scope.conn.query(
+        `insert into message_suppressions (org_id, channel_kind, address, reason, source)
+         values ($1, 'sms', $2, 'sms_stop', $3) on conflict (org_id, channel_kind, address) do nothing`,
+        [ctx.orgId, from, `twilio:${sid}`],
+      );
+      optedOut = true;
+    } else if (START_WORDS.has(word)) {
+      await scope.conn.query(
+        `delete from message_suppressions where org_id = $1 and channel_kind = 'sms' and address = $2 and reason = 'sms_stop'`,
+        [ctx.orgId, from],
+      );
+    }
+    const media = Number(params.NumMedia ?? 0) || 0;
+    const id = await ingestMessage(services, scope, channel, {
+      messageId: sid,
+      inReplyTo: null,
+      references: [],
+      from,
+      to: [channel.address],
+      subject: null,
+      text: body,
+      html: null,
+      attachments: Array.from({ length: Math.min(media, 10) }, (_, i) => ({
+        filename: params[`MediaUrl${i}`] ?? null,
+        content_type: params[`MediaContentType${i}`] ?? 'application/octet-stream',
+        size: 0,
+      })),
+      providerId: sid,
+    });
+    return { stored: id !== null, opted_out: optedOut };
+  });
+}

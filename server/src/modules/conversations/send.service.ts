@@ -1,0 +1,287 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import { newId } from '../../db/ids.js';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { AppError } from '../../platform/errors/app-error.js';
+import { emitEvent } from '../../platform/events/events.js';
+import type { Services } from '../../platform/http/types.js';
+import { systemMail } from '../../platform/mail/mail.schema.js';
+import { type ChannelRow, smtpTransportOf } from './channel.service.js';
+import { channels, messages } from './conversation.schema.js';
+import { previewOf } from './inbound.service.js';
+import { twilioClient } from './twilio.js';
+
+/** The queue of outgoing messages: one job per message, its id the idempotency key. */
+export const MESSAGE_SEND_QUEUE = 'message.send';
+type SendJob = { org_id: string; message_id: string };
+
+/** Retries of a send that failed for a passing reason (a network error, a 4xx SMTP answer, Twilio 429/5xx), seconds. */
+const RETRY_SCHEDULE_S = [30, 120, 600];
+
+/**
+ * Whether `address` may be sent to on `kind`: no row in the suppression list (an unsubscribe, an
+ * SMS STOP, a hard bounce). Issue 25's consent work extends this check.
+ */
+export async function suppressionOf(
+  scope: TenantScope,
+  kind: string,
+  address: string,
+): Promise<string | null> {
+  const { rows } = await scope.conn.query<{ reason: string }>(
+    `select reason from message_suppressions where org_id = $1 and channel_kind = $2 and address = $3`,
+    [scope.ctx.orgId, kind === 'sms' ? 'sms' : 'email', address],
+  );
+  return rows[0]?.reason ?? null;
+}
+
+export const suppressed = (address: string, reason: string) =>
+  new AppError(422, 'recipient_suppressed', `${address} is on the suppression list (${reason}): not sent`, {
+    path: 'body.to',
+  });
+
+const domainOf = (address: string) => address.split('@')[1] ?? 'cairn.local';
+
+/**
+ * Queues a message to send on a conversation, in the caller's transaction: stored as `queued`
+ * with its Message-ID and idempotency key, and its send job enqueued with it.
+ * @throws 422 `recipient_suppressed`
+ */
+export async function queueMessage(
+  services: Services,
+  scope: TenantScope,
+  channel: ChannelRow,
+  conversation: { id: string; counterpart: string; subject: string | null },
+  input: { text: string; subject?: string | undefined },
+): Promise<string> {
+  const orgId = scope.ctx.orgId;
+  const reason = await suppressionOf(scope, channel.kind, conversation.counterpart);
+  if (reason) throw suppressed(conversation.counterpart, reason);
+  const id = newId();
+  let inReplyTo: string | null = null;
+  let references: string[] = [];
+  if (channel.kind !== 'sms') {
+    const { rows } = await scope.conn.query<{ message_id: string; references: string[] }>(
+      `select message_id, "references" from messages where org_id = $1 and conversation_id = $2 and message_id is not null
+        order by created_at desc limit 1`,
+      [orgId, conversation.id],
+    );
+    if (rows[0]) {
+      inReplyTo = rows[0].message_id;
+      references = [...rows[0].references, rows[0].message_id].slice(-50);
+    }
+  }
+  const subject =
+    channel.kind === 'sms'
+      ? null
+      : (input.subject ??
+        (conversation.subject
+          ? /^re:/i.test(conversation.subject)
+            ? conversation.subject
+            : `Re: ${conversation.subject}`
+          : null));
+  await scope.tx.insert(messages).values({
+    orgId,
+    id,
+    conversationId: conversation.id,
+    channelId: channel.id,
+    direction: 'out',
+    messageId: channel.kind === 'sms' ? null : `<${randomUUID()}@${domainOf(channel.address)}>`,
+    inReplyTo,
+    references,
+    fromAddress: channel.address,
+    toAddresses: [conversation.counterpart],
+    subject,
+    text: input.text,
+    status: 'queued',
+    idempotencyKey: id,
+    sentBy: scope.ctx.actor.id,
+    // The wall-clock time: messages of one transaction keep their order in the thread.
+    createdAt: sql`clock_timestamp()`,
+  });
+  await scope.conn.query(
+    `update conversations set last_message_at = clock_timestamp(), last_preview = $3, updated_at = clock_timestamp()
+      where org_id = $1 and id = $2`,
+    [orgId, conversation.id, previewOf(input.text)],
+  );
+  await services.jobs.send(
+    scope.conn,
+    MESSAGE_SEND_QUEUE,
+    { org_id: orgId, message_id: id } satisfies SendJob,
+    {
+      singletonKey: `message-send:${id}`,
+    },
+  );
+  return id;
+}
+
+type Outcome = { ok: true; providerId: string | null } | { ok: false; error: string; retry: boolean };
+
+/** Sends over the channel; never throws: the outcome says what the provider answered. */
+async function deliver(
+  services: Services,
+  channel: ChannelRow,
+  message: typeof messages.$inferSelect,
+): Promise<Outcome> {
+  const to = message.toAddresses[0] ?? '';
+  try {
+    if (channel.kind === 'sms') {
+      const sent = await twilioClient(services, channel).messages.create({
+        from: channel.address,
+        to,
+        body: message.text,
+      });
+      return { ok: true, providerId: sent.sid };
+    }
+    if (channel.kind === 'local') {
+      // The built-in local mailbox: kept in the organization's outbox, reaching no one.
+      await withTenant(
+        services.database,
+        { orgId: message.orgId, actor: { type: 'system', id: null } },
+        ({ tx }) =>
+          tx.insert(systemMail).values({
+            orgId: message.orgId,
+            id: newId(),
+            kind: 'conversation',
+            recipient: to,
+            subject: message.subject ?? '(no subject)',
+            text: message.text,
+          }),
+      );
+      return { ok: true, providerId: message.messageId };
+    }
+    const transport = smtpTransportOf(services, channel);
+    try {
+      const info = await transport.sendMail({
+        from: channel.fromName ? { name: channel.fromName, address: channel.address } : channel.address,
+        to,
+        subject: message.subject ?? '',
+        text: message.text,
+        messageId: message.messageId ?? undefined,
+        ...(message.inReplyTo ? { inReplyTo: message.inReplyTo } : {}),
+        ...(message.references.length ? { references: message.references } : {}),
+      });
+      return { ok: true, providerId: info.messageId ?? null };
+    } finally {
+      transport.close();
+    }
+  } catch (error) {
+    const e = error as { message?: string; responseCode?: number; status?: number; code?: unknown };
+    const text = (e.message ?? String(error)).slice(0, 500);
+    // SMTP 5xx and Twilio 4xx are final; anything else (network, 4xx SMTP, 429, 5xx) may pass.
+    const retry =
+      typeof e.responseCode === 'number'
+        ? e.responseCode < 500
+        : typeof e.status === 'number'
+          ? e.status === 429 || e.status >= 500
+          : true;
+    return { ok: false, error: text, retry };
+  }
+}
+
+/**
+ * The send job: claims the message (`queued` -> `sending`, committed before anything is sent, so
+ * a message is never sent twice however often its job runs), sends it, and records the outcome:
+ * `sent` with the provider's id, a retry later for a passing failure, or `failed` with the
+ * provider's reason (retried by hand: `POST /messages/:id/retry`). Each outcome is an event.
+ */
+export async function sendMessage(services: Services, job: SendJob): Promise<void> {
+  const ctx: TenantContext = { orgId: job.org_id, actor: { type: 'system', id: null } };
+  const claimed = await withTenant(services.database, ctx, async (scope) => {
+    const [m] = await scope.tx
+      .update(messages)
+      .set({ status: 'sending', attempts: sql`${messages.attempts} + 1` })
+      .where(
+        and(eq(messages.orgId, ctx.orgId), eq(messages.id, job.message_id), eq(messages.status, 'queued')),
+      )
+      .returning();
+    if (!m) return null;
+    const [channel] = await scope.tx
+      .select()
+      .from(channels)
+      .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, m.channelId)));
+    const reason = await suppressionOf(scope, channel!.kind, m.toAddresses[0] ?? '');
+    return { message: m, channel: channel!, reason };
+  });
+  if (!claimed) return;
+  const { message, channel } = claimed;
+  const outcome: Outcome = claimed.reason
+    ? { ok: false, error: `recipient_suppressed: ${claimed.reason}`, retry: false }
+    : await deliver(services, channel, message);
+  await withTenant(services.database, ctx, async (scope) => {
+    const retryIn = !outcome.ok && outcome.retry ? RETRY_SCHEDULE_S[message.attempts - 1] : undefined;
+    if (!outcome.ok && retryIn !== undefined) {
+      await scope.tx
+        .update(messages)
+        .set({ status: 'queued', error: outcome.error })
+        .where(and(eq(messages.orgId, ctx.orgId), eq(messages.id, message.id)));
+      await services.jobs.send(scope.conn, MESSAGE_SEND_QUEUE, job, { startAfter: retryIn });
+      return;
+    }
+    await scope.tx
+      .update(messages)
+      .set(
+        outcome.ok
+          ? { status: 'sent', error: null, providerId: outcome.providerId, sentAt: sql`clock_timestamp()` }
+          : { status: 'failed', error: outcome.error },
+      )
+      .where(and(eq(messages.orgId, ctx.orgId), eq(messages.id, message.id)));
+    const { rows } = await scope.conn.query<{ contact_id: string | null; name: string | null }>(
+      `select v.contact_id, nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name
+         from conversations v left join contacts c on c.org_id = v.org_id and c.id = v.contact_id
+        where v.org_id = $1 and v.id = $2`,
+      [ctx.orgId, message.conversationId],
+    );
+    const contactId = rows[0]?.contact_id ?? null;
+    await emitEvent(
+      { ...scope, ctx: { ...ctx, actor: { type: 'user', id: message.sentBy } } },
+      services.jobs,
+      {
+        type: outcome.ok ? 'message.sent' : 'message.failed',
+        subject: contactId
+          ? { object: 'contact', id: contactId }
+          : { object: 'conversation', id: message.conversationId },
+        related: contactId ? [{ object: 'conversation', id: message.conversationId }] : [],
+        data: {
+          name: contactId ? (rows[0]?.name ?? null) : (message.toAddresses[0] ?? null),
+          conversation_id: message.conversationId,
+          message_id: message.id,
+          channel_id: channel.id,
+          channel_kind: channel.kind as 'email' | 'sms' | 'local',
+          subject: message.subject,
+          preview: previewOf(message.text),
+          ...(outcome.ok ? {} : { error: outcome.error }),
+        },
+      },
+    );
+  });
+}
+
+/** A failed message queued again (same Message-ID, same idempotency key). @throws 409 unless failed */
+export async function retryMessage(services: Services, ctx: TenantContext, id: string): Promise<void> {
+  await withTenant(services.database, ctx, async (scope) => {
+    const [m] = await scope.tx
+      .update(messages)
+      .set({ status: 'queued', attempts: 0 })
+      .where(and(eq(messages.orgId, ctx.orgId), eq(messages.id, id), eq(messages.status, 'failed')))
+      .returning({ id: messages.id });
+    if (!m) {
+      const [exists] = await scope.tx
+        .select({ id: messages.id })
+        .from(messages)
+        .where(and(eq(messages.orgId, ctx.orgId), eq(messages.id, id)));
+      if (!exists) throw new AppError(404, 'not_found', `Message ${id} was not found`);
+      throw new AppError(409, 'invalid_state', 'Only a failed message can be sent again');
+    }
+    await services.jobs.send(scope.conn, MESSAGE_SEND_QUEUE, {
+      org_id: ctx.orgId,
+      message_id: id,
+    } satisfies SendJob);
+  });
+}
+
+export function defineSendJobs(services: Services): void {
+  services.jobs.define<SendJob>(
+    { name: MESSAGE_SEND_QUEUE, retryLimit: 0, concurrency: 5 },
+    async ({ data }) => sendMessage(services, data),
+  );
+}
