@@ -18,11 +18,13 @@ import {
   IconAddressBook,
   IconBox,
   IconBuilding,
+  IconChartBar,
   IconChecklist,
   IconCopy,
   IconFileImport,
   IconGitBranch,
   IconHome,
+  IconLayoutDashboard,
   IconLayoutKanban,
   IconLogout,
   IconMoon,
@@ -49,6 +51,8 @@ const NAV = [
   { to: '/imports', label: 'Imports', icon: IconFileImport },
   { to: '/duplicates', label: 'Duplicates', icon: IconCopy },
   { to: '/workflows', label: 'Workflows', icon: IconGitBranch },
+  { to: '/reports', label: 'Reports', icon: IconChartBar },
+  { to: '/dashboards', label: 'Dashboards', icon: IconLayoutDashboard },
 ] as const;
 
 /** The app shell: navigation, the organization's name, search (Ctrl/Cmd+K), theme and user menu. */
