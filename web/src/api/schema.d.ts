@@ -9915,6 +9915,8 @@ export interface components {
                 bucket: ("day" | "week" | "month" | "quarter" | "year") | null;
                 field: string;
                 label: string;
+                /** @description Keys are members' ids, labelled with their names */
+                user: boolean;
             }[];
             /** @description Groups there are in all, before the limit */
             groups: number;
@@ -9940,6 +9942,8 @@ export interface components {
                 bucket: ("day" | "week" | "month" | "quarter" | "year") | null;
                 field: string;
                 label: string;
+                /** @description Keys are members' ids, labelled with their names */
+                user: boolean;
             }[];
             /** @description Groups there are in all, before the limit */
             groups: number;

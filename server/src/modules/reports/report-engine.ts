@@ -90,7 +90,12 @@ export const ReportResult = z
   .object({
     object: z.string(),
     dimensions: z.array(
-      z.object({ field: z.string(), label: z.string(), bucket: z.enum(DATE_BUCKETS).nullable() }),
+      z.object({
+        field: z.string(),
+        label: z.string(),
+        bucket: z.enum(DATE_BUCKETS).nullable(),
+        user: z.boolean().describe("Keys are members' ids, labelled with their names"),
+      }),
     ),
     measure: z.object({ op: z.enum(MEASURE_OPS), field: z.string().nullable(), label: z.string() }),
     cells: z.array(ReportCell),
@@ -222,26 +227,16 @@ export async function clockOf(services: Services, orgId: string): Promise<Clock>
 }
 
 /** Labels of the keys of one dimension (members' names, stage names, related records' names). */
-async function labelsOf(
-  services: Services,
-  scope: TenantScope,
-  dim: Dimension,
-  values: string[],
-): Promise<Map<string, string>> {
+async function labelsOf(scope: TenantScope, dim: Dimension, values: string[]): Promise<Map<string, string>> {
   const labels = new Map<string, string>();
   if (values.length === 0) return labels;
   const { field } = dim;
   const q = async (text: string) =>
     rowsOf<{ id: string; name: string }>(await scope.conn.query(text, [scope.ctx.orgId, values]));
   const ids = values.filter((v) => /^[0-9a-f-]{36}$/i.test(v));
+  // Members' names are read after the tenant transaction (users are not a tenant table): userLabels.
   if (field.type === 'user') {
-    // Users are not a tenant table: read outside the tenant's transaction, as the timeline does.
-    if (ids.length > 0)
-      for (const r of await services.database.db
-        .select({ id: users.id, name: users.name })
-        .from(users)
-        .where(inArray(users.id, ids)))
-        labels.set(r.id, r.name);
+    return labels;
   } else if (field.key === 'stage_id' || field.key === 'to_stage_id') {
     for (const r of await q(
       'select id::text as id, name from pipeline_stages where org_id = $1 and id = any($2::uuid[])',
@@ -305,7 +300,7 @@ export async function runReport(
 ): Promise<ReportResultView> {
   const path = options.path ?? 'body';
   const clock = await clockOf(services, ctx.orgId);
-  return withTenant(
+  const result = await withTenant(
     services.database,
     ctx,
     async (scope) => {
@@ -396,7 +391,7 @@ export async function runReport(
         dims.map((d, i) =>
           d.bucket
             ? Promise.resolve(new Map<string, string>())
-            : labelsOf(services, scope, d, [
+            : labelsOf(scope, d, [
                 ...new Set(
                   grouped.map((r) => (i === 0 ? r.k0 : r.k1)).filter((v): v is string => v !== null),
                 ),
@@ -440,7 +435,12 @@ export async function runReport(
       const truncated = groups > limit;
       return {
         object: def.key,
-        dimensions: dims.map((d) => ({ field: d.field.key, label: d.field.label, bucket: d.bucket })),
+        dimensions: dims.map((d) => ({
+          field: d.field.key,
+          label: d.field.label,
+          bucket: d.bucket,
+          user: d.field.type === 'user',
+        })),
         measure: { op: input.measure.op, field: measure.field?.key ?? null, label: measure.label },
         cells,
         total: { value: num(totalRow?.m), count: Number(totalRow?.n ?? 0) },
@@ -454,6 +454,44 @@ export async function runReport(
     },
     { readOnly: true },
   );
+  await userLabels(services, result, dimFieldTypes(result, input.object));
+  return result;
+}
+
+/** The dimensions holding members' ids (`user` fields), by index. */
+function dimFieldTypes(result: ReportResultView, _object: string): number[] {
+  return result.dimensions.flatMap((d, i) => (d.user ? [i] : []));
+}
+
+/**
+ * Names the members keyed in `user` dimensions, read outside any tenant transaction (the embedded
+ * database has one connection: a read beside an open transaction would wait for it forever).
+ */
+async function userLabels(services: Services, result: ReportResultView, dims: number[]): Promise<void> {
+  if (dims.length === 0) return;
+  const ids = [
+    ...new Set(
+      result.cells.flatMap((c) =>
+        dims
+          .map((i) => c.keys[i]?.value)
+          .filter((v): v is string => typeof v === 'string' && /^[0-9a-f-]{36}$/i.test(v)),
+      ),
+    ),
+  ];
+  if (ids.length === 0) return;
+  const names = new Map(
+    (
+      await services.database.db
+        .select({ id: users.id, name: users.name })
+        .from(users)
+        .where(inArray(users.id, ids))
+    ).map((u) => [u.id, u.name]),
+  );
+  for (const c of result.cells)
+    for (const i of dims) {
+      const key = c.keys[i];
+      if (key && typeof key.value === 'string') key.label = names.get(key.value) ?? 'A former member';
+    }
 }
 
 /** The report as CSV: one row per cell, its keys then the count and the measure. */

@@ -109,7 +109,7 @@ export async function standardReport(
   if (key === 'opportunities_by_status') return fromSpec(services, ctx, key, spec('opportunity', 'status'));
   if (key === 'activity_by_member') return activityByMember(services, ctx, options);
   const clock = await clockOf(services, ctx.orgId);
-  return withTenant(
+  const report: StandardReportView = await withTenant(
     services.database,
     ctx,
     async (scope) => {
@@ -300,10 +300,6 @@ export async function standardReport(
             from opportunities o
            where ${base} and o.status = 'won' and o.closed_at is not null and ${p.sql}
            group by 1 order by 3 desc nulls last`);
-        const names = await namesOf(
-          services,
-          rows.map((r) => r.owner),
-        );
         const all = rows.reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.n * (num(r.d) ?? 0) }), { n: 0, d: 0 });
         return {
           key,
@@ -317,7 +313,8 @@ export async function standardReport(
           rows: [
             ...rows.map((r) => ({
               values: {
-                owner: r.owner ? (names.get(r.owner) ?? r.owner) : '(none)',
+                // Named after the transaction (users are not a tenant table).
+                owner: r.owner ?? '(none)',
                 won: r.n,
                 days: round(num(r.d), 1),
               },
@@ -380,6 +377,18 @@ export async function standardReport(
     },
     { readOnly: true },
   );
+  if (key === 'sales_cycle') {
+    const owners = report.rows.map((r) => String(r.values.owner));
+    const names = await namesOf(
+      services,
+      owners.filter((o) => /^[0-9a-f-]{36}$/i.test(o)),
+    );
+    for (const r of report.rows) {
+      const id = String(r.values.owner);
+      if (/^[0-9a-f-]{36}$/i.test(id)) r.values.owner = names.get(id) ?? 'A former member';
+    }
+  }
+  return report;
 }
 
 const spec = (object: string, field: string): ReportSpec => ({
