@@ -51,6 +51,8 @@ describe('OpenAPI and the reference', () => {
         'rejectPublicQuote',
         'viewPublicQuote',
         'getHealth',
+        // The Prometheus scrape: its own bearer token from the configuration (issue 30).
+        'getMetrics',
         'getReadiness',
         'getVersion',
         'previewInvitation',
