@@ -63,6 +63,10 @@ export type Kind =
   | 'run'
   | 'waitingRun'
   | 'failedRun'
+  | 'report'
+  | 'freshReport'
+  | 'dashboard'
+  | 'freshDashboard'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };

@@ -26,6 +26,7 @@ import './isolation-lead-cases.js';
 import './isolation-files-cases.js';
 import './isolation-sales-cases.js';
 import './isolation-workflow-cases.js';
+import './isolation-report-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadFile } from './kit/files.js';
 import { uploadCsv } from './kit/imports.js';

@@ -230,19 +230,22 @@ describe('saved reports, CSV, standard reports and dashboards', () => {
     expectStatus(await c.post(`/api/v1/opportunities/${deal.id}/close`, { status: 'won' }), 200);
     const lost = await newDeal(c, 'Lost one', { amount: 10 });
     expectStatus(await c.post(`/api/v1/opportunities/${lost.id}/close`, { status: 'lost' }), 200);
-    const pipe = expectStatus(await c.get('/api/v1/reports/standard/pipeline_by_stage'), 200);
+    const pipe = expectStatus(await c.get('/api/v1/reports/standard?report=pipeline_by_stage'), 200);
     const leadIn = pipe.rows.find((r: any) => r.values.stage === 'Lead in');
     expect(leadIn.values).toMatchObject({ count: 2, value: 400 });
     const list = expectStatus(await c.post('/api/v1/opportunities/query', { filter: leadIn.filter }), 200);
     expect(list.data).toHaveLength(2);
-    const win = expectStatus(await c.get('/api/v1/reports/standard/win_rate'), 200);
+    const win = expectStatus(await c.get('/api/v1/reports/standard?report=win_rate'), 200);
     expect(win.rows.at(-1).values).toMatchObject({ won: 1, lost: 1, win_rate: 50 });
-    const cycle = expectStatus(await c.get('/api/v1/reports/standard/sales_cycle'), 200);
+    const cycle = expectStatus(await c.get('/api/v1/reports/standard?report=sales_cycle'), 200);
     expect(cycle.rows.at(-1).values.won).toBe(1);
-    const funnel = expectStatus(await c.get('/api/v1/reports/standard/stage_funnel'), 200);
+    const funnel = expectStatus(await c.get('/api/v1/reports/standard?report=stage_funnel'), 200);
     expect(funnel.rows[0].values.stage).toBe('Lead in');
     expect(funnel.rows[0].values.reached).toBeGreaterThanOrEqual(5);
-    const forecast = expectStatus(await c.get('/api/v1/reports/standard/forecast_by_close_month'), 200);
+    const forecast = expectStatus(
+      await c.get('/api/v1/reports/standard?report=forecast_by_close_month'),
+      200,
+    );
     expect(forecast.rows.length).toBeGreaterThan(0);
     for (const key of [
       'activity_by_member',
@@ -251,8 +254,8 @@ describe('saved reports, CSV, standard reports and dashboards', () => {
       'contacts_by_source',
       'opportunities_by_status',
     ])
-      expectStatus(await c.get(`/api/v1/reports/standard/${key}`), 200, key);
-    expectProblem(await c.get('/api/v1/reports/standard/nope'), 400);
+      expectStatus(await c.get(`/api/v1/reports/standard?report=${key}`), 200, key);
+    expectProblem(await c.get('/api/v1/reports/standard?report=nope'), 400);
   });
 
   it('draws a dashboard: widgets on a grid, one date range and filter applied to each', async () => {

@@ -2862,7 +2862,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/reports/standard/{key}": {
+    "/api/v1/reports/standard": {
         parameters: {
             query?: never;
             header?: never;
@@ -37107,18 +37107,18 @@ export interface operations {
     };
     getStandardReport: {
         parameters: {
-            query?: {
+            query: {
                 /** @description First day of the period (created or closed, by report) */
                 from?: string;
                 /** @description For pipeline_by_stage and stage_funnel: default, the default pipeline */
                 pipeline_id?: string;
+                /** @description Which report */
+                report: "pipeline_by_stage" | "forecast_by_close_month" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
                 /** @description Last day of the period */
                 to?: string;
             };
             header?: never;
-            path: {
-                key: "pipeline_by_stage" | "forecast_by_close_month" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -37161,15 +37161,6 @@ export interface operations {
             };
             /** @description Not found, or another organization’s (`not_found`) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };

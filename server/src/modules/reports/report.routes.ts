@@ -434,7 +434,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
   );
 
   app.get(
-    '/reports/standard/:key',
+    '/reports/standard',
     {
       config: { access: 'records:read', rights: { object: '*', right: 'read' } },
       schema: {
@@ -442,12 +442,16 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
         tags,
         summary:
           'A standard report: pipeline by stage, forecast, win rate, sales cycle, funnel, activity, records by...',
-        params: z.strictObject({ key: z.enum(STANDARD_REPORT_KEYS) }),
-        querystring: StandardReportQuery,
+        querystring: StandardReportQuery.extend({
+          report: z.enum(STANDARD_REPORT_KEYS).describe('Which report'),
+        }),
         response: { 200: StandardReport, ...errors },
       },
     },
-    async (req) => standardReport(services, req.tenant, req.params.key, req.query),
+    async (req) => {
+      const { report, ...options } = req.query;
+      return standardReport(services, req.tenant, report, options);
+    },
   );
 
   // ---- dashboards

@@ -261,7 +261,7 @@ function StandardReports() {
   const navigate = useNavigate();
   const report = useQuery({
     queryKey: ['standard-report', key],
-    queryFn: () => call(api.GET('/api/v1/reports/standard/{key}', { params: { path: { key } } })),
+    queryFn: () => call(api.GET('/api/v1/reports/standard', { params: { query: { report: key } } })),
   });
   const r = report.data;
   return (
