@@ -19,6 +19,7 @@ import { registerFileRoutes } from './modules/files/file.routes.js';
 import { registerFormPublicRoutes, registerFormRoutes } from './modules/forms/form.routes.js';
 import { registerGdprRoutes } from './modules/gdpr/gdpr.routes.js';
 import { registerHealthRoutes } from './modules/health/health.routes.js';
+import { registerMetricsRoutes } from './modules/health/metrics.routes.js';
 import { registerHomeRoutes } from './modules/home/home.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
@@ -34,6 +35,7 @@ import { registerPublicQuoteRoutes } from './modules/quotes/quote-public.routes.
 import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
 import { registerRecordBoardRoutes } from './modules/records/record-board.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
+import { registerReportRoutes } from './modules/reports/report.routes.js';
 import {
   registerPublicBookingRoutes,
   registerSchedulingRoutes,
@@ -102,6 +104,7 @@ import { API_DOCS_CSP, installSecurityHeaders } from './platform/http/security-h
 import { responseSerializer } from './platform/http/serializer.js';
 import { traceIdOf } from './platform/http/trace.js';
 import type { ApiApp, Services } from './platform/http/types.js';
+import { installMetrics } from './platform/metrics/metrics.js';
 
 export type BuiltApp = { app: ApiApp; routes: RouteEntry[] };
 
@@ -150,6 +153,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
 
   // The guard counts what each principal reads, exports and deletes (after the route guard).
   installGuard(app, services.guard);
+  installMetrics(app, config, services.database);
   installIdempotency(app, services.database);
 
   await app.register(fastifySwagger, {
@@ -193,6 +197,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
     );
     await registerWebApp(api, options.webDistDir);
     registerHealthRoutes(api, services);
+    registerMetricsRoutes(api, services);
     registerAuthHandler(api, services.auth, config.baseUrl);
     await registerFormPublicRoutes(api, services);
     await api.register(
@@ -239,6 +244,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerSchedulingRoutes(v1 as ApiApp, services);
         registerPublicBookingRoutes(v1 as ApiApp, services);
         registerConversationRoutes(v1 as ApiApp, services);
+        registerReportRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -87,6 +87,10 @@ export type Config = {
   formPostsPerIpPerMinute: number;
   /** Attachments (issue 26): limits, the virus scanner and where stored files live. */
   files: FilesConfig;
+  /**
+   * The bearer token `/metrics` (Prometheus) asks for; unset, `/metrics` answers 404 (issue 30).
+   */
+  metricsToken: string | undefined;
 };
 
 /** The files pipeline's settings (`platform/files/`). */
@@ -198,6 +202,7 @@ const envSchema = z.object({
   FILE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   FILE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   FILE_S3_FORCE_PATH_STYLE: boolish.default(true),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(200).optional(),
 });
 
 /**
@@ -258,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     formPostsPerIpPerMinute: e.FORM_POSTS_PER_IP_PER_MINUTE,
     files: filesConfig(e),
+    metricsToken: e.METRICS_TOKEN,
   };
 }
 

@@ -60,6 +60,8 @@ describe('OpenAPI and the reference', () => {
         // Twilio's messaging webhook: its X-Twilio-Signature is the credential (issue 23).
         'receiveTwilioWebhook',
         'getHealth',
+        // The Prometheus scrape: its own bearer token from the configuration (issue 30).
+        'getMetrics',
         'getReadiness',
         'getVersion',
         'previewInvitation',

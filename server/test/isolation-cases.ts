@@ -67,6 +67,10 @@ export type Kind =
   | 'freshMeetingType'
   | 'booking'
   | 'freshBooking'
+  | 'report'
+  | 'freshReport'
+  | 'dashboard'
+  | 'freshDashboard'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };

@@ -434,6 +434,31 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         const page = await c.get('/api/v1/audit?limit=1');
         return { auditCursor: (page.body as { data: { id: string }[] }).data[0]!.id };
       }
+      case 'report':
+      case 'freshReport': {
+        // Shared with the organization, grouping the tenant's deals by stage.
+        const created = ok(
+          await c.post('/api/v1/reports', {
+            name: `${tn.marker} report`,
+            spec: { object: 'opportunity', group_by: [{ field: 'stage_id' }] },
+            sharing: 'organization',
+          }),
+          kind,
+        );
+        return { [kind]: created.id };
+      }
+      case 'dashboard':
+      case 'freshDashboard': {
+        const created = ok(
+          await c.post('/api/v1/dashboards', {
+            name: `${tn.marker} dashboard`,
+            sharing: 'organization',
+            widgets: [{ id: 'w1', report_id: ids.report, x: 0, y: 0, w: 6, h: 4 }],
+          }),
+          kind,
+        );
+        return { [kind]: created.id };
+      }
       case 'workflow':
       case 'freshWorkflow': {
         // On opportunities, started by hand, waiting a day: a run stays open.
@@ -569,6 +594,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'run',
     'meetingType',
     'booking',
+    'report',
+    'dashboard',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

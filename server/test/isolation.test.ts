@@ -27,6 +27,7 @@ import './isolation-files-cases.js';
 import './isolation-sales-cases.js';
 import './isolation-workflow-cases.js';
 import './isolation-scheduling-cases.js';
+import './isolation-report-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadFile } from './kit/files.js';
 import { uploadCsv } from './kit/imports.js';

@@ -288,6 +288,27 @@ const profileRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/profile/ProfilePage'), 'ProfilePage'),
 });
 
+// Reports and dashboards (issue 30): their chart library loads with these pages only.
+const reportsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/reports',
+  component: lazyRouteComponent(() => import('./pages/reports/ReportsPage'), 'ReportsPage'),
+});
+const reportRecordsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/reports/records',
+  validateSearch: (s: Record<string, unknown>): { object?: string; filter?: string } => ({
+    ...(typeof s.object === 'string' ? { object: s.object } : {}),
+    ...(typeof s.filter === 'string' ? { filter: s.filter } : {}),
+  }),
+  component: lazyRouteComponent(() => import('./pages/reports/ReportRecordsPage'), 'ReportRecordsPage'),
+});
+const dashboardsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/dashboards',
+  component: lazyRouteComponent(() => import('./pages/reports/DashboardsPage'), 'DashboardsPage'),
+});
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
   forgotPasswordRoute,
@@ -320,6 +341,9 @@ const routeTree = rootRoute.addChildren([
     notificationsRoute,
     settingsRoute,
     workflowsRoute,
+    reportsRoute,
+    reportRecordsRoute,
+    dashboardsRoute,
     workflowRoute,
     schedulingRoute,
   ]),

@@ -20,12 +20,14 @@ import {
   IconBox,
   IconBuilding,
   IconCalendarEvent,
+  IconChartBar,
   IconChecklist,
   IconCopy,
   IconFileImport,
   IconGitBranch,
   IconHome,
   IconInbox,
+  IconLayoutDashboard,
   IconLayoutKanban,
   IconLogout,
   IconMoon,
@@ -54,6 +56,8 @@ const NAV = [
   { to: '/duplicates', label: 'Duplicates', icon: IconCopy },
   { to: '/workflows', label: 'Workflows', icon: IconGitBranch },
   { to: '/scheduling', label: 'Scheduling', icon: IconCalendarEvent },
+  { to: '/reports', label: 'Reports', icon: IconChartBar },
+  { to: '/dashboards', label: 'Dashboards', icon: IconLayoutDashboard },
 ] as const;
 
 /** The app shell: navigation, the organization's name, search (Ctrl/Cmd+K), theme and user menu. */

@@ -2,6 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { type TenantScope, withTenant } from '../../db/tenant.js';
 import type { JobQueue } from '../jobs/job-queue.js';
+import { observeDispatchLag } from '../metrics/metrics.js';
 import { events } from './event.schema.js';
 import { catalogued } from './event-catalogue.js';
 import { type DispatchJob, EVENT_DISPATCH_QUEUE, type EventEnvelope } from './events.js';
@@ -44,6 +45,7 @@ export function createEventDispatcher(database: Database, jobs: JobQueue): Event
         .where(and(eq(events.orgId, orgId), inArray(events.id, eventIds))),
     );
     if (rows.length === 0) return; // its organization was deleted
+    for (const row of rows) observeDispatchLag(row.occurredAt);
     const order = new Map(eventIds.map((id, i) => [id, i]));
     const envelopes = rows.map(toEnvelope).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
     for (const consumer of consumers) {

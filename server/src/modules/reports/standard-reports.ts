@@ -1,0 +1,489 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { fieldReadable } from '../../platform/access/access-profile.js';
+import { notFound } from '../../platform/errors/app-error.js';
+import type { Services } from '../../platform/http/types.js';
+import { compileListQuery } from '../../platform/query/query.compiler.js';
+import { FilterNode } from '../../platform/query/query.schema.js';
+import { cachedObjectDef } from '../../platform/registry/registry.service.js';
+import { clockOf, type ReportSpec, runReport } from './report-engine.js';
+
+/** The standard reports, by key: the sales ones read opportunities (and their stage history). */
+export const STANDARD_REPORTS = {
+  pipeline_by_stage: 'Pipeline by stage: count, value and weighted value of open deals',
+  forecast_by_close_month: 'Forecast by expected close month: open deals, value and weighted value',
+  win_rate: 'Win rate by month closed: won against won and lost',
+  sales_cycle: 'Average sales cycle of won deals (days from creation to close), by owner',
+  stage_funnel: 'Stage funnel: deals that reached each stage and the average days spent in it',
+  activity_by_member: 'Activity by member: calls, meetings, e-mails and notes logged, tasks completed',
+  contacts_by_status: 'Contacts by lead status',
+  contacts_by_owner: 'Contacts by owner',
+  contacts_by_source: 'Contacts by source',
+  opportunities_by_status: 'Opportunities by status',
+} as const;
+export type StandardReportKey = keyof typeof STANDARD_REPORTS;
+export const STANDARD_REPORT_KEYS = Object.keys(STANDARD_REPORTS) as [
+  StandardReportKey,
+  ...StandardReportKey[],
+];
+
+export const StandardReport = z
+  .object({
+    key: z.enum(STANDARD_REPORT_KEYS),
+    title: z.string(),
+    object: z.string().describe('The object the rows drill down to'),
+    columns: z.array(
+      z.object({ key: z.string(), label: z.string(), type: z.enum(['text', 'number', 'percent']) }),
+    ),
+    rows: z.array(
+      z.object({
+        values: z.record(z.string(), z.union([z.string(), z.number(), z.null()])),
+        filter: FilterNode.nullable().describe('The list filter of the records behind the row'),
+      }),
+    ),
+    note: z.string().nullable(),
+  })
+  .meta({ id: 'StandardReport' });
+export type StandardReportView = z.infer<typeof StandardReport>;
+
+export const StandardReportQuery = z.strictObject({
+  pipeline_id: z
+    .uuid()
+    .optional()
+    .describe('For pipeline_by_stage and stage_funnel: default, the default pipeline'),
+  from: z.iso.date().optional().describe('First day of the period (created or closed, by report)'),
+  to: z.iso.date().optional().describe('Last day of the period'),
+});
+type Options = z.infer<typeof StandardReportQuery>;
+
+const rowsOf = <T>(result: unknown): T[] =>
+  (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const round = (v: number | null, digits = 2) =>
+  v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits;
+const and = (...nodes: (FilterNode | undefined)[]): FilterNode | null => {
+  const all = nodes.filter((n): n is FilterNode => n !== undefined);
+  return all.length === 0 ? null : all.length === 1 ? all[0]! : { and: all };
+};
+
+/** A generic standard report: a report spec drawn as a table of its groups. */
+async function fromSpec(
+  services: Services,
+  ctx: TenantContext,
+  key: StandardReportKey,
+  spec: ReportSpec,
+): Promise<StandardReportView> {
+  const result = await runReport(services, ctx, spec, { path: 'query' });
+  const dim = result.dimensions[0]!;
+  return {
+    key,
+    title: STANDARD_REPORTS[key],
+    object: spec.object,
+    columns: [
+      { key: dim.field, label: dim.label, type: 'text' },
+      { key: 'count', label: 'Count', type: 'number' },
+    ],
+    rows: result.cells.map((c) => ({
+      values: { [dim.field]: c.keys[0]!.label, count: c.count },
+      filter: c.filter,
+    })),
+    note: result.note,
+  };
+}
+
+/**
+ * A standard report for the caller: the opportunity read right and record scope apply (the
+ * list query's rules), and values are left out when the role may not read `amount`.
+ * @throws 403 without the read right, 404 for an unknown pipeline
+ */
+export async function standardReport(
+  services: Services,
+  ctx: TenantContext,
+  key: StandardReportKey,
+  options: Options,
+): Promise<StandardReportView> {
+  if (key === 'contacts_by_status') return fromSpec(services, ctx, key, spec('contact', 'lead_status'));
+  if (key === 'contacts_by_owner') return fromSpec(services, ctx, key, spec('contact', 'owner_id'));
+  if (key === 'contacts_by_source') return fromSpec(services, ctx, key, spec('contact', 'source'));
+  if (key === 'opportunities_by_status') return fromSpec(services, ctx, key, spec('opportunity', 'status'));
+  if (key === 'activity_by_member') return activityByMember(services, ctx, options);
+  const clock = await clockOf(services, ctx.orgId);
+  const report: StandardReportView = await withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const def = await cachedObjectDef(scope.tx, ctx.orgId, 'opportunity');
+      // The caller's read right, record scope (as lists apply them); tenancy is RLS and org_id.
+      const where = compileListQuery(def, { fields: ['id'] }, { table: 'o', tenant: ctx }).where;
+      const values = fieldReadable(ctx, 'opportunity', 'amount');
+      const note = values ? null : 'Your role may not read deal amounts: values are left out';
+      const exec = async <T>(q: SQL) => rowsOf<T>(await scope.tx.execute(q));
+      const base = sql`o.org_id = ${ctx.orgId} and o.archived_at is null and ${where}`;
+      const period = (column: string): { sql: SQL; filter?: FilterNode } => {
+        const parts: SQL[] = [];
+        const col = sql.identifier(column);
+        if (options.from)
+          parts.push(sql`(o.${col} at time zone ${clock.timeZone})::date >= ${options.from}::date`);
+        if (options.to)
+          parts.push(sql`(o.${col} at time zone ${clock.timeZone})::date <= ${options.to}::date`);
+        const filter: FilterNode | undefined =
+          options.from && options.to
+            ? { field: column, op: 'between', value: [options.from, options.to] }
+            : options.from
+              ? { field: column, op: 'gte', value: options.from }
+              : options.to
+                ? { field: column, op: 'lte', value: options.to }
+                : undefined;
+        return { sql: parts.length ? sql.join(parts, sql` and `) : sql`true`, ...(filter ? { filter } : {}) };
+      };
+      const pipelineOf = async () => {
+        const [p] = await exec<{ id: string }>(sql`
+          select id from pipelines where org_id = ${ctx.orgId} and archived_at is null
+             and ${options.pipeline_id ? sql`id = ${options.pipeline_id}::uuid` : sql`true`}
+           order by is_default desc, position, created_at limit 1`);
+        if (!p) throw notFound('Pipeline', options.pipeline_id);
+        return p.id;
+      };
+      const money = (label: string, k: string) =>
+        values ? [{ key: k, label, type: 'number' as const }] : [];
+
+      if (key === 'pipeline_by_stage') {
+        const pipelineId = await pipelineOf();
+        const rows = await exec<{
+          id: string;
+          name: string;
+          probability: number;
+          n: number;
+          v: string | null;
+          w: string | null;
+        }>(sql`
+          select s.id, s.name, s.probability, count(o.id)::int as n, sum(o.amount) as v,
+                 sum(o.amount * s.probability / 100.0) as w
+            from pipeline_stages s
+            left join opportunities o on o.org_id = s.org_id and o.stage_id = s.id and o.status = 'open' and ${base}
+           where s.org_id = ${ctx.orgId} and s.pipeline_id = ${pipelineId}::uuid and s.kind = 'open'
+           group by s.id, s.name, s.probability, s.position order by s.position`);
+        return {
+          key,
+          title: STANDARD_REPORTS[key],
+          object: 'opportunity',
+          columns: [
+            { key: 'stage', label: 'Stage', type: 'text' },
+            { key: 'probability', label: 'Probability', type: 'percent' },
+            { key: 'count', label: 'Deals', type: 'number' },
+            ...money('Value', 'value'),
+            ...money('Weighted value', 'weighted'),
+          ],
+          rows: rows.map((r) => ({
+            values: {
+              stage: r.name,
+              probability: r.probability,
+              count: r.n,
+              ...(values ? { value: round(num(r.v)) ?? 0, weighted: round(num(r.w)) ?? 0 } : {}),
+            },
+            filter: and(
+              { field: 'stage_id', op: 'eq', value: r.id },
+              { field: 'status', op: 'eq', value: 'open' },
+            ),
+          })),
+          note,
+        };
+      }
+
+      if (key === 'forecast_by_close_month') {
+        const rows = await exec<{
+          m: string | null;
+          e: string | null;
+          n: number;
+          v: string | null;
+          w: string | null;
+        }>(sql`
+          select to_char(date_trunc('month', o.expected_close_date), 'YYYY-MM-DD') as m,
+                 to_char(date_trunc('month', o.expected_close_date) + interval '1 month', 'YYYY-MM-DD') as e,
+                 count(*)::int as n, sum(o.amount) as v, sum(o.amount * s.probability / 100.0) as w
+            from opportunities o
+            join pipeline_stages s on s.org_id = o.org_id and s.id = o.stage_id
+           where ${base} and o.status = 'open'
+             and ${options.from ? sql`o.expected_close_date >= ${options.from}::date` : sql`true`}
+             and ${options.to ? sql`o.expected_close_date <= ${options.to}::date` : sql`true`}
+           group by 1, 2 order by 1 nulls last`);
+        return {
+          key,
+          title: STANDARD_REPORTS[key],
+          object: 'opportunity',
+          columns: [
+            { key: 'month', label: 'Close month', type: 'text' },
+            { key: 'count', label: 'Deals', type: 'number' },
+            ...money('Value', 'value'),
+            ...money('Weighted value', 'weighted'),
+          ],
+          rows: rows.map((r) => ({
+            values: {
+              month: r.m ? r.m.slice(0, 7) : '(no date)',
+              count: r.n,
+              ...(values ? { value: round(num(r.v)) ?? 0, weighted: round(num(r.w)) ?? 0 } : {}),
+            },
+            filter: and(
+              { field: 'status', op: 'eq', value: 'open' },
+              r.m
+                ? {
+                    and: [
+                      { field: 'expected_close_date', op: 'gte', value: r.m },
+                      { field: 'expected_close_date', op: 'lt', value: r.e },
+                    ],
+                  }
+                : { field: 'expected_close_date', op: 'isEmpty' },
+            ),
+          })),
+          note,
+        };
+      }
+
+      if (key === 'win_rate') {
+        const p = period('closed_at');
+        const rows = await exec<{ m: string; won: number; lost: number; wv: string | null }>(sql`
+          select to_char(date_trunc('month', o.closed_at at time zone ${clock.timeZone}), 'YYYY-MM') as m,
+                 count(*) filter (where o.status = 'won')::int as won,
+                 count(*) filter (where o.status = 'lost')::int as lost,
+                 sum(o.amount) filter (where o.status = 'won') as wv
+            from opportunities o
+           where ${base} and o.status in ('won', 'lost') and o.closed_at is not null and ${p.sql}
+           group by 1 order by 1`);
+        const total = rows.reduce((a, r) => ({ won: a.won + r.won, lost: a.lost + r.lost }), {
+          won: 0,
+          lost: 0,
+        });
+        const rate = (won: number, lost: number) =>
+          won + lost === 0 ? null : round((100 * won) / (won + lost), 1);
+        return {
+          key,
+          title: STANDARD_REPORTS[key],
+          object: 'opportunity',
+          columns: [
+            { key: 'month', label: 'Month closed', type: 'text' },
+            { key: 'won', label: 'Won', type: 'number' },
+            { key: 'lost', label: 'Lost', type: 'number' },
+            { key: 'win_rate', label: 'Win rate', type: 'percent' },
+            ...money('Won value', 'won_value'),
+          ],
+          rows: [
+            ...rows.map((r) => ({
+              values: {
+                month: r.m,
+                won: r.won,
+                lost: r.lost,
+                win_rate: rate(r.won, r.lost),
+                ...(values ? { won_value: round(num(r.wv)) ?? 0 } : {}),
+              },
+              filter: and({ field: 'status', op: 'in', value: ['won', 'lost'] }, p.filter),
+            })),
+            {
+              values: {
+                month: 'All',
+                won: total.won,
+                lost: total.lost,
+                win_rate: rate(total.won, total.lost),
+              },
+              filter: and({ field: 'status', op: 'in', value: ['won', 'lost'] }, p.filter),
+            },
+          ],
+          note: `Months in ${clock.timeZone}`,
+        };
+      }
+
+      if (key === 'sales_cycle') {
+        const p = period('closed_at');
+        const rows = await exec<{ owner: string | null; n: number; d: string | null }>(sql`
+          select o.owner_id::text as owner, count(*)::int as n,
+                 avg(extract(epoch from (o.closed_at - o.created_at)) / 86400.0) as d
+            from opportunities o
+           where ${base} and o.status = 'won' and o.closed_at is not null and ${p.sql}
+           group by 1 order by 3 desc nulls last`);
+        const all = rows.reduce((a, r) => ({ n: a.n + r.n, d: a.d + r.n * (num(r.d) ?? 0) }), { n: 0, d: 0 });
+        return {
+          key,
+          title: STANDARD_REPORTS[key],
+          object: 'opportunity',
+          columns: [
+            { key: 'owner', label: 'Owner', type: 'text' },
+            { key: 'won', label: 'Won deals', type: 'number' },
+            { key: 'days', label: 'Average days to close', type: 'number' },
+          ],
+          rows: [
+            ...rows.map((r) => ({
+              values: {
+                // Named after the transaction (users are not a tenant table).
+                owner: r.owner ?? '(none)',
+                won: r.n,
+                days: round(num(r.d), 1),
+              },
+              filter: and(
+                { field: 'status', op: 'eq', value: 'won' },
+                r.owner
+                  ? { field: 'owner_id', op: 'eq', value: r.owner }
+                  : { field: 'owner_id', op: 'isEmpty' },
+                p.filter,
+              ),
+            })),
+            {
+              values: { owner: 'All', won: all.n, days: all.n ? round(all.d / all.n, 1) : null },
+              filter: and({ field: 'status', op: 'eq', value: 'won' }, p.filter),
+            },
+          ],
+          note: null,
+        };
+      }
+
+      // stage_funnel: from the stage history, each stage's deals that entered it and their time in it.
+      const pipelineId = await pipelineOf();
+      const p = period('created_at');
+      const rows = await exec<{ id: string; name: string; reached: number; days: string | null }>(sql`
+        with h as (
+          select h.opportunity_id, h.to_stage_id, h.moved_at,
+                 lead(h.moved_at) over (partition by h.opportunity_id order by h.moved_at, h.id) as left_at
+            from opportunity_stage_history h
+            join opportunities o on o.org_id = h.org_id and o.id = h.opportunity_id
+           where h.org_id = ${ctx.orgId} and o.pipeline_id = ${pipelineId}::uuid and ${base} and ${p.sql})
+        select s.id, s.name, count(distinct h.opportunity_id)::int as reached,
+               avg(extract(epoch from (coalesce(h.left_at, now()) - h.moved_at)) / 86400.0)
+                 filter (where s.kind = 'open') as days
+          from pipeline_stages s
+          left join h on h.to_stage_id = s.id
+         where s.org_id = ${ctx.orgId} and s.pipeline_id = ${pipelineId}::uuid
+         group by s.id, s.name, s.position order by s.position`);
+      const first = rows[0]?.reached ?? 0;
+      return {
+        key,
+        title: STANDARD_REPORTS[key],
+        object: 'opportunity',
+        columns: [
+          { key: 'stage', label: 'Stage', type: 'text' },
+          { key: 'reached', label: 'Deals that reached it', type: 'number' },
+          { key: 'conversion', label: 'Of the first stage', type: 'percent' },
+          { key: 'days', label: 'Average days in stage', type: 'number' },
+        ],
+        rows: rows.map((r) => ({
+          values: {
+            stage: r.name,
+            reached: r.reached,
+            conversion: first ? round((100 * r.reached) / first, 1) : null,
+            days: round(num(r.days), 1),
+          },
+          filter: and({ field: 'stage_id', op: 'eq', value: r.id }, p.filter),
+        })),
+        note: 'Time in stage runs until the next move, or until now for the current stage',
+      };
+    },
+    { readOnly: true },
+  );
+  if (key === 'sales_cycle') {
+    const owners = report.rows.map((r) => String(r.values.owner));
+    const names = await namesOf(
+      services,
+      owners.filter((o) => /^[0-9a-f-]{36}$/i.test(o)),
+    );
+    for (const r of report.rows) {
+      const id = String(r.values.owner);
+      if (/^[0-9a-f-]{36}$/i.test(id)) r.values.owner = names.get(id) ?? 'A former member';
+    }
+  }
+  return report;
+}
+
+const spec = (object: string, field: string): ReportSpec => ({
+  object,
+  group_by: [{ field }],
+  measure: { op: 'count' },
+});
+
+/** Members' names by id (users are not a tenant table). */
+async function namesOf(services: Services, ids: (string | null)[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(ids.filter((i): i is string => !!i))];
+  if (wanted.length === 0) return new Map();
+  const rows = rowsOf<{ id: string; name: string }>(
+    await services.database.db.execute(
+      sql`select id::text as id, name from users where id = any(${`{${wanted.join(',')}}`}::uuid[])`,
+    ),
+  );
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
+/** Notes logged per author and kind, tasks completed per member, in the period (created / completed). */
+async function activityByMember(
+  services: Services,
+  ctx: TenantContext,
+  options: Options,
+): Promise<StandardReportView> {
+  const clock = await clockOf(services, ctx.orgId);
+  const rows = await withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const noteDef = await cachedObjectDef(scope.tx, ctx.orgId, 'note');
+      const taskDef = await cachedObjectDef(scope.tx, ctx.orgId, 'task');
+      const notesWhere = compileListQuery(noteDef, { fields: ['id'] }, { table: 'n', tenant: ctx }).where;
+      const tasksWhere = compileListQuery(taskDef, { fields: ['id'] }, { table: 't', tenant: ctx }).where;
+      const within = (col: SQL) =>
+        sql`${options.from ? sql`(${col} at time zone ${clock.timeZone})::date >= ${options.from}::date` : sql`true`}
+          and ${options.to ? sql`(${col} at time zone ${clock.timeZone})::date <= ${options.to}::date` : sql`true`}`;
+      return rowsOf<{
+        member: string;
+        calls: number;
+        meetings: number;
+        emails: number;
+        notes: number;
+        tasks: number;
+      }>(
+        await scope.tx.execute(sql`
+          with a as (
+            select n.author_id as member, n.kind, 0 as task
+              from notes n
+             where n.org_id = ${ctx.orgId} and n.author_id is not null and ${notesWhere}
+               and ${within(sql`coalesce(n.occurred_at, n.created_at)`)}
+            union all
+            select t.completed_by, 'task', 1
+              from tasks t
+             where t.org_id = ${ctx.orgId} and t.completed_by is not null and t.status = 'done' and ${tasksWhere}
+               and ${within(sql`t.completed_at`)})
+          select member::text as member,
+                 count(*) filter (where kind = 'call')::int as calls,
+                 count(*) filter (where kind = 'meeting')::int as meetings,
+                 count(*) filter (where kind = 'email')::int as emails,
+                 count(*) filter (where kind = 'note')::int as notes,
+                 sum(task)::int as tasks
+            from a group by member order by count(*) desc`),
+      );
+    },
+    { readOnly: true },
+  );
+  const names = await namesOf(
+    services,
+    rows.map((r) => r.member),
+  );
+  return {
+    key: 'activity_by_member',
+    title: STANDARD_REPORTS.activity_by_member,
+    object: 'note',
+    columns: [
+      { key: 'member', label: 'Member', type: 'text' },
+      { key: 'calls', label: 'Calls', type: 'number' },
+      { key: 'meetings', label: 'Meetings', type: 'number' },
+      { key: 'emails', label: 'E-mails', type: 'number' },
+      { key: 'notes', label: 'Notes', type: 'number' },
+      { key: 'tasks', label: 'Tasks completed', type: 'number' },
+    ],
+    rows: rows.map((r) => ({
+      values: {
+        member: names.get(r.member) ?? 'A former member',
+        calls: r.calls,
+        meetings: r.meetings,
+        emails: r.emails,
+        notes: r.notes,
+        tasks: r.tasks,
+      },
+      filter: { field: 'author_id', op: 'eq', value: r.member },
+    })),
+    note: null,
+  };
+}

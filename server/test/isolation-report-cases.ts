@@ -1,0 +1,113 @@
+import { CASES, FILTER_STORED, holdsOwn, NO_IDS } from './isolation-cases.js';
+
+// The isolation walk's cases for reports, dashboards and metrics (issue 30).
+
+NO_IDS['GET /metrics'] =
+  "the process's Prometheus metrics behind the install's token: route templates, no tenant data";
+const STORED =
+  "a saved report's filter runs through the report engine on the caller's own records (RLS, the list's filter rules)";
+for (const route of [
+  'POST /api/v1/reports',
+  'PATCH /api/v1/reports/:id',
+  'POST /api/v1/dashboards',
+  'PATCH /api/v1/dashboards/:id',
+])
+  FILTER_STORED[route] = STORED;
+FILTER_STORED['POST /api/v1/reports/run'] =
+  "the list's filter compiler on the named object, whose list filter cases try every id field; the case below tries one";
+CASES['POST /api/v1/reports'] = [
+  {
+    fields: {},
+    ok: 201,
+    send: () => ({
+      url: '/api/v1/reports',
+      body: { name: 'Walk report', spec: { object: 'opportunity', group_by: [{ field: 'stage_id' }] } },
+    }),
+  },
+];
+
+CASES['POST /api/v1/reports/run'] = [
+  {
+    fields: { 'body.filter.value': 'opportunity' },
+    send: (v) => ({
+      url: '/api/v1/reports/run',
+      body: { object: 'opportunity', filter: { field: 'id', op: 'eq', value: v['body.filter.value'] } },
+    }),
+    holds: (r) => (r.body as { total?: { count: number } }).total?.count === 1,
+  },
+];
+CASES['GET /api/v1/reports'] = [
+  { fields: {}, send: () => ({ url: '/api/v1/reports' }), holds: (r) => holdsOwn(r, 'report') },
+];
+CASES['GET /api/v1/reports/:id'] = [
+  { fields: { 'path.id': 'report' }, send: (v) => ({ url: `/api/v1/reports/${v['path.id']}` }) },
+];
+CASES['PATCH /api/v1/reports/:id'] = [
+  {
+    fields: { 'path.id': 'freshReport' },
+    fresh: ['freshReport'],
+    send: (v) => ({ url: `/api/v1/reports/${v['path.id']}`, body: { name: 'Renamed' } }),
+  },
+];
+CASES['DELETE /api/v1/reports/:id'] = [
+  {
+    fields: { 'path.id': 'freshReport' },
+    fresh: ['freshReport'],
+    ok: 204,
+    send: (v) => ({ url: `/api/v1/reports/${v['path.id']}` }),
+  },
+];
+CASES['GET /api/v1/reports/:id/result'] = [
+  { fields: { 'path.id': 'report' }, send: (v) => ({ url: `/api/v1/reports/${v['path.id']}/result` }) },
+];
+CASES['GET /api/v1/reports/:id/export'] = [
+  { fields: { 'path.id': 'report' }, send: (v) => ({ url: `/api/v1/reports/${v['path.id']}/export` }) },
+];
+CASES['GET /api/v1/reports/standard'] = [
+  {
+    fields: { 'query.pipeline_id': 'pipeline' },
+    send: (v) => ({
+      url: `/api/v1/reports/standard?report=pipeline_by_stage&pipeline_id=${v['query.pipeline_id']}`,
+    }),
+  },
+];
+CASES['GET /api/v1/dashboards'] = [
+  { fields: {}, send: () => ({ url: '/api/v1/dashboards' }), holds: (r) => holdsOwn(r, 'dashboard') },
+];
+CASES['POST /api/v1/dashboards'] = [
+  {
+    fields: { 'body.widgets[].report_id': 'report' },
+    ok: 201,
+    send: (v) => ({
+      url: '/api/v1/dashboards',
+      body: {
+        name: 'Walk dashboard',
+        widgets: [{ id: 'w1', report_id: v['body.widgets[].report_id'], x: 0, y: 0, w: 6, h: 4 }],
+      },
+    }),
+  },
+];
+CASES['GET /api/v1/dashboards/:id'] = [
+  { fields: { 'path.id': 'dashboard' }, send: (v) => ({ url: `/api/v1/dashboards/${v['path.id']}` }) },
+];
+CASES['GET /api/v1/dashboards/:id/data'] = [
+  { fields: { 'path.id': 'dashboard' }, send: (v) => ({ url: `/api/v1/dashboards/${v['path.id']}/data` }) },
+];
+CASES['PATCH /api/v1/dashboards/:id'] = [
+  {
+    fields: { 'path.id': 'freshDashboard', 'body.widgets[].report_id': 'report' },
+    fresh: ['freshDashboard'],
+    send: (v) => ({
+      url: `/api/v1/dashboards/${v['path.id']}`,
+      body: { widgets: [{ id: 'w2', report_id: v['body.widgets[].report_id'], x: 0, y: 0, w: 4, h: 3 }] },
+    }),
+  },
+];
+CASES['DELETE /api/v1/dashboards/:id'] = [
+  {
+    fields: { 'path.id': 'freshDashboard' },
+    fresh: ['freshDashboard'],
+    ok: 204,
+    send: (v) => ({ url: `/api/v1/dashboards/${v['path.id']}` }),
+  },
+];

@@ -1,0 +1,297 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  addMember,
+  defaultPipeline,
+  expectProblem,
+  expectStatus,
+  newDeal,
+  type Pipeline,
+  postOk,
+  useOrganization,
+} from './kit/index.js';
+
+// Issue 30: reports on the query language (any object, filter, two dimensions, date buckets in the
+// organization's time zone and fiscal year, measures, field rights, an "other" bucket), saved and
+// shared reports, the drill-down filter of every cell, CSV, standard reports and dashboards.
+
+// The embedded database migrates slowly on a loaded machine.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 300_000 });
+
+let pipeline: Pipeline;
+const org = useOrganization('Reports Co', {
+  prepare: async ({ admin }) => {
+    expectStatus(
+      await admin.client.patch('/api/v1/organization/settings', {
+        time_zone: 'America/New_York',
+        fiscal_year_start_month: 2,
+      }),
+      200,
+    );
+    pipeline = await defaultPipeline(admin.client);
+  },
+});
+const stage = (name: string) => pipeline.stages.find((s) => s.name === name)!.id;
+const run = (body: unknown, client = org.admin.client) => client.post('/api/v1/reports/run', body);
+
+describe('the report engine', () => {
+  it('groups deals by stage and owner, sums their amounts, and each cell drills down to its list', async () => {
+    const c = org.admin.client;
+    await newDeal(c, 'A1', { amount: 100 });
+    await newDeal(c, 'A2', { amount: 300 });
+    const moved = await newDeal(c, 'B1', { amount: 50 });
+    expectStatus(
+      await c.post(`/api/v1/opportunities/${moved.id}/move`, { stage_id: stage('Proposal') }),
+      200,
+    );
+    const res = expectStatus(
+      await run({
+        object: 'opportunity',
+        filter: { field: 'status', op: 'eq', value: 'open' },
+        group_by: [{ field: 'stage_id' }, { field: 'owner_id' }],
+        measure: { op: 'sum', field: 'amount' },
+      }),
+      200,
+    );
+    expect(res.cells.map((x: any) => [x.keys[0].label, x.value, x.count])).toEqual([
+      ['Lead in', 400, 2],
+      ['Proposal', 50, 1],
+    ]);
+    expect(res.cells[0].keys[1].value).toBe(org.admin.userId);
+    expect(res.cells[0].keys[1].label).not.toBe(org.admin.userId);
+    expect(res.total).toEqual({ value: 450, count: 3 });
+    // The drill-down filter is one the list accepts and selects exactly the cell's records.
+    const list = expectStatus(
+      await c.post('/api/v1/opportunities/query', { filter: res.cells[0].filter }),
+      200,
+    );
+    expect(list.data.map((d: { title: string }) => d.title).sort()).toEqual(['A1', 'A2']);
+  });
+
+  it('buckets dates in the organization time zone and fiscal quarters, and measures avg/min/max/distinct', async () => {
+    const c = org.admin.client;
+    const byMonth = expectStatus(
+      await run({ object: 'opportunity', group_by: [{ field: 'created_at', bucket: 'month' }] }),
+      200,
+    );
+    const now = new Date().toLocaleString('sv-SE', { timeZone: 'America/New_York' }).slice(0, 7);
+    expect(byMonth.cells.map((x: any) => x.keys[0].value)).toEqual([`${now}-01`]);
+    expect(byMonth.time_zone).toBe('America/New_York');
+    const list = expectStatus(
+      await c.post('/api/v1/opportunities/query', { filter: byMonth.cells[0].filter }),
+      200,
+    );
+    expect(list.data).toHaveLength(byMonth.cells[0].count);
+    // Fiscal year from February: a quarter starts in Feb, May, Aug or Nov.
+    const byQuarter = expectStatus(
+      await run({ object: 'opportunity', group_by: [{ field: 'created_at', bucket: 'quarter' }] }),
+      200,
+    );
+    expect(['02', '05', '08', '11']).toContain(byQuarter.cells[0].keys[0].value.slice(5, 7));
+    for (const [op, value] of [
+      ['avg', 150],
+      ['min', 50],
+      ['max', 300],
+    ] as const) {
+      const r = expectStatus(await run({ object: 'opportunity', measure: { op, field: 'amount' } }), 200);
+      expect(r.total.value, op).toBe(value);
+    }
+    const distinct = expectStatus(
+      await run({ object: 'opportunity', measure: { op: 'distinct_count', field: 'stage_id' } }),
+      200,
+    );
+    expect(distinct.total.value).toBe(2);
+  });
+
+  it('works for a custom object and its custom fields', async () => {
+    const c = org.admin.client;
+    expectStatus(
+      await c.post('/api/v1/objects', { key: 'ticket', label_singular: 'Ticket', label_plural: 'Tickets' }),
+      201,
+      'custom object',
+    );
+    const field = expectStatus(
+      await c.post('/api/v1/objects/ticket/fields', {
+        key: 'severity',
+        label: 'Severity',
+        type: 'select',
+        options: [
+          { value: 'low', label: 'Low' },
+          { value: 'high', label: 'High' },
+        ],
+      }),
+      201,
+      'custom field',
+    );
+    expect(field.key).toBe('severity');
+    for (const severity of ['low', 'high', 'high'])
+      await postOk(c, '/api/v1/records/ticket', { custom: { name: `T ${severity}`, severity } });
+    const res = expectStatus(await run({ object: 'ticket', group_by: [{ field: 'severity' }] }), 200);
+    expect(res.cells.map((x: any) => [x.keys[0].value, x.keys[0].label, x.count])).toEqual([
+      ['high', 'High', 2],
+      ['low', 'Low', 1],
+    ]);
+    const list = expectStatus(
+      await c.post('/api/v1/records/ticket/query', { filter: res.cells[0].filter }),
+      200,
+    );
+    expect(list.data).toHaveLength(2);
+  });
+
+  it('caps the groups with an "other" bucket and a note', async () => {
+    const res = expectStatus(
+      await run({ object: 'opportunity', group_by: [{ field: 'title' }], limit: 2 }),
+      200,
+    );
+    expect(res.truncated).toBe(true);
+    expect(res.groups).toBe(3);
+    expect(res.cells).toHaveLength(3);
+    expect(res.cells[2]).toMatchObject({ other: true, count: 1, filter: null });
+    expect(res.note).toContain('Other');
+  });
+
+  it('refuses unknown fields, sums of text, and a field hidden from the role, naming the path', async () => {
+    expectProblem(await run({ object: 'opportunity', group_by: [{ field: 'nope' }] }), 400, {
+      code: 'invalid_query',
+      path: 'body.group_by[0].field',
+    });
+    expectProblem(await run({ object: 'opportunity', measure: { op: 'sum', field: 'title' } }), 400, {
+      path: 'body.measure.field',
+    });
+    expectProblem(await run({ object: 'nothing' }), 404);
+    expectStatus(
+      await org.admin.client.post('/api/v1/roles', {
+        key: 'no_amounts',
+        name: 'No amounts',
+        objects: { opportunity: { rights: ['read'], scope: 'all', fields: { amount: 'hidden' } } },
+        default_access: { rights: ['read'], scope: 'all' },
+      }),
+      201,
+    );
+    const member = await addMember(org.t, org.admin.client, 'user');
+    expectStatus(
+      await org.admin.client.patch(`/api/v1/members/${member.userId}`, { role: 'no_amounts' }),
+      204,
+    );
+    expectProblem(
+      await run({ object: 'opportunity', measure: { op: 'sum', field: 'amount' } }, member.client),
+      400,
+      {
+        path: 'body.measure.field',
+      },
+    );
+    expectProblem(await run({ object: 'opportunity', group_by: [{ field: 'amount' }] }, member.client), 400, {
+      path: 'body.group_by[0].field',
+    });
+    expectStatus(await run({ object: 'opportunity', group_by: [{ field: 'stage_id' }] }, member.client), 200);
+  });
+});
+
+describe('saved reports, CSV, standard reports and dashboards', () => {
+  it('saves, shares with the organization or a role, exports CSV, and hides private ones', async () => {
+    const c = org.admin.client;
+    const member = await addMember(org.t, c, 'user');
+    const made = expectStatus(
+      await c.post('/api/v1/reports', {
+        name: 'Value by stage',
+        spec: {
+          object: 'opportunity',
+          group_by: [{ field: 'stage_id' }],
+          measure: { op: 'sum', field: 'amount' },
+        },
+        view: 'bar',
+      }),
+      201,
+    );
+    expectProblem(await member.client.get(`/api/v1/reports/${made.id}`), 404);
+    expectStatus(await c.patch(`/api/v1/reports/${made.id}`, { sharing: 'role', role_key: 'user' }), 200);
+    const seen = expectStatus(await member.client.get(`/api/v1/reports/${made.id}/result`), 200);
+    expect(seen.cells.length).toBeGreaterThan(0);
+    expectProblem(await member.client.patch(`/api/v1/reports/${made.id}`, { name: 'Mine' }), 403);
+    const csv = await c.get(`/api/v1/reports/${made.id}/export`);
+    expect(csv.status).toBe(200);
+    expect(String(csv.headers['content-type'])).toContain('text/csv');
+    expect(csv.text.split('\r\n')[0]).toBe('Stage,Count,Sum of Amount');
+    expect(csv.text).toContain('Lead in,');
+    expectProblem(
+      await c.post('/api/v1/reports', {
+        name: 'Bad',
+        spec: { object: 'opportunity', group_by: [{ field: 'nope' }] },
+      }),
+      400,
+      { path: 'body.spec.group_by[0].field' },
+    );
+    expectStatus(await c.delete(`/api/v1/reports/${made.id}`), 204);
+    expectProblem(await c.get(`/api/v1/reports/${made.id}`), 404);
+  });
+
+  it('answers the standard reports', async () => {
+    const c = org.admin.client;
+    const deal = await newDeal(c, 'Won one', { amount: 1000 });
+    expectStatus(await c.post(`/api/v1/opportunities/${deal.id}/close`, { status: 'won' }), 200);
+    const lost = await newDeal(c, 'Lost one', { amount: 10 });
+    expectStatus(await c.post(`/api/v1/opportunities/${lost.id}/close`, { status: 'lost' }), 200);
+    const pipe = expectStatus(await c.get('/api/v1/reports/standard?report=pipeline_by_stage'), 200);
+    const leadIn = pipe.rows.find((r: any) => r.values.stage === 'Lead in');
+    expect(leadIn.values).toMatchObject({ count: 2, value: 400 });
+    const list = expectStatus(await c.post('/api/v1/opportunities/query', { filter: leadIn.filter }), 200);
+    expect(list.data).toHaveLength(2);
+    const win = expectStatus(await c.get('/api/v1/reports/standard?report=win_rate'), 200);
+    expect(win.rows.at(-1).values).toMatchObject({ won: 1, lost: 1, win_rate: 50 });
+    const cycle = expectStatus(await c.get('/api/v1/reports/standard?report=sales_cycle'), 200);
+    expect(cycle.rows.at(-1).values.won).toBe(1);
+    const funnel = expectStatus(await c.get('/api/v1/reports/standard?report=stage_funnel'), 200);
+    expect(funnel.rows[0].values.stage).toBe('Lead in');
+    expect(funnel.rows[0].values.reached).toBeGreaterThanOrEqual(5);
+    const forecast = expectStatus(
+      await c.get('/api/v1/reports/standard?report=forecast_by_close_month'),
+      200,
+    );
+    expect(forecast.rows.length).toBeGreaterThan(0);
+    for (const key of [
+      'activity_by_member',
+      'contacts_by_status',
+      'contacts_by_owner',
+      'contacts_by_source',
+      'opportunities_by_status',
+    ])
+      expectStatus(await c.get(`/api/v1/reports/standard?report=${key}`), 200, key);
+    expectProblem(await c.get('/api/v1/reports/standard?report=nope'), 400);
+  });
+
+  it('draws a dashboard: widgets on a grid, one date range and filter applied to each', async () => {
+    const c = org.admin.client;
+    const report = expectStatus(
+      await c.post('/api/v1/reports', {
+        name: 'Deals by status',
+        spec: { object: 'opportunity', group_by: [{ field: 'status' }] },
+      }),
+      201,
+    );
+    const board = expectStatus(
+      await c.post('/api/v1/dashboards', {
+        name: 'Sales',
+        sharing: 'organization',
+        widgets: [{ id: 'w1', report_id: report.id, view: 'pie', x: 0, y: 0, w: 6, h: 4 }],
+        filters: { date_range: { preset: '30_days' }, filter: { field: 'status', op: 'eq', value: 'won' } },
+      }),
+      201,
+    );
+    const data = expectStatus(await c.get(`/api/v1/dashboards/${board.id}/data`), 200);
+    expect(data.widgets[0].result.cells.map((x: any) => [x.keys[0].value, x.count])).toEqual([['won', 1]]);
+    expect(data.widgets[0].view).toBe('pie');
+    const old = expectStatus(
+      await c.get(`/api/v1/dashboards/${board.id}/data?preset=custom&from=2000-01-01&to=2000-12-31`),
+      200,
+    );
+    expect(old.widgets[0].result.cells).toEqual([]);
+    // A removed report leaves its widget with a problem, not a 5xx.
+    expectStatus(await c.delete(`/api/v1/reports/${report.id}`), 204);
+    const after = expectStatus(await c.get(`/api/v1/dashboards/${board.id}/data`), 200);
+    expect(after.widgets[0].problem).toMatchObject({ status: 404 });
+    const member = await addMember(org.t, c, 'viewer');
+    expect((await member.client.get('/api/v1/dashboards')).body.data.map((d: any) => d.name)).toContain(
+      'Sales',
+    );
+    expectProblem(await member.client.delete(`/api/v1/dashboards/${board.id}`), 403);
+  });
+});

@@ -1,0 +1,191 @@
+import {
+  Alert,
+  Button,
+  Group,
+  Paper,
+  SegmentedControl,
+  Select,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { type ApiError, api, call, type Schemas } from '../../api/client';
+import { ReportChart, type ReportView } from './ReportChart';
+import { useDrill } from './ReportsPage';
+
+type Widget = Schemas['DashboardWidget'];
+type Preset = 'today' | '7_days' | '30_days' | 'this_quarter';
+const ROW_PX = 80;
+
+/** Dashboards: several per organization and member, widgets on a 12-column grid, one date range for all. */
+export function DashboardsPage() {
+  const queryClient = useQueryClient();
+  const boards = useQuery({ queryKey: ['dashboards'], queryFn: () => call(api.GET('/api/v1/dashboards')) });
+  const reports = useQuery({ queryKey: ['reports'], queryFn: () => call(api.GET('/api/v1/reports')) });
+  const [selected, setSelected] = useState<string | null>(null);
+  const [newName, setNewName] = useState('');
+  const [preset, setPreset] = useState<Preset | 'all'>('all');
+  const board = (boards.data?.data ?? []).find((b) => b.id === selected) ?? boards.data?.data[0];
+  const create = useMutation<Schemas['Dashboard'], ApiError>({
+    mutationFn: () =>
+      call(
+        api.POST('/api/v1/dashboards', {
+          body: {
+            name: newName || 'My dashboard',
+            sharing: 'private',
+            widgets: [],
+            filters: { date_range: null, date_field: 'created_at', filter: null },
+          },
+        }),
+      ),
+    onSuccess: (b) => {
+      setSelected(b.id);
+      void queryClient.invalidateQueries({ queryKey: ['dashboards'] });
+    },
+  });
+  const data = useQuery({
+    queryKey: ['dashboard-data', board?.id, preset],
+    enabled: Boolean(board),
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/dashboards/{id}/data', {
+          params: { path: { id: board!.id }, query: preset === 'all' ? {} : { preset } },
+        }),
+      ),
+  });
+  const [reportId, setReportId] = useState<string | null>(null);
+  const [view, setView] = useState<ReportView>('bar');
+  const addWidget = useMutation<unknown, ApiError>({
+    mutationFn: () => {
+      const widgets = (board?.widgets ?? []) as Widget[];
+      const y = widgets.reduce((m, w) => Math.max(m, w.y + w.h), 0);
+      const widget: Widget = {
+        id: `w${Date.now().toString(36)}`,
+        report_id: reportId!,
+        view,
+        x: 0,
+        y,
+        w: 6,
+        h: 4,
+      };
+      return call(
+        api.PATCH('/api/v1/dashboards/{id}', {
+          params: { path: { id: board!.id } },
+          body: { widgets: [...widgets, widget] },
+        }),
+      );
+    },
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['dashboards'] }),
+  });
+
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={2}>Dashboards</Title>
+        <Group>
+          <TextInput
+            placeholder="New dashboard"
+            value={newName}
+            onChange={(e) => setNewName(e.currentTarget.value)}
+          />
+          <Button onClick={() => create.mutate()} loading={create.isPending}>
+            Create
+          </Button>
+        </Group>
+      </Group>
+      <Group>
+        <Select
+          data={(boards.data?.data ?? []).map((b) => ({ value: b.id, label: b.name }))}
+          value={board?.id ?? null}
+          onChange={setSelected}
+          placeholder="No dashboard yet"
+          allowDeselect={false}
+        />
+        <SegmentedControl
+          value={preset}
+          onChange={(v) => setPreset(v as Preset | 'all')}
+          data={[
+            { value: 'all', label: 'As saved' },
+            { value: 'today', label: 'Today' },
+            { value: '7_days', label: '7 days' },
+            { value: '30_days', label: '30 days' },
+            { value: 'this_quarter', label: 'This quarter' },
+          ]}
+        />
+      </Group>
+      {board && (
+        <Group align="end">
+          <Select
+            label="Add a saved report"
+            data={(reports.data?.data ?? []).map((r) => ({ value: r.id, label: r.name }))}
+            value={reportId}
+            onChange={setReportId}
+          />
+          <Select
+            label="As"
+            data={['bar', 'stacked_bar', 'line', 'area', 'pie', 'funnel', 'number', 'table']}
+            value={view}
+            onChange={(v) => setView((v as ReportView) ?? 'bar')}
+            allowDeselect={false}
+          />
+          <Button disabled={!reportId} onClick={() => addWidget.mutate()} loading={addWidget.isPending}>
+            Add widget
+          </Button>
+        </Group>
+      )}
+      {addWidget.error && <Alert color="red">{addWidget.error.message}</Alert>}
+      <div
+        data-testid="dashboard-grid"
+        style={{ display: 'grid', gridTemplateColumns: 'repeat(12, 1fr)', gridAutoRows: ROW_PX, gap: 12 }}
+      >
+        {(data.data?.widgets ?? []).map((w) => {
+          const placed = ((board?.widgets ?? []) as Widget[]).find((x) => x.id === w.id);
+          if (!placed) return null;
+          return (
+            <Paper
+              key={w.id}
+              withBorder
+              p="sm"
+              style={{
+                gridColumn: `${placed.x + 1} / span ${placed.w}`,
+                gridRow: `${placed.y + 1} / span ${placed.h}`,
+                overflow: 'auto',
+              }}
+            >
+              <Text fw={500}>{w.name ?? 'Widget'}</Text>
+              {w.problem ? (
+                <Text c="dimmed" size="sm">
+                  {w.problem.detail}
+                </Text>
+              ) : (
+                w.result && (
+                  <WidgetChart
+                    result={w.result}
+                    view={w.view as ReportView}
+                    height={placed.h * ROW_PX - 50}
+                  />
+                )
+              )}
+            </Paper>
+          );
+        })}
+      </div>
+    </Stack>
+  );
+}
+
+function WidgetChart({
+  result,
+  view,
+  height,
+}: {
+  result: Schemas['ReportResult'];
+  view: ReportView;
+  height: number;
+}) {
+  const drill = useDrill(result.object);
+  return <ReportChart result={result} view={view} height={height} onDrill={drill} />;
+}

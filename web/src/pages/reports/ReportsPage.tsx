@@ -1,0 +1,322 @@
+import {
+  Alert,
+  Anchor,
+  Button,
+  Group,
+  Paper,
+  Select,
+  Stack,
+  Table,
+  Text,
+  Textarea,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from '@tanstack/react-router';
+import { useState } from 'react';
+import { type ApiError, api, call, type Schemas } from '../../api/client';
+import { objectsQuery } from '../../lib/query';
+import { type ReportCell, ReportChart, type ReportView } from './ReportChart';
+
+type Spec = Schemas['ReportSpec'];
+const VIEWS: { value: ReportView; label: string }[] = [
+  { value: 'bar', label: 'Bar' },
+  { value: 'stacked_bar', label: 'Stacked bar' },
+  { value: 'line', label: 'Line' },
+  { value: 'area', label: 'Area' },
+  { value: 'pie', label: 'Pie' },
+  { value: 'funnel', label: 'Funnel' },
+  { value: 'number', label: 'Single number' },
+  { value: 'table', label: 'Table / pivot' },
+];
+const MEASURES = ['count', 'sum', 'avg', 'min', 'max', 'distinct_count'] as const;
+const BUCKETS = ['day', 'week', 'month', 'quarter', 'year'] as const;
+const GROUPABLE = new Set([
+  'text',
+  'email',
+  'number',
+  'currency',
+  'date',
+  'datetime',
+  'boolean',
+  'select',
+  'status',
+  'relation',
+  'user',
+  'uuid',
+]);
+
+/** Opens the records behind a report cell: the list of `object` under the cell's filter. */
+export function useDrill(object: string) {
+  const navigate = useNavigate();
+  return (cell: ReportCell) =>
+    void navigate({ to: '/reports/records', search: { object, filter: JSON.stringify(cell.filter) } });
+}
+
+/** The report builder (object, filter, grouping, measure, view), saved reports and standard reports. */
+export function ReportsPage() {
+  const queryClient = useQueryClient();
+  const objects = useQuery(objectsQuery).data?.data ?? [];
+  const [object, setObject] = useState('opportunity');
+  const [group0, setGroup0] = useState<string | null>('stage_id');
+  const [bucket0, setBucket0] = useState<string | null>('month');
+  const [group1, setGroup1] = useState<string | null>(null);
+  const [op, setOp] = useState<(typeof MEASURES)[number]>('count');
+  const [measureField, setMeasureField] = useState<string | null>(null);
+  const [filterText, setFilterText] = useState('');
+  const [view, setView] = useState<ReportView>('bar');
+  const [name, setName] = useState('');
+  const drill = useDrill(object);
+  const def = objects.find((o) => o.key === object);
+  const fields = (def?.fields ?? []).filter((f) => !f.retired);
+  const isDate = (key: string | null) =>
+    ['date', 'datetime'].includes(fields.find((f) => f.key === key)?.type ?? '');
+  const groupOptions = fields
+    .filter((f) => GROUPABLE.has(f.type))
+    .map((f) => ({ value: f.key, label: f.label }));
+
+  const spec = (): Spec => {
+    const group_by: Spec['group_by'] = [];
+    if (group0)
+      group_by.push({ field: group0, ...(isDate(group0) && bucket0 ? { bucket: bucket0 as 'month' } : {}) });
+    if (group1) group_by.push({ field: group1, ...(isDate(group1) ? { bucket: 'month' as const } : {}) });
+    return {
+      object,
+      group_by,
+      measure: op === 'count' ? { op } : { op, field: measureField ?? '' },
+      ...(filterText.trim() ? { filter: JSON.parse(filterText) } : {}),
+    };
+  };
+  const run = useMutation<Schemas['ReportResult'], ApiError>({
+    mutationFn: () => call(api.POST('/api/v1/reports/run', { body: spec() })),
+  });
+  const saved = useQuery({ queryKey: ['reports'], queryFn: () => call(api.GET('/api/v1/reports')) });
+  const save = useMutation<unknown, ApiError>({
+    mutationFn: () =>
+      call(
+        api.POST('/api/v1/reports', {
+          body: { name: name || 'Untitled report', spec: spec(), view, sharing: 'private' },
+        }),
+      ),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['reports'] }),
+  });
+  const load = (r: Schemas['SavedReport']) => {
+    const s = r.spec as Spec;
+    setObject(s.object);
+    setGroup0(s.group_by?.[0]?.field ?? null);
+    setBucket0(s.group_by?.[0]?.bucket ?? 'month');
+    setGroup1(s.group_by?.[1]?.field ?? null);
+    setOp(s.measure?.op ?? 'count');
+    setMeasureField(s.measure?.field ?? null);
+    setFilterText(s.filter ? JSON.stringify(s.filter) : '');
+    setView(r.view as ReportView);
+    setName(r.name);
+  };
+
+  return (
+    <Stack>
+      <Title order={2}>Reports</Title>
+      <Paper withBorder p="md">
+        <Group align="end" wrap="wrap">
+          <Select
+            label="Object"
+            data={objects.map((o) => ({ value: o.key, label: o.label_plural }))}
+            value={object}
+            onChange={(v) => {
+              setObject(v ?? 'opportunity');
+              setGroup0(null);
+              setGroup1(null);
+              setMeasureField(null);
+            }}
+            allowDeselect={false}
+          />
+          <Select
+            label="Group by"
+            data={groupOptions}
+            value={group0}
+            onChange={setGroup0}
+            clearable
+            searchable
+          />
+          {isDate(group0) && (
+            <Select
+              label="Per"
+              data={[...BUCKETS]}
+              value={bucket0}
+              onChange={setBucket0}
+              allowDeselect={false}
+            />
+          )}
+          <Select
+            label="Then by"
+            data={groupOptions}
+            value={group1}
+            onChange={setGroup1}
+            clearable
+            searchable
+          />
+          <Select
+            label="Measure"
+            data={MEASURES.map((m) => ({ value: m, label: m.replace('_', ' ') }))}
+            value={op}
+            onChange={(v) => setOp((v as (typeof MEASURES)[number]) ?? 'count')}
+            allowDeselect={false}
+          />
+          {op !== 'count' && (
+            <Select
+              label="Of"
+              data={fields.map((f) => ({ value: f.key, label: f.label }))}
+              value={measureField}
+              onChange={setMeasureField}
+              searchable
+            />
+          )}
+          <Select
+            label="View"
+            data={VIEWS}
+            value={view}
+            onChange={(v) => setView((v as ReportView) ?? 'bar')}
+            allowDeselect={false}
+          />
+        </Group>
+        <Textarea
+          mt="sm"
+          label="Filter (the list filter, JSON)"
+          placeholder='{"field": "status", "op": "eq", "value": "open"}'
+          value={filterText}
+          onChange={(e) => setFilterText(e.currentTarget.value)}
+          autosize
+          minRows={1}
+        />
+        <Group mt="sm">
+          <Button onClick={() => run.mutate()} loading={run.isPending}>
+            Run
+          </Button>
+          <TextInput
+            placeholder="Report name"
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+          />
+          <Button variant="light" onClick={() => save.mutate()} loading={save.isPending}>
+            Save
+          </Button>
+        </Group>
+      </Paper>
+      {run.error && (
+        <Alert color="red" title="The report cannot run">
+          {run.error.message}
+          {run.error.problem?.path ? ` (${run.error.problem.path})` : ''}
+        </Alert>
+      )}
+      {save.error && <Alert color="red">{save.error.message}</Alert>}
+      {run.data && (
+        <Paper withBorder p="md">
+          {run.data.note && (
+            <Text c="dimmed" size="sm">
+              {run.data.note}
+            </Text>
+          )}
+          <ReportChart result={run.data} view={view} onDrill={drill} />
+        </Paper>
+      )}
+      <Title order={3}>Saved reports</Title>
+      <Table>
+        <Table.Tbody>
+          {(saved.data?.data ?? []).map((r) => (
+            <Table.Tr key={r.id}>
+              <Table.Td>
+                <Anchor onClick={() => load(r)}>{r.name}</Anchor>
+              </Table.Td>
+              <Table.Td>{r.object}</Table.Td>
+              <Table.Td>{r.sharing}</Table.Td>
+              <Table.Td>
+                <Anchor href={`/api/v1/reports/${r.id}/export`}>CSV</Anchor>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      <StandardReports />
+    </Stack>
+  );
+}
+
+const STANDARD = [
+  'pipeline_by_stage',
+  'forecast_by_close_month',
+  'win_rate',
+  'sales_cycle',
+  'stage_funnel',
+  'activity_by_member',
+  'contacts_by_status',
+  'contacts_by_owner',
+  'contacts_by_source',
+  'opportunities_by_status',
+] as const;
+
+/** The standard reports, as tables whose rows open the records behind them. */
+function StandardReports() {
+  const [key, setKey] = useState<(typeof STANDARD)[number]>('pipeline_by_stage');
+  const navigate = useNavigate();
+  const report = useQuery({
+    queryKey: ['standard-report', key],
+    queryFn: () => call(api.GET('/api/v1/reports/standard', { params: { query: { report: key } } })),
+  });
+  const r = report.data;
+  return (
+    <Stack>
+      <Group>
+        <Title order={3}>Standard reports</Title>
+        <Select
+          data={[...STANDARD]}
+          value={key}
+          onChange={(v) => v && setKey(v as typeof key)}
+          allowDeselect={false}
+        />
+      </Group>
+      {r && (
+        <Paper withBorder p="md">
+          <Text fw={500}>{r.title}</Text>
+          {r.note && (
+            <Text c="dimmed" size="sm">
+              {r.note}
+            </Text>
+          )}
+          <Table highlightOnHover>
+            <Table.Thead>
+              <Table.Tr>
+                {r.columns.map((c) => (
+                  <Table.Th key={c.key}>{c.label}</Table.Th>
+                ))}
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {r.rows.map((row, i) => (
+                <Table.Tr
+                  // biome-ignore lint/suspicious/noArrayIndexKey: rows have no id; their order is the report's
+                  key={i}
+                  style={{ cursor: row.filter ? 'pointer' : undefined }}
+                  onClick={() =>
+                    row.filter &&
+                    void navigate({
+                      to: '/reports/records',
+                      search: { object: r.object, filter: JSON.stringify(row.filter) },
+                    })
+                  }
+                >
+                  {r.columns.map((c) => (
+                    <Table.Td key={c.key}>
+                      {row.values[c.key] ?? '—'}
+                      {c.type === 'percent' && row.values[c.key] !== null ? ' %' : ''}
+                    </Table.Td>
+                  ))}
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Paper>
+      )}
+    </Stack>
+  );
+}
