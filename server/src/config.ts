@@ -67,6 +67,11 @@ export type Config = {
   backupEveryHours: number;
   /** Scheduled backups kept; older ones are deleted after each new one. */
   backupKeep: number;
+  /**
+   * Where each backup is copied off the machine: an S3-compatible bucket (`BACKUP_S3_BUCKET`),
+   * reached with the `BACKUP_S3_*` settings or else the `FILE_S3_*` ones; null: not copied.
+   */
+  backupS3: S3Settings | null;
   /** Days between an admin's request to delete the organization and its deletion (they may cancel meanwhile). */
   organizationDeletionGraceDays: number;
   /**
@@ -175,6 +180,16 @@ const envSchema = z.object({
   BACKUP_DIR: z.string().min(1).optional(),
   BACKUP_EVERY_HOURS: z.coerce.number().min(0).max(8760).default(24),
   BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(7),
+  BACKUP_S3_BUCKET: z.string().min(3).max(63).optional(),
+  BACKUP_S3_PREFIX: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9._/-]*$/)
+    .default('cairn-backups/'),
+  BACKUP_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  BACKUP_S3_REGION: z.string().min(1).optional(),
+  BACKUP_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  BACKUP_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   ORG_DELETION_GRACE_DAYS: z.coerce.number().min(0).max(365).default(30),
   OUTBOUND_ALLOWED_HOSTS: z.string().max(4000).default(''),
   WEBHOOK_RETRY_SCHEDULE_SECONDS: z
@@ -254,6 +269,17 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     backupDir: path.resolve(e.BACKUP_DIR ?? path.join(dataDir, 'backups')),
     backupEveryHours: e.BACKUP_EVERY_HOURS,
     backupKeep: e.BACKUP_KEEP,
+    backupS3: e.BACKUP_S3_BUCKET
+      ? {
+          bucket: e.BACKUP_S3_BUCKET,
+          prefix: e.BACKUP_S3_PREFIX,
+          endpoint: e.BACKUP_S3_ENDPOINT ?? e.FILE_S3_ENDPOINT,
+          region: e.BACKUP_S3_REGION ?? e.FILE_S3_REGION,
+          accessKeyId: e.BACKUP_S3_ACCESS_KEY_ID ?? e.FILE_S3_ACCESS_KEY_ID,
+          secretAccessKey: e.BACKUP_S3_SECRET_ACCESS_KEY ?? e.FILE_S3_SECRET_ACCESS_KEY,
+          forcePathStyle: e.FILE_S3_FORCE_PATH_STYLE,
+        }
+      : null,
     organizationDeletionGraceDays: e.ORG_DELETION_GRACE_DAYS,
     outboundAllowedHosts: e.OUTBOUND_ALLOWED_HOSTS.split(',')
       .map((h) => h.trim().toLowerCase())
@@ -266,6 +292,18 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     metricsToken: e.METRICS_TOKEN,
   };
 }
+
+/** An S3-compatible bucket and how to reach it. */
+export type S3Settings = {
+  bucket: string;
+  /** Key prefix (backups only). */
+  prefix?: string;
+  endpoint: string | undefined;
+  region: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  forcePathStyle: boolean;
+};
 
 function filesConfig(e: z.infer<typeof envSchema>): FilesConfig {
   if (e.FILE_STORE === 's3' && !e.FILE_S3_BUCKET)

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
@@ -12,6 +13,12 @@ import {
   restoreServer,
   takeBackup,
 } from '../platform/backup/backup.js';
+import {
+  copyBackupToBucket,
+  fetchBackupFromBucket,
+  listBucketBackups,
+  pruneBucket,
+} from '../platform/backup/backup-s3.js';
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
@@ -53,6 +60,17 @@ export async function backupCommand(options: { dir?: string; keep?: string }): P
     if (options.keep) {
       const removed = pruneBackups(dir, Number(options.keep));
       if (removed.length) console.log(`  removed ${removed.length} older backup(s): ${removed.join(', ')}`);
+    }
+    if (config.backupS3) {
+      await copyBackupToBucket(config.backupS3, dir, manifest);
+      console.log(
+        `  copied to s3://${config.backupS3.bucket}/${config.backupS3.prefix ?? ''}${manifest.file}`,
+      );
+      const pruned = await pruneBucket(
+        config.backupS3,
+        options.keep ? Number(options.keep) : config.backupKeep,
+      );
+      if (pruned.length) console.log(`  removed ${pruned.length} older backup(s) from the bucket`);
     }
     return 0;
   } catch (error) {
@@ -98,6 +116,13 @@ export async function listBackupsCommand(options: { dir?: string }): Promise<num
   const dir = path.resolve(options.dir ?? config.backupDir);
   const all = listBackups(dir);
   if (!all.length) console.log(`No backups in ${dir}`);
+  if (config.backupS3) {
+    const remote = await listBucketBackups(config.backupS3);
+    console.log(
+      `${remote.length} backup(s) in s3://${config.backupS3.bucket}/${config.backupS3.prefix ?? ''} (restore one with: cairn restore s3:<file>)`,
+    );
+    for (const name of remote) console.log(`  ${name}`);
+  }
   for (const { file, manifest: m } of all) {
     const rows = m.tables.reduce((n, t) => n + t.rows, 0);
     console.log(
@@ -115,6 +140,20 @@ export async function listBackupsCommand(options: { dir?: string }): Promise<num
 export async function restoreCommand(file: string, options: { databaseUrl?: string }): Promise<number> {
   const config = loadConfig();
   const url = options.databaseUrl ?? config.databaseUrl;
+  if (file.startsWith('s3:')) {
+    if (!config.backupS3) {
+      console.error('cairn: s3:<file> restores from the backup bucket: set BACKUP_S3_BUCKET');
+      return 2;
+    }
+    const work = mkdtempSync(path.join(os.tmpdir(), 'cairn-restore-'));
+    try {
+      const local = await fetchBackupFromBucket(config.backupS3, file.slice(3), work);
+      console.log(`Fetched ${file.slice(3)} from s3://${config.backupS3.bucket}`);
+      return await restoreCommand(local, options);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
   try {
     const report = url
       ? await restoreServer(path.resolve(file), url)

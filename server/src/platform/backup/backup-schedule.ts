@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Services } from '../http/types.js';
 import { type BackupManifest, pruneBackups, takeBackup } from './backup.js';
+import { copyBackupToBucket, pruneBucket } from './backup-s3.js';
 
 /**
  * Scheduled backups: a worker takes one every `BACKUP_EVERY_HOURS` hours (0: never) into
@@ -28,6 +29,22 @@ export async function backupNow(
     },
     'backup taken',
   );
+  if (config.backupS3) {
+    // The local backup stands whatever happens to the copy; a failed copy is logged as an error.
+    try {
+      await copyBackupToBucket(config.backupS3, config.backupDir, manifest);
+      const pruned = await pruneBucket(config.backupS3, config.backupKeep);
+      logger.info(
+        { file: manifest.file, bucket: config.backupS3.bucket, removed: pruned },
+        'backup copied to the bucket',
+      );
+    } catch (error) {
+      logger.error(
+        { err: error, file: manifest.file, bucket: config.backupS3.bucket },
+        'backup copy to the bucket failed',
+      );
+    }
+  }
   return manifest;
 }
 

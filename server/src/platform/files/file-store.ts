@@ -4,7 +4,8 @@ import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Config } from '../../config.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Config, S3Settings } from '../../config.js';
 
 /**
  * Where files that passed every check live (the safe store), behind one small interface with two
@@ -67,25 +68,30 @@ function localStore(root: string): FileStore {
   };
 }
 
+/**
+ * The AWS SDK's client for an S3-compatible bucket (AWS, MinIO, Ceph, s3rver...), the SDK loaded
+ * on first use (an install that never uses a bucket never loads it).
+ */
+export async function s3ClientOf(settings: S3Settings): Promise<S3Client> {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  return new S3Client({
+    region: settings.region,
+    forcePathStyle: settings.forcePathStyle,
+    // Checksums only where S3 requires them: SDK 3.729+ otherwise sends every upload as
+    // aws-chunked with a trailing CRC32, which S3-compatible servers do not all read.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    ...(settings.accessKeyId && settings.secretAccessKey
+      ? { credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } }
+      : {}),
+  });
+}
+
 function s3Store(config: Config): FileStore {
   const settings = config.files.store;
   if (settings.kind !== 's3') throw new Error('not an s3 store');
-  // Loaded on first use: an install on the local store never loads the SDK.
-  const client = (async () => {
-    const { S3Client } = await import('@aws-sdk/client-s3');
-    return new S3Client({
-      region: settings.region,
-      forcePathStyle: settings.forcePathStyle,
-      // Checksums only where S3 requires them: SDK 3.729+ otherwise sends every upload as
-      // aws-chunked with a trailing CRC32, which S3-compatible servers do not all read.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-      ...(settings.accessKeyId && settings.secretAccessKey
-        ? { credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } }
-        : {}),
-    });
-  })();
+  const client = s3ClientOf(settings);
   const sdk = () => import('@aws-sdk/client-s3');
   return {
     kind: 's3',
