@@ -88,7 +88,10 @@ program
   .description(
     'Restore a backup into an empty database (DATABASE_URL or --database-url; else an empty DATA_DIR) and verify every table against its manifest',
   )
-  .argument('<file>', 'the backup file (.dump or .tar.gz; its .manifest.json beside it), or s3:<file name> to fetch it from BACKUP_S3_BUCKET')
+  .argument(
+    '<file>',
+    'the backup file (.dump or .tar.gz; its .manifest.json beside it), or s3:<file name> to fetch it from BACKUP_S3_BUCKET',
+  )
   .option('--database-url <url>', 'the empty PostgreSQL database to restore into (default DATABASE_URL)')
   .action((file: string, options: { databaseUrl?: string }) =>
     run(async () => (await import('./commands/backup.command.js')).restoreCommand(file, options)),

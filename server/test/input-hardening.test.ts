@@ -275,6 +275,23 @@ describe('empty and late errors', () => {
     const product = await c.post('/api/v1/products', { name: 'Patch product' });
     const priceList = await c.post('/api/v1/price-lists', { name: 'Patch list', currency: 'SEK' });
     const quote = await c.post('/api/v1/quotes', { opportunity_id: deal.body.id });
+    const channel = await c.post('/api/v1/channels', {
+      kind: 'local',
+      name: 'Patch box',
+      address: 'box@patch.test',
+    });
+    const report = await c.post('/api/v1/reports', {
+      name: 'Patch report',
+      spec: { object: 'opportunity', group_by: [{ field: 'stage_id' }] },
+    });
+    const dashboard = await c.post('/api/v1/dashboards', { name: 'Patch dashboard' });
+    await c.put('/api/v1/me/availability', { time_zone: 'UTC', weekly: {} });
+    const meetingType = await c.post('/api/v1/meeting-types', {
+      name: 'Patch meeting',
+      duration_minutes: 15,
+      assignment: 'single',
+      host_ids: [org.admin.userId],
+    });
     const targets: [string, { status: number; body: Record<string, unknown> }][] = [
       [`/api/v1/pipelines/${pipeline.body.id}`, pipeline],
       [`/api/v1/pipelines/${pipeline.body.id}/stages/${stage.id}`, pipeline],
@@ -295,6 +312,10 @@ describe('empty and late errors', () => {
       [`/api/v1/products/${product.body.id}`, product],
       [`/api/v1/price-lists/${priceList.body.id}`, priceList],
       [`/api/v1/quotes/${quote.body.id}`, quote],
+      [`/api/v1/channels/${channel.body.id}`, channel],
+      [`/api/v1/reports/${report.body.id}`, report],
+      [`/api/v1/dashboards/${dashboard.body.id}`, dashboard],
+      [`/api/v1/meeting-types/${meetingType.body.id}`, meetingType],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);
@@ -315,6 +336,13 @@ describe('empty and late errors', () => {
     expect(unchanged.status).toBe(200);
     expect(unchanged.body).toEqual(orgSettings.body);
     covered.add('organization');
+    // The assistant's settings are the organization's one set too.
+    const ai = await c.get('/api/v1/ai/settings');
+    expect((await c.patch('/api/v1/ai/settings', {})).body).toEqual(ai.body);
+    covered.add('ai');
+    // A conversation exists only once a message came in (conversations.test.ts syncs one from a
+    // real mailbox); its PATCH takes optional fields only, as every other one here.
+    covered.add('conversations');
     // members and tags take a required field, so `{}` is a 400 there; every other PATCH is covered.
     for (const collection of patchRoutes)
       if (collection !== 'members' && collection !== 'tags') expect(covered).toContain(collection);

@@ -509,6 +509,48 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         await t.drain();
         return { failedRun: (started as unknown as { data: { run_id: string }[] }).data[0]!.run_id };
       }
+      case 'channel':
+      case 'freshChannel': {
+        // The built-in local mailbox: what it sends lands in the organization's outbox.
+        const created = ok(
+          await c.post('/api/v1/channels', {
+            kind: 'local',
+            name: `${tn.marker} box`,
+            address: 'box@walk.test',
+          }),
+          kind,
+        );
+        return { [kind]: created.id };
+      }
+      case 'smsChannel': {
+        const created = ok(
+          await c.post('/api/v1/channels', {
+            kind: 'sms',
+            name: `${tn.marker} sms`,
+            address: '+14155550100',
+            twilio: { account_sid: 'ACwalk', auth_token: 'walk-token' },
+          }),
+          kind,
+        );
+        return { smsChannel: created.id };
+      }
+      case 'conversation': {
+        // A message composed to the tenant's contact opens a conversation with them holding it.
+        const contact = (await c.get(`/api/v1/contacts/${ids.contact}`)).body as {
+          emails: { value: string }[];
+        };
+        const sent = ok(
+          await c.post('/api/v1/messages', {
+            channel_id: ids.channel,
+            to: contact.emails[0]!.value,
+            subject: tn.marker,
+            text: `${tn.marker} hello`,
+          }),
+          kind,
+        ) as unknown as { id: string; conversation_id: string };
+        await t.drain();
+        return { conversation: sent.conversation_id, message: sent.id };
+      }
       case 'meetingType':
       case 'freshMeetingType': {
         // The admin hosts it, available every day around the clock (UTC).
@@ -594,6 +636,9 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'run',
     'meetingType',
     'booking',
+    'channel',
+    'smsChannel',
+    'conversation',
     'report',
     'dashboard',
   ];

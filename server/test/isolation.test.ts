@@ -28,6 +28,7 @@ import './isolation-sales-cases.js';
 import './isolation-workflow-cases.js';
 import './isolation-scheduling-cases.js';
 import './isolation-report-cases.js';
+import './isolation-conversation-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadFile } from './kit/files.js';
 import { uploadCsv } from './kit/imports.js';
@@ -98,7 +99,8 @@ function idFieldsOfDocument(): Map<string, Set<string>> {
       for (const param of op.parameters ?? []) {
         if (param.in === 'path' && ['object', 'index'].includes(param.name)) continue; // an object type, a column number
         if (param.in === 'path' && param.name === 'key') out.add('path.key'); // a custom field: tenant data
-        if (param.name === 'filter') out.add(FILTER); // a filter tree as JSON
+        // A filter tree as JSON (the inbox's `filter` is a choice of three words, not a tree).
+        if (param.name === 'filter' && !(param.schema as { enum?: unknown })?.enum) out.add(FILTER);
         walk(param.schema as S, `${param.in}.${param.name}`, out);
       }
       walk(op.requestBody?.content?.['application/json']?.schema as S, 'body', out);
