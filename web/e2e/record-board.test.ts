@@ -54,7 +54,7 @@ describe('the board of a custom object grouped by its status field', () => {
 
   it('moves a card to the next status, refuses a move the statuses do not allow, and asks why for one that needs a reason', async () => {
     await page.goto('/records/case');
-    await page.getByRole('link', { name: 'Board' }).click();
+    await page.getByRole('link', { name: 'Board', exact: true }).click();
     const card = (status: string) => column(page, status).locator('[data-card="Rivera family"]');
     await card('Inquiry').waitFor();
     await page.getByText('CASE-00001').waitFor();
