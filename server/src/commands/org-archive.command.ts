@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { type Database, openDatabase } from '../db/client.js';
+import { stamp } from '../platform/backup/backup.js';
 import {
   exportOrganization,
   OrganizationArchiveError,
@@ -23,12 +24,6 @@ async function findOrganization(
   );
   return rows.length === 1 ? rows[0] : undefined;
 }
-
-const stamp = () =>
-  new Date()
-    .toISOString()
-    .replace(/[:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
 
 async function withDatabase(fn: (database: Database) => Promise<number>): Promise<number> {
   const config = loadConfig();
@@ -63,7 +58,7 @@ export async function exportOrganizationCommand(
       return 2;
     }
     const file = path.resolve(
-      options.file ?? path.join(config.backupDir, `cairn-org-${found.slug}-${stamp()}.tar.gz`),
+      options.file ?? path.join(config.backupDir, `cairn-org-${found.slug}-${stamp(new Date())}.tar.gz`),
     );
     const { mkdirSync } = await import('node:fs');
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });

@@ -109,11 +109,13 @@ export async function tableSums(conn: SqlExecutor): Promise<TableSum[]> {
   return sums;
 }
 
-function quoteIdent(name: string): string {
+/** A SQL identifier, double-quoted. */
+export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-async function newestMigration(conn: SqlExecutor): Promise<string | null> {
+/** The newest migration applied, or null where the ledger is missing. */
+export async function newestMigration(conn: SqlExecutor): Promise<string | null> {
   try {
     const { rows } = await conn.query<{ tag: string }>(
       'select tag from public.cairn_migrations order by tag desc limit 1',
@@ -124,7 +126,8 @@ async function newestMigration(conn: SqlExecutor): Promise<string | null> {
   }
 }
 
-const stamp = (d: Date) =>
+/** A UTC time as it stands in backup file names (`2026-12-06T171322Z`). */
+export const stamp = (d: Date) =>
   d
     .toISOString()
     .replace(/[:]/g, '')

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,6 +10,7 @@ import tar from 'tar-stream';
 import { type Database, rawTransaction, type SqlExecutor } from '../../db/client.js';
 import { forgetCachedSessions } from '../auth/auth.routes.js';
 import type { FileStore } from '../files/file-store.js';
+import { newestMigration, quoteIdent } from './backup.js';
 
 /**
  * One organization on its own (issue 26): exported with every row of every tenant table and its
@@ -66,8 +67,6 @@ export class OrganizationArchiveError extends Error {
 
 type TenantTable = { name: string; orgColumn: string; columns: string[] };
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 /** Transaction settings that make a row's text form (and so its checksum) the same everywhere. */
 const STABLE_TEXT = [
   "set local time zone 'UTC'",
@@ -97,13 +96,6 @@ async function tenantTables(conn: SqlExecutor): Promise<TenantTable[]> {
   return rows.map((r) => ({ name: r.name, orgColumn: r.org_column, columns: r.columns }));
 }
 
-async function newestMigration(conn: SqlExecutor): Promise<string | null> {
-  const { rows } = await conn.query<{ tag: string }>(
-    'select tag from public.cairn_migrations order by tag desc limit 1',
-  );
-  return rows[0]?.tag ?? null;
-}
-
 /** Row count and checksum of the organization's rows in every tenant table. */
 async function organizationSums(
   conn: SqlExecutor,
@@ -114,7 +106,7 @@ async function organizationSums(
   for (const t of [...tables, { name: 'organizations', orgColumn: 'id', columns: [] }]) {
     const { rows } = await conn.query<{ rows: string; checksum: string }>(
       `select count(*)::text as rows, coalesce(sum(hashtextextended(r::text, 0)::numeric), 0)::text as checksum
-         from ${quote(t.name)} as r where ${quote(t.orgColumn)} = $1`,
+         from ${quoteIdent(t.name)} as r where ${quoteIdent(t.orgColumn)} = $1`,
       [orgId],
     );
     sums.push({ table: t.name, rows: Number(rows[0]!.rows), checksum: rows[0]!.checksum });
@@ -184,7 +176,7 @@ export async function exportOrganization(
       for (const t of tables)
         await dumpRows(
           conn,
-          `select * from ${quote(t.name)} where ${quote(t.orgColumn)} = $1`,
+          `select * from ${quoteIdent(t.name)} where ${quoteIdent(t.orgColumn)} = $1`,
           [orgId],
           path.join(work, 'tables', `${t.name}.jsonl`),
         );
@@ -240,7 +232,6 @@ export async function exportOrganization(
 
 /** Packs a directory's files (one level of folders) into a gzipped tar, manifest first. */
 async function packDirectory(dir: string, file: string): Promise<void> {
-  const { readdir } = await import('node:fs/promises');
   const names = ['manifest.json'];
   for (const folder of ['tables', 'users', 'files'])
     for (const name of (await readdir(path.join(dir, folder))).sort()) names.push(`${folder}/${name}`);
@@ -256,7 +247,6 @@ async function packDirectory(dir: string, file: string): Promise<void> {
   }
   pack.finalize();
   await written;
-  const { rename } = await import('node:fs/promises');
   await rename(`${file}.partial`, file);
 }
 
@@ -298,8 +288,8 @@ async function unpack(file: string, dir: string): Promise<void> {
 
 /** Inserts a JSON-lines file's rows into a table, 1,000 at a time, through PostgreSQL's own JSON. */
 async function loadRows(conn: SqlExecutor, table: string, columns: string[], file: string): Promise<number> {
-  const cols = columns.map(quote).join(', ');
-  const insert = `insert into ${quote(table)} (${cols}) select ${cols} from json_populate_recordset(null::${quote(table)}, $1::json)`;
+  const cols = columns.map(quoteIdent).join(', ');
+  const insert = `insert into ${quoteIdent(table)} (${cols}) select ${cols} from json_populate_recordset(null::${quoteIdent(table)}, $1::json)`;
   let batch: string[] = [];
   let count = 0;
   const flush = async () => {
@@ -468,9 +458,9 @@ async function restoreUsers(conn: SqlExecutor, work: string): Promise<number> {
   };
   const insertLines = async (table: string, lines: string[]) => {
     if (!lines.length) return;
-    const cols = (await columnsOf(conn, table)).map(quote).join(', ');
+    const cols = (await columnsOf(conn, table)).map(quoteIdent).join(', ');
     await conn.query(
-      `insert into ${quote(table)} (${cols}) select ${cols} from json_populate_recordset(null::${quote(table)}, $1::json)`,
+      `insert into ${quoteIdent(table)} (${cols}) select ${cols} from json_populate_recordset(null::${quoteIdent(table)}, $1::json)`,
       [`[${lines.join(',')}]`],
     );
   };
@@ -540,8 +530,8 @@ export async function purgeOrganization(
         await conn.query('set local session_replication_role = replica');
         await conn.query(`select set_config('app.org_id', $1, true)`, [orgId]);
         const { rows: gone } = await conn.query(
-          `delete from ${quote(t.name)} where ctid in (
-             select ctid from ${quote(t.name)} where ${quote(t.orgColumn)} = $1 limit 5000) returning 1`,
+          `delete from ${quoteIdent(t.name)} where ctid in (
+             select ctid from ${quoteIdent(t.name)} where ${quoteIdent(t.orgColumn)} = $1 limit 5000) returning 1`,
           [orgId],
         );
         return gone.length;
