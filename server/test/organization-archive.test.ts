@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
+import { TASK_REMINDER_QUEUE } from '../src/modules/tasks/task-reminder.service.js';
 import {
   exportOrganization,
   OrganizationArchiveError,
@@ -70,6 +71,15 @@ async function populate(orgName: string) {
     await c.post('/api/v1/notes', { object: 'contact', id: contacts[0].id, body: '<p>Met at the fair</p>' }),
     201,
   );
+  // A reminder due tomorrow: its job waits in the queue.
+  expectStatus(
+    await c.post('/api/v1/tasks', {
+      title: 'Call back',
+      link: { object: 'contact', id: contacts[0].id },
+      remind_at: new Date(Date.now() + 86_400_000).toISOString(),
+    }),
+    201,
+  );
   const file = await uploadFile(
     t,
     c,
@@ -104,7 +114,7 @@ describe('one organization on its own', () => {
     expect(manifest.tables.find((x) => x.table === 'contacts')?.rows).toBe(3);
     const before = { a: await listNames(a.client), deal: await a.client.get('/api/v1/opportunities') };
 
-    const purged = await purgeOrganization(t.services.database, a.orgId, store);
+    const purged = await purgeOrganization(t.services.database, a.orgId, store, t.services.jobs);
     expect(purged.files).toBe(1);
     expect(purged.rows).toBeGreaterThan(10);
     // Gone: its admin has no organization left, and nothing of it remains in any table.
@@ -118,6 +128,13 @@ describe('one organization on its own', () => {
     );
     expect(left.rows[0]!.n).toBe(0);
     expect(await listNames(b.client)).toEqual(['Ana', 'Ben', 'Cleo']);
+    // Its reminder will not run for an organization that is gone; the other one's still waits.
+    expect(purged.jobs).toBeGreaterThanOrEqual(1);
+    const waiting = (await t.queued(TASK_REMINDER_QUEUE)).map(
+      (job) => (job.data as { org_id: string }).org_id,
+    );
+    expect(waiting).not.toContain(a.orgId);
+    expect(waiting).toContain(b.orgId);
 
     const report = await restoreOrganization(t.services.database, file, { fileStore: store });
     expect(report.organization.id).toBe(a.orgId);

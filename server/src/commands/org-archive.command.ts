@@ -1,4 +1,5 @@
 import path from 'node:path';
+import pino from 'pino';
 import { loadConfig } from '../config.js';
 import { type Database, openDatabase } from '../db/client.js';
 import { stamp } from '../platform/backup/backup.js';
@@ -9,6 +10,7 @@ import {
   restoreOrganization,
 } from '../platform/backup/organization-archive.js';
 import { fileStoreOf } from '../platform/files/file-store.js';
+import { createJobQueue } from '../platform/jobs/job-queue.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -110,9 +112,14 @@ export async function purgeOrganizationCommand(org: string, options: { confirm?:
       console.error(`cairn: to delete ${found.name} with all its data, add --confirm ${found.slug}`);
       return 2;
     }
-    const report = await purgeOrganization(database, found.id, fileStoreOf(config));
+    const report = await purgeOrganization(
+      database,
+      found.id,
+      fileStoreOf(config),
+      createJobQueue(database, pino({ level: 'silent' }), config.queueSchema),
+    );
     console.log(
-      `Deleted ${found.name} (${found.id}): ${report.rows.toLocaleString('en-US')} rows in ${report.tables} tables, ${report.files} files`,
+      `Deleted ${found.name} (${found.id}): ${report.rows.toLocaleString('en-US')} rows in ${report.tables} tables, ${report.files} files, ${report.jobs} queued jobs dropped`,
     );
     return 0;
   });

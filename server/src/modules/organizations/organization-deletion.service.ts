@@ -126,7 +126,12 @@ export function defineOrganizationDeletionJobs(services: Services, logger: Logge
         .from(organizations)
         .where(eq(organizations.id, data.org_id));
       if (!row?.at || row.at.getTime() > Date.now() + 1000) return;
-      const report = await purgeOrganization(services.database, data.org_id, fileStoreOf(services.config));
+      const report = await purgeOrganization(
+        services.database,
+        data.org_id,
+        fileStoreOf(services.config),
+        services.jobs,
+      );
       logger.info({ org_id: data.org_id, ...report }, 'organization deleted');
     },
   );

@@ -10,6 +10,7 @@ import tar from 'tar-stream';
 import { type Database, rawTransaction, type SqlExecutor } from '../../db/client.js';
 import { forgetCachedSessions } from '../auth/auth.routes.js';
 import type { FileStore } from '../files/file-store.js';
+import type { JobQueue } from '../jobs/job-queue.js';
 import { newestMigration, quoteIdent } from './backup.js';
 
 /**
@@ -496,18 +497,26 @@ function compare(expected: OrganizationTableSum[], actual: OrganizationTableSum[
   return out;
 }
 
-export type OrganizationPurgeReport = { tables: number; rows: number; files: number };
+export type OrganizationPurgeReport = {
+  tables: number;
+  rows: number;
+  files: number;
+  /** Queued jobs of the organization (reminders, deliveries, scheduled runs) dropped unrun. */
+  jobs: number;
+};
 
 /**
  * Deletes an organization with every row of every tenant table and every stored file. Works in
  * short transactions of at most 5,000 rows (on the embedded database other requests keep
  * answering between them); the organization's own row goes last, so a purge cut short is
  * taken up again by the next run. Its members' sessions lose it (they pick another organization).
+ * Its jobs still waiting in `jobs` are dropped with it (`JobQueue.dropQueuedOf`).
  */
 export async function purgeOrganization(
   database: Database,
   orgId: string,
   fileStore: FileStore,
+  jobs: Pick<JobQueue, 'dropQueuedOf'>,
 ): Promise<OrganizationPurgeReport> {
   const { tables, keys } = await rawTransaction(database, async (conn) => {
     const tables = await tenantTables(conn);
@@ -547,7 +556,8 @@ export async function purgeOrganization(
     const { rows: gone } = await conn.query('delete from organizations where id = $1 returning 1', [orgId]);
     return gone.length;
   });
+  const dropped = await jobs.dropQueuedOf(orgId);
   // Its members' sessions this process reuses end now (other processes: within SESSION_CACHE_MS).
   forgetCachedSessions();
-  return { tables: tables.length + 1, rows, files };
+  return { tables: tables.length + 1, rows, files, jobs: dropped };
 }

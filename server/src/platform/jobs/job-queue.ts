@@ -62,6 +62,12 @@ export type JobQueue = {
     data: T,
     options?: SendOptions,
   ): Promise<string | null>;
+  /**
+   * Deletes the jobs of one organization not yet started (their data's `org_id`, or `orgId` for
+   * system mail): when it is deleted, a reminder or delivery due later must not run for it. A
+   * running job is left to finish. Returns how many were dropped.
+   */
+  dropQueuedOf(orgId: string): Promise<number>;
   start(options: { worker: boolean }): Promise<void>;
   /** Stops fetching, lets in-flight jobs finish (up to `timeoutMs`), then releases the rest. */
   stop(timeoutMs?: number): Promise<void>;
@@ -77,6 +83,7 @@ export function createJobQueue(
   schema = 'pgboss',
   superviseSeconds = 60,
 ): JobQueue {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid queue schema ${schema}`);
   const supervision = {
     supervise: true,
     superviseIntervalSeconds: superviseSeconds,
@@ -124,6 +131,22 @@ export function createJobQueue(
       } finally {
         await conn.query(`select set_config('role', $1, true)`, [APP_ROLE]);
       }
+    },
+
+    async dropQueuedOf(orgId) {
+      // pg-boss's job table (created on its first start; none yet: nothing queued).
+      const table = `${schema}.job`;
+      const { rows: found } = await database.raw.query<{ t: string | null }>(
+        'select to_regclass($1)::text as t',
+        [table],
+      );
+      if (!found[0]?.t) return 0;
+      const { rows } = await database.raw.query(
+        `delete from ${table} where state in ('created', 'retry')
+           and (data->>'org_id' = $1 or data->>'orgId' = $1) returning 1`,
+        [orgId],
+      );
+      return rows.length;
     },
 
     async start({ worker }) {

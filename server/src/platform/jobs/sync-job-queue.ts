@@ -146,6 +146,15 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
       }
     },
 
+    async dropQueuedOf(orgId) {
+      await ready;
+      const { rows } = await database.raw.query(
+        `delete from ${table} where data->>'org_id' = $1 or data->>'orgId' = $1 returning 1`,
+        [orgId],
+      );
+      return rows.length;
+    },
+
     async start() {
       ready ??= create();
       await ready;
