@@ -105,7 +105,9 @@ async function main() {
       throw new Error(`report: ${res.status}`);
   });
   const pipelineMs = await timed(N, 10, async () => {
-    const res = await fetch(`${BASE}/api/v1/reports/standard/pipeline_by_stage`, { headers: { cookie } });
+    const res = await fetch(`${BASE}/api/v1/reports/standard?report=pipeline_by_stage`, {
+      headers: { cookie },
+    });
     await res.json();
     if (res.status !== 200) throw new Error(`pipeline report: ${res.status}`);
   });
