@@ -2,15 +2,24 @@
  * Files benchmark (issue 26): one upload of a large file (100 MB by default) through the real HTTP
  * API on loopback, multipart, into the files pipeline (quarantine, type check, store). The upload
  * must stream: the server's memory (this process's RSS, sampled every 20 ms while the upload runs;
- * the client here streams its body from one 64 KiB block) may grow by less than 50 MB.
+ * the client is curl in a child process, streaming a generated file) may grow by less than 50 MB.
  *
  *   npx tsx bench/files.bench.ts [--mb=100] [--url=postgres://host:port]
  *
  * Prints the figures; a full-size run (--mb=100 or more) rewrites its section of bench/RESULTS.md.
  * Exits 0 whatever the figures.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,36 +35,53 @@ const DB_NAME = 'cairn_bench_files';
 const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 const TARGET_MB = 50;
 
-/** A multipart body of `bytes` bytes of text lines, produced 64 KiB at a time. */
-function multipartBody(boundary: string, bytes: number): ReadableStream<Uint8Array> {
+/** Writes a plain-text file of `bytes` bytes (one 64 KiB block written again and again). */
+function writeBigFile(file: string, bytes: number) {
   const line = 'Cairn files bench: a line of plain text that repeats to fill the file.\n';
   const block = Buffer.from(line.repeat(Math.ceil(65_536 / line.length)).slice(0, 65_536));
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\nContent-Type: text/plain\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  let sent = 0;
-  let phase: 'head' | 'body' | 'tail' | 'done' = 'head';
-  return new ReadableStream({
-    pull(controller) {
-      if (phase === 'head') {
-        controller.enqueue(new Uint8Array(head));
-        phase = 'body';
-      } else if (phase === 'body') {
-        const n = Math.min(block.length, bytes - sent);
-        controller.enqueue(new Uint8Array(block.subarray(0, n)));
-        sent += n;
-        if (sent >= bytes) phase = 'tail';
-      } else if (phase === 'tail') {
-        controller.enqueue(new Uint8Array(tail));
-        phase = 'done';
-      } else controller.close();
-    },
+  const fd = openSync(file, 'w');
+  try {
+    for (let sent = 0; sent < bytes; sent += block.length)
+      writeSync(fd, block, 0, Math.min(block.length, bytes - sent));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** curl in a child process uploads the file as multipart (so this process's memory is the server's). */
+function curlUpload(url: string, cookie: string, origin: string, file: string) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    execFile(
+      'curl',
+      [
+        '-sS',
+        '-o',
+        '-',
+        '-w',
+        '\n%{http_code}',
+        '-H',
+        `cookie: ${cookie}`,
+        '-H',
+        `origin: ${origin}`,
+        '-F',
+        `file=@${file};type=text/plain;filename=big.txt`,
+        url,
+      ],
+      { maxBuffer: 1024 * 1024 },
+      (error, stdout) => {
+        if (error) return reject(error);
+        const cut = stdout.lastIndexOf('\n');
+        resolve({ status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) });
+      },
+    );
   });
 }
 
 async function main() {
   const bytes = MB * 1024 * 1024;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'cairn-files-bench-'));
+  const bigFile = path.join(tmp, 'big.txt');
+  writeBigFile(bigFile, bytes);
   const server = await startBenchServer(SERVER_URL, DB_NAME, {
     env: { FILE_MAX_BYTES: String(bytes + 1024 * 1024) },
   });
@@ -77,19 +103,14 @@ async function main() {
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 20);
-    const boundary = `----cairnbench${Date.now()}`;
     const t0 = performance.now();
-    const res = await fetch(`${base}/api/v1/files?object=contact&id=${contact.id}`, {
-      method: 'POST',
-      headers: {
-        cookie: me.cookie,
-        origin: base,
-        'content-type': `multipart/form-data; boundary=${boundary}`,
-      },
-      body: multipartBody(boundary, bytes),
-      duplex: 'half',
-    } as RequestInit);
-    const answer = (await res.json()) as { status?: string; size?: number; code?: string };
+    const res = await curlUpload(
+      `${base}/api/v1/files?object=contact&id=${contact.id}`,
+      me.cookie,
+      base,
+      bigFile,
+    );
+    const answer = JSON.parse(res.body) as { status?: string; size?: number; code?: string };
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss);
@@ -128,6 +149,7 @@ async function main() {
     writeFileSync(RESULTS_FILE, next);
   } finally {
     await server.close();
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
