@@ -63,6 +63,9 @@ CASES['GET /api/v1/reports/:id/result'] = [
 CASES['GET /api/v1/reports/:id/export'] = [
   { fields: { 'path.id': 'report' }, send: (v) => ({ url: `/api/v1/reports/${v['path.id']}/export` }) },
 ];
+CASES['GET /api/v1/reports/:id/pdf'] = [
+  { fields: { 'path.id': 'report' }, send: (v) => ({ url: `/api/v1/reports/${v['path.id']}/pdf` }) },
+];
 CASES['GET /api/v1/reports/standard'] = [
   {
     fields: { 'query.pipeline_id': 'pipeline' },
@@ -92,6 +95,9 @@ CASES['GET /api/v1/dashboards/:id'] = [
 ];
 CASES['GET /api/v1/dashboards/:id/data'] = [
   { fields: { 'path.id': 'dashboard' }, send: (v) => ({ url: `/api/v1/dashboards/${v['path.id']}/data` }) },
+];
+CASES['GET /api/v1/dashboards/:id/pdf'] = [
+  { fields: { 'path.id': 'dashboard' }, send: (v) => ({ url: `/api/v1/dashboards/${v['path.id']}/pdf` }) },
 ];
 CASES['PATCH /api/v1/dashboards/:id'] = [
   {

@@ -1,6 +1,8 @@
+import { inflateSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import {
   addMember,
+  type Client,
   defaultPipeline,
   expectProblem,
   expectStatus,
@@ -16,6 +18,38 @@ import {
 
 // The embedded database migrates slowly on a loaded machine.
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 300_000 });
+
+/**
+ * The text a PDF prints, one line per text operation: PDFKit's content streams are Flate-compressed
+ * and write standard-font text as hex strings of WinAnsi bytes (`[<48656c6c6f> 0] TJ`).
+ */
+function pdfText(pdf: Buffer): string {
+  const lines: string[] = [];
+  const raw = pdf.toString('latin1');
+  for (const m of raw.matchAll(/stream\r?\n/g)) {
+    const from = m.index + m[0].length;
+    const to = raw.indexOf('endstream', from);
+    let content: string;
+    try {
+      content = inflateSync(pdf.subarray(from, to)).toString('latin1');
+    } catch {
+      continue; // not a compressed content stream (a font, an image)
+    }
+    for (const op of content.matchAll(/\[([^\]]*)\]\s*TJ/g))
+      lines.push(
+        [...op[1]!.matchAll(/<([0-9a-fA-F]*)>/g)]
+          .map((h) => Buffer.from(h[1]!, 'hex').toString('latin1'))
+          .join(''),
+      );
+  }
+  return lines.join('\n');
+}
+
+/** The raw bytes of a GET (inject), for PDFs. */
+async function bytes(client: Client, url: string) {
+  const res = await org.t.app.inject({ method: 'GET', url, headers: { cookie: client.cookieHeader } });
+  return { status: res.statusCode, headers: res.headers, body: res.rawPayload };
+}
 
 let pipeline: Pipeline;
 const org = useOrganization('Reports Co', {
@@ -220,8 +254,19 @@ describe('saved reports, CSV, standard reports and dashboards', () => {
       400,
       { path: 'body.spec.group_by[0].field' },
     );
+    // The same report as a PDF: its name, each stage's bar with its value, the total.
+    const pdf = await bytes(c, `/api/v1/reports/${made.id}/pdf`);
+    expect(pdf.status).toBe(200);
+    expect(String(pdf.headers['content-type'])).toBe('application/pdf');
+    expect(String(pdf.headers['content-disposition'])).toBe('attachment; filename="Value-by-stage.pdf"');
+    const printed = pdfText(pdf.body);
+    expect(printed).toContain('Value by stage');
+    expect(printed).toContain('Sum of Amount by Stage');
+    expect(printed).toContain('Lead in');
+    expect(printed).toMatch(/Total: [\d,.]+ over \d+ records/);
     expectStatus(await c.delete(`/api/v1/reports/${made.id}`), 204);
     expectProblem(await c.get(`/api/v1/reports/${made.id}`), 404);
+    expectProblem(await c.get(`/api/v1/reports/${made.id}/pdf`), 404);
   });
 
   it('answers the standard reports', async () => {
@@ -284,10 +329,23 @@ describe('saved reports, CSV, standard reports and dashboards', () => {
       200,
     );
     expect(old.widgets[0].result.cells).toEqual([]);
+    // Printed: the dashboard's name, its range, the widget; an empty range prints why it is empty.
+    const printed = pdfText((await bytes(c, `/api/v1/dashboards/${board.id}/pdf`)).body);
+    expect(printed).toContain('Sales');
+    expect(printed).toContain('Last 30 days');
+    expect(printed).toContain('Deals by status');
+    expect(printed).toMatch(/\nWon\n1\nTotal: 1 over 1 records/);
+    const empty = await bytes(
+      c,
+      `/api/v1/dashboards/${board.id}/pdf?preset=custom&from=2000-01-01&to=2000-12-31`,
+    );
+    expect(empty.status).toBe(200);
+    expect(pdfText(empty.body)).toContain('No records match this report.');
     // A removed report leaves its widget with a problem, not a 5xx.
     expectStatus(await c.delete(`/api/v1/reports/${report.id}`), 204);
     const after = expectStatus(await c.get(`/api/v1/dashboards/${board.id}/data`), 200);
     expect(after.widgets[0].problem).toMatchObject({ status: 404 });
+    expect(pdfText((await bytes(c, `/api/v1/dashboards/${board.id}/pdf`)).body)).toContain('(not_found)');
     const member = await addMember(org.t, c, 'viewer');
     expect((await member.client.get('/api/v1/dashboards')).body.data.map((d: any) => d.name)).toContain(
       'Sales',

@@ -1,4 +1,5 @@
 import { and, asc, eq } from 'drizzle-orm';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { assertRight } from '../../platform/access/access-profile.js';
@@ -6,8 +7,11 @@ import { forbidden, notFound } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { FilterNode } from '../../platform/query/query.schema.js';
+import { orgNameOf } from '../quotes/quote-send.service.js';
+import { getSalesSettings } from '../quotes/sales-settings.service.js';
 import { dashboards, savedReports } from './report.schema.js';
-import { ReportResult, ReportSpec, reportCsv, runReport } from './report-engine.js';
+import { clockOf, ReportResult, ReportSpec, reportCsv, runReport } from './report-engine.js';
+import { renderReportPdf } from './report-pdf.js';
 import {
   STANDARD_REPORT_KEYS,
   StandardReport,
@@ -175,6 +179,34 @@ const seesReport = (ctx: TenantContext, r: ReportRow) =>
   r.sharing === 'organization' ||
   (r.sharing === 'role' && r.roleKey !== null && r.roleKey === ctx.role);
 
+/** A dashboard's date range given in the query, overriding its own. */
+const DashboardRange = z.strictObject({
+  preset: z.enum(DATE_PRESETS).optional().describe("Overrides the dashboard's date range"),
+  from: z.iso.date().optional(),
+  to: z.iso.date().optional(),
+});
+
+/** A date range in words, as a printed dashboard states it. */
+function rangeLabel(range: z.infer<typeof DateRange>): string {
+  if (range.preset !== 'custom')
+    return {
+      today: 'Today',
+      '7_days': 'Last 7 days',
+      '30_days': 'Last 30 days',
+      this_quarter: 'This quarter',
+    }[range.preset];
+  return `${range.from ?? 'the start'} to ${range.to ?? 'today'}`;
+}
+
+/** Sends a PDF as a download named after `name`. */
+function sendPdf(reply: FastifyReply, name: string, pdf: Buffer) {
+  const file = name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 60) || 'report';
+  return reply
+    .type('application/pdf')
+    .header('content-disposition', `attachment; filename="${file}.pdf"`)
+    .send(pdf);
+}
+
 /** The filter a dashboard's date range puts on `field`. */
 function rangeFilter(field: string, range: z.infer<typeof DateRange> | null): FilterNode | undefined {
   if (!range) return undefined;
@@ -221,6 +253,63 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
       throw forbidden('Viewers save private reports only');
     if (sharing === 'role' && !roleKey) throw forbidden('Name the role a report is shared with (role_key)');
   };
+
+  /**
+   * Every widget's result for `ctx`, with the dashboard's date range (or `query`'s) and filter
+   * applied to each; a widget that cannot run (its report gone, a field hidden) carries a problem.
+   */
+  const dashboardData = async (
+    ctx: TenantContext,
+    board: { filters: unknown; widgets: unknown },
+    query: z.infer<typeof DashboardRange>,
+  ) => {
+    const filters = DashboardFilters.parse(board.filters);
+    if (query.preset)
+      filters.date_range = {
+        preset: query.preset,
+        ...(query.from ? { from: query.from } : {}),
+        ...(query.to ? { to: query.to } : {}),
+      };
+    const range = rangeFilter(filters.date_field, filters.date_range);
+    const extra: FilterNode | undefined =
+      range && filters.filter ? { and: [range, filters.filter] } : (range ?? filters.filter ?? undefined);
+    const widgets = [];
+    for (const w of board.widgets as z.infer<typeof Widget>[]) {
+      const base = { id: w.id, report_id: w.report_id };
+      try {
+        const report = await loadReport(ctx, w.report_id);
+        const result = await runReport(services, ctx, ReportSpec.parse(report.spec), {
+          path: 'spec',
+          extraFilter: extra,
+        });
+        widgets.push({
+          ...base,
+          name: w.title ?? report.name,
+          view: w.view ?? report.view,
+          result,
+          problem: null,
+        });
+      } catch (error) {
+        const e = error as { status?: number; code?: string; message?: string };
+        if (!e.status || e.status >= 500) throw error;
+        widgets.push({
+          ...base,
+          name: w.title ?? null,
+          view: w.view ?? 'table',
+          result: null,
+          problem: { status: e.status, code: e.code ?? 'error', detail: e.message ?? '' },
+        });
+      }
+    }
+    return { widgets, filters };
+  };
+
+  /** The organization's name and locale, which a printed report carries. */
+  const printContext = async (ctx: TenantContext) => ({
+    organization: await orgNameOf(services, ctx.orgId),
+    locale: (await getSalesSettings(services, ctx)).locale,
+    at: new Date(),
+  });
 
   app.post(
     '/reports/run',
@@ -434,6 +523,34 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
   );
 
   app.get(
+    '/reports/:id/pdf',
+    {
+      config: { access: 'records:read', rights: { object: '*', right: 'export' } },
+      schema: {
+        operationId: 'getReportPdf',
+        tags,
+        summary: 'A saved report as a PDF rendered on the server: its chart (or table) and total',
+        description:
+          'An empty report prints "No records match this report"; needs the export right on its object.',
+        params: IdParams,
+        produces: ['application/pdf'],
+      },
+    },
+    async (req, reply) => {
+      const row = await loadReport(req.tenant, req.params.id);
+      assertRight(req.tenant, row.object, 'export');
+      const result = await runReport(services, req.tenant, ReportSpec.parse(row.spec), { path: 'spec' });
+      const pdf = await renderReportPdf({
+        ...(await printContext(req.tenant)),
+        title: row.name,
+        subtitle: `Report on ${result.object} · ${result.time_zone}`,
+        sections: [{ name: row.name, view: row.view, result, problem: null }],
+      });
+      return sendPdf(reply, row.name, pdf);
+    },
+  );
+
+  app.get(
     '/reports/standard',
     {
       config: { access: 'records:read', rights: { object: '*', right: 'read' } },
@@ -638,56 +755,46 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
         description:
           'A widget whose report is gone or names a field hidden from the caller carries a `problem` instead of a result.',
         params: IdParams,
-        querystring: z.strictObject({
-          preset: z.enum(DATE_PRESETS).optional().describe("Overrides the dashboard's date range"),
-          from: z.iso.date().optional(),
-          to: z.iso.date().optional(),
-        }),
+        querystring: DashboardRange,
         response: { 200: z.object({ widgets: z.array(WidgetData), filters: DashboardFilters }), ...errors },
       },
     },
-    async (req) => {
+    async (req) => dashboardData(req.tenant, await loadDashboard(req.tenant, req.params.id), req.query),
+  );
+
+  app.get(
+    '/dashboards/:id/pdf',
+    {
+      config: { access: 'records:read', rights: { object: '*', right: 'read' } },
+      schema: {
+        operationId: 'getDashboardPdf',
+        tags: dTags,
+        summary:
+          'The dashboard as a PDF rendered on the server: every widget drawn, with its date range and filter',
+        description:
+          'A widget that cannot run prints its problem; an empty one prints "No records match". Same query as `/data`.',
+        params: IdParams,
+        querystring: DashboardRange,
+        produces: ['application/pdf'],
+      },
+    },
+    async (req, reply) => {
       const ctx = req.tenant;
       const board = await loadDashboard(ctx, req.params.id);
-      const filters = DashboardFilters.parse(board.filters);
-      if (req.query.preset)
-        filters.date_range = {
-          preset: req.query.preset,
-          ...(req.query.from ? { from: req.query.from } : {}),
-          ...(req.query.to ? { to: req.query.to } : {}),
-        };
-      const range = rangeFilter(filters.date_field, filters.date_range);
-      const extra: FilterNode | undefined =
-        range && filters.filter ? { and: [range, filters.filter] } : (range ?? filters.filter ?? undefined);
-      const widgets = [];
-      for (const w of board.widgets as z.infer<typeof Widget>[]) {
-        const base = { id: w.id, report_id: w.report_id };
-        try {
-          const report = await loadReport(ctx, w.report_id);
-          const result = await runReport(services, ctx, ReportSpec.parse(report.spec), {
-            path: 'spec',
-            extraFilter: extra,
-          });
-          widgets.push({
-            ...base,
-            name: w.title ?? report.name,
-            view: w.view ?? report.view,
-            result,
-            problem: null,
-          });
-        } catch (error) {
-          const e = error as { status?: number; code?: string; message?: string };
-          if (!e.status || e.status >= 500) throw error;
-          widgets.push({
-            ...base,
-            name: w.title ?? null,
-            view: w.view ?? 'table',
-            result: null,
-            problem: { status: e.status, code: e.code ?? 'error', detail: e.message ?? '' },
-          });
-        }
-      }
-      return { widgets, filters };
+      const data = await dashboardData(ctx, board, req.query);
+      const range = data.filters.date_range;
+      const pdf = await renderReportPdf({
+        ...(await printContext(ctx)),
+        title: board.name,
+        subtitle: `${range ? rangeLabel(range) : 'All time'} · ${(await clockOf(services, ctx.orgId)).timeZone}`,
+        sections: data.widgets.map((w) => ({
+          name: w.name ?? 'Widget',
+          view: w.view,
+          result: w.result,
+          problem: w.problem ? `${w.problem.detail} (${w.problem.code})` : null,
+        })),
+      });
+      return sendPdf(reply, board.name, pdf);
     },
   );
 }

@@ -1,5 +1,6 @@
 import {
   Alert,
+  Anchor,
   Button,
   Group,
   Paper,
@@ -115,6 +116,11 @@ export function DashboardsPage() {
             { value: 'this_quarter', label: 'This quarter' },
           ]}
         />
+        {board && (
+          <Anchor href={`/api/v1/dashboards/${board.id}/pdf${preset === 'all' ? '' : `?preset=${preset}`}`}>
+            Download PDF
+          </Anchor>
+        )}
       </Group>
       {board && (
         <Group align="end">

@@ -231,7 +231,10 @@ export function ReportsPage() {
               <Table.Td>{r.object}</Table.Td>
               <Table.Td>{r.sharing}</Table.Td>
               <Table.Td>
-                <Anchor href={`/api/v1/reports/${r.id}/export`}>CSV</Anchor>
+                <Group gap="xs">
+                  <Anchor href={`/api/v1/reports/${r.id}/export`}>CSV</Anchor>
+                  <Anchor href={`/api/v1/reports/${r.id}/pdf`}>PDF</Anchor>
+                </Group>
               </Table.Td>
             </Table.Tr>
           ))}
