@@ -13,15 +13,14 @@
  * bench/RESULTS.md. Exits 0 whatever the figures. The databases and dump files it made are removed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { restoreServer, takeBackup } from '../server/src/platform/backup/backup.js';
 import { signUpBench, startBenchServer } from './bench-server.js';
-import { loadAverageNote } from './machine.js';
+import { commitOf, loadAverageNote, writeResultsSection } from './machine.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -29,7 +28,6 @@ const CONTACTS = Number(arg('contacts') ?? 1_000_000);
 const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
 const DB_NAME = 'cairn_bench_backup';
 const RESTORE_DBS = ['cairn_bench_backup_cairn', 'cairn_bench_backup_plain'] as const;
-const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
@@ -132,13 +130,7 @@ async function main() {
       console.log('(a run below 1,000,000 contacts checks the script; RESULTS.md is left alone)');
       return;
     }
-    const commit = (() => {
-      try {
-        return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
-      } catch {
-        return 'unknown';
-      }
-    })();
+    const commit = commitOf();
     const section = [
       '<!-- backup:start -->',
       '## Backup and restore (`bench/backup.bench.ts`, issue 26)',
@@ -149,11 +141,7 @@ async function main() {
       ...table,
       '<!-- backup:end -->',
     ].join('\n');
-    const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
-    const next = /<!-- backup:start -->[\s\S]*<!-- backup:end -->/.test(current)
-      ? current.replace(/<!-- backup:start -->[\s\S]*<!-- backup:end -->/, section)
-      : `${current.trimEnd()}\n\n${section}\n`;
-    writeFileSync(RESULTS_FILE, next);
+    writeResultsSection('backup', section);
   } finally {
     await bench.close().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });

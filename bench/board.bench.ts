@@ -10,16 +10,12 @@
  *
  * Prints the figures and rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { generateNKeysBetween } from 'fractional-indexing';
 import pg from 'pg';
 import { signUpBench, startBenchServer } from './bench-server.js';
-import { loadAverageNote } from './machine.js';
+import { commitOf, loadAverageNote, writeResultsSection } from './machine.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -28,7 +24,6 @@ const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(
 const DB_NAME = 'cairn_bench_board';
 const OPPORTUNITIES = 10_000;
 const STAGES = 8;
-const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -146,13 +141,7 @@ async function main() {
         `| ${label} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 95))} | ${fmt(pct(xs, 99))} | ${target ? `p95 < ${target} ms: ${pct(xs, 95) < target ? 'PASS' : 'FAIL'}` : ''} |`,
     ),
   ].join('\n');
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = commitOf();
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   const section = [
     '<!-- board:start -->',
@@ -165,11 +154,7 @@ async function main() {
     '<!-- board:end -->',
   ].join('\n');
   console.log(section);
-  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
-  const next = /<!-- board:start -->[\s\S]*<!-- board:end -->/.test(current)
-    ? current.replace(/<!-- board:start -->[\s\S]*<!-- board:end -->/, section)
-    : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(RESULTS_FILE, next);
+  writeResultsSection('board', section);
 }
 
 await main();

@@ -18,7 +18,6 @@
  * Prints the figures and rewrites its section of bench/RESULTS.md (not with --contacts below
  * 1,000,000). Exits 0 whatever the figures.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { refreshDuplicates } from '../server/src/modules/merges/duplicate-scan.service.js';
 import { signUpBench, startBenchServer } from './bench-server.js';
-import { loadAverageNote } from './machine.js';
+import { commitOf, loadAverageNote } from './machine.js';
 import { DOMAINS, FIRST_NAMES, LAST_NAMES } from './names.js';
 
 const args = process.argv.slice(2);
@@ -170,13 +169,7 @@ async function main() {
   const refreshMs = performance.now() - tRefresh;
   await raw.end();
 
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = commitOf();
   const target = (ms: number, limit: number) => `p95 < ${limit} ms: ${ms < limit ? 'PASS' : 'FAIL'}`;
   const row = (label: string, xs: number[], goal: string) =>
     `| ${label} | ${xs.length} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 95))} | ${fmt(Math.max(...xs))} | ${goal} |`;

@@ -9,30 +9,19 @@
  * Prints the figures; a full-size run (--mb=100 or more) rewrites its section of bench/RESULTS.md.
  * Exits 0 whatever the figures.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { execFile } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { signUpBench, startBenchServer } from './bench-server.js';
-import { loadAverageNote } from './machine.js';
+import { commitOf, loadAverageNote, writeResultsSection } from './machine.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const MB = Number(arg('mb') ?? 100);
 const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
 const DB_NAME = 'cairn_bench_files';
-const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 const TARGET_MB = 50;
 
 /** Writes a plain-text file of `bytes` bytes (one 64 KiB block written again and again). */
@@ -126,13 +115,7 @@ async function main() {
       console.log('(a run below 100 MB checks the script; RESULTS.md is left alone)');
       return;
     }
-    const commit = (() => {
-      try {
-        return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
-      } catch {
-        return 'unknown';
-      }
-    })();
+    const commit = commitOf();
     const section = [
       '<!-- files:start -->',
       '## Files upload (issue 26)',
@@ -142,11 +125,7 @@ async function main() {
       ...lines.map((l) => `- ${l}`),
       '<!-- files:end -->',
     ].join('\n');
-    const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
-    const next = /<!-- files:start -->[\s\S]*<!-- files:end -->/.test(current)
-      ? current.replace(/<!-- files:start -->[\s\S]*<!-- files:end -->/, section)
-      : `${current.trimEnd()}\n\n${section}\n`;
-    writeFileSync(RESULTS_FILE, next);
+    writeResultsSection('files', section);
   } finally {
     await server.close();
     rmSync(tmp, { recursive: true, force: true });

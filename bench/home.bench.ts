@@ -11,15 +11,11 @@
  * `--scale=0.01` makes a quick smoke run (1,000 contacts, 100 deals) and leaves RESULTS.md alone.
  * Prints the figures and rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { signUpBench, startBenchServer } from './bench-server.js';
-import { loadAverageNote } from './machine.js';
+import { commitOf, loadAverageNote, writeResultsSection } from './machine.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -32,7 +28,6 @@ const OPPORTUNITIES = Math.round(10_000 * SCALE);
 const TASKS = Math.max(20, Math.round(2_000 * SCALE));
 const EVENTS = Math.round(100_000 * SCALE);
 const TARGET_MS = 200;
-const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -142,13 +137,7 @@ async function main() {
         `| ${label} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 95))} | ${fmt(pct(xs, 99))} | ${target ? `p95 < ${target} ms: ${pct(xs, 95) < target ? 'PASS' : 'FAIL'}` : ''} |`,
     ),
   ].join('\n');
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = commitOf();
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   const section = [
     '<!-- home:start -->',
@@ -165,11 +154,7 @@ async function main() {
     console.log(`(--scale=${SCALE}: a smoke run; RESULTS.md left alone)`);
     return;
   }
-  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
-  const next = /<!-- home:start -->[\s\S]*<!-- home:end -->/.test(current)
-    ? current.replace(/<!-- home:start -->[\s\S]*<!-- home:end -->/, section)
-    : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(RESULTS_FILE, next);
+  writeResultsSection('home', section);
 }
 
 await main();

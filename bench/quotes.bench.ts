@@ -10,14 +10,10 @@
  *
  * Prints the figures and rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { signUpBench, startBenchServer } from './bench-server.js';
-import { loadAverageNote } from './machine.js';
+import { commitOf, loadAverageNote, writeResultsSection } from './machine.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -25,7 +21,6 @@ const N = Number(arg('n') ?? 100);
 const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
 const DB_NAME = 'cairn_bench_quotes';
 const LINES = 500;
-const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -121,13 +116,7 @@ async function main() {
     `| ${LINES}-line quote saved (lines priced, replaced), API | ${fmt(pct(saveMs, 50))} | ${fmt(pct(saveMs, 95))} | ${fmt(Math.max(...saveMs))} | |`,
     `| ${LINES}-line quote PDF (${(pdfBytes / 1024).toFixed(0)} KiB), API | ${fmt(pct(pdfMs, 50))} | ${fmt(pct(pdfMs, 95))} | ${fmt(Math.max(...pdfMs))} | < 2000 ms: ${Math.max(...pdfMs) < 2000 ? 'PASS' : 'FAIL'} |`,
   ].join('\n');
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = commitOf();
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   const section = [
     '<!-- quotes:start -->',
@@ -141,11 +130,7 @@ async function main() {
     '<!-- quotes:end -->',
   ].join('\n');
   console.log(section);
-  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
-  const next = /<!-- quotes:start -->[\s\S]*<!-- quotes:end -->/.test(current)
-    ? current.replace(/<!-- quotes:start -->[\s\S]*<!-- quotes:end -->/, section)
-    : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(RESULTS_FILE, next);
+  writeResultsSection('quotes', section);
 }
 
 await main();

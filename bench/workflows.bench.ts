@@ -13,18 +13,14 @@
  *
  * Rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../server/src/config.js';
 import { openDatabase } from '../server/src/db/client.js';
 import { createServices } from '../server/src/runtime.js';
 import { signUpBench, startBenchServer } from './bench-server.js';
-import { loadAverageNote } from './machine.js';
+import { commitOf, loadAverageNote, writeResultsSection } from './machine.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -32,7 +28,6 @@ const N = Number(arg('n') ?? 10_000);
 const SERVER_URL = (arg('url') ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/+$/, '');
 const DB_NAME = 'cairn_bench_workflows';
 const BULK = 1000;
-const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'RESULTS.md');
 // The per-organization cap would otherwise skip most of the bench's runs.
 process.env.WORKFLOW_ORG_RUNS_PER_MINUTE = String(10 * N + 1000);
 
@@ -126,13 +121,7 @@ async function main() {
   await raw.end();
 
   const rate = N / totalS;
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = commitOf();
   const table = [
     '| measure | value | goal |',
     '|---|---|---|',
@@ -153,11 +142,7 @@ async function main() {
     '<!-- workflows:end -->',
   ].join('\n');
   console.log(section);
-  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '# Benchmark results\n';
-  const next = /<!-- workflows:start -->[\s\S]*<!-- workflows:end -->/.test(current)
-    ? current.replace(/<!-- workflows:start -->[\s\S]*<!-- workflows:end -->/, section)
-    : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(RESULTS_FILE, next);
+  writeResultsSection('workflows', section);
   await workers.jobs.stop(2000);
   await workerDb.close();
   await server.close();
