@@ -1,4 +1,4 @@
-import PDFDocument from 'pdfkit';
+import { openPdf } from '../../platform/pdf/pdf-document.js';
 import type { QuoteView } from './quote.dto.js';
 
 /** What the PDF of a quote prints besides the quote itself. */
@@ -29,22 +29,10 @@ export function renderQuotePdf(quote: QuoteView, context: PdfContext): Promise<B
   const money = (v: string) => printable(amount.format(Number(v)));
   const day = (iso: string) => printable(dateOf.format(new Date(`${iso.slice(0, 10)}T00:00:00Z`)));
 
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: 50,
-    compress: true,
-    info: {
-      Title: `${quote.number} ${quote.title}`,
-      Author: context.organization.name,
-      CreationDate: context.at,
-      ModDate: context.at,
-    },
-  });
-  const chunks: Buffer[] = [];
-  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
+  const { doc, done } = openPdf({
+    title: `${quote.number} ${quote.title}`,
+    author: context.organization.name,
+    at: context.at,
   });
 
   const left = 50;

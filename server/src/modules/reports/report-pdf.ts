@@ -1,4 +1,4 @@
-import PDFDocument from 'pdfkit';
+import { openPdf } from '../../platform/pdf/pdf-document.js';
 import type { ReportResultView } from './report-engine.js';
 
 /** One report in a PDF: a saved report alone, or a dashboard's widget. */
@@ -46,18 +46,7 @@ const printable = (s: string) =>
 export function renderReportPdf(input: ReportPdf): Promise<Buffer> {
   const number = new Intl.NumberFormat(input.locale, { maximumFractionDigits: 2 });
   const whole = new Intl.NumberFormat(input.locale, { maximumFractionDigits: 0 });
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: 50,
-    compress: true,
-    info: { Title: input.title, Author: input.organization, CreationDate: input.at, ModDate: input.at },
-  });
-  const chunks: Buffer[] = [];
-  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  const { doc, done } = openPdf({ title: input.title, author: input.organization, at: input.at });
   const left = 50;
   const right = doc.page.width - 50;
   const width = right - left;
