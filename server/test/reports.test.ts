@@ -352,4 +352,54 @@ describe('saved reports, CSV, standard reports and dashboards', () => {
     );
     expectProblem(await member.client.delete(`/api/v1/dashboards/${board.id}`), 403);
   });
+  it('shows a single number with its change against the period before the date range', async () => {
+    const c = org.admin.client;
+    // Days in the organization's time zone (America/New_York).
+    const day = (offset: number) =>
+      new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(
+        new Date(Date.now() + offset * 86_400_000),
+      );
+    for (const [title, offset, amount] of [
+      ['Closing today', 0, 300],
+      ['Closing in 3 days', -3, 100],
+      ['Closed 10 days ago', -10, 200],
+    ] as const)
+      await newDeal(c, title, { amount, expected_close_date: day(offset) });
+    const report = expectStatus(
+      await c.post('/api/v1/reports', {
+        name: 'Value closing',
+        spec: {
+          object: 'opportunity',
+          filter: { field: 'title', op: 'contains', value: 'Clos' },
+          measure: { op: 'sum', field: 'amount' },
+        },
+        view: 'number',
+      }),
+      201,
+    );
+    const board = expectStatus(
+      await c.post('/api/v1/dashboards', {
+        name: 'This week',
+        widgets: [{ id: 'n', report_id: report.id, x: 0, y: 0, w: 3, h: 2 }],
+        filters: { date_range: { preset: '7_days' }, date_field: 'expected_close_date' },
+      }),
+      201,
+    );
+    const data = expectStatus(await c.get(`/api/v1/dashboards/${board.id}/data`), 200);
+    expect(data.widgets[0].result.total).toEqual({ value: 400, count: 2 });
+    expect(data.widgets[0].previous).toEqual({ value: 200, count: 1 });
+    const printed = pdfText((await bytes(c, `/api/v1/dashboards/${board.id}/pdf`)).body);
+    expect(printed).toContain('+100.0 % against the previous period');
+    // Other views carry no previous period.
+    const asTable = expectStatus(
+      await c.patch(`/api/v1/dashboards/${board.id}`, {
+        widgets: [{ id: 'n', report_id: report.id, view: 'table', x: 0, y: 0, w: 3, h: 2 }],
+      }),
+      200,
+    );
+    expect(asTable.id).toBe(board.id);
+    expect(
+      expectStatus(await c.get(`/api/v1/dashboards/${board.id}/data`), 200).widgets[0].previous,
+    ).toBeNull();
+  });
 });

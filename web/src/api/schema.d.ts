@@ -7933,6 +7933,11 @@ export interface components {
         DashboardWidgetData: {
             id: string;
             name: string | null;
+            /** @description A single-number widget under a date range: the same measure over the period just before (as long; this quarter: the last one) */
+            previous: {
+                count: number;
+                value: number | null;
+            } | null;
             /** @description Why the widget has no result (its report was removed, a field is hidden from you...) */
             problem: {
                 code: string;
@@ -7946,6 +7951,11 @@ export interface components {
         DashboardWidgetDataInput: {
             id: string;
             name: string | null;
+            /** @description A single-number widget under a date range: the same measure over the period just before (as long; this quarter: the last one) */
+            previous: {
+                count: number;
+                value: number | null;
+            } | null;
             /** @description Why the widget has no result (its report was removed, a field is hidden from you...) */
             problem: {
                 code: string;

@@ -8,6 +8,8 @@ export type PdfSection = {
   view: string;
   /** Null when the widget could not run (`problem` says why). */
   result: ReportResultView | null;
+  /** A single number's value over the period before, when the dashboard has a date range. */
+  previous?: { value: number | null; count: number } | null | undefined;
   problem: string | null;
 };
 
@@ -22,6 +24,21 @@ export type ReportPdf = {
   at: Date;
   sections: PdfSection[];
 };
+
+/**
+ * A single number's change against the period before, in words (`+12.5 % against the previous
+ * period`); null without a previous period, or when it was zero (no ratio to give).
+ */
+export function changeAgainst(
+  now: { value: number | null; count: number },
+  before: { value: number | null; count: number } | null | undefined,
+): string | null {
+  if (!before) return null;
+  const [a, b] = [now.value ?? now.count, before.value ?? before.count];
+  if (!b) return a ? 'new against an empty previous period' : null;
+  const pct = ((a - b) / Math.abs(b)) * 100;
+  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} % against the previous period`;
+}
 
 /** Bars a chart draws at most; the rest are in the table view and the CSV. */
 const MAX_BARS = 15;
@@ -107,6 +124,8 @@ export function renderReportPdf(input: ReportPdf): Promise<Buffer> {
         .fontSize(28)
         .fillColor('#000')
         .text(printable(value(result.total.value ?? result.total.count)));
+      const change = changeAgainst(result.total, section.previous);
+      if (change) doc.font('Helvetica').fontSize(10).fillColor('#555').text(printable(change));
     } else if (section.view === 'table' || section.view === 'pivot') {
       const cells = result.cells.slice(0, MAX_ROWS);
       const valueX = left + width * 0.62;

@@ -7,6 +7,7 @@ import { forbidden, notFound } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { FilterNode } from '../../platform/query/query.schema.js';
+import { addDays, relativePeriod } from '../../platform/query/query.values.js';
 import { orgNameOf } from '../quotes/quote-send.service.js';
 import { getSalesSettings } from '../quotes/sales-settings.service.js';
 import { dashboards, savedReports } from './report.schema.js';
@@ -138,6 +139,12 @@ const WidgetData = z
     name: z.string().nullable(),
     view: z.string(),
     result: ReportResult.nullable(),
+    previous: z
+      .object({ value: z.number().nullable(), count: z.number().int() })
+      .nullable()
+      .describe(
+        'A single-number widget under a date range: the same measure over the period just before (as long; this quarter: the last one)',
+      ),
     problem: z
       .object({ status: z.number().int(), code: z.string(), detail: z.string() })
       .nullable()
@@ -207,6 +214,35 @@ function sendPdf(reply: FastifyReply, name: string, pdf: Buffer) {
     .send(pdf);
 }
 
+/**
+ * The filter of the period just before a dashboard's date range, as long as it (today: yesterday;
+ * the last 7 days: the 7 before; this quarter: the last quarter; a custom range: as many days before
+ * `from`), in the organization's time zone. Undefined without a range or for a range open at one end.
+ */
+function previousRangeFilter(
+  field: string,
+  range: z.infer<typeof DateRange> | null,
+  timeZone: string,
+): FilterNode | undefined {
+  if (!range) return undefined;
+  const clock = { now: new Date(), timeZone };
+  if (range.preset === 'this_quarter') return { field, op: 'eq', value: { relative: 'last_quarter' } };
+  const period =
+    range.preset === 'custom'
+      ? range.from && range.to
+        ? { start: range.from, end: addDays(range.to, 1) }
+        : undefined
+      : relativePeriod(range.preset === 'today' ? 'today' : `last_${parseInt(range.preset, 10)}_days`, clock);
+  if (!period) return undefined;
+  const days = Math.round((Date.parse(period.end) - Date.parse(period.start)) / 86_400_000);
+  return {
+    and: [
+      { field, op: 'gte', value: addDays(period.start, -days) },
+      { field, op: 'lt', value: period.start },
+    ],
+  };
+}
+
 /** The filter a dashboard's date range puts on `field`. */
 function rangeFilter(field: string, range: z.infer<typeof DateRange> | null): FilterNode | undefined {
   if (!range) return undefined;
@@ -270,25 +306,27 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
         ...(query.from ? { from: query.from } : {}),
         ...(query.to ? { to: query.to } : {}),
       };
-    const range = rangeFilter(filters.date_field, filters.date_range);
-    const extra: FilterNode | undefined =
+    const withFilter = (range: FilterNode | undefined): FilterNode | undefined =>
       range && filters.filter ? { and: [range, filters.filter] } : (range ?? filters.filter ?? undefined);
+    const extra = withFilter(rangeFilter(filters.date_field, filters.date_range));
+    const before = previousRangeFilter(
+      filters.date_field,
+      filters.date_range,
+      (await clockOf(services, ctx.orgId)).timeZone,
+    );
     const widgets = [];
     for (const w of board.widgets as z.infer<typeof Widget>[]) {
       const base = { id: w.id, report_id: w.report_id };
       try {
         const report = await loadReport(ctx, w.report_id);
-        const result = await runReport(services, ctx, ReportSpec.parse(report.spec), {
-          path: 'spec',
-          extraFilter: extra,
-        });
-        widgets.push({
-          ...base,
-          name: w.title ?? report.name,
-          view: w.view ?? report.view,
-          result,
-          problem: null,
-        });
+        const spec = ReportSpec.parse(report.spec);
+        const result = await runReport(services, ctx, spec, { path: 'spec', extraFilter: extra });
+        const view = w.view ?? report.view;
+        const previous =
+          view === 'number' && before
+            ? (await runReport(services, ctx, spec, { path: 'spec', extraFilter: withFilter(before) })).total
+            : null;
+        widgets.push({ ...base, name: w.title ?? report.name, view, result, previous, problem: null });
       } catch (error) {
         const e = error as { status?: number; code?: string; message?: string };
         if (!e.status || e.status >= 500) throw error;
@@ -297,6 +335,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
           name: w.title ?? null,
           view: w.view ?? 'table',
           result: null,
+          previous: null,
           problem: { status: e.status, code: e.code ?? 'error', detail: e.message ?? '' },
         });
       }
@@ -791,6 +830,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
           name: w.name ?? 'Widget',
           view: w.view,
           result: w.result,
+          previous: w.previous,
           problem: w.problem ? `${w.problem.detail} (${w.problem.code})` : null,
         })),
       });

@@ -170,6 +170,7 @@ export function DashboardsPage() {
                 w.result && (
                   <WidgetChart
                     result={w.result}
+                    previous={w.previous}
                     view={w.view as ReportView}
                     height={placed.h * ROW_PX - 50}
                   />
@@ -185,13 +186,15 @@ export function DashboardsPage() {
 
 function WidgetChart({
   result,
+  previous,
   view,
   height,
 }: {
   result: Schemas['ReportResult'];
+  previous: Schemas['DashboardWidgetData']['previous'];
   view: ReportView;
   height: number;
 }) {
   const drill = useDrill(result.object);
-  return <ReportChart result={result} view={view} height={height} onDrill={drill} />;
+  return <ReportChart result={result} previous={previous} view={view} height={height} onDrill={drill} />;
 }

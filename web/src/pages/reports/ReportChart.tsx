@@ -52,17 +52,38 @@ function pivot(result: ReportResult) {
   };
 }
 
+/** A single number's change against the period before, green up and red down. */
+function Change({
+  now,
+  before,
+}: {
+  now: { value: number | null; count: number };
+  before: { value: number | null; count: number };
+}) {
+  const [a, b] = [now.value ?? now.count, before.value ?? before.count];
+  if (!b) return <Text size="sm">{a ? 'New against an empty previous period' : 'No change'}</Text>;
+  const pct = ((a - b) / Math.abs(b)) * 100;
+  return (
+    <Text size="sm" c={pct >= 0 ? 'teal' : 'red'} data-testid="report-change">
+      {`${pct >= 0 ? '+' : ''}${pct.toFixed(1)} % against the previous period`}
+    </Text>
+  );
+}
+
 /** Draws a report one way; `onDrill` gets the cell a bar, slice, point or table row stands for. */
 export function ReportChart({
   result,
   view,
   height = 300,
   onDrill,
+  previous,
 }: {
   result: ReportResult;
   view: ReportView;
   height?: number;
   onDrill?: (cell: ReportCell) => void;
+  /** A single number's value over the period before the dashboard's date range. */
+  previous?: { value: number | null; count: number } | null;
 }) {
   const drill = (cell: ReportCell | undefined) => cell && cell.filter !== null && onDrill?.(cell);
   if (view === 'number' || result.dimensions.length === 0) {
@@ -72,6 +93,7 @@ export function ReportChart({
           {fmt(result.total.value ?? result.total.count)}
         </Title>
         <Text c="dimmed">{result.measure.label}</Text>
+        {previous && <Change now={result.total} before={previous} />}
       </Stack>
     );
   }
