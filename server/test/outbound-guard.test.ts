@@ -6,6 +6,7 @@ import {
   checkTargetNow,
   guardedLookup,
   OutboundError,
+  outboundFetch,
   sendOutbound,
 } from '../src/platform/net/outbound-http.js';
 
@@ -103,6 +104,31 @@ describe('refused targets, each with a code, and nothing reaches the receiver', 
     const before = hits;
     expect(await refusal(`http://rebind.example:${port}/hook`, policy)).toBe('ssrf_loopback');
     expect(hits).toBe(before);
+  });
+
+  it('a fetch for libraries (the CalDAV client) is held to the same guard when it connects', async () => {
+    let calls = 0;
+    const policy = {
+      allowedHosts: [],
+      resolve: async () => [{ address: calls++ === 0 ? '93.184.216.34' : '10.0.0.7', family: 4 }],
+    };
+    await expect(checkTargetNow(`http://cal.example:${port}/dav/`, policy)).resolves.toBeInstanceOf(URL);
+    const before = hits;
+    await expect(
+      outboundFetch(policy)(`http://cal.example:${port}/dav/`, { method: 'PROPFIND' }),
+    ).rejects.toMatchObject({
+      code: 'ssrf_private',
+    });
+    expect(hits).toBe(before);
+    // Allowed: an answer like fetch's, WebDAV method, headers and body through.
+    const res = await outboundFetch({ allowedHosts: ['127.0.0.1'] })(`http://127.0.0.1:${port}/dav/`, {
+      method: 'REPORT',
+      headers: { depth: '1' },
+      body: '<x/>',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain');
+    expect(await res.text()).toBe('reached');
   });
 
   it('refuses the machine’s own name when the system resolver gives loopback', async () => {

@@ -1,12 +1,13 @@
 import { and, eq } from 'drizzle-orm';
 import ICAL from 'ical.js';
 import ical from 'ical-generator';
+import { DateTime } from 'luxon';
 import { createDAVClient } from 'tsdav';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { seal, unseal } from '../../platform/crypto/sealed.js';
 import { AppError, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
-import { checkTargetNow, OutboundError } from '../../platform/net/outbound-http.js';
+import { checkTargetNow, OutboundError, outboundFetch } from '../../platform/net/outbound-http.js';
 import { outboundPolicyOf } from '../webhooks/webhook.service.js';
 import {
   bookingCalendarEvents,
@@ -54,6 +55,9 @@ async function davClient(services: Services, serverUrl: string, username: string
     credentials: { username, password },
     authMethod: 'Basic',
     defaultAccountType: 'caldav',
+    // Every request connects only to the addresses the outbound policy allows, checked as it
+    // connects (not only when the URL was saved): no DNS rebinding to a private address.
+    fetch: outboundFetch(outboundPolicyOf(services)),
   });
 }
 
@@ -168,6 +172,26 @@ export async function syncMyCalendar(services: Services, ctx: TenantContext) {
 
 type ParsedEvent = { uid: string; start: number; end: number; cancelled: boolean; transparent: boolean };
 
+/**
+ * The instant of an iCalendar time. A time whose TZID has no VTIMEZONE in the file (servers often
+ * leave out the well-known IANA zones) is read in that zone with luxon: ical.js would take it as
+ * floating, in this process's own zone. A floating time without a TZID is read as UTC.
+ */
+function instantOf(time: ICAL.Time): number {
+  const tzid = (time as unknown as { timezone?: string }).timezone;
+  if (time.zone?.tzid !== 'floating') return time.toJSDate().getTime();
+  const parts = {
+    year: time.year,
+    month: time.month,
+    day: time.day,
+    hour: time.hour,
+    minute: time.minute,
+    second: time.second,
+  };
+  const zoned = tzid ? DateTime.fromObject(parts, { zone: tzid }) : undefined;
+  return (zoned?.isValid ? zoned : DateTime.fromObject(parts, { zone: 'utc' })).toMillis();
+}
+
 /** The VEVENTs of an iCalendar text (unparsable ones are skipped). */
 export function parseEvents(text: string): ParsedEvent[] {
   try {
@@ -175,8 +199,8 @@ export function parseEvents(text: string): ParsedEvent[] {
     return root.getAllSubcomponents('vevent').flatMap((c) => {
       const event = new ICAL.Event(c);
       if (!event.startDate) return [];
-      const start = event.startDate.toJSDate().getTime();
-      const end = event.endDate ? event.endDate.toJSDate().getTime() : start;
+      const start = instantOf(event.startDate);
+      const end = event.endDate ? instantOf(event.endDate) : start;
       return [
         {
           uid: event.uid,

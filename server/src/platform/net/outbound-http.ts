@@ -50,7 +50,8 @@ export class OutboundError extends Error {
 }
 
 export type OutboundRequest = {
-  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** An HTTP method; WebDAV's (PROPFIND, REPORT) too. Default POST. */
+  method?: string;
   headers?: Record<string, string>;
   /** The exact bytes to send. */
   body?: string | Buffer;
@@ -218,6 +219,43 @@ export async function sendOutbound(
     }
     req.end(body);
   });
+}
+
+/**
+ * A `fetch` for libraries that take one (tsdav's CalDAV client): every request goes through
+ * `sendOutbound`, so the address checked is the address connected to (a host name that resolves to
+ * a public address when a URL is saved and to a private one later, DNS rebinding, is refused when
+ * the socket connects). Redirects are not followed (the caller sees the 3xx and its Location);
+ * answers are cut at `maxBodyBytes` (default 5 MiB). A refused or failed connection rejects with the
+ * OutboundError, as `fetch` rejects on a network error.
+ */
+export function outboundFetch(
+  policy: OutboundPolicy,
+  options: { maxBodyBytes?: number; timeoutMs?: number } = {},
+): typeof fetch {
+  return async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const body = init?.body;
+    if (body !== undefined && body !== null && typeof body !== 'string')
+      throw new TypeError('outboundFetch sends string bodies only');
+    const answer = await sendOutbound(
+      url,
+      {
+        method: init?.method ?? 'GET',
+        headers: Object.fromEntries(new Headers(init?.headers).entries()),
+        ...(typeof body === 'string' ? { body } : {}),
+        maxBodyBytes: options.maxBodyBytes ?? 5 * 1024 * 1024,
+        timeoutMs: options.timeoutMs ?? 20_000,
+      },
+      policy,
+    );
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(answer.headers))
+      for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value])
+        headers.append(name, v);
+    const empty = answer.status === 204 || answer.status === 304 || (init?.method ?? 'GET') === 'HEAD';
+    return new Response(empty ? null : answer.body, { status: answer.status, headers });
+  };
 }
 
 /**
