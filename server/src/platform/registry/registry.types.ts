@@ -34,12 +34,14 @@ export type SelectOption = { value: string; label: string; color?: string | unde
  * - `column`: a real column of the object's table (`column` is its SQL name)
  * - `custom`: a key of the record's `custom` jsonb column (tenant-defined fields)
  * - `computed`: derived by the object's service (read-only; may map to an SQL expression, in which
- *   `{table}` stands for the record table's alias)
+ *   `{table}` stands for the record table's alias). A computed relation to many records (a contact's
+ *   companies) may give `idsSql`, the query of the related ids: filters then read it as a set
+ *   (`eq`/`in`: linked to one of them, `neq`/`nin`: to none of them, `isEmpty`: to nothing).
  */
 export type FieldStorage =
   | { kind: 'column'; column: string }
   | { kind: 'custom' }
-  | { kind: 'computed'; sql?: string | undefined };
+  | { kind: 'computed'; sql?: string | undefined; idsSql?: string | undefined };
 
 export type FieldDef = {
   /** Stable API name, snake_case: `first_name`, `cf_budget`. */

@@ -239,7 +239,7 @@ function QuoteEditor({ quote }: { quote: Quote }) {
     <Stack>
       <Group justify="space-between">
         <Group>
-          <Title order={2}>
+          <Title order={1} size="h2">
             Quote {quote.number}
             {quote.version > 1 ? ` v${quote.version}` : ''}
           </Title>
