@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, startTestApp, type TestApp } from './harness.js';
+import { addMember, signUp, startTestApp, type TestApp } from './harness.js';
 import { expectProblem, expectStatus } from './kit/checks.js';
 
 // Issue 20's lists: one sortable Name column for contacts, and a contact list filtered by company.
@@ -65,6 +65,27 @@ describe('the Name column', () => {
 
   it('is not written: a body naming it is refused', async () => {
     expectProblem(await admin.client.post('/api/v1/contacts', { name: 'Whole Name' }), 400);
+  });
+
+  it('is hidden from a role that may not read a last name (it would show it)', async () => {
+    expectStatus(
+      await admin.client.post('/api/v1/roles', {
+        key: 'first_names_only',
+        name: 'First names only',
+        objects: { contact: { rights: ['read'], scope: 'all', fields: { last_name: 'hidden' } } },
+        default_access: { rights: ['read'], scope: 'all' },
+      }),
+      201,
+    );
+    const member = await addMember(t, admin.client, 'user');
+    expectStatus(
+      await admin.client.patch(`/api/v1/members/${member.userId}`, { role: 'first_names_only' }),
+      204,
+    );
+    const seen = expectStatus(await member.client.get('/api/v1/objects/contact'), 200);
+    expect(seen.fields.map((f: { key: string }) => f.key)).not.toContain('name');
+    expectProblem(await member.client.get('/api/v1/contacts?sort=name'), 400, 'invalid_query');
+    expectProblem(await member.client.get('/api/v1/contacts?fields=name'), 400, 'invalid_query');
   });
 
   it('saves in a view as a column', async () => {

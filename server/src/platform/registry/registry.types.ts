@@ -56,6 +56,11 @@ export type FieldDef = {
   options?: SelectOption[] | undefined;
   /** For status: the statuses, their kinds, roles and allowed moves (status-field.ts). */
   statuses?: StatusConfigOut | undefined;
+  /**
+   * For a computed field: the fields its value is made of (a contact's Name: first and last
+   * name). It is readable only where all of them are, so it never shows a hidden field's value.
+   */
+  madeOf?: string[] | undefined;
   /** For relation: the object it points to. */
   relation?: { object: string } | undefined;
   /** For text-like types: the longest accepted value, in characters. */

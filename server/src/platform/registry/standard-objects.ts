@@ -100,6 +100,7 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
           description: 'First and last name',
         }),
         sortable: true,
+        madeOf: ['first_name', 'last_name'],
         storage: {
           kind: 'computed',
           sql: "nullif(concat_ws(' ', nullif({table}.first_name, ''), nullif({table}.last_name, '')), '')",
