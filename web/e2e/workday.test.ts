@@ -47,7 +47,7 @@ describe("a salesperson's day", () => {
     // A busy organization: my deals by stage, each number a link to the board.
     const deals = page.getByRole('region', { name: 'My open deals' });
     await deals.getByRole('link', { name: /^\d+ open$/ }).waitFor();
-    expect(await deals.getByRole('table').count()).toBeGreaterThan(0);
+    await deals.getByRole('table').first().waitFor();
     const activity = page.getByRole('region', { name: 'Recent activity' });
     await activity
       .getByText(/^Wendy Work created /)
@@ -82,7 +82,12 @@ describe("a salesperson's day", () => {
     expect(await phone.getAttribute('href')).toBe('tel:+14155550142;ext=67259');
 
     const activity = page.getByRole('region', { name: 'Activity' });
-    await activity.getByRole('radio', { name: 'Call' }).check({ force: true });
+    // The composer's kind: a segmented control, picked by its visible label.
+    await activity
+      .locator('label')
+      .filter({ hasText: /^Call$/ })
+      .click();
+    await expect.poll(() => activity.getByRole('radio', { name: 'Call' }).isChecked()).toBe(true);
     await activity.getByLabel('Duration (minutes)').fill('15');
     await activity.getByRole('textbox', { name: 'Call notes' }).fill('Talked about pricing');
     await activity.getByRole('button', { name: 'Log call' }).click();
