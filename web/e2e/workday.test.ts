@@ -111,7 +111,7 @@ describe("a salesperson's day", () => {
     expect(await dialog.getByLabel('Company', { exact: true }).inputValue()).toBe('Globex');
     await dialog.getByLabel('Value').fill('12000');
     await dialog.getByRole('button', { name: 'Create opportunity' }).click();
-    await page.getByRole('heading', { name: 'Grace Hopper deal', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Grace Hopper deal', level: 1 }).waitFor({ timeout: 30_000 });
     const dealId = new URL(page.url()).pathname.split('/').pop()!;
 
     const pipelines = await apiCall(page, 'GET', '/api/v1/pipelines');

@@ -10,9 +10,9 @@ import {
   Text,
   Tooltip,
   UnstyledButton,
-  VisuallyHidden,
   useComputedColorScheme,
   useMantineColorScheme,
+  VisuallyHidden,
 } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { spotlight } from '@mantine/spotlight';
