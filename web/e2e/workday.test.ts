@@ -43,7 +43,7 @@ describe("a salesperson's day", () => {
     expect(await seriousViolations(page)).toEqual([]);
 
     await started.getByRole('button', { name: 'Load sample data' }).click();
-    await page.getByText(/Sample data loaded: \d+ records/).waitFor();
+    await page.getByText(/Sample data loaded: \d+ records/).waitFor({ timeout: 60_000 }); // the demo generator at work
     // A busy organization: my deals by stage, each number a link to the board.
     const deals = page.getByRole('region', { name: 'My open deals' });
     await deals.getByRole('link', { name: /^\d+ open$/ }).waitFor();
@@ -58,7 +58,7 @@ describe("a salesperson's day", () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Home' }).click();
 
     await started.getByRole('button', { name: 'Remove sample data' }).click();
-    await page.getByText(/Sample data removed: \d+ records/).waitFor();
+    await page.getByText(/Sample data removed: \d+ records/).waitFor({ timeout: 60_000 });
     await deals.getByText('No open deals of yours', { exact: false }).waitFor();
   });
 
