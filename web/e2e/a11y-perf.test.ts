@@ -88,7 +88,109 @@ describe('accessibility and speed', () => {
         expect(found, `${scheme} ${url}`).toEqual([]);
       }
     }
-  });
+  }, 180_000);
+
+  it('every other page, public ones included, has no serious or critical axe violations', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await signUpInBrowser(page, 'Axe Two Ltd', 'Abe Axe', uniqueEmail('abe'), { home: true });
+    const me = (await apiCall(page, 'GET', '/api/v1/me')).body;
+    const contact = await apiCall(page, 'POST', '/api/v1/contacts', {
+      first_name: 'Tess',
+      last_name: 'Tone',
+      emails: [{ value: 'tess@tone.example' }],
+    });
+    const product = await apiCall(page, 'POST', '/api/v1/products', { sku: 'AX-1', name: 'Axe handle' });
+    const deal = await apiCall(page, 'POST', '/api/v1/opportunities', {
+      title: 'Quoted deal',
+      contact_id: contact.body.id,
+    });
+    const quote = await apiCall(page, 'POST', '/api/v1/quotes', { opportunity_id: deal.body.id });
+    const workflow = await apiCall(page, 'POST', '/api/v1/workflows', {
+      name: 'Tag new people',
+      object: 'contact',
+      definition: {
+        trigger: { type: 'tag_added', tag: 'new' },
+        start: 'tag',
+        steps: [{ id: 'tag', type: 'add_tag', tag: 'welcomed' }],
+      },
+    });
+    await apiCall(page, 'PUT', '/api/v1/me/availability', {
+      time_zone: 'UTC',
+      weekly: Object.fromEntries(
+        ['1', '2', '3', '4', '5', '6', '7'].map((d) => [d, [{ start: '00:00', end: '23:30' }]]),
+      ),
+      overrides: [],
+    });
+    const meeting = await apiCall(page, 'POST', '/api/v1/meeting-types', {
+      name: 'Axe intro',
+      duration_minutes: 30,
+      assignment: 'single',
+      host_ids: [me.user.id],
+    });
+    await apiCall(page, 'POST', '/api/v1/reports', {
+      name: 'Deals by stage',
+      spec: { object: 'opportunity', group_by: [{ field: 'stage_id' }], measure: { op: 'count' } },
+      view: 'bar',
+      sharing: 'private',
+    });
+    for (const created of [product, deal, quote, workflow, meeting]) expect(created.status).toBe(201);
+
+    // The signed-in pages (each with its h1), then the settings' tabs, then public pages.
+    const pages: [string, string | RegExp][] = [
+      ['/', /^Hello/],
+      ['/products', 'Products'],
+      [`/products/${product.body.id}`, 'Axe handle'],
+      [`/quotes/${quote.body.id}`, /^Quote /],
+      ['/inbox', 'Inbox'],
+      ['/reports', 'Reports'],
+      ['/dashboards', 'Dashboards'],
+      ['/workflows', 'Workflows'],
+      ['/scheduling', 'Scheduling'],
+      ['/imports', 'Imports'],
+      ['/duplicates', /duplicates/i],
+      ['/notifications', 'Notifications'],
+      ['/profile', /profile/i],
+      ...[
+        'organization',
+        'members',
+        'roles',
+        'teams',
+        'objects',
+        'fields',
+        'pipelines',
+        'tags',
+        'security',
+        'forms',
+        'webhooks',
+        'price-lists',
+        'ai',
+      ].map((tab): [string, string] => [`/settings?tab=${tab}`, 'Settings']),
+    ];
+    const publicPages: [string, string | RegExp][] = [
+      ['/forgot-password', /password/i],
+      [new URL(meeting.body.booking_url).pathname, 'Axe intro'],
+    ];
+    const visitor = await (await newContext(browser)).newPage();
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await visitor.emulateMedia({ colorScheme: scheme });
+      for (const [p, url, heading] of [
+        ...pages.map(([u, h]) => [page, u, h] as const),
+        ...publicPages.map(([u, h]) => [visitor, u, h] as const),
+      ]) {
+        await p.goto(url);
+        await p.getByRole('heading', { name: heading, level: 1 }).first().waitFor();
+        await p.waitForLoadState('networkidle');
+        expect(await seriousViolations(p), `${scheme} ${url}`).toEqual([]);
+      }
+    }
+    // The workflow builder (a flow editor) in light mode.
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.goto(`/workflows/${workflow.body.id}`);
+    await page.getByRole('button', { name: 'Validate and activate' }).waitFor();
+    await page.waitForLoadState('networkidle');
+    expect(await seriousViolations(page), 'workflow builder').toEqual([]);
+  }, 240_000);
 
   it('the contacts page of a 100,000-contact organization shows its first rows quickly (printed)', async () => {
     const account = inject('perfAccount');

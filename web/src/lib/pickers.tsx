@@ -4,7 +4,15 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import { objectQuery } from './query';
-import { asRecord, type Collection, OBJECT_OF, recordPath, recordTitle } from './records';
+import {
+  asRecord,
+  type Collection,
+  OBJECT_OF,
+  type RecordData,
+  recordPath,
+  recordQuery,
+  recordTitle,
+} from './records';
 
 type Option = { value: string; label: string };
 
@@ -19,6 +27,7 @@ export function RecordPicker({
   onChange,
   initial,
   autoFocus,
+  inPopover,
 }: {
   collection: Collection;
   label: string;
@@ -27,6 +36,8 @@ export function RecordPicker({
   /** The current record's label, shown before any search. */
   initial?: Option | null;
   autoFocus?: boolean;
+  /** Inside a popover: the options render in place so choosing does not close it. */
+  inPopover?: boolean;
 }) {
   const [search, setSearch] = useState('');
   const [q] = useDebouncedValue(search, 200);
@@ -41,7 +52,17 @@ export function RecordPicker({
   const options: Option[] = display
     ? (data?.data ?? []).flatMap(asRecord).map((r) => ({ value: r.id, label: recordTitle(display, r) }))
     : [];
-  if (initial && !options.some((o) => o.value === initial.value)) options.unshift(initial);
+  // The chosen record's name when no search lists it (a saved view's filter): read once.
+  const chosen = useQuery({
+    ...recordQuery(OBJECT_OF[collection], value ?? ''),
+    enabled: Boolean(value && !initial && display && !options.some((o) => o.value === value)),
+  });
+  const known =
+    initial ??
+    (value && chosen.data && display
+      ? { value, label: recordTitle(display, chosen.data as RecordData) }
+      : null);
+  if (known && !options.some((o) => o.value === known.value)) options.unshift(known);
   return (
     <Select
       label={label}
@@ -55,6 +76,7 @@ export function RecordPicker({
       nothingFoundMessage="No match"
       filter={({ options: o }) => o}
       autoFocus={autoFocus}
+      {...(inPopover ? { comboboxProps: { withinPortal: false } } : {})}
     />
   );
 }

@@ -20,7 +20,7 @@ input,textarea{width:100%;font:inherit;padding:12px;border:1px solid #c1c2c5;bor
 button,a.button{display:block;width:100%;margin-top:10px;padding:14px;font:inherit;font-weight:600;border:0;border-radius:8px;text-align:center;text-decoration:none;cursor:pointer}
 .accept{background:#2b8a3e;color:#fff}.reject{background:#fff;color:#c92a2a;border:1px solid #c92a2a}.pdf{background:#e7f5ff;color:#1864ab}
 .banner{padding:12px 16px;border-radius:8px;font-weight:600}.ok{background:#d3f9d8;color:#2b8a3e}.no{background:#ffe3e3;color:#c92a2a}
-code{font-size:.85rem}
+code{font-size:.85rem;overflow-wrap:anywhere}
 @media (prefers-color-scheme:dark){body{background:#1a1b1e;color:#e9ecef}section{background:#25262b;box-shadow:none}.line{border-color:#373a40}.muted{color:#909296}input,textarea{background:#1a1b1e;color:#e9ecef;border-color:#5c5f66}}
 `;
 

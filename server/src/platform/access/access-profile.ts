@@ -86,6 +86,13 @@ export function fieldReadable(ctx: Pick<TenantContext, 'access'>, object: string
   return access.rights.includes('read') && access.fields[key] !== 'hidden';
 }
 
+/** `fieldReadable` for a registry field, which a computed field passes only with what it is made of. */
+function definedFieldReadable(ctx: Pick<TenantContext, 'access'>, object: string, field: FieldDef): boolean {
+  return (
+    fieldReadable(ctx, object, field.key) && (field.madeOf ?? []).every((k) => fieldReadable(ctx, object, k))
+  );
+}
+
 /** Whether a field of `object` may be written in this context (beyond the object's own right). */
 export function fieldWritable(ctx: Pick<TenantContext, 'access'>, object: string, key: string): boolean {
   return !ctx.access || objectAccessOf(ctx.access, object).fields[key] === undefined;
@@ -99,7 +106,7 @@ export function readableOf(
   object: string,
 ): ((field: FieldDef) => boolean) | undefined {
   if (!ctx?.access) return undefined;
-  return (field) => fieldReadable(ctx, object, field.key);
+  return (field) => definedFieldReadable(ctx, object, field);
 }
 
 /**
@@ -110,7 +117,7 @@ export function hiddenKeysOf(ctx: Pick<TenantContext, 'access'>, def: ObjectDef)
   const keys = new Set<string>();
   if (!ctx.access) return keys;
   for (const field of def.fields) {
-    if (fieldReadable(ctx, def.key, field.key)) continue;
+    if (definedFieldReadable(ctx, def.key, field)) continue;
     keys.add(field.key);
     for (const derived of field.derivedKeys ?? []) keys.add(derived);
   }
@@ -130,7 +137,7 @@ export function visibleDef(ctx: Pick<TenantContext, 'access'>, def: ObjectDef): 
     ...def,
     ...(def.display ? { display: { ...def.display, columns: def.display.columns.filter(readable) } } : {}),
     fields: def.fields
-      .filter((f) => fieldReadable(ctx, def.key, f.key))
+      .filter((f) => definedFieldReadable(ctx, def.key, f))
       .map((f) => (updatable && fieldWritable(ctx, def.key, f.key) ? f : { ...f, readOnly: true })),
   };
 }

@@ -85,6 +85,9 @@ function compileCondition(node: Node, scope: FilterScope, path: string, walk: Wa
   }
   const valuePath = `${path}.value`;
   const value = node.value;
+  if (field.storage.kind === 'computed' && field.storage.idsSql) {
+    return relatedSetCondition(field, field.storage.idsSql, scope, op as FilterOp, value, valuePath);
+  }
   const x = valueExpr(scope, field);
   if (op === 'isEmpty' || op === 'isNotEmpty') {
     if (value !== undefined && value !== null) throw invalidQuery(`"${op}" takes no value`, valuePath);
@@ -99,6 +102,37 @@ function compileCondition(node: Node, scope: FilterScope, path: string, walk: Wa
     return dateCondition(field, op as FilterOp, x, value, valuePath, scope.clock);
   }
   return scalarCondition(field, op as FilterOp, x, value, valuePath);
+}
+
+/**
+ * A relation to many records read as a set of ids (`idsSql`): `eq`/`in` keep records linked to one
+ * of the values, `neq`/`nin` those linked to none of them, `isEmpty` those linked to nothing.
+ */
+function relatedSetCondition(
+  field: FieldDef,
+  idsSql: string,
+  scope: FieldScope,
+  op: FilterOp,
+  value: unknown,
+  path: string,
+): SQL {
+  const ids = sql.raw(idsSql.replaceAll('{table}', scope.table));
+  if (op === 'isEmpty' || op === 'isNotEmpty') {
+    if (value !== undefined && value !== null) throw invalidQuery(`"${op}" takes no value`, path);
+    return op === 'isEmpty' ? sql`(not exists (${ids}))` : sql`(exists (${ids}))`;
+  }
+  if (value === undefined || value === null) {
+    throw invalidQuery('Expected a value (use isEmpty for empty fields)', path);
+  }
+  const wanted =
+    op === 'eq' || op === 'neq'
+      ? scalarParam(field, value, path, false)
+      : sql.join(
+          listValue(value, path, (v, p) => scalarParam(field, v, p, false)),
+          sql`, `,
+        );
+  const linked = sql`(select 1 from (${ids}) as related(id) where related.id in (${wanted}))`;
+  return op === 'eq' || op === 'in' ? sql`(exists ${linked})` : sql`(not exists ${linked})`;
 }
 
 /** Empty is NULL, '' for text, and an empty (or null) list. */

@@ -34,12 +34,14 @@ export type SelectOption = { value: string; label: string; color?: string | unde
  * - `column`: a real column of the object's table (`column` is its SQL name)
  * - `custom`: a key of the record's `custom` jsonb column (tenant-defined fields)
  * - `computed`: derived by the object's service (read-only; may map to an SQL expression, in which
- *   `{table}` stands for the record table's alias)
+ *   `{table}` stands for the record table's alias). A computed relation to many records (a contact's
+ *   companies) may give `idsSql`, the query of the related ids: filters then read it as a set
+ *   (`eq`/`in`: linked to one of them, `neq`/`nin`: to none of them, `isEmpty`: to nothing).
  */
 export type FieldStorage =
   | { kind: 'column'; column: string }
   | { kind: 'custom' }
-  | { kind: 'computed'; sql?: string | undefined };
+  | { kind: 'computed'; sql?: string | undefined; idsSql?: string | undefined };
 
 export type FieldDef = {
   /** Stable API name, snake_case: `first_name`, `cf_budget`. */
@@ -54,6 +56,11 @@ export type FieldDef = {
   options?: SelectOption[] | undefined;
   /** For status: the statuses, their kinds, roles and allowed moves (status-field.ts). */
   statuses?: StatusConfigOut | undefined;
+  /**
+   * For a computed field: the fields its value is made of (a contact's Name: first and last
+   * name). It is readable only where all of them are, so it never shows a hidden field's value.
+   */
+  madeOf?: string[] | undefined;
   /** For relation: the object it points to. */
   relation?: { object: string } | undefined;
   /** For text-like types: the longest accepted value, in characters. */

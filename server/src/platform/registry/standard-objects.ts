@@ -91,6 +91,21 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
         maxLength: 100,
         synonyms: ['lastname', 'surname', 'familyname', 'last'],
       }),
+      {
+        // One Name column for tables (first and last name, sorted as shown), as Twenty and HubSpot
+        // show it; read-only, written through first_name and last_name.
+        ...field('name', 'Name', 'text', {
+          computed: true,
+          readOnly: true,
+          description: 'First and last name',
+        }),
+        sortable: true,
+        madeOf: ['first_name', 'last_name'],
+        storage: {
+          kind: 'computed',
+          sql: "nullif(concat_ws(' ', nullif({table}.first_name, ''), nullif({table}.last_name, '')), '')",
+        },
+      },
       field('job_title', 'Job title', 'text', {
         maxLength: 200,
         synonyms: ['jobtitle', 'position', 'jobrole'],
@@ -131,9 +146,13 @@ export const STANDARD_OBJECTS: Record<string, ObjectDef> = {
       field('owner_id', 'Owner', 'user'),
       {
         ...field('companies', 'Companies', 'relation', { computed: true, relation: { object: 'company' } }),
+        // Filter by company: linked to it (or not); see FieldStorage's idsSql.
+        filterable: true,
         // Selectable in lists (the contacts table shows them): the linked companies, primary first.
         storage: {
           kind: 'computed',
+          idsSql: `select cc.company_id from contact_companies cc
+                    where cc.org_id = {table}.org_id and cc.contact_id = {table}.id`,
           sql: `select coalesce(json_agg(json_build_object('id', co.id, 'name', co.name, 'primary', cc.is_primary)
                    order by cc.is_primary desc, co.name), '[]'::json)
                   from contact_companies cc join companies co on co.org_id = cc.org_id and co.id = cc.company_id

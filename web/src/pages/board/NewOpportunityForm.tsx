@@ -40,14 +40,15 @@ export function NewOpportunityForm({
   async function submit(e: FormEvent) {
     e.preventDefault();
     setError(null);
-    if (!pipeline) return;
     try {
       const created = await call(
         api.POST('/api/v1/opportunities', {
           body: {
             title,
             source: 'manual',
-            pipeline_id: pipeline,
+            // Before the pipelines have loaded, the server's default pipeline (a quick submit
+            // used to do nothing at all).
+            ...(pipeline ? { pipeline_id: pipeline } : {}),
             amount: amount === '' ? null : amount,
             currency: amount === '' ? null : currency,
             contact_id: contactId,

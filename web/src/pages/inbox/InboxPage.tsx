@@ -210,7 +210,17 @@ function Inbox() {
                 withBorder
                 p="xs"
                 data-testid="conversation"
+                // A row opened by mouse or keyboard (Enter or Space), as a button.
+                role="button"
+                tabIndex={0}
+                aria-pressed={selected === c.id}
                 onClick={() => setSelected(c.id)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter' || e.key === ' ') {
+                    e.preventDefault();
+                    setSelected(c.id);
+                  }
+                }}
                 style={{ cursor: 'pointer' }}
                 bg={selected === c.id ? 'var(--mantine-color-default-hover)' : undefined}
               >
@@ -446,7 +456,9 @@ export function InboxPage() {
   const { data: me } = useQuery(meQuery);
   return (
     <Stack>
-      <Title order={2}>Inbox</Title>
+      <Title order={1} size="h2">
+        Inbox
+      </Title>
       <Tabs defaultValue="inbox">
         <Tabs.List>
           <Tabs.Tab value="inbox">Conversations</Tabs.Tab>

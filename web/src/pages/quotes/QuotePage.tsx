@@ -82,12 +82,29 @@ export function QuotePage() {
     queryKey: ['quotes', id],
     queryFn: () => call(api.GET('/api/v1/quotes/{id}', { params: { path: { id } } })),
   });
+  // The customer's link from the last send: kept here, as the editor starts afresh with each change.
+  const [sent, setSent] = useState<{ id: string; link: string } | null>(null);
   if (quote.error) throw quote.error;
   if (!quote.data) return <PageSkeleton />;
-  return <QuoteEditor key={`${quote.data.id}:${quote.data.updated_at}`} quote={quote.data} />;
+  return (
+    <QuoteEditor
+      key={`${quote.data.id}:${quote.data.updated_at}`}
+      quote={quote.data}
+      link={sent?.id === quote.data.id ? sent.link : null}
+      setLink={(link) => setSent({ id: quote.data.id, link })}
+    />
+  );
 }
 
-function QuoteEditor({ quote }: { quote: Quote }) {
+function QuoteEditor({
+  quote,
+  link,
+  setLink,
+}: {
+  quote: Quote;
+  link: string | null;
+  setLink: (link: string) => void;
+}) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const editable = quote.status === 'draft' && !quote.read_only;
@@ -96,7 +113,6 @@ function QuoteEditor({ quote }: { quote: Quote }) {
   const [validUntil, setValidUntil] = useState(quote.valid_until);
   const [terms, setTerms] = useState(quote.terms ?? '');
   const [to, setTo] = useState(quote.recipient_email ?? '');
-  const [link, setLink] = useState<string | null>(null);
   const grid = useRef<HTMLTableElement>(null);
 
   const products = useQuery({
@@ -223,8 +239,8 @@ function QuoteEditor({ quote }: { quote: Quote }) {
       );
     },
     onSuccess: (res) => {
-      refresh(res.quote);
       setLink(res.public_url);
+      refresh(res.quote);
       notifications.show({ color: 'green', message: `Sent to ${res.quote.recipient_email}` });
     },
     onError: (e) => notifications.show({ color: 'red', title: 'Not sent', message: e.message }),
@@ -239,7 +255,7 @@ function QuoteEditor({ quote }: { quote: Quote }) {
     <Stack>
       <Group justify="space-between">
         <Group>
-          <Title order={2}>
+          <Title order={1} size="h2">
             Quote {quote.number}
             {quote.version > 1 ? ` v${quote.version}` : ''}
           </Title>

@@ -13,6 +13,8 @@ import { IconFilter, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useState } from 'react';
 import type { Field, FilterNode, Member } from '../../api/client';
 import { FieldInput } from '../../lib/fields';
+import { RecordPicker } from '../../lib/pickers';
+import { COLLECTION, type RecordObject } from '../../lib/records';
 
 /** One condition of the builder; `value` is what the query language takes for `op`. */
 export type Condition = { field: string; op: string; value?: unknown };
@@ -158,6 +160,24 @@ function ValueInput({
         onChange={onChange}
         members={members}
         label="Value"
+      />
+    );
+  }
+  const related = field.relation?.object;
+  if (
+    field.type === 'relation' &&
+    related &&
+    related in COLLECTION &&
+    (cond.op === 'eq' || cond.op === 'neq')
+  ) {
+    // A company for a contact's companies, a contact for an opportunity: picked by name.
+    return (
+      <RecordPicker
+        inPopover
+        collection={COLLECTION[related as RecordObject]}
+        label="Value"
+        value={typeof cond.value === 'string' ? cond.value : null}
+        onChange={(id) => onChange(id ?? undefined)}
       />
     );
   }

@@ -562,7 +562,8 @@ const RecordRow = memo(function RecordRow({
         </Table.Td>
       )}
       {fields.map((f, i) => {
-        const isTitle = i === 0 || titleFields.includes(f.key);
+        // The first column, a field naming the record, or a contact's one Name column: a link to it.
+        const isTitle = i === 0 || titleFields.includes(f.key) || f.key === 'name';
         const editable = Boolean(onEdit) && !isTitle && isInlineEditable(collection, f);
         if (editingKey === f.key)
           return (

@@ -79,15 +79,23 @@ export function DashboardsPage() {
         }),
       );
     },
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['dashboards'] }),
+    // The board (its layout) and its data (each widget's result): a new widget needs both.
+    onSuccess: () =>
+      Promise.all([
+        queryClient.invalidateQueries({ queryKey: ['dashboards'] }),
+        queryClient.invalidateQueries({ queryKey: ['dashboard-data'] }),
+      ]),
   });
 
   return (
     <Stack>
       <Group justify="space-between">
-        <Title order={2}>Dashboards</Title>
+        <Title order={1} size="h2">
+          Dashboards
+        </Title>
         <Group>
           <TextInput
+            aria-label="New dashboard name"
             placeholder="New dashboard"
             value={newName}
             onChange={(e) => setNewName(e.currentTarget.value)}
@@ -99,6 +107,7 @@ export function DashboardsPage() {
       </Group>
       <Group>
         <Select
+          aria-label="Dashboard"
           data={(boards.data?.data ?? []).map((b) => ({ value: b.id, label: b.name }))}
           value={board?.id ?? null}
           onChange={setSelected}
@@ -106,6 +115,7 @@ export function DashboardsPage() {
           allowDeselect={false}
         />
         <SegmentedControl
+          aria-label="Period"
           value={preset}
           onChange={(v) => setPreset(v as Preset | 'all')}
           data={[

@@ -37,7 +37,9 @@ export function ReportRecordsPage() {
   const path = standard ? DETAIL_PATH[object as keyof typeof DETAIL_PATH] : undefined;
   return (
     <Stack>
-      <Title order={2}>{def?.label_plural ?? object}</Title>
+      <Title order={1} size="h2">
+        {def?.label_plural ?? object}
+      </Title>
       <Text c="dimmed" size="sm">
         Filter: <Code>{search.filter ?? 'none'}</Code>
       </Text>

@@ -116,7 +116,9 @@ export function ReportsPage() {
 
   return (
     <Stack>
-      <Title order={2}>Reports</Title>
+      <Title order={1} size="h2">
+        Reports
+      </Title>
       <Paper withBorder p="md">
         <Group align="end" wrap="wrap">
           <Select
@@ -194,6 +196,7 @@ export function ReportsPage() {
             Run
           </Button>
           <TextInput
+            aria-label="Report name"
             placeholder="Report name"
             value={name}
             onChange={(e) => setName(e.currentTarget.value)}
@@ -226,7 +229,9 @@ export function ReportsPage() {
           {(saved.data?.data ?? []).map((r) => (
             <Table.Tr key={r.id}>
               <Table.Td>
-                <Anchor onClick={() => load(r)}>{r.name}</Anchor>
+                <Anchor component="button" type="button" onClick={() => load(r)}>
+                  {r.name}
+                </Anchor>
               </Table.Td>
               <Table.Td>{r.object}</Table.Td>
               <Table.Td>{r.sharing}</Table.Td>
@@ -272,6 +277,7 @@ function StandardReports() {
       <Group>
         <Title order={3}>Standard reports</Title>
         <Select
+          aria-label="Standard report"
           data={[...STANDARD]}
           value={key}
           onChange={(v) => v && setKey(v as typeof key)}

@@ -66,7 +66,9 @@ export function BookingPage() {
   if (book.data)
     return (
       <Centered>
-        <Title order={3}>Booked: {page.data.name}</Title>
+        <Title order={1} size="h3">
+          Booked: {page.data.name}
+        </Title>
         <Text>
           {new Intl.DateTimeFormat(undefined, {
             dateStyle: 'full',
@@ -91,7 +93,9 @@ export function BookingPage() {
     <Container size="sm" py="xl">
       <Paper withBorder p="lg">
         <Stack>
-          <Title order={2}>{page.data.name}</Title>
+          <Title order={1} size="h2">
+            {page.data.name}
+          </Title>
           <Text c="dimmed">
             {page.data.duration_minutes} minutes with {page.data.hosts.map((h) => h.name).join(', ')}
             {page.data.location ? ` · ${page.data.location}` : ''}
@@ -103,7 +107,7 @@ export function BookingPage() {
             <Text>No free times in the next three weeks.</Text>
           ) : (
             <>
-              <Group gap="xs" role="list" aria-label="Days">
+              <Group gap="xs" role="group" aria-label="Days">
                 {days.map((d) => (
                   <Button
                     key={d.date}
@@ -118,7 +122,7 @@ export function BookingPage() {
                   </Button>
                 ))}
               </Group>
-              <Group gap="xs" role="list" aria-label="Times">
+              <Group gap="xs" role="group" aria-label="Times">
                 {chosenDay?.slots.map((s) => (
                   <Button
                     key={s.start}
@@ -210,7 +214,9 @@ export function ManageBookingPage() {
   }).format(new Date(b.start));
   return (
     <Centered>
-      <Title order={3}>{b.meeting}</Title>
+      <Title order={1} size="h3">
+        {b.meeting}
+      </Title>
       <Text>
         {when} ({zone}) with {b.hosts.map((h) => h.name).join(', ')}
       </Text>

@@ -38,7 +38,9 @@ const fail = (e: Error) => notifications.show({ color: 'red', message: e.message
 export function SchedulingPage() {
   return (
     <Stack>
-      <Title order={2}>Scheduling</Title>
+      <Title order={1} size="h2">
+        Scheduling
+      </Title>
       <Tabs defaultValue="availability" keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="availability">My availability</Tabs.Tab>

@@ -291,7 +291,8 @@ function StageRow({
           suffix="%"
         />
         <Badge
-          variant="light"
+          // A dot of the kind's colour beside text in the text colour (the light green fails contrast).
+          variant="dot"
           color={stage.kind === 'won' ? 'green' : stage.kind === 'lost' ? 'red' : 'blue'}
         >
           {stage.kind}

@@ -418,11 +418,16 @@ export function WorkflowBuilderPage() {
             Save
           </Button>
           {workflow.data.status === 'active' ? (
-            <Button color="yellow" onClick={() => setStatus.mutate('pause')} loading={setStatus.isPending}>
+            <Button
+              color="yellow"
+              autoContrast
+              onClick={() => setStatus.mutate('pause')}
+              loading={setStatus.isPending}
+            >
               Pause
             </Button>
           ) : (
-            <Button color="green" onClick={() => setStatus.mutate('activate')} loading={setStatus.isPending}>
+            <Button color="teal.9" onClick={() => setStatus.mutate('activate')} loading={setStatus.isPending}>
               Validate and activate
             </Button>
           )}

@@ -360,7 +360,9 @@ export function WorkflowsPage() {
   const navigate = useNavigate({ from: '/workflows' });
   return (
     <Stack p="md">
-      <Title order={2}>Workflows</Title>
+      <Title order={1} size="h2">
+        Workflows
+      </Title>
       <Tabs
         value={search.tab ?? 'workflows'}
         onChange={(tab) => void navigate({ search: tab === 'runs' ? { ...search, tab: 'runs' } : {} })}

@@ -240,7 +240,8 @@ export const contactPlugin: ObjectPlugin = {
       <ContactPrivacyActions {...props} />
     </>
   ),
-  fields: { email: null, emails: Emails, phone: null, phones: Phones, companies: Companies },
+  // The Name field is for tables (one sortable column); the page's heading shows the name.
+  fields: { name: null, email: null, emails: Emails, phone: null, phones: Phones, companies: Companies },
   create: {
     inputs: { companies: CompanyInput },
     toBody: ({ email, phone, companies, ...rest }) => {
