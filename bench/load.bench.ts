@@ -372,7 +372,6 @@ async function main() {
   let floor: ChildProcess | undefined;
   try {
     await waitFor(`${cairnBase}/ready`);
-    let res: Response;
     if (fresh) {
       // Sign-up signs no one in (issue 22): the sign-in below opens the session.
       const signedUp = await fetch(`${cairnBase}/api/v1/signup`, {
@@ -387,7 +386,7 @@ async function main() {
       });
       if (signedUp.status !== 202) throw new Error(`sign-up: ${signedUp.status} ${await signedUp.text()}`);
     }
-    res = await fetch(`${cairnBase}/api/auth/sign-in/email`, {
+    const res = await fetch(`${cairnBase}/api/auth/sign-in/email`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: cairnBase },
       body: JSON.stringify({ email: ADMIN_EMAIL, password: PASSWORD }),

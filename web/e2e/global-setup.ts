@@ -90,7 +90,11 @@ export default async function setup({ provide }: { provide: (key: string, value:
 
   // The 100,000-contact organization, for the first-rows timing of the contacts page.
   const perf = { email: `perf-${randomBytes(3).toString('hex')}@cairn.test`, password: 'Correct-Horse-9' };
-  const signedUp = await signUpByFetch(baseUrl, { organization_name: 'Perf Co', name: 'Perry Perf', ...perf });
+  const signedUp = await signUpByFetch(baseUrl, {
+    organization_name: 'Perf Co',
+    name: 'Perry Perf',
+    ...perf,
+  });
   const me = { organization: { id: signedUp.orgId }, user: { id: signedUp.userId } };
   const started = performance.now();
   await database.raw.query(

@@ -3604,7 +3604,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign up: creates a user, an organization, and makes the user its admin (sets the session cookie) */
+        /** Sign up: creates a user, an organization, and makes the user its admin. The answer is the same whether the address is new or already has an account (the difference goes by e-mail: a verification link, or a notice that someone tried); it signs no one in: sign in next */
         post: operations["signUp"];
         delete?: never;
         options?: never;
@@ -11651,6 +11651,12 @@ export interface components {
             last_active_at: string;
             user_agent: string | null;
         };
+        SignUpAccepted: {
+            message: string;
+        };
+        SignUpAcceptedInput: {
+            message: string;
+        };
         SlotTakenProblem: {
             /** @description Stable machine-readable code, e.g. `validation_failed`, `not_found` */
             code: string;
@@ -11901,7 +11907,7 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
-            /** @description password_reset, email_verification, invitation, quote or workflow (a workflow’s e-mail step) */
+            /** @description password_reset, email_verification, signup_attempt, invitation, quote or workflow (a workflow’s e-mail step) */
             kind: string;
             subject: string;
             text: string;
@@ -11917,7 +11923,7 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
-            /** @description password_reset, email_verification, invitation, quote or workflow (a workflow’s e-mail step) */
+            /** @description password_reset, email_verification, signup_attempt, invitation, quote or workflow (a workflow’s e-mail step) */
             kind: string;
             subject: string;
             text: string;
@@ -45318,12 +45324,12 @@ export interface operations {
         };
         responses: {
             /** @description Default Response */
-            201: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Me"];
+                    "application/json": components["schemas"]["SignUpAccepted"];
                 };
             };
             /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */

@@ -57,9 +57,7 @@ const Invitation = z
     link: z.string().describe('The link to send to the invitee'),
   })
   .meta({ id: 'Invitation' });
-const SignUpAccepted = z
-  .object({ message: z.string() })
-  .meta({ id: 'SignUpAccepted' });
+const SignUpAccepted = z.object({ message: z.string() }).meta({ id: 'SignUpAccepted' });
 /** Sign-up's one answer, for a new address and a taken one alike. */
 export const SIGNED_UP_MESSAGE =
   'Check your e-mail: a message is on its way to this address. If it is a new account, sign in now with your password.';
