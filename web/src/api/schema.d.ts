@@ -9586,6 +9586,8 @@ export interface components {
             };
         };
         Me: {
+            /** @description The organization’s own role the member holds (its name and rights), which narrows `role`; null for a built-in role */
+            custom_role: components["schemas"]["MyCustomRole"] | null;
             organization: {
                 /** Format: uuid */
                 id: string;
@@ -9643,6 +9645,8 @@ export interface components {
             video_url: string | null;
         };
         MeInput: {
+            /** @description The organization’s own role the member holds (its name and rights), which narrows `role`; null for a built-in role */
+            custom_role: components["schemas"]["MyCustomRoleInput"] | null;
             organization: {
                 /** Format: uuid */
                 id: string;
@@ -9740,6 +9744,52 @@ export interface components {
             subject: string | null;
             text: string;
             to: string[];
+        };
+        MyCustomRole: {
+            default_access: {
+                fields: {
+                    [key: string]: "read" | "hidden";
+                };
+                rights: ("create" | "read" | "update" | "delete" | "export" | "import")[];
+                /** @enum {string} */
+                scope: "own" | "team" | "all";
+            };
+            description: string | null;
+            key: string;
+            name: string;
+            objects: {
+                [key: string]: {
+                    fields: {
+                        [key: string]: "read" | "hidden";
+                    };
+                    rights: ("create" | "read" | "update" | "delete" | "export" | "import")[];
+                    /** @enum {string} */
+                    scope: "own" | "team" | "all";
+                };
+            };
+        };
+        MyCustomRoleInput: {
+            default_access: {
+                fields: {
+                    [key: string]: "read" | "hidden";
+                };
+                rights: ("create" | "read" | "update" | "delete" | "export" | "import")[];
+                /** @enum {string} */
+                scope: "own" | "team" | "all";
+            };
+            description: string | null;
+            key: string;
+            name: string;
+            objects: {
+                [key: string]: {
+                    fields: {
+                        [key: string]: "read" | "hidden";
+                    };
+                    rights: ("create" | "read" | "update" | "delete" | "export" | "import")[];
+                    /** @enum {string} */
+                    scope: "own" | "team" | "all";
+                };
+            };
         };
         Note: {
             author_id: string | null;

@@ -8,6 +8,7 @@ import { passwordProblem } from '../../platform/auth/password-policy.js';
 import { AppError, badRequest, unauthenticated } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { customRoleSummary, MyCustomRole } from '../access/role.service.js';
 import { sendVerification } from '../security/email-verification.routes.js';
 import * as orgs from './organization.service.js';
 
@@ -35,6 +36,9 @@ const Me = z
     user: z.object({ id: z.uuid(), email: z.string(), name: z.string() }),
     organization: z.object({ id: z.uuid(), name: z.string() }).nullable(),
     role: Role.nullable(),
+    custom_role: MyCustomRole.nullable().describe(
+      'The organization’s own role the member holds (its name and rights), which narrows `role`; null for a built-in role',
+    ),
     organizations: z.array(Organization),
   })
   .meta({ id: 'Me' });
@@ -123,6 +127,14 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
           ? { id: p.orgId, name: (await orgs.organizationName(services, p.orgId)) ?? '' }
           : null,
         role: p.role,
+        custom_role:
+          p.orgId && p.customRole
+            ? await customRoleSummary(
+                services,
+                { orgId: p.orgId, actor: { type: 'user', id: p.userId } },
+                p.customRole,
+              )
+            : null,
         organizations: await orgs.listUserOrganizations(services, p.userId),
       };
     },
