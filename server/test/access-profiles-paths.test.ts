@@ -56,7 +56,7 @@ describe('an import mapping is held to the field write rights of its importer', 
       'field_not_writable',
     );
     expect(job.path).toBe('body.mapping[0].target');
-    expect(job.detail ?? job.title).toMatch(/Phone/);
+    expect(String((job as { detail?: string }).detail)).toMatch(/Phone/);
     expectProblem(
       await client.patch(`/api/v1/imports/${up.body.id}`, { mapping: [{ index: 3, target: 'email' }] }),
       403,
