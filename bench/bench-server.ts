@@ -12,6 +12,7 @@ import { loadConfig } from '../server/src/config.js';
 import { type Database, openDatabase } from '../server/src/db/client.js';
 import type { ApiApp, Services } from '../server/src/platform/http/types.js';
 import { createServices } from '../server/src/runtime.js';
+import { signUpByFetch } from '../server/test/kit/sign-up.js';
 
 export type BenchServer = {
   base: string;
@@ -76,27 +77,16 @@ export async function startBenchServer(
   };
 }
 
-/** Signs up an organization through `POST /api/v1/signup`; returns its ids and session cookie. */
+/** Signs up an organization through `POST /api/v1/signup` and signs in; returns its ids and session cookie. */
 export async function signUpBench(
   base: string,
   organizationName: string,
   email: string,
 ): Promise<{ orgId: string; userId: string; cookie: string }> {
-  const res = await fetch(`${base}/api/v1/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: base },
-    body: JSON.stringify({
-      organization_name: organizationName,
-      name: 'Bench',
-      email,
-      password: 'Bench-pass-1',
-    }),
+  return signUpByFetch(base, {
+    organization_name: organizationName,
+    name: 'Bench',
+    email,
+    password: 'Bench-pass-1',
   });
-  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
-  const me = (await res.json()) as { organization: { id: string }; user: { id: string } };
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  return { orgId: me.organization.id, userId: me.user.id, cookie };
 }

@@ -31,6 +31,7 @@ import { objectDef } from '../server/src/platform/registry/registry.service.js';
 import type { ObjectDef } from '../server/src/platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../server/src/platform/registry/standard-objects.js';
 import { createServices } from '../server/src/runtime.js';
+import { signUpByFetch } from '../server/test/kit/sign-up.js';
 import { loadAverageNote } from './machine.js';
 import { DOMAINS, FIRST_NAMES, LAST_NAMES, NAME_FRAGMENTS, REGIONS, TAGS } from './names.js';
 
@@ -429,18 +430,12 @@ async function main(): Promise<void> {
   try {
     t = performance.now();
     if (!reused) {
-      const res = await postJson(baseUrl, '/api/v1/signup', {
+      ({ cookie, orgId: bigOrgId } = await signUpByFetch(baseUrl, {
         organization_name: 'Big Tenant',
         name: 'Bench Admin',
         email: ADMIN_EMAIL,
         password: PASSWORD,
-      });
-      const body = (await res.json()) as { organization?: { id: string } };
-      if (res.status !== 201 || !body.organization) {
-        throw new Error(`signup -> ${res.status}: ${JSON.stringify(body)}`);
-      }
-      cookie = cookieOf(res);
-      bigOrgId = body.organization.id;
+      }));
     } else {
       const res = await postJson(baseUrl, '/api/auth/sign-in/email', {
         email: ADMIN_EMAIL,

@@ -28,6 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { newId as uuidv7 } from '../server/src/db/ids.js';
+import { signUpBench } from './bench-server.js';
 import { loadAverageNote } from './machine.js';
 import { FIRST_NAMES, LAST_NAMES, TAGS } from './names.js';
 
@@ -303,17 +304,7 @@ async function main() {
     ) / 1024;
   log(`server started (pid ${server.pid}), resident ${rssOf('VmRSS').toFixed(0)} MB`);
 
-  const signup = await fetch(`${base}/api/v1/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...origin },
-    body: JSON.stringify({
-      organization_name: 'Import bench',
-      name: 'Bench',
-      email: 'bench@import.test',
-      password: 'Bench-pass-1',
-    }),
-  });
-  const cookie = (signup.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const { cookie } = await signUpBench(base, 'Import bench', 'bench@import.test');
   const h = { cookie, ...origin };
   const json = async (method: string, url: string, body?: unknown) => {
     const res = await fetch(`${base}${url}`, {

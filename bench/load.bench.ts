@@ -372,9 +372,9 @@ async function main() {
   let floor: ChildProcess | undefined;
   try {
     await waitFor(`${cairnBase}/ready`);
-    let res: Response;
     if (fresh) {
-      res = await fetch(`${cairnBase}/api/v1/signup`, {
+      // Sign-up signs no one in (issue 22): the sign-in below opens the session.
+      const signedUp = await fetch(`${cairnBase}/api/v1/signup`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', origin: cairnBase },
         body: JSON.stringify({
@@ -384,13 +384,13 @@ async function main() {
           password: PASSWORD,
         }),
       });
-    } else {
-      res = await fetch(`${cairnBase}/api/auth/sign-in/email`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', origin: cairnBase },
-        body: JSON.stringify({ email: ADMIN_EMAIL, password: PASSWORD }),
-      });
+      if (signedUp.status !== 202) throw new Error(`sign-up: ${signedUp.status} ${await signedUp.text()}`);
     }
+    const res = await fetch(`${cairnBase}/api/auth/sign-in/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: cairnBase },
+      body: JSON.stringify({ email: ADMIN_EMAIL, password: PASSWORD }),
+    });
     if (!res.ok) throw new Error(`sign-up/in: ${res.status} ${await res.text()}`);
     const cookie = res.headers
       .getSetCookie()

@@ -94,6 +94,20 @@ describe('create-org', () => {
     } finally {
       await services.database.close();
     }
+    // A second organization for the same admin: the existing user, password unchanged.
+    const again = await cairn(['create-org', '--name', 'Initech', '--admin-email', 'hank@globex.test'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/Password:\s+unchanged/);
+    const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR });
+    try {
+      const orgs = await db.raw.query<{ name: string }>(
+        `select o.name from members m join organizations o on o.id = m.organization_id
+           join users u on u.id = m.user_id where u.email = 'hank@globex.test' order by o.name`,
+      );
+      expect(orgs.rows).toEqual([{ name: 'Globex' }, { name: 'Initech' }]);
+    } finally {
+      await db.close();
+    }
   });
 
   it('--help describes each command', async () => {

@@ -9,6 +9,7 @@ import {
   type TestApp,
   uniqueEmail,
   verificationToken,
+  waitForMail,
 } from './kit/index.js';
 
 let t: TestApp;
@@ -18,6 +19,41 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 describe('e-mail verification', () => {
+  it('sign-up answers the same for a new address and a taken one; the difference goes by e-mail', async () => {
+    const owner = await signUp(t, 'Owner Co');
+    const fresh = uniqueEmail('fresh');
+    const attempt = (email: string) =>
+      t.client().post('/api/v1/signup', {
+        organization_name: 'Try',
+        name: 'Someone',
+        email,
+        password: 'Someone-Else-1',
+      });
+    const taken = await attempt(owner.email);
+    const created = await attempt(fresh);
+    expect(taken.status).toBe(202);
+    expect(created.status).toBe(202);
+    expect(taken.body).toEqual(created.body);
+    expect(taken.headers['set-cookie']).toBeUndefined();
+    expect(created.headers['set-cookie']).toBeUndefined();
+    // The owner is told by e-mail (their organization's outbox without SMTP); nothing else changed.
+    const notice = await waitForMail(owner.client, 'signup_attempt', owner.email);
+    expect(notice.subject).toMatch(/tried to sign up/);
+    const me = expectStatus(await owner.client.get('/api/v1/me'), 200);
+    expect(me.organizations).toHaveLength(1);
+    // The new address has its account and organization; its link is in that organization's outbox.
+    const newcomer = t.client();
+    expectStatus(
+      await newcomer.post('/api/auth/sign-in/email', { email: fresh, password: 'Someone-Else-1' }),
+      200,
+    );
+    expect(expectStatus(await newcomer.get('/api/v1/me'), 200).organization.name).toBe('Try');
+    expectStatus(
+      await t.client().post('/api/v1/email/verify', { token: await verificationToken(newcomer, fresh) }),
+      204,
+    );
+  });
+
   it('sign-up sends a link that verifies the address; a bad token is 400 invalid_token', async () => {
     const admin = await signUp(t, 'Verify Co');
     const token = await verificationToken(admin.client, admin.email);
@@ -56,8 +92,10 @@ describe('e-mail verification', () => {
         email: bob,
         password: PASSWORD,
       }),
-      201,
+      202,
     );
+    // Unverified, it may sign in to its own organization.
+    expectStatus(await squatter.post('/api/auth/sign-in/email', { email: bob, password: PASSWORD }), 200);
     const invited = expectStatus(
       await admin.client.post('/api/v1/invitations', { email: bob, role: 'user' }),
       201,

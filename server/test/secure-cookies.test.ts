@@ -10,14 +10,16 @@ afterAll(() => t?.close());
 
 it('behind https the session cookie is Secure (__Secure- prefixed) and still signs the user in', async () => {
   const client = t.client({ origin: BASE });
+  const email = uniqueEmail('secure');
   const res = await client.post('/api/v1/signup', {
     organization_name: 'Secure Co',
     name: 'S',
-    email: uniqueEmail('secure'),
+    email,
     password: PASSWORD,
   });
-  expect(res.status).toBe(201);
-  const cookie = String([res.headers['set-cookie']].flat()[0]);
+  expect(res.status).toBe(202);
+  const signIn = await client.post('/api/auth/sign-in/email', { email, password: PASSWORD });
+  const cookie = String([signIn.headers['set-cookie']].flat()[0]);
   expect(cookie).toMatch(/^__Secure-better-auth\.session_token=/);
   expect(cookie).toMatch(/; Secure/i);
   expect(cookie).toMatch(/HttpOnly/i);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { signUpByFetch } from './kit/sign-up.js';
 
 /**
  * `cairn serve` and `cairn worker` as separate processes on one PostgreSQL database (the scaled-out
@@ -110,21 +111,12 @@ describe('serve and worker as separate processes', () => {
       });
 
       // A user signs up and uploads a file through serve's HTTP port.
-      const signup = await fetch(`${base}/api/v1/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', origin: base },
-        body: JSON.stringify({
-          organization_name: 'Two Processes',
-          name: 'Ada',
-          email: 'ada@processes.example',
-          password: 'Correct-Horse-9',
-        }),
+      const { cookie } = await signUpByFetch(base, {
+        organization_name: 'Two Processes',
+        name: 'Ada',
+        email: 'ada@processes.example',
+        password: 'Correct-Horse-9',
       });
-      expect(signup.status, await signup.clone().text()).toBe(201);
-      const cookie = signup.headers
-        .getSetCookie()
-        .map((c) => c.split(';')[0])
-        .join('; ');
       const headers = { cookie, origin: base };
       const form = new FormData();
       form.append(

@@ -164,9 +164,6 @@ describe('read-only tenant transactions (the pipelined read path on a server)', 
   });
 });
 
-/** Tenant tables the session check reads outside a tenant transaction (migration 0024: the guard's locks). */
-const IDENTITY_TENANT_TABLES = ['guard_locks'];
-
 describe('the schema keeps the tenancy invariants for every tenant table', () => {
   it('every table with org_id has RLS enabled and forced, a tenant policy, and org_id leading its primary key', async () => {
     const { rows } = await t.services.database.raw.query<{
@@ -184,11 +181,9 @@ describe('the schema keeps the tenancy invariants for every tenant table', () =>
        where n.nspname = 'public' and c.relkind = 'r'
          and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped)`);
     expect(rows.length).toBeGreaterThan(0);
+    // No exception: the guard's locks are a flag on the membership (members has no org_id).
     for (const row of rows) {
-      // Identity data read by the session check as the connecting role, with the session, user and
-      // membership (as `members` is): RLS enabled with the tenant policy for cairn_app, not forced.
-      const identity = IDENTITY_TENANT_TABLES.includes(row.table);
-      expect(row, row.table).toMatchObject({ rls: true, forced: !identity, pk_first: 'org_id' });
+      expect(row, row.table).toMatchObject({ rls: true, forced: true, pk_first: 'org_id' });
       expect(row.policies, row.table).toBeGreaterThan(0);
     }
   });

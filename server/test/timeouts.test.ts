@@ -13,6 +13,7 @@ import { withTenant } from '../src/db/tenant.js';
 import type { ApiApp, Services } from '../src/platform/http/types.js';
 import { createServices } from '../src/runtime.js';
 import { BASE_URL, PASSWORD, serverDatabaseUrl, uniqueEmail } from './harness.js';
+import { signUpByFetch } from './kit/sign-up.js';
 
 /**
  * Issue 18, "no statement holds the database without limit": a request's database work is cut at
@@ -75,22 +76,11 @@ beforeAll(async () => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const signup = await fetch(`${base}/api/v1/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: BASE_URL },
-    body: JSON.stringify({
-      organization_name: 'Slow',
-      name: 'Sam',
-      email: uniqueEmail(),
-      password: PASSWORD,
-    }),
-  });
-  expect(signup.status).toBe(201);
-  orgId = ((await signup.json()) as { organization: { id: string } }).organization.id;
-  cookie = signup.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
+  ({ orgId, cookie } = await signUpByFetch(
+    base,
+    { organization_name: 'Slow', name: 'Sam', email: uniqueEmail(), password: PASSWORD },
+    BASE_URL,
+  ));
 });
 
 afterAll(async () => {

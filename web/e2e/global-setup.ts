@@ -11,6 +11,7 @@ import { loadConfig } from '../../server/src/config.js';
 import { openDatabase } from '../../server/src/db/client.js';
 import { WEB_DIST_DIR } from '../../server/src/modules/web/web.routes.js';
 import { createServices } from '../../server/src/runtime.js';
+import { signUpByFetch } from '../../server/test/kit/sign-up.js';
 import { CHROMIUM } from './browser.js';
 
 /** Contacts in the perf organization (E2E_PERF_CONTACTS overrides, for a quick local run). */
@@ -89,13 +90,12 @@ export default async function setup({ provide }: { provide: (key: string, value:
 
   // The 100,000-contact organization, for the first-rows timing of the contacts page.
   const perf = { email: `perf-${randomBytes(3).toString('hex')}@cairn.test`, password: 'Correct-Horse-9' };
-  const res = await fetch(`${baseUrl}/api/v1/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: baseUrl },
-    body: JSON.stringify({ organization_name: 'Perf Co', name: 'Perry Perf', ...perf }),
+  const signedUp = await signUpByFetch(baseUrl, {
+    organization_name: 'Perf Co',
+    name: 'Perry Perf',
+    ...perf,
   });
-  if (!res.ok) throw new Error(`perf sign-up failed: ${res.status} ${await res.text()}`);
-  const me = (await res.json()) as { organization: { id: string }; user: { id: string } };
+  const me = { organization: { id: signedUp.orgId }, user: { id: signedUp.userId } };
   const started = performance.now();
   await database.raw.query(
     `insert into contacts (org_id, first_name, last_name, email, emails, phone, phones, tags, owner_id, source, created_at, updated_at)

@@ -20,22 +20,18 @@ export async function createOrgCommand(options: {
     }
     // A password that meets the policy: mixed case, digits and a symbol.
     const password = `${randomBytes(12).toString('base64url')}aA1!`;
-    let userId: string;
-    let created = true;
-    try {
-      const result = await services.auth.api.signUpEmail({
-        body: { name: options.adminName ?? email.split('@')[0]!, email, password },
-      });
-      userId = result.user.id;
-    } catch (error) {
-      const found = await services.database.raw.query<{ id: string }>(
-        'select id from users where email = $1',
-        [email],
-      );
-      if (!found.rows[0]) throw error;
-      userId = found.rows[0].id;
-      created = false;
-    }
+    // Sign-up answers a taken address with a made-up user (issue 22): an existing user is looked up first.
+    const found = await services.database.raw.query<{ id: string }>('select id from users where email = $1', [
+      email,
+    ]);
+    const created = !found.rows[0];
+    const userId = found.rows[0]
+      ? found.rows[0].id
+      : (
+          await services.auth.api.signUpEmail({
+            body: { name: options.adminName ?? email.split('@')[0]!, email, password },
+          })
+        ).user.id;
     await services.jobs.start({ worker: false });
     const org = await createOrganization(services, userId, options.name);
     console.log(`Organization: ${org.name} (${org.id})`);

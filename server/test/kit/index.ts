@@ -7,3 +7,4 @@ export * from './mail.js';
 export * from './organization.js';
 export * from './records.js';
 export * from './shared-data.js';
+export * from './sign-up.js';

@@ -3644,7 +3644,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign up: creates a user, an organization, and makes the user its admin (sets the session cookie) */
+        /** Sign up: creates a user, an organization, and makes the user its admin. The answer is the same whether the address is new or already has an account (the difference goes by e-mail: a verification link, or a notice that someone tried); it signs no one in: sign in next */
         post: operations["signUp"];
         delete?: never;
         options?: never;
@@ -9636,6 +9636,8 @@ export interface components {
             };
         };
         Me: {
+            /** @description The organization’s own role the member holds (its name and rights), which narrows `role`; null for a built-in role */
+            custom_role: components["schemas"]["MyCustomRole"] | null;
             organization: {
                 /** Format: uuid */
                 id: string;
@@ -9693,6 +9695,8 @@ export interface components {
             video_url: string | null;
         };
         MeInput: {
+            /** @description The organization’s own role the member holds (its name and rights), which narrows `role`; null for a built-in role */
+            custom_role: components["schemas"]["MyCustomRoleInput"] | null;
             organization: {
                 /** Format: uuid */
                 id: string;
@@ -9790,6 +9794,52 @@ export interface components {
             subject: string | null;
             text: string;
             to: string[];
+        };
+        MyCustomRole: {
+            default_access: {
+                fields: {
+                    [key: string]: "read" | "hidden";
+                };
+                rights: ("create" | "read" | "update" | "delete" | "export" | "import")[];
+                /** @enum {string} */
+                scope: "own" | "team" | "all";
+            };
+            description: string | null;
+            key: string;
+            name: string;
+            objects: {
+                [key: string]: {
+                    fields: {
+                        [key: string]: "read" | "hidden";
+                    };
+                    rights: ("create" | "read" | "update" | "delete" | "export" | "import")[];
+                    /** @enum {string} */
+                    scope: "own" | "team" | "all";
+                };
+            };
+        };
+        MyCustomRoleInput: {
+            default_access: {
+                fields: {
+                    [key: string]: "read" | "hidden";
+                };
+                rights: ("create" | "read" | "update" | "delete" | "export" | "import")[];
+                /** @enum {string} */
+                scope: "own" | "team" | "all";
+            };
+            description: string | null;
+            key: string;
+            name: string;
+            objects: {
+                [key: string]: {
+                    fields: {
+                        [key: string]: "read" | "hidden";
+                    };
+                    rights: ("create" | "read" | "update" | "delete" | "export" | "import")[];
+                    /** @enum {string} */
+                    scope: "own" | "team" | "all";
+                };
+            };
         };
         Note: {
             author_id: string | null;
@@ -11701,6 +11751,12 @@ export interface components {
             last_active_at: string;
             user_agent: string | null;
         };
+        SignUpAccepted: {
+            message: string;
+        };
+        SignUpAcceptedInput: {
+            message: string;
+        };
         SlotTakenProblem: {
             /** @description Stable machine-readable code, e.g. `validation_failed`, `not_found` */
             code: string;
@@ -11951,7 +12007,7 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
-            /** @description password_reset, email_verification, invitation, quote or workflow (a workflow’s e-mail step) */
+            /** @description password_reset, email_verification, signup_attempt, invitation, quote or workflow (a workflow’s e-mail step) */
             kind: string;
             subject: string;
             text: string;
@@ -11967,7 +12023,7 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
-            /** @description password_reset, email_verification, invitation, quote or workflow (a workflow’s e-mail step) */
+            /** @description password_reset, email_verification, signup_attempt, invitation, quote or workflow (a workflow’s e-mail step) */
             kind: string;
             subject: string;
             text: string;
@@ -45561,12 +45617,12 @@ export interface operations {
         };
         responses: {
             /** @description Default Response */
-            201: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Me"];
+                    "application/json": components["schemas"]["SignUpAccepted"];
                 };
             };
             /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */

@@ -97,6 +97,37 @@ export const RoleView = z
   .meta({ id: 'Role' });
 export type RoleViewOut = z.infer<typeof RoleView>;
 
+/** The custom role a member holds, as `GET /me` shows it: its name and rights. */
+export const MyCustomRole = RoleView.pick({
+  key: true,
+  name: true,
+  description: true,
+  objects: true,
+  default_access: true,
+}).meta({ id: 'MyCustomRole' });
+export type MyCustomRoleOut = z.infer<typeof MyCustomRole>;
+
+/** The organization's custom role of `key` (name and rights), or null when there is none. */
+export async function customRoleSummary(
+  services: Services,
+  ctx: TenantContext,
+  key: string,
+): Promise<MyCustomRoleOut | null> {
+  const [row] = await withTenant(
+    services.database,
+    ctx,
+    (scope) =>
+      scope.tx
+        .select()
+        .from(roles)
+        .where(and(eq(roles.orgId, ctx.orgId), eq(roles.key, key))),
+    { readOnly: true },
+  );
+  if (!row) return null;
+  const { name, description, objects, default_access } = viewOf(row, 0);
+  return { key: row.key, name, description, objects, default_access };
+}
+
 const BUILT_IN_WORDS: Record<(typeof ROLES)[number], [string, string]> = {
   admin: ['Admin', 'Manages members, roles and settings, and does everything a user does'],
   user: ['User', 'Creates, edits, imports and exports records'],

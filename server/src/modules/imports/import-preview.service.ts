@@ -3,7 +3,7 @@ import { withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { phoneRegionOr } from '../../platform/registry/phone.js';
 import type { CellProblem } from './import.schema.js';
-import { loadImport, targetsOf } from './import.service.js';
+import { assertMappingWritable, loadImport, targetsOf } from './import.service.js';
 import { checkRows } from './import-check.js';
 import { readRows } from './import-file.util.js';
 import { runSettings } from './import-settings.js';
@@ -19,6 +19,7 @@ import { readRow } from './import-values.js';
 export async function previewImport(services: Services, ctx: TenantContext, id: string, limit: number) {
   const { row, targets } = await withTenant(services.database, ctx, async (scope) => {
     const row = await loadImport(scope, id);
+    await assertMappingWritable(scope, row.object, row.mapping, (index) => `mapping[${index}].target`);
     return { row, targets: await targetsOf(scope, row.object) };
   });
   const settings = await runSettings(services, id, row, targets);

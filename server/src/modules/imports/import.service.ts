@@ -5,9 +5,11 @@ import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { fieldWritable } from '../../platform/access/access-profile.js';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { createCustomField } from '../custom-fields/custom-field.service.js';
 import { assertWritable, customObjectIn } from '../records/record-engine.service.js';
@@ -136,6 +138,54 @@ export async function assertImportable(scope: TenantScope, object: string, path:
 export const matchFieldOf = (targets: ImportTarget[], key: string) =>
   targets.find((t) => t.key === `custom.${key}` && !t.multiple && t.kind !== 'reference');
 
+/** What a target fills besides a field of its own key (a split name, a reference's column). */
+const TARGET_FIELDS: Record<string, string[]> = {
+  full_name: ['first_name', 'last_name'],
+  email: ['email', 'emails'],
+  phone: ['phone', 'phones'],
+  company: ['company_id', 'companies'],
+};
+
+/** The fields of `def` a column mapped to `target` writes (`custom.budget`: `budget`). */
+function fieldsWrittenBy(def: ObjectDef, target: string): string[] {
+  if (target.startsWith('custom.')) return [target.slice('custom.'.length)];
+  const keys = new Set(def.fields.map((f) => f.key));
+  // A task's or note's contact, company or opportunity fills its link.
+  if (keys.has('linked_id') && ['contact', 'company', 'opportunity'].includes(target))
+    return ['linked_object', 'linked_id'];
+  return [target, `${target}_id`, ...(TARGET_FIELDS[target] ?? [])].filter((k) => keys.has(k));
+}
+
+/** Whether the context may write every field a column mapped to `target` fills. */
+function targetWritable(ctx: TenantContext, def: ObjectDef, target: string): boolean {
+  return fieldsWrittenBy(def, target).every((key) => fieldWritable(ctx, def.key, key));
+}
+
+/**
+ * Refuses a mapping with a column mapped to a field the context's role may not write (issue 22):
+ * an import writes as its importer may. @throws AppError 403 `field_not_writable` naming the
+ * field, at `pathOf(column index)`
+ */
+export async function assertMappingWritable(
+  scope: TenantScope,
+  object: string,
+  mapping: ColumnMapping[],
+  pathOf: (index: number) => string,
+): Promise<void> {
+  if (!scope.ctx.access) return;
+  const def = await objectDef(scope.tx, scope.ctx.orgId, object);
+  const labels = new Map(importTargets(def).map((t) => [t.key, t.label]));
+  for (const m of mapping) {
+    if (!m.target || targetWritable(scope.ctx, def, m.target)) continue;
+    throw new AppError(
+      403,
+      'field_not_writable',
+      `Your role (${scope.ctx.access.roleKey}) may not write ${labels.get(m.target) ?? m.target}: unmap column "${m.header}"`,
+      { path: pathOf(m.index) },
+    );
+  }
+}
+
 /** The targets of an import's object for its tenant (custom fields included). */
 export async function targetsOf(scope: TenantScope, object: string): Promise<ImportTarget[]> {
   return importTargets(await objectDef(scope.tx, scope.ctx.orgId, object));
@@ -256,7 +306,9 @@ export async function createImport(
     throw badRequest('The file is empty: it needs a header row', 'body.file', 'empty_file');
   }
   return withTenant(services.database, ctx, async (scope) => {
-    const targets = await targetsOf(scope, input.object);
+    const def = await objectDef(scope.tx, scope.ctx.orgId, input.object);
+    // Nothing is suggested into a field the importer's role may not write.
+    const targets = importTargets(def).filter((t) => targetWritable(scope.ctx, def, t.key));
     let mapping = suggestMapping(summary.headers, targets);
     let dedup: ImportRow['dedup'] = 'skip';
     let options = {};
@@ -377,6 +429,11 @@ export async function updateImport(
         throw badRequest(`Unknown target "${change.target}"`, `body.mapping[${i}].target`, 'unknown_target');
       mapping = mapping.map((m) => (m.index === change.index ? { ...m, target: change.target } : m));
     }
+    await assertMappingWritable(scope, row.object, mapping, (index) => {
+      const i = (input.mapping ?? []).findIndex((c) => c.index === index);
+      if (i >= 0) return `body.mapping[${i}].target`;
+      return input.mapping_id ? 'body.mapping_id' : `mapping[${index}].target`;
+    });
     const seen = new Set<string>();
     for (const m of mapping) {
       if (!m.target) continue;
@@ -476,6 +533,7 @@ export async function startImport(
       throw new AppError(422, 'nothing_mapped', 'Map at least one column to a field first', {
         path: 'body.mapping',
       });
+    await assertMappingWritable(scope, row.object, row.mapping, (index) => `mapping[${index}].target`);
     const [updated] = await scope.tx
       .update(imports)
       .set({ status: 'queued', error: null, updatedAt: new Date().toISOString() })

@@ -8,6 +8,7 @@ import { passwordProblem } from '../../platform/auth/password-policy.js';
 import { AppError, badRequest, unauthenticated } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { customRoleSummary, MyCustomRole } from '../access/role.service.js';
 import { sendVerification } from '../security/email-verification.routes.js';
 import * as orgs from './organization.service.js';
 
@@ -35,6 +36,9 @@ const Me = z
     user: z.object({ id: z.uuid(), email: z.string(), name: z.string() }),
     organization: z.object({ id: z.uuid(), name: z.string() }).nullable(),
     role: Role.nullable(),
+    custom_role: MyCustomRole.nullable().describe(
+      'The organization’s own role the member holds (its name and rights), which narrows `role`; null for a built-in role',
+    ),
     organizations: z.array(Organization),
   })
   .meta({ id: 'Me' });
@@ -57,6 +61,10 @@ const Invitation = z
     link: z.string().describe('The link to send to the invitee'),
   })
   .meta({ id: 'Invitation' });
+const SignUpAccepted = z.object({ message: z.string() }).meta({ id: 'SignUpAccepted' });
+/** Sign-up's one answer, for a new address and a taken one alike. */
+export const SIGNED_UP_MESSAGE =
+  'Check your e-mail: a message is on its way to this address. If it is a new account, sign in now with your password.';
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 429: Problem };
 
 /**
@@ -72,15 +80,16 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
         operationId: 'signUp',
         tags: ['auth'],
         summary:
-          'Sign up: creates a user, an organization, and makes the user its admin (sets the session cookie)',
+          'Sign up: creates a user, an organization, and makes the user its admin. The answer is the same ' +
+          'whether the address is new or already has an account (the difference goes by e-mail: a ' +
+          'verification link, or a notice that someone tried); it signs no one in: sign in next',
         body: z.strictObject({
           organization_name: OrgName,
           name: PersonName,
           email: Email,
           password: Password,
         }),
-        // 422: better-auth refuses the sign-up (e.g. the e-mail is taken); sent as problem+json.
-        response: { 201: Me, ...errors, 422: Problem },
+        response: { 202: SignUpAccepted, ...errors, 422: Problem },
       },
     },
     async (req, reply) => {
@@ -88,16 +97,14 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       const weak = passwordProblem(password);
       if (weak) throw badRequest(weak, 'body.password', 'weak_password');
       const user = await throughAuth(services, req, reply, '/sign-up/email', { name, email, password });
-      if (!user) return reply; // better-auth refused (e.g. e-mail taken, rate limit): already sent
-      const org = await orgs.createOrganization(services, user.id, organization_name);
-      // The address is confirmed by the link this sends (kept in the new organization's outbox without SMTP).
-      await sendVerification(services, email);
-      return reply.code(201).send({
-        user,
-        organization: { id: org.id, name: org.name },
-        role: 'admin' as const,
-        organizations: [{ id: org.id, name: org.name, role: 'admin' as const }],
-      });
+      if (!user) return reply; // better-auth refused (e.g. rate limit): already sent
+      // A taken address gets better-auth's synthetic user (no row) and an e-mail saying someone tried.
+      if (await orgs.userExists(services, user.id)) {
+        await orgs.createOrganization(services, user.id, organization_name);
+        // The address is confirmed by the link this sends (kept in the new organization's outbox without SMTP).
+        await sendVerification(services, email);
+      }
+      return reply.code(202).send({ message: SIGNED_UP_MESSAGE });
     },
   );
 
@@ -120,6 +127,14 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
           ? { id: p.orgId, name: (await orgs.organizationName(services, p.orgId)) ?? '' }
           : null,
         role: p.role,
+        custom_role:
+          p.orgId && p.customRole
+            ? await customRoleSummary(
+                services,
+                { orgId: p.orgId, actor: { type: 'user', id: p.userId } },
+                p.customRole,
+              )
+            : null,
         organizations: await orgs.listUserOrganizations(services, p.userId),
       };
     },
@@ -363,11 +378,10 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
       const weak = passwordProblem(password);
       if (weak) throw badRequest(weak, 'body.password', 'weak_password');
       const claimed = await orgs.claimUnverifiedAccount(services, preview.email, { name, password });
-      const user = await throughAuth(services, req, reply, claimed ? '/sign-in/email' : '/sign-up/email', {
-        name,
-        email: preview.email,
-        password,
-      });
+      const account = { name, email: preview.email, password };
+      // Sign-up signs no one in (issue 22): the new account then signs in like any other.
+      if (!claimed && !(await throughAuth(services, req, reply, '/sign-up/email', account))) return reply;
+      const user = await throughAuth(services, req, reply, '/sign-in/email', account);
       if (!user) return reply;
       // The invitation link went to this address: it is verified now.
       await orgs.markVerified(services, user.id);

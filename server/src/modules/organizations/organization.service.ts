@@ -320,6 +320,12 @@ export async function previewInvitation(services: Services, id: string) {
   };
 }
 
+/** Whether a user with this id exists (sign-up's answer for a taken address names a made-up one). */
+export async function userExists(services: Services, userId: string): Promise<boolean> {
+  const [row] = await services.database.db.select({ id: users.id }).from(users).where(eq(users.id, userId));
+  return Boolean(row);
+}
+
 /**
  * Whether a verified account holds `email`. Only a verified account is found by an invitation
  * (issue 22): an unverified one is taken over by the invitee (`claimUnverifiedAccount`).

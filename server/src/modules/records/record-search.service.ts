@@ -1,7 +1,13 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
-import { allows, indexedSearchAllowed, readableOf } from '../../platform/access/access-profile.js';
+import {
+  allows,
+  fieldReadable,
+  indexedSearchAllowed,
+  readableOf,
+  rowScopeSql,
+} from '../../platform/access/access-profile.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { indexedSearchIds, RELEVANCE, relevanceOf } from '../../platform/query/query.search.js';
@@ -27,17 +33,40 @@ export const SearchHit = z
 
 /**
  * SQL of a hit's subtitle, per standard object (`r` is the record): a contact's primary e-mail
- * and its primary company, a company's domain, an opportunity's company. Others have none.
+ * and its primary company, a company's domain, an opportunity's company. Others have none. Only
+ * what the context may read goes in (issue 22): a hidden e-mail or domain is left out, and a
+ * company's name only when the role reads companies' names and the company is within its scope.
  */
-const SUBTITLE_SQL: Record<string, string> = {
-  contact: `nullif(concat_ws(' · ', r.email::text, (
-      select co.name from contact_companies cc
-        join companies co on co.org_id = cc.org_id and co.id = cc.company_id
-       where cc.org_id = r.org_id and cc.contact_id = r.id
-       order by cc.is_primary desc, co.name limit 1)), '')`,
-  company: 'r.domain',
-  opportunity: '(select co.name from companies co where co.org_id = r.org_id and co.id = r.company_id)',
-};
+function subtitleSql(ctx: TenantContext, key: string): SQL {
+  const readable = (field: string) => fieldReadable(ctx, key, field);
+  const companyName = (from: SQL, order: SQL = sql``) => {
+    if (!allows(ctx, 'company', 'read') || !fieldReadable(ctx, 'company', 'name')) return undefined;
+    const scope = rowScopeSql(ctx, STANDARD_OBJECTS.company!, 'co');
+    return sql`(${from}${scope ? sql` and ${scope}` : sql``}${order} limit 1)`;
+  };
+  const parts: (SQL | undefined)[] = [];
+  if (key === 'contact') {
+    if (readable('email')) parts.push(sql`r.email::text`);
+    if (readable('companies'))
+      parts.push(
+        companyName(
+          sql`select co.name from contact_companies cc
+          join companies co on co.org_id = cc.org_id and co.id = cc.company_id
+         where cc.org_id = r.org_id and cc.contact_id = r.id`,
+          sql` order by cc.is_primary desc, co.name`,
+        ),
+      );
+  } else if (key === 'company') {
+    if (readable('domain')) parts.push(sql`r.domain::text`);
+  } else if (key === 'opportunity' && readable('company_id')) {
+    parts.push(
+      companyName(sql`select co.name from companies co where co.org_id = r.org_id and co.id = r.company_id`),
+    );
+  }
+  const shown = parts.filter((p): p is SQL => p !== undefined);
+  if (shown.length === 0) return sql`null`;
+  return sql`nullif(concat_ws(' · ', ${sql.join(shown, sql`, `)}), '')`;
+}
 
 /**
  * The global search (the app's Ctrl/Cmd+K): the best few matches of `q` in every object that has
@@ -77,7 +106,7 @@ export async function searchEverything(services: Services, ctx: TenantContext, q
       const titleSql = naming.every((k) => readable({ key: k } as FieldDef)) ? def.titleSql : undefined;
       const result = await scope.tx.execute<Row>(sql`
         select r.id, ${sql.raw(titleSql?.('r') ?? 'r.id::text')} as title,
-               ${sql.raw(def.custom ? 'null' : (SUBTITLE_SQL[key] ?? 'null'))}::text as subtitle,
+               ${def.custom ? sql`null` : subtitleSql(ctx, key)}::text as subtitle,
                ${relevance} as relevance
           from ${sql.identifier(def.table)} r
          where r.org_id = ${ctx.orgId} and r.archived_at is null and ${search} and ${compiled.where}

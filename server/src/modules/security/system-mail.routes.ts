@@ -10,7 +10,7 @@ const SystemMail = z
     kind: z
       .string()
       .describe(
-        'password_reset, email_verification, invitation, quote or workflow (a workflow’s e-mail step)',
+        'password_reset, email_verification, signup_attempt, invitation, quote or workflow (a workflow’s e-mail step)',
       ),
     to: z.string(),
     subject: z.string(),

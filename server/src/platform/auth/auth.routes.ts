@@ -211,8 +211,7 @@ export function principalResolver(
       `select s.id as session_id, s.user_id, (extract(epoch from s.expires_at) * 1000)::bigint::text as expires_ms,
               s.active_organization_id as org_id, u.email, u.name, m.role,
               (coalesce(o.require_two_factor, false) and not u.two_factor_enabled) as two_factor_setup_required,
-              exists (select 1 from guard_locks gl
-                       where gl.org_id = s.active_organization_id and gl.user_id = s.user_id) as guard_locked
+              (m.guard_locked_at is not null) as guard_locked
          from sessions s
          join users u on u.id = s.user_id
          left join members m on m.organization_id = s.active_organization_id and m.user_id = s.user_id

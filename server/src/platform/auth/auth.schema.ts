@@ -118,6 +118,13 @@ export const members = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     role: text('role').notNull().default('user'),
     createdAt: ts('created_at').notNull().defaultNow(),
+    /**
+     * Set when the guard locked the member out of the organization (issue 22), until an admin
+     * unlocks them: read by the session check with the membership itself.
+     */
+    guardLockedAt: ts('guard_locked_at'),
+    /** The guard incident that locked the member. */
+    guardIncidentId: uuid('guard_incident_id'),
   },
   (t) => [
     uniqueIndex('members_organization_user_key').on(t.organizationId, t.userId),

@@ -113,7 +113,21 @@ export function createAuth(config: Config, database: Database, options: AuthOpti
       enabled: true,
       minPasswordLength: 8,
       maxPasswordLength: 128,
-      autoSignIn: true,
+      // Sign-up never signs in (issue 22): it answers the same for a new address and a taken one
+      // (better-auth's generic duplicate response, a synthetic user), so it tells no stranger
+      // whether an address has an account; the difference goes by e-mail. The new user signs in.
+      autoSignIn: false,
+      onExistingUserSignUp: async ({ user }) => {
+        void options.mailer?.send({
+          kind: 'signup_attempt',
+          to: user.email,
+          subject: 'Someone tried to sign up to Cairn with your address',
+          text:
+            `Someone tried to create a Cairn account with your address (${user.email}), which already has one.\n\n` +
+            'Nothing was changed. If it was you, sign in instead, or reset your password from the sign-in page.\n' +
+            'If it was not you, you can ignore this message.\n',
+        });
+      },
       // Single use (better-auth consumes the token), an hour, and every session of the account ends.
       resetPasswordTokenExpiresIn: PASSWORD_RESET_TTL_S,
       revokeSessionsOnPasswordReset: true,

@@ -5,10 +5,11 @@ import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { type AuditSource, appendAudit } from '../audit/audit.js';
 import { apiKeys } from '../auth/api-key.schema.js';
 import { forgetCachedSessions } from '../auth/auth.routes.js';
+import { members } from '../auth/auth.schema.js';
 import { revokeAllSessions } from '../auth/sessions.js';
 import { AppError, notFound } from '../errors/app-error.js';
 import type { Guard, GuardCrossing, GuardHandlers } from './guard.js';
-import { guardIncidents, guardLocks } from './guard.schema.js';
+import { guardIncidents } from './guard.schema.js';
 import { type GuardMetric, METRIC_LABELS } from './guard-budgets.js';
 
 export type IncidentView = {
@@ -134,12 +135,9 @@ export async function openIncident(database: Database, c: GuardCrossing): Promis
     const lock = s.type === 'user' && !(await isLastAdmin(scope.conn, s.orgId, s.userId));
     if (lock) {
       await scope.tx
-        .insert(guardLocks)
-        .values({ orgId: s.orgId, userId: s.userId, incidentId: id })
-        .onConflictDoUpdate({
-          target: [guardLocks.orgId, guardLocks.userId],
-          set: { incidentId: id, lockedAt: new Date() },
-        });
+        .update(members)
+        .set({ guardLockedAt: new Date(), guardIncidentId: id })
+        .where(and(eq(members.organizationId, s.orgId), eq(members.userId, s.userId)));
     }
     await scope.tx
       .update(guardIncidents)
@@ -183,8 +181,7 @@ async function isLastAdmin(conn: SqlExecutor, orgId: string, userId: string): Pr
     `select exists (select 1 from members where organization_id = $1 and user_id = $2 and role = 'admin')
         and not exists (select 1 from members m where m.organization_id = $1 and m.user_id <> $2
                           and m.role = 'admin'
-                          and not exists (select 1 from guard_locks gl
-                                           where gl.org_id = $1 and gl.user_id = m.user_id)) as last`,
+                          and m.guard_locked_at is null) as last`,
     [orgId, userId],
   );
   return rows[0]?.last ?? false;
@@ -250,8 +247,9 @@ export function incidentHandlers(database: Database, alert: AdminAlert): GuardHa
   };
 }
 
-const lockedSql = sql<boolean>`exists (select 1 from guard_locks gl where gl.org_id = ${guardIncidents.orgId}
-  and gl.user_id = ${guardIncidents.userId} and ${guardIncidents.subjectType} = 'user')`;
+const lockedSql = sql<boolean>`exists (select 1 from members gm where gm.organization_id = ${guardIncidents.orgId}
+  and gm.user_id = ${guardIncidents.userId} and gm.guard_locked_at is not null
+  and ${guardIncidents.subjectType} = 'user')`;
 
 /** The organization's incidents, newest first; `status` filters; keyset paging by id. */
 export async function listIncidents(
@@ -337,8 +335,9 @@ export async function resolveIncident(
       .where(and(eq(guardIncidents.orgId, ctx.orgId), eq(guardIncidents.id, id)));
     if (input.action === 'unlock' && row.subjectType === 'user') {
       await scope.tx
-        .delete(guardLocks)
-        .where(and(eq(guardLocks.orgId, ctx.orgId), eq(guardLocks.userId, row.userId)));
+        .update(members)
+        .set({ guardLockedAt: null, guardIncidentId: null })
+        .where(and(eq(members.organizationId, ctx.orgId), eq(members.userId, row.userId)));
     }
     await appendAudit(scope, source, {
       action: 'guard.incident_resolved',

@@ -106,21 +106,3 @@ export const guardIncidents = pgTable(
     uniqueIndex('guard_incidents_open_key').on(t.orgId, t.subject).where(sql`status = 'open'`),
   ],
 );
-
-/**
- * Members the guard locked out of an organization until an admin unlocks them. Read by the
- * session check (the connecting role, like `members`): RLS enabled but not forced, the app role
- * sees its own organization's rows.
- */
-export const guardLocks = pgTable(
-  'guard_locks',
-  {
-    orgId: uuid('org_id')
-      .notNull()
-      .references(() => organizations.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id').notNull(),
-    incidentId: uuid('incident_id').notNull(),
-    lockedAt: ts('locked_at').notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.orgId, t.userId] })],
-);

@@ -17,7 +17,7 @@ export const systemMail = pgTable(
       .references(() => organizations.id, { onDelete: 'cascade' }),
     id: uuid('id').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-    /** `password_reset`, `email_verification`, `invitation`, `quote`. */
+    /** `password_reset`, `email_verification`, `signup_attempt`, `invitation`, `quote`. */
     kind: text('kind').notNull(),
     recipient: text('recipient').notNull(),
     subject: text('subject').notNull(),

@@ -12,6 +12,7 @@ import { systemMail } from './mail.schema.js';
 export type SystemMailKind =
   | 'password_reset'
   | 'email_verification'
+  | 'signup_attempt'
   | 'invitation'
   | 'quote'
   | 'workflow'

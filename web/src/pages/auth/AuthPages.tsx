@@ -178,13 +178,18 @@ export function SignInPage() {
   );
 }
 
-/** Sign up: creates the organization and its first admin, signed in straight away. */
+/**
+ * Sign up: creates the organization and its first admin. The server answers the same whether the
+ * address is new or taken (the difference goes by e-mail), so the page shows "check your e-mail"
+ * and then signs in with the password just typed.
+ */
 export function SignUpPage() {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [form, setForm] = useState({ organization_name: '', name: '', email: '', password: '' });
   const [error, setError] = useState<ApiError | Error | null>(null);
   const [busy, setBusy] = useState(false);
+  const [sent, setSent] = useState<string | null>(null);
   const set = (k: keyof typeof form) => (e: { currentTarget: { value: string } }) =>
     setForm({ ...form, [k]: e.currentTarget.value });
   const fieldError = (k: string) => (error instanceof ApiError ? error.fieldError(k) : undefined);
@@ -194,14 +199,58 @@ export function SignUpPage() {
     setBusy(true);
     setError(null);
     try {
-      const me = await call(api.POST('/api/v1/signup', { body: form }));
-      queryClient.setQueryData(meQuery.queryKey, me);
+      const answer = await call(api.POST('/api/v1/signup', { body: form }));
+      setSent(answer.message);
+    } catch (err) {
+      setError(err as Error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function signIn() {
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await authRequest<{ twoFactorRedirect?: boolean }>('/api/auth/sign-in/email', {
+        email: form.email,
+        password: form.password,
+      });
+      if (answer?.twoFactorRedirect) {
+        await navigate({ to: '/sign-in' });
+        return;
+      }
+      queryClient.removeQueries({ queryKey: ['me'] });
       await navigate({ to: '/' });
     } catch (err) {
       setError(err as Error);
     } finally {
       setBusy(false);
     }
+  }
+
+  if (sent !== null) {
+    return (
+      <AuthCard title="Check your e-mail">
+        <Stack>
+          <Text>
+            We sent a message to <strong>{form.email}</strong>. {sent}
+          </Text>
+          <Text size="sm" c="dimmed">
+            The link in it confirms your address (needed to join other organizations by invitation). With no
+            mail server configured, it waits in your organization’s outbox (see the README).
+          </Text>
+          {error ? (
+            <Alert color="red" role="alert">
+              {problemMessage(error)}
+            </Alert>
+          ) : null}
+          <Button onClick={signIn} loading={busy}>
+            Sign in
+          </Button>
+        </Stack>
+      </AuthCard>
+    );
   }
 
   return (
