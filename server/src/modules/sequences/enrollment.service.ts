@@ -7,6 +7,7 @@ import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import { cancelQueuedMessagesIn } from '../conversations/send.service.js';
+import { getOrganizationSettings } from '../organizations/organization-settings.service.js';
 import type { EnrollInput, EnrollmentListQuery } from './sequence.dto.js';
 import { sequenceIn, stepsOf } from './sequence.service.js';
 
@@ -45,6 +46,8 @@ export async function enroll(
   sequenceId: string,
   input: z.infer<typeof EnrollInput>,
 ) {
+  // Organizations are global (better-auth's table): read before the tenant transaction.
+  const orgZone = (await getOrganizationSettings(services, ctx)).time_zone;
   return withTenant(services.database, ctx, async (scope) => {
     const sequence = await sequenceIn(scope, sequenceId);
     const steps = await stepsOf(scope, sequenceId);
@@ -56,7 +59,9 @@ export async function enroll(
       { table: 'c', tenant: ctx },
     );
     const cap = Math.min(input.limit ?? ENROLL_CAP, ENROLL_CAP);
-    const ids = input.contact_ids ? sql`and c.id = any(${input.contact_ids}::uuid[])` : sql``;
+    const ids = input.contact_ids
+      ? sql`and c.id = any(${`{${input.contact_ids.join(',')}}`}::uuid[])`
+      : sql``;
     const matching = sql`from contacts c where c.org_id = ${ctx.orgId} and c.archived_at is null and ${compiled.where} ${ids}`;
     const busy = sql`exists (select 1 from sequence_enrollments e where e.org_id = ${ctx.orgId}
       and e.contact_id = c.id and e.status in ('active', 'paused')
@@ -70,11 +75,7 @@ export async function enroll(
     const free = counts!.free;
     if (input.preview)
       return { matched, enrolled: 0, skipped: matched - Math.min(free, cap), capped: free > cap };
-    const { rows: org } = await scope.conn.query<{ time_zone: string }>(
-      'select time_zone from organizations where id = $1',
-      [ctx.orgId],
-    );
-    const zone = sequence.settings.time_zone ?? org[0]?.time_zone ?? 'UTC';
+    const zone = sequence.settings.time_zone ?? orgZone ?? 'UTC';
     const startAt = input.start_at ? new Date(input.start_at) : new Date();
     const enrolledBy = ctx.actor.id;
     const inserted = rowsOf<{ id: string; contact_id: string; name: string | null }>(

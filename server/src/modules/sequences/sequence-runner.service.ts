@@ -197,7 +197,8 @@ async function runStep(scope: TenantScope, services: Services, e: Due, steps: St
     await endEnrollmentsIn(scope, services, { ids: [e.id] }, 'contact_archived');
     return;
   }
-  const sender = await senderOf(scope, e.owner_id);
+  // `{{sender.name}}`, `{{sender.email}}`: the mailbox's, once it is known.
+  let sender: Record<string, unknown> = {};
   const render = (text: string) => renderVariables(text, { contact, sender });
   const name = [contact.first_name, contact.last_name].filter(Boolean).join(' ') || 'the contact';
   const automatic = step.type === 'SMS' || (step.type === 'EMAIL' && !st.manual);
@@ -261,6 +262,7 @@ async function runStep(scope: TenantScope, services: Services, e: Due, steps: St
     await recordRun(scope, e, step, { status: 'skipped', detail: 'The channel was deleted' });
     return advance(scope, services, e, steps, now);
   }
+  sender = { name: channel.fromName ?? channel.name, email: channel.address };
   const to = kind === 'sms' ? address : address.toLowerCase();
   if (await suppressionOf(scope, kind, to)) {
     await recordRun(scope, e, step, { status: 'skipped', detail: 'suppressed' });
@@ -333,16 +335,6 @@ async function runStep(scope: TenantScope, services: Services, e: Due, steps: St
   );
   await recordRun(scope, e, step, { status: 'queued', messageId, variant });
   return advance(scope, services, e, steps, now);
-}
-
-/** The owner's name and e-mail for `{{sender.name}}`. */
-async function senderOf(scope: TenantScope, ownerId: string | null): Promise<Record<string, unknown>> {
-  if (!ownerId) return {};
-  const { rows } = await scope.conn.query<{ name: string; email: string }>(
-    'select name, email from users where id::text = $1',
-    [ownerId],
-  );
-  return rows[0] ?? {};
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, notFound } from '../../platform/errors/app-error.js';
@@ -65,12 +65,7 @@ async function viewsOf(scope: TenantScope, rows: SequenceRow[]) {
     ? await scope.tx
         .select()
         .from(sequenceSteps)
-        .where(
-          and(
-            eq(sequenceSteps.orgId, scope.ctx.orgId),
-            sql`${sequenceSteps.sequenceId} = any(${ids}::uuid[])`,
-          ),
-        )
+        .where(and(eq(sequenceSteps.orgId, scope.ctx.orgId), inArray(sequenceSteps.sequenceId, ids)))
         .orderBy(asc(sequenceSteps.position))
     : [];
   const counts = await countsOf(scope, ids);
@@ -141,7 +136,7 @@ async function writeSteps(scope: TenantScope, sequenceId: string, steps: z.infer
   if (gone.length)
     await scope.tx
       .delete(sequenceSteps)
-      .where(and(eq(sequenceSteps.orgId, orgId), sql`${sequenceSteps.id} = any(${gone}::uuid[])`));
+      .where(and(eq(sequenceSteps.orgId, orgId), inArray(sequenceSteps.id, gone)));
   for (const [position, s] of steps.entries()) {
     if (s.id)
       await scope.tx
