@@ -89,15 +89,13 @@ async function startTwilio() {
       res.setHeader('content-type', 'application/json');
       if (!req.url?.endsWith('/Messages.json')) return res.writeHead(200).end(JSON.stringify({ sid: 'AC1' }));
       sent.push(form);
-      res
-        .writeHead(201)
-        .end(
-          JSON.stringify({
-            sid: `SM${String(sent.length).padStart(32, '0')}`,
-            status: 'queued',
-            to: form.get('To'),
-          }),
-        );
+      res.writeHead(201).end(
+        JSON.stringify({
+          sid: `SM${String(sent.length).padStart(32, '0')}`,
+          status: 'queued',
+          to: form.get('To'),
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
