@@ -34,11 +34,11 @@ export function registerSuppressionRoutes(app: ApiApp, services: Services): void
         summary: 'The suppression list, newest first (`q`: a part of the address)',
         querystring: z.strictObject({
           q: z.string().max(320).optional(),
-          cursor: z.uuid().optional(),
+          cursor: z.string().max(100).optional().describe("The previous page's next_cursor"),
           limit: z.coerce.number().int().min(1).max(200).optional(),
         }),
         response: {
-          200: z.object({ data: z.array(Suppression), next_cursor: z.uuid().nullable() }),
+          200: z.object({ data: z.array(Suppression), next_cursor: z.string().nullable() }),
           ...errors,
         },
       },

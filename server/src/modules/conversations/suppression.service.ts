@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
+import { cursorOf, idOfCursor } from '../../platform/query/id-cursor.js';
 import { e164, isEmail } from './channel.service.js';
 import type { SuppressionCreate } from './suppression.routes.js';
 
@@ -56,10 +57,10 @@ export async function listSuppressions(
         `select * from message_suppressions where org_id = $1
            and ($2::text is null or strpos(address, lower($2)) > 0) and ($3::uuid is null or id < $3)
          order by id desc limit $4`,
-        [ctx.orgId, q.q ?? null, q.cursor ?? null, limit + 1],
+        [ctx.orgId, q.q ?? null, q.cursor === undefined ? null : idOfCursor(q.cursor), limit + 1],
       );
       const page = rows.slice(0, limit).map(view);
-      return { data: page, next_cursor: rows.length > limit ? page.at(-1)!.id : null };
+      return { data: page, next_cursor: rows.length > limit ? cursorOf(page.at(-1)!.id) : null };
     },
     { readOnly: true },
   );

@@ -4,6 +4,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { cursorOf, idOfCursor } from '../../platform/query/id-cursor.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import { cancelQueuedMessagesIn } from '../conversations/send.service.js';
@@ -149,7 +150,7 @@ const enrollmentView = (r: EnrollmentRow) => ({
   ended_at: iso(r.ended_at),
 });
 
-/** A sequence's enrollments, newest first, keyset-paginated by id. */
+/** A sequence's enrollments in a stable order (by id), keyset-paginated. */
 export async function listEnrollments(
   services: Services,
   ctx: TenantContext,
@@ -166,12 +167,12 @@ export async function listEnrollments(
         `${ENROLLMENT_SELECT}
           where e.org_id = $1 and e.sequence_id = $2 and ($3::text is null or e.status = $3)
             and ($4::uuid is null or e.id < $4) order by e.id desc limit $5`,
-        [ctx.orgId, sequenceId, query.status ?? null, query.cursor ?? null, limit + 1],
+        [ctx.orgId, sequenceId, query.status ?? null, idOfCursor(query.cursor), limit + 1],
       );
       const page = rows.slice(0, limit);
       return {
         data: page.map(enrollmentView),
-        next_cursor: rows.length > limit ? page.at(-1)!.id : null,
+        next_cursor: rows.length > limit ? cursorOf(page.at(-1)!.id) : null,
       };
     },
     { readOnly: true },

@@ -31,43 +31,61 @@ export const SequenceSettings = z.strictObject({
 
 export const StepType = z.enum(['EMAIL', 'SMS', 'CALL', 'LINKEDIN', 'TASK', 'WAIT']);
 
+const stepFields = {
+  type: StepType,
+  subject: z.string().max(998).optional(),
+  body: Template.optional(),
+  variants: z
+    .array(z.strictObject({ subject: z.string().min(1).max(998), body: Template.min(1) }))
+    .max(4)
+    .optional()
+    .describe('EMAIL: variants B, C... beside the step’s own subject and body (A)'),
+  manual: z.boolean().optional().describe('EMAIL: a task to review and send instead of a send'),
+  days: z.number().int().min(0).max(365).optional().describe('WAIT: how long'),
+  business_days: z.boolean().optional(),
+  action: z.enum(['connect', 'message', 'view']).optional().describe('LINKEDIN'),
+  script: Template.optional().describe('CALL: what to say'),
+};
+
+function checkStep(
+  s: {
+    type: string;
+    subject?: string | undefined;
+    body?: string | undefined;
+    days?: number | undefined;
+    variants?: unknown[] | undefined;
+  },
+  ctx: z.RefinementCtx,
+) {
+  const need = (key: 'subject' | 'body' | 'days', why: string) => {
+    if (s[key] === undefined || s[key] === '') ctx.addIssue({ code: 'custom', path: [key], message: why });
+  };
+  if (s.type === 'EMAIL') {
+    need('subject', 'An e-mail step needs a subject');
+    need('body', 'An e-mail step needs a body');
+  }
+  if (s.type === 'SMS') need('body', 'An SMS step needs a body');
+  if (s.type === 'WAIT') need('days', 'A wait needs its days');
+  if (s.variants?.length && s.type !== 'EMAIL')
+    ctx.addIssue({ code: 'custom', path: ['variants'], message: 'Only e-mail steps have variants' });
+}
+
+/** A step of a new sequence. */
+export const NewStep = z.strictObject(stepFields).superRefine(checkStep);
+/** A step as the builder saves it: with its id when it is kept. */
 export const StepInput = z
   .strictObject({
     id: z.uuid().optional().describe('An existing step to keep (its analytics stay with it)'),
-    type: StepType,
-    subject: z.string().max(998).optional(),
-    body: Template.optional(),
-    variants: z
-      .array(z.strictObject({ subject: z.string().min(1).max(998), body: Template.min(1) }))
-      .max(4)
-      .optional()
-      .describe('EMAIL: variants B, C... beside the step’s own subject and body (A)'),
-    manual: z.boolean().optional().describe('EMAIL: a task to review and send instead of a send'),
-    days: z.number().int().min(0).max(365).optional().describe('WAIT: how long'),
-    business_days: z.boolean().optional(),
-    action: z.enum(['connect', 'message', 'view']).optional().describe('LINKEDIN'),
-    script: Template.optional().describe('CALL: what to say'),
+    ...stepFields,
   })
-  .superRefine((s, ctx) => {
-    const need = (key: 'subject' | 'body' | 'days', why: string) => {
-      if (s[key] === undefined || s[key] === '') ctx.addIssue({ code: 'custom', path: [key], message: why });
-    };
-    if (s.type === 'EMAIL') {
-      need('subject', 'An e-mail step needs a subject');
-      need('body', 'An e-mail step needs a body');
-    }
-    if (s.type === 'SMS') need('body', 'An SMS step needs a body');
-    if (s.type === 'WAIT') need('days', 'A wait needs its days');
-    if (s.variants?.length && s.type !== 'EMAIL')
-      ctx.addIssue({ code: 'custom', path: ['variants'], message: 'Only e-mail steps have variants' });
-  });
+  .superRefine(checkStep);
 
 export const SequenceCreate = z.strictObject({
   name: z.string().trim().min(1).max(200),
   channel_id: z.uuid().nullable().optional().describe('The mailbox e-mails go from'),
   sms_channel_id: z.uuid().nullable().optional().describe('The number texts go from'),
   settings: SequenceSettings.optional(),
-  steps: z.array(StepInput).max(50).optional(),
+  steps: z.array(NewStep).max(50).optional(),
 });
 
 export const SequenceUpdate = z.strictObject({
@@ -161,11 +179,11 @@ export const Enrollment = z.object({
 
 export const EnrollmentListQuery = z.strictObject({
   status: z.enum(['active', 'paused', 'finished', 'exited']).optional(),
-  cursor: z.uuid().optional().describe('The last id of the previous page'),
+  cursor: z.string().max(100).optional().describe("The previous page's next_cursor"),
   limit: z.coerce.number().int().min(1).max(200).optional(),
 });
 
-export const EnrollmentPage = z.object({ data: z.array(Enrollment), next_cursor: z.uuid().nullable() });
+export const EnrollmentPage = z.object({ data: z.array(Enrollment), next_cursor: z.string().nullable() });
 
 const Counts = {
   sent: z.number(),
