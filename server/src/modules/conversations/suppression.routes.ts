@@ -1,17 +1,15 @@
 import { z } from 'zod';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { createSuppression, deleteSuppression, listSuppressions } from './suppression.service.js';
+import {
+  createSuppression,
+  deleteSuppression,
+  listSuppressions,
+  SuppressionCreate,
+} from './suppression.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
 const tags = ['suppressions'];
-
-export const SuppressionCreate = z.strictObject({
-  channel_kind: z.enum(['email', 'sms', 'domain']),
-  address: z.string().min(1).max(320).describe('An e-mail, a number in E.164, or a domain'),
-  reason: z.enum(['manual', 'unsubscribed', 'bounced', 'complaint', 'sms_stop']).optional(),
-  source: z.string().max(200).optional(),
-});
 
 const Suppression = z.object({
   id: z.uuid(),

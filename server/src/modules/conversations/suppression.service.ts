@@ -1,9 +1,8 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, conflict, notFound } from '../../platform/errors/app-error.js';
 import { cursorOf, idOfCursor } from '../../platform/query/id-cursor.js';
 import { e164, isEmail } from './channel.service.js';
-import type { SuppressionCreate } from './suppression.routes.js';
 
 /**
  * The organization's suppression list (issues 23 and 25): e-mail addresses, whole domains and
@@ -33,6 +32,14 @@ export async function suppressIn(
     [scope.ctx.orgId, kind, address, reason, source],
   );
 }
+
+/** A new entry of the suppression list. */
+export const SuppressionCreate = z.strictObject({
+  channel_kind: z.enum(['email', 'sms', 'domain']),
+  address: z.string().min(1).max(320).describe('An e-mail, a number in E.164, or a domain'),
+  reason: z.enum(['manual', 'unsubscribed', 'bounced', 'complaint', 'sms_stop']).optional(),
+  source: z.string().max(200).optional(),
+});
 
 const view = (r: Record<string, unknown>): SuppressionView => ({
   id: r.id as string,
