@@ -13,6 +13,7 @@ import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerConsentRoutes } from './modules/consent/consent.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
 import { registerConversationRoutes } from './modules/conversations/conversation.routes.js';
+import { registerSuppressionRoutes } from './modules/conversations/suppression.routes.js';
 import { registerObjectRoutes } from './modules/custom-fields/custom-field.routes.js';
 import { registerCustomObjectRoutes } from './modules/custom-objects/custom-object.routes.js';
 import { registerFileRoutes } from './modules/files/file.routes.js';
@@ -48,6 +49,7 @@ import { registerPasswordRoutes } from './modules/security/password.routes.js';
 import { registerSessionRoutes } from './modules/security/session.routes.js';
 import { registerSystemMailRoutes } from './modules/security/system-mail.routes.js';
 import { registerTwoFactorRoutes } from './modules/security/two-factor.routes.js';
+import { registerSequenceRoutes } from './modules/sequences/sequence.routes.js';
 import { registerTagRoutes } from './modules/tags/tag.routes.js';
 import { registerTaskRoutes } from './modules/tasks/task.routes.js';
 import { registerViewRoutes } from './modules/views/view.routes.js';
@@ -80,6 +82,7 @@ import { profileOfPrincipal } from './platform/access/access-loader.js';
 import './modules/webhooks/webhook.events.js';
 import './modules/conversations/conversation.events.js';
 import './modules/workflows/workflow.events.js';
+import './modules/sequences/sequence.events.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
   installSessionCacheInvalidation,
@@ -245,6 +248,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerPublicBookingRoutes(v1 as ApiApp, services);
         registerConversationRoutes(v1 as ApiApp, services);
         registerReportRoutes(v1 as ApiApp, services);
+        registerSuppressionRoutes(v1 as ApiApp, services);
+        registerSequenceRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -12,6 +12,7 @@ import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js'
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
 import { defineOrganizationDeletionJobs } from './modules/organizations/organization-deletion.service.js';
 import { defineQuoteJobs } from './modules/quotes/quote-send.service.js';
+import { defineSequenceJobs } from './modules/sequences/sequence.routes.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { defineWebhookJobs } from './modules/webhooks/webhook-delivery.service.js';
 import { defineWorkflowJobs } from './modules/workflows/workflow.routes.js';
@@ -101,6 +102,7 @@ export async function createServices(
   defineWorkflowJobs(services);
   defineChannelJobs(services);
   defineSendJobs(services);
+  defineSequenceJobs(services);
   return services;
 }
 

@@ -59,6 +59,9 @@ describe('OpenAPI and the reference', () => {
         'reschedulePublicBooking',
         // Twilio's messaging webhook: its X-Twilio-Signature is the credential (issue 23).
         'receiveTwilioWebhook',
+        // A sequence e-mail's unsubscribe page and RFC 8058 one-click: the signed token is the credential (issue 25).
+        'showUnsubscribePage',
+        'unsubscribe',
         'getHealth',
         // The Prometheus scrape: its own bearer token from the configuration (issue 30).
         'getMetrics',

@@ -286,6 +286,7 @@ describe('empty and late errors', () => {
     });
     const dashboard = await c.post('/api/v1/dashboards', { name: 'Patch dashboard' });
     await c.put('/api/v1/me/availability', { time_zone: 'UTC', weekly: {} });
+    const sequence = await c.post('/api/v1/sequences', { name: 'Patch sequence' });
     const meetingType = await c.post('/api/v1/meeting-types', {
       name: 'Patch meeting',
       duration_minutes: 15,
@@ -316,6 +317,7 @@ describe('empty and late errors', () => {
       [`/api/v1/reports/${report.body.id}`, report],
       [`/api/v1/dashboards/${dashboard.body.id}`, dashboard],
       [`/api/v1/meeting-types/${meetingType.body.id}`, meetingType],
+      [`/api/v1/sequences/${sequence.body.id}`, sequence],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);

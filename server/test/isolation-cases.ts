@@ -76,6 +76,10 @@ export type Kind =
   | 'freshReport'
   | 'dashboard'
   | 'freshDashboard'
+  | 'sequence'
+  | 'step'
+  | 'enrollment'
+  | 'suppression'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };

@@ -551,6 +551,54 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         await t.drain();
         return { conversation: sent.conversation_id, message: sent.id };
       }
+      case 'sequence': {
+        const created = ok(
+          await c.post('/api/v1/sequences', {
+            name: `${tn.marker} sequence`,
+            channel_id: ids.channel,
+            steps: [
+              { type: 'WAIT', days: 30 },
+              { type: 'TASK', subject: 'Follow up' },
+            ],
+          }),
+          kind,
+        );
+        return { sequence: created.id };
+      }
+      case 'enrollment': {
+        // A fresh contact enrolled in the tenant's sequence (one active enrollment per contact).
+        const contact = ok(
+          await c.post('/api/v1/contacts', {
+            first_name: tn.marker,
+            last_name: 'enrolled',
+            owner_id: ids.user,
+          }),
+          kind,
+        );
+        ok(
+          await c.post(`/api/v1/sequences/${ids.sequence}/enrollments`, { contact_ids: [contact.id] }),
+          kind,
+        );
+        const page = (await c.get(`/api/v1/sequences/${ids.sequence}/enrollments?status=active&limit=200`))
+          .body as { data: { id: string; contact: { id: string } }[] };
+        return { enrollment: page.data.find((e) => e.contact.id === contact.id)!.id };
+      }
+      case 'step': {
+        const seq = (await c.get(`/api/v1/sequences/${ids.sequence}`)).body as {
+          steps: { id: string; type: string }[];
+        };
+        return { step: seq.steps.find((s) => s.type === 'TASK')!.id };
+      }
+      case 'suppression':
+        return {
+          suppression: ok(
+            await c.post('/api/v1/suppressions', {
+              channel_kind: 'email',
+              address: `${tn.marker.toLowerCase()}-${randomBytes(3).toString('hex')}@walk.test`,
+            }),
+            kind,
+          ).id,
+        };
       case 'meetingType':
       case 'freshMeetingType': {
         // The admin hosts it, available every day around the clock (UTC).
@@ -641,6 +689,10 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'conversation',
     'report',
     'dashboard',
+    'sequence',
+    'step',
+    'enrollment',
+    'suppression',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

@@ -282,6 +282,23 @@ const inboxRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/inbox/InboxPage'), 'InboxPage'),
 });
 
+// Outreach (issue 25): sequences, and the suppression list with the consent ledger.
+const sequencesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/sequences',
+  component: lazyRouteComponent(() => import('./pages/sequences/SequencesPage'), 'SequencesPage'),
+});
+const sequenceRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/sequences/$id',
+  component: lazyRouteComponent(() => import('./pages/sequences/SequencesPage'), 'SequencePage'),
+});
+const suppressionsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/suppressions',
+  component: lazyRouteComponent(() => import('./pages/sequences/SequencesPage'), 'SuppressionsPage'),
+});
+
 const profileRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/profile',
@@ -322,6 +339,9 @@ const routeTree = rootRoute.addChildren([
     indexRoute,
     profileRoute,
     inboxRoute,
+    sequencesRoute,
+    sequenceRoute,
+    suppressionsRoute,
     contactsRoute,
     contactRoute,
     companiesRoute,

@@ -34,6 +34,7 @@ import {
   IconMoon,
   IconPackage,
   IconSearch,
+  IconSend,
   IconSettings,
   IconSun,
 } from '@tabler/icons-react';
@@ -53,6 +54,7 @@ const NAV = [
   { to: '/products', label: 'Products', icon: IconPackage },
   { to: '/tasks', label: 'Tasks', icon: IconChecklist },
   { to: '/inbox', label: 'Inbox', icon: IconInbox },
+  { to: '/sequences', label: 'Sequences', icon: IconSend },
   { to: '/imports', label: 'Imports', icon: IconFileImport },
   { to: '/duplicates', label: 'Duplicates', icon: IconCopy },
   { to: '/workflows', label: 'Workflows', icon: IconGitBranch },

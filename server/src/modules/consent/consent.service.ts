@@ -75,3 +75,20 @@ export async function consentsOf(
     at: r.at,
   }));
 }
+
+/**
+ * The latest consent of a contact for a channel (or `any`), in the caller's transaction: what a
+ * marketing send checks first (issue 25). @returns `granted`, `withdrawn`, or null with none
+ */
+export async function latestConsentIn(
+  scope: TenantScope,
+  contactId: string,
+  channel: string,
+): Promise<'granted' | 'withdrawn' | null> {
+  const { rows } = await scope.conn.query<{ status: 'granted' | 'withdrawn' }>(
+    `select status from consents where org_id = $1 and object = 'contact' and contact_id = $2
+        and channel in ($3, 'any') order by at desc, id desc limit 1`,
+    [scope.ctx.orgId, contactId, channel],
+  );
+  return rows[0]?.status ?? null;
+}

@@ -19,6 +19,17 @@ const MessageData = z.object({
   error: z.string().optional(),
 });
 
+/** A delivery report about one recipient (issue 25). */
+const ReportData = z.object({
+  name: z.string().nullable(),
+  recipient: z.string(),
+  kind: z.enum(['hard', 'soft', 'complaint']),
+  status: z.string().nullable(),
+  diagnostic: z.string().nullable(),
+  original_message_id: z.string().nullable(),
+  suppressed: z.boolean(),
+});
+
 const medium = (kind: string) => (kind === 'sms' ? 'a text message' : 'an e-mail');
 const about = (subject: string | null) => (subject ? `: “${subject}”` : '');
 
@@ -39,6 +50,19 @@ export const conversationEvents = registerEvents({
     data: MessageData,
     describe: ({ what, data }) =>
       `${capital(medium(data.channel_kind))} to ${what} could not be sent${data.error ? ` (${data.error})` : ''}`,
+  }),
+  'message.bounced': defineEvent({
+    summary:
+      'A delivery status notification (RFC 3464) in a synced mailbox says a message to `recipient` failed (`kind` hard) or was delayed (soft); `suppressed` when the address is now on the suppression list',
+    data: ReportData,
+    describe: ({ what, data }) =>
+      `An e-mail to ${what} bounced (${data.kind}${data.status ? ` ${data.status}` : ''})`,
+  }),
+  'message.complained': defineEvent({
+    summary:
+      'An abuse report (ARF, RFC 5965) says `recipient` marked a message as spam; the address is suppressed',
+    data: ReportData,
+    describe: ({ what }) => `${capital(what)} marked an e-mail as spam`,
   }),
 });
 

@@ -129,6 +129,8 @@ export const messages = pgTable(
     status: text('status').notNull(),
     error: text('error'),
     idempotencyKey: text('idempotency_key'),
+    /** Extra headers of an outgoing e-mail (List-Unsubscribe of a sequence's message). */
+    headers: jsonb('headers').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     providerId: text('provider_id'),
     attempts: integer('attempts').notNull().default(0),
     sentBy: text('sent_by'),
@@ -149,7 +151,7 @@ export const messages = pgTable(
 );
 
 /**
- * Addresses never sent to (issue 23's minimal suppression list, for issue 25's consent work to
+ * Addresses never sent to (issue 25: `channel_kind` `domain` suppresses every address of a domain) (issue 23's minimal suppression list, for issue 25's consent work to
  * extend): an e-mail or number with its channel kind (`email`, `sms`), why (`unsubscribed`,
  * `sms_stop`, `bounced`, `manual`) and from where.
  */
@@ -167,5 +169,32 @@ export const suppressions = pgTable(
   (t) => [
     primaryKey({ columns: [t.orgId, t.id] }),
     uniqueIndex('message_suppressions_key').on(t.orgId, t.channelKind, t.address),
+  ],
+);
+
+/**
+ * A delivery report read from the synced mailbox (issue 25): a DSN (RFC 3464, `hard` for a 5.x.x
+ * status, `soft` for 4.x.x) or a complaint (ARF, RFC 5965), about `recipient`, naming the
+ * Message-ID it reports on when it quotes it.
+ */
+export const deliveryReports = pgTable(
+  'delivery_reports',
+  {
+    orgId: uuid('org_id').notNull(),
+    id: idColumn(),
+    channelId: uuid('channel_id').notNull(),
+    /** `hard`, `soft` or `complaint`. */
+    kind: text('kind').notNull(),
+    recipient: text('recipient').notNull(),
+    status: text('status'),
+    diagnostic: text('diagnostic'),
+    originalMessageId: text('original_message_id'),
+    reportMessageId: text('report_message_id').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.id] }),
+    uniqueIndex('delivery_reports_key').on(t.orgId, t.channelId, t.reportMessageId, t.recipient),
+    index('delivery_reports_recipient_idx').on(t.orgId, t.recipient),
   ],
 );

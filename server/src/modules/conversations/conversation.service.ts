@@ -2,11 +2,13 @@ import { and, eq } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
+import { recordConsentIn } from '../consent/consent.service.js';
 import { type ChannelRow, e164, isEmail } from './channel.service.js';
 import type { ConversationListQueryInput, ConversationView, MessageView } from './conversation.dto.js';
 import { channels } from './conversation.schema.js';
 import { ingestMessage } from './inbound.service.js';
 import { queueMessage } from './send.service.js';
+import { suppressIn } from './suppression.service.js';
 
 type ConversationRow = {
   id: string;
@@ -211,7 +213,11 @@ export async function unreadCount(services: Services, ctx: TenantContext) {
   );
 }
 
-async function channelIn(scope: TenantScope, id: string, path?: string): Promise<ChannelRow> {
+/**
+ * An active channel of the organization, in the caller's transaction.
+ * @throws 404 (400 `reference_not_found` at `path` when given); 409 `channel_paused`
+ */
+export async function channelIn(scope: TenantScope, id: string, path?: string): Promise<ChannelRow> {
   const { rows } = await scope.conn.query<{ id: string }>(
     `select id from channels where org_id = $1 and id = $2`,
     [scope.ctx.orgId, id],
@@ -278,20 +284,11 @@ export async function compose(
         : { rows: [] as { id: string }[] };
     const conversationId =
       existing[0]?.id ??
-      (
-        await scope.conn.query<{ id: string }>(
-          `insert into conversations (org_id, channel_id, contact_id, counterpart, subject, assignee_id)
-           values ($1, $2, $3, $4, $5, $6) returning id`,
-          [
-            ctx.orgId,
-            channel.id,
-            contact[0]?.id ?? null,
-            to,
-            input.subject ?? null,
-            ctx.actor.type === 'user' ? ctx.actor.id : null,
-          ],
-        )
-      ).rows[0]!.id;
+      (await openConversationIn(scope, channel, to, {
+        contactId: contact[0]?.id ?? null,
+        subject: input.subject ?? null,
+        assigneeId: ctx.actor.type === 'user' ? ctx.actor.id : null,
+      }));
     const id = await queueMessage(
       services,
       scope,
@@ -301,6 +298,21 @@ export async function compose(
     );
     return (await messagesOf(scope, conversationId)).find((m) => m.id === id)!;
   });
+}
+
+/** Starts a conversation with `counterpart` on a channel, in the caller's transaction. @returns its id */
+export async function openConversationIn(
+  scope: TenantScope,
+  channel: ChannelRow,
+  counterpart: string,
+  o: { contactId: string | null; subject: string | null; assigneeId: string | null },
+): Promise<string> {
+  const { rows } = await scope.conn.query<{ id: string }>(
+    `insert into conversations (org_id, channel_id, contact_id, counterpart, subject, assignee_id)
+     values ($1, $2, $3, $4, $5, $6) returning id`,
+    [scope.ctx.orgId, channel.id, o.contactId, counterpart, o.subject, o.assigneeId],
+  );
+  return rows[0]!.id;
 }
 
 const STOP_WORDS = new Set(['stop', 'stopall', 'unsubscribe', 'cancel', 'end', 'quit', 'optout', 'revoke']);
@@ -323,18 +335,32 @@ export async function receiveSms(
   const word = body.trim().toLowerCase();
   return withTenant(services.database, ctx, async (scope) => {
     let optedOut = false;
-    if (STOP_WORDS.has(word)) {
-      await scope.conn.query(
-        `insert into message_suppressions (org_id, channel_kind, address, reason, source)
-         values ($1, 'sms', $2, 'sms_stop', $3) on conflict (org_id, channel_kind, address) do nothing`,
-        [ctx.orgId, from, `twilio:${sid}`],
-      );
+    const keyword = STOP_WORDS.has(word) ? 'stop' : START_WORDS.has(word) ? 'start' : null;
+    if (keyword === 'stop') {
+      await suppressIn(scope, 'sms', from, 'sms_stop', `twilio:${sid}`);
       optedOut = true;
-    } else if (START_WORDS.has(word)) {
+    } else if (keyword === 'start') {
       await scope.conn.query(
         `delete from message_suppressions where org_id = $1 and channel_kind = 'sms' and address = $2 and reason = 'sms_stop'`,
         [ctx.orgId, from],
       );
+    }
+    if (keyword) {
+      // The consent ledger keeps the keyword as proof (issue 25).
+      const { rows: contact } = await scope.conn.query<{ id: string }>(
+        `select id from contacts where org_id = $1 and (phone = $2 or phones @> jsonb_build_array(jsonb_build_object('e164', $2::text))) limit 1`,
+        [ctx.orgId, from],
+      );
+      if (contact[0])
+        await recordConsentIn(scope, {
+          object: 'contact',
+          recordId: contact[0].id,
+          channel: 'sms',
+          purpose: 'marketing',
+          status: keyword === 'stop' ? 'withdrawn' : 'granted',
+          source: `sms_keyword:${sid}`,
+          proof: { keyword: body.trim().slice(0, 20), from, to: channel.address, message_sid: sid },
+        });
     }
     const media = Number(params.NumMedia ?? 0) || 0;
     const id = await ingestMessage(services, scope, channel, {

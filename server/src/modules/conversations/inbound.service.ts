@@ -5,6 +5,7 @@ import type { TenantScope } from '../../db/tenant.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import type { ChannelRow } from './channel.service.js';
+import { type DeliveryReport, deliveryReportsOf, recordDeliveryReports } from './delivery-report.js';
 
 /** Bodies kept up to this many characters (text and HTML each); the rest is cut. */
 const MAX_BODY_CHARS = 1_000_000;
@@ -24,6 +25,8 @@ export type Inbound = {
   attachments: { filename: string | null; content_type: string; size: number }[];
   providerId?: string | null;
   date?: Date | null;
+  /** The delivery reports it carries (a bounce, a complaint). */
+  reports?: DeliveryReport[];
 };
 
 const addressesOf = (a: AddressObject | AddressObject[] | undefined): string[] =>
@@ -56,11 +59,13 @@ export async function parseEmail(raw: Buffer): Promise<Inbound | null> {
   const from = addressesOf(parsed.from)[0];
   if (!from) return null;
   const refs = parsed.references;
+  const messageId = (
+    parsed.messageId ?? `<${createHash('sha256').update(raw).digest('hex')}@cairn.invalid>`
+  ).slice(0, 998);
   const html = typeof parsed.html === 'string' ? sanitizeHtml(cut(parsed.html)) : null;
   return {
-    messageId: (
-      parsed.messageId ?? `<${createHash('sha256').update(raw).digest('hex')}@cairn.invalid>`
-    ).slice(0, 998),
+    messageId,
+    reports: deliveryReportsOf(raw, messageId),
     inReplyTo: parsed.inReplyTo?.slice(0, 998) ?? null,
     references: (Array.isArray(refs) ? refs : refs ? [refs] : []).slice(-50).map((r) => r.slice(0, 998)),
     from,
@@ -208,6 +213,8 @@ export async function ingestMessage(
   );
   const id = rows[0]?.id;
   if (!id) return null;
+  if (message.reports?.length)
+    await recordDeliveryReports(services, scope, channel, message.messageId, message.reports);
   const preview = previewOf(message.text || message.subject || '');
   await scope.conn.query(
     `update conversations

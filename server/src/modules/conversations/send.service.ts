@@ -18,9 +18,12 @@ type SendJob = { org_id: string; message_id: string };
 /** Retries of a send that failed for a passing reason (a network error, a 4xx SMTP answer, Twilio 429/5xx), seconds. */
 const RETRY_SCHEDULE_S = [30, 120, 600];
 
+const domainOf = (address: string) => address.split('@')[1] ?? 'cairn.local';
+
 /**
  * Whether `address` may be sent to on `kind`: no row in the suppression list (an unsubscribe, an
- * SMS STOP, a hard bounce). Issue 25's consent work extends this check.
+ * SMS STOP, a hard bounce, a complaint), for the address or (e-mail) its whole domain.
+ * @returns the reason it is suppressed, or null
  */
 export async function suppressionOf(
   scope: TenantScope,
@@ -28,8 +31,10 @@ export async function suppressionOf(
   address: string,
 ): Promise<string | null> {
   const { rows } = await scope.conn.query<{ reason: string }>(
-    `select reason from message_suppressions where org_id = $1 and channel_kind = $2 and address = $3`,
-    [scope.ctx.orgId, kind === 'sms' ? 'sms' : 'email', address],
+    `select reason from message_suppressions
+      where org_id = $1 and ((channel_kind = $2 and address = $3) or (channel_kind = 'domain' and address = $4))
+      limit 1`,
+    [scope.ctx.orgId, kind === 'sms' ? 'sms' : 'email', address, kind === 'sms' ? '' : domainOf(address)],
   );
   return rows[0]?.reason ?? null;
 }
@@ -39,7 +44,17 @@ export const suppressed = (address: string, reason: string) =>
     path: 'body.to',
   });
 
-const domainOf = (address: string) => address.split('@')[1] ?? 'cairn.local';
+/** What a caller other than the inbox (a sequence) sets on a queued message. */
+export type QueueOptions = {
+  /** The idempotency key (unique per organization; default the message's id). */
+  idempotencyKey?: string;
+  /** The Message-ID's local part (default a random UUID): derived from the idempotency key. */
+  messageIdLocal?: string;
+  /** Extra e-mail headers (List-Unsubscribe, List-Unsubscribe-Post). */
+  headers?: Record<string, string>;
+  /** Send no earlier than this. */
+  startAfter?: Date;
+};
 
 /**
  * Queues a message to send on a conversation, in the caller's transaction: stored as `queued`
@@ -52,6 +67,7 @@ export async function queueMessage(
   channel: ChannelRow,
   conversation: { id: string; counterpart: string; subject: string | null },
   input: { text: string; subject?: string | undefined },
+  options: QueueOptions = {},
 ): Promise<string> {
   const orgId = scope.ctx.orgId;
   const reason = await suppressionOf(scope, channel.kind, conversation.counterpart);
@@ -85,7 +101,10 @@ export async function queueMessage(
     conversationId: conversation.id,
     channelId: channel.id,
     direction: 'out',
-    messageId: channel.kind === 'sms' ? null : `<${randomUUID()}@${domainOf(channel.address)}>`,
+    messageId:
+      channel.kind === 'sms'
+        ? null
+        : `<${options.messageIdLocal ?? randomUUID()}@${domainOf(channel.address)}>`,
     inReplyTo,
     references,
     fromAddress: channel.address,
@@ -93,7 +112,8 @@ export async function queueMessage(
     subject,
     text: input.text,
     status: 'queued',
-    idempotencyKey: id,
+    idempotencyKey: options.idempotencyKey ?? id,
+    headers: options.headers ?? {},
     sentBy: scope.ctx.actor.id,
     // The wall-clock time: messages of one transaction keep their order in the thread.
     createdAt: sql`clock_timestamp()`,
@@ -109,6 +129,7 @@ export async function queueMessage(
     { org_id: orgId, message_id: id } satisfies SendJob,
     {
       singletonKey: `message-send:${id}`,
+      ...(options.startAfter ? { startAfter: options.startAfter } : {}),
     },
   );
   return id;
@@ -157,6 +178,7 @@ async function deliver(
         subject: message.subject ?? '',
         text: message.text,
         messageId: message.messageId ?? undefined,
+        headers: message.headers,
         ...(message.inReplyTo ? { inReplyTo: message.inReplyTo } : {}),
         ...(message.references.length ? { references: message.references } : {}),
       });
@@ -277,6 +299,23 @@ export async function retryMessage(services: Services, ctx: TenantContext, id: s
       message_id: id,
     } satisfies SendJob);
   });
+}
+
+/**
+ * Cancels messages still `queued` (not yet claimed by their send job), in the caller's
+ * transaction: they become `failed` with `reason` and their job finds nothing to send. A message
+ * already claimed is past cancelling.
+ */
+export async function cancelQueuedMessagesIn(
+  scope: TenantScope,
+  ids: string[],
+  reason: string,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await scope.conn.query(
+    `update messages set status = 'failed', error = $3 where org_id = $1 and id = any($2::uuid[]) and status = 'queued'`,
+    [scope.ctx.orgId, ids, reason],
+  );
 }
 
 export function defineSendJobs(services: Services): void {

@@ -25,11 +25,19 @@ const asText = (value: unknown): string => {
 
 /** `text` with each variable replaced by its value in `context`. */
 export function renderTemplate(text: string, context: TemplateContext): string {
+  return renderVariables(text, { record: context.record, workflow: context.workflow });
+}
+
+/**
+ * `text` with each `{{root.key}}` replaced by `roots[root][key]` (a record's custom values under
+ * `custom` count too); an unknown root or key renders as an empty string. Sequences (issue 25)
+ * render `{{contact.first_name}}` and `{{sender.name}}` with it.
+ */
+export function renderVariables(text: string, roots: Record<string, Record<string, unknown>>): string {
   return text.replace(VARIABLE, (_, name: string) => {
     const [root, key] = name.split('.');
-    if (root === 'workflow') return key === 'name' ? context.workflow.name : '';
-    if (root !== 'record' || !key) return '';
-    const record = context.record;
+    const record = root ? roots[root] : undefined;
+    if (!record || !key) return '';
     const custom = (record.custom ?? {}) as Record<string, unknown>;
     return asText(key in record ? record[key] : custom[key]);
   });

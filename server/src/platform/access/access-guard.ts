@@ -84,7 +84,10 @@ export function rightsOfRoute(method: string, url: string): RouteRights | undefi
     return { object: '*', right: method === 'GET' || parts[2] === 'link' ? 'read' : 'update' };
   // The home page and REST hooks (event payloads carry records): reading some object.
   if (head === 'home' || head === 'hooks') return { object: '*', right: 'read' };
-  if (head === 'consents') return { object: 'contact', right: 'read' };
+  if (head === 'consents') return { object: 'contact', right: method === 'GET' ? 'read' : 'update' };
+  // Outreach (issue 25): sequences send to contacts; the suppression list names their addresses.
+  if (head === 'sequences' || head === 'sequence-enrollments' || head === 'suppressions')
+    return { object: 'contact', right: method === 'GET' ? 'read' : 'update' };
   // The inbox: conversations and messages with contacts (issue 23).
   if (head === 'conversations' || head === 'messages')
     return { object: 'contact', right: method === 'GET' ? 'read' : 'update' };
