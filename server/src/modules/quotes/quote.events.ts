@@ -59,6 +59,12 @@ export const quoteEvents = registerEvents({
     data: z.object({ name: RecordName, valid_until: z.string() }),
     describe: ({ what, data }) => `The validity of ${what} ended on ${data.valid_until}, unanswered`,
   }),
+  'opportunity.lines_updated': defineEvent({
+    summary: "A deal's line items were replaced (their count and net total)",
+    data: z.object({ name: RecordName, lines: z.number().int(), net_total: z.string(), currency: z.string() }),
+    describe: ({ actor, what, data }) =>
+      `${actor} set ${data.lines} line item${data.lines === 1 ? '' : 's'} on ${what} (${data.net_total} ${data.currency})`,
+  }),
   'sales_settings.updated': defineEvent({
     summary:
       "The organization's sales settings changed (locale, currency, approval threshold, quote defaults)",

@@ -14,6 +14,8 @@ import {
   SalesSettings,
   SalesSettingsUpdate,
 } from './quote.dto.js';
+import { OpportunityLines, OpportunityLinesInput } from './opportunity-lines.dto.js';
+import { getOpportunityLines, setOpportunityLines } from './opportunity-lines.service.js';
 import * as quotes from './quote.service.js';
 import { approveQuote, getQuotePdf, sendQuote } from './quote-send.service.js';
 import { computeQuoteMoney } from './quote-totals.js';
@@ -52,6 +54,36 @@ export function registerQuoteRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => updateSalesSettings(services, req.tenant, req.body),
+  );
+  app.get(
+    '/opportunities/:id/lines',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        operationId: 'getOpportunityLines',
+        summary: "A deal's line items, their totals, and whether the deal's amount follows them",
+        params: IdParams,
+        response: { 200: OpportunityLines, ...errors },
+      },
+    },
+    async (req) => getOpportunityLines(services, req.tenant, req.params.id),
+  );
+  app.put(
+    '/opportunities/:id/lines',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags,
+        operationId: 'setOpportunityLines',
+        summary:
+          "Replace a deal's line items (products priced from its price list, or free text); with `amount_from_lines` its amount follows their net total",
+        params: IdParams,
+        body: OpportunityLinesInput,
+        response: { 200: OpportunityLines, ...errors },
+      },
+    },
+    async (req) => setOpportunityLines(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/quotes/totals',
