@@ -2,7 +2,6 @@ import { index, integer, numeric, pgTable, primaryKey, text, uuid } from 'drizzl
 import { idColumn } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
-
 /**
  * A line item of a deal (issue 29): a product (copied: SKU, name, unit) or free text, with its
  * quantity, unit price from the deal's price list, discount and tax rate; money as on quote lines

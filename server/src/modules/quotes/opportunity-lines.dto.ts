@@ -8,11 +8,15 @@ export const OpportunityLinesInput = z.strictObject({
     .uuid()
     .nullable()
     .optional()
-    .describe("The list product lines are priced from; default: the deal's list, else the list in its currency, else the default"),
+    .describe(
+      "The list product lines are priced from; default: the deal's list, else the list in its currency, else the default",
+    ),
   amount_from_lines: z
     .boolean()
     .optional()
-    .describe("Whether the deal's amount follows the lines' net total (kept on the deal; default: as it was)"),
+    .describe(
+      "Whether the deal's amount follows the lines' net total (kept on the deal; default: as it was)",
+    ),
   lines: z.array(QuoteLineInput).max(1000).describe('Replaces every line'),
 });
 export type OpportunityLinesInput = z.infer<typeof OpportunityLinesInput>;

@@ -5,9 +5,15 @@ import type { Services } from '../../platform/http/types.js';
 import { opportunityRowIn, setOpportunityPricingIn } from '../opportunities/opportunity.service.js';
 import { updateOpportunityIn } from '../opportunities/opportunity-updates.service.js';
 import { trimDecimal } from '../products/product.service.js';
-import type { OpportunityLinesInput, OpportunityLinesView } from './opportunity-lines.dto.js';
 import { opportunityLines } from './opportunity-line.schema.js';
-import { lineViewOf, moneyFormatOf, opportunityLinesIn, pickPriceList, resolveLines } from './quote.service.js';
+import type { OpportunityLinesInput, OpportunityLinesView } from './opportunity-lines.dto.js';
+import {
+  lineViewOf,
+  moneyFormatOf,
+  opportunityLinesIn,
+  pickPriceList,
+  resolveLines,
+} from './quote.service.js';
 import { computeQuoteMoney } from './quote-totals.js';
 import { salesSettingsIn } from './sales-settings.service.js';
 
@@ -74,7 +80,12 @@ export async function setOpportunityLines(
     const currency = await linesCurrencyIn(scope, row, list?.currency);
     const { lines, money } = await resolveLines(
       scope,
-      { currency, priceListId: list?.id ?? null, day: new Date().toISOString().slice(0, 10), path: 'body.lines' },
+      {
+        currency,
+        priceListId: list?.id ?? null,
+        day: new Date().toISOString().slice(0, 10),
+        path: 'body.lines',
+      },
       input.lines,
     );
     await scope.tx
@@ -91,7 +102,10 @@ export async function setOpportunityLines(
       subject: { object: 'opportunity', id },
       data: { name: row.title, lines: lines.length, net_total: money.net_total, currency },
     });
-    if (amountFromLines && (Number(row.amount) !== Number(money.net_total) || row.amount === null || row.currency !== currency))
+    if (
+      amountFromLines &&
+      (Number(row.amount) !== Number(money.net_total) || row.amount === null || row.currency !== currency)
+    )
       await updateOpportunityIn(scope, services, id, { amount: Number(money.net_total), currency });
     return viewIn(scope, id);
   });

@@ -61,7 +61,12 @@ export const quoteEvents = registerEvents({
   }),
   'opportunity.lines_updated': defineEvent({
     summary: "A deal's line items were replaced (their count and net total)",
-    data: z.object({ name: RecordName, lines: z.number().int(), net_total: z.string(), currency: z.string() }),
+    data: z.object({
+      name: RecordName,
+      lines: z.number().int(),
+      net_total: z.string(),
+      currency: z.string(),
+    }),
     describe: ({ actor, what, data }) =>
       `${actor} set ${data.lines} line item${data.lines === 1 ? '' : 's'} on ${what} (${data.net_total} ${data.currency})`,
   }),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { OpportunityLines, OpportunityLinesInput } from './opportunity-lines.dto.js';
+import { getOpportunityLines, setOpportunityLines } from './opportunity-lines.service.js';
 import {
   Quote,
   QuoteCreate,
@@ -14,8 +16,6 @@ import {
   SalesSettings,
   SalesSettingsUpdate,
 } from './quote.dto.js';
-import { OpportunityLines, OpportunityLinesInput } from './opportunity-lines.dto.js';
-import { getOpportunityLines, setOpportunityLines } from './opportunity-lines.service.js';
 import * as quotes from './quote.service.js';
 import { approveQuote, getQuotePdf, sendQuote } from './quote-send.service.js';
 import { computeQuoteMoney } from './quote-totals.js';

@@ -13,8 +13,8 @@ import {
   unitPriceIn,
 } from '../products/price-list.service.js';
 import { productsIn, trimDecimal } from '../products/product.service.js';
-import type { QuoteCreateInput, QuoteLineInputValue, QuoteUpdateInput, QuoteView } from './quote.dto.js';
 import { opportunityLines } from './opportunity-line.schema.js';
+import type { QuoteCreateInput, QuoteLineInputValue, QuoteUpdateInput, QuoteView } from './quote.dto.js';
 import { quoteCounters, quoteLines, quotes } from './quote.schema.js';
 import {
   computeQuoteMoney,
@@ -135,7 +135,9 @@ export async function opportunityLinesIn(scope: TenantScope, opportunityId: stri
   return scope.tx
     .select()
     .from(opportunityLines)
-    .where(and(eq(opportunityLines.orgId, scope.ctx.orgId), eq(opportunityLines.opportunityId, opportunityId)))
+    .where(
+      and(eq(opportunityLines.orgId, scope.ctx.orgId), eq(opportunityLines.opportunityId, opportunityId)),
+    )
     .orderBy(asc(opportunityLines.position));
 }
 

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import {
   boolean,
   foreignKey,
@@ -10,7 +11,6 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { sql } from 'drizzle-orm';
 import { auditColumns, idColumn, isoTimestamp } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
