@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { quotePaymentLink } from '../quotes/quote-payment.service.js';
 import { listExchangeRates, setExchangeRate } from './exchange-rate.service.js';
 import {
   ExchangeRate,
@@ -13,6 +14,7 @@ import {
 } from './order.dto.js';
 import { convertQuote, getOrder, listOrders } from './order.service.js';
 import { cancelOrder, fulfilOrder } from './order-fulfilment.service.js';
+import { receiveStripeEvent } from './order-payment.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
 const IdParams = z.strictObject({ id: z.uuid() });
@@ -97,6 +99,60 @@ export function registerOrderRoutes(app: ApiApp, services: Services): void {
     },
     async (req) => cancelOrder(services, req.tenant, req.params.id),
   );
+  app.post(
+    '/quotes/:id/payment-link',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags,
+        operationId: 'createQuotePaymentLink',
+        summary:
+          'The payment link of an accepted quote: a Stripe Checkout Session for its total, made once; 409 `payments_not_configured` without STRIPE_SECRET_KEY, 424 `payment_provider_failed` when Stripe refuses',
+        params: IdParams,
+        response: {
+          200: z.object({
+            quote_id: z.uuid(),
+            session_id: z.string(),
+            url: z.string(),
+            paid_at: z.string().nullable(),
+          }),
+          ...errors,
+          424: Problem,
+        },
+      },
+    },
+    async (req) => quotePaymentLink(services, req.tenant, req.params.id),
+  );
+  // Stripe signs the raw bytes: this route reads its JSON body as a string.
+  app.register(async (scoped) => {
+    const api = scoped as unknown as ApiApp;
+    api.removeContentTypeParser('application/json');
+    api.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string', bodyLimit: 262_144 },
+      (_req, body, done) => done(null, String(body)),
+    );
+    api.post(
+      '/public/stripe/webhook',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags,
+          operationId: 'receiveStripeWebhook',
+          summary:
+            "Stripe's webhook, signed with Stripe-Signature; `checkout.session.completed` marks the quote (and its order) paid. 400 `invalid_signature` when it does not verify",
+          body: z.string(),
+          headers: z.object({ 'stripe-signature': z.string().max(2000).optional() }),
+          response: {
+            200: z.object({ received: z.literal(true), handled: z.boolean() }),
+            400: Problem,
+            409: Problem,
+          },
+        },
+      },
+      async (req) => receiveStripeEvent(services, req.body, req.headers['stripe-signature']),
+    );
+  });
   app.get(
     '/exchange-rates',
     {

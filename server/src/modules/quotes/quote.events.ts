@@ -59,6 +59,11 @@ export const quoteEvents = registerEvents({
     data: z.object({ name: RecordName, valid_until: z.string() }),
     describe: ({ what, data }) => `The validity of ${what} ended on ${data.valid_until}, unanswered`,
   }),
+  'quote.paid': defineEvent({
+    summary: "An accepted quote was paid through its payment link (Stripe Checkout's session completed)",
+    data: z.object({ name: RecordName, session_id: z.string(), amount: z.string(), currency: z.string() }),
+    describe: ({ what, data }) => `${what} was paid online (${data.amount} ${data.currency})`,
+  }),
   'opportunity.lines_updated': defineEvent({
     summary: "A deal's line items were replaced (their count and net total)",
     data: z.object({
