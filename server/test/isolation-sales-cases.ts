@@ -127,6 +127,8 @@ CASES['GET /api/v1/quotes/:id/pdf'] = [
 // Deal line items, orders, warehouses and stock (issue 29, part two).
 NO_IDS['GET /api/v1/exchange-rates'] = "the caller's organization's exchange rates; takes no id";
 NO_IDS['PUT /api/v1/exchange-rates'] = "sets a rate of the caller's organization; takes no id";
+NO_IDS['POST /api/v1/public/stripe/webhook'] =
+  "public: Stripe's signed event (unsigned here: 409, no payment provider in the walk's app)";
 
 const holdsProduct = (r: Parameters<typeof rowsOf>[0], v: Record<string, string>) =>
   rowsOf(r).some((row) => (row as unknown as { product_id: string }).product_id === v['query.product_id']);
@@ -232,5 +234,13 @@ CASES['GET /api/v1/stock/movements'] = [
       url: `/api/v1/stock/movements?product_id=${v['query.product_id']}&warehouse_id=${v['query.warehouse_id']}&order_id=${v['query.order_id']}`,
     }),
     holds: holdsProduct,
+  },
+];
+CASES['POST /api/v1/quotes/:id/payment-link'] = [
+  // The walk's app has no payment provider: its owner is told so, after the quote is found.
+  {
+    fields: { 'path.id': 'acceptedQuote' },
+    ok: 409,
+    send: (v) => ({ url: `/api/v1/quotes/${v['path.id']}/payment-link` }),
   },
 ];
