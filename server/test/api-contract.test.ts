@@ -58,6 +58,7 @@ describe('OpenAPI and the reference', () => {
         'cancelPublicBooking',
         'reschedulePublicBooking',
         // Twilio's messaging webhook: its X-Twilio-Signature is the credential (issue 23).
+        'receiveStripeWebhook',
         'receiveTwilioWebhook',
         'getHealth',
         // The Prometheus scrape: its own bearer token from the configuration (issue 30).

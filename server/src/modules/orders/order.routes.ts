@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkedJsonText } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { quotePaymentLink } from '../quotes/quote-payment.service.js';
@@ -129,8 +130,14 @@ export function registerOrderRoutes(app: ApiApp, services: Services): void {
     api.removeContentTypeParser('application/json');
     api.addContentTypeParser(
       'application/json',
-      { parseAs: 'string', bodyLimit: 262_144 },
-      (_req, body, done) => done(null, String(body)),
+      { parseAs: 'buffer', bodyLimit: 262_144 },
+      (_req, body, done) => {
+        try {
+          done(null, checkedJsonText(body as Buffer));
+        } catch (error) {
+          done(error as Error, undefined);
+        }
+      },
     );
     api.post(
       '/public/stripe/webhook',

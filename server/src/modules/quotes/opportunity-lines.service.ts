@@ -98,7 +98,7 @@ export async function setOpportunityLines(
     const amountFromLines = input.amount_from_lines ?? row.amountFromLines;
     await setOpportunityPricingIn(scope, id, { priceListId: list?.id ?? null, amountFromLines });
     await emitEvent(scope, services.jobs, {
-      type: 'opportunity.lines_updated',
+      type: 'opportunity_lines.updated',
       subject: { object: 'opportunity', id },
       data: { name: row.title, lines: lines.length, net_total: money.net_total, currency },
     });

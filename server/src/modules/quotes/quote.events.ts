@@ -64,7 +64,7 @@ export const quoteEvents = registerEvents({
     data: z.object({ name: RecordName, session_id: z.string(), amount: z.string(), currency: z.string() }),
     describe: ({ what, data }) => `${what} was paid online (${data.amount} ${data.currency})`,
   }),
-  'opportunity.lines_updated': defineEvent({
+  'opportunity_lines.updated': defineEvent({
     summary: "A deal's line items were replaced (their count and net total)",
     data: z.object({
       name: RecordName,
