@@ -5299,6 +5299,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "opportunity_lines.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A deal's line items were replaced (their count and net total) */
+        post: operations["onOpportunityLinesUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "opportunity.archived": {
         parameters: {
             query?: never;
@@ -5361,23 +5378,6 @@ export interface webhooks {
         put?: never;
         /** A opportunity was deleted for good */
         post: operations["onOpportunityDeleted"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "opportunity.lines_updated": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** A deal's line items were replaced (their count and net total) */
-        post: operations["onOpportunityLinesUpdated"];
         delete?: never;
         options?: never;
         head?: never;
@@ -56215,6 +56215,54 @@ export interface operations {
             };
         };
     };
+    onOpportunityLinesUpdated: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        currency: string;
+                        lines: number;
+                        name: string | null;
+                        net_total: string;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "opportunity_lines.updated";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     onOpportunityArchived: {
         parameters: {
             query?: never;
@@ -56389,54 +56437,6 @@ export interface operations {
                     trace_id: string | null;
                     /** @constant */
                     type: "opportunity.deleted";
-                    version: number;
-                };
-            };
-        };
-        responses: {
-            /** @description Received */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    onOpportunityLinesUpdated: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    actor: {
-                        id: string | null;
-                        /** @enum {string} */
-                        type: "user" | "api_key" | "workflow" | "system" | "import";
-                    };
-                    data: {
-                        currency: string;
-                        lines: number;
-                        name: string | null;
-                        net_total: string;
-                    };
-                    /** Format: uuid */
-                    id: string;
-                    /** @description When it happened (ISO 8601) */
-                    occurred_at: string;
-                    /** Format: uuid */
-                    org_id: string;
-                    subject: {
-                        id: string;
-                        object: string;
-                    };
-                    trace_id: string | null;
-                    /** @constant */
-                    type: "opportunity.lines_updated";
                     version: number;
                 };
             };
