@@ -4,12 +4,12 @@ import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { opportunityRowIn, setOpportunityPricingIn } from '../opportunities/opportunity.service.js';
 import { updateOpportunityIn } from '../opportunities/opportunity-updates.service.js';
-import { trimDecimal } from '../products/product.service.js';
 import { opportunityLines } from './opportunity-line.schema.js';
 import type { OpportunityLinesInput, OpportunityLinesView } from './opportunity-lines.dto.js';
 import {
   lineViewOf,
   moneyFormatOf,
+  moneyInputOf,
   opportunityLinesIn,
   pickPriceList,
   resolveLines,
@@ -28,18 +28,7 @@ async function viewIn(scope: TenantScope, id: string): Promise<OpportunityLinesV
   const currency = await linesCurrencyIn(scope, row, list?.currency);
   const lines = await opportunityLinesIn(scope, id);
   const fmt = moneyFormatOf(currency);
-  const money = computeQuoteMoney(
-    currency,
-    lines.map((l) => ({
-      quantity: trimDecimal(l.quantity)!,
-      unit_price: trimDecimal(l.unitPrice)!,
-      discount:
-        l.discountKind && l.discountValue !== null
-          ? { kind: l.discountKind as 'percent' | 'amount', value: trimDecimal(l.discountValue)! }
-          : null,
-      tax_rate: trimDecimal(l.taxRate)!,
-    })),
-  );
+  const money = computeQuoteMoney(currency, lines.map(moneyInputOf));
   return {
     opportunity_id: id,
     currency,

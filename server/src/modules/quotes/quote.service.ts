@@ -44,13 +44,7 @@ export const lineViewOf = (l: PricedLine, fmt: (v: string) => string) => ({
   sku: l.sku,
   description: l.description,
   unit: l.unit,
-  quantity: trimDecimal(l.quantity)!,
-  unit_price: trimDecimal(l.unitPrice)!,
-  discount:
-    l.discountKind && l.discountValue !== null
-      ? { kind: l.discountKind as 'percent' | 'amount', value: trimDecimal(l.discountValue)! }
-      : null,
-  tax_rate: trimDecimal(l.taxRate)!,
+  ...moneyInputOf(l),
   gross: fmt(l.gross),
   discount_amount: fmt(l.discount),
   net: fmt(l.net),
@@ -432,19 +426,20 @@ export function assertEditable(row: QuoteRow): void {
     throw conflict('A later version of this quote exists: edit that one', undefined, 'quote_superseded');
 }
 
+/** A stored line's numbers, as the money is computed from them. */
+export const moneyInputOf = (l: PricedLine): LineMoneyInput & { tax_rate: string } => ({
+  quantity: trimDecimal(l.quantity)!,
+  unit_price: trimDecimal(l.unitPrice)!,
+  discount:
+    l.discountKind && l.discountValue !== null
+      ? { kind: l.discountKind as 'percent' | 'amount', value: trimDecimal(l.discountValue)! }
+      : null,
+  tax_rate: trimDecimal(l.taxRate)!,
+});
+
 /** The input lines of an existing version, to copy into the next one unchanged. */
 export const inputsOf = (lines: PricedLine[]): QuoteLineInputValue[] =>
-  lines.map((l) => ({
-    product_id: l.productId,
-    description: l.description,
-    quantity: trimDecimal(l.quantity)!,
-    unit_price: trimDecimal(l.unitPrice)!,
-    discount:
-      l.discountKind && l.discountValue !== null
-        ? { kind: l.discountKind as 'percent' | 'amount', value: trimDecimal(l.discountValue)! }
-        : null,
-    tax_rate: trimDecimal(l.taxRate)!,
-  }));
+  lines.map((l) => ({ product_id: l.productId, description: l.description, ...moneyInputOf(l) }));
 
 /**
  * Changes a quote. A draft changes in place (its approval, if any, is withdrawn when its lines
