@@ -72,6 +72,12 @@ export type Config = {
    * reached with the `BACKUP_S3_*` settings or else the `FILE_S3_*` ones; null: not copied.
    */
   backupS3: S3Settings | null;
+  /**
+   * Stripe Checkout (issue 29): with `STRIPE_SECRET_KEY` an accepted quote offers a payment link;
+   * `STRIPE_API_BASE` points the client elsewhere (a local server in tests); `STRIPE_WEBHOOK_SECRET`
+   * verifies `checkout.session.completed`. Null: no payment provider.
+   */
+  stripe: { secretKey: string; apiBase: string | undefined; webhookSecret: string | undefined } | null;
   /** Days between an admin's request to delete the organization and its deletion (they may cancel meanwhile). */
   organizationDeletionGraceDays: number;
   /**
@@ -180,6 +186,9 @@ const envSchema = z.object({
   BACKUP_DIR: z.string().min(1).optional(),
   BACKUP_EVERY_HOURS: z.coerce.number().min(0).max(8760).default(24),
   BACKUP_KEEP: z.coerce.number().int().min(1).max(1000).default(7),
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
   BACKUP_S3_BUCKET: z.string().min(3).max(63).optional(),
   BACKUP_S3_PREFIX: z
     .string()
@@ -279,6 +288,9 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
           secretAccessKey: e.BACKUP_S3_SECRET_ACCESS_KEY ?? e.FILE_S3_SECRET_ACCESS_KEY,
           forcePathStyle: e.FILE_S3_FORCE_PATH_STYLE,
         }
+      : null,
+    stripe: e.STRIPE_SECRET_KEY
+      ? { secretKey: e.STRIPE_SECRET_KEY, apiBase: e.STRIPE_API_BASE, webhookSecret: e.STRIPE_WEBHOOK_SECRET }
       : null,
     organizationDeletionGraceDays: e.ORG_DELETION_GRACE_DAYS,
     outboundAllowedHosts: e.OUTBOUND_ALLOWED_HOSTS.split(',')

@@ -164,6 +164,61 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
             kind,
           ).id,
         };
+      case 'warehouse': {
+        const warehouse = ok(
+          await c.post('/api/v1/warehouses', {
+            name: `${tn.marker} store ${randomBytes(2).toString('hex')}`,
+          }),
+          kind,
+        ).id;
+        ok(
+          await c.post('/api/v1/stock/adjustments', {
+            warehouse_id: warehouse,
+            product_id: ids.product,
+            change: '50',
+            reason: 'walk stock',
+          }),
+          kind,
+        );
+        return { warehouse };
+      }
+      case 'acceptedQuote': {
+        // A deal of its own (converting closes it won), quoted, sent and accepted online.
+        const opp = ok(
+          await c.post('/api/v1/opportunities', { title: `${tn.marker} order deal`, currency: 'EUR' }),
+          kind,
+        ).id;
+        const quote = ok(
+          await c.post('/api/v1/quotes', {
+            opportunity_id: opp,
+            price_list_id: ids.priceList,
+            lines: [{ product_id: ids.product, quantity: '1', unit_price: '10' }],
+          }),
+          kind,
+        ).id;
+        const sent = ok(
+          await c.post(`/api/v1/quotes/${quote}/send`, { to: 'walk-buyer@example.com' }),
+          kind,
+        ) as {
+          id: string;
+          public_url?: string;
+        };
+        const path = new URL(sent.public_url!).pathname;
+        ok(await t.client().post(`${path}/accept`, { name: 'Walk Buyer' }), kind);
+        ok(
+          await c.put('/api/v1/exchange-rates', { currency: 'EUR', valid_on: '2020-01-01', rate: '1.1' }),
+          kind,
+        );
+        return { acceptedQuote: quote, orderDeal: opp };
+      }
+      case 'order': {
+        const made = await make(tn, 'acceptedQuote', ids);
+        const order = ok(await c.post(`/api/v1/quotes/${made.acceptedQuote}/order`, {}), kind) as {
+          id: string;
+          lines?: { id: string }[];
+        };
+        return { order: order.id, orderLine: order.lines![0]!.id, orderDeal: made.orderDeal! };
+      }
       case 'note':
         return {
           note: ok(
@@ -680,6 +735,9 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'priceList',
     'price',
     'quote',
+    'warehouse',
+    'acceptedQuote',
+    'order',
     'workflow',
     'run',
     'meetingType',

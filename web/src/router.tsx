@@ -159,6 +159,17 @@ const quoteRoute = createRoute({
   path: '/quotes/$id',
   component: lazyRouteComponent(() => import('./pages/quotes/QuotePage'), 'QuotePage'),
 });
+// Orders and stock (issue 29): their own chunks.
+const ordersRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/orders',
+  component: lazyRouteComponent(() => import('./pages/orders/OrdersPage'), 'OrdersPage'),
+});
+const stockRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/stock',
+  component: lazyRouteComponent(() => import('./pages/orders/StockPage'), 'StockPage'),
+});
 type BoardSearch = { pipeline?: string; owner?: string; q?: string; closed?: boolean };
 const boardRoute = createRoute({
   getParentRoute: () => appRoute,
@@ -349,6 +360,8 @@ const routeTree = rootRoute.addChildren([
     productsRoute,
     productRoute,
     quoteRoute,
+    ordersRoute,
+    stockRoute,
     boardRoute,
     opportunityRoute,
     tasksRoute,

@@ -157,7 +157,18 @@ export async function closeOpportunity(
   id: string,
   input: { status: 'won' | 'lost' | 'abandoned'; reason?: string | undefined },
 ) {
-  return withTenant(services.database, ctx, async (scope) => {
+  return withTenant(services.database, ctx, (scope) => closeOpportunityIn(scope, services, id, input));
+}
+
+/** `closeOpportunity` in the caller's transaction (an order's conversion closes its deal won). */
+export async function closeOpportunityIn(
+  scope: TenantScope,
+  services: Services,
+  id: string,
+  input: { status: 'won' | 'lost' | 'abandoned'; reason?: string | undefined },
+) {
+  const { ctx } = scope;
+  {
     const row = await loadRow(scope, id, true);
     if (row.status !== 'open')
       throw conflict(`This opportunity is already ${row.status}`, undefined, 'closed');
@@ -196,7 +207,7 @@ export async function closeOpportunity(
       related: related(row),
     });
     return (await opportunityViews(scope, [updated!]))[0]!;
-  });
+  }
 }
 
 /** Reopens a closed opportunity into `stageId` or the last open stage it was in. @throws 409 when open */

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  boolean,
   date,
   foreignKey,
   index,
@@ -28,6 +29,10 @@ export const opportunities = pgTable(
     /** Decimal amount in `currency` (ISO 4217). */
     amount: numeric('amount', { precision: 18, scale: 2 }),
     currency: text('currency'),
+    /** The price list its line items are priced from (issue 29); null: the list in its currency. */
+    priceListId: uuid('price_list_id'),
+    /** Whether `amount` follows its line items' net total (set by the user on the lines). */
+    amountFromLines: boolean('amount_from_lines').notNull().default(false),
     expectedCloseDate: date('expected_close_date'),
     ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'set null' }),
     contactId: uuid('contact_id'),

@@ -201,3 +201,22 @@ export async function emitOpportunitiesCreatedIn(
     })),
   );
 }
+
+/** A deal's row (locked), in the caller's transaction: its line items' owner reads it. @throws 404 */
+export const opportunityRowIn = (scope: TenantScope, id: string, forUpdate = false) =>
+  loadRow(scope, id, forUpdate);
+
+/**
+ * Sets how a deal's line items are priced (issue 29): the price list they read, and whether the
+ * deal's amount follows their total. The amount itself changes through `updateOpportunityIn`.
+ */
+export async function setOpportunityPricingIn(
+  scope: TenantScope,
+  id: string,
+  pricing: { priceListId: string | null; amountFromLines: boolean },
+): Promise<void> {
+  await scope.tx
+    .update(opportunities)
+    .set({ priceListId: pricing.priceListId, amountFromLines: pricing.amountFromLines })
+    .where(and(eq(opportunities.orgId, scope.ctx.orgId), eq(opportunities.id, id)));
+}

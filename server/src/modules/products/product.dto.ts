@@ -19,6 +19,10 @@ const productFields = {
   description: z.string().max(10_000).nullable().optional(),
   unit: z.string().trim().min(1).max(32).optional().describe('What one of it is called: unit, hour, kg'),
   fractional: z.boolean().optional().describe('Whether a line may hold a fractional quantity'),
+  backorders: z
+    .boolean()
+    .optional()
+    .describe('Whether orders may reserve more than a warehouse holds (its stock may go below zero)'),
   active: z.boolean().optional(),
   tax_rate: TaxRate.nullable().optional().describe('Percent: 20 is 20 %'),
   tags: z.array(z.string().trim().min(1).max(64)).max(100).optional(),
@@ -54,6 +58,7 @@ export const Product = z
     description: z.string().nullable(),
     unit: z.string(),
     fractional: z.boolean(),
+    backorders: z.boolean(),
     active: z.boolean(),
     tax_rate: z.string().nullable().describe('Percent, as a decimal string'),
     tags: z.array(z.string()),

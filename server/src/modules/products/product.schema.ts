@@ -34,6 +34,8 @@ export const products = pgTable(
     unit: text('unit').notNull().default('unit'),
     /** Whether a line may hold a fractional quantity of it (hours: yes; licences: no). */
     fractional: boolean('fractional').notNull().default(false),
+    /** Whether an order may reserve more of it than a warehouse holds (its stock may go below zero). */
+    backorders: boolean('backorders').notNull().default(false),
     active: boolean('active').notNull().default(true),
     /** Tax rate in percent (20 = 20 %); null: the line's own rate, else none. */
     taxRate: numeric('tax_rate', { precision: 7, scale: 4 }),

@@ -59,6 +59,22 @@ export const quoteEvents = registerEvents({
     data: z.object({ name: RecordName, valid_until: z.string() }),
     describe: ({ what, data }) => `The validity of ${what} ended on ${data.valid_until}, unanswered`,
   }),
+  'quote.paid': defineEvent({
+    summary: "An accepted quote was paid through its payment link (Stripe Checkout's session completed)",
+    data: z.object({ name: RecordName, session_id: z.string(), amount: z.string(), currency: z.string() }),
+    describe: ({ what, data }) => `${what} was paid online (${data.amount} ${data.currency})`,
+  }),
+  'opportunity_lines.updated': defineEvent({
+    summary: "A deal's line items were replaced (their count and net total)",
+    data: z.object({
+      name: RecordName,
+      lines: z.number().int(),
+      net_total: z.string(),
+      currency: z.string(),
+    }),
+    describe: ({ actor, what, data }) =>
+      `${actor} set ${data.lines} line item${data.lines === 1 ? '' : 's'} on ${what} (${data.net_total} ${data.currency})`,
+  }),
   'sales_settings.updated': defineEvent({
     summary:
       "The organization's sales settings changed (locale, currency, approval threshold, quote defaults)",

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { OpportunityLines, OpportunityLinesInput } from './opportunity-lines.dto.js';
+import { getOpportunityLines, setOpportunityLines } from './opportunity-lines.service.js';
 import {
   Quote,
   QuoteCreate,
@@ -52,6 +54,36 @@ export function registerQuoteRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => updateSalesSettings(services, req.tenant, req.body),
+  );
+  app.get(
+    '/opportunities/:id/lines',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags,
+        operationId: 'getOpportunityLines',
+        summary: "A deal's line items, their totals, and whether the deal's amount follows them",
+        params: IdParams,
+        response: { 200: OpportunityLines, ...errors },
+      },
+    },
+    async (req) => getOpportunityLines(services, req.tenant, req.params.id),
+  );
+  app.put(
+    '/opportunities/:id/lines',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags,
+        operationId: 'setOpportunityLines',
+        summary:
+          "Replace a deal's line items (products priced from its price list, or free text); with `amount_from_lines` its amount follows their net total",
+        params: IdParams,
+        body: OpportunityLinesInput,
+        response: { 200: OpportunityLines, ...errors },
+      },
+    },
+    async (req) => setOpportunityLines(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/quotes/totals',

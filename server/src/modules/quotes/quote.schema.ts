@@ -107,6 +107,10 @@ export const quotes = pgTable(
     rejectedAt: isoTimestamp('rejected_at'),
     rejectedReason: text('rejected_reason'),
     expiredAt: isoTimestamp('expired_at'),
+    /** Stripe Checkout: the session of the accepted quote's payment link, its URL, when it was paid. */
+    paymentSessionId: text('payment_session_id'),
+    paymentUrl: text('payment_url'),
+    paidAt: isoTimestamp('paid_at'),
     ...auditColumns(),
   },
   (t) => [

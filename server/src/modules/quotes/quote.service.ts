@@ -5,7 +5,7 @@ import { AppError, badRequest, conflict, notFound } from '../../platform/errors/
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { getContact } from '../contacts/contact.service.js';
-import { getOpportunity } from '../opportunities/opportunity.service.js';
+import { getOpportunity, opportunityRowIn } from '../opportunities/opportunity.service.js';
 import {
   defaultPriceListIn,
   priceListForCurrencyIn,
@@ -13,6 +13,7 @@ import {
   unitPriceIn,
 } from '../products/price-list.service.js';
 import { productsIn, trimDecimal } from '../products/product.service.js';
+import { opportunityLines } from './opportunity-line.schema.js';
 import type { QuoteCreateInput, QuoteLineInputValue, QuoteUpdateInput, QuoteView } from './quote.dto.js';
 import { quoteCounters, quoteLines, quotes } from './quote.schema.js';
 import {
@@ -25,18 +26,40 @@ import { approvalRequired, salesSettingsIn } from './sales-settings.service.js';
 
 export type QuoteRow = typeof quotes.$inferSelect;
 type LineRow = typeof quoteLines.$inferSelect;
-type NewLine = Omit<typeof quoteLines.$inferInsert, 'orgId' | 'quoteId'>;
+export type NewLine = Omit<typeof quoteLines.$inferInsert, 'orgId' | 'quoteId'>;
 
 const today = () => new Date().toISOString().slice(0, 10);
 const addDays = (day: string, days: number) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 const money = (v: string) => v; // numeric(20,4) rounded on write: shown with the currency's decimals
 
+/** The columns a priced line has, on a quote, a deal or an order. */
+export type PricedLine = Omit<LineRow, 'orgId' | 'quoteId'>;
+
+/** A priced line as the API shows it (`fmt` writes money with the currency's decimals). */
+export const lineViewOf = (l: PricedLine, fmt: (v: string) => string) => ({
+  id: l.id,
+  position: l.position,
+  product_id: l.productId,
+  sku: l.sku,
+  description: l.description,
+  unit: l.unit,
+  ...moneyInputOf(l),
+  gross: fmt(l.gross),
+  discount_amount: fmt(l.discount),
+  net: fmt(l.net),
+});
+
+/** Writes money in `currency` with its minor unit's decimals. */
+export const moneyFormatOf = (currency: string) => {
+  const dp = decimalsOf(currency);
+  return (v: string) => new Decimal(v).toFixed(dp);
+};
+
 /** The quote as the API shows it (lines given in position order). */
 export function quoteViewOf(row: QuoteRow, lines: LineRow[], threshold: string | null): QuoteView {
-  const dp = decimalsOf(row.currency);
-  const fmt = (v: string) => new Decimal(v).toFixed(dp);
-  const net = new Decimal(row.subtotal).minus(row.discountTotal).toFixed(dp);
+  const fmt = moneyFormatOf(row.currency);
+  const net = fmt(new Decimal(row.subtotal).minus(row.discountTotal).toString());
   return {
     id: row.id,
     number: row.number,
@@ -54,24 +77,7 @@ export function quoteViewOf(row: QuoteRow, lines: LineRow[], threshold: string |
     terms: row.terms,
     notes: row.notes,
     recipient_email: row.recipientEmail,
-    lines: lines.map((l) => ({
-      id: l.id,
-      position: l.position,
-      product_id: l.productId,
-      sku: l.sku,
-      description: l.description,
-      unit: l.unit,
-      quantity: trimDecimal(l.quantity)!,
-      unit_price: trimDecimal(l.unitPrice)!,
-      discount:
-        l.discountKind && l.discountValue !== null
-          ? { kind: l.discountKind as 'percent' | 'amount', value: trimDecimal(l.discountValue)! }
-          : null,
-      tax_rate: trimDecimal(l.taxRate)!,
-      gross: fmt(l.gross),
-      discount_amount: fmt(l.discount),
-      net: fmt(l.net),
-    })),
+    lines: lines.map((l) => lineViewOf(l, fmt)),
     subtotal: fmt(row.subtotal),
     discount_total: fmt(row.discountTotal),
     net_total: net,
@@ -116,6 +122,17 @@ export async function quoteRowIn(scope: TenantScope, id: string, forUpdate = fal
   const [row] = forUpdate ? await query.for('update') : await query;
   if (!row) throw notFound('Quote', id);
   return row;
+}
+
+/** A deal's line items in position order (issue 29), in the caller's transaction. */
+export async function opportunityLinesIn(scope: TenantScope, opportunityId: string) {
+  return scope.tx
+    .select()
+    .from(opportunityLines)
+    .where(
+      and(eq(opportunityLines.orgId, scope.ctx.orgId), eq(opportunityLines.opportunityId, opportunityId)),
+    )
+    .orderBy(asc(opportunityLines.position));
 }
 
 export async function quoteLinesIn(scope: TenantScope, quoteId: string): Promise<LineRow[]> {
@@ -238,7 +255,7 @@ export async function resolveLines(
   return { lines, money: result };
 }
 
-const moneyColumns = (m: ReturnType<typeof computeQuoteMoney>) => ({
+export const moneyColumns = (m: ReturnType<typeof computeQuoteMoney>) => ({
   subtotal: money(m.subtotal),
   discountTotal: m.discount_total,
   taxTotal: m.tax_total,
@@ -261,7 +278,7 @@ async function writeLines(scope: TenantScope, quoteId: string, lines: NewLine[])
  * The price list a quote uses: the one asked for (its currency must be the quote's: 422
  * `currency_mismatch`), else the list in the quote's currency, else the default one.
  */
-async function pickPriceList(
+export async function pickPriceList(
   scope: TenantScope,
   asked: string | undefined,
   currency: string | null,
@@ -307,13 +324,21 @@ export async function createQuote(
     : null;
   return withTenant(services.database, ctx, async (scope) => {
     const settings = await salesSettingsIn(scope);
-    const list = await pickPriceList(scope, input.price_list_id, opportunity.currency, 'body.price_list_id');
+    // Without lines of its own, the quote copies the deal's line items (and their price list).
+    const dealLines = input.lines === undefined ? await opportunityLinesIn(scope, opportunity.id) : [];
+    const dealRow = await opportunityRowIn(scope, opportunity.id);
+    const list = await pickPriceList(
+      scope,
+      input.price_list_id ?? (dealLines.length > 0 ? (dealRow.priceListId ?? undefined) : undefined),
+      opportunity.currency,
+      'body.price_list_id',
+    );
     const currency = opportunity.currency ?? list?.currency ?? settings.currency;
     const day = today();
     const { lines, money: m } = await resolveLines(
       scope,
       { currency, priceListId: list?.id ?? null, day, path: 'body.lines' },
-      input.lines ?? [],
+      input.lines ?? inputsOf(dealLines),
     );
     const number = await nextNumber(scope, new Date().getUTCFullYear());
     const [row] = await scope.tx
@@ -401,19 +426,20 @@ export function assertEditable(row: QuoteRow): void {
     throw conflict('A later version of this quote exists: edit that one', undefined, 'quote_superseded');
 }
 
+/** A stored line's numbers, as the money is computed from them. */
+export const moneyInputOf = (l: PricedLine): LineMoneyInput & { tax_rate: string } => ({
+  quantity: trimDecimal(l.quantity)!,
+  unit_price: trimDecimal(l.unitPrice)!,
+  discount:
+    l.discountKind && l.discountValue !== null
+      ? { kind: l.discountKind as 'percent' | 'amount', value: trimDecimal(l.discountValue)! }
+      : null,
+  tax_rate: trimDecimal(l.taxRate)!,
+});
+
 /** The input lines of an existing version, to copy into the next one unchanged. */
-const inputsOf = (lines: LineRow[]): QuoteLineInputValue[] =>
-  lines.map((l) => ({
-    product_id: l.productId,
-    description: l.description,
-    quantity: trimDecimal(l.quantity)!,
-    unit_price: trimDecimal(l.unitPrice)!,
-    discount:
-      l.discountKind && l.discountValue !== null
-        ? { kind: l.discountKind as 'percent' | 'amount', value: trimDecimal(l.discountValue)! }
-        : null,
-    tax_rate: trimDecimal(l.taxRate)!,
-  }));
+export const inputsOf = (lines: PricedLine[]): QuoteLineInputValue[] =>
+  lines.map((l) => ({ product_id: l.productId, description: l.description, ...moneyInputOf(l) }));
 
 /**
  * Changes a quote. A draft changes in place (its approval, if any, is withdrawn when its lines

@@ -56,6 +56,7 @@ const READ_SUFFIXES = new Set([
   'status-history',
   'board',
   'price',
+  'lines',
 ]);
 
 /**
@@ -95,6 +96,11 @@ export function rightsOfRoute(method: string, url: string): RouteRights | undefi
   // Quotes are the deals' documents.
   if (head === 'quotes')
     return { object: 'opportunity', right: method === 'GET' || parts[1] === 'totals' ? 'read' : 'update' };
+  // Orders are the deals' documents too (issue 29); stock and warehouses hold products.
+  if (head === 'orders') return { object: 'opportunity', right: method === 'GET' ? 'read' : 'update' };
+  if (head === 'stock' || head === 'warehouses')
+    return { object: 'product', right: method === 'GET' ? 'read' : 'update' };
+  if (head === 'exchange-rates') return 'none';
   // A person's data (GDPR): the export right to take it out, the delete right to erase it.
   if (head === 'contacts' && parts[2] === 'personal-data')
     return { object: 'contact', right: 'export', id: 'record' };
@@ -125,6 +131,8 @@ export function rightsOfRoute(method: string, url: string): RouteRights | undefi
   }
   if (method === 'DELETE') return onId && !second ? { object, right: 'delete', ...id } : undefined;
   if (method === 'PATCH') return onId && !second ? { object, right: 'update', ...id } : undefined;
+  // A deal's line items (issue 29) are replaced whole.
+  if (method === 'PUT') return onId && second === 'lines' ? { object, right: 'update', ...id } : undefined;
   if (method !== 'POST') return undefined;
   if (first === undefined) return { object, right: 'create' };
   if (first === 'query') return { object, right: 'read' };

@@ -92,6 +92,24 @@ function charsetOf(contentType: string): string | undefined {
 }
 
 /**
+ * A JSON body's exact text, checked by the same rules as every JSON body (strict UTF-8, depth,
+ * valid JSON, no NUL): for a route that must see the bytes as sent (a signed webhook).
+ * @throws AppError 400 `invalid_utf8`, `too_deep`, `invalid_json`, `invalid_character`
+ */
+export function checkedJsonText(bytes: Uint8Array): string {
+  const text = decodeUtf8(bytes);
+  assertJsonDepth(text, 'body');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new AppError(400, 'invalid_json', 'The request body is not valid JSON', { path: 'body' });
+  }
+  assertStorable(parsed, 'body');
+  return text;
+}
+
+/**
  * The rules every input passes where it enters, before any route or schema sees it:
  * - Bodies are JSON or (import uploads) multipart; any other media type is 415.
  * - JSON bodies are read as bytes and decoded as strict UTF-8 (400 `invalid_utf8`); a

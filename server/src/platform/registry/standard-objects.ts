@@ -313,6 +313,9 @@ STANDARD_OBJECTS.product = {
     field('fractional', 'Fractional quantities', 'boolean', {
       description: 'Whether a line may hold a fractional quantity (hours: yes; licences: no)',
     }),
+    field('backorders', 'Back-orders', 'boolean', {
+      description: 'Whether orders may reserve more than a warehouse holds (stock below zero)',
+    }),
     field('active', 'Active', 'boolean', { synonyms: ['active', 'enabled'] }),
     field('tax_rate', 'Tax rate %', 'number', { synonyms: ['taxrate', 'tax', 'vat', 'vatrate'] }),
     field('tags', 'Tags', 'tags', { synonyms: ['tags', 'tag', 'labels', 'series', 'category'] }),

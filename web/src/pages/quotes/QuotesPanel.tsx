@@ -27,6 +27,13 @@ export function QuotesPanel({ id, canEdit }: PanelProps) {
     onError: (e) =>
       notifications.show({ color: 'red', title: 'Could not create the quote', message: e.message }),
   });
+  const order = useMutation({
+    mutationFn: (quoteId: string) =>
+      call(api.POST('/api/v1/quotes/{id}/order', { params: { path: { id: quoteId } }, body: {} })),
+    onSuccess: () => void navigate({ to: '/orders' }),
+    onError: (e) =>
+      notifications.show({ color: 'red', title: 'Could not make the order', message: e.message }),
+  });
   return (
     <Section title="Quotes">
       {quotes.data?.data.length ? (
@@ -47,6 +54,13 @@ export function QuotesPanel({ id, canEdit }: PanelProps) {
                 </Table.Td>
                 <Table.Td ta="right">
                   {q.total} {q.currency}
+                </Table.Td>
+                <Table.Td>
+                  {canEdit && q.status === 'accepted' && (
+                    <Button size="compact-xs" variant="light" onClick={() => order.mutate(q.id)}>
+                      Order
+                    </Button>
+                  )}
                 </Table.Td>
               </Table.Tr>
             ))}

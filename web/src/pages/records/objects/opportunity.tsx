@@ -1,7 +1,7 @@
 import { Badge, Button, Menu, Select, Table, Text, TextInput } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { queryOptions, useMutation, useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { api, call, money } from '../../../api/client';
 import { formatDate } from '../../../lib/fields';
 import { pipelinesQuery } from '../../../lib/query';
@@ -151,6 +151,18 @@ function StageHistory({ id }: PanelProps) {
   );
 }
 
+// A deal's line items (issue 29) load as their own chunk when a deal is opened.
+const LineItemsPanel = lazy(() =>
+  import('../../quotes/LineItemsPanel').then((m) => ({ default: m.LineItemsPanel })),
+);
+function LineItems(props: PanelProps) {
+  return (
+    <Suspense fallback={null}>
+      <LineItemsPanel {...props} />
+    </Suspense>
+  );
+}
+
 const text = (v: unknown) => (typeof v === 'string' ? v : null);
 
 /** An opportunity: its place in a pipeline (stage moves, closing, reopening) and its history. */
@@ -159,7 +171,7 @@ export const opportunityPlugin: ObjectPlugin = {
   Actions: StageActions,
   // The pipeline and stage show in the header and move through the stage actions.
   fields: { pipeline_id: null, stage_id: null },
-  panels: [StageHistory, QuotesPanel],
+  panels: [StageHistory, LineItems, QuotesPanel],
   summary: (r) => (
     <>
       {'amount' in r && (
