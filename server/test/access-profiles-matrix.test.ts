@@ -162,6 +162,16 @@ describe('the route walk: every record route declares its rights', () => {
 
   it('a role with no rights is refused 403 right_denied on every record route; one with all passes the check', async () => {
     const none = await memberWithRole('nothing', { default_access: { rights: [], scope: 'all' } });
+    // Refused on every record route on purpose: more refusals than the guard's budget of failed
+    // authorization attempts allows (it would lock the member), so the walk raises it for this role.
+    const unlimited = { warn: 1_000_000, block: 1_000_000, window_seconds: 600 };
+    expectStatus(
+      await org.admin.client.put('/api/v1/guard/settings', {
+        role: 'nothing',
+        budgets: { denied: unlimited },
+      }),
+      200,
+    );
     const everything = await memberWithRole('everything', {
       default_access: { rights: ['create', 'read', 'update', 'delete', 'export', 'import'], scope: 'all' },
     });

@@ -26,7 +26,7 @@ export type GuardSubject = {
   apiKeyId: string | null;
   /** The user's e-mail or the key's name. */
   label: string;
-  /** The role key whose budgets apply. */
+  /** The role key whose budgets apply: a custom role's own key (its budgets default to `user`'s). */
   role: string;
 };
 
@@ -41,7 +41,7 @@ export function subjectOf(p: Principal | null): GuardSubject | null {
         userId: p.userId,
         apiKeyId: p.apiKeyId ?? null,
         label: p.name,
-        role: p.role,
+        role: p.customRole ?? p.role,
       }
     : {
         orgId: p.orgId,
@@ -50,7 +50,7 @@ export function subjectOf(p: Principal | null): GuardSubject | null {
         userId: p.userId,
         apiKeyId: null,
         label: p.email,
-        role: p.role,
+        role: p.customRole ?? p.role,
       };
 }
 
