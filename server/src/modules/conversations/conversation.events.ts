@@ -30,6 +30,9 @@ const ReportData = z.object({
   suppressed: z.boolean(),
 });
 
+/** Who a delivery report is about: the contact's name and address, or the address alone. */
+const whom = (data: { name: string | null; recipient: string }) =>
+  data.name ? `${data.name} (${data.recipient})` : data.recipient;
 const medium = (kind: string) => (kind === 'sms' ? 'a text message' : 'an e-mail');
 const about = (subject: string | null) => (subject ? `: “${subject}”` : '');
 
@@ -55,14 +58,14 @@ export const conversationEvents = registerEvents({
     summary:
       'A delivery status notification (RFC 3464) in a synced mailbox says a message to `recipient` failed (`kind` hard) or was delayed (soft); `suppressed` when the address is now on the suppression list',
     data: ReportData,
-    describe: ({ what, data }) =>
-      `An e-mail to ${what} bounced (${data.kind}${data.status ? ` ${data.status}` : ''})`,
+    describe: ({ data }) =>
+      `An e-mail to ${whom(data)} bounced (${data.kind}${data.status ? ` ${data.status}` : ''})`,
   }),
   'message.complained': defineEvent({
     summary:
       'An abuse report (ARF, RFC 5965) says `recipient` marked a message as spam; the address is suppressed',
     data: ReportData,
-    describe: ({ what }) => `${capital(what)} marked an e-mail as spam`,
+    describe: ({ data }) => `${capital(whom(data))} marked an e-mail as spam`,
   }),
 });
 
