@@ -105,7 +105,8 @@ describe('the inbox: a customer texts in, a salesperson reads and answers', () =
     await page.getByRole('heading', { name: 'Nina Norte', level: 3 }).waitFor();
     await page.getByLabel('Reply').fill('Yes: three days to Lisbon.');
     await page.getByRole('button', { name: 'Send', exact: true }).click();
-    await page.getByText('Yes: three days to Lisbon.').waitFor();
+    // In the thread (the conversation list's preview may show the reply too).
+    await page.getByTestId('message').filter({ hasText: 'Yes: three days to Lisbon.' }).waitFor();
     await expect
       .poll(() => tw.sent.map((f) => f.get('Body')), { timeout: 20_000 })
       .toEqual(['Yes: three days to Lisbon.']);
