@@ -24,14 +24,24 @@ export type ActiveWorkflow = {
 const CACHE_MS = 2_000;
 const cache = new Map<string, { at: number; list: ActiveWorkflow[] }>();
 
-/** Forgets an organization's active workflows in this process (after a change to one of them). */
-export const forgetActiveWorkflows = (orgId: string) => cache.delete(orgId);
+/** Bumped by each forget: a load that began before it does not fill the cache with what it read. */
+const generations = new Map<string, number>();
+
+/**
+ * Forgets an organization's active workflows in this process (after a change to one of them: in its
+ * transaction and again once it committed, since a dispatch may read the old state in between).
+ */
+export const forgetActiveWorkflows = (orgId: string) => {
+  cache.delete(orgId);
+  generations.set(orgId, (generations.get(orgId) ?? 0) + 1);
+};
 
 /** The organization's active workflows whose trigger listens to events. */
 async function activeWorkflows(scope: TenantScope): Promise<ActiveWorkflow[]> {
   const orgId = scope.ctx.orgId;
   const hit = cache.get(orgId);
   if (hit && Date.now() - hit.at < CACHE_MS) return hit.list;
+  const generation = generations.get(orgId) ?? 0;
   const rows = await scope.tx
     .select({
       id: workflows.id,
@@ -58,7 +68,7 @@ async function activeWorkflows(scope: TenantScope): Promise<ActiveWorkflow[]> {
     );
   const list = rows.map((r) => ({ ...r, definition: r.definition as Definition }));
   if (cache.size > 10_000) cache.clear();
-  cache.set(orgId, { at: Date.now(), list });
+  if ((generations.get(orgId) ?? 0) === generation) cache.set(orgId, { at: Date.now(), list });
   return list;
 }
 

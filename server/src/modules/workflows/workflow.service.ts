@@ -208,7 +208,7 @@ export async function updateWorkflow(
   id: string,
   input: WorkflowUpdateInput,
 ) {
-  return withTenant(services.database, ctx, async (scope) => {
+  const result = await withTenant(services.database, ctx, async (scope) => {
     const { row, version } = await loadWorkflow(scope, id, true);
     assertFresh(row, input.lock_version);
     let current = version;
@@ -266,6 +266,9 @@ export async function updateWorkflow(
     forgetActiveWorkflows(ctx.orgId);
     return view(updated!, current!);
   });
+  // Committed now: a dispatch that read the old state meanwhile must not keep it.
+  forgetActiveWorkflows(ctx.orgId);
+  return result;
 }
 
 /**
@@ -280,7 +283,7 @@ export async function setWorkflowStatus(
   status: 'active' | 'paused',
   lockVersion?: number,
 ) {
-  return withTenant(services.database, ctx, async (scope) => {
+  const result = await withTenant(services.database, ctx, async (scope) => {
     const { row, version } = await loadWorkflow(scope, id, true);
     assertFresh(row, lockVersion);
     const definition = version.definition as Definition;
@@ -320,4 +323,7 @@ export async function setWorkflowStatus(
     forgetActiveWorkflows(ctx.orgId);
     return view(result, current!);
   });
+  // Committed now: a dispatch that read the old state meanwhile must not keep it.
+  forgetActiveWorkflows(ctx.orgId);
+  return result;
 }
