@@ -99,6 +99,7 @@ describe('a Support role that cannot see opportunity values or export', () => {
     expect(card.title).toBe('Glacier renewal');
     expect(card).not.toHaveProperty('amount');
     expect(board.columns[0]).not.toHaveProperty('sums');
+    expect(board).not.toHaveProperty('total');
 
     const report = expectStatus(await c.get(`/api/v1/pipelines/${pipeline.id}/report`), 200);
     expect(report.stages[0]).not.toHaveProperty('total');

@@ -235,6 +235,37 @@ describe('opportunities and the board', () => {
     expect(filtered.body.columns[0].count).toBe(3);
   });
 
+  it("totals the board's open deals in the organization's currency with the dated rates, never adding a currency without one", async () => {
+    const org = await admin.client.patch('/api/v1/organization/settings', { default_currency: 'USD' });
+    expect(org.status).toBe(200);
+    const p = (await admin.client.post('/api/v1/pipelines', { name: 'Converted' })).body;
+    // Stage 0 is 10 % likely, stage 2 is 50 %.
+    await newDeal('Dollars', { pipeline_id: p.id, amount: 1000, currency: 'USD' });
+    await newDeal('Euros', { pipeline_id: p.id, amount: 200, currency: 'EUR', stage_id: p.stages[2].id });
+    await newDeal('Pounds', { pipeline_id: p.id, amount: 300, currency: 'GBP' });
+    const won = await newDeal('Won big', { pipeline_id: p.id, amount: 5000, currency: 'USD' });
+    await admin.client.post(`/api/v1/opportunities/${won.id}/close`, { status: 'won' });
+    // An older EUR rate and today's: today's holds; GBP has none yet.
+    for (const [valid_on, rate] of [
+      ['2020-01-01', '1.5'],
+      [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10), '1.1'],
+    ])
+      expect((await admin.client.put('/api/v1/exchange-rates', { currency: 'EUR', valid_on, rate })).status).toBe(200);
+    const board = (await admin.client.get(`/api/v1/pipelines/${p.id}/board?include_closed=true`)).body;
+    expect(board.total).toMatchObject({
+      currency: 'USD',
+      value: 1220, // 1000 + 200 x 1.1; the won deal and the GBP are not in it
+      weighted: 210, // 100 + 110 x 50 %
+      rates: [{ currency: 'EUR', rate: '1.1' }],
+      unconverted: [{ currency: 'GBP', value: 300, weighted: 30 }],
+    });
+    expect(board.total.as_of).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // Once GBP has a rate it counts too.
+    await admin.client.put('/api/v1/exchange-rates', { currency: 'GBP', valid_on: '2020-01-01', rate: '1.25' });
+    const again = (await admin.client.get(`/api/v1/pipelines/${p.id}/board`)).body;
+    expect(again.total).toMatchObject({ value: 1595, weighted: 247.5, unconverted: [] });
+  });
+
   it('reports count, value and weighted value per stage', async () => {
     const p = (await admin.client.post('/api/v1/pipelines', { name: 'Report' })).body;
     await newDeal('R1', { pipeline_id: p.id, amount: 1000 });

@@ -81,4 +81,30 @@ describe('the board when the server says no', () => {
     for (const id of [opp.body.id, ...stages.map((s) => s.id)]) expect(all).not.toContain(id);
     await column(page, open[1]!.name).locator('[data-card="Announced deal"]').waitFor();
   });
+
+  it("totals the open deals in the organization's currency with a rate the admin sets in Settings", async () => {
+    expect(
+      (await apiCall(page, 'PATCH', '/api/v1/organization/settings', { default_currency: 'USD' })).status,
+    ).toBe(200);
+    for (const [title, amount, currency] of [
+      ['Euro deal', 1000, 'EUR'],
+      ['Dollar deal', 500, 'USD'],
+    ] as const)
+      expect((await apiCall(page, 'POST', '/api/v1/opportunities', { title, amount, currency })).status).toBe(201);
+
+    await page.goto('/opportunities');
+    // No EUR rate yet: the euros are named apart, never added to the dollars.
+    await page.getByTestId('board-total').getByText(/not converted, no exchange rate: €1,000/).waitFor();
+    await expect(page.getByTestId('board-total').textContent()).resolves.toMatch(/Open pipeline \$500/);
+
+    await page.goto('/settings?tab=organization');
+    await page.getByRole('textbox', { name: /^Currency/ }).fill('EUR');
+    await page.getByRole('textbox', { name: /^Rate \(USD per unit\)/ }).fill('1.1');
+    await page.getByRole('button', { name: 'Set rate' }).click();
+    await page.getByRole('table', { name: 'Exchange rates' }).getByText('1.1').waitFor();
+
+    await page.goto('/opportunities');
+    await page.getByTestId('board-total').getByText(/Open pipeline \$1,600/).waitFor();
+    await expect(page.getByTestId('board-total').textContent()).resolves.not.toMatch(/not converted/);
+  });
 });

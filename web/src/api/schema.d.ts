@@ -7524,6 +7524,50 @@ export interface components {
                 [key: string]: number;
             };
         };
+        BoardTotal: {
+            /** @description YYYY-MM-DD: the day (in the organization's time zone) whose rates apply */
+            as_of: string;
+            /** @description The organization's currency (ISO 4217), which the totals are in */
+            currency: string;
+            /** @description The rates used: units of the organization currency per unit, and the day each holds from */
+            rates: {
+                currency: string;
+                rate: string;
+                valid_on: string;
+            }[];
+            /** @description Sums of currencies with no rate yet: left out of the totals, never added as they are */
+            unconverted: {
+                currency: string;
+                value: number;
+                weighted: number;
+            }[];
+            /** @description Open deals' value on the board, converted with the rates in force */
+            value: number;
+            /** @description The same, each deal weighted by its stage probability */
+            weighted: number;
+        };
+        BoardTotalInput: {
+            /** @description YYYY-MM-DD: the day (in the organization's time zone) whose rates apply */
+            as_of: string;
+            /** @description The organization's currency (ISO 4217), which the totals are in */
+            currency: string;
+            /** @description The rates used: units of the organization currency per unit, and the day each holds from */
+            rates: {
+                currency: string;
+                rate: string;
+                valid_on: string;
+            }[];
+            /** @description Sums of currencies with no rate yet: left out of the totals, never added as they are */
+            unconverted: {
+                currency: string;
+                value: number;
+                weighted: number;
+            }[];
+            /** @description Open deals' value on the board, converted with the rates in force */
+            value: number;
+            /** @description The same, each deal weighted by its stage probability */
+            weighted: number;
+        };
         Booking: {
             answers: {
                 [key: string]: string;
@@ -37752,6 +37796,7 @@ export interface operations {
                             id: string;
                             name: string;
                         };
+                        total?: components["schemas"]["BoardTotal"];
                     };
                 };
             };

@@ -1,12 +1,17 @@
+import { Decimal } from 'decimal.js';
 import { sql } from 'drizzle-orm';
+import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { type TenantContext, withTenant } from '../../db/tenant.js';
+import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import type { FilterNode } from '../../platform/query/query.schema.js';
 import { contactTitleSql, UNNAMED_CONTACT } from '../../platform/registry/display-name.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import { convertSums, ratesInForceIn } from '../currencies/exchange-rate.service.js';
+import { minorUnitOf } from '../currencies/minor-units.js';
+import { getOrganizationSettings } from '../organizations/organization-settings.service.js';
 import { loadPipeline } from '../pipelines/pipeline.service.js';
 import { daysSince } from './opportunity-views.service.js';
 
@@ -34,6 +39,20 @@ export const BoardColumn = z
     next_cursor: z.string().nullable(),
   })
   .meta({ id: 'BoardColumn' });
+export const BoardTotal = z
+  .object({
+    currency: z.string().describe("The organization's currency (ISO 4217), which the totals are in"),
+    value: z.number().describe("Open deals' value on the board, converted with the rates in force"),
+    weighted: z.number().describe('The same, each deal weighted by its stage probability'),
+    as_of: z.string().describe("YYYY-MM-DD: the day (in the organization's time zone) whose rates apply"),
+    rates: z
+      .array(z.object({ currency: z.string(), rate: z.string(), valid_on: z.string() }))
+      .describe('The rates used: units of the organization currency per unit, and the day each holds from'),
+    unconverted: z
+      .array(z.object({ currency: z.string(), value: z.number(), weighted: z.number() }))
+      .describe('Sums of currencies with no rate yet: left out of the totals, never added as they are'),
+  })
+  .meta({ id: 'BoardTotal' });
 
 type RawCard = {
   id: string;
@@ -100,6 +119,7 @@ export async function board(
   pipelineId: string,
   options: BoardOptions,
 ) {
+  const settings = await getOrganizationSettings(services, ctx);
   return withTenant(
     services.database,
     ctx,
@@ -139,25 +159,74 @@ export async function board(
          where s.org_id = ${ctx.orgId} and s.pipeline_id = ${pipelineId}
          order by s.position`),
       );
+      const columns = pipeline.stages.map((stage) => {
+        const row = rows.find((r) => r.id === stage.id);
+        const items = row?.items ?? [];
+        const shown = items.slice(0, options.perColumn);
+        return {
+          stage: { id: stage.id, name: stage.name, probability: stage.probability, kind: stage.kind },
+          count: row?.n ?? 0,
+          sums: Object.fromEntries(Object.entries(row?.sums ?? {}).map(([k, v]) => [k, Number(v)])),
+          cards: shown.map(card),
+          next_cursor: items.length > options.perColumn ? encode(shown.at(-1)!) : null,
+        };
+      });
       return {
         pipeline: { id: pipeline.id, name: pipeline.name },
-        columns: pipeline.stages.map((stage) => {
-          const row = rows.find((r) => r.id === stage.id);
-          const items = row?.items ?? [];
-          const shown = items.slice(0, options.perColumn);
-          return {
-            stage: { id: stage.id, name: stage.name, probability: stage.probability, kind: stage.kind },
-            count: row?.n ?? 0,
-            sums: Object.fromEntries(Object.entries(row?.sums ?? {}).map(([k, v]) => [k, Number(v)])),
-            cards: shown.map(card),
-            next_cursor: items.length > options.perColumn ? encode(shown.at(-1)!) : null,
-          };
-        }),
+        columns,
+        total: await boardTotalIn(scope, settings, columns),
       };
     },
     { readOnly: true },
   );
 }
+
+/**
+ * The board's open value in the organization's currency (issue 20): each open column's sums per
+ * currency, plain and weighted by the stage's probability, converted with the rates in force
+ * today in the organization's time zone (`convertSums`). Won and lost columns are not counted.
+ */
+async function boardTotalIn(
+  scope: TenantScope,
+  settings: { default_currency: string; time_zone: string },
+  columns: { stage: { probability: number; kind: string }; sums: Record<string, number> }[],
+) {
+  const value: Record<string, Decimal> = {};
+  const weighted: Record<string, Decimal> = {};
+  for (const col of columns) {
+    if (col.stage.kind !== 'open') continue;
+    for (const [cur, sum] of Object.entries(col.sums)) {
+      value[cur] = (value[cur] ?? new Decimal(0)).plus(sum);
+      weighted[cur] = (weighted[cur] ?? new Decimal(0)).plus(
+        new Decimal(sum).times(col.stage.probability).div(100),
+      );
+    }
+  }
+  const into = settings.default_currency;
+  const day = DateTime.now().setZone(settings.time_zone).toISODate() ?? DateTime.utc().toISODate()!;
+  const rates = await ratesInForceIn(
+    scope,
+    Object.keys(value).filter((c) => c !== into),
+    day,
+  );
+  const decimals = minorUnitOf(into);
+  const plain = convertSums(rates, toStrings(value), into, decimals);
+  const heavy = convertSums(rates, toStrings(weighted), into, decimals);
+  return {
+    currency: into,
+    value: plain.value,
+    weighted: heavy.value,
+    as_of: day,
+    rates: [...rates.values()],
+    unconverted: plain.unconverted.map((u) => ({
+      ...u,
+      weighted: heavy.unconverted.find((w) => w.currency === u.currency)?.value ?? 0,
+    })),
+  };
+}
+
+const toStrings = (sums: Record<string, Decimal>) =>
+  Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v.toString()]));
 
 /** The next page of one column of the board, after `cursor`. */
 export async function boardColumn(

@@ -18,7 +18,14 @@ import {
   StageHistoryEntry,
 } from './opportunity.dto.js';
 import * as opps from './opportunity.service.js';
-import { BoardCard, BoardColumn, board, boardColumn, pipelineReport } from './opportunity-board.service.js';
+import {
+  BoardCard,
+  BoardColumn,
+  BoardTotal,
+  board,
+  boardColumn,
+  pipelineReport,
+} from './opportunity-board.service.js';
 import * as moves from './opportunity-moves.service.js';
 import { opportunityStageHolders } from './opportunity-stages.service.js';
 import { updateOpportunity } from './opportunity-updates.service.js';
@@ -158,6 +165,9 @@ export function registerOpportunityRoutes(app: ApiApp, services: Services): void
           200: z.object({
             pipeline: z.object({ id: z.uuid(), name: z.string() }),
             columns: z.array(BoardColumn),
+            total: BoardTotal.optional().describe(
+              "The board's open value in the organization's currency (absent when the amount is hidden from the caller's role)",
+            ),
           }),
           ...errors,
         },

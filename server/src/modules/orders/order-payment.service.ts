@@ -5,8 +5,8 @@ import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { minorUnitOf } from '../currencies/minor-units.js';
 import { markQuotePaidIn, stripeOf } from '../quotes/quote-payment.service.js';
-import { minorUnitOf } from '../quotes/quote-totals.js';
 import { orders } from './order.schema.js';
 
 const invalidSignature = () =>

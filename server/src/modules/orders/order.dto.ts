@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { CurrencyCode } from '../products/price-list.dto.js';
 import { DecimalInput } from '../products/product.dto.js';
 import { QuoteLine, TaxGroup } from '../quotes/quote.dto.js';
 
@@ -69,22 +68,3 @@ export const OrderFulfil = z.strictObject({
     .describe('How much of which line left the warehouse; absent: everything still to deliver'),
 });
 export type OrderFulfilInput = z.infer<typeof OrderFulfil>;
-
-export const ExchangeRateSet = z.strictObject({
-  currency: CurrencyCode,
-  valid_on: z.iso.date().describe('YYYY-MM-DD: the rate holds from this day until the next one'),
-  rate: DecimalInput.refine((v) => Number(v) > 0, 'Above zero').describe(
-    'Units of the organization’s currency one unit of `currency` is worth',
-  ),
-});
-export type ExchangeRateSetInput = z.infer<typeof ExchangeRateSet>;
-
-export const ExchangeRate = z
-  .object({
-    id: z.uuid(),
-    currency: z.string(),
-    valid_on: z.string(),
-    rate: z.string(),
-    created_at: z.string(),
-  })
-  .meta({ id: 'ExchangeRate' });

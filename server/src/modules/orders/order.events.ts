@@ -38,12 +38,6 @@ export const orderEvents = registerEvents({
     data: z.object({ name: RecordName, session_id: z.string(), amount: z.string(), currency: z.string() }),
     describe: ({ what, data }) => `${what} was paid online (${data.amount} ${data.currency})`,
   }),
-  'exchange_rate.set': defineEvent({
-    summary: "A dated exchange rate into the organization's currency was set",
-    data: z.object({ name: RecordName, currency: z.string(), valid_on: z.string(), rate: z.string() }),
-    describe: ({ actor, data }) =>
-      `${actor} set the ${data.currency} rate from ${data.valid_on} to ${data.rate}`,
-  }),
 });
 
 declare module '../../platform/events/event-catalogue.js' {

@@ -3,16 +3,7 @@ import { checkedJsonText } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { quotePaymentLink } from '../quotes/quote-payment.service.js';
-import { listExchangeRates, setExchangeRate } from './exchange-rate.service.js';
-import {
-  ExchangeRate,
-  ExchangeRateSet,
-  Order,
-  OrderConvert,
-  OrderFulfil,
-  OrderListQuery,
-  OrderSummary,
-} from './order.dto.js';
+import { Order, OrderConvert, OrderFulfil, OrderListQuery, OrderSummary } from './order.dto.js';
 import { convertQuote, getOrder, listOrders } from './order.service.js';
 import { cancelOrder, fulfilOrder } from './order-fulfilment.service.js';
 import { receiveStripeEvent } from './order-payment.service.js';
@@ -21,7 +12,7 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Pr
 const IdParams = z.strictObject({ id: z.uuid() });
 const tags = ['orders'];
 
-/** Orders made from accepted quotes, their delivery and cancellation; exchange rates (issue 29). */
+/** Orders made from accepted quotes, their delivery and cancellation (issue 29). */
 export function registerOrderRoutes(app: ApiApp, services: Services): void {
   app.post(
     '/quotes/:id/order',
@@ -160,31 +151,4 @@ export function registerOrderRoutes(app: ApiApp, services: Services): void {
       async (req) => receiveStripeEvent(services, req.body, req.headers['stripe-signature']),
     );
   });
-  app.get(
-    '/exchange-rates',
-    {
-      config: { access: 'records:read' },
-      schema: {
-        tags,
-        operationId: 'listExchangeRates',
-        summary: "Dated exchange rates into the organization's currency",
-        response: { 200: z.object({ data: z.array(ExchangeRate) }), ...errors },
-      },
-    },
-    async (req) => ({ data: await listExchangeRates(services, req.tenant) }),
-  );
-  app.put(
-    '/exchange-rates',
-    {
-      config: { access: 'settings:manage' },
-      schema: {
-        tags,
-        operationId: 'setExchangeRate',
-        summary: "Set a currency's rate into the organization's currency from a day on (admins)",
-        body: ExchangeRateSet,
-        response: { 200: ExchangeRate, ...errors },
-      },
-    },
-    async (req) => setExchangeRate(services, req.tenant, req.body),
-  );
 }

@@ -4,15 +4,15 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { convertIn } from '../currencies/exchange-rate.service.js';
+import { minorUnitOf } from '../currencies/minor-units.js';
 import { opportunityRowIn } from '../opportunities/opportunity.service.js';
 import { closeOpportunityIn } from '../opportunities/opportunity-moves.service.js';
 import { updateOpportunityIn } from '../opportunities/opportunity-updates.service.js';
 import { trimDecimal } from '../products/product.service.js';
 import { lineViewOf, moneyFormatOf, quoteLinesIn, quoteRowIn } from '../quotes/quote.service.js';
-import { minorUnitOf } from '../quotes/quote-totals.js';
 import { salesSettingsIn } from '../quotes/sales-settings.service.js';
 import { defaultWarehouseIn, moveStockIn, warehouseIn } from '../stock/stock.service.js';
-import { convertIn } from './exchange-rate.service.js';
 import type { OrderConvertInput, OrderView } from './order.dto.js';
 import { orderCounters, orderLines, orders } from './order.schema.js';
 

@@ -6,9 +6,9 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, conflict } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { minorUnitOf } from '../currencies/minor-units.js';
 import { quotes } from './quote.schema.js';
 import { quoteRowIn } from './quote.service.js';
-import { minorUnitOf } from './quote-totals.js';
 
 /**
  * The Stripe client (the official `stripe` package), pointed at `STRIPE_API_BASE` when set (a

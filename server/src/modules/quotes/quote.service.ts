@@ -5,6 +5,7 @@ import { AppError, badRequest, conflict, notFound } from '../../platform/errors/
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { getContact } from '../contacts/contact.service.js';
+import { minorUnitOf as decimalsOf } from '../currencies/minor-units.js';
 import { getOpportunity, opportunityRowIn } from '../opportunities/opportunity.service.js';
 import {
   defaultPriceListIn,
@@ -16,12 +17,7 @@ import { productsIn, trimDecimal } from '../products/product.service.js';
 import { opportunityLines } from './opportunity-line.schema.js';
 import type { QuoteCreateInput, QuoteLineInputValue, QuoteUpdateInput, QuoteView } from './quote.dto.js';
 import { quoteCounters, quoteLines, quotes } from './quote.schema.js';
-import {
-  computeQuoteMoney,
-  minorUnitOf as decimalsOf,
-  isFractional,
-  type LineMoneyInput,
-} from './quote-totals.js';
+import { computeQuoteMoney, isFractional, type LineMoneyInput } from './quote-totals.js';
 import { approvalRequired, salesSettingsIn } from './sales-settings.service.js';
 
 export type QuoteRow = typeof quotes.$inferSelect;

@@ -250,7 +250,7 @@ STANDARD_OBJECTS.opportunity = {
     }),
     field('amount', 'Amount', 'number', {
       description: 'Decimal amount in currency',
-      derivedKeys: ['sums', 'total', 'weighted'],
+      derivedKeys: ['sums', 'total', 'weighted', 'unconverted'],
       synonyms: ['amount', 'value', 'closevalue', 'dealvalue', 'revenue', 'dealamount'],
     }),
     field('currency', 'Currency', 'text', { maxLength: 3, synonyms: ['currency', 'currencycode'] }),

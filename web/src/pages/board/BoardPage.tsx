@@ -44,6 +44,7 @@ import { memberName, useMembers } from '../../lib/fields';
 import { meQuery, objectQuery, pipelinesQuery } from '../../lib/query';
 import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 import { FilterBuilder, type FilterState, toFilter } from '../records/FilterBuilder';
+import { BoardTotalLine } from './BoardTotal';
 import { boardAnnouncements } from './board-announcements';
 import { NewOpportunityForm } from './NewOpportunityForm';
 
@@ -271,6 +272,7 @@ export function BoardPage() {
         />
       </Group>
       {board.error ? <ErrorAlert error={board.error} /> : null}
+      {data && <BoardTotalLine total={data.total} />}
       {!data ? (
         <PageSkeleton />
       ) : data.columns.every((c) => c.count === 0) && !filterNode && !q ? (

@@ -5,6 +5,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { api, call, type Schemas } from '../../api/client';
 import { organizationSettingsQuery } from '../../lib/query';
 import { ErrorAlert, PageSkeleton } from '../../shell/states';
+import { ExchangeRatesSettings } from './ExchangeRatesSettings';
 
 type Settings = Schemas['OrganizationSettings'];
 
@@ -105,6 +106,7 @@ export function OrganizationSettings() {
           </Group>
         </Stack>
       </form>
+      <ExchangeRatesSettings currency={settings.data?.default_currency ?? draft.default_currency} />
       <DeleteOrganization name={settings.data?.name ?? draft.name} />
     </>
   );

@@ -1,12 +1,12 @@
 import { Decimal } from 'decimal.js';
-import { and, asc, desc, eq, lte } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lte } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { trimDecimal } from '../products/product.service.js';
-import type { ExchangeRateSetInput } from './order.dto.js';
-import { exchangeRates } from './order.schema.js';
+import type { ExchangeRateSetInput } from './exchange-rate.dto.js';
+import { exchangeRates } from './exchange-rate.schema.js';
 
 type RateRow = typeof exchangeRates.$inferSelect;
 const viewOf = (r: RateRow) => ({
@@ -106,4 +106,59 @@ export async function convertIn(
       .toDecimalPlaces(decimals, Decimal.ROUND_HALF_EVEN)
       .toFixed(decimals),
   };
+}
+
+/** A currency's rate in force on a day: what the organization's currency gains per unit of it. */
+export type RateInForce = { currency: string; rate: string; valid_on: string };
+
+/**
+ * The newest rate on or before `day` of each of `currencies` (one round trip); a currency with
+ * no such rate is absent from the answer. The organization's own currency needs none.
+ */
+export async function ratesInForceIn(
+  scope: TenantScope,
+  currencies: readonly string[],
+  day: string,
+): Promise<Map<string, RateInForce>> {
+  const out = new Map<string, RateInForce>();
+  if (currencies.length === 0) return out;
+  const rows = await scope.tx
+    .selectDistinctOn([exchangeRates.currency], {
+      currency: exchangeRates.currency,
+      rate: exchangeRates.rate,
+      validOn: exchangeRates.validOn,
+    })
+    .from(exchangeRates)
+    .where(
+      and(
+        eq(exchangeRates.orgId, scope.ctx.orgId),
+        inArray(exchangeRates.currency, [...currencies]),
+        lte(exchangeRates.validOn, day),
+      ),
+    )
+    .orderBy(asc(exchangeRates.currency), desc(exchangeRates.validOn));
+  for (const r of rows)
+    out.set(r.currency, { currency: r.currency, rate: trimDecimal(r.rate)!, valid_on: r.validOn });
+  return out;
+}
+
+/**
+ * Sums per currency converted into `into` with `rates` (from `ratesInForceIn`): the total,
+ * rounded half-even to `decimals`, and the sums left out because their currency has no rate yet.
+ * Never adds two currencies without a rate.
+ */
+export function convertSums(
+  rates: ReadonlyMap<string, RateInForce>,
+  sums: Readonly<Record<string, number | string>>,
+  into: string,
+  decimals: number,
+): { value: number; unconverted: { currency: string; value: number }[] } {
+  let total = new Decimal(0);
+  const unconverted: { currency: string; value: number }[] = [];
+  for (const [currency, value] of Object.entries(sums)) {
+    const rate = currency === into ? '1' : rates.get(currency)?.rate;
+    if (rate) total = total.plus(new Decimal(value).times(rate));
+    else unconverted.push({ currency, value: Number(value) });
+  }
+  return { value: total.toDecimalPlaces(decimals, Decimal.ROUND_HALF_EVEN).toNumber(), unconverted };
 }
