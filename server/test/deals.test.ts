@@ -250,7 +250,9 @@ describe('opportunities and the board', () => {
       ['2020-01-01', '1.5'],
       [new Date(Date.now() - 86_400_000).toISOString().slice(0, 10), '1.1'],
     ])
-      expect((await admin.client.put('/api/v1/exchange-rates', { currency: 'EUR', valid_on, rate })).status).toBe(200);
+      expect(
+        (await admin.client.put('/api/v1/exchange-rates', { currency: 'EUR', valid_on, rate })).status,
+      ).toBe(200);
     const board = (await admin.client.get(`/api/v1/pipelines/${p.id}/board?include_closed=true`)).body;
     expect(board.total).toMatchObject({
       currency: 'USD',
@@ -261,7 +263,11 @@ describe('opportunities and the board', () => {
     });
     expect(board.total.as_of).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     // Once GBP has a rate it counts too.
-    await admin.client.put('/api/v1/exchange-rates', { currency: 'GBP', valid_on: '2020-01-01', rate: '1.25' });
+    await admin.client.put('/api/v1/exchange-rates', {
+      currency: 'GBP',
+      valid_on: '2020-01-01',
+      rate: '1.25',
+    });
     const again = (await admin.client.get(`/api/v1/pipelines/${p.id}/board`)).body;
     expect(again.total).toMatchObject({ value: 1595, weighted: 247.5, unconverted: [] });
   });

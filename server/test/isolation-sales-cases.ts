@@ -10,6 +10,8 @@ NO_IDS['GET /api/v1/public/quotes/:token'] =
   "public: takes a quote link's signed token (a secret, not an id)";
 NO_IDS['GET /api/v1/public/quotes/:token/pdf'] =
   "public: takes a quote link's signed token (a secret, not an id)";
+NO_IDS['GET /api/v1/public/quotes/:token/pay'] =
+  "public: takes a quote link's signed token (a secret, not an id)";
 NO_IDS['POST /api/v1/public/quotes/:token/accept'] =
   "public: takes a quote link's signed token (a secret, not an id)";
 NO_IDS['POST /api/v1/public/quotes/:token/reject'] =

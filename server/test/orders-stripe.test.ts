@@ -194,6 +194,63 @@ describe('Stripe payment link', () => {
   });
 });
 
+describe("the customer's payment from the quote's own page", () => {
+  it('offers to pay once accepted, sends the customer to Checkout and back to the page, which shows the payment', async () => {
+    const { q, path } = await acceptedQuote();
+    const html = { accept: 'text/html' };
+    // Not accepted yet: no payment offered, and the pay link refuses.
+    expect((await t.client().get(path, html)).text).not.toContain('/pay"');
+    expectProblem(await t.client().get(`${path}/pay`), 409, 'quote_not_accepted');
+    expectStatus(await t.client().post(`${path}/accept`, { name: 'Pat Payer' }), 200);
+    const page = (await t.client().get(path, html)).text;
+    expect(page).toMatch(/<a class="button accept" href="[^"]+\/pay">Pay \$99\.98 now<\/a>/);
+
+    const before = seen.length;
+    const pay = await t.app.inject({ method: 'GET', url: `${path}/pay` });
+    expect(pay.statusCode).toBe(303);
+    const session = `cs_test_${before + 1}`;
+    expect(pay.headers.location).toBe(`https://checkout.stripe.com/c/pay/${session}`);
+    // The customer comes back to this very page (the signed link), never to a page behind sign-in.
+    const form = Object.fromEntries(seen.at(-1)!.form);
+    expect(form.success_url).toBe(`${new URL(path, String(form.cancel_url)).href}?paid=1`);
+    expect(new URL(String(form.cancel_url)).pathname).toBe(path);
+    // Paying twice reuses the one session.
+    expect((await t.app.inject({ method: 'GET', url: `${path}/pay` })).headers.location).toBe(
+      pay.headers.location,
+    );
+    expect(seen.length).toBe(before + 1);
+    expect((await t.client().get(`${path}?paid=1`, html)).text).toContain('your payment is being confirmed');
+
+    const payload = JSON.stringify({
+      id: `evt_${session}`,
+      object: 'event',
+      type: 'checkout.session.completed',
+      data: {
+        object: {
+          id: session,
+          object: 'checkout.session',
+          payment_status: 'paid',
+          status: 'complete',
+          amount_total: 9998,
+          currency: 'usd',
+          client_reference_id: q.id,
+          metadata: { org_id: admin.orgId, quote_id: q.id },
+        },
+      },
+    });
+    const signature = new Stripe('sk_test_local').webhooks.generateTestHeaderString({
+      payload,
+      secret: WEBHOOK_SECRET,
+    });
+    expect((await webhook(payload, signature)).statusCode).toBe(200);
+    const paid = (await t.client().get(path, html)).text;
+    expect(paid).toMatch(/Paid on /);
+    expect(paid).not.toContain('/pay"');
+    // Once paid, the pay link leads back to the page.
+    expect((await t.app.inject({ method: 'GET', url: `${path}/pay` })).headers.location).toContain('?paid=1');
+  });
+});
+
 /** The webhook's answer as the kit's problem checker reads it. */
 async function webhookRes(payload: string, signature: string) {
   const res = await webhook(payload, signature);

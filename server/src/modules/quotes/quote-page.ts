@@ -47,8 +47,18 @@ function layout(nonce: string, title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${esc(title)}</title><style nonce="${nonce}">${STYLE}</style></head><body><main>${body}</main></body></html>`;
 }
 
-/** The quote, its lines and totals, and (while it is open) the accept and decline forms. */
-export function quotePage(nonce: string, token: string, view: PublicQuote, notice?: string): string {
+/**
+ * The quote, its lines and totals, (while it is open) the accept and decline forms, and once it is
+ * accepted its payment: a link to pay online when a provider is configured (`paidNotice`: the
+ * customer is back from paying and the webhook has not come yet), or when it was paid.
+ */
+export function quotePage(
+  nonce: string,
+  token: string,
+  view: PublicQuote,
+  notice?: string,
+  paidNotice = false,
+): string {
   const { quote, locale } = view;
   const money = new Intl.NumberFormat(locale, { style: 'currency', currency: quote.currency });
   const num = new Intl.NumberFormat(locale, { maximumFractionDigits: 6 });
@@ -72,6 +82,14 @@ export function quotePage(nonce: string, token: string, view: PublicQuote, notic
   let state = '';
   if (quote.status === 'accepted' && quote.acceptance)
     state = `<div class="banner ok">Accepted by ${esc(quote.acceptance.name)} on ${d(quote.acceptance.at)}.</div>`;
+  if (quote.status === 'accepted' && view.payment.paid_at)
+    state += `<div class="banner ok">Paid on ${d(view.payment.paid_at)}. Thank you.</div>`;
+  else if (quote.status === 'accepted' && view.payment.enabled)
+    state += `<section><h2>Payment</h2>${
+      paidNotice
+        ? '<p class="muted">Thank you: your payment is being confirmed. This page shows it once the payment provider has told us.</p>'
+        : ''
+    }<a class="button accept" href="${base}/pay">Pay ${m(quote.total)} now</a></section>`;
   else if (quote.status === 'rejected') state = '<div class="banner no">You declined this quote.</div>';
   const forms =
     quote.status === 'sent'

@@ -9,6 +9,7 @@ import type { Services } from '../../platform/http/types.js';
 import { minorUnitOf } from '../currencies/minor-units.js';
 import { quotes } from './quote.schema.js';
 import { quoteRowIn } from './quote.service.js';
+import { publicUrlOf } from './quote-send.service.js';
 
 /**
  * The Stripe client (the official `stripe` package), pointed at `STRIPE_API_BASE` when set (a
@@ -55,7 +56,8 @@ export async function quotePaymentLink(
     return { quote_id: id, session_id: row.paymentSessionId, url: row.paymentUrl, paid_at: row.paidAt };
   const stripe = stripeOf(services.config);
   const minor = new Decimal(row.total).times(new Decimal(10).pow(minorUnitOf(row.currency))).toFixed(0);
-  const back = `${services.config.baseUrl}/quotes/${id}`;
+  // The customer comes back to the quote's own page (the signed link), where the payment shows.
+  const back = publicUrlOf(services, row);
   const session = await stripe.checkout.sessions
     .create(
       {

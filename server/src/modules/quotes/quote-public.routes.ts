@@ -9,6 +9,7 @@ import {
   acceptPublicQuote,
   openPublicQuote,
   type PublicQuote,
+  publicPaymentUrl,
   publicQuotePdf,
   rejectPublicQuote,
 } from './quote-public.service.js';
@@ -78,6 +79,7 @@ export function registerPublicQuoteRoutes(app: ApiApp, services: Services): void
       token: string,
       fn: () => Promise<PublicQuote>,
       notice?: string,
+      paidNotice = false,
     ) => {
       const nonce = newNonce();
       try {
@@ -87,7 +89,7 @@ export function registerPublicQuoteRoutes(app: ApiApp, services: Services): void
         return reply
           .serializer(String)
           .headers(pageHeaders(nonce))
-          .send(quotePage(nonce, token, view, notice));
+          .send(quotePage(nonce, token, view, notice, paidNotice));
       } catch (error) {
         if (!(error instanceof AppError) || !errorsAsHtml) throw error;
         return reply
@@ -108,14 +110,60 @@ export function registerPublicQuoteRoutes(app: ApiApp, services: Services): void
           summary:
             "The customer's page of a sent quote (no sign-in: the signed link): lines, totals, accept and decline forms. Refusals are pages with their code: 403 `link_invalid`, 410 `link_expired`, `quote_expired`, `quote_superseded`",
           params: TokenParams,
+          querystring: z.object({
+            paid: z
+              .literal('1')
+              .optional()
+              .describe('Set by the payment provider on the way back: says thank you'),
+          }),
           produces: ['text/html'],
           response: { 403: Problem, 410: Problem },
         },
       },
       async (req, reply) =>
-        page(reply, 'html', wantsHtml(req.headers.accept), req.params.token, () =>
-          openPublicQuote(services, req.params.token),
+        page(
+          reply,
+          'html',
+          wantsHtml(req.headers.accept),
+          req.params.token,
+          () => openPublicQuote(services, req.params.token),
+          undefined,
+          req.query.paid === '1',
         ),
+    );
+    api.get(
+      '/public/quotes/:token/pay',
+      {
+        config: { access: 'public' },
+        schema: {
+          tags,
+          operationId: 'payPublicQuote',
+          summary:
+            "The customer pays an accepted quote: 303 to its payment page (Stripe Checkout, made once per quote), or back to the quote's page once paid. Refusals are pages (a browser) or problem+json: 403 `link_invalid`, 409 `quote_not_accepted` or `payments_not_configured`, 410, 424 `payment_provider_failed`",
+          params: TokenParams,
+          response: {
+            303: z.null().describe('Location: where to pay'),
+            403: Problem,
+            409: Problem,
+            410: Problem,
+            424: Problem,
+          },
+        },
+      },
+      async (req, reply) => {
+        try {
+          return reply.redirect(await publicPaymentUrl(services, req.params.token), 303);
+        } catch (error) {
+          if (!(error instanceof AppError) || !wantsHtml(req.headers.accept)) throw error;
+          const nonce = newNonce();
+          // A refusal for a browser is a page (its code in words), not a schema's JSON.
+          return (reply as unknown as import('fastify').FastifyReply)
+            .code(error.status)
+            .serializer(String)
+            .headers(pageHeaders(nonce))
+            .send(errorPage(nonce, error.status, error.code, error.message));
+        }
+      },
     );
     api.get(
       '/public/quotes/:token/pdf',

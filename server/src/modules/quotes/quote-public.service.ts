@@ -7,11 +7,20 @@ import type { QuoteView } from './quote.dto.js';
 import { quotes } from './quote.schema.js';
 import { type QuoteRow, quoteViewIn } from './quote.service.js';
 import { readQuoteLink } from './quote-link.js';
+import { quotePaymentLink } from './quote-payment.service.js';
 import { expireQuoteIn, orgNameOf, quotePdfIn } from './quote-send.service.js';
 import { salesSettingsIn } from './sales-settings.service.js';
 
-/** What the customer's page shows: the quote version, and the organization's name and locale. */
-export type PublicQuote = { quote: QuoteView; organization: string; locale: string };
+/**
+ * What the customer's page shows: the quote version, the organization's name and locale, and
+ * whether it can be paid online (a payment provider is configured) and when it was paid.
+ */
+export type PublicQuote = {
+  quote: QuoteView;
+  organization: string;
+  locale: string;
+  payment: { enabled: boolean; paid_at: string | null };
+};
 
 const invalid = () =>
   new AppError(
@@ -62,11 +71,39 @@ async function withLink<T>(
 /** The quote behind a link, as its customer sees it. */
 export async function openPublicQuote(services: Services, token: string): Promise<PublicQuote> {
   const orgName = await orgNameOfLink(services, token);
-  return withLink(services, token, async (scope, row) => ({
-    quote: await quoteViewIn(scope, row),
-    organization: orgName,
-    locale: (await salesSettingsIn(scope)).locale,
+  return withLink(services, token, (scope, row) => publicViewIn(services, scope, row, orgName));
+}
+
+/** The customer's view of `row`. */
+const publicViewIn = async (
+  services: Services,
+  scope: TenantScope,
+  row: QuoteRow,
+  organization: string,
+): Promise<PublicQuote> => ({
+  quote: await quoteViewIn(scope, row),
+  organization,
+  locale: (await salesSettingsIn(scope)).locale,
+  payment: { enabled: Boolean(services.config.stripe), paid_at: row.paidAt },
+});
+
+/**
+ * Where the customer pays an accepted quote behind a link: its Stripe Checkout page (the payment
+ * link made once per quote, `quotePaymentLink`), or the quote's own page when it is paid already.
+ * @throws what `withLink` throws; 409 `quote_not_accepted`, `payments_not_configured`;
+ *   424 `payment_provider_failed`
+ */
+export async function publicPaymentUrl(services: Services, token: string): Promise<string> {
+  const found = await withLink(services, token, async (_scope, row, ctx) => ({
+    id: row.id,
+    status: row.status,
+    paidAt: row.paidAt,
+    ctx,
   }));
+  if (found.status !== 'accepted')
+    throw conflict('Accept the quote before paying it', undefined, 'quote_not_accepted');
+  if (found.paidAt) return `/api/v1/public/quotes/${encodeURIComponent(token)}?paid=1`;
+  return (await quotePaymentLink(services, found.ctx, found.id)).url;
 }
 
 const orgNameOfLink = async (services: Services, token: string) => {
@@ -132,11 +169,7 @@ export async function acceptPublicQuote(
         related: row.opportunityId ? [{ object: 'opportunity', id: row.opportunityId }] : [],
       });
     }
-    return {
-      quote: await quoteViewIn(scope, row),
-      organization: orgName,
-      locale: (await salesSettingsIn(scope)).locale,
-    };
+    return publicViewIn(services, scope, row, orgName);
   });
 }
 
@@ -166,10 +199,6 @@ export async function rejectPublicQuote(
         related: row.opportunityId ? [{ object: 'opportunity', id: row.opportunityId }] : [],
       });
     }
-    return {
-      quote: await quoteViewIn(scope, row),
-      organization: orgName,
-      locale: (await salesSettingsIn(scope)).locale,
-    };
+    return publicViewIn(services, scope, row, orgName);
   });
 }
