@@ -39,7 +39,9 @@ export const metaEvents = registerEvents({
     describe: ({ data }) => {
       const page = data.page_name ?? data.page_id;
       if (data.status === 'expiring')
-        return `The access token of the Facebook page ${page} expires on ${data.expires_at}`;
+        return data.expires_at
+          ? `The access token of the Facebook page ${page} expires on ${data.expires_at.slice(0, 10)}`
+          : `The access token of the Facebook page ${page} expires soon`;
       if (data.status === 'expired') return `The access token of the Facebook page ${page} has expired`;
       return `The access token of the Facebook page ${page} is no longer valid`;
     },
