@@ -110,6 +110,8 @@ export async function updateMetaSettings(
       ...(input.lead_event_source !== undefined ? { leadEventSource: input.lead_event_source } : {}),
       ...(input.stage_mapping !== undefined ? { stageMapping: input.stage_mapping } : {}),
     };
+    // `{}` changes nothing, not even the time of the last change.
+    if (Object.keys(set).length === 0) return settingsViewOf(services, await settingsRowIn(scope));
     const [row] = await scope.tx
       .update(metaSettings)
       .set({ ...set, updatedAt: sql`clock_timestamp()` })
