@@ -90,6 +90,13 @@ export type Config = {
    * its length + 1 is the number of attempts. Default: 8 attempts over about 27 hours.
    */
   webhookRetryScheduleS: number[];
+  /**
+   * Meta Lead Ads and the Conversions API (issue 31): `META_GRAPH_URL` is the Graph API's base
+   * (versioned; a local server speaking Graph's wire format in tests), `META_RETRY_SCHEDULE_SECONDS`
+   * the waits between a lead fetch's or CAPI call's attempts, `META_TOKEN_WARN_DAYS` how long before
+   * a page token's expiry the daily check warns.
+   */
+  meta: { graphUrl: string; retryScheduleS: number[]; tokenWarnDays: number };
   /** A webhook subscription whose deliveries have failed this many hours is disabled. */
   webhookDisableAfterHours: number;
   /** How long a webhook receiver has to answer, ms. */
@@ -205,6 +212,12 @@ const envSchema = z.object({
     .string()
     .regex(/^\d{1,6}(,\d{1,6}){0,19}$/, 'must be a comma-separated list of whole seconds')
     .default('5,300,1800,7200,18000,36000,36000'),
+  META_GRAPH_URL: z.url({ protocol: /^https?$/ }).default('https://graph.facebook.com/v21.0'),
+  META_RETRY_SCHEDULE_SECONDS: z
+    .string()
+    .regex(/^\d{1,6}(,\d{1,6}){0,19}$/, 'must be a comma-separated list of whole seconds')
+    .default('30,300,1800,7200,21600'),
+  META_TOKEN_WARN_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(8760).default(72),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   FORM_POSTS_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(10),
@@ -298,6 +311,11 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
       .filter(Boolean),
     webhookRetryScheduleS: e.WEBHOOK_RETRY_SCHEDULE_SECONDS.split(',').map(Number),
     webhookDisableAfterHours: e.WEBHOOK_DISABLE_AFTER_HOURS,
+    meta: {
+      graphUrl: e.META_GRAPH_URL.replace(/\/+$/, ''),
+      retryScheduleS: e.META_RETRY_SCHEDULE_SECONDS.split(',').map(Number),
+      tokenWarnDays: e.META_TOKEN_WARN_DAYS,
+    },
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     formPostsPerIpPerMinute: e.FORM_POSTS_PER_IP_PER_MINUTE,
     files: filesConfig(e),

@@ -60,6 +60,9 @@ describe('OpenAPI and the reference', () => {
         // Twilio's messaging webhook: its X-Twilio-Signature is the credential (issue 23).
         'receiveStripeWebhook',
         'receiveTwilioWebhook',
+        // Meta's page webhook and its handshake: X-Hub-Signature-256 and the verify token are the credentials (issue 31).
+        'receiveMetaWebhook',
+        'verifyMetaWebhook',
         // A sequence e-mail's unsubscribe page and RFC 8058 one-click: the signed token is the credential (issue 25).
         'showUnsubscribePage',
         'unsubscribe',

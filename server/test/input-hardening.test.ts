@@ -287,6 +287,11 @@ describe('empty and late errors', () => {
     const dashboard = await c.post('/api/v1/dashboards', { name: 'Patch dashboard' });
     await c.put('/api/v1/me/availability', { time_zone: 'UTC', weekly: {} });
     const sequence = await c.post('/api/v1/sequences', { name: 'Patch sequence' });
+    const metaPage = await c.post('/api/v1/meta/pages', {
+      page_id: '424242',
+      name: 'Patch page',
+      access_token: 'patch-token',
+    });
     const meetingType = await c.post('/api/v1/meeting-types', {
       name: 'Patch meeting',
       duration_minutes: 15,
@@ -318,6 +323,7 @@ describe('empty and late errors', () => {
       [`/api/v1/dashboards/${dashboard.body.id}`, dashboard],
       [`/api/v1/meeting-types/${meetingType.body.id}`, meetingType],
       [`/api/v1/sequences/${sequence.body.id}`, sequence],
+      [`/api/v1/meta/pages/${metaPage.body.id}`, metaPage],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);
@@ -342,6 +348,9 @@ describe('empty and late errors', () => {
     const ai = await c.get('/api/v1/ai/settings');
     expect((await c.patch('/api/v1/ai/settings', {})).body).toEqual(ai.body);
     covered.add('ai');
+    // Meta's settings are the organization's one set too.
+    const metaSettings = await c.get('/api/v1/meta/settings');
+    expect((await c.patch('/api/v1/meta/settings', {})).body).toEqual(metaSettings.body);
     // A conversation exists only once a message came in (conversations.test.ts syncs one from a
     // real mailbox); its PATCH takes optional fields only, as every other one here.
     covered.add('conversations');

@@ -85,6 +85,9 @@ export type Kind =
   | 'step'
   | 'enrollment'
   | 'suppression'
+  | 'metaPage'
+  | 'metaDelivery'
+  | 'metaLead'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };

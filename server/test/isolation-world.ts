@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { type Ids, type Kind, type Tenant, WALK_OBJECT } from './isolation-cases.js';
 import {
@@ -690,6 +690,54 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         );
         return { [kind]: booked.id };
       }
+      case 'metaPage': {
+        const created = ok(
+          await c.post('/api/v1/meta/pages', {
+            page_id: `${Date.now()}${Math.floor(Math.random() * 1000)}`,
+            name: `${tn.marker} page`,
+            access_token: 'walk-page-token',
+          }),
+          kind,
+        );
+        return { metaPage: created.id };
+      }
+      case 'metaDelivery':
+      case 'metaLead': {
+        // A signed delivery for a page nobody listens to: its lead is kept, ignored (no fetch).
+        const secret = `walk-secret-${tn.name}`;
+        const settings = ok(
+          await c.patch('/api/v1/meta/settings', { app_secret: secret }),
+          kind,
+        ) as unknown as {
+          webhook_url: string;
+        };
+        const leadgenId = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
+        const body = JSON.stringify({
+          object: 'page',
+          entry: [
+            {
+              id: '1',
+              time: 1,
+              changes: [{ field: 'leadgen', value: { leadgen_id: leadgenId, page_id: '1' } }],
+            },
+          ],
+        });
+        const res = await t.app.inject({
+          method: 'POST',
+          url: new URL(settings.webhook_url).pathname,
+          headers: {
+            'content-type': 'application/json',
+            'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+          },
+          payload: body,
+        });
+        if (res.statusCode !== 200) throw new Error(`${tn.name}: meta delivery failed: ${res.body}`);
+        const leads = (await c.get('/api/v1/meta/leads?limit=200')).body as {
+          data: { id: string; leadgen_id: string; delivery_id: string }[];
+        };
+        const lead = leads.data.find((l) => l.leadgen_id === leadgenId)!;
+        return kind === 'metaLead' ? { metaLead: lead.id } : { metaDelivery: lead.delivery_id };
+      }
       default:
         throw new Error(`no maker for ${kind}`);
     }
@@ -751,6 +799,9 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'step',
     'enrollment',
     'suppression',
+    'metaPage',
+    'metaDelivery',
+    'metaLead',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

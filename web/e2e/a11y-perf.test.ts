@@ -162,6 +162,7 @@ describe('accessibility and speed', () => {
         'security',
         'forms',
         'webhooks',
+        'meta',
         'price-lists',
         'ai',
       ].map((tab): [string, string] => [`/settings?tab=${tab}`, 'Settings']),

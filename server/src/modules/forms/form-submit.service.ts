@@ -208,7 +208,7 @@ export async function pageForm(services: Services, token: string) {
 }
 
 /** The record a submission creates, by object: a contact, a company or a custom object's record. */
-function recordInput(def: ObjectDef, form: FormRow, values: Record<string, unknown>) {
+function recordInput(def: ObjectDef, form: Pick<FormRow, 'ownerId'>, values: Record<string, unknown>) {
   const custom: Record<string, unknown> = {};
   const standard: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
@@ -221,8 +221,11 @@ function recordInput(def: ObjectDef, form: FormRow, values: Record<string, unkno
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/** The existing record a submission matches by e-mail or phone (contacts; custom objects' e-mail and phone fields). */
-async function matchingRecord(scope: TenantScope, def: ObjectDef, values: Record<string, unknown>) {
+/**
+ * The existing record a submission matches by e-mail or phone (contacts; custom objects' e-mail
+ * and phone fields). Meta Lead Ads' intake matches its leads the same way.
+ */
+export async function matchingRecord(scope: TenantScope, def: ObjectDef, values: Record<string, unknown>) {
   if (def.key === 'contact') return findContactByEmailOrPhone(scope, str(values.email), str(values.phone));
   if (!def.custom) return undefined;
   for (const type of ['email', 'phone'] as const) {
@@ -259,12 +262,18 @@ const dedupKeys = (orgId: string, def: ObjectDef, values: Record<string, unknown
     })
     .sort();
 
-async function createRecord(
+/**
+ * Creates the record of checked values (field keys of `def`): a contact (its `source` given), a
+ * company or a custom object's record, owned by `form.ownerId`. Meta Lead Ads' intake uses it too.
+ * @throws the record engine's 400s for a value its field refuses
+ */
+export async function createRecord(
   scope: TenantScope,
   services: Services,
   def: ObjectDef,
-  form: FormRow,
+  form: Pick<FormRow, 'ownerId'>,
   values: Record<string, unknown>,
+  source = 'form',
 ) {
   const { custom, standard, ownerId } = recordInput(def, form, values);
   if (def.key === 'contact') {
@@ -274,7 +283,7 @@ async function createRecord(
       ...(str(standard.email) ? { emails: [{ value: String(standard.email).toLowerCase() }] } : {}),
       ...(str(standard.phone) ? { phones: [{ number: String(standard.phone) }] } : {}),
       ...(str(standard.notes) ? { notes: str(standard.notes) } : {}),
-      source: 'form',
+      source,
       owner_id: ownerId,
       custom,
     });

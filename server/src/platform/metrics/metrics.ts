@@ -33,6 +33,18 @@ const dispatchLag = new Histogram({
   registers: [registry],
 });
 
+const metaWebhookRefused = new Counter({
+  name: 'cairn_meta_webhook_refused_total',
+  help: "Meta webhook deliveries refused (403), by the signature check's result: invalid, missing, not_configured",
+  labelNames: ['signature'] as const,
+  registers: [registry],
+});
+
+/** Counts a Meta webhook delivery refused for its `X-Hub-Signature-256` (issue 31). */
+export function countMetaWebhookRefused(signature: string): void {
+  metaWebhookRefused.inc({ signature });
+}
+
 /** Records how long after it happened an event was dispatched. */
 export function observeDispatchLag(occurredAt: string | Date): void {
   const at = typeof occurredAt === 'string' ? Date.parse(occurredAt) : occurredAt.getTime();

@@ -8,6 +8,7 @@ import { CustomFieldsSettings } from './CustomFieldsSettings';
 import { CustomObjectsSettings } from './CustomObjectsSettings';
 import { FormsSettings } from './FormsSettings';
 import { MembersSettings } from './MembersSettings';
+import { MetaSettings } from './MetaSettings';
 import { OrganizationSettings } from './OrganizationSettings';
 import { PipelinesSettings } from './PipelinesSettings';
 import { PriceListsSettings } from './PriceListsSettings';
@@ -20,7 +21,7 @@ import { WebhooksSettings } from './WebhooksSettings';
 /**
  * Organization settings (admins): the organization (name, currency, time zone, country, fiscal
  * year), users and invitations, roles, teams, objects, custom fields, pipelines, tags, forms,
- * webhooks, and the guard's security incidents and budgets.
+ * webhooks, Meta lead ads, and the guard's security incidents and budgets.
  */
 export function SettingsPage() {
   const { data: me } = useQuery(meQuery);
@@ -56,6 +57,7 @@ export function SettingsPage() {
           <Tabs.Tab value="security">Security incidents</Tabs.Tab>
           <Tabs.Tab value="forms">Forms</Tabs.Tab>
           <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>
+          <Tabs.Tab value="meta">Meta lead ads</Tabs.Tab>
           <Tabs.Tab value="price-lists">Price lists</Tabs.Tab>
           <Tabs.Tab value="ai">AI assistant</Tabs.Tab>
         </Tabs.List>
@@ -94,6 +96,9 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="webhooks" pt="md">
           <WebhooksSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="meta" pt="md">
+          {tab === 'meta' && <MetaSettings />}
         </Tabs.Panel>
         <Tabs.Panel value="ai" pt="md">
           <AiSettings />
