@@ -90,11 +90,16 @@ describe('the board when the server says no', () => {
       ['Euro deal', 1000, 'EUR'],
       ['Dollar deal', 500, 'USD'],
     ] as const)
-      expect((await apiCall(page, 'POST', '/api/v1/opportunities', { title, amount, currency })).status).toBe(201);
+      expect((await apiCall(page, 'POST', '/api/v1/opportunities', { title, amount, currency })).status).toBe(
+        201,
+      );
 
     await page.goto('/opportunities');
     // No EUR rate yet: the euros are named apart, never added to the dollars.
-    await page.getByTestId('board-total').getByText(/not converted, no exchange rate: €1,000/).waitFor();
+    await page
+      .getByTestId('board-total')
+      .getByText(/not converted, no exchange rate: €1,000/)
+      .waitFor();
     await expect(page.getByTestId('board-total').textContent()).resolves.toMatch(/Open pipeline \$500/);
 
     await page.goto('/settings?tab=organization');
@@ -104,7 +109,10 @@ describe('the board when the server says no', () => {
     await page.getByRole('table', { name: 'Exchange rates' }).getByText('1.1').waitFor();
 
     await page.goto('/opportunities');
-    await page.getByTestId('board-total').getByText(/Open pipeline \$1,600/).waitFor();
+    await page
+      .getByTestId('board-total')
+      .getByText(/Open pipeline \$1,600/)
+      .waitFor();
     await expect(page.getByTestId('board-total').textContent()).resolves.not.toMatch(/not converted/);
   });
 });
