@@ -85,6 +85,7 @@ export type Kind =
   | 'step'
   | 'enrollment'
   | 'suppression'
+  | 'broadcast'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };

@@ -644,6 +644,19 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         };
         return { step: seq.steps.find((s) => s.type === 'TASK')!.id };
       }
+      case 'broadcast': {
+        const created = ok(
+          await c.post('/api/v1/broadcasts', {
+            name: `${tn.marker} broadcast`,
+            channel_id: ids.channel,
+            subject: 'Walk',
+            body: 'Hello',
+            segment: { filter: { field: 'first_name', op: 'eq', value: tn.marker } },
+          }),
+          kind,
+        );
+        return { broadcast: created.id };
+      }
       case 'suppression':
         return {
           suppression: ok(
@@ -751,6 +764,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'step',
     'enrollment',
     'suppression',
+    'broadcast',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

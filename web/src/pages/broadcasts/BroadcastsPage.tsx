@@ -51,7 +51,9 @@ export function BroadcastsPage() {
   if (list.isPending) return <PageSkeleton />;
   return (
     <Stack>
-      <Title order={2}>Broadcasts</Title>
+      <Title order={1} size="h2">
+        Broadcasts
+      </Title>
       <Composer />
       {list.data?.data.length === 0 ? (
         <EmptyState title="No broadcasts yet">Compose one above: a message, a segment, send.</EmptyState>
@@ -224,7 +226,7 @@ function Composer() {
   return (
     <Paper withBorder p="md" component="section" aria-labelledby="compose-title">
       <Stack>
-        <Title order={3} id="compose-title">
+        <Title order={2} size="h3" id="compose-title">
           New broadcast
         </Title>
         <Group grow align="start">
@@ -343,7 +345,9 @@ export function BroadcastPage() {
   return (
     <Stack>
       <Group justify="space-between">
-        <Title order={2}>{b.name}</Title>
+        <Title order={1} size="h2">
+          {b.name}
+        </Title>
         <Group>
           <Badge color={STATUS_COLORS[b.status] ?? 'gray'} variant="light" size="lg">
             {b.status}
