@@ -16,6 +16,10 @@ const draft = (channel: string) => ({
 FILTER_STORED['POST /api/v1/broadcasts/preview'] =
   "counts the caller's tenant's contacts with the contacts list's filter compiler (record scope applied)";
 
+FILTER_STORED['POST /api/v1/broadcasts'] =
+  "stores a segment of the contacts' filter, compiled in the sender's tenant (record scope applied) when counted and sent";
+FILTER_STORED['PATCH /api/v1/broadcasts/:id'] = FILTER_STORED['POST /api/v1/broadcasts'];
+
 CASES['GET /api/v1/broadcasts'] = [
   { fields: {}, send: () => ({ url: '/api/v1/broadcasts' }), holds: (r) => holdsOwn(r, 'broadcast') },
 ];

@@ -651,7 +651,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
             channel_id: ids.channel,
             subject: 'Walk',
             body: 'Hello',
-            segment: { filter: { field: 'first_name', op: 'eq', value: tn.marker } },
+            // Selects nobody: sending it is a 422 segment_empty, so the walk never sends.
+            segment: { filter: { field: 'first_name', op: 'eq', value: `${tn.marker} nobody` } },
           }),
           kind,
         );
