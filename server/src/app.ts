@@ -9,6 +9,7 @@ import {
 import { registerAccessRoutes } from './modules/access/access.routes.js';
 import { registerAiRoutes } from './modules/ai/ai.routes.js';
 import { registerMcpRoutes } from './modules/ai/mcp.routes.js';
+import { registerBroadcastRoutes } from './modules/broadcasts/broadcast.routes.js';
 import { registerCompanyRoutes } from './modules/companies/company.routes.js';
 import { registerConsentRoutes } from './modules/consent/consent.routes.js';
 import { registerContactRoutes } from './modules/contacts/contact.routes.js';
@@ -91,6 +92,7 @@ import './modules/meta/meta.events.js';
 import './modules/conversations/conversation.events.js';
 import './modules/workflows/workflow.events.js';
 import './modules/sequences/sequence.events.js';
+import './modules/broadcasts/broadcast.events.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
   installSessionCacheInvalidation,
@@ -262,6 +264,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerReportRoutes(v1 as ApiApp, services);
         registerSuppressionRoutes(v1 as ApiApp, services);
         registerSequenceRoutes(v1 as ApiApp, services);
+        registerBroadcastRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

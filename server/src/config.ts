@@ -32,6 +32,8 @@ export type Config = {
   signInPerIpPerMinute: number;
   /** PostgreSQL schema holding the job queue's tables. */
   queueSchema: string;
+  /** The most recipients one broadcast may have (issue 33: the plan's limit; `BROADCAST_MAX_RECIPIENTS`). */
+  broadcastMaxRecipients: number;
   /**
    * Seconds between the job queue's checks for jobs past their expiry or heartbeat (a worker
    * that died): such a job is retried at most this long after it stalled.
@@ -221,6 +223,7 @@ const envSchema = z.object({
   WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(8760).default(72),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   FORM_POSTS_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  BROADCAST_MAX_RECIPIENTS: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   FILE_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -278,6 +281,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     trustedOrigins: [new URL(baseUrl).origin, ...trustedOrigins.map((o) => new URL(o).origin)],
     signInPerIpPerMinute: e.SIGN_IN_PER_IP_PER_MINUTE,
     queueSchema: e.QUEUE_SCHEMA,
+    broadcastMaxRecipients: e.BROADCAST_MAX_RECIPIENTS,
     queueSuperviseS: e.QUEUE_SUPERVISE_SECONDS,
     apiRateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
     anonRateLimitPerMinute: e.ANON_RATE_LIMIT_PER_MINUTE,

@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
+import { defineBroadcastJobs } from './modules/broadcasts/broadcast.routes.js';
 import { defineChannelJobs } from './modules/conversations/email-sync.service.js';
 import { defineSendJobs } from './modules/conversations/send.service.js';
 import { defineRetentionJobs } from './modules/gdpr/retention.service.js';
@@ -109,6 +110,7 @@ export async function createServices(
   defineChannelJobs(services);
   defineSendJobs(services);
   defineSequenceJobs(services);
+  defineBroadcastJobs(services);
   return services;
 }
 

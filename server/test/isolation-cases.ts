@@ -88,6 +88,7 @@ export type Kind =
   | 'metaPage'
   | 'metaDelivery'
   | 'metaLead'
+  | 'broadcast'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };

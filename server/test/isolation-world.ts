@@ -644,6 +644,20 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         };
         return { step: seq.steps.find((s) => s.type === 'TASK')!.id };
       }
+      case 'broadcast': {
+        const created = ok(
+          await c.post('/api/v1/broadcasts', {
+            name: `${tn.marker} broadcast`,
+            channel_id: ids.channel,
+            subject: 'Walk',
+            body: 'Hello',
+            // Selects nobody: sending it is a 422 segment_empty, so the walk never sends.
+            segment: { filter: { field: 'first_name', op: 'eq', value: `${tn.marker} nobody` } },
+          }),
+          kind,
+        );
+        return { broadcast: created.id };
+      }
       case 'suppression':
         return {
           suppression: ok(
@@ -802,6 +816,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'metaPage',
     'metaDelivery',
     'metaLead',
+    'broadcast',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

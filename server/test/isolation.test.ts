@@ -31,6 +31,7 @@ import './isolation-report-cases.js';
 import './isolation-conversation-cases.js';
 import './isolation-sequence-cases.js';
 import './isolation-meta-cases.js';
+import './isolation-broadcast-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadFile } from './kit/files.js';
 import { uploadCsv } from './kit/imports.js';

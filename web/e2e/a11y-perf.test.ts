@@ -142,6 +142,7 @@ describe('accessibility and speed', () => {
       [`/products/${product.body.id}`, 'Axe handle'],
       [`/quotes/${quote.body.id}`, /^Quote /],
       ['/inbox', 'Inbox'],
+      ['/broadcasts', 'Broadcasts'],
       ['/reports', 'Reports'],
       ['/dashboards', 'Dashboards'],
       ['/workflows', 'Workflows'],

@@ -310,6 +310,18 @@ const suppressionsRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/sequences/SequencesPage'), 'SuppressionsPage'),
 });
 
+// Broadcasts (issue 33): one message to a segment, its recipients' statuses.
+const broadcastsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/broadcasts',
+  component: lazyRouteComponent(() => import('./pages/broadcasts/BroadcastsPage'), 'BroadcastsPage'),
+});
+const broadcastRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/broadcasts/$id',
+  component: lazyRouteComponent(() => import('./pages/broadcasts/BroadcastsPage'), 'BroadcastPage'),
+});
+
 const profileRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/profile',
@@ -353,6 +365,8 @@ const routeTree = rootRoute.addChildren([
     sequencesRoute,
     sequenceRoute,
     suppressionsRoute,
+    broadcastsRoute,
+    broadcastRoute,
     contactsRoute,
     contactRoute,
     companiesRoute,

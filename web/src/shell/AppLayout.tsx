@@ -38,6 +38,7 @@ import {
   IconSearch,
   IconSend,
   IconSettings,
+  IconSpeakerphone,
   IconSun,
 } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -59,6 +60,7 @@ const NAV = [
   { to: '/tasks', label: 'Tasks', icon: IconChecklist },
   { to: '/inbox', label: 'Inbox', icon: IconInbox },
   { to: '/sequences', label: 'Sequences', icon: IconSend },
+  { to: '/broadcasts', label: 'Broadcasts', icon: IconSpeakerphone },
   { to: '/imports', label: 'Imports', icon: IconFileImport },
   { to: '/duplicates', label: 'Duplicates', icon: IconCopy },
   { to: '/workflows', label: 'Workflows', icon: IconGitBranch },

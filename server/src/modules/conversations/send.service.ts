@@ -320,7 +320,11 @@ export async function cancelQueuedMessagesIn(
 
 export function defineSendJobs(services: Services): void {
   services.jobs.define<SendJob>(
-    { name: MESSAGE_SEND_QUEUE, retryLimit: 0, concurrency: 5 },
+    // A worker that dies holding send jobs (fetched, or mid-dialogue) leaves them to be retried
+    // after their heartbeat stops (issue 33): the claim (`queued` -> `sending`) makes the retry
+    // send a message still queued and skip one the dead worker had claimed, so none is lost
+    // before it was tried and none is sent twice.
+    { name: MESSAGE_SEND_QUEUE, retryLimit: 1, concurrency: 5, heartbeatSeconds: 30 },
     async ({ data }) => sendMessage(services, data),
   );
 }

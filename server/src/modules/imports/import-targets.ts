@@ -1,5 +1,6 @@
 import { maxLengthOf } from '../../platform/registry/field-values.js';
 import type { FieldDef, ObjectDef, SelectOption } from '../../platform/registry/registry.types.js';
+import { CRM_EXPORT_SYNONYMS } from './crm-export-headers.js';
 import type { ColumnMapping } from './import.schema.js';
 
 /** The objects a file can be imported into. */
@@ -318,7 +319,7 @@ export function importTargets(object: ObjectDef): ImportTarget[] {
   const standard = object.custom
     ? CUSTOM_OBJECT_TARGETS
     : (STANDARD_TARGETS[object.key as ImportObject] ?? []).map((spec) =>
-        typeof spec === 'function' ? spec(object) : spec,
+        withCrmHeaders(object.key, typeof spec === 'function' ? spec(object) : spec),
       );
   // A custom object's relations are filled by the related record's name or id (`relationTarget`);
   // a standard object's custom relation fields are not imported.
@@ -338,6 +339,12 @@ export function importTargets(object: ObjectDef): ImportTarget[] {
   return [...standard, ...custom];
 }
 
+/** The target with the other CRMs' export headers for it appended to its synonyms (crm-export-headers.ts). */
+function withCrmHeaders(object: string, target: ImportTarget): ImportTarget {
+  const more = CRM_EXPORT_SYNONYMS[object as ImportObject]?.[target.key];
+  return more ? { ...target, synonyms: [...new Set([...target.synonyms, ...more])] } : target;
+}
+
 /** Whether `object` is a custom object (any object an import takes that is not a standard one). */
 export const isCustomObject = (object: string) => !(IMPORT_OBJECTS as readonly string[]).includes(object);
 
@@ -354,12 +361,25 @@ const CUSTOM_OBJECT_TARGETS: ImportTarget[] = [
   t('tags', 'Tags', 'tags', ['tags', 'tag', 'labels'], { multiple: true }),
 ];
 
+/** The prefixes other CRMs put before a field's name ("Account: Phone", "Deal - Owner"), per object. */
+const PREFIXES: Record<string, string[]> = {
+  contact: ['contact', 'person', 'lead', 'people'],
+  company: ['account', 'company', 'organization', 'organisation', 'org', 'business'],
+  opportunity: ['opportunity', 'deal'],
+};
+const objectOfPrefix = (prefix: string) =>
+  Object.keys(PREFIXES).find((o) => PREFIXES[o]!.includes(prefix)) ?? null;
+
 /**
  * Suggests a target for each header: exact key or label first, then custom fields, then
  * synonyms ("E-mail", "Phone Number", "Company Name", "Account"...). A single-valued target is
- * suggested for one column only (the first); multi-valued ones (e-mail, phone) for each.
+ * suggested for one column only (the first); multi-valued ones (e-mail, phone) for each. A
+ * prefixed header ("Contact: Email" in a Salesforce report, "Deal - Title" in Pipedrive's export)
+ * also tries its last part; when the prefix names another object than `object` ("Account: Phone"
+ * in a contacts file), only that object's reference takes it (`company` for "Account: Account
+ * Name"), never the record's own field.
  */
-export function suggestMapping(headers: string[], targets: ImportTarget[]): ColumnMapping[] {
+export function suggestMapping(headers: string[], targets: ImportTarget[], object?: string): ColumnMapping[] {
   const taken = new Set<string>();
   const ordered = [
     ...targets.filter((x) => x.key.startsWith('custom.')),
@@ -368,13 +388,16 @@ export function suggestMapping(headers: string[], targets: ImportTarget[]): Colu
   return headers.map((header, index) => {
     const norm = normalizeHeader(header);
     const exact = header.trim().toLowerCase();
-    // "Contact: First Name" (Salesforce reports) also tries its last part.
-    const tail = normalizeHeader(header.split(/[:.]/).at(-1) ?? header);
+    const parts = header.split(/[:.]|\s-\s/);
+    const tail = normalizeHeader(parts.at(-1) ?? header);
+    const prefixObject = parts.length > 1 ? objectOfPrefix(normalizeHeader(parts[0]!)) : null;
+    const foreign = object && prefixObject && prefixObject !== object ? prefixObject : null;
     const free = (x: ImportTarget) => x.multiple || !taken.has(x.key);
+    const tailFits = (x: ImportTarget) => !foreign || x.reference?.object === foreign;
     const match =
       targets.find((x) => (x.key === exact || x.label.toLowerCase() === exact) && free(x)) ??
       ordered.find((x) => x.synonyms.includes(norm) && free(x)) ??
-      ordered.find((x) => x.synonyms.includes(tail) && free(x));
+      ordered.find((x) => x.synonyms.includes(tail) && free(x) && tailFits(x));
     const target = match && (match.multiple || !taken.has(match.key)) ? match.key : null;
     if (target) taken.add(target);
     return { index, header, target };

@@ -309,7 +309,7 @@ export async function createImport(
     const def = await objectDef(scope.tx, scope.ctx.orgId, input.object);
     // Nothing is suggested into a field the importer's role may not write.
     const targets = importTargets(def).filter((t) => targetWritable(scope.ctx, def, t.key));
-    let mapping = suggestMapping(summary.headers, targets);
+    let mapping = suggestMapping(summary.headers, targets, def.key);
     let dedup: ImportRow['dedup'] = 'skip';
     let options = {};
     if (input.mappingId) {

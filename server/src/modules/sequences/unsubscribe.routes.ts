@@ -22,9 +22,11 @@ async function subjectOf(services: Services, token: string) {
   const ctx: TenantContext = { orgId: t.orgId, actor: { type: 'system', id: null } };
   const rows = await withTenant(services.database, ctx, async (scope) => {
     const { rows } = await scope.conn.query<{ contact_id: string; email: string | null }>(
-      `select e.contact_id, c.email from sequence_enrollments e
-         left join contacts c on c.org_id = e.org_id and c.id = e.contact_id
-        where e.org_id = $1 and e.id = $2`,
+      // The token names a sequence enrollment, or a broadcast recipient (issue 33): one page for both.
+      `select e.contact_id, c.email from (
+          select org_id, contact_id from sequence_enrollments where org_id = $1 and id = $2
+          union all select org_id, contact_id from broadcast_recipients where org_id = $1 and id = $2) e
+         left join contacts c on c.org_id = e.org_id and c.id = e.contact_id limit 1`,
       [ctx.orgId, t.enrollmentId],
     );
     return rows;
@@ -52,6 +54,12 @@ async function unsubscribe(services: Services, token: string, proof: Record<stri
       proof: { ...proof, at: new Date().toISOString() },
     });
     await endEnrollmentsIn(scope, services, { contactIds: [s.contact_id] }, 'unsubscribed');
+    // A broadcast recipient's link: that recipient reads `unsubscribed`.
+    await scope.conn.query(
+      `update broadcast_recipients set status = 'unsubscribed', detail = 'unsubscribe link', updated_at = now()
+        where org_id = $1 and id = $2`,
+      [s.ctx.orgId, s.enrollmentId],
+    );
   });
 }
 

@@ -89,6 +89,9 @@ export function rightsOfRoute(method: string, url: string): RouteRights | undefi
   // Outreach (issue 25): sequences send to contacts; the suppression list names their addresses.
   if (head === 'sequences' || head === 'sequence-enrollments' || head === 'suppressions')
     return { object: 'contact', right: method === 'GET' ? 'read' : 'update' };
+  // Broadcasts (issue 33) send to contacts; the segment's preview only reads them.
+  if (head === 'broadcasts')
+    return { object: 'contact', right: method === 'GET' || parts[1] === 'preview' ? 'read' : 'update' };
   // The inbox: conversations and messages with contacts (issue 23).
   if (head === 'conversations' || head === 'messages')
     return { object: 'contact', right: method === 'GET' ? 'read' : 'update' };
