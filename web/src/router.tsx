@@ -237,6 +237,14 @@ const customRecordRoute = createRoute({
   },
   component: lazyRouteComponent(() => import('./pages/records/CustomRecordPage'), 'CustomRecordPage'),
 });
+// Hand-off queues (issue 21): one per role owning a status.
+const queuesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/queues',
+  validateSearch: (s: Record<string, unknown>): { role?: string } =>
+    typeof s.role === 'string' ? { role: s.role } : {},
+  component: lazyRouteComponent(() => import('./pages/queues/QueuesPage'), 'QueuesPage'),
+});
 const notificationsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/notifications',
@@ -385,6 +393,7 @@ const routeTree = rootRoute.addChildren([
     customRecordsRoute,
     customBoardRoute,
     customRecordRoute,
+    queuesRoute,
     notificationsRoute,
     settingsRoute,
     workflowsRoute,

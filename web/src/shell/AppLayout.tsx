@@ -31,6 +31,7 @@ import {
   IconInbox,
   IconLayoutDashboard,
   IconLayoutKanban,
+  IconListCheck,
   IconLogout,
   IconMoon,
   IconPackage,
@@ -86,6 +87,16 @@ export function AppLayout() {
       enabled: Boolean(me?.organization),
       refetchInterval: 60_000,
     }).data?.messages ?? 0;
+  // Hand-off queues (issue 21): listed once a status is owned by a role; the badge counts what
+  // waits in the caller's own queues.
+  const queues =
+    useQuery({
+      queryKey: ['queues'],
+      queryFn: () => call(api.GET('/api/v1/queues')),
+      enabled: Boolean(me?.organization),
+      refetchInterval: 60_000,
+    }).data?.data ?? [];
+  const queueWaiting = queues.filter((q) => q.mine).reduce((n, q) => n + q.waiting, 0);
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const { setColorScheme } = useMantineColorScheme();
@@ -234,6 +245,24 @@ export function AppLayout() {
             onClick={close}
           />
         ))}
+        {queues.length > 0 && (
+          <NavLink
+            component={Link}
+            to="/queues"
+            label="Queues"
+            leftSection={<IconListCheck size={18} />}
+            rightSection={
+              queueWaiting > 0 ? (
+                <Badge size="xs" circle={queueWaiting < 10} aria-label={`${queueWaiting} waiting`}>
+                  {queueWaiting > 99 ? '99+' : queueWaiting}
+                </Badge>
+              ) : undefined
+            }
+            variant="filled"
+            active={pathname.startsWith('/queues')}
+            onClick={close}
+          />
+        )}
         {me?.role === 'admin' && (
           <NavLink
             component={Link}

@@ -274,8 +274,23 @@ export async function createRole(
   source: AuditSource,
   input: RoleCreateInput,
 ): Promise<RoleViewOut> {
+  const view = await withTenant(services.database, ctx, (scope) =>
+    createRoleIn(scope, services, source, input),
+  );
+  forgetRoles(ctx.orgId);
+  return view;
+}
+
+/** `createRole` in the caller's transaction (a template's); call `forgetRoles` after it commits. */
+export async function createRoleIn(
+  scope: TenantScope,
+  services: Services,
+  source: AuditSource,
+  input: RoleCreateInput,
+): Promise<RoleViewOut> {
+  const { ctx } = scope;
   if (isRole(input.key)) throw conflict(`"${input.key}" is a built-in role`, 'body.key', 'role_exists');
-  const view = await withTenant(services.database, ctx, async (scope) => {
+  {
     const [taken] = await scope.tx
       .select({ id: roles.id })
       .from(roles)
@@ -304,9 +319,7 @@ export async function createRole(
       details: { key: row!.key, name: row!.name, rights },
     });
     return viewOf(row!, 0);
-  });
-  forgetRoles(ctx.orgId);
-  return view;
+  }
 }
 
 /** Changes a role's name, description or rights (given parts replace the old ones). */

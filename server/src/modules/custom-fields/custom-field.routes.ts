@@ -30,6 +30,10 @@ const Field = z
             kind: z.enum(['open', 'done', 'cancelled']),
             roles: z.array(z.string()).optional(),
             reason_required: z.boolean(),
+            owner_role: z
+              .string()
+              .optional()
+              .describe('The role owning the status: records entering it wait in its hand-off queue'),
           }),
         ),
         transitions: z

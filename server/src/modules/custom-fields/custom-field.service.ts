@@ -18,6 +18,7 @@ import {
   StatusConfig,
   type StatusConfigOut,
 } from '../../platform/registry/status-field.js';
+import { assertRoleExists } from '../access/role.service.js';
 
 /** Types an admin may give a custom field (`tags` and `uuid` belong to standard fields). */
 export const CUSTOM_FIELD_TYPES = FIELD_TYPES.filter((t) => t !== 'tags' && t !== 'uuid');
@@ -139,6 +140,17 @@ export async function createCustomField(
   object: string,
   input: z.infer<typeof CustomFieldCreate>,
 ): Promise<FieldDef> {
+  return changeRegistry(services, ctx, (scope) => createCustomFieldIn(scope, services, object, input));
+}
+
+/** `createCustomField` in the caller's transaction (a template's); forget the registry after it. */
+export async function createCustomFieldIn(
+  scope: TenantScope,
+  services: Services,
+  object: string,
+  input: z.infer<typeof CustomFieldCreate>,
+): Promise<FieldDef> {
+  const { ctx } = scope;
   const key = input.key ?? keyFromLabel(input.label);
   if ((input.type === 'select' || input.type === 'multi_select') && !input.options) {
     throw badRequest('A select field needs options', 'body.options');
@@ -158,8 +170,9 @@ export async function createCustomField(
   if (input.type === 'status' && input.options) {
     throw badRequest('A status field’s options are its statuses', 'body.options');
   }
-  return changeRegistry(services, ctx, async (scope) => {
+  {
     const def = await customizable(scope, object);
+    if (input.statuses) await assertOwnerRolesExist(scope, input.statuses);
     if (input.type === 'status' && !def.custom) {
       throw badRequest(
         'Status fields are for custom objects (an opportunity has its pipeline’s stages)',
@@ -206,7 +219,7 @@ export async function createCustomField(
       data: { object, key, label: input.label, type: input.type },
     });
     return customFieldDef(row!);
-  });
+  }
 }
 
 async function loadField(scope: TenantScope, object: string, key: string) {
@@ -245,6 +258,7 @@ export async function updateCustomField(
     if (input.statuses && row.type !== 'status') {
       throw badRequest('Only status fields have statuses', 'body.statuses');
     }
+    if (input.statuses) await assertOwnerRolesExist(scope, input.statuses);
     if (input.statuses && row.statuses)
       await assertStatusesKept(scope, object, key, row.statuses, input.statuses);
     if (Object.values(input).every((v) => v === undefined)) return customFieldDef(row);
@@ -364,4 +378,13 @@ export async function purgeCustomField(services: Services, ctx: TenantContext, o
       data: { object, key, records: purged.rows[0]?.n ?? 0 },
     });
   });
+}
+
+/**
+ * The roles owning statuses (hand-off queues, issue 21) are roles of the organization.
+ * @throws 422 `reference_not_found` at `body.statuses.statuses[i].owner_role`
+ */
+async function assertOwnerRolesExist(scope: TenantScope, config: StatusConfigOut): Promise<void> {
+  for (const [i, s] of config.statuses.entries())
+    if (s.owner_role) await assertRoleExists(scope, s.owner_role, `body.statuses.statuses[${i}].owner_role`);
 }

@@ -143,6 +143,16 @@ export async function createCustomObject(
   ctx: TenantContext,
   input: z.infer<typeof CustomObjectCreate>,
 ): Promise<ObjectDef> {
+  return changeRegistry(services, ctx, (scope) => createCustomObjectIn(scope, services, input));
+}
+
+/** `createCustomObject` in the caller's transaction (a template's); forget the registry after it. */
+export async function createCustomObjectIn(
+  scope: TenantScope,
+  services: Services,
+  input: z.infer<typeof CustomObjectCreate>,
+): Promise<ObjectDef> {
+  const { ctx } = scope;
   if (isReservedKey(input.key)) {
     throw badRequest(`"${input.key}" is reserved; choose another key`, 'body.key', 'reserved_key');
   }
@@ -150,7 +160,7 @@ export async function createCustomObject(
   if ((BASE_FIELD_KEYS as readonly string[]).includes(display.key)) {
     throw badRequest(`"${display.key}" is a field every object has`, 'body.display_field.key');
   }
-  return changeRegistry(services, ctx, async (scope) => {
+  {
     const [existing] = await scope.tx
       .select({ id: customObjects.id })
       .from(customObjects)
@@ -187,7 +197,7 @@ export async function createCustomObject(
       data: { key: input.key, label: input.label_singular, display_field: display.key },
     });
     return defOf(scope, input.key);
-  });
+  }
 }
 
 /**

@@ -14,6 +14,9 @@ export const NOTIFICATION_KINDS = [
   'form_submitted',
   'ops_alert',
   'workflow',
+  'handoff_waiting',
+  'handoff_accepted',
+  'handoff_denied',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
@@ -29,6 +32,9 @@ export const KIND_LABELS: Record<NotificationKind, string> = {
   form_submitted: 'A form of mine is submitted',
   ops_alert: 'Something needs an admin (a webhook disabled after failing)',
   workflow: 'A workflow notifies me about a record',
+  handoff_waiting: 'A hand-off waits in my role’s queue (or is assigned to me)',
+  handoff_accepted: 'A record I handed off is accepted',
+  handoff_denied: 'A record I handed off is denied and sent back',
 };
 
 /** Repeats of one kind on one record for one recipient within this window update one notification. */

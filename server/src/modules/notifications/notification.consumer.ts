@@ -23,6 +23,9 @@ const NAMED_TYPES = [
   'note.updated',
   'quote.accepted',
   'quote.rejected',
+  'record.handoff_requested',
+  'record.handoff_accepted',
+  'record.handoff_denied',
 ];
 
 /** Actors whose mass writes would flood a member: an import's rows do not notify their owners. */
@@ -83,6 +86,18 @@ async function draftsOf(scope: TenantScope, e: EventEnvelope): Promise<Notificat
             detail: str(data.name),
           });
     }
+  } else if (e.type === 'record.handoff_requested') {
+    // The member the queue's rule chose, else every member of the owning role.
+    const assigned = str(data.assigned_to);
+    const detail = `${str(data.status_label)} · ${str(data.role_label)}`;
+    for (const user of assigned ? [assigned] : await membersOfRole(scope, String(data.role)))
+      drafts.push({ ...base, kind: 'handoff_waiting', recipientId: user, detail });
+  } else if (e.type === 'record.handoff_accepted' || e.type === 'record.handoff_denied') {
+    // The sender and the record's owner before the hand-off hear the decision.
+    const kind = e.type === 'record.handoff_accepted' ? 'handoff_accepted' : 'handoff_denied';
+    const detail = kind === 'handoff_denied' ? str(data.reason) : str(data.role_label);
+    for (const user of new Set([str(data.requested_by), str(data.previous_owner)]))
+      if (user) drafts.push({ ...base, kind, recipientId: user, detail });
   } else if (e.type === 'quote.accepted' || e.type === 'quote.rejected') {
     // The customer answered online: the quote's owner hears of it.
     const owner = str(data.owner_id);
@@ -165,6 +180,15 @@ function coalesceBulk(drafts: NotificationDraft[]): NotificationDraft[] {
     }
   }
   return out;
+}
+
+/** The members holding `role` in the event's organization (a hand-off's queue). */
+async function membersOfRole(scope: TenantScope, role: string): Promise<string[]> {
+  const { rows } = await scope.conn.query<{ user_id: string }>(
+    `select user_id from members where organization_id = $1 and role = $2 and guard_locked_at is null`,
+    [scope.ctx.orgId, role],
+  );
+  return rows.map((r) => r.user_id);
 }
 
 /** The record a note is on: the `related` of its event (a note's events name its record there). */

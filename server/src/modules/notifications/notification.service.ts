@@ -52,6 +52,12 @@ function titleOf(r: Row, actorName: string | null): string {
       return r.detail ?? `${what} needs attention`;
     case 'workflow':
       return `${r.detail ?? 'A workflow notified you'} (${what})`;
+    case 'handoff_waiting':
+      return `${who} handed ${what} to your queue${r.detail ? ` (${r.detail})` : ''}`;
+    case 'handoff_accepted':
+      return `${who} accepted ${what}${r.detail ? ` for ${r.detail}` : ''}`;
+    case 'handoff_denied':
+      return `${who} denied ${what} and sent it back${r.detail ? `: ${r.detail}` : ''}`;
     default:
       return `${what} changed`;
   }

@@ -13,6 +13,7 @@ import { mergeCustom } from '../../platform/registry/field-values.js';
 import { customObjectDefs } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+import { openHandoffs } from '../handoffs/handoff-open.service.js';
 import { ensureTags } from '../tags/tag.service.js';
 import { takeRecordNumbers } from './record-numbers.js';
 import { checkStatusChanges, recordStatusChanges, statusKeysOf } from './record-status.service.js';
@@ -198,6 +199,7 @@ export async function createRecordIn(
     [{ subject, changes: statuses, reason: input.status_reason }],
     false,
   );
+  await openHandoffs(scope, services, def, { ...subject, ownerId: row!.ownerId }, statuses);
   return viewOf(def, row!);
 }
 
@@ -228,13 +230,17 @@ export async function updateRecord(
   return withTenant(services.database, ctx, (scope) => updateRecordIn(scope, services, object, id, input));
 }
 
-/** `updateRecord` inside the caller's tenant transaction (a workflow's step). */
+/**
+ * `updateRecord` inside the caller's tenant transaction (a workflow's step). `handoffReturn`: a
+ * denied hand-off sends the record back (no status rule checked, no new hand-off opened).
+ */
 export async function updateRecordIn(
   scope: TenantScope,
   services: Services,
   object: string,
   id: string,
   input: RecordWriteInput,
+  options: { handoffReturn?: boolean } = {},
 ): Promise<RecordViewOut> {
   const { ctx } = scope;
   const def = await customObjectIn(scope, object);
@@ -250,6 +256,7 @@ export async function updateRecordIn(
   const statuses = checkStatusChanges(def, current.custom, custom, {
     reason: input.status_reason,
     role: ctx.role,
+    handoffReturn: options.handoffReturn ?? false,
   });
   const statusKeys = statusKeysOf(statuses);
   const changes: Record<string, { before: unknown; after: unknown }> = {};
@@ -287,6 +294,14 @@ export async function updateRecordIn(
       reason: input.status_reason,
     },
   ]);
+  if (!options.handoffReturn)
+    await openHandoffs(
+      scope,
+      services,
+      def,
+      { id, name: nameOf(def, row!), ownerId: row!.ownerId },
+      statuses,
+    );
   return viewOf(def, row!);
 }
 

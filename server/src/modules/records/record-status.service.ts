@@ -41,6 +41,8 @@ export type StatusRuleOptions = {
   role?: string | undefined;
   /** Work no person does row by row (an import): roles and reasons are not asked for; moves still are. */
   bulk?: boolean;
+  /** A denied hand-off's return (issue 21): the hand-off stands for the move, so no rule is checked. */
+  handoffReturn?: boolean;
 };
 
 /**
@@ -76,6 +78,10 @@ export function checkStatusChanges(
     const status = statusOf(config, to)!;
     const move =
       from === null || !statusOf(config, from) ? { reasonRequired: false } : transitionOf(config, from, to);
+    if (options.handoffReturn) {
+      changes.push({ field, config, from, to });
+      continue;
+    }
     if (!move) {
       const allowed = (config.transitions ?? [])
         .filter((t) => t.from === from)

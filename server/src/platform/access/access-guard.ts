@@ -54,6 +54,7 @@ const READ_SUFFIXES = new Set([
   'timeline',
   'history',
   'status-history',
+  'handoffs',
   'board',
   'price',
   'lines',
@@ -104,6 +105,11 @@ export function rightsOfRoute(method: string, url: string): RouteRights | undefi
   if (head === 'stock' || head === 'warehouses')
     return { object: 'product', right: method === 'GET' ? 'read' : 'update' };
   if (head === 'exchange-rates') return 'none';
+  // Hand-off queues (issue 21) hold records of any object; deciding one updates its record.
+  if (head === 'queues' || head === 'handoffs')
+    return { object: '*', right: method === 'GET' ? 'read' : 'update' };
+  // Templates define objects, roles and views: settings (admins), no records.
+  if (head === 'templates') return 'none';
   // A person's data (GDPR): the export right to take it out, the delete right to erase it.
   if (head === 'contacts' && parts[2] === 'personal-data')
     return { object: 'contact', right: 'export', id: 'record' };

@@ -47,7 +47,9 @@ export function tenantContextOf(principal: Principal | null, traceId?: string): 
     principal.type === 'api_key'
       ? { type: 'api_key' as const, id: principal.apiKeyId ?? null }
       : { type: 'user' as const, id: principal.userId };
-  return { orgId: principal.orgId, actor, traceId, role: principal.role };
+  // The role key rules read (a status's roles, a queue's owner, a report shared with a role): the
+  // custom role's key for a member holding one, as TenantContext.role says.
+  return { orgId: principal.orgId, actor, traceId, role: principal.customRole ?? principal.role };
 }
 
 /** Throws 401 without a principal and 403 without the permission. */

@@ -31,6 +31,9 @@ export const StatusOption = z.strictObject({
     .optional()
     .describe('The roles that may set this status (admins always may); absent: every role that may edit'),
   reason_required: z.boolean().default(false).describe('Entering this status needs a reason'),
+  owner_role: RoleKey.optional().describe(
+    'The role that owns this status: a record entering it, moved by a member of another role, waits in that role’s hand-off queue until one of its members accepts it (becomes the owner) or denies it',
+  ),
 });
 
 export const StatusTransition = z.strictObject({

@@ -16,6 +16,7 @@ import { RolesSettings } from './RolesSettings';
 import { SecuritySettings } from './SecuritySettings';
 import { TagsSettings } from './TagsSettings';
 import { TeamsSettings } from './TeamsSettings';
+import { TemplatesSettings } from './TemplatesSettings';
 import { WebhooksSettings } from './WebhooksSettings';
 
 /**
@@ -50,6 +51,7 @@ export function SettingsPage() {
           <Tabs.Tab value="members">Users and invitations</Tabs.Tab>
           <Tabs.Tab value="roles">Roles</Tabs.Tab>
           <Tabs.Tab value="teams">Teams</Tabs.Tab>
+          <Tabs.Tab value="templates">Templates</Tabs.Tab>
           <Tabs.Tab value="objects">Objects</Tabs.Tab>
           <Tabs.Tab value="fields">Custom fields</Tabs.Tab>
           <Tabs.Tab value="pipelines">Pipelines</Tabs.Tab>
@@ -72,6 +74,9 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="teams" pt="md">
           <TeamsSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="templates" pt="md">
+          <TemplatesSettings />
         </Tabs.Panel>
         <Tabs.Panel value="objects" pt="md">
           <CustomObjectsSettings />
