@@ -252,6 +252,13 @@ const settingsRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/settings/SettingsPage'), 'SettingsPage'),
 });
 
+// The ops console (issue 30), for admins: integration health, alerts, jobs, deliveries, API usage.
+const opsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/ops',
+  component: lazyRouteComponent(() => import('./pages/ops/OpsPage'), 'OpsPage'),
+});
+
 // Workflows (issue 24): the list and runs, and the builder (its flow editor loads with its page only).
 const workflowsRoute = createRoute({
   getParentRoute: () => appRoute,
@@ -373,6 +380,7 @@ const routeTree = rootRoute.addChildren([
     customRecordRoute,
     notificationsRoute,
     settingsRoute,
+    opsRoute,
     workflowsRoute,
     reportsRoute,
     reportRecordsRoute,

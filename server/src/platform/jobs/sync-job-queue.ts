@@ -38,6 +38,11 @@ export type SyncJobQueue = JobQueue & {
   queued(name?: string): Promise<{ name: string; data: unknown; startAfter: Date }[]>;
 };
 
+const ownedBy = (data: unknown, orgId: string) => {
+  const d = data as { org_id?: unknown; orgId?: unknown } | null;
+  return d?.org_id === orgId || d?.orgId === orgId;
+};
+
 /** More jobs than this in one drain and it stops: jobs that keep sending jobs would never end. */
 const MAX_JOBS_PER_DRAIN = 100_000;
 
@@ -48,6 +53,8 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
   const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
   let ready: Promise<void> | undefined;
   let draining: Promise<unknown> = Promise.resolve();
+  // Jobs that failed on every try, as pg-boss keeps them in state `failed` (for the ops console).
+  const failed = new Map<string, { name: string; data: unknown; error: unknown; at: Date; tries: number }>();
 
   const create = async () => {
     await database.exec(`
@@ -87,6 +94,7 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
         error = e;
       }
     }
+    failed.set(id, { name, data, error, at: new Date(), tries });
     const deadLetter = definition.queue.deadLetter;
     if (deadLetter) await insert(database.raw, deadLetter, data, null, new Date());
     return error ?? new Error('job failed');
@@ -153,6 +161,43 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
         [orgId],
       );
       return rows.length;
+    },
+
+    async counts(orgId) {
+      await ready;
+      const { rows } = await database.raw.query<{ queue: string; n: number }>(
+        `select name as queue, count(*)::int as n from ${table}
+          ${orgId ? `where data->>'org_id' = $1 or data->>'orgId' = $1` : ''} group by 1 order by 1`,
+        orgId ? [orgId] : [],
+      );
+      const counts = rows.map((r) => ({ queue: r.queue, state: 'created', count: Number(r.n) }));
+      const byQueue = new Map<string, number>();
+      for (const f of failed.values())
+        if (!orgId || ownedBy(f.data, orgId)) byQueue.set(f.name, (byQueue.get(f.name) ?? 0) + 1);
+      for (const [queue, count] of byQueue) counts.push({ queue, state: 'failed', count });
+      return counts;
+    },
+
+    async failedJobs(orgId, limit = 50) {
+      return [...failed.entries()]
+        .filter(([, f]) => ownedBy(f.data, orgId))
+        .reverse()
+        .slice(0, limit)
+        .map(([id, f]) => ({
+          id,
+          queue: f.name,
+          failed_at: f.at.toISOString(),
+          retries: f.tries - 1,
+          error: String((f.error as Error)?.message ?? f.error).slice(0, 500),
+        }));
+    },
+
+    async retryFailed(orgId, id) {
+      const job = failed.get(id);
+      if (!job || !ownedBy(job.data, orgId)) return false;
+      failed.delete(id);
+      await insert(database.raw, job.name, job.data, null, new Date());
+      return true;
     },
 
     async start() {
