@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Database, SqlExecutor } from '../../db/client.js';
 import { APP_ROLE } from '../../db/tenant.js';
+import { observeJob } from '../metrics/metrics.js';
 import type { JobHandler, JobQueue, QueueDefinition } from './job-queue.js';
 
 /** What one `drain` did. */
@@ -87,10 +89,13 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
     const tries = (definition.queue.retryLimit ?? 5) + 1;
     let error: unknown;
     for (let i = 0; i < tries; i++) {
+      const began = performance.now();
       try {
         await definition.handler({ id, data });
+        observeJob(name, (performance.now() - began) / 1000, true);
         return undefined;
       } catch (e) {
+        observeJob(name, (performance.now() - began) / 1000, false);
         error = e;
       }
     }
