@@ -85,6 +85,8 @@ export type Kind =
   | 'step'
   | 'enrollment'
   | 'suppression'
+  | 'opsAlert'
+  | 'failedJob'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };

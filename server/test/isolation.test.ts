@@ -30,6 +30,7 @@ import './isolation-scheduling-cases.js';
 import './isolation-report-cases.js';
 import './isolation-conversation-cases.js';
 import './isolation-sequence-cases.js';
+import './isolation-ops-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadFile } from './kit/files.js';
 import { uploadCsv } from './kit/imports.js';
