@@ -36,6 +36,12 @@ export type DrainOptions = {
  */
 export type SyncJobQueue = JobQueue & {
   drain(options?: DrainOptions): Promise<DrainReport>;
+  /**
+   * Runs one job now through its queue's handler (its retries included), as a drain would but
+   * without queueing it or running any other job; a job that fails on every try is kept as
+   * failed (and its dead letter sent). Resolves with the error then, else undefined.
+   */
+  runNow(name: string, data: unknown): Promise<unknown>;
   /** The jobs still queued (for assertions), oldest first. */
   queued(name?: string): Promise<{ name: string; data: unknown; startAfter: Date }[]>;
 };
@@ -219,6 +225,11 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
       const run = draining.catch(() => undefined).then(() => drainNow(options));
       draining = run;
       return run;
+    },
+
+    async runNow(name, data) {
+      await ready;
+      return runOne(name, randomUUID(), data);
     },
 
     async queued(name) {
