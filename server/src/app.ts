@@ -97,6 +97,8 @@ import './modules/conversations/conversation.events.js';
 import './modules/workflows/workflow.events.js';
 import './modules/sequences/sequence.events.js';
 import './modules/broadcasts/broadcast.events.js';
+import { installApiUsage } from './modules/ops/api-usage.service.js';
+import { registerOpsRoutes } from './modules/ops/ops.routes.js';
 import { withApiKeys } from './platform/auth/api-keys.js';
 import {
   installSessionCacheInvalidation,
@@ -121,7 +123,9 @@ import { API_DOCS_CSP, installSecurityHeaders } from './platform/http/security-h
 import { responseSerializer } from './platform/http/serializer.js';
 import { traceIdOf } from './platform/http/trace.js';
 import type { ApiApp, Services } from './platform/http/types.js';
+import { installErrorReporting } from './platform/metrics/error-reporting.js';
 import { installMetrics } from './platform/metrics/metrics.js';
+import { createTracing } from './platform/metrics/tracing.js';
 
 export type BuiltApp = { app: ApiApp; routes: RouteEntry[] };
 
@@ -133,6 +137,7 @@ export type BuiltApp = { app: ApiApp; routes: RouteEntry[] };
  */
 export async function buildApp(services: Services, options: { webDistDir?: string } = {}): Promise<BuiltApp> {
   const { config } = services;
+  const tracing = createTracing(config);
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -140,7 +145,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
     },
     logController: new LogController({ requestIdLogLabel: 'trace_id' }),
     requestIdHeader: false,
-    genReqId: traceIdOf,
+    genReqId: tracing ? tracing.requestId : traceIdOf,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
@@ -149,6 +154,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
     frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
+  tracing?.install(app);
+  installErrorReporting(app, config);
   installRequestBudget(app, config.statementTimeoutMs);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(responseSerializer);
@@ -171,6 +178,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
   // The guard counts what each principal reads, exports and deletes (after the route guard).
   installGuard(app, services.guard);
   installMetrics(app, config, services.database);
+  installApiUsage(app, services);
   installIdempotency(app, services.database);
 
   await app.register(fastifySwagger, {
@@ -271,6 +279,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerSuppressionRoutes(v1 as ApiApp, services);
         registerSequenceRoutes(v1 as ApiApp, services);
         registerBroadcastRoutes(v1 as ApiApp, services);
+        registerOpsRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

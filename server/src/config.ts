@@ -111,6 +111,14 @@ export type Config = {
    * The bearer token `/metrics` (Prometheus) asks for; unset, `/metrics` answers 404 (issue 30).
    */
   metricsToken: string | undefined;
+  /**
+   * OpenTelemetry: the OTLP/HTTP collector traces are sent to (`<endpoint>/v1/traces`); unset, no
+   * tracing (issue 30). `OTEL_SERVICE_NAME` names the service (default `cairn`).
+   */
+  otlpEndpoint: string | undefined;
+  otelServiceName: string;
+  /** A Sentry-compatible DSN server errors (5xx) are reported to; unset, none are (issue 30). */
+  sentryDsn: string | undefined;
 };
 
 /** The files pipeline's settings (`platform/files/`). */
@@ -243,6 +251,9 @@ const envSchema = z.object({
   FILE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   FILE_S3_FORCE_PATH_STYLE: boolish.default(true),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(200).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(100).default('cairn'),
+  SENTRY_DSN: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 /**
@@ -324,6 +335,9 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     formPostsPerIpPerMinute: e.FORM_POSTS_PER_IP_PER_MINUTE,
     files: filesConfig(e),
     metricsToken: e.METRICS_TOKEN,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otelServiceName: e.OTEL_SERVICE_NAME,
+    sentryDsn: e.SENTRY_DSN,
   };
 }
 

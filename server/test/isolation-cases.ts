@@ -89,6 +89,8 @@ export type Kind =
   | 'metaDelivery'
   | 'metaLead'
   | 'broadcast'
+  | 'opsAlert'
+  | 'failedJob'
   | 'marker';
 export type Ids = Partial<Record<Kind, string>>;
 export type Tenant = { name: 'A' | 'B'; client: Client; email: string; marker: string; ids: Ids };

@@ -1,5 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
+import { recordIntegration } from '../src/modules/ops/integration-health.service.js';
+import type { SyncJobQueue } from '../src/platform/jobs/sync-job-queue.js';
 import { type Ids, type Kind, type Tenant, WALK_OBJECT } from './isolation-cases.js';
 import {
   addMember,
@@ -19,6 +21,7 @@ import {
  * in `heldImports` stay queued (the test app delays their job).
  */
 export function isolationWorld(t: TestApp, heldImports: Set<string>) {
+  const walkJobsRun = new Set<string>();
   /** Makes one record (or a few related ones) of a kind in a tenant; returns the ids it made. */
   async function make(tn: Tenant, kind: Kind, ids: Ids = tn.ids): Promise<Ids> {
     const c = tn.client;
@@ -752,6 +755,32 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         const lead = leads.data.find((l) => l.leadgen_id === leadgenId)!;
         return kind === 'metaLead' ? { metaLead: lead.id } : { metaDelivery: lead.delivery_id };
       }
+      case 'opsAlert': {
+        // An integration of the tenant's that failed: its alert (issue 30).
+        const ref = randomBytes(8).toString('hex');
+        await recordIntegration(t.services, ids.org!, { kind: 'webhook', ref, name: 'walk', ok: false });
+        const { rows } = await t.services.database.raw.query<{ id: string }>(
+          `select id from ops_alerts where org_id = $1 and fingerprint = $2`,
+          [ids.org, `integration:webhook:${ref}:failing`],
+        );
+        return { opsAlert: rows[0]!.id };
+      }
+      case 'failedJob': {
+        // A job of the tenant's that failed on every try (the ops console's retry, issue 30); it
+        // fails on its first run only, so a retried one runs through at the next drain.
+        t.services.jobs.define<{ key: string }>({ name: 'walk.fails', retryLimit: 0 }, async ({ data }) => {
+          if (walkJobsRun.has(data.key)) return;
+          walkJobsRun.add(data.key);
+          throw new Error('walk job fails');
+        });
+        // Run here, not by a drain: the other tenant's makers drain side by side and must not meet it.
+        await (t.services.jobs as SyncJobQueue).runNow('walk.fails', {
+          org_id: ids.org,
+          key: randomBytes(8).toString('hex'),
+        });
+        const failed = await t.services.jobs.failedJobs(ids.org!, 1);
+        return { failedJob: failed[0]!.id };
+      }
       default:
         throw new Error(`no maker for ${kind}`);
     }
@@ -817,6 +846,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'metaDelivery',
     'metaLead',
     'broadcast',
+    'opsAlert',
+    'failedJob',
   ];
 
   async function seed(name: 'A' | 'B'): Promise<Tenant> {

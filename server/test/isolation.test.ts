@@ -32,6 +32,7 @@ import './isolation-conversation-cases.js';
 import './isolation-sequence-cases.js';
 import './isolation-meta-cases.js';
 import './isolation-broadcast-cases.js';
+import './isolation-ops-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadFile } from './kit/files.js';
 import { uploadCsv } from './kit/imports.js';

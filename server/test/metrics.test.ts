@@ -26,6 +26,17 @@ describe('/metrics', () => {
     expect(res.text).toContain('cairn_process_cpu_seconds_total');
   });
 
+  it('shows job run times by queue and outcome, and the database pool', async () => {
+    expect((await org.admin.client.post('/api/v1/contacts', { first_name: 'Timed' })).status).toBe(201);
+    await org.t.drain();
+    const res = await org.admin.client.get('/metrics', { authorization: `Bearer ${TOKEN}` });
+    expect(res.text).toMatch(
+      /cairn_job_duration_seconds_count\{queue="[a-z_.]+",outcome="completed"\} [1-9]/,
+    );
+    expect(res.text).toMatch(/cairn_db_pool_connections\{state="total"\} \d+/);
+    expect(res.text).toMatch(/cairn_db_pool_connections\{state="waiting"\} \d+/);
+  });
+
   it('is not there (404) when no token is configured', async () => {
     const config = org.t.services.config as { metricsToken: string | undefined };
     config.metricsToken = undefined;

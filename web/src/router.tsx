@@ -260,6 +260,13 @@ const settingsRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/settings/SettingsPage'), 'SettingsPage'),
 });
 
+// The ops console (issue 30), for admins: integration health, alerts, jobs, deliveries, API usage.
+const opsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/ops',
+  component: lazyRouteComponent(() => import('./pages/ops/OpsPage'), 'OpsPage'),
+});
+
 // Workflows (issue 24): the list and runs, and the builder (its flow editor loads with its page only).
 const workflowsRoute = createRoute({
   getParentRoute: () => appRoute,
@@ -396,6 +403,7 @@ const routeTree = rootRoute.addChildren([
     queuesRoute,
     notificationsRoute,
     settingsRoute,
+    opsRoute,
     workflowsRoute,
     reportsRoute,
     reportRecordsRoute,

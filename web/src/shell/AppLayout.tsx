@@ -17,6 +17,7 @@ import {
 import { useDisclosure } from '@mantine/hooks';
 import { spotlight } from '@mantine/spotlight';
 import {
+  IconActivityHeartbeat,
   IconAddressBook,
   IconBox,
   IconBuilding,
@@ -260,6 +261,17 @@ export function AppLayout() {
             }
             variant="filled"
             active={pathname.startsWith('/queues')}
+            onClick={close}
+          />
+        )}
+        {me?.role === 'admin' && (
+          <NavLink
+            component={Link}
+            to="/ops"
+            label="Ops console"
+            leftSection={<IconActivityHeartbeat size={18} />}
+            variant="filled"
+            active={pathname.startsWith('/ops')}
             onClick={close}
           />
         )}

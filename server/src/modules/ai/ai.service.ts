@@ -15,6 +15,7 @@ import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { LINKABLE_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { listNotes } from '../notes/note.service.js';
+import { recordIntegration } from '../ops/integration-health.service.js';
 import { listRecords } from '../records/record-list.service.js';
 import { timelineOf } from '../timeline/timeline.service.js';
 import { outboundPolicyOf } from '../webhooks/webhook.service.js';
@@ -354,6 +355,18 @@ async function run(
         outcome,
       }),
     );
+    // A refusal of the gate's own (a rate limit of ours) is not the provider failing.
+    await recordIntegration(services, ctx.orgId, {
+      kind: 'ai',
+      name: `${row.provider} (${row.model})`,
+      ok: outcome === 'ok',
+      error: outcome,
+      ...(outcome === 'ai_provider_rejected_key'
+        ? { configState: 'missing_credentials' as const, configDetail: 'The provider refused the API key' }
+        : outcome === 'ok'
+          ? { configState: 'ok' as const }
+          : {}),
+    });
     await recordAudit(services.database, ctx.orgId, source, {
       action: 'ai.called',
       ...(input.target ? { target: input.target } : {}),

@@ -5,6 +5,7 @@ import nodemailer from 'nodemailer';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
+import { recordIntegration } from '../ops/integration-health.service.js';
 import type { ChannelCreateInput, ChannelUpdateInput, ChannelView } from './conversation.dto.js';
 import { type ChannelSecrets, type ChannelSettings, channels } from './conversation.schema.js';
 import { sealChannelSecrets, unsealChannelSecrets } from './secrets.js';
@@ -288,5 +289,14 @@ export async function testChannel(services: Services, ctx: TenantContext, id: st
       const twilio = twilioClient(services, row);
       await twilio.api.v2010.accounts(row.settings.twilio!.account_sid).fetch();
     });
+  for (const c of checks)
+    if (c.part !== 'local')
+      await recordIntegration(services, ctx.orgId, {
+        kind: c.part,
+        ref: row.id,
+        name: row.name,
+        ok: c.ok,
+        error: c.error,
+      });
   return { ok: checks.every((c) => c.ok), checks };
 }

@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
+import { recordIntegration } from '../ops/integration-health.service.js';
 import {
   CHANNEL_SYNC_QUEUE,
   type ChannelRow,
@@ -119,6 +120,13 @@ async function noteSync(services: Services, ctx: TenantContext, row: ChannelRow,
       .set({ lastSyncAt: sql`clock_timestamp()`, lastError: error?.slice(0, 500) ?? null })
       .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, row.id))),
   );
+  await recordIntegration(services, ctx.orgId, {
+    kind: 'imap',
+    ref: row.id,
+    name: row.name,
+    ok: !error,
+    error,
+  });
 }
 
 /**

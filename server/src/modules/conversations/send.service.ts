@@ -6,6 +6,7 @@ import { AppError } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { systemMail } from '../../platform/mail/mail.schema.js';
+import { recordIntegration } from '../ops/integration-health.service.js';
 import { type ChannelRow, smtpTransportOf } from './channel.service.js';
 import { channels, messages } from './conversation.schema.js';
 import { previewOf } from './inbound.service.js';
@@ -229,6 +230,15 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
   const outcome: Outcome = claimed.reason
     ? { ok: false, error: `recipient_suppressed: ${claimed.reason}`, retry: false }
     : await deliver(services, channel, message);
+  // A suppressed recipient is not the channel failing; the built-in local mailbox has no server.
+  if (!claimed.reason && channel.kind !== 'local')
+    await recordIntegration(services, ctx.orgId, {
+      kind: channel.kind === 'sms' ? 'twilio' : 'smtp',
+      ref: channel.id,
+      name: channel.name,
+      ok: outcome.ok,
+      error: outcome.ok ? null : outcome.error,
+    });
   await withTenant(services.database, ctx, async (scope) => {
     const retryIn = !outcome.ok && outcome.retry ? RETRY_SCHEDULE_S[message.attempts - 1] : undefined;
     if (!outcome.ok && retryIn !== undefined) {

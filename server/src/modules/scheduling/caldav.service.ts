@@ -8,6 +8,7 @@ import { seal, unseal } from '../../platform/crypto/sealed.js';
 import { AppError, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { checkTargetNow, OutboundError, outboundFetch } from '../../platform/net/outbound-http.js';
+import { recordIntegration } from '../ops/integration-health.service.js';
 import { outboundPolicyOf } from '../webhooks/webhook.service.js';
 import {
   bookingCalendarEvents,
@@ -256,8 +257,16 @@ export async function syncCalendar(services: Services, orgId: string, userId: st
         .set({ lastError: message })
         .where(and(eq(calendarConnections.orgId, orgId), eq(calendarConnections.userId, userId))),
     );
+    await recordIntegration(services, orgId, {
+      kind: 'caldav',
+      ref: userId,
+      name: 'Calendar',
+      ok: false,
+      error: message,
+    });
     return connectionView({ ...conn, lastError: message });
   }
+  await recordIntegration(services, orgId, { kind: 'caldav', ref: userId, name: 'Calendar', ok: true });
   const busy: { start: string; end: string }[] = [];
   const ours = new Map<string, ParsedEvent>();
   for (const o of objects)

@@ -8,6 +8,7 @@ import { OutboundError, type OutboundResponse, sendOutbound } from '../../platfo
 import { compileFilter } from '../../platform/query/query.filter.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import { deliverNotification } from '../notifications/notification-delivery.service.js';
+import { recordIntegration } from '../ops/integration-health.service.js';
 import { webhookAttempts, webhookDeliveries, webhookSubscriptions } from './webhook.schema.js';
 import { outboundPolicyOf, WEBHOOK_DELIVER_QUEUE } from './webhook.service.js';
 import { signedHeaders, signingSecrets } from './webhook-secrets.js';
@@ -161,6 +162,14 @@ export async function deliverOnce(services: Services, job: DeliverJob): Promise<
     }
   }
   await recordAttempt(services, ctx, delivery, subscription, outcome);
+  if (outcome.error !== 'webhook_disabled')
+    await recordIntegration(services, ctx.orgId, {
+      kind: 'webhook',
+      ref: subscription.id,
+      name: subscription.targetUrl,
+      ok: !outcome.error,
+      error: outcome.error ?? null,
+    });
 }
 
 async function recordAttempt(

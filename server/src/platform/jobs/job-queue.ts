@@ -1,7 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import { fromPglite, PgBoss } from 'pg-boss';
 import type { Database, SqlExecutor } from '../../db/client.js';
 import { APP_ROLE } from '../../db/tenant.js';
+import { observeJob } from '../metrics/metrics.js';
 
 /** A job's handler. Throwing retries the job (with backoff) up to its queue's retry limit. */
 export type JobHandler<T> = (job: { id: string; data: T }) => Promise<void>;
@@ -68,10 +70,46 @@ export type JobQueue = {
    * running job is left to finish. Returns how many were dropped.
    */
   dropQueuedOf(orgId: string): Promise<number>;
+  /**
+   * How many jobs each queue holds per state (`created`, `retry`, `active`, `completed`, `failed`,
+   * `cancelled`): the organization's (its jobs' data `org_id`/`orgId`) with `orgId`, else the
+   * install's. For the ops console (issue 30).
+   */
+  counts(orgId?: string): Promise<JobCount[]>;
+  /** The organization's failed jobs (retries used up), the latest first, at most `limit`. */
+  failedJobs(orgId: string, limit?: number): Promise<FailedJob[]>;
+  /**
+   * Queues a failed job of the organization again (pg-boss's retry). False when there is no such
+   * failed job of that organization (another's job is never touched).
+   */
+  retryFailed(orgId: string, id: string): Promise<boolean>;
   start(options: { worker: boolean }): Promise<void>;
   /** Stops fetching, lets in-flight jobs finish (up to `timeoutMs`), then releases the rest. */
   stop(timeoutMs?: number): Promise<void>;
 };
+
+export type JobCount = { queue: string; state: string; count: number };
+export type FailedJob = {
+  id: string;
+  queue: string;
+  /** When it failed for good (ISO). */
+  failed_at: string | null;
+  retries: number;
+  /** The last error pg-boss kept (its message), if any. */
+  error: string | null;
+};
+
+/** Rows of a query on pg-boss's job table, or none when pg-boss has not made it yet. */
+async function jobRows<T>(database: Database, schema: string, text: string, values: unknown[]): Promise<T[]> {
+  const { rows: found } = await database.raw.query<{ t: string | null }>(
+    'select to_regclass($1)::text as t',
+    [`${schema}.job`],
+  );
+  if (!found[0]?.t) return [];
+  return (await database.raw.query(text, values)).rows as T[];
+}
+
+const ORG_OF_JOB = `(data->>'org_id' = $1 or data->>'orgId' = $1)`;
 
 /**
  * @param schema the PostgreSQL schema of pg-boss's tables
@@ -149,6 +187,55 @@ export function createJobQueue(
       return rows.length;
     },
 
+    async counts(orgId) {
+      const rows = await jobRows<{ queue: string; state: string; n: number }>(
+        database,
+        schema,
+        `select name as queue, state::text as state, count(*)::int as n from ${schema}.job
+          ${orgId ? `where ${ORG_OF_JOB}` : ''} group by 1, 2 order by 1, 2`,
+        orgId ? [orgId] : [],
+      );
+      return rows.map((r) => ({ queue: r.queue, state: r.state, count: Number(r.n) }));
+    },
+
+    async failedJobs(orgId, limit = 50) {
+      const rows = await jobRows<{
+        id: string;
+        queue: string;
+        at: string | null;
+        retries: number;
+        error: string | null;
+      }>(
+        database,
+        schema,
+        `select id::text, name as queue, completed_on::text as at, retry_count as retries,
+                coalesce(output->>'message', output::text) as error
+           from ${schema}.job where state = 'failed' and ${ORG_OF_JOB}
+          order by completed_on desc nulls last limit $2`,
+        [orgId, limit],
+      );
+      return rows.map((r) => ({
+        id: r.id,
+        queue: r.queue,
+        failed_at: r.at ? new Date(r.at).toISOString() : null,
+        retries: Number(r.retries),
+        error: r.error ? r.error.slice(0, 500) : null,
+      }));
+    },
+
+    async retryFailed(orgId, id) {
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+      const rows = await jobRows<{ queue: string }>(
+        database,
+        schema,
+        `select name as queue from ${schema}.job where id = $2::uuid and state = 'failed' and ${ORG_OF_JOB}`,
+        [orgId, id],
+      );
+      if (!rows[0]) return false;
+      await boss.retry(rows[0].queue, id);
+      return true;
+    },
+
     async start({ worker }) {
       await boss.start();
       started = true;
@@ -166,13 +253,25 @@ export function createJobQueue(
       for (const { queue, handler } of definitions.values()) {
         await boss.work(
           queue.name,
-          { batchSize: queue.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
+          { batchSize: queue.concurrency ?? 1, pollingIntervalSeconds: 0.5, includeMetadata: true },
           async (jobs) => {
+            const run = async (job: (typeof jobs)[number]) => {
+              const began = performance.now();
+              const due = job.startAfter;
+              const waited = due ? (Date.now() - new Date(due).getTime()) / 1000 : undefined;
+              try {
+                await handler({ id: job.id, data: job.data });
+                observeJob(queue.name, (performance.now() - began) / 1000, true, waited);
+              } catch (error) {
+                observeJob(queue.name, (performance.now() - began) / 1000, false, waited);
+                throw error;
+              }
+            };
             if (queue.parallel) {
-              await Promise.all(jobs.map((job) => handler({ id: job.id, data: job.data })));
+              await Promise.all(jobs.map(run));
               return;
             }
-            for (const job of jobs) await handler({ id: job.id, data: job.data });
+            for (const job of jobs) await run(job);
           },
         );
       }

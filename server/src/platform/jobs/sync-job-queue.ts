@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Database, SqlExecutor } from '../../db/client.js';
 import { APP_ROLE } from '../../db/tenant.js';
+import { observeJob } from '../metrics/metrics.js';
 import type { JobHandler, JobQueue, QueueDefinition } from './job-queue.js';
 
 /** What one `drain` did. */
@@ -34,8 +36,19 @@ export type DrainOptions = {
  */
 export type SyncJobQueue = JobQueue & {
   drain(options?: DrainOptions): Promise<DrainReport>;
+  /**
+   * Runs one job now through its queue's handler (its retries included), as a drain would but
+   * without queueing it or running any other job; a job that fails on every try is kept as
+   * failed (and its dead letter sent). Resolves with the error then, else undefined.
+   */
+  runNow(name: string, data: unknown): Promise<unknown>;
   /** The jobs still queued (for assertions), oldest first. */
   queued(name?: string): Promise<{ name: string; data: unknown; startAfter: Date }[]>;
+};
+
+const ownedBy = (data: unknown, orgId: string) => {
+  const d = data as { org_id?: unknown; orgId?: unknown } | null;
+  return d?.org_id === orgId || d?.orgId === orgId;
 };
 
 /** More jobs than this in one drain and it stops: jobs that keep sending jobs would never end. */
@@ -48,6 +61,8 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
   const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
   let ready: Promise<void> | undefined;
   let draining: Promise<unknown> = Promise.resolve();
+  // Jobs that failed on every try, as pg-boss keeps them in state `failed` (for the ops console).
+  const failed = new Map<string, { name: string; data: unknown; error: unknown; at: Date; tries: number }>();
 
   const create = async () => {
     await database.exec(`
@@ -80,13 +95,17 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
     const tries = (definition.queue.retryLimit ?? 5) + 1;
     let error: unknown;
     for (let i = 0; i < tries; i++) {
+      const began = performance.now();
       try {
         await definition.handler({ id, data });
+        observeJob(name, (performance.now() - began) / 1000, true);
         return undefined;
       } catch (e) {
+        observeJob(name, (performance.now() - began) / 1000, false);
         error = e;
       }
     }
+    failed.set(id, { name, data, error, at: new Date(), tries });
     const deadLetter = definition.queue.deadLetter;
     if (deadLetter) await insert(database.raw, deadLetter, data, null, new Date());
     return error ?? new Error('job failed');
@@ -155,6 +174,43 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
       return rows.length;
     },
 
+    async counts(orgId) {
+      await ready;
+      const { rows } = await database.raw.query<{ queue: string; n: number }>(
+        `select name as queue, count(*)::int as n from ${table}
+          ${orgId ? `where data->>'org_id' = $1 or data->>'orgId' = $1` : ''} group by 1 order by 1`,
+        orgId ? [orgId] : [],
+      );
+      const counts = rows.map((r) => ({ queue: r.queue, state: 'created', count: Number(r.n) }));
+      const byQueue = new Map<string, number>();
+      for (const f of failed.values())
+        if (!orgId || ownedBy(f.data, orgId)) byQueue.set(f.name, (byQueue.get(f.name) ?? 0) + 1);
+      for (const [queue, count] of byQueue) counts.push({ queue, state: 'failed', count });
+      return counts;
+    },
+
+    async failedJobs(orgId, limit = 50) {
+      return [...failed.entries()]
+        .filter(([, f]) => ownedBy(f.data, orgId))
+        .reverse()
+        .slice(0, limit)
+        .map(([id, f]) => ({
+          id,
+          queue: f.name,
+          failed_at: f.at.toISOString(),
+          retries: f.tries - 1,
+          error: String((f.error as Error)?.message ?? f.error).slice(0, 500),
+        }));
+    },
+
+    async retryFailed(orgId, id) {
+      const job = failed.get(id);
+      if (!job || !ownedBy(job.data, orgId)) return false;
+      failed.delete(id);
+      await insert(database.raw, job.name, job.data, null, new Date());
+      return true;
+    },
+
     async start() {
       ready ??= create();
       await ready;
@@ -169,6 +225,11 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
       const run = draining.catch(() => undefined).then(() => drainNow(options));
       draining = run;
       return run;
+    },
+
+    async runNow(name, data) {
+      await ready;
+      return runOne(name, randomUUID(), data);
     },
 
     async queued(name) {

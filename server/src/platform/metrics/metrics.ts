@@ -45,6 +45,28 @@ export function countMetaWebhookRefused(signature: string): void {
   metaWebhookRefused.inc({ signature });
 }
 
+const jobRuns = new Histogram({
+  name: 'cairn_job_duration_seconds',
+  help: 'Seconds a job handler ran, by queue and outcome (completed or failed: a failed run is retried)',
+  labelNames: ['queue', 'outcome'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+  registers: [registry],
+});
+const jobWait = new Histogram({
+  name: 'cairn_job_wait_seconds',
+  help: 'Seconds from a job being due to a worker starting it, by queue',
+  labelNames: ['queue'] as const,
+  buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+  registers: [registry],
+});
+
+/** Records one run of a job's handler: how long it took and how it ended, and how long it waited. */
+export function observeJob(queue: string, seconds: number, ok: boolean, waitedSeconds?: number): void {
+  jobRuns.observe({ queue, outcome: ok ? 'completed' : 'failed' }, seconds);
+  if (waitedSeconds !== undefined && Number.isFinite(waitedSeconds))
+    jobWait.observe({ queue }, Math.max(0, waitedSeconds));
+}
+
 /** Records how long after it happened an event was dispatched. */
 export function observeDispatchLag(occurredAt: string | Date): void {
   const at = typeof occurredAt === 'string' ? Date.parse(occurredAt) : occurredAt.getTime();
@@ -52,6 +74,33 @@ export function observeDispatchLag(occurredAt: string | Date): void {
 }
 
 let jobsGauge: Gauge | undefined;
+const pools = new Set<Database>();
+
+/**
+ * The database pool's connections (server only; the embedded database has one connection and no
+ * pool): `total`, `idle` and `waiting` (requests queued for a connection), summed over the apps
+ * of the process.
+ */
+new Gauge({
+  name: 'cairn_db_pool_connections',
+  help: 'Database pool connections by state: total, idle, and requests waiting for one',
+  labelNames: ['state'] as const,
+  registers: [registry],
+  collect() {
+    let total = 0;
+    let idle = 0;
+    let waiting = 0;
+    for (const d of pools) {
+      if (!d.pool) continue;
+      total += d.pool.totalCount;
+      idle += d.pool.idleCount;
+      waiting += d.pool.waitingCount;
+    }
+    this.set({ state: 'total' }, total);
+    this.set({ state: 'idle' }, idle);
+    this.set({ state: 'waiting' }, waiting);
+  },
+});
 
 /** The job queue's jobs by queue and state, read from pg-boss's table when it is scraped. */
 function installJobGauge(database: Database, schema: string): void {
@@ -99,6 +148,10 @@ export function installMetrics(
   database: Database,
 ) {
   installJobGauge(database, config.queueSchema);
+  pools.add(database);
+  app.addHook('onClose', async () => {
+    pools.delete(database);
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     if (route === '/metrics') return;

@@ -170,7 +170,7 @@ export function WebhooksSettings() {
   );
 }
 
-function DeliveryLog({ id }: { id: string }) {
+export function DeliveryLog({ id }: { id: string }) {
   const queryClient = useQueryClient();
   const log = useQuery({
     queryKey: ['webhooks', id, 'deliveries'],
