@@ -26,6 +26,7 @@ import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
 import { registerNotificationRoutes } from './modules/notifications/notification.routes.js';
+import { registerOperatorRoutes } from './modules/operator/operator.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrderRoutes } from './modules/orders/order.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
@@ -112,6 +113,7 @@ import { responseSerializer } from './platform/http/serializer.js';
 import { traceIdOf } from './platform/http/trace.js';
 import type { ApiApp, Services } from './platform/http/types.js';
 import { installMetrics } from './platform/metrics/metrics.js';
+import { installOrganizationGate } from './platform/plans/org-gate.js';
 
 export type BuiltApp = { app: ApiApp; routes: RouteEntry[] };
 
@@ -158,6 +160,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
     profileOf: (principal) => profileOfPrincipal(services.database, principal),
   });
 
+  // A suspended organization's requests are refused; API-key calls are counted (issue 30).
+  installOrganizationGate(app, services.database);
   // The guard counts what each principal reads, exports and deletes (after the route guard).
   installGuard(app, services.guard);
   installMetrics(app, config, services.database);
@@ -256,6 +260,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerReportRoutes(v1 as ApiApp, services);
         registerSuppressionRoutes(v1 as ApiApp, services);
         registerSequenceRoutes(v1 as ApiApp, services);
+        registerOperatorRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

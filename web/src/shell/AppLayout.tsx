@@ -37,6 +37,7 @@ import {
   IconReceipt,
   IconSearch,
   IconSend,
+  IconServer2,
   IconSettings,
   IconSun,
 } from '@tabler/icons-react';
@@ -47,6 +48,7 @@ import { api, authRequest, call } from '../api/client';
 import { meQuery, objectsQuery } from '../lib/query';
 import { GlobalSearch } from './GlobalSearch';
 import { NotificationBell } from './NotificationBell';
+import { OrgStatusBanner } from './OrgStatusBanner';
 
 const NAV = [
   { to: '/', label: 'Home', icon: IconHome },
@@ -84,6 +86,14 @@ export function AppLayout() {
       enabled: Boolean(me?.organization),
       refetchInterval: 60_000,
     }).data?.messages ?? 0;
+  // The operator of the install (issue 30) sees the Operator page; the API answers 404 to anyone else.
+  const isOperator = useQuery({
+    queryKey: ['operator'],
+    queryFn: async () => (await api.GET('/api/v1/operator')).response.ok,
+    enabled: Boolean(me),
+    staleTime: 5 * 60_000,
+    retry: false,
+  }).data;
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const { setColorScheme } = useMantineColorScheme();
@@ -232,6 +242,17 @@ export function AppLayout() {
             onClick={close}
           />
         ))}
+        {isOperator && (
+          <NavLink
+            component={Link}
+            to="/operator"
+            label="Operator"
+            leftSection={<IconServer2 size={18} />}
+            variant="filled"
+            active={pathname.startsWith('/operator')}
+            onClick={close}
+          />
+        )}
         {me?.role === 'admin' && (
           <NavLink
             component={Link}
@@ -245,6 +266,7 @@ export function AppLayout() {
         )}
       </AppShell.Navbar>
       <AppShell.Main>
+        <OrgStatusBanner />
         <Outlet />
       </AppShell.Main>
       <GlobalSearch />

@@ -68,10 +68,20 @@ export type JobQueue = {
    * running job is left to finish. Returns how many were dropped.
    */
   dropQueuedOf(orgId: string): Promise<number>;
+  /**
+   * Sets the pause check (issue 30, a suspended organization): before a job of an organization
+   * (its data's `org_id`, or `orgId`) runs, `paused(orgId)` is asked; when true the job is not run
+   * but sent again to start `PAUSED_RETRY_SECONDS` later, so the organization's work resumes by
+   * itself once it is restored.
+   */
+  gate(paused: (orgId: string) => Promise<boolean>): void;
   start(options: { worker: boolean }): Promise<void>;
   /** Stops fetching, lets in-flight jobs finish (up to `timeoutMs`), then releases the rest. */
   stop(timeoutMs?: number): Promise<void>;
 };
+
+/** How long a job of a paused (suspended) organization waits before it is looked at again, seconds. */
+export const PAUSED_RETRY_SECONDS = 60;
 
 /**
  * @param schema the PostgreSQL schema of pg-boss's tables
@@ -101,8 +111,28 @@ export function createJobQueue(
   boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
   const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
   let started = false;
+  let paused: ((orgId: string) => Promise<boolean>) | undefined;
+  /** Runs `handler` on the job unless its organization is paused (then sends it again later). */
+  const runOrDefer = async (
+    name: string,
+    handler: JobHandler<unknown>,
+    job: { id: string; data: unknown },
+  ) => {
+    const data = job.data as { org_id?: unknown; orgId?: unknown } | null;
+    const orgId =
+      typeof data?.org_id === 'string' ? data.org_id : typeof data?.orgId === 'string' ? data.orgId : null;
+    if (orgId && paused && (await paused(orgId))) {
+      await boss.send(name, job.data as object, { startAfter: PAUSED_RETRY_SECONDS });
+      return;
+    }
+    await handler(job);
+  };
 
   return {
+    gate(check) {
+      paused = check;
+    },
+
     define(queue, handler) {
       definitions.set(queue.name, { queue, handler: handler as JobHandler<unknown> });
     },
@@ -169,10 +199,10 @@ export function createJobQueue(
           { batchSize: queue.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
           async (jobs) => {
             if (queue.parallel) {
-              await Promise.all(jobs.map((job) => handler({ id: job.id, data: job.data })));
+              await Promise.all(jobs.map((job) => runOrDefer(queue.name, handler, job)));
               return;
             }
-            for (const job of jobs) await handler({ id: job.id, data: job.data });
+            for (const job of jobs) await runOrDefer(queue.name, handler, job);
           },
         );
       }
