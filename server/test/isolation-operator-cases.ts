@@ -14,7 +14,11 @@ for (const route of [
   NO_IDS[route] = OPERATOR;
 
 CASES['GET /api/v1/operator/organizations/:id'] = [
-  { fields: { 'path.id': 'org' }, ok: 404, send: (v) => ({ url: `/api/v1/operator/organizations/${v['path.id']}` }) },
+  {
+    fields: { 'path.id': 'org' },
+    ok: 404,
+    send: (v) => ({ url: `/api/v1/operator/organizations/${v['path.id']}` }),
+  },
 ];
 CASES['PUT /api/v1/operator/organizations/:id/plan'] = [
   {
