@@ -503,6 +503,10 @@ main()
     console.error(error);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const child of children.reverse()) if (child.pid) child.kill('SIGTERM');
+  .finally(async () => {
+    // Cairn's processes first (they close their connections), PgBouncer once they are gone.
+    const [bouncer, ...cairn] = children;
+    for (const child of cairn) child.kill('SIGTERM');
+    await Promise.all(cairn.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    bouncer?.kill('SIGTERM');
   });
