@@ -30,6 +30,7 @@ import { registerMergeRoutes } from './modules/merges/merge.routes.js';
 import { registerMetaRoutes } from './modules/meta/meta.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
 import { registerNotificationRoutes } from './modules/notifications/notification.routes.js';
+import { registerOperatorRoutes } from './modules/operator/operator.routes.js';
 import { registerOpportunityRoutes } from './modules/opportunities/opportunity.routes.js';
 import { registerOrderRoutes } from './modules/orders/order.routes.js';
 import { registerOrganizationRoutes } from './modules/organizations/organization.routes.js';
@@ -126,6 +127,7 @@ import type { ApiApp, Services } from './platform/http/types.js';
 import { installErrorReporting } from './platform/metrics/error-reporting.js';
 import { installMetrics } from './platform/metrics/metrics.js';
 import { createTracing } from './platform/metrics/tracing.js';
+import { installOrganizationGate } from './platform/plans/org-gate.js';
 
 export type BuiltApp = { app: ApiApp; routes: RouteEntry[] };
 
@@ -175,6 +177,8 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
     profileOf: (principal) => profileOfPrincipal(services.database, principal),
   });
 
+  // A suspended organization's requests are refused; API-key calls are counted (issue 30).
+  installOrganizationGate(app, services.database);
   // The guard counts what each principal reads, exports and deletes (after the route guard).
   installGuard(app, services.guard);
   installMetrics(app, config, services.database);
@@ -280,6 +284,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerSequenceRoutes(v1 as ApiApp, services);
         registerBroadcastRoutes(v1 as ApiApp, services);
         registerOpsRoutes(v1 as ApiApp, services);
+        registerOperatorRoutes(v1 as ApiApp, services);
       },
       { prefix: '/api/v1' },
     );

@@ -169,6 +169,30 @@ org
     ),
   );
 
+const operator = program
+  .command('operator')
+  .description(
+    'Operators of the install: a role above organizations (usage, plans and limits, suspension), set only here',
+  );
+operator
+  .command('grant')
+  .description('Make the user with this e-mail an operator of the install')
+  .argument('<email>', "the user's e-mail (they must have signed up)")
+  .action((email: string) =>
+    run(async () => (await import('./commands/operator.command.js')).operatorCommand('grant', email)),
+  );
+operator
+  .command('revoke')
+  .description('Take the operator role from the user with this e-mail')
+  .argument('<email>', "the user's e-mail")
+  .action((email: string) =>
+    run(async () => (await import('./commands/operator.command.js')).operatorCommand('revoke', email)),
+  );
+operator
+  .command('list')
+  .description('List the operators of the install')
+  .action(() => run(async () => (await import('./commands/operator.command.js')).operatorCommand('list')));
+
 /** Runs a command; expected failures print one clear line and exit non-zero. */
 async function run(fn: () => Promise<number | undefined>): Promise<void> {
   try {

@@ -33,6 +33,7 @@ import type { Services } from './platform/http/types.js';
 import { readVersionInfo } from './platform/http/version.js';
 import { createJobQueue, type JobQueue } from './platform/jobs/job-queue.js';
 import { createMailer } from './platform/mail/mailer.js';
+import { jobsPausedFor } from './platform/plans/org-gate.js';
 
 export type ServicesOptions = {
   config?: Config;
@@ -66,6 +67,8 @@ export async function createServices(
   const jobs =
     options.jobQueue?.(database, config) ??
     createJobQueue(database, logger, config.queueSchema, config.queueSuperviseS);
+  // A suspended organization's jobs wait until it is restored (issue 30).
+  jobs.gate((orgId) => jobsPausedFor(database, orgId));
   const events = createEventDispatcher(database, jobs);
   const mailer = createMailer(config, database, logger, jobs);
   const auth = createAuth(config, database, {

@@ -358,6 +358,12 @@ const reportRecordsRoute = createRoute({
   }),
   component: lazyRouteComponent(() => import('./pages/reports/ReportRecordsPage'), 'ReportRecordsPage'),
 });
+// The operator of the install (issue 30): organizations, usage, plans and limits, suspension.
+const operatorRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/operator',
+  component: lazyRouteComponent(() => import('./pages/operator/OperatorPage'), 'OperatorPage'),
+});
 const dashboardsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/dashboards',
@@ -408,6 +414,7 @@ const routeTree = rootRoute.addChildren([
     reportsRoute,
     reportRecordsRoute,
     dashboardsRoute,
+    operatorRoute,
     workflowRoute,
     schedulingRoute,
   ]),

@@ -47,10 +47,37 @@ export function setUnauthenticatedHandler(handler: () => void) {
   onUnauthenticated = handler;
 }
 
+/**
+ * What the organization's last refused request said about its standing (issue 30): suspended by
+ * the operator of the install, or a plan limit reached. The shell shows it as a banner.
+ */
+export type OrgNotice = { code: 'organization_suspended' | 'plan_limit_reached'; message: string } | null;
+let orgNotice: OrgNotice = null;
+const orgNoticeListeners = new Set<() => void>();
+export const orgNoticeStore = {
+  get: (): OrgNotice => orgNotice,
+  set(next: OrgNotice) {
+    orgNotice = next;
+    for (const listener of orgNoticeListeners) listener();
+  },
+  subscribe(listener: () => void) {
+    orgNoticeListeners.add(listener);
+    return () => orgNoticeListeners.delete(listener);
+  },
+};
+
 const sessionMiddleware: Middleware = {
   async onResponse({ response, request }) {
     if (response.status === 401 && !new URL(request.url).pathname.startsWith('/api/v1/me')) {
       onUnauthenticated();
+    }
+    if (response.status === 403 || response.status === 429) {
+      const problem = (await response
+        .clone()
+        .json()
+        .catch(() => null)) as Partial<Problem> | null;
+      if (problem?.code === 'organization_suspended' || problem?.code === 'plan_limit_reached')
+        orgNoticeStore.set({ code: problem.code, message: problem.detail ?? '' });
     }
     return response;
   },

@@ -39,6 +39,7 @@ import {
   IconReceipt,
   IconSearch,
   IconSend,
+  IconServer2,
   IconSettings,
   IconSpeakerphone,
   IconSun,
@@ -50,6 +51,7 @@ import { api, authRequest, call } from '../api/client';
 import { meQuery, objectsQuery } from '../lib/query';
 import { GlobalSearch } from './GlobalSearch';
 import { NotificationBell } from './NotificationBell';
+import { OrgStatusBanner } from './OrgStatusBanner';
 
 const NAV = [
   { to: '/', label: 'Home', icon: IconHome },
@@ -98,6 +100,14 @@ export function AppLayout() {
       refetchInterval: 60_000,
     }).data?.data ?? [];
   const queueWaiting = queues.filter((q) => q.mine).reduce((n, q) => n + q.waiting, 0);
+  // The operator of the install (issue 30) sees the Operator page; the API answers 404 to anyone else.
+  const isOperator = useQuery({
+    queryKey: ['operator'],
+    queryFn: async () => (await api.GET('/api/v1/operator')).response.ok,
+    enabled: Boolean(me),
+    staleTime: 5 * 60_000,
+    retry: false,
+  }).data;
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const { setColorScheme } = useMantineColorScheme();
@@ -275,6 +285,17 @@ export function AppLayout() {
             onClick={close}
           />
         )}
+        {isOperator && (
+          <NavLink
+            component={Link}
+            to="/operator"
+            label="Operator"
+            leftSection={<IconServer2 size={18} />}
+            variant="filled"
+            active={pathname.startsWith('/operator')}
+            onClick={close}
+          />
+        )}
         {me?.role === 'admin' && (
           <NavLink
             component={Link}
@@ -288,6 +309,7 @@ export function AppLayout() {
         )}
       </AppShell.Navbar>
       <AppShell.Main>
+        <OrgStatusBanner />
         <Outlet />
       </AppShell.Main>
       <GlobalSearch />

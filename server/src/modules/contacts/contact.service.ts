@@ -5,6 +5,7 @@ import { assertMember } from '../../platform/access/membership.js';
 import { badRequest, conflict } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { assertRoom } from '../../platform/plans/plan-limits.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
@@ -42,6 +43,8 @@ export async function createContactIn(
     creating: true,
   });
   if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
+  // The organization's plan may cap its contacts (issue 30): 403 `plan_limit_reached`.
+  await assertRoom(services.database, scope, 'contacts');
   const [row] = await scope.tx
     .insert(contacts)
     .values({

@@ -6,6 +6,7 @@ import { AppError } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { systemMail } from '../../platform/mail/mail.schema.js';
+import { assertRoom } from '../../platform/plans/plan-limits.js';
 import { recordIntegration } from '../ops/integration-health.service.js';
 import { type ChannelRow, smtpTransportOf } from './channel.service.js';
 import { channels, messages } from './conversation.schema.js';
@@ -73,6 +74,8 @@ export async function queueMessage(
   const orgId = scope.ctx.orgId;
   const reason = await suppressionOf(scope, channel.kind, conversation.counterpart);
   if (reason) throw suppressed(conversation.counterpart, reason);
+  // The plan's e-mails a day (issue 30): 429 `plan_limit_reached` until the next UTC day.
+  if (channel.kind === 'email') await assertRoom(services.database, scope, 'emails_per_day');
   const id = newId();
   let inReplyTo: string | null = null;
   let references: string[] = [];

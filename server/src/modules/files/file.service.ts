@@ -10,6 +10,7 @@ import { inspectFile } from '../../platform/files/file-inspection.js';
 import { fileStoreOf, receiveToQuarantine } from '../../platform/files/file-store.js';
 import { signFileLink, verifyFileLink } from '../../platform/files/file-tokens.js';
 import type { Services } from '../../platform/http/types.js';
+import { assertRoom } from '../../platform/plans/plan-limits.js';
 import { findAnyRecordIn } from '../../platform/registry/record-lookup.js';
 import type { FileViewValue } from './file.dto.js';
 import { files } from './file.schema.js';
@@ -123,6 +124,13 @@ export async function uploadFile(
   const id = newId();
   const received = await receiveToQuarantine(config, id, input.stream, input.truncated);
   const name = cleanFileName(input.name);
+  // The plan's storage limit (issue 30): 403 `plan_limit_reached`, the bytes received dropped.
+  await withTenant(services.database, ctx, (scope) =>
+    assertRoom(services.database, scope, 'storage_bytes', received.size),
+  ).catch(async (error: unknown) => {
+    await rm(received.path, { force: true });
+    throw error;
+  });
   let row = await withTenant(services.database, ctx, async (scope) => {
     const [inserted] = await scope.tx
       .insert(files)

@@ -20,6 +20,7 @@ import {
 } from './import-batch.writer.js';
 import { type BulkWriter, PIPELINE_DEPTH, type PipelinedWriter } from './import-bulk.js';
 import { type FileRow, readRows } from './import-file.util.js';
+import { contactCap, stopAtLimit } from './import-limits.js';
 import { runRevert } from './import-revert.service.js';
 import { runSettings } from './import-settings.js';
 import { importAnalyzer } from './import-statistics.js';
@@ -238,17 +239,31 @@ async function readAndWrite(
     // reply until a whole chunk of the file is parsed (18% of a 100,000-row import).
     if (batch.length % YIELD_EVERY_ROWS === 0) await new Promise(setImmediate);
     if (batch.length < batchRows) continue;
-    const next = takeBatch(run, batch, drafts);
+    const cap = await contactCap(run, row.object, queue, batch.length);
+    if (cap === 'cancelled') return 'cancelled';
+    if (cap) {
+      batch = batch.slice(0, cap.left);
+      drafts = drafts.slice(0, cap.left);
+    }
+    const next = batch.length > 0 ? takeBatch(run, batch, drafts) : undefined;
     batch = [];
     drafts = [];
     if (!(await queue.room())) return stop('cancelled', next);
     if (interrupted()) return stop('interrupted', next);
-    queue.begin(next);
+    if (next) queue.begin(next);
+    if (cap) return stopAtLimit(queue, cap);
   }
   if (batch.length > 0) {
+    const cap = await contactCap(run, row.object, queue, batch.length);
+    if (cap === 'cancelled') return 'cancelled';
+    if (cap) {
+      batch = batch.slice(0, cap.left);
+      drafts = drafts.slice(0, cap.left);
+    }
     if (!(await queue.room())) return stop('cancelled');
     if (interrupted()) return stop('interrupted');
-    queue.begin(takeBatch(run, batch, drafts));
+    if (batch.length > 0) queue.begin(takeBatch(run, batch, drafts));
+    if (cap) return stopAtLimit(queue, cap);
   }
   if (!(await queue.drain())) return 'cancelled';
   return completeRun(run, row.object);

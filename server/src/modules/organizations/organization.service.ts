@@ -8,6 +8,7 @@ import { invitations, members, organizations, sessions, users } from '../../plat
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { assertRoom } from '../../platform/plans/plan-limits.js';
 import { assertRoleExists } from '../access/role.service.js';
 import { leaveTeams } from '../access/team.service.js';
 import { ensureDefaultPipeline } from '../pipelines/pipeline.service.js';
@@ -254,6 +255,8 @@ export async function createInvitation(
           eq(invitations.status, 'pending'),
         ),
       );
+    // A pending invitation is a seat: the plan's member limit counts both (issue 30).
+    await assertRoom(services.database, scope, 'members');
     const [created] = await scope.tx
       .insert(invitations)
       .values({

@@ -45,6 +45,10 @@ export const AUDIT_ACTIONS = [
   'retention.applied',
   'organization.deletion_scheduled',
   'organization.deletion_canceled',
+  // The operator of the install (issue 30), in the organization's own log.
+  'organization.plan_changed',
+  'organization.suspended',
+  'organization.restored',
   'ai.settings_changed',
   'ai.called',
   'mcp.tool_called',

@@ -28,8 +28,8 @@ import { newestMigration, quoteIdent } from './backup.js';
  * - `files/<file id>`: the bytes of every stored file.
  *
  * A tenant table is any table of the `public` schema with an `org_id` column (`organization_id`
- * for better-auth's members and invitations), found in the catalogue, so tables added later are
- * carried without code here. Export, restore and purge need a role that reads and writes every
+ * for better-auth's members and invitations) that the tenant role may read, found in the
+ * catalogue, so tables added later are carried without code here. Export, restore and purge need a role that reads and writes every
  * row (a superuser, as migrations and `pg_dump` do).
  */
 
@@ -92,6 +92,9 @@ async function tenantTables(conn: SqlExecutor): Promise<TenantTable[]> {
       where n.nspname = 'public' and c.relkind in ('r', 'p')
         and exists (select 1 from pg_attribute a where a.attrelid = c.oid
                      and a.attname in ('org_id', 'organization_id') and not a.attisdropped)
+        -- Install-level tables about an organization (its plan, suspension, API-call counts: issue
+        -- 30) are the operator's, revoked from the tenant role: they stay with the install.
+        and has_table_privilege('cairn_app', c.oid, 'SELECT')
       order by c.relname`,
   );
   return rows.map((r) => ({ name: r.name, orgColumn: r.org_column, columns: r.columns }));

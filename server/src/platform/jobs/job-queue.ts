@@ -83,6 +83,13 @@ export type JobQueue = {
    * failed job of that organization (another's job is never touched).
    */
   retryFailed(orgId: string, id: string): Promise<boolean>;
+  /**
+   * Sets the pause check (issue 30, a suspended organization): before a job of an organization
+   * (its data's `org_id`, or `orgId`) runs, `paused(orgId)` is asked; when true the job is not run
+   * but sent again to start `PAUSED_RETRY_SECONDS` later, so the organization's work resumes by
+   * itself once it is restored.
+   */
+  gate(paused: (orgId: string) => Promise<boolean>): void;
   start(options: { worker: boolean }): Promise<void>;
   /** Stops fetching, lets in-flight jobs finish (up to `timeoutMs`), then releases the rest. */
   stop(timeoutMs?: number): Promise<void>;
@@ -110,6 +117,9 @@ async function jobRows<T>(database: Database, schema: string, text: string, valu
 }
 
 const ORG_OF_JOB = `(data->>'org_id' = $1 or data->>'orgId' = $1)`;
+
+/** How long a job of a paused (suspended) organization waits before it is looked at again, seconds. */
+export const PAUSED_RETRY_SECONDS = 60;
 
 /**
  * @param schema the PostgreSQL schema of pg-boss's tables
@@ -139,8 +149,28 @@ export function createJobQueue(
   boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
   const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
   let started = false;
+  let paused: ((orgId: string) => Promise<boolean>) | undefined;
+  /** Runs `handler` on the job unless its organization is paused (then sends it again later). */
+  const runOrDefer = async (
+    name: string,
+    handler: JobHandler<unknown>,
+    job: { id: string; data: unknown },
+  ) => {
+    const data = job.data as { org_id?: unknown; orgId?: unknown } | null;
+    const orgId =
+      typeof data?.org_id === 'string' ? data.org_id : typeof data?.orgId === 'string' ? data.orgId : null;
+    if (orgId && paused && (await paused(orgId))) {
+      await boss.send(name, job.data as object, { startAfter: PAUSED_RETRY_SECONDS });
+      return;
+    }
+    await handler(job);
+  };
 
   return {
+    gate(check) {
+      paused = check;
+    },
+
     define(queue, handler) {
       definitions.set(queue.name, { queue, handler: handler as JobHandler<unknown> });
     },
@@ -260,7 +290,7 @@ export function createJobQueue(
               const due = job.startAfter;
               const waited = due ? (Date.now() - new Date(due).getTime()) / 1000 : undefined;
               try {
-                await handler({ id: job.id, data: job.data });
+                await runOrDefer(queue.name, handler, { id: job.id, data: job.data });
                 observeJob(queue.name, (performance.now() - began) / 1000, true, waited);
               } catch (error) {
                 observeJob(queue.name, (performance.now() - began) / 1000, false, waited);

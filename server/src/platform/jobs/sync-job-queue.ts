@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Database, SqlExecutor } from '../../db/client.js';
 import { APP_ROLE } from '../../db/tenant.js';
 import { observeJob } from '../metrics/metrics.js';
-import type { JobHandler, JobQueue, QueueDefinition } from './job-queue.js';
+import { type JobHandler, type JobQueue, PAUSED_RETRY_SECONDS, type QueueDefinition } from './job-queue.js';
 
 /** What one `drain` did. */
 export type DrainReport = {
@@ -89,9 +89,17 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
       )
       .then((r) => r.rows[0]?.id ?? null);
 
+  let paused: ((orgId: string) => Promise<boolean>) | undefined;
   const runOne = async (name: string, id: string, data: unknown) => {
     const definition = definitions.get(name);
     if (!definition) throw new Error(`No job queue named ${name}`);
+    // A paused organization's job goes back to wait (as pg-boss's queue does it: job-queue.ts).
+    const d = data as { org_id?: unknown; orgId?: unknown } | null;
+    const orgId = typeof d?.org_id === 'string' ? d.org_id : typeof d?.orgId === 'string' ? d.orgId : null;
+    if (orgId && paused && (await paused(orgId))) {
+      await insert(database.raw, name, data, null, new Date(Date.now() + PAUSED_RETRY_SECONDS * 1000));
+      return undefined;
+    }
     const tries = (definition.queue.retryLimit ?? 5) + 1;
     let error: unknown;
     for (let i = 0; i < tries; i++) {
@@ -142,6 +150,9 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
   };
 
   return {
+    gate(check) {
+      paused = check;
+    },
     define(queue, handler) {
       definitions.set(queue.name, { queue, handler: handler as JobHandler<unknown> });
     },
