@@ -7,6 +7,7 @@ import { type ChannelRow, e164, isEmail } from './channel.service.js';
 import type { ConversationListQueryInput, ConversationView, MessageView } from './conversation.dto.js';
 import { channels } from './conversation.schema.js';
 import { ingestMessage } from './inbound.service.js';
+import { announceInbox } from './inbox-stream.js';
 import { queueMessage } from './send.service.js';
 import { suppressIn } from './suppression.service.js';
 
@@ -172,6 +173,7 @@ export async function updateConversation(
         where org_id = $1 and id = $2`,
       [ctx.orgId, id, input.status ?? null, input.assignee_id !== undefined, input.assignee_id ?? null],
     );
+    await announceInbox(scope.conn, ctx.orgId);
     return viewOf(await loadConversation(scope, id));
   });
 }
@@ -192,6 +194,7 @@ export async function markRead(
       ctx.orgId,
       id,
     ]);
+    await announceInbox(scope.conn, ctx.orgId);
     return viewOf(await loadConversation(scope, id));
   });
 }
