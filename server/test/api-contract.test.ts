@@ -58,6 +58,8 @@ describe('OpenAPI and the reference', () => {
         'cancelPublicBooking',
         'reschedulePublicBooking',
         // Twilio's messaging webhook: its X-Twilio-Signature is the credential (issue 23).
+        'receiveEmailProviderEvents',
+        'receiveEmailProviderInbound',
         'receiveStripeWebhook',
         'receiveTwilioWebhook',
         // A sequence e-mail's unsubscribe page and RFC 8058 one-click: the signed token is the credential (issue 25).

@@ -10619,6 +10619,8 @@ export interface components {
             /** Format: uuid */
             conversation_id: string;
             created_at: string;
+            /** @description What the provider or a delivery report said after the hand-over; null until then */
+            delivery_status: ("delivered" | "deferred" | "bounced" | "complained") | null;
             /** @enum {string} */
             direction: "in" | "out";
             /** @description Why the send failed: the provider’s answer */
@@ -10647,6 +10649,8 @@ export interface components {
             /** Format: uuid */
             conversation_id: string;
             created_at: string;
+            /** @description What the provider or a delivery report said after the hand-over; null until then */
+            delivery_status: ("delivered" | "deferred" | "bounced" | "complained") | null;
             /** @enum {string} */
             direction: "in" | "out";
             /** @description Why the send failed: the provider’s answer */

@@ -176,6 +176,10 @@ export const Message = z
     ),
     status: z.enum(['received', 'queued', 'sending', 'sent', 'failed']),
     error: z.string().nullable().describe('Why the send failed: the provider’s answer'),
+    delivery_status: z
+      .enum(['delivered', 'deferred', 'bounced', 'complained'])
+      .nullable()
+      .describe('What the provider or a delivery report said after the hand-over; null until then'),
     attempts: z.number().int(),
     sent_by: z.string().nullable(),
     read_at: z.string().nullable(),

@@ -126,7 +126,7 @@ const TS = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH
 async function messagesOf(scope: TenantScope, conversationId: string): Promise<MessageView[]> {
   const { rows } = await scope.conn.query<MessageView>(
     `select id, conversation_id, direction, message_id, from_address as "from", to_addresses as "to", subject,
-            text, html, attachments, status, error, attempts, sent_by, ${TS('read_at')} as read_at,
+            text, html, attachments, status, error, delivery_status, attempts, sent_by, ${TS('read_at')} as read_at,
             ${TS('sent_at')} as sent_at, ${TS('created_at')} as created_at
        from messages where org_id = $1 and conversation_id = $2
       order by created_at, id`,
