@@ -114,7 +114,7 @@ beforeAll(async () => {
   api = await startProviders();
   t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
   admin = await signUp(t, 'Provider Co');
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await t?.close();
   await api?.close();
@@ -592,5 +592,53 @@ describe('inbound webhooks', () => {
       form,
     );
     expect(bad.statusCode).toBe(403);
+  });
+});
+
+describe('the inbox stream', () => {
+  it('answers 406 without Accept: text/event-stream, then pushes the unread counts at once and when a message arrives', async () => {
+    expectProblem(await admin.client.get('/api/v1/conversations/stream'), 406, 'not_acceptable');
+    const abort = new AbortController();
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/conversations/stream',
+      headers: { cookie: admin.client.cookieHeader, accept: 'text/event-stream' },
+      payloadAsStream: true,
+      signal: abort.signal,
+    });
+    expect(res.statusCode).toBe(200);
+    let text = '';
+    const events = () =>
+      [...text.matchAll(/event: inbox\ndata: (\{.*\})\n\n/g)].map(
+        (m) => JSON.parse(m[1]!).messages as number,
+      );
+    const waitFor = async (n: number) => {
+      const deadline = Date.now() + 10_000;
+      while (events().length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return events();
+    };
+    const stream = res.stream();
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+    });
+    stream.on('error', () => {});
+    const [before] = await waitFor(1);
+    const payload = {
+      ...JSON.parse(
+        readFileSync(
+          `${WEBHOOKS}anymail-esp-fixtures/test_files__postmark-inbound-test-payload.json`,
+          'utf8',
+        ),
+      ),
+      MessageID: 'live-update-1',
+      Subject: 'A live one',
+    };
+    const stored = await hook(channelIds.postmark!, 'inbound', JSON.stringify(payload), {
+      'content-type': 'application/json',
+      authorization: basic(POSTMARK_SECRET),
+    });
+    expect(stored.json().stored).toBe(true);
+    expect(await waitFor(2)).toEqual([before, before! + 1]);
+    abort.abort();
   });
 });
