@@ -58,6 +58,8 @@ describe('OpenAPI and the reference', () => {
         'cancelPublicBooking',
         'reschedulePublicBooking',
         // Twilio's messaging webhook: its X-Twilio-Signature is the credential (issue 23).
+        'receiveEmailProviderEvents',
+        'receiveEmailProviderInbound',
         'receiveStripeWebhook',
         'receiveTwilioWebhook',
         // Meta's page webhook and its handshake: X-Hub-Signature-256 and the verify token are the credentials (issue 31).

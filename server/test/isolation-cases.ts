@@ -75,6 +75,7 @@ export type Kind =
   | 'channel'
   | 'freshChannel'
   | 'smsChannel'
+  | 'providerChannel'
   | 'conversation'
   | 'message'
   | 'report'
@@ -144,6 +145,7 @@ export const NO_IDS: Record<string, string> = {
   'GET /api/v1/notifications/settings': "the caller's own settings; takes no id",
   'PUT /api/v1/notifications/settings': "changes the caller's own settings; takes no id",
   'GET /api/v1/notifications/stream': "the caller's own unread count as events; takes no id",
+  'GET /api/v1/conversations/stream': "the caller's organization's inbox changes as events; takes no id",
   'GET /api/v1/guard/settings': "the caller's organization's guard budgets; takes no id",
   'PUT /api/v1/guard/settings': "sets the caller's organization's guard budgets (a role key, not an id)",
   // A download link's token is a signed capability (org, file, expiry), not an id: a token of

@@ -116,6 +116,19 @@ CASES['POST /api/v1/public/channels/:org_id/:id/twilio'] = [
     }),
   },
 ];
+// The e-mail providers' webhooks: the same, verified by the provider's scheme (Postmark here: basic
+// auth with the channel's webhook key); signed requests: conversations-providers.test.ts.
+for (const hook of ['events', 'inbound'])
+  CASES[`POST /api/v1/public/channels/:org_id/:id/provider/${hook}`] = [
+    {
+      fields: { 'path.org_id': 'org', 'path.id': 'providerChannel' },
+      ok: 403,
+      send: (v) => ({
+        url: `/api/v1/public/channels/${v['path.org_id']}/${v['path.id']}/provider/${hook}`,
+        body: { RecordType: 'Delivery', MessageID: 'walked', Recipient: 'w@walk.test' },
+      }),
+    },
+  ];
 CASES['PATCH /api/v1/conversations/:id']!.push({
   fields: { 'path.id': 'conversation', 'body.assignee_id': 'user' },
   send: (v) => ({ url: conversation(v), body: { assignee_id: v['body.assignee_id'] } }),

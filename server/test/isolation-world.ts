@@ -592,6 +592,18 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         );
         return { smsChannel: created.id };
       }
+      case 'providerChannel': {
+        const created = ok(
+          await c.post('/api/v1/channels', {
+            kind: 'email',
+            name: `${tn.marker} postmark`,
+            address: 'pm@walk.test',
+            provider: { name: 'postmark', api_key: 'walk-key', webhook_key: 'walk-hook' },
+          }),
+          kind,
+        );
+        return { providerChannel: created.id };
+      }
       case 'conversation': {
         // A message composed to the tenant's contact opens a conversation with them holding it.
         const contact = (await c.get(`/api/v1/contacts/${ids.contact}`)).body as {
@@ -835,6 +847,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'booking',
     'channel',
     'smsChannel',
+    'providerChannel',
     'conversation',
     'report',
     'dashboard',

@@ -990,6 +990,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-sent events (`Accept: text/event-stream`): an `inbox` event with the unread counts (`{"messages": n, "conversations": n}`) at once, and again whenever a message arrives, is queued or sent, or a message or conversation changes status; the server ends the stream after 15 minutes (EventSource reconnects) */
+        get: operations["streamInbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations/unread-count": {
         parameters: {
             query?: never;
@@ -3654,6 +3671,40 @@ export interface paths {
         put?: never;
         /** The visitor moves the booking to another free slot (public, by the link sent) */
         post: operations["reschedulePublicBooking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/channels/{org_id}/{id}/provider/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The channel's provider's event webhook (SendGrid Event Webhook, Postmark delivery/bounce/spam webhooks, Mailgun webhooks): delivered, bounced, complained, unsubscribed. 403 `invalid_signature` when it does not verify */
+        post: operations["receiveEmailProviderEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/channels/{org_id}/{id}/provider/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The channel's provider's inbound mail webhook (SendGrid Inbound Parse, Postmark inbound JSON, Mailgun route forward): stored in the inbox, threaded, once per Message-ID. 403 `invalid_signature` when it does not verify; 422 `unreadable_message` when nothing could be read */
+        post: operations["receiveEmailProviderInbound"];
         delete?: never;
         options?: never;
         head?: never;
@@ -8850,6 +8901,20 @@ export interface components {
             last_error: string | null;
             last_sync_at: string | null;
             name: string;
+            provider: {
+                api_base: string | null;
+                /** @description `********` when set, null when not: the secret is never answered */
+                api_key: string | null;
+                domain: string | null;
+                /** @description The URL to set as the provider's event webhook */
+                events_webhook_url: string;
+                /** @description The URL to set as the provider's inbound route (Inbound Parse, inbound webhook, route) */
+                inbound_webhook_url: string;
+                /** @enum {string} */
+                name: "sendgrid" | "postmark" | "mailgun";
+                /** @description `********` when set, null when not: the secret is never answered */
+                webhook_key: string | null;
+            } | null;
             rejected_webhooks: number;
             smtp: {
                 host: string;
@@ -8875,7 +8940,7 @@ export interface components {
                 error: string | null;
                 ok: boolean;
                 /** @enum {string} */
-                part: "smtp" | "imap" | "twilio" | "local";
+                part: "smtp" | "imap" | "twilio" | "local" | "provider";
             }[];
             ok: boolean;
         };
@@ -8884,7 +8949,7 @@ export interface components {
                 error: string | null;
                 ok: boolean;
                 /** @enum {string} */
-                part: "smtp" | "imap" | "twilio" | "local";
+                part: "smtp" | "imap" | "twilio" | "local" | "provider";
             }[];
             ok: boolean;
         };
@@ -8911,6 +8976,20 @@ export interface components {
             last_error: string | null;
             last_sync_at: string | null;
             name: string;
+            provider: {
+                api_base: string | null;
+                /** @description `********` when set, null when not: the secret is never answered */
+                api_key: string | null;
+                domain: string | null;
+                /** @description The URL to set as the provider's event webhook */
+                events_webhook_url: string;
+                /** @description The URL to set as the provider's inbound route (Inbound Parse, inbound webhook, route) */
+                inbound_webhook_url: string;
+                /** @enum {string} */
+                name: "sendgrid" | "postmark" | "mailgun";
+                /** @description `********` when set, null when not: the secret is never answered */
+                webhook_key: string | null;
+            } | null;
             rejected_webhooks: number;
             smtp: {
                 host: string;
@@ -11839,6 +11918,8 @@ export interface components {
             /** Format: uuid */
             conversation_id: string;
             created_at: string;
+            /** @description What the provider or a delivery report said after the hand-over; null until then */
+            delivery_status: ("delivered" | "deferred" | "bounced" | "complained") | null;
             /** @enum {string} */
             direction: "in" | "out";
             /** @description Why the send failed: the provider’s answer */
@@ -11867,6 +11948,8 @@ export interface components {
             /** Format: uuid */
             conversation_id: string;
             created_at: string;
+            /** @description What the provider or a delivery report said after the hand-over; null until then */
+            delivery_status: ("delivered" | "deferred" | "bounced" | "complained") | null;
             /** @enum {string} */
             direction: "in" | "out";
             /** @description Why the send failed: the provider’s answer */
@@ -12879,7 +12962,7 @@ export interface components {
              * @description smtp/imap: a mail channel; twilio: an SMS channel; webhook: a subscription; api_key: config only
              * @enum {string}
              */
-            kind: "smtp" | "imap" | "twilio" | "webhook" | "caldav" | "stripe" | "ai" | "api_key";
+            kind: "smtp" | "imap" | "provider" | "twilio" | "webhook" | "caldav" | "stripe" | "ai" | "api_key";
             last_error: string | null;
             last_error_at: string | null;
             last_success_at: string | null;
@@ -12910,7 +12993,7 @@ export interface components {
              * @description smtp/imap: a mail channel; twilio: an SMS channel; webhook: a subscription; api_key: config only
              * @enum {string}
              */
-            kind: "smtp" | "imap" | "twilio" | "webhook" | "caldav" | "stripe" | "ai" | "api_key";
+            kind: "smtp" | "imap" | "provider" | "twilio" | "webhook" | "caldav" | "stripe" | "ai" | "api_key";
             last_error: string | null;
             last_error_at: string | null;
             last_success_at: string | null;
@@ -19185,6 +19268,19 @@ export interface operations {
                     /** @enum {string} */
                     kind: "email" | "sms" | "local";
                     name: string;
+                    /** @description Provider mode (e-mail): send by the provider’s API and receive by its webhooks instead of SMTP / IMAP */
+                    provider?: {
+                        /** @description The provider's API base; default its public one (Mailgun EU: https://api.eu.mailgun.net) */
+                        api_base?: string | null;
+                        /** @description Write-only: the API key (SendGrid, Mailgun) or server token (Postmark) */
+                        api_key?: string;
+                        /** @description Mailgun: the sending domain */
+                        domain?: string | null;
+                        /** @enum {string} */
+                        name: "sendgrid" | "postmark" | "mailgun";
+                        /** @description Write-only: SendGrid's event verification key (base64), Mailgun's webhook signing key, or the basic-auth password put in Postmark's (and SendGrid Inbound Parse's) webhook URL */
+                        webhook_key?: string;
+                    } | null;
                     smtp?: {
                         host: string;
                         /** @description Write-only: never answered */
@@ -19533,6 +19629,19 @@ export interface operations {
                         user: string;
                     };
                     name?: string;
+                    /** @description Provider mode (e-mail): send by the provider’s API and receive by its webhooks instead of SMTP / IMAP */
+                    provider?: {
+                        /** @description The provider's API base; default its public one (Mailgun EU: https://api.eu.mailgun.net) */
+                        api_base?: string | null;
+                        /** @description Write-only: the API key (SendGrid, Mailgun) or server token (Postmark) */
+                        api_key?: string;
+                        /** @description Mailgun: the sending domain */
+                        domain?: string | null;
+                        /** @enum {string} */
+                        name: "sendgrid" | "postmark" | "mailgun";
+                        /** @description Write-only: SendGrid's event verification key (base64), Mailgun's webhook signing key, or the basic-auth password put in Postmark's (and SendGrid Inbound Parse's) webhook URL */
+                        webhook_key?: string;
+                    } | null;
                     smtp?: {
                         host: string;
                         /** @description Write-only: never answered */
@@ -25052,6 +25161,98 @@ export interface operations {
             };
             /** @description Not found, or another organization’s (`not_found`) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamInbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The content, streamed as text/event-stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -48323,6 +48524,245 @@ export interface operations {
             };
         };
     };
+    receiveEmailProviderEvents: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string;
+                "x-twilio-email-event-webhook-signature"?: string;
+                "x-twilio-email-event-webhook-timestamp"?: string;
+            };
+            path: {
+                id: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        applied: number;
+                        received: number;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receiveEmailProviderInbound: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string;
+                "x-twilio-email-event-webhook-signature"?: string;
+                "x-twilio-email-event-webhook-timestamp"?: string;
+            };
+            path: {
+                id: string;
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        message_id: string | null;
+                        stored: boolean;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     receiveTwilioWebhook: {
         parameters: {
             query?: never;
@@ -57486,6 +57926,8 @@ export interface operations {
                     "application/json": {
                         active: number;
                         bounced: number;
+                        /** @description Messages the provider reported delivered (provider-mode channels' event webhooks) */
+                        delivered: number;
                         enrolled: number;
                         exit_reasons: {
                             [key: string]: number;
@@ -57498,6 +57940,8 @@ export interface operations {
                         sent: number;
                         steps: {
                             bounced: number;
+                            /** @description Messages the provider reported delivered (provider-mode channels' event webhooks) */
+                            delivered: number;
                             position: number;
                             replied: number;
                             sent: number;
@@ -57508,6 +57952,8 @@ export interface operations {
                             unsubscribed: number;
                             variants: {
                                 bounced: number;
+                                /** @description Messages the provider reported delivered (provider-mode channels' event webhooks) */
+                                delivered: number;
                                 replied: number;
                                 reply_rate: number;
                                 sent: number;

@@ -8,6 +8,7 @@ import type { Services } from '../../platform/http/types.js';
 import { recordIntegration } from '../ops/integration-health.service.js';
 import type { ChannelCreateInput, ChannelUpdateInput, ChannelView } from './conversation.dto.js';
 import { type ChannelSecrets, type ChannelSettings, channels } from './conversation.schema.js';
+import { checkProvider } from './email-provider.js';
 import { sealChannelSecrets, unsealChannelSecrets } from './secrets.js';
 import { twilioClient } from './twilio.js';
 
@@ -37,6 +38,15 @@ export function channelViewOf(services: Services, row: ChannelRow): ChannelView 
     imap: s.imap ? { ...s.imap, password: mask(secrets.imap_password) } : null,
     sync_days: s.sync_days ?? DEFAULT_SYNC_DAYS,
     twilio: s.twilio ? { ...s.twilio, auth_token: mask(secrets.twilio_auth_token) } : null,
+    provider: s.provider
+      ? {
+          ...s.provider,
+          api_key: mask(secrets.provider_api_key),
+          webhook_key: mask(secrets.provider_webhook_key),
+          events_webhook_url: `${services.config.baseUrl}/api/v1/public/channels/${row.orgId}/${row.id}/provider/events`,
+          inbound_webhook_url: `${services.config.baseUrl}/api/v1/public/channels/${row.orgId}/${row.id}/provider/inbound`,
+        }
+      : null,
     inbound_webhook_url: row.kind === 'sms' ? inboundWebhookUrl(services, row) : null,
     imap_last_uid: row.imapLastUid,
     last_sync_at: row.lastSyncAt,
@@ -81,6 +91,23 @@ function settle(
     settings.twilio = { account_sid: rest.account_sid, api_base: rest.api_base ?? null };
     if (auth_token !== undefined) secrets.twilio_auth_token = auth_token;
   }
+  if (input.provider === null) {
+    delete settings.provider;
+    delete secrets.provider_api_key;
+    delete secrets.provider_webhook_key;
+  } else if (input.provider) {
+    const { api_key, webhook_key, ...rest } = input.provider;
+    settings.provider = { name: rest.name, api_base: rest.api_base ?? null, domain: rest.domain ?? null };
+    if (api_key !== undefined) secrets.provider_api_key = api_key;
+    if (webhook_key !== undefined) secrets.provider_webhook_key = webhook_key;
+  }
+  if (settings.provider) {
+    if (kind !== 'email') throw badRequest('Only an e-mail channel has a provider', 'body.provider');
+    if (!secrets.provider_api_key)
+      throw badRequest('The provider needs its API key', 'body.provider.api_key');
+    if (settings.provider.name === 'mailgun' && !settings.provider.domain)
+      throw badRequest('A Mailgun channel needs its sending domain', 'body.provider.domain');
+  }
   if (kind === 'sms') {
     const number = e164(address);
     if (!number) throw badRequest('The number is not a phone number in E.164 (+14155550100)', 'body.address');
@@ -91,8 +118,8 @@ function settle(
   } else {
     address = address.toLowerCase();
     if (!isEmail(address)) throw badRequest('The address is not an e-mail address', 'body.address');
-    if (kind === 'email' && !settings.smtp)
-      throw badRequest('An e-mail channel needs its SMTP server to send', 'body.smtp');
+    if (kind === 'email' && !settings.smtp && !settings.provider)
+      throw badRequest('An e-mail channel needs its SMTP server or a provider to send', 'body.smtp');
   }
   return { settings, secrets, address };
 }
@@ -258,7 +285,11 @@ const reason = (error: unknown) => (error instanceof Error ? error.message : Str
 /** Connects to each server of the channel and reports what answered. */
 export async function testChannel(services: Services, ctx: TenantContext, id: string) {
   const row = await loadChannel(services, ctx, id);
-  const checks: { part: 'smtp' | 'imap' | 'twilio' | 'local'; ok: boolean; error: string | null }[] = [];
+  const checks: {
+    part: 'smtp' | 'imap' | 'twilio' | 'local' | 'provider';
+    ok: boolean;
+    error: string | null;
+  }[] = [];
   const check = async (part: (typeof checks)[number]['part'], fn: () => Promise<unknown>) => {
     try {
       await fn();
@@ -268,7 +299,8 @@ export async function testChannel(services: Services, ctx: TenantContext, id: st
     }
   };
   if (row.kind === 'local') checks.push({ part: 'local', ok: true, error: null });
-  if (row.settings.smtp)
+  if (row.settings.provider) await check('provider', () => checkProvider(services, row));
+  if (row.settings.smtp && !row.settings.provider)
     await check('smtp', async () => {
       const transport = smtpTransportOf(services, row);
       try {

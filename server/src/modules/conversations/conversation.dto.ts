@@ -32,6 +32,31 @@ const TwilioIn = z.strictObject({
     .describe("Twilio's REST API base; default https://api.twilio.com"),
 });
 
+const ProviderIn = z.strictObject({
+  name: z.enum(['sendgrid', 'postmark', 'mailgun']),
+  api_key: z
+    .string()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('Write-only: the API key (SendGrid, Mailgun) or server token (Postmark)'),
+  webhook_key: z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .describe(
+      "Write-only: SendGrid's event verification key (base64), Mailgun's webhook signing key, or the basic-auth password put in Postmark's (and SendGrid Inbound Parse's) webhook URL",
+    ),
+  api_base: z
+    .url({ protocol: /^https?$/ })
+    .max(500)
+    .nullable()
+    .optional()
+    .describe("The provider's API base; default its public one (Mailgun EU: https://api.eu.mailgun.net)"),
+  domain: z.string().trim().min(1).max(253).nullable().optional().describe('Mailgun: the sending domain'),
+});
+
 export const ChannelCreate = z.strictObject({
   kind: z.enum(['email', 'sms', 'local']),
   name: z.string().trim().min(1).max(200),
@@ -46,6 +71,11 @@ export const ChannelCreate = z.strictObject({
   imap: ImapIn.optional(),
   sync_days: z.number().int().min(1).max(3650).optional().describe('First IMAP sync: the last N days'),
   twilio: TwilioIn.optional(),
+  provider: ProviderIn.nullable()
+    .optional()
+    .describe(
+      'Provider mode (e-mail): send by the provider’s API and receive by its webhooks instead of SMTP / IMAP',
+    ),
 });
 export type ChannelCreateInput = z.infer<typeof ChannelCreate>;
 
@@ -90,6 +120,19 @@ export const Channel = z
     twilio: z
       .object({ account_sid: z.string(), api_base: z.string().nullable(), auth_token: Masked })
       .nullable(),
+    provider: z
+      .object({
+        name: z.enum(['sendgrid', 'postmark', 'mailgun']),
+        api_base: z.string().nullable(),
+        domain: z.string().nullable(),
+        api_key: Masked,
+        webhook_key: Masked,
+        events_webhook_url: z.string().describe("The URL to set as the provider's event webhook"),
+        inbound_webhook_url: z
+          .string()
+          .describe("The URL to set as the provider's inbound route (Inbound Parse, inbound webhook, route)"),
+      })
+      .nullable(),
     inbound_webhook_url: z
       .string()
       .nullable()
@@ -109,7 +152,7 @@ export const ConnectionTest = z
     ok: z.boolean(),
     checks: z.array(
       z.object({
-        part: z.enum(['smtp', 'imap', 'twilio', 'local']),
+        part: z.enum(['smtp', 'imap', 'twilio', 'local', 'provider']),
         ok: z.boolean(),
         error: z.string().nullable(),
       }),
@@ -133,6 +176,10 @@ export const Message = z
     ),
     status: z.enum(['received', 'queued', 'sending', 'sent', 'failed']),
     error: z.string().nullable().describe('Why the send failed: the provider’s answer'),
+    delivery_status: z
+      .enum(['delivered', 'deferred', 'bounced', 'complained'])
+      .nullable()
+      .describe('What the provider or a delivery report said after the hand-over; null until then'),
     attempts: z.number().int(),
     sent_by: z.string().nullable(),
     read_at: z.string().nullable(),

@@ -4,6 +4,7 @@ import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { AppError, notFound } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { notificationHubOf, serveEventStream } from '../notifications/notification-stream.js';
 import {
   createChannel,
   deleteChannel,
@@ -38,6 +39,8 @@ import {
   updateConversation,
 } from './conversation.service.js';
 import { syncMailbox } from './email-sync.service.js';
+import { announceInbox, inboxTopic } from './inbox-stream.js';
+import { registerProviderWebhooks } from './provider.routes.js';
 import { retryMessage } from './send.service.js';
 import { isTwilioSignature } from './twilio.js';
 
@@ -240,6 +243,36 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
     },
     async (req) => unreadCount(services, req.tenant),
   );
+  const hub = notificationHubOf(services.database, (error) =>
+    app.log.warn({ err: error }, 'inbox stream listener'),
+  );
+  const open = new Set<() => void>();
+  app.addHook('onClose', async () => {
+    for (const end of [...open]) end();
+  });
+  app.get(
+    '/conversations/stream',
+    {
+      config: { access: 'records:read' },
+      schema: {
+        tags: inbox,
+        operationId: 'streamInbox',
+        summary:
+          'Server-sent events (`Accept: text/event-stream`): an `inbox` event with the unread counts (`{"messages": n, "conversations": n}`) at once, and again whenever a message arrives, is queued or sent, or a message or conversation changes status; the server ends the stream after 15 minutes (EventSource reconnects)',
+        produces: ['text/event-stream'],
+        response: { 406: Problem, ...errors },
+      },
+    },
+    async (req, reply) =>
+      serveEventStream(req, reply, {
+        event: 'inbox',
+        read: () => unreadCount(services, req.tenant),
+        subscribe: (listener) => hub.subscribeTopic(inboxTopic(req.tenant.orgId), listener),
+        statementTimeoutMs: services.config.statementTimeoutMs,
+        open,
+        always: true,
+      }),
+  );
   app.get(
     '/conversations/:id',
     {
@@ -333,6 +366,7 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
   );
 
   registerTwilioWebhook(app, services);
+  registerProviderWebhooks(app, services);
 }
 
 const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
@@ -421,10 +455,11 @@ async function statusCallback(services: Services, ctx: TenantContext, p: Record<
   const sid = p.MessageSid ?? p.SmsSid;
   const status = p.MessageStatus ?? p.SmsStatus;
   if (!sid || (status !== 'failed' && status !== 'undelivered')) return;
-  await withTenant(services.database, ctx, ({ conn }) =>
-    conn.query(
+  await withTenant(services.database, ctx, async ({ conn }) => {
+    await conn.query(
       `update messages set status = 'failed', error = $3 where org_id = $1 and provider_id = $2 and direction = 'out'`,
       [ctx.orgId, sid, `twilio ${status}${p.ErrorCode ? ` (error ${p.ErrorCode})` : ''}`],
-    ),
-  );
+    );
+    await announceInbox(conn, ctx.orgId);
+  });
 }

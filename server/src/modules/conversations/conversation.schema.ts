@@ -22,10 +22,32 @@ export type ChannelSettings = {
   sync_days?: number | undefined;
   /** Twilio: the account, and the API base (a test's local server; default https://api.twilio.com). */
   twilio?: { account_sid: string; api_base: string | null } | undefined;
+  /**
+   * Provider mode of an e-mail channel (issue 23): sent through the provider's HTTP API instead of
+   * SMTP, received by its inbound webhook; `api_base` is the API's base (a test's local server;
+   * default the provider's public one), `domain` the Mailgun sending domain.
+   */
+  provider?: { name: ProviderName; api_base: string | null; domain: string | null } | undefined;
 };
 
+/** The e-mail providers a channel can send through (issue 23). */
+export const PROVIDER_NAMES = ['sendgrid', 'postmark', 'mailgun'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
 /** The channel's secrets, sealed together (`platform/crypto/sealed.ts`); never answered by the API. */
-export type ChannelSecrets = { smtp_password?: string; imap_password?: string; twilio_auth_token?: string };
+export type ChannelSecrets = {
+  smtp_password?: string;
+  imap_password?: string;
+  twilio_auth_token?: string;
+  /** The provider's API key (SendGrid, Mailgun) or server token (Postmark). */
+  provider_api_key?: string;
+  /**
+   * What verifies the provider's webhooks: SendGrid's verification key (base64 DER, ECDSA P-256),
+   * Mailgun's HTTP webhook signing key, or the basic-auth password set in Postmark's webhook URL
+   * (and in SendGrid's Inbound Parse URL, which SendGrid does not sign).
+   */
+  provider_webhook_key?: string;
+};
 
 /**
  * A channel of an organization (issue 23): an e-mail mailbox (SMTP to send, IMAP to receive),
@@ -132,6 +154,12 @@ export const messages = pgTable(
     /** Extra headers of an outgoing e-mail (List-Unsubscribe of a sequence's message). */
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     providerId: text('provider_id'),
+    /**
+     * What the provider reported after the hand-over (issue 25): `delivered`, `deferred`,
+     * `bounced`, `complained`; null until a report arrives.
+     */
+    deliveryStatus: text('delivery_status'),
+    deliveredAt: ts('delivered_at'),
     attempts: integer('attempts').notNull().default(0),
     sentBy: text('sent_by'),
     readAt: ts('read_at'),
@@ -142,6 +170,7 @@ export const messages = pgTable(
     primaryKey({ columns: [t.orgId, t.id] }),
     uniqueIndex('messages_message_id_key').on(t.orgId, t.channelId, t.messageId),
     uniqueIndex('messages_idempotency_key').on(t.orgId, t.idempotencyKey),
+    index('messages_provider_id_idx').on(t.orgId, t.providerId),
     index('messages_thread_idx').on(t.orgId, t.conversationId, t.createdAt, t.id),
     foreignKey({
       columns: [t.orgId, t.conversationId],

@@ -7,6 +7,7 @@ import { type ChannelRow, e164, isEmail } from './channel.service.js';
 import type { ConversationListQueryInput, ConversationView, MessageView } from './conversation.dto.js';
 import { channels } from './conversation.schema.js';
 import { ingestMessage } from './inbound.service.js';
+import { announceInbox } from './inbox-stream.js';
 import { queueMessage } from './send.service.js';
 import { suppressIn } from './suppression.service.js';
 
@@ -125,7 +126,7 @@ const TS = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH
 async function messagesOf(scope: TenantScope, conversationId: string): Promise<MessageView[]> {
   const { rows } = await scope.conn.query<MessageView>(
     `select id, conversation_id, direction, message_id, from_address as "from", to_addresses as "to", subject,
-            text, html, attachments, status, error, attempts, sent_by, ${TS('read_at')} as read_at,
+            text, html, attachments, status, error, delivery_status, attempts, sent_by, ${TS('read_at')} as read_at,
             ${TS('sent_at')} as sent_at, ${TS('created_at')} as created_at
        from messages where org_id = $1 and conversation_id = $2
       order by created_at, id`,
@@ -172,6 +173,7 @@ export async function updateConversation(
         where org_id = $1 and id = $2`,
       [ctx.orgId, id, input.status ?? null, input.assignee_id !== undefined, input.assignee_id ?? null],
     );
+    await announceInbox(scope.conn, ctx.orgId);
     return viewOf(await loadConversation(scope, id));
   });
 }
@@ -192,6 +194,7 @@ export async function markRead(
       ctx.orgId,
       id,
     ]);
+    await announceInbox(scope.conn, ctx.orgId);
     return viewOf(await loadConversation(scope, id));
   });
 }

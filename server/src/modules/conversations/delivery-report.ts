@@ -82,7 +82,9 @@ export function deliveryReportsOf(raw: Buffer, ownMessageId: string): DeliveryRe
 export const softBounceLimit = () => Number(process.env.SOFT_BOUNCE_LIMIT ?? 3);
 
 /**
- * Records the reports a synced message carried, in the caller's tenant transaction: each one a
+ * Records delivery reports, in the caller's tenant transaction: those a synced message carried,
+ * and a provider's bounce and complaint webhooks (`provider-events.service.ts`, its event id as
+ * `reportMessageId`). Each one a
  * `delivery_reports` row (once per report and recipient) and a `message.bounced` or
  * `message.complained` event on the recipient's contact; a hard bounce and a complaint suppress
  * the address at once, soft bounces when they reach `softBounceLimit()`.
@@ -102,6 +104,12 @@ export async function recordDeliveryReports(
       [orgId, channel.id, r.kind, r.recipient, r.status, r.diagnostic, r.originalMessageId, reportMessageId],
     );
     if (fresh.length === 0) continue;
+    // The message reported on (ours, quoted by its Message-ID): its delivery status.
+    if (r.originalMessageId && r.kind !== 'soft')
+      await scope.conn.query(
+        `update messages set delivery_status = $3 where org_id = $1 and message_id = $2 and direction = 'out'`,
+        [orgId, r.originalMessageId, r.kind === 'complaint' ? 'complained' : 'bounced'],
+      );
     let suppress = r.kind !== 'soft';
     if (!suppress) {
       const { rows } = await scope.conn.query<{ n: number }>(

@@ -6,6 +6,7 @@ import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import type { ChannelRow } from './channel.service.js';
 import { type DeliveryReport, deliveryReportsOf, recordDeliveryReports } from './delivery-report.js';
+import { announceInbox } from './inbox-stream.js';
 
 /** Bodies kept up to this many characters (text and HTML each); the rest is cut. */
 const MAX_BODY_CHARS = 1_000_000;
@@ -224,6 +225,7 @@ export async function ingestMessage(
       where org_id = $1 and id = $2`,
     [orgId, conversationId, preview, outgoing ? 0 : 1, contact?.id ?? null],
   );
+  await announceInbox(scope.conn, orgId);
   await emitEvent(scope, services.jobs, {
     type: outgoing ? 'message.sent' : 'message.received',
     subject: contact ? { object: 'contact', id: contact.id } : { object: 'conversation', id: conversationId },

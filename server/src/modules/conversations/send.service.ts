@@ -10,7 +10,9 @@ import { assertRoom } from '../../platform/plans/plan-limits.js';
 import { recordIntegration } from '../ops/integration-health.service.js';
 import { type ChannelRow, smtpTransportOf } from './channel.service.js';
 import { channels, messages } from './conversation.schema.js';
+import { sendThroughProvider } from './email-provider.js';
 import { previewOf } from './inbound.service.js';
+import { announceInbox } from './inbox-stream.js';
 import { twilioClient } from './twilio.js';
 
 /** The queue of outgoing messages: one job per message, its id the idempotency key. */
@@ -127,6 +129,7 @@ export async function queueMessage(
       where org_id = $1 and id = $2`,
     [orgId, conversation.id, previewOf(input.text)],
   );
+  await announceInbox(scope.conn, orgId);
   await services.jobs.send(
     scope.conn,
     MESSAGE_SEND_QUEUE,
@@ -174,6 +177,20 @@ async function deliver(
       );
       return { ok: true, providerId: message.messageId };
     }
+    if (channel.settings.provider)
+      return await sendThroughProvider(services, channel, {
+        from: { address: channel.address, name: channel.fromName },
+        to,
+        subject: message.subject ?? '',
+        text: message.text,
+        headers: {
+          ...(message.messageId ? { 'Message-ID': message.messageId } : {}),
+          ...(message.inReplyTo ? { 'In-Reply-To': message.inReplyTo } : {}),
+          ...(message.references.length ? { References: message.references.join(' ') } : {}),
+          ...message.headers,
+        },
+        cairnId: message.id,
+      });
     const transport = smtpTransportOf(services, channel);
     try {
       const info = await transport.sendMail({
@@ -250,6 +267,7 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
         .set({ status: 'queued', error: outcome.error })
         .where(and(eq(messages.orgId, ctx.orgId), eq(messages.id, message.id)));
       await services.jobs.send(scope.conn, MESSAGE_SEND_QUEUE, job, { startAfter: retryIn });
+      await announceInbox(scope.conn, ctx.orgId);
       return;
     }
     await scope.tx
@@ -260,6 +278,7 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
           : { status: 'failed', error: outcome.error },
       )
       .where(and(eq(messages.orgId, ctx.orgId), eq(messages.id, message.id)));
+    await announceInbox(scope.conn, ctx.orgId);
     const { rows } = await scope.conn.query<{ contact_id: string | null; name: string | null }>(
       `select v.contact_id, nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name
          from conversations v left join contacts c on c.org_id = v.org_id and c.id = v.contact_id
@@ -311,6 +330,7 @@ export async function retryMessage(services: Services, ctx: TenantContext, id: s
       org_id: ctx.orgId,
       message_id: id,
     } satisfies SendJob);
+    await announceInbox(scope.conn, ctx.orgId);
   });
 }
 

@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { runWithDbBudget } from '../../db/budget.js';
-import { AppError } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { notificationConsumer } from './notification.consumer.js';
@@ -21,7 +19,7 @@ import {
   unreadCount,
   updateSettings,
 } from './notification.service.js';
-import { createNotificationHub, POLL_MS, STREAM_LIFETIME_MS } from './notification-stream.js';
+import { notificationHubOf, serveEventStream } from './notification-stream.js';
 
 const IdParams = z.strictObject({ id: z.uuid() });
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
@@ -39,7 +37,7 @@ export function defineNotificationJobs(services: Services): void {
  * id is a 404, as is another tenant's.
  */
 export function registerNotificationRoutes(app: ApiApp, services: Services): void {
-  const hub = createNotificationHub(services.database, (error) =>
+  const hub = notificationHubOf(services.database, (error) =>
     app.log.warn({ err: error }, 'notification stream listener'),
   );
   /** The open streams' ends, so closing the app ends them (their timers would outlive it). */
@@ -144,71 +142,13 @@ export function registerNotificationRoutes(app: ApiApp, services: Services): voi
         response: { 406: Problem, ...errors },
       },
     },
-    async (req, reply) => {
-      // A stream never ends by itself: only a client that asks for one gets it.
-      if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
-        throw new AppError(
-          406,
-          'not_acceptable',
-          'This is a server-sent event stream: send Accept: text/event-stream',
-          {
-            path: 'headers.accept',
-          },
-        );
-      }
-      const ctx = req.tenant;
-      const first = await unreadCount(services, ctx);
-      const raw = reply.raw;
-      reply.hijack();
-      raw.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      let last = first;
-      let ended = false;
-      const send = (n: number) => raw.write(`event: unread\ndata: ${JSON.stringify({ unread: n })}\n\n`);
-      raw.write('retry: 5000\n\n');
-      send(first);
-      let pending: NodeJS.Timeout | undefined;
-      const refresh = async (keepAlive: boolean) => {
-        if (ended) return;
-        try {
-          // Its own budget: a push runs in the async context of whichever request or job notified.
-          const n = await runWithDbBudget({ timeoutMs: services.config.statementTimeoutMs }, () =>
-            unreadCount(services, ctx),
-          );
-          if (ended) return;
-          if (n !== last) send(n);
-          else if (keepAlive) raw.write(': keep-alive\n\n');
-          last = n;
-        } catch (error) {
-          req.log.warn({ err: error }, 'notification stream count');
-        }
-      };
-      // Several deliveries in a row (a bulk assignment) make one read, 100 ms later.
-      const unsubscribe = hub.subscribe(ctx.orgId, ctx.actor.id ?? '', () => {
-        pending ??= setTimeout(() => {
-          pending = undefined;
-          void refresh(false);
-        }, 100);
-      });
-      const poll = setInterval(() => void refresh(true), POLL_MS);
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        open.delete(end);
-        unsubscribe();
-        clearInterval(poll);
-        clearTimeout(pending);
-        clearTimeout(lifetime);
-        raw.end();
-      };
-      const lifetime = setTimeout(end, STREAM_LIFETIME_MS);
-      raw.on('close', end);
-      open.add(end);
-    },
+    async (req, reply) =>
+      serveEventStream(req, reply, {
+        event: 'unread',
+        read: async () => ({ unread: await unreadCount(services, req.tenant) }),
+        subscribe: (listener) => hub.subscribe(req.tenant.orgId, req.tenant.actor.id ?? '', listener),
+        statementTimeoutMs: services.config.statementTimeoutMs,
+        open,
+      }),
   );
 }

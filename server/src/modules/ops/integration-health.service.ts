@@ -3,7 +3,16 @@ import type { Services } from '../../platform/http/types.js';
 import { deliverNotification } from '../notifications/notification-delivery.service.js';
 
 /** The integrations whose health the ops console shows (issue 30). */
-export const INTEGRATION_KINDS = ['smtp', 'imap', 'twilio', 'webhook', 'caldav', 'stripe', 'ai'] as const;
+export const INTEGRATION_KINDS = [
+  'smtp',
+  'imap',
+  'provider',
+  'twilio',
+  'webhook',
+  'caldav',
+  'stripe',
+  'ai',
+] as const;
 export type IntegrationKind = (typeof INTEGRATION_KINDS)[number];
 
 /** A configuration problem an admin should fix before it fails (or that explains a failure). */
@@ -33,6 +42,7 @@ export type IntegrationOutcome = {
 const LABELS: Record<IntegrationKind, string> = {
   smtp: 'Sending mail (SMTP)',
   imap: 'Mailbox sync (IMAP)',
+  provider: 'E-mail provider (SendGrid, Postmark, Mailgun)',
   twilio: 'SMS (Twilio)',
   webhook: 'Webhook',
   caldav: 'Calendar (CalDAV)',

@@ -6,7 +6,7 @@ export const IntegrationView = z
   .object({
     id: z.uuid().nullable().describe('Null for an integration that has not run yet'),
     kind: z
-      .enum(['smtp', 'imap', 'twilio', 'webhook', 'caldav', 'stripe', 'ai', 'api_key'])
+      .enum(['smtp', 'imap', 'provider', 'twilio', 'webhook', 'caldav', 'stripe', 'ai', 'api_key'])
       .describe(
         'smtp/imap: a mail channel; twilio: an SMS channel; webhook: a subscription; api_key: config only',
       ),

@@ -62,10 +62,12 @@ export async function listIntegrations(services: Services, ctx: TenantContext): 
       status: string;
       smtp: boolean;
       imap: boolean;
+      provider: boolean;
       has_secrets: boolean;
       needs_password: boolean;
     }>(
       `select id, kind, name, status, settings ? 'smtp' as smtp, settings ? 'imap' as imap,
+              settings ? 'provider' as provider,
               secrets is not null as has_secrets,
               (coalesce(settings->'smtp'->>'user', '') <> '' or settings ? 'imap' or kind = 'sms') as needs_password
          from channels where org_id = $1`,
@@ -147,6 +149,7 @@ export async function listIntegrations(services: Services, ctx: TenantContext): 
       if (c.kind === 'sms') add('twilio', c.id, c.name, state);
       if (c.smtp) add('smtp', c.id, c.name, state);
       if (c.imap) add('imap', c.id, c.name, state);
+      if (c.provider) add('provider', c.id, c.name, state);
     }
     for (const h of hooks)
       add(

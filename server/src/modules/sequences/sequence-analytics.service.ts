@@ -4,7 +4,8 @@ import { sequenceIn, stepsOf } from './sequence.service.js';
 
 /**
  * A sequence's numbers (issue 25): enrollments by status and exit reason; per step and per A/B
- * variant the messages sent (the sending layer says `sent`), tasks created, and the replies,
+ * variant the messages sent (the sending layer says `sent`) and delivered (a provider's delivery
+ * event says so), tasks created, and the replies,
  * bounces and unsubscribes that ended an enrollment after that step's message. Opens and clicks
  * are not tracked (privacy by default).
  */
@@ -24,6 +25,7 @@ export async function sequenceAnalytics(services: Services, ctx: TenantContext, 
         step_id: string;
         variant: number;
         sent: number;
+        delivered: number;
         contacts: number;
         tasks: number;
         replied: number;
@@ -32,6 +34,7 @@ export async function sequenceAnalytics(services: Services, ctx: TenantContext, 
       }>(
         `select r.step_id, r.variant,
                 count(*) filter (where m.status = 'sent')::int as sent,
+                count(*) filter (where m.status = 'sent' and m.delivery_status = 'delivered')::int as delivered,
                 count(distinct r.enrollment_id) filter (where m.status = 'sent')::int as contacts,
                 count(*) filter (where r.task_id is not null)::int as tasks,
                 count(*) filter (where r.outcome in ('replied', 'company_replied'))::int as replied,
@@ -41,7 +44,7 @@ export async function sequenceAnalytics(services: Services, ctx: TenantContext, 
           where r.org_id = $1 and r.sequence_id = $2 group by 1, 2`,
         [ctx.orgId, id],
       );
-      const sum = (key: 'sent' | 'tasks' | 'replied' | 'bounced' | 'unsubscribed', of = runs) =>
+      const sum = (key: 'sent' | 'delivered' | 'tasks' | 'replied' | 'bounced' | 'unsubscribed', of = runs) =>
         of.reduce((n, r) => n + r[key], 0);
       const count = (s: string) => status.filter((r) => r.status === s).reduce((n, r) => n + r.n, 0);
       const reasons: Record<string, number> = {};
@@ -61,6 +64,7 @@ export async function sequenceAnalytics(services: Services, ctx: TenantContext, 
         finished: count('finished'),
         exited: count('exited'),
         sent: sum('sent'),
+        delivered: sum('delivered'),
         replied,
         bounced: reasons.bounced ?? 0,
         unsubscribed: reasons.unsubscribed ?? 0,
@@ -74,6 +78,7 @@ export async function sequenceAnalytics(services: Services, ctx: TenantContext, 
             position: step.position,
             type: step.type,
             sent: sum('sent', mine),
+            delivered: sum('delivered', mine),
             replied: sum('replied', mine),
             bounced: sum('bounced', mine),
             unsubscribed: sum('unsubscribed', mine),
@@ -83,6 +88,7 @@ export async function sequenceAnalytics(services: Services, ctx: TenantContext, 
                 ? mine.map((r) => ({
                     variant: String.fromCharCode(65 + r.variant),
                     sent: r.sent,
+                    delivered: r.delivered,
                     replied: r.replied,
                     bounced: r.bounced,
                     unsubscribed: r.unsubscribed,

@@ -187,6 +187,9 @@ export const EnrollmentPage = z.object({ data: z.array(Enrollment), next_cursor:
 
 const Counts = {
   sent: z.number(),
+  delivered: z
+    .number()
+    .describe("Messages the provider reported delivered (provider-mode channels' event webhooks)"),
   replied: z.number(),
   bounced: z.number(),
   unsubscribed: z.number(),

@@ -4,39 +4,28 @@ import {
   Button,
   Group,
   Loader,
-  NumberInput,
   Paper,
-  PasswordInput,
   ScrollArea,
   SegmentedControl,
   Stack,
-  Switch,
   Tabs,
   Text,
   Textarea,
-  TextInput,
   Title,
 } from '@mantine/core';
-import { IconMail, IconMessage } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call, type Schemas } from '../../api/client';
 import { meQuery } from '../../lib/query';
 import { EmptyState } from '../../shell/states';
+import { ChannelIcon } from './ChannelIcon';
+import { Channels } from './ChannelsPanel';
+import { useLiveInbox } from './useLiveInbox';
 
 type Conversation = Schemas['Conversation'];
 type Message = Schemas['Message'];
-type Channel = Schemas['Channel'];
 
 const when = (iso: string) => new Date(iso).toLocaleString();
-
-function ChannelIcon({ kind }: { kind: string }) {
-  return kind === 'sms' ? (
-    <IconMessage size={16} aria-label="SMS" />
-  ) : (
-    <IconMail size={16} aria-label="E-mail" />
-  );
-}
 
 /** One message of a thread: who, when, the text, and a failed send's reason with a retry. */
 function MessageItem({ m, onRetry }: { m: Message; onRetry: () => void }) {
@@ -55,6 +44,21 @@ function MessageItem({ m, onRetry }: { m: Message; onRetry: () => void }) {
           {m.status !== 'received' && (
             <Badge size="xs" color={m.status === 'failed' ? 'red' : m.status === 'sent' ? 'green' : 'gray'}>
               {m.status}
+            </Badge>
+          )}
+          {m.delivery_status && (
+            <Badge
+              size="xs"
+              variant="light"
+              color={
+                m.delivery_status === 'delivered'
+                  ? 'green'
+                  : m.delivery_status === 'deferred'
+                    ? 'yellow'
+                    : 'red'
+              }
+            >
+              {m.delivery_status}
             </Badge>
           )}
           <Text size="xs" c="dimmed">
@@ -174,11 +178,12 @@ function Inbox() {
   const [filter, setFilter] = useState<'all' | 'mine' | 'unassigned'>('all');
   const [status, setStatus] = useState<'open' | 'closed'>('open');
   const [selected, setSelected] = useState<string | null>(null);
+  const live = useLiveInbox();
   const list = useQuery({
     queryKey: ['conversations', 'list', filter, status],
     queryFn: () =>
       call(api.GET('/api/v1/conversations', { params: { query: { filter, status, limit: 100 } } })),
-    refetchInterval: 30_000,
+    refetchInterval: live ? false : 30_000,
   });
   return (
     <Group align="flex-start" wrap="nowrap" gap="md">
@@ -254,200 +259,6 @@ function Inbox() {
         )}
       </div>
     </Group>
-  );
-}
-
-/** The organization's channels (admins): connect a mailbox or a Twilio number, test the connection. */
-function Channels() {
-  const queryClient = useQueryClient();
-  const channels = useQuery({
-    queryKey: ['channels'],
-    queryFn: () => call(api.GET('/api/v1/channels')),
-  });
-  const [kind, setKind] = useState<'email' | 'sms' | 'local'>('email');
-  const [form, setForm] = useState({
-    name: '',
-    address: '',
-    smtpHost: '',
-    smtpPort: 587 as number | string,
-    smtpUser: '',
-    smtpPassword: '',
-    imapHost: '',
-    imapPort: 993 as number | string,
-    imapSecure: true,
-    imapUser: '',
-    imapPassword: '',
-    accountSid: '',
-    authToken: '',
-  });
-  const set = (k: keyof typeof form) => (v: string | number | boolean) => setForm((f) => ({ ...f, [k]: v }));
-  const create = useMutation({
-    mutationFn: () =>
-      call(
-        api.POST('/api/v1/channels', {
-          body: {
-            kind,
-            name: form.name,
-            address: form.address,
-            ...(kind === 'email'
-              ? {
-                  smtp: {
-                    host: form.smtpHost,
-                    port: Number(form.smtpPort),
-                    secure: Number(form.smtpPort) === 465,
-                    user: form.smtpUser || null,
-                    password: form.smtpPassword || undefined,
-                  },
-                  ...(form.imapHost
-                    ? {
-                        imap: {
-                          host: form.imapHost,
-                          port: Number(form.imapPort),
-                          secure: form.imapSecure,
-                          user: form.imapUser,
-                          password: form.imapPassword || undefined,
-                          mailbox: 'INBOX',
-                        },
-                      }
-                    : {}),
-                }
-              : {}),
-            ...(kind === 'sms'
-              ? { twilio: { account_sid: form.accountSid, auth_token: form.authToken } }
-              : {}),
-          },
-        }),
-      ),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['channels'] }),
-  });
-  const [tests, setTests] = useState<Record<string, string>>({});
-  const test = useMutation({
-    mutationFn: (id: string) => call(api.POST('/api/v1/channels/{id}/test', { params: { path: { id } } })),
-    onSuccess: (r, id) =>
-      setTests((t) => ({
-        ...t,
-        [id]: r.checks.map((c) => `${c.part}: ${c.ok ? 'OK' : c.error}`).join(' · '),
-      })),
-  });
-  return (
-    <Stack>
-      {(channels.data?.data ?? []).map((c: Channel) => (
-        <Paper key={c.id} withBorder p="sm" data-testid="channel">
-          <Group justify="space-between">
-            <Group gap="xs">
-              <ChannelIcon kind={c.kind} />
-              <Text fw={600}>{c.name}</Text>
-              <Text c="dimmed">{c.address}</Text>
-              {c.kind === 'local' && <Badge color="gray">Local mailbox: reaches no one</Badge>}
-            </Group>
-            <Button size="xs" variant="default" onClick={() => test.mutate(c.id)} loading={test.isPending}>
-              Test connection
-            </Button>
-          </Group>
-          {c.inbound_webhook_url && (
-            <Text size="xs" c="dimmed">
-              Twilio messaging webhook: {c.inbound_webhook_url}
-            </Text>
-          )}
-          {c.last_error && (
-            <Text size="xs" c="red">
-              Last sync: {c.last_error}
-            </Text>
-          )}
-          {tests[c.id] && <Text size="xs">{tests[c.id]}</Text>}
-        </Paper>
-      ))}
-      <Paper withBorder p="md">
-        <Stack>
-          <Title order={4}>Connect a channel</Title>
-          <SegmentedControl
-            value={kind}
-            onChange={(v) => setKind(v as typeof kind)}
-            data={[
-              { value: 'email', label: 'E-mail (SMTP + IMAP)' },
-              { value: 'sms', label: 'SMS (Twilio)' },
-              { value: 'local', label: 'Local mailbox' },
-            ]}
-          />
-          <TextInput label="Name" value={form.name} onChange={(e) => set('name')(e.currentTarget.value)} />
-          <TextInput
-            label={kind === 'sms' ? 'Number (E.164)' : 'E-mail address'}
-            value={form.address}
-            onChange={(e) => set('address')(e.currentTarget.value)}
-          />
-          {kind === 'email' && (
-            <>
-              <Group grow>
-                <TextInput
-                  label="SMTP host"
-                  value={form.smtpHost}
-                  onChange={(e) => set('smtpHost')(e.currentTarget.value)}
-                />
-                <NumberInput label="SMTP port" value={form.smtpPort} onChange={set('smtpPort')} />
-              </Group>
-              <Group grow>
-                <TextInput
-                  label="SMTP user"
-                  value={form.smtpUser}
-                  onChange={(e) => set('smtpUser')(e.currentTarget.value)}
-                />
-                <PasswordInput
-                  label="SMTP password"
-                  value={form.smtpPassword}
-                  onChange={(e) => set('smtpPassword')(e.currentTarget.value)}
-                />
-              </Group>
-              <Group grow>
-                <TextInput
-                  label="IMAP host"
-                  value={form.imapHost}
-                  onChange={(e) => set('imapHost')(e.currentTarget.value)}
-                />
-                <NumberInput label="IMAP port" value={form.imapPort} onChange={set('imapPort')} />
-                <Switch
-                  label="TLS"
-                  checked={form.imapSecure}
-                  onChange={(e) => set('imapSecure')(e.currentTarget.checked)}
-                  mt="lg"
-                />
-              </Group>
-              <Group grow>
-                <TextInput
-                  label="IMAP user"
-                  value={form.imapUser}
-                  onChange={(e) => set('imapUser')(e.currentTarget.value)}
-                />
-                <PasswordInput
-                  label="IMAP password"
-                  value={form.imapPassword}
-                  onChange={(e) => set('imapPassword')(e.currentTarget.value)}
-                />
-              </Group>
-            </>
-          )}
-          {kind === 'sms' && (
-            <Group grow>
-              <TextInput
-                label="Account SID"
-                value={form.accountSid}
-                onChange={(e) => set('accountSid')(e.currentTarget.value)}
-              />
-              <PasswordInput
-                label="Auth token"
-                value={form.authToken}
-                onChange={(e) => set('authToken')(e.currentTarget.value)}
-              />
-            </Group>
-          )}
-          {create.error && <Alert color="red">{create.error.message}</Alert>}
-          <Group justify="flex-end">
-            <Button onClick={() => create.mutate()} loading={create.isPending}>
-              Connect
-            </Button>
-          </Group>
-        </Stack>
-      </Paper>
-    </Stack>
   );
 }
 

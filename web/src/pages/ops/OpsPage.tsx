@@ -23,6 +23,7 @@ const failed = (e: Error) => notifications.show({ color: 'red', message: e.messa
 const KIND_LABELS: Record<string, string> = {
   smtp: 'Sending mail (SMTP)',
   imap: 'Mailbox sync (IMAP)',
+  provider: 'E-mail provider (SendGrid, Postmark, Mailgun)',
   twilio: 'SMS (Twilio)',
   webhook: 'Webhook',
   caldav: 'Calendar (CalDAV)',
