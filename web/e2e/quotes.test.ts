@@ -5,6 +5,7 @@ import { apiCall, launch, newContext, pick, signUpInBrowser, uniqueEmail } from 
 describe('a quote from deal to the customer’s acceptance on a phone', () => {
   let browser: Browser;
   let page: Page;
+  let dealId: string;
   beforeAll(async () => {
     browser = await launch();
     page = await (await newContext(browser)).newPage();
@@ -40,6 +41,7 @@ describe('a quote from deal to the customer’s acceptance on a phone', () => {
       contact_id: contact.body.id,
     });
 
+    dealId = deal.body.id;
     await page.goto(`/opportunities/${deal.body.id}`);
     await page.getByRole('button', { name: 'New quote' }).click();
     await page.waitForURL('**/quotes/*');
@@ -71,5 +73,67 @@ describe('a quote from deal to the customer’s acceptance on a phone', () => {
 
     await page.reload();
     await page.getByText('By Wile E. Coyote').waitFor();
+  });
+
+  it('turns the accepted quote into an order: stock is reserved, the deal is won with its value, delivery takes the stock out', async () => {
+    // Stock first: a warehouse and ten anvils counted in, from the Stock page.
+    await page.goto('/stock');
+    await page.getByLabel('New warehouse').fill('Main depot');
+    await page.getByRole('button', { name: 'Add warehouse' }).click();
+    await page.getByText('Main depot').first().waitFor();
+    await pick(page, 'Warehouse', 'Main depot');
+    await pick(page, 'Product', /Anvil/);
+    await page.getByLabel('Change').fill('+10');
+    await page.getByLabel('Reason').fill('Counted at opening');
+    await page.getByRole('button', { name: 'Adjust' }).click();
+    const anvils = page.getByRole('table', { name: 'Stock levels' }).getByRole('row', { name: /Anvil/ });
+    await expect.poll(() => anvils.textContent()).toMatch(/Main depot\s*10(\.0+)?\s*0(\.0+)?\s*10/);
+
+    // The organization's books are in its own currency: a euro deal closes at the day's rate.
+    expect(
+      (
+        await apiCall(page, 'PUT', '/api/v1/exchange-rates', {
+          currency: 'EUR',
+          valid_on: '2020-01-01',
+          rate: '1.1',
+        })
+      ).status,
+    ).toBe(200);
+    // No rope in stock yet: the order is refused, and the user is told why.
+    await page.goto(`/opportunities/${dealId}`);
+    await page.getByRole('button', { name: 'Order', exact: true }).click();
+    await page.getByText(/Not enough Rope in Main depot/).waitFor();
+    await page.goto('/stock');
+    await pick(page, 'Warehouse', 'Main depot');
+    await pick(page, 'Product', /Rope/);
+    await page.getByLabel('Change').fill('+10');
+    await page.getByLabel('Reason').fill('Counted at opening');
+    await page.getByRole('button', { name: 'Adjust' }).click();
+    await page.getByRole('table', { name: 'Stock levels' }).getByRole('row', { name: /Rope/ }).waitFor();
+
+    await page.goto(`/opportunities/${dealId}`);
+    await page.getByRole('button', { name: 'Order', exact: true }).click();
+    await page.waitForURL('**/orders');
+    const row = page.getByRole('table', { name: 'Orders' }).getByRole('row', { name: /Desert supplies/ });
+    await row.getByRole('button').click();
+    await page.getByRole('table', { name: 'Order lines' }).waitFor();
+    await page.getByText('354.34 EUR').first().waitFor();
+
+    // The deal closed won with the order's total.
+    const won = await apiCall(page, 'GET', `/api/v1/opportunities/${dealId}`);
+    const order = (await apiCall(page, 'GET', '/api/v1/orders')).body.data[0];
+    expect(order).toMatchObject({ total: '354.34', currency: 'EUR' });
+    expect(won.body.status).toBe('won');
+    expect(Number(won.body.amount)).toBe(Number(order.org_total));
+    // Two anvils are held for the order.
+    await page.goto('/stock');
+    await expect.poll(() => anvils.textContent()).toMatch(/10(\.0+)?\s*2(\.0+)?\s*8/);
+
+    await page.goto('/orders');
+    await row.getByRole('button').click();
+    await page.getByRole('button', { name: 'Deliver everything' }).click();
+    await page.getByText('fulfilled', { exact: true }).first().waitFor();
+    await page.goto('/stock');
+    await expect.poll(() => anvils.textContent()).toMatch(/8(\.0+)?\s*0(\.0+)?\s*8/);
   });
 });

@@ -101,12 +101,19 @@ export function StockPage() {
           label="Change"
           placeholder="+10 or -2"
           value={adjust.change}
-          onChange={(e) => setAdjust((a) => ({ ...a, change: e.currentTarget.value.replace(/^\+/, '') }))}
+          onChange={(e) => {
+            // Read now: React empties the event's currentTarget before a state updater runs.
+            const change = e.currentTarget.value.replace(/^\+/, '');
+            setAdjust((a) => ({ ...a, change }));
+          }}
         />
         <TextInput
           label="Reason"
           value={adjust.reason}
-          onChange={(e) => setAdjust((a) => ({ ...a, reason: e.currentTarget.value }))}
+          onChange={(e) => {
+            const reason = e.currentTarget.value;
+            setAdjust((a) => ({ ...a, reason }));
+          }}
         />
         <Button
           onClick={() => doAdjust.mutate()}
