@@ -48,6 +48,7 @@ describe('OpenAPI and the reference', () => {
         // A customer's answer to a quote: the signed link is the credential (issue 29).
         'acceptPublicQuote',
         'getPublicQuotePdf',
+        'payPublicQuote',
         'rejectPublicQuote',
         'viewPublicQuote',
         // A booking page, its slots and bookings; the visitor's link to move or cancel (issue 33).
