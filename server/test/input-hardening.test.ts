@@ -292,6 +292,13 @@ describe('empty and late errors', () => {
       name: 'Patch page',
       access_token: 'patch-token',
     });
+    const broadcast = await c.post('/api/v1/broadcasts', {
+      name: 'Patch broadcast',
+      channel_id: channel.body.id,
+      subject: 'Patch news',
+      body: 'Hello {{contact.first_name}}',
+      segment: {},
+    });
     const meetingType = await c.post('/api/v1/meeting-types', {
       name: 'Patch meeting',
       duration_minutes: 15,
@@ -324,6 +331,7 @@ describe('empty and late errors', () => {
       [`/api/v1/meeting-types/${meetingType.body.id}`, meetingType],
       [`/api/v1/sequences/${sequence.body.id}`, sequence],
       [`/api/v1/meta/pages/${metaPage.body.id}`, metaPage],
+      [`/api/v1/broadcasts/${broadcast.body.id}`, broadcast],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);
@@ -354,9 +362,10 @@ describe('empty and late errors', () => {
     // A conversation exists only once a message came in (conversations.test.ts syncs one from a
     // real mailbox); its PATCH takes optional fields only, as every other one here.
     covered.add('conversations');
-    // members and tags take a required field, so `{}` is a 400 there; every other PATCH is covered.
+    // members, tags and a queue's assignment rule take a required field, so `{}` is a 400 there;
+    // every other PATCH is covered.
     for (const collection of patchRoutes)
-      if (collection !== 'members' && collection !== 'tags') expect(covered).toContain(collection);
+      if (!['members', 'tags', 'queues'].includes(collection ?? '')) expect(covered).toContain(collection);
   });
 
   it('a CSV export with a malformed cursor, filter or sort is a 400 problem before the first byte', async () => {

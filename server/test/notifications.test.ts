@@ -161,6 +161,9 @@ describe('settings', () => {
       'form_submitted',
       'ops_alert',
       'workflow',
+      'handoff_waiting',
+      'handoff_accepted',
+      'handoff_denied',
     ]);
     expect(
       defaults.data.every((s: { in_app: boolean; email_digest: boolean }) => s.in_app && !s.email_digest),

@@ -44,7 +44,7 @@ export const BroadcastUpdate = z
     per_minute: fields.per_minute,
     require_consent: fields.require_consent,
   })
-  .refine((v) => Object.keys(v).length > 0, { message: 'Give at least one field to change' });
+  .describe('The fields to change; `{}` changes nothing and answers the broadcast as it is');
 export type BroadcastUpdate = z.infer<typeof BroadcastUpdate>;
 
 export const BroadcastSend = z.strictObject({

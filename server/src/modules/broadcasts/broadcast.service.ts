@@ -214,6 +214,8 @@ export async function updateBroadcast(
 ): Promise<BroadcastView> {
   return withTenant(services.database, ctx, async (scope) => {
     const row = await rowIn(scope, id, true);
+    // Nothing to change: the broadcast as it is, whatever its state (as every PATCH of the API).
+    if (Object.keys(input).length === 0) return (await viewsOf(scope, [row]))[0]!;
     if (row.status !== 'draft')
       throw new AppError(409, 'invalid_state', 'Only a draft broadcast can be edited; cancel it first');
     const channelId = input.channel_id ?? (row.channel_id as string);

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { AppError, notFound } from '../../platform/errors/app-error.js';
+import { checkedJsonText } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { type ChannelRow, secretsOf } from './channel.service.js';
@@ -164,9 +165,10 @@ export function registerProviderWebhooks(app: ApiApp, services: Services): void 
       (req, body, done) => {
         (req as RawRequest).rawBody = body as Buffer;
         try {
-          done(null, JSON.parse((body as Buffer).toString('utf8')));
-        } catch {
-          done(new AppError(400, 'invalid_json', 'The body is not JSON', { path: 'body' }), undefined);
+          // The same rules as every JSON body (UTF-8, depth, JSON, no NUL); the bytes kept for the signature.
+          done(null, JSON.parse(checkedJsonText(body as Buffer)));
+        } catch (error) {
+          done(error as Error, undefined);
         }
       },
     );

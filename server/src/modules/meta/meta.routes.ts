@@ -1,8 +1,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { withTenant } from '../../db/tenant.js';
-import { AppError } from '../../platform/errors/app-error.js';
-import { decodeUtf8 } from '../../platform/http/input.js';
+import { checkedJsonText } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
@@ -311,10 +310,8 @@ export function registerMetaRoutes(app: ApiApp, services: Services): void {
       { parseAs: 'buffer', bodyLimit: 1_048_576 },
       (_req, body, done) => {
         try {
-          const text = decodeUtf8(body as Buffer);
-          if (text.includes('\0'))
-            throw new AppError(400, 'invalid_character', 'The body holds a NUL', { path: 'body' });
-          done(null, text);
+          // The same rules as every JSON body (UTF-8, depth, JSON, no NUL), on the exact text signed.
+          done(null, checkedJsonText(body as Buffer));
         } catch (error) {
           done(error as Error, undefined);
         }
