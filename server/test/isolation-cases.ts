@@ -90,6 +90,8 @@ export type Kind =
   | 'metaDelivery'
   | 'metaLead'
   | 'broadcast'
+  | 'handoff'
+  | 'handoffRecord'
   | 'opsAlert'
   | 'failedJob'
   | 'marker';

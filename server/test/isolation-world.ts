@@ -659,6 +659,53 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         };
         return { step: seq.steps.find((s) => s.type === 'TASK')!.id };
       }
+      case 'handoff':
+      case 'handoffRecord': {
+        // A record entering a status owned by a role the admin does not hold waits in that role's
+        // queue (issue 21): the role, the object and its status field are made once per tenant.
+        const object = 'walk_case';
+        if ((await c.get(`/api/v1/objects/${object}`)).status === 404) {
+          ok(
+            await c.post('/api/v1/roles', {
+              key: 'walk_owner',
+              name: 'Walk owners',
+              default_access: { rights: ['create', 'read', 'update'], scope: 'all' },
+            }),
+            kind,
+          );
+          ok(
+            await c.post('/api/v1/objects', {
+              key: object,
+              label_singular: 'Walk case',
+              label_plural: 'Walk cases',
+            }),
+            kind,
+          );
+          ok(
+            await c.post(`/api/v1/objects/${object}/fields`, {
+              label: 'Stage',
+              type: 'status',
+              statuses: {
+                statuses: [
+                  { value: 'open', label: 'Open' },
+                  { value: 'owned', label: 'Owned', owner_role: 'walk_owner' },
+                ],
+              },
+            }),
+            kind,
+          );
+        }
+        const record = ok(
+          await c.post(`/api/v1/records/${object}`, { custom: { name: `${tn.marker} case`, stage: 'open' } }),
+          kind,
+        );
+        ok(await c.patch(`/api/v1/records/${object}/${record.id}`, { custom: { stage: 'owned' } }), kind);
+        const list = (await c.get(`/api/v1/records/${object}/${record.id}/handoffs`)).body as {
+          data: { id: string }[];
+        };
+        if (!list.data?.[0]) throw new Error(`${tn.name}: no hand-off opened`);
+        return { handoff: list.data[0].id, handoffRecord: record.id };
+      }
       case 'broadcast': {
         const created = ok(
           await c.post('/api/v1/broadcasts', {
@@ -859,6 +906,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'metaDelivery',
     'metaLead',
     'broadcast',
+    'handoff',
     'opsAlert',
     'failedJob',
   ];

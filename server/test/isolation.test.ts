@@ -33,6 +33,7 @@ import './isolation-operator-cases.js';
 import './isolation-sequence-cases.js';
 import './isolation-meta-cases.js';
 import './isolation-broadcast-cases.js';
+import './isolation-handoff-cases.js';
 import './isolation-ops-cases.js';
 import { isolationWorld } from './isolation-world.js';
 import { uploadFile } from './kit/files.js';
@@ -103,7 +104,14 @@ function idFieldsOfDocument(): Map<string, Set<string>> {
       const out = new Set<string>();
       for (const param of op.parameters ?? []) {
         if (param.in === 'path' && ['object', 'index'].includes(param.name)) continue; // an object type, a column number
-        if (param.in === 'path' && param.name === 'key') out.add('path.key'); // a custom field: tenant data
+        // A custom field's key is tenant data; an operator plan's and a template's are the install's.
+        if (
+          param.in === 'path' &&
+          param.name === 'key' &&
+          !path.startsWith('/api/v1/operator/') &&
+          !path.startsWith('/api/v1/templates/')
+        )
+          out.add('path.key');
         // A filter tree as JSON (the inbox's `filter` is a choice of three words, not a tree).
         if (param.name === 'filter' && !(param.schema as { enum?: unknown })?.enum) out.add(FILTER);
         walk(param.schema as S, `${param.in}.${param.name}`, out);

@@ -644,7 +644,9 @@ export class ResponseChecker {
  * earlier requests while the walk runs (event deliveries, the duplicates finder's keys, pairs,
  * marks and scan state, webhook deliveries and their attempts, Meta's intake ledger of deliveries,
  * which keeps a refused forged delivery on purpose), the idempotency cache, and the
- * guard's rolling counters (which count refused requests: that is their job).
+ * guard's rolling counters (which count refused requests: that is their job), and the ops
+ * console's counters (API usage per hour, integration health and its alerts: they count every
+ * request and every failed delivery, refused ones included).
  */
 export async function organizationFingerprint(t: TestApp, orgId: string): Promise<string> {
   const { rows: tables } = await t.services.database.raw.query<{ table_name: string }>(
@@ -654,6 +656,7 @@ export async function organizationFingerprint(t: TestApp, orgId: string): Promis
         and table_name not in ('duplicate_keys', 'duplicate_pairs', 'duplicate_dirty', 'duplicate_scans')
         and table_name not in ('guard_counters', 'webhook_deliveries', 'webhook_attempts')
         and table_name not in ('meta_deliveries')
+        and table_name not in ('api_usage_hours', 'integration_health', 'integration_health_hours', 'ops_alerts')
       order by table_name`,
   );
   const parts = tables.map(

@@ -18,8 +18,9 @@ import { handoffQueues } from './handoff.schema.js';
  * id) or `least_open` (the member owning the fewest records of the object in an open status).
  */
 
-export const ASSIGNMENT_RULES = ['manual', 'round_robin', 'least_open'] as const;
-export type AssignmentRule = (typeof ASSIGNMENT_RULES)[number];
+import { ASSIGNMENT_RULES, type AssignmentRule } from './handoff.dto.js';
+
+export { ASSIGNMENT_RULES, type AssignmentRule };
 
 const BUILT_IN_LABELS: Record<string, string> = { admin: 'Admins', user: 'Users', viewer: 'Viewers' };
 

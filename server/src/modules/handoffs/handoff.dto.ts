@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { ASSIGNMENT_RULES } from './handoff-queue.service.js';
+
+/** How a queue's waiting hand-offs are given out: by hand, in turn, or to the least loaded. */
+export const ASSIGNMENT_RULES = ['manual', 'round_robin', 'least_open'] as const;
+export type AssignmentRule = (typeof ASSIGNMENT_RULES)[number];
 
 export const HANDOFF_STATES = ['waiting', 'accepted', 'denied', 'cancelled'] as const;
 

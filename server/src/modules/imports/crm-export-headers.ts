@@ -1,5 +1,3 @@
-import type { ImportObject } from './import-targets.js';
-
 /**
  * The standard column headers of other CRMs' CSV exports (issue 33), as header synonyms of the
  * import targets, so their contact, company and deal files map without manual work. Normalized
@@ -14,7 +12,7 @@ import type { ImportObject } from './import-targets.js';
  * GoHighLevel's contact and opportunity exports ("Contact Id", "Business Name", "Lead Value",
  * "Opportunity Name", "assigned", ...).
  */
-export const CRM_EXPORT_SYNONYMS: Partial<Record<ImportObject, Record<string, string[]>>> = {
+export const CRM_EXPORT_SYNONYMS: Partial<Record<string, Record<string, string[]>>> = {
   contact: {
     first_name: ['personfirstname', 'contactfirstname'],
     last_name: ['personlastname', 'contactlastname'],
