@@ -125,6 +125,13 @@ export async function listHandoffs(
         ));
       } else {
         const def = await customObjectIn(scope, filter.object);
+        // A record of another tenant (or none) is a 404, as every unknown id, not an empty list.
+        const found = await scope.conn.query(
+          `select 1 from records r join custom_objects o on o.org_id = r.org_id and o.id = r.object_id
+            where r.org_id = $1 and o.key = $2 and r.id = $3`,
+          [ctx.orgId, def.key, filter.recordId],
+        );
+        if (found.rows.length === 0) throw notFound('Record', filter.recordId);
         ({ rows } = await scope.conn.query<Row>(
           `${SELECT} where h.org_id = $1 and h.record_id = $2 and h.object = $3
             order by h.requested_at desc, h.id limit 200`,
