@@ -5,7 +5,7 @@ import { assertMember } from '../../platform/access/membership.js';
 import { badRequest, conflict } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { assertRoom } from '../../platform/plans/plan-limits.js';
+import { assertRoom, planStateOf } from '../../platform/plans/plan-limits.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
@@ -22,6 +22,10 @@ export async function createContact(
   ctx: TenantContext,
   input: ContactCreateInput,
 ): Promise<ContactView> {
+  // The plan's limits are read outside the tenant transaction (install tables): read them first,
+  // so the check inside finds them cached (on the embedded database's one connection a read
+  // outside a running transaction would wait for it to end).
+  await planStateOf(services.database, ctx.orgId);
   return withTenant(services.database, ctx, (scope) => createContactIn(scope, services, input));
 }
 
