@@ -18490,6 +18490,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The fields to change; `{}` changes nothing and answers the broadcast as it is */
         requestBody: {
             content: {
                 "application/json": {
