@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../src/db/tenant.js';
 import { grantOperator } from '../src/platform/plans/operators.js';
+import { assertRoom, forgetPlanState } from '../src/platform/plans/plan-limits.js';
 import { cairn, freshCliEnv } from './kit/cli.js';
 import {
   addMember,
@@ -204,6 +206,34 @@ describe('limits where they are crossed', () => {
     expect((await admin.client.get('/api/v1/contacts')).status).toBe(200);
     const usage = expectStatus(await operator.get(`/api/v1/operator/organizations/${admin.orgId}`), 200);
     expect(usage.usage).toMatchObject({ api_calls_today: 3, storage_bytes: 60, members: 2 });
+  });
+});
+
+describe('limits checked where no request came first', () => {
+  it('a job or the demo generator reads the plan inside its own transaction: refused at the limit, no wait on the embedded database', async () => {
+    const admin = await signUp(t, 'Worker Limits');
+    await setLimits(admin.orgId, { contacts: 1 });
+    expectStatus(await contact(admin.client, 1), 201);
+    // A worker has no request to read the plan before its transaction: the cache is cold.
+    forgetPlanState(admin.orgId);
+    const ctx = { orgId: admin.orgId, actor: { type: 'system' as const, id: 'test' } };
+    const started = Date.now();
+    const refused = await withTenant(t.services.database, ctx, (scope) =>
+      assertRoom(scope, 'contacts').then(
+        () => null,
+        (error: unknown) => error,
+      ),
+    );
+    expect(refused).toMatchObject({ status: 403, code: 'plan_limit_reached' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Another organization's plan is not what the function answers: a fresh one has no limit.
+    const other = await signUp(t, 'Unlimited');
+    forgetPlanState(other.orgId);
+    await withTenant(
+      t.services.database,
+      { orgId: other.orgId, actor: { type: 'system' as const, id: 'test' } },
+      (scope) => assertRoom(scope, 'contacts', 1_000_000),
+    );
   });
 });
 

@@ -5,7 +5,7 @@ import { assertMember } from '../../platform/access/membership.js';
 import { badRequest, conflict } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { assertRoom, planStateOf } from '../../platform/plans/plan-limits.js';
+import { assertRoom } from '../../platform/plans/plan-limits.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
@@ -22,10 +22,6 @@ export async function createContact(
   ctx: TenantContext,
   input: ContactCreateInput,
 ): Promise<ContactView> {
-  // The plan's limits are read outside the tenant transaction (install tables): read them first,
-  // so the check inside finds them cached (on the embedded database's one connection a read
-  // outside a running transaction would wait for it to end).
-  await planStateOf(services.database, ctx.orgId);
   return withTenant(services.database, ctx, (scope) => createContactIn(scope, services, input));
 }
 
@@ -48,7 +44,7 @@ export async function createContactIn(
   });
   if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
   // The organization's plan may cap its contacts (issue 30): 403 `plan_limit_reached`.
-  await assertRoom(services.database, scope, 'contacts');
+  await assertRoom(scope, 'contacts');
   const [row] = await scope.tx
     .insert(contacts)
     .values({

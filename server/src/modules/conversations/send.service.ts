@@ -77,7 +77,7 @@ export async function queueMessage(
   const reason = await suppressionOf(scope, channel.kind, conversation.counterpart);
   if (reason) throw suppressed(conversation.counterpart, reason);
   // The plan's e-mails a day (issue 30): 429 `plan_limit_reached` until the next UTC day.
-  if (channel.kind === 'email') await assertRoom(services.database, scope, 'emails_per_day');
+  if (channel.kind === 'email') await assertRoom(scope, 'emails_per_day');
   const id = newId();
   let inReplyTo: string | null = null;
   let references: string[] = [];

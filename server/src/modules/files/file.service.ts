@@ -126,7 +126,7 @@ export async function uploadFile(
   const name = cleanFileName(input.name);
   // The plan's storage limit (issue 30): 403 `plan_limit_reached`, the bytes received dropped.
   await withTenant(services.database, ctx, (scope) =>
-    assertRoom(services.database, scope, 'storage_bytes', received.size),
+    assertRoom(scope, 'storage_bytes', received.size),
   ).catch(async (error: unknown) => {
     await rm(received.path, { force: true });
     throw error;

@@ -22,12 +22,9 @@ export async function contactCap(
   if (object !== 'contact') return null;
   if ((await planStateOf(run.services.database, run.orgId)).limits.contacts === undefined) return null;
   if (!(await queue.drain())) return 'cancelled';
-  const room = await withTenant(
-    run.services.database,
-    run.ctx,
-    (scope) => roomLeft(run.services.database, scope, 'contacts'),
-    { readOnly: true },
-  );
+  const room = await withTenant(run.services.database, run.ctx, (scope) => roomLeft(scope, 'contacts'), {
+    readOnly: true,
+  });
   return room && room.left < rows ? room : null;
 }
 

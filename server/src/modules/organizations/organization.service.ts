@@ -256,7 +256,7 @@ export async function createInvitation(
         ),
       );
     // A pending invitation is a seat: the plan's member limit counts both (issue 30).
-    await assertRoom(services.database, scope, 'members');
+    await assertRoom(scope, 'members');
     const [created] = await scope.tx
       .insert(invitations)
       .values({

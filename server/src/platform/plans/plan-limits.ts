@@ -44,6 +44,40 @@ export async function planStateOf(database: Database, orgId: string): Promise<Or
   return state ?? { limits: {}, suspendedAt: null, suspendedReason: null };
 }
 
+/**
+ * The same state read inside a tenant transaction: from the cache, else through the transaction's
+ * own connection by `cairn_plan_state()` (migration 0045), which answers that organization's row
+ * only. Never a second connection: on the embedded database (one connection) a read on another
+ * connection from inside a transaction waits forever.
+ */
+export async function planStateIn(scope: TenantScope): Promise<OrgPlanState> {
+  const state = await cache.get(scope.ctx.orgId, () => loadPlanStateIn(scope));
+  return state ?? { limits: {}, suspendedAt: null, suspendedReason: null };
+}
+
+async function loadPlanStateIn(scope: TenantScope): Promise<OrgPlanState> {
+  const { rows } = await scope.conn.query<PlanStateRow>(
+    'select limits, overrides, suspended_at, suspended_reason from cairn_plan_state()',
+  );
+  return planStateFromRow(rows[0]);
+}
+
+type PlanStateRow = {
+  limits: Record<string, number> | null;
+  overrides: Record<string, number | null> | null;
+  suspended_at: Date | string | null;
+  suspended_reason: string | null;
+};
+
+function planStateFromRow(row: PlanStateRow | undefined): OrgPlanState {
+  if (!row) return { limits: {}, suspendedAt: null, suspendedReason: null };
+  return {
+    limits: effectiveLimits(row.limits ?? {}, row.overrides ?? {}),
+    suspendedAt: row.suspended_at ? new Date(row.suspended_at) : null,
+    suspendedReason: row.suspended_reason,
+  };
+}
+
 /** Forgets the cached state of one organization (after the operator changed it). */
 export function forgetPlanState(orgId: string): void {
   cache.delete(orgId);
@@ -51,24 +85,13 @@ export function forgetPlanState(orgId: string): void {
 
 /** Reads the state from the install tables, as the connecting role (never `cairn_app`). */
 export async function loadPlanState(raw: SqlExecutor, orgId: string): Promise<OrgPlanState> {
-  const { rows } = await raw.query<{
-    limits: Record<string, number> | null;
-    overrides: Record<string, number | null>;
-    suspended_at: Date | string | null;
-    suspended_reason: string | null;
-  }>(
+  const { rows } = await raw.query<PlanStateRow>(
     `select p.limits, op.overrides, op.suspended_at, op.suspended_reason
        from organization_plans op left join plans p on p.key = op.plan_key
       where op.organization_id = $1`,
     [orgId],
   );
-  const row = rows[0];
-  if (!row) return { limits: {}, suspendedAt: null, suspendedReason: null };
-  return {
-    limits: effectiveLimits(row.limits ?? {}, row.overrides ?? {}),
-    suspendedAt: row.suspended_at ? new Date(row.suspended_at) : null,
-    suspendedReason: row.suspended_reason,
-  };
+  return planStateFromRow(rows[0]);
 }
 
 /** A plan's limits with an organization's overrides applied (an override of null: unlimited). */
@@ -141,12 +164,11 @@ export async function usageIn(scope: TenantScope, key: LimitKey, cap: number): P
  * transaction that writes, before the write. @throws AppError 403/429 `plan_limit_reached`
  */
 export async function assertRoom(
-  database: Database,
   scope: TenantScope,
   key: Exclude<LimitKey, 'api_calls_per_day'>,
   adding = 1,
 ): Promise<void> {
-  const limit = (await planStateOf(database, scope.ctx.orgId)).limits[key];
+  const limit = (await planStateIn(scope)).limits[key];
   if (limit === undefined) return;
   const usage = await usageIn(scope, key, limit);
   if (usage + adding > limit) throw planLimitReached(key, usage, limit, adding);
@@ -157,11 +179,10 @@ export async function assertRoom(
  * that adds in bulk and stops at the limit (an import).
  */
 export async function roomLeft(
-  database: Database,
   scope: TenantScope,
   key: Exclude<LimitKey, 'api_calls_per_day'>,
 ): Promise<{ left: number; usage: number; limit: number } | null> {
-  const limit = (await planStateOf(database, scope.ctx.orgId)).limits[key];
+  const limit = (await planStateIn(scope)).limits[key];
   if (limit === undefined) return null;
   const usage = await usageIn(scope, key, limit);
   return { left: Math.max(0, limit - usage), usage, limit };
