@@ -416,6 +416,28 @@ describe('event webhooks', () => {
     expect(stats).toMatchObject({ sent: 2, delivered: 1, bounced: 1 });
     expect(stats.steps[0]).toMatchObject({ sent: 2, delivered: 1 });
 
+    // SendGrid's unsubscribe event for Bob: his address is suppressed, his enrollment ends as
+    // unsubscribed, and his timeline says so.
+    const unsubscribe = `${JSON.stringify([event('unsubscribe', 'bob@prospects.example')])}\r\n`;
+    expect(
+      (await hook(channelIds.sendgrid!, 'events', unsubscribe, signSendgrid(unsubscribe))).statusCode,
+    ).toBe(200);
+    await t.drain();
+    expect(expectStatus(await admin.client.get('/api/v1/suppressions'), 200).data).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ address: 'bob@prospects.example', reason: 'unsubscribed' }),
+      ]),
+    );
+    const after = expectStatus(await admin.client.get(`/api/v1/sequences/${sequenceId}/enrollments`), 200);
+    expect(after.data.find((e: any) => e.contact.email === 'bob@prospects.example')).toMatchObject({
+      status: 'exited',
+      exit_reason: 'unsubscribed',
+    });
+    const timeline = expectStatus(await admin.client.get(`/api/v1/contacts/${contacts.Bob}/timeline`), 200);
+    expect(JSON.stringify(timeline)).toContain(
+      'Bob Prospect (bob@prospects.example) unsubscribed from e-mails',
+    );
+
     // A replay: same events, no second report, event or suppression.
     const count = async () =>
       (

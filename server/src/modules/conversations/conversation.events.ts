@@ -30,6 +30,14 @@ const ReportData = z.object({
   suppressed: z.boolean(),
 });
 
+/** An unsubscribe a sending provider reported about one recipient (issue 25). */
+const UnsubscribeData = z.object({
+  name: z.string().nullable(),
+  recipient: z.string(),
+  /** The channel (provider-mode e-mail) whose webhook reported it. */
+  channel_id: z.string(),
+});
+
 /** Who a delivery report is about: the contact's name and address, or the address alone. */
 const whom = (data: { name: string | null; recipient: string }) =>
   data.name ? `${data.name} (${data.recipient})` : data.recipient;
@@ -66,6 +74,12 @@ export const conversationEvents = registerEvents({
       'An abuse report (ARF, RFC 5965) says `recipient` marked a message as spam; the address is suppressed',
     data: ReportData,
     describe: ({ data }) => `${capital(whom(data))} marked an e-mail as spam`,
+  }),
+  'message.unsubscribed': defineEvent({
+    summary:
+      "A sending provider's event webhook (SendGrid, Postmark, Mailgun) says `recipient` unsubscribed; the address is suppressed. One event per contact with that address (the subject), or the channel when none has it",
+    data: UnsubscribeData,
+    describe: ({ data }) => `${capital(whom(data))} unsubscribed from e-mails`,
   }),
 });
 

@@ -1,6 +1,6 @@
 import type { TenantScope } from '../../db/tenant.js';
+import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { endEnrollmentsIn } from '../sequences/enrollment.service.js';
 import type { ChannelRow } from './channel.service.js';
 import { recordDeliveryReports } from './delivery-report.js';
 import { announceInbox } from './inbox-stream.js';
@@ -74,18 +74,24 @@ export async function applyProviderEvents(
     }
     if (!e.recipient) continue;
     if (e.kind === 'unsubscribed') {
+      // Suppressed at once (no send leaves after this commit); the sequences end the contacts'
+      // enrollments from the event (their consumer), as they do for bounces and complaints.
       await suppressIn(scope, 'email', e.recipient, 'unsubscribed', e.eventId);
-      const { rows } = await scope.conn.query<{ contact_id: string }>(
-        'select distinct contact_id from contact_emails where org_id = $1 and email = $2',
+      const { rows } = await scope.conn.query<{ id: string; name: string | null }>(
+        `select distinct c.id, nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name
+           from contact_emails ce join contacts c on c.org_id = ce.org_id and c.id = ce.contact_id
+          where ce.org_id = $1 and ce.email = $2`,
         [orgId, e.recipient],
       );
-      if (rows.length)
-        await endEnrollmentsIn(
-          scope,
-          services,
-          { contactIds: rows.map((r) => r.contact_id) },
-          'unsubscribed',
-        );
+      const subjects = rows.length
+        ? rows.map((r) => ({ subject: { object: 'contact', id: r.id }, name: r.name }))
+        : [{ subject: { object: 'channel', id: channel.id }, name: null }];
+      for (const { subject, name } of subjects)
+        await emitEvent(scope, services.jobs, {
+          type: 'message.unsubscribed',
+          subject,
+          data: { name, recipient: e.recipient, channel_id: channel.id },
+        });
       continue;
     }
     await recordDeliveryReports(services, scope, channel, e.eventId, [

@@ -8,7 +8,7 @@ import { endEnrollmentsIn } from './enrollment.service.js';
  * The exit rules of sequences (issue 25), driven by the event dispatcher: a message from the
  * contact on any channel (an e-mail reply in the thread, an SMS) ends its enrollments as
  * `replied` (and those of everyone at its company, in sequences that ask for it); a bounce that
- * suppressed the address or a hard one as `bounced`; a spam complaint as `unsubscribed`; a
+ * suppressed the address or a hard one as `bounced`; a spam complaint or an unsubscribe a provider reported as `unsubscribed`; a
  * meeting booked (a meeting logged on the contact) as `meeting_booked`; its opportunity closed,
  * won or lost, as `opportunity_closed`.
  */
@@ -19,6 +19,7 @@ export function sequenceConsumer(services: Services): EventConsumer {
       'message.received',
       'message.bounced',
       'message.complained',
+      'message.unsubscribed',
       'note.created',
       'opportunity.closed',
     ],
@@ -62,6 +63,7 @@ async function exitFor(services: Services, scope: TenantScope, event: EventEnvel
         await endEnrollmentsIn(scope, services, { contactIds: [contact] }, 'bounced');
       return;
     case 'message.complained':
+    case 'message.unsubscribed':
       if (contact) await endEnrollmentsIn(scope, services, { contactIds: [contact] }, 'unsubscribed');
       return;
     case 'note.created':
