@@ -129,7 +129,6 @@ describe('event ownership', () => {
       "handoffs/handoff-open.service.ts: type: 'record.handoff_requested'",
       "handoffs/handoff.service.ts: type: 'record.handoff_accepted'",
       "handoffs/handoff.service.ts: type: 'record.handoff_denied'",
-      "templates/template.service.ts: type: 'view.created'",
     ];
     expect(
       foreign.filter((f) => !KNOWN_FOREIGN_EVENTS.includes(f)),

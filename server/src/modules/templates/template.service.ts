@@ -7,13 +7,12 @@ import type { AuditSource } from '../../platform/audit/audit.js';
 import { conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { compileListQuery } from '../../platform/query/query.compiler.js';
-import { forgetRegistry, objectDef } from '../../platform/registry/registry.service.js';
+import { forgetRegistry } from '../../platform/registry/registry.service.js';
 import { createRoleIn } from '../access/role.service.js';
 import { createCustomFieldIn } from '../custom-fields/custom-field.service.js';
 import { createCustomObjectIn } from '../custom-objects/custom-object.service.js';
 import { setQueueRule } from '../handoffs/handoff-queue.service.js';
-import { savedViews } from '../views/view.schema.js';
+import { createViewIn } from '../views/view.service.js';
 import { TEMPLATES } from './catalog/index.js';
 import { appliedTemplates } from './template.schema.js';
 import type { TemplateApplied, TemplateDefOut, TemplateSummaryOut } from './template.types.js';
@@ -125,28 +124,14 @@ export async function applyTemplate(
         }
       for (const q of t.queues) await setQueueRule(scope, q.role, q.assignment);
       for (const v of t.views) {
-        compileListQuery(await objectDef(scope.tx, ctx.orgId, v.object), {
-          ...v.query,
-          fields: v.columns.length ? v.columns : undefined,
+        const view = await createViewIn(scope, services, {
+          object: v.object,
+          name: v.name,
+          query: v.query,
+          columns: v.columns,
+          visibility: 'shared',
         });
-        const [row] = await scope.tx
-          .insert(savedViews)
-          .values({
-            orgId: ctx.orgId,
-            object: v.object,
-            name: v.name,
-            query: v.query as Record<string, unknown>,
-            columns: v.columns,
-            visibility: 'shared',
-            ownerId: ctx.actor.id!,
-          })
-          .returning({ id: savedViews.id });
-        await emitEvent(scope, services.jobs, {
-          type: 'view.created',
-          subject: { object: 'view', id: row!.id },
-          data: { name: v.name },
-        });
-        created.views.push(row!.id);
+        created.views.push(view.id);
       }
       const [row] = await scope.tx
         .insert(appliedTemplates)

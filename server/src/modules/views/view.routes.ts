@@ -5,10 +5,9 @@ import { forbidden, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { ListQuery } from '../../platform/query/query.schema.js';
-import { objectDef } from '../../platform/registry/registry.service.js';
 import { savedViews } from './view.schema.js';
+import { createViewIn, validateViewIn } from './view.service.js';
 
 const ViewQuery = ListQuery.pick({ filter: true, sort: true, q: true });
 const ViewInput = z
@@ -56,33 +55,11 @@ const view = (r: Row) => ({
   updated_at: r.updatedAt,
 });
 
-/**
- * Checks a view against the object's registry now, so a saved view never holds a query that
- * would fail later. @throws 400 `invalid_query` naming `body.query...` / `body.columns[i]`
- */
-async function validate(
-  services: Services,
-  ctx: TenantContext,
-  object: string,
-  query: object,
-  columns: string[],
-) {
-  await withTenant(services.database, ctx, async ({ tx }) => {
-    const def = await objectDef(tx, ctx.orgId, object);
-    try {
-      compileListQuery(def, { ...query, fields: columns.length ? columns : undefined });
-    } catch (error) {
-      const e = error as { path?: string };
-      if (e.path)
-        Object.assign(e, {
-          path: e.path.startsWith('fields')
-            ? e.path.replace('fields', 'body.columns')
-            : `body.query.${e.path}`,
-        });
-      throw error;
-    }
+/** Checks a view in its own read transaction (see `validateViewIn`). */
+const validate = (services: Services, ctx: TenantContext, object: string, query: object, columns: string[]) =>
+  withTenant(services.database, ctx, (scope) => validateViewIn(scope, object, query, columns), {
+    readOnly: true,
   });
-}
 
 /** Saved views: private to their owner, or shared with the whole tenant (owner or admin edits). */
 export function registerViewRoutes(app: ApiApp, services: Services): void {
@@ -146,27 +123,7 @@ export function registerViewRoutes(app: ApiApp, services: Services): void {
       const input = req.body;
       if (input.visibility === 'shared' && req.principal?.role === 'viewer')
         throw forbidden('Viewers save private views only');
-      await validate(services, ctx, input.object, input.query, input.columns);
-      const row = await withTenant(services.database, ctx, async (scope) => {
-        const [created] = await scope.tx
-          .insert(savedViews)
-          .values({
-            orgId: ctx.orgId,
-            object: input.object,
-            name: input.name,
-            query: input.query as Record<string, unknown>,
-            columns: input.columns,
-            visibility: input.visibility,
-            ownerId: ctx.actor.id!,
-          })
-          .returning();
-        await emitEvent(scope, services.jobs, {
-          type: 'view.created',
-          subject: { object: 'view', id: created!.id },
-          data: { name: input.name },
-        });
-        return created!;
-      });
+      const row = await withTenant(services.database, ctx, (scope) => createViewIn(scope, services, input));
       return reply.code(201).send(view(row));
     },
   );
