@@ -122,6 +122,17 @@ describe('products', () => {
     );
     const found = expectStatus(await admin.client.get('/api/v1/products?q=widg&fields=sku,name'), 200);
     expect(found.data.map((p: { sku: string }) => p.sku)).toEqual(['WID-1']);
+    // Through the trigram index (migration 0046): a typo finds it, a SKU fragment too, and another
+    // organization's product of the same name is never a candidate.
+    expectStatus(
+      await stranger.client.post('/api/v1/products', { sku: 'WID-STRANGER', name: 'Widget elsewhere' }),
+      201,
+    );
+    const typo = expectStatus(await admin.client.get('/api/v1/products?q=widgt&fields=sku'), 200);
+    expect(typo.data.map((p: { sku: string }) => p.sku)).toContain('WID-1');
+    const bySku = expectStatus(await admin.client.get('/api/v1/products?q=wid-&fields=sku'), 200);
+    expect(bySku.data.map((p: { sku: string }) => p.sku)).not.toContain('WID-STRANGER');
+    expect(bySku.data.map((p: { sku: string }) => p.sku)).toContain('WID-1');
     const csv = await admin.client.get('/api/v1/products/export');
     expect(csv.status).toBe(200);
     expect(csv.text).toContain('WID-1');

@@ -285,6 +285,7 @@ STANDARD_OBJECTS.product = {
   labelSingular: 'Product',
   labelPlural: 'Products',
   table: 'products',
+  indexedSearch: true,
   titleSql: (t) => `${t}.name`,
   defaultSort: { field: 'created_at', direction: 'desc' },
   display: {
