@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
@@ -136,10 +137,28 @@ export async function convertQuote(
       day,
       minorUnitOf(settings.currency),
     );
+    // Stock is reserved first, products in id order (no deadlock between two orders of the same
+    // products): the stock rows are the contended ones, and a conversion refused for stock
+    // (409 `insufficient_stock`) then never waits for the order-number counter, which every
+    // conversion of the organization takes (gap-free numbers hold it until commit).
+    const orderId = newId();
+    const lines = await quoteLinesIn(scope, quoteId);
+    if (warehouse)
+      for (const line of [...lines].sort((a, b) => (a.productId ?? '').localeCompare(b.productId ?? '')))
+        if (line.productId)
+          await moveStockIn(scope, services, {
+            kind: 'reservation',
+            warehouseId: warehouse.id,
+            productId: line.productId,
+            onHand: '0',
+            reserved: line.quantity,
+            orderId,
+          });
     const number = await nextNumber(scope, new Date().getUTCFullYear());
     const [row] = await scope.tx
       .insert(orders)
       .values({
+        id: orderId,
         orgId: ctx.orgId,
         number,
         quoteId,
@@ -167,7 +186,6 @@ export async function convertQuote(
       })
       .returning();
     const order = row!;
-    const lines = await quoteLinesIn(scope, quoteId);
     if (lines.length > 0)
       await scope.tx
         .insert(orderLines)
@@ -189,17 +207,6 @@ export async function convertQuote(
       },
       related: [...related, { object: 'quote', id: quoteId }],
     });
-    if (warehouse)
-      for (const line of lines)
-        if (line.productId)
-          await moveStockIn(scope, services, {
-            kind: 'reservation',
-            warehouseId: warehouse.id,
-            productId: line.productId,
-            onHand: '0',
-            reserved: line.quantity,
-            orderId: order.id,
-          });
     if (quote.opportunityId) {
       const deal = await opportunityRowIn(scope, quote.opportunityId).catch(() => null);
       if (deal && deal.status === 'open' && deal.archivedAt === null) {
