@@ -13,7 +13,12 @@ import { updateOpportunityIn } from '../opportunities/opportunity-updates.servic
 import { trimDecimal } from '../products/product.service.js';
 import { lineViewOf, moneyFormatOf, quoteLinesIn, quoteRowIn } from '../quotes/quote.service.js';
 import { salesSettingsIn } from '../quotes/sales-settings.service.js';
-import { defaultWarehouseIn, moveStockIn, warehouseIn } from '../stock/stock.service.js';
+import {
+  assertStockAvailableIn,
+  defaultWarehouseIn,
+  moveStockIn,
+  warehouseIn,
+} from '../stock/stock.service.js';
 import type { OrderConvertInput, OrderView } from './order.dto.js';
 import { orderCounters, orderLines, orders } from './order.schema.js';
 
@@ -137,12 +142,31 @@ export async function convertQuote(
       day,
       minorUnitOf(settings.currency),
     );
-    // Stock is reserved first, products in id order (no deadlock between two orders of the same
-    // products): the stock rows are the contended ones, and a conversion refused for stock
-    // (409 `insufficient_stock`) then never waits for the order-number counter, which every
-    // conversion of the organization takes (gap-free numbers hold it until commit).
+    // The contended rows are taken last, so they are held for a few statements, not the whole
+    // conversion: the stock rows of its products (100 conversions racing for the last units must
+    // end as exactly that many orders and 409s, not a queue past the request budget) and the
+    // order-number counter (gap-free numbers hold it until commit). Before them: a refusal for
+    // stock read without any lock, then the deal's close, which touches only this deal.
     const orderId = newId();
     const lines = await quoteLinesIn(scope, quoteId);
+    const stocked = lines.flatMap((l) =>
+      l.productId ? [{ productId: l.productId, quantity: l.quantity }] : [],
+    );
+    if (warehouse) await assertStockAvailableIn(scope, warehouse, stocked);
+    if (quote.opportunityId) {
+      const deal = await opportunityRowIn(scope, quote.opportunityId).catch(() => null);
+      if (deal && deal.status === 'open' && deal.archivedAt === null) {
+        await updateOpportunityIn(scope, services, deal.id, {
+          amount: Number(converted.amount),
+          currency: settings.currency,
+        });
+        await closeOpportunityIn(scope, services, deal.id, {
+          status: 'won',
+          reason: `Ordered: quote ${quote.number}`,
+        });
+      }
+    }
+    // Products in id order: two orders of the same products never wait on each other crosswise.
     if (warehouse)
       for (const line of [...lines].sort((a, b) => (a.productId ?? '').localeCompare(b.productId ?? '')))
         if (line.productId)
@@ -207,16 +231,6 @@ export async function convertQuote(
       },
       related: [...related, { object: 'quote', id: quoteId }],
     });
-    if (quote.opportunityId) {
-      const deal = await opportunityRowIn(scope, quote.opportunityId).catch(() => null);
-      if (deal && deal.status === 'open' && deal.archivedAt === null) {
-        await updateOpportunityIn(scope, services, deal.id, {
-          amount: Number(converted.amount),
-          currency: settings.currency,
-        });
-        await closeOpportunityIn(scope, services, deal.id, { status: 'won', reason: `Order ${number}` });
-      }
-    }
     return { order: await orderViewIn(scope, order), created: true };
   });
 }

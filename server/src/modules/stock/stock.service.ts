@@ -114,6 +114,44 @@ export type StockMove = {
 };
 
 /**
+ * Refuses early, without waiting for any lock, a reservation the committed stock cannot hold: for
+ * each product (its quantities summed) that does not allow back-orders, the warehouse's available
+ * units (on hand minus reserved) must cover it. A conversion calls it before its work, so when the
+ * last units are gone the rest are refused at once instead of queueing for the stock row; the
+ * reservation itself (`moveStockIn`) still decides, under the row's lock.
+ * @throws 409 `insufficient_stock` (the message `moveStockIn` gives)
+ */
+export async function assertStockAvailableIn(
+  scope: TenantScope,
+  warehouse: WarehouseRow,
+  needs: { productId: string; quantity: string }[],
+): Promise<void> {
+  const wanted = new Map<string, Decimal>();
+  for (const n of needs)
+    wanted.set(n.productId, (wanted.get(n.productId) ?? new Decimal(0)).plus(n.quantity));
+  if (wanted.size === 0) return;
+  const products = await productsIn(scope, [...wanted.keys()]);
+  const { rows } = await scope.conn.query<{ product_id: string; available: string }>(
+    `select product_id, (on_hand - reserved)::text as available from stock_levels
+      where org_id = $1 and warehouse_id = $2 and product_id = any($3::uuid[])`,
+    [scope.ctx.orgId, warehouse.id, [...wanted.keys()]],
+  );
+  const available = new Map(rows.map((r) => [r.product_id, new Decimal(r.available)]));
+  for (const [productId, quantity] of wanted) {
+    const product = products.get(productId);
+    if (!product || product.backorders) continue; // moveStockIn names an unknown product
+    const left = available.get(productId) ?? new Decimal(0);
+    if (left.lessThan(quantity))
+      throw new AppError(
+        409,
+        'insufficient_stock',
+        `Not enough ${product.name} in ${warehouse.name}: ${left.toString()} available`,
+        { path: 'body.product_id' },
+      );
+  }
+}
+
+/**
  * Changes one product's stock in one warehouse: one conditional UPDATE of its level row (so two
  * transactions racing for the last unit serialize on the row lock, and the second re-reads the
  * row and finds it gone), one ledger row, one event. A change that lowers what is available
