@@ -83,13 +83,13 @@ const streamed =
 
 /** A streamed tool call: the arguments arrive in pieces. */
 const streamedToolCall =
-  (args: unknown): Responder =>
+  (args: unknown, name = 'set_filter'): Responder =>
   (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const text = JSON.stringify(args);
     const base = { id: 'chatcmpl-2', object: 'chat.completion.chunk', created: 1, model: 'gpt-test' };
     res.write(
-      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'set_filter', arguments: '' } }] } }] })}\n\n`,
+      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name, arguments: '' } }] } }] })}\n\n`,
     );
     for (const part of text.match(/.{1,10}/gs) ?? [])
       res.write(
@@ -595,5 +595,102 @@ describe('the MCP server for outside agents', () => {
       403,
       'api_key_required',
     );
+  });
+});
+
+describe('reports', () => {
+  // An admin of their own, so these calls leave the others' per-minute allowance alone.
+  let analyst: Client;
+  beforeAll(async () => {
+    analyst = (await addMember(t, admin.client, 'admin')).client;
+    // The rate-limit test above leaves the organization at one call a minute.
+    expectStatus(await admin.client.patch('/api/v1/ai/settings', { calls_per_minute: 100 }), 200);
+  });
+  const wonByOwner = {
+    object: 'opportunity',
+    filter: { field: 'status', op: 'eq', value: 'won' },
+    group_by: [{ field: 'owner_id' }],
+    measure: { op: 'sum', field: 'amount' },
+  };
+  const catalogueSent = () =>
+    JSON.parse(/<data>\n([\s\S]*)\n<\/data>/.exec(provider.last.body.messages.at(-1).content)![1]!) as {
+      objects: { object: string; fields: { key: string }[] }[];
+    };
+
+  it('a question becomes a report definition, checked against what the member may read, and not run', async () => {
+    provider.queue.push(streamedToolCall({ ...wonByOwner, title: 'Won value by owner' }, 'set_report'));
+    const res = expectStatus(
+      await analyst.post('/api/v1/ai/ask-report', { question: 'won value by owner' }),
+      200,
+    );
+    expect(res.report).toMatchObject(wonByOwner);
+    expect(res.title).toBe('Won value by owner');
+    expect(provider.last.body.tools[0].function.name).toBe('set_report');
+    const deals = catalogueSent().objects.find((o) => o.object === 'opportunity')!;
+    expect(deals.fields.map((f) => f.key)).toContain('amount');
+
+    // The support role cannot see amounts: not offered, and refused when the model names it anyway.
+    provider.queue.push(streamedToolCall(wonByOwner, 'set_report'));
+    expectProblem(
+      await support.client.post('/api/v1/ai/ask-report', {
+        question: 'won value by owner',
+        object: 'opportunity',
+      }),
+      422,
+      { code: 'ai_report_invalid' },
+    );
+    const offered = catalogueSent().objects;
+    expect(offered.map((o) => o.object)).toEqual(['opportunity']);
+    expect(offered[0]!.fields.map((f) => f.key)).not.toContain('amount');
+
+    provider.queue.push(streamedToolCall({ note: 'no idea' }, 'set_report'));
+    expectProblem(
+      await analyst.post('/api/v1/ai/ask-report', { question: 'weather?' }),
+      422,
+      'ai_no_report',
+    );
+  });
+
+  it("explains a report's numbers, keeps only the figures that are in the results, and runs it with the member's rights", async () => {
+    const spec = { object: 'opportunity', group_by: [{ field: 'status' }], measure: { op: 'count' } };
+    const run = expectStatus(await analyst.post('/api/v1/reports/run', spec), 200);
+    const total = run.total.count as number;
+    provider.queue.push(
+      streamed(
+        JSON.stringify({
+          explanation: `There are ${total} deals in all.`,
+          figures: [
+            { label: 'Total', value: total },
+            { label: 'Invented', value: 987654321 },
+          ],
+        }),
+      ),
+    );
+    const res = expectStatus(
+      await analyst.post('/api/v1/ai/explain', { reports: [{ title: 'Deals by status', spec }] }),
+      200,
+    );
+    expect(res.explanation).toBe(`There are ${total} deals in all.`);
+    expect(res.figures).toEqual([{ label: 'Total', value: total }]);
+    expect(res.uncited).toBe(1);
+    const data = provider.last.body.messages.at(-1).content as string;
+    expect(data).toContain('Deals by status');
+    expect(data).toContain(`"count":${total}`);
+
+    // A member who may not see amounts cannot have them read out: refused before the provider is called.
+    const calls = provider.sent.length;
+    expectProblem(
+      await support.client.post('/api/v1/ai/explain', {
+        reports: [
+          {
+            title: 'Pipeline value',
+            spec: { object: 'opportunity', measure: { op: 'sum', field: 'amount' } },
+          },
+        ],
+      }),
+      400,
+      { path: 'body.reports[0].spec.measure.field' },
+    );
+    expect(provider.sent.length).toBe(calls);
   });
 });

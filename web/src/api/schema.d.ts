@@ -17,6 +17,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/ask-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn a plain-language question ("how many cases did we qualify last quarter") into a report definition, checked against the member’s readable objects and fields; shown, not run */
+        post: operations["aiAskReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/draft-email": {
         parameters: {
             query?: never;
@@ -28,6 +45,23 @@ export interface paths {
         put?: never;
         /** Draft an e-mail about a record for the member to edit; nothing is sent */
         post: operations["aiDraftEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read the numbers of a report or of a dashboard’s reports in a few sentences citing them; each report is run with the member’s rights first */
+        post: operations["aiExplainReports"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6410,6 +6444,23 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "message.unsubscribed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A sending provider's event webhook (SendGrid, Postmark, Mailgun) says `recipient` unsubscribed; the address is suppressed. One event per contact with that address (the subject), or the channel when none has it */
+        post: operations["onMessageUnsubscribed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "meta.lead_received": {
         parameters: {
             query?: never;
@@ -8184,6 +8235,20 @@ export interface components {
             model: string;
             note: string | null;
         };
+        AiAskReportAnswer: {
+            model: string;
+            note: string | null;
+            /** @description A report definition, checked against the member’s readable fields; not run */
+            report: components["schemas"]["ReportSpec"];
+            title: string;
+        };
+        AiAskReportAnswerInput: {
+            model: string;
+            note: string | null;
+            /** @description A report definition, checked against the member’s readable fields; not run */
+            report: components["schemas"]["ReportSpecInput"];
+            title: string;
+        };
         AiDraft: {
             /** @description Plain text for the member to edit; the assistant never sends it */
             body: string;
@@ -8195,6 +8260,30 @@ export interface components {
             body: string;
             model: string;
             subject: string;
+        };
+        AiExplanation: {
+            /** @description A few sentences of plain text, to be shown as text */
+            explanation: string;
+            /** @description The numbers the explanation cites, each one a number of the results */
+            figures: {
+                label: string;
+                value: number;
+            }[];
+            model: string;
+            /** @description Numbers the model gave that are not in the results, left out */
+            uncited: number;
+        };
+        AiExplanationInput: {
+            /** @description A few sentences of plain text, to be shown as text */
+            explanation: string;
+            /** @description The numbers the explanation cites, each one a number of the results */
+            figures: {
+                label: string;
+                value: number;
+            }[];
+            model: string;
+            /** @description Numbers the model gave that are not in the results, left out */
+            uncited: number;
         };
         AiFilterChip: {
             field: string;
@@ -8212,7 +8301,7 @@ export interface components {
             base_url: string;
             calls_per_minute: number;
             enabled: boolean;
-            features: ("summarize" | "draft_email" | "ask")[];
+            features: ("summarize" | "draft_email" | "ask" | "explain")[];
             /** @description The key masked (`••••abcd`), or null when none is set */
             key: string | null;
             member_monthly_tokens: number | null;
@@ -8230,7 +8319,7 @@ export interface components {
             base_url: string;
             calls_per_minute: number;
             enabled: boolean;
-            features: ("summarize" | "draft_email" | "ask")[];
+            features: ("summarize" | "draft_email" | "ask" | "explain")[];
             /** @description The key masked (`••••abcd`), or null when none is set */
             key: string | null;
             member_monthly_tokens: number | null;
@@ -8248,7 +8337,7 @@ export interface components {
             base_url?: string;
             calls_per_minute?: number;
             enabled?: boolean;
-            features?: ("summarize" | "draft_email" | "ask")[];
+            features?: ("summarize" | "draft_email" | "ask" | "explain")[];
             /** @description Write-only: a new key, or null to remove it; absent keeps the current one */
             key?: string | null;
             member_monthly_tokens?: number | null;
@@ -8264,7 +8353,7 @@ export interface components {
             base_url?: string;
             calls_per_minute?: number;
             enabled?: boolean;
-            features?: ("summarize" | "draft_email" | "ask")[];
+            features?: ("summarize" | "draft_email" | "ask" | "explain")[];
             /** @description Write-only: a new key, or null to remove it; absent keeps the current one */
             key?: string | null;
             member_monthly_tokens?: number | null;
@@ -8290,11 +8379,11 @@ export interface components {
         };
         AiStatus: {
             enabled: boolean;
-            features: ("summarize" | "draft_email" | "ask")[];
+            features: ("summarize" | "draft_email" | "ask" | "explain")[];
         };
         AiStatusInput: {
             enabled: boolean;
-            features: ("summarize" | "draft_email" | "ask")[];
+            features: ("summarize" | "draft_email" | "ask" | "explain")[];
         };
         AiSummary: {
             model: string;
@@ -16756,6 +16845,142 @@ export interface operations {
             };
         };
     };
+    aiAskReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The object to report on; the assistant picks one of the readable ones when absent */
+                    object?: string;
+                    question: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiAskReportAnswer"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service this operation depends on failed (the AI provider: `ai_provider_timeout`, `ai_provider_rate_limited` with `Retry-After`, `ai_provider_rejected_key`, `ai_provider_malformed`, `ai_provider_error`, `ai_provider_unreachable`) */
+            424: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     aiDraftEmail: {
         parameters: {
             query?: never;
@@ -16782,6 +17007,144 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AiDraft"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service this operation depends on failed (the AI provider: `ai_provider_timeout`, `ai_provider_rate_limited` with `Retry-After`, `ai_provider_rejected_key`, `ai_provider_malformed`, `ai_provider_error`, `ai_provider_unreachable`) */
+            424: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    aiExplainReports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A report, or the widgets of a dashboard (up to 10), each run with the member’s rights */
+                    reports: {
+                        spec: components["schemas"]["ReportSpecInput"];
+                        title: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiExplanation"];
                 };
             };
             /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
@@ -68143,6 +68506,53 @@ export interface operations {
                     trace_id: string | null;
                     /** @constant */
                     type: "message.sent";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onMessageUnsubscribed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        channel_id: string;
+                        name: string | null;
+                        recipient: string;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "message.unsubscribed";
                     version: number;
                 };
             };

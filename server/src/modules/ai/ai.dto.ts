@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { ReportSpec } from '../reports/report-engine.js';
 
-export const AI_FEATURES = ['summarize', 'draft_email', 'ask'] as const;
+export const AI_FEATURES = ['summarize', 'draft_email', 'ask', 'explain'] as const;
 export type AiFeature = (typeof AI_FEATURES)[number];
 
 const Tokens = z.number().int().min(1).max(1_000_000_000).nullable();
@@ -101,3 +102,38 @@ export const AiAskAnswer = z
     model: z.string(),
   })
   .meta({ id: 'AiAskAnswer' });
+
+export const AiAskReportInput = z.strictObject({
+  question: z.string().min(1).max(1000),
+  object: ObjectKey.optional().describe(
+    'The object to report on; the assistant picks one of the readable ones when absent',
+  ),
+});
+
+export const AiAskReportAnswer = z
+  .object({
+    report: ReportSpec.describe('A report definition, checked against the member’s readable fields; not run'),
+    title: z.string(),
+    note: z.string().nullable(),
+    model: z.string(),
+  })
+  .meta({ id: 'AiAskReportAnswer' });
+
+export const AiExplainInput = z.strictObject({
+  reports: z
+    .array(z.strictObject({ title: z.string().trim().min(1).max(200), spec: ReportSpec }))
+    .min(1)
+    .max(10)
+    .describe('A report, or the widgets of a dashboard (up to 10), each run with the member’s rights'),
+});
+
+export const AiExplanation = z
+  .object({
+    explanation: z.string().describe('A few sentences of plain text, to be shown as text'),
+    figures: z
+      .array(z.object({ label: z.string(), value: z.number() }))
+      .describe('The numbers the explanation cites, each one a number of the results'),
+    uncited: z.number().int().describe('Numbers the model gave that are not in the results, left out'),
+    model: z.string(),
+  })
+  .meta({ id: 'AiExplanation' });

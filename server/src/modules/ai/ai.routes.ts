@@ -4,8 +4,12 @@ import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
   AiAskAnswer,
   AiAskInput,
+  AiAskReportAnswer,
+  AiAskReportInput,
   AiDraft,
   AiDraftInput,
+  AiExplainInput,
+  AiExplanation,
   AiRecordInput,
   AiSettingsUpdate,
   AiSettingsView,
@@ -20,6 +24,7 @@ import {
   summarizeRecord,
   updateAiSettings,
 } from './ai.service.js';
+import { askReport, explainReports } from './ai-reports.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem };
 /** What an assistant call may answer beyond the usual: off (409), a budget or the rate limit (429), the provider (424). */
@@ -119,5 +124,37 @@ export function registerAiRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => askFilter(services, req.tenant, auditSourceOf(req), req.body),
+  );
+
+  app.post(
+    '/ai/ask-report',
+    {
+      config: { access: 'records:read', rights: { object: '*', right: 'read' } },
+      schema: {
+        tags,
+        operationId: 'aiAskReport',
+        summary:
+          'Turn a plain-language question ("how many cases did we qualify last quarter") into a report definition, checked against the member’s readable objects and fields; shown, not run',
+        body: AiAskReportInput,
+        response: { 200: AiAskReportAnswer, ...callErrors },
+      },
+    },
+    async (req) => askReport(services, req.tenant, auditSourceOf(req), req.body),
+  );
+
+  app.post(
+    '/ai/explain',
+    {
+      config: { access: 'records:read', rights: { object: '*', right: 'read' } },
+      schema: {
+        tags,
+        operationId: 'aiExplainReports',
+        summary:
+          'Read the numbers of a report or of a dashboard’s reports in a few sentences citing them; each report is run with the member’s rights first',
+        body: AiExplainInput,
+        response: { 200: AiExplanation, ...callErrors },
+      },
+    },
+    async (req) => explainReports(services, req.tenant, auditSourceOf(req), req.body),
   );
 }

@@ -38,7 +38,7 @@ const DEFAULTS = {
   provider: 'openai' as ProviderKind,
   baseUrl: 'https://api.openai.com/v1',
   model: 'gpt-4o-mini',
-  features: ['summarize', 'draft_email', 'ask'],
+  features: ['summarize', 'draft_email', 'ask', 'explain'],
   orgMonthlyTokens: null,
   memberMonthlyTokens: null,
   callsPerMinute: 10,
@@ -275,7 +275,7 @@ async function gate(services: Services, ctx: TenantContext, feature: AiFeature):
   return { row, apiKey, userId, maxTokens: Math.max(1, Math.min(1024, remaining)) };
 }
 
-type CallInput = {
+export type CallInput = {
   feature: AiFeature;
   template: PromptTemplate;
   user: string;
@@ -289,7 +289,7 @@ type CallInput = {
  * the prompt and answer only when the organization keeps them).
  */
 /** The gate, with a refusal by a budget or the rate limit audited. */
-async function open(
+export async function open(
   services: Services,
   ctx: TenantContext,
   source: AuditSource,
@@ -308,7 +308,7 @@ async function open(
   }
 }
 
-async function run(
+export async function run(
   services: Services,
   ctx: TenantContext,
   source: AuditSource,
@@ -542,7 +542,7 @@ async function recordContext(
 }
 
 /** The model's JSON answer, or its text as the one field when it did not answer JSON. */
-function jsonOf(text: string): Record<string, unknown> | undefined {
+export function jsonOf(text: string): Record<string, unknown> | undefined {
   const start = text.indexOf('{');
   const end = text.lastIndexOf('}');
   if (start < 0 || end <= start) return undefined;

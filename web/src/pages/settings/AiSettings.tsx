@@ -30,7 +30,8 @@ const aiSettingsQuery = {
 const FEATURES: { value: Feature; label: string }[] = [
   { value: 'summarize', label: 'Summarize a record' },
   { value: 'draft_email', label: 'Draft an e-mail' },
-  { value: 'ask', label: 'Ask in plain language (filters)' },
+  { value: 'ask', label: 'Ask in plain language (filters and reports)' },
+  { value: 'explain', label: 'Explain a report or dashboard' },
 ];
 
 /**

@@ -46,3 +46,32 @@ export const ASK_V1: PromptTemplate = {
     'in `note`. ' +
     DATA_RULE,
 };
+
+export const ASK_REPORT_V1: PromptTemplate = {
+  id: 'ask_report',
+  version: 'ask_report.v1',
+  system:
+    'You translate a CRM user’s question about counts, sums or trends into a report definition, by ' +
+    'calling the tool `set_report`. A report has an `object` (one of the objects listed in the data), ' +
+    'an optional `filter` of the CRM’s query language (a condition is {"field": key, "op": operator, ' +
+    '"value": value}; groups are {"and": [...]}, {"or": [...]}, {"not": node}; a relative date is ' +
+    '{"relative": token} such as "this_month", "last_quarter", "last_30_days"), up to two `group_by` ' +
+    'dimensions ({"field": key} with, for a date field, "bucket": day, week, month, quarter or year) ' +
+    'and one `measure` ({"op": "count"} or {"op": sum, avg, min, max or distinct_count, "field": key}). ' +
+    'Use only the objects, fields and operators listed in the data. If the question cannot be answered ' +
+    'with them, call the tool with the closest report and explain in `note`. ' +
+    DATA_RULE,
+};
+
+export const EXPLAIN_REPORT_V1: PromptTemplate = {
+  id: 'explain_report',
+  version: 'explain_report.v1',
+  system:
+    'You are the assistant of a CRM. Read the report results in the data for a manager: in at most 6 ' +
+    'sentences of plain text, say what stands out (largest and smallest groups, shares of the total, ' +
+    'change against the previous period when given). Cite every number you use exactly as it appears in ' +
+    'the data. Answer in JSON only: {"explanation": string, "figures": [{"label": string, "value": ' +
+    'number}]} where `figures` lists the numbers you cited with the label of the group or total they ' +
+    'belong to. Do not compute numbers that are not in the data. ' +
+    DATA_RULE,
+};
