@@ -73,7 +73,11 @@ async function salesDashboard(c: Client) {
   const value = expectStatus(
     await c.post('/api/v1/reports', {
       name: 'Value by stage',
-      spec: { object: 'opportunity', group_by: [{ field: 'stage_id' }], measure: { op: 'sum', field: 'amount' } },
+      spec: {
+        object: 'opportunity',
+        group_by: [{ field: 'stage_id' }],
+        measure: { op: 'sum', field: 'amount' },
+      },
       sharing: 'organization',
     }),
     201,
@@ -117,7 +121,12 @@ describe('scheduled delivery into the outbox (no SMTP_URL)', () => {
       }),
       201,
     );
-    expect(made).toMatchObject({ frequency: 'weekly', weekday: 1, time: '08:00', time_zone: 'America/New_York' });
+    expect(made).toMatchObject({
+      frequency: 'weekly',
+      weekday: 1,
+      time: '08:00',
+      time_zone: 'America/New_York',
+    });
     expect(made.recipient.email).toBe(org.admin.email);
     // Next Monday, 08:00 in New York.
     const next = new Date(made.next_run_at);
@@ -138,7 +147,9 @@ describe('scheduled delivery into the outbox (no SMTP_URL)', () => {
     const box = expectStatus(await c.get('/api/v1/system-mail'), 200);
     const mail = box.data.find((m: { kind: string }) => m.kind === 'report');
     expect(mail).toMatchObject({ to: org.admin.email, subject: 'Weekly dashboard: Weekly sales' });
-    expect(mail.attachments).toMatchObject([{ filename: 'Weekly-sales.pdf', content_type: 'application/pdf' }]);
+    expect(mail.attachments).toMatchObject([
+      { filename: 'Weekly-sales.pdf', content_type: 'application/pdf' },
+    ]);
     const file = await org.t.app.inject({
       method: 'GET',
       url: `/api/v1/system-mail/${mail.id}/attachments/0`,
@@ -156,16 +167,24 @@ describe('scheduled delivery into the outbox (no SMTP_URL)', () => {
     expect(new Date(after.next_run_at).getTime() - next.getTime()).toBe(7 * 86_400_000);
     // The old run's job, should it run again, finds nothing to do: no second message.
     const { runSchedule } = await import('../src/modules/reports/report-schedule.service.js');
-    await runSchedule(org.t.services, { org_id: org.admin.orgId, schedule_id: made.id, at: made.next_run_at });
+    await runSchedule(org.t.services, {
+      org_id: org.admin.orgId,
+      schedule_id: made.id,
+      at: made.next_run_at,
+    });
     const again = expectStatus(await c.get('/api/v1/system-mail'), 200);
     expect(again.data.filter((m: { kind: string }) => m.kind === 'report')).toHaveLength(1);
 
     // Deleted: gone from the list, and its queued run sends nothing.
     expectStatus(await c.delete(`/api/v1/report-schedules/${made.id}`), 204);
-    expect(expectStatus(await c.get(`/api/v1/report-schedules?dashboard_id=${board.id}`), 200).data).toEqual([]);
+    expect(expectStatus(await c.get(`/api/v1/report-schedules?dashboard_id=${board.id}`), 200).data).toEqual(
+      [],
+    );
     await runQueued(org.t, made.id);
     expect(
-      expectStatus(await c.get('/api/v1/system-mail'), 200).data.filter((m: { kind: string }) => m.kind === 'report'),
+      expectStatus(await c.get('/api/v1/system-mail'), 200).data.filter(
+        (m: { kind: string }) => m.kind === 'report',
+      ),
     ).toHaveLength(1);
     expectProblem(await c.delete(`/api/v1/report-schedules/${made.id}`), 404);
   });
@@ -198,7 +217,9 @@ describe('scheduled delivery into the outbox (no SMTP_URL)', () => {
     const sent = expectStatus(await c.post(`/api/v1/report-schedules/${forMember.id}/send`, {}), 200);
     expect(sent.last_outcome).toBe('sent');
     const box = expectStatus(await c.get('/api/v1/system-mail'), 200);
-    const mail = box.data.find((m: { kind: string; to: string }) => m.kind === 'report' && m.to === member.email);
+    const mail = box.data.find(
+      (m: { kind: string; to: string }) => m.kind === 'report' && m.to === member.email,
+    );
     expect(mail.subject).toBe('Daily dashboard: Weekly sales');
     const file = await org.t.app.inject({
       method: 'GET',
@@ -250,40 +271,64 @@ describe('scheduled delivery into the outbox (no SMTP_URL)', () => {
       path: 'body.recipient_id',
     });
     expectProblem(
-      await c.post('/api/v1/report-schedules', { ...base, report_id: count.id, recipient_id: leaving.userId }),
+      await c.post('/api/v1/report-schedules', {
+        ...base,
+        report_id: count.id,
+        recipient_id: leaving.userId,
+      }),
       400,
       { code: 'invalid_schedule' },
     );
     expectProblem(
-      await c.post('/api/v1/report-schedules', { ...base, time_zone: 'Mars/Olympus', recipient_id: leaving.userId }),
+      await c.post('/api/v1/report-schedules', {
+        ...base,
+        time_zone: 'Mars/Olympus',
+        recipient_id: leaving.userId,
+      }),
       400,
       { code: 'invalid_time_zone', path: 'body.time_zone' },
     );
-    expectProblem(await c.post('/api/v1/report-schedules', { ...base, time: '25:00', recipient_id: leaving.userId }), 400);
     expectProblem(
-      await c.post('/api/v1/report-schedules', { ...base, frequency: 'hourly', recipient_id: leaving.userId }),
+      await c.post('/api/v1/report-schedules', { ...base, time: '25:00', recipient_id: leaving.userId }),
+      400,
+    );
+    expectProblem(
+      await c.post('/api/v1/report-schedules', {
+        ...base,
+        frequency: 'hourly',
+        recipient_id: leaving.userId,
+      }),
       400,
     );
     // A private dashboard of the admin's is not sent to a member who cannot see it.
     const own = expectStatus(await c.post('/api/v1/dashboards', { name: 'Mine only' }), 201);
     expectProblem(
-      await c.post('/api/v1/report-schedules', { ...base, dashboard_id: own.id, recipient_id: leaving.userId }),
+      await c.post('/api/v1/report-schedules', {
+        ...base,
+        dashboard_id: own.id,
+        recipient_id: leaving.userId,
+      }),
       422,
       { code: 'recipient_cannot_see' },
     );
-    const made = expectStatus(await c.post('/api/v1/report-schedules', { ...base, recipient_id: leaving.userId }), 201);
+    const made = expectStatus(
+      await c.post('/api/v1/report-schedules', { ...base, recipient_id: leaving.userId }),
+      201,
+    );
     expectStatus(await c.delete(`/api/v1/members/${leaving.userId}`), 204);
     await runQueued(org.t, made.id);
     const [after] = expectStatus(await c.get(`/api/v1/report-schedules?dashboard_id=${board.id}`), 200).data;
     expect(after).toMatchObject({ recipient: null, last_outcome: 'skipped' });
     expect(after.last_note).toBe('Not sent: the recipient is no longer a member of the organization');
     const box = expectStatus(await c.get('/api/v1/system-mail'), 200);
-    expect(box.data.some((m: { kind: string; to: string }) => m.kind === 'report' && m.to === leaving.email)).toBe(
-      false,
-    );
+    expect(
+      box.data.some((m: { kind: string; to: string }) => m.kind === 'report' && m.to === leaving.email),
+    ).toBe(false);
     // Deleting the dashboard removes its schedules.
     expectStatus(await c.delete(`/api/v1/dashboards/${board.id}`), 204);
-    expect(expectStatus(await c.get(`/api/v1/report-schedules?dashboard_id=${board.id}`), 200).data).toEqual([]);
+    expect(expectStatus(await c.get(`/api/v1/report-schedules?dashboard_id=${board.id}`), 200).data).toEqual(
+      [],
+    );
   });
 });
 
@@ -331,7 +376,11 @@ describe('scheduled delivery over SMTP (SMTP_URL)', () => {
     const report = expectStatus(
       await admin.client.post('/api/v1/reports', {
         name: 'Pipeline value',
-        spec: { object: 'opportunity', group_by: [{ field: 'stage_id' }], measure: { op: 'sum', field: 'amount' } },
+        spec: {
+          object: 'opportunity',
+          group_by: [{ field: 'stage_id' }],
+          measure: { op: 'sum', field: 'amount' },
+        },
       }),
       201,
     );

@@ -136,7 +136,6 @@ function rangeFilter(field: string, range: z.infer<typeof DateRange> | null): Fi
   return { field, op: 'eq', value: { relative: token } };
 }
 
-
 /** A saved report `ctx` sees. @throws 404 */
 export const loadReport = async (services: Services, ctx: TenantContext, id: string) =>
   withTenant(

@@ -10,13 +10,7 @@ import { AppError, forbidden, notFound } from '../../platform/errors/app-error.j
 import type { Services } from '../../platform/http/types.js';
 import { reportSchedules, SCHEDULE_FREQUENCIES, SCHEDULE_OUTCOMES } from './report.schema.js';
 import { clockOf } from './report-engine.js';
-import {
-  dashboardPdf,
-  loadDashboard,
-  loadReport,
-  reportPdf,
-  seesReport,
-} from './report-print.service.js';
+import { dashboardPdf, loadDashboard, loadReport, reportPdf, seesReport } from './report-print.service.js';
 
 /** The queue of scheduled deliveries: one delayed job per schedule, for its next time. */
 export const REPORT_DELIVERY_QUEUE = 'report.deliver';
@@ -32,9 +26,21 @@ export const ReportScheduleInput = z
     time: z
       .string()
       .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'A time of day as HH:MM')
-      .describe("The local time of day (HH:MM) in `time_zone`"),
-    weekday: z.number().int().min(0).max(6).optional().describe('Weekly: 0 Sunday to 6 Saturday (default 1, Monday)'),
-    day_of_month: z.number().int().min(1).max(28).optional().describe('Monthly: the day, 1 to 28 (default 1)'),
+      .describe('The local time of day (HH:MM) in `time_zone`'),
+    weekday: z
+      .number()
+      .int()
+      .min(0)
+      .max(6)
+      .optional()
+      .describe('Weekly: 0 Sunday to 6 Saturday (default 1, Monday)'),
+    day_of_month: z
+      .number()
+      .int()
+      .min(1)
+      .max(28)
+      .optional()
+      .describe('Monthly: the day, 1 to 28 (default 1)'),
     time_zone: z
       .string()
       .min(1)
@@ -143,7 +149,10 @@ async function memberContext(services: Services, principal: Principal): Promise<
   return ctx;
 }
 
-const viewOf = (r: ScheduleRow, people: Map<string, { name: string; email: string }>): ReportScheduleView => ({
+const viewOf = (
+  r: ScheduleRow,
+  people: Map<string, { name: string; email: string }>,
+): ReportScheduleView => ({
   id: r.id,
   report_id: r.reportId,
   dashboard_id: r.dashboardId,
@@ -299,7 +308,10 @@ export async function listSchedules(
             query.dashboard_id ? eq(reportSchedules.dashboardId, query.dashboard_id) : undefined,
             ctx.role === 'admin'
               ? undefined
-              : or(eq(reportSchedules.createdBy, ctx.actor.id!), eq(reportSchedules.recipientId, ctx.actor.id!)),
+              : or(
+                  eq(reportSchedules.createdBy, ctx.actor.id!),
+                  eq(reportSchedules.recipientId, ctx.actor.id!),
+                ),
           ),
         )
         .orderBy(desc(reportSchedules.createdAt))
@@ -385,19 +397,30 @@ async function deliver(services: Services, row: ScheduleRow): Promise<Outcome> {
     ].join('\n'),
     attachments: [{ filename, contentType: 'application/pdf', content: pdf }],
   });
-  return { outcome: 'sent', note: `Sent to ${principal.email} with ${filename} (${Math.ceil(pdf.length / 1024)} KB)` };
+  return {
+    outcome: 'sent',
+    note: `Sent to ${principal.email} with ${filename} (${Math.ceil(pdf.length / 1024)} KB)`,
+  };
 }
 
 /** Notes a run's outcome on its schedule. */
-async function noteOutcome(services: Services, row: ScheduleRow, result: Outcome): Promise<ScheduleRow | null> {
-  return withTenant(services.database, { orgId: row.orgId, actor: { type: 'system', id: null } }, async ({ tx }) => {
-    const [updated] = await tx
-      .update(reportSchedules)
-      .set({ lastRunAt: new Date().toISOString(), lastOutcome: result.outcome, lastNote: result.note })
-      .where(and(eq(reportSchedules.orgId, row.orgId), eq(reportSchedules.id, row.id)))
-      .returning();
-    return updated ?? null;
-  });
+async function noteOutcome(
+  services: Services,
+  row: ScheduleRow,
+  result: Outcome,
+): Promise<ScheduleRow | null> {
+  return withTenant(
+    services.database,
+    { orgId: row.orgId, actor: { type: 'system', id: null } },
+    async ({ tx }) => {
+      const [updated] = await tx
+        .update(reportSchedules)
+        .set({ lastRunAt: new Date().toISOString(), lastOutcome: result.outcome, lastNote: result.note })
+        .where(and(eq(reportSchedules.orgId, row.orgId), eq(reportSchedules.id, row.id)))
+        .returning();
+      return updated ?? null;
+    },
+  );
 }
 
 /** Sends a schedule now, out of its rhythm (its next run stays as it is). @throws 404 */
@@ -406,7 +429,9 @@ export async function sendScheduleNow(
   ctx: TenantContext,
   id: string,
 ): Promise<ReportScheduleView> {
-  const row = await withTenant(services.database, ctx, (scope) => scheduleRowIn(scope, id), { readOnly: true });
+  const row = await withTenant(services.database, ctx, (scope) => scheduleRowIn(scope, id), {
+    readOnly: true,
+  });
   const updated = (await noteOutcome(services, row, await deliver(services, row))) ?? row;
   return viewOf(updated, await recipientsOf(services, ctx.orgId, [row.recipientId]));
 }

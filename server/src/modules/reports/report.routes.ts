@@ -167,7 +167,6 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
     if (sharing === 'role' && !roleKey) throw forbidden('Name the role a report is shared with (role_key)');
   };
 
-
   app.post(
     '/reports/run',
     {
@@ -594,7 +593,13 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
         response: { 200: z.object({ widgets: z.array(WidgetData), filters: DashboardFilters }), ...errors },
       },
     },
-    async (req) => dashboardData(services, req.tenant, await loadDashboard(services, req.tenant, req.params.id), req.query),
+    async (req) =>
+      dashboardData(
+        services,
+        req.tenant,
+        await loadDashboard(services, req.tenant, req.params.id),
+        req.query,
+      ),
   );
 
   app.get(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { notFound } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { notFound } from '../../platform/errors/app-error.js';
 import { listSystemMail, systemMailAttachment } from '../../platform/mail/mailer.js';
 
 const SystemMail = z
