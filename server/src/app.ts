@@ -43,6 +43,7 @@ import { registerCustomRecordRoutes } from './modules/records/custom-record.rout
 import { registerRecordBoardRoutes } from './modules/records/record-board.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerReportRoutes } from './modules/reports/report.routes.js';
+import { registerReportScheduleRoutes } from './modules/reports/report-schedule.routes.js';
 import {
   registerPublicBookingRoutes,
   registerSchedulingRoutes,
@@ -280,6 +281,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerPublicBookingRoutes(v1 as ApiApp, services);
         registerConversationRoutes(v1 as ApiApp, services);
         registerReportRoutes(v1 as ApiApp, services);
+        registerReportScheduleRoutes(v1 as ApiApp, services);
         registerSuppressionRoutes(v1 as ApiApp, services);
         registerSequenceRoutes(v1 as ApiApp, services);
         registerBroadcastRoutes(v1 as ApiApp, services);

@@ -16,6 +16,7 @@ import { defineMetaTokenJobs } from './modules/meta/meta-token-check.service.js'
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
 import { defineOrganizationDeletionJobs } from './modules/organizations/organization-deletion.service.js';
 import { defineQuoteJobs } from './modules/quotes/quote-send.service.js';
+import { defineReportScheduleJobs } from './modules/reports/report-schedule.service.js';
 import { defineSequenceJobs } from './modules/sequences/sequence.routes.js';
 import { defineTaskJobs } from './modules/tasks/task.routes.js';
 import { defineWebhookJobs } from './modules/webhooks/webhook-delivery.service.js';
@@ -109,6 +110,7 @@ export async function createServices(
   defineMetaTokenJobs(services);
   defineRetentionJobs(services);
   defineQuoteJobs(services);
+  defineReportScheduleJobs(services);
   defineWorkflowJobs(services);
   defineChannelJobs(services);
   defineSendJobs(services);

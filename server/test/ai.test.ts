@@ -644,11 +644,7 @@ describe('reports', () => {
     expect(offered[0]!.fields.map((f) => f.key)).not.toContain('amount');
 
     provider.queue.push(streamedToolCall({ note: 'no idea' }, 'set_report'));
-    expectProblem(
-      await analyst.post('/api/v1/ai/ask-report', { question: 'weather?' }),
-      422,
-      'ai_no_report',
-    );
+    expectProblem(await analyst.post('/api/v1/ai/ask-report', { question: 'weather?' }), 422, 'ai_no_report');
   });
 
   it("explains a report's numbers, keeps only the figures that are in the results, and runs it with the member's rights", async () => {

@@ -117,3 +117,65 @@ CASES['DELETE /api/v1/dashboards/:id'] = [
     send: (v) => ({ url: `/api/v1/dashboards/${v['path.id']}` }),
   },
 ];
+
+CASES['GET /api/v1/report-schedules'] = [
+  {
+    fields: { 'query.dashboard_id': 'dashboard' },
+    send: (v) => ({ url: `/api/v1/report-schedules?dashboard_id=${v['query.dashboard_id']}` }),
+    holds: (r) => holdsOwn(r, 'reportSchedule'),
+  },
+  {
+    fields: { 'query.report_id': 'report' },
+    send: (v) => ({ url: `/api/v1/report-schedules?report_id=${v['query.report_id']}` }),
+    // The world schedules the tenant's report too (monthly): the owner's list has it.
+    holds: (r) => ((r.body as { data?: unknown[] }).data ?? []).length > 0,
+  },
+];
+CASES['POST /api/v1/report-schedules'] = [
+  {
+    fields: { 'body.dashboard_id': 'dashboard', 'body.recipient_id': 'user' },
+    ok: 201,
+    send: (v) => ({
+      url: '/api/v1/report-schedules',
+      body: {
+        dashboard_id: v['body.dashboard_id'],
+        frequency: 'daily',
+        time: '07:00',
+        recipient_id: v['body.recipient_id'],
+      },
+    }),
+  },
+  {
+    fields: { 'body.report_id': 'report', 'body.recipient_id': 'user' },
+    ok: 201,
+    send: (v) => ({
+      url: '/api/v1/report-schedules',
+      body: {
+        report_id: v['body.report_id'],
+        frequency: 'monthly',
+        time: '07:00',
+        recipient_id: v['body.recipient_id'],
+      },
+    }),
+  },
+];
+CASES['POST /api/v1/report-schedules/:id/send'] = [
+  {
+    fields: { 'path.id': 'reportSchedule' },
+    send: (v) => ({ url: `/api/v1/report-schedules/${v['path.id']}/send`, body: {} }),
+  },
+];
+CASES['DELETE /api/v1/report-schedules/:id'] = [
+  {
+    fields: { 'path.id': 'freshReportSchedule' },
+    fresh: ['freshReportSchedule'],
+    ok: 204,
+    send: (v) => ({ url: `/api/v1/report-schedules/${v['path.id']}` }),
+  },
+];
+CASES['GET /api/v1/system-mail/:id/attachments/:index'] = [
+  {
+    fields: { 'path.id': 'reportMail' },
+    send: (v) => ({ url: `/api/v1/system-mail/${v['path.id']}/attachments/0` }),
+  },
+];

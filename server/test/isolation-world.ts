@@ -517,6 +517,36 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         );
         return { [kind]: created.id };
       }
+      case 'reportSchedule':
+      case 'freshReportSchedule': {
+        // The tenant's dashboard, weekly to its admin (and its report, monthly).
+        if (kind === 'reportSchedule')
+          ok(
+            await c.post('/api/v1/report-schedules', {
+              report_id: ids.report,
+              frequency: 'monthly',
+              time: '08:00',
+              recipient_id: ids.user,
+            }),
+            kind,
+          );
+        const created = ok(
+          await c.post('/api/v1/report-schedules', {
+            dashboard_id: ids.dashboard,
+            frequency: 'weekly',
+            time: '08:00',
+            recipient_id: ids.user,
+          }),
+          kind,
+        );
+        return { [kind]: created.id };
+      }
+      case 'reportMail': {
+        // The schedule sent now: its message, with the PDF attached, in the tenant's outbox.
+        ok(await c.post(`/api/v1/report-schedules/${ids.reportSchedule}/send`, {}), kind);
+        const box = (await c.get('/api/v1/system-mail')).body as { data: { id: string; kind: string }[] };
+        return { reportMail: box.data.find((m) => m.kind === 'report')!.id };
+      }
       case 'workflow':
       case 'freshWorkflow': {
         // On opportunities, started by hand, waiting a day: a run stays open.
@@ -898,6 +928,8 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'conversation',
     'report',
     'dashboard',
+    'reportSchedule',
+    'reportMail',
     'sequence',
     'step',
     'enrollment',

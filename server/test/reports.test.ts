@@ -403,3 +403,78 @@ describe('saved reports, CSV, standard reports and dashboards', () => {
     ).toBeNull();
   });
 });
+
+describe('forecast categories', () => {
+  it('follow the stage, are set by hand until the next move, and feed the forecast by close month and category', async () => {
+    const c = org.admin.client;
+    const a = await newDeal(c, 'FC lead', { amount: 100, expected_close_date: '2031-03-05' });
+    expect(a.forecast_category).toBe('pipeline');
+    const b = await newDeal(c, 'FC negotiation', {
+      amount: 200,
+      expected_close_date: '2031-03-10',
+      stage_id: stage('Negotiation'),
+    });
+    expect(b.forecast_category).toBe('commit');
+    const moved = expectStatus(
+      await c.post(`/api/v1/opportunities/${a.id}/move`, { stage_id: stage('Proposal') }),
+      200,
+    );
+    expect(moved.forecast_category).toBe('best_case');
+    // Set by hand: kept until the next stage change.
+    const set = expectStatus(
+      await c.patch(`/api/v1/opportunities/${a.id}`, { forecast_category: 'commit' }),
+      200,
+    );
+    expect(set.forecast_category).toBe('commit');
+    expect(expectStatus(await c.get(`/api/v1/opportunities/${a.id}`), 200).forecast_category).toBe('commit');
+    const won = await newDeal(c, 'FC won', { amount: 400, expected_close_date: '2031-03-20' });
+    expect(
+      expectStatus(await c.post(`/api/v1/opportunities/${won.id}/close`, { status: 'won' }), 200)
+        .forecast_category,
+    ).toBe('closed');
+    const lost = await newDeal(c, 'FC lost', { amount: 800, expected_close_date: '2031-03-21' });
+    expectStatus(await c.post(`/api/v1/opportunities/${lost.id}/close`, { status: 'lost' }), 200);
+    expectProblem(await c.patch(`/api/v1/opportunities/${won.id}`, { forecast_category: 'commit' }), 422, {
+      code: 'forecast_category_fixed',
+      path: 'body.forecast_category',
+    });
+    expectProblem(await c.patch(`/api/v1/opportunities/${a.id}`, { forecast_category: 'maybe' }), 400);
+
+    const forecast = expectStatus(
+      await c.get('/api/v1/reports/standard?report=forecast_by_category&from=2031-03-01&to=2031-03-31'),
+      200,
+    );
+    expect(
+      forecast.rows.map((r: any) => [r.values.month, r.values.category, r.values.count, r.values.value]),
+    ).toEqual([
+      ['2031-03', 'Commit', 2, 300],
+      ['2031-03', 'Closed', 1, 400],
+    ]);
+    expect(forecast.note).toContain('Omitted');
+    const behind = expectStatus(
+      await c.post('/api/v1/opportunities/query', { filter: forecast.rows[0].filter }),
+      200,
+    );
+    expect(behind.data.map((d: any) => d.title).sort()).toEqual(['FC lead', 'FC negotiation']);
+    // Any report groups by it too.
+    const grouped = expectStatus(
+      await run({
+        object: 'opportunity',
+        filter: { field: 'title', op: 'startsWith', value: 'FC ' },
+        group_by: [{ field: 'forecast_category' }],
+      }),
+      200,
+    );
+    expect(Object.fromEntries(grouped.cells.map((x: any) => [x.keys[0].value, x.count]))).toEqual({
+      commit: 2,
+      closed: 1,
+      omitted: 1,
+    });
+    // The next stage change resets it to the stage's.
+    const back = expectStatus(
+      await c.post(`/api/v1/opportunities/${a.id}/move`, { stage_id: stage('Qualified') }),
+      200,
+    );
+    expect(back.forecast_category).toBe('pipeline');
+  });
+});

@@ -4314,6 +4314,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/report-schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scheduled deliveries of a report or dashboard (or all): an admin's every one, a member's those they made or receive */
+        get: operations["listReportSchedules"];
+        put?: never;
+        /**
+         * E-mail a report or a dashboard as a PDF daily, weekly or monthly at a time in the recipient's time zone
+         * @description The PDF is computed with the recipient's rights at each run. A member schedules for themselves, an admin for any member. 400 `invalid_schedule` (not exactly one of report_id and dashboard_id), `invalid_time_zone`; 422 `recipient_not_member` (a removed member), `recipient_cannot_see` (not shared with the recipient). A recipient removed later is skipped, with a note on the schedule.
+         */
+        post: operations["createReportSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/report-schedules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Stop a scheduled delivery (its maker, its recipient, or an admin) */
+        delete: operations["deleteReportSchedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/report-schedules/{id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a scheduled delivery now (its next run stays); the outcome is noted on it */
+        post: operations["sendReportSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports": {
         parameters: {
             query?: never;
@@ -4870,6 +4925,23 @@ export interface paths {
         };
         /** System e-mail of the organization kept in the local outbox (no SMTP_URL configured), newest first; `transport` says where mail goes */
         get: operations["listSystemMail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system-mail/{id}/attachments/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A file sent with a message kept in the outbox (a quote’s or a scheduled report’s PDF) */
+        get: operations["getSystemMailAttachment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -12724,6 +12796,8 @@ export interface components {
             };
             days_in_stage: number;
             expected_close_date: string | null;
+            /** @description Salesforce's standard set: from the stage, or set by hand on an open deal */
+            forecast_category: ("pipeline" | "best_case" | "commit" | "closed" | "omitted") | null;
             /** Format: uuid */
             id: string;
             owner_id: string | null;
@@ -12766,6 +12840,11 @@ export interface components {
                 [key: string]: unknown;
             };
             expected_close_date?: string | null;
+            /**
+             * @description Overrides the stage's forecast category (an open deal's; a won deal's is closed, a lost one's omitted) until the next stage change
+             * @enum {string}
+             */
+            forecast_category?: "pipeline" | "best_case" | "commit" | "closed" | "omitted";
             owner_id?: string | null;
             /**
              * Format: uuid
@@ -12795,6 +12874,11 @@ export interface components {
                 [key: string]: unknown;
             };
             expected_close_date?: string | null;
+            /**
+             * @description Overrides the stage's forecast category (an open deal's; a won deal's is closed, a lost one's omitted) until the next stage change
+             * @enum {string}
+             */
+            forecast_category?: "pipeline" | "best_case" | "commit" | "closed" | "omitted";
             owner_id?: string | null;
             /**
              * Format: uuid
@@ -12837,6 +12921,8 @@ export interface components {
             };
             days_in_stage: number;
             expected_close_date: string | null;
+            /** @description Salesforce's standard set: from the stage, or set by hand on an open deal */
+            forecast_category: ("pipeline" | "best_case" | "commit" | "closed" | "omitted") | null;
             /** Format: uuid */
             id: string;
             owner_id: string | null;
@@ -12935,6 +13021,11 @@ export interface components {
                 [key: string]: unknown;
             };
             expected_close_date?: string | null;
+            /**
+             * @description Overrides the stage's forecast category (an open deal's; a won deal's is closed, a lost one's omitted) until the next stage change
+             * @enum {string}
+             */
+            forecast_category?: "pipeline" | "best_case" | "commit" | "closed" | "omitted";
             owner_id?: string | null;
             tags?: string[];
             title?: string;
@@ -12949,6 +13040,11 @@ export interface components {
                 [key: string]: unknown;
             };
             expected_close_date?: string | null;
+            /**
+             * @description Overrides the stage's forecast category (an open deal's; a won deal's is closed, a lost one's omitted) until the next stage change
+             * @enum {string}
+             */
+            forecast_category?: "pipeline" | "best_case" | "commit" | "closed" | "omitted";
             owner_id?: string | null;
             tags?: string[];
             title?: string;
@@ -14411,6 +14507,114 @@ export interface components {
             };
             truncated: boolean;
         };
+        ReportSchedule: {
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+            dashboard_id: string | null;
+            day_of_month: number | null;
+            /** @enum {string} */
+            frequency: "daily" | "weekly" | "monthly";
+            /** Format: uuid */
+            id: string;
+            /** @description What the last run sent, or why it was skipped or failed */
+            last_note: string | null;
+            last_outcome: ("sent" | "skipped" | "failed") | null;
+            last_run_at: string | null;
+            next_run_at: string | null;
+            /** @description Null once the recipient is no longer a member (the schedule is then skipped) */
+            recipient: {
+                email: string;
+                name: string;
+            } | null;
+            /** Format: uuid */
+            recipient_id: string;
+            report_id: string | null;
+            time: string;
+            time_zone: string;
+            weekday: number | null;
+        };
+        ReportScheduleCreate: {
+            /**
+             * Format: uuid
+             * @description The dashboard sent (or `report_id`)
+             */
+            dashboard_id?: string;
+            /** @description Monthly: the day, 1 to 28 (default 1) */
+            day_of_month?: number;
+            /** @enum {string} */
+            frequency: "daily" | "weekly" | "monthly";
+            /**
+             * Format: uuid
+             * @description The member (user id) it is sent to and computed for
+             */
+            recipient_id: string;
+            /**
+             * Format: uuid
+             * @description The saved report sent (or `dashboard_id`)
+             */
+            report_id?: string;
+            /** @description The local time of day (HH:MM) in `time_zone` */
+            time: string;
+            /** @description The recipient's IANA time zone (default: the organization's) */
+            time_zone?: string;
+            /** @description Weekly: 0 Sunday to 6 Saturday (default 1, Monday) */
+            weekday?: number;
+        };
+        ReportScheduleCreateInput: {
+            /**
+             * Format: uuid
+             * @description The dashboard sent (or `report_id`)
+             */
+            dashboard_id?: string;
+            /** @description Monthly: the day, 1 to 28 (default 1) */
+            day_of_month?: number;
+            /** @enum {string} */
+            frequency: "daily" | "weekly" | "monthly";
+            /**
+             * Format: uuid
+             * @description The member (user id) it is sent to and computed for
+             */
+            recipient_id: string;
+            /**
+             * Format: uuid
+             * @description The saved report sent (or `dashboard_id`)
+             */
+            report_id?: string;
+            /** @description The local time of day (HH:MM) in `time_zone` */
+            time: string;
+            /** @description The recipient's IANA time zone (default: the organization's) */
+            time_zone?: string;
+            /** @description Weekly: 0 Sunday to 6 Saturday (default 1, Monday) */
+            weekday?: number;
+        };
+        ReportScheduleInput: {
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+            dashboard_id: string | null;
+            day_of_month: number | null;
+            /** @enum {string} */
+            frequency: "daily" | "weekly" | "monthly";
+            /** Format: uuid */
+            id: string;
+            /** @description What the last run sent, or why it was skipped or failed */
+            last_note: string | null;
+            last_outcome: ("sent" | "skipped" | "failed") | null;
+            last_run_at: string | null;
+            next_run_at: string | null;
+            /** @description Null once the recipient is no longer a member (the schedule is then skipped) */
+            recipient: {
+                email: string;
+                name: string;
+            } | null;
+            /** Format: uuid */
+            recipient_id: string;
+            report_id: string | null;
+            time: string;
+            time_zone: string;
+            weekday: number | null;
+        };
         ReportSpec: {
             filter?: components["schemas"]["FilterNode"];
             /** @default [] */
@@ -14943,7 +15147,7 @@ export interface components {
                 type: "text" | "number" | "percent";
             }[];
             /** @enum {string} */
-            key: "pipeline_by_stage" | "forecast_by_close_month" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
+            key: "pipeline_by_stage" | "forecast_by_close_month" | "forecast_by_category" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
             note: string | null;
             /** @description The object the rows drill down to */
             object: string;
@@ -14964,7 +15168,7 @@ export interface components {
                 type: "text" | "number" | "percent";
             }[];
             /** @enum {string} */
-            key: "pipeline_by_stage" | "forecast_by_close_month" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
+            key: "pipeline_by_stage" | "forecast_by_close_month" | "forecast_by_category" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
             note: string | null;
             /** @description The object the rows drill down to */
             object: string;
@@ -15165,7 +15369,7 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
-            /** @description password_reset, email_verification, signup_attempt, invitation, quote or workflow (a workflow’s e-mail step) */
+            /** @description password_reset, email_verification, signup_attempt, invitation, quote, workflow (a workflow’s e-mail step), booking or report (a scheduled report or dashboard) */
             kind: string;
             subject: string;
             text: string;
@@ -15181,7 +15385,7 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
-            /** @description password_reset, email_verification, signup_attempt, invitation, quote or workflow (a workflow’s e-mail step) */
+            /** @description password_reset, email_verification, signup_attempt, invitation, quote, workflow (a workflow’s e-mail step), booking or report (a scheduled report or dashboard) */
             kind: string;
             subject: string;
             text: string;
@@ -54106,6 +54310,430 @@ export interface operations {
             };
         };
     };
+    listReportSchedules: {
+        parameters: {
+            query?: {
+                dashboard_id?: string;
+                report_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ReportSchedule"][];
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createReportSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportScheduleCreateInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSchedule"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteReportSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sendReportSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSchedule"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listReports: {
         parameters: {
             query?: never;
@@ -55002,7 +55630,7 @@ export interface operations {
                 /** @description For pipeline_by_stage and stage_funnel: default, the default pipeline */
                 pipeline_id?: string;
                 /** @description Which report */
-                report: "pipeline_by_stage" | "forecast_by_close_month" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
+                report: "pipeline_by_stage" | "forecast_by_close_month" | "forecast_by_category" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
                 /** @description Last day of the period */
                 to?: string;
             };
@@ -59805,6 +60433,101 @@ export interface operations {
             };
             /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSystemMailAttachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The content, streamed as application/octet-stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };

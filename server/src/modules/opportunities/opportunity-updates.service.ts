@@ -30,6 +30,7 @@ const COMPARED = [
   'contact',
   'company',
   'tags',
+  'forecast_category',
   'custom',
 ] as const;
 
@@ -126,6 +127,16 @@ async function apply(
   // Read ahead already, unless an earlier item changed what this one asks for.
   await lookups.read(wantedBy([input]));
   if (input.owner_id) lookups.assertMember(input.owner_id, 'body.owner_id');
+  if (input.forecast_category !== undefined && s.row.status !== 'open') {
+    const fixed = s.row.status === 'won' ? 'closed' : 'omitted';
+    if (input.forecast_category !== fixed)
+      throw new AppError(
+        422,
+        'forecast_category_fixed',
+        `A ${s.row.status} deal's forecast category is ${fixed}: reopen it to change it`,
+        { path: 'body.forecast_category' },
+      );
+  }
   const linked = (kind: 'contact' | 'company', id: string | null | undefined) => {
     if (!id) return id === null ? null : undefined;
     const name = lookups[kind].get(id);
@@ -149,6 +160,7 @@ async function apply(
     ...(contact !== undefined ? { contactId: contact?.id ?? null } : {}),
     ...(company !== undefined ? { companyId: company?.id ?? null } : {}),
     ...(input.tags ? { tags: lookups.tags(input.tags) } : {}),
+    ...(input.forecast_category !== undefined ? { forecastCategory: input.forecast_category } : {}),
     ...(custom ? { custom: mergeCustom(s.row.custom, custom) } : {}),
     updatedBy: scope.ctx.actor.id,
     updatedAt: new Date().toISOString(),
@@ -163,6 +175,7 @@ async function apply(
     ...(contact !== undefined ? { contact } : {}),
     ...(company !== undefined ? { company } : {}),
     tags: s.row.tags,
+    forecast_category: s.row.forecastCategory,
     custom: s.row.custom,
     updated_by: s.row.updatedBy,
     updated_at: s.row.updatedAt,
@@ -185,10 +198,11 @@ async function write(scope: TenantScope, written: State[]): Promise<void> {
     `update opportunities o set title = x.title, amount = x.amount, currency = x.currency,
         expected_close_date = x.expected_close_date, owner_id = x.owner_id, contact_id = x.contact_id,
         company_id = x.company_id, tags = x.tags, custom = x.custom, updated_by = x.updated_by,
+        forecast_category = x.forecast_category,
         updated_at = x.updated_at
        from jsonb_to_recordset($2::jsonb) as x(id uuid, title text, amount numeric, currency text,
         expected_close_date date, owner_id uuid, contact_id uuid, company_id uuid, tags text[], custom jsonb,
-        updated_by uuid, updated_at timestamptz)
+        updated_by uuid, updated_at timestamptz, forecast_category text)
       where o.org_id = $1 and o.id = x.id`,
     [
       scope.ctx.orgId,
@@ -206,6 +220,7 @@ async function write(scope: TenantScope, written: State[]): Promise<void> {
           custom: r.custom,
           updated_by: r.updatedBy,
           updated_at: r.updatedAt,
+          forecast_category: r.forecastCategory,
         })),
       ),
     ],

@@ -67,6 +67,7 @@ export async function opportunityViews(scope: TenantScope, rows: Row[]): Promise
       stage: { id: stage.id, name: stage.name, kind: stage.kind, probability: stage.probability },
       status: r.status,
       close_reason: r.closeReason,
+      forecast_category: r.forecastCategory,
       closed_at: r.closedAt,
       rank: r.rank,
       stage_entered_at: r.stageEnteredAt,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FORECAST_CATEGORIES } from './opportunity.schema.js';
 
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'An ISO 4217 code such as EUR');
 export const OPPORTUNITY_SOURCES = ['manual', 'form', 'workflow', 'import', 'api'] as const;
@@ -11,6 +12,12 @@ const fields = {
   contact_id: z.uuid().nullable().optional(),
   company_id: z.uuid().nullable().optional(),
   tags: z.array(z.string().trim().min(1).max(64)).max(100).optional(),
+  forecast_category: z
+    .enum(FORECAST_CATEGORIES)
+    .optional()
+    .describe(
+      "Overrides the stage's forecast category (an open deal's; a won deal's is closed, a lost one's omitted) until the next stage change",
+    ),
   custom: z.record(z.string(), z.unknown()).optional(),
 };
 
@@ -63,6 +70,10 @@ export const Opportunity = z
     stage: z.object({ id: z.uuid(), name: z.string(), kind: z.string(), probability: z.number() }),
     status: z.enum(['open', 'won', 'lost', 'abandoned']),
     close_reason: z.string().nullable(),
+    forecast_category: z
+      .enum(FORECAST_CATEGORIES)
+      .nullable()
+      .describe("Salesforce's standard set: from the stage, or set by hand on an open deal"),
     closed_at: z.string().nullable(),
     rank: z.string(),
     stage_entered_at: z.string(),

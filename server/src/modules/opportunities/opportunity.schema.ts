@@ -16,6 +16,13 @@ import { organizations, users } from '../../platform/auth/auth.schema.js';
 import { pipelineStages, pipelines } from '../pipelines/pipeline.schema.js';
 
 export const OPPORTUNITY_STATUSES = ['open', 'won', 'lost', 'abandoned'] as const;
+/**
+ * Salesforce's standard forecast categories. A deal's follows its stage (won: closed; lost or
+ * abandoned: omitted; open: commit from 75 % probability, best case from 50 %, else pipeline) and is
+ * reset to it on every stage or status change; in between, an open deal's may be set by hand. A
+ * trigger (migration `report_schedules`, custom SQL) applies the rule on every write path.
+ */
+export const FORECAST_CATEGORIES = ['pipeline', 'best_case', 'commit', 'closed', 'omitted'] as const;
 
 /** A deal in a pipeline. Contact and company links are composite keys within the tenant. */
 export const opportunities = pgTable(
@@ -41,6 +48,8 @@ export const opportunities = pgTable(
     stageId: uuid('stage_id').notNull(),
     status: text('status', { enum: OPPORTUNITY_STATUSES }).notNull().default('open'),
     closeReason: text('close_reason'),
+    /** One of FORECAST_CATEGORIES, set by the database from the stage unless set by hand. */
+    forecastCategory: text('forecast_category', { enum: FORECAST_CATEGORIES }),
     closedAt: ts('closed_at'),
     /** Lexicographic rank inside its stage column: one move is one row update. */
     rank: text('rank').notNull(),

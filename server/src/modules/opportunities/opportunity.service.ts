@@ -78,6 +78,8 @@ export async function createOpportunityIn(
       rank: await rankIn(scope, stage.id, undefined),
       source: input.source ?? 'manual',
       tags: await ensureTags(scope, input.tags ?? []),
+      // Null: the stage's (the database's trigger sets it).
+      forecastCategory: input.forecast_category ?? null,
       custom: mergeCustom({}, custom),
       createdBy: scope.ctx.actor.id,
       updatedBy: scope.ctx.actor.id,

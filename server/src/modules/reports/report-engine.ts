@@ -364,6 +364,18 @@ export async function runReport(
         }),
         sql` and `,
       );
+      // The total: rolled up from the groups where the measure allows it (count, sum, min, max),
+      // rather than a third pass over every record; average and distinct count need the records.
+      const rollup = { count: 'sum', sum: 'sum', min: 'min', max: 'max' }[input.measure.op as string];
+      const total = rollup
+        ? sql`select null, null, null, null, null, null,
+                 ${input.measure.op === 'count' ? sql`coalesce(sum(m), 0)` : sql`${sql.raw(rollup)}(m)`}::float8,
+                 coalesce(sum(n), 0)::int, null, 0 from g`
+        : sql`select null, null, null, null, null, null, ${agg}::float8, count(*)::int, null, 0 from b`;
+      // The planner guesses groups of bucketed dates and owners by the thousand and, under the
+      // default work_mem (4 MB), sorts 50,000 rows on disk to group them; with room it hashes them
+      // in memory (issue 30's bench: 403 ms to 177 ms for "won value by owner per month").
+      await scope.tx.execute(sql`set local work_mem = '32MB'`);
       const result = await scope.tx.execute(sql`
         with b as (${base}),
         g as (select k0, k1, ${agg} as m, count(*) as n from b group by k0, k1),
@@ -378,7 +390,7 @@ export async function runReport(
           from b join t on ${same} and t.rn > ${limit}
         having count(*) > 0
         union all
-        select null, null, null, null, null, null, ${agg}::float8, count(*)::int, null, 0 from b`);
+        ${total}`);
       type Row = {
         k0: string | null;
         k1: string | null;

@@ -6,32 +6,29 @@ import { assertRight } from '../../platform/access/access-profile.js';
 import { forbidden, notFound } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { FilterNode } from '../../platform/query/query.schema.js';
-import { addDays, relativePeriod } from '../../platform/query/query.values.js';
-import { orgNameOf } from '../quotes/quote-send.service.js';
-import { getSalesSettings } from '../quotes/sales-settings.service.js';
 import { dashboards, savedReports } from './report.schema.js';
-import { clockOf, ReportResult, ReportSpec, reportCsv, runReport } from './report-engine.js';
-import { renderReportPdf } from './report-pdf.js';
+import { ReportResult, ReportSpec, reportCsv, runReport } from './report-engine.js';
+import {
+  DashboardFilters,
+  DashboardRange,
+  type DashboardRow,
+  dashboardData,
+  dashboardPdf,
+  loadDashboard,
+  loadReport,
+  type ReportRow,
+  reportPdf,
+  Sharing,
+  seesReport,
+  View,
+  Widget,
+} from './report-print.service.js';
 import {
   STANDARD_REPORT_KEYS,
   StandardReport,
   StandardReportQuery,
   standardReport,
 } from './standard-reports.js';
-
-export const REPORT_VIEWS = [
-  'bar',
-  'stacked_bar',
-  'line',
-  'area',
-  'pie',
-  'funnel',
-  'number',
-  'table',
-] as const;
-const View = z.enum(REPORT_VIEWS).describe('How the report is drawn');
-const Sharing = z.enum(['private', 'role', 'organization']);
 
 const ReportInput = z
   .strictObject({
@@ -72,38 +69,6 @@ const SavedReport = z
   })
   .meta({ id: 'SavedReport' });
 
-const DATE_PRESETS = ['today', '7_days', '30_days', 'this_quarter', 'custom'] as const;
-const DateRange = z
-  .strictObject({
-    preset: z.enum(DATE_PRESETS),
-    from: z.iso.date().optional().describe('With custom: the first day'),
-    to: z.iso.date().optional().describe('With custom: the last day'),
-  })
-  .meta({ id: 'DashboardDateRange' });
-const DashboardFilters = z
-  .strictObject({
-    date_range: DateRange.nullable().default(null),
-    date_field: z
-      .string()
-      .min(1)
-      .max(100)
-      .default('created_at')
-      .describe('The date field the range applies to'),
-    filter: FilterNode.nullable().default(null).describe('Applied to every widget'),
-  })
-  .meta({ id: 'DashboardFilters' });
-const Widget = z
-  .strictObject({
-    id: z.string().min(1).max(40),
-    report_id: z.uuid(),
-    view: View.optional().describe("Default: the report's own view"),
-    title: z.string().max(100).optional(),
-    x: z.number().int().min(0).max(11),
-    y: z.number().int().min(0).max(1000),
-    w: z.number().int().min(1).max(12),
-    h: z.number().int().min(1).max(20),
-  })
-  .meta({ id: 'DashboardWidget' });
 const DashboardInput = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
@@ -155,7 +120,6 @@ const WidgetData = z
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 const IdParams = z.strictObject({ id: z.uuid() });
 
-type ReportRow = typeof savedReports.$inferSelect;
 const reportView = (r: ReportRow) => ({
   id: r.id,
   name: r.name,
@@ -168,7 +132,6 @@ const reportView = (r: ReportRow) => ({
   created_at: r.createdAt,
   updated_at: r.updatedAt,
 });
-type DashboardRow = typeof dashboards.$inferSelect;
 const dashboardView = (r: DashboardRow) => ({
   id: r.id,
   name: r.name,
@@ -180,31 +143,6 @@ const dashboardView = (r: DashboardRow) => ({
   updated_at: r.updatedAt,
 });
 
-/** Whether the caller sees a saved report: its owner's, their role's, or the organization's. */
-const seesReport = (ctx: TenantContext, r: ReportRow) =>
-  r.ownerId === ctx.actor.id ||
-  r.sharing === 'organization' ||
-  (r.sharing === 'role' && r.roleKey !== null && r.roleKey === ctx.role);
-
-/** A dashboard's date range given in the query, overriding its own. */
-const DashboardRange = z.strictObject({
-  preset: z.enum(DATE_PRESETS).optional().describe("Overrides the dashboard's date range"),
-  from: z.iso.date().optional(),
-  to: z.iso.date().optional(),
-});
-
-/** A date range in words, as a printed dashboard states it. */
-function rangeLabel(range: z.infer<typeof DateRange>): string {
-  if (range.preset !== 'custom')
-    return {
-      today: 'Today',
-      '7_days': 'Last 7 days',
-      '30_days': 'Last 30 days',
-      this_quarter: 'This quarter',
-    }[range.preset];
-  return `${range.from ?? 'the start'} to ${range.to ?? 'today'}`;
-}
-
 /** Sends a PDF as a download named after `name`. */
 function sendPdf(reply: FastifyReply, name: string, pdf: Buffer) {
   const file = name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 60) || 'report';
@@ -214,72 +152,11 @@ function sendPdf(reply: FastifyReply, name: string, pdf: Buffer) {
     .send(pdf);
 }
 
-/**
- * The filter of the period just before a dashboard's date range, as long as it (today: yesterday;
- * the last 7 days: the 7 before; this quarter: the last quarter; a custom range: as many days before
- * `from`), in the organization's time zone. Undefined without a range or for a range open at one end.
- */
-function previousRangeFilter(
-  field: string,
-  range: z.infer<typeof DateRange> | null,
-  timeZone: string,
-): FilterNode | undefined {
-  if (!range) return undefined;
-  const clock = { now: new Date(), timeZone };
-  if (range.preset === 'this_quarter') return { field, op: 'eq', value: { relative: 'last_quarter' } };
-  const period =
-    range.preset === 'custom'
-      ? range.from && range.to
-        ? { start: range.from, end: addDays(range.to, 1) }
-        : undefined
-      : relativePeriod(range.preset === 'today' ? 'today' : `last_${parseInt(range.preset, 10)}_days`, clock);
-  if (!period) return undefined;
-  const days = Math.round((Date.parse(period.end) - Date.parse(period.start)) / 86_400_000);
-  return {
-    and: [
-      { field, op: 'gte', value: addDays(period.start, -days) },
-      { field, op: 'lt', value: period.start },
-    ],
-  };
-}
-
-/** The filter a dashboard's date range puts on `field`. */
-function rangeFilter(field: string, range: z.infer<typeof DateRange> | null): FilterNode | undefined {
-  if (!range) return undefined;
-  if (range.preset === 'custom') {
-    if (range.from && range.to) return { field, op: 'between', value: [range.from, range.to] };
-    if (range.from) return { field, op: 'gte', value: range.from };
-    if (range.to) return { field, op: 'lte', value: range.to };
-    return undefined;
-  }
-  const token = {
-    today: 'today',
-    '7_days': 'last_7_days',
-    '30_days': 'last_30_days',
-    this_quarter: 'this_quarter',
-  }[range.preset];
-  return { field, op: 'eq', value: { relative: token } };
-}
-
 /** Reports (ad hoc, saved, standard, CSV) and dashboards (issue 30). */
 export function registerReportRoutes(app: ApiApp, services: Services): void {
   const tags = ['reports'];
   const isAdmin = (role: string | null | undefined) => role === 'admin';
 
-  const loadReport = async (ctx: TenantContext, id: string) =>
-    withTenant(
-      services.database,
-      ctx,
-      async ({ tx }) => {
-        const [row] = await tx
-          .select()
-          .from(savedReports)
-          .where(and(eq(savedReports.orgId, ctx.orgId), eq(savedReports.id, id)));
-        if (!row || !seesReport(ctx, row)) throw notFound('Report', id);
-        return row;
-      },
-      { readOnly: true },
-    );
   const assertShareable = (
     role: string | null | undefined,
     sharing: string | undefined,
@@ -289,66 +166,6 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
       throw forbidden('Viewers save private reports only');
     if (sharing === 'role' && !roleKey) throw forbidden('Name the role a report is shared with (role_key)');
   };
-
-  /**
-   * Every widget's result for `ctx`, with the dashboard's date range (or `query`'s) and filter
-   * applied to each; a widget that cannot run (its report gone, a field hidden) carries a problem.
-   */
-  const dashboardData = async (
-    ctx: TenantContext,
-    board: { filters: unknown; widgets: unknown },
-    query: z.infer<typeof DashboardRange>,
-  ) => {
-    const filters = DashboardFilters.parse(board.filters);
-    if (query.preset)
-      filters.date_range = {
-        preset: query.preset,
-        ...(query.from ? { from: query.from } : {}),
-        ...(query.to ? { to: query.to } : {}),
-      };
-    const withFilter = (range: FilterNode | undefined): FilterNode | undefined =>
-      range && filters.filter ? { and: [range, filters.filter] } : (range ?? filters.filter ?? undefined);
-    const extra = withFilter(rangeFilter(filters.date_field, filters.date_range));
-    const before = previousRangeFilter(
-      filters.date_field,
-      filters.date_range,
-      (await clockOf(services, ctx.orgId)).timeZone,
-    );
-    const widgets = [];
-    for (const w of board.widgets as z.infer<typeof Widget>[]) {
-      const base = { id: w.id, report_id: w.report_id };
-      try {
-        const report = await loadReport(ctx, w.report_id);
-        const spec = ReportSpec.parse(report.spec);
-        const result = await runReport(services, ctx, spec, { path: 'spec', extraFilter: extra });
-        const view = w.view ?? report.view;
-        const previous =
-          view === 'number' && before
-            ? (await runReport(services, ctx, spec, { path: 'spec', extraFilter: withFilter(before) })).total
-            : null;
-        widgets.push({ ...base, name: w.title ?? report.name, view, result, previous, problem: null });
-      } catch (error) {
-        const e = error as { status?: number; code?: string; message?: string };
-        if (!e.status || e.status >= 500) throw error;
-        widgets.push({
-          ...base,
-          name: w.title ?? null,
-          view: w.view ?? 'table',
-          result: null,
-          previous: null,
-          problem: { status: e.status, code: e.code ?? 'error', detail: e.message ?? '' },
-        });
-      }
-    }
-    return { widgets, filters };
-  };
-
-  /** The organization's name and locale, which a printed report carries. */
-  const printContext = async (ctx: TenantContext) => ({
-    organization: await orgNameOf(services, ctx.orgId),
-    locale: (await getSalesSettings(services, ctx)).locale,
-    at: new Date(),
-  });
 
   app.post(
     '/reports/run',
@@ -445,7 +262,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
         response: { 200: SavedReport, ...errors },
       },
     },
-    async (req) => reportView(await loadReport(req.tenant, req.params.id)),
+    async (req) => reportView(await loadReport(services, req.tenant, req.params.id)),
   );
 
   app.patch(
@@ -463,7 +280,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
     },
     async (req) => {
       const ctx = req.tenant;
-      const current = await loadReport(ctx, req.params.id);
+      const current = await loadReport(services, ctx, req.params.id);
       if (current.ownerId !== ctx.actor.id && !isAdmin(req.principal?.role))
         throw forbidden('Only its owner or an admin changes a shared report');
       const sharing = req.body.sharing ?? current.sharing;
@@ -506,7 +323,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
     },
     async (req, reply) => {
       const ctx = req.tenant;
-      const current = await loadReport(ctx, req.params.id);
+      const current = await loadReport(services, ctx, req.params.id);
       if (current.ownerId !== ctx.actor.id && !isAdmin(req.principal?.role))
         throw forbidden('Only its owner or an admin deletes a shared report');
       await withTenant(services.database, ctx, ({ tx }) =>
@@ -532,7 +349,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => {
-      const row = await loadReport(req.tenant, req.params.id);
+      const row = await loadReport(services, req.tenant, req.params.id);
       return runReport(services, req.tenant, ReportSpec.parse(row.spec), { path: 'spec' });
     },
   );
@@ -550,7 +367,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) => {
-      const row = await loadReport(req.tenant, req.params.id);
+      const row = await loadReport(services, req.tenant, req.params.id);
       assertRight(req.tenant, row.object, 'export');
       const result = await runReport(services, req.tenant, ReportSpec.parse(row.spec), { path: 'spec' });
       const name = row.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 60) || 'report';
@@ -576,15 +393,8 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req, reply) => {
-      const row = await loadReport(req.tenant, req.params.id);
-      assertRight(req.tenant, row.object, 'export');
-      const result = await runReport(services, req.tenant, ReportSpec.parse(row.spec), { path: 'spec' });
-      const pdf = await renderReportPdf({
-        ...(await printContext(req.tenant)),
-        title: row.name,
-        subtitle: `Report on ${result.object} · ${result.time_zone}`,
-        sections: [{ name: row.name, view: row.view, result, problem: null }],
-      });
+      const row = await loadReport(services, req.tenant, req.params.id);
+      const pdf = await reportPdf(services, req.tenant, row);
       return sendPdf(reply, row.name, pdf);
     },
   );
@@ -612,25 +422,10 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
 
   // ---- dashboards
   const dTags = ['dashboards'];
-  const loadDashboard = async (ctx: TenantContext, id: string) =>
-    withTenant(
-      services.database,
-      ctx,
-      async ({ tx }) => {
-        const [row] = await tx
-          .select()
-          .from(dashboards)
-          .where(and(eq(dashboards.orgId, ctx.orgId), eq(dashboards.id, id)));
-        if (!row || (row.sharing === 'private' && row.ownerId !== ctx.actor.id))
-          throw notFound('Dashboard', id);
-        return row;
-      },
-      { readOnly: true },
-    );
   const assertWidgets = async (ctx: TenantContext, widgets: z.infer<typeof Widget>[]) => {
     for (const [i, w] of widgets.entries()) {
       try {
-        await loadReport(ctx, w.report_id);
+        await loadReport(services, ctx, w.report_id);
       } catch {
         throw notFound('Report', w.report_id);
       }
@@ -714,7 +509,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
         response: { 200: Dashboard, ...errors },
       },
     },
-    async (req) => dashboardView(await loadDashboard(req.tenant, req.params.id)),
+    async (req) => dashboardView(await loadDashboard(services, req.tenant, req.params.id)),
   );
 
   app.patch(
@@ -732,7 +527,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
     },
     async (req) => {
       const ctx = req.tenant;
-      const current = await loadDashboard(ctx, req.params.id);
+      const current = await loadDashboard(services, ctx, req.params.id);
       if (current.ownerId !== ctx.actor.id && !isAdmin(req.principal?.role))
         throw forbidden('Only its owner or an admin changes a shared dashboard');
       if (req.body.sharing === 'organization' && req.principal?.role === 'viewer')
@@ -772,7 +567,7 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
     },
     async (req, reply) => {
       const ctx = req.tenant;
-      const current = await loadDashboard(ctx, req.params.id);
+      const current = await loadDashboard(services, ctx, req.params.id);
       if (current.ownerId !== ctx.actor.id && !isAdmin(req.principal?.role))
         throw forbidden('Only its owner or an admin deletes a shared dashboard');
       await withTenant(services.database, ctx, ({ tx }) =>
@@ -798,7 +593,13 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
         response: { 200: z.object({ widgets: z.array(WidgetData), filters: DashboardFilters }), ...errors },
       },
     },
-    async (req) => dashboardData(req.tenant, await loadDashboard(req.tenant, req.params.id), req.query),
+    async (req) =>
+      dashboardData(
+        services,
+        req.tenant,
+        await loadDashboard(services, req.tenant, req.params.id),
+        req.query,
+      ),
   );
 
   app.get(
@@ -819,21 +620,8 @@ export function registerReportRoutes(app: ApiApp, services: Services): void {
     },
     async (req, reply) => {
       const ctx = req.tenant;
-      const board = await loadDashboard(ctx, req.params.id);
-      const data = await dashboardData(ctx, board, req.query);
-      const range = data.filters.date_range;
-      const pdf = await renderReportPdf({
-        ...(await printContext(ctx)),
-        title: board.name,
-        subtitle: `${range ? rangeLabel(range) : 'All time'} · ${(await clockOf(services, ctx.orgId)).timeZone}`,
-        sections: data.widgets.map((w) => ({
-          name: w.name ?? 'Widget',
-          view: w.view,
-          result: w.result,
-          previous: w.previous,
-          problem: w.problem ? `${w.problem.detail} (${w.problem.code})` : null,
-        })),
-      });
+      const board = await loadDashboard(services, ctx, req.params.id);
+      const pdf = await dashboardPdf(services, ctx, board, req.query);
       return sendPdf(reply, board.name, pdf);
     },
   );

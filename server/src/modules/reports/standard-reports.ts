@@ -13,6 +13,8 @@ import { clockOf, type ReportSpec, runReport } from './report-engine.js';
 export const STANDARD_REPORTS = {
   pipeline_by_stage: 'Pipeline by stage: count, value and weighted value of open deals',
   forecast_by_close_month: 'Forecast by expected close month: open deals, value and weighted value',
+  forecast_by_category:
+    'Forecast by close month and forecast category (pipeline, best case, commit, closed): deals, value and weighted value',
   win_rate: 'Win rate by month closed: won against won and lost',
   sales_cycle: 'Average sales cycle of won deals (days from creation to close), by owner',
   stage_funnel: 'Stage funnel: deals that reached each stage and the average days spent in it',
@@ -188,6 +190,64 @@ export async function standardReport(
             ),
           })),
           note,
+        };
+      }
+
+      if (key === 'forecast_by_category') {
+        // Salesforce's forecast: every deal not omitted (open ones and won ones), by the month of its
+        // expected close and its forecast category, in the categories' order.
+        const rows = await exec<{
+          m: string | null;
+          e: string | null;
+          c: string;
+          n: number;
+          v: string | null;
+          w: string | null;
+        }>(sql`
+          select to_char(date_trunc('month', o.expected_close_date), 'YYYY-MM-DD') as m,
+                 to_char(date_trunc('month', o.expected_close_date) + interval '1 month', 'YYYY-MM-DD') as e,
+                 o.forecast_category as c, count(*)::int as n, sum(o.amount) as v,
+                 sum(o.amount * case when o.status = 'won' then 100 else s.probability end / 100.0) as w
+            from opportunities o
+            join pipeline_stages s on s.org_id = o.org_id and s.id = o.stage_id
+           where ${base} and o.forecast_category in ('pipeline', 'best_case', 'commit', 'closed')
+             and ${options.from ? sql`o.expected_close_date >= ${options.from}::date` : sql`true`}
+             and ${options.to ? sql`o.expected_close_date <= ${options.to}::date` : sql`true`}
+           group by 1, 2, 3
+           order by 1 nulls last,
+             array_position(array['pipeline', 'best_case', 'commit', 'closed'], o.forecast_category)`);
+        const label = { pipeline: 'Pipeline', best_case: 'Best case', commit: 'Commit', closed: 'Closed' };
+        return {
+          key,
+          title: STANDARD_REPORTS[key],
+          object: 'opportunity',
+          columns: [
+            { key: 'month', label: 'Close month', type: 'text' },
+            { key: 'category', label: 'Forecast category', type: 'text' },
+            { key: 'count', label: 'Deals', type: 'number' },
+            ...money('Value', 'value'),
+            ...money('Weighted value', 'weighted'),
+          ],
+          rows: rows.map((r) => ({
+            values: {
+              month: r.m ? r.m.slice(0, 7) : '(no date)',
+              category: label[r.c as keyof typeof label] ?? r.c,
+              count: r.n,
+              ...(values ? { value: round(num(r.v)) ?? 0, weighted: round(num(r.w)) ?? 0 } : {}),
+            },
+            filter: and(
+              { field: 'forecast_category', op: 'eq', value: r.c },
+              r.m
+                ? {
+                    and: [
+                      { field: 'expected_close_date', op: 'gte', value: r.m },
+                      { field: 'expected_close_date', op: 'lt', value: r.e },
+                    ],
+                  }
+                : { field: 'expected_close_date', op: 'isEmpty' },
+            ),
+          })),
+          note: note ?? 'Omitted deals (lost, abandoned, or set so by hand) are left out',
         };
       }
 

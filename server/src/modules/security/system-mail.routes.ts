@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { notFound } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { listSystemMail } from '../../platform/mail/mailer.js';
+import { listSystemMail, systemMailAttachment } from '../../platform/mail/mailer.js';
 
 const SystemMail = z
   .object({
@@ -10,7 +11,7 @@ const SystemMail = z
     kind: z
       .string()
       .describe(
-        'password_reset, email_verification, signup_attempt, invitation, quote or workflow (a workflow’s e-mail step)',
+        'password_reset, email_verification, signup_attempt, invitation, quote, workflow (a workflow’s e-mail step), booking or report (a scheduled report or dashboard)',
       ),
     to: z.string(),
     subject: z.string(),
@@ -49,5 +50,28 @@ export function registerSystemMailRoutes(app: ApiApp, services: Services): void 
       transport: services.mailer.transport,
       data: await listSystemMail(services.database, req.tenant),
     }),
+  );
+
+  app.get(
+    '/system-mail/:id/attachments/:index',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        tags: ['system-mail'],
+        operationId: 'getSystemMailAttachment',
+        summary: 'A file sent with a message kept in the outbox (a quote’s or a scheduled report’s PDF)',
+        params: z.strictObject({ id: z.uuid(), index: z.coerce.number().int().min(0).max(99) }),
+        produces: ['application/octet-stream'],
+      },
+    },
+    async (req, reply) => {
+      const file = await systemMailAttachment(services.database, req.tenant, req.params.id, req.params.index);
+      if (!file) throw notFound('Attachment');
+      const name = file.filename.replace(/[^A-Za-z0-9._-]+/g, '-');
+      return reply
+        .type(file.contentType)
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .send(file.content);
+    },
   );
 }

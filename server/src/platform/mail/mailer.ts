@@ -16,7 +16,8 @@ export type SystemMailKind =
   | 'invitation'
   | 'quote'
   | 'workflow'
-  | 'booking';
+  | 'booking'
+  | 'report';
 
 /** A file sent with a message. */
 export type MailAttachment = { filename: string; contentType: string; content: Buffer };

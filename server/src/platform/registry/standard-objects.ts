@@ -270,6 +270,15 @@ STANDARD_OBJECTS.opportunity = {
       })),
     }),
     field('close_reason', 'Close reason', 'text', { readOnly: true }),
+    field('forecast_category', 'Forecast category', 'select', {
+      options: [
+        { value: 'pipeline', label: 'Pipeline' },
+        { value: 'best_case', label: 'Best case' },
+        { value: 'commit', label: 'Commit' },
+        { value: 'closed', label: 'Closed' },
+        { value: 'omitted', label: 'Omitted' },
+      ],
+    }),
     field('closed_at', 'Closed', 'datetime', { readOnly: true }),
     field('stage_entered_at', 'In stage since', 'datetime', { readOnly: true }),
     field('source', 'Source', 'select', {

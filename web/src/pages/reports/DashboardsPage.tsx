@@ -16,6 +16,7 @@ import { useState } from 'react';
 import { type ApiError, api, call, type Schemas } from '../../api/client';
 import { ReportChart, type ReportView } from './ReportChart';
 import { useDrill } from './ReportsPage';
+import { ScheduleButton } from './ScheduleDialog';
 
 type Widget = Schemas['DashboardWidget'];
 type Preset = 'today' | '7_days' | '30_days' | 'this_quarter';
@@ -131,6 +132,7 @@ export function DashboardsPage() {
             Download PDF
           </Anchor>
         )}
+        {board && <ScheduleButton target={{ dashboard_id: board.id }} name={board.name} />}
       </Group>
       {board && (
         <Group align="end">

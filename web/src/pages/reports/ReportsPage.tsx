@@ -18,6 +18,7 @@ import { useState } from 'react';
 import { type ApiError, api, call, type Schemas } from '../../api/client';
 import { objectsQuery } from '../../lib/query';
 import { type ReportCell, ReportChart, type ReportView } from './ReportChart';
+import { ScheduleButton } from './ScheduleDialog';
 
 type Spec = Schemas['ReportSpec'];
 const VIEWS: { value: ReportView; label: string }[] = [
@@ -239,6 +240,7 @@ export function ReportsPage() {
                 <Group gap="xs">
                   <Anchor href={`/api/v1/reports/${r.id}/export`}>CSV</Anchor>
                   <Anchor href={`/api/v1/reports/${r.id}/pdf`}>PDF</Anchor>
+                  <ScheduleButton target={{ report_id: r.id }} name={r.name} />
                 </Group>
               </Table.Td>
             </Table.Tr>
@@ -253,6 +255,7 @@ export function ReportsPage() {
 const STANDARD = [
   'pipeline_by_stage',
   'forecast_by_close_month',
+  'forecast_by_category',
   'win_rate',
   'sales_cycle',
   'stage_funnel',
