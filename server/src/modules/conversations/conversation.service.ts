@@ -5,7 +5,7 @@ import type { Services } from '../../platform/http/types.js';
 import { recordConsentIn } from '../consent/consent.service.js';
 import { type ChannelRow, e164, isEmail } from './channel.service.js';
 import type { ConversationListQueryInput, ConversationView, MessageView } from './conversation.dto.js';
-import { channels } from './conversation.schema.js';
+import { channels, isMetaKind } from './conversation.schema.js';
 import { ingestMessage } from './inbound.service.js';
 import { announceInbox } from './inbox-stream.js';
 import { queueMessage } from './send.service.js';
@@ -264,6 +264,11 @@ export async function compose(
   return withTenant(services.database, ctx, async (scope) => {
     const channel = await channelIn(scope, input.channel_id, 'body.channel_id');
     let to = input.to.trim();
+    if (isMetaKind(channel.kind))
+      throw badRequest(
+        'A Messenger or Instagram conversation starts with the person’s message: reply from its thread',
+        'body.channel_id',
+      );
     if (channel.kind === 'sms') {
       const number = e164(to);
       if (!number) throw badRequest('Not a phone number in E.164 (+14155550100)', 'body.to');
