@@ -251,6 +251,13 @@ export const ConversationUpdate = z.strictObject({
   assignee_id: z.uuid().nullable().optional().describe('A member of the organization, or null'),
 });
 
+export const ConversationContact = z.strictObject({
+  contact_id: z
+    .uuid()
+    .optional()
+    .describe("An existing contact; left out, the sender's contact is found or made"),
+});
+
 export const Reply = z.strictObject({
   text: z.string().min(1).max(100_000),
   subject: z.string().trim().max(500).optional(),

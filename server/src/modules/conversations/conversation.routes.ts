@@ -22,6 +22,7 @@ import {
   Compose,
   ConnectionTest,
   Conversation,
+  ConversationContact,
   ConversationListQuery,
   ConversationUpdate,
   Message,
@@ -31,6 +32,7 @@ import { CHANNEL_KINDS, channels } from './conversation.schema.js';
 import {
   compose,
   getThread,
+  linkContact,
   listConversations,
   markRead,
   receiveSms,
@@ -312,6 +314,22 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
       },
     },
     async (req) => updateConversation(services, req.tenant, req.params.id, req.body),
+  );
+  app.post(
+    '/conversations/:id/contact',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags: inbox,
+        operationId: 'linkConversationContact',
+        summary:
+          "Put the conversation's sender on a contact: `contact_id` links an existing one; without it, the contact with the sender's e-mail or number, or a new contact made from the sender (for Messenger / Instagram, with the name Meta shares). Every conversation with that person on the channel is linked",
+        params: Id,
+        body: ConversationContact,
+        response: { 200: Conversation, ...errors },
+      },
+    },
+    async (req) => linkContact(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/conversations/:id/read',

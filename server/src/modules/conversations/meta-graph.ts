@@ -93,3 +93,33 @@ export async function sendMetaMessage(
     return { ok: true, providerId: null };
   }
 }
+
+/**
+ * The person's name as Meta shares it with the page: Messenger's User Profile API
+ * (`GET /{PSID}?fields=first_name,last_name`), Instagram's (`GET /{IGSID}?fields=name,username`).
+ * @returns null when Meta does not answer with one (no permission, the person blocked the page)
+ */
+export async function metaProfileOf(
+  services: Services,
+  channel: ChannelRow,
+  personId: string,
+): Promise<{ first_name: string | null; last_name: string | null } | null> {
+  const fields = channel.kind === 'instagram' ? 'name,username' : 'first_name,last_name';
+  try {
+    const response = await graphCall(services, channel, `${encodeURIComponent(personId)}?fields=${fields}`, {
+      method: 'GET',
+    });
+    if (response.status !== 200) return null;
+    const p = JSON.parse(response.body) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim().slice(0, 100) : null);
+    if (channel.kind === 'instagram') {
+      const name = text(p.name) ?? (text(p.username) ? `@${text(p.username)}` : null);
+      return name ? { first_name: name, last_name: null } : null;
+    }
+    const first = text(p.first_name);
+    const last = text(p.last_name);
+    return first || last ? { first_name: first, last_name: last } : null;
+  } catch {
+    return null;
+  }
+}
