@@ -75,6 +75,15 @@ CASES['PATCH /api/v1/conversations/:id'] = [
     send: (v) => ({ url: conversation(v), body: { status: 'open' } }),
   },
 ];
+// The sender put on a contact: the conversation (path) and an existing contact (body) must be the
+// caller's; the walked conversation's sender is its tenant's contact already, found again.
+CASES['POST /api/v1/conversations/:id/contact'] = [
+  { fields: { 'path.id': 'conversation' }, send: (v) => ({ url: `${conversation(v)}/contact`, body: {} }) },
+  {
+    fields: { 'path.id': 'conversation', 'body.contact_id': 'contact' },
+    send: (v) => ({ url: `${conversation(v)}/contact`, body: { contact_id: v['body.contact_id'] } }),
+  },
+];
 CASES['POST /api/v1/conversations/:id/read'] = [
   { fields: { 'path.id': 'conversation' }, send: (v) => ({ url: `${conversation(v)}/read` }) },
 ];

@@ -34,6 +34,11 @@ export type Dovecot = {
   password: string;
   /** Appends a raw message to the user's INBOX over IMAP (imapflow); @returns its UID */
   append(raw: string | Buffer, mailbox?: string): Promise<number | undefined>;
+  /**
+   * Drops every IMAP connection of the user (`doveadm kick`), as a server restart or a network cut
+   * would. @returns whether there was one to drop
+   */
+  kick(): boolean;
   stop(): Promise<void>;
 };
 
@@ -143,6 +148,16 @@ service anvil {
         return res ? res.uid : undefined;
       } finally {
         await c.logout();
+      }
+    },
+    kick() {
+      try {
+        execFileSync('doveadm', ['-c', conf, 'kick', user], { stdio: 'pipe', timeout: 10_000 });
+        return true;
+      } catch (error) {
+        // 68 (EX_NOUSER): no connection of the user to drop.
+        if ((error as { status?: number }).status === 68) return false;
+        throw error;
       }
     },
     async stop() {

@@ -973,6 +973,23 @@ export interface paths {
         patch: operations["updateConversation"];
         trace?: never;
     };
+    "/api/v1/conversations/{id}/contact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put the conversation's sender on a contact: `contact_id` links an existing one; without it, the contact with the sender's e-mail or number, or a new contact made from the sender (for Messenger / Instagram, with the name Meta shares). Every conversation with that person on the channel is linked */
+        post: operations["linkConversationContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations/{id}/messages": {
         parameters: {
             query?: never;
@@ -3772,7 +3789,7 @@ export interface paths {
         /** Meta's verification handshake: `hub.mode=subscribe` with the settings' verify token is answered with `hub.challenge` as text; 403 `verify_token_mismatch` */
         get: operations["verifyMetaWebhook"];
         put?: never;
-        /** Meta's page webhook, signed with X-Hub-Signature-256 (HMAC-SHA256 of the body under the app secret): each leadgen change is queued once by its leadgen id; every delivery is kept in the intake ledger. 403 `invalid_signature` (counted) when the signature is missing or wrong */
+        /** Meta's page and Instagram webhook, signed with X-Hub-Signature-256 (HMAC-SHA256 of the body under the app secret): each leadgen change is queued once by its leadgen id; Messenger and Instagram messages go to the inbox once by their message id; every delivery is kept in the intake ledger. 403 `invalid_signature` (counted) when the signature is missing or wrong */
         post: operations["receiveMetaWebhook"];
         delete?: never;
         options?: never;
@@ -9058,9 +9075,17 @@ export interface components {
             /** @description SMS: the URL to set as the Twilio number's messaging webhook */
             inbound_webhook_url: string | null;
             /** @enum {string} */
-            kind: "email" | "sms" | "local";
+            kind: "email" | "sms" | "local" | "messenger" | "instagram";
             last_error: string | null;
             last_sync_at: string | null;
+            /** @description IMAP: a worker holds an IDLE connection to the mailbox, so new mail arrives within seconds */
+            listening: boolean;
+            /** @description Messenger / Instagram: the page replies are sent through */
+            meta: {
+                page_id: string;
+                /** @description `********` when set, null when not: the secret is never answered */
+                page_token: string | null;
+            } | null;
             name: string;
             provider: {
                 api_base: string | null;
@@ -9101,7 +9126,7 @@ export interface components {
                 error: string | null;
                 ok: boolean;
                 /** @enum {string} */
-                part: "smtp" | "imap" | "twilio" | "local" | "provider";
+                part: "smtp" | "imap" | "twilio" | "local" | "provider" | "meta";
             }[];
             ok: boolean;
         };
@@ -9110,7 +9135,7 @@ export interface components {
                 error: string | null;
                 ok: boolean;
                 /** @enum {string} */
-                part: "smtp" | "imap" | "twilio" | "local" | "provider";
+                part: "smtp" | "imap" | "twilio" | "local" | "provider" | "meta";
             }[];
             ok: boolean;
         };
@@ -9133,9 +9158,17 @@ export interface components {
             /** @description SMS: the URL to set as the Twilio number's messaging webhook */
             inbound_webhook_url: string | null;
             /** @enum {string} */
-            kind: "email" | "sms" | "local";
+            kind: "email" | "sms" | "local" | "messenger" | "instagram";
             last_error: string | null;
             last_sync_at: string | null;
+            /** @description IMAP: a worker holds an IDLE connection to the mailbox, so new mail arrives within seconds */
+            listening: boolean;
+            /** @description Messenger / Instagram: the page replies are sent through */
+            meta: {
+                page_id: string;
+                /** @description `********` when set, null when not: the secret is never answered */
+                page_token: string | null;
+            } | null;
             name: string;
             provider: {
                 api_base: string | null;
@@ -9653,7 +9686,7 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 /** @enum {string} */
-                kind: "email" | "sms" | "local";
+                kind: "email" | "sms" | "local" | "messenger" | "instagram";
                 name: string;
             };
             contact: {
@@ -9678,7 +9711,7 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 /** @enum {string} */
-                kind: "email" | "sms" | "local";
+                kind: "email" | "sms" | "local" | "messenger" | "instagram";
                 name: string;
             };
             contact: {
@@ -19819,7 +19852,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The mailbox’s e-mail address, or the Twilio number in E.164 (+14155550100) */
+                    /** @description The mailbox’s e-mail address, the Twilio number in E.164 (+14155550100), the Facebook page id (Messenger) or the Instagram professional account id (Instagram) */
                     address: string;
                     from_name?: string | null;
                     imap?: {
@@ -19834,7 +19867,14 @@ export interface operations {
                         user: string;
                     };
                     /** @enum {string} */
-                    kind: "email" | "sms" | "local";
+                    kind: "email" | "sms" | "local" | "messenger" | "instagram";
+                    /** @description Messenger / Instagram: the page and its token. Messages arrive at the organization's Meta webhook (Settings, Meta), verified with its app secret */
+                    meta?: {
+                        /** @description Instagram: the id of the Facebook page linked to the account (replies go through it); Messenger: the page is the address */
+                        page_id?: string;
+                        /** @description Write-only: the page access token (pages_messaging, instagram_manage_messages) */
+                        page_token?: string;
+                    };
                     name: string;
                     /** @description Provider mode (e-mail): send by the provider’s API and receive by its webhooks instead of SMTP / IMAP */
                     provider?: {
@@ -20182,7 +20222,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The mailbox’s e-mail address, or the Twilio number in E.164 (+14155550100) */
+                    /** @description The mailbox’s e-mail address, the Twilio number in E.164 (+14155550100), the Facebook page id (Messenger) or the Instagram professional account id (Instagram) */
                     address?: string;
                     from_name?: string | null;
                     imap?: {
@@ -20195,6 +20235,13 @@ export interface operations {
                         /** @default true */
                         secure?: boolean;
                         user: string;
+                    };
+                    /** @description Messenger / Instagram: the page and its token. Messages arrive at the organization's Meta webhook (Settings, Meta), verified with its app secret */
+                    meta?: {
+                        /** @description Instagram: the id of the Facebook page linked to the account (replies go through it); Messenger: the page is the address */
+                        page_id?: string;
+                        /** @description Write-only: the page access token (pages_messaging, instagram_manage_messages) */
+                        page_token?: string;
                     };
                     name?: string;
                     /** @description Provider mode (e-mail): send by the provider’s API and receive by its webhooks instead of SMTP / IMAP */
@@ -25207,7 +25254,7 @@ export interface operations {
                             /** Format: uuid */
                             id: string;
                             /** @enum {string} */
-                            kind: "email" | "sms" | "local";
+                            kind: "email" | "sms" | "local" | "messenger" | "instagram";
                             name: string;
                         };
                         contact: {
@@ -25319,6 +25366,128 @@ export interface operations {
                     assignee_id?: string | null;
                     /** @enum {string} */
                     status?: "open" | "closed";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    linkConversationContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description An existing contact; left out, the sender's contact is found or made
+                     */
+                    contact_id?: string;
                 };
             };
         };
@@ -25694,7 +25863,7 @@ export interface operations {
                             /** Format: uuid */
                             id: string;
                             /** @enum {string} */
-                            kind: "email" | "sms" | "local";
+                            kind: "email" | "sms" | "local" | "messenger" | "instagram";
                             name: string;
                         }[];
                     };
@@ -49558,6 +49727,12 @@ export interface operations {
                     "application/json": {
                         leads_queued: number;
                         leads_seen: number;
+                        /** @description Messages for a page or account no active channel of the organization listens to */
+                        messages_ignored: number;
+                        /** @description Messages already stored (a redelivery, an echo of a reply) */
+                        messages_seen: number;
+                        /** @description Messenger / Instagram messages stored in the inbox (issue 23) */
+                        messages_stored: number;
                         /** @enum {boolean} */
                         received: true;
                     };
@@ -69102,7 +69277,7 @@ export interface operations {
                     data: {
                         channel_id: string;
                         /** @enum {string} */
-                        channel_kind: "email" | "sms" | "local";
+                        channel_kind: "email" | "sms" | "local" | "messenger" | "instagram";
                         conversation_id: string;
                         error?: string;
                         message_id: string;
@@ -69155,7 +69330,7 @@ export interface operations {
                     data: {
                         channel_id: string;
                         /** @enum {string} */
-                        channel_kind: "email" | "sms" | "local";
+                        channel_kind: "email" | "sms" | "local" | "messenger" | "instagram";
                         conversation_id: string;
                         error?: string;
                         message_id: string;
@@ -69208,7 +69383,7 @@ export interface operations {
                     data: {
                         channel_id: string;
                         /** @enum {string} */
-                        channel_kind: "email" | "sms" | "local";
+                        channel_kind: "email" | "sms" | "local" | "messenger" | "instagram";
                         conversation_id: string;
                         error?: string;
                         message_id: string;

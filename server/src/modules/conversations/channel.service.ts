@@ -7,8 +7,9 @@ import { badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { recordIntegration } from '../ops/integration-health.service.js';
 import type { ChannelCreateInput, ChannelUpdateInput, ChannelView } from './conversation.dto.js';
-import { type ChannelSecrets, type ChannelSettings, channels } from './conversation.schema.js';
+import { type ChannelSecrets, type ChannelSettings, channels, isMetaKind } from './conversation.schema.js';
 import { checkProvider } from './email-provider.js';
+import { graphCall, graphReason } from './meta-graph.js';
 import { sealChannelSecrets, unsealChannelSecrets } from './secrets.js';
 import { twilioClient } from './twilio.js';
 
@@ -47,7 +48,9 @@ export function channelViewOf(services: Services, row: ChannelRow): ChannelView 
           inbound_webhook_url: `${services.config.baseUrl}/api/v1/public/channels/${row.orgId}/${row.id}/provider/inbound`,
         }
       : null,
+    meta: s.meta ? { page_id: s.meta.page_id, page_token: mask(secrets.meta_page_token) } : null,
     inbound_webhook_url: row.kind === 'sms' ? inboundWebhookUrl(services, row) : null,
+    listening: !!row.idleUntil && Date.parse(row.idleUntil) > Date.now(),
     imap_last_uid: row.imapLastUid,
     last_sync_at: row.lastSyncAt,
     last_error: row.lastError,
@@ -108,7 +111,36 @@ function settle(
     if (settings.provider.name === 'mailgun' && !settings.provider.domain)
       throw badRequest('A Mailgun channel needs its sending domain', 'body.provider.domain');
   }
-  if (kind === 'sms') {
+  if (input.meta) {
+    const { page_token, ...rest } = input.meta;
+    const pageId = rest.page_id ?? settings.meta?.page_id ?? (kind === 'messenger' ? address : undefined);
+    if (pageId) settings.meta = { page_id: pageId };
+    if (page_token !== undefined) secrets.meta_page_token = page_token;
+  }
+  if (isMetaKind(kind)) {
+    address = address.trim();
+    if (!/^\d{1,32}$/.test(address))
+      throw badRequest(
+        kind === 'messenger'
+          ? 'The address is the Facebook page id (digits)'
+          : 'The address is the Instagram professional account id (digits)',
+        'body.address',
+      );
+    // A Messenger channel's page is its address.
+    if (kind === 'messenger') settings.meta = { page_id: address };
+    if (!settings.meta?.page_id || !/^\d{1,32}$/.test(settings.meta.page_id))
+      throw badRequest(
+        'The Facebook page linked to the Instagram account is needed (its id)',
+        'body.meta.page_id',
+      );
+    if (!secrets.meta_page_token)
+      throw badRequest('The page access token is needed to reply', 'body.meta.page_token');
+  } else if (settings.meta) {
+    throw badRequest('Only a Messenger or Instagram channel has a page', 'body.meta');
+  }
+  if (isMetaKind(kind)) {
+    // Checked above.
+  } else if (kind === 'sms') {
     const number = e164(address);
     if (!number) throw badRequest('The number is not a phone number in E.164 (+14155550100)', 'body.address');
     address = number;
@@ -246,7 +278,11 @@ export async function scheduleSync(
 }
 
 /** The IMAP client of a channel (https://imapflow.com). */
-export function imapClientOf(services: Services, row: ChannelRow): ImapFlow {
+export function imapClientOf(
+  services: Services,
+  row: ChannelRow,
+  overrides: Partial<ConstructorParameters<typeof ImapFlow>[0]> = {},
+): ImapFlow {
   const imap = row.settings.imap;
   if (!imap) throw badRequest('The channel has no IMAP server', 'body.imap');
   return new ImapFlow({
@@ -260,6 +296,7 @@ export function imapClientOf(services: Services, row: ChannelRow): ImapFlow {
     socketTimeout: 60_000,
     // A self-hosted mailbox may use its own certificate; STARTTLS is used when offered.
     tls: { rejectUnauthorized: false },
+    ...overrides,
   });
 }
 
@@ -286,7 +323,7 @@ const reason = (error: unknown) => (error instanceof Error ? error.message : Str
 export async function testChannel(services: Services, ctx: TenantContext, id: string) {
   const row = await loadChannel(services, ctx, id);
   const checks: {
-    part: 'smtp' | 'imap' | 'twilio' | 'local' | 'provider';
+    part: 'smtp' | 'imap' | 'twilio' | 'local' | 'provider' | 'meta';
     ok: boolean;
     error: string | null;
   }[] = [];
@@ -320,6 +357,14 @@ export async function testChannel(services: Services, ctx: TenantContext, id: st
     await check('twilio', async () => {
       const twilio = twilioClient(services, row);
       await twilio.api.v2010.accounts(row.settings.twilio!.account_sid).fetch();
+    });
+  if (isMetaKind(row.kind))
+    await check('meta', async () => {
+      // The token reads the page (Messenger) or the account (Instagram): it is valid for it.
+      const response = await graphCall(services, row, `${encodeURIComponent(row.address)}?fields=id,name`, {
+        method: 'GET',
+      });
+      if (response.status !== 200) throw new Error(graphReason(response).error);
     });
   for (const c of checks)
     if (c.part !== 'local')

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHANNEL_KINDS } from './conversation.schema.js';
 
 const Host = z.string().trim().min(1).max(253);
 const Port = z.number().int().min(1).max(65535);
@@ -57,15 +58,34 @@ const ProviderIn = z.strictObject({
   domain: z.string().trim().min(1).max(253).nullable().optional().describe('Mailgun: the sending domain'),
 });
 
+const MetaIn = z.strictObject({
+  page_id: z
+    .string()
+    .trim()
+    .regex(/^\d{1,32}$/)
+    .optional()
+    .describe(
+      'Instagram: the id of the Facebook page linked to the account (replies go through it); Messenger: the page is the address',
+    ),
+  page_token: z
+    .string()
+    .min(10)
+    .max(1000)
+    .optional()
+    .describe('Write-only: the page access token (pages_messaging, instagram_manage_messages)'),
+});
+
 export const ChannelCreate = z.strictObject({
-  kind: z.enum(['email', 'sms', 'local']),
+  kind: z.enum(CHANNEL_KINDS),
   name: z.string().trim().min(1).max(200),
   address: z
     .string()
     .trim()
     .min(3)
     .max(320)
-    .describe('The mailbox’s e-mail address, or the Twilio number in E.164 (+14155550100)'),
+    .describe(
+      'The mailbox’s e-mail address, the Twilio number in E.164 (+14155550100), the Facebook page id (Messenger) or the Instagram professional account id (Instagram)',
+    ),
   from_name: z.string().trim().max(200).nullable().optional(),
   smtp: SmtpIn.optional(),
   imap: ImapIn.optional(),
@@ -76,6 +96,9 @@ export const ChannelCreate = z.strictObject({
     .describe(
       'Provider mode (e-mail): send by the provider’s API and receive by its webhooks instead of SMTP / IMAP',
     ),
+  meta: MetaIn.optional().describe(
+    "Messenger / Instagram: the page and its token. Messages arrive at the organization's Meta webhook (Settings, Meta), verified with its app secret",
+  ),
 });
 export type ChannelCreateInput = z.infer<typeof ChannelCreate>;
 
@@ -92,7 +115,7 @@ const Masked = z
 export const Channel = z
   .object({
     id: z.uuid(),
-    kind: z.enum(['email', 'sms', 'local']),
+    kind: z.enum(CHANNEL_KINDS),
     name: z.string(),
     address: z.string(),
     from_name: z.string().nullable(),
@@ -133,10 +156,17 @@ export const Channel = z
           .describe("The URL to set as the provider's inbound route (Inbound Parse, inbound webhook, route)"),
       })
       .nullable(),
+    meta: z
+      .object({ page_id: z.string(), page_token: Masked })
+      .nullable()
+      .describe('Messenger / Instagram: the page replies are sent through'),
     inbound_webhook_url: z
       .string()
       .nullable()
       .describe("SMS: the URL to set as the Twilio number's messaging webhook"),
+    listening: z
+      .boolean()
+      .describe('IMAP: a worker holds an IDLE connection to the mailbox, so new mail arrives within seconds'),
     imap_last_uid: z.number().int(),
     last_sync_at: z.string().nullable(),
     last_error: z.string().nullable(),
@@ -152,7 +182,7 @@ export const ConnectionTest = z
     ok: z.boolean(),
     checks: z.array(
       z.object({
-        part: z.enum(['smtp', 'imap', 'twilio', 'local', 'provider']),
+        part: z.enum(['smtp', 'imap', 'twilio', 'local', 'provider', 'meta']),
         ok: z.boolean(),
         error: z.string().nullable(),
       }),
@@ -192,7 +222,7 @@ export type MessageView = z.infer<typeof Message>;
 export const Conversation = z
   .object({
     id: z.uuid(),
-    channel: z.object({ id: z.uuid(), kind: z.enum(['email', 'sms', 'local']), name: z.string() }),
+    channel: z.object({ id: z.uuid(), kind: z.enum(CHANNEL_KINDS), name: z.string() }),
     contact: z.object({ id: z.uuid(), name: z.string().nullable() }).nullable(),
     counterpart: z.string(),
     subject: z.string().nullable(),
@@ -219,6 +249,13 @@ export type ConversationListQueryInput = z.infer<typeof ConversationListQuery>;
 export const ConversationUpdate = z.strictObject({
   status: z.enum(['open', 'closed']).optional(),
   assignee_id: z.uuid().nullable().optional().describe('A member of the organization, or null'),
+});
+
+export const ConversationContact = z.strictObject({
+  contact_id: z
+    .uuid()
+    .optional()
+    .describe("An existing contact; left out, the sender's contact is found or made"),
 });
 
 export const Reply = z.strictObject({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type CatalogueOf, defineEvent, registerEvents } from '../../platform/events/event-catalogue.js';
+import { CHANNEL_KINDS } from './conversation.schema.js';
 
 /**
  * The messages of the inbox (issue 23): each message in and out is an event, its subject the
@@ -11,7 +12,7 @@ const MessageData = z.object({
   conversation_id: z.string(),
   message_id: z.string(),
   channel_id: z.string(),
-  channel_kind: z.enum(['email', 'sms', 'local']),
+  channel_kind: z.enum(CHANNEL_KINDS),
   subject: z.string().nullable(),
   /** The first 200 characters of the text. */
   preview: z.string(),
@@ -41,7 +42,14 @@ const UnsubscribeData = z.object({
 /** Who a delivery report is about: the contact's name and address, or the address alone. */
 const whom = (data: { name: string | null; recipient: string }) =>
   data.name ? `${data.name} (${data.recipient})` : data.recipient;
-const medium = (kind: string) => (kind === 'sms' ? 'a text message' : 'an e-mail');
+const medium = (kind: string) =>
+  kind === 'sms'
+    ? 'a text message'
+    : kind === 'messenger'
+      ? 'a Messenger message'
+      : kind === 'instagram'
+        ? 'an Instagram message'
+        : 'an e-mail';
 const about = (subject: string | null) => (subject ? `: “${subject}”` : '');
 
 export const conversationEvents = registerEvents({

@@ -22,15 +22,17 @@ import {
   Compose,
   ConnectionTest,
   Conversation,
+  ConversationContact,
   ConversationListQuery,
   ConversationUpdate,
   Message,
   Reply,
 } from './conversation.dto.js';
-import { channels } from './conversation.schema.js';
+import { CHANNEL_KINDS, channels } from './conversation.schema.js';
 import {
   compose,
   getThread,
+  linkContact,
   listConversations,
   markRead,
   receiveSms,
@@ -40,6 +42,7 @@ import {
 } from './conversation.service.js';
 import { syncMailbox } from './email-sync.service.js';
 import { announceInbox, inboxTopic } from './inbox-stream.js';
+import { existingWatchersOf } from './mailbox-watch.js';
 import { registerProviderWebhooks } from './provider.routes.js';
 import { retryMessage } from './send.service.js';
 import { isTwilioSignature } from './twilio.js';
@@ -104,7 +107,16 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
         response: { 200: Channel, ...errors },
       },
     },
-    async (req) => updateChannel(services, req.tenant, req.params.id, req.body),
+    async (req) => {
+      const updated = await updateChannel(services, req.tenant, req.params.id, req.body);
+      // This process's IDLE connection ends (another worker's at its next renewal, or when it sees
+      // the new settings) and, in a worker, an active mailbox is listened to again at once.
+      const watchers = existingWatchersOf(services);
+      await watchers?.stop(req.params.id);
+      if (updated.status === 'active' && updated.imap && !updated.provider)
+        watchers?.ensure(req.tenant.orgId, req.params.id);
+      return updated;
+    },
   );
   app.delete(
     '/channels/:id',
@@ -120,6 +132,7 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
     },
     async (req, res) => {
       await deleteChannel(services, req.tenant, req.params.id);
+      await existingWatchersOf(services)?.stop(req.params.id);
       return res.code(204).send(null);
     },
   );
@@ -193,7 +206,7 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
             data: z.array(
               z.object({
                 id: z.uuid(),
-                kind: z.enum(['email', 'sms', 'local']),
+                kind: z.enum(CHANNEL_KINDS),
                 name: z.string(),
                 address: z.string(),
               }),
@@ -301,6 +314,22 @@ export function registerConversationRoutes(app: ApiApp, services: Services): voi
       },
     },
     async (req) => updateConversation(services, req.tenant, req.params.id, req.body),
+  );
+  app.post(
+    '/conversations/:id/contact',
+    {
+      config: { access: 'records:write' },
+      schema: {
+        tags: inbox,
+        operationId: 'linkConversationContact',
+        summary:
+          "Put the conversation's sender on a contact: `contact_id` links an existing one; without it, the contact with the sender's e-mail or number, or a new contact made from the sender (for Messenger / Instagram, with the name Meta shares). Every conversation with that person on the channel is linked",
+        params: Id,
+        body: ConversationContact,
+        response: { 200: Conversation, ...errors },
+      },
+    },
+    async (req) => linkContact(services, req.tenant, req.params.id, req.body),
   );
   app.post(
     '/conversations/:id/read',

@@ -28,7 +28,22 @@ export type ChannelSettings = {
    * default the provider's public one), `domain` the Mailgun sending domain.
    */
   provider?: { name: ProviderName; api_base: string | null; domain: string | null } | undefined;
+  /**
+   * Messenger and Instagram (issue 23): the Facebook page whose Send API replies go through
+   * (`POST /{page_id}/messages`); a Messenger channel's address is this page id, an Instagram
+   * channel's is its professional account id (the page is the one linked to it).
+   */
+  meta?: { page_id: string } | undefined;
 };
+
+/** What a channel is (issue 23). */
+export const CHANNEL_KINDS = ['email', 'sms', 'local', 'messenger', 'instagram'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+/** The channel kinds that speak Meta's Messenger Platform (Messenger, Instagram direct messages). */
+export const META_KINDS = ['messenger', 'instagram'] as const;
+export type MetaKind = (typeof META_KINDS)[number];
+export const isMetaKind = (kind: string): kind is MetaKind =>
+  (META_KINDS as readonly string[]).includes(kind);
 
 /** The e-mail providers a channel can send through (issue 23). */
 export const PROVIDER_NAMES = ['sendgrid', 'postmark', 'mailgun'] as const;
@@ -47,6 +62,8 @@ export type ChannelSecrets = {
    * (and in SendGrid's Inbound Parse URL, which SendGrid does not sign).
    */
   provider_webhook_key?: string;
+  /** Messenger / Instagram: the page access token the Send API is called with. */
+  meta_page_token?: string;
 };
 
 /**
@@ -61,7 +78,7 @@ export const channels = pgTable(
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
     id: idColumn(),
-    /** `email`, `sms` or `local`. */
+    /** `email`, `sms`, `local`, `messenger` or `instagram`. */
     kind: text('kind').notNull(),
     name: text('name').notNull(),
     address: text('address').notNull(),
@@ -76,6 +93,12 @@ export const channels = pgTable(
     imapUidValidity: bigint('imap_uid_validity', { mode: 'number' }),
     imapLastUid: bigint('imap_last_uid', { mode: 'number' }).notNull().default(0),
     lastSyncAt: ts('last_sync_at'),
+    /**
+     * IMAP IDLE (issue 23): the worker holding the mailbox's one IDLE connection and until when its
+     * lease runs (renewed while it listens); another worker takes over once it has run out.
+     */
+    idleOwner: text('idle_owner'),
+    idleUntil: ts('idle_until'),
     lastError: text('last_error'),
     /** Webhook requests refused for a bad signature. */
     rejectedWebhooks: integer('rejected_webhooks').notNull().default(0),
@@ -87,7 +110,8 @@ export const channels = pgTable(
 
 /**
  * A conversation: the thread of messages with one counterpart on one channel. `counterpart` is
- * the other side's e-mail (lower-cased) or number (E.164).
+ * the other side's e-mail (lower-cased), number (E.164), or page-scoped id (Messenger PSID,
+ * Instagram IGSID).
  */
 export const conversations = pgTable(
   'conversations',

@@ -3,11 +3,13 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { recordConsentIn } from '../consent/consent.service.js';
+import { createContactIn } from '../contacts/contact.service.js';
 import { type ChannelRow, e164, isEmail } from './channel.service.js';
 import type { ConversationListQueryInput, ConversationView, MessageView } from './conversation.dto.js';
-import { channels } from './conversation.schema.js';
+import { channels, isMetaKind } from './conversation.schema.js';
 import { ingestMessage } from './inbound.service.js';
 import { announceInbox } from './inbox-stream.js';
+import { metaProfileOf } from './meta-graph.js';
 import { queueMessage } from './send.service.js';
 import { suppressIn } from './suppression.service.js';
 
@@ -178,6 +180,87 @@ export async function updateConversation(
   });
 }
 
+/**
+ * Puts the conversation's person on a contact (issue 23, "an unknown sender can be turned into a
+ * contact in one click"): `contact_id` links an existing contact; without it the contact with the
+ * sender's e-mail or number is linked when there is one, else a contact is made from the sender
+ * (its e-mail, its number, or for Messenger / Instagram the name Meta shares with the page). Every
+ * conversation with that person on the channel is linked, so their next messages land on the
+ * contact's timeline.
+ * @throws 404 unknown conversation or contact
+ */
+export async function linkContact(
+  services: Services,
+  ctx: TenantContext,
+  id: string,
+  input: { contact_id?: string | undefined },
+): Promise<ConversationView> {
+  const conversation = await withTenant(services.database, ctx, (scope) => loadConversation(scope, id), {
+    readOnly: true,
+  });
+  let profile: { first_name: string | null; last_name: string | null } | null = null;
+  if (!input.contact_id && isMetaKind(conversation.channel_kind)) {
+    const channel = await withTenant(
+      services.database,
+      ctx,
+      async ({ tx }) =>
+        (
+          await tx
+            .select()
+            .from(channels)
+            .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, conversation.channel_id)))
+        )[0],
+      { readOnly: true },
+    );
+    // Outside the transaction: a call to Meta holds no connection.
+    if (channel) profile = await metaProfileOf(services, channel, conversation.counterpart);
+  }
+  return withTenant(services.database, ctx, async (scope) => {
+    const c = await loadConversation(scope, id);
+    let contactId = input.contact_id ?? null;
+    if (contactId) {
+      const { rows } = await scope.conn.query(
+        `select 1 from contacts where org_id = $1 and id = $2 and archived_at is null`,
+        [ctx.orgId, contactId],
+      );
+      if (!rows.length) throw notFound('Contact', contactId);
+    } else if (c.channel_kind === 'sms') {
+      const { rows } = await scope.conn.query<{ id: string }>(
+        `select id from contacts where org_id = $1 and archived_at is null
+            and (phone = $2 or phones @> jsonb_build_array(jsonb_build_object('e164', $2::text)))
+          order by created_at limit 1`,
+        [ctx.orgId, c.counterpart],
+      );
+      contactId =
+        rows[0]?.id ?? (await createContactIn(scope, services, { phones: [{ number: c.counterpart }] })).id;
+    } else if (isMetaKind(c.channel_kind)) {
+      const label = c.channel_kind === 'instagram' ? 'Instagram' : 'Messenger';
+      contactId = (
+        await createContactIn(scope, services, {
+          first_name: profile?.first_name ?? `${label} ${c.counterpart.slice(-6)}`,
+          last_name: profile?.last_name ?? null,
+          notes: profile ? null : `From ${label}; Meta did not share the name (id ${c.counterpart}).`,
+        })
+      ).id;
+    } else {
+      const { rows } = await scope.conn.query<{ id: string }>(
+        `select e.contact_id as id from contact_emails e join contacts k on k.org_id = e.org_id and k.id = e.contact_id
+          where e.org_id = $1 and e.email = $2 and e.active and k.archived_at is null limit 1`,
+        [ctx.orgId, c.counterpart],
+      );
+      contactId =
+        rows[0]?.id ?? (await createContactIn(scope, services, { emails: [{ value: c.counterpart }] })).id;
+    }
+    await scope.conn.query(
+      `update conversations set contact_id = $4, updated_at = clock_timestamp()
+        where org_id = $1 and channel_id = $2 and counterpart = $3`,
+      [ctx.orgId, c.channel_id, c.counterpart, contactId],
+    );
+    await announceInbox(scope.conn, ctx.orgId);
+    return viewOf(await loadConversation(scope, id));
+  });
+}
+
 /** Marks every message of a conversation read. */
 export async function markRead(
   services: Services,
@@ -264,6 +347,11 @@ export async function compose(
   return withTenant(services.database, ctx, async (scope) => {
     const channel = await channelIn(scope, input.channel_id, 'body.channel_id');
     let to = input.to.trim();
+    if (isMetaKind(channel.kind))
+      throw badRequest(
+        'A Messenger or Instagram conversation starts with the person’s message: reply from its thread',
+        'body.channel_id',
+      );
     if (channel.kind === 'sms') {
       const number = e164(to);
       if (!number) throw badRequest('Not a phone number in E.164 (+14155550100)', 'body.to');

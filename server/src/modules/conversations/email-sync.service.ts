@@ -11,6 +11,7 @@ import {
 } from './channel.service.js';
 import { channels } from './conversation.schema.js';
 import { ingestMessage, parseEmail } from './inbound.service.js';
+import { mailboxWatchersOf, type WatchOptions } from './mailbox-watch.js';
 
 /** How often a mailbox is polled, seconds. */
 export const POLL_SECONDS = 60;
@@ -87,7 +88,12 @@ export async function syncMailbox(
           }
           await scope.tx
             .update(channels)
-            .set({ imapUidValidity: validity, imapLastUid: maxUid })
+            .set({
+              imapUidValidity: validity,
+              // Two syncs may overlap (an IDLE wake-up and the poll): the last UID never goes back.
+              imapLastUid: sql`case when ${channels.imapUidValidity} is not distinct from ${validity}
+                then greatest(${channels.imapLastUid}, ${maxUid}) else ${maxUid} end`,
+            })
             .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, row.id)));
         });
         lastUid = maxUid;
@@ -129,9 +135,15 @@ async function noteSync(services: Services, ctx: TenantContext, row: ChannelRow,
   });
 }
 
+/** The process's IMAP IDLE watchers (`mailbox-watch.ts`), syncing with `syncMailbox`. */
+export const watchersOf = (services: Services, options?: Partial<WatchOptions>) =>
+  mailboxWatchersOf(services, (ctx, id) => syncMailbox(services, ctx, id), options);
+
 /**
  * The polling job (the worker): syncs the mailbox, then arms the next poll while the channel is
- * active. A failed sync is recorded on the channel (`last_error`) and polled again later.
+ * active, and makes sure the worker listens to the mailbox (IMAP IDLE, `mailbox-watch.ts`) so new
+ * mail arrives within seconds; the poll is the fallback when IDLE cannot be held. A failed sync
+ * is recorded on the channel (`last_error`) and polled again later.
  */
 export function defineChannelJobs(services: Services): void {
   services.jobs.define<SyncJob & { not_before?: number }>(
@@ -144,14 +156,16 @@ export function defineChannelJobs(services: Services): void {
       } catch {
         // Recorded on the channel; the next poll tries again.
       }
-      await withTenant(services.database, ctx, async (scope) => {
+      const active = await withTenant(services.database, ctx, async (scope) => {
         const { rows } = await scope.conn.query<{ id: string }>(
           `select id from channels where org_id = $1 and id = $2 and status = 'active' and settings ? 'imap'`,
           [data.org_id, data.channel_id],
         );
         if (rows[0])
           await scheduleSync(services, scope.conn, { orgId: data.org_id, id: data.channel_id }, POLL_SECONDS);
+        return !!rows[0];
       });
+      if (active) watchersOf(services).ensure(data.org_id, data.channel_id);
     },
   );
 }

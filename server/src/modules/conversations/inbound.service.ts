@@ -5,6 +5,7 @@ import type { TenantScope } from '../../db/tenant.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import type { ChannelRow } from './channel.service.js';
+import { type ChannelKind, isMetaKind } from './conversation.schema.js';
 import { type DeliveryReport, deliveryReportsOf, recordDeliveryReports } from './delivery-report.js';
 import { announceInbox } from './inbox-stream.js';
 
@@ -90,12 +91,24 @@ export const baseSubject = (subject: string | null) =>
     .trim()
     .toLowerCase();
 
-/** The contact with this e-mail (an active one), or this number. */
+/** The contact with this e-mail (an active one), or this number, or (Messenger, Instagram) the one this person's thread was linked to. */
 async function contactOf(
   scope: TenantScope,
-  kind: string,
+  channel: ChannelRow,
   counterpart: string,
 ): Promise<{ id: string; name: string | null } | null> {
+  const kind = channel.kind;
+  if (isMetaKind(kind)) {
+    // A page-scoped id names no one outside its page: the thread's contact, once linked.
+    const { rows } = await scope.conn.query<{ id: string; name: string | null }>(
+      `select c.id, nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name
+         from conversations v join contacts c on c.org_id = v.org_id and c.id = v.contact_id
+        where v.org_id = $1 and v.channel_id = $2 and v.counterpart = $3
+        order by v.last_message_at desc limit 1`,
+      [scope.ctx.orgId, channel.id, counterpart],
+    );
+    return rows[0] ?? null;
+  }
   const { rows } =
     kind === 'sms'
       ? await scope.conn.query<{ id: string; name: string | null }>(
@@ -124,7 +137,7 @@ async function threadOf(
   contactId: string | null,
 ): Promise<string> {
   const orgId = scope.ctx.orgId;
-  if (channel.kind === 'sms') {
+  if (channel.kind === 'sms' || isMetaKind(channel.kind)) {
     const { rows } = await scope.conn.query<{ id: string }>(
       `select id from conversations where org_id = $1 and channel_id = $2 and counterpart = $3
         order by last_message_at desc limit 1`,
@@ -185,7 +198,7 @@ export async function ingestMessage(
   if (seen.length) return null;
   const outgoing = message.from === channel.address;
   const counterpart = (outgoing ? message.to[0] : message.from) ?? message.from;
-  const contact = await contactOf(scope, channel.kind, counterpart);
+  const contact = await contactOf(scope, channel, counterpart);
   const conversationId = await threadOf(scope, channel, message, counterpart, contact?.id ?? null);
   const { rows } = await scope.conn.query<{ id: string }>(
     `insert into messages (org_id, conversation_id, channel_id, direction, message_id, in_reply_to, "references",
@@ -235,7 +248,7 @@ export async function ingestMessage(
       conversation_id: conversationId,
       message_id: id,
       channel_id: channel.id,
-      channel_kind: channel.kind as 'email' | 'sms' | 'local',
+      channel_kind: channel.kind as ChannelKind,
       subject: message.subject,
       preview,
     },

@@ -9,10 +9,11 @@ import { systemMail } from '../../platform/mail/mail.schema.js';
 import { assertRoom } from '../../platform/plans/plan-limits.js';
 import { recordIntegration } from '../ops/integration-health.service.js';
 import { type ChannelRow, smtpTransportOf } from './channel.service.js';
-import { channels, messages } from './conversation.schema.js';
+import { type ChannelKind, channels, isMetaKind, messages } from './conversation.schema.js';
 import { sendThroughProvider } from './email-provider.js';
 import { previewOf } from './inbound.service.js';
 import { announceInbox } from './inbox-stream.js';
+import { sendMetaMessage } from './meta-graph.js';
 import { twilioClient } from './twilio.js';
 
 /** The queue of outgoing messages: one job per message, its id the idempotency key. */
@@ -38,7 +39,12 @@ export async function suppressionOf(
     `select reason from message_suppressions
       where org_id = $1 and ((channel_kind = $2 and address = $3) or (channel_kind = 'domain' and address = $4))
       limit 1`,
-    [scope.ctx.orgId, kind === 'sms' ? 'sms' : 'email', address, kind === 'sms' ? '' : domainOf(address)],
+    [
+      scope.ctx.orgId,
+      kind === 'sms' || isMetaKind(kind) ? kind : 'email',
+      address,
+      kind === 'sms' || isMetaKind(kind) ? '' : domainOf(address),
+    ],
   );
   return rows[0]?.reason ?? null;
 }
@@ -81,7 +87,8 @@ export async function queueMessage(
   const id = newId();
   let inReplyTo: string | null = null;
   let references: string[] = [];
-  if (channel.kind !== 'sms') {
+  const bySender = channel.kind === 'sms' || isMetaKind(channel.kind);
+  if (!bySender) {
     const { rows } = await scope.conn.query<{ message_id: string; references: string[] }>(
       `select message_id, "references" from messages where org_id = $1 and conversation_id = $2 and message_id is not null
         order by created_at desc limit 1`,
@@ -92,25 +99,21 @@ export async function queueMessage(
       references = [...rows[0].references, rows[0].message_id].slice(-50);
     }
   }
-  const subject =
-    channel.kind === 'sms'
-      ? null
-      : (input.subject ??
-        (conversation.subject
-          ? /^re:/i.test(conversation.subject)
-            ? conversation.subject
-            : `Re: ${conversation.subject}`
-          : null));
+  const subject = bySender
+    ? null
+    : (input.subject ??
+      (conversation.subject
+        ? /^re:/i.test(conversation.subject)
+          ? conversation.subject
+          : `Re: ${conversation.subject}`
+        : null));
   await scope.tx.insert(messages).values({
     orgId,
     id,
     conversationId: conversation.id,
     channelId: channel.id,
     direction: 'out',
-    messageId:
-      channel.kind === 'sms'
-        ? null
-        : `<${options.messageIdLocal ?? randomUUID()}@${domainOf(channel.address)}>`,
+    messageId: bySender ? null : `<${options.messageIdLocal ?? randomUUID()}@${domainOf(channel.address)}>`,
     inReplyTo,
     references,
     fromAddress: channel.address,
@@ -152,6 +155,7 @@ async function deliver(
 ): Promise<Outcome> {
   const to = message.toAddresses[0] ?? '';
   try {
+    if (isMetaKind(channel.kind)) return await sendMetaMessage(services, channel, to, message.text);
     if (channel.kind === 'sms') {
       const sent = await twilioClient(services, channel).messages.create({
         from: channel.address,
@@ -253,7 +257,7 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
   // A suppressed recipient is not the channel failing; the built-in local mailbox has no server.
   if (!claimed.reason && channel.kind !== 'local')
     await recordIntegration(services, ctx.orgId, {
-      kind: channel.kind === 'sms' ? 'twilio' : 'smtp',
+      kind: channel.kind === 'sms' ? 'twilio' : isMetaKind(channel.kind) ? 'meta' : 'smtp',
       ref: channel.id,
       name: channel.name,
       ok: outcome.ok,
@@ -300,7 +304,7 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
           conversation_id: message.conversationId,
           message_id: message.id,
           channel_id: channel.id,
-          channel_kind: channel.kind as 'email' | 'sms' | 'local',
+          channel_kind: channel.kind as ChannelKind,
           subject: message.subject,
           preview: previewOf(message.text),
           ...(outcome.ok ? {} : { error: outcome.error }),

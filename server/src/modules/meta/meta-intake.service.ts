@@ -3,6 +3,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { countMetaWebhookRefused } from '../../platform/metrics/metrics.js';
+import { ingestMessagingEvents } from '../conversations/meta-messaging.js';
 import { orgOfToken } from '../forms/form.service.js';
 import type { LedgerQueryInput, MetaDeliveryView, MetaLeadView } from './meta.dto.js';
 import { metaDeliveries, metaLeads, metaPages, metaSettings } from './meta.schema.js';
@@ -139,7 +140,8 @@ async function queueChanges(
  * Meta's webhook delivery to `/public/meta/webhook/<token>`: every delivery is kept in the intake
  * ledger with its signature check's result. A body whose `X-Hub-Signature-256` does not verify
  * under the app secret (or has none) is refused with 403 `invalid_signature` and counted
- * (`cairn_meta_webhook_refused_total`); a signed one has each leadgen change queued once.
+ * (`cairn_meta_webhook_refused_total`); a signed one has each leadgen change queued once, and
+ * its Messenger / Instagram messages stored in the inbox (`conversations/meta-messaging.ts`).
  * @throws 404 unknown endpoint; 403 `invalid_signature`
  */
 export async function receiveMetaWebhook(
@@ -147,7 +149,14 @@ export async function receiveMetaWebhook(
   token: string,
   rawBody: string,
   signatureHeader: string | undefined,
-): Promise<{ received: true; leads_queued: number; leads_seen: number }> {
+): Promise<{
+  received: true;
+  leads_queued: number;
+  leads_seen: number;
+  messages_stored: number;
+  messages_seen: number;
+  messages_ignored: number;
+}> {
   const orgId = orgOfToken(token);
   if (!orgId) throw notFound('Meta webhook');
   const outcome = await withTenant(services.database, systemCtx(orgId), async (scope) => {
@@ -166,13 +175,17 @@ export async function receiveMetaWebhook(
         error: signature === 'valid' ? null : 'invalid_signature',
       })
       .returning({ id: metaDeliveries.id });
-    if (signature !== 'valid') return { signature, queued: 0, seen: 0 };
+    const none = { stored: 0, seen: 0, ignored: 0 };
+    if (signature !== 'valid') return { signature, queued: 0, seen: 0, messages: none };
     const { queued, seen, error } = await queueChanges(scope, services, delivery!.id, rawBody, false);
+    // Messenger and Instagram direct messages of the same app (issue 23): into the inbox.
+    const messages = await ingestMessagingEvents(services, scope, rawBody);
+    const carried = messages.stored + messages.seen + messages.ignored > 0;
     await scope.tx
       .update(metaDeliveries)
-      .set({ leadsQueued: queued, leadsSeen: seen, error })
+      .set({ leadsQueued: queued, leadsSeen: seen, error: carried ? null : error })
       .where(and(eq(metaDeliveries.orgId, orgId), eq(metaDeliveries.id, delivery!.id)));
-    return { signature, queued, seen };
+    return { signature, queued, seen, messages };
   });
   if (outcome.signature !== 'valid') {
     countMetaWebhookRefused(outcome.signature);
@@ -184,7 +197,14 @@ export async function receiveMetaWebhook(
         : 'X-Hub-Signature-256 is missing or does not verify this body with the app secret',
     );
   }
-  return { received: true, leads_queued: outcome.queued, leads_seen: outcome.seen };
+  return {
+    received: true,
+    leads_queued: outcome.queued,
+    leads_seen: outcome.seen,
+    messages_stored: outcome.messages.stored,
+    messages_seen: outcome.messages.seen,
+    messages_ignored: outcome.messages.ignored,
+  };
 }
 
 export function leadViewOf(r: LeadRow): MetaLeadView {

@@ -325,7 +325,7 @@ export function registerMetaRoutes(app: ApiApp, services: Services): void {
           tags,
           operationId: 'receiveMetaWebhook',
           summary:
-            "Meta's page webhook, signed with X-Hub-Signature-256 (HMAC-SHA256 of the body under the app secret): each leadgen change is queued once by its leadgen id; every delivery is kept in the intake ledger. 403 `invalid_signature` (counted) when the signature is missing or wrong",
+            "Meta's page and Instagram webhook, signed with X-Hub-Signature-256 (HMAC-SHA256 of the body under the app secret): each leadgen change is queued once by its leadgen id; Messenger and Instagram messages go to the inbox once by their message id; every delivery is kept in the intake ledger. 403 `invalid_signature` (counted) when the signature is missing or wrong",
           params: TokenParams,
           body: z.string(),
           headers: z.object({ 'x-hub-signature-256': z.string().max(200).optional() }),
@@ -334,6 +334,18 @@ export function registerMetaRoutes(app: ApiApp, services: Services): void {
               received: z.literal(true),
               leads_queued: z.number().int(),
               leads_seen: z.number().int(),
+              messages_stored: z
+                .number()
+                .int()
+                .describe('Messenger / Instagram messages stored in the inbox (issue 23)'),
+              messages_seen: z
+                .number()
+                .int()
+                .describe('Messages already stored (a redelivery, an echo of a reply)'),
+              messages_ignored: z
+                .number()
+                .int()
+                .describe('Messages for a page or account no active channel of the organization listens to'),
             }),
             400: Problem,
             403: Problem,

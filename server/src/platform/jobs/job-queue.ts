@@ -93,6 +93,11 @@ export type JobQueue = {
   start(options: { worker: boolean }): Promise<void>;
   /** Stops fetching, lets in-flight jobs finish (up to `timeoutMs`), then releases the rest. */
   stop(timeoutMs?: number): Promise<void>;
+  /**
+   * Adds work to do when the queue stops, before in-flight jobs are waited for: a module's
+   * long-lived connections started by its jobs (the IMAP IDLE watchers) close with the worker.
+   */
+  onStop(fn: () => Promise<void>): void;
 };
 
 export type JobCount = { queue: string; state: string; count: number };
@@ -132,6 +137,7 @@ export function createJobQueue(
   superviseSeconds = 60,
 ): JobQueue {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid queue schema ${schema}`);
+  const stopHooks: (() => Promise<void>)[] = [];
   const supervision = {
     supervise: true,
     superviseIntervalSeconds: superviseSeconds,
@@ -307,7 +313,12 @@ export function createJobQueue(
       }
     },
 
+    onStop(fn) {
+      stopHooks.push(fn);
+    },
+
     async stop(timeoutMs = 10_000) {
+      await Promise.allSettled(stopHooks.map((fn) => fn()));
       if (!started) return;
       started = false;
       await boss.stop({ graceful: true, timeout: timeoutMs, close: true });

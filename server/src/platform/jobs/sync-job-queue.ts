@@ -61,6 +61,7 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
   const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
   let ready: Promise<void> | undefined;
   let draining: Promise<unknown> = Promise.resolve();
+  const stopHooks: (() => Promise<void>)[] = [];
   // Jobs that failed on every try, as pg-boss keeps them in state `failed` (for the ops console).
   const failed = new Map<string, { name: string; data: unknown; error: unknown; at: Date; tries: number }>();
 
@@ -227,7 +228,12 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
       await ready;
     },
 
+    onStop(fn) {
+      stopHooks.push(fn);
+    },
+
     async stop() {
+      await Promise.allSettled(stopHooks.map((fn) => fn()));
       await draining.catch(() => undefined);
     },
 

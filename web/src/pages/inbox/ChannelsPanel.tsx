@@ -70,7 +70,16 @@ export function Channels() {
     queryKey: ['channels'],
     queryFn: () => call(api.GET('/api/v1/channels')),
   });
-  const [kind, setKind] = useState<'email' | 'provider' | 'sms' | 'local'>('email');
+  const [kind, setKind] = useState<'email' | 'provider' | 'sms' | 'messenger' | 'instagram' | 'local'>(
+    'email',
+  );
+  const metaKind = kind === 'messenger' || kind === 'instagram';
+  // Messenger and Instagram messages arrive at the organization's Meta webhook (Settings, Meta).
+  const metaSettings = useQuery({
+    queryKey: ['meta', 'settings'],
+    queryFn: () => call(api.GET('/api/v1/meta/settings')),
+    enabled: metaKind || (channels.data?.data ?? []).some((c) => c.meta),
+  });
   const [form, setForm] = useState({
     name: '',
     address: '',
@@ -89,6 +98,8 @@ export function Channels() {
     apiKey: '',
     webhookKey: '',
     domain: '',
+    pageId: '',
+    pageToken: '',
   });
   const set = (k: keyof typeof form) => (v: string | number | boolean) => setForm((f) => ({ ...f, [k]: v }));
   const create = useMutation({
@@ -135,6 +146,14 @@ export function Channels() {
             ...(kind === 'sms'
               ? { twilio: { account_sid: form.accountSid, auth_token: form.authToken } }
               : {}),
+            ...(metaKind
+              ? {
+                  meta: {
+                    page_token: form.pageToken || undefined,
+                    ...(kind === 'instagram' && form.pageId ? { page_id: form.pageId } : {}),
+                  },
+                }
+              : {}),
           },
         }),
       ),
@@ -159,12 +178,24 @@ export function Channels() {
               <Text fw={600}>{c.name}</Text>
               <Text c="dimmed">{c.address}</Text>
               {c.kind === 'local' && <Badge color="gray">Local mailbox: reaches no one</Badge>}
+              {c.listening && (
+                <Badge color="green" variant="light" title="New mail arrives within seconds (IMAP IDLE)">
+                  Live
+                </Badge>
+              )}
+              {c.status === 'paused' && <Badge color="gray">Paused</Badge>}
             </Group>
             <Button size="xs" variant="default" onClick={() => test.mutate(c.id)} loading={test.isPending}>
               Test connection
             </Button>
           </Group>
           {c.provider && <ProviderDetails c={c} />}
+          {c.meta && (
+            <Text size="xs" c="dimmed">
+              Page {c.meta.page_id} · page token {c.meta.page_token ?? 'not set'} · Meta webhook:{' '}
+              {metaSettings.data ? <Code>{metaSettings.data.webhook_url}</Code> : 'see Settings, Meta'}
+            </Text>
+          )}
           {c.inbound_webhook_url && (
             <Text size="xs" c="dimmed">
               Twilio messaging webhook: {c.inbound_webhook_url}
@@ -188,12 +219,22 @@ export function Channels() {
               { value: 'email', label: 'E-mail (SMTP + IMAP)' },
               { value: 'provider', label: 'E-mail provider' },
               { value: 'sms', label: 'SMS (Twilio)' },
+              { value: 'messenger', label: 'Messenger' },
+              { value: 'instagram', label: 'Instagram' },
               { value: 'local', label: 'Local mailbox' },
             ]}
           />
           <TextInput label="Name" value={form.name} onChange={(e) => set('name')(e.currentTarget.value)} />
           <TextInput
-            label={kind === 'sms' ? 'Number (E.164)' : 'E-mail address'}
+            label={
+              kind === 'sms'
+                ? 'Number (E.164)'
+                : kind === 'messenger'
+                  ? 'Facebook page id'
+                  : kind === 'instagram'
+                    ? 'Instagram professional account id'
+                    : 'E-mail address'
+            }
             value={form.address}
             onChange={(e) => set('address')(e.currentTarget.value)}
           />
@@ -295,6 +336,36 @@ export function Channels() {
                 onChange={(e) => set('authToken')(e.currentTarget.value)}
               />
             </Group>
+          )}
+          {metaKind && (
+            <>
+              <Group grow>
+                {kind === 'instagram' && (
+                  <TextInput
+                    label="Linked Facebook page id"
+                    description="Replies go through the page linked to the account"
+                    value={form.pageId}
+                    onChange={(e) => set('pageId')(e.currentTarget.value)}
+                  />
+                )}
+                <PasswordInput
+                  label="Page access token"
+                  description={
+                    kind === 'instagram'
+                      ? 'With instagram_manage_messages'
+                      : 'With pages_messaging; it is never shown again'
+                  }
+                  value={form.pageToken}
+                  onChange={(e) => set('pageToken')(e.currentTarget.value)}
+                />
+              </Group>
+              <Text size="xs" c="dimmed">
+                Subscribe the page (and the Instagram account) to the <Code>messages</Code> webhook field with
+                the callback URL{' '}
+                {metaSettings.data ? <Code>{metaSettings.data.webhook_url}</Code> : 'shown in Settings, Meta'}
+                ; deliveries are verified with the app secret set there.
+              </Text>
+            </>
           )}
           {create.error && <Alert color="red">{create.error.message}</Alert>}
           <Group justify="flex-end">

@@ -121,6 +121,12 @@ function Thread({ id }: { id: string }) {
       call(api.PATCH('/api/v1/conversations/{id}', { params: { path: { id } }, body })),
     onSettled: refresh,
   });
+  // An unknown sender becomes a contact in one click (found by their address or number, or made).
+  const toContact = useMutation({
+    mutationFn: () =>
+      call(api.POST('/api/v1/conversations/{id}/contact', { params: { path: { id } }, body: {} })),
+    onSettled: refresh,
+  });
   const { data: me } = useQuery(meQuery);
   if (!thread.data) return <Loader />;
   const c = thread.data;
@@ -134,6 +140,16 @@ function Thread({ id }: { id: string }) {
           </Text>
         </Stack>
         <Group gap="xs">
+          {!c.contact && (
+            <Button
+              size="xs"
+              variant="default"
+              onClick={() => toContact.mutate()}
+              loading={toContact.isPending}
+            >
+              Create contact
+            </Button>
+          )}
           {me?.user && (
             <Button
               size="xs"

@@ -25,6 +25,7 @@ const KIND_LABELS: Record<string, string> = {
   imap: 'Mailbox sync (IMAP)',
   provider: 'E-mail provider (SendGrid, Postmark, Mailgun)',
   twilio: 'SMS (Twilio)',
+  meta: 'Messenger / Instagram (Meta)',
   webhook: 'Webhook',
   caldav: 'Calendar (CalDAV)',
   stripe: 'Payments (Stripe)',
