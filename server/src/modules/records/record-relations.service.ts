@@ -148,12 +148,14 @@ export async function editRecordLinks(
     assertRight(ctx, relation.owner.key, 'update', relation.owner.labelPlural.toLowerCase());
     const add = [...new Set(input.add ?? [])];
     const remove = new Set(input.remove ?? []);
-    const live = await liveIdsIn(scope, relation.other, [...add, ...remove]);
+    // Linked: live records; unlinked: any record of the other object (an archived one's link goes too).
+    const live = await liveIdsIn(scope, relation.other, add);
+    const known = await liveIdsIn(scope, relation.other, [...remove], { archived: true });
     const errors = [
-      ...add.map((x, i) => ({ x, path: `body.add.${i}` })),
-      ...[...remove].map((x, i) => ({ x, path: `body.remove.${i}` })),
+      ...add.map((x, i) => ({ x, path: `body.add.${i}`, ok: live.has(x) })),
+      ...[...remove].map((x, i) => ({ x, path: `body.remove.${i}`, ok: known.has(x) })),
     ]
-      .filter(({ x }) => !live.has(x) && !(relation.side === 'from' && remove.has(x)))
+      .filter(({ ok }) => !ok)
       .map(({ path }) => ({ path, code: 'reference_not_found', message: `No ${relation.other} with this id` }));
     if (errors.length > 0)
       throw new AppError(422, 'reference_not_found', 'A linked record does not exist', {

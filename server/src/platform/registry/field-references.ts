@@ -65,20 +65,26 @@ export async function parseCustomValuesIn(
 }
 
 /**
- * Those of `ids` that are live records of `object` in the scope's tenant: a standard object's
- * table, or a custom object's records (issue 21).
+ * Those of `ids` that are live records of `object` in the scope's tenant (archived ones too with
+ * `archived`): a standard object's table, or a custom object's records (issue 21).
  */
-export async function liveIdsIn(scope: TenantScope, object: string, ids: readonly string[]): Promise<Set<string>> {
+export async function liveIdsIn(
+  scope: TenantScope,
+  object: string,
+  ids: readonly string[],
+  options: { archived?: boolean } = {},
+): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const table = STANDARD_OBJECTS[object]?.table;
+  const live = options.archived ? '' : ' and archived_at is null';
   const [text, values] = table
     ? [
-        `select id from ${table} where org_id = $1 and id = any($2::uuid[]) and archived_at is null`,
+        `select id from ${table} where org_id = $1 and id = any($2::uuid[])${live}`,
         [scope.ctx.orgId, [...ids]],
       ]
     : [
         `select r.id from records r join custom_objects o on o.org_id = r.org_id and o.id = r.object_id
-          where r.org_id = $1 and r.id = any($2::uuid[]) and o.key = $3 and r.archived_at is null`,
+          where r.org_id = $1 and r.id = any($2::uuid[]) and o.key = $3${live.replace('archived_at', 'r.archived_at')}`,
         [scope.ctx.orgId, [...ids], object],
       ];
   const { rows } = await scope.conn.query<{ id: string }>(text, values);
