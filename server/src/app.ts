@@ -40,8 +40,8 @@ import { registerProductRoutes } from './modules/products/product.routes.js';
 import { registerQuoteRoutes } from './modules/quotes/quote.routes.js';
 import { registerPublicQuoteRoutes } from './modules/quotes/quote-public.routes.js';
 import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
-import { registerRecordLinkRoutes } from './modules/records/record-links.routes.js';
 import { registerRecordBoardRoutes } from './modules/records/record-board.routes.js';
+import { registerRecordLinkRoutes } from './modules/records/record-links.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerReportRoutes } from './modules/reports/report.routes.js';
 import {

@@ -46,10 +46,7 @@ describe('many-to-many relations', () => {
         ['estate', 'Estate', 'Estates'],
         ['buyer', 'Buyer', 'Buyers'],
       ])
-        expectStatus(
-          await c.post('/api/v1/objects', { key, label_singular: one, label_plural: many }),
-          201,
-        );
+        expectStatus(await c.post('/api/v1/objects', { key, label_singular: one, label_plural: many }), 201);
       expectStatus(
         await c.post('/api/v1/objects/estate/fields', {
           label: 'Agents',
@@ -69,7 +66,10 @@ describe('many-to-many relations', () => {
     }
     agents = [await contact(admin.client, 'Zoe'), await contact(admin.client, 'Adam')];
     theirContact = await contact(other.client, 'Theirs');
-    buyer = expectStatus<Rec>(await admin.client.post('/api/v1/records/buyer', { custom: { name: 'Bea' } }), 201);
+    buyer = expectStatus<Rec>(
+      await admin.client.post('/api/v1/records/buyer', { custom: { name: 'Bea' } }),
+      201,
+    );
   });
 
   it('is defined on a custom object only, and describes itself as many', async () => {
@@ -141,7 +141,9 @@ describe('many-to-many relations', () => {
     expect(none.map((r) => r.id)).toContain(other1.id);
     expect(none.some((r) => r.id !== other1.id)).toBe(false);
     expectProblem(
-      await admin.client.post('/api/v1/records/estate/query', { sort: [{ field: 'agents', direction: 'asc' }] }),
+      await admin.client.post('/api/v1/records/estate/query', {
+        sort: [{ field: 'agents', direction: 'asc' }],
+      }),
       400,
       { code: 'invalid_query' },
     );
@@ -159,27 +161,46 @@ describe('many-to-many relations', () => {
     ).data;
     const zoe = await relations(admin.client, 'contact', agents[0]!);
     expect(zoe).toEqual([
-      expect.objectContaining({ relation: 'estate.agents', side: 'to', object: 'estate', records: [{ id: estate!.id, name: 'Mill House' }] }),
+      expect.objectContaining({
+        relation: 'estate.agents',
+        side: 'to',
+        object: 'estate',
+        records: [{ id: estate!.id, name: 'Mill House' }],
+      }),
     ]);
     // Adam links the estate from his side: the estate's field changes.
     const adam = expectStatus<{ data: Relation[] }>(
-      await admin.client.post(`/api/v1/links/contact/${agents[1]}`, { relation: 'estate.agents', add: [estate!.id] }),
+      await admin.client.post(`/api/v1/links/contact/${agents[1]}`, {
+        relation: 'estate.agents',
+        add: [estate!.id],
+      }),
       200,
     ).data;
     expect(adam[0]!.records.map((r) => r.name)).toEqual(['Mill House']);
     const own = await relations(admin.client, 'estate', estate!.id);
-    expect(own.find((r) => r.relation === 'estate.agents')?.records.map((r) => r.name)).toEqual(['Adam', 'Zoe']);
+    expect(own.find((r) => r.relation === 'estate.agents')?.records.map((r) => r.name)).toEqual([
+      'Adam',
+      'Zoe',
+    ]);
     // The buyer unlinks it from the custom side.
-    expect((await relations(admin.client, 'buyer', buyer.id))[0]!.records.map((r) => r.name)).toEqual(['Mill House']);
+    expect((await relations(admin.client, 'buyer', buyer.id))[0]!.records.map((r) => r.name)).toEqual([
+      'Mill House',
+    ]);
     expectStatus(
-      await admin.client.post(`/api/v1/links/buyer/${buyer.id}`, { relation: 'estate.buyers', remove: [estate!.id] }),
+      await admin.client.post(`/api/v1/links/buyer/${buyer.id}`, {
+        relation: 'estate.buyers',
+        remove: [estate!.id],
+      }),
       200,
     );
     const read = expectStatus<Rec>(await admin.client.get(`/api/v1/records/estate/${estate!.id}`), 200);
     expect(read.custom.buyers).toBeUndefined();
     // The estate links the buyer again from its own side.
     const again = expectStatus<{ data: Relation[] }>(
-      await admin.client.post(`/api/v1/links/estate/${estate!.id}`, { relation: 'estate.buyers', add: [buyer.id] }),
+      await admin.client.post(`/api/v1/links/estate/${estate!.id}`, {
+        relation: 'estate.buyers',
+        add: [buyer.id],
+      }),
       200,
     ).data;
     expect(again.find((r) => r.relation === 'estate.buyers')?.records.map((r) => r.name)).toEqual(['Bea']);
@@ -192,21 +213,32 @@ describe('many-to-many relations', () => {
     ).data;
     expectProblem(await other.client.get(`/api/v1/links/estate/${estate!.id}`), 404);
     expectProblem(
-      await other.client.post(`/api/v1/links/contact/${theirContact}`, { relation: 'estate.agents', add: [estate!.id] }),
+      await other.client.post(`/api/v1/links/contact/${theirContact}`, {
+        relation: 'estate.agents',
+        add: [estate!.id],
+      }),
       422,
       { code: 'reference_not_found', path: 'body.add.0' },
     );
     expectProblem(
-      await admin.client.post(`/api/v1/links/contact/${agents[0]}`, { relation: 'estate.buyers', add: [estate!.id] }),
+      await admin.client.post(`/api/v1/links/contact/${agents[0]}`, {
+        relation: 'estate.buyers',
+        add: [estate!.id],
+      }),
       400,
       { path: 'body.relation' },
     );
   });
 
   it('drops the links of a deleted record on both sides', async () => {
-    const gone = expectStatus<Rec>(await admin.client.post('/api/v1/records/buyer', { custom: { name: 'Gone' } }), 201);
+    const gone = expectStatus<Rec>(
+      await admin.client.post('/api/v1/records/buyer', { custom: { name: 'Gone' } }),
+      201,
+    );
     const estate = expectStatus<Rec>(
-      await admin.client.post('/api/v1/records/estate', { custom: { name: 'Dune', buyers: [gone.id, buyer.id] } }),
+      await admin.client.post('/api/v1/records/estate', {
+        custom: { name: 'Dune', buyers: [gone.id, buyer.id] },
+      }),
       201,
     );
     expectStatus(await admin.client.delete(`/api/v1/records/buyer/${gone.id}`), 204);
@@ -233,7 +265,11 @@ describe('a role that sees only the statuses it owns', () => {
     for (const key of ['vis_intake', 'vis_manager'])
       expectStatus(await admin.client.post('/api/v1/roles', { key, name: key, default_access: rights }), 201);
     expectStatus(
-      await admin.client.post('/api/v1/objects', { key: OBJECT, label_singular: 'Case', label_plural: 'Cases' }),
+      await admin.client.post('/api/v1/objects', {
+        key: OBJECT,
+        label_singular: 'Case',
+        label_plural: 'Cases',
+      }),
       201,
     );
     expectStatus(
@@ -262,12 +298,20 @@ describe('a role that sees only the statuses it owns', () => {
   });
 
   it('refuses admin and unknown roles as restricted', async () => {
-    expectProblem(await admin.client.patch(`/api/v1/objects/${OBJECT}`, { restricted_roles: ['admin'] }), 400, {
-      path: 'body.restricted_roles.0',
-    });
-    expectProblem(await admin.client.patch(`/api/v1/objects/${OBJECT}`, { restricted_roles: ['nobody'] }), 422, {
-      path: 'body.restricted_roles.0',
-    });
+    expectProblem(
+      await admin.client.patch(`/api/v1/objects/${OBJECT}`, { restricted_roles: ['admin'] }),
+      400,
+      {
+        path: 'body.restricted_roles.0',
+      },
+    );
+    expectProblem(
+      await admin.client.patch(`/api/v1/objects/${OBJECT}`, { restricted_roles: ['nobody'] }),
+      422,
+      {
+        path: 'body.restricted_roles.0',
+      },
+    );
   });
 
   it('everyone sees every record until the object restricts the roles', async () => {
@@ -277,12 +321,17 @@ describe('a role that sees only the statuses it owns', () => {
 
   it('narrows lists, search, counts, exports and reads by id for each restricted role', async () => {
     const def = expectStatus<{ custom_object: { restricted_roles: string[] } }>(
-      await admin.client.patch(`/api/v1/objects/${OBJECT}`, { restricted_roles: ['vis_intake', 'vis_manager'] }),
+      await admin.client.patch(`/api/v1/objects/${OBJECT}`, {
+        restricted_roles: ['vis_intake', 'vis_manager'],
+      }),
       200,
     );
     expect(def.custom_object.restricted_roles).toEqual(['vis_intake', 'vis_manager']);
     const listed = async (client: Client) =>
-      expectStatus<{ data: { custom: { name: string } }[] }>(await client.get(`${url}?fields=name&sort=name`), 200)
+      expectStatus<{ data: { custom: { name: string } }[] }>(
+        await client.get(`${url}?fields=name&sort=name`),
+        200,
+      )
         .data.map((r) => r.custom.name)
         .sort();
     // Intake: its own status, and the case it handed over (in intake before).
@@ -344,7 +393,11 @@ describe('hand-offs from a bulk status change', () => {
     for (const key of ['bulk_intake', 'bulk_manager'])
       expectStatus(await admin.client.post('/api/v1/roles', { key, name: key, default_access: rights }), 201);
     expectStatus(
-      await admin.client.post('/api/v1/objects', { key: OBJECT, label_singular: 'Case', label_plural: 'Cases' }),
+      await admin.client.post('/api/v1/objects', {
+        key: OBJECT,
+        label_singular: 'Case',
+        label_plural: 'Cases',
+      }),
       201,
     );
     expectStatus(
@@ -368,7 +421,9 @@ describe('hand-offs from a bulk status change', () => {
   it('queues each record moved into a status another role owns, as a single move does', async () => {
     const made = [];
     for (const name of ['One', 'Two', 'Three'])
-      made.push(expectStatus<Rec>(await intake.client.post(url, { custom: { name, stage: 'intake' } }), 201).id);
+      made.push(
+        expectStatus<Rec>(await intake.client.post(url, { custom: { name, stage: 'intake' } }), 201).id,
+      );
     const result = expectStatus<{ matched: number; changed: number }>(
       await intake.client.post(`${url}/bulk`, {
         ids: made.slice(0, 2),
@@ -389,20 +444,42 @@ describe('hand-offs from a bulk status change', () => {
   });
 
   it('refuses the whole bulk change when the role may not set the status', async () => {
-    const one = expectStatus<Rec>(await intake.client.post(url, { custom: { name: 'Four', stage: 'intake' } }), 201);
+    const one = expectStatus<Rec>(
+      await intake.client.post(url, { custom: { name: 'Four', stage: 'intake' } }),
+      201,
+    );
     expectProblem(
-      await intake.client.post(`${url}/bulk`, { ids: [one.id], action: 'set_status', field: 'stage', status: 'closed' }),
+      await intake.client.post(`${url}/bulk`, {
+        ids: [one.id],
+        action: 'set_status',
+        field: 'stage',
+        status: 'closed',
+      }),
       403,
       { code: 'status_role_forbidden' },
     );
     expect(expectStatus<Rec>(await intake.client.get(`${url}/${one.id}`), 200).custom.stage).toBe('intake');
     expectProblem(
-      await intake.client.post(`${url}/bulk`, { ids: [one.id], action: 'set_status', field: 'name', status: 'x' }),
+      await intake.client.post(`${url}/bulk`, {
+        ids: [one.id],
+        action: 'set_status',
+        field: 'name',
+        status: 'x',
+      }),
       400,
       { path: 'body.field' },
     );
-    expectProblem(await admin.client.post('/api/v1/contacts/bulk', { ids: [one.id], action: 'set_status', field: 'stage', status: 'x' }), 400, {
-      path: 'body.field',
-    });
+    expectProblem(
+      await admin.client.post('/api/v1/contacts/bulk', {
+        ids: [one.id],
+        action: 'set_status',
+        field: 'stage',
+        status: 'x',
+      }),
+      400,
+      {
+        path: 'body.field',
+      },
+    );
   });
 });

@@ -9,12 +9,12 @@ import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { searchTextSql } from '../../platform/registry/custom-objects.js';
 import { mergeCustom, parseCustomValues } from '../../platform/registry/field-values.js';
-import { openHandoffs } from '../handoffs/handoff-open.service.js';
-import { withoutLinks } from './record-links.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+import { openHandoffs } from '../handoffs/handoff-open.service.js';
 import { ensureTags, uniqueTagNames } from '../tags/tag.service.js';
 import { assertWritable, customObjectIn, nameOf, relatedOf } from './record-engine.service.js';
+import { withoutLinks } from './record-links.service.js';
 import { takeRecordNumbers } from './record-numbers.js';
 import {
   checkStatusChanges,
@@ -137,9 +137,10 @@ export async function createRecordsIn(
   const objectId = assertWritable(def);
   const parsed = items.map((item) => {
     try {
-      return mergeCustom({}, withoutLinks(def, parseCustomValues(def, item.custom, { path: 'body.custom', creating: true }))) as
-        | Record<string, unknown>
-        | AppError;
+      return mergeCustom(
+        {},
+        withoutLinks(def, parseCustomValues(def, item.custom, { path: 'body.custom', creating: true })),
+      ) as Record<string, unknown> | AppError;
     } catch (error) {
       return refused(error).error;
     }

@@ -27,14 +27,14 @@ export const RecordRelation = z
       .describe('`from`: the record’s own field links the others; `to`: the others’ field links it'),
     object: z.string().describe('The key of the linked records’ object'),
     object_label: z.string().describe('Their object’s plural label'),
-    records: z.array(z.object({ id: z.uuid(), name: z.string() })).describe('The linked live records, by name'),
+    records: z
+      .array(z.object({ id: z.uuid(), name: z.string() }))
+      .describe('The linked live records, by name'),
   })
   .meta({ id: 'RecordRelation' });
 export type RecordRelationOut = z.infer<typeof RecordRelation>;
 
-export const RecordRelations = z
-  .object({ data: z.array(RecordRelation) })
-  .meta({ id: 'RecordRelations' });
+export const RecordRelations = z.object({ data: z.array(RecordRelation) }).meta({ id: 'RecordRelations' });
 
 const Ids = z.array(z.uuid()).max(100);
 export const RecordLinksEdit = z
@@ -96,7 +96,9 @@ async function relationsView(scope: TenantScope, def: ObjectDef, id: string): Pr
       object: relation.other,
       object_label: await labelOf(scope, relation.other),
       records:
-        relation.side === 'from' ? (own[relation.field.key] ?? []) : await linkingRecords(scope, relation, id),
+        relation.side === 'from'
+          ? (own[relation.field.key] ?? [])
+          : await linkingRecords(scope, relation, id),
     });
   }
   return out;
@@ -143,7 +145,8 @@ export async function editRecordLinks(
     const relation = (await relationsOf(scope, def)).find(
       (r) => `${r.owner.key}.${r.field.key}` === input.relation,
     );
-    if (!relation) throw badRequest(`${def.labelSingular} has no relation ${input.relation}`, 'body.relation');
+    if (!relation)
+      throw badRequest(`${def.labelSingular} has no relation ${input.relation}`, 'body.relation');
     // Every link is a change of the linking record's field: the right to update its object.
     assertRight(ctx, relation.owner.key, 'update', relation.owner.labelPlural.toLowerCase());
     const add = [...new Set(input.add ?? [])];
@@ -156,7 +159,11 @@ export async function editRecordLinks(
       ...[...remove].map((x, i) => ({ x, path: `body.remove.${i}`, ok: known.has(x) })),
     ]
       .filter(({ ok }) => !ok)
-      .map(({ path }) => ({ path, code: 'reference_not_found', message: `No ${relation.other} with this id` }));
+      .map(({ path }) => ({
+        path,
+        code: 'reference_not_found',
+        message: `No ${relation.other} with this id`,
+      }));
     if (errors.length > 0)
       throw new AppError(422, 'reference_not_found', 'A linked record does not exist', {
         path: errors[0]!.path,
