@@ -35,7 +35,8 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 const fmt = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
-const pgArray = (xs: readonly string[]) => `array[${xs.map((x) => `'${x.replaceAll("'", "''")}'`).join(',')}]`;
+const pgArray = (xs: readonly string[]) =>
+  `array[${xs.map((x) => `'${x.replaceAll("'", "''")}'`).join(',')}]`;
 
 async function timed(n: number, warmup: number, fn: (i: number) => Promise<void>): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn(i);
