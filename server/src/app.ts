@@ -41,6 +41,7 @@ import { registerQuoteRoutes } from './modules/quotes/quote.routes.js';
 import { registerPublicQuoteRoutes } from './modules/quotes/quote-public.routes.js';
 import { registerCustomRecordRoutes } from './modules/records/custom-record.routes.js';
 import { registerRecordBoardRoutes } from './modules/records/record-board.routes.js';
+import { registerRecordLinkRoutes } from './modules/records/record-links.routes.js';
 import { registerSearchRoutes } from './modules/records/search.routes.js';
 import { registerReportRoutes } from './modules/reports/report.routes.js';
 import { registerReportScheduleRoutes } from './modules/reports/report-schedule.routes.js';
@@ -251,6 +252,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerNoteRoutes(v1 as ApiApp, services);
         registerSearchRoutes(v1 as ApiApp, services);
         registerCustomRecordRoutes(v1 as ApiApp, services);
+        registerRecordLinkRoutes(v1 as ApiApp, services);
         registerRecordBoardRoutes(v1 as ApiApp, services);
         registerImportRoutes(v1 as ApiApp, services);
         registerMergeRoutes(v1 as ApiApp, services);

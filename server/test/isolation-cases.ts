@@ -995,6 +995,7 @@ export async function addFilterCases(
     pipeline_id: 'pipeline',
     stage_id: 'stage',
     company: 'company', // the walk's custom object's relation field
+    people: 'contact', // and its many-to-many relation to contacts
   };
   const idFields = (res.body.fields as { key: string; type: string; filterable: boolean }[]).filter(
     (f) => f.filterable && ['user', 'relation', 'uuid'].includes(f.type),

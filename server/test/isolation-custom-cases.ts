@@ -50,10 +50,14 @@ CASES['DELETE /api/v1/objects/:object'] = [
 const base = `/api/v1/records/${WALK_OBJECT}`;
 const route = '/api/v1/records/:object';
 const one = (v: Record<string, string>) => `${base}/${v['path.id']}`;
-const refs = { 'body.owner_id': 'user', 'body.custom.company': 'company' } as const;
+const refs = {
+  'body.owner_id': 'user',
+  'body.custom.company': 'company',
+  'body.custom.people[]': 'contact',
+} as const;
 const body = (v: Record<string, string>, name: string) => ({
   owner_id: v['body.owner_id'],
-  custom: { name, company: v['body.custom.company'] },
+  custom: { name, company: v['body.custom.company'], people: [v['body.custom.people[]']] },
 });
 
 CASES[`POST ${route}`] = [{ fields: refs, ok: 201, send: (v) => ({ url: base, body: body(v, 'Walk') }) }];
@@ -121,3 +125,47 @@ CASES[`GET ${route}/board/column`] = [
 CASES[`GET ${route}/:id/status-history`] = [
   { fields: { 'path.id': 'customRecord' }, send: (v) => ({ url: `${one(v)}/status-history` }) },
 ];
+
+// Many-to-many links (issue 21): a record's relations from either side, and links edited from
+// either side; another tenant's record in the path is a 404, in the body a 422.
+const LINKS = '/api/v1/links/:object/:id';
+const relation = `${WALK_OBJECT}.people`;
+CASES[`GET ${LINKS}`] = [
+  {
+    fields: { 'path.id': 'customRecord' },
+    send: (v) => ({ url: `/api/v1/links/${WALK_OBJECT}/${v['path.id']}` }),
+  },
+  { fields: { 'path.id': 'contact' }, send: (v) => ({ url: `/api/v1/links/contact/${v['path.id']}` }) },
+];
+CASES[`POST ${LINKS}`] = [
+  {
+    fields: { 'path.id': 'customRecord', 'body.add[]': 'contact' },
+    send: (v) => ({
+      url: `/api/v1/links/${WALK_OBJECT}/${v['path.id']}`,
+      body: { relation, add: [v['body.add[]']] },
+    }),
+  },
+  {
+    fields: { 'path.id': 'contact', 'body.add[]': 'customRecord' },
+    send: (v) => ({
+      url: `/api/v1/links/contact/${v['path.id']}`,
+      body: { relation, add: [v['body.add[]']] },
+    }),
+  },
+];
+CASES[`POST ${LINKS}`]!.push(
+  {
+    fields: { 'path.id': 'customRecord', 'body.remove[]': 'contact2' },
+    send: (v) => ({
+      url: `/api/v1/links/${WALK_OBJECT}/${v['path.id']}`,
+      body: { relation, remove: [v['body.remove[]']] },
+    }),
+  },
+  {
+    fields: { 'path.id': 'contact2', 'body.remove[]': 'customRecord' },
+    send: (v) => ({
+      url: `/api/v1/links/contact/${v['path.id']}`,
+      body: { relation, remove: [v['body.remove[]']] },
+    }),
+  },
+);

@@ -328,6 +328,16 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
           }),
           'relation field',
         );
+        // A many-to-many relation to contacts: its links are read and edited from both sides.
+        ok(
+          await c.post(`/api/v1/objects/${WALK_OBJECT}/fields`, {
+            key: 'people',
+            label: 'People',
+            type: 'relation',
+            relation: { object: 'contact', many: true },
+          }),
+          'many-to-many field',
+        );
         // A status field: the object's board groups by it (issue 21).
         ok(
           await c.post(`/api/v1/objects/${WALK_OBJECT}/fields`, {
@@ -351,7 +361,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
             await c.post(`/api/v1/records/${WALK_OBJECT}`, {
               owner_id: ids.user,
               tags: [`${tn.marker}-tag`],
-              custom: { name: `${tn.marker} property`, company: ids.company },
+              custom: { name: `${tn.marker} property`, company: ids.company, people: [ids.contact] },
             }),
             kind,
           ).id,

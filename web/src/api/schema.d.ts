@@ -1787,6 +1787,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/links/{object}/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A record’s many-to-many relations, both sides: the records its fields link and the records linking it */
+        get: operations["getRecordRelations"];
+        put?: never;
+        /** Link or unlink records from either side of a many-to-many relation (the linking record’s field changes, with its event) */
+        post: operations["editRecordLinks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mcp": {
         parameters: {
             query?: never;
@@ -8986,30 +9004,42 @@ export interface components {
         };
         BulkAction: {
             /**
-             * @description `restore` selects archived records; the others live ones
+             * @description `restore` selects archived records; the others live ones. `set_status` (custom objects): moves each record’s status field `field` to `status`, as a single change would (its moves, roles and reasons; a status owned by another role queues each record for it)
              * @enum {string}
              */
-            action: "assign_owner" | "add_tags" | "remove_tags" | "archive" | "restore";
+            action: "assign_owner" | "add_tags" | "remove_tags" | "archive" | "restore" | "set_status";
+            /** @description `set_status`: the status field’s key */
+            field?: string;
             /** @description Or a filter matching at most 1000 records */
             filter?: components["schemas"]["FilterNode"];
             /** @description Up to 1000 record ids */
             ids?: string[];
             owner_id?: string | null;
             q?: string;
+            /** @description `set_status`: the status to move to */
+            status?: string;
+            /** @description `set_status`: why, where the move or the status needs a reason */
+            status_reason?: string;
             tags?: string[];
         };
         BulkActionInput: {
             /**
-             * @description `restore` selects archived records; the others live ones
+             * @description `restore` selects archived records; the others live ones. `set_status` (custom objects): moves each record’s status field `field` to `status`, as a single change would (its moves, roles and reasons; a status owned by another role queues each record for it)
              * @enum {string}
              */
-            action: "assign_owner" | "add_tags" | "remove_tags" | "archive" | "restore";
+            action: "assign_owner" | "add_tags" | "remove_tags" | "archive" | "restore" | "set_status";
+            /** @description `set_status`: the status field’s key */
+            field?: string;
             /** @description Or a filter matching at most 1000 records */
             filter?: components["schemas"]["FilterNodeInput"];
             /** @description Up to 1000 record ids */
             ids?: string[];
             owner_id?: string | null;
             q?: string;
+            /** @description `set_status`: the status to move to */
+            status?: string;
+            /** @description `set_status`: why, where the move or the status needs a reason */
+            status_reason?: string;
             tags?: string[];
         };
         BulkResult: {
@@ -9758,6 +9788,11 @@ export interface components {
                 value: string;
             }[];
             relation?: {
+                /**
+                 * @description Many-to-many (custom objects only): a record links any number of the object’s records, and they show it on their side
+                 * @default false
+                 */
+                many: boolean;
                 object: string;
             };
             /** @default false */
@@ -9779,6 +9814,11 @@ export interface components {
                 value: string;
             }[];
             relation?: {
+                /**
+                 * @description Many-to-many (custom objects only): a record links any number of the object’s records, and they show it on their side
+                 * @default false
+                 */
+                many: boolean;
                 object: string;
             };
             /** @default false */
@@ -9844,6 +9884,8 @@ export interface components {
                 /** @description Shown before the number: `CASE-` makes `CASE-00042` */
                 prefix: string;
             };
+            /** @description Roles that see only the records in the statuses they own (a status’s `owner_role`), the records that were in one of them before, and the records their members own; admins see every record */
+            restricted_roles?: string[];
         };
         CustomObjectCreateInput: {
             description?: string;
@@ -9875,6 +9917,8 @@ export interface components {
                 /** @description Shown before the number: `CASE-` makes `CASE-00042` */
                 prefix: string;
             };
+            /** @description Roles that see only the records in the statuses they own (a status’s `owner_role`), the records that were in one of them before, and the records their members own; admins see every record */
+            restricted_roles?: string[];
         };
         CustomObjectUpdate: {
             description?: string | null;
@@ -9893,6 +9937,8 @@ export interface components {
                 /** @description Shown before the number: `CASE-` makes `CASE-00042` */
                 prefix: string;
             } | null;
+            /** @description Roles that see only the records in the statuses they own (a status’s `owner_role`), the records that were in one of them before, and the records their members own; admins see every record */
+            restricted_roles?: string[];
         };
         CustomObjectUpdateInput: {
             description?: string | null;
@@ -9911,6 +9957,8 @@ export interface components {
                 /** @description Shown before the number: `CASE-` makes `CASE-00042` */
                 prefix: string;
             } | null;
+            /** @description Roles that see only the records in the statuses they own (a status’s `owner_role`), the records that were in one of them before, and the records their members own; admins see every record */
+            restricted_roles?: string[];
         };
         CustomRecord: {
             archived_at: string | null;
@@ -10330,6 +10378,8 @@ export interface components {
             position: number;
             read_only: boolean;
             relation?: {
+                /** @description Many-to-many: the value lists the linked records (`[{id, name}]`) */
+                many: boolean;
                 object: string;
             };
             required: boolean;
@@ -10377,6 +10427,8 @@ export interface components {
             position: number;
             read_only: boolean;
             relation?: {
+                /** @description Many-to-many: the value lists the linked records (`[{id, name}]`) */
+                many: boolean;
                 object: string;
             };
             required: boolean;
@@ -12749,6 +12801,8 @@ export interface components {
                     digits: number;
                     prefix: string;
                 } | null;
+                /** @description Roles that see only the records in the statuses they own, those that were in one before, and their own */
+                restricted_roles: string[];
                 retired: boolean;
             };
             default_sort: {
@@ -12773,6 +12827,8 @@ export interface components {
                     digits: number;
                     prefix: string;
                 } | null;
+                /** @description Roles that see only the records in the statuses they own, those that were in one before, and their own */
+                restricted_roles: string[];
                 retired: boolean;
             };
             default_sort: {
@@ -14414,6 +14470,22 @@ export interface components {
             /** @description False when there may be more than `count`: then show "10,000+" */
             exact: boolean;
         };
+        RecordLinksEdit: {
+            /** @description Records of the other object to link */
+            add?: string[];
+            /** @description `<object>.<field>`: one of the relations `GET` lists for the record */
+            relation: string;
+            /** @description Records of the other object to unlink */
+            remove?: string[];
+        };
+        RecordLinksEditInput: {
+            /** @description Records of the other object to link */
+            add?: string[];
+            /** @description `<object>.<field>`: one of the relations `GET` lists for the record */
+            relation: string;
+            /** @description Records of the other object to unlink */
+            remove?: string[];
+        };
         RecordRef: {
             /** Format: uuid */
             id: string;
@@ -14425,6 +14497,54 @@ export interface components {
             id: string;
             /** @enum {string} */
             object: "contact" | "company" | "opportunity";
+        };
+        RecordRelation: {
+            /** @description The field’s label */
+            label: string;
+            /** @description The key of the linked records’ object */
+            object: string;
+            /** @description Their object’s plural label */
+            object_label: string;
+            /** @description The linked live records, by name */
+            records: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            }[];
+            /** @description `<object>.<field>`: the many-to-many field that makes the links */
+            relation: string;
+            /**
+             * @description `from`: the record’s own field links the others; `to`: the others’ field links it
+             * @enum {string}
+             */
+            side: "from" | "to";
+        };
+        RecordRelationInput: {
+            /** @description The field’s label */
+            label: string;
+            /** @description The key of the linked records’ object */
+            object: string;
+            /** @description Their object’s plural label */
+            object_label: string;
+            /** @description The linked live records, by name */
+            records: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            }[];
+            /** @description `<object>.<field>`: the many-to-many field that makes the links */
+            relation: string;
+            /**
+             * @description `from`: the record’s own field links the others; `to`: the others’ field links it
+             * @enum {string}
+             */
+            side: "from" | "to";
+        };
+        RecordRelations: {
+            data: components["schemas"]["RecordRelation"][];
+        };
+        RecordRelationsInput: {
+            data: components["schemas"]["RecordRelationInput"][];
         };
         ReportCell: {
             /** @description Records in the group */
@@ -32341,6 +32461,256 @@ export interface operations {
             };
             /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRecordRelations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description `contact`, `company`, `opportunity` or a custom object’s key */
+                object: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordRelations"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    editRecordLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                /** @description `contact`, `company`, `opportunity` or a custom object’s key */
+                object: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordLinksEditInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordRelations"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -42,7 +42,7 @@ export function numberLabel(description: ObjectDescription, record: RecordData):
 }
 
 /** A searchable select of a custom object's records (`GET /api/v1/records/{object}?q=`). */
-function CustomRecordPicker({
+export function CustomRecordPicker({
   object,
   label,
   value,
@@ -143,7 +143,8 @@ export function CustomRecordForm({
   submitLabel: string;
 }) {
   // A status changes on the record's page or its board (with a reason when it needs one), not here.
-  const fields = formFields(description).filter((f) => !record || f.type !== 'status');
+  // Many-to-many links are edited in the record's Linked records panel (LinksPanel), not here.
+  const fields = formFields(description).filter((f) => (!record || f.type !== 'status') && !f.relation?.many);
   const [values, setValues] = useState<Record<string, unknown>>(() =>
     Object.fromEntries(fields.map((f) => [f.key, record ? inputValueOf(f, record) : null])),
   );

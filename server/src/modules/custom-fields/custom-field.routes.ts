@@ -19,7 +19,12 @@ const Field = z
     options: z
       .array(z.object({ value: z.string(), label: z.string(), color: z.string().optional() }))
       .optional(),
-    relation: z.object({ object: z.string() }).optional(),
+    relation: z
+      .object({
+        object: z.string(),
+        many: z.boolean().describe('Many-to-many: the value lists the linked records (`[{id, name}]`)'),
+      })
+      .optional(),
     statuses: z
       .object({
         statuses: z.array(
@@ -82,6 +87,11 @@ export const ObjectDescription = z
           .object({ prefix: z.string(), digits: z.number().int() })
           .nullable()
           .describe('Record numbers (`CASE-00042`): prefix and digits; null when records are not numbered'),
+        restricted_roles: z
+          .array(z.string())
+          .describe(
+            'Roles that see only the records in the statuses they own, those that were in one before, and their own',
+          ),
       })
       .optional()
       .describe('Set for a tenant-defined object: its records are under `/api/v1/records/<key>`'),
@@ -104,6 +114,7 @@ export const describeObject = (def: ObjectDef) => ({
           display_field: def.custom.displayField,
           retired: def.custom.retired,
           numbering: def.custom.numbering,
+          restricted_roles: def.custom.restrictedRoles,
         },
       }
     : {}),
@@ -133,7 +144,7 @@ const describeField = (f: FieldDef) => ({
   required: f.required,
   unique: f.unique,
   ...(f.options ? { options: f.options } : {}),
-  ...(f.relation ? { relation: f.relation } : {}),
+  ...(f.relation ? { relation: { object: f.relation.object, many: f.relation.many ?? false } } : {}),
   ...(f.statuses ? { statuses: f.statuses } : {}),
   ...(f.maxLength ? { max_length: f.maxLength } : {}),
   searchable: f.searchable,

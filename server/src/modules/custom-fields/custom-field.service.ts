@@ -42,7 +42,17 @@ export const CustomFieldCreate = z
       .describe('API name; derived from the label when absent'),
     type: z.enum(CUSTOM_FIELD_TYPES as unknown as [string, ...string[]]),
     options: z.array(Option).min(1).max(200).optional().describe('Required for select and multi_select'),
-    relation: z.strictObject({ object: z.string() }).optional(),
+    relation: z
+      .strictObject({
+        object: z.string(),
+        many: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Many-to-many (custom objects only): a record links any number of the object’s records, and they show it on their side',
+          ),
+      })
+      .optional(),
     statuses: StatusConfig.optional().describe(
       'Required for a status field (custom objects only): its statuses in order, allowed moves, roles and reasons',
     ),
@@ -186,6 +196,13 @@ export async function createCustomFieldIn(
     if (input.type === 'relation' && !(await isRelationTarget(scope, input.relation!.object))) {
       throw badRequest('A relation field needs relation.object, one of the objects', 'body.relation');
     }
+    if (input.relation?.many && !def.custom) {
+      throw badRequest(
+        'Many-to-many relations are defined on a custom object (its records link the others)',
+        'body.relation.many',
+        'many_not_supported',
+      );
+    }
     const [existing] = await scope.tx
       .select({ id: customFields.id })
       .from(customFields)
@@ -208,6 +225,7 @@ export async function createCustomFieldIn(
         options: input.statuses ? optionsOfStatuses(input.statuses) : (input.options ?? null),
         statuses: input.statuses ?? null,
         relationObject: input.type === 'relation' ? input.relation!.object : null,
+        relationMany: input.type === 'relation' && (input.relation?.many ?? false),
         required: input.required,
         description: input.description ?? null,
         position: (last ?? -1) + 1,

@@ -11,6 +11,8 @@ import { BASE_FIELD_KEYS, DISPLAY_TYPES, searchTextSql } from '../../platform/re
 import { customObjectDefs, forgetRegistry } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+import { RoleKey } from '../../platform/registry/status-config.js';
+import { assertRoleExists } from '../access/role.service.js';
 
 /** An object's or a field's API name: snake_case, starting with a letter. */
 const KEY = /^[a-z][a-z0-9_]{1,39}$/;
@@ -62,6 +64,13 @@ const Numbering = z
     'Record numbers: each new record gets the next number of its object in this organization, gap-free and never reused',
   );
 
+const RestrictedRoles = z
+  .array(RoleKey)
+  .max(50)
+  .describe(
+    'Roles that see only the records in the statuses they own (a status’s `owner_role`), the records that were in one of them before, and the records their members own; admins see every record',
+  );
+
 export const CustomObjectCreate = z
   .strictObject({
     key: z
@@ -81,6 +90,7 @@ export const CustomObjectCreate = z
       .optional()
       .describe('The required field that names a record; `{key: "name", label: "Name"}` when absent'),
     numbering: Numbering.optional(),
+    restricted_roles: RestrictedRoles.optional(),
   })
   .meta({ id: 'CustomObjectCreate' });
 
@@ -96,6 +106,7 @@ export const CustomObjectUpdate = z
       .describe(
         'Turn record numbers on (records without a number get the next ones, oldest first) or change the prefix; null turns them off (numbers are kept)',
       ),
+    restricted_roles: RestrictedRoles.optional(),
   })
   .meta({ id: 'CustomObjectUpdate' });
 
@@ -127,6 +138,20 @@ async function lockObject(scope: TenantScope, key: string) {
     .for('update');
   if (!row) throw notFound('Object', key);
   return row;
+}
+
+/**
+ * The restricted roles, each a role of the organization other than admin (admins see every record).
+ * @throws 400 at `body.restricted_roles.<i>` for admin, 422 `reference_not_found` for an unknown role
+ */
+async function checkedRoles(scope: TenantScope, roles: string[] | undefined): Promise<string[]> {
+  const unique = [...new Set(roles ?? [])];
+  for (const [i, role] of unique.entries()) {
+    if (role === 'admin')
+      throw badRequest('Admins see every record; they cannot be restricted', `body.restricted_roles.${i}`);
+    await assertRoleExists(scope, role, `body.restricted_roles.${i}`);
+  }
+  return unique;
 }
 
 async function defOf(scope: TenantScope, key: string): Promise<ObjectDef> {
@@ -179,6 +204,7 @@ export async function createCustomObjectIn(
         ...(input.numbering
           ? { numberPrefix: input.numbering.prefix, numberDigits: input.numbering.digits }
           : {}),
+        restrictedRoles: await checkedRoles(scope, input.restricted_roles),
         createdBy: ctx.actor.type === 'user' ? ctx.actor.id : null,
       })
       .returning();
@@ -232,6 +258,9 @@ export async function updateCustomObject(
           ...(input.icon !== undefined ? { icon: input.icon } : {}),
           ...(input.description !== undefined ? { description: input.description } : {}),
           ...(input.display_field !== undefined ? { displayField: input.display_field } : {}),
+          ...(input.restricted_roles !== undefined
+            ? { restrictedRoles: await checkedRoles(scope, input.restricted_roles) }
+            : {}),
           ...(input.numbering !== undefined
             ? {
                 numberPrefix: input.numbering?.prefix ?? null,

@@ -11,8 +11,10 @@ import { searchTextSql } from '../../platform/registry/custom-objects.js';
 import { mergeCustom, parseCustomValues } from '../../platform/registry/field-values.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
+import { openHandoffs } from '../handoffs/handoff-open.service.js';
 import { ensureTags, uniqueTagNames } from '../tags/tag.service.js';
 import { assertWritable, customObjectIn, nameOf, relatedOf } from './record-engine.service.js';
+import { withoutLinks } from './record-links.service.js';
 import { takeRecordNumbers } from './record-numbers.js';
 import {
   checkStatusChanges,
@@ -34,6 +36,14 @@ export type NewRecord = {
 
 /** A change of a batch: the values to set by key (null clears one), on the record `id`. */
 export type RecordPatch = { id: string; custom: Record<string, unknown> };
+
+/**
+ * How a batch of updates is asked for. `person`: a member's bulk change (issue 21), checked as a
+ * single change of theirs is (their role may set each status, the reason where one is needed), and
+ * each status change opens its hand-offs as a single change does (`openHandoffs`). Absent: an
+ * import or a revert (roles and reasons not asked, no hand-off).
+ */
+export type UpdateManyOptions = { person?: { role: string | undefined; reason: string | undefined } };
 
 /** What became of one item: the record written, or why it was refused (nothing written for it). */
 export type BatchOutcome = { ok: true; id: string } | { ok: false; error: AppError };
@@ -127,9 +137,10 @@ export async function createRecordsIn(
   const objectId = assertWritable(def);
   const parsed = items.map((item) => {
     try {
-      return mergeCustom({}, parseCustomValues(def, item.custom, { path: 'body.custom', creating: true })) as
-        | Record<string, unknown>
-        | AppError;
+      return mergeCustom(
+        {},
+        withoutLinks(def, parseCustomValues(def, item.custom, { path: 'body.custom', creating: true })),
+      ) as Record<string, unknown> | AppError;
     } catch (error) {
       return refused(error).error;
     }
@@ -223,22 +234,29 @@ export async function updateRecordsIn(
   services: Services,
   object: string,
   patches: RecordPatch[],
+  options: UpdateManyOptions = {},
 ): Promise<PatchOutcome[]> {
   const def = await customObjectIn(scope, object);
   const objectId = assertWritable(def);
   if (patches.length === 0) return [];
-  const locked = rowsOf<{ id: string; custom: Record<string, unknown>; created_ms: number | string }>(
+  const locked = rowsOf<{
+    id: string;
+    custom: Record<string, unknown>;
+    owner_id: string | null;
+    created_ms: number | string;
+  }>(
     await scope.conn.query(
-      `select id, custom, (extract(epoch from created_at) * 1000)::float8 as created_ms from records where org_id = $1 and object_id = $2 and id = any($3::uuid[])
+      `select id, custom, owner_id, (extract(epoch from created_at) * 1000)::float8 as created_ms from records where org_id = $1 and object_id = $2 and id = any($3::uuid[])
         order by id for update`,
       [scope.ctx.orgId, objectId, [...new Set(patches.map((p) => p.id))]],
     ),
   );
   const current = new Map(locked.map((r) => [r.id, r.custom]));
+  const ownerOf = new Map(locked.map((r) => [r.id, r.owner_id]));
   const createdAt = new Map(locked.map((r) => [r.id, new Date(Number(r.created_ms)).toISOString()]));
   const parsed = patches.map((p) => {
     try {
-      return parseCustomValues(def, p.custom, { path: 'body.custom', creating: false }) as
+      return withoutLinks(def, parseCustomValues(def, p.custom, { path: 'body.custom', creating: false })) as
         | Record<string, unknown>
         | AppError;
     } catch (error) {
@@ -265,7 +283,12 @@ export async function updateRecordsIn(
       // Status fields move only as their definitions allow (an import is not asked for roles or reasons).
       let statusChanges: StatusChange[];
       try {
-        statusChanges = checkStatusChanges(def, values, after, { bulk: true });
+        statusChanges = checkStatusChanges(
+          def,
+          values,
+          after,
+          options.person ? { role: options.person.role, reason: options.person.reason } : { bulk: true },
+        );
       } catch (error) {
         outcomes.push(refused(error));
         continue;
@@ -298,6 +321,7 @@ export async function updateRecordsIn(
               related: relatedOf(def, after),
             },
             changes: statusChanges,
+            ...(options.person ? { reason: options.person.reason } : {}),
           });
       }
       outcomes.push({ ok: true, before, changed });
@@ -312,5 +336,15 @@ export async function updateRecordsIn(
      where r.org_id = ${scope.ctx.orgId}::uuid and r.object_id = ${objectId}::uuid and r.id = x.id`);
   await emitEvents(scope, services.jobs, events);
   await recordStatusChanges(scope, services, def, statusItems);
+  // A member's bulk change hands records off as their single change would (the same hook).
+  if (options.person)
+    for (const item of statusItems)
+      await openHandoffs(
+        scope,
+        services,
+        def,
+        { id: item.subject.id, name: item.subject.name, ownerId: ownerOf.get(item.subject.id) ?? null },
+        item.changes,
+      );
   return outcomes;
 }

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
+import { assertWritableInput } from '../../platform/access/access-profile.js';
 import { assertMember } from '../../platform/access/membership.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { emitEvents } from '../../platform/events/events.js';
@@ -11,6 +12,7 @@ import { FilterNode } from '../../platform/query/query.schema.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { ensureTags } from '../tags/tag.service.js';
+import { updateRecordsIn } from './record-batch.service.js';
 
 /** Records one bulk request may change. */
 export const BULK_CAP = 1000;
@@ -21,10 +23,20 @@ export const BulkAction = z
     filter: FilterNode.optional().describe(`Or a filter matching at most ${BULK_CAP} records`),
     q: z.string().max(200).optional(),
     action: z
-      .enum(['assign_owner', 'add_tags', 'remove_tags', 'archive', 'restore'])
-      .describe('`restore` selects archived records; the others live ones'),
+      .enum(['assign_owner', 'add_tags', 'remove_tags', 'archive', 'restore', 'set_status'])
+      .describe(
+        '`restore` selects archived records; the others live ones. `set_status` (custom objects): moves each record’s status field `field` to `status`, as a single change would (its moves, roles and reasons; a status owned by another role queues each record for it)',
+      ),
     owner_id: z.uuid().nullable().optional(),
     tags: z.array(z.string().trim().min(1).max(64)).min(1).max(100).optional(),
+    field: z.string().max(64).optional().describe('`set_status`: the status field’s key'),
+    status: z.string().trim().min(1).max(100).optional().describe('`set_status`: the status to move to'),
+    status_reason: z
+      .string()
+      .trim()
+      .max(2_000)
+      .optional()
+      .describe('`set_status`: why, where the move or the status needs a reason'),
   })
   .meta({ id: 'BulkAction' });
 export type BulkActionInput = z.infer<typeof BulkAction>;
@@ -78,10 +90,31 @@ export async function bulkAction(
   if ((input.action === 'add_tags' || input.action === 'remove_tags') && !input.tags) {
     throw new AppError(400, 'validation_failed', `${input.action} needs tags`, { path: 'body.tags' });
   }
+  if (input.action === 'set_status' && (input.field === undefined || input.status === undefined)) {
+    const path = input.field === undefined ? 'body.field' : 'body.status';
+    throw new AppError(400, 'validation_failed', 'set_status needs field and status', { path });
+  }
   return withTenant(services.database, ctx, async (scope) => {
     const def = await objectDef(scope.tx, ctx.orgId, object);
+    if (input.action === 'set_status') assertStatusField(def, input.field!);
     const ids = await selectIds(scope, def, input);
     if (ids.length === 0) return { matched: 0, changed: 0 };
+    if (input.action === 'set_status') {
+      const custom = { [input.field!]: input.status };
+      assertWritableInput(ctx, def, { custom });
+      // Through the record engine's batch update, as a member's change: every record checked (all or
+      // nothing), one event each, hand-offs opened by the same hook as a single change's.
+      const outcomes = await updateRecordsIn(
+        scope,
+        services,
+        object,
+        ids.map((id) => ({ id, custom })),
+        { person: { role: ctx.role, reason: input.status_reason } },
+      );
+      const refused = outcomes.find((o) => !o.ok);
+      if (refused && !refused.ok) throw refused.error;
+      return { matched: ids.length, changed: outcomes.filter((o) => o.ok && o.changed).length };
+    }
     if (input.action === 'archive' || input.action === 'restore') {
       const changed = await archiveMany(scope, ids, input.action === 'archive');
       return { matched: ids.length, changed: changed.length };
@@ -100,6 +133,17 @@ export async function bulkAction(
     );
     return { matched: ids.length, changed: changed.length };
   });
+}
+
+/** @throws 400 at `body.field` unless it is an active status field of a custom object */
+function assertStatusField(def: ObjectDef, key: string) {
+  const field = def.custom
+    ? def.fields.find((f) => f.key === key && f.type === 'status' && !f.retired)
+    : undefined;
+  if (!field)
+    throw new AppError(400, 'validation_failed', `${def.labelSingular} has no status field "${key}"`, {
+      path: 'body.field',
+    });
 }
 
 /**

@@ -7,6 +7,7 @@ import { conflict, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { records } from '../../platform/records/record.schema.js';
+import { recordLinks } from '../../platform/records/record-link.schema.js';
 import { formatRecordNumber, searchTextSql } from '../../platform/registry/custom-objects.js';
 import { parseCustomValuesIn } from '../../platform/registry/field-references.js';
 import { mergeCustom } from '../../platform/registry/field-values.js';
@@ -15,6 +16,7 @@ import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { openHandoffs } from '../handoffs/handoff-open.service.js';
 import { ensureTags } from '../tags/tag.service.js';
+import { linkValuesOf, manyRelationsOf, splitLinks, writeLinks } from './record-links.service.js';
 import { takeRecordNumbers } from './record-numbers.js';
 import { checkStatusChanges, recordStatusChanges, statusKeysOf } from './record-status.service.js';
 
@@ -108,6 +110,12 @@ function viewOf(def: ObjectDef, row: Row): RecordViewOut {
   };
 }
 
+/** The view with its many-to-many fields' linked records under `custom` (as lists show them). */
+async function withLinks(scope: TenantScope, def: ObjectDef, view: RecordViewOut): Promise<RecordViewOut> {
+  if (manyRelationsOf(def).length === 0) return view;
+  return { ...view, custom: { ...view.custom, ...(await linkValuesOf(scope, def, view.id)) } };
+}
+
 /** The `search` text of a record with these values (registry/custom-objects.ts `searchTextSql`). */
 const searchOf = (def: ObjectDef, custom: Record<string, unknown>, number: number | null) =>
   searchTextSql(
@@ -163,10 +171,11 @@ export async function createRecordIn(
   const { ctx } = scope;
   const def = await customObjectIn(scope, object);
   const objectId = assertWritable(def);
-  const custom = mergeCustom(
-    {},
+  const { values, links } = splitLinks(
+    def,
     await parseCustomValuesIn(scope, def, input.custom, { path: 'body.custom', creating: true }),
   );
+  const custom = mergeCustom({}, values);
   const { tags } = await ownerAndTags(scope, input);
   // Status fields: a first status (the initial one unless given), checked against its roles.
   const statuses = checkStatusChanges(def, null, custom, { reason: input.status_reason, role: ctx.role });
@@ -185,6 +194,7 @@ export async function createRecordIn(
       updatedBy: ctx.actor.id,
     })
     .returning();
+  await writeLinks(scope, row!.id, links);
   await emitEvent(scope, services.jobs, {
     type: 'record.created',
     subject: { object, id: row!.id },
@@ -200,7 +210,7 @@ export async function createRecordIn(
     false,
   );
   await openHandoffs(scope, services, def, { ...subject, ownerId: row!.ownerId }, statuses);
-  return viewOf(def, row!);
+  return withLinks(scope, def, viewOf(def, row!));
 }
 
 /** A record of `object`, archived ones included. @throws 404 (another tenant's id included) */
@@ -210,7 +220,7 @@ export async function getRecord(services: Services, ctx: TenantContext, object: 
     ctx,
     async (scope) => {
       const def = await customObjectIn(scope, object);
-      return viewOf(def, await loadRow(scope, def, id));
+      return withLinks(scope, def, viewOf(def, await loadRow(scope, def, id)));
     },
     { readOnly: true },
   );
@@ -246,10 +256,10 @@ export async function updateRecordIn(
   const def = await customObjectIn(scope, object);
   assertWritable(def);
   const current = await loadRow(scope, def, id, true);
-  const patch = await parseCustomValuesIn(scope, def, input.custom, {
-    path: 'body.custom',
-    creating: false,
-  });
+  const { values: patch, links } = splitLinks(
+    def,
+    await parseCustomValuesIn(scope, def, input.custom, { path: 'body.custom', creating: false }),
+  );
   const { tags } = await ownerAndTags(scope, input);
   const custom = mergeCustom(current.custom, patch);
   // Status fields move only as their definitions allow (409 / 403 / 422 before anything is written).
@@ -267,7 +277,10 @@ export async function updateRecordIn(
   for (const key of Object.keys(patch)) if (!statusKeys.has(key)) diff(key, current.custom[key], custom[key]);
   if (input.owner_id !== undefined) diff('owner_id', current.ownerId, input.owner_id);
   if (tags !== undefined) diff('tags', current.tags, tags);
-  if (Object.keys(changes).length === 0 && statuses.length === 0) return viewOf(def, current);
+  // Many-to-many fields: their links replaced, each changed set a change like any field's.
+  Object.assign(changes, await writeLinks(scope, id, links));
+  if (Object.keys(changes).length === 0 && statuses.length === 0)
+    return withLinks(scope, def, viewOf(def, current));
   const [row] = await scope.tx
     .update(records)
     .set({
@@ -302,7 +315,7 @@ export async function updateRecordIn(
       { id, name: nameOf(def, row!), ownerId: row!.ownerId },
       statuses,
     );
-  return viewOf(def, row!);
+  return withLinks(scope, def, viewOf(def, row!));
 }
 
 /**
@@ -372,6 +385,8 @@ export async function deleteRecord(services: Services, ctx: TenantContext, objec
     assertWritable(def);
     const row = await loadRow(scope, def, id, true);
     await scope.tx.delete(records).where(and(eq(records.orgId, ctx.orgId), eq(records.id, id)));
+    // Its links go with it (`record_links_from_fk`), and so do other records' links to it.
+    await scope.tx.delete(recordLinks).where(and(eq(recordLinks.orgId, ctx.orgId), eq(recordLinks.toId, id)));
     await emitEvent(scope, services.jobs, {
       type: 'record.deleted',
       subject: { object, id },

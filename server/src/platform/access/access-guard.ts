@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { isId } from '../../db/ids.js';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
-import { notFound } from '../errors/app-error.js';
+import { AppError, notFound } from '../errors/app-error.js';
 import { cachedObjectDef } from '../registry/registry.service.js';
 import type { ObjectDef } from '../registry/registry.types.js';
+import { STANDARD_OBJECTS } from '../registry/standard-objects.js';
 import {
   assertAnyRight,
   assertRight,
@@ -181,7 +182,7 @@ export function installAccessGuard(app: FastifyInstance, database: Database): vo
     const rights = req.routeOptions.config?.rights;
     if (!rights || rights === 'none' || !req.principal?.orgId) return;
     const ctx = req.tenant;
-    if (!ctx.access) return;
+    if (!ctx.access) return assertStatusScope(database, ctx, rights, req.params);
     if (rights.object === '*') {
       // An import names its object in its query or body (`?object=contact`): that object's right.
       const named = [
@@ -214,6 +215,30 @@ export function installAccessGuard(app: FastifyInstance, database: Database): vo
     if (!String(reply.getHeader('content-type') ?? '').includes('json')) return payload;
     return JSON.stringify(stripKeys(JSON.parse(payload), keys));
   });
+}
+
+/**
+ * A built-in role (no access profile) restricted to the statuses it owns on a custom object
+ * (platform/access/status-scope.ts): a record of it beyond them is a 404 on every route about it.
+ */
+async function assertStatusScope(
+  database: Database,
+  ctx: TenantContext,
+  rights: Exclude<RouteRights, 'none'>,
+  rawParams: unknown,
+) {
+  const params = (rawParams ?? {}) as Record<string, string | undefined>;
+  if (rights.id !== 'record' || rights.object !== ':object' || !ctx.role || ctx.role === 'admin') return;
+  if (!params.object || !params.id || !isId(params.id) || STANDARD_OBJECTS[params.object]) return;
+  const object = params.object;
+  const def = await withTenant(database, ctx, ({ tx }) => cachedObjectDef(tx, ctx.orgId, object), {
+    readOnly: true,
+  }).catch((error: unknown) => {
+    // An unknown object answers its route's own 404.
+    if (error instanceof AppError && error.status === 404) return undefined;
+    throw error;
+  });
+  if (def?.custom?.restrictedRoles.includes(ctx.role)) await assertInScope(database, ctx, def, params.id);
 }
 
 /** @throws AppError 404 when the record `id` of `def` is beyond the context's record scope */

@@ -10,6 +10,7 @@ import {
   type RoleRights,
 } from './access-profile.types.js';
 import type { Role } from './permissions.js';
+import { statusScopeSql } from './status-scope.js';
 
 /**
  * The one place access profiles are applied (issue 22). Every shared record path calls these with
@@ -166,6 +167,13 @@ export function ownerFieldOf(def: ObjectDef): FieldDef | undefined {
  * owner field is reached whole.
  */
 export function rowScopeSql(ctx: TenantContext, def: ObjectDef, table: string): SQL | undefined {
+  // A role restricted to the statuses it owns (issue 21) is narrowed further, profile or not.
+  const statuses = statusScopeSql(ctx, def, table);
+  const profile = profileScopeSql(ctx, def, table);
+  return statuses && profile ? sql`(${profile} and ${statuses})` : (statuses ?? profile);
+}
+
+function profileScopeSql(ctx: TenantContext, def: ObjectDef, table: string): SQL | undefined {
   const profile = ctx.access;
   if (!profile) return undefined;
   const scope = objectAccessOf(profile, def.key).scope;

@@ -31,6 +31,11 @@ export const customFields = pgTable(
     statuses: jsonb('statuses').$type<StatusConfigOut>(),
     /** For relation fields: the object the value points to. */
     relationObject: text('relation_object'),
+    /**
+     * For relation fields: many-to-many (issue 21). The values are rows of `record_links`, not a
+     * key of the record's `custom`; only custom objects' fields may be many.
+     */
+    relationMany: boolean('relation_many').notNull().default(false),
     required: boolean('required').notNull().default(false),
     description: text('description'),
     position: integer('position').notNull(),

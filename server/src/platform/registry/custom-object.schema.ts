@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { integer, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../auth/auth.schema.js';
@@ -27,6 +28,12 @@ export const customObjects = pgTable(
      */
     numberPrefix: text('number_prefix'),
     numberDigits: integer('number_digits').notNull().default(5),
+    /**
+     * Roles that see only the object's records in the statuses they own (a status field's
+     * `owner_role`), those that were in such a status before, and those they own (issue 21);
+     * admins always see every record.
+     */
+    restrictedRoles: text('restricted_roles').array().notNull().default(sql`'{}'::text[]`),
     createdBy: uuid('created_by'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),

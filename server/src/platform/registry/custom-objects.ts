@@ -89,6 +89,7 @@ export function customObjectDef(row: ObjectRow, fields: FieldDef[]): ObjectDef {
       displayField: row.displayField,
       retired: row.retiredAt !== null,
       numbering,
+      restrictedRoles: row.restrictedRoles,
     },
   };
 }

@@ -23,22 +23,24 @@ export async function parseCustomValuesIn(
   const errors: FieldError[] = [];
   for (const field of object.fields) {
     const value = values[field.key];
-    if (!checkedInDatabase(field) || typeof value !== 'string') continue;
+    if (!checkedInDatabase(field)) continue;
+    if (field.relation?.many && Array.isArray(value)) {
+      // Every linked id a live record of the relation's object in this tenant (another tenant's: 422).
+      const found = await liveIdsIn(scope, field.relation.object, value as string[]);
+      (value as string[]).forEach((id, i) => {
+        if (!found.has(id))
+          errors.push({
+            path: `${options.path}.${field.key}.${i}`,
+            code: 'reference_not_found',
+            message: `No ${field.relation!.object} with this id`,
+          });
+      });
+      continue;
+    }
+    if (typeof value !== 'string') continue;
     let found = true;
     if (field.type === 'relation' && field.relation) {
-      const table = STANDARD_OBJECTS[field.relation.object]?.table;
-      // A custom object's records (issue 21): a live record of that object, in this tenant.
-      const [text, values] = table
-        ? [
-            `select 1 from ${table} where org_id = $1 and id = $2 and archived_at is null`,
-            [scope.ctx.orgId, value],
-          ]
-        : [
-            `select 1 from records r join custom_objects o on o.org_id = r.org_id and o.id = r.object_id
-              where r.org_id = $1 and r.id = $2 and o.key = $3 and r.archived_at is null`,
-            [scope.ctx.orgId, value, field.relation.object],
-          ];
-      found = (await scope.conn.query(text, values)).rows.length > 0;
+      found = (await liveIdsIn(scope, field.relation.object, [value])).has(value);
     } else if (field.type === 'user') {
       found =
         (
@@ -60,4 +62,31 @@ export async function parseCustomValuesIn(
       errors,
     });
   return values;
+}
+
+/**
+ * Those of `ids` that are live records of `object` in the scope's tenant (archived ones too with
+ * `archived`): a standard object's table, or a custom object's records (issue 21).
+ */
+export async function liveIdsIn(
+  scope: TenantScope,
+  object: string,
+  ids: readonly string[],
+  options: { archived?: boolean } = {},
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const table = STANDARD_OBJECTS[object]?.table;
+  const live = options.archived ? '' : ' and archived_at is null';
+  const [text, values] = table
+    ? [
+        `select id from ${table} where org_id = $1 and id = any($2::uuid[])${live}`,
+        [scope.ctx.orgId, [...ids]],
+      ]
+    : [
+        `select r.id from records r join custom_objects o on o.org_id = r.org_id and o.id = r.object_id
+          where r.org_id = $1 and r.id = any($2::uuid[]) and o.key = $3${live.replace('archived_at', 'r.archived_at')}`,
+        [scope.ctx.orgId, [...ids], object],
+      ];
+  const { rows } = await scope.conn.query<{ id: string }>(text, values);
+  return new Set(rows.map((r) => r.id));
 }

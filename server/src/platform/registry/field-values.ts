@@ -37,6 +37,9 @@ export const normalizeTag = (name: string): string => name.trim().toLowerCase();
 /** Built once per field definition (a definition is replaced, never changed, when the field is). */
 const schemas = new WeakMap<FieldDef, z.ZodType>();
 
+/** The most records a many-to-many relation field links one record to, per write. */
+export const MAX_LINKS = 500;
+
 /** The longest text, long text or URL value a field without a `maxLength` accepts, in characters. */
 const DEFAULT_MAX_LENGTH = 500;
 
@@ -95,6 +98,13 @@ function buildValueSchema(field: FieldDef): z.ZodType {
         .max(100)
         .transform((vs) => [...new Set(vs)]);
     case 'relation':
+      // A many-to-many relation: the whole set of linked records' ids (issue 21).
+      if (field.relation?.many)
+        return z
+          .array(z.uuid())
+          .max(MAX_LINKS, `At most ${MAX_LINKS} linked records`)
+          .transform((ids) => [...new Set(ids)]);
+      return z.uuid();
     case 'user':
     case 'uuid':
       return z.uuid();

@@ -10,6 +10,7 @@ import { STANDARD_OBJECTS } from './standard-objects.js';
 /** A custom field as the registry describes it. */
 export function customFieldDef(row: typeof customFields.$inferSelect): FieldDef {
   const type = row.type as FieldType;
+  if (type === 'relation' && row.relationMany && row.relationObject) return manyRelationDef(row);
   return {
     key: row.key,
     label: row.label,
@@ -24,6 +25,47 @@ export function customFieldDef(row: typeof customFields.$inferSelect): FieldDef 
     searchable: false,
     filterable: type !== 'long_text',
     sortable: !['multi_select', 'long_text', 'currency', 'tags'].includes(type),
+    readOnly: false,
+    origin: 'custom',
+    position: 1000 + row.position,
+    retired: row.retiredAt !== null,
+    description: row.description ?? undefined,
+  };
+}
+
+/**
+ * A many-to-many relation field (issue 21): its value is computed from `record_links` (the linked
+ * live records, `[{id, name}]` by name), filtered as a set of ids (`idsSql`: `eq`/`in` linked to
+ * one of them, `isEmpty` linked to none), as a contact's companies are.
+ */
+function manyRelationDef(row: typeof customFields.$inferSelect): FieldDef {
+  const target = row.relationObject!;
+  const field = `'${row.id}'::uuid`;
+  const standard = STANDARD_OBJECTS[target];
+  const join = standard
+    ? `join ${standard.table} t on t.org_id = l.org_id and t.id = l.to_id and t.archived_at is null`
+    : `join records t on t.org_id = l.org_id and t.id = l.to_id and t.archived_at is null
+       join custom_objects o on o.org_id = t.org_id and o.id = t.object_id`;
+  const name = standard?.titleSql
+    ? standard.titleSql('t')
+    : `coalesce(nullif(t.custom->>o.display_field, ''), t.id::text)`;
+  return {
+    key: row.key,
+    label: row.label,
+    type: 'relation',
+    storage: {
+      kind: 'computed',
+      idsSql: `select l.to_id from record_links l where l.org_id = {table}.org_id and l.field_id = ${field} and l.from_id = {table}.id`,
+      sql: `select coalesce(json_agg(json_build_object('id', t.id, 'name', ${name}) order by ${name}, t.id), '[]'::json)
+              from record_links l ${join}
+             where l.org_id = {table}.org_id and l.field_id = ${field} and l.from_id = {table}.id`,
+    },
+    required: row.required,
+    unique: false,
+    relation: { object: target, many: true, fieldId: row.id },
+    searchable: false,
+    filterable: true,
+    sortable: false,
     readOnly: false,
     origin: 'custom',
     position: 1000 + row.position,

@@ -61,8 +61,12 @@ export type FieldDef = {
    * name). It is readable only where all of them are, so it never shows a hidden field's value.
    */
   madeOf?: string[] | undefined;
-  /** For relation: the object it points to. */
-  relation?: { object: string } | undefined;
+  /**
+   * For relation: the object it points to. `many`: a many-to-many relation (a custom object's
+   * field, issue 21) whose links are rows of `record_links` under `fieldId`; its value is the list
+   * of the linked records (`[{id, name}]` read, ids written).
+   */
+  relation?: { object: string; many?: boolean | undefined; fieldId?: string | undefined } | undefined;
   /** For text-like types: the longest accepted value, in characters. */
   maxLength?: number | undefined;
   searchable: boolean;
@@ -148,4 +152,9 @@ export type CustomObjectInfo = {
    * the object does not number its records.
    */
   numbering: { prefix: string; digits: number } | null;
+  /**
+   * Roles that see only the records in the statuses they own, those that were in one of them
+   * before, and those they own (platform/access/status-scope.ts); admins see every record.
+   */
+  restrictedRoles: string[];
 };

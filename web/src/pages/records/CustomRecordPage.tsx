@@ -22,6 +22,7 @@ import type { RecordData } from '../../lib/records';
 import { ErrorAlert, PageSkeleton } from '../../shell/states';
 import { RecordAssistantSlot } from '../ai/assistant';
 import { AttachmentsPanel } from './AttachmentsPanel';
+import { LinksPanel } from './LinksPanel';
 import { ReasonForm } from './ReasonForm';
 
 /** A custom object's record (`/records/<key>/<id>`): its fields from the registry, edit, archive, timeline. */
@@ -93,19 +94,22 @@ export function CustomRecordPage() {
       <ErrorAlert error={error} />
       <Paper withBorder p="md">
         <SimpleGrid cols={{ base: 1, sm: 2 }}>
-          {formFields(description).map((f) => (
-            <Stack key={f.key} gap={2}>
-              <Text size="xs" c="dimmed">
-                {f.label}
-              </Text>
-              <Text size="sm" component="div">
-                <FieldValue field={f} record={data} members={members} />
-              </Text>
-            </Stack>
-          ))}
+          {formFields(description)
+            .filter((f) => !f.relation?.many)
+            .map((f) => (
+              <Stack key={f.key} gap={2}>
+                <Text size="xs" c="dimmed">
+                  {f.label}
+                </Text>
+                <Text size="sm" component="div">
+                  <FieldValue field={f} record={data} members={members} />
+                </Text>
+              </Stack>
+            ))}
         </SimpleGrid>
       </Paper>
       <RecordAssistantSlot object={object} id={id} />
+      <LinksPanel object={object} id={id} editable={!retired && !archived} />
       <AttachmentsPanel object={object} id={id} />
       {formFields(description)
         .filter((f) => f.type === 'status')

@@ -1,4 +1,16 @@
-import { Anchor, Button, Group, Modal, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import {
+  Anchor,
+  Button,
+  Checkbox,
+  Group,
+  Modal,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -29,6 +41,7 @@ export function CustomRecordsPage() {
   const [search, setSearch] = useState('');
   const [q] = useDebouncedValue(search.trim(), 250);
   const [creating, setCreating] = useState(false);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
   const pages = useInfiniteQuery({
     queryKey: ['records', object, 'list', q],
     initialPageParam: undefined as string | undefined,
@@ -56,6 +69,31 @@ export function CustomRecordsPage() {
   const rows = (pages.data?.pages ?? []).flatMap((p) => p.data) as RecordData[];
   const display = description.custom_object?.display_field;
   const numbered = Boolean(description.custom_object?.numbering);
+  const statusFields = formFields(description).filter((f) => f.type === 'status' && f.statuses);
+  const toggle = (id: string, on: boolean) =>
+    setSelected((prev) => {
+      const next = new Set(prev);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  // A bulk move goes through the record engine as single moves do: a status owned by another role
+  // queues each record for it (issue 21).
+  async function moveSelected(field: string, status: string) {
+    try {
+      const result = await call(
+        api.POST('/api/v1/records/{object}/bulk', {
+          params: { path: { object } },
+          body: { ids: [...selected], action: 'set_status', field, status },
+        }),
+      );
+      notifications.show({ message: `${result.changed} moved` });
+      setSelected(new Set());
+      await queryClient.invalidateQueries({ queryKey: ['records', object] });
+    } catch (err) {
+      notifications.show({ color: 'red', message: err instanceof Error ? err.message : String(err) });
+    }
+  }
   return (
     <Stack>
       <Group justify="space-between">
@@ -99,6 +137,25 @@ export function CustomRecordsPage() {
         onChange={(e) => setSearch(e.currentTarget.value)}
         maw={360}
       />
+      {selected.size > 0 && !retired && (
+        <Group gap="sm" data-testid="bulk-bar">
+          <Text size="sm">{selected.size} selected</Text>
+          {statusFields.map((f) => (
+            <Select
+              key={f.key}
+              aria-label={`Move selected ${f.label.toLowerCase()} to`}
+              placeholder={`Move ${f.label.toLowerCase()} to…`}
+              w={220}
+              data={(f.statuses?.statuses ?? []).map((st) => ({ value: st.value, label: st.label }))}
+              value={null}
+              onChange={(v) => v && void moveSelected(f.key, v)}
+            />
+          ))}
+          <Button variant="subtle" size="xs" onClick={() => setSelected(new Set())}>
+            Clear
+          </Button>
+        </Group>
+      )}
       {rows.length === 0 && !pages.isFetching ? (
         <EmptyState title={q ? 'No match' : `No ${description.label_plural.toLowerCase()} yet`}>
           {q
@@ -109,6 +166,15 @@ export function CustomRecordsPage() {
         <Table striped highlightOnHover>
           <Table.Thead>
             <Table.Tr>
+              <Table.Th w={32}>
+                <Checkbox
+                  aria-label="Select all shown"
+                  checked={rows.length > 0 && rows.every((r) => selected.has(r.id))}
+                  onChange={(e) =>
+                    setSelected(e.currentTarget.checked ? new Set(rows.map((r) => r.id)) : new Set())
+                  }
+                />
+              </Table.Th>
               {numbered && <Table.Th>No.</Table.Th>}
               {columns.map((f) => (
                 <Table.Th key={f.key}>{f.label}</Table.Th>
@@ -118,6 +184,13 @@ export function CustomRecordsPage() {
           <Table.Tbody>
             {rows.map((r) => (
               <Table.Tr key={r.id}>
+                <Table.Td>
+                  <Checkbox
+                    aria-label={`Select ${customTitle(description, r)}`}
+                    checked={selected.has(r.id)}
+                    onChange={(e) => toggle(r.id, e.currentTarget.checked)}
+                  />
+                </Table.Td>
                 {numbered && <Table.Td>{numberLabel(description, r)}</Table.Td>}
                 {columns.map((f) => (
                   <Table.Td key={f.key}>

@@ -12,6 +12,7 @@ import { RecordAssistantSlot } from '../ai/assistant';
 import { ActivityPanel } from './ActivityPanel';
 import { AttachmentsPanel } from './AttachmentsPanel';
 import { EditableField, RecordActions, Section, TasksPanel, TimelinePanel, useCanEdit } from './DetailParts';
+import { LinksPanel } from './LinksPanel';
 import { OBJECT_PLUGINS } from './objects';
 import type { PanelProps } from './objects/types';
 import { RelatedRecords } from './RelatedRecords';
@@ -126,6 +127,7 @@ function RecordPageOf({ object, id }: { object: RecordObject; id: string }) {
               members={members}
               summary={(related, r) => OBJECT_PLUGINS[related].summary?.(r)}
             />
+            {object !== 'product' && <LinksPanel object={object} id={id} />}
             {/* Tasks, activity and files are about contacts, companies and deals (not catalog items). */}
             {object !== 'product' && <TasksPanel object={object} id={id} />}
             {object !== 'product' && <ActivityPanel object={object} id={id} record={record.data} />}

@@ -202,6 +202,7 @@ function NewFieldForm({
   const [options, setOptions] = useState<string[]>([]);
   const [required, setRequired] = useState(false);
   const [target, setTarget] = useState<string | null>(null);
+  const [many, setMany] = useState(false);
   const [statuses, setStatuses] = useState<StatusConfig>(NEW_STATUSES);
   const targets = useFieldObjects();
   const [error, setError] = useState<unknown>(null);
@@ -217,7 +218,7 @@ function NewFieldForm({
             label,
             type,
             required,
-            ...(type === 'relation' && target ? { relation: { object: target } } : {}),
+            ...(type === 'relation' && target ? { relation: { object: target, many: custom && many } } : {}),
             ...(type === 'status' ? { statuses } : {}),
             ...(withOptions
               ? {
@@ -259,6 +260,14 @@ function NewFieldForm({
         />
         {type === 'relation' && (
           <Select label="Points to" required data={targets} value={target} onChange={setTarget} />
+        )}
+        {type === 'relation' && custom && (
+          <Checkbox
+            label="Many-to-many"
+            description="A record links any number of them, and each shows the link on its page"
+            checked={many}
+            onChange={(e) => setMany(e.currentTarget.checked)}
+          />
         )}
         {withOptions && (
           <TagsInput

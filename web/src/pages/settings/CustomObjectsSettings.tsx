@@ -3,6 +3,7 @@ import {
   Button,
   Group,
   Modal,
+  MultiSelect,
   NumberInput,
   Paper,
   Stack,
@@ -15,6 +16,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, call, type ObjectDescription } from '../../api/client';
 import { ErrorAlert } from '../../shell/states';
+import { rolesQuery } from './RolesSettings';
 
 /** The organization's objects, retired ones included (settings only). */
 const customObjectsQuery = {
@@ -40,6 +42,7 @@ export function CustomObjectsSettings() {
   const [adding, setAdding] = useState(false);
   const [purging, setPurging] = useState<{ key: string; label: string } | null>(null);
   const [numbering, setNumbering] = useState<ObjectDescription | null>(null);
+  const [visibility, setVisibility] = useState<ObjectDescription | null>(null);
   const objects = (useQuery(customObjectsQuery).data?.data ?? []).filter((o) => o.custom_object);
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['objects'] });
   const toggle = useMutation({
@@ -72,6 +75,7 @@ export function CustomObjectsSettings() {
               <Table.Th>Key</Table.Th>
               <Table.Th>Fields</Table.Th>
               <Table.Th>Numbers</Table.Th>
+              <Table.Th>Visibility</Table.Th>
               <Table.Th />
             </Table.Tr>
           </Table.Thead>
@@ -90,6 +94,13 @@ export function CustomObjectsSettings() {
                     {o.custom_object?.numbering
                       ? `${o.custom_object.numbering.prefix}${'1'.padStart(o.custom_object.numbering.digits, '0')}`
                       : 'Off'}
+                  </Button>
+                </Table.Td>
+                <Table.Td>
+                  <Button size="xs" variant="subtle" onClick={() => setVisibility(o)}>
+                    {o.custom_object?.restricted_roles.length
+                      ? `${o.custom_object.restricted_roles.length} restricted`
+                      : 'Everyone'}
                   </Button>
                 </Table.Td>
                 <Table.Td>
@@ -134,6 +145,17 @@ export function CustomObjectsSettings() {
             object={numbering}
             onDone={() => {
               setNumbering(null);
+              refresh();
+            }}
+          />
+        )}
+      </Modal>
+      <Modal opened={visibility !== null} onClose={() => setVisibility(null)} title="Who sees which records">
+        {visibility && (
+          <VisibilityForm
+            object={visibility}
+            onDone={() => {
+              setVisibility(null);
               refresh();
             }}
           />
@@ -308,6 +330,55 @@ function NumberingForm({ object, onDone }: { object: ObjectDescription; onDone: 
               Turn off
             </Button>
           )}
+          <Button type="submit">Save</Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+/**
+ * The roles restricted to the records in the statuses they own (a status's owner role), the
+ * records that were in one of them before and the records their members own; admins see all.
+ */
+function VisibilityForm({ object, onDone }: { object: ObjectDescription; onDone: () => void }) {
+  const roles = useQuery(rolesQuery);
+  const [chosen, setChosen] = useState<string[]>(object.custom_object?.restricted_roles ?? []);
+  const [error, setError] = useState<unknown>(null);
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      await call(
+        api.PATCH('/api/v1/objects/{object}', {
+          params: { path: { object: object.key } },
+          body: { restricted_roles: chosen },
+        }),
+      );
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <form onSubmit={save}>
+      <Stack>
+        <ErrorAlert error={error} />
+        <Text size="sm">
+          Members of these roles see only the {object.label_plural.toLowerCase()} in the statuses their role
+          owns, those that were in one of them before, and those they own. Admins see every record.
+        </Text>
+        <MultiSelect
+          label="Restricted roles"
+          data={(roles.data?.data ?? [])
+            .filter((r) => r.key !== 'admin')
+            .map((r) => ({ value: r.key, label: r.name }))}
+          value={chosen}
+          onChange={setChosen}
+          searchable
+          data-autofocus
+        />
+        <Group justify="flex-end">
           <Button type="submit">Save</Button>
         </Group>
       </Stack>

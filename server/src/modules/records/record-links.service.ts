@@ -1,0 +1,144 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { TenantScope } from '../../db/tenant.js';
+import { AppError } from '../../platform/errors/app-error.js';
+import { recordLinks } from '../../platform/records/record-link.schema.js';
+import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
+
+/**
+ * Many-to-many relation fields on the record engine's write path (issue 21): their values are
+ * rows of `record_links`, not keys of the record's `custom`. The engine parses them with the
+ * other values (`parseCustomValuesIn`: ids of live records of the relation's object in this
+ * tenant), takes them out of the `custom` patch here and writes the links in its transaction.
+ */
+
+/** The object's many-to-many relation fields (retired ones included: their links stay). */
+export const manyRelationsOf = (def: ObjectDef): FieldDef[] =>
+  def.fields.filter((f) => f.origin === 'custom' && f.type === 'relation' && f.relation?.many);
+
+/** A linked record as reads show it. */
+export type LinkedRecord = { id: string; name: string };
+
+/**
+ * Splits a parsed `custom` patch: the many-to-many fields' id sets (null clears: no links) and
+ * the values that go into the record's `custom`.
+ */
+export function splitLinks(
+  def: ObjectDef,
+  patch: Record<string, unknown>,
+): { values: Record<string, unknown>; links: Map<FieldDef, string[]> } {
+  const links = new Map<FieldDef, string[]>();
+  const values = { ...patch };
+  for (const field of manyRelationsOf(def)) {
+    if (!(field.key in values)) continue;
+    links.set(field, (values[field.key] as string[] | null) ?? []);
+    delete values[field.key];
+  }
+  return { values, links };
+}
+
+/**
+ * A batch write's parsed values (imports, forms): many-to-many values are refused there, links
+ * are written one record at a time through the engine or the links routes.
+ * @throws AppError 400 `links_not_supported` naming the field
+ */
+export function withoutLinks(def: ObjectDef, values: Record<string, unknown>): Record<string, unknown> {
+  const field = manyRelationsOf(def).find((f) => f.key in values);
+  if (field) {
+    const path = `body.custom.${field.key}`;
+    const message = `${field.label} links records one record at a time, not in a batch`;
+    throw new AppError(400, 'links_not_supported', message, {
+      path,
+      errors: [{ path, code: 'links_not_supported', message }],
+    });
+  }
+  return values;
+}
+
+/**
+ * Replaces the links of the record `fromId` for each field of `links` (ids checked by the
+ * caller). @returns each field whose set changed, with the ids before and after (sorted)
+ */
+export async function writeLinks(
+  scope: TenantScope,
+  fromId: string,
+  links: Map<FieldDef, string[]>,
+): Promise<Record<string, { before: string[]; after: string[] }>> {
+  const changes: Record<string, { before: string[]; after: string[] }> = {};
+  const { orgId } = scope.ctx;
+  for (const [field, wanted] of links) {
+    const fieldId = field.relation!.fieldId!;
+    const before = await linkedIds(scope, field, fromId);
+    const after = [...new Set(wanted)].sort();
+    const removed = before.filter((id) => !after.includes(id));
+    const added = after.filter((id) => !before.includes(id));
+    if (removed.length === 0 && added.length === 0) continue;
+    if (removed.length > 0)
+      await scope.tx
+        .delete(recordLinks)
+        .where(
+          and(
+            eq(recordLinks.orgId, orgId),
+            eq(recordLinks.fieldId, fieldId),
+            eq(recordLinks.fromId, fromId),
+            inArray(recordLinks.toId, removed),
+          ),
+        );
+    if (added.length > 0)
+      await scope.tx
+        .insert(recordLinks)
+        .values(
+          added.map((toId) => ({
+            orgId,
+            fieldId,
+            fromId,
+            toId,
+            createdBy: scope.ctx.actor.type === 'user' ? scope.ctx.actor.id : null,
+          })),
+        )
+        .onConflictDoNothing();
+    changes[field.key] = { before, after };
+  }
+  return changes;
+}
+
+/** The ids the record `fromId` links by `field`, archived records' included. */
+export async function linkedIds(scope: TenantScope, field: FieldDef, fromId: string): Promise<string[]> {
+  const rows = await scope.tx
+    .select({ toId: recordLinks.toId })
+    .from(recordLinks)
+    .where(
+      and(
+        eq(recordLinks.orgId, scope.ctx.orgId),
+        eq(recordLinks.fieldId, field.relation!.fieldId!),
+        eq(recordLinks.fromId, fromId),
+      ),
+    );
+  return rows.map((r) => r.toId).sort();
+}
+
+/**
+ * The values of the record's many-to-many fields as lists show them (`[{id, name}]`, live
+ * linked records by name), by field key; empty lists left out, as lists leave out empty values.
+ */
+export async function linkValuesOf(
+  scope: TenantScope,
+  def: ObjectDef,
+  id: string,
+): Promise<Record<string, LinkedRecord[]>> {
+  const fields = manyRelationsOf(def).filter((f) => !f.retired);
+  if (fields.length === 0) return {};
+  const columns = fields.map(
+    (f) =>
+      sql`(${sql.raw((f.storage.kind === 'computed' ? f.storage.sql! : 'null').replaceAll('{table}', 'r'))}) as ${sql.identifier(f.key)}`,
+  );
+  const result = await scope.tx.execute<Record<string, LinkedRecord[] | null>>(
+    sql`select ${sql.join(columns, sql`, `)} from records r where r.org_id = ${scope.ctx.orgId} and r.id = ${id}::uuid`,
+  );
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<
+    string,
+    LinkedRecord[] | null
+  >[];
+  const out: Record<string, LinkedRecord[]> = {};
+  for (const [key, value] of Object.entries(rows[0] ?? {})) if (value && value.length > 0) out[key] = value;
+  return out;
+}
