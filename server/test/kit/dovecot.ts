@@ -34,6 +34,8 @@ export type Dovecot = {
   password: string;
   /** Appends a raw message to the user's INBOX over IMAP (imapflow); @returns its UID */
   append(raw: string | Buffer, mailbox?: string): Promise<number | undefined>;
+  /** Creates a mailbox (a folder) of the user's. */
+  create(mailbox: string): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -141,6 +143,16 @@ service anvil {
       try {
         const res = await c.append(mailbox, raw);
         return res ? res.uid : undefined;
+      } finally {
+        await c.logout();
+      }
+    },
+    async create(mailbox) {
+      const c = client();
+      c.on('error', () => {});
+      await c.connect();
+      try {
+        await c.mailboxCreate(mailbox);
       } finally {
         await c.logout();
       }

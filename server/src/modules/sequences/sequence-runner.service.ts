@@ -35,6 +35,8 @@ type Due = {
   id: string;
   contact_id: string;
   owner_id: string | null;
+  /** The mailbox chosen at enrollment, else the sequence's sends its e-mail steps. */
+  channel_id: string | null;
   step_index: number;
   time_zone: string;
   variant: number;
@@ -90,7 +92,7 @@ export async function runEnrollment(
 ): Promise<boolean> {
   return withTenant(services.database, ctx, async (scope) => {
     const { rows } = await scope.conn.query<Omit<Due, 'sequence'> & { sequence_id: string }>(
-      `select id, contact_id, owner_id, step_index, time_zone, variant, sequence_id from sequence_enrollments
+      `select id, contact_id, owner_id, channel_id, step_index, time_zone, variant, sequence_id from sequence_enrollments
         where org_id = $1 and id = $2 and status = 'active' and next_run_at <= $3
         for update skip locked`,
       [ctx.orgId, id, now.toISOString()],
@@ -241,7 +243,7 @@ async function runStep(scope: TenantScope, services: Services, e: Due, steps: St
     return;
   }
   const kind = step.type === 'SMS' ? 'sms' : 'email';
-  const channelId = kind === 'sms' ? e.sequence.smsChannelId : e.sequence.channelId;
+  const channelId = kind === 'sms' ? e.sequence.smsChannelId : (e.channel_id ?? e.sequence.channelId);
   const address = kind === 'sms' ? (contact.phone as string | null) : (contact.email as string | null);
   if (!channelId || !address) {
     await recordRun(scope, e, step, {
