@@ -56610,6 +56610,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The mailbox sending its e-mail steps when not the sequence's */
+                        channel_id: string | null;
                         contact: {
                             email: string | null;
                             /** Format: uuid */
@@ -56760,6 +56762,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The mailbox sending its e-mail steps when not the sequence's */
+                        channel_id: string | null;
                         contact: {
                             email: string | null;
                             /** Format: uuid */
@@ -56910,6 +56914,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The mailbox sending its e-mail steps when not the sequence's */
+                        channel_id: string | null;
                         contact: {
                             email: string | null;
                             /** Format: uuid */
@@ -58083,6 +58089,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: {
+                            /** @description The mailbox sending its e-mail steps when not the sequence's */
+                            channel_id: string | null;
                             contact: {
                                 email: string | null;
                                 /** Format: uuid */
@@ -58211,6 +58219,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description The organization's mailbox its e-mail steps are sent from (default the sequence's)
+                     */
+                    channel_id?: string;
                     contact_ids?: string[];
                     filter?: components["schemas"]["FilterNodeInput"];
                     /** @description At most this many (10,000) */
