@@ -5,9 +5,9 @@ import path from 'node:path';
 import pino from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { closeSmtpPools } from '../src/modules/conversations/channel.service.js';
 import { type Config, loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
+import { closeSmtpPools } from '../src/modules/conversations/channel.service.js';
 import type { RouteEntry } from '../src/platform/http/route-guard.js';
 import type { ApiApp, Services } from '../src/platform/http/types.js';
 import {

@@ -77,7 +77,11 @@ CASES['POST /api/v1/sequences/:id/enrollments'] = [
     fields: { 'path.id': 'sequence', 'body.channel_id': 'channel' },
     send: (v) => ({
       url: `${sequence(v)}/enrollments`,
-      body: { filter: { field: 'tags', op: 'hasAny', value: ['none'] }, preview: true, channel_id: v['body.channel_id'] },
+      body: {
+        filter: { field: 'tags', op: 'hasAny', value: ['none'] },
+        preview: true,
+        channel_id: v['body.channel_id'],
+      },
     }),
   },
 ];

@@ -120,7 +120,12 @@ describe.skipIf(!serverUrl)('a worker killed mid-send of a sequence step', () =>
 
     const env = workerEnv(t, serverUrl!, 'seq-worker');
     const first = startWorker(env);
-    await until('the first worker to send a few', async () => (received.length >= 8 ? true : undefined), 300_000, first);
+    await until(
+      'the first worker to send a few',
+      async () => (received.length >= 8 ? true : undefined),
+      300_000,
+      first,
+    );
     first.child.kill('SIGKILL');
     const atKill = received.length;
     expect(atKill).toBeLessThan(CONTACTS);

@@ -571,15 +571,24 @@ describe('who sends, the enrollments list, and a send left by a dead worker', ()
     // Another tenant's mailbox, or a channel that is no mailbox: 404 at the field.
     for (const channel_id of [theirs, sms])
       expectProblem(
-        await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, { contact_ids: [jon.id], channel_id }),
+        await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, {
+          contact_ids: [jon.id],
+          channel_id,
+        }),
         404,
         { code: 'not_found', path: 'body.channel_id' },
       );
     expectStatus(
-      await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, { contact_ids: [jon.id], channel_id: alt }),
+      await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, {
+        contact_ids: [jon.id],
+        channel_id: alt,
+      }),
       200,
     );
-    expectStatus(await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, { contact_ids: [kay.id] }), 200);
+    expectStatus(
+      await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, { contact_ids: [kay.id] }),
+      200,
+    );
     await runTick(t.services, admin.orgId);
     await t.drain();
     const jons = to('jon@prospects.example');
@@ -605,11 +614,9 @@ describe('who sends, the enrollments list, and a send left by a dead worker', ()
     ]);
     expect(second.data[0].channel_id).toBe(alt);
     expect(second.next_cursor).toBeNull();
-    expectProblem(
-      await admin.client.get(`/api/v1/sequences/${s.id}/enrollments?cursor=bm9wZQ`),
-      400,
-      { path: 'query.cursor' },
-    );
+    expectProblem(await admin.client.get(`/api/v1/sequences/${s.id}/enrollments?cursor=bm9wZQ`), 400, {
+      path: 'query.cursor',
+    });
   });
 
   it('a message left `sending` by a dead worker is settled by the mailbox’s sent copy, or left to a person', async () => {

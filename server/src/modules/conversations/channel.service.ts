@@ -280,7 +280,11 @@ export function smtpTransportOf(services: Services, row: ChannelRow) {
   });
 }
 
-type Pooled = { key: string; transport: ReturnType<typeof nodemailer.createTransport>; idle?: NodeJS.Timeout };
+type Pooled = {
+  key: string;
+  transport: ReturnType<typeof nodemailer.createTransport>;
+  idle?: NodeJS.Timeout;
+};
 const pools = new Map<string, Pooled>();
 /** How long a mailbox's pooled SMTP connections stay open without a message to send. */
 const POOL_IDLE_MS = 15_000;

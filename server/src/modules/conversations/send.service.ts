@@ -279,10 +279,12 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
   const ctx: TenantContext = { orgId: job.org_id, actor: { type: 'system', id: null } };
   const claimed = await withTenant(services.database, ctx, async (scope) => {
     const channelOf = async (id: string) =>
-      (await scope.tx
-        .select()
-        .from(channels)
-        .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, id))))[0]!;
+      (
+        await scope.tx
+          .select()
+          .from(channels)
+          .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, id)))
+      )[0]!;
     const [m] = await scope.tx
       .update(messages)
       .set({ status: 'sending', attempts: sql`${messages.attempts} + 1`, claimedAt: sql`clock_timestamp()` })
@@ -450,7 +452,9 @@ export function defineSendJobs(services: Services): void {
     // after their heartbeat stops (issue 33): the claim (`queued` -> `sending`) makes the retry
     // send a message still queued and skip one the dead worker had claimed, so none is lost
     // before it was tried and none is sent twice.
-    { name: MESSAGE_SEND_QUEUE, retryLimit: 1, concurrency: 5, heartbeatSeconds: 30 },
+    // The jobs of one fetch run at once (`parallel`): a send is mostly waiting on the database
+    // and the SMTP server, and one after another held a batch to a few messages a second.
+    { name: MESSAGE_SEND_QUEUE, retryLimit: 1, concurrency: 10, parallel: true, heartbeatSeconds: 30 },
     async ({ data }) => sendMessage(services, data),
   );
 }

@@ -30,6 +30,8 @@ import { signUnsubscribe } from './unsubscribe-link.js';
 
 /** Enrollments one tick reads at a time. */
 const BATCH = 200;
+/** Enrollments one tick runs at once (each its own transaction and connection). */
+const PARALLEL = 4;
 
 type Due = {
   id: string;
@@ -64,8 +66,18 @@ export async function runTick(services: Services, orgId: string, now = new Date(
         ),
       ),
     );
+    // A few enrollments at once, each in its own transaction (a step is mostly round trips to
+    // the database: one after another held a batch to a few steps a second).
     let progressed = 0;
-    for (const { id } of ids) if (await runEnrollment(services, ctx, id, now)) progressed += 1;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(PARALLEL, ids.length) }, async () => {
+        while (next < ids.length) {
+          const { id } = ids[next++]!;
+          if (await runEnrollment(services, ctx, id, now)) progressed += 1;
+        }
+      }),
+    );
     done += progressed;
     if (progressed === 0) break;
   }
