@@ -5,6 +5,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { defineBroadcastJobs } from './modules/broadcasts/broadcast.routes.js';
+import { closeSmtpPools } from './modules/conversations/channel.service.js';
 import { defineChannelJobs } from './modules/conversations/email-sync.service.js';
 import { defineSendJobs } from './modules/conversations/send.service.js';
 import { defineRetentionJobs } from './modules/gdpr/retention.service.js';
@@ -157,6 +158,7 @@ export async function runProcess(roles: {
   stopBackupSignal();
   await built?.app.close();
   await services.jobs.stop();
+  closeSmtpPools();
   await services.database.close();
   logger.info('stopped');
   return 0;

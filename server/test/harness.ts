@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
+import { closeSmtpPools } from '../src/modules/conversations/channel.service.js';
 import type { RouteEntry } from '../src/platform/http/route-guard.js';
 import type { ApiApp, Services } from '../src/platform/http/types.js';
 import {
@@ -103,6 +104,7 @@ export async function startTestApp(
     async close() {
       await app.close();
       await services.jobs.stop(2000);
+      closeSmtpPools();
       await database.close();
     },
   };

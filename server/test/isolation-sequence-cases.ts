@@ -72,6 +72,18 @@ CASES['POST /api/v1/sequences/:id/enrollments'] = [
     // Another tenant's contact matches nothing (a count of 0), its sequence is a 404.
     holds: (r) => (r.body as { matched?: number }).matched === 1,
   },
+  {
+    // Who sends: another tenant's mailbox is a 404 at body.channel_id.
+    fields: { 'path.id': 'sequence', 'body.channel_id': 'channel' },
+    send: (v) => ({
+      url: `${sequence(v)}/enrollments`,
+      body: {
+        filter: { field: 'tags', op: 'hasAny', value: ['none'] },
+        preview: true,
+        channel_id: v['body.channel_id'],
+      },
+    }),
+  },
 ];
 CASES['GET /api/v1/sequences/:id/enrollments'] = [
   {

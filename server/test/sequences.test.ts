@@ -532,3 +532,139 @@ describe('windows, unsubscribe, consent, isolation', () => {
     expectProblem(await admin.client.get(`/api/v1/sequences/${s.id}`), 404, 'not_found');
   });
 });
+
+describe('who sends, the enrollments list, and a send left by a dead worker', () => {
+  const one = (steps = 1) => ({
+    name: `One e-mail ${Math.random()}`,
+    channel_id: mailbox,
+    settings: { window: ALWAYS, hourly_limit: 0, daily_limit: 0 },
+    steps: Array.from({ length: steps }, () => ({
+      type: 'EMAIL',
+      subject: 'Hi {{contact.first_name}}',
+      body: 'From {{sender.email}}',
+    })),
+  });
+  let alt: string;
+
+  it('an enrollment names the mailbox that sends (the organization’s own e-mail channel), listed newest first', async () => {
+    alt = expectStatus(
+      await admin.client.post('/api/v1/channels', {
+        kind: 'email',
+        name: 'Alt',
+        address: 'alt@cairn.test',
+        smtp: { host: '127.0.0.1', port: smtp.port, secure: false, user: null },
+      }),
+      201,
+    ).id;
+    const theirs = expectStatus(
+      await stranger.client.post('/api/v1/channels', {
+        kind: 'email',
+        name: 'Theirs',
+        address: 'theirs@elsewhere.test',
+        smtp: { host: '127.0.0.1', port: smtp.port, secure: false, user: null },
+      }),
+      201,
+    ).id;
+    const s = expectStatus(await admin.client.post('/api/v1/sequences', one()), 201);
+    const jon = await contact('Jon', 60);
+    const kay = await contact('Kay', 61);
+    // Another tenant's mailbox, or a channel that is no mailbox: 404 at the field.
+    for (const channel_id of [theirs, sms])
+      expectProblem(
+        await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, {
+          contact_ids: [jon.id],
+          channel_id,
+        }),
+        404,
+        { code: 'not_found', path: 'body.channel_id' },
+      );
+    expectStatus(
+      await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, {
+        contact_ids: [jon.id],
+        channel_id: alt,
+      }),
+      200,
+    );
+    expectStatus(
+      await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, { contact_ids: [kay.id] }),
+      200,
+    );
+    await runTick(t.services, admin.orgId);
+    await t.drain();
+    const jons = to('jon@prospects.example');
+    expect(jons).toHaveLength(1);
+    expect(jons[0]!.raw).toMatch(/From: .*alt@cairn\.test/);
+    expect(jons[0]!.raw).toContain('From alt@cairn.test');
+    const kays = to('kay@prospects.example');
+    expect(kays).toHaveLength(1);
+    expect(kays[0]!.raw).toMatch(/From: .*inbox@cairn\.test/);
+
+    // Newest first, one a page.
+    const first = expectStatus(await admin.client.get(`/api/v1/sequences/${s.id}/enrollments?limit=1`), 200);
+    expect(first.data.map((e: { contact: { email: string } }) => e.contact.email)).toEqual([
+      'kay@prospects.example',
+    ]);
+    expect(first.data[0].channel_id).toBeNull();
+    const second = expectStatus(
+      await admin.client.get(`/api/v1/sequences/${s.id}/enrollments?limit=1&cursor=${first.next_cursor}`),
+      200,
+    );
+    expect(second.data.map((e: { contact: { email: string } }) => e.contact.email)).toEqual([
+      'jon@prospects.example',
+    ]);
+    expect(second.data[0].channel_id).toBe(alt);
+    expect(second.next_cursor).toBeNull();
+    expectProblem(await admin.client.get(`/api/v1/sequences/${s.id}/enrollments?cursor=bm9wZQ`), 400, {
+      path: 'query.cursor',
+    });
+  });
+
+  it('a message left `sending` by a dead worker is settled by the mailbox’s sent copy, or left to a person', async () => {
+    await dovecot.create('Sent');
+    const s = expectStatus(await admin.client.post('/api/v1/sequences', one()), 201);
+    const people = [await contact('Lee', 62), await contact('Mo', 63), await contact('Ned', 64)];
+    for (const [i, p] of people.entries())
+      expectStatus(
+        await admin.client.post(`/api/v1/sequences/${s.id}/enrollments`, {
+          contact_ids: [p.id],
+          ...(i === 2 ? { channel_id: alt } : {}),
+        }),
+        200,
+      );
+    await runTick(t.services, admin.orgId);
+    // As a worker killed mid-send leaves them: claimed two minutes ago (past the lease), not sent.
+    const { rows } = await t.services.database.raw.query<{ id: string; message_id: string; to: string }>(
+      `update messages m set status = 'sending', claimed_at = now() - interval '2 minutes', attempts = 1
+         from sequence_step_runs r
+        where r.org_id = m.org_id and r.message_id = m.id and r.sequence_id = $1 and m.status = 'queued'
+        returning m.id, m.message_id, m.to_addresses[1] as to`,
+      [s.id],
+    );
+    expect(rows).toHaveLength(3);
+    const mo = rows.find((r) => r.to === 'mo@prospects.example')!;
+    // Mo's reached the server before the worker died: its sent copy is in the mailbox.
+    await dovecot.append(
+      `From: inbox@cairn.test\r\nTo: mo@prospects.example\r\nSubject: Hi Mo\r\nMessage-ID: ${mo.message_id}\r\n\r\nFrom inbox@cairn.test\r\n`,
+      'Sent',
+    );
+    for (const r of rows) await sendMessage(t.services, { org_id: admin.orgId, message_id: r.id });
+    await t.drain();
+    // Lee's never arrived: sent now, once. Mo's is marked sent, not sent again.
+    expect(to('lee@prospects.example')).toHaveLength(1);
+    expect(to('mo@prospects.example')).toHaveLength(0);
+    // Ned's mailbox keeps no sent copy: failed, in doubt, for a person to decide (Retry).
+    expect(to('ned@prospects.example')).toHaveLength(0);
+    const status = async (id: string) =>
+      (
+        await t.services.database.raw.query<{ status: string; error: string | null }>(
+          'select status, error from messages where id = $1',
+          [id],
+        )
+      ).rows[0]!;
+    for (const r of rows.filter((x) => x.to !== 'ned@prospects.example'))
+      expect(await status(r.id)).toMatchObject({ status: 'sent', error: null });
+    const ned = await status(rows.find((r) => r.to === 'ned@prospects.example')!.id);
+    expect(ned.status).toBe('failed');
+    expect(ned.error).toMatch(/^in_doubt: /);
+  }, 60_000);
+});

@@ -1,16 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   expectStatus,
   serverDatabaseUrl,
   signUp,
   startTestApp,
+  startWorker,
+  stopWorkers,
   type TestApp,
   uniqueEmail,
+  until,
 } from './kit/index.js';
 
 /**
@@ -20,40 +21,12 @@ import {
  * the server database (the embedded one belongs to one process); workflows.test.ts proves the same
  * rule on both databases inside one process.
  */
-const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
 const serverUrl = serverDatabaseUrl();
-const children: ChildProcess[] = [];
 let t: TestApp | undefined;
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  stopWorkers();
   await t?.close();
 });
-
-function worker(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
-    cwd: SERVER_DIR,
-    env: { ...process.env, ...env, LOG_LEVEL: 'info', NODE_ENV: 'production' },
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  children.push(child);
-  return { child, output: () => out };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const STEPS = 12;
 
@@ -117,7 +90,7 @@ describe.skipIf(!serverUrl)('a worker killed mid-run', () => {
       return { status: run.status, done: run.steps.filter((s) => s.status === 'completed').length };
     };
 
-    const first = worker(env);
+    const first = startWorker(env);
     await until(
       'the first worker to run a few steps',
       async () => ((await runStatus())?.done ?? 0) >= 3 || undefined,
@@ -130,7 +103,7 @@ describe.skipIf(!serverUrl)('a worker killed mid-run', () => {
     const atKill = await runStatus();
     expect(atKill!.status).not.toBe('completed');
 
-    const second = worker(env);
+    const second = startWorker(env);
     await until(
       'the second worker to finish the run',
       async () => ((await runStatus())?.status === 'completed' ? true : undefined),

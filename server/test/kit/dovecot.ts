@@ -39,6 +39,8 @@ export type Dovecot = {
    * would. @returns whether there was one to drop
    */
   kick(): boolean;
+  /** Creates a mailbox (a folder) of the user's. */
+  create(mailbox: string): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -158,6 +160,16 @@ service anvil {
         // 68 (EX_NOUSER): no connection of the user to drop.
         if ((error as { status?: number }).status === 68) return false;
         throw error;
+      }
+    },
+    async create(mailbox) {
+      const c = client();
+      c.on('error', () => {});
+      await c.connect();
+      try {
+        await c.mailboxCreate(mailbox);
+      } finally {
+        await c.logout();
       }
     },
     async stop() {

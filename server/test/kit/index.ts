@@ -8,3 +8,4 @@ export * from './organization.js';
 export * from './records.js';
 export * from './shared-data.js';
 export * from './sign-up.js';
+export * from './worker.js';

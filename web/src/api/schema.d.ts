@@ -58146,6 +58146,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The mailbox sending its e-mail steps when not the sequence's */
+                        channel_id: string | null;
                         contact: {
                             email: string | null;
                             /** Format: uuid */
@@ -58296,6 +58298,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The mailbox sending its e-mail steps when not the sequence's */
+                        channel_id: string | null;
                         contact: {
                             email: string | null;
                             /** Format: uuid */
@@ -58446,6 +58450,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description The mailbox sending its e-mail steps when not the sequence's */
+                        channel_id: string | null;
                         contact: {
                             email: string | null;
                             /** Format: uuid */
@@ -59619,6 +59625,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: {
+                            /** @description The mailbox sending its e-mail steps when not the sequence's */
+                            channel_id: string | null;
                             contact: {
                                 email: string | null;
                                 /** Format: uuid */
@@ -59747,6 +59755,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description The organization's mailbox its e-mail steps are sent from (default the sequence's)
+                     */
+                    channel_id?: string;
                     contact_ids?: string[];
                     filter?: components["schemas"]["FilterNodeInput"];
                     /** @description At most this many (10,000) */

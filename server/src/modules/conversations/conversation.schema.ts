@@ -185,6 +185,11 @@ export const messages = pgTable(
     deliveryStatus: text('delivery_status'),
     deliveredAt: ts('delivered_at'),
     attempts: integer('attempts').notNull().default(0),
+    /**
+     * When a send job claimed it (`queued` -> `sending`, issue 25): a message still `sending` a
+     * lease after this was claimed by a worker that died mid-send and is recovered (send.service).
+     */
+    claimedAt: ts('claimed_at'),
     sentBy: text('sent_by'),
     readAt: ts('read_at'),
     sentAt: ts('sent_at'),

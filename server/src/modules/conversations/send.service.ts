@@ -8,7 +8,7 @@ import type { Services } from '../../platform/http/types.js';
 import { systemMail } from '../../platform/mail/mail.schema.js';
 import { assertRoom } from '../../platform/plans/plan-limits.js';
 import { recordIntegration } from '../ops/integration-health.service.js';
-import { type ChannelRow, smtpTransportOf } from './channel.service.js';
+import { type ChannelRow, imapClientOf, pooledSmtpTransportOf } from './channel.service.js';
 import { type ChannelKind, channels, isMetaKind, messages } from './conversation.schema.js';
 import { sendThroughProvider } from './email-provider.js';
 import { previewOf } from './inbound.service.js';
@@ -195,22 +195,17 @@ async function deliver(
         },
         cairnId: message.id,
       });
-    const transport = smtpTransportOf(services, channel);
-    try {
-      const info = await transport.sendMail({
-        from: channel.fromName ? { name: channel.fromName, address: channel.address } : channel.address,
-        to,
-        subject: message.subject ?? '',
-        text: message.text,
-        messageId: message.messageId ?? undefined,
-        headers: message.headers,
-        ...(message.inReplyTo ? { inReplyTo: message.inReplyTo } : {}),
-        ...(message.references.length ? { references: message.references } : {}),
-      });
-      return { ok: true, providerId: info.messageId ?? null };
-    } finally {
-      transport.close();
-    }
+    const info = await pooledSmtpTransportOf(services, channel).sendMail({
+      from: channel.fromName ? { name: channel.fromName, address: channel.address } : channel.address,
+      to,
+      subject: message.subject ?? '',
+      text: message.text,
+      messageId: message.messageId ?? undefined,
+      headers: message.headers,
+      ...(message.inReplyTo ? { inReplyTo: message.inReplyTo } : {}),
+      ...(message.references.length ? { references: message.references } : {}),
+    });
+    return { ok: true, providerId: info.messageId ?? null };
   } catch (error) {
     const e = error as { message?: string; responseCode?: number; status?: number; code?: unknown };
     const text = (e.message ?? String(error)).slice(0, 500);
@@ -226,36 +221,136 @@ async function deliver(
 }
 
 /**
- * The send job: claims the message (`queued` -> `sending`, committed before anything is sent, so
- * a message is never sent twice however often its job runs), sends it, and records the outcome:
- * `sent` with the provider's id, a retry later for a passing failure, or `failed` with the
- * provider's reason (retried by hand: `POST /messages/:id/retry`). Each outcome is an event.
+ * How long a send's claim holds: longer than one SMTP dialogue can take (connection, greeting and
+ * socket timeouts). A message still `sending` past it was claimed by a worker that died mid-send.
+ */
+export const SEND_LEASE_MS = 90_000;
+
+/** The error of a message whose send is in doubt, left to a person (issue 25). */
+export const IN_DOUBT =
+  'in_doubt: the worker sending this message stopped mid-send and the mailbox keeps no sent copy to check; ' +
+  'it may or may not have reached the recipient. Check with them before sending it again (Retry)';
+
+/**
+ * Whether a message claimed by a worker that died mid-send reached the server (issue 25): the
+ * Message-ID is fixed before the SMTP dialogue, so the mailbox's sent copy (its IMAP folder with
+ * the `\Sent` special use, or named Sent) answers it: found, it was sent; absent, the dialogue
+ * never finished and it is sent now. A channel without such a folder (no IMAP, an SMS, a
+ * provider) cannot tell: `ask`, a person decides.
+ */
+async function inDoubtOutcome(
+  services: Services,
+  channel: ChannelRow,
+  message: typeof messages.$inferSelect,
+): Promise<'sent' | 'resend' | 'ask'> {
+  if (channel.kind !== 'email' || !channel.settings.imap || channel.settings.provider || !message.messageId)
+    return 'ask';
+  const client = imapClientOf(services, channel);
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const boxes = (await client.list()).filter(
+      (b) => b.specialUse === '\\Sent' || /^(sent|sent items|sent messages|sent mail)$/i.test(b.name),
+    );
+    if (boxes.length === 0) return 'ask';
+    for (const box of boxes) {
+      const lock = await client.getMailboxLock(box.path, { readOnly: true });
+      try {
+        const found = await client.search({ header: { 'message-id': message.messageId } }, { uid: true });
+        if (found && found.length > 0) return 'sent';
+      } finally {
+        lock.release();
+      }
+    }
+    return 'resend';
+  } catch {
+    return 'ask';
+  } finally {
+    await client.logout().catch(() => {});
+  }
+}
+
+/**
+ * The send job: claims the message (`queued` -> `sending` with `claimed_at`, committed before
+ * anything is sent, so a message is never sent twice however often its job runs), sends it, and
+ * records the outcome: `sent` with the provider's id, a retry later for a passing failure, or
+ * `failed` with the provider's reason (retried by hand: `POST /messages/:id/retry`). Each outcome
+ * is an event. A worker killed mid-send leaves its message `sending`; the job's retry (its
+ * heartbeat stopped) waits out the claim's lease, then settles it by the mailbox's sent copy
+ * (`inDoubtOutcome`): marked sent, sent now (claimed again), or `failed` in doubt for a person.
  */
 export async function sendMessage(services: Services, job: SendJob): Promise<void> {
   const ctx: TenantContext = { orgId: job.org_id, actor: { type: 'system', id: null } };
   const claimed = await withTenant(services.database, ctx, async (scope) => {
+    const channelOf = async (id: string) =>
+      (
+        await scope.tx
+          .select()
+          .from(channels)
+          .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, id)))
+      )[0]!;
     const [m] = await scope.tx
       .update(messages)
-      .set({ status: 'sending', attempts: sql`${messages.attempts} + 1` })
+      .set({ status: 'sending', attempts: sql`${messages.attempts} + 1`, claimedAt: sql`clock_timestamp()` })
       .where(
         and(eq(messages.orgId, ctx.orgId), eq(messages.id, job.message_id), eq(messages.status, 'queued')),
       )
       .returning();
-    if (!m) return null;
-    const [channel] = await scope.tx
-      .select()
-      .from(channels)
-      .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, m.channelId)));
-    const reason = await suppressionOf(scope, channel!.kind, m.toAddresses[0] ?? '');
-    return { message: m, channel: channel!, reason };
+    if (!m) {
+      // Claimed before: by a live worker (nothing to do), or one that died mid-send.
+      const [held] = await scope.tx
+        .select()
+        .from(messages)
+        .where(
+          and(eq(messages.orgId, ctx.orgId), eq(messages.id, job.message_id), eq(messages.status, 'sending')),
+        );
+      if (!held) return null;
+      const { rows } = await scope.conn.query<{ left_ms: number }>(
+        `select greatest(0, extract(epoch from (coalesce(claimed_at, '-infinity') + $3 * interval '1 millisecond' - clock_timestamp())) * 1000)::float8 as left_ms
+           from messages where org_id = $1 and id = $2`,
+        [ctx.orgId, held.id, SEND_LEASE_MS],
+      );
+      const left = rows[0]?.left_ms ?? 0;
+      if (left > 0) {
+        // Held by a live worker, or one that died within the lease: look again once it ends.
+        await services.jobs.send(scope.conn, MESSAGE_SEND_QUEUE, job, {
+          startAfter: new Date(Date.now() + left + 1000),
+        });
+        return null;
+      }
+      return { message: held, channel: await channelOf(held.channelId), reason: null, inDoubt: true };
+    }
+    const channel = await channelOf(m.channelId);
+    const reason = await suppressionOf(scope, channel.kind, m.toAddresses[0] ?? '');
+    return { message: m, channel, reason, inDoubt: false };
   });
   if (!claimed) return;
-  const { message, channel } = claimed;
-  const outcome: Outcome = claimed.reason
+  const { channel } = claimed;
+  let message = claimed.message;
+  let outcome: Outcome | undefined;
+  if (claimed.inDoubt) {
+    const settled = await inDoubtOutcome(services, channel, message);
+    if (settled === 'sent') outcome = { ok: true, providerId: message.messageId };
+    else if (settled === 'ask') outcome = { ok: false, error: IN_DOUBT, retry: false };
+    else {
+      // Claimed again, by this job only (the claim it read), and sent now.
+      const again = await withTenant(services.database, ctx, async (scope) => {
+        const { rows } = await scope.conn.query<{ id: string }>(
+          `update messages set claimed_at = clock_timestamp(), attempts = attempts + 1
+            where org_id = $1 and id = $2 and status = 'sending' and claimed_at = $3 returning id`,
+          [ctx.orgId, message.id, message.claimedAt],
+        );
+        return rows.length > 0;
+      });
+      if (!again) return;
+      message = { ...message, attempts: message.attempts + 1 };
+    }
+  }
+  outcome ??= claimed.reason
     ? { ok: false, error: `recipient_suppressed: ${claimed.reason}`, retry: false }
     : await deliver(services, channel, message);
   // A suppressed recipient is not the channel failing; the built-in local mailbox has no server.
-  if (!claimed.reason && channel.kind !== 'local')
+  if (!claimed.reason && !claimed.inDoubt && channel.kind !== 'local')
     await recordIntegration(services, ctx.orgId, {
       kind: channel.kind === 'sms' ? 'twilio' : isMetaKind(channel.kind) ? 'meta' : 'smtp',
       ref: channel.id,
@@ -361,7 +456,9 @@ export function defineSendJobs(services: Services): void {
     // after their heartbeat stops (issue 33): the claim (`queued` -> `sending`) makes the retry
     // send a message still queued and skip one the dead worker had claimed, so none is lost
     // before it was tried and none is sent twice.
-    { name: MESSAGE_SEND_QUEUE, retryLimit: 1, concurrency: 5, heartbeatSeconds: 30 },
+    // The jobs of one fetch run at once (`parallel`): a send is mostly waiting on the database
+    // and the SMTP server, and one after another held a batch to a few messages a second.
+    { name: MESSAGE_SEND_QUEUE, retryLimit: 1, concurrency: 10, parallel: true, heartbeatSeconds: 30 },
     async ({ data }) => sendMessage(services, data),
   );
 }

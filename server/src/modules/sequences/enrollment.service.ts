@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
-import { AppError, notFound } from '../../platform/errors/app-error.js';
+import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
-import { cursorOf, idOfCursor } from '../../platform/query/id-cursor.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import { cancelQueuedMessagesIn } from '../conversations/send.service.js';
@@ -51,6 +50,17 @@ export async function enroll(
   const orgZone = (await getOrganizationSettings(services, ctx)).time_zone;
   return withTenant(services.database, ctx, async (scope) => {
     const sequence = await sequenceIn(scope, sequenceId);
+    if (input.channel_id) {
+      // Who sends (issue 25): one of the organization's own e-mail mailboxes, else 404.
+      const { rows } = await scope.conn.query<{ kind: string }>(
+        'select kind from channels where org_id = $1 and id = $2',
+        [ctx.orgId, input.channel_id],
+      );
+      if (!rows[0] || !['email', 'local'].includes(rows[0].kind))
+        throw new AppError(404, 'not_found', `E-mail channel ${input.channel_id} was not found`, {
+          path: 'body.channel_id',
+        });
+    }
     const steps = await stepsOf(scope, sequenceId);
     const variants = 1 + Math.max(0, ...steps.map((s) => s.settings.variants?.length ?? 0));
     const def = await cachedObjectDef(scope.tx, ctx.orgId, 'contact');
@@ -84,8 +94,9 @@ export async function enroll(
         with zones as materialized (select name from pg_timezone_names),
         ins as (
           insert into sequence_enrollments
-            (org_id, sequence_id, contact_id, owner_id, status, step_index, next_run_at, time_zone, variant, enrolled_by)
+            (org_id, sequence_id, contact_id, owner_id, channel_id, status, step_index, next_run_at, time_zone, variant, enrolled_by)
           select ${ctx.orgId}, ${sequenceId}::uuid, c.id, coalesce(${input.owner_id ?? null}::text, c.owner_id::text),
+                 ${input.channel_id ?? null}::uuid,
                  'active', 0, ${startAt.toISOString()}::timestamptz,
                  coalesce((select z.name from zones z where z.name = c.custom->>'time_zone' limit 1), ${zone}),
                  floor(random() * ${variants})::int, ${enrolledBy}
@@ -119,6 +130,7 @@ type EnrollmentRow = {
   name: string | null;
   email: string | null;
   owner_id: string | null;
+  channel_id: string | null;
   status: string;
   exit_reason: string | null;
   step_index: number;
@@ -130,7 +142,7 @@ type EnrollmentRow = {
 };
 
 const ENROLLMENT_SELECT = `select e.id, e.sequence_id, e.contact_id,
-    nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name, c.email, e.owner_id, e.status,
+    nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name, c.email, e.owner_id, e.channel_id, e.status,
     e.exit_reason, e.step_index, e.next_run_at, e.time_zone, e.variant, e.enrolled_at, e.ended_at
   from sequence_enrollments e left join contacts c on c.org_id = e.org_id and c.id = e.contact_id`;
 
@@ -140,6 +152,7 @@ const enrollmentView = (r: EnrollmentRow) => ({
   sequence_id: r.sequence_id,
   contact: { id: r.contact_id, name: r.name, email: r.email },
   owner_id: r.owner_id,
+  channel_id: r.channel_id,
   status: r.status,
   exit_reason: r.exit_reason,
   step_index: r.step_index,
@@ -150,29 +163,45 @@ const enrollmentView = (r: EnrollmentRow) => ({
   ended_at: iso(r.ended_at),
 });
 
-/** A sequence's enrollments in a stable order (by id), keyset-paginated. */
+/** A keyset cursor of the enrollments list: the last row's enrolled_at (to the microsecond) and id. */
+const enrollmentCursorOf = (r: { enrolled_key: string; id: string }) =>
+  Buffer.from(`${r.enrolled_key}|${r.id}`).toString('base64url');
+const CURSOR = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)\|([0-9a-f-]{36})$/;
+function enrollmentCursor(cursor: string | undefined): { at: string; id: string } | null {
+  if (cursor === undefined) return null;
+  const m = CURSOR.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw badRequest('The cursor is malformed; start again from the first page', 'query.cursor');
+  return { at: m[1]!, id: m[2]! };
+}
+
+/** A sequence's enrollments, newest first (enrolled_at, then id), keyset-paginated. */
 export async function listEnrollments(
   services: Services,
   ctx: TenantContext,
   sequenceId: string,
   query: z.infer<typeof EnrollmentListQuery>,
 ) {
+  const after = enrollmentCursor(query.cursor);
   return withTenant(
     services.database,
     ctx,
     async (scope) => {
       await sequenceIn(scope, sequenceId);
       const limit = query.limit ?? 50;
-      const { rows } = await scope.conn.query<EnrollmentRow>(
-        `${ENROLLMENT_SELECT}
+      const { rows } = await scope.conn.query<EnrollmentRow & { enrolled_key: string }>(
+        `select * from (${ENROLLMENT_SELECT.replace(
+          'select ',
+          `select to_char(e.enrolled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as enrolled_key, `,
+        )}
           where e.org_id = $1 and e.sequence_id = $2 and ($3::text is null or e.status = $3)
-            and ($4::uuid is null or e.id < $4) order by e.id desc limit $5`,
-        [ctx.orgId, sequenceId, query.status ?? null, idOfCursor(query.cursor), limit + 1],
+            and ($4::timestamptz is null or (e.enrolled_at, e.id) < ($4::timestamptz, $5::uuid))
+          order by e.enrolled_at desc, e.id desc limit $6) page`,
+        [ctx.orgId, sequenceId, query.status ?? null, after?.at ?? null, after?.id ?? null, limit + 1],
       );
       const page = rows.slice(0, limit);
       return {
         data: page.map(enrollmentView),
-        next_cursor: rows.length > limit ? cursorOf(page.at(-1)!.id) : null,
+        next_cursor: rows.length > limit ? enrollmentCursorOf(page.at(-1)!) : null,
       };
     },
     { readOnly: true },

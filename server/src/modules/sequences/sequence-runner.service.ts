@@ -30,11 +30,15 @@ import { signUnsubscribe } from './unsubscribe-link.js';
 
 /** Enrollments one tick reads at a time. */
 const BATCH = 200;
+/** Enrollments one tick runs at once (each its own transaction and connection). */
+const PARALLEL = 4;
 
 type Due = {
   id: string;
   contact_id: string;
   owner_id: string | null;
+  /** The mailbox chosen at enrollment, else the sequence's sends its e-mail steps. */
+  channel_id: string | null;
   step_index: number;
   time_zone: string;
   variant: number;
@@ -62,8 +66,18 @@ export async function runTick(services: Services, orgId: string, now = new Date(
         ),
       ),
     );
+    // A few enrollments at once, each in its own transaction (a step is mostly round trips to
+    // the database: one after another held a batch to a few steps a second).
     let progressed = 0;
-    for (const { id } of ids) if (await runEnrollment(services, ctx, id, now)) progressed += 1;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(PARALLEL, ids.length) }, async () => {
+        while (next < ids.length) {
+          const { id } = ids[next++]!;
+          if (await runEnrollment(services, ctx, id, now)) progressed += 1;
+        }
+      }),
+    );
     done += progressed;
     if (progressed === 0) break;
   }
@@ -90,7 +104,7 @@ export async function runEnrollment(
 ): Promise<boolean> {
   return withTenant(services.database, ctx, async (scope) => {
     const { rows } = await scope.conn.query<Omit<Due, 'sequence'> & { sequence_id: string }>(
-      `select id, contact_id, owner_id, step_index, time_zone, variant, sequence_id from sequence_enrollments
+      `select id, contact_id, owner_id, channel_id, step_index, time_zone, variant, sequence_id from sequence_enrollments
         where org_id = $1 and id = $2 and status = 'active' and next_run_at <= $3
         for update skip locked`,
       [ctx.orgId, id, now.toISOString()],
@@ -241,7 +255,7 @@ async function runStep(scope: TenantScope, services: Services, e: Due, steps: St
     return;
   }
   const kind = step.type === 'SMS' ? 'sms' : 'email';
-  const channelId = kind === 'sms' ? e.sequence.smsChannelId : e.sequence.channelId;
+  const channelId = kind === 'sms' ? e.sequence.smsChannelId : (e.channel_id ?? e.sequence.channelId);
   const address = kind === 'sms' ? (contact.phone as string | null) : (contact.email as string | null);
   if (!channelId || !address) {
     await recordRun(scope, e, step, {

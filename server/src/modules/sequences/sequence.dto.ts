@@ -149,6 +149,10 @@ export const EnrollInput = z
       .optional()
       .describe("Whose tasks manual steps become (default the contact's owner)"),
     limit: z.number().int().min(1).max(10_000).optional().describe('At most this many (10,000)'),
+    channel_id: z
+      .uuid()
+      .optional()
+      .describe("The organization's mailbox its e-mail steps are sent from (default the sequence's)"),
   })
   .refine((v) => (v.contact_ids ? 1 : 0) + (v.filter ? 1 : 0) === 1, {
     message: 'Give contact_ids or filter (one of them)',
@@ -167,6 +171,7 @@ export const Enrollment = z.object({
   sequence_id: z.uuid(),
   contact: z.object({ id: z.uuid(), name: z.string().nullable(), email: z.string().nullable() }),
   owner_id: z.string().nullable(),
+  channel_id: z.uuid().nullable().describe("The mailbox sending its e-mail steps when not the sequence's"),
   status: z.string(),
   exit_reason: z.string().nullable(),
   step_index: z.number(),

@@ -112,6 +112,8 @@ export const sequenceEnrollments = pgTable(
     contactId: uuid('contact_id').notNull(),
     /** The member whose tasks the manual steps become. */
     ownerId: text('owner_id'),
+    /** The mailbox its e-mail steps are sent from, when not the sequence's (issue 25). */
+    channelId: uuid('channel_id'),
     status: text('status').notNull().default('active'),
     exitReason: text('exit_reason'),
     stepIndex: integer('step_index').notNull().default(0),
@@ -132,6 +134,8 @@ export const sequenceEnrollments = pgTable(
       .where(sql`status in ('active', 'paused')`),
     index('sequence_enrollments_due_idx').on(t.orgId, t.nextRunAt).where(sql`status = 'active'`),
     index('sequence_enrollments_contact_idx').on(t.orgId, t.contactId),
+    /** A sequence's enrollments, newest first (keyset on enrolled_at, id). */
+    index('sequence_enrollments_newest_idx').on(t.orgId, t.sequenceId, t.enrolledAt, t.id),
     foreignKey({
       columns: [t.orgId, t.sequenceId],
       foreignColumns: [sequences.orgId, sequences.id],

@@ -289,7 +289,15 @@ export function createJobQueue(
       for (const { queue, handler } of definitions.values()) {
         await boss.work(
           queue.name,
-          { batchSize: queue.concurrency ?? 1, pollingIntervalSeconds: 0.5, includeMetadata: true },
+          // Burst while fetches come back full (issue 25): without it each fetch of `concurrency`
+          // jobs waited out the polling interval, capping a busy queue at concurrency / 0.5 s
+          // (a send batch at 10 messages a second, whatever the hardware).
+          {
+            batchSize: queue.concurrency ?? 1,
+            pollingIntervalSeconds: 0.5,
+            burstWhenBatchFull: true,
+            includeMetadata: true,
+          },
           async (jobs) => {
             const run = async (job: (typeof jobs)[number]) => {
               const began = performance.now();

@@ -236,6 +236,13 @@ function Builder({ id, initial }: { id: string; initial: StepDraft[] }) {
 function Enrollments({ id }: { id: string }) {
   const qc = useQueryClient();
   const [tag, setTag] = useState('');
+  // Who sends (issue 25): one of the organization's mailboxes, else the sequence's own.
+  const [sender, setSender] = useState<string | null>(null);
+  const channels = useQuery({ queryKey: ['channels'], queryFn: () => call(api.GET('/api/v1/channels')) });
+  const mailboxes = (channels.data?.data ?? [])
+    .filter((c) => c.kind !== 'sms')
+    .map((c) => ({ value: c.id, label: `${c.name} <${c.address}>` }));
+  const mailboxName = new Map(mailboxes.map((m) => [m.value, m.label]));
   const list = useQuery({
     queryKey: ['sequence', id, 'enrollments'],
     queryFn: () =>
@@ -248,7 +255,11 @@ function Enrollments({ id }: { id: string }) {
       call(
         api.POST('/api/v1/sequences/{id}/enrollments', {
           params: { path: { id } },
-          body: { filter: { field: 'tags', op: 'hasAny', value: [tag] }, preview },
+          body: {
+            filter: { field: 'tags', op: 'hasAny', value: [tag] },
+            preview,
+            ...(sender ? { channel_id: sender } : {}),
+          },
         }),
       ),
     onSuccess: (_, preview) => {
@@ -274,6 +285,14 @@ function Enrollments({ id }: { id: string }) {
           value={tag}
           onChange={(e) => setTag(e.currentTarget.value)}
         />
+        <Select
+          label="Send from"
+          placeholder="The sequence's mailbox"
+          data={mailboxes}
+          value={sender}
+          onChange={setSender}
+          clearable
+        />
         <Button variant="default" disabled={!tag} onClick={() => enroll.mutate(true)}>
           Preview
         </Button>
@@ -295,6 +314,7 @@ function Enrollments({ id }: { id: string }) {
             <Table.Th>Status</Table.Th>
             <Table.Th>Step</Table.Th>
             <Table.Th>Next</Table.Th>
+            <Table.Th>Sent from</Table.Th>
             <Table.Th />
           </Table.Tr>
         </Table.Thead>
@@ -309,6 +329,9 @@ function Enrollments({ id }: { id: string }) {
               </Table.Td>
               <Table.Td>{e.step_index + 1}</Table.Td>
               <Table.Td>{e.next_run_at ? new Date(e.next_run_at).toLocaleString() : '—'}</Table.Td>
+              <Table.Td>
+                {e.channel_id ? (mailboxName.get(e.channel_id) ?? 'another mailbox') : "The sequence's"}
+              </Table.Td>
               <Table.Td>
                 {(e.status === 'active' || e.status === 'paused') && (
                   <Group gap="xs">
