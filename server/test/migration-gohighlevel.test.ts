@@ -263,6 +263,29 @@ describe('GoHighLevel migration', () => {
     expect(again.objects.opportunity).toMatchObject({ created: 0, matched: 3 });
     expect(again.objects.stage).toMatchObject({ created: 0, matched: 2 });
 
+    // The validation report: counts per object and samples compared field by field.
+    const check = expectStatus(
+      await admin.client.post('/api/v1/migrations/gohighlevel/validate', { ...body(), sample: 3 }),
+      200,
+    );
+    expect(check.counts.contact).toEqual({ source: TOTAL, in_cairn: TOTAL, missing: 0 });
+    expect(check.counts.opportunity).toEqual({ source: 3, in_cairn: 3, missing: 0 });
+    const first = check.samples.find((x: { source_id: string }) => x.source_id === 'ghl-c-0000');
+    expect(first.fields.filter((f: { same: boolean }) => !f.same)).toEqual([]);
+    expect(first.fields.map((f: { field: string }) => f.field)).toEqual([
+      'first_name',
+      'last_name',
+      'email',
+      'phone',
+      'tags',
+    ]);
+    // The contact matched by e-mail kept its own first name (update_empty): shown as a difference.
+    const known = check.samples.find((x: { source_id: string }) => x.source_id === 'ghl-c-0002');
+    expect(known.fields.find((f: { field: string }) => f.field === 'first_name')).toMatchObject({
+      cairn: 'Known',
+      same: false,
+    });
+
     // Revertible through the import's own revert.
     expectStatus(await admin.client.post(`/api/v1/imports/${report.import_ids.opportunity}/revert`), 200);
     const reverted = await waitForImport(t, admin.client, report.import_ids.opportunity);

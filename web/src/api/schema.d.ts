@@ -2254,6 +2254,26 @@ export interface paths {
         patch: operations["updateMetaSettings"];
         trace?: never;
     };
+    "/api/v1/migrations/gohighlevel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Migrate a GoHighLevel location: a dry run (the default) or a run as imports
+         * @description Reads users, pipelines, contacts (with their companies, tags and custom values) and opportunities through GoHighLevel's API v2 at most 100 requests per 10 s and 200,000 a day, retrying a 429 after its Retry-After. A dry run reports what would be created, matched (GoHighLevel id, e-mail, phone) and skipped, and why. A run creates one import per object (companies, contacts, opportunities) and runs them in that order: each is resumable and revertible under /imports. 422 `token_revoked` when GoHighLevel refuses the token (nothing is written), 429 `quota_exhausted` when its daily limit is used up.
+         */
+        post: operations["migrateGoHighLevel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notes": {
         parameters: {
             query?: never;
@@ -6404,6 +6424,23 @@ export interface webhooks {
         put?: never;
         /** A message (e-mail or SMS) was sent from the inbox */
         post: operations["onMessageSent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.unsubscribed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A sending provider's event webhook (SendGrid, Postmark, Mailgun) says `recipient` unsubscribed; the address is suppressed. One event per contact with that address (the subject), or the channel when none has it */
+        post: operations["onMessageUnsubscribed"];
         delete?: never;
         options?: never;
         head?: never;
@@ -10637,6 +10674,112 @@ export interface components {
             proof_of_work?: boolean;
             submit_label?: string;
             success_message?: string;
+        };
+        GhlMigrationInput: {
+            /**
+             * Format: uri
+             * @description The API base URL; default https://services.leadconnectorhq.com (a private address only when the operator allow-lists it)
+             */
+            base_url?: string;
+            /**
+             * @description Report what would be created, matched and skipped, and why, writing nothing (default)
+             * @default true
+             */
+            dry_run: boolean;
+            /** @description The GoHighLevel location (sub-account) id */
+            location_id: string;
+            /** @description A private integration token or OAuth access token of the location (used for this request only, never stored or returned) */
+            token: string;
+        };
+        GhlMigrationInputInput: {
+            /**
+             * Format: uri
+             * @description The API base URL; default https://services.leadconnectorhq.com (a private address only when the operator allow-lists it)
+             */
+            base_url?: string;
+            /**
+             * @description Report what would be created, matched and skipped, and why, writing nothing (default)
+             * @default true
+             */
+            dry_run: boolean;
+            /** @description The GoHighLevel location (sub-account) id */
+            location_id: string;
+            /** @description A private integration token or OAuth access token of the location (used for this request only, never stored or returned) */
+            token: string;
+        };
+        GhlMigrationReport: {
+            dry_run: boolean;
+            /** @description The imports the run created, by object (empty for a dry run) */
+            import_ids: {
+                [key: string]: string;
+            };
+            location_id: string;
+            /** @description company, contact, opportunity, stage, member */
+            objects: {
+                [key: string]: {
+                    created: number;
+                    matched: number;
+                    /** @description Counts by outcome and reason ("matched: e-mail") */
+                    reasons: {
+                        [key: string]: number;
+                    };
+                    skipped: number;
+                };
+            };
+            /** @description Records read from GoHighLevel, by object */
+            read: {
+                [key: string]: number;
+            };
+            requests: {
+                retried_429: number;
+                sent: number;
+            };
+            /** @description Source fields Cairn has no place for */
+            unplaced_fields: {
+                field: string;
+                /** @description notes: written to the record's notes; report: listed here only */
+                kept_in: string;
+                object: string;
+                records: number;
+                sample: string;
+            }[];
+        };
+        GhlMigrationReportInput: {
+            dry_run: boolean;
+            /** @description The imports the run created, by object (empty for a dry run) */
+            import_ids: {
+                [key: string]: string;
+            };
+            location_id: string;
+            /** @description company, contact, opportunity, stage, member */
+            objects: {
+                [key: string]: {
+                    created: number;
+                    matched: number;
+                    /** @description Counts by outcome and reason ("matched: e-mail") */
+                    reasons: {
+                        [key: string]: number;
+                    };
+                    skipped: number;
+                };
+            };
+            /** @description Records read from GoHighLevel, by object */
+            read: {
+                [key: string]: number;
+            };
+            requests: {
+                retried_429: number;
+                sent: number;
+            };
+            /** @description Source fields Cairn has no place for */
+            unplaced_fields: {
+                field: string;
+                /** @description notes: written to the record's notes; report: listed here only */
+                kept_in: string;
+                object: string;
+                records: number;
+                sample: string;
+            }[];
         };
         GuardIncident: {
             api_keys_revoked: number;
@@ -35980,6 +36123,120 @@ export interface operations {
             };
             /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    migrateGoHighLevel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GhlMigrationInputInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GhlMigrationReport"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GhlMigrationReport"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -68143,6 +68400,53 @@ export interface operations {
                     trace_id: string | null;
                     /** @constant */
                     type: "message.sent";
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onMessageUnsubscribed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    actor: {
+                        id: string | null;
+                        /** @enum {string} */
+                        type: "user" | "api_key" | "workflow" | "system" | "import";
+                    };
+                    data: {
+                        channel_id: string;
+                        name: string | null;
+                        recipient: string;
+                    };
+                    /** Format: uuid */
+                    id: string;
+                    /** @description When it happened (ISO 8601) */
+                    occurred_at: string;
+                    /** Format: uuid */
+                    org_id: string;
+                    subject: {
+                        id: string;
+                        object: string;
+                    };
+                    trace_id: string | null;
+                    /** @constant */
+                    type: "message.unsubscribed";
                     version: number;
                 };
             };

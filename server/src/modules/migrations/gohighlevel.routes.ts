@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { defineGhlMigrationJobs, migrateGoHighLevel } from './gohighlevel.service.js';
+import { defineGhlMigrationJobs, migrateGoHighLevel, validateGoHighLevel } from './gohighlevel.service.js';
 
 const GhlMigrationInput = z
   .strictObject({
@@ -67,6 +67,41 @@ const GhlMigrationReport = z
   })
   .meta({ id: 'GhlMigrationReport' });
 
+const GhlValidationInput = GhlMigrationInput.omit({ dry_run: true })
+  .extend({
+    sample: z
+      .number()
+      .int()
+      .min(0)
+      .max(50)
+      .default(5)
+      .describe('Records of each object compared field by field'),
+  })
+  .meta({ id: 'GhlValidationInput' });
+
+const GhlValidation = z
+  .object({
+    location_id: z.string(),
+    counts: z
+      .record(
+        z.string(),
+        z.object({ source: z.number().int(), in_cairn: z.number().int(), missing: z.number().int() }),
+      )
+      .describe('Per object: records in GoHighLevel, found in Cairn by their GoHighLevel id, missing'),
+    samples: z.array(
+      z.object({
+        object: z.string(),
+        source_id: z.string(),
+        record_id: z.uuid().nullable(),
+        fields: z.array(
+          z.object({ field: z.string(), source: z.string(), cairn: z.string(), same: z.boolean() }),
+        ),
+      }),
+    ),
+    requests: z.object({ sent: z.number().int(), retried_429: z.number().int() }),
+  })
+  .meta({ id: 'GhlValidation' });
+
 /**
  * `POST /migrations/gohighlevel`: a migration from GoHighLevel's API v2 as ordinary imports
  * (`gohighlevel.service.ts`). Needs `records:write` and `settings:manage` (it creates stages).
@@ -103,6 +138,31 @@ export function registerMigrationRoutes(app: ApiApp, services: Services): void {
       const report = await migrateGoHighLevel(services, req.tenant, req.body);
       return reply.code(req.body.dry_run ? 200 : 201).send(report);
     },
+  );
+  app.post(
+    '/migrations/gohighlevel/validate',
+    {
+      config: { access: 'records:read', rights: { object: '*', right: 'read' } },
+      schema: {
+        operationId: 'validateGoHighLevelMigration',
+        tags: ['imports'],
+        summary:
+          'The validation report after a migration: counts per object and samples compared field by field',
+        description:
+          'Reads the location again and finds each record in Cairn by its GoHighLevel id. Nothing is written. ' +
+          '422 `token_revoked` when GoHighLevel refuses the token.',
+        body: GhlValidationInput,
+        response: {
+          200: GhlValidation,
+          400: Problem,
+          401: Problem,
+          403: Problem,
+          422: Problem,
+          429: Problem,
+        },
+      },
+    },
+    async (req) => validateGoHighLevel(services, req.tenant, req.body),
   );
   defineGhlMigrationJobs(services);
 }

@@ -5,7 +5,7 @@ import type { Services } from '../../platform/http/types.js';
 import { toE164 } from '../../platform/registry/phone.js';
 import { createImport, startImport, updateImport } from '../imports/import.service.js';
 import { recordsOfExternalIds } from '../imports/import-bulk.js';
-import { runImport } from '../imports/import-runner.service.js';
+import { runImportOrFail } from '../imports/import-runner.service.js';
 import { listMembers } from '../organizations/organization.service.js';
 import { outboundPolicyOf } from '../webhooks/webhook.service.js';
 import { GHL_DEFAULT_BASE_URL, GhlClient, GhlError } from './gohighlevel.client.js';
@@ -188,11 +188,7 @@ export async function migrateGoHighLevel(
     contacts = await readContacts(client, input.location_id);
     opportunities = await readOpportunities(client, input.location_id);
   } catch (error) {
-    if (error instanceof GhlError)
-      throw new AppError(error.code === 'quota_exhausted' ? 429 : 422, error.code, error.message, {
-        path: error.code === 'token_revoked' ? 'body.token' : 'body.location_id',
-      });
-    throw error;
+    throw asProblem(error);
   }
   const userEmail = new Map(users.filter((u) => u.email).map((u) => [u.id, u.email!.toLowerCase()]));
   const report: GhlReport = {
@@ -500,9 +496,159 @@ export async function migrateGoHighLevel(
   return report;
 }
 
-/** Runs a migration's imports one after the other (a later one refers to what an earlier created). */
+/**
+ * Runs a migration's imports one after the other (a later one refers to what an earlier created).
+ * An import that throws is marked failed with the error, and the ones after it are left queued:
+ * `POST /imports/{id}/start` resumes each from its checkpoint.
+ */
 export function defineGhlMigrationJobs(services: Services): void {
   services.jobs.define<GhlMigrationJob>({ name: GHL_MIGRATION_QUEUE }, async ({ data }) => {
-    for (const id of data.import_ids) await runImport(services, data.org_id, id);
+    for (const id of data.import_ids) {
+      const status = await runImportOrFail(services, data.org_id, id);
+      if (['failed', 'cancelled', 'overtaken'].includes(status)) return;
+    }
   });
+}
+
+/** One field of a sampled record, as GoHighLevel has it and as Cairn stored it. */
+type Compared = { field: string; source: string; cairn: string; same: boolean };
+export type GhlValidation = {
+  location_id: string;
+  counts: Record<string, { source: number; in_cairn: number; missing: number }>;
+  samples: { object: string; source_id: string; record_id: string | null; fields: Compared[] }[];
+  requests: { sent: number; retried_429: number };
+};
+
+/**
+ * The validation report after a migration: reads the location again and finds each record in
+ * Cairn by its GoHighLevel id (external id): counts per object (in GoHighLevel, in Cairn,
+ * missing), and a sample of records (up to `sample` of each object) compared field by field.
+ */
+export async function validateGoHighLevel(
+  services: Services,
+  ctx: TenantContext,
+  input: Omit<GhlInput, 'dry_run'> & { sample: number },
+): Promise<GhlValidation> {
+  const client = new GhlClient({
+    baseUrl: input.base_url ?? GHL_DEFAULT_BASE_URL,
+    token: input.token,
+    locationId: input.location_id,
+    policy: outboundPolicyOf(services),
+  });
+  let contacts: Contact[];
+  let opportunities: Opportunity[];
+  try {
+    contacts = await readContacts(client, input.location_id);
+    opportunities = await readOpportunities(client, input.location_id);
+  } catch (error) {
+    throw asProblem(error);
+  }
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const contactIds = await recordsOfExternalIds(
+        scope,
+        'contact',
+        contacts.map((c) => c.id),
+      );
+      const oppIds = await recordsOfExternalIds(
+        scope,
+        'opportunity',
+        opportunities.map((o) => o.id),
+      );
+      const pick = <T extends { id: string }>(list: T[], found: Map<string, string>) =>
+        list.slice(0, input.sample).map((r) => ({ r, id: found.get(r.id) ?? null }));
+      const sampleContacts = pick(contacts, contactIds);
+      const sampleOpps = pick(opportunities, oppIds);
+      const q = async (text: string, ids: (string | null)[]) =>
+        new Map(
+          ((await scope.conn.query(text, [ctx.orgId, ids.filter(Boolean)])).rows as Json[]).map((r) => [
+            String(r.id),
+            r,
+          ]),
+        );
+      const storedContacts = await q(
+        'select id, first_name, last_name, email, phone, tags from contacts where org_id = $1 and id = any($2::uuid[])',
+        sampleContacts.map((x) => x.id),
+      );
+      const storedOpps = await q(
+        'select id, title, amount::text as amount from opportunities where org_id = $1 and id = any($2::uuid[])',
+        sampleOpps.map((x) => x.id),
+      );
+      const cmp = (field: string, source: string, cairn: string, same = source === cairn): Compared => ({
+        field,
+        source,
+        cairn,
+        same,
+      });
+      const lower = (v: unknown) => str(v).trim().toLowerCase();
+      const samples: GhlValidation['samples'] = [
+        ...sampleContacts.map(({ r, id }) => {
+          const c = (id && storedContacts.get(id)) || {};
+          const tags = Array.isArray(r.tags) ? (r.tags as unknown[]).map(lower).sort().join('; ') : '';
+          const first = str(r.firstName) || (!r.lastName ? str(r.name ?? r.contactName) : '');
+          return {
+            object: 'contact',
+            source_id: r.id,
+            record_id: id,
+            fields: [
+              cmp('first_name', first, str(c.first_name)),
+              cmp('last_name', str(r.lastName), str(c.last_name)),
+              cmp('email', lower(r.email), lower(c.email)),
+              cmp(
+                'phone',
+                str(r.phone),
+                str(c.phone),
+                (toE164(str(r.phone)) ?? str(r.phone)) === str(c.phone),
+              ),
+              cmp(
+                'tags',
+                tags,
+                Array.isArray(c.tags) ? (c.tags as unknown[]).map(lower).sort().join('; ') : '',
+              ),
+            ],
+          };
+        }),
+        ...sampleOpps.map(({ r, id }) => {
+          const o = (id && storedOpps.get(id)) || {};
+          const amount = str(r.monetaryValue);
+          return {
+            object: 'opportunity',
+            source_id: r.id,
+            record_id: id,
+            fields: [
+              cmp('title', str(r.name), str(o.title)),
+              cmp(
+                'amount',
+                amount,
+                str(o.amount),
+                amount === '' ? o.amount == null : Number(amount) === Number(o.amount),
+              ),
+            ],
+          };
+        }),
+      ];
+      const count = (source: number, found: number) => ({ source, in_cairn: found, missing: source - found });
+      return {
+        location_id: input.location_id,
+        counts: {
+          contact: count(contacts.length, contactIds.size),
+          opportunity: count(opportunities.length, oppIds.size),
+        },
+        samples,
+        requests: { sent: client.stats.requests, retried_429: client.stats.retried_429 },
+      };
+    },
+    { readOnly: true },
+  );
+}
+
+/** A GoHighLevel read error as the problem the API answers. */
+function asProblem(error: unknown): unknown {
+  if (error instanceof GhlError)
+    return new AppError(error.code === 'quota_exhausted' ? 429 : 422, error.code, error.message, {
+      path: error.code === 'token_revoked' ? 'body.token' : 'body.location_id',
+    });
+  return error;
 }
