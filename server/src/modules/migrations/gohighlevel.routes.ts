@@ -3,36 +3,34 @@ import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { defineGhlMigrationJobs, migrateGoHighLevel, validateGoHighLevel } from './gohighlevel.service.js';
 
-const GhlMigrationInput = z
-  .strictObject({
-    token: z
-      .string()
-      .trim()
-      .min(1)
-      .max(4000)
-      .describe(
-        'A private integration token or OAuth access token of the location (used for this request only, never stored or returned)',
-      ),
-    location_id: z
-      .string()
-      .trim()
-      .min(1)
-      .max(100)
-      .regex(/^[A-Za-z0-9_-]+$/)
-      .describe('The GoHighLevel location (sub-account) id'),
-    base_url: z
-      .url({ protocol: /^https?$/ })
-      .max(500)
-      .optional()
-      .describe(
-        'The API base URL; default https://services.leadconnectorhq.com (a private address only when the operator allow-lists it)',
-      ),
-    dry_run: z
-      .boolean()
-      .default(true)
-      .describe('Report what would be created, matched and skipped, and why, writing nothing (default)'),
-  })
-  .meta({ id: 'GhlMigrationInput' });
+const GhlMigrationInput = z.strictObject({
+  token: z
+    .string()
+    .trim()
+    .min(1)
+    .max(4000)
+    .describe(
+      'A private integration token or OAuth access token of the location (used for this request only, never stored or returned)',
+    ),
+  location_id: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .describe('The GoHighLevel location (sub-account) id'),
+  base_url: z
+    .url({ protocol: /^https?$/ })
+    .max(500)
+    .optional()
+    .describe(
+      'The API base URL; default https://services.leadconnectorhq.com (a private address only when the operator allow-lists it)',
+    ),
+  dry_run: z
+    .boolean()
+    .default(true)
+    .describe('Report what would be created, matched and skipped, and why, writing nothing (default)'),
+});
 
 const Outcome = z.object({
   created: z.number().int(),
@@ -67,17 +65,15 @@ const GhlMigrationReport = z
   })
   .meta({ id: 'GhlMigrationReport' });
 
-const GhlValidationInput = GhlMigrationInput.omit({ dry_run: true })
-  .extend({
-    sample: z
-      .number()
-      .int()
-      .min(0)
-      .max(50)
-      .default(5)
-      .describe('Records of each object compared field by field'),
-  })
-  .meta({ id: 'GhlValidationInput' });
+const GhlValidationInput = GhlMigrationInput.omit({ dry_run: true }).extend({
+  sample: z
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .default(5)
+    .describe('Records of each object compared field by field'),
+});
 
 const GhlValidation = z
   .object({
