@@ -28,6 +28,7 @@ import { registerHomeRoutes } from './modules/home/home.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
 import { registerMetaRoutes } from './modules/meta/meta.routes.js';
+import { registerMigrationRoutes } from './modules/migrations/gohighlevel.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
 import { registerNotificationRoutes } from './modules/notifications/notification.routes.js';
 import { registerOperatorRoutes } from './modules/operator/operator.routes.js';
@@ -256,6 +257,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerRecordBoardRoutes(v1 as ApiApp, services);
         registerImportRoutes(v1 as ApiApp, services);
         registerMergeRoutes(v1 as ApiApp, services);
+        registerMigrationRoutes(v1 as ApiApp, services);
         registerNotificationRoutes(v1 as ApiApp, services);
         registerHandoffRoutes(v1 as ApiApp, services);
         registerTemplateRoutes(v1 as ApiApp, services);

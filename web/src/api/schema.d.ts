@@ -2323,6 +2323,46 @@ export interface paths {
         patch: operations["updateMetaSettings"];
         trace?: never;
     };
+    "/api/v1/migrations/gohighlevel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Migrate a GoHighLevel location: a dry run (the default) or a run as imports
+         * @description Reads users, pipelines, contacts (with their companies, tags and custom values) and opportunities through GoHighLevel's API v2 at most 100 requests per 10 s and 200,000 a day, retrying a 429 after its Retry-After. A dry run reports what would be created, matched (GoHighLevel id, e-mail, phone) and skipped, and why. A run creates one import per object (companies, contacts, opportunities) and runs them in that order: each is resumable and revertible under /imports. 422 `token_revoked` when GoHighLevel refuses the token (nothing is written), 429 `quota_exhausted` when its daily limit is used up.
+         */
+        post: operations["migrateGoHighLevel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/migrations/gohighlevel/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The validation report after a migration: counts per object and samples compared field by field
+         * @description Reads the location again and finds each record in Cairn by its GoHighLevel id. Nothing is written. 422 `token_revoked` when GoHighLevel refuses the token.
+         */
+        post: operations["validateGoHighLevelMigration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notes": {
         parameters: {
             query?: never;
@@ -10883,6 +10923,132 @@ export interface components {
             proof_of_work?: boolean;
             submit_label?: string;
             success_message?: string;
+        };
+        GhlMigrationReport: {
+            dry_run: boolean;
+            /** @description The imports the run created, by object (empty for a dry run) */
+            import_ids: {
+                [key: string]: string;
+            };
+            location_id: string;
+            /** @description company, contact, opportunity, stage, member */
+            objects: {
+                [key: string]: {
+                    created: number;
+                    matched: number;
+                    /** @description Counts by outcome and reason ("matched: e-mail") */
+                    reasons: {
+                        [key: string]: number;
+                    };
+                    skipped: number;
+                };
+            };
+            /** @description Records read from GoHighLevel, by object */
+            read: {
+                [key: string]: number;
+            };
+            requests: {
+                retried_429: number;
+                sent: number;
+            };
+            /** @description Source fields Cairn has no place for */
+            unplaced_fields: {
+                field: string;
+                /** @description notes: written to the record's notes; report: listed here only */
+                kept_in: string;
+                object: string;
+                records: number;
+                sample: string;
+            }[];
+        };
+        GhlMigrationReportInput: {
+            dry_run: boolean;
+            /** @description The imports the run created, by object (empty for a dry run) */
+            import_ids: {
+                [key: string]: string;
+            };
+            location_id: string;
+            /** @description company, contact, opportunity, stage, member */
+            objects: {
+                [key: string]: {
+                    created: number;
+                    matched: number;
+                    /** @description Counts by outcome and reason ("matched: e-mail") */
+                    reasons: {
+                        [key: string]: number;
+                    };
+                    skipped: number;
+                };
+            };
+            /** @description Records read from GoHighLevel, by object */
+            read: {
+                [key: string]: number;
+            };
+            requests: {
+                retried_429: number;
+                sent: number;
+            };
+            /** @description Source fields Cairn has no place for */
+            unplaced_fields: {
+                field: string;
+                /** @description notes: written to the record's notes; report: listed here only */
+                kept_in: string;
+                object: string;
+                records: number;
+                sample: string;
+            }[];
+        };
+        GhlValidation: {
+            /** @description Per object: records in GoHighLevel, found in Cairn by their GoHighLevel id, missing */
+            counts: {
+                [key: string]: {
+                    in_cairn: number;
+                    missing: number;
+                    source: number;
+                };
+            };
+            location_id: string;
+            requests: {
+                retried_429: number;
+                sent: number;
+            };
+            samples: {
+                fields: {
+                    cairn: string;
+                    field: string;
+                    same: boolean;
+                    source: string;
+                }[];
+                object: string;
+                record_id: string | null;
+                source_id: string;
+            }[];
+        };
+        GhlValidationInput: {
+            /** @description Per object: records in GoHighLevel, found in Cairn by their GoHighLevel id, missing */
+            counts: {
+                [key: string]: {
+                    in_cairn: number;
+                    missing: number;
+                    source: number;
+                };
+            };
+            location_id: string;
+            requests: {
+                retried_429: number;
+                sent: number;
+            };
+            samples: {
+                fields: {
+                    cairn: string;
+                    field: string;
+                    same: boolean;
+                    source: string;
+                }[];
+                object: string;
+                record_id: string | null;
+                source_id: string;
+            }[];
         };
         GuardIncident: {
             api_keys_revoked: number;
@@ -37086,6 +37252,255 @@ export interface operations {
             };
             /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    migrateGoHighLevel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uri
+                     * @description The API base URL; default https://services.leadconnectorhq.com (a private address only when the operator allow-lists it)
+                     */
+                    base_url?: string;
+                    /**
+                     * @description Report what would be created, matched and skipped, and why, writing nothing (default)
+                     * @default true
+                     */
+                    dry_run?: boolean;
+                    /** @description The GoHighLevel location (sub-account) id */
+                    location_id: string;
+                    /** @description A private integration token or OAuth access token of the location (used for this request only, never stored or returned) */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GhlMigrationReport"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GhlMigrationReport"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    validateGoHighLevelMigration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uri
+                     * @description The API base URL; default https://services.leadconnectorhq.com (a private address only when the operator allow-lists it)
+                     */
+                    base_url?: string;
+                    /** @description The GoHighLevel location (sub-account) id */
+                    location_id: string;
+                    /**
+                     * @description Records of each object compared field by field
+                     * @default 5
+                     */
+                    sample?: number;
+                    /** @description A private integration token or OAuth access token of the location (used for this request only, never stored or returned) */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GhlValidation"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

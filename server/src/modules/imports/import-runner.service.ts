@@ -356,21 +356,41 @@ export function defineImportJobs(services: Services): void {
     deadLetter: IMPORT_STALLED_QUEUE,
   };
   services.jobs.define<ImportJob>(queue, async ({ data }) => {
-    try {
-      if (data.kind === 'revert') await runRevert(services, data.org_id, data.import_id);
-      else await runImport(services, data.org_id, data.import_id);
-    } catch (error) {
-      if (error instanceof RunOvertakenError) return;
-      await withTenant(services.database, importCtx(data.org_id, data.import_id), (scope) =>
-        scope.tx
-          .update(imports)
-          .set({
-            status: 'failed',
-            error: String((error as Error).message ?? error).slice(0, 1000),
-            finishedAt: new Date().toISOString(),
-          })
-          .where(and(eq(imports.orgId, data.org_id), eq(imports.id, data.import_id))),
-      );
-    }
+    if (data.kind === 'revert') await runOrFail(services, data.org_id, data.import_id, runRevert);
+    else await runImportOrFail(services, data.org_id, data.import_id);
   });
 }
+
+/**
+ * Runs (or reverts) an import as its job does: a run that throws marks the import `failed` with
+ * the error (resumable with `POST /imports/{id}/start`); one overtaken by another worker is left
+ * to it. @returns the status the import ended in (`failed` when it threw, `overtaken`)
+ */
+async function runOrFail(
+  services: Services,
+  orgId: string,
+  importId: string,
+  fn: (services: Services, orgId: string, importId: string) => Promise<unknown>,
+): Promise<string> {
+  try {
+    const status = await fn(services, orgId, importId);
+    return typeof status === 'string' ? status : 'done';
+  } catch (error) {
+    if (error instanceof RunOvertakenError) return 'overtaken';
+    await withTenant(services.database, importCtx(orgId, importId), (scope) =>
+      scope.tx
+        .update(imports)
+        .set({
+          status: 'failed',
+          error: String((error as Error).message ?? error).slice(0, 1000),
+          finishedAt: new Date().toISOString(),
+        })
+        .where(and(eq(imports.orgId, orgId), eq(imports.id, importId))),
+    );
+    return 'failed';
+  }
+}
+
+/** `runImport`, an import that throws marked `failed` (as the import job does). */
+export const runImportOrFail = (services: Services, orgId: string, importId: string) =>
+  runOrFail(services, orgId, importId, (s, o, i) => runImport(s, o, i));
