@@ -39,6 +39,12 @@ export type TenantScope = {
   ctx: TenantContext;
   /** The transaction's own connection (for pg-boss `send({db})` and hand-written SQL). */
   conn: SqlExecutor;
+  /**
+   * The connection runs in pipeline mode (a PostgreSQL server, see `db/client.ts`): a statement may
+   * be sent on `conn` before the answer to the one before it, and they still run in order. Absent
+   * on the embedded database, where each statement must be awaited before the next is sent.
+   */
+  pipeline?: boolean;
 };
 
 /** The unprivileged role every tenant query runs as: it cannot bypass row-level security. */
@@ -130,7 +136,7 @@ async function serverTransaction<T>(
     // begin and the tenant settings in one round trip (simple-query protocol, two statements).
     await client.query(`begin; ${settings}`);
     const tx = drizzleTxOver(database, guarded);
-    const result = await fn({ tx, ctx, conn: rawConnectionOf(tx) });
+    const result = await fn({ tx, ctx, conn: rawConnectionOf(tx), pipeline: true });
     await client.query('commit');
     return result;
   } catch (error) {
@@ -322,4 +328,39 @@ function cancelRunningQuery(client: pg.PoolClient): void {
 export function rawConnectionOf(tx: Tx): SqlExecutor {
   const client = (tx as unknown as { session: { client: SqlExecutor } }).session.client;
   return { query: (text, params) => client.query(text, params) };
+}
+
+/**
+ * Sends statements of one tenant transaction in order, each thunk sending one statement (one
+ * `conn.query`, called at once). On a connection in pipeline mode (`scope.pipeline`) they leave
+ * together, without waiting for each other's answers; on the embedded database each waits for the
+ * answer to the one before. Answers come back in order, and the first failure is the one thrown:
+ * the statements behind a failed one fail only as "transaction aborted" (SQLSTATE 25P02).
+ * @returns the answers, in order
+ */
+export async function sendInOrder(
+  scope: TenantScope,
+  statements: readonly (() => Promise<unknown>)[],
+): Promise<unknown[]> {
+  if (!scope.pipeline) {
+    const answers: unknown[] = [];
+    for (const statement of statements) answers.push(await statement());
+    return answers;
+  }
+  // Sent now, before the caller's next statement (an async function runs up to its first await).
+  const sent = statements.map((statement) => {
+    let answer: Promise<unknown>;
+    try {
+      answer = statement();
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.catch(() => {
+      // Awaited below, in order: the first failure is thrown.
+    });
+    return answer;
+  });
+  const answers: unknown[] = [];
+  for (const answer of sent) answers.push(await answer);
+  return answers;
 }

@@ -1,7 +1,7 @@
 // Contacts an import creates, written a batch at a time (import-bulk.ts).
 
 import { newId } from '../../db/ids.js';
-import type { TenantScope } from '../../db/tenant.js';
+import { sendInOrder, type TenantScope } from '../../db/tenant.js';
 import { contactDisplayName } from '../../platform/registry/display-name.js';
 import { normalizeTag } from '../../platform/registry/field-values.js';
 import { recordTitlesIn } from '../../platform/registry/record-lookup.js';
@@ -349,42 +349,60 @@ async function insertContacts(run: RunContext, scope: TenantScope, plan: Contact
       custom,
     };
   });
-  await scope.conn.query(
-    `insert into contacts (org_id, id, first_name, last_name, email, emails, phone, phones, tags, owner_id,
-        source, lead_status, notes, custom, created_by, updated_by)
-     select $1, x.id, x.first_name, x.last_name, x.email, x.emails, x.phone, x.phones, x.tags, x.owner_id,
-        x.source, x.lead_status, x.notes, x.custom, $2, $2
-       from jsonb_to_recordset($3::jsonb) as x(id uuid, first_name text, last_name text, email text,
-        emails jsonb, phone text, phones jsonb, tags text[], owner_id uuid, source text, lead_status text,
-        notes text, custom jsonb)`,
-    [orgId, actor.id, JSON.stringify(records)],
-  );
-  await insertContactEmails(
-    scope,
-    created.flatMap(({ id, c }) => c.emails.map((email) => ({ contact_id: id, email }))),
-  );
   const links = created.filter((n) => n.companyId);
-  if (links.length > 0)
-    await scope.conn.query(
-      `insert into contact_companies (org_id, contact_id, company_id, is_primary)
-       select $1, x.contact_id, x.company_id, true
-         from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, company_id uuid)`,
-      [orgId, JSON.stringify(links.map((n) => ({ contact_id: n.id, company_id: n.companyId })))],
+  // The contacts, their e-mails and company links leave together on a server (pipeline mode), and
+  // the events follow them there when no company name is to be read first.
+  const written = sendInOrder(scope, [
+    () =>
+      scope.conn.query(
+        `insert into contacts (org_id, id, first_name, last_name, email, emails, phone, phones, tags, owner_id,
+            source, lead_status, notes, custom, created_by, updated_by)
+         select $1, x.id, x.first_name, x.last_name, x.email, x.emails, x.phone, x.phones, x.tags, x.owner_id,
+            x.source, x.lead_status, x.notes, x.custom, $2, $2
+           from jsonb_to_recordset($3::jsonb) as x(id uuid, first_name text, last_name text, email text,
+            emails jsonb, phone text, phones jsonb, tags text[], owner_id uuid, source text, lead_status text,
+            notes text, custom jsonb)`,
+        [orgId, actor.id, JSON.stringify(records)],
+      ),
+    () =>
+      insertContactEmails(
+        scope,
+        created.flatMap(({ id, c }) => c.emails.map((email) => ({ contact_id: id, email }))),
+      ),
+    ...(links.length > 0
+      ? [
+          () =>
+            scope.conn.query(
+              `insert into contact_companies (org_id, contact_id, company_id, is_primary)
+               select $1, x.contact_id, x.company_id, true
+                 from jsonb_to_recordset($2::jsonb) as x(contact_id uuid, company_id uuid)`,
+              [orgId, JSON.stringify(links.map((n) => ({ contact_id: n.id, company_id: n.companyId })))],
+            ),
+        ]
+      : []),
+  ]);
+  written.catch(() => {}); // awaited below, before any later failure is reported
+  try {
+    if (!scope.pipeline) await written;
+    const companyNames = await recordTitlesIn(
+      scope,
+      'company',
+      links.map((n) => n.companyId!),
     );
-  const companyNames = await recordTitlesIn(
-    scope,
-    'company',
-    links.map((n) => n.companyId!),
-  );
-  await emitContactsCreatedIn(
-    scope,
-    run.services,
-    created.map(({ id, companyId }, i) => {
-      const r = records[i]!;
-      const company = companyId ? { id: companyId, name: companyNames.get(companyId) } : undefined;
-      return { id, name: contactDisplayName(r), email: r.email, ...(company ? { company } : {}) };
-    }),
-  );
+    await emitContactsCreatedIn(
+      scope,
+      run.services,
+      created.map(({ id, companyId }, i) => {
+        const r = records[i]!;
+        const company = companyId ? { id: companyId, name: companyNames.get(companyId) } : undefined;
+        return { id, name: contactDisplayName(r), email: r.email, ...(company ? { company } : {}) };
+      }),
+    );
+  } catch (error) {
+    await written; // its failure first: the statements after it fail only as aborted
+    throw error;
+  }
+  await written;
   const external = created.flatMap((n) => (n.c.externalId ? [{ externalId: n.c.externalId, id: n.id }] : []));
   if (external.length > 0) await rememberExternalIds(run, 'contact', external, scope);
 }

@@ -78,7 +78,10 @@ export function takeBatch(run: ImportRun, batch: FileRow[], drafts: RowDraft[]):
     run.settings,
     drafts.filter((d) => writable(run, d)),
   );
-  const lookedUp = withTenant(run.services.database, run.ctx, (scope) => bulk.lookup(scope, rows));
+  // A lookup only reads: on a server its transaction costs fewer round trips (`readOnly`).
+  const lookedUp = withTenant(run.services.database, run.ctx, (scope) => bulk.lookup(scope, rows), {
+    readOnly: true,
+  });
   lookedUp.catch(() => {}); // awaited by writeBatch
   return { batch, drafts, bulk: { rows, lookedUp } };
 }
@@ -225,8 +228,11 @@ async function recordOutcomes(
       before: previous ?? null,
     });
   }
-  if (records.length > 0) await insertRowOutcomes(scope, records);
-  await scope.tx
+  // On a server the outcomes and the checkpoint leave together (pipeline mode).
+  const outcomes = records.length > 0 ? insertRowOutcomes(scope, records) : Promise.resolve();
+  outcomes.catch(() => {}); // awaited below, its failure first
+  if (!scope.pipeline) await outcomes;
+  const checkpoint = scope.tx
     .update(imports)
     .set({
       rowsDone: batch.at(-1)!.number,
@@ -239,6 +245,13 @@ async function recordOutcomes(
       updatedAt: new Date().toISOString(),
     })
     .where(and(eq(imports.orgId, orgId), eq(imports.id, importId)));
+  try {
+    await checkpoint;
+  } catch (error) {
+    await outcomes;
+    throw error;
+  }
+  await outcomes;
 }
 
 /** The batch's per-row outcomes: one insert whatever the batch size. */

@@ -101,7 +101,7 @@ export async function emitEvents(scope: TenantScope, jobs: JobQueue, batch: NewE
     data: event.data ?? {},
     related: (event.related ?? []).map((r) => `${r.object}:${r.id}`),
   }));
-  await scope.conn.query(
+  const inserted = scope.conn.query(
     `insert into events (org_id, id, type, version, occurred_at, actor_type, actor_id, subject_object,
         subject_id, data, trace_id, related)
      select $1, x.id, x.type, x.version, clock_timestamp() + x.ord * interval '1 microsecond', $2, $3,
@@ -117,6 +117,21 @@ export async function emitEvents(scope: TenantScope, jobs: JobQueue, batch: NewE
     ],
   );
   const ids = rows.map((r) => r.id);
-  await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, { org_id: scope.ctx.orgId, event_ids: ids });
+  const job = { org_id: scope.ctx.orgId, event_ids: ids };
+  if (!scope.pipeline) {
+    await inserted;
+    await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, job);
+    return ids;
+  }
+  // In pipeline mode the job's statements follow the insert without waiting for its answer; a
+  // failed insert is the error thrown (the statements behind it fail only as aborted).
+  inserted.catch(() => {});
+  try {
+    await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, job);
+  } catch (error) {
+    await inserted;
+    throw error;
+  }
+  await inserted;
   return ids;
 }
