@@ -134,6 +134,26 @@ NO_IDS['PATCH /api/v1/ai/settings'] = "changes the caller's own organization's A
 NO_IDS['GET /api/v1/ai/status'] = "whether the caller's own organization has the assistant on; takes no id";
 NO_IDS['POST /api/v1/ai/ask'] =
   "a question about an object of the caller's own registry; takes no id, runs nothing (the filter is only checked)";
+NO_IDS['POST /api/v1/ai/ask-report'] =
+  "a question about the caller's own registry; takes no id, runs nothing (the definition is only checked)";
+FILTER_STORED['POST /api/v1/ai/explain'] =
+  "report definitions run by the report engine with the caller's rights (its filter is the list filter compiler's, whose cases try every id field); the walk's organizations have the assistant off";
+CASES['POST /api/v1/ai/explain'] = [
+  {
+    fields: {},
+    ok: 409,
+    send: () => ({
+      url: '/api/v1/ai/explain',
+      body: {
+        reports: [{ title: 'Walk', spec: { object: 'opportunity', group_by: [{ field: 'stage_id' }] } }],
+      },
+    }),
+  },
+];
+NO_IDS['POST /api/v1/migrations/gohighlevel'] =
+  "a GoHighLevel token and location: reads that account and imports into the caller's own organization; takes no Cairn id";
+NO_IDS['POST /api/v1/migrations/gohighlevel/validate'] =
+  "compares a GoHighLevel account with the caller's own organization; takes no Cairn id";
 NO_IDS['POST /api/v1/mcp'] =
   "an API key's JSON-RPC message: its tools run in the key's own organization with its scopes (ai.test.ts)";
 CASES['POST /api/v1/ai/summarize'] = [
