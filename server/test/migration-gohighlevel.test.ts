@@ -296,5 +296,21 @@ describe('GoHighLevel migration', () => {
     expectProblem(await admin.client.post('/api/v1/migrations/gohighlevel', { location_id: LOCATION }), 400, {
       path: 'body.token',
     });
+    // A token is an HTTP header value: one it could not be sent as is a 400, not a failed request.
+    expectProblem(
+      await admin.client.post('/api/v1/migrations/gohighlevel', { location_id: LOCATION, token: 'pit-é 🙂' }),
+      400,
+      { path: 'body.token' },
+    );
+    // A host that does not resolve: the source is unreachable, a 422 with its code.
+    expectProblem(
+      await admin.client.post('/api/v1/migrations/gohighlevel', {
+        location_id: LOCATION,
+        token: 'pit-abc',
+        base_url: 'https://no-such-host.invalid/',
+      }),
+      422,
+      { code: 'source_unreachable' },
+    );
   });
 });

@@ -4,7 +4,7 @@ import type { ApiApp, Services } from '../../platform/http/types.js';
 import { describeObject, ObjectDescription } from '../custom-fields/custom-field.routes.js';
 import * as objects from './custom-object.service.js';
 
-const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
 const ObjectParams = z.strictObject({ object: z.string().max(64) });
 const tags = ['objects'];
 

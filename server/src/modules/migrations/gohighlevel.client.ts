@@ -136,9 +136,12 @@ export class GhlClient {
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
       } catch (error) {
-        if (error instanceof OutboundError)
-          throw new GhlError('source_unreachable', `GoHighLevel cannot be reached: ${error.message}`);
-        throw error;
+        // The guard's refusals and the network's (DNS, TLS, a reset): the source is unreachable.
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new GhlError(
+          'source_unreachable',
+          `GoHighLevel cannot be reached${error instanceof OutboundError ? '' : ' (network)'}: ${reason}`,
+        );
       }
       if (res.status === 429 && attempt < maxRetries) {
         this.stats.retried_429 += 1;

@@ -9,6 +9,8 @@ const GhlMigrationInput = z.strictObject({
     .trim()
     .min(1)
     .max(4000)
+    // An HTTP header value: a token is printable ASCII (JWTs and pit-... tokens are).
+    .regex(/^[\x21-\x7e]+$/, 'Printable ASCII without spaces, as GoHighLevel issues tokens')
     .describe(
       'A private integration token or OAuth access token of the location (used for this request only, never stored or returned)',
     ),
