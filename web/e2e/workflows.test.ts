@@ -45,6 +45,8 @@ describe('workflows: the list, the builder with a test run, and the runs page', 
       .poll(
         async () => {
           await page.reload();
+          // The runs load after the page: count once the table or its empty state is there.
+          await page.getByTestId('run-row').or(page.getByText('No runs')).first().waitFor();
           return page.getByTestId('run-row').filter({ hasText: 'completed' }).count();
         },
         { timeout: 30_000, interval: 1000 },
