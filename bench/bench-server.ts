@@ -90,3 +90,41 @@ export async function signUpBench(
     password: 'Bench-pass-1',
   });
 }
+
+/** A JSON POST as the signed-in member (cookie and origin); throws on any answer but 2xx. */
+export function benchPoster(base: string, cookie: string) {
+  const headers = { cookie, origin: base, 'content-type': 'application/json' };
+  return async (url: string, body: unknown) => {
+    const res = await fetch(`${base}${url}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<Record<string, unknown>>;
+  };
+}
+
+/**
+ * Loads `n` contacts tagged `bench` with one e-mail each (`<prefix><n>@bench.example`, also in
+ * contact_emails) owned by `ownerId`, in one SQL statement, as the e-mail benches need them.
+ */
+export async function seedMailableContacts(
+  dbUrl: string,
+  orgId: string,
+  ownerId: string,
+  n: number,
+  first: string,
+  prefix: string,
+): Promise<pg.Client> {
+  const raw = new pg.Client({ connectionString: dbUrl });
+  await raw.connect();
+  await raw.query(
+    `with ins as (
+       insert into contacts (org_id, first_name, last_name, owner_id, email, emails, tags)
+       select $1, $4, 'No ' || g, $2, $5 || g || '@bench.example',
+              jsonb_build_array(jsonb_build_object('value', $5 || g || '@bench.example', 'primary', true)),
+              array['bench']
+         from generate_series(1, $3::int) g
+       returning org_id, id, email)
+     insert into contact_emails (org_id, contact_id, email, active) select org_id, id, email, true from ins`,
+    [orgId, ownerId, n, first, prefix],
+  );
+  return raw;
+}

@@ -13,12 +13,11 @@
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../server/src/config.js';
 import { openDatabase } from '../server/src/db/client.js';
 import { createServices } from '../server/src/runtime.js';
-import { signUpBench, startBenchServer } from './bench-server.js';
+import { benchPoster, seedMailableContacts, signUpBench, startBenchServer } from './bench-server.js';
 import { commitOf, loadAverageNote, writeResultsSection } from './machine.js';
 
 const args = process.argv.slice(2);
@@ -62,12 +61,7 @@ async function main() {
   await workers.jobs.start({ worker: true });
 
   const me = await signUpBench(BASE, 'Broadcast bench', 'bench@broadcast.test');
-  const headers = { cookie: me.cookie, origin: BASE, 'content-type': 'application/json' };
-  const post = async (url: string, body: unknown) => {
-    const res = await fetch(`${BASE}${url}`, { method: 'POST', headers, body: JSON.stringify(body) });
-    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<Record<string, unknown>>;
-  };
+  const post = benchPoster(BASE, me.cookie);
   const channel = await post('/api/v1/channels', {
     kind: 'email',
     name: 'Bench',
@@ -75,19 +69,7 @@ async function main() {
     smtp: { host: '127.0.0.1', port: smtpPort, secure: false, user: null },
   });
 
-  const raw = new pg.Client({ connectionString: DB_URL });
-  await raw.connect();
-  await raw.query(
-    `with ins as (
-       insert into contacts (org_id, first_name, last_name, owner_id, email, emails, tags)
-       select $1, 'Reader', 'No ' || g, $2, 'reader' || g || '@bench.example',
-              jsonb_build_array(jsonb_build_object('value', 'reader' || g || '@bench.example', 'primary', true)),
-              array['bench']
-         from generate_series(1, $3::int) g
-       returning org_id, id, email)
-     insert into contact_emails (org_id, contact_id, email, active) select org_id, id, email, true from ins`,
-    [me.orgId, me.userId, N],
-  );
+  const raw = await seedMailableContacts(DB_URL, me.orgId, me.userId, N, 'Reader', 'reader');
 
   const b = await post('/api/v1/broadcasts', {
     name: 'Bench',

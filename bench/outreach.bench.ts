@@ -17,9 +17,8 @@
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { signUpBench, startBenchServer } from './bench-server.js';
+import { benchPoster, seedMailableContacts, signUpBench, startBenchServer } from './bench-server.js';
 import { commitOf, loadAverageNote, writeResultsSection } from './machine.js';
 
 const args = process.argv.slice(2);
@@ -54,31 +53,14 @@ async function main() {
   const server = await startBenchServer(SERVER_URL, DB_NAME, { worker: true });
   const { base: BASE, dbUrl: DB_URL, version } = server;
   const me = await signUpBench(BASE, 'Outreach bench', 'bench@outreach.test');
-  const headers = { cookie: me.cookie, origin: BASE, 'content-type': 'application/json' };
-  const post = async (url: string, body: unknown) => {
-    const res = await fetch(`${BASE}${url}`, { method: 'POST', headers, body: JSON.stringify(body) });
-    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<Record<string, unknown>>;
-  };
+  const post = benchPoster(BASE, me.cookie);
   const channel = await post('/api/v1/channels', {
     kind: 'email',
     name: 'Bench',
     address: 'sales@outreach.test',
     smtp: { host: '127.0.0.1', port: smtpPort, secure: false, user: null },
   });
-  const raw = new pg.Client({ connectionString: DB_URL });
-  await raw.connect();
-  await raw.query(
-    `with ins as (
-       insert into contacts (org_id, first_name, last_name, owner_id, email, emails, tags)
-       select $1, 'Prospect', 'No ' || g, $2, 'prospect' || g || '@bench.example',
-              jsonb_build_array(jsonb_build_object('value', 'prospect' || g || '@bench.example', 'primary', true)),
-              array['bench']
-         from generate_series(1, $3::int) g
-       returning org_id, id, email)
-     insert into contact_emails (org_id, contact_id, email, active) select org_id, id, email, true from ins`,
-    [me.orgId, me.userId, N],
-  );
+  const raw = await seedMailableContacts(DB_URL, me.orgId, me.userId, N, 'Prospect', 'prospect');
   await raw.query('vacuum analyze contacts');
   const sequence = await post('/api/v1/sequences', {
     name: 'Bench',
