@@ -24,9 +24,13 @@ function useLiveUnreadCount(): number | undefined {
       const { unread } = JSON.parse((e as MessageEvent<string>).data) as { unread: number };
       const before = queryClient.getQueryData(unreadCountQuery.queryKey);
       queryClient.setQueryData(unreadCountQuery.queryKey, unread);
-      // A new notification: the lists are stale.
+      // A new notification (or one read elsewhere): the dropdown's list and the notifications
+      // page are stale, so an open page shows it without a reload.
       if (before !== undefined && before !== unread)
-        void queryClient.invalidateQueries({ queryKey: ['notifications', 'list'] });
+        void queryClient.invalidateQueries({
+          predicate: (q) =>
+            q.queryKey[0] === 'notifications' && ['list', 'page'].includes(String(q.queryKey[1])),
+        });
     });
     source.onopen = () => setLive(true);
     source.onerror = () => setLive(false);
