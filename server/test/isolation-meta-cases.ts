@@ -31,6 +31,20 @@ CASES['POST /api/v1/meta/pages'] = [
       },
     }),
   },
+  {
+    fields: { 'body.forms[].owner_id': 'user' },
+    ok: 201,
+    send: (v) => ({
+      url: '/api/v1/meta/pages',
+      body: {
+        page_id: String(Date.now()) + String(Math.floor(Math.random() * 1000)),
+        access_token: 'walk-token-1234',
+        forms: [
+          { form_id: '9001', object: 'contact', field_mapping: {}, owner_id: v['body.forms[].owner_id'] },
+        ],
+      },
+    }),
+  },
 ];
 CASES['GET /api/v1/meta/pages/:id'] = [
   { fields: { 'path.id': 'metaPage' }, send: (v) => ({ url: page(v) }) },
@@ -40,6 +54,17 @@ CASES['PATCH /api/v1/meta/pages/:id'] = [
   {
     fields: { 'path.id': 'metaPage', 'body.owner_id': 'user' },
     send: (v) => ({ url: page(v), body: { owner_id: v['body.owner_id'] } }),
+  },
+  {
+    fields: { 'path.id': 'metaPage', 'body.forms[].owner_id': 'user' },
+    send: (v) => ({
+      url: page(v),
+      body: {
+        forms: [
+          { form_id: '9002', object: 'contact', field_mapping: {}, owner_id: v['body.forms[].owner_id'] },
+        ],
+      },
+    }),
   },
 ];
 CASES['DELETE /api/v1/meta/pages/:id'] = [

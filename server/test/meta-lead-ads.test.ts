@@ -533,6 +533,112 @@ describe('a lead into a custom object, and the Conversions API', () => {
   });
 });
 
+describe('a lead form mapped on its own, and the ledger in pages', () => {
+  it("routes one form's leads to Cases while the page's other forms still make contacts", async () => {
+    // The Main page makes contacts; its form 172036835026334 is a case intake form.
+    expectProblem(
+      await admin.client.patch(`/api/v1/meta/pages/${pageId}`, {
+        forms: [{ form_id: '172036835026334', object: 'case', field_mapping: { email: 'nope' } }],
+      }),
+      400,
+      { code: 'unknown_field', path: 'body.forms[0].field_mapping.email' },
+    );
+    expectProblem(
+      await admin.client.patch(`/api/v1/meta/pages/${pageId}`, {
+        forms: [
+          { form_id: '172036835026334', object: 'case', field_mapping: {} },
+          { form_id: '172036835026334', object: 'contact', field_mapping: {} },
+        ],
+      }),
+      400,
+      { path: 'body.forms[1].form_id' },
+    );
+    expectProblem(
+      await admin.client.patch(`/api/v1/meta/pages/${pageId}`, {
+        forms: [{ form_id: '172036835026334', object: 'invoice', field_mapping: {} }],
+      }),
+      400,
+      { code: 'unknown_object', path: 'body.forms[0].object' },
+    );
+    const page = expectStatus(
+      await admin.client.patch(`/api/v1/meta/pages/${pageId}`, {
+        forms: [
+          {
+            form_id: '172036835026334',
+            name: 'Intake form',
+            object: 'case',
+            field_mapping: { email: 'email', full_name: 'name', source: 'lead_source' },
+          },
+        ],
+      }),
+      200,
+    );
+    expect(page.object).toBe('contact');
+    expect(page.forms).toEqual([
+      {
+        form_id: '172036835026334',
+        name: 'Intake form',
+        object: 'case',
+        field_mapping: { email: 'email', full_name: 'name', source: 'lead_source' },
+        owner_id: null,
+      },
+    ]);
+    const body = meta('leadgen-webhook.app-dashboard-test.raw.json')
+      .replaceAll('"444444444444"', '"138124712925158"')
+      .replace('"leadgen_id": "138124712925158"', '"leadgen_id": "8800000000001"');
+    graph.serveLead('8800000000001', { email: 'form.intake@example.com' });
+    expect((await deliver(body)).json().leads_queued).toBe(1);
+    await t.drain();
+    await t.drain();
+    const lead = await leadOf('8800000000001');
+    expect(lead, JSON.stringify(lead)).toMatchObject({
+      status: 'created',
+      record_object: 'case',
+      form_id: '172036835026334',
+    });
+    const rec = expectStatus(await admin.client.get(`/api/v1/records/case/${lead.record_id}`), 200);
+    expect(rec.custom).toMatchObject({ email: 'form.intake@example.com', lead_source: 'META' });
+
+    // The form unmapped: the page's own target (a contact) again.
+    expect(
+      expectStatus(await admin.client.patch(`/api/v1/meta/pages/${pageId}`, { forms: [] }), 200).forms,
+    ).toEqual([]);
+    graph.serveLead('8800000000002', { email: 'form.contact@example.com' });
+    expect((await deliver(body.replace('"8800000000001"', '"8800000000002"'))).json().leads_queued).toBe(1);
+    await t.drain();
+    await t.drain();
+    expect(await leadOf('8800000000002')).toMatchObject({ status: 'created', record_object: 'contact' });
+  });
+
+  it('pages the ledger newest first with a cursor, each row once', async () => {
+    const all = await leads();
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { data: { id: string }[]; next_cursor: string | null } = expectStatus(
+        await admin.client.get(`/api/v1/meta/leads?limit=2${cursor ? `&cursor=${cursor}` : ''}`),
+        200,
+      );
+      expect(page.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.data.map((l) => l.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(all.map((l) => l.id));
+    const deliveries = expectStatus(await admin.client.get('/api/v1/meta/deliveries?limit=1'), 200);
+    expect(deliveries.data).toHaveLength(1);
+    expect(deliveries.next_cursor).toEqual(expect.any(String));
+    const older = expectStatus(
+      await admin.client.get(`/api/v1/meta/deliveries?limit=1&cursor=${deliveries.next_cursor}`),
+      200,
+    );
+    expect(older.data[0].id).not.toBe(deliveries.data[0].id);
+    expectProblem(await admin.client.get('/api/v1/meta/capi-events?cursor=bm9wZQ'), 400, {
+      path: 'query.cursor',
+    });
+  });
+});
+
 describe('the daily page token check', () => {
   it("records an expiring and an expired token (Graph's debug_token) and alerts the admins", async () => {
     const soon = Math.floor(Date.now() / 1000) + 2 * 86_400;

@@ -12442,6 +12442,32 @@ export interface components {
             /** @enum {string} */
             signature: "valid" | "invalid" | "missing" | "not_configured";
         };
+        MetaFormMapping: {
+            /** @description Lead form question name (`email`, `full_name`, `phone_number`, a custom question's key, or `ad_id`, `adset_id`, `campaign_id`, `form_id`, `source`) to a field key of the object */
+            field_mapping: {
+                [key: string]: string;
+            };
+            /** @description The lead form's id (Meta's Instant Forms) */
+            form_id: string;
+            name?: string | null;
+            /** @description The object this form's leads become */
+            object: string;
+            /** @description The member the records are owned by */
+            owner_id?: string | null;
+        };
+        MetaFormMappingInput: {
+            /** @description Lead form question name (`email`, `full_name`, `phone_number`, a custom question's key, or `ad_id`, `adset_id`, `campaign_id`, `form_id`, `source`) to a field key of the object */
+            field_mapping: {
+                [key: string]: string;
+            };
+            /** @description The lead form's id (Meta's Instant Forms) */
+            form_id: string;
+            name?: string | null;
+            /** @description The object this form's leads become */
+            object: string;
+            /** @description The member the records are owned by */
+            owner_id?: string | null;
+        };
         MetaLead: {
             ad_id: string | null;
             adset_id: string | null;
@@ -12499,6 +12525,15 @@ export interface components {
             field_mapping: {
                 [key: string]: string;
             };
+            forms: {
+                field_mapping: {
+                    [key: string]: string;
+                };
+                form_id: string;
+                name: string | null;
+                object: string;
+                owner_id: string | null;
+            }[];
             /** Format: uuid */
             id: string;
             name: string | null;
@@ -12515,12 +12550,15 @@ export interface components {
             field_mapping?: {
                 [key: string]: string;
             };
+            /** @description Lead forms with their own object and mapping; a form not listed uses the page's */
+            forms?: components["schemas"]["MetaFormMapping"][];
             name?: string | null;
             /**
              * @description The object its leads become
              * @default contact
              */
             object: string;
+            /** @description The member the records are owned by */
             owner_id?: string | null;
             /** @description A Meta id (digits), as Graph's ids are */
             page_id: string;
@@ -12532,12 +12570,15 @@ export interface components {
             field_mapping?: {
                 [key: string]: string;
             };
+            /** @description Lead forms with their own object and mapping; a form not listed uses the page's */
+            forms?: components["schemas"]["MetaFormMappingInput"][];
             name?: string | null;
             /**
              * @description The object its leads become
              * @default contact
              */
             object: string;
+            /** @description The member the records are owned by */
             owner_id?: string | null;
             /** @description A Meta id (digits), as Graph's ids are */
             page_id: string;
@@ -12547,6 +12588,15 @@ export interface components {
             field_mapping: {
                 [key: string]: string;
             };
+            forms: {
+                field_mapping: {
+                    [key: string]: string;
+                };
+                form_id: string;
+                name: string | null;
+                object: string;
+                owner_id: string | null;
+            }[];
             /** Format: uuid */
             id: string;
             name: string | null;
@@ -12578,8 +12628,11 @@ export interface components {
             field_mapping?: {
                 [key: string]: string;
             };
+            /** @description Replaces the list */
+            forms?: components["schemas"]["MetaFormMapping"][];
             name?: string | null;
             object?: string;
+            /** @description The member the records are owned by */
             owner_id?: string | null;
         };
         MetaPageUpdateInput: {
@@ -12588,8 +12641,11 @@ export interface components {
             field_mapping?: {
                 [key: string]: string;
             };
+            /** @description Replaces the list */
+            forms?: components["schemas"]["MetaFormMappingInput"][];
             name?: string | null;
             object?: string;
+            /** @description The member the records are owned by */
             owner_id?: string | null;
         };
         MetaSettings: {
@@ -35878,6 +35934,8 @@ export interface operations {
     listMetaCapiEvents: {
         parameters: {
             query?: {
+                /** @description The `next_cursor` of the page before */
+                cursor?: string;
                 limit?: number;
                 status?: string;
             };
@@ -35895,6 +35953,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: components["schemas"]["MetaCapiEvent"][];
+                        next_cursor: string | null;
                     };
                 };
             };
@@ -35966,6 +36025,8 @@ export interface operations {
     listMetaDeliveries: {
         parameters: {
             query?: {
+                /** @description The `next_cursor` of the page before */
+                cursor?: string;
                 limit?: number;
                 status?: string;
             };
@@ -35983,6 +36044,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: components["schemas"]["MetaDelivery"][];
+                        next_cursor: string | null;
                     };
                 };
             };
@@ -36178,6 +36240,8 @@ export interface operations {
     listMetaLeads: {
         parameters: {
             query?: {
+                /** @description The `next_cursor` of the page before */
+                cursor?: string;
                 limit?: number;
                 status?: string;
             };
@@ -36195,6 +36259,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: components["schemas"]["MetaLead"][];
+                        next_cursor: string | null;
                     };
                 };
             };

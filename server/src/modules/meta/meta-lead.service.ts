@@ -103,6 +103,17 @@ export function valuesOfLead(lead: GraphLead, mapping: Record<string, string>) {
   return { values, unmapped, formChanged, questions: Object.keys(answers) };
 }
 
+/**
+ * What a lead becomes: its form's own object, mapping and owner when the page maps that form on
+ * its own, else the page's.
+ */
+export function targetOf(page: typeof metaPages.$inferSelect, formId: string | null) {
+  const form = formId ? page.formMappings.find((f) => f.form_id === formId) : undefined;
+  return form
+    ? { object: form.object, mapping: form.field_mapping, ownerId: form.owner_id ?? page.ownerId }
+    : { object: page.object, mapping: page.fieldMapping, ownerId: page.ownerId };
+}
+
 type Outcome =
   | { kind: 'done'; lead: GraphLead }
   | { kind: 'failed'; code: string; detail: string; transient: boolean };
@@ -198,8 +209,9 @@ export async function processLead(services: Services, job: LeadJob): Promise<voi
     };
     if (outcome.kind === 'failed') return fail(outcome.code, outcome.detail, outcome.transient);
     const graphLead = outcome.lead;
-    const def = await objectDef(scope.tx, job.org_id, page!.object);
-    const { values, unmapped, formChanged, questions } = valuesOfLead(graphLead, page!.fieldMapping);
+    const target = targetOf(page!, graphLead.form_id ?? current.formId);
+    const def = await objectDef(scope.tx, job.org_id, target.object);
+    const { values, unmapped, formChanged, questions } = valuesOfLead(graphLead, target.mapping);
     const ids = {
       formId: graphLead.form_id ?? current.formId,
       adId: graphLead.ad_id ?? current.adId,
@@ -226,7 +238,7 @@ export async function processLead(services: Services, job: LeadJob): Promise<voi
       try {
         // A savepoint: a value the record engine refuses fails this lead, not the transaction.
         record = await scope.tx.transaction(async () =>
-          createRecord(scope, services, def, { ownerId: page!.ownerId }, values, 'meta'),
+          createRecord(scope, services, def, { ownerId: target.ownerId }, values, 'meta'),
         );
       } catch (error) {
         if (error instanceof AppError && error.status < 500)

@@ -13,7 +13,7 @@ import type {
   MetaSettingsUpdateInput,
   MetaSettingsView,
 } from './meta.dto.js';
-import { metaPages, metaSettings } from './meta.schema.js';
+import { type MetaFormMapping, metaPages, metaSettings } from './meta.schema.js';
 import { scheduleTokenCheck } from './meta-token-check.service.js';
 
 /** Purpose labels the Meta secrets are sealed under (`platform/crypto/sealed.ts`). */
@@ -129,6 +129,7 @@ export function pageViewOf(r: PageRow): MetaPageView {
     object: r.object,
     field_mapping: r.fieldMapping,
     owner_id: r.ownerId,
+    forms: r.formMappings,
     token: {
       status: r.tokenStatus as MetaPageView['token']['status'],
       expires_at: r.tokenExpiresAt,
@@ -141,41 +142,72 @@ export function pageViewOf(r: PageRow): MetaPageView {
 }
 
 /**
- * The object a page's leads become (a contact, a company or a custom object's record) and its
- * mapping, checked against the registry.
- * @throws 400 `unknown_object` at `body.object`, `unknown_field` at `body.field_mapping.<question>`
+ * The object a page's (or one lead form's) leads become (a contact, a company or a custom
+ * object's record) and its mapping, checked against the registry. `at` is where the target sits
+ * in the body (`body`, `body.forms.2`).
+ * @throws 400 `unknown_object` at `<at>.object`, `unknown_field` at `<at>.field_mapping.<question>`
  */
 async function checkTarget(
   scope: TenantScope,
   object: string,
   mapping: Record<string, string>,
+  at = 'body',
 ): Promise<ObjectDef> {
   let def: ObjectDef;
   try {
     def = await objectDef(scope.tx, scope.ctx.orgId, object);
   } catch {
-    throw badRequest(`${object} is not an object of this organization`, 'body.object', 'unknown_object');
+    throw badRequest(`${object} is not an object of this organization`, `${at}.object`, 'unknown_object');
   }
   if (def.key !== 'contact' && def.key !== 'company' && !def.custom)
-    throw badRequest(`Leads cannot become ${def.labelPlural}`, 'body.object', 'unknown_object');
+    throw badRequest(`Leads cannot become ${def.labelPlural}`, `${at}.object`, 'unknown_object');
   for (const [question, field] of Object.entries(mapping))
     if (!def.fields.some((f) => f.key === field))
       throw badRequest(
         `${field} is not a field of ${def.labelPlural}`,
-        `body.field_mapping.${question}`,
+        `${at}.field_mapping.${question}`,
         'unknown_field',
       );
   return def;
 }
 
-async function checkOwner(scope: TenantScope, ownerId: string | null | undefined) {
+/** @throws 400 `reference_not_found` at `<at>.owner_id` when the owner is not a member */
+async function checkOwner(scope: TenantScope, ownerId: string | null | undefined, at = 'body') {
   if (!ownerId) return;
   const { rows } = await scope.conn.query(
     `select 1 from members where organization_id = $1 and user_id = $2`,
     [scope.ctx.orgId, ownerId],
   );
   if (rows.length === 0)
-    throw badRequest('The owner is not a member', 'body.owner_id', 'reference_not_found');
+    throw badRequest('The owner is not a member', `${at}.owner_id`, 'reference_not_found');
+}
+
+/**
+ * A page's lead forms mapped on their own, each checked as the page's target is (a contact form
+ * with no mapping given gets the standard contact mapping).
+ * @throws the 400s of `checkTarget` and `checkOwner` at `body.forms[i]`
+ */
+async function checkedForms(
+  scope: TenantScope,
+  forms: MetaPageCreateInput['forms'],
+): Promise<MetaFormMapping[]> {
+  const out: MetaFormMapping[] = [];
+  for (const [i, f] of (forms ?? []).entries()) {
+    const mapping =
+      Object.keys(f.field_mapping).length === 0 && f.object === 'contact'
+        ? CONTACT_DEFAULT_MAPPING
+        : f.field_mapping;
+    await checkTarget(scope, f.object, mapping, `body.forms[${i}]`);
+    await checkOwner(scope, f.owner_id, `body.forms[${i}]`);
+    out.push({
+      form_id: f.form_id,
+      name: f.name ?? null,
+      object: f.object,
+      field_mapping: mapping,
+      owner_id: f.owner_id ?? null,
+    });
+  }
+  return out;
 }
 
 export async function listMetaPages(services: Services, ctx: TenantContext): Promise<MetaPageView[]> {
@@ -200,6 +232,7 @@ export async function createMetaPage(
     const mapping = input.field_mapping ?? (input.object === 'contact' ? CONTACT_DEFAULT_MAPPING : {});
     await checkTarget(scope, input.object, mapping);
     await checkOwner(scope, input.owner_id);
+    const forms = await checkedForms(scope, input.forms);
     const [row] = await scope.tx
       .insert(metaPages)
       .values({
@@ -211,6 +244,7 @@ export async function createMetaPage(
         object: input.object,
         fieldMapping: mapping,
         ownerId: input.owner_id ?? null,
+        formMappings: forms,
       })
       .onConflictDoNothing()
       .returning();
@@ -247,6 +281,7 @@ export async function updateMetaPage(
       input.field_mapping ?? (input.object && input.object !== page.object ? {} : page.fieldMapping);
     await checkTarget(scope, object, mapping);
     await checkOwner(scope, input.owner_id);
+    const forms = input.forms === undefined ? undefined : await checkedForms(scope, input.forms);
     const [row] = await scope.tx
       .update(metaPages)
       .set({
@@ -263,6 +298,7 @@ export async function updateMetaPage(
           : {}),
         object,
         fieldMapping: mapping,
+        ...(forms !== undefined ? { formMappings: forms } : {}),
         updatedAt: sql`clock_timestamp()`,
       })
       .where(and(eq(metaPages.orgId, ctx.orgId), eq(metaPages.id, id)))

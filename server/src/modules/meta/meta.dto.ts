@@ -56,6 +56,32 @@ const FieldMapping = z
     "Lead form question name (`email`, `full_name`, `phone_number`, a custom question's key, or `ad_id`, `adset_id`, `campaign_id`, `form_id`, `source`) to a field key of the object",
   );
 
+const OwnerId = z.uuid().nullable().optional().describe('The member the records are owned by');
+
+export const MetaFormMapping = z
+  .strictObject({
+    form_id: NumericId.describe("The lead form's id (Meta's Instant Forms)"),
+    name: z.string().max(200).nullable().optional(),
+    object: z.string().min(1).max(100).describe("The object this form's leads become"),
+    field_mapping: FieldMapping,
+    owner_id: OwnerId,
+  })
+  .meta({ id: 'MetaFormMapping' });
+
+/** At most 50 forms per page, each form id once. */
+const FormMappings = z
+  .array(MetaFormMapping)
+  .max(50)
+  .superRefine((forms, ctx) => {
+    const seen = new Set<string>();
+    forms.forEach((f, i) => {
+      if (seen.has(f.form_id))
+        ctx.addIssue({ code: 'custom', message: `Form ${f.form_id} is listed twice`, path: [i, 'form_id'] });
+      seen.add(f.form_id);
+    });
+  })
+  .describe("Lead forms with their own object and mapping; a form not listed uses the page's");
+
 export const MetaPageToken = z
   .object({
     status: z.enum(['unknown', 'valid', 'expiring', 'expired', 'invalid']),
@@ -73,6 +99,15 @@ export const MetaPage = z
     object: z.string(),
     field_mapping: z.record(z.string(), z.string()),
     owner_id: z.string().nullable(),
+    forms: z.array(
+      z.object({
+        form_id: z.string(),
+        name: z.string().nullable(),
+        object: z.string(),
+        field_mapping: z.record(z.string(), z.string()),
+        owner_id: z.string().nullable(),
+      }),
+    ),
     token: MetaPageToken,
     created_at: z.string(),
     updated_at: z.string(),
@@ -87,7 +122,8 @@ export const MetaPageCreate = z
     access_token: Secret.describe('The page access token (write-only, sealed at rest)'),
     object: z.string().min(1).max(100).default('contact').describe('The object its leads become'),
     field_mapping: FieldMapping.optional(),
-    owner_id: z.uuid().nullable().optional(),
+    owner_id: OwnerId,
+    forms: FormMappings.optional(),
   })
   .meta({ id: 'MetaPageCreate' });
 export type MetaPageCreateInput = z.infer<typeof MetaPageCreate>;
@@ -98,7 +134,8 @@ export const MetaPageUpdate = z
     access_token: Secret.optional(),
     object: z.string().min(1).max(100).optional(),
     field_mapping: FieldMapping.optional(),
-    owner_id: z.uuid().nullable().optional(),
+    owner_id: OwnerId,
+    forms: FormMappings.optional().describe('Replaces the list'),
   })
   .meta({ id: 'MetaPageUpdate' });
 export type MetaPageUpdateInput = z.infer<typeof MetaPageUpdate>;
@@ -168,5 +205,10 @@ export type MetaCapiEventView = z.infer<typeof MetaCapiEvent>;
 export const LedgerQuery = z.strictObject({
   status: z.string().max(20).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(100).optional().describe('The `next_cursor` of the page before'),
 });
+
+/** A page of a ledger: `next_cursor` is null on the last page. */
+export const ledgerPage = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item), next_cursor: z.string().nullable() });
 export type LedgerQueryInput = z.infer<typeof LedgerQuery>;

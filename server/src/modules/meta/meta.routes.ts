@@ -1,11 +1,10 @@
-import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { withTenant } from '../../db/tenant.js';
 import { checkedJsonText } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
   LedgerQuery,
+  ledgerPage,
   MetaCapiEvent,
   MetaDelivery,
   MetaLead,
@@ -15,10 +14,9 @@ import {
   MetaSettings,
   MetaSettingsUpdate,
 } from './meta.dto.js';
-import { metaCapiEvents } from './meta.schema.js';
-import { capiViewOf } from './meta-capi.service.js';
 import {
   getMetaLead,
+  listMetaCapiEvents,
   listMetaDeliveries,
   listMetaLeads,
   receiveMetaWebhook,
@@ -179,10 +177,10 @@ export function registerMetaRoutes(app: ApiApp, services: Services): void {
         summary:
           "The intake ledger's deliveries, newest first: raw body, signature result (`status` filters it)",
         querystring: LedgerQuery,
-        response: { 200: z.object({ data: z.array(MetaDelivery) }), ...errors },
+        response: { 200: ledgerPage(MetaDelivery), ...errors },
       },
     },
-    async (req) => ({ data: await listMetaDeliveries(services, req.tenant, req.query) }),
+    async (req) => listMetaDeliveries(services, req.tenant, req.query),
   );
   app.post(
     '/meta/deliveries/:id/replay',
@@ -213,10 +211,10 @@ export function registerMetaRoutes(app: ApiApp, services: Services): void {
         summary:
           "The intake ledger's leads, newest first, with their outcome and error code (`status` filters it)",
         querystring: LedgerQuery,
-        response: { 200: z.object({ data: z.array(MetaLead) }), ...errors },
+        response: { 200: ledgerPage(MetaLead), ...errors },
       },
     },
-    async (req) => ({ data: await listMetaLeads(services, req.tenant, req.query) }),
+    async (req) => listMetaLeads(services, req.tenant, req.query),
   );
   app.get(
     '/meta/leads/:id',
@@ -257,25 +255,10 @@ export function registerMetaRoutes(app: ApiApp, services: Services): void {
         summary:
           'Every Conversions API event, newest first: the body sent, its event id and the last call’s outcome',
         querystring: LedgerQuery,
-        response: { 200: z.object({ data: z.array(MetaCapiEvent) }), ...errors },
+        response: { 200: ledgerPage(MetaCapiEvent), ...errors },
       },
     },
-    async (req) =>
-      withTenant(services.database, req.tenant, async ({ tx }) => ({
-        data: (
-          await tx
-            .select()
-            .from(metaCapiEvents)
-            .where(
-              and(
-                eq(metaCapiEvents.orgId, req.tenant.orgId),
-                req.query.status ? eq(metaCapiEvents.status, req.query.status) : undefined,
-              ),
-            )
-            .orderBy(desc(metaCapiEvents.createdAt), desc(metaCapiEvents.id))
-            .limit(req.query.limit)
-        ).map(capiViewOf),
-      })),
+    async (req) => listMetaCapiEvents(services, req.tenant, req.query),
   );
 
   app.get(

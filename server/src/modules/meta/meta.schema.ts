@@ -12,6 +12,19 @@ import {
 import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
+/**
+ * A lead form of a page with its own target: its leads become `object` records with this mapping
+ * (and owner), instead of the page's. A page running a contact form and a case intake form keeps
+ * both apart.
+ */
+export type MetaFormMapping = {
+  form_id: string;
+  name: string | null;
+  object: string;
+  field_mapping: Record<string, string>;
+  owner_id: string | null;
+};
+
 /** One row of a stage mapping: when a lead's record reaches `value` (a status key of its object or an opportunity stage name), `event_name` is sent. */
 export type CapiStageMapping = { value: string; event_name: string };
 
@@ -59,6 +72,8 @@ export const metaPages = pgTable(
     object: text('object').notNull().default('contact'),
     fieldMapping: jsonb('field_mapping').$type<Record<string, string>>().notNull().default({}),
     ownerId: text('owner_id'),
+    /** Lead forms mapped on their own (by form id); a form not listed uses the page's object and mapping. */
+    formMappings: jsonb('form_mappings').$type<MetaFormMapping[]>().notNull().default([]),
     /** `unknown`, `valid`, `expiring`, `expired` or `invalid`. */
     tokenStatus: text('token_status').notNull().default('unknown'),
     tokenExpiresAt: ts('token_expires_at'),

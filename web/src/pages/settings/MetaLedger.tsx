@@ -11,7 +11,7 @@ import {
   VisuallyHidden,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../../api/client';
 import { ErrorAlert } from '../../shell/states';
@@ -31,6 +31,20 @@ const signatureColor: Record<string, string> = {
   not_configured: 'yellow',
 };
 
+type LedgerPage<T> = { data: T[]; next_cursor: string | null };
+
+/** One ledger view, newest first, a page of 50 at a time ("Load older" reads the next). */
+function useLedger<T>(key: string, enabled: boolean, read: (cursor?: string) => Promise<LedgerPage<T>>) {
+  const q = useInfiniteQuery({
+    queryKey: ['meta', key],
+    queryFn: ({ pageParam }) => read(pageParam),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    enabled,
+  });
+  return { ...q, rows: q.data?.pages.flatMap((p) => p.data) ?? [] };
+}
+
 /**
  * The intake ledger (issue 31) a support person reads: each lead with its leadgen id (the dedup
  * key), outcome and error code, replayable; each delivery with its signature result and raw body;
@@ -39,21 +53,16 @@ const signatureColor: Record<string, string> = {
 export function MetaLedger() {
   const queryClient = useQueryClient();
   const [view, setView] = useState('leads');
-  const leads = useQuery({
-    queryKey: ['meta', 'leads'],
-    queryFn: () => call(api.GET('/api/v1/meta/leads', { params: { query: { limit: 50 } } })),
-    enabled: view === 'leads',
-  });
-  const deliveries = useQuery({
-    queryKey: ['meta', 'deliveries'],
-    queryFn: () => call(api.GET('/api/v1/meta/deliveries', { params: { query: { limit: 50 } } })),
-    enabled: view === 'deliveries',
-  });
-  const capi = useQuery({
-    queryKey: ['meta', 'capi'],
-    queryFn: () => call(api.GET('/api/v1/meta/capi-events', { params: { query: { limit: 50 } } })),
-    enabled: view === 'capi',
-  });
+  const leads = useLedger('leads', view === 'leads', (cursor) =>
+    call(api.GET('/api/v1/meta/leads', { params: { query: { limit: 50, cursor } } })),
+  );
+  const deliveries = useLedger('deliveries', view === 'deliveries', (cursor) =>
+    call(api.GET('/api/v1/meta/deliveries', { params: { query: { limit: 50, cursor } } })),
+  );
+  const capi = useLedger('capi', view === 'capi', (cursor) =>
+    call(api.GET('/api/v1/meta/capi-events', { params: { query: { limit: 50, cursor } } })),
+  );
+  const shown = view === 'leads' ? leads : view === 'deliveries' ? deliveries : capi;
   const onError = (e: Error) => notifications.show({ color: 'red', message: e.message });
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['meta'] });
   const replayLead = useMutation({
@@ -104,7 +113,7 @@ export function MetaLedger() {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {leads.data?.data.map((l) => (
+            {leads.rows.map((l) => (
               <Table.Tr key={l.id}>
                 <Table.Td>
                   <Code>{l.leadgen_id}</Code>
@@ -159,7 +168,7 @@ export function MetaLedger() {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {deliveries.data?.data.map((d) => (
+            {deliveries.rows.map((d) => (
               <Table.Tr key={d.id}>
                 <Table.Td>
                   <Text size="xs">{d.received_at.slice(0, 19)}</Text>
@@ -200,7 +209,7 @@ export function MetaLedger() {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {capi.data?.data.map((c) => (
+            {capi.rows.map((c) => (
               <Table.Tr key={c.id}>
                 <Table.Td>{c.event_name}</Table.Td>
                 <Table.Td>
@@ -223,6 +232,13 @@ export function MetaLedger() {
             ))}
           </Table.Tbody>
         </Table>
+      )}
+      {shown.hasNextPage && (
+        <Group justify="center" mt="sm">
+          <Button variant="default" onClick={() => shown.fetchNextPage()} loading={shown.isFetchingNextPage}>
+            Load older
+          </Button>
+        </Group>
       )}
     </Paper>
   );

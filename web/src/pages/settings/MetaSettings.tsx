@@ -94,6 +94,15 @@ export function MetaSettings() {
     onSuccess: refresh,
     onError: notifyError,
   });
+  type Page = NonNullable<typeof pages.data>['data'][number];
+  type FormMapping = Page['forms'][number];
+  // A page's lead forms are replaced as a list: adding or removing one sends the rest unchanged.
+  const setForms = useMutation({
+    mutationFn: ({ page, forms }: { page: Page; forms: FormMapping[] }) =>
+      call(api.PATCH('/api/v1/meta/pages/{id}', { params: { path: { id: page.id } }, body: { forms } })),
+    onSuccess: refresh,
+    onError: notifyError,
+  });
   const checkTokens = useMutation({
     mutationFn: () => call(api.POST('/api/v1/meta/pages/check-tokens')),
     onSuccess: refresh,
@@ -135,6 +144,21 @@ export function MetaSettings() {
       },
       { onSuccess: () => form.reset() },
     );
+  };
+  const submitForm = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const f = new FormData(form);
+    const page = pages.data?.data.find((p) => p.id === f.get('page'));
+    if (!page) return;
+    const added: FormMapping = {
+      form_id: String(f.get('form_id') ?? '').trim(),
+      name: String(f.get('form_name') ?? '') || null,
+      object: String(f.get('form_object') ?? 'contact') || 'contact',
+      field_mapping: parseMapping(String(f.get('form_mapping') ?? '')),
+      owner_id: null,
+    };
+    setForms.mutate({ page, forms: [...page.forms, added] }, { onSuccess: () => form.reset() });
   };
   const s = settings.data;
   return (
@@ -215,7 +239,30 @@ export function MetaSettings() {
                       {p.page_id}
                     </Text>
                   </Table.Td>
-                  <Table.Td>{p.object}</Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{p.object}</Text>
+                    {p.forms.map((form) => (
+                      <Group key={form.form_id} gap={4} wrap="nowrap">
+                        <Text size="xs" c="dimmed">
+                          form {form.name ?? form.form_id} → {form.object}
+                        </Text>
+                        <Button
+                          size="compact-xs"
+                          variant="subtle"
+                          color="red"
+                          aria-label={`Unmap form ${form.name ?? form.form_id}`}
+                          onClick={() =>
+                            setForms.mutate({
+                              page: p,
+                              forms: p.forms.filter((x) => x.form_id !== form.form_id),
+                            })
+                          }
+                        >
+                          Unmap
+                        </Button>
+                      </Group>
+                    ))}
+                  </Table.Td>
                   <Table.Td>
                     <Text size="xs" style={{ whiteSpace: 'pre-line' }}>
                       {mappingText(p.field_mapping) || '—'}
@@ -266,6 +313,47 @@ export function MetaSettings() {
             </Group>
           </Stack>
         </form>
+        {(pages.data?.data.length ?? 0) > 0 && (
+          <form onSubmit={submitForm} aria-label="Map a lead form">
+            <Stack gap="xs" mt="lg">
+              <Title order={3} size="h5">
+                Map a lead form on its own
+              </Title>
+              <Text size="sm" c="dimmed">
+                A page's leads all become the page's object unless their lead form is mapped here: a contact
+                form and a case intake form on one page each make their own records.
+              </Text>
+              <Group align="end" grow>
+                <Select
+                  label="Page"
+                  name="page"
+                  required
+                  data={(pages.data?.data ?? []).map((p) => ({ value: p.id, label: p.name ?? p.page_id }))}
+                  defaultValue={pages.data?.data[0]?.id}
+                />
+                <TextInput label="Form id" name="form_id" required />
+                <TextInput label="Form name" name="form_name" />
+                <Select
+                  label="Its leads become"
+                  name="form_object"
+                  data={objectOptions}
+                  defaultValue="contact"
+                />
+              </Group>
+              <Textarea
+                label="Question mapping for this form (question = field key, one a line)"
+                name="form_mapping"
+                autosize
+                minRows={2}
+              />
+              <Group>
+                <Button type="submit" loading={setForms.isPending}>
+                  Map form
+                </Button>
+              </Group>
+            </Stack>
+          </form>
+        )}
       </Paper>
 
       <Paper withBorder p="md">

@@ -1,0 +1,1 @@
+ALTER TABLE "meta_pages" ADD COLUMN "form_mappings" jsonb DEFAULT '[]'::jsonb NOT NULL;
