@@ -303,6 +303,88 @@ describe('saved reports, CSV, standard reports and dashboards', () => {
     expectProblem(await c.get('/api/v1/reports/standard?report=nope'), 400);
   });
 
+  it('answers the case, sequence and inbox reports for any object with a status', async () => {
+    const c = org.admin.client;
+    expectStatus(
+      await c.post('/api/v1/objects', { key: 'claim', label_singular: 'Claim', label_plural: 'Claims' }),
+      201,
+    );
+    expectStatus(
+      await c.post('/api/v1/objects/claim/fields', {
+        key: 'stage',
+        label: 'Stage',
+        type: 'status',
+        statuses: {
+          statuses: [
+            { value: 'new', label: 'New' },
+            { value: 'qualified', label: 'Qualified' },
+            { value: 'closed', label: 'Closed', kind: 'done' },
+          ],
+        },
+      }),
+      201,
+    );
+    const ids: string[] = [];
+    for (const name of ['A', 'B', 'C'])
+      ids.push((await postOk(c, '/api/v1/records/claim', { custom: { name: `Claim ${name}` } })).id);
+    for (const id of ids.slice(0, 2))
+      expectStatus(await c.patch(`/api/v1/records/claim/${id}`, { custom: { stage: 'qualified' } }), 200);
+
+    const byStatus = expectStatus(
+      await c.get('/api/v1/reports/standard?report=records_by_status&object=claim'),
+      200,
+    );
+    expect(byStatus.rows.map((r: any) => [r.values.stage, r.values.count])).toEqual([
+      ['Qualified', 2],
+      ['New', 1],
+    ]);
+    const drilled = expectStatus(
+      await c.post('/api/v1/records/claim/query', { filter: byStatus.rows[0].filter }),
+      200,
+    );
+    expect(drilled.data).toHaveLength(2);
+    const byOwner = expectStatus(
+      await c.get('/api/v1/reports/standard?report=records_by_owner&object=claim'),
+      200,
+    );
+    expect(byOwner.rows.reduce((n: number, r: any) => n + r.values.count, 0)).toBe(3);
+
+    const time = expectStatus(
+      await c.get('/api/v1/reports/standard?report=time_to_status&object=claim&to_status=qualified'),
+      200,
+    );
+    expect(time.title).toBe('Claims: time from creation to Qualified');
+    expect(time.rows).toHaveLength(1);
+    expect(time.rows[0].values).toMatchObject({ created: 3, reached: 2 });
+    expect(time.rows[0].values.avg_days).toBeGreaterThanOrEqual(0);
+    expect(time.rows[0].values.avg_days).toBeLessThan(1);
+    // The default target is the field's second status: the same answer.
+    expect(
+      expectStatus(await c.get('/api/v1/reports/standard?report=time_to_status&object=claim'), 200).rows,
+    ).toEqual(time.rows);
+    const drilledMonth = expectStatus(
+      await c.post('/api/v1/records/claim/query', { filter: time.rows[0].filter }),
+      200,
+    );
+    expect(drilledMonth.data).toHaveLength(3);
+    expectProblem(
+      await c.get('/api/v1/reports/standard?report=time_to_status&object=claim&to_status=nope'),
+      400,
+      { code: 'unknown_status', path: 'query.to_status' },
+    );
+    expectProblem(
+      await c.get('/api/v1/reports/standard?report=records_by_status&object=claim&field=name'),
+      400,
+      { code: 'not_a_status_field', path: 'query.field' },
+    );
+    expectProblem(await c.get('/api/v1/reports/standard?report=records_by_status&object=nothing'), 404);
+
+    const sequences = expectStatus(await c.get('/api/v1/reports/standard?report=sequence_performance'), 200);
+    expect(sequences.columns.map((x: any) => x.key)).toContain('reply_rate');
+    const inbox = expectStatus(await c.get('/api/v1/reports/standard?report=inbox_by_channel'), 200);
+    expect(inbox.columns.map((x: any) => x.key)).toContain('median_hours');
+  });
+
   it('draws a dashboard: widgets on a grid, one date range and filter applied to each', async () => {
     const c = org.admin.client;
     const report = expectStatus(

@@ -15522,7 +15522,7 @@ export interface components {
                 type: "text" | "number" | "percent";
             }[];
             /** @enum {string} */
-            key: "pipeline_by_stage" | "forecast_by_close_month" | "forecast_by_category" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
+            key: "pipeline_by_stage" | "forecast_by_close_month" | "forecast_by_category" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status" | "records_by_status" | "records_by_owner" | "time_to_status" | "sequence_performance" | "inbox_by_channel";
             note: string | null;
             /** @description The object the rows drill down to */
             object: string;
@@ -15543,7 +15543,7 @@ export interface components {
                 type: "text" | "number" | "percent";
             }[];
             /** @enum {string} */
-            key: "pipeline_by_stage" | "forecast_by_close_month" | "forecast_by_category" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
+            key: "pipeline_by_stage" | "forecast_by_close_month" | "forecast_by_category" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status" | "records_by_status" | "records_by_owner" | "time_to_status" | "sequence_performance" | "inbox_by_channel";
             note: string | null;
             /** @description The object the rows drill down to */
             object: string;
@@ -56695,14 +56695,20 @@ export interface operations {
     getStandardReport: {
         parameters: {
             query: {
+                /** @description For records_by_status and time_to_status: the status field (default the object's first) */
+                field?: string;
                 /** @description First day of the period (created or closed, by report) */
                 from?: string;
+                /** @description For records_by_status, records_by_owner and time_to_status: the object (default contact; `case`...) */
+                object?: string;
                 /** @description For pipeline_by_stage and stage_funnel: default, the default pipeline */
                 pipeline_id?: string;
                 /** @description Which report */
-                report: "pipeline_by_stage" | "forecast_by_close_month" | "forecast_by_category" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status";
+                report: "pipeline_by_stage" | "forecast_by_close_month" | "forecast_by_category" | "win_rate" | "sales_cycle" | "stage_funnel" | "activity_by_member" | "contacts_by_status" | "contacts_by_owner" | "contacts_by_source" | "opportunities_by_status" | "records_by_status" | "records_by_owner" | "time_to_status" | "sequence_performance" | "inbox_by_channel";
                 /** @description Last day of the period */
                 to?: string;
+                /** @description For time_to_status: the status reached (default the field's second status, e.g. qualified) */
+                to_status?: string;
             };
             header?: never;
             path?: never;

@@ -2,7 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { fieldReadable } from '../../platform/access/access-profile.js';
-import { notFound } from '../../platform/errors/app-error.js';
+import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import { FilterNode } from '../../platform/query/query.schema.js';
@@ -23,6 +23,14 @@ export const STANDARD_REPORTS = {
   contacts_by_owner: 'Contacts by owner',
   contacts_by_source: 'Contacts by source',
   opportunities_by_status: 'Opportunities by status',
+  records_by_status: 'Records of an object (a case, a contact) by status',
+  records_by_owner: 'Records of an object by owner (assignee)',
+  time_to_status:
+    'Time to a status by month created: records created, how many reached the status, average and median days from creation (e.g. cases from new to qualified)',
+  sequence_performance:
+    'Sequences: contacts enrolled, active, e-mails sent, replies, bounces and unsubscribes, reply rate',
+  inbox_by_channel:
+    'Inbox by channel: conversations, messages received and sent, median time to the first reply',
 } as const;
 export type StandardReportKey = keyof typeof STANDARD_REPORTS;
 export const STANDARD_REPORT_KEYS = Object.keys(STANDARD_REPORTS) as [
@@ -56,6 +64,23 @@ export const StandardReportQuery = z.strictObject({
     .describe('For pipeline_by_stage and stage_funnel: default, the default pipeline'),
   from: z.iso.date().optional().describe('First day of the period (created or closed, by report)'),
   to: z.iso.date().optional().describe('Last day of the period'),
+  object: z
+    .string()
+    .max(100)
+    .optional()
+    .describe(
+      'For records_by_status, records_by_owner and time_to_status: the object (default contact; `case`...)',
+    ),
+  field: z
+    .string()
+    .max(100)
+    .optional()
+    .describe("For records_by_status and time_to_status: the status field (default the object's first)"),
+  to_status: z
+    .string()
+    .max(200)
+    .optional()
+    .describe("For time_to_status: the status reached (default the field's second status, e.g. qualified)"),
 });
 type Options = z.infer<typeof StandardReportQuery>;
 
@@ -110,6 +135,15 @@ export async function standardReport(
   if (key === 'contacts_by_source') return fromSpec(services, ctx, key, spec('contact', 'source'));
   if (key === 'opportunities_by_status') return fromSpec(services, ctx, key, spec('opportunity', 'status'));
   if (key === 'activity_by_member') return activityByMember(services, ctx, options);
+  if (key === 'records_by_status' || key === 'records_by_owner') {
+    const object = options.object ?? 'contact';
+    const field =
+      key === 'records_by_owner' ? 'owner_id' : await statusFieldOf(services, ctx, object, options.field);
+    return { ...(await fromSpec(services, ctx, key, spec(object, field))), title: STANDARD_REPORTS[key] };
+  }
+  if (key === 'time_to_status') return timeToStatus(services, ctx, options);
+  if (key === 'sequence_performance') return sequencePerformance(services, ctx, options);
+  if (key === 'inbox_by_channel') return inboxByChannel(services, ctx, options);
   const clock = await clockOf(services, ctx.orgId);
   const report: StandardReportView = await withTenant(
     services.database,
@@ -545,5 +579,289 @@ async function activityByMember(
       filter: { field: 'author_id', op: 'eq', value: r.member },
     })),
     note: null,
+  };
+}
+
+/**
+ * The status field a report reads: the one named, else the object's first status field (a
+ * contact's lead status).
+ * @throws 404 for an unknown object; 400 `not_a_status_field` at `query.field`
+ */
+async function statusFieldOf(services: Services, ctx: TenantContext, object: string, named?: string) {
+  const def = await withTenant(
+    services.database,
+    ctx,
+    (scope) => cachedObjectDef(scope.tx, ctx.orgId, object),
+    {
+      readOnly: true,
+    },
+  );
+  if (object === 'contact' && !named) return 'lead_status';
+  const field = named
+    ? def.fields.find((f) => f.key === named && (f.type === 'status' || f.type === 'select'))
+    : def.fields.find((f) => f.type === 'status');
+  if (!field)
+    throw badRequest(
+      named
+        ? `${named} is not a status field of ${def.labelPlural}`
+        : `${def.labelPlural} have no status field`,
+      'query.field',
+      'not_a_status_field',
+    );
+  return field.key;
+}
+
+/** The period condition on a timestamp column, in the organization's time zone. */
+function periodSql(col: SQL, timeZone: string, options: Options): SQL {
+  return sql`${options.from ? sql`(${col} at time zone ${timeZone})::date >= ${options.from}::date` : sql`true`}
+    and ${options.to ? sql`(${col} at time zone ${timeZone})::date <= ${options.to}::date` : sql`true`}`;
+}
+
+/**
+ * Time from a record's creation to its first arrival in a status (issue 30's "time from new to
+ * qualified" for cases), by month created in the organization's time zone, from the status
+ * history. The caller's read right and record scope apply (the list query's rules); a status field
+ * the role may not read is refused as a filter on it would be.
+ * @throws 403 `field_not_readable` at `query.field`; 400 `unknown_status` at `query.to_status`
+ */
+async function timeToStatus(
+  services: Services,
+  ctx: TenantContext,
+  options: Options,
+): Promise<StandardReportView> {
+  const object = options.object ?? 'contact';
+  const fieldKey = await statusFieldOf(services, ctx, object, options.field);
+  const clock = await clockOf(services, ctx.orgId);
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const def = await cachedObjectDef(scope.tx, ctx.orgId, object);
+      const field = def.fields.find((f) => f.key === fieldKey)!;
+      if (!fieldReadable(ctx, object, fieldKey))
+        throw new AppError(403, 'field_not_readable', `Your role may not read ${field.label}`, {
+          path: 'query.field',
+        });
+      const values =
+        field.statuses?.statuses.map((st) => st.value) ?? field.options?.map((o) => o.value) ?? [];
+      const target = options.to_status ?? values[1] ?? values[0];
+      if (!target || !values.includes(target))
+        throw badRequest(
+          `${options.to_status ?? ''} is not a status of ${field.label}`,
+          'query.to_status',
+          'unknown_status',
+        );
+      const label =
+        (field.statuses?.statuses ?? field.options ?? []).find((o) => o.value === target)?.label ?? target;
+      const where = compileListQuery(def, { fields: ['id'] }, { table: 'r', tenant: ctx }).where;
+      const table = sql.identifier(def.table ?? 'records');
+      const rows = rowsOf<{
+        month: string;
+        created: number;
+        reached: number;
+        avg_days: number | null;
+        median_days: number | null;
+      }>(
+        await scope.tx.execute(sql`
+          with base as (
+            select r.id, r.created_at from ${table} r
+             where r.org_id = ${ctx.orgId} and r.archived_at is null and ${where}
+               and ${periodSql(sql`r.created_at`, clock.timeZone, options)}),
+          reached as (
+            select h.record_id, min(h.changed_at) as at from record_status_history h
+             where h.org_id = ${ctx.orgId} and h.field = ${fieldKey} and h.to_status = ${target}
+               and h.record_id in (select id from base)
+             group by h.record_id)
+          select to_char(date_trunc('month', b.created_at at time zone ${clock.timeZone}), 'YYYY-MM') as month,
+                 count(*)::int as created, count(x.at)::int as reached,
+                 avg(extract(epoch from (x.at - b.created_at)) / 86400.0) as avg_days,
+                 percentile_cont(0.5) within group (order by extract(epoch from (x.at - b.created_at)) / 86400.0)
+                   filter (where x.at is not null) as median_days
+            from base b left join reached x on x.record_id = b.id
+           group by 1 order by 1`),
+      );
+      return {
+        key: 'time_to_status' as const,
+        title: `${def.labelPlural}: time from creation to ${label}`,
+        object,
+        columns: [
+          { key: 'month', label: 'Month created', type: 'text' as const },
+          { key: 'created', label: 'Created', type: 'number' as const },
+          { key: 'reached', label: `Reached ${label}`, type: 'number' as const },
+          { key: 'avg_days', label: 'Average days', type: 'number' as const },
+          { key: 'median_days', label: 'Median days', type: 'number' as const },
+        ],
+        rows: rows.map((r) => ({
+          values: {
+            month: r.month,
+            created: r.created,
+            reached: r.reached,
+            avg_days: round(num(r.avg_days), 1),
+            median_days: round(num(r.median_days), 1),
+          },
+          filter: { field: 'created_at', op: 'between', value: monthBounds(r.month) } as FilterNode,
+        })),
+        note: rows.length === 0 ? `No ${def.labelPlural.toLowerCase()} created in the period` : null,
+      };
+    },
+    { readOnly: true },
+  );
+}
+
+/** `2027-03` -> ['2027-03-01', '2027-03-31']. */
+function monthBounds(month: string): [string, string] {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return [`${month}-01`, `${month}-${String(last).padStart(2, '0')}`];
+}
+
+/**
+ * Every sequence's numbers in one table (enrolled in the period when one is given): the same
+ * counts as a sequence's own analytics (`sequence-analytics.service.ts`), across sequences.
+ */
+async function sequencePerformance(
+  services: Services,
+  ctx: TenantContext,
+  options: Options,
+): Promise<StandardReportView> {
+  const clock = await clockOf(services, ctx.orgId);
+  const rows = await withTenant(
+    services.database,
+    ctx,
+    async (scope) =>
+      rowsOf<{
+        id: string;
+        name: string;
+        enrolled: number;
+        active: number;
+        sent: number;
+        replied: number;
+        bounced: number;
+        unsubscribed: number;
+      }>(
+        await scope.tx.execute(sql`
+          with e as (
+            select e.sequence_id, e.status, e.exit_reason from sequence_enrollments e
+             where e.org_id = ${ctx.orgId} and ${periodSql(sql`e.enrolled_at`, clock.timeZone, options)}),
+          m as (
+            select r.sequence_id, count(*)::int as sent from sequence_step_runs r
+              join messages msg on msg.org_id = r.org_id and msg.id = r.message_id and msg.status = 'sent'
+             where r.org_id = ${ctx.orgId} and ${periodSql(sql`r.created_at`, clock.timeZone, options)}
+             group by 1)
+          select s.id::text as id, s.name,
+                 count(e.sequence_id)::int as enrolled,
+                 count(*) filter (where e.status = 'active')::int as active,
+                 coalesce(max(m.sent), 0)::int as sent,
+                 count(*) filter (where e.exit_reason in ('replied', 'company_replied'))::int as replied,
+                 count(*) filter (where e.exit_reason = 'bounced')::int as bounced,
+                 count(*) filter (where e.exit_reason = 'unsubscribed')::int as unsubscribed
+            from sequences s
+            left join e on e.sequence_id = s.id
+            left join m on m.sequence_id = s.id
+           where s.org_id = ${ctx.orgId}
+           group by s.id, s.name order by count(e.sequence_id) desc, s.name`),
+      ),
+    { readOnly: true },
+  );
+  return {
+    key: 'sequence_performance',
+    title: STANDARD_REPORTS.sequence_performance,
+    object: 'contact',
+    columns: [
+      { key: 'sequence', label: 'Sequence', type: 'text' },
+      { key: 'enrolled', label: 'Enrolled', type: 'number' },
+      { key: 'active', label: 'Active', type: 'number' },
+      { key: 'sent', label: 'E-mails sent', type: 'number' },
+      { key: 'replied', label: 'Replied', type: 'number' },
+      { key: 'bounced', label: 'Bounced', type: 'number' },
+      { key: 'unsubscribed', label: 'Unsubscribed', type: 'number' },
+      { key: 'reply_rate', label: 'Reply rate', type: 'percent' },
+    ],
+    rows: rows.map((r) => ({
+      values: {
+        sequence: r.name,
+        enrolled: r.enrolled,
+        active: r.active,
+        sent: r.sent,
+        replied: r.replied,
+        bounced: r.bounced,
+        unsubscribed: r.unsubscribed,
+        reply_rate: r.enrolled > 0 ? round((r.replied / r.enrolled) * 100, 1) : 0,
+      },
+      filter: null,
+    })),
+    note: rows.length === 0 ? 'No sequences yet' : null,
+  };
+}
+
+/**
+ * Per inbox channel, in the period: conversations with a message, messages received and sent,
+ * and the median time from a conversation's first received message to the first reply sent after
+ * it, in hours.
+ */
+async function inboxByChannel(
+  services: Services,
+  ctx: TenantContext,
+  options: Options,
+): Promise<StandardReportView> {
+  const clock = await clockOf(services, ctx.orgId);
+  const rows = await withTenant(
+    services.database,
+    ctx,
+    async (scope) =>
+      rowsOf<{
+        name: string;
+        kind: string;
+        conversations: number;
+        received: number;
+        sent: number;
+        median_hours: number | null;
+      }>(
+        await scope.tx.execute(sql`
+          with m as (
+            select msg.channel_id, msg.conversation_id, msg.direction, msg.status, msg.created_at from messages msg
+             where msg.org_id = ${ctx.orgId} and ${periodSql(sql`msg.created_at`, clock.timeZone, options)}),
+          firsts as (
+            select conversation_id, channel_id, min(created_at) filter (where direction = 'inbound') as asked
+              from m group by 1, 2),
+          replies as (
+            select f.channel_id, extract(epoch from (min(m.created_at) - f.asked)) / 3600.0 as hours
+              from firsts f join m on m.conversation_id = f.conversation_id
+                and m.direction = 'outbound' and m.status = 'sent' and m.created_at > f.asked
+             where f.asked is not null group by f.conversation_id, f.channel_id, f.asked)
+          select c.name, c.kind,
+                 (select count(distinct conversation_id) from m where m.channel_id = c.id)::int as conversations,
+                 (select count(*) from m where m.channel_id = c.id and m.direction = 'inbound')::int as received,
+                 (select count(*) from m where m.channel_id = c.id and m.direction = 'outbound' and m.status = 'sent')::int as sent,
+                 (select percentile_cont(0.5) within group (order by hours) from replies r where r.channel_id = c.id) as median_hours
+            from channels c where c.org_id = ${ctx.orgId}
+           order by c.name`),
+      ),
+    { readOnly: true },
+  );
+  return {
+    key: 'inbox_by_channel',
+    title: STANDARD_REPORTS.inbox_by_channel,
+    object: 'contact',
+    columns: [
+      { key: 'channel', label: 'Channel', type: 'text' },
+      { key: 'kind', label: 'Kind', type: 'text' },
+      { key: 'conversations', label: 'Conversations', type: 'number' },
+      { key: 'received', label: 'Received', type: 'number' },
+      { key: 'sent', label: 'Sent', type: 'number' },
+      { key: 'median_hours', label: 'Median hours to first reply', type: 'number' },
+    ],
+    rows: rows.map((r) => ({
+      values: {
+        channel: r.name,
+        kind: r.kind,
+        conversations: r.conversations,
+        received: r.received,
+        sent: r.sent,
+        median_hours: round(num(r.median_hours), 1),
+      },
+      filter: null,
+    })),
+    note: rows.length === 0 ? 'No channels yet' : null,
   };
 }

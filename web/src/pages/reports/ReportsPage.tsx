@@ -253,26 +253,59 @@ export function ReportsPage() {
 }
 
 const STANDARD = [
-  'pipeline_by_stage',
-  'forecast_by_close_month',
-  'forecast_by_category',
-  'win_rate',
-  'sales_cycle',
-  'stage_funnel',
-  'activity_by_member',
-  'contacts_by_status',
-  'contacts_by_owner',
-  'contacts_by_source',
-  'opportunities_by_status',
+  { value: 'pipeline_by_stage', label: 'Pipeline by stage' },
+  { value: 'forecast_by_close_month', label: 'Forecast by close month' },
+  { value: 'forecast_by_category', label: 'Forecast by category' },
+  { value: 'win_rate', label: 'Win rate' },
+  { value: 'sales_cycle', label: 'Sales cycle' },
+  { value: 'stage_funnel', label: 'Stage funnel' },
+  { value: 'activity_by_member', label: 'Activity by member' },
+  { value: 'contacts_by_status', label: 'Contacts by status' },
+  { value: 'contacts_by_owner', label: 'Contacts by owner' },
+  { value: 'contacts_by_source', label: 'Contacts by source' },
+  { value: 'opportunities_by_status', label: 'Opportunities by status' },
+  { value: 'records_by_status', label: 'Records by status (cases...)' },
+  { value: 'records_by_owner', label: 'Records by owner (cases...)' },
+  { value: 'time_to_status', label: 'Time to a status (new to qualified)' },
+  { value: 'sequence_performance', label: 'Sequence performance' },
+  { value: 'inbox_by_channel', label: 'Inbox by channel' },
 ] as const;
+type StandardKey = (typeof STANDARD)[number]['value'];
+/** The reports that read one object's records, chosen below the report. */
+const PER_OBJECT = new Set<StandardKey>(['records_by_status', 'records_by_owner', 'time_to_status']);
 
 /** The standard reports, as tables whose rows open the records behind them. */
 function StandardReports() {
-  const [key, setKey] = useState<(typeof STANDARD)[number]>('pipeline_by_stage');
+  const [key, setKey] = useState<StandardKey>('pipeline_by_stage');
+  const objects = useQuery(objectsQuery).data?.data ?? [];
+  const withStatus = objects.filter((o) => o.fields.some((f) => f.type === 'status' && !f.retired));
+  const choices = key === 'records_by_owner' ? objects : withStatus;
+  const [picked, setPicked] = useState<string | null>(null);
+  const object = PER_OBJECT.has(key) ? (choices.find((o) => o.key === picked) ?? choices[0])?.key : undefined;
+  const statusField = objects
+    .find((o) => o.key === object)
+    ?.fields.find((f) => f.type === 'status' && !f.retired);
+  const [toStatus, setToStatus] = useState<string | null>(null);
+  const target =
+    key === 'time_to_status' && statusField?.statuses?.statuses.some((st) => st.value === toStatus)
+      ? toStatus
+      : null;
   const navigate = useNavigate();
   const report = useQuery({
-    queryKey: ['standard-report', key],
-    queryFn: () => call(api.GET('/api/v1/reports/standard', { params: { query: { report: key } } })),
+    queryKey: ['standard-report', key, object, target],
+    enabled: !PER_OBJECT.has(key) || object !== undefined,
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/reports/standard', {
+          params: {
+            query: {
+              report: key,
+              ...(object ? { object } : {}),
+              ...(target ? { to_status: target } : {}),
+            },
+          },
+        }),
+      ),
   });
   const r = report.data;
   return (
@@ -283,9 +316,28 @@ function StandardReports() {
           aria-label="Standard report"
           data={[...STANDARD]}
           value={key}
-          onChange={(v) => v && setKey(v as typeof key)}
+          onChange={(v) => v && setKey(v as StandardKey)}
           allowDeselect={false}
         />
+        {PER_OBJECT.has(key) && (
+          <Select
+            aria-label="Object"
+            data={choices.map((o) => ({ value: o.key, label: o.label_plural }))}
+            value={object ?? null}
+            onChange={setPicked}
+            allowDeselect={false}
+            placeholder="No object has a status field"
+          />
+        )}
+        {key === 'time_to_status' && statusField?.statuses && (
+          <Select
+            aria-label="Status reached"
+            data={statusField.statuses.statuses.map((st) => ({ value: st.value, label: st.label }))}
+            value={target ?? statusField.statuses.statuses[1]?.value ?? null}
+            onChange={setToStatus}
+            allowDeselect={false}
+          />
+        )}
       </Group>
       {r && (
         <Paper withBorder p="md">
