@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { en, Faker } from '@faker-js/faker';
+import type { Faker } from '@faker-js/faker';
 import type { TenantContext } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { createCompany } from '../companies/company.service.js';
@@ -62,7 +62,7 @@ export async function createDemoOrganization(
 ): Promise<DemoResult> {
   const seed = options.seed ?? 2026;
   const size = options.size ?? DEMO_SIZE;
-  const faker = new Faker({ locale: [en] });
+  const faker = await newFaker();
   faker.seed(seed);
   const email = (options.email ?? `demo+${randomBytes(3).toString('hex')}@cairn.example`).toLowerCase();
   const password = `${randomBytes(9).toString('base64url')}aA1!`;
@@ -72,6 +72,16 @@ export async function createDemoOrganization(
 
   await fillDemoData(services, userCtx, { seed, size, faker });
   return { organizationId: org.id, organizationName: org.name, email, password, counts: size };
+}
+
+/**
+ * A faker with the English locale. Loaded on first use: the package (every locale) is about 17 MB
+ * of heap that a server which never makes demo data should not carry, nor V8 let grow fourfold
+ * before a full collection (bench/import.bench.ts).
+ */
+async function newFaker(): Promise<Faker> {
+  const { en, Faker } = await import('@faker-js/faker');
+  return new Faker({ locale: [en] });
 }
 
 /** What `fillDemoData` made, by object (`company`, `contact`, `pipeline`, `opportunity`, `task`, `note`). */
@@ -109,7 +119,7 @@ export async function fillDemoData(
   } = {},
 ): Promise<DemoRecords> {
   const size = options.size ?? DEMO_SIZE;
-  const faker = options.faker ?? new Faker({ locale: [en] });
+  const faker = options.faker ?? (await newFaker());
   if (!options.faker) faker.seed(options.seed ?? 2026);
   const userCtx = ctx;
   const made: DemoRecords = options.into ?? emptyDemoRecords();

@@ -80,14 +80,29 @@ export type FileRow = { number: number; cells: string[] };
 /**
  * Streams the file's data rows from row `after + 1` on (rows up to `after` are parsed and
  * dropped without being kept), reading the file in chunks: memory stays flat whatever its size.
+ * A whole chunk is parsed at once: a reader that wants the first rows only reads small ones
+ * (`chunkBytes`, 64 KiB by default).
  */
-export async function* readRows(filePath: string, shape: FileShape, after = 0): AsyncGenerator<FileRow> {
-  const parser = createReadStream(filePath).pipe(parse(parserOptions(shape)));
+export async function* readRows(
+  filePath: string,
+  shape: FileShape,
+  after = 0,
+  options: { chunkBytes?: number } = {},
+): AsyncGenerator<FileRow> {
+  const source = createReadStream(filePath, { highWaterMark: options.chunkBytes ?? 64 * 1024 });
+  const parser = source.pipe(parse(parserOptions(shape)));
   let number = -1;
-  for await (const record of parser as AsyncIterable<string[]>) {
-    number += 1;
-    if (number === 0 || number <= after) continue;
-    yield { number, cells: record };
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      number += 1;
+      if (number === 0 || number <= after) continue;
+      yield { number, cells: record };
+    }
+  } finally {
+    // A reader that stops early (the first rows of a file) ends the parser only: `pipe` leaves
+    // the file open, paused with a chunk read, for good (an open file and 64 KiB per poll of an
+    // import's page).
+    source.destroy();
   }
 }
 

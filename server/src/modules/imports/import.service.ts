@@ -353,7 +353,9 @@ export async function getImport(
   });
   const sample: string[][] = [];
   try {
-    for await (const r of readRows(row.filePath, { delimiter: row.delimiter, hasBom: false })) {
+    // Small chunks: the page polls this while the import runs, and ten rows need a few KiB.
+    const rows = readRows(row.filePath, { delimiter: row.delimiter, hasBom: false }, 0, { chunkBytes: 4096 });
+    for await (const r of rows) {
       sample.push(r.cells);
       if (sample.length >= 10) break;
     }

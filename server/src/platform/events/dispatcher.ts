@@ -1,9 +1,8 @@
-import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { type TenantScope, withTenant } from '../../db/tenant.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import { observeDispatchLag } from '../metrics/metrics.js';
-import { events } from './event.schema.js';
+import type { events } from './event.schema.js';
 import { catalogued } from './event-catalogue.js';
 import { type DispatchJob, EVENT_DISPATCH_QUEUE, type EventEnvelope } from './events.js';
 
@@ -38,11 +37,22 @@ export function createEventDispatcher(database: Database, jobs: JobQueue): Event
   const consumers: EventConsumer[] = [];
   const dispatch = async (orgId: string, eventIds: string[]) => {
     const ctx = { orgId, actor: { type: 'system' as const, id: null } };
-    const rows = await withTenant(database, ctx, ({ tx }) =>
-      tx
-        .select()
-        .from(events)
-        .where(and(eq(events.orgId, orgId), inArray(events.id, eventIds))),
+    // One array parameter and the columns as the schema names them: through the query builder,
+    // an import batch's 1,500 ids were 1,500 parameters and a twentieth of an import's CPU.
+    const rows = await withTenant(
+      database,
+      ctx,
+      async ({ conn }) =>
+        (
+          await conn.query(
+            `select id, org_id as "orgId", type, version, occurred_at::text as "occurredAt",
+                    actor_type as "actorType", actor_id as "actorId", subject_object as "subjectObject",
+                    subject_id as "subjectId", data, trace_id as "traceId", related
+               from events where org_id = $1 and id = any($2::uuid[])`,
+            [orgId, eventIds],
+          )
+        ).rows as (typeof events.$inferSelect)[],
+      { readOnly: true },
     );
     if (rows.length === 0) return; // its organization was deleted
     for (const row of rows) observeDispatchLag(row.occurredAt);

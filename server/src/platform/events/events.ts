@@ -127,7 +127,7 @@ export async function emitEvents(scope: TenantScope, jobs: JobQueue, batch: NewE
   // failed insert is the error thrown (the statements behind it fail only as aborted).
   inserted.catch(() => {});
   try {
-    await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, job);
+    await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, job, { pipelined: true });
   } catch (error) {
     await inserted;
     throw error;

@@ -45,6 +45,11 @@ export type SendOptions = {
   startAfter?: number | Date;
   /** At most one queued job with this key. */
   singletonKey?: string;
+  /**
+   * `conn` runs in pipeline mode (`TenantScope.pipeline`, a PostgreSQL server): the role switches
+   * around the insert are sent with it, not each waited for.
+   */
+  pipelined?: boolean;
 };
 
 /**
@@ -196,6 +201,26 @@ export function createJobQueue(
       if (!conn) return boss.send(name, data, sendOptions);
       // The tenant transaction runs as the app role, which has no rights on pg-boss's schema:
       // step back to the connecting role for the insert only, then return to the app role.
+      if (options.pipelined)
+        // One round trip: the switch, the insert and the switch back leave together, in order
+        // (the first failure is the one reported; the statements behind it fail as aborted).
+        return boss.send(name, data, {
+          ...sendOptions,
+          db: {
+            executeSql: (text: string, values?: unknown[]) => {
+              const none = conn.query(`select set_config('role', 'none', true)`);
+              const result = conn.query(text, values);
+              const back = conn.query(`select set_config('role', $1, true)`, [APP_ROLE]);
+              for (const sent of [none, result, back]) sent.catch(() => {}); // reported below
+              return none
+                .then(() => result)
+                .then(async (answer) => {
+                  await back;
+                  return answer;
+                });
+            },
+          },
+        });
       await conn.query(`select set_config('role', 'none', true)`);
       try {
         return await boss.send(name, data, {
