@@ -1,5 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addMember,
@@ -63,7 +65,7 @@ const json =
 
 /** An OpenAI chat completion, streamed as server-sent events the way the API streams it. */
 const streamed =
-  (content: string, usage = { prompt_tokens: 120, completion_tokens: 40 }): Responder =>
+  (content: string, usage = { prompt_tokens: 120, completion_tokens: 40 }, finish = 'stop'): Responder =>
   (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-test' };
@@ -75,7 +77,7 @@ const streamed =
         `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: part } }] })}\n\n`,
       );
     res.write(
-      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finish }] })}\n\n`,
     );
     res.write(`data: ${JSON.stringify({ ...base, choices: [], usage: { ...usage, total_tokens: 0 } })}\n\n`);
     res.end('data: [DONE]\n\n');
@@ -549,7 +551,16 @@ describe('the MCP server for outside agents', () => {
     expect(init.result.capabilities.tools).toBeDefined();
     expectStatus(await rpc(key, 'notifications/initialized', undefined, null), 202);
     const tools = expectStatus(await rpc(key, 'tools/list', {}), 200).result.tools;
-    expect(tools.map((x: { name: string }) => x.name).sort()).toEqual(['query', 'read', 'search']);
+    expect(tools.map((x: { name: string }) => x.name).sort()).toEqual([
+      'add_note',
+      'archive_record',
+      'create_record',
+      'create_task',
+      'query',
+      'read',
+      'search',
+      'update_record',
+    ]);
   });
 
   it('reads and queries within the key’s scopes, and every call is audited', async () => {
@@ -595,6 +606,198 @@ describe('the MCP server for outside agents', () => {
       403,
       'api_key_required',
     );
+  });
+});
+
+describe('the MCP record actions, through the official SDK client', () => {
+  // The SDK's own client and its streamable HTTP transport, its requests handed to the app in
+  // process (the app is not listening on a port in these tests).
+  const connect = async (key: string) => {
+    const viaApp = async (url: string | URL, init?: RequestInit) => {
+      const res = await t.app.inject({
+        method: (init?.method ?? 'GET') as 'GET',
+        url: new URL(String(url)).pathname,
+        headers: Object.fromEntries(new Headers(init?.headers).entries()),
+        ...(typeof init?.body === 'string' ? { payload: init.body } : {}),
+        remoteAddress: '10.77.0.1',
+      });
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, String(v));
+      const empty = res.statusCode === 202 || res.statusCode === 204 || !res.body;
+      return new Response(empty ? null : res.body, { status: res.statusCode, headers });
+    };
+    const transport = new StreamableHTTPClientTransport(new URL('http://cairn.test/api/v1/mcp'), {
+      fetch: viaApp,
+      requestInit: { headers: { authorization: `Bearer ${key}` } },
+    });
+    const client = new McpClient({ name: 'agent-test', version: '1.0.0' });
+    client.onerror = () => {}; // The optional GET event stream is not offered: not an error here.
+    await client.connect(transport);
+    return client;
+  };
+  type ToolResult = { isError?: boolean; content: { type: string; text: string }[] };
+  const call = async (client: McpClient, name: string, args: Record<string, unknown>) =>
+    (await client.callTool({ name, arguments: args })) as ToolResult;
+  const ok = (r: ToolResult) => {
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    return JSON.parse(r.content[0]!.text);
+  };
+  let agent: McpClient;
+  let readOnlyAgent: McpClient;
+
+  beforeAll(async () => {
+    expectStatus(
+      await admin.client.post('/api/v1/objects', {
+        key: 'vessel',
+        label_singular: 'Vessel',
+        label_plural: 'Vessels',
+      }),
+      201,
+    );
+    expectStatus(
+      await admin.client.post('/api/v1/objects/vessel/fields', { label: 'Port', type: 'text' }),
+      201,
+    );
+    // The key's owner is an admin when the key is made, then given a role that cannot see (so
+    // cannot write) deal values and cannot delete deals: the key never exceeds its owner's role.
+    expectStatus(
+      await admin.client.post('/api/v1/roles', {
+        key: 'agent_owner',
+        name: 'Agent owner',
+        objects: {
+          opportunity: { rights: ['read', 'update'], scope: 'all', fields: { amount: 'hidden' } },
+        },
+        default_access: { rights: ['create', 'read', 'update', 'delete'], scope: 'all' },
+      }),
+      201,
+    );
+    const owner = await addMember(t, admin.client, 'admin');
+    const key = expectStatus(await owner.client.post('/api/v1/api-keys', { name: 'Agent actions' }), 201).key;
+    expectStatus(await admin.client.patch(`/api/v1/members/${owner.userId}`, { role: 'agent_owner' }), 204);
+    agent = await connect(key);
+    const readKey = expectStatus(
+      await admin.client.post('/api/v1/api-keys', { name: 'Reader', scopes: { contact: ['read'] } }),
+      201,
+    ).key;
+    readOnlyAgent = await connect(readKey);
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await readOnlyAgent?.close();
+  });
+
+  it('lists the record actions beside search, read and query', async () => {
+    const { tools } = await agent.listTools();
+    expect(tools.map((x) => x.name).sort()).toEqual([
+      'add_note',
+      'archive_record',
+      'create_record',
+      'create_task',
+      'query',
+      'read',
+      'search',
+      'update_record',
+    ]);
+  });
+
+  it("creates, updates and archives records of standard and custom objects, adds a note and a task, within the owner's rights", async () => {
+    const contact = ok(
+      await call(agent, 'create_record', {
+        object: 'contact',
+        values: { first_name: 'Mara', last_name: 'Agent' },
+      }),
+    );
+    expect(contact).toMatchObject({ first_name: 'Mara', last_name: 'Agent' });
+    ok(
+      await call(agent, 'update_record', {
+        object: 'contact',
+        id: contact.id,
+        values: { job_title: 'Skipper' },
+      }),
+    );
+    expect(expectStatus(await admin.client.get(`/api/v1/contacts/${contact.id}`), 200).job_title).toBe(
+      'Skipper',
+    );
+
+    const vessel = ok(
+      await call(agent, 'create_record', {
+        object: 'vessel',
+        values: { custom: { name: 'Sea Breeze', port: 'Lisbon' } },
+      }),
+    );
+    expect(vessel.custom).toMatchObject({ name: 'Sea Breeze', port: 'Lisbon' });
+
+    const note = ok(
+      await call(agent, 'add_note', { object: 'contact', id: contact.id, body: 'Met at the dock' }),
+    );
+    expect(note.body_text).toBe('Met at the dock');
+    const task = ok(
+      await call(agent, 'create_task', {
+        title: 'Call Mara back',
+        due_date: '2031-01-15',
+        object: 'contact',
+        id: contact.id,
+      }),
+    );
+    expect(task).toMatchObject({ title: 'Call Mara back', link: { object: 'contact', id: contact.id } });
+
+    // Field rights: the owner cannot see deal values, so the key cannot write them; other fields it may.
+    const hidden = await call(agent, 'update_record', {
+      object: 'opportunity',
+      id: dealId,
+      values: { amount: 1 },
+    });
+    expect(hidden.isError).toBe(true);
+    expect(hidden.content[0]!.text).toMatch(/^field_not_writable: .*\(body\.amount\)$/);
+    const renamed = ok(
+      await call(agent, 'update_record', {
+        object: 'opportunity',
+        id: dealId,
+        values: { title: 'Renamed by agent' },
+      }),
+    );
+    expect(renamed.title).toBe('Renamed by agent');
+    expect(renamed).not.toHaveProperty('amount');
+    expect(JSON.stringify(renamed)).not.toContain(String(SECRET_AMOUNT));
+    // Object rights: no delete on deals.
+    const noDelete = await call(agent, 'archive_record', { object: 'opportunity', id: dealId });
+    expect(noDelete.content[0]!.text).toMatch(/^right_denied/);
+
+    const archived = ok(await call(agent, 'archive_record', { object: 'contact', id: contact.id }));
+    expect(archived.archived_at).toBeTruthy();
+    // Bad input is the route's own answer, with the field's path.
+    const bad = await call(agent, 'create_record', { object: 'contact', values: { first_name: 42 } });
+    expect(bad.content[0]!.text).toMatch(/^validation_failed: .*\(body\.first_name\)/);
+
+    const log = expectStatus(
+      await admin.client.get('/api/v1/audit?action=mcp.tool_called&limit=10'),
+      200,
+    ).data;
+    expect(log.map((e: any) => [e.details.tool, e.details.outcome]).reverse()).toEqual([
+      ['create_record', 'ok'],
+      ['update_record', 'ok'],
+      ['create_record', 'ok'],
+      ['add_note', 'ok'],
+      ['create_task', 'ok'],
+      ['update_record', 'field_not_writable'],
+      ['update_record', 'ok'],
+      ['archive_record', 'right_denied'],
+      ['archive_record', 'ok'],
+      ['create_record', 'validation_failed'],
+    ]);
+    expect(log.find((e: any) => e.details.tool === 'add_note').details.id).toBe(contact.id);
+    expect(log.every((e: any) => e.actor.type === 'api_key')).toBe(true);
+  });
+
+  it("a key's scopes bound its actions: a read-only scope cannot create", async () => {
+    const refused = await call(readOnlyAgent, 'create_record', {
+      object: 'contact',
+      values: { first_name: 'No' },
+    });
+    expect(refused.isError).toBe(true);
+    expect(refused.content[0]!.text).toMatch(/^right_denied/);
+    const noNote = await call(readOnlyAgent, 'add_note', { object: 'contact', id: contactId, body: 'No' });
+    expect(noNote.isError).toBe(true);
   });
 });
 
@@ -688,5 +891,93 @@ describe('reports', () => {
       { path: 'body.reports[0].spec.measure.field' },
     );
     expect(provider.sent.length).toBe(calls);
+  });
+});
+
+describe('cost, and a budget spent mid-stream', () => {
+  beforeAll(async () => {
+    expectStatus(
+      await admin.client.patch('/api/v1/ai/settings', {
+        calls_per_minute: 100,
+        member_monthly_tokens: null,
+        org_monthly_tokens: null,
+      }),
+      200,
+    );
+  });
+
+  it('prices per model in the settings; each call’s cost in its audit entry and the month’s in the budget view', async () => {
+    expectProblem(await admin.client.patch('/api/v1/ai/settings', { currency: 'euro' }), 400, {
+      path: 'body.currency',
+    });
+    expectProblem(
+      await admin.client.patch('/api/v1/ai/settings', {
+        prices: { 'gpt-test': { input_per_million: -1, output_per_million: 1 } },
+      }),
+      400,
+      { path: 'body.prices.gpt-test.input_per_million' },
+    );
+    const before = expectStatus(await admin.client.get('/api/v1/ai/settings'), 200);
+    expect(before.cost_this_month).toBe(0);
+    expect(before.unpriced_calls_this_month).toBeGreaterThan(0);
+    const set = expectStatus(
+      await admin.client.patch('/api/v1/ai/settings', {
+        prices: { 'gpt-test': { input_per_million: 2.5, output_per_million: 10 } },
+        currency: 'EUR',
+      }),
+      200,
+    );
+    expect(set.prices).toEqual({ 'gpt-test': { input_per_million: 2.5, output_per_million: 10 } });
+    provider.queue.push(
+      streamed('{"summary":"Priced.","next_steps":[]}', { prompt_tokens: 1200, completion_tokens: 400 }),
+    );
+    expectStatus(await admin.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }), 200);
+    const [entry] = expectStatus(await admin.client.get('/api/v1/audit?action=ai.called&limit=1'), 200).data;
+    // 1200 × 2.5 / 1M + 400 × 10 / 1M
+    expect(entry.details).toMatchObject({ tokens_in: 1200, tokens_out: 400, cost: 0.007, currency: 'EUR' });
+    const after = expectStatus(await admin.client.get('/api/v1/ai/settings'), 200);
+    expect(after.cost_this_month).toBe(0.007);
+    expect(after.currency).toBe('EUR');
+  });
+
+  it('an answer that runs into the budget stops at it: a clear 429, the tokens counted, audited, nothing shown', async () => {
+    const member = await addMember(t, admin.client, 'user');
+    expectStatus(await admin.client.patch('/api/v1/ai/settings', { member_monthly_tokens: 300 }), 200);
+    // The provider streams until the budget's remainder (its max_tokens) and stops there.
+    provider.queue.push(
+      streamed(
+        '{"summary":"This answer is cut off in the mid',
+        { prompt_tokens: 120, completion_tokens: 300 },
+        'length',
+      ),
+    );
+    const res = await member.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId });
+    expectProblem(res, 429, 'ai_budget_exhausted');
+    expect(res.body.detail).toMatch(/ran out while the assistant was answering/);
+    expect(res.text).not.toContain('cut off');
+    expect(provider.last.body.max_tokens).toBe(300);
+    const [entry] = expectStatus(await admin.client.get('/api/v1/audit?action=ai.called&limit=1'), 200).data;
+    expect(entry.details).toMatchObject({ outcome: 'ai_budget_exhausted', tokens_out: 300 });
+    expect(entry.actor.id).toBe(member.userId);
+    // Spent: the next call is refused before the provider is asked.
+    const calls = provider.sent.length;
+    expectProblem(
+      await member.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }),
+      429,
+      'ai_budget_exhausted',
+    );
+    expect(provider.sent.length).toBe(calls);
+
+    // A provider that streams past the limit it was given is stopped the same way.
+    const other = await addMember(t, admin.client, 'user');
+    provider.queue.push(
+      streamed('{"summary":"Too long.","next_steps":[]}', { prompt_tokens: 100, completion_tokens: 900 }),
+    );
+    expectProblem(
+      await other.client.post('/api/v1/ai/summarize', { object: 'contact', id: contactId }),
+      429,
+      'ai_budget_exhausted',
+    );
+    expectStatus(await admin.client.patch('/api/v1/ai/settings', { member_monthly_tokens: null }), 200);
   });
 });

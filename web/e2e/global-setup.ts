@@ -72,6 +72,8 @@ export default async function setup({ provide }: { provide: (key: string, value:
     SIGN_IN_PER_IP_PER_MINUTE: '1000',
     API_RATE_LIMIT_PER_MINUTE: '100000',
     ANON_RATE_LIMIT_PER_MINUTE: '100000',
+    // The journeys' local stand-ins for outside services (the AI provider of ai-reports) listen here.
+    OUTBOUND_ALLOWED_HOSTS: '127.0.0.1',
     QUEUE_SCHEMA: `pgboss_e2e_${randomBytes(3).toString('hex')}`,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   });

@@ -1814,7 +1814,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The MCP server (streamable HTTP, JSON answers, stateless) for outside agents, with an API key: tools `search`, `read`, `query`, bound by the key’s scopes; every call audited */
+        /** The MCP server (streamable HTTP, JSON answers, stateless) for outside agents, with an API key: tools `search`, `read`, `query`, `create_record`, `update_record`, `archive_record`, `add_note`, `create_task`, bound by the key’s scopes and its owner’s rights; every call audited */
         post: operations["mcp"];
         delete?: never;
         options?: never;
@@ -8444,9 +8444,25 @@ export interface components {
             op: string;
             value?: unknown;
         };
+        AiModelPrice: {
+            /** @description Price of a million tokens sent (the prompt) */
+            input_per_million: number;
+            /** @description Price of a million tokens received (the answer) */
+            output_per_million: number;
+        };
+        AiModelPriceInput: {
+            /** @description Price of a million tokens sent (the prompt) */
+            input_per_million: number;
+            /** @description Price of a million tokens received (the answer) */
+            output_per_million: number;
+        };
         AiSettings: {
             base_url: string;
             calls_per_minute: number;
+            /** @description What this month’s calls cost, in `currency` (calls to a model without a price count 0) */
+            cost_this_month: number;
+            /** @description The currency the prices are in (ISO 4217) */
+            currency: string;
             enabled: boolean;
             features: ("summarize" | "draft_email" | "ask" | "explain")[];
             /** @description The key masked (`••••abcd`), or null when none is set */
@@ -8454,6 +8470,10 @@ export interface components {
             member_monthly_tokens: number | null;
             model: string;
             org_monthly_tokens: number | null;
+            /** @description Prices per model name, in `currency`: each call’s cost is computed with its model’s */
+            prices: {
+                [key: string]: components["schemas"]["AiModelPrice"];
+            };
             /** @enum {string} */
             provider: "openai" | "anthropic";
             redact_emails: boolean;
@@ -8461,10 +8481,16 @@ export interface components {
             store_prompts: boolean;
             /** @description Tokens (in + out) the organization used this month (UTC) */
             tokens_this_month: number;
+            /** @description Calls this month to a model without a price */
+            unpriced_calls_this_month: number;
         };
         AiSettingsInput: {
             base_url: string;
             calls_per_minute: number;
+            /** @description What this month’s calls cost, in `currency` (calls to a model without a price count 0) */
+            cost_this_month: number;
+            /** @description The currency the prices are in (ISO 4217) */
+            currency: string;
             enabled: boolean;
             features: ("summarize" | "draft_email" | "ask" | "explain")[];
             /** @description The key masked (`••••abcd`), or null when none is set */
@@ -8472,6 +8498,10 @@ export interface components {
             member_monthly_tokens: number | null;
             model: string;
             org_monthly_tokens: number | null;
+            /** @description Prices per model name, in `currency`: each call’s cost is computed with its model’s */
+            prices: {
+                [key: string]: components["schemas"]["AiModelPriceInput"];
+            };
             /** @enum {string} */
             provider: "openai" | "anthropic";
             redact_emails: boolean;
@@ -8479,10 +8509,14 @@ export interface components {
             store_prompts: boolean;
             /** @description Tokens (in + out) the organization used this month (UTC) */
             tokens_this_month: number;
+            /** @description Calls this month to a model without a price */
+            unpriced_calls_this_month: number;
         };
         AiSettingsUpdate: {
             base_url?: string;
             calls_per_minute?: number;
+            /** @description The currency the prices are in (ISO 4217) */
+            currency?: string;
             enabled?: boolean;
             features?: ("summarize" | "draft_email" | "ask" | "explain")[];
             /** @description Write-only: a new key, or null to remove it; absent keeps the current one */
@@ -8490,6 +8524,10 @@ export interface components {
             member_monthly_tokens?: number | null;
             model?: string;
             org_monthly_tokens?: number | null;
+            /** @description Replaces the price list whole */
+            prices?: {
+                [key: string]: components["schemas"]["AiModelPrice"];
+            };
             /** @enum {string} */
             provider?: "openai" | "anthropic";
             redact_emails?: boolean;
@@ -8499,6 +8537,8 @@ export interface components {
         AiSettingsUpdateInput: {
             base_url?: string;
             calls_per_minute?: number;
+            /** @description The currency the prices are in (ISO 4217) */
+            currency?: string;
             enabled?: boolean;
             features?: ("summarize" | "draft_email" | "ask" | "explain")[];
             /** @description Write-only: a new key, or null to remove it; absent keeps the current one */
@@ -8506,6 +8546,10 @@ export interface components {
             member_monthly_tokens?: number | null;
             model?: string;
             org_monthly_tokens?: number | null;
+            /** @description Replaces the price list whole */
+            prices?: {
+                [key: string]: components["schemas"]["AiModelPriceInput"];
+            };
             /** @enum {string} */
             provider?: "openai" | "anthropic";
             redact_emails?: boolean;

@@ -40,6 +40,8 @@ export type ChatAnswer = {
   toolArguments?: unknown;
   tokensIn: number;
   tokensOut: number;
+  /** The model stopped because it reached `maxTokens` (`finish_reason: length`, `stop_reason: max_tokens`). */
+  atLimit?: boolean;
 };
 
 const providerError = (code: string, message: string, retryAfterS?: number) =>
@@ -175,7 +177,7 @@ type OpenAiMessage = {
 };
 
 function openAiAnswer(body: {
-  choices?: { message?: OpenAiMessage }[];
+  choices?: { message?: OpenAiMessage; finish_reason?: string | null }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number };
 }): ChatAnswer {
   const message = body.choices?.[0]?.message;
@@ -186,6 +188,7 @@ function openAiAnswer(body: {
     ...(call ? { toolArguments: parseArguments(call.arguments ?? '') } : {}),
     tokensIn: num(body.usage?.prompt_tokens),
     tokensOut: num(body.usage?.completion_tokens),
+    ...(body.choices?.[0]?.finish_reason === 'length' ? { atLimit: true } : {}),
   };
 }
 
@@ -197,6 +200,7 @@ function openAiStreamAnswer(raw: string): ChatAnswer {
   let tokensIn = 0;
   let tokensOut = 0;
   let done = false;
+  let atLimit = false;
   for (const line of raw.split(/\r?\n/)) {
     if (!line.startsWith('data:')) continue;
     const data = line.slice(5).trim();
@@ -207,12 +211,14 @@ function openAiStreamAnswer(raw: string): ChatAnswer {
     const chunk = JSON.parse(data) as {
       choices?: {
         delta?: { content?: string | null; tool_calls?: { function?: { arguments?: string } }[] };
+        finish_reason?: string | null;
       }[];
       usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
       error?: { message?: string };
     };
     if (chunk.error)
       throw providerError('ai_provider_error', 'The AI provider stopped with an error mid-answer');
+    if (chunk.choices?.[0]?.finish_reason === 'length') atLimit = true;
     const delta = chunk.choices?.[0]?.delta;
     if (typeof delta?.content === 'string') text += delta.content;
     for (const call of delta?.tool_calls ?? []) {
@@ -226,11 +232,14 @@ function openAiStreamAnswer(raw: string): ChatAnswer {
   }
   if (!done)
     throw providerError('ai_provider_malformed', 'The AI provider’s answer ended before it was complete');
+  // An answer cut at the token limit may end inside a tool call's arguments: they are not parsed.
+  if (atLimit) return { text, tokensIn, tokensOut, atLimit };
   return { text, ...(called ? { toolArguments: parseArguments(args) } : {}), tokensIn, tokensOut };
 }
 
 function anthropicAnswer(body: {
   type?: string;
+  stop_reason?: string | null;
   content?: { type?: string; text?: string; input?: unknown }[];
   usage?: { input_tokens?: number; output_tokens?: number };
 }): ChatAnswer {
@@ -244,5 +253,6 @@ function anthropicAnswer(body: {
     ...(tool ? { toolArguments: tool.input } : {}),
     tokensIn: num(body.usage?.input_tokens),
     tokensOut: num(body.usage?.output_tokens),
+    ...(body.stop_reason === 'max_tokens' ? { atLimit: true } : {}),
   };
 }

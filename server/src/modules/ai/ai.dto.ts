@@ -6,6 +6,29 @@ export type AiFeature = (typeof AI_FEATURES)[number];
 
 const Tokens = z.number().int().min(1).max(1_000_000_000).nullable();
 
+const Price = z
+  .strictObject({
+    input_per_million: z
+      .number()
+      .min(0)
+      .max(1_000_000)
+      .describe('Price of a million tokens sent (the prompt)'),
+    output_per_million: z
+      .number()
+      .min(0)
+      .max(1_000_000)
+      .describe('Price of a million tokens received (the answer)'),
+  })
+  .meta({ id: 'AiModelPrice' });
+const Prices = z
+  .record(z.string().min(1).max(200), Price)
+  .refine((p) => Object.keys(p).length <= 50, 'At most 50 models')
+  .describe('Prices per model name, in `currency`: each call’s cost is computed with its model’s');
+const Currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'An ISO 4217 code such as USD or EUR')
+  .describe('The currency the prices are in (ISO 4217)');
+
 export const AiSettingsView = z
   .object({
     enabled: z.boolean(),
@@ -21,6 +44,12 @@ export const AiSettingsView = z
     redact_phones: z.boolean(),
     store_prompts: z.boolean(),
     tokens_this_month: z.number().int().describe('Tokens (in + out) the organization used this month (UTC)'),
+    prices: Prices,
+    currency: Currency,
+    cost_this_month: z
+      .number()
+      .describe('What this month’s calls cost, in `currency` (calls to a model without a price count 0)'),
+    unpriced_calls_this_month: z.number().int().describe('Calls this month to a model without a price'),
   })
   .meta({ id: 'AiSettings' });
 export type AiSettingsViewOut = z.infer<typeof AiSettingsView>;
@@ -44,6 +73,8 @@ export const AiSettingsUpdate = z
     redact_emails: z.boolean().optional(),
     redact_phones: z.boolean().optional(),
     store_prompts: z.boolean().optional(),
+    prices: Prices.optional().describe('Replaces the price list whole'),
+    currency: Currency.optional(),
   })
   .meta({ id: 'AiSettingsUpdate' });
 export type AiSettingsUpdateIn = z.infer<typeof AiSettingsUpdate>;

@@ -1,4 +1,14 @@
-import { boolean, index, integer, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
@@ -29,8 +39,15 @@ export const aiSettings = pgTable('ai_settings', {
   redactPhones: boolean('redact_phones').notNull().default(true),
   /** Keep the prompt and the answer in the audit entry (off by default). */
   storePrompts: boolean('store_prompts').notNull().default(false),
+  /** Prices per model, in `currency` per million tokens: what each call's cost is computed with. */
+  prices: jsonb('prices').$type<Record<string, ModelPrice>>().notNull().default({}),
+  /** The ISO 4217 code the prices are in. */
+  currency: text('currency').notNull().default('USD'),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
+
+/** A model's price, per million tokens in (prompt) and out (answer). */
+export type ModelPrice = { input_per_million: number; output_per_million: number };
 
 /** One call to the provider (or one refused by a budget or the rate limit): what budgets count. */
 export const aiUsage = pgTable(
@@ -44,6 +61,9 @@ export const aiUsage = pgTable(
     feature: text('feature').notNull(),
     tokensIn: integer('tokens_in').notNull().default(0),
     tokensOut: integer('tokens_out').notNull().default(0),
+    /** The model called, and what the call cost in the settings' currency (null: no price set for it). */
+    model: text('model'),
+    cost: numeric('cost', { precision: 18, scale: 8, mode: 'number' }),
     /** `ok` or the problem code it ended with. */
     outcome: text('outcome').notNull(),
     at: ts('at').notNull().defaultNow(),

@@ -20,7 +20,7 @@ import { listRecords } from '../records/record-list.service.js';
 import { timelineOf } from '../timeline/timeline.service.js';
 import { outboundPolicyOf } from '../webhooks/webhook.service.js';
 import type { AiFeature, AiSettingsUpdateIn, AiSettingsViewOut } from './ai.dto.js';
-import { aiSettings, aiUsage } from './ai.schema.js';
+import { aiSettings, aiUsage, type ModelPrice } from './ai.schema.js';
 import { type ChatAnswer, callProvider, type ProviderKind, type ToolSpec } from './ai-provider.js';
 import { ASK_V1, DRAFT_EMAIL_V1, type PromptTemplate, SUMMARIZE_V1 } from './prompts/index.js';
 
@@ -28,6 +28,8 @@ import { ASK_V1, DRAFT_EMAIL_V1, type PromptTemplate, SUMMARIZE_V1 } from './pro
 const KEY_PURPOSE = 'ai-provider-key';
 /** How long a provider has to answer, ms (`AI_TIMEOUT_MS`, read at each call like the workflows' limits). */
 const providerTimeoutMs = () => Number(process.env.AI_TIMEOUT_MS ?? 60_000);
+/** Most tokens one answer may use. */
+const MAX_ANSWER_TOKENS = 1024;
 /** Most characters of record data one prompt carries. */
 const MAX_DATA_CHARS = 24_000;
 
@@ -45,6 +47,8 @@ const DEFAULTS = {
   redactEmails: true,
   redactPhones: true,
   storePrompts: false,
+  prices: {},
+  currency: 'USD',
 };
 
 const monthStart = () => {
@@ -87,9 +91,51 @@ async function tokensUsed(services: Services, ctx: TenantContext, userId?: strin
   );
 }
 
+/** This month's cost (priced calls) and the calls no price covered. */
+async function monthCost(
+  services: Services,
+  ctx: TenantContext,
+): Promise<{ cost: number; unpriced: number }> {
+  return withTenant(
+    services.database,
+    ctx,
+    async ({ tx }) => {
+      const [row] = await tx
+        .select({
+          cost: sql<string>`coalesce(sum(${aiUsage.cost}), 0)`,
+          unpriced: sql<string>`count(*) filter (where ${aiUsage.cost} is null and ${aiUsage.model} is not null)`,
+        })
+        .from(aiUsage)
+        .where(and(eq(aiUsage.orgId, ctx.orgId), gte(aiUsage.at, monthStart())));
+      return { cost: Number(row?.cost ?? 0), unpriced: Number(row?.unpriced ?? 0) };
+    },
+    { readOnly: true },
+  );
+}
+
+/**
+ * What a call cost with the organization's price for its model, rounded to 8 decimals; null when
+ * no price is set for the model.
+ */
+export function costOf(
+  prices: Record<string, ModelPrice>,
+  model: string,
+  tokensIn: number,
+  tokensOut: number,
+): number | null {
+  const price = prices[model];
+  if (!price) return null;
+  const cost = (tokensIn * price.input_per_million + tokensOut * price.output_per_million) / 1_000_000;
+  return Math.round(cost * 1e8) / 1e8;
+}
+
 const mask = (last4: string | null) => (last4 === null ? null : `••••${last4}`);
 
-function viewOf(row: SettingsRow | undefined, used: number): AiSettingsViewOut {
+function viewOf(
+  row: SettingsRow | undefined,
+  used: number,
+  spent: { cost: number; unpriced: number },
+): AiSettingsViewOut {
   const r = row ?? { ...DEFAULTS, keyLast4: null };
   return {
     enabled: r.enabled,
@@ -105,11 +151,19 @@ function viewOf(row: SettingsRow | undefined, used: number): AiSettingsViewOut {
     redact_phones: r.redactPhones,
     store_prompts: r.storePrompts,
     tokens_this_month: used,
+    prices: r.prices,
+    currency: r.currency,
+    cost_this_month: Math.round(spent.cost * 1e6) / 1e6,
+    unpriced_calls_this_month: spent.unpriced,
   };
 }
 
 export async function getAiSettings(services: Services, ctx: TenantContext): Promise<AiSettingsViewOut> {
-  return viewOf(await loadSettings(services, ctx), await tokensUsed(services, ctx));
+  return viewOf(
+    await loadSettings(services, ctx),
+    await tokensUsed(services, ctx),
+    await monthCost(services, ctx),
+  );
 }
 
 /** Whether the assistant is on for this organization, and which features (any member reads it). */
@@ -162,6 +216,8 @@ export async function updateAiSettings(
     redactEmails: input.redact_emails ?? base.redactEmails,
     redactPhones: input.redact_phones ?? base.redactPhones,
     storePrompts: input.store_prompts ?? base.storePrompts,
+    prices: input.prices ?? base.prices,
+    currency: input.currency ?? base.currency,
     updatedAt: new Date().toISOString(),
   };
   if (next.enabled && next.keySealed === null)
@@ -207,7 +263,18 @@ export function redact(text: string, options: { emails: boolean; phones: boolean
   return out;
 }
 
-type Gate = { row: SettingsRow; apiKey: string; userId: string | null; maxTokens: number };
+/**
+ * A call let through: its settings, key, member, and the tokens its answer may use (`maxTokens`):
+ * the budget's remainder when a budget is nearer than the usual cap (`budgetLimited`).
+ */
+type Gate = {
+  row: SettingsRow;
+  apiKey: string;
+  userId: string | null;
+  maxTokens: number;
+  remaining: number;
+  budgetLimited: boolean;
+};
 
 async function gate(services: Services, ctx: TenantContext, feature: AiFeature): Promise<Gate> {
   const row = await loadSettings(services, ctx);
@@ -272,7 +339,14 @@ async function gate(services: Services, ctx: TenantContext, feature: AiFeature):
       'The stored provider key cannot be read; an admin must set it again',
     );
   }
-  return { row, apiKey, userId, maxTokens: Math.max(1, Math.min(1024, remaining)) };
+  return {
+    row,
+    apiKey,
+    userId,
+    maxTokens: Math.max(1, Math.min(MAX_ANSWER_TOKENS, remaining)),
+    remaining,
+    budgetLimited: remaining <= MAX_ANSWER_TOKENS,
+  };
 }
 
 export type CallInput = {
@@ -337,6 +411,15 @@ export async function run(
       },
       outboundPolicyOf(services),
     );
+    // The budget ran out while the model was answering: it stopped at the budget's remainder (or
+    // went past it regardless). The unfinished answer is discarded, the tokens it used are counted.
+    if ((answer.atLimit && g.budgetLimited) || answer.tokensOut > g.remaining)
+      throw new AppError(
+        429,
+        'ai_budget_exhausted',
+        'The AI token budget ran out while the assistant was answering, so its answer was stopped and discarded; an admin can raise the budget',
+        { retryAfterS: secondsToNextMonth() },
+      );
     return { answer, model: row.model };
   } catch (error) {
     outcome = error instanceof AppError ? error.code : 'ai_provider_error';
@@ -345,6 +428,7 @@ export async function run(
     const latencyMs = Math.round(performance.now() - started);
     const tokensIn = answer?.tokensIn ?? 0;
     const tokensOut = answer?.tokensOut ?? 0;
+    const cost = costOf(row.prices, row.model, tokensIn, tokensOut);
     await withTenant(services.database, ctx, ({ tx }) =>
       tx.insert(aiUsage).values({
         orgId: ctx.orgId,
@@ -352,6 +436,8 @@ export async function run(
         feature: input.feature,
         tokensIn,
         tokensOut,
+        model: row.model,
+        cost,
         outcome,
       }),
     );
@@ -377,6 +463,8 @@ export async function run(
         model: row.model,
         tokens_in: tokensIn,
         tokens_out: tokensOut,
+        cost,
+        currency: row.currency,
         latency_ms: latencyMs,
         outcome,
         ...(row.storePrompts

@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { lazy, Suspense } from 'react';
-import { api, call } from '../../api/client';
+import { api, call, type Schemas } from '../../api/client';
 
 // The AI assistant's entry points (issue 32): a small status query, and the tools themselves in a
 // chunk of their own, fetched only when the organization has the assistant on.
@@ -39,6 +39,35 @@ export function AskSlot({ object, onApply }: { object: string; onApply: (filter:
   return (
     <Suspense fallback={null}>
       <Tools.AskBox object={object} onApply={onApply} />
+    </Suspense>
+  );
+}
+
+const ReportTools = {
+  AskReportBox: lazy(() => import('./AiReportTools').then((m) => ({ default: m.AskReportBox }))),
+  ExplainBox: lazy(() => import('./AiReportTools').then((m) => ({ default: m.ExplainBox }))),
+};
+
+type ReportSpec = Schemas['ReportSpec'];
+
+/** "Ask for a report" on the Reports page, when the assistant offers asking. */
+export function AskReportSlot({ onUse }: { onUse: (spec: ReportSpec, title: string) => void }) {
+  const features = useFeatures();
+  if (!features.includes('ask')) return null;
+  return (
+    <Suspense fallback={null}>
+      <ReportTools.AskReportBox onUse={onUse} />
+    </Suspense>
+  );
+}
+
+/** "Explain these numbers" for a report or a dashboard, when the assistant offers explaining. */
+export function ExplainSlot({ reports }: { reports: { title: string; spec: ReportSpec }[] }) {
+  const features = useFeatures();
+  if (!features.includes('explain')) return null;
+  return (
+    <Suspense fallback={null}>
+      <ReportTools.ExplainBox reports={reports} />
     </Suspense>
   );
 }

@@ -14,11 +14,37 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { type ApiError, api, call, type Schemas } from '../../api/client';
+import { ExplainSlot } from '../ai/assistant';
 import { ReportChart, type ReportView } from './ReportChart';
 import { useDrill } from './ReportsPage';
 import { ScheduleButton } from './ScheduleDialog';
 
 type Widget = Schemas['DashboardWidget'];
+type Spec = Schemas['ReportSpec'];
+type Filter = Schemas['FilterNode'];
+const RANGE_TOKENS = {
+  today: 'today',
+  '7_days': 'last_7_days',
+  '30_days': 'last_30_days',
+  this_quarter: 'this_quarter',
+} as const;
+
+/**
+ * The filter the dashboard puts on every widget (its date range on its date field, and its own
+ * filter), as the server applies it: what "Explain" adds to each report so it reads the numbers in view.
+ */
+function boardFilter(filters: Schemas['DashboardFilters']): Filter | undefined {
+  const r = filters.date_range;
+  const field = filters.date_field;
+  let range: Filter | undefined;
+  if (r && r.preset !== 'custom')
+    range = { field, op: 'eq', value: { relative: RANGE_TOKENS[r.preset] } } as Filter;
+  else if (r?.from && r.to) range = { field, op: 'between', value: [r.from, r.to] } as Filter;
+  else if (r?.from) range = { field, op: 'gte', value: r.from } as Filter;
+  else if (r?.to) range = { field, op: 'lte', value: r.to } as Filter;
+  const parts = [range, filters.filter ?? undefined].filter((f): f is Filter => f !== undefined);
+  return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : ({ and: parts } as Filter);
+}
 type Preset = 'today' | '7_days' | '30_days' | 'this_quarter';
 const ROW_PX = 80;
 
@@ -155,6 +181,19 @@ export function DashboardsPage() {
         </Group>
       )}
       {addWidget.error && <Alert color="red">{addWidget.error.message}</Alert>}
+      {data.data?.widgets.some((w) => w.result) && (
+        <ExplainSlot
+          reports={data.data.widgets.flatMap((w) => {
+            const saved = (reports.data?.data ?? []).find((r) => r.id === w.report_id);
+            if (!w.result || !saved) return [];
+            const spec = saved.spec as Spec;
+            const extra = boardFilter(data.data.filters);
+            const filter =
+              extra && spec.filter ? ({ and: [spec.filter, extra] } as Filter) : (extra ?? spec.filter);
+            return [{ title: w.name ?? saved.name, spec: { ...spec, ...(filter ? { filter } : {}) } }];
+          })}
+        />
+      )}
       <div
         data-testid="dashboard-grid"
         style={{ display: 'grid', gridTemplateColumns: 'repeat(12, 1fr)', gridAutoRows: ROW_PX, gap: 12 }}

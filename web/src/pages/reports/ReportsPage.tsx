@@ -17,6 +17,7 @@ import { useNavigate } from '@tanstack/react-router';
 import { useState } from 'react';
 import { type ApiError, api, call, type Schemas } from '../../api/client';
 import { objectsQuery } from '../../lib/query';
+import { AskReportSlot, ExplainSlot } from '../ai/assistant';
 import { type ReportCell, ReportChart, type ReportView } from './ReportChart';
 import { ScheduleButton } from './ScheduleDialog';
 
@@ -68,6 +69,7 @@ export function ReportsPage() {
   const [filterText, setFilterText] = useState('');
   const [view, setView] = useState<ReportView>('bar');
   const [name, setName] = useState('');
+  const [filterError, setFilterError] = useState<string | null>(null);
   const drill = useDrill(object);
   const def = objects.find((o) => o.key === object);
   const fields = (def?.fields ?? []).filter((f) => !f.retired);
@@ -89,8 +91,9 @@ export function ReportsPage() {
       ...(filterText.trim() ? { filter: JSON.parse(filterText) } : {}),
     };
   };
-  const run = useMutation<Schemas['ReportResult'], ApiError>({
-    mutationFn: () => call(api.POST('/api/v1/reports/run', { body: spec() })),
+  // The definition that ran travels with the run (its variables): "Explain" reads those numbers.
+  const run = useMutation<Schemas['ReportResult'], ApiError, { spec: Spec; title: string }>({
+    mutationFn: (v) => call(api.POST('/api/v1/reports/run', { body: v.spec })),
   });
   const saved = useQuery({ queryKey: ['reports'], queryFn: () => call(api.GET('/api/v1/reports')) });
   const save = useMutation<unknown, ApiError>({
@@ -102,7 +105,7 @@ export function ReportsPage() {
       ),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['reports'] }),
   });
-  const load = (r: Schemas['SavedReport']) => {
+  const load = (r: { spec: unknown; view: string; name: string }) => {
     const s = r.spec as Spec;
     setObject(s.object);
     setGroup0(s.group_by?.[0]?.field ?? null);
@@ -120,6 +123,7 @@ export function ReportsPage() {
       <Title order={1} size="h2">
         Reports
       </Title>
+      <AskReportSlot onUse={(s, title) => load({ spec: s, view, name: title })} />
       <Paper withBorder p="md">
         <Group align="end" wrap="wrap">
           <Select
@@ -191,9 +195,23 @@ export function ReportsPage() {
           onChange={(e) => setFilterText(e.currentTarget.value)}
           autosize
           minRows={1}
+          error={filterError}
         />
         <Group mt="sm">
-          <Button onClick={() => run.mutate()} loading={run.isPending}>
+          <Button
+            onClick={() => {
+              let s: Spec;
+              try {
+                s = spec();
+              } catch {
+                setFilterError('The filter is not valid JSON');
+                return;
+              }
+              setFilterError(null);
+              run.mutate({ spec: s, title: name.trim() || 'Untitled report' });
+            }}
+            loading={run.isPending}
+          >
             Run
           </Button>
           <TextInput
@@ -222,6 +240,7 @@ export function ReportsPage() {
             </Text>
           )}
           <ReportChart result={run.data} view={view} onDrill={drill} />
+          {run.variables && <ExplainSlot reports={[run.variables]} />}
         </Paper>
       )}
       <Title order={3}>Saved reports</Title>

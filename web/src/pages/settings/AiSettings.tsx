@@ -63,6 +63,8 @@ export function AiSettings() {
             redact_emails: d.redact_emails,
             redact_phones: d.redact_phones,
             store_prompts: d.store_prompts,
+            prices: d.prices,
+            currency: d.currency,
             ...(key ? { key } : {}),
           },
         }),
@@ -78,6 +80,25 @@ export function AiSettings() {
   if (!draft) return null;
   const set = (patch: Partial<Settings>) => setDraft({ ...draft, ...patch });
   const tokens = (v: string | number) => (v === '' ? null : Number(v));
+  // The price of the model chosen above: both halves set it, clearing both removes it.
+  const price = draft.prices[draft.model];
+  const setPrice = (half: 'input_per_million' | 'output_per_million', v: string | number) => {
+    const next = { input_per_million: 0, output_per_million: 0, ...price, [half]: v === '' ? 0 : Number(v) };
+    const { [draft.model]: _, ...others } = draft.prices;
+    set({
+      prices:
+        v === '' &&
+        (price?.[half === 'input_per_million' ? 'output_per_million' : 'input_per_million'] ?? 0) === 0
+          ? others
+          : { ...others, [draft.model]: next },
+    });
+  };
+  const money = (n: number) =>
+    new Intl.NumberFormat(undefined, {
+      style: 'currency',
+      currency: draft.currency,
+      maximumFractionDigits: 4,
+    }).format(n);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     save.mutate(draft);
@@ -163,7 +184,36 @@ export function AiSettings() {
               onChange={(v) => set({ calls_per_minute: Number(v) || 1 })}
             />
           </Group>
-          <Text size="sm">Used this month: {draft.tokens_this_month.toLocaleString()} tokens</Text>
+          <Group grow align="end">
+            <NumberInput
+              label={`Price in, per million tokens (${draft.model})`}
+              description="Empty: no price, the cost is not counted"
+              min={0}
+              decimalScale={4}
+              value={price?.input_per_million ?? ''}
+              onChange={(v) => setPrice('input_per_million', v)}
+            />
+            <NumberInput
+              label="Price out, per million tokens"
+              min={0}
+              decimalScale={4}
+              value={price?.output_per_million ?? ''}
+              onChange={(v) => setPrice('output_per_million', v)}
+            />
+            <TextInput
+              label="Currency"
+              maxLength={3}
+              value={draft.currency}
+              onChange={(e) => set({ currency: e.currentTarget.value.toUpperCase() })}
+            />
+          </Group>
+          <Text size="sm" data-testid="ai-usage">
+            Used this month: {draft.tokens_this_month.toLocaleString()} tokens
+            {/^[A-Z]{3}$/.test(draft.currency) ? `, ${money(draft.cost_this_month)}` : ''}
+            {draft.unpriced_calls_this_month > 0
+              ? ` (${draft.unpriced_calls_this_month} calls to a model without a price are not counted)`
+              : ''}
+          </Text>
           <Switch
             label="Replace e-mail addresses before sending"
             checked={draft.redact_emails}

@@ -1,0 +1,111 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local AI provider for the journeys: it speaks OpenAI's chat-completions wire format the way the
+ * API streams it (server-sent events, tool-call arguments in pieces, usage last) and answers from
+ * what it was sent, like a fixture that reads its input:
+ * - asked to call `set_report`: a count of the first offered object grouped by `status` (when that
+ *   object has one), titled from the question;
+ * - otherwise (an explanation): it reads the `<data>` of the prompt and cites each report's total,
+ *   with markup in the text, which the app must show as text.
+ * Every request is kept in `sent`, so a journey can check what left Cairn.
+ */
+export type FakeAi = { url: string; sent: any[]; close: () => Promise<void> };
+
+const BASE = { id: 'chatcmpl-e2e', object: 'chat.completion.chunk', created: 1, model: 'gpt-e2e' };
+const event = (chunk: unknown) => `data: ${JSON.stringify({ ...BASE, ...(chunk as object) })}\n\n`;
+const pieces = (text: string) => text.match(/.{1,12}/gs) ?? [];
+
+function dataOf(body: any): any {
+  const content = String(body.messages?.at(-1)?.content ?? '');
+  const m = /<data>\n([\s\S]*)\n<\/data>/.exec(content);
+  return m ? JSON.parse(m[1]!) : {};
+}
+
+function answerOf(body: any): { tool?: { name: string; args: string }; text?: string } {
+  const tool = body.tools?.[0]?.function?.name;
+  if (tool === 'set_report') {
+    const objects = dataOf(body).objects as { object: string; fields: { key: string }[] }[];
+    const chosen = objects.find((o) => o.object === 'opportunity') ?? objects[0]!;
+    const question = /Question: (.*)$/s.exec(String(body.messages.at(-1).content))?.[1] ?? 'Report';
+    const byStatus = chosen.fields.some((f) => f.key === 'status');
+    return {
+      tool: {
+        name: tool,
+        args: JSON.stringify({
+          object: chosen.object,
+          ...(byStatus ? { group_by: [{ field: 'status' }] } : {}),
+          measure: { op: 'count' },
+          title: `Count of ${chosen.object} by status (${question.trim().slice(0, 40)})`,
+        }),
+      },
+    };
+  }
+  const reports = (dataOf(body).reports ?? []) as { title: string; total: { count: number } }[];
+  return {
+    text: JSON.stringify({
+      explanation: `${reports.map((r) => `${r.title}: ${r.total.count} in all.`).join(' ')} <b>Nothing else</b> stands out.`,
+      figures: reports.map((r) => ({ label: `${r.title} total`, value: r.total.count })),
+    }),
+  };
+}
+
+export async function startFakeAi(): Promise<FakeAi> {
+  const sent: any[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      sent.push(body);
+      if (req.url !== '/v1/chat/completions') return res.writeHead(404).end();
+      const answer = answerOf(body);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (answer.tool) {
+        res.write(
+          event({
+            choices: [
+              {
+                index: 0,
+                delta: {
+                  tool_calls: [
+                    {
+                      index: 0,
+                      id: 'call_1',
+                      type: 'function',
+                      function: { name: answer.tool.name, arguments: '' },
+                    },
+                  ],
+                },
+              },
+            ],
+          }),
+        );
+        for (const part of pieces(answer.tool.args))
+          res.write(
+            event({
+              choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] } }],
+            }),
+          );
+      } else {
+        res.write(event({ choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] }));
+        for (const part of pieces(answer.text ?? ''))
+          res.write(event({ choices: [{ index: 0, delta: { content: part } }] }));
+      }
+      res.write(
+        event({ choices: [], usage: { prompt_tokens: 200, completion_tokens: 40, total_tokens: 240 } }),
+      );
+      res.end('data: [DONE]\n\n');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    sent,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
