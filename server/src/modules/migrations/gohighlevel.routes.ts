@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
-  defineGhlMigrationJobs,
   getGhlMigration,
   listGhlMigrations,
   migrationSource,
@@ -262,5 +261,4 @@ export function registerMigrationRoutes(app: ApiApp, services: Services): void {
         sample: req.body.sample,
       }),
   );
-  defineGhlMigrationJobs(services);
 }
