@@ -87,6 +87,8 @@ export type Config = {
    * (`platform/net`): exact host names or IP literals, set by the operator.
    */
   outboundAllowedHosts: string[];
+  /** GoHighLevel's burst limit a migration keeps to, requests per 10 s (GoHighLevel's: 100). */
+  ghlRequestsPer10s: number;
   /**
    * Seconds to wait before each retry of a failed webhook delivery (the first try is at once), so
    * its length + 1 is the number of attempts. Default: 8 attempts over about 27 hours.
@@ -218,6 +220,7 @@ const envSchema = z.object({
   BACKUP_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   ORG_DELETION_GRACE_DAYS: z.coerce.number().min(0).max(365).default(30),
   OUTBOUND_ALLOWED_HOSTS: z.string().max(4000).default(''),
+  GHL_REQUESTS_PER_10S: z.coerce.number().int().min(1).max(100_000).default(100),
   WEBHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
     .regex(/^\d{1,6}(,\d{1,6}){0,19}$/, 'must be a comma-separated list of whole seconds')
@@ -324,6 +327,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     outboundAllowedHosts: e.OUTBOUND_ALLOWED_HOSTS.split(',')
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
+    ghlRequestsPer10s: e.GHL_REQUESTS_PER_10S,
     webhookRetryScheduleS: e.WEBHOOK_RETRY_SCHEDULE_SECONDS.split(',').map(Number),
     webhookDisableAfterHours: e.WEBHOOK_DISABLE_AFTER_HOURS,
     meta: {

@@ -15,6 +15,7 @@ import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js'
 import { defineMetaCapiJobs } from './modules/meta/meta-capi.service.js';
 import { defineMetaLeadJobs } from './modules/meta/meta-lead.service.js';
 import { defineMetaTokenJobs } from './modules/meta/meta-token-check.service.js';
+import { defineGhlMigrationJobs } from './modules/migrations/gohighlevel.jobs.js';
 import { defineNotificationJobs } from './modules/notifications/notification.routes.js';
 import { defineOrganizationDeletionJobs } from './modules/organizations/organization-deletion.service.js';
 import { defineQuoteJobs } from './modules/quotes/quote-send.service.js';
@@ -118,6 +119,7 @@ export async function createServices(
   defineSendJobs(services);
   defineSequenceJobs(services);
   defineBroadcastJobs(services);
+  defineGhlMigrationJobs(services);
   return services;
 }
 

@@ -9,6 +9,7 @@ import { type Client, type Res, uniqueEmail } from './harness.js';
  */
 export type Kind =
   | 'org'
+  | 'ghlMigration'
   | 'user'
   | 'member'
   | 'invitation'

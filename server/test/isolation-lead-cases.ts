@@ -151,9 +151,34 @@ CASES['POST /api/v1/ai/explain'] = [
   },
 ];
 NO_IDS['POST /api/v1/migrations/gohighlevel'] =
-  "a GoHighLevel token and location: reads that account and imports into the caller's own organization; takes no Cairn id";
-NO_IDS['POST /api/v1/migrations/gohighlevel/validate'] =
-  "compares a GoHighLevel account with the caller's own organization; takes no Cairn id";
+  "a GoHighLevel token and location: starts a migration into the caller's own organization; takes no Cairn id";
+const ghl = (v: Record<string, string>) => `/api/v1/migrations/gohighlevel/${v['path.id']}`;
+CASES['GET /api/v1/migrations/gohighlevel'] = [
+  {
+    fields: {},
+    send: () => ({ url: '/api/v1/migrations/gohighlevel' }),
+    holds: (r) => holdsOwn(r, 'ghlMigration'),
+  },
+];
+CASES['GET /api/v1/migrations/gohighlevel/:id'] = [
+  { fields: { 'path.id': 'ghlMigration' }, send: (v) => ({ url: ghl(v) }) },
+];
+CASES['POST /api/v1/migrations/gohighlevel/:id/resume'] = [
+  {
+    fields: { 'path.id': 'ghlMigration' },
+    fresh: ['ghlMigration'],
+    ok: 202,
+    send: (v) => ({ url: `${ghl(v)}/resume`, body: { token: 'pit-walked' } }),
+  },
+];
+CASES['POST /api/v1/migrations/gohighlevel/:id/validate'] = [
+  {
+    // The owner's stored source (walk.invalid) does not resolve: 422 source_unreachable.
+    fields: { 'path.id': 'ghlMigration' },
+    ok: 422,
+    send: (v) => ({ url: `${ghl(v)}/validate`, body: { sample: 1 } }),
+  },
+];
 NO_IDS['POST /api/v1/mcp'] =
   "an API key's JSON-RPC message: its tools run in the key's own organization with its scopes (ai.test.ts)";
 CASES['POST /api/v1/ai/summarize'] = [

@@ -430,6 +430,22 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         const open = await c.get('/api/v1/guard/incidents?status=open&limit=1');
         return { guardIncident: (ok(open, kind) as unknown as { data: { id: string }[] }).data[0]!.id };
       }
+      case 'ghlMigration': {
+        // A GoHighLevel migration (issue 33), stopped as a revoked token leaves it (its job not run).
+        const id = ok(
+          (await c.post('/api/v1/migrations/gohighlevel', {
+            token: `pit-${tn.marker.replace(/[^A-Za-z0-9]/g, '')}`,
+            location_id: 'walk',
+            base_url: 'https://walk.invalid/',
+          })) as Res,
+          kind,
+        ).id;
+        await t.services.database.raw.query(
+          "update ghl_migrations set status = 'stopped', error_code = 'token_revoked', error_message = 'walk' where id = $1",
+          [id],
+        );
+        return { ghlMigration: id };
+      }
       case 'webhook':
       case 'restHook': {
         const made =
@@ -917,6 +933,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'guardIncident',
     'webhook',
     'restHook',
+    'ghlMigration',
     'webhookDelivery',
     'form',
     'consented',

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../src/db/tenant.js';
 import { TokenBucket } from '../src/modules/migrations/gohighlevel.client.js';
+import { runGhlMigration } from '../src/modules/migrations/gohighlevel.jobs.js';
 import {
   expectProblem,
   expectStatus,
@@ -43,6 +45,7 @@ function example(d: Doc, schema: any, depth = 0): any {
 const contactsDoc = doc('contacts');
 const oppDoc = doc('opportunities');
 const usersDoc = doc('users');
+const fieldsDoc = doc('custom-fields');
 const CONTACT = {
   ...example(contactsDoc, { $ref: '#/components/schemas/ContactsSearchSchema' }),
   ...example(contactsDoc, { $ref: '#/components/schemas/GetContectByIdSchema' }),
@@ -50,8 +53,51 @@ const CONTACT = {
 const OPPORTUNITY = example(oppDoc, { $ref: '#/components/schemas/SearchOpportunitiesResponseSchema' });
 const PIPELINE = example(oppDoc, { $ref: '#/components/schemas/PipelinesResponseSchema' });
 const USER = example(usersDoc, { $ref: '#/components/schemas/UserSuccessfulResponseDto' });
+const FIELD = example(fieldsDoc, { $ref: '#/components/schemas/ICustomField' });
+const NOTE = example(contactsDoc, { $ref: '#/components/schemas/GetNoteSchema' });
+const TASK = example(contactsDoc, { $ref: '#/components/schemas/TaskSchema' });
 const LOCATION = 'loc1';
 const TOTAL = 230;
+
+/** The location's custom fields: the documented one, as a text, a date, an option and a file field. */
+const fields = [
+  {
+    ...FIELD,
+    id: 'cf-pet',
+    name: 'Pet name',
+    fieldKey: 'contact.pet_name',
+    dataType: 'TEXT',
+    objectKey: 'contact',
+  },
+  {
+    ...FIELD,
+    id: 'cf-born',
+    name: 'Born',
+    fieldKey: 'contact.born_on',
+    dataType: 'DATE',
+    objectKey: 'contact',
+  },
+  {
+    ...FIELD,
+    id: 'cf-file',
+    name: 'Contract',
+    fieldKey: 'contact.contract',
+    dataType: 'FILE_UPLOAD',
+    objectKey: 'contact',
+  },
+  {
+    ...FIELD,
+    id: 'cf-size',
+    name: 'Deal size',
+    fieldKey: 'opportunity.deal_size',
+    dataType: 'SINGLE_OPTIONS',
+    objectKey: 'opportunity',
+    options: [
+      { key: 'small', label: 'Small' },
+      { key: 'large', label: 'Large' },
+    ],
+  },
+];
 
 /** The location's contacts: the documented one, varied (id, e-mail, phone) per record. */
 const contacts = Array.from({ length: TOTAL }, (_, i) => ({
@@ -61,6 +107,11 @@ const contacts = Array.from({ length: TOTAL }, (_, i) => ({
   phone: `+1202555${String(1000 + i).slice(-4)}`,
   dateAdded: new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString(),
   assignedTo: USER.id,
+  customFields: [
+    { id: 'cf-pet', value: `Rex ${i}` },
+    { id: 'cf-born', value: '1990-05-17T00:00:00.000Z' },
+    { id: 'cf-file', value: 'https://files.example/contract.pdf' },
+  ],
 }));
 const opportunities = [0, 1, 2].map((i) => ({
   ...OPPORTUNITY,
@@ -69,6 +120,7 @@ const opportunities = [0, 1, 2].map((i) => ({
   contactId: contacts[i]!.id,
   pipelineId: PIPELINE.id,
   pipelineStageId: i === 2 ? 'stage-b' : 'stage-a',
+  customFields: [{ id: 'cf-size', fieldValue: 'Large' }],
 }));
 // The documented pipeline's stages are untyped (`array`): two stages of the replay's own.
 const pipelines = [
@@ -80,6 +132,13 @@ const pipelines = [
     ],
   },
 ];
+/** The first two contacts have a note and a task each (the documented ones). */
+const notesOf = (contactId: string) =>
+  ['ghl-c-0000', 'ghl-c-0001'].includes(contactId) ? [{ ...NOTE, id: `note-${contactId}`, contactId }] : [];
+const tasksOf = (contactId: string) =>
+  ['ghl-c-0000', 'ghl-c-0001'].includes(contactId)
+    ? [{ ...TASK, id: `task-${contactId}`, contactId, assignedTo: USER.id }]
+    : [];
 
 type Replay = {
   url: string;
@@ -91,7 +150,7 @@ const revoked = new Set<string>();
 async function replay(): Promise<Replay> {
   const requests: Replay['requests'] = [];
   let served429 = false;
-  let contactPages = new Map<string, number>();
+  const contactPages = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     requests.push({ path: url.pathname + url.search, headers: req.headers });
@@ -104,6 +163,14 @@ async function replay(): Promise<Replay> {
     if (!token) return send(401, { message: 'Invalid JWT' });
     if (url.pathname === '/users/') return send(200, { users: [USER] });
     if (url.pathname === '/opportunities/pipelines') return send(200, { pipelines });
+    const objectKey = /^\/custom-fields\/object-key\/(\w+)$/.exec(url.pathname)?.[1];
+    if (objectKey) return send(200, { fields: fields.filter((f) => f.objectKey === objectKey), folders: [] });
+    const perContact = /^\/contacts\/([\w-]+)\/(notes|tasks)$/.exec(url.pathname);
+    if (perContact)
+      return send(
+        200,
+        perContact[2] === 'notes' ? { notes: notesOf(perContact[1]!) } : { tasks: tasksOf(perContact[1]!) },
+      );
     if (url.pathname === '/contacts/') {
       const page = (contactPages.get(token) ?? 0) + 1;
       contactPages.set(token, page);
@@ -144,8 +211,6 @@ async function replay(): Promise<Replay> {
     url: `http://127.0.0.1:${port}`,
     requests,
     close: () => new Promise((r) => server.close(() => r())),
-    // Reset per-token page counters between runs.
-    ...{ reset: () => (contactPages = new Map()) },
   };
 }
 
@@ -162,7 +227,7 @@ describe('GoHighLevel migration', () => {
 
   beforeAll(async () => {
     ghl = await replay();
-    t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
+    t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', GHL_REQUESTS_PER_10S: '10000' });
     admin = await signUp(t, 'GHL Co');
   }, 60_000);
   afterAll(async () => {
@@ -183,7 +248,15 @@ describe('GoHighLevel migration', () => {
     expect(took).toBe(true);
   });
 
-  it('a dry run reports what would be created, matched and skipped, and writes nothing', async () => {
+  /** Starts a migration and runs its job; @returns the migration as the API shows it afterwards. */
+  const migrate = async (extra: Record<string, unknown> = {}) => {
+    const started = expectStatus(await admin.client.post('/api/v1/migrations/gohighlevel', body(extra)), 202);
+    expect(started.status).toBe('queued');
+    await t.drain();
+    return expectStatus(await admin.client.get(`/api/v1/migrations/gohighlevel/${started.id}`), 200);
+  };
+
+  it('a dry run runs in the background and reports what would be created, matched and skipped, writing nothing', async () => {
     // A contact already in Cairn with the e-mail of the third GoHighLevel contact: matched.
     expectStatus(
       await admin.client.post('/api/v1/contacts', {
@@ -192,93 +265,188 @@ describe('GoHighLevel migration', () => {
       }),
       201,
     );
-    const res = await admin.client.post('/api/v1/migrations/gohighlevel', body());
-    const report = expectStatus(res, 200);
+    const m = await migrate();
+    expect(m.status, JSON.stringify(m.error)).toBe('completed');
+    // The token is write-only: masked in the API, sealed at rest.
+    expect(m.token).toBe('••••good');
+    expect(JSON.stringify(m)).not.toContain('tok-good');
+    const stored = await withTenant(
+      t.services.database,
+      { orgId: admin.orgId, actor: { type: 'system', id: null } },
+      ({ conn }) => conn.query('select token_sealed from ghl_migrations where id = $1', [m.id]),
+    );
+    const sealed = (stored.rows[0] as { token_sealed: string }).token_sealed;
+    expect(sealed).toMatch(/^v1\./);
+    expect(sealed).not.toContain('tok-good');
+    expect(m.progress.contacts).toEqual({ read: TOTAL, pages: 3, done: true });
+    const report = m.report;
     expect(report.dry_run).toBe(true);
-    expect(report.read).toMatchObject({ contacts: TOTAL, opportunities: 3, users: 1, pipelines: 1 });
+    expect(report.read).toMatchObject({
+      contacts: TOTAL,
+      opportunities: 3,
+      users: 1,
+      pipelines: 1,
+      custom_fields: 4,
+      notes: 2,
+      tasks: 2,
+    });
     expect(report.objects.contact).toMatchObject({ created: TOTAL - 1, matched: 1, skipped: 0 });
     expect(report.objects.contact.reasons).toMatchObject({ 'matched: e-mail': 1 });
     expect(report.objects.opportunity).toMatchObject({ created: 3 });
     expect(report.objects.stage).toMatchObject({ created: 2 });
-    expect(report.objects.member.skipped).toBe(1); // the documented user is not a member
+    expect(report.objects.member.skipped).toBe(1); // the documented user is not a member: listed
+    expect(report.objects.custom_field).toMatchObject({ created: 3, skipped: 1 });
+    expect(report.objects.note).toMatchObject({ created: 2 });
+    expect(report.objects.task).toMatchObject({ created: 2 });
     // Fields Cairn has no place for are listed (and, for contacts, kept in notes).
-    const fields = report.unplaced_fields.map((f: { field: string }) => f.field);
-    expect(fields).toEqual(expect.arrayContaining(['timezone', 'country']));
+    const fieldNames = report.unplaced_fields.map((f: { field: string }) => f.field);
+    expect(fieldNames).toEqual(
+      expect.arrayContaining(['timezone', 'country', 'customFields.contact.contract']),
+    );
     // Paging (several pages of 100), the headers, one 429 retried after its Retry-After.
-    expect(report.requests.retried_429).toBe(1);
-    const pages = ghl.requests.filter((r) => r.path.startsWith('/contacts/'));
+    expect(m.requests.retried_429).toBe(1);
+    const pages = ghl.requests.filter((r) => r.path.startsWith('/contacts/?'));
     expect(pages.length).toBeGreaterThanOrEqual(3);
     expect(pages[0]!.headers.authorization).toBe('Bearer tok-good');
     expect(pages[0]!.headers.version).toBe('2021-07-28');
     expect(ghl.requests.some((r) => r.path.includes('startAfterId=ghl-c-0099'))).toBe(true);
     const list = expectStatus(await admin.client.get('/api/v1/imports'), 200);
     expect(list.data).toHaveLength(0);
-  }, 60_000);
+    const all = expectStatus(await admin.client.get('/api/v1/migrations/gohighlevel'), 200);
+    expect(all.data.map((x: { id: string }) => x.id)).toContain(m.id);
+  }, 120_000);
 
-  it('a token revoked mid-migration is a clear 422 and nothing is written', async () => {
-    revoked.add('tok-revoked');
-    const res = await admin.client.post(
-      '/api/v1/migrations/gohighlevel',
-      body({ token: 'tok-revoked', dry_run: false }),
+  it('a worker killed mid-read: the job run again goes on from the stored cursor', async () => {
+    const started = expectStatus(
+      await admin.client.post('/api/v1/migrations/gohighlevel', body({ notes_and_tasks: false })),
+      202,
     );
-    expectProblem(res, 422, { code: 'token_revoked', path: 'body.token' });
-    const list = expectStatus(await admin.client.get('/api/v1/imports'), 200);
-    expect(list.data).toHaveLength(0);
-  }, 60_000);
+    // What a worker killed after the second page of contacts leaves: status reading, the cursor
+    // after ghl-c-0199, the first two pages stored (the job is still queued: pg-boss hands it out again).
+    await t.drain();
+    const ctx = { orgId: admin.orgId, actor: { type: 'system' as const, id: null } };
+    await withTenant(t.services.database, ctx, async ({ conn }) => {
+      await conn.query(
+        `update ghl_migrations set status = 'reading', report = null, finished_at = null,
+           cursors = cursors || jsonb_build_object('contacts', jsonb_build_object('done', false, 'pages', 2, 'read', 200, 'startAfterId', 'ghl-c-0199'),
+             'opportunities', jsonb_build_object('done', false, 'pages', 0, 'read', 0))
+         where id = $1`,
+        [started.id],
+      );
+      await conn.query(
+        `delete from ghl_migration_records where migration_id = $1 and (object = 'opportunities' or (object = 'contacts' and source_id > 'ghl-c-0199'))`,
+        [started.id],
+      );
+    });
+    const before = ghl.requests.length;
+    await runGhlMigration(t.services, { org_id: admin.orgId, migration_id: started.id });
+    const m = expectStatus(await admin.client.get(`/api/v1/migrations/gohighlevel/${started.id}`), 200);
+    expect(m.status).toBe('completed');
+    const again = ghl.requests.slice(before).filter((r) => r.path.startsWith('/contacts/?'));
+    // One page read after the crash, from the cursor; none of the first two again.
+    expect(again.map((r) => new URL(r.path, 'http://x').searchParams.get('startAfterId'))).toEqual([
+      'ghl-c-0199',
+    ]);
+    expect(ghl.requests.slice(before).some((r) => r.path.startsWith('/users/'))).toBe(false);
+    expect(m.progress.contacts).toEqual({ read: TOTAL, pages: 3, done: true });
+    expect(m.report.read.contacts).toBe(TOTAL);
+  }, 120_000);
 
-  it('a private address that is not allow-listed is refused', async () => {
-    const res = await admin.client.post(
-      '/api/v1/migrations/gohighlevel',
-      body({ base_url: 'http://10.0.0.1/' }),
-    );
-    expectProblem(res, 422, { code: 'source_unreachable' });
+  it('a private address that is not allow-listed stops the migration with a clear error', async () => {
+    const m = await migrate({ base_url: 'http://10.0.0.1/' });
+    expect(m.status).toBe('stopped');
+    expect(m.error.code).toBe('source_unreachable');
   }, 30_000);
 
-  it('a run imports as ordinary imports (matched, not doubled), then reverts', async () => {
-    const res = await admin.client.post('/api/v1/migrations/gohighlevel', body({ dry_run: false }));
-    const report = expectStatus(res, 201);
-    expect(Object.keys(report.import_ids).sort()).toEqual(['company', 'contact', 'opportunity']);
-    for (const id of Object.values(report.import_ids) as string[]) {
-      const done = await waitForImport(t, admin.client, id);
-      expect(done.status, JSON.stringify(done)).toBe('completed');
+  it('a token revoked mid-migration stops it with a clear error; it resumes with a new token, imports (matched, not doubled), validates, reverts', async () => {
+    revoked.add('tok-revoked');
+    const m = await migrate({ token: 'tok-revoked', dry_run: false });
+    expect(m.status).toBe('stopped');
+    expect(m.error).toMatchObject({ code: 'token_revoked' });
+    expect(m.error.message).toContain('refused the API token (401)');
+    expect(m.progress.contacts).toMatchObject({ read: 100, pages: 1, done: false });
+    expect(expectStatus(await admin.client.get('/api/v1/imports'), 200).data).toHaveLength(0);
+    // Only a stopped or failed migration is resumed.
+    const done = expectStatus(await admin.client.get('/api/v1/migrations/gohighlevel'), 200).data.find(
+      (x: { status: string }) => x.status === 'completed',
+    );
+    expectProblem(await admin.client.post(`/api/v1/migrations/gohighlevel/${done.id}/resume`, {}), 409, {
+      code: 'not_resumable',
+    });
+
+    const before = ghl.requests.length;
+    const resumed = expectStatus(
+      await admin.client.post(`/api/v1/migrations/gohighlevel/${m.id}/resume`, { token: 'tok-new2' }),
+      202,
+    );
+    expect(resumed).toMatchObject({ status: 'queued', token: '••••new2', error: null });
+    await t.drain();
+    const after = expectStatus(await admin.client.get(`/api/v1/migrations/gohighlevel/${m.id}`), 200);
+    expect(after.status, JSON.stringify(after.error)).toBe('completed');
+    // Reading went on from the cursor with the new token: the first page was not read again.
+    const contactPages = ghl.requests.slice(before).filter((r) => r.path.startsWith('/contacts/?'));
+    expect(contactPages[0]!.path).toContain('startAfterId=ghl-c-0099');
+    expect(contactPages[0]!.headers.authorization).toBe('Bearer tok-new2');
+    const report = after.report;
+    expect(Object.keys(after.import_ids).sort()).toEqual([
+      'company',
+      'contact',
+      'note',
+      'opportunity',
+      'task',
+    ]);
+    for (const id of Object.values(after.import_ids) as string[]) {
+      const imp = await waitForImport(t, admin.client, id);
+      expect(imp.status, JSON.stringify(imp)).toBe('completed');
     }
-    const contact = await waitForImport(t, admin.client, report.import_ids.contact);
+    expect(report.read.contacts).toBe(TOTAL);
+    const contact = await waitForImport(t, admin.client, after.import_ids.contact);
     expect(contact.progress).toMatchObject({ created: TOTAL - 1, updated: 1, failed: 0 });
-    const opp = await waitForImport(t, admin.client, report.import_ids.opportunity);
+    const opp = await waitForImport(t, admin.client, after.import_ids.opportunity);
     expect(opp.progress).toMatchObject({ created: 3, failed: 0 });
-    // The imported contact keeps GoHighLevel's fields Cairn has no place for in its notes.
+    expect((await waitForImport(t, admin.client, after.import_ids.note)).progress).toMatchObject({
+      created: 2,
+      failed: 0,
+    });
+    expect((await waitForImport(t, admin.client, after.import_ids.task)).progress).toMatchObject({
+      created: 2,
+      failed: 0,
+    });
+    // The imported contact: its custom values in the custom fields made for them, what has no
+    // place (the file field, the timezone) in its notes.
     const rows = expectStatus(
-      await admin.client.get(`/api/v1/imports/${report.import_ids.contact}/rows?limit=10`),
+      await admin.client.get(`/api/v1/imports/${after.import_ids.contact}/rows?limit=10`),
       200,
     );
     const row = rows.data.find((r: { cells: string[] }) => r.cells.includes('person5@ghl.example'));
     const c = expectStatus(await admin.client.get(`/api/v1/contacts/${row.record_id}`), 200);
     expect(c.notes).toContain('timezone: Asia/Calcutta');
+    expect(c.notes).toContain('customFields.contact.contract: https://files.example/contract.pdf');
+    expect(c.custom).toMatchObject({ pet_name: 'Rex 5', born_on: '1990-05-17' });
     expect(c.tags).toEqual(expect.arrayContaining(CONTACT.tags.map((x: string) => x.toLowerCase())));
+    const fieldsOf = expectStatus(await admin.client.get('/api/v1/objects/opportunity'), 200);
+    expect(fieldsOf.fields.find((f: { key: string }) => f.key === 'deal_size')).toMatchObject({
+      type: 'select',
+    });
 
     // Again as a dry run: everything is matched by its GoHighLevel id.
-    const again = expectStatus(await admin.client.post('/api/v1/migrations/gohighlevel', body()), 200);
-    // The contact matched by e-mail was given its GoHighLevel id too.
+    const again = (await migrate()).report;
     expect(again.objects.contact.reasons['matched: GoHighLevel id (imported before)']).toBe(TOTAL);
     expect(again.objects.opportunity).toMatchObject({ created: 0, matched: 3 });
     expect(again.objects.stage).toMatchObject({ created: 0, matched: 2 });
+    expect(again.objects.custom_field).toMatchObject({ created: 0, matched: 3 });
+    expect(again.objects.note).toMatchObject({ created: 0, matched: 2 });
+    expect(again.objects.task).toMatchObject({ created: 0, matched: 2 });
 
-    // The validation report: counts per object and samples compared field by field.
+    // The validation report, with the stored token: counts per object and samples compared field by field.
     const check = expectStatus(
-      await admin.client.post('/api/v1/migrations/gohighlevel/validate', { ...body(), sample: 3 }),
+      await admin.client.post(`/api/v1/migrations/gohighlevel/${m.id}/validate`, { sample: 3 }),
       200,
     );
     expect(check.counts.contact).toEqual({ source: TOTAL, in_cairn: TOTAL, missing: 0 });
     expect(check.counts.opportunity).toEqual({ source: 3, in_cairn: 3, missing: 0 });
     const first = check.samples.find((x: { source_id: string }) => x.source_id === 'ghl-c-0000');
     expect(first.fields.filter((f: { same: boolean }) => !f.same)).toEqual([]);
-    expect(first.fields.map((f: { field: string }) => f.field)).toEqual([
-      'first_name',
-      'last_name',
-      'email',
-      'phone',
-      'tags',
-    ]);
     // The contact matched by e-mail kept its own first name (update_empty): shown as a difference.
     const known = check.samples.find((x: { source_id: string }) => x.source_id === 'ghl-c-0002');
     expect(known.fields.find((f: { field: string }) => f.field === 'first_name')).toMatchObject({
@@ -287,8 +455,8 @@ describe('GoHighLevel migration', () => {
     });
 
     // Revertible through the import's own revert.
-    expectStatus(await admin.client.post(`/api/v1/imports/${report.import_ids.opportunity}/revert`), 200);
-    const reverted = await waitForImport(t, admin.client, report.import_ids.opportunity);
+    expectStatus(await admin.client.post(`/api/v1/imports/${after.import_ids.opportunity}/revert`), 200);
+    const reverted = await waitForImport(t, admin.client, after.import_ids.opportunity);
     expect(reverted.status).toBe('reverted');
   }, 240_000);
 
@@ -302,15 +470,9 @@ describe('GoHighLevel migration', () => {
       400,
       { path: 'body.token' },
     );
-    // A host that does not resolve: the source is unreachable, a 422 with its code.
-    expectProblem(
-      await admin.client.post('/api/v1/migrations/gohighlevel', {
-        location_id: LOCATION,
-        token: 'pit-abc',
-        base_url: 'https://no-such-host.invalid/',
-      }),
-      422,
-      { code: 'source_unreachable' },
-    );
+    // A host that does not resolve: the migration stops with the source unreachable.
+    const m = await migrate({ token: 'pit-abc', base_url: 'https://no-such-host.invalid/' });
+    expect(m).toMatchObject({ status: 'stopped', error: { code: 'source_unreachable' } });
+    expectProblem(await admin.client.get(`/api/v1/migrations/gohighlevel/${crypto.randomUUID()}`), 404, {});
   });
 });

@@ -205,6 +205,12 @@ const importsRoute = createRoute({
   path: '/imports',
   component: lazyRouteComponent(() => import('./pages/imports/ImportsPage'), 'ImportsPage'),
 });
+// "Move in from GoHighLevel" (issue 33): its own chunk, loaded when opened.
+const ghlRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/imports/gohighlevel',
+  component: lazyRouteComponent(() => import('./pages/imports/GoHighLevelPage'), 'GoHighLevelPage'),
+});
 const importRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/imports/$id',
@@ -401,6 +407,7 @@ const routeTree = rootRoute.addChildren([
     opportunityRoute,
     tasksRoute,
     importsRoute,
+    ghlRoute,
     importRoute,
     duplicatesRoute,
     customRecordsRoute,

@@ -2330,20 +2330,58 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The GoHighLevel migrations, the latest first (50 at most) */
+        get: operations["listGoHighLevelMigrations"];
         put?: never;
         /**
-         * Migrate a GoHighLevel location: a dry run (the default) or a run as imports
-         * @description Reads users, pipelines, contacts (with their companies, tags and custom values) and opportunities through GoHighLevel's API v2 at most 100 requests per 10 s and 200,000 a day, retrying a 429 after its Retry-After. A dry run reports what would be created, matched (GoHighLevel id, e-mail, phone) and skipped, and why. A run creates one import per object (companies, contacts, opportunities) and runs them in that order: each is resumable and revertible under /imports. 422 `token_revoked` when GoHighLevel refuses the token (nothing is written), 429 `quota_exhausted` when its daily limit is used up.
+         * Start a GoHighLevel migration in the background: a dry run (the default) or a run as imports
+         * @description Queues a job that reads users, pipelines, custom field definitions, contacts, opportunities and (unless `notes_and_tasks` is false) each contact's notes and tasks through GoHighLevel's API v2, at most 100 requests per 10 s and 200,000 a day, retrying a 429 after its Retry-After; each page is stored with its cursor, so the migration resumes after a crash or a stop. A dry run then reports what would be created, matched (GoHighLevel id, e-mail, phone) and skipped, and why. A run creates the custom fields and one import per object (companies, contacts, opportunities, notes, tasks), run in that order: each revertible under /imports. The token is stored sealed and never returned. Follow it with GET /migrations/gohighlevel/{id}.
          */
-        post: operations["migrateGoHighLevel"];
+        post: operations["startGoHighLevelMigration"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/migrations/gohighlevel/validate": {
+    "/api/v1/migrations/gohighlevel/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A GoHighLevel migration: status, progress per object, the error that stopped it, its report */
+        get: operations["getGoHighLevelMigration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/migrations/gohighlevel/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a stopped or failed migration from where it stopped, with a new token if given
+         * @description Reading goes on from each object's stored cursor and imports from their checkpoints; nothing read is read again or doubled. 409 `not_resumable` unless the migration is stopped or failed.
+         */
+        post: operations["resumeGoHighLevelMigration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/migrations/gohighlevel/{id}/validate": {
         parameters: {
             query?: never;
             header?: never;
@@ -2354,7 +2392,7 @@ export interface paths {
         put?: never;
         /**
          * The validation report after a migration: counts per object and samples compared field by field
-         * @description Reads the location again and finds each record in Cairn by its GoHighLevel id. Nothing is written. 422 `token_revoked` when GoHighLevel refuses the token.
+         * @description Reads the location again with the migration's stored token and finds each record in Cairn by its GoHighLevel id. Nothing is written. 422 `token_revoked` when GoHighLevel refuses the token.
          */
         post: operations["validateGoHighLevelMigration"];
         delete?: never;
@@ -10968,6 +11006,86 @@ export interface components {
             submit_label?: string;
             success_message?: string;
         };
+        GhlMigration: {
+            base_url: string;
+            created_at: string;
+            dry_run: boolean;
+            error: {
+                /** @description token_revoked, quota_exhausted, source_unreachable, source_error, import_failed, worker_stopped */
+                code: string;
+                message: string;
+            } | null;
+            finished_at: string | null;
+            /** Format: uuid */
+            id: string;
+            import_ids: {
+                [key: string]: string;
+            };
+            location_id: string;
+            notes_and_tasks: boolean;
+            /** @description Per object: records read, pages (requests) read, read whole */
+            progress: {
+                [key: string]: {
+                    done: boolean;
+                    pages: number;
+                    read: number;
+                };
+            };
+            /** @description When read whole: the dry run report, or the run's plan */
+            report: components["schemas"]["GhlMigrationReport"] | null;
+            requests: {
+                retried_429: number;
+                sent: number;
+            };
+            /**
+             * @description stopped and failed: see error, then resume
+             * @enum {string}
+             */
+            status: "queued" | "reading" | "importing" | "stopped" | "failed" | "completed";
+            /** @description Masked: its last 4 characters only (write-only) */
+            token: string;
+            updated_at: string;
+        };
+        GhlMigrationInput: {
+            base_url: string;
+            created_at: string;
+            dry_run: boolean;
+            error: {
+                /** @description token_revoked, quota_exhausted, source_unreachable, source_error, import_failed, worker_stopped */
+                code: string;
+                message: string;
+            } | null;
+            finished_at: string | null;
+            /** Format: uuid */
+            id: string;
+            import_ids: {
+                [key: string]: string;
+            };
+            location_id: string;
+            notes_and_tasks: boolean;
+            /** @description Per object: records read, pages (requests) read, read whole */
+            progress: {
+                [key: string]: {
+                    done: boolean;
+                    pages: number;
+                    read: number;
+                };
+            };
+            /** @description When read whole: the dry run report, or the run's plan */
+            report: components["schemas"]["GhlMigrationReportInput"] | null;
+            requests: {
+                retried_429: number;
+                sent: number;
+            };
+            /**
+             * @description stopped and failed: see error, then resume
+             * @enum {string}
+             */
+            status: "queued" | "reading" | "importing" | "stopped" | "failed" | "completed";
+            /** @description Masked: its last 4 characters only (write-only) */
+            token: string;
+            updated_at: string;
+        };
         GhlMigrationReport: {
             dry_run: boolean;
             /** @description The imports the run created, by object (empty for a dry run) */
@@ -10975,7 +11093,7 @@ export interface components {
                 [key: string]: string;
             };
             location_id: string;
-            /** @description company, contact, opportunity, stage, member */
+            /** @description company, contact, opportunity, stage, member, custom_field, note, task */
             objects: {
                 [key: string]: {
                     created: number;
@@ -10998,7 +11116,7 @@ export interface components {
             /** @description Source fields Cairn has no place for */
             unplaced_fields: {
                 field: string;
-                /** @description notes: written to the record's notes; report: listed here only */
+                /** @description notes: written to the contact's notes; description: the task's description; report: listed here only */
                 kept_in: string;
                 object: string;
                 records: number;
@@ -11012,7 +11130,7 @@ export interface components {
                 [key: string]: string;
             };
             location_id: string;
-            /** @description company, contact, opportunity, stage, member */
+            /** @description company, contact, opportunity, stage, member, custom_field, note, task */
             objects: {
                 [key: string]: {
                     created: number;
@@ -11035,7 +11153,7 @@ export interface components {
             /** @description Source fields Cairn has no place for */
             unplaced_fields: {
                 field: string;
-                /** @description notes: written to the record's notes; report: listed here only */
+                /** @description notes: written to the contact's notes; description: the task's description; report: listed here only */
                 kept_in: string;
                 object: string;
                 records: number;
@@ -37397,7 +37515,83 @@ export interface operations {
             };
         };
     };
-    migrateGoHighLevel: {
+    listGoHighLevelMigrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["GhlMigration"][];
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startGoHighLevelMigration: {
         parameters: {
             query?: never;
             header?: never;
@@ -37419,28 +37613,24 @@ export interface operations {
                     dry_run?: boolean;
                     /** @description The GoHighLevel location (sub-account) id */
                     location_id: string;
-                    /** @description A private integration token or OAuth access token of the location (used for this request only, never stored or returned) */
+                    /**
+                     * @description Read each contact's notes and tasks too (two requests per contact)
+                     * @default true
+                     */
+                    notes_and_tasks?: boolean;
+                    /** @description A private integration token or OAuth access token of the location: stored sealed (AES-256-GCM), never returned (shown masked) */
                     token: string;
                 };
             };
         };
         responses: {
             /** @description Default Response */
-            200: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GhlMigrationReport"];
-                };
-            };
-            /** @description Default Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GhlMigrationReport"];
+                    "application/json": components["schemas"]["GhlMigration"];
                 };
             };
             /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
@@ -37488,8 +37678,221 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
-            422: {
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getGoHighLevelMigration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GhlMigration"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resumeGoHighLevelMigration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A private integration token or OAuth access token of the location: stored sealed (AES-256-GCM), never returned (shown masked) */
+                    token?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GhlMigration"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -37530,26 +37933,19 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
         requestBody: {
             content: {
                 "application/json": {
                     /**
-                     * Format: uri
-                     * @description The API base URL; default https://services.leadconnectorhq.com (a private address only when the operator allow-lists it)
-                     */
-                    base_url?: string;
-                    /** @description The GoHighLevel location (sub-account) id */
-                    location_id: string;
-                    /**
                      * @description Records of each object compared field by field
                      * @default 5
                      */
                     sample?: number;
-                    /** @description A private integration token or OAuth access token of the location (used for this request only, never stored or returned) */
-                    token: string;
                 };
             };
         };
@@ -37590,8 +37986,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than the limit (`payload_too_large`) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,19 +1,28 @@
 import { z } from 'zod';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
-import { defineGhlMigrationJobs, migrateGoHighLevel, validateGoHighLevel } from './gohighlevel.service.js';
+import {
+  getGhlMigration,
+  listGhlMigrations,
+  migrationSource,
+  resumeGhlMigration,
+  startGhlMigration,
+} from './gohighlevel.jobs.js';
+import { validateGoHighLevel } from './gohighlevel.service.js';
+
+const Token = z
+  .string()
+  .trim()
+  .min(1)
+  .max(4000)
+  // An HTTP header value: a token is printable ASCII (JWTs and pit-... tokens are).
+  .regex(/^[\x21-\x7e]+$/, 'Printable ASCII without spaces, as GoHighLevel issues tokens')
+  .describe(
+    'A private integration token or OAuth access token of the location: stored sealed (AES-256-GCM), never returned (shown masked)',
+  );
 
 const GhlMigrationInput = z.strictObject({
-  token: z
-    .string()
-    .trim()
-    .min(1)
-    .max(4000)
-    // An HTTP header value: a token is printable ASCII (JWTs and pit-... tokens are).
-    .regex(/^[\x21-\x7e]+$/, 'Printable ASCII without spaces, as GoHighLevel issues tokens')
-    .describe(
-      'A private integration token or OAuth access token of the location (used for this request only, never stored or returned)',
-    ),
+  token: Token,
   location_id: z
     .string()
     .trim()
@@ -32,6 +41,10 @@ const GhlMigrationInput = z.strictObject({
     .boolean()
     .default(true)
     .describe('Report what would be created, matched and skipped, and why, writing nothing (default)'),
+  notes_and_tasks: z
+    .boolean()
+    .default(true)
+    .describe("Read each contact's notes and tasks too (two requests per contact)"),
 });
 
 const Outcome = z.object({
@@ -48,14 +61,20 @@ const GhlMigrationReport = z
     dry_run: z.boolean(),
     location_id: z.string(),
     read: z.record(z.string(), z.number().int()).describe('Records read from GoHighLevel, by object'),
-    objects: z.record(z.string(), Outcome).describe('company, contact, opportunity, stage, member'),
+    objects: z
+      .record(z.string(), Outcome)
+      .describe('company, contact, opportunity, stage, member, custom_field, note, task'),
     unplaced_fields: z
       .array(
         z.object({
           object: z.string(),
           field: z.string(),
           records: z.number().int(),
-          kept_in: z.string().describe("notes: written to the record's notes; report: listed here only"),
+          kept_in: z
+            .string()
+            .describe(
+              "notes: written to the contact's notes; description: the task's description; report: listed here only",
+            ),
           sample: z.string(),
         }),
       )
@@ -67,7 +86,42 @@ const GhlMigrationReport = z
   })
   .meta({ id: 'GhlMigrationReport' });
 
-const GhlValidationInput = GhlMigrationInput.omit({ dry_run: true }).extend({
+const GhlMigration = z
+  .object({
+    id: z.uuid(),
+    location_id: z.string(),
+    base_url: z.string(),
+    token: z.string().describe('Masked: its last 4 characters only (write-only)'),
+    dry_run: z.boolean(),
+    notes_and_tasks: z.boolean(),
+    status: z
+      .enum(['queued', 'reading', 'importing', 'stopped', 'failed', 'completed'])
+      .describe('stopped and failed: see error, then resume'),
+    progress: z
+      .record(z.string(), z.object({ read: z.number().int(), pages: z.number().int(), done: z.boolean() }))
+      .describe('Per object: records read, pages (requests) read, read whole'),
+    requests: z.object({ sent: z.number().int(), retried_429: z.number().int() }),
+    error: z
+      .object({
+        code: z
+          .string()
+          .describe(
+            'token_revoked, quota_exhausted, source_unreachable, source_error, import_failed, worker_stopped',
+          ),
+        message: z.string(),
+      })
+      .nullable(),
+    report: GhlMigrationReport.nullable().describe("When read whole: the dry run report, or the run's plan"),
+    import_ids: z.record(z.string(), z.uuid()),
+    created_at: z.string(),
+    updated_at: z.string(),
+    finished_at: z.string().nullable(),
+  })
+  .meta({ id: 'GhlMigration' });
+
+const IdParams = z.strictObject({ id: z.uuid() });
+
+const GhlValidationInput = z.strictObject({
   sample: z
     .number()
     .int()
@@ -101,8 +155,9 @@ const GhlValidation = z
   .meta({ id: 'GhlValidation' });
 
 /**
- * `POST /migrations/gohighlevel`: a migration from GoHighLevel's API v2 as ordinary imports
- * (`gohighlevel.service.ts`). Needs `records:write` and `settings:manage` (it creates stages).
+ * The GoHighLevel migration routes (issue 33): a migration is a background job
+ * (`gohighlevel.jobs.ts`), its state stored and resumable. Starting, resuming and validating
+ * need `settings:manage` (a run creates fields and stages).
  */
 export function registerMigrationRoutes(app: ApiApp, services: Services): void {
   app.post(
@@ -110,57 +165,100 @@ export function registerMigrationRoutes(app: ApiApp, services: Services): void {
     {
       config: { access: 'settings:manage' },
       schema: {
-        operationId: 'migrateGoHighLevel',
+        operationId: 'startGoHighLevelMigration',
         tags: ['imports'],
-        summary: 'Migrate a GoHighLevel location: a dry run (the default) or a run as imports',
+        summary:
+          'Start a GoHighLevel migration in the background: a dry run (the default) or a run as imports',
         description:
-          'Reads users, pipelines, contacts (with their companies, tags and custom values) and opportunities through ' +
-          "GoHighLevel's API v2 at most 100 requests per 10 s and 200,000 a day, retrying a 429 after its Retry-After. " +
-          'A dry run reports what would be created, matched (GoHighLevel id, e-mail, phone) and skipped, and why. A run ' +
-          'creates one import per object (companies, contacts, opportunities) and runs them in that order: each is ' +
-          'resumable and revertible under /imports. 422 `token_revoked` when GoHighLevel refuses the token (nothing is ' +
-          'written), 429 `quota_exhausted` when its daily limit is used up.',
+          'Queues a job that reads users, pipelines, custom field definitions, contacts, opportunities and (unless ' +
+          "`notes_and_tasks` is false) each contact's notes and tasks through GoHighLevel's API v2, at most 100 requests " +
+          'per 10 s and 200,000 a day, retrying a 429 after its Retry-After; each page is stored with its cursor, so the ' +
+          'migration resumes after a crash or a stop. A dry run then reports what would be created, matched (GoHighLevel ' +
+          'id, e-mail, phone) and skipped, and why. A run creates the custom fields and one import per object (companies, ' +
+          'contacts, opportunities, notes, tasks), run in that order: each revertible under /imports. The token is stored ' +
+          'sealed and never returned. Follow it with GET /migrations/gohighlevel/{id}.',
         body: GhlMigrationInput,
-        response: {
-          200: GhlMigrationReport,
-          201: GhlMigrationReport,
-          400: Problem,
-          401: Problem,
-          403: Problem,
-          422: Problem,
-          429: Problem,
-        },
+        response: { 202: GhlMigration, 400: Problem, 401: Problem, 403: Problem },
       },
     },
-    async (req, reply) => {
-      const report = await migrateGoHighLevel(services, req.tenant, req.body);
-      return reply.code(req.body.dry_run ? 200 : 201).send(report);
+    async (req, reply) => reply.code(202).send(await startGhlMigration(services, req.tenant, req.body)),
+  );
+  app.get(
+    '/migrations/gohighlevel',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        operationId: 'listGoHighLevelMigrations',
+        tags: ['imports'],
+        summary: 'The GoHighLevel migrations, the latest first (50 at most)',
+        response: { 200: z.object({ data: z.array(GhlMigration) }), 401: Problem, 403: Problem },
+      },
     },
+    async (req) => ({ data: await listGhlMigrations(services, req.tenant) }),
+  );
+  app.get(
+    '/migrations/gohighlevel/:id',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        operationId: 'getGoHighLevelMigration',
+        tags: ['imports'],
+        summary:
+          'A GoHighLevel migration: status, progress per object, the error that stopped it, its report',
+        params: IdParams,
+        response: { 200: GhlMigration, 400: Problem, 401: Problem, 403: Problem, 404: Problem },
+      },
+    },
+    async (req) => getGhlMigration(services, req.tenant, req.params.id),
   );
   app.post(
-    '/migrations/gohighlevel/validate',
+    '/migrations/gohighlevel/:id/resume',
     {
-      config: { access: 'records:read', rights: { object: '*', right: 'read' } },
+      config: { access: 'settings:manage' },
+      schema: {
+        operationId: 'resumeGoHighLevelMigration',
+        tags: ['imports'],
+        summary: 'Resume a stopped or failed migration from where it stopped, with a new token if given',
+        description:
+          "Reading goes on from each object's stored cursor and imports from their checkpoints; nothing read is read " +
+          'again or doubled. 409 `not_resumable` unless the migration is stopped or failed.',
+        params: IdParams,
+        body: z.strictObject({ token: Token.optional() }),
+        response: { 202: GhlMigration, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem },
+      },
+    },
+    async (req, reply) =>
+      reply.code(202).send(await resumeGhlMigration(services, req.tenant, req.params.id, req.body)),
+  );
+  app.post(
+    '/migrations/gohighlevel/:id/validate',
+    {
+      config: { access: 'settings:manage' },
       schema: {
         operationId: 'validateGoHighLevelMigration',
         tags: ['imports'],
         summary:
           'The validation report after a migration: counts per object and samples compared field by field',
         description:
-          'Reads the location again and finds each record in Cairn by its GoHighLevel id. Nothing is written. ' +
-          '422 `token_revoked` when GoHighLevel refuses the token.',
+          "Reads the location again with the migration's stored token and finds each record in Cairn by its " +
+          'GoHighLevel id. Nothing is written. 422 `token_revoked` when GoHighLevel refuses the token.',
+        params: IdParams,
         body: GhlValidationInput,
         response: {
           200: GhlValidation,
           400: Problem,
           401: Problem,
           403: Problem,
+          404: Problem,
           422: Problem,
           429: Problem,
         },
       },
     },
-    async (req) => validateGoHighLevel(services, req.tenant, req.body),
+    async (req) =>
+      validateGoHighLevel(services, req.tenant, {
+        ...(await migrationSource(services, req.tenant, req.params.id)),
+        sample: req.body.sample,
+      }),
   );
-  defineGhlMigrationJobs(services);
 }

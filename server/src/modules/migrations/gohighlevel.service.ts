@@ -3,22 +3,18 @@ import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { toE164 } from '../../platform/registry/phone.js';
+import { createCustomField } from '../custom-fields/custom-field.service.js';
 import { createImport, startImport, updateImport } from '../imports/import.service.js';
 import { recordsOfExternalIds } from '../imports/import-bulk.js';
-import { runImportOrFail } from '../imports/import-runner.service.js';
 import { listMembers } from '../organizations/organization.service.js';
 import { outboundPolicyOf } from '../webhooks/webhook.service.js';
 import { GHL_DEFAULT_BASE_URL, GhlClient, GhlError } from './gohighlevel.client.js';
 
-/** The queue that runs a migration's imports one after the other (companies, contacts, opportunities). */
-export const GHL_MIGRATION_QUEUE = 'migration.gohighlevel';
-export type GhlMigrationJob = { org_id: string; import_ids: string[] };
-
 type Json = Record<string, unknown>;
-type Contact = Json & { id: string };
-type Opportunity = Json & { id: string };
-type Pipeline = { id: string; name: string; stages?: { id: string; name: string }[] };
-type User = { id: string; email?: string; name?: string; firstName?: string; lastName?: string };
+export type Contact = Json & { id: string };
+export type Opportunity = Json & { id: string };
+export type Pipeline = { id: string; name: string; stages?: { id: string; name: string }[] };
+export type User = { id: string; email?: string; name?: string; firstName?: string; lastName?: string };
 
 /** Contact fields of GoHighLevel a Cairn contact has a place for. */
 const CONTACT_KNOWN = new Set([
@@ -104,92 +100,180 @@ function csv(rows: string[][]): string {
   return `${rows.map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`;
 }
 
-/** Reads every contact of the location, 100 a page (GET /contacts/, paged by startAfterId and startAfter). */
-async function readContacts(client: GhlClient, locationId: string): Promise<Contact[]> {
-  const all: Contact[] = [];
-  let startAfterId: string | undefined;
-  let startAfter: number | undefined;
-  for (let page = 0; page < 10_000; page++) {
-    const res = await client.request<{
-      contacts?: Contact[];
-      meta?: { startAfterId?: string; startAfter?: number };
-    }>('GET', 'contacts/', { locationId, limit: 100, startAfterId, startAfter });
-    const contacts = (res.contacts ?? []).filter((c) => c && typeof c.id === 'string');
-    all.push(...contacts);
-    const last = contacts.at(-1);
-    if (!last || contacts.length < 100) break;
-    startAfterId = res.meta?.startAfterId ?? last.id;
-    startAfter = res.meta?.startAfter ?? (Date.parse(str(last.dateAdded)) || undefined);
-  }
-  return all;
+/** A paging position of GoHighLevel's search lists (their meta's startAfterId and startAfter). */
+export type GhlPage = { startAfterId?: string | undefined; startAfter?: number | undefined };
+
+/** One page of contacts, 100 (GET /contacts/); `next` null after the last page. */
+export async function contactsPage(
+  client: GhlClient,
+  locationId: string,
+  at: GhlPage,
+): Promise<{ list: Contact[]; next: GhlPage | null }> {
+  const res = await client.request<{
+    contacts?: Contact[];
+    meta?: { startAfterId?: string; startAfter?: number };
+  }>('GET', 'contacts/', {
+    locationId,
+    limit: 100,
+    startAfterId: at.startAfterId,
+    startAfter: at.startAfter,
+  });
+  const list = (res.contacts ?? []).filter((c) => c && typeof c.id === 'string');
+  const last = list.at(-1);
+  if (!last || list.length < 100) return { list, next: null };
+  return {
+    list,
+    next: {
+      startAfterId: res.meta?.startAfterId ?? last.id,
+      startAfter: res.meta?.startAfter ?? (Date.parse(str(last.dateAdded)) || undefined),
+    },
+  };
 }
 
-/** Reads every opportunity (GET /opportunities/search, paged by its meta's startAfterId and startAfter). */
-async function readOpportunities(client: GhlClient, locationId: string): Promise<Opportunity[]> {
-  const all: Opportunity[] = [];
-  const seen = new Set<string>();
-  let startAfterId: string | undefined;
-  let startAfter: number | undefined;
-  for (let page = 0; page < 10_000; page++) {
-    const res = await client.request<{
-      opportunities?: Opportunity[];
-      meta?: { startAfterId?: string; startAfter?: number; nextPageUrl?: string | null };
-    }>('GET', 'opportunities/search', { location_id: locationId, limit: 100, startAfterId, startAfter });
-    const list = (res.opportunities ?? []).filter((o) => o && typeof o.id === 'string' && !seen.has(o.id));
-    for (const o of list) seen.add(o.id);
-    all.push(...list);
-    if (list.length === 0 || !res.meta?.nextPageUrl || !res.meta.startAfterId) break;
-    startAfterId = res.meta.startAfterId;
-    startAfter = res.meta.startAfter;
-  }
-  return all;
+/** One page of opportunities (GET /opportunities/search); `next` null after the last page. */
+export async function opportunitiesPage(
+  client: GhlClient,
+  locationId: string,
+  at: GhlPage,
+): Promise<{ list: Opportunity[]; next: GhlPage | null }> {
+  const res = await client.request<{
+    opportunities?: Opportunity[];
+    meta?: { startAfterId?: string; startAfter?: number; nextPageUrl?: string | null };
+  }>('GET', 'opportunities/search', {
+    location_id: locationId,
+    limit: 100,
+    startAfterId: at.startAfterId,
+    startAfter: at.startAfter,
+  });
+  const list = (res.opportunities ?? []).filter((o) => o && typeof o.id === 'string');
+  if (list.length === 0 || !res.meta?.nextPageUrl || !res.meta.startAfterId) return { list, next: null };
+  return { list, next: { startAfterId: res.meta.startAfterId, startAfter: res.meta.startAfter } };
 }
+
+async function readAll<T extends { id: string }>(
+  page: (at: GhlPage) => Promise<{ list: T[]; next: GhlPage | null }>,
+): Promise<T[]> {
+  const all = new Map<string, T>();
+  let at: GhlPage = {};
+  for (let i = 0; i < 10_000; i++) {
+    const { list, next } = await page(at);
+    for (const r of list) all.set(r.id, r);
+    if (!next) break;
+    at = next;
+  }
+  return [...all.values()];
+}
+const readContacts = (client: GhlClient, locationId: string) =>
+  readAll((at) => contactsPage(client, locationId, at));
+const readOpportunities = (client: GhlClient, locationId: string) =>
+  readAll((at) => opportunitiesPage(client, locationId, at));
 
 const fullName = (u: User) => u.name ?? [u.firstName, u.lastName].filter(Boolean).join(' ');
 
+/** What a migration read from GoHighLevel (from its staged records). */
+export type GhlData = {
+  users: User[];
+  pipelines: Pipeline[];
+  customFields: GhlField[];
+  contacts: Contact[];
+  opportunities: Opportunity[];
+  notes: Json[];
+  tasks: Json[];
+};
+
+/** A custom field definition of GoHighLevel (GET /custom-fields/object-key/{objectKey}). */
+export type GhlField = Json & {
+  id: string;
+  name?: string;
+  fieldKey?: string;
+  dataType?: string;
+  objectKey?: string;
+  options?: unknown[];
+  picklistOptions?: unknown[];
+};
+
+/** GoHighLevel's custom field types and the Cairn field type each becomes (null: no place). */
+const FIELD_TYPE: Record<string, string | null> = {
+  TEXT: 'text',
+  LARGE_TEXT: 'long_text',
+  TEXTBOX_LIST: 'long_text',
+  NUMERICAL: 'number',
+  PHONE: 'phone',
+  MONETORY: 'currency',
+  DATE: 'date',
+  SINGLE_OPTIONS: 'select',
+  RADIO: 'select',
+  MULTIPLE_OPTIONS: 'multi_select',
+  CHECKBOX: 'multi_select',
+  FILE_UPLOAD: null,
+};
+
+/** A GoHighLevel custom field's Cairn key: its fieldKey's last part (`contact.pet_name`: `pet_name`). */
+function cairnKeyOf(f: GhlField): string {
+  const base = (str(f.fieldKey).split('.').at(-1) || str(f.name) || f.id)
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  const key = /^[a-z]/.test(base) ? base : `ghl_${base}`;
+  return key.slice(0, 48);
+}
+
+/** A select's options from GoHighLevel's (strings or {key,label}), unique by value. */
+function optionsOf(f: GhlField): { value: string; label: string }[] {
+  const raw = (
+    Array.isArray(f.options) ? f.options : Array.isArray(f.picklistOptions) ? f.picklistOptions : []
+  ) as unknown[];
+  const seen = new Set<string>();
+  const out: { value: string; label: string }[] = [];
+  for (const o of raw) {
+    const label = (
+      typeof o === 'string' ? o : str((o as Json)?.label ?? (o as Json)?.name ?? (o as Json)?.key)
+    )
+      .trim()
+      .slice(0, 100);
+    if (!label || seen.has(label.toLowerCase())) continue;
+    seen.add(label.toLowerCase());
+    out.push({ value: label, label });
+  }
+  return out.slice(0, 200);
+}
+
+/** A custom value as an import cell of the field's Cairn type. */
+function cellOf(type: string, value: unknown): string {
+  if (Array.isArray(value)) return value.map(str).filter(Boolean).join('; ');
+  if (type === 'date') {
+    const t = typeof value === 'number' ? value : Date.parse(str(value));
+    return Number.isFinite(t) ? new Date(t).toISOString().slice(0, 10) : str(value);
+  }
+  return str(value);
+}
+
+/** A custom value of a record (`customFields: [{id, value}]`, `field_value`, `fieldValue`). */
+const customValuesOf = (r: Json): { id: string; value: unknown }[] =>
+  (Array.isArray(r.customFields) ? (r.customFields as Json[]) : []).flatMap((f) => {
+    const value = f?.value ?? f?.field_value ?? f?.fieldValue ?? f?.fieldValueString;
+    const id = str(f?.id ?? f?.key);
+    return id && value !== undefined && value !== null && value !== '' ? [{ id, value }] : [];
+  });
+
 /**
- * A GoHighLevel migration (issue 33): reads the location's contacts (their companies, tags and
- * custom values), users, pipelines and opportunities through its API v2 (`GhlClient`: rate
- * limits, 429 backoff), then either reports what an import would create, match (by GoHighLevel id,
- * e-mail, phone) and skip, and why (`dry_run`), or creates ordinary imports of them (companies,
- * contacts, opportunities: CSV files written from the API's records) and runs them in that order
- * in one job. Each is an import like any other: per-row outcomes, resumable from its checkpoint
- * (`POST /imports/{id}/start`), revertible (`POST /imports/{id}/revert`). A second run matches
- * what the first created (external ids), so nothing is doubled. Fields Cairn has no place for are
- * kept in a contact's notes and listed in the report.
- * @throws AppError 422 `token_revoked`, `quota_exhausted`, `source_unreachable`, `source_error`;
- * nothing is written when reading fails
+ * Plans a GoHighLevel migration from what was read (issue 33): reports what an import would
+ * create, match (by GoHighLevel id, e-mail, phone) and skip, and why; unless `dryRun`, creates
+ * the custom fields (on the right object) and ordinary imports (companies, contacts,
+ * opportunities, notes, tasks: CSV files written from the API's records), each resumable and
+ * revertible under /imports. Members are matched by e-mail, else listed. Fields Cairn has no
+ * place for are kept (contacts: notes; tasks: description) and listed in the report.
+ * `onImport` is told each import created, in the order they must run.
  */
-export async function migrateGoHighLevel(
+export async function planGoHighLevel(
   services: Services,
   ctx: TenantContext,
-  input: GhlInput,
+  data: GhlData,
+  input: { location_id: string; dry_run: boolean; requests: { sent: number; retried_429: number } },
+  onImport: (object: string, id: string) => Promise<void> = async () => {},
 ): Promise<GhlReport> {
-  const client = new GhlClient({
-    baseUrl: input.base_url ?? GHL_DEFAULT_BASE_URL,
-    token: input.token,
-    locationId: input.location_id,
-    policy: outboundPolicyOf(services),
-  });
-  let contacts: Contact[];
-  let opportunities: Opportunity[];
-  let pipelines: Pipeline[];
-  let users: User[];
-  try {
-    users =
-      (await client.request<{ users?: User[] }>('GET', 'users/', { locationId: input.location_id })).users ??
-      [];
-    pipelines =
-      (
-        await client.request<{ pipelines?: Pipeline[] }>('GET', 'opportunities/pipelines', {
-          locationId: input.location_id,
-        })
-      ).pipelines ?? [];
-    contacts = await readContacts(client, input.location_id);
-    opportunities = await readOpportunities(client, input.location_id);
-  } catch (error) {
-    throw asProblem(error);
-  }
+  const { users, pipelines, contacts, opportunities } = data;
   const userEmail = new Map(users.filter((u) => u.email).map((u) => [u.id, u.email!.toLowerCase()]));
   const report: GhlReport = {
     dry_run: input.dry_run,
@@ -197,8 +281,11 @@ export async function migrateGoHighLevel(
     read: {
       users: users.length,
       pipelines: pipelines.length,
+      custom_fields: data.customFields.length,
       contacts: contacts.length,
       opportunities: opportunities.length,
+      notes: data.notes.length,
+      tasks: data.tasks.length,
     },
     objects: {
       company: outcome(),
@@ -206,9 +293,12 @@ export async function migrateGoHighLevel(
       opportunity: outcome(),
       stage: outcome(),
       member: outcome(),
+      custom_field: outcome(),
+      note: outcome(),
+      task: outcome(),
     },
     unplaced_fields: [],
-    requests: { sent: client.stats.requests, retried_429: client.stats.retried_429 },
+    requests: input.requests,
     import_ids: {},
   };
 
@@ -227,6 +317,96 @@ export async function migrateGoHighLevel(
     };
     u.records += 1;
     unplaced.set(key, u);
+  };
+
+  // ---- custom field definitions: a Cairn custom field on the same object, matched by key and type
+  const existingFields = await withTenant(
+    services.database,
+    ctx,
+    async (scope) =>
+      (
+        await scope.conn.query(
+          'select object, key, type from custom_fields where org_id = $1 and retired_at is null',
+          [ctx.orgId],
+        )
+      ).rows as { object: string; key: string; type: string }[],
+    { readOnly: true },
+  );
+  /** GoHighLevel field id: where its values go (a Cairn custom field, or null: no place). */
+  const fieldPlace = new Map<string, { object: string; key: string; type: string; label: string } | null>();
+  const toCreate: {
+    object: string;
+    key: string;
+    type: string;
+    label: string;
+    options: { value: string; label: string }[];
+  }[] = [];
+  for (const f of data.customFields) {
+    const object = str(f.objectKey) === 'opportunity' ? 'opportunity' : 'contact';
+    const type = FIELD_TYPE[str(f.dataType)] ?? null;
+    const options = optionsOf(f);
+    const label = (str(f.name) || str(f.fieldKey) || f.id).slice(0, 100);
+    const kind =
+      type && (type === 'select' || type === 'multi_select') && options.length === 0 ? 'long_text' : type;
+    if (!kind) {
+      fieldPlace.set(f.id, null);
+      because(
+        report.objects.custom_field!,
+        'skipped',
+        `type ${str(f.dataType) || 'unknown'} has no Cairn field (values kept in notes or listed)`,
+      );
+      continue;
+    }
+    const key = cairnKeyOf(f);
+    const same = existingFields.find((x) => x.object === object && x.key === key);
+    if (same && same.type !== kind) {
+      fieldPlace.set(f.id, null);
+      because(
+        report.objects.custom_field!,
+        'skipped',
+        `a Cairn field ${key} of another type exists (values kept in notes or listed)`,
+      );
+      continue;
+    }
+    const planned = toCreate.find((x) => x.object === object && x.key === key);
+    if (planned && planned.type !== kind) {
+      fieldPlace.set(f.id, null);
+      because(
+        report.objects.custom_field!,
+        'skipped',
+        `two GoHighLevel fields share the key ${key} (values kept in notes or listed)`,
+      );
+      continue;
+    }
+    fieldPlace.set(f.id, { object, key, type: kind, label });
+    if (same || planned) because(report.objects.custom_field!, 'matched', 'key and type');
+    else {
+      toCreate.push({ object, key, type: kind, label, options });
+      because(report.objects.custom_field!, 'created', 'new');
+    }
+  }
+  const customColumns = (object: string) => [
+    ...new Set([...fieldPlace.values()].flatMap((p) => (p && p.object === object ? [p.key] : []))),
+  ];
+  const contactCustom = customColumns('contact');
+  const opportunityCustom = customColumns('opportunity');
+  /** A record's custom values as cells of `columns`; values with no place are given to `unplacedValue`. */
+  const customCells = (
+    object: string,
+    r: Json,
+    columns: string[],
+    unplacedValue: (field: string, value: unknown) => void,
+  ) => {
+    const cells = columns.map(() => '');
+    for (const { id, value } of customValuesOf(r)) {
+      const place = fieldPlace.get(id);
+      if (place && place.object === object) cells[columns.indexOf(place.key)] = cellOf(place.type, value);
+      else {
+        const def = data.customFields.find((f) => f.id === id);
+        unplacedValue(`customFields.${def?.fieldKey ?? def?.name ?? id}`, value);
+      }
+    }
+    return cells;
   };
 
   // ---- companies (GoHighLevel's business of a contact: businessId and companyName)
@@ -252,22 +432,18 @@ export async function migrateGoHighLevel(
       'Source',
       'Owner',
       'Notes',
+      ...contactCustom.map((k) => `custom.${k}`),
     ],
   ];
   const contactMeta: { id: string; email: string; phone: string; named: boolean }[] = [];
   for (const c of contacts) {
     const extra: string[] = [];
+    const custom = customCells('contact', c, contactCustom, (fieldKey, value) => {
+      note('contact', fieldKey, value, 'notes');
+      extra.push(`${fieldKey}: ${str(value)}`);
+    });
     for (const [k, v] of Object.entries(c)) {
-      if (CONTACT_KNOWN.has(k)) continue;
-      if (k === 'customFields' && Array.isArray(v)) {
-        for (const f of v as { id?: string; key?: string; value?: unknown; field_value?: unknown }[]) {
-          const value = f?.value ?? f?.field_value;
-          const fieldKey = `customFields.${f?.key ?? f?.id ?? '?'}`;
-          note('contact', fieldKey, value, 'notes');
-          if (value !== undefined && value !== null && value !== '') extra.push(`${fieldKey}: ${str(value)}`);
-        }
-        continue;
-      }
+      if (CONTACT_KNOWN.has(k) || k === 'customFields') continue;
       note('contact', k, v, 'notes');
       if (v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0))
         extra.push(`${k}: ${str(v)}`);
@@ -286,6 +462,7 @@ export async function migrateGoHighLevel(
       str(c.source),
       userEmail.get(str(c.assignedTo)) ?? '',
       extra.length ? `GoHighLevel fields:\n${extra.join('\n')}` : '',
+      ...custom,
     ]);
     contactMeta.push({
       id: c.id,
@@ -303,11 +480,23 @@ export async function migrateGoHighLevel(
       if (!stageOrder.includes(s.name) && stageOrder.length < 50) stageOrder.push(s.name);
     }
   const opportunityRows: string[][] = [
-    ['GoHighLevel id', 'Title', 'Amount', 'Contact', 'Pipeline', 'Stage', 'Owner'],
+    [
+      'GoHighLevel id',
+      'Title',
+      'Amount',
+      'Contact',
+      'Pipeline',
+      'Stage',
+      'Owner',
+      ...opportunityCustom.map((k) => `custom.${k}`),
+    ],
   ];
   for (const o of opportunities) {
     for (const [k, v] of Object.entries(o))
-      if (!OPPORTUNITY_KNOWN.has(k)) note('opportunity', k, v, 'report');
+      if (!OPPORTUNITY_KNOWN.has(k) && k !== 'customFields') note('opportunity', k, v, 'report');
+    const custom = customCells('opportunity', o, opportunityCustom, (field, value) =>
+      note('opportunity', field, value, 'report'),
+    );
     const where = stageOf.get(str(o.pipelineStageId));
     if (!where) {
       because(report.objects.opportunity!, 'skipped', 'its pipeline stage is not among the pipelines read');
@@ -321,6 +510,46 @@ export async function migrateGoHighLevel(
       where.pipeline,
       where.stage,
       userEmail.get(str(o.assignedTo)) ?? '',
+      ...custom,
+    ]);
+  }
+  // ---- notes and tasks of the contacts (GET /contacts/{id}/notes and /tasks)
+  const contactIds = new Set(contacts.map((c) => c.id));
+  const noteRows: string[][] = [['GoHighLevel id', 'Body', 'Contact']];
+  for (const n of data.notes) {
+    const contactId = str(n.contactId);
+    if (!contactIds.has(contactId)) {
+      because(report.objects.note!, 'skipped', 'its contact is not among the contacts read');
+      continue;
+    }
+    const body = [str(n.title), str(n.body)].filter(Boolean).join('\n\n');
+    if (!body.trim()) {
+      because(report.objects.note!, 'skipped', 'empty');
+      continue;
+    }
+    for (const k of ['color', 'pinned']) note('note', k, n[k], 'report');
+    noteRows.push([str(n.id), body, contactId]);
+  }
+  const taskRows: string[][] = [
+    ['GoHighLevel id', 'Title', 'Description', 'Due date', 'Assignee', 'Contact'],
+  ];
+  for (const task of data.tasks) {
+    const contactId = str(task.contactId);
+    if (!contactIds.has(contactId)) {
+      because(report.objects.task!, 'skipped', 'its contact is not among the contacts read');
+      continue;
+    }
+    const due = Date.parse(str(task.dueDate));
+    if (task.completed === true) note('task', 'completed', true, 'description');
+    taskRows.push([
+      str(task.id),
+      (str(task.title) || 'GoHighLevel task').slice(0, 500),
+      [str(task.body), task.completed === true ? '(completed in GoHighLevel)' : '']
+        .filter(Boolean)
+        .join('\n'),
+      Number.isFinite(due) ? new Date(due).toISOString().slice(0, 10) : '',
+      userEmail.get(str(task.assignedTo)) ?? '',
+      contactId,
     ]);
   }
   report.unplaced_fields = [...unplaced.values()];
@@ -422,11 +651,43 @@ export async function migrateGoHighLevel(
             stages.has(`${p.name.toLowerCase()}|${s.name.toLowerCase()}`) ? 'matched' : 'created',
             stages.has(`${p.name.toLowerCase()}|${s.name.toLowerCase()}`) ? 'pipeline and stage name' : 'new',
           );
+      for (const [object, rows] of [
+        ['note', noteRows],
+        ['task', taskRows],
+      ] as const) {
+        const known = new Set(
+          (
+            await q<{ external_id: string }>(
+              'select external_id from external_ids where org_id = $1 and object = $2 and external_id = any($3::text[])',
+              [object, rows.slice(1).map((r) => r[0]!)],
+            )
+          ).map((r) => r.external_id),
+        );
+        for (const r of rows.slice(1))
+          because(
+            report.objects[object]!,
+            known.has(r[0]!) ? 'matched' : 'created',
+            known.has(r[0]!) ? 'GoHighLevel id (imported before)' : 'new',
+          );
+      }
     },
     { readOnly: true },
   );
-  report.requests = { sent: client.stats.requests, retried_429: client.stats.retried_429 };
   if (input.dry_run) return report;
+
+  // ---- the run: the custom fields first (an import maps columns onto existing fields)
+  for (const f of toCreate)
+    if (!existingFields.some((x) => x.object === f.object && x.key === f.key))
+      await createCustomField(services, ctx, f.object, {
+        label: f.label,
+        key: f.key,
+        type: f.type,
+        required: false,
+        ...(f.options.length && (f.type === 'select' || f.type === 'multi_select')
+          ? { options: f.options }
+          : {}),
+        description: 'From GoHighLevel',
+      } as Parameters<typeof createCustomField>[3]);
 
   // ---- the run: ordinary imports, written from the records read, run in order by one job
   const companyRows = [
@@ -457,20 +718,39 @@ export async function migrateGoHighLevel(
         'source',
         'owner',
         'notes',
+        ...contactCustom.map((k) => `custom.${k}`),
       ].map((target, index) => ({ index, target })),
       {},
     ],
     [
       'opportunity',
       opportunityRows,
-      ['external_id', 'title', 'amount', 'contact', 'pipeline', 'stage', 'owner'].map((target, index) => ({
+      [
+        'external_id',
+        'title',
+        'amount',
+        'contact',
+        'pipeline',
+        'stage',
+        'owner',
+        ...opportunityCustom.map((k) => `custom.${k}`),
+      ].map((target, index) => ({
         index,
         target,
       })),
       { create_missing_stages: true, ...(stageOrder.length ? { stage_order: stageOrder } : {}) },
     ],
+    ['note', noteRows, ['external_id', 'body', 'contact'].map((target, index) => ({ index, target })), {}],
+    [
+      'task',
+      taskRows,
+      ['external_id', 'title', 'description', 'due_date', 'assignee', 'contact'].map((target, index) => ({
+        index,
+        target,
+      })),
+      {},
+    ],
   ];
-  const ids: string[] = [];
   for (const [object, rows, mapping, options] of files) {
     if (rows.length < 2) continue;
     const created = await createImport(services, ctx, {
@@ -484,30 +764,9 @@ export async function migrateGoHighLevel(
     >[3]);
     await startImport(services, ctx, created.id, { enqueue: false });
     report.import_ids[object] = created.id;
-    ids.push(created.id);
+    await onImport(object, created.id);
   }
-  if (ids.length)
-    await withTenant(services.database, ctx, (scope) =>
-      services.jobs.send(scope.conn, GHL_MIGRATION_QUEUE, {
-        org_id: ctx.orgId,
-        import_ids: ids,
-      } satisfies GhlMigrationJob),
-    );
   return report;
-}
-
-/**
- * Runs a migration's imports one after the other (a later one refers to what an earlier created).
- * An import that throws is marked failed with the error, and the ones after it are left queued:
- * `POST /imports/{id}/start` resumes each from its checkpoint.
- */
-export function defineGhlMigrationJobs(services: Services): void {
-  services.jobs.define<GhlMigrationJob>({ name: GHL_MIGRATION_QUEUE }, async ({ data }) => {
-    for (const id of data.import_ids) {
-      const status = await runImportOrFail(services, data.org_id, id);
-      if (['failed', 'cancelled', 'overtaken'].includes(status)) return;
-    }
-  });
 }
 
 /** One field of a sampled record, as GoHighLevel has it and as Cairn stored it. */
@@ -645,7 +904,7 @@ export async function validateGoHighLevel(
 }
 
 /** A GoHighLevel read error as the problem the API answers. */
-function asProblem(error: unknown): unknown {
+export function asProblem(error: unknown): unknown {
   if (error instanceof GhlError)
     return new AppError(error.code === 'quota_exhausted' ? 429 : 422, error.code, error.message, {
       path: error.code === 'token_revoked' ? 'body.token' : 'body.location_id',

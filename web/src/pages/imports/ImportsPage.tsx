@@ -95,9 +95,14 @@ export function ImportsPage() {
 
   return (
     <Stack>
-      <Title order={1} size="h2">
-        Imports
-      </Title>
+      <Group justify="space-between">
+        <Title order={1} size="h2">
+          Imports
+        </Title>
+        <Anchor size="sm" renderRoot={(p) => <Link {...p} to="/imports/gohighlevel" />}>
+          Move in from GoHighLevel
+        </Anchor>
+      </Group>
       <Paper withBorder p="md">
         <form onSubmit={submit}>
           <Stack gap="sm">
