@@ -89,6 +89,8 @@ export type Kind =
   | 'step'
   | 'enrollment'
   | 'suppression'
+  | 'messageTemplate'
+  | 'freshMessageTemplate'
   | 'metaPage'
   | 'metaDelivery'
   | 'metaLead'

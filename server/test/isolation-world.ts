@@ -760,6 +760,17 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         );
         return { broadcast: created.id };
       }
+      case 'messageTemplate':
+      case 'freshMessageTemplate':
+        return {
+          [kind]: ok(
+            await c.post('/api/v1/message-templates', {
+              name: `${tn.marker} ${kind} ${randomBytes(3).toString('hex')}`,
+              body: 'Hello {{first_name}}',
+            }),
+            kind,
+          ).id,
+        };
       case 'suppression':
         return {
           suppression: ok(
@@ -944,6 +955,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'step',
     'enrollment',
     'suppression',
+    'messageTemplate',
     'metaPage',
     'metaDelivery',
     'metaLead',
