@@ -75,7 +75,7 @@ export function TemplateTextarea({
   const templates = useQuery({
     queryKey: ['message-templates', kind],
     queryFn: () => call(api.GET('/api/v1/message-templates', { params: { query: { kind } } })),
-    staleTime: 30_000,
+    staleTime: 5_000,
   });
   const all = templates.data?.data ?? [];
   const matches = slash ? matchTemplates(all, slash.query) : [];
