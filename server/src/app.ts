@@ -27,6 +27,7 @@ import { registerMetricsRoutes } from './modules/health/metrics.routes.js';
 import { registerHomeRoutes } from './modules/home/home.routes.js';
 import { registerImportRoutes } from './modules/imports/import.routes.js';
 import { registerMergeRoutes } from './modules/merges/merge.routes.js';
+import { registerMessageTemplateRoutes } from './modules/message-templates/message-template.routes.js';
 import { registerMetaRoutes } from './modules/meta/meta.routes.js';
 import { registerMigrationRoutes } from './modules/migrations/gohighlevel.routes.js';
 import { registerNoteRoutes } from './modules/notes/note.routes.js';
@@ -284,6 +285,7 @@ export async function buildApp(services: Services, options: { webDistDir?: strin
         registerSchedulingRoutes(v1 as ApiApp, services);
         registerPublicBookingRoutes(v1 as ApiApp, services);
         registerConversationRoutes(v1 as ApiApp, services);
+        registerMessageTemplateRoutes(v1 as ApiApp, services);
         registerReportRoutes(v1 as ApiApp, services);
         registerReportScheduleRoutes(v1 as ApiApp, services);
         registerSuppressionRoutes(v1 as ApiApp, services);

@@ -90,6 +90,8 @@ export type Kind =
   | 'step'
   | 'enrollment'
   | 'suppression'
+  | 'messageTemplate'
+  | 'freshMessageTemplate'
   | 'metaPage'
   | 'metaDelivery'
   | 'metaLead'

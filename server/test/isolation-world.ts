@@ -776,6 +776,17 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         );
         return { broadcast: created.id };
       }
+      case 'messageTemplate':
+      case 'freshMessageTemplate':
+        return {
+          [kind]: ok(
+            await c.post('/api/v1/message-templates', {
+              name: `${tn.marker} ${kind} ${randomBytes(3).toString('hex')}`,
+              body: 'Hello {{first_name}}',
+            }),
+            kind,
+          ).id,
+        };
       case 'suppression':
         return {
           suppression: ok(
@@ -961,6 +972,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'step',
     'enrollment',
     'suppression',
+    'messageTemplate',
     'metaPage',
     'metaDelivery',
     'metaLead',

@@ -29,6 +29,7 @@ import './isolation-workflow-cases.js';
 import './isolation-scheduling-cases.js';
 import './isolation-report-cases.js';
 import './isolation-conversation-cases.js';
+import './isolation-message-template-cases.js';
 import './isolation-operator-cases.js';
 import './isolation-sequence-cases.js';
 import './isolation-meta-cases.js';

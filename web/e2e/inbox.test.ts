@@ -95,6 +95,14 @@ describe('the inbox: a customer texts in, a salesperson reads and answers', () =
     });
     expect(inbound.status, await inbound.clone().text()).toBe(200);
 
+    // A template picked by typing `/` (issue 23): filled for the conversation's contact.
+    const template = await apiCall(page, 'POST', '/api/v1/message-templates', {
+      name: 'Shipping',
+      shortcut: 'ship',
+      kind: 'sms',
+      body: 'Hi {{first_name}}, yes:',
+    });
+    expect(template.status).toBe(201);
     await page
       .getByRole('navigation', { name: 'Main' })
       .getByRole('link', { name: /^Inbox/ })
@@ -103,13 +111,22 @@ describe('the inbox: a customer texts in, a salesperson reads and answers', () =
     await conversation.getByText('Do you ship to Lisbon?').waitFor();
     await conversation.click();
     await page.getByRole('heading', { name: 'Nina Norte', level: 3 }).waitFor();
-    await page.getByLabel('Reply').fill('Yes: three days to Lisbon.');
+    const reply = page.getByLabel('Reply');
+    await reply.click();
+    await reply.pressSequentially('/sh');
+    await page
+      .getByTestId('slash-menu')
+      .getByRole('option', { name: /\/ship/ })
+      .waitFor();
+    await reply.press('Enter');
+    await expect.poll(() => reply.inputValue()).toBe('Hi Nina, yes:');
+    await reply.pressSequentially(' three days to Lisbon.');
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     // In the thread (the conversation list's preview may show the reply too).
-    await page.getByTestId('message').filter({ hasText: 'Yes: three days to Lisbon.' }).waitFor();
+    await page.getByTestId('message').filter({ hasText: 'Hi Nina, yes: three days to Lisbon.' }).waitFor();
     await expect
       .poll(() => tw.sent.map((f) => f.get('Body')), { timeout: 20_000 })
-      .toEqual(['Yes: three days to Lisbon.']);
+      .toEqual(['Hi Nina, yes: three days to Lisbon.']);
     expect(tw.sent[0]?.get('To')).toBe('+14133881111');
   });
 });

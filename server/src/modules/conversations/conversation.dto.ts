@@ -202,7 +202,20 @@ export const Message = z
     text: z.string(),
     html: z.string().nullable(),
     attachments: z.array(
-      z.object({ filename: z.string().nullable(), content_type: z.string(), size: z.number() }),
+      z.object({
+        filename: z.string().nullable(),
+        content_type: z.string(),
+        size: z.number(),
+        file_id: z
+          .uuid()
+          .nullable()
+          .describe('The stored file (download: POST /files/{id}/link); null when refused or not kept'),
+        status: z
+          .enum(['stored', 'rejected', 'infected'])
+          .nullable()
+          .describe('What the files pipeline made of it; null when its bytes never reached Cairn'),
+        reason: z.string().nullable().describe('Why it was refused'),
+      }),
     ),
     status: z.enum(['received', 'queued', 'sending', 'sent', 'failed']),
     error: z.string().nullable().describe('Why the send failed: the provider’s answer'),
@@ -258,14 +271,38 @@ export const ConversationContact = z.strictObject({
     .describe("An existing contact; left out, the sender's contact is found or made"),
 });
 
+const Text = z
+  .string()
+  .min(1)
+  .max(100_000)
+  .describe(
+    'Template variables ({{first_name}}, {{company}}, {{contact.<field>}}, {{sender.name}}) are filled for the contact; 422 `unknown_variable` for one that names no field',
+  );
+const WithSignature = z
+  .boolean()
+  .optional()
+  .describe('E-mail: append your signature (default true); ignored on SMS');
+
+const Attachments = z
+  .array(z.uuid())
+  .max(10)
+  .optional()
+  .describe(
+    'E-mail: stored files to attach (upload them to the contact first: POST /files), at most 10 and 25 MB',
+  );
+
 export const Reply = z.strictObject({
-  text: z.string().min(1).max(100_000),
+  text: Text,
   subject: z.string().trim().max(500).optional(),
+  signature: WithSignature,
+  attachments: Attachments,
 });
 
 export const Compose = z.strictObject({
   channel_id: z.uuid(),
   to: z.string().trim().min(3).max(320).describe('An e-mail address, or a number in E.164 for SMS'),
   subject: z.string().trim().max(500).optional(),
-  text: z.string().min(1).max(100_000),
+  text: Text,
+  signature: WithSignature,
+  attachments: Attachments,
 });

@@ -166,9 +166,21 @@ export const messages = pgTable(
     text: text('text').notNull().default(''),
     /** The HTML part, sanitized. */
     html: text('html'),
-    /** Names, types and sizes of the attachments (their bytes are not kept yet). */
+    /**
+     * Names, types and sizes of the attachments; their bytes are in the files pipeline
+     * (`file_id`), or were refused there (`status`, `reason`) (issue 23).
+     */
     attachments: jsonb('attachments')
-      .$type<{ filename: string | null; content_type: string; size: number }[]>()
+      .$type<
+        {
+          filename: string | null;
+          content_type: string;
+          size: number;
+          file_id?: string | null;
+          status?: 'stored' | 'rejected' | 'infected' | null;
+          reason?: string | null;
+        }[]
+      >()
       .notNull()
       .default(sql`'[]'::jsonb`),
     /** `received`, `queued`, `sent`, `failed`. */

@@ -4,11 +4,13 @@ import { AppError, badRequest, notFound } from '../../platform/errors/app-error.
 import type { Services } from '../../platform/http/types.js';
 import { recordConsentIn } from '../consent/consent.service.js';
 import { createContactIn } from '../contacts/contact.service.js';
+import { renderForIn, signatureIn, withSignature } from '../message-templates/message-template.service.js';
 import { type ChannelRow, e164, isEmail } from './channel.service.js';
 import type { ConversationListQueryInput, ConversationView, MessageView } from './conversation.dto.js';
 import { channels, isMetaKind } from './conversation.schema.js';
-import { ingestMessage } from './inbound.service.js';
+import { type AttachmentMeta, ingestMessage } from './inbound.service.js';
 import { announceInbox } from './inbox-stream.js';
+import { outboundAttachmentsIn } from './message-attachments.service.js';
 import { metaProfileOf } from './meta-graph.js';
 import { queueMessage } from './send.service.js';
 import { suppressIn } from './suppression.service.js';
@@ -134,7 +136,16 @@ async function messagesOf(scope: TenantScope, conversationId: string): Promise<M
       order by created_at, id`,
     [scope.ctx.orgId, conversationId],
   );
-  return rows;
+  // Messages stored before the files pipeline took attachments name no file.
+  return rows.map((m) => ({
+    ...m,
+    attachments: m.attachments.map((a) => ({
+      ...a,
+      file_id: a.file_id ?? null,
+      status: a.status ?? null,
+      reason: a.reason ?? null,
+    })),
+  }));
 }
 
 /** A conversation with its full history, oldest message first. */
@@ -323,17 +334,57 @@ export async function channelIn(scope: TenantScope, id: string, path?: string): 
   return row!;
 }
 
+type OutgoingInput = {
+  text: string;
+  subject?: string | undefined;
+  signature?: boolean | undefined;
+  attachments?: string[] | undefined;
+};
+
+/**
+ * What a person sends (issue 23): its template variables filled for the contact (422
+ * `unknown_variable` for one that names no field, so a raw `{{...}}` never goes out) and, on
+ * e-mail, the member's signature appended unless `signature: false`.
+ */
+async function outgoingIn(
+  scope: TenantScope,
+  channel: ChannelRow,
+  contactId: string | null,
+  input: OutgoingInput,
+): Promise<{ text: string; subject?: string | undefined; attachments: AttachmentMeta[] }> {
+  const target = { contactId, sender: { name: channel.fromName, email: channel.address } };
+  let text = (await renderForIn(scope, target, input.text, 'body.text')).text;
+  const subject =
+    input.subject === undefined
+      ? undefined
+      : (await renderForIn(scope, target, input.subject, 'body.subject')).text;
+  const email = channel.kind === 'email' || channel.kind === 'local';
+  if (input.attachments?.length && !email)
+    throw new AppError(422, 'attachments_not_supported', 'Attachments go out on e-mail only', {
+      path: 'body.attachments',
+    });
+  const attachments = await outboundAttachmentsIn(scope, input.attachments ?? []);
+  if (email && input.signature !== false) text = withSignature(text, await signatureIn(scope));
+  return subject === undefined ? { text, attachments } : { text, subject, attachments };
+}
+
 /** A reply on a conversation: queued for sending. @returns the message, `queued` */
 export async function reply(
   services: Services,
   ctx: TenantContext,
   conversationId: string,
-  input: { text: string; subject?: string | undefined },
+  input: OutgoingInput,
 ): Promise<MessageView> {
   return withTenant(services.database, ctx, async (scope) => {
     const conversation = await loadConversation(scope, conversationId);
     const channel = await channelIn(scope, conversation.channel_id);
-    const id = await queueMessage(services, scope, channel, conversation, input);
+    const id = await queueMessage(
+      services,
+      scope,
+      channel,
+      conversation,
+      await outgoingIn(scope, channel, conversation.contact_id, input),
+    );
     return (await messagesOf(scope, conversationId)).find((m) => m.id === id)!;
   });
 }
@@ -342,7 +393,7 @@ export async function reply(
 export async function compose(
   services: Services,
   ctx: TenantContext,
-  input: { channel_id: string; to: string; subject?: string | undefined; text: string },
+  input: OutgoingInput & { channel_id: string; to: string },
 ): Promise<MessageView> {
   return withTenant(services.database, ctx, async (scope) => {
     const channel = await channelIn(scope, input.channel_id, 'body.channel_id');
@@ -385,7 +436,7 @@ export async function compose(
       scope,
       channel,
       { id: conversationId, counterpart: to, subject: input.subject ?? null },
-      { text: input.text, subject: input.subject },
+      await outgoingIn(scope, channel, contact[0]?.id ?? null, input),
     );
     return (await messagesOf(scope, conversationId)).find((m) => m.id === id)!;
   });

@@ -12,6 +12,7 @@ import {
 import { channels } from './conversation.schema.js';
 import { ingestMessage, parseEmail } from './inbound.service.js';
 import { mailboxWatchersOf, type WatchOptions } from './mailbox-watch.js';
+import { storeInboundAttachments } from './message-attachments.service.js';
 
 /** How often a mailbox is polled, seconds. */
 export const POLL_SECONDS = 60;
@@ -78,13 +79,17 @@ export async function syncMailbox(
         const parsed = await Promise.all(raws.map(async (r) => (r.source ? parseEmail(r.source) : null)));
         result.fetched += raws.length;
         const maxUid = Math.max(lastUid, ...batch);
+        const withFiles: { id: string; files: Buffer[] }[] = [];
         await withTenant(services.database, ctx, async (scope) => {
           for (const message of parsed) {
             if (!message) {
               result.rejected += 1;
               continue;
             }
-            if (await ingestMessage(services, scope, row, message)) result.stored += 1;
+            const id = await ingestMessage(services, scope, row, message);
+            if (!id) continue;
+            result.stored += 1;
+            if (message.files?.length) withFiles.push({ id, files: message.files });
           }
           await scope.tx
             .update(channels)
@@ -96,6 +101,8 @@ export async function syncMailbox(
             })
             .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, row.id)));
         });
+        // Their attachments through the files pipeline, once the messages are committed.
+        for (const m of withFiles) await storeInboundAttachments(services, ctx.orgId, m.id, m.files);
         lastUid = maxUid;
       }
       result.last_uid = lastUid;

@@ -12,8 +12,23 @@ import { announceInbox } from './inbox-stream.js';
 /** Bodies kept up to this many characters (text and HTML each); the rest is cut. */
 const MAX_BODY_CHARS = 1_000_000;
 const PREVIEW_CHARS = 200;
+/** Attachments kept per message (names and sizes; their bytes through the files pipeline). */
+const MAX_ATTACHMENTS = 100;
 /** A message with no Message-ID, or no thread found by its headers, joins a thread by subject this recent. */
 const SUBJECT_THREAD_DAYS = 30;
+
+/**
+ * What a message keeps of an attachment: its name, declared type and size, and once the files
+ * pipeline has seen it, the stored file (`file_id`) or why it was refused (`status`, `reason`).
+ */
+export type AttachmentMeta = {
+  filename: string | null;
+  content_type: string;
+  size: number;
+  file_id?: string | null;
+  status?: 'stored' | 'rejected' | 'infected' | null;
+  reason?: string | null;
+};
 
 export type Inbound = {
   messageId: string;
@@ -24,7 +39,12 @@ export type Inbound = {
   subject: string | null;
   text: string;
   html: string | null;
-  attachments: { filename: string | null; content_type: string; size: number }[];
+  attachments: AttachmentMeta[];
+  /**
+   * The attachments' bytes (an e-mail parsed here), for the files pipeline once the message is
+   * stored (`storeInboundAttachments`); in the order of `attachments`.
+   */
+  files?: Buffer[];
   providerId?: string | null;
   date?: Date | null;
   /** The delivery reports it carries (a bounce, a complaint). */
@@ -75,11 +95,12 @@ export async function parseEmail(raw: Buffer): Promise<Inbound | null> {
     subject: parsed.subject?.slice(0, 998) ?? null,
     text: cut(parsed.text ?? ''),
     html,
-    attachments: parsed.attachments.slice(0, 100).map((a) => ({
+    attachments: parsed.attachments.slice(0, MAX_ATTACHMENTS).map((a) => ({
       filename: a.filename?.slice(0, 255) ?? null,
       content_type: a.contentType,
       size: a.size,
     })),
+    files: parsed.attachments.slice(0, MAX_ATTACHMENTS).map((a) => a.content),
     date: parsed.date ?? null,
   };
 }

@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import { and, eq, sql } from 'drizzle-orm';
 import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
@@ -11,8 +12,9 @@ import { recordIntegration } from '../ops/integration-health.service.js';
 import { type ChannelRow, imapClientOf, pooledSmtpTransportOf } from './channel.service.js';
 import { type ChannelKind, channels, isMetaKind, messages } from './conversation.schema.js';
 import { sendThroughProvider } from './email-provider.js';
-import { previewOf } from './inbound.service.js';
+import { type AttachmentMeta, previewOf } from './inbound.service.js';
 import { announceInbox } from './inbox-stream.js';
+import { mailAttachmentsOf } from './message-attachments.service.js';
 import { sendMetaMessage } from './meta-graph.js';
 import { twilioClient } from './twilio.js';
 
@@ -76,7 +78,7 @@ export async function queueMessage(
   scope: TenantScope,
   channel: ChannelRow,
   conversation: { id: string; counterpart: string; subject: string | null },
-  input: { text: string; subject?: string | undefined },
+  input: { text: string; subject?: string | undefined; attachments?: AttachmentMeta[] | undefined },
   options: QueueOptions = {},
 ): Promise<string> {
   const orgId = scope.ctx.orgId;
@@ -120,6 +122,7 @@ export async function queueMessage(
     toAddresses: [conversation.counterpart],
     subject,
     text: input.text,
+    attachments: input.attachments ?? [],
     status: 'queued',
     idempotencyKey: options.idempotencyKey ?? id,
     headers: options.headers ?? {},
@@ -164,8 +167,20 @@ async function deliver(
       });
       return { ok: true, providerId: sent.sid };
     }
+    const files = await mailAttachmentsOf(services, message.orgId, message.attachments);
     if (channel.kind === 'local') {
       // The built-in local mailbox: kept in the organization's outbox, reaching no one.
+      const kept = await Promise.all(
+        files.map(async (f) => {
+          const content = await buffer(f.content);
+          return {
+            filename: f.filename,
+            content_type: f.contentType,
+            sha256: createHash('sha256').update(content).digest('hex'),
+            base64: content.toString('base64'),
+          };
+        }),
+      );
       await withTenant(
         services.database,
         { orgId: message.orgId, actor: { type: 'system', id: null } },
@@ -177,11 +192,21 @@ async function deliver(
             recipient: to,
             subject: message.subject ?? '(no subject)',
             text: message.text,
+            attachments: kept,
           }),
       );
       return { ok: true, providerId: message.messageId };
     }
-    if (channel.settings.provider)
+    if (channel.settings.provider) {
+      if (files.length) {
+        for (const f of files) f.content.destroy();
+        return {
+          ok: false,
+          error:
+            'attachments_not_supported: this channel sends through a provider API; send attachments from an SMTP mailbox',
+          retry: false,
+        };
+      }
       return await sendThroughProvider(services, channel, {
         from: { address: channel.address, name: channel.fromName },
         to,
@@ -195,6 +220,7 @@ async function deliver(
         },
         cairnId: message.id,
       });
+    }
     const info = await pooledSmtpTransportOf(services, channel).sendMail({
       from: channel.fromName ? { name: channel.fromName, address: channel.address } : channel.address,
       to,
@@ -202,6 +228,7 @@ async function deliver(
       text: message.text,
       messageId: message.messageId ?? undefined,
       headers: message.headers,
+      ...(files.length ? { attachments: files } : {}),
       ...(message.inReplyTo ? { inReplyTo: message.inReplyTo } : {}),
       ...(message.references.length ? { references: message.references } : {}),
     });
@@ -210,8 +237,9 @@ async function deliver(
     const e = error as { message?: string; responseCode?: number; status?: number; code?: unknown };
     const text = (e.message ?? String(error)).slice(0, 500);
     // SMTP 5xx and Twilio 4xx are final; anything else (network, 4xx SMTP, 429, 5xx) may pass.
-    const retry =
-      typeof e.responseCode === 'number'
+    const retry = text.startsWith('attachment_missing')
+      ? false
+      : typeof e.responseCode === 'number'
         ? e.responseCode < 500
         : typeof e.status === 'number'
           ? e.status === 429 || e.status >= 500

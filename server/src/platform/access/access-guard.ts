@@ -97,6 +97,9 @@ export function rightsOfRoute(method: string, url: string): RouteRights | undefi
   // The inbox: conversations and messages with contacts (issue 23).
   if (head === 'conversations' || head === 'messages')
     return { object: 'contact', right: method === 'GET' ? 'read' : 'update' };
+  // Message templates (issue 23) are texts, no records; rendering one reads the contact it fills.
+  if (head === 'message-templates')
+    return parts[1] === 'render' ? { object: 'contact', right: 'read' } : 'none';
   if (head === 'price-lists') return { object: 'product', right: method === 'GET' ? 'read' : 'update' };
   // Quotes are the deals' documents.
   if (head === 'quotes')

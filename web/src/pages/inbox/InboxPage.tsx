@@ -10,22 +10,52 @@ import {
   Stack,
   Tabs,
   Text,
-  Textarea,
   Title,
+  Tooltip,
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call, type Schemas } from '../../api/client';
 import { meQuery } from '../../lib/query';
 import { EmptyState } from '../../shell/states';
+import { download, formatSize } from '../records/AttachmentsPanel';
 import { ChannelIcon } from './ChannelIcon';
 import { Channels } from './ChannelsPanel';
+import { ReplyBox } from './Composer';
 import { useLiveInbox } from './useLiveInbox';
 
 type Conversation = Schemas['Conversation'];
 type Message = Schemas['Message'];
 
 const when = (iso: string) => new Date(iso).toLocaleString();
+
+/** A message's attachments: stored ones download; refused ones show why (issue 23). */
+function MessageAttachments({ attachments }: { attachments: Message['attachments'] }) {
+  return (
+    <Group gap="xs" mt="xs" data-testid="message-attachments">
+      {attachments.map((a, i) =>
+        a.file_id && a.status === 'stored' ? (
+          <Button
+            // biome-ignore lint/suspicious/noArrayIndexKey: a message's attachments are a fixed list
+            key={i}
+            size="compact-xs"
+            variant="default"
+            onClick={() => void download(a.file_id!)}
+          >
+            {a.filename ?? 'attachment'} ({formatSize(a.size)})
+          </Button>
+        ) : (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a message's attachments are a fixed list
+          <Tooltip key={i} label={a.reason ?? 'Not kept'} disabled={!a.reason}>
+            <Badge size="sm" variant="light" color={a.status ? 'red' : 'gray'}>
+              {a.filename ?? a.content_type} {a.status ? `· ${a.status}` : ''}
+            </Badge>
+          </Tooltip>
+        ),
+      )}
+    </Group>
+  );
+}
 
 /** One message of a thread: who, when, the text, and a failed send's reason with a retry. */
 function MessageItem({ m, onRetry }: { m: Message; onRetry: () => void }) {
@@ -74,6 +104,7 @@ function MessageItem({ m, onRetry }: { m: Message; onRetry: () => void }) {
       <Text size="sm" style={{ whiteSpace: 'pre-wrap' }}>
         {m.text}
       </Text>
+      {m.attachments.length > 0 && <MessageAttachments attachments={m.attachments} />}
       {m.status === 'failed' && (
         <Alert color="red" mt="xs" title="Not sent">
           <Group justify="space-between">
@@ -90,7 +121,6 @@ function MessageItem({ m, onRetry }: { m: Message; onRetry: () => void }) {
 
 function Thread({ id }: { id: string }) {
   const queryClient = useQueryClient();
-  const [text, setText] = useState('');
   const thread = useQuery({
     queryKey: ['conversations', 'thread', id],
     queryFn: async () => {
@@ -105,12 +135,6 @@ function Thread({ id }: { id: string }) {
     refetchInterval: 15_000,
   });
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['conversations'] });
-  const send = useMutation({
-    mutationFn: () =>
-      call(api.POST('/api/v1/conversations/{id}/messages', { params: { path: { id } }, body: { text } })),
-    onSuccess: () => setText(''),
-    onSettled: refresh,
-  });
   const retry = useMutation({
     mutationFn: (messageId: string) =>
       call(api.POST('/api/v1/messages/{id}/retry', { params: { path: { id: messageId } } })),
@@ -173,19 +197,7 @@ function Thread({ id }: { id: string }) {
           <MessageItem key={m.id} m={m} onRetry={() => retry.mutate(m.id)} />
         ))}
       </Stack>
-      <Textarea
-        label="Reply"
-        autosize
-        minRows={3}
-        value={text}
-        onChange={(e) => setText(e.currentTarget.value)}
-        error={send.error?.message}
-      />
-      <Group justify="flex-end">
-        <Button onClick={() => send.mutate()} loading={send.isPending} disabled={!text.trim()}>
-          Send
-        </Button>
-      </Group>
+      <ReplyBox conversationId={c.id} channelKind={c.channel.kind} contactId={c.contact?.id ?? null} />
     </Stack>
   );
 }

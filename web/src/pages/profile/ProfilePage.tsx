@@ -8,6 +8,7 @@ import {
   Stack,
   Switch,
   Text,
+  Textarea,
   TextInput,
   Title,
 } from '@mantine/core';
@@ -51,6 +52,51 @@ export function ProfilePage() {
       {status && me?.role === 'admin' && (
         <RequireForEveryone enabled={status.enabled} required={status.required} />
       )}
+      {me?.organization && <SignatureSection />}
+    </Stack>
+  );
+}
+
+/** My e-mail signature in this organization (issue 23): appended to the e-mails I send, not to SMS. */
+function SignatureSection() {
+  const queryClient = useQueryClient();
+  const current = useQuery({
+    queryKey: ['me', 'signature'],
+    queryFn: () => call(api.GET('/api/v1/me/signature')),
+  });
+  const [draft, setDraft] = useState<string | null>(null);
+  const save = useMutation({
+    mutationFn: (signature: string) =>
+      call(api.PUT('/api/v1/me/signature', { body: { signature: signature.trim() ? signature : null } })),
+    onSuccess: (data) => {
+      queryClient.setQueryData(['me', 'signature'], data);
+      setDraft(null);
+      toast.show({ color: 'green', message: 'Signature saved' });
+    },
+  });
+  const value = draft ?? current.data?.signature ?? '';
+  return (
+    <Stack gap="xs">
+      <Title order={2} size="h3">
+        E-mail signature
+      </Title>
+      <Text size="sm" c="dimmed">
+        Added under your e-mail replies and new e-mails (you can leave it out per message); never added to
+        SMS.
+      </Text>
+      <Textarea
+        aria-label="E-mail signature"
+        autosize
+        minRows={3}
+        value={value}
+        onChange={(e) => setDraft(e.currentTarget.value)}
+        error={save.error?.message}
+      />
+      <Group justify="flex-end">
+        <Button onClick={() => save.mutate(value)} loading={save.isPending} disabled={draft === null}>
+          Save signature
+        </Button>
+      </Group>
     </Stack>
   );
 }

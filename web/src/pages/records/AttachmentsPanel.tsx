@@ -27,7 +27,7 @@ export function formatSize(bytes: number): string {
  * Uploads one file with its progress (XMLHttpRequest: fetch reports no upload progress).
  * Resolves with the stored file; rejects with the server's problem (a refused file says why).
  */
-function uploadWithProgress(
+export function uploadWithProgress(
   object: string,
   id: string,
   file: File,
@@ -58,7 +58,7 @@ function uploadWithProgress(
 }
 
 /** Opens a short-lived download link: the browser saves the file (it is always an attachment). */
-async function download(fileId: string) {
+export async function download(fileId: string) {
   const link = await call(api.POST('/api/v1/files/{id}/link', { params: { path: { id: fileId } } }));
   const a = document.createElement('a');
   a.href = link.url;

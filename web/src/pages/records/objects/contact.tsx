@@ -2,7 +2,7 @@ import { ActionIcon, Anchor, Badge, Button, Group, Stack, TagsInput, Text } from
 import { IconPencil, IconX } from '@tabler/icons-react';
 import { queryOptions, useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { type ReactNode, useState } from 'react';
+import { lazy, type ReactNode, Suspense, useState } from 'react';
 import { api, call } from '../../../api/client';
 import { EmailLink, PhoneLink } from '../../../lib/phone';
 import { RecordPicker } from '../../../lib/pickers';
@@ -10,6 +10,11 @@ import { ErrorAlert } from '../../../shell/states';
 import { ContactActions } from '../DealActions';
 import { ContactPrivacyActions } from './contact-privacy';
 import type { CreateInputProps, ObjectPlugin, PanelProps } from './types';
+
+// "Message" (issue 23) and its composer load with the first contact page that shows it.
+const ContactMessageAction = lazy(() =>
+  import('./contact-message').then((m) => ({ default: m.ContactMessageAction })),
+);
 
 /** The contact as its endpoint types it (e-mails, phones, companies), from the page's cached read. */
 const contactQuery = (id: string) =>
@@ -236,6 +241,9 @@ export const contactPlugin: ObjectPlugin = {
   Header: ContactHeader,
   Actions: (props) => (
     <>
+      <Suspense fallback={null}>
+        <ContactMessageAction {...props} />
+      </Suspense>
       <ContactActions {...props} />
       <ContactPrivacyActions {...props} />
     </>
