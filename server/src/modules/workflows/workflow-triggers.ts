@@ -18,6 +18,11 @@ export type TriggerKind = {
   matches(event: EventEnvelope, trigger: Trigger, object: string): boolean;
   /** A tag the record must carry now, checked with the conditions (a record created with the tag). */
   requiresTag?(event: EventEnvelope, trigger: Trigger): string | undefined;
+  /**
+   * The record of the workflow's object the run is on, when it is not the event's subject (a form
+   * submission's contact, a message's contact); undefined: none, no run.
+   */
+  recordOf?(event: EventEnvelope, trigger: Trigger, object: string): string | undefined;
 };
 
 const kinds = new Map<string, TriggerKind>();
