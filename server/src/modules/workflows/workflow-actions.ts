@@ -10,6 +10,7 @@ import {
   deliverOnceNotifications,
 } from '../notifications/notification-delivery.service.js';
 import { moveOpportunityIn } from '../opportunities/opportunity-moves.service.js';
+import { isZone, nextWindowOpening } from '../sequences/sending-window.util.js';
 import { durationSeconds, type Step } from './workflow.definition.js';
 import { workflowCursors } from './workflow.schema.js';
 import {
@@ -387,12 +388,32 @@ function nextTimeOfDay(hhmm: string, timeZone: string): Date {
   return new Date(Math.floor((now.getTime() + delta) / 60_000) * 60_000);
 }
 
+/**
+ * The zone a business-hours wait reads the record's hours in: its `time_zone` field (a custom
+ * field of contacts, as sequences read it) when it is a valid IANA zone, else the step's, else
+ * the organization's.
+ */
+async function contactZone(ctx: StepContext, stepZone: string | undefined): Promise<string> {
+  const record = await ctx.record();
+  const own = ((record.custom ?? {}) as Record<string, unknown>).time_zone ?? record.time_zone;
+  if (typeof own === 'string' && isZone(own)) return own;
+  if (stepZone && isZone(stepZone)) return stepZone;
+  const { rows } = await ctx.scope.conn.query<{ zone: string }>(
+    'select time_zone as zone from organizations where id = $1',
+    [ctx.scope.ctx.orgId],
+  );
+  return rows[0]?.zone && isZone(rows[0].zone) ? rows[0].zone : 'UTC';
+}
+
 registerAction('wait', {
   async run(ctx) {
     const step = as(ctx, 'wait');
     if (ctx.phase === 'resume') return done({ waited: true });
     let until: Date;
-    if (step.duration) until = new Date(Date.now() + durationSeconds(step.duration) * 1000);
+    if (step.business_hours) {
+      const zone = await contactZone(ctx, step.timezone);
+      until = nextWindowOpening(new Date(), zone, step.business_hours) ?? new Date();
+    } else if (step.duration) until = new Date(Date.now() + durationSeconds(step.duration) * 1000);
     else if (step.until) until = new Date(step.until);
     else {
       const zone = step.timezone ?? 'UTC';

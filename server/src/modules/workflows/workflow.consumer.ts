@@ -82,6 +82,8 @@ const eventTriggerTypes = () =>
     'opportunity_won',
     'opportunity_lost',
     'task_overdue',
+    'form_submitted',
+    'message_received',
   ].filter((t) => (triggerKind(t)?.events.length ?? 0) > 0);
 
 /** Whether an event after `event` changed the tags of its record. */
