@@ -136,7 +136,7 @@ async function main() {
     '## Workflows (issue 24)',
     '',
     `${new Date().toISOString().slice(0, 10)}, commit ${commit}; ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores; PostgreSQL ${version}; Node ${process.version}; ${loadAverageNote()}.`,
-    `${N.toLocaleString('en-US')} \`tag_added\` events (bulk tag, ${BULK} per request, real HTTP) -> add tag, update field, notify owner; pg-boss workers in the same process (10 steps at a time).`,
+    `${N.toLocaleString('en-US')} \`tag_added\` events (bulk tag, ${BULK} per request, real HTTP) -> add tag, update field, notify owner; pg-boss workers in the same process (step jobs of up to 50 runs, 6 at once).`,
     '',
     table,
     '<!-- workflows:end -->',

@@ -45,6 +45,13 @@ export type TenantScope = {
    * on the embedded database, where each statement must be awaited before the next is sent.
    */
   pipeline?: boolean;
+  /**
+   * When set, `emitEvent` / `emitEvents` collect the ids of the events they append here instead of
+   * each enqueuing its own dispatch job; the owner of the scope sends them as one dispatch job
+   * before its transaction commits (`flushDispatch`): a workflow step batch's events cost one job,
+   * not one per event.
+   */
+  deferredDispatch?: string[];
 };
 
 /** The unprivileged role every tenant query runs as: it cannot bypass row-level security. */

@@ -17074,6 +17074,23 @@ export interface components {
             /** @constant */
             type: "send_email";
         } | {
+            /** @description Go on now if it is within these hours in the contact’s time zone, else wait until they open */
+            business_hours?: {
+                /**
+                 * @default [
+                 *       1,
+                 *       2,
+                 *       3,
+                 *       4,
+                 *       5
+                 *     ]
+                 */
+                days: number[];
+                /** @default 17:00 */
+                end: string;
+                /** @default 09:00 */
+                start: string;
+            };
             /** @description A duration: `{amount: 1, unit: "days"}` */
             duration?: {
                 amount: number;
@@ -17321,6 +17338,23 @@ export interface components {
             /** @constant */
             type: "send_email";
         } | {
+            /** @description Go on now if it is within these hours in the contact’s time zone, else wait until they open */
+            business_hours?: {
+                /**
+                 * @default [
+                 *       1,
+                 *       2,
+                 *       3,
+                 *       4,
+                 *       5
+                 *     ]
+                 */
+                days: number[];
+                /** @default 17:00 */
+                end: string;
+                /** @default 09:00 */
+                start: string;
+            };
             /** @description A duration: `{amount: 1, unit: "days"}` */
             duration?: {
                 amount: number;
@@ -17499,6 +17533,44 @@ export interface components {
         } | {
             /** @description A filter tree the record must match */
             conditions?: components["schemas"]["FilterNode"];
+            /**
+             * Format: uuid
+             * @description Only this form; any form when absent
+             */
+            form_id?: string;
+            /** @constant */
+            type: "form_submitted";
+        } | {
+            /**
+             * @description Only messages of this kind of channel; any when absent
+             * @enum {string}
+             */
+            channel_kind?: "email" | "sms" | "messenger" | "instagram";
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            /** @constant */
+            type: "message_received";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
+            /**
+             * @default before
+             * @enum {string}
+             */
+            direction: "before" | "after";
+            /** @description A date or date-time field of the object */
+            field: string;
+            /** @description How long before (or after) the date; none: on the date */
+            offset?: {
+                amount: number;
+                /** @enum {string} */
+                unit: "minutes" | "hours" | "days";
+            };
+            /** @constant */
+            type: "date_reached";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
             /** @description Five-field cron: minute hour day month weekday */
             cron: string;
             /** @default UTC */
@@ -17555,6 +17627,44 @@ export interface components {
             conditions?: components["schemas"]["FilterNodeInput"];
             /** @constant */
             type: "task_overdue";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /**
+             * Format: uuid
+             * @description Only this form; any form when absent
+             */
+            form_id?: string;
+            /** @constant */
+            type: "form_submitted";
+        } | {
+            /**
+             * @description Only messages of this kind of channel; any when absent
+             * @enum {string}
+             */
+            channel_kind?: "email" | "sms" | "messenger" | "instagram";
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /** @constant */
+            type: "message_received";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /**
+             * @default before
+             * @enum {string}
+             */
+            direction: "before" | "after";
+            /** @description A date or date-time field of the object */
+            field: string;
+            /** @description How long before (or after) the date; none: on the date */
+            offset?: {
+                amount: number;
+                /** @enum {string} */
+                unit: "minutes" | "hours" | "days";
+            };
+            /** @constant */
+            type: "date_reached";
         } | {
             /** @description A filter tree the record must match */
             conditions?: components["schemas"]["FilterNodeInput"];

@@ -138,3 +138,55 @@ export async function statusFieldsOf(scope: TenantScope, object: string): Promis
     return undefined;
   }
 }
+
+/**
+ * `deliverNotification` for many once-keyed drafts (a workflow step on a batch of records), in
+ * three statements whatever their number: the same recipient checks (a member, the kind's in-app
+ * setting on), one insert that drops a draft whose once-key was delivered before, one
+ * `pg_notify` per recipient written to.
+ * @returns whether each draft was written, in order
+ */
+export async function deliverOnceNotifications(
+  scope: TenantScope,
+  drafts: (NotificationDraft & { onceKey: string })[],
+): Promise<boolean[]> {
+  const { conn, ctx } = scope;
+  const valid = drafts.map((d) => UUID.test(d.recipientId) && UUID.test(d.recordId));
+  const rows = drafts.flatMap((d, i) =>
+    valid[i]
+      ? [
+          {
+            recipient_id: d.recipientId,
+            kind: d.kind,
+            object: d.object,
+            record_id: d.recordId,
+            record_name: d.recordName,
+            actor_id: d.actorId,
+            detail: d.detail ?? null,
+            event_id: d.eventId,
+            count: d.count ?? 1,
+            once_key: d.onceKey,
+          },
+        ]
+      : [],
+  );
+  if (rows.length === 0) return drafts.map(() => false);
+  const { rows: written } = await conn.query<{ recipient_id: string; once_key: string }>(
+    `insert into notifications (org_id, recipient_id, kind, object, record_id, record_name, actor_id,
+        detail, event_id, count, once_key)
+     select $1, x.recipient_id, x.kind, x.object, x.record_id, x.record_name, x.actor_id, x.detail,
+            x.event_id, x.count, x.once_key
+       from jsonb_to_recordset($2::jsonb) as x(recipient_id uuid, kind text, object text, record_id uuid,
+            record_name text, actor_id uuid, detail text, event_id uuid, count int, once_key text)
+      where exists (select 1 from members m where m.organization_id = $1 and m.user_id = x.recipient_id)
+        and coalesce((select s.in_app from notification_settings s
+                       where s.org_id = $1 and s.user_id = x.recipient_id and s.kind = x.kind), true)
+     on conflict (org_id, recipient_id, once_key) do nothing
+     returning recipient_id::text as recipient_id, once_key`,
+    [ctx.orgId, JSON.stringify(rows)],
+  );
+  const done = new Set(written.map((w) => `${w.recipient_id}:${w.once_key}`));
+  for (const recipient of new Set(written.map((w) => w.recipient_id)))
+    await conn.query(`select pg_notify($1, $2)`, [NOTIFY_CHANNEL, `${ctx.orgId}:${recipient}`]);
+  return drafts.map((d) => done.has(`${d.recipientId.toLowerCase()}:${d.onceKey}`));
+}

@@ -1,20 +1,27 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { TenantScope } from '../../db/tenant.js';
-import { AppError } from '../../platform/errors/app-error.js';
-import { emitEvent } from '../../platform/events/events.js';
+import { AppError, notFound } from '../../platform/errors/app-error.js';
+import { emitEvent, emitEvents } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
-import { deliverNotification } from '../notifications/notification-delivery.service.js';
+import {
+  deliverNotification,
+  deliverOnceNotifications,
+} from '../notifications/notification-delivery.service.js';
 import { moveOpportunityIn } from '../opportunities/opportunity-moves.service.js';
+import { isZone, nextWindowOpening } from '../sequences/sending-window.util.js';
 import { durationSeconds, type Step } from './workflow.definition.js';
 import { workflowCursors } from './workflow.schema.js';
 import {
+  batchWriter,
   createRecordOf,
   createTaskFor,
   readRecord,
+  readRecords,
   recordMatches,
   recordName,
+  recordNames,
   updateRecordFields,
 } from './workflow-records.js';
 import { renderTemplate } from './workflow-templates.js';
@@ -45,7 +52,15 @@ export type StepOutcome =
   | { kind: 'wait'; until: Date; output: Record<string, unknown> }
   | { kind: 'exit'; output: Record<string, unknown> };
 
-export type ActionKind = { run(ctx: StepContext): Promise<StepOutcome> };
+export type ActionKind = {
+  run(ctx: StepContext): Promise<StepOutcome>;
+  /**
+   * The same step for many runs at once (same definition step; `scope` carries one of them as
+   * trace): one write for the batch. An item that cannot be done is its Error (it fails alone);
+   * a throw fails the batch, which then runs one by one through `run`. Never called dry.
+   */
+  runMany?(ctxs: StepContext[], scope: TenantScope): Promise<(StepOutcome | Error)[]>;
+};
 
 const actions = new Map<string, ActionKind>();
 
@@ -75,27 +90,53 @@ const as = <T extends Step['type']>(ctx: StepContext, _type: T) => ctx.step as E
 
 const listOf = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
 
+/** A tag step's new tags for a record's current ones, or null when it has nothing to change. */
+function retagged(tags: unknown, tag: string, add: boolean): string[] | null {
+  const list = listOf(tags);
+  const has = list.some((t) => t.toLowerCase() === tag.toLowerCase());
+  if (add) return has ? null : [...list, tag];
+  return has ? list.filter((t) => t.toLowerCase() !== tag.toLowerCase()) : null;
+}
+
+/** A tag step on many records through the object's batch write (one update, one event insert). */
+async function retagMany(ctxs: StepContext[], scope: TenantScope, add: boolean) {
+  const { tag } = ctxs[0]!.step as { tag: string };
+  const writer = batchWriter(ctxs[0]!.def);
+  if (!writer) throw new Error('no batch write for this object');
+  const results = await writer(
+    scope,
+    ctxs[0]!.services,
+    ctxs.map((ctx) => ({
+      id: ctx.run.recordId,
+      input: (current: { tags?: unknown }) => {
+        const tags = retagged(current.tags, tag, add);
+        return tags ? { tags } : null;
+      },
+    })),
+  );
+  return results.map((r) => (r.ok ? done({ tag, changed: r.written }) : r.error));
+}
+
 registerAction('add_tag', {
   async run(ctx) {
     const { tag } = as(ctx, 'add_tag');
-    const tags = listOf((await ctx.record()).tags);
-    if (tags.some((t) => t.toLowerCase() === tag.toLowerCase())) return done({ tag, changed: false });
-    if (!ctx.dry)
-      await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags: [...tags, tag] });
+    const tags = retagged((await ctx.record()).tags, tag, true);
+    if (!tags) return done({ tag, changed: false });
+    if (!ctx.dry) await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags });
     return done({ tag, changed: true, ...(ctx.dry ? { would: `add the tag ${tag}` } : {}) });
   },
+  runMany: (ctxs, scope) => retagMany(ctxs, scope, true),
 });
 
 registerAction('remove_tag', {
   async run(ctx) {
     const { tag } = as(ctx, 'remove_tag');
-    const tags = listOf((await ctx.record()).tags);
-    const kept = tags.filter((t) => t.toLowerCase() !== tag.toLowerCase());
-    if (kept.length === tags.length) return done({ tag, changed: false });
-    if (!ctx.dry)
-      await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags: kept });
+    const tags = retagged((await ctx.record()).tags, tag, false);
+    if (!tags) return done({ tag, changed: false });
+    if (!ctx.dry) await updateRecordFields(ctx.scope, ctx.services, ctx.def, ctx.run.recordId, { tags });
     return done({ tag, changed: true, ...(ctx.dry ? { would: `remove the tag ${tag}` } : {}) });
   },
+  runMany: (ctxs, scope) => retagMany(ctxs, scope, false),
 });
 
 registerAction('update_field', {
@@ -108,6 +149,38 @@ registerAction('update_field', {
       field: step.field,
       value,
       ...(ctx.dry ? { would: `set ${step.field} to ${JSON.stringify(value)}` } : {}),
+    });
+  },
+  async runMany(ctxs, scope) {
+    const step = as(ctxs[0]!, 'update_field');
+    const writer = batchWriter(ctxs[0]!.def);
+    if (!writer) throw new Error('no batch write for this object');
+    const values: unknown[] = [];
+    // A value with no variable is the same for every record: no record read for it.
+    for (const ctx of ctxs)
+      values.push(
+        typeof step.value === 'string' && step.value.includes('{{')
+          ? await ctx.render(step.value)
+          : step.value,
+      );
+    const inputs = ctxs.map((_ctx, i) => {
+      try {
+        return writer.input({ [step.field]: values[i] });
+      } catch (error) {
+        return error as Error;
+      }
+    });
+    const valid = ctxs.flatMap((ctx, i) => {
+      const input = inputs[i];
+      return input instanceof Error ? [] : [{ id: ctx.run.recordId, input: input! }];
+    });
+    const written = await writer(scope, ctxs[0]!.services, valid);
+    let next = 0;
+    return ctxs.map((_ctx, i) => {
+      const input = inputs[i];
+      if (input instanceof Error) return input;
+      const r = written[next++]!;
+      return r.ok ? done({ field: step.field, value: values[i] }) : r.error;
     });
   },
 });
@@ -217,6 +290,50 @@ registerAction('notify', {
     });
     return done({ user_id: userId, message, delivered });
   },
+  async runMany(ctxs, scope) {
+    const step = as(ctxs[0]!, 'notify');
+    const { def, services } = ctxs[0]!;
+    const ids = [...new Set(ctxs.map((ctx) => ctx.run.recordId))];
+    const records = await readRecords(scope, def, ids);
+    const names = await recordNames(scope, def.key, ids);
+    const planned = ctxs.map((ctx) => {
+      const record = records.get(ctx.run.recordId);
+      if (!record) return notFound(def.labelSingular, ctx.run.recordId);
+      const userId = step.user === 'owner' ? (record.owner_id as string | null) : step.user;
+      if (!userId) return new AppError(422, 'no_recipient', 'The record has no owner to notify');
+      const message = renderTemplate(step.message, { record, workflow: { name: ctx.run.workflowName } });
+      return { ctx, userId, message, name: names.get(ctx.run.recordId) ?? null };
+    });
+    const ok = planned.filter((p): p is Exclude<(typeof planned)[number], Error> => !(p instanceof Error));
+    const eventIds = await emitEvents(
+      scope,
+      services.jobs,
+      ok.map((p) => ({
+        type: 'workflow.member_notified' as const,
+        subject: { object: def.key, id: p.ctx.run.recordId },
+        data: { ...runData(p.ctx, p.name), step_id: step.id, user_id: p.userId, message: p.message },
+      })),
+    );
+    const delivered = await deliverOnceNotifications(
+      scope,
+      ok.map((p, i) => ({
+        recipientId: p.userId,
+        kind: 'workflow' as const,
+        object: def.key,
+        recordId: p.ctx.run.recordId,
+        recordName: p.name,
+        actorId: null,
+        detail: p.message,
+        eventId: eventIds[i]!,
+        onceKey: `workflow:${p.ctx.run.id}:${step.id}`,
+      })),
+    );
+    let next = 0;
+    return planned.map((p) => {
+      if (p instanceof Error) return p;
+      return done({ user_id: p.userId, message: p.message, delivered: delivered[next++] });
+    });
+  },
 });
 
 registerAction('send_email', {
@@ -271,12 +388,32 @@ function nextTimeOfDay(hhmm: string, timeZone: string): Date {
   return new Date(Math.floor((now.getTime() + delta) / 60_000) * 60_000);
 }
 
+/**
+ * The zone a business-hours wait reads the record's hours in: its `time_zone` field (a custom
+ * field of contacts, as sequences read it) when it is a valid IANA zone, else the step's, else
+ * the organization's.
+ */
+async function contactZone(ctx: StepContext, stepZone: string | undefined): Promise<string> {
+  const record = await ctx.record();
+  const own = ((record.custom ?? {}) as Record<string, unknown>).time_zone ?? record.time_zone;
+  if (typeof own === 'string' && isZone(own)) return own;
+  if (stepZone && isZone(stepZone)) return stepZone;
+  const { rows } = await ctx.scope.conn.query<{ zone: string }>(
+    'select time_zone as zone from organizations where id = $1',
+    [ctx.scope.ctx.orgId],
+  );
+  return rows[0]?.zone && isZone(rows[0].zone) ? rows[0].zone : 'UTC';
+}
+
 registerAction('wait', {
   async run(ctx) {
     const step = as(ctx, 'wait');
     if (ctx.phase === 'resume') return done({ waited: true });
     let until: Date;
-    if (step.duration) until = new Date(Date.now() + durationSeconds(step.duration) * 1000);
+    if (step.business_hours) {
+      const zone = await contactZone(ctx, step.timezone);
+      until = nextWindowOpening(new Date(), zone, step.business_hours) ?? new Date();
+    } else if (step.duration) until = new Date(Date.now() + durationSeconds(step.duration) * 1000);
     else if (step.until) until = new Date(step.until);
     else {
       const zone = step.timezone ?? 'UTC';

@@ -9,13 +9,14 @@ import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
 import { CompanyCreate, CompanyUpdate } from '../companies/company.dto.js';
 import { createCompanyIn } from '../companies/company.service.js';
-import { updateCompanyIn } from '../companies/company-updates.service.js';
+import { updateCompaniesIn, updateCompanyIn } from '../companies/company-updates.service.js';
 import { ContactCreate, ContactUpdate } from '../contacts/contact.dto.js';
 import { createContactIn } from '../contacts/contact.service.js';
-import { updateContactIn } from '../contacts/contact-updates.service.js';
+import { updateContactIn, updateContactsIn } from '../contacts/contact-updates.service.js';
 import { OpportunityCreate, OpportunityUpdate } from '../opportunities/opportunity.dto.js';
 import { createOpportunityIn } from '../opportunities/opportunity.service.js';
-import { updateOpportunityIn } from '../opportunities/opportunity-updates.service.js';
+import { updateOpportunitiesIn, updateOpportunityIn } from '../opportunities/opportunity-updates.service.js';
+import type { RecordChangeResult } from '../records/record-changes.js';
 import { createRecordIn, RecordWrite, updateRecordIn } from '../records/record-engine.service.js';
 import { itemShaper } from '../records/record-list.service.js';
 import { TaskCreate, TaskUpdate } from '../tasks/task.dto.js';
@@ -77,6 +78,28 @@ export async function readRecord(
   return record;
 }
 
+/** Live records with every field, as a list returns them, by id (a gone or archived one is absent); one query. */
+export async function readRecords(
+  scope: TenantScope,
+  def: ObjectDef,
+  ids: string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  if (ids.length === 0) return new Map();
+  const compiled = compileListQuery(def, { limit: 1 }, { table: 'r' });
+  const rows = rowsOf<Record<string, unknown>>(
+    await scope.tx.execute(sql`select ${compiled.select} from ${sql.identifier(def.table)} r
+      where r.org_id = ${scope.ctx.orgId} and r.id = any(${`{${ids.join(',')}}`}::uuid[])
+        and r.archived_at is null and ${compiled.where}`),
+  );
+  const shape = itemShaper(compiled.fields);
+  const out = new Map<string, Record<string, unknown>>();
+  for (const row of rows) {
+    const { _cursor: _, ...record } = shape(row);
+    out.set(String(record.id), record);
+  }
+  return out;
+}
+
 /** Whether the live record matches the filter tree (the query language, evaluated by PostgreSQL). */
 export async function recordMatches(
   scope: TenantScope,
@@ -95,6 +118,27 @@ export async function recordMatches(
         and ${compiled.where} ${tag}`),
   );
   return rows.length > 0;
+}
+
+/** Which of the live records `ids` match the filter tree (and carry `requiredTag`): one query. */
+export async function matchingIds(
+  scope: TenantScope,
+  def: ObjectDef,
+  ids: string[],
+  filter: FilterNode | undefined,
+  requiredTag?: string,
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const compiled = compileListQuery(def, { ...(filter ? { filter } : {}), limit: 1 }, { table: 'r' });
+  const tag = requiredTag
+    ? sql`and exists (select 1 from unnest(r.tags) t where lower(t) = lower(${requiredTag}))`
+    : sql``;
+  const rows = rowsOf<{ id: string }>(
+    await scope.tx.execute(sql`select r.id::text as id from ${sql.identifier(def.table)} r
+      where r.org_id = ${scope.ctx.orgId} and r.id = any(${`{${ids.join(',')}}`}::uuid[]) and r.archived_at is null
+        and ${compiled.where} ${tag}`),
+  );
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Splits `{field: value}` into the write input of `def`: custom fields under `custom`. */
@@ -134,6 +178,43 @@ export async function updateRecordFields(
   else await updateRecordIn(scope, services, def.key, id, parsed(RecordWrite, input));
 }
 
+/** Many records' changes through their object's batch write path: what `batchWriter` returns. */
+export type BatchWrite = {
+  (
+    scope: TenantScope,
+    services: Services,
+    items: {
+      id: string;
+      input: Record<string, unknown> | ((current: never) => Record<string, unknown> | null);
+    }[],
+  ): Promise<RecordChangeResult<unknown>[]>;
+  /** A change's write input from `{field: value}`, parsed. @throws 422 `invalid_value` */
+  input(values: Record<string, unknown>): Record<string, unknown>;
+};
+
+const BATCH: Record<
+  string,
+  (scope: TenantScope, services: Services, changes: never[]) => Promise<unknown[]>
+> = {
+  contact: updateContactsIn as never,
+  company: updateCompaniesIn as never,
+  opportunity: updateOpportunitiesIn as never,
+};
+
+/**
+ * The object's batch write (`updateContactsIn`...: the records read and locked once, one update
+ * per table, one event insert, one result per item), for the objects that have one.
+ */
+export function batchWriter(def: ObjectDef): BatchWrite | undefined {
+  const batch = BATCH[def.key];
+  const writer = WRITERS[def.key];
+  if (!batch || !writer) return undefined;
+  const write = ((scope, services, items) =>
+    batch(scope, services, items as never[]) as Promise<RecordChangeResult<unknown>[]>) as BatchWrite;
+  write.input = (values) => parsed(writer.update, writeInput(def, values)) as Record<string, unknown>;
+  return write;
+}
+
 /** Creates a record of `def` through its object's write path. @returns its id */
 export async function createRecordOf(
   scope: TenantScope,
@@ -154,6 +235,23 @@ export async function createTaskFor(
   input: Record<string, unknown>,
 ): Promise<string> {
   return (await createTaskIn(scope, services, parsed(TaskCreate, input))).id;
+}
+
+/** Records' names as timelines show them (the object's title), by id; one query. */
+export async function recordNames(
+  scope: TenantScope,
+  object: string,
+  ids: string[],
+): Promise<Map<string, string | null>> {
+  const def = await cachedObjectDef(scope.tx, scope.ctx.orgId, object);
+  if (!def.titleSql || ids.length === 0) return new Map();
+  const rows = rowsOf<{ id: string; name: string | null }>(
+    await scope.tx.execute(
+      sql`select r.id::text as id, ${sql.raw(def.titleSql('r'))} as name from ${sql.identifier(def.table)} r
+           where r.org_id = ${scope.ctx.orgId} and r.id = any(${`{${ids.join(',')}}`}::uuid[])`,
+    ),
+  );
+  return new Map(rows.map((r) => [r.id, r.name]));
 }
 
 /** A record's name as timelines show it (the object's title), or null. */

@@ -2,19 +2,43 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
-import { emitEvent } from '../../platform/events/events.js';
+import { emitEvent, emitEvents, flushDispatch } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import { type Definition, type Step, successorsOf } from './workflow.definition.js';
 import { workflowRuns, workflowSteps, workflows, workflowVersions } from './workflow.schema.js';
-import { actionOf, runData, stepContext } from './workflow-actions.js';
-import { recordName } from './workflow-records.js';
+import { actionOf, type StepContext, type StepOutcome, stepContext } from './workflow-actions.js';
+import { recordName, recordNames } from './workflow-records.js';
 
-/** The queue of workflow steps: one job per step execution (a wait's resume is a delayed job). */
+/**
+ * The queue of workflow steps. A job drives a batch of runs of one workflow (`runs`): it runs
+ * every queued step of those runs, level after level (a step's successors in the same job, with
+ * no poll between them), each level in one transaction for the whole batch, up to
+ * `LEVELS_PER_JOB` levels, then queues a job for what is left. A wait's resume is a delayed job
+ * that names the waiting steps it wakes (`wake`, with the step's `attempts` when it was queued:
+ * a stale wake is dropped). Older jobs naming one step (`run_id`, `step_id`, `token`) still run.
+ */
 export const STEP_QUEUE = 'workflow.step';
 
-/** A step job: which run and step, and the step's `attempts` when it was queued (a stale job is dropped). */
-export type StepJob = { org_id: string; workflow_id: string; run_id: string; step_id: string; token: number };
+/** A waiting step a job wakes: its run, its id, and its `attempts` when the wake was queued. */
+export type StepWake = { run_id: string; step_id: string; token: number };
+
+/** A step job: a batch of runs of one workflow, and the waiting steps it wakes. */
+export type StepJob = {
+  org_id: string;
+  workflow_id: string;
+  runs?: string[];
+  wake?: StepWake[];
+  /** One step (jobs queued before batches; a replay's). */
+  run_id?: string;
+  step_id?: string;
+  token?: number;
+};
+
+/** Runs per step job: a bulk change's runs are driven in batches of this many. */
+export const RUNS_PER_JOB = 50;
+/** Levels of steps one job runs before it hands the rest to a new job (a long chain does not hog a worker). */
+export const LEVELS_PER_JOB = 4;
 
 /** Runs a run may nest: a run caused by a run caused by a run... stops here (loop guard). */
 export const MAX_DEPTH = 3;
@@ -29,83 +53,33 @@ const isTransient = (error: unknown) => {
   return typeof code === 'string' && TRANSIENT.test(code);
 };
 
-type WorkflowRef = { id: string; name: string; object: string; version: number };
-
 /**
- * Starts a run of `workflow` on a record in the caller's transaction: the run, its first step and
- * the step's job commit together (or not at all), with a `workflow.run_started` event.
- * @returns the run's id
+ * Queues the first step of new runs (in the caller's transaction, with the runs): their step rows
+ * with one insert, and one job per `RUNS_PER_JOB` runs of the same depth.
  */
-export async function startRunIn(
-  scope: TenantScope,
-  services: Services,
-  workflow: WorkflowRef,
-  definition: Definition,
-  recordId: string,
-  trigger: Record<string, unknown>,
-  depth: number,
-): Promise<string> {
-  const [run] = await scope.tx
-    .insert(workflowRuns)
-    .values({
-      orgId: scope.ctx.orgId,
-      workflowId: workflow.id,
-      version: workflow.version,
-      object: workflow.object,
-      recordId,
-      trigger,
-      depth,
-      status: definition.start ? 'running' : 'completed',
-      ...(definition.start ? {} : { finishedAt: sql`now()` }),
-    })
-    .returning({ id: workflowRuns.id });
-  const runId = run!.id;
-  const ref = { workflowId: workflow.id, workflowName: workflow.name, id: runId, recordId };
-  await emitEvent(scope, services.jobs, {
-    type: 'workflow.run_started',
-    subject: { object: workflow.object, id: recordId },
-    data: {
-      ...runData({ run: ref }, await recordName(scope, workflow.object, recordId)),
-      trigger: String(trigger.type ?? 'manual'),
-    },
-  });
-  if (definition.start) await queueSteps(scope, services, workflow.id, runId, definition, [definition.start]);
-  return runId;
-}
-
-/** Adds the steps' rows (queued, with their definition as input) and their jobs. */
-async function queueSteps(
+export async function queueRuns(
   scope: TenantScope,
   services: Services,
   workflowId: string,
-  runId: string,
   definition: Definition,
-  stepIds: string[],
+  runs: { id: string; depth: number }[],
 ): Promise<void> {
-  for (const stepId of stepIds) {
-    const step = definition.steps.find((s) => s.id === stepId);
-    if (!step) continue;
-    const inserted = await scope.tx
-      .insert(workflowSteps)
-      .values({
-        orgId: scope.ctx.orgId,
-        runId,
-        stepId,
-        type: step.type,
-        status: 'queued',
-        input: configOf(step),
-      })
-      .onConflictDoNothing()
-      .returning({ stepId: workflowSteps.stepId });
-    if (inserted.length === 0) continue; // queued before (a retried transition)
-    await services.jobs.send(scope.conn, STEP_QUEUE, {
-      org_id: scope.ctx.orgId,
-      workflow_id: workflowId,
-      run_id: runId,
-      step_id: stepId,
-      token: 0,
-    } satisfies StepJob);
-  }
+  const first = definition.steps.find((s) => s.id === definition.start);
+  if (!first || runs.length === 0) return;
+  await scope.conn.query(
+    `insert into workflow_steps (org_id, run_id, step_id, type, status, input)
+     select $1, unnest($2::uuid[]), $3, $4, 'queued', $5::jsonb on conflict do nothing`,
+    [scope.ctx.orgId, runs.map((r) => r.id), first.id, first.type, JSON.stringify(configOf(first))],
+  );
+  const byDepth = new Map<number, string[]>();
+  for (const r of runs) byDepth.set(r.depth, [...(byDepth.get(r.depth) ?? []), r.id]);
+  for (const ids of byDepth.values())
+    for (let i = 0; i < ids.length; i += RUNS_PER_JOB)
+      await services.jobs.send(scope.conn, STEP_QUEUE, {
+        org_id: scope.ctx.orgId,
+        workflow_id: workflowId,
+        runs: ids.slice(i, i + RUNS_PER_JOB),
+      } satisfies StepJob);
 }
 
 /** A step's configuration, without its wiring and drawing. */
@@ -132,128 +106,424 @@ async function definitionOf(scope: TenantScope, workflowId: string, version: num
 }
 
 /**
- * Runs one step of a run (the step job's handler). In one tenant transaction, with the run row
- * locked: a step that is no longer queued (or waiting for this job) is left alone, so a job run
- * twice (a worker killed after the commit, before pg-boss heard of it) does nothing the second
- * time; otherwise the step's effect, its record (output, status, timings) and the jobs of the
- * steps after it commit together, so a worker killed before the commit leaves the step queued
- * and the retried job runs it once. An effect refused for a reason a retry cannot change (bad
- * input, a record gone, no e-mail address) is rolled back to a savepoint and recorded as the
- * step's failure; the run fails, and can be replayed from that step.
+ * Runs a step job (its handler): the job's runs level after level until none of them has a queued
+ * step, or `LEVELS_PER_JOB` levels ran (the rest goes to a new job). Each level is one tenant
+ * transaction (`runLevel`). A worker killed at any moment loses nothing: the job was not
+ * completed, so pg-boss runs it again after its heartbeat lapses, and it finds the steps still
+ * queued (a level that did not commit left them so) or done (a level that did commit is not run
+ * again); a job delivered twice does nothing the second time.
  */
 export async function runStep(services: Services, job: StepJob): Promise<void> {
+  const wake = [...(job.wake ?? [])];
+  if (job.run_id && job.step_id)
+    wake.push({ run_id: job.run_id, step_id: job.step_id, token: job.token ?? 0 });
+  let open = [...new Set([...(job.runs ?? []), ...wake.map((w) => w.run_id)])];
+  for (let level = 0; level < LEVELS_PER_JOB && open.length > 0; level++)
+    open = await runLevel(services, job.org_id, job.workflow_id, open, level === 0 ? wake : []);
+  if (open.length > 0)
+    await withTenant(
+      services.database,
+      { orgId: job.org_id, actor: { type: 'workflow', id: job.workflow_id } },
+      (scope) =>
+        services.jobs.send(scope.conn, STEP_QUEUE, {
+          org_id: job.org_id,
+          workflow_id: job.workflow_id,
+          runs: open,
+        } satisfies StepJob),
+    );
+}
+
+type RunRow = typeof workflowRuns.$inferSelect;
+type StepRow = typeof workflowSteps.$inferSelect;
+type RunRef = { id: string; workflowId: string; workflowName: string; recordId: string };
+type Item = { run: RunRow; row: StepRow; step: Step | undefined; ctx?: StepContext };
+type Result = { outcome: StepOutcome } | { error: string };
+
+/**
+ * One level of a batch of runs, in one tenant transaction with the runs locked: every queued step
+ * of those runs (and the waiting steps this job wakes) runs once. A step that is no longer queued
+ * (or waiting for this wake) is left alone. Steps of the same definition step and depth run
+ * together through the action's batch path when it has one (one write for the batch), each other
+ * step alone; each in a savepoint, so a step refused for a reason a retry cannot change (bad
+ * input, a record gone, no e-mail address) is rolled back alone and recorded as its step's
+ * failure (the run fails, and can be replayed from that step). The steps' records (output,
+ * status, timings), their successors' rows, the waits' wake jobs, the runs' status and events,
+ * and one dispatch job for every event of the level commit with the effects.
+ * @returns the runs that still have queued steps
+ */
+async function runLevel(
+  services: Services,
+  orgId: string,
+  workflowId: string,
+  runIds: string[],
+  wake: StepWake[],
+): Promise<string[]> {
   const ctx = {
-    orgId: job.org_id,
-    actor: { type: 'workflow' as const, id: job.workflow_id },
-    traceId: runTraceId(job.run_id),
+    orgId,
+    actor: { type: 'workflow' as const, id: workflowId },
+    traceId: runTraceId(runIds[0]!),
   };
-  await withTenant(services.database, ctx, async (scope) => {
-    const [run] = await scope.tx
+  return withTenant(services.database, ctx, async (base) => {
+    const scope: TenantScope = { ...base, deferredDispatch: [] };
+    const runs = await scope.tx
       .select()
       .from(workflowRuns)
-      .where(and(eq(workflowRuns.orgId, job.org_id), eq(workflowRuns.id, job.run_id)))
+      .where(and(eq(workflowRuns.orgId, orgId), inArray(workflowRuns.id, runIds)))
+      .orderBy(workflowRuns.id)
       .for('update');
-    if (!run) return; // deleted with its workflow
-    const [stepRow] = await scope.tx
-      .select()
-      .from(workflowSteps)
-      .where(
-        and(
-          eq(workflowSteps.orgId, job.org_id),
-          eq(workflowSteps.runId, job.run_id),
-          eq(workflowSteps.stepId, job.step_id),
-        ),
-      );
-    if (!stepRow || stepRow.attempts !== job.token) return;
-    if (stepRow.status !== 'queued' && stepRow.status !== 'waiting') return;
-    if (run.status !== 'running' && run.status !== 'waiting') {
-      await setStep(scope, job, { status: 'cancelled', finishedAt: sql`now()` });
-      return;
-    }
+    if (runs.length === 0) return [];
+    const woken = new Set(wake.map((w) => `${w.run_id}:${w.step_id}:${w.token}`));
+    const rows = (
+      await scope.tx
+        .select()
+        .from(workflowSteps)
+        .where(
+          and(
+            eq(workflowSteps.orgId, orgId),
+            inArray(
+              workflowSteps.runId,
+              runs.map((r) => r.id),
+            ),
+            inArray(workflowSteps.status, ['queued', 'waiting']),
+          ),
+        )
+    ).filter((s) => s.status === 'queued' || woken.has(`${s.runId}:${s.stepId}:${s.attempts}`));
+    if (rows.length === 0) return [];
+    const runOf = new Map(runs.map((r) => [r.id, r]));
+    const closed = rows.filter((s) => !['running', 'waiting'].includes(runOf.get(s.runId)!.status));
+    if (closed.length > 0) await setSteps(scope, closed, { status: 'cancelled', finishedAt: sql`now()` });
+    const live = rows.filter((s) => !closed.includes(s));
+    if (live.length === 0) return [];
     const [workflow] = await scope.tx
       .select({ name: workflows.name })
       .from(workflows)
-      .where(and(eq(workflows.orgId, job.org_id), eq(workflows.id, job.workflow_id)));
-    const definition = await definitionOf(scope, run.workflowId, run.version);
-    const step = definition.steps.find((s) => s.id === job.step_id);
-    const ref = {
+      .where(and(eq(workflows.orgId, orgId), eq(workflows.id, workflowId)));
+    const definitions = new Map<number, Definition>();
+    for (const version of new Set(live.map((s) => runOf.get(s.runId)!.version)))
+      definitions.set(version, await definitionOf(scope, workflowId, version));
+    const refOf = (run: RunRow): RunRef => ({
       id: run.id,
-      workflowId: run.workflowId,
+      workflowId,
       workflowName: workflow?.name ?? '',
       recordId: run.recordId,
-    };
-    if (!step) {
-      await failRun(scope, services, run, ref, job, 'The step is not in the workflow’s version');
-      return;
-    }
-    const def = await cachedObjectDef(scope.tx, job.org_id, run.object);
-    await scope.conn.query('savepoint workflow_step');
-    let outcome: Awaited<ReturnType<ReturnType<typeof actionOf>['run']>>;
-    try {
-      outcome = await actionOf(step.type).run(
-        stepContext({
-          scope,
-          services,
-          run: ref,
-          def,
-          step,
-          attempts: stepRow.attempts,
-          phase: stepRow.status === 'waiting' ? 'resume' : 'start',
-          dry: false,
-        }),
-      );
-      await scope.conn.query('release savepoint workflow_step');
-    } catch (error) {
-      if (isTransient(error)) throw error; // the job is retried
-      await scope.conn.query('rollback to savepoint workflow_step');
-      const message =
-        error instanceof AppError ? error.message : `Unexpected error: ${(error as Error)?.message ?? error}`;
-      await failRun(scope, services, run, ref, job, message);
-      return;
-    }
-    if (outcome.kind === 'wait') {
-      const token = stepRow.attempts + 1;
-      await setStep(scope, job, {
-        status: 'waiting',
-        attempts: token,
-        waitUntil: outcome.until.toISOString(),
-        output: outcome.output,
-      });
-      await settleRun(scope, services, run.id, ref);
-      await services.jobs.send(scope.conn, STEP_QUEUE, { ...job, token } satisfies StepJob, {
-        startAfter: outcome.until,
-      });
-      return;
-    }
-    await setStep(scope, job, {
-      status: 'completed',
-      output: outcome.output,
-      finishedAt: sql`now()`,
-      waitUntil: null,
-      error: null,
     });
-    if (outcome.kind === 'exit') {
-      await scope.tx
-        .update(workflowSteps)
-        .set({ status: 'cancelled', finishedAt: sql`now()` })
-        .where(
-          and(
-            eq(workflowSteps.orgId, job.org_id),
-            eq(workflowSteps.runId, run.id),
-            inArray(workflowSteps.status, ['queued', 'waiting']),
-          ),
-        );
-    } else {
-      const next = successorsOf(step)[outcome.branch ?? 'next'] ?? [];
-      await queueSteps(scope, services, run.workflowId, run.id, definition, next);
+    const items: Item[] = live.map((row) => {
+      const run = runOf.get(row.runId)!;
+      return { run, row, step: definitions.get(run.version)!.steps.find((s) => s.id === row.stepId) };
+    });
+    const results = new Map<Item, Result>();
+    // Steps of one definition step and depth run together (the depth names the run in the trace).
+    const groups = new Map<string, Item[]>();
+    for (const item of items) {
+      if (!item.step) {
+        results.set(item, { error: 'The step is not in the workflow’s version' });
+        continue;
+      }
+      const key = `${item.run.version}:${item.step.id}:${item.run.depth}:${item.row.status}`;
+      groups.set(key, [...(groups.get(key) ?? []), item]);
     }
-    await settleRun(scope, services, run.id, ref);
+    for (const group of groups.values()) {
+      const def = await cachedObjectDef(scope.tx, orgId, group[0]!.run.object);
+      for (const item of group) {
+        const runScope: TenantScope = { ...scope, ctx: { ...scope.ctx, traceId: runTraceId(item.run.id) } };
+        item.ctx = stepContext({
+          scope: runScope,
+          services,
+          run: refOf(item.run),
+          def,
+          step: item.step!,
+          attempts: item.row.attempts,
+          phase: item.row.status === 'waiting' ? 'resume' : 'start',
+          dry: false,
+        });
+      }
+      let action: ReturnType<typeof actionOf>;
+      try {
+        action = actionOf(group[0]!.step!.type);
+      } catch (error) {
+        for (const item of group) results.set(item, { error: (error as Error).message });
+        continue;
+      }
+      if (action.runMany && group.length > 1) {
+        const groupScope: TenantScope = {
+          ...scope,
+          ctx: { ...scope.ctx, traceId: runTraceId(group[0]!.run.id) },
+        };
+        await scope.conn.query('savepoint workflow_batch');
+        try {
+          const outcomes = await action.runMany(
+            group.map((item) => item.ctx!),
+            groupScope,
+          );
+          await scope.conn.query('release savepoint workflow_batch');
+          for (const [i, item] of group.entries()) {
+            const outcome = outcomes[i]!;
+            results.set(item, outcome instanceof Error ? { error: messageOf(outcome) } : { outcome });
+          }
+          continue;
+        } catch (error) {
+          if (isTransient(error)) throw error; // the job is retried
+          await scope.conn.query('rollback to savepoint workflow_batch');
+          // One by one below: the step that cannot be done fails alone.
+        }
+      }
+      for (const item of group) {
+        await scope.conn.query('savepoint workflow_step');
+        try {
+          results.set(item, { outcome: await action.run(item.ctx!) });
+          await scope.conn.query('release savepoint workflow_step');
+        } catch (error) {
+          if (isTransient(error)) throw error; // the job is retried
+          await scope.conn.query('rollback to savepoint workflow_step');
+          results.set(item, { error: messageOf(error) });
+        }
+      }
+    }
+    await record(scope, services, items, results, definitions, refOf);
+    const open = await settleRuns(scope, services, [...new Set(items.map((i) => i.run.id))], runOf, refOf);
+    await flushDispatch(scope, services.jobs);
+    return open;
   });
 }
 
+const messageOf = (error: unknown) =>
+  error instanceof AppError ? error.message : `Unexpected error: ${(error as Error)?.message ?? error}`;
+
+/** Sets columns of many step rows (each by its run and step id). */
+function setSteps(
+  scope: TenantScope,
+  rows: Pick<StepRow, 'runId' | 'stepId'>[],
+  set: PgUpdateSetSource<typeof workflowSteps>,
+) {
+  return scope.tx
+    .update(workflowSteps)
+    .set(set)
+    .where(
+      and(
+        eq(workflowSteps.orgId, scope.ctx.orgId),
+        inArray(
+          sql`(${workflowSteps.runId}::text || ':' || ${workflowSteps.stepId})`,
+          rows.map((r) => `${r.runId}:${r.stepId}`),
+        ),
+      ),
+    );
+}
+
+/**
+ * Records what the level's steps did, set-based: completed steps (output, finish time), waits
+ * (their wake jobs, one per moment), failures (the run fails and says so on the record's
+ * timeline), exits (the run's other open steps cancelled), and the rows of the steps that follow.
+ */
+async function record(
+  scope: TenantScope,
+  services: Services,
+  items: Item[],
+  results: Map<Item, Result>,
+  definitions: Map<number, Definition>,
+  refOf: (run: RunRow) => RunRef,
+): Promise<void> {
+  const orgId = scope.ctx.orgId;
+  const done: { run_id: string; step_id: string; output: unknown }[] = [];
+  const waits: { run_id: string; step_id: string; output: unknown; until: string; token: number }[] = [];
+  const failed: { item: Item; error: string }[] = [];
+  const exits: string[] = [];
+  const next: { run_id: string; step_id: string; type: string; input: unknown }[] = [];
+  for (const item of items) {
+    const result = results.get(item)!;
+    if ('error' in result) {
+      failed.push({ item, error: result.error });
+      continue;
+    }
+    const { outcome } = result;
+    const key = { run_id: item.run.id, step_id: item.row.stepId };
+    if (outcome.kind === 'wait') {
+      waits.push({
+        ...key,
+        output: outcome.output,
+        until: outcome.until.toISOString(),
+        token: item.row.attempts + 1,
+      });
+      continue;
+    }
+    done.push({ ...key, output: outcome.output });
+    if (outcome.kind === 'exit') exits.push(item.run.id);
+    else {
+      const definition = definitions.get(item.run.version)!;
+      for (const id of successorsOf(item.step!)[outcome.branch ?? 'next'] ?? []) {
+        const step = definition.steps.find((s) => s.id === id);
+        if (step) next.push({ run_id: item.run.id, step_id: id, type: step.type, input: configOf(step) });
+      }
+    }
+  }
+  if (done.length > 0)
+    await scope.conn.query(
+      `update workflow_steps s set status = 'completed', output = x.output, finished_at = now(),
+              wait_until = null, error = null
+         from jsonb_to_recordset($2::jsonb) as x(run_id uuid, step_id text, output jsonb)
+        where s.org_id = $1 and s.run_id = x.run_id and s.step_id = x.step_id`,
+      [orgId, JSON.stringify(done)],
+    );
+  if (waits.length > 0) {
+    await scope.conn.query(
+      `update workflow_steps s set status = 'waiting', output = x.output, wait_until = x.until,
+              attempts = x.token
+         from jsonb_to_recordset($2::jsonb) as x(run_id uuid, step_id text, output jsonb, until timestamptz, token int)
+        where s.org_id = $1 and s.run_id = x.run_id and s.step_id = x.step_id`,
+      [orgId, JSON.stringify(waits)],
+    );
+    // One wake job per second the waits end in.
+    const bySecond = new Map<number, StepWake[]>();
+    for (const w of waits) {
+      const second = Math.ceil(new Date(w.until).getTime() / 1000);
+      bySecond.set(second, [
+        ...(bySecond.get(second) ?? []),
+        { run_id: w.run_id, step_id: w.step_id, token: w.token },
+      ]);
+    }
+    const workflowId = items[0]!.run.workflowId;
+    for (const [second, wake] of bySecond)
+      for (let i = 0; i < wake.length; i += RUNS_PER_JOB)
+        await services.jobs.send(
+          scope.conn,
+          STEP_QUEUE,
+          { org_id: orgId, workflow_id: workflowId, wake: wake.slice(i, i + RUNS_PER_JOB) } satisfies StepJob,
+          { startAfter: new Date(second * 1000) },
+        );
+  }
+  if (exits.length > 0)
+    await scope.tx
+      .update(workflowSteps)
+      .set({ status: 'cancelled', finishedAt: sql`now()` })
+      .where(
+        and(
+          eq(workflowSteps.orgId, orgId),
+          inArray(workflowSteps.runId, exits),
+          inArray(workflowSteps.status, ['queued', 'waiting']),
+        ),
+      );
+  const nextOf = next.filter(
+    (n) => !exits.includes(n.run_id) && !failed.some((f) => f.item.run.id === n.run_id),
+  );
+  if (nextOf.length > 0)
+    await scope.conn.query(
+      `insert into workflow_steps (org_id, run_id, step_id, type, status, input)
+       select $1, x.run_id, x.step_id, x.type, 'queued', x.input
+         from jsonb_to_recordset($2::jsonb) as x(run_id uuid, step_id text, type text, input jsonb)
+       on conflict do nothing`,
+      [orgId, JSON.stringify(nextOf)],
+    );
+  for (const { item, error } of failed)
+    await failRun(scope, services, item.run, refOf(item.run), item.row, error);
+}
+
+/** Records a step's failure, fails the run (its open branches stop) and says so on the record's timeline. */
+async function failRun(
+  scope: TenantScope,
+  services: Services,
+  run: { id: string; object: string; status: string },
+  ref: RunRef,
+  row: Pick<StepRow, 'runId' | 'stepId'>,
+  message: string,
+): Promise<void> {
+  await setSteps(scope, [row], { status: 'failed', error: message, finishedAt: sql`now()` });
+  if (run.status === 'failed') return; // another branch failed first in this level
+  run.status = 'failed';
+  // Its other branches stop.
+  await scope.tx
+    .update(workflowSteps)
+    .set({ status: 'cancelled', finishedAt: sql`now()` })
+    .where(
+      and(
+        eq(workflowSteps.orgId, scope.ctx.orgId),
+        eq(workflowSteps.runId, run.id),
+        inArray(workflowSteps.status, ['queued', 'waiting']),
+      ),
+    );
+  await scope.tx
+    .update(workflowRuns)
+    .set({ status: 'failed', error: message, finishedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(workflowRuns.orgId, scope.ctx.orgId), eq(workflowRuns.id, run.id)));
+  await emitEvent(scope, services.jobs, {
+    type: 'workflow.run_finished',
+    subject: { object: run.object, id: ref.recordId },
+    data: {
+      name: await recordName(scope, run.object, ref.recordId),
+      workflow_id: ref.workflowId,
+      workflow_name: ref.workflowName,
+      run_id: ref.id,
+      status: 'failed',
+      error: message,
+    },
+  });
+}
+
+/**
+ * After a level: a run is COMPLETED when no step of it is queued or waiting any more (every
+ * branch has ended), WAITING when its open steps all wait, RUNNING otherwise (a failed run stays
+ * failed). One query, one update, one insert of the `workflow.run_finished` events.
+ * @returns the runs that have queued steps
+ */
+async function settleRuns(
+  scope: TenantScope,
+  services: Services,
+  runIds: string[],
+  runOf: Map<string, RunRow>,
+  refOf: (run: RunRow) => RunRef,
+): Promise<string[]> {
+  const orgId = scope.ctx.orgId;
+  const { rows } = await scope.conn.query<{ run_id: string; queued: number; waiting: number }>(
+    `select run_id::text as run_id, count(*) filter (where status = 'queued')::int as queued,
+            count(*) filter (where status = 'waiting')::int as waiting
+       from workflow_steps where org_id = $1 and run_id = any($2::uuid[]) group by run_id`,
+    [orgId, runIds],
+  );
+  const counts = new Map(rows.map((r) => [r.run_id, r]));
+  const statuses = runIds
+    .map((id) => runOf.get(id)!)
+    .filter((run) => run.status === 'running' || run.status === 'waiting')
+    .map((run) => {
+      const c = counts.get(run.id) ?? { queued: 0, waiting: 0 };
+      return { run, status: c.queued > 0 ? 'running' : c.waiting > 0 ? 'waiting' : 'completed' };
+    });
+  if (statuses.length === 0) return [];
+  await scope.conn.query(
+    `update workflow_runs r set status = x.status, updated_at = now(),
+            finished_at = case when x.status = 'completed' then now() else r.finished_at end
+       from jsonb_to_recordset($2::jsonb) as x(id uuid, status text)
+      where r.org_id = $1 and r.id = x.id`,
+    [orgId, JSON.stringify(statuses.map((s) => ({ id: s.run.id, status: s.status })))],
+  );
+  const completed = statuses.filter((s) => s.status === 'completed').map((s) => s.run);
+  if (completed.length > 0) {
+    const object = completed[0]!.object;
+    const names = await recordNames(scope, object, [...new Set(completed.map((r) => r.recordId))]);
+    await emitEvents(
+      scope,
+      services.jobs,
+      completed.map((run) => {
+        const ref = refOf(run);
+        return {
+          type: 'workflow.run_finished' as const,
+          subject: { object: run.object, id: run.recordId },
+          data: {
+            name: names.get(run.recordId) ?? null,
+            workflow_id: ref.workflowId,
+            workflow_name: ref.workflowName,
+            run_id: run.id,
+            status: 'completed' as const,
+            error: null,
+          },
+        };
+      }),
+    );
+  }
+  return statuses.filter((s) => s.status === 'running').map((s) => s.run.id);
+}
+
+/** Sets columns of one step row. */
 function setStep(
   scope: TenantScope,
-  job: Pick<StepJob, 'org_id' | 'run_id' | 'step_id'>,
+  job: { org_id: string; run_id: string; step_id: string },
   set: PgUpdateSetSource<typeof workflowSteps>,
 ) {
   return scope.tx
@@ -266,63 +536,6 @@ function setStep(
         eq(workflowSteps.stepId, job.step_id),
       ),
     );
-}
-
-type RunRef = { id: string; workflowId: string; workflowName: string; recordId: string };
-
-/** Records a step's failure, fails the run (its open branches stop) and says so on the record's timeline. */
-async function failRun(
-  scope: TenantScope,
-  services: Services,
-  run: { id: string; object: string },
-  ref: RunRef,
-  job: StepJob,
-  message: string,
-): Promise<void> {
-  await setStep(scope, job, { status: 'failed', error: message, finishedAt: sql`now()` });
-  await scope.tx
-    .update(workflowRuns)
-    .set({ status: 'failed', error: message, finishedAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(workflowRuns.orgId, scope.ctx.orgId), eq(workflowRuns.id, run.id)));
-  await emitEvent(scope, services.jobs, {
-    type: 'workflow.run_finished',
-    subject: { object: run.object, id: ref.recordId },
-    data: {
-      ...runData({ run: ref }, await recordName(scope, run.object, ref.recordId)),
-      status: 'failed',
-      error: message,
-    },
-  });
-}
-
-/**
- * After a step: the run is COMPLETED when no step of it is queued or waiting any more (every
- * branch has ended), WAITING when its open steps all wait, RUNNING otherwise.
- */
-async function settleRun(scope: TenantScope, services: Services, runId: string, ref: RunRef): Promise<void> {
-  const { rows } = await scope.conn.query<{ queued: number; waiting: number }>(
-    `select count(*) filter (where status = 'queued')::int as queued,
-            count(*) filter (where status = 'waiting')::int as waiting
-       from workflow_steps where org_id = $1 and run_id = $2`,
-    [scope.ctx.orgId, runId],
-  );
-  const { queued, waiting } = rows[0]!;
-  const status = queued > 0 ? 'running' : waiting > 0 ? 'waiting' : 'completed';
-  const [updated] = await scope.tx
-    .update(workflowRuns)
-    .set({ status, updatedAt: sql`now()`, ...(status === 'completed' ? { finishedAt: sql`now()` } : {}) })
-    .where(and(eq(workflowRuns.orgId, scope.ctx.orgId), eq(workflowRuns.id, runId)))
-    .returning({ object: workflowRuns.object });
-  if (status === 'completed')
-    await emitEvent(scope, services.jobs, {
-      type: 'workflow.run_finished',
-      subject: { object: updated!.object, id: ref.recordId },
-      data: {
-        ...runData({ run: ref }, await recordName(scope, updated!.object, ref.recordId)),
-        status: 'completed',
-        error: null,
-      },
-    });
 }
 
 /**
@@ -390,14 +603,12 @@ export async function replayRunIn(
         finishedAt: null,
       },
     );
-    await services.jobs.send(scope.conn, STEP_QUEUE, {
-      org_id: scope.ctx.orgId,
-      workflow_id: run.workflowId,
-      run_id: runId,
-      step_id: step.stepId,
-      token,
-    } satisfies StepJob);
   }
+  await services.jobs.send(scope.conn, STEP_QUEUE, {
+    org_id: scope.ctx.orgId,
+    workflow_id: run.workflowId,
+    runs: [runId],
+  } satisfies StepJob);
 }
 
 /**

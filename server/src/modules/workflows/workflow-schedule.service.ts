@@ -2,10 +2,12 @@ import { and, eq, sql } from 'drizzle-orm';
 import { type TenantScope, withTenant } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
+import type { FilterNode } from '../../platform/query/query.schema.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
-import type { Definition } from './workflow.definition.js';
+import type { ObjectDef } from '../../platform/registry/registry.types.js';
+import { type Definition, durationSeconds } from './workflow.definition.js';
 import { workflows, workflowVersions } from './workflow.schema.js';
-import { enrollIn } from './workflow-enrollment.service.js';
+import { enrollMany } from './workflow-enrollment.service.js';
 import { nextFire } from './workflow-schedule.js';
 
 /** The queue of schedule triggers: one delayed job per workflow, for its next time. */
@@ -14,7 +16,14 @@ export const SCHEDULE_QUEUE = 'workflow.fire';
 /** Records one firing of a schedule starts runs on, at most. */
 export const SCHEDULE_CAP = 1000;
 
-type FireJob = { org_id: string; workflow_id: string; at: string };
+/** How often a `date_reached` trigger looks for records whose date (less its offset) has come, minutes. */
+export const DATE_SCAN_MINUTES = 15;
+
+/**
+ * A firing: a schedule's `at`; a date scan's window `(since, at]` (the scan before ended at
+ * `since`, so a record's date is found by exactly one scan).
+ */
+type FireJob = { org_id: string; workflow_id: string; at: string; since?: string };
 type Row = typeof workflows.$inferSelect;
 
 /**
@@ -30,10 +39,20 @@ export async function scheduleNextFireIn(
   definition: Definition,
 ): Promise<Row> {
   const trigger = definition.trigger;
+  const now = new Date();
+  const step = DATE_SCAN_MINUTES * 60_000;
   const at =
-    trigger.type === 'schedule' && row.status === 'active'
-      ? nextFire(trigger.cron, trigger.timezone, new Date())
-      : null;
+    row.status !== 'active'
+      ? null
+      : trigger.type === 'schedule'
+        ? nextFire(trigger.cron, trigger.timezone, now)
+        : trigger.type === 'date_reached'
+          ? new Date(Math.floor(now.getTime() / step) * step + step)
+          : null;
+  // A date scan goes on from where the one before ended (the first from now).
+  const previous = row.nextFireAt ? new Date(row.nextFireAt) : null;
+  const since =
+    trigger.type === 'date_reached' && previous && at && previous.getTime() <= at.getTime() ? previous : now;
   const [updated] = await scope.tx
     .update(workflows)
     .set({ nextFireAt: at ? at.toISOString() : null })
@@ -43,7 +62,12 @@ export async function scheduleNextFireIn(
     await services.jobs.send(
       scope.conn,
       SCHEDULE_QUEUE,
-      { org_id: scope.ctx.orgId, workflow_id: row.id, at: at.toISOString() } satisfies FireJob,
+      {
+        org_id: scope.ctx.orgId,
+        workflow_id: row.id,
+        at: at.toISOString(),
+        ...(trigger.type === 'date_reached' ? { since: since.toISOString() } : {}),
+      } satisfies FireJob,
       { startAfter: at },
     );
   return updated!;
@@ -76,11 +100,8 @@ export async function fireSchedule(services: Services, job: FireJob): Promise<vo
       );
     const definition = version!.definition as Definition;
     const def = await cachedObjectDef(scope.tx, job.org_id, row.object);
-    const compiled = compileListQuery(
-      def,
-      { ...(definition.trigger.conditions ? { filter: definition.trigger.conditions } : {}), limit: 1 },
-      { table: 'r' },
-    );
+    const filter = dateWindow(def, definition, job) ?? definition.trigger.conditions;
+    const compiled = compileListQuery(def, { ...(filter ? { filter } : {}), limit: 1 }, { table: 'r' });
     const result = await scope.tx.execute(sql`select r.id from ${sql.identifier(def.table)} r
       where r.org_id = ${job.org_id} and r.archived_at is null and ${compiled.where}
       order by r.id limit ${SCHEDULE_CAP}`);
@@ -88,11 +109,18 @@ export async function fireSchedule(services: Services, job: FireJob): Promise<vo
       (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { id: string }[]
     ).map((r) => r.id);
     const workflow = { id: row.id, name: row.name, object: row.object, version: row.version, definition };
-    for (const id of ids)
-      await enrollIn(scope, services, workflow, def, id, {
-        trigger: { type: 'schedule', at: job.at },
+    const type = definition.trigger.type;
+    await enrollMany(
+      scope,
+      services,
+      workflow,
+      def,
+      ids.map((recordId) => ({
+        recordId,
+        trigger: { type, at: job.at, ...(job.since ? { since: job.since } : {}) },
         depth: 0,
-      });
+      })),
+    );
     await scheduleNextFireIn(scope, services, row, definition);
   });
 }
@@ -102,4 +130,26 @@ export function defineScheduleJobs(services: Services): void {
   services.jobs.define<FireJob>({ name: SCHEDULE_QUEUE, retryLimit: 5 }, ({ data }) =>
     fireSchedule(services, data),
   );
+}
+
+/**
+ * A `date_reached` trigger's filter for one scan `(since, at]`: the records whose date field, less
+ * the offset (`before`) or plus it (`after`), falls in the window, and the trigger's conditions.
+ * A date field (no time) compares by day: its records are found by the scan that crosses midnight
+ * UTC. Undefined for other triggers.
+ */
+function dateWindow(def: ObjectDef, definition: Definition, job: FireJob): FilterNode | undefined {
+  const trigger = definition.trigger;
+  if (trigger.type !== 'date_reached') return undefined;
+  const field = def.fields.find((f) => f.key === trigger.field);
+  const shift =
+    (trigger.offset ? durationSeconds(trigger.offset) * 1000 : 0) * (trigger.direction === 'after' ? -1 : 1);
+  const at = new Date(new Date(job.at).getTime() + shift);
+  const since = new Date(new Date(job.since ?? job.at).getTime() + shift);
+  const value = (d: Date) => (field?.type === 'date' ? d.toISOString().slice(0, 10) : d.toISOString());
+  const window: FilterNode[] = [
+    { field: trigger.field, op: 'gt', value: value(since) },
+    { field: trigger.field, op: 'lte', value: value(at) },
+  ];
+  return { and: trigger.conditions ? [...window, trigger.conditions] : window } as FilterNode;
 }

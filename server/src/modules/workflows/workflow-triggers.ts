@@ -18,6 +18,11 @@ export type TriggerKind = {
   matches(event: EventEnvelope, trigger: Trigger, object: string): boolean;
   /** A tag the record must carry now, checked with the conditions (a record created with the tag). */
   requiresTag?(event: EventEnvelope, trigger: Trigger): string | undefined;
+  /**
+   * The record of the workflow's object the run is on, when it is not the event's subject (a form
+   * submission's contact, a message's contact); undefined: none, no run.
+   */
+  recordOf?(event: EventEnvelope, trigger: Trigger, object: string): string | undefined;
 };
 
 const kinds = new Map<string, TriggerKind>();
@@ -106,6 +111,22 @@ registerTrigger('task_overdue', {
   matches: (e) => e.subject.object === 'task',
 });
 
-// `schedule` and `manual` start runs themselves: they listen to no event.
+registerTrigger('form_submitted', {
+  events: ['form.submitted'],
+  matches: (e, t, object) =>
+    ofObject(e, object) && t.type === 'form_submitted' && (!t.form_id || e.data.form_id === t.form_id),
+});
+
+registerTrigger('message_received', {
+  events: ['message.received'],
+  // A message from no known contact has the conversation as subject: no run on a contact.
+  matches: (e, t, object) =>
+    ofObject(e, object) &&
+    t.type === 'message_received' &&
+    (!t.channel_kind || e.data.channel_kind === t.channel_kind),
+});
+
+// `schedule`, `date_reached` and `manual` start runs themselves: they listen to no event.
 registerTrigger('schedule', { events: [], matches: () => false });
+registerTrigger('date_reached', { events: [], matches: () => false });
 registerTrigger('manual', { events: [], matches: () => false });

@@ -5,6 +5,7 @@ import { compileFilter } from '../../platform/query/query.filter.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
 import { stageNamesIn } from '../pipelines/stage-names.service.js';
+import { isZone } from '../sequences/sending-window.util.js';
 import { type Definition, type Step, successorsOf, type Trigger } from './workflow.definition.js';
 import { isValidCron } from './workflow-schedule.js';
 import { templateVariables } from './workflow-templates.js';
@@ -14,6 +15,7 @@ const TRIGGER_OBJECTS: Partial<Record<Trigger['type'], string>> = {
   opportunity_won: 'opportunity',
   opportunity_lost: 'opportunity',
   task_overdue: 'task',
+  message_received: 'contact',
 };
 
 /** Who may read a field in a condition: the author's field rights (every field, until field-level profiles exist). */
@@ -93,6 +95,12 @@ export async function validateDefinition(
       if (!hasField(object, key))
         fail(`.trigger.fields[${i}]`, `Unknown field "${key}" on ${object.labelPlural}`);
     });
+  if (trigger.type === 'date_reached') {
+    const field = hasField(object, trigger.field);
+    if (!field) fail('.trigger.field', `Unknown field "${trigger.field}" on ${object.labelPlural}`);
+    else if (field.type !== 'date' && field.type !== 'datetime')
+      fail('.trigger.field', `"${trigger.field}" is not a date or date-time field`);
+  }
   if (trigger.type === 'schedule' && !isValidCron(trigger.cron, trigger.timezone))
     fail('.trigger.cron', 'Not a valid five-field cron expression (or time zone)');
   const condition = (node: unknown, path: string) => {
@@ -200,8 +208,15 @@ export async function validateDefinition(
         break;
       }
       case 'wait':
-        if ([step.duration, step.until, step.time_of_day].filter((x) => x !== undefined).length !== 1)
-          fail(p, 'A wait takes one of duration, until or time_of_day');
+        if (
+          [step.duration, step.until, step.time_of_day, step.business_hours].filter((x) => x !== undefined)
+            .length !== 1
+        )
+          fail(p, 'A wait takes one of duration, until, time_of_day or business_hours');
+        if (step.timezone !== undefined && !isZone(step.timezone))
+          fail(`${p}.timezone`, `${step.timezone} is not an IANA time zone (e.g. Europe/Paris)`);
+        if (step.business_hours && step.business_hours.start >= step.business_hours.end)
+          fail(`${p}.business_hours.end`, 'Business hours end after they start');
         break;
       case 'wait_condition':
         condition(step.condition, `${p}.condition`);

@@ -2,12 +2,12 @@ import { and, eq, inArray } from 'drizzle-orm';
 import type { TenantScope } from '../../db/tenant.js';
 import type { EventConsumer } from '../../platform/events/dispatcher.js';
 import { eventCatalogue } from '../../platform/events/event-catalogue.js';
-import type { EventEnvelope } from '../../platform/events/events.js';
+import { type EventEnvelope, flushDispatch } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import type { Definition } from './workflow.definition.js';
 import { workflows, workflowVersions } from './workflow.schema.js';
-import { enrollIn } from './workflow-enrollment.service.js';
+import { type Candidate, enrollMany } from './workflow-enrollment.service.js';
 import { MAX_DEPTH } from './workflow-runner.service.js';
 import { triggerEventPatterns, triggerKind } from './workflow-triggers.js';
 
@@ -82,6 +82,8 @@ const eventTriggerTypes = () =>
     'opportunity_won',
     'opportunity_lost',
     'task_overdue',
+    'form_submitted',
+    'message_received',
   ].filter((t) => (triggerKind(t)?.events.length ?? 0) > 0);
 
 /** Whether an event after `event` changed the tags of its record. */
@@ -120,35 +122,49 @@ export function workflowConsumer(services: Services): EventConsumer {
     handle: async (batch, scope) => {
       const active = await activeWorkflows(scope);
       if (active.length === 0) return;
-      for (const event of batch) {
-        for (const workflow of active) {
-          const trigger = workflow.definition.trigger;
-          const kind = triggerKind(trigger.type);
-          if (!kind?.matches(event, trigger, workflow.object)) continue;
+      // The batch's events are dispatched with the runs' own events as one job, at the end.
+      const owned = !scope.deferredDispatch;
+      if (owned) scope.deferredDispatch = [];
+      const depths = await parentDepths(scope, batch);
+      for (const workflow of active) {
+        const trigger = workflow.definition.trigger;
+        const kind = triggerKind(trigger.type);
+        if (!kind) continue;
+        const candidates: Candidate[] = [];
+        for (const event of batch) {
+          if (!kind.matches(event, trigger, workflow.object)) continue;
           // Loop guard: a workflow's own effects never retrigger it.
           if (event.actor.type === 'workflow' && event.actor.id === workflow.id) continue;
-          let depth = 0;
           const parent = causingRun(event);
-          if (parent) {
-            const { rows } = await scope.conn.query<{ depth: number }>(
-              'select depth from workflow_runs where org_id = $1 and id = $2',
-              [scope.ctx.orgId, parent],
-            );
-            depth = (rows[0]?.depth ?? 0) + 1;
-            if (depth > MAX_DEPTH) continue;
-          }
+          const depth = parent ? (depths.get(parent) ?? 0) + 1 : 0;
+          if (depth > MAX_DEPTH) continue;
+          const recordId = kind.recordOf ? kind.recordOf(event, trigger, workflow.object) : event.subject.id;
+          if (!recordId) continue;
           const requiredTag = kind.requiresTag?.(event, trigger);
           // A record created with the tag got it then, unless its tags changed since (that change's
           // own event is the one that counts).
           if (requiredTag && (await tagsChangedSince(scope, event))) continue;
-          const def = await cachedObjectDef(scope.tx, scope.ctx.orgId, workflow.object);
-          await enrollIn(scope, services, workflow, def, event.subject.id, {
-            trigger: { type: trigger.type, event },
-            depth,
-            requiredTag,
-          });
+          candidates.push({ recordId, trigger: { type: trigger.type, event }, depth, requiredTag });
         }
+        if (candidates.length === 0) continue;
+        const def = await cachedObjectDef(scope.tx, scope.ctx.orgId, workflow.object);
+        await enrollMany(scope, services, workflow, def, candidates);
+      }
+      if (owned) {
+        await flushDispatch(scope, services.jobs);
+        delete scope.deferredDispatch;
       }
     },
   };
+}
+
+/** The depth of each run that caused an event of the batch (one query). */
+async function parentDepths(scope: TenantScope, batch: EventEnvelope[]): Promise<Map<string, number>> {
+  const parents = [...new Set(batch.map(causingRun).filter((p): p is string => Boolean(p)))];
+  if (parents.length === 0) return new Map();
+  const { rows } = await scope.conn.query<{ id: string; depth: number }>(
+    'select id::text as id, depth from workflow_runs where org_id = $1 and id = any($2::uuid[])',
+    [scope.ctx.orgId, parents],
+  );
+  return new Map(rows.map((r) => [r.id, r.depth]));
 }

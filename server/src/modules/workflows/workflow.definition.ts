@@ -47,6 +47,12 @@ const stepBase = { id: StepId, position: Position, label: z.string().max(200).op
  * - `stage_changed` (optionally `to_stage`, a stage name), `opportunity_won`, `opportunity_lost`:
  *   opportunities only.
  * - `task_overdue`: tasks only.
+ * - `form_submitted` (optionally one `form_id`): a form created or matched the record.
+ * - `message_received` (optionally one `channel_kind`): the record (a contact) sent a message.
+ * - `date_reached` `{field, offset?, direction}`: the record's date field is `offset` away
+ *   (`before`: 3 days before the expected close; `after`) from now; any registry object's date or
+ *   date-time field, custom objects included. Checked every `DATE_SCAN_MINUTES` (a date field's
+ *   records start once a day, at midnight UTC; a date-time field's within the scan interval).
  * - `schedule`: every record matching `conditions`, on a cron (`"0 9 * * 1"`, in `timezone`).
  * - `manual`: started from a record or a bulk selection (`POST /workflows/{id}/runs`).
  * New trigger kinds (form submitted, inbound message, inbound webhook, date reached) plug into
@@ -72,6 +78,26 @@ export const Trigger = z
     z.strictObject({ type: z.literal('opportunity_lost'), ...conditions }),
     z.strictObject({ type: z.literal('task_overdue'), ...conditions }),
     z.strictObject({
+      type: z.literal('form_submitted'),
+      form_id: z.uuid().optional().describe('Only this form; any form when absent'),
+      ...conditions,
+    }),
+    z.strictObject({
+      type: z.literal('message_received'),
+      channel_kind: z
+        .enum(['email', 'sms', 'messenger', 'instagram'])
+        .optional()
+        .describe('Only messages of this kind of channel; any when absent'),
+      ...conditions,
+    }),
+    z.strictObject({
+      type: z.literal('date_reached'),
+      field: z.string().min(1).max(80).describe('A date or date-time field of the object'),
+      offset: Duration.optional().describe('How long before (or after) the date; none: on the date'),
+      direction: z.enum(['before', 'after']).default('before'),
+      ...conditions,
+    }),
+    z.strictObject({
       type: z.literal('schedule'),
       cron: z.string().min(9).max(100).describe('Five-field cron: minute hour day month weekday'),
       timezone: z.string().max(64).default('UTC'),
@@ -96,7 +122,10 @@ export type TriggerType = Trigger['type'];
  * - `send_email` `{to: a field key of the record holding an e-mail (default the record's
  *   first e-mail), subject, body}` through the system mail layer.
  * Control:
- * - `wait` `{duration}`, or `{until}` (an ISO date-time), or `{time_of_day: "09:00", timezone}`;
+ * - `wait` `{duration}`, or `{until}` (an ISO date-time), or `{time_of_day: "09:00", timezone}`, or
+ *   `{business_hours: {days: [1..5] (ISO weekdays), start: "09:00", end: "17:00"}}`: within business
+ *   hours in the contact's time zone (its `time_zone` field when it is a valid IANA zone, else the
+ *   step's `timezone`, else the organization's), skipping to the next opening;
  * - `wait_condition` `{condition, timeout, poll_minutes?}`: `next` when the condition holds,
  *   `timeout_next` when the timeout passes first;
  * - `if_else` `{condition, if_true, if_false}` on the record's current state;
@@ -178,6 +207,22 @@ export const Step = z
         .regex(/^([01]\d|2[0-3]):[0-5]\d$/)
         .optional(),
       timezone: z.string().max(64).optional(),
+      business_hours: z
+        .strictObject({
+          days: z.array(z.number().int().min(1).max(7)).min(1).max(7).default([1, 2, 3, 4, 5]),
+          start: z
+            .string()
+            .regex(/^([01]\d|2[0-3]):[0-5]\d$/)
+            .default('09:00'),
+          end: z
+            .string()
+            .regex(/^([01]\d|2[0-3]):[0-5]\d$/)
+            .default('17:00'),
+        })
+        .optional()
+        .describe(
+          'Go on now if it is within these hours in the contact’s time zone, else wait until they open',
+        ),
       next: Next,
     }),
     z.strictObject({

@@ -43,7 +43,9 @@ export function defineWorkflowJobs(services: Services): void {
   services.events.register(workflowConsumer(services));
   services.jobs.define<StepJob>(
     // A killed worker's step is taken up again after its heartbeat lapses (pg-boss: at least 10 s).
-    { name: STEP_QUEUE, retryLimit: 8, concurrency: 10, heartbeatSeconds: 10 },
+    // Jobs of one fetch run side by side (each drives its own runs; a level's transaction mostly
+    // waits on the database): on a loaded 2-core machine 6 at once kept both cores busy.
+    { name: STEP_QUEUE, retryLimit: 8, concurrency: 6, parallel: true, heartbeatSeconds: 10 },
     ({ data }) => runStep(services, data),
   );
   defineScheduleJobs(services);

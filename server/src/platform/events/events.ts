@@ -74,8 +74,19 @@ export async function emitEvent(scope: TenantScope, jobs: JobQueue, event: NewEv
     traceId: scope.ctx.traceId ?? null,
     related: (event.related ?? []).map((r) => `${r.object}:${r.id}`),
   });
-  await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, { org_id: scope.ctx.orgId, event_id: id });
+  if (scope.deferredDispatch) scope.deferredDispatch.push(id);
+  else await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, { org_id: scope.ctx.orgId, event_id: id });
   return id;
+}
+
+/**
+ * Sends the events a scope with `deferredDispatch` collected as one dispatch job (in their
+ * order), in the scope's transaction, and empties the list.
+ */
+export async function flushDispatch(scope: TenantScope, jobs: JobQueue): Promise<void> {
+  const ids = scope.deferredDispatch?.splice(0) ?? [];
+  if (ids.length === 0) return;
+  await jobs.send(scope.conn, EVENT_DISPATCH_QUEUE, { org_id: scope.ctx.orgId, event_ids: ids });
 }
 
 /** A dispatch job's payload: one event, or the events of one bulk write in their order. */
@@ -117,6 +128,11 @@ export async function emitEvents(scope: TenantScope, jobs: JobQueue, batch: NewE
     ],
   );
   const ids = rows.map((r) => r.id);
+  if (scope.deferredDispatch) {
+    await inserted;
+    scope.deferredDispatch.push(...ids);
+    return ids;
+  }
   const job = { org_id: scope.ctx.orgId, event_ids: ids };
   if (!scope.pipeline) {
     await inserted;
