@@ -77,6 +77,31 @@ export async function readRecord(
   return record;
 }
 
+/**
+ * `readRecord` for many ids in one query (the sequence tick's batch): each live record by id, as
+ * a list returns it; an archived or missing id is absent from the map.
+ */
+export async function readRecords(
+  scope: TenantScope,
+  def: ObjectDef,
+  ids: string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  if (ids.length === 0) return found;
+  const compiled = compileListQuery(def, { limit: 1 }, { table: 'r' });
+  const rows = rowsOf<Record<string, unknown>>(
+    await scope.tx.execute(sql`select ${compiled.select} from ${sql.identifier(def.table)} r
+      where r.org_id = ${scope.ctx.orgId} and r.id = any(${`{${ids.join(',')}}`}::uuid[])
+        and r.archived_at is null and ${compiled.where}`),
+  );
+  const shape = itemShaper(compiled.fields);
+  for (const row of rows) {
+    const { _cursor: _, ...record } = shape(row);
+    found.set(record.id as string, record);
+  }
+  return found;
+}
+
 /** Whether the live record matches the filter tree (the query language, evaluated by PostgreSQL). */
 export async function recordMatches(
   scope: TenantScope,

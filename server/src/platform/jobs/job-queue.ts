@@ -65,6 +65,16 @@ export type JobQueue = {
     options?: SendOptions,
   ): Promise<string | null>;
   /**
+   * `send` for many jobs of one queue at once (a sequence tick's batch of messages): one insert
+   * in the caller's transaction. Each job keeps its own data and options (a `singletonKey` still
+   * keeps at most one queued job per key).
+   */
+  sendMany<T extends object>(
+    conn: SqlExecutor,
+    name: string,
+    jobs: { data: T; options?: SendOptions }[],
+  ): Promise<void>;
+  /**
    * Deletes the jobs of one organization not yet started (their data's `org_id`, or `orgId` for
    * system mail): when it is deleted, a reminder or delivery due later must not run for it. A
    * running job is left to finish. Returns how many were dropped.
@@ -200,6 +210,37 @@ export function createJobQueue(
       try {
         return await boss.send(name, data, {
           ...sendOptions,
+          db: { executeSql: (text: string, values?: unknown[]) => conn.query(text, values) },
+        });
+      } finally {
+        await conn.query(`select set_config('role', $1, true)`, [APP_ROLE]);
+      }
+    },
+
+    async sendMany(conn, name, jobs) {
+      const definition = definitions.get(name);
+      if (!definition) throw new Error(`No job queue named ${name}`);
+      if (jobs.length === 0) return;
+      const { heartbeatSeconds, expireInSeconds, deadLetter } = definition.queue;
+      const rows = jobs.map(({ data, options = {} }) => ({
+        data,
+        ...(heartbeatSeconds ? { heartbeatSeconds } : {}),
+        ...(expireInSeconds ? { expireInSeconds } : {}),
+        ...(deadLetter ? { deadLetter } : {}),
+        ...(options.startAfter !== undefined
+          ? {
+              startAfter:
+                options.startAfter instanceof Date
+                  ? options.startAfter
+                  : new Date(Date.now() + options.startAfter * 1000),
+            }
+          : {}),
+        ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
+      }));
+      // As `send`: the insert only steps out of the tenant transaction's app role.
+      await conn.query(`select set_config('role', 'none', true)`);
+      try {
+        await boss.insert(name, rows, {
           db: { executeSql: (text: string, values?: unknown[]) => conn.query(text, values) },
         });
       } finally {

@@ -177,6 +177,10 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
       }
     },
 
+    async sendMany(conn, name, jobs) {
+      for (const job of jobs) await this.send(conn, name, job.data, job.options);
+    },
+
     async dropQueuedOf(orgId) {
       await ready;
       const { rows } = await database.raw.query(
