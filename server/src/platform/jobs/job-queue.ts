@@ -89,6 +89,12 @@ export type JobQueue = {
   /** The organization's failed jobs (retries used up), the latest first, at most `limit`. */
   failedJobs(orgId: string, limit?: number): Promise<FailedJob[]>;
   /**
+   * The data of a queue's jobs failed for good since `since` (retries used up: by workers that
+   * died, or a handler that threw), the latest first, at most `limit`: what an install-wide sweep
+   * looks at (the send sweep, issue 25).
+   */
+  failedOf<T>(name: string, since: Date, limit?: number): Promise<{ id: string; data: T }[]>;
+  /**
    * Queues a failed job of the organization again (pg-boss's retry). False when there is no such
    * failed job of that organization (another's job is never touched).
    */
@@ -298,6 +304,17 @@ export function createJobQueue(
         retries: Number(r.retries),
         error: r.error ? r.error.slice(0, 500) : null,
       }));
+    },
+
+    async failedOf<T>(name: string, since: Date, limit = 1000) {
+      const rows = await jobRows<{ id: string; data: T }>(
+        database,
+        schema,
+        `select id::text, data from ${schema}.job where name = $1 and state = 'failed' and completed_on >= $2
+          order by completed_on desc limit $3`,
+        [name, since.toISOString(), limit],
+      );
+      return rows;
     },
 
     async retryFailed(orgId, id) {
