@@ -533,7 +533,7 @@ export function defineSendJobs(services: Services): void {
     // before it was tried and none is sent twice.
     // The jobs of one fetch run at once (`parallel`): a send is mostly waiting on the database
     // and the SMTP server, and one after another held a batch to a few messages a second.
-    { name: MESSAGE_SEND_QUEUE, retryLimit: 1, concurrency: 50, parallel: true, heartbeatSeconds: 30 },
+    { name: MESSAGE_SEND_QUEUE, retryLimit: 1, concurrency: 10, parallel: true, heartbeatSeconds: 30 },
     async ({ data }) => sendMessage(services, data),
   );
 }
