@@ -8,7 +8,7 @@ import { migrate } from './db/migrate.js';
 import { defineBroadcastJobs } from './modules/broadcasts/broadcast.routes.js';
 import { closeSmtpPools } from './modules/conversations/channel.service.js';
 import { defineChannelJobs } from './modules/conversations/email-sync.service.js';
-import { defineSendJobs } from './modules/conversations/send.service.js';
+import { defineSendJobs, scheduleSendSweep } from './modules/conversations/send.service.js';
 import { defineRetentionJobs } from './modules/gdpr/retention.service.js';
 import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';
@@ -154,7 +154,10 @@ export async function runProcess(roles: {
   const services = await createServices();
   const { config, logger } = services;
   await services.jobs.start({ worker: roles.worker });
-  if (roles.worker) await scheduleNextBackup(services);
+  if (roles.worker) {
+    await scheduleNextBackup(services);
+    await scheduleSendSweep(services);
+  }
   if (roles.demo) await ensureDemo(services);
   const stopBackupSignal =
     services.database.kind === 'embedded' ? takeBackupsOnSignal(services, logger) : () => {};

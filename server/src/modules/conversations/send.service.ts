@@ -478,7 +478,82 @@ export async function cancelQueuedMessagesIn(
   );
 }
 
+/** The install's sweep of sends left behind (issue 25), every SWEEP_EVERY_S seconds. */
+export const MESSAGE_SWEEP_QUEUE = 'message.send.sweep';
+export const SWEEP_EVERY_S = 300;
+/** A message claimed this many times is not taken again by the sweep (a person retries it). */
+const SWEEP_MAX_ATTEMPTS = 5;
+/** How far back the sweep looks at send jobs failed for good. */
+const SWEEP_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * Takes up the sends whose recovery died too (issue 25): a send job's worker killed mid-send is
+ * retried once (its heartbeat stopped) and that retry settles the message left `sending`; when
+ * the retry's worker is killed as well, pg-boss fails the job for good and the message would stay
+ * `sending` (or `queued`) forever. The sweep reads the send jobs failed for good in the last day
+ * and queues a send job again for each of their messages still `queued`, or `sending` past the
+ * claim's lease, claimed fewer than SWEEP_MAX_ATTEMPTS times (the job then settles it by the
+ * mailbox's sent copy, as the first retry would have). A message sent or failed since is left.
+ * @returns how many it queued again
+ */
+export async function sweepStuckSends(services: Services, now = new Date()): Promise<number> {
+  const failed = await services.jobs.failedOf<SendJob>(
+    MESSAGE_SEND_QUEUE,
+    new Date(now.getTime() - SWEEP_WINDOW_MS),
+  );
+  const byOrg = new Map<string, Set<string>>();
+  for (const { data } of failed) {
+    if (typeof data?.org_id !== 'string' || typeof data.message_id !== 'string') continue;
+    byOrg.set(data.org_id, (byOrg.get(data.org_id) ?? new Set()).add(data.message_id));
+  }
+  let queued = 0;
+  for (const [orgId, ids] of byOrg) {
+    const ctx: TenantContext = { orgId, actor: { type: 'system', id: null } };
+    queued += await withTenant(services.database, ctx, async (scope) => {
+      const { rows } = await scope.conn.query<{ id: string }>(
+        `select id from messages
+          where org_id = $1 and id = any($2::uuid[]) and direction = 'out' and attempts < $3
+            and (status = 'queued'
+                 or (status = 'sending' and coalesce(claimed_at, '-infinity') < clock_timestamp() - $4 * interval '1 millisecond'))`,
+        [orgId, [...ids], SWEEP_MAX_ATTEMPTS, SEND_LEASE_MS],
+      );
+      for (const { id } of rows)
+        await services.jobs.send(
+          scope.conn,
+          MESSAGE_SEND_QUEUE,
+          { org_id: orgId, message_id: id } satisfies SendJob,
+          { singletonKey: `message-send:${id}` },
+        );
+      return rows.length;
+    });
+  }
+  return queued;
+}
+
+/** Queues the next sweep of sends left behind, unless one is queued (at worker start, then by itself). */
+export async function scheduleSendSweep(services: Services): Promise<void> {
+  await services.jobs.send(
+    null,
+    MESSAGE_SWEEP_QUEUE,
+    {},
+    {
+      startAfter: SWEEP_EVERY_S,
+      singletonKey: 'message-send-sweep',
+    },
+  );
+}
+
 export function defineSendJobs(services: Services): void {
+  services.jobs.define<Record<string, never>>(
+    { name: MESSAGE_SWEEP_QUEUE, policy: 'stately', retryLimit: 2 },
+    async () => {
+      try {
+        await sweepStuckSends(services);
+      } finally {
+        await scheduleSendSweep(services);
+      }
+    },
+  );
   services.jobs.define<SendJob>(
     // A worker that dies holding send jobs (fetched, or mid-dialogue) leaves them to be retried
     // after their heartbeat stops (issue 33): the claim (`queued` -> `sending`) makes the retry

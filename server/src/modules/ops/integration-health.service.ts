@@ -71,6 +71,7 @@ export async function recordIntegration(
   outcome: IntegrationOutcome,
 ): Promise<void> {
   const ctx: TenantContext = { orgId, actor: { type: 'system', id: null } };
+  if (outcome.ok === true && !outcome.configState) return recordSuccess(services, orgId, outcome);
   try {
     await withTenant(services.database, ctx, (scope) => recordIn(scope, outcome));
   } catch {
@@ -78,7 +79,52 @@ export async function recordIntegration(
   }
 }
 
-async function recordIn(scope: TenantScope, o: IntegrationOutcome): Promise<void> {
+/** Successes of one integration waiting for the write in flight to end, and who awaits them. */
+const pendingSuccesses = new Map<
+  string,
+  { outcome: IntegrationOutcome; count: number; waiters: (() => void)[] }
+>();
+const writing = new Set<string>();
+
+/**
+ * A success, written at once when no write of that integration's successes is in flight, else
+ * with the others that came meanwhile, as one write (`count` successes): a mailbox sending a
+ * hundred messages a second updated its one health row a hundred times a second, each waiting
+ * for the last one's row lock (issue 25). The caller still waits for its success to be written.
+ */
+function recordSuccess(services: Services, orgId: string, outcome: IntegrationOutcome): Promise<void> {
+  const key = `${orgId}|${outcome.kind}|${outcome.ref ?? ''}`;
+  let pending = pendingSuccesses.get(key);
+  if (!pending) {
+    pending = { outcome, count: 0, waiters: [] };
+    pendingSuccesses.set(key, pending);
+  }
+  pending.outcome = outcome;
+  pending.count += 1;
+  const written = new Promise<void>((resolve) => pending.waiters.push(resolve));
+  if (!writing.has(key)) void writeSuccesses(services, orgId, key);
+  return written;
+}
+
+async function writeSuccesses(services: Services, orgId: string, key: string): Promise<void> {
+  writing.add(key);
+  const ctx: TenantContext = { orgId, actor: { type: 'system', id: null } };
+  try {
+    for (let batch = pendingSuccesses.get(key); batch; batch = pendingSuccesses.get(key)) {
+      pendingSuccesses.delete(key);
+      try {
+        await withTenant(services.database, ctx, (scope) => recordIn(scope, batch.outcome, batch.count));
+      } catch {
+        // As for one outcome: recorded at the next.
+      }
+      for (const resolve of batch.waiters) resolve();
+    }
+  } finally {
+    writing.delete(key);
+  }
+}
+
+async function recordIn(scope: TenantScope, o: IntegrationOutcome, count = 1): Promise<void> {
   const { conn, ctx } = scope;
   const ref = o.ref ?? '';
   const error = o.ok === false ? (o.error ?? 'failed').slice(0, 500) : null;
@@ -111,7 +157,7 @@ async function recordIn(scope: TenantScope, o: IntegrationOutcome): Promise<void
      values ($1, $2, date_trunc('hour', clock_timestamp(), 'UTC'), $3, $4)
      on conflict (org_id, integration_id, hour) do update
        set successes = x.successes + excluded.successes, errors = x.errors + excluded.errors`,
-    [ctx.orgId, integrationId, o.ok ? 1 : 0, o.ok ? 0 : 1],
+    [ctx.orgId, integrationId, o.ok ? count : 0, o.ok ? 0 : count],
   );
   const fingerprint = failingFingerprint(o.kind, ref);
   if (o.ok) {

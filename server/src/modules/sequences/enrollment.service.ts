@@ -73,7 +73,8 @@ export async function enroll(
     const ids = input.contact_ids
       ? sql`and c.id = any(${`{${input.contact_ids.join(',')}}`}::uuid[])`
       : sql``;
-    const matching = sql`from contacts c where c.org_id = ${ctx.orgId} and c.archived_at is null and ${compiled.where} ${ids}`;
+    const where = sql`where c.org_id = ${ctx.orgId} and c.archived_at is null and ${compiled.where} ${ids}`;
+    const matching = sql`from contacts c ${where}`;
     const busy = sql`exists (select 1 from sequence_enrollments e where e.org_id = ${ctx.orgId}
       and e.contact_id = c.id and e.status in ('active', 'paused')
       and (e.sequence_id = ${sequenceId}::uuid or ${!sequence.settings.allow_multiple}))`;
@@ -91,16 +92,17 @@ export async function enroll(
     const enrolledBy = ctx.actor.id;
     const inserted = rowsOf<{ id: string; contact_id: string; name: string | null }>(
       await scope.tx.execute(sql`
-        with zones as materialized (select name from pg_timezone_names),
+        with zones as materialized (select distinct name from pg_timezone_names),
         ins as (
           insert into sequence_enrollments
             (org_id, sequence_id, contact_id, owner_id, channel_id, status, step_index, next_run_at, time_zone, variant, enrolled_by)
           select ${ctx.orgId}, ${sequenceId}::uuid, c.id, coalesce(${input.owner_id ?? null}::text, c.owner_id::text),
                  ${input.channel_id ?? null}::uuid,
                  'active', 0, ${startAt.toISOString()}::timestamptz,
-                 coalesce((select z.name from zones z where z.name = c.custom->>'time_zone' limit 1), ${zone}),
+                 coalesce(z.name, ${zone}),
                  floor(random() * ${variants})::int, ${enrolledBy}
-            ${matching} and not ${busy}
+            from contacts c left join zones z on z.name = c.custom->>'time_zone'
+            ${where} and not ${busy}
            order by c.id
            limit ${cap}
           on conflict do nothing

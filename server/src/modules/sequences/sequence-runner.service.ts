@@ -1,16 +1,23 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
+import { roomLeft } from '../../platform/plans/plan-limits.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import { latestConsentIn } from '../consent/consent.service.js';
 import type { ChannelRow } from '../conversations/channel.service.js';
+import { channels } from '../conversations/conversation.schema.js';
 import { channelIn, openConversationIn } from '../conversations/conversation.service.js';
-import { queueMessage, suppressionOf } from '../conversations/send.service.js';
+import { previewOf } from '../conversations/inbound.service.js';
+import { announceInbox } from '../conversations/inbox-stream.js';
+import { MESSAGE_SEND_QUEUE, queueMessage, suppressionOf } from '../conversations/send.service.js';
 import { createTaskIn } from '../tasks/task.service.js';
-import { readRecord } from '../workflows/workflow-records.js';
+import { readRecord, readRecords } from '../workflows/workflow-records.js';
 import { renderVariables } from '../workflows/workflow-templates.js';
 import { armTick, endEnrollmentsIn, SEQUENCE_TICK_QUEUE, type TickJob } from './enrollment.service.js';
 import { addDays, nextWindowOpening, startOfNextDay } from './sending-window.util.js';
+import { sequenceSteps, sequences } from './sequence.schema.js';
 import { type SequenceRow, type StepRow, stepsOf } from './sequence.service.js';
 import { signUnsubscribe } from './unsubscribe-link.js';
 
@@ -28,9 +35,9 @@ import { signUnsubscribe } from './unsubscribe-link.js';
  * sends it at most once.
  */
 
-/** Enrollments one tick reads at a time. */
-const BATCH = 200;
-/** Enrollments one tick runs at once (each its own transaction and connection). */
+/** Enrollments one tick takes at a time (locked, run set-based in one transaction). */
+const BATCH = 500;
+/** Enrollments of a batch that take the one-at-a-time path, run at once (each its own transaction). */
 const PARALLEL = 4;
 
 type Due = {
@@ -49,31 +56,23 @@ const rowsOf = <T>(r: { rows: T[] }) => r.rows;
 
 /**
  * Runs every enrollment of the organization due at `now`, then arms the next tick at the earliest
- * time one is due. @returns how many steps it did or rescheduled
+ * time one is due. Set-based (issue 25): each batch of due enrollments is locked and run in one
+ * transaction (`runBatch`); the steps that batch leaves (manual steps and tasks, SMS, throttled
+ * mailboxes) run one enrollment at a time as before. @returns how many steps it did or rescheduled
  */
 export async function runTick(services: Services, orgId: string, now = new Date()): Promise<number> {
   const ctx: TenantContext = { orgId, actor: { type: 'system', id: null } };
   let done = 0;
   for (;;) {
-    const ids = await withTenant(services.database, ctx, async (scope) =>
-      rowsOf(
-        await scope.conn.query<{ id: string }>(
-          `select e.id from sequence_enrollments e join sequences s on s.org_id = e.org_id and s.id = e.sequence_id
-            where e.org_id = $1 and e.status = 'active' and e.next_run_at <= $2
-              and s.status = 'active' and s.archived_at is null
-            order by e.next_run_at limit $3`,
-          [orgId, now.toISOString(), BATCH],
-        ),
-      ),
-    );
-    // A few enrollments at once, each in its own transaction (a step is mostly round trips to
-    // the database: one after another held a batch to a few steps a second).
-    let progressed = 0;
+    const batch = await runBatch(services, ctx, now);
+    // The rest a few at once, each in its own transaction.
+    let progressed = batch.done;
     let next = 0;
+    const ids = batch.left;
     await Promise.all(
       Array.from({ length: Math.min(PARALLEL, ids.length) }, async () => {
         while (next < ids.length) {
-          const { id } = ids[next++]!;
+          const id = ids[next++]!;
           if (await runEnrollment(services, ctx, id, now)) progressed += 1;
         }
       }),
@@ -93,6 +92,419 @@ export async function runTick(services: Services, orgId: string, now = new Date(
     await armTick(scope, services, at.getTime() > now.getTime() ? at : new Date(now.getTime() + 60_000));
   });
   return done;
+}
+
+type BatchRow = Omit<Due, 'sequence'> & { sequence_id: string };
+type StepRunRow = {
+  enrollment_id: string;
+  sequence_id: string;
+  step_id: string;
+  key: string;
+  type: string;
+  variant: number;
+  status: string;
+  message_id: string | null;
+  detail: string | null;
+};
+
+/**
+ * One batch of the tick (issue 25), set-based: locks up to BATCH due enrollments (`for update
+ * skip locked`), reads their sequences, steps, contacts, mailboxes, suppressions, consents,
+ * earlier step runs and threads in a query each, renders the automatic e-mails and WAITs in
+ * memory, and writes the conversations, messages (each with its idempotency key and Message-ID),
+ * their send jobs, the step runs and the enrollments' next steps in bulk, all in one transaction:
+ * a worker killed at any point committed the whole batch or none of it. The same checks as the
+ * one-at-a-time path, in its order. @returns how many it did, and the ids it leaves to that path
+ */
+async function runBatch(
+  services: Services,
+  ctx: TenantContext,
+  now: Date,
+): Promise<{ done: number; left: string[] }> {
+  return withTenant(services.database, ctx, async (scope) => {
+    const orgId = ctx.orgId;
+    const due = rowsOf(
+      await scope.conn.query<BatchRow>(
+        `select e.id, e.contact_id, e.owner_id, e.channel_id, e.step_index, e.time_zone, e.variant, e.sequence_id
+           from sequence_enrollments e join sequences s on s.org_id = e.org_id and s.id = e.sequence_id
+          where e.org_id = $1 and e.status = 'active' and e.next_run_at <= $2
+            and s.status = 'active' and s.archived_at is null
+          order by e.next_run_at limit $3
+          for update of e skip locked`,
+        [orgId, now.toISOString(), BATCH],
+      ),
+    );
+    if (due.length === 0) return { done: 0, left: [] };
+    const sequenceIds = [...new Set(due.map((d) => d.sequence_id))];
+    const seqs = new Map(
+      (
+        await scope.tx
+          .select()
+          .from(sequences)
+          .where(and(eq(sequences.orgId, orgId), inArray(sequences.id, sequenceIds)))
+      ).map((q) => [q.id, q]),
+    );
+    const stepRows = await scope.tx
+      .select()
+      .from(sequenceSteps)
+      .where(and(eq(sequenceSteps.orgId, orgId), inArray(sequenceSteps.sequenceId, sequenceIds)));
+    const stepsBy = new Map<string, StepRow[]>();
+    for (const st of stepRows) stepsBy.set(st.sequenceId, [...(stepsBy.get(st.sequenceId) ?? []), st]);
+    for (const list of stepsBy.values())
+      list.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+    // Which take this path: a WAIT, or an automatic e-mail from a mailbox without limits.
+    const left: string[] = [];
+    const mine: { e: Due; steps: StepRow[]; step: StepRow }[] = [];
+    for (const row of due) {
+      const sequence = seqs.get(row.sequence_id)!;
+      const steps = stepsBy.get(row.sequence_id) ?? [];
+      const step = steps[row.step_index];
+      const limited = Boolean(sequence.settings.hourly_limit || sequence.settings.daily_limit);
+      if (step && (step.type === 'WAIT' || (step.type === 'EMAIL' && !step.settings.manual && !limited)))
+        mine.push({ e: { ...row, sequence }, steps, step });
+      else left.push(row.id);
+    }
+    if (mine.length === 0) return { done: 0, left };
+
+    const runs: StepRunRow[] = [];
+    const advancing: { id: string; at: Date }[] = [];
+    const finishing: string[] = [];
+    const later: { id: string; at: Date }[] = [];
+    const ending = new Map<string, string[]>();
+    const end = (id: string, reason: string) => ending.set(reason, [...(ending.get(reason) ?? []), id]);
+    const run = (
+      e: Due,
+      step: StepRow,
+      r: { status: string; variant?: number; messageId?: string; detail?: string },
+    ) =>
+      runs.push({
+        enrollment_id: e.id,
+        sequence_id: e.sequence.id,
+        step_id: step.id,
+        key: keyOf(e, step),
+        type: step.type,
+        variant: r.variant ?? 0,
+        status: r.status,
+        message_id: r.messageId ?? null,
+        detail: r.detail ?? null,
+      });
+    const next = (e: Due, steps: StepRow[], at: Date) => {
+      if (e.step_index + 1 >= steps.length) finishing.push(e.id);
+      else advancing.push({ id: e.id, at });
+    };
+
+    // Steps done before (a step list edited under a running enrollment): advanced only.
+    const { rows: seenRows } = await scope.conn.query<{ key: string }>(
+      `select idempotency_key as key from sequence_step_runs where org_id = $1 and idempotency_key = any($2::text[])`,
+      [orgId, mine.map(({ e, step }) => keyOf(e, step))],
+    );
+    const seen = new Set(seenRows.map((r) => r.key));
+    const emails: { e: Due; steps: StepRow[]; step: StepRow }[] = [];
+    for (const m of mine) {
+      const { e, steps, step } = m;
+      if (seen.has(keyOf(e, step))) next(e, steps, now);
+      else if (step.type === 'WAIT') {
+        const settings = e.sequence.settings;
+        run(e, step, { status: 'waited' });
+        next(
+          e,
+          steps,
+          addDays(
+            now,
+            step.settings.days ?? 0,
+            e.time_zone,
+            step.settings.business_days ?? false,
+            settings.window,
+            settings.holidays,
+          ),
+        );
+      } else emails.push(m);
+    }
+
+    // The contacts, as a list returns them (their custom values too, for `{{contact.x}}`).
+    const def = await cachedObjectDef(scope.tx, orgId, 'contact');
+    const contacts = await readRecords(scope, def, [...new Set(emails.map(({ e }) => e.contact_id))]);
+    const channelIds = [
+      ...new Set(emails.map(({ e }) => e.channel_id ?? e.sequence.channelId).filter((c): c is string => !!c)),
+    ];
+    const mailboxes = new Map(
+      channelIds.length
+        ? (
+            await scope.tx
+              .select()
+              .from(channels)
+              .where(and(eq(channels.orgId, orgId), inArray(channels.id, channelIds)))
+          ).map((c) => [c.id, c])
+        : [],
+    );
+    type Sendable = { e: Due; steps: StepRow[]; step: StepRow; contact: Record<string, unknown> };
+    const candidates: (Sendable & { channel: ChannelRow; to: string })[] = [];
+    for (const { e, steps, step } of emails) {
+      const contact = contacts.get(e.contact_id);
+      if (!contact) {
+        end(e.id, 'contact_archived');
+        continue;
+      }
+      const settings = e.sequence.settings;
+      const opens = nextWindowOpening(now, e.time_zone, settings.window, settings.holidays);
+      if (!opens) {
+        end(e.id, 'no_sending_window');
+        continue;
+      }
+      if (opens.getTime() > now.getTime()) {
+        later.push({ id: e.id, at: opens });
+        continue;
+      }
+      const channelId = e.channel_id ?? e.sequence.channelId;
+      const address = contact.email as string | null;
+      if (!channelId || !address) {
+        run(e, step, {
+          status: 'skipped',
+          detail: channelId ? 'The contact has no e-mail' : 'No email channel',
+        });
+        next(e, steps, now);
+        continue;
+      }
+      const channel = mailboxes.get(channelId);
+      if (!channel) {
+        run(e, step, { status: 'skipped', detail: 'The channel was deleted' });
+        next(e, steps, now);
+        continue;
+      }
+      // A paused channel: try again in an hour.
+      if (channel.status !== 'active') {
+        later.push({ id: e.id, at: new Date(now.getTime() + 3_600_000) });
+        continue;
+      }
+      candidates.push({ e, steps, step, contact, channel, to: address.toLowerCase() });
+    }
+
+    // The suppression list (the address, or its whole domain) and the latest consent, at once.
+    const addresses = [...new Set(candidates.map((c) => c.to))];
+    const domains = [...new Set(addresses.map((a) => a.split('@')[1] ?? 'cairn.local'))];
+    const { rows: suppressedRows } = await scope.conn.query<{ kind: string; address: string }>(
+      `select channel_kind as kind, address from message_suppressions
+        where org_id = $1 and ((channel_kind = 'email' and address = any($2::text[]))
+                            or (channel_kind = 'domain' and address = any($3::text[])))`,
+      [orgId, addresses, domains],
+    );
+    const suppressedSet = new Set(suppressedRows.map((r) => `${r.kind}:${r.address}`));
+    const { rows: consentRows } = await scope.conn.query<{ contact_id: string; status: string }>(
+      `select distinct on (contact_id) contact_id, status from consents
+        where org_id = $1 and object = 'contact' and contact_id = any($2::uuid[]) and channel in ('email', 'any')
+        order by contact_id, at desc, id desc`,
+      [orgId, [...new Set(candidates.map((c) => c.e.contact_id))]],
+    );
+    const consentOf = new Map(consentRows.map((r) => [r.contact_id, r.status]));
+    let sending: typeof candidates = [];
+    for (const c of candidates) {
+      const { e, step, to } = c;
+      if (suppressedSet.has(`email:${to}`) || suppressedSet.has(`domain:${to.split('@')[1] ?? ''}`)) {
+        run(e, step, { status: 'skipped', detail: 'suppressed' });
+        end(e.id, 'suppressed');
+        continue;
+      }
+      const consent = consentOf.get(e.contact_id) ?? null;
+      if (consent === 'withdrawn' || (e.sequence.settings.require_consent && consent !== 'granted')) {
+        run(e, step, { status: 'skipped', detail: `consent ${consent ?? 'missing'}` });
+        end(e.id, consent === 'withdrawn' ? 'unsubscribed' : 'no_consent');
+        continue;
+      }
+      sending.push(c);
+    }
+    // The plan's e-mails a day (issue 30): what is past it waits for the next UTC day.
+    const counted = sending.filter((c) => c.channel.kind === 'email').length;
+    if (counted > 0) {
+      const room = await roomLeft(scope, 'emails_per_day');
+      if (room && room.left < counted) {
+        let allowed = room.left;
+        const tomorrow = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+        sending = sending.filter((c) => {
+          if (c.channel.kind !== 'email') return true;
+          if (allowed > 0) {
+            allowed -= 1;
+            return true;
+          }
+          later.push({ id: c.e.id, at: tomorrow });
+          return false;
+        });
+      }
+    }
+
+    if (sending.length > 0) await queueBatch(services, scope, sending, run, next, now);
+
+    if (runs.length)
+      await scope.conn.query(
+        `insert into sequence_step_runs (org_id, enrollment_id, sequence_id, step_id, idempotency_key, type, variant, status, message_id, detail)
+         select $1, x.enrollment_id, x.sequence_id, x.step_id, x.key, x.type, x.variant, x.status, x.message_id, x.detail
+           from jsonb_to_recordset($2::jsonb) as x(enrollment_id uuid, sequence_id uuid, step_id uuid, key text,
+             type text, variant int, status text, message_id uuid, detail text)
+         on conflict (org_id, idempotency_key) do nothing`,
+        [orgId, JSON.stringify(runs)],
+      );
+    if (advancing.length)
+      await scope.conn.query(
+        `update sequence_enrollments e set step_index = e.step_index + 1, next_run_at = x.at, updated_at = now()
+           from jsonb_to_recordset($2::jsonb) as x(id uuid, at timestamptz)
+          where e.org_id = $1 and e.id = x.id`,
+        [orgId, JSON.stringify(advancing)],
+      );
+    if (later.length)
+      await scope.conn.query(
+        `update sequence_enrollments e set next_run_at = x.at, updated_at = now()
+           from jsonb_to_recordset($2::jsonb) as x(id uuid, at timestamptz)
+          where e.org_id = $1 and e.id = x.id`,
+        [orgId, JSON.stringify(later)],
+      );
+    if (finishing.length) await endEnrollmentsIn(scope, services, { ids: finishing }, 'finished');
+    for (const [reason, ids] of ending) await endEnrollmentsIn(scope, services, { ids }, reason);
+    return { done: mine.length, left };
+  });
+}
+
+/**
+ * The messages of a batch, rendered in memory and written in bulk (issue 25): a thread of the
+ * enrollment on that mailbox is continued (In-Reply-To, References), else one is opened; each
+ * message is `queued` with its idempotency key and a Message-ID derived from it, its send job in
+ * the same transaction (`queueMessage`'s rows, many at once).
+ */
+async function queueBatch(
+  services: Services,
+  scope: TenantScope,
+  sending: {
+    e: Due;
+    steps: StepRow[];
+    step: StepRow;
+    contact: Record<string, unknown>;
+    channel: ChannelRow;
+    to: string;
+  }[],
+  run: (e: Due, step: StepRow, r: { status: string; variant?: number; messageId?: string }) => void,
+  next: (e: Due, steps: StepRow[], at: Date) => void,
+  now: Date,
+): Promise<void> {
+  const orgId = scope.ctx.orgId;
+  // The enrollment's latest thread on its mailbox, and that thread's latest message.
+  const { rows: threads } = await scope.conn.query<{
+    enrollment_id: string;
+    conversation_id: string;
+    subject: string | null;
+    message_id: string | null;
+    references: string[] | null;
+  }>(
+    `select t.enrollment_id, t.conversation_id, t.subject, last.message_id, last."references"
+       from (select distinct on (r.enrollment_id) r.enrollment_id, v.id as conversation_id, v.subject
+               from jsonb_to_recordset($2::jsonb) as x(enrollment_id uuid, channel_id uuid)
+               join sequence_step_runs r on r.org_id = $1 and r.enrollment_id = x.enrollment_id
+               join messages m on m.org_id = r.org_id and m.id = r.message_id and m.channel_id = x.channel_id
+               join conversations v on v.org_id = m.org_id and v.id = m.conversation_id
+              order by r.enrollment_id, r.created_at desc) t
+       left join lateral (select message_id, "references" from messages
+                           where org_id = $1 and conversation_id = t.conversation_id and message_id is not null
+                           order by created_at desc limit 1) last on true`,
+    [orgId, JSON.stringify(sending.map((s) => ({ enrollment_id: s.e.id, channel_id: s.channel.id })))],
+  );
+  const threadOf = new Map(threads.map((t) => [t.enrollment_id, t]));
+  const opened: Record<string, unknown>[] = [];
+  const continued: { id: string; preview: string }[] = [];
+  const rows: Record<string, unknown>[] = [];
+  const jobs: { data: { org_id: string; message_id: string }; options: { singletonKey: string } }[] = [];
+  for (const [ord, { e, steps, step, contact, channel, to }] of sending.entries()) {
+    const st = step.settings;
+    const sender = { name: channel.fromName ?? channel.name, email: channel.address };
+    const render = (text: string) => renderVariables(text, { contact, sender });
+    const variants = [{ subject: st.subject ?? '', body: st.body ?? '' }, ...(st.variants ?? [])];
+    const variant = e.variant % variants.length;
+    const v = variants[variant]!;
+    const thread = threadOf.get(e.id);
+    const subject = render(v.subject);
+    const unsubscribe = `${services.config.baseUrl}/api/v1/public/unsubscribe/${signUnsubscribe(
+      services.config.secret,
+      { orgId, enrollmentId: e.id },
+    )}`;
+    const text = `${render(v.body)}\n\n--\nUnsubscribe: ${unsubscribe}\n`;
+    let conversationId: string;
+    if (thread) {
+      conversationId = thread.conversation_id;
+      continued.push({ id: conversationId, preview: previewOf(text) });
+    } else {
+      conversationId = newId();
+      opened.push({
+        id: conversationId,
+        channel_id: channel.id,
+        contact_id: e.contact_id,
+        counterpart: to,
+        subject,
+        assignee_id: e.owner_id,
+        preview: previewOf(text),
+      });
+    }
+    // As `queueMessage` words it: a new thread's subject, else the thread's as a reply.
+    const threadSubject = thread?.subject ?? null;
+    const messageSubject = thread
+      ? threadSubject
+        ? /^re:/i.test(threadSubject)
+          ? threadSubject
+          : `Re: ${threadSubject}`
+        : null
+      : subject;
+    const id = newId();
+    const domain = channel.address.split('@')[1] ?? 'cairn.local';
+    rows.push({
+      id,
+      ord,
+      conversation_id: conversationId,
+      channel_id: channel.id,
+      message_id: `<seq.${hex(e.id)}.${hex(step.id)}@${domain}>`,
+      in_reply_to: thread?.message_id ?? null,
+      references: thread?.message_id ? [...(thread.references ?? []), thread.message_id].slice(-50) : [],
+      from_address: channel.address,
+      to_address: to,
+      subject: messageSubject,
+      text,
+      key: keyOf(e, step),
+      // RFC 8058: one-click unsubscribe; RFC 2369: List-Unsubscribe.
+      headers: {
+        'List-Unsubscribe': `<${unsubscribe}>`,
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      },
+    });
+    jobs.push({ data: { org_id: orgId, message_id: id }, options: { singletonKey: `message-send:${id}` } });
+    run(e, step, { status: 'queued', messageId: id, variant });
+    next(e, steps, now);
+  }
+  if (opened.length)
+    await scope.conn.query(
+      `insert into conversations (org_id, id, channel_id, contact_id, counterpart, subject, assignee_id,
+          last_message_at, last_preview, updated_at)
+       select $1, x.id, x.channel_id, x.contact_id, x.counterpart, x.subject, x.assignee_id,
+              clock_timestamp(), x.preview, clock_timestamp()
+         from jsonb_to_recordset($2::jsonb) as x(id uuid, channel_id uuid, contact_id uuid, counterpart text,
+           subject text, assignee_id text, preview text)`,
+      [orgId, JSON.stringify(opened)],
+    );
+  if (continued.length)
+    await scope.conn.query(
+      `update conversations v set last_message_at = clock_timestamp(), last_preview = x.preview, updated_at = clock_timestamp()
+         from jsonb_to_recordset($2::jsonb) as x(id uuid, preview text)
+        where v.org_id = $1 and v.id = x.id`,
+      [orgId, JSON.stringify(continued)],
+    );
+  // The wall-clock time, a microsecond apart: messages keep their order as `queueMessage` writes them.
+  await scope.conn.query(
+    `insert into messages (org_id, id, conversation_id, channel_id, direction, message_id, in_reply_to,
+        "references", from_address, to_addresses, subject, text, status, idempotency_key, headers, sent_by, created_at)
+     select $1, x.id, x.conversation_id, x.channel_id, 'out', x.message_id, x.in_reply_to, x."references",
+            x.from_address, array[x.to_address], x.subject, x.text, 'queued', x.key, x.headers, $2,
+            clock_timestamp() + x.ord * interval '1 microsecond'
+       from jsonb_to_recordset($3::jsonb) as x(id uuid, ord int, conversation_id uuid, channel_id uuid,
+         message_id text, in_reply_to text, "references" text[], from_address text, to_address text,
+         subject text, text text, key text, headers jsonb)`,
+    [orgId, scope.ctx.actor.id, JSON.stringify(rows)],
+  );
+  await announceInbox(scope.conn, orgId);
+  await services.jobs.sendMany(scope.conn, MESSAGE_SEND_QUEUE, jobs);
 }
 
 /** Runs the next step of one enrollment when it is due and not locked. @returns whether it changed */

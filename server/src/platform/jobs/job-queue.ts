@@ -70,6 +70,16 @@ export type JobQueue = {
     options?: SendOptions,
   ): Promise<string | null>;
   /**
+   * `send` for many jobs of one queue at once (a sequence tick's batch of messages): one insert
+   * in the caller's transaction. Each job keeps its own data and options (a `singletonKey` still
+   * keeps at most one queued job per key).
+   */
+  sendMany<T extends object>(
+    conn: SqlExecutor,
+    name: string,
+    jobs: { data: T; options?: SendOptions }[],
+  ): Promise<void>;
+  /**
    * Deletes the jobs of one organization not yet started (their data's `org_id`, or `orgId` for
    * system mail): when it is deleted, a reminder or delivery due later must not run for it. A
    * running job is left to finish. Returns how many were dropped.
@@ -83,6 +93,12 @@ export type JobQueue = {
   counts(orgId?: string): Promise<JobCount[]>;
   /** The organization's failed jobs (retries used up), the latest first, at most `limit`. */
   failedJobs(orgId: string, limit?: number): Promise<FailedJob[]>;
+  /**
+   * The data of a queue's jobs failed for good since `since` (retries used up: by workers that
+   * died, or a handler that threw), the latest first, at most `limit`: what an install-wide sweep
+   * looks at (the send sweep, issue 25).
+   */
+  failedOf<T>(name: string, since: Date, limit?: number): Promise<{ id: string; data: T }[]>;
   /**
    * Queues a failed job of the organization again (pg-boss's retry). False when there is no such
    * failed job of that organization (another's job is never touched).
@@ -232,6 +248,37 @@ export function createJobQueue(
       }
     },
 
+    async sendMany(conn, name, jobs) {
+      const definition = definitions.get(name);
+      if (!definition) throw new Error(`No job queue named ${name}`);
+      if (jobs.length === 0) return;
+      const { heartbeatSeconds, expireInSeconds, deadLetter } = definition.queue;
+      const rows = jobs.map(({ data, options = {} }) => ({
+        data,
+        ...(heartbeatSeconds ? { heartbeatSeconds } : {}),
+        ...(expireInSeconds ? { expireInSeconds } : {}),
+        ...(deadLetter ? { deadLetter } : {}),
+        ...(options.startAfter !== undefined
+          ? {
+              startAfter:
+                options.startAfter instanceof Date
+                  ? options.startAfter
+                  : new Date(Date.now() + options.startAfter * 1000),
+            }
+          : {}),
+        ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
+      }));
+      // As `send`: the insert only steps out of the tenant transaction's app role.
+      await conn.query(`select set_config('role', 'none', true)`);
+      try {
+        await boss.insert(name, rows, {
+          db: { executeSql: (text: string, values?: unknown[]) => conn.query(text, values) },
+        });
+      } finally {
+        await conn.query(`select set_config('role', $1, true)`, [APP_ROLE]);
+      }
+    },
+
     async dropQueuedOf(orgId) {
       // pg-boss's job table (created on its first start; none yet: nothing queued).
       const table = `${schema}.job`;
@@ -282,6 +329,17 @@ export function createJobQueue(
         retries: Number(r.retries),
         error: r.error ? r.error.slice(0, 500) : null,
       }));
+    },
+
+    async failedOf<T>(name: string, since: Date, limit = 1000) {
+      const rows = await jobRows<{ id: string; data: T }>(
+        database,
+        schema,
+        `select id::text, data from ${schema}.job where name = $1 and state = 'failed' and completed_on >= $2
+          order by completed_on desc limit $3`,
+        [name, since.toISOString(), limit],
+      );
+      return rows;
     },
 
     async retryFailed(orgId, id) {

@@ -42,6 +42,11 @@ export type SyncJobQueue = JobQueue & {
    * failed (and its dead letter sent). Resolves with the error then, else undefined.
    */
   runNow(name: string, data: unknown): Promise<unknown>;
+  /**
+   * Records a job as failed for good as pg-boss does when the workers that took it died once more
+   * than its retries allow (a kill -9 this driver cannot stage): for the sweeps that look at them.
+   */
+  markFailed(name: string, data: unknown): void;
   /** The jobs still queued (for assertions), oldest first. */
   queued(name?: string): Promise<{ name: string; data: unknown; startAfter: Date }[]>;
 };
@@ -177,6 +182,10 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
       }
     },
 
+    async sendMany(conn, name, jobs) {
+      for (const job of jobs) await this.send(conn, name, job.data, job.options);
+    },
+
     async dropQueuedOf(orgId) {
       await ready;
       const { rows } = await database.raw.query(
@@ -213,6 +222,24 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
           retries: f.tries - 1,
           error: String((f.error as Error)?.message ?? f.error).slice(0, 500),
         }));
+    },
+
+    async failedOf<T>(name: string, since: Date, limit = 1000) {
+      return [...failed.entries()]
+        .filter(([, f]) => f.name === name && f.at >= since)
+        .reverse()
+        .slice(0, limit)
+        .map(([id, f]) => ({ id, data: f.data as T }));
+    },
+
+    markFailed(name, data) {
+      failed.set(randomUUID(), {
+        name,
+        data,
+        error: new Error('the workers died'),
+        at: new Date(),
+        tries: 2,
+      });
     },
 
     async retryFailed(orgId, id) {
