@@ -34,6 +34,17 @@ const definitionIds = {
   'body.definition.steps[].user': 'user',
 } as const;
 
+/** A draft listening to one form's submissions: the form's id is the tenant's. */
+const formDefinition = (v: Record<string, string>) => ({
+  trigger: { type: 'form_submitted', form_id: v['body.definition.trigger.form_id'] },
+  start: 'tell',
+  steps: [{ id: 'tell', type: 'notify', user: v['body.definition.steps[].user'], message: 'A form came in' }],
+});
+const formIds = {
+  'body.definition.trigger.form_id': 'form',
+  'body.definition.steps[].user': 'user',
+} as const;
+
 CASES['GET /api/v1/workflows'] = [
   { fields: {}, send: () => ({ url: '/api/v1/workflows' }), holds: (r) => holdsOwn(r, 'workflow') },
 ];
@@ -44,6 +55,14 @@ CASES['POST /api/v1/workflows'] = [
     send: (v) => ({
       url: '/api/v1/workflows',
       body: { name: 'Walk workflow', object: 'opportunity', definition: definition(v) },
+    }),
+  },
+  {
+    fields: formIds,
+    ok: 201,
+    send: (v) => ({
+      url: '/api/v1/workflows',
+      body: { name: 'Walk form workflow', object: 'opportunity', definition: formDefinition(v) },
     }),
   },
 ];
@@ -57,6 +76,14 @@ CASES['PUT /api/v1/workflows/:id'] = [
     send: (v) => ({
       url: `/api/v1/workflows/${v['path.id']}`,
       body: { lock_version: 2, definition: definition(v) },
+    }),
+  },
+  {
+    fields: { 'path.id': 'freshWorkflow', ...formIds },
+    fresh: ['freshWorkflow'],
+    send: (v) => ({
+      url: `/api/v1/workflows/${v['path.id']}`,
+      body: { lock_version: 2, definition: formDefinition(v) },
     }),
   },
 ];
@@ -83,6 +110,13 @@ CASES['POST /api/v1/workflows/:id/test-run'] = [
     send: (v) => ({
       url: `/api/v1/workflows/${v['path.id']}/test-run`,
       body: { record_id: v['body.record_id'], definition: definition(v) },
+    }),
+  },
+  {
+    fields: { 'path.id': 'workflow', 'body.record_id': 'opportunity', ...formIds },
+    send: (v) => ({
+      url: `/api/v1/workflows/${v['path.id']}/test-run`,
+      body: { record_id: v['body.record_id'], definition: formDefinition(v) },
     }),
   },
 ];

@@ -101,6 +101,18 @@ export async function validateDefinition(
     else if (field.type !== 'date' && field.type !== 'datetime')
       fail('.trigger.field', `"${trigger.field}" is not a date or date-time field`);
   }
+  if (trigger.type === 'form_submitted' && trigger.form_id) {
+    const { rows } = await scope.conn.query(`select 1 from forms where org_id = $1 and id = $2`, [
+      scope.ctx.orgId,
+      trigger.form_id,
+    ]);
+    if (rows.length === 0)
+      problems.push({
+        path: at('.trigger.form_id'),
+        code: 'reference_not_found',
+        message: 'No form of this organization has this id',
+      });
+  }
   if (trigger.type === 'schedule' && !isValidCron(trigger.cron, trigger.timezone))
     fail('.trigger.cron', 'Not a valid five-field cron expression (or time zone)');
   const condition = (node: unknown, path: string) => {
