@@ -54,7 +54,28 @@ const emit = (event: Parameters<typeof emitEvent>[2]) =>
 describe('workflow triggers', () => {
   it('starts on a form submitted (one form or any) and on an inbound message of a channel kind', async () => {
     const c = admin.client;
-    const formId = '0190d6a0-0000-7000-8000-000000000001';
+    const formId = expectStatus<{ id: string }>(
+      await c.post('/api/v1/forms', {
+        name: 'Contact us',
+        object: 'contact',
+        fields: [{ key: 'first_name' }, { key: 'email', required: true }],
+      }),
+      201,
+    ).id;
+    // Another organization's form (or none at all) cannot be listened to.
+    expectProblem(
+      await c.post('/api/v1/workflows', {
+        name: 'Nobody’s form',
+        object: 'contact',
+        definition: {
+          trigger: { type: 'form_submitted', form_id: '0190d6a0-0000-7000-8000-000000000001' },
+          start: null,
+          steps: [],
+        },
+      }),
+      422,
+      { code: 'reference_not_found', path: 'body.definition.trigger.form_id' },
+    );
     const onForm = await createActive(c, {
       name: 'Form follow-up',
       object: 'contact',
