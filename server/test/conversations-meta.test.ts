@@ -251,7 +251,15 @@ describe('Messenger and Instagram channels', () => {
     const thread = expectStatus(await admin.client.get(`/api/v1/conversations/${conv.id}`), 200);
     expect(thread.messages.map((m: { text: string }) => m.text)).toEqual(['Do you bake sourdough?', '']);
     expect(thread.messages[1].attachments).toEqual([
-      { filename: 'https://scontent.example/photo.jpg', content_type: 'image', size: 0 },
+      {
+        filename: 'https://scontent.example/photo.jpg',
+        content_type: 'image',
+        size: 0,
+        // Meta shares a link, not the bytes: no file is kept.
+        file_id: null,
+        status: null,
+        reason: null,
+      },
     ]);
     expect(JSON.stringify(thread)).not.toContain('Send me your password');
   });

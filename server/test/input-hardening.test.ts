@@ -305,6 +305,11 @@ describe('empty and late errors', () => {
       assignment: 'single',
       host_ids: [org.admin.userId],
     });
+    const template = await c.post('/api/v1/message-templates', {
+      name: 'Patch template',
+      subject: 'Hello {{first_name}}',
+      body: 'Hi {{first_name}}',
+    });
     const targets: [string, { status: number; body: Record<string, unknown> }][] = [
       [`/api/v1/pipelines/${pipeline.body.id}`, pipeline],
       [`/api/v1/pipelines/${pipeline.body.id}/stages/${stage.id}`, pipeline],
@@ -332,6 +337,7 @@ describe('empty and late errors', () => {
       [`/api/v1/sequences/${sequence.body.id}`, sequence],
       [`/api/v1/meta/pages/${metaPage.body.id}`, metaPage],
       [`/api/v1/broadcasts/${broadcast.body.id}`, broadcast],
+      [`/api/v1/message-templates/${template.body.id}`, template],
     ];
     for (const [url, created] of targets) {
       expect(created.status, url).toBe(201);

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendMessage } from '../src/modules/conversations/send.service.js';
-import { addDays, nextWindowOpening } from '../src/modules/sequences/sending-window.util.js';
 import { runTick } from '../src/modules/sequences/sequence-runner.service.js';
+import { addDays, nextWindowOpening } from '../src/platform/time/sending-window.js';
 import { type Dovecot, startDovecot } from './kit/dovecot.js';
 import { expectProblem, expectStatus, SHARED_DATA, signUp, startTestApp, type TestApp } from './kit/index.js';
 

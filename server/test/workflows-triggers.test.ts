@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTenant } from '../src/db/tenant.js';
-import { nextWindowOpening } from '../src/modules/sequences/sending-window.util.js';
 import { emitEvent } from '../src/platform/events/events.js';
+import { nextWindowOpening } from '../src/platform/time/sending-window.js';
 import {
   type Client,
   expectProblem,

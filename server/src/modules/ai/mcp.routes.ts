@@ -9,10 +9,10 @@ import { AppError } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { FilterNode, SortKey } from '../../platform/query/query.schema.js';
+import { TASK_PRIORITIES } from '../../platform/registry/standard-objects.js';
 import { listRecords } from '../records/record-list.service.js';
 import { searchEverything } from '../records/record-search.service.js';
 import { LINKABLE_OBJECTS } from '../tasks/linked-record.service.js';
-import { TASK_PRIORITIES } from '../tasks/task.schema.js';
 
 /**
  * The MCP server for outside agents (issue 32): `POST /api/v1/mcp` speaks the Model Context

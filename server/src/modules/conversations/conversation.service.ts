@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
@@ -314,6 +314,15 @@ export async function unreadCount(services: Services, ctx: TenantContext) {
  * An active channel of the organization, in the caller's transaction.
  * @throws 404 (400 `reference_not_found` at `path` when given); 409 `channel_paused`
  */
+/** The tenant's channels among `ids`, whatever their status (a batch's mailboxes); unknown ids are absent. */
+export async function channelsIn(scope: TenantScope, ids: string[]): Promise<ChannelRow[]> {
+  if (ids.length === 0) return [];
+  return scope.tx
+    .select()
+    .from(channels)
+    .where(and(eq(channels.orgId, scope.ctx.orgId), inArray(channels.id, ids)));
+}
+
 export async function channelIn(scope: TenantScope, id: string, path?: string): Promise<ChannelRow> {
   const { rows } = await scope.conn.query<{ id: string }>(
     `select id from channels where org_id = $1 and id = $2`,

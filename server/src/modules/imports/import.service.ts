@@ -118,6 +118,18 @@ export async function loadImport(scope: TenantScope, id: string, forUpdate = fal
   return row;
 }
 
+/** An import's status and error, or undefined when the tenant has no such import (a caller driving imports, such as a migration). */
+export async function importStateIn(
+  scope: TenantScope,
+  id: string,
+): Promise<{ status: string; error: string | null } | undefined> {
+  const [row] = await scope.tx
+    .select({ status: imports.status, error: imports.error })
+    .from(imports)
+    .where(and(eq(imports.orgId, scope.ctx.orgId), eq(imports.id, id)));
+  return row;
+}
+
 /**
  * Checks that a file can be imported into `object`: a standard object an import writes, or a live
  * custom object of the tenant. @throws 400 `unsupported_object` for another standard object

@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { isId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import type { EventConsumer } from '../../platform/events/dispatcher.js';
@@ -7,9 +7,10 @@ import type { Services } from '../../platform/http/types.js';
 import { OutboundError, type OutboundResponse, sendOutbound } from '../../platform/net/outbound-http.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
 import { outboundPolicyOf } from '../webhooks/webhook.service.js';
-import type { MetaCapiEventView } from './meta.dto.js';
+import type { LedgerQueryInput, MetaCapiEventView } from './meta.dto.js';
 import { metaCapiEvents, metaLeads, metaSettings } from './meta.schema.js';
 import { graphErrorOf } from './meta-lead.service.js';
+import { ledgerPageOf } from './meta-ledger.js';
 import { SEAL, unsealed } from './meta-settings.service.js';
 import { hashEmail, hashPhone } from './meta-wire.js';
 
@@ -271,5 +272,27 @@ export function defineMetaCapiJobs(services: Services): void {
   services.events.register(capiConsumer(services));
   services.jobs.define<CapiJob>({ name: META_CAPI_QUEUE, retryLimit: 3, concurrency: 5 }, async ({ data }) =>
     sendCapiEvent(services, data),
+  );
+}
+
+/** Every Conversions API event, newest first, of one status when asked. @throws 400 at `query.cursor` */
+export async function listMetaCapiEvents(services: Services, ctx: TenantContext, q: LedgerQueryInput) {
+  return withTenant(services.database, ctx, async ({ tx }) =>
+    ledgerPageOf(q, async (after, limit) =>
+      (
+        await tx
+          .select()
+          .from(metaCapiEvents)
+          .where(
+            and(
+              eq(metaCapiEvents.orgId, ctx.orgId),
+              q.status ? eq(metaCapiEvents.status, q.status) : undefined,
+              after ? lt(metaCapiEvents.id, after) : undefined,
+            ),
+          )
+          .orderBy(desc(metaCapiEvents.id))
+          .limit(limit)
+      ).map(capiViewOf),
+    ),
   );
 }

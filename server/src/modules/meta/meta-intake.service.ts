@@ -3,12 +3,11 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { countMetaWebhookRefused } from '../../platform/metrics/metrics.js';
-import { cursorOf, idOfCursor } from '../../platform/query/id-cursor.js';
 import { ingestMessagingEvents } from '../conversations/meta-messaging.js';
 import { orgOfToken } from '../forms/form.service.js';
 import type { LedgerQueryInput, MetaDeliveryView, MetaLeadView } from './meta.dto.js';
-import { metaCapiEvents, metaDeliveries, metaLeads, metaPages, metaSettings } from './meta.schema.js';
-import { capiViewOf } from './meta-capi.service.js';
+import { metaDeliveries, metaLeads, metaPages, metaSettings } from './meta.schema.js';
+import { ledgerPageOf } from './meta-ledger.js';
 import { SEAL, unsealed } from './meta-settings.service.js';
 import { checkSignature, leadgenChanges, type SignatureResult } from './meta-wire.js';
 
@@ -242,20 +241,6 @@ const deliveryViewOf = (r: DeliveryRow): MetaDeliveryView => ({
   received_at: r.receivedAt,
 });
 
-/**
- * One page of a ledger, newest first: ids are time-ordered (UUIDv7), so the keyset is the id
- * alone, on the table's primary key. Reads `limit + 1` rows to know whether a page follows.
- */
-async function ledgerPageOf<T extends { id: string }>(
-  q: LedgerQueryInput,
-  read: (after: string | null, limit: number) => Promise<T[]>,
-): Promise<{ data: T[]; next_cursor: string | null }> {
-  const rows = await read(idOfCursor(q.cursor), q.limit + 1);
-  const more = rows.length > q.limit;
-  const data = more ? rows.slice(0, q.limit) : rows;
-  return { data, next_cursor: more ? cursorOf(data.at(-1)!.id) : null };
-}
-
 /** The intake ledger's leads, newest first, of one status when asked. @throws 400 at `query.cursor` */
 export async function listMetaLeads(services: Services, ctx: TenantContext, q: LedgerQueryInput) {
   return withTenant(services.database, ctx, async ({ tx }) =>
@@ -296,28 +281,6 @@ export async function listMetaDeliveries(services: Services, ctx: TenantContext,
           .orderBy(desc(metaDeliveries.id))
           .limit(limit)
       ).map(deliveryViewOf),
-    ),
-  );
-}
-
-/** Every Conversions API event, newest first, of one status when asked. @throws 400 at `query.cursor` */
-export async function listMetaCapiEvents(services: Services, ctx: TenantContext, q: LedgerQueryInput) {
-  return withTenant(services.database, ctx, async ({ tx }) =>
-    ledgerPageOf(q, async (after, limit) =>
-      (
-        await tx
-          .select()
-          .from(metaCapiEvents)
-          .where(
-            and(
-              eq(metaCapiEvents.orgId, ctx.orgId),
-              q.status ? eq(metaCapiEvents.status, q.status) : undefined,
-              after ? lt(metaCapiEvents.id, after) : undefined,
-            ),
-          )
-          .orderBy(desc(metaCapiEvents.id))
-          .limit(limit)
-      ).map(capiViewOf),
     ),
   );
 }

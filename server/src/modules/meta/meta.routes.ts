@@ -14,9 +14,9 @@ import {
   MetaSettings,
   MetaSettingsUpdate,
 } from './meta.dto.js';
+import { listMetaCapiEvents } from './meta-capi.service.js';
 import {
   getMetaLead,
-  listMetaCapiEvents,
   listMetaDeliveries,
   listMetaLeads,
   receiveMetaWebhook,

@@ -3,8 +3,7 @@ import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { seal, unseal } from '../../platform/crypto/sealed.js';
 import { conflict, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
-import { imports } from '../imports/import.schema.js';
-import { startImport } from '../imports/import.service.js';
+import { importStateIn, startImport } from '../imports/import.service.js';
 import { runImportOrFail } from '../imports/import-runner.service.js';
 import { outboundPolicyOf } from '../webhooks/webhook.service.js';
 import { GHL_DEFAULT_BASE_URL, GhlClient, GhlError, TokenBucket } from './gohighlevel.client.js';
@@ -335,23 +334,13 @@ export async function runGhlMigration(services: Services, data: GhlMigrationJob)
   for (const object of IMPORT_ORDER) {
     const importId = row.importIds[object];
     if (!importId) continue;
-    const [imp] = await withTenant(services.database, ctx, (scope) =>
-      scope.tx
-        .select({ status: imports.status, error: imports.error })
-        .from(imports)
-        .where(and(eq(imports.orgId, row.orgId), eq(imports.id, importId))),
-    );
+    const imp = await withTenant(services.database, ctx, (scope) => importStateIn(scope, importId));
     if (!imp || ['completed', 'reverted', 'reverting'].includes(imp.status)) continue;
     if (['failed', 'cancelled', 'draft'].includes(imp.status))
       await startImport(services, ctx, importId, { enqueue: false });
     const status = await runImportOrFail(services, row.orgId, importId);
     if (status !== 'completed') {
-      const [after] = await withTenant(services.database, ctx, (scope) =>
-        scope.tx
-          .select({ error: imports.error })
-          .from(imports)
-          .where(and(eq(imports.orgId, row.orgId), eq(imports.id, importId))),
-      );
+      const after = await withTenant(services.database, ctx, (scope) => importStateIn(scope, importId));
       await setRow(services, row, {
         status: 'failed',
         errorCode: 'import_failed',

@@ -5,10 +5,10 @@ import { AppError } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { roomLeft } from '../../platform/plans/plan-limits.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
+import { addDays, nextWindowOpening, startOfNextDay } from '../../platform/time/sending-window.js';
 import { latestConsentIn } from '../consent/consent.service.js';
 import type { ChannelRow } from '../conversations/channel.service.js';
-import { channels } from '../conversations/conversation.schema.js';
-import { channelIn, openConversationIn } from '../conversations/conversation.service.js';
+import { channelIn, channelsIn, openConversationIn } from '../conversations/conversation.service.js';
 import { previewOf } from '../conversations/inbound.service.js';
 import { announceInbox } from '../conversations/inbox-stream.js';
 import { MESSAGE_SEND_QUEUE, queueMessage, suppressionOf } from '../conversations/send.service.js';
@@ -16,7 +16,6 @@ import { createTaskIn } from '../tasks/task.service.js';
 import { readRecord, readRecords } from '../workflows/workflow-records.js';
 import { renderVariables } from '../workflows/workflow-templates.js';
 import { armTick, endEnrollmentsIn, SEQUENCE_TICK_QUEUE, type TickJob } from './enrollment.service.js';
-import { addDays, nextWindowOpening, startOfNextDay } from './sending-window.util.js';
 import { sequenceSteps, sequences } from './sequence.schema.js';
 import { type SequenceRow, type StepRow, stepsOf } from './sequence.service.js';
 import { signUnsubscribe } from './unsubscribe-link.js';
@@ -228,16 +227,7 @@ async function runBatch(
     const channelIds = [
       ...new Set(emails.map(({ e }) => e.channel_id ?? e.sequence.channelId).filter((c): c is string => !!c)),
     ];
-    const mailboxes = new Map(
-      channelIds.length
-        ? (
-            await scope.tx
-              .select()
-              .from(channels)
-              .where(and(eq(channels.orgId, orgId), inArray(channels.id, channelIds)))
-          ).map((c) => [c.id, c])
-        : [],
-    );
+    const mailboxes = new Map((await channelsIn(scope, channelIds)).map((c) => [c.id, c]));
     type Sendable = { e: Due; steps: StepRow[]; step: StepRow; contact: Record<string, unknown> };
     const candidates: (Sendable & { channel: ChannelRow; to: string })[] = [];
     for (const { e, steps, step } of emails) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FilterNode } from '../../platform/query/query.schema.js';
-import { isZone } from './sending-window.util.js';
+import { isZone } from '../../platform/time/sending-window.js';
 
 /** The request and response shapes of sequences (issue 25). */
 

@@ -13,8 +13,9 @@ import {
 import { auditColumns, idColumn, isoTimestamp as ts } from '../../db/columns.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 
-/** When a sequence may send: ISO weekdays (1 = Monday) and local hours, in the contact's time zone. */
-export type SendingWindow = { days: number[]; start: string; end: string };
+import type { SendingWindow } from '../../platform/time/sending-window.js';
+
+export type { SendingWindow };
 
 /** A sequence's settings (issue 25). */
 export type SequenceSettings = {

@@ -5,12 +5,12 @@ import { emitEvent, emitEvents } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { ObjectDef } from '../../platform/registry/registry.types.js';
+import { isZone, nextWindowOpening } from '../../platform/time/sending-window.js';
 import {
   deliverNotification,
   deliverOnceNotifications,
 } from '../notifications/notification-delivery.service.js';
 import { moveOpportunityIn } from '../opportunities/opportunity-moves.service.js';
-import { isZone, nextWindowOpening } from '../sequences/sending-window.util.js';
 import { durationSeconds, type Step } from './workflow.definition.js';
 import { workflowCursors } from './workflow.schema.js';
 import {

@@ -1,5 +1,7 @@
 import { DateTime } from 'luxon';
-import type { SendingWindow } from './sequence.schema.js';
+
+/** When a message may go out: ISO weekdays (1 = Monday) and local hours, in the recipient's time zone (a sequence's window, a workflow's business hours). */
+export type SendingWindow = { days: number[]; start: string; end: string };
 
 /**
  * Sending windows in the contact's time zone (issue 25), computed with luxon on wall-clock time:
