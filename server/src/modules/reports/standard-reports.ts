@@ -157,12 +157,6 @@ export async function standardReport(
       const exec = async <T>(q: SQL) => rowsOf<T>(await scope.tx.execute(q));
       const base = sql`o.org_id = ${ctx.orgId} and o.archived_at is null and ${where}`;
       const period = (column: string): { sql: SQL; filter?: FilterNode } => {
-        const parts: SQL[] = [];
-        const col = sql.identifier(column);
-        if (options.from)
-          parts.push(sql`(o.${col} at time zone ${clock.timeZone})::date >= ${options.from}::date`);
-        if (options.to)
-          parts.push(sql`(o.${col} at time zone ${clock.timeZone})::date <= ${options.to}::date`);
         const filter: FilterNode | undefined =
           options.from && options.to
             ? { field: column, op: 'between', value: [options.from, options.to] }
@@ -171,7 +165,8 @@ export async function standardReport(
               : options.to
                 ? { field: column, op: 'lte', value: options.to }
                 : undefined;
-        return { sql: parts.length ? sql.join(parts, sql` and `) : sql`true`, ...(filter ? { filter } : {}) };
+        const within = periodSql(sql`o.${sql.identifier(column)}`, clock.timeZone, options);
+        return { sql: within, ...(filter ? { filter } : {}) };
       };
       const pipelineOf = async () => {
         const [p] = await exec<{ id: string }>(sql`
@@ -518,9 +513,7 @@ async function activityByMember(
       const taskDef = await cachedObjectDef(scope.tx, ctx.orgId, 'task');
       const notesWhere = compileListQuery(noteDef, { fields: ['id'] }, { table: 'n', tenant: ctx }).where;
       const tasksWhere = compileListQuery(taskDef, { fields: ['id'] }, { table: 't', tenant: ctx }).where;
-      const within = (col: SQL) =>
-        sql`${options.from ? sql`(${col} at time zone ${clock.timeZone})::date >= ${options.from}::date` : sql`true`}
-          and ${options.to ? sql`(${col} at time zone ${clock.timeZone})::date <= ${options.to}::date` : sql`true`}`;
+      const within = (col: SQL) => periodSql(col, clock.timeZone, options);
       return rowsOf<{
         member: string;
         calls: number;
