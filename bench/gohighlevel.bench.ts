@@ -133,7 +133,13 @@ async function main() {
     notes_and_tasks: false,
   });
   let readAt = 0;
-  type View = { status: string; error: { code: string; message: string } | null };
+  let readDoneAt = 0;
+  let planAt = 0;
+  type View = {
+    status: string;
+    error: { code: string; message: string } | null;
+    progress: Record<string, { done: boolean }>;
+  };
   let m = started as unknown as View;
   for (const end = Date.now() + 3 * 60 * 60_000; Date.now() < end; ) {
     await new Promise((r) => setTimeout(r, 1000));
@@ -141,7 +147,10 @@ async function main() {
       headers: { cookie: me.cookie },
     });
     m = (await res.json()) as View;
-    if (!readAt && ['importing', 'completed'].includes(m.status)) readAt = performance.now();
+    if (!readDoneAt && Object.values(m.progress ?? {}).every((p) => p.done) && m.status !== 'queued')
+      readDoneAt = performance.now();
+    if (!planAt && ['importing', 'completed'].includes(m.status)) planAt = performance.now();
+    if (!readAt && readDoneAt) readAt = readDoneAt;
     if (['completed', 'stopped', 'failed'].includes(m.status)) break;
   }
   const totalS = (performance.now() - t0) / 1000;
@@ -152,6 +161,30 @@ async function main() {
   );
   const records = N + M;
   const requests = ghl.requests();
+  // Where the time went: the read (start to the last page stored), the plan (to the imports
+  // created), each import (started to finished).
+  const phases = (
+    await server.database.raw.query<{
+      object: string;
+      rows: number;
+      created: string;
+      started: string;
+      finished: string;
+    }>(
+      `select object, total_rows as rows, created_at::text as created, started_at::text as started, finished_at::text as finished
+         from imports order by created_at`,
+    )
+  ).rows;
+  const at = (s: string | undefined) =>
+    s ? Date.parse(s.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')) : Number.NaN;
+  const phaseLines = phases.map(
+    (p) =>
+      `| import ${p.object} (${Number(p.rows).toLocaleString('en-US')} rows) | ${((at(p.finished) - at(p.started)) / 1000).toFixed(1)} s, ${(Number(p.rows) / ((at(p.finished) - at(p.started)) / 1000)).toFixed(0)} rows/s | |`,
+  );
+  const importsS = phases.length
+    ? (Math.max(...phases.map((p) => at(p.finished))) - Math.min(...phases.map((p) => at(p.started)))) / 1000
+    : Number.NaN;
+  const planS = (planAt - (readDoneAt || planAt)) / 1000;
   const rate = records / totalS;
   const bound = (GHL_RATE.requests / GHL_RATE.perS) * PAGE;
   const boundS = requests / (GHL_RATE.requests / GHL_RATE.perS);
@@ -162,7 +195,10 @@ async function main() {
     `| contacts, opportunities in Cairn | ${Number(rows[0]?.contacts).toLocaleString('en-US')}, ${Number(rows[0]?.opportunities).toLocaleString('en-US')} | ${N.toLocaleString('en-US')}, ${M.toLocaleString('en-US')} |`,
     `| requests to GoHighLevel | ${requests.toLocaleString('en-US')} | |`,
     `| records/s, limiter raised (start to completed, ${totalS.toFixed(1)} s) | ${rate.toFixed(0)} | >= 1,000 or the rate limit |`,
-    `| read phase alone | ${(records / readS).toFixed(0)} records/s (${readS.toFixed(1)} s) | |`,
+    `| read phase alone (pages fetched and staged) | ${(records / readS).toFixed(0)} records/s (${readS.toFixed(1)} s) | |`,
+    `| plan (staged records to the import files) | ${planS.toFixed(1)} s | |`,
+    `| imports, first started to last finished | ${importsS.toFixed(1)} s, ${(records / importsS).toFixed(0)} records/s | |`,
+    ...phaseLines,
     `| rate-limit-bound rate (100 requests / 10 s x ${PAGE} a page) | ${bound.toFixed(0)} records/s (these ${requests.toLocaleString('en-US')} requests: >= ${boundS.toFixed(0)} s) | |`,
     `| what a real migration gets (the lower) | ${Math.min(rate, bound).toFixed(0)} records/s | |`,
   ].join('\n');

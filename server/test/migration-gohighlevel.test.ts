@@ -229,7 +229,7 @@ describe('GoHighLevel migration', () => {
     ghl = await replay();
     t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', GHL_REQUESTS_PER_10S: '10000' });
     admin = await signUp(t, 'GHL Co');
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await t?.close();
     await ghl?.close();
@@ -445,6 +445,40 @@ describe('GoHighLevel migration', () => {
     );
     expect(check.counts.contact).toEqual({ source: TOTAL, in_cairn: TOTAL, missing: 0 });
     expect(check.counts.opportunity).toEqual({ source: 3, in_cairn: 3, missing: 0 });
+    // Every object the migration brings over is counted, source against Cairn.
+    expect(check.counts).toMatchObject({
+      pipeline: { source: 1, in_cairn: 1, missing: 0 },
+      stage: { source: 2, in_cairn: 2, missing: 0 },
+      note: { source: 2, in_cairn: 2, missing: 0 },
+      task: { source: 2, in_cairn: 2, missing: 0 },
+      // The file field has no Cairn type; the documented user is not a member.
+      custom_field: { source: 4, in_cairn: 3, missing: 1 },
+      member: { source: 1, in_cairn: 0, missing: 1 },
+    });
+    const tags = new Set(CONTACT.tags.map((x: string) => x.toLowerCase())).size;
+    expect(check.counts.tag).toEqual({ source: tags, in_cairn: tags, missing: 0 });
+    expect(check.counts.contact_tag.source).toBe(TOTAL * tags);
+    expect(check.counts.company.source).toBeGreaterThan(0);
+    expect(check.counts.company.missing).toBe(0);
+    expect(check.source_of).toMatchObject({ contact: 'gohighlevel', note: 'migration', task: 'migration' });
+    // What is missing is listed, with the reason.
+    expect(
+      check.mismatches.map((x: { object: string; source_id: string }) => `${x.object}:${x.source_id}`),
+    ).toEqual(expect.arrayContaining([`member:${USER.id}`, 'custom_field:cf-file']));
+    expect(check.mismatches.find((x: { object: string }) => x.object === 'custom_field').reason).toContain(
+      'FILE_UPLOAD has no Cairn field',
+    );
+    expect(
+      check.mismatches.filter(
+        (x: { object: string }) => !['member', 'custom_field', 'contact_tag'].includes(x.object),
+      ),
+    ).toEqual([]);
+    // Notes and tasks sampled field by field too, and the contacts' custom values.
+    for (const object of ['note', 'task']) {
+      const sampled = check.samples.filter((x: { object: string }) => x.object === object);
+      expect(sampled).toHaveLength(2);
+      for (const x of sampled) expect(x.fields.filter((f: { same: boolean }) => !f.same)).toEqual([]);
+    }
     const first = check.samples.find((x: { source_id: string }) => x.source_id === 'ghl-c-0000');
     expect(first.fields.filter((f: { same: boolean }) => !f.same)).toEqual([]);
     // The contact matched by e-mail kept its own first name (update_empty): shown as a difference.
@@ -458,7 +492,70 @@ describe('GoHighLevel migration', () => {
     expectStatus(await admin.client.post(`/api/v1/imports/${after.import_ids.opportunity}/revert`), 200);
     const reverted = await waitForImport(t, admin.client, after.import_ids.opportunity);
     expect(reverted.status).toBe('reverted');
+    // The validation report now lists the reverted opportunities as missing.
+    const afterRevert = expectStatus(
+      await admin.client.post(`/api/v1/migrations/gohighlevel/${m.id}/validate`, { sample: 0 }),
+      200,
+    );
+    expect(afterRevert.counts.opportunity).toEqual({ source: 3, in_cairn: 0, missing: 3 });
+    expect(
+      afterRevert.mismatches
+        .filter((x: { object: string }) => x.object === 'opportunity')
+        .map((x: { source_id: string; reason: string }) => [x.source_id, x.reason]),
+    ).toEqual(['ghl-o-0', 'ghl-o-1', 'ghl-o-2'].map((id) => [id, 'not found in Cairn']));
   }, 240_000);
+
+  it('a worker that dies after creating an import and before storing it: the run resumed creates no second import set', async () => {
+    const importsNow = async () =>
+      (expectStatus(await admin.client.get('/api/v1/imports?limit=200'), 200).data as { id: string }[]).map(
+        (x) => x.id,
+      );
+    const before = await importsNow();
+    const started = expectStatus(
+      await admin.client.post(
+        '/api/v1/migrations/gohighlevel',
+        body({ dry_run: false, notes_and_tasks: false }),
+      ),
+      202,
+    );
+    // The worker runs the job and dies right after the contact import is created: the company
+    // and contact imports exist, the migration has stored only the company's.
+    await expect(
+      runGhlMigration(
+        t.services,
+        { org_id: admin.orgId, migration_id: started.id },
+        {
+          importCreated: (object) => {
+            if (object === 'contact') throw new Error('worker killed');
+          },
+        },
+      ),
+    ).rejects.toThrow('worker killed');
+    const dead = expectStatus(await admin.client.get(`/api/v1/migrations/gohighlevel/${started.id}`), 200);
+    expect(dead.status).toBe('reading');
+    expect(Object.keys(dead.import_ids)).toEqual(['company']);
+    const orphaned = (await importsNow()).filter((id) => !before.includes(id));
+    expect(orphaned).toHaveLength(2);
+
+    // pg-boss hands the job out again: the run re-plans and takes the imports it created.
+    await t.drain();
+    const m = expectStatus(await admin.client.get(`/api/v1/migrations/gohighlevel/${started.id}`), 200);
+    expect(m.status, JSON.stringify(m.error)).toBe('completed');
+    expect(Object.keys(m.import_ids).sort()).toEqual(['company', 'contact', 'opportunity']);
+    const created = (await importsNow()).filter((id) => !before.includes(id));
+    expect(created.sort()).toEqual(Object.values(m.import_ids).sort());
+    expect(created).toEqual(expect.arrayContaining(orphaned));
+    for (const id of created) expect((await waitForImport(t, admin.client, id)).status).toBe('completed');
+    // Nothing doubled: one Cairn contact per GoHighLevel contact.
+    const ctx = { orgId: admin.orgId, actor: { type: 'system' as const, id: null } };
+    const counts = await withTenant(t.services.database, ctx, ({ conn }) =>
+      conn.query(
+        `select count(*)::int as n, count(distinct external_id)::int as distinct_ids from external_ids where org_id = $1 and object = 'contact'`,
+        [admin.orgId],
+      ),
+    );
+    expect(counts.rows[0]).toEqual({ n: TOTAL, distinct_ids: TOTAL });
+  }, 120_000);
 
   it('a member without settings:manage is refused; bad input is a 400 naming the field', async () => {
     expectProblem(await admin.client.post('/api/v1/migrations/gohighlevel', { location_id: LOCATION }), 400, {

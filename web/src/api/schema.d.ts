@@ -2464,7 +2464,7 @@ export interface paths {
         put?: never;
         /**
          * The validation report after a migration: counts per object and samples compared field by field
-         * @description Reads the location again with the migration's stored token and finds each record in Cairn by its GoHighLevel id. Nothing is written. 422 `token_revoked` when GoHighLevel refuses the token.
+         * @description Reads the location again with the migration's stored token (users, pipelines, custom fields, contacts, opportunities; notes and tasks as the migration read them) and finds each in Cairn: counts per object, what is missing and why, and samples compared field by field. Nothing is written. 422 `token_revoked` when GoHighLevel refuses the token.
          */
         post: operations["validateGoHighLevelMigration"];
         delete?: never;
@@ -11233,7 +11233,7 @@ export interface components {
             }[];
         };
         GhlValidation: {
-            /** @description Per object: records in GoHighLevel, found in Cairn by their GoHighLevel id, missing */
+            /** @description Per object (member, pipeline, stage, custom_field, contact, tag, contact_tag, company, opportunity, note, task): in GoHighLevel, found in Cairn (records by their GoHighLevel id, companies by business id or name, pipelines and stages by name, custom fields by key, tags on the migrated contacts, users as members by e-mail), missing */
             counts: {
                 [key: string]: {
                     in_cairn: number;
@@ -11242,6 +11242,14 @@ export interface components {
                 };
             };
             location_id: string;
+            /** @description What is missing in Cairn and why, up to 20 per object */
+            mismatches: {
+                name: string;
+                object: string;
+                reason: string;
+                /** @description The GoHighLevel id (a tag: the tag) */
+                source_id: string;
+            }[];
             requests: {
                 retried_429: number;
                 sent: number;
@@ -11257,9 +11265,13 @@ export interface components {
                 record_id: string | null;
                 source_id: string;
             }[];
+            /** @description Per object: counted from GoHighLevel read again now, or (notes, tasks) from what the migration read */
+            source_of: {
+                [key: string]: "gohighlevel" | "migration";
+            };
         };
         GhlValidationInput: {
-            /** @description Per object: records in GoHighLevel, found in Cairn by their GoHighLevel id, missing */
+            /** @description Per object (member, pipeline, stage, custom_field, contact, tag, contact_tag, company, opportunity, note, task): in GoHighLevel, found in Cairn (records by their GoHighLevel id, companies by business id or name, pipelines and stages by name, custom fields by key, tags on the migrated contacts, users as members by e-mail), missing */
             counts: {
                 [key: string]: {
                     in_cairn: number;
@@ -11268,6 +11280,14 @@ export interface components {
                 };
             };
             location_id: string;
+            /** @description What is missing in Cairn and why, up to 20 per object */
+            mismatches: {
+                name: string;
+                object: string;
+                reason: string;
+                /** @description The GoHighLevel id (a tag: the tag) */
+                source_id: string;
+            }[];
             requests: {
                 retried_429: number;
                 sent: number;
@@ -11283,6 +11303,10 @@ export interface components {
                 record_id: string | null;
                 source_id: string;
             }[];
+            /** @description Per object: counted from GoHighLevel read again now, or (notes, tasks) from what the migration read */
+            source_of: {
+                [key: string]: "gohighlevel" | "migration";
+            };
         };
         GuardIncident: {
             api_keys_revoked: number;

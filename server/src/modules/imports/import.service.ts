@@ -233,6 +233,11 @@ export async function createImport(
     stream: Readable;
     truncated: () => boolean;
     mappingId?: string | undefined;
+    /**
+     * The import's id, for a caller that keys its imports (a migration: one import per object, so
+     * a run resumed after a crash finds the one it created instead of creating another). Default: new.
+     */
+    id?: string | undefined;
   },
 ): Promise<ImportView> {
   try {
@@ -248,7 +253,7 @@ export async function createImport(
     input.stream.resume(); // drain the upload, so the answer is read
     throw error;
   }
-  const id = newId();
+  const id = input.id ?? newId();
   const dir = path.join(services.config.dataDir, 'imports', ctx.orgId);
   await mkdir(dir, { recursive: true });
   const filePath = path.join(dir, `${id}.csv`);

@@ -1,4 +1,5 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import { type TenantContext, withTenant } from '../../db/tenant.js';
 import { seal, unseal } from '../../platform/crypto/sealed.js';
 import { conflict, notFound } from '../../platform/errors/app-error.js';
@@ -42,6 +43,12 @@ const OBJECTS = [
   'tasks',
 ] as const;
 type ObjectName = (typeof OBJECTS)[number];
+
+/**
+ * Records read from GoHighLevel held before they are stored with their cursor (one transaction):
+ * ten pages of 100. A crash re-reads at most these.
+ */
+const STORE_EVERY_RECORDS = 1000;
 
 /** The imports of a run, in the order they run: a later one refers to what an earlier created. */
 const IMPORT_ORDER = ['company', 'contact', 'opportunity', 'note', 'task'];
@@ -222,13 +229,37 @@ export async function resumeGhlMigration(
   });
 }
 
-/** The token of a migration (unsealed), for the validation report. */
+/**
+ * What the validation report reads a migration's source with: its token (unsealed), location,
+ * and the notes and tasks it read (staged: reading them again costs two requests per contact).
+ */
 export async function migrationSource(services: Services, ctx: TenantContext, id: string) {
   const row = await loadRow(services, ctx, id);
+  const staged = await withTenant(
+    services.database,
+    ctx,
+    (scope) =>
+      scope.tx
+        .select({ object: ghlMigrationRecords.object, data: ghlMigrationRecords.data })
+        .from(ghlMigrationRecords)
+        .where(
+          and(
+            eq(ghlMigrationRecords.orgId, ctx.orgId),
+            eq(ghlMigrationRecords.migrationId, id),
+            inArray(ghlMigrationRecords.object, ['notes', 'tasks']),
+          ),
+        )
+        .orderBy(ghlMigrationRecords.object, ghlMigrationRecords.sourceId),
+    { readOnly: true },
+  );
   return {
     token: unseal(services.config.secret, TOKEN_PURPOSE, row.tokenSealed),
     location_id: row.locationId,
     base_url: row.baseUrl,
+    staged: {
+      notes: staged.filter((r) => r.object === 'notes').map((r) => r.data),
+      tasks: staged.filter((r) => r.object === 'tasks').map((r) => r.data),
+    },
   };
 }
 
@@ -246,6 +277,28 @@ async function setRow(services: Services, row: Row, set: Partial<typeof ghlMigra
   );
 }
 
+/** Points of a run where tests make the worker die (throw), as a killed process would stop there. */
+export type GhlRunHooks = {
+  /** An import is created (and queued), its id not stored with the migration yet. */
+  importCreated?: (object: string) => void | Promise<void>;
+};
+
+/**
+ * The id of a migration's import of `object`: a UUID version 5 (RFC 9562 §5.5, SHA-1 of the
+ * migration's id as namespace and the object as name). The same on every try of a run, so a
+ * run resumed after its worker died finds the import it created before storing it.
+ */
+export function importIdOf(migrationId: string, object: string): string {
+  const hash = createHash('sha1')
+    .update(Buffer.from(migrationId.replaceAll('-', ''), 'hex'))
+    .update(`gohighlevel-import:${object}`)
+    .digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** The next UTC day, 5 minutes past midnight: when GoHighLevel's daily limit is counted anew. */
 const nextUtcDay = () => {
   const d = new Date();
@@ -260,7 +313,11 @@ const nextUtcDay = () => {
  * error (`stopped`, resumable; after the daily limit it resumes by itself the next UTC day). Any
  * other error is thrown: pg-boss tries again, from the cursors.
  */
-export async function runGhlMigration(services: Services, data: GhlMigrationJob): Promise<void> {
+export async function runGhlMigration(
+  services: Services,
+  data: GhlMigrationJob,
+  hooks: GhlRunHooks = {},
+): Promise<void> {
   const ctx0: TenantContext = { orgId: data.org_id, actor: { type: 'system', id: null } };
   let row: Row;
   try {
@@ -318,9 +375,11 @@ export async function runGhlMigration(services: Services, data: GhlMigrationJob)
         requests: { sent: row.requests, retried_429: row.retried429 },
       },
       async (object, id) => {
+        await hooks.importCreated?.(object);
         importIds[object] = id;
         await setRow(services, row, { importIds: { ...importIds } });
       },
+      (object) => importIdOf(row.id, object),
     );
     if (row.dryRun) {
       await setRow(services, row, { status: 'completed', report, finishedAt: new Date().toISOString() });
@@ -388,18 +447,42 @@ async function readLocation(services: Services, row: Row, client: GhlClient): Pr
     Object.assign(c, { done: true, pages: 1, read: list.length });
     await store([{ object, list }]);
   };
+  /**
+   * Reads `object` page by page from its cursor: the next page is requested while the ones read
+   * are stored, and pages are stored `STORE_EVERY_RECORDS` at a time (one transaction with their
+   * cursor, so a crash re-reads at most those). What was read is stored before an error stops it.
+   */
   const paged = async (
     object: ObjectName,
     page: (at: GhlPage) => Promise<{ list: Json[]; next: GhlPage | null }>,
   ) => {
     const c = cursorOf(object);
-    while (!c.done) {
-      const { list, next } = await page({ startAfterId: c.startAfterId, startAfter: c.startAfter });
-      c.pages += 1;
-      c.read += list.length;
-      if (next) Object.assign(c, next);
-      else c.done = true;
+    if (c.done) return;
+    let held: Json[] = [];
+    const flush = async (cursorMoved = false) => {
+      if (held.length === 0 && !cursorMoved) return;
+      const list = held;
+      held = [];
       await store([{ object, list }]);
+    };
+    let pending = page({ startAfterId: c.startAfterId, startAfter: c.startAfter });
+    try {
+      while (!c.done) {
+        const { list, next } = await pending;
+        c.pages += 1;
+        c.read += list.length;
+        if (next) Object.assign(c, next);
+        else c.done = true;
+        held.push(...list);
+        if (!c.done) {
+          pending = page({ startAfterId: c.startAfterId, startAfter: c.startAfter });
+          pending.catch(() => {}); // awaited on the next turn; this keeps it handled meanwhile
+        }
+        if (c.done || held.length >= STORE_EVERY_RECORDS) await flush(c.done);
+      }
+    } catch (error) {
+      await flush();
+      throw error;
     }
   };
 
@@ -464,25 +547,40 @@ async function readLocation(services: Services, row: Row, client: GhlClient): Pr
       await store([]);
       break;
     }
-    for (const { source_id: contactId } of batch) {
-      const path = `contacts/${encodeURIComponent(contactId)}`;
-      const n = (await client.request<{ notes?: Json[] }>('GET', `${path}/notes`)).notes ?? [];
-      const t = (await client.request<{ tasks?: Json[] }>('GET', `${path}/tasks`)).tasks ?? [];
-      const withContact = (list: Json[]) =>
-        list
-          .filter((x) => typeof x?.id === 'string')
-          .map((x) => ({ ...x, contactId: x.contactId ?? contactId }));
-      notes.afterContact = contactId;
-      tasks.afterContact = contactId;
-      notes.pages += 1;
-      tasks.pages += 1;
-      notes.read += n.length;
-      tasks.read += t.length;
-      await store([
-        { object: 'notes', list: withContact(n) },
-        { object: 'tasks', list: withContact(t) },
+    // The batch's notes and tasks are stored together with the cursor in one transaction (and
+    // what was read before an error stops it): a crash re-reads at most one batch of contacts.
+    const heldNotes: Json[] = [];
+    const heldTasks: Json[] = [];
+    const flush = () =>
+      store([
+        { object: 'notes', list: heldNotes },
+        { object: 'tasks', list: heldTasks },
       ]);
+    try {
+      for (const { source_id: contactId } of batch) {
+        const path = `contacts/${encodeURIComponent(contactId)}`;
+        const [n, t] = await Promise.all([
+          client.request<{ notes?: Json[] }>('GET', `${path}/notes`).then((r) => r.notes ?? []),
+          client.request<{ tasks?: Json[] }>('GET', `${path}/tasks`).then((r) => r.tasks ?? []),
+        ]);
+        const withContact = (list: Json[]) =>
+          list
+            .filter((x) => typeof x?.id === 'string')
+            .map((x) => ({ ...x, contactId: x.contactId ?? contactId }));
+        notes.afterContact = contactId;
+        tasks.afterContact = contactId;
+        notes.pages += 1;
+        tasks.pages += 1;
+        notes.read += n.length;
+        tasks.read += t.length;
+        heldNotes.push(...withContact(n));
+        heldTasks.push(...withContact(t));
+      }
+    } catch (error) {
+      await flush();
+      throw error;
     }
+    await flush();
   }
 }
 

@@ -8,7 +8,7 @@ import {
   resumeGhlMigration,
   startGhlMigration,
 } from './gohighlevel.jobs.js';
-import { validateGoHighLevel } from './gohighlevel.service.js';
+import { MISMATCHES_PER_OBJECT, validateGoHighLevel } from './gohighlevel.validation.js';
 
 const Token = z
   .string()
@@ -139,7 +139,27 @@ const GhlValidation = z
         z.string(),
         z.object({ source: z.number().int(), in_cairn: z.number().int(), missing: z.number().int() }),
       )
-      .describe('Per object: records in GoHighLevel, found in Cairn by their GoHighLevel id, missing'),
+      .describe(
+        'Per object (member, pipeline, stage, custom_field, contact, tag, contact_tag, company, opportunity, note, ' +
+          'task): in GoHighLevel, found in Cairn (records by their GoHighLevel id, companies by business id or name, ' +
+          'pipelines and stages by name, custom fields by key, tags on the migrated contacts, users as members by ' +
+          'e-mail), missing',
+      ),
+    mismatches: z
+      .array(
+        z.object({
+          object: z.string(),
+          source_id: z.string().describe('The GoHighLevel id (a tag: the tag)'),
+          name: z.string(),
+          reason: z.string(),
+        }),
+      )
+      .describe(`What is missing in Cairn and why, up to ${MISMATCHES_PER_OBJECT} per object`),
+    source_of: z
+      .record(z.string(), z.enum(['gohighlevel', 'migration']))
+      .describe(
+        'Per object: counted from GoHighLevel read again now, or (notes, tasks) from what the migration read',
+      ),
     samples: z.array(
       z.object({
         object: z.string(),
@@ -240,8 +260,10 @@ export function registerMigrationRoutes(app: ApiApp, services: Services): void {
         summary:
           'The validation report after a migration: counts per object and samples compared field by field',
         description:
-          "Reads the location again with the migration's stored token and finds each record in Cairn by its " +
-          'GoHighLevel id. Nothing is written. 422 `token_revoked` when GoHighLevel refuses the token.',
+          "Reads the location again with the migration's stored token (users, pipelines, custom fields, contacts, " +
+          'opportunities; notes and tasks as the migration read them) and finds each in Cairn: counts per object, ' +
+          'what is missing and why, and samples compared field by field. Nothing is written. 422 `token_revoked` ' +
+          'when GoHighLevel refuses the token.',
         params: IdParams,
         body: GhlValidationInput,
         response: {

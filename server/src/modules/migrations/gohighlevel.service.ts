@@ -4,11 +4,10 @@ import { AppError } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { toE164 } from '../../platform/registry/phone.js';
 import { createCustomField } from '../custom-fields/custom-field.service.js';
-import { createImport, startImport, updateImport } from '../imports/import.service.js';
+import { createImport, importStateIn, startImport, updateImport } from '../imports/import.service.js';
 import { recordsOfExternalIds } from '../imports/import-bulk.js';
 import { listMembers } from '../organizations/organization.service.js';
-import { outboundPolicyOf } from '../webhooks/webhook.service.js';
-import { GHL_DEFAULT_BASE_URL, GhlClient, GhlError } from './gohighlevel.client.js';
+import { type GhlClient, GhlError } from './gohighlevel.client.js';
 
 type Json = Record<string, unknown>;
 export type Contact = Json & { id: string };
@@ -86,7 +85,7 @@ export type GhlReport = {
   import_ids: Record<string, string>;
 };
 
-const str = (v: unknown): string =>
+export const str = (v: unknown): string =>
   v === null || v === undefined
     ? ''
     : typeof v === 'string'
@@ -163,9 +162,9 @@ async function readAll<T extends { id: string }>(
   }
   return [...all.values()];
 }
-const readContacts = (client: GhlClient, locationId: string) =>
+export const readContacts = (client: GhlClient, locationId: string) =>
   readAll((at) => contactsPage(client, locationId, at));
-const readOpportunities = (client: GhlClient, locationId: string) =>
+export const readOpportunities = (client: GhlClient, locationId: string) =>
   readAll((at) => opportunitiesPage(client, locationId, at));
 
 const fullName = (u: User) => u.name ?? [u.firstName, u.lastName].filter(Boolean).join(' ');
@@ -193,7 +192,7 @@ export type GhlField = Json & {
 };
 
 /** GoHighLevel's custom field types and the Cairn field type each becomes (null: no place). */
-const FIELD_TYPE: Record<string, string | null> = {
+export const FIELD_TYPE: Record<string, string | null> = {
   TEXT: 'text',
   LARGE_TEXT: 'long_text',
   TEXTBOX_LIST: 'long_text',
@@ -209,7 +208,7 @@ const FIELD_TYPE: Record<string, string | null> = {
 };
 
 /** A GoHighLevel custom field's Cairn key: its fieldKey's last part (`contact.pet_name`: `pet_name`). */
-function cairnKeyOf(f: GhlField): string {
+export function cairnKeyOf(f: GhlField): string {
   const base = (str(f.fieldKey).split('.').at(-1) || str(f.name) || f.id)
     .normalize('NFKD')
     .toLowerCase()
@@ -240,7 +239,7 @@ function optionsOf(f: GhlField): { value: string; label: string }[] {
 }
 
 /** A custom value as an import cell of the field's Cairn type. */
-function cellOf(type: string, value: unknown): string {
+export function cellOf(type: string, value: unknown): string {
   if (Array.isArray(value)) return value.map(str).filter(Boolean).join('; ');
   if (type === 'date') {
     const t = typeof value === 'number' ? value : Date.parse(str(value));
@@ -250,7 +249,7 @@ function cellOf(type: string, value: unknown): string {
 }
 
 /** A custom value of a record (`customFields: [{id, value}]`, `field_value`, `fieldValue`). */
-const customValuesOf = (r: Json): { id: string; value: unknown }[] =>
+export const customValuesOf = (r: Json): { id: string; value: unknown }[] =>
   (Array.isArray(r.customFields) ? (r.customFields as Json[]) : []).flatMap((f) => {
     const value = f?.value ?? f?.field_value ?? f?.fieldValue ?? f?.fieldValueString;
     const id = str(f?.id ?? f?.key);
@@ -272,6 +271,7 @@ export async function planGoHighLevel(
   data: GhlData,
   input: { location_id: string; dry_run: boolean; requests: { sent: number; retried_429: number } },
   onImport: (object: string, id: string) => Promise<void> = async () => {},
+  importIdOf?: (object: string) => string,
 ): Promise<GhlReport> {
   const { users, pipelines, contacts, opportunities } = data;
   const userEmail = new Map(users.filter((u) => u.email).map((u) => [u.id, u.email!.toLowerCase()]));
@@ -753,154 +753,33 @@ export async function planGoHighLevel(
   ];
   for (const [object, rows, mapping, options] of files) {
     if (rows.length < 2) continue;
-    const created = await createImport(services, ctx, {
-      object,
-      fileName: `GoHighLevel ${input.location_id} ${object}s.csv`,
-      stream: Readable.from([csv(rows)]),
-      truncated: () => false,
-    });
-    await updateImport(services, ctx, created.id, { mapping, dedup: 'update_empty', options } as Parameters<
-      typeof updateImport
-    >[3]);
-    await startImport(services, ctx, created.id, { enqueue: false });
-    report.import_ids[object] = created.id;
-    await onImport(object, created.id);
+    // A keyed import (`importIdOf`) created by an earlier try of this run is taken as it is: a
+    // worker that died after creating it and before the plan was stored creates no second one.
+    const id = importIdOf?.(object);
+    const earlier = id
+      ? await withTenant(services.database, ctx, (scope) => importStateIn(scope, id), { readOnly: true })
+      : undefined;
+    if (!earlier) {
+      const created = await createImport(services, ctx, {
+        object,
+        fileName: `GoHighLevel ${input.location_id} ${object}s.csv`,
+        stream: Readable.from([csv(rows)]),
+        truncated: () => false,
+        id,
+      });
+      report.import_ids[object] = created.id;
+    } else report.import_ids[object] = id!;
+    if (!earlier || earlier.status === 'draft') {
+      await updateImport(services, ctx, report.import_ids[object]!, {
+        mapping,
+        dedup: 'update_empty',
+        options,
+      } as Parameters<typeof updateImport>[3]);
+      await startImport(services, ctx, report.import_ids[object]!, { enqueue: false });
+    }
+    await onImport(object, report.import_ids[object]!);
   }
   return report;
-}
-
-/** One field of a sampled record, as GoHighLevel has it and as Cairn stored it. */
-type Compared = { field: string; source: string; cairn: string; same: boolean };
-export type GhlValidation = {
-  location_id: string;
-  counts: Record<string, { source: number; in_cairn: number; missing: number }>;
-  samples: { object: string; source_id: string; record_id: string | null; fields: Compared[] }[];
-  requests: { sent: number; retried_429: number };
-};
-
-/**
- * The validation report after a migration: reads the location again and finds each record in
- * Cairn by its GoHighLevel id (external id): counts per object (in GoHighLevel, in Cairn,
- * missing), and a sample of records (up to `sample` of each object) compared field by field.
- */
-export async function validateGoHighLevel(
-  services: Services,
-  ctx: TenantContext,
-  input: Omit<GhlInput, 'dry_run'> & { sample: number },
-): Promise<GhlValidation> {
-  const client = new GhlClient({
-    baseUrl: input.base_url ?? GHL_DEFAULT_BASE_URL,
-    token: input.token,
-    locationId: input.location_id,
-    policy: outboundPolicyOf(services),
-  });
-  let contacts: Contact[];
-  let opportunities: Opportunity[];
-  try {
-    contacts = await readContacts(client, input.location_id);
-    opportunities = await readOpportunities(client, input.location_id);
-  } catch (error) {
-    throw asProblem(error);
-  }
-  return withTenant(
-    services.database,
-    ctx,
-    async (scope) => {
-      const contactIds = await recordsOfExternalIds(
-        scope,
-        'contact',
-        contacts.map((c) => c.id),
-      );
-      const oppIds = await recordsOfExternalIds(
-        scope,
-        'opportunity',
-        opportunities.map((o) => o.id),
-      );
-      const pick = <T extends { id: string }>(list: T[], found: Map<string, string>) =>
-        list.slice(0, input.sample).map((r) => ({ r, id: found.get(r.id) ?? null }));
-      const sampleContacts = pick(contacts, contactIds);
-      const sampleOpps = pick(opportunities, oppIds);
-      const q = async (text: string, ids: (string | null)[]) =>
-        new Map(
-          ((await scope.conn.query(text, [ctx.orgId, ids.filter(Boolean)])).rows as Json[]).map((r) => [
-            String(r.id),
-            r,
-          ]),
-        );
-      const storedContacts = await q(
-        'select id, first_name, last_name, email, phone, tags from contacts where org_id = $1 and id = any($2::uuid[])',
-        sampleContacts.map((x) => x.id),
-      );
-      const storedOpps = await q(
-        'select id, title, amount::text as amount from opportunities where org_id = $1 and id = any($2::uuid[])',
-        sampleOpps.map((x) => x.id),
-      );
-      const cmp = (field: string, source: string, cairn: string, same = source === cairn): Compared => ({
-        field,
-        source,
-        cairn,
-        same,
-      });
-      const lower = (v: unknown) => str(v).trim().toLowerCase();
-      const samples: GhlValidation['samples'] = [
-        ...sampleContacts.map(({ r, id }) => {
-          const c = (id && storedContacts.get(id)) || {};
-          const tags = Array.isArray(r.tags) ? (r.tags as unknown[]).map(lower).sort().join('; ') : '';
-          const first = str(r.firstName) || (!r.lastName ? str(r.name ?? r.contactName) : '');
-          return {
-            object: 'contact',
-            source_id: r.id,
-            record_id: id,
-            fields: [
-              cmp('first_name', first, str(c.first_name)),
-              cmp('last_name', str(r.lastName), str(c.last_name)),
-              cmp('email', lower(r.email), lower(c.email)),
-              cmp(
-                'phone',
-                str(r.phone),
-                str(c.phone),
-                (toE164(str(r.phone)) ?? str(r.phone)) === str(c.phone),
-              ),
-              cmp(
-                'tags',
-                tags,
-                Array.isArray(c.tags) ? (c.tags as unknown[]).map(lower).sort().join('; ') : '',
-              ),
-            ],
-          };
-        }),
-        ...sampleOpps.map(({ r, id }) => {
-          const o = (id && storedOpps.get(id)) || {};
-          const amount = str(r.monetaryValue);
-          return {
-            object: 'opportunity',
-            source_id: r.id,
-            record_id: id,
-            fields: [
-              cmp('title', str(r.name), str(o.title)),
-              cmp(
-                'amount',
-                amount,
-                str(o.amount),
-                amount === '' ? o.amount == null : Number(amount) === Number(o.amount),
-              ),
-            ],
-          };
-        }),
-      ];
-      const count = (source: number, found: number) => ({ source, in_cairn: found, missing: source - found });
-      return {
-        location_id: input.location_id,
-        counts: {
-          contact: count(contacts.length, contactIds.size),
-          opportunity: count(opportunities.length, oppIds.size),
-        },
-        samples,
-        requests: { sent: client.stats.requests, retried_429: client.stats.retried_429 },
-      };
-    },
-    { readOnly: true },
-  );
 }
 
 /** A GoHighLevel read error as the problem the API answers. */
