@@ -95,6 +95,40 @@ describe('event dispatch', () => {
     expect(seen).toEqual([eventId]);
   });
 
+  it('hands events to a consumer whose handling is idempotent without claiming a delivery row per event', async () => {
+    // The duplicates finder (registered at start, so offered each event before this consumer)
+    // marks a created contact dirty: marking it twice leaves one mark.
+    const seen: string[] = [];
+    t.services.events.register({
+      name: 'test.after-duplicates',
+      types: ['contact.created'],
+      handle: async (batch) => {
+        seen.push(...batch.map((event) => event.subject.id));
+      },
+    });
+    const { client, orgId } = await signUp(t);
+    const res = await client.post('/api/v1/contacts', {
+      first_name: 'Idem',
+      last_name: `Potent ${randomUUID()}`,
+    });
+    expect(res.status).toBe(201);
+    const contactId = (res.body as { id: string }).id;
+    await eventually(() => seen.includes(contactId));
+    const claimed = await withTenant(
+      t.services.database,
+      { orgId, actor: { type: 'system', id: null } },
+      ({ conn }) =>
+        conn
+          .query(
+            `select d.consumer from event_deliveries d join events e on e.org_id = d.org_id and e.id = d.event_id
+            where e.org_id = $1 and e.subject_id = $2 and e.type = 'contact.created'`,
+            [orgId, contactId],
+          )
+          .then((r) => r.rows.map((row) => row.consumer as string)),
+    );
+    expect(claimed).toEqual(['test.after-duplicates']);
+  });
+
   it('records each event with the standard envelope: type, actor, subject, trace id', async () => {
     const { client, userId, orgId } = await signUp(t);
     const traceId = 'aaaabbbbccccddddeeeeffff00001111';

@@ -77,11 +77,16 @@ export function parseMoney(value: string): Money | null {
   return amount === null || (currency && !isCurrencyCode(currency)) ? null : { amount, currency };
 }
 
+const ISO_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$/;
+const US_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
+const EU_DATE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/;
+
 /** `YYYY-MM-DD`, `M/D/YYYY` (US) or `D.M.YYYY`, as `YYYY-MM-DD`; null when not a real date. */
 export function parseDate(value: string): string | null {
-  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$/.exec(value);
-  const us = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(value);
-  const eu = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(value);
+  // Tried in turn, not all three on every cell: an import reads a date per row and column.
+  const iso = ISO_DATE.exec(value);
+  const us = iso ? null : US_DATE.exec(value);
+  const eu = iso || us ? null : EU_DATE.exec(value);
   let y: number;
   let m: number;
   let d: number;

@@ -107,6 +107,8 @@ export function defineDuplicateJobs(services: Services): void {
   services.events.register({
     name: 'duplicates.keys',
     types: (['contact', 'company'] as const).flatMap((o) => KEY_EVENTS.map((verb) => `${o}.${verb}`)),
+    // Marking a record dirty twice leaves it dirty once, and the refresh job is one per tenant.
+    idempotent: true,
     handle: async (batch: EventEnvelope[], scope) => {
       for (const object of ['contact', 'company'] as const) {
         const ids = [...new Set(batch.filter((e) => e.subject.object === object).map((e) => e.subject.id))];

@@ -23,6 +23,13 @@ export type EventConsumer = {
    * writes 200,000 delivery rows per idle consumer (bench/import.bench.ts). Omitted: always.
    */
   activeIn?(scope: TenantScope): Promise<boolean>;
+  /**
+   * Handling the same events again has no visible effect (it only marks records, `on conflict do
+   * nothing`): no delivery row is claimed per event, so an import of 100,000 contacts does not
+   * write 100,000 of them for it (bench/import.bench.ts). A crash after its transaction commits
+   * only makes a retry handle the events again. Omitted: deliveries are claimed.
+   */
+  idempotent?: boolean;
   handle(events: EventEnvelope[], scope: TenantScope): Promise<void>;
 };
 
@@ -64,6 +71,7 @@ export function createEventDispatcher(database: Database, jobs: JobQueue): Event
       const traceId = wanted[0]!.trace_id ?? undefined;
       await withTenant(database, { ...ctx, traceId }, async (scope) => {
         if (consumer.activeIn && !(await consumer.activeIn(scope))) return;
+        if (consumer.idempotent) return consumer.handle(wanted, scope);
         // One array parameter, not a row of values per event: building a 1,500-row insert
         // through the query builder was a tenth of an import's CPU (bench/import.bench.ts).
         const { rows: claimed } = await scope.conn.query<{ event_id: string }>(
