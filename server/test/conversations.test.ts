@@ -135,7 +135,7 @@ beforeAll(async () => {
   t = await startTestApp();
   admin = await signUp(t, 'Inbox Co');
   stranger = await signUp(t, 'Elsewhere');
-}, 60_000);
+}, 240_000);
 afterAll(async () => {
   await t?.close();
   await Promise.all([dovecot?.stop(), smtp?.close(), tw?.close()]);
