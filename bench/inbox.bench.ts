@@ -2,9 +2,12 @@
  * Inbox benchmark (issue 23), on the PostgreSQL server (database `cairn_bench_inbox`, recreated
  * each run) and a real Dovecot (its own config and Maildir in a temp dir, as the tests start it):
  *   - sync: N messages (default 10,000) made from the real mailing-list threads and corpus in
- *     ../shared/data/email/ (the mbox files and notmuch-corpus/; copy k of a message has its
- *     Message-ID / In-Reply-To / References ids suffixed with `.k`, so threads stay threads and no
- *     copy is a duplicate) appended to Dovecot over IMAP, then synced into Cairn by its own
+ *     ../shared/data/email/ (the mbox files and notmuch-corpus/, each Message-ID once: the corpus
+ *     holds the same message more than once, the lkml threads in both the mbox and notmuch-corpus/
+ *     and notmuch's own duplicate-id tests, and Cairn rightly stores a Message-ID once; copy k of a
+ *     message has the ids of its Message-ID / In-Reply-To / References headers suffixed with `.k`,
+ *     so threads stay threads and no copy is a duplicate) appended to Dovecot over IMAP, then
+ *     synced into Cairn by its own
  *     `syncMailbox` (imapflow fetch in batches, mailparser, threading, contact matching, the files
  *     pipeline for attachments). Prints messages/s and the process's peak RSS (the bench and Cairn
  *     share the process: an upper bound of the server's); goal >= 200 messages/s and < 300 MB.
@@ -23,6 +26,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ImapFlow } from 'imapflow';
+import { simpleParser } from 'mailparser';
 import { syncMailbox } from '../server/src/modules/conversations/email-sync.service.js';
 import { type Dovecot, startDovecot } from '../server/test/kit/dovecot.js';
 import { seedMailableContacts, signUpBench, startBenchServer } from './bench-server.js';
@@ -68,13 +72,32 @@ function corpus(): Buffer[] {
   return out;
 }
 
-/** Copy `k` of a message: its header's message ids suffixed `.k`, and a header saying so. */
+/** The corpus with each Message-ID once (the first message that carries it), as mailparser reads it. */
+async function distinct(raws: Buffer[]): Promise<{ kept: Buffer[]; dropped: number }> {
+  const seen = new Set<string>();
+  const kept: Buffer[] = [];
+  for (const raw of raws) {
+    const id = (await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true })).messageId;
+    if (id && seen.has(id)) continue;
+    if (id) seen.add(id);
+    kept.push(raw);
+  }
+  return { kept, dropped: raws.length - kept.length };
+}
+
+/**
+ * Copy `k` of a message: the ids of its Message-ID, In-Reply-To and References headers suffixed
+ * `.k` (addresses stay as they are: the senders are the same people), and a header saying so.
+ */
 function copyOf(raw: Buffer, k: number): Buffer {
   const text = raw.toString('latin1');
   const end = text.search(/\r?\n\r?\n/);
   const head = end < 0 ? text : text.slice(0, end);
   const body = end < 0 ? '' : text.slice(end);
-  const renamed = head.replace(/<([^<>\s@]+)@([^<>\s]+)>/g, `<$1.${k}@$2>`);
+  // Header fields with their folded continuation lines.
+  const renamed = head.replace(/^(message-id|in-reply-to|references):(.*(?:\r?\n[ \t].*)*)/gim, (field) =>
+    field.replace(/<([^<>\s@]+)@([^<>\s]+)>/g, `<$1.${k}@$2>`),
+  );
   return Buffer.from(`X-Bench-Copy: ${k}\r\n${renamed}${body}`, 'latin1');
 }
 
@@ -120,8 +143,12 @@ async function main() {
     console.log(line);
     lines.push(line);
   };
-  const messages = corpus();
-  say(`corpus: ${messages.length} real messages (mbox + notmuch-corpus), replayed to ${N}`);
+  const all = corpus();
+  const { kept: messages, dropped } = await distinct(all);
+  say(
+    `corpus: ${all.length} real messages (mbox + notmuch-corpus), ${messages.length} distinct Message-IDs ` +
+      `(${dropped} further copies of a Message-ID left out), replayed to ${N} distinct messages`,
+  );
 
   const dovecot = await startDovecot('bench@cairn.test', 'bench-imap-1');
   const server = await startBenchServer(SERVER_URL, DB_NAME);
@@ -193,6 +220,9 @@ async function main() {
         `${counts[0].messages} messages in ${counts[0].conversations} conversations`,
     );
     say(
+      `messages lost (appended, fetched, neither stored nor rejected): ${N - result.stored - result.rejected}`,
+    );
+    say(
       `peak RSS of the process (bench + Cairn): ${mb(peak)} MB, ${mb(rssBefore)} MB before the sync ` +
         `(goal < 300 MB: ${peak < 300 * 1_048_576 ? 'PASS' : 'FAIL'}); Cairn at ${((rate / floorRate) * 100).toFixed(0)}% of the IMAP floor`,
     );
@@ -254,7 +284,7 @@ async function main() {
     for (let i = 0; i < WARM + TIMED; i++) {
       const started = performance.now();
       await raw.query(
-        `select id from conversations where org_id = $1 order by last_message_at desc, id desc limit 50`,
+        `select id from conversations where org_id = $1 order by last_message_at desc nulls last, id desc nulls last limit 50`,
         [orgId],
       );
       if (i >= WARM) floorTimes.push(performance.now() - started);

@@ -135,7 +135,7 @@ beforeAll(async () => {
   t = await startTestApp();
   admin = await signUp(t, 'Inbox Co');
   stranger = await signUp(t, 'Elsewhere');
-}, 60_000);
+}, 240_000);
 afterAll(async () => {
   await t?.close();
   await Promise.all([dovecot?.stop(), smtp?.close(), tw?.close()]);
@@ -292,6 +292,36 @@ describe('e-mail channels', () => {
     const read = expectStatus(await admin.client.post(`/api/v1/conversations/${ada.id}/read`), 200);
     expect(read.unread_count).toBe(0);
     expectProblem(await stranger.client.get(`/api/v1/conversations/${ada.id}`), 404, 'not_found');
+  });
+
+  it('stores a message whose decoded subject and body hold NUL characters, and the mail after it still arrives', async () => {
+    // Base64 and encoded words may decode to U+0000, which PostgreSQL text cannot hold: such a
+    // message once failed its whole batch, and every sync after stopped at it.
+    const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+    await dovecot.append(
+      [
+        'From: nul@example.org',
+        'To: inbox@cairn.test',
+        `Subject: =?utf-8?B?${b64('Null\u0000byte')}?=`,
+        'Message-ID: <nul-1@example.org>',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: base64',
+        '',
+        b64('Before\u0000after'),
+        '',
+      ].join('\r\n'),
+    );
+    await dovecot.append(
+      mail({ id: '<nul-2@example.org>', from: 'nul@example.org', subject: 'Next', text: 'Still here' }),
+    );
+    const synced = expectStatus(await admin.client.post(`/api/v1/channels/${emailChannel}/sync`), 200);
+    expect(synced).toMatchObject({ fetched: 2, stored: 2, rejected: 0 });
+    const list = expectStatus(await admin.client.get('/api/v1/conversations?status=any'), 200);
+    const threads = list.data.filter((c: { counterpart: string }) => c.counterpart === 'nul@example.org');
+    expect(threads.map((c: { subject: string }) => c.subject).sort()).toEqual(['Next', 'Nullbyte']);
+    const first = threads.find((c: { subject: string }) => c.subject === 'Nullbyte');
+    const thread = expectStatus(await admin.client.get(`/api/v1/conversations/${first.id}`), 200);
+    expect(thread.messages[0].text).toBe('Beforeafter');
   });
 
   it('the polling job syncs in the worker and arms the next poll', async () => {

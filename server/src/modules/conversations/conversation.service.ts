@@ -8,9 +8,10 @@ import { renderForIn, signatureIn, withSignature } from '../message-templates/me
 import { type ChannelRow, e164, isEmail } from './channel.service.js';
 import type { ConversationListQueryInput, ConversationView, MessageView } from './conversation.dto.js';
 import { channels, isMetaKind } from './conversation.schema.js';
-import { type AttachmentMeta, ingestMessage } from './inbound.service.js';
+import type { AttachmentMeta } from './inbound.service.js';
 import { announceInbox } from './inbox-stream.js';
 import { outboundAttachmentsIn } from './message-attachments.service.js';
+import { ingestMessage } from './message-ingest.service.js';
 import { metaProfileOf } from './meta-graph.js';
 import { queueMessage } from './send.service.js';
 import { suppressIn } from './suppression.service.js';
@@ -32,16 +33,24 @@ type ConversationRow = {
   created_at: string;
 };
 
-const SELECT = `
+const COLUMNS = `
   select v.id, v.channel_id, ch.kind as channel_kind, ch.name as channel_name, v.contact_id,
          nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as contact_name,
          v.counterpart, v.subject, v.status, v.assignee_id, v.unread_count,
          to_char(v.last_message_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as last_message_at,
          v.last_preview,
          to_char(v.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
-    from conversations v
+`;
+const JOINS = `
     join channels ch on ch.org_id = v.org_id and ch.id = v.channel_id
     left join contacts c on c.org_id = v.org_id and c.id = v.contact_id`;
+const SELECT = `${COLUMNS} from conversations v ${JOINS}`;
+/**
+ * The inbox's order. `nulls last` as in `conversations_list_idx` (the columns are never null):
+ * a plain `desc` means `nulls first`, which that index cannot give, and the list then sorted the
+ * whole tenant's conversations.
+ */
+const ORDER = 'v.last_message_at desc nulls last, v.id desc nulls last';
 
 const viewOf = (r: ConversationRow): ConversationView => ({
   id: r.id,
@@ -103,7 +112,11 @@ export async function listConversations(
     async ({ conn }) =>
       (
         await conn.query<ConversationRow>(
-          `${SELECT} where ${where.join(' and ')} order by v.last_message_at desc, v.id desc limit $${params.length}`,
+          // The page is taken from the index first; only its rows are joined to channels and contacts.
+          `${COLUMNS}
+             from (select * from conversations v where ${where.join(' and ')} order by ${ORDER} limit $${params.length}) v
+             ${JOINS}
+            order by ${ORDER}`,
           params,
         )
       ).rows,

@@ -10,14 +10,18 @@ import {
   scheduleSync,
 } from './channel.service.js';
 import { channels } from './conversation.schema.js';
-import { ingestMessage, parseEmail } from './inbound.service.js';
+import { type Inbound, parseEmail } from './inbound.service.js';
 import { mailboxWatchersOf, type WatchOptions } from './mailbox-watch.js';
 import { storeInboundAttachments } from './message-attachments.service.js';
+import { ingestMessages } from './message-ingest.service.js';
 
 /** How often a mailbox is polled, seconds. */
 export const POLL_SECONDS = 60;
-/** Messages fetched and stored per transaction; the last UID is saved after each batch. */
-const BATCH = 50;
+/**
+ * Messages fetched (one UID FETCH), parsed and stored (one transaction, set-based) per batch; the
+ * last UID is saved with each batch.
+ */
+const BATCH = 100;
 const DEFAULT_SYNC_DAYS = 30;
 /** A message larger than this is not downloaded (its size is recorded as the reason). */
 const MAX_MESSAGE_BYTES = 25 * 1024 * 1024;
@@ -62,8 +66,8 @@ export async function syncMailbox(
         uids = (found || []).filter((u) => u > lastUid);
       }
       uids.sort((a, b) => a - b);
-      for (let i = 0; i < uids.length; i += BATCH) {
-        const batch = uids.slice(i, i + BATCH);
+      /** One batch: fetched in one UID FETCH, parsed; the next one is fetched while this one is stored. */
+      const fetchBatch = async (batch: number[]) => {
         const raws: { uid: number; source: Buffer | null }[] = [];
         for await (const msg of client.fetch(
           batch.join(','),
@@ -76,21 +80,28 @@ export async function syncMailbox(
           });
         }
         raws.sort((a, b) => a.uid - b.uid);
-        const parsed = await Promise.all(raws.map(async (r) => (r.source ? parseEmail(r.source) : null)));
-        result.fetched += raws.length;
+        return Promise.all(raws.map(async (r) => (r.source ? parseEmail(r.source) : null)));
+      };
+      let next = uids.length ? fetchBatch(uids.slice(0, BATCH)) : null;
+      for (let i = 0; next; i += BATCH) {
+        const batch = uids.slice(i, i + BATCH);
+        const parsed = await next;
+        next = i + BATCH < uids.length ? fetchBatch(uids.slice(i + BATCH, i + 2 * BATCH)) : null;
+        // Should this batch's store fail, the fetch under way is dropped with the connection.
+        next?.catch(() => {});
+        result.fetched += parsed.length;
         const maxUid = Math.max(lastUid, ...batch);
+        const readable = parsed.filter((m): m is Inbound => m !== null);
+        result.rejected += parsed.length - readable.length;
         const withFiles: { id: string; files: Buffer[] }[] = [];
         await withTenant(services.database, ctx, async (scope) => {
-          for (const message of parsed) {
-            if (!message) {
-              result.rejected += 1;
-              continue;
-            }
-            const id = await ingestMessage(services, scope, row, message);
-            if (!id) continue;
+          const ids = await ingestMessages(services, scope, row, readable);
+          readable.forEach((message, k) => {
+            const id = ids[k];
+            if (!id) return;
             result.stored += 1;
             if (message.files?.length) withFiles.push({ id, files: message.files });
-          }
+          });
           await scope.tx
             .update(channels)
             .set({

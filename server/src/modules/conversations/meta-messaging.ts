@@ -3,7 +3,7 @@ import type { TenantScope } from '../../db/tenant.js';
 import type { Services } from '../../platform/http/types.js';
 import { channels, META_KINDS, type MetaKind } from './conversation.schema.js';
 
-import { ingestMessage } from './inbound.service.js';
+import { ingestMessage } from './message-ingest.service.js';
 
 /**
  * Messenger and Instagram direct messages (issue 23) through Meta's Messenger Platform: the page

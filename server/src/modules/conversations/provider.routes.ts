@@ -9,7 +9,7 @@ import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { type ChannelRow, secretsOf } from './channel.service.js';
 import { channels } from './conversation.schema.js';
-import { ingestMessage } from './inbound.service.js';
+import { ingestMessage } from './message-ingest.service.js';
 import { applyProviderEvents } from './provider-events.service.js';
 import { type FormPart, type InboundForm, providerInbound } from './provider-inbound.js';
 import {
