@@ -60875,6 +60875,11 @@ export interface operations {
                                 position: number;
                                 script?: string;
                                 subject?: string;
+                                /**
+                                 * Format: uuid
+                                 * @description The message template its text comes from
+                                 */
+                                template_id?: string;
                                 /** @enum {string} */
                                 type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                                 variants?: {
@@ -61021,6 +61026,11 @@ export interface operations {
                         /** @description CALL: what to say */
                         script?: string;
                         subject?: string;
+                        /**
+                         * Format: uuid
+                         * @description EMAIL, SMS: one of the organization's message templates, its subject and body (variant A) read when the step runs; the step's own subject and body are used if it is deleted
+                         */
+                        template_id?: string;
                         /** @enum {string} */
                         type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                         /** @description EMAIL: variants B, C... beside the step’s own subject and body (A) */
@@ -61078,6 +61088,11 @@ export interface operations {
                             position: number;
                             script?: string;
                             subject?: string;
+                            /**
+                             * Format: uuid
+                             * @description The message template its text comes from
+                             */
+                            template_id?: string;
                             /** @enum {string} */
                             type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                             variants?: {
@@ -61246,6 +61261,11 @@ export interface operations {
                             position: number;
                             script?: string;
                             subject?: string;
+                            /**
+                             * Format: uuid
+                             * @description The message template its text comes from
+                             */
+                            template_id?: string;
                             /** @enum {string} */
                             type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                             variants?: {
@@ -61564,6 +61584,11 @@ export interface operations {
                             position: number;
                             script?: string;
                             subject?: string;
+                            /**
+                             * Format: uuid
+                             * @description The message template its text comes from
+                             */
+                            template_id?: string;
                             /** @enum {string} */
                             type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                             variants?: {
@@ -62171,6 +62196,11 @@ export interface operations {
                         /** @description CALL: what to say */
                         script?: string;
                         subject?: string;
+                        /**
+                         * Format: uuid
+                         * @description EMAIL, SMS: one of the organization's message templates, its subject and body (variant A) read when the step runs; the step's own subject and body are used if it is deleted
+                         */
+                        template_id?: string;
                         /** @enum {string} */
                         type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                         /** @description EMAIL: variants B, C... beside the step’s own subject and body (A) */
@@ -62228,6 +62258,11 @@ export interface operations {
                             position: number;
                             script?: string;
                             subject?: string;
+                            /**
+                             * Format: uuid
+                             * @description The message template its text comes from
+                             */
+                            template_id?: string;
                             /** @enum {string} */
                             type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                             variants?: {
