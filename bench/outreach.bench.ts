@@ -12,11 +12,16 @@
  *
  *   npx tsx bench/outreach.bench.ts [--n=10000] [--url=postgres://host:port]
  *
+ * The floor, in the same run: the same N messages handed straight to the same SMTP server by a
+ * nodemailer pool shaped like the sending layer's (5 connections, 100 messages each), with no
+ * database, queue or rendering: Cairn can approach it, never beat it.
+ *
  * Rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
  */
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { benchPoster, seedMailableContacts, signUpBench, startBenchServer } from './bench-server.js';
 import { commitOf, loadAverageNote, writeResultsSection } from './machine.js';
@@ -49,6 +54,31 @@ async function main() {
   });
   await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
   const smtpPort = (smtp.server.address() as AddressInfo).port;
+
+  // The floor: the SMTP hand-off alone.
+  const floorTransport = nodemailer.createTransport({
+    pool: true,
+    maxConnections: 5,
+    maxMessages: 100,
+    host: '127.0.0.1',
+    port: smtpPort,
+    secure: false,
+  });
+  const f0 = performance.now();
+  await Promise.all(
+    Array.from({ length: N }, (_, i) =>
+      floorTransport.sendMail({
+        from: 'sales@outreach.test',
+        to: `floor${i}@prospect.test`,
+        subject: `Hello Prospect ${i}`,
+        text: `Hi Prospect ${i}, a word from Bench.\n\n--\nUnsubscribe: http://127.0.0.1/x\n`,
+      }),
+    ),
+  );
+  const floorRate = N / ((performance.now() - f0) / 1000);
+  floorTransport.close();
+  acceptedAt.length = 0;
+  connections = 0;
 
   const server = await startBenchServer(SERVER_URL, DB_NAME, { worker: true });
   const { base: BASE, dbUrl: DB_URL, version } = server;
@@ -114,6 +144,7 @@ async function main() {
     `| contacts enrolled from a filter in one request | ${Number(enrolled.enrolled).toLocaleString('en-US')} in ${enrollS.toFixed(1)} s | < 10 s |`,
     `| messages accepted by the SMTP server | ${acceptedAt.length.toLocaleString('en-US')} of ${N.toLocaleString('en-US')} (${rows[0]!.n.toLocaleString('en-US')} rendered) | all |`,
     `| messages/s (due time to the last message accepted) | ${rate.toFixed(0)} | >= 100 |`,
+    `| floor: the same SMTP server, a bare nodemailer pool (5 connections), no database | ${floorRate.toFixed(0)} messages/s | Cairn: ${((100 * rate) / floorRate).toFixed(0)} % of it |`,
     `| delay past the due time: median / p95 / largest | ${pct(0.5).toFixed(1)} s / ${pct(0.95).toFixed(1)} s / ${spanS.toFixed(1)} s | |`,
     `| messages rendered and queued by the sequence tick (first / last after the due time) | ${((Number(rows[0]!.first) - dueAt) / 1000).toFixed(1)} s / ${((Number(rows[0]!.last) - dueAt) / 1000).toFixed(1)} s | |`,
     `| SMTP connections opened | ${connections} | |`,
@@ -123,7 +154,7 @@ async function main() {
     '## Outreach sequences (issue 25)',
     '',
     `${new Date().toISOString().slice(0, 10)}, commit ${commitOf()}; ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores; PostgreSQL ${version}; Node ${process.version}; ${loadAverageNote()}.`,
-    `A 3-step sequence (EMAIL with an A/B variant, WAIT, EMAIL), ${N.toLocaleString('en-US')} contacts enrolled from a tag filter through the real HTTP API, their first e-mail due ${LEAD_MS / 1000} s later; throttles off; pg-boss workers in the same process run the sequence tick and the send jobs; a local smtp-server accepts every message (the sending layer's pooled SMTP connections).`,
+    `A 3-step sequence (EMAIL with an A/B variant, WAIT, EMAIL), ${N.toLocaleString('en-US')} contacts enrolled from a tag filter through the real HTTP API, their first e-mail due ${LEAD_MS / 1000} s later; throttles off; pg-boss workers in the same process run the sequence tick and the send jobs (fetched 50 at a time, each fetch one batch: one claim, the pooled SMTP connections, one record with its events); a local smtp-server accepts every message (the sending layer's pooled SMTP connections).`,
     '',
     table,
     '<!-- outreach:end -->',

@@ -29,6 +29,18 @@ CASES['POST /api/v1/sequences'] = [
       body: { name: 'walked', sms_channel_id: v['body.sms_channel_id'] },
     }),
   },
+  {
+    // A step's message template: another tenant's is 422 reference_not_found at its field.
+    fields: { 'body.steps[].template_id': 'messageTemplate' },
+    ok: 201,
+    send: (v) => ({
+      url: '/api/v1/sequences',
+      body: {
+        name: 'walked',
+        steps: [{ type: 'EMAIL', subject: 'Hi', template_id: v['body.steps[].template_id'] }],
+      },
+    }),
+  },
 ];
 CASES['GET /api/v1/sequences/:id'] = [
   { fields: { 'path.id': 'sequence' }, send: (v) => ({ url: sequence(v) }) },
@@ -48,6 +60,13 @@ CASES['DELETE /api/v1/sequences/:id'] = [
   { fields: { 'path.id': 'sequence' }, fresh: ['sequence'], ok: 204, send: (v) => ({ url: sequence(v) }) },
 ];
 CASES['PUT /api/v1/sequences/:id/steps'] = [
+  {
+    fields: { 'path.id': 'sequence', 'body.steps[].template_id': 'messageTemplate' },
+    send: (v) => ({
+      url: `${sequence(v)}/steps`,
+      body: { steps: [{ type: 'EMAIL', subject: 'Hi', template_id: v['body.steps[].template_id'] }] },
+    }),
+  },
   {
     // The step kept by its id: another tenant's step is not a step of this sequence (400).
     fields: { 'path.id': 'sequence', 'body.steps[].id': 'step' },

@@ -60899,6 +60899,11 @@ export interface operations {
                                 position: number;
                                 script?: string;
                                 subject?: string;
+                                /**
+                                 * Format: uuid
+                                 * @description The message template its text comes from
+                                 */
+                                template_id?: string;
                                 /** @enum {string} */
                                 type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                                 variants?: {
@@ -61045,6 +61050,11 @@ export interface operations {
                         /** @description CALL: what to say */
                         script?: string;
                         subject?: string;
+                        /**
+                         * Format: uuid
+                         * @description EMAIL, SMS: one of the organization's message templates, its subject and body (variant A) read when the step runs; the step's own subject and body are used if it is deleted
+                         */
+                        template_id?: string;
                         /** @enum {string} */
                         type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                         /** @description EMAIL: variants B, C... beside the step’s own subject and body (A) */
@@ -61102,6 +61112,11 @@ export interface operations {
                             position: number;
                             script?: string;
                             subject?: string;
+                            /**
+                             * Format: uuid
+                             * @description The message template its text comes from
+                             */
+                            template_id?: string;
                             /** @enum {string} */
                             type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                             variants?: {
@@ -61270,6 +61285,11 @@ export interface operations {
                             position: number;
                             script?: string;
                             subject?: string;
+                            /**
+                             * Format: uuid
+                             * @description The message template its text comes from
+                             */
+                            template_id?: string;
                             /** @enum {string} */
                             type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                             variants?: {
@@ -61588,6 +61608,11 @@ export interface operations {
                             position: number;
                             script?: string;
                             subject?: string;
+                            /**
+                             * Format: uuid
+                             * @description The message template its text comes from
+                             */
+                            template_id?: string;
                             /** @enum {string} */
                             type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                             variants?: {
@@ -62195,6 +62220,11 @@ export interface operations {
                         /** @description CALL: what to say */
                         script?: string;
                         subject?: string;
+                        /**
+                         * Format: uuid
+                         * @description EMAIL, SMS: one of the organization's message templates, its subject and body (variant A) read when the step runs; the step's own subject and body are used if it is deleted
+                         */
+                        template_id?: string;
                         /** @enum {string} */
                         type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                         /** @description EMAIL: variants B, C... beside the step’s own subject and body (A) */
@@ -62252,6 +62282,11 @@ export interface operations {
                             position: number;
                             script?: string;
                             subject?: string;
+                            /**
+                             * Format: uuid
+                             * @description The message template its text comes from
+                             */
+                            template_id?: string;
                             /** @enum {string} */
                             type: "EMAIL" | "SMS" | "CALL" | "LINKEDIN" | "TASK" | "WAIT";
                             variants?: {

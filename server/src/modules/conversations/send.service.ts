@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { newId } from '../../db/ids.js';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
-import { emitEvent } from '../../platform/events/events.js';
+import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { systemMail } from '../../platform/mail/mail.schema.js';
 import { assertRoom } from '../../platform/plans/plan-limits.js';
@@ -21,6 +21,12 @@ import { twilioClient } from './twilio.js';
 /** The queue of outgoing messages: one job per message, its id the idempotency key. */
 export const MESSAGE_SEND_QUEUE = 'message.send';
 type SendJob = { org_id: string; message_id: string };
+
+/**
+ * Send jobs one worker fetches and sends as one batch (issue 25): a claim, the transports at
+ * once, one record. The messages a worker killed mid-batch leaves in doubt are settled together.
+ */
+const SEND_BATCH = 50;
 
 /** Retries of a send that failed for a passing reason (a network error, a 4xx SMTP answer, Twilio 429/5xx), seconds. */
 const RETRY_SCHEDULE_S = [30, 120, 600];
@@ -260,19 +266,20 @@ export const IN_DOUBT =
   'it may or may not have reached the recipient. Check with them before sending it again (Retry)';
 
 /**
- * Whether a message claimed by a worker that died mid-send reached the server (issue 25): the
- * Message-ID is fixed before the SMTP dialogue, so the mailbox's sent copy (its IMAP folder with
- * the `\Sent` special use, or named Sent) answers it: found, it was sent; absent, the dialogue
- * never finished and it is sent now. A channel without such a folder (no IMAP, an SMS, a
- * provider) cannot tell: `ask`, a person decides.
+ * Which of a mailbox's messages claimed by a worker that died mid-send reached the server (issue
+ * 25): the Message-ID is fixed before the SMTP dialogue, so the mailbox's sent copy (its IMAP
+ * folder with the `\Sent` special use, or named Sent) answers it: found, it was sent; absent, the
+ * dialogue never finished and it is sent now. One IMAP connection for all of them (a mail server
+ * caps connections per user: Dovecot's default is 10). A channel without such a folder (no IMAP,
+ * an SMS, a provider) cannot tell: `ask`, a person decides.
+ * @returns the Message-IDs found in the sent folder, or `ask`
  */
-async function inDoubtOutcome(
+async function sentCopiesOf(
   services: Services,
   channel: ChannelRow,
-  message: typeof messages.$inferSelect,
-): Promise<'sent' | 'resend' | 'ask'> {
-  if (channel.kind !== 'email' || !channel.settings.imap || channel.settings.provider || !message.messageId)
-    return 'ask';
+  messageIds: string[],
+): Promise<Set<string> | 'ask'> {
+  if (channel.kind !== 'email' || !channel.settings.imap || channel.settings.provider) return 'ask';
   const client = imapClientOf(services, channel);
   client.on('error', () => {});
   try {
@@ -281,16 +288,20 @@ async function inDoubtOutcome(
       (b) => b.specialUse === '\\Sent' || /^(sent|sent items|sent messages|sent mail)$/i.test(b.name),
     );
     if (boxes.length === 0) return 'ask';
+    const found = new Set<string>();
     for (const box of boxes) {
       const lock = await client.getMailboxLock(box.path, { readOnly: true });
       try {
-        const found = await client.search({ header: { 'message-id': message.messageId } }, { uid: true });
-        if (found && found.length > 0) return 'sent';
+        for (const id of messageIds) {
+          if (found.has(id)) continue;
+          const uids = await client.search({ header: { 'message-id': id } }, { uid: true });
+          if (uids && uids.length > 0) found.add(id);
+        }
       } finally {
         lock.release();
       }
     }
-    return 'resend';
+    return found;
   } catch {
     return 'ask';
   } finally {
@@ -298,132 +309,286 @@ async function inDoubtOutcome(
   }
 }
 
-/**
- * The send job: claims the message (`queued` -> `sending` with `claimed_at`, committed before
- * anything is sent, so a message is never sent twice however often its job runs), sends it, and
- * records the outcome: `sent` with the provider's id, a retry later for a passing failure, or
- * `failed` with the provider's reason (retried by hand: `POST /messages/:id/retry`). Each outcome
- * is an event. A worker killed mid-send leaves its message `sending`; the job's retry (its
- * heartbeat stopped) waits out the claim's lease, then settles it by the mailbox's sent copy
- * (`inDoubtOutcome`): marked sent, sent now (claimed again), or `failed` in doubt for a person.
- */
+type MessageRow = typeof messages.$inferSelect;
+/** A message this worker holds the claim of, and what to do with it. */
+type Claimed = { message: MessageRow; channel: ChannelRow; reason: string | null; inDoubt: boolean };
+
+/** The job for one message. */
 export async function sendMessage(services: Services, job: SendJob): Promise<void> {
-  const ctx: TenantContext = { orgId: job.org_id, actor: { type: 'system', id: null } };
-  const claimed = await withTenant(services.database, ctx, async (scope) => {
-    const channelOf = async (id: string) =>
-      (
-        await scope.tx
-          .select()
-          .from(channels)
-          .where(and(eq(channels.orgId, ctx.orgId), eq(channels.id, id)))
-      )[0]!;
-    const [m] = await scope.tx
+  await sendMessages(services, [job]);
+}
+
+/**
+ * The send jobs of one fetch, set-based (issue 25), per organization:
+ *
+ * 1. one transaction claims every message of the batch still `queued` in one statement (`queued`
+ *    -> `sending` with `claimed_at`, `for update skip locked`), reads their mailboxes and the
+ *    suppression list for all their recipients, and commits before anything is sent, so a message
+ *    is never sent twice however often its job runs;
+ * 2. the messages are handed to their transports at once (the pooled SMTP connections, a
+ *    provider's API, Twilio);
+ * 3. one transaction records every outcome (`sent` with the provider's id; `queued` again with a
+ *    retry job for a passing failure; `failed` with the provider's reason, retried by hand:
+ *    `POST /messages/:id/retry`) and the batch's `message.sent` / `message.failed` events.
+ *
+ * A message of the batch not `queued` was claimed before: by a live worker (looked at again when
+ * the claim's lease ends), or one killed mid-send; such messages are settled together by their
+ * mailbox's sent copy (`sentCopiesOf`): marked sent, sent now (claimed again), or `failed` in
+ * doubt for a person.
+ */
+export async function sendMessages(services: Services, jobs: SendJob[]): Promise<void> {
+  const byOrg = new Map<string, string[]>();
+  for (const job of jobs) byOrg.set(job.org_id, [...(byOrg.get(job.org_id) ?? []), job.message_id]);
+  for (const [orgId, ids] of byOrg) await sendBatchOf(services, orgId, [...new Set(ids)]);
+}
+
+async function sendBatchOf(services: Services, orgId: string, ids: string[]): Promise<void> {
+  const ctx: TenantContext = { orgId, actor: { type: 'system', id: null } };
+  const taken = await withTenant(services.database, ctx, async (scope) => {
+    const claimed = await scope.tx
       .update(messages)
       .set({ status: 'sending', attempts: sql`${messages.attempts} + 1`, claimedAt: sql`clock_timestamp()` })
       .where(
-        and(eq(messages.orgId, ctx.orgId), eq(messages.id, job.message_id), eq(messages.status, 'queued')),
+        and(
+          eq(messages.orgId, orgId),
+          inArray(
+            messages.id,
+            scope.tx
+              .select({ id: messages.id })
+              .from(messages)
+              .where(and(eq(messages.orgId, orgId), inArray(messages.id, ids), eq(messages.status, 'queued')))
+              .for('update', { skipLocked: true }),
+          ),
+        ),
       )
       .returning();
-    if (!m) {
-      // Claimed before: by a live worker (nothing to do), or one that died mid-send.
-      const [held] = await scope.tx
-        .select()
-        .from(messages)
-        .where(
-          and(eq(messages.orgId, ctx.orgId), eq(messages.id, job.message_id), eq(messages.status, 'sending')),
-        );
-      if (!held) return null;
-      const { rows } = await scope.conn.query<{ left_ms: number }>(
-        `select greatest(0, extract(epoch from (coalesce(claimed_at, '-infinity') + $3 * interval '1 millisecond' - clock_timestamp())) * 1000)::float8 as left_ms
-           from messages where org_id = $1 and id = $2`,
-        [ctx.orgId, held.id, SEND_LEASE_MS],
-      );
-      const left = rows[0]?.left_ms ?? 0;
-      if (left > 0) {
-        // Held by a live worker, or one that died within the lease: look again once it ends.
-        await services.jobs.send(scope.conn, MESSAGE_SEND_QUEUE, job, {
-          startAfter: new Date(Date.now() + left + 1000),
-        });
-        return null;
-      }
-      return { message: held, channel: await channelOf(held.channelId), reason: null, inDoubt: true };
-    }
-    const channel = await channelOf(m.channelId);
-    const reason = await suppressionOf(scope, channel.kind, m.toAddresses[0] ?? '');
-    return { message: m, channel, reason, inDoubt: false };
+    const claimedIds = new Set(claimed.map((m) => m.id));
+    const others = ids.filter((id) => !claimedIds.has(id));
+    // Claimed before: `sending` still, with how long its claim's lease has left.
+    const { rows: held } = others.length
+      ? await scope.conn.query<{ id: string; left_ms: number }>(
+          `select id, greatest(0, extract(epoch from (coalesce(claimed_at, '-infinity') + $3 * interval '1 millisecond' - clock_timestamp())) * 1000)::float8 as left_ms
+             from messages where org_id = $1 and id = any($2::uuid[]) and status = 'sending'`,
+          [orgId, others, SEND_LEASE_MS],
+        )
+      : { rows: [] };
+    // Held by a live worker, or one that died within the lease: looked at again once it ends.
+    const live = held.filter((h) => h.left_ms > 0);
+    await services.jobs.sendMany(
+      scope.conn,
+      MESSAGE_SEND_QUEUE,
+      live.map((h) => ({
+        data: { org_id: orgId, message_id: h.id } satisfies SendJob,
+        options: { startAfter: new Date(Date.now() + h.left_ms + 1000) },
+      })),
+    );
+    const doubtIds = held.filter((h) => h.left_ms <= 0).map((h) => h.id);
+    const doubtful = doubtIds.length
+      ? await scope.tx
+          .select()
+          .from(messages)
+          .where(
+            and(eq(messages.orgId, orgId), inArray(messages.id, doubtIds), eq(messages.status, 'sending')),
+          )
+      : [];
+    const channelIds = [...new Set([...claimed, ...doubtful].map((m) => m.channelId))];
+    const mailboxes = new Map(
+      (channelIds.length
+        ? await scope.tx
+            .select()
+            .from(channels)
+            .where(and(eq(channels.orgId, orgId), inArray(channels.id, channelIds)))
+        : []
+      ).map((c) => [c.id, c]),
+    );
+    const reasons = await suppressionsOf(
+      scope,
+      claimed.map((m) => ({ kind: mailboxes.get(m.channelId)!.kind, address: m.toAddresses[0] ?? '' })),
+    );
+    return {
+      claimed: claimed.map((message, i) => ({
+        message,
+        channel: mailboxes.get(message.channelId)!,
+        reason: reasons[i] ?? null,
+        inDoubt: false,
+      })),
+      doubtful: doubtful.map((message) => ({ message, channel: mailboxes.get(message.channelId)! })),
+    };
   });
-  if (!claimed) return;
-  const { channel } = claimed;
-  let message = claimed.message;
-  let outcome: Outcome | undefined;
-  if (claimed.inDoubt) {
-    const settled = await inDoubtOutcome(services, channel, message);
-    if (settled === 'sent') outcome = { ok: true, providerId: message.messageId };
-    else if (settled === 'ask') outcome = { ok: false, error: IN_DOUBT, retry: false };
-    else {
-      // Claimed again, by this job only (the claim it read), and sent now.
-      const again = await withTenant(services.database, ctx, async (scope) => {
-        const { rows } = await scope.conn.query<{ id: string }>(
-          `update messages set claimed_at = clock_timestamp(), attempts = attempts + 1
-            where org_id = $1 and id = $2 and status = 'sending' and claimed_at = $3 returning id`,
-          [ctx.orgId, message.id, message.claimedAt],
-        );
-        return rows.length > 0;
-      });
-      if (!again) return;
-      message = { ...message, attempts: message.attempts + 1 };
+
+  const sending: Claimed[] = [...taken.claimed];
+  const settled: { claimed: Claimed; outcome: Outcome }[] = [];
+  // Left `sending` by a dead worker: settled by each mailbox's sent copy, one connection each.
+  const doubtByChannel = new Map<string, { channel: ChannelRow; messages: MessageRow[] }>();
+  for (const d of taken.doubtful) {
+    const entry = doubtByChannel.get(d.channel.id) ?? { channel: d.channel, messages: [] };
+    entry.messages.push(d.message);
+    doubtByChannel.set(d.channel.id, entry);
+  }
+  const resend: MessageRow[] = [];
+  for (const { channel, messages: held } of doubtByChannel.values()) {
+    const copies = await sentCopiesOf(
+      services,
+      channel,
+      held.flatMap((m) => (m.messageId ? [m.messageId] : [])),
+    );
+    for (const message of held) {
+      const claimed = { message, channel, reason: null, inDoubt: true };
+      if (copies === 'ask' || !message.messageId)
+        settled.push({ claimed, outcome: { ok: false, error: IN_DOUBT, retry: false } });
+      else if (copies.has(message.messageId))
+        settled.push({ claimed, outcome: { ok: true, providerId: message.messageId } });
+      else resend.push(message);
     }
   }
-  outcome ??= claimed.reason
-    ? { ok: false, error: `recipient_suppressed: ${claimed.reason}`, retry: false }
-    : await deliver(services, channel, message);
-  // A suppressed recipient is not the channel failing; the built-in local mailbox has no server.
-  if (!claimed.reason && !claimed.inDoubt && channel.kind !== 'local')
-    await recordIntegration(services, ctx.orgId, {
-      kind: channel.kind === 'sms' ? 'twilio' : isMetaKind(channel.kind) ? 'meta' : 'smtp',
-      ref: channel.id,
-      name: channel.name,
-      ok: outcome.ok,
-      error: outcome.ok ? null : outcome.error,
+  if (resend.length) {
+    // Claimed again, by this job only (the claim it read), and sent now.
+    const again = await withTenant(services.database, ctx, async (scope) => {
+      const { rows } = await scope.conn.query<{ id: string }>(
+        `update messages m set claimed_at = clock_timestamp(), attempts = m.attempts + 1
+           from jsonb_to_recordset($2::jsonb) as x(id uuid, claimed_at timestamptz)
+          where m.org_id = $1 and m.id = x.id and m.status = 'sending' and m.claimed_at = x.claimed_at
+          returning m.id`,
+        [orgId, JSON.stringify(resend.map((m) => ({ id: m.id, claimed_at: m.claimedAt })))],
+      );
+      return new Set(rows.map((r) => r.id));
     });
+    for (const message of resend)
+      if (again.has(message.id))
+        sending.push({
+          message: { ...message, attempts: message.attempts + 1 },
+          channel: doubtByChannel.get(message.channelId)!.channel,
+          reason: null,
+          inDoubt: false,
+        });
+  }
+
+  const delivered = await Promise.all(
+    sending.map(async (claimed) => ({
+      claimed,
+      outcome: claimed.reason
+        ? ({ ok: false, error: `recipient_suppressed: ${claimed.reason}`, retry: false } as Outcome)
+        : await deliver(services, claimed.channel, claimed.message),
+    })),
+  );
+  const outcomes = [...settled, ...delivered];
+  if (outcomes.length === 0) return;
+  // A suppressed recipient is not the channel failing; the built-in local mailbox has no server.
+  // A mailbox's successes coalesce into one write (`recordIntegration`).
+  await Promise.all(
+    delivered
+      .filter(({ claimed }) => !claimed.reason && claimed.channel.kind !== 'local')
+      .map(({ claimed: { channel }, outcome }) =>
+        recordIntegration(services, orgId, {
+          kind: channel.kind === 'sms' ? 'twilio' : isMetaKind(channel.kind) ? 'meta' : 'smtp',
+          ref: channel.id,
+          name: channel.name,
+          ok: outcome.ok,
+          error: outcome.ok ? null : outcome.error,
+        }),
+      ),
+  );
+  await recordOutcomes(services, ctx, outcomes);
+}
+
+/**
+ * The suppression list's answer for many recipients at once (`suppressionOf`'s rule: the
+ * address on its channel kind, or an e-mail's whole domain). @returns each one's reason or null
+ */
+async function suppressionsOf(
+  scope: TenantScope,
+  recipients: { kind: string; address: string }[],
+): Promise<(string | null)[]> {
+  if (recipients.length === 0) return [];
+  const keyOf = (kind: string) => (kind === 'sms' || isMetaKind(kind) ? kind : 'email');
+  const { rows } = await scope.conn.query<{ kind: string; address: string; reason: string }>(
+    `select channel_kind as kind, address, reason from message_suppressions
+      where org_id = $1 and (channel_kind, address) in (select * from unnest($2::text[], $3::text[]))`,
+    [
+      scope.ctx.orgId,
+      recipients.flatMap((r) => (keyOf(r.kind) === 'email' ? ['email', 'domain'] : [keyOf(r.kind)])),
+      recipients.flatMap((r) => (keyOf(r.kind) === 'email' ? [r.address, domainOf(r.address)] : [r.address])),
+    ],
+  );
+  const reasons = new Map(rows.map((r) => [`${r.kind}:${r.address}`, r.reason]));
+  return recipients.map((r) =>
+    keyOf(r.kind) === 'email'
+      ? (reasons.get(`email:${r.address}`) ?? reasons.get(`domain:${domainOf(r.address)}`) ?? null)
+      : (reasons.get(`${keyOf(r.kind)}:${r.address}`) ?? null),
+  );
+}
+
+/**
+ * A batch's outcomes in one transaction: each message's status (a passing failure queued again
+ * with its retry job), and one `message.sent` or `message.failed` event each (set-based:
+ * `emitEvents`, one per sender).
+ */
+async function recordOutcomes(
+  services: Services,
+  ctx: TenantContext,
+  outcomes: { claimed: Claimed; outcome: Outcome }[],
+): Promise<void> {
+  const orgId = ctx.orgId;
   await withTenant(services.database, ctx, async (scope) => {
-    const retryIn = !outcome.ok && outcome.retry ? RETRY_SCHEDULE_S[message.attempts - 1] : undefined;
-    if (!outcome.ok && retryIn !== undefined) {
-      await scope.tx
-        .update(messages)
-        .set({ status: 'queued', error: outcome.error })
-        .where(and(eq(messages.orgId, ctx.orgId), eq(messages.id, message.id)));
-      await services.jobs.send(scope.conn, MESSAGE_SEND_QUEUE, job, { startAfter: retryIn });
-      await announceInbox(scope.conn, ctx.orgId);
-      return;
-    }
-    await scope.tx
-      .update(messages)
-      .set(
+    const rows: { id: string; status: string; error: string | null; provider_id: string | null }[] = [];
+    const retries: { data: SendJob; options: { startAfter: Date } }[] = [];
+    const final: typeof outcomes = [];
+    for (const o of outcomes) {
+      const { message } = o.claimed;
+      const { outcome } = o;
+      const retryIn = !outcome.ok && outcome.retry ? RETRY_SCHEDULE_S[message.attempts - 1] : undefined;
+      if (!outcome.ok && retryIn !== undefined) {
+        rows.push({ id: message.id, status: 'queued', error: outcome.error, provider_id: null });
+        retries.push({
+          data: { org_id: orgId, message_id: message.id },
+          options: { startAfter: new Date(Date.now() + retryIn * 1000) },
+        });
+        continue;
+      }
+      rows.push(
         outcome.ok
-          ? { status: 'sent', error: null, providerId: outcome.providerId, sentAt: sql`clock_timestamp()` }
-          : { status: 'failed', error: outcome.error },
-      )
-      .where(and(eq(messages.orgId, ctx.orgId), eq(messages.id, message.id)));
-    await announceInbox(scope.conn, ctx.orgId);
-    const { rows } = await scope.conn.query<{ contact_id: string | null; name: string | null }>(
-      `select v.contact_id, nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name
-         from conversations v left join contacts c on c.org_id = v.org_id and c.id = v.contact_id
-        where v.org_id = $1 and v.id = $2`,
-      [ctx.orgId, message.conversationId],
+          ? { id: message.id, status: 'sent', error: null, provider_id: outcome.providerId }
+          : { id: message.id, status: 'failed', error: outcome.error, provider_id: null },
+      );
+      final.push(o);
+    }
+    await scope.conn.query(
+      `update messages m set status = x.status, error = x.error,
+              provider_id = case when x.status = 'sent' then x.provider_id else m.provider_id end,
+              sent_at = case when x.status = 'sent' then clock_timestamp() else m.sent_at end
+         from jsonb_to_recordset($2::jsonb) as x(id uuid, status text, error text, provider_id text)
+        where m.org_id = $1 and m.id = x.id`,
+      [orgId, JSON.stringify(rows)],
     );
-    const contactId = rows[0]?.contact_id ?? null;
-    await emitEvent(
-      { ...scope, ctx: { ...ctx, actor: { type: 'user', id: message.sentBy } } },
-      services.jobs,
-      {
+    await services.jobs.sendMany(scope.conn, MESSAGE_SEND_QUEUE, retries);
+    await announceInbox(scope.conn, orgId);
+    if (final.length === 0) return;
+    const { rows: people } = await scope.conn.query<{
+      id: string;
+      contact_id: string | null;
+      name: string | null;
+    }>(
+      `select v.id, v.contact_id, nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name
+         from conversations v left join contacts c on c.org_id = v.org_id and c.id = v.contact_id
+        where v.org_id = $1 and v.id = any($2::uuid[])`,
+      [orgId, [...new Set(final.map((o) => o.claimed.message.conversationId))]],
+    );
+    const personOf = new Map(people.map((p) => [p.id, p]));
+    // The events in the batch's order, grouped by who sent the message (the events' actor).
+    const bySender = new Map<string | null, NewEvent[]>();
+    for (const { claimed, outcome } of final) {
+      const { message, channel } = claimed;
+      const contactId = personOf.get(message.conversationId)?.contact_id ?? null;
+      const event = {
         type: outcome.ok ? 'message.sent' : 'message.failed',
         subject: contactId
           ? { object: 'contact', id: contactId }
           : { object: 'conversation', id: message.conversationId },
         related: contactId ? [{ object: 'conversation', id: message.conversationId }] : [],
         data: {
-          name: contactId ? (rows[0]?.name ?? null) : (message.toAddresses[0] ?? null),
+          name: contactId
+            ? (personOf.get(message.conversationId)?.name ?? null)
+            : (message.toAddresses[0] ?? null),
           conversation_id: message.conversationId,
           message_id: message.id,
           channel_id: channel.id,
@@ -432,8 +597,15 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
           preview: previewOf(message.text),
           ...(outcome.ok ? {} : { error: outcome.error }),
         },
-      },
-    );
+      } as NewEvent;
+      bySender.set(message.sentBy, [...(bySender.get(message.sentBy) ?? []), event]);
+    }
+    for (const [sentBy, batch] of bySender)
+      await emitEvents(
+        { ...scope, ctx: { ...ctx, actor: { type: 'user', id: sentBy } } },
+        services.jobs,
+        batch,
+      );
   });
 }
 
@@ -554,14 +726,17 @@ export function defineSendJobs(services: Services): void {
       }
     },
   );
-  services.jobs.define<SendJob>(
+  services.jobs.defineBatch<SendJob>(
     // A worker that dies holding send jobs (fetched, or mid-dialogue) leaves them to be retried
     // after their heartbeat stops (issue 33): the claim (`queued` -> `sending`) makes the retry
     // send a message still queued and skip one the dead worker had claimed, so none is lost
     // before it was tried and none is sent twice.
-    // The jobs of one fetch run at once (`parallel`): a send is mostly waiting on the database
-    // and the SMTP server, and one after another held a batch to a few messages a second.
-    { name: MESSAGE_SEND_QUEUE, retryLimit: 1, concurrency: 10, parallel: true, heartbeatSeconds: 30 },
-    async ({ data }) => sendMessage(services, data),
+    // The jobs of one fetch are one batch (`sendMessages`): a claim, the transports, a record.
+    { name: MESSAGE_SEND_QUEUE, retryLimit: 1, concurrency: SEND_BATCH, heartbeatSeconds: 30 },
+    async (jobs) =>
+      sendMessages(
+        services,
+        jobs.map((j) => j.data),
+      ),
   );
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { AppError, conflict, notFound } from '../../platform/errors/app-error.js';
@@ -262,6 +262,57 @@ export type RenderTarget = {
  * `unknown_variable` (at `path`) for a name that is no field, or a contact variable when there is
  * no contact to read it from.
  */
+/** `{{first_name}}` -> `{{contact.first_name}}`: a template's text in the sequences' rooted form. */
+const rooted = (text: string) =>
+  text.replace(/\{\{\s*([a-zA-Z0-9_.]+)\s*\}\}/g, (_, n: string) => `{{${canonical(n)}}}`);
+
+/** A stored template as another module renders it (a sequence step, issue 25). */
+export type TemplateText = {
+  id: string;
+  kind: 'email' | 'sms' | 'any';
+  /** The subject and body with their short forms rooted (`{{contact.first_name}}`, `{{contact.company}}`). */
+  subject: string | null;
+  body: string;
+};
+
+/**
+ * The organization's templates among `ids`, in the caller's transaction, their texts in the
+ * rooted form `renderVariables` fills (`{{contact.company}}` needs `companyNamesIn`). An id of no
+ * template of the organization is absent from the map.
+ */
+export async function templatesIn(scope: TenantScope, ids: string[]): Promise<Map<string, TemplateText>> {
+  const wanted = [...new Set(ids)];
+  if (wanted.length === 0) return new Map();
+  const rows = await scope.tx
+    .select()
+    .from(messageTemplates)
+    .where(and(eq(messageTemplates.orgId, scope.ctx.orgId), inArray(messageTemplates.id, wanted)));
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        kind: r.kind,
+        subject: r.subject === null ? null : rooted(r.subject),
+        body: rooted(r.body),
+      },
+    ]),
+  );
+}
+
+/** Each contact's primary company's name (`{{company}}`), in the caller's transaction. */
+export async function companyNamesIn(scope: TenantScope, contactIds: string[]): Promise<Map<string, string>> {
+  if (contactIds.length === 0) return new Map();
+  const { rows } = await scope.conn.query<{ contact_id: string; name: string }>(
+    `select distinct on (cc.contact_id) cc.contact_id, co.name
+       from contact_companies cc join companies co on co.org_id = cc.org_id and co.id = cc.company_id
+      where cc.org_id = $1 and cc.contact_id = any($2::uuid[]) and co.archived_at is null
+      order by cc.contact_id, cc.is_primary desc, co.name`,
+    [scope.ctx.orgId, [...new Set(contactIds)]],
+  );
+  return new Map(rows.map((r) => [r.contact_id, r.name]));
+}
+
 export async function renderForIn(
   scope: TenantScope,
   target: RenderTarget,
@@ -292,8 +343,7 @@ export async function renderForIn(
     contact = { ...contact, company: rows[0]?.name ?? '' };
   }
   const sender = { name: target.sender?.name ?? '', email: target.sender?.email ?? '' };
-  const rooted = text.replace(/\{\{\s*([a-zA-Z0-9_.]+)\s*\}\}/g, (_, n: string) => `{{${canonical(n)}}}`);
-  return { text: renderVariables(rooted, { contact, sender }), variables: names };
+  return { text: renderVariables(rooted(text), { contact, sender }), variables: names };
 }
 
 /** Renders for a conversation (its contact and channel) or a contact (and a channel). */

@@ -12,11 +12,16 @@ import { channelIn, channelsIn, openConversationIn } from '../conversations/conv
 import { previewOf } from '../conversations/inbound.service.js';
 import { announceInbox } from '../conversations/inbox-stream.js';
 import { MESSAGE_SEND_QUEUE, queueMessage, suppressionOf } from '../conversations/send.service.js';
+import {
+  companyNamesIn,
+  type TemplateText,
+  templatesIn,
+} from '../message-templates/message-template.service.js';
 import { createTaskIn } from '../tasks/task.service.js';
 import { readRecord, readRecords } from '../workflows/workflow-records.js';
 import { renderVariables } from '../workflows/workflow-templates.js';
 import { armTick, endEnrollmentsIn, SEQUENCE_TICK_QUEUE, type TickJob } from './enrollment.service.js';
-import { sequenceSteps, sequences } from './sequence.schema.js';
+import { type StepSettings, sequenceSteps, sequences } from './sequence.schema.js';
 import { type SequenceRow, type StepRow, stepsOf } from './sequence.service.js';
 import { signUnsubscribe } from './unsubscribe-link.js';
 
@@ -224,18 +229,35 @@ async function runBatch(
     // The contacts, as a list returns them (their custom values too, for `{{contact.x}}`).
     const def = await cachedObjectDef(scope.tx, orgId, 'contact');
     const contacts = await readRecords(scope, def, [...new Set(emails.map(({ e }) => e.contact_id))]);
+    // The steps' message templates (issue 25), and `{{company}}` for the contacts they go to.
+    const templates = await templatesIn(
+      scope,
+      emails.flatMap(({ step }) => (step.settings.template_id ? [step.settings.template_id] : [])),
+    );
+    const companies = await companyNamesIn(
+      scope,
+      emails.filter(({ step }) => step.settings.template_id).map(({ e }) => e.contact_id),
+    );
     const channelIds = [
       ...new Set(emails.map(({ e }) => e.channel_id ?? e.sequence.channelId).filter((c): c is string => !!c)),
     ];
     const mailboxes = new Map((await channelsIn(scope, channelIds)).map((c) => [c.id, c]));
-    type Sendable = { e: Due; steps: StepRow[]; step: StepRow; contact: Record<string, unknown> };
+    type Sendable = {
+      e: Due;
+      steps: StepRow[];
+      step: StepRow;
+      contact: Record<string, unknown>;
+      template: TemplateText | undefined;
+    };
     const candidates: (Sendable & { channel: ChannelRow; to: string })[] = [];
     for (const { e, steps, step } of emails) {
-      const contact = contacts.get(e.contact_id);
-      if (!contact) {
+      const found = contacts.get(e.contact_id);
+      if (!found) {
         end(e.id, 'contact_archived');
         continue;
       }
+      const template = step.settings.template_id ? templates.get(step.settings.template_id) : undefined;
+      const contact = template ? { ...found, company: companies.get(e.contact_id) ?? '' } : found;
       const settings = e.sequence.settings;
       const opens = nextWindowOpening(now, e.time_zone, settings.window, settings.holidays);
       if (!opens) {
@@ -267,7 +289,12 @@ async function runBatch(
         later.push({ id: e.id, at: new Date(now.getTime() + 3_600_000) });
         continue;
       }
-      candidates.push({ e, steps, step, contact, channel, to: address.toLowerCase() });
+      if (!variantsOf(step.settings, template)[0]!.body) {
+        run(e, step, { status: 'skipped', detail: 'The message template was deleted' });
+        next(e, steps, now);
+        continue;
+      }
+      candidates.push({ e, steps, step, contact, template, channel, to: address.toLowerCase() });
     }
 
     // The suppression list (the address, or its whole domain) and the latest consent, at once.
@@ -367,6 +394,7 @@ async function queueBatch(
     steps: StepRow[];
     step: StepRow;
     contact: Record<string, unknown>;
+    template: TemplateText | undefined;
     channel: ChannelRow;
     to: string;
   }[],
@@ -400,11 +428,10 @@ async function queueBatch(
   const continued: { id: string; preview: string }[] = [];
   const rows: Record<string, unknown>[] = [];
   const jobs: { data: { org_id: string; message_id: string }; options: { singletonKey: string } }[] = [];
-  for (const [ord, { e, steps, step, contact, channel, to }] of sending.entries()) {
-    const st = step.settings;
+  for (const [ord, { e, steps, step, contact, template, channel, to }] of sending.entries()) {
     const sender = { name: channel.fromName ?? channel.name, email: channel.address };
     const render = (text: string) => renderVariables(text, { contact, sender });
-    const variants = [{ subject: st.subject ?? '', body: st.body ?? '' }, ...(st.variants ?? [])];
+    const variants = variantsOf(step.settings, template);
     const variant = e.variant % variants.length;
     const v = variants[variant]!;
     const thread = threadOf.get(e.id);
@@ -575,6 +602,18 @@ async function recordRun(
   return rows.length > 0;
 }
 
+/**
+ * A step's variants in order: A is its message template's subject and body (issue 25) while the
+ * template is stored (the step's own subject when the template has none), else the step's own;
+ * then its variants B, C...
+ */
+function variantsOf(st: StepSettings, template: TemplateText | undefined) {
+  const a = template
+    ? { subject: template.subject || (st.subject ?? ''), body: template.body }
+    : { subject: st.subject ?? '', body: st.body ?? '' };
+  return [a, ...(st.variants ?? [])];
+}
+
 const keyOf = (e: { id: string }, step: { id: string }) => `seq:${e.id}:${step.id}`;
 const hex = (id: string) => id.replaceAll('-', '');
 
@@ -613,13 +652,19 @@ async function runStep(scope: TenantScope, services: Services, e: Due, steps: St
     await endEnrollmentsIn(scope, services, { ids: [e.id] }, 'contact_archived');
     return;
   }
+  // The step's message template (issue 25), and `{{company}}` for it.
+  const template = st.template_id
+    ? (await templatesIn(scope, [st.template_id])).get(st.template_id)
+    : undefined;
+  if (template)
+    contact = { ...contact, company: (await companyNamesIn(scope, [e.contact_id])).get(e.contact_id) ?? '' };
   // `{{sender.name}}`, `{{sender.email}}`: the mailbox's, once it is known.
   let sender: Record<string, unknown> = {};
   const render = (text: string) => renderVariables(text, { contact, sender });
   const name = [contact.first_name, contact.last_name].filter(Boolean).join(' ') || 'the contact';
   const automatic = step.type === 'SMS' || (step.type === 'EMAIL' && !st.manual);
   if (!automatic) {
-    const variants = [{ subject: st.subject ?? '', body: st.body ?? '' }, ...(st.variants ?? [])];
+    const variants = variantsOf(st, template);
     const v = variants[e.variant % variants.length]!;
     const title =
       step.type === 'CALL'
@@ -701,9 +746,13 @@ async function runStep(scope: TenantScope, services: Services, e: Due, steps: St
     await later(scope, e.id, wait);
     return;
   }
-  const variants = [{ subject: st.subject ?? '', body: st.body ?? '' }, ...(st.variants ?? [])];
+  const variants = variantsOf(st, template);
   const variant = kind === 'email' ? e.variant % variants.length : 0;
   const v = variants[variant]!;
+  if (!v.body) {
+    await recordRun(scope, e, step, { status: 'skipped', detail: 'The message template was deleted' });
+    return advance(scope, services, e, steps, now);
+  }
   const { rows: thread } = await scope.conn.query<{ conversation_id: string; subject: string | null }>(
     `select v.id as conversation_id, v.subject from sequence_step_runs r
        join messages m on m.org_id = r.org_id and m.id = r.message_id
@@ -727,8 +776,7 @@ async function runStep(scope: TenantScope, services: Services, e: Due, steps: St
       enrollmentId: e.id,
     },
   )}`;
-  const text =
-    kind === 'email' ? `${render(v.body)}\n\n--\nUnsubscribe: ${unsubscribe}\n` : render(st.body ?? '');
+  const text = kind === 'email' ? `${render(v.body)}\n\n--\nUnsubscribe: ${unsubscribe}\n` : render(v.body);
   const messageId = await queueMessage(
     services,
     scope,

@@ -35,6 +35,12 @@ const stepFields = {
   type: StepType,
   subject: z.string().max(998).optional(),
   body: Template.optional(),
+  template_id: z
+    .uuid()
+    .optional()
+    .describe(
+      "EMAIL, SMS: one of the organization's message templates, its subject and body (variant A) read when the step runs; the step's own subject and body are used if it is deleted",
+    ),
   variants: z
     .array(z.strictObject({ subject: z.string().min(1).max(998), body: Template.min(1) }))
     .max(4)
@@ -54,17 +60,25 @@ function checkStep(
     body?: string | undefined;
     days?: number | undefined;
     variants?: unknown[] | undefined;
+    template_id?: string | undefined;
   },
   ctx: z.RefinementCtx,
 ) {
   const need = (key: 'subject' | 'body' | 'days', why: string) => {
     if (s[key] === undefined || s[key] === '') ctx.addIssue({ code: 'custom', path: [key], message: why });
   };
-  if (s.type === 'EMAIL') {
+  // A template gives the text (its subject checked where the template is read).
+  if (s.type === 'EMAIL' && !s.template_id) {
     need('subject', 'An e-mail step needs a subject');
     need('body', 'An e-mail step needs a body');
   }
-  if (s.type === 'SMS') need('body', 'An SMS step needs a body');
+  if (s.type === 'SMS' && !s.template_id) need('body', 'An SMS step needs a body');
+  if (s.template_id && s.type !== 'EMAIL' && s.type !== 'SMS')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['template_id'],
+      message: 'Only e-mail and SMS steps use a template',
+    });
   if (s.type === 'WAIT') need('days', 'A wait needs its days');
   if (s.variants?.length && s.type !== 'EMAIL')
     ctx.addIssue({ code: 'custom', path: ['variants'], message: 'Only e-mail steps have variants' });
@@ -104,6 +118,7 @@ export const Step = z.object({
   type: StepType,
   subject: z.string().optional(),
   body: z.string().optional(),
+  template_id: z.uuid().optional().describe('The message template its text comes from'),
   variants: z.array(z.object({ subject: z.string(), body: z.string() })).optional(),
   manual: z.boolean().optional(),
   days: z.number().optional(),

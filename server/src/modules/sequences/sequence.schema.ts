@@ -61,6 +61,8 @@ export const sequences = pgTable(
 export type StepSettings = {
   subject?: string | undefined;
   body?: string | undefined;
+  /** EMAIL, SMS: a message template (issue 25) whose subject and body are variant A's when the step runs. */
+  template_id?: string | undefined;
   /** EMAIL: more variants (A is the step's own subject and body); one is picked per enrollment. */
   variants?: { subject: string; body: string }[] | undefined;
   /** EMAIL: a task to review and send by hand instead of an automatic send. */

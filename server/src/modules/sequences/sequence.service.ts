@@ -1,9 +1,10 @@
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
-import { badRequest, notFound } from '../../platform/errors/app-error.js';
+import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import { emitEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
+import { templatesIn } from '../message-templates/message-template.service.js';
 import type {
   SequenceCreate,
   SequenceUpdate,
@@ -118,6 +119,37 @@ async function assertChannel(
     throw badRequest(`No ${kinds.join(' or ')} channel ${id}`, path, 'reference_not_found');
 }
 
+/**
+ * Each step's template (issue 25) is one of the organization's, of the step's channel (an e-mail
+ * template, or `any`, for an EMAIL step; SMS likewise), and an EMAIL step has a subject from it or
+ * its own. @throws 422 `reference_not_found` at `body.steps[i].template_id` (another
+ * organization's id too), 422 `validation_failed` for a wrong kind or no subject
+ */
+async function assertTemplates(scope: TenantScope, steps: z.infer<typeof StepInput>[]) {
+  const ids = steps.flatMap((s) => (s.template_id ? [s.template_id] : []));
+  if (ids.length === 0) return;
+  const templates = await templatesIn(scope, ids);
+  for (const [i, s] of steps.entries()) {
+    if (!s.template_id) continue;
+    const path = `body.steps[${i}].template_id`;
+    const template = templates.get(s.template_id);
+    if (!template)
+      throw new AppError(422, 'reference_not_found', `No message template ${s.template_id}`, { path });
+    const kind = s.type === 'SMS' ? 'sms' : 'email';
+    if (template.kind !== 'any' && template.kind !== kind)
+      throw new AppError(
+        422,
+        'validation_failed',
+        `This is an ${template.kind === 'sms' ? 'SMS' : 'e-mail'} template: an ${kind === 'sms' ? 'SMS' : 'e-mail'} step needs an ${kind === 'sms' ? 'SMS' : 'e-mail'} template or one for any channel`,
+        { path },
+      );
+    if (kind === 'email' && !template.subject && !s.subject)
+      throw new AppError(422, 'validation_failed', 'The template has no subject: give the step one', {
+        path: `body.steps[${i}].subject`,
+      });
+  }
+}
+
 /** Writes the steps: those with an id are kept (updated), others added, the rest removed. */
 async function writeSteps(scope: TenantScope, sequenceId: string, steps: z.infer<typeof StepInput>[]) {
   const orgId = scope.ctx.orgId;
@@ -131,6 +163,7 @@ async function writeSteps(scope: TenantScope, sequenceId: string, steps: z.infer
         'reference_not_found',
       );
   });
+  await assertTemplates(scope, steps);
   const kept = new Set(steps.map((s) => s.id).filter(Boolean));
   const gone = existing.filter((s) => !kept.has(s.id)).map((s) => s.id);
   if (gone.length)

@@ -7,6 +7,12 @@ import { observeJob } from '../metrics/metrics.js';
 
 /** A job's handler. Throwing retries the job (with backoff) up to its queue's retry limit. */
 export type JobHandler<T> = (job: { id: string; data: T }) => Promise<void>;
+/**
+ * A handler of a fetch of jobs at once (a set-based consumer: the send batch, issue 25). Throwing
+ * retries every job of the batch, so a handler settles what it can and throws only when nothing
+ * of the batch was done.
+ */
+export type BatchHandler<T> = (jobs: { id: string; data: T }[]) => Promise<void>;
 
 export type QueueDefinition = {
   name: string;
@@ -59,6 +65,12 @@ export type SendOptions = {
  */
 export type JobQueue = {
   define<T>(queue: QueueDefinition, handler: JobHandler<T>): void;
+  /**
+   * `define` for a set-based consumer: the jobs of one fetch (up to `concurrency`, the jobs of a
+   * paused organization left out) go to `handler` together. The synchronous driver hands it the
+   * jobs due together the same way.
+   */
+  defineBatch<T>(queue: QueueDefinition, handler: BatchHandler<T>): void;
   /**
    * Enqueues `data` on `name`. With `conn` (a tenant transaction's connection) the job commits or
    * rolls back with that transaction; with null it is sent on its own.
@@ -174,7 +186,10 @@ export function createJobQueue(
       })
     : new PgBoss({ ...serverOptions(database), schema, ...supervision });
   boss.on('error', (error) => log.error({ err: error }, 'job queue error'));
-  const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
+  const definitions = new Map<
+    string,
+    { queue: QueueDefinition; handler: JobHandler<unknown>; batch?: BatchHandler<unknown> }
+  >();
   let started = false;
   let paused: ((orgId: string) => Promise<boolean>) | undefined;
   /** Runs `handler` on the job unless its organization is paused (then sends it again later). */
@@ -200,6 +215,11 @@ export function createJobQueue(
 
     define(queue, handler) {
       definitions.set(queue.name, { queue, handler: handler as JobHandler<unknown> });
+    },
+
+    defineBatch(queue, handler) {
+      const batch = handler as BatchHandler<unknown>;
+      definitions.set(queue.name, { queue, handler: (job) => batch([job]), batch });
     },
 
     async send(conn, name, data, options = {}) {
@@ -369,7 +389,7 @@ export function createJobQueue(
         await boss.findJobs(queue.name, { key: '__warm__' });
       }
       if (!worker) return;
-      for (const { queue, handler } of definitions.values()) {
+      for (const { queue, handler, batch } of definitions.values()) {
         await boss.work(
           queue.name,
           // Burst while fetches come back full (issue 25): without it each fetch of `concurrency`
@@ -382,6 +402,25 @@ export function createJobQueue(
             includeMetadata: true,
           },
           async (jobs) => {
+            if (batch) {
+              const began = performance.now();
+              const ready: { id: string; data: unknown }[] = [];
+              for (const job of jobs)
+                await runOrDefer(queue.name, async (j) => void ready.push(j), { id: job.id, data: job.data });
+              let ok = false;
+              try {
+                if (ready.length) await batch(ready);
+                ok = true;
+              } finally {
+                const seconds = (performance.now() - began) / 1000;
+                for (const job of jobs) {
+                  const due = job.startAfter;
+                  const waited = due ? (Date.now() - new Date(due).getTime()) / 1000 : undefined;
+                  observeJob(queue.name, seconds, ok, waited);
+                }
+              }
+              return;
+            }
             const run = async (job: (typeof jobs)[number]) => {
               const began = performance.now();
               const due = job.startAfter;

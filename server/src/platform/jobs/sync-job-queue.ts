@@ -3,7 +3,13 @@ import { performance } from 'node:perf_hooks';
 import type { Database, SqlExecutor } from '../../db/client.js';
 import { APP_ROLE } from '../../db/tenant.js';
 import { observeJob } from '../metrics/metrics.js';
-import { type JobHandler, type JobQueue, PAUSED_RETRY_SECONDS, type QueueDefinition } from './job-queue.js';
+import {
+  type BatchHandler,
+  type JobHandler,
+  type JobQueue,
+  PAUSED_RETRY_SECONDS,
+  type QueueDefinition,
+} from './job-queue.js';
 
 /** What one `drain` did. */
 export type DrainReport = {
@@ -63,7 +69,10 @@ const MAX_JOBS_PER_DRAIN = 100_000;
 export function createSyncJobQueue(database: Database, schema: string): SyncJobQueue {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid queue schema ${schema}`);
   const table = `${schema}.sync_job`;
-  const definitions = new Map<string, { queue: QueueDefinition; handler: JobHandler<unknown> }>();
+  const definitions = new Map<
+    string,
+    { queue: QueueDefinition; handler: JobHandler<unknown>; batch?: BatchHandler<unknown> }
+  >();
   let ready: Promise<void> | undefined;
   let draining: Promise<unknown> = Promise.resolve();
   const stopHooks: (() => Promise<void>)[] = [];
@@ -125,6 +134,43 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
     return error ?? new Error('job failed');
   };
 
+  /** `runOne` for a set-based consumer: the batch's tries; each job's error, or undefined. */
+  const runBatch = async (
+    name: string,
+    batch: BatchHandler<unknown>,
+    jobs: { id: string; data: unknown }[],
+  ): Promise<unknown[]> => {
+    const definition = definitions.get(name)!;
+    const ready: { id: string; data: unknown }[] = [];
+    for (const job of jobs) {
+      const d = job.data as { org_id?: unknown; orgId?: unknown } | null;
+      const orgId = typeof d?.org_id === 'string' ? d.org_id : typeof d?.orgId === 'string' ? d.orgId : null;
+      if (orgId && paused && (await paused(orgId)))
+        await insert(database.raw, name, job.data, null, new Date(Date.now() + PAUSED_RETRY_SECONDS * 1000));
+      else ready.push(job);
+    }
+    if (ready.length === 0) return [];
+    const tries = (definition.queue.retryLimit ?? 5) + 1;
+    let error: unknown;
+    for (let i = 0; i < tries; i++) {
+      const began = performance.now();
+      try {
+        await batch(ready);
+        observeJob(name, (performance.now() - began) / 1000, true);
+        return [];
+      } catch (e) {
+        observeJob(name, (performance.now() - began) / 1000, false);
+        error = e;
+      }
+    }
+    for (const job of ready) failed.set(job.id, { name, data: job.data, error, at: new Date(), tries });
+    const deadLetter = definition.queue.deadLetter;
+    if (deadLetter)
+      for (const job of ready) await insert(database.raw, deadLetter, job.data, null, new Date());
+    const failedIds = new Set(ready.map((j) => j.id));
+    return jobs.map((j) => (failedIds.has(j.id) ? (error ?? new Error('job failed')) : undefined));
+  };
+
   const drainNow = async (options: DrainOptions): Promise<DrainReport> => {
     await ready;
     const report: DrainReport = { ran: 0, failed: [] };
@@ -142,6 +188,31 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
       );
       const job = rows[0];
       if (!job) break;
+      const definition = definitions.get(job.name);
+      if (definition?.batch) {
+        // A set-based consumer gets the jobs of its queue due with this one, as a pg-boss fetch would.
+        const { rows: more } = await database.raw.query<{ id: string; name: string; data: unknown }>(
+          `delete from ${table} where seq in (
+             select seq from ${table} where name = $1
+             ${options.delayed ? '' : 'and (start_after <= $3 or start_after <= created_at)'}
+             order by start_after, seq limit $2)
+           returning id, name, data`,
+          [
+            job.name,
+            Math.max(0, (definition.queue.concurrency ?? 1) - 1),
+            ...(options.delayed ? [] : [began]),
+          ],
+        );
+        const jobs = [job, ...more];
+        n += more.length;
+        const errors = await runBatch(job.name, definition.batch, jobs);
+        for (const [i, j] of jobs.entries()) {
+          const error = errors[i];
+          if (error === undefined) report.ran++;
+          else report.failed.push({ name: j.name, data: j.data, error });
+        }
+        continue;
+      }
       const error = await runOne(job.name, job.id, job.data);
       if (error === undefined) report.ran++;
       else report.failed.push({ name: job.name, data: job.data, error });
@@ -161,6 +232,10 @@ export function createSyncJobQueue(database: Database, schema: string): SyncJobQ
     },
     define(queue, handler) {
       definitions.set(queue.name, { queue, handler: handler as JobHandler<unknown> });
+    },
+    defineBatch(queue, handler) {
+      const batch = handler as BatchHandler<unknown>;
+      definitions.set(queue.name, { queue, handler: (job) => batch([job]), batch });
     },
 
     async send(conn, name, data, options = {}) {

@@ -30,6 +30,7 @@ type StepDraft = {
   type: StepType;
   subject?: string;
   body?: string;
+  template_id?: string;
   days?: number;
   business_days?: boolean;
   manual?: boolean;
@@ -127,8 +128,62 @@ export function SequencesPage() {
   );
 }
 
+/**
+ * An e-mail or SMS step's message template (issue 25): picked from the organization's stored
+ * templates of that channel; its subject and body are read when the step runs.
+ */
+function TemplatePicker({ step, set }: { step: StepDraft; set: (patch: Partial<StepDraft>) => void }) {
+  const kind = step.type === 'SMS' ? 'sms' : 'email';
+  const templates = useQuery({
+    queryKey: ['message-templates', kind],
+    queryFn: () => call(api.GET('/api/v1/message-templates', { params: { query: { kind } } })),
+  });
+  const picked = templates.data?.data.find((t) => t.id === step.template_id);
+  return (
+    <Stack gap={4}>
+      <Select
+        label="Message template"
+        placeholder={templates.isLoading ? 'Loading templates…' : 'None: write the text below'}
+        clearable
+        searchable
+        data={(templates.data?.data ?? []).map((t) => ({ value: t.id, label: `${t.name} (/${t.shortcut})` }))}
+        value={step.template_id ?? null}
+        onChange={(v) => {
+          const { template_id: _dropped, ...rest } = step;
+          set(v ? { ...rest, template_id: v } : { ...rest, template_id: undefined });
+        }}
+      />
+      {step.template_id && !picked && templates.isSuccess && (
+        <Text size="xs" c="red">
+          This template was deleted: the step's own text below is sent.
+        </Text>
+      )}
+      {picked && (
+        <Paper withBorder p="xs" bg="var(--mantine-color-default-hover)">
+          {picked.subject && (
+            <Text size="sm" fw={600}>
+              {picked.subject}
+            </Text>
+          )}
+          <Text size="sm" style={{ whiteSpace: 'pre-wrap' }}>
+            {picked.body}
+          </Text>
+          <Text size="xs" c="dimmed" mt={4}>
+            Filled for each contact when the step runs. The text below is sent only if the template is deleted
+            {step.type === 'EMAIL' ? ', and its subject when the template has none' : ''}.
+          </Text>
+        </Paper>
+      )}
+    </Stack>
+  );
+}
+
 function StepEditor({ step, onChange }: { step: StepDraft; onChange: (s: StepDraft) => void }) {
-  const set = (patch: Partial<StepDraft>) => onChange({ ...step, ...patch });
+  const set = (patch: Partial<StepDraft>) => {
+    const next = { ...step, ...patch };
+    if (next.template_id === undefined) delete next.template_id;
+    onChange(next);
+  };
   if (step.type === 'WAIT')
     return (
       <Group>
@@ -151,6 +206,7 @@ function StepEditor({ step, onChange }: { step: StepDraft; onChange: (s: StepDra
     );
   return (
     <Stack gap="xs">
+      {(step.type === 'EMAIL' || step.type === 'SMS') && <TemplatePicker step={step} set={set} />}
       {(step.type === 'EMAIL' || step.type === 'TASK') && (
         <TextInput
           label={step.type === 'EMAIL' ? 'Subject' : 'Title'}
