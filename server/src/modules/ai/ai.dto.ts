@@ -116,6 +116,34 @@ export const AiDraft = z
   })
   .meta({ id: 'AiDraft' });
 
+export const AiDraftStreamInput = z
+  .strictObject({
+    conversation_id: z.uuid().optional().describe('Draft a reply in this conversation'),
+    object: ObjectKey.optional().describe('Or a message to this record (with `id`)'),
+    id: z.uuid().optional(),
+    template_id: z
+      .uuid()
+      .optional()
+      .describe('Start from this message template; its variables are filled for the contact'),
+    instructions: z.string().max(2000).optional().describe('What the message should say'),
+  })
+  .superRefine((v, c) => {
+    const record = v.object !== undefined || v.id !== undefined;
+    if (v.conversation_id !== undefined && record)
+      c.addIssue({
+        code: 'custom',
+        path: ['conversation_id'],
+        message: 'Give a conversation or a record, not both',
+      });
+    else if (v.conversation_id === undefined && (v.object === undefined || v.id === undefined))
+      c.addIssue({
+        code: 'custom',
+        path: [v.object === undefined ? (v.id === undefined ? 'conversation_id' : 'object') : 'id'],
+        message: 'Give a conversation_id, or an object and an id',
+      });
+  });
+export type AiDraftStreamIn = z.infer<typeof AiDraftStreamInput>;
+
 export const AiAskInput = z.strictObject({ object: ObjectKey, question: z.string().min(1).max(1000) });
 
 export const AiChip = z

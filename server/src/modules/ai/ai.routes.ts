@@ -1,4 +1,5 @@
 import { auditSourceOf } from '../../platform/audit/audit.js';
+import { AppError } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import {
@@ -8,6 +9,7 @@ import {
   AiAskReportInput,
   AiDraft,
   AiDraftInput,
+  AiDraftStreamInput,
   AiExplainInput,
   AiExplanation,
   AiRecordInput,
@@ -24,6 +26,7 @@ import {
   summarizeRecord,
   updateAiSettings,
 } from './ai.service.js';
+import { prepareDraft, streamDraft } from './ai-draft.service.js';
 import { askReport, explainReports } from './ai-reports.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem };
@@ -108,6 +111,92 @@ export function registerAiRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => draftEmail(services, req.tenant, auditSourceOf(req), req.body),
+  );
+
+  app.post(
+    '/ai/draft/stream',
+    {
+      config: { access: 'records:read', rights: { object: '*', right: 'read' } },
+      schema: {
+        tags,
+        operationId: 'aiStreamDraft',
+        summary:
+          'Draft a reply in a conversation (or a message to a record), optionally from a message template, streamed as it is written; nothing is sent',
+        description:
+          'Server-sent events, once the provider starts answering: `delta` events `{"text": piece}` in order ' +
+          '(a template’s `{{variables}}` already filled for the contact), then `done` ' +
+          '`{"text", "subject", "model", "stopped": "end"|"limit"}`, or `error` with a problem ' +
+          '(`{"status", "code", "detail"}`: `ai_budget_exhausted` when the budget runs out mid-answer, an ' +
+          '`ai_provider_*` code when the provider fails mid-answer); the text streamed so far stays the ' +
+          'member’s to edit. Closing the connection stops the provider. Refusals before the first piece are ' +
+          'ordinary problems (404, 409, 422, 424, 429).',
+        produces: ['text/event-stream'],
+        body: AiDraftStreamInput,
+        response: callErrors,
+      },
+    },
+    async (req, reply) => {
+      const source = auditSourceOf(req);
+      const prepared = await prepareDraft(services, req.tenant, source, req.body);
+      const abort = new AbortController();
+      const raw = reply.raw;
+      // The member closed the draft: the connection's end (or the request's, when injected) stops the provider.
+      raw.on('close', () => {
+        if (!raw.writableFinished) abort.abort();
+      });
+      req.raw.on('close', () => {
+        if (req.raw.errored || req.raw.aborted) abort.abort();
+      });
+      let opened = false;
+      const write = (event: string, data: unknown) => {
+        if (!opened) {
+          opened = true;
+          reply.hijack();
+          raw.writeHead(200, {
+            ...(reply.getHeaders() as Record<string, string>),
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-store, no-transform',
+            'x-accel-buffering': 'no',
+          });
+        }
+        if (!raw.destroyed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      const problem = (e: AppError) => ({ status: e.status, code: e.code, detail: e.message });
+      try {
+        await streamDraft(
+          services,
+          req.tenant,
+          source,
+          prepared,
+          {
+            delta: (text) => write('delta', { text }),
+            done: (final) => write('done', final),
+            failed: (e) => write('error', problem(e)),
+          },
+          abort.signal,
+        );
+      } catch (error) {
+        // Before the first piece, an ordinary problem answer; after it, an `error` event.
+        if (!opened) throw error;
+        write(
+          'error',
+          problem(
+            error instanceof AppError
+              ? error
+              : new AppError(424, 'ai_provider_error', 'The AI provider failed mid-answer'),
+          ),
+        );
+      }
+      if (abort.signal.aborted) {
+        if (!opened) reply.hijack();
+        raw.destroy();
+        return reply;
+      }
+      if (!opened)
+        write('done', { text: '', subject: prepared.subject, model: prepared.g.row.model, stopped: 'end' });
+      raw.end();
+      return reply;
+    },
   );
 
   app.post(

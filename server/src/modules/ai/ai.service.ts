@@ -27,7 +27,7 @@ import { ASK_V1, DRAFT_EMAIL_V1, type PromptTemplate, SUMMARIZE_V1 } from './pro
 /** The purpose label provider keys are sealed under (`platform/crypto/sealed.ts`). */
 const KEY_PURPOSE = 'ai-provider-key';
 /** How long a provider has to answer, ms (`AI_TIMEOUT_MS`, read at each call like the workflows' limits). */
-const providerTimeoutMs = () => Number(process.env.AI_TIMEOUT_MS ?? 60_000);
+export const providerTimeoutMs = () => Number(process.env.AI_TIMEOUT_MS ?? 60_000);
 /** Most tokens one answer may use. */
 const MAX_ANSWER_TOKENS = 1024;
 /** Most characters of record data one prompt carries. */
@@ -267,7 +267,7 @@ export function redact(text: string, options: { emails: boolean; phones: boolean
  * A call let through: its settings, key, member, and the tokens its answer may use (`maxTokens`):
  * the budget's remainder when a budget is nearer than the usual cap (`budgetLimited`).
  */
-type Gate = {
+export type Gate = {
   row: SettingsRow;
   apiKey: string;
   userId: string | null;
@@ -275,6 +275,39 @@ type Gate = {
   remaining: number;
   budgetLimited: boolean;
 };
+
+/**
+ * The tokens left this month under the organization's and the member's budgets (the smaller;
+ * infinite without budgets). @throws 429 `ai_budget_exhausted` when either is spent
+ */
+export async function budgetLeft(
+  services: Services,
+  ctx: TenantContext,
+  row: SettingsRow,
+  userId: string | null,
+): Promise<number> {
+  let remaining = Number.POSITIVE_INFINITY;
+  if (row.orgMonthlyTokens !== null) {
+    const used = await tokensUsed(services, ctx);
+    if (used >= row.orgMonthlyTokens)
+      throw new AppError(
+        429,
+        'ai_budget_exhausted',
+        "The organization's AI token budget for this month is spent; an admin can raise it",
+        { retryAfterS: secondsToNextMonth() },
+      );
+    remaining = row.orgMonthlyTokens - used;
+  }
+  if (row.memberMonthlyTokens !== null && userId) {
+    const used = await tokensUsed(services, ctx, userId);
+    if (used >= row.memberMonthlyTokens)
+      throw new AppError(429, 'ai_budget_exhausted', 'Your AI token budget for this month is spent', {
+        retryAfterS: secondsToNextMonth(),
+      });
+    remaining = Math.min(remaining, row.memberMonthlyTokens - used);
+  }
+  return remaining;
+}
 
 async function gate(services: Services, ctx: TenantContext, feature: AiFeature): Promise<Gate> {
   const row = await loadSettings(services, ctx);
@@ -309,26 +342,7 @@ async function gate(services: Services, ctx: TenantContext, feature: AiFeature):
     throw new AppError(429, 'ai_rate_limited', `At most ${row.callsPerMinute} assistant calls a minute`, {
       retryAfterS: 60,
     });
-  let remaining = Number.POSITIVE_INFINITY;
-  if (row.orgMonthlyTokens !== null) {
-    const used = await tokensUsed(services, ctx);
-    if (used >= row.orgMonthlyTokens)
-      throw new AppError(
-        429,
-        'ai_budget_exhausted',
-        "The organization's AI token budget for this month is spent; an admin can raise it",
-        { retryAfterS: secondsToNextMonth() },
-      );
-    remaining = row.orgMonthlyTokens - used;
-  }
-  if (row.memberMonthlyTokens !== null && userId) {
-    const used = await tokensUsed(services, ctx, userId);
-    if (used >= row.memberMonthlyTokens)
-      throw new AppError(429, 'ai_budget_exhausted', 'Your AI token budget for this month is spent', {
-        retryAfterS: secondsToNextMonth(),
-      });
-    remaining = Math.min(remaining, row.memberMonthlyTokens - used);
-  }
+  const remaining = await budgetLeft(services, ctx, row, userId);
   let apiKey: string;
   try {
     apiKey = unseal(services.config.secret, KEY_PURPOSE, row.keySealed);
@@ -425,23 +439,65 @@ export async function run(
     outcome = error instanceof AppError ? error.code : 'ai_provider_error';
     throw error;
   } finally {
-    const latencyMs = Math.round(performance.now() - started);
-    const tokensIn = answer?.tokensIn ?? 0;
-    const tokensOut = answer?.tokensOut ?? 0;
-    const cost = costOf(row.prices, row.model, tokensIn, tokensOut);
-    await withTenant(services.database, ctx, ({ tx }) =>
-      tx.insert(aiUsage).values({
-        orgId: ctx.orgId,
-        userId: g.userId,
-        feature: input.feature,
-        tokensIn,
-        tokensOut,
-        model: row.model,
-        cost,
-        outcome,
-      }),
-    );
-    // A refusal of the gate's own (a rate limit of ours) is not the provider failing.
+    await recordCall(services, ctx, source, g, {
+      feature: input.feature,
+      template: input.template,
+      ...(input.target ? { target: input.target } : {}),
+      prompt,
+      answer: answer?.text ?? null,
+      tokensIn: answer?.tokensIn ?? 0,
+      tokensOut: answer?.tokensOut ?? 0,
+      latencyMs: Math.round(performance.now() - started),
+      outcome,
+    });
+  }
+}
+
+/** What one call used and how it ended, for `recordCall`. */
+export type CallRecord = {
+  feature: AiFeature;
+  template: PromptTemplate;
+  target?: { type: string; id: string };
+  prompt: string;
+  answer: string | null;
+  tokensIn: number;
+  tokensOut: number;
+  latencyMs: number;
+  /** `ok`, `cancelled` (the member closed it) or the problem code it ended with. */
+  outcome: string;
+  /** Whether the token counts are an estimate (a stream cut before the provider's usage came). */
+  estimated?: boolean;
+};
+
+/**
+ * Counts a call against the budgets (its usage row, with its cost at the model's price), marks the
+ * integration's health, and audits it: feature, template version, model, tokens, cost, latency,
+ * member; the prompt and answer only when the organization keeps them.
+ */
+export async function recordCall(
+  services: Services,
+  ctx: TenantContext,
+  source: AuditSource,
+  g: Gate,
+  call: CallRecord,
+): Promise<void> {
+  const { row } = g;
+  const { tokensIn, tokensOut, outcome } = call;
+  const cost = costOf(row.prices, row.model, tokensIn, tokensOut);
+  await withTenant(services.database, ctx, ({ tx }) =>
+    tx.insert(aiUsage).values({
+      orgId: ctx.orgId,
+      userId: g.userId,
+      feature: call.feature,
+      tokensIn,
+      tokensOut,
+      model: row.model,
+      cost,
+      outcome,
+    }),
+  );
+  // A refusal of the gate's own (a rate limit of ours) or a member's cancel is not the provider failing.
+  if (outcome !== 'cancelled')
     await recordIntegration(services, ctx.orgId, {
       kind: 'ai',
       name: `${row.provider} (${row.model})`,
@@ -453,26 +509,26 @@ export async function run(
           ? { configState: 'ok' as const }
           : {}),
     });
-    await recordAudit(services.database, ctx.orgId, source, {
-      action: 'ai.called',
-      ...(input.target ? { target: input.target } : {}),
-      details: {
-        feature: input.feature,
-        template: input.template.version,
-        provider: row.provider,
-        model: row.model,
-        tokens_in: tokensIn,
-        tokens_out: tokensOut,
-        cost,
-        currency: row.currency,
-        latency_ms: latencyMs,
-        outcome,
-        ...(row.storePrompts
-          ? { prompt: { system: input.template.system, user: prompt }, answer: answer?.text ?? null }
-          : {}),
-      },
-    });
-  }
+  await recordAudit(services.database, ctx.orgId, source, {
+    action: 'ai.called',
+    ...(call.target ? { target: call.target } : {}),
+    details: {
+      feature: call.feature,
+      template: call.template.version,
+      provider: row.provider,
+      model: row.model,
+      tokens_in: tokensIn,
+      tokens_out: tokensOut,
+      ...(call.estimated ? { tokens_estimated: true } : {}),
+      cost,
+      currency: row.currency,
+      latency_ms: call.latencyMs,
+      outcome,
+      ...(row.storePrompts
+        ? { prompt: { system: call.template.system, user: call.prompt }, answer: call.answer }
+        : {}),
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -553,7 +609,7 @@ async function assertReachable(services: Services, ctx: TenantContext, object: s
 type RecordContext = { def: ObjectDef; record: Item; data: string; sources: Source[] };
 
 /** @throws 404 when the record does not exist or is beyond the member's reach; 403 without the read right */
-async function recordContext(
+export async function recordContext(
   services: Services,
   ctx: TenantContext,
   object: string,

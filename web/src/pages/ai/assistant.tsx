@@ -32,6 +32,25 @@ export function RecordAssistantSlot({ object, id }: { object: string; id: string
   );
 }
 
+const ReplyDraft = lazy(() => import('./AiReplyDraft').then((m) => ({ default: m.ReplyDraft })));
+
+/** "Draft with the assistant" above a conversation's reply box; `onText` gets the draft as it streams. */
+export function ReplyDraftSlot({
+  conversationId,
+  onText,
+}: {
+  conversationId: string;
+  onText: (text: string) => void;
+}) {
+  const features = useFeatures();
+  if (!features.includes('draft_email')) return null;
+  return (
+    <Suspense fallback={null}>
+      <ReplyDraft conversationId={conversationId} onText={onText} />
+    </Suspense>
+  );
+}
+
 /** The "Ask" box of a list page, when the assistant offers it; `onApply` gets the chips as a filter. */
 export function AskSlot({ object, onApply }: { object: string; onApply: (filter: unknown) => void }) {
   const features = useFeatures();

@@ -17,6 +17,7 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type KeyboardEvent, useRef, useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../../api/client';
+import { ReplyDraftSlot } from '../ai/assistant';
 import { formatSize, uploadWithProgress } from '../records/AttachmentsPanel';
 
 type Template = Schemas['MessageTemplate'];
@@ -343,6 +344,7 @@ export function ReplyBox({
   });
   return (
     <Stack gap="xs">
+      <ReplyDraftSlot conversationId={conversationId} onText={setText} />
       <TemplateTextarea
         kind={kind}
         target={{ conversation_id: conversationId }}

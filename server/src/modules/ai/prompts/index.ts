@@ -75,3 +75,17 @@ export const EXPLAIN_REPORT_V1: PromptTemplate = {
     'belong to. Do not compute numbers that are not in the data. ' +
     DATA_RULE,
 };
+
+export const DRAFT_REPLY_V1: PromptTemplate = {
+  id: 'draft_reply',
+  version: 'draft_reply.v1',
+  system:
+    'You are the assistant of a CRM. Write the body of a message from the member to the person in the ' +
+    'data (a reply to the conversation when one is given), following the member’s instructions. Answer ' +
+    'with the message body only, as plain text: no subject line, no JSON, no markdown. When the data ' +
+    'has a `template`, start from it: keep its structure and wording where they fit, and keep every ' +
+    '{{variable}} placeholder exactly as written (they are filled in afterwards). Placeholders such as ' +
+    '[e-mail] stand for values that were withheld: keep them as they are. The member will edit and ' +
+    'send it themselves. ' +
+    DATA_RULE,
+};
