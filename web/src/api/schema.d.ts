@@ -10772,6 +10772,7 @@ export interface components {
             /** @description HTML to paste into a page: an iframe of the hosted page */
             embed_snippet: string;
             fields: {
+                choices?: string[];
                 default?: string | null;
                 hidden: boolean;
                 key: string;
@@ -10812,6 +10813,8 @@ export interface components {
                 text: string;
             } | null;
             fields: {
+                /** @description For a many-to-many relation field (required there, refused elsewhere): the records a visitor may pick, by id; the page shows them by name as a multi-select */
+                choices?: string[];
                 default?: string | null;
                 /** @description Not shown: taken from the page URL's query parameter of the same key, else `default` */
                 hidden?: boolean;
@@ -10851,6 +10854,8 @@ export interface components {
                 text: string;
             } | null;
             fields: {
+                /** @description For a many-to-many relation field (required there, refused elsewhere): the records a visitor may pick, by id; the page shows them by name as a multi-select */
+                choices?: string[];
                 default?: string | null;
                 /** @description Not shown: taken from the page URL's query parameter of the same key, else `default` */
                 hidden?: boolean;
@@ -10882,6 +10887,11 @@ export interface components {
                 label: string;
                 value: string;
             }[];
+            /** @description A many-to-many relation field: the object whose records the form offers (`choices`) */
+            relation?: {
+                many: boolean;
+                object: string;
+            };
             /** @description The object requires it: a form must ask for it */
             required: boolean;
             type: string;
@@ -10893,6 +10903,11 @@ export interface components {
                 label: string;
                 value: string;
             }[];
+            /** @description A many-to-many relation field: the object whose records the form offers (`choices`) */
+            relation?: {
+                many: boolean;
+                object: string;
+            };
             /** @description The object requires it: a form must ask for it */
             required: boolean;
             type: string;
@@ -10931,6 +10946,7 @@ export interface components {
             /** @description HTML to paste into a page: an iframe of the hosted page */
             embed_snippet: string;
             fields: {
+                choices?: string[];
                 default?: string | null;
                 hidden: boolean;
                 key: string;
@@ -11019,6 +11035,8 @@ export interface components {
                 text: string;
             } | null;
             fields?: {
+                /** @description For a many-to-many relation field (required there, refused elsewhere): the records a visitor may pick, by id; the page shows them by name as a multi-select */
+                choices?: string[];
                 default?: string | null;
                 /** @description Not shown: taken from the page URL's query parameter of the same key, else `default` */
                 hidden?: boolean;
@@ -11056,6 +11074,8 @@ export interface components {
                 text: string;
             } | null;
             fields?: {
+                /** @description For a many-to-many relation field (required there, refused elsewhere): the records a visitor may pick, by id; the page shows them by name as a multi-select */
+                choices?: string[];
                 default?: string | null;
                 /** @description Not shown: taken from the page URL's query parameter of the same key, else `default` */
                 hidden?: boolean;
@@ -69282,10 +69302,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    [key: string]: string | number | boolean | null;
+                    [key: string]: string | number | boolean | null | string[];
                 };
                 "application/x-www-form-urlencoded": {
-                    [key: string]: string | number | boolean | null;
+                    [key: string]: string | number | boolean | null | string[];
                 };
             };
         };
