@@ -594,3 +594,130 @@ describe('companies and tenancy', () => {
     expect(expectStatus(await stranger.client.get('/api/v1/forms'), 200).data).toEqual([]);
   });
 });
+
+describe('a many-to-many relation on a form', () => {
+  const clinics: Record<string, string> = {};
+  let form: Record<string, any>;
+
+  beforeAll(async () => {
+    expectStatus(
+      await admin.client.post('/api/v1/objects', {
+        key: 'clinic',
+        label_singular: 'Clinic',
+        label_plural: 'Clinics',
+      }),
+      201,
+    );
+    for (const name of ['North Clinic', 'South Clinic', 'Private Clinic'])
+      clinics[name] = expectStatus(
+        await admin.client.post('/api/v1/records/clinic', { custom: { name } }),
+        201,
+      ).id;
+    expectStatus(
+      await stranger.client.post('/api/v1/objects', {
+        key: 'clinic',
+        label_singular: 'Clinic',
+        label_plural: 'Clinics',
+      }),
+      201,
+    );
+    clinics.stranger = expectStatus(
+      await stranger.client.post('/api/v1/records/clinic', { custom: { name: 'Stranger Clinic' } }),
+      201,
+    ).id;
+    expectStatus(
+      await admin.client.post('/api/v1/objects/case/fields', {
+        label: 'Clinics',
+        key: 'clinics',
+        type: 'relation',
+        relation: { object: 'clinic', many: true },
+      }),
+      201,
+    );
+  });
+
+  const formBody = (choices?: string[]) => ({
+    name: 'Pick your clinics',
+    object: 'case',
+    fields: [
+      { key: 'name', required: true },
+      { key: 'clinics', ...(choices ? { choices } : {}) },
+    ],
+    min_fill_seconds: 0,
+    proof_of_work: false,
+  });
+
+  it('is offered by the builder, and takes only records of this organization the admin chose', async () => {
+    const offered = expectStatus(await admin.client.get('/api/v1/forms/fields/case'), 200).data;
+    expect(offered.find((f: { key: string }) => f.key === 'clinics')).toMatchObject({
+      type: 'relation',
+      relation: { object: 'clinic', many: true },
+    });
+    expectProblem(await admin.client.post('/api/v1/forms', formBody()), 400, {
+      code: 'choices_required',
+      path: 'body.fields[1].choices',
+    });
+    expectProblem(await admin.client.post('/api/v1/forms', formBody([clinics.stranger!])), 422, {
+      code: 'reference_not_found',
+      path: 'body.fields[1].choices[0]',
+    });
+    form = expectStatus(
+      await admin.client.post(
+        '/api/v1/forms',
+        formBody([clinics['North Clinic']!, clinics['South Clinic']!]),
+      ),
+      201,
+    );
+    expect(form.fields[1].choices).toEqual([clinics['North Clinic'], clinics['South Clinic']]);
+  });
+
+  it('shows a multi-select of the chosen records by name, and links the records a visitor picks', async () => {
+    const token = form.page_url.split('/f/')[1];
+    const { html, ts } = await loadPage(token);
+    expect(html).toMatch(/<select id="f_clinics" name="clinics" multiple/);
+    expect(html).toContain(`<option value="${clinics['North Clinic']}">North Clinic</option>`);
+    expect(html).toContain(`<option value="${clinics['South Clinic']}">South Clinic</option>`);
+    expect(html).not.toContain('Private Clinic');
+    expect(html).not.toContain('Stranger Clinic');
+
+    const payload = new URLSearchParams([
+      ['name', 'Grace Parent'],
+      ['clinics', clinics['North Clinic']!],
+      ['clinics', clinics['South Clinic']!],
+      ['_hp', ''],
+      ['_ts', ts],
+    ]).toString();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/f/${token}`,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        referer: `http://cairn.test/f/${token}`,
+      },
+      payload,
+      remoteAddress: nextIp(),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const [sub] = await submissions(form.id);
+    const record = expectStatus(await admin.client.get(`/api/v1/records/case/${sub!.record.id}`), 200);
+    expect((record.custom.clinics as { name: string }[]).map((c) => c.name).sort()).toEqual([
+      'North Clinic',
+      'South Clinic',
+    ]);
+  });
+
+  it('refuses a record the form does not offer, even one of this organization', async () => {
+    const token = form.page_url.split('/f/')[1];
+    for (const pick of [clinics['Private Clinic']!, clinics.stranger!, 'not-an-id']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/ingest/form/${form.ingest_url.split('/ingest/form/')[1]}`,
+        payload: { name: 'Mallory', clinics: [clinics['North Clinic'], pick] },
+        remoteAddress: nextIp(),
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(JSON.parse(res.body)).toMatchObject({ code: 'invalid_value' });
+    }
+    expect(token).toBeTruthy();
+  });
+});

@@ -338,3 +338,73 @@ describe('bad input', () => {
     );
   });
 });
+
+describe('a many-to-many relation column', () => {
+  beforeAll(async () => {
+    expectStatus(
+      await admin.client.post('/api/v1/objects', {
+        key: 'listing',
+        label_singular: 'Listing',
+        label_plural: 'Listings',
+      }),
+      201,
+    );
+    expectStatus(
+      await admin.client.post('/api/v1/objects/listing/fields', {
+        label: 'Listed by',
+        key: 'listed_by',
+        type: 'relation',
+        relation: { object: 'company', many: true },
+      }),
+      201,
+    );
+  });
+
+  const csv =
+    'Name,Listed by\nLinked 1,Acme Realty; bay homes\nLinked 2,City Lets;Nowhere Ltd; Acme Realty\nLinked 3,\n';
+
+  it('names several companies separated by ";", and the preview counts the names found nowhere', async () => {
+    const up = await uploadCsv(t, admin.client, 'listing', 'listings.csv', csv);
+    expect(up.status, up.text).toBe(201);
+    expect(up.body.mapping.map((m: { target: string | null }) => m.target)).toEqual([
+      'custom.name',
+      'custom.listed_by',
+    ]);
+    const detail = expectStatus(await admin.client.get(`/api/v1/imports/${up.body.id}`), 200);
+    expect(detail.targets.find((x: { key: string }) => x.key === 'custom.listed_by')).toMatchObject({
+      kind: 'reference',
+      multiple: true,
+      reference: { object: 'company', by: 'names or ids separated by ;' },
+    });
+    const preview = expectStatus(await admin.client.get(`/api/v1/imports/${up.body.id}/preview`), 200);
+    expect(preview.check.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'unknown_company', column: 'Listed by', rows: 1 }),
+      ]),
+    );
+  });
+
+  it('links each record to the companies found, and reports each name found nowhere on its row', async () => {
+    const { id, done } = await runImport(csv, 'listings.csv', {}, 'listing');
+    expect(done.status).toBe('completed');
+    expect(done.progress).toMatchObject({ created: 3, failed: 0 });
+    const rows = await rowsOf(admin.client, id);
+    const row2 = rows.find((r) => r.row_number === 2)!;
+    expect(row2.problems).toEqual([
+      expect.objectContaining({ code: 'unknown_company', column: 'Listed by', value: 'Nowhere Ltd' }),
+    ]);
+    expect(rows.filter((r) => r.problems.length > 0)).toHaveLength(1);
+    const linked = async (n: number) => {
+      const record = expectStatus(
+        await admin.client.get(`/api/v1/records/listing/${rows.find((r) => r.row_number === n)!.record_id}`),
+        200,
+      );
+      return ((record.custom.listed_by ?? []) as { name: string }[]).map((c) => c.name).sort();
+    };
+    expect(await linked(1)).toEqual(['Acme Realty', 'Bay Homes']);
+    expect(await linked(2)).toEqual(['Acme Realty', 'City Lets']);
+    expect(await linked(3)).toEqual([]);
+    const created = (await importEvents(id)).filter((e) => e.type === 'record.created');
+    expect(created).toHaveLength(3);
+  });
+});

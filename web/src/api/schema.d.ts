@@ -10792,6 +10792,7 @@ export interface components {
             /** @description HTML to paste into a page: an iframe of the hosted page */
             embed_snippet: string;
             fields: {
+                choices?: string[];
                 default?: string | null;
                 hidden: boolean;
                 key: string;
@@ -10832,6 +10833,8 @@ export interface components {
                 text: string;
             } | null;
             fields: {
+                /** @description For a many-to-many relation field (required there, refused elsewhere): the records a visitor may pick, by id; the page shows them by name as a multi-select */
+                choices?: string[];
                 default?: string | null;
                 /** @description Not shown: taken from the page URL's query parameter of the same key, else `default` */
                 hidden?: boolean;
@@ -10871,6 +10874,8 @@ export interface components {
                 text: string;
             } | null;
             fields: {
+                /** @description For a many-to-many relation field (required there, refused elsewhere): the records a visitor may pick, by id; the page shows them by name as a multi-select */
+                choices?: string[];
                 default?: string | null;
                 /** @description Not shown: taken from the page URL's query parameter of the same key, else `default` */
                 hidden?: boolean;
@@ -10902,6 +10907,11 @@ export interface components {
                 label: string;
                 value: string;
             }[];
+            /** @description A many-to-many relation field: the object whose records the form offers (`choices`) */
+            relation?: {
+                many: boolean;
+                object: string;
+            };
             /** @description The object requires it: a form must ask for it */
             required: boolean;
             type: string;
@@ -10913,6 +10923,11 @@ export interface components {
                 label: string;
                 value: string;
             }[];
+            /** @description A many-to-many relation field: the object whose records the form offers (`choices`) */
+            relation?: {
+                many: boolean;
+                object: string;
+            };
             /** @description The object requires it: a form must ask for it */
             required: boolean;
             type: string;
@@ -10951,6 +10966,7 @@ export interface components {
             /** @description HTML to paste into a page: an iframe of the hosted page */
             embed_snippet: string;
             fields: {
+                choices?: string[];
                 default?: string | null;
                 hidden: boolean;
                 key: string;
@@ -11039,6 +11055,8 @@ export interface components {
                 text: string;
             } | null;
             fields?: {
+                /** @description For a many-to-many relation field (required there, refused elsewhere): the records a visitor may pick, by id; the page shows them by name as a multi-select */
+                choices?: string[];
                 default?: string | null;
                 /** @description Not shown: taken from the page URL's query parameter of the same key, else `default` */
                 hidden?: boolean;
@@ -11076,6 +11094,8 @@ export interface components {
                 text: string;
             } | null;
             fields?: {
+                /** @description For a many-to-many relation field (required there, refused elsewhere): the records a visitor may pick, by id; the page shows them by name as a multi-select */
+                choices?: string[];
                 default?: string | null;
                 /** @description Not shown: taken from the page URL's query parameter of the same key, else `default` */
                 hidden?: boolean;
@@ -69510,10 +69530,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    [key: string]: string | number | boolean | null;
+                    [key: string]: string | number | boolean | null | string[];
                 };
                 "application/x-www-form-urlencoded": {
-                    [key: string]: string | number | boolean | null;
+                    [key: string]: string | number | boolean | null | string[];
                 };
             };
         };

@@ -25,10 +25,19 @@ const INPUT_TYPES: Partial<Record<FieldDef['type'], string>> = {
 function control(
   field: { key: string; label: string; required: boolean },
   def: FieldDef | undefined,
+  offered: Map<string, string> | undefined,
 ): string {
   const id = `f_${field.key}`;
   const req = field.required ? ' required' : '';
   const label = `<label for="${id}">${esc(field.label)}${field.required ? ' <span aria-hidden="true">*</span>' : ''}</label>`;
+  // A many-to-many relation: the records the form offers (its choices, live ones), by name.
+  if (def?.type === 'relation' && def.relation?.many)
+    return `${label}<select id="${id}" name="${esc(field.key)}" multiple size="${Math.min(8, Math.max(2, offered?.size ?? 0))}"${req}>${[
+      ...(offered ?? []),
+    ]
+      .sort((a, b) => a[1].localeCompare(b[1]))
+      .map(([value, name]) => `<option value="${esc(value)}">${esc(name)}</option>`)
+      .join('')}</select>`;
   if (def?.type === 'long_text')
     return `${label}<textarea id="${id}" name="${esc(field.key)}" rows="4" maxlength="${def.maxLength ?? 10000}"${req}></textarea>`;
   if (def?.type === 'select')
@@ -60,11 +69,12 @@ export function renderFormPage(
   query: Record<string, unknown>,
   fillTime: string,
   errorText?: string,
+  titles: Map<string, Map<string, string>> = new Map(),
 ): string {
   const byKey = new Map(def.fields.map((f) => [f.key, f]));
   const visible = form.fields
     .filter((f) => !f.hidden)
-    .map((f) => `<div class="field">${control(f, byKey.get(f.key))}</div>`);
+    .map((f) => `<div class="field">${control(f, byKey.get(f.key), titles.get(f.key))}</div>`);
   const hidden = form.fields
     .filter((f) => f.hidden)
     .map((f) => {

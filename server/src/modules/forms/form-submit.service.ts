@@ -12,8 +12,14 @@ import { createContactIn } from '../contacts/contact.service.js';
 import { findContactByEmailOrPhone } from '../contacts/contact-lookup.service.js';
 import { deliverNotification } from '../notifications/notification-delivery.service.js';
 import { createRecordsIn } from '../records/record-batch.service.js';
-import { formSubmissions, forms } from './form.schema.js';
-import { formFieldChoices, formObjectIn, orgOfToken } from './form.service.js';
+import { type FormField, formSubmissions, forms } from './form.schema.js';
+import {
+  choiceTitlesIn,
+  formFieldChoices,
+  formObjectIn,
+  isManyRelation,
+  orgOfToken,
+} from './form.service.js';
 import { checkFillTime, checkProofOfWork, type WindowLimiter } from './form-spam.js';
 
 type FormRow = typeof forms.$inferSelect;
@@ -75,6 +81,25 @@ function checkLength(key: string, value: string, max: number): string {
   return value.trim();
 }
 
+/**
+ * The records a visitor picked on a many-to-many field: one id or a list (a multi-select sends its
+ * key once per pick), each one of the form's live choices.
+ * @throws 400 `invalid_value` for anything else (another of the organization's records included)
+ */
+function pickedChoices(
+  field: FormField,
+  key: string,
+  raw: unknown,
+  offered: Map<string, string> | undefined,
+): string[] {
+  const picks = (Array.isArray(raw) ? raw : [raw]).filter((v) => v !== '' && v !== null && v !== undefined);
+  if (picks.length > 100) throw badRequest('At most 100 picks', pathOf(key), 'invalid_value');
+  for (const pick of picks)
+    if (typeof pick !== 'string' || !offered?.has(pick.toLowerCase()))
+      throw badRequest(`Not one of the choices of ${field.label}`, pathOf(key), 'invalid_value');
+  return [...new Set((picks as string[]).map((p) => p.toLowerCase()))];
+}
+
 /** A field's text value as the record takes it. @throws 400 `invalid_number`, `invalid_date` */
 function typed(field: FieldDef, key: string, value: string): unknown {
   switch (field.type) {
@@ -108,6 +133,7 @@ function parseBody(
   def: ObjectDef,
   body: Record<string, unknown>,
   meta: SubmissionMeta,
+  titles: Map<string, Map<string, string>>,
 ): Parsed {
   const byKey = new Map(formFieldChoices(def).map((f) => [f.key, f]));
   const onForm = new Map(form.fields.map((f) => [f.key, f]));
@@ -139,6 +165,11 @@ function parseBody(
     const def = byKey.get(key);
     if (!field || !def)
       throw badRequest(`The form has no field ${key.slice(0, 64)}`, pathOf(rawKey), 'unknown_field');
+    if (isManyRelation(def)) {
+      const picked = pickedChoices(field, rawKey, raw, titles.get(key));
+      if (picked.length > 0) values[key] = picked;
+      continue;
+    }
     const text = checkLength(
       rawKey,
       textOf(rawKey, raw),
@@ -190,7 +221,8 @@ async function formOfToken(services: Services, token: string, channel: Submissio
           ),
         );
       if (!form) return undefined;
-      return { form, def: await formObjectIn(scope, form.object) };
+      const def = await formObjectIn(scope, form.object);
+      return { form, def, titles: await choiceTitlesIn(scope, def, form.fields) };
     },
     { readOnly: true },
   ).catch((error: unknown) => {
@@ -213,7 +245,7 @@ function recordInput(def: ObjectDef, form: Pick<FormRow, 'ownerId'>, values: Rec
   const standard: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
     const field = def.fields.find((f) => f.key === key)!;
-    if (field.storage.kind === 'custom') custom[key] = value;
+    if (field.storage.kind === 'custom' || isManyRelation(field)) custom[key] = value;
     else standard[key] = value;
   }
   return { custom, standard, ownerId: form.ownerId };
@@ -326,12 +358,12 @@ export async function submitForm(
 ): Promise<SubmissionResult> {
   if (!orgOfToken(token)) throw notFound('Form');
   limiter.hit(`${meta.channel}:${token}:${meta.ip ?? ''}`);
-  const { form, def, ctx } = await formOfToken(services, token, meta.channel);
+  const { form, def, ctx, titles } = await formOfToken(services, token, meta.channel);
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw badRequest('Send the form as an object of field values', 'body', 'invalid_body');
   const input = body as Record<string, unknown>;
   if (Object.keys(input).length > 100) throw badRequest('Too many fields', 'body', 'too_many_fields');
-  const parsed = parseBody(form, def, input, meta);
+  const parsed = parseBody(form, def, input, meta, titles);
   if (meta.channel === 'page') {
     if (parsed.honeypot) return { ignored: true, form };
     checkFillTime(services.config.secret, form.id, input._ts, form.minFillSeconds);

@@ -15,6 +15,14 @@ export const FormFieldInput = z.strictObject({
     .optional()
     .describe("Not shown: taken from the page URL's query parameter of the same key, else `default`"),
   default: z.string().max(500).nullable().optional(),
+  choices: z
+    .array(z.uuid())
+    .min(1)
+    .max(100)
+    .optional()
+    .describe(
+      'For a many-to-many relation field (required there, refused elsewhere): the records a visitor may pick, by id; the page shows them by name as a multi-select',
+    ),
 });
 
 export const FormConsentInput = z.strictObject({
@@ -81,6 +89,7 @@ export const Form = z
         required: z.boolean(),
         hidden: z.boolean(),
         default: z.string().nullable().optional(),
+        choices: z.array(z.uuid()).optional(),
       }),
     ),
     consent: z
@@ -110,6 +119,10 @@ export const FieldChoice = z
     type: z.string(),
     required: z.boolean().describe('The object requires it: a form must ask for it'),
     options: z.array(z.object({ value: z.string(), label: z.string() })).optional(),
+    relation: z
+      .object({ object: z.string(), many: z.boolean() })
+      .optional()
+      .describe('A many-to-many relation field: the object whose records the form offers (`choices`)'),
   })
   .meta({ id: 'FormFieldChoice' });
 

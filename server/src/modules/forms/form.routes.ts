@@ -149,7 +149,10 @@ export function registerFormRoutes(app: ApiApp, services: Services): void {
   );
 }
 
-/** `a=1&b=2` as an object; a key given twice is kept as a list (refused later as `invalid_value`). */
+/**
+ * `a=1&b=2` as an object; a key given twice is kept as a list (a many-to-many field's picks;
+ * refused later as `invalid_value` for any other field).
+ */
 function parseFormBody(text: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of new URLSearchParams(text)) {
@@ -222,12 +225,14 @@ export async function registerFormPublicRoutes(app: ApiApp, services: Services):
       },
       async (req, reply) => {
         try {
-          const { form, def } = await pageForm(services, req.params.token);
+          const { form, def, titles } = await pageForm(services, req.params.token);
           const html = renderFormPage(
             form,
             def,
             req.query as Record<string, unknown>,
             fillTimeToken(services.config.secret, form.id),
+            undefined,
+            titles,
           );
           return sendPage(reply, 200, html);
         } catch (error) {
@@ -308,7 +313,14 @@ export async function registerFormPublicRoutes(app: ApiApp, services: Services):
           params: z.strictObject({ token: z.string().max(200) }),
           body: z.record(
             z.string().max(200),
-            z.union([z.string().max(100_000), z.number(), z.boolean(), z.null()]),
+            z.union([
+              z.string().max(100_000),
+              z.number(),
+              z.boolean(),
+              z.null(),
+              // A many-to-many relation field's picks (record ids among the form's choices).
+              z.array(z.string().max(200)).max(100),
+            ]),
           ),
           response: { 201: IngestResult, 400: Problem, 404: Problem, 413: Problem, 429: Problem },
         },

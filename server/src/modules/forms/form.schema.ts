@@ -22,6 +22,11 @@ export type FormField = {
   /** Not shown: filled from the page URL's query parameter of the same key, else `default`. */
   hidden: boolean;
   default?: string | null;
+  /**
+   * For a many-to-many relation field: the ids of the records a visitor may pick (the page offers
+   * these by name, nothing else of the organization's records), checked live when the form is saved.
+   */
+  choices?: string[] | undefined;
 };
 
 /** The consent checkbox of a form, and what it records in the consent ledger. */

@@ -5,6 +5,7 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { assertMember } from '../../platform/access/membership.js';
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
+import { recordTitlesIn } from '../../platform/registry/record-lookup.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
 import type { FormCreateInput, FormSubmissionView, FormUpdateInput, FormView } from './form.dto.js';
@@ -27,16 +28,59 @@ const FORM_TYPES = new Set([
 /** Standard fields a visitor never sets (set by Cairn: source, status, owner). */
 const NOT_ON_FORMS = new Set(['source', 'lead_status', 'owner_id']);
 
-/** The registry fields of `def` a form can ask for: writable, stored, of a type a person enters. */
+/** A many-to-many relation field (a custom object's): a form offers chosen records of its object. */
+export const isManyRelation = (f: FieldDef) => f.type === 'relation' && Boolean(f.relation?.many);
+
+/**
+ * The registry fields of `def` a form can ask for: writable, stored, of a type a person enters,
+ * and many-to-many relations (a multi-select of the records the form chooses to offer).
+ */
 export function formFieldChoices(def: ObjectDef): FieldDef[] {
   return def.fields.filter(
     (f) =>
       !f.readOnly &&
       !f.retired &&
-      f.storage.kind !== 'computed' &&
-      FORM_TYPES.has(f.type) &&
+      ((f.storage.kind !== 'computed' && FORM_TYPES.has(f.type)) || isManyRelation(f)) &&
       !NOT_ON_FORMS.has(f.key),
   );
+}
+
+/**
+ * The names of the records each many-to-many field of the form offers, by id, live ones of this
+ * organization only (one archived since is no longer offered).
+ */
+export async function choiceTitlesIn(
+  scope: TenantScope,
+  def: ObjectDef,
+  fields: readonly FormField[],
+): Promise<Map<string, Map<string, string>>> {
+  const out = new Map<string, Map<string, string>>();
+  for (const f of fields) {
+    const field = def.fields.find((x) => x.key === f.key);
+    if (!field || !isManyRelation(field) || !f.choices?.length) continue;
+    out.set(f.key, await recordTitlesIn(scope, field.relation!.object, f.choices, { active: true }));
+  }
+  return out;
+}
+
+/**
+ * The records a form's many-to-many fields offer must be live records of the field's object in
+ * this organization. @throws 422 `reference_not_found` at `body.fields[i].choices[j]`
+ */
+async function checkChoices(scope: TenantScope, def: ObjectDef, fields: readonly FormField[]) {
+  const titles = await choiceTitlesIn(scope, def, fields);
+  for (const [i, f] of fields.entries()) {
+    const found = titles.get(f.key);
+    const j = found ? (f.choices ?? []).findIndex((id) => !found.has(id)) : -1;
+    if (j >= 0) {
+      const path = `body.fields[${i}].choices[${j}]`;
+      const message = `No ${def.fields.find((x) => x.key === f.key)!.relation!.object} with this id`;
+      throw new AppError(422, 'reference_not_found', message, {
+        path,
+        errors: [{ path, code: 'reference_not_found', message }],
+      });
+    }
+  }
 }
 
 /** Fields the object needs on create: a form for it must ask for them, as required. */
@@ -135,12 +179,32 @@ function checkedFields(
         `body.fields[${i}].default`,
         'hidden_required',
       );
+    const many = isManyRelation(field);
+    if (many && !f.choices?.length)
+      throw badRequest(
+        `${field.label} links records: choose the records the form offers`,
+        `body.fields[${i}].choices`,
+        'choices_required',
+      );
+    if (!many && f.choices)
+      throw badRequest(
+        'Only a many-to-many relation field takes choices',
+        `body.fields[${i}].choices`,
+        'choices_not_allowed',
+      );
+    if (many && (f.hidden || (f.default !== undefined && f.default !== null)))
+      throw badRequest(
+        `${field.label} is picked by the visitor: it cannot be hidden or have a default`,
+        `body.fields[${i}].${f.hidden ? 'hidden' : 'default'}`,
+        'invalid_value',
+      );
     return {
       key: f.key,
       label: f.label ?? field.label,
       required: Boolean(f.required || field.required),
       hidden: Boolean(f.hidden),
       ...(f.default !== undefined && f.default !== null ? { default: f.default } : {}),
+      ...(many ? { choices: [...new Set(f.choices!.map((id) => id.toLowerCase()))] } : {}),
     };
   });
   for (const key of requiredKeys(def))
@@ -176,6 +240,7 @@ export async function createForm(
     const def = await formObjectIn(scope, input.object);
     const mapping = input.ingest_mapping ?? {};
     const fields = checkedFields(def, input.fields, mapping);
+    await checkChoices(scope, def, fields);
     if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
     const [row] = await scope.tx
       .insert(forms)
@@ -252,6 +317,7 @@ export async function updateForm(
     const fields = input.fields
       ? checkedFields(def, input.fields, mapping)
       : checkedFields(def, current.fields, mapping);
+    if (input.fields) await checkChoices(scope, def, fields);
     if (input.owner_id) await assertMember(scope, input.owner_id, 'body.owner_id');
     const seen =
       input.fields !== undefined ||
@@ -372,6 +438,7 @@ export async function fieldChoices(services: Services, ctx: TenantContext, objec
         type: f.type,
         required: f.required,
         ...(f.options ? { options: f.options.map((o) => ({ value: o.value, label: o.label })) } : {}),
+        ...(isManyRelation(f) ? { relation: { object: f.relation!.object, many: true } } : {}),
       }));
     },
     { readOnly: true },

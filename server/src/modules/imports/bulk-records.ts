@@ -2,7 +2,8 @@
 // hooks"): rows of any custom object written a batch at a time through the record engine's batch
 // writes (`createRecordsIn`, `updateRecordsIn`), which check every value by the engine's rules and
 // emit one `record.*` event per record. Relations are filled by the related record's name or id,
-// looked up once per batch; rows are matched on the import's `match_field`.
+// looked up once per batch (a many-to-many relation's cell names several, separated by `;`, each
+// one not found is its row's problem); rows are matched on the import's `match_field`.
 import { isId, newId } from '../../db/ids.js';
 import type { TenantScope } from '../../db/tenant.js';
 import { AppError } from '../../platform/errors/app-error.js';
@@ -33,8 +34,11 @@ import {
   str,
 } from './import-writers.js';
 
-/** A relation cell of a row: the field, the object it points to, and the name or id the cell gave. */
-export type RelationRef = { key: string; object: string; ref: string };
+/**
+ * A relation cell of a row: the field, the object it points to, and the name or id the cell gave;
+ * `many`: one of the names or ids of a many-to-many relation's cell.
+ */
+export type RelationRef = { key: string; object: string; ref: string; many?: boolean };
 
 /** A row of a custom object as the writer uses it (no database read yet). */
 export type RecordDraft = {
@@ -66,9 +70,12 @@ export function prepareRecord(run: RunSettings, draft: RowDraft): RecordDraft {
   const relations: RelationRef[] = [];
   for (const [target, value] of Object.entries(draft.values)) {
     const object = relationFields.get(target);
-    const ref = object ? str(value) : undefined;
-    if (object && ref) relations.push({ key: target.slice(7), object, ref });
-    else if (!object) values[target] = value;
+    if (object && Array.isArray(value))
+      for (const ref of value) relations.push({ key: target.slice(7), object, ref: String(ref), many: true });
+    else if (object) {
+      const ref = str(value);
+      if (ref) relations.push({ key: target.slice(7), object, ref });
+    } else values[target] = value;
   }
   const problems: CellProblem[] = [];
   const custom = customOf(run, values, problems);
@@ -85,13 +92,16 @@ export function prepareRecord(run: RunSettings, draft: RowDraft): RecordDraft {
   };
 }
 
-/** The problem of a relation cell naming no live record: the field is left empty. */
+/**
+ * The problem of a relation cell naming no live record: the field is left empty; for one name of
+ * a many-to-many cell, the record is not linked to it (the others found are linked).
+ */
 export const unknownRelated = (run: RunSettings, r: RelationRef) =>
   problem(
     run,
     `custom.${r.key}`,
     `unknown_${STANDARD_OBJECTS[r.object] ? r.object : 'record'}`,
-    `No ${STANDARD_OBJECTS[r.object]?.labelSingular.toLowerCase() ?? r.object} has this name or id: the field is left empty`,
+    `No ${STANDARD_OBJECTS[r.object]?.labelSingular.toLowerCase() ?? r.object} has this name or id: ${r.many ? 'not linked' : 'the field is left empty'}`,
     r.ref,
   );
 
@@ -219,8 +229,9 @@ async function writeRecordBatch(
     const custom = { ...p.custom };
     for (const r of p.relations) {
       const id = related.get(r.object)?.get(r.ref);
-      if (id) custom[r.key] = id;
-      else problems.push(unknownRelated(run, r));
+      if (!id) problems.push(unknownRelated(run, r));
+      else if (r.many) custom[r.key] = [...((custom[r.key] as string[] | undefined) ?? []), id];
+      else custom[r.key] = id;
     }
     const { field } = batch;
     const match = p.matchValue ? known.get(p.matchValue) : undefined;

@@ -332,7 +332,7 @@ export function importTargets(object: ObjectDef): ImportTarget[] {
         required: f.required,
         multiple: f.type === 'multi_select',
         ...(f.type === 'user' ? { reference: { object: 'member', by: 'name or e-mail' } } : {}),
-        ...(f.type === 'relation' && f.relation ? relationTarget(f.relation.object) : {}),
+        ...(f.type === 'relation' && f.relation ? relationTarget(f.relation.object, f.relation.many) : {}),
         description: f.description,
       }),
     );
@@ -348,11 +348,16 @@ function withCrmHeaders(object: string, target: ImportTarget): ImportTarget {
 /** Whether `object` is a custom object (any object an import takes that is not a standard one). */
 export const isCustomObject = (object: string) => !(IMPORT_OBJECTS as readonly string[]).includes(object);
 
-/** A relation field's cell: the related record's name (its display field) or id, in this tenant. */
-const relationTarget = (object: string): Partial<ImportTarget> => ({
+/**
+ * A relation field's cell: the related record's name (its display field) or id, in this tenant;
+ * a many-to-many relation's cell names several, separated by `;` ("Acme; Globex"), each looked up
+ * the same way (one found nowhere is the row's problem, the others are linked).
+ */
+const relationTarget = (object: string, many?: boolean): Partial<ImportTarget> => ({
   kind: 'reference',
   maxLength: 200,
-  reference: { object, by: 'name or id' },
+  reference: { object, by: many ? 'names or ids separated by ;' : 'name or id' },
+  ...(many ? { multiple: true } : {}),
 });
 
 /** What a custom object's file fills besides its fields: the owner and tags of each record. */

@@ -311,12 +311,14 @@ export function splitList(value: string): string[] {
 
 /**
  * The values one cell of a multi-valued target holds: e-mails separated by `;` or `,`, phones by
- * `;` (a comma can be part of how a number is written, `;ext=` is an extension), one value for
- * the other kinds (tags and multi-selects split their cell themselves).
+ * `;` (a comma can be part of how a number is written, `;ext=` is an extension), the records of a
+ * many-to-many relation by `;` (a name may hold a comma: "Acme, Inc."), one value for the other
+ * kinds (tags and multi-selects split their cell themselves).
  */
 function cellParts(raw: string, kind: ImportTarget['kind']): string[] {
   // A phone's extension in E.164 form is written `;ext=`: not a separator.
-  const separator = kind === 'email' ? /[;,]/ : kind === 'phone' ? /;(?!ext=)/i : null;
+  const separator =
+    kind === 'email' ? /[;,]/ : kind === 'phone' ? /;(?!ext=)/i : kind === 'reference' ? /;/ : null;
   if (!separator) return [raw];
   const parts = raw.split(separator).filter((p) => p.trim() !== '');
   return parts.length > 0 ? parts : [raw];

@@ -9,12 +9,12 @@ import { emitEvents, type NewEvent } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { searchTextSql } from '../../platform/registry/custom-objects.js';
 import { mergeCustom, parseCustomValues } from '../../platform/registry/field-values.js';
-import type { ObjectDef } from '../../platform/registry/registry.types.js';
+import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { openHandoffs } from '../handoffs/handoff-open.service.js';
 import { ensureTags, uniqueTagNames } from '../tags/tag.service.js';
 import { assertWritable, customObjectIn, nameOf, relatedOf } from './record-engine.service.js';
-import { withoutLinks } from './record-links.service.js';
+import { splitLinks, writeLinks } from './record-links.service.js';
 import { takeRecordNumbers } from './record-numbers.js';
 import {
   checkStatusChanges,
@@ -75,11 +75,9 @@ async function missingReferences(
   const { orgId } = scope.ctx;
   for (const field of def.fields) {
     if (field.origin !== 'custom' || (field.type !== 'relation' && field.type !== 'user')) continue;
-    const ids = [
-      ...new Set(
-        items.flatMap((c) => (c && typeof c[field.key] === 'string' ? [c[field.key] as string] : [])),
-      ),
-    ];
+    const idsOf = (value: unknown): string[] =>
+      typeof value === 'string' ? [value] : Array.isArray(value) ? (value as string[]) : [];
+    const ids = [...new Set(items.flatMap((c) => (c ? idsOf(c[field.key]) : [])))];
     if (ids.length === 0) continue;
     let found: { id: string }[];
     if (field.type === 'user')
@@ -103,8 +101,7 @@ async function missingReferences(
     }
     const live = new Set(found.map((r) => r.id));
     for (const [i, c] of items.entries()) {
-      const value = c?.[field.key];
-      if (typeof value === 'string' && !live.has(value))
+      if (c && idsOf(c[field.key]).some((id) => !live.has(id)))
         errors[i]!.push({
           path: `body.custom.${field.key}`,
           code: 'reference_not_found',
@@ -135,12 +132,9 @@ export async function createRecordsIn(
 ): Promise<BatchOutcome[]> {
   const def = await customObjectIn(scope, object);
   const objectId = assertWritable(def);
-  const parsed = items.map((item) => {
+  const checked = items.map((item) => {
     try {
-      return mergeCustom(
-        {},
-        withoutLinks(def, parseCustomValues(def, item.custom, { path: 'body.custom', creating: true })),
-      ) as Record<string, unknown> | AppError;
+      return parseCustomValues(def, item.custom, { path: 'body.custom', creating: true });
     } catch (error) {
       return refused(error).error;
     }
@@ -148,8 +142,16 @@ export async function createRecordsIn(
   const missing = await missingReferences(
     scope,
     def,
-    parsed.map((p) => (p instanceof AppError ? null : p)),
+    checked.map((p) => (p instanceof AppError ? null : p)),
   );
+  // Many-to-many values become rows of record_links after the insert; the rest goes into `custom`.
+  const linksOf: Map<FieldDef, string[]>[] = [];
+  const parsed = checked.map((p, i) => {
+    if (p instanceof AppError) return p;
+    const { values, links } = splitLinks(def, p);
+    linksOf[i] = links;
+    return mergeCustom({}, values) as Record<string, unknown>;
+  });
   const outcomes: BatchOutcome[] = [];
   const rows: {
     id: string;
@@ -159,6 +161,8 @@ export async function createRecordsIn(
     number: number | null;
   }[] = [];
   const statuses: StatusChange[][] = [];
+  /** The item each row comes from. */
+  const itemOf: number[] = [];
   for (const [i, p] of parsed.entries()) {
     if (p instanceof AppError) outcomes.push({ ok: false, error: p });
     else if (missing[i]!.length > 0) outcomes.push({ ok: false, error: referenceError(missing[i]!) });
@@ -173,6 +177,7 @@ export async function createRecordsIn(
         custom: p,
         number: null,
       });
+      itemOf.push(i);
       outcomes.push({ ok: true, id });
     }
   }
@@ -195,6 +200,17 @@ export async function createRecordsIn(
            ${actor}::uuid, ${actor}::uuid
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
         as x(id uuid, owner_id uuid, tags jsonb, custom jsonb, number integer)`);
+  const links = rows.flatMap((row, k) =>
+    [...(linksOf[itemOf[k]!] ?? [])].flatMap(([field, ids]) =>
+      ids.map((to) => ({ field_id: field.relation!.fieldId!, from_id: row.id, to_id: to })),
+    ),
+  );
+  if (links.length > 0)
+    await scope.tx.execute(sql`
+      insert into record_links (org_id, field_id, from_id, to_id, created_by)
+      select ${scope.ctx.orgId}::uuid, x.field_id, x.from_id, x.to_id, ${actor}::uuid
+        from jsonb_to_recordset(${JSON.stringify(links)}::jsonb) as x(field_id uuid, from_id uuid, to_id uuid)
+      on conflict do nothing`);
   await emitEvents(
     scope,
     services.jobs,
@@ -254,11 +270,9 @@ export async function updateRecordsIn(
   const current = new Map(locked.map((r) => [r.id, r.custom]));
   const ownerOf = new Map(locked.map((r) => [r.id, r.owner_id]));
   const createdAt = new Map(locked.map((r) => [r.id, new Date(Number(r.created_ms)).toISOString()]));
-  const parsed = patches.map((p) => {
+  const checked = patches.map((p) => {
     try {
-      return withoutLinks(def, parseCustomValues(def, p.custom, { path: 'body.custom', creating: false })) as
-        | Record<string, unknown>
-        | AppError;
+      return parseCustomValues(def, p.custom, { path: 'body.custom', creating: false });
     } catch (error) {
       return refused(error).error;
     }
@@ -266,8 +280,16 @@ export async function updateRecordsIn(
   const missing = await missingReferences(
     scope,
     def,
-    parsed.map((p) => (p instanceof AppError ? null : p)),
+    checked.map((p) => (p instanceof AppError ? null : p)),
   );
+  // Many-to-many values: each record's links replaced after the update (`writeLinks`).
+  const linksOf: Map<FieldDef, string[]>[] = [];
+  const parsed = checked.map((p, i) => {
+    if (p instanceof AppError) return p;
+    const { values, links } = splitLinks(def, p);
+    linksOf[i] = links;
+    return values;
+  });
   const outcomes: PatchOutcome[] = [];
   const events: NewEvent[] = [];
   const written = new Set<string>();
@@ -301,10 +323,15 @@ export async function updateRecordsIn(
           if (!statusKeys.has(key)) changes[key] = { before: values[key] ?? null, after: after[key] ?? null };
           before[key] = values[key] ?? null;
         }
+      const linked = linksOf[i]?.size ? await writeLinks(scope, id, linksOf[i]!) : {};
+      for (const [key, set] of Object.entries(linked)) {
+        changes[key] = set;
+        before[key] = set.before;
+      }
       const changed = Object.keys(before).length > 0;
       if (changed) {
         current.set(id, after);
-        written.add(id);
+        if (Object.keys(before).some((key) => !(key in linked))) written.add(id);
         if (Object.keys(changes).length > 0)
           events.push({
             type: 'record.updated',
@@ -327,9 +354,9 @@ export async function updateRecordsIn(
       outcomes.push({ ok: true, before, changed });
     }
   }
-  if (written.size === 0) return outcomes;
   const rows = [...written].map((id) => ({ id, custom: current.get(id)! }));
-  await scope.tx.execute(sql`
+  if (rows.length > 0)
+    await scope.tx.execute(sql`
     update records r set custom = x.custom, search = ${searchTextSql(def, sql`x.custom`, sql`r.number`)},
            updated_at = now(), updated_by = ${scope.ctx.actor.id}::uuid
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id uuid, custom jsonb)

@@ -88,6 +88,8 @@ function compileCondition(node: Node, scope: FilterScope, path: string, walk: Wa
   if (field.storage.kind === 'computed' && field.storage.idsSql) {
     return relatedSetCondition(field, field.storage.idsSql, scope, op as FilterOp, value, valuePath);
   }
+  const indexed = selectValuesCondition(scope, field, op as FilterOp, value, valuePath);
+  if (indexed) return indexed;
   const x = valueExpr(scope, field);
   if (op === 'isEmpty' || op === 'isNotEmpty') {
     if (value !== undefined && value !== null) throw invalidQuery(`"${op}" takes no value`, valuePath);
@@ -133,6 +135,49 @@ function relatedSetCondition(
         );
   const linked = sql`(select 1 from (${ids}) as related(id) where related.id in (${wanted}))`;
   return op === 'eq' || op === 'in' ? sql`(exists ${linked})` : sql`(not exists ${linked})`;
+}
+
+/** The field types whose custom objects' values `record_select_values` holds (migration 0055). */
+const SELECT_VALUE_TYPES: readonly FieldDef['type'][] = ['select', 'status', 'multi_select'];
+
+/**
+ * A custom object's select, status or multi-select field under eq / in / hasAny / hasAll, as a
+ * semi-join on `record_select_values` (platform/records/record-select-value.schema.ts says why:
+ * under the RLS policy only LEAKPROOF operators reach an index, and no jsonb operator is). The
+ * same records as the `custom` expressions match; undefined for other fields and operators (neq,
+ * nin, hasNone and emptiness keep those: a negation does not gain from an index).
+ */
+function selectValuesCondition(
+  scope: FieldScope,
+  field: FieldDef,
+  op: FilterOp,
+  value: unknown,
+  path: string,
+): SQL | undefined {
+  if (!scope.object.custom || field.storage.kind !== 'custom' || !SELECT_VALUE_TYPES.includes(field.type))
+    return undefined;
+  if (!['eq', 'in', 'hasAny', 'hasAll'].includes(op) || value === undefined || value === null)
+    return undefined;
+  const values =
+    op === 'eq'
+      ? [scalarParam(field, value, path, true)]
+      : field.type === 'multi_select'
+        ? listValue(value, path, (v, p) => listElementValue(field, v, p))
+        : listValue(value, path, (v, p) => scalarParam(field, v, p, true));
+  const table = sql.identifier(scope.table);
+  const having = (wanted: SQL) =>
+    sql`exists (select 1 from record_select_values sv where sv.org_id = ${table}.org_id and sv.record_id = ${table}.id and sv.object_id = ${table}.object_id and sv.field_key = ${field.key} and sv.value in (${wanted}))`;
+  if (op === 'hasAll')
+    return sql`(${sql.join(
+      values.map((v) => having(sql`${v}`)),
+      sql` and `,
+    )})`;
+  return sql`(${having(
+    sql.join(
+      values.map((v) => sql`${v}`),
+      sql`, `,
+    ),
+  )})`;
 }
 
 /** Empty is NULL, '' for text, and an empty (or null) list. */

@@ -71,8 +71,9 @@ export function recordTitleSql(object: string, orgIdSql: string, idSql: string):
 }
 
 /**
- * The names (the registry's `titleSql`) of the records `ids` of `object` in the scope's tenant,
- * by id, in one query; only active ones when `active` (an unknown id is absent).
+ * The names (the registry's `titleSql`; a custom object's records: their display field) of the
+ * records `ids` of `object` in the scope's tenant, by id, in one query; only active ones when
+ * `active` (an unknown id is absent, and so is a record of another object).
  * @throws 404 for an object the registry does not know or cannot name
  */
 export async function recordTitlesIn(
@@ -82,10 +83,21 @@ export async function recordTitlesIn(
   options: { active?: boolean } = {},
 ): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
+  const active = options.active ? ' and titled.archived_at is null' : '';
+  if (!STANDARD_OBJECTS[object]) {
+    const [def] = await customObjectDefs(scope.tx, scope.ctx.orgId, [object]);
+    if (!def?.custom) throw notFound('Object', object);
+    const { rows } = await scope.conn.query<{ id: string; title: string }>(
+      `select titled.id, coalesce(titled.custom->>$4, '') as title from ${RECORDS_TABLE} titled
+        where titled.org_id = $1 and titled.id = any($2::uuid[]) and titled.object_id = $3${active}`,
+      [scope.ctx.orgId, [...new Set(ids)], def.custom.id, def.custom.displayField],
+    );
+    return new Map(rows.map((r) => [r.id, r.title]));
+  }
   const { table, title } = titledObject(object);
   const { rows } = await scope.conn.query<{ id: string; title: string }>(
     `select titled.id, ${title} as title from ${table} titled
-      where titled.org_id = $1 and titled.id = any($2::uuid[])${options.active ? ' and titled.archived_at is null' : ''}`,
+      where titled.org_id = $1 and titled.id = any($2::uuid[])${active}`,
     [scope.ctx.orgId, [...new Set(ids)]],
   );
   return new Map(rows.map((r) => [r.id, r.title]));
