@@ -137,7 +137,7 @@ describe('send_sms and the sequence actions', () => {
       [ana, stopped],
     );
     const anaRun = runs.get(ana)!;
-    expect(anaRun.status).toBe('completed');
+    expect(anaRun.status, JSON.stringify(anaRun.steps)).toBe('completed');
     expect(anaRun.steps[0]!.output).toMatchObject({ to: '+12025550101', text: 'Hi Ana!' });
     expect(tw.sent.map((f) => [f.get('To'), f.get('Body')])).toEqual([['+12025550101', 'Hi Ana!']]);
     const stopRun = runs.get(stopped)!;
