@@ -17,15 +17,13 @@ async function startTwilio() {
       res.setHeader('content-type', 'application/json');
       if (!req.url?.endsWith('/Messages.json')) return res.writeHead(200).end(JSON.stringify({ sid: 'AC1' }));
       sent.push(form);
-      res
-        .writeHead(201)
-        .end(
-          JSON.stringify({
-            sid: `SM${String(sent.length).padStart(32, '0')}`,
-            status: 'queued',
-            to: form.get('To'),
-          }),
-        );
+      res.writeHead(201).end(
+        JSON.stringify({
+          sid: `SM${String(sent.length).padStart(32, '0')}`,
+          status: 'queued',
+          to: form.get('To'),
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -64,7 +62,11 @@ beforeAll(async () => {
   sequence = expectStatus<{ id: string }>(
     await admin.client.post('/api/v1/sequences', {
       name: 'Nurture',
-      steps: [{ type: 'CALL', script: 'Ask {{contact.first_name}} how it goes' }],
+      // A wait first, so an enrolled contact stays active while the test looks.
+      steps: [
+        { type: 'WAIT', days: 3 },
+        { type: 'CALL', script: 'Ask {{contact.first_name}} how it goes' },
+      ],
     }),
     201,
   ).id;

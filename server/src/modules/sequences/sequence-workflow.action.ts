@@ -1,3 +1,4 @@
+import { getOrganizationSettings } from '../organizations/organization-settings.service.js';
 import { as, done, registerAction } from '../workflows/workflow-actions.js';
 import { endEnrollmentsIn, enrollIn } from './enrollment.service.js';
 import { sequenceIn } from './sequence.service.js';
@@ -21,16 +22,14 @@ registerAction('enroll_in_sequence', {
         sequence_id: sequence.id,
         would: `enroll the contact in the sequence “${sequence.name}”`,
       });
-    const { rows } = await ctx.scope.conn.query<{ zone: string | null }>(
-      'select time_zone as zone from organizations where id = $1',
-      [ctx.scope.ctx.orgId],
-    );
+    // Organizations are global (better-auth's table): read through their service.
+    const zone = (await getOrganizationSettings(ctx.services, ctx.scope.ctx)).time_zone;
     const result = await enrollIn(
       ctx.scope,
       ctx.services,
       step.sequence_id,
       { contact_ids: [ctx.run.recordId] },
-      rows[0]?.zone ?? null,
+      zone ?? null,
     );
     return done({
       sequence_id: sequence.id,

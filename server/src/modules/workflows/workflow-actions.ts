@@ -11,6 +11,7 @@ import {
   deliverOnceNotifications,
 } from '../notifications/notification-delivery.service.js';
 import { moveOpportunityIn } from '../opportunities/opportunity-moves.service.js';
+import { getOrganizationSettings } from '../organizations/organization-settings.service.js';
 import { durationSeconds, type Step } from './workflow.definition.js';
 import { workflowCursors } from './workflow.schema.js';
 import {
@@ -425,11 +426,10 @@ async function contactZone(ctx: StepContext, stepZone: string | undefined): Prom
   const own = ((record.custom ?? {}) as Record<string, unknown>).time_zone ?? record.time_zone;
   if (typeof own === 'string' && isZone(own)) return own;
   if (stepZone && isZone(stepZone)) return stepZone;
-  const { rows } = await ctx.scope.conn.query<{ zone: string }>(
-    'select time_zone as zone from organizations where id = $1',
-    [ctx.scope.ctx.orgId],
-  );
-  return rows[0]?.zone && isZone(rows[0].zone) ? rows[0].zone : 'UTC';
+  // Organizations are global (better-auth's table): read through their service, not the tenant's
+  // connection, which may not read them.
+  const zone = (await getOrganizationSettings(ctx.services, ctx.scope.ctx)).time_zone;
+  return zone && isZone(zone) ? zone : 'UTC';
 }
 
 registerAction('wait', {
