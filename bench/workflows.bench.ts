@@ -1,18 +1,22 @@
 /**
- * Workflows benchmark (issue 24): N trigger events (default 10,000) -> a 3-step workflow (add a
- * tag, update a field, notify the owner), on the PostgreSQL server (database
+ * Workflows benchmark (issue 24): N trigger events (default 10,000) -> the issue's 3-step workflow
+ * (add a tag, update a field, call a webhook on a local receiver), on the PostgreSQL server (database
  * `cairn_bench_workflows`, recreated each run). The events come from the bulk tag action through
  * the real HTTP API (one `contact.updated` per contact, dispatched through the outbox); the
  * workflow runs on pg-boss workers in this process, as in production. Prints:
  *   - events/s: N over the time from the first bulk request to the last run completed
  *   - p50 / p95 trigger-to-first-action latency: the event's time to the first step's commit
- * (goal: >= 500 events/s and p95 < 1 s). The issue's third step, a webhook to a local receiver,
- * is replaced by an in-app notification: webhook actions belong to another slice.
+ *   - the webhook step: signed POSTs received by the local receiver (an HTTP server in this
+ *     process, on 127.0.0.1, which the operator's allow-list lets the SSRF guard reach), and as
+ *     the floor, the same receiver taking N unsigned POSTs straight from this process (50 at once)
+ * (goal: >= 500 events/s and p95 < 1 s).
  *
  *   npx tsx bench/workflows.bench.ts [--n=200] [--url=postgres://host:port]
  *
  * Rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -36,8 +40,64 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 };
 
+/** The local receiver: counts the POSTs (and distinct webhook-ids) it answers 200 to. */
+async function startReceiver() {
+  const ids = new Set<string>();
+  let posts = 0;
+  const http = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      posts++;
+      const id = req.headers['webhook-id'];
+      if (typeof id === 'string') ids.add(id);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const port = (http.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    posts: () => posts,
+    ids: () => ids.size,
+    reset: () => {
+      posts = 0;
+      ids.clear();
+    },
+    close: () => new Promise<void>((resolve) => http.close(() => resolve())),
+  };
+}
+
+/** The floor: N plain POSTs of a similar body to the receiver, 50 at a time, a new connection each. */
+async function receiverFloor(url: string, n: number): Promise<number> {
+  const body = JSON.stringify({
+    type: 'workflow.webhook',
+    record: { first_name: 'Bench', pad: 'x'.repeat(600) },
+  });
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next < n) {
+        next++;
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', connection: 'close' },
+          body,
+        });
+        await res.text();
+      }
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
 async function main() {
-  const server = await startBenchServer(SERVER_URL, DB_NAME);
+  const receiver = await startReceiver();
+  const floorRate = await receiverFloor(receiver.url, Math.min(N, 5000));
+  receiver.reset();
+  const server = await startBenchServer(SERVER_URL, DB_NAME, {
+    env: { OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' },
+  });
   const { base: BASE, dbUrl: DB_URL, version } = server;
   // The workers: a second set of services on the same database and queue, consuming jobs.
   const workerDb = await openDatabase({ databaseUrl: DB_URL, poolSize: 10 });
@@ -49,6 +109,7 @@ async function main() {
       DATA_DIR: os.tmpdir(),
       BASE_URL: BASE,
       QUEUE_SCHEMA: 'pgboss_bench',
+      OUTBOUND_ALLOWED_HOSTS: '127.0.0.1',
     }),
     database: workerDb,
   });
@@ -62,19 +123,19 @@ async function main() {
     return res.json() as Promise<Record<string, unknown>>;
   };
   const workflow = await post('/api/v1/workflows', {
-    name: 'Bench: tag, qualify, notify',
+    name: 'Bench: tag, qualify, call a webhook',
     object: 'contact',
     definition: {
       trigger: { type: 'tag_added', tag: 'bench' },
       start: 'tag',
       steps: [
         { id: 'tag', type: 'add_tag', tag: 'benched', next: ['status'] },
-        { id: 'status', type: 'update_field', field: 'lead_status', value: 'qualified', next: ['notify'] },
+        { id: 'status', type: 'update_field', field: 'lead_status', value: 'qualified', next: ['hook'] },
         {
-          id: 'notify',
-          type: 'notify',
-          user: 'owner',
-          message: 'Bench lead {{record.first_name}} qualified',
+          id: 'hook',
+          type: 'call_webhook',
+          url: receiver.url,
+          data: { note: 'Bench lead {{record.first_name}} qualified' },
         },
       ],
     },
@@ -130,13 +191,15 @@ async function main() {
     `| trigger-to-first-action p50 | ${pct(ms, 50).toFixed(0)} ms | |`,
     `| trigger-to-first-action p95 | ${pct(ms, 95).toFixed(0)} ms | < 1000 ms |`,
     `| time to send the events (${Math.ceil(N / BULK)} bulk requests) | ${(sent / 1000).toFixed(1)} s | |`,
+    `| webhook POSTs received (distinct webhook-ids) | ${receiver.posts().toLocaleString('en-US')} (${receiver.ids().toLocaleString('en-US')}) | ${N.toLocaleString('en-US')} (each once) |`,
+    `| floor: plain POSTs/s to the same receiver from this process, 50 at once | ${floorRate.toFixed(0)} | |`,
   ].join('\n');
   const section = [
     '<!-- workflows:start -->',
     '## Workflows (issue 24)',
     '',
     `${new Date().toISOString().slice(0, 10)}, commit ${commit}; ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores; PostgreSQL ${version}; Node ${process.version}; ${loadAverageNote()}.`,
-    `${N.toLocaleString('en-US')} \`tag_added\` events (bulk tag, ${BULK} per request, real HTTP) -> add tag, update field, notify owner; pg-boss workers in the same process (step jobs of up to 50 runs, 6 at once).`,
+    `${N.toLocaleString('en-US')} \`tag_added\` events (bulk tag, ${BULK} per request, real HTTP) -> add tag, update field, call_webhook (signed POST to a receiver on 127.0.0.1, allow-listed); pg-boss workers in the same process (step jobs of up to 50 runs, 6 at once).`,
     '',
     table,
     '<!-- workflows:end -->',
@@ -146,6 +209,7 @@ async function main() {
   await workers.jobs.stop(2000);
   await workerDb.close();
   await server.close();
+  await receiver.close();
 }
 
 await main();

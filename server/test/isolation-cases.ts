@@ -87,6 +87,7 @@ export type Kind =
   | 'freshReportSchedule'
   | 'reportMail'
   | 'sequence'
+  | 'freshContactWorkflow'
   | 'step'
   | 'enrollment'
   | 'suppression'

@@ -45,6 +45,32 @@ const formIds = {
   'body.definition.steps[].user': 'user',
 } as const;
 
+/** A contact draft's messaging steps: an SMS channel and a sequence of the tenant's. */
+const messagingDefinition = (v: Record<string, string>) => ({
+  trigger: { type: 'manual' },
+  start: 'text',
+  steps: [
+    {
+      id: 'text',
+      type: 'send_sms',
+      channel_id: v['body.definition.steps[].channel_id'],
+      body: 'Hi',
+      next: ['in'],
+    },
+    {
+      id: 'in',
+      type: 'enroll_in_sequence',
+      sequence_id: v['body.definition.steps[].sequence_id'],
+      next: ['out'],
+    },
+    { id: 'out', type: 'remove_from_sequence', sequence_id: v['body.definition.steps[].sequence_id'] },
+  ],
+});
+const messagingIds = {
+  'body.definition.steps[].channel_id': 'smsChannel',
+  'body.definition.steps[].sequence_id': 'sequence',
+} as const;
+
 CASES['GET /api/v1/workflows'] = [
   { fields: {}, send: () => ({ url: '/api/v1/workflows' }), holds: (r) => holdsOwn(r, 'workflow') },
 ];
@@ -63,6 +89,14 @@ CASES['POST /api/v1/workflows'] = [
     send: (v) => ({
       url: '/api/v1/workflows',
       body: { name: 'Walk form workflow', object: 'opportunity', definition: formDefinition(v) },
+    }),
+  },
+  {
+    fields: messagingIds,
+    ok: 201,
+    send: (v) => ({
+      url: '/api/v1/workflows',
+      body: { name: 'Walk messaging workflow', object: 'contact', definition: messagingDefinition(v) },
     }),
   },
 ];
@@ -84,6 +118,14 @@ CASES['PUT /api/v1/workflows/:id'] = [
     send: (v) => ({
       url: `/api/v1/workflows/${v['path.id']}`,
       body: { lock_version: 2, definition: formDefinition(v) },
+    }),
+  },
+  {
+    fields: { 'path.id': 'freshContactWorkflow', ...messagingIds },
+    fresh: ['freshContactWorkflow'],
+    send: (v) => ({
+      url: `/api/v1/workflows/${v['path.id']}`,
+      body: { lock_version: 1, definition: messagingDefinition(v) },
     }),
   },
 ];
@@ -119,6 +161,16 @@ CASES['POST /api/v1/workflows/:id/test-run'] = [
       body: { record_id: v['body.record_id'], definition: formDefinition(v) },
     }),
   },
+  {
+    fields: { 'path.id': 'workflow', 'body.record_id': 'opportunity', ...messagingIds },
+    ok: 422,
+    // The walk's workflow runs on opportunities: the messaging steps' object check refuses them for
+    // the owner too (422), and another tenant's channel or sequence is refused the same way.
+    send: (v) => ({
+      url: `/api/v1/workflows/${v['path.id']}/test-run`,
+      body: { record_id: v['body.record_id'], definition: messagingDefinition(v) },
+    }),
+  },
 ];
 CASES['GET /api/v1/workflow-runs'] = [
   { fields: {}, send: () => ({ url: '/api/v1/workflow-runs?limit=200' }), holds: (r) => holdsOwn(r, 'run') },
@@ -148,5 +200,22 @@ CASES['POST /api/v1/workflow-runs/:id/cancel'] = [
     fields: { 'path.id': 'waitingRun' },
     fresh: ['waitingRun'],
     send: (v) => ({ url: `/api/v1/workflow-runs/${v['path.id']}/cancel`, body: {} }),
+  },
+];
+CASES['GET /api/v1/workflows/:id/secrets'] = [
+  { fields: { 'path.id': 'workflow' }, send: (v) => ({ url: `/api/v1/workflows/${v['path.id']}/secrets` }) },
+];
+// An inbound webhook's URL is public: its token is derived from the organization and the workflow,
+// so another organization's id (or a token of another workflow) is the same 404 as a wrong token.
+// The walk's token is not the workflow's: the owner gets that 404 too (a post with the real token:
+// workflows-webhooks.test.ts).
+CASES['POST /api/v1/public/workflows/:org_id/:id/inbound/:token'] = [
+  {
+    fields: { 'path.org_id': 'org', 'path.id': 'workflow' },
+    ok: 404,
+    send: (v) => ({
+      url: `/api/v1/public/workflows/${v['path.org_id']}/${v['path.id']}/inbound/not-the-token`,
+      body: { email: 'walk@walk.test' },
+    }),
   },
 ];

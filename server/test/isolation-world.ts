@@ -592,6 +592,18 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
         ok(await c.post(`/api/v1/workflows/${created.id}/activate`, {}), 'activate');
         return { [kind]: created.id };
       }
+      case 'freshContactWorkflow': {
+        // A draft on contacts (lock_version 1): what a definition's messaging steps need.
+        const created = ok(
+          await c.post('/api/v1/workflows', {
+            name: `${tn.marker} contact workflow`,
+            object: 'contact',
+            definition: { trigger: { type: 'manual' }, start: null, steps: [] },
+          }),
+          kind,
+        );
+        return { [kind]: created.id };
+      }
       case 'run':
       case 'waitingRun': {
         const started = ok(

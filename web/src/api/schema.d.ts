@@ -4105,6 +4105,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/workflows/{org_id}/{id}/inbound/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An inbound-webhook trigger’s secret URL (public, the token is the credential): POST a JSON object (at most 64 KiB) to start the workflow on the record it names; `skipped` with `no_record` when none matches and the trigger does not create, or with the re-enrollment or rate rule that refused it */
+        post: operations["postWorkflowInbound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/queues": {
         parameters: {
             query?: never;
@@ -5724,6 +5741,23 @@ export interface paths {
         put?: never;
         /** Start an active workflow by hand on records (ids or a filter, at most 200) */
         post: operations["startWorkflowRuns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow’s signing secret (its webhook calls are signed with it) and, for an inbound-webhook trigger, its secret URL (admins) */
+        get: operations["getWorkflowSecrets"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -16746,6 +16780,28 @@ export interface components {
             steps: components["schemas"]["WorkflowStepInput"][];
             trigger: components["schemas"]["WorkflowTriggerInput"];
         };
+        WorkflowInboundResult: {
+            /** @description The record was created from the body */
+            created: boolean;
+            /** @description Why no run started: `no_record`, `conditions`, `reenrollment`, `rate_limited` */
+            reason: string | null;
+            /** @description The record found or created; null when none */
+            record_id: string | null;
+            run_id: string | null;
+            /** @enum {string} */
+            status: "started" | "skipped";
+        };
+        WorkflowInboundResultInput: {
+            /** @description The record was created from the body */
+            created: boolean;
+            /** @description Why no run started: `no_record`, `conditions`, `reenrollment`, `rate_limited` */
+            reason: string | null;
+            /** @description The record found or created; null when none */
+            record_id: string | null;
+            run_id: string | null;
+            /** @enum {string} */
+            status: "started" | "skipped";
+        };
         WorkflowInput: {
             created_at: string;
             /** @description The latest version’s definition (WorkflowDefinition) */
@@ -16970,6 +17026,18 @@ export interface components {
             /** @description Up to 200 records to run it on */
             record_ids?: string[];
         };
+        WorkflowSecrets: {
+            /** @description The secret URL that starts it, for an `inbound_webhook` trigger (POST JSON to it); null for other triggers */
+            inbound_url: string | null;
+            /** @description The Standard Webhooks secret (`whsec_...`) its `call_webhook` steps sign with: verify the `webhook-signature` header with it */
+            signing_secret: string;
+        };
+        WorkflowSecretsInput: {
+            /** @description The secret URL that starts it, for an `inbound_webhook` trigger (POST JSON to it); null for other triggers */
+            inbound_url: string | null;
+            /** @description The Standard Webhooks secret (`whsec_...`) its `call_webhook` steps sign with: verify the `webhook-signature` header with it */
+            signing_secret: string;
+        };
         WorkflowStatusChange: {
             lock_version?: number;
         };
@@ -17137,6 +17205,92 @@ export interface components {
             to?: string;
             /** @constant */
             type: "send_email";
+        } | {
+            /** @description Extra keys of the body’s `data`, each a template (`{{record.email}}`) */
+            data?: {
+                [key: string]: string;
+            };
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            /**
+             * @description Send the record’s fields under `record`
+             * @default true
+             */
+            include_record: boolean;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "call_webhook";
+            /** @description An http(s) URL; a private, loopback or link-local address only when the operator allows its host */
+            url: string;
+        } | {
+            body: string;
+            /**
+             * Format: uuid
+             * @description The SMS channel it is sent from
+             */
+            channel_id: string;
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @description A phone field of the record; default `phone` */
+            to?: string;
+            /** @constant */
+            type: "send_sms";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** Format: uuid */
+            sequence_id: string;
+            /** @constant */
+            type: "enroll_in_sequence";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /**
+             * Format: uuid
+             * @description Only this sequence; every sequence when absent
+             */
+            sequence_id?: string;
+            /** @constant */
+            type: "remove_from_sequence";
         } | {
             /** @description Go on now if it is within these hours in the contact’s time zone, else wait until they open */
             business_hours?: {
@@ -17402,6 +17556,92 @@ export interface components {
             /** @constant */
             type: "send_email";
         } | {
+            /** @description Extra keys of the body’s `data`, each a template (`{{record.email}}`) */
+            data?: {
+                [key: string]: string;
+            };
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            /**
+             * @description Send the record’s fields under `record`
+             * @default true
+             */
+            include_record: boolean;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @constant */
+            type: "call_webhook";
+            /** @description An http(s) URL; a private, loopback or link-local address only when the operator allows its host */
+            url: string;
+        } | {
+            body: string;
+            /**
+             * Format: uuid
+             * @description The SMS channel it is sent from
+             */
+            channel_id: string;
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** @description A phone field of the record; default `phone` */
+            to?: string;
+            /** @constant */
+            type: "send_sms";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /** Format: uuid */
+            sequence_id: string;
+            /** @constant */
+            type: "enroll_in_sequence";
+        } | {
+            /** @description The step’s id: unique in the definition */
+            id: string;
+            label?: string;
+            /**
+             * @description The steps run after this one (parallel branches)
+             * @default []
+             */
+            next: string[];
+            position?: {
+                x: number;
+                y: number;
+            };
+            /**
+             * Format: uuid
+             * @description Only this sequence; every sequence when absent
+             */
+            sequence_id?: string;
+            /** @constant */
+            type: "remove_from_sequence";
+        } | {
             /** @description Go on now if it is within these hours in the contact’s time zone, else wait until they open */
             business_hours?: {
                 /**
@@ -17644,6 +17884,27 @@ export interface components {
         } | {
             /** @description A filter tree the record must match */
             conditions?: components["schemas"]["FilterNode"];
+            /**
+             * @description Create the record when none matches
+             * @default false
+             */
+            create: boolean;
+            /** @description How the record the run is on is found from the body */
+            match: {
+                /** @description The field the record is found by: `email` for contacts */
+                field: string;
+                /** @description Where the value is in the body: `email`, `contact.email` */
+                key: string;
+            };
+            /** @constant */
+            type: "inbound_webhook";
+            /** @description A created record’s other fields: field key -> path in the body */
+            values?: {
+                [key: string]: string;
+            };
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNode"];
             /** @constant */
             type: "manual";
         };
@@ -17738,6 +17999,27 @@ export interface components {
             timezone: string;
             /** @constant */
             type: "schedule";
+        } | {
+            /** @description A filter tree the record must match */
+            conditions?: components["schemas"]["FilterNodeInput"];
+            /**
+             * @description Create the record when none matches
+             * @default false
+             */
+            create: boolean;
+            /** @description How the record the run is on is found from the body */
+            match: {
+                /** @description The field the record is found by: `email` for contacts */
+                field: string;
+                /** @description Where the value is in the body: `email`, `contact.email` */
+                key: string;
+            };
+            /** @constant */
+            type: "inbound_webhook";
+            /** @description A created record’s other fields: field key -> path in the body */
+            values?: {
+                [key: string]: string;
+            };
         } | {
             /** @description A filter tree the record must match */
             conditions?: components["schemas"]["FilterNodeInput"];
@@ -53484,6 +53766,133 @@ export interface operations {
             };
         };
     };
+    postWorkflowInbound: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                org_id: string;
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowInboundResult"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listHandoffQueues: {
         parameters: {
             query?: never;
@@ -69198,6 +69607,118 @@ export interface operations {
             };
             /** @description The body is not in a media type this operation reads (`unsupported_media_type`) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but refers to something that cannot be used (`reference_not_found`, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (`rate_limited`), with `Retry-After` in seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database did not answer in time (`statement_timeout`) or the server is shutting down; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWorkflowSecrets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowSecrets"];
+                };
+            };
+            /** @description The request is invalid: `validation_failed` (with `errors[]`, one per field), `invalid_json`, `invalid_query` and the like */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid session (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session may not do this (`forbidden`, `no_organization`), or a cookie-borne mutation came from an untrusted Origin (`csrf_rejected`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or another organization’s (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (`unique_violation`, `last_admin`, ...) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path parameter is longer than the server accepts (`uri_too_long`) */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };

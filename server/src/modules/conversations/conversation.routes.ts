@@ -45,6 +45,7 @@ import { announceInbox, inboxTopic } from './inbox-stream.js';
 import { existingWatchersOf } from './mailbox-watch.js';
 import { registerProviderWebhooks } from './provider.routes.js';
 import { retryMessage } from './send.service.js';
+import './sms-workflow.action.js';
 import { isTwilioSignature } from './twilio.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };

@@ -48,81 +48,92 @@ export async function enroll(
 ) {
   // Organizations are global (better-auth's table): read before the tenant transaction.
   const orgZone = (await getOrganizationSettings(services, ctx)).time_zone;
-  return withTenant(services.database, ctx, async (scope) => {
-    const sequence = await sequenceIn(scope, sequenceId);
-    if (input.channel_id) {
-      // Who sends (issue 25): one of the organization's own e-mail mailboxes, else 404.
-      const { rows } = await scope.conn.query<{ kind: string }>(
-        'select kind from channels where org_id = $1 and id = $2',
-        [ctx.orgId, input.channel_id],
-      );
-      if (!rows[0] || !['email', 'local'].includes(rows[0].kind))
-        throw new AppError(404, 'not_found', `E-mail channel ${input.channel_id} was not found`, {
-          path: 'body.channel_id',
-        });
-    }
-    const steps = await stepsOf(scope, sequenceId);
-    const variants = 1 + Math.max(0, ...steps.map((s) => s.settings.variants?.length ?? 0));
-    const def = await cachedObjectDef(scope.tx, ctx.orgId, 'contact');
-    const compiled = compileListQuery(
-      def,
-      { ...(input.filter ? { filter: input.filter } : {}), limit: 1 },
-      { table: 'c', tenant: ctx },
+  return withTenant(services.database, ctx, (scope) => enrollIn(scope, services, sequenceId, input, orgZone));
+}
+
+/**
+ * `enroll` in the caller's transaction (a workflow's `enroll_in_sequence` step), with the
+ * organization's time zone read by the caller. @throws as `enroll`
+ */
+export async function enrollIn(
+  scope: TenantScope,
+  services: Services,
+  sequenceId: string,
+  input: z.infer<typeof EnrollInput>,
+  orgZone: string | null | undefined,
+) {
+  const ctx = scope.ctx;
+  const sequence = await sequenceIn(scope, sequenceId);
+  if (input.channel_id) {
+    // Who sends (issue 25): one of the organization's own e-mail mailboxes, else 404.
+    const { rows } = await scope.conn.query<{ kind: string }>(
+      'select kind from channels where org_id = $1 and id = $2',
+      [ctx.orgId, input.channel_id],
     );
-    const cap = Math.min(input.limit ?? ENROLL_CAP, ENROLL_CAP);
-    const ids = input.contact_ids
-      ? sql`and c.id = any(${`{${input.contact_ids.join(',')}}`}::uuid[])`
-      : sql``;
-    const where = sql`where c.org_id = ${ctx.orgId} and c.archived_at is null and ${compiled.where} ${ids}`;
-    const matching = sql`from contacts c ${where}`;
-    const busy = sql`exists (select 1 from sequence_enrollments e where e.org_id = ${ctx.orgId}
-      and e.contact_id = c.id and e.status in ('active', 'paused')
-      and (e.sequence_id = ${sequenceId}::uuid or ${!sequence.settings.allow_multiple}))`;
-    const [counts] = rowsOf<{ matched: number; free: number }>(
-      await scope.tx.execute(
-        sql`select count(*)::int as matched, count(*) filter (where not ${busy})::int as free ${matching}`,
-      ),
-    );
-    const matched = counts!.matched;
-    const free = counts!.free;
-    if (input.preview)
-      return { matched, enrolled: 0, skipped: matched - Math.min(free, cap), capped: free > cap };
-    const zone = sequence.settings.time_zone ?? orgZone ?? 'UTC';
-    const startAt = input.start_at ? new Date(input.start_at) : new Date();
-    const enrolledBy = ctx.actor.id;
-    const inserted = rowsOf<{ id: string; contact_id: string; name: string | null }>(
-      await scope.tx.execute(sql`
-        with zones as materialized (select distinct name from pg_timezone_names),
-        ins as (
-          insert into sequence_enrollments
-            (org_id, sequence_id, contact_id, owner_id, channel_id, status, step_index, next_run_at, time_zone, variant, enrolled_by)
-          select ${ctx.orgId}, ${sequenceId}::uuid, c.id, coalesce(${input.owner_id ?? null}::text, c.owner_id::text),
-                 ${input.channel_id ?? null}::uuid,
-                 'active', 0, ${startAt.toISOString()}::timestamptz,
-                 coalesce(z.name, ${zone}),
-                 floor(random() * ${variants})::int, ${enrolledBy}
-            from contacts c left join zones z on z.name = c.custom->>'time_zone'
-            ${where} and not ${busy}
-           order by c.id
-           limit ${cap}
-          on conflict do nothing
-          returning id, contact_id)
-        select ins.id, ins.contact_id, nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name
-          from ins join contacts c on c.org_id = ${ctx.orgId} and c.id = ins.contact_id`),
-    );
-    await emitEvents(
-      scope,
-      services.jobs,
-      inserted.map((r) => ({
-        type: 'sequence.enrolled' as const,
-        subject: { object: 'contact', id: r.contact_id },
-        related: [{ object: 'sequence', id: sequenceId }],
-        data: { name: r.name, sequence_id: sequenceId, sequence_name: sequence.name, enrollment_id: r.id },
-      })),
-    );
-    if (inserted.length) await armTick(scope, services, startAt);
-    return { matched, enrolled: inserted.length, skipped: matched - inserted.length, capped: free > cap };
-  });
+    if (!rows[0] || !['email', 'local'].includes(rows[0].kind))
+      throw new AppError(404, 'not_found', `E-mail channel ${input.channel_id} was not found`, {
+        path: 'body.channel_id',
+      });
+  }
+  const steps = await stepsOf(scope, sequenceId);
+  const variants = 1 + Math.max(0, ...steps.map((s) => s.settings.variants?.length ?? 0));
+  const def = await cachedObjectDef(scope.tx, ctx.orgId, 'contact');
+  const compiled = compileListQuery(
+    def,
+    { ...(input.filter ? { filter: input.filter } : {}), limit: 1 },
+    { table: 'c', tenant: ctx },
+  );
+  const cap = Math.min(input.limit ?? ENROLL_CAP, ENROLL_CAP);
+  const ids = input.contact_ids ? sql`and c.id = any(${`{${input.contact_ids.join(',')}}`}::uuid[])` : sql``;
+  const where = sql`where c.org_id = ${ctx.orgId} and c.archived_at is null and ${compiled.where} ${ids}`;
+  const matching = sql`from contacts c ${where}`;
+  const busy = sql`exists (select 1 from sequence_enrollments e where e.org_id = ${ctx.orgId}
+    and e.contact_id = c.id and e.status in ('active', 'paused')
+    and (e.sequence_id = ${sequenceId}::uuid or ${!sequence.settings.allow_multiple}))`;
+  const [counts] = rowsOf<{ matched: number; free: number }>(
+    await scope.tx.execute(
+      sql`select count(*)::int as matched, count(*) filter (where not ${busy})::int as free ${matching}`,
+    ),
+  );
+  const matched = counts!.matched;
+  const free = counts!.free;
+  if (input.preview)
+    return { matched, enrolled: 0, skipped: matched - Math.min(free, cap), capped: free > cap };
+  const zone = sequence.settings.time_zone ?? orgZone ?? 'UTC';
+  const startAt = input.start_at ? new Date(input.start_at) : new Date();
+  const enrolledBy = ctx.actor.id;
+  const inserted = rowsOf<{ id: string; contact_id: string; name: string | null }>(
+    await scope.tx.execute(sql`
+      with zones as materialized (select distinct name from pg_timezone_names),
+      ins as (
+        insert into sequence_enrollments
+          (org_id, sequence_id, contact_id, owner_id, channel_id, status, step_index, next_run_at, time_zone, variant, enrolled_by)
+        select ${ctx.orgId}, ${sequenceId}::uuid, c.id, coalesce(${input.owner_id ?? null}::text, c.owner_id::text),
+               ${input.channel_id ?? null}::uuid,
+               'active', 0, ${startAt.toISOString()}::timestamptz,
+               coalesce(z.name, ${zone}),
+               floor(random() * ${variants})::int, ${enrolledBy}
+          from contacts c left join zones z on z.name = c.custom->>'time_zone'
+          ${where} and not ${busy}
+         order by c.id
+         limit ${cap}
+        on conflict do nothing
+        returning id, contact_id)
+      select ins.id, ins.contact_id, nullif(trim(concat_ws(' ', c.first_name, c.last_name)), '') as name
+        from ins join contacts c on c.org_id = ${ctx.orgId} and c.id = ins.contact_id`),
+  );
+  await emitEvents(
+    scope,
+    services.jobs,
+    inserted.map((r) => ({
+      type: 'sequence.enrolled' as const,
+      subject: { object: 'contact', id: r.contact_id },
+      related: [{ object: 'sequence', id: sequenceId }],
+      data: { name: r.name, sequence_id: sequenceId, sequence_name: sequence.name, enrollment_id: r.id },
+    })),
+  );
+  if (inserted.length) await armTick(scope, services, startAt);
+  return { matched, enrolled: inserted.length, skipped: matched - inserted.length, capped: free > cap };
 }
 
 type EnrollmentRow = {

@@ -28,6 +28,7 @@ import { sequenceAnalytics } from './sequence-analytics.service.js';
 import { defineSequenceJobs as defineTickQueue } from './sequence-runner.service.js';
 import { registerUnsubscribeRoutes } from './unsubscribe.routes.js';
 import './sequence.events.js';
+import './sequence-workflow.action.js';
 
 const IdParams = z.strictObject({ id: z.uuid() });
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };

@@ -4,7 +4,14 @@ import { type TenantContext, type TenantScope, withTenant } from '../../db/tenan
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
 import { eventDefinition } from '../../platform/events/event-catalogue.js';
 import type { Services } from '../../platform/http/types.js';
-import { checkTargetNow, OutboundError, type OutboundPolicy } from '../../platform/net/outbound-http.js';
+import {
+  checkTargetNow,
+  checkTargetUrl,
+  OutboundError,
+  type OutboundPolicy,
+  type OutboundResponse,
+  sendOutbound,
+} from '../../platform/net/outbound-http.js';
 import { compileFilter } from '../../platform/query/query.filter.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type {
@@ -15,7 +22,7 @@ import type {
   WebhookView,
 } from './webhook.dto.js';
 import { webhookAttempts, webhookDeliveries, webhookSubscriptions } from './webhook.schema.js';
-import { newSigningSecret, ROTATION_OVERLAP_HOURS, sealSecret } from './webhook-secrets.js';
+import { newSigningSecret, ROTATION_OVERLAP_HOURS, sealSecret, signedHeaders } from './webhook-secrets.js';
 import { objectOfType, TRIGGER_ALIASES } from './webhook-types.js';
 
 type SubscriptionRow = typeof webhookSubscriptions.$inferSelect;
@@ -24,6 +31,45 @@ type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export const outboundPolicyOf = (services: Services): OutboundPolicy => ({
   allowedHosts: services.config.outboundAllowedHosts,
 });
+
+/**
+ * Checks a target URL another module saves (a workflow's `call_webhook` step) without connecting,
+ * under the same SSRF guard as subscriptions: http(s), no credentials, an IP literal host public
+ * unless the operator allow-lists it (`OUTBOUND_ALLOWED_HOSTS`). A host name is checked when it is
+ * resolved, at each request. @throws OutboundError (`invalid_url`, `ssrf_loopback`...)
+ */
+export function checkOutboundTarget(services: Services, url: string): URL {
+  return checkTargetUrl(url, outboundPolicyOf(services));
+}
+
+/**
+ * POSTs JSON for another module (a workflow's `call_webhook` step) the way deliveries go out:
+ * signed per Standard Webhooks (`webhook-id` is `id`, the same on every retry, so the receiver
+ * can drop a repeat; a fresh timestamp per attempt) under each of `secrets`, through the SSRF
+ * guard (a name resolving to a private address is refused when the socket connects), with the
+ * delivery timeout (`WEBHOOK_TIMEOUT_MS`). A non-2xx status is an answer, not a throw.
+ * @throws OutboundError when no answer came (`timeout`, `connect_failed`, a refusal code)
+ */
+export function postSignedJson(
+  services: Services,
+  url: string,
+  message: { id: string; body: string; secrets: string[] },
+): Promise<OutboundResponse> {
+  return sendOutbound(
+    url,
+    {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...signedHeaders(message.secrets, message.id, message.body),
+      },
+      body: message.body,
+      timeoutMs: services.config.webhookTimeoutMs,
+      maxBodyBytes: 4096,
+    },
+    outboundPolicyOf(services),
+  );
+}
 
 export function webhookViewOf(r: SubscriptionRow): WebhookView {
   return {

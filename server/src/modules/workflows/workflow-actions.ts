@@ -11,6 +11,7 @@ import {
   deliverOnceNotifications,
 } from '../notifications/notification-delivery.service.js';
 import { moveOpportunityIn } from '../opportunities/opportunity-moves.service.js';
+import { getOrganizationSettings } from '../organizations/organization-settings.service.js';
 import { durationSeconds, type Step } from './workflow.definition.js';
 import { workflowCursors } from './workflow.schema.js';
 import {
@@ -30,13 +31,22 @@ import { renderTemplate } from './workflow-templates.js';
 export type StepContext = {
   scope: TenantScope;
   services: Services;
-  run: { id: string; workflowId: string; workflowName: string; recordId: string };
+  run: {
+    id: string;
+    workflowId: string;
+    workflowName: string;
+    recordId: string;
+    /** What started the run (the event, or an inbound webhook's `{type, body}`). */
+    trigger?: unknown;
+  };
   def: ObjectDef;
   step: Step;
   /** Polls and resumes of this step so far (a wait's). */
   attempts: number;
   /** The step's status before this execution: `queued` the first time, `waiting` when a wait resumes. */
   phase: 'start' | 'resume';
+  /** The step's output so far (what a waiting step recorded when it went to sleep), if any. */
+  previous?: unknown;
   dry: boolean;
   /** The record now (read once per step). */
   record(): Promise<Record<string, unknown>>;
@@ -60,6 +70,16 @@ export type ActionKind = {
    * a throw fails the batch, which then runs one by one through `run`. Never called dry.
    */
   runMany?(ctxs: StepContext[], scope: TenantScope): Promise<(StepOutcome | Error)[]>;
+  /**
+   * Checks the step when a definition is saved, against the tenant's data the owning module
+   * knows (a channel, a sequence): each problem with its path under the step (`.channel_id`).
+   * The definition's own checks (`workflow-validation.ts`) run first.
+   */
+  validate?(
+    scope: TenantScope,
+    step: Step,
+    object: ObjectDef,
+  ): Promise<{ path: string; code: string; message: string }[]>;
 };
 
 const actions = new Map<string, ActionKind>();
@@ -74,6 +94,9 @@ export function registerAction(type: string, kind: ActionKind): void {
   actions.set(type, kind);
 }
 
+/** The registered kind of a step type, if any (no throw). */
+export const registeredAction = (type: string): ActionKind | undefined => actions.get(type);
+
 /** @throws when no action of that type is registered (a definition from a newer version) */
 export function actionOf(type: string): ActionKind {
   const kind = actions.get(type);
@@ -81,12 +104,13 @@ export function actionOf(type: string): ActionKind {
   return kind;
 }
 
-const done = (output: Record<string, unknown>, branch?: string): StepOutcome => ({
+export const done = (output: Record<string, unknown>, branch?: string): StepOutcome => ({
   kind: 'done',
   output,
   ...(branch ? { branch } : {}),
 });
-const as = <T extends Step['type']>(ctx: StepContext, _type: T) => ctx.step as Extract<Step, { type: T }>;
+export const as = <T extends Step['type']>(ctx: StepContext, _type: T) =>
+  ctx.step as Extract<Step, { type: T }>;
 
 const listOf = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
 
@@ -301,7 +325,11 @@ registerAction('notify', {
       if (!record) return notFound(def.labelSingular, ctx.run.recordId);
       const userId = step.user === 'owner' ? (record.owner_id as string | null) : step.user;
       if (!userId) return new AppError(422, 'no_recipient', 'The record has no owner to notify');
-      const message = renderTemplate(step.message, { record, workflow: { name: ctx.run.workflowName } });
+      const message = renderTemplate(step.message, {
+        record,
+        workflow: { name: ctx.run.workflowName },
+        trigger: triggerBody(ctx.run.trigger),
+      });
       return { ctx, userId, message, name: names.get(ctx.run.recordId) ?? null };
     });
     const ok = planned.filter((p): p is Exclude<(typeof planned)[number], Error> => !(p instanceof Error));
@@ -398,11 +426,10 @@ async function contactZone(ctx: StepContext, stepZone: string | undefined): Prom
   const own = ((record.custom ?? {}) as Record<string, unknown>).time_zone ?? record.time_zone;
   if (typeof own === 'string' && isZone(own)) return own;
   if (stepZone && isZone(stepZone)) return stepZone;
-  const { rows } = await ctx.scope.conn.query<{ zone: string }>(
-    'select time_zone as zone from organizations where id = $1',
-    [ctx.scope.ctx.orgId],
-  );
-  return rows[0]?.zone && isZone(rows[0].zone) ? rows[0].zone : 'UTC';
+  // Organizations are global (better-auth's table): read through their service, not the tenant's
+  // connection, which may not read them.
+  const zone = (await getOrganizationSettings(ctx.services, ctx.scope.ctx)).time_zone;
+  return zone && isZone(zone) ? zone : 'UTC';
 }
 
 registerAction('wait', {
@@ -475,6 +502,12 @@ export const runData = (ctx: Pick<StepContext, 'run'>, name: string | null) => (
   run_id: ctx.run.id,
 });
 
+/** The posted body of an inbound webhook's run (what `{{trigger.x}}` reads), else nothing. */
+export const triggerBody = (trigger: unknown) =>
+  (trigger as { type?: string; body?: unknown } | undefined)?.type === 'inbound_webhook'
+    ? (trigger as { body?: unknown }).body
+    : undefined;
+
 /** A step's context over `scope` (the record read lazily, once). */
 export function stepContext(base: Omit<StepContext, 'record' | 'render'>): StepContext {
   let record: Promise<Record<string, unknown>> | undefined;
@@ -486,6 +519,10 @@ export function stepContext(base: Omit<StepContext, 'record' | 'render'>): StepC
     ...base,
     record: read,
     render: async (text) =>
-      renderTemplate(text, { record: await read(), workflow: { name: base.run.workflowName } }),
+      renderTemplate(text, {
+        record: await read(),
+        workflow: { name: base.run.workflowName },
+        trigger: triggerBody(base.run.trigger),
+      }),
   };
 }

@@ -215,6 +215,19 @@ export function batchWriter(def: ObjectDef): BatchWrite | undefined {
   return write;
 }
 
+/**
+ * A new contact's primary `email` and `phone` (the registry's fields) as the contacts' write path
+ * takes them: `emails: [{value}]`, `phones: [{number}]`.
+ */
+function contactValues(values: Record<string, unknown>): Record<string, unknown> {
+  const { email, phone, ...rest } = values;
+  return {
+    ...rest,
+    ...(email !== undefined && email !== null && email !== '' ? { emails: [{ value: String(email) }] } : {}),
+    ...(phone !== undefined && phone !== null && phone !== '' ? { phones: [{ number: String(phone) }] } : {}),
+  };
+}
+
 /** Creates a record of `def` through its object's write path. @returns its id */
 export async function createRecordOf(
   scope: TenantScope,
@@ -222,7 +235,7 @@ export async function createRecordOf(
   def: ObjectDef,
   values: Record<string, unknown>,
 ): Promise<string> {
-  const input = writeInput(def, values);
+  const input = writeInput(def, def.key === 'contact' ? contactValues(values) : values);
   const writer = WRITERS[def.key];
   if (writer) return (await writer.createIn(scope, services, parsed(writer.create, input))).id;
   return (await createRecordIn(scope, services, def.key, parsed(RecordWrite, input))).id;

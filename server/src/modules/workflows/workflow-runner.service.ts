@@ -135,7 +135,7 @@ export async function runStep(services: Services, job: StepJob): Promise<void> {
 
 type RunRow = typeof workflowRuns.$inferSelect;
 type StepRow = typeof workflowSteps.$inferSelect;
-type RunRef = { id: string; workflowId: string; workflowName: string; recordId: string };
+type RunRef = { id: string; workflowId: string; workflowName: string; recordId: string; trigger?: unknown };
 type Item = { run: RunRow; row: StepRow; step: Step | undefined; ctx?: StepContext };
 type Result = { outcome: StepOutcome } | { error: string };
 
@@ -206,6 +206,7 @@ async function runLevel(
       workflowId,
       workflowName: workflow?.name ?? '',
       recordId: run.recordId,
+      trigger: run.trigger,
     });
     const items: Item[] = live.map((row) => {
       const run = runOf.get(row.runId)!;
@@ -234,6 +235,7 @@ async function runLevel(
           step: item.step!,
           attempts: item.row.attempts,
           phase: item.row.status === 'waiting' ? 'resume' : 'start',
+          previous: item.row.output,
           dry: false,
         });
       }

@@ -14,7 +14,7 @@ import { actionOf, stepContext } from './workflow-actions.js';
 import { enrollIn } from './workflow-enrollment.service.js';
 import { readRecord, recordMatches } from './workflow-records.js';
 import { cancelRunIn, replayRunIn } from './workflow-runner.service.js';
-import { validateDefinition } from './workflow-validation.js';
+import { urlCheck, validateDefinition } from './workflow-validation.js';
 
 const iso = (v: string | null) => (v === null ? null : new Date(v).toISOString());
 
@@ -220,7 +220,8 @@ export async function testRun(
       const { row, version } = await loadWorkflow(scope, id);
       const def = await objectDef(scope.tx, ctx.orgId, row.object);
       const definition = input.definition ?? (version.definition as Definition);
-      if (input.definition) await validateDefinition(scope, def, definition, { activating: false });
+      if (input.definition)
+        await validateDefinition(scope, def, definition, { activating: false, checkUrl: urlCheck(services) });
       await readRecord(scope, def, input.record_id).catch(() => {
         throw new AppError(404, 'not_found', `No ${def.labelSingular.toLowerCase()} has this id`, {
           path: 'body.record_id',

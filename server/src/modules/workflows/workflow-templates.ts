@@ -10,8 +10,25 @@ export function templateVariables(text: string): string[] {
   return [...text.matchAll(VARIABLE)].map((m) => m[1]!);
 }
 
-/** What a template's variables are read from: the record as the query language returns it. */
-export type TemplateContext = { record: Record<string, unknown>; workflow: { name: string } };
+/**
+ * What a template's variables are read from: the record as the query language returns it, and
+ * for an inbound webhook's run the posted body (`{{trigger.contact.email}}`, any depth).
+ */
+export type TemplateContext = {
+  record: Record<string, unknown>;
+  workflow: { name: string };
+  trigger?: unknown;
+};
+
+/** The value at a dotted path (`contact.email`, `items.0.sku`) in a JSON value; undefined when absent. */
+export function valueAt(value: unknown, path: string): unknown {
+  let at: unknown = value;
+  for (const key of path.split('.')) {
+    if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at;
+}
 
 const asText = (value: unknown): string => {
   if (value === null || value === undefined) return '';
@@ -25,7 +42,10 @@ const asText = (value: unknown): string => {
 
 /** `text` with each variable replaced by its value in `context`. */
 export function renderTemplate(text: string, context: TemplateContext): string {
-  return renderVariables(text, { record: context.record, workflow: context.workflow });
+  const withTrigger = text.replace(VARIABLE, (whole, name: string) =>
+    name.startsWith('trigger.') ? asText(valueAt(context.trigger, name.slice(8))) : whole,
+  );
+  return renderVariables(withTrigger, { record: context.record, workflow: context.workflow });
 }
 
 /**

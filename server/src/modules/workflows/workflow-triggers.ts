@@ -130,3 +130,5 @@ registerTrigger('message_received', {
 registerTrigger('schedule', { events: [], matches: () => false });
 registerTrigger('date_reached', { events: [], matches: () => false });
 registerTrigger('manual', { events: [], matches: () => false });
+// A POST to the workflow's secret URL starts it (`workflow-inbound.service.ts`).
+registerTrigger('inbound_webhook', { events: [], matches: () => false });

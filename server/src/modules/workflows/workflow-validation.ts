@@ -1,12 +1,16 @@
 import type { TenantScope } from '../../db/tenant.js';
 import { assertMember } from '../../platform/access/membership.js';
 import { AppError, type FieldError } from '../../platform/errors/app-error.js';
+import type { Services } from '../../platform/http/types.js';
+import { OutboundError } from '../../platform/net/outbound-http.js';
 import { compileFilter } from '../../platform/query/query.filter.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
 import { isZone } from '../../platform/time/sending-window.js';
 import { stageNamesIn } from '../pipelines/stage-names.service.js';
+import { checkOutboundTarget } from '../webhooks/webhook.service.js';
 import { type Definition, type Step, successorsOf, type Trigger } from './workflow.definition.js';
+import { registeredAction } from './workflow-actions.js';
 import { isValidCron } from './workflow-schedule.js';
 import { templateVariables } from './workflow-templates.js';
 
@@ -16,6 +20,11 @@ const TRIGGER_OBJECTS: Partial<Record<Trigger['type'], string>> = {
   opportunity_lost: 'opportunity',
   task_overdue: 'task',
   message_received: 'contact',
+};
+
+/** The SSRF guard's check of a `call_webhook` URL at save time (the outgoing webhooks' rule). */
+export const urlCheck = (services: Services) => (url: string) => {
+  checkOutboundTarget(services, url);
 };
 
 /** Who may read a field in a condition: the author's field rights (every field, until field-level profiles exist). */
@@ -37,7 +46,12 @@ export async function validateDefinition(
   scope: TenantScope,
   object: ObjectDef,
   definition: Definition,
-  options: { activating: boolean; readable?: FieldReadable },
+  options: {
+    activating: boolean;
+    readable?: FieldReadable;
+    /** Checks a `call_webhook` URL without connecting (the SSRF guard). @throws OutboundError */
+    checkUrl: (url: string) => void;
+  },
 ): Promise<void> {
   const problems: FieldError[] = [];
   const at = (path: string) => `body.definition${path}`;
@@ -113,6 +127,18 @@ export async function validateDefinition(
         message: 'No form of this organization has this id',
       });
   }
+  if (trigger.type === 'inbound_webhook') {
+    const field = hasField(object, trigger.match.field);
+    if (!field)
+      fail('.trigger.match.field', `Unknown field "${trigger.match.field}" on ${object.labelPlural}`);
+    else if (!field.filterable)
+      fail('.trigger.match.field', `${field.label} cannot be used to find ${object.labelPlural}`);
+    for (const key of Object.keys(trigger.values ?? {})) {
+      const f = hasField(object, key);
+      if (!f || !WRITABLE(f))
+        fail(`.trigger.values.${key}`, `Unknown field "${key}" on ${object.labelPlural}`);
+    }
+  }
   if (trigger.type === 'schedule' && !isValidCron(trigger.cron, trigger.timezone))
     fail('.trigger.cron', 'Not a valid five-field cron expression (or time zone)');
   const condition = (node: unknown, path: string) => {
@@ -136,6 +162,7 @@ export async function validateDefinition(
       const [root, key, ...rest] = name.split('.');
       const known =
         (root === 'workflow' && key === 'name' && rest.length === 0) ||
+        (root === 'trigger' && key !== undefined && trigger.type === 'inbound_webhook') ||
         (root === 'record' && key !== undefined && rest.length === 0 && hasField(object, key));
       if (!known) fail(path, `Unknown template variable {{${name}}}`, 'unknown_template_variable');
     }
@@ -219,6 +246,26 @@ export async function validateDefinition(
           );
         break;
       }
+      case 'send_sms': {
+        variables(step.body, `${p}.body`);
+        const field = hasField(object, step.to ?? 'phone');
+        if (field?.type !== 'phone')
+          fail(`${p}.to`, `Name a field of ${object.labelPlural} holding a phone number`);
+        break;
+      }
+      case 'enroll_in_sequence':
+      case 'remove_from_sequence':
+        if (object.key !== 'contact') fail(`${p}.type`, 'Only contacts are enrolled in sequences');
+        break;
+      case 'call_webhook':
+        try {
+          options.checkUrl(step.url);
+        } catch (error) {
+          if (!(error instanceof OutboundError)) throw error;
+          problems.push({ path: at(`${p}.url`), code: error.code, message: error.message });
+        }
+        for (const [key, text] of Object.entries(step.data ?? {})) variables(text, `${p}.data.${key}`);
+        break;
       case 'wait':
         if (
           [step.duration, step.until, step.time_of_day, step.business_hours].filter((x) => x !== undefined)
@@ -239,6 +286,12 @@ export async function validateDefinition(
       case 'exit':
         break;
     }
+  }
+  for (const [index, step] of steps.entries()) {
+    const check = registeredAction(step.type)?.validate;
+    if (!check) continue;
+    for (const problem of await check(scope, step, object))
+      problems.push({ ...problem, path: at(`.steps[${index}]${problem.path}`) });
   }
   if (trigger.type === 'record_updated') {
     const watched = trigger.fields?.length ? trigger.fields : [...writes];

@@ -34,6 +34,11 @@ const Duration = z
   })
   .describe('A duration: `{amount: 1, unit: "days"}`');
 
+/** A dotted path into a JSON body: `email`, `contact.email`, `items.0.sku`. */
+const BodyPath = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,80}(\.[A-Za-z0-9_-]{1,80}){0,7}$/, 'a dotted path of keys: contact.email');
+
 const stepBase = { id: StepId, position: Position, label: z.string().max(200).optional() };
 
 // Triggers ------------------------------------------------------------------------------------
@@ -54,6 +59,12 @@ const stepBase = { id: StepId, position: Position, label: z.string().max(200).op
  *   date-time field, custom objects included. Checked every `DATE_SCAN_MINUTES` (a date field's
  *   records start once a day, at midnight UTC; a date-time field's within the scan interval).
  * - `schedule`: every record matching `conditions`, on a cron (`"0 9 * * 1"`, in `timezone`).
+ * - `inbound_webhook` `{match: {field, key}, create?, values?}`: a POST of JSON to the workflow's
+ *   secret URL (`GET /workflows/{id}/secrets`) starts a run on the record whose `field` equals the
+ *   body's value at `key` (a dotted path: `email`, `contact.email`), as HubSpot's webhook trigger
+ *   matches a record by a property; with `create`, a record is created when none matches, its
+ *   `field` and the `values` (field key -> path in the body) taken from the body, as GoHighLevel's
+ *   inbound webhook feeds a create-contact step. Templates read the body as `{{trigger.<path>}}`.
  * - `manual`: started from a record or a bulk selection (`POST /workflows/{id}/runs`).
  * New trigger kinds (form submitted, inbound message, inbound webhook, date reached) plug into
  * `workflow-triggers.ts` (`registerTrigger`), with their schema added here.
@@ -103,6 +114,21 @@ export const Trigger = z
       timezone: z.string().max(64).default('UTC'),
       ...conditions,
     }),
+    z.strictObject({
+      type: z.literal('inbound_webhook'),
+      match: z
+        .strictObject({
+          field: z.string().min(1).max(80).describe('The field the record is found by: `email` for contacts'),
+          key: BodyPath.describe('Where the value is in the body: `email`, `contact.email`'),
+        })
+        .describe('How the record the run is on is found from the body'),
+      create: z.boolean().default(false).describe('Create the record when none matches'),
+      values: z
+        .record(z.string().min(1).max(80), BodyPath)
+        .optional()
+        .describe('A created record’s other fields: field key -> path in the body'),
+      ...conditions,
+    }),
     z.strictObject({ type: z.literal('manual'), ...conditions }),
   ])
   .meta({ id: 'WorkflowTrigger' });
@@ -130,7 +156,19 @@ export type TriggerType = Trigger['type'];
  *   `timeout_next` when the timeout passes first;
  * - `if_else` `{condition, if_true, if_false}` on the record's current state;
  * - `exit`: ends the whole run (other branches are cancelled).
- * Other action kinds (call a webhook, sequences, SMS) register with `workflow-actions.ts`
+ * - `call_webhook` `{url, data?, include_record?}`: POSTs JSON (the run, the record's fields and
+ *   `data`, whose values are templates) signed per Standard Webhooks with the workflow's signing
+ *   secret (`GET /workflows/{id}/secrets`), through the outgoing webhooks' SSRF guard; retried on
+ *   5xx, 408, 429, timeouts and refused connections on the deliveries' schedule
+ *   (`WEBHOOK_RETRY_SCHEDULE_SECONDS`), the `webhook-id` the same on every attempt
+ *   (`workflow-webhook.action.ts`).
+ * - `send_sms` `{channel_id, to?, body}`: a text on the organization's SMS channel (Twilio) to the
+ *   record's phone (`to`: a phone field, default `phone`), in the contact's thread of the inbox;
+ *   skipped (not failed) when the number is suppressed (STOP) or the contact withdrew consent
+ *   (`conversations/sms-workflow.action.ts`);
+ * - `enroll_in_sequence` `{sequence_id}` / `remove_from_sequence` `{sequence_id?}` (absent: every
+ *   sequence): contacts only, through the sequences' enrollment (`sequences/sequence-workflow.action.ts`).
+ * Action kinds other modules own register with `workflow-actions.ts`
  * (`registerAction`) and add their schema here.
  */
 export const Step = z
@@ -195,6 +233,43 @@ export const Step = z
       to: z.string().max(80).optional(),
       subject: Template.max(300),
       body: Template,
+      next: Next,
+    }),
+    z.strictObject({
+      ...stepBase,
+      type: z.literal('call_webhook'),
+      url: z
+        .string()
+        .min(1)
+        .max(2000)
+        .describe(
+          'An http(s) URL; a private, loopback or link-local address only when the operator allows its host',
+        ),
+      data: z
+        .record(z.string().min(1).max(80), z.string().max(5000))
+        .optional()
+        .describe('Extra keys of the body’s `data`, each a template (`{{record.email}}`)'),
+      include_record: z.boolean().default(true).describe('Send the record’s fields under `record`'),
+      next: Next,
+    }),
+    z.strictObject({
+      ...stepBase,
+      type: z.literal('send_sms'),
+      channel_id: z.uuid().describe('The SMS channel it is sent from'),
+      to: z.string().max(80).optional().describe('A phone field of the record; default `phone`'),
+      body: Template.max(1600),
+      next: Next,
+    }),
+    z.strictObject({
+      ...stepBase,
+      type: z.literal('enroll_in_sequence'),
+      sequence_id: z.uuid(),
+      next: Next,
+    }),
+    z.strictObject({
+      ...stepBase,
+      type: z.literal('remove_from_sequence'),
+      sequence_id: z.uuid().optional().describe('Only this sequence; every sequence when absent'),
       next: Next,
     }),
     z.strictObject({

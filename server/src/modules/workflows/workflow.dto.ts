@@ -59,6 +59,22 @@ export const Workflow = z
     updated_at: z.string(),
   })
   .meta({ id: 'Workflow' });
+
+export const WorkflowSecrets = z
+  .object({
+    signing_secret: z
+      .string()
+      .describe(
+        'The Standard Webhooks secret (`whsec_...`) its `call_webhook` steps sign with: verify the `webhook-signature` header with it',
+      ),
+    inbound_url: z
+      .string()
+      .nullable()
+      .describe(
+        'The secret URL that starts it, for an `inbound_webhook` trigger (POST JSON to it); null for other triggers',
+      ),
+  })
+  .meta({ id: 'WorkflowSecrets' });
 export type WorkflowView = z.infer<typeof Workflow>;
 
 export const WorkflowList = z
@@ -170,3 +186,16 @@ export const ReplayInput = z
       .describe('`run`: the version the run started on; `latest`: the workflow’s latest (a fixed step)'),
   })
   .meta({ id: 'WorkflowRunReplay' });
+
+export const InboundResult = z
+  .object({
+    status: z.enum(['started', 'skipped']),
+    reason: z
+      .string()
+      .nullable()
+      .describe('Why no run started: `no_record`, `conditions`, `reenrollment`, `rate_limited`'),
+    run_id: z.uuid().nullable(),
+    record_id: z.uuid().nullable().describe('The record found or created; null when none'),
+    created: z.boolean().describe('The record was created from the body'),
+  })
+  .meta({ id: 'WorkflowInboundResult' });

@@ -4,6 +4,7 @@ import type { ApiApp, Services } from '../../platform/http/types.js';
 import { addActorNames } from '../timeline/timeline.service.js';
 import { workflowConsumer } from './workflow.consumer.js';
 import {
+  InboundResult,
   ReplayInput,
   RunListQuery,
   RunsStart,
@@ -16,20 +17,24 @@ import {
   WorkflowListQuery,
   WorkflowRun,
   WorkflowRunPage,
+  WorkflowSecrets,
   WorkflowStatusChange,
   WorkflowUpdate,
 } from './workflow.dto.js';
 import {
   createWorkflow,
   getWorkflow,
+  getWorkflowSecrets,
   listWorkflows,
   setWorkflowStatus,
   updateWorkflow,
 } from './workflow.service.js';
+import { INBOUND_MAX_BYTES, receiveInbound } from './workflow-inbound.service.js';
 import { runStep, STEP_QUEUE, type StepJob } from './workflow-runner.service.js';
 import { cancelRun, getRun, listRuns, replayRun, startRuns, testRun } from './workflow-runs.service.js';
 import { defineScheduleJobs } from './workflow-schedule.service.js';
 import './workflow.events.js';
+import './workflow-webhook.action.js';
 
 const IdParams = z.strictObject({ id: z.uuid() });
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem };
@@ -105,6 +110,47 @@ export function registerWorkflowRoutes(app: ApiApp, services: Services): void {
       },
     },
     async (req) => getWorkflow(services, req.tenant, req.params.id),
+  );
+  app.get(
+    '/workflows/:id/secrets',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        operationId: 'getWorkflowSecrets',
+        tags,
+        summary:
+          'A workflow’s signing secret (its webhook calls are signed with it) and, for an inbound-webhook trigger, its secret URL (admins)',
+        params: IdParams,
+        response: { 200: WorkflowSecrets, ...errors },
+      },
+    },
+    async (req) => getWorkflowSecrets(services, req.tenant, req.params.id),
+  );
+  app.post(
+    '/public/workflows/:org_id/:id/inbound/:token',
+    {
+      config: { access: 'public' },
+      bodyLimit: INBOUND_MAX_BYTES,
+      schema: {
+        operationId: 'postWorkflowInbound',
+        tags,
+        summary:
+          'An inbound-webhook trigger’s secret URL (public, the token is the credential): POST a JSON object (at most 64 KiB) to start the workflow on the record it names; ' +
+          '`skipped` with `no_record` when none matches and the trigger does not create, or with the re-enrollment or rate rule that refused it',
+        params: z.strictObject({ org_id: z.uuid(), id: z.uuid(), token: z.string().min(1).max(100) }),
+        body: z.unknown(),
+        response: {
+          200: InboundResult,
+          400: Problem,
+          404: Problem,
+          409: Problem,
+          413: Problem,
+          422: Problem,
+          429: Problem,
+        },
+      },
+    },
+    async (req) => receiveInbound(services, req.params, req.body),
   );
   app.put(
     '/workflows/:id',

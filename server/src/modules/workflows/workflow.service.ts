@@ -10,7 +10,8 @@ import type { Definition } from './workflow.definition.js';
 import type { WorkflowCreateInput, WorkflowUpdateInput, WorkflowView } from './workflow.dto.js';
 import { workflows, workflowVersions } from './workflow.schema.js';
 import { scheduleNextFireIn } from './workflow-schedule.service.js';
-import { validateDefinition } from './workflow-validation.js';
+import { inboundToken, workflowSigningSecret } from './workflow-secrets.js';
+import { urlCheck, validateDefinition } from './workflow-validation.js';
 
 type Row = typeof workflows.$inferSelect;
 type VersionRow = typeof workflowVersions.$inferSelect;
@@ -84,7 +85,10 @@ const authorCtx = (ctx: TenantContext) => (ctx.actor.type === 'user' ? ctx.actor
 export async function createWorkflow(services: Services, ctx: TenantContext, input: WorkflowCreateInput) {
   return withTenant(services.database, ctx, async (scope) => {
     const def = await objectOf(scope, input.object, 'body.object');
-    await validateDefinition(scope, def, input.definition, { activating: false });
+    await validateDefinition(scope, def, input.definition, {
+      activating: false,
+      checkUrl: urlCheck(services),
+    });
     const [row] = await scope.tx
       .insert(workflows)
       .values({
@@ -184,6 +188,31 @@ export async function getWorkflow(services: Services, ctx: TenantContext, id: st
   );
 }
 
+/**
+ * A workflow's secrets, for admins: the signing secret of its webhook calls and, for an
+ * `inbound_webhook` trigger, the URL that starts it (both derived, `workflow-secrets.ts`).
+ * @throws 404 (another tenant's id too)
+ */
+export async function getWorkflowSecrets(services: Services, ctx: TenantContext, id: string) {
+  return withTenant(
+    services.database,
+    ctx,
+    async (scope) => {
+      const { row, version } = await loadWorkflow(scope, id);
+      const trigger = (version.definition as Definition).trigger;
+      const { secret, baseUrl } = services.config;
+      return {
+        signing_secret: workflowSigningSecret(secret, ctx.orgId, row.id),
+        inbound_url:
+          trigger.type === 'inbound_webhook'
+            ? `${baseUrl.replace(/\/$/, '')}/api/v1/public/workflows/${ctx.orgId}/${row.id}/inbound/${inboundToken(secret, ctx.orgId, row.id)}`
+            : null,
+      };
+    },
+    { readOnly: true },
+  );
+}
+
 /** @throws 409 `stale_version` when `lockVersion` is not the workflow's current one */
 function assertFresh(row: Row, lockVersion: number | undefined) {
   if (lockVersion !== undefined && lockVersion !== row.lockVersion)
@@ -214,7 +243,10 @@ export async function updateWorkflow(
     let current = version;
     if (input.definition && !sameJson(input.definition, version.definition)) {
       const def = await objectOf(scope, row.object, 'body.object');
-      await validateDefinition(scope, def, input.definition, { activating: row.status === 'active' });
+      await validateDefinition(scope, def, input.definition, {
+        activating: row.status === 'active',
+        checkUrl: urlCheck(services),
+      });
       if (version.activatedAt) {
         current = (
           await scope.tx
@@ -291,6 +323,7 @@ export async function setWorkflowStatus(
     if (status === 'active') {
       await validateDefinition(scope, await objectOf(scope, row.object, 'body.object'), definition, {
         activating: true,
+        checkUrl: urlCheck(services),
       });
       if (!version.activatedAt)
         current = (

@@ -57,6 +57,10 @@ const TEMPLATES: Record<string, Record<string, unknown>> = {
   notify: { user: 'owner', message: 'Have a look at {{record.first_name}}' },
   send_email: { subject: 'Hello {{record.first_name}}', body: 'Hello {{record.first_name}},\n\n' },
   create_record: { object: 'task', values: {} },
+  call_webhook: { url: 'https://', data: { note: '{{record.first_name}}' }, include_record: true },
+  send_sms: { channel_id: '', body: 'Hi {{record.first_name}}' },
+  enroll_in_sequence: { sequence_id: '' },
+  remove_from_sequence: {},
   move_stage: { stage_id: '' },
   wait: { duration: { amount: 1, unit: 'days' } },
   wait_condition: {
@@ -78,6 +82,10 @@ const ACTIONS = [
   'send_email',
   'create_record',
   'move_stage',
+  'call_webhook',
+  'send_sms',
+  'enroll_in_sequence',
+  'remove_from_sequence',
 ];
 const TRIGGERS = [
   'record_created',
@@ -88,9 +96,61 @@ const TRIGGERS = [
   'opportunity_won',
   'opportunity_lost',
   'task_overdue',
+  'form_submitted',
+  'message_received',
+  'date_reached',
   'schedule',
+  'inbound_webhook',
   'manual',
 ];
+
+/** A trigger's settings when the author picks its type (the server checks them). */
+const TRIGGER_TEMPLATES: Record<string, Record<string, unknown>> = {
+  tag_added: { tag: 'lead' },
+  tag_removed: { tag: 'lead' },
+  date_reached: { field: 'expected_close_date', offset: { amount: 3, unit: 'days' }, direction: 'before' },
+  schedule: { cron: '0 9 * * 1', timezone: 'UTC' },
+  inbound_webhook: { match: { field: 'email', key: 'email' }, create: false, values: {} },
+};
+
+/** Literal addresses the server's SSRF guard refuses (loopback, private, link-local, metadata). */
+const PRIVATE_HOST =
+  /^(localhost|.*\.localhost|127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|172\.(1[6-9]|2\d|3[01])\.\d+\.\d+|169\.254\.\d+\.\d+|0\.0\.0\.0|\[::1?\]|\[f[cd][0-9a-f:]*\]|\[fe80:[0-9a-f:]*\])$/i;
+
+/**
+ * What the builder can tell before asking the server (which checks everything again on save and
+ * activation): a webhook URL that is not http(s) or names a private address, an empty reference.
+ */
+export function localProblems(definition: Definition): string[] {
+  const problems: string[] = [];
+  for (const step of definition.steps) {
+    if (step.type === 'call_webhook') {
+      const raw = String(step.url ?? '');
+      let url: URL | null = null;
+      try {
+        url = new URL(raw);
+      } catch {
+        problems.push(`Step ${step.id}: “${raw}” is not a URL`);
+      }
+      if (url && url.protocol !== 'http:' && url.protocol !== 'https:')
+        problems.push(`Step ${step.id}: only http and https URLs can be called`);
+      else if (url && PRIVATE_HOST.test(url.hostname))
+        problems.push(
+          `Step ${step.id}: ${url.hostname} is a private, loopback or link-local address (allowed only when the operator allows the host)`,
+        );
+    }
+    if (step.type === 'send_sms' && !step.channel_id)
+      problems.push(`Step ${step.id}: choose the SMS channel`);
+    if (step.type === 'enroll_in_sequence' && !step.sequence_id)
+      problems.push(`Step ${step.id}: choose the sequence`);
+  }
+  if (definition.trigger.type === 'inbound_webhook') {
+    const match = definition.trigger.match as { field?: string; key?: string } | undefined;
+    if (!match?.field || !match?.key)
+      problems.push('Trigger: say which field finds the record and where its value is in the body');
+  }
+  return problems;
+}
 
 type NodeData = {
   title: string;
@@ -265,6 +325,13 @@ export function WorkflowBuilderPage() {
     }
   }, [workflow.data, definition]);
   const graph = useMemo(() => (definition ? graphOf(definition) : { nodes: [], edges: [] }), [definition]);
+  const problems = useMemo(() => (definition ? localProblems(definition) : []), [definition]);
+  const inbound = workflow.data?.definition?.trigger as { type?: string } | undefined;
+  const secrets = useQuery({
+    queryKey: ['workflow-secrets', id],
+    enabled: inbound?.type === 'inbound_webhook',
+    queryFn: () => call(api.GET('/api/v1/workflows/{id}/secrets', { params: { path: { id } } })),
+  });
 
   const save = useMutation({
     mutationFn: () =>
@@ -427,12 +494,33 @@ export function WorkflowBuilderPage() {
               Pause
             </Button>
           ) : (
-            <Button color="teal.9" onClick={() => setStatus.mutate('activate')} loading={setStatus.isPending}>
+            <Button
+              color="teal.9"
+              onClick={() => setStatus.mutate('activate')}
+              loading={setStatus.isPending}
+              disabled={problems.length > 0}
+            >
               Validate and activate
             </Button>
           )}
         </Group>
       </Group>
+      {problems.length > 0 && (
+        <Alert color="yellow" title="Fix these before activating" data-testid="local-problems">
+          <List size="sm">
+            {problems.map((p) => (
+              <List.Item key={p}>{p}</List.Item>
+            ))}
+          </List>
+        </Alert>
+      )}
+      {secrets.data?.inbound_url && (
+        <TextInput
+          label="Inbound webhook URL (POST JSON to it; keep it secret)"
+          value={secrets.data.inbound_url}
+          readOnly
+        />
+      )}
       <Problems error={save.error ?? setStatus.error} />
       <Group align="stretch" wrap="nowrap" gap="sm">
         <Paper withBorder style={{ flex: 1, height: 560 }}>
@@ -566,7 +654,9 @@ function NodeEditor({
           data={TRIGGERS}
           value={type}
           allowDeselect={false}
-          onChange={(t) => onChange({ ...value, type: t })}
+          onChange={(t) =>
+            onChange({ ...(t && TRIGGER_TEMPLATES[t] ? TRIGGER_TEMPLATES[t] : value), type: t })
+          }
         />
       )}
       <JsonInput
