@@ -54,7 +54,7 @@ beforeAll(async () => {
     { label: 'Owner company', key: 'company', type: 'relation', relation: { object: 'company' } },
   ];
   for (const f of fields) expectStatus(await admin.client.post('/api/v1/objects/property/fields', f), 201);
-}, 60_000);
+}, 300_000);
 afterAll(() => t?.close());
 
 const CITIES = ['Porto', 'Lyon', 'Graz', 'Ghent'];

@@ -52,6 +52,7 @@ export type Kind =
   | 'webhookDelivery'
   | 'deadDelivery'
   | 'form'
+  | 'peopleForm'
   | 'consented'
   | 'file'
   | 'eraseContact'

@@ -1,4 +1,4 @@
-import { CASES, FILTER_STORED, holdsOwn, NO_IDS, ownedId, rowsOf } from './isolation-cases.js';
+import { CASES, FILTER_STORED, holdsOwn, NO_IDS, ownedId, rowsOf, WALK_OBJECT } from './isolation-cases.js';
 
 // The isolation walk's cases for webhooks, REST hooks, forms and the consent ledger (issue 31).
 
@@ -96,6 +96,19 @@ CASES['POST /api/v1/forms'] = [
       },
     }),
   },
+  {
+    // A many-to-many field's choices: records of the caller's own (another tenant's is a 422).
+    fields: { 'body.fields[].choices[]': 'contact' },
+    ok: 201,
+    send: (v) => ({
+      url: '/api/v1/forms',
+      body: {
+        name: 'Walk people form',
+        object: WALK_OBJECT,
+        fields: [{ key: 'name' }, { key: 'people', choices: [v['body.fields[].choices[]']] }],
+      },
+    }),
+  },
 ];
 CASES['GET /api/v1/forms'] = [
   { fields: {}, send: () => ({ url: '/api/v1/forms' }), holds: (r) => holdsOwn(r, 'form') },
@@ -106,6 +119,13 @@ CASES['PATCH /api/v1/forms/:id'] = [
     fields: { 'path.id': 'form', 'body.owner_id': 'user' },
     fresh: ['form'],
     send: (v) => ({ url: form(v), body: { name: 'Walked form', owner_id: v['body.owner_id'] } }),
+  },
+  {
+    fields: { 'path.id': 'peopleForm', 'body.fields[].choices[]': 'contact' },
+    send: (v) => ({
+      url: `/api/v1/forms/${v['path.id']}`,
+      body: { fields: [{ key: 'name' }, { key: 'people', choices: [v['body.fields[].choices[]']] }] },
+    }),
   },
 ];
 CASES['DELETE /api/v1/forms/:id'] = [
@@ -186,6 +206,23 @@ CASES['POST /api/v1/ai/summarize'] = [
     fields: { 'body.id': 'contact' },
     ok: 409,
     send: (v) => ({ url: '/api/v1/ai/summarize', body: { object: 'contact', id: v['body.id'] } }),
+  },
+];
+// Streamed drafts: the conversation, the record and the template are each the caller's own
+// (another tenant's is 404, its template 422); the owner meets the assistant's gate (409: not set up).
+CASES['POST /api/v1/ai/draft/stream'] = [
+  {
+    fields: { 'body.conversation_id': 'conversation', 'body.template_id': 'messageTemplate' },
+    ok: 409,
+    send: (v) => ({
+      url: '/api/v1/ai/draft/stream',
+      body: { conversation_id: v['body.conversation_id'], template_id: v['body.template_id'] },
+    }),
+  },
+  {
+    fields: { 'body.id': 'contact' },
+    ok: 409,
+    send: (v) => ({ url: '/api/v1/ai/draft/stream', body: { object: 'contact', id: v['body.id'] } }),
   },
 ];
 CASES['POST /api/v1/ai/draft-email'] = [

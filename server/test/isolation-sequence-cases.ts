@@ -61,21 +61,21 @@ CASES['DELETE /api/v1/sequences/:id'] = [
 ];
 CASES['PUT /api/v1/sequences/:id/steps'] = [
   {
-    fields: { 'path.id': 'sequence', 'body.steps[].template_id': 'messageTemplate' },
-    send: (v) => ({
-      url: `${sequence(v)}/steps`,
-      body: { steps: [{ type: 'EMAIL', subject: 'Hi', template_id: v['body.steps[].template_id'] }] },
-    }),
-  },
-  {
-    // The step kept by its id: another tenant's step is not a step of this sequence (400).
-    fields: { 'path.id': 'sequence', 'body.steps[].id': 'step' },
+    // The step kept by its id (another tenant's step is not a step of this sequence: 400) and a
+    // stored template (another tenant's: 422), in one request, so the kept step stays for the
+    // cases after this one.
+    fields: {
+      'path.id': 'sequence',
+      'body.steps[].id': 'step',
+      'body.steps[].template_id': 'messageTemplate',
+    },
     send: (v) => ({
       url: `${sequence(v)}/steps`,
       body: {
         steps: [
           { id: v['body.steps[].id'], type: 'TASK', subject: 'Follow up' },
           { type: 'WAIT', days: 1 },
+          { type: 'EMAIL', subject: 'Hi', template_id: v['body.steps[].template_id'] },
         ],
       },
     }),

@@ -490,6 +490,18 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
             kind,
           ).id,
         };
+      case 'peopleForm':
+        // A form of the walk's custom object offering one contact on its many-to-many field.
+        return {
+          peopleForm: ok(
+            await c.post('/api/v1/forms', {
+              name: `${tn.marker} people form`,
+              object: WALK_OBJECT,
+              fields: [{ key: 'name' }, { key: 'people', choices: [ids.contact] }],
+            }),
+            kind,
+          ).id,
+        };
       case 'consented': {
         // A contact who consented through the tenant's form (its ingest endpoint).
         const formView = (await c.get(`/api/v1/forms/${ids.form}`)).body as { ingest_url: string };
@@ -959,6 +971,7 @@ export function isolationWorld(t: TestApp, heldImports: Set<string>) {
     'ghlMigration',
     'webhookDelivery',
     'form',
+    'peopleForm',
     'consented',
     'auditCursor',
     'product',

@@ -150,7 +150,6 @@ export async function prepareDraft(
     if (rc.def.key === 'contact') renderTarget = { contact_id: input.id! };
     data.record = JSON.parse(rc.data);
   }
-  const g = await open(services, ctx, source, { feature: 'draft_email', template: DRAFT_REPLY_V1, target });
   let template: Awaited<ReturnType<typeof getMessageTemplate>> | undefined;
   if (input.template_id) {
     try {
@@ -164,6 +163,9 @@ export async function prepareDraft(
     }
     data.template = template.body;
   }
+  // The references are checked first (another organization's template is a 422 whether or not the
+  // assistant is set up); then the assistant's gate (configured, enabled, within budget).
+  const g = await open(services, ctx, source, { feature: 'draft_email', template: DRAFT_REPLY_V1, target });
   const { values, subject } = await templateValues(
     services,
     ctx,

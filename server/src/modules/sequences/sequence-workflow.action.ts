@@ -1,4 +1,3 @@
-import { getOrganizationSettings } from '../organizations/organization-settings.service.js';
 import { as, done, registerAction } from '../workflows/workflow-actions.js';
 import { endEnrollmentsIn, enrollIn } from './enrollment.service.js';
 import { sequenceIn } from './sequence.service.js';
@@ -22,14 +21,12 @@ registerAction('enroll_in_sequence', {
         sequence_id: sequence.id,
         would: `enroll the contact in the sequence “${sequence.name}”`,
       });
-    // Organizations are global (better-auth's table): read through their service.
-    const zone = (await getOrganizationSettings(ctx.services, ctx.scope.ctx)).time_zone;
     const result = await enrollIn(
       ctx.scope,
       ctx.services,
       step.sequence_id,
       { contact_ids: [ctx.run.recordId] },
-      zone ?? null,
+      ctx.orgTimeZone,
     );
     return done({
       sequence_id: sequence.id,

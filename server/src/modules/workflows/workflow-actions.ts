@@ -11,7 +11,6 @@ import {
   deliverOnceNotifications,
 } from '../notifications/notification-delivery.service.js';
 import { moveOpportunityIn } from '../opportunities/opportunity-moves.service.js';
-import { getOrganizationSettings } from '../organizations/organization-settings.service.js';
 import { durationSeconds, type Step } from './workflow.definition.js';
 import { workflowCursors } from './workflow.schema.js';
 import {
@@ -48,6 +47,11 @@ export type StepContext = {
   /** The step's output so far (what a waiting step recorded when it went to sleep), if any. */
   previous?: unknown;
   dry: boolean;
+  /**
+   * The organization's time zone, read before the step's transaction: organizations are global
+   * (the tenant's connection may not read them, and the embedded database has one connection).
+   */
+  orgTimeZone: string | null;
   /** The record now (read once per step). */
   record(): Promise<Record<string, unknown>>;
   render(text: string): Promise<string>;
@@ -426,9 +430,7 @@ async function contactZone(ctx: StepContext, stepZone: string | undefined): Prom
   const own = ((record.custom ?? {}) as Record<string, unknown>).time_zone ?? record.time_zone;
   if (typeof own === 'string' && isZone(own)) return own;
   if (stepZone && isZone(stepZone)) return stepZone;
-  // Organizations are global (better-auth's table): read through their service, not the tenant's
-  // connection, which may not read them.
-  const zone = (await getOrganizationSettings(ctx.services, ctx.scope.ctx)).time_zone;
+  const zone = ctx.orgTimeZone;
   return zone && isZone(zone) ? zone : 'UTC';
 }
 

@@ -5,6 +5,7 @@ import { AppError } from '../../platform/errors/app-error.js';
 import { emitEvent, emitEvents, flushDispatch } from '../../platform/events/events.js';
 import type { Services } from '../../platform/http/types.js';
 import { cachedObjectDef } from '../../platform/registry/registry.service.js';
+import { getOrganizationSettings } from '../organizations/organization-settings.service.js';
 import { type Definition, type Step, successorsOf } from './workflow.definition.js';
 import { workflowRuns, workflowSteps, workflows, workflowVersions } from './workflow.schema.js';
 import { actionOf, type StepContext, type StepOutcome, stepContext } from './workflow-actions.js';
@@ -163,6 +164,8 @@ async function runLevel(
     actor: { type: 'workflow' as const, id: workflowId },
     traceId: runTraceId(runIds[0]!),
   };
+  // Read before the transaction (see StepContext.orgTimeZone).
+  const orgTimeZone = (await getOrganizationSettings(services, ctx)).time_zone ?? null;
   return withTenant(services.database, ctx, async (base) => {
     const scope: TenantScope = { ...base, deferredDispatch: [] };
     const runs = await scope.tx
@@ -237,6 +240,7 @@ async function runLevel(
           phase: item.row.status === 'waiting' ? 'resume' : 'start',
           previous: item.row.output,
           dry: false,
+          orgTimeZone,
         });
       }
       let action: ReturnType<typeof actionOf>;

@@ -6,6 +6,7 @@ import type { Services } from '../../platform/http/types.js';
 import { compileListQuery } from '../../platform/query/query.compiler.js';
 import type { FilterNode } from '../../platform/query/query.schema.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
+import { getOrganizationSettings } from '../organizations/organization-settings.service.js';
 import { type Definition, successorsOf } from './workflow.definition.js';
 import type { RunListQuery, TestRunResult, WorkflowRun } from './workflow.dto.js';
 import { workflowRuns, workflowSteps, workflows } from './workflow.schema.js';
@@ -213,6 +214,8 @@ export async function testRun(
   id: string,
   input: { record_id: string; definition?: Definition | undefined },
 ): Promise<z.infer<typeof TestRunResult>> {
+  // Read before the transaction (see StepContext.orgTimeZone).
+  const orgTimeZone = (await getOrganizationSettings(services, ctx)).time_zone ?? null;
   return withTenant(
     services.database,
     ctx,
@@ -237,7 +240,17 @@ export async function testRun(
         if (!step) continue;
         try {
           const outcome = await actionOf(step.type).run(
-            stepContext({ scope, services, run, def, step, attempts: 0, phase: 'start', dry: true }),
+            stepContext({
+              scope,
+              services,
+              run,
+              def,
+              step,
+              attempts: 0,
+              phase: 'start',
+              dry: true,
+              orgTimeZone,
+            }),
           );
           steps.push({
             step_id: step.id,

@@ -345,6 +345,16 @@ function ValidationReport({ validation }: { validation: Validation }) {
           {c.missing.toLocaleString()} missing
         </Text>
       ))}
+      {validation.mismatches.length > 0 ? (
+        <Stack gap={2} data-testid="ghl-mismatches">
+          <Text size="sm">Missing in Cairn:</Text>
+          {validation.mismatches.slice(0, 50).map((m) => (
+            <Text size="xs" key={`${m.object}.${m.source_id}.${m.name}`}>
+              {m.object} {m.name || m.source_id}: {m.reason}
+            </Text>
+          ))}
+        </Stack>
+      ) : null}
       <Text size="sm">
         {validation.samples.length} sampled records compared field by field:{' '}
         {differences.length === 0 ? 'all the same' : `${differences.length} differences`}
