@@ -66,6 +66,8 @@ describe('OpenAPI and the reference', () => {
         // Meta's page webhook and its handshake: X-Hub-Signature-256 and the verify token are the credentials (issue 31).
         'receiveMetaWebhook',
         'verifyMetaWebhook',
+        // A workflow's inbound webhook: the secret token in its URL is the credential (issue 24).
+        'postWorkflowInbound',
         // A sequence e-mail's unsubscribe page and RFC 8058 one-click: the signed token is the credential (issue 25).
         'showUnsubscribePage',
         'unsubscribe',
