@@ -28,6 +28,15 @@ type SendJob = { org_id: string; message_id: string };
  */
 const SEND_BATCH = 50;
 
+/**
+ * Messages of a batch claimed, handed to their transports and recorded together (a wave): a
+ * worker killed mid-batch leaves at most one wave `sending` (in doubt) rather than the whole fetch
+ * (its later waves are still `queued`, sent by the next worker). Ten is twice a mailbox's pooled
+ * SMTP connections (`pooledSmtpTransportOf`: 5), so the pool stays busy; two transactions per
+ * ten messages.
+ */
+const SEND_WAVE = 10;
+
 /** Retries of a send that failed for a passing reason (a network error, a 4xx SMTP answer, Twilio 429/5xx), seconds. */
 const RETRY_SCHEDULE_S = [30, 120, 600];
 
@@ -319,9 +328,10 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
 }
 
 /**
- * The send jobs of one fetch, set-based (issue 25), per organization:
+ * The send jobs of one fetch, set-based (issue 25), per organization and in waves of
+ * `SEND_WAVE` messages:
  *
- * 1. one transaction claims every message of the batch still `queued` in one statement (`queued`
+ * 1. one transaction claims every message of the wave still `queued` in one statement (`queued`
  *    -> `sending` with `claimed_at`, `for update skip locked`), reads their mailboxes and the
  *    suppression list for all their recipients, and commits before anything is sent, so a message
  *    is never sent twice however often its job runs;
@@ -329,9 +339,9 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
  *    provider's API, Twilio);
  * 3. one transaction records every outcome (`sent` with the provider's id; `queued` again with a
  *    retry job for a passing failure; `failed` with the provider's reason, retried by hand:
- *    `POST /messages/:id/retry`) and the batch's `message.sent` / `message.failed` events.
+ *    `POST /messages/:id/retry`) and the wave's `message.sent` / `message.failed` events.
  *
- * A message of the batch not `queued` was claimed before: by a live worker (looked at again when
+ * A message of the wave not `queued` was claimed before: by a live worker (looked at again when
  * the claim's lease ends), or one killed mid-send; such messages are settled together by their
  * mailbox's sent copy (`sentCopiesOf`): marked sent, sent now (claimed again), or `failed` in
  * doubt for a person.
@@ -339,10 +349,14 @@ export async function sendMessage(services: Services, job: SendJob): Promise<voi
 export async function sendMessages(services: Services, jobs: SendJob[]): Promise<void> {
   const byOrg = new Map<string, string[]>();
   for (const job of jobs) byOrg.set(job.org_id, [...(byOrg.get(job.org_id) ?? []), job.message_id]);
-  for (const [orgId, ids] of byOrg) await sendBatchOf(services, orgId, [...new Set(ids)]);
+  for (const [orgId, ids] of byOrg) {
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += SEND_WAVE)
+      await sendWaveOf(services, orgId, unique.slice(i, i + SEND_WAVE));
+  }
 }
 
-async function sendBatchOf(services: Services, orgId: string, ids: string[]): Promise<void> {
+async function sendWaveOf(services: Services, orgId: string, ids: string[]): Promise<void> {
   const ctx: TenantContext = { orgId, actor: { type: 'system', id: null } };
   const taken = await withTenant(services.database, ctx, async (scope) => {
     const claimed = await scope.tx
