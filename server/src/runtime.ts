@@ -8,7 +8,7 @@ import { migrate } from './db/migrate.js';
 import { defineBroadcastJobs } from './modules/broadcasts/broadcast.routes.js';
 import { closeSmtpPools } from './modules/conversations/channel.service.js';
 import { defineChannelJobs } from './modules/conversations/email-sync.service.js';
-import { defineSendJobs, scheduleSendSweep } from './modules/conversations/send.service.js';
+import { defineSendJobs, scheduleSendSweep } from './modules/conversations/send-batch.service.js';
 import { defineRetentionJobs } from './modules/gdpr/retention.service.js';
 import { defineImportQueue } from './modules/imports/import.routes.js';
 import { defineDuplicateJobs } from './modules/merges/duplicate-scan.service.js';

@@ -154,7 +154,7 @@ describe.skipIf(!serverUrl)('a worker killed mid-broadcast', () => {
     // Every recipient received, or in doubt (claimed by the killed worker mid-dialogue, never resent).
     const inDoubt = final.sending ?? 0;
     // At most the killed worker's fetches in flight (send jobs run 10 at once); they are settled
-    // once their claim's lease ends (send.service: in doubt for a person, this mailbox keeps no
+    // once their claim's lease ends (send-batch.service: in doubt for a person, this mailbox keeps no
     // sent copy), after this test's wait.
     expect(inDoubt).toBeLessThanOrEqual(20);
     expect(counts.size + inDoubt).toBeGreaterThanOrEqual(CONTACTS - (final.failed ?? 0));

@@ -5,7 +5,7 @@ import { SMTPServer } from 'smtp-server';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEmail } from '../src/modules/conversations/inbound.service.js';
-import { sendMessage } from '../src/modules/conversations/send.service.js';
+import { sendMessage } from '../src/modules/conversations/send-batch.service.js';
 import { isTwilioSignature } from '../src/modules/conversations/twilio.js';
 import { type Dovecot, startDovecot } from './kit/dovecot.js';
 import {

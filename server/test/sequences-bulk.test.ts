@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGE_SEND_QUEUE, sweepStuckSends } from '../src/modules/conversations/send.service.js';
+import { MESSAGE_SEND_QUEUE } from '../src/modules/conversations/send.service.js';
+import { sweepStuckSends } from '../src/modules/conversations/send-batch.service.js';
 import { runTick } from '../src/modules/sequences/sequence-runner.service.js';
 import type { SyncJobQueue } from '../src/platform/jobs/sync-job-queue.js';
 import { expectStatus, signUp, startTestApp, type TestApp } from './kit/index.js';

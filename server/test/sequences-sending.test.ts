@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendMessages } from '../src/modules/conversations/send.service.js';
+import { sendMessages } from '../src/modules/conversations/send-batch.service.js';
 import { runTick } from '../src/modules/sequences/sequence-runner.service.js';
 import { expectProblem, expectStatus, signUp, startTestApp, type TestApp } from './kit/index.js';
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendMessage } from '../src/modules/conversations/send.service.js';
+import { sendMessage } from '../src/modules/conversations/send-batch.service.js';
 import { runTick } from '../src/modules/sequences/sequence-runner.service.js';
 import { addDays, nextWindowOpening } from '../src/platform/time/sending-window.js';
 import { type Dovecot, startDovecot } from './kit/dovecot.js';

@@ -199,7 +199,7 @@ export const messages = pgTable(
     attempts: integer('attempts').notNull().default(0),
     /**
      * When a send job claimed it (`queued` -> `sending`, issue 25): a message still `sending` a
-     * lease after this was claimed by a worker that died mid-send and is recovered (send.service).
+     * lease after this was claimed by a worker that died mid-send and is recovered (send-batch.service).
      */
     claimedAt: ts('claimed_at'),
     sentBy: text('sent_by'),
