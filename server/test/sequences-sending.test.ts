@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -296,5 +297,16 @@ describe('a sequence step from a message template', () => {
       code: 'validation_failed',
       path: 'body.steps[0].template_id',
     });
+    // A channel that is not one of the organization's is refused as a template is: 422 at its field.
+    expectProblem(
+      await admin.client.post('/api/v1/sequences', { name: 'No mailbox', channel_id: randomUUID() }),
+      422,
+      { code: 'reference_not_found', path: 'body.channel_id' },
+    );
+    expectProblem(
+      await admin.client.patch(`/api/v1/sequences/${sequence.id}`, { sms_channel_id: randomUUID() }),
+      422,
+      { code: 'reference_not_found', path: 'body.sms_channel_id' },
+    );
   });
 });

@@ -325,7 +325,7 @@ export async function unreadCount(services: Services, ctx: TenantContext) {
 
 /**
  * An active channel of the organization, in the caller's transaction.
- * @throws 404 (400 `reference_not_found` at `path` when given); 409 `channel_paused`
+ * @throws 404 (422 `reference_not_found` at `path` when given); 409 `channel_paused`
  */
 /** The tenant's channels among `ids`, whatever their status (a batch's mailboxes); unknown ids are absent. */
 export async function channelsIn(scope: TenantScope, ids: string[]): Promise<ChannelRow[]> {
@@ -342,7 +342,7 @@ export async function channelIn(scope: TenantScope, id: string, path?: string): 
     [scope.ctx.orgId, id],
   );
   if (!rows[0]) {
-    if (path) throw badRequest(`Channel ${id} was not found`, path, 'reference_not_found');
+    if (path) throw new AppError(422, 'reference_not_found', `Channel ${id} was not found`, { path });
     throw notFound('Channel', id);
   }
   const [row] = await scope.tx

@@ -103,7 +103,7 @@ export async function stepsOf(scope: TenantScope, sequenceId: string): Promise<S
     .orderBy(asc(sequenceSteps.position), asc(sequenceSteps.id));
 }
 
-/** A channel of the organization of the right kind. @throws 400 `reference_not_found` at `path` */
+/** A channel of the organization of the right kind. @throws 422 `reference_not_found` at `path` */
 async function assertChannel(
   scope: TenantScope,
   id: string | null | undefined,
@@ -116,7 +116,7 @@ async function assertChannel(
     [scope.ctx.orgId, id],
   );
   if (!rows[0] || !kinds.includes(rows[0].kind))
-    throw badRequest(`No ${kinds.join(' or ')} channel ${id}`, path, 'reference_not_found');
+    throw new AppError(422, 'reference_not_found', `No ${kinds.join(' or ')} channel ${id}`, { path });
 }
 
 /**
@@ -211,7 +211,7 @@ export async function getSequence(services: Services, ctx: TenantContext, id: st
   );
 }
 
-/** Creates a sequence with its steps. @throws 400 `reference_not_found` for a channel not of the organization */
+/** Creates a sequence with its steps. @throws 422 `reference_not_found` for a channel not of the organization */
 export async function createSequence(
   services: Services,
   ctx: TenantContext,
