@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, expectStatus, signUp, startTestApp, type TestApp } from './kit/index.js';
 
-// Workflows' send_sms (through the inbox's Twilio channel, respecting suppression and consent)
-// and enroll_in_sequence / remove_from_sequence (through the sequences' enrollment) (issue 24),
-// against a local server speaking Twilio's REST format.
+// Workflows' send_sms (through the inbox's Twilio channel) and send_email (through the system mail
+// layer: test apps have no SMTP_URL, so the organization's outbox), both respecting suppression and
+// consent, and enroll_in_sequence / remove_from_sequence (through the sequences' enrollment)
+// (issue 24), against a local server speaking Twilio's REST format.
 
 async function startTwilio() {
   const sent: URLSearchParams[] = [];
@@ -158,6 +159,101 @@ describe('send_sms and the sequence actions', () => {
     );
     expect(removed.get(ana)!.steps[0]!.output).toMatchObject({ removed: 1 });
     expect((await enrollmentsOf(ana)).map((e) => [e.status, e.exit_reason])).toEqual([['exited', 'removed']]);
+  });
+
+  it('e-mails a contact, and skips a suppressed address, a suppressed domain and a contact who withdrew e-mail consent', async () => {
+    const c = admin.client;
+    const mailed = async (first: string, email: string) =>
+      expectStatus<{ id: string }>(
+        await c.post('/api/v1/contacts', { first_name: first, emails: [{ value: email }] }),
+        201,
+      ).id;
+    const tag = Date.now().toString(36);
+    const addresses = {
+      ok: `ok-${tag}@example.com`,
+      bounced: `bounced-${tag}@example.com`,
+      blocked: `someone@blocked-${tag}.example`,
+      withdrawn: `gone-${tag}@example.com`,
+    };
+    const ok = await mailed('Olga', addresses.ok);
+    const bounced = await mailed('Bo', addresses.bounced);
+    const blocked = await mailed('Blake', addresses.blocked);
+    const withdrawn = await mailed('Gwen', addresses.withdrawn);
+    expectStatus(
+      await c.post('/api/v1/suppressions', {
+        channel_kind: 'email',
+        address: addresses.bounced,
+        reason: 'bounced',
+      }),
+      201,
+    );
+    expectStatus(
+      await c.post('/api/v1/suppressions', { channel_kind: 'domain', address: `blocked-${tag}.example` }),
+      201,
+    );
+    // Granted, then withdrawn: the latest entry counts.
+    for (const status of ['granted', 'withdrawn'])
+      expectStatus(
+        await c.post('/api/v1/consents', {
+          contact_id: withdrawn,
+          channel: 'email',
+          purpose: 'marketing',
+          status,
+          source: 'a call',
+        }),
+        201,
+      );
+    const definition = {
+      trigger: { type: 'manual' },
+      start: 'mail',
+      steps: [
+        {
+          id: 'mail',
+          type: 'send_email',
+          subject: 'Hello {{record.first_name}}',
+          body: 'Hi!',
+          next: ['done'],
+        },
+        { id: 'done', type: 'add_tag', tag: 'mailed' },
+      ],
+    };
+
+    // A test run says it would skip, and why, and sends nothing.
+    const created = expectStatus<{ id: string }>(
+      await c.post('/api/v1/workflows', { name: 'Dry mail', object: 'contact', definition }),
+      201,
+    );
+    const dry = expectStatus<{ steps: { step_id: string; output: any }[] }>(
+      await c.post(`/api/v1/workflows/${created.id}/test-run`, { record_id: bounced }),
+      200,
+    );
+    expect(dry.steps[0]!.output).toMatchObject({
+      skipped: 'suppressed (bounced)',
+      would: `skip the e-mail to ${addresses.bounced}: suppressed (bounced)`,
+    });
+
+    const runs = await runOn(definition, [ok, bounced, blocked, withdrawn]);
+    const outputs = [ok, bounced, blocked, withdrawn].map((id) => {
+      const run = runs.get(id)!;
+      // Skipped is not failed: the run goes on to the next step.
+      expect(run.status, JSON.stringify(run.steps)).toBe('completed');
+      expect(run.steps.map((s) => [s.step_id, s.status])).toEqual([
+        ['mail', 'completed'],
+        ['done', 'completed'],
+      ]);
+      return run.steps[0]!.output;
+    });
+    expect(outputs[0]).toEqual({ to: addresses.ok, subject: 'Hello Olga' });
+    expect(outputs[1]).toMatchObject({ skipped: 'suppressed (bounced)' });
+    expect(outputs[2]).toMatchObject({ skipped: 'suppressed (manual)' });
+    expect(outputs[3]).toMatchObject({ to: addresses.withdrawn, skipped: 'consent withdrawn' });
+
+    // Only Olga's e-mail is in the organization's outbox, once.
+    const outbox = expectStatus<{ data: { kind: string; to: string; subject: string; text: string }[] }>(
+      await c.get('/api/v1/system-mail'),
+      200,
+    ).data.filter((m) => m.kind === 'workflow');
+    expect(outbox.map((m) => [m.to, m.subject, m.text])).toEqual([[addresses.ok, 'Hello Olga', 'Hi!']]);
   });
 
   it('refuses an unknown channel or sequence, or a non-SMS channel, when the workflow is saved', async () => {

@@ -41,6 +41,7 @@ import {
   updateConversation,
 } from './conversation.service.js';
 import { syncMailbox } from './email-sync.service.js';
+import './email-workflow.action.js';
 import { announceInbox, inboxTopic } from './inbox-stream.js';
 import { existingWatchersOf } from './mailbox-watch.js';
 import { registerProviderWebhooks } from './provider.routes.js';

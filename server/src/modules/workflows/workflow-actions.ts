@@ -90,7 +90,7 @@ const actions = new Map<string, ActionKind>();
 
 /**
  * Registers a step type's behaviour. The extension point for the action kinds other modules own
- * (call a webhook, enroll in a sequence, send an SMS): register here and add the step's schema
+ * (call a webhook, enroll in a sequence, send an SMS or an e-mail): register here and add the step's schema
  * to `workflow.definition.ts`. @throws when registered twice
  */
 export function registerAction(type: string, kind: ActionKind): void {
@@ -368,41 +368,6 @@ registerAction('notify', {
   },
 });
 
-registerAction('send_email', {
-  async run(ctx) {
-    const step = as(ctx, 'send_email');
-    const record = await ctx.record();
-    const field = step.to ?? 'email';
-    const custom = (record.custom ?? {}) as Record<string, unknown>;
-    const raw = field in record ? record[field] : custom[field];
-    const to = typeof raw === 'string' ? raw : Array.isArray(raw) ? String(raw[0] ?? '') : '';
-    if (!to) throw new AppError(422, 'no_email', `The record has no e-mail address in ${field}`);
-    const subject = await ctx.render(step.subject);
-    const text = await ctx.render(step.body);
-    if (ctx.dry) return done({ to, subject, text, would: `e-mail “${subject}” to ${to}` });
-    await ctx.services.mailer.sendIn(ctx.scope, ctx.services.jobs, {
-      kind: 'workflow',
-      to,
-      subject,
-      text,
-      orgId: ctx.scope.ctx.orgId,
-      // The idempotency key of the effect: the run and the step.
-      messageId: `<${ctx.run.id}.${step.id}@workflows.cairn>`,
-    });
-    await emitEvent(ctx.scope, ctx.services.jobs, {
-      type: 'workflow.email_sent',
-      subject: { object: ctx.def.key, id: ctx.run.recordId },
-      data: {
-        ...runData(ctx, await recordName(ctx.scope, ctx.def.key, ctx.run.recordId)),
-        step_id: step.id,
-        to,
-        subject,
-      },
-    });
-    return done({ to, subject });
-  },
-});
-
 /** The next `HH:MM` in `timeZone` after now. */
 function nextTimeOfDay(hhmm: string, timeZone: string): Date {
   const [h, m] = hhmm.split(':').map(Number) as [number, number];
@@ -503,6 +468,28 @@ export const runData = (ctx: Pick<StepContext, 'run'>, name: string | null) => (
   workflow_name: ctx.run.workflowName,
   run_id: ctx.run.id,
 });
+
+/**
+ * Records that a step e-mailed the record: the `workflow.email_sent` event (owned here, on the
+ * record's timeline with the workflow as actor), in the step's transaction. For the `send_email`
+ * action, which `conversations/email-workflow.action.ts` owns (it checks the suppression list).
+ * @returns the event's id
+ */
+export async function emitEmailSent(
+  ctx: Pick<StepContext, 'scope' | 'services' | 'run' | 'def' | 'step'>,
+  mail: { to: string; subject: string },
+): Promise<string> {
+  return emitEvent(ctx.scope, ctx.services.jobs, {
+    type: 'workflow.email_sent',
+    subject: { object: ctx.def.key, id: ctx.run.recordId },
+    data: {
+      ...runData(ctx, await recordName(ctx.scope, ctx.def.key, ctx.run.recordId)),
+      step_id: ctx.step.id,
+      to: mail.to,
+      subject: mail.subject,
+    },
+  });
+}
 
 /** The posted body of an inbound webhook's run (what `{{trigger.x}}` reads), else nothing. */
 export const triggerBody = (trigger: unknown) =>

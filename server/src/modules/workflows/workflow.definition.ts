@@ -146,7 +146,9 @@ export type TriggerType = Trigger['type'];
  * - `create_record` `{object, values}` (values by field key; templates allowed);
  * - `notify` `{user: owner | a user id, message}` (an in-app notification);
  * - `send_email` `{to: a field key of the record holding an e-mail (default the record's
- *   first e-mail), subject, body}` through the system mail layer.
+ *   first e-mail), subject, body}` through the system mail layer; skipped (not failed) when the
+ *   address or its domain is on the suppression list or the contact's latest e-mail consent is
+ *   withdrawn (`conversations/email-workflow.action.ts`).
  * Control:
  * - `wait` `{duration}`, or `{until}` (an ISO date-time), or `{time_of_day: "09:00", timezone}`, or
  *   `{business_hours: {days: [1..5] (ISO weekdays), start: "09:00", end: "17:00"}}`: within business
