@@ -539,6 +539,11 @@ describe('bad input and failures before the first piece', () => {
       event: 'error',
       data: { status: 424, code: 'ai_provider_malformed' },
     });
+    // The tokens up to the break were used: counted (estimated, no usage came), never free.
+    const entry = await lastAudit(admin.client);
+    expect(entry.details).toMatchObject({ outcome: 'ai_provider_malformed', tokens_estimated: true });
+    expect(entry.details.tokens_in).toBeGreaterThan(0);
+    expect(entry.details.tokens_out).toBeGreaterThan(0);
   });
 });
 

@@ -17,7 +17,7 @@ import {
   redact,
 } from './ai.service.js';
 import type { ProviderKind } from './ai-provider.js';
-import { estimateTokens, type StreamResult, streamProvider } from './ai-provider-stream.js';
+import { estimateTokens, partialOf, type StreamResult, streamProvider } from './ai-provider-stream.js';
 import { DRAFT_REPLY_V1 } from './prompts/index.js';
 
 /** Most tokens one streamed draft may use. */
@@ -224,6 +224,7 @@ export async function streamDraft(
   const started = performance.now();
   const systemIn = estimateTokens(DRAFT_REPLY_V1.system) + estimateTokens(p.prompt);
   let result: StreamResult | undefined;
+  let used: Omit<StreamResult, 'stop'> | undefined;
   let outcome = 'ok';
   let streamed = '';
   try {
@@ -271,20 +272,23 @@ export async function streamDraft(
     } else sink.done({ text: streamed, subject: p.subject, model: g.row.model, stopped: result.stop });
   } catch (error) {
     outcome = error instanceof AppError ? error.code : 'ai_provider_error';
+    // Broken off mid-answer: the tokens up to the break were used, and are counted.
+    used = partialOf(error);
     throw error;
   } finally {
     clearInterval(recheck);
+    const counted = result ?? used;
     await recordCall(services, ctx, source, g, {
       feature: 'draft_email',
       template: DRAFT_REPLY_V1,
       target: p.target,
       prompt: p.prompt,
-      answer: result?.text ?? null,
-      tokensIn: result?.tokensIn ?? 0,
-      tokensOut: result?.tokensOut ?? 0,
+      answer: counted?.text ?? null,
+      tokensIn: counted?.tokensIn ?? 0,
+      tokensOut: counted?.tokensOut ?? 0,
       latencyMs: Math.round(performance.now() - started),
       outcome,
-      ...(result?.estimated ? { estimated: true } : {}),
+      ...(counted?.estimated ? { estimated: true } : {}),
     });
   }
 }

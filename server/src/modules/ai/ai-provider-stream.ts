@@ -50,6 +50,17 @@ export type StreamHooks = {
 const providerError = (code: string, message: string, retryAfterS?: number) =>
   new AppError(424, code, message, retryAfterS === undefined ? {} : { retryAfterS });
 
+/** What a stream that failed mid-answer had streamed and used, by its error. */
+const partials = new WeakMap<object, Omit<StreamResult, 'stop'>>();
+
+/**
+ * The text and tokens of a stream up to its failure mid-answer (the provider's answer began, then
+ * broke, went silent or turned malformed): those tokens were used and are counted like any others.
+ * @returns undefined for an error before the answer began (nothing used) or not a stream's
+ */
+export const partialOf = (error: unknown): Omit<StreamResult, 'stop'> | undefined =>
+  typeof error === 'object' && error !== null ? partials.get(error) : undefined;
+
 /** One token per 4 characters, at least one: the usual rule of thumb for English text. */
 export const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
@@ -134,8 +145,9 @@ class StreamReader {
 
 /**
  * Streams one call. Failures before the first byte of the answer reject like `callProvider`
- * (424 `ai_provider_*`); a failure mid-stream rejects with `partial` text attached to the error's
- * cause. A cut (cancelled, budget) resolves with what arrived.
+ * (424 `ai_provider_*`); a failure mid-stream rejects the same way, with what arrived and the
+ * tokens used up to it kept for the caller to count (`partialOf(error)`). A cut (cancelled,
+ * budget) resolves with what arrived.
  * @throws AppError 424 `ai_provider_timeout` (no byte for `timeoutMs`), `ai_provider_unreachable`,
  *   `ai_provider_rejected_key`, `ai_provider_rate_limited`, `ai_provider_error`, `ai_provider_malformed`
  */
@@ -174,19 +186,27 @@ export function streamProvider(
       );
     }
     let settled = false;
-    const result = (stop: StreamStop): StreamResult => ({
+    // Whether the provider began its answer (a 2xx event stream): a failure after it used tokens.
+    let answering = false;
+    const counts = (stop: StreamStop | 'failed') => ({
       text: reader.text,
       tokensIn: reader.tokensIn ?? estimatedIn,
       tokensOut: stop === 'end' || stop === 'limit' ? (reader.tokensOut ?? reader.outSoFar) : reader.outSoFar,
-      estimated: reader.tokensIn === undefined || reader.tokensOut === undefined || stop === 'budget',
-      stop,
+      estimated:
+        reader.tokensIn === undefined ||
+        reader.tokensOut === undefined ||
+        stop === 'budget' ||
+        stop === 'failed',
     });
+    const result = (stop: StreamStop): StreamResult => ({ ...counts(stop), stop });
     const finish = (outcome: StreamResult | AppError) => {
       if (settled) return;
       settled = true;
       hooks.signal?.removeEventListener('abort', onAbort);
-      if (outcome instanceof AppError) reject(outcome);
-      else resolve(outcome);
+      if (outcome instanceof AppError) {
+        if (answering) partials.set(outcome, counts('failed'));
+        reject(outcome);
+      } else resolve(outcome);
       // Whatever ended it, the upstream connection goes: a cut stops the provider generating.
       outbound.destroy();
     };
@@ -226,6 +246,7 @@ export function streamProvider(
             ),
           );
         }
+        answering = true;
         const parser = createParser({
           onEvent: (e) => {
             if (settled) return;
