@@ -51,7 +51,8 @@ export function CustomRecordPicker({
   object: string;
   label: string;
   value: string | null;
-  onChange: (id: string | null) => void;
+  /** The picked record's id and its name (null when cleared). */
+  onChange: (id: string | null, label: string | null) => void;
 }) {
   const [search, setSearch] = useState('');
   const [q] = useDebouncedValue(search, 200);
@@ -83,10 +84,37 @@ export function CustomRecordPicker({
       value={value}
       searchValue={search}
       onSearchChange={setSearch}
-      onChange={onChange}
+      onChange={(v, option) => onChange(v, option?.label ?? null)}
       nothingFoundMessage="No match"
       filter={({ options: o }) => o}
     />
+  );
+}
+
+/**
+ * A searchable picker of records of any object (a standard one's collection or a custom one's
+ * records) that empties itself after each pick, for lists of records: a record's many-to-many
+ * links, a form's choices. `onPick` gets the record's id and its name.
+ */
+export function AddRecordPicker({
+  object,
+  label,
+  onPick,
+}: {
+  object: string;
+  label: string;
+  onPick: (id: string, name: string) => void;
+}) {
+  const [round, setRound] = useState(0);
+  const pick = (picked: string | null, name: string | null) => {
+    if (!picked) return;
+    onPick(picked, name ?? picked);
+    setRound((n) => n + 1);
+  };
+  return isRecordObject(object) ? (
+    <RecordPicker key={round} collection={COLLECTION[object]} label={label} value={null} onChange={pick} />
+  ) : (
+    <CustomRecordPicker key={round} object={object} label={label} value={null} onChange={pick} />
   );
 }
 

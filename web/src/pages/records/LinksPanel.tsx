@@ -3,9 +3,8 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
 import { api, call } from '../../api/client';
-import { CustomRecordPicker } from '../../lib/custom-records';
-import { RecordPicker } from '../../lib/pickers';
-import { COLLECTION, DETAIL_PATH, isRecordObject } from '../../lib/records';
+import { AddRecordPicker } from '../../lib/custom-records';
+import { DETAIL_PATH, isRecordObject } from '../../lib/records';
 import { ErrorAlert } from '../../shell/states';
 import { Section } from './DetailParts';
 
@@ -89,7 +88,7 @@ export function LinksPanel({
               </Group>
             ))}
             {editable && (
-              <LinkPicker
+              <AddRecordPicker
                 object={r.object}
                 label={`Link a record of ${r.object_label.toLowerCase()}`}
                 onPick={(picked) => void edit(r.relation, { add: [picked] })}
@@ -113,28 +112,5 @@ function LinkedName({ object, id, name }: { object: string; id: string; name: st
     <Anchor size="sm" renderRoot={(p) => <Link {...p} to="/records/$object/$id" params={{ object, id }} />}>
       {name}
     </Anchor>
-  );
-}
-
-/** A record picker of the other object; it empties itself after each pick. */
-function LinkPicker({
-  object,
-  label,
-  onPick,
-}: {
-  object: string;
-  label: string;
-  onPick: (id: string) => void;
-}) {
-  const [round, setRound] = useState(0);
-  const pick = (picked: string | null) => {
-    if (!picked) return;
-    onPick(picked);
-    setRound((n) => n + 1);
-  };
-  return isRecordObject(object) ? (
-    <RecordPicker key={round} collection={COLLECTION[object]} label={label} value={null} onChange={pick} />
-  ) : (
-    <CustomRecordPicker key={round} object={object} label={label} value={null} onChange={pick} />
   );
 }
