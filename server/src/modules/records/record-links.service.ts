@@ -117,6 +117,37 @@ export async function linkedIds(scope: TenantScope, field: FieldDef, fromId: str
 }
 
 /**
+ * The ids each record of `ids` (records of `def`) links by each of its many-to-many fields, in one
+ * query whatever the count: the record's values as a write compares them (`writeLinks` replaces
+ * these; links to archived records count, as in `linkedIds` and the `isEmpty` filter).
+ * @returns record id -> field key -> linked ids (sorted); a field without links is left out
+ */
+export async function linkedIdsOf(
+  scope: TenantScope,
+  def: ObjectDef,
+  ids: string[],
+): Promise<Map<string, Record<string, string[]>>> {
+  const out = new Map<string, Record<string, string[]>>(ids.map((id) => [id, {}]));
+  const keyOf = new Map(manyRelationsOf(def).map((f) => [f.relation!.fieldId!, f.key]));
+  if (keyOf.size === 0 || ids.length === 0) return out;
+  const { rows } = await scope.conn.query(
+    `select from_id, field_id, to_id from record_links
+      where org_id = $1 and field_id = any($2::uuid[]) and from_id = any($3::uuid[])
+      order by from_id, field_id, to_id`,
+    [scope.ctx.orgId, [...keyOf.keys()], ids],
+  );
+  for (const r of rows as { from_id: string; field_id: string; to_id: string }[]) {
+    const values = out.get(r.from_id);
+    const key = keyOf.get(r.field_id);
+    if (!values || !key) continue;
+    const linked = values[key] ?? [];
+    linked.push(r.to_id);
+    values[key] = linked;
+  }
+  return out;
+}
+
+/**
  * The values of the record's many-to-many fields as lists show them (`[{id, name}]`, live
  * linked records by name), by field key; empty lists left out, as lists leave out empty values.
  */
