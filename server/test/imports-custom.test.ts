@@ -408,3 +408,101 @@ describe('a many-to-many relation column', () => {
     expect(created).toHaveLength(3);
   });
 });
+
+describe('a second file in update_empty mode, on many-to-many and multi-select fields', () => {
+  beforeAll(async () => {
+    expectStatus(
+      await admin.client.post('/api/v1/objects', {
+        key: 'showing',
+        label_singular: 'Showing',
+        label_plural: 'Showings',
+      }),
+      201,
+    );
+    const fields = [
+      { label: 'Listed by', key: 'listed_by', type: 'relation', relation: { object: 'company', many: true } },
+      {
+        label: 'Features',
+        type: 'multi_select',
+        options: ['garden', 'garage', 'pool'].map((value) => ({ value, label: value })),
+      },
+    ];
+    for (const f of fields) expectStatus(await admin.client.post('/api/v1/objects/showing/fields', f), 201);
+  });
+
+  /** Each showing's companies (by name) and features, as the records API shows them. */
+  async function showings(): Promise<Record<string, { listed_by: string[]; features: string[] }>> {
+    const page = expectStatus(await admin.client.post('/api/v1/records/showing/query', { limit: 200 }), 200);
+    const out: Record<string, { listed_by: string[]; features: string[] }> = {};
+    for (const { id } of page.data as { id: string }[]) {
+      const { custom } = expectStatus(await admin.client.get(`/api/v1/records/showing/${id}`), 200);
+      out[custom.name] = {
+        listed_by: ((custom.listed_by ?? []) as { name: string }[]).map((c) => c.name).sort(),
+        features: [...((custom.features ?? []) as string[])].sort(),
+      };
+    }
+    return out;
+  }
+
+  const first = {
+    'Showing A': { listed_by: ['Acme Realty'], features: ['garden'] },
+    'Showing B': { listed_by: [], features: [] },
+    'Showing C': { listed_by: ['Bay Homes'], features: [] },
+    'Showing D': { listed_by: [], features: ['pool'] },
+  };
+  let fill: string;
+
+  it('fills the links and options of the records that have none, and leaves the others as they are', async () => {
+    const created = await runImport(
+      'Name,Listed by,Features\nShowing A,Acme Realty,garden\nShowing B,,\nShowing C,Bay Homes,\nShowing D,,pool\n',
+      'showings.csv',
+      {},
+      'showing',
+    );
+    expect(created.done.progress).toMatchObject({ created: 4, failed: 0 });
+    expect(await showings()).toEqual(first);
+
+    const second = await runImport(
+      [
+        'Name,Listed by,Features',
+        'Showing A,City Lets; Bay Homes,pool',
+        'Showing B,City Lets;Acme Realty,garage',
+        'Showing C,City Lets,garden',
+        'Showing D,Acme Realty,garden;garage',
+        '',
+      ].join('\n'),
+      'showings-2.csv',
+      { dedup: 'update_empty', options: { match_field: 'name' } },
+      'showing',
+    );
+    fill = second.id;
+    expect(second.done.progress).toMatchObject({ created: 0, updated: 3, skipped: 1, failed: 0 });
+    expect(await showings()).toEqual({
+      'Showing A': { listed_by: ['Acme Realty'], features: ['garden'] },
+      'Showing B': { listed_by: ['Acme Realty', 'City Lets'], features: ['garage'] },
+      'Showing C': { listed_by: ['Bay Homes'], features: ['garden'] },
+      'Showing D': { listed_by: ['Acme Realty'], features: ['pool'] },
+    });
+    const rows = await rowsOf(admin.client, fill);
+    expect(rows.map((r) => r.outcome)).toEqual(['skipped', 'updated', 'updated', 'updated']);
+  });
+
+  it('undoing that import empties again what it filled', async () => {
+    expectStatus(await admin.client.post(`/api/v1/imports/${fill}/revert`), 200);
+    expect((await waitForImport(t, admin.client, fill)).status).toBe('reverted');
+    expect(await showings()).toEqual(first);
+  });
+
+  it('in overwrite mode a row’s links replace the record’s, and an empty cell leaves them', async () => {
+    const { done } = await runImport(
+      'Name,Listed by\nShowing A,City Lets; Bay Homes\nShowing C,\n',
+      'showings-3.csv',
+      { dedup: 'overwrite', options: { match_field: 'name' } },
+      'showing',
+    );
+    expect(done.progress).toMatchObject({ updated: 1, skipped: 1, failed: 0 });
+    const after = await showings();
+    expect(after['Showing A']).toEqual({ listed_by: ['Bay Homes', 'City Lets'], features: ['garden'] });
+    expect(after['Showing C']).toEqual(first['Showing C']);
+  });
+});

@@ -8,6 +8,7 @@ import { RunOvertakenError, runImport } from '../src/modules/imports/import-runn
 import { events } from '../src/platform/events/event.schema.js';
 import {
   type Client,
+  expectStatus,
   queueWithoutJob as queueImportWithoutJob,
   readShared,
   signUp,
@@ -953,6 +954,49 @@ describe('saved mappings and custom fields from columns', () => {
       {},
       { budget: { amount: 99, currency: 'USD' } },
       {},
+    ]);
+  });
+
+  it('update_empty keeps a contact’s multi-select options and adds phones and tags without removing any', async () => {
+    const own = await signUp(org.t, 'Fill only empty');
+    expectStatus(await own.client.post('/api/v1/objects/contact/fields', REGIONS), 201);
+    const first = await importFile(
+      own.client,
+      'contact',
+      'regions.csv',
+      'Email,Phone,Regions,Tags\nset@fill.example,+1 757 555 0101,EMEA,vip\nempty@fill.example,,,\n',
+      'skip',
+    );
+    expect(first.progress).toMatchObject({ created: 2, failed: 0 });
+    const second = await importFile(
+      own.client,
+      'contact',
+      'regions-2.csv',
+      'Email,Phone,Regions,Tags\nset@fill.example,+1 757 555 0102,APAC,lead\nempty@fill.example,,APAC;EMEA,lead\n',
+      'update_empty',
+    );
+    expect(second.progress).toMatchObject({ updated: 2, failed: 0 });
+    const contacts = (await own.client.get('/api/v1/contacts?sort=email')).body.data as {
+      email: string;
+      phones: { e164: string }[];
+      tags: string[];
+      custom: { regions?: string[] };
+    }[];
+    expect(
+      contacts.map((c) => ({
+        email: c.email,
+        phones: c.phones.map((p) => p.e164).sort(),
+        regions: c.custom.regions,
+        tags: [...c.tags].sort(),
+      })),
+    ).toEqual([
+      { email: 'empty@fill.example', phones: [], regions: ['apac', 'emea'], tags: ['lead'] },
+      {
+        email: 'set@fill.example',
+        phones: ['+17575550101', '+17575550102'],
+        regions: ['emea'],
+        tags: ['lead', 'vip'],
+      },
     ]);
   });
 

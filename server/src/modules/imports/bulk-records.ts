@@ -10,6 +10,7 @@ import { AppError } from '../../platform/errors/app-error.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import { STANDARD_OBJECTS } from '../../platform/registry/standard-objects.js';
 import { createRecordsIn, type NewRecord, updateRecordsIn } from '../records/record-batch.service.js';
+import { linkedIdsOf } from '../records/record-links.service.js';
 import type { CellProblem } from './import.schema.js';
 import {
   type BulkWriter,
@@ -144,7 +145,11 @@ export async function findRelated(
   );
 }
 
-/** The live records of the object whose match field has these values (lower-cased), the oldest first. */
+/**
+ * The live records of the object whose match field has these values (lower-cased), the oldest
+ * first, with all their values: those in `custom` and the ids their many-to-many fields link
+ * (`linkedIdsOf`), so the dedup mode judges a relation's links as it judges any other value.
+ */
 async function recordsMatching(scope: TenantScope, object: string, field: string, values: string[]) {
   if (values.length === 0) return new Map<string, Known>();
   const def = await objectDef(scope.tx, scope.ctx.orgId, object);
@@ -155,7 +160,12 @@ async function recordsMatching(scope: TenantScope, object: string, field: string
       order by lower(custom->>$3), created_at`,
     [def.custom!.id, field, [...new Set(values)]],
   );
-  return new Map(found.map((r) => [r.key, { id: r.id, custom: r.custom }]));
+  const links = await linkedIdsOf(
+    scope,
+    def,
+    found.map((r) => r.id),
+  );
+  return new Map(found.map((r) => [r.key, { id: r.id, custom: { ...r.custom, ...links.get(r.id) } }]));
 }
 
 /** A refused value as its row's problem, on the column of the field the engine named. */

@@ -1,6 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { TenantScope } from '../../db/tenant.js';
-import { AppError } from '../../platform/errors/app-error.js';
 import { recordLinks } from '../../platform/records/record-link.schema.js';
 import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
 
@@ -34,24 +33,6 @@ export function splitLinks(
     delete values[field.key];
   }
   return { values, links };
-}
-
-/**
- * A batch write's parsed values (imports, forms): many-to-many values are refused there, links
- * are written one record at a time through the engine or the links routes.
- * @throws AppError 400 `links_not_supported` naming the field
- */
-export function withoutLinks(def: ObjectDef, values: Record<string, unknown>): Record<string, unknown> {
-  const field = manyRelationsOf(def).find((f) => f.key in values);
-  if (field) {
-    const path = `body.custom.${field.key}`;
-    const message = `${field.label} links records one record at a time, not in a batch`;
-    throw new AppError(400, 'links_not_supported', message, {
-      path,
-      errors: [{ path, code: 'links_not_supported', message }],
-    });
-  }
-  return values;
 }
 
 /**
@@ -114,6 +95,37 @@ export async function linkedIds(scope: TenantScope, field: FieldDef, fromId: str
       ),
     );
   return rows.map((r) => r.toId).sort();
+}
+
+/**
+ * The ids each record of `ids` (records of `def`) links by each of its many-to-many fields, in one
+ * query whatever the count: the record's values as a write compares them (`writeLinks` replaces
+ * these; links to archived records count, as in `linkedIds` and the `isEmpty` filter).
+ * @returns record id -> field key -> linked ids (sorted); a field without links is left out
+ */
+export async function linkedIdsOf(
+  scope: TenantScope,
+  def: ObjectDef,
+  ids: string[],
+): Promise<Map<string, Record<string, string[]>>> {
+  const out = new Map<string, Record<string, string[]>>(ids.map((id) => [id, {}]));
+  const keyOf = new Map(manyRelationsOf(def).map((f) => [f.relation!.fieldId!, f.key]));
+  if (keyOf.size === 0 || ids.length === 0) return out;
+  const { rows } = await scope.conn.query(
+    `select from_id, field_id, to_id from record_links
+      where org_id = $1 and field_id = any($2::uuid[]) and from_id = any($3::uuid[])
+      order by from_id, field_id, to_id`,
+    [scope.ctx.orgId, [...keyOf.keys()], ids],
+  );
+  for (const r of rows as { from_id: string; field_id: string; to_id: string }[]) {
+    const values = out.get(r.from_id);
+    const key = keyOf.get(r.field_id);
+    if (!values || !key) continue;
+    const linked = values[key] ?? [];
+    linked.push(r.to_id);
+    values[key] = linked;
+  }
+  return out;
 }
 
 /**
