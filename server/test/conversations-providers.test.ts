@@ -2,6 +2,7 @@ import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   isMailgunSignature,
@@ -11,6 +12,7 @@ import {
   sendgridEvents,
 } from '../src/modules/conversations/provider-webhook.js';
 import { runTick } from '../src/modules/sequences/sequence-runner.service.js';
+import { CLAMD, type Clamd, downloadFile, startClamd } from './kit/files.js';
 import {
   BASE_URL,
   expectProblem,
@@ -24,7 +26,8 @@ import {
 // Provider mode of e-mail channels (issues 23 and 25): SendGrid, Postmark and Mailgun send by their
 // HTTP APIs (a local server speaking each one's request and answer formats), receive by their
 // inbound webhooks, and report delivery, bounces and complaints by their event webhooks, verified
-// by each one's scheme with the published samples and vectors in ../shared/data/webhooks.
+// by each one's scheme with the published samples and vectors in ../shared/data/webhooks. Inbound
+// attachments go through the files pipeline as a synced message's do (a real clamd when installed).
 
 const DATA = existsSync(SHARED_DATA) ? SHARED_DATA : '/work/shared/data/';
 const WEBHOOKS = `${DATA}webhooks/`;
@@ -103,21 +106,28 @@ async function startProviders() {
 }
 
 let t: TestApp;
+let clamd: Clamd | undefined;
 let admin: Awaited<ReturnType<typeof signUp>>;
 let api: Awaited<ReturnType<typeof startProviders>>;
+/** FILE_MAX_BYTES here: a real CSV (customers-100.csv, 17,261 bytes) and a real GIF are over it. */
+const FILE_LIMIT = 16_384;
 const sgKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const SG_PUBLIC = sgKeys.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
 const POSTMARK_SECRET = 'pm-hook-secret';
 const channelIds: Record<string, string> = {};
 
 beforeAll(async () => {
-  api = await startProviders();
-  t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
+  [api, clamd] = await Promise.all([startProviders(), CLAMD ? startClamd() : Promise.resolve(undefined)]);
+  t = await startTestApp({
+    OUTBOUND_ALLOWED_HOSTS: '127.0.0.1',
+    FILE_MAX_BYTES: String(FILE_LIMIT),
+    ...(clamd ? { CLAMAV_URL: clamd.url } : {}),
+  });
   admin = await signUp(t, 'Provider Co');
 }, 180_000);
 afterAll(async () => {
   await t?.close();
-  await api?.close();
+  await Promise.all([api?.close(), clamd?.stop()]);
 });
 
 const hook = (
@@ -615,6 +625,251 @@ describe('inbound webhooks', () => {
     );
     expect(bad.statusCode).toBe(403);
   });
+});
+
+describe('inbound attachments', () => {
+  type Attachment = {
+    filename: string | null;
+    content_type: string;
+    size: number;
+    file_id: string | null;
+    status: string | null;
+    reason: string | null;
+  };
+  type Part =
+    | { name: string; value: string }
+    | { name: string; filename: string; type: string; content: Buffer };
+  const bytes = (relative: string) => readFileSync(`${DATA}${relative}`);
+  /** Real files to attach: a CSV under FILE_MAX_BYTES, one over it, and the EICAR test file. */
+  const CSV = bytes('crm/datablist-samples/organizations-100.csv');
+  const BIG_CSV = bytes('crm/datablist-samples/customers-100.csv');
+  const VIRUS = bytes('security/payloadsallthethings/upload-samples/EICAR/eicar.txt');
+  /** A real MIME message with attachments (mailparser's fixture): notes.txt, an image, a 29 KB GIF. */
+  const EML = bytes('email/mailparser-fixtures/fixtures__nodemailer.eml').toString('utf8');
+  const TOO_LARGE = `The file is larger than ${FILE_LIMIT} bytes`;
+
+  /** A multipart/form-data body of these parts (CRLF line endings, as on the wire). */
+  const multipart = (boundary: string, parts: Part[], before = '') =>
+    Buffer.concat([
+      Buffer.from(before),
+      ...parts.flatMap((p) =>
+        'value' in p
+          ? [
+              Buffer.from(
+                `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"\r\n\r\n${p.value}\r\n`,
+              ),
+            ]
+          : [
+              Buffer.from(
+                `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"; filename="${p.filename}"\r\nContent-Type: ${p.type}\r\n\r\n`,
+              ),
+              p.content,
+              Buffer.from('\r\n'),
+            ],
+      ),
+      Buffer.from(`--${boundary}--\r\n`),
+    ]);
+  /** SendGrid's real Inbound Parse sample (CRLF) without its closing boundary, fields changed as given. */
+  const sendgridSample = (edit: (raw: string) => string) =>
+    edit(
+      readFileSync(`${WEBHOOKS}sendgrid/inbound-parse.example-email-parse-payload.multipart.txt`, 'utf8')
+        .replace(/\r?\n/g, '\r\n')
+        .replace(/--xYzZY--\s*$/, ''),
+    );
+  const mailgunFields = () => {
+    const f = mailgunFixture('test_misconfigured_inbound') as Record<string, string>;
+    return ['recipient', 'sender', 'timestamp', 'token', 'signature'].map((name) => ({
+      name,
+      value: f[name]!,
+    }));
+  };
+  /** The message's attachments as the thread shows them (`GET /api/v1/conversations/<id>`). */
+  const attachmentsOf = async (messageId: string) => {
+    const [m] = await db<{ conversation_id: string }>(
+      'select conversation_id from messages where org_id = $1 and id = $2',
+      [admin.orgId, messageId],
+    );
+    const thread = expectStatus(await admin.client.get(`/api/v1/conversations/${m!.conversation_id}`), 200);
+    return thread.messages.find((x: { id: string }) => x.id === messageId).attachments as Attachment[];
+  };
+  const named = (list: Attachment[], name: string) => list.find((a) => a.filename === name)!;
+  /** Downloads a stored attachment as the web app does (a short-lived link from POST /files/<id>/link). */
+  const download = async (a: Attachment) => {
+    expect(a).toMatchObject({ status: 'stored', reason: null });
+    const file = await downloadFile(t, admin.client, a.file_id!);
+    expect(file.status).toBe(200);
+    return file.raw;
+  };
+  const fileCount = async () =>
+    (await db<{ n: number }>('select count(*)::int as n from files where org_id = $1', [admin.orgId]))[0]!.n;
+  /** What a synced message keeps of the real MIME fixture: notes.txt whole, the GIF refused as too large. */
+  const expectRawFixture = async (messageId: string) => {
+    const list = await attachmentsOf(messageId);
+    const notes = (await simpleParser(EML)).attachments.find((a) => a.filename === 'notes.txt')!;
+    expect(await download(named(list, 'notes.txt'))).toEqual(notes.content);
+    expect(named(list, 'nyan cat ✔.gif')).toMatchObject({
+      status: 'rejected',
+      file_id: null,
+      reason: TOO_LARGE,
+    });
+  };
+
+  it('SendGrid Inbound Parse: posted files are stored and download with the bytes sent; an oversized one and a virus are named with why; raw mode stores the MIME attachments', async () => {
+    const auth = { 'content-type': 'multipart/form-data; boundary=xYzZY', authorization: basic(SG_PUBLIC) };
+    const info = {
+      attachment1: { filename: 'organizations-100.csv', name: 'organizations-100.csv', type: 'text/csv' },
+      attachment2: { filename: 'customers-100.csv', name: 'customers-100.csv', type: 'text/csv' },
+      attachment3: { filename: 'eicar.txt', name: 'eicar.txt', type: 'text/plain' },
+    };
+    const body = multipart(
+      'xYzZY',
+      [
+        { name: 'attachment-info', value: JSON.stringify(info) },
+        { name: 'attachment1', filename: 'organizations-100.csv', type: 'text/csv', content: CSV },
+        { name: 'attachment2', filename: 'customers-100.csv', type: 'text/csv', content: BIG_CSV },
+        { name: 'attachment3', filename: 'eicar.txt', type: 'text/plain', content: VIRUS },
+      ],
+      sendgridSample((raw) =>
+        raw
+          .replace('CAGsruKuAJk58E07TRMD28pA+mktpZ1mg2fjr6PAWj19e0jdnFg', 'sendgrid-attachments-1')
+          .replace(/name="attachments"\r\n\r\n0/, 'name="attachments"\r\n\r\n3'),
+      ),
+    );
+    const before = await fileCount();
+    const res = await hook(channelIds.sendgrid!, 'inbound', body, auth);
+    expect(res.statusCode, res.body).toBe(200);
+    const list = await attachmentsOf(res.json().message_id);
+    expect(list.map((a) => a.filename)).toEqual(['organizations-100.csv', 'customers-100.csv', 'eicar.txt']);
+    expect(await download(named(list, 'organizations-100.csv'))).toEqual(CSV);
+    expect(named(list, 'customers-100.csv')).toMatchObject({
+      size: BIG_CSV.length,
+      status: 'rejected',
+      file_id: null,
+      reason: TOO_LARGE,
+    });
+    if (clamd) expect(named(list, 'eicar.txt')).toMatchObject({ status: 'infected', file_id: null });
+    else expect(named(list, 'eicar.txt').status).toBe('stored');
+    // Each one went through the pipeline once (refused ones keep a row saying why)...
+    expect(await fileCount()).toBe(before + 3);
+    // ...and a replay stores nothing more.
+    expect((await hook(channelIds.sendgrid!, 'inbound', body, auth)).json()).toEqual({
+      stored: false,
+      message_id: null,
+    });
+    expect(await fileCount()).toBe(before + 3);
+
+    // Raw mode: the full MIME in `email`.
+    const raw = await hook(
+      channelIds.sendgrid!,
+      'inbound',
+      multipart(
+        'xYzZY',
+        [{ name: 'email', value: EML }],
+        sendgridSample((r) => r),
+      ),
+      auth,
+    );
+    expect(raw.statusCode, raw.body).toBe(200);
+    await expectRawFixture(raw.json().message_id);
+  }, 60_000);
+
+  it("Postmark: the Attachments' base64 Content (and its test button's Data) are stored and download with the bytes sent; RawEmail's attachments too", async () => {
+    const fixture = json('anymail-esp-fixtures/test_files__postmark-inbound-test-payload.json');
+    const pm = { 'content-type': 'application/json', authorization: basic(POSTMARK_SECRET) };
+    // The payload as Postmark's "test" button sends it: base64 in `Data`.
+    const test = await hook(
+      channelIds.postmark!,
+      'inbound',
+      JSON.stringify({ ...fixture, MessageID: 'attachments-test-button' }),
+      pm,
+    );
+    expect(test.statusCode, test.body).toBe(200);
+    const testList = await attachmentsOf(test.json().message_id);
+    expect((await download(named(testList, 'test.txt'))).toString()).toBe(
+      'This is attachment contents, base-64 encoded.',
+    );
+    // The documented inbound payload: base64 in `Content`.
+    const documented = await hook(
+      channelIds.postmark!,
+      'inbound',
+      JSON.stringify({
+        ...fixture,
+        MessageID: 'attachments-documented',
+        Attachments: [
+          {
+            Name: 'organizations-100.csv',
+            Content: CSV.toString('base64'),
+            ContentType: 'text/csv',
+            ContentLength: CSV.length,
+          },
+          {
+            Name: 'customers-100.csv',
+            Content: BIG_CSV.toString('base64'),
+            ContentType: 'text/csv',
+            ContentLength: BIG_CSV.length,
+          },
+        ],
+      }),
+      pm,
+    );
+    expect(documented.statusCode, documented.body).toBe(200);
+    const list = await attachmentsOf(documented.json().message_id);
+    expect(await download(named(list, 'organizations-100.csv'))).toEqual(CSV);
+    expect(named(list, 'customers-100.csv')).toMatchObject({ status: 'rejected', reason: TOO_LARGE });
+
+    const withRaw = json('anymail-esp-fixtures/test_files__postmark-inbound-test-payload-with-raw.json');
+    const raw = await hook(
+      channelIds.postmark!,
+      'inbound',
+      JSON.stringify({ ...withRaw, MessageID: 'attachments-raw', RawEmail: EML }),
+      pm,
+    );
+    expect(raw.statusCode, raw.body).toBe(200);
+    await expectRawFixture(raw.json().message_id);
+  }, 60_000);
+
+  it('Mailgun: a route forward with attachment-1..n stores them and they download with the bytes sent; body-mime stores the MIME attachments', async () => {
+    const boundary = 'mailgun-route-boundary';
+    const form = { 'content-type': `multipart/form-data; boundary=${boundary}` };
+    const body = multipart(boundary, [
+      ...mailgunFields(),
+      {
+        name: 'message-headers',
+        value: JSON.stringify([
+          ['From', 'Pat Buyer <pat@buyer.example>'],
+          ['To', 'mailgun@cairn.test'],
+          ['Subject', 'Our organizations'],
+          ['Message-Id', '<mailgun-attachments-1@buyer.example>'],
+        ]),
+      },
+      { name: 'body-plain', value: 'The list is attached.' },
+      { name: 'attachment-count', value: '3' },
+      { name: 'attachment-1', filename: 'organizations-100.csv', type: 'text/csv', content: CSV },
+      { name: 'attachment-2', filename: 'customers-100.csv', type: 'text/csv', content: BIG_CSV },
+      // Past the 10 MB a webhook part may carry: cut by the parser, still named (it was a 400 once).
+      {
+        name: 'attachment-3',
+        filename: 'export.log',
+        type: 'text/plain',
+        content: Buffer.alloc(11 << 20, 'a'),
+      },
+    ]);
+    const res = await hook(channelIds.mailgun!, 'inbound', body, form);
+    expect(res.statusCode, res.body).toBe(200);
+    const list = await attachmentsOf(res.json().message_id);
+    expect(await download(named(list, 'organizations-100.csv'))).toEqual(CSV);
+    expect(named(list, 'customers-100.csv')).toMatchObject({ status: 'rejected', reason: TOO_LARGE });
+    expect(named(list, 'export.log')).toMatchObject({ status: 'rejected', file_id: null, reason: TOO_LARGE });
+
+    const mime = await hook(
+      channelIds.mailgun!,
+      'inbound',
+      multipart(boundary, [...mailgunFields(), { name: 'body-mime', value: EML }]),
+      form,
+    );
+    expect(mime.statusCode, mime.body).toBe(200);
+    await expectRawFixture(mime.json().message_id);
+  }, 60_000);
 });
 
 describe('the inbox stream', () => {

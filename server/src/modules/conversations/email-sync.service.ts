@@ -93,7 +93,7 @@ export async function syncMailbox(
         const maxUid = Math.max(lastUid, ...batch);
         const readable = parsed.filter((m): m is Inbound => m !== null);
         result.rejected += parsed.length - readable.length;
-        const withFiles: { id: string; files: Buffer[] }[] = [];
+        const withFiles: { id: string; files: (Buffer | null)[] }[] = [];
         await withTenant(services.database, ctx, async (scope) => {
           const ids = await ingestMessages(services, scope, row, readable);
           readable.forEach((message, k) => {

@@ -7,7 +7,7 @@ import { type DeliveryReport, deliveryReportsOf } from './delivery-report.js';
 const MAX_BODY_CHARS = 1_000_000;
 const PREVIEW_CHARS = 200;
 /** Attachments kept per message (names and sizes; their bytes through the files pipeline). */
-const MAX_ATTACHMENTS = 100;
+export const MAX_ATTACHMENTS = 100;
 
 /**
  * What a message keeps of an attachment: its name, declared type and size, and once the files
@@ -33,10 +33,12 @@ export type Inbound = {
   html: string | null;
   attachments: AttachmentMeta[];
   /**
-   * The attachments' bytes (an e-mail parsed here), for the files pipeline once the message is
-   * stored (`storeInboundAttachments`); in the order of `attachments`.
+   * The attachments' bytes (an e-mail parsed here, a provider's posted files), for the files
+   * pipeline once the message is stored (`storeInboundAttachments`); in the order of
+   * `attachments`. Null where they were not received (the attachment then says why, or keeps
+   * only its name and size).
    */
-  files?: Buffer[];
+  files?: (Buffer | null)[];
   providerId?: string | null;
   date?: Date | null;
   /** The delivery reports it carries (a bounce, a complaint). */

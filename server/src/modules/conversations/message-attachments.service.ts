@@ -19,15 +19,19 @@ type Row = { conversation_id: string; contact_id: string | null; attachments: At
 /**
  * Runs the stored message's attachments through the files pipeline and notes each outcome on the
  * message (`file_id`, or `status` and `reason`). Called after the message's transaction committed
- * (the pipeline writes in transactions of its own); never throws for one refused attachment.
+ * (the pipeline writes in transactions of its own), for a synced message and a provider webhook's
+ * alike; never throws for one refused attachment.
+ * @param files the attachments' bytes in the order of the message's `attachments`: a buffer longer
+ *   than `FILE_MAX_BYTES` may hold only the first `FILE_MAX_BYTES + 1` bytes (it is refused as too
+ *   large); null leaves that attachment as it is (its bytes were not received)
  */
 export async function storeInboundAttachments(
   services: Services,
   orgId: string,
   messageId: string,
-  files: Buffer[],
+  files: (Buffer | null)[],
 ): Promise<void> {
-  if (files.length === 0) return;
+  if (!files.some((f) => f !== null)) return;
   const ctx: TenantContext = { orgId, actor: { type: 'system', id: null } };
   const row = await withTenant(
     services.database,

@@ -1,16 +1,33 @@
 import { createHash } from 'node:crypto';
 import type { ProviderName } from './conversation.schema.js';
-import { type Inbound, parseEmail } from './inbound.service.js';
+import { type AttachmentMeta, type Inbound, MAX_ATTACHMENTS, parseEmail } from './inbound.service.js';
 
 /**
  * Inbound e-mail from a provider's webhook (issue 23), read into the same `Inbound` as a synced
- * message, so threading, contact matching, duplicates and events are the IMAP path's
- * (`ingestMessage`). When the provider passes the raw MIME (SendGrid Inbound Parse "raw",
- * Postmark `RawEmail`, Mailgun's `body-mime`) it is parsed as it is; otherwise the header block it
- * passes and its text and HTML bodies are put back into one MIME message and parsed by the same
- * parser (mailparser): no second parser of addresses, dates or encodings.
+ * message, so threading, contact matching, duplicates, events and attachments are the IMAP path's
+ * (`ingestMessage`, then `storeInboundAttachments`). When the provider passes the raw MIME
+ * (SendGrid Inbound Parse "raw", Postmark `RawEmail`, Mailgun's `body-mime`) it is parsed as it
+ * is, its attachments with it; otherwise the header block it passes and its text and HTML bodies
+ * are put back into one MIME message and parsed by the same parser (mailparser): no second parser
+ * of addresses, dates or encodings. The files it posts beside (SendGrid's `attachment1..n`,
+ * Mailgun's `attachment-1..n`, Postmark's `Attachments`) become the message's attachments with
+ * their bytes.
  */
-export type FormPart = { value: string } | { filename: string | null; mimetype: string; size: number };
+
+/**
+ * A file part of a provider's post: its name and declared type, its size in bytes (at least this
+ * many when the post cut it), and its bytes (`content`): all of them, or for a file over the files
+ * pipeline's limit its first `FILE_MAX_BYTES + 1` (the pipeline refuses it as too large), or null
+ * when they were not kept, `reason` saying why.
+ */
+export type FilePart = {
+  filename: string | null;
+  mimetype: string;
+  size: number;
+  content: Buffer | null;
+  reason?: string | null;
+};
+export type FormPart = { value: string } | FilePart;
 export type InboundForm = Record<string, FormPart | FormPart[]>;
 
 type Header = [string, string];
@@ -68,15 +85,30 @@ const field = (form: InboundForm, name: string): string | null => {
   const v = [form[name] ?? []].flat()[0];
   return v && 'value' in v ? v.value : null;
 };
-const filesOf = (form: InboundForm): Inbound['attachments'] =>
+const filesOf = (form: InboundForm): FilePart[] =>
   Object.values(form)
     .flat()
-    .filter((p): p is Extract<FormPart, { mimetype: string }> => 'mimetype' in p)
-    .slice(0, 100)
-    .map((p) => ({ filename: p.filename, content_type: p.mimetype, size: p.size }));
+    .filter((p): p is FilePart => 'mimetype' in p);
 
-const withFiles = (m: Inbound | null, files: Inbound['attachments']) =>
-  m && files.length ? { ...m, attachments: [...m.attachments, ...files].slice(0, 100) } : m;
+/** The message with the posted files after its own attachments, at most `MAX_ATTACHMENTS` as synced mail. */
+function withFiles(m: Inbound | null, parts: FilePart[]): Inbound | null {
+  if (!m || parts.length === 0) return m;
+  const metas = parts.map(
+    (p): AttachmentMeta => ({
+      filename: p.filename?.slice(0, 255) ?? null,
+      content_type: p.mimetype,
+      size: p.size,
+      // Bytes not kept: refused here as the pipeline refuses, with the reason shown in the thread.
+      ...(p.content === null && p.reason ? { file_id: null, status: 'rejected', reason: p.reason } : {}),
+    }),
+  );
+  const own = m.files ?? m.attachments.map(() => null);
+  return {
+    ...m,
+    attachments: [...m.attachments, ...metas].slice(0, MAX_ATTACHMENTS),
+    files: [...own, ...parts.map((p) => p.content)].slice(0, MAX_ATTACHMENTS),
+  };
+}
 
 /** SendGrid Inbound Parse (multipart/form-data: `headers`, `text`, `html`, or `email` in raw mode; files). */
 export async function sendgridInbound(form: InboundForm): Promise<Inbound | null> {
@@ -135,7 +167,13 @@ type PostmarkInbound = {
   HtmlBody?: string;
   RawEmail?: string;
   Headers?: { Name?: unknown; Value?: unknown }[];
-  Attachments?: { Name?: string; ContentType?: string; ContentLength?: number }[];
+  Attachments?: {
+    Name?: unknown;
+    ContentType?: unknown;
+    ContentLength?: unknown;
+    Content?: unknown;
+    Data?: unknown;
+  }[];
 };
 
 /** Postmark's inbound webhook (JSON; `RawEmail` when "include raw email content" is on). */
@@ -159,11 +197,21 @@ export async function postmarkInbound(body: unknown): Promise<Inbound | null> {
   if (!headers.some(([n]) => /^message-id$/i.test(n)) && typeof b.MessageID === 'string')
     headers.push(['Message-ID', `<${b.MessageID}@inbound.postmarkapp.com>`]);
   const parsed = await parseEmail(mimeOf(headers, b.TextBody ?? '', b.HtmlBody ?? null));
-  const files = (Array.isArray(b.Attachments) ? b.Attachments : []).slice(0, 100).map((a) => ({
-    filename: typeof a.Name === 'string' ? a.Name : null,
-    content_type: typeof a.ContentType === 'string' ? a.ContentType : 'application/octet-stream',
-    size: typeof a.ContentLength === 'number' ? a.ContentLength : 0,
-  }));
+  const files = (Array.isArray(b.Attachments) ? b.Attachments : [])
+    .slice(0, MAX_ATTACHMENTS)
+    .filter((a) => !!a && typeof a === 'object')
+    .map((a): FilePart => {
+      // Base64 `Content` (Postmark's inbound webhook); `Data` in the payload of its settings' "test" button.
+      const base64 = typeof a.Content === 'string' ? a.Content : typeof a.Data === 'string' ? a.Data : null;
+      const content = base64 === null ? null : Buffer.from(base64, 'base64');
+      return {
+        filename: typeof a.Name === 'string' ? a.Name : null,
+        mimetype: typeof a.ContentType === 'string' ? a.ContentType : 'application/octet-stream',
+        size: content?.length ?? (typeof a.ContentLength === 'number' ? a.ContentLength : 0),
+        content,
+        reason: content ? null : 'Postmark sent no content for it',
+      };
+    });
   return withFiles(parsed, files);
 }
 

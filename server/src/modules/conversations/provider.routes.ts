@@ -9,9 +9,11 @@ import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { type ChannelRow, secretsOf } from './channel.service.js';
 import { channels } from './conversation.schema.js';
+import { MAX_ATTACHMENTS } from './inbound.service.js';
+import { storeInboundAttachments } from './message-attachments.service.js';
 import { ingestMessage } from './message-ingest.service.js';
 import { applyProviderEvents } from './provider-events.service.js';
-import { type FormPart, type InboundForm, providerInbound } from './provider-inbound.js';
+import { type FilePart, type FormPart, type InboundForm, providerInbound } from './provider-inbound.js';
 import {
   isBasicAuth,
   isMailgunSignature,
@@ -21,8 +23,12 @@ import {
   sendgridEvents,
 } from './provider-webhook.js';
 
-/** Largest webhook body: SendGrid's Inbound Parse posts up to 30 MB; Cairn keeps 10 MB messages. */
+/**
+ * Largest webhook body: SendGrid's Inbound Parse posts up to 30 MB; Cairn keeps 10 MB messages.
+ * A multipart post's files are kept up to this many bytes in all (the rest are named, not kept).
+ */
 const MAX_INBOUND_BYTES = 10 * 1024 * 1024;
+const NOT_KEPT = `Not kept: past the ${MAX_INBOUND_BYTES / 1_048_576} MB of attachments one provider post may carry`;
 
 type RawRequest = FastifyRequest & { rawBody?: Buffer };
 
@@ -46,12 +52,15 @@ function formOf(body: unknown): InboundForm {
         mimetype?: string;
         file?: unknown;
       };
-      if (part.type === 'file')
+      if (part.type === 'file') {
+        const content = Buffer.isBuffer(part.value) ? part.value : null;
         return {
           filename: part.filename ?? null,
           mimetype: part.mimetype ?? 'application/octet-stream',
-          size: Buffer.isBuffer(part.value) ? part.value.length : 0,
+          size: content?.length ?? 0,
+          content,
         };
+      }
       return { value: typeof part.value === 'string' ? part.value : String(part.value ?? '') };
     });
   return out;
@@ -66,23 +75,50 @@ const flatForm = (form: InboundForm) =>
 
 /**
  * Reads a multipart body (SendGrid Inbound Parse, a Mailgun route forward with attachments):
- * fields by name, files by name, type and size (their bytes are counted and dropped).
- * @throws 400 `invalid_multipart` when the body is not well-formed multipart
+ * fields by name, files by name, type, size and bytes. A file's bytes are kept up to
+ * `maxFileBytes + 1` (`FILE_MAX_BYTES`: past it the files pipeline refuses the file, as for synced
+ * mail) and within `MAX_INBOUND_BYTES` for all the post's files; a file past those is named with
+ * its size and why it was not kept (one past `MAX_INBOUND_BYTES` alone is cut by the parser).
+ * `maxFileBytes` null keeps no bytes (the event webhooks carry no files).
+ * @throws 400 `invalid_multipart` when the body is not well-formed multipart (or has more than
+ *   `MAX_ATTACHMENTS` files)
  */
-async function multipartOf(req: FastifyRequest): Promise<InboundForm> {
+async function multipartOf(req: FastifyRequest, maxFileBytes: number | null): Promise<InboundForm> {
   const form: InboundForm = {};
   const add = (name: string, part: FormPart) => {
     form[name] = [...[form[name] ?? []].flat(), part];
   };
+  let room = MAX_INBOUND_BYTES;
   try {
     for await (const part of req.parts()) {
       if (part.type === 'field') {
         add(part.fieldname, { value: typeof part.value === 'string' ? part.value : String(part.value) });
         continue;
       }
+      const keep = maxFileBytes === null ? 0 : Math.min(maxFileBytes + 1, room);
+      const chunks: Buffer[] = [];
+      let kept = 0;
       let size = 0;
-      for await (const chunk of part.file) size += (chunk as Buffer).length;
-      add(part.fieldname, { filename: part.filename || null, mimetype: part.mimetype, size });
+      for await (const chunk of part.file as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (kept < keep) {
+          const piece = chunk.subarray(0, keep - kept);
+          chunks.push(piece);
+          kept += piece.length;
+        }
+      }
+      const whole = kept === size && !part.file.truncated;
+      // All of it, or enough of it to show the pipeline that it is over its limit.
+      const content = whole || (maxFileBytes !== null && kept > maxFileBytes) ? Buffer.concat(chunks) : null;
+      if (content) room -= kept;
+      const file: FilePart = {
+        filename: part.filename || null,
+        mimetype: part.mimetype,
+        size,
+        content,
+        reason: content ? null : NOT_KEPT,
+      };
+      add(part.fieldname, file);
     }
   } catch (error) {
     throw new AppError(
@@ -156,7 +192,14 @@ export function registerProviderWebhooks(app: ApiApp, services: Services): void 
   app.register(async (scoped) => {
     const api = scoped as unknown as ApiApp;
     await scoped.register(fastifyMultipart, {
-      limits: { fileSize: MAX_INBOUND_BYTES, files: 50, fields: 100, fieldSize: MAX_INBOUND_BYTES },
+      // A file past `fileSize` is cut (`truncated`) and named as not kept, not a 400 the provider retries.
+      throwFileSizeLimit: false,
+      limits: {
+        fileSize: MAX_INBOUND_BYTES,
+        files: MAX_ATTACHMENTS,
+        fields: 100,
+        fieldSize: MAX_INBOUND_BYTES,
+      },
     });
     api.removeContentTypeParser('application/json');
     api.addContentTypeParser(
@@ -214,7 +257,7 @@ export function registerProviderWebhooks(app: ApiApp, services: Services): void 
         const body =
           name === 'postmark' || name === 'sendgrid'
             ? req.body
-            : flatForm(req.isMultipart() ? await multipartOf(req) : formOf(req.body));
+            : flatForm(req.isMultipart() ? await multipartOf(req, null) : formOf(req.body));
         const jsonMailgun =
           name === 'mailgun' &&
           !!req.body &&
@@ -243,7 +286,7 @@ export function registerProviderWebhooks(app: ApiApp, services: Services): void 
           ...common.schema,
           operationId: 'receiveEmailProviderInbound',
           summary:
-            "The channel's provider's inbound mail webhook (SendGrid Inbound Parse, Postmark inbound JSON, Mailgun route forward): stored in the inbox, threaded, once per Message-ID. 403 `invalid_signature` when it does not verify; 422 `unreadable_message` when nothing could be read",
+            "The channel's provider's inbound mail webhook (SendGrid Inbound Parse, Postmark inbound JSON, Mailgun route forward): stored in the inbox, threaded, once per Message-ID, its attachments through the files pipeline. 403 `invalid_signature` when it does not verify; 422 `unreadable_message` when nothing could be read",
           response: {
             200: z.object({ stored: z.boolean(), message_id: z.uuid().nullable() }),
             400: Problem,
@@ -259,7 +302,11 @@ export function registerProviderWebhooks(app: ApiApp, services: Services): void 
         const key = secretsOf(services, row).provider_webhook_key ?? '';
         const name = row.settings.provider!.name;
         const body =
-          name === 'postmark' ? req.body : req.isMultipart() ? await multipartOf(req) : formOf(req.body);
+          name === 'postmark'
+            ? req.body
+            : req.isMultipart()
+              ? await multipartOf(req, services.config.files.maxBytes)
+              : formOf(req.body);
         if (!verified(row, key, req as RawRequest, name === 'mailgun' ? flatForm(body as InboundForm) : body))
           await refuse(services, ctx, row, `${name} signature`);
         const message = await providerInbound(name, body);
@@ -270,6 +317,9 @@ export function registerProviderWebhooks(app: ApiApp, services: Services): void 
         const id = await withTenant(services.database, ctx, (scope) =>
           ingestMessage(services, scope, row, message),
         );
+        // Its attachments through the files pipeline once it is committed, as a synced message's
+        // (a refused or infected one is noted on the message; the provider still gets its 200).
+        if (id && message.files) await storeInboundAttachments(services, ctx.orgId, id, message.files);
         return { stored: id !== null, message_id: id };
       },
     );
