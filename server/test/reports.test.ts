@@ -434,6 +434,41 @@ describe('saved reports, CSV, standard reports and dashboards', () => {
     );
     expectProblem(await member.client.delete(`/api/v1/dashboards/${board.id}`), 403);
   });
+  it('starts every organization with the "Sales overview" dashboard, whose widgets all answer', async () => {
+    const c = org.admin.client;
+    await org.t.drain(); // the dashboard comes from the organization's creation event
+    const boards = expectStatus(await c.get('/api/v1/dashboards'), 200).data;
+    const overview = boards.find((d: any) => d.name === 'Sales overview');
+    expect(overview).toMatchObject({ sharing: 'organization' });
+    expect(overview.widgets).toHaveLength(10);
+    const data = expectStatus(await c.get(`/api/v1/dashboards/${overview.id}/data`), 200);
+    expect(data.widgets.filter((w: any) => w.problem !== null)).toEqual([]);
+    const byName = new Map(data.widgets.map((w: any) => [w.name, w]));
+    // The numbers are the records': the same count the report engine gives for open deals.
+    const open = expectStatus(
+      await c.post('/api/v1/reports/run', {
+        object: 'opportunity',
+        filter: { field: 'status', op: 'eq', value: 'open' },
+      }),
+      200,
+    );
+    expect((byName.get('Open deals') as any).result.total.count).toBe(open.total.count);
+    expect(open.total.count).toBeGreaterThan(0);
+    // Stages are labelled with their names, statuses with their labels; each bar drills down.
+    const stages = (byName.get('Open pipeline by stage') as any).result.cells;
+    expect(stages.length).toBeGreaterThan(0);
+    for (const cell of stages) {
+      expect(pipeline.stages.map((s) => s.name)).toContain(cell.keys[0].label);
+      expect(cell.filter).not.toBeNull();
+    }
+    expect((byName.get('Deals by status') as any).view).toBe('pie');
+    // Its reports are the organization's: a viewer sees them and may not delete them.
+    const viewer = await addMember(org.t, c, 'viewer');
+    const reports = expectStatus(await viewer.client.get('/api/v1/reports'), 200).data;
+    expect(reports.map((r: any) => r.name)).toContain('Won value by owner per month');
+    expectProblem(await viewer.client.delete(`/api/v1/dashboards/${overview.id}`), 403);
+  });
+
   it('shows a single number with its change against the period before the date range', async () => {
     const c = org.admin.client;
     // Days in the organization's time zone (America/New_York).

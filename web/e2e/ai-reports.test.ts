@@ -81,9 +81,17 @@ describe('the assistant over reports: a manager asks for a report, checks it, ru
     await page.getByRole('heading', { name: 'Dashboards', level: 1 }).waitFor();
     await page.getByLabel('New dashboard name').fill('Assisted board');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
+    // The new board is the one shown (the organization's "Sales overview" is listed too).
+    await expect
+      .poll(() => page.getByRole('combobox', { name: 'Dashboard', exact: true }).inputValue(), {
+        timeout: 15_000,
+      })
+      .toBe('Assisted board');
     await pick(page, 'Add a saved report', 'Deals by status (assistant)');
     await page.getByRole('button', { name: 'Add widget' }).click();
-    await page.getByTestId('dashboard-grid').locator('.recharts-surface').first().waitFor();
+    const grid = page.getByTestId('dashboard-grid');
+    await grid.getByText('Deals by status (assistant)', { exact: true }).waitFor();
+    await grid.locator('.recharts-surface').first().waitFor();
     await page.getByText('30 days', { exact: true }).click();
     await page.getByRole('button', { name: 'Explain these numbers' }).click();
     await page.getByTestId('ai-explanation').getByText('Deals by status (assistant): 3 in all.').waitFor();

@@ -32,14 +32,29 @@ describe('reports and dashboards: a manager builds a report and pins it to a das
 
     await nav.getByRole('link', { name: 'Dashboards', exact: true }).click();
     await page.getByRole('heading', { name: 'Dashboards', level: 1 }).waitFor();
+    // Every organization starts with the "Sales overview" dashboard, its charts already drawn.
+    const grid = page.getByTestId('dashboard-grid');
+    await grid.getByText('Open pipeline by stage').waitFor();
+    await grid.locator('.recharts-surface').first().waitFor();
     await page.getByLabel('New dashboard name').fill('Monday pipeline');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
+    // The new board is shown at once, and the widget goes to it.
+    await expect
+      .poll(() => page.getByRole('combobox', { name: 'Dashboard', exact: true }).inputValue(), {
+        timeout: 15_000,
+      })
+      .toBe('Monday pipeline');
     await pick(page, 'Add a saved report', 'Deals by stage');
     await page.getByRole('button', { name: 'Add widget' }).click();
-    const grid = page.getByTestId('dashboard-grid');
-    await grid.getByText('Deals by stage').waitFor();
+    await grid.getByText('Deals by stage', { exact: true }).waitFor();
     await grid.locator('.recharts-surface').first().waitFor();
+    expect(await grid.getByText('Open pipeline by stage').count()).toBe(0);
     const boards = await apiCall(page, 'GET', '/api/v1/dashboards');
-    expect(boards.body.data.map((b: { name: string }) => b.name)).toEqual(['Monday pipeline']);
+    expect(
+      boards.body.data.map((b: { name: string; widgets: unknown[] }) => [b.name, b.widgets.length]),
+    ).toEqual([
+      ['Monday pipeline', 1],
+      ['Sales overview', 10],
+    ]);
   });
 });

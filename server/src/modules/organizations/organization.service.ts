@@ -58,7 +58,8 @@ export async function createOrganization(services: Services, userId: string, nam
         subject: { object: 'organization', id: org.id },
         data: { name },
       });
-      // Every new tenant starts with a pipeline, so opportunities can be created at once.
+      // Every new tenant starts with a pipeline, so opportunities can be created at once (and,
+      // from this event, with the reports module's "Sales overview" dashboard).
       await ensureDefaultPipeline(scope, services);
     },
   );

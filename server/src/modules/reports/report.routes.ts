@@ -6,6 +6,7 @@ import { assertRight } from '../../platform/access/access-profile.js';
 import { forbidden, notFound } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { defaultDashboardConsumer } from './default-dashboard.js';
 import { dashboards, savedReports } from './report.schema.js';
 import { ReportResult, ReportSpec, reportCsv, runReport } from './report-engine.js';
 import {
@@ -154,6 +155,7 @@ function sendPdf(reply: FastifyReply, name: string, pdf: Buffer) {
 
 /** Reports (ad hoc, saved, standard, CSV) and dashboards (issue 30). */
 export function registerReportRoutes(app: ApiApp, services: Services): void {
+  services.events.register(defaultDashboardConsumer);
   const tags = ['reports'];
   const isAdmin = (role: string | null | undefined) => role === 'admin';
 

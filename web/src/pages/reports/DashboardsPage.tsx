@@ -46,6 +46,18 @@ function boardFilter(filters: Schemas['DashboardFilters']): Filter | undefined {
   return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : ({ and: parts } as Filter);
 }
 type Preset = 'today' | '7_days' | '30_days' | 'this_quarter';
+type BoardList = { data: Schemas['Dashboard'][] };
+
+/** The cached list of boards with `board` in it (replaced, or added in the server's order: by name). */
+function withBoard(list: BoardList | undefined, board: Schemas['Dashboard']): BoardList | undefined {
+  if (!list) return list;
+  const others = list.data.filter((b) => b.id !== board.id);
+  const at = others.findIndex((b) => b.name.localeCompare(board.name) > 0);
+  return {
+    ...list,
+    data: at < 0 ? [...others, board] : [...others.slice(0, at), board, ...others.slice(at)],
+  };
+}
 const ROW_PX = 80;
 
 /** Dashboards: several per organization and member, widgets on a 12-column grid, one date range for all. */
@@ -69,7 +81,12 @@ export function DashboardsPage() {
           },
         }),
       ),
-    onSuccess: (b) => {
+    // The new board is shown at once: put it in the cached list before the refetch, or `board`
+    // would fall back to the first listed board until the list comes back (with a board already
+    // there, a widget added meanwhile went to that board and the new one stayed empty).
+    onSuccess: async (b) => {
+      await queryClient.cancelQueries({ queryKey: ['dashboards'] });
+      queryClient.setQueryData<BoardList>(['dashboards'], (list) => withBoard(list, b));
       setSelected(b.id);
       void queryClient.invalidateQueries({ queryKey: ['dashboards'] });
     },
@@ -86,9 +103,10 @@ export function DashboardsPage() {
   });
   const [reportId, setReportId] = useState<string | null>(null);
   const [view, setView] = useState<ReportView>('bar');
-  const addWidget = useMutation<unknown, ApiError>({
-    mutationFn: () => {
-      const widgets = (board?.widgets ?? []) as Widget[];
+  const addWidget = useMutation<Schemas['Dashboard'], ApiError, Schemas['Dashboard']>({
+    // The board in view when the button is pressed is the one the widget goes to.
+    mutationFn: (target) => {
+      const widgets = target.widgets as Widget[];
       const y = widgets.reduce((m, w) => Math.max(m, w.y + w.h), 0);
       const widget: Widget = {
         id: `w${Date.now().toString(36)}`,
@@ -101,17 +119,20 @@ export function DashboardsPage() {
       };
       return call(
         api.PATCH('/api/v1/dashboards/{id}', {
-          params: { path: { id: board!.id } },
+          params: { path: { id: target.id } },
           body: { widgets: [...widgets, widget] },
         }),
       );
     },
-    // The board (its layout) and its data (each widget's result): a new widget needs both.
-    onSuccess: () =>
-      Promise.all([
+    // The board (its layout, from the answer) and its data (each widget's result): a new widget
+    // needs both.
+    onSuccess: (b) => {
+      queryClient.setQueryData<BoardList>(['dashboards'], (list) => withBoard(list, b));
+      return Promise.all([
         queryClient.invalidateQueries({ queryKey: ['dashboards'] }),
-        queryClient.invalidateQueries({ queryKey: ['dashboard-data'] }),
-      ]),
+        queryClient.invalidateQueries({ queryKey: ['dashboard-data', b.id] }),
+      ]);
+    },
   });
 
   return (
@@ -175,7 +196,7 @@ export function DashboardsPage() {
             onChange={(v) => setView((v as ReportView) ?? 'bar')}
             allowDeselect={false}
           />
-          <Button disabled={!reportId} onClick={() => addWidget.mutate()} loading={addWidget.isPending}>
+          <Button disabled={!reportId} onClick={() => addWidget.mutate(board)} loading={addWidget.isPending}>
             Add widget
           </Button>
         </Group>
