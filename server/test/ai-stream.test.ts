@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PlaceholderFiller } from '../src/modules/ai/ai-draft.service.js';
+import { PlaceholderFiller, SubjectLine } from '../src/modules/ai/ai-draft.service.js';
 import {
   addMember,
   type Client,
@@ -353,12 +353,14 @@ describe('a streamed draft from a template', () => {
     expect(entry.details.prompt).toBeUndefined();
   });
 
-  it('speaks Anthropic’s streaming events too, and drafts a message on a record page', async () => {
+  it('speaks Anthropic’s streaming events too, and drafts a message on a record page, subject and all', async () => {
     expectStatus(
       await settings(admin.client, { provider: 'anthropic', base_url: `http://127.0.0.1:${provider.port}` }),
       200,
     );
-    provider.queue.push(anthropicSlow('Dear Ana, a short note to say thank you.'));
+    // A message (not a reply) has no thread subject: the model writes one on a first line, which
+    // becomes the subject, not the start of the body.
+    provider.queue.push(anthropicSlow('Subject: Thank you, Ana\n\nDear Ana, a short note to say thank you.'));
     const { events } = await draft(admin.client, {
       object: 'contact',
       id: contactId,
@@ -366,11 +368,33 @@ describe('a streamed draft from a template', () => {
     });
     expect(provider.last.path).toBe('/v1/messages');
     expect(provider.last.body).toMatchObject({ stream: true, model: 'gpt-test' });
+    expect(provider.last.body.system).toContain('the first line is "Subject: "');
     expect(textOf(events)).toBe('Dear Ana, a short note to say thank you.');
-    expect(events.at(-1)).toMatchObject({ event: 'done', data: { stopped: 'end' } });
+    expect(events.at(-1)).toMatchObject({
+      event: 'done',
+      data: { text: 'Dear Ana, a short note to say thank you.', subject: 'Thank you, Ana', stopped: 'end' },
+    });
     const entry = await lastAudit(admin.client);
     expect(entry.target).toMatchObject({ type: 'contact', id: contactId });
-    expect(entry.details).toMatchObject({ outcome: 'ok', tokens_in: 410, tokens_out: 25 });
+    expect(entry.details).toMatchObject({
+      template: 'draft_message.v1',
+      outcome: 'ok',
+      tokens_in: 410,
+      tokens_out: 25,
+    });
+    // From a template with a subject, the template's subject (filled for the contact) is used.
+    provider.queue.push(anthropicSlow('Hi {{first_name}}, checking in. Best regards'));
+    const templated = await draft(admin.client, {
+      object: 'contact',
+      id: contactId,
+      template_id: templateId,
+    });
+    expect(provider.last.body.system).not.toContain('Subject: ');
+    expect(templated.events.at(-1)).toMatchObject({
+      event: 'done',
+      data: { text: 'Hi Ana, checking in. Best regards', subject: 'Following up, Ana' },
+    });
+    expect((await lastAudit(admin.client)).details.template).toBe('draft_reply.v1');
     expectStatus(
       await settings(admin.client, { provider: 'openai', base_url: `http://127.0.0.1:${provider.port}/v1` }),
       200,
@@ -402,6 +426,9 @@ describe('a streamed draft from a template', () => {
     await w.closed;
     expect(w.cut).toBe(true);
     expect(w.pieces).toBeLessThan(w.total);
+    // Audited as the member's cancel, with the tokens used up to the cut.
+    await expect.poll(async () => (await lastAudit(admin.client)).details.outcome).toBe('cancelled');
+    expect((await lastAudit(admin.client)).details.tokens_out).toBeGreaterThan(0);
   });
 });
 
@@ -553,5 +580,35 @@ describe('placeholders filled as they stream', () => {
     const out =
       ['Hi {', '{first', '_name}', '} and {{other}}!', ' {'].map((d) => f.push(d)).join('') + f.flush();
     expect(out).toBe('Hi Ana and {{other}}! {');
+  });
+});
+
+describe('a subject line taken off a message to a record', () => {
+  const run = (pieces: string[]) => {
+    const s = new SubjectLine();
+    return { body: pieces.map((d) => s.push(d)).join('') + s.flush(), subject: s.subject };
+  };
+
+  it('takes the first line as the subject, whole, and drops the blank lines after it', () => {
+    expect(run(['Sub', 'ject: Thank', ' you\r', '\n', '\n  ', 'Dear Ana,\n\nThanks.'])).toEqual({
+      subject: 'Thank you',
+      body: 'Dear Ana,\n\nThanks.',
+    });
+    expect(run(['**Subject:** Our ', 'call\n\nHi'])).toEqual({ subject: 'Our call', body: 'Hi' });
+    expect(run(['Subject: Only a subject'])).toEqual({ subject: 'Only a subject', body: '' });
+  });
+
+  it('shows a draft without a subject line whole, as body', () => {
+    expect(run(['Dear Ana,', '\nSubject: not here'])).toEqual({
+      subject: null,
+      body: 'Dear Ana,\nSubject: not here',
+    });
+    expect(run(['Subject to your approval, here it is.'])).toEqual({
+      subject: null,
+      body: 'Subject to your approval, here it is.',
+    });
+    // A first line that never ends is not held back for long.
+    const s = new SubjectLine();
+    expect(s.push('x'.repeat(401))).toBe('x'.repeat(401));
   });
 });

@@ -7,11 +7,24 @@ import type { AddressInfo } from 'node:net';
  * what it was sent, like a fixture that reads its input:
  * - asked to call `set_report`: a count of the first offered object grouped by `status` (when that
  *   object has one), titled from the question;
+ * - asked for a draft (a record or a thread in the data): a message to the contact by first name,
+ *   written slowly (a piece every 60 ms) so a journey sees it grow; with a `Subject:` first line when
+ *   the system prompt asks for one. Instructions that say "at length" make it long (to be stopped);
+ *   "break" makes the provider drop the connection halfway;
  * - otherwise (an explanation): it reads the `<data>` of the prompt and cites each report's total,
  *   with markup in the text, which the app must show as text.
- * Every request is kept in `sent`, so a journey can check what left Cairn.
+ * Every request is kept in `sent`, so a journey can check what left Cairn; `cut` counts the answers
+ * Cairn hung up on before they were written whole.
  */
-export type FakeAi = { url: string; sent: any[]; close: () => Promise<void> };
+export type FakeAi = { url: string; sent: any[]; readonly cut: number; close: () => Promise<void> };
+
+/** How the fake's drafts read, for the journeys' assertions. */
+export const fakeDraft = {
+  subject: (name: string) => `A note for ${name}`,
+  body: (name: string) =>
+    `Dear ${name},\n\nThank you for your time last week. I am writing to follow up on our conversation ` +
+    'and to suggest a short call next Tuesday to go through the proposal together. Best regards',
+};
 
 const BASE = { id: 'chatcmpl-e2e', object: 'chat.completion.chunk', created: 1, model: 'gpt-e2e' };
 const event = (chunk: unknown) => `data: ${JSON.stringify({ ...BASE, ...(chunk as object) })}\n\n`;
@@ -23,8 +36,21 @@ function dataOf(body: any): any {
   return m ? JSON.parse(m[1]!) : {};
 }
 
-function answerOf(body: any): { tool?: { name: string; args: string }; text?: string } {
+type Answer = { tool?: { name: string; args: string }; text?: string; slow?: boolean; breakAt?: number };
+
+function answerOf(body: any): Answer {
   const tool = body.tools?.[0]?.function?.name;
+  const data = tool ? {} : dataOf(body);
+  if (data.record || data.messages) {
+    const system = String(body.messages?.[0]?.content ?? '');
+    const user = String(body.messages?.at(-1)?.content ?? '');
+    const name = String(data.record?.record?.first_name ?? data.contact?.first_name ?? 'there');
+    const text =
+      (system.includes('"Subject: "') ? `Subject: ${fakeDraft.subject(name)}\n\n` : '') +
+      fakeDraft.body(name) +
+      (/at length/.test(user) ? ' More words.'.repeat(300) : '');
+    return { text, slow: true, ...(/break/.test(user) ? { breakAt: Math.floor(text.length / 2) } : {}) };
+  }
   if (tool === 'set_report') {
     const objects = dataOf(body).objects as { object: string; fields: { key: string }[] }[];
     const chosen = objects.find((o) => o.object === 'opportunity') ?? objects[0]!;
@@ -51,17 +77,23 @@ function answerOf(body: any): { tool?: { name: string; args: string }; text?: st
   };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export async function startFakeAi(): Promise<FakeAi> {
   const sent: any[] = [];
+  let cut = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
       sent.push(body);
       if (req.url !== '/v1/chat/completions') return res.writeHead(404).end();
       const answer = answerOf(body);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.on('close', () => {
+        if (!res.writableFinished) cut++;
+      });
       if (answer.tool) {
         res.write(
           event({
@@ -90,8 +122,15 @@ export async function startFakeAi(): Promise<FakeAi> {
           );
       } else {
         res.write(event({ choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] }));
-        for (const part of pieces(answer.text ?? ''))
+        let written = 0;
+        for (const part of pieces(answer.text ?? '')) {
+          if (res.destroyed) return;
+          if (answer.breakAt !== undefined && written >= answer.breakAt) return void res.destroy();
           res.write(event({ choices: [{ index: 0, delta: { content: part } }] }));
+          written += part.length;
+          if (answer.slow) await sleep(60);
+        }
+        if (res.destroyed) return;
       }
       res.write(
         event({ choices: [], usage: { prompt_tokens: 200, completion_tokens: 40, total_tokens: 240 } }),
@@ -103,6 +142,9 @@ export async function startFakeAi(): Promise<FakeAi> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
     sent,
+    get cut() {
+      return cut;
+    },
     close: () => {
       server.closeAllConnections();
       return new Promise<void>((r) => server.close(() => r()));

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { runOutsideDbBudget } from '../../db/budget.js';
 import type { TenantContext } from '../../db/tenant.js';
 import type { AuditSource } from '../../platform/audit/audit.js';
 import { AppError } from '../../platform/errors/app-error.js';
@@ -18,7 +19,7 @@ import {
 } from './ai.service.js';
 import type { ProviderKind } from './ai-provider.js';
 import { estimateTokens, partialOf, type StreamResult, streamProvider } from './ai-provider-stream.js';
-import { DRAFT_REPLY_V1 } from './prompts/index.js';
+import { DRAFT_MESSAGE_V1, DRAFT_REPLY_V1, type PromptTemplate } from './prompts/index.js';
 
 /** Most tokens one streamed draft may use. */
 const MAX_DRAFT_TOKENS = 1024;
@@ -45,7 +46,8 @@ export class PlaceholderFiller {
   private held = '';
   constructor(private readonly values: Map<string, string>) {}
 
-  private fill(text: string) {
+  /** `text` with every variable the template used filled. */
+  fill(text: string) {
     return text.replace(
       /\{\{\s*([a-zA-Z0-9_.]+)\s*\}\}/g,
       (raw, name: string) => this.values.get(name) ?? raw,
@@ -71,12 +73,86 @@ export class PlaceholderFiller {
   }
 }
 
+/** Most characters of a subject the model wrote, as `/ai/draft-email` allowed. */
+const SUBJECT_CHARS = 300;
+/** A first line longer than this without its end is not a subject line: it is shown as body. */
+const SUBJECT_LINE_CHARS = 400;
+
+/**
+ * Takes the `Subject: ...` first line (DRAFT_MESSAGE_V1 asks for one) off a streamed draft: the first
+ * line is held until it ends, then either becomes the subject (the blank lines after it dropped) or,
+ * when it is not a subject line, is shown as body like the rest. So the body still streams as it is
+ * written, and the subject arrives with the end.
+ */
+export class SubjectLine {
+  private held = '';
+  private state: 'first' | 'gap' | 'body' = 'first';
+  /** The subject the model wrote, once its line ended; null when it wrote none. */
+  subject: string | null = null;
+
+  /** The body text that can be shown now. */
+  push(delta: string): string {
+    if (this.state === 'body') return delta;
+    if (this.state === 'gap') return this.afterGap(delta);
+    this.held += delta;
+    const end = this.held.indexOf('\n');
+    if (end < 0) return this.held.length > SUBJECT_LINE_CHARS ? this.release() : '';
+    const line = this.held.slice(0, end);
+    const rest = this.held.slice(end + 1);
+    this.held = '';
+    const subject = SubjectLine.parse(line);
+    if (subject === undefined) {
+      this.state = 'body';
+      return `${line}\n${rest}`;
+    }
+    this.subject = subject;
+    this.state = 'gap';
+    return this.afterGap(rest);
+  }
+
+  /** What is still held (a first line that never ended), as body unless it is a subject line. */
+  flush(): string {
+    if (this.state !== 'first') return '';
+    const subject = SubjectLine.parse(this.held);
+    if (subject === undefined) return this.release();
+    this.subject = subject;
+    this.held = '';
+    this.state = 'body';
+    return '';
+  }
+
+  private release() {
+    const text = this.held;
+    this.held = '';
+    this.state = 'body';
+    return text;
+  }
+
+  /** Blank lines between the subject and the body are dropped. */
+  private afterGap(text: string) {
+    const body = text.replace(/^\s+/, '');
+    if (body) this.state = 'body';
+    return body;
+  }
+
+  /** The subject of a `Subject: ...` line (markdown emphasis tolerated), or undefined for another line. */
+  private static parse(line: string): string | undefined {
+    const m = /^\s*\**\s*subject\s*\**\s*:\s*\**(.*?)\**\s*$/i.exec(line);
+    return m ? m[1]!.trim().slice(0, SUBJECT_CHARS) : undefined;
+  }
+}
+
 type Prepared = {
   g: Gate;
+  /** DRAFT_REPLY_V1, or DRAFT_MESSAGE_V1 when the model writes the subject too. */
+  template: PromptTemplate;
   prompt: string;
   target: { type: string; id: string };
   filler: PlaceholderFiller;
+  /** The template's subject, filled; null when it has none (or there is no template). */
   subject: string | null;
+  /** Set when the model writes the subject: a message to a record whose template gives none. */
+  subjectLine: SubjectLine | null;
 };
 
 const SEPARATOR = '\n\u241e\n';
@@ -114,7 +190,9 @@ async function templateValues(
  * Everything before the first token: the subject (a conversation or a record) must be reachable
  * (404 otherwise), the gate must let the call through (409 off, 429 rate or budget), the template
  * must be the organization's (422 `reference_not_found` at `body.template_id`) and fillable here.
- * The prompt carries what the member may read only (field rights applied), redacted as configured.
+ * A reply keeps its thread's subject; a message to a record takes its template's subject, or else the
+ * model writes one (DRAFT_MESSAGE_V1), as `/ai/draft-email` did. The prompt carries what the member
+ * may read only (field rights applied), redacted as configured.
  */
 export async function prepareDraft(
   services: Services,
@@ -163,9 +241,11 @@ export async function prepareDraft(
     }
     data.template = template.body;
   }
+  const writesSubject = !input.conversation_id && !template?.subject;
+  const prompting = writesSubject ? DRAFT_MESSAGE_V1 : DRAFT_REPLY_V1;
   // The references are checked first (another organization's template is a 422 whether or not the
   // assistant is set up); then the assistant's gate (configured, enabled, within budget).
-  const g = await open(services, ctx, source, { feature: 'draft_email', template: DRAFT_REPLY_V1, target });
+  const g = await open(services, ctx, source, { feature: 'draft_email', template: prompting, target });
   const { values, subject } = await templateValues(
     services,
     ctx,
@@ -175,19 +255,31 @@ export async function prepareDraft(
   );
   const instructions =
     input.instructions?.trim() ||
-    (template ? 'Adapt the template to this conversation.' : 'A helpful reply.');
+    (template
+      ? `Adapt the template to this ${input.conversation_id ? 'conversation' : 'record'}.`
+      : input.conversation_id
+        ? 'A helpful reply.'
+        : 'A friendly follow-up.');
   const prompt = redact(
     `Instructions from the member: ${instructions}\n<data>\n${JSON.stringify(data, null, 1).slice(0, 24_000)}\n</data>`,
     { emails: g.row.redactEmails, phones: g.row.redactPhones },
   );
   // The prompt alone must fit in what is left of the budget.
-  if (estimateTokens(DRAFT_REPLY_V1.system) + estimateTokens(prompt) >= g.remaining)
+  if (estimateTokens(prompting.system) + estimateTokens(prompt) >= g.remaining)
     throw new AppError(
       429,
       'ai_budget_exhausted',
       'Too little is left of the AI token budget this month for this draft; an admin can raise it',
     );
-  return { g, prompt, target, filler: new PlaceholderFiller(values), subject };
+  return {
+    g,
+    template: prompting,
+    prompt,
+    target,
+    filler: new PlaceholderFiller(values),
+    subject,
+    subjectLine: writesSubject ? new SubjectLine() : null,
+  };
 }
 
 /**
@@ -222,11 +314,18 @@ export async function streamDraft(
       });
   }, BUDGET_RECHECK_MS);
   const started = performance.now();
-  const systemIn = estimateTokens(DRAFT_REPLY_V1.system) + estimateTokens(p.prompt);
+  const systemIn = estimateTokens(p.template.system) + estimateTokens(p.prompt);
   let result: StreamResult | undefined;
   let used: Omit<StreamResult, 'stop'> | undefined;
   let outcome = 'ok';
   let streamed = '';
+  const show = (body: string) => {
+    const shown = body ? p.filler.push(body) : '';
+    if (shown) {
+      streamed += shown;
+      sink.delta(shown);
+    }
+  };
   try {
     result = await streamProvider(
       {
@@ -237,23 +336,18 @@ export async function streamDraft(
         timeoutMs: providerTimeoutMs(),
       },
       {
-        system: DRAFT_REPLY_V1.system,
+        system: p.template.system,
         user: p.prompt,
         maxTokens: Math.max(1, Math.min(MAX_DRAFT_TOKENS, g.remaining - systemIn)),
       },
       outboundPolicyOf(services),
       {
-        onText: (delta) => {
-          const shown = p.filler.push(delta);
-          if (shown) {
-            streamed += shown;
-            sink.delta(shown);
-          }
-        },
+        onText: (delta) => show(p.subjectLine ? p.subjectLine.push(delta) : delta),
         overBudget: (tokensIn, tokensOut) => tokensIn + tokensOut >= left,
         signal,
       },
     );
+    if (p.subjectLine) show(p.subjectLine.flush());
     const rest = p.filler.flush();
     if (rest) {
       streamed += rest;
@@ -269,7 +363,11 @@ export async function streamDraft(
           'The AI token budget ran out while the assistant was writing, so it was stopped here: edit what it wrote, or ask an admin to raise the budget',
         ),
       );
-    } else sink.done({ text: streamed, subject: p.subject, model: g.row.model, stopped: result.stop });
+    } else {
+      const written = p.subjectLine?.subject;
+      const subject = written != null ? p.filler.fill(written) : p.subject;
+      sink.done({ text: streamed, subject, model: g.row.model, stopped: result.stop });
+    }
   } catch (error) {
     outcome = error instanceof AppError ? error.code : 'ai_provider_error';
     // Broken off mid-answer: the tokens up to the break were used, and are counted.
@@ -278,17 +376,22 @@ export async function streamDraft(
   } finally {
     clearInterval(recheck);
     const counted = result ?? used;
-    await recordCall(services, ctx, source, g, {
-      feature: 'draft_email',
-      template: DRAFT_REPLY_V1,
-      target: p.target,
-      prompt: p.prompt,
-      answer: counted?.text ?? null,
-      tokensIn: counted?.tokensIn ?? 0,
-      tokensOut: counted?.tokensOut ?? 0,
-      latencyMs: Math.round(performance.now() - started),
-      outcome,
-      ...(counted?.estimated ? { estimated: true } : {}),
-    });
+    // Outside the request's budget: when the member closed the draft, the request's client is gone
+    // and its statements are refused (57014 client_gone), but the call must still be counted and
+    // audited.
+    await runOutsideDbBudget(() =>
+      recordCall(services, ctx, source, g, {
+        feature: 'draft_email',
+        template: p.template,
+        target: p.target,
+        prompt: p.prompt,
+        answer: counted?.text ?? null,
+        tokensIn: counted?.tokensIn ?? 0,
+        tokensOut: counted?.tokensOut ?? 0,
+        latencyMs: Math.round(performance.now() - started),
+        outcome,
+        ...(counted?.estimated ? { estimated: true } : {}),
+      }),
+    );
   }
 }

@@ -125,7 +125,9 @@ export function registerAiRoutes(app: ApiApp, services: Services): void {
         description:
           'Server-sent events, once the provider starts answering: `delta` events `{"text": piece}` in order ' +
           '(a template’s `{{variables}}` already filled for the contact), then `done` ' +
-          '`{"text", "subject", "model", "stopped": "end"|"limit"}`, or `error` with a problem ' +
+          '`{"text", "subject", "model", "stopped": "end"|"limit"}` (`subject`: the template’s, filled, when it ' +
+          'has one; else the one the assistant wrote for a message to a record (null if it wrote none), and ' +
+          'null for a reply in a conversation), or `error` with a problem ' +
           '(`{"status", "code", "detail"}`: `ai_budget_exhausted` when the budget runs out mid-answer, an ' +
           '`ai_provider_*` code when the provider fails mid-answer); the text streamed so far stays the ' +
           'member’s to edit. Closing the connection stops the provider. Refusals before the first piece are ' +

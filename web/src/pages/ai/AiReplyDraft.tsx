@@ -1,8 +1,8 @@
 import { Alert, Button, CloseButton, Group, Paper, Select, Stack, Text, TextInput } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
-import { streamDraft } from './draftStream';
+import { useDraftStream } from './useDraftStream';
 
 // "Draft with the assistant" in a conversation (issue 32): from a stored template or free
 // instructions, the reply streams into the reply box as it is written; the member edits and sends
@@ -18,57 +18,27 @@ export function ReplyDraft({
   const [open, setOpen] = useState(false);
   const [templateId, setTemplateId] = useState<string | null>(null);
   const [instructions, setInstructions] = useState('');
-  const [running, setRunning] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const abort = useRef<AbortController | null>(null);
+  const { running, error, done, start: startDraft, stop } = useDraftStream(onText);
   const templates = useQuery({
     queryKey: ['message-templates', 'all'],
     queryFn: () => call(api.GET('/api/v1/message-templates')),
     enabled: open,
     staleTime: 5_000,
   });
-  // Leaving the conversation (or closing the box) stops a running draft.
-  useEffect(() => () => abort.current?.abort(), []);
-
-  const stop = () => {
-    abort.current?.abort();
-    abort.current = null;
-    setRunning(false);
-  };
-  const start = async (e: FormEvent) => {
+  // Leaving the conversation (unmounting) stops a running draft; so do Stop and closing the box.
+  const start = (e: FormEvent) => {
     e.preventDefault();
-    stop();
-    const controller = new AbortController();
-    abort.current = controller;
-    setRunning(true);
-    setError(null);
-    setNote(null);
-    try {
-      const done = await streamDraft(
-        {
-          conversation_id: conversationId,
-          ...(templateId ? { template_id: templateId } : {}),
-          ...(instructions.trim() ? { instructions: instructions.trim() } : {}),
-        },
-        onText,
-        controller.signal,
-      );
-      onText(done.text);
-      setNote(
-        done.stopped === 'limit'
-          ? 'The draft reached its length limit: finish it yourself.'
-          : 'A draft: edit it and send it yourself.',
-      );
-    } catch (err) {
-      if (!controller.signal.aborted) setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      if (abort.current === controller) {
-        abort.current = null;
-        setRunning(false);
-      }
-    }
+    void startDraft({
+      conversation_id: conversationId,
+      ...(templateId ? { template_id: templateId } : {}),
+      ...(instructions.trim() ? { instructions: instructions.trim() } : {}),
+    });
   };
+  const note = done
+    ? done.stopped === 'limit'
+      ? 'The draft reached its length limit: finish it yourself.'
+      : 'A draft: edit it and send it yourself.'
+    : null;
 
   if (!open)
     return (
@@ -86,7 +56,7 @@ export function ReplyDraft({
   return (
     <Paper withBorder p="xs" data-testid="ai-reply-draft">
       <Stack gap={6}>
-        <form onSubmit={(e) => void start(e)}>
+        <form onSubmit={start}>
           <Group gap="xs" align="end" wrap="nowrap">
             <Select
               size="xs"
@@ -106,12 +76,14 @@ export function ReplyDraft({
               value={instructions}
               onChange={(e) => setInstructions(e.currentTarget.value)}
             />
+            {/* Keyed apart: were the Stop button reused as the submit button, the click that stops the
+                draft would submit the form once React has re-rendered it, and start a new one. */}
             {running ? (
-              <Button size="xs" variant="default" onClick={stop}>
+              <Button key="stop" size="xs" variant="default" onClick={stop}>
                 Stop
               </Button>
             ) : (
-              <Button size="xs" variant="light" type="submit">
+              <Button key="draft" size="xs" variant="light" type="submit">
                 Draft
               </Button>
             )}
@@ -130,8 +102,8 @@ export function ReplyDraft({
           </Text>
         )}
         {error && (
-          <Alert color="red" p="xs" title="The draft stopped">
-            {error}
+          <Alert color="red" p="xs" title={error.title}>
+            {error.message}
           </Alert>
         )}
         {!running && !error && note && (

@@ -9,7 +9,6 @@ import {
   Pill,
   Stack,
   Text,
-  Textarea,
   TextInput,
 } from '@mantine/core';
 import { useMutation } from '@tanstack/react-query';
@@ -17,6 +16,7 @@ import { Link } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 import { api, call } from '../../api/client';
 import type { components } from '../../api/schema';
+import { RecordDraft } from './AiRecordDraft';
 
 // The AI assistant's tools in the app (issue 32), loaded only when the assistant is on. Everything
 // the model wrote is shown as text (React escapes it), never as HTML; nothing it proposes runs or
@@ -56,19 +56,8 @@ export function RecordAssistant({
   id: string;
   features: string[];
 }) {
-  const [instructions, setInstructions] = useState('');
-  const [draft, setDraft] = useState<{ subject: string; body: string } | null>(null);
   const summarize = useMutation({
     mutationFn: () => call(api.POST('/api/v1/ai/summarize', { body: { object, id } })),
-  });
-  const drafting = useMutation({
-    mutationFn: () =>
-      call(
-        api.POST('/api/v1/ai/draft-email', {
-          body: { object, id, ...(instructions.trim() ? { instructions: instructions.trim() } : {}) },
-        }),
-      ),
-    onSuccess: (d) => setDraft({ subject: d.subject, body: d.body }),
   });
   const s = summarize.data;
   return (
@@ -119,59 +108,8 @@ export function RecordAssistant({
             </Text>
           </Stack>
         )}
-        {features.includes('draft_email') && (
-          <Stack gap="xs">
-            <Group align="end" wrap="nowrap">
-              <TextInput
-                style={{ flex: 1 }}
-                size="xs"
-                label="Draft an e-mail"
-                placeholder="What should it say? (optional)"
-                value={instructions}
-                onChange={(e) => setInstructions(e.currentTarget.value)}
-              />
-              <Button
-                size="xs"
-                variant="light"
-                loading={drafting.isPending}
-                onClick={() => drafting.mutate()}
-              >
-                Draft
-              </Button>
-            </Group>
-            {drafting.error && <Alert color="red">{drafting.error.message}</Alert>}
-            {draft && (
-              <Stack gap="xs" data-testid="ai-draft">
-                <TextInput
-                  size="xs"
-                  label="Subject"
-                  value={draft.subject}
-                  onChange={(e) => setDraft({ ...draft, subject: e.currentTarget.value })}
-                />
-                <Textarea
-                  size="xs"
-                  label="Body"
-                  autosize
-                  minRows={5}
-                  value={draft.body}
-                  onChange={(e) => setDraft({ ...draft, body: e.currentTarget.value })}
-                />
-                <Group gap="xs">
-                  <Button
-                    size="xs"
-                    variant="default"
-                    onClick={() => void navigator.clipboard?.writeText(`${draft.subject}\n\n${draft.body}`)}
-                  >
-                    Copy
-                  </Button>
-                  <Text size="xs" c="dimmed">
-                    A draft: edit it and send it yourself.
-                  </Text>
-                </Group>
-              </Stack>
-            )}
-          </Stack>
-        )}
+        {/* Keyed by the record: opening another record starts afresh (and stops a running draft). */}
+        {features.includes('draft_email') && <RecordDraft key={`${object}:${id}`} object={object} id={id} />}
       </Stack>
     </Paper>
   );

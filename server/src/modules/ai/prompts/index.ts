@@ -89,3 +89,21 @@ export const DRAFT_REPLY_V1: PromptTemplate = {
     'send it themselves. ' +
     DATA_RULE,
 };
+
+/**
+ * A message to a record (not a reply, so no thread subject to reuse): streamed like a reply, with the
+ * subject on a first `Subject:` line that the server takes off before the body streams.
+ */
+export const DRAFT_MESSAGE_V1: PromptTemplate = {
+  id: 'draft_message',
+  version: 'draft_message.v1',
+  system:
+    'You are the assistant of a CRM. Write a short, polite business e-mail from the member to the person or ' +
+    'organization described in the data, following the member’s instructions. Answer as plain text, no ' +
+    'JSON, no markdown: the first line is "Subject: " followed by a short subject, then an empty line, then ' +
+    'the body. When the data has a `template`, start from it: keep its structure and wording where they ' +
+    'fit, and keep every {{variable}} placeholder exactly as written (they are filled in afterwards). ' +
+    'Placeholders such as [e-mail] stand for values that were withheld: keep them as they are. The member ' +
+    'will edit and send it themselves. ' +
+    DATA_RULE,
+};
