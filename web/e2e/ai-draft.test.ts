@@ -103,6 +103,29 @@ describe('the assistant drafts an e-mail on a contact’s page as it writes it',
       .toBe('cancelled');
   });
 
+  it('from a template: the template goes to the assistant, its subject filled for the contact', async () => {
+    const template = await apiCall(page, 'POST', '/api/v1/message-templates', {
+      name: 'Proposal follow-up',
+      kind: 'email',
+      subject: 'Our proposal for {{first_name}}',
+      body: 'Hello {{first_name}}, here is the proposal we discussed.',
+    });
+    expect(template.status, JSON.stringify(template.body)).toBe(201);
+    await box().getByLabel('From a template').click();
+    await page.getByRole('option', { name: 'Proposal follow-up' }).click();
+    await box().getByLabel('Draft an e-mail').fill('');
+    await draftButton().click();
+    await box().getByRole('button', { name: 'Copy', exact: true }).waitFor();
+    // The template's own subject, its variable filled, not one the model wrote.
+    expect(await subject().inputValue()).toBe('Our proposal for Ana');
+    expect(await body().inputValue()).toBe(fakeDraft.body('Ana'));
+    // The model was given the template (its variables filled) to adapt.
+    const sent = JSON.stringify(ai.sent.at(-1).messages);
+    expect(sent).toContain('here is the proposal we discussed');
+    const audit = await apiCall(page, 'GET', '/api/v1/audit?action=ai.called');
+    expect(audit.body.data[0].details).toMatchObject({ feature: 'draft_email', outcome: 'ok' });
+  });
+
   it('a provider that breaks off mid-answer: the error under the draft, the text so far kept', async () => {
     await box().getByLabel('Draft an e-mail').fill('break');
     await draftButton().click();

@@ -1,13 +1,16 @@
 import { Alert, Button, Group, Stack, Text, Textarea, TextInput } from '@mantine/core';
 import { type FormEvent, useState } from 'react';
+import { DraftButton, DraftTemplatePicker } from './DraftControls';
 import { useDraftStream } from './useDraftStream';
 
-// "Draft an e-mail" on a record page (issue 32): the body streams into the box as the assistant
+// "Draft an e-mail" on a record page (issue 32), from a stored template (its variables filled for
+// the contact, its subject taken) or free instructions, or both: the body streams into the box as the assistant
 // writes it, the subject is filled when the draft ends; Stop cuts the stream (which stops the
 // provider) and keeps what was written. The member copies it and sends it; the assistant never sends.
 
 export function RecordDraft({ object, id }: { object: string; id: string }) {
   const [instructions, setInstructions] = useState('');
+  const [templateId, setTemplateId] = useState<string | null>(null);
   const [subject, setSubject] = useState('');
   const [body, setBody] = useState('');
   const { running, error, done, stopped, start, stop } = useDraftStream(setBody);
@@ -19,6 +22,7 @@ export function RecordDraft({ object, id }: { object: string; id: string }) {
     const end = await start({
       object,
       id,
+      ...(templateId ? { template_id: templateId } : {}),
       ...(instructions.trim() ? { instructions: instructions.trim() } : {}),
     });
     // A subject typed while the body was being written is the member's: it stays.
@@ -36,7 +40,8 @@ export function RecordDraft({ object, id }: { object: string; id: string }) {
   return (
     <Stack gap="xs" data-testid="ai-record-draft">
       <form onSubmit={(e) => void submit(e)}>
-        <Group align="end" wrap="nowrap">
+        <Group align="end" wrap="nowrap" gap="xs">
+          <DraftTemplatePicker enabled value={templateId} onChange={setTemplateId} />
           <TextInput
             style={{ flex: 1 }}
             size="xs"
@@ -45,17 +50,7 @@ export function RecordDraft({ object, id }: { object: string; id: string }) {
             value={instructions}
             onChange={(e) => setInstructions(e.currentTarget.value)}
           />
-          {/* Keyed apart: were the Stop button reused as the submit button, the click that stops the
-              draft would submit the form once React has re-rendered it, and start a new one. */}
-          {running ? (
-            <Button key="stop" size="xs" variant="default" onClick={stop}>
-              Stop
-            </Button>
-          ) : (
-            <Button key="draft" size="xs" variant="light" type="submit">
-              Draft
-            </Button>
-          )}
+          <DraftButton running={running} stop={stop} />
         </Group>
       </form>
       {shown && (

@@ -1,7 +1,6 @@
-import { Alert, Button, CloseButton, Group, Paper, Select, Stack, Text, TextInput } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+import { Alert, Button, CloseButton, Group, Paper, Stack, Text, TextInput } from '@mantine/core';
 import { type FormEvent, useState } from 'react';
-import { api, call } from '../../api/client';
+import { DraftButton, DraftTemplatePicker } from './DraftControls';
 import { useDraftStream } from './useDraftStream';
 
 // "Draft with the assistant" in a conversation (issue 32): from a stored template or free
@@ -19,12 +18,6 @@ export function ReplyDraft({
   const [templateId, setTemplateId] = useState<string | null>(null);
   const [instructions, setInstructions] = useState('');
   const { running, error, done, start: startDraft, stop } = useDraftStream(onText);
-  const templates = useQuery({
-    queryKey: ['message-templates', 'all'],
-    queryFn: () => call(api.GET('/api/v1/message-templates')),
-    enabled: open,
-    staleTime: 5_000,
-  });
   // Leaving the conversation (unmounting) stops a running draft; so do Stop and closing the box.
   const start = (e: FormEvent) => {
     e.preventDefault();
@@ -58,16 +51,7 @@ export function ReplyDraft({
       <Stack gap={6}>
         <form onSubmit={start}>
           <Group gap="xs" align="end" wrap="nowrap">
-            <Select
-              size="xs"
-              label="From a template"
-              placeholder="None"
-              clearable
-              data={(templates.data?.data ?? []).map((t) => ({ value: t.id, label: t.name }))}
-              value={templateId}
-              onChange={setTemplateId}
-              w={180}
-            />
+            <DraftTemplatePicker enabled={open} value={templateId} onChange={setTemplateId} />
             <TextInput
               size="xs"
               style={{ flex: 1 }}
@@ -76,17 +60,7 @@ export function ReplyDraft({
               value={instructions}
               onChange={(e) => setInstructions(e.currentTarget.value)}
             />
-            {/* Keyed apart: were the Stop button reused as the submit button, the click that stops the
-                draft would submit the form once React has re-rendered it, and start a new one. */}
-            {running ? (
-              <Button key="stop" size="xs" variant="default" onClick={stop}>
-                Stop
-              </Button>
-            ) : (
-              <Button key="draft" size="xs" variant="light" type="submit">
-                Draft
-              </Button>
-            )}
+            <DraftButton running={running} stop={stop} />
             <CloseButton
               aria-label="Close the assistant"
               onClick={() => {
