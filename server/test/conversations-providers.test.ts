@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MessageView } from '../src/modules/conversations/conversation.dto.js';
 import {
   isMailgunSignature,
   isSendgridSignature,
@@ -628,14 +629,7 @@ describe('inbound webhooks', () => {
 });
 
 describe('inbound attachments', () => {
-  type Attachment = {
-    filename: string | null;
-    content_type: string;
-    size: number;
-    file_id: string | null;
-    status: string | null;
-    reason: string | null;
-  };
+  type Attachment = MessageView['attachments'][number];
   type Part =
     | { name: string; value: string }
     | { name: string; filename: string; type: string; content: Buffer };

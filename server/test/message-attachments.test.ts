@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MessageView } from '../src/modules/conversations/conversation.dto.js';
 import { type Dovecot, startDovecot } from './kit/dovecot.js';
 import { CLAMD, type Clamd, downloadFile, EICAR, startClamd, uploadFile } from './kit/files.js';
 import { expectProblem, expectStatus, SHARED_DATA, signUp, startTestApp, type TestApp } from './kit/index.js';
@@ -25,14 +26,7 @@ let smtp: SMTPServer;
 let channel: string;
 let contactId: string;
 
-type Attachment = {
-  filename: string | null;
-  content_type: string;
-  size: number;
-  file_id: string | null;
-  status: string | null;
-  reason: string | null;
-};
+type Attachment = MessageView['attachments'][number];
 
 beforeAll(async () => {
   smtp = new SMTPServer({
