@@ -1,18 +1,16 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiCall, launch, newContext, signUpInBrowser, uniqueEmail } from './browser.js';
-import { type FakeAi, fakeDraft, startFakeAi } from './fake-ai.js';
+import { apiCall } from './browser.js';
+import { type FakeAi, fakeDraft, startAiJourney } from './fake-ai.js';
 
 describe('the assistant drafts an e-mail on a contact’s page as it writes it', () => {
-  let browser: Browser;
+  let journey: Awaited<ReturnType<typeof startAiJourney>>;
   let page: Page;
   let ai: FakeAi;
   let contactId: string;
   beforeAll(async () => {
-    ai = await startFakeAi();
-    browser = await launch();
-    page = await (await newContext(browser)).newPage();
-    await signUpInBrowser(page, 'Drafting Ltd', 'Dora Drafter', uniqueEmail('dora'));
+    journey = await startAiJourney('Drafting Ltd', 'Dora Drafter');
+    ({ page, ai } = journey);
     const contact = await apiCall(page, 'POST', '/api/v1/contacts', {
       first_name: 'Ana',
       last_name: 'Lima',
@@ -20,20 +18,10 @@ describe('the assistant drafts an e-mail on a contact’s page as it writes it',
     });
     expect(contact.status).toBe(201);
     contactId = contact.body.id;
-    const on = await apiCall(page, 'PATCH', '/api/v1/ai/settings', {
-      enabled: true,
-      provider: 'openai',
-      base_url: ai.url,
-      model: 'gpt-e2e',
-      key: 'sk-e2e-0000-1234',
-    });
-    expect(on.status).toBe(200);
+    await journey.turnOn();
     await page.goto(`/contacts/${contactId}`);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await ai?.close();
-  });
+  afterAll(() => journey?.close());
 
   const box = () => page.getByTestId('ai-record-draft');
   const body = () => box().getByLabel('Body');

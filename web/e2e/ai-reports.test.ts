@@ -1,22 +1,17 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiCall, launch, newContext, pick, signUpInBrowser, uniqueEmail } from './browser.js';
-import { type FakeAi, startFakeAi } from './fake-ai.js';
+import { apiCall, pick } from './browser.js';
+import { type FakeAi, startAiJourney } from './fake-ai.js';
 
 describe('the assistant over reports: a manager asks for a report, checks it, runs it and has it explained', () => {
-  let browser: Browser;
+  let journey: Awaited<ReturnType<typeof startAiJourney>>;
   let page: Page;
   let ai: FakeAi;
   beforeAll(async () => {
-    ai = await startFakeAi();
-    browser = await launch();
-    page = await (await newContext(browser)).newPage();
-    await signUpInBrowser(page, 'Asking Ltd', 'Abe Asker', uniqueEmail('abe'));
+    journey = await startAiJourney('Asking Ltd', 'Abe Asker');
+    ({ page, ai } = journey);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await ai?.close();
-  });
+  afterAll(() => journey?.close());
 
   it('shows no assistant until it is on', async () => {
     const nav = page.getByRole('navigation', { name: 'Main' });
@@ -31,14 +26,7 @@ describe('the assistant over reports: a manager asks for a report, checks it, ru
       expect((await apiCall(page, 'POST', '/api/v1/opportunities', { title, amount: 1000 })).status).toBe(
         201,
       );
-    const on = await apiCall(page, 'PATCH', '/api/v1/ai/settings', {
-      enabled: true,
-      provider: 'openai',
-      base_url: ai.url,
-      model: 'gpt-e2e',
-      key: 'sk-e2e-0000-1234',
-    });
-    expect(on.status).toBe(200);
+    await journey.turnOn();
     await page.reload();
     await page.getByRole('heading', { name: 'Reports', level: 1 }).waitFor();
 

@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
+import { apiCall, launch, newContext, signUpInBrowser, uniqueEmail } from './browser.js';
 
 /**
  * A local AI provider for the journeys: it speaks OpenAI's chat-completions wire format the way the
@@ -148,6 +150,40 @@ export async function startFakeAi(): Promise<FakeAi> {
     close: () => {
       server.closeAllConnections();
       return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/**
+ * A journey's start for the assistant: the fake provider, a browser, and a new organization signed
+ * up in it (`org`, its admin `member`); `close` ends all three. The assistant stays off until
+ * `turnOn` points the organization at the fake provider (an OpenAI-compatible endpoint).
+ */
+export async function startAiJourney(
+  org: string,
+  member: string,
+): Promise<{ ai: FakeAi; page: Page; turnOn: () => Promise<void>; close: () => Promise<void> }> {
+  const ai = await startFakeAi();
+  const browser = await launch();
+  const page = await (await newContext(browser)).newPage();
+  await signUpInBrowser(page, org, member, uniqueEmail(member.split(' ')[0]!.toLowerCase()));
+  return {
+    ai,
+    page,
+    turnOn: async () => {
+      const on = await apiCall(page, 'PATCH', '/api/v1/ai/settings', {
+        enabled: true,
+        provider: 'openai',
+        base_url: ai.url,
+        model: 'gpt-e2e',
+        key: 'sk-e2e-0000-1234',
+      });
+      if (on.status !== 200)
+        throw new Error(`turning the assistant on: ${on.status} ${JSON.stringify(on.body)}`);
+    },
+    close: async () => {
+      await browser.close();
+      await ai.close();
     },
   };
 }
