@@ -811,6 +811,34 @@ describe('inbound attachments', () => {
     expect(await download(named(list, 'organizations-100.csv'))).toEqual(CSV);
     expect(named(list, 'customers-100.csv')).toMatchObject({ status: 'rejected', reason: TOO_LARGE });
 
+    // Postmark carries up to 35 MB of attachments as base64 JSON: a 12 MB one (a 16 MB post, past the
+    // 10 MB a multipart post keeps) stores the message, the file named as refused (it was a 413 once).
+    const large = await hook(
+      channelIds.postmark!,
+      'inbound',
+      JSON.stringify({
+        ...fixture,
+        MessageID: 'attachments-large-post',
+        Attachments: [
+          { Name: 'organizations-100.csv', Content: CSV.toString('base64'), ContentType: 'text/csv' },
+          {
+            Name: 'scan.pdf',
+            Content: Buffer.alloc(12 << 20, 7).toString('base64'),
+            ContentType: 'application/pdf',
+          },
+        ],
+      }),
+      pm,
+    );
+    expect(large.statusCode, large.body.slice(0, 500)).toBe(200);
+    const largeList = await attachmentsOf(large.json().message_id);
+    expect(await download(named(largeList, 'organizations-100.csv'))).toEqual(CSV);
+    expect(named(largeList, 'scan.pdf')).toMatchObject({
+      status: 'rejected',
+      file_id: null,
+      reason: TOO_LARGE,
+    });
+
     const withRaw = json('anymail-esp-fixtures/test_files__postmark-inbound-test-payload-with-raw.json');
     const raw = await hook(
       channelIds.postmark!,

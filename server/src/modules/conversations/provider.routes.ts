@@ -28,6 +28,13 @@ import {
  * A multipart post's files are kept up to this many bytes in all (the rest are named, not kept).
  */
 const MAX_INBOUND_BYTES = 10 * 1024 * 1024;
+/**
+ * Largest inbound mail post read whole: Postmark's inbound JSON carries up to 35 MB of attachments
+ * (its "Attachment and Email Size Limits" article), base64-encoded (4/3: ~47 MB) beside bodies of
+ * up to 5 MB. Past it, 413 `payload_too_large`. A multipart post (SendGrid, Mailgun) is streamed
+ * and held to `MAX_INBOUND_BYTES` of files instead; its attachments past that are named, not kept.
+ */
+const MAX_INBOUND_POST_BYTES = 50 * 1024 * 1024;
 const NOT_KEPT = `Not kept: past the ${MAX_INBOUND_BYTES / 1_048_576} MB of attachments one provider post may carry`;
 
 type RawRequest = FastifyRequest & { rawBody?: Buffer };
@@ -281,7 +288,7 @@ export function registerProviderWebhooks(app: ApiApp, services: Services): void 
       '/public/channels/:org_id/:id/provider/inbound',
       {
         ...common,
-        bodyLimit: MAX_INBOUND_BYTES,
+        bodyLimit: MAX_INBOUND_POST_BYTES,
         schema: {
           ...common.schema,
           operationId: 'receiveEmailProviderInbound',
