@@ -73,6 +73,10 @@ describe('the operator API', () => {
       expect(unknown.status).toBe(404);
     }
     expect(expectStatus(await operator.get('/api/v1/operator'), 200)).toMatchObject({ operator: true });
+    // `/me` tells each user whether they are one (the web app shows the Operator page by it, instead
+    // of probing the 404 above on every page).
+    expect(expectStatus(await operator.get('/api/v1/me'), 200)).toMatchObject({ operator: true });
+    expect(expectStatus(await admin.client.get('/api/v1/me'), 200)).toMatchObject({ operator: false });
     await contact(admin.client, 1);
     const one = expectStatus(await operator.get(`/api/v1/operator/organizations/${admin.orgId}`), 200);
     expect(one).toMatchObject({ name: 'Not Ops', suspended: false, plan_key: null, limits: {} });

@@ -100,14 +100,9 @@ export function AppLayout() {
       refetchInterval: 60_000,
     }).data?.data ?? [];
   const queueWaiting = queues.filter((q) => q.mine).reduce((n, q) => n + q.waiting, 0);
-  // The operator of the install (issue 30) sees the Operator page; the API answers 404 to anyone else.
-  const isOperator = useQuery({
-    queryKey: ['operator'],
-    queryFn: async () => (await api.GET('/api/v1/operator')).response.ok,
-    enabled: Boolean(me),
-    staleTime: 5 * 60_000,
-    retry: false,
-  }).data;
+  // The operator of the install (issue 30) sees the Operator page (`/me` says so; the operator API
+  // answers 404 to anyone else, so probing it would log a failed request on every page).
+  const isOperator = me?.operator === true;
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const { setColorScheme } = useMantineColorScheme();

@@ -8,6 +8,7 @@ import { passwordProblem } from '../../platform/auth/password-policy.js';
 import { AppError, badRequest, unauthenticated } from '../../platform/errors/app-error.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
+import { isOperator } from '../../platform/plans/operators.js';
 import { customRoleSummary, MyCustomRole } from '../access/role.service.js';
 import { sendVerification } from '../security/email-verification.routes.js';
 import * as orgs from './organization.service.js';
@@ -40,6 +41,11 @@ const Me = z
       'The organization’s own role the member holds (its name and rights), which narrows `role`; null for a built-in role',
     ),
     organizations: z.array(Organization),
+    operator: z
+      .boolean()
+      .describe(
+        'Whether the user is an operator of the install (`cairn operator grant`): then the Operator page and `/api/v1/operator/*` answer them; those routes answer 404 to everyone else',
+      ),
   })
   .meta({ id: 'Me' });
 /** A role a member may hold: a built-in one, or the key of one of the organization's own (issue 22). */
@@ -136,6 +142,7 @@ export function registerOrganizationRoutes(app: ApiApp, services: Services): voi
               )
             : null,
         organizations: await orgs.listUserOrganizations(services, p.userId),
+        operator: p.type === 'user' && (await isOperator(services.database, p.userId)),
       };
     },
   );

@@ -3,16 +3,31 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../../api/client';
-import { ErrorAlert } from '../../shell/states';
+import { meQuery } from '../../lib/query';
+import { EmptyState, ErrorAlert, PageSkeleton } from '../../shell/states';
 import { LIMITS, type LimitKey, type OrgUsage, usageOf } from './limits';
 import { OrganizationDrawer, PlansPanel } from './OperatorPanels';
 
 /**
- * The Operator page (issue 30), for the operators of the install only (the API answers 404 to
- * anyone else, so the page shows nothing to them): every organization with its usage against its
- * limits, its plan and whether it is suspended; a row opens its plan, limits and suspension.
+ * The Operator page (issue 30), for the operators of the install only (`/me` says who is one; the
+ * operator API answers 404 to anyone else, so to them the page is "Not found" and asks nothing of
+ * it): every organization with its usage against its limits, its plan and whether it is suspended;
+ * a row opens its plan, limits and suspension.
  */
 export function OperatorPage() {
+  const { data: me } = useQuery(meQuery);
+  if (!me) return <PageSkeleton />;
+  if (!me.operator)
+    return (
+      <EmptyState title="Not found">
+        This page is for the operators of this Cairn install (<code>cairn operator grant &lt;email&gt;</code>
+        ).
+      </EmptyState>
+    );
+  return <OperatorConsole />;
+}
+
+function OperatorConsole() {
   const [q, setQ] = useState('');
   const [search] = useDebouncedValue(q, 250);
   const [openId, setOpenId] = useState<string | null>(null);

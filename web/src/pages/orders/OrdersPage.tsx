@@ -128,7 +128,9 @@ export function OrdersPage() {
   });
   return (
     <Stack>
-      <Title order={2}>Orders</Title>
+      <Title order={1} size="h2">
+        Orders
+      </Title>
       {orders.data?.data.length ? (
         <Table highlightOnHover aria-label="Orders">
           <Table.Thead>

@@ -42,7 +42,9 @@ export function StockPage() {
   ).map((p) => ({ value: p.id, label: `${p.name ?? p.id}${p.sku ? ` (${p.sku})` : ''}` }));
   return (
     <Stack>
-      <Title order={2}>Stock</Title>
+      <Title order={1} size="h2">
+        Stock
+      </Title>
       <Group align="end">
         <TextInput label="New warehouse" value={name} onChange={(e) => setName(e.currentTarget.value)} />
         <Button

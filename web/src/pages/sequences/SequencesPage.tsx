@@ -73,7 +73,9 @@ export function SequencesPage() {
   return (
     <Stack>
       <Group justify="space-between">
-        <Title order={2}>Sequences</Title>
+        <Title order={1} size="h2">
+          Sequences
+        </Title>
         <Button component={Link} to="/suppressions" variant="default">
           Suppression &amp; consent
         </Button>
@@ -492,7 +494,9 @@ export function SequencePage() {
   if (!seq.data) return <Alert color="red">{errorOf(seq.error)}</Alert>;
   return (
     <Stack>
-      <Title order={2}>{seq.data.name}</Title>
+      <Title order={1} size="h2">
+        {seq.data.name}
+      </Title>
       <Tabs defaultValue="steps">
         <Tabs.List>
           <Tabs.Tab value="steps">Steps</Tabs.Tab>
@@ -605,7 +609,9 @@ export function SuppressionsPage() {
   });
   return (
     <Stack>
-      <Title order={2}>Suppression &amp; consent</Title>
+      <Title order={1} size="h2">
+        Suppression &amp; consent
+      </Title>
       <Tabs defaultValue="suppressions">
         <Tabs.List>
           <Tabs.Tab value="suppressions">Suppression list</Tabs.Tab>
