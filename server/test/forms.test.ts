@@ -1,4 +1,5 @@
 import { solveChallenge } from 'altcha-lib/v1';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, expectStatus, signUp, startTestApp, type TestApp, uniqueEmail } from './kit/index.js';
 
@@ -462,6 +463,9 @@ describe('the ingest endpoint', () => {
     const [sub] = await submissions(form.id);
     expect(sub).toMatchObject({ channel: 'ingest', source: { utm_campaign: 'launch' } });
     expect(sub!.consent_id).not.toBeNull();
+    // The list names the contact and its e-mail, and says what was consented.
+    expect(sub!.record).toMatchObject({ id: body.record.id, name: 'Grace Hopper', email });
+    expect(sub!.consent).toMatchObject({ purpose: 'newsletter', text: 'Send me the newsletter' });
   });
 
   it('takes form-encoded posts too, and matches an existing contact by e-mail or phone', async () => {
@@ -704,6 +708,10 @@ describe('a many-to-many relation on a form', () => {
       'North Clinic',
       'South Clinic',
     ]);
+    // The submissions list names the picked records, not their ids.
+    expect(sub!.answers).toContainEqual(
+      expect.objectContaining({ key: 'clinics', text: 'North Clinic, South Clinic', removed: false }),
+    );
   });
 
   it('refuses a record the form does not offer, even one of this organization', async () => {
@@ -719,5 +727,205 @@ describe('a many-to-many relation on a form', () => {
       expect(JSON.parse(res.body)).toMatchObject({ code: 'invalid_value' });
     }
     expect(token).toBeTruthy();
+  });
+});
+
+describe('the submissions list and its CSV', () => {
+  // An object whose select stores short codes as its choices' values (what an admin never reads),
+  // a yes/no field, and a note the form later drops.
+  let form: Record<string, any>;
+  const emails = ['gold', 'silver', 'cy', 'di'].map((n) => uniqueEmail(n));
+  const FORMULA = '=HYPERLINK("http://evil.example","x")';
+  const ingest = (body: Record<string, unknown>) =>
+    t.app.inject({
+      method: 'POST',
+      url: new URL(form.ingest_url).pathname,
+      payload: body,
+      remoteAddress: nextIp(),
+    });
+  const page = async (query: string) =>
+    expectStatus(await admin.client.get(`/api/v1/forms/${form.id}/submissions?${query}`), 200) as {
+      data: Record<string, any>[];
+      next_cursor: string | null;
+      total: number | null;
+    };
+  const answersOf = (s: Record<string, any>) =>
+    Object.fromEntries(
+      (s.answers as { key: string; label: string; text: string; removed: boolean }[]).map((a) => [
+        a.key,
+        { label: a.label, text: a.text, removed: a.removed },
+      ]),
+    );
+
+  beforeAll(async () => {
+    expectStatus(
+      await admin.client.post('/api/v1/objects', {
+        key: 'inquiry',
+        label_singular: 'Inquiry',
+        label_plural: 'Inquiries',
+      }),
+      201,
+    );
+    for (const f of [
+      { label: 'E-mail', key: 'email', type: 'email' },
+      {
+        label: 'Tier',
+        key: 'tier',
+        type: 'select',
+        options: [
+          { value: '3f2a9c', label: 'Gold' },
+          { value: '7b1e04', label: 'Silver' },
+        ],
+      },
+      { label: 'Call me back', key: 'call_me', type: 'boolean' },
+      { label: 'Note', key: 'note', type: 'text' },
+    ])
+      expectStatus(await admin.client.post('/api/v1/objects/inquiry/fields', f), 201);
+    form = expectStatus(
+      await admin.client.post('/api/v1/forms', {
+        name: 'Pricing inquiry',
+        object: 'inquiry',
+        fields: [
+          { key: 'name', label: 'Your name', required: true },
+          { key: 'email' },
+          { key: 'tier', label: 'Which plan?' },
+          { key: 'call_me' },
+          { key: 'note' },
+        ],
+        consent: { text: 'Keep me posted about offers', channel: 'email', purpose: 'marketing' },
+        min_fill_seconds: 0,
+        proof_of_work: false,
+      }),
+      201,
+    );
+    const sends = [
+      { name: FORMULA, email: emails[0], tier: '3f2a9c', call_me: true, note: 'first', consent: true },
+      { name: 'Bo Silver', email: emails[1], tier: '7b1e04', call_me: false, note: '+1-2 call me' },
+      { name: 'Cy', email: emails[2], tier: '3f2a9c' },
+    ];
+    for (const body of sends) expect((await ingest(body)).statusCode).toBe(201);
+    // The note leaves the form; a later submission cannot have it.
+    expectStatus(
+      await admin.client.patch(`/api/v1/forms/${form.id}`, {
+        fields: form.fields.filter((f: { key: string }) => f.key !== 'note'),
+      }),
+      200,
+    );
+    expect((await ingest({ name: 'Di', email: emails[3], tier: '7b1e04' })).statusCode).toBe(201);
+  });
+
+  it("shows each value under its field's label: a choice's label, Yes/No, a removed field by its key", async () => {
+    const { data } = await page('limit=50');
+    expect(data.map((s) => s.record.name)).toEqual(['Di', 'Cy', 'Bo Silver', FORMULA]);
+    const gold = data[3]!;
+    expect(answersOf(gold)).toEqual({
+      name: { label: 'Your name', text: FORMULA, removed: false },
+      email: { label: 'E-mail', text: emails[0], removed: false },
+      tier: { label: 'Which plan?', text: 'Gold', removed: false },
+      call_me: { label: 'Call me back', text: 'Yes', removed: false },
+      note: { label: 'note', text: 'first', removed: true },
+    });
+    // In the form's order, the removed field last; the stored values are still there as they were.
+    expect(gold.answers.map((a: { key: string }) => a.key)).toEqual([
+      'name',
+      'email',
+      'tier',
+      'call_me',
+      'note',
+    ]);
+    expect(gold.values).toMatchObject({ tier: '3f2a9c', call_me: true });
+    expect(answersOf(data[2]!)).toMatchObject({
+      tier: { text: 'Silver' },
+      call_me: { text: 'No' },
+      note: { removed: true },
+    });
+    expect(answersOf(data[0]!)).toEqual({
+      name: { label: 'Your name', text: 'Di', removed: false },
+      email: { label: 'E-mail', text: emails[3], removed: false },
+      tier: { label: 'Which plan?', text: 'Silver', removed: false },
+    });
+  });
+
+  it('names the record (and its e-mail) and shows what was consented', async () => {
+    const { data } = await page('limit=50');
+    const gold = data[3]!;
+    expect(gold.record).toMatchObject({ object: 'inquiry', name: FORMULA, email: emails[0] });
+    expect(gold.consent).toMatchObject({
+      id: gold.consent_id,
+      status: 'granted',
+      channel: 'email',
+      purpose: 'marketing',
+      text: 'Keep me posted about offers',
+    });
+    expect(data[2]!.consent).toBeNull();
+  });
+
+  it('pages with the cursor and counts the total', async () => {
+    const first = await page('limit=3');
+    expect(first.total).toBe(4);
+    expect(first.data.map((s) => s.record.name)).toEqual(['Di', 'Cy', 'Bo Silver']);
+    expect(first.next_cursor).toBeTruthy();
+    const second = await page(`limit=3&cursor=${first.next_cursor}`);
+    expect(second.data.map((s) => s.record.name)).toEqual([FORMULA]);
+    expect(second.next_cursor).toBeNull();
+    expect(second.total).toBeNull();
+    expectProblem(await admin.client.get(`/api/v1/forms/${form.id}/submissions?cursor=nope`), 400, {
+      code: 'invalid_query',
+      path: 'querystring.cursor',
+    });
+    expectProblem(await stranger.client.get(`/api/v1/forms/${form.id}/submissions`), 404);
+  });
+
+  it('downloads the submissions as CSV under the labels, formulas neutralized', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/forms/${form.id}/submissions/export`,
+      headers: { cookie: admin.client.cookieHeader },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="pricing-inquiry-submissions-/);
+    const [header, ...rows] = parse(res.body.replace(/^\uFEFF/, '')) as string[][];
+    expect(header).toEqual([
+      'Submitted at',
+      'Record',
+      'Record e-mail',
+      'Record id',
+      'New record',
+      'Channel',
+      'Your name',
+      'E-mail',
+      'Which plan?',
+      'Call me back',
+      'note (removed)',
+      'utm_source',
+      'utm_medium',
+      'utm_campaign',
+      'utm_term',
+      'utm_content',
+      'referrer',
+      'landing_page',
+      'Consent',
+      'Consent text',
+    ]);
+    expect(rows).toHaveLength(4);
+    const cell = (row: string[], name: string) => row[header!.indexOf(name)];
+    const gold = rows[3]!;
+    expect(cell(gold, 'Record')).toBe(`'${FORMULA}`);
+    expect(cell(gold, 'Your name')).toBe(`'${FORMULA}`);
+    expect(cell(gold, 'Which plan?')).toBe('Gold');
+    expect(cell(gold, 'Call me back')).toBe('Yes');
+    expect(cell(gold, 'note (removed)')).toBe('first');
+    expect(cell(gold, 'Consent')).toBe('granted: marketing by email');
+    expect(cell(gold, 'Consent text')).toBe('Keep me posted about offers');
+    expect(cell(rows[2]!, 'note (removed)')).toBe("'+1-2 call me");
+    expect(rows.map((r) => cell(r, 'Which plan?'))).toEqual(['Silver', 'Gold', 'Silver', 'Gold']);
+
+    const other = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/forms/${form.id}/submissions/export`,
+      headers: { cookie: stranger.client.cookieHeader },
+    });
+    expect(other.statusCode).toBe(404);
   });
 });

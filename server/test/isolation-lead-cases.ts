@@ -138,6 +138,14 @@ CASES['GET /api/v1/forms/:id/submissions'] = [
     holds: (r) => rowsOf(r).length > 0,
   },
 ];
+CASES['GET /api/v1/forms/:id/submissions/export'] = [
+  {
+    fields: { 'path.id': 'form' },
+    send: (v) => ({ url: `${form(v)}/submissions/export` }),
+    // The header and at least one submission.
+    holds: (r) => r.text.trim().split('\n').length > 1,
+  },
+];
 CASES['GET /api/v1/consents'] = [
   {
     fields: { 'query.record_id': 'consented' },

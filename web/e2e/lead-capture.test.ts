@@ -73,6 +73,17 @@ describe('lead capture: an admin builds a form, a visitor sends it, a contact ap
       relation: { object: 'clinic', many: true },
     };
     expect((await apiCall(page, 'POST', '/api/v1/objects/case/fields', clinicsField)).status).toBe(201);
+    // A select whose choices are stored as codes: the submissions list must show their labels.
+    const journeyField = {
+      label: 'Journey stage',
+      key: 'journey',
+      type: 'select',
+      options: [
+        { value: 'js_01', label: 'Just starting' },
+        { value: 'js_02', label: 'Ready to match' },
+      ],
+    };
+    expect((await apiCall(page, 'POST', '/api/v1/objects/case/fields', journeyField)).status).toBe(201);
 
     await page.goto('/settings?tab=forms');
     await page.getByRole('button', { name: 'New form' }).click();
@@ -80,6 +91,7 @@ describe('lead capture: an admin builds a form, a visitor sends it, a contact ap
     await dialog.getByRole('textbox', { name: 'Name' }).first().fill('Find your clinic');
     await pick(page, 'Creates', 'Cases');
     await dialog.getByRole('checkbox', { name: 'Ask for Clinics' }).check();
+    await dialog.getByRole('checkbox', { name: 'Ask for Journey stage' }).check();
     const picker = dialog.getByRole('combobox', { name: 'Add a choice for Clinics' });
     for (const name of ['North', 'South', 'Private']) {
       await picker.fill(name);
@@ -121,6 +133,7 @@ describe('lead capture: an admin builds a form, a visitor sends it, a contact ap
     const offered = visitor.getByLabel('Clinics');
     expect(await offered.locator('option').allTextContents()).toEqual(['North Clinic', 'South Clinic']);
     await offered.selectOption({ label: 'North Clinic' });
+    await visitor.getByLabel('Journey stage').selectOption({ label: 'Ready to match' });
     const send = visitor.getByRole('button', { name: 'Send' });
     await expect.poll(() => send.isEnabled(), { timeout: 20_000 }).toBe(true);
     await visitor.waitForTimeout(3_200);
@@ -132,7 +145,20 @@ describe('lead capture: an admin builds a form, a visitor sends it, a contact ap
       .getByRole('row', { name: /Find your clinic/ })
       .getByRole('button', { name: 'Submissions' })
       .click();
-    await page.getByRole('link', { name: 'New record' }).click();
+    // The submission shows each answer under its field's label, the choice by its label (not its
+    // stored code), and names the new case.
+    const submissions = page.getByRole('table', { name: 'Submissions' });
+    const row = submissions.getByRole('row').filter({ hasText: 'Grace Parent' });
+    await row.getByText('Journey stage:').waitFor();
+    await expect.poll(() => row.textContent()).toContain('Journey stage: Ready to match');
+    expect(await row.textContent()).toContain('Clinics: North Clinic');
+    expect(await row.textContent()).not.toContain('js_02');
+    expect(await row.textContent()).toContain('New record');
+    await page.getByText('Submissions of Find your clinic (1)').waitFor();
+    expect(await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href')).toBe(
+      `/api/v1/forms/${form.id}/submissions/export`,
+    );
+    await row.getByRole('link', { name: 'Grace Parent' }).click();
     const linked = page.getByTestId(/^links-/);
     await linked.getByRole('link', { name: 'North Clinic' }).waitFor();
     expect(await linked.getByRole('link').allTextContents()).toEqual(['North Clinic']);

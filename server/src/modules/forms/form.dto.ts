@@ -126,17 +126,65 @@ export const FieldChoice = z
   })
   .meta({ id: 'FormFieldChoice' });
 
+export const SubmissionAnswer = z
+  .object({
+    key: z.string().describe("The field's key"),
+    label: z
+      .string()
+      .describe("The field's label on the form; the key for a field since removed from the form"),
+    type: z
+      .string()
+      .nullable()
+      .describe("The registry field's type (`select`, `boolean`...); null when the object no longer has it"),
+    value: z.unknown().describe('The value as stored (as in `values`)'),
+    text: z
+      .string()
+      .describe(
+        "The value as an admin reads it: a choice's label (not its value), `Yes`/`No`, the names of the linked records",
+      ),
+    removed: z.boolean().describe('The field is no longer on the form'),
+  })
+  .meta({ id: 'FormSubmissionAnswer' });
+export type SubmissionAnswerView = z.infer<typeof SubmissionAnswer>;
+
 export const FormSubmission = z
   .object({
     id: z.uuid(),
     form_id: z.uuid(),
     form_version: z.number().int(),
     channel: z.enum(['page', 'ingest']),
-    record: z.object({ object: z.string(), id: z.uuid() }),
+    record: z.object({
+      object: z.string(),
+      id: z.uuid(),
+      name: z
+        .string()
+        .nullable()
+        .describe(
+          "The record's name by its object's display rule (a contact: names, else e-mail); null once deleted",
+        ),
+      email: z
+        .string()
+        .nullable()
+        .describe("A contact's primary e-mail, a custom object's first e-mail field; null for none"),
+    }),
     created_record: z.boolean(),
-    values: z.record(z.string(), z.unknown()),
+    values: z.record(z.string(), z.unknown()).describe('The values by field key, as stored'),
+    answers: z
+      .array(SubmissionAnswer)
+      .describe("The values under their fields' labels, in the form's order; fields since removed last"),
     source: z.record(z.string(), z.unknown()),
     consent_id: z.uuid().nullable(),
+    consent: z
+      .object({
+        id: z.uuid(),
+        channel: z.string(),
+        purpose: z.string(),
+        status: z.string().describe('`granted` or `withdrawn`'),
+        text: z.string().describe('The words shown beside the checkbox'),
+        at: z.string(),
+      })
+      .nullable()
+      .describe('What was consented (the consent ledger entry); null without consent'),
     ip: z.string().nullable(),
     created_at: z.string(),
   })

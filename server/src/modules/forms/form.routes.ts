@@ -1,22 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { auditRequest } from '../../platform/audit/audit.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import { assertStorable, decodeUtf8 } from '../../platform/http/input.js';
 import { Problem } from '../../platform/http/problem.js';
 import type { ApiApp, Services } from '../../platform/http/types.js';
 import { FieldChoice, Form, FormCreate, FormSubmission, FormUpdate, IngestResult } from './form.dto.js';
-import {
-  archiveForm,
-  createForm,
-  fieldChoices,
-  getForm,
-  listForms,
-  listSubmissions,
-  updateForm,
-} from './form.service.js';
+import { archiveForm, createForm, fieldChoices, getForm, listForms, updateForm } from './form.service.js';
 import { FORM_CSS, FORM_JS, renderFormPage, renderResultPage } from './form-page.js';
 import { fillTimeToken, powChallenge, WindowLimiter } from './form-spam.js';
+import { exportSubmissions, listSubmissions } from './form-submissions.service.js';
 import { pageForm, submitForm } from './form-submit.service.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
@@ -133,19 +127,76 @@ export function registerFormRoutes(app: ApiApp, services: Services): void {
       schema: {
         tags,
         operationId: 'listFormSubmissions',
-        summary: "A form's submissions, newest first: values, the record, its source and consent",
+        summary:
+          "A form's submissions, newest first: each value under its field's label (`answers`), the record's name, the consent given, the source",
+        description:
+          "Keyset paging: pass the answer's `next_cursor` as `cursor` for the next page (null on the last). `total` counts all the form's submissions on the first page (null with a `cursor`).",
         params: Id,
         querystring: z.strictObject({
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-          cursor: z.string().max(200).optional(),
+          limit: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(200)
+            .default(50)
+            .describe('Submissions per page, 1 to 200'),
+          cursor: z
+            .string()
+            .max(200)
+            .optional()
+            .describe("The previous page's `next_cursor` (400 `invalid_query` for any other)"),
         }),
         response: {
-          200: z.object({ data: z.array(FormSubmission), next_cursor: z.string().nullable() }),
+          200: z.object({
+            data: z.array(FormSubmission),
+            next_cursor: z.string().nullable().describe('The cursor of the next page; null on the last'),
+            total: z
+              .number()
+              .int()
+              .nullable()
+              .describe(
+                "All the form's submissions, counted on the first page (null when `cursor` is given)",
+              ),
+          }),
           ...errors,
         },
       },
     },
     async (req) => listSubmissions(services, req.tenant, req.params.id, req.query),
+  );
+
+  app.get(
+    '/forms/:id/submissions/export',
+    {
+      config: { access: 'settings:manage' },
+      schema: {
+        tags,
+        operationId: 'exportFormSubmissions',
+        summary:
+          "A form's submissions as CSV, streamed, newest first: time, record, channel, one column per field under its label (choice labels, Yes/No; removed fields last as `<key> (removed)`), source and consent. Formulas are neutralized.",
+        params: Id,
+        produces: ['text/csv'],
+      },
+    },
+    async (req, reply) => {
+      const { form, stream } = await exportSubmissions(services, req.tenant, req.params.id);
+      await auditRequest(services.database, req, {
+        action: 'records.exported',
+        target: { type: 'form', id: form.id },
+        details: { format: 'csv', of: 'form_submissions', object: form.object },
+      });
+      const slug =
+        form.name
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '-')
+          .replace(/^-|-$/g, '') || 'form';
+      const stamp = new Date().toISOString().slice(0, 10);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('content-disposition', `attachment; filename="${slug}-submissions-${stamp}.csv"`)
+        .send(stream);
+    },
   );
 }
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
-import { z } from 'zod';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { assertMember } from '../../platform/access/membership.js';
 import { AppError, badRequest, notFound } from '../../platform/errors/app-error.js';
@@ -8,8 +7,8 @@ import type { Services } from '../../platform/http/types.js';
 import { recordTitlesIn } from '../../platform/registry/record-lookup.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
-import type { FormCreateInput, FormSubmissionView, FormUpdateInput, FormView } from './form.dto.js';
-import { type FormField, formSubmissions, forms } from './form.schema.js';
+import type { FormCreateInput, FormUpdateInput, FormView } from './form.dto.js';
+import { type FormField, forms } from './form.schema.js';
 
 type FormRow = typeof forms.$inferSelect;
 
@@ -357,72 +356,6 @@ export async function archiveForm(services: Services, ctx: TenantContext, id: st
       })
       .where(and(eq(forms.orgId, ctx.orgId), eq(forms.id, id)));
   });
-}
-
-const Cursor = z.object({ at: z.string().max(64), id: z.uuid() });
-
-/** A form's submissions, newest first. @throws 404, 400 at the cursor */
-export async function listSubmissions(
-  services: Services,
-  ctx: TenantContext,
-  formId: string,
-  query: { limit: number; cursor?: string | undefined },
-): Promise<{ data: FormSubmissionView[]; next_cursor: string | null }> {
-  let after: z.infer<typeof Cursor> | undefined;
-  if (query.cursor) {
-    try {
-      after = Cursor.parse(JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8')));
-      if (Number.isNaN(Date.parse(after.at))) throw new Error('bad time');
-    } catch {
-      throw badRequest('The cursor is not one this list gave out', 'querystring.cursor', 'invalid_query');
-    }
-  }
-  const rows = await withTenant(
-    services.database,
-    ctx,
-    async (scope) => {
-      await loadForm(scope, formId);
-      return scope.tx
-        .select()
-        .from(formSubmissions)
-        .where(
-          and(
-            eq(formSubmissions.orgId, ctx.orgId),
-            eq(formSubmissions.formId, formId),
-            after
-              ? or(
-                  lt(formSubmissions.createdAt, after.at),
-                  and(eq(formSubmissions.createdAt, after.at), lt(formSubmissions.id, after.id)),
-                )
-              : undefined,
-          ),
-        )
-        .orderBy(desc(formSubmissions.createdAt), desc(formSubmissions.id))
-        .limit(query.limit + 1);
-    },
-    { readOnly: true },
-  );
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    data: page.map((r) => ({
-      id: r.id,
-      form_id: r.formId,
-      form_version: r.formVersion,
-      channel: r.channel as 'page' | 'ingest',
-      record: { object: r.object, id: r.recordId },
-      created_record: r.createdRecord,
-      values: r.values,
-      source: r.source,
-      consent_id: r.consentId,
-      ip: r.ip,
-      created_at: r.createdAt,
-    })),
-    next_cursor:
-      rows.length > query.limit && last
-        ? Buffer.from(JSON.stringify({ at: last.createdAt, id: last.id })).toString('base64url')
-        : null,
-  };
 }
 
 /** The fields a form for `object` can ask for (the builder's choices). @throws 400 `unknown_object` */

@@ -101,7 +101,8 @@ export function LinksPanel({
   );
 }
 
-function LinkedName({ object, id, name }: { object: string; id: string; name: string }) {
+/** A record's name linking to its detail page (a standard object's own page, else the generic one). */
+export function LinkedName({ object, id, name }: { object: string; id: string; name: string }) {
   if (isRecordObject(object))
     return (
       <Anchor size="sm" renderRoot={(p) => <Link {...p} to={DETAIL_PATH[object]} params={{ id }} />}>

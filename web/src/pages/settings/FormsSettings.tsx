@@ -1,9 +1,10 @@
-import { Anchor, Button, CopyButton, Group, Paper, Stack, Table, Text } from '@mantine/core';
+import { Anchor, Button, CopyButton, Group, Loader, Paper, Stack, Table, Text } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, call } from '../../api/client';
+import { api, call, type Schemas } from '../../api/client';
 import { ErrorAlert } from '../../shell/states';
+import { LinkedName } from '../records/LinksPanel';
 import { FormBuilder } from './FormBuilder';
 
 const formsQuery = { queryKey: ['forms'], queryFn: () => call(api.GET('/api/v1/forms')) } as const;
@@ -101,7 +102,7 @@ export function FormsSettings() {
           </Table.Tbody>
         </Table>
       )}
-      {open && <Submissions id={open} />}
+      {open && <Submissions id={open} name={live.find((f) => f.id === open)?.name ?? ''} />}
       {building && (
         <FormBuilder
           key={building}
@@ -117,64 +118,158 @@ export function FormsSettings() {
   );
 }
 
-function Submissions({ id }: { id: string }) {
-  const list = useQuery({
+type Submission = Schemas['FormSubmission'];
+
+/** One page of a form's submissions after `cursor` (the server's keyset cursor). */
+const submissionsPage = (id: string, cursor: string | undefined) =>
+  call(
+    api.GET('/api/v1/forms/{id}/submissions', {
+      params: { path: { id }, query: { limit: 50, ...(cursor ? { cursor } : {}) } },
+    }),
+  );
+
+/**
+ * A form's submissions, newest first, 50 at a time ("Load more" follows the server's cursor): each
+ * value under its field's label as the server words it (a choice's label, Yes/No, linked records'
+ * names; a field since removed from the form by its key, marked), the record by name with its
+ * e-mail, what was consented; "Download CSV" streams them all.
+ */
+function Submissions({ id, name }: { id: string; name: string }) {
+  const list = useInfiniteQuery({
     queryKey: ['forms', id, 'submissions'],
-    queryFn: () =>
-      call(api.GET('/api/v1/forms/{id}/submissions', { params: { path: { id }, query: { limit: 50 } } })),
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) => submissionsPage(id, pageParam),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
+  const rows = list.data?.pages.flatMap((p) => p.data) ?? [];
+  const total = list.data?.pages[0]?.total;
   return (
     <Stack mt="md" gap="xs">
-      <Text fw={600}>Submissions</Text>
+      <Group justify="space-between">
+        <Text fw={600}>
+          Submissions of {name}
+          {typeof total === 'number' ? ` (${total})` : ''}
+        </Text>
+        {Boolean(total) && (
+          <Button
+            component="a"
+            size="xs"
+            variant="default"
+            href={`/api/v1/forms/${id}/submissions/export`}
+            download
+          >
+            Download CSV
+          </Button>
+        )}
+      </Group>
       {list.error && <ErrorAlert error={list.error} />}
-      {list.data?.data.length === 0 && (
+      {list.isPending && <Loader size="sm" />}
+      {total === 0 && (
         <Text size="sm" c="dimmed">
           No submissions yet.
         </Text>
       )}
-      <Table>
-        <Table.Tbody>
-          {list.data?.data.map((s) => (
-            <Table.Tr key={s.id}>
-              <Table.Td>
-                <Text size="xs" c="dimmed">
-                  {new Date(s.created_at).toLocaleString()}
-                </Text>
-              </Table.Td>
-              <Table.Td>
-                <Text size="sm">
-                  {Object.entries(s.values)
-                    .map(([k, v]) => `${k}: ${String(v)}`)
-                    .join(' · ')}
-                </Text>
-                {Object.keys(s.source).length > 0 && (
-                  <Text size="xs" c="dimmed">
-                    Source:{' '}
-                    {Object.entries(s.source)
-                      .filter(([, v]) => typeof v === 'string')
-                      .map(([k, v]) => `${k} ${String(v)}`)
-                      .join(' · ')}
-                  </Text>
-                )}
-              </Table.Td>
-              <Table.Td>
-                <Anchor
-                  href={
-                    s.record.object === 'contact'
-                      ? `/contacts/${s.record.id}`
-                      : s.record.object === 'company'
-                        ? `/companies/${s.record.id}`
-                        : `/records/${s.record.object}/${s.record.id}`
-                  }
-                >
-                  {s.created_record ? 'New record' : 'Existing record'}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>{s.consent_id ? 'Consented' : ''}</Table.Td>
+      {rows.length > 0 && (
+        <Table aria-label="Submissions" verticalSpacing="xs">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Received</Table.Th>
+              <Table.Th>Answers</Table.Th>
+              <Table.Th>Record</Table.Th>
+              <Table.Th>Consent</Table.Th>
             </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+          </Table.Thead>
+          <Table.Tbody>
+            {rows.map((s) => (
+              <SubmissionRow key={s.id} s={s} />
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      {list.hasNextPage && (
+        <Group justify="center">
+          <Button
+            size="xs"
+            variant="default"
+            loading={list.isFetchingNextPage}
+            onClick={() => void list.fetchNextPage()}
+          >
+            Load more
+          </Button>
+        </Group>
+      )}
     </Stack>
   );
 }
+
+function SubmissionRow({ s }: { s: Submission }) {
+  const source = Object.entries(s.source).filter(([, v]) => typeof v === 'string');
+  return (
+    <Table.Tr>
+      <Table.Td>
+        <Text size="xs" c="dimmed">
+          {new Date(s.created_at).toLocaleString()}
+        </Text>
+      </Table.Td>
+      <Table.Td>
+        <Stack gap={2}>
+          {s.answers.map((a) => (
+            <Text size="sm" key={a.key}>
+              <Text span size="sm" c="dimmed">
+                {a.label}
+                {a.removed && ' (removed from the form)'}:
+              </Text>{' '}
+              {a.text}
+            </Text>
+          ))}
+          {source.length > 0 && (
+            <Text size="xs" c="dimmed">
+              Source: {source.map(([k, v]) => `${k} ${String(v)}`).join(' · ')}
+            </Text>
+          )}
+        </Stack>
+      </Table.Td>
+      <Table.Td>
+        {s.record.name === null ? (
+          <Text size="sm" c="dimmed">
+            Deleted record
+          </Text>
+        ) : (
+          <LinkedName object={s.record.object} id={s.record.id} name={s.record.name} />
+        )}
+        {s.record.email && s.record.email !== s.record.name && (
+          <Text size="xs" c="dimmed">
+            {s.record.email}
+          </Text>
+        )}
+        <Text size="xs" c="dimmed">
+          {s.created_record ? 'New record' : 'Matched an existing record'}
+        </Text>
+      </Table.Td>
+      <Table.Td>
+        {s.consent ? (
+          <>
+            <Text size="sm">
+              {s.consent.status === 'granted' ? 'Consented' : 'Withdrawn'}: {s.consent.purpose} by{' '}
+              {CHANNEL_WORDS[s.consent.channel] ?? s.consent.channel}
+            </Text>
+            <Text size="xs" c="dimmed">
+              “{s.consent.text}”
+            </Text>
+          </>
+        ) : (
+          <Text size="xs" c="dimmed">
+            None
+          </Text>
+        )}
+      </Table.Td>
+    </Table.Tr>
+  );
+}
+
+const CHANNEL_WORDS: Record<string, string> = {
+  email: 'e-mail',
+  sms: 'SMS',
+  phone: 'phone',
+  any: 'any channel',
+};
