@@ -66,6 +66,9 @@ function bodyOf(ctx: StepContext, step: CallWebhook, record: Record<string, unkn
   });
 }
 
+/** POSTs one batch of `call_webhook` steps has in flight at once (a step job drives up to 500 runs). */
+const WEBHOOK_PARALLEL = 50;
+
 const excerpt = (text: string, n = 300) => (text.length > n ? `${text.slice(0, n)}…` : text);
 
 /** One attempt: the POST, and what the step does about its answer. */
@@ -147,28 +150,42 @@ registerAction('call_webhook', {
     }
     return attempt(ctx, step, body, (pending?.attempt ?? 0) + 1);
   },
-  // The batch's POSTs go out side by side (one record read for all), so 50 runs wait for the
-  // slowest receiver once, not 50 times.
+  // The batch's POSTs go out side by side, `WEBHOOK_PARALLEL` at a time (one record read for
+  // all), so a batch waits for the slowest receiver a few times, not once per run.
   async runMany(ctxs, scope) {
     const step = as(ctxs[0]!, 'call_webhook');
     const fresh = ctxs.filter((ctx) => !pendingOf(ctx)).map((ctx) => ctx.run.recordId);
     const records = await readRecords(scope, ctxs[0]!.def, [...new Set(fresh)]);
-    return Promise.all(
-      ctxs.map(async (ctx) => {
-        try {
-          const pending = pendingOf(ctx);
-          let body = pending?.body;
-          if (body === undefined) {
-            const record = records.get(ctx.run.recordId);
-            if (!record) return notFound(ctx.def.labelSingular, ctx.run.recordId);
-            body = bodyOf(ctx, step, record);
+    const one = async (ctx: StepContext): Promise<StepOutcome | Error> => {
+      try {
+        const pending = pendingOf(ctx);
+        let body = pending?.body;
+        if (body === undefined) {
+          const record = records.get(ctx.run.recordId);
+          if (!record) return notFound(ctx.def.labelSingular, ctx.run.recordId);
+          body = bodyOf(ctx, step, record);
+        }
+        return await attempt(ctx, step, body, (pending?.attempt ?? 0) + 1);
+      } catch (error) {
+        if (error instanceof AppError) return error;
+        throw error;
+      }
+    };
+    const outcomes: (StepOutcome | Error)[] = new Array(ctxs.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(WEBHOOK_PARALLEL, ctxs.length) }, async () => {
+        while (next < ctxs.length) {
+          const i = next++;
+          try {
+            outcomes[i] = await one(ctxs[i]!);
+          } catch (error) {
+            next = ctxs.length; // the batch fails: no more POSTs from it
+            throw error;
           }
-          return await attempt(ctx, step, body, (pending?.attempt ?? 0) + 1);
-        } catch (error) {
-          if (error instanceof AppError) return error;
-          throw error;
         }
       }),
     );
+    return outcomes;
   },
 });
