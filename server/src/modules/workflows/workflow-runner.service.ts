@@ -485,7 +485,7 @@ async function failRun(
 /**
  * After a level: a run is COMPLETED when no step of it is queued or waiting any more (every
  * branch has ended), WAITING when its open steps all wait, RUNNING otherwise (a failed run stays
- * failed). One query, one update, one insert of the `workflow.run_finished` events.
+ * failed). One query, one update (of the runs whose status changes), one insert of the `workflow.run_finished` events.
  * @returns the runs that have queued steps
  */
 async function settleRuns(
@@ -511,13 +511,17 @@ async function settleRuns(
       return { run, status: c.queued > 0 ? 'running' : c.waiting > 0 ? 'waiting' : 'completed' };
     });
   if (statuses.length === 0) return [];
-  await scope.conn.query(
-    `update workflow_runs r set status = x.status, updated_at = now(),
-            finished_at = case when x.status = 'completed' then now() else r.finished_at end
-       from jsonb_to_recordset($2::jsonb) as x(id uuid, status text)
-      where r.org_id = $1 and r.id = x.id`,
-    [orgId, JSON.stringify(statuses.map((s) => ({ id: s.run.id, status: s.status })))],
-  );
+  // Only the runs whose status changes are written (a run still running after a level is not:
+  // a step chain of 3 wrote each run 3 times).
+  const changed = statuses.filter((s) => s.status !== s.run.status);
+  if (changed.length > 0)
+    await scope.conn.query(
+      `update workflow_runs r set status = x.status, updated_at = now(),
+              finished_at = case when x.status = 'completed' then now() else r.finished_at end
+         from jsonb_to_recordset($2::jsonb) as x(id uuid, status text)
+        where r.org_id = $1 and r.id = x.id`,
+      [orgId, JSON.stringify(changed.map((s) => ({ id: s.run.id, status: s.status })))],
+    );
   const completed = statuses.filter((s) => s.status === 'completed').map((s) => s.run);
   if (completed.length > 0) {
     const object = completed[0]!.object;
