@@ -9,12 +9,16 @@
  *   - the webhook step: signed POSTs received by the local receiver (an HTTP server in this
  *     process, on 127.0.0.1, which the operator's allow-list lets the SSRF guard reach), and as
  *     the floor, the same receiver taking N unsigned POSTs straight from this process (50 at once)
+ *   - the CPU the run took, per event: this process's (HTTP API, workers, receiver: one thread)
+ *     and the bench database's PostgreSQL backends' (read from /proc when the server runs on this
+ *     machine), figures a loaded machine shifts less than the rates
  * (goal: >= 500 events/s and p95 < 1 s).
  *
  *   npx tsx bench/workflows.bench.ts [--n=200] [--url=postgres://host:port]
  *
  * Rewrites its section of bench/RESULTS.md. Exits 0 whatever the figures.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -91,6 +95,24 @@ async function receiverFloor(url: string, n: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
+/** CPU ticks (1/100 s) so far of each PostgreSQL backend on the bench database, when /proc shows them. */
+async function backendTicks(raw: pg.Client): Promise<Map<number, number>> {
+  const { rows } = await raw.query<{ pid: number }>(
+    'select pid from pg_stat_activity where datname = current_database()',
+  );
+  const ticks = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // Another machine's server, or a backend gone: not counted.
+    }
+  }
+  return ticks;
+}
+
 async function main() {
   const receiver = await startReceiver();
   const floorRate = await receiverFloor(receiver.url, Math.min(N, 5000));
@@ -153,6 +175,8 @@ async function main() {
     await raw.query<{ id: string }>('select id from contacts where org_id = $1 order by id', [me.orgId])
   ).rows.map((r) => r.id);
 
+  const ticks0 = await backendTicks(raw);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const started = Date.now();
   for (let i = 0; i < ids.length; i += BULK)
@@ -172,6 +196,11 @@ async function main() {
     await new Promise((r) => setTimeout(r, 250));
   }
   const totalS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const nodeCpuS = (cpu.user + cpu.system) / 1e6;
+  let pgTicks = 0;
+  for (const [pid, t] of await backendTicks(raw)) pgTicks += t - (ticks0.get(pid) ?? 0);
+  const pgCpu = ticks0.size > 0 ? `${((pgTicks * 10) / N).toFixed(2)} ms` : 'not measured (server elsewhere)';
   const { rows: latencies } = await raw.query<{ ms: number }>(
     `select extract(epoch from (s.finished_at - (r.trigger->'event'->>'occurred_at')::timestamptz)) * 1000 as ms
        from workflow_runs r join workflow_steps s on s.org_id = r.org_id and s.run_id = r.id and s.step_id = 'tag'
@@ -193,13 +222,14 @@ async function main() {
     `| time to send the events (${Math.ceil(N / BULK)} bulk requests) | ${(sent / 1000).toFixed(1)} s | |`,
     `| webhook POSTs received (distinct webhook-ids) | ${receiver.posts().toLocaleString('en-US')} (${receiver.ids().toLocaleString('en-US')}) | ${N.toLocaleString('en-US')} (each once) |`,
     `| floor: plain POSTs/s to the same receiver from this process, 50 at once | ${floorRate.toFixed(0)} | |`,
+    `| CPU per event: this process (API, workers, receiver) / PostgreSQL backends of the bench database | ${((nodeCpuS * 1000) / N).toFixed(2)} ms / ${pgCpu} | |`,
   ].join('\n');
   const section = [
     '<!-- workflows:start -->',
     '## Workflows (issue 24)',
     '',
     `${new Date().toISOString().slice(0, 10)}, commit ${commit}; ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores; PostgreSQL ${version}; Node ${process.version}; ${loadAverageNote()}.`,
-    `${N.toLocaleString('en-US')} \`tag_added\` events (bulk tag, ${BULK} per request, real HTTP) -> add tag, update field, call_webhook (signed POST to a receiver on 127.0.0.1, allow-listed); pg-boss workers in the same process (step jobs of up to 50 runs, 6 at once).`,
+    `${N.toLocaleString('en-US')} \`tag_added\` events (bulk tag, ${BULK} per request, real HTTP) -> add tag, update field, call_webhook (signed POST to a receiver on 127.0.0.1, allow-listed); pg-boss workers in the same process (step jobs of up to 500 runs: first steps on their own queue, 2 at once; later steps 3 at once; event dispatch 4 at once).`,
     '',
     table,
     '<!-- workflows:end -->',

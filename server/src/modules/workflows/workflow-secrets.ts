@@ -14,8 +14,18 @@ const derive = (serverSecret: string, purpose: string, orgId: string, workflowId
  * bytes in base64), as the receiver's library takes it.
  */
 export function workflowSigningSecret(serverSecret: string, orgId: string, workflowId: string): string {
-  return `whsec_${derive(serverSecret, 'workflow-webhook-signing', orgId, workflowId).toString('base64')}`;
+  const key = `${serverSecret}:${orgId}:${workflowId}`;
+  let secret = signingSecrets.get(key);
+  if (secret === undefined) {
+    secret = `whsec_${derive(serverSecret, 'workflow-webhook-signing', orgId, workflowId).toString('base64')}`;
+    if (signingSecrets.size >= 1000) signingSecrets.clear();
+    signingSecrets.set(key, secret);
+  }
+  return secret;
 }
+
+/** The signing secrets derived so far (a batch of 500 webhook steps derives one, not 500). */
+const signingSecrets = new Map<string, string>();
 
 /** The token of an `inbound_webhook` trigger's URL: 32 bytes, base64url (43 characters). */
 export function inboundToken(serverSecret: string, orgId: string, workflowId: string): string {

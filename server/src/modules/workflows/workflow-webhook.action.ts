@@ -66,6 +66,21 @@ function bodyOf(ctx: StepContext, step: CallWebhook, record: Record<string, unkn
   });
 }
 
+/**
+ * POSTs one batch of `call_webhook` steps has in flight at once (a step job drives up to 500
+ * runs): at least 50, and more when the batch would otherwise need so many rounds of
+ * `WEBHOOK_TIMEOUT_MS` (receivers that never answer) that its transaction could pass half of
+ * the job's deadline (`JOB_STATEMENT_TIMEOUT_MS`). Defaults (10 s, 120 s): 6 rounds, 84 at once
+ * for 500 steps.
+ */
+function inFlight(
+  config: { webhookTimeoutMs: number; jobStatementTimeoutMs: number },
+  steps: number,
+): number {
+  const rounds = Math.max(1, Math.floor(config.jobStatementTimeoutMs / 2 / config.webhookTimeoutMs));
+  return Math.max(50, Math.ceil(steps / rounds));
+}
+
 const excerpt = (text: string, n = 300) => (text.length > n ? `${text.slice(0, n)}…` : text);
 
 /** One attempt: the POST, and what the step does about its answer. */
@@ -147,28 +162,45 @@ registerAction('call_webhook', {
     }
     return attempt(ctx, step, body, (pending?.attempt ?? 0) + 1);
   },
-  // The batch's POSTs go out side by side (one record read for all), so 50 runs wait for the
-  // slowest receiver once, not 50 times.
+  // The batch's POSTs go out side by side, `inFlight` at a time (one record read for all), so a
+  // batch waits for the slowest receiver a few times, not once per run.
   async runMany(ctxs, scope) {
     const step = as(ctxs[0]!, 'call_webhook');
     const fresh = ctxs.filter((ctx) => !pendingOf(ctx)).map((ctx) => ctx.run.recordId);
     const records = await readRecords(scope, ctxs[0]!.def, [...new Set(fresh)]);
-    return Promise.all(
-      ctxs.map(async (ctx) => {
-        try {
-          const pending = pendingOf(ctx);
-          let body = pending?.body;
-          if (body === undefined) {
-            const record = records.get(ctx.run.recordId);
-            if (!record) return notFound(ctx.def.labelSingular, ctx.run.recordId);
-            body = bodyOf(ctx, step, record);
-          }
-          return await attempt(ctx, step, body, (pending?.attempt ?? 0) + 1);
-        } catch (error) {
-          if (error instanceof AppError) return error;
-          throw error;
+    const one = async (ctx: StepContext): Promise<StepOutcome | Error> => {
+      try {
+        const pending = pendingOf(ctx);
+        let body = pending?.body;
+        if (body === undefined) {
+          const record = records.get(ctx.run.recordId);
+          if (!record) return notFound(ctx.def.labelSingular, ctx.run.recordId);
+          body = bodyOf(ctx, step, record);
         }
-      }),
+        return await attempt(ctx, step, body, (pending?.attempt ?? 0) + 1);
+      } catch (error) {
+        if (error instanceof AppError) return error;
+        throw error;
+      }
+    };
+    const outcomes: (StepOutcome | Error)[] = new Array(ctxs.length);
+    let next = 0;
+    await Promise.all(
+      Array.from(
+        { length: Math.min(inFlight(ctxs[0]!.services.config, ctxs.length), ctxs.length) },
+        async () => {
+          while (next < ctxs.length) {
+            const i = next++;
+            try {
+              outcomes[i] = await one(ctxs[i]!);
+            } catch (error) {
+              next = ctxs.length; // the batch fails: no more POSTs from it
+              throw error;
+            }
+          }
+        },
+      ),
     );
+    return outcomes;
   },
 });

@@ -30,7 +30,7 @@ import {
   updateWorkflow,
 } from './workflow.service.js';
 import { INBOUND_MAX_BYTES, receiveInbound } from './workflow-inbound.service.js';
-import { runStep, STEP_QUEUE, type StepJob } from './workflow-runner.service.js';
+import { runStep, START_QUEUE, STEP_QUEUE, type StepJob } from './workflow-runner.service.js';
 import { cancelRun, getRun, listRuns, replayRun, startRuns, testRun } from './workflow-runs.service.js';
 import { defineScheduleJobs } from './workflow-schedule.service.js';
 import './workflow.events.js';
@@ -48,10 +48,16 @@ export function defineWorkflowJobs(services: Services): void {
   services.events.register(workflowConsumer(services));
   services.jobs.define<StepJob>(
     // A killed worker's step is taken up again after its heartbeat lapses (pg-boss: at least 10 s).
-    // Jobs of one fetch run side by side (each drives its own runs; a level's transaction mostly
-    // waits on the database): on a loaded 2-core machine 6 at once kept both cores busy.
-    { name: STEP_QUEUE, retryLimit: 8, concurrency: 6, parallel: true, heartbeatSeconds: 10 },
+    // Jobs of one fetch run side by side (each drives its own runs, up to 500; a level's
+    // transaction mostly waits on the database or a webhook's receiver). With the first steps'
+    // 2 and the event dispatch's 4, 9 transactions at once, under the pool's 10 connections.
+    { name: STEP_QUEUE, retryLimit: 8, concurrency: 3, parallel: true, heartbeatSeconds: 10 },
     ({ data }) => runStep(services, data),
+  );
+  // New runs' first steps, on workers of their own: never behind the later steps of earlier runs.
+  services.jobs.define<StepJob>(
+    { name: START_QUEUE, retryLimit: 8, concurrency: 2, parallel: true, heartbeatSeconds: 10 },
+    ({ data }) => runStep(services, data, 1),
   );
   defineScheduleJobs(services);
   addActorNames('workflow', async (scope, ids) => {
