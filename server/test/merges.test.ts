@@ -104,6 +104,33 @@ describe('duplicates', () => {
     expect(JSON.stringify(groups)).not.toContain(a.id);
   });
 
+  it('a change no duplicate key reads (tags, lead status) queues no refresh; a new last name does', async () => {
+    const a = await post('/api/v1/contacts', { first_name: 'Ida', last_name: 'Idle' });
+    await duplicatesUntil(org.admin.client, 'contacts', () => true);
+    // Contacts waiting for the finder's refresh (its job is delayed: `drain()` leaves it queued).
+    const waiting = async () =>
+      (
+        await org.t.services.database.raw.query<{ n: number }>(
+          'select count(*)::int as n from duplicate_dirty where record_id = $1',
+          [a.id],
+        )
+      ).rows[0]!.n;
+    expect(await waiting()).toBe(0);
+    const tagged = await org.admin.client.patch(`/api/v1/contacts/${a.id}`, {
+      tags: ['vip'],
+      lead_status: 'qualified',
+    });
+    expect(tagged.status, tagged.text).toBe(200);
+    await org.t.drain();
+    expect(await waiting()).toBe(0);
+    const renamed = await org.admin.client.patch(`/api/v1/contacts/${a.id}`, { last_name: 'Active' });
+    expect(renamed.status, renamed.text).toBe(200);
+    await org.t.drain();
+    expect(await waiting()).toBe(1);
+    await duplicatesUntil(org.admin.client, 'contacts', () => true);
+    expect(await waiting()).toBe(0);
+  });
+
   it('remembers "not a duplicate": a dismissed pair is never shown again, for anyone', async () => {
     const a = await post('/api/v1/contacts', { first_name: 'Twin', last_name: 'Dismissa' });
     const b = await post('/api/v1/contacts', { first_name: 'Twin', last_name: 'Dismissa' });

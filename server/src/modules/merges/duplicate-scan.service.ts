@@ -90,6 +90,28 @@ const KEY_EVENTS = [
 ] as const;
 
 /**
+ * The fields of an `<object>.updated` event's `changes` that the blocking keys read
+ * (`duplicate-keys.ts`: a contact's names, e-mails and phones; a company's name, domain and phone).
+ */
+const KEY_FIELDS: Record<DuplicateObject, ReadonlySet<string>> = {
+  contact: new Set(['first_name', 'last_name', 'emails', 'phones']),
+  company: new Set(['name', 'domain', 'phone']),
+};
+
+/**
+ * Whether an event can change its record's blocking keys: every one but an `updated` whose
+ * `changes` name only other fields (a tag, an owner, a lead status: a workflow's or a bulk action's
+ * usual change), which would only queue a refresh that finds nothing new. An `updated` without a
+ * readable `changes` counts as changing them.
+ */
+function touchesKeys(e: EventEnvelope, object: DuplicateObject): boolean {
+  if (!e.type.endsWith('.updated')) return true;
+  const changes = (e.data as { changes?: unknown } | null)?.changes;
+  if (!changes || typeof changes !== 'object') return true;
+  return Object.keys(changes).some((field) => KEY_FIELDS[object].has(field));
+}
+
+/**
  * Defines the refresh job and the event consumer that marks changed records dirty (one insert
  * and at most one job per object for a whole dispatched batch, such as an import's).
  */
@@ -111,7 +133,13 @@ export function defineDuplicateJobs(services: Services): void {
     idempotent: true,
     handle: async (batch: EventEnvelope[], scope) => {
       for (const object of ['contact', 'company'] as const) {
-        const ids = [...new Set(batch.filter((e) => e.subject.object === object).map((e) => e.subject.id))];
+        const ids = [
+          ...new Set(
+            batch
+              .filter((e) => e.subject.object === object && touchesKeys(e, object))
+              .map((e) => e.subject.id),
+          ),
+        ];
         if (ids.length === 0) continue;
         await scope.conn.query(
           `insert into duplicate_dirty (org_id, object, record_id)
