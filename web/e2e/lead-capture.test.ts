@@ -112,6 +112,12 @@ describe('lead capture: an admin builds a form, a visitor sends it, a contact ap
     await dialog.getByRole('button', { name: 'Remove Private Clinic' }).click();
     await dialog.getByRole('button', { name: 'Create', exact: true }).click();
     await dialog.waitFor({ state: 'detached' });
+    // The list says what the form creates by the object's name.
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'Find your clinic' })
+      .getByRole('cell', { name: 'Case', exact: true })
+      .waitFor();
 
     // Editing the saved form shows its choices by name.
     await page.getByRole('button', { name: 'Edit Find your clinic' }).click();

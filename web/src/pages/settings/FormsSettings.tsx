@@ -3,6 +3,7 @@ import { notifications } from '@mantine/notifications';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call, type Schemas } from '../../api/client';
+import { objectsQuery } from '../../lib/query';
 import { ErrorAlert } from '../../shell/states';
 import { LinkedName } from '../records/LinksPanel';
 import { FormBuilder } from './FormBuilder';
@@ -17,6 +18,9 @@ const formsQuery = { queryKey: ['forms'], queryFn: () => call(api.GET('/api/v1/f
 export function FormsSettings() {
   const queryClient = useQueryClient();
   const forms = useQuery(formsQuery);
+  // What a form creates, by the object's name ("Case"), not its key (`case`).
+  const objects = useQuery(objectsQuery).data?.data ?? [];
+  const objectLabel = (key: string) => objects.find((o) => o.key === key)?.label_singular ?? key;
   // The builder: 'new', a saved form's id, or closed.
   const [building, setBuilding] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
@@ -60,7 +64,7 @@ export function FormsSettings() {
                     Version {f.version}
                   </Text>
                 </Table.Td>
-                <Table.Td>{f.object}</Table.Td>
+                <Table.Td>{objectLabel(f.object)}</Table.Td>
                 <Table.Td>
                   <Group gap="xs">
                     <CopyButton value={f.embed_snippet}>
