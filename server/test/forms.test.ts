@@ -876,6 +876,41 @@ describe('the submissions list and its CSV', () => {
     expectProblem(await stranger.client.get(`/api/v1/forms/${form.id}/submissions`), 404);
   });
 
+  it("counts a download's rows against the guard's export budget, as a records export's", async () => {
+    // The first export of this admin in the window: 4 rows cross a warn threshold of 2.
+    expectStatus(
+      await admin.client.put('/api/v1/guard/settings', {
+        role: 'admin',
+        budgets: { export: { warn: 2, block: 1000, window_seconds: 600 } },
+      }),
+      200,
+    );
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/forms/${form.id}/submissions/export`,
+      headers: { cookie: admin.client.cookieHeader },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const alerts = async () =>
+      (
+        expectStatus(await admin.client.get('/api/v1/notifications?limit=100'), 200).data as {
+          kind: string;
+          title: string;
+        }[]
+      )
+        .filter((n) => n.kind === 'security_alert')
+        .map((n) => n.title);
+    await expect
+      .poll(
+        async () =>
+          (await alerts()).some((a) => a.includes('records exported') && a.includes('warn threshold')),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(true);
+  });
+
   it('downloads the submissions as CSV under the labels, formulas neutralized', async () => {
     const res = await t.app.inject({
       method: 'GET',

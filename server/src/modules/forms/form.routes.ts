@@ -168,7 +168,8 @@ export function registerFormRoutes(app: ApiApp, services: Services): void {
   app.get(
     '/forms/:id/submissions/export',
     {
-      config: { access: 'settings:manage' },
+      // Leads' personal data leaving: counted against the guard's export budget.
+      config: { access: 'settings:manage', guardExport: true },
       schema: {
         tags,
         operationId: 'exportFormSubmissions',

@@ -4,8 +4,23 @@ import { AppError } from '../errors/app-error.js';
 import { type Guard, type GuardSubject, subjectOf } from './guard.js';
 import type { GuardMetric } from './guard-budgets.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route streams records' personal data out as an export although it needs another right
+     * than `records:read` (a form's submissions, `settings:manage`): its rows count against the
+     * export budget as a records export's do.
+     */
+    guardExport?: true;
+  }
+}
+
 /** What a route counts against the guard's budgets, from its declared access and operationId. */
 type RouteKind = 'read' | 'export' | 'archive' | 'bulk' | 'purge' | null;
+
+/** Whether a route's rows count against the export budget: a records export, or one flagged so. */
+const isExportRoute = (config: { access?: string; guardExport?: true } | undefined, op: string) =>
+  config?.guardExport === true || (config?.access === 'records:read' && op.startsWith('export'));
 
 /** The answer to a subject the guard stopped (RFC 9457 problem, code `guard_blocked`). */
 export function guardBlocked(): AppError {
@@ -19,8 +34,8 @@ export function guardBlocked(): AppError {
 function kindOf(req: FastifyRequest): RouteKind {
   const access = req.routeOptions.config?.access;
   const op = (req.routeOptions.schema as { operationId?: string } | undefined)?.operationId ?? '';
+  if (isExportRoute(req.routeOptions.config, op)) return 'export';
   if (access === 'records:read') {
-    if (op.startsWith('export')) return 'export';
     if (op.startsWith('count')) return null;
     return 'read';
   }
@@ -126,7 +141,7 @@ export function installGuard(app: FastifyInstance, guard: Guard): void {
   };
   app.addHook('onRoute', (route) => {
     const op = (route.schema as { operationId?: string } | undefined)?.operationId ?? '';
-    if (route.config?.access === 'records:read' && op.startsWith('export')) {
+    if (isExportRoute(route.config, op)) {
       route.onSend = [countRows, ...[route.onSend ?? []].flat()];
     }
   });
