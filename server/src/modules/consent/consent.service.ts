@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { TenantContext, TenantScope } from '../../db/tenant.js';
 import { withTenant } from '../../db/tenant.js';
 import { consents } from './consent.schema.js';
@@ -43,6 +43,28 @@ export type ConsentView = {
   at: string;
 };
 
+const viewOf = (r: typeof consents.$inferSelect): ConsentView => ({
+  id: r.id,
+  object: r.object,
+  record_id: r.contactId,
+  channel: r.channel,
+  purpose: r.purpose,
+  status: r.status,
+  source: r.source,
+  proof: r.proof as Record<string, unknown>,
+  at: r.at,
+});
+
+/** The consents with these ids (the organization's; an unknown id is left out), by id. */
+export async function consentsByIdIn(scope: TenantScope, ids: string[]): Promise<Map<string, ConsentView>> {
+  if (ids.length === 0) return new Map();
+  const rows = await scope.tx
+    .select()
+    .from(consents)
+    .where(and(eq(consents.orgId, scope.ctx.orgId), inArray(consents.id, ids)));
+  return new Map(rows.map((r) => [r.id, viewOf(r)]));
+}
+
 /** A record's consents, newest first. */
 export async function consentsOf(
   database: Parameters<typeof withTenant>[0],
@@ -63,17 +85,7 @@ export async function consentsOf(
         .orderBy(desc(consents.at), desc(consents.id)),
     { readOnly: true },
   );
-  return rows.map((r) => ({
-    id: r.id,
-    object: r.object,
-    record_id: r.contactId,
-    channel: r.channel,
-    purpose: r.purpose,
-    status: r.status,
-    source: r.source,
-    proof: r.proof as Record<string, unknown>,
-    at: r.at,
-  }));
+  return rows.map(viewOf);
 }
 
 /**

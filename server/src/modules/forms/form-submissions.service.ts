@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import { and, count, desc, eq, inArray, lt, or } from 'drizzle-orm';
+import { and, count, desc, eq, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
 import { badRequest, notFound } from '../../platform/errors/app-error.js';
@@ -8,10 +8,11 @@ import type { Services } from '../../platform/http/types.js';
 import { recordTitlesIn } from '../../platform/registry/record-lookup.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
 import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types.js';
-import { consents } from '../consent/consent.schema.js';
+import { consentsByIdIn } from '../consent/consent.service.js';
 import { neutralizeCell } from '../records/record-export.service.js';
 import type { FormSubmissionView, SubmissionAnswerView } from './form.dto.js';
 import { formSubmissions, forms } from './form.schema.js';
+import { SOURCE_PARAMETERS } from './form-submit.service.js';
 
 type FormRow = typeof forms.$inferSelect;
 type SubmissionRow = typeof formSubmissions.$inferSelect;
@@ -20,15 +21,7 @@ type SubmissionRow = typeof formSubmissions.$inferSelect;
 const EXPORT_BATCH = 200;
 
 /** The source keys a submission keeps, in the order the CSV shows them. */
-const SOURCE_COLUMNS = [
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'utm_term',
-  'utm_content',
-  'referrer',
-  'landing_page',
-] as const;
+const SOURCE_COLUMNS = SOURCE_PARAMETERS;
 
 const Cursor = z.object({ at: z.string().max(64), id: z.uuid() });
 type CursorValue = z.infer<typeof Cursor>;
@@ -139,13 +132,7 @@ async function resolve(scope: TenantScope, def: ObjectDef | undefined, rows: Sub
   const emails = await recordEmailsIn(scope, def, recordIds);
 
   const consentIds = rows.map((r) => r.consentId).filter((id): id is string => Boolean(id));
-  const consentRows = consentIds.length
-    ? await scope.tx
-        .select()
-        .from(consents)
-        .where(and(eq(consents.orgId, scope.ctx.orgId), inArray(consents.id, consentIds)))
-    : [];
-  return { names, titles, emails, consents: new Map(consentRows.map((c) => [c.id, c])) };
+  return { names, titles, emails, consents: await consentsByIdIn(scope, consentIds) };
 }
 
 /**

@@ -48,8 +48,11 @@ export type SubmissionResult =
 
 /** What the page sends besides the form's fields. */
 const PAGE_META = new Set(['_hp', '_ts', 'altcha', 'consent', '_referrer', '_landing_page']);
-/** Source parameters any channel may send, stored as the submission's (and record's) source. */
-const SOURCE_KEYS = new Set([
+/**
+ * Source parameters any channel may send, stored as the submission's (and record's) source; in
+ * the order the submissions' CSV shows them.
+ */
+export const SOURCE_PARAMETERS = [
   'utm_source',
   'utm_medium',
   'utm_campaign',
@@ -57,7 +60,8 @@ const SOURCE_KEYS = new Set([
   'utm_content',
   'referrer',
   'landing_page',
-]);
+] as const;
+const SOURCE_KEYS = new Set<string>(SOURCE_PARAMETERS);
 /** The longest value of any field, in characters (a field's own limit may be lower). */
 const MAX_VALUE_CHARS = 10_000;
 const MAX_SOURCE_CHARS = 2_048;
