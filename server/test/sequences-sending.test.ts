@@ -234,9 +234,10 @@ describe('a sequence step from a message template', () => {
 
     // The template deleted: the second step sends its own text (in the same thread).
     expectStatus(await admin.client.delete(`/api/v1/message-templates/${template.id}`), 204);
-    // A day later (the WAIT).
+    // A day later (the WAIT): its time passed a second ago. (`now()` itself could fall in the same
+    // millisecond as the tick's clock, but microseconds after it, and not be due yet.)
     await t.services.database.raw.query(
-      `update sequence_enrollments set next_run_at = now() where org_id = $1 and sequence_id = $2`,
+      `update sequence_enrollments set next_run_at = now() - interval '1 second' where org_id = $1 and sequence_id = $2`,
       [admin.orgId, sequence.id],
     );
     await runTick(t.services, admin.orgId);
