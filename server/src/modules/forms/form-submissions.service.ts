@@ -3,7 +3,7 @@ import { stringify } from 'csv-stringify/sync';
 import { and, count, desc, eq, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
 import { type TenantContext, type TenantScope, withTenant } from '../../db/tenant.js';
-import { badRequest, notFound } from '../../platform/errors/app-error.js';
+import { badRequest } from '../../platform/errors/app-error.js';
 import type { Services } from '../../platform/http/types.js';
 import { recordTitlesIn } from '../../platform/registry/record-lookup.js';
 import { objectDef } from '../../platform/registry/registry.service.js';
@@ -11,7 +11,8 @@ import type { FieldDef, ObjectDef } from '../../platform/registry/registry.types
 import { consentsByIdIn } from '../consent/consent.service.js';
 import { neutralizeCell } from '../records/record-export.service.js';
 import type { FormSubmissionView, SubmissionAnswerView } from './form.dto.js';
-import { formSubmissions, forms } from './form.schema.js';
+import { formSubmissions, type forms } from './form.schema.js';
+import { loadForm } from './form.service.js';
 import { SOURCE_PARAMETERS } from './form-submit.service.js';
 
 type FormRow = typeof forms.$inferSelect;
@@ -40,15 +41,6 @@ function parseCursor(cursor: string | undefined): CursorValue | undefined {
   } catch {
     throw badRequest('The cursor is not one this list gave out', 'querystring.cursor', 'invalid_query');
   }
-}
-
-async function loadForm(scope: TenantScope, id: string): Promise<FormRow> {
-  const [row] = await scope.tx
-    .select()
-    .from(forms)
-    .where(and(eq(forms.orgId, scope.ctx.orgId), eq(forms.id, id)));
-  if (!row) throw notFound('Form', id);
-  return row;
 }
 
 /**

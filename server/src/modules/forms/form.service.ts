@@ -265,7 +265,8 @@ export async function createForm(
   });
 }
 
-async function loadForm(scope: TenantScope, id: string, lock = false): Promise<FormRow> {
+/** The organization's form `id` (`lock`: for update). @throws 404 `not_found` */
+export async function loadForm(scope: TenantScope, id: string, lock = false): Promise<FormRow> {
   const query = scope.tx
     .select()
     .from(forms)
